@@ -1,0 +1,82 @@
+//! The host's CPUs, from the ACPI MADT (ACPI 6.5, 5.2.12), parsed by the
+//! `acpi` crate over the physical map.
+use crate::memory::physical_to_virtual;
+use acpi::madt::{Madt, MadtEntry};
+use acpi::{AcpiHandler, AcpiTables, PhysicalMapping};
+use alloc::vec::Vec;
+use core::ptr::NonNull;
+
+/// One processor the firmware lists as usable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cpu {
+    pub apic_id: u32,
+    pub processor_uid: u32,
+}
+
+/// MADT local APIC flags: bit 0 enabled, bit 1 online capable (may be
+/// enabled later; not started at boot).
+const LAPIC_ENABLED: u32 = 1;
+
+#[derive(Clone, Copy, Debug)]
+struct PhysicalMap;
+
+impl AcpiHandler for PhysicalMap {
+    unsafe fn map_physical_region<T>(
+        &self,
+        address: usize,
+        size: usize,
+    ) -> PhysicalMapping<Self, T> {
+        let virt = NonNull::new(physical_to_virtual(address as u64).as_mut_ptr::<T>())
+            .expect("the physical map is in the upper half, never null");
+        // SAFETY: the physical map covers all memory the firmware's tables
+        // can be in (RAM and the first 4 GiB) for as long as the kernel runs.
+        unsafe { PhysicalMapping::new(address, virt, size, size, *self) }
+    }
+
+    fn unmap_physical_region<T>(_region: &PhysicalMapping<Self, T>) {}
+}
+
+/// Every enabled CPU, the bootstrap processor first.
+pub fn find_cpus(rsdp: Option<u64>) -> Result<Vec<Cpu>, acpi::AcpiError> {
+    let tables = match rsdp {
+        // SAFETY: the address comes from the boot loader's RSDP tag; the
+        // crate validates signature and checksum before trusting it.
+        Some(address) => unsafe { AcpiTables::from_rsdp(PhysicalMap, address as usize)? },
+        // SAFETY: the BIOS areas the crate scans are mapped (low memory).
+        None => unsafe { AcpiTables::search_for_rsdp_bios(PhysicalMap)? },
+    };
+    let madt = tables.find_table::<Madt>()?;
+    let bootstrap_apic = crate::arch::apic::id();
+    let mut cpus = Vec::new();
+    for entry in madt.get().entries() {
+        let (apic_id, processor_uid, flags) = match entry {
+            MadtEntry::LocalApic(lapic) => (
+                u32::from(lapic.apic_id),
+                u32::from(lapic.processor_id),
+                lapic.flags,
+            ),
+            MadtEntry::LocalX2Apic(x2apic) => {
+                (x2apic.x2apic_id, x2apic.processor_uid, x2apic.flags)
+            }
+            _ => continue,
+        };
+        if flags & LAPIC_ENABLED != 0 {
+            cpus.push(Cpu {
+                apic_id,
+                processor_uid,
+            });
+        }
+    }
+    cpus.sort_by_key(|cpu| cpu.apic_id != bootstrap_apic);
+    if cpus.first().map(|cpu| cpu.apic_id) != Some(bootstrap_apic) {
+        log::warn!("acpi: the MADT does not list the bootstrap processor (apic {bootstrap_apic})");
+        cpus.insert(
+            0,
+            Cpu {
+                apic_id: bootstrap_apic,
+                processor_uid: u32::MAX,
+            },
+        );
+    }
+    Ok(cpus)
+}

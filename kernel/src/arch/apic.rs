@@ -1,0 +1,70 @@
+//! The local APIC in xAPIC mode (QEMU's TCG in Debian 12 has no x2APIC),
+//! reached through the physical map. Only what starting CPUs needs.
+use super::msr;
+use crate::memory;
+
+const APIC_BASE_ENABLE: u64 = 1 << 11;
+const APIC_BASE_ADDRESS_MASK: u64 = 0x000F_FFFF_FFFF_F000;
+
+const REG_ID: usize = 0x20;
+const REG_SPURIOUS: usize = 0xF0;
+const REG_ICR_LOW: usize = 0x300;
+const REG_ICR_HIGH: usize = 0x310;
+
+const SPURIOUS_ENABLE: u32 = 1 << 8;
+const SPURIOUS_VECTOR: u32 = 0xFF;
+const ICR_DELIVERY_PENDING: u32 = 1 << 12;
+const ICR_LEVEL_ASSERT: u32 = 1 << 14;
+const ICR_INIT: u32 = 0b101 << 8;
+const ICR_STARTUP: u32 = 0b110 << 8;
+
+fn register(offset: usize) -> *mut u32 {
+    let base = msr::read(msr::IA32_APIC_BASE) & APIC_BASE_ADDRESS_MASK;
+    memory::physical_to_virtual(base + offset as u64).as_mut_ptr()
+}
+
+fn read(offset: usize) -> u32 {
+    // SAFETY: the physical map covers the APIC page, and the register is a
+    // naturally aligned 32-bit MMIO register.
+    unsafe { register(offset).read_volatile() }
+}
+
+fn write(offset: usize, value: u32) {
+    // SAFETY: as for `read`; writes to ID/SVR/ICR affect only this CPU's APIC
+    // or start the CPU it names.
+    unsafe { register(offset).write_volatile(value) }
+}
+
+/// Makes sure this CPU's APIC is on (firmware may leave it software-disabled).
+pub fn enable() {
+    let base = msr::read(msr::IA32_APIC_BASE);
+    if base & APIC_BASE_ENABLE == 0 {
+        // SAFETY: setting the global enable bit keeps the base address.
+        unsafe { msr::write(msr::IA32_APIC_BASE, base | APIC_BASE_ENABLE) };
+    }
+    write(REG_SPURIOUS, SPURIOUS_ENABLE | SPURIOUS_VECTOR);
+}
+
+pub fn id() -> u32 {
+    read(REG_ID) >> 24
+}
+
+fn send_ipi(apic_id: u32, command: u32) {
+    write(REG_ICR_HIGH, apic_id << 24);
+    write(REG_ICR_LOW, command);
+    while read(REG_ICR_LOW) & ICR_DELIVERY_PENDING != 0 {
+        core::hint::spin_loop();
+    }
+}
+
+pub fn send_init(apic_id: u32) {
+    send_ipi(apic_id, ICR_INIT | ICR_LEVEL_ASSERT);
+}
+
+/// Starts the CPU at real-mode address `vector_page << 12`.
+pub fn send_startup(apic_id: u32, vector_page: u8) {
+    send_ipi(
+        apic_id,
+        ICR_STARTUP | ICR_LEVEL_ASSERT | u32::from(vector_page),
+    );
+}

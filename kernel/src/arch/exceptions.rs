@@ -1,0 +1,198 @@
+//! CPU exceptions in the kernel. At this stage every one is a kernel bug:
+//! it is reported with the full register state and ends the run.
+use crate::{console, exit};
+use core::arch::global_asm;
+use spin::Once;
+use x86_64::VirtAddr;
+use x86_64::registers::control::Cr2;
+use x86_64::structures::idt::{EntryOptions, InterruptDescriptorTable};
+
+global_asm!(include_str!("exceptions.s"), options(att_syntax));
+
+unsafe extern "C" {
+    /// The 32 entry stubs of `exceptions.s`, by vector.
+    static exception_stub_table: [u64; 32];
+}
+
+/// Interrupt stack table slots (1-based in the IDT, 0-based in the TSS).
+pub const IST_DOUBLE_FAULT: u16 = 0;
+pub const IST_NMI: u16 = 1;
+pub const IST_MACHINE_CHECK: u16 = 2;
+
+const NMI: usize = 2;
+const DOUBLE_FAULT: usize = 8;
+const PAGE_FAULT: u64 = 14;
+const MACHINE_CHECK: usize = 18;
+
+const NAMES: [&str; 32] = [
+    "divide error (#DE)",
+    "debug (#DB)",
+    "non-maskable interrupt (NMI)",
+    "breakpoint (#BP)",
+    "overflow (#OF)",
+    "bound range exceeded (#BR)",
+    "invalid opcode (#UD)",
+    "device not available (#NM)",
+    "double fault (#DF)",
+    "coprocessor segment overrun",
+    "invalid TSS (#TS)",
+    "segment not present (#NP)",
+    "stack fault (#SS)",
+    "general protection (#GP)",
+    "page fault (#PF)",
+    "reserved vector 15",
+    "x87 floating point (#MF)",
+    "alignment check (#AC)",
+    "machine check (#MC)",
+    "SIMD floating point (#XM)",
+    "virtualization exception (#VE)",
+    "control protection (#CP)",
+    "reserved vector 22",
+    "reserved vector 23",
+    "reserved vector 24",
+    "reserved vector 25",
+    "reserved vector 26",
+    "reserved vector 27",
+    "hypervisor injection (#HV)",
+    "VMM communication (#VC)",
+    "security exception (#SX)",
+    "reserved vector 31",
+];
+
+/// The stack `exceptions.s` builds; field order mirrors its pushes.
+#[repr(C)]
+#[derive(Debug)]
+pub struct ExceptionFrame {
+    r15: u64,
+    r14: u64,
+    r13: u64,
+    r12: u64,
+    r11: u64,
+    r10: u64,
+    r9: u64,
+    r8: u64,
+    rbp: u64,
+    rdi: u64,
+    rsi: u64,
+    rdx: u64,
+    rcx: u64,
+    rbx: u64,
+    rax: u64,
+    vector: u64,
+    error_code: u64,
+    rip: u64,
+    cs: u64,
+    rflags: u64,
+    rsp: u64,
+    ss: u64,
+}
+
+static IDT: Once<InterruptDescriptorTable> = Once::new();
+
+/// The IDT entry of an architectural exception vector. The `x86_64` crate
+/// types each entry by its handler signature, so entries are reached by name;
+/// reserved vectors (9, 15, 22-27, 31) are never raised and stay absent.
+fn entry_options(
+    idt: &mut InterruptDescriptorTable,
+    vector: usize,
+    stub: VirtAddr,
+) -> Option<&mut EntryOptions> {
+    // SAFETY: every stub is a valid exception entry point that saves all
+    // registers, passes the frame to `exception_handler` and ends in IRETQ.
+    unsafe {
+        Some(match vector {
+            0 => idt.divide_error.set_handler_addr(stub),
+            1 => idt.debug.set_handler_addr(stub),
+            2 => idt.non_maskable_interrupt.set_handler_addr(stub),
+            3 => idt.breakpoint.set_handler_addr(stub),
+            4 => idt.overflow.set_handler_addr(stub),
+            5 => idt.bound_range_exceeded.set_handler_addr(stub),
+            6 => idt.invalid_opcode.set_handler_addr(stub),
+            7 => idt.device_not_available.set_handler_addr(stub),
+            8 => idt.double_fault.set_handler_addr(stub),
+            10 => idt.invalid_tss.set_handler_addr(stub),
+            11 => idt.segment_not_present.set_handler_addr(stub),
+            12 => idt.stack_segment_fault.set_handler_addr(stub),
+            13 => idt.general_protection_fault.set_handler_addr(stub),
+            14 => idt.page_fault.set_handler_addr(stub),
+            16 => idt.x87_floating_point.set_handler_addr(stub),
+            17 => idt.alignment_check.set_handler_addr(stub),
+            18 => idt.machine_check.set_handler_addr(stub),
+            19 => idt.simd_floating_point.set_handler_addr(stub),
+            20 => idt.virtualization.set_handler_addr(stub),
+            21 => idt.cp_protection_exception.set_handler_addr(stub),
+            28 => idt.hv_injection_exception.set_handler_addr(stub),
+            29 => idt.vmm_communication_exception.set_handler_addr(stub),
+            30 => idt.security_exception.set_handler_addr(stub),
+            _ => return None,
+        })
+    }
+}
+
+fn build_idt() -> InterruptDescriptorTable {
+    let mut idt = InterruptDescriptorTable::new();
+    // SAFETY: reading an immutable table of addresses laid down by the assembler.
+    let stubs = unsafe { &exception_stub_table };
+    for (vector, &stub) in stubs.iter().enumerate() {
+        let Some(options) = entry_options(&mut idt, vector, VirtAddr::new(stub)) else {
+            continue;
+        };
+        let stack = match vector {
+            DOUBLE_FAULT => Some(IST_DOUBLE_FAULT),
+            NMI => Some(IST_NMI),
+            MACHINE_CHECK => Some(IST_MACHINE_CHECK),
+            _ => None,
+        };
+        if let Some(index) = stack {
+            // SAFETY: every CPU's TSS sets up these IST stacks (`gdt.rs`)
+            // before it loads the IDT, and no other vector uses them.
+            unsafe { options.set_stack_index(index) };
+        }
+    }
+    idt
+}
+
+/// Loads the shared IDT on this CPU (its TSS must already be loaded).
+pub fn load() {
+    IDT.call_once(build_idt).load();
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn exception_handler(frame: &mut ExceptionFrame) {
+    let name = NAMES
+        .get(frame.vector as usize)
+        .copied()
+        .unwrap_or("unknown exception");
+    console::emergency_line(format_args!(
+        "kernel exception: {name}, vector {}, error code {:#x}",
+        frame.vector, frame.error_code
+    ));
+    if frame.vector == PAGE_FAULT {
+        console::emergency_line(format_args!(
+            "  faulting address (cr2) {:#018x}",
+            Cr2::read_raw()
+        ));
+    }
+    let f = &*frame;
+    console::emergency_line(format_args!(
+        "  rip {:#018x} cs {:#06x} rflags {:#010x} rsp {:#018x} ss {:#06x}",
+        f.rip, f.cs, f.rflags, f.rsp, f.ss
+    ));
+    console::emergency_line(format_args!(
+        "  rax {:#018x} rbx {:#018x} rcx {:#018x} rdx {:#018x}",
+        f.rax, f.rbx, f.rcx, f.rdx
+    ));
+    console::emergency_line(format_args!(
+        "  rsi {:#018x} rdi {:#018x} rbp {:#018x} r8  {:#018x}",
+        f.rsi, f.rdi, f.rbp, f.r8
+    ));
+    console::emergency_line(format_args!(
+        "  r9  {:#018x} r10 {:#018x} r11 {:#018x} r12 {:#018x}",
+        f.r9, f.r10, f.r11, f.r12
+    ));
+    console::emergency_line(format_args!(
+        "  r13 {:#018x} r14 {:#018x} r15 {:#018x}",
+        f.r13, f.r14, f.r15
+    ));
+    exit::fatal(format_args!("unhandled {name} in the kernel"))
+}

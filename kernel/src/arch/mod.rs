@@ -1,0 +1,17 @@
+//! x86-64 specifics: descriptor tables, exceptions, the local APIC, timing,
+//! and the few privileged instructions the rest of the kernel uses.
+pub mod apic;
+pub mod exceptions;
+pub mod gdt;
+pub mod msr;
+pub mod port;
+pub mod tsc;
+
+/// Stops this CPU for good: interrupts off, then halt (an NMI would wake it,
+/// hence the loop).
+pub fn halt_forever() -> ! {
+    x86_64::instructions::interrupts::disable();
+    loop {
+        x86_64::instructions::hlt();
+    }
+}

@@ -1,0 +1,29 @@
+//! The kernel heap, so `alloc`, `hashbrown` and `heapless` work. Its memory
+//! is one contiguous run of frames, reached through the physical map.
+use super::{frames, physical_to_virtual};
+use linked_list_allocator::LockedHeap;
+
+#[global_allocator]
+static HEAP: LockedHeap = LockedHeap::empty();
+
+const MIN_HEAP: u64 = 1 << 20;
+const MAX_HEAP: u64 = 16 << 20;
+
+pub fn init() {
+    // An eighth of free memory, within bounds: enough for per-CPU tables now
+    // and kernel objects later, without starving components.
+    let free = frames::free_bytes();
+    let size = (free / 8).clamp(MIN_HEAP, MAX_HEAP) & !(frames::FRAME_SIZE - 1);
+    let Some(start) = frames::allocate_contiguous((size / frames::FRAME_SIZE) as usize) else {
+        crate::exit::fatal(format_args!(
+            "no room for a {} KiB kernel heap ({} KiB free)",
+            size / 1024,
+            free / 1024
+        ));
+    };
+    let base = physical_to_virtual(start.as_u64()).as_mut_ptr::<u8>();
+    // SAFETY: the frames were just taken from the allocator, so nothing else
+    // uses them, and the physical map makes them writable at `base`.
+    unsafe { HEAP.lock().init(base, size as usize) };
+    log::info!("memory: {} KiB kernel heap", size / 1024);
+}
