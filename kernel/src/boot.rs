@@ -2,7 +2,15 @@
 //! to long mode, and `kernel_start`, where the bootstrap processor arrives.
 use crate::{console, exit, memory};
 use core::arch::global_asm;
-use tessera_boot_info::{PhysMemory, parse, parse_command_line};
+use spin::Once;
+use tessera_boot_info::{KernelOptions, PhysMemory, parse, parse_command_line};
+
+static OPTIONS: Once<KernelOptions> = Once::new();
+
+/// What the kernel command line asked for.
+pub fn options() -> &'static KernelOptions {
+    OPTIONS.get().expect("command line parsed in kernel_start")
+}
 
 global_asm!(
     include_str!("../../boot/multiboot-header.s"),
@@ -24,8 +32,17 @@ extern "C" fn kernel_start(magic: u32, info_address: u64) -> ! {
     console::set_level(options.log_level);
     exit::set_debug_exit_port(options.debug_exit_port);
     for word in not_understood {
-        log::warn!("command line: ignoring {word:?} (known: log=<level> debug-exit=<port>)");
+        log::warn!(
+            "command line: ignoring {word:?} (known: log=<level> debug-exit=<port> inject-fault=<fault>)"
+        );
     }
+    if options.unrecognised_overflow > 0 {
+        log::warn!(
+            "command line: and {} more words not understood",
+            options.unrecognised_overflow
+        );
+    }
+    OPTIONS.call_once(|| options);
     crate::bootstrap(boot_info)
 }
 

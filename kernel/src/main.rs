@@ -17,6 +17,7 @@ mod arch;
 mod boot;
 mod console;
 mod exit;
+mod fault_injection;
 mod memory;
 mod panic;
 mod percpu;
@@ -72,6 +73,9 @@ fn bootstrap(boot_info: BootInfo) -> ! {
             "{} cpus did not come online",
             cpus.len() - online
         ));
+    }
+    if let Some(fault) = boot::options().inject_fault {
+        fault_injection::raise(fault);
     }
     exit::finish(exit::Verdict::Pass)
 }

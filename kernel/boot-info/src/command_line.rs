@@ -6,6 +6,7 @@
 //! | --- | --- |
 //! | `log=error\|warn\|info\|debug\|trace` | [`KernelOptions::log_level`] (default `info`) |
 //! | `debug-exit=PORT` | [`KernelOptions::debug_exit_port`]; `0xf4` (hex with `0x`) or `244` |
+//! | `inject-fault=invalid-opcode\|stack-overflow\|panic` | [`KernelOptions::inject_fault`], for the system tests of fault reporting |
 //!
 //! A later word overrides an earlier one with the same key. The first word
 //! is skipped silently if it has no `=`, because QEMU's Multiboot1 loader
@@ -73,6 +74,39 @@ impl fmt::Display for LogLevel {
     }
 }
 
+/// A fault the kernel raises on purpose once it is up, so the system tests
+/// can check that faults are reported (and end the run) as promised.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum InjectedFault {
+    /// `ud2` in the kernel: an exception report with the registers.
+    InvalidOpcode,
+    /// Unbounded recursion into the guard page below the boot stack: a page
+    /// fault that cannot be delivered on the same stack, so a double fault
+    /// on its own interrupt stack.
+    StackOverflow,
+    /// A Rust panic: message, location and CPU.
+    Panic,
+}
+
+impl InjectedFault {
+    /// All faults, in command line order.
+    pub const ALL: [Self; 3] = [Self::InvalidOpcode, Self::StackOverflow, Self::Panic];
+
+    /// The name used on the command line (`"stack-overflow"`).
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::InvalidOpcode => "invalid-opcode",
+            Self::StackOverflow => "stack-overflow",
+            Self::Panic => "panic",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|fault| fault.name() == name)
+    }
+}
+
 /// What the kernel command line asked for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KernelOptions {
@@ -81,6 +115,8 @@ pub struct KernelOptions {
     /// `debug-exit=`: the I/O port of QEMU's `isa-debug-exit` device, which the
     /// kernel writes to end the test run; `None` if not given.
     pub debug_exit_port: Option<u16>,
+    /// `inject-fault=`: a fault to raise after bring-up; `None` normally.
+    pub inject_fault: Option<InjectedFault>,
     /// Not-understood words beyond the [`MAX_UNRECOGNISED`] returned, so the
     /// kernel can say "and N more" instead of losing them without a trace.
     pub unrecognised_overflow: usize,
@@ -103,6 +139,9 @@ pub fn parse_command_line(s: &str) -> (KernelOptions, Vec<&str, MAX_UNRECOGNISED
                 .is_some(),
             Some(("debug-exit", value)) => parse_port(value)
                 .map(|port| options.debug_exit_port = Some(port))
+                .is_some(),
+            Some(("inject-fault", value)) => InjectedFault::from_name(value)
+                .map(|fault| options.inject_fault = Some(fault))
                 .is_some(),
             Some(_) => false,
         };
@@ -132,6 +171,22 @@ fn parse_port(value: &str) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inject_fault_names_each_fault_and_rejects_others() {
+        for (word, fault) in [
+            ("inject-fault=invalid-opcode", InjectedFault::InvalidOpcode),
+            ("inject-fault=stack-overflow", InjectedFault::StackOverflow),
+            ("inject-fault=panic", InjectedFault::Panic),
+        ] {
+            let (options, unknown) = parse_command_line(word);
+            assert_eq!(options.inject_fault, Some(fault), "{word}");
+            assert!(unknown.is_empty(), "{word}");
+        }
+        let (options, unknown) = parse_command_line("kernel inject-fault=reboot");
+        assert_eq!(options.inject_fault, None);
+        assert_eq!(unknown.as_slice(), ["inject-fault=reboot"]);
+    }
 
     #[test]
     fn defaults_for_empty_line() {

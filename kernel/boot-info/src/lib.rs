@@ -30,7 +30,7 @@ mod memory_map;
 #[cfg(test)]
 mod tests;
 
-pub use command_line::{KernelOptions, LogLevel, parse_command_line};
+pub use command_line::{InjectedFault, KernelOptions, LogLevel, parse_command_line};
 pub use error::BootInfoError;
 pub use memory_map::{MAX_LOADER_MEMORY_ENTRIES, normalize_memory_map};
 
