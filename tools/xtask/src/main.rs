@@ -1,0 +1,225 @@
+//! `cargo xtask`: builds Tessera, makes its GRUB image, boots it under QEMU, and runs
+//! the host unit tests and the system tests.
+
+#![forbid(unsafe_code)]
+
+mod cargo_build;
+mod deployment;
+mod host_tools;
+mod image;
+mod qemu;
+mod serial_log;
+mod system_tests;
+mod tally;
+mod unit_tests;
+mod workspace;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use cargo_build::Profile;
+use deployment::Deployment;
+use host_tools::Needs;
+use qemu::command::{Boot, QemuConfig};
+use qemu::process::{self as qemu_process, Echo, TIME_LIMIT};
+use tally::Tally;
+use workspace::Workspace;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "xtask",
+    bin_name = "cargo xtask",
+    about = "Build, image, run and test Tessera"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build the bare-metal crates (the kernel) for x86_64-unknown-none.
+    Build {
+        /// Use the release profile.
+        #[arg(long)]
+        release: bool,
+    },
+    /// Build, then make the default deployment's GRUB rescue ISO.
+    Image {
+        /// Use the release profile.
+        #[arg(long)]
+        release: bool,
+    },
+    /// Boot the default deployment under QEMU; exit 0 iff the kernel reports pass.
+    Run {
+        /// Use the release profile.
+        #[arg(long)]
+        release: bool,
+        /// Boot through GRUB from the ISO (Multiboot2) instead of QEMU's -kernel (Multiboot1).
+        #[arg(long)]
+        iso: bool,
+        /// Wait for gdb on :1234 before the first instruction; no time limit.
+        #[arg(long)]
+        gdb: bool,
+        /// Extra QEMU arguments, after `--`.
+        #[arg(last = true, value_name = "QEMU ARGS")]
+        qemu_args: Vec<String>,
+    },
+    /// Host unit tests, then the system tests under QEMU; ends with `N passed, M failed`.
+    Test,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Test = cli.command {
+        return test();
+    }
+    let result = Workspace::locate().and_then(|workspace| match cli.command {
+        Command::Build { release } => build(&workspace, Profile::from_release_flag(release)),
+        Command::Image { release } => image(&workspace, Profile::from_release_flag(release)),
+        Command::Run {
+            release,
+            iso,
+            gdb,
+            qemu_args,
+        } => run(
+            &workspace,
+            Profile::from_release_flag(release),
+            iso,
+            gdb,
+            qemu_args,
+        ),
+        Command::Test => unreachable!("handled above"),
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("xtask: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn build(workspace: &Workspace, profile: Profile) -> Result<ExitCode, String> {
+    let artifacts = cargo_build::build(workspace, profile)?;
+    println!("xtask: kernel {}", artifacts.kernel.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn image(workspace: &Workspace, profile: Profile) -> Result<ExitCode, String> {
+    host_tools::ensure(Needs {
+        qemu: false,
+        grub: true,
+    })?;
+    let artifacts = cargo_build::build(workspace, profile)?;
+    image::make_iso(
+        workspace,
+        &Deployment::default_deployment(),
+        &artifacts.kernel,
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run(
+    workspace: &Workspace,
+    profile: Profile,
+    iso: bool,
+    gdb: bool,
+    qemu_args: Vec<String>,
+) -> Result<ExitCode, String> {
+    host_tools::ensure(Needs {
+        qemu: true,
+        grub: iso,
+    })?;
+    let deployment = Deployment::default_deployment();
+    let artifacts = cargo_build::build(workspace, profile)?;
+    let boot = if iso {
+        Boot::Cdrom {
+            iso: image::make_iso(workspace, &deployment, &artifacts.kernel)?,
+        }
+    } else {
+        Boot::Kernel {
+            kernel: artifacts.kernel.clone(),
+            cmdline: deployment.cmdline.clone(),
+        }
+    };
+    let choice = qemu::accel::choose();
+    println!("{}", choice.describe());
+    let config = QemuConfig {
+        accel: choice.accel,
+        boot,
+        smp: deployment.smp,
+        memory_mib: deployment.memory_mib,
+        serial_log: workspace
+            .logs_dir()
+            .join(format!("run-{}.serial.log", deployment.name)),
+        gdb,
+        extra: qemu_args,
+    };
+    let limit = if gdb {
+        println!(
+            "xtask: QEMU waits for gdb on :1234; attach with: gdb -ex 'target remote :1234' {}",
+            artifacts.kernel.display()
+        );
+        None
+    } else {
+        Some(TIME_LIMIT)
+    };
+    println!("xtask: serial log {}", config.serial_log.display());
+    let finished = qemu_process::run(&config, limit, Echo::Terminal)?;
+    println!("xtask: {}", finished.outcome);
+    Ok(if finished.outcome.is_pass() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Unit tests and system tests; the last line printed is `N passed, M failed`.
+fn test() -> ExitCode {
+    let mut tally = Tally::default();
+    match Workspace::locate() {
+        Ok(workspace) => {
+            tally += unit_tests::run(&workspace);
+            tally += system_tests::run_all(&workspace);
+        }
+        Err(e) => {
+            eprintln!("xtask: error: {e}");
+            tally += Tally::FAILED;
+        }
+    }
+    println!("{}", tally.summary());
+    if tally.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn run_takes_extra_qemu_arguments_after_double_dash() {
+        let cli = Cli::try_parse_from(["xtask", "run", "--iso", "--", "-d", "int"]).unwrap();
+        let Command::Run {
+            iso,
+            gdb,
+            release,
+            qemu_args,
+        } = cli.command
+        else {
+            panic!("not run");
+        };
+        assert!(iso && !gdb && !release);
+        assert_eq!(qemu_args, ["-d", "int"]);
+    }
+}

@@ -1,0 +1,172 @@
+//! The QEMU command line.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use super::accel::Accel;
+
+/// The QEMU binary.
+pub const QEMU: &str = "qemu-system-x86_64";
+
+/// The isa-debug-exit device at the port the kernel is told about (`debug-exit=0xf4`).
+pub const DEBUG_EXIT_DEVICE: &str = "isa-debug-exit,iobase=0xf4,iosize=0x04";
+
+/// How the machine boots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Boot {
+    /// QEMU's own Multiboot1 loader: `-kernel <kernel> -append <cmdline>`.
+    Kernel { kernel: PathBuf, cmdline: String },
+    /// GRUB (Multiboot2) from a rescue ISO: `-cdrom <iso> -boot d`.
+    Cdrom { iso: PathBuf },
+}
+
+/// Everything that goes on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QemuConfig {
+    pub accel: Accel,
+    pub boot: Boot,
+    pub smp: u32,
+    pub memory_mib: u32,
+    /// COM1 goes to this file.
+    pub serial_log: PathBuf,
+    /// Wait for gdb on :1234 (`-s -S`).
+    pub gdb: bool,
+    /// Appended last, verbatim.
+    pub extra: Vec<String>,
+}
+
+impl QemuConfig {
+    /// The arguments after `qemu-system-x86_64`.
+    pub fn args(&self) -> Vec<OsString> {
+        let mut args: Vec<OsString> = Vec::new();
+        let mut push = |arg: &str| args.push(arg.into());
+        push("-machine");
+        push("q35");
+        for arg in self.accel.args() {
+            push(&arg);
+        }
+        push("-m");
+        push(&format!("{}M", self.memory_mib));
+        push("-smp");
+        push(&self.smp.to_string());
+        push("-no-reboot");
+        push("-display");
+        push("none");
+        push("-monitor");
+        push("none");
+        push("-device");
+        push(DEBUG_EXIT_DEVICE);
+        let mut serial = OsString::from("file:");
+        serial.push(&self.serial_log);
+        args.extend(["-serial".into(), serial]);
+        match &self.boot {
+            Boot::Kernel { kernel, cmdline } => {
+                args.extend([
+                    "-kernel".into(),
+                    kernel.into(),
+                    "-append".into(),
+                    cmdline.into(),
+                ]);
+            }
+            Boot::Cdrom { iso } => {
+                args.extend(["-cdrom".into(), iso.into(), "-boot".into(), "d".into()]);
+            }
+        }
+        if self.gdb {
+            args.extend(["-s".into(), "-S".into()]);
+        }
+        args.extend(self.extra.iter().map(OsString::from));
+        args
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(boot: Boot) -> QemuConfig {
+        QemuConfig {
+            accel: Accel::Tcg { cpu: "EPYC".into() },
+            boot,
+            smp: 4,
+            memory_mib: 256,
+            serial_log: "/t/serial.log".into(),
+            gdb: false,
+            extra: Vec::new(),
+        }
+    }
+
+    fn strings(config: &QemuConfig) -> Vec<String> {
+        config
+            .args()
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn kernel_boot_command_line() {
+        let args = strings(&config(Boot::Kernel {
+            kernel: "/t/tessera-kernel".into(),
+            cmdline: "log=info debug-exit=0xf4".into(),
+        }));
+        assert_eq!(
+            args,
+            [
+                "-machine",
+                "q35",
+                "-accel",
+                "tcg",
+                "-cpu",
+                "EPYC",
+                "-m",
+                "256M",
+                "-smp",
+                "4",
+                "-no-reboot",
+                "-display",
+                "none",
+                "-monitor",
+                "none",
+                "-device",
+                "isa-debug-exit,iobase=0xf4,iosize=0x04",
+                "-serial",
+                "file:/t/serial.log",
+                "-kernel",
+                "/t/tessera-kernel",
+                "-append",
+                "log=info debug-exit=0xf4",
+            ]
+        );
+    }
+
+    #[test]
+    fn cdrom_boot_uses_grub() {
+        let args = strings(&config(Boot::Cdrom {
+            iso: "/t/default.iso".into(),
+        }));
+        assert!(args.ends_with(&[
+            "-cdrom".into(),
+            "/t/default.iso".into(),
+            "-boot".into(),
+            "d".into()
+        ]));
+        assert!(!args.contains(&"-kernel".to_string()));
+    }
+
+    #[test]
+    fn kvm_gdb_and_extra_arguments() {
+        let mut config = config(Boot::Kernel {
+            kernel: "k".into(),
+            cmdline: "c".into(),
+        });
+        config.accel = Accel::Kvm;
+        config.gdb = true;
+        config.smp = 2;
+        config.extra = vec!["-d".into(), "int".into()];
+        let args = strings(&config);
+        assert_eq!(&args[2..5], ["-enable-kvm", "-cpu", "host"]);
+        assert!(args.windows(2).any(|w| w == ["-smp", "2"]));
+        assert!(args.ends_with(&["-s".into(), "-S".into(), "-d".into(), "int".into()]));
+    }
+}
