@@ -1,0 +1,2 @@
+mod prop;
+mod unit;
