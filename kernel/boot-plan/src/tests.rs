@@ -1,0 +1,873 @@
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use proptest::prelude::*;
+use zerocopy::FromBytes;
+use zerocopy::little_endian::{U16, U32};
+
+use crate::encode::seal;
+use crate::layout::{ComponentRecord, EndpointRecord, GrantRecord, Header, ImageRecord};
+use crate::*;
+
+const KIB: u64 = 1024;
+
+/// A plan that uses every feature: a shared image, both endpoint kinds,
+/// console, badges, several CPUs.
+fn model() -> PlanModel {
+    PlanModel {
+        name: "ipc-demo".into(),
+        cpu_count: 4,
+        module_count: 3,
+        component_memory: 8 * 1024 * KIB,
+        images: vec![
+            ImageModel {
+                name: "echo-server".into(),
+                module: 1,
+            },
+            ImageModel {
+                name: "echo-client".into(),
+                module: 2,
+            },
+        ],
+        components: vec![
+            ComponentModel {
+                name: "echo".into(),
+                image: 0,
+                memory: 512 * KIB,
+                threads: 2,
+                priority: 10,
+                affinity: 0b0010,
+            },
+            ComponentModel {
+                name: "client-a".into(),
+                image: 1,
+                memory: 256 * KIB,
+                threads: 1,
+                priority: 5,
+                affinity: 0b1111,
+            },
+            ComponentModel {
+                name: "client-b".into(),
+                image: 1,
+                memory: 256 * KIB,
+                threads: 1,
+                priority: 10,
+                affinity: 0b1100,
+            },
+        ],
+        endpoints: vec![
+            EndpointModel {
+                name: "echo".into(),
+                owner: 0,
+                kind: EndpointKind::Ipc,
+                slot: 4,
+            },
+            EndpointModel {
+                name: "ready".into(),
+                owner: 1,
+                kind: EndpointKind::Notification,
+                slot: 4,
+            },
+        ],
+        grants: vec![
+            GrantModel {
+                holder: 0,
+                kind: GrantKind::Console,
+                slot: SLOT_CONSOLE,
+                target: None,
+                rights: Rights::WRITE,
+                badge: 0,
+            },
+            GrantModel {
+                holder: 1,
+                kind: GrantKind::Call,
+                slot: 5,
+                target: Some(0),
+                rights: Rights::CALL.union(Rights::GRANT),
+                badge: 1,
+            },
+            GrantModel {
+                holder: 2,
+                kind: GrantKind::Call,
+                slot: 63,
+                target: Some(0),
+                rights: Rights::CALL,
+                badge: 2,
+            },
+            GrantModel {
+                holder: 0,
+                kind: GrantKind::Signal,
+                slot: 5,
+                target: Some(1),
+                rights: Rights::SIGNAL,
+                badge: u64::MAX,
+            },
+        ],
+    }
+}
+
+fn parse_model(model: &PlanModel) -> Result<PlanModel, PlanError> {
+    let bytes = encode(model);
+    BootPlan::parse(&bytes).map(|plan| plan.to_model())
+}
+
+fn expect(model: &PlanModel, error: PlanError) {
+    assert_eq!(parse_model(model), Err(error));
+}
+
+/// Applies `edit` to the encoded plan, reseals it, and parses.
+fn parse_edited(edit: impl FnOnce(&mut Vec<u8>)) -> Result<(), PlanError> {
+    let mut bytes = encode(&model());
+    edit(&mut bytes);
+    seal(&mut bytes);
+    BootPlan::parse(&bytes).map(|_| ())
+}
+
+fn header(bytes: &mut [u8]) -> &mut Header {
+    Header::mut_from_prefix(bytes).unwrap().0
+}
+
+fn section_bytes(bytes: &mut [u8], offset: usize) -> &mut [u8] {
+    &mut bytes[offset..]
+}
+
+fn image0(bytes: &mut [u8]) -> &mut ImageRecord {
+    let off = header(bytes).images.offset.get() as usize;
+    ImageRecord::mut_from_prefix(section_bytes(bytes, off))
+        .unwrap()
+        .0
+}
+
+fn component0(bytes: &mut [u8]) -> &mut ComponentRecord {
+    let off = header(bytes).components.offset.get() as usize;
+    ComponentRecord::mut_from_prefix(section_bytes(bytes, off))
+        .unwrap()
+        .0
+}
+
+fn endpoint0(bytes: &mut [u8]) -> &mut EndpointRecord {
+    let off = header(bytes).endpoints.offset.get() as usize;
+    EndpointRecord::mut_from_prefix(section_bytes(bytes, off))
+        .unwrap()
+        .0
+}
+
+fn grant0(bytes: &mut [u8]) -> &mut GrantRecord {
+    let off = header(bytes).grants.offset.get() as usize;
+    GrantRecord::mut_from_prefix(section_bytes(bytes, off))
+        .unwrap()
+        .0
+}
+
+#[test]
+fn round_trip() {
+    let model = model();
+    let bytes = encode(&model);
+    let plan = BootPlan::parse(&bytes).unwrap();
+    assert_eq!(plan.version(), FORMAT_VERSION);
+    assert_eq!(plan.name(), "ipc-demo");
+    assert_eq!(plan.to_model(), model);
+    assert_eq!(encode(&plan.to_model()), bytes);
+    assert_eq!(
+        bytes.len(),
+        HEADER_SIZE + 2 * 40 + 3 * 56 + 2 * 40 + 4 * 16,
+        "records are packed back to back"
+    );
+}
+
+#[test]
+fn views() {
+    let bytes = encode(&model());
+    let plan = BootPlan::parse(&bytes).unwrap();
+    assert_eq!(plan.components().len(), 3);
+    let echo = plan.component(0).unwrap();
+    assert_eq!(echo.name, "echo");
+    assert_eq!(plan.image(echo.image).unwrap().name, "echo-server");
+    assert_eq!(plan.image(echo.image).unwrap().module, 1);
+    let served: Vec<&str> = plan.endpoints_of(0).map(|e| e.name).collect();
+    assert_eq!(served, ["echo"]);
+    let a: Vec<Grant> = plan.grants_of(1).collect();
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].kind, GrantKind::Call);
+    assert_eq!(a[0].target, Some(0));
+    assert_eq!(a[0].slot, 5);
+    let console = plan.grant(0).unwrap();
+    assert_eq!(console.target, None);
+    assert!(plan.component(3).is_none());
+    assert!(plan.grant(4).is_none());
+    assert!(plan.endpoint(2).is_none());
+    assert!(plan.image(2).is_none());
+}
+
+#[test]
+fn empty_plan_is_valid() {
+    let model = PlanModel {
+        name: "empty".into(),
+        cpu_count: 1,
+        module_count: 1,
+        component_memory: 0,
+        ..PlanModel::default()
+    };
+    assert_eq!(parse_model(&model), Ok(model));
+}
+
+#[test]
+fn truncation_at_every_length() {
+    let bytes = encode(&model());
+    for len in 0..bytes.len() {
+        match BootPlan::parse(&bytes[..len]) {
+            Err(PlanError::Truncated { needed, actual }) => {
+                assert_eq!(actual, len);
+                assert!(needed > len);
+            }
+            other => panic!("length {len}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn trailing_bytes() {
+    let mut bytes = encode(&model());
+    let len = bytes.len();
+    bytes.push(0);
+    assert_eq!(
+        BootPlan::parse(&bytes).unwrap_err(),
+        PlanError::TrailingBytes {
+            expected: len,
+            actual: len + 1
+        }
+    );
+}
+
+#[test]
+fn framing_errors() {
+    let good = encode(&model());
+
+    let mut bytes = good.clone();
+    bytes[0] = b'X';
+    assert_eq!(BootPlan::parse(&bytes).unwrap_err(), PlanError::BadMagic);
+    assert_eq!(
+        BootPlan::parse(b"ELF\x7f").unwrap_err(),
+        PlanError::BadMagic
+    );
+
+    let mut bytes = good.clone();
+    bytes[4] = 2;
+    assert_eq!(
+        BootPlan::parse(&bytes).unwrap_err(),
+        PlanError::UnsupportedVersion { found: 2 }
+    );
+    // Even when the rest is short: the version is what matters then.
+    assert_eq!(
+        BootPlan::parse(&bytes[..8]).unwrap_err(),
+        PlanError::UnsupportedVersion { found: 2 }
+    );
+
+    let mut bytes = good.clone();
+    bytes[6] = 64;
+    assert_eq!(
+        BootPlan::parse(&bytes).unwrap_err(),
+        PlanError::BadHeaderSize { found: 64 }
+    );
+
+    // Any change behind the checksum field without resealing.
+    for at in [CHECKSUM_START, 40, HEADER_SIZE, good.len() - 1] {
+        let mut bytes = good.clone();
+        bytes[at] ^= 0x10;
+        assert!(
+            matches!(BootPlan::parse(&bytes), Err(PlanError::BadChecksum { .. })),
+            "byte {at}"
+        );
+    }
+    let mut bytes = good.clone();
+    bytes[12] ^= 1;
+    assert!(matches!(
+        BootPlan::parse(&bytes),
+        Err(PlanError::BadChecksum { .. })
+    ));
+
+    // total_size smaller than the data: the rest is trailing.
+    let mut bytes = good.clone();
+    header(&mut bytes).total_size = U32::new(HEADER_SIZE as u32);
+    assert!(matches!(
+        BootPlan::parse(&bytes),
+        Err(PlanError::TrailingBytes { .. })
+    ));
+}
+
+#[test]
+fn header_fields() {
+    let reserved = PlanError::ReservedNotZero {
+        section: Section::Header,
+        index: 0,
+    };
+    assert_eq!(
+        parse_edited(|b| header(b).flags = U32::new(1)),
+        Err(reserved)
+    );
+    for cpus in [0, 65] {
+        assert_eq!(
+            parse_edited(|b| header(b).cpu_count = U16::new(cpus)),
+            Err(PlanError::BadHeaderField { field: "cpu_count" })
+        );
+    }
+    for modules in [0, 33] {
+        assert_eq!(
+            parse_edited(|b| header(b).module_count = U16::new(modules)),
+            Err(PlanError::BadHeaderField {
+                field: "module_count"
+            })
+        );
+    }
+    let mut m = model();
+    m.name = "Demo".into();
+    expect(
+        &m,
+        PlanError::BadName {
+            section: Section::Header,
+            index: 0,
+        },
+    );
+}
+
+#[test]
+fn sections_misplaced() {
+    let images = PlanError::BadSection {
+        section: Section::Images,
+    };
+    let grants = PlanError::BadSection {
+        section: Section::Grants,
+    };
+    // Overlapping the header.
+    assert_eq!(
+        parse_edited(|b| header(b).images.offset = U32::new(88)),
+        Err(images)
+    );
+    // Misaligned.
+    assert_eq!(
+        parse_edited(|b| header(b).images.offset = U32::new(100)),
+        Err(images)
+    );
+    // Overlapping the previous section.
+    assert_eq!(
+        parse_edited(|b| {
+            let h = header(b);
+            h.grants.offset = U32::new(h.endpoints.offset.get());
+        }),
+        Err(grants)
+    );
+    // Past the end.
+    assert_eq!(
+        parse_edited(|b| {
+            let h = header(b);
+            h.grants.count = U32::new(h.grants.count.get() + 1);
+        }),
+        Err(grants)
+    );
+    assert_eq!(
+        parse_edited(|b| header(b).grants.offset = U32::new(u32::MAX - 7)),
+        Err(grants)
+    );
+    // Too many.
+    assert_eq!(
+        parse_edited(|b| header(b).grants.count = U32::new(u32::MAX)),
+        Err(PlanError::TooManyRecords {
+            section: Section::Grants,
+            count: u32::MAX,
+            max: MAX_GRANTS
+        })
+    );
+    assert_eq!(
+        parse_edited(|b| header(b).components.count = U32::new(MAX_COMPONENTS + 1)),
+        Err(PlanError::TooManyRecords {
+            section: Section::Components,
+            count: MAX_COMPONENTS + 1,
+            max: MAX_COMPONENTS
+        })
+    );
+    // A gap between sections is allowed (and checksummed).
+    let mut bytes = encode(&model());
+    let grants_at = header(&mut bytes).grants.offset.get() as usize;
+    bytes.splice(grants_at..grants_at, [0xaa; 8]);
+    let len = bytes.len() as u32;
+    let h = header(&mut bytes);
+    h.grants.offset = U32::new(grants_at as u32 + 8);
+    h.total_size = U32::new(len);
+    seal(&mut bytes);
+    assert_eq!(BootPlan::parse(&bytes).unwrap().to_model(), model());
+}
+
+#[test]
+fn reserved_fields() {
+    let at = |section| PlanError::ReservedNotZero { section, index: 0 };
+    assert_eq!(
+        parse_edited(|b| image0(b).reserved[5] = 1),
+        Err(at(Section::Images))
+    );
+    assert_eq!(
+        parse_edited(|b| component0(b).reserved[0] = 1),
+        Err(at(Section::Components))
+    );
+    assert_eq!(
+        parse_edited(|b| endpoint0(b).reserved[3] = 1),
+        Err(at(Section::Endpoints))
+    );
+}
+
+#[test]
+fn names() {
+    let bad = |section| PlanError::BadName { section, index: 0 };
+    for name in ["", "Echo", "1echo", "echo_server", "echo.echo", "é"] {
+        let mut m = model();
+        m.components[0].name = name.into();
+        expect(&m, bad(Section::Components));
+    }
+    let mut m = model();
+    m.components[0].name = "a".repeat(31);
+    assert!(parse_model(&m).is_ok());
+    m.components[0].name = "a".repeat(32);
+    expect(&m, bad(Section::Components));
+    // Garbage after the terminating NUL.
+    assert_eq!(
+        parse_edited(|b| image0(b).name[31] = b'x'),
+        Err(bad(Section::Images))
+    );
+    assert_eq!(
+        parse_edited(|b| endpoint0(b).name[0] = 0xff),
+        Err(bad(Section::Endpoints))
+    );
+
+    let mut m = model();
+    m.images[1].name = "echo-server".into();
+    expect(
+        &m,
+        PlanError::DuplicateName {
+            section: Section::Images,
+            index: 1,
+        },
+    );
+    let mut m = model();
+    m.components[2].name = "echo".into();
+    expect(
+        &m,
+        PlanError::DuplicateName {
+            section: Section::Components,
+            index: 2,
+        },
+    );
+    let mut m = model();
+    m.endpoints[1].owner = 0;
+    m.endpoints[1].kind = EndpointKind::Ipc;
+    m.endpoints[1].slot = 6;
+    m.endpoints[1].name = "echo".into();
+    m.grants.pop();
+    expect(
+        &m,
+        PlanError::DuplicateName {
+            section: Section::Endpoints,
+            index: 1,
+        },
+    );
+    // The same endpoint name under different owners is fine.
+    m.endpoints[1].owner = 2;
+    assert!(parse_model(&m).is_ok());
+}
+
+#[test]
+fn images_and_components() {
+    let images = |field| PlanError::IndexOutOfRange {
+        section: Section::Images,
+        index: 0,
+        field,
+    };
+    let mut m = model();
+    m.images[0].module = PLAN_MODULE;
+    expect(&m, images("module"));
+    m.images[0].module = 3;
+    expect(&m, images("module"));
+    let mut m = model();
+    m.images[1].module = 1;
+    expect(&m, PlanError::DuplicateModule { index: 1 });
+
+    let value = |index, field| PlanError::BadValue {
+        section: Section::Components,
+        index,
+        field,
+    };
+    let mut m = model();
+    m.components[1].image = 2;
+    expect(
+        &m,
+        PlanError::IndexOutOfRange {
+            section: Section::Components,
+            index: 1,
+            field: "image",
+        },
+    );
+    for threads in [0, MAX_THREADS + 1] {
+        let mut m = model();
+        m.components[1].threads = threads;
+        expect(&m, value(1, "threads"));
+    }
+    for memory in [0, 4096 + 1, 100] {
+        let mut m = model();
+        m.components[1].memory = memory;
+        expect(&m, value(1, "memory"));
+    }
+    for affinity in [0, 0b1_0000, 1 << 63] {
+        let mut m = model();
+        m.components[1].affinity = affinity;
+        expect(&m, value(1, "affinity"));
+    }
+    let mut m = model();
+    m.cpu_count = 64;
+    m.components[1].affinity = u64::MAX;
+    assert!(parse_model(&m).is_ok());
+
+    let mut m = model();
+    m.component_memory = 1024 * KIB - 4096;
+    expect(
+        &m,
+        PlanError::OverBudget {
+            total: 1024 * KIB,
+            budget: 1024 * KIB - 4096,
+        },
+    );
+    // Quotas that would overflow a u64 sum.
+    let mut m = model();
+    m.component_memory = !4095;
+    m.components[0].memory = !4095;
+    assert!(matches!(parse_model(&m), Err(PlanError::OverBudget { .. })));
+}
+
+#[test]
+fn endpoints() {
+    let mut m = model();
+    m.endpoints[1].owner = 3;
+    expect(
+        &m,
+        PlanError::IndexOutOfRange {
+            section: Section::Endpoints,
+            index: 1,
+            field: "owner",
+        },
+    );
+    assert_eq!(
+        parse_edited(|b| endpoint0(b).kind = 2),
+        Err(PlanError::BadValue {
+            section: Section::Endpoints,
+            index: 0,
+            field: "kind"
+        })
+    );
+    for slot in [0, 1, 2, 3, 64, 255] {
+        let mut m = model();
+        m.endpoints[0].slot = slot;
+        expect(
+            &m,
+            PlanError::BadSlot {
+                section: Section::Endpoints,
+                index: 0,
+                slot,
+            },
+        );
+    }
+}
+
+#[test]
+fn grants() {
+    let value = |index, field| PlanError::BadValue {
+        section: Section::Grants,
+        index,
+        field,
+    };
+    let mut m = model();
+    m.grants[1].holder = 3;
+    expect(
+        &m,
+        PlanError::IndexOutOfRange {
+            section: Section::Grants,
+            index: 1,
+            field: "holder",
+        },
+    );
+    let mut m = model();
+    m.grants[1].target = Some(2);
+    expect(
+        &m,
+        PlanError::IndexOutOfRange {
+            section: Section::Grants,
+            index: 1,
+            field: "target",
+        },
+    );
+    assert_eq!(parse_edited(|b| grant0(b).kind = 0), Err(value(0, "kind")));
+    assert_eq!(parse_edited(|b| grant0(b).kind = 4), Err(value(0, "kind")));
+
+    // Rights: empty, or not allowed for the kind.
+    let mut m = model();
+    m.grants[1].rights = Rights::NONE;
+    expect(&m, value(1, "rights"));
+    m.grants[1].rights = Rights::SIGNAL;
+    expect(&m, value(1, "rights"));
+    let mut m = model();
+    m.grants[3].rights = Rights::CALL;
+    expect(&m, value(3, "rights"));
+    let mut m = model();
+    m.grants[0].rights = Rights::WRITE.union(Rights::GRANT);
+    expect(&m, value(0, "rights"));
+    assert_eq!(
+        parse_edited(|b| grant0(b).rights = U16::new(0x8000)),
+        Err(value(0, "rights"))
+    );
+
+    // Kind and target must agree.
+    let mut m = model();
+    m.grants[1].target = Some(1);
+    expect(&m, PlanError::KindMismatch { index: 1 });
+    let mut m = model();
+    m.grants[0].target = Some(0);
+    expect(&m, PlanError::KindMismatch { index: 0 });
+    let mut m = model();
+    m.grants[0].badge = 1;
+    expect(&m, value(0, "badge"));
+
+    // Slots.
+    let slot = |index, slot| PlanError::BadSlot {
+        section: Section::Grants,
+        index,
+        slot,
+    };
+    let mut m = model();
+    m.grants[0].slot = 4;
+    expect(&m, slot(0, 4));
+    for s in [0, 1, 2, 3, 64] {
+        let mut m = model();
+        m.grants[1].slot = s;
+        expect(&m, slot(1, s));
+    }
+    // Collides with the endpoint's receive slot in the same component.
+    let mut m = model();
+    m.grants[3].slot = 4;
+    expect(&m, slot(3, 4));
+    // Two console grants.
+    let mut m = model();
+    m.grants.push(m.grants[0].clone());
+    expect(&m, slot(4, SLOT_CONSOLE));
+    // Two grants in one slot.
+    let mut m = model();
+    let mut again = m.grants[3].clone();
+    again.badge = 7;
+    m.grants.push(again);
+    expect(&m, slot(4, 5));
+
+    // Targeting one's own endpoint.
+    let mut m = model();
+    m.grants[1].holder = 0;
+    m.grants[1].slot = 6;
+    expect(&m, PlanError::SelfGrant { index: 1 });
+}
+
+#[test]
+fn priorities_and_cycles() {
+    // client-b (10) calls echo (10): fine; client-a (5) calls echo: fine.
+    let mut m = model();
+    m.components[1].priority = 11;
+    expect(&m, PlanError::PriorityInversion { index: 1 });
+    // Signals may go to lower priorities: echo (10) signals client-a's
+    // `ready` (5) in the base model, which parses.
+    assert!(parse_model(&model()).is_ok());
+
+    // echo -> b -> echo, all at priority 10.
+    let mut m = model();
+    m.endpoints.push(EndpointModel {
+        name: "back".into(),
+        owner: 2,
+        kind: EndpointKind::Ipc,
+        slot: 4,
+    });
+    m.grants.push(GrantModel {
+        holder: 0,
+        kind: GrantKind::Call,
+        slot: 6,
+        target: Some(2),
+        rights: Rights::CALL,
+        badge: 0,
+    });
+    expect(&m, PlanError::CallCycle { component: 0 });
+
+    // A longer cycle: a -> b -> c -> a.
+    let component = |name: &str| ComponentModel {
+        name: name.into(),
+        image: 0,
+        memory: 4096,
+        threads: 1,
+        priority: 7,
+        affinity: 1,
+    };
+    let endpoint = |owner| EndpointModel {
+        name: "ep".into(),
+        owner,
+        kind: EndpointKind::Ipc,
+        slot: 4,
+    };
+    let call = |holder, target| GrantModel {
+        holder,
+        kind: GrantKind::Call,
+        slot: 5,
+        target: Some(target),
+        rights: Rights::CALL,
+        badge: 0,
+    };
+    let mut m = PlanModel {
+        name: "ring".into(),
+        cpu_count: 1,
+        module_count: 2,
+        component_memory: 3 * 4096,
+        images: vec![ImageModel {
+            name: "x".into(),
+            module: 1,
+        }],
+        components: vec![component("a"), component("b"), component("c")],
+        endpoints: vec![endpoint(0), endpoint(1), endpoint(2)],
+        grants: vec![call(0, 1), call(1, 2)],
+    };
+    assert!(parse_model(&m).is_ok());
+    m.grants.push(call(2, 0));
+    expect(&m, PlanError::CallCycle { component: 0 });
+}
+
+#[test]
+fn errors_display() {
+    let text = std::format!(
+        "{}",
+        PlanError::IndexOutOfRange {
+            section: Section::Grants,
+            index: 3,
+            field: "target"
+        }
+    );
+    assert_eq!(text, "boot plan grants[3]: target out of range");
+}
+
+#[test]
+fn valid_names() {
+    assert!(is_valid_name(b"a"));
+    assert!(is_valid_name(b"echo-server2"));
+    assert!(!is_valid_name(b""));
+    assert!(!is_valid_name(b"-a"));
+    assert!(!is_valid_name(b"a b"));
+    assert!(!is_valid_name(&[b'a'; 32]));
+}
+
+/// Walks every view of a parsed plan and checks the promises the kernel
+/// relies on, so a fuzzed plan that parses is also a usable one.
+fn exercise(plan: &BootPlan<'_>) {
+    let components = plan.component_count();
+    let _ = plan.name();
+    for image in plan.images() {
+        assert!(image.module > 0 && image.module < plan.module_count());
+    }
+    for c in plan.components() {
+        assert!(usize::from(c.image) < plan.image_count());
+        assert!(c.threads > 0 && c.affinity != 0);
+        let _ = plan.endpoints_of(c.index).count();
+        let _ = plan.grants_of(c.index).count();
+    }
+    for e in plan.endpoints() {
+        assert!(usize::from(e.owner) < components);
+        assert!(e.slot >= FIRST_FREE_SLOT && e.slot < CSPACE_SLOTS);
+    }
+    for g in plan.grants() {
+        assert!(usize::from(g.holder) < components);
+        if let Some(t) = g.target {
+            let e = plan.endpoint(t).unwrap();
+            assert_ne!(e.owner, g.holder);
+        }
+    }
+}
+
+fn mutated(edits: &[(usize, u8)], reseal: bool) -> Vec<u8> {
+    let mut bytes = encode(&model());
+    let len = bytes.len();
+    for &(at, value) in edits {
+        bytes[at % len] ^= value;
+    }
+    if reseal {
+        seal(&mut bytes);
+    }
+    bytes
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 10_000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn parse_never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+        if let Ok(plan) = BootPlan::parse(&bytes) {
+            exercise(&plan);
+        }
+    }
+
+    #[test]
+    fn parse_never_panics_on_arbitrary_bytes_with_header(
+        mut bytes in proptest::collection::vec(any::<u8>(), HEADER_SIZE..800),
+        reseal in any::<bool>(),
+    ) {
+        // A plausible header, so the fuzzing gets past the framing checks.
+        bytes[..4].copy_from_slice(&MAGIC);
+        bytes[4..6].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        bytes[6..8].copy_from_slice(&(HEADER_SIZE as u16).to_le_bytes());
+        let len = bytes.len() as u32;
+        bytes[8..12].copy_from_slice(&len.to_le_bytes());
+        if reseal {
+            seal(&mut bytes);
+        }
+        if let Ok(plan) = BootPlan::parse(&bytes) {
+            exercise(&plan);
+        }
+    }
+
+    #[test]
+    fn parse_never_panics_on_mutations(
+        edits in proptest::collection::vec((any::<usize>(), 1u8..), 1..6),
+        reseal in any::<bool>(),
+    ) {
+        let bytes = mutated(&edits, reseal);
+        let result = BootPlan::parse(&bytes);
+        if let Ok(plan) = &result {
+            exercise(plan);
+        }
+        if !reseal && bytes != encode(&model()) {
+            // Any change is caught, by the checksum at the latest.
+            prop_assert!(result.is_err());
+        }
+    }
+
+    #[test]
+    fn parse_never_panics_on_resized_plans(cut in 0usize..700, extra in proptest::collection::vec(any::<u8>(), 0..64)) {
+        let mut bytes = encode(&model());
+        bytes.truncate(cut);
+        bytes.extend_from_slice(&extra);
+        let len = bytes.len() as u32;
+        if bytes.len() >= HEADER_SIZE {
+            bytes[8..12].copy_from_slice(&len.to_le_bytes());
+            seal(&mut bytes);
+        }
+        if let Ok(plan) = BootPlan::parse(&bytes) {
+            exercise(&plan);
+        }
+    }
+
+    #[test]
+    fn round_trip_of_renamed_plans(name in "[a-z][a-z0-9-]{0,30}", badge in any::<u64>(), priority in 10u8..) {
+        prop_assume!(name != "client-a" && name != "client-b");
+        let mut m = model();
+        m.name = String::from(name.as_str());
+        m.components[0].name = name;
+        m.components[0].priority = priority;
+        m.grants[1].badge = badge;
+        prop_assert_eq!(parse_model(&m), Ok(m));
+    }
+}

@@ -1,0 +1,181 @@
+//! What is wrong with a manifest, where, and what to change.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// One problem in a manifest.
+///
+/// Renders as
+///
+/// ```text
+/// FILE:LINE: ENTRY: MESSAGE [CHECK]
+///   help: WHAT TO CHANGE
+/// ```
+///
+/// (`:LINE` only when known, `ENTRY: ` only when the problem has one.)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestError {
+    /// The check that failed, one of [`CHECKS`].
+    pub check: &'static str,
+    /// The manifest file.
+    pub file: PathBuf,
+    /// 1-based line of the entry, when known.
+    pub line: Option<usize>,
+    /// Path of the entry in the manifest, such as
+    /// `component.client.connects[0].endpoint` (empty for the whole file).
+    pub entry: String,
+    /// What is wrong.
+    pub message: String,
+    /// What to change.
+    pub help: String,
+}
+
+impl fmt::Display for ManifestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        f.write_str(": ")?;
+        if !self.entry.is_empty() {
+            write!(f, "{}: ", self.entry)?;
+        }
+        write!(
+            f,
+            "{} [{}]\n  help: {}",
+            self.message, self.check, self.help
+        )
+    }
+}
+
+impl std::error::Error for ManifestError {}
+
+/// Renders a list of errors, one after the other, for printing.
+pub fn render(errors: &[ManifestError]) -> String {
+    let mut out = String::new();
+    for error in errors {
+        out.push_str(&error.to_string());
+        out.push('\n');
+    }
+    out
+}
+
+/// Collects errors for one file, with line numbers from byte offsets.
+pub(crate) struct Report<'a> {
+    file: &'a Path,
+    source: &'a str,
+    pub errors: Vec<ManifestError>,
+}
+
+impl<'a> Report<'a> {
+    pub fn new(file: &'a Path, source: &'a str) -> Self {
+        Self {
+            file,
+            source,
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn file(&self) -> &'a Path {
+        self.file
+    }
+
+    /// The 1-based line of byte `offset`, if the span is a real one.
+    pub fn line_of(&self, span: Option<std::ops::Range<usize>>) -> Option<usize> {
+        let span = span?;
+        if span.start == 0 && span.end == 0 {
+            return None;
+        }
+        let before = self.source.get(..span.start)?;
+        Some(before.bytes().filter(|&b| b == b'\n').count() + 1)
+    }
+
+    pub fn push(
+        &mut self,
+        check: &'static str,
+        entry: impl Into<String>,
+        span: Option<std::ops::Range<usize>>,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        debug_assert!(
+            CHECKS.iter().any(|c| c.name == check),
+            "check `{check}` missing from CHECKS"
+        );
+        let line = self.line_of(span);
+        self.errors.push(ManifestError {
+            check,
+            file: self.file.to_path_buf(),
+            line,
+            entry: entry.into(),
+            message: message.into(),
+            help: help.into(),
+        });
+    }
+}
+
+/// A named check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Check {
+    /// Name, as shown in brackets after an error.
+    pub name: &'static str,
+    /// What it refuses.
+    pub refuses: &'static str,
+}
+
+macro_rules! checks {
+    ($($konst:ident = $name:literal: $refuses:literal;)*) => {
+        $(
+            #[doc = $refuses]
+            pub const $konst: &str = $name;
+        )*
+        /// Every check, in the order the README lists them.
+        pub const CHECKS: &[Check] = &[$(Check { name: $name, refuses: $refuses }),*];
+    };
+}
+
+/// Names of the checks, for matching on [`ManifestError::check`].
+pub mod check {
+    use super::Check;
+
+    checks! {
+        READ_FILE = "read-file": "A manifest file that cannot be read.";
+        TOML_SYNTAX = "toml-syntax": "Text that is not TOML.";
+        DUPLICATE_NAME = "duplicate-name": "A key written twice, such as two `[component.echo]` tables.";
+        UNKNOWN_FIELD = "unknown-field": "A field the manifest format does not have (a typo, or a table from a later format version).";
+        MISSING_FIELD = "missing-field": "A required field left out.";
+        WRONG_TYPE = "wrong-type": "A value of the wrong TOML type, such as a string where an integer belongs.";
+        BAD_NAME = "bad-name": "A deployment, component or endpoint name that is not 1 to 31 bytes of `[a-z][a-z0-9-]*`.";
+        DEPLOYMENT_NAME = "deployment-name": "`deployment.name` different from the file name.";
+        BAD_IMAGE_NAME = "bad-image-name": "An image that cannot name a crate under `components/`.";
+        NO_COMPONENTS = "no-components": "A deployment without any component.";
+        TOO_MANY = "too-many": "More components, endpoints, capabilities or images than the boot plan holds.";
+        BAD_SIZE = "bad-size": "A size that is not a positive whole number of 4 KiB pages in B, KiB, MiB or GiB.";
+        MEMORY_BELOW_MINIMUM = "memory-below-minimum": "A component quota below the 64 KiB a component needs (stacks, capability space, image).";
+        MEMORY_OVER_BUDGET = "memory-over-budget": "Component quotas that add up to more than `deployment.component-memory`.";
+        BAD_PRIORITY = "bad-priority": "A priority outside 0..=255.";
+        BAD_THREADS = "bad-threads": "A thread count of 0 or above the limit.";
+        BAD_CPU_COUNT = "bad-cpu-count": "`deployment.cpus` outside 1..=64.";
+        CPU_AFFINITY = "cpu-affinity": "An affinity list that is empty, repeats a CPU, or names a CPU the deployment does not have.";
+        BAD_KERNEL_ARGS = "bad-kernel-args": "Kernel arguments that are not one line of printable ASCII, or too long.";
+        BAD_ENDPOINT_KIND = "bad-endpoint-kind": "An endpoint kind other than `endpoint` or `notification`.";
+        DUPLICATE_ENDPOINT = "duplicate-endpoint": "Two endpoints of one component with the same name.";
+        BAD_ENDPOINT_REFERENCE = "bad-endpoint-reference": "A connection whose `endpoint` is not written `COMPONENT.ENDPOINT`.";
+        UNKNOWN_COMPONENT = "unknown-component": "A connection to a component the deployment does not have.";
+        UNKNOWN_ENDPOINT = "unknown-endpoint": "A connection to an endpoint its component does not provide.";
+        SELF_CONNECTION = "self-connection": "A component connecting to its own endpoint.";
+        SLOT_RESERVED = "slot-reserved": "A capability in slots 0..=3, which the kernel fills (domain, thread, console, reply).";
+        SLOT_OUT_OF_RANGE = "slot-out-of-range": "A capability slot outside the 64-slot capability space.";
+        SLOT_COLLISION = "slot-collision": "Two capabilities of one component in the same slot.";
+        BAD_RIGHTS = "bad-rights": "A rights list that is empty, repeats a right, or names an unknown one.";
+        RIGHTS_NOT_APPLICABLE = "rights-not-applicable": "A right that the capability's kind cannot carry (such as `signal` on an endpoint).";
+        BAD_BADGE = "bad-badge": "A negative badge.";
+        DUPLICATE_CONNECTION = "duplicate-connection": "The same connection (endpoint and badge) twice in one component.";
+        BADGE_COLLISION = "badge-collision": "Two components connecting to one endpoint with the same non-zero badge, so its server cannot tell them apart.";
+        PRIORITY_INVERSION = "priority-inversion": "A component calling a component of lower priority.";
+        CALL_CYCLE = "call-cycle": "Components calling each other in a cycle, which can deadlock.";
+        PLAN_REJECTED = "plan-rejected": "A manifest that passed every check but whose boot plan the kernel's decoder refuses (a bug in this crate; please report it).";
+    }
+}
+
+pub use check::CHECKS;

@@ -1,0 +1,150 @@
+//! The manifest as written: what serde reads, before any check.
+//!
+//! Values are typed loosely on purpose (integers as `i64`, sizes and names
+//! as they were written) so that a wrong value becomes a named check with a
+//! precise message, and so that every such problem in a file is reported at
+//! once. serde only rejects what cannot be read at all: TOML syntax, unknown
+//! fields, missing fields, and values of the wrong type.
+
+use std::fmt;
+
+use indexmap::IndexMap;
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use toml::Spanned;
+
+/// The whole file. New top-level tables (`[partition.NAME]`, routes) slot in
+/// here as new optional fields; `deny_unknown_fields` makes a v1 tool refuse
+/// them by name rather than ignore them.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawManifest {
+    pub deployment: Spanned<RawDeployment>,
+    #[serde(default)]
+    pub component: IndexMap<String, Spanned<RawComponent>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawDeployment {
+    pub name: Option<Spanned<String>>,
+    pub component_memory: Spanned<RawSize>,
+    pub cpus: Spanned<i64>,
+    pub kernel_args: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawComponent {
+    pub image: Spanned<String>,
+    pub memory: Spanned<RawSize>,
+    pub priority: Spanned<i64>,
+    pub threads: Option<Spanned<i64>>,
+    pub cpus: Option<Spanned<Vec<Spanned<i64>>>>,
+    #[serde(default)]
+    pub console: bool,
+    #[serde(default)]
+    pub provides: Vec<Spanned<RawProvide>>,
+    #[serde(default)]
+    pub connects: Vec<Spanned<RawConnect>>,
+}
+
+/// `provides = ["echo", { name = "ready", kind = "notification", slot = 9 }]`.
+#[derive(Debug)]
+pub(crate) struct RawProvide {
+    pub name: Spanned<String>,
+    pub kind: Option<Spanned<String>>,
+    pub slot: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawProvideTable {
+    name: Spanned<String>,
+    kind: Option<Spanned<String>>,
+    slot: Option<Spanned<i64>>,
+}
+
+impl<'de> Deserialize<'de> for RawProvide {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ProvideVisitor;
+
+        impl<'de> Visitor<'de> for ProvideVisitor {
+            type Value = RawProvide;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "an endpoint name such as \"echo\", or a table such as \
+                     { name = \"ready\", kind = \"notification\", slot = 9 }",
+                )
+            }
+
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<RawProvide, E> {
+                Ok(RawProvide {
+                    // The span of the enclosing `Spanned<RawProvide>` is
+                    // the string's, which is what errors point at.
+                    name: Spanned::new(0..0, name.to_owned()),
+                    kind: None,
+                    slot: None,
+                })
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawProvide, A::Error> {
+                let table =
+                    RawProvideTable::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(RawProvide {
+                    name: table.name,
+                    kind: table.kind,
+                    slot: table.slot,
+                })
+            }
+        }
+
+        deserializer.deserialize_any(ProvideVisitor)
+    }
+}
+
+/// `connects = [{ endpoint = "echo.echo", slot = 4, rights = ["call"], badge = 1 }]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawConnect {
+    pub endpoint: Spanned<String>,
+    pub slot: Spanned<i64>,
+    pub rights: Option<Spanned<Vec<Spanned<String>>>>,
+    pub badge: Option<Spanned<i64>>,
+}
+
+/// A size as written: `"512 KiB"` or a plain integer of bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RawSize {
+    Bytes(i64),
+    Text(String),
+}
+
+impl<'de> Deserialize<'de> for RawSize {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SizeVisitor;
+
+        impl Visitor<'_> for SizeVisitor {
+            type Value = RawSize;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a size such as \"512 KiB\" or \"8 MiB\", or a number of bytes")
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawSize, E> {
+                Ok(RawSize::Bytes(v))
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawSize, E> {
+                Ok(RawSize::Bytes(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawSize, E> {
+                Ok(RawSize::Text(v.to_owned()))
+            }
+        }
+
+        deserializer.deserialize_any(SizeVisitor)
+    }
+}

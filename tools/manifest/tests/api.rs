@@ -1,0 +1,172 @@
+//! The library interface xtask uses: the deployment model, modules, the
+//! compiled plan, and how errors read.
+
+use std::path::Path;
+
+use tessera_boot_plan::{BootPlan, FIRST_FREE_SLOT, GrantKind, SLOT_CONSOLE};
+use tessera_manifest::{
+    EndpointKind, ManifestError, ModuleKind, PLAN_MODULE_NAME, Rights, check, compile, load,
+    load_str,
+};
+
+fn path(relative: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+const HEAD: &str = "[deployment]\ncomponent-memory = \"1 MiB\"\ncpus = 2\n";
+
+#[test]
+fn ipc_demo() {
+    let deployment = load(&path("../../boot/deployments/ipc-demo.toml")).unwrap();
+    assert_eq!(deployment.name, "ipc-demo");
+    assert_eq!(deployment.cpus, 4);
+    assert_eq!(deployment.component_memory, 8 << 20);
+    assert_eq!(deployment.kernel_args, None);
+    assert_eq!(deployment.images, ["echo-server", "echo-client"]);
+
+    let modules = deployment.modules();
+    let names: Vec<&str> = modules.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, [PLAN_MODULE_NAME, "echo-server", "echo-client"]);
+    assert_eq!(modules[0].kind, ModuleKind::BootPlan);
+    assert_eq!(modules[1].kind, ModuleKind::ComponentImage);
+
+    let echo = deployment.component("echo").unwrap();
+    assert_eq!(echo.memory, 512 << 10);
+    assert_eq!(echo.affinity, 0b10);
+    assert_eq!(echo.provides[0].slot, FIRST_FREE_SLOT);
+    assert_eq!(echo.provides[0].kind, EndpointKind::Ipc);
+    let client = deployment.component("client").unwrap();
+    assert_eq!(client.threads, 1);
+    assert_eq!(client.affinity, 0b1111, "default: every CPU");
+    assert_eq!(client.connects[0].rights, Rights::CALL.union(Rights::GRANT));
+    assert_eq!(client.connects[0].badge, 1);
+
+    let bytes = compile(&deployment);
+    let plan = BootPlan::parse(&bytes).unwrap();
+    assert_eq!(plan.name(), "ipc-demo");
+    assert_eq!(plan.module_count(), 3);
+    let client = plan.components().find(|c| c.name == "client").unwrap();
+    let echo = plan.components().find(|c| c.name == "echo").unwrap();
+    assert_eq!(plan.image(client.image).unwrap().module, 2);
+    let grants: Vec<_> = plan.grants_of(client.index).collect();
+    assert_eq!(grants.len(), 2);
+    assert_eq!(grants[0].kind, GrantKind::Console);
+    assert_eq!(grants[0].slot, SLOT_CONSOLE);
+    assert_eq!(grants[1].kind, GrantKind::Call);
+    assert_eq!(grants[1].slot, 4);
+    assert_eq!(grants[1].badge, 1);
+    let target = plan.endpoint(grants[1].target.unwrap()).unwrap();
+    assert_eq!((target.owner, target.name), (echo.index, "echo"));
+}
+
+#[test]
+fn components_keep_manifest_order() {
+    let source = format!(
+        "{HEAD}[component.zeta]\nimage = \"z\"\nmemory = \"64 KiB\"\npriority = 1\n\
+         [component.alpha]\nimage = \"a\"\nmemory = \"64 KiB\"\npriority = 1\n\
+         [component.mid]\nimage = \"z\"\nmemory = \"64 KiB\"\npriority = 1\n"
+    );
+    let deployment = load_str(&source, Path::new("order.toml")).unwrap();
+    let names: Vec<&str> = deployment
+        .components
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(names, ["zeta", "alpha", "mid"]);
+    assert_eq!(
+        deployment.images,
+        ["z", "a"],
+        "each image once, in first-use order"
+    );
+    let plan = compile(&deployment);
+    let plan = BootPlan::parse(&plan).unwrap();
+    let mid = plan.component(2).unwrap();
+    assert_eq!(plan.image(mid.image).unwrap().name, "z");
+}
+
+#[test]
+fn name_defaults_to_the_file_name() {
+    let source = format!("{HEAD}[component.a]\nimage = \"a\"\nmemory = \"64 KiB\"\npriority = 1\n");
+    let deployment = load_str(&source, Path::new("boot/deployments/my-demo.toml")).unwrap();
+    assert_eq!(deployment.name, "my-demo");
+}
+
+#[test]
+fn kernel_args_and_notifications() {
+    let deployment = load(&path("tests/good/full.toml")).unwrap();
+    assert_eq!(deployment.kernel_args.as_deref(), Some("log=debug"));
+    let log = deployment.component("log").unwrap();
+    assert_eq!(log.provides[1].kind, EndpointKind::Notification);
+    assert_eq!(log.provides[1].slot, 20);
+    assert_eq!(log.affinity, u64::MAX);
+    let echo = deployment.component("echo").unwrap();
+    assert_eq!(echo.affinity, 1 | 1 << 63);
+    assert_eq!(echo.connects[1].kind, GrantKind::Signal);
+    assert_eq!(echo.connects[1].rights, Rights::SIGNAL);
+}
+
+#[test]
+fn error_display() {
+    let error = ManifestError {
+        check: check::UNKNOWN_ENDPOINT,
+        file: "boot/deployments/x.toml".into(),
+        line: Some(12),
+        entry: "component.client.connects[0].endpoint".into(),
+        message: "component `echo` does not provide an endpoint `ping`".into(),
+        help: "add it".into(),
+    };
+    assert_eq!(
+        error.to_string(),
+        "boot/deployments/x.toml:12: component.client.connects[0].endpoint: \
+         component `echo` does not provide an endpoint `ping` [unknown-endpoint]\n  help: add it"
+    );
+    let whole_file = ManifestError {
+        line: None,
+        entry: String::new(),
+        ..error
+    };
+    assert!(
+        whole_file
+            .to_string()
+            .starts_with("boot/deployments/x.toml: component")
+    );
+}
+
+#[test]
+fn unreadable_file() {
+    let errors = load(Path::new("/nonexistent/manifest.toml")).unwrap_err();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].check, check::READ_FILE);
+}
+
+#[test]
+fn errors_come_in_file_order() {
+    let source = format!(
+        "{HEAD}[component.a]\nimage = \"a\"\nmemory = \"64 KiB\"\npriority = 1\nthreads = 0\n\
+         [component.b]\nimage = \"b\"\nmemory = \"1 GiB\"\npriority = 999\n"
+    );
+    let errors = load_str(&source, Path::new("many.toml")).unwrap_err();
+    let checks: Vec<&str> = errors.iter().map(|e| e.check).collect();
+    assert_eq!(
+        checks,
+        [
+            check::MEMORY_OVER_BUDGET,
+            check::BAD_THREADS,
+            check::BAD_PRIORITY
+        ]
+    );
+    let lines: Vec<usize> = errors.iter().map(|e| e.line.unwrap()).collect();
+    assert_eq!(lines, [2, 8, 12]);
+}
+
+#[test]
+fn every_check_is_documented_in_the_readme() {
+    let readme = std::fs::read_to_string(path("README.md")).unwrap();
+    for c in tessera_manifest::CHECKS {
+        assert!(
+            readme.contains(&format!("`{}`", c.name)),
+            "README.md does not list the check `{}`",
+            c.name
+        );
+    }
+}
