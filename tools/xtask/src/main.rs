@@ -7,6 +7,7 @@ mod cargo_build;
 mod deployment;
 mod host_tools;
 mod image;
+mod manifest;
 mod qemu;
 mod serial_log;
 mod system_tests;
@@ -68,6 +69,15 @@ enum Command {
     },
     /// Host unit tests, then the system tests under QEMU; ends with `N passed, M failed`.
     Test,
+    /// Validate deployment manifests (boot/deployments/*.toml) and report every problem.
+    Manifest {
+        /// The manifests to check.
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+        /// Also write the compiled boot plan here (one manifest only).
+        #[arg(long, value_name = "PATH")]
+        plan_out: Option<std::path::PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -91,6 +101,9 @@ fn main() -> ExitCode {
             qemu_args,
         ),
         Command::Test => unreachable!("handled above"),
+        Command::Manifest { files, plan_out } => {
+            manifest::check_all(&files, plan_out.as_deref()).map(|()| ExitCode::SUCCESS)
+        }
     });
     match result {
         Ok(code) => code,

@@ -1,0 +1,122 @@
+//! `cargo xtask manifest`: validates deployment manifests on the host, the
+//! way the image builder will, so a wrong manifest is refused with every
+//! problem named before anything boots.
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Checks one manifest; on success returns a summary of the deployment (and
+/// writes the compiled boot plan to `plan_out` if given), on failure every
+/// error as `tessera-manifest` renders it.
+pub fn check(path: &Path, plan_out: Option<&Path>) -> Result<String, String> {
+    let deployment = tessera_manifest::load(path).map_err(|errors| {
+        let count = errors.len();
+        let noun = if count == 1 { "problem" } else { "problems" };
+        format!(
+            "{}\n{count} {noun} in {}",
+            tessera_manifest::render(&errors).trim_end(),
+            path.display()
+        )
+    })?;
+    let plan = tessera_manifest::compile(&deployment);
+    let mut summary = format!(
+        "{}: deployment {:?} is valid: {} components, {} CPUs, boot plan {} bytes",
+        path.display(),
+        deployment.name,
+        deployment.components.len(),
+        deployment.cpus,
+        plan.len()
+    );
+    for component in &deployment.components {
+        let _ = write!(
+            summary,
+            "\n  {} (image {}, priority {}, {} KiB)",
+            component.name,
+            component.image,
+            component.priority,
+            component.memory / 1024
+        );
+    }
+    if let Some(out) = plan_out {
+        std::fs::write(out, &plan).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+        let _ = write!(summary, "\nboot plan written to {}", out.display());
+    }
+    Ok(summary)
+}
+
+/// Checks every manifest given; `Ok` only if all are valid.
+pub fn check_all(paths: &[PathBuf], plan_out: Option<&Path>) -> Result<(), String> {
+    if plan_out.is_some() && paths.len() != 1 {
+        return Err("--plan-out takes exactly one manifest".into());
+    }
+    let mut failed = 0;
+    for path in paths {
+        match check(path, plan_out) {
+            Ok(summary) => println!("{summary}"),
+            Err(report) => {
+                eprintln!("{report}");
+                failed += 1;
+            }
+        }
+    }
+    match failed {
+        0 => Ok(()),
+        n => Err(format!("{n} of {} manifests refused", paths.len())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../manifest/tests")
+    }
+
+    #[test]
+    fn a_valid_manifest_is_summarised_and_its_plan_written() {
+        let out = std::env::temp_dir().join(format!("xtask-plan-{}.tsbp", std::process::id()));
+        let path = manifest_dir().join("good/minimal.toml");
+        let summary = check(&path, Some(&out)).expect("valid");
+        assert!(summary.contains("is valid"), "{summary}");
+        let plan = std::fs::read(&out).expect("plan written");
+        let _ = std::fs::remove_file(&out);
+        assert_eq!(&plan[..4], b"TSBP", "the boot plan's magic");
+        assert!(
+            summary.contains(&format!("boot plan {} bytes", plan.len())),
+            "{summary}"
+        );
+    }
+
+    #[test]
+    fn every_bad_manifest_is_refused_with_its_expected_check() {
+        let dir = manifest_dir().join("bad");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).expect("corpus") {
+            let path = entry.expect("entry").path();
+            let source = std::fs::read_to_string(&path).expect("readable");
+            let expect = source
+                .lines()
+                .next()
+                .and_then(|line| line.strip_prefix("# expect: "));
+            let Some(expect) = expect else { continue };
+            let (check_name, message) = expect.split_once(": ").expect("check: message");
+            let report = check(&path, None).expect_err("a bad manifest must be refused");
+            assert!(
+                report.contains(&format!("[{check_name}]")),
+                "{}: {report}",
+                path.display()
+            );
+            assert!(report.contains(message), "{}: {report}", path.display());
+            assert!(report.contains(&path.display().to_string()), "{report}");
+            seen += 1;
+        }
+        assert!(seen >= 40, "only {seen} corpus files had an expect line");
+    }
+
+    #[test]
+    fn plan_out_needs_exactly_one_manifest() {
+        let paths = vec![PathBuf::from("a.toml"), PathBuf::from("b.toml")];
+        let error = check_all(&paths, Some(Path::new("plan"))).unwrap_err();
+        assert_eq!(error, "--plan-out takes exactly one manifest");
+    }
+}
