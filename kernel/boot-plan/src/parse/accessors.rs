@@ -1,0 +1,129 @@
+//! What a checked plan hands out.
+
+use super::BootPlan;
+use super::names::checked_name;
+use super::views::{component_view, endpoint_view, grant_view, image_view};
+use super::{Component, Endpoint, Grant, Image};
+use crate::layout::{ComponentRecord, EndpointRecord, GrantRecord, Header, ImageRecord};
+
+impl<'a> BootPlan<'a> {
+    /// Format version of the plan.
+    pub fn version(&self) -> u16 {
+        self.header.version.get()
+    }
+
+    /// Deployment name.
+    pub fn name(&self) -> &'a str {
+        checked_name(&self.header.name)
+    }
+
+    /// CPUs the deployment expects, `1..=64`.
+    pub fn cpu_count(&self) -> u16 {
+        self.header.cpu_count.get()
+    }
+
+    /// Multiboot modules the deployment expects, the plan included.
+    pub fn module_count(&self) -> u16 {
+        self.header.module_count.get()
+    }
+
+    /// Budget for all component quotas together, bytes (the quotas fit in it).
+    pub fn component_memory(&self) -> u64 {
+        self.header.component_memory.get()
+    }
+
+    /// The raw header.
+    pub fn header(&self) -> &'a Header {
+        self.header
+    }
+
+    /// Number of images.
+    pub fn image_count(&self) -> usize {
+        self.images.len()
+    }
+
+    /// Number of components.
+    pub fn component_count(&self) -> usize {
+        self.components.len()
+    }
+
+    /// Number of endpoints.
+    pub fn endpoint_count(&self) -> usize {
+        self.endpoints.len()
+    }
+
+    /// Number of grants.
+    pub fn grant_count(&self) -> usize {
+        self.grants.len()
+    }
+
+    /// Image `index`, if it exists.
+    pub fn image(&self, index: u16) -> Option<Image<'a>> {
+        let record = self.images.get(usize::from(index))?;
+        Some(image_view(index, record))
+    }
+
+    /// Component `index`, if it exists.
+    pub fn component(&self, index: u16) -> Option<Component<'a>> {
+        let record = self.components.get(usize::from(index))?;
+        Some(component_view(index, record))
+    }
+
+    /// Endpoint `index`, if it exists.
+    pub fn endpoint(&self, index: u16) -> Option<Endpoint<'a>> {
+        let record = self.endpoints.get(usize::from(index))?;
+        Some(endpoint_view(index, record))
+    }
+
+    /// Grant `index`, if it exists.
+    pub fn grant(&self, index: u16) -> Option<Grant> {
+        let record = self.grants.get(usize::from(index))?;
+        Some(grant_view(index, record))
+    }
+
+    /// All images, in order.
+    pub fn images(&self) -> impl ExactSizeIterator<Item = Image<'a>> + use<'a> {
+        let records: &'a [ImageRecord] = self.images;
+        records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| image_view(i as u16, r))
+    }
+
+    /// All components, in order.
+    pub fn components(&self) -> impl ExactSizeIterator<Item = Component<'a>> + use<'a> {
+        let records: &'a [ComponentRecord] = self.components;
+        records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| component_view(i as u16, r))
+    }
+
+    /// All endpoints, in order.
+    pub fn endpoints(&self) -> impl ExactSizeIterator<Item = Endpoint<'a>> + use<'a> {
+        let records: &'a [EndpointRecord] = self.endpoints;
+        records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| endpoint_view(i as u16, r))
+    }
+
+    /// All grants, in order.
+    pub fn grants(&self) -> impl ExactSizeIterator<Item = Grant> + use<'a> {
+        let records: &'a [GrantRecord] = self.grants;
+        records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| grant_view(i as u16, r))
+    }
+
+    /// The endpoints component `owner` serves (it holds their receive/wait capabilities).
+    pub fn endpoints_of(&self, owner: u16) -> impl Iterator<Item = Endpoint<'a>> + use<'a> {
+        self.endpoints().filter(move |e| e.owner == owner)
+    }
+
+    /// The capabilities granted to component `holder`.
+    pub fn grants_of(&self, holder: u16) -> impl Iterator<Item = Grant> + use<'a> {
+        self.grants().filter(move |g| g.holder == holder)
+    }
+}

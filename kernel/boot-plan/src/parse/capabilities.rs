@@ -1,0 +1,178 @@
+//! Cross-record consistency: endpoints, grants, capability slots,
+//! priorities and call cycles.
+
+use super::names::{checked_name, name_of};
+use super::{BootPlan, idx};
+use crate::{
+    CSPACE_SLOTS, EndpointKind, FIRST_FREE_SLOT, GrantKind, MAX_COMPONENTS, NO_TARGET, PlanError,
+    Rights, SLOT_CONSOLE, Section,
+};
+
+impl BootPlan<'_> {
+    pub(super) fn check_capabilities(&self) -> Result<(), PlanError> {
+        // One bit per slot per component (CSPACE_SLOTS == 64).
+        const _: () = assert!(CSPACE_SLOTS as u32 == u64::BITS);
+        const _: () = assert!(MAX_COMPONENTS <= u64::BITS);
+        let mut used = [0u64; MAX_COMPONENTS as usize];
+        // calls[c]: bit s set if component c calls component s.
+        let mut calls = [0u64; MAX_COMPONENTS as usize];
+        let components = self.components.len();
+
+        let section = Section::Endpoints;
+        for (i, endpoint) in self.endpoints.iter().enumerate() {
+            let index = idx(i);
+            let name = name_of(&endpoint.name).ok_or(PlanError::BadName { section, index })?;
+            if endpoint.reserved != [0; 4] {
+                return Err(PlanError::ReservedNotZero { section, index });
+            }
+            let owner = usize::from(endpoint.owner.get());
+            if owner >= components {
+                return Err(PlanError::IndexOutOfRange {
+                    section,
+                    index,
+                    field: "owner",
+                });
+            }
+            if EndpointKind::from_u8(endpoint.kind).is_none() {
+                return Err(PlanError::BadValue {
+                    section,
+                    index,
+                    field: "kind",
+                });
+            }
+            claim_slot(&mut used, owner, endpoint.slot, section, index)?;
+            if self
+                .endpoints
+                .iter()
+                .take(i)
+                .any(|e| e.owner.get() == endpoint.owner.get() && checked_name(&e.name) == name)
+            {
+                return Err(PlanError::DuplicateName { section, index });
+            }
+        }
+
+        let section = Section::Grants;
+        for (i, grant) in self.grants.iter().enumerate() {
+            let index = idx(i);
+            let holder = usize::from(grant.holder.get());
+            let Some(holder_record) = self.components.get(holder) else {
+                return Err(PlanError::IndexOutOfRange {
+                    section,
+                    index,
+                    field: "holder",
+                });
+            };
+            let kind = GrantKind::from_u8(grant.kind).ok_or(PlanError::BadValue {
+                section,
+                index,
+                field: "kind",
+            })?;
+            let rights = Rights(grant.rights.get());
+            if rights.is_empty() || !kind.allowed_rights().contains(rights) {
+                return Err(PlanError::BadValue {
+                    section,
+                    index,
+                    field: "rights",
+                });
+            }
+            let target = grant.target.get();
+            match kind.target_kind() {
+                None => {
+                    if target != NO_TARGET {
+                        return Err(PlanError::KindMismatch { index });
+                    }
+                    if grant.badge.get() != 0 {
+                        return Err(PlanError::BadValue {
+                            section,
+                            index,
+                            field: "badge",
+                        });
+                    }
+                    if grant.slot != SLOT_CONSOLE {
+                        return Err(PlanError::BadSlot {
+                            section,
+                            index,
+                            slot: grant.slot,
+                        });
+                    }
+                    let bit = 1u64 << SLOT_CONSOLE;
+                    if used[holder] & bit != 0 {
+                        return Err(PlanError::BadSlot {
+                            section,
+                            index,
+                            slot: grant.slot,
+                        });
+                    }
+                    used[holder] |= bit;
+                }
+                Some(wanted) => {
+                    let Some(endpoint) = self.endpoints.get(usize::from(target)) else {
+                        return Err(PlanError::IndexOutOfRange {
+                            section,
+                            index,
+                            field: "target",
+                        });
+                    };
+                    if EndpointKind::from_u8(endpoint.kind) != Some(wanted) {
+                        return Err(PlanError::KindMismatch { index });
+                    }
+                    let owner = usize::from(endpoint.owner.get());
+                    if owner == holder {
+                        return Err(PlanError::SelfGrant { index });
+                    }
+                    claim_slot(&mut used, holder, grant.slot, section, index)?;
+                    if kind == GrantKind::Call {
+                        let owner_priority =
+                            self.components.get(owner).map_or(0, |owner| owner.priority);
+                        if holder_record.priority > owner_priority {
+                            return Err(PlanError::PriorityInversion { index });
+                        }
+                        calls[holder] |= 1u64 << owner;
+                    }
+                }
+            }
+        }
+
+        // Transitive closure (Warshall) over at most 64 components.
+        let n = components.min(calls.len());
+        for k in 0..n {
+            let via = calls[k];
+            for row in calls.iter_mut().take(n) {
+                if *row & (1u64 << k) != 0 {
+                    *row |= via;
+                }
+            }
+        }
+        for (c, row) in calls.iter().enumerate().take(n) {
+            if row & (1u64 << c) != 0 {
+                return Err(PlanError::CallCycle { component: idx(c) });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Marks `slot` of component `owner` as used, or says why it cannot be.
+fn claim_slot(
+    used: &mut [u64],
+    owner: usize,
+    slot: u8,
+    section: Section,
+    index: u32,
+) -> Result<(), PlanError> {
+    let bad = PlanError::BadSlot {
+        section,
+        index,
+        slot,
+    };
+    if !(FIRST_FREE_SLOT..CSPACE_SLOTS).contains(&slot) {
+        return Err(bad);
+    }
+    let bits = used.get_mut(owner).ok_or(bad)?;
+    let bit = 1u64 << slot;
+    if *bits & bit != 0 {
+        return Err(bad);
+    }
+    *bits |= bit;
+    Ok(())
+}

@@ -1,0 +1,99 @@
+//! The decoder: checks everything, then hands out decoded views.
+
+mod accessors;
+mod capabilities;
+mod header;
+mod names;
+mod records;
+mod sections;
+mod views;
+
+use crate::layout::{
+    COMPONENT_SIZE, ComponentRecord, ENDPOINT_SIZE, EndpointRecord, GRANT_SIZE, GrantRecord,
+    Header, IMAGE_SIZE, ImageRecord,
+};
+use crate::{
+    HEADER_SIZE, MAX_COMPONENTS, MAX_ENDPOINTS, MAX_GRANTS, MAX_IMAGES, PlanError, Section,
+};
+
+use header::check_header;
+use sections::section;
+
+pub use views::{Component, Endpoint, Grant, Image};
+
+/// A checked boot plan, borrowing the module's bytes.
+///
+/// Only [`BootPlan::parse`] makes one, so every view it hands out satisfies
+/// the guarantees listed in the crate documentation.
+#[derive(Debug, Clone, Copy)]
+pub struct BootPlan<'a> {
+    header: &'a Header,
+    images: &'a [ImageRecord],
+    components: &'a [ComponentRecord],
+    endpoints: &'a [EndpointRecord],
+    grants: &'a [GrantRecord],
+}
+
+fn idx(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+impl<'a> BootPlan<'a> {
+    /// Checks `bytes` (the whole module, exactly `total_size` long) and
+    /// returns the plan. Never panics; see the crate documentation for what
+    /// is checked.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, PlanError> {
+        let (header, total) = check_header(bytes)?;
+
+        let total = total as u64;
+        let mut end = HEADER_SIZE as u64;
+        let images: &[ImageRecord] = section(
+            bytes,
+            Section::Images,
+            &header.images,
+            IMAGE_SIZE,
+            MAX_IMAGES,
+            &mut end,
+            total,
+        )?;
+        let components: &[ComponentRecord] = section(
+            bytes,
+            Section::Components,
+            &header.components,
+            COMPONENT_SIZE,
+            MAX_COMPONENTS,
+            &mut end,
+            total,
+        )?;
+        let endpoints: &[EndpointRecord] = section(
+            bytes,
+            Section::Endpoints,
+            &header.endpoints,
+            ENDPOINT_SIZE,
+            MAX_ENDPOINTS,
+            &mut end,
+            total,
+        )?;
+        let grants: &[GrantRecord] = section(
+            bytes,
+            Section::Grants,
+            &header.grants,
+            GRANT_SIZE,
+            MAX_GRANTS,
+            &mut end,
+            total,
+        )?;
+
+        let plan = Self {
+            header,
+            images,
+            components,
+            endpoints,
+            grants,
+        };
+        plan.check_images()?;
+        plan.check_components()?;
+        plan.check_capabilities()?;
+        Ok(plan)
+    }
+}

@@ -1,0 +1,77 @@
+//! Deployment-wide totals: the memory budget and what the boot plan holds.
+
+use tessera_boot_plan::{MAX_ENDPOINTS, MAX_GRANTS, MAX_IMAGES};
+
+use super::{Info, span};
+use crate::error::Report;
+use crate::error::check::*;
+use crate::raw::RawManifest;
+use crate::size::format_size;
+
+/// Sum of the quotas against `deployment.component-memory`.
+pub(super) fn check_budget(
+    raw: &RawManifest,
+    infos: &[Info<'_>],
+    budget: Option<u64>,
+    report: &mut Report<'_>,
+) {
+    let Some(budget) = budget else { return };
+    let total = infos
+        .iter()
+        .filter_map(|i| i.memory)
+        .fold(0u64, u64::saturating_add);
+    if total <= budget {
+        return;
+    }
+    let mut parts: Vec<String> = infos
+        .iter()
+        .filter_map(|i| i.memory.map(|m| format!("{} {}", i.name, format_size(m))))
+        .collect();
+    if parts.len() > 8 {
+        parts.truncate(8);
+        parts.push("…".into());
+    }
+    let field = &raw.deployment.get_ref().component_memory;
+    report.push(
+        MEMORY_OVER_BUDGET,
+        "deployment.component-memory",
+        span(field),
+        format!(
+            "the component quotas add up to {} ({}), over the budget of {}",
+            format_size(total),
+            parts.join(", "),
+            format_size(budget)
+        ),
+        format!(
+            "raise deployment.component-memory to at least \"{}\", or lower component quotas",
+            format_size(total)
+        ),
+    );
+}
+
+pub(super) fn check_limits(infos: &[Info<'_>], images: usize, report: &mut Report<'_>) {
+    let endpoints: usize = infos.iter().map(|i| i.raw.provides.len()).sum();
+    let grants: usize = infos
+        .iter()
+        .map(|i| i.raw.connects.len() + usize::from(i.raw.console))
+        .sum();
+    for (count, max, what) in [
+        (endpoints, MAX_ENDPOINTS as usize, "endpoints"),
+        (
+            grants,
+            MAX_GRANTS as usize,
+            "capabilities (connections and consoles)",
+        ),
+        (images, MAX_IMAGES as usize, "distinct images"),
+    ] {
+        if count > max {
+            report.push(
+                TOO_MANY,
+                "component",
+                None,
+                format!("{count} {what}, the boot plan holds at most {max}"),
+                "split the deployment",
+            );
+        }
+    }
+}

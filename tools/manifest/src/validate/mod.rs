@@ -1,0 +1,144 @@
+//! The named checks: from what was written to a [`Deployment`], or every
+//! reason why not.
+
+mod component;
+mod connections;
+mod cycles;
+mod deployment;
+mod endpoints;
+mod limits;
+mod rights;
+mod slots;
+mod suggest;
+
+use std::ops::Range;
+
+use tessera_boot_plan::{EndpointKind, MAX_COMPONENTS, MAX_NAME_LEN};
+use toml::Spanned;
+
+use crate::error::Report;
+use crate::error::check::*;
+use crate::model::{Component, Connection, Deployment, Endpoint};
+use crate::raw::{RawComponent, RawManifest};
+
+use component::check_component;
+use connections::check_connections;
+use cycles::check_cycles;
+use deployment::check_deployment;
+use limits::{check_budget, check_limits};
+use slots::check_slots;
+
+/// Smallest memory quota a component may have: its stacks, capability
+/// space and image have to fit.
+pub const MIN_COMPONENT_MEMORY: u64 = 64 * 1024;
+/// Longest `deployment.kernel-args`.
+pub const MAX_KERNEL_ARGS: usize = 256;
+
+const NAME_HELP: &str = "names are 1 to 31 bytes of lower-case letters, digits and `-`, \
+                         starting with a letter, such as \"echo-server\"";
+
+fn span<T>(s: &Spanned<T>) -> Option<Range<usize>> {
+    Some(s.span())
+}
+
+/// What the checks learnt about one component.
+struct Info<'r> {
+    name: &'r str,
+    raw: &'r RawComponent,
+    span: Range<usize>,
+    memory: Option<u64>,
+    priority: Option<u8>,
+    threads: Option<u16>,
+    affinity: Option<u64>,
+    endpoints: Vec<EndpointInfo<'r>>,
+    connections: Vec<Option<Connection>>,
+}
+
+struct EndpointInfo<'r> {
+    name: &'r str,
+    kind: Option<EndpointKind>,
+    slot: Option<u8>,
+}
+
+pub(crate) fn validate(raw: &RawManifest, report: &mut Report<'_>) -> Option<Deployment> {
+    let (name, cpus, budget, kernel_args) = check_deployment(raw, report);
+
+    let components = &raw.component;
+    if components.is_empty() {
+        report.push(
+            NO_COMPONENTS,
+            "component",
+            span(&raw.deployment),
+            "the deployment has no components",
+            "add a component, such as [component.echo] with image, memory and priority",
+        );
+    }
+    if components.len() > MAX_COMPONENTS as usize {
+        report.push(
+            TOO_MANY,
+            "component",
+            None,
+            format!(
+                "{} components, the boot plan holds at most {MAX_COMPONENTS}",
+                components.len()
+            ),
+            "merge components or split the deployment",
+        );
+    }
+
+    let mut infos: Vec<Info<'_>> = components
+        .iter()
+        .map(|(name, component)| check_component(name, component, cpus, report))
+        .collect();
+
+    check_budget(raw, &infos, budget, report);
+    check_connections(&mut infos, report);
+    check_slots(&infos, report);
+    check_cycles(&infos, report);
+
+    let mut images: Vec<String> = Vec::new();
+    for info in &infos {
+        let image = info.raw.image.get_ref();
+        if !images.contains(image) {
+            images.push(image.clone());
+        }
+    }
+    check_limits(&infos, images.len(), report);
+
+    if !report.errors.is_empty() {
+        return None;
+    }
+    let components = infos
+        .iter()
+        .map(|info| Component {
+            name: info.name.to_owned(),
+            image: info.raw.image.get_ref().clone(),
+            memory: info.memory.unwrap_or_default(),
+            priority: info.priority.unwrap_or_default(),
+            threads: info.threads.unwrap_or(1),
+            affinity: info.affinity.unwrap_or(1),
+            console: info.raw.console,
+            provides: info
+                .endpoints
+                .iter()
+                .map(|e| Endpoint {
+                    name: e.name.to_owned(),
+                    kind: e.kind.unwrap_or(EndpointKind::Ipc),
+                    slot: e.slot.unwrap_or_default(),
+                })
+                .collect(),
+            connects: info.connections.iter().flatten().cloned().collect(),
+        })
+        .collect();
+    Some(Deployment {
+        name,
+        source: report.file().to_path_buf(),
+        cpus: cpus.unwrap_or(1),
+        component_memory: budget.unwrap_or_default(),
+        kernel_args,
+        images,
+        components,
+    })
+}
+
+const _: () = assert!(MAX_NAME_LEN == 31);
