@@ -129,11 +129,10 @@ fn load(bytes: &[u8]) -> Result<BootInformation<'_>, BootInfoError> {
         reason = "the alignment is checked just above"
     )]
     let ptr = bytes.as_ptr().cast::<BootInformationHeader>();
-    // SAFETY: `ptr` is non-null, 8-byte aligned and valid for reading
-    // `bytes.len()` bytes, which includes the 8-byte header and the
-    // `total_size` it reports (both checked above). The returned
-    // `BootInformation<'_>` borrows `bytes`, so the memory cannot be mutated
-    // through Rust while it is in use, as `load` requires.
+    // `load` needs a non-null, 8-byte aligned pointer valid for the header
+    // and the `total_size` it reports, unchanged while the result is in use.
+    // SAFETY: alignment and `total_size <= bytes.len()` are checked above, and
+    // the result borrows `bytes`, so nothing can change it meanwhile.
     let mbi = unsafe { BootInformation::load(ptr) };
     mbi.map_err(|e| BootInfoError::MalformedInfo {
         reason: match e {

@@ -59,9 +59,10 @@ pub fn init(boot_info: &BootInfo, image: &KernelImage) {
         .expect("one slot left for the bitmap");
 
     let storage_ptr = physical_to_virtual(storage_start).as_mut_ptr::<u64>();
-    // SAFETY: `find_storage` chose usable RAM below 4 GiB (mapped by the boot
-    // tables) that no reserved range covers, and it is reserved from the
-    // allocator itself, so this slice is the only reference to it for good.
+    // `find_storage` chose usable RAM below 4 GiB (mapped by the boot tables)
+    // that no reserved range covers, and it is now reserved itself.
+    // SAFETY: so the range is mapped, writable, and referenced only by this
+    // slice for as long as the kernel runs.
     let storage = unsafe { core::slice::from_raw_parts_mut(storage_ptr, words) };
     let allocator = FrameAllocator::new(storage, usable.iter().copied(), reserved.iter().copied())
         .unwrap_or_else(|error| crate::exit::fatal(format_args!("frame allocator: {error}")));

@@ -35,9 +35,9 @@ pub fn early_physical_slice(address: u64, len: usize) -> Option<&'static [u8]> {
         return None;
     }
     let start = physical_to_virtual(address).as_ptr::<u8>();
-    // SAFETY: the range lies in the first 4 GiB, which the boot tables and
-    // the kernel's own tables both map read/write; the boot information is
-    // not written while the kernel reads it.
+    // The boot tables and the kernel's own tables both map the first 4 GiB.
+    // SAFETY: the range lies there, and nothing writes the boot information
+    // while the kernel reads it.
     Some(unsafe { core::slice::from_raw_parts(start, len) })
 }
 
