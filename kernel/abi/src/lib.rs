@@ -1,0 +1,355 @@
+//! The Tessera kernel ABI, version 1: what a ring-3 component may rely on.
+//!
+//! The key words MUST, MUST NOT, SHOULD and MAY are to be read as in RFC 2119.
+//! Kernel and components build against this one crate; a change to anything
+//! here that a built component can observe MUST bump [`ABI_VERSION`].
+//!
+//! # Entering the kernel
+//!
+//! A component enters the kernel with the `syscall` instruction. The
+//! registers carry:
+//!
+//! | register | in | out |
+//! | --- | --- | --- |
+//! | `rax` | the [`Syscall`] number | the [`Status`] (0 is success) |
+//! | `rdi` | a capability selector (the object the call is about) | the badge of a received call |
+//! | `rsi`, `rdx`, `r10`, `r8`, `r9`, `r12` | message words 0 to 5 ([`MESSAGE_WORDS`]) | message words 0 to 5 |
+//! | `r13` | the capability transfer word ([`CapTransfer`]) | the selector a capability arrived in, or [`NO_SELECTOR`] |
+//!
+//! `rcx` and `r11` are destroyed (the `syscall` instruction uses them). Every
+//! other register, the stack and the flags except the arithmetic ones are
+//! preserved. The kernel MUST NOT read or write component memory on a
+//! system call: everything travels in registers, so a bad pointer cannot
+//! exist.
+//!
+//! # Capability slots
+//!
+//! Each component starts with a capability space of [`CSPACE_SLOTS`] slots.
+//! Slots 0 to 3 are given by the kernel (see [`slot`]); slots 4 and up hold
+//! what the manifest grants, at the slots the manifest names. A component
+//! MUST NOT assume any other slot is filled.
+//!
+//! # Memory layout of a component
+//!
+//! The kernel loads the component's ELF image (static, non-PIE, `PT_LOAD`
+//! segments page aligned, below [`USER_SPACE_END`]), maps a stack of
+//! [`STACK_SIZE`] bytes ending at [`STACK_TOP`], and starts the first thread
+//! at the ELF entry point with `rsp = STACK_TOP` and every general register
+//! zero. Everything else is unmapped; touching it stops the component.
+#![no_std]
+#![forbid(unsafe_code)]
+
+use core::fmt;
+
+/// The ABI this crate describes.
+pub const ABI_VERSION: u32 = 1;
+
+/// Message words that travel in registers on every IPC operation.
+pub const MESSAGE_WORDS: usize = 6;
+
+/// Slots in each component's capability space.
+pub const CSPACE_SLOTS: u32 = 64;
+
+/// The selector value that names no slot.
+pub const NO_SELECTOR: u32 = u32::MAX;
+
+/// The slots the kernel fills before a component starts.
+pub mod slot {
+    /// The component's own protection domain.
+    pub const DOMAIN: u32 = 0;
+    /// The component's initial thread.
+    pub const THREAD: u32 = 1;
+    /// The console, if the manifest says `console = true`.
+    pub const CONSOLE: u32 = 2;
+    /// The verdict capability, if the manifest says `verdict = true`: ends the
+    /// deployment with pass or fail (for test deployments).
+    pub const VERDICT: u32 = 3;
+    /// The first slot the manifest assigns.
+    pub const FIRST_GRANTED: u32 = 4;
+}
+
+/// Where a component's initial stack ends (exclusive), and its size.
+pub const STACK_TOP: u64 = 0x0000_7FFF_FFFF_0000;
+pub const STACK_SIZE: u64 = 64 * 1024;
+/// Component images and stacks live below this address; above it is the
+/// kernel's half.
+pub const USER_SPACE_END: u64 = 0x0000_8000_0000_0000;
+
+/// System call numbers (in `rax`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u64)]
+pub enum Syscall {
+    /// Does nothing and returns success: the baseline for measurements.
+    Null = 0,
+    /// Writes `rsi` bytes (at most 40) packed little-endian in `rdx`, `r10`,
+    /// `r8`, `r9`, `r12` to the console named by `rdi`. The kernel prints
+    /// each complete line tagged with the component's name.
+    ConsoleWrite = 1,
+    /// Calls the endpoint in `rdi` with message words 0-5 and an optional
+    /// capability transfer; blocks until the reply, which comes back in the
+    /// same registers.
+    Call = 2,
+    /// Waits on the endpoint (receive capability) in `rdi` for a call; the
+    /// call's badge comes back in `rdi`, its words in the message registers.
+    Wait = 3,
+    /// Replies to the call this thread received, with message words 0-5.
+    Reply = 4,
+    /// Replies (as `Reply`), then waits (as `Wait`) on the endpoint in `rdi`:
+    /// the server loop's one system call.
+    ReplyWait = 5,
+    /// ORs word 0 into the pending bits of the notification in `rdi`.
+    Signal = 6,
+    /// Waits until the notification in `rdi` has pending bits, returns them
+    /// in word 0 and clears them.
+    WaitNotification = 7,
+    /// Gives up the rest of this thread's time slice.
+    Yield = 8,
+    /// Ends the calling component (all its threads); word 0 is the exit code,
+    /// logged by the kernel. Does not return.
+    Exit = 9,
+    /// Ends the deployment through the verdict capability in `rdi`: word 0
+    /// is 0 for pass, anything else for fail. Does not return on success.
+    Verdict = 10,
+    /// Derives the capability in `rdi` into the empty slot in word 0, with
+    /// the rights in word 1 (a subset) and the badge in word 2 (0: none).
+    CapDerive = 11,
+    /// Deletes the capability in `rdi`.
+    CapDelete = 12,
+    /// Deletes everything derived from the capability in `rdi`.
+    CapRevoke = 13,
+}
+
+impl Syscall {
+    /// Every system call, by number.
+    pub const ALL: [Self; 14] = [
+        Self::Null,
+        Self::ConsoleWrite,
+        Self::Call,
+        Self::Wait,
+        Self::Reply,
+        Self::ReplyWait,
+        Self::Signal,
+        Self::WaitNotification,
+        Self::Yield,
+        Self::Exit,
+        Self::Verdict,
+        Self::CapDerive,
+        Self::CapDelete,
+        Self::CapRevoke,
+    ];
+
+    /// The call for a number in `rax`; `None` for any other value (the
+    /// kernel answers [`Status::InvalidSyscall`]).
+    pub fn from_number(number: u64) -> Option<Self> {
+        Self::ALL.into_iter().find(|call| *call as u64 == number)
+    }
+}
+
+/// The most bytes one `ConsoleWrite` carries (5 words).
+pub const CONSOLE_WRITE_MAX: usize = 40;
+
+/// The capability transfer word (`r13`) of `Call`, `Reply` and `ReplyWait`.
+///
+/// Bits 31:0 name the sender's slot whose capability goes with the message
+/// ([`NO_SELECTOR`]: none); the sender MUST hold GRANT on it. Bits 63:32 name
+/// the empty slot where a capability coming back (with the reply, or with
+/// the next call) is to be put ([`NO_SELECTOR`]: refuse any).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CapTransfer {
+    pub send: u32,
+    pub receive: u32,
+}
+
+impl CapTransfer {
+    pub const NONE: Self = Self {
+        send: NO_SELECTOR,
+        receive: NO_SELECTOR,
+    };
+
+    pub const fn to_word(self) -> u64 {
+        (self.send as u64) | ((self.receive as u64) << 32)
+    }
+
+    pub const fn from_word(word: u64) -> Self {
+        Self {
+            send: word as u32,
+            receive: (word >> 32) as u32,
+        }
+    }
+}
+
+/// What a system call returns in `rax`.
+///
+/// Codes are grouped: 1-255 system call errors, 0x100 + n the capability
+/// error n, 0x200 + n the IPC error n. A code this version does not list
+/// MUST be treated as a failure by components.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u64)]
+pub enum Status {
+    Success = 0,
+    /// `rax` named no system call.
+    InvalidSyscall = 1,
+    /// An argument is out of range (for example a console write over 40 bytes).
+    InvalidArgument = 2,
+    /// The selector is outside the capability space.
+    InvalidSelector = 0x102,
+    /// The slot is empty.
+    EmptySlot = 0x103,
+    /// The destination slot is not empty.
+    SlotOccupied = 0x104,
+    /// The capability names another kind of object than the call needs.
+    WrongType = 0x105,
+    /// The capability lacks a right the call needs.
+    InsufficientRights = 0x106,
+    /// A right that does not apply to that kind of object was asked for.
+    RightsNotApplicable = 0x107,
+    /// The capability already carries a badge.
+    AlreadyBadged = 0x108,
+    /// Only endpoint capabilities carry badges.
+    BadgeNotApplicable = 0x109,
+    /// The component's kernel-memory quota is used up.
+    QuotaExhausted = 0x10A,
+    /// The server of the endpoint died (its component faulted or exited).
+    ServerDied = 0x206,
+    /// The endpoint was restarted since this capability was made.
+    StaleEndpoint = 0x204,
+    /// The endpoint no longer exists.
+    EndpointDestroyed = 0x207,
+    /// `Reply` without a call to answer (or the caller died).
+    NoCaller = 0x209,
+    /// `Wait` while a reply is still owed.
+    ReplyPending = 0x20A,
+    /// The caller's priority is above the endpoint's ceiling.
+    AboveCeiling = 0x20B,
+    /// Only the endpoint owner's threads may wait on it.
+    NotOwner = 0x20D,
+    /// The kernel ran out of memory for this operation.
+    OutOfMemory = 0x20F,
+}
+
+impl Status {
+    const KNOWN: [Self; 20] = [
+        Self::Success,
+        Self::InvalidSyscall,
+        Self::InvalidArgument,
+        Self::InvalidSelector,
+        Self::EmptySlot,
+        Self::SlotOccupied,
+        Self::WrongType,
+        Self::InsufficientRights,
+        Self::RightsNotApplicable,
+        Self::AlreadyBadged,
+        Self::BadgeNotApplicable,
+        Self::QuotaExhausted,
+        Self::ServerDied,
+        Self::StaleEndpoint,
+        Self::EndpointDestroyed,
+        Self::NoCaller,
+        Self::ReplyPending,
+        Self::AboveCeiling,
+        Self::NotOwner,
+        Self::OutOfMemory,
+    ];
+
+    /// The status for a code in `rax`; `None` for codes this version does not know.
+    pub fn from_code(code: u64) -> Option<Self> {
+        Self::KNOWN
+            .into_iter()
+            .find(|status| *status as u64 == code)
+    }
+
+    pub const fn code(self) -> u64 {
+        self as u64
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = match self {
+            Self::Success => "success",
+            Self::InvalidSyscall => "no such system call",
+            Self::InvalidArgument => "argument out of range",
+            Self::InvalidSelector => "selector outside the capability space",
+            Self::EmptySlot => "empty capability slot",
+            Self::SlotOccupied => "destination slot occupied",
+            Self::WrongType => "capability names another kind of object",
+            Self::InsufficientRights => "insufficient rights",
+            Self::RightsNotApplicable => "right does not apply to this kind of object",
+            Self::AlreadyBadged => "capability is already badged",
+            Self::BadgeNotApplicable => "only endpoint capabilities carry badges",
+            Self::QuotaExhausted => "kernel-memory quota exhausted",
+            Self::ServerDied => "the server died",
+            Self::StaleEndpoint => "the endpoint was restarted",
+            Self::EndpointDestroyed => "the endpoint no longer exists",
+            Self::NoCaller => "no call to reply to",
+            Self::ReplyPending => "a reply is still owed",
+            Self::AboveCeiling => "caller priority above the endpoint's ceiling",
+            Self::NotOwner => "only the endpoint's owner may wait on it",
+            Self::OutOfMemory => "kernel out of memory",
+        };
+        write!(f, "{text} ({:#x})", self.code())
+    }
+}
+
+/// Capability rights bits, as in `tessera-capability` (word 1 of `CapDerive`).
+pub mod rights {
+    pub const READ: u32 = 1 << 0;
+    pub const WRITE: u32 = 1 << 1;
+    pub const EXECUTE: u32 = 1 << 2;
+    pub const CALL: u32 = 1 << 3;
+    pub const RECEIVE: u32 = 1 << 4;
+    pub const SIGNAL: u32 = 1 << 5;
+    pub const WAIT: u32 = 1 << 6;
+    pub const CONTROL: u32 = 1 << 7;
+    pub const GRANT: u32 = 1 << 8;
+    pub const DERIVE: u32 = 1 << 9;
+    pub const REVOKE: u32 = 1 << 10;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syscall_numbers_are_dense_and_round_trip() {
+        for (number, call) in Syscall::ALL.into_iter().enumerate() {
+            assert_eq!(call as u64, number as u64);
+            assert_eq!(Syscall::from_number(number as u64), Some(call));
+        }
+        assert_eq!(Syscall::from_number(14), None);
+        assert_eq!(Syscall::from_number(u64::MAX), None);
+    }
+
+    #[test]
+    fn status_codes_keep_their_groups() {
+        assert_eq!(Status::Success.code(), 0);
+        assert_eq!(Status::EmptySlot.code(), 0x100 + 3);
+        assert_eq!(Status::WrongType.code(), 0x100 + 5);
+        assert_eq!(Status::ServerDied.code(), 0x200 + 6);
+        assert_eq!(Status::from_code(0x105), Some(Status::WrongType));
+        assert_eq!(Status::from_code(0x1234), None);
+        assert_eq!(
+            Status::EmptySlot.to_string(),
+            "empty capability slot (0x103)"
+        );
+    }
+
+    #[test]
+    fn cap_transfer_word_packs_send_low_and_receive_high() {
+        let transfer = CapTransfer {
+            send: 5,
+            receive: 9,
+        };
+        assert_eq!(transfer.to_word(), 0x0000_0009_0000_0005);
+        assert_eq!(CapTransfer::from_word(0x0000_0009_0000_0005), transfer);
+        assert_eq!(CapTransfer::NONE.to_word(), u64::MAX);
+    }
+
+    #[test]
+    fn user_layout_stays_in_the_lower_half() {
+        assert!(STACK_TOP < USER_SPACE_END);
+        assert_eq!(STACK_TOP % 4096, 0);
+        assert_eq!(STACK_SIZE % 4096, 0);
+        assert!(slot::FIRST_GRANTED > slot::VERDICT);
+    }
+}
