@@ -308,7 +308,9 @@ pub mod rights {
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
     use super::*;
+    use std::string::ToString;
 
     #[test]
     fn syscall_numbers_are_dense_and_round_trip() {
