@@ -29,11 +29,13 @@ pub enum ObjectKind {
     Partition = 6,
     /// Virtual processor.
     Vp = 7,
+    /// The deployment's verdict: ends a test deployment with pass or fail.
+    Verdict = 8,
 }
 
 impl ObjectKind {
     /// Every kind, in discriminant order.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Domain,
         Self::Thread,
         Self::Endpoint,
@@ -42,6 +44,7 @@ impl ObjectKind {
         Self::Console,
         Self::Partition,
         Self::Vp,
+        Self::Verdict,
     ];
 }
 
@@ -70,6 +73,8 @@ pub enum Object {
     Partition(PartitionId),
     /// A virtual processor.
     Vp(VpId),
+    /// The deployment's verdict.
+    Verdict,
 }
 
 impl KernelObject for Object {
@@ -83,6 +88,7 @@ impl KernelObject for Object {
             Self::Console => ObjectKind::Console,
             Self::Partition(_) => ObjectKind::Partition,
             Self::Vp(_) => ObjectKind::Vp,
+            Self::Verdict => ObjectKind::Verdict,
         }
     }
 }

@@ -8,6 +8,7 @@
 //! | [`ObjectKind::Notification`] | `SIGNAL` (OR bits in), `WAIT` (wait and clear) |
 //! | [`ObjectKind::Memory`] | `READ`, `WRITE`, `EXECUTE` (as mapped) |
 //! | [`ObjectKind::Console`] | `READ` (input), `WRITE` (output) |
+//! | [`ObjectKind::Verdict`] | `WRITE` (end the deployment with a verdict) |
 //! | [`ObjectKind::Partition`] | `CONTROL` (create/run/stop), `READ`, `WRITE` (its memory and state) |
 //! | [`ObjectKind::Vp`] | `CONTROL` (run/stop, route exits), `READ`, `WRITE` (registers) |
 //!
@@ -66,7 +67,7 @@ impl Rights {
             ObjectKind::Endpoint => Self::CALL.union(Self::RECEIVE),
             ObjectKind::Notification => Self::SIGNAL.union(Self::WAIT),
             ObjectKind::Memory => Self::READ.union(Self::WRITE).union(Self::EXECUTE),
-            ObjectKind::Console => Self::READ.union(Self::WRITE),
+            ObjectKind::Console | ObjectKind::Verdict => Self::READ.union(Self::WRITE),
             ObjectKind::Partition | ObjectKind::Vp => {
                 Self::CONTROL.union(Self::READ).union(Self::WRITE)
             }

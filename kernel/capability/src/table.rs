@@ -230,6 +230,19 @@ impl<O: KernelObject> CapTable<O> {
         self.mint(from, to, Rights::GRANT, rights, None)
     }
 
+    /// Like [`Self::grant`], and the new capability carries `badge` (an
+    /// endpoint capability that has none yet): how a server's endpoint is
+    /// handed to each client with the badge that tells the client apart.
+    pub fn grant_badged(
+        &mut self,
+        from: SlotAddr,
+        to: SlotAddr,
+        rights: Rights,
+        badge: Badge,
+    ) -> Result<(), CapError> {
+        self.mint(from, to, Rights::GRANT, rights, Some(badge))
+    }
+
     /// Moves the capability at `from` to the empty slot `to`, keeping its
     /// rights, badge and place in the derivation tree. Requires
     /// [`Rights::GRANT`]. O(1).

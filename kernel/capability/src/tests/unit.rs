@@ -477,3 +477,34 @@ fn arena_generations() {
     assert_eq!(arena.remove(a), None);
     assert_eq!(arena.len(), 1);
 }
+
+#[test]
+fn grant_badged_badges_an_endpoint_across_spaces_once() {
+    let (mut t, a, b) = setup();
+    t.grant_badged(at(a, 0), at(b, 0), Rights::CALL, Badge(7))
+        .unwrap();
+    let cap = t.get(at(b, 0)).unwrap();
+    assert_eq!(cap.badge, Some(Badge(7)));
+    assert_eq!(cap.rights, Rights::CALL);
+    assert_eq!(t.parent(at(b, 0)), Ok(Some(at(a, 0))));
+    // A badged capability cannot be re-badged, and memory takes no badge.
+    t.grant(at(a, 0), at(b, 1), Rights::CALL | Rights::GRANT)
+        .unwrap();
+    t.grant_badged(at(b, 1), at(b, 2), Rights::CALL, Badge(8))
+        .unwrap();
+    assert_eq!(
+        t.grant_badged(at(b, 2), at(b, 3), Rights::CALL, Badge(9)),
+        Err(CapError::InsufficientRights)
+    );
+    t.grant_badged(at(a, 0), at(b, 4), Rights::CALL | Rights::GRANT, Badge(1))
+        .unwrap();
+    assert_eq!(
+        t.grant_badged(at(b, 4), at(b, 5), Rights::CALL, Badge(2)),
+        Err(CapError::AlreadyBadged)
+    );
+    assert_eq!(
+        t.grant_badged(at(a, 1), at(b, 6), Rights::READ, Badge(3)),
+        Err(CapError::BadgeNotApplicable)
+    );
+    t.audit().unwrap();
+}
