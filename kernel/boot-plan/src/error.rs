@@ -94,6 +94,8 @@ pub enum PlanError {
     KindMismatch { index: u32 },
     /// A grant targets an endpoint of its own holder.
     SelfGrant { index: u32 },
+    /// A second verdict grant: at most one component may end the deployment.
+    DuplicateVerdict { index: u32 },
     /// A call grant lets a component call one of lower priority.
     PriorityInversion { index: u32 },
     /// Calls between components form a cycle through this component.
@@ -178,6 +180,10 @@ impl fmt::Display for PlanError {
             Self::SelfGrant { index } => write!(
                 f,
                 "boot plan grants[{index}]: targets an endpoint of its own holder"
+            ),
+            Self::DuplicateVerdict { index } => write!(
+                f,
+                "boot plan grants[{index}]: a second verdict capability (at most one per plan)"
             ),
             Self::PriorityInversion { index } => write!(
                 f,

@@ -84,11 +84,11 @@
 //! | offset | size | field | meaning |
 //! | ---: | ---: | --- | --- |
 //! | 0 | 2 | `holder` | index of the component that receives the capability |
-//! | 2 | 1 | `kind` | [`GrantKind`]: 1 call, 2 signal, 3 console |
+//! | 2 | 1 | `kind` | [`GrantKind`]: 1 call, 2 signal, 3 console, 4 verdict |
 //! | 3 | 1 | `slot` | slot in the holder's capability space |
-//! | 4 | 2 | `target` | endpoint index; [`NO_TARGET`] (`0xffff`) for console |
-//! | 6 | 2 | `rights` | [`Rights`] bits |
-//! | 8 | 8 | `badge` | badge the server sees on messages/signals through this capability (0 for console) |
+//! | 4 | 2 | `target` | endpoint index; [`NO_TARGET`] (`0xffff`) for console and verdict |
+//! | 6 | 2 | `rights` | [`Rights`] bits (0 for verdict) |
+//! | 8 | 8 | `badge` | badge the server sees on messages/signals through this capability (0 for console and verdict) |
 //!
 //! # What [`BootPlan::parse`] guarantees
 //!
@@ -104,13 +104,16 @@
 //!   counts are `1..=MAX_THREADS`; affinities are non-empty subsets of the
 //!   deployment's CPUs;
 //! - capability slots: `0..=3` are the kernel-given ones ([`SLOT_DOMAIN`],
-//!   [`SLOT_THREAD`], [`SLOT_CONSOLE`], [`SLOT_REPLY`]); a console grant sits
-//!   in [`SLOT_CONSOLE`], every other capability in
+//!   [`SLOT_THREAD`], [`SLOT_CONSOLE`], [`SLOT_VERDICT`]); a console grant sits
+//!   in [`SLOT_CONSOLE`], a verdict grant in [`SLOT_VERDICT`], every other
+//!   capability in
 //!   `FIRST_FREE_SLOT..CSPACE_SLOTS`, and no component has two capabilities
 //!   in one slot (endpoint receive slots and grant slots together);
 //! - a grant's kind matches its target (call → IPC endpoint, signal →
-//!   notification, console → none), its rights are non-empty and allowed for
-//!   its kind, and it does not target an endpoint of its own holder;
+//!   notification, console and verdict → none), its rights are non-empty and
+//!   allowed for its kind (a verdict grant's rights are 0), and it does not
+//!   target an endpoint of its own holder;
+//! - at most one grant in the whole plan is a verdict grant;
 //! - calls respect priorities (a holder's priority is at most the endpoint
 //!   owner's) and the call graph between components has no cycle, so a
 //!   chain of synchronous calls always ends.
@@ -182,8 +185,9 @@ pub const SLOT_DOMAIN: u8 = 0;
 pub const SLOT_THREAD: u8 = 1;
 /// Slot of the console capability, if the plan grants one (else empty).
 pub const SLOT_CONSOLE: u8 = 2;
-/// Slot of the initial thread's reply capability (always given by the kernel).
-pub const SLOT_REPLY: u8 = 3;
+/// Slot of the verdict capability, if the plan grants one (else empty): it
+/// ends the deployment with pass or fail. At most one component has it.
+pub const SLOT_VERDICT: u8 = 3;
 /// First slot the plan may fill with endpoints and connections.
 pub const FIRST_FREE_SLOT: u8 = 4;
 
@@ -221,6 +225,9 @@ pub enum GrantKind {
     Signal = 2,
     /// May write to the kernel console ([`Rights::WRITE`]); always in [`SLOT_CONSOLE`].
     Console = 3,
+    /// May end the deployment with a verdict (no rights: [`Rights::NONE`]);
+    /// always in [`SLOT_VERDICT`], and at most one per plan.
+    Verdict = 4,
 }
 
 impl GrantKind {
@@ -230,6 +237,7 @@ impl GrantKind {
             1 => Some(Self::Call),
             2 => Some(Self::Signal),
             3 => Some(Self::Console),
+            4 => Some(Self::Verdict),
             _ => None,
         }
     }
@@ -240,6 +248,26 @@ impl GrantKind {
             Self::Call => Rights(Rights::CALL.0 | Rights::GRANT.0),
             Self::Signal => Rights::SIGNAL,
             Self::Console => Rights::WRITE,
+            Self::Verdict => Rights::NONE,
+        }
+    }
+
+    /// Whether `rights` suit a grant of this kind: a non-empty subset of
+    /// [`Self::allowed_rights`], or exactly none for a verdict grant.
+    pub const fn rights_valid(self, rights: Rights) -> bool {
+        match self {
+            Self::Verdict => rights.is_empty(),
+            _ => !rights.is_empty() && self.allowed_rights().contains(rights),
+        }
+    }
+
+    /// The slot a grant of this kind must sit in, for the kinds whose slot
+    /// is fixed (console and verdict); `None` for the others.
+    pub const fn fixed_slot(self) -> Option<u8> {
+        match self {
+            Self::Console => Some(SLOT_CONSOLE),
+            Self::Verdict => Some(SLOT_VERDICT),
+            Self::Call | Self::Signal => None,
         }
     }
 
@@ -248,7 +276,7 @@ impl GrantKind {
         match self {
             Self::Call => Some(EndpointKind::Ipc),
             Self::Signal => Some(EndpointKind::Notification),
-            Self::Console => None,
+            Self::Console | Self::Verdict => None,
         }
     }
 }

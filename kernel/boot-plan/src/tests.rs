@@ -13,7 +13,7 @@ use crate::*;
 const KIB: u64 = 1024;
 
 /// A plan that uses every feature: a shared image, both endpoint kinds,
-/// console, badges, several CPUs.
+/// console, verdict, badges, several CPUs.
 fn model() -> PlanModel {
     PlanModel {
         name: "ipc-demo".into(),
@@ -103,6 +103,14 @@ fn model() -> PlanModel {
                 rights: Rights::SIGNAL,
                 badge: u64::MAX,
             },
+            GrantModel {
+                holder: 1,
+                kind: GrantKind::Verdict,
+                slot: SLOT_VERDICT,
+                target: None,
+                rights: Rights::NONE,
+                badge: 0,
+            },
         ],
     }
 }
@@ -171,7 +179,7 @@ fn round_trip() {
     assert_eq!(encode(&plan.to_model()), bytes);
     assert_eq!(
         bytes.len(),
-        HEADER_SIZE + 2 * 40 + 3 * 56 + 2 * 40 + 4 * 16,
+        HEADER_SIZE + 2 * 40 + 3 * 56 + 2 * 40 + 5 * 16,
         "records are packed back to back"
     );
 }
@@ -188,14 +196,18 @@ fn views() {
     let served: Vec<&str> = plan.endpoints_of(0).map(|e| e.name).collect();
     assert_eq!(served, ["echo"]);
     let a: Vec<Grant> = plan.grants_of(1).collect();
-    assert_eq!(a.len(), 1);
+    assert_eq!(a.len(), 2);
+    assert_eq!(a[1].kind, GrantKind::Verdict);
+    assert_eq!(a[1].slot, SLOT_VERDICT);
+    assert_eq!(a[1].target, None);
     assert_eq!(a[0].kind, GrantKind::Call);
     assert_eq!(a[0].target, Some(0));
     assert_eq!(a[0].slot, 5);
     let console = plan.grant(0).unwrap();
     assert_eq!(console.target, None);
     assert!(plan.component(3).is_none());
-    assert!(plan.grant(4).is_none());
+    assert!(plan.grant(4).is_some());
+    assert!(plan.grant(5).is_none());
     assert!(plan.endpoint(2).is_none());
     assert!(plan.image(2).is_none());
 }
@@ -461,7 +473,7 @@ fn names() {
     m.endpoints[1].kind = EndpointKind::Ipc;
     m.endpoints[1].slot = 6;
     m.endpoints[1].name = "echo".into();
-    m.grants.pop();
+    m.grants.remove(3); // the signal grant to the old notification
     expect(
         &m,
         PlanError::DuplicateName {
@@ -603,7 +615,7 @@ fn grants() {
         },
     );
     assert_eq!(parse_edited(|b| grant0(b).kind = 0), Err(value(0, "kind")));
-    assert_eq!(parse_edited(|b| grant0(b).kind = 4), Err(value(0, "kind")));
+    assert_eq!(parse_edited(|b| grant0(b).kind = 5), Err(value(0, "kind")));
 
     // Rights: empty, or not allowed for the kind.
     let mut m = model();
@@ -654,19 +666,69 @@ fn grants() {
     // Two console grants.
     let mut m = model();
     m.grants.push(m.grants[0].clone());
-    expect(&m, slot(4, SLOT_CONSOLE));
+    expect(&m, slot(5, SLOT_CONSOLE));
     // Two grants in one slot.
     let mut m = model();
     let mut again = m.grants[3].clone();
     again.badge = 7;
     m.grants.push(again);
-    expect(&m, slot(4, 5));
+    expect(&m, slot(5, 5));
 
     // Targeting one's own endpoint.
     let mut m = model();
     m.grants[1].holder = 0;
     m.grants[1].slot = 6;
     expect(&m, PlanError::SelfGrant { index: 1 });
+}
+
+#[test]
+fn verdict_grants() {
+    let value = |index, field| PlanError::BadValue {
+        section: Section::Grants,
+        index,
+        field,
+    };
+    let slot = |index, slot| PlanError::BadSlot {
+        section: Section::Grants,
+        index,
+        slot,
+    };
+    // Only in slot 3, and a console only in slot 2.
+    for s in [SLOT_CONSOLE, FIRST_FREE_SLOT, 63] {
+        let mut m = model();
+        m.grants[4].slot = s;
+        expect(&m, slot(4, s));
+    }
+    let mut m = model();
+    m.grants[0].slot = SLOT_VERDICT;
+    expect(&m, slot(0, SLOT_VERDICT));
+    // No rights, no target, no badge.
+    let mut m = model();
+    m.grants[4].rights = Rights::WRITE;
+    expect(&m, value(4, "rights"));
+    let mut m = model();
+    m.grants[4].target = Some(0);
+    expect(&m, PlanError::KindMismatch { index: 4 });
+    let mut m = model();
+    m.grants[4].badge = 1;
+    expect(&m, value(4, "badge"));
+    // At most one in the plan: twice for one holder is a slot clash, once
+    // more for another holder is a second verdict.
+    let mut m = model();
+    m.grants.push(m.grants[4].clone());
+    expect(&m, slot(5, SLOT_VERDICT));
+    let mut m = model();
+    let mut other = m.grants[4].clone();
+    other.holder = 2;
+    m.grants.push(other);
+    expect(&m, PlanError::DuplicateVerdict { index: 5 });
+    // None at all is fine.
+    let mut m = model();
+    m.grants.pop();
+    assert!(parse_model(&m).is_ok());
+    assert_eq!(GrantKind::from_u8(4), Some(GrantKind::Verdict));
+    assert!(GrantKind::Verdict.rights_valid(Rights::NONE));
+    assert!(!GrantKind::Console.rights_valid(Rights::NONE));
 }
 
 #[test]

@@ -164,7 +164,7 @@ pub mod check {
         UNKNOWN_COMPONENT = "unknown-component": "A connection to a component the deployment does not have.";
         UNKNOWN_ENDPOINT = "unknown-endpoint": "A connection to an endpoint its component does not provide.";
         SELF_CONNECTION = "self-connection": "A component connecting to its own endpoint.";
-        SLOT_RESERVED = "slot-reserved": "A capability in slots 0..=3, which the kernel fills (domain, thread, console, reply).";
+        SLOT_RESERVED = "slot-reserved": "A capability in slots 0..=3, which the kernel fills (domain, thread, console, verdict).";
         SLOT_OUT_OF_RANGE = "slot-out-of-range": "A capability slot outside the 64-slot capability space.";
         SLOT_COLLISION = "slot-collision": "Two capabilities of one component in the same slot.";
         BAD_RIGHTS = "bad-rights": "A rights list that is empty, repeats a right, or names an unknown one.";
@@ -172,6 +172,7 @@ pub mod check {
         BAD_BADGE = "bad-badge": "A negative badge.";
         DUPLICATE_CONNECTION = "duplicate-connection": "The same connection (endpoint and badge) twice in one component.";
         BADGE_COLLISION = "badge-collision": "Two components connecting to one endpoint with the same non-zero badge, so its server cannot tell them apart.";
+        DUPLICATE_VERDICT = "duplicate-verdict": "More than one component with `verdict = true`: a deployment ends with one verdict.";
         PRIORITY_INVERSION = "priority-inversion": "A component calling a component of lower priority.";
         CALL_CYCLE = "call-cycle": "Components calling each other in a cycle, which can deadlock.";
         PLAN_REJECTED = "plan-rejected": "A manifest that passed every check but whose boot plan the kernel's decoder refuses (a bug in this crate; please report it).";

@@ -13,9 +13,9 @@
 //! # Format (version 1)
 //!
 //! ```toml
-//! # boot/deployments/ipc-demo.toml
+//! # boot/deployments/my-demo.toml
 //! [deployment]
-//! name = "ipc-demo"            # optional; must equal the file name
+//! name = "my-demo"             # optional; must equal the file name
 //! component-memory = "8 MiB"   # budget for all component quotas together
 //! cpus = 4                     # CPUs the deployment expects, 1..=64
 //! kernel-args = "log=debug"    # optional, appended to the kernel command line
@@ -27,6 +27,7 @@
 //! threads = 1                  # optional, 1..=16, default 1
 //! cpus = [1]                   # optional affinity, default: every CPU
 //! console = true               # optional: may log (slot 2)
+//! verdict = false              # optional: may end the deployment with pass/fail (slot 3)
 //! provides = ["echo", { name = "ready", kind = "notification", slot = 9 }]
 //!
 //! [component.client]
@@ -52,7 +53,10 @@
 //!   `grant` for endpoints, default `["call"]`; `signal` for notifications,
 //!   the default) and an optional `badge` the server sees (default 0).
 //! - Capability slots 0 to 3 are the kernel's: own domain, own thread,
-//!   console, reply. The capability space has 64 slots.
+//!   console, verdict. The capability space has 64 slots.
+//! - `verdict = true` gives a component the verdict capability (slot 3),
+//!   which ends the deployment with pass or fail; at most one component of
+//!   a deployment may have it.
 //! - A component may only call (connect to an endpoint of) a component of
 //!   equal or higher priority, and calls must not form a cycle. Signals
 //!   may go anywhere.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use tessera_boot_plan::{
     ComponentModel, EndpointKind, EndpointModel, GrantKind, GrantModel, ImageModel,
-    PLAN_MODULE_NAME, PlanModel, Rights, SLOT_CONSOLE,
+    PLAN_MODULE_NAME, PlanModel, Rights, SLOT_CONSOLE, SLOT_VERDICT,
 };
 
 /// A deployment that passed every check.
@@ -46,6 +46,8 @@ pub struct Component {
     pub affinity: u64,
     /// Whether it holds a console capability (in slot 2).
     pub console: bool,
+    /// Whether it holds the deployment's verdict capability (in slot 3).
+    pub verdict: bool,
     /// The endpoints it serves.
     pub provides: Vec<Endpoint>,
     /// The endpoints of other components it holds capabilities to.
@@ -161,6 +163,16 @@ impl Deployment {
                     slot: SLOT_CONSOLE,
                     target: None,
                     rights: Rights::WRITE,
+                    badge: 0,
+                });
+            }
+            if component.verdict {
+                grants.push(GrantModel {
+                    holder: holder as u16,
+                    kind: GrantKind::Verdict,
+                    slot: SLOT_VERDICT,
+                    target: None,
+                    rights: Rights::NONE,
                     badge: 0,
                 });
             }

@@ -43,10 +43,18 @@ pub(crate) struct RawComponent {
     pub cpus: Option<Spanned<Vec<Spanned<i64>>>>,
     #[serde(default)]
     pub console: bool,
+    pub verdict: Option<Spanned<bool>>,
     #[serde(default)]
     pub provides: Vec<Spanned<RawProvide>>,
     #[serde(default)]
     pub connects: Vec<Spanned<RawConnect>>,
+}
+
+impl RawComponent {
+    /// Whether the component asks for the verdict capability.
+    pub fn has_verdict(&self) -> bool {
+        self.verdict.as_ref().is_some_and(|v| *v.get_ref())
+    }
 }
 
 /// `provides = ["echo", { name = "ready", kind = "notification", slot = 9 }]`.

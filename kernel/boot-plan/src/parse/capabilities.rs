@@ -5,7 +5,7 @@ use super::names::{checked_name, name_of};
 use super::{BootPlan, idx};
 use crate::{
     CSPACE_SLOTS, EndpointKind, FIRST_FREE_SLOT, GrantKind, MAX_COMPONENTS, NO_TARGET, PlanError,
-    Rights, SLOT_CONSOLE, Section,
+    Rights, Section,
 };
 
 impl BootPlan<'_> {
@@ -52,6 +52,7 @@ impl BootPlan<'_> {
         }
 
         let section = Section::Grants;
+        let mut verdict_seen = false;
         for (i, grant) in self.grants.iter().enumerate() {
             let index = idx(i);
             let holder = usize::from(grant.holder.get());
@@ -68,7 +69,7 @@ impl BootPlan<'_> {
                 field: "kind",
             })?;
             let rights = Rights(grant.rights.get());
-            if rights.is_empty() || !kind.allowed_rights().contains(rights) {
+            if !kind.rights_valid(rights) {
                 return Err(PlanError::BadValue {
                     section,
                     index,
@@ -88,22 +89,27 @@ impl BootPlan<'_> {
                             field: "badge",
                         });
                     }
-                    if grant.slot != SLOT_CONSOLE {
-                        return Err(PlanError::BadSlot {
-                            section,
-                            index,
-                            slot: grant.slot,
-                        });
+                    // Console and verdict grants sit in their fixed,
+                    // kernel-reserved slot, once per holder.
+                    let bad_slot = PlanError::BadSlot {
+                        section,
+                        index,
+                        slot: grant.slot,
+                    };
+                    if kind.fixed_slot() != Some(grant.slot) {
+                        return Err(bad_slot);
                     }
-                    let bit = 1u64 << SLOT_CONSOLE;
+                    let bit = 1u64 << grant.slot;
                     if used[holder] & bit != 0 {
-                        return Err(PlanError::BadSlot {
-                            section,
-                            index,
-                            slot: grant.slot,
-                        });
+                        return Err(bad_slot);
                     }
                     used[holder] |= bit;
+                    if kind == GrantKind::Verdict {
+                        if verdict_seen {
+                            return Err(PlanError::DuplicateVerdict { index });
+                        }
+                        verdict_seen = true;
+                    }
                 }
                 Some(wanted) => {
                     let Some(endpoint) = self.endpoints.get(usize::from(target)) else {

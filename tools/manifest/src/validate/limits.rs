@@ -53,14 +53,18 @@ pub(super) fn check_limits(infos: &[Info<'_>], images: usize, report: &mut Repor
     let endpoints: usize = infos.iter().map(|i| i.raw.provides.len()).sum();
     let grants: usize = infos
         .iter()
-        .map(|i| i.raw.connects.len() + usize::from(i.raw.console))
+        .map(|i| {
+            i.raw.connects.len()
+                + usize::from(i.raw.console)
+                + usize::from(i.raw.has_verdict())
+        })
         .sum();
     for (count, max, what) in [
         (endpoints, MAX_ENDPOINTS as usize, "endpoints"),
         (
             grants,
             MAX_GRANTS as usize,
-            "capabilities (connections and consoles)",
+            "capabilities (connections, consoles and verdicts)",
         ),
         (images, MAX_IMAGES as usize, "distinct images"),
     ] {
@@ -72,6 +76,34 @@ pub(super) fn check_limits(infos: &[Info<'_>], images: usize, report: &mut Repor
                 format!("{count} {what}, the boot plan holds at most {max}"),
                 "split the deployment",
             );
+        }
+    }
+}
+
+/// At most one component may hold the verdict capability: the deployment
+/// ends once, with one pass or fail.
+pub(super) fn check_verdict(infos: &[Info<'_>], report: &mut Report<'_>) {
+    let mut first: Option<&str> = None;
+    for info in infos {
+        let Some(verdict) = info.raw.verdict.as_ref().filter(|v| *v.get_ref()) else {
+            continue;
+        };
+        match first {
+            None => first = Some(info.name),
+            Some(holder) => report.push(
+                DUPLICATE_VERDICT,
+                format!("component.{}.verdict", info.name),
+                span(verdict),
+                format!(
+                    "`{}` and `{holder}` both have verdict = true, but a deployment has one verdict",
+                    info.name
+                ),
+                format!(
+                    "give the verdict capability to one component: remove verdict = true from \
+                     component.{} or from component.{holder}",
+                    info.name
+                ),
+            ),
         }
     }
 }

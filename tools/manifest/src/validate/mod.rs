@@ -25,7 +25,7 @@ use component::check_component;
 use connections::check_connections;
 use cycles::check_cycles;
 use deployment::check_deployment;
-use limits::{check_budget, check_limits};
+use limits::{check_budget, check_limits, check_verdict};
 use slots::check_slots;
 
 /// Smallest memory quota a component may have: its stacks, capability
@@ -95,6 +95,7 @@ pub(crate) fn validate(raw: &RawManifest, report: &mut Report<'_>) -> Option<Dep
     check_connections(&mut infos, report);
     check_slots(&infos, report);
     check_cycles(&infos, report);
+    check_verdict(&infos, report);
 
     let mut images: Vec<String> = Vec::new();
     for info in &infos {
@@ -118,6 +119,7 @@ pub(crate) fn validate(raw: &RawManifest, report: &mut Report<'_>) -> Option<Dep
             threads: info.threads.unwrap_or(1),
             affinity: info.affinity.unwrap_or(1),
             console: info.raw.console,
+            verdict: info.raw.has_verdict(),
             provides: info
                 .endpoints
                 .iter()

@@ -67,7 +67,7 @@ pub(super) fn check_slots(infos: &[Info<'_>], report: &mut Report<'_>) {
                     claim.span.clone(),
                     format!("slot {} is reserved for the kernel", claim.slot),
                     format!(
-                        "slots 0 to 3 hold the component's own domain, thread, console and reply \
+                        "slots 0 to 3 hold the component's own domain, thread, console and verdict \
                          capabilities: use a slot from {FIRST_FREE_SLOT} to {}",
                         CSPACE_SLOTS - 1
                     ),
