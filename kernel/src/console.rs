@@ -106,3 +106,24 @@ pub fn emergency_line(args: fmt::Arguments<'_>) {
     // same port may interleave bytes with the holder, which beats silence.
     line(&mut open_com1());
 }
+
+/// A component's console line longer than this is printed in pieces.
+pub const COMPONENT_LINE_MAX: usize = 200;
+
+/// Prints one line a component wrote, tagged with its name and CPU. Bytes
+/// that are not printable ASCII are shown as `\xNN`, so a component cannot
+/// forge other lines or send terminal controls.
+pub fn component_line(name: &str, cpu: usize, line: &[u8]) {
+    let mut serial = SERIAL.lock();
+    let Some(serial) = serial.as_mut() else { return };
+    let mut out = SerialWriter(serial);
+    let _ = write!(out, "[{name} cpu{cpu}] ");
+    for &byte in line {
+        let _ = if (0x20..0x7F).contains(&byte) {
+            out.write_char(char::from(byte))
+        } else {
+            write!(out, "\\x{byte:02x}")
+        };
+    }
+    let _ = out.write_str("\n");
+}

@@ -18,11 +18,16 @@ mod boot;
 mod console;
 mod exit;
 mod fault_injection;
+mod ipc_glue;
+mod loader;
 mod memory;
 mod panic;
 mod percpu;
+mod sched;
 mod smp;
+mod state;
 mod svm;
+mod syscall;
 
 use log::info;
 use spin::Once;
@@ -77,7 +82,15 @@ fn bootstrap(boot_info: BootInfo) -> ! {
     if let Some(fault) = boot::options().inject_fault {
         fault_injection::raise(fault);
     }
-    exit::finish(exit::Verdict::Pass)
+    match loader::build(boot_info, &cpus) {
+        // The kernel alone: bring-up was the whole deployment.
+        None => exit::finish(exit::Verdict::Pass),
+        Some(kernel) => {
+            *state::KERNEL.lock() = Some(kernel);
+            smp::wake_all();
+            sched::start(0)
+        }
+    }
 }
 
 fn log_memory_map(boot_info: &BootInfo) {

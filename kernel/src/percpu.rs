@@ -4,14 +4,17 @@
 //! are dense (0 is the bootstrap processor) and are what logs and later the
 //! scheduler use; APIC IDs may have gaps.
 use crate::arch::{self, gdt, msr};
+use crate::arch::user_context::UserContext;
 use crate::memory::stacks;
 use alloc::boxed::Box;
+use core::sync::atomic::{AtomicU64, Ordering};
 use x86_64::VirtAddr;
 
 /// Kernel stack: 64 KiB; exception stacks: 16 KiB each.
 const KERNEL_STACK_PAGES: u64 = 16;
 const EXCEPTION_STACK_PAGES: u64 = 4;
 
+/// The layout is fixed: `user_entry.s` reads fields at these offsets.
 #[repr(C)]
 #[derive(Debug)]
 pub struct PerCpu {
@@ -19,7 +22,25 @@ pub struct PerCpu {
     self_pointer: *const PerCpu,
     pub index: u32,
     pub apic_id: u32,
+    /// Offset 16: where every entry from ring 3 starts its stack.
     pub kernel_stack_top: VirtAddr,
+    /// Offset 24: the user stack pointer while `syscall_entry` saves it.
+    user_rsp_scratch: AtomicU64,
+    /// Offset 32: the UserContext of the thread this CPU runs (0: none).
+    current_context: AtomicU64,
+}
+
+const _: () = {
+    assert!(core::mem::offset_of!(PerCpu, kernel_stack_top) == 16);
+    assert!(core::mem::offset_of!(PerCpu, user_rsp_scratch) == 24);
+    assert!(core::mem::offset_of!(PerCpu, current_context) == 32);
+};
+
+impl PerCpu {
+    /// Names the context `syscall_entry` saves into; only this CPU writes it.
+    pub fn set_current_context(&self, context: *mut UserContext) {
+        self.current_context.store(context as u64, Ordering::Relaxed);
+    }
 }
 
 /// The stacks a new CPU needs, allocated by the CPU that starts it.
@@ -38,6 +59,7 @@ impl NewCpu {
             apic_id,
             kernel_stack_top: stacks::allocate(KERNEL_STACK_PAGES),
             exceptions: gdt::CpuStacks {
+                kernel_top: VirtAddr::zero(),
                 double_fault_top: stacks::allocate(EXCEPTION_STACK_PAGES),
                 nmi_top: stacks::allocate(EXCEPTION_STACK_PAGES),
                 machine_check_top: stacks::allocate(EXCEPTION_STACK_PAGES),
@@ -53,18 +75,22 @@ pub fn install(cpu: NewCpu) {
         index: cpu.index,
         apic_id: cpu.apic_id,
         kernel_stack_top: cpu.kernel_stack_top,
+        user_rsp_scratch: AtomicU64::new(0),
+        current_context: AtomicU64::new(0),
     }));
     record.self_pointer = record;
     // SAFETY: GS_BASE now points at this CPU's own record, which lives for
     // as long as the CPU runs (it is leaked).
     unsafe { msr::write(msr::GS_BASE, record as *const PerCpu as u64) };
-    gdt::load(cpu.exceptions);
+    gdt::load(gdt::CpuStacks { kernel_top: cpu.kernel_stack_top, ..cpu.exceptions });
+    arch::syscall_msrs::init_cpu();
     arch::exceptions::load();
 }
 
 /// The bootstrap processor keeps running on the boot stack; it gets the same
 /// exception stacks as every other CPU.
 pub fn init_bootstrap_processor() {
+    arch::legacy_pic::disable();
     arch::apic::enable();
     let cpu = NewCpu::allocate(0, arch::apic::id());
     install(cpu);
@@ -72,6 +98,8 @@ pub fn init_bootstrap_processor() {
 
 /// This CPU's record, or `None` before `install` ran on it.
 pub fn current() -> Option<&'static PerCpu> {
+    // In the kernel GS_BASE is always the kernel's: every entry from ring 3
+    // swaps it in first (user_entry.s, exceptions.s).
     let base = msr::read(msr::GS_BASE);
     if base == 0 {
         return None;

@@ -8,7 +8,16 @@ const APIC_BASE_ADDRESS_MASK: u64 = 0x000F_FFFF_FFFF_F000;
 
 const REG_ID: usize = 0x20;
 const REG_SPURIOUS: usize = 0xF0;
+const REG_EOI: usize = 0xB0;
 const REG_ICR_LOW: usize = 0x300;
+const REG_LVT_TIMER: usize = 0x320;
+const REG_TIMER_INITIAL: usize = 0x380;
+const REG_TIMER_CURRENT: usize = 0x390;
+const REG_TIMER_DIVIDE: usize = 0x3E0;
+const TIMER_PERIODIC: u32 = 1 << 17;
+const TIMER_MASKED: u32 = 1 << 16;
+/// Divide the bus clock by 16.
+const TIMER_DIVIDE_16: u32 = 0b0011;
 const REG_ICR_HIGH: usize = 0x310;
 
 const SPURIOUS_ENABLE: u32 = 1 << 8;
@@ -59,6 +68,28 @@ fn send_ipi(apic_id: u32, command: u32) {
 
 pub fn send_init(apic_id: u32) {
     send_ipi(apic_id, ICR_INIT | ICR_LEVEL_ASSERT);
+}
+
+/// Sends a fixed interrupt with `vector` to the CPU with `apic_id`.
+pub fn send_fixed(apic_id: u32, vector: u8) {
+    send_ipi(apic_id, u32::from(vector));
+}
+
+pub fn end_of_interrupt() {
+    write(REG_EOI, 0);
+}
+
+/// Starts the periodic timer on this CPU, raising `vector` every
+/// `period_us` microseconds; the rate is measured against the TSC once.
+pub fn start_periodic_timer(vector: u8, period_us: u64) {
+    write(REG_TIMER_DIVIDE, TIMER_DIVIDE_16);
+    write(REG_LVT_TIMER, TIMER_MASKED | u32::from(vector));
+    write(REG_TIMER_INITIAL, u32::MAX);
+    super::tsc::delay_microseconds(1000);
+    let per_ms = u64::from(u32::MAX - read(REG_TIMER_CURRENT)).max(1);
+    let initial = (per_ms * period_us / 1000).clamp(1, u64::from(u32::MAX)) as u32;
+    write(REG_LVT_TIMER, TIMER_PERIODIC | u32::from(vector));
+    write(REG_TIMER_INITIAL, initial);
 }
 
 /// Starts the CPU at real-mode address `vector_page << 12`.

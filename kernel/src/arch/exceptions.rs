@@ -1,5 +1,7 @@
-//! CPU exceptions in the kernel. At this stage every one is a kernel bug:
-//! it is reported with the full register state and ends the run.
+//! Exceptions and interrupts. An exception in the kernel is a bug: it is
+//! reported with the full register state and ends the run. An exception in
+//! ring 3 is the component's fault (the scheduler stops the component); an
+//! interrupt is the timer or a wakeup from another CPU.
 use crate::{console, exit};
 use core::arch::global_asm;
 use spin::Once;
@@ -12,7 +14,16 @@ global_asm!(include_str!("exceptions.s"), options(att_syntax));
 unsafe extern "C" {
     /// The 32 entry stubs of `exceptions.s`, by vector.
     static exception_stub_table: [u64; 32];
+    /// The stubs for [`VECTOR_TIMER`], [`VECTOR_WAKEUP`], [`VECTOR_SPURIOUS`].
+    static interrupt_stub_table: [u64; 3];
 }
+
+/// The local APIC timer: preemption.
+pub const VECTOR_TIMER: u8 = 32;
+/// Another CPU made a thread runnable here.
+pub const VECTOR_WAKEUP: u8 = 33;
+/// The APIC's spurious vector (apic.rs): needs no end-of-interrupt.
+pub const VECTOR_SPURIOUS: u8 = 255;
 
 /// Interrupt stack table slots (1-based in the IDT, 0-based in the TSS).
 pub const IST_DOUBLE_FAULT: u16 = 0;
@@ -63,28 +74,28 @@ const NAMES: [&str; 32] = [
 #[repr(C)]
 #[derive(Debug)]
 pub struct ExceptionFrame {
-    r15: u64,
-    r14: u64,
-    r13: u64,
-    r12: u64,
-    r11: u64,
-    r10: u64,
-    r9: u64,
-    r8: u64,
-    rbp: u64,
-    rdi: u64,
-    rsi: u64,
-    rdx: u64,
-    rcx: u64,
-    rbx: u64,
-    rax: u64,
-    vector: u64,
-    error_code: u64,
-    rip: u64,
-    cs: u64,
-    rflags: u64,
-    rsp: u64,
-    ss: u64,
+    pub r15: u64,
+    pub r14: u64,
+    pub r13: u64,
+    pub r12: u64,
+    pub r11: u64,
+    pub r10: u64,
+    pub r9: u64,
+    pub r8: u64,
+    pub rbp: u64,
+    pub rdi: u64,
+    pub rsi: u64,
+    pub rdx: u64,
+    pub rcx: u64,
+    pub rbx: u64,
+    pub rax: u64,
+    pub vector: u64,
+    pub error_code: u64,
+    pub rip: u64,
+    pub cs: u64,
+    pub rflags: u64,
+    pub rsp: u64,
+    pub ss: u64,
 }
 
 static IDT: Once<InterruptDescriptorTable> = Once::new();
@@ -149,7 +160,18 @@ fn build_idt() -> InterruptDescriptorTable {
             unsafe { options.set_stack_index(index) };
         }
     }
+    // SAFETY: as above, for the interrupt stubs.
+    let stubs = unsafe { &interrupt_stub_table };
+    for (vector, stub) in [VECTOR_TIMER, VECTOR_WAKEUP, VECTOR_SPURIOUS].into_iter().zip(stubs) {
+        // SAFETY: each stub is a valid entry point that saves all registers.
+        unsafe { idt[vector].set_handler_addr(VirtAddr::new(*stub)) };
+    }
     idt
+}
+
+/// The name of an architectural exception vector.
+pub fn name(vector: u64) -> &'static str {
+    NAMES.get(vector as usize).copied().unwrap_or("unknown exception")
 }
 
 /// Loads the shared IDT on this CPU (its TSS must already be loaded).
@@ -159,10 +181,22 @@ pub fn load() {
 
 #[unsafe(no_mangle)]
 extern "C" fn exception_handler(frame: &mut ExceptionFrame) {
-    let name = NAMES
-        .get(frame.vector as usize)
-        .copied()
-        .unwrap_or("unknown exception");
+    let from_user = frame.cs & 3 == 3;
+    match frame.vector {
+        0..32 if from_user => crate::sched::user_exception(frame),
+        0..32 => kernel_exception(frame),
+        vector if vector == u64::from(VECTOR_SPURIOUS) => {}
+        _ => {
+            super::apic::end_of_interrupt();
+            if from_user {
+                crate::sched::preempt(frame);
+            }
+        }
+    }
+}
+
+fn kernel_exception(frame: &ExceptionFrame) -> ! {
+    let name = name(frame.vector);
     console::emergency_line(format_args!(
         "kernel exception: {name}, vector {}, error code {:#x}",
         frame.vector, frame.error_code
@@ -173,7 +207,7 @@ extern "C" fn exception_handler(frame: &mut ExceptionFrame) {
             Cr2::read_raw()
         ));
     }
-    let f = &*frame;
+    let f = frame;
     console::emergency_line(format_args!(
         "  rip {:#018x} cs {:#06x} rflags {:#010x} rsp {:#018x} ss {:#06x}",
         f.rip, f.cs, f.rflags, f.rsp, f.ss

@@ -1,7 +1,9 @@
-# CPU exception entry: one stub per vector pushes the vector (and a zero where
-# the CPU pushes no error code), so every exception reaches exception_handler
-# with the same frame: the general registers, vector, error code, then what
-# the CPU pushed (RIP, CS, RFLAGS, RSP, SS). The layout is ExceptionFrame.
+# Exception and interrupt entry: one stub per vector pushes the vector (and a
+# zero where the CPU pushes no error code), so every entry reaches
+# exception_handler with the same frame: the general registers, vector, error
+# code, then what the CPU pushed (RIP, CS, RFLAGS, RSP, SS). The layout is
+# ExceptionFrame. Entries from ring 3 swap to the kernel's GS base first; the
+# handler does not return for them (it resumes a thread from its context).
 
     .macro STUB_WITHOUT_ERROR_CODE vector
     .balign 16
@@ -53,8 +55,17 @@ exception_stub_\vector:
     STUB_WITH_ERROR_CODE 29
     STUB_WITH_ERROR_CODE 30
     STUB_WITHOUT_ERROR_CODE 31
+    # Interrupts the kernel uses (interrupts.rs): timer, wakeup, spurious.
+    STUB_WITHOUT_ERROR_CODE 32
+    STUB_WITHOUT_ERROR_CODE 33
+    STUB_WITHOUT_ERROR_CODE 255
 
 exception_common:
+    # Offset 24 holds the CS the CPU pushed: RPL 3 means we came from ring 3.
+    testb $3, 24(%rsp)
+    jz .Lkernel_gs
+    swapgs
+.Lkernel_gs:
     pushq %rax
     pushq %rbx
     pushq %rcx
@@ -91,6 +102,10 @@ exception_common:
     popq %rbx
     popq %rax
     addq $16, %rsp
+    testb $3, 8(%rsp)
+    jz .Lkernel_return
+    swapgs
+.Lkernel_return:
     iretq
 
     .section .rodata.exceptions, "a"
@@ -100,3 +115,8 @@ exception_stub_table:
     .irp vector, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
     .quad exception_stub_\vector
     .endr
+    .global interrupt_stub_table
+interrupt_stub_table:
+    .quad exception_stub_32
+    .quad exception_stub_33
+    .quad exception_stub_255

@@ -15,6 +15,8 @@ use super::exceptions::{IST_DOUBLE_FAULT, IST_MACHINE_CHECK, IST_NMI};
 /// The stacks a CPU's TSS points at.
 #[derive(Clone, Copy, Debug)]
 pub struct CpuStacks {
+    /// Where the CPU switches to on an interrupt or exception from ring 3.
+    pub kernel_top: VirtAddr,
     pub double_fault_top: VirtAddr,
     pub nmi_top: VirtAddr,
     pub machine_check_top: VirtAddr,
@@ -24,6 +26,7 @@ pub struct CpuStacks {
 /// loads them, with the kernel's code and data selectors.
 pub fn load(stacks: CpuStacks) {
     let mut tss = TaskStateSegment::new();
+    tss.privilege_stack_table[0] = stacks.kernel_top;
     tss.interrupt_stack_table[usize::from(IST_DOUBLE_FAULT)] = stacks.double_fault_top;
     tss.interrupt_stack_table[usize::from(IST_NMI)] = stacks.nmi_top;
     tss.interrupt_stack_table[usize::from(IST_MACHINE_CHECK)] = stacks.machine_check_top;

@@ -3,9 +3,12 @@
 pub mod apic;
 pub mod exceptions;
 pub mod gdt;
+pub mod legacy_pic;
 pub mod msr;
 pub mod port;
+pub mod syscall_msrs;
 pub mod tsc;
+pub mod user_context;
 
 /// Stops this CPU for good: interrupts off, then halt (an NMI would wake it,
 /// hence the loop).

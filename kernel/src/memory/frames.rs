@@ -97,6 +97,14 @@ pub fn allocate_zeroed() -> Option<PhysAddr> {
     Some(PhysAddr::new(address))
 }
 
+/// Gives a frame back. Freeing a frame the allocator never handed out is a
+/// kernel bug, reported as such.
+pub fn free(frame: PhysAddr) {
+    let frame = tessera_frames::Frame::from_addr(frame.as_u64())
+        .unwrap_or_else(|error| panic!("freeing {frame:#x}: {error}"));
+    with(|frames| frames.free(frame)).unwrap_or_else(|error| panic!("freeing a frame: {error}"));
+}
+
 /// `count` physically contiguous frames (not zeroed).
 pub fn allocate_contiguous(count: usize) -> Option<PhysAddr> {
     with(|frames| frames.allocate_contiguous(count, 1)).map(|frame| PhysAddr::new(frame.addr()))

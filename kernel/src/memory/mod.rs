@@ -8,6 +8,7 @@
 //! | `PHYSICAL_MAP_BASE` + physical | all physical memory (RAM and at least the first 4 GiB, for the APIC) |
 //! | `KERNEL_STACKS_BASE` + … | per-CPU stacks, each below an unmapped guard page |
 //! | `KERNEL_VMA` + physical | the kernel image, mapped by section with its own rights |
+pub mod address_space;
 pub mod frames;
 pub mod heap;
 pub mod paging;
@@ -38,6 +39,19 @@ pub fn early_physical_slice(address: u64, len: usize) -> Option<&'static [u8]> {
     // The boot tables and the kernel's own tables both map the first 4 GiB.
     // SAFETY: the range lies there, and nothing writes the boot information
     // while the kernel reads it.
+    Some(unsafe { core::slice::from_raw_parts(start, len) })
+}
+
+/// Physical memory through the kernel's physical map, for boot modules;
+/// `None` if any of it lies outside the map.
+pub fn physical_slice(address: u64, len: usize) -> Option<&'static [u8]> {
+    let end = address.checked_add(len as u64)?;
+    if end > paging::physical_map_end() {
+        return None;
+    }
+    let start = physical_to_virtual(address).as_ptr::<u8>();
+    // SAFETY: the range lies inside the physical map, and boot modules are
+    // reserved from the frame allocator, so nothing reuses their memory.
     Some(unsafe { core::slice::from_raw_parts(start, len) })
 }
 

@@ -21,6 +21,12 @@ const MIN_PHYSICAL_MAP_END: u64 = 4 << 30;
 const LARGE_PAGE: u64 = 2 << 20;
 
 static KERNEL_TABLES: Mutex<Option<OffsetPageTable<'static>>> = Mutex::new(None);
+static PHYSICAL_MAP_END: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// Where the physical map ends (exclusive).
+pub fn physical_map_end() -> u64 {
+    PHYSICAL_MAP_END.load(core::sync::atomic::Ordering::Relaxed)
+}
 static KERNEL_ROOT: spin::Once<PhysFrame> = spin::Once::new();
 
 /// The root every CPU loads once it runs kernel code.
@@ -97,12 +103,20 @@ pub fn init(boot_info: &BootInfo, image: &KernelImage) {
         }
     }
 
+    // The stack region's top-level entry exists from the start, so address
+    // spaces made later (which copy the upper half) see every kernel stack.
+    let stacks = Page::<Size4KiB>::containing_address(VirtAddr::new(super::KERNEL_STACKS_BASE));
+    let table = super::frames::allocate_zeroed()
+        .unwrap_or_else(|| crate::exit::fatal(format_args!("no memory for page tables")));
+    mapper.level_4_table_mut()[stacks.p4_index()].set_addr(table, Flags::PRESENT | Flags::WRITABLE);
+
     // SAFETY: turning on global pages only changes TLB retention.
     unsafe { Cr4::update(|cr4| cr4.insert(Cr4Flags::PAGE_GLOBAL)) };
     // SAFETY: the new tables map everything the kernel touches from now on:
     // its image (this code and the boot stack included), and physical memory.
     unsafe { Cr3::write(root, Cr3Flags::empty()) };
     KERNEL_ROOT.call_once(|| root);
+    PHYSICAL_MAP_END.store(map_end, core::sync::atomic::Ordering::Relaxed);
     *KERNEL_TABLES.lock() = Some(mapper);
     log::info!(
         "memory: kernel page tables active, physical map up to {:#x}",

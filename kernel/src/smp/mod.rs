@@ -2,7 +2,7 @@
 //! (Intel SDM vol. 3A, 9.4.4.1; AMD APM vol. 2, 15.27.8 for the same
 //! sequence on AMD), one CPU at a time.
 use crate::acpi_tables::Cpu;
-use crate::arch::{self, apic, tsc};
+use crate::arch::{apic, tsc};
 use crate::memory::{self, paging};
 use crate::percpu::{self, NewCpu};
 use crate::svm;
@@ -42,6 +42,8 @@ static AP_BOOT: ApBoot = ApBoot {
 /// Set by the starting CPU once it has copied what `AP_BOOT` points to.
 static STARTED: AtomicBool = AtomicBool::new(false);
 static ONLINE: AtomicU32 = AtomicU32::new(1);
+/// The APIC IDs of the CPUs that came online, by CPU index.
+static APIC_IDS: spin::Mutex<alloc::vec::Vec<u32>> = spin::Mutex::new(alloc::vec::Vec::new());
 
 fn install_trampoline(boot_info_usable: bool) {
     if !boot_info_usable {
@@ -83,6 +85,7 @@ pub fn start_application_processors(cpus: &[Cpu]) -> usize {
         });
         install_trampoline(usable);
     }
+    APIC_IDS.lock().push(apic::id());
     for (index, cpu) in cpus.iter().enumerate().skip(1) {
         let index = u32::try_from(index).expect("fewer than 2^32 CPUs");
         start_one(index, cpu);
@@ -147,5 +150,12 @@ extern "C" fn ap_main(new_cpu: *const NewCpu) -> ! {
     svm::require_and_enable();
     log::info!("smp: cpu {} (apic {}) online", cpu.index, cpu.apic_id);
     ONLINE.fetch_add(1, Ordering::AcqRel);
-    arch::halt_forever()
+    crate::sched::start(cpu.index as usize)
+}
+
+/// Tells every other CPU that there may be work (they idle until then).
+pub fn wake_all() {
+    for apic_id in APIC_IDS.lock().iter().skip(1) {
+        apic::send_fixed(*apic_id, crate::arch::exceptions::VECTOR_WAKEUP);
+    }
 }

@@ -1,0 +1,69 @@
+//! Between the IPC state machine and threads' registers: messages in and
+//! out of the ABI's message registers, capability transfer at delivery, and
+//! error codes in the ABI's ranges.
+use crate::arch::user_context::UserContext;
+use crate::state::Kernel;
+use tessera_abi::NO_SELECTOR;
+use tessera_capability::{CapError, SlotAddr, ThreadId};
+use tessera_ipc::{Delivery, IpcError, MSG_WORDS, Message, Wakeup};
+
+/// `rax` for a capability error (ABI: 0x100 + code).
+pub fn cap_status(error: CapError) -> u64 {
+    0x100 + u64::from(error.code())
+}
+
+/// `rax` for an IPC error (ABI: 0x200 + code).
+pub fn ipc_status(error: IpcError) -> u64 {
+    0x200 + u64::from(error.code())
+}
+
+/// Message words 0-5, in ABI order.
+pub fn words_of(context: &UserContext) -> [u64; MSG_WORDS] {
+    [context.rsi, context.rdx, context.r10, context.r8, context.r9, context.r12]
+}
+
+pub fn set_words(context: &mut UserContext, words: &[u64]) {
+    let mut all = [0; MSG_WORDS];
+    all[..words.len()].copy_from_slice(words);
+    [context.rsi, context.rdx, context.r10, context.r8, context.r9, context.r12] = all;
+}
+
+/// The message a thread's registers carry, with the capability it sends.
+pub fn message_of(context: &UserContext, send: Option<u32>) -> Message {
+    let mut message = Message::new(&words_of(context)).expect("six words fit a message");
+    message.cap = send;
+    message
+}
+
+/// Writes a delivered call or reply into the receiver's registers, moving
+/// the capability that comes with it if the receiver offered a slot.
+pub fn write_delivery(kernel: &mut Kernel, receiver: ThreadId, delivery: Delivery) {
+    let received = delivery.transfer.and_then(|transfer| {
+        let slot = transfer.receive?;
+        let from = SlotAddr::new(kernel.domain_of(transfer.from).cspace, transfer.send);
+        let to = SlotAddr::new(kernel.domain_of(transfer.to).cspace, slot);
+        let rights = kernel.caps.get(from).ok()?.rights;
+        kernel.caps.grant(from, to, rights).ok().map(|()| slot)
+    });
+    let context = &mut kernel.thread(receiver).context;
+    context.rax = 0;
+    context.rdi = delivery.badge.map_or(0, |badge| badge.0);
+    set_words(context, delivery.message.words());
+    context.r13 = u64::from(received.unwrap_or(NO_SELECTOR));
+}
+
+/// Before a woken thread runs: what it woke up to goes into its registers.
+pub fn deliver_wakeup(kernel: &mut Kernel, thread: ThreadId) {
+    let Ok(Some(wakeup)) = kernel.ipc.take_wakeup(thread) else { return };
+    match wakeup {
+        Wakeup::Call(delivery) | Wakeup::Reply(delivery) => {
+            write_delivery(kernel, thread, delivery);
+        }
+        Wakeup::Signal(bits) => {
+            let context = &mut kernel.thread(thread).context;
+            context.rax = 0;
+            context.rsi = bits;
+        }
+        Wakeup::Failed(error) => kernel.thread(thread).context.rax = ipc_status(error),
+    }
+}

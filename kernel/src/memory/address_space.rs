@@ -1,0 +1,117 @@
+//! A component's address space: its own lower half, the kernel's upper half.
+//!
+//! The upper-half entries of every root are copied from the kernel's root
+//! when the space is made. That is enough because the kernel never adds a
+//! top-level entry after boot: the regions it grows (stacks, the physical
+//! map) have theirs from the start (paging.rs).
+use super::frames::{self, PageTableFrames};
+use super::{PHYSICAL_MAP_BASE, paging, physical_to_virtual};
+use tessera_abi::USER_SPACE_END;
+use x86_64::structures::paging::mapper::MapToError;
+use x86_64::structures::paging::{
+    Mapper, OffsetPageTable, Page, PageTable, PageTableFlags as Flags, PhysFrame, Size4KiB,
+};
+use x86_64::{PhysAddr, VirtAddr};
+
+/// Why a mapping was refused. Component images are untrusted input: these
+/// are reported, never a kernel fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapError {
+    /// The page lies outside the lower half (or is page 0).
+    OutsideUserSpace(u64),
+    AlreadyMapped(u64),
+    OutOfMemory,
+}
+
+impl core::fmt::Display for MapError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::OutsideUserSpace(address) => {
+                write!(f, "{address:#x} is outside the component's half of the address space")
+            }
+            Self::AlreadyMapped(address) => write!(f, "{address:#x} is mapped twice"),
+            Self::OutOfMemory => f.write_str("out of physical memory"),
+        }
+    }
+}
+
+/// What a component may do with a page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageRights {
+    pub writable: bool,
+    pub executable: bool,
+}
+
+#[derive(Debug)]
+pub struct AddressSpace {
+    root: PhysFrame,
+}
+
+impl AddressSpace {
+    pub fn new() -> Result<Self, MapError> {
+        let root = frames::allocate_zeroed().ok_or(MapError::OutOfMemory)?;
+        let kernel = paging::kernel_root().start_address().as_u64();
+        // SAFETY: both roots are page tables reached through the physical
+        // map; the new one is fresh and not yet in use by any CPU.
+        let (new, kernel) = unsafe {
+            (
+                &mut *physical_to_virtual(root.as_u64()).as_mut_ptr::<PageTable>(),
+                &*physical_to_virtual(kernel).as_ptr::<PageTable>(),
+            )
+        };
+        for index in 256..512 {
+            new[index] = kernel[index].clone();
+        }
+        Ok(AddressSpace { root: PhysFrame::containing_address(root) })
+    }
+
+    pub fn root(&self) -> PhysFrame {
+        self.root
+    }
+
+    fn mapper(&mut self) -> OffsetPageTable<'_> {
+        let root = physical_to_virtual(self.root.start_address().as_u64());
+        // SAFETY: the root is this space's own table, reached through the
+        // physical map, and `&mut self` keeps others from editing it at once.
+        unsafe {
+            OffsetPageTable::new(&mut *root.as_mut_ptr::<PageTable>(), VirtAddr::new(PHYSICAL_MAP_BASE))
+        }
+    }
+
+    /// Maps a fresh zeroed frame at the page containing `address`; returns
+    /// the frame so the caller can fill it.
+    pub fn map_fresh(&mut self, address: u64, rights: PageRights) -> Result<PhysAddr, MapError> {
+        if address < 4096 || address >= USER_SPACE_END {
+            return Err(MapError::OutsideUserSpace(address));
+        }
+        let page = Page::<Size4KiB>::containing_address(VirtAddr::new(address));
+        let frame = frames::allocate_zeroed().ok_or(MapError::OutOfMemory)?;
+        let mut flags = Flags::PRESENT | Flags::USER_ACCESSIBLE;
+        if rights.writable {
+            flags |= Flags::WRITABLE;
+        }
+        if !rights.executable {
+            flags |= Flags::NO_EXECUTE;
+        }
+        let parents = Flags::PRESENT | Flags::WRITABLE | Flags::USER_ACCESSIBLE;
+        let frame_4k = PhysFrame::containing_address(frame);
+        // SAFETY: the page is in the lower half, which only this space maps,
+        // and the frame is fresh: no other mapping aliases it.
+        let result = unsafe {
+            self.mapper().map_to_with_table_flags(page, frame_4k, flags, parents, &mut PageTableFrames)
+        };
+        match result {
+            // The space is not active on any CPU while it is being built.
+            Ok(flush) => flush.ignore(),
+            Err(MapToError::PageAlreadyMapped(_)) => {
+                frames::free(frame);
+                return Err(MapError::AlreadyMapped(page.start_address().as_u64()));
+            }
+            Err(_) => {
+                frames::free(frame);
+                return Err(MapError::OutOfMemory);
+            }
+        }
+        Ok(frame)
+    }
+}

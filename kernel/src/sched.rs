@@ -1,0 +1,256 @@
+//! Which thread each CPU runs, and the ways into and out of ring 3.
+//!
+//! Each thread belongs to one CPU (the first online CPU of its component's
+//! affinity). A CPU runs the highest-priority runnable thread on its queue,
+//! first come first served among equals, preempted by the local APIC timer.
+//! A thread woken on another CPU is queued there and that CPU is sent a
+//! wakeup interrupt in case it sleeps. Every path through here ends in ring 3
+//! or in the idle loop: nothing returns (the kernel keeps no state on its
+//! stack between entries).
+use crate::arch::exceptions::{self, ExceptionFrame, VECTOR_TIMER, VECTOR_WAKEUP};
+use crate::arch::user_context::UserContext;
+use crate::arch::apic;
+use crate::state::{Ending, KERNEL, Kernel};
+use crate::{console, exit, ipc_glue, percpu};
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use spin::MutexGuard;
+use tessera_capability::ThreadId;
+use tessera_ipc::Priority;
+use x86_64::registers::control::{Cr2, Cr3, Cr3Flags};
+
+/// Preemption period.
+const TIME_SLICE_US: u64 = 10_000;
+
+#[derive(Debug)]
+pub struct Scheduler {
+    ready: Vec<VecDeque<(Priority, ThreadId)>>,
+    running: Vec<Option<ThreadId>>,
+    idle: Vec<bool>,
+    apic_ids: Vec<u32>,
+}
+
+impl Scheduler {
+    pub fn new(cpus: usize) -> Self {
+        Scheduler {
+            ready: (0..cpus).map(|_| VecDeque::new()).collect(),
+            running: alloc::vec![None; cpus],
+            idle: alloc::vec![false; cpus],
+            apic_ids: alloc::vec![0; cpus],
+        }
+    }
+
+    pub fn set_apic_id(&mut self, cpu: usize, apic_id: u32) {
+        self.apic_ids[cpu] = apic_id;
+    }
+
+    pub fn running(&self, cpu: usize) -> Option<ThreadId> {
+        self.running[cpu]
+    }
+
+    /// Queues `thread` on `cpu` behind its equals (or ahead of them, for a
+    /// thread that keeps the CPU after a system call).
+    fn enqueue(&mut self, cpu: usize, priority: Priority, thread: ThreadId, front: bool) {
+        if front {
+            self.ready[cpu].push_front((priority, thread));
+        } else {
+            self.ready[cpu].push_back((priority, thread));
+        }
+        if self.idle[cpu] && Some(cpu) != percpu::current().map(|c| c.index as usize) {
+            apic::send_fixed(self.apic_ids[cpu], VECTOR_WAKEUP);
+        }
+    }
+
+    fn pick(&mut self, cpu: usize) -> Option<ThreadId> {
+        let queue = &mut self.ready[cpu];
+        let best = queue.iter().map(|&(priority, _)| priority).max()?;
+        let position = queue.iter().position(|&(priority, _)| priority == best)?;
+        queue.remove(position).map(|(_, thread)| thread)
+    }
+
+    fn forget(&mut self, thread: ThreadId) {
+        for queue in &mut self.ready {
+            queue.retain(|&(_, queued)| queued != thread);
+        }
+        for running in &mut self.running {
+            if *running == Some(thread) {
+                *running = None;
+            }
+        }
+    }
+
+    fn quiet(&self) -> bool {
+        self.idle.iter().all(|&idle| idle) && self.ready.iter().all(VecDeque::is_empty)
+    }
+}
+
+impl Kernel {
+    /// Makes `thread` runnable on its CPU.
+    pub fn wake(&mut self, thread: ThreadId) {
+        let Some(record) = self.threads.get(&thread) else { return };
+        if record.dead {
+            return;
+        }
+        let cpu = record.cpu;
+        let priority = self.ipc.effective_priority(thread).unwrap_or(0);
+        self.sched.enqueue(cpu, priority, thread, false);
+    }
+
+    /// Stops every thread of a component and wakes whoever waited on it.
+    pub fn end_domain(&mut self, domain: usize, ending: Ending) {
+        if self.domains[domain].ending.is_some() {
+            return;
+        }
+        self.domains[domain].ending = Some(ending);
+        let id = self.domains[domain].id;
+        let threads: Vec<ThreadId> = self
+            .threads
+            .iter()
+            .filter(|(_, thread)| thread.domain == domain)
+            .map(|(&id, _)| id)
+            .collect();
+        for thread in threads {
+            self.thread(thread).dead = true;
+            self.sched.forget(thread);
+        }
+        let mut woken = Vec::new();
+        self.ipc.domain_died(id, &mut |thread| woken.push(thread));
+        for thread in woken {
+            self.wake(thread);
+        }
+    }
+}
+
+/// The CPU's first entry into scheduling: from here on it only runs
+/// threads or idles.
+pub fn start(cpu: usize) -> ! {
+    apic::start_periodic_timer(VECTOR_TIMER, TIME_SLICE_US);
+    run_next(KERNEL.lock(), cpu)
+}
+
+/// Runs the best thread queued on `cpu`, or idles until there is one.
+pub fn run_next(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize) -> ! {
+    loop {
+        if let Some(kernel) = guard.as_mut() {
+            kernel.sched.idle[cpu] = false;
+            if let Some(thread) = kernel.sched.pick(cpu) {
+                enter(guard, cpu, thread);
+            }
+            kernel.sched.idle[cpu] = true;
+            kernel.sched.running[cpu] = None;
+            if kernel.sched.quiet() {
+                deployment_quiet(guard);
+            }
+        }
+        drop(guard);
+        // An interrupt that arrives between the unlock and here stays
+        // pending, and STI's one-instruction shadow makes HLT see it.
+        x86_64::instructions::interrupts::enable_and_hlt();
+        x86_64::instructions::interrupts::disable();
+        guard = KERNEL.lock();
+    }
+}
+
+fn enter(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize, thread: ThreadId) -> ! {
+    let kernel = guard.as_mut().expect("checked by the caller");
+    ipc_glue::deliver_wakeup(kernel, thread);
+    kernel.sched.running[cpu] = Some(thread);
+    let domain = kernel.threads[&thread].domain;
+    let root = kernel.domains[domain].space.root();
+    let context: *mut UserContext = &mut *kernel.thread(thread).context;
+    percpu::current().expect("scheduling CPUs have per-CPU data").set_current_context(context);
+    if Cr3::read().0 != root {
+        // SAFETY: every component root maps the kernel's upper half (this
+        // code, its stack and data) exactly as the kernel's own root does.
+        unsafe { Cr3::write(root, Cr3Flags::empty()) };
+    }
+    drop(guard);
+    UserContext::enter(context)
+}
+
+/// An exception in ring 3: the component is stopped and reported, the
+/// kernel and every other component go on.
+pub fn user_exception(frame: &ExceptionFrame) -> ! {
+    let cpu = percpu::current_index() as usize;
+    let mut guard = KERNEL.lock();
+    let kernel = guard.as_mut().expect("ring 3 runs only once the kernel state exists");
+    let thread = kernel.sched.running(cpu).expect("an exception in ring 3 comes from the running thread");
+    *kernel.thread(thread).context = UserContext::from_frame(frame);
+    let domain = kernel.threads[&thread].domain;
+    let name = exceptions::name(frame.vector);
+    let address = if frame.vector == 14 { Cr2::read_raw() } else { frame.rip };
+    log::error!(
+        "component {} faulted: {name} at {address:#x} (rip {:#x}, error code {:#x}); stopped",
+        kernel.domains[domain].name,
+        frame.rip,
+        frame.error_code
+    );
+    kernel.end_domain(domain, Ending::Faulted);
+    run_next(guard, cpu)
+}
+
+/// A timer or wakeup interrupt in ring 3: the running thread goes to the
+/// back of its queue and the best thread runs.
+pub fn preempt(frame: &ExceptionFrame) -> ! {
+    let cpu = percpu::current_index() as usize;
+    let mut guard = KERNEL.lock();
+    let kernel = guard.as_mut().expect("ring 3 runs only once the kernel state exists");
+    if let Some(thread) = kernel.sched.running(cpu) {
+        *kernel.thread(thread).context = UserContext::from_frame(frame);
+        let priority = kernel.ipc.effective_priority(thread).unwrap_or(0);
+        kernel.sched.enqueue(cpu, priority, thread, false);
+    }
+    run_next(guard, cpu)
+}
+
+/// After a system call: the thread keeps running unless it blocked, ended,
+/// yielded, or woke a more important thread on this CPU.
+pub fn after_syscall(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize, keep: Keep) -> ! {
+    let kernel = guard.as_mut().expect("system calls come from running threads");
+    if let Some(thread) = kernel.sched.running(cpu) {
+        let priority = kernel.ipc.effective_priority(thread).unwrap_or(0);
+        match keep {
+            Keep::Continue => kernel.sched.enqueue(cpu, priority, thread, true),
+            Keep::Yield => kernel.sched.enqueue(cpu, priority, thread, false),
+            Keep::Blocked => {}
+        }
+    }
+    run_next(guard, cpu)
+}
+
+/// What the thread that made a system call does next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keep {
+    Continue,
+    Yield,
+    Blocked,
+}
+
+/// Nothing can run anywhere. With a verdict holder that is a stall (it will
+/// never decide); without one the deployment is done, and it passed if no
+/// component faulted or failed.
+fn deployment_quiet(guard: MutexGuard<'static, Option<Kernel>>) -> ! {
+    let kernel = guard.as_ref().expect("checked by the caller");
+    let mut failed = false;
+    for domain in &kernel.domains {
+        match domain.ending {
+            None => log::info!("deployment: {} is waiting", domain.name),
+            Some(Ending::Exited(0)) => {}
+            Some(Ending::Exited(code)) => {
+                log::warn!("deployment: {} exited with code {code}", domain.name);
+                failed = true;
+            }
+            Some(Ending::Faulted) => failed = true,
+        }
+    }
+    if kernel.has_verdict_holder {
+        drop(guard);
+        console::emergency_line(format_args!(
+            "deployment stalled: no thread can run and the verdict was never given"
+        ));
+        exit::finish(exit::Verdict::Fail)
+    }
+    drop(guard);
+    log::info!("deployment: every component is done or waiting");
+    exit::finish(if failed { exit::Verdict::Fail } else { exit::Verdict::Pass })
+}

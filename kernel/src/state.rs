@@ -1,0 +1,82 @@
+//! The kernel's objects and the one lock that guards them.
+//!
+//! Every system call, fault and scheduling decision takes `KERNEL` for its
+//! whole (short, bounded) run; no path blocks while holding it, and no path
+//! holds it into ring 3. One lock keeps the multi-CPU kernel simple and
+//! correct first; finer locking can come where measurements ask for it.
+use crate::arch::user_context::UserContext;
+use crate::memory::address_space::AddressSpace;
+use crate::sched::Scheduler;
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use hashbrown::HashMap;
+use spin::Mutex;
+use tessera_capability::{CSpaceId, CapTable, DomainId, Object, ThreadId};
+use tessera_ipc::Ipc;
+
+pub static KERNEL: Mutex<Option<Kernel>> = Mutex::new(None);
+
+/// How a component ended, if it did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    Exited(u64),
+    Faulted,
+}
+
+/// A component: a protection domain (address space plus capability space).
+#[derive(Debug)]
+pub struct Domain {
+    pub name: String,
+    pub id: DomainId,
+    pub cspace: CSpaceId,
+    pub space: AddressSpace,
+    pub ending: Option<Ending>,
+    /// Console output up to the next newline.
+    pub console_line: Vec<u8>,
+}
+
+/// A thread of a component.
+#[derive(Debug)]
+pub struct Thread {
+    /// Index into `Kernel::domains`.
+    pub domain: usize,
+    /// The CPU the thread runs on (its affinity's first online CPU).
+    pub cpu: usize,
+    /// Boxed so its address stays put while `syscall_entry` writes to it.
+    pub context: Box<UserContext>,
+    pub dead: bool,
+}
+
+#[derive(Debug)]
+pub struct Kernel {
+    pub caps: CapTable<Object>,
+    pub ipc: Ipc,
+    pub domains: Vec<Domain>,
+    pub threads: HashMap<ThreadId, Thread>,
+    pub sched: Scheduler,
+    /// Whether a component holds the verdict capability (then only it ends
+    /// the deployment; otherwise the deployment ends when all is quiet).
+    pub has_verdict_holder: bool,
+}
+
+impl Kernel {
+    pub fn new(cpus: usize) -> Self {
+        Kernel {
+            caps: CapTable::new(),
+            ipc: Ipc::new(),
+            domains: Vec::new(),
+            threads: HashMap::new(),
+            sched: Scheduler::new(cpus),
+            has_verdict_holder: false,
+        }
+    }
+
+    pub fn thread(&mut self, id: ThreadId) -> &mut Thread {
+        self.threads.get_mut(&id).expect("every ThreadId the kernel holds has a record")
+    }
+
+    pub fn domain_of(&self, id: ThreadId) -> &Domain {
+        &self.domains[self.threads[&id].domain]
+    }
+}

@@ -1,0 +1,260 @@
+//! System calls (ABI: `tessera_abi`). Every argument is checked here: a
+//! wrong selector, kind or right is a status code in `rax`, never a fault.
+use crate::ipc_glue::{cap_status, ipc_status, message_of, write_delivery};
+use crate::sched::{self, Keep};
+use crate::state::{Ending, KERNEL, Kernel};
+use crate::{console, exit, percpu};
+use tessera_abi::{CONSOLE_WRITE_MAX, CapTransfer, NO_SELECTOR, Status, Syscall};
+use tessera_capability::{
+    Badge, CapError, Capability, Object, ObjectKind, Removal, Rights, SlotAddr, ThreadId,
+};
+use tessera_ipc::{CallOutcome, WaitOutcome};
+
+/// Entered from `syscall_entry` on the CPU's kernel stack, with the thread's
+/// registers saved in its context.
+#[unsafe(no_mangle)]
+extern "C" fn syscall_handler() -> ! {
+    let cpu = percpu::current_index() as usize;
+    let mut guard = KERNEL.lock();
+    let kernel = guard.as_mut().expect("ring 3 runs only once the kernel state exists");
+    let thread = kernel.sched.running(cpu).expect("a system call comes from the running thread");
+    let keep = match dispatch(kernel, thread) {
+        Ok(keep) => keep,
+        Err(status) => {
+            kernel.thread(thread).context.rax = status;
+            Keep::Continue
+        }
+    };
+    if keep == Keep::Continue {
+        let context = &mut kernel.thread(thread).context;
+        if context.rax == u64::MAX {
+            context.rax = Status::Success.code();
+        }
+    }
+    sched::after_syscall(guard, cpu, keep)
+}
+
+type Result<T> = core::result::Result<T, u64>;
+
+fn lookup(kernel: &Kernel, thread: ThreadId, selector: u64, kind: ObjectKind, rights: Rights) -> Result<Capability<Object>> {
+    let selector = u32::try_from(selector).map_err(|_| cap_status(CapError::InvalidSelector))?;
+    let at = SlotAddr::new(kernel.domain_of(thread).cspace, selector);
+    kernel.caps.lookup(at, kind, rights).map_err(cap_status)
+}
+
+/// Marks `rax` to be set to success unless an operation wrote a result.
+fn succeed(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
+    kernel.thread(thread).context.rax = u64::MAX;
+    Ok(Keep::Continue)
+}
+
+fn dispatch(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
+    let context = &kernel.threads[&thread].context;
+    let Some(call) = Syscall::from_number(context.rax) else {
+        return Err(Status::InvalidSyscall.code());
+    };
+    let selector = context.rdi;
+    match call {
+        Syscall::Null => succeed(kernel, thread),
+        Syscall::ConsoleWrite => console_write(kernel, thread, selector),
+        Syscall::Call => call_endpoint(kernel, thread, selector),
+        Syscall::Wait => wait(kernel, thread, selector, false),
+        Syscall::Reply => {
+            reply(kernel, thread)?;
+            succeed(kernel, thread)
+        }
+        Syscall::ReplyWait => wait(kernel, thread, selector, true),
+        Syscall::Signal => signal(kernel, thread, selector),
+        Syscall::WaitNotification => wait_notification(kernel, thread, selector),
+        Syscall::Yield => {
+            kernel.thread(thread).context.rax = Status::Success.code();
+            Ok(Keep::Yield)
+        }
+        Syscall::Exit => {
+            let code = kernel.threads[&thread].context.rsi;
+            let domain = kernel.threads[&thread].domain;
+            log::info!("component {} exited with code {code}", kernel.domains[domain].name);
+            kernel.end_domain(domain, Ending::Exited(code));
+            Ok(Keep::Blocked)
+        }
+        Syscall::Verdict => {
+            lookup(kernel, thread, selector, ObjectKind::Verdict, Rights::WRITE)?;
+            let pass = kernel.threads[&thread].context.rsi == 0;
+            log::info!("deployment verdict from {}", kernel.domain_of(thread).name);
+            exit::finish(if pass { exit::Verdict::Pass } else { exit::Verdict::Fail })
+        }
+        Syscall::CapDerive => cap_derive(kernel, thread, selector),
+        Syscall::CapDelete | Syscall::CapRevoke => cap_remove(kernel, thread, selector, call),
+    }
+}
+
+fn console_write(kernel: &mut Kernel, thread: ThreadId, selector: u64) -> Result<Keep> {
+    lookup(kernel, thread, selector, ObjectKind::Console, Rights::WRITE)?;
+    let context = &kernel.threads[&thread].context;
+    let len = context.rsi as usize;
+    if len > CONSOLE_WRITE_MAX {
+        return Err(Status::InvalidArgument.code());
+    }
+    let words = [context.rdx, context.r10, context.r8, context.r9, context.r12];
+    let mut bytes = [0u8; CONSOLE_WRITE_MAX];
+    for (chunk, word) in bytes.chunks_mut(8).zip(words) {
+        chunk.copy_from_slice(&word.to_le_bytes());
+    }
+    let cpu = kernel.threads[&thread].cpu;
+    let domain = kernel.threads[&thread].domain;
+    let domain = &mut kernel.domains[domain];
+    for &byte in &bytes[..len] {
+        if byte == b'\n' || domain.console_line.len() >= console::COMPONENT_LINE_MAX {
+            console::component_line(&domain.name, cpu, &domain.console_line);
+            domain.console_line.clear();
+        }
+        if byte != b'\n' {
+            domain.console_line.push(byte);
+        }
+    }
+    succeed(kernel, thread)
+}
+
+/// The capability to send with a message, checked on the sender's side.
+fn outgoing_cap(kernel: &Kernel, thread: ThreadId, transfer: CapTransfer) -> Result<Option<u32>> {
+    if transfer.send == NO_SELECTOR {
+        return Ok(None);
+    }
+    let at = SlotAddr::new(kernel.domain_of(thread).cspace, transfer.send);
+    let cap = kernel.caps.get(at).map_err(cap_status)?;
+    if !cap.rights.contains(Rights::GRANT) {
+        return Err(cap_status(CapError::InsufficientRights));
+    }
+    Ok(Some(transfer.send))
+}
+
+fn receive_slot(transfer: CapTransfer) -> Option<u32> {
+    (transfer.receive != NO_SELECTOR).then_some(transfer.receive)
+}
+
+fn call_endpoint(kernel: &mut Kernel, thread: ThreadId, selector: u64) -> Result<Keep> {
+    let transfer = CapTransfer::from_word(kernel.threads[&thread].context.r13);
+    let mut needed = Rights::CALL;
+    if transfer.send != NO_SELECTOR {
+        needed |= Rights::GRANT;
+    }
+    let cap = lookup(kernel, thread, selector, ObjectKind::Endpoint, needed)?;
+    let Object::Endpoint(endpoint) = cap.object else { unreachable!("looked up as an endpoint") };
+    let send = outgoing_cap(kernel, thread, transfer)?;
+    let message = message_of(&kernel.threads[&thread].context, send);
+    match kernel.ipc.call(thread, endpoint, cap.badge, message, receive_slot(transfer)) {
+        Ok(CallOutcome::Delivered { server }) => {
+            kernel.wake(server);
+            Ok(Keep::Blocked)
+        }
+        Ok(CallOutcome::Queued) => Ok(Keep::Blocked),
+        Err(error) => Err(ipc_status(error)),
+    }
+}
+
+fn reply(kernel: &mut Kernel, thread: ThreadId) -> Result<()> {
+    let transfer = CapTransfer::from_word(kernel.threads[&thread].context.r13);
+    let send = outgoing_cap(kernel, thread, transfer)?;
+    let message = message_of(&kernel.threads[&thread].context, send);
+    let caller = kernel.ipc.reply(thread, message).map_err(ipc_status)?;
+    kernel.wake(caller);
+    Ok(())
+}
+
+/// `Wait`, or `ReplyWait` when `reply_first`.
+fn wait(kernel: &mut Kernel, thread: ThreadId, selector: u64, reply_first: bool) -> Result<Keep> {
+    let cap = lookup(kernel, thread, selector, ObjectKind::Endpoint, Rights::RECEIVE)?;
+    let Object::Endpoint(endpoint) = cap.object else { unreachable!("looked up as an endpoint") };
+    let transfer = CapTransfer::from_word(kernel.threads[&thread].context.r13);
+    let receive = receive_slot(transfer);
+    let outcome = if reply_first {
+        let send = outgoing_cap(kernel, thread, transfer)?;
+        let message = message_of(&kernel.threads[&thread].context, send);
+        let outcome =
+            kernel.ipc.reply_and_wait(thread, message, endpoint, receive).map_err(ipc_status)?;
+        if let Some(caller) = outcome.replied {
+            kernel.wake(caller);
+        }
+        outcome.wait
+    } else {
+        kernel.ipc.wait(thread, endpoint, receive).map_err(ipc_status)?
+    };
+    match outcome {
+        WaitOutcome::Received(delivery) => {
+            write_delivery(kernel, thread, delivery);
+            Ok(Keep::Continue)
+        }
+        WaitOutcome::Blocked => Ok(Keep::Blocked),
+    }
+}
+
+fn signal(kernel: &mut Kernel, thread: ThreadId, selector: u64) -> Result<Keep> {
+    let cap = lookup(kernel, thread, selector, ObjectKind::Notification, Rights::SIGNAL)?;
+    let Object::Notification(notification) = cap.object else { unreachable!("looked up as a notification") };
+    let bits = kernel.threads[&thread].context.rsi;
+    if let Some(waiter) = kernel.ipc.signal(notification, bits).map_err(ipc_status)? {
+        kernel.wake(waiter);
+    }
+    succeed(kernel, thread)
+}
+
+fn wait_notification(kernel: &mut Kernel, thread: ThreadId, selector: u64) -> Result<Keep> {
+    let cap = lookup(kernel, thread, selector, ObjectKind::Notification, Rights::WAIT)?;
+    let Object::Notification(notification) = cap.object else { unreachable!("looked up as a notification") };
+    match kernel.ipc.wait_notification(thread, notification).map_err(ipc_status)? {
+        tessera_ipc::NotifyOutcome::Bits(bits) => {
+            let context = &mut kernel.thread(thread).context;
+            context.rax = Status::Success.code();
+            context.rsi = bits;
+            Ok(Keep::Continue)
+        }
+        tessera_ipc::NotifyOutcome::Blocked => Ok(Keep::Blocked),
+    }
+}
+
+fn cap_derive(kernel: &mut Kernel, thread: ThreadId, selector: u64) -> Result<Keep> {
+    let context = &kernel.threads[&thread].context;
+    let (destination, rights, badge) = (context.rsi, context.rdx, context.r10);
+    let selector = u32::try_from(selector).map_err(|_| cap_status(CapError::InvalidSelector))?;
+    let destination = u32::try_from(destination).map_err(|_| cap_status(CapError::InvalidSelector))?;
+    let rights = u32::try_from(rights)
+        .ok()
+        .and_then(Rights::from_bits)
+        .ok_or(Status::InvalidArgument.code())?;
+    let badge = (badge != 0).then_some(Badge(badge));
+    let cspace = kernel.domain_of(thread).cspace;
+    kernel.caps.derive(cspace, selector, destination, rights, badge).map_err(cap_status)?;
+    succeed(kernel, thread)
+}
+
+fn cap_remove(kernel: &mut Kernel, thread: ThreadId, selector: u64, call: Syscall) -> Result<Keep> {
+    let selector = u32::try_from(selector).map_err(|_| cap_status(CapError::InvalidSelector))?;
+    let at = SlotAddr::new(kernel.domain_of(thread).cspace, selector);
+    let mut reclaimed = alloc::vec::Vec::new();
+    let mut sink = |removal: Removal<Object>| {
+        if let Removal::ObjectReclaimed { object, .. } = removal {
+            reclaimed.push(object);
+        }
+    };
+    let result = match call {
+        Syscall::CapDelete => kernel.caps.delete(at, &mut sink),
+        _ => kernel.caps.revoke(at, &mut sink).map(|_| ()),
+    };
+    result.map_err(cap_status)?;
+    // An object nobody can name any more is gone: whoever waits on it is
+    // woken with an error rather than left blocked.
+    let mut woken = alloc::vec::Vec::new();
+    for object in reclaimed {
+        let _ = match object {
+            Object::Endpoint(endpoint) => kernel.ipc.destroy_endpoint(endpoint, &mut |t| woken.push(t)),
+            Object::Notification(notification) => {
+                kernel.ipc.destroy_notification(notification, &mut |t| woken.push(t))
+            }
+            _ => Ok(()),
+        };
+    }
+    for thread in woken {
+        kernel.wake(thread);
+    }
+    succeed(kernel, thread)
+}
