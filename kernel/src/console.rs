@@ -115,7 +115,9 @@ pub const COMPONENT_LINE_MAX: usize = 200;
 /// forge other lines or send terminal controls.
 pub fn component_line(name: &str, cpu: usize, line: &[u8]) {
     let mut serial = SERIAL.lock();
-    let Some(serial) = serial.as_mut() else { return };
+    let Some(serial) = serial.as_mut() else {
+        return;
+    };
     let mut out = SerialWriter(serial);
     let _ = write!(out, "[{name} cpu{cpu}] ");
     for &byte in line {

@@ -19,13 +19,27 @@ pub fn ipc_status(error: IpcError) -> u64 {
 
 /// Message words 0-5, in ABI order.
 pub fn words_of(context: &UserContext) -> [u64; MSG_WORDS] {
-    [context.rsi, context.rdx, context.r10, context.r8, context.r9, context.r12]
+    [
+        context.rsi,
+        context.rdx,
+        context.r10,
+        context.r8,
+        context.r9,
+        context.r12,
+    ]
 }
 
 pub fn set_words(context: &mut UserContext, words: &[u64]) {
     let mut all = [0; MSG_WORDS];
     all[..words.len()].copy_from_slice(words);
-    [context.rsi, context.rdx, context.r10, context.r8, context.r9, context.r12] = all;
+    [
+        context.rsi,
+        context.rdx,
+        context.r10,
+        context.r8,
+        context.r9,
+        context.r12,
+    ] = all;
 }
 
 /// The message a thread's registers carry, with the capability it sends.
@@ -54,7 +68,9 @@ pub fn write_delivery(kernel: &mut Kernel, receiver: ThreadId, delivery: Deliver
 
 /// Before a woken thread runs: what it woke up to goes into its registers.
 pub fn deliver_wakeup(kernel: &mut Kernel, thread: ThreadId) {
-    let Ok(Some(wakeup)) = kernel.ipc.take_wakeup(thread) else { return };
+    let Ok(Some(wakeup)) = kernel.ipc.take_wakeup(thread) else {
+        return;
+    };
     match wakeup {
         Wakeup::Call(delivery) | Wakeup::Reply(delivery) => {
             write_delivery(kernel, thread, delivery);

@@ -3,8 +3,8 @@
 //! Each CPU has its own record (index, APIC ID, stacks), GDT and TSS. Indices
 //! are dense (0 is the bootstrap processor) and are what logs and later the
 //! scheduler use; APIC IDs may have gaps.
-use crate::arch::{self, gdt, msr};
 use crate::arch::user_context::UserContext;
+use crate::arch::{self, gdt, msr};
 use crate::memory::stacks;
 use alloc::boxed::Box;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -39,7 +39,8 @@ const _: () = {
 impl PerCpu {
     /// Names the context `syscall_entry` saves into; only this CPU writes it.
     pub fn set_current_context(&self, context: *mut UserContext) {
-        self.current_context.store(context as u64, Ordering::Relaxed);
+        self.current_context
+            .store(context as u64, Ordering::Relaxed);
     }
 }
 
@@ -82,7 +83,10 @@ pub fn install(cpu: NewCpu) {
     // SAFETY: GS_BASE now points at this CPU's own record, which lives for
     // as long as the CPU runs (it is leaked).
     unsafe { msr::write(msr::GS_BASE, record as *const PerCpu as u64) };
-    gdt::load(gdt::CpuStacks { kernel_top: cpu.kernel_stack_top, ..cpu.exceptions });
+    gdt::load(gdt::CpuStacks {
+        kernel_top: cpu.kernel_stack_top,
+        ..cpu.exceptions
+    });
     arch::syscall_msrs::init_cpu();
     arch::exceptions::load();
 }

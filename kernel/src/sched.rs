@@ -7,9 +7,9 @@
 //! wakeup interrupt in case it sleeps. Every path through here ends in ring 3
 //! or in the idle loop: nothing returns (the kernel keeps no state on its
 //! stack between entries).
+use crate::arch::apic;
 use crate::arch::exceptions::{self, ExceptionFrame, VECTOR_TIMER, VECTOR_WAKEUP};
 use crate::arch::user_context::UserContext;
-use crate::arch::apic;
 use crate::state::{Ending, KERNEL, Kernel};
 use crate::{console, exit, ipc_glue, percpu};
 use alloc::collections::VecDeque;
@@ -87,7 +87,9 @@ impl Scheduler {
 impl Kernel {
     /// Makes `thread` runnable on its CPU.
     pub fn wake(&mut self, thread: ThreadId) {
-        let Some(record) = self.threads.get(&thread) else { return };
+        let Some(record) = self.threads.get(&thread) else {
+            return;
+        };
         if record.dead {
             return;
         }
@@ -158,7 +160,9 @@ fn enter(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize, thread: Thr
     let domain = kernel.threads[&thread].domain;
     let root = kernel.domains[domain].space.root();
     let context: *mut UserContext = &mut *kernel.thread(thread).context;
-    percpu::current().expect("scheduling CPUs have per-CPU data").set_current_context(context);
+    percpu::current()
+        .expect("scheduling CPUs have per-CPU data")
+        .set_current_context(context);
     if Cr3::read().0 != root {
         // SAFETY: every component root maps the kernel's upper half (this
         // code, its stack and data) exactly as the kernel's own root does.
@@ -173,12 +177,21 @@ fn enter(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize, thread: Thr
 pub fn user_exception(frame: &ExceptionFrame) -> ! {
     let cpu = percpu::current_index() as usize;
     let mut guard = KERNEL.lock();
-    let kernel = guard.as_mut().expect("ring 3 runs only once the kernel state exists");
-    let thread = kernel.sched.running(cpu).expect("an exception in ring 3 comes from the running thread");
+    let kernel = guard
+        .as_mut()
+        .expect("ring 3 runs only once the kernel state exists");
+    let thread = kernel
+        .sched
+        .running(cpu)
+        .expect("an exception in ring 3 comes from the running thread");
     *kernel.thread(thread).context = UserContext::from_frame(frame);
     let domain = kernel.threads[&thread].domain;
     let name = exceptions::name(frame.vector);
-    let address = if frame.vector == 14 { Cr2::read_raw() } else { frame.rip };
+    let address = if frame.vector == 14 {
+        Cr2::read_raw()
+    } else {
+        frame.rip
+    };
     log::error!(
         "component {} faulted: {name} at {address:#x} (rip {:#x}, error code {:#x}); stopped",
         kernel.domains[domain].name,
@@ -194,7 +207,9 @@ pub fn user_exception(frame: &ExceptionFrame) -> ! {
 pub fn preempt(frame: &ExceptionFrame) -> ! {
     let cpu = percpu::current_index() as usize;
     let mut guard = KERNEL.lock();
-    let kernel = guard.as_mut().expect("ring 3 runs only once the kernel state exists");
+    let kernel = guard
+        .as_mut()
+        .expect("ring 3 runs only once the kernel state exists");
     if let Some(thread) = kernel.sched.running(cpu) {
         *kernel.thread(thread).context = UserContext::from_frame(frame);
         let priority = kernel.ipc.effective_priority(thread).unwrap_or(0);
@@ -206,7 +221,9 @@ pub fn preempt(frame: &ExceptionFrame) -> ! {
 /// After a system call: the thread keeps running unless it blocked, ended,
 /// yielded, or woke a more important thread on this CPU.
 pub fn after_syscall(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize, keep: Keep) -> ! {
-    let kernel = guard.as_mut().expect("system calls come from running threads");
+    let kernel = guard
+        .as_mut()
+        .expect("system calls come from running threads");
     if let Some(thread) = kernel.sched.running(cpu) {
         let priority = kernel.ipc.effective_priority(thread).unwrap_or(0);
         match keep {
@@ -252,5 +269,9 @@ fn deployment_quiet(guard: MutexGuard<'static, Option<Kernel>>) -> ! {
     }
     drop(guard);
     log::info!("deployment: every component is done or waiting");
-    exit::finish(if failed { exit::Verdict::Fail } else { exit::Verdict::Pass })
+    exit::finish(if failed {
+        exit::Verdict::Fail
+    } else {
+        exit::Verdict::Pass
+    })
 }

@@ -73,7 +73,9 @@ impl Kernel {
     }
 
     pub fn thread(&mut self, id: ThreadId) -> &mut Thread {
-        self.threads.get_mut(&id).expect("every ThreadId the kernel holds has a record")
+        self.threads
+            .get_mut(&id)
+            .expect("every ThreadId the kernel holds has a record")
     }
 
     pub fn domain_of(&self, id: ThreadId) -> &Domain {

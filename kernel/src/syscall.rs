@@ -16,8 +16,13 @@ use tessera_ipc::{CallOutcome, WaitOutcome};
 extern "C" fn syscall_handler() -> ! {
     let cpu = percpu::current_index() as usize;
     let mut guard = KERNEL.lock();
-    let kernel = guard.as_mut().expect("ring 3 runs only once the kernel state exists");
-    let thread = kernel.sched.running(cpu).expect("a system call comes from the running thread");
+    let kernel = guard
+        .as_mut()
+        .expect("ring 3 runs only once the kernel state exists");
+    let thread = kernel
+        .sched
+        .running(cpu)
+        .expect("a system call comes from the running thread");
     let keep = match dispatch(kernel, thread) {
         Ok(keep) => keep,
         Err(status) => {
@@ -36,7 +41,13 @@ extern "C" fn syscall_handler() -> ! {
 
 type Result<T> = core::result::Result<T, u64>;
 
-fn lookup(kernel: &Kernel, thread: ThreadId, selector: u64, kind: ObjectKind, rights: Rights) -> Result<Capability<Object>> {
+fn lookup(
+    kernel: &Kernel,
+    thread: ThreadId,
+    selector: u64,
+    kind: ObjectKind,
+    rights: Rights,
+) -> Result<Capability<Object>> {
     let selector = u32::try_from(selector).map_err(|_| cap_status(CapError::InvalidSelector))?;
     let at = SlotAddr::new(kernel.domain_of(thread).cspace, selector);
     kernel.caps.lookup(at, kind, rights).map_err(cap_status)
@@ -73,7 +84,10 @@ fn dispatch(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
         Syscall::Exit => {
             let code = kernel.threads[&thread].context.rsi;
             let domain = kernel.threads[&thread].domain;
-            log::info!("component {} exited with code {code}", kernel.domains[domain].name);
+            log::info!(
+                "component {} exited with code {code}",
+                kernel.domains[domain].name
+            );
             kernel.end_domain(domain, Ending::Exited(code));
             Ok(Keep::Blocked)
         }
@@ -81,7 +95,11 @@ fn dispatch(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
             lookup(kernel, thread, selector, ObjectKind::Verdict, Rights::WRITE)?;
             let pass = kernel.threads[&thread].context.rsi == 0;
             log::info!("deployment verdict from {}", kernel.domain_of(thread).name);
-            exit::finish(if pass { exit::Verdict::Pass } else { exit::Verdict::Fail })
+            exit::finish(if pass {
+                exit::Verdict::Pass
+            } else {
+                exit::Verdict::Fail
+            })
         }
         Syscall::CapDerive => cap_derive(kernel, thread, selector),
         Syscall::CapDelete | Syscall::CapRevoke => cap_remove(kernel, thread, selector, call),
@@ -95,7 +113,13 @@ fn console_write(kernel: &mut Kernel, thread: ThreadId, selector: u64) -> Result
     if len > CONSOLE_WRITE_MAX {
         return Err(Status::InvalidArgument.code());
     }
-    let words = [context.rdx, context.r10, context.r8, context.r9, context.r12];
+    let words = [
+        context.rdx,
+        context.r10,
+        context.r8,
+        context.r9,
+        context.r12,
+    ];
     let mut bytes = [0u8; CONSOLE_WRITE_MAX];
     for (chunk, word) in bytes.chunks_mut(8).zip(words) {
         chunk.copy_from_slice(&word.to_le_bytes());
@@ -139,10 +163,15 @@ fn call_endpoint(kernel: &mut Kernel, thread: ThreadId, selector: u64) -> Result
         needed |= Rights::GRANT;
     }
     let cap = lookup(kernel, thread, selector, ObjectKind::Endpoint, needed)?;
-    let Object::Endpoint(endpoint) = cap.object else { unreachable!("looked up as an endpoint") };
+    let Object::Endpoint(endpoint) = cap.object else {
+        unreachable!("looked up as an endpoint")
+    };
     let send = outgoing_cap(kernel, thread, transfer)?;
     let message = message_of(&kernel.threads[&thread].context, send);
-    match kernel.ipc.call(thread, endpoint, cap.badge, message, receive_slot(transfer)) {
+    match kernel
+        .ipc
+        .call(thread, endpoint, cap.badge, message, receive_slot(transfer))
+    {
         Ok(CallOutcome::Delivered { server }) => {
             kernel.wake(server);
             Ok(Keep::Blocked)
@@ -163,21 +192,34 @@ fn reply(kernel: &mut Kernel, thread: ThreadId) -> Result<()> {
 
 /// `Wait`, or `ReplyWait` when `reply_first`.
 fn wait(kernel: &mut Kernel, thread: ThreadId, selector: u64, reply_first: bool) -> Result<Keep> {
-    let cap = lookup(kernel, thread, selector, ObjectKind::Endpoint, Rights::RECEIVE)?;
-    let Object::Endpoint(endpoint) = cap.object else { unreachable!("looked up as an endpoint") };
+    let cap = lookup(
+        kernel,
+        thread,
+        selector,
+        ObjectKind::Endpoint,
+        Rights::RECEIVE,
+    )?;
+    let Object::Endpoint(endpoint) = cap.object else {
+        unreachable!("looked up as an endpoint")
+    };
     let transfer = CapTransfer::from_word(kernel.threads[&thread].context.r13);
     let receive = receive_slot(transfer);
     let outcome = if reply_first {
         let send = outgoing_cap(kernel, thread, transfer)?;
         let message = message_of(&kernel.threads[&thread].context, send);
-        let outcome =
-            kernel.ipc.reply_and_wait(thread, message, endpoint, receive).map_err(ipc_status)?;
+        let outcome = kernel
+            .ipc
+            .reply_and_wait(thread, message, endpoint, receive)
+            .map_err(ipc_status)?;
         if let Some(caller) = outcome.replied {
             kernel.wake(caller);
         }
         outcome.wait
     } else {
-        kernel.ipc.wait(thread, endpoint, receive).map_err(ipc_status)?
+        kernel
+            .ipc
+            .wait(thread, endpoint, receive)
+            .map_err(ipc_status)?
     };
     match outcome {
         WaitOutcome::Received(delivery) => {
@@ -189,8 +231,16 @@ fn wait(kernel: &mut Kernel, thread: ThreadId, selector: u64, reply_first: bool)
 }
 
 fn signal(kernel: &mut Kernel, thread: ThreadId, selector: u64) -> Result<Keep> {
-    let cap = lookup(kernel, thread, selector, ObjectKind::Notification, Rights::SIGNAL)?;
-    let Object::Notification(notification) = cap.object else { unreachable!("looked up as a notification") };
+    let cap = lookup(
+        kernel,
+        thread,
+        selector,
+        ObjectKind::Notification,
+        Rights::SIGNAL,
+    )?;
+    let Object::Notification(notification) = cap.object else {
+        unreachable!("looked up as a notification")
+    };
     let bits = kernel.threads[&thread].context.rsi;
     if let Some(waiter) = kernel.ipc.signal(notification, bits).map_err(ipc_status)? {
         kernel.wake(waiter);
@@ -199,9 +249,21 @@ fn signal(kernel: &mut Kernel, thread: ThreadId, selector: u64) -> Result<Keep> 
 }
 
 fn wait_notification(kernel: &mut Kernel, thread: ThreadId, selector: u64) -> Result<Keep> {
-    let cap = lookup(kernel, thread, selector, ObjectKind::Notification, Rights::WAIT)?;
-    let Object::Notification(notification) = cap.object else { unreachable!("looked up as a notification") };
-    match kernel.ipc.wait_notification(thread, notification).map_err(ipc_status)? {
+    let cap = lookup(
+        kernel,
+        thread,
+        selector,
+        ObjectKind::Notification,
+        Rights::WAIT,
+    )?;
+    let Object::Notification(notification) = cap.object else {
+        unreachable!("looked up as a notification")
+    };
+    match kernel
+        .ipc
+        .wait_notification(thread, notification)
+        .map_err(ipc_status)?
+    {
         tessera_ipc::NotifyOutcome::Bits(bits) => {
             let context = &mut kernel.thread(thread).context;
             context.rax = Status::Success.code();
@@ -216,14 +278,18 @@ fn cap_derive(kernel: &mut Kernel, thread: ThreadId, selector: u64) -> Result<Ke
     let context = &kernel.threads[&thread].context;
     let (destination, rights, badge) = (context.rsi, context.rdx, context.r10);
     let selector = u32::try_from(selector).map_err(|_| cap_status(CapError::InvalidSelector))?;
-    let destination = u32::try_from(destination).map_err(|_| cap_status(CapError::InvalidSelector))?;
+    let destination =
+        u32::try_from(destination).map_err(|_| cap_status(CapError::InvalidSelector))?;
     let rights = u32::try_from(rights)
         .ok()
         .and_then(Rights::from_bits)
         .ok_or(Status::InvalidArgument.code())?;
     let badge = (badge != 0).then_some(Badge(badge));
     let cspace = kernel.domain_of(thread).cspace;
-    kernel.caps.derive(cspace, selector, destination, rights, badge).map_err(cap_status)?;
+    kernel
+        .caps
+        .derive(cspace, selector, destination, rights, badge)
+        .map_err(cap_status)?;
     succeed(kernel, thread)
 }
 
@@ -246,10 +312,12 @@ fn cap_remove(kernel: &mut Kernel, thread: ThreadId, selector: u64, call: Syscal
     let mut woken = alloc::vec::Vec::new();
     for object in reclaimed {
         let _ = match object {
-            Object::Endpoint(endpoint) => kernel.ipc.destroy_endpoint(endpoint, &mut |t| woken.push(t)),
-            Object::Notification(notification) => {
-                kernel.ipc.destroy_notification(notification, &mut |t| woken.push(t))
-            }
+            Object::Endpoint(endpoint) => kernel
+                .ipc
+                .destroy_endpoint(endpoint, &mut |t| woken.push(t)),
+            Object::Notification(notification) => kernel
+                .ipc
+                .destroy_notification(notification, &mut |t| woken.push(t)),
             _ => Ok(()),
         };
     }

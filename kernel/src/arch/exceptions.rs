@@ -162,7 +162,10 @@ fn build_idt() -> InterruptDescriptorTable {
     }
     // SAFETY: as above, for the interrupt stubs.
     let stubs = unsafe { &interrupt_stub_table };
-    for (vector, stub) in [VECTOR_TIMER, VECTOR_WAKEUP, VECTOR_SPURIOUS].into_iter().zip(stubs) {
+    for (vector, stub) in [VECTOR_TIMER, VECTOR_WAKEUP, VECTOR_SPURIOUS]
+        .into_iter()
+        .zip(stubs)
+    {
         // SAFETY: each stub is a valid entry point that saves all registers.
         unsafe { idt[vector].set_handler_addr(VirtAddr::new(*stub)) };
     }
@@ -171,7 +174,10 @@ fn build_idt() -> InterruptDescriptorTable {
 
 /// The name of an architectural exception vector.
 pub fn name(vector: u64) -> &'static str {
-    NAMES.get(vector as usize).copied().unwrap_or("unknown exception")
+    NAMES
+        .get(vector as usize)
+        .copied()
+        .unwrap_or("unknown exception")
 }
 
 /// Loads the shared IDT on this CPU (its TSS must already be loaded).

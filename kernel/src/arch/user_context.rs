@@ -45,7 +45,10 @@ pub struct UserContext {
     pub ss: u64,
 }
 
-const _: () = assert!(size_of::<UserContext>() == 160, "user_entry.s: USER_CONTEXT_SIZE");
+const _: () = assert!(
+    size_of::<UserContext>() == 160,
+    "user_entry.s: USER_CONTEXT_SIZE"
+);
 
 impl UserContext {
     /// A thread about to run its first instruction: every register zero.

@@ -19,14 +19,24 @@ const PAGE: u64 = 4096;
 #[derive(Debug)]
 pub enum LoadError {
     Parse(elf::ParseError),
-    NotAnExecutable { machine: u16, kind: u16 },
+    NotAnExecutable {
+        machine: u16,
+        kind: u16,
+    },
     NoSegments,
-    BadSegment { index: usize, reason: &'static str },
-    WritableAndExecutable { index: usize },
+    BadSegment {
+        index: usize,
+        reason: &'static str,
+    },
+    WritableAndExecutable {
+        index: usize,
+    },
     EntryNotExecutable(u64),
     Map(MapError),
     /// The component's memory quota cannot hold the image.
-    QuotaExhausted { needed: u64 },
+    QuotaExhausted {
+        needed: u64,
+    },
 }
 
 impl fmt::Display for LoadError {
@@ -43,11 +53,18 @@ impl fmt::Display for LoadError {
                 write!(f, "segment {index} is both writable and executable")
             }
             Self::EntryNotExecutable(entry) => {
-                write!(f, "the entry point {entry:#x} is not in an executable segment")
+                write!(
+                    f,
+                    "the entry point {entry:#x} is not in an executable segment"
+                )
             }
             Self::Map(error) => write!(f, "{error}"),
             Self::QuotaExhausted { needed } => {
-                write!(f, "the image needs {} KiB more than the component's memory quota", needed / 1024)
+                write!(
+                    f,
+                    "the image needs {} KiB more than the component's memory quota",
+                    needed / 1024
+                )
             }
         }
     }
@@ -62,8 +79,14 @@ pub fn load(
 ) -> Result<u64, LoadError> {
     let file = ElfBytes::<LittleEndian>::minimal_parse(image).map_err(LoadError::Parse)?;
     let header = file.ehdr;
-    if header.e_machine != EM_X86_64 || header.e_type != ET_EXEC || header.class != elf::file::Class::ELF64 {
-        return Err(LoadError::NotAnExecutable { machine: header.e_machine, kind: header.e_type });
+    if header.e_machine != EM_X86_64
+        || header.e_type != ET_EXEC
+        || header.class != elf::file::Class::ELF64
+    {
+        return Err(LoadError::NotAnExecutable {
+            machine: header.e_machine,
+            kind: header.e_type,
+        });
     }
     let segments = file.segments().ok_or(LoadError::NoSegments)?;
     let mut entry_ok = false;
@@ -81,21 +104,30 @@ pub fn load(
         if segment.p_filesz > segment.p_memsz {
             return Err(bad("file size exceeds memory size"));
         }
-        let end = segment.p_vaddr.checked_add(segment.p_memsz).ok_or(bad("wraps around"))?;
+        let end = segment
+            .p_vaddr
+            .checked_add(segment.p_memsz)
+            .ok_or(bad("wraps around"))?;
         if segment.p_vaddr < PAGE || end > USER_SPACE_END {
             return Err(bad("outside the component's half of the address space"));
         }
         if segment.p_vaddr % PAGE != segment.p_offset % PAGE {
             return Err(bad("file offset and address disagree within the page"));
         }
-        let file_end = segment.p_offset.checked_add(segment.p_filesz).ok_or(bad("wraps around"))?;
+        let file_end = segment
+            .p_offset
+            .checked_add(segment.p_filesz)
+            .ok_or(bad("wraps around"))?;
         let data = image
             .get(segment.p_offset as usize..file_end as usize)
             .ok_or(bad("its file data lies outside the image"))?;
         if executable && (segment.p_vaddr..end).contains(&header.e_entry) {
             entry_ok = true;
         }
-        let rights = PageRights { writable, executable };
+        let rights = PageRights {
+            writable,
+            executable,
+        };
         let first_page = segment.p_vaddr / PAGE * PAGE;
         for page in (first_page..end).step_by(PAGE as usize) {
             if !charge(PAGE) {
@@ -106,7 +138,8 @@ pub fn load(
             let from = page.max(segment.p_vaddr);
             let to = (page + PAGE).min(segment.p_vaddr + segment.p_filesz);
             if from < to {
-                let source = &data[(from - segment.p_vaddr) as usize..(to - segment.p_vaddr) as usize];
+                let source =
+                    &data[(from - segment.p_vaddr) as usize..(to - segment.p_vaddr) as usize];
                 let target = physical_to_virtual(frame.as_u64() + (from - page)).as_mut_ptr::<u8>();
                 // SAFETY: the frame is fresh (mapped only into this new space,
                 // not yet running) and the copy stays inside it: from..to lies

@@ -52,7 +52,11 @@ pub fn build(boot_info: &BootInfo, cpus: &[Cpu]) -> Option<Kernel> {
             boot_info.modules.len()
         ));
     }
-    log::info!("boot plan {:?}: {} components", plan.name(), plan.component_count());
+    log::info!(
+        "boot plan {:?}: {} components",
+        plan.name(),
+        plan.component_count()
+    );
     if usize::from(plan.cpu_count()) > cpus.len() {
         log::warn!(
             "boot plan expects {} cpus, the machine has {}: components pinned to missing cpus run on cpu 0",
@@ -66,7 +70,15 @@ pub fn build(boot_info: &BootInfo, cpus: &[Cpu]) -> Option<Kernel> {
     }
     let threads: Vec<ThreadId> = plan
         .components()
-        .map(|component| create_component(&mut kernel, &plan, &boot_info.modules, component, cpus.len()))
+        .map(|component| {
+            create_component(
+                &mut kernel,
+                &plan,
+                &boot_info.modules,
+                component,
+                cpus.len(),
+            )
+        })
         .collect();
     create_endpoints(&mut kernel, &plan);
     install_grants(&mut kernel, &plan);
@@ -92,28 +104,45 @@ fn create_component(
     cpus: usize,
 ) -> ThreadId {
     let name = component.name;
-    let image = plan.image(component.image).expect("the plan's indices are checked by parse");
+    let image = plan
+        .image(component.image)
+        .expect("the plan's indices are checked by parse");
     let module = &modules[usize::from(image.module)];
-    let module_name = module.command_line.split_ascii_whitespace().last().unwrap_or("");
+    let module_name = module
+        .command_line
+        .split_ascii_whitespace()
+        .last()
+        .unwrap_or("");
     if module_name != image.name {
         fail(format_args!(
             "module {} should be image {:?} but is {:?}",
-            image.module, image.name, module.command_line.as_str()
+            image.module,
+            image.name,
+            module.command_line.as_str()
         ));
     }
     let cspace = kernel
         .caps
         .create_cspace(CSPACE_SLOTS, component.memory)
         .unwrap_or_else(|error| fail(format_args!("component {name}: {error}")));
-    let mut space = AddressSpace::new()
-        .unwrap_or_else(|error| fail(format_args!("component {name}: {error}")));
+    let mut space =
+        AddressSpace::new().unwrap_or_else(|error| fail(format_args!("component {name}: {error}")));
     let mut charge = |bytes| kernel.caps.charge(cspace, bytes).is_ok();
-    let entry = elf::load(module_bytes(module), &mut space, &mut charge)
-        .unwrap_or_else(|error| fail(format_args!("component {name}: image {:?}: {error}", image.name)));
-    let stack = PageRights { writable: true, executable: false };
+    let entry = elf::load(module_bytes(module), &mut space, &mut charge).unwrap_or_else(|error| {
+        fail(format_args!(
+            "component {name}: image {:?}: {error}",
+            image.name
+        ))
+    });
+    let stack = PageRights {
+        writable: true,
+        executable: false,
+    };
     for page in ((STACK_TOP - STACK_SIZE)..STACK_TOP).step_by(4096) {
         if !charge(4096) {
-            fail(format_args!("component {name}: its memory quota has no room for the stack"));
+            fail(format_args!(
+                "component {name}: its memory quota has no room for the stack"
+            ));
         }
         space
             .map_fresh(page, stack)
@@ -126,7 +155,9 @@ fn create_component(
         .ipc
         .add_thread(id, component.priority)
         .unwrap_or_else(|error| fail(format_args!("component {name}: {error:?}")));
-    let cpu = (0..cpus).find(|&cpu| component.affinity & (1 << cpu) != 0).unwrap_or(0);
+    let cpu = (0..cpus)
+        .find(|&cpu| component.affinity & (1 << cpu) != 0)
+        .unwrap_or(0);
     kernel.domains.push(Domain {
         name: String::from(name),
         id,
@@ -164,7 +195,10 @@ fn create_endpoints(kernel: &mut Kernel, plan: &BootPlan<'_>) {
             let domain = &kernel.domains[owner];
             (domain.id, domain.cspace, domain.name.clone())
         };
-        let priority = plan.component(endpoint.owner).expect("checked by parse").priority;
+        let priority = plan
+            .component(endpoint.owner)
+            .expect("checked by parse")
+            .priority;
         let (object, rights) = match endpoint.kind {
             EndpointKind::Ipc => {
                 let endpoint = kernel
@@ -178,14 +212,22 @@ fn create_endpoints(kernel: &mut Kernel, plan: &BootPlan<'_>) {
                     .ipc
                     .create_notification()
                     .unwrap_or_else(|error| fail(format_args!("component {name}: {error:?}")));
-                (Object::Notification(notification), Rights::SIGNAL | Rights::WAIT)
+                (
+                    Object::Notification(notification),
+                    Rights::SIGNAL | Rights::WAIT,
+                )
             }
         };
         let at = SlotAddr::new(cspace, u32::from(endpoint.slot));
         kernel
             .caps
             .create_object(at, object, rights | Rights::GENERIC, IPC_OBJECT_BYTES)
-            .unwrap_or_else(|error| fail(format_args!("component {name}, endpoint {}: {error}", endpoint.name)));
+            .unwrap_or_else(|error| {
+                fail(format_args!(
+                    "component {name}, endpoint {}: {error}",
+                    endpoint.name
+                ))
+            });
     }
 }
 
@@ -219,10 +261,14 @@ fn install_grants(kernel: &mut Kernel, plan: &BootPlan<'_>) {
             ),
             GrantKind::Verdict => {
                 kernel.has_verdict_holder = true;
-                kernel.caps.create_object(to, Object::Verdict, Rights::WRITE, 0)
+                kernel
+                    .caps
+                    .create_object(to, Object::Verdict, Rights::WRITE, 0)
             }
             GrantKind::Call | GrantKind::Signal => {
-                let target = grant.target.expect("checked by parse: calls and signals name a target");
+                let target = grant
+                    .target
+                    .expect("checked by parse: calls and signals name a target");
                 let endpoint = plan.endpoint(target).expect("checked by parse");
                 let owner = &kernel.domains[usize::from(endpoint.owner)];
                 let from = SlotAddr::new(owner.cspace, u32::from(endpoint.slot));
@@ -230,10 +276,17 @@ fn install_grants(kernel: &mut Kernel, plan: &BootPlan<'_>) {
                 if grant.badge == 0 {
                     kernel.caps.grant(from, to, rights)
                 } else {
-                    kernel.caps.grant_badged(from, to, rights, Badge(grant.badge))
+                    kernel
+                        .caps
+                        .grant_badged(from, to, rights, Badge(grant.badge))
                 }
             }
         };
-        result.unwrap_or_else(|error| fail(format_args!("component {name}, slot {}: {error}", grant.slot)));
+        result.unwrap_or_else(|error| {
+            fail(format_args!(
+                "component {name}, slot {}: {error}",
+                grant.slot
+            ))
+        });
     }
 }

@@ -27,7 +27,10 @@ impl core::fmt::Display for MapError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Self::OutsideUserSpace(address) => {
-                write!(f, "{address:#x} is outside the component's half of the address space")
+                write!(
+                    f,
+                    "{address:#x} is outside the component's half of the address space"
+                )
             }
             Self::AlreadyMapped(address) => write!(f, "{address:#x} is mapped twice"),
             Self::OutOfMemory => f.write_str("out of physical memory"),
@@ -62,7 +65,9 @@ impl AddressSpace {
         for index in 256..512 {
             new[index] = kernel[index].clone();
         }
-        Ok(AddressSpace { root: PhysFrame::containing_address(root) })
+        Ok(AddressSpace {
+            root: PhysFrame::containing_address(root),
+        })
     }
 
     pub fn root(&self) -> PhysFrame {
@@ -74,7 +79,10 @@ impl AddressSpace {
         // SAFETY: the root is this space's own table, reached through the
         // physical map, and `&mut self` keeps others from editing it at once.
         unsafe {
-            OffsetPageTable::new(&mut *root.as_mut_ptr::<PageTable>(), VirtAddr::new(PHYSICAL_MAP_BASE))
+            OffsetPageTable::new(
+                &mut *root.as_mut_ptr::<PageTable>(),
+                VirtAddr::new(PHYSICAL_MAP_BASE),
+            )
         }
     }
 
@@ -98,7 +106,13 @@ impl AddressSpace {
         // SAFETY: the page is in the lower half, which only this space maps,
         // and the frame is fresh: no other mapping aliases it.
         let result = unsafe {
-            self.mapper().map_to_with_table_flags(page, frame_4k, flags, parents, &mut PageTableFrames)
+            self.mapper().map_to_with_table_flags(
+                page,
+                frame_4k,
+                flags,
+                parents,
+                &mut PageTableFrames,
+            )
         };
         match result {
             // The space is not active on any CPU while it is being built.
