@@ -13,7 +13,6 @@ fn main() {
     println!("cargo:rerun-if-changed={}", linker_script.display());
     if std::env::var("TARGET").as_deref() == Ok("x86_64-unknown-none") {
         println!("cargo:rustc-link-arg-bins=-T{}", linker_script.display());
-        println!("cargo:rustc-link-arg-bins=-zmax-page-size=0x1000");
         println!("cargo:rustc-link-arg-bins=--gc-sections");
     }
 }

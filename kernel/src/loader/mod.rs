@@ -272,7 +272,9 @@ fn install_grants(kernel: &mut Kernel, plan: &BootPlan<'_>) {
                 let endpoint = plan.endpoint(target).expect("checked by parse");
                 let owner = &kernel.domains[usize::from(endpoint.owner)];
                 let from = SlotAddr::new(owner.cspace, u32::from(endpoint.slot));
-                let rights = rights_of(grant.rights);
+                // DERIVE too, so a client can pass on a weaker copy (for
+                // example a capability without CALL for a helper).
+                let rights = rights_of(grant.rights) | Rights::DERIVE;
                 if grant.badge == 0 {
                     kernel.caps.grant(from, to, rights)
                 } else {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use tessera_boot_plan::{BootPlan, FIRST_FREE_SLOT, GrantKind, SLOT_CONSOLE};
+use tessera_boot_plan::{BootPlan, FIRST_FREE_SLOT, GrantKind, SLOT_CONSOLE, SLOT_VERDICT};
 use tessera_manifest::{
     EndpointKind, ManifestError, ModuleKind, PLAN_MODULE_NAME, Rights, check, compile, load,
     load_str,
@@ -17,7 +17,7 @@ const HEAD: &str = "[deployment]\ncomponent-memory = \"1 MiB\"\ncpus = 2\n";
 
 #[test]
 fn ipc_demo() {
-    let deployment = load(&path("../../boot/deployments/ipc-demo.toml")).unwrap();
+    let deployment = load(&path("tests/good/ipc-demo.toml")).unwrap();
     assert_eq!(deployment.name, "ipc-demo");
     assert_eq!(deployment.cpus, 4);
     assert_eq!(deployment.component_memory, 8 << 20);
@@ -57,6 +57,29 @@ fn ipc_demo() {
     assert_eq!(grants[1].badge, 1);
     let target = plan.endpoint(grants[1].target.unwrap()).unwrap();
     assert_eq!((target.owner, target.name), (echo.index, "echo"));
+}
+
+#[test]
+fn the_verdict_capability_goes_to_slot_3() {
+    let deployment = load(&path("../../boot/deployments/default.toml")).unwrap();
+    let client = deployment.component("echo-client").unwrap();
+    assert!(client.verdict && client.console);
+    let server = deployment.component("echo-server").unwrap();
+    assert!(!server.verdict && !server.console);
+    let bytes = compile(&deployment);
+    let plan = BootPlan::parse(&bytes).unwrap();
+    let verdicts: Vec<_> = plan
+        .grants()
+        .filter(|g| g.kind == GrantKind::Verdict)
+        .collect();
+    assert_eq!(verdicts.len(), 1);
+    let verdict = verdicts[0];
+    assert_eq!(plan.component(verdict.holder).unwrap().name, "echo-client");
+    assert_eq!(verdict.slot, SLOT_VERDICT);
+    assert_eq!(
+        (verdict.target, verdict.rights, verdict.badge),
+        (None, Rights::NONE, 0)
+    );
 }
 
 #[test]

@@ -32,6 +32,7 @@ struct Comp {
     threads: Option<i64>,
     cpus: Option<Vec<i64>>,
     console: bool,
+    verdict: bool,
     provides: Vec<Provide>,
     connects: Vec<Connect>,
 }
@@ -73,19 +74,23 @@ fn comp() -> impl Strategy<Value = Comp> {
             proptest::collection::vec(prop_oneof![9 => 0i64..2, 1 => 0i64..5], 0..3),
         ),
         any::<bool>(),
+        proptest::bool::weighted(0.2),
         proptest::collection::vec(provide(), 0..3),
         proptest::collection::vec(connect(), 0..3),
     )
         .prop_map(
-            |(image, memory_kib, priority, threads, cpus, console, provides, connects)| Comp {
-                image,
-                memory_kib,
-                priority,
-                threads,
-                cpus,
-                console,
-                provides,
-                connects,
+            |(image, memory_kib, priority, threads, cpus, console, verdict, provides, connects)| {
+                Comp {
+                    image,
+                    memory_kib,
+                    priority,
+                    threads,
+                    cpus,
+                    console,
+                    verdict,
+                    provides,
+                    connects,
+                }
             },
         )
 }
@@ -109,6 +114,9 @@ fn render(budget_kib: u64, cpus: i64, comps: &[Comp]) -> String {
             writeln!(out, "cpus = {cpus:?}").unwrap();
         }
         writeln!(out, "console = {}", c.console).unwrap();
+        if c.verdict {
+            writeln!(out, "verdict = true").unwrap();
+        }
         let provides: Vec<String> = c
             .provides
             .iter()
@@ -185,6 +193,7 @@ fn the_generator_makes_valid_manifests_too() {
             threads: None,
             cpus: None,
             console: true,
+            verdict: false,
             provides: vec![Provide {
                 kind: None,
                 slot: None,
@@ -198,6 +207,7 @@ fn the_generator_makes_valid_manifests_too() {
             threads: Some(2),
             cpus: Some(vec![0]),
             console: false,
+            verdict: true,
             provides: vec![],
             connects: vec![Connect {
                 component: 0,

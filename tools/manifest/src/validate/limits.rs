@@ -54,9 +54,7 @@ pub(super) fn check_limits(infos: &[Info<'_>], images: usize, report: &mut Repor
     let grants: usize = infos
         .iter()
         .map(|i| {
-            i.raw.connects.len()
-                + usize::from(i.raw.console)
-                + usize::from(i.raw.has_verdict())
+            i.raw.connects.len() + usize::from(i.raw.console) + usize::from(i.raw.has_verdict())
         })
         .sum();
     for (count, max, what) in [

@@ -1,0 +1,168 @@
+//! `cap-probe`: checks that misusing capabilities and system calls fails
+//! with the right status (`boot/deployments/cap-errors.toml`).
+//!
+//! Each check logs a TAP-like line, `ok N - WHAT` or
+//! `not ok N - WHAT: got STATUS`; the verdict is pass if every check is ok.
+//!
+//! ```toml
+//! [component.cap-probe]
+//! image = "cap-probe"
+//! console = true          # slot 2
+//! verdict = true          # slot 3
+//! connects = [{ endpoint = "echo-server.echo", slot = 4, rights = ["call", "grant"] }]
+//! ```
+#![no_std]
+#![no_main]
+#![forbid(unsafe_code)]
+
+use core::fmt::Debug;
+
+use echo_server::ECHO;
+use tessera_rt::syscall::{self, Registers};
+use tessera_rt::{CSPACE_SLOTS, Endpoint, Error, Message, Status, cap, rights, slot, verdict};
+
+tessera_rt::entry!(main);
+
+/// The call capability to echo-server (rights: call, grant).
+const ECHO_CAP: u32 = 4;
+/// A free slot for derived capabilities.
+const SCRATCH: u32 = 5;
+/// A slot the manifest leaves empty.
+const EMPTY: u32 = 40;
+
+fn main() {
+    let mut tap = Tap::default();
+    let echo = Message::new([ECHO, 1, 2, 3, 4, 5]);
+
+    tap.expect_ok(
+        "a call through the granted echo capability succeeds",
+        Endpoint(ECHO_CAP).call(echo),
+    );
+    tap.expect(
+        "a call on an empty slot fails with EmptySlot",
+        Endpoint(EMPTY).call(echo),
+        Status::EmptySlot,
+    );
+    tap.expect(
+        "a call on selector 64 fails with InvalidSelector",
+        Endpoint(CSPACE_SLOTS).call(echo),
+        Status::InvalidSelector,
+    );
+    tap.expect(
+        "a call on the console capability fails with WrongType",
+        Endpoint(slot::CONSOLE).call(echo),
+        Status::WrongType,
+    );
+    let derived = tap.expect_ok(
+        "deriving the echo capability without CALL succeeds",
+        cap::derive(ECHO_CAP, SCRATCH, rights::GRANT, 0),
+    );
+    let without_call = "a call through the capability without CALL fails with InsufficientRights";
+    let delete = "deleting the derived capability succeeds";
+    if derived {
+        tap.expect(
+            without_call,
+            Endpoint(SCRATCH).call(echo),
+            Status::InsufficientRights,
+        );
+        tap.expect_ok(delete, cap::delete(SCRATCH));
+    } else {
+        tap.not_run(without_call, "the derive failed");
+        tap.not_run(delete, "the derive failed");
+    }
+    tap.expect(
+        "a call on the deleted capability's slot fails with EmptySlot",
+        Endpoint(SCRATCH).call(echo),
+        Status::EmptySlot,
+    );
+    tap.expect(
+        "deriving the echo capability with RECEIVE, which it lacks, fails with InsufficientRights",
+        cap::derive(ECHO_CAP, SCRATCH, rights::CALL | rights::RECEIVE, 0),
+        Status::InsufficientRights,
+    );
+    tap.expect(
+        "system call 999 fails with InvalidSyscall",
+        raw(Registers {
+            rax: 999,
+            ..Registers::default()
+        }),
+        Status::InvalidSyscall,
+    );
+    tap.expect(
+        "a 41-byte console write fails with InvalidArgument",
+        raw(Registers {
+            rax: 1, // ConsoleWrite
+            rdi: u64::from(slot::CONSOLE),
+            words: [41, 0, 0, 0, 0, 0],
+            r13: 0,
+        }),
+        Status::InvalidArgument,
+    );
+
+    tap.finish()
+}
+
+/// A system call with exactly these registers; its status.
+fn raw(registers: Registers) -> Result<(), Error> {
+    match Error::from_code(syscall::raw(registers).rax) {
+        None => Ok(()),
+        Some(e) => Err(e),
+    }
+}
+
+/// Numbered checks, logged as they go.
+#[derive(Debug, Default)]
+struct Tap {
+    checks: u32,
+    failed: u32,
+}
+
+impl Tap {
+    /// Checks that `result` is a success; whether it was.
+    fn expect_ok<T: Debug>(&mut self, what: &str, result: Result<T, Error>) -> bool {
+        let got = result.err();
+        self.report(what, got.is_none(), got);
+        got.is_none()
+    }
+
+    fn expect<T: Debug>(&mut self, what: &str, result: Result<T, Error>, wanted: Status) {
+        match result {
+            Err(e) => self.report(what, e == wanted, Some(e)),
+            Ok(_) => self.report(what, false, None),
+        }
+    }
+
+    /// A check that cannot run because an earlier one failed.
+    fn not_run(&mut self, what: &str, why: &str) {
+        self.checks += 1;
+        self.failed += 1;
+        log::info!("not ok {} - {what}: not run, {why}", self.checks);
+    }
+
+    fn report(&mut self, what: &str, ok: bool, got: Option<Error>) {
+        self.checks += 1;
+        let n = self.checks;
+        if ok {
+            log::info!("ok {n} - {what}");
+        } else {
+            self.failed += 1;
+            match got {
+                Some(e) => log::info!("not ok {n} - {what}: got {e:?} ({e})"),
+                None => log::info!("not ok {n} - {what}: got success"),
+            }
+        }
+    }
+
+    fn finish(self) -> ! {
+        if self.failed == 0 {
+            log::info!("cap-probe: all {} checks ok", self.checks);
+        } else {
+            log::info!(
+                "cap-probe: {} of {} checks failed",
+                self.failed,
+                self.checks
+            );
+        }
+        verdict(self.failed == 0)
+    }
+}

@@ -1,0 +1,141 @@
+//! The `syscall` instruction, with the registers of the kernel ABI (and the
+//! two other instructions components need: a deliberate fault, and reading
+//! the time-stamp counter).
+//!
+//! This module and the entry point are the only places in Tessera's
+//! components with unsafe code. Everything else calls [`raw`] or [`invoke`]
+//! (or the typed wrappers built on them: [`crate::ipc`], [`crate::cap`], ...).
+//!
+//! | register | in | out |
+//! | --- | --- | --- |
+//! | `rax` | the system call number | the status (0 is success) |
+//! | `rdi` | a capability selector | the badge of a received call |
+//! | `rsi`, `rdx`, `r10`, `r8`, `r9`, `r12` | message words 0 to 5 | message words 0 to 5 |
+//! | `r13` | the capability transfer word | the selector a capability arrived in |
+//!
+//! `rcx` and `r11` are destroyed by the instruction; the kernel preserves
+//! every other register.
+
+use tessera_abi::{CapTransfer, MESSAGE_WORDS, Syscall};
+
+use crate::error::{Error, check};
+
+/// The registers a system call reads and writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Registers {
+    /// `rax`: the system call number in, the status out.
+    pub rax: u64,
+    /// `rdi`: a capability selector in, the badge of a received call out.
+    pub rdi: u64,
+    /// `rsi`, `rdx`, `r10`, `r8`, `r9`, `r12`: message words 0 to 5.
+    pub words: [u64; MESSAGE_WORDS],
+    /// `r13`: the capability transfer word in, the received selector out.
+    pub r13: u64,
+}
+
+/// Enters the kernel with `registers` and returns what it hands back.
+///
+/// Any arguments are safe: the kernel reads registers only and never touches
+/// component memory on a system call (ABI), so no value can make it read or
+/// write memory behind the compiler's back. A number the kernel does not
+/// know comes back as `InvalidSyscall`. `Exit` (and `Verdict`, on success)
+/// do not return.
+///
+/// On the host (unit tests), there is no kernel: this panics.
+#[inline(always)]
+pub fn raw(registers: Registers) -> Registers {
+    #[cfg(target_os = "none")]
+    {
+        let mut r = registers;
+        #[allow(unsafe_code)]
+        // SAFETY: the kernel's system call ABI: it reads and writes only
+        // the registers declared here (inout), destroys rcx and r11
+        // (declared as clobbered), preserves the stack and every other
+        // register, and never accesses component memory, so memory the
+        // compiler knows about is unchanged. The flags are declared
+        // clobbered by default (no `preserves_flags`).
+        unsafe {
+            core::arch::asm!(
+                "syscall",
+                inout("rax") r.rax,
+                inout("rdi") r.rdi,
+                inout("rsi") r.words[0],
+                inout("rdx") r.words[1],
+                inout("r10") r.words[2],
+                inout("r8") r.words[3],
+                inout("r9") r.words[4],
+                inout("r12") r.words[5],
+                inout("r13") r.r13,
+                lateout("rcx") _,
+                lateout("r11") _,
+                options(nostack),
+            );
+        }
+        r
+    }
+    #[cfg(not(target_os = "none"))]
+    {
+        let _ = registers;
+        panic!("system calls exist only inside a Tessera component")
+    }
+}
+
+/// Makes system call `number` on `selector` with `words` and `transfer`;
+/// `Ok` with the registers the kernel returned if the status is 0.
+#[inline]
+pub fn invoke(
+    number: Syscall,
+    selector: u32,
+    words: [u64; MESSAGE_WORDS],
+    transfer: CapTransfer,
+) -> Result<Registers, Error> {
+    let out = raw(Registers {
+        rax: number as u64,
+        rdi: u64::from(selector),
+        words,
+        r13: transfer.to_word(),
+    });
+    check(out.rax).map(|()| out)
+}
+
+/// Writes to address 0x10 and never returns: the kernel stops the component
+/// with a page fault. See [`crate::testing::crash_with_page_fault`].
+pub(crate) fn write_to_page_zero() -> ! {
+    #[cfg(target_os = "none")]
+    {
+        #[allow(unsafe_code)]
+        // SAFETY: page 0 is never mapped in a component (the ABI maps only
+        // the image, linked at 0x200000, and the stack), so the store
+        // changes no memory: it faults, and the kernel stops the component.
+        // The `ud2` after it is never reached; it keeps `noreturn` honest
+        // should the store ever succeed.
+        unsafe {
+            core::arch::asm!(
+                "mov eax, 0x10",
+                "mov qword ptr [rax], 0",
+                "ud2",
+                options(noreturn, nostack),
+            );
+        }
+    }
+    #[cfg(not(target_os = "none"))]
+    panic!("faults exist only inside a Tessera component")
+}
+
+/// The time-stamp counter. See [`crate::time::cycles`].
+#[inline(always)]
+pub(crate) fn read_time_stamp_counter() -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[allow(unsafe_code)]
+        // SAFETY: `rdtsc` reads a counter into edx:eax and touches no
+        // memory. (Were the kernel to forbid it in ring 3 with CR4.TSD, it
+        // would fault and the kernel would stop the component: no undefined
+        // behaviour either way.)
+        unsafe {
+            core::arch::x86_64::_rdtsc()
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    panic!("the time-stamp counter exists only on x86-64")
+}
