@@ -1,4 +1,4 @@
-//! Building the bare-metal crates (kernel now; components and test guests later).
+//! Building the bare-metal crates: the kernel and the component images.
 
 use std::path::{Path, PathBuf};
 
@@ -9,10 +9,6 @@ pub const BARE_METAL_TARGET: &str = "x86_64-unknown-none";
 
 /// The kernel's package (and binary) name.
 pub const KERNEL: &str = "tessera-kernel";
-
-/// Every package built for [`BARE_METAL_TARGET`]. Adding a component or a test guest
-/// is one line here.
-pub const BARE_METAL_PACKAGES: &[&str] = &[KERNEL];
 
 /// Cargo's build profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,18 +35,32 @@ impl Profile {
 #[derive(Debug, Clone)]
 pub struct Artifacts {
     pub kernel: PathBuf,
+    /// Where the component ELFs are (`<dir>/<image>`).
+    pub dir: PathBuf,
 }
 
-/// Builds every bare-metal package in one cargo invocation.
-pub fn build(workspace: &Workspace, profile: Profile) -> Result<Artifacts, String> {
+impl Artifacts {
+    /// The ELF of component image `name`.
+    pub fn image(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+}
+
+/// Builds the kernel and the component `images` in one cargo invocation.
+pub fn build(
+    workspace: &Workspace,
+    profile: Profile,
+    images: &[String],
+) -> Result<Artifacts, String> {
+    let packages = packages(images);
     println!(
         "xtask: building {} ({}, {BARE_METAL_TARGET})",
-        BARE_METAL_PACKAGES.join(", "),
+        packages.join(", "),
         profile.dir_name()
     );
     let status = workspace
         .cargo()
-        .args(build_args(profile))
+        .args(build_args(profile, &packages))
         .status()
         .map_err(|e| format!("cannot run cargo build: {e}"))?;
     if !status.success() {
@@ -58,20 +68,38 @@ pub fn build(workspace: &Workspace, profile: Profile) -> Result<Artifacts, Strin
             "cargo build of the bare-metal crates failed ({status})"
         ));
     }
-    let kernel = artifact_path(&workspace.target_dir, profile, KERNEL);
-    if !kernel.is_file() {
-        return Err(format!(
-            "cargo build succeeded but {} does not exist",
-            kernel.display()
-        ));
+    let artifacts = Artifacts {
+        kernel: artifact_path(&workspace.target_dir, profile, KERNEL),
+        dir: artifact_path(&workspace.target_dir, profile, ""),
+    };
+    let built = std::iter::once(artifacts.kernel.clone())
+        .chain(images.iter().map(|image| artifacts.image(image)));
+    for path in built {
+        if !path.is_file() {
+            return Err(format!(
+                "cargo build succeeded but {} does not exist",
+                path.display()
+            ));
+        }
     }
-    Ok(Artifacts { kernel })
+    Ok(artifacts)
+}
+
+/// The kernel, then each image once, in order.
+pub fn packages(images: &[String]) -> Vec<&str> {
+    let mut packages = vec![KERNEL];
+    for image in images {
+        if !packages.contains(&image.as_str()) {
+            packages.push(image);
+        }
+    }
+    packages
 }
 
 /// The arguments after `cargo`.
-pub fn build_args(profile: Profile) -> Vec<String> {
+pub fn build_args(profile: Profile, packages: &[&str]) -> Vec<String> {
     let mut args = vec!["build".to_string()];
-    for package in BARE_METAL_PACKAGES {
+    for package in packages {
         args.push("-p".into());
         args.push((*package).into());
     }
@@ -98,7 +126,7 @@ mod tests {
     #[test]
     fn debug_build_arguments() {
         assert_eq!(
-            build_args(Profile::Debug),
+            build_args(Profile::Debug, &[KERNEL]),
             [
                 "build",
                 "-p",
@@ -112,8 +140,25 @@ mod tests {
     #[test]
     fn release_build_arguments() {
         assert_eq!(
-            build_args(Profile::Release).last().map(String::as_str),
+            build_args(Profile::Release, &[KERNEL])
+                .last()
+                .map(String::as_str),
             Some("--release")
+        );
+    }
+
+    #[test]
+    fn the_kernel_and_every_image_in_one_invocation() {
+        let images = [
+            "echo-server".to_string(),
+            "echo-client".into(),
+            "echo-server".into(),
+        ];
+        let packages = packages(&images);
+        assert_eq!(packages, [KERNEL, "echo-server", "echo-client"]);
+        assert_eq!(
+            build_args(Profile::Debug, &packages).join(" "),
+            "build -p tessera-kernel -p echo-server -p echo-client --target x86_64-unknown-none"
         );
     }
 
@@ -126,6 +171,14 @@ mod tests {
         assert_eq!(
             artifact_path(Path::new("/t"), Profile::Debug, KERNEL),
             Path::new("/t/x86_64-unknown-none/debug/tessera-kernel")
+        );
+        let artifacts = Artifacts {
+            kernel: PathBuf::new(),
+            dir: artifact_path(Path::new("/t"), Profile::Debug, ""),
+        };
+        assert_eq!(
+            artifacts.image("echo-client"),
+            Path::new("/t/x86_64-unknown-none/debug/echo-client")
         );
     }
 }

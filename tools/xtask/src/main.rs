@@ -3,7 +3,9 @@
 
 #![forbid(unsafe_code)]
 
+mod bench;
 mod cargo_build;
+mod components;
 mod deployment;
 mod host_tools;
 mod image;
@@ -20,7 +22,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use cargo_build::Profile;
-use deployment::Deployment;
+use deployment::{DEFAULT_DEPLOYMENT, Deployment};
 use host_tools::Needs;
 use qemu::command::{Boot, QemuConfig};
 use qemu::process::{self as qemu_process, Echo, TIME_LIMIT};
@@ -38,25 +40,47 @@ struct Cli {
     command: Command,
 }
 
+/// Which deployment to boot.
+#[derive(Debug, Clone, clap::Args)]
+struct Which {
+    /// The deployment: boot/deployments/NAME.toml.
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_DEPLOYMENT)]
+    deployment: String,
+    /// Boot the kernel alone, without a deployment (no modules).
+    #[arg(long, conflicts_with = "deployment")]
+    kernel_only: bool,
+}
+
+impl Which {
+    /// The deployment's name; `None` for the kernel alone.
+    fn name(&self) -> Option<&str> {
+        (!self.kernel_only).then_some(self.deployment.as_str())
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Build the bare-metal crates (the kernel) for x86_64-unknown-none.
+    /// Build the bare-metal crates (the kernel and every component) for x86_64-unknown-none.
     Build {
         /// Use the release profile.
         #[arg(long)]
         release: bool,
     },
-    /// Build, then make the default deployment's GRUB rescue ISO.
+    /// Build a deployment, then make its GRUB rescue ISO (target/tessera/NAME.iso).
     Image {
         /// Use the release profile.
         #[arg(long)]
         release: bool,
+        #[command(flatten)]
+        which: Which,
     },
-    /// Boot the default deployment under QEMU; exit 0 iff the kernel reports pass.
+    /// Boot a deployment under QEMU; exit 0 iff the kernel reports pass.
     Run {
         /// Use the release profile.
         #[arg(long)]
         release: bool,
+        #[command(flatten)]
+        which: Which,
         /// Boot through GRUB from the ISO (Multiboot2) instead of QEMU's -kernel (Multiboot1).
         #[arg(long)]
         iso: bool,
@@ -69,6 +93,8 @@ enum Command {
     },
     /// Host unit tests, then the system tests under QEMU; ends with `N passed, M failed`.
     Test,
+    /// Measure system call and IPC round trips in instructions (QEMU -icount).
+    Bench,
     /// Validate deployment manifests (boot/deployments/*.toml) and report every problem.
     Manifest {
         /// The manifests to check.
@@ -87,20 +113,27 @@ fn main() -> ExitCode {
     }
     let result = Workspace::locate().and_then(|workspace| match cli.command {
         Command::Build { release } => build(&workspace, Profile::from_release_flag(release)),
-        Command::Image { release } => image(&workspace, Profile::from_release_flag(release)),
+        Command::Image { release, which } => image(
+            &workspace,
+            Profile::from_release_flag(release),
+            which.name(),
+        ),
         Command::Run {
             release,
+            which,
             iso,
             gdb,
             qemu_args,
         } => run(
             &workspace,
             Profile::from_release_flag(release),
+            which.name(),
             iso,
             gdb,
             qemu_args,
         ),
         Command::Test => unreachable!("handled above"),
+        Command::Bench => bench(&workspace),
         Command::Manifest { files, plan_out } => {
             manifest::check_all(&files, plan_out.as_deref()).map(|()| ExitCode::SUCCESS)
         }
@@ -115,28 +148,58 @@ fn main() -> ExitCode {
 }
 
 fn build(workspace: &Workspace, profile: Profile) -> Result<ExitCode, String> {
-    let artifacts = cargo_build::build(workspace, profile)?;
+    let images = components::all(&workspace.root)?;
+    let artifacts = cargo_build::build(workspace, profile, &images)?;
     println!("xtask: kernel {}", artifacts.kernel.display());
+    for image in &images {
+        println!("xtask: component {}", artifacts.image(image).display());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-fn image(workspace: &Workspace, profile: Profile) -> Result<ExitCode, String> {
+/// Builds the kernel and the deployment's images (`None`: the kernel alone),
+/// and writes its boot plan.
+fn prepare(
+    workspace: &Workspace,
+    profile: Profile,
+    name: Option<&str>,
+) -> Result<(Deployment, cargo_build::Artifacts), String> {
+    let Some(name) = name else {
+        let artifacts = cargo_build::build(workspace, profile, &[])?;
+        return Ok((Deployment::kernel_only(), artifacts));
+    };
+    let manifest = deployment::load_manifest(&workspace.root, name)?;
+    components::check_images(name, &manifest.images, &components::all(&workspace.root)?)?;
+    let artifacts = cargo_build::build(workspace, profile, &manifest.images)?;
+    let deployment = deployment::assemble(&workspace.out_dir(), &manifest, &artifacts)?;
+    println!(
+        "xtask: deployment {:?}: {} components, modules {}",
+        deployment.name,
+        manifest.components.len(),
+        deployment
+            .modules
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok((deployment, artifacts))
+}
+
+fn image(workspace: &Workspace, profile: Profile, name: Option<&str>) -> Result<ExitCode, String> {
     host_tools::ensure(Needs {
         qemu: false,
         grub: true,
     })?;
-    let artifacts = cargo_build::build(workspace, profile)?;
-    image::make_iso(
-        workspace,
-        &Deployment::default_deployment(),
-        &artifacts.kernel,
-    )?;
+    let (deployment, artifacts) = prepare(workspace, profile, name)?;
+    image::make_iso(workspace, &deployment, &artifacts.kernel)?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn run(
     workspace: &Workspace,
     profile: Profile,
+    name: Option<&str>,
     iso: bool,
     gdb: bool,
     qemu_args: Vec<String>,
@@ -145,8 +208,7 @@ fn run(
         qemu: true,
         grub: iso,
     })?;
-    let deployment = Deployment::default_deployment();
-    let artifacts = cargo_build::build(workspace, profile)?;
+    let (deployment, artifacts) = prepare(workspace, profile, name)?;
     let boot = if iso {
         Boot::Cdrom {
             iso: image::make_iso(workspace, &deployment, &artifacts.kernel)?,
@@ -155,6 +217,7 @@ fn run(
         Boot::Kernel {
             kernel: artifacts.kernel.clone(),
             cmdline: deployment.cmdline.clone(),
+            initrd: qemu::command::initrd(&deployment.modules)?,
         }
     };
     let choice = qemu::accel::choose();
@@ -187,6 +250,16 @@ fn run(
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn bench(workspace: &Workspace) -> Result<ExitCode, String> {
+    host_tools::ensure(Needs {
+        qemu: true,
+        grub: false,
+    })?;
+    let (deployment, artifacts) = prepare(workspace, Profile::Release, Some(bench::DEPLOYMENT))?;
+    print!("{}", bench::run(workspace, &deployment, &artifacts.kernel)?);
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Unit tests and system tests; the last line printed is `N passed, M failed`.
@@ -227,6 +300,7 @@ mod tests {
             iso,
             gdb,
             release,
+            which,
             qemu_args,
         } = cli.command
         else {
@@ -234,5 +308,29 @@ mod tests {
         };
         assert!(iso && !gdb && !release);
         assert_eq!(qemu_args, ["-d", "int"]);
+        assert_eq!(which.name(), Some("default"));
+    }
+
+    #[test]
+    fn run_and_image_take_a_deployment_or_the_kernel_alone() {
+        let which = |args: &[&str]| match Cli::try_parse_from(args).unwrap().command {
+            Command::Run { which, .. } | Command::Image { which, .. } => {
+                which.name().map(str::to_owned)
+            }
+            _ => panic!("not run or image"),
+        };
+        assert_eq!(
+            which(&["xtask", "run", "--deployment", "cap-errors"]).as_deref(),
+            Some("cap-errors")
+        );
+        assert_eq!(
+            which(&["xtask", "image", "--deployment", "fault-containment"]).as_deref(),
+            Some("fault-containment")
+        );
+        assert_eq!(which(&["xtask", "image"]).as_deref(), Some("default"));
+        assert_eq!(which(&["xtask", "run", "--kernel-only"]), None);
+        assert!(
+            Cli::try_parse_from(["xtask", "run", "--kernel-only", "--deployment", "x"]).is_err()
+        );
     }
 }

@@ -1,13 +1,19 @@
 //! System tests: whole boots under QEMU, judged by the guest's verdict (isa-debug-exit)
 //! and by markers in the serial log. Every expected marker lives in this file.
+//!
+//! A test boots either the kernel alone (`deployment: None`, no modules) or a
+//! deployment (`boot/deployments/NAME.toml`): its boot plan and component
+//! images as Multiboot modules.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::cargo_build::{self, Profile};
-use crate::deployment::Deployment;
+use crate::components;
+use crate::deployment::{self, Deployment};
 use crate::host_tools::{self, Needs};
 use crate::image;
+use crate::qemu;
 use crate::qemu::accel::{self, Choice};
 use crate::qemu::command::{Boot, QemuConfig};
 use crate::qemu::process::{self, Echo, TIME_LIMIT};
@@ -29,6 +35,9 @@ pub enum BootMethod {
 #[derive(Debug)]
 pub struct SystemTest {
     pub name: &'static str,
+    /// The deployment to boot (`boot/deployments/NAME.toml`); `None` boots
+    /// the kernel alone, with no modules.
+    pub deployment: Option<&'static str>,
     pub boot: BootMethod,
     /// A TCG CPU model; `None` uses the host's accelerator choice.
     pub cpu: Option<&'static str>,
@@ -51,6 +60,7 @@ const USABLE_REGION: &str = "usable";
 pub const SYSTEM_TESTS: &[SystemTest] = &[
     SystemTest {
         name: "boot-multiboot1",
+        deployment: None,
         boot: BootMethod::Kernel,
         cpu: None,
         smp: 4,
@@ -69,6 +79,7 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
     },
     SystemTest {
         name: "boot-grub-multiboot2",
+        deployment: None,
         boot: BootMethod::Grub,
         cpu: None,
         smp: 2,
@@ -87,6 +98,7 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
     },
     SystemTest {
         name: "no-svm",
+        deployment: None,
         boot: BootMethod::Kernel,
         cpu: Some("qemu64,-svm"),
         smp: 1,
@@ -96,6 +108,7 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
     },
     SystemTest {
         name: "no-nested-paging",
+        deployment: None,
         boot: BootMethod::Kernel,
         cpu: Some("qemu64,+svm,-npt"),
         smp: 1,
@@ -107,6 +120,7 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
     // failure status, never a hang or a silent reset.
     SystemTest {
         name: "fault-invalid-opcode",
+        deployment: None,
         boot: BootMethod::Kernel,
         cpu: None,
         smp: 2,
@@ -123,6 +137,7 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
     },
     SystemTest {
         name: "fault-stack-overflow",
+        deployment: None,
         boot: BootMethod::Kernel,
         cpu: None,
         smp: 1,
@@ -136,6 +151,7 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
     },
     SystemTest {
         name: "fault-panic",
+        deployment: None,
         boot: BootMethod::Kernel,
         cpu: None,
         smp: 1,
@@ -147,6 +163,97 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             VERDICT_FAIL,
         ],
     },
+    // Components (boot/deployments/default.toml): 100 echo round trips, then
+    // echo-server, which has no console, logs through the one echo-client
+    // passed it with a call.
+    SystemTest {
+        name: "components-echo",
+        deployment: Some("default"),
+        boot: BootMethod::Kernel,
+        cpu: None,
+        smp: 2,
+        extra_cmdline: "",
+        expect: Verdict::Pass,
+        markers: ECHO_MARKERS,
+    },
+    SystemTest {
+        name: "components-echo-grub",
+        deployment: Some("default"),
+        boot: BootMethod::Grub,
+        cpu: None,
+        smp: 2,
+        extra_cmdline: "",
+        expect: Verdict::Pass,
+        markers: ECHO_MARKERS,
+    },
+    // Misuse of capabilities and system calls fails with the right status
+    // (components/cap-probe logs one `ok N - ...` line per check).
+    SystemTest {
+        name: "cap-errors",
+        deployment: Some("cap-errors"),
+        boot: BootMethod::Kernel,
+        cpu: None,
+        smp: 2,
+        extra_cmdline: "",
+        expect: Verdict::Pass,
+        markers: &[
+            "boot plan \"cap-errors\": 2 components",
+            "[cap-probe cpu",
+            "] INFO ok 1 - a call through the granted echo capability succeeds",
+            "] INFO ok 2 - a call on an empty slot fails with EmptySlot",
+            "] INFO ok 3 - a call on selector 64 fails with InvalidSelector",
+            "] INFO ok 4 - a call on the console capability fails with WrongType",
+            "] INFO ok 5 - deriving the echo capability without CALL succeeds",
+            "] INFO ok 6 - a call through the capability without CALL fails with InsufficientRights",
+            "] INFO ok 7 - deleting the derived capability succeeds",
+            "] INFO ok 8 - a call on the deleted capability's slot fails with EmptySlot",
+            "] INFO ok 9 - deriving the echo capability with RECEIVE, which it lacks, fails with InsufficientRights",
+            "] INFO ok 10 - system call 999 fails with InvalidSyscall",
+            "] INFO ok 11 - a 41-byte console write fails with InvalidArgument",
+            "] INFO cap-probe: all 11 checks ok",
+            "deployment verdict from cap-probe",
+            VERDICT_PASS,
+        ],
+    },
+    // A component that faults is stopped; its caller gets ServerDied, now
+    // and on every later call, and its neighbours go on serving.
+    SystemTest {
+        name: "fault-containment",
+        deployment: Some("fault-containment"),
+        boot: BootMethod::Kernel,
+        cpu: None,
+        smp: 2,
+        extra_cmdline: "",
+        expect: Verdict::Pass,
+        markers: &[
+            "boot plan \"fault-containment\": 3 components",
+            "] INFO crasher: called (badge 0); writing to address 0x10",
+            "component crasher faulted: page fault (#PF) at 0x10 (",
+            "[fault-driver cpu",
+            "] INFO fault-driver: first call to crasher failed with ServerDied, as expected",
+            "] INFO fault-driver: echo-server still answers after the crash",
+            "] INFO fault-driver: second call to crasher failed with ServerDied, as expected",
+            "] INFO fault-driver: the fault stayed inside crasher",
+            "deployment verdict from fault-driver",
+            VERDICT_PASS,
+        ],
+    },
+];
+
+/// The echo demo, through either boot path. Component lines are
+/// `[NAME cpuN] LEVEL TEXT`, so a marker names the component and the text
+/// separately.
+const ECHO_MARKERS: &[&str] = &[
+    "boot plan \"default\": 2 components",
+    "component echo-server: started (domain ",
+    "component echo-client: started (domain ",
+    "[echo-client cpu",
+    "] INFO echo-client: 100 round trips ok",
+    "[echo-server cpu",
+    "] INFO echo-server: logging through the console capability the client passed",
+    "] INFO echo-client: echo-server logged through the console capability it was passed",
+    "deployment verdict from echo-client",
+    VERDICT_PASS,
 ];
 
 /// How many serial log lines a failure shows.
@@ -177,11 +284,49 @@ pub fn check(test: &SystemTest, outcome: &Outcome, log: &str) -> Result<(), Stri
     }
 }
 
-/// What the system tests boot, built once.
+/// A deployment of the system tests, ready to boot: `None` is the kernel
+/// alone.
+type Key = Option<&'static str>;
+
+/// What the system tests boot, built once: the release kernel, and for each
+/// deployment the tests name its modules (and its ISO, if a test boots it
+/// through GRUB), or why it could not be prepared.
 #[derive(Debug)]
 struct Prepared {
     kernel: PathBuf,
-    iso: Result<PathBuf, String>,
+    deployments: Vec<(Key, Result<Deployment, String>)>,
+    isos: Vec<(Key, Result<PathBuf, String>)>,
+}
+
+impl Prepared {
+    fn deployment(&self, key: Key) -> Result<&Deployment, String> {
+        lookup(&self.deployments, key)?
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    fn iso(&self, key: Key) -> Result<PathBuf, String> {
+        lookup(&self.isos, key)?.clone()
+    }
+}
+
+fn lookup<T>(entries: &[(Key, T)], key: Key) -> Result<&T, String> {
+    entries
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, value)| value)
+        .ok_or_else(|| format!("deployment {key:?} was not prepared"))
+}
+
+/// The deployments the tests boot, each once, in the order of the tests.
+fn deployments_of(tests: &[SystemTest]) -> Vec<Key> {
+    let mut keys: Vec<Key> = Vec::new();
+    for test in tests {
+        if !keys.contains(&test.deployment) {
+            keys.push(test.deployment);
+        }
+    }
+    keys
 }
 
 /// Why a system test failed, and what to show.
@@ -202,10 +347,10 @@ impl Failure {
     }
 }
 
-/// Builds the release kernel and ISO, then runs every system test in turn.
+/// Builds the release kernel, the components, the boot plans and the ISOs,
+/// then runs every system test in turn.
 pub fn run_all(workspace: &Workspace) -> Tally {
-    let deployment = Deployment::default_deployment();
-    let prepared = prepare(workspace, &deployment);
+    let prepared = prepare(workspace);
     let host_choice = accel::choose();
     if prepared.is_ok() {
         println!("{}", host_choice.describe());
@@ -215,7 +360,7 @@ pub fn run_all(workspace: &Workspace) -> Tally {
         print!("system test {} ... ", test.name);
         let _ = io::stdout().flush();
         let result = match &prepared {
-            Ok(prepared) => run_one(workspace, &deployment, prepared, &host_choice, test),
+            Ok(prepared) => run_one(workspace, prepared, &host_choice, test),
             Err(e) => Err(Failure::without_log(e.clone())),
         };
         match result {
@@ -233,40 +378,95 @@ pub fn run_all(workspace: &Workspace) -> Tally {
     tally
 }
 
-fn prepare(workspace: &Workspace, deployment: &Deployment) -> Result<Prepared, String> {
+/// One cargo invocation builds the kernel and every image of every
+/// deployment whose manifest is valid; a deployment that is not only fails
+/// its own tests.
+fn prepare(workspace: &Workspace) -> Result<Prepared, String> {
     host_tools::ensure(Needs {
         qemu: true,
         grub: true,
     })?;
-    let artifacts = cargo_build::build(workspace, Profile::Release)
-        .map_err(|e| format!("the kernel did not build: {e}"))?;
-    let iso = image::make_iso(workspace, deployment, &artifacts.kernel)
-        .map_err(|e| format!("the ISO was not made: {e}"));
-    if let Err(e) = &iso {
-        eprintln!("xtask: {e}");
+    let known = components::all(&workspace.root)?;
+    let keys = deployments_of(SYSTEM_TESTS);
+    let manifests: Vec<(Key, Result<Option<tessera_manifest::Deployment>, String>)> = keys
+        .iter()
+        .map(|&key| {
+            let manifest = key
+                .map(|name| {
+                    let manifest = deployment::load_manifest(&workspace.root, name)?;
+                    components::check_images(name, &manifest.images, &known)?;
+                    Ok(manifest)
+                })
+                .transpose();
+            (key, manifest)
+        })
+        .collect();
+    let mut images: Vec<String> = Vec::new();
+    for (key, manifest) in &manifests {
+        match manifest {
+            Ok(Some(manifest)) => images.extend(manifest.images.iter().cloned()),
+            Ok(None) => {}
+            Err(e) => eprintln!("xtask: deployment {}: {e}", key.unwrap_or("")),
+        }
     }
+    let artifacts = cargo_build::build(workspace, Profile::Release, &images)
+        .map_err(|e| format!("the kernel and components did not build: {e}"))?;
+
+    let deployments: Vec<(Key, Result<Deployment, String>)> = manifests
+        .into_iter()
+        .map(|(key, manifest)| {
+            let deployment = manifest.and_then(|manifest| match manifest {
+                None => Ok(Deployment::kernel_only()),
+                Some(manifest) => deployment::assemble(&workspace.out_dir(), &manifest, &artifacts),
+            });
+            (key, deployment)
+        })
+        .collect();
+    let grub_keys = deployments_of(SYSTEM_TESTS).into_iter().filter(|&key| {
+        SYSTEM_TESTS
+            .iter()
+            .any(|t| t.deployment == key && t.boot == BootMethod::Grub)
+    });
+    let isos = grub_keys
+        .map(|key| {
+            let iso = lookup(&deployments, key)
+                .and_then(|d| d.clone())
+                .and_then(|d| image::make_iso(workspace, &d, &artifacts.kernel))
+                .map_err(|e| format!("the ISO was not made: {e}"));
+            if let Err(e) = &iso {
+                eprintln!("xtask: {e}");
+            }
+            (key, iso)
+        })
+        .collect();
     Ok(Prepared {
         kernel: artifacts.kernel,
-        iso,
+        deployments,
+        isos,
     })
 }
 
 fn run_one(
     workspace: &Workspace,
-    deployment: &Deployment,
     prepared: &Prepared,
     host_choice: &Choice,
     test: &SystemTest,
 ) -> Result<(), Failure> {
+    let deployment = prepared
+        .deployment(test.deployment)
+        .map_err(Failure::without_log)?;
     let boot = match test.boot {
         BootMethod::Kernel => Boot::Kernel {
             kernel: prepared.kernel.clone(),
             cmdline: format!("{} {}", deployment.cmdline, test.extra_cmdline)
                 .trim_end()
                 .to_string(),
+            initrd: qemu::command::initrd(&deployment.modules).map_err(Failure::without_log)?,
         },
         BootMethod::Grub => Boot::Cdrom {
-            iso: prepared.iso.clone().map_err(Failure::without_log)?,
+            iso: prepared
+                .iso(test.deployment)
+                .map_err(Failure::without_log)?,
         },
     };
     let choice = match test.cpu {
@@ -402,9 +602,14 @@ tessera: verdict pass
         assert_eq!(test_named("boot-grub-multiboot2").boot, BootMethod::Grub);
     }
 
+    /// The kernel-fault tests: the kernel alone, with an injected fault.
+    fn is_injection(test: &SystemTest) -> bool {
+        test.deployment.is_none() && test.name.starts_with("fault-")
+    }
+
     #[test]
     fn fault_tests_inject_through_the_kernel_command_line() {
-        for test in SYSTEM_TESTS.iter().filter(|t| t.name.starts_with("fault-")) {
+        for test in SYSTEM_TESTS.iter().filter(|t| is_injection(t)) {
             assert_eq!(test.boot, BootMethod::Kernel, "{}", test.name);
             assert!(
                 test.extra_cmdline.starts_with("inject-fault="),
@@ -414,11 +619,121 @@ tessera: verdict pass
             assert_eq!(test.expect, Verdict::Fail, "{}", test.name);
             assert!(test.markers.contains(&VERDICT_FAIL), "{}", test.name);
         }
-        for test in SYSTEM_TESTS
-            .iter()
-            .filter(|t| !t.name.starts_with("fault-"))
-        {
+        for test in SYSTEM_TESTS.iter().filter(|t| !is_injection(t)) {
             assert_eq!(test.extra_cmdline, "", "{}", test.name);
         }
+    }
+
+    fn root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
+    #[test]
+    fn the_kernel_alone_boots_without_a_deployment() {
+        for name in [
+            "boot-multiboot1",
+            "boot-grub-multiboot2",
+            "no-svm",
+            "no-nested-paging",
+            "fault-panic",
+        ] {
+            assert_eq!(test_named(name).deployment, None, "{name}");
+        }
+    }
+
+    #[test]
+    fn every_deployment_of_a_test_is_valid_and_fits_its_machine() {
+        let known = components::all(&root()).unwrap();
+        for test in SYSTEM_TESTS {
+            let Some(name) = test.deployment else {
+                continue;
+            };
+            let manifest = deployment::load_manifest(&root(), name).unwrap();
+            components::check_images(name, &manifest.images, &known).unwrap();
+            assert!(
+                u32::from(manifest.cpus) <= test.smp,
+                "{}: the deployment expects {} cpus, the test boots {}",
+                test.name,
+                manifest.cpus,
+                test.smp
+            );
+            // The component that holds the verdict is the one that gives it.
+            let holder = manifest
+                .components
+                .iter()
+                .find(|c| c.verdict)
+                .unwrap_or_else(|| panic!("{name} has no verdict holder"));
+            let from = format!("deployment verdict from {}", holder.name);
+            assert!(
+                test.markers.contains(&from.as_str()),
+                "{}: {from}",
+                test.name
+            );
+            assert!(test.markers.contains(&VERDICT_PASS), "{}", test.name);
+            let plan = format!(
+                "boot plan {name:?}: {} components",
+                manifest.components.len()
+            );
+            assert!(
+                test.markers.contains(&plan.as_str()),
+                "{}: {plan}",
+                test.name
+            );
+        }
+    }
+
+    #[test]
+    fn the_deployments_are_prepared_once_each() {
+        let keys = deployments_of(SYSTEM_TESTS);
+        assert_eq!(keys[0], None);
+        for key in [
+            Some("default"),
+            Some("cap-errors"),
+            Some("fault-containment"),
+        ] {
+            assert_eq!(keys.iter().filter(|k| **k == key).count(), 1, "{key:?}");
+        }
+        assert_eq!(test_named("components-echo-grub").boot, BootMethod::Grub);
+    }
+
+    /// The demo as the kernel logs it (components' lines are tagged by the
+    /// kernel with their name and CPU).
+    const ECHO_LOG: &str = "\
+[kernel cpu0 INFO] boot plan \"default\": 2 components
+[kernel cpu0 INFO] component echo-server: started (domain 0, priority 10, cpu 0)
+[kernel cpu0 INFO] component echo-client: started (domain 1, priority 5, cpu 0)
+[echo-client cpu0] INFO echo-client: 100 round trips ok
+[echo-server cpu0] INFO echo-server: logging through the console capability the client passed
+[echo-client cpu0] INFO echo-client: echo-server logged through the console capability it was passed
+[kernel cpu0 INFO] deployment verdict from echo-client
+[kernel cpu0 INFO] tessera: verdict pass
+";
+
+    #[test]
+    fn the_echo_demo_passes_on_its_log() {
+        let test = test_named("components-echo");
+        assert_eq!(
+            check(test, &Outcome::Verdict(Verdict::Pass), ECHO_LOG),
+            Ok(())
+        );
+        // Without the line echo-server logged through the passed console.
+        let log: String = ECHO_LOG
+            .lines()
+            .filter(|l| !l.starts_with("[echo-server"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let reason = check(test, &Outcome::Verdict(Verdict::Pass), &log).unwrap_err();
+        assert!(reason.contains("[echo-server cpu"), "{reason}");
+    }
+
+    #[test]
+    fn a_failed_check_in_cap_probe_is_missed() {
+        let test = test_named("cap-errors");
+        let log = "[cap-probe cpu1] INFO not ok 3 - a call on selector 64 fails with InvalidSelector: got EmptySlot\n";
+        let reason = check(test, &Outcome::Verdict(Verdict::Fail), log).unwrap_err();
+        assert!(
+            reason.contains("\"] INFO ok 3 - a call on selector 64 fails with InvalidSelector\""),
+            "{reason}"
+        );
     }
 }
