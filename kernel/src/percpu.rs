@@ -42,6 +42,11 @@ impl PerCpu {
         self.current_context
             .store(context as u64, Ordering::Relaxed);
     }
+
+    /// The context of the thread this CPU runs.
+    pub fn current_context(&self) -> *mut UserContext {
+        self.current_context.load(Ordering::Relaxed) as *mut UserContext
+    }
 }
 
 /// The stacks a new CPU needs, allocated by the CPU that starts it.

@@ -61,6 +61,11 @@ impl Scheduler {
         }
     }
 
+    /// Whether a thread more important than `priority` waits on `cpu`.
+    fn has_ready_above(&self, cpu: usize, priority: Priority) -> bool {
+        self.ready[cpu].iter().any(|&(ready, _)| ready > priority)
+    }
+
     fn pick(&mut self, cpu: usize) -> Option<ThreadId> {
         let queue = &mut self.ready[cpu];
         let best = queue.iter().map(|&(priority, _)| priority).max()?;
@@ -85,6 +90,18 @@ impl Scheduler {
 }
 
 impl Kernel {
+    /// Hands `woken` the CPU directly when it belongs to this one (the
+    /// caller then blocks); otherwise queues it on its own CPU.
+    pub fn hand_over(&mut self, woken: ThreadId, cpu: usize) -> crate::sched::Keep {
+        match self.threads.get(&woken) {
+            Some(record) if record.cpu == cpu && !record.dead => Keep::SwitchTo(woken),
+            _ => {
+                self.wake(woken);
+                Keep::Blocked
+            }
+        }
+    }
+
     /// Makes `thread` runnable on its CPU.
     pub fn wake(&mut self, thread: ThreadId) {
         let Some(record) = self.threads.get(&thread) else {
@@ -109,7 +126,7 @@ impl Kernel {
             .threads
             .iter()
             .filter(|(_, thread)| thread.domain == domain)
-            .map(|(&id, _)| id)
+            .map(|(id, _)| id)
             .collect();
         for thread in threads {
             self.thread(thread).dead = true;
@@ -224,15 +241,38 @@ pub fn after_syscall(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize,
     let kernel = guard
         .as_mut()
         .expect("system calls come from running threads");
-    if let Some(thread) = kernel.sched.running(cpu) {
-        let priority = kernel.ipc.effective_priority(thread).unwrap_or(0);
-        match keep {
-            Keep::Continue => kernel.sched.enqueue(cpu, priority, thread, true),
-            Keep::Yield => kernel.sched.enqueue(cpu, priority, thread, false),
-            Keep::Blocked => {}
+    let Some(thread) = kernel.sched.running(cpu) else {
+        run_next(guard, cpu)
+    };
+    let priority = kernel.ipc.effective_priority(thread).unwrap_or(0);
+    match keep {
+        // The fast path: nothing more important became runnable here, so the
+        // caller goes straight back, with no queueing.
+        Keep::Continue if !kernel.sched.has_ready_above(cpu, priority) => resume_current(guard),
+        Keep::Continue => kernel.sched.enqueue(cpu, priority, thread, true),
+        Keep::Yield => kernel.sched.enqueue(cpu, priority, thread, false),
+        Keep::Blocked => {}
+        // IPC on one CPU: the thread that got the message runs next, on the
+        // blocked thread's time, unless something more important waits.
+        Keep::SwitchTo(next) => {
+            let next_priority = kernel.ipc.effective_priority(next).unwrap_or(0);
+            if !kernel.sched.has_ready_above(cpu, next_priority) {
+                enter(guard, cpu, next);
+            }
+            kernel.sched.enqueue(cpu, next_priority, next, false);
         }
     }
     run_next(guard, cpu)
+}
+
+/// Returns to the thread this CPU was running, whose registers the system
+/// call already updated.
+fn resume_current(guard: MutexGuard<'static, Option<Kernel>>) -> ! {
+    let context = percpu::current()
+        .expect("scheduling CPUs have per-CPU data")
+        .current_context();
+    drop(guard);
+    UserContext::enter(context)
 }
 
 /// What the thread that made a system call does next.
@@ -241,6 +281,8 @@ pub enum Keep {
     Continue,
     Yield,
     Blocked,
+    /// The caller blocked and woke this thread, which belongs to the same CPU.
+    SwitchTo(ThreadId),
 }
 
 /// Nothing can run anywhere. With a verdict holder that is a stall (it will

@@ -10,7 +10,6 @@ use crate::sched::Scheduler;
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
-use hashbrown::HashMap;
 use spin::Mutex;
 use tessera_capability::{CSpaceId, CapTable, DomainId, Object, ThreadId};
 use tessera_ipc::Ipc;
@@ -36,6 +35,53 @@ pub struct Domain {
     pub console_line: Vec<u8>,
 }
 
+/// Thread records by the IPC machine's thread index: every system call
+/// looks its caller up here, so this is a plain vector, not a hash map.
+#[derive(Debug, Default)]
+pub struct ThreadTable {
+    slots: Vec<Option<(ThreadId, Thread)>>,
+}
+
+impl ThreadTable {
+    pub fn insert(&mut self, id: ThreadId, thread: Thread) {
+        let index = id.index() as usize;
+        if self.slots.len() <= index {
+            self.slots.resize_with(index + 1, || None);
+        }
+        self.slots[index] = Some((id, thread));
+    }
+
+    pub fn get(&self, id: &ThreadId) -> Option<&Thread> {
+        match self.slots.get(id.index() as usize)? {
+            Some((known, thread)) if known == id => Some(thread),
+            _ => None,
+        }
+    }
+
+    pub fn get_mut(&mut self, id: &ThreadId) -> Option<&mut Thread> {
+        match self.slots.get_mut(id.index() as usize)? {
+            Some((known, thread)) if known == id => Some(thread),
+            _ => None,
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (ThreadId, &Thread)> {
+        self.slots
+            .iter()
+            .flatten()
+            .map(|(id, thread)| (*id, thread))
+    }
+}
+
+impl core::ops::Index<&ThreadId> for ThreadTable {
+    type Output = Thread;
+
+    fn index(&self, id: &ThreadId) -> &Thread {
+        self.get(id)
+            .expect("every ThreadId the kernel holds has a record")
+    }
+}
+
 /// A thread of a component.
 #[derive(Debug)]
 pub struct Thread {
@@ -53,7 +99,7 @@ pub struct Kernel {
     pub caps: CapTable<Object>,
     pub ipc: Ipc,
     pub domains: Vec<Domain>,
-    pub threads: HashMap<ThreadId, Thread>,
+    pub threads: ThreadTable,
     pub sched: Scheduler,
     /// Whether a component holds the verdict capability (then only it ends
     /// the deployment; otherwise the deployment ends when all is quiet).
@@ -66,7 +112,7 @@ impl Kernel {
             caps: CapTable::new(),
             ipc: Ipc::new(),
             domains: Vec::new(),
-            threads: HashMap::new(),
+            threads: ThreadTable::default(),
             sched: Scheduler::new(cpus),
             has_verdict_holder: false,
         }

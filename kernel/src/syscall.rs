@@ -53,6 +53,10 @@ fn lookup(
     kernel.caps.lookup(at, kind, rights).map_err(cap_status)
 }
 
+fn cpu_of(kernel: &Kernel, thread: ThreadId) -> usize {
+    kernel.threads[&thread].cpu
+}
+
 /// Marks `rax` to be set to success unless an operation wrote a result.
 fn succeed(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
     kernel.thread(thread).context.rax = u64::MAX;
@@ -173,8 +177,7 @@ fn call_endpoint(kernel: &mut Kernel, thread: ThreadId, selector: u64) -> Result
         .call(thread, endpoint, cap.badge, message, receive_slot(transfer))
     {
         Ok(CallOutcome::Delivered { server }) => {
-            kernel.wake(server);
-            Ok(Keep::Blocked)
+            Ok(kernel.hand_over(server, cpu_of(kernel, thread)))
         }
         Ok(CallOutcome::Queued) => Ok(Keep::Blocked),
         Err(error) => Err(ipc_status(error)),
