@@ -132,6 +132,19 @@ impl Kernel {
             self.thread(thread).dead = true;
             self.sched.forget(thread);
         }
+        let freed = self.domains[domain].space.release_user_memory();
+        let cspace = self.domains[domain].cspace;
+        if let Err(error) = self.caps.refund(cspace, freed) {
+            log::warn!(
+                "refunding {freed} bytes to {}: {error}",
+                self.domains[domain].name
+            );
+        }
+        log::info!(
+            "component {}: {} KiB of memory returned to the frame pool",
+            self.domains[domain].name,
+            freed / 1024
+        );
         let mut woken = Vec::new();
         self.ipc.domain_died(id, &mut |thread| woken.push(thread));
         for thread in woken {

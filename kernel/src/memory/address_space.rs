@@ -129,3 +129,69 @@ impl AddressSpace {
         Ok(frame)
     }
 }
+
+impl AddressSpace {
+    /// Frees every page and page table of the lower half (the component's
+    /// own memory) and returns how many bytes of mapped pages were freed. The
+    /// root stays: it may still be loaded on this CPU, and its upper half is
+    /// the kernel's. Only for a component that will never run again.
+    pub fn release_user_memory(&mut self) -> u64 {
+        let root = self.root.start_address().as_u64();
+        let mut freed = 0;
+        // SAFETY: the root and every table below it are this space's own,
+        // reached through the physical map; the component no longer runs,
+        // so nothing walks these tables while they are taken apart.
+        let pml4 = unsafe { &mut *physical_to_virtual(root).as_mut_ptr::<PageTable>() };
+        for entry in pml4.iter_mut().take(256) {
+            if let Some(table) = present_table(entry) {
+                freed += release_table(table, 3);
+                entry.set_unused();
+            }
+        }
+        reload_if_active(self.root);
+        freed
+    }
+}
+
+/// The table a present, non-huge entry points to, and its frame.
+fn present_table(
+    entry: &x86_64::structures::paging::page_table::PageTableEntry,
+) -> Option<PhysAddr> {
+    let flags = entry.flags();
+    (flags.contains(Flags::PRESENT) && !flags.contains(Flags::HUGE_PAGE)).then(|| entry.addr())
+}
+
+/// Frees the pages under a table at `level` (3: PDPT, 2: PD, 1: PT), then
+/// the table itself; returns the bytes of leaf pages freed. Component
+/// spaces map only 4 KiB pages, so a huge entry below the root never occurs.
+fn release_table(table: PhysAddr, level: u8) -> u64 {
+    // SAFETY: as in `release_user_memory`: a table of a dead component's
+    // space, reached through the physical map, used by nothing else.
+    let entries = unsafe { &mut *physical_to_virtual(table.as_u64()).as_mut_ptr::<PageTable>() };
+    let mut freed = 0;
+    for entry in entries.iter_mut() {
+        if !entry.flags().contains(Flags::PRESENT) {
+            continue;
+        }
+        if level == 1 {
+            frames::free(entry.addr());
+            freed += 4096;
+        } else if let Some(next) = present_table(entry) {
+            freed += release_table(next, level - 1);
+        }
+        entry.set_unused();
+    }
+    frames::free(table);
+    freed
+}
+
+/// Drops this CPU's cached translations of `root`'s lower half if it is the
+/// active space (loading CR3 again flushes non-global entries).
+fn reload_if_active(root: PhysFrame) {
+    use x86_64::registers::control::Cr3;
+    let (active, flags) = Cr3::read();
+    if active == root {
+        // SAFETY: reloading the same root changes no mapping.
+        unsafe { Cr3::write(active, flags) };
+    }
+}

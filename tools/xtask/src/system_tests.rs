@@ -229,6 +229,7 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             "boot plan \"fault-containment\": 3 components",
             "] INFO crasher: called (badge 0); writing to address 0x10",
             "component crasher faulted: page fault (#PF) at 0x10 (",
+            "KiB of memory returned to the frame pool",
             "[fault-driver cpu",
             "] INFO fault-driver: first call to crasher failed with ServerDied, as expected",
             "] INFO fault-driver: echo-server still answers after the crash",
