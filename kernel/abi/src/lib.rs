@@ -29,6 +29,33 @@
 //! what the manifest grants, at the slots the manifest names. A component
 //! MUST NOT assume any other slot is filled.
 //!
+//! # IPC, time and priorities
+//!
+//! `Call` blocks the caller until the server's `Reply` (or `ReplyWait`). A
+//! server thread owes at most one reply at a time, to the caller it last
+//! received; there is no reply capability to hold or lose.
+//!
+//! - Time: while a server works for a caller, it runs on the caller's time.
+//!   The kernel charges the CPU time to the thread at the far end of the
+//!   chain of calls, and a server runs at least at the priority of the
+//!   callers it serves (`tessera-ipc`, "time accounting").
+//! - Priority inversion is prevented before boot, not at run time: the
+//!   manifest MUST let a component call only components of equal or higher
+//!   priority, and calls MUST NOT form a cycle (both checked by
+//!   `tessera-manifest`). Each endpoint's ceiling is its server's priority:
+//!   a caller above it gets [`Status::AboveCeiling`].
+//! - Callers waiting on one endpoint are served highest priority first, in
+//!   arrival order among equals.
+//! - When a server's component faults or exits, every caller blocked on it,
+//!   and every later call, gets [`Status::ServerDied`]. A restarted server's
+//!   endpoints have a new generation: capabilities to the old one get
+//!   [`Status::StaleEndpoint`], so a client can tell it lost state.
+//! - On one CPU, a call switches straight to the waiting server and a reply
+//!   straight back to the caller, unless a more important thread is ready.
+//!
+//! Messages are six words in registers; longer messages (a per-thread
+//! message buffer) are not part of version 1.
+//!
 //! # Memory layout of a component
 //!
 //! The kernel loads the component's ELF image (static, non-PIE, `PT_LOAD`
