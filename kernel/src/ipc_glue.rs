@@ -2,10 +2,12 @@
 //! out of the ABI's message registers, capability transfer at delivery, and
 //! error codes in the ABI's ranges.
 use crate::arch::user_context::UserContext;
+use crate::memory::physical_to_virtual;
 use crate::state::Kernel;
-use tessera_abi::NO_SELECTOR;
+use tessera_abi::{MESSAGE_BUFFER_WORDS, NO_SELECTOR, Status};
 use tessera_capability::{CapError, SlotAddr, ThreadId};
 use tessera_ipc::{Delivery, IpcError, MSG_WORDS, Message, Wakeup};
+use x86_64::PhysAddr;
 
 /// `rax` for a capability error (ABI: 0x100 + code).
 pub fn cap_status(error: CapError) -> u64 {
@@ -42,11 +44,31 @@ pub fn set_words(context: &mut UserContext, words: &[u64]) {
     ] = all;
 }
 
-/// The message a thread's registers carry, with the capability it sends.
-pub fn message_of(context: &UserContext, send: Option<u32>) -> Message {
+/// The message a thread's registers carry, with the capability it sends
+/// and the count of message-buffer words (`r14`), which must fit the buffer.
+pub fn message_of(context: &UserContext, send: Option<u32>) -> Result<Message, u64> {
     let mut message = Message::new(&words_of(context)).expect("six words fit a message");
     message.cap = send;
-    message
+    message.buffer_words = u16::try_from(context.r14)
+        .ok()
+        .filter(|&count| usize::from(count) <= MESSAGE_BUFFER_WORDS)
+        .ok_or(Status::InvalidArgument.code())?;
+    Ok(message)
+}
+
+/// Copies the first `count` words of one thread's message buffer to the
+/// start of another's. Both are kernel-mapped frames of their own, reached
+/// through the physical map, so no component pointer is involved.
+fn copy_buffer(from: PhysAddr, to: PhysAddr, count: usize) {
+    let count = count.min(MESSAGE_BUFFER_WORDS);
+    if count == 0 || from == to {
+        return;
+    }
+    let source = physical_to_virtual(from.as_u64()).as_ptr::<u64>();
+    let target = physical_to_virtual(to.as_u64()).as_mut_ptr::<u64>();
+    // SAFETY: each frame is one page (512 words) owned by its thread's
+    // message buffer; `count` is at most 512; distinct frames never overlap.
+    unsafe { core::ptr::copy_nonoverlapping(source, target, count) };
 }
 
 /// Writes a delivered call or reply into the receiver's registers, moving
@@ -59,8 +81,21 @@ pub fn write_delivery(kernel: &mut Kernel, receiver: ThreadId, delivery: Deliver
         let rights = kernel.caps.get(from).ok()?.rights;
         kernel.caps.grant(from, to, rights).ok().map(|()| slot)
     });
+    let count = usize::from(delivery.message.buffer_words);
+    let copied = match kernel.threads.get(&delivery.sender) {
+        Some(sender) => {
+            copy_buffer(
+                sender.message_buffer,
+                kernel.threads[&receiver].message_buffer,
+                count,
+            );
+            count
+        }
+        None => 0,
+    };
     let context = &mut kernel.thread(receiver).context;
     context.rax = 0;
+    context.r14 = copied as u64;
     context.rdi = delivery.badge.map_or(0, |badge| badge.0);
     set_words(context, delivery.message.words());
     context.r13 = u64::from(received.unwrap_or(NO_SELECTOR));

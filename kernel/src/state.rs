@@ -91,6 +91,8 @@ pub struct Thread {
     pub cpu: usize,
     /// Boxed so its address stays put while `syscall_entry` writes to it.
     pub context: Box<UserContext>,
+    /// The frame of the thread's message buffer (ABI: MESSAGE_BUFFER_ADDRESS).
+    pub message_buffer: x86_64::PhysAddr,
     pub dead: bool,
 }
 

@@ -171,7 +171,7 @@ fn call_endpoint(kernel: &mut Kernel, thread: ThreadId, selector: u64) -> Result
         unreachable!("looked up as an endpoint")
     };
     let send = outgoing_cap(kernel, thread, transfer)?;
-    let message = message_of(&kernel.threads[&thread].context, send);
+    let message = message_of(&kernel.threads[&thread].context, send)?;
     match kernel
         .ipc
         .call(thread, endpoint, cap.badge, message, receive_slot(transfer))
@@ -187,7 +187,7 @@ fn call_endpoint(kernel: &mut Kernel, thread: ThreadId, selector: u64) -> Result
 fn reply(kernel: &mut Kernel, thread: ThreadId) -> Result<()> {
     let transfer = CapTransfer::from_word(kernel.threads[&thread].context.r13);
     let send = outgoing_cap(kernel, thread, transfer)?;
-    let message = message_of(&kernel.threads[&thread].context, send);
+    let message = message_of(&kernel.threads[&thread].context, send)?;
     let caller = kernel.ipc.reply(thread, message).map_err(ipc_status)?;
     kernel.wake(caller);
     Ok(())
@@ -209,7 +209,7 @@ fn wait(kernel: &mut Kernel, thread: ThreadId, selector: u64, reply_first: bool)
     let receive = receive_slot(transfer);
     let outcome = if reply_first {
         let send = outgoing_cap(kernel, thread, transfer)?;
-        let message = message_of(&kernel.threads[&thread].context, send);
+        let message = message_of(&kernel.threads[&thread].context, send)?;
         let outcome = kernel
             .ipc
             .reply_and_wait(thread, message, endpoint, receive)

@@ -95,6 +95,18 @@ fn main() {
             rdi: u64::from(slot::CONSOLE),
             words: [41, 0, 0, 0, 0, 0],
             r13: 0,
+            r14: 0,
+        }),
+        Status::InvalidArgument,
+    );
+    tap.expect(
+        "a call sending 513 message-buffer words fails with InvalidArgument",
+        raw(Registers {
+            rax: 2, // Call
+            rdi: u64::from(ECHO_CAP),
+            words: [1, 0, 0, 0, 0, 0],
+            r13: u64::MAX,
+            r14: 513,
         }),
         Status::InvalidArgument,
     );

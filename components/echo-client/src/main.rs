@@ -22,6 +22,7 @@ extern crate alloc;
 
 use alloc::format;
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use echo_server::{EchoClient, echoed};
 use tessera_rt::{Endpoint, cap, rights, slot, verdict};
@@ -58,6 +59,21 @@ fn run() -> Result<(), String> {
         }
     }
     log::info!("echo-client: {ROUND_TRIPS} round trips ok");
+
+    // A full message buffer (512 words) there and back.
+    let long: Vec<u64> = (0..512u64).map(|i| i * 3 + 1).collect();
+    let back = ECHO
+        .long_echo(&long)
+        .map_err(|e| format!("a 512-word message: {e}"))?;
+    let expected: Vec<u64> = long.iter().map(|w| w + 1).collect();
+    if back != expected {
+        return Err(format!(
+            "a 512-word message came back as {} words, first {:x?}",
+            back.len(),
+            back.first()
+        ));
+    }
+    log::info!("echo-client: a 512-word message through the message buffer ok");
 
     cap::derive(
         slot::CONSOLE,

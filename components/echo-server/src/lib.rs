@@ -14,6 +14,8 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+extern crate alloc;
+
 use core::fmt;
 
 use tessera_rt::{CapTransfer, Endpoint, Error, Message, NO_SELECTOR};
@@ -22,6 +24,9 @@ use tessera_rt::{CapTransfer, Endpoint, Error, Message, NO_SELECTOR};
 pub const ECHO: u64 = 1;
 /// Operation: log one line through the console capability sent along.
 pub const TAKE_CONSOLE: u64 = 2;
+/// Op 3 LONG_ECHO: the call's message-buffer words come back each + 1, in
+/// the reply's message buffer (word 0 of the reply: 0 on success).
+pub const LONG_ECHO: u64 = 3;
 
 /// Reply word 0: done.
 pub const OK: u64 = 0;
@@ -85,6 +90,18 @@ impl EchoClient {
 
     /// `TAKE_CONSOLE`: lends the server the console capability in `slot`
     /// for one line.
+    /// Sends `words` through the message buffer (op 3) and returns what
+    /// came back in the reply's buffer.
+    pub fn long_echo(&self, words: &[u64]) -> Result<alloc::vec::Vec<u64>, EchoError> {
+        let count = tessera_rt::message_buffer::write(words).map_err(EchoError::Call)?;
+        let call = Message::new([LONG_ECHO, 0, 0, 0, 0, 0]).with_buffer_words(count);
+        let reply = self.0.call(call).map_err(EchoError::Call)?;
+        match reply.words[0] {
+            OK => Ok(tessera_rt::message_buffer::read(reply.buffer_words)),
+            code => Err(EchoError::Refused(code)),
+        }
+    }
+
     pub fn take_console(&self, slot: u32) -> Result<(), EchoError> {
         let transfer = CapTransfer {
             send: slot,

@@ -10,7 +10,9 @@
 #![no_main]
 #![forbid(unsafe_code)]
 
-use echo_server::{ECHO, NO_CAPABILITY, OK, TAKE_CONSOLE, UNKNOWN_OPERATION, echoed};
+extern crate alloc;
+
+use echo_server::{ECHO, LONG_ECHO, NO_CAPABILITY, OK, TAKE_CONSOLE, UNKNOWN_OPERATION, echoed};
 use tessera_rt::{Console, Endpoint, Message, Reply, Server, cap};
 
 tessera_rt::entry!(main);
@@ -30,6 +32,7 @@ fn main() {
 fn handle(badge: u64, call: Message, received: Option<u32>) -> Reply {
     let reply = match call.words[0] {
         ECHO => echo(call),
+        LONG_ECHO => long_echo(call),
         TAKE_CONSOLE => take_console(received),
         op => {
             log::warn!("unknown operation {op} from badge {badge}");
@@ -47,6 +50,18 @@ fn echo(call: Message) -> Message {
     let [_, a, b, c, d, e] = call.words;
     let [a, b, c, d, e] = echoed([a, b, c, d, e]);
     Message::new([OK, a, b, c, d, e])
+}
+
+/// The call's message-buffer words, each + 1, back through the buffer.
+fn long_echo(call: Message) -> Message {
+    let words: alloc::vec::Vec<u64> = tessera_rt::message_buffer::read(call.buffer_words)
+        .into_iter()
+        .map(|word| word.wrapping_add(1))
+        .collect();
+    match tessera_rt::message_buffer::write(&words) {
+        Ok(count) => Message::new([OK, 0, 0, 0, 0, 0]).with_buffer_words(count),
+        Err(error) => status(error.code()),
+    }
 }
 
 /// Logs one line through the console capability that came with the call.

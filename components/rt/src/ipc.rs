@@ -10,22 +10,47 @@ use tessera_abi::{CapTransfer, MESSAGE_WORDS, NO_SELECTOR, Status, Syscall};
 
 use crate::control::exit;
 use crate::error::Error;
-use crate::syscall::{Registers, invoke};
+use crate::syscall::{Registers, invoke, invoke_with_buffer};
 
-/// The six words of an IPC message.
+/// The six words of an IPC message, and how many words of the message
+/// buffer ([`crate::message_buffer`]) go with it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Message {
     pub words: [u64; MESSAGE_WORDS],
+    /// Words of the message buffer sent (on the way out) or received.
+    pub buffer_words: u16,
 }
 
 impl Message {
     /// A message of six zero words.
     pub const EMPTY: Self = Self {
         words: [0; MESSAGE_WORDS],
+        buffer_words: 0,
     };
 
     pub const fn new(words: [u64; MESSAGE_WORDS]) -> Self {
-        Self { words }
+        Self {
+            words,
+            buffer_words: 0,
+        }
+    }
+
+    /// The same message, also sending the first `count` words of the
+    /// message buffer (written with [`crate::message_buffer::write`]).
+    #[must_use]
+    pub const fn with_buffer_words(self, count: u16) -> Self {
+        Self {
+            buffer_words: count,
+            ..self
+        }
+    }
+
+    /// The message the kernel returned in these registers.
+    fn received(out: &Registers) -> Self {
+        Self {
+            words: out.words,
+            buffer_words: u16::try_from(out.r14).unwrap_or(0),
+        }
     }
 
     /// Word `i` (0 if `i` is out of range).
@@ -62,8 +87,14 @@ impl Endpoint {
         message: Message,
         transfer: CapTransfer,
     ) -> Result<(Message, Option<u32>), Error> {
-        let out = invoke(Syscall::Call, self.0, message.words, transfer)?;
-        Ok((Message::new(out.words), received(out.r13)))
+        let out = invoke_with_buffer(
+            Syscall::Call,
+            self.0,
+            message.words,
+            transfer,
+            message.buffer_words,
+        )?;
+        Ok((Message::received(&out), received(out.r13)))
     }
 }
 
@@ -81,7 +112,7 @@ impl Request {
     fn from_registers(out: Registers) -> Self {
         Self {
             badge: out.rdi,
-            message: Message::new(out.words),
+            message: Message::received(&out),
             cap: received(out.r13),
         }
     }
@@ -194,11 +225,12 @@ impl Server {
             send: reply.cap.unwrap_or(NO_SELECTOR),
             receive: self.receive,
         };
-        invoke(
+        invoke_with_buffer(
             Syscall::ReplyWait,
             self.endpoint.0,
             reply.message.words,
             transfer,
+            reply.message.buffer_words,
         )
         .map(Request::from_registers)
     }
@@ -254,7 +286,9 @@ mod tests {
             rdi: 9,
             words: [1, 2, 3, 4, 5, 6],
             r13: 20,
+            r14: 300,
         });
+        assert_eq!(request.message.buffer_words, 300);
         assert_eq!(request.badge, 9);
         assert_eq!(request.message.word(5), 6);
         assert_eq!(request.message.word(6), 0);

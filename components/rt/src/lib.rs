@@ -65,6 +65,7 @@ mod entry;
 mod error;
 pub mod ipc;
 pub mod logger;
+pub mod message_buffer;
 pub mod syscall;
 pub mod testing;
 pub mod time;

@@ -12,6 +12,7 @@
 //! | `rdi` | a capability selector | the badge of a received call |
 //! | `rsi`, `rdx`, `r10`, `r8`, `r9`, `r12` | message words 0 to 5 | message words 0 to 5 |
 //! | `r13` | the capability transfer word | the selector a capability arrived in |
+//! | `r14` | message-buffer words sent | message-buffer words received |
 //!
 //! `rcx` and `r11` are destroyed by the instruction; the kernel preserves
 //! every other register.
@@ -31,6 +32,8 @@ pub struct Registers {
     pub words: [u64; MESSAGE_WORDS],
     /// `r13`: the capability transfer word in, the received selector out.
     pub r13: u64,
+    /// `r14`: message-buffer words sent in, words received out.
+    pub r14: u64,
 }
 
 /// Enters the kernel with `registers` and returns what it hands back.
@@ -66,6 +69,7 @@ pub fn raw(registers: Registers) -> Registers {
                 inout("r9") r.words[4],
                 inout("r12") r.words[5],
                 inout("r13") r.r13,
+                inout("r14") r.r14,
                 lateout("rcx") _,
                 lateout("r11") _,
                 options(nostack),
@@ -89,13 +93,69 @@ pub fn invoke(
     words: [u64; MESSAGE_WORDS],
     transfer: CapTransfer,
 ) -> Result<Registers, Error> {
+    invoke_with_buffer(number, selector, words, transfer, 0)
+}
+
+/// As [`invoke`], sending the first `buffer_words` words of the message
+/// buffer along (IPC system calls only).
+#[inline]
+pub fn invoke_with_buffer(
+    number: Syscall,
+    selector: u32,
+    words: [u64; MESSAGE_WORDS],
+    transfer: CapTransfer,
+    buffer_words: u16,
+) -> Result<Registers, Error> {
     let out = raw(Registers {
         rax: number as u64,
         rdi: u64::from(selector),
         words,
         r13: transfer.to_word(),
+        r14: u64::from(buffer_words),
     });
     check(out.rax).map(|()| out)
+}
+
+/// The calling thread's message buffer (ABI: one page the kernel maps at
+/// `MESSAGE_BUFFER_ADDRESS` and writes only during this thread's own IPC
+/// system calls).
+#[cfg(target_os = "none")]
+fn message_buffer() -> *mut u64 {
+    tessera_abi::MESSAGE_BUFFER_ADDRESS as *mut u64
+}
+
+/// Copies `words` to the start of the message buffer.
+pub(crate) fn write_message_buffer(words: &[u64]) {
+    assert!(
+        words.len() <= tessera_abi::MESSAGE_BUFFER_WORDS,
+        "checked by the caller"
+    );
+    #[cfg(target_os = "none")]
+    #[allow(unsafe_code)]
+    // SAFETY: the kernel maps the buffer, one page of 512 words, for the
+    // thread's whole life; at most 512 words are written; the kernel only
+    // touches it inside this thread's system calls, which are not running.
+    unsafe {
+        core::ptr::copy_nonoverlapping(words.as_ptr(), message_buffer(), words.len());
+    }
+    #[cfg(not(target_os = "none"))]
+    panic!("the message buffer exists only inside a Tessera component")
+}
+
+/// Copies the first `out.len()` words of the message buffer into `out`.
+pub(crate) fn read_message_buffer(out: &mut [u64]) {
+    assert!(
+        out.len() <= tessera_abi::MESSAGE_BUFFER_WORDS,
+        "checked by the caller"
+    );
+    #[cfg(target_os = "none")]
+    #[allow(unsafe_code)]
+    // SAFETY: as for `write_message_buffer`, reading instead.
+    unsafe {
+        core::ptr::copy_nonoverlapping(message_buffer(), out.as_mut_ptr(), out.len());
+    }
+    #[cfg(not(target_os = "none"))]
+    panic!("the message buffer exists only inside a Tessera component")
 }
 
 /// Writes to address 0x10 and never returns: the kernel stops the component

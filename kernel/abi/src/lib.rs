@@ -15,12 +15,23 @@
 //! | `rdi` | a capability selector (the object the call is about) | the badge of a received call |
 //! | `rsi`, `rdx`, `r10`, `r8`, `r9`, `r12` | message words 0 to 5 ([`MESSAGE_WORDS`]) | message words 0 to 5 |
 //! | `r13` | the capability transfer word ([`CapTransfer`]) | the selector a capability arrived in, or [`NO_SELECTOR`] |
+//! | `r14` | how many words of the message buffer go with the message (`Call`, `Reply`, `ReplyWait`) | how many words arrived in the message buffer |
 //!
 //! `rcx` and `r11` are destroyed (the `syscall` instruction uses them). Every
 //! other register, the stack and the flags except the arithmetic ones are
-//! preserved. The kernel MUST NOT read or write component memory on a
-//! system call: everything travels in registers, so a bad pointer cannot
-//! exist.
+//! preserved. The kernel MUST NOT read or write component memory on a system
+//! call except the calling and the receiving thread's message buffers: there
+//! are no pointers in system calls, so a bad pointer cannot exist.
+//!
+//! # The message buffer
+//!
+//! Each thread has a message buffer (its UTCB): one page at
+//! [`MESSAGE_BUFFER_ADDRESS`] holding [`MESSAGE_BUFFER_WORDS`] words, mapped
+//! by the kernel. A message longer than the six register words sends its
+//! first `r14` buffer words too: at delivery the kernel copies them from the
+//! sender's buffer to the start of the receiver's, and the receiver finds
+//! the count in `r14`. A count over [`MESSAGE_BUFFER_WORDS`] is
+//! [`Status::InvalidArgument`].
 //!
 //! # Capability slots
 //!
@@ -53,8 +64,8 @@
 //! - On one CPU, a call switches straight to the waiting server and a reply
 //!   straight back to the caller, unless a more important thread is ready.
 //!
-//! Messages are six words in registers; longer messages (a per-thread
-//! message buffer) are not part of version 1.
+//! Messages are six words in registers, plus up to 512 words through the
+//! message buffer (below).
 //!
 //! # Memory layout of a component
 //!
@@ -94,6 +105,23 @@ pub mod slot {
     /// The first slot the manifest assigns.
     pub const FIRST_GRANTED: u32 = 4;
 }
+
+/// The initial thread's message buffer (one page, above the stack and its
+/// guard page), and how many words it holds.
+pub const MESSAGE_BUFFER_ADDRESS: u64 = STACK_TOP + 0x1000;
+pub const MESSAGE_BUFFER_WORDS: usize = 512;
+
+// The layout's promises, checked when the crate compiles.
+const _: () = {
+    assert!(STACK_TOP < USER_SPACE_END && STACK_TOP % 4096 == 0 && STACK_SIZE % 4096 == 0);
+    assert!(
+        MESSAGE_BUFFER_ADDRESS >= STACK_TOP + 4096,
+        "a guard page above the stack"
+    );
+    assert!(MESSAGE_BUFFER_ADDRESS + 4096 <= USER_SPACE_END);
+    assert!(MESSAGE_BUFFER_WORDS * 8 == 4096);
+    assert!(slot::FIRST_GRANTED > slot::VERDICT);
+};
 
 /// Where a component's initial stack ends (exclusive), and its size.
 pub const STACK_TOP: u64 = 0x0000_7FFF_FFFF_0000;
@@ -372,13 +400,5 @@ mod tests {
         assert_eq!(transfer.to_word(), 0x0000_0009_0000_0005);
         assert_eq!(CapTransfer::from_word(0x0000_0009_0000_0005), transfer);
         assert_eq!(CapTransfer::NONE.to_word(), u64::MAX);
-    }
-
-    #[test]
-    fn user_layout_stays_in_the_lower_half() {
-        assert!(STACK_TOP < USER_SPACE_END);
-        assert_eq!(STACK_TOP % 4096, 0);
-        assert_eq!(STACK_SIZE % 4096, 0);
-        assert!(slot::FIRST_GRANTED > slot::VERDICT);
     }
 }

@@ -208,6 +208,7 @@ impl Ipc {
     ) {
         let offered = self.at(server.index()).receive;
         let delivery = Delivery {
+            sender: caller,
             badge,
             message: msg,
             transfer: msg.cap.map(|send| CapTransfer {
@@ -232,6 +233,7 @@ impl Ipc {
         let caller = self.at(server.index()).caller.take().expect("checked");
         let offered = self.at(caller.index()).receive;
         let delivery = Delivery {
+            sender: server,
             badge: None,
             message: msg,
             transfer: msg.cap.map(|send| CapTransfer {

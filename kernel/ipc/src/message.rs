@@ -16,6 +16,10 @@ pub struct Message {
     len: u8,
     /// The capability to transfer, if any.
     pub cap: Option<Selector>,
+    /// How many words of the sender's message buffer (its UTCB) go with
+    /// the message. The machine only carries the count; the kernel copies
+    /// the words between the two buffers when it writes the delivery.
+    pub buffer_words: u16,
 }
 
 impl Message {
@@ -26,6 +30,7 @@ impl Message {
             words: [0; MSG_WORDS],
             len: 0,
             cap: None,
+            buffer_words: 0,
         }
     }
 
@@ -87,6 +92,9 @@ pub struct CapTransfer {
 /// What a receiver gets: a call (to a server) or a reply (to a caller).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Delivery {
+    /// The thread that sent the call or the reply (whose message buffer
+    /// the kernel copies from).
+    pub sender: ThreadId,
     /// The badge of the capability the call was made through; `None` for
     /// an unbadged capability and for replies.
     pub badge: Option<Badge>,

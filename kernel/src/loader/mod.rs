@@ -15,7 +15,7 @@ use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Display;
-use tessera_abi::{CSPACE_SLOTS, STACK_SIZE, STACK_TOP, slot};
+use tessera_abi::{CSPACE_SLOTS, MESSAGE_BUFFER_ADDRESS, STACK_SIZE, STACK_TOP, slot};
 use tessera_boot_info::{BootInfo, Module};
 use tessera_boot_plan::{BootPlan, EndpointKind, GrantKind};
 use tessera_capability::{Badge, DomainId, Object, Rights, SlotAddr, ThreadId};
@@ -148,6 +148,14 @@ fn create_component(
             .map_fresh(page, stack)
             .unwrap_or_else(|error| fail(format_args!("component {name}: stack: {error}")));
     }
+    if !charge(4096) {
+        fail(format_args!(
+            "component {name}: its memory quota has no room for the message buffer"
+        ));
+    }
+    let message_buffer = space
+        .map_fresh(MESSAGE_BUFFER_ADDRESS, stack)
+        .unwrap_or_else(|error| fail(format_args!("component {name}: message buffer: {error}")));
 
     let domain_index = kernel.domains.len();
     let id = DomainId::new(domain_index as u32, 0);
@@ -172,6 +180,7 @@ fn create_component(
             domain: domain_index,
             cpu,
             context: Box::new(UserContext::new(entry, STACK_TOP)),
+            message_buffer,
             dead: false,
         },
     );

@@ -210,7 +210,8 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             "] INFO ok 9 - deriving the echo capability with RECEIVE, which it lacks, fails with InsufficientRights",
             "] INFO ok 10 - system call 999 fails with InvalidSyscall",
             "] INFO ok 11 - a 41-byte console write fails with InvalidArgument",
-            "] INFO cap-probe: all 11 checks ok",
+            "] INFO ok 12 - a call sending 513 message-buffer words fails with InvalidArgument",
+            "] INFO cap-probe: all 12 checks ok",
             "deployment verdict from cap-probe",
             VERDICT_PASS,
         ],
@@ -250,6 +251,7 @@ const ECHO_MARKERS: &[&str] = &[
     "component echo-client: started (domain ",
     "[echo-client cpu",
     "] INFO echo-client: 100 round trips ok",
+    "] INFO echo-client: a 512-word message through the message buffer ok",
     "[echo-server cpu",
     "] INFO echo-server: logging through the console capability the client passed",
     "] INFO echo-client: echo-server logged through the console capability it was passed",
@@ -704,6 +706,7 @@ tessera: verdict pass
 [kernel cpu0 INFO] component echo-server: started (domain 0, priority 10, cpu 0)
 [kernel cpu0 INFO] component echo-client: started (domain 1, priority 5, cpu 0)
 [echo-client cpu0] INFO echo-client: 100 round trips ok
+[echo-client cpu0] INFO echo-client: a 512-word message through the message buffer ok
 [echo-server cpu0] INFO echo-server: logging through the console capability the client passed
 [echo-client cpu0] INFO echo-client: echo-server logged through the console capability it was passed
 [kernel cpu0 INFO] deployment verdict from echo-client

@@ -55,8 +55,9 @@ fn woken(f: impl FnOnce(&mut dyn FnMut(ThreadId))) -> Vec<ThreadId> {
     v
 }
 
-fn received(tag: u64) -> WaitOutcome {
+fn received(sender: ThreadId, tag: u64) -> WaitOutcome {
     WaitOutcome::Received(Delivery {
+        sender,
         badge: Some(Badge(tag)),
         message: msg(&[tag]),
         transfer: None,
@@ -87,6 +88,7 @@ fn call_reply_round_trip() {
     assert_eq!(
         w.ipc.take_wakeup(w.c1),
         Ok(Some(Wakeup::Reply(Delivery {
+            sender: w.s,
             badge: None,
             message: msg(&[1, 2, 3]),
             transfer: None
@@ -105,7 +107,7 @@ fn queued_callers_by_priority_then_arrival() {
     }
     assert_eq!(w.ipc.state(w.c2), Ok(ThreadState::BlockedOnSend(w.e)));
     // c3 (priority 8) first, then c1 and c2 (priority 5) in arrival order.
-    assert_eq!(w.ipc.wait(w.s, w.e, None), Ok(received(3)));
+    assert_eq!(w.ipc.wait(w.s, w.e, None), Ok(received(w.c3, 3)));
     let mut order = Vec::from([w.c3]);
     loop {
         let out = w
@@ -264,7 +266,7 @@ fn caller_death_frees_the_server() {
         out,
         ReplyWaitOutcome {
             replied: None,
-            wait: received(2)
+            wait: received(w.c2, 2)
         }
     );
     // A queued caller that dies leaves the queue.
@@ -473,4 +475,24 @@ fn error_codes_are_stable() {
     assert_eq!(IpcError::InvalidThread.code(), 1);
     assert_eq!(IpcError::ServerDied.code(), 6);
     assert_eq!(IpcError::OutOfMemory.code(), 15);
+}
+
+#[test]
+fn deliveries_name_their_sender_and_carry_the_buffer_word_count() {
+    let mut w = world();
+    w.ipc.wait(w.s, w.e, None).unwrap();
+    let mut long = msg(&[7]);
+    long.buffer_words = 300;
+    w.ipc.call(w.c2, w.e, None, long, None).unwrap();
+    let Some(Wakeup::Call(call)) = w.ipc.take_wakeup(w.s).unwrap() else {
+        panic!("the server should have the call")
+    };
+    assert_eq!((call.sender, call.message.buffer_words), (w.c2, 300));
+    let mut reply = Message::empty();
+    reply.buffer_words = 12;
+    assert_eq!(w.ipc.reply(w.s, reply), Ok(w.c2));
+    let Some(Wakeup::Reply(back)) = w.ipc.take_wakeup(w.c2).unwrap() else {
+        panic!("the caller should have the reply")
+    };
+    assert_eq!((back.sender, back.message.buffer_words), (w.s, 12));
 }
