@@ -113,7 +113,8 @@ pub const MESSAGE_BUFFER_WORDS: usize = 512;
 
 // The layout's promises, checked when the crate compiles.
 const _: () = {
-    assert!(STACK_TOP < USER_SPACE_END && STACK_TOP % 4096 == 0 && STACK_SIZE % 4096 == 0);
+    assert!(STACK_TOP < USER_SPACE_END);
+    assert!(STACK_TOP.is_multiple_of(4096) && STACK_SIZE.is_multiple_of(4096));
     assert!(
         MESSAGE_BUFFER_ADDRESS >= STACK_TOP + 4096,
         "a guard page above the stack"

@@ -89,7 +89,7 @@ impl AddressSpace {
     /// Maps a fresh zeroed frame at the page containing `address`; returns
     /// the frame so the caller can fill it.
     pub fn map_fresh(&mut self, address: u64, rights: PageRights) -> Result<PhysAddr, MapError> {
-        if address < 4096 || address >= USER_SPACE_END {
+        if !(4096..USER_SPACE_END).contains(&address) {
             return Err(MapError::OutsideUserSpace(address));
         }
         let page = Page::<Size4KiB>::containing_address(VirtAddr::new(address));
