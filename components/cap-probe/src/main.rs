@@ -19,7 +19,9 @@ use core::fmt::Debug;
 
 use echo_server::ECHO;
 use tessera_rt::syscall::{self, Registers};
-use tessera_rt::{CSPACE_SLOTS, Endpoint, Error, Message, Status, cap, rights, slot, verdict};
+use tessera_rt::{
+    CSPACE_SLOTS, Endpoint, Error, Message, Notification, Status, cap, rights, slot, verdict,
+};
 
 tessera_rt::entry!(main);
 
@@ -29,6 +31,11 @@ const ECHO_CAP: u32 = 4;
 const SCRATCH: u32 = 5;
 /// A slot the manifest leaves empty.
 const EMPTY: u32 = 40;
+/// cap-probe's own notification (manifest: `provides`, kind notification).
+const OWN_NOTIFICATION: u32 = 9;
+/// Free slots for a derivation chain.
+const PARENT: u32 = 6;
+const CHILD: u32 = 7;
 
 fn main() {
     let mut tap = Tap::default();
@@ -111,6 +118,43 @@ fn main() {
         Status::InvalidArgument,
     );
 
+    let notification = Notification(OWN_NOTIFICATION);
+    tap.expect_value(
+        "signalling its own notification, then waiting, returns the bits",
+        notification
+            .signal(0b101)
+            .and_then(|()| notification.wait()),
+        0b101,
+    );
+    tap.expect(
+        "a signal through the echo (endpoint) capability fails with WrongType",
+        Notification(ECHO_CAP).signal(1),
+        Status::WrongType,
+    );
+
+    // Revoke removes what was derived, keeps the capability itself.
+    let derived = cap::derive(
+        ECHO_CAP,
+        PARENT,
+        rights::CALL | rights::DERIVE | rights::REVOKE,
+        0,
+    )
+    .and_then(|()| cap::derive(PARENT, CHILD, rights::CALL, 0));
+    tap.expect_ok(
+        "deriving a child and a grandchild of the echo capability succeeds",
+        derived,
+    );
+    tap.expect_ok("revoking the child succeeds", cap::revoke(PARENT));
+    tap.expect(
+        "a call through the revoked grandchild fails with EmptySlot",
+        Endpoint(CHILD).call(echo),
+        Status::EmptySlot,
+    );
+    tap.expect_ok(
+        "a call through the child, which revoke keeps, succeeds",
+        Endpoint(PARENT).call(echo),
+    );
+
     tap.finish()
 }
 
@@ -135,6 +179,26 @@ impl Tap {
         let got = result.err();
         self.report(what, got.is_none(), got);
         got.is_none()
+    }
+
+    fn expect_value<T: Debug + PartialEq>(
+        &mut self,
+        what: &str,
+        result: Result<T, Error>,
+        wanted: T,
+    ) {
+        match result {
+            Ok(value) if value == wanted => self.report(what, true, None),
+            Ok(value) => {
+                self.checks += 1;
+                self.failed += 1;
+                log::info!(
+                    "not ok {} - {what}: got {value:?}, wanted {wanted:?}",
+                    self.checks
+                );
+            }
+            Err(e) => self.report(what, false, Some(e)),
+        }
     }
 
     fn expect<T: Debug>(&mut self, what: &str, result: Result<T, Error>, wanted: Status) {

@@ -281,9 +281,9 @@ fn install_grants(kernel: &mut Kernel, plan: &BootPlan<'_>) {
                 let endpoint = plan.endpoint(target).expect("checked by parse");
                 let owner = &kernel.domains[usize::from(endpoint.owner)];
                 let from = SlotAddr::new(owner.cspace, u32::from(endpoint.slot));
-                // DERIVE too, so a client can pass on a weaker copy (for
-                // example a capability without CALL for a helper).
-                let rights = rights_of(grant.rights) | Rights::DERIVE;
+                // DERIVE and REVOKE too, so a client can pass on a weaker
+                // copy (say, without CALL) and take back what it passed on.
+                let rights = rights_of(grant.rights) | Rights::DERIVE | Rights::REVOKE;
                 if grant.badge == 0 {
                     kernel.caps.grant(from, to, rights)
                 } else {
