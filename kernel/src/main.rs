@@ -16,6 +16,7 @@ mod acpi_tables;
 mod arch;
 mod boot;
 mod console;
+mod construct;
 mod exit;
 mod fault_injection;
 mod ipc_glue;

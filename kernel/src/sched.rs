@@ -40,6 +40,10 @@ impl Scheduler {
         }
     }
 
+    pub fn cpus(&self) -> usize {
+        self.ready.len()
+    }
+
     pub fn set_apic_id(&mut self, cpu: usize, apic_id: u32) {
         self.apic_ids[cpu] = apic_id;
     }

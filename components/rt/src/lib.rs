@@ -58,6 +58,8 @@ pub extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod boot;
+pub mod build;
 pub mod cap;
 pub mod console;
 mod control;

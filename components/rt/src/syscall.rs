@@ -199,3 +199,53 @@ pub(crate) fn read_time_stamp_counter() -> u64 {
     #[cfg(not(target_arch = "x86_64"))]
     panic!("the time-stamp counter exists only on x86-64")
 }
+
+/// The boot-information page the kernel gives init (ABI: `tessera_abi::init`):
+/// its words, as far as the module count says. Empty if the page is absent
+/// or does not start with the magic.
+#[allow(unsafe_code)]
+pub(crate) fn init_boot_words() -> alloc::vec::Vec<u64> {
+    use tessera_abi::init::{BOOT_INFO_ADDRESS, MAGIC, MODULE_WORDS};
+    #[cfg(target_os = "none")]
+    {
+        let page = BOOT_INFO_ADDRESS as *const u64;
+        // SAFETY: only init calls this (it is the only component whose
+        // manifest-less start maps this page); the kernel maps the page
+        // read-only for init's whole life, and the reads stay inside it.
+        let (magic, count) = unsafe { (page.read(), page.add(1).read()) };
+        let words = 2 + (count as usize).min(32) * MODULE_WORDS;
+        if magic != MAGIC {
+            return alloc::vec::Vec::new();
+        }
+        // SAFETY: as above; at most 2 + 32 * 6 words, well inside the page.
+        unsafe { core::slice::from_raw_parts(page, words) }.to_vec()
+    }
+    #[cfg(not(target_os = "none"))]
+    {
+        let _ = (BOOT_INFO_ADDRESS, MAGIC, MODULE_WORDS);
+        panic!("boot modules exist only inside init")
+    }
+}
+
+/// A boot module's bytes where the kernel mapped them for init.
+#[allow(unsafe_code)]
+pub(crate) fn init_module_bytes(address: u64, size: u64) -> &'static [u8] {
+    use tessera_abi::init::{BOOT_INFO_ADDRESS, MODULES_BASE};
+    let end = address
+        .checked_add(size)
+        .expect("module range from the kernel");
+    assert!(
+        address >= MODULES_BASE && end > address,
+        "module outside the module area"
+    );
+    let _ = BOOT_INFO_ADDRESS;
+    #[cfg(target_os = "none")]
+    {
+        // SAFETY: the kernel maps each module read-only, page after page,
+        // at the address and size it wrote in the boot page, for init's
+        // whole life; nothing writes it.
+        unsafe { core::slice::from_raw_parts(address as *const u8, size as usize) }
+    }
+    #[cfg(not(target_os = "none"))]
+    panic!("boot modules exist only inside init")
+}

@@ -173,11 +173,40 @@ pub enum Syscall {
     CapDelete = 12,
     /// Deletes everything derived from the capability in `rdi`.
     CapRevoke = 13,
+    /// Creates a protection domain, charged to the domain in `rdi`
+    /// (CONTROL): word 0 the empty slot for its capability, word 1 its
+    /// kernel-memory quota in bytes (moved from the parent's), words 2-5 its
+    /// name (up to 32 bytes, NUL padded).
+    DomainCreate = 14,
+    /// Maps fresh zeroed pages into the domain in `rdi` (CONTROL), charged
+    /// to its quota: word 0 the page-aligned address, word 1 the page count,
+    /// word 2 the rights ([`page`]); writable and executable together is
+    /// refused.
+    DomainMap = 15,
+    /// Writes word 1 bytes (at most 32, in words 2-5) into the domain in
+    /// `rdi` (CONTROL) at address word 0, which must be mapped.
+    DomainWrite = 16,
+    /// Creates a thread in the domain in `rdi` (CONTROL), not yet running:
+    /// word 0 the empty slot for its capability, word 1 its entry point,
+    /// word 2 its stack pointer, word 3 its priority (at most the caller's),
+    /// word 4 its CPU. The kernel maps its message buffer.
+    ThreadCreate = 17,
+    /// Starts the thread in `rdi` (CONTROL).
+    ThreadStart = 18,
+    /// Creates an endpoint (word 1 = 0) or a notification (word 1 = 1) owned
+    /// by the domain in `rdi` (CONTROL), with word 2 as the endpoint's
+    /// priority ceiling; its capability (every right) goes to the caller's
+    /// empty slot word 0.
+    EndpointCreate = 19,
+    /// Copies the caller's capability in slot word 0 into slot word 1 of the
+    /// domain in `rdi` (CONTROL), with the rights in word 2 (a subset; the
+    /// source needs GRANT) and the badge in word 3 (0: none).
+    CapInstall = 20,
 }
 
 impl Syscall {
     /// Every system call, by number.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 21] = [
         Self::Null,
         Self::ConsoleWrite,
         Self::Call,
@@ -192,13 +221,51 @@ impl Syscall {
         Self::CapDerive,
         Self::CapDelete,
         Self::CapRevoke,
+        Self::DomainCreate,
+        Self::DomainMap,
+        Self::DomainWrite,
+        Self::ThreadCreate,
+        Self::ThreadStart,
+        Self::EndpointCreate,
+        Self::CapInstall,
     ];
 
     /// The call for a number in `rax`; `None` for any other value (the
     /// kernel answers [`Status::InvalidSyscall`]).
     pub fn from_number(number: u64) -> Option<Self> {
-        Self::ALL.into_iter().find(|call| *call as u64 == number)
+        // ALL is in number order (a test checks it), so the number indexes it.
+        usize::try_from(number)
+            .ok()
+            .and_then(|index| Self::ALL.get(index).copied())
     }
+}
+
+/// Page rights for `DomainMap` (word 2).
+pub mod page {
+    pub const WRITE: u64 = 1 << 0;
+    pub const EXECUTE: u64 = 1 << 1;
+}
+
+/// The most bytes one `DomainWrite` carries (words 2-5).
+pub const DOMAIN_WRITE_MAX: usize = 32;
+
+/// What the kernel gives the initial component, `init`, which builds the
+/// deployment from the boot plan: the boot modules mapped read-only, and a
+/// page describing them. `init` starts with its own domain (slot 0, whose
+/// quota holds the whole deployment's component memory), its thread, the
+/// console and the verdict; it hands out what the plan says and then drops
+/// everything and exits.
+pub mod init {
+    /// The page describing the modules: word 0 [`MAGIC`], word 1 the module
+    /// count, then per module [`MODULE_WORDS`] words: address, size in
+    /// bytes, and the name (32 bytes, NUL padded).
+    pub const BOOT_INFO_ADDRESS: u64 = 0x0000_0100_0000_0000;
+    /// Where the modules are mapped, one after the other, page aligned.
+    pub const MODULES_BASE: u64 = 0x0000_0100_0000_1000;
+    pub const MAGIC: u64 = u64::from_le_bytes(*b"TSINIT01");
+    pub const MODULE_WORDS: usize = 6;
+    /// init's priority: above every component it builds.
+    pub const PRIORITY: u8 = 255;
 }
 
 /// The most bytes one `ConsoleWrite` carries (5 words).
@@ -374,7 +441,7 @@ mod tests {
             assert_eq!(call as u64, number as u64);
             assert_eq!(Syscall::from_number(number as u64), Some(call));
         }
-        assert_eq!(Syscall::from_number(14), None);
+        assert_eq!(Syscall::from_number(21), None);
         assert_eq!(Syscall::from_number(u64::MAX), None);
     }
 

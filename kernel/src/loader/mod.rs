@@ -1,27 +1,29 @@
-//! Building the deployment from the boot plan: one protection domain per
-//! component, its image loaded, its first thread ready, its endpoints made
-//! and the capabilities the plan grants installed — nothing more.
+//! Starting the deployment: the kernel loads only `init`, the initial
+//! component, and gives it what it needs to build the rest from the boot
+//! plan — the boot modules (read-only), a quota holding the deployment's
+//! whole component memory, the console and the verdict — and nothing else.
 //!
-//! Module 0 is the plan (`tessera-boot-plan`, re-validated here in full,
-//! since it reaches the kernel as untrusted bytes); module i + 1 is image i.
+//! Modules: 0 is the boot plan, 1..=n the images it names, and the last one
+//! is `init`. The plan is parsed here only to check that the modules match
+//! and to size init's quota; init parses it again (it trusts nothing either).
 pub mod elf;
 
 use crate::acpi_tables::Cpu;
-use crate::arch::user_context::UserContext;
-use crate::memory::address_space::{AddressSpace, PageRights};
-use crate::state::{Domain, Kernel, Thread};
-use crate::{exit, memory};
-use alloc::boxed::Box;
-use alloc::string::String;
-use alloc::vec::Vec;
+use crate::exit;
+use crate::memory::address_space::PageRights;
+use crate::memory::{self, physical_to_virtual};
+use crate::state::Kernel;
 use core::fmt::Display;
-use tessera_abi::{CSPACE_SLOTS, MESSAGE_BUFFER_ADDRESS, STACK_SIZE, STACK_TOP, slot};
+use tessera_abi::{STACK_SIZE, STACK_TOP, init, slot};
 use tessera_boot_info::{BootInfo, Module};
-use tessera_boot_plan::{BootPlan, EndpointKind, GrantKind};
-use tessera_capability::{Badge, DomainId, Object, Rights, SlotAddr, ThreadId};
+use tessera_boot_plan::BootPlan;
+use tessera_capability::{Object, Rights, SlotAddr};
 
-/// Kernel memory an endpoint or notification costs its owner's quota.
-const IPC_OBJECT_BYTES: u64 = 64;
+/// What init itself may use beyond the components' memory: its image,
+/// stack, message buffer, heap and its copy of the modules are charged to it.
+const INIT_OWN_QUOTA: u64 = 4 << 20;
+const INIT_NAME: &str = "init";
+const PAGE: u64 = 4096;
 
 fn fail(what: impl Display) -> ! {
     exit::fatal(format_args!("deployment: {what}"))
@@ -39,265 +41,153 @@ fn module_bytes(module: &Module) -> &'static [u8] {
     })
 }
 
-/// The deployment the boot modules describe, or `None` when there are no
-/// modules (the kernel alone).
+fn module_name(module: &Module) -> &str {
+    module
+        .command_line
+        .split_ascii_whitespace()
+        .last()
+        .unwrap_or("")
+}
+
+/// The deployment the boot modules describe, with `init` ready to run, or
+/// `None` when there are no modules (the kernel alone).
 pub fn build(boot_info: &BootInfo, cpus: &[Cpu]) -> Option<Kernel> {
-    let plan_module = boot_info.modules.first()?;
+    let modules = &boot_info.modules;
+    let plan_module = modules.first()?;
     let plan = BootPlan::parse(module_bytes(plan_module))
         .unwrap_or_else(|error| fail(format_args!("the boot plan (module 0) is invalid: {error}")));
-    if usize::from(plan.module_count()) != boot_info.modules.len() {
+    let init_module = modules
+        .last()
+        .filter(|module| module_name(module) == INIT_NAME);
+    let Some(init_module) = init_module else {
+        fail("the last boot module must be init, the component that builds the deployment")
+    };
+    if usize::from(plan.module_count()) + 1 != modules.len() {
         fail(format_args!(
-            "the boot plan names {} modules but the boot loader passed {}",
+            "the boot plan names {} modules, plus init that makes {}, but the boot loader passed {}",
             plan.module_count(),
-            boot_info.modules.len()
+            usize::from(plan.module_count()) + 1,
+            modules.len()
         ));
-    }
-    log::info!(
-        "boot plan {:?}: {} components",
-        plan.name(),
-        plan.component_count()
-    );
-    if usize::from(plan.cpu_count()) > cpus.len() {
-        log::warn!(
-            "boot plan expects {} cpus, the machine has {}: components pinned to missing cpus run on cpu 0",
-            plan.cpu_count(),
-            cpus.len()
-        );
     }
     let mut kernel = Kernel::new(cpus.len());
     for (index, cpu) in cpus.iter().enumerate() {
         kernel.sched.set_apic_id(index, cpu.apic_id);
     }
-    let threads: Vec<ThreadId> = plan
-        .components()
-        .map(|component| {
-            create_component(
-                &mut kernel,
-                &plan,
-                &boot_info.modules,
-                component,
-                cpus.len(),
-            )
-        })
-        .collect();
-    create_endpoints(&mut kernel, &plan);
-    install_grants(&mut kernel, &plan);
-    for (component, thread) in plan.components().zip(&threads) {
-        let record = &kernel.threads[thread];
-        log::info!(
-            "component {}: started (domain {}, priority {}, cpu {})",
-            component.name,
-            record.domain,
-            component.priority,
-            record.cpu
-        );
-        kernel.wake(*thread);
-    }
-    Some(kernel)
-}
-
-fn create_component(
-    kernel: &mut Kernel,
-    plan: &BootPlan<'_>,
-    modules: &[Module],
-    component: tessera_boot_plan::Component<'_>,
-    cpus: usize,
-) -> ThreadId {
-    let name = component.name;
-    let image = plan
-        .image(component.image)
-        .expect("the plan's indices are checked by parse");
-    let module = &modules[usize::from(image.module)];
-    let module_name = module
-        .command_line
-        .split_ascii_whitespace()
-        .last()
-        .unwrap_or("");
-    if module_name != image.name {
-        fail(format_args!(
-            "module {} should be image {:?} but is {:?}",
-            image.module,
-            image.name,
-            module.command_line.as_str()
-        ));
-    }
-    let cspace = kernel
-        .caps
-        .create_cspace(CSPACE_SLOTS, component.memory)
-        .unwrap_or_else(|error| fail(format_args!("component {name}: {error}")));
-    let mut space =
-        AddressSpace::new().unwrap_or_else(|error| fail(format_args!("component {name}: {error}")));
-    let mut charge = |bytes| kernel.caps.charge(cspace, bytes).is_ok();
-    let entry = elf::load(module_bytes(module), &mut space, &mut charge).unwrap_or_else(|error| {
-        fail(format_args!(
-            "component {name}: image {:?}: {error}",
-            image.name
-        ))
-    });
+    let quota = plan.component_memory().saturating_add(INIT_OWN_QUOTA);
+    let domain = kernel
+        .create_domain(INIT_NAME, quota)
+        .unwrap_or_else(|status| {
+            fail(format_args!(
+                "init: cannot make its domain (status {status:#x})"
+            ))
+        });
+    let entry = {
+        let Kernel { caps, domains, .. } = &mut kernel;
+        let cspace = domains[domain].cspace;
+        let mut charge = |bytes| caps.charge(cspace, bytes).is_ok();
+        elf::load(
+            module_bytes(init_module),
+            &mut domains[domain].space,
+            &mut charge,
+        )
+        .unwrap_or_else(|error| fail(format_args!("init: {error}")))
+    };
     let stack = PageRights {
         writable: true,
         executable: false,
     };
-    for page in ((STACK_TOP - STACK_SIZE)..STACK_TOP).step_by(4096) {
-        if !charge(4096) {
+    kernel
+        .map_pages(domain, STACK_TOP - STACK_SIZE, STACK_SIZE / PAGE, stack)
+        .unwrap_or_else(|status| {
             fail(format_args!(
-                "component {name}: its memory quota has no room for the stack"
-            ));
-        }
-        space
-            .map_fresh(page, stack)
-            .unwrap_or_else(|error| fail(format_args!("component {name}: stack: {error}")));
-    }
-    if !charge(4096) {
-        fail(format_args!(
-            "component {name}: its memory quota has no room for the message buffer"
-        ));
-    }
-    let message_buffer = space
-        .map_fresh(MESSAGE_BUFFER_ADDRESS, stack)
-        .unwrap_or_else(|error| fail(format_args!("component {name}: message buffer: {error}")));
-
-    let domain_index = kernel.domains.len();
-    let id = DomainId::new(domain_index as u32, 0);
-    let thread = kernel
-        .ipc
-        .add_thread(id, component.priority)
-        .unwrap_or_else(|error| fail(format_args!("component {name}: {error:?}")));
-    let cpu = (0..cpus)
-        .find(|&cpu| component.affinity & (1 << cpu) != 0)
-        .unwrap_or(0);
-    kernel.domains.push(Domain {
-        name: String::from(name),
-        id,
-        cspace,
-        space,
-        ending: None,
-        console_line: Vec::new(),
-    });
-    kernel.threads.insert(
-        thread,
-        Thread {
-            domain: domain_index,
-            cpu,
-            context: Box::new(UserContext::new(entry, STACK_TOP)),
-            message_buffer,
-            dead: false,
-        },
-    );
-    let own = [
-        (slot::DOMAIN, Object::Domain(id)),
-        (slot::THREAD, Object::Thread(thread)),
-    ];
-    for (selector, object) in own {
-        kernel
-            .caps
-            .create_object(SlotAddr::new(cspace, selector), object, Rights::CONTROL, 0)
-            .unwrap_or_else(|error| fail(format_args!("component {name}: {error}")));
-    }
-    thread
-}
-
-fn create_endpoints(kernel: &mut Kernel, plan: &BootPlan<'_>) {
-    for endpoint in plan.endpoints() {
-        let owner = usize::from(endpoint.owner);
-        let (id, cspace, name) = {
-            let domain = &kernel.domains[owner];
-            (domain.id, domain.cspace, domain.name.clone())
-        };
-        let priority = plan
-            .component(endpoint.owner)
-            .expect("checked by parse")
-            .priority;
-        let (object, rights) = match endpoint.kind {
-            EndpointKind::Ipc => {
-                let endpoint = kernel
-                    .ipc
-                    .create_endpoint(id, priority)
-                    .unwrap_or_else(|error| fail(format_args!("component {name}: {error:?}")));
-                (Object::Endpoint(endpoint), Rights::CALL | Rights::RECEIVE)
-            }
-            EndpointKind::Notification => {
-                let notification = kernel
-                    .ipc
-                    .create_notification()
-                    .unwrap_or_else(|error| fail(format_args!("component {name}: {error:?}")));
-                (
-                    Object::Notification(notification),
-                    Rights::SIGNAL | Rights::WAIT,
-                )
-            }
-        };
-        let at = SlotAddr::new(cspace, u32::from(endpoint.slot));
-        kernel
-            .caps
-            .create_object(at, object, rights | Rights::GENERIC, IPC_OBJECT_BYTES)
-            .unwrap_or_else(|error| {
-                fail(format_args!(
-                    "component {name}, endpoint {}: {error}",
-                    endpoint.name
-                ))
-            });
-    }
-}
-
-/// The plan's rights bits in the capability table's terms.
-fn rights_of(rights: tessera_boot_plan::Rights) -> Rights {
-    let mut out = Rights::empty();
-    for (plan, cap) in [
-        (tessera_boot_plan::Rights::CALL, Rights::CALL),
-        (tessera_boot_plan::Rights::GRANT, Rights::GRANT),
-        (tessera_boot_plan::Rights::SIGNAL, Rights::SIGNAL),
-        (tessera_boot_plan::Rights::WRITE, Rights::WRITE),
-    ] {
-        if rights.contains(plan) {
-            out |= cap;
-        }
-    }
-    out
-}
-
-fn install_grants(kernel: &mut Kernel, plan: &BootPlan<'_>) {
-    for grant in plan.grants() {
-        let holder = &kernel.domains[usize::from(grant.holder)];
-        let (cspace, name) = (holder.cspace, holder.name.clone());
-        let to = SlotAddr::new(cspace, u32::from(grant.slot));
-        let result = match grant.kind {
-            GrantKind::Console => kernel.caps.create_object(
-                to,
-                Object::Console,
-                Rights::WRITE | Rights::GRANT | Rights::DERIVE,
-                0,
-            ),
-            GrantKind::Verdict => {
-                kernel.has_verdict_holder = true;
-                kernel
-                    .caps
-                    .create_object(to, Object::Verdict, Rights::WRITE, 0)
-            }
-            GrantKind::Call | GrantKind::Signal => {
-                let target = grant
-                    .target
-                    .expect("checked by parse: calls and signals name a target");
-                let endpoint = plan.endpoint(target).expect("checked by parse");
-                let owner = &kernel.domains[usize::from(endpoint.owner)];
-                let from = SlotAddr::new(owner.cspace, u32::from(endpoint.slot));
-                // DERIVE and REVOKE too, so a client can pass on a weaker
-                // copy (say, without CALL) and take back what it passed on.
-                let rights = rights_of(grant.rights) | Rights::DERIVE | Rights::REVOKE;
-                if grant.badge == 0 {
-                    kernel.caps.grant(from, to, rights)
-                } else {
-                    kernel
-                        .caps
-                        .grant_badged(from, to, rights, Badge(grant.badge))
-                }
-            }
-        };
-        result.unwrap_or_else(|error| {
-            fail(format_args!(
-                "component {name}, slot {}: {error}",
-                grant.slot
+                "init: no room for its stack (status {status:#x})"
             ))
         });
+    give_modules(&mut kernel, domain, modules);
+    let thread = kernel
+        .create_thread(domain, entry, STACK_TOP, init::PRIORITY, 0)
+        .unwrap_or_else(|status| {
+            fail(format_args!(
+                "init: cannot make its thread (status {status:#x})"
+            ))
+        });
+
+    let cspace = kernel.domains[domain].cspace;
+    let id = kernel.domains[domain].id;
+    let grants = [
+        (slot::DOMAIN, Object::Domain(id), Rights::CONTROL),
+        (slot::THREAD, Object::Thread(thread), Rights::CONTROL),
+        (slot::CONSOLE, Object::Console, Rights::WRITE),
+        (slot::VERDICT, Object::Verdict, Rights::WRITE),
+    ];
+    for (selector, object, rights) in grants {
+        kernel
+            .caps
+            .create_object(
+                SlotAddr::new(cspace, selector),
+                object,
+                rights | Rights::GENERIC,
+                0,
+            )
+            .unwrap_or_else(|error| fail(format_args!("init: {error}")));
     }
+    log::info!(
+        "boot plan {:?}: {} components, built by init",
+        plan.name(),
+        plan.component_count()
+    );
+    kernel.wake(thread);
+    Some(kernel)
+}
+
+/// Copies every module into init's space, read-only, and describes them in
+/// its boot-information page (ABI: `tessera_abi::init`).
+fn give_modules(kernel: &mut Kernel, domain: usize, modules: &[Module]) {
+    let read_only = PageRights {
+        writable: false,
+        executable: false,
+    };
+    let mut info = alloc::vec![init::MAGIC, modules.len() as u64];
+    let mut address = init::MODULES_BASE;
+    for module in modules {
+        let bytes = module_bytes(module);
+        let pages = (bytes.len() as u64).div_ceil(PAGE).max(1);
+        let frames = kernel
+            .map_pages(domain, address, pages, read_only)
+            .unwrap_or_else(|status| {
+                fail(format_args!(
+                    "init: no room for the modules (status {status:#x})"
+                ))
+            });
+        for (frame, chunk) in frames.iter().zip(bytes.chunks(PAGE as usize)) {
+            let target = physical_to_virtual(frame.as_u64()).as_mut_ptr::<u8>();
+            // SAFETY: a fresh frame of init's, one page long; the chunk fits.
+            unsafe { core::ptr::copy_nonoverlapping(chunk.as_ptr(), target, chunk.len()) };
+        }
+        let mut name = [0u8; 32];
+        let text = module_name(module).as_bytes();
+        name[..text.len().min(32)].copy_from_slice(&text[..text.len().min(32)]);
+        info.push(address);
+        info.push(bytes.len() as u64);
+        info.extend(
+            name.chunks(8)
+                .map(|word| u64::from_le_bytes(word.try_into().expect("8 bytes"))),
+        );
+        address += pages * PAGE;
+    }
+    let frames = kernel
+        .map_pages(domain, init::BOOT_INFO_ADDRESS, 1, read_only)
+        .unwrap_or_else(|status| {
+            fail(format_args!(
+                "init: no room for its boot page (status {status:#x})"
+            ))
+        });
+    let target = physical_to_virtual(frames[0].as_u64()).as_mut_ptr::<u64>();
+    assert!(
+        info.len() * 8 <= PAGE as usize,
+        "32 modules fit the boot page"
+    );
+    // SAFETY: a fresh page of init's; `info` fits in it (checked above).
+    unsafe { core::ptr::copy_nonoverlapping(info.as_ptr(), target, info.len()) };
 }

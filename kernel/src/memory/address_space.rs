@@ -131,6 +131,23 @@ impl AddressSpace {
 }
 
 impl AddressSpace {
+    /// The physical address behind a component address, if a page is mapped
+    /// there for the component.
+    pub fn translate(&mut self, address: u64) -> Option<PhysAddr> {
+        use x86_64::structures::paging::mapper::{Translate, TranslateResult};
+        if !(4096..USER_SPACE_END).contains(&address) {
+            return None;
+        }
+        match self.mapper().translate(VirtAddr::new(address)) {
+            TranslateResult::Mapped {
+                frame,
+                offset,
+                flags,
+            } if flags.contains(Flags::USER_ACCESSIBLE) => Some(frame.start_address() + offset),
+            _ => None,
+        }
+    }
+
     /// Frees every page and page table of the lower half (the component's
     /// own memory) and returns how many bytes of mapped pages were freed. The
     /// root stays: it may still be loaded on this CPU, and its upper half is

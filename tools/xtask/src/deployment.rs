@@ -67,7 +67,8 @@ impl Deployment {
     /// The deployment a checked manifest describes: module 0 is the boot
     /// plan (the file `plan`), module `i + 1` is image `i` (the file
     /// `image_file(name)`), in [`tessera_manifest::Deployment::modules`]
-    /// order; the machine has the manifest's CPUs.
+    /// order, and the last module is [`INIT_IMAGE`], the component that
+    /// builds the deployment; the machine has the manifest's CPUs.
     pub fn from_manifest(
         manifest: &tessera_manifest::Deployment,
         plan: &Path,
@@ -86,6 +87,10 @@ impl Deployment {
                     source,
                 }
             })
+            .chain(std::iter::once(Module {
+                name: INIT_IMAGE.into(),
+                source: image_file(INIT_IMAGE),
+            }))
             .collect();
         Self {
             name: manifest.name.clone(),
@@ -95,6 +100,17 @@ impl Deployment {
             memory_mib: MEMORY_MIB,
         }
     }
+}
+
+/// The component the kernel starts first, which builds the deployment from
+/// the boot plan (components/init); every deployment boots it, last.
+pub const INIT_IMAGE: &str = "init";
+
+/// The images to build for `manifest`: its own and init.
+pub fn images_to_build(manifest: &tessera_manifest::Deployment) -> Vec<String> {
+    let mut images = manifest.images.clone();
+    images.push(INIT_IMAGE.into());
+    images
 }
 
 /// [`BASE_CMDLINE`] followed by the non-empty `extra` parts, one space apart.
@@ -184,7 +200,7 @@ mod tests {
     }
 
     #[test]
-    fn the_default_deployment_boots_the_plan_then_its_images() {
+    fn the_default_deployment_boots_the_plan_then_its_images_then_init() {
         let manifest = default_manifest();
         let plan = Path::new("/t/tessera/default/boot-plan.tsbp");
         let deployment =
@@ -201,8 +217,10 @@ mod tests {
                 ("boot-plan.tsbp", plan),
                 ("echo-server", Path::new("/t/release/echo-server")),
                 ("echo-client", Path::new("/t/release/echo-client")),
+                ("init", Path::new("/t/release/init")),
             ]
         );
+        assert_eq!(images_to_build(&manifest), ["echo-server", "echo-client", "init"]);
         assert_eq!(deployment.smp, u32::from(manifest.cpus));
         assert_eq!(deployment.cmdline, BASE_CMDLINE, "no kernel-args");
     }

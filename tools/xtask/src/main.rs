@@ -170,7 +170,8 @@ fn prepare(
     };
     let manifest = deployment::load_manifest(&workspace.root, name)?;
     components::check_images(name, &manifest.images, &components::all(&workspace.root)?)?;
-    let artifacts = cargo_build::build(workspace, profile, &manifest.images)?;
+    let artifacts =
+        cargo_build::build(workspace, profile, &deployment::images_to_build(&manifest))?;
     let deployment = deployment::assemble(&workspace.out_dir(), &manifest, &artifacts)?;
     println!(
         "xtask: deployment {:?}: {} components, modules {}",

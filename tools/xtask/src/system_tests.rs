@@ -253,6 +253,9 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
 /// separately.
 const ECHO_MARKERS: &[&str] = &[
     "boot plan \"default\": 2 components",
+    "[init cpu0] INFO init: building \"default\": 2 components, 1 endpoints",
+    "] INFO init: 2 components started; init holds nothing over them and exits",
+    "component init exited with code 0",
     "component echo-server: started (domain ",
     "component echo-client: started (domain ",
     "[echo-client cpu",
@@ -413,7 +416,7 @@ fn prepare(workspace: &Workspace) -> Result<Prepared, String> {
     let mut images: Vec<String> = Vec::new();
     for (key, manifest) in &manifests {
         match manifest {
-            Ok(Some(manifest)) => images.extend(manifest.images.iter().cloned()),
+            Ok(Some(manifest)) => images.extend(deployment::images_to_build(manifest)),
             Ok(None) => {}
             Err(e) => eprintln!("xtask: deployment {}: {e}", key.unwrap_or("")),
         }
@@ -708,9 +711,12 @@ tessera: verdict pass
     /// The demo as the kernel logs it (components' lines are tagged by the
     /// kernel with their name and CPU).
     const ECHO_LOG: &str = "\
-[kernel cpu0 INFO] boot plan \"default\": 2 components
-[kernel cpu0 INFO] component echo-server: started (domain 0, priority 10, cpu 0)
-[kernel cpu0 INFO] component echo-client: started (domain 1, priority 5, cpu 0)
+[kernel cpu0 INFO] boot plan \"default\": 2 components, built by init
+[init cpu0] INFO init: building \"default\": 2 components, 1 endpoints
+[kernel cpu0 INFO] component echo-server: started (domain 1, priority 10, cpu 0)
+[kernel cpu0 INFO] component echo-client: started (domain 2, priority 5, cpu 0)
+[init cpu0] INFO init: 2 components started; init holds nothing over them and exits
+[kernel cpu0 INFO] component init exited with code 0
 [echo-client cpu0] INFO echo-client: 100 round trips ok
 [echo-client cpu0] INFO echo-client: a 512-word message through the message buffer ok
 [echo-server cpu0] INFO echo-server: logging through the console capability the client passed

@@ -1,5 +1,6 @@
 //! System calls (ABI: `tessera_abi`). Every argument is checked here: a
 //! wrong selector, kind or right is a status code in `rax`, never a fault.
+mod build;
 use crate::ipc_glue::{cap_status, ipc_status, message_of, write_delivery};
 use crate::sched::{self, Keep};
 use crate::state::{Ending, KERNEL, Kernel};
@@ -39,9 +40,9 @@ extern "C" fn syscall_handler() -> ! {
     sched::after_syscall(guard, cpu, keep)
 }
 
-type Result<T> = core::result::Result<T, u64>;
+pub(super) type Result<T> = core::result::Result<T, u64>;
 
-fn lookup(
+pub(super) fn lookup(
     kernel: &Kernel,
     thread: ThreadId,
     selector: u64,
@@ -58,7 +59,7 @@ fn cpu_of(kernel: &Kernel, thread: ThreadId) -> usize {
 }
 
 /// Marks `rax` to be set to success unless an operation wrote a result.
-fn succeed(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
+pub(super) fn succeed(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
     kernel.thread(thread).context.rax = u64::MAX;
     Ok(Keep::Continue)
 }
@@ -107,6 +108,13 @@ fn dispatch(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
         }
         Syscall::CapDerive => cap_derive(kernel, thread, selector),
         Syscall::CapDelete | Syscall::CapRevoke => cap_remove(kernel, thread, selector, call),
+        Syscall::DomainCreate => build::domain_create(kernel, thread, selector),
+        Syscall::DomainMap => build::domain_map(kernel, thread, selector),
+        Syscall::DomainWrite => build::domain_write(kernel, thread, selector),
+        Syscall::ThreadCreate => build::thread_create(kernel, thread, selector),
+        Syscall::ThreadStart => build::thread_start(kernel, thread, selector),
+        Syscall::EndpointCreate => build::endpoint_create(kernel, thread, selector),
+        Syscall::CapInstall => build::cap_install(kernel, thread, selector),
     }
 }
 

@@ -1,0 +1,134 @@
+//! Making domains, their memory and their threads: the mechanism behind
+//! both the kernel's loading of `init` and `init`'s system calls. Every
+//! failure is a status code for the caller, never a kernel fault.
+use crate::arch::user_context::UserContext;
+use crate::ipc_glue::{cap_status, ipc_status};
+use crate::memory::address_space::{AddressSpace, MapError, PageRights};
+use crate::memory::physical_to_virtual;
+use crate::state::{Domain, Kernel, Thread};
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use tessera_abi::{CSPACE_SLOTS, MESSAGE_BUFFER_ADDRESS, Status};
+use tessera_capability::{CapError, DomainId, ThreadId};
+use tessera_ipc::Priority;
+
+const PAGE: u64 = 4096;
+
+fn map_status(error: MapError) -> u64 {
+    match error {
+        MapError::OutOfMemory => cap_status(CapError::OutOfMemory),
+        MapError::OutsideUserSpace(_) | MapError::AlreadyMapped(_) => {
+            Status::InvalidArgument.code()
+        }
+    }
+}
+
+impl Kernel {
+    /// A new, empty domain with a capability space whose quota is `quota`.
+    pub fn create_domain(&mut self, name: &str, quota: u64) -> Result<usize, u64> {
+        let cspace = self
+            .caps
+            .create_cspace(CSPACE_SLOTS, quota)
+            .map_err(cap_status)?;
+        let space = AddressSpace::new().map_err(map_status)?;
+        let index = self.domains.len();
+        self.domains.push(Domain {
+            name: String::from(name),
+            id: DomainId::new(index as u32, 0),
+            cspace,
+            space,
+            ending: None,
+            console_line: Vec::new(),
+        });
+        Ok(index)
+    }
+
+    /// Maps `pages` fresh zeroed pages at `address` in `domain`, each charged
+    /// to its quota; returns the frames, in order.
+    pub fn map_pages(
+        &mut self,
+        domain: usize,
+        address: u64,
+        pages: u64,
+        rights: PageRights,
+    ) -> Result<Vec<x86_64::PhysAddr>, u64> {
+        if address % PAGE != 0 || pages == 0 || rights.writable && rights.executable {
+            return Err(Status::InvalidArgument.code());
+        }
+        let end = pages
+            .checked_mul(PAGE)
+            .and_then(|bytes| address.checked_add(bytes))
+            .ok_or(Status::InvalidArgument.code())?;
+        let cspace = self.domains[domain].cspace;
+        let mut frames = Vec::new();
+        for page in (address..end).step_by(PAGE as usize) {
+            self.caps.charge(cspace, PAGE).map_err(cap_status)?;
+            match self.domains[domain].space.map_fresh(page, rights) {
+                Ok(frame) => frames.push(frame),
+                Err(error) => {
+                    let _ = self.caps.refund(cspace, PAGE);
+                    return Err(map_status(error));
+                }
+            }
+        }
+        Ok(frames)
+    }
+
+    /// Copies `bytes` into `domain`'s memory at `address`, which must be
+    /// mapped (the kernel writes through the physical map, never through a
+    /// component's addresses).
+    pub fn write_into(&mut self, domain: usize, address: u64, bytes: &[u8]) -> Result<(), u64> {
+        let mut done = 0;
+        while done < bytes.len() {
+            let at = address
+                .checked_add(done as u64)
+                .ok_or(Status::InvalidArgument.code())?;
+            let frame = self.domains[domain]
+                .space
+                .translate(at)
+                .ok_or(Status::InvalidArgument.code())?;
+            let room = (PAGE - at % PAGE) as usize;
+            let chunk = &bytes[done..bytes.len().min(done + room)];
+            let target = physical_to_virtual(frame.as_u64()).as_mut_ptr::<u8>();
+            // SAFETY: `frame` is the physical address of `at` in a page mapped
+            // into the target domain; the chunk stops at the page's end.
+            unsafe { core::ptr::copy_nonoverlapping(chunk.as_ptr(), target, chunk.len()) };
+            done += chunk.len();
+        }
+        Ok(())
+    }
+
+    /// A thread of `domain` that will start at `entry` with `stack`, not yet
+    /// runnable; its message buffer is mapped and charged to the domain.
+    pub fn create_thread(
+        &mut self,
+        domain: usize,
+        entry: u64,
+        stack: u64,
+        priority: Priority,
+        cpu: usize,
+    ) -> Result<ThreadId, u64> {
+        if cpu >= self.sched.cpus() {
+            return Err(Status::InvalidArgument.code());
+        }
+        let buffer = PageRights {
+            writable: true,
+            executable: false,
+        };
+        let message_buffer = self.map_pages(domain, MESSAGE_BUFFER_ADDRESS, 1, buffer)?[0];
+        let id = self.domains[domain].id;
+        let thread = self.ipc.add_thread(id, priority).map_err(ipc_status)?;
+        self.threads.insert(
+            thread,
+            Thread {
+                domain,
+                cpu,
+                context: Box::new(UserContext::new(entry, stack)),
+                message_buffer,
+                dead: false,
+            },
+        );
+        Ok(thread)
+    }
+}

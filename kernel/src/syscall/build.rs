@@ -1,0 +1,191 @@
+//! The system calls that build a deployment: domains, their memory and
+//! threads, endpoints, and capabilities installed into other domains. They
+//! need CONTROL on the domain (or thread) they act on; `init` holds that for
+//! the components it builds and drops it when it is done.
+use super::{Result, lookup, succeed};
+use crate::ipc_glue::{cap_status, ipc_status};
+use crate::memory::address_space::PageRights;
+use crate::sched::Keep;
+use crate::state::Kernel;
+use tessera_abi::{DOMAIN_WRITE_MAX, Status, page};
+use tessera_capability::{Badge, CapError, Object, ObjectKind, Rights, SlotAddr, ThreadId};
+
+fn words(kernel: &Kernel, thread: ThreadId) -> [u64; 6] {
+    crate::ipc_glue::words_of(&kernel.threads[&thread].context)
+}
+
+fn selector(word: u64) -> Result<u32> {
+    u32::try_from(word).map_err(|_| cap_status(CapError::InvalidSelector))
+}
+
+/// The domain named by the CONTROL capability in `rdi`; a domain that has
+/// ended cannot be built on.
+fn controlled_domain(kernel: &Kernel, thread: ThreadId, cap: u64) -> Result<usize> {
+    let cap = lookup(kernel, thread, cap, ObjectKind::Domain, Rights::CONTROL)?;
+    let Object::Domain(id) = cap.object else {
+        unreachable!("looked up as a domain")
+    };
+    let index = id.index() as usize;
+    match kernel.domains.get(index) {
+        Some(domain) if domain.id == id && domain.ending.is_none() => Ok(index),
+        _ => Err(ipc_status(tessera_ipc::IpcError::ServerDied)),
+    }
+}
+
+/// Installs a new object's capability in the caller's empty slot.
+fn give(
+    kernel: &mut Kernel,
+    thread: ThreadId,
+    slot: u64,
+    object: Object,
+    rights: Rights,
+) -> Result<()> {
+    let at = SlotAddr::new(kernel.domain_of(thread).cspace, selector(slot)?);
+    kernel
+        .caps
+        .create_object(at, object, rights | Rights::GENERIC, 64)
+        .map_err(cap_status)
+}
+
+pub(super) fn domain_create(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
+    let parent = controlled_domain(kernel, thread, cap)?;
+    let [slot, quota, name @ ..] = words(kernel, thread);
+    let mut bytes = [0u8; 32];
+    for (chunk, word) in bytes.chunks_mut(8).zip(name) {
+        chunk.copy_from_slice(&word.to_le_bytes());
+    }
+    let len = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    let name = core::str::from_utf8(&bytes[..len]).map_err(|_| Status::InvalidArgument.code())?;
+    if name.is_empty() {
+        return Err(Status::InvalidArgument.code());
+    }
+    // The child's quota comes out of the parent's: no domain can make memory
+    // it was not given.
+    let parent_cspace = kernel.domains[parent].cspace;
+    kernel
+        .caps
+        .charge(parent_cspace, quota)
+        .map_err(cap_status)?;
+    let domain = match kernel.create_domain(name, quota) {
+        Ok(domain) => domain,
+        Err(status) => {
+            let _ = kernel.caps.refund(parent_cspace, quota);
+            return Err(status);
+        }
+    };
+    let id = kernel.domains[domain].id;
+    give(kernel, thread, slot, Object::Domain(id), Rights::CONTROL)?;
+    succeed(kernel, thread)
+}
+
+pub(super) fn domain_map(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
+    let domain = controlled_domain(kernel, thread, cap)?;
+    let [address, pages, flags, ..] = words(kernel, thread);
+    if flags & !(page::WRITE | page::EXECUTE) != 0 || pages > 1 << 20 {
+        return Err(Status::InvalidArgument.code());
+    }
+    let rights = PageRights {
+        writable: flags & page::WRITE != 0,
+        executable: flags & page::EXECUTE != 0,
+    };
+    kernel.map_pages(domain, address, pages, rights)?;
+    succeed(kernel, thread)
+}
+
+pub(super) fn domain_write(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
+    let domain = controlled_domain(kernel, thread, cap)?;
+    let [address, len, data @ ..] = words(kernel, thread);
+    let len = usize::try_from(len)
+        .ok()
+        .filter(|&len| len <= DOMAIN_WRITE_MAX);
+    let len = len.ok_or(Status::InvalidArgument.code())?;
+    let mut bytes = [0u8; DOMAIN_WRITE_MAX];
+    for (chunk, word) in bytes.chunks_mut(8).zip(data) {
+        chunk.copy_from_slice(&word.to_le_bytes());
+    }
+    kernel.write_into(domain, address, &bytes[..len])?;
+    succeed(kernel, thread)
+}
+
+pub(super) fn thread_create(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
+    let domain = controlled_domain(kernel, thread, cap)?;
+    let [slot, entry, stack, priority, cpu, _] = words(kernel, thread);
+    // No thread can be made more important than the one making it.
+    let own = kernel.ipc.priority(thread).map_err(ipc_status)?;
+    let priority = u8::try_from(priority).ok().filter(|&p| p <= own);
+    let priority = priority.ok_or(Status::InvalidArgument.code())?;
+    let cpu = usize::try_from(cpu).map_err(|_| Status::InvalidArgument.code())?;
+    let new = kernel.create_thread(domain, entry, stack, priority, cpu)?;
+    give(kernel, thread, slot, Object::Thread(new), Rights::CONTROL)?;
+    succeed(kernel, thread)
+}
+
+pub(super) fn thread_start(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
+    let cap = lookup(kernel, thread, cap, ObjectKind::Thread, Rights::CONTROL)?;
+    let Object::Thread(started) = cap.object else {
+        unreachable!("looked up as a thread")
+    };
+    let record = kernel
+        .threads
+        .get(&started)
+        .ok_or(Status::InvalidArgument.code())?;
+    if record.dead || kernel.ipc.state(started).is_err() {
+        return Err(Status::InvalidArgument.code());
+    }
+    let (domain, cpu) = (record.domain, record.cpu);
+    log::info!(
+        "component {}: started (domain {domain}, priority {}, cpu {cpu})",
+        kernel.domains[domain].name,
+        kernel.ipc.priority(started).unwrap_or(0)
+    );
+    kernel.wake(started);
+    succeed(kernel, thread)
+}
+
+pub(super) fn endpoint_create(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
+    let owner = controlled_domain(kernel, thread, cap)?;
+    let [slot, kind, ceiling, ..] = words(kernel, thread);
+    let owner = kernel.domains[owner].id;
+    let (object, rights) = match kind {
+        0 => {
+            let ceiling = u8::try_from(ceiling).map_err(|_| Status::InvalidArgument.code())?;
+            let endpoint = kernel
+                .ipc
+                .create_endpoint(owner, ceiling)
+                .map_err(ipc_status)?;
+            (Object::Endpoint(endpoint), Rights::CALL | Rights::RECEIVE)
+        }
+        1 => {
+            let notification = kernel.ipc.create_notification().map_err(ipc_status)?;
+            (
+                Object::Notification(notification),
+                Rights::SIGNAL | Rights::WAIT,
+            )
+        }
+        _ => return Err(Status::InvalidArgument.code()),
+    };
+    give(kernel, thread, slot, object, rights)?;
+    succeed(kernel, thread)
+}
+
+pub(super) fn cap_install(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
+    let target = controlled_domain(kernel, thread, cap)?;
+    let [source, destination, rights, badge, ..] = words(kernel, thread);
+    let from = SlotAddr::new(kernel.domain_of(thread).cspace, selector(source)?);
+    let to = SlotAddr::new(kernel.domains[target].cspace, selector(destination)?);
+    let rights = u32::try_from(rights)
+        .ok()
+        .and_then(Rights::from_bits)
+        .ok_or(Status::InvalidArgument.code())?;
+    let object = kernel.caps.get(from).map_err(cap_status)?.object;
+    let result = if badge == 0 {
+        kernel.caps.grant(from, to, rights)
+    } else {
+        kernel.caps.grant_badged(from, to, rights, Badge(badge))
+    };
+    result.map_err(cap_status)?;
+    if object == Object::Verdict && target != kernel.threads[&thread].domain {
+        kernel.has_verdict_holder = true;
+    }
+    succeed(kernel, thread)
+}
