@@ -182,6 +182,50 @@ pub(crate) fn write_to_page_zero() -> ! {
     panic!("faults exist only inside a Tessera component")
 }
 
+/// Which fault [`raise_fault`] raises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// `ud2`.
+    InvalidOpcode,
+    /// An unsigned division by zero.
+    DivideError,
+    /// `hlt`, a privileged instruction: #GP in ring 3.
+    GeneralProtection,
+}
+
+/// Raises `fault` and never returns: the kernel stops the component.
+pub(crate) fn raise_fault(fault: Fault) -> ! {
+    #[cfg(target_os = "none")]
+    {
+        #[allow(unsafe_code)]
+        // SAFETY: each sequence faults on its last instruction before it
+        // changes any memory or register the compiler relies on (eax/ecx/edx
+        // are scratch here); the kernel then stops the component. The
+        // trailing ud2 keeps `noreturn` honest should one not fault.
+        unsafe {
+            match fault {
+                Fault::InvalidOpcode => core::arch::asm!("ud2", options(noreturn, nostack)),
+                Fault::DivideError => core::arch::asm!(
+                    "xor ecx, ecx",
+                    "xor edx, edx",
+                    "mov eax, 1",
+                    "div ecx",
+                    "ud2",
+                    options(noreturn, nostack)
+                ),
+                Fault::GeneralProtection => {
+                    core::arch::asm!("hlt", "ud2", options(noreturn, nostack))
+                }
+            }
+        }
+    }
+    #[cfg(not(target_os = "none"))]
+    {
+        let _ = fault;
+        panic!("faults exist only inside a Tessera component")
+    }
+}
+
 /// The time-stamp counter. See [`crate::time::cycles`].
 #[inline(always)]
 pub(crate) fn read_time_stamp_counter() -> u64 {

@@ -6,3 +6,10 @@
 pub fn crash_with_page_fault() -> ! {
     crate::syscall::write_to_page_zero()
 }
+
+pub use crate::syscall::Fault;
+
+/// Stops this component with `fault` (#UD, #DE or #GP), for the same tests.
+pub fn crash_with(fault: Fault) -> ! {
+    crate::syscall::raise_fault(fault)
+}
