@@ -289,7 +289,7 @@ fn resume_current(guard: MutexGuard<'static, Option<Kernel>>) -> ! {
         .expect("scheduling CPUs have per-CPU data")
         .current_context();
     drop(guard);
-    UserContext::enter(context)
+    UserContext::return_from_syscall(context)
 }
 
 /// What the thread that made a system call does next.

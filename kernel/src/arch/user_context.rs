@@ -8,6 +8,7 @@ global_asm!(include_str!("user_entry.s"), options(att_syntax));
 
 unsafe extern "C" {
     fn resume_user(context: *const UserContext) -> !;
+    fn resume_user_sysret(context: *const UserContext) -> !;
     pub fn syscall_entry();
 }
 
@@ -100,13 +101,31 @@ impl UserContext {
         unsafe { (*context).resume() }
     }
 
+    /// Returns to the thread that made the system call this CPU is finishing,
+    /// with SYSRET. Same conditions as [`Self::enter`]; the thread's RIP is
+    /// the instruction after its SYSCALL, so it is canonical and in the
+    /// lower half, as SYSRET requires.
+    pub fn return_from_syscall(context: *mut UserContext) -> ! {
+        // SAFETY: as in `enter`.
+        let context = unsafe { &mut *context };
+        context.sanitize();
+        debug_assert!(context.rip < tessera_abi::USER_SPACE_END);
+        // SAFETY: as in `resume`; SYSRET loads CS/SS from STAR (user
+        // selectors) and RFLAGS from the sanitised value.
+        unsafe { resume_user_sysret(context) }
+    }
+
+    fn sanitize(&mut self) {
+        self.cs = USER_CS;
+        self.ss = USER_SS;
+        self.rflags = (self.rflags & USER_WRITABLE_FLAGS) | USER_RFLAGS;
+    }
+
     /// Enters ring 3 with these registers. The selectors and the flags are
     /// forced to what a component may have, so no saved value can make IRETQ
     /// fault in the kernel or hand the thread more privilege.
     fn resume(&mut self) -> ! {
-        self.cs = USER_CS;
-        self.ss = USER_SS;
-        self.rflags = (self.rflags & USER_WRITABLE_FLAGS) | USER_RFLAGS;
+        self.sanitize();
         // SAFETY: the context belongs to the thread this CPU now runs, stays
         // allocated while it runs (threads are never freed while scheduled),
         // and its RIP/RSP came from that thread's own execution.
