@@ -24,11 +24,13 @@ mod loader;
 mod memory;
 mod panic;
 mod percpu;
+mod regions;
 mod sched;
 mod smp;
 mod state;
 mod svm;
 mod syscall;
+mod tlb;
 
 use log::info;
 use spin::Once;

@@ -44,6 +44,10 @@ impl Scheduler {
         self.ready.len()
     }
 
+    pub fn apic_id(&self, cpu: usize) -> u32 {
+        self.apic_ids[cpu]
+    }
+
     pub fn set_apic_id(&mut self, cpu: usize, apic_id: u32) {
         self.apic_ids[cpu] = apic_id;
     }
@@ -202,6 +206,7 @@ fn enter(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize, thread: Thr
         // code, its stack and data) exactly as the kernel's own root does.
         unsafe { Cr3::write(root, Cr3Flags::empty()) };
     }
+    crate::tlb::leaving_kernel(cpu, root.start_address().as_u64());
     drop(guard);
     UserContext::enter(context)
 }
@@ -265,7 +270,9 @@ pub fn after_syscall(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize,
     match keep {
         // The fast path: nothing more important became runnable here, so the
         // caller goes straight back, with no queueing.
-        Keep::Continue if !kernel.sched.has_ready_above(cpu, priority) => resume_current(guard),
+        Keep::Continue if !kernel.sched.has_ready_above(cpu, priority) => {
+            resume_current(guard, cpu)
+        }
         Keep::Continue => kernel.sched.enqueue(cpu, priority, thread, true),
         Keep::Yield => kernel.sched.enqueue(cpu, priority, thread, false),
         Keep::Blocked => {}
@@ -284,10 +291,11 @@ pub fn after_syscall(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize,
 
 /// Returns to the thread this CPU was running, whose registers the system
 /// call already updated.
-fn resume_current(guard: MutexGuard<'static, Option<Kernel>>) -> ! {
+fn resume_current(guard: MutexGuard<'static, Option<Kernel>>, cpu: usize) -> ! {
     let context = percpu::current()
         .expect("scheduling CPUs have per-CPU data")
         .current_context();
+    crate::tlb::leaving_kernel(cpu, Cr3::read().0.start_address().as_u64());
     drop(guard);
     UserContext::return_from_syscall(context)
 }

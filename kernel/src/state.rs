@@ -103,6 +103,8 @@ pub struct Kernel {
     pub domains: Vec<Domain>,
     pub threads: ThreadTable,
     pub sched: Scheduler,
+    /// Memory regions by `MemoryId` index (indices are never reused).
+    pub regions: Vec<Option<crate::regions::MemoryRegion>>,
     /// Whether a component holds the verdict capability (then only it ends
     /// the deployment; otherwise the deployment ends when all is quiet).
     pub has_verdict_holder: bool,
@@ -116,6 +118,7 @@ impl Kernel {
             domains: Vec::new(),
             threads: ThreadTable::default(),
             sched: Scheduler::new(cpus),
+            regions: Vec::new(),
             has_verdict_holder: false,
         }
     }

@@ -67,6 +67,7 @@ mod entry;
 mod error;
 pub mod ipc;
 pub mod logger;
+pub mod memory;
 pub mod message_buffer;
 pub mod syscall;
 pub mod testing;

@@ -202,11 +202,22 @@ pub enum Syscall {
     /// domain in `rdi` (CONTROL), with the rights in word 2 (a subset; the
     /// source needs GRANT) and the badge in word 3 (0: none).
     CapInstall = 20,
+    /// Creates a memory region of word 1 zeroed pages, charged to the
+    /// caller's quota; its capability (READ, WRITE, EXECUTE) goes to the
+    /// caller's empty slot word 0.
+    MemoryCreate = 21,
+    /// Maps the whole region whose capability is in `rdi` into the domain
+    /// whose CONTROL capability is in slot word 0, at the page-aligned
+    /// address word 1, with the rights in word 2 ([`page`]; READ is needed,
+    /// WRITE and EXECUTE each need that right on the region capability, and
+    /// not both). Deleting or revoking the capability the mapping was made
+    /// through removes the mapping on every CPU before that call returns.
+    MemoryMap = 22,
 }
 
 impl Syscall {
     /// Every system call, by number.
-    pub const ALL: [Self; 21] = [
+    pub const ALL: [Self; 23] = [
         Self::Null,
         Self::ConsoleWrite,
         Self::Call,
@@ -228,6 +239,8 @@ impl Syscall {
         Self::ThreadStart,
         Self::EndpointCreate,
         Self::CapInstall,
+        Self::MemoryCreate,
+        Self::MemoryMap,
     ];
 
     /// The call for a number in `rax`; `None` for any other value (the
@@ -245,6 +258,11 @@ pub mod page {
     pub const WRITE: u64 = 1 << 0;
     pub const EXECUTE: u64 = 1 << 1;
 }
+
+/// Where components map memory regions: the runtime reads and writes
+/// mapped regions only inside this window, which nothing else in a
+/// component's address space uses.
+pub const REGION_WINDOW: core::ops::Range<u64> = 0x0000_2000_0000_0000..0x0000_3000_0000_0000;
 
 /// The most bytes one `DomainWrite` carries (words 2-5).
 pub const DOMAIN_WRITE_MAX: usize = 32;
@@ -441,7 +459,7 @@ mod tests {
             assert_eq!(call as u64, number as u64);
             assert_eq!(Syscall::from_number(number as u64), Some(call));
         }
-        assert_eq!(Syscall::from_number(21), None);
+        assert_eq!(Syscall::from_number(23), None);
         assert_eq!(Syscall::from_number(u64::MAX), None);
     }
 

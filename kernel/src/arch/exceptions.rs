@@ -15,13 +15,15 @@ unsafe extern "C" {
     /// The 32 entry stubs of `exceptions.s`, by vector.
     static exception_stub_table: [u64; 32];
     /// The stubs for [`VECTOR_TIMER`], [`VECTOR_WAKEUP`], [`VECTOR_SPURIOUS`].
-    static interrupt_stub_table: [u64; 3];
+    static interrupt_stub_table: [u64; 4];
 }
 
 /// The local APIC timer: preemption.
 pub const VECTOR_TIMER: u8 = 32;
 /// Another CPU made a thread runnable here.
 pub const VECTOR_WAKEUP: u8 = 33;
+/// Another CPU took mappings away: drop cached translations (tlb.rs).
+pub const VECTOR_FLUSH: u8 = 34;
 /// The APIC's spurious vector (apic.rs): needs no end-of-interrupt.
 pub const VECTOR_SPURIOUS: u8 = 255;
 
@@ -188,6 +190,16 @@ pub fn load() {
 #[unsafe(no_mangle)]
 extern "C" fn exception_handler(frame: &mut ExceptionFrame) {
     let from_user = frame.cs & 3 == 3;
+    let cpu = crate::percpu::current_index() as usize;
+    if frame.vector == u64::from(VECTOR_FLUSH) {
+        // No lock and no scheduling: the CPU that sent it waits for this.
+        crate::tlb::on_flush_interrupt(cpu);
+        super::apic::end_of_interrupt();
+        return;
+    }
+    if from_user {
+        crate::tlb::entered_kernel(cpu);
+    }
     match frame.vector {
         0..32 if from_user => crate::sched::user_exception(frame),
         0..32 => kernel_exception(frame),

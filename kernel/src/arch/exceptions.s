@@ -55,9 +55,11 @@ exception_stub_\vector:
     STUB_WITH_ERROR_CODE 29
     STUB_WITH_ERROR_CODE 30
     STUB_WITHOUT_ERROR_CODE 31
-    # Interrupts the kernel uses (interrupts.rs): timer, wakeup, spurious.
+    # Interrupts the kernel uses (exceptions.rs): timer, wakeup, TLB flush,
+    # spurious.
     STUB_WITHOUT_ERROR_CODE 32
     STUB_WITHOUT_ERROR_CODE 33
+    STUB_WITHOUT_ERROR_CODE 34
     STUB_WITHOUT_ERROR_CODE 255
 
 exception_common:
@@ -119,4 +121,5 @@ exception_stub_table:
 interrupt_stub_table:
     .quad exception_stub_32
     .quad exception_stub_33
+    .quad exception_stub_34
     .quad exception_stub_255

@@ -13,6 +13,10 @@ use x86_64::structures::paging::{
 };
 use x86_64::{PhysAddr, VirtAddr};
 
+/// A software bit of the page-table entry: the frame belongs to a memory
+/// region, not to this address space.
+const BORROWED: Flags = Flags::BIT_9;
+
 /// Why a mapping was refused. Component images are untrusted input: these
 /// are reported, never a kernel fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,6 +78,11 @@ impl AddressSpace {
         self.root
     }
 
+    /// Drops this CPU's cached translations of this space if it is active.
+    pub fn flush_if_active(&self) {
+        reload_if_active(self.root);
+    }
+
     fn mapper(&mut self) -> OffsetPageTable<'_> {
         let root = physical_to_virtual(self.root.start_address().as_u64());
         // SAFETY: the root is this space's own table, reached through the
@@ -87,13 +96,39 @@ impl AddressSpace {
     }
 
     /// Maps a fresh zeroed frame at the page containing `address`; returns
-    /// the frame so the caller can fill it.
+    /// the frame so the caller can fill it. The frame belongs to this space:
+    /// it is freed with it.
     pub fn map_fresh(&mut self, address: u64, rights: PageRights) -> Result<PhysAddr, MapError> {
+        let frame = frames::allocate_zeroed().ok_or(MapError::OutOfMemory)?;
+        if let Err(error) = self.map_frame(address, frame, rights, false) {
+            frames::free(frame);
+            return Err(error);
+        }
+        Ok(frame)
+    }
+
+    /// Maps `frame`, which a memory region owns, at `address`: the mapping
+    /// is marked as borrowed, so releasing this space leaves the frame alone.
+    pub fn map_borrowed(
+        &mut self,
+        address: u64,
+        frame: PhysAddr,
+        rights: PageRights,
+    ) -> Result<(), MapError> {
+        self.map_frame(address, frame, rights, true)
+    }
+
+    fn map_frame(
+        &mut self,
+        address: u64,
+        frame: PhysAddr,
+        rights: PageRights,
+        borrowed: bool,
+    ) -> Result<(), MapError> {
         if !(4096..USER_SPACE_END).contains(&address) {
             return Err(MapError::OutsideUserSpace(address));
         }
         let page = Page::<Size4KiB>::containing_address(VirtAddr::new(address));
-        let frame = frames::allocate_zeroed().ok_or(MapError::OutOfMemory)?;
         let mut flags = Flags::PRESENT | Flags::USER_ACCESSIBLE;
         if rights.writable {
             flags |= Flags::WRITABLE;
@@ -101,10 +136,14 @@ impl AddressSpace {
         if !rights.executable {
             flags |= Flags::NO_EXECUTE;
         }
+        if borrowed {
+            flags |= BORROWED;
+        }
         let parents = Flags::PRESENT | Flags::WRITABLE | Flags::USER_ACCESSIBLE;
         let frame_4k = PhysFrame::containing_address(frame);
-        // SAFETY: the page is in the lower half, which only this space maps,
-        // and the frame is fresh: no other mapping aliases it.
+        // SAFETY: the page is in the lower half, which only this space maps;
+        // the frame is either fresh or a memory region's, whose capability
+        // the caller checked.
         let result = unsafe {
             self.mapper().map_to_with_table_flags(
                 page,
@@ -115,18 +154,40 @@ impl AddressSpace {
             )
         };
         match result {
-            // The space is not active on any CPU while it is being built.
-            Ok(flush) => flush.ignore(),
-            Err(MapToError::PageAlreadyMapped(_)) => {
-                frames::free(frame);
-                return Err(MapError::AlreadyMapped(page.start_address().as_u64()));
+            // New mappings need no flush: nothing cached a translation for
+            // an unmapped page.
+            Ok(flush) => {
+                flush.ignore();
+                Ok(())
             }
-            Err(_) => {
-                frames::free(frame);
-                return Err(MapError::OutOfMemory);
+            Err(MapToError::PageAlreadyMapped(_)) => {
+                Err(MapError::AlreadyMapped(page.start_address().as_u64()))
+            }
+            Err(_) => Err(MapError::OutOfMemory),
+        }
+    }
+
+    /// Removes the mappings of `pages` pages from `address`; returns how
+    /// many were mapped. The caller flushes the TLBs that may hold them.
+    pub fn unmap(&mut self, address: u64, pages: u64) -> u64 {
+        let mut removed = 0;
+        for index in 0..pages {
+            let Some(at) = index
+                .checked_mul(4096)
+                .and_then(|offset| address.checked_add(offset))
+            else {
+                break;
+            };
+            if !(4096..USER_SPACE_END).contains(&at) {
+                break;
+            }
+            let page = Page::<Size4KiB>::containing_address(VirtAddr::new(at));
+            if let Ok((_, flush)) = self.mapper().unmap(page) {
+                flush.ignore();
+                removed += 1;
             }
         }
-        Ok(frame)
+        removed
     }
 }
 
@@ -191,8 +252,10 @@ fn release_table(table: PhysAddr, level: u8) -> u64 {
             continue;
         }
         if level == 1 {
-            frames::free(entry.addr());
-            freed += 4096;
+            if !entry.flags().contains(BORROWED) {
+                frames::free(entry.addr());
+                freed += 4096;
+            }
         } else if let Some(next) = present_table(entry) {
             freed += release_table(next, level - 1);
         }

@@ -189,3 +189,48 @@ pub(super) fn cap_install(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Re
     }
     succeed(kernel, thread)
 }
+
+pub(super) fn memory_create(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
+    let [slot, pages, ..] = words(kernel, thread);
+    let at = SlotAddr::new(kernel.domain_of(thread).cspace, selector(slot)?);
+    let region = kernel.create_region(pages)?;
+    let rights = Rights::READ | Rights::WRITE | Rights::EXECUTE | Rights::GENERIC;
+    let bytes = pages * 4096;
+    // The region's frames count against the caller's quota, for as long as
+    // a capability to it exists (the table refunds them at the end).
+    if let Err(error) = kernel
+        .caps
+        .create_object(at, Object::Memory(region), rights, bytes)
+    {
+        let cpu = kernel.threads[&thread].cpu;
+        kernel.destroy_region(region, cpu);
+        return Err(cap_status(error));
+    }
+    succeed(kernel, thread)
+}
+
+pub(super) fn memory_map(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
+    let [domain_slot, address, flags, ..] = words(kernel, thread);
+    if flags & !(page::WRITE | page::EXECUTE) != 0 {
+        return Err(Status::InvalidArgument.code());
+    }
+    let rights = PageRights {
+        writable: flags & page::WRITE != 0,
+        executable: flags & page::EXECUTE != 0,
+    };
+    let mut needed = Rights::READ;
+    if rights.writable {
+        needed |= Rights::WRITE;
+    }
+    if rights.executable {
+        needed |= Rights::EXECUTE;
+    }
+    let region = lookup(kernel, thread, cap, ObjectKind::Memory, needed)?;
+    let Object::Memory(id) = region.object else {
+        unreachable!("looked up as memory")
+    };
+    let target = controlled_domain(kernel, thread, domain_slot)?;
+    let via = SlotAddr::new(kernel.domain_of(thread).cspace, selector(cap)?);
+    kernel.map_region(id, via, target, address, rights)?;
+    succeed(kernel, thread)
+}

@@ -16,6 +16,7 @@ use tessera_ipc::{CallOutcome, WaitOutcome};
 #[unsafe(no_mangle)]
 extern "C" fn syscall_handler() -> ! {
     let cpu = percpu::current_index() as usize;
+    crate::tlb::entered_kernel(cpu);
     let mut guard = KERNEL.lock();
     let kernel = guard
         .as_mut()
@@ -115,6 +116,8 @@ fn dispatch(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
         Syscall::ThreadStart => build::thread_start(kernel, thread, selector),
         Syscall::EndpointCreate => build::endpoint_create(kernel, thread, selector),
         Syscall::CapInstall => build::cap_install(kernel, thread, selector),
+        Syscall::MemoryCreate => build::memory_create(kernel, thread),
+        Syscall::MemoryMap => build::memory_map(kernel, thread, selector),
     }
 }
 
@@ -307,33 +310,51 @@ fn cap_derive(kernel: &mut Kernel, thread: ThreadId, selector: u64) -> Result<Ke
 fn cap_remove(kernel: &mut Kernel, thread: ThreadId, selector: u64, call: Syscall) -> Result<Keep> {
     let selector = u32::try_from(selector).map_err(|_| cap_status(CapError::InvalidSelector))?;
     let at = SlotAddr::new(kernel.domain_of(thread).cspace, selector);
-    let mut reclaimed = alloc::vec::Vec::new();
-    let mut sink = |removal: Removal<Object>| {
-        if let Removal::ObjectReclaimed { object, .. } = removal {
-            reclaimed.push(object);
-        }
-    };
+    let mut removals = alloc::vec::Vec::new();
+    let mut sink = |removal: Removal<Object>| removals.push(removal);
     let result = match call {
         Syscall::CapDelete => kernel.caps.delete(at, &mut sink),
         _ => kernel.caps.revoke(at, &mut sink).map(|_| ()),
     };
     result.map_err(cap_status)?;
-    // An object nobody can name any more is gone: whoever waits on it is
-    // woken with an error rather than left blocked.
-    let mut woken = alloc::vec::Vec::new();
-    for object in reclaimed {
-        let _ = match object {
-            Object::Endpoint(endpoint) => kernel
-                .ipc
-                .destroy_endpoint(endpoint, &mut |t| woken.push(t)),
-            Object::Notification(notification) => kernel
-                .ipc
-                .destroy_notification(notification, &mut |t| woken.push(t)),
-            _ => Ok(()),
-        };
-    }
-    for thread in woken {
-        kernel.wake(thread);
-    }
+    let cpu = kernel.threads[&thread].cpu;
+    kernel.apply_removals(removals, cpu);
     succeed(kernel, thread)
+}
+
+impl Kernel {
+    /// What deleting capabilities means for the objects: mappings made
+    /// through a deleted memory capability go (on every CPU), and an object
+    /// nobody can name any more is destroyed — whoever waits on it is woken
+    /// with an error rather than left blocked.
+    pub fn apply_removals(&mut self, removals: alloc::vec::Vec<Removal<Object>>, cpu: usize) {
+        let mut woken = alloc::vec::Vec::new();
+        for removal in removals {
+            match removal {
+                Removal::CapDeleted { at, cap } => {
+                    if let Object::Memory(region) = cap.object {
+                        self.unmap_via(region, at, cpu);
+                    }
+                }
+                Removal::ObjectReclaimed { object, .. } => {
+                    let _ = match object {
+                        Object::Endpoint(endpoint) => {
+                            self.ipc.destroy_endpoint(endpoint, &mut |t| woken.push(t))
+                        }
+                        Object::Notification(notification) => self
+                            .ipc
+                            .destroy_notification(notification, &mut |t| woken.push(t)),
+                        Object::Memory(region) => {
+                            self.destroy_region(region, cpu);
+                            Ok(())
+                        }
+                        _ => Ok(()),
+                    };
+                }
+            }
+        }
+        for thread in woken {
+            self.wake(thread);
+        }
+    }
 }

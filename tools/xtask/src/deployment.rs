@@ -220,7 +220,10 @@ mod tests {
                 ("init", Path::new("/t/release/init")),
             ]
         );
-        assert_eq!(images_to_build(&manifest), ["echo-server", "echo-client", "init"]);
+        assert_eq!(
+            images_to_build(&manifest),
+            ["echo-server", "echo-client", "init"]
+        );
         assert_eq!(deployment.smp, u32::from(manifest.cpus));
         assert_eq!(deployment.cmdline, BASE_CMDLINE, "no kernel-args");
     }

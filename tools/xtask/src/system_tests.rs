@@ -224,6 +224,28 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
     },
     // A component that faults is stopped; its caller gets ServerDied, now
     // and on every later call, and its neighbours go on serving.
+    // Memory regions shared across CPUs and taken back by revoke.
+    SystemTest {
+        name: "shared-memory",
+        deployment: Some("shared-memory"),
+        boot: BootMethod::Kernel,
+        cpu: None,
+        smp: 2,
+        extra_cmdline: "",
+        expect: Verdict::Pass,
+        markers: &[
+            "boot plan \"shared-memory\": 2 components",
+            "component region-reader: started (domain 1, priority 10, cpu 1)",
+            "] INFO ok 1 - a region created from the quota is mapped and written",
+            "] INFO ok 2 - a writable mapping through the read-only copy is refused",
+            "] INFO ok 3 - the reader mapped the shared region and read what was written",
+            "component region-reader faulted: page fault (#PF) at 0x200000000000 (",
+            "] INFO ok 4 - after revoke the reader's mapping is gone: its read faulted",
+            "] INFO ok 5 - the owner's own mapping, made through the revoked capability itself, stays",
+            "deployment verdict from region-owner",
+            VERDICT_PASS,
+        ],
+    },
     SystemTest {
         name: "fault-containment",
         deployment: Some("fault-containment"),
@@ -707,6 +729,7 @@ tessera: verdict pass
             Some("default"),
             Some("cap-errors"),
             Some("fault-containment"),
+            Some("shared-memory"),
         ] {
             assert_eq!(keys.iter().filter(|k| **k == key).count(), 1, "{key:?}");
         }

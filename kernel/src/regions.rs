@@ -1,0 +1,146 @@
+//! Memory regions: frames a component holds a capability to and can map
+//! into a domain it controls — its own, or, for init, the ones it builds —
+//! and share by passing a (weaker) capability over IPC.
+//!
+//! A region's frames belong to the region, not to the address spaces that
+//! map it. A mapping is remembered with the capability it was made through:
+//! when that capability is deleted or revoked, the mapping goes, on every
+//! CPU (tlb.rs), before the system call returns; when the last capability
+//! goes, the frames return to the frame pool.
+use crate::ipc_glue::cap_status;
+use crate::memory::address_space::PageRights;
+use crate::memory::frames;
+use crate::state::Kernel;
+use alloc::vec::Vec;
+use tessera_abi::Status;
+use tessera_capability::{CapError, MemoryId, SlotAddr};
+use x86_64::PhysAddr;
+
+const PAGE: u64 = 4096;
+/// The most pages one region may have (1 GiB).
+pub const MAX_REGION_PAGES: u64 = 1 << 18;
+
+#[derive(Debug)]
+pub struct MemoryRegion {
+    frames: Vec<PhysAddr>,
+    mappings: Vec<Mapping>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Mapping {
+    /// The capability the mapping was made through.
+    via: SlotAddr,
+    domain: usize,
+    address: u64,
+}
+
+impl Kernel {
+    /// A region of `pages` zeroed frames (the caller charges its quota).
+    pub fn create_region(&mut self, pages: u64) -> Result<MemoryId, u64> {
+        if pages == 0 || pages > MAX_REGION_PAGES {
+            return Err(Status::InvalidArgument.code());
+        }
+        let mut taken = Vec::new();
+        for _ in 0..pages {
+            match frames::allocate_zeroed() {
+                Some(frame) => taken.push(frame),
+                None => {
+                    taken.into_iter().for_each(frames::free);
+                    return Err(cap_status(CapError::OutOfMemory));
+                }
+            }
+        }
+        let id = MemoryId::new(self.regions.len() as u32, 0);
+        self.regions.push(Some(MemoryRegion {
+            frames: taken,
+            mappings: Vec::new(),
+        }));
+        Ok(id)
+    }
+
+    /// Maps the whole region at `address` in `domain`, remembered as made
+    /// through the capability at `via`. All or nothing.
+    pub fn map_region(
+        &mut self,
+        id: MemoryId,
+        via: SlotAddr,
+        domain: usize,
+        address: u64,
+        rights: PageRights,
+    ) -> Result<(), u64> {
+        if address % PAGE != 0 || rights.writable && rights.executable {
+            return Err(Status::InvalidArgument.code());
+        }
+        let region = self
+            .regions
+            .get_mut(id.index() as usize)
+            .and_then(Option::as_mut)
+            .ok_or(cap_status(CapError::EmptySlot))?;
+        let space = &mut self.domains[domain].space;
+        for (index, &frame) in region.frames.iter().enumerate() {
+            let at = address
+                .checked_add(index as u64 * PAGE)
+                .ok_or(Status::InvalidArgument.code())?;
+            if let Err(error) = space.map_borrowed(at, frame, rights) {
+                // Nothing of it ran yet: undo without a shoot-down.
+                space.unmap(address, index as u64);
+                log::debug!("mapping a region: {error}");
+                return Err(Status::InvalidArgument.code());
+            }
+        }
+        region.mappings.push(Mapping {
+            via,
+            domain,
+            address,
+        });
+        Ok(())
+    }
+
+    /// Removes the mappings made through the capability that was at `via`.
+    pub fn unmap_via(&mut self, id: MemoryId, via: SlotAddr, cpu: usize) {
+        let Some(region) = self
+            .regions
+            .get_mut(id.index() as usize)
+            .and_then(Option::as_mut)
+        else {
+            return;
+        };
+        let pages = region.frames.len() as u64;
+        let (gone, kept): (Vec<Mapping>, Vec<Mapping>) = region
+            .mappings
+            .iter()
+            .partition(|mapping| mapping.via == via);
+        region.mappings = kept;
+        for mapping in gone {
+            self.unmap_mapping(mapping, pages, cpu);
+        }
+    }
+
+    /// The last capability to the region is gone: unmap what is left and
+    /// return the frames.
+    pub fn destroy_region(&mut self, id: MemoryId, cpu: usize) {
+        let Some(region) = self
+            .regions
+            .get_mut(id.index() as usize)
+            .and_then(Option::take)
+        else {
+            return;
+        };
+        let pages = region.frames.len() as u64;
+        for mapping in region.mappings {
+            self.unmap_mapping(mapping, pages, cpu);
+        }
+        region.frames.into_iter().for_each(frames::free);
+    }
+
+    fn unmap_mapping(&mut self, mapping: Mapping, pages: u64, cpu: usize) {
+        // A domain that ended has released its tables already.
+        if self.domains[mapping.domain].ending.is_some() {
+            return;
+        }
+        self.domains[mapping.domain]
+            .space
+            .unmap(mapping.address, pages);
+        crate::tlb::shoot_down(self, mapping.domain, cpu);
+    }
+}

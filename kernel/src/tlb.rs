@@ -1,0 +1,76 @@
+//! Taking a mapping back from a domain that may be running on other CPUs.
+//!
+//! After pages are unmapped from a domain, no CPU may go on using a cached
+//! translation of them. A CPU that has the domain's address space loaded is
+//! either in ring 3 now — it gets a flush interrupt, handled without the
+//! kernel lock, and the unmapping CPU waits for it — or in the kernel, in
+//! which case it flushes on its way back out (`leaving_kernel`). A CPU that
+//! loads another address space drops the old translations anyway.
+use crate::arch::apic;
+use crate::arch::exceptions::VECTOR_FLUSH;
+use crate::state::Kernel;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use x86_64::registers::control::Cr3;
+
+/// The CPUs this protocol (and so the kernel) supports.
+pub const MAX_CPUS: usize = 64;
+
+static IN_USER: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
+static FLUSH_PENDING: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
+static REQUESTED: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+static DONE: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+/// The address-space root each CPU has loaded (physical address).
+static LOADED_ROOT: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+fn reload() {
+    let (root, flags) = Cr3::read();
+    // SAFETY: loading the same root again changes no mapping; it drops the
+    // non-global cached translations, which is the point.
+    unsafe { Cr3::write(root, flags) };
+}
+
+/// Every entry from ring 3 says so first, before it takes the kernel lock.
+pub fn entered_kernel(cpu: usize) {
+    IN_USER[cpu].store(false, Ordering::SeqCst);
+}
+
+/// Every return to ring 3 says so last, with the kernel lock still held, and
+/// flushes if a shoot-down happened while this CPU was in the kernel.
+pub fn leaving_kernel(cpu: usize, root: u64) {
+    LOADED_ROOT[cpu].store(root, Ordering::Relaxed);
+    if FLUSH_PENDING[cpu].swap(false, Ordering::SeqCst) {
+        reload();
+    }
+    IN_USER[cpu].store(true, Ordering::SeqCst);
+}
+
+/// The flush interrupt: runs without the kernel lock (the CPU that sent it
+/// holds it and waits for this).
+pub fn on_flush_interrupt(cpu: usize) {
+    reload();
+    DONE[cpu].store(REQUESTED[cpu].load(Ordering::SeqCst), Ordering::SeqCst);
+}
+
+/// After unmapping pages of `domain`: no CPU keeps a translation of them.
+/// Called with the kernel lock held.
+pub fn shoot_down(kernel: &Kernel, domain: usize, this_cpu: usize) {
+    let space = &kernel.domains[domain].space;
+    space.flush_if_active();
+    let root = space.root().start_address().as_u64();
+    for cpu in (0..kernel.sched.cpus().min(MAX_CPUS)).filter(|&cpu| cpu != this_cpu) {
+        if LOADED_ROOT[cpu].load(Ordering::Relaxed) != root {
+            continue;
+        }
+        FLUSH_PENDING[cpu].store(true, Ordering::SeqCst);
+        if !IN_USER[cpu].load(Ordering::SeqCst) {
+            continue;
+        }
+        let request = REQUESTED[cpu].fetch_add(1, Ordering::SeqCst) + 1;
+        apic::send_fixed(kernel.sched.apic_id(cpu), VECTOR_FLUSH);
+        // It flushes in the interrupt, or, if it entered the kernel first,
+        // on its way out (FLUSH_PENDING): either way it is safe to go on.
+        while DONE[cpu].load(Ordering::SeqCst) < request && IN_USER[cpu].load(Ordering::SeqCst) {
+            core::hint::spin_loop();
+        }
+    }
+}
