@@ -75,9 +75,10 @@ impl Kernel {
         Ok(frames)
     }
 
-    /// Copies `bytes` into `domain`'s memory at `address`, which must be
-    /// mapped (the kernel writes through the physical map, never through a
-    /// component's addresses).
+    /// Copies `bytes` into `domain`'s memory at `address`, which must be a
+    /// page of the domain's own, not a memory region it maps (the kernel
+    /// writes through the physical map, never through a component's
+    /// addresses, so page rights do not stop it: this check does).
     pub fn write_into(&mut self, domain: usize, address: u64, bytes: &[u8]) -> Result<(), u64> {
         let mut done = 0;
         while done < bytes.len() {
@@ -86,7 +87,7 @@ impl Kernel {
                 .ok_or(Status::InvalidArgument.code())?;
             let frame = self.domains[domain]
                 .space
-                .translate(at)
+                .translate_own(at)
                 .ok_or(Status::InvalidArgument.code())?;
             let room = (PAGE - at % PAGE) as usize;
             let chunk = &bytes[done..bytes.len().min(done + room)];
@@ -126,6 +127,7 @@ impl Kernel {
                 cpu,
                 context: Box::new(UserContext::new(entry, stack)),
                 message_buffer,
+                started: false,
                 dead: false,
             },
         );

@@ -93,6 +93,9 @@ pub struct Thread {
     pub context: Box<UserContext>,
     /// The frame of the thread's message buffer (ABI: MESSAGE_BUFFER_ADDRESS).
     pub message_buffer: x86_64::PhysAddr,
+    /// Set once, by ThreadStart (or the kernel for init): a second start
+    /// would queue a thread that is already running.
+    pub started: bool,
     pub dead: bool,
 }
 

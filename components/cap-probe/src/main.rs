@@ -18,6 +18,7 @@
 use core::fmt::Debug;
 
 use echo_server::ECHO;
+use tessera_rt::abi::REGION_WINDOW;
 use tessera_rt::syscall::{self, Registers};
 use tessera_rt::{
     CSPACE_SLOTS, Endpoint, Error, Message, Notification, Status, cap, rights, slot, verdict,
@@ -36,6 +37,8 @@ const OWN_NOTIFICATION: u32 = 9;
 /// Free slots for a derivation chain.
 const PARENT: u32 = 6;
 const CHILD: u32 = 7;
+/// A memory region of its own.
+const REGION: u32 = 12;
 
 fn main() {
     let mut tap = Tap::default();
@@ -153,6 +156,23 @@ fn main() {
     tap.expect_ok(
         "a call through the child, which revoke keeps, succeeds",
         Endpoint(PARENT).call(echo),
+    );
+
+    tap.expect(
+        "starting its own, running thread again fails with InvalidArgument",
+        tessera_rt::build::thread_start(slot::THREAD),
+        Status::InvalidArgument,
+    );
+    let region = tessera_rt::memory::create(REGION, 1)
+        .and_then(|()| tessera_rt::memory::map(REGION, slot::DOMAIN, REGION_WINDOW.start, 0));
+    tap.expect_ok(
+        "a region it created maps read-only into its own domain",
+        region,
+    );
+    tap.expect(
+        "writing the read-only region through DomainWrite fails with InvalidArgument",
+        tessera_rt::build::domain_write(slot::DOMAIN, REGION_WINDOW.start, b"not allowed"),
+        Status::InvalidArgument,
     );
 
     tap.finish()

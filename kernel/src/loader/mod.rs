@@ -137,6 +137,7 @@ pub fn build(boot_info: &BootInfo, cpus: &[Cpu]) -> Option<Kernel> {
         plan.name(),
         plan.component_count()
     );
+    kernel.thread(thread).started = true;
     kernel.wake(thread);
     Some(kernel)
 }

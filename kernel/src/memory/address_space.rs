@@ -192,9 +192,10 @@ impl AddressSpace {
 }
 
 impl AddressSpace {
-    /// The physical address behind a component address, if a page is mapped
-    /// there for the component.
-    pub fn translate(&mut self, address: u64) -> Option<PhysAddr> {
+    /// The physical address behind a component address, if a page of the
+    /// space's own is mapped there (a memory region's borrowed page does not
+    /// count: writing it through here would bypass the region's rights).
+    pub fn translate_own(&mut self, address: u64) -> Option<PhysAddr> {
         use x86_64::structures::paging::mapper::{Translate, TranslateResult};
         if !(4096..USER_SPACE_END).contains(&address) {
             return None;
@@ -204,7 +205,9 @@ impl AddressSpace {
                 frame,
                 offset,
                 flags,
-            } if flags.contains(Flags::USER_ACCESSIBLE) => Some(frame.start_address() + offset),
+            } if flags.contains(Flags::USER_ACCESSIBLE) && !flags.contains(BORROWED) => {
+                Some(frame.start_address() + offset)
+            }
             _ => None,
         }
     }

@@ -129,10 +129,11 @@ pub(super) fn thread_start(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> R
         .threads
         .get(&started)
         .ok_or(Status::InvalidArgument.code())?;
-    if record.dead || kernel.ipc.state(started).is_err() {
+    if record.started || record.dead || kernel.ipc.state(started).is_err() {
         return Err(Status::InvalidArgument.code());
     }
     let (domain, cpu) = (record.domain, record.cpu);
+    kernel.thread(started).started = true;
     log::info!(
         "component {}: started (domain {domain}, priority {}, cpu {cpu})",
         kernel.domains[domain].name,
