@@ -175,6 +175,12 @@ fn main() {
         Status::InvalidArgument,
     );
 
+    tap.expect(
+        "a region larger than its quota fails with QuotaExhausted",
+        tessera_rt::memory::create(REGION + 1, 1 << 17),
+        Status::QuotaExhausted,
+    );
+
     tap.finish()
 }
 

@@ -194,6 +194,12 @@ pub(super) fn cap_install(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Re
 pub(super) fn memory_create(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
     let [slot, pages, ..] = words(kernel, thread);
     let at = SlotAddr::new(kernel.domain_of(thread).cspace, selector(slot)?);
+    // Check the quota before taking frames, so an oversized request costs
+    // nothing (create_object charges it for real below).
+    let available = kernel.caps.quota(at.cspace).map_err(cap_status)?.available();
+    if pages.saturating_mul(4096) > available {
+        return Err(cap_status(CapError::QuotaExhausted));
+    }
     let region = kernel.create_region(pages)?;
     let rights = Rights::READ | Rights::WRITE | Rights::EXECUTE | Rights::GENERIC;
     let bytes = pages * 4096;
