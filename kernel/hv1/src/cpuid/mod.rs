@@ -1,0 +1,13 @@
+//! The partition's Hv#1 configuration and the hypervisor CPUID leaves it
+//! produces.
+//!
+//! TLFS md `feature-discovery.md`; TLFS 6.0b §2; Requirements § Hypervisor
+//! CPUID Leaves.
+
+mod config;
+mod leaves;
+mod validate;
+
+pub use config::{Hv1Config, SystemIdentity, VP_LIMIT_UNLIMITED, VendorId};
+pub use leaves::{HV1_MAX_LEAF, cpuid, is_hypervisor_leaf, with_hypervisor_present};
+pub use validate::{Violation, Violations};
