@@ -53,7 +53,7 @@ impl Kernel {
         pages: u64,
         rights: PageRights,
     ) -> Result<Vec<x86_64::PhysAddr>, u64> {
-        if address % PAGE != 0 || pages == 0 || rights.writable && rights.executable {
+        if !address.is_multiple_of(PAGE) || pages == 0 || rights.writable && rights.executable {
             return Err(Status::InvalidArgument.code());
         }
         let end = pages

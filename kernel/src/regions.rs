@@ -68,7 +68,7 @@ impl Kernel {
         address: u64,
         rights: PageRights,
     ) -> Result<(), u64> {
-        if address % PAGE != 0 || rights.writable && rights.executable {
+        if !address.is_multiple_of(PAGE) || rights.writable && rights.executable {
             return Err(Status::InvalidArgument.code());
         }
         let region = self

@@ -38,7 +38,7 @@ fn check_window(address: u64, words: usize) {
         .checked_mul(8)
         .and_then(|bytes| address.checked_add(bytes));
     assert!(
-        address % 8 == 0
+        address.is_multiple_of(8)
             && REGION_WINDOW.contains(&address)
             && end.is_some_and(|end| end <= REGION_WINDOW.end),
         "region accesses stay inside the region window"

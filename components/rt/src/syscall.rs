@@ -298,21 +298,19 @@ pub(crate) fn init_module_bytes(address: u64, size: u64) -> &'static [u8] {
 /// by the caller). An unmapped address faults, which stops the component.
 #[allow(unsafe_code)]
 pub(crate) fn read_region(address: u64, out: &mut [u64]) {
+    #[cfg(target_os = "none")]
     for (index, word) in out.iter_mut().enumerate() {
         let at = (address + index as u64 * 8) as *const u64;
-        #[cfg(target_os = "none")]
-        {
-            // SAFETY: the region window holds only memory regions the
-            // component mapped (no Rust object lives there), so a volatile
-            // read aliases nothing; if nothing is mapped, the read faults
-            // and the kernel stops the component.
-            *word = unsafe { at.read_volatile() };
-        }
-        #[cfg(not(target_os = "none"))]
-        {
-            let _ = (at, &word);
-            panic!("memory regions exist only inside a Tessera component")
-        }
+        // SAFETY: the region window holds only memory regions the component
+        // mapped (no Rust object lives there), so a volatile read aliases
+        // nothing; if nothing is mapped, the read faults and the kernel stops
+        // the component.
+        *word = unsafe { at.read_volatile() };
+    }
+    #[cfg(not(target_os = "none"))]
+    {
+        let _ = (address, out);
+        panic!("memory regions exist only inside a Tessera component")
     }
 }
 
@@ -320,17 +318,15 @@ pub(crate) fn read_region(address: u64, out: &mut [u64]) {
 /// caller). An unmapped or read-only address faults.
 #[allow(unsafe_code)]
 pub(crate) fn write_region(address: u64, words: &[u64]) {
+    #[cfg(target_os = "none")]
     for (index, &word) in words.iter().enumerate() {
         let at = (address + index as u64 * 8) as *mut u64;
-        #[cfg(target_os = "none")]
-        {
-            // SAFETY: as for `read_region`, writing.
-            unsafe { at.write_volatile(word) };
-        }
-        #[cfg(not(target_os = "none"))]
-        {
-            let _ = (at, word);
-            panic!("memory regions exist only inside a Tessera component")
-        }
+        // SAFETY: as for `read_region`, writing.
+        unsafe { at.write_volatile(word) };
+    }
+    #[cfg(not(target_os = "none"))]
+    {
+        let _ = (address, words);
+        panic!("memory regions exist only inside a Tessera component")
     }
 }

@@ -196,7 +196,11 @@ pub(super) fn memory_create(kernel: &mut Kernel, thread: ThreadId) -> Result<Kee
     let at = SlotAddr::new(kernel.domain_of(thread).cspace, selector(slot)?);
     // Check the quota before taking frames, so an oversized request costs
     // nothing (create_object charges it for real below).
-    let available = kernel.caps.quota(at.cspace).map_err(cap_status)?.available();
+    let available = kernel
+        .caps
+        .quota(at.cspace)
+        .map_err(cap_status)?
+        .available();
     if pages.saturating_mul(4096) > available {
         return Err(cap_status(CapError::QuotaExhausted));
     }
