@@ -107,9 +107,10 @@ mod bare_metal {
 
     fn init_heap() {
         let bottom = (&raw mut HEAP).cast::<u8>();
-        // SAFETY: `HEAP` is a static of HEAP_SIZE bytes, valid for the
+        // `HEAP` is a static of HEAP_SIZE bytes, valid for the
         // whole run and named nowhere else: the allocator becomes its only
         // user. `start` calls this once, before anything allocates.
+        // SAFETY: HEAP is used by the allocator alone, initialised once, first.
         unsafe { ALLOCATOR.lock().init(bottom, HEAP_SIZE) };
     }
 

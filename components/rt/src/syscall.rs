@@ -51,12 +51,13 @@ pub fn raw(registers: Registers) -> Registers {
     {
         let mut r = registers;
         #[allow(unsafe_code)]
-        // SAFETY: the kernel's system call ABI: it reads and writes only
+        // the kernel's system call ABI: it reads and writes only
         // the registers declared here (inout), destroys rcx and r11
         // (declared as clobbered), preserves the stack and every other
         // register, and never accesses component memory, so memory the
         // compiler knows about is unchanged. The flags are declared
         // clobbered by default (no `preserves_flags`).
+        // SAFETY: only the declared registers change, and no component memory.
         unsafe {
             core::arch::asm!(
                 "syscall",
@@ -132,9 +133,10 @@ pub(crate) fn write_message_buffer(words: &[u64]) {
     );
     #[cfg(target_os = "none")]
     #[allow(unsafe_code)]
-    // SAFETY: the kernel maps the buffer, one page of 512 words, for the
+    // the kernel maps the buffer, one page of 512 words, for the
     // thread's whole life; at most 512 words are written; the kernel only
     // touches it inside this thread's system calls, which are not running.
+    // SAFETY: the buffer page is mapped for the thread's life; at most 512 words.
     unsafe {
         core::ptr::copy_nonoverlapping(words.as_ptr(), message_buffer(), words.len());
     }
@@ -164,11 +166,12 @@ pub(crate) fn write_to_page_zero() -> ! {
     #[cfg(target_os = "none")]
     {
         #[allow(unsafe_code)]
-        // SAFETY: page 0 is never mapped in a component (the ABI maps only
+        // page 0 is never mapped in a component (the ABI maps only
         // the image, linked at 0x200000, and the stack), so the store
         // changes no memory: it faults, and the kernel stops the component.
         // The `ud2` after it is never reached; it keeps `noreturn` honest
         // should the store ever succeed.
+        // SAFETY: the store faults (page 0 is never mapped) and changes nothing.
         unsafe {
             core::arch::asm!(
                 "mov eax, 0x10",
@@ -198,10 +201,11 @@ pub(crate) fn raise_fault(fault: Fault) -> ! {
     #[cfg(target_os = "none")]
     {
         #[allow(unsafe_code)]
-        // SAFETY: each sequence faults on its last instruction before it
+        // each sequence faults on its last instruction before it
         // changes any memory or register the compiler relies on (eax/ecx/edx
         // are scratch here); the kernel then stops the component. The
         // trailing ud2 keeps `noreturn` honest should one not fault.
+        // SAFETY: each sequence faults before it changes anything relied on.
         unsafe {
             match fault {
                 Fault::InvalidOpcode => core::arch::asm!("ud2", options(noreturn, nostack)),
@@ -232,10 +236,11 @@ pub(crate) fn read_time_stamp_counter() -> u64 {
     #[cfg(target_arch = "x86_64")]
     {
         #[allow(unsafe_code)]
-        // SAFETY: `rdtsc` reads a counter into edx:eax and touches no
+        // `rdtsc` reads a counter into edx:eax and touches no
         // memory. (Were the kernel to forbid it in ring 3 with CR4.TSD, it
         // would fault and the kernel would stop the component: no undefined
         // behaviour either way.)
+        // SAFETY: rdtsc touches no memory (if forbidden, it faults: no UB).
         unsafe {
             core::arch::x86_64::_rdtsc()
         }
@@ -253,9 +258,10 @@ pub(crate) fn init_boot_words() -> alloc::vec::Vec<u64> {
     #[cfg(target_os = "none")]
     {
         let page = BOOT_INFO_ADDRESS as *const u64;
-        // SAFETY: only init calls this (it is the only component whose
+        // only init calls this (it is the only component whose
         // manifest-less start maps this page); the kernel maps the page
         // read-only for init's whole life, and the reads stay inside it.
+        // SAFETY: init's boot page is mapped read-only for its life; reads stay in it.
         let (magic, count) = unsafe { (page.read(), page.add(1).read()) };
         let words = 2 + (count as usize).min(32) * MODULE_WORDS;
         if magic != MAGIC {
@@ -285,9 +291,10 @@ pub(crate) fn init_module_bytes(address: u64, size: u64) -> &'static [u8] {
     let _ = BOOT_INFO_ADDRESS;
     #[cfg(target_os = "none")]
     {
-        // SAFETY: the kernel maps each module read-only, page after page,
+        // the kernel maps each module read-only, page after page,
         // at the address and size it wrote in the boot page, for init's
         // whole life; nothing writes it.
+        // SAFETY: the kernel maps each module read-only there for init's life.
         unsafe { core::slice::from_raw_parts(address as *const u8, size as usize) }
     }
     #[cfg(not(target_os = "none"))]
@@ -301,10 +308,11 @@ pub(crate) fn read_region(address: u64, out: &mut [u64]) {
     #[cfg(target_os = "none")]
     for (index, word) in out.iter_mut().enumerate() {
         let at = (address + index as u64 * 8) as *const u64;
-        // SAFETY: the region window holds only memory regions the component
+        // the region window holds only memory regions the component
         // mapped (no Rust object lives there), so a volatile read aliases
         // nothing; if nothing is mapped, the read faults and the kernel stops
         // the component.
+        // SAFETY: the window holds no Rust object; an unmapped page just faults.
         *word = unsafe { at.read_volatile() };
     }
     #[cfg(not(target_os = "none"))]

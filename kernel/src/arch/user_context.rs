@@ -126,9 +126,10 @@ impl UserContext {
     /// fault in the kernel or hand the thread more privilege.
     fn resume(&mut self) -> ! {
         self.sanitize();
-        // SAFETY: the context belongs to the thread this CPU now runs, stays
+        // the context belongs to the thread this CPU now runs, stays
         // allocated while it runs (threads are never freed while scheduled),
         // and its RIP/RSP came from that thread's own execution.
+        // SAFETY: the running thread's context; its RIP/RSP are its own.
         unsafe { resume_user(self) }
     }
 }

@@ -141,9 +141,10 @@ pub fn load(
                 let source =
                     &data[(from - segment.p_vaddr) as usize..(to - segment.p_vaddr) as usize];
                 let target = physical_to_virtual(frame.as_u64() + (from - page)).as_mut_ptr::<u8>();
-                // SAFETY: the frame is fresh (mapped only into this new space,
+                // the frame is fresh (mapped only into this new space,
                 // not yet running) and the copy stays inside it: from..to lies
                 // within one page.
+                // SAFETY: a fresh frame of a space not yet running; the copy fits the page.
                 unsafe { core::ptr::copy_nonoverlapping(source.as_ptr(), target, source.len()) };
             }
         }

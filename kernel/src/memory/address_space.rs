@@ -141,9 +141,10 @@ impl AddressSpace {
         }
         let parents = Flags::PRESENT | Flags::WRITABLE | Flags::USER_ACCESSIBLE;
         let frame_4k = PhysFrame::containing_address(frame);
-        // SAFETY: the page is in the lower half, which only this space maps;
+        // the page is in the lower half, which only this space maps;
         // the frame is either fresh or a memory region's, whose capability
         // the caller checked.
+        // SAFETY: a lower-half page of this space; a fresh or region-owned frame.
         let result = unsafe {
             self.mapper().map_to_with_table_flags(
                 page,
@@ -219,9 +220,10 @@ impl AddressSpace {
     pub fn release_user_memory(&mut self) -> u64 {
         let root = self.root.start_address().as_u64();
         let mut freed = 0;
-        // SAFETY: the root and every table below it are this space's own,
+        // the root and every table below it are this space's own,
         // reached through the physical map; the component no longer runs,
         // so nothing walks these tables while they are taken apart.
+        // SAFETY: the tables are this dead space's own; nothing walks them now.
         let pml4 = unsafe { &mut *physical_to_virtual(root).as_mut_ptr::<PageTable>() };
         for entry in pml4.iter_mut().take(256) {
             if let Some(table) = present_table(entry) {
