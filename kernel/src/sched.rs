@@ -266,15 +266,25 @@ pub fn after_syscall(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize,
     let Some(thread) = kernel.sched.running(cpu) else {
         run_next(guard, cpu)
     };
-    let priority = kernel.ipc.effective_priority(thread).unwrap_or(0);
+    // Usually nothing else waits on this CPU; then no priority matters and
+    // the fast paths below need no lookups at all.
+    let nothing_ready = kernel.sched.ready[cpu].is_empty();
     match keep {
         // The fast path: nothing more important became runnable here, so the
         // caller goes straight back, with no queueing.
-        Keep::Continue if !kernel.sched.has_ready_above(cpu, priority) => {
-            resume_current(guard, cpu)
+        Keep::Continue if nothing_ready => resume_current(guard, cpu),
+        Keep::SwitchTo(next) if nothing_ready => enter(guard, cpu, next),
+        Keep::Continue => {
+            let priority = kernel.ipc.effective_priority(thread).unwrap_or(0);
+            if !kernel.sched.has_ready_above(cpu, priority) {
+                resume_current(guard, cpu)
+            }
+            kernel.sched.enqueue(cpu, priority, thread, true);
         }
-        Keep::Continue => kernel.sched.enqueue(cpu, priority, thread, true),
-        Keep::Yield => kernel.sched.enqueue(cpu, priority, thread, false),
+        Keep::Yield => {
+            let priority = kernel.ipc.effective_priority(thread).unwrap_or(0);
+            kernel.sched.enqueue(cpu, priority, thread, false);
+        }
         Keep::Blocked => {}
         // IPC on one CPU: the thread that got the message runs next, on the
         // blocked thread's time, unless something more important waits.
