@@ -15,6 +15,8 @@
 #![no_main]
 #![forbid(unsafe_code)]
 
+extern crate alloc;
+
 use core::fmt::Debug;
 
 use echo_server::ECHO;
@@ -175,6 +177,20 @@ fn main() {
         Status::InvalidArgument,
     );
 
+    // Each failed attempt must cost nothing: three times 200 KiB would
+    // exceed the 512 KiB quota if the quota were charged before the slot
+    // was found occupied.
+    let attempts = (0..3)
+        .map(|_| tessera_rt::build::domain_create(slot::DOMAIN, slot::CONSOLE, 200 * 1024, "leak"));
+    let statuses: alloc::vec::Vec<_> = attempts.collect();
+    tap.expect(
+        "three domain creations into an occupied slot all fail with SlotOccupied",
+        statuses
+            .into_iter()
+            .find(|result| result.err() != Some(Status::SlotOccupied.into()))
+            .unwrap_or(Err(Status::SlotOccupied.into())),
+        Status::SlotOccupied,
+    );
     tap.expect(
         "a region larger than its quota fails with QuotaExhausted",
         tessera_rt::memory::create(REGION + 1, 1 << 17),

@@ -32,6 +32,17 @@ fn controlled_domain(kernel: &Kernel, thread: ThreadId, cap: u64) -> Result<usiz
     }
 }
 
+/// The caller's slot `slot`, checked empty before anything is made for it,
+/// so a failure there cannot leave an object nobody holds.
+fn empty_slot(kernel: &Kernel, thread: ThreadId, slot: u64) -> Result<SlotAddr> {
+    let at = SlotAddr::new(kernel.domain_of(thread).cspace, selector(slot)?);
+    match kernel.caps.get(at) {
+        Ok(_) => Err(cap_status(CapError::SlotOccupied)),
+        Err(CapError::EmptySlot) => Ok(at),
+        Err(error) => Err(cap_status(error)),
+    }
+}
+
 /// Installs a new object's capability in the caller's empty slot.
 fn give(
     kernel: &mut Kernel,
@@ -50,6 +61,7 @@ fn give(
 pub(super) fn domain_create(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
     let parent = controlled_domain(kernel, thread, cap)?;
     let [slot, quota, name @ ..] = words(kernel, thread);
+    empty_slot(kernel, thread, slot)?;
     let mut bytes = [0u8; 32];
     for (chunk, word) in bytes.chunks_mut(8).zip(name) {
         chunk.copy_from_slice(&word.to_le_bytes());
@@ -110,6 +122,7 @@ pub(super) fn domain_write(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> R
 pub(super) fn thread_create(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
     let domain = controlled_domain(kernel, thread, cap)?;
     let [slot, entry, stack, priority, cpu, _] = words(kernel, thread);
+    empty_slot(kernel, thread, slot)?;
     // No thread can be made more important than the one making it.
     let own = kernel.ipc.priority(thread).map_err(ipc_status)?;
     let priority = u8::try_from(priority).ok().filter(|&p| p <= own);
@@ -146,6 +159,7 @@ pub(super) fn thread_start(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> R
 pub(super) fn endpoint_create(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
     let owner = controlled_domain(kernel, thread, cap)?;
     let [slot, kind, ceiling, ..] = words(kernel, thread);
+    empty_slot(kernel, thread, slot)?;
     let owner = kernel.domains[owner].id;
     let (object, rights) = match kind {
         0 => {
@@ -193,7 +207,7 @@ pub(super) fn cap_install(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Re
 
 pub(super) fn memory_create(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
     let [slot, pages, ..] = words(kernel, thread);
-    let at = SlotAddr::new(kernel.domain_of(thread).cspace, selector(slot)?);
+    let at = empty_slot(kernel, thread, slot)?;
     // Check the quota before taking frames, so an oversized request costs
     // nothing (create_object charges it for real below).
     let available = kernel
