@@ -27,11 +27,16 @@ fn map_status(error: MapError) -> u64 {
 impl Kernel {
     /// A new, empty domain with a capability space whose quota is `quota`.
     pub fn create_domain(&mut self, name: &str, quota: u64) -> Result<usize, u64> {
-        let cspace = self
-            .caps
-            .create_cspace(CSPACE_SLOTS, quota)
-            .map_err(cap_status)?;
+        // The address space first: if the capability space then fails, the
+        // space's one root frame is all there is to give back.
         let space = AddressSpace::new().map_err(map_status)?;
+        let cspace = match self.caps.create_cspace(CSPACE_SLOTS, quota) {
+            Ok(cspace) => cspace,
+            Err(error) => {
+                space.release_root();
+                return Err(cap_status(error));
+            }
+        };
         let index = self.domains.len();
         self.domains.push(Domain {
             name: String::from(name),

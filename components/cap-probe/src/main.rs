@@ -192,6 +192,11 @@ fn main() {
         Status::SlotOccupied,
     );
     tap.expect(
+        "a domain whose quota cannot hold its capability space fails with QuotaExhausted",
+        tessera_rt::build::domain_create(slot::DOMAIN, SCRATCH + 20, 1, "tiny"),
+        Status::QuotaExhausted,
+    );
+    tap.expect(
         "a region larger than its quota fails with QuotaExhausted",
         tessera_rt::memory::create(REGION + 1, 1 << 17),
         Status::QuotaExhausted,

@@ -213,6 +213,12 @@ impl AddressSpace {
         }
     }
 
+    /// Gives back the root of a space that never held a mapping (its lower
+    /// half is empty; the upper half is the kernel's, shared, not freed).
+    pub fn release_root(self) {
+        frames::free(self.root.start_address());
+    }
+
     /// Frees every page and page table of the lower half (the component's
     /// own memory) and returns how many bytes of mapped pages were freed. The
     /// root stays: it may still be loaded on this CPU, and its upper half is
