@@ -196,6 +196,25 @@ fn main() {
         tessera_rt::build::domain_create(slot::DOMAIN, SCRATCH + 20, 1, "tiny"),
         Status::QuotaExhausted,
     );
+    // In a fresh domain of its own, where a thread could otherwise be made.
+    let bad_entry =
+        tessera_rt::build::domain_create(slot::DOMAIN, SCRATCH + 22, 64 * 1024, "empty").and_then(
+            |()| {
+                tessera_rt::build::thread_create(
+                    SCRATCH + 22,
+                    SCRATCH + 21,
+                    0xFFFF_8000_0000_0000,
+                    0x1000,
+                    1,
+                    0,
+                )
+            },
+        );
+    tap.expect(
+        "a thread entering the kernel's half fails with InvalidArgument",
+        bad_entry,
+        Status::InvalidArgument,
+    );
     tap.expect(
         "a region larger than its quota fails with QuotaExhausted",
         tessera_rt::memory::create(REGION + 1, 1 << 17),

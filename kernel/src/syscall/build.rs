@@ -123,6 +123,11 @@ pub(super) fn thread_create(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> 
     let domain = controlled_domain(kernel, thread, cap)?;
     let [slot, entry, stack, priority, cpu, _] = words(kernel, thread);
     empty_slot(kernel, thread, slot)?;
+    // IRETQ to a non-canonical RIP would fault in the kernel: a thread may
+    // only start in the component's half of the address space.
+    if entry >= tessera_abi::USER_SPACE_END || stack > tessera_abi::USER_SPACE_END {
+        return Err(Status::InvalidArgument.code());
+    }
     // No thread can be made more important than the one making it.
     let own = kernel.ipc.priority(thread).map_err(ipc_status)?;
     let priority = u8::try_from(priority).ok().filter(|&p| p <= own);
