@@ -82,7 +82,11 @@ pub fn write_delivery(kernel: &mut Kernel, receiver: ThreadId, delivery: Deliver
         kernel.caps.grant(from, to, rights).ok().map(|()| slot)
     });
     let count = usize::from(delivery.message.buffer_words);
-    let copied = match kernel.threads.get(&delivery.sender) {
+    // Most messages fit in registers: no buffer lookups for those.
+    let sender = (count > 0)
+        .then(|| kernel.threads.get(&delivery.sender))
+        .flatten();
+    let copied = match sender {
         Some(sender) => {
             copy_buffer(
                 sender.message_buffer,
