@@ -11,9 +11,10 @@
 use bitfield_struct::bitfield;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
-use crate::macros::open_enum;
+use tessera_open_enum::open_enum;
 
 open_enum! {
+    name;
     /// A hypervisor CPUID leaf (the EAX input of CPUID).
     ///
     /// TLFS md `feature-discovery.md` § Microsoft Hypervisor CPUID Leaves;

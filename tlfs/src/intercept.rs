@@ -29,9 +29,9 @@
 use bitfield_struct::bitfield;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
-use crate::macros::open_enum;
 use crate::message::HV_MESSAGE_MAX_PAYLOAD_BYTE_COUNT;
 use crate::types::{HvGpa, HvGva, HvVpIndex, HvX64SegmentRegister};
+use tessera_open_enum::open_enum;
 
 /// `HV_INTERCEPT_ACCESS_TYPE_MASK`: the access directions an intercept is
 /// installed for (used by `HvCallInstallIntercept`).
@@ -51,6 +51,7 @@ pub struct HvInterceptAccessTypeMask {
 }
 
 open_enum! {
+    name;
     /// `HV_INTERCEPT_ACCESS_TYPE`: the access that caused an intercept, as
     /// stored in [`HvX64InterceptMessageHeader::intercept_access_type`].
     ///
@@ -68,6 +69,7 @@ open_enum! {
 }
 
 open_enum! {
+    name;
     /// `HV_INTERCEPT_TYPE`: the kinds of intercept a parent can install.
     ///
     /// TLFS md `datatypes/hv_intercept_type.md`.

@@ -31,7 +31,7 @@
 //!   (`HV_X64_MSR_HYPERCALL`, `HV_MESSAGE_SIZE`).
 //! - Types are the TLFS type name in Rust case (`HV_MESSAGE_HEADER` →
 //!   [`HvMessageHeader`](message::HvMessageHeader)).
-//! - TLFS enumerations are *open* newtypes (see `open_enum!` in `macros.rs`):
+//! - TLFS enumerations are *open* newtypes (see `tessera_open_enum::open_enum!`):
 //!   an unknown value from a guest is representable and never makes a parse
 //!   fail. Their constants are the TLFS name without the type prefix, in
 //!   SCREAMING case (`HvCallPostMessage` → `HypercallCode::POST_MESSAGE`,
@@ -64,8 +64,6 @@
 
 #![no_std]
 #![forbid(unsafe_code)]
-
-mod macros;
 
 pub mod cpuid;
 pub mod hypercall;

@@ -7,9 +7,9 @@
 use bitfield_struct::bitfield;
 use zerocopy::{FromBytes, FromZeros, Immutable, IntoBytes, KnownLayout};
 
-use crate::macros::open_enum;
 use crate::synic::{HV_SYNIC_SINT_COUNT, HvPortId};
 use crate::types::HvPartitionId;
+use tessera_open_enum::open_enum;
 
 /// `HV_MESSAGE_SIZE`: every SynIC message is 256 bytes.
 ///
@@ -33,6 +33,7 @@ pub const HV_MESSAGE_MAX_PAYLOAD_QWORD_COUNT: usize = 30;
 pub const HV_MESSAGE_TYPE_HYPERVISOR_MASK: u32 = 0x8000_0000;
 
 open_enum! {
+    name;
     /// `HV_MESSAGE_TYPE` (32 bits).
     ///
     /// Values: TLFS md `datatypes/hv_message_type.md`, plus the three that

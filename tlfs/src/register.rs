@@ -21,9 +21,10 @@
 //! (its comment column became the doc line); the tests check a hand-picked
 //! sample against the table.
 
-use crate::macros::open_enum;
+use tessera_open_enum::open_enum;
 
 open_enum! {
+    name;
     /// `HV_REGISTER_NAME` (32 bits).
     ///
     /// Open: an unknown register name from a guest is representable (the

@@ -4,9 +4,10 @@
 //! HV_STATUS`); the values come from TLFS 6.0b §18 (Appendix B: Hypercall
 //! Status Code Reference).
 
-use crate::macros::open_enum;
+use tessera_open_enum::open_enum;
 
 open_enum! {
+    name;
     /// `HV_STATUS` (`UINT16`): status code returned in bits 15:0 of the
     /// hypercall result value.
     ///

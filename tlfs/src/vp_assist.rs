@@ -9,8 +9,8 @@
 use bitfield_struct::bitfield;
 use zerocopy::{FromBytes, FromZeros, Immutable, IntoBytes, KnownLayout};
 
-use crate::macros::open_enum;
 use crate::types::{HV_PAGE_SIZE, HvGpa};
+use tessera_open_enum::open_enum;
 
 /// `HV_VIRTUAL_APIC_ASSIST`: the EOI assist word at offset 0.
 ///
@@ -27,6 +27,7 @@ pub struct HvVirtualApicAssist {
 }
 
 open_enum! {
+    name;
     /// `HV_VTL_ENTRY_REASON`.
     ///
     /// TLFS md `datatypes/hv_vp_vtl_control.md`.

@@ -8,9 +8,10 @@
 use bitfield_struct::bitfield;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
-use crate::macros::open_enum;
+use tessera_open_enum::open_enum;
 
 open_enum! {
+    name;
     /// `TLB_CONTROL` (byte at `05Ch`): what `VMRUN` flushes.
     ///
     /// Values confirmed by Linux (`TLB_CONTROL_*`) and Xen
@@ -28,14 +29,6 @@ open_enum! {
     FLUSH_ASID = 3 => "TLB_CONTROL_FLUSH_ASID",
     /// Flush this guest's non-global entries.
     FLUSH_ASID_NON_GLOBAL = 7 => "TLB_CONTROL_FLUSH_ASID_LOCAL",
-}
-
-impl TlbControl {
-    /// The name, or `None` for a reserved value.
-    #[must_use]
-    pub const fn name(self) -> Option<&'static str> {
-        self.named()
-    }
 }
 
 /// The word at `090h`: nested paging and secure-guest enables (clean bit

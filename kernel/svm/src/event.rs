@@ -24,9 +24,10 @@ use bitfield_struct::bitfield;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 use crate::exception::ExceptionVector;
-use crate::macros::open_enum;
+use tessera_open_enum::open_enum;
 
 open_enum! {
+    name;
     /// The `TYPE` field (bits 10:8).
     pub struct EventType(u8);
 
@@ -38,14 +39,6 @@ open_enum! {
     EXCEPTION = 3 => "EXCEPTION",
     /// Software interrupt (INTn).
     SOFTWARE_INTERRUPT = 4 => "SOFTWARE_INTERRUPT",
-}
-
-impl EventType {
-    /// The name, or `None` for a reserved type.
-    #[must_use]
-    pub const fn name(self) -> Option<&'static str> {
-        self.named()
-    }
 }
 
 /// The raw `EVENTINJ` / `EXITINTINFO` word. [`Event`] is the checked view.

@@ -13,7 +13,7 @@
 
 use crate::exception::ExceptionVector;
 use crate::intercept::RegIndex;
-use crate::macros::open_enum;
+use tessera_open_enum::open_enum;
 
 open_enum! {
     /// `EXITCODE`: an open newtype, so a code this crate does not know (a

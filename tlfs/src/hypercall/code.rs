@@ -1,8 +1,9 @@
 //! Hypercall call codes.
 
-use crate::macros::open_enum;
+use tessera_open_enum::open_enum;
 
 open_enum! {
+    name;
     /// A hypercall call code (bits 15:0 of the hypercall input value).
     ///
     /// Values: TLFS md `hypercalls/overview.md` (both tables) and the

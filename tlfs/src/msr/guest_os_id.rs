@@ -3,7 +3,7 @@
 use bitfield_struct::bitfield;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
-use crate::macros::open_enum;
+use tessera_open_enum::open_enum;
 
 /// `HV_X64_MSR_GUEST_OS_ID` in the encoding recommended for proprietary
 /// operating systems (bit 63 clear).
@@ -53,6 +53,7 @@ pub struct HvGuestOsIdOpenSource {
 }
 
 open_enum! {
+    name;
     /// Known guest OS vendor IDs (proprietary encoding, bits 62:48).
     ///
     /// TLFS md `hypercall-interface.md` § Guest OS Identity for proprietary
@@ -71,6 +72,7 @@ open_enum! {
 }
 
 open_enum! {
+    name;
     /// Microsoft OS IDs (proprietary encoding, bits 47:40, when the vendor
     /// is Microsoft).
     ///
@@ -92,6 +94,7 @@ open_enum! {
 }
 
 open_enum! {
+    name;
     /// Known open source OS types (open source encoding, bits 62:56).
     ///
     /// TLFS md `hypercall-interface.md` (OS Type table); TLFS 6.0b
