@@ -1,4 +1,4 @@
-//! The Tessera kernel ABI, version 1: what a ring-3 component may rely on.
+//! The Tessera kernel ABI, version 2: what a ring-3 component may rely on.
 //!
 //! The key words MUST, MUST NOT, SHOULD and MAY are to be read as in RFC 2119.
 //! Kernel and components build against this one crate; a change to anything
@@ -79,8 +79,10 @@
 
 use core::fmt;
 
+pub mod vm;
+
 /// The ABI this crate describes.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// Message words that travel in registers on every IPC operation.
 pub const MESSAGE_WORDS: usize = 6;
@@ -213,11 +215,64 @@ pub enum Syscall {
     /// not both). Deleting or revoking the capability the mapping was made
     /// through removes the mapping on every CPU before that call returns.
     MemoryMap = 22,
+    /// Creates a partition ([`vm`]) charged to the caller's quota; its
+    /// capability (CONTROL, GRANT, DERIVE, REVOKE) goes to the empty slot
+    /// word 0. Words 1-4 are its name (32 bytes, NUL padded), used in logs.
+    PartitionCreate = 23,
+    /// Maps the whole memory region whose capability is in slot word 0 into
+    /// the partition in `rdi` (CONTROL) at the page-aligned GPA word 1 with
+    /// the [`vm::map`] flags in word 2 (READABLE is needed; WRITABLE and
+    /// the executable flags need WRITE and EXECUTE on the region
+    /// capability). A range that overlaps a mapping is [`Status::Overlap`];
+    /// one past [`vm::GPA_LIMIT`] is [`Status::InvalidArgument`]. Deleting
+    /// or revoking the region capability removes the mapping, on every CPU,
+    /// running VPs included, before that call returns.
+    PartitionMapGpa = 24,
+    /// Removes the mapping that starts at GPA word 0 from the partition in
+    /// `rdi` (CONTROL), on every CPU, before the call returns.
+    PartitionUnmapGpa = 25,
+    /// Routes the exits of kind word 0 ([`vm::intercept`]) with the
+    /// parameter word 1 to the endpoint whose capability (CALL) is in slot
+    /// word 2, sending the general registers of mask word 3
+    /// ([`vm::state`]); the route keeps the capability's badge. A range
+    /// that overlaps a route of the same kind is [`Status::Overlap`].
+    PartitionInstallIntercept = 26,
+    /// Creates VP number word 1 (below [`vm::MAX_VPS`], unused in the
+    /// partition) of the partition in `rdi` (CONTROL), to run on host CPU
+    /// word 2 at priority word 3 (at most the caller's), charged to the
+    /// caller; its capability (READ, WRITE, CONTROL) goes to slot word 0.
+    /// It starts stopped, in the x86 reset state.
+    VpCreate = 27,
+    /// Reads word 0 registers of the stopped VP in `rdi` (READ): the
+    /// message buffer holds `(HV_REGISTER_NAME, low, high)` word triples,
+    /// whose values the call fills in (128-bit values in TLFS layout:
+    /// segment registers `HV_X64_SEGMENT_REGISTER`, table registers
+    /// `HV_X64_TABLE_REGISTER`). An unknown name is
+    /// [`Status::InvalidArgument`], with word 0 set to its index.
+    VpGetRegisters = 28,
+    /// Writes word 0 `(HV_REGISTER_NAME, low, high)` triples from the
+    /// message buffer into the stopped VP in `rdi` (WRITE). All or nothing:
+    /// an unknown name or a value the architecture does not allow
+    /// (non-canonical, reserved bits, a state VMRUN refuses) is
+    /// [`Status::InvalidArgument`] with word 0 set to its index.
+    VpSetRegisters = 29,
+    /// Runs the stopped VP in `rdi` (CONTROL). Its partition needs a
+    /// [`vm::intercept::LIFECYCLE`] route ([`Status::NoLifecycleRoute`]).
+    VpStart = 30,
+    /// Stops the VP in `rdi` (CONTROL) at its next exit (at once if it is
+    /// not in the guest). A VP blocked on a handler stops when the reply
+    /// comes.
+    VpStop = 31,
+    /// Asserts the interrupt in word 0 ([`vm::event`], type external or
+    /// NMI) on the VP in `rdi` (CONTROL): delivered when the guest can take
+    /// it, and it wakes a VP parked by `HLT`. One external interrupt may be
+    /// pending at a time ([`Status::Busy`]).
+    VpAssertInterrupt = 32,
 }
 
 impl Syscall {
     /// Every system call, by number.
-    pub const ALL: [Self; 23] = [
+    pub const ALL: [Self; 33] = [
         Self::Null,
         Self::ConsoleWrite,
         Self::Call,
@@ -241,6 +296,16 @@ impl Syscall {
         Self::CapInstall,
         Self::MemoryCreate,
         Self::MemoryMap,
+        Self::PartitionCreate,
+        Self::PartitionMapGpa,
+        Self::PartitionUnmapGpa,
+        Self::PartitionInstallIntercept,
+        Self::VpCreate,
+        Self::VpGetRegisters,
+        Self::VpSetRegisters,
+        Self::VpStart,
+        Self::VpStop,
+        Self::VpAssertInterrupt,
     ];
 
     /// The call for a number in `rax`; `None` for any other value (the
@@ -332,6 +397,14 @@ pub enum Status {
     InvalidSyscall = 1,
     /// An argument is out of range (for example a console write over 40 bytes).
     InvalidArgument = 2,
+    /// The GPA range overlaps a mapping, or the intercept range a route.
+    Overlap = 3,
+    /// The VP must be stopped for this call.
+    VpRunning = 4,
+    /// The partition has no lifecycle route, so its VP may not start.
+    NoLifecycleRoute = 5,
+    /// An interrupt of that kind is already pending.
+    Busy = 6,
     /// The selector is outside the capability space.
     InvalidSelector = 0x102,
     /// The slot is empty.
@@ -369,10 +442,14 @@ pub enum Status {
 }
 
 impl Status {
-    const KNOWN: [Self; 20] = [
+    const KNOWN: [Self; 24] = [
         Self::Success,
         Self::InvalidSyscall,
         Self::InvalidArgument,
+        Self::Overlap,
+        Self::VpRunning,
+        Self::NoLifecycleRoute,
+        Self::Busy,
         Self::InvalidSelector,
         Self::EmptySlot,
         Self::SlotOccupied,
@@ -410,6 +487,10 @@ impl fmt::Display for Status {
             Self::Success => "success",
             Self::InvalidSyscall => "no such system call",
             Self::InvalidArgument => "argument out of range",
+            Self::Overlap => "range overlaps an existing mapping or route",
+            Self::VpRunning => "the virtual processor is running",
+            Self::NoLifecycleRoute => "the partition has no lifecycle route",
+            Self::Busy => "an interrupt is already pending",
             Self::InvalidSelector => "selector outside the capability space",
             Self::EmptySlot => "empty capability slot",
             Self::SlotOccupied => "destination slot occupied",
@@ -459,7 +540,7 @@ mod tests {
             assert_eq!(call as u64, number as u64);
             assert_eq!(Syscall::from_number(number as u64), Some(call));
         }
-        assert_eq!(Syscall::from_number(23), None);
+        assert_eq!(Syscall::from_number(33), None);
         assert_eq!(Syscall::from_number(u64::MAX), None);
     }
 

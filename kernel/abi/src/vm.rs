@@ -1,0 +1,240 @@
+//! Partitions and virtual processors: the component-facing side of the
+//! TLFS virtualization-host interface (TLFS md `virtualization-host.md`),
+//! with a capability where the TLFS has a partition ID.
+//!
+//! # Objects
+//!
+//! A *partition* is a guest physical address space plus the table of
+//! *routes* that say which component handles which guest exit. A *virtual
+//! processor* (VP) belongs to one partition and runs on one host CPU; while
+//! it runs, the kernel executes the guest with VMRUN and handles each exit
+//! either itself (its fast paths) or by a `Call` to the endpoint of the
+//! matching route, made by the VP, which stays blocked until the handler's
+//! `Reply`.
+//!
+//! # Exits handled by the kernel
+//!
+//! Unless a route takes them: `CPUID` (the host's leaves, filtered: the
+//! hypervisor bit set; SVM, XSAVE, AVX, MONITOR and x2APIC hidden; the APIC
+//! ID is the VP index); `RDMSR`/`WRMSR` of the MSRs the VMCB holds (the
+//! syscall and segment-base MSRs pass straight through, swapped by
+//! VMSAVE/VMLOAD), `EFER` and `PAT` (validated: a reserved bit is #GP), `TSC`
+//! and `APIC_BASE` (read); any other MSR is #GP. `IN` from a port without a
+//! route reads all ones, `OUT` to one is dropped (as on a bus with no
+//! device). `VMMCALL` and the SVM instructions are #UD. An interrupt or
+//! window exit is the kernel's own business.
+//!
+//! Exits that have neither a route nor a fast path go to the partition's
+//! [`intercept::LIFECYCLE`] route, which every partition MUST have before a
+//! VP starts: a triple fault (`UNRECOVERABLE_EXCEPTION`), an access to a
+//! GPA outside the partition's mappings without a [`intercept::MEMORY`]
+//! route (`UNMAPPED_GPA` / `GPA_INTERCEPT`), string port I/O, a `HLT` with
+//! interrupts disabled and nothing to wake it, an invalid VMCB, and a
+//! handler that died. The VP is stopped when the kernel sends these; the
+//! lifecycle handler decides what happens to the partition.
+//!
+//! # The exit message (kernel → handler)
+//!
+//! The VP calls the route's endpoint (with the badge the route's
+//! capability carries) with:
+//!
+//! | word | meaning |
+//! | --- | --- |
+//! | 0 | the TLFS message type (`HV_MESSAGE_TYPE`, e.g. `X64_IO_PORT_INTERCEPT`) |
+//! | 1 | the VP index |
+//! | 2-5 | the exit's quick fields ([`quick`]) |
+//!
+//! and, in the message buffer, the TLFS intercept message for the type
+//! (`tessera_tlfs::intercept`, padded to whole words), followed by the
+//! general registers the route asked for ([`state`]), one word each in
+//! mask-bit order.
+//!
+//! # The reply (handler → kernel)
+//!
+//! | word | meaning |
+//! | --- | --- |
+//! | 0 | [`action`] bits |
+//! | 1 | with [`action::INJECT`]: the event ([`event`]) |
+//! | 2, 3 | with [`action::RESULT`]: the result ([`quick`]) |
+//!
+//! plus, with [`action::SET_REGISTERS`], `(HV_REGISTER_NAME, value)` word
+//! pairs in the message buffer (general registers, `RIP` and `RFLAGS`
+//! only). The kernel checks a reply to a VP before it accepts it: an
+//! unknown action or register, a non-canonical `RIP`, reserved `RFLAGS` or
+//! event bits make the handler's `Reply` fail with
+//! [`Status::InvalidArgument`](crate::Status::InvalidArgument), and the
+//! handler still owes the reply.
+
+/// Intercept kinds for `PartitionInstallIntercept` (word 0): the TLFS
+/// `HV_INTERCEPT_TYPE` values where the TLFS has one, Tessera's own above
+/// `0x8000_0000`.
+pub mod intercept {
+    /// Ports `first..=last`: parameter word = `first | last << 16`.
+    pub const IO_PORT: u64 = 0x0000_0000;
+    /// MSRs `first..=last`: parameter word = `first | last << 32`.
+    pub const MSR: u64 = 0x0000_0001;
+    /// CPUID leaves `first..=last`: parameter word = `first | last << 32`.
+    pub const CPUID: u64 = 0x0000_0002;
+    /// Exception vectors: parameter word = a bit mask of vectors 0-31
+    /// (NMI, 2, cannot be intercepted).
+    pub const EXCEPTION: u64 = 0x0000_0003;
+    /// Exits nothing else handles (see the module documentation);
+    /// parameter word 0.
+    pub const LIFECYCLE: u64 = 0x8000_0000;
+    /// `HLT`; parameter word 0. Without it the kernel parks the VP until an
+    /// interrupt is asserted.
+    pub const HLT: u64 = 0x8000_0001;
+    /// Accesses to unmapped GPAs, or mapped ones the mapping's rights do not
+    /// allow; parameter word 0.
+    pub const MEMORY: u64 = 0x8000_0002;
+}
+
+/// The general registers a route asks for (word 3 of
+/// `PartitionInstallIntercept`), bit n for register n in the x86 encoding
+/// order: RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8-R15.
+pub mod state {
+    pub const RAX: u64 = 1 << 0;
+    pub const RCX: u64 = 1 << 1;
+    pub const RDX: u64 = 1 << 2;
+    pub const RBX: u64 = 1 << 3;
+    pub const RSP: u64 = 1 << 4;
+    pub const RBP: u64 = 1 << 5;
+    pub const RSI: u64 = 1 << 6;
+    pub const RDI: u64 = 1 << 7;
+    /// Every general register.
+    pub const ALL: u64 = 0xFFFF;
+}
+
+/// Words 2-5 of an exit message, and words 2-3 of a reply with
+/// [`action::RESULT`], per message type.
+///
+/// - `X64_IO_PORT_INTERCEPT`: 2 = port, 3 = size in bytes (1, 2, 4),
+///   4 = 1 for OUT, 0 for IN, 5 = the value written (OUT). Result: word 2
+///   is the value read (IN), merged into RAX's low `size` bytes.
+/// - `MSR_INTERCEPT`: 2 = MSR, 3 = 1 for WRMSR, 0 for RDMSR, 4 = the value
+///   written (EDX:EAX). Result: word 2 is the value read, or, with
+///   [`action::FAULT`], the access raises #GP instead.
+/// - `X64_CPUID_INTERCEPT`: 2 = leaf (EAX), 3 = subleaf (ECX), 4 = the
+///   kernel's default EAX | EBX << 32, 5 = default ECX | EDX << 32. Result:
+///   word 2 = EAX | EBX << 32, word 3 = ECX | EDX << 32.
+/// - `EXCEPTION_INTERCEPT`: 2 = vector, 3 = error code (or `u64::MAX`),
+///   4 = the faulting address for #PF.
+/// - `X64_HALT`: 2 = RFLAGS.
+/// - `UNMAPPED_GPA`, `GPA_INTERCEPT`: 2 = GPA, 3 = access (0 read,
+///   1 write, 2 execute), 4 = RIP.
+/// - `UNRECOVERABLE_EXCEPTION`: 2 = RIP, 3 = the SVM exit code that ended
+///   the VP (`0x7F` shutdown, `u64::MAX` invalid state), 4 = RSP.
+/// - [`TESSERA_HANDLER_DIED`]: 2 = the message type whose handler died.
+/// - [`TESSERA_UNSUPPORTED`]: 2 = the SVM exit code, 3 = RIP.
+pub mod quick {}
+
+/// Message types Tessera adds for the lifecycle route (in the TLFS's
+/// hypervisor range, unused there).
+pub const TESSERA_HANDLER_DIED: u64 = 0x8000_0F00;
+pub const TESSERA_UNSUPPORTED: u64 = 0x8000_0F01;
+
+/// Reply word 0.
+pub mod action {
+    /// Move RIP past the intercepted instruction.
+    pub const ADVANCE_RIP: u64 = 1 << 0;
+    /// Apply the result words (see [`super::quick`]).
+    pub const RESULT: u64 = 1 << 1;
+    /// Inject the event in word 1 before the guest runs again.
+    pub const INJECT: u64 = 1 << 2;
+    /// Apply the register pairs in the message buffer.
+    pub const SET_REGISTERS: u64 = 1 << 3;
+    /// Stop the VP: it runs again only after `VpStart`.
+    pub const STOP: u64 = 1 << 4;
+    /// The intercepted MSR access raises #GP (MSR intercepts only).
+    pub const FAULT: u64 = 1 << 5;
+    /// Every defined bit.
+    pub const ALL: u64 = (1 << 6) - 1;
+}
+
+/// An event to inject (reply word 1; `VpAssertInterrupt` uses the vector
+/// and type): bits 7:0 vector, 10:8 type, 11 error code valid, 63:32 error
+/// code. Types as in the VMCB's EVENTINJ: 0 external interrupt, 2 NMI,
+/// 3 exception, 4 software interrupt. Other bits are reserved (zero).
+pub mod event {
+    pub const VECTOR_MASK: u64 = 0xFF;
+    pub const TYPE_SHIFT: u32 = 8;
+    pub const TYPE_EXTERNAL: u64 = 0;
+    pub const TYPE_NMI: u64 = 2;
+    pub const TYPE_EXCEPTION: u64 = 3;
+    pub const TYPE_SOFTWARE: u64 = 4;
+    pub const ERROR_CODE_VALID: u64 = 1 << 11;
+    pub const ERROR_CODE_SHIFT: u32 = 32;
+    pub const RESERVED: u64 = 0x0000_0000_FFFF_F000 | (0b1 << 10);
+
+    /// The event word for `vector` of type `kind` without an error code.
+    pub const fn new(vector: u8, kind: u64) -> u64 {
+        vector as u64 | (kind << TYPE_SHIFT)
+    }
+}
+
+/// `PartitionMapGpa` word 2: the TLFS `HV_MAP_GPA_*` flags
+/// (TLFS md `hypercalls/HvCallMapGpaPages.md`).
+pub mod map {
+    pub const READABLE: u64 = 0x1;
+    pub const WRITABLE: u64 = 0x2;
+    pub const KERNEL_EXECUTABLE: u64 = 0x4;
+    pub const USER_EXECUTABLE: u64 = 0x8;
+    /// Either executable flag makes the pages executable (nested paging
+    /// has one execute bit).
+    pub const EXECUTABLE: u64 = KERNEL_EXECUTABLE | USER_EXECUTABLE;
+    pub const ALL: u64 = 0xF;
+}
+
+/// The highest guest physical address a partition may map (exclusive):
+/// 40 bits, well inside what 4-level nested paging translates.
+pub const GPA_LIMIT: u64 = 1 << 40;
+
+/// The most VPs one partition may have.
+pub const MAX_VPS: u64 = 64;
+
+/// Register triples one `VpGetRegisters`/`VpSetRegisters` may carry
+/// (three words each in the message buffer: name, low and high half of the
+/// 128-bit TLFS value).
+pub const MAX_REGISTER_TRIPLES: usize = crate::MESSAGE_BUFFER_WORDS / 3;
+
+/// Register pairs one reply with [`action::SET_REGISTERS`] may carry.
+pub const MAX_REPLY_PAIRS: usize = crate::MESSAGE_BUFFER_WORDS / 2;
+
+/// The port-I/O protocol of the guest devices and the partition manager
+/// that test guests rely on (not kernel ABI, but shared by guest and host).
+pub mod guest_ports {
+    /// The first 16550 UART (COM1), ports `COM1..COM1 + 8`.
+    pub const COM1: u16 = 0x3F8;
+    /// The exit port (like QEMU's isa-debug-exit): a 32-bit or 8-bit write
+    /// ends the partition; [`EXIT_PASS`] is a pass, anything else a failure
+    /// with that code.
+    pub const EXIT: u16 = 0xF4;
+    pub const EXIT_PASS: u32 = 0x10;
+    pub const EXIT_FAIL: u32 = 0x11;
+
+    /// The probe device (`components/probe-device`, test deployments only):
+    /// exits the test guests use to check that routed exits reach a
+    /// component and come back.
+    pub mod probe {
+        /// A 32-bit scratch register: reads return the last value written
+        /// (per partition), initially 0.
+        pub const SCRATCH_PORT: u16 = 0x510;
+        /// Reads the badge of the partition's route (its partition number,
+        /// from 1); writes are ignored.
+        pub const ID_PORT: u16 = 0x514;
+        /// Reads how many HLT exits the probe answered for the partition.
+        pub const HALTS_PORT: u16 = 0x518;
+        /// Its port range, for the route.
+        pub const PORTS: core::ops::RangeInclusive<u16> = 0x510..=0x51F;
+        /// CPUID leaves it answers: EAX = leaf ^ [`CPUID_XOR`], EBX =
+        /// subleaf, ECX = the partition number, EDX = [`CPUID_SIGNATURE`].
+        pub const CPUID_LEAVES: core::ops::RangeInclusive<u32> = 0x4C00_0000..=0x4C00_00FF;
+        pub const CPUID_XOR: u32 = 0x1111_1111;
+        pub const CPUID_SIGNATURE: u32 = 0x7E55_E7A0;
+        /// MSRs it answers: 64-bit scratch registers (per partition),
+        /// initially 0; the last one ([`MSR_READ_ONLY`]) raises #GP on a
+        /// write.
+        pub const MSRS: core::ops::RangeInclusive<u32> = 0x4C00_0000..=0x4C00_000F;
+        pub const MSR_READ_ONLY: u32 = 0x4C00_000F;
+    }
+}
