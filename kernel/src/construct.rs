@@ -134,6 +134,7 @@ impl Kernel {
                 message_buffer,
                 started: false,
                 dead: false,
+                vp: None,
             },
         );
         Ok(thread)

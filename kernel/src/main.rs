@@ -31,6 +31,7 @@ mod state;
 mod svm;
 mod syscall;
 mod tlb;
+mod vm;
 
 use log::info;
 use spin::Once;

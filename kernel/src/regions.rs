@@ -96,6 +96,14 @@ impl Kernel {
         Ok(())
     }
 
+    /// The frames of region `id`, in order.
+    pub fn region_frames(&self, id: MemoryId) -> Option<&[PhysAddr]> {
+        self.regions
+            .get(id.index() as usize)
+            .and_then(Option::as_ref)
+            .map(|region| region.frames.as_slice())
+    }
+
     /// Removes the mappings made through the capability that was at `via`.
     pub fn unmap_via(&mut self, id: MemoryId, via: SlotAddr, cpu: usize) {
         let Some(region) = self

@@ -92,6 +92,18 @@ impl Scheduler {
         }
     }
 
+    /// Whether nothing waits to run on `cpu`.
+    pub fn nothing_ready(&self, cpu: usize) -> bool {
+        self.ready[cpu].is_empty()
+    }
+
+    /// Takes `thread` off every run queue (it keeps its CPU if running).
+    pub fn forget_queued(&mut self, thread: ThreadId) {
+        for queue in &mut self.ready {
+            queue.retain(|&(_, queued)| queued != thread);
+        }
+    }
+
     fn quiet(&self) -> bool {
         self.idle.iter().all(|&idle| idle) && self.ready.iter().all(VecDeque::is_empty)
     }
@@ -191,10 +203,13 @@ pub fn run_next(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize) -> !
     }
 }
 
-fn enter(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize, thread: ThreadId) -> ! {
+pub fn enter(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize, thread: ThreadId) -> ! {
     let kernel = guard.as_mut().expect("checked by the caller");
     ipc_glue::deliver_wakeup(kernel, thread);
     kernel.sched.running[cpu] = Some(thread);
+    if kernel.threads[&thread].vp.is_some() {
+        crate::vm::run::enter(guard, thread)
+    }
     let domain = kernel.threads[&thread].domain;
     let root = kernel.domains[domain].space.root();
     let context: *mut UserContext = &mut *kernel.thread(thread).context;

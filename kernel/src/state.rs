@@ -97,6 +97,9 @@ pub struct Thread {
     /// would queue a thread that is already running.
     pub started: bool,
     pub dead: bool,
+    /// For a VP's thread: the VP (index into `Kernel::vps`). Running the
+    /// thread means running the guest.
+    pub vp: Option<usize>,
 }
 
 #[derive(Debug)]
@@ -111,6 +114,11 @@ pub struct Kernel {
     /// Whether a component holds the verdict capability (then only it ends
     /// the deployment; otherwise the deployment ends when all is quiet).
     pub has_verdict_holder: bool,
+    /// Partitions and VPs by index (indices are never reused; VPs are
+    /// boxed because the world switch holds a pointer into one without
+    /// the lock).
+    pub partitions: Vec<Option<crate::vm::Partition>>,
+    pub vps: Vec<Option<Box<crate::vm::Vp>>>,
 }
 
 impl Kernel {
@@ -123,6 +131,8 @@ impl Kernel {
             sched: Scheduler::new(cpus),
             regions: Vec::new(),
             has_verdict_holder: false,
+            partitions: Vec::new(),
+            vps: Vec::new(),
         }
     }
 

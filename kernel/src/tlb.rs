@@ -74,3 +74,40 @@ pub fn shoot_down(kernel: &Kernel, domain: usize, this_cpu: usize) {
         }
     }
 }
+
+/// Per CPU: the index + 1 of the partition whose guest it runs, or 0.
+static IN_GUEST: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// Just before VMRUN, with the kernel lock held.
+pub fn entering_guest(cpu: usize, partition: usize) {
+    IN_GUEST[cpu].store(partition as u64 + 1, Ordering::SeqCst);
+}
+
+/// Right after #VMEXIT, before the kernel lock is taken again.
+pub fn left_guest(cpu: usize) {
+    IN_GUEST[cpu].store(0, Ordering::SeqCst);
+}
+
+pub fn in_guest(cpu: usize) -> bool {
+    IN_GUEST[cpu].load(Ordering::SeqCst) != 0
+}
+
+/// After translations of `partition` were removed (and its TLB generation
+/// bumped): every CPU running one of its VPs is made to leave the guest,
+/// and this returns once none still runs on the old translations. Each VP
+/// flushes its TLB when it next enters (it sees the new generation).
+/// Called with the kernel lock held.
+pub fn shoot_down_partition(kernel: &Kernel, partition: usize, this_cpu: usize) {
+    let tag = partition as u64 + 1;
+    for cpu in (0..kernel.sched.cpus().min(MAX_CPUS)).filter(|&cpu| cpu != this_cpu) {
+        if IN_GUEST[cpu].load(Ordering::SeqCst) != tag {
+            continue;
+        }
+        apic::send_fixed(kernel.sched.apic_id(cpu), crate::arch::exceptions::VECTOR_WAKEUP);
+        // The interrupt ends the guest (INTR intercept); the CPU clears its
+        // flag before it takes the lock this CPU holds.
+        while IN_GUEST[cpu].load(Ordering::SeqCst) == tag {
+            core::hint::spin_loop();
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! System calls (ABI: `tessera_abi`). Every argument is checked here: a
 //! wrong selector, kind or right is a status code in `rax`, never a fault.
 mod build;
+mod vm;
 use crate::ipc_glue::{cap_status, ipc_status, message_of, write_delivery};
 use crate::sched::{self, Keep};
 use crate::state::{Ending, KERNEL, Kernel};
@@ -118,6 +119,16 @@ fn dispatch(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
         Syscall::CapInstall => build::cap_install(kernel, thread, selector),
         Syscall::MemoryCreate => build::memory_create(kernel, thread),
         Syscall::MemoryMap => build::memory_map(kernel, thread, selector),
+        Syscall::PartitionCreate => vm::partition_create(kernel, thread),
+        Syscall::PartitionMapGpa => vm::map_gpa(kernel, thread, selector),
+        Syscall::PartitionUnmapGpa => vm::unmap_gpa(kernel, thread, selector),
+        Syscall::PartitionInstallIntercept => vm::install_intercept(kernel, thread, selector),
+        Syscall::VpCreate => vm::vp_create(kernel, thread, selector),
+        Syscall::VpGetRegisters => vm::vp_get_registers(kernel, thread, selector),
+        Syscall::VpSetRegisters => vm::vp_set_registers(kernel, thread, selector),
+        Syscall::VpStart => vm::vp_start(kernel, thread, selector),
+        Syscall::VpStop => vm::vp_stop(kernel, thread, selector),
+        Syscall::VpAssertInterrupt => vm::vp_assert_interrupt(kernel, thread, selector),
     }
 }
 
@@ -199,6 +210,7 @@ fn reply(kernel: &mut Kernel, thread: ThreadId) -> Result<()> {
     let transfer = CapTransfer::from_word(kernel.threads[&thread].context.r13);
     let send = outgoing_cap(kernel, thread, transfer)?;
     let message = message_of(&kernel.threads[&thread].context, send)?;
+    kernel.check_reply_to_vp(thread)?;
     let caller = kernel.ipc.reply(thread, message).map_err(ipc_status)?;
     kernel.wake(caller);
     Ok(())
@@ -221,6 +233,7 @@ fn wait(kernel: &mut Kernel, thread: ThreadId, selector: u64, reply_first: bool)
     let outcome = if reply_first {
         let send = outgoing_cap(kernel, thread, transfer)?;
         let message = message_of(&kernel.threads[&thread].context, send)?;
+        kernel.check_reply_to_vp(thread)?;
         let outcome = kernel
             .ipc
             .reply_and_wait(thread, message, endpoint, receive)
@@ -334,6 +347,7 @@ impl Kernel {
                 Removal::CapDeleted { at, cap } => {
                     if let Object::Memory(region) = cap.object {
                         self.unmap_via(region, at, cpu);
+                        self.unmap_region_from_partitions(region, Some(at), cpu);
                     }
                 }
                 Removal::ObjectReclaimed { object, .. } => {
@@ -345,7 +359,16 @@ impl Kernel {
                             .ipc
                             .destroy_notification(notification, &mut |t| woken.push(t)),
                         Object::Memory(region) => {
+                            self.unmap_region_from_partitions(region, None, cpu);
                             self.destroy_region(region, cpu);
+                            Ok(())
+                        }
+                        Object::Partition(partition) => {
+                            self.destroy_partition(partition.index() as usize, cpu);
+                            Ok(())
+                        }
+                        Object::Vp(vp) => {
+                            self.destroy_vp(vp.index() as usize);
                             Ok(())
                         }
                         _ => Ok(()),

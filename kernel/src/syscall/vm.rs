@@ -1,0 +1,304 @@
+//! The partition and VP system calls (`tessera_abi::vm`): every argument
+//! checked here, the work in `crate::vm`.
+use super::{Result, lookup, succeed};
+use crate::ipc_glue::{cap_status, words_of};
+use crate::sched::Keep;
+use crate::state::Kernel;
+use crate::vm::{Route, VpState, forward};
+use alloc::string::String;
+use tessera_abi::vm::{MAX_REGISTER_TRIPLES, intercept, map};
+use tessera_abi::{MESSAGE_BUFFER_WORDS, Status};
+use tessera_capability::{CapError, Object, ObjectKind, PartitionId, Rights, SlotAddr, ThreadId, VpId};
+use tessera_npt::GuestRights;
+use tlfs::register::HvRegisterName;
+use tessera_vcpu::registers::VpRegisters;
+
+fn words(kernel: &Kernel, thread: ThreadId) -> [u64; 6] {
+    words_of(&kernel.threads[&thread].context)
+}
+
+fn selector(word: u64) -> Result<u32> {
+    u32::try_from(word).map_err(|_| cap_status(CapError::InvalidSelector))
+}
+
+fn partition_of(kernel: &Kernel, thread: ThreadId, cap: u64, rights: Rights) -> Result<usize> {
+    let cap = lookup(kernel, thread, cap, ObjectKind::Partition, rights)?;
+    let Object::Partition(id) = cap.object else {
+        unreachable!("looked up as a partition")
+    };
+    let index = id.index() as usize;
+    match kernel.partitions.get(index) {
+        Some(Some(partition)) if !partition.destroyed => Ok(index),
+        _ => Err(Status::InvalidArgument.code()),
+    }
+}
+
+fn vp_of(kernel: &Kernel, thread: ThreadId, cap: u64, rights: Rights) -> Result<usize> {
+    let cap = lookup(kernel, thread, cap, ObjectKind::Vp, rights)?;
+    let Object::Vp(id) = cap.object else {
+        unreachable!("looked up as a VP")
+    };
+    let index = id.index() as usize;
+    match kernel.vps.get(index) {
+        Some(Some(_)) => Ok(index),
+        _ => Err(Status::InvalidArgument.code()),
+    }
+}
+
+fn empty_slot(kernel: &Kernel, thread: ThreadId, slot: u64) -> Result<SlotAddr> {
+    let at = SlotAddr::new(kernel.domain_of(thread).cspace, selector(slot)?);
+    match kernel.caps.get(at) {
+        Ok(_) => Err(cap_status(CapError::SlotOccupied)),
+        Err(CapError::EmptySlot) => Ok(at),
+        Err(error) => Err(cap_status(error)),
+    }
+}
+
+/// What a partition's kernel objects cost its creator's quota: the VMCB
+/// pages of its VPs and its nested tables are charged per VP and mapping.
+const PARTITION_BYTES: u64 = 16 * 1024;
+const VP_BYTES: u64 = 16 * 1024;
+
+pub(super) fn partition_create(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
+    let [slot, name @ ..] = words(kernel, thread);
+    let at = empty_slot(kernel, thread, slot)?;
+    let mut bytes = [0u8; 40];
+    for (chunk, word) in bytes.chunks_mut(8).zip(name) {
+        chunk.copy_from_slice(&word.to_le_bytes());
+    }
+    let len = bytes[..32].iter().position(|&b| b == 0).unwrap_or(32);
+    let name = core::str::from_utf8(&bytes[..len]).map_err(|_| Status::InvalidArgument.code())?;
+    if name.is_empty() {
+        return Err(Status::InvalidArgument.code());
+    }
+    let index = kernel.create_partition(String::from(name))?;
+    let object = Object::Partition(PartitionId::new(index as u32, 0));
+    let rights = Rights::CONTROL | Rights::READ | Rights::WRITE | Rights::GENERIC;
+    if let Err(error) = kernel.caps.create_object(at, object, rights, PARTITION_BYTES) {
+        kernel.destroy_partition(index, kernel.threads[&thread].cpu);
+        return Err(cap_status(error));
+    }
+    succeed(kernel, thread)
+}
+
+pub(super) fn map_gpa(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
+    let partition = partition_of(kernel, thread, cap, Rights::CONTROL)?;
+    let [region_slot, gpa, flags, ..] = words(kernel, thread);
+    if flags & !map::ALL != 0 || flags & map::READABLE == 0 {
+        return Err(Status::InvalidArgument.code());
+    }
+    let rights = GuestRights {
+        read: true,
+        write: flags & map::WRITABLE != 0,
+        execute: flags & map::EXECUTABLE != 0,
+    };
+    let mut needed = Rights::READ;
+    if rights.write {
+        needed |= Rights::WRITE;
+    }
+    if rights.execute {
+        needed |= Rights::EXECUTE;
+    }
+    let region_cap = lookup(kernel, thread, region_slot, ObjectKind::Memory, needed)?;
+    let Object::Memory(region) = region_cap.object else {
+        unreachable!("looked up as memory")
+    };
+    let via = SlotAddr::new(kernel.domain_of(thread).cspace, selector(region_slot)?);
+    kernel.map_gpa(partition, region, via, gpa, rights)?;
+    succeed(kernel, thread)
+}
+
+pub(super) fn unmap_gpa(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
+    let partition = partition_of(kernel, thread, cap, Rights::CONTROL)?;
+    let gpa = words(kernel, thread)[0];
+    let cpu = kernel.threads[&thread].cpu;
+    if kernel.unmap_gpa_where(partition, cpu, |m| m.gpa == gpa) == 0 {
+        return Err(Status::InvalidArgument.code());
+    }
+    succeed(kernel, thread)
+}
+
+/// The inclusive range a route's parameter word names.
+fn route_range(kind: u64, parameter: u64) -> Result<(u64, u64)> {
+    let range = match kind {
+        intercept::IO_PORT => (parameter & 0xFFFF, (parameter >> 16) & 0xFFFF),
+        intercept::MSR | intercept::CPUID => (parameter & 0xFFFF_FFFF, parameter >> 32),
+        intercept::EXCEPTION => (0, 31),
+        intercept::LIFECYCLE | intercept::HLT | intercept::MEMORY => (0, 0),
+        _ => return Err(Status::InvalidArgument.code()),
+    };
+    let valid = match kind {
+        intercept::IO_PORT => parameter >> 32 == 0 && range.0 <= range.1,
+        intercept::MSR | intercept::CPUID => range.0 <= range.1,
+        // Vectors 0-31; NMI (2) is the host's.
+        intercept::EXCEPTION => parameter != 0 && parameter >> 32 == 0 && parameter & (1 << 2) == 0,
+        _ => parameter == 0,
+    };
+    if valid { Ok(range) } else { Err(Status::InvalidArgument.code()) }
+}
+
+pub(super) fn install_intercept(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
+    let partition = partition_of(kernel, thread, cap, Rights::CONTROL)?;
+    let [kind, parameter, endpoint_slot, state, ..] = words(kernel, thread);
+    let (first, last) = route_range(kind, parameter)?;
+    if state & !tessera_abi::vm::state::ALL != 0 {
+        return Err(Status::InvalidArgument.code());
+    }
+    let endpoint_cap = lookup(kernel, thread, endpoint_slot, ObjectKind::Endpoint, Rights::CALL)?;
+    let Object::Endpoint(endpoint) = endpoint_cap.object else {
+        unreachable!("looked up as an endpoint")
+    };
+    let target = kernel.partitions[partition].as_mut().expect("checked");
+    let overlaps = target.routes.iter().any(|route| {
+        route.kind == kind
+            && if kind == intercept::EXCEPTION {
+                // Exception routes are vector sets.
+                false
+            } else {
+                first <= route.last && route.first <= last
+            }
+    });
+    let exception_taken = kind == intercept::EXCEPTION && target.exception_intercepts as u64 & parameter != 0;
+    if overlaps || exception_taken {
+        return Err(Status::Overlap.code());
+    }
+    if kind == intercept::EXCEPTION {
+        // One route per vector, so the lookup by vector finds it.
+        for vector in (0..32).filter(|v| parameter & (1 << v) != 0) {
+            target.routes.push(Route {
+                kind,
+                first: vector,
+                last: vector,
+                endpoint,
+                badge: endpoint_cap.badge,
+                state,
+            });
+        }
+        kernel.add_exception_intercepts(partition, parameter as u32);
+    } else {
+        target.routes.push(Route {
+            kind,
+            first,
+            last,
+            endpoint,
+            badge: endpoint_cap.badge,
+            state,
+        });
+    }
+    succeed(kernel, thread)
+}
+
+pub(super) fn vp_create(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
+    let partition = partition_of(kernel, thread, cap, Rights::CONTROL)?;
+    let [slot, index, cpu, priority, ..] = words(kernel, thread);
+    let at = empty_slot(kernel, thread, slot)?;
+    let own = kernel.ipc.priority(thread).map_err(crate::ipc_glue::ipc_status)?;
+    let priority = u8::try_from(priority)
+        .ok()
+        .filter(|&p| p <= own)
+        .ok_or(Status::InvalidArgument.code())?;
+    let index = u32::try_from(index).map_err(|_| Status::InvalidArgument.code())?;
+    let cpu = usize::try_from(cpu).map_err(|_| Status::InvalidArgument.code())?;
+    let domain = kernel.threads[&thread].domain;
+    let vp = kernel.create_vp(partition, domain, index, cpu, priority)?;
+    let object = Object::Vp(VpId::new(vp as u32, 0));
+    let rights = Rights::CONTROL | Rights::READ | Rights::WRITE | Rights::GENERIC;
+    if let Err(error) = kernel.caps.create_object(at, object, rights, VP_BYTES) {
+        kernel.destroy_vp(vp);
+        return Err(cap_status(error));
+    }
+    succeed(kernel, thread)
+}
+
+/// The register triples of a Get/SetVpRegisters call: count in word 0.
+fn register_count(kernel: &Kernel, thread: ThreadId) -> Result<usize> {
+    let count = usize::try_from(words(kernel, thread)[0]).unwrap_or(usize::MAX);
+    if count == 0 || count > MAX_REGISTER_TRIPLES {
+        return Err(Status::InvalidArgument.code());
+    }
+    Ok(count)
+}
+
+fn stopped_vp(kernel: &Kernel, thread: ThreadId, cap: u64, rights: Rights) -> Result<usize> {
+    let vp = vp_of(kernel, thread, cap, rights)?;
+    match kernel.vps[vp].as_ref().map(|v| v.state) {
+        Some(VpState::Stopped) => Ok(vp),
+        _ => Err(Status::VpRunning.code()),
+    }
+}
+
+fn fail_at(kernel: &mut Kernel, thread: ThreadId, index: usize) -> u64 {
+    kernel.thread(thread).context.rsi = index as u64;
+    Status::InvalidArgument.code()
+}
+
+pub(super) fn vp_get_registers(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
+    let vp = stopped_vp(kernel, thread, cap, Rights::READ)?;
+    let count = register_count(kernel, thread)?;
+    let frame = kernel.threads[&thread].message_buffer;
+    let mut triples = [0u64; MESSAGE_BUFFER_WORDS];
+    triples[..count * 3].copy_from_slice(forward::read_buffer(frame, count * 3));
+    let record = kernel.vps[vp].as_mut().expect("checked");
+    let mut registers = VpRegisters {
+        vmcb: &mut record.vmcb,
+        gprs: &mut record.gprs,
+    };
+    for index in 0..count {
+        let Ok(name) = u32::try_from(triples[index * 3]) else {
+            return Err(fail_at(kernel, thread, index));
+        };
+        match registers.get(HvRegisterName(name)) {
+            Ok((low, high)) => {
+                triples[index * 3 + 1] = low;
+                triples[index * 3 + 2] = high;
+            }
+            Err(_) => return Err(fail_at(kernel, thread, index)),
+        }
+    }
+    forward::write_buffer_words(frame, &triples[..count * 3]);
+    succeed(kernel, thread)
+}
+
+pub(super) fn vp_set_registers(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
+    let vp = stopped_vp(kernel, thread, cap, Rights::WRITE)?;
+    let count = register_count(kernel, thread)?;
+    let frame = kernel.threads[&thread].message_buffer;
+    let triples = forward::read_buffer(frame, count * 3);
+    let record = kernel.vps[vp].as_mut().expect("checked");
+    // All or nothing: the writes go to copies first.
+    let mut vmcb = record.vmcb.clone();
+    let mut gprs = record.gprs;
+    let mut registers = VpRegisters {
+        vmcb: &mut vmcb,
+        gprs: &mut gprs,
+    };
+    for (index, triple) in triples.chunks_exact(3).enumerate() {
+        let name = u32::try_from(triple[0]).map(HvRegisterName);
+        if name.map(|name| registers.set(name, (triple[1], triple[2]))) != Ok(Ok(())) {
+            return Err(fail_at(kernel, thread, index));
+        }
+    }
+    let record = kernel.vps[vp].as_mut().expect("checked");
+    record.vmcb = vmcb;
+    record.gprs = gprs;
+    succeed(kernel, thread)
+}
+
+pub(super) fn vp_start(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
+    let vp = vp_of(kernel, thread, cap, Rights::CONTROL)?;
+    kernel.start_vp(vp)?;
+    succeed(kernel, thread)
+}
+
+pub(super) fn vp_stop(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
+    let vp = vp_of(kernel, thread, cap, Rights::CONTROL)?;
+    kernel.request_stop(vp);
+    succeed(kernel, thread)
+}
+
+pub(super) fn vp_assert_interrupt(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
+    let vp = vp_of(kernel, thread, cap, Rights::CONTROL)?;
+    let event = words(kernel, thread)[0];
+    kernel.assert_interrupt(vp, event)?;
+    succeed(kernel, thread)
+}

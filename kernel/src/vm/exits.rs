@@ -1,0 +1,452 @@
+//! What each #VMEXIT means: a kernel fast path, a route to a component, or
+//! the lifecycle handler (`tessera_abi::vm`, "Exits handled by the kernel").
+use super::forward::{Pending, PendingKind};
+use super::{Route, VpState};
+use crate::sched::Keep;
+use crate::state::Kernel;
+use tessera_abi::vm::{TESSERA_UNSUPPORTED, intercept};
+use tessera_svm::ioio::IoioExitInfo;
+use tessera_svm::npf::NpfErrorCode;
+use tessera_svm::{Event, EventInjection, ExceptionVector, ExitCode};
+use tlfs::intercept::HvInterceptAccessType as Access;
+use tlfs::message::HvMessageType;
+use tessera_vcpu::exit_message::{self, ExitMessage, bytes};
+use tessera_vcpu::{cpuid, length, msr};
+
+/// What the VP does after an exit.
+#[derive(Debug)]
+pub enum Next {
+    /// Back into the guest.
+    Resume,
+    /// Off the CPU (blocked on a handler, stopped, parked, or preempted).
+    Leave(Keep),
+}
+
+pub fn general_protection() -> EventInjection {
+    Event::Exception {
+        vector: ExceptionVector::new(13).expect("13 is #GP"),
+        error_code: Some(0),
+    }
+    .encode()
+    .expect("#GP(0) is a valid event")
+}
+
+fn invalid_opcode() -> EventInjection {
+    Event::Exception {
+        vector: ExceptionVector::new(6).expect("6 is #UD"),
+        error_code: None,
+    }
+    .encode()
+    .expect("#UD is a valid event")
+}
+
+fn host_cpuid(leaf: u32, subleaf: u32) -> [u32; 4] {
+    let result = raw_cpuid::native_cpuid::cpuid_count(leaf, subleaf);
+    [result.eax, result.ebx, result.ecx, result.edx]
+}
+
+impl Kernel {
+    /// Handles the exit VP `vp` just took on `cpu`.
+    pub fn handle_exit(&mut self, cpu: usize, vp: usize) -> Next {
+        let record = self.vps[vp].as_mut().expect("the running VP exists");
+        let control = &mut record.vmcb.control;
+        // An event whose delivery the exit interrupted is delivered again
+        // (APM 15.7.2), unless something replaces it below.
+        control.event_inj = if control.exit_int_info.valid() {
+            control.exit_int_info
+        } else {
+            EventInjection::NONE
+        };
+        let code = control.exit_code;
+        match code {
+            ExitCode::INTR | ExitCode::NMI => {
+                let preempt = !self.sched.nothing_ready(cpu) || record.stop_requested;
+                if preempt { Next::Leave(Keep::Yield) } else { Next::Resume }
+            }
+            ExitCode::VINTR => {
+                control.v_intr.set_v_irq(false);
+                control.intercepts.set(tessera_svm::Intercept::Vintr, false);
+                Next::Resume
+            }
+            ExitCode::CPUID => self.exit_cpuid(cpu, vp),
+            ExitCode::MSR => self.exit_msr(cpu, vp),
+            ExitCode::IOIO => self.exit_io(cpu, vp),
+            ExitCode::HLT => self.exit_hlt(cpu, vp),
+            ExitCode::NPF => self.exit_npf(cpu, vp),
+            ExitCode::SHUTDOWN => {
+                self.report_registers(vp, "triple fault");
+                self.lifecycle(cpu, vp, HvMessageType::UNRECOVERABLE_EXCEPTION.0, 0x7F)
+            }
+            ExitCode::INVD => {
+                // INVD would drop the host's dirty cache lines: write back
+                // instead (as WBINVD), which the guest cannot tell apart.
+                let save = &mut record.vmcb.save;
+                save.rip = save.rip.wrapping_add(2);
+                Next::Resume
+            }
+            ExitCode::VMRUN
+            | ExitCode::VMMCALL
+            | ExitCode::VMLOAD
+            | ExitCode::VMSAVE
+            | ExitCode::STGI
+            | ExitCode::CLGI
+            | ExitCode::SKINIT
+            | ExitCode::INVLPGA
+            | ExitCode::MONITOR
+            | ExitCode::MWAIT
+            | ExitCode::MWAIT_CONDITIONAL
+            | ExitCode::XSETBV
+            | ExitCode::RDPRU => {
+                control.event_inj = invalid_opcode();
+                Next::Resume
+            }
+            code if code.exception_vector().is_some() => self.exit_exception(cpu, vp),
+            code if code.is_invalid() => {
+                self.report_registers(vp, "VMRUN refused the guest state (VMEXIT_INVALID)");
+                log::error!("{}: this is a kernel bug: every state is checked before VMRUN", self.vp_name(vp));
+                self.lifecycle(cpu, vp, HvMessageType::UNRECOVERABLE_EXCEPTION.0, u64::MAX)
+            }
+            other => {
+                log::warn!("{}: unexpected exit {other:?}", self.vp_name(vp));
+                self.lifecycle(cpu, vp, TESSERA_UNSUPPORTED as u32, other.0)
+            }
+        }
+    }
+
+    fn route_of(&self, vp: usize, kind: u64, value: u64) -> Option<Route> {
+        let partition = self.vps[vp].as_ref()?.partition;
+        self.partitions[partition].as_ref()?.route(kind, value).copied()
+    }
+
+    fn exit_cpuid(&mut self, cpu: usize, vp: usize) -> Next {
+        let record = self.vps[vp].as_ref().expect("exists");
+        let leaf = record.vmcb.save.rax as u32;
+        let subleaf = record.gprs.rcx as u32;
+        let answer = cpuid::filter(leaf, subleaf, host_cpuid(leaf, subleaf), record.index);
+        let next_rip = length::next_rip(ExitCode::CPUID, record.vmcb.save.rip, record.vmcb.control.next_rip);
+        if let Some(route) = self.route_of(vp, intercept::CPUID, u64::from(leaf)) {
+            let record = self.vps[vp].as_ref().expect("exists");
+            let header = exit_message::header(&record.vmcb, record.index, 2, Access::EXECUTE);
+            let body = exit_message::cpuid(header, &record.gprs, record.vmcb.save.rax, answer);
+            let [eax, ebx, ecx, edx] = answer.map(u64::from);
+            let message = ExitMessage::new(
+                HvMessageType::X64_CPUID_INTERCEPT.0,
+                record.index,
+                [u64::from(leaf), u64::from(subleaf), eax | ebx << 32, ecx | edx << 32],
+            )
+            .body(bytes(&body))
+            .registers(route.state, &record.gprs, record.vmcb.save.rax, record.vmcb.save.rsp);
+            let pending = Pending {
+                kind: PendingKind::Cpuid,
+                next_rip,
+                message_type: HvMessageType::X64_CPUID_INTERCEPT.0,
+                lifecycle: false,
+            };
+            return Next::Leave(self.forward_exit(cpu, vp, route, message, pending));
+        }
+        let [eax, ebx, ecx, edx] = answer.map(u64::from);
+        let record = self.vps[vp].as_mut().expect("exists");
+        record.vmcb.save.rax = eax;
+        record.gprs.rbx = ebx;
+        record.gprs.rcx = ecx;
+        record.gprs.rdx = edx;
+        record.vmcb.save.rip = next_rip.unwrap_or(record.vmcb.save.rip);
+        Next::Resume
+    }
+
+    fn exit_msr(&mut self, cpu: usize, vp: usize) -> Next {
+        let record = self.vps[vp].as_ref().expect("exists");
+        let number = record.gprs.rcx as u32;
+        let write = record.vmcb.control.exit_info1 == 1;
+        let value = (record.vmcb.save.rax & 0xFFFF_FFFF) | (record.gprs.rdx << 32);
+        let next_rip = length::next_rip(ExitCode::MSR, record.vmcb.save.rip, record.vmcb.control.next_rip);
+        if let Some(route) = self.route_of(vp, intercept::MSR, u64::from(number)) {
+            let record = self.vps[vp].as_ref().expect("exists");
+            let access = if write { Access::WRITE } else { Access::READ };
+            let header = exit_message::header(&record.vmcb, record.index, 2, access);
+            let body = exit_message::msr(header, number, &record.gprs, record.vmcb.save.rax);
+            let message = ExitMessage::new(
+                HvMessageType::MSR_INTERCEPT.0,
+                record.index,
+                [u64::from(number), u64::from(write), if write { value } else { 0 }, 0],
+            )
+            .body(bytes(&body))
+            .registers(route.state, &record.gprs, record.vmcb.save.rax, record.vmcb.save.rsp);
+            let pending = Pending {
+                kind: if write { PendingKind::MsrWrite } else { PendingKind::MsrRead },
+                next_rip,
+                message_type: HvMessageType::MSR_INTERCEPT.0,
+                lifecycle: false,
+            };
+            return Next::Leave(self.forward_exit(cpu, vp, route, message, pending));
+        }
+        let record = self.vps[vp].as_mut().expect("exists");
+        let save = &mut record.vmcb.save;
+        let read = match (msr::fast_path(number), write) {
+            (msr::FastPath::Efer, false) => Some(msr::efer_read(save.efer)),
+            (msr::FastPath::Efer, true) => match msr::efer_write(save.efer, save.cr0, value) {
+                Some(efer) => {
+                    save.efer = efer;
+                    None
+                }
+                None => return self.fault(vp),
+            },
+            (msr::FastPath::Pat, false) => Some(save.g_pat),
+            (msr::FastPath::Pat, true) if msr::valid_pat(value) => {
+                save.g_pat = value;
+                None
+            }
+            (msr::FastPath::Tsc, false) => {
+                // SAFETY: RDTSC has no side effects.
+                let host = unsafe { core::arch::x86_64::_rdtsc() };
+                Some(host.wrapping_add(record.vmcb.control.tsc_offset))
+            }
+            (msr::FastPath::Tsc, true) => {
+                // SAFETY: as above.
+                let host = unsafe { core::arch::x86_64::_rdtsc() };
+                record.vmcb.control.tsc_offset = value.wrapping_sub(host);
+                None
+            }
+            _ => return self.fault(vp),
+        };
+        let record = self.vps[vp].as_mut().expect("exists");
+        if let Some(read) = read {
+            record.vmcb.save.rax = read & 0xFFFF_FFFF;
+            record.gprs.rdx = read >> 32;
+        }
+        record.vmcb.save.rip = next_rip.unwrap_or(record.vmcb.save.rip);
+        Next::Resume
+    }
+
+    fn fault(&mut self, vp: usize) -> Next {
+        self.vps[vp].as_mut().expect("exists").vmcb.control.event_inj = general_protection();
+        Next::Resume
+    }
+
+    fn exit_io(&mut self, cpu: usize, vp: usize) -> Next {
+        let record = self.vps[vp].as_ref().expect("exists");
+        let info = IoioExitInfo::from_bits(record.vmcb.control.exit_info1);
+        let next_rip = record.vmcb.control.exit_info2;
+        let Ok(access) = info.decode() else {
+            return self.lifecycle(cpu, vp, TESSERA_UNSUPPORTED as u32, ExitCode::IOIO.0);
+        };
+        if access.string {
+            log::warn!(
+                "{}: string port I/O on port {:#x} is not supported",
+                self.vp_name(vp),
+                access.port
+            );
+            return self.lifecycle(cpu, vp, TESSERA_UNSUPPORTED as u32, ExitCode::IOIO.0);
+        }
+        let size = access.size.bytes() as u8;
+        let mask = match size {
+            1 => 0xFF,
+            2 => 0xFFFF,
+            _ => 0xFFFF_FFFF,
+        };
+        if let Some(route) = self.route_of(vp, intercept::IO_PORT, u64::from(access.port)) {
+            let record = self.vps[vp].as_ref().expect("exists");
+            let access_type = if access.is_in { Access::READ } else { Access::WRITE };
+            let length = next_rip.wrapping_sub(record.vmcb.save.rip) as u8;
+            let header = exit_message::header(&record.vmcb, record.index, length, access_type);
+            let rax = record.vmcb.save.rax;
+            let body = exit_message::io_port(header, access.port, size, &record.gprs, rax);
+            let message = ExitMessage::new(
+                HvMessageType::X64_IO_PORT_INTERCEPT.0,
+                record.index,
+                [
+                    u64::from(access.port),
+                    u64::from(size),
+                    u64::from(!access.is_in),
+                    if access.is_in { 0 } else { rax & mask },
+                ],
+            )
+            .body(bytes(&body))
+            .registers(route.state, &record.gprs, rax, record.vmcb.save.rsp);
+            let pending = Pending {
+                kind: if access.is_in { PendingKind::IoRead { size } } else { PendingKind::IoWrite },
+                next_rip: Some(next_rip),
+                message_type: HvMessageType::X64_IO_PORT_INTERCEPT.0,
+                lifecycle: false,
+            };
+            return Next::Leave(self.forward_exit(cpu, vp, route, message, pending));
+        }
+        // No device there: reads float high, writes go nowhere.
+        let save = &mut self.vps[vp].as_mut().expect("exists").vmcb.save;
+        if access.is_in {
+            save.rax = if size == 4 { mask } else { save.rax | mask };
+        }
+        save.rip = next_rip;
+        Next::Resume
+    }
+
+    fn exit_hlt(&mut self, cpu: usize, vp: usize) -> Next {
+        let record = self.vps[vp].as_ref().expect("exists");
+        let next_rip = length::next_rip(ExitCode::HLT, record.vmcb.save.rip, record.vmcb.control.next_rip);
+        if let Some(route) = self.route_of(vp, intercept::HLT, 0) {
+            let record = self.vps[vp].as_ref().expect("exists");
+            let header = exit_message::header(&record.vmcb, record.index, 1, Access::EXECUTE);
+            let message = ExitMessage::new(
+                HvMessageType::X64_HALT.0,
+                record.index,
+                [record.vmcb.save.rflags, 0, 0, 0],
+            )
+            .body(bytes(&header))
+            .registers(route.state, &record.gprs, record.vmcb.save.rax, record.vmcb.save.rsp);
+            let pending = Pending {
+                kind: PendingKind::Other,
+                next_rip,
+                message_type: HvMessageType::X64_HALT.0,
+                lifecycle: false,
+            };
+            return Next::Leave(self.forward_exit(cpu, vp, route, message, pending));
+        }
+        let record = self.vps[vp].as_mut().expect("exists");
+        let interrupts_on = record.vmcb.save.rflags & (1 << 9) != 0;
+        let wakeable = record.pending_interrupt.is_some() || record.pending_nmi;
+        record.vmcb.save.rip = next_rip.unwrap_or(record.vmcb.save.rip);
+        if wakeable {
+            return Next::Resume;
+        }
+        if interrupts_on {
+            record.state = VpState::Parked;
+            return Next::Leave(Keep::Blocked);
+        }
+        log::info!("{}: HLT with interrupts disabled", self.vp_name(vp));
+        self.lifecycle(cpu, vp, HvMessageType::X64_HALT.0, 0)
+    }
+
+    fn exit_npf(&mut self, cpu: usize, vp: usize) -> Next {
+        let record = self.vps[vp].as_ref().expect("exists");
+        let gpa = record.vmcb.control.exit_info2;
+        let error = NpfErrorCode::from_bits(record.vmcb.control.exit_info1);
+        let access = if error.fetch() {
+            2
+        } else {
+            u64::from(error.write())
+        };
+        let rip = record.vmcb.save.rip;
+        let message_type = if error.present() {
+            HvMessageType::GPA_INTERCEPT.0
+        } else {
+            HvMessageType::UNMAPPED_GPA.0
+        };
+        let access_type = Access::from_bits(access as u8);
+        let header = exit_message::header(&record.vmcb, record.index, 0, access_type);
+        let body = exit_message::memory(header, gpa, &[]);
+        let (route, lifecycle) = match self.route_of(vp, intercept::MEMORY, 0) {
+            Some(route) => (Some(route), false),
+            None => (self.route_of(vp, intercept::LIFECYCLE, 0), true),
+        };
+        log::info!(
+            "{}: {} GPA {gpa:#x} ({}) at rip {rip:#x}",
+            self.vp_name(vp),
+            if error.present() { "access denied to" } else { "unmapped" },
+            ["read", "write", "execute"][access as usize]
+        );
+        let record = self.vps[vp].as_ref().expect("exists");
+        let Some(route) = route else {
+            self.stop_vp(vp);
+            return Next::Leave(Keep::Blocked);
+        };
+        let message = ExitMessage::new(message_type, record.index, [gpa, access, rip, 0])
+            .body(bytes(&body))
+            .registers(route.state, &record.gprs, record.vmcb.save.rax, record.vmcb.save.rsp);
+        let pending = Pending {
+            kind: PendingKind::Other,
+            next_rip: None,
+            message_type,
+            lifecycle,
+        };
+        Next::Leave(self.forward_exit(cpu, vp, route, message, pending))
+    }
+
+    fn exit_exception(&mut self, cpu: usize, vp: usize) -> Next {
+        let record = self.vps[vp].as_ref().expect("exists");
+        let vector = record
+            .vmcb
+            .control
+            .exit_code
+            .exception_vector()
+            .expect("an exception exit");
+        let error_code = if vector.pushes_error_code() {
+            record.vmcb.control.exit_info1 & 0xFFFF_FFFF
+        } else {
+            u64::MAX
+        };
+        let Some(route) = self.route_of(vp, intercept::EXCEPTION, u64::from(vector.get())) else {
+            return self.lifecycle(cpu, vp, TESSERA_UNSUPPORTED as u32, record.vmcb.control.exit_code.0);
+        };
+        let header = exit_message::header(&record.vmcb, record.index, 0, Access::EXECUTE);
+        let message = ExitMessage::new(
+            HvMessageType::EXCEPTION_INTERCEPT.0,
+            record.index,
+            [u64::from(vector.get()), error_code, record.vmcb.control.exit_info2, 0],
+        )
+        .body(bytes(&header))
+        .registers(route.state, &record.gprs, record.vmcb.save.rax, record.vmcb.save.rsp);
+        let pending = Pending {
+            kind: PendingKind::Other,
+            next_rip: None,
+            message_type: HvMessageType::EXCEPTION_INTERCEPT.0,
+            lifecycle: false,
+        };
+        Next::Leave(self.forward_exit(cpu, vp, route, message, pending))
+    }
+
+    /// Sends a lifecycle message (the VP stops once its handler has
+    /// answered, whatever the answer).
+    fn lifecycle(&mut self, cpu: usize, vp: usize, message_type: u32, detail: u64) -> Next {
+        let Some(route) = self.route_of(vp, intercept::LIFECYCLE, 0) else {
+            self.stop_vp(vp);
+            return Next::Leave(Keep::Blocked);
+        };
+        let record = self.vps[vp].as_mut().expect("exists");
+        record.stop_requested = true;
+        let save = &record.vmcb.save;
+        let header = exit_message::header(&record.vmcb, record.index, 0, Access::EXECUTE);
+        let quick = match message_type {
+            t if t == TESSERA_UNSUPPORTED as u32 => [detail, save.rip, 0, 0],
+            _ => [save.rip, detail, save.rsp, 0],
+        };
+        let message = ExitMessage::new(message_type, record.index, quick)
+            .body(bytes(&header))
+            .registers(tessera_abi::vm::state::ALL, &record.gprs, save.rax, save.rsp);
+        let pending = Pending {
+            kind: PendingKind::Other,
+            next_rip: None,
+            message_type,
+            lifecycle: true,
+        };
+        Next::Leave(self.forward_exit(cpu, vp, route, message, pending))
+    }
+
+    /// Logs the VP's registers (triple faults, invalid states).
+    pub fn report_registers(&self, vp: usize, what: &str) {
+        let record = self.vps[vp].as_ref().expect("exists");
+        let (save, g) = (&record.vmcb.save, &record.gprs);
+        let name = self.vp_name(vp);
+        log::error!("{name}: {what}");
+        log::error!(
+            "{name}:   rip {:#018x} rsp {:#018x} rflags {:#x} cs {:#06x} cpl {}",
+            save.rip, save.rsp, save.rflags, save.cs.selector, save.cpl
+        );
+        log::error!(
+            "{name}:   cr0 {:#x} cr2 {:#x} cr3 {:#x} cr4 {:#x} efer {:#x}",
+            save.cr0, save.cr2, save.cr3, save.cr4, save.efer
+        );
+        log::error!(
+            "{name}:   rax {:#x} rbx {:#x} rcx {:#x} rdx {:#x} rsi {:#x} rdi {:#x} rbp {:#x}",
+            save.rax, g.rbx, g.rcx, g.rdx, g.rsi, g.rdi, g.rbp
+        );
+        log::error!(
+            "{name}:   r8 {:#x} r9 {:#x} r10 {:#x} r11 {:#x} r12 {:#x} r13 {:#x} r14 {:#x} r15 {:#x}",
+            g.r8, g.r9, g.r10, g.r11, g.r12, g.r13, g.r14, g.r15
+        );
+        log::error!(
+            "{name}:   idtr {:#x}/{:#x} gdtr {:#x}/{:#x} exit info {:#x} {:#x}",
+            save.idtr.base, save.idtr.limit, save.gdtr.base, save.gdtr.limit,
+            record.vmcb.control.exit_info1, record.vmcb.control.exit_info2
+        );
+    }
+}

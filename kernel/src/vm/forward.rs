@@ -1,0 +1,247 @@
+//! Forwarded exits: the VP calls the route's endpoint with the exit message
+//! and stays blocked until the handler replies; the reply, checked when the
+//! handler sent it, is applied before the guest runs again.
+use super::{Route, VpState};
+use crate::ipc_glue::{ipc_status, words_of};
+use crate::memory::physical_to_virtual;
+use crate::sched::Keep;
+use crate::state::Kernel;
+use tessera_abi::vm::{TESSERA_HANDLER_DIED, intercept};
+use tessera_ipc::{CallOutcome, Message};
+use tessera_vcpu::exit_message::ExitMessage;
+use tessera_vcpu::registers::VpRegisters;
+use tessera_vcpu::reply::{self, Reply};
+
+/// What the exit a VP waits on needs from the reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pending {
+    pub kind: PendingKind,
+    /// Where RIP goes with `ADVANCE_RIP` (`None`: the exit has no
+    /// instruction to skip, and the action is refused).
+    pub next_rip: Option<u64>,
+    /// The TLFS message type sent (for the handler-died report).
+    pub message_type: u32,
+    /// Whether the message went to the lifecycle route (whose failure
+    /// leaves nothing to report to).
+    pub lifecycle: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PendingKind {
+    IoRead { size: u8 },
+    IoWrite,
+    MsrRead,
+    MsrWrite,
+    Cpuid,
+    Other,
+}
+
+/// Copies words into a message-buffer frame.
+pub fn write_buffer_words(frame: x86_64::PhysAddr, words: &[u64]) {
+    let count = words.len().min(tessera_abi::MESSAGE_BUFFER_WORDS);
+    let target = physical_to_virtual(frame.as_u64()).as_mut_ptr::<u64>();
+    // SAFETY: the frame is the VP thread's own message buffer (one page,
+    // 512 words), reached through the physical map; `count` fits.
+    unsafe { core::ptr::copy_nonoverlapping(words.as_ptr(), target, count) };
+}
+
+/// The first `count` words of a message-buffer frame.
+pub fn read_buffer(frame: x86_64::PhysAddr, count: usize) -> &'static [u64] {
+    let count = count.min(tessera_abi::MESSAGE_BUFFER_WORDS);
+    let source = physical_to_virtual(frame.as_u64()).as_ptr::<u64>();
+    // SAFETY: a thread's message buffer is one page it owns for its whole
+    // life, read under the kernel lock; `count` words fit.
+    unsafe { core::slice::from_raw_parts(source, count) }
+}
+
+impl Kernel {
+    /// Sends `message` from VP `vp` to `route`'s endpoint.
+    pub fn forward_exit(
+        &mut self,
+        cpu: usize,
+        vp: usize,
+        route: Route,
+        message: ExitMessage,
+        pending: Pending,
+    ) -> Keep {
+        let record = self.vps[vp].as_mut().expect("a running VP exists");
+        write_buffer_words(record.message_buffer, message.buffer());
+        let thread = record.thread;
+        let mut ipc_message = Message::new(&message.words).expect("six words fit");
+        ipc_message.buffer_words = message.buffer_words as u16;
+        match self
+            .ipc
+            .call(thread, route.endpoint, route.badge, ipc_message, None)
+        {
+            Ok(outcome) => {
+                self.vps[vp].as_mut().expect("exists").state = VpState::AwaitingReply(pending);
+                match outcome {
+                    CallOutcome::Delivered { server } => self.hand_over(server, cpu),
+                    CallOutcome::Queued => Keep::Blocked,
+                }
+            }
+            Err(error) => {
+                log::warn!(
+                    "{}: the handler of message {:#x} is gone ({:#x})",
+                    self.vp_name(vp),
+                    pending.message_type,
+                    ipc_status(error)
+                );
+                self.handler_failed(cpu, vp, pending)
+            }
+        }
+    }
+
+    /// A handler died (or never answered): the partition's lifecycle
+    /// handler hears of it, unless it was the one that died.
+    fn handler_failed(&mut self, cpu: usize, vp: usize, pending: Pending) -> Keep {
+        let partition = self.vps[vp].as_ref().expect("exists").partition;
+        let lifecycle = self.partitions[partition]
+            .as_ref()
+            .and_then(|p| p.route(intercept::LIFECYCLE, 0).copied());
+        match lifecycle {
+            Some(route) if !pending.lifecycle => {
+                let index = self.vps[vp].as_ref().expect("exists").index;
+                let message = ExitMessage::new(
+                    TESSERA_HANDLER_DIED as u32,
+                    index,
+                    [u64::from(pending.message_type), 0, 0, 0],
+                );
+                let pending = Pending {
+                    kind: PendingKind::Other,
+                    next_rip: None,
+                    message_type: TESSERA_HANDLER_DIED as u32,
+                    lifecycle: true,
+                };
+                self.forward_exit(cpu, vp, route, message, pending)
+            }
+            _ => {
+                log::error!("{}: no lifecycle handler answers; the VP stops", self.vp_name(vp));
+                self.stop_vp(vp);
+                Keep::Blocked
+            }
+        }
+    }
+
+    /// The VP `vp` was woken with its handler's answer: apply it. Returns
+    /// what the VP does next (`None`: run the guest).
+    pub fn complete_exit(&mut self, cpu: usize, vp: usize, pending: Pending) -> Option<Keep> {
+        let record = self.vps[vp].as_mut().expect("exists");
+        record.state = VpState::Runnable;
+        let thread = record.thread;
+        let buffer_frame = record.message_buffer;
+        let context = &self.threads[&thread].context;
+        if context.rax != 0 {
+            let status = context.rax;
+            log::warn!(
+                "{}: the call for message {:#x} failed with {status:#x}",
+                self.vp_name(vp),
+                pending.message_type
+            );
+            return Some(self.handler_failed(cpu, vp, pending));
+        }
+        let words = words_of(context);
+        let buffer = read_buffer(buffer_frame, context.r14 as usize);
+        let is_msr = matches!(pending.kind, PendingKind::MsrRead | PendingKind::MsrWrite);
+        let reply = match reply::decode(&words, buffer, is_msr) {
+            Ok(reply) => reply,
+            Err(error) => {
+                // Checked when it was sent, so this is a kernel bug.
+                log::error!("{}: reply refused late: {error:?}", self.vp_name(vp));
+                self.stop_vp(vp);
+                return Some(Keep::Blocked);
+            }
+        };
+        self.apply_reply(vp, pending, &reply);
+        if reply.stop {
+            self.stop_vp(vp);
+            return Some(Keep::Blocked);
+        }
+        None
+    }
+
+    fn apply_reply(&mut self, vp: usize, pending: Pending, reply: &Reply<'_>) {
+        let record = self.vps[vp].as_mut().expect("exists");
+        let mut registers = VpRegisters {
+            vmcb: &mut record.vmcb,
+            gprs: &mut record.gprs,
+        };
+        for (name, value) in reply.register_pairs() {
+            // Names and values were checked by `reply::decode`.
+            let _ = registers.set(name, (value, 0));
+        }
+        let save = &mut record.vmcb.save;
+        if let Some([first, second]) = reply.result {
+            match pending.kind {
+                PendingKind::IoRead { size } => {
+                    let mask = match size {
+                        1 => 0xFF,
+                        2 => 0xFFFF,
+                        _ => u64::MAX,
+                    };
+                    // A 32-bit IN zero-extends into RAX, as a 32-bit move does.
+                    save.rax = if size == 4 {
+                        first & 0xFFFF_FFFF
+                    } else {
+                        (save.rax & !mask) | (first & mask)
+                    };
+                }
+                PendingKind::MsrRead => {
+                    save.rax = first & 0xFFFF_FFFF;
+                    record.gprs.rdx = first >> 32;
+                }
+                PendingKind::Cpuid => {
+                    save.rax = first & 0xFFFF_FFFF;
+                    record.gprs.rbx = first >> 32;
+                    record.gprs.rcx = second & 0xFFFF_FFFF;
+                    record.gprs.rdx = second >> 32;
+                }
+                _ => {}
+            }
+        }
+        if reply.fault {
+            record.vmcb.control.event_inj = super::exits::general_protection();
+        }
+        if reply.advance_rip
+            && let Some(next) = pending.next_rip
+        {
+            record.vmcb.save.rip = next;
+        }
+        if let Some(event) = reply.inject {
+            if record.vmcb.control.event_inj.valid() {
+                log::warn!("{}: an event is already being delivered; the reply's is dropped", self.vp_name(vp));
+            } else {
+                self.vps[vp].as_mut().expect("exists").vmcb.control.event_inj = event;
+            }
+        }
+    }
+
+    /// Before a handler's `Reply` reaches a VP: the whole reply is checked,
+    /// so the handler learns of a bad one (and still owes a good one).
+    pub fn check_reply_to_vp(&self, replier: tessera_capability::ThreadId) -> Result<(), u64> {
+        let Ok(Some(caller)) = self.ipc.caller(replier) else {
+            return Ok(());
+        };
+        let Some(vp) = self.threads.get(&caller).and_then(|thread| thread.vp) else {
+            return Ok(());
+        };
+        let Some(VpState::AwaitingReply(pending)) = self.vps[vp].as_ref().map(|vp| vp.state) else {
+            return Ok(());
+        };
+        let record = &self.threads[&replier];
+        let words = words_of(&record.context);
+        let count = usize::try_from(record.context.r14).unwrap_or(usize::MAX);
+        if count > tessera_abi::MESSAGE_BUFFER_WORDS {
+            return Err(tessera_abi::Status::InvalidArgument.code());
+        }
+        let buffer = read_buffer(record.message_buffer, count);
+        let is_msr = matches!(pending.kind, PendingKind::MsrRead | PendingKind::MsrWrite);
+        match reply::decode(&words, buffer, is_msr) {
+            Ok(reply) if reply.advance_rip && pending.next_rip.is_none() => {
+                Err(tessera_abi::Status::InvalidArgument.code())
+            }
+            Ok(_) => Ok(()),
+            Err(_) => Err(tessera_abi::Status::InvalidArgument.code()),
+        }
+    }
+}

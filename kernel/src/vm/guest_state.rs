@@ -1,0 +1,118 @@
+//! Guest state that VMRUN leaves in the processor: the x87/SSE registers
+//! and the debug address registers DR0-DR3. A CPU keeps the state of the
+//! last VP it ran; only when another VP takes the CPU is it saved into the
+//! old VP and loaded from the new one. VPs are pinned to their CPU, so the
+//! owner's copy is always the one in this CPU's registers.
+//!
+//! The host never uses these registers (kernel and components are built
+//! soft-float), and CR0.EM is kept set in the host so that a component's
+//! x87 or SSE instruction faults instead of reading a guest's registers.
+//! The guest's own CR0 (in its VMCB) governs it while it runs.
+use crate::tlb::MAX_CPUS;
+use core::arch::asm;
+use core::sync::atomic::{AtomicUsize, Ordering};
+use x86_64::registers::control::{Cr0, Cr0Flags, Cr4, Cr4Flags};
+
+/// The FXSAVE image (512 bytes, 16-byte aligned).
+#[derive(Clone, Debug)]
+#[repr(C, align(16))]
+pub struct FxArea([u8; 512]);
+
+/// A VP's FPU and debug registers while another VP has the CPU.
+#[derive(Clone, Debug)]
+pub struct SavedState {
+    fx: FxArea,
+    debug: [u64; 4],
+}
+
+impl Default for SavedState {
+    /// The reset state: FCW 0x037F, MXCSR 0x1F80, everything else zero.
+    fn default() -> Self {
+        let mut fx = [0u8; 512];
+        fx[0..2].copy_from_slice(&0x037Fu16.to_le_bytes());
+        fx[24..28].copy_from_slice(&0x1F80u32.to_le_bytes());
+        Self {
+            fx: FxArea(fx),
+            debug: [0; 4],
+        }
+    }
+}
+
+/// Per CPU: the index + 1 of the VP whose state is in the registers.
+static OWNER: [AtomicUsize; MAX_CPUS] = [const { AtomicUsize::new(0) }; MAX_CPUS];
+
+/// Sets up this CPU: FXSAVE covers the SSE registers (CR4.OSFXSR), and the
+/// host cannot execute x87/SSE instructions (CR0.EM).
+pub fn init_cpu() {
+    // SAFETY: OSFXSR/OSXMMEXCPT only enable FXSAVE's SSE part and SIMD
+    // exceptions; EM makes x87/SSE instructions fault, which no host code
+    // executes (soft-float), except `with_fpu` below, which clears it.
+    unsafe {
+        Cr4::update(|cr4| cr4.insert(Cr4Flags::OSFXSR | Cr4Flags::OSXMMEXCPT_ENABLE));
+        Cr0::update(|cr0| {
+            cr0.insert(Cr0Flags::EMULATE_COPROCESSOR);
+            cr0.remove(Cr0Flags::TASK_SWITCHED);
+        });
+    }
+}
+
+fn with_fpu(work: impl FnOnce()) {
+    // SAFETY: clearing EM for the span of an FXSAVE/FXRSTOR is what makes
+    // them legal; it is set again before any other code runs (interrupts
+    // are off in the kernel).
+    unsafe { Cr0::update(|cr0| cr0.remove(Cr0Flags::EMULATE_COPROCESSOR)) };
+    work();
+    // SAFETY: as above.
+    unsafe { Cr0::update(|cr0| cr0.insert(Cr0Flags::EMULATE_COPROCESSOR)) };
+}
+
+fn save(state: &mut SavedState) {
+    with_fpu(|| {
+        // SAFETY: `fx` is 512 bytes, 16-byte aligned, writable.
+        unsafe { asm!("fxsave64 [{}]", in(reg) state.fx.0.as_mut_ptr(), options(nostack)) };
+    });
+    // SAFETY: reading debug registers has no side effects.
+    unsafe {
+        asm!("mov {}, dr0", out(reg) state.debug[0], options(nomem, nostack));
+        asm!("mov {}, dr1", out(reg) state.debug[1], options(nomem, nostack));
+        asm!("mov {}, dr2", out(reg) state.debug[2], options(nomem, nostack));
+        asm!("mov {}, dr3", out(reg) state.debug[3], options(nomem, nostack));
+    }
+}
+
+fn load(state: &SavedState) {
+    with_fpu(|| {
+        // SAFETY: `fx` holds either the reset image or one FXSAVE wrote, so
+        // its reserved MXCSR bits are clear and FXRSTOR cannot fault.
+        unsafe { asm!("fxrstor64 [{}]", in(reg) state.fx.0.as_ptr(), options(nostack)) };
+    });
+    // SAFETY: DR0-DR3 are addresses only; with the host's DR7 clear they
+    // arm nothing in the host, and the guest's DR7 comes from its VMCB.
+    unsafe {
+        asm!("mov dr0, {}", in(reg) state.debug[0], options(nomem, nostack));
+        asm!("mov dr1, {}", in(reg) state.debug[1], options(nomem, nostack));
+        asm!("mov dr2, {}", in(reg) state.debug[2], options(nomem, nostack));
+        asm!("mov dr3, {}", in(reg) state.debug[3], options(nomem, nostack));
+    }
+}
+
+/// Before VP `vp` (an index into `Kernel::vps`) runs on `cpu`: its state
+/// goes into the registers, the previous owner's out of them.
+pub fn switch_to(kernel: &mut crate::state::Kernel, cpu: usize, vp: usize) {
+    let owner = OWNER[cpu].load(Ordering::Relaxed);
+    if owner == vp + 1 {
+        return;
+    }
+    if let Some(Some(previous)) = owner.checked_sub(1).and_then(|i| kernel.vps.get_mut(i)) {
+        save(&mut previous.guest_state);
+    }
+    if let Some(Some(next)) = kernel.vps.get(vp) {
+        load(&next.guest_state);
+    }
+    OWNER[cpu].store(vp + 1, Ordering::Relaxed);
+}
+
+/// A VP is going away: its state must not be saved into a reused slot.
+pub fn forget(cpu: usize, vp: usize) {
+    let _ = OWNER[cpu].compare_exchange(vp + 1, 0, Ordering::Relaxed, Ordering::Relaxed);
+}

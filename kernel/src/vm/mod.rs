@@ -1,0 +1,130 @@
+//! Partitions and virtual processors: the kernel objects behind
+//! `tessera_abi::vm`.
+//!
+//! A partition is a nested page table (its guest physical address space),
+//! an ASID, the memory mappings made into it, and its routes. A VP is a
+//! VMCB, the general registers VMRUN does not keep, its FPU state, and a
+//! kernel thread that the scheduler runs like any other: running it means
+//! running the guest (`run.rs`), and a forwarded exit is an IPC call that
+//! thread makes (`forward.rs`).
+//!
+//! | module | concept |
+//! | --- | --- |
+//! | `tables` | nested-page-table memory, the permission maps, ASIDs, the host VMCBs |
+//! | `world_switch` | VMRUN and back, with host state protection |
+//! | `guest_state` | FPU and debug registers: switched when another VP takes the CPU |
+//! | `run` | a VP's loop: enter, exit, fast path or forward |
+//! | `exits` | what each exit means: the fast paths and the routes |
+//! | `forward` | exit messages out, replies in |
+//! | `memory` | mapping regions into partitions, and taking them back |
+//! | `lifecycle` | creating, starting, stopping |
+pub mod exits;
+pub mod host_msrs;
+pub mod forward;
+pub mod guest_state;
+pub mod lifecycle;
+pub mod memory;
+pub mod run;
+pub mod tables;
+pub mod world_switch;
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use tessera_capability::{Badge, EndpointId, MemoryId, SlotAddr, ThreadId};
+use tessera_npt::NestedPageTable;
+use tessera_svm::Vmcb;
+use tessera_vcpu::GuestGprs;
+
+/// A guest physical address space and the routes of its exits.
+#[derive(Debug)]
+pub struct Partition {
+    pub name: String,
+    pub npt: NestedPageTable,
+    pub asid: u32,
+    pub mappings: Vec<GpaMapping>,
+    pub routes: Vec<Route>,
+    /// Indices into `Kernel::vps`.
+    pub vps: Vec<usize>,
+    /// Bumped whenever a translation is taken away: a VP that saw an older
+    /// value flushes its TLB before it runs again.
+    pub tlb_generation: u64,
+    /// Exception vectors with a route (the VMCB's exception intercepts).
+    pub exception_intercepts: u32,
+    pub destroyed: bool,
+}
+
+/// A memory region mapped into a partition.
+#[derive(Debug, Clone, Copy)]
+pub struct GpaMapping {
+    pub gpa: u64,
+    pub pages: u64,
+    pub region: MemoryId,
+    /// The capability it was mapped through: deleting it unmaps.
+    pub via: SlotAddr,
+}
+
+/// Where exits of one kind and range go.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    pub kind: u64,
+    pub first: u64,
+    pub last: u64,
+    pub endpoint: EndpointId,
+    pub badge: Option<Badge>,
+    /// The general registers the handler asked for.
+    pub state: u64,
+}
+
+/// What a VP is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VpState {
+    /// Not runnable until `VpStart`.
+    Stopped,
+    /// Queued or running.
+    Runnable,
+    /// Halted (HLT with interrupts enabled): runnable again when an
+    /// interrupt is asserted.
+    Parked,
+    /// Blocked in a call to a handler.
+    AwaitingReply(forward::Pending),
+}
+
+/// A virtual processor.
+#[derive(Debug)]
+pub struct Vp {
+    pub partition: usize,
+    pub index: u32,
+    pub thread: ThreadId,
+    pub cpu: usize,
+    pub vmcb: Box<Vmcb>,
+    pub gprs: GuestGprs,
+    pub guest_state: guest_state::SavedState,
+    pub state: VpState,
+    pub stop_requested: bool,
+    /// An asserted external interrupt (event word), waiting for the guest
+    /// to accept it.
+    pub pending_interrupt: Option<u64>,
+    pub pending_nmi: bool,
+    pub seen_tlb_generation: u64,
+    /// The frame of the VP thread's message buffer (exit messages out,
+    /// reply registers in).
+    pub message_buffer: x86_64::PhysAddr,
+}
+
+impl Vp {
+    /// The VMCB's physical address (the kernel heap lies in the physical map).
+    pub fn vmcb_address(&self) -> u64 {
+        let virt = &*self.vmcb as *const Vmcb as u64;
+        virt - crate::memory::PHYSICAL_MAP_BASE
+    }
+}
+
+impl Partition {
+    /// The route of `kind` whose range holds `value`.
+    pub fn route(&self, kind: u64, value: u64) -> Option<&Route> {
+        self.routes
+            .iter()
+            .find(|route| route.kind == kind && (route.first..=route.last).contains(&value))
+    }
+}

@@ -1,0 +1,154 @@
+//! A VP's loop on its CPU: apply the handler's answer if it was waiting for
+//! one, inject what is pending, run the guest, handle the exit, again —
+//! until the VP blocks, stops, parks or is preempted.
+use super::exits::Next;
+use super::{VpState, guest_state, tables, world_switch};
+use crate::sched::{self, Keep};
+use crate::state::{KERNEL, Kernel};
+use crate::{percpu, tlb};
+use spin::MutexGuard;
+use tessera_capability::ThreadId;
+use tessera_svm::controls::TlbControl;
+use tessera_svm::{Event, ExitCode, Intercept};
+
+/// Per CPU: whether it has run a VP yet (then its FPU protection is on and
+/// its host MSRs are on record).
+static PREPARED: [core::sync::atomic::AtomicBool; crate::tlb::MAX_CPUS] =
+    [const { core::sync::atomic::AtomicBool::new(false) }; crate::tlb::MAX_CPUS];
+
+/// The scheduler picked VP thread `thread` for `cpu`: run it on a fresh
+/// stack (its loop never returns).
+pub fn enter(guard: MutexGuard<'static, Option<Kernel>>, thread: ThreadId) -> ! {
+    drop(guard);
+    let raw = u64::from(thread.index()) | (u64::from(thread.generation()) << 32);
+    world_switch::on_fresh_stack(vp_main, raw)
+}
+
+extern "C" fn vp_main(raw: u64) -> ! {
+    let thread = ThreadId::new(raw as u32, (raw >> 32) as u32);
+    let cpu = percpu::current_index() as usize;
+    let host_vmcb = tables::host_vmcb(cpu);
+    if !PREPARED[cpu].swap(true, core::sync::atomic::Ordering::Relaxed) {
+        guest_state::init_cpu();
+        super::host_msrs::snapshot(cpu);
+    }
+    let mut guard = KERNEL.lock();
+    loop {
+        let kernel = guard.as_mut().expect("VPs run once the kernel exists");
+        let (vmcb, gprs, partition) = match kernel.prepare_entry(cpu, thread) {
+            Ok(entry) => entry,
+            Err(keep) => sched::after_syscall(guard, cpu, keep),
+        };
+        tlb::entering_guest(cpu, partition);
+        drop(guard);
+        // SAFETY: `prepare_entry` checked the state VMRUN loads and set up
+        // the VMCB's controls; the VP is pinned to this CPU and marked
+        // running, so no other CPU touches its VMCB or registers (they are
+        // boxed: the pointer stays valid) until it leaves; interrupts are
+        // off in the kernel.
+        unsafe { world_switch::run(vmcb, &mut *gprs, host_vmcb) };
+        tlb::left_guest(cpu);
+        // SAFETY: as above; the exit code is read before the lock is taken
+        // because a pending interrupt must run first (it may be the flush
+        // another CPU waits for while it holds the lock).
+        let exit_code = unsafe { (*(crate::memory::physical_to_virtual(vmcb).as_ptr::<tessera_svm::Vmcb>())).control.exit_code };
+        if exit_code == ExitCode::INTR {
+            x86_64::instructions::interrupts::enable();
+            x86_64::instructions::nop();
+            x86_64::instructions::interrupts::disable();
+        }
+        guard = KERNEL.lock();
+        let kernel = guard.as_mut().expect("exists");
+        let Some(vp) = kernel.threads.get(&thread).and_then(|t| t.vp) else {
+            sched::after_syscall(guard, cpu, Keep::Blocked)
+        };
+        match kernel.handle_exit(cpu, vp) {
+            Next::Resume => {}
+            Next::Leave(keep) => sched::after_syscall(guard, cpu, keep),
+        }
+    }
+}
+
+impl Kernel {
+    /// Everything before VMRUN, under the lock: the VMCB's physical
+    /// address, the registers' home and the partition index, or why the VP
+    /// does not run now.
+    fn prepare_entry(
+        &mut self,
+        cpu: usize,
+        thread: ThreadId,
+    ) -> Result<(u64, *mut tessera_vcpu::GuestGprs, usize), Keep> {
+        let record = self.threads.get(&thread).ok_or(Keep::Blocked)?;
+        if record.dead {
+            return Err(Keep::Blocked);
+        }
+        let vp = record.vp.ok_or(Keep::Blocked)?;
+        if let Some(VpState::AwaitingReply(pending)) = self.vps[vp].as_ref().map(|v| v.state)
+            && let Some(keep) = self.complete_exit(cpu, vp, pending)
+        {
+            return Err(keep);
+        }
+        let state = self.vps[vp].as_ref().ok_or(Keep::Blocked)?;
+        let partition = state.partition;
+        let destroyed = self.partitions[partition].as_ref().is_none_or(|p| p.destroyed);
+        if state.stop_requested || destroyed {
+            self.stop_vp(vp);
+            return Err(Keep::Blocked);
+        }
+        if state.state != VpState::Runnable {
+            return Err(Keep::Blocked);
+        }
+        let generation = self.partitions[partition]
+            .as_ref()
+            .map_or(0, |p| p.tlb_generation);
+        guest_state::switch_to(self, cpu, vp);
+        let vp_record = self.vps[vp].as_mut().expect("checked");
+        vp_record.inject_pending();
+        let flush = vp_record.seen_tlb_generation != generation;
+        vp_record.seen_tlb_generation = generation;
+        vp_record.vmcb.control.tlb_control = if flush {
+            TlbControl::FLUSH_ALL
+        } else {
+            TlbControl::DO_NOTHING
+        };
+        let address = vp_record.vmcb_address();
+        Ok((address, &mut vp_record.gprs, partition))
+    }
+}
+
+impl super::Vp {
+    /// Delivers an asserted interrupt when the guest can take one, and
+    /// otherwise asks for an exit when it can (the interrupt window).
+    fn inject_pending(&mut self) {
+        let control = &mut self.vmcb.control;
+        if control.event_inj.valid() {
+            return;
+        }
+        if self.pending_nmi {
+            self.pending_nmi = false;
+            control.event_inj = Event::Nmi.encode().expect("an NMI is a valid event");
+            return;
+        }
+        let Some(event) = self.pending_interrupt else {
+            return;
+        };
+        let interrupts_on = self.vmcb.save.rflags & (1 << 9) != 0;
+        let shadow = control.interrupt_state.interrupt_shadow();
+        if interrupts_on && !shadow {
+            if let Ok(injection) = tessera_vcpu::reply::event_injection(event) {
+                control.event_inj = injection;
+            }
+            self.pending_interrupt = None;
+            control.v_intr.set_v_irq(false);
+            control.intercepts.set(Intercept::Vintr, false);
+        } else {
+            // A virtual interrupt request makes the CPU exit (VINTR) as
+            // soon as the guest could take it; the kernel then injects
+            // the real one.
+            control.v_intr.set_v_irq(true);
+            control.v_intr.set_v_ign_tpr(true);
+            control.v_intr.set_v_intr_vector((event & 0xFF) as u8);
+            control.intercepts.set(Intercept::Vintr, true);
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! The CPUID fast path: the host's answer, with what a guest must not see
+//! taken out.
+//!
+//! Hidden: SVM and VMX (no nested virtualisation), XSAVE and everything
+//! that needs it (the kernel switches guest FPU state with FXSAVE, and
+//! XCR0 is not virtualised), PKU and LA57 (their CR4 bits are refused),
+//! MONITOR/MWAIT (intercepted), the local APIC and x2APIC (not emulated
+//! yet: an APIC access would be an unmapped GPA). Set: the hypervisor bit
+//! (leaf 1 ECX bit 31, which the Hv#1 interface requires, "Requirements
+//! for Implementing the Microsoft Hypervisor Interface" §2.1). The APIC ID
+//! fields are the VP index.
+//!
+//! The hypervisor leaves 0x40000000-0x4FFFFFFF read as zero until the Hv#1
+//! leaves are built (TLFS §2.4), unless a route takes them.
+
+/// A CPUID result: EAX, EBX, ECX, EDX.
+pub type Regs = [u32; 4];
+
+const EAX: usize = 0;
+const EBX: usize = 1;
+const ECX: usize = 2;
+const EDX: usize = 3;
+
+mod leaf1 {
+    pub const ECX_MONITOR: u32 = 1 << 3;
+    pub const ECX_VMX: u32 = 1 << 5;
+    pub const ECX_FMA: u32 = 1 << 12;
+    pub const ECX_X2APIC: u32 = 1 << 21;
+    pub const ECX_XSAVE: u32 = 1 << 26;
+    pub const ECX_OSXSAVE: u32 = 1 << 27;
+    pub const ECX_AVX: u32 = 1 << 28;
+    pub const ECX_F16C: u32 = 1 << 29;
+    pub const ECX_HYPERVISOR: u32 = 1 << 31;
+    pub const EDX_APIC: u32 = 1 << 9;
+}
+
+/// Leaf 7 subleaf 0: AVX2 and the AVX-512 family depend on XSAVE.
+const LEAF7_EBX_HIDDEN: u32 =
+    1 << 5 | 1 << 16 | 1 << 17 | 1 << 21 | 1 << 26 | 1 << 27 | 1 << 28 | 1 << 30 | 1 << 31;
+/// Leaf 7 subleaf 0 ECX: PKU, OSPKE, LA57, and the AVX-512 extensions.
+const LEAF7_ECX_HIDDEN: u32 = 1 << 1 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 11 | 1 << 12 | 1 << 14 | 1 << 16;
+/// Leaf 7 subleaf 0 EDX: AVX-512 4VNNIW/4FMAPS, VP2INTERSECT, FP16.
+const LEAF7_EDX_HIDDEN: u32 = 1 << 2 | 1 << 3 | 1 << 8 | 1 << 23;
+/// Leaf 0x80000001 ECX: SVM (bit 2), SKINIT (bit 12).
+const EXT1_ECX_HIDDEN: u32 = 1 << 2 | 1 << 12;
+
+/// The answer the kernel gives for `leaf`/`subleaf` on VP `vp_index`,
+/// from the host's answer `host`.
+pub fn filter(leaf: u32, subleaf: u32, host: Regs, vp_index: u32) -> Regs {
+    let mut regs = host;
+    match leaf {
+        0x1 => {
+            regs[ECX] &= !(leaf1::ECX_MONITOR
+                | leaf1::ECX_VMX
+                | leaf1::ECX_FMA
+                | leaf1::ECX_X2APIC
+                | leaf1::ECX_XSAVE
+                | leaf1::ECX_OSXSAVE
+                | leaf1::ECX_AVX
+                | leaf1::ECX_F16C);
+            regs[ECX] |= leaf1::ECX_HYPERVISOR;
+            regs[EDX] &= !leaf1::EDX_APIC;
+            regs[EBX] = (regs[EBX] & 0x00FF_FFFF) | (vp_index << 24);
+        }
+        0x5 | 0xD => regs = [0; 4],
+        0x7 if subleaf == 0 => {
+            regs[EBX] &= !LEAF7_EBX_HIDDEN;
+            regs[ECX] &= !LEAF7_ECX_HIDDEN;
+            regs[EDX] &= !LEAF7_EDX_HIDDEN;
+        }
+        0x7 => regs = [0; 4],
+        0xB | 0x1F => regs[EDX] = vp_index,
+        0x4000_0000..=0x4FFF_FFFF => regs = [0; 4],
+        0x8000_0001 => regs[ECX] &= !EXT1_ECX_HIDDEN,
+        // SVM features, and the SEV/memory-encryption leaf.
+        0x8000_000A | 0x8000_001F => regs = [0; 4],
+        _ => {}
+    }
+    let _ = EAX;
+    regs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: Regs = [u32::MAX; 4];
+
+    #[test]
+    fn leaf_1_sets_the_hypervisor_bit_and_hides_what_is_not_virtualised() {
+        let [_, ebx, ecx, edx] = filter(1, 0, [0, 0x00AB_CDEF, 0, u32::MAX], 3);
+        assert_ne!(ecx & leaf1::ECX_HYPERVISOR, 0);
+        assert_eq!(ebx >> 24, 3, "initial APIC ID is the VP index");
+        assert_eq!(ebx & 0x00FF_FFFF, 0x00AB_CDEF);
+        assert_eq!(edx & leaf1::EDX_APIC, 0);
+        let [_, _, ecx, _] = filter(1, 0, ALL, 0);
+        for hidden in [
+            leaf1::ECX_MONITOR,
+            leaf1::ECX_VMX,
+            leaf1::ECX_X2APIC,
+            leaf1::ECX_XSAVE,
+            leaf1::ECX_OSXSAVE,
+            leaf1::ECX_AVX,
+        ] {
+            assert_eq!(ecx & hidden, 0, "{hidden:#x}");
+        }
+        // What is not hidden stays: SSE3 (bit 0), SSE4.2 (bit 20).
+        assert_ne!(ecx & 1, 0);
+        assert_ne!(ecx & (1 << 20), 0);
+    }
+
+    #[test]
+    fn svm_and_the_xsave_leaf_are_hidden() {
+        assert_eq!(filter(0x8000_0001, 0, ALL, 0)[ECX] & (1 << 2), 0);
+        assert_eq!(filter(0x8000_000A, 0, ALL, 0), [0; 4]);
+        assert_eq!(filter(0xD, 1, ALL, 0), [0; 4]);
+        assert_eq!(filter(0x4000_0000, 0, ALL, 0), [0; 4]);
+        assert_eq!(filter(7, 0, ALL, 0)[EBX] & (1 << 5), 0, "AVX2");
+        assert_eq!(filter(7, 0, ALL, 0)[ECX] & (1 << 16), 0, "LA57");
+    }
+
+    #[test]
+    fn other_leaves_pass_unchanged() {
+        let vendor = [0xD, 0x6874_7541, 0x444D_4163, 0x6974_6E65];
+        assert_eq!(filter(0, 0, vendor, 5), vendor);
+        assert_eq!(filter(0x8000_0008, 0, ALL, 0), ALL);
+    }
+}

@@ -1,0 +1,36 @@
+//! Virtual-processor logic that needs no hardware: what the kernel's VMRUN
+//! loop decides, kept here so that host tests can check it against the
+//! specifications.
+//!
+//! | module | concept |
+//! | --- | --- |
+//! | [`gprs`] | the general registers VMRUN does not save, as the world switch stores them |
+//! | [`registers`] | TLFS `HV_REGISTER_NAME` reads and writes on a VMCB (`HvCallGet/SetVpRegisters`) |
+//! | [`checks`] | the guest state VMRUN accepts (APM §15.5.1 consistency checks) |
+//! | [`cpuid`] | the CPUID fast path: host leaves, filtered |
+//! | [`msr`] | the MSR fast path: which MSRs the kernel answers, and their reserved bits |
+//! | [`exit_message`] | exit messages: TLFS intercept messages built from the VMCB |
+//! | [`reply`] | a handler's reply, validated before the guest runs again |
+//! | [`length`] | instruction lengths when the CPU has no next-RIP |
+#![no_std]
+#![forbid(unsafe_code)]
+
+#[cfg(test)]
+extern crate std;
+
+pub mod checks;
+pub mod cpuid;
+pub mod exit_message;
+pub mod gprs;
+pub mod length;
+pub mod msr;
+pub mod registers;
+pub mod reply;
+
+pub use gprs::GuestGprs;
+
+/// Whether `address` is canonical for 48-bit virtual addresses.
+pub const fn is_canonical(address: u64) -> bool {
+    let upper = address >> 47;
+    upper == 0 || upper == 0x1_FFFF
+}
