@@ -132,6 +132,13 @@ pub mod quick {}
 /// hypervisor range, unused there).
 pub const TESSERA_HANDLER_DIED: u64 = 0x8000_0F00;
 pub const TESSERA_UNSUPPORTED: u64 = 0x8000_0F01;
+/// Sent by the partition manager, not the kernel: before it starts a
+/// partition it calls each of the partition's route endpoints (through the
+/// badged capability the route uses) with word 0 = this type, so handlers
+/// learn the name behind a badge (for log tags). Words 1-4: the
+/// partition's name, 32 bytes NUL padded; the handler replies with word
+/// 0 = 0 to accept.
+pub const TESSERA_PARTITION_ATTACH: u64 = 0x8000_0F02;
 
 /// Reply word 0.
 pub mod action {

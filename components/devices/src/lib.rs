@@ -1,0 +1,211 @@
+//! The guest devices: what the `devices` component answers to the port-I/O
+//! exits of any number of partitions, one device state per caller badge
+//! (each partition's route carries its own badge).
+//!
+//! Devices:
+//!
+//! | ports | device |
+//! | --- | --- |
+//! | `0x3F8..=0x3FF` (COM1) | a 16550A UART ([`uart16550`]); its output is logged line by line as `<partition>: <text>` |
+//!
+//! An access wider than a byte is split into byte accesses to consecutive
+//! ports, as the ISA bus does for 8-bit devices. A port routed here that no
+//! device implements reads all ones; writes to it are dropped.
+//!
+//! The exit protocol is `tessera_rt::vm_exit`: `IN` is answered with the
+//! value (masked to the access size) and an RIP advance, `OUT` with an RIP
+//! advance. A partition attach ([`Exit::PartitionAttach`]) names the
+//! partition behind a badge (until then its lines are tagged
+//! `partition <badge>`) and resets its devices: the partition manager
+//! sends it before the partition starts. Anything else (another exit
+//! kind, a malformed or unknown message) stops the VP, with a warning.
+//!
+//! Interrupts are out of scope (there is no interrupt controller yet): the
+//! UART never raises one, and its IIR always says none is pending.
+#![no_std]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+pub mod line;
+pub mod uart16550;
+
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+use core::ops::RangeInclusive;
+
+use log::Level;
+use tessera_rt::abi::vm::guest_ports::COM1;
+use tessera_rt::vm_exit::{Escaped, Exit, ExitMessage, ExitReply, PartitionName};
+
+use line::LineBuffer;
+use uart16550::Uart16550;
+
+/// COM1's ports.
+pub const COM1_PORTS: RangeInclusive<u16> = COM1..=COM1 + 7;
+
+/// The answer to one exit, and what to log about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Handled {
+    pub reply: ExitReply,
+    /// Lines for the log, in order: guest output (`Info`), attaches
+    /// (`Info`), refused messages (`Warn`).
+    pub log: Vec<(Level, String)>,
+}
+
+/// One partition's devices.
+#[derive(Clone, Debug, Default)]
+struct Partition {
+    name: Option<PartitionName>,
+    com1: Uart16550,
+    com1_line: LineBuffer,
+}
+
+/// How a partition shows in log lines: its name, or `partition <badge>`
+/// before it attached.
+struct Tag<'a>(u64, Option<&'a PartitionName>);
+
+impl fmt::Display for Tag<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.1 {
+            Some(name) if !name.is_empty() => write!(f, "{name}"),
+            _ => write!(f, "partition {}", self.0),
+        }
+    }
+}
+
+/// The devices of every partition that called, by badge.
+#[derive(Clone, Debug, Default)]
+pub struct Devices {
+    partitions: BTreeMap<u64, Partition>,
+}
+
+impl Devices {
+    pub const fn new() -> Self {
+        Self {
+            partitions: BTreeMap::new(),
+        }
+    }
+
+    /// How many partitions (badges) have device state.
+    pub fn partitions(&self) -> usize {
+        self.partitions.len()
+    }
+
+    /// Answers one message from the caller with `badge`.
+    pub fn handle(&mut self, badge: u64, message: &ExitMessage) -> Handled {
+        match message.exit {
+            Exit::IoPort {
+                port,
+                size,
+                write,
+                value,
+            } => self.io(badge, port, size, write, value),
+            Exit::PartitionAttach { name } => self.attach(badge, name),
+            _ => {
+                let partition = self.partitions.get(&badge);
+                let tag = Tag(badge, partition.and_then(|p| p.name.as_ref()));
+                let warning = refusal(&tag, message);
+                Handled {
+                    reply: ExitReply::new().stop(),
+                    log: alloc::vec![(Level::Warn, warning)],
+                }
+            }
+        }
+    }
+
+    fn attach(&mut self, badge: u64, name: PartitionName) -> Handled {
+        let partition = self.partitions.entry(badge).or_default();
+        let mut log = Vec::new();
+        // A partition (re)starts: what the old one left unfinished is
+        // logged under its old tag, then its devices reset.
+        if let Some(partial) = partition.com1_line.take_partial() {
+            let tag = Tag(badge, partition.name.as_ref());
+            log.push((Level::Info, format!("{tag}: {}", Escaped(&partial))));
+        }
+        if partition.name != Some(name) {
+            log.push((Level::Info, format!("badge {badge} is partition {name}")));
+        }
+        *partition = Partition {
+            name: Some(name),
+            ..Partition::default()
+        };
+        Handled {
+            reply: ExitReply::accept_attach(),
+            log,
+        }
+    }
+
+    /// `IN` or `OUT` of `size` bytes (1, 2 or 4: the parser checked) at
+    /// `port`.
+    fn io(&mut self, badge: u64, port: u16, size: u8, write: bool, value: u32) -> Handled {
+        let partition = self.partitions.entry(badge).or_default();
+        let mut log = Vec::new();
+        let mut read = 0u32;
+        for i in 0..size {
+            let port = port.wrapping_add(u16::from(i));
+            let shift = 8 * u32::from(i);
+            if write {
+                let byte = (value >> shift) as u8;
+                if let Some(line) = partition.write_byte(port, byte) {
+                    let tag = Tag(badge, partition.name.as_ref());
+                    log.push((Level::Info, format!("{tag}: {}", Escaped(&line))));
+                }
+            } else {
+                read |= u32::from(partition.read_byte(port)) << shift;
+            }
+        }
+        let reply = if write {
+            ExitReply::new().advance_rip()
+        } else {
+            ExitReply::new().io_read_result(read).advance_rip()
+        };
+        Handled { reply, log }
+    }
+}
+
+impl Partition {
+    fn read_byte(&mut self, port: u16) -> u8 {
+        if COM1_PORTS.contains(&port) {
+            self.com1.read((port - COM1) as u8)
+        } else {
+            0xFF
+        }
+    }
+
+    /// Writes a byte; a completed output line, if this finished one.
+    fn write_byte(&mut self, port: u16, byte: u8) -> Option<Vec<u8>> {
+        if !COM1_PORTS.contains(&port) {
+            return None;
+        }
+        let sent = self.com1.write((port - COM1) as u8, byte)?;
+        self.com1_line.push(sent)
+    }
+}
+
+/// The warning for a message this component does not answer.
+fn refusal(tag: &Tag<'_>, message: &ExitMessage) -> String {
+    match message.exit {
+        Exit::Unknown(t) => format!(
+            "{tag}: unknown message type {t:#x} (VP {}); stopping the VP",
+            message.vp_index
+        ),
+        Exit::Malformed { field, .. } => format!(
+            "{tag}: malformed {} message (bad {field}, VP {}); stopping the VP",
+            message.type_name().unwrap_or("exit"),
+            message.vp_index
+        ),
+        exit => format!(
+            "{tag}: no device handles {exit:?} (VP {}); stopping the VP",
+            message.vp_index
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests;

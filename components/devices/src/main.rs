@@ -1,0 +1,52 @@
+//! `devices`: serves the guest devices (see the crate's library,
+//! `devices`) to the port-I/O exits of every partition whose routes name
+//! its endpoint, one device state per badge.
+//!
+//! ```toml
+//! [component.devices]
+//! image = "devices"
+//! console = true          # slot 2: guest output is logged here
+//! provides = ["io"]       # the receive capability, in slot 4
+//! ```
+//!
+//! Each partition's port-I/O route (COM1, `0x3F8..=0x3FF`) calls `io`
+//! through a capability with the partition's own badge.
+//!
+//! On the host this binary is an empty stub (the library is what the host
+//! tests); the component is built for `x86_64-unknown-none`.
+#![cfg_attr(target_os = "none", no_std)]
+#![cfg_attr(target_os = "none", no_main)]
+#![forbid(unsafe_code)]
+
+#[cfg(target_os = "none")]
+mod component {
+    use devices::Devices;
+    use tessera_rt::vm_exit::ExitMessage;
+    use tessera_rt::{Endpoint, Message, Reply, Server};
+
+    tessera_rt::entry!(main);
+
+    /// The receive capability of the `io` endpoint (first of `provides`).
+    const IO_ENDPOINT: Endpoint = Endpoint(4);
+
+    fn main() {
+        log::info!("serving COM1 (16550A at 0x3f8) to partitions");
+        let mut devices = Devices::new();
+        Server::new(IO_ENDPOINT).serve(|badge, call: Message, _| -> Reply {
+            let message = ExitMessage::receive(&call);
+            let handled = devices.handle(badge, &message);
+            for (level, line) in &handled.log {
+                log::log!(*level, "{line}");
+            }
+            handled.reply.into_reply()
+        })
+    }
+}
+
+#[cfg(not(target_os = "none"))]
+fn main() {
+    eprintln!(
+        "devices is a Tessera component: build it for x86_64-unknown-none (cargo xtask build)"
+    );
+    std::process::exit(2);
+}

@@ -1,0 +1,222 @@
+//! The probe device: what the `probe-device` component answers, per
+//! partition badge, to the exits test guests make to check that routed
+//! exits reach a component and come back. The protocol is
+//! `tessera_abi::vm::guest_ports::probe`:
+//!
+//! | exit | answer |
+//! | --- | --- |
+//! | `IN`/`OUT` [`probe::SCRATCH_PORT`] | a 32-bit register: reads return the last value written (masked to the access size), initially 0 |
+//! | `IN` [`probe::ID_PORT`] | the badge (the partition number, from 1); writes are ignored |
+//! | `IN` [`probe::HALTS_PORT`] | how many `HLT` exits the probe answered for the partition; writes are ignored |
+//! | other ports | reads all ones, writes are ignored |
+//! | `CPUID` of a leaf in [`probe::CPUID_LEAVES`] | EAX = leaf ^ [`probe::CPUID_XOR`], EBX = subleaf, ECX = the badge, EDX = [`probe::CPUID_SIGNATURE`] |
+//! | `CPUID` of another leaf | the kernel's default answer |
+//! | `RDMSR`/`WRMSR` of [`probe::MSRS`] | 64-bit scratch registers, initially 0; a write to [`probe::MSR_READ_ONLY`] raises #GP |
+//! | another MSR | #GP |
+//! | `HLT` | counted; the guest goes on after the `HLT` |
+//! | a partition attach | names the partition behind the badge, resets its state |
+//!
+//! Every answer but a #GP advances RIP. Anything else (another exit kind,
+//! a malformed or unknown message) stops the VP, with a warning. The
+//! registers are whole registers at their port: an access that starts at
+//! another port of [`probe::PORTS`] reads all ones.
+#![no_std]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use log::Level;
+use tessera_rt::abi::vm::guest_ports::probe;
+use tessera_rt::vm_exit::{Exit, ExitMessage, ExitReply, PartitionName};
+
+/// How many MSRs [`probe::MSRS`] holds.
+pub const MSR_COUNT: usize = (*probe::MSRS.end() - *probe::MSRS.start() + 1) as usize;
+
+/// The answer to one exit, and what to log about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Handled {
+    pub reply: ExitReply,
+    /// Lines for the log: attaches (`Info`), refused messages (`Warn`).
+    pub log: Vec<(Level, String)>,
+}
+
+impl From<ExitReply> for Handled {
+    fn from(reply: ExitReply) -> Self {
+        Self {
+            reply,
+            log: Vec::new(),
+        }
+    }
+}
+
+/// One partition's probe state.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PartitionState {
+    pub name: Option<PartitionName>,
+    pub scratch: u32,
+    pub halts: u64,
+    pub msrs: [u64; MSR_COUNT],
+}
+
+/// The probe of every partition that called, by badge.
+#[derive(Clone, Debug, Default)]
+pub struct Probe {
+    partitions: BTreeMap<u64, PartitionState>,
+}
+
+/// How a partition shows in log lines.
+struct Tag<'a>(u64, Option<&'a PartitionName>);
+
+impl fmt::Display for Tag<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.1 {
+            Some(name) if !name.is_empty() => write!(f, "{name}"),
+            _ => write!(f, "partition {}", self.0),
+        }
+    }
+}
+
+/// The mask of the low `size` bytes (1, 2 or 4).
+fn mask(size: u8) -> u32 {
+    match size {
+        1 => 0xFF,
+        2 => 0xFFFF,
+        _ => u32::MAX,
+    }
+}
+
+impl Probe {
+    pub const fn new() -> Self {
+        Self {
+            partitions: BTreeMap::new(),
+        }
+    }
+
+    /// The state of the partition behind `badge`, if it called.
+    pub fn partition(&self, badge: u64) -> Option<&PartitionState> {
+        self.partitions.get(&badge)
+    }
+
+    /// Answers one message from the caller with `badge`.
+    pub fn handle(&mut self, badge: u64, message: &ExitMessage) -> Handled {
+        match message.exit {
+            Exit::IoPort {
+                port,
+                size,
+                write,
+                value,
+            } => self.io(badge, port, size, write, value).into(),
+            Exit::Cpuid {
+                leaf,
+                subleaf,
+                default,
+            } => {
+                let answer = if probe::CPUID_LEAVES.contains(&leaf) {
+                    [
+                        leaf ^ probe::CPUID_XOR,
+                        subleaf,
+                        badge as u32,
+                        probe::CPUID_SIGNATURE,
+                    ]
+                } else {
+                    default
+                };
+                ExitReply::new().cpuid_result(answer).advance_rip().into()
+            }
+            Exit::Msr { msr, write, value } => self.msr(badge, msr, write, value).into(),
+            Exit::Halt { .. } => {
+                let state = self.partitions.entry(badge).or_default();
+                state.halts = state.halts.wrapping_add(1);
+                ExitReply::new().advance_rip().into()
+            }
+            Exit::PartitionAttach { name } => self.attach(badge, name),
+            _ => {
+                let tag = Tag(badge, self.partition(badge).and_then(|p| p.name.as_ref()));
+                Handled {
+                    reply: ExitReply::new().stop(),
+                    log: alloc::vec![(Level::Warn, refusal(&tag, message))],
+                }
+            }
+        }
+    }
+
+    fn attach(&mut self, badge: u64, name: PartitionName) -> Handled {
+        let state = self.partitions.entry(badge).or_default();
+        let mut log = Vec::new();
+        if state.name != Some(name) {
+            log.push((Level::Info, format!("badge {badge} is partition {name}")));
+        }
+        // The partition (re)starts: a fresh probe.
+        *state = PartitionState {
+            name: Some(name),
+            ..PartitionState::default()
+        };
+        Handled {
+            reply: ExitReply::accept_attach(),
+            log,
+        }
+    }
+
+    fn io(&mut self, badge: u64, port: u16, size: u8, write: bool, value: u32) -> ExitReply {
+        let state = self.partitions.entry(badge).or_default();
+        if write {
+            if port == probe::SCRATCH_PORT {
+                state.scratch = value & mask(size);
+            }
+            return ExitReply::new().advance_rip();
+        }
+        let read = match port {
+            probe::SCRATCH_PORT => state.scratch,
+            probe::ID_PORT => badge as u32,
+            probe::HALTS_PORT => state.halts as u32,
+            _ => u32::MAX,
+        };
+        ExitReply::new()
+            .io_read_result(read & mask(size))
+            .advance_rip()
+    }
+
+    fn msr(&mut self, badge: u64, msr: u32, write: bool, value: u64) -> ExitReply {
+        if !probe::MSRS.contains(&msr) || (write && msr == probe::MSR_READ_ONLY) {
+            return ExitReply::new().msr_fault();
+        }
+        let state = self.partitions.entry(badge).or_default();
+        let register = &mut state.msrs[(msr - probe::MSRS.start()) as usize];
+        if write {
+            *register = value;
+            ExitReply::new().advance_rip()
+        } else {
+            ExitReply::new().msr_read_result(*register).advance_rip()
+        }
+    }
+}
+
+/// The warning for a message the probe does not answer.
+fn refusal(tag: &Tag<'_>, message: &ExitMessage) -> String {
+    match message.exit {
+        Exit::Unknown(t) => format!(
+            "{tag}: unknown message type {t:#x} (VP {}); stopping the VP",
+            message.vp_index
+        ),
+        Exit::Malformed { field, .. } => format!(
+            "{tag}: malformed {} message (bad {field}, VP {}); stopping the VP",
+            message.type_name().unwrap_or("exit"),
+            message.vp_index
+        ),
+        exit => format!(
+            "{tag}: the probe does not handle {exit:?} (VP {}); stopping the VP",
+            message.vp_index
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests;

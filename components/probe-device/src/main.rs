@@ -1,0 +1,55 @@
+//! `probe-device`: answers the exits of the probe protocol
+//! (`tessera_abi::vm::guest_ports::probe`; logic in the crate's library,
+//! `probe_device`) for every partition whose routes name its endpoint, one
+//! state per badge. For test deployments.
+//!
+//! ```toml
+//! [component.probe-device]
+//! image = "probe-device"
+//! console = true          # slot 2
+//! provides = ["exits"]    # the receive capability, in slot 4
+//! ```
+//!
+//! A partition's routes (the probe ports `0x510..=0x51F`, the CPUID leaves
+//! `0x4C00_0000..=0x4C00_00FF`, the MSRs `0x4C00_0000..=0x4C00_000F`, HLT)
+//! call `exits` through a capability whose badge is the partition's
+//! number, from 1.
+//!
+//! On the host this binary is an empty stub (the library is what the host
+//! tests); the component is built for `x86_64-unknown-none`.
+#![cfg_attr(target_os = "none", no_std)]
+#![cfg_attr(target_os = "none", no_main)]
+#![forbid(unsafe_code)]
+
+#[cfg(target_os = "none")]
+mod component {
+    use probe_device::Probe;
+    use tessera_rt::vm_exit::ExitMessage;
+    use tessera_rt::{Endpoint, Message, Reply, Server};
+
+    tessera_rt::entry!(main);
+
+    /// The receive capability of the `exits` endpoint (first of `provides`).
+    const EXITS_ENDPOINT: Endpoint = Endpoint(4);
+
+    fn main() {
+        log::info!("serving the probe protocol");
+        let mut probe = Probe::new();
+        Server::new(EXITS_ENDPOINT).serve(|badge, call: Message, _| -> Reply {
+            let message = ExitMessage::receive(&call);
+            let handled = probe.handle(badge, &message);
+            for (level, line) in &handled.log {
+                log::log!(*level, "{line}");
+            }
+            handled.reply.into_reply()
+        })
+    }
+}
+
+#[cfg(not(target_os = "none"))]
+fn main() {
+    eprintln!(
+        "probe-device is a Tessera component: build it for x86_64-unknown-none (cargo xtask build)"
+    );
+    std::process::exit(2);
+}
