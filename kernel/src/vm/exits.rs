@@ -344,11 +344,14 @@ impl Kernel {
             if error.present() { "access denied to" } else { "unmapped" },
             ["read", "write", "execute"][access as usize]
         );
-        let record = self.vps[vp].as_ref().expect("exists");
         let Some(route) = route else {
             self.stop_vp(vp);
             return Next::Leave(Keep::Blocked);
         };
+        let record = self.vps[vp].as_mut().expect("exists");
+        // Retrying the access would fault again: the lifecycle handler's
+        // answer ends the VP, whatever it is.
+        record.stop_requested |= lifecycle;
         let message = ExitMessage::new(message_type, record.index, [gpa, access, rip, 0])
             .body(bytes(&body))
             .registers(route.state, &record.gprs, record.vmcb.save.rax, record.vmcb.save.rsp);
