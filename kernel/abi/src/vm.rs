@@ -19,7 +19,8 @@
 //! ID is the VP index); `RDMSR`/`WRMSR` of the MSRs the VMCB holds (the
 //! syscall and segment-base MSRs pass straight through, swapped by
 //! VMSAVE/VMLOAD), `EFER` and `PAT` (validated: a reserved bit is #GP), `TSC`
-//! and `APIC_BASE` (read); any other MSR is #GP. `IN` from a port without a
+//! and `APIC_BASE` (read: the default base, globally disabled); any other
+//! MSR is #GP. `IN` from a port without a
 //! route reads all ones, `OUT` to one is dropped (as on a bus with no
 //! device). `VMMCALL` and the SVM instructions are #UD. An interrupt or
 //! window exit is the kernel's own business.

@@ -201,6 +201,7 @@ impl Kernel {
                 let host = unsafe { core::arch::x86_64::_rdtsc() };
                 Some(host.wrapping_add(record.vmcb.control.tsc_offset))
             }
+            (msr::FastPath::ApicBase, false) => Some(msr::apic_base(record.index)),
             (msr::FastPath::Tsc, true) => {
                 // SAFETY: as above.
                 let host = unsafe { core::arch::x86_64::_rdtsc() };

@@ -10,6 +10,7 @@ use crate::checks::EFER_ALLOWED;
 use crate::registers::EFER_SVME;
 
 pub const TSC: u32 = 0x10;
+pub const APIC_BASE: u32 = 0x1B;
 pub const SYSENTER_CS: u32 = 0x174;
 pub const SYSENTER_ESP: u32 = 0x175;
 pub const SYSENTER_EIP: u32 = 0x176;
@@ -43,6 +44,9 @@ pub enum FastPath {
     Efer,
     Pat,
     Tsc,
+    /// Reads give the architectural base with the global enable clear
+    /// (CPUID shows no APIC); writes are #GP.
+    ApicBase,
     /// #GP.
     Fault,
 }
@@ -52,8 +56,15 @@ pub fn fast_path(msr: u32) -> FastPath {
         EFER => FastPath::Efer,
         PAT => FastPath::Pat,
         TSC => FastPath::Tsc,
+        APIC_BASE => FastPath::ApicBase,
         _ => FastPath::Fault,
     }
+}
+
+/// APIC_BASE as VP `vp_index` reads it: the default base, BSP for VP 0,
+/// globally disabled.
+pub fn apic_base(vp_index: u32) -> u64 {
+    0xFEE0_0000 | if vp_index == 0 { 1 << 8 } else { 0 }
 }
 
 /// Whether every byte of a PAT value is a defined memory type (UC 0,
@@ -119,7 +130,10 @@ mod tests {
         assert_eq!(fast_path(EFER), FastPath::Efer);
         assert_eq!(fast_path(PAT), FastPath::Pat);
         assert_eq!(fast_path(TSC), FastPath::Tsc);
-        assert_eq!(fast_path(0x1B), FastPath::Fault);
+        assert_eq!(fast_path(0x1B), FastPath::ApicBase);
+        assert_eq!(apic_base(0), 0xFEE0_0100);
+        assert_eq!(apic_base(3), 0xFEE0_0000);
+        assert_eq!(fast_path(0xDEA), FastPath::Fault);
         assert_eq!(fast_path(0x4000_0000), FastPath::Fault);
     }
 }
