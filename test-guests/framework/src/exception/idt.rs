@@ -1,0 +1,71 @@
+//! The IDT: one gate per architectural exception, each leading to a stub
+//! in `stubs.s`.
+#![allow(unsafe_code)]
+
+use core::arch::{asm, global_asm};
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use super::{CAUGHT_ERROR, CAUGHT_VECTOR, RECOVERY_RIP};
+
+global_asm!(
+    include_str!("stubs.s"),
+    recovery_rip = sym RECOVERY_RIP,
+    caught_vector = sym CAUGHT_VECTOR,
+    caught_error = sym CAUGHT_ERROR,
+    unexpected = sym super::unexpected::report,
+    options(att_syntax)
+);
+
+/// The architecture's exceptions; interrupts stay off in the guests.
+const VECTORS: usize = 32;
+
+/// Two words per 64-bit interrupt gate. Atomics so it can be filled
+/// without `static mut`; the CPU only reads it.
+#[repr(C, align(16))]
+struct Idt([AtomicU64; 2 * VECTORS]);
+static IDT: Idt = Idt([const { AtomicU64::new(0) }; 2 * VECTORS]);
+
+unsafe extern "C" {
+    /// The stubs' addresses, defined in `stubs.s`.
+    safe static tessera_guest_exception_stubs: [u64; VECTORS];
+}
+
+/// Present, DPL 0, 64-bit interrupt gate (interrupts stay off in handlers).
+const GATE_ATTRIBUTES: u64 = 0x8E;
+
+/// Fills the IDT with the stubs and loads it. [`run`](crate::run) does this
+/// first thing.
+pub fn install() {
+    let selector = u64::from(crate::cpu::code_selector());
+    for (vector, &handler) in tessera_guest_exception_stubs.iter().enumerate() {
+        let low = (handler & 0xFFFF)
+            | (selector << 16)
+            | (GATE_ATTRIBUTES << 40)
+            | (((handler >> 16) & 0xFFFF) << 48);
+        IDT.0[2 * vector].store(low, Ordering::Relaxed);
+        IDT.0[2 * vector + 1].store(handler >> 32, Ordering::Relaxed);
+    }
+    load(&raw const IDT as u64, (2 * VECTORS * 8 - 1) as u16);
+}
+
+/// Loads an IDT with limit 0: the next exception cannot be delivered, nor
+/// can the #GP and #DF that follow, so the CPU shuts down (a triple fault).
+pub fn make_every_exception_fatal() {
+    load(0, 0);
+}
+
+fn load(base: u64, limit: u16) {
+    #[repr(C, packed)]
+    struct Pointer {
+        limit: u16,
+        base: u64,
+    }
+    let pointer = Pointer { limit, base };
+    // SAFETY: `lidt` only reads the 10-byte pointer. The table is either
+    // the static IDT, whose gates point at the stubs, or empty (the caller
+    // wants exceptions to be fatal); neither lets an exception run
+    // arbitrary code.
+    unsafe {
+        asm!("lidt [{}]", in(reg) &raw const pointer, options(readonly, nostack, preserves_flags));
+    }
+}
