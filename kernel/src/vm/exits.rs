@@ -411,6 +411,7 @@ impl Kernel {
         let header = exit_message::header(&record.vmcb, record.index, 0, Access::EXECUTE);
         let quick = match message_type {
             t if t == TESSERA_UNSUPPORTED as u32 => [detail, save.rip, 0, 0],
+            t if t == HvMessageType::X64_HALT.0 => [save.rflags, 0, 0, 0],
             _ => [save.rip, detail, save.rsp, 0],
         };
         let message = ExitMessage::new(message_type, record.index, quick)
