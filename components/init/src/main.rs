@@ -10,6 +10,11 @@
 //! and the verdict (to hand to whoever the plan names), and the boot modules,
 //! read-only. It trusts none of them: the plan is parsed and checked again
 //! and every image is checked before it is loaded.
+//!
+//! A component that manages partitions also gets, before it starts, its
+//! manager data (`managers`): a read-only memory region in slot
+//! `MANAGER_DATA_SLOT` with its partitions' guest images and settings, and
+//! a badged CALL capability per route.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -17,6 +22,7 @@
 extern crate alloc;
 
 mod image;
+mod managers;
 mod slots;
 
 use alloc::format;
@@ -39,13 +45,26 @@ fn main() -> Result<(), String> {
         .ok_or("the kernel passed no boot modules")?
         .bytes;
     let plan = BootPlan::parse(plan_bytes).map_err(|e| format!("the boot plan is invalid: {e}"))?;
-    let slots = Slots::new(plan.component_count(), plan.endpoint_count())?;
+    let slots = Slots::new(
+        plan.component_count(),
+        plan.endpoint_count(),
+        plan.partition_count() > 0,
+    )?;
+    // Everything the managers need is checked before anything is built.
+    let managers = managers::plan_managers(&plan, &modules)?;
     log::info!(
         "init: building {:?}: {} components, {} endpoints",
         plan.name(),
         plan.component_count(),
         plan.endpoint_count()
     );
+    if plan.partition_count() > 0 {
+        log::info!(
+            "init: {} partitions for {} managers",
+            plan.partition_count(),
+            managers.len()
+        );
+    }
     for component in plan.components() {
         build_component(&plan, &modules, &slots, component)?;
     }
@@ -67,6 +86,9 @@ fn main() -> Result<(), String> {
     }
     for grant in plan.grants() {
         install_grant(&plan, &slots, grant)?;
+    }
+    for manager in &managers {
+        managers::hand_over(&plan, &slots, manager)?;
     }
     for component in plan.components() {
         thread_start(slots.thread(component.index))

@@ -7,11 +7,12 @@ use zerocopy::IntoBytes;
 use zerocopy::little_endian::{U16, U32, U64};
 
 use crate::layout::{
-    ComponentRecord, EndpointRecord, GrantRecord, Header, ImageRecord, SectionRef,
+    ComponentRecord, EndpointRecord, GrantRecord, Header, ImageRecord, PartitionRecord,
+    RouteRecord, SectionRef,
 };
 use crate::{
-    BootPlan, CHECKSUM_START, EndpointKind, FORMAT_VERSION, GrantKind, HEADER_SIZE, MAGIC,
-    NAME_FIELD, NO_TARGET, Rights, checksum,
+    BootPlan, CHECKSUM_START, EndpointKind, Expectation, FORMAT_VERSION, GrantKind, GuestFormat,
+    HEADER_SIZE, ImageKind, MAGIC, MAX_VPS, NAME_FIELD, NO_TARGET, Rights, checksum,
 };
 
 /// Everything a plan says, as owned values. [`encode`] writes it,
@@ -26,7 +27,7 @@ pub struct PlanModel {
     pub module_count: u16,
     /// Budget for all component quotas together, bytes.
     pub component_memory: u64,
-    /// Component images.
+    /// Component and guest images.
     pub images: Vec<ImageModel>,
     /// Components.
     pub components: Vec<ComponentModel>,
@@ -34,6 +35,10 @@ pub struct PlanModel {
     pub endpoints: Vec<EndpointModel>,
     /// Capabilities granted to components.
     pub grants: Vec<GrantModel>,
+    /// Partitions (guests).
+    pub partitions: Vec<PartitionModel>,
+    /// Routes of the partitions' exits.
+    pub routes: Vec<RouteModel>,
 }
 
 /// See [`crate::Image`].
@@ -43,6 +48,8 @@ pub struct ImageModel {
     pub name: String,
     /// Multiboot module index.
     pub module: u16,
+    /// Component ELF or guest image.
+    pub kind: ImageKind,
 }
 
 /// See [`crate::Component`].
@@ -92,6 +99,48 @@ pub struct GrantModel {
     pub badge: u64,
 }
 
+/// See [`crate::Partition`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionModel {
+    /// Partition name.
+    pub name: String,
+    /// Index into [`PlanModel::components`] of its manager.
+    pub manager: u16,
+    /// Index into [`PlanModel::images`] of its guest image.
+    pub image: u16,
+    /// How its image is loaded.
+    pub format: GuestFormat,
+    /// How the test expects it to end.
+    pub expect: Expectation,
+    /// VP thread priority.
+    pub priority: u8,
+    /// Guest memory, bytes.
+    pub memory: u64,
+    /// Its number (route badge).
+    pub badge: u64,
+    /// Command line (Multiboot only).
+    pub cmdline: String,
+    /// Host CPU of each VP; its length is the VP count.
+    pub vp_cpus: Vec<u8>,
+}
+
+/// See [`crate::Route`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteModel {
+    /// Index into [`PlanModel::partitions`].
+    pub partition: u16,
+    /// Index into [`PlanModel::endpoints`].
+    pub target: u16,
+    /// Slot of the route capability in the manager's capability space.
+    pub slot: u8,
+    /// Intercept kind.
+    pub kind: u64,
+    /// Parameter word.
+    pub parameter: u64,
+    /// Register mask.
+    pub state: u64,
+}
+
 fn name_field(name: &str) -> [u8; NAME_FIELD] {
     let mut field = [0; NAME_FIELD];
     for (dst, src) in field.iter_mut().zip(name.bytes()) {
@@ -104,9 +153,10 @@ fn u32_of(value: usize) -> U32 {
     U32::new(u32::try_from(value).unwrap_or(u32::MAX))
 }
 
-/// Writes `model` as a format-version-1 plan: header, then the image,
-/// component, endpoint and grant sections back to back (each record size is
-/// a multiple of 8, so every section stays 8-aligned).
+/// Writes `model` as a format-version-2 plan: header, then the image,
+/// component, endpoint, grant, partition, route and string sections back to
+/// back (each record size is a multiple of 8, so every section stays
+/// 8-aligned; the string section comes last).
 ///
 /// The encoder is faithful, not a validator: a model that breaks a rule
 /// (say a 40-byte name, which is cut to the 32-byte field, or an index out of
@@ -119,7 +169,8 @@ pub fn encode(model: &PlanModel) -> Vec<u8> {
         .map(|image| ImageRecord {
             name: name_field(&image.name),
             module: U16::new(image.module),
-            reserved: [0; 6],
+            kind: image.kind as u8,
+            reserved: [0; 5],
         })
         .collect();
     let components: Vec<ComponentRecord> = model
@@ -158,6 +209,47 @@ pub fn encode(model: &PlanModel) -> Vec<u8> {
             badge: U64::new(g.badge),
         })
         .collect();
+    let mut strings: Vec<u8> = Vec::new();
+    let partitions: Vec<PartitionRecord> = model
+        .partitions
+        .iter()
+        .map(|p| {
+            let cmdline_offset = u32_of(strings.len());
+            strings.extend_from_slice(p.cmdline.as_bytes());
+            let mut vp_cpus = [0u8; MAX_VPS as usize];
+            for (dst, src) in vp_cpus.iter_mut().zip(&p.vp_cpus) {
+                *dst = *src;
+            }
+            PartitionRecord {
+                name: name_field(&p.name),
+                manager: U16::new(p.manager),
+                image: U16::new(p.image),
+                format: p.format as u8,
+                expect: p.expect as u8,
+                priority: p.priority,
+                vp_count: u8::try_from(p.vp_cpus.len()).unwrap_or(u8::MAX),
+                memory: U64::new(p.memory),
+                badge: U64::new(p.badge),
+                cmdline_offset,
+                cmdline_len: U16::new(u16::try_from(p.cmdline.len()).unwrap_or(u16::MAX)),
+                reserved: [0; 2],
+                vp_cpus,
+            }
+        })
+        .collect();
+    let routes: Vec<RouteRecord> = model
+        .routes
+        .iter()
+        .map(|r| RouteRecord {
+            partition: U16::new(r.partition),
+            target: U16::new(r.target),
+            slot: r.slot,
+            reserved: [0; 3],
+            kind: U64::new(r.kind),
+            parameter: U64::new(r.parameter),
+            state: U64::new(r.state),
+        })
+        .collect();
 
     let mut offset = HEADER_SIZE;
     let mut place = |bytes: usize, count: usize| {
@@ -172,6 +264,9 @@ pub fn encode(model: &PlanModel) -> Vec<u8> {
     let components_ref = place(components.as_bytes().len(), components.len());
     let endpoints_ref = place(endpoints.as_bytes().len(), endpoints.len());
     let grants_ref = place(grants.as_bytes().len(), grants.len());
+    let partitions_ref = place(partitions.as_bytes().len(), partitions.len());
+    let routes_ref = place(routes.as_bytes().len(), routes.len());
+    let strings_ref = place(strings.len(), strings.len());
     let total = offset;
 
     let header = Header {
@@ -189,6 +284,9 @@ pub fn encode(model: &PlanModel) -> Vec<u8> {
         components: components_ref,
         endpoints: endpoints_ref,
         grants: grants_ref,
+        partitions: partitions_ref,
+        routes: routes_ref,
+        strings: strings_ref,
     };
 
     let mut out = Vec::with_capacity(total);
@@ -197,6 +295,9 @@ pub fn encode(model: &PlanModel) -> Vec<u8> {
     out.extend_from_slice(components.as_bytes());
     out.extend_from_slice(endpoints.as_bytes());
     out.extend_from_slice(grants.as_bytes());
+    out.extend_from_slice(partitions.as_bytes());
+    out.extend_from_slice(routes.as_bytes());
+    out.extend_from_slice(&strings);
     seal(&mut out);
     out
 }
@@ -225,6 +326,7 @@ impl BootPlan<'_> {
                 .map(|i| ImageModel {
                     name: i.name.into(),
                     module: i.module,
+                    kind: i.kind,
                 })
                 .collect(),
             components: self
@@ -256,6 +358,32 @@ impl BootPlan<'_> {
                     target: g.target,
                     rights: g.rights,
                     badge: g.badge,
+                })
+                .collect(),
+            partitions: self
+                .partitions()
+                .map(|p| PartitionModel {
+                    name: p.name.into(),
+                    manager: p.manager,
+                    image: p.image,
+                    format: p.format,
+                    expect: p.expect,
+                    priority: p.priority,
+                    memory: p.memory,
+                    badge: p.badge,
+                    cmdline: p.cmdline.into(),
+                    vp_cpus: p.vp_cpus.to_vec(),
+                })
+                .collect(),
+            routes: self
+                .routes()
+                .map(|r| RouteModel {
+                    partition: r.partition,
+                    target: r.target,
+                    slot: r.slot,
+                    kind: r.kind,
+                    parameter: r.parameter,
+                    state: r.state,
                 })
                 .collect(),
         }

@@ -15,6 +15,12 @@ pub enum Section {
     Endpoints,
     /// The grant section.
     Grants,
+    /// The partition section.
+    Partitions,
+    /// The route section.
+    Routes,
+    /// The string section.
+    Strings,
 }
 
 impl Section {
@@ -26,6 +32,9 @@ impl Section {
             Self::Components => "components",
             Self::Endpoints => "endpoints",
             Self::Grants => "grants",
+            Self::Partitions => "partitions",
+            Self::Routes => "routes",
+            Self::Strings => "strings",
         }
     }
 }
@@ -100,6 +109,26 @@ pub enum PlanError {
     PriorityInversion { index: u32 },
     /// Calls between components form a cycle through this component.
     CallCycle { component: u32 },
+    /// A manager owns more than [`crate::MAX_PARTITIONS_PER_MANAGER`] partitions.
+    TooManyPartitions { component: u32 },
+    /// A manager's quota does not cover its partitions
+    /// ([`crate::manager_memory_needed`]).
+    ManagerOverQuota {
+        component: u32,
+        needed: u64,
+        quota: u64,
+    },
+    /// A partition's VP priority is above its manager's.
+    PartitionPriority { index: u32 },
+    /// A route's target has a lower priority than the partition's VPs or
+    /// than the manager, which calls it through the route capability.
+    RoutePriority { index: u32 },
+    /// Two routes of one kind of one partition catch a common exit.
+    RouteOverlap { index: u32 },
+    /// A partition has no lifecycle route.
+    NoLifecycleRoute { partition: u32 },
+    /// A route's badge (its partition's) equals a grant's to the same endpoint.
+    BadgeCollision { index: u32 },
 }
 
 impl fmt::Display for PlanError {
@@ -192,6 +221,39 @@ impl fmt::Display for PlanError {
             Self::CallCycle { component } => write!(
                 f,
                 "boot plan components[{component}]: is on a cycle of calls"
+            ),
+            Self::TooManyPartitions { component } => write!(
+                f,
+                "boot plan components[{component}]: manages more than {} partitions",
+                crate::MAX_PARTITIONS_PER_MANAGER
+            ),
+            Self::ManagerOverQuota {
+                component,
+                needed,
+                quota,
+            } => write!(
+                f,
+                "boot plan components[{component}]: its partitions need a quota of {needed} bytes, it has {quota}"
+            ),
+            Self::PartitionPriority { index } => write!(
+                f,
+                "boot plan partitions[{index}]: priority above its manager's"
+            ),
+            Self::RoutePriority { index } => write!(
+                f,
+                "boot plan routes[{index}]: its target has a lower priority than the partition or its manager"
+            ),
+            Self::RouteOverlap { index } => write!(
+                f,
+                "boot plan routes[{index}]: overlaps an earlier route of the same kind of its partition"
+            ),
+            Self::NoLifecycleRoute { partition } => write!(
+                f,
+                "boot plan partitions[{partition}]: has no lifecycle route"
+            ),
+            Self::BadgeCollision { index } => write!(
+                f,
+                "boot plan routes[{index}]: a grant to the same endpoint carries the same badge"
             ),
         }
     }

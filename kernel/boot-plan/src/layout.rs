@@ -1,4 +1,4 @@
-//! The on-disk records of format version 1, byte for byte.
+//! The on-disk records of format version 2, byte for byte.
 //!
 //! Every field is a byte array or a little-endian integer of alignment 1, so
 //! the records can be viewed in place at any address. [`crate::BootPlan`]
@@ -66,6 +66,12 @@ pub struct Header {
     pub endpoints: SectionRef,
     /// Grant records ([`GrantRecord`]).
     pub grants: SectionRef,
+    /// Partition records ([`PartitionRecord`]).
+    pub partitions: SectionRef,
+    /// Route records ([`RouteRecord`]).
+    pub routes: SectionRef,
+    /// Strings (guest command lines): `count` bytes.
+    pub strings: SectionRef,
 }
 
 /// A component image: which Multiboot module holds which ELF.
@@ -78,8 +84,10 @@ pub struct ImageRecord {
     pub name: [u8; NAME_FIELD],
     /// Multiboot module index.
     pub module: U16,
+    /// [`crate::ImageKind`] as a byte.
+    pub kind: u8,
     /// Reserved, 0.
-    pub reserved: [u8; 6],
+    pub reserved: [u8; 5],
 }
 
 /// A component: a protection domain with its threads.
@@ -142,7 +150,73 @@ pub struct GrantRecord {
     pub badge: U64,
 }
 
+/// A partition (guest) and what its manager needs to create it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
+#[repr(C)]
+pub struct PartitionRecord {
+    /// Partition name, NUL-padded.
+    pub name: [u8; NAME_FIELD],
+    /// Index of the managing component.
+    pub manager: U16,
+    /// Index into the image section (a guest image).
+    pub image: U16,
+    /// [`crate::GuestFormat`] as a byte.
+    pub format: u8,
+    /// [`crate::Expectation`] as a byte.
+    pub expect: u8,
+    /// Priority of the VP threads.
+    pub priority: u8,
+    /// Number of VPs.
+    pub vp_count: u8,
+    /// Guest memory in bytes.
+    pub memory: U64,
+    /// The partition's number (badge of its route capabilities).
+    pub badge: U64,
+    /// Command line: offset into the string section.
+    pub cmdline_offset: U32,
+    /// Command line: length in bytes.
+    pub cmdline_len: U16,
+    /// Reserved, 0.
+    pub reserved: [u8; 2],
+    /// Host CPU of each VP (bytes from `vp_count` on are 0).
+    pub vp_cpus: [u8; crate::MAX_VPS as usize],
+}
+
+/// A route: exits of one kind of a partition to a component endpoint.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
+#[repr(C)]
+pub struct RouteRecord {
+    /// Index of the partition.
+    pub partition: U16,
+    /// Index of the endpoint that handles the exits.
+    pub target: U16,
+    /// Slot of the route capability in the manager's capability space.
+    pub slot: u8,
+    /// Reserved, 0.
+    pub reserved: [u8; 3],
+    /// `tessera_abi::vm::intercept` kind.
+    pub kind: U64,
+    /// The intercept's parameter word.
+    pub parameter: U64,
+    /// `tessera_abi::vm::state` register mask.
+    pub state: U64,
+}
+
 const _: () = assert!(size_of::<SectionRef>() == 8);
+const _: () = assert!(size_of::<PartitionRecord>() == 128);
+const _: () = assert!(size_of::<RouteRecord>() == 32);
+const _: () = assert!(core::mem::offset_of!(Header, partitions) == 96);
+const _: () = assert!(core::mem::offset_of!(Header, strings) == 112);
+const _: () = assert!(core::mem::offset_of!(ImageRecord, kind) == 34);
+const _: () = assert!(core::mem::offset_of!(PartitionRecord, memory) == 40);
+const _: () = assert!(core::mem::offset_of!(PartitionRecord, cmdline_offset) == 56);
+const _: () = assert!(core::mem::offset_of!(PartitionRecord, vp_cpus) == 64);
+const _: () = assert!(core::mem::offset_of!(RouteRecord, kind) == 8);
+const _: () = assert!(core::mem::offset_of!(RouteRecord, state) == 24);
 const _: () = assert!(size_of::<Header>() == crate::HEADER_SIZE);
 const _: () = assert!(size_of::<ImageRecord>() == 40);
 const _: () = assert!(size_of::<ComponentRecord>() == 56);
@@ -164,3 +238,5 @@ pub(crate) const IMAGE_SIZE: usize = size_of::<ImageRecord>();
 pub(crate) const COMPONENT_SIZE: usize = size_of::<ComponentRecord>();
 pub(crate) const ENDPOINT_SIZE: usize = size_of::<EndpointRecord>();
 pub(crate) const GRANT_SIZE: usize = size_of::<GrantRecord>();
+pub(crate) const PARTITION_SIZE: usize = size_of::<PartitionRecord>();
+pub(crate) const ROUTE_SIZE: usize = size_of::<RouteRecord>();

@@ -13,25 +13,40 @@
 //!
 //! The plan is Multiboot module [`PLAN_MODULE`] (0, module string
 //! [`PLAN_MODULE_NAME`]). Each record of the image section names the module
-//! index that holds that component image; xtask passes the images in the
-//! order of that section, so image `i` is module `i + 1`. The header says how
-//! many modules the deployment expects in total (`module_count`), so the
-//! kernel can refuse a boot whose loader passed a different number.
+//! index that holds that image (a component's ELF, or a guest image that a
+//! partition manager loads); xtask passes the images in the order of that
+//! section (the component images first), so image `i` is module `i + 1`.
+//! The header says how many modules the deployment expects in total
+//! (`module_count`), so the kernel can refuse a boot whose loader passed a
+//! different number.
 //!
-//! # Format, version 1
+//! # Partitions and manager data
+//!
+//! The partition and route sections say which guests each manager
+//! component creates and where their exits go. init turns them into each
+//! manager's *manager data* ([`manager`]), which the manager reads at run
+//! time; the helpers of [`route`] say what a route's parameter means.
+//!
+//! # Format, version 2
 //!
 //! All integers are little-endian. Every record is a fixed-size `repr(C)`
 //! struct of byte-aligned fields (see [`layout`]), so the plan can be read in
 //! place from any address. Names are 32-byte fields holding 1 to 31 bytes of
 //! `[a-z][a-z0-9-]*` followed by NUL padding ([`is_valid_name`]).
 //!
-//! Header ([`layout::Header`], 96 bytes):
+//! Version 2 adds partitions (guests), their routes, and a string section
+//! (guest command lines) to version 1, and gives each image a kind
+//! (component or guest). A version-1 plan is refused
+//! ([`PlanError::UnsupportedVersion`]): the kernel, init and the manifest
+//! compiler are built together.
+//!
+//! Header ([`layout::Header`], 120 bytes):
 //!
 //! | offset | size | field | meaning |
 //! | ---: | ---: | --- | --- |
 //! | 0 | 4 | `magic` | `b"TSBP"` ([`MAGIC`]) |
-//! | 4 | 2 | `version` | [`FORMAT_VERSION`] (1) |
-//! | 6 | 2 | `header_size` | 96 ([`HEADER_SIZE`]) |
+//! | 4 | 2 | `version` | [`FORMAT_VERSION`] (2) |
+//! | 6 | 2 | `header_size` | 120 ([`HEADER_SIZE`]) |
 //! | 8 | 4 | `total_size` | length of the whole plan; the module must be exactly this long |
 //! | 12 | 4 | `checksum` | FNV-1a (32-bit) of bytes `16..total_size` ([`checksum`]) |
 //! | 16 | 4 | `flags` | reserved, 0 |
@@ -43,6 +58,9 @@
 //! | 72 | 8 | `components` | section |
 //! | 80 | 8 | `endpoints` | section |
 //! | 88 | 8 | `grants` | section |
+//! | 96 | 8 | `partitions` | section |
+//! | 104 | 8 | `routes` | section |
+//! | 112 | 8 | `strings` | section of bytes (`count` is a byte count) |
 //!
 //! Sections appear in that order, each at an 8-aligned offset at or after the
 //! end of the previous one (the first at or after the header), and end within
@@ -52,16 +70,17 @@
 //!
 //! | offset | size | field | meaning |
 //! | ---: | ---: | --- | --- |
-//! | 0 | 32 | `name` | image name (the crate under `components/`, also the module string) |
+//! | 0 | 32 | `name` | image name (the crate under `components/` or `test-guests/`, also the module string) |
 //! | 32 | 2 | `module` | Multiboot module index, `1..module_count`, distinct per image |
-//! | 34 | 6 | reserved | 0 |
+//! | 34 | 1 | `kind` | [`ImageKind`]: 0 component ELF, 1 guest image |
+//! | 35 | 5 | reserved | 0 |
 //!
 //! Component record ([`layout::ComponentRecord`], 56 bytes):
 //!
 //! | offset | size | field | meaning |
 //! | ---: | ---: | --- | --- |
 //! | 0 | 32 | `name` | component name, unique |
-//! | 32 | 2 | `image` | index into the image section |
+//! | 32 | 2 | `image` | index into the image section (a component image) |
 //! | 34 | 2 | `threads` | thread count, `1..=`[`MAX_THREADS`] |
 //! | 36 | 1 | `priority` | 0 lowest .. 255 highest |
 //! | 37 | 3 | reserved | 0 |
@@ -90,16 +109,51 @@
 //! | 6 | 2 | `rights` | [`Rights`] bits (0 for verdict) |
 //! | 8 | 8 | `badge` | badge the server sees on messages/signals through this capability (0 for console and verdict) |
 //!
+//! Partition record ([`layout::PartitionRecord`], 128 bytes): a guest that
+//! its manager component creates, loads and runs.
+//!
+//! | offset | size | field | meaning |
+//! | ---: | ---: | --- | --- |
+//! | 0 | 32 | `name` | partition name, unique |
+//! | 32 | 2 | `manager` | index of the component that creates and owns it |
+//! | 34 | 2 | `image` | index into the image section (a guest image) |
+//! | 36 | 1 | `format` | [`GuestFormat`]: 0 ELF64, 1 Multiboot |
+//! | 37 | 1 | `expect` | [`Expectation`]: 0 pass, 1 fail, 2 triple fault, 3 memory fault |
+//! | 38 | 1 | `priority` | priority of its VP threads: at most the manager's and every route target's |
+//! | 39 | 1 | `vp_count` | VPs, `1..=`[`MAX_VPS`] |
+//! | 40 | 8 | `memory` | guest RAM at GPA 0, bytes: a multiple of [`GUEST_MEMORY_ALIGN`], [`MIN_GUEST_MEMORY`]`..=`[`MAX_GUEST_MEMORY`] |
+//! | 48 | 8 | `badge` | the partition's number, from 1, unique in the plan: the badge of its route capabilities |
+//! | 56 | 4 | `cmdline_offset` | its command line: offset into the string section |
+//! | 60 | 2 | `cmdline_len` | length, at most [`MAX_GUEST_CMDLINE`], printable ASCII; 0 for ELF64 guests |
+//! | 62 | 2 | reserved | 0 |
+//! | 64 | 64 | `vp_cpus` | host CPU of VP `i` in byte `i` (below `cpu_count`); bytes from `vp_count` on are 0 |
+//!
+//! Route record ([`layout::RouteRecord`], 32 bytes): which component
+//! endpoint handles which exits of a partition (ABI:
+//! `tessera_abi::vm`, `PartitionInstallIntercept`).
+//!
+//! | offset | size | field | meaning |
+//! | ---: | ---: | --- | --- |
+//! | 0 | 2 | `partition` | index of the partition |
+//! | 2 | 2 | `target` | index of the IPC endpoint that handles the exits |
+//! | 4 | 1 | `slot` | slot in the manager's capability space of the CALL capability (badged with the partition's badge) to `target`; routes of one partition to one endpoint share it |
+//! | 5 | 3 | reserved | 0 |
+//! | 8 | 8 | `kind` | `tessera_abi::vm::intercept` kind |
+//! | 16 | 8 | `parameter` | the intercept's parameter word ([`route`]) |
+//! | 24 | 8 | `state` | `tessera_abi::vm::state` mask of the registers sent with each exit |
+//!
 //! # What [`BootPlan::parse`] guarantees
 //!
 //! Besides the framing (magic, version, sizes, checksum, section bounds,
 //! counts within [`MAX_IMAGES`], [`MAX_COMPONENTS`], [`MAX_ENDPOINTS`],
-//! [`MAX_GRANTS`], reserved fields zero):
+//! [`MAX_GRANTS`], [`MAX_PARTITIONS`], [`MAX_ROUTES`], [`MAX_STRINGS`],
+//! reserved fields zero):
 //!
-//! - every name is valid; image and component names are unique, endpoint
-//!   names are unique per owner;
-//! - every index (image, module, owner, holder, target) is in range, and no
-//!   two images share a module;
+//! - every name is valid; image, component and partition names are unique,
+//!   endpoint names are unique per owner;
+//! - every index (image, module, owner, holder, target, manager, partition)
+//!   is in range, and no two images share a module; components use
+//!   component images, partitions guest images;
 //! - the quotas are non-zero page multiples whose sum fits the budget; thread
 //!   counts are `1..=MAX_THREADS`; affinities are non-empty subsets of the
 //!   deployment's CPUs;
@@ -108,7 +162,8 @@
 //!   in [`SLOT_CONSOLE`], a verdict grant in [`SLOT_VERDICT`], every other
 //!   capability in
 //!   `FIRST_FREE_SLOT..CSPACE_SLOTS`, and no component has two capabilities
-//!   in one slot (endpoint receive slots and grant slots together);
+//!   in one slot (endpoint receive slots, grant slots, route slots and, for
+//!   a partition manager, [`manager::MANAGER_DATA_SLOT`] together);
 //! - a grant's kind matches its target (call → IPC endpoint, signal →
 //!   notification, console and verdict → none), its rights are non-empty and
 //!   allowed for its kind (a verdict grant's rights are 0), and it does not
@@ -116,7 +171,19 @@
 //! - at most one grant in the whole plan is a verdict grant;
 //! - calls respect priorities (a holder's priority is at most the endpoint
 //!   owner's) and the call graph between components has no cycle, so a
-//!   chain of synchronous calls always ends.
+//!   chain of synchronous calls always ends. A manager's route capabilities
+//!   to other components' endpoints count as calls;
+//! - partitions: a known format and expectation, a command line only for
+//!   Multiboot guests, guest memory in range, `1..=MAX_VPS` VPs on existing
+//!   CPUs, a non-zero badge unique in the plan, a priority at most the
+//!   manager's and each route target's, at most
+//!   [`MAX_PARTITIONS_PER_MANAGER`] per manager, and a manager whose quota
+//!   covers [`manager_memory_needed`];
+//! - routes: a known intercept kind with a valid parameter ([`route`]), a
+//!   state mask within `tessera_abi::vm::state::ALL`, an IPC endpoint as
+//!   target, no two routes of one kind of one partition overlapping, every
+//!   partition with exactly one lifecycle route, and no badge of a route
+//!   equal to the badge of a grant to the same endpoint.
 
 #![no_std]
 #![forbid(unsafe_code)]
@@ -130,21 +197,26 @@ extern crate std;
 mod encode;
 mod error;
 pub mod layout;
+pub mod manager;
 mod parse;
+pub mod route;
 #[cfg(test)]
 mod tests;
 
 #[cfg(any(test, feature = "encode"))]
-pub use encode::{ComponentModel, EndpointModel, GrantModel, ImageModel, PlanModel, encode};
+pub use encode::{
+    ComponentModel, EndpointModel, GrantModel, ImageModel, PartitionModel, PlanModel, RouteModel,
+    encode,
+};
 pub use error::{PlanError, Section};
-pub use parse::{BootPlan, Component, Endpoint, Grant, Image};
+pub use parse::{BootPlan, Component, Endpoint, Grant, Image, Partition, Route};
 
 /// First bytes of every plan.
 pub const MAGIC: [u8; 4] = *b"TSBP";
 /// The format version this crate reads and writes.
-pub const FORMAT_VERSION: u16 = 1;
-/// Size of [`layout::Header`] in format version 1.
-pub const HEADER_SIZE: usize = 96;
+pub const FORMAT_VERSION: u16 = 2;
+/// Size of [`layout::Header`] in format version 2.
+pub const HEADER_SIZE: usize = 120;
 /// The checksum covers the plan from this offset (just after the checksum field) to its end.
 pub const CHECKSUM_START: usize = 16;
 
@@ -193,6 +265,189 @@ pub const FIRST_FREE_SLOT: u8 = 4;
 
 /// `target` of a grant that names no endpoint (console).
 pub const NO_TARGET: u16 = 0xffff;
+
+/// The capability slots init has for building a deployment (all but the
+/// kernel-given ones): see [`init_slots_needed`].
+pub const INIT_SLOTS: usize = (CSPACE_SLOTS - FIRST_FREE_SLOT) as usize;
+
+/// The capability slots init needs while it builds a plan
+/// (`components/init/src/slots.rs`): a domain and a thread per component,
+/// one per endpoint, and one for the manager data region it is filling if
+/// there are partitions. A plan that needs more than [`INIT_SLOTS`] cannot
+/// be built.
+pub const fn init_slots_needed(components: usize, endpoints: usize, partitions: usize) -> usize {
+    2 * components + endpoints + if partitions > 0 { 1 } else { 0 }
+}
+
+/// Most partitions in a plan.
+pub const MAX_PARTITIONS: u32 = 64;
+/// Most partitions one manager component may own.
+pub const MAX_PARTITIONS_PER_MANAGER: usize = 8;
+/// Most routes in a plan, over all partitions.
+pub const MAX_ROUTES: u32 = 1024;
+/// Most bytes in the string section.
+pub const MAX_STRINGS: u32 = 64 * 1024;
+/// Longest guest command line (Multiboot guests only).
+pub const MAX_GUEST_CMDLINE: usize = 256;
+/// Most VPs per partition (`tessera_abi::vm::MAX_VPS`).
+pub const MAX_VPS: u8 = tessera_abi::vm::MAX_VPS as u8;
+/// Guest memory is a whole number of these (the nested page size the
+/// partition manager maps with).
+pub const GUEST_MEMORY_ALIGN: u64 = 2 << 20;
+/// Least guest memory.
+pub const MIN_GUEST_MEMORY: u64 = GUEST_MEMORY_ALIGN;
+/// Most guest memory.
+pub const MAX_GUEST_MEMORY: u64 = 1 << 30;
+/// What each partition costs its manager's quota beyond the guest memory:
+/// kernel objects (the partition, its VPs and their VMCBs, nested page
+/// tables, route tables).
+pub const PARTITION_KERNEL_MEMORY: u64 = 512 << 10;
+/// What a partition manager needs for itself besides its partitions: its
+/// image, stack, heap and message buffer.
+pub const MANAGER_BASE_MEMORY: u64 = 256 << 10;
+
+/// The quota a manager of partitions with `guest_memory` (bytes each) needs:
+/// [`MANAGER_BASE_MEMORY`] plus, per partition, its memory and
+/// [`PARTITION_KERNEL_MEMORY`]. Saturates instead of overflowing.
+pub fn manager_memory_needed(guest_memory: impl IntoIterator<Item = u64>) -> u64 {
+    guest_memory
+        .into_iter()
+        .fold(MANAGER_BASE_MEMORY, |total, memory| {
+            total
+                .saturating_add(memory)
+                .saturating_add(PARTITION_KERNEL_MEMORY)
+        })
+}
+
+/// Whether `memory` bytes is a valid guest memory size.
+pub const fn guest_memory_valid(memory: u64) -> bool {
+    memory >= MIN_GUEST_MEMORY
+        && memory <= MAX_GUEST_MEMORY
+        && memory.is_multiple_of(GUEST_MEMORY_ALIGN)
+}
+
+/// Whether `text` is a valid guest command line: at most
+/// [`MAX_GUEST_CMDLINE`] bytes of printable ASCII (space included).
+pub const fn guest_cmdline_valid(text: &[u8]) -> bool {
+    if text.len() > MAX_GUEST_CMDLINE {
+        return false;
+    }
+    let mut i = 0;
+    while i < text.len() {
+        if !(text[i] >= b' ' && text[i] <= b'~') {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// What an image module holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum ImageKind {
+    /// A component's ELF (a crate under `components/`), loaded by init.
+    Component = 0,
+    /// A guest image (a crate under `test-guests/`), loaded by a partition
+    /// manager into a partition.
+    Guest = 1,
+}
+
+impl ImageKind {
+    /// Decodes the `kind` byte of an image record.
+    pub const fn from_u8(value: u8) -> Option<Self> {
+        match value {
+            0 => Some(Self::Component),
+            1 => Some(Self::Guest),
+            _ => None,
+        }
+    }
+}
+
+/// How a guest image is loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum GuestFormat {
+    /// A static ELF64 executable, entered in 64-bit mode.
+    Elf64 = 0,
+    /// A Multiboot (version 1) kernel, entered in 32-bit protected mode with
+    /// the Multiboot information (and its command line).
+    Multiboot = 1,
+}
+
+impl GuestFormat {
+    /// Decodes a `format` byte.
+    pub const fn from_u8(value: u8) -> Option<Self> {
+        match value {
+            0 => Some(Self::Elf64),
+            1 => Some(Self::Multiboot),
+            _ => None,
+        }
+    }
+
+    /// The manifest's name for it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Elf64 => "elf64",
+            Self::Multiboot => "multiboot",
+        }
+    }
+
+    /// The format the manifest calls `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Elf64, Self::Multiboot]
+            .into_iter()
+            .find(|f| f.name() == name)
+    }
+}
+
+/// How a test expects a partition to end (its manager reports whether it
+/// did).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Expectation {
+    /// The guest writes `EXIT_PASS` to the exit port
+    /// (`tessera_abi::vm::guest_ports`).
+    Pass = 0,
+    /// The guest writes anything else to the exit port.
+    Fail = 1,
+    /// The guest triple faults (a lifecycle exit, `UNRECOVERABLE_EXCEPTION`).
+    TripleFault = 2,
+    /// The guest touches memory outside its mappings (a lifecycle exit,
+    /// `UNMAPPED_GPA`).
+    MemoryFault = 3,
+}
+
+impl Expectation {
+    /// Every expectation, in byte order.
+    pub const ALL: [Self; 4] = [Self::Pass, Self::Fail, Self::TripleFault, Self::MemoryFault];
+
+    /// Decodes an `expect` byte.
+    pub const fn from_u8(value: u8) -> Option<Self> {
+        match value {
+            0 => Some(Self::Pass),
+            1 => Some(Self::Fail),
+            2 => Some(Self::TripleFault),
+            3 => Some(Self::MemoryFault),
+            _ => None,
+        }
+    }
+
+    /// The manifest's name for it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Fail => "fail",
+            Self::TripleFault => "triple-fault",
+            Self::MemoryFault => "memory-fault",
+        }
+    }
+
+    /// The expectation the manifest calls `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.name() == name)
+    }
+}
 
 /// What an endpoint is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -341,7 +596,16 @@ pub const fn is_valid_name(name: &[u8]) -> bool {
 /// It detects corruption (a truncated or damaged module, a stale file), not
 /// tampering: whoever can change the module can change the checksum.
 pub const fn checksum(bytes: &[u8]) -> u32 {
-    let mut hash: u32 = 0x811c_9dc5;
+    checksum_update(CHECKSUM_SEED, bytes)
+}
+
+/// The FNV-1a state before any byte.
+pub const CHECKSUM_SEED: u32 = 0x811c_9dc5;
+
+/// Continues an FNV-1a checksum over `bytes`:
+/// `checksum_update(checksum_update(CHECKSUM_SEED, a), b)` is the checksum
+/// of `a` followed by `b` (for encoders that write in pieces).
+pub const fn checksum_update(mut hash: u32, bytes: &[u8]) -> u32 {
     let mut i = 0;
     while i < bytes.len() {
         hash ^= bytes[i] as u32;

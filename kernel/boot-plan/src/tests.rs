@@ -7,7 +7,9 @@ use zerocopy::FromBytes;
 use zerocopy::little_endian::{U16, U32};
 
 use crate::encode::seal;
-use crate::layout::{ComponentRecord, EndpointRecord, GrantRecord, Header, ImageRecord};
+use crate::layout::{
+    ComponentRecord, EndpointRecord, GrantRecord, Header, ImageRecord, PartitionRecord, RouteRecord,
+};
 use crate::*;
 
 const KIB: u64 = 1024;
@@ -24,10 +26,12 @@ fn model() -> PlanModel {
             ImageModel {
                 name: "echo-server".into(),
                 module: 1,
+                kind: ImageKind::Component,
             },
             ImageModel {
                 name: "echo-client".into(),
                 module: 2,
+                kind: ImageKind::Component,
             },
         ],
         components: vec![
@@ -112,6 +116,8 @@ fn model() -> PlanModel {
                 badge: 0,
             },
         ],
+        partitions: vec![],
+        routes: vec![],
     }
 }
 
@@ -265,15 +271,15 @@ fn framing_errors() {
     );
 
     let mut bytes = good.clone();
-    bytes[4] = 2;
+    bytes[4] = 1;
     assert_eq!(
         BootPlan::parse(&bytes).unwrap_err(),
-        PlanError::UnsupportedVersion { found: 2 }
+        PlanError::UnsupportedVersion { found: 1 }
     );
     // Even when the rest is short: the version is what matters then.
     assert_eq!(
         BootPlan::parse(&bytes[..8]).unwrap_err(),
-        PlanError::UnsupportedVersion { found: 2 }
+        PlanError::UnsupportedVersion { found: 1 }
     );
 
     let mut bytes = good.clone();
@@ -399,22 +405,42 @@ fn sections_misplaced() {
         })
     );
     // A gap between sections is allowed (and checksummed).
-    let mut bytes = encode(&model());
-    let grants_at = header(&mut bytes).grants.offset.get() as usize;
-    bytes.splice(grants_at..grants_at, [0xaa; 8]);
-    let len = bytes.len() as u32;
-    let h = header(&mut bytes);
-    h.grants.offset = U32::new(grants_at as u32 + 8);
-    h.total_size = U32::new(len);
-    seal(&mut bytes);
-    assert_eq!(BootPlan::parse(&bytes).unwrap().to_model(), model());
+    for m in [model(), vm_model()] {
+        let mut bytes = encode(&m);
+        let grants_at = header(&mut bytes).grants.offset.get() as usize;
+        bytes.splice(grants_at..grants_at, [0xaa; 8]);
+        let len = bytes.len() as u32;
+        let h = header(&mut bytes);
+        for sref in [
+            &mut h.grants,
+            &mut h.partitions,
+            &mut h.routes,
+            &mut h.strings,
+        ] {
+            sref.offset = U32::new(sref.offset.get() + 8);
+        }
+        h.total_size = U32::new(len);
+        seal(&mut bytes);
+        assert_eq!(BootPlan::parse(&bytes).unwrap().to_model(), m);
+    }
+    // The string section must be 8-aligned like the others.
+    assert_eq!(
+        parse_vm_edited(|b| {
+            let h = header(b);
+            h.strings.offset = U32::new(h.strings.offset.get() + 1);
+            h.strings.count = U32::new(h.strings.count.get() - 1);
+        }),
+        Err(PlanError::BadSection {
+            section: Section::Strings
+        })
+    );
 }
 
 #[test]
 fn reserved_fields() {
     let at = |section| PlanError::ReservedNotZero { section, index: 0 };
     assert_eq!(
-        parse_edited(|b| image0(b).reserved[5] = 1),
+        parse_edited(|b| image0(b).reserved[4] = 1),
         Err(at(Section::Images))
     );
     assert_eq!(
@@ -790,10 +816,13 @@ fn priorities_and_cycles() {
         images: vec![ImageModel {
             name: "x".into(),
             module: 1,
+            kind: ImageKind::Component,
         }],
         components: vec![component("a"), component("b"), component("c")],
         endpoints: vec![endpoint(0), endpoint(1), endpoint(2)],
         grants: vec![call(0, 1), call(1, 2)],
+        partitions: vec![],
+        routes: vec![],
     };
     assert!(parse_model(&m).is_ok());
     m.grants.push(call(2, 0));
@@ -848,10 +877,31 @@ fn exercise(plan: &BootPlan<'_>) {
             assert_ne!(e.owner, g.holder);
         }
     }
+    for p in plan.partitions() {
+        assert!(usize::from(p.manager) < components);
+        assert_eq!(plan.image(p.image).unwrap().kind, ImageKind::Guest);
+        assert!(guest_memory_valid(p.memory));
+        assert!(
+            !p.vp_cpus.is_empty() && p.vp_cpus.iter().all(|&c| u16::from(c) < plan.cpu_count())
+        );
+        assert!(plan.is_manager(p.manager));
+        assert!(
+            plan.routes_of(p.index)
+                .any(|r| r.kind == route::intercept::LIFECYCLE)
+        );
+        let _ = plan.partitions_of(p.manager).count();
+    }
+    for r in plan.routes() {
+        let e = plan.endpoint(r.target).unwrap();
+        assert_eq!(e.kind, EndpointKind::Ipc);
+        assert!(plan.partition(r.partition).is_some());
+        assert!(route::parameter_valid(r.kind, r.parameter));
+        assert!(r.slot >= FIRST_FREE_SLOT && u32::from(r.slot) < manager::MANAGER_DATA_SLOT);
+    }
 }
 
-fn mutated(edits: &[(usize, u8)], reseal: bool) -> Vec<u8> {
-    let mut bytes = encode(&model());
+fn mutated(edits: &[(usize, u8)], reseal: bool, vm: bool) -> Vec<u8> {
+    let mut bytes = encode(&if vm { vm_model() } else { model() });
     let len = bytes.len();
     for &(at, value) in edits {
         bytes[at % len] ^= value;
@@ -895,21 +945,26 @@ proptest! {
     fn parse_never_panics_on_mutations(
         edits in proptest::collection::vec((any::<usize>(), 1u8..), 1..6),
         reseal in any::<bool>(),
+        vm in any::<bool>(),
     ) {
-        let bytes = mutated(&edits, reseal);
+        let bytes = mutated(&edits, reseal, vm);
         let result = BootPlan::parse(&bytes);
         if let Ok(plan) = &result {
             exercise(plan);
         }
-        if !reseal && bytes != encode(&model()) {
+        if !reseal && bytes != encode(&if vm { vm_model() } else { model() }) {
             // Any change is caught, by the checksum at the latest.
             prop_assert!(result.is_err());
         }
     }
 
     #[test]
-    fn parse_never_panics_on_resized_plans(cut in 0usize..700, extra in proptest::collection::vec(any::<u8>(), 0..64)) {
-        let mut bytes = encode(&model());
+    fn parse_never_panics_on_resized_plans(
+        cut in 0usize..1400,
+        extra in proptest::collection::vec(any::<u8>(), 0..64),
+        vm in any::<bool>(),
+    ) {
+        let mut bytes = encode(&if vm { vm_model() } else { model() });
         bytes.truncate(cut);
         bytes.extend_from_slice(&extra);
         let len = bytes.len() as u32;
@@ -932,4 +987,431 @@ proptest! {
         m.grants[1].badge = badge;
         prop_assert_eq!(parse_model(&m), Ok(m));
     }
+}
+
+const MIB: u64 = 1024 * KIB;
+
+/// [`model`] with a partition manager (`pm`, component 3) and two
+/// partitions of a guest image, routed to `pm.exits` and to `echo.echo`.
+fn vm_model() -> PlanModel {
+    use route::intercept;
+    let mut m = model();
+    m.module_count = 4;
+    m.images.push(ImageModel {
+        name: "hello".into(),
+        module: 3,
+        kind: ImageKind::Guest,
+    });
+    m.components.push(ComponentModel {
+        name: "pm".into(),
+        image: 0,
+        memory: 6 * MIB,
+        threads: 1,
+        priority: 10,
+        affinity: 0b11,
+    });
+    m.endpoints.push(EndpointModel {
+        name: "exits".into(),
+        owner: 3,
+        kind: EndpointKind::Ipc,
+        slot: 4,
+    });
+    m.partitions = vec![
+        PartitionModel {
+            name: "demo".into(),
+            manager: 3,
+            image: 2,
+            format: GuestFormat::Elf64,
+            expect: Expectation::Pass,
+            priority: 5,
+            memory: 2 * MIB,
+            badge: 5,
+            cmdline: String::new(),
+            vp_cpus: vec![1],
+        },
+        PartitionModel {
+            name: "mb".into(),
+            manager: 3,
+            image: 2,
+            format: GuestFormat::Multiboot,
+            expect: Expectation::TripleFault,
+            priority: 10,
+            memory: 2 * MIB,
+            badge: 6,
+            cmdline: "multiboot-guest check=cmdline".into(),
+            vp_cpus: vec![0, 3],
+        },
+    ];
+    let io = |first, last| route::range_parameter(intercept::IO_PORT, first, last).unwrap();
+    m.routes = vec![
+        RouteModel {
+            partition: 0,
+            target: 2,
+            slot: 62,
+            kind: intercept::LIFECYCLE,
+            parameter: 0,
+            state: 0,
+        },
+        RouteModel {
+            partition: 0,
+            target: 2,
+            slot: 62,
+            kind: intercept::IO_PORT,
+            parameter: io(0xf4, 0xf4),
+            state: 0,
+        },
+        RouteModel {
+            partition: 0,
+            target: 0,
+            slot: 61,
+            kind: intercept::IO_PORT,
+            parameter: io(0x3f8, 0x3ff),
+            state: route::state::RAX,
+        },
+        RouteModel {
+            partition: 1,
+            target: 2,
+            slot: 60,
+            kind: intercept::LIFECYCLE,
+            parameter: 0,
+            state: 0,
+        },
+        RouteModel {
+            partition: 1,
+            target: 0,
+            slot: 59,
+            kind: intercept::CPUID,
+            parameter: route::range_parameter(intercept::CPUID, 0x4c00_0000, 0x4c00_00ff).unwrap(),
+            state: 0,
+        },
+        RouteModel {
+            partition: 1,
+            target: 2,
+            slot: 60,
+            kind: intercept::EXCEPTION,
+            parameter: route::vectors_parameter([6, 13]).unwrap(),
+            state: route::state::ALL,
+        },
+    ];
+    m
+}
+
+fn partition0(bytes: &mut [u8]) -> &mut PartitionRecord {
+    let off = header(bytes).partitions.offset.get() as usize;
+    PartitionRecord::mut_from_prefix(section_bytes(bytes, off))
+        .unwrap()
+        .0
+}
+
+fn route0(bytes: &mut [u8]) -> &mut RouteRecord {
+    let off = header(bytes).routes.offset.get() as usize;
+    RouteRecord::mut_from_prefix(section_bytes(bytes, off))
+        .unwrap()
+        .0
+}
+
+fn parse_vm_edited(edit: impl FnOnce(&mut Vec<u8>)) -> Result<(), PlanError> {
+    let mut bytes = encode(&vm_model());
+    edit(&mut bytes);
+    seal(&mut bytes);
+    BootPlan::parse(&bytes).map(|_| ())
+}
+
+#[test]
+fn partitions_round_trip() {
+    let model = vm_model();
+    let bytes = encode(&model);
+    let plan = BootPlan::parse(&bytes).unwrap();
+    assert_eq!(plan.to_model(), model);
+    assert_eq!(encode(&plan.to_model()), bytes);
+    assert_eq!(
+        bytes.len(),
+        HEADER_SIZE + 3 * 40 + 4 * 56 + 3 * 40 + 5 * 16 + 2 * 128 + 6 * 32 + 29
+    );
+    assert_eq!(plan.partition_count(), 2);
+    assert_eq!(plan.route_count(), 6);
+    let mb = plan.partition(1).unwrap();
+    assert_eq!(mb.name, "mb");
+    assert_eq!(mb.cmdline, "multiboot-guest check=cmdline");
+    assert_eq!(mb.vp_cpus, [0, 3]);
+    assert_eq!(mb.format, GuestFormat::Multiboot);
+    assert_eq!(plan.image(mb.image).unwrap().name, "hello");
+    assert!(plan.is_manager(3) && !plan.is_manager(0));
+    assert_eq!(plan.partitions_of(3).count(), 2);
+    assert_eq!(plan.partitions_of(0).count(), 0);
+    let demo_routes: Vec<Route> = plan.routes_of(0).collect();
+    assert_eq!(demo_routes.len(), 3);
+    assert_eq!(demo_routes[2].state, route::state::RAX);
+    assert!(plan.partition(2).is_none() && plan.route(6).is_none());
+}
+
+#[test]
+fn partition_records() {
+    let value = |index, field| PlanError::BadValue {
+        section: Section::Partitions,
+        index,
+        field,
+    };
+    let check = |edit: &dyn Fn(&mut PlanModel), error| {
+        let mut m = vm_model();
+        edit(&mut m);
+        expect(&m, error);
+    };
+    check(
+        &|m| m.partitions[0].name = "Demo".into(),
+        PlanError::BadName {
+            section: Section::Partitions,
+            index: 0,
+        },
+    );
+    check(
+        &|m| m.partitions[1].name = "demo".into(),
+        PlanError::DuplicateName {
+            section: Section::Partitions,
+            index: 1,
+        },
+    );
+    check(
+        &|m| m.partitions[0].manager = 4,
+        PlanError::IndexOutOfRange {
+            section: Section::Partitions,
+            index: 0,
+            field: "manager",
+        },
+    );
+    check(
+        &|m| m.partitions[0].image = 3,
+        PlanError::IndexOutOfRange {
+            section: Section::Partitions,
+            index: 0,
+            field: "image",
+        },
+    );
+    // A component image as a guest, a guest image as a component.
+    check(&|m| m.partitions[0].image = 0, value(0, "image"));
+    check(
+        &|m| m.components[3].image = 2,
+        PlanError::BadValue {
+            section: Section::Components,
+            index: 3,
+            field: "image",
+        },
+    );
+    for memory in [0, MIB, 3 * MIB, 2048 * MIB] {
+        check(&|m| m.partitions[0].memory = memory, value(0, "memory"));
+    }
+    check(&|m| m.partitions[0].vp_cpus = vec![], value(0, "vp_count"));
+    check(
+        &|m| m.partitions[0].vp_cpus = vec![0; 65],
+        value(0, "vp_count"),
+    );
+    check(&|m| m.partitions[0].vp_cpus = vec![4], value(0, "vp_cpus"));
+    check(&|m| m.partitions[0].badge = 0, value(0, "badge"));
+    check(&|m| m.partitions[1].badge = 5, value(1, "badge"));
+    check(
+        &|m| m.partitions[0].cmdline = "x".into(),
+        value(0, "cmdline"),
+    );
+    check(
+        &|m| m.partitions[1].cmdline = "a\nb".into(),
+        value(1, "cmdline"),
+    );
+    check(
+        &|m| m.partitions[1].cmdline = "a".repeat(MAX_GUEST_CMDLINE + 1),
+        value(1, "cmdline"),
+    );
+    check(
+        &|m| m.partitions[1].priority = 11,
+        PlanError::PartitionPriority { index: 1 },
+    );
+    check(
+        &|m| m.components[3].memory = 5 * MIB,
+        PlanError::ManagerOverQuota {
+            component: 3,
+            needed: 256 * KIB + 2 * (2 * MIB + 512 * KIB),
+            quota: 5 * MIB,
+        },
+    );
+    assert_eq!(
+        parse_vm_edited(|b| partition0(b).format = 2),
+        Err(value(0, "format"))
+    );
+    assert_eq!(
+        parse_vm_edited(|b| partition0(b).expect = 4),
+        Err(value(0, "expect"))
+    );
+    assert_eq!(
+        parse_vm_edited(|b| partition0(b).reserved[1] = 1),
+        Err(PlanError::ReservedNotZero {
+            section: Section::Partitions,
+            index: 0
+        })
+    );
+    assert_eq!(
+        parse_vm_edited(|b| partition0(b).vp_cpus[5] = 1),
+        Err(value(0, "vp_cpus"))
+    );
+    assert_eq!(
+        parse_vm_edited(|b| partition0(b).cmdline_offset = U32::new(1000)),
+        Err(value(0, "cmdline"))
+    );
+    assert_eq!(
+        parse_vm_edited(|b| image0(b).kind = 2),
+        Err(PlanError::BadValue {
+            section: Section::Images,
+            index: 0,
+            field: "kind"
+        })
+    );
+
+    // At most eight per manager.
+    let mut m = vm_model();
+    m.components[3].memory = 64 * MIB;
+    m.component_memory = 128 * MIB;
+    m.routes.retain(|r| r.kind == route::intercept::LIFECYCLE);
+    m.routes
+        .iter_mut()
+        .for_each(|r| r.slot = 62 - r.partition as u8);
+    for n in 2..9u16 {
+        let mut p = m.partitions[0].clone();
+        p.name = std::format!("p{n}");
+        p.badge = 100 + u64::from(n);
+        m.partitions.push(p);
+        m.routes.push(RouteModel {
+            partition: n,
+            target: 2,
+            slot: 62 - n as u8,
+            kind: route::intercept::LIFECYCLE,
+            parameter: 0,
+            state: 0,
+        });
+    }
+    assert_eq!(m.partitions.len(), 9);
+    expect(&m, PlanError::TooManyPartitions { component: 3 });
+    m.partitions.pop();
+    m.routes.pop();
+    assert!(parse_model(&m).is_ok());
+}
+
+#[test]
+fn route_records() {
+    use route::intercept;
+    let value = |index, field| PlanError::BadValue {
+        section: Section::Routes,
+        index,
+        field,
+    };
+    let check = |edit: &dyn Fn(&mut PlanModel), error| {
+        let mut m = vm_model();
+        edit(&mut m);
+        expect(&m, error);
+    };
+    check(
+        &|m| m.routes[1].partition = 2,
+        PlanError::IndexOutOfRange {
+            section: Section::Routes,
+            index: 1,
+            field: "partition",
+        },
+    );
+    check(
+        &|m| m.routes[1].target = 3,
+        PlanError::IndexOutOfRange {
+            section: Section::Routes,
+            index: 1,
+            field: "target",
+        },
+    );
+    // A notification is no route target.
+    check(&|m| m.routes[2].target = 1, value(2, "target"));
+    check(&|m| m.routes[1].kind = 4, value(1, "kind"));
+    check(
+        &|m| m.routes[1].parameter = 0xf5 | 0xf4 << 16,
+        value(1, "parameter"),
+    );
+    check(&|m| m.routes[0].parameter = 1, value(0, "parameter"));
+    check(&|m| m.routes[5].parameter = 1 << 2, value(5, "parameter"));
+    check(&|m| m.routes[1].state = 1 << 16, value(1, "state"));
+    check(
+        &|m| {
+            m.routes[2].parameter = route::range_parameter(intercept::IO_PORT, 0xf0, 0xf4).unwrap()
+        },
+        PlanError::RouteOverlap { index: 2 },
+    );
+    // The same ports in another partition are fine.
+    let mut m = vm_model();
+    m.routes[4] = RouteModel {
+        kind: intercept::IO_PORT,
+        parameter: route::range_parameter(intercept::IO_PORT, 0xf4, 0xf4).unwrap(),
+        ..m.routes[4].clone()
+    };
+    assert!(parse_model(&m).is_ok());
+    // Two lifecycle routes, none.
+    check(
+        &|m| {
+            m.routes[1].kind = intercept::LIFECYCLE;
+            m.routes[1].parameter = 0;
+        },
+        PlanError::RouteOverlap { index: 1 },
+    );
+    check(
+        &|m| {
+            m.routes.remove(3);
+        },
+        PlanError::NoLifecycleRoute { partition: 1 },
+    );
+    // Priorities: the partition's, and the manager's towards other components.
+    // (A partition's priority is at most its manager's, and the manager's
+    // at most each other target's, so the partition's is too.)
+    check(
+        &|m| m.components[3].priority = 11,
+        PlanError::RoutePriority { index: 2 },
+    );
+    // Slots: shared per (partition, endpoint), distinct otherwise, free in
+    // the manager, never the manager data slot.
+    let slot = |index, slot| PlanError::BadSlot {
+        section: Section::Routes,
+        index,
+        slot,
+    };
+    check(&|m| m.routes[1].slot = 58, slot(1, 58));
+    check(&|m| m.routes[2].slot = 62, slot(2, 62));
+    check(&|m| m.routes[3].slot = 62, slot(3, 62));
+    check(&|m| m.routes[0].slot = 63, slot(0, 63));
+    check(&|m| m.routes[0].slot = 4, slot(0, 4));
+    check(&|m| m.routes[0].slot = 3, slot(0, 3));
+    check(
+        &|m| m.endpoints[2].slot = 63,
+        PlanError::BadSlot {
+            section: Section::Partitions,
+            index: 0,
+            slot: 63,
+        },
+    );
+    // A badge a grant to the same endpoint carries.
+    check(
+        &|m| m.partitions[0].badge = 2,
+        PlanError::BadgeCollision { index: 2 },
+    );
+    // The manager's route capabilities are calls: echo calling pm closes a cycle.
+    check(
+        &|m| {
+            m.grants.push(GrantModel {
+                holder: 0,
+                kind: GrantKind::Call,
+                slot: 6,
+                target: Some(2),
+                rights: Rights::CALL,
+                badge: 0,
+            })
+        },
+        PlanError::CallCycle { component: 0 },
+    );
+    assert_eq!(
+        parse_vm_edited(|b| route0(b).reserved[2] = 1),
+        Err(PlanError::ReservedNotZero {
+            section: Section::Routes,
+            index: 0
+        })
+    );
 }

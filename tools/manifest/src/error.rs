@@ -175,6 +175,25 @@ pub mod check {
         DUPLICATE_VERDICT = "duplicate-verdict": "More than one component with `verdict = true`: a deployment ends with one verdict.";
         PRIORITY_INVERSION = "priority-inversion": "A component calling a component of lower priority.";
         CALL_CYCLE = "call-cycle": "Components calling each other in a cycle, which can deadlock.";
+        UNKNOWN_MANAGER = "unknown-manager": "A partition whose `manager` is not a component of the deployment.";
+        BAD_GUEST_IMAGE = "bad-guest-image": "A partition `image` that cannot name a crate under `test-guests/` (or names a component image).";
+        BAD_GUEST_FORMAT = "bad-guest-format": "A partition `format` other than `elf64` or `multiboot`.";
+        BAD_CMDLINE = "bad-cmdline": "A guest command line on an ELF64 guest, or one that is not one line of printable ASCII of at most 256 bytes.";
+        BAD_GUEST_MEMORY = "bad-guest-memory": "Guest memory that is not a multiple of 2 MiB from 2 MiB to 1 GiB.";
+        BAD_VPS = "bad-vps": "A VP count outside 1..=64.";
+        VP_CPUS = "vp-cpus": "A partition `cpus` list whose length is not `vps`, or that names a CPU the deployment does not have.";
+        BAD_EXPECT = "bad-expect": "A partition `expect` other than `pass`, `fail`, `triple-fault` or `memory-fault`.";
+        PARTITION_PRIORITY = "partition-priority": "A partition priority above its manager's or above a route target's.";
+        BAD_EXIT_KIND = "bad-exit-kind": "A route `exit` that is not an intercept kind.";
+        BAD_ROUTE = "bad-route": "A route without the range its exit kind needs (`ports`, `msrs`, `leaves`, `vectors`), or with one it cannot take.";
+        BAD_ROUTE_RANGE = "bad-route-range": "A route range that is malformed, backwards or too large, or exception vectors that cannot be intercepted.";
+        BAD_STATE = "bad-state": "A route `state` register that is unknown or listed twice.";
+        ROUTE_TO_NOTIFICATION = "route-to-notification": "A route to a notification: exits are calls, so routes go to IPC endpoints.";
+        ROUTE_OVERLAP = "route-overlap": "Two routes of one partition that would catch the same exit.";
+        MISSING_LIFECYCLE_ROUTE = "missing-lifecycle-route": "A partition without a lifecycle route: an enabled intercept (triple faults, unmapped accesses) would have no route.";
+        TOO_MANY_PARTITIONS = "too-many-partitions": "More than 8 partitions for one manager.";
+        MANAGER_MEMORY = "manager-memory": "A manager whose quota does not cover its partitions' memory and kernel objects.";
+        ROUTE_SLOTS = "route-slots": "A manager without enough free capability slots for its route capabilities.";
         PLAN_REJECTED = "plan-rejected": "A manifest that passed every check but whose boot plan the kernel's decoder refuses (a bug in this crate; please report it).";
     }
 }

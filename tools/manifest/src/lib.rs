@@ -1,22 +1,23 @@
 //! Deployment manifests: load, validate, and compile into a boot plan.
 //!
 //! A manifest (`boot/deployments/NAME.toml`) says which components a
-//! deployment runs and how they may talk. [`load`] reads one and runs every
+//! deployment runs and how they may talk, and which partitions (guests)
+//! they create. [`load`] reads one and runs every
 //! check, collecting all the problems it finds (each a [`ManifestError`]
 //! that names the file, the line, the entry, the check, and what to change);
 //! [`compile`] turns the resulting [`Deployment`] into the binary boot plan
 //! of `tessera-boot-plan`, which the kernel reads from a Multiboot module.
-//! xtask uses [`Deployment::modules`] to know which component images to build
-//! and in which order to pass the modules, and [`Deployment::kernel_args`]
-//! for the kernel command line.
+//! xtask uses [`Deployment::modules`] to know which component and guest
+//! images to build and in which order to pass the modules, and
+//! [`Deployment::kernel_args`] for the kernel command line.
 //!
-//! # Format (version 1)
+//! # Format (version 2)
 //!
 //! ```toml
 //! # boot/deployments/my-demo.toml
 //! [deployment]
 //! name = "my-demo"             # optional; must equal the file name
-//! component-memory = "8 MiB"   # budget for all component quotas together
+//! component-memory = "32 MiB"  # budget for all component quotas together
 //! cpus = 4                     # CPUs the deployment expects, 1..=64
 //! kernel-args = "log=debug"    # optional, appended to the kernel command line
 //!
@@ -38,10 +39,25 @@
 //!     { endpoint = "echo.echo", slot = 4, rights = ["call", "grant"], badge = 1 },
 //!     { endpoint = "echo.ready", slot = 5 },
 //! ]
+//!
+//! [component.pm]
+//! image = "partition-manager"
+//! memory = "20 MiB"            # covers 256 KiB + each partition's memory + 512 KiB
+//! priority = 5
+//! provides = ["exits"]
+//!
+//! [partition.demo]             # version 2: a guest
+//! manager = "pm"               # the component that creates it
+//! image = "hello"              # crate under test-guests/
+//! memory = "16 MiB"            # guest RAM at GPA 0, a multiple of 2 MiB
+//! routes = [
+//!     { exit = "lifecycle", to = "pm.exits" },
+//!     { exit = "io", ports = "0xf4", to = "pm.exits", state = ["rax"] },
+//! ]
 //! ```
 //!
-//! - Names (deployment, components, endpoints, images) are 1 to 31 bytes
-//!   of `[a-z][a-z0-9-]*`.
+//! - Names (deployment, components, endpoints, partitions, images) are 1 to
+//!   31 bytes of `[a-z][a-z0-9-]*`.
 //! - Sizes are strings with a unit (`B`, `KiB`, `MiB`, `GiB`) or integers
 //!   of bytes; they must be whole, non-zero numbers of 4 KiB pages.
 //! - `provides` lists the endpoints a component serves: a name, or a table
@@ -53,20 +69,23 @@
 //!   `grant` for endpoints, default `["call"]`; `signal` for notifications,
 //!   the default) and an optional `badge` the server sees (default 0).
 //! - Capability slots 0 to 3 are the kernel's: own domain, own thread,
-//!   console, verdict. The capability space has 64 slots.
+//!   console, verdict. The capability space has 64 slots; slot 63 of a
+//!   partition manager holds its manager data.
 //! - `verdict = true` gives a component the verdict capability (slot 3),
 //!   which ends the deployment with pass or fail; at most one component of
 //!   a deployment may have it.
 //! - A component may only call (connect to an endpoint of) a component of
 //!   equal or higher priority, and calls must not form a cycle. Signals
-//!   may go anywhere.
-//!
-//! Later versions add top-level tables (`[partition.NAME]`, routes); a
-//! version-1 manifest stays valid, and this version refuses those tables by
-//! name (`unknown-field`) rather than ignoring them.
+//!   may go anywhere. A manager's route capabilities count as calls.
+//! - `[partition.NAME]` (version 2) describes a guest: `manager`, `image`,
+//!   `format` (`elf64`/`multiboot`), `cmdline`, `memory`, `vps`, `cpus`,
+//!   `priority`, `expect` and `routes` (`{ exit, to, ports | msrs | leaves |
+//!   vectors, state }`, one of them a `lifecycle` route). See the README for
+//!   every rule.
 
 mod error;
 mod model;
+mod range;
 mod raw;
 mod size;
 mod validate;
@@ -75,9 +94,13 @@ use std::path::Path;
 
 pub use error::CHECKS;
 pub use error::{Check, ManifestError, check, render};
-pub use model::{BootModule, Component, Connection, Deployment, Endpoint, ModuleKind};
+pub use model::{
+    BootModule, Component, Connection, Deployment, Endpoint, ModuleKind, Partition, Route,
+};
 pub use size::format_size;
-pub use tessera_boot_plan::{EndpointKind, GrantKind, PLAN_MODULE_NAME, Rights};
+pub use tessera_boot_plan::{
+    EndpointKind, Expectation, GrantKind, GuestFormat, PLAN_MODULE_NAME, Rights,
+};
 pub use validate::{MAX_KERNEL_ARGS, MIN_COMPONENT_MEMORY};
 
 use error::Report;
@@ -191,13 +214,19 @@ fn shape_help(entry: &str, message: &str) -> (&'static str, String) {
     if let Some(rest) = message.strip_prefix("unknown field `") {
         let field = rest.split('`').next().unwrap_or("");
         let help = match field {
-            "partition" | "partitions" | "route" | "routes" | "port" | "ports" => format!(
-                "`{field}` is not part of manifest version 1 (components only): remove it, \
-                 or use a newer tessera-manifest"
-            ),
-            "components" | "deployments" | "connections" | "endpoints" => format!(
+            "route" | "routes" if !entry.starts_with("partition.") => {
+                "routes are not a table of their own: write them in the partition they belong \
+                 to, as partition.NAME.routes = [{ exit = \"lifecycle\", to = \"COMPONENT.ENDPOINT\" }]"
+                    .to_owned()
+            }
+            "components" | "deployments" | "connections" | "endpoints" | "partitions" | "guests"
+            | "guest" => format!(
                 "remove `{field}` or fix its spelling (the table names are singular: \
-                 [deployment], [component.NAME])"
+                 [deployment], [component.NAME], [partition.NAME])"
+            ),
+            "port" | "range" | "msr" | "leaf" | "vector" if entry.contains(".routes[") => format!(
+                "a route's range is written `ports`, `msrs`, `leaves` or `vectors`, by exit kind: \
+                 rename `{field}`"
             ),
             _ => format!("remove `{field}` or fix its spelling"),
         };
@@ -206,8 +235,13 @@ fn shape_help(entry: &str, message: &str) -> (&'static str, String) {
         let field = rest.split('`').next().unwrap_or("");
         let example = match field {
             "deployment" => "[deployment] with component-memory and cpus",
+            "image" if entry.starts_with("partition.") => "image = \"hello\"",
             "image" => "image = \"echo-server\"",
+            "memory" if entry.starts_with("partition.") => "memory = \"16 MiB\"",
             "memory" => "memory = \"256 KiB\"",
+            "manager" => "manager = \"partition-manager\"",
+            "exit" => "exit = \"lifecycle\"",
+            "to" => "to = \"COMPONENT.ENDPOINT\"",
             "priority" => "priority = 10",
             "component-memory" => "component-memory = \"8 MiB\"",
             "cpus" => "cpus = 1",

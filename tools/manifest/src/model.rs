@@ -4,8 +4,9 @@
 use std::path::PathBuf;
 
 use tessera_boot_plan::{
-    ComponentModel, EndpointKind, EndpointModel, GrantKind, GrantModel, ImageModel,
-    PLAN_MODULE_NAME, PlanModel, Rights, SLOT_CONSOLE, SLOT_VERDICT,
+    ComponentModel, EndpointKind, EndpointModel, Expectation, GrantKind, GrantModel, GuestFormat,
+    ImageKind, ImageModel, PLAN_MODULE_NAME, PartitionModel, PlanModel, Rights, RouteModel,
+    SLOT_CONSOLE, SLOT_VERDICT,
 };
 
 /// A deployment that passed every check.
@@ -25,8 +26,60 @@ pub struct Deployment {
     /// Multiboot module `i + 1` (module 0 is the boot plan). Each is the name
     /// of a crate under `components/` whose ELF xtask builds.
     pub images: Vec<String>,
+    /// The distinct guest images, in module order after the component
+    /// images: guest image `j` is Multiboot module `images.len() + j + 1`.
+    /// Each is the name of a crate under `test-guests/` that xtask builds.
+    pub guest_images: Vec<String>,
     /// The components, in manifest order (their index in the boot plan).
     pub components: Vec<Component>,
+    /// The partitions, in manifest order.
+    pub partitions: Vec<Partition>,
+}
+
+/// A partition (guest) of a [`Deployment`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partition {
+    /// Partition name.
+    pub name: String,
+    /// The component that creates and owns it.
+    pub manager: String,
+    /// Its guest image (crate under `test-guests/`).
+    pub image: String,
+    /// How the image is loaded.
+    pub format: GuestFormat,
+    /// Command line (Multiboot only; else empty).
+    pub cmdline: String,
+    /// Guest memory at GPA 0, bytes.
+    pub memory: u64,
+    /// Host CPU of each VP (the VP count is its length).
+    pub vp_cpus: Vec<u8>,
+    /// Priority of its VP threads.
+    pub priority: u8,
+    /// What the test expects of it.
+    pub expect: Expectation,
+    /// Its number, from 1 in manifest order over the deployment: the badge
+    /// of its route capabilities.
+    pub badge: u64,
+    /// Its routes, in manifest order.
+    pub routes: Vec<Route>,
+}
+
+/// A route of a [`Partition`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// `tessera_abi::vm::intercept` kind.
+    pub kind: u64,
+    /// Its parameter word (`tessera_boot_plan::route`).
+    pub parameter: u64,
+    /// The component serving the target endpoint.
+    pub server: String,
+    /// The endpoint's name within `server`.
+    pub endpoint: String,
+    /// `tessera_abi::vm::state` register mask.
+    pub state: u64,
+    /// The manager's slot of the route capability (shared by the routes of
+    /// one partition to one endpoint).
+    pub slot: u8,
 }
 
 /// A component of a [`Deployment`].
@@ -89,6 +142,8 @@ pub enum ModuleKind {
     BootPlan,
     /// The ELF of the component crate of the same name.
     ComponentImage,
+    /// The image of the test-guest crate of the same name.
+    GuestImage,
 }
 
 /// A Multiboot module GRUB must load, in order.
@@ -103,7 +158,7 @@ pub struct BootModule {
 
 impl Deployment {
     /// The Multiboot modules, in the order GRUB must pass them: the boot plan
-    /// first, then [`Deployment::images`].
+    /// first, then [`Deployment::images`], then [`Deployment::guest_images`].
     pub fn modules(&self) -> Vec<BootModule> {
         let plan = BootModule {
             name: PLAN_MODULE_NAME.into(),
@@ -114,7 +169,21 @@ impl Deployment {
                 name: image.clone(),
                 kind: ModuleKind::ComponentImage,
             }))
+            .chain(self.guest_images.iter().map(|image| BootModule {
+                name: image.clone(),
+                kind: ModuleKind::GuestImage,
+            }))
             .collect()
+    }
+
+    /// The partition called `name`.
+    pub fn partition(&self, name: &str) -> Option<&Partition> {
+        self.partitions.iter().find(|p| p.name == name)
+    }
+
+    /// The partitions component `manager` creates.
+    pub fn partitions_of<'a>(&'a self, manager: &'a str) -> impl Iterator<Item = &'a Partition> {
+        self.partitions.iter().filter(move |p| p.manager == manager)
     }
 
     /// The component called `name`.
@@ -187,20 +256,63 @@ impl Deployment {
                 });
             }
         }
+        let guest_image_of = |name: &str| {
+            self.guest_images
+                .iter()
+                .position(|i| i == name)
+                .map_or(u16::MAX, |i| (self.images.len() + i) as u16)
+        };
+        let mut routes = Vec::new();
+        for (p, partition) in self.partitions.iter().enumerate() {
+            for route in &partition.routes {
+                routes.push(RouteModel {
+                    partition: p as u16,
+                    target: endpoint_of(&route.server, &route.endpoint),
+                    slot: route.slot,
+                    kind: route.kind,
+                    parameter: route.parameter,
+                    state: route.state,
+                });
+            }
+        }
+        let partitions = self
+            .partitions
+            .iter()
+            .map(|p| PartitionModel {
+                name: p.name.clone(),
+                manager: index_of(&p.manager),
+                image: guest_image_of(&p.image),
+                format: p.format,
+                expect: p.expect,
+                priority: p.priority,
+                memory: p.memory,
+                badge: p.badge,
+                cmdline: p.cmdline.clone(),
+                vp_cpus: p.vp_cpus.clone(),
+            })
+            .collect();
+        let image_models = self
+            .images
+            .iter()
+            .map(|name| (name, ImageKind::Component))
+            .chain(
+                self.guest_images
+                    .iter()
+                    .map(|name| (name, ImageKind::Guest)),
+            )
+            .enumerate()
+            .map(|(i, (name, kind))| ImageModel {
+                name: name.clone(),
+                module: i as u16 + 1,
+                kind,
+            })
+            .collect();
         PlanModel {
             name: self.name.clone(),
             cpu_count: self.cpus,
-            module_count: self.images.len() as u16 + 1,
+            module_count: (self.images.len() + self.guest_images.len()) as u16 + 1,
             component_memory: self.component_memory,
-            images: self
-                .images
-                .iter()
-                .enumerate()
-                .map(|(i, name)| ImageModel {
-                    name: name.clone(),
-                    module: i as u16 + 1,
-                })
-                .collect(),
+            images: image_models,
             components: self
                 .components
                 .iter()
@@ -215,6 +327,8 @@ impl Deployment {
                 .collect(),
             endpoints,
             grants,
+            partitions,
+            routes,
         }
     }
 }

@@ -13,15 +13,84 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
-/// The whole file. New top-level tables (`[partition.NAME]`, routes) slot in
-/// here as new optional fields; `deny_unknown_fields` makes a v1 tool refuse
-/// them by name rather than ignore them.
+/// The whole file. New top-level tables slot in here as new optional
+/// fields; `deny_unknown_fields` makes an older tool refuse them by name
+/// rather than ignore them.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawManifest {
     pub deployment: Spanned<RawDeployment>,
     #[serde(default)]
     pub component: IndexMap<String, Spanned<RawComponent>>,
+    #[serde(default)]
+    pub partition: IndexMap<String, Spanned<RawPartition>>,
+}
+
+/// `[partition.NAME]`: a guest, created by its manager component.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawPartition {
+    pub manager: Spanned<String>,
+    pub image: Spanned<String>,
+    pub format: Option<Spanned<String>>,
+    pub cmdline: Option<Spanned<String>>,
+    pub memory: Spanned<RawSize>,
+    pub vps: Option<Spanned<i64>>,
+    pub cpus: Option<Spanned<Vec<Spanned<i64>>>>,
+    pub priority: Option<Spanned<i64>>,
+    pub expect: Option<Spanned<String>>,
+    #[serde(default)]
+    pub routes: Vec<Spanned<RawRoute>>,
+}
+
+/// `{ exit = "io", ports = "0x3f8-0x3ff", to = "devices.io", state = ["rax"] }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawRoute {
+    pub exit: Spanned<String>,
+    pub to: Spanned<String>,
+    pub ports: Option<Spanned<RawRange>>,
+    pub msrs: Option<Spanned<RawRange>>,
+    pub leaves: Option<Spanned<RawRange>>,
+    pub vectors: Option<Spanned<Vec<Spanned<i64>>>>,
+    pub state: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+/// A range as written: `"0x3f8-0x3ff"`, `"0xf4"`, or an integer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RawRange {
+    Number(i64),
+    Text(String),
+}
+
+impl<'de> Deserialize<'de> for RawRange {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RangeVisitor;
+
+        impl Visitor<'_> for RangeVisitor {
+            type Value = RawRange;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "a range such as \"0x3f8-0x3ff\", a value such as \"0xf4\", or an integer",
+                )
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawRange, E> {
+                Ok(RawRange::Number(v))
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawRange, E> {
+                Ok(RawRange::Number(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawRange, E> {
+                Ok(RawRange::Text(v.to_owned()))
+            }
+        }
+
+        deserializer.deserialize_any(RangeVisitor)
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -61,7 +61,7 @@ fn ipc_demo() {
 
 #[test]
 fn the_verdict_capability_goes_to_slot_3() {
-    let deployment = load(&path("../../boot/deployments/default.toml")).unwrap();
+    let deployment = load(&path("../../boot/deployments/echo.toml")).unwrap();
     let client = deployment.component("echo-client").unwrap();
     assert!(client.verdict && client.console);
     let server = deployment.component("echo-server").unwrap();
@@ -192,4 +192,97 @@ fn every_check_is_documented_in_the_readme() {
             c.name
         );
     }
+}
+
+#[test]
+fn partitions() {
+    use tessera_boot_plan::manager::MANAGER_DATA_SLOT;
+    use tessera_boot_plan::route::{intercept, range_parameter, state};
+    use tessera_manifest::{Expectation, GuestFormat};
+
+    let deployment = load(&path("tests/good/partitions.toml")).unwrap();
+    assert_eq!(deployment.guest_images, ["hello", "multiboot"]);
+    let modules = deployment.modules();
+    let names: Vec<&str> = modules.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            PLAN_MODULE_NAME,
+            "partition-manager",
+            "devices",
+            "probe-device",
+            "logger",
+            "hello",
+            "multiboot"
+        ]
+    );
+    assert_eq!(modules[5].kind, ModuleKind::GuestImage);
+
+    let demo = deployment.partition("demo").unwrap();
+    assert_eq!(demo.badge, 1);
+    assert_eq!(demo.vp_cpus, [1, 3]);
+    assert_eq!(demo.format, GuestFormat::Elf64);
+    assert_eq!(demo.memory, 16 << 20);
+    // One slot per target endpoint, from 62 down, shared by its routes.
+    let slots: Vec<(u64, u8)> = demo.routes.iter().map(|r| (r.kind, r.slot)).collect();
+    assert_eq!(
+        slots,
+        [
+            (intercept::LIFECYCLE, 62),
+            (intercept::IO_PORT, 61),
+            (intercept::IO_PORT, 62),
+            (intercept::CPUID, 60),
+            (intercept::MSR, 60),
+            (intercept::HLT, 60),
+            (intercept::MEMORY, 62),
+            (intercept::EXCEPTION, 62),
+        ]
+    );
+    assert_eq!(demo.routes[1].state, state::RAX | state::RDX);
+    assert_eq!(
+        demo.routes[1].parameter,
+        range_parameter(intercept::IO_PORT, 0x3f8, 0x3ff).unwrap()
+    );
+    assert_eq!(demo.routes[7].parameter, 1 << 6 | 1 << 13);
+    assert_eq!(demo.routes[7].state, state::RAX | state::RCX | 1 << 15);
+
+    let loader = deployment.partition("loader").unwrap();
+    assert_eq!(loader.badge, 2);
+    assert_eq!(loader.vp_cpus, [0, 1, 2]);
+    assert_eq!(loader.cmdline, "multiboot-guest check=cmdline");
+    assert_eq!(loader.expect, Expectation::TripleFault);
+    // Default priority: the highest the manager and the targets allow.
+    assert_eq!(loader.priority, 10);
+    assert_eq!(
+        (loader.routes[0].slot, loader.routes[1].slot),
+        (59, 58),
+        "slots of the manager's other partition continue downwards"
+    );
+    let second = deployment.partition("second").unwrap();
+    assert_eq!((second.badge, second.priority), (3, 8));
+    assert_eq!(
+        second.routes[0].slot, 62,
+        "another manager counts its own slots"
+    );
+    assert_eq!(deployment.partitions_of("pm").count(), 2);
+
+    let bytes = compile(&deployment);
+    let plan = BootPlan::parse(&bytes).unwrap();
+    assert_eq!(plan.partition_count(), 3);
+    assert_eq!(plan.route_count(), 12);
+    let p = plan.partition(1).unwrap();
+    assert_eq!(p.name, "loader");
+    assert_eq!(plan.image(p.image).unwrap().name, "multiboot");
+    assert_eq!(plan.image(p.image).unwrap().module, 6);
+    let pm = plan.components().find(|c| c.name == "pm").unwrap();
+    assert_eq!(plan.component(p.manager).unwrap().name, "pm");
+    assert!(plan.is_manager(pm.index));
+    assert!(
+        !plan
+            .endpoints_of(pm.index)
+            .any(|e| u32::from(e.slot) == MANAGER_DATA_SLOT)
+    );
+    let route = plan.routes_of(0).nth(3).unwrap();
+    let target = plan.endpoint(route.target).unwrap();
+    assert_eq!(plan.component(target.owner).unwrap().name, "probe");
 }

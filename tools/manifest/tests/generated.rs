@@ -156,8 +156,256 @@ fn render(budget_kib: u64, cpus: i64, comps: &[Comp]) -> String {
     out
 }
 
+#[derive(Debug, Clone)]
+struct GenRoute {
+    exit: &'static str,
+    range: Option<&'static str>,
+    component: usize,
+    endpoint: usize,
+    state: Option<Vec<&'static str>>,
+}
+
+#[derive(Debug, Clone)]
+struct Part {
+    manager: usize,
+    image: usize,
+    format: Option<&'static str>,
+    cmdline: Option<&'static str>,
+    memory_mib: u64,
+    vps: Option<i64>,
+    cpus: Option<Vec<i64>>,
+    priority: Option<i64>,
+    expect: Option<&'static str>,
+    routes: Vec<GenRoute>,
+}
+
+fn gen_route() -> impl Strategy<Value = GenRoute> {
+    let kind = prop_oneof![
+        3 => Just("io"),
+        1 => Just("msr"),
+        1 => Just("cpuid"),
+        1 => Just("hlt"),
+        1 => Just("memory"),
+        1 => Just("exception"),
+        1 => Just("lifecycle"),
+    ];
+    let ranges = |exit: &str| -> Vec<&'static str> {
+        match exit {
+            "io" => vec![
+                "ports = \"0x3f8-0x3ff\"",
+                "ports = \"0xf4\"",
+                "ports = 1020",
+                "ports = \"0x510-0x51f\"",
+            ],
+            "msr" => vec!["msrs = \"0x4c000000-0x4c00000f\""],
+            "cpuid" => vec!["leaves = \"0x4c000000-0x4c0000ff\""],
+            "exception" => vec!["vectors = [6, 13]", "vectors = [14]"],
+            _ => vec![],
+        }
+    };
+    let odd_range = prop_oneof![
+        Just("ports = \"0x10000\""),
+        Just("vectors = [2]"),
+        Just("msrs = \"0x3ff-0x3f8\""),
+    ];
+    let state = proptest::option::weighted(
+        0.2,
+        proptest::collection::vec(
+            prop_oneof![4 => Just("rax"), 4 => Just("r15"), 1 => Just("rip")],
+            0..3,
+        ),
+    );
+    (
+        kind,
+        any::<proptest::sample::Index>(),
+        proptest::option::weighted(0.05, odd_range),
+        proptest::bool::weighted(0.03),
+        prop_oneof![9 => 0usize..2, 1 => 0usize..5],
+        prop_oneof![9 => Just(0usize), 1 => 0usize..3],
+        state,
+    )
+        .prop_map(
+            move |(exit, pick, odd, bogus, component, endpoint, state)| {
+                let choices = ranges(exit);
+                let range = odd
+                    .or_else(|| (!choices.is_empty()).then(|| choices[pick.index(choices.len())]));
+                GenRoute {
+                    exit: if bogus { "halt" } else { exit },
+                    range,
+                    component,
+                    endpoint,
+                    state,
+                }
+            },
+        )
+}
+
+fn part() -> impl Strategy<Value = Part> {
+    (
+        (
+            prop_oneof![9 => 0usize..2, 1 => 0usize..5],
+            0usize..3,
+            proptest::option::weighted(
+                0.2,
+                prop_oneof![3 => Just("elf64"), 3 => Just("multiboot"), 1 => Just("pe")],
+            ),
+            proptest::option::weighted(0.1, prop_oneof![Just("a b"), Just("tab\\t")]),
+            prop_oneof![5 => Just(2u64), 5 => Just(16), 1 => Just(3), 1 => Just(0)],
+        ),
+        (
+            proptest::option::weighted(0.2, prop_oneof![9 => 1i64..4, 1 => Just(0)]),
+            proptest::option::weighted(
+                0.1,
+                proptest::collection::vec(prop_oneof![9 => 0i64..2, 1 => 0i64..5], 0..4),
+            ),
+            proptest::option::weighted(0.2, prop_oneof![9 => 0i64..6, 1 => Just(300)]),
+            proptest::option::weighted(
+                0.2,
+                prop_oneof![5 => Just("pass"), 5 => Just("triple-fault"), 1 => Just("crash")],
+            ),
+            proptest::collection::vec(gen_route(), 0..4),
+            proptest::bool::weighted(0.9),
+        ),
+    )
+        .prop_map(
+            |(
+                (manager, image, format, cmdline, memory_mib),
+                (vps, cpus, priority, expect, routes, lifecycle),
+            )| {
+                let mut routes = routes;
+                if lifecycle {
+                    routes.insert(
+                        0,
+                        GenRoute {
+                            exit: "lifecycle",
+                            range: None,
+                            component: manager,
+                            endpoint: 0,
+                            state: None,
+                        },
+                    );
+                }
+                Part {
+                    manager,
+                    image,
+                    format,
+                    cmdline,
+                    memory_mib,
+                    vps,
+                    cpus,
+                    priority,
+                    expect,
+                    routes,
+                }
+            },
+        )
+}
+
+/// Components that break no rule of their own (random partitions then
+/// meet valid managers and targets more often).
+fn tame(comps: &mut [Comp], memory_mib: u64) {
+    for c in comps.iter_mut() {
+        c.memory_kib = memory_mib * 1024;
+        c.priority = 5;
+        c.threads = None;
+        c.cpus = None;
+        c.verdict = false;
+        c.connects.clear();
+        if c.provides.is_empty() {
+            c.provides.push(Provide {
+                kind: None,
+                slot: None,
+            });
+        }
+        for p in c.provides.iter_mut() {
+            p.slot = None;
+        }
+    }
+}
+
+fn render_partitions(parts: &[Part]) -> String {
+    let mut out = String::new();
+    for (i, p) in parts.iter().enumerate() {
+        writeln!(out, "[partition.p{i}]").unwrap();
+        writeln!(out, "manager = \"c{}\"", p.manager).unwrap();
+        writeln!(out, "image = \"guest{}\"", p.image).unwrap();
+        if let Some(f) = p.format {
+            writeln!(out, "format = \"{f}\"").unwrap();
+        }
+        if let Some(c) = p.cmdline {
+            writeln!(out, "cmdline = \"{c}\"").unwrap();
+        }
+        writeln!(out, "memory = \"{} MiB\"", p.memory_mib).unwrap();
+        if let Some(v) = p.vps {
+            writeln!(out, "vps = {v}").unwrap();
+        }
+        if let Some(c) = &p.cpus {
+            writeln!(out, "cpus = {c:?}").unwrap();
+        }
+        if let Some(prio) = p.priority {
+            writeln!(out, "priority = {prio}").unwrap();
+        }
+        if let Some(e) = p.expect {
+            writeln!(out, "expect = \"{e}\"").unwrap();
+        }
+        let routes: Vec<String> = p
+            .routes
+            .iter()
+            .map(|r| {
+                let mut t = format!(
+                    "{{ exit = \"{}\", to = \"c{}.e{}\"",
+                    r.exit, r.component, r.endpoint
+                );
+                if let Some(range) = r.range {
+                    write!(t, ", {range}").unwrap();
+                }
+                if let Some(state) = &r.state {
+                    write!(t, ", state = {state:?}").unwrap();
+                }
+                t + " }"
+            })
+            .collect();
+        writeln!(out, "routes = [{}]\n", routes.join(", ")).unwrap();
+    }
+    out
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn accepted_manifests_with_partitions_compile_to_valid_plans(
+        cpus in prop_oneof![9 => 1i64..5, 1 => Just(0)],
+        comps in proptest::collection::vec(comp(), 1..4),
+        parts in proptest::collection::vec(part(), 1..4),
+        manager_mib in prop_oneof![1 => Just(1u64), 3 => Just(20), 3 => Just(64)],
+        tamed in proptest::bool::weighted(0.7),
+    ) {
+        // Managers need room for their partitions: give every component a
+        // quota that may hold them, and the deployment the budget for it.
+        let mut comps = comps;
+        if tamed {
+            tame(&mut comps, manager_mib);
+        } else {
+            for c in comps.iter_mut() {
+                c.memory_kib = manager_mib * 1024;
+            }
+        }
+        let source = render(256 * 1024, cpus, &comps) + &render_partitions(&parts);
+        match load_str(&source, Path::new("generated.toml")) {
+            Ok(deployment) => {
+                let plan = compile(&deployment);
+                prop_assert!(BootPlan::parse(&plan).is_ok(), "{}\n{:?}", source, BootPlan::parse(&plan).err());
+            }
+            Err(errors) => {
+                prop_assert!(!errors.is_empty());
+                for error in &errors {
+                    prop_assert_ne!(error.check, check::PLAN_REJECTED, "{}\n{}", source, error);
+                    prop_assert!(error.check != check::TOML_SYNTAX, "{}\n{}", source, error);
+                }
+            }
+        }
+    }
 
     #[test]
     fn accepted_manifests_compile_to_valid_plans(
@@ -221,4 +469,90 @@ fn the_generator_makes_valid_manifests_too() {
     let source = render(256, 2, &comps);
     let deployment = load_str(&source, Path::new("generated.toml")).unwrap();
     assert!(BootPlan::parse(&compile(&deployment)).is_ok());
+}
+
+#[test]
+fn the_generator_makes_valid_manifests_with_partitions_too() {
+    let comp = Comp {
+        image: 0,
+        memory_kib: 20 * 1024,
+        priority: 3,
+        threads: None,
+        cpus: None,
+        console: true,
+        verdict: false,
+        provides: vec![
+            Provide {
+                kind: None,
+                slot: None,
+            },
+            Provide {
+                kind: None,
+                slot: None,
+            },
+        ],
+        connects: vec![],
+    };
+    let route = |exit, range, component| GenRoute {
+        exit,
+        range,
+        component,
+        endpoint: 0,
+        state: None,
+    };
+    let parts = vec![Part {
+        manager: 0,
+        image: 0,
+        format: Some("multiboot"),
+        cmdline: Some("a b"),
+        memory_mib: 16,
+        vps: Some(2),
+        cpus: Some(vec![1, 0]),
+        priority: None,
+        expect: Some("triple-fault"),
+        routes: vec![
+            route("lifecycle", None, 0),
+            route("io", Some("ports = \"0xf4\""), 1),
+            route("exception", Some("vectors = [6, 13]"), 0),
+        ],
+    }];
+    let source = render(256 * 1024, 2, &[comp.clone(), comp]) + &render_partitions(&parts);
+    let deployment = load_str(&source, Path::new("generated.toml"))
+        .unwrap_or_else(|e| panic!("{source}\n{}", tessera_manifest::render(&e)));
+    assert!(BootPlan::parse(&compile(&deployment)).is_ok());
+}
+
+/// Guard against a partition generator that only ever produces refused
+/// manifests: some random ones must pass.
+#[test]
+fn some_random_manifests_with_partitions_are_accepted() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let strategy = (
+        proptest::collection::vec(comp(), 1..4),
+        proptest::collection::vec(part(), 1..3),
+    );
+    let mut accepted = 0;
+    let mut counts = std::collections::BTreeMap::new();
+    for _ in 0..3000 {
+        let (mut comps, parts) = strategy.new_tree(&mut runner).unwrap().current();
+        tame(&mut comps, 64);
+        let source = render(256 * 1024, 2, &comps) + &render_partitions(&parts);
+        match load_str(&source, Path::new("generated.toml")) {
+            Ok(deployment) => {
+                assert!(!deployment.partitions.is_empty());
+                accepted += 1;
+            }
+            Err(e) => {
+                for e in e {
+                    *counts.entry(e.check).or_insert(0) += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        accepted >= 100,
+        "only {accepted} of 3000 accepted: {counts:?}"
+    );
 }

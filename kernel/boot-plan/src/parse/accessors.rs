@@ -2,9 +2,13 @@
 
 use super::BootPlan;
 use super::names::checked_name;
-use super::views::{component_view, endpoint_view, grant_view, image_view};
-use super::{Component, Endpoint, Grant, Image};
-use crate::layout::{ComponentRecord, EndpointRecord, GrantRecord, Header, ImageRecord};
+use super::views::{
+    component_view, endpoint_view, grant_view, image_view, partition_view, route_view,
+};
+use super::{Component, Endpoint, Grant, Image, Partition, Route};
+use crate::layout::{
+    ComponentRecord, EndpointRecord, GrantRecord, Header, ImageRecord, PartitionRecord, RouteRecord,
+};
 
 impl<'a> BootPlan<'a> {
     /// Format version of the plan.
@@ -125,5 +129,65 @@ impl<'a> BootPlan<'a> {
     /// The capabilities granted to component `holder`.
     pub fn grants_of(&self, holder: u16) -> impl Iterator<Item = Grant> + use<'a> {
         self.grants().filter(move |g| g.holder == holder)
+    }
+
+    /// Number of partitions.
+    pub fn partition_count(&self) -> usize {
+        self.partitions.len()
+    }
+
+    /// Number of routes.
+    pub fn route_count(&self) -> usize {
+        self.routes.len()
+    }
+
+    /// Partition `index`, if it exists.
+    pub fn partition(&self, index: u16) -> Option<Partition<'a>> {
+        let record = self.partitions.get(usize::from(index))?;
+        Some(partition_view(
+            index,
+            record,
+            self.cmdline_bytes(record).unwrap_or(&[]),
+        ))
+    }
+
+    /// Route `index`, if it exists.
+    pub fn route(&self, index: u16) -> Option<Route> {
+        let record = self.routes.get(usize::from(index))?;
+        Some(route_view(index, record))
+    }
+
+    /// All partitions, in order.
+    pub fn partitions(&self) -> impl ExactSizeIterator<Item = Partition<'a>> + use<'a> {
+        let plan = *self;
+        let records: &'a [PartitionRecord] = self.partitions;
+        records
+            .iter()
+            .enumerate()
+            .map(move |(i, r)| partition_view(i as u16, r, plan.cmdline_bytes(r).unwrap_or(&[])))
+    }
+
+    /// All routes, in order.
+    pub fn routes(&self) -> impl ExactSizeIterator<Item = Route> + use<'a> {
+        let records: &'a [RouteRecord] = self.routes;
+        records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| route_view(i as u16, r))
+    }
+
+    /// The partitions component `manager` creates (none: it manages none).
+    pub fn partitions_of(&self, manager: u16) -> impl Iterator<Item = Partition<'a>> + use<'a> {
+        self.partitions().filter(move |p| p.manager == manager)
+    }
+
+    /// The routes of partition `partition`.
+    pub fn routes_of(&self, partition: u16) -> impl Iterator<Item = Route> + use<'a> {
+        self.routes().filter(move |r| r.partition == partition)
+    }
+
+    /// Whether component `component` manages any partition.
+    pub fn is_manager(&self, component: u16) -> bool {
+        self.partitions.iter().any(|p| p.manager.get() == component)
     }
 }

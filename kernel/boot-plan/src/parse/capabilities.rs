@@ -3,9 +3,10 @@
 
 use super::names::{checked_name, name_of};
 use super::{BootPlan, idx};
+use crate::manager::MANAGER_DATA_SLOT;
 use crate::{
     CSPACE_SLOTS, EndpointKind, FIRST_FREE_SLOT, GrantKind, MAX_COMPONENTS, NO_TARGET, PlanError,
-    Rights, Section,
+    Rights, Section, route,
 };
 
 impl BootPlan<'_> {
@@ -139,6 +140,8 @@ impl BootPlan<'_> {
             }
         }
 
+        self.check_routes(&mut used, &mut calls)?;
+
         // Transitive closure (Warshall) over at most 64 components.
         let n = components.min(calls.len());
         for k in 0..n {
@@ -152,6 +155,142 @@ impl BootPlan<'_> {
         for (c, row) in calls.iter().enumerate().take(n) {
             if row & (1u64 << c) != 0 {
                 return Err(PlanError::CallCycle { component: idx(c) });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl BootPlan<'_> {
+    /// Routes, and the slots of each manager they and its manager data fill.
+    /// Runs after the partitions are checked (their manager indices are in
+    /// range).
+    fn check_routes(&self, used: &mut [u64], calls: &mut [u64]) -> Result<(), PlanError> {
+        // The manager data slot of every manager.
+        let data_bit = 1u64 << MANAGER_DATA_SLOT;
+        let mut managers = 0u64;
+        for (i, partition) in self.partitions.iter().enumerate() {
+            let manager = usize::from(partition.manager.get());
+            if managers & (1u64 << manager) != 0 {
+                continue;
+            }
+            managers |= 1u64 << manager;
+            let bits = used.get_mut(manager).ok_or(PlanError::IndexOutOfRange {
+                section: Section::Partitions,
+                index: idx(i),
+                field: "manager",
+            })?;
+            if *bits & data_bit != 0 {
+                return Err(PlanError::BadSlot {
+                    section: Section::Partitions,
+                    index: idx(i),
+                    slot: MANAGER_DATA_SLOT as u8,
+                });
+            }
+            *bits |= data_bit;
+        }
+
+        let section = Section::Routes;
+        for (i, route) in self.routes.iter().enumerate() {
+            let index = idx(i);
+            let value = |field| PlanError::BadValue {
+                section,
+                index,
+                field,
+            };
+            if route.reserved != [0; 3] {
+                return Err(PlanError::ReservedNotZero { section, index });
+            }
+            let partition_index = route.partition.get();
+            let Some(partition) = self.partitions.get(usize::from(partition_index)) else {
+                return Err(PlanError::IndexOutOfRange {
+                    section,
+                    index,
+                    field: "partition",
+                });
+            };
+            let target_index = route.target.get();
+            let Some(target) = self.endpoints.get(usize::from(target_index)) else {
+                return Err(PlanError::IndexOutOfRange {
+                    section,
+                    index,
+                    field: "target",
+                });
+            };
+            if EndpointKind::from_u8(target.kind) != Some(EndpointKind::Ipc) {
+                return Err(value("target"));
+            }
+            let kind = route.kind.get();
+            let parameter = route.parameter.get();
+            if route::shape(kind).is_none() {
+                return Err(value("kind"));
+            }
+            if !route::parameter_valid(kind, parameter) {
+                return Err(value("parameter"));
+            }
+            if !route::state_valid(route.state.get()) {
+                return Err(value("state"));
+            }
+
+            // Priorities: the VPs call the target, and so does the manager
+            // (through the route capability), unless it is the target.
+            let manager = usize::from(partition.manager.get());
+            let owner = usize::from(target.owner.get());
+            let priority_of = |c: usize| self.components.get(c).map_or(0, |c| c.priority);
+            if partition.priority > priority_of(owner) {
+                return Err(PlanError::RoutePriority { index });
+            }
+            if owner != manager {
+                if priority_of(manager) > priority_of(owner) {
+                    return Err(PlanError::RoutePriority { index });
+                }
+                if let Some(row) = calls.get_mut(manager) {
+                    *row |= 1u64 << owner;
+                }
+            }
+
+            let earlier = &self.routes[..i];
+            if earlier.iter().any(|r| {
+                r.partition.get() == partition_index
+                    && r.kind.get() == kind
+                    && route::overlap(kind, r.parameter.get(), parameter)
+            }) {
+                return Err(PlanError::RouteOverlap { index });
+            }
+
+            // One slot per (partition, target) pair, distinct within the manager.
+            let bad_slot = PlanError::BadSlot {
+                section,
+                index,
+                slot: route.slot,
+            };
+            let same_pair = |r: &&crate::layout::RouteRecord| {
+                r.partition.get() == partition_index && r.target.get() == target_index
+            };
+            if let Some(pair) = earlier.iter().find(same_pair) {
+                if pair.slot != route.slot {
+                    return Err(bad_slot);
+                }
+            } else {
+                claim_slot(used, manager, route.slot, section, index)?;
+            }
+
+            let badge = partition.badge.get();
+            if self.grants.iter().any(|g| {
+                g.kind == GrantKind::Call as u8
+                    && g.target.get() == target_index
+                    && g.badge.get() == badge
+            }) {
+                return Err(PlanError::BadgeCollision { index });
+            }
+        }
+
+        for (p, _) in self.partitions.iter().enumerate() {
+            let lifecycle = self.routes.iter().any(|r| {
+                usize::from(r.partition.get()) == p && r.kind.get() == route::intercept::LIFECYCLE
+            });
+            if !lifecycle {
+                return Err(PlanError::NoLifecycleRoute { partition: idx(p) });
             }
         }
         Ok(())

@@ -4,22 +4,25 @@ mod accessors;
 mod capabilities;
 mod header;
 mod names;
+mod partitions;
 mod records;
 mod sections;
 mod views;
 
 use crate::layout::{
     COMPONENT_SIZE, ComponentRecord, ENDPOINT_SIZE, EndpointRecord, GRANT_SIZE, GrantRecord,
-    Header, IMAGE_SIZE, ImageRecord,
+    Header, IMAGE_SIZE, ImageRecord, PARTITION_SIZE, PartitionRecord, ROUTE_SIZE, RouteRecord,
 };
 use crate::{
-    HEADER_SIZE, MAX_COMPONENTS, MAX_ENDPOINTS, MAX_GRANTS, MAX_IMAGES, PlanError, Section,
+    HEADER_SIZE, MAX_COMPONENTS, MAX_ENDPOINTS, MAX_GRANTS, MAX_IMAGES, MAX_PARTITIONS, MAX_ROUTES,
+    MAX_STRINGS, PlanError, Section,
 };
 
 use header::check_header;
 use sections::section;
 
-pub use views::{Component, Endpoint, Grant, Image};
+pub(crate) use names::name_of;
+pub use views::{Component, Endpoint, Grant, Image, Partition, Route};
 
 /// A checked boot plan, borrowing the module's bytes.
 ///
@@ -32,6 +35,9 @@ pub struct BootPlan<'a> {
     components: &'a [ComponentRecord],
     endpoints: &'a [EndpointRecord],
     grants: &'a [GrantRecord],
+    partitions: &'a [PartitionRecord],
+    routes: &'a [RouteRecord],
+    strings: &'a [u8],
 }
 
 fn idx(i: usize) -> u32 {
@@ -84,15 +90,47 @@ impl<'a> BootPlan<'a> {
             total,
         )?;
 
+        let partitions: &[PartitionRecord] = section(
+            bytes,
+            Section::Partitions,
+            &header.partitions,
+            PARTITION_SIZE,
+            MAX_PARTITIONS,
+            &mut end,
+            total,
+        )?;
+        let routes: &[RouteRecord] = section(
+            bytes,
+            Section::Routes,
+            &header.routes,
+            ROUTE_SIZE,
+            MAX_ROUTES,
+            &mut end,
+            total,
+        )?;
+        let strings: &[u8] = section(
+            bytes,
+            Section::Strings,
+            &header.strings,
+            1,
+            MAX_STRINGS,
+            &mut end,
+            total,
+        )?;
+
         let plan = Self {
             header,
             images,
             components,
             endpoints,
             grants,
+            partitions,
+            routes,
+            strings,
         };
         plan.check_images()?;
         plan.check_components()?;
+        plan.check_partitions()?;
         plan.check_capabilities()?;
         Ok(plan)
     }

@@ -3,7 +3,7 @@
 use crate::{NAME_FIELD, is_valid_name};
 
 /// The name in a NUL-padded field, if it is a valid name.
-pub(super) fn name_of(field: &[u8; NAME_FIELD]) -> Option<&str> {
+pub(crate) fn name_of(field: &[u8; NAME_FIELD]) -> Option<&str> {
     let len = field.iter().position(|&b| b == 0)?;
     let (name, padding) = field.split_at(len);
     if !is_valid_name(name) || padding.iter().any(|&b| b != 0) {

@@ -2,7 +2,7 @@
 
 use super::names::{checked_name, name_of};
 use super::{BootPlan, idx};
-use crate::{MAX_THREADS, PAGE_SIZE, PLAN_MODULE, PlanError, Section};
+use crate::{ImageKind, MAX_THREADS, PAGE_SIZE, PLAN_MODULE, PlanError, Section};
 
 impl BootPlan<'_> {
     pub(super) fn check_images(&self) -> Result<(), PlanError> {
@@ -11,8 +11,15 @@ impl BootPlan<'_> {
         for (i, image) in self.images.iter().enumerate() {
             let index = idx(i);
             let name = name_of(&image.name).ok_or(PlanError::BadName { section, index })?;
-            if image.reserved != [0; 6] {
+            if image.reserved != [0; 5] {
                 return Err(PlanError::ReservedNotZero { section, index });
+            }
+            if ImageKind::from_u8(image.kind).is_none() {
+                return Err(PlanError::BadValue {
+                    section,
+                    index,
+                    field: "kind",
+                });
             }
             let module = image.module.get();
             if module == PLAN_MODULE || module >= modules {
@@ -48,8 +55,15 @@ impl BootPlan<'_> {
             if component.reserved != [0; 3] {
                 return Err(PlanError::ReservedNotZero { section, index });
             }
-            if self.images.len() <= usize::from(component.image.get()) {
+            let Some(image) = self.images.get(usize::from(component.image.get())) else {
                 return Err(PlanError::IndexOutOfRange {
+                    section,
+                    index,
+                    field: "image",
+                });
+            };
+            if image.kind != ImageKind::Component as u8 {
+                return Err(PlanError::BadValue {
                     section,
                     index,
                     field: "image",

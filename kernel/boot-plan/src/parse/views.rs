@@ -3,8 +3,13 @@
 #[cfg(doc)]
 use super::BootPlan;
 use super::names::checked_name;
-use crate::layout::{ComponentRecord, EndpointRecord, GrantRecord, ImageRecord};
-use crate::{EndpointKind, GrantKind, MAX_ENDPOINTS, MAX_GRANTS, NO_TARGET, Rights};
+use crate::layout::{
+    ComponentRecord, EndpointRecord, GrantRecord, ImageRecord, PartitionRecord, RouteRecord,
+};
+use crate::{
+    EndpointKind, Expectation, GrantKind, GuestFormat, ImageKind, MAX_ENDPOINTS, MAX_GRANTS,
+    MAX_PARTITIONS, MAX_ROUTES, NO_TARGET, Rights,
+};
 
 /// A component image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,6 +20,8 @@ pub struct Image<'a> {
     pub name: &'a str,
     /// Multiboot module index, `1..module_count`.
     pub module: u16,
+    /// A component's ELF or a guest image.
+    pub kind: ImageKind,
 }
 
 /// A component.
@@ -51,6 +58,53 @@ pub struct Endpoint<'a> {
     pub slot: u8,
 }
 
+/// A partition (guest), created by its manager component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partition<'a> {
+    /// Index in the partition section (what routes refer to).
+    pub index: u16,
+    /// Partition name, unique.
+    pub name: &'a str,
+    /// Index of the component that creates and owns it.
+    pub manager: u16,
+    /// Index of its guest image ([`BootPlan::image`], kind [`ImageKind::Guest`]).
+    pub image: u16,
+    /// How the image is loaded.
+    pub format: GuestFormat,
+    /// How the test expects it to end.
+    pub expect: Expectation,
+    /// Priority of its VP threads (at most the manager's and each route target's).
+    pub priority: u8,
+    /// Guest RAM at GPA 0, bytes.
+    pub memory: u64,
+    /// Its number, from 1, unique in the plan: the badge of its route capabilities.
+    pub badge: u64,
+    /// Command line (Multiboot guests; empty for ELF64): printable ASCII.
+    pub cmdline: &'a str,
+    /// Host CPU of each VP (one byte per VP, each below the deployment's CPU count).
+    pub vp_cpus: &'a [u8],
+}
+
+/// A route: exits of one kind of a partition to an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    /// Index in the route section.
+    pub index: u16,
+    /// Index of the partition.
+    pub partition: u16,
+    /// Index of the IPC endpoint that handles the exits.
+    pub target: u16,
+    /// Slot of the (badged) CALL capability to `target` in the manager's
+    /// capability space.
+    pub slot: u8,
+    /// `tessera_abi::vm::intercept` kind.
+    pub kind: u64,
+    /// Parameter word ([`crate::route`]).
+    pub parameter: u64,
+    /// `tessera_abi::vm::state` register mask.
+    pub state: u64,
+}
+
 /// A capability to put into a component's capability space before it starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Grant {
@@ -77,6 +131,40 @@ pub(super) fn image_view(index: u16, record: &ImageRecord) -> Image<'_> {
         index,
         name: checked_name(&record.name),
         module: record.module.get(),
+        kind: ImageKind::from_u8(record.kind).unwrap_or(ImageKind::Component),
+    }
+}
+
+pub(super) fn partition_view<'a>(
+    index: u16,
+    record: &'a PartitionRecord,
+    cmdline: &'a [u8],
+) -> Partition<'a> {
+    let vps = usize::from(record.vp_count).min(record.vp_cpus.len());
+    Partition {
+        index,
+        name: checked_name(&record.name),
+        manager: record.manager.get(),
+        image: record.image.get(),
+        format: GuestFormat::from_u8(record.format).unwrap_or(GuestFormat::Elf64),
+        expect: Expectation::from_u8(record.expect).unwrap_or(Expectation::Pass),
+        priority: record.priority,
+        memory: record.memory.get(),
+        badge: record.badge.get(),
+        cmdline: core::str::from_utf8(cmdline).unwrap_or(""),
+        vp_cpus: &record.vp_cpus[..vps],
+    }
+}
+
+pub(super) fn route_view(index: u16, record: &RouteRecord) -> Route {
+    Route {
+        index,
+        partition: record.partition.get(),
+        target: record.target.get(),
+        slot: record.slot,
+        kind: record.kind.get(),
+        parameter: record.parameter.get(),
+        state: record.state.get(),
     }
 }
 
@@ -117,3 +205,5 @@ pub(super) fn grant_view(index: u16, record: &GrantRecord) -> Grant {
 
 const _: () = assert!(MAX_GRANTS <= u16::MAX as u32);
 const _: () = assert!(MAX_ENDPOINTS <= u16::MAX as u32);
+const _: () = assert!(MAX_PARTITIONS <= u16::MAX as u32);
+const _: () = assert!(MAX_ROUTES <= u16::MAX as u32);

@@ -5,15 +5,20 @@ use std::collections::VecDeque;
 use tessera_boot_plan::GrantKind;
 
 use super::Info;
+use super::partitions::RouteCall;
 use crate::error::Report;
 use crate::error::check::*;
 
-/// Calls between components must not form a cycle.
-pub(super) fn check_cycles(infos: &[Info<'_>], report: &mut Report<'_>) {
+/// Calls between components must not form a cycle. A manager's route
+/// capabilities (`route_calls`) count as calls: it calls the route targets
+/// through them.
+pub(super) fn check_cycles(infos: &[Info<'_>], route_calls: &[RouteCall], report: &mut Report<'_>) {
     let n = infos.len();
     let index = |name: &str| infos.iter().position(|i| i.name == name);
-    // edges[c]: (server, connects index) for each call connection of c.
-    let edges: Vec<Vec<(usize, usize)>> = infos
+    // edges[c]: (server, connects index) for each call connection of c,
+    // and (server, ROUTE_BASE + r) for route call r of a manager c.
+    const ROUTE_BASE: usize = usize::MAX / 2;
+    let mut edges: Vec<Vec<(usize, usize)>> = infos
         .iter()
         .map(|info| {
             info.connections
@@ -28,6 +33,11 @@ pub(super) fn check_cycles(infos: &[Info<'_>], report: &mut Report<'_>) {
                 .collect()
         })
         .collect();
+    for (r, call) in route_calls.iter().enumerate() {
+        if let Some(from) = edges.get_mut(call.manager) {
+            from.push((call.server, ROUTE_BASE + r));
+        }
+    }
     let reach = |from: usize| {
         let mut seen = vec![false; n];
         let mut queue = VecDeque::from([from]);
@@ -83,12 +93,16 @@ pub(super) fn check_cycles(infos: &[Info<'_>], report: &mut Report<'_>) {
         path.reverse();
         let names: Vec<&str> = path.iter().map(|&c| infos[c].name).collect();
         let info = &infos[start];
-        let entry = format!("component.{}.connects[{first_edge}]", info.name);
-        let at = info
-            .raw
-            .connects
-            .get(first_edge)
-            .map_or(Some(info.span.clone()), |c| Some(c.span()));
+        let (entry, at) = match first_edge.checked_sub(ROUTE_BASE) {
+            Some(r) => (route_calls[r].entry.clone(), route_calls[r].span.clone()),
+            None => (
+                format!("component.{}.connects[{first_edge}]", info.name),
+                info.raw
+                    .connects
+                    .get(first_edge)
+                    .map_or(Some(info.span.clone()), |c| Some(c.span())),
+            ),
+        };
         report.push(
             CALL_CYCLE,
             entry,
@@ -97,8 +111,9 @@ pub(super) fn check_cycles(infos: &[Info<'_>], report: &mut Report<'_>) {
                 "calls form a cycle: {}; components blocked in calls around it can wait on each other forever",
                 names.join(" → ")
             ),
-            "make calls go one way: remove one of these connections, turn one into a \
-             notification, or move the shared work into a component that both call",
+            "make calls go one way: remove one of these connections (a partition manager calls \
+             its partitions' route targets), turn one into a notification, or move the shared \
+             work into a component that both call",
         );
     }
 }

@@ -1,6 +1,8 @@
 //! Deployment-wide totals: the memory budget and what the boot plan holds.
 
-use tessera_boot_plan::{MAX_ENDPOINTS, MAX_GRANTS, MAX_IMAGES};
+use tessera_boot_plan::{
+    INIT_SLOTS, MAX_COMPONENTS, MAX_ENDPOINTS, MAX_GRANTS, MAX_IMAGES, init_slots_needed,
+};
 
 use super::{Info, span};
 use crate::error::Report;
@@ -49,7 +51,12 @@ pub(super) fn check_budget(
     );
 }
 
-pub(super) fn check_limits(infos: &[Info<'_>], images: usize, report: &mut Report<'_>) {
+pub(super) fn check_limits(
+    infos: &[Info<'_>],
+    images: usize,
+    partitions: usize,
+    report: &mut Report<'_>,
+) {
     let endpoints: usize = infos.iter().map(|i| i.raw.provides.len()).sum();
     let grants: usize = infos
         .iter()
@@ -57,6 +64,25 @@ pub(super) fn check_limits(infos: &[Info<'_>], images: usize, report: &mut Repor
             i.raw.connects.len() + usize::from(i.raw.console) + usize::from(i.raw.has_verdict())
         })
         .sum();
+    let needed = init_slots_needed(infos.len(), endpoints, partitions);
+    if needed > INIT_SLOTS && infos.len() <= MAX_COMPONENTS as usize {
+        let data = if partitions > 0 {
+            ", 1 for the manager data"
+        } else {
+            ""
+        };
+        report.push(
+            TOO_MANY,
+            "component",
+            None,
+            format!(
+                "init needs {needed} capability slots to build the deployment ({} components \
+                 take 2 each, {endpoints} endpoints 1 each{data}), it has {INIT_SLOTS}",
+                infos.len()
+            ),
+            "merge components or endpoints, or split the deployment",
+        );
+    }
     for (count, max, what) in [
         (endpoints, MAX_ENDPOINTS as usize, "endpoints"),
         (

@@ -7,13 +7,15 @@ mod cycles;
 mod deployment;
 mod endpoints;
 mod limits;
+mod partitions;
 mod rights;
 mod slots;
 mod suggest;
 
+use std::collections::BTreeSet;
 use std::ops::Range;
 
-use tessera_boot_plan::{EndpointKind, MAX_COMPONENTS, MAX_NAME_LEN};
+use tessera_boot_plan::{EndpointKind, FIRST_FREE_SLOT, MAX_COMPONENTS, MAX_NAME_LEN};
 use toml::Spanned;
 
 use crate::error::Report;
@@ -26,6 +28,7 @@ use connections::check_connections;
 use cycles::check_cycles;
 use deployment::check_deployment;
 use limits::{check_budget, check_limits, check_verdict};
+use partitions::check_partitions;
 use slots::check_slots;
 
 /// Smallest memory quota a component may have: its stacks, capability
@@ -52,6 +55,25 @@ struct Info<'r> {
     affinity: Option<u64>,
     endpoints: Vec<EndpointInfo<'r>>,
     connections: Vec<Option<Connection>>,
+}
+
+impl Info<'_> {
+    /// The slots its provides and connects claim (as written; out-of-range
+    /// ones included).
+    fn claimed_slots(&self) -> BTreeSet<i64> {
+        let provided = self.raw.provides.iter().enumerate().map(|(i, p)| {
+            p.get_ref()
+                .slot
+                .as_ref()
+                .map_or(i64::from(FIRST_FREE_SLOT) + i as i64, |s| *s.get_ref())
+        });
+        let connected = self
+            .raw
+            .connects
+            .iter()
+            .map(|c| *c.get_ref().slot.get_ref());
+        provided.chain(connected).collect()
+    }
 }
 
 struct EndpointInfo<'r> {
@@ -91,12 +113,6 @@ pub(crate) fn validate(raw: &RawManifest, report: &mut Report<'_>) -> Option<Dep
         .map(|(name, component)| check_component(name, component, cpus, report))
         .collect();
 
-    check_budget(raw, &infos, budget, report);
-    check_connections(&mut infos, report);
-    check_slots(&infos, report);
-    check_cycles(&infos, report);
-    check_verdict(&infos, report);
-
     let mut images: Vec<String> = Vec::new();
     for info in &infos {
         let image = info.raw.image.get_ref();
@@ -104,7 +120,31 @@ pub(crate) fn validate(raw: &RawManifest, report: &mut Report<'_>) -> Option<Dep
             images.push(image.clone());
         }
     }
-    check_limits(&infos, images.len(), report);
+    let mut guest_images: Vec<String> = Vec::new();
+    for partition in raw.partition.values() {
+        let image = partition.get_ref().image.get_ref();
+        if !guest_images.contains(image) {
+            guest_images.push(image.clone());
+        }
+    }
+    let managers: BTreeSet<&str> = raw
+        .partition
+        .values()
+        .map(|p| p.get_ref().manager.get_ref().as_str())
+        .collect();
+
+    check_budget(raw, &infos, budget, report);
+    check_connections(&mut infos, report);
+    check_slots(&infos, &managers, report);
+    let (partitions, route_calls) = check_partitions(raw, &infos, cpus, &images, report);
+    check_cycles(&infos, &route_calls, report);
+    check_verdict(&infos, report);
+    check_limits(
+        &infos,
+        images.len() + guest_images.len(),
+        raw.partition.len(),
+        report,
+    );
 
     if !report.errors.is_empty() {
         return None;
@@ -139,7 +179,9 @@ pub(crate) fn validate(raw: &RawManifest, report: &mut Report<'_>) -> Option<Dep
         component_memory: budget.unwrap_or_default(),
         kernel_args,
         images,
+        guest_images,
         components,
+        partitions,
     })
 }
 

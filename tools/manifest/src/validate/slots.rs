@@ -1,8 +1,9 @@
 //! Capability slots of provided endpoints and connections.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
+use tessera_boot_plan::manager::MANAGER_DATA_SLOT;
 use tessera_boot_plan::{CSPACE_SLOTS, FIRST_FREE_SLOT};
 
 use super::Info;
@@ -18,9 +19,11 @@ struct Claim {
     automatic: bool,
 }
 
-/// Capability slots: reserved, in range, and one capability each.
-pub(super) fn check_slots(infos: &[Info<'_>], report: &mut Report<'_>) {
+/// Capability slots: reserved, in range, and one capability each; in a
+/// partition manager (one of `managers`), slot 63 holds the manager data.
+pub(super) fn check_slots(infos: &[Info<'_>], managers: &BTreeSet<&str>, report: &mut Report<'_>) {
     for info in infos {
+        let manager = managers.contains(info.name);
         let entry = format!("component.{}", info.name);
         let mut claims = Vec::new();
         for (i, provide) in info.raw.provides.iter().enumerate() {
@@ -70,6 +73,24 @@ pub(super) fn check_slots(infos: &[Info<'_>], report: &mut Report<'_>) {
                         "slots 0 to 3 hold the component's own domain, thread, console and verdict \
                          capabilities: use a slot from {FIRST_FREE_SLOT} to {}",
                         CSPACE_SLOTS - 1
+                    ),
+                );
+            } else if manager && claim.slot == i64::from(MANAGER_DATA_SLOT) {
+                report.push(
+                    SLOT_RESERVED,
+                    slot_field,
+                    claim.span.clone(),
+                    format!(
+                        "slot {MANAGER_DATA_SLOT} of `{}` holds its manager data, as it manages \
+                         partitions",
+                        info.name
+                    ),
+                    format!(
+                        "init installs the manager data region in slot {MANAGER_DATA_SLOT} of a \
+                         partition manager (and its route capabilities in free slots from {} \
+                         down): use a slot from {FIRST_FREE_SLOT} to {}",
+                        MANAGER_DATA_SLOT - 1,
+                        MANAGER_DATA_SLOT - 1
                     ),
                 );
             } else if !(0..i64::from(CSPACE_SLOTS)).contains(&claim.slot) {

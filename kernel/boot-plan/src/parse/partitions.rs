@@ -1,0 +1,121 @@
+//! Per-record checks of the partition section, and what partitions ask of
+//! their managers.
+
+use super::names::{checked_name, name_of};
+use super::{BootPlan, idx};
+use crate::{
+    Expectation, GuestFormat, ImageKind, MAX_COMPONENTS, MAX_PARTITIONS_PER_MANAGER, MAX_VPS,
+    PlanError, Section, guest_cmdline_valid, guest_memory_valid, manager_memory_needed,
+};
+
+impl<'a> BootPlan<'a> {
+    pub(super) fn check_partitions(&self) -> Result<(), PlanError> {
+        let section = Section::Partitions;
+        let cpus = self.header.cpu_count.get();
+        let mut per_manager = [0usize; MAX_COMPONENTS as usize];
+        for (i, partition) in self.partitions.iter().enumerate() {
+            let index = idx(i);
+            let value = |field| PlanError::BadValue {
+                section,
+                index,
+                field,
+            };
+            let name = name_of(&partition.name).ok_or(PlanError::BadName { section, index })?;
+            if partition.reserved != [0; 2] {
+                return Err(PlanError::ReservedNotZero { section, index });
+            }
+            let manager = usize::from(partition.manager.get());
+            let Some(manager_record) = self.components.get(manager) else {
+                return Err(PlanError::IndexOutOfRange {
+                    section,
+                    index,
+                    field: "manager",
+                });
+            };
+            let Some(image) = self.images.get(usize::from(partition.image.get())) else {
+                return Err(PlanError::IndexOutOfRange {
+                    section,
+                    index,
+                    field: "image",
+                });
+            };
+            if image.kind != ImageKind::Guest as u8 {
+                return Err(value("image"));
+            }
+            let format = GuestFormat::from_u8(partition.format).ok_or(value("format"))?;
+            if Expectation::from_u8(partition.expect).is_none() {
+                return Err(value("expect"));
+            }
+            if !guest_memory_valid(partition.memory.get()) {
+                return Err(value("memory"));
+            }
+            let vps = partition.vp_count;
+            if vps == 0 || vps > MAX_VPS {
+                return Err(value("vp_count"));
+            }
+            let (used, unused) = partition.vp_cpus.split_at(usize::from(vps));
+            if used.iter().any(|&cpu| u16::from(cpu) >= cpus) || unused.iter().any(|&b| b != 0) {
+                return Err(value("vp_cpus"));
+            }
+            if partition.priority > manager_record.priority {
+                return Err(PlanError::PartitionPriority { index });
+            }
+            let badge = partition.badge.get();
+            if badge == 0 {
+                return Err(value("badge"));
+            }
+            let cmdline = self.cmdline_bytes(partition).ok_or(value("cmdline"))?;
+            if !guest_cmdline_valid(cmdline)
+                || (format == GuestFormat::Elf64 && !cmdline.is_empty())
+            {
+                return Err(value("cmdline"));
+            }
+            for earlier in self.partitions.iter().take(i) {
+                if checked_name(&earlier.name) == name {
+                    return Err(PlanError::DuplicateName { section, index });
+                }
+                if earlier.badge.get() == badge {
+                    return Err(value("badge"));
+                }
+            }
+            let count = per_manager.get_mut(manager).ok_or(value("manager"))?;
+            *count += 1;
+            if *count > MAX_PARTITIONS_PER_MANAGER {
+                return Err(PlanError::TooManyPartitions {
+                    component: idx(manager),
+                });
+            }
+        }
+        for (manager, component) in self.components.iter().enumerate() {
+            if per_manager.get(manager).is_none_or(|&n| n == 0) {
+                continue;
+            }
+            let needed = manager_memory_needed(
+                self.partitions
+                    .iter()
+                    .filter(|p| usize::from(p.manager.get()) == manager)
+                    .map(|p| p.memory.get()),
+            );
+            let quota = component.memory.get();
+            if quota < needed {
+                return Err(PlanError::ManagerOverQuota {
+                    component: idx(manager),
+                    needed,
+                    quota,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The command line bytes of a partition, if they lie in the string section.
+    pub(super) fn cmdline_bytes(
+        &self,
+        partition: &crate::layout::PartitionRecord,
+    ) -> Option<&'a [u8]> {
+        let strings: &'a [u8] = self.strings;
+        let start = usize::try_from(partition.cmdline_offset.get()).ok()?;
+        let end = start.checked_add(usize::from(partition.cmdline_len.get()))?;
+        strings.get(start..end)
+    }
+}

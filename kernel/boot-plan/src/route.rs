@@ -1,0 +1,232 @@
+//! Routes: which exits of a partition go to which component endpoint, in
+//! the terms of `PartitionInstallIntercept` (`tessera_abi::vm`): an
+//! intercept kind, its parameter word and a register mask.
+//!
+//! | kind | parameter word |
+//! | --- | --- |
+//! | [`intercept::IO_PORT`] | ports `first..=last`: `first \| last << 16`, both `<= 0xFFFF` |
+//! | [`intercept::MSR`] | MSRs `first..=last`: `first \| last << 32` |
+//! | [`intercept::CPUID`] | leaves `first..=last`: `first \| last << 32` |
+//! | [`intercept::EXCEPTION`] | a non-zero mask of vectors 0-31, without NMI (2) |
+//! | [`intercept::LIFECYCLE`], [`intercept::HLT`], [`intercept::MEMORY`] | 0 |
+//!
+//! The helpers here are what the boot plan's decoder, the manager data's
+//! decoder and the manifest compiler all check against.
+
+pub use tessera_abi::vm::{intercept, state};
+
+/// Every intercept kind a route may name.
+pub const KINDS: [u64; 7] = [
+    intercept::IO_PORT,
+    intercept::MSR,
+    intercept::CPUID,
+    intercept::EXCEPTION,
+    intercept::LIFECYCLE,
+    intercept::HLT,
+    intercept::MEMORY,
+];
+
+/// The register names of [`state`] masks, bit `n` for name `n`.
+pub const STATE_REGISTERS: [&str; 16] = [
+    "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13",
+    "r14", "r15",
+];
+
+/// The vector of NMI, which cannot be intercepted.
+pub const NMI_VECTOR: u8 = 2;
+
+/// The manifest's name of intercept `kind` (`"io"`, `"msr"`, ...).
+pub const fn kind_name(kind: u64) -> Option<&'static str> {
+    match kind {
+        intercept::IO_PORT => Some("io"),
+        intercept::MSR => Some("msr"),
+        intercept::CPUID => Some("cpuid"),
+        intercept::EXCEPTION => Some("exception"),
+        intercept::LIFECYCLE => Some("lifecycle"),
+        intercept::HLT => Some("hlt"),
+        intercept::MEMORY => Some("memory"),
+        _ => None,
+    }
+}
+
+/// The intercept kind the manifest calls `name`.
+pub fn kind_of_name(name: &str) -> Option<u64> {
+    KINDS.into_iter().find(|&k| kind_name(k) == Some(name))
+}
+
+/// What a kind's parameter is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParameterShape {
+    /// An inclusive range of values up to `max`, packed with the last value
+    /// shifted left by `shift` bits.
+    Range { max: u64, shift: u32 },
+    /// A bit mask of exception vectors.
+    Vectors,
+    /// No parameter: the word is 0.
+    None,
+}
+
+/// The shape of `kind`'s parameter (`None` for an unknown kind).
+pub const fn shape(kind: u64) -> Option<ParameterShape> {
+    match kind {
+        intercept::IO_PORT => Some(ParameterShape::Range {
+            max: 0xFFFF,
+            shift: 16,
+        }),
+        intercept::MSR | intercept::CPUID => Some(ParameterShape::Range {
+            max: 0xFFFF_FFFF,
+            shift: 32,
+        }),
+        intercept::EXCEPTION => Some(ParameterShape::Vectors),
+        intercept::LIFECYCLE | intercept::HLT | intercept::MEMORY => Some(ParameterShape::None),
+        _ => None,
+    }
+}
+
+/// The parameter word of the range `first..=last` for `kind`, if `kind`
+/// takes a range and the range is valid for it.
+pub const fn range_parameter(kind: u64, first: u64, last: u64) -> Option<u64> {
+    match shape(kind) {
+        Some(ParameterShape::Range { max, shift }) if first <= last && last <= max => {
+            Some(first | last << shift)
+        }
+        _ => None,
+    }
+}
+
+/// The range `first..=last` a range parameter stands for.
+pub const fn range_of(kind: u64, parameter: u64) -> Option<(u64, u64)> {
+    match shape(kind) {
+        Some(ParameterShape::Range { max, shift }) => {
+            Some((parameter & max, (parameter >> shift) & max))
+        }
+        _ => None,
+    }
+}
+
+/// The parameter word of the exception vectors `vectors`, if they may be
+/// intercepted (each below 32, not NMI, at least one).
+pub fn vectors_parameter(vectors: impl IntoIterator<Item = u64>) -> Option<u64> {
+    let mut mask = 0u64;
+    for vector in vectors {
+        if vector >= 32 || vector == u64::from(NMI_VECTOR) {
+            return None;
+        }
+        mask |= 1 << vector;
+    }
+    (mask != 0).then_some(mask)
+}
+
+/// Whether `parameter` is valid for `kind` (and `kind` is known).
+pub const fn parameter_valid(kind: u64, parameter: u64) -> bool {
+    match shape(kind) {
+        None => false,
+        Some(ParameterShape::None) => parameter == 0,
+        Some(ParameterShape::Vectors) => {
+            parameter != 0 && parameter >> 32 == 0 && parameter & (1 << NMI_VECTOR) == 0
+        }
+        Some(ParameterShape::Range { max, shift }) => {
+            let first = parameter & max;
+            let last = (parameter >> shift) & max;
+            // Nothing outside the two fields, and a non-empty range.
+            (first | last << shift) == parameter && first <= last
+        }
+    }
+}
+
+/// Whether `state` is a valid register mask.
+pub const fn state_valid(state: u64) -> bool {
+    state & !state::ALL == 0
+}
+
+/// The mask bit of register `name` (`"rax"` .. `"r15"`).
+pub fn state_bit(name: &str) -> Option<u64> {
+    STATE_REGISTERS
+        .iter()
+        .position(|&r| r == name)
+        .map(|bit| 1u64 << bit)
+}
+
+/// Whether two valid routes of one kind, with parameters `a` and `b`, would
+/// catch a common exit (`PartitionInstallIntercept` refuses the second with
+/// `Overlap`). Routes of different kinds never overlap.
+pub const fn overlap(kind: u64, a: u64, b: u64) -> bool {
+    match shape(kind) {
+        None | Some(ParameterShape::None) => true,
+        Some(ParameterShape::Vectors) => a & b != 0,
+        Some(ParameterShape::Range { max, shift }) => {
+            let (a_first, a_last) = (a & max, (a >> shift) & max);
+            let (b_first, b_last) = (b & max, (b >> shift) & max);
+            a_first <= b_last && b_first <= a_last
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for kind in KINDS {
+            assert_eq!(kind_of_name(kind_name(kind).unwrap()), Some(kind));
+        }
+        assert_eq!(kind_of_name("port"), None);
+        assert_eq!(kind_name(7), None);
+        assert_eq!(state_bit("rax"), Some(state::RAX));
+        assert_eq!(state_bit("rdi"), Some(state::RDI));
+        assert_eq!(state_bit("r15"), Some(1 << 15));
+        assert_eq!(state_bit("rip"), None);
+    }
+
+    #[test]
+    fn parameters() {
+        let io = intercept::IO_PORT;
+        assert_eq!(range_parameter(io, 0x3f8, 0x3ff), Some(0x3f8 | 0x3ff << 16));
+        assert_eq!(range_parameter(io, 0xf4, 0xf4), Some(0xf4 | 0xf4 << 16));
+        assert_eq!(range_parameter(io, 0x3ff, 0x3f8), None);
+        assert_eq!(range_parameter(io, 0, 0x1_0000), None);
+        let msr = intercept::MSR;
+        assert_eq!(
+            range_parameter(msr, 0x4c00_0000, 0x4c00_000f),
+            Some(0x4c00_0000 | 0x4c00_000f << 32)
+        );
+        assert_eq!(range_parameter(msr, 0, 1 << 32), None);
+        assert_eq!(range_parameter(intercept::HLT, 0, 0), None);
+        assert_eq!(range_of(io, 0x3f8 | 0x3ff << 16), Some((0x3f8, 0x3ff)));
+        for kind in [io, msr, intercept::CPUID] {
+            assert!(parameter_valid(kind, range_parameter(kind, 5, 9).unwrap()));
+            assert!(!parameter_valid(
+                kind,
+                9 | 5 << if kind == io { 16 } else { 32 }
+            ));
+        }
+        assert!(!parameter_valid(io, 1 << 40));
+        assert!(parameter_valid(intercept::LIFECYCLE, 0));
+        assert!(!parameter_valid(intercept::LIFECYCLE, 1));
+        assert!(!parameter_valid(0x1234, 0));
+
+        assert_eq!(vectors_parameter([6, 13]), Some(1 << 6 | 1 << 13));
+        assert_eq!(vectors_parameter([2]), None);
+        assert_eq!(vectors_parameter([32]), None);
+        assert_eq!(vectors_parameter([]), None);
+        let ex = intercept::EXCEPTION;
+        assert!(parameter_valid(ex, 1 << 6));
+        assert!(!parameter_valid(ex, 1 << 2));
+        assert!(!parameter_valid(ex, 0));
+        assert!(!parameter_valid(ex, 1 << 32));
+        assert!(state_valid(state::ALL) && !state_valid(1 << 16));
+    }
+
+    #[test]
+    fn overlaps() {
+        let io = intercept::IO_PORT;
+        let p = |a, b| range_parameter(io, a, b).unwrap();
+        assert!(overlap(io, p(0x3f8, 0x3ff), p(0x3ff, 0x400)));
+        assert!(overlap(io, p(0x3f8, 0x3ff), p(0x3fa, 0x3fa)));
+        assert!(!overlap(io, p(0x3f8, 0x3ff), p(0x400, 0x400)));
+        assert!(overlap(intercept::EXCEPTION, 0b110, 0b100));
+        assert!(!overlap(intercept::EXCEPTION, 0b010, 0b100));
+        assert!(overlap(intercept::LIFECYCLE, 0, 0));
+    }
+}

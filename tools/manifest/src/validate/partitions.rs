@@ -1,0 +1,1131 @@
+//! `[partition.NAME]`: guests, their managers and their routes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+
+use tessera_boot_plan::route::{self, ParameterShape, intercept};
+use tessera_boot_plan::{
+    EndpointKind, Expectation, GUEST_MEMORY_ALIGN, GuestFormat, MANAGER_BASE_MEMORY,
+    MAX_GUEST_CMDLINE, MAX_GUEST_MEMORY, MAX_PARTITIONS, MAX_PARTITIONS_PER_MANAGER, MAX_ROUTES,
+    MAX_VPS, MIN_GUEST_MEMORY, PARTITION_KERNEL_MEMORY, guest_cmdline_valid, guest_memory_valid,
+    is_valid_name, manager::MANAGER_DATA_SLOT, manager_memory_needed,
+};
+use toml::Spanned;
+
+use super::suggest::suggest;
+use super::{Info, NAME_HELP, span};
+use crate::error::Report;
+use crate::error::check::*;
+use crate::model::{Partition, Route};
+use crate::range::parse_range;
+use crate::raw::{RawManifest, RawPartition, RawRoute};
+use crate::size::{format_size, parse_size};
+
+/// A manager's calls to another component through its route capabilities
+/// (for the call-cycle check).
+pub(super) struct RouteCall {
+    pub manager: usize,
+    pub server: usize,
+    pub entry: String,
+    pub span: Option<Range<usize>>,
+}
+
+/// What the route checks learnt about one route.
+struct RouteInfo {
+    kind: u64,
+    parameter: u64,
+    server: usize,
+    endpoint: usize,
+    state: u64,
+}
+
+/// Checks every partition; returns those that passed (with their route
+/// slots assigned) and the calls their managers make through routes.
+pub(super) fn check_partitions(
+    raw: &RawManifest,
+    infos: &[Info<'_>],
+    cpus: Option<u16>,
+    component_images: &[String],
+    report: &mut Report<'_>,
+) -> (Vec<Partition>, Vec<RouteCall>) {
+    let names: Vec<&str> = infos.iter().map(|i| i.name).collect();
+    let mut partitions: Vec<Option<Partition>> = Vec::new();
+    let mut managers: Vec<Option<usize>> = Vec::new();
+    let mut calls = Vec::new();
+    let mut inversions: BTreeSet<(usize, usize)> = BTreeSet::new();
+    for (k, (name, spanned)) in raw.partition.iter().enumerate() {
+        let badge = k as u64 + 1;
+        let (partition, manager) = check_partition(
+            name,
+            spanned,
+            badge,
+            infos,
+            &names,
+            cpus,
+            component_images,
+            &mut calls,
+            &mut inversions,
+            report,
+        );
+        partitions.push(partition);
+        managers.push(manager);
+    }
+
+    if raw.partition.len() > MAX_PARTITIONS as usize {
+        report.push(
+            TOO_MANY,
+            "partition",
+            None,
+            format!(
+                "{} partitions, the boot plan holds at most {MAX_PARTITIONS}",
+                raw.partition.len()
+            ),
+            "split the deployment",
+        );
+    }
+    let routes: usize = raw
+        .partition
+        .values()
+        .map(|p| p.get_ref().routes.len())
+        .sum();
+    if routes > MAX_ROUTES as usize {
+        report.push(
+            TOO_MANY,
+            "partition",
+            None,
+            format!("{routes} routes, the boot plan holds at most {MAX_ROUTES}"),
+            "route ranges rather than single values, or split the deployment",
+        );
+    }
+
+    check_managers(raw, infos, &managers, report);
+    assign_slots(infos, &managers, &mut partitions, report);
+    (partitions.into_iter().flatten().collect(), calls)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_partition(
+    name: &str,
+    spanned: &Spanned<RawPartition>,
+    badge: u64,
+    infos: &[Info<'_>],
+    names: &[&str],
+    cpus: Option<u16>,
+    component_images: &[String],
+    calls: &mut Vec<RouteCall>,
+    inversions: &mut BTreeSet<(usize, usize)>,
+    report: &mut Report<'_>,
+) -> (Option<Partition>, Option<usize>) {
+    let p = spanned.get_ref();
+    let entry = format!("partition.{name}");
+    let mut ok = true;
+    if !is_valid_name(name.as_bytes()) {
+        report.push(
+            BAD_NAME,
+            entry.clone(),
+            span(spanned),
+            format!("`{name}` is not a valid partition name"),
+            NAME_HELP,
+        );
+        ok = false;
+    }
+
+    // The manager.
+    let manager_name = p.manager.get_ref().as_str();
+    let manager = names.iter().position(|n| *n == manager_name);
+    if manager.is_none() {
+        let help = match suggest(manager_name, names.iter().copied()) {
+            Some(near) => format!("did you mean `{near}`?"),
+            None if names.is_empty() => {
+                "add the component that creates the partition, such as [component.partition-manager]"
+                    .to_owned()
+            }
+            None => format!(
+                "name the component that creates and owns the partition, one of the deployment's \
+                 components ({}), or add [component.{manager_name}]",
+                names.join(", ")
+            ),
+        };
+        report.push(
+            UNKNOWN_MANAGER,
+            format!("{entry}.manager"),
+            span(&p.manager),
+            format!("the manager `{manager_name}` is not a component of the deployment"),
+            help,
+        );
+        ok = false;
+    }
+
+    // The image.
+    let image = p.image.get_ref();
+    if !is_valid_name(image.as_bytes()) {
+        let help = if image.contains('_') {
+            format!(
+                "name the crate with `-` instead of `_`, such as \"{}\"",
+                image.replace('_', "-")
+            )
+        } else {
+            "`image` names the crate under test-guests/ that builds the guest, such as \"hello\": \
+             1 to 31 bytes of lower-case letters, digits and `-`"
+                .to_owned()
+        };
+        report.push(
+            BAD_GUEST_IMAGE,
+            format!("{entry}.image"),
+            span(&p.image),
+            format!("`{image}` is not a guest crate name"),
+            help,
+        );
+        ok = false;
+    } else if component_images.contains(image) {
+        report.push(
+            BAD_GUEST_IMAGE,
+            format!("{entry}.image"),
+            span(&p.image),
+            format!("`{image}` is also a component image"),
+            "each image is a boot module named after its crate, so a guest crate (test-guests/) \
+             and a component crate (components/) cannot share a name: rename one of them",
+        );
+        ok = false;
+    }
+
+    // Format and command line.
+    let format = match &p.format {
+        None => Some(GuestFormat::Elf64),
+        Some(format) => {
+            let value = format.get_ref().as_str();
+            let parsed = GuestFormat::from_name(value);
+            if parsed.is_none() {
+                report.push(
+                    BAD_GUEST_FORMAT,
+                    format!("{entry}.format"),
+                    span(format),
+                    format!("unknown guest format `{value}`"),
+                    "write format = \"elf64\" (a static ELF64 executable, the default) or \
+                     format = \"multiboot\" (a Multiboot kernel, which may take a cmdline)",
+                );
+            }
+            parsed
+        }
+    };
+    ok &= format.is_some();
+    let cmdline = match &p.cmdline {
+        None => String::new(),
+        Some(cmdline) => {
+            let value = cmdline.get_ref();
+            if format == Some(GuestFormat::Elf64) {
+                report.push(
+                    BAD_CMDLINE,
+                    format!("{entry}.cmdline"),
+                    span(cmdline),
+                    "an elf64 guest takes no command line".to_owned(),
+                    "remove `cmdline`, or load the guest with format = \"multiboot\", whose \
+                     loader passes a command line",
+                );
+                ok = false;
+            } else if !guest_cmdline_valid(value.as_bytes()) {
+                let message = if value.len() > MAX_GUEST_CMDLINE {
+                    format!(
+                        "the command line is {} bytes long, at most {MAX_GUEST_CMDLINE} fit",
+                        value.len()
+                    )
+                } else {
+                    let c = value.chars().find(|c| !(' '..='~').contains(c));
+                    format!("the command line contains {:?}", c.unwrap_or(' '))
+                };
+                report.push(
+                    BAD_CMDLINE,
+                    format!("{entry}.cmdline"),
+                    span(cmdline),
+                    message,
+                    "write one line of printable ASCII, such as \"multiboot-guest check=cmdline\"",
+                );
+                ok = false;
+            }
+            value.clone()
+        }
+    };
+
+    // Memory.
+    let memory = match parse_size(p.memory.get_ref()) {
+        Ok(bytes) if guest_memory_valid(bytes) => Some(bytes),
+        Ok(bytes) => {
+            let up = bytes
+                .div_ceil(GUEST_MEMORY_ALIGN)
+                .saturating_mul(GUEST_MEMORY_ALIGN)
+                .clamp(MIN_GUEST_MEMORY, MAX_GUEST_MEMORY);
+            report.push(
+                BAD_GUEST_MEMORY,
+                format!("{entry}.memory"),
+                span(&p.memory),
+                format!(
+                    "guest memory of {} is not a multiple of {} from {} to {}",
+                    format_size(bytes),
+                    format_size(GUEST_MEMORY_ALIGN),
+                    format_size(MIN_GUEST_MEMORY),
+                    format_size(MAX_GUEST_MEMORY)
+                ),
+                format!(
+                    "guest RAM is mapped at GPA 0 in 2 MiB pages: write a multiple of 2 MiB, \
+                     such as memory = \"{}\"",
+                    format_size(up)
+                ),
+            );
+            None
+        }
+        Err(e) => {
+            report.push(
+                BAD_SIZE,
+                format!("{entry}.memory"),
+                span(&p.memory),
+                e.message,
+                e.help,
+            );
+            None
+        }
+    };
+    ok &= memory.is_some();
+
+    // VPs and their CPUs.
+    let vps = match &p.vps {
+        None => Some(1u8),
+        Some(vps) => {
+            let value = *vps.get_ref();
+            match u8::try_from(value) {
+                Ok(n) if (1..=MAX_VPS).contains(&n) => Some(n),
+                _ => {
+                    report.push(
+                        BAD_VPS,
+                        format!("{entry}.vps"),
+                        span(vps),
+                        format!("a partition cannot have {value} VPs"),
+                        format!("write a VP count from 1 to {MAX_VPS} (or leave `vps` out for 1)"),
+                    );
+                    None
+                }
+            }
+        }
+    };
+    let vp_cpus = check_vp_cpus(&entry, p, vps, cpus, report);
+    ok &= vp_cpus.is_some();
+
+    // Expectation.
+    let expect = match &p.expect {
+        None => Some(Expectation::Pass),
+        Some(expect) => {
+            let value = expect.get_ref().as_str();
+            let parsed = Expectation::from_name(value);
+            if parsed.is_none() {
+                let all: Vec<String> = Expectation::ALL
+                    .iter()
+                    .map(|e| format!("\"{}\"", e.name()))
+                    .collect();
+                report.push(
+                    BAD_EXPECT,
+                    format!("{entry}.expect"),
+                    span(expect),
+                    format!("unknown expectation `{value}`"),
+                    format!(
+                        "write one of {}: \"pass\" means the guest writes EXIT_PASS to port 0xf4",
+                        all.join(", ")
+                    ),
+                );
+            }
+            parsed
+        }
+    };
+    ok &= expect.is_some();
+
+    // Routes.
+    let mut routes: Vec<Option<RouteInfo>> = Vec::new();
+    for (j, spanned_route) in p.routes.iter().enumerate() {
+        let route_entry = format!("{entry}.routes[{j}]");
+        let info = check_route(&route_entry, spanned_route, infos, names, report);
+        if let Some(info) = &info
+            && let Some(first) = routes.iter().position(|earlier| {
+                earlier.as_ref().is_some_and(|e| {
+                    e.kind == info.kind && route::overlap(info.kind, e.parameter, info.parameter)
+                })
+            })
+        {
+            let kind = route::kind_name(info.kind).unwrap_or("?");
+            report.push(
+                ROUTE_OVERLAP,
+                route_entry.clone(),
+                span(spanned_route),
+                format!(
+                    "this `{kind}` route catches exits that {entry}.routes[{first}] already routes"
+                ),
+                match route::shape(info.kind) {
+                    Some(ParameterShape::None) => {
+                        format!("a partition has one `{kind}` route: remove one of the two")
+                    }
+                    _ => "make the ranges of one kind disjoint: each exit goes to one handler"
+                        .to_owned(),
+                },
+            );
+            ok = false;
+        }
+        ok &= info.is_some();
+        routes.push(info);
+    }
+    let has_lifecycle = p
+        .routes
+        .iter()
+        .any(|r| r.get_ref().exit.get_ref() == "lifecycle");
+    if !has_lifecycle {
+        let example = manager
+            .and_then(|m| {
+                infos[m]
+                    .endpoints
+                    .iter()
+                    .find(|e| e.kind == Some(EndpointKind::Ipc))
+                    .map(|e| format!("{}.{}", infos[m].name, e.name))
+            })
+            .unwrap_or_else(|| format!("{manager_name}.ENDPOINT"));
+        report.push(
+            MISSING_LIFECYCLE_ROUTE,
+            format!("{entry}.routes"),
+            span(spanned),
+            format!(
+                "an enabled intercept has no route: partition `{name}` has no lifecycle route, \
+                 so its triple faults and accesses outside its memory would have nowhere to go"
+            ),
+            format!("add {{ exit = \"lifecycle\", to = \"{example}\" }} to {entry}.routes"),
+        );
+        ok = false;
+    }
+
+    // Priority: at most the manager's (VpCreate) and every target's (the
+    // endpoint ceiling the VPs call under).
+    let manager_priority = manager.and_then(|m| infos[m].priority);
+    let target_priorities: Vec<(usize, u8)> = routes
+        .iter()
+        .enumerate()
+        .filter_map(|(j, r)| {
+            let r = r.as_ref()?;
+            Some((j, infos[r.server].priority?))
+        })
+        .collect();
+    let priority = match &p.priority {
+        None => Some(
+            target_priorities
+                .iter()
+                .map(|&(_, prio)| prio)
+                .chain(manager_priority)
+                .min()
+                .unwrap_or(0),
+        ),
+        Some(priority) => {
+            let value = *priority.get_ref();
+            match u8::try_from(value) {
+                Ok(prio) => {
+                    if let Some(m) = manager_priority.filter(|&m| prio > m) {
+                        report.push(
+                            PARTITION_PRIORITY,
+                            format!("{entry}.priority"),
+                            span(priority),
+                            format!(
+                                "partition `{name}` has priority {prio}, above its manager \
+                                 `{manager_name}` ({m})"
+                            ),
+                            format!(
+                                "a manager creates VPs at most at its own priority: lower \
+                                 {entry}.priority to {m} or less, or raise \
+                                 component.{manager_name}.priority"
+                            ),
+                        );
+                        ok = false;
+                    }
+                    for &(j, target) in &target_priorities {
+                        let to_manager = routes[j].as_ref().map(|r| r.server) == manager;
+                        if prio > target && !to_manager {
+                            let server = routes[j].as_ref().map_or("", |r| infos[r.server].name);
+                            report.push(
+                                PARTITION_PRIORITY,
+                                format!("{entry}.routes[{j}].to"),
+                                span(&p.routes[j].get_ref().to),
+                                format!(
+                                    "partition `{name}` has priority {prio}, but its route goes \
+                                     to `{server}` ({target}): its VPs would call above the \
+                                     endpoint's ceiling"
+                                ),
+                                format!(
+                                    "a VP calls its route targets at its own priority: lower \
+                                     {entry}.priority to {target} or less, or raise \
+                                     component.{server}.priority"
+                                ),
+                            );
+                            ok = false;
+                        }
+                    }
+                    Some(prio)
+                }
+                Err(_) => {
+                    report.push(
+                        BAD_PRIORITY,
+                        format!("{entry}.priority"),
+                        span(priority),
+                        format!("priority {value} is outside 0..=255"),
+                        "write a priority from 0 (least important) to 255 (most important), or \
+                         leave it out for the highest its manager and route targets allow",
+                    );
+                    ok = false;
+                    None
+                }
+            }
+        }
+    };
+
+    // The manager calls its route targets too (through the route
+    // capabilities), so the priority rule and the call graph include them.
+    if let Some(m) = manager {
+        for (j, r) in routes.iter().enumerate() {
+            let Some(r) = r else { continue };
+            if r.server == m {
+                continue;
+            }
+            let route_entry = format!("{entry}.routes[{j}].to");
+            let at = span(&p.routes[j].get_ref().to);
+            calls.push(RouteCall {
+                manager: m,
+                server: r.server,
+                entry: route_entry.clone(),
+                span: at.clone(),
+            });
+            if let (Some(mine), Some(theirs)) = (infos[m].priority, infos[r.server].priority)
+                && mine > theirs
+                && inversions.insert((m, r.server))
+            {
+                let server = infos[r.server].name;
+                report.push(
+                    PRIORITY_INVERSION,
+                    route_entry,
+                    at,
+                    format!(
+                        "`{manager_name}` (priority {mine}) holds the route capability of \
+                         partition `{name}` to `{server}.{}` and calls through it, but \
+                         `{server}` has priority {theirs}",
+                        infos[r.server].endpoints[r.endpoint].name
+                    ),
+                    format!(
+                        "raise component.{server}.priority to {mine} or more, or lower \
+                         component.{manager_name}.priority to {theirs} or less"
+                    ),
+                );
+                ok = false;
+            }
+        }
+    }
+
+    // Badges: the partition's number must not be a badge another client of
+    // the same endpoint uses.
+    for (j, r) in routes.iter().enumerate() {
+        let Some(r) = r else { continue };
+        let server = infos[r.server].name;
+        let endpoint = infos[r.server].endpoints[r.endpoint].name;
+        for client in infos {
+            let clash = client
+                .connections
+                .iter()
+                .flatten()
+                .any(|c| c.server == server && c.endpoint == endpoint && c.badge == badge);
+            if clash
+                && routes[..j]
+                    .iter()
+                    .flatten()
+                    .all(|e| (e.server, e.endpoint) != (r.server, r.endpoint))
+            {
+                report.push(
+                    BADGE_COLLISION,
+                    format!("{entry}.routes[{j}].to"),
+                    span(&p.routes[j].get_ref().to),
+                    format!(
+                        "`{}` connects to `{server}.{endpoint}` with badge {badge}, the badge \
+                         of partition `{name}`'s routes (partitions are numbered from 1 in file \
+                         order), so `{server}` cannot tell them apart",
+                        client.name
+                    ),
+                    format!(
+                        "give component.{}'s connection to `{server}.{endpoint}` a badge above \
+                         the deployment's partition count",
+                        client.name
+                    ),
+                );
+                ok = false;
+            }
+        }
+    }
+
+    let (Some(m), true) = (manager, ok) else {
+        return (None, manager);
+    };
+    let (Some(format), Some(memory), Some(vp_cpus), Some(expect), Some(priority)) =
+        (format, memory, vp_cpus, expect, priority)
+    else {
+        return (None, manager);
+    };
+    let routes = routes
+        .into_iter()
+        .flatten()
+        .map(|r| Route {
+            kind: r.kind,
+            parameter: r.parameter,
+            server: infos[r.server].name.to_owned(),
+            endpoint: infos[r.server].endpoints[r.endpoint].name.to_owned(),
+            state: r.state,
+            slot: 0,
+        })
+        .collect();
+    let partition = Partition {
+        name: name.to_owned(),
+        manager: infos[m].name.to_owned(),
+        image: image.clone(),
+        format,
+        cmdline,
+        memory,
+        vp_cpus,
+        priority,
+        expect,
+        badge,
+        routes,
+    };
+    (Some(partition), manager)
+}
+
+/// `cpus`: one per VP, each a CPU of the deployment; default VP `i` on CPU
+/// `i % cpus`.
+fn check_vp_cpus(
+    entry: &str,
+    p: &RawPartition,
+    vps: Option<u8>,
+    cpus: Option<u16>,
+    report: &mut Report<'_>,
+) -> Option<Vec<u8>> {
+    let vps = vps?;
+    let cpus = cpus?;
+    let Some(list) = &p.cpus else {
+        return Some((0..vps).map(|i| (u16::from(i) % cpus) as u8).collect());
+    };
+    let field = format!("{entry}.cpus");
+    let mut ok = true;
+    if list.get_ref().len() != usize::from(vps) {
+        report.push(
+            VP_CPUS,
+            field.clone(),
+            span(list),
+            format!(
+                "`cpus` lists {} CPU(s) for {vps} VP(s)",
+                list.get_ref().len()
+            ),
+            format!(
+                "list one host CPU per VP (VP i runs on cpus[i]), or remove `cpus` to put VP i \
+                 on CPU i % {cpus}"
+            ),
+        );
+        ok = false;
+    }
+    let mut out = Vec::new();
+    for (i, cpu) in list.get_ref().iter().enumerate() {
+        let value = *cpu.get_ref();
+        match u8::try_from(value) {
+            Ok(c) if u16::from(c) < cpus => out.push(c),
+            _ => {
+                report.push(
+                    VP_CPUS,
+                    format!("{field}[{i}]"),
+                    span(cpu),
+                    format!("CPU {value} is not one of the deployment's {cpus} CPUs"),
+                    format!(
+                        "the deployment has CPUs 0 to {}: use those, or raise deployment.cpus",
+                        cpus - 1
+                    ),
+                );
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(out)
+}
+
+/// The range field each exit kind takes.
+fn range_field(kind: u64) -> Option<&'static str> {
+    match kind {
+        intercept::IO_PORT => Some("ports"),
+        intercept::MSR => Some("msrs"),
+        intercept::CPUID => Some("leaves"),
+        intercept::EXCEPTION => Some("vectors"),
+        _ => None,
+    }
+}
+
+fn check_route(
+    entry: &str,
+    spanned: &Spanned<RawRoute>,
+    infos: &[Info<'_>],
+    names: &[&str],
+    report: &mut Report<'_>,
+) -> Option<RouteInfo> {
+    let r = spanned.get_ref();
+    let mut ok = true;
+
+    // The exit kind.
+    let exit = r.exit.get_ref().as_str();
+    let kind = route::kind_of_name(exit);
+    if kind.is_none() {
+        let kinds: Vec<&str> = route::KINDS
+            .iter()
+            .filter_map(|&k| route::kind_name(k))
+            .collect();
+        let help = match suggest(exit, kinds.iter().copied()) {
+            Some(near) => format!("did you mean `{near}`?"),
+            None => format!("write one of: {}", kinds.join(", ")),
+        };
+        report.push(
+            BAD_EXIT_KIND,
+            format!("{entry}.exit"),
+            span(&r.exit),
+            format!("unknown exit kind `{exit}`"),
+            help,
+        );
+        ok = false;
+    }
+
+    // The target.
+    let target = check_target(entry, r, infos, names, report);
+    ok &= target.is_some();
+
+    // The range fields.
+    let given: [(&str, bool); 4] = [
+        ("ports", r.ports.is_some()),
+        ("msrs", r.msrs.is_some()),
+        ("leaves", r.leaves.is_some()),
+        ("vectors", r.vectors.is_some()),
+    ];
+    let mut parameter = None;
+    if let Some(kind) = kind {
+        let wanted = range_field(kind);
+        for (field, present) in given {
+            if present && Some(field) != wanted {
+                let at = match field {
+                    "ports" => r.ports.as_ref().map(|s| s.span()),
+                    "msrs" => r.msrs.as_ref().map(|s| s.span()),
+                    "leaves" => r.leaves.as_ref().map(|s| s.span()),
+                    _ => r.vectors.as_ref().map(|s| s.span()),
+                };
+                let help = match wanted {
+                    Some(w) => format!("`{exit}` routes take `{w}`: write that instead"),
+                    None => format!("`{exit}` routes catch every such exit: remove `{field}`"),
+                };
+                report.push(
+                    BAD_ROUTE,
+                    format!("{entry}.{field}"),
+                    at,
+                    format!("`{field}` does not apply to `{exit}` exits"),
+                    help,
+                );
+                ok = false;
+            }
+        }
+        match wanted {
+            None => parameter = Some(0),
+            Some(field) if !given.iter().any(|&(f, present)| f == field && present) => {
+                let example = match field {
+                    "ports" => "ports = \"0x3f8-0x3ff\" (a range) or ports = \"0xf4\" (one port)",
+                    "msrs" => "msrs = \"0x4c000000-0x4c00000f\"",
+                    "leaves" => "leaves = \"0x4c000000-0x4c0000ff\"",
+                    _ => "vectors = [6, 13]",
+                };
+                report.push(
+                    BAD_ROUTE,
+                    entry.to_owned(),
+                    span(spanned),
+                    format!("an `{exit}` route needs `{field}`"),
+                    format!("add {example}"),
+                );
+                ok = false;
+            }
+            Some("vectors") => {
+                parameter = check_vectors(entry, r, report);
+            }
+            Some(field) => {
+                let range = match field {
+                    "ports" => r.ports.as_ref(),
+                    "msrs" => r.msrs.as_ref(),
+                    _ => r.leaves.as_ref(),
+                };
+                if let Some(range) = range {
+                    parameter = check_range(entry, field, kind, range, report);
+                }
+            }
+        }
+    }
+    ok &= parameter.is_some();
+
+    // The registers each exit message carries.
+    let mut state = 0u64;
+    if let Some(list) = &r.state {
+        for (i, register) in list.get_ref().iter().enumerate() {
+            let name = register.get_ref().as_str();
+            match route::state_bit(name) {
+                Some(bit) if state & bit != 0 => {
+                    report.push(
+                        BAD_STATE,
+                        format!("{entry}.state[{i}]"),
+                        span(register),
+                        format!("register `{name}` is listed twice"),
+                        "list each register once",
+                    );
+                    ok = false;
+                }
+                Some(bit) => state |= bit,
+                None => {
+                    report.push(
+                        BAD_STATE,
+                        format!("{entry}.state[{i}]"),
+                        span(register),
+                        format!("unknown register `{name}`"),
+                        format!(
+                            "exit messages carry general registers: {}",
+                            route::STATE_REGISTERS.join(", ")
+                        ),
+                    );
+                    ok = false;
+                }
+            }
+        }
+    }
+
+    let (server, endpoint) = target?;
+    if !ok {
+        return None;
+    }
+    Some(RouteInfo {
+        kind: kind?,
+        parameter: parameter?,
+        server,
+        endpoint,
+        state,
+    })
+}
+
+/// `to = "COMPONENT.ENDPOINT"`: an IPC endpoint of the deployment.
+fn check_target(
+    entry: &str,
+    r: &RawRoute,
+    infos: &[Info<'_>],
+    names: &[&str],
+    report: &mut Report<'_>,
+) -> Option<(usize, usize)> {
+    let reference = r.to.get_ref();
+    let field = format!("{entry}.to");
+    let at = span(&r.to);
+    let Some((server_name, endpoint_name)) = reference
+        .split_once('.')
+        .filter(|(c, e)| !c.is_empty() && !e.is_empty() && !e.contains('.'))
+    else {
+        report.push(
+            BAD_ENDPOINT_REFERENCE,
+            field,
+            at,
+            format!("`{reference}` does not name an endpoint"),
+            "write to = \"COMPONENT.ENDPOINT\", such as \"partition-manager.exits\"",
+        );
+        return None;
+    };
+    let Some(server) = names.iter().position(|n| *n == server_name) else {
+        let help = match suggest(server_name, names.iter().copied()) {
+            Some(near) => format!("did you mean `{near}.{endpoint_name}`?"),
+            None => format!(
+                "route to one of the deployment's components ({}), or add [component.{server_name}]",
+                names.join(", ")
+            ),
+        };
+        report.push(
+            UNKNOWN_COMPONENT,
+            field,
+            at,
+            format!(
+                "the route goes to `{server_name}`, which is not a component of the deployment"
+            ),
+            help,
+        );
+        return None;
+    };
+    let target = &infos[server];
+    let Some(endpoint) = target
+        .endpoints
+        .iter()
+        .position(|e| e.name == endpoint_name)
+    else {
+        let provided: Vec<&str> = target.endpoints.iter().map(|e| e.name).collect();
+        let help = match suggest(endpoint_name, provided.iter().copied()) {
+            Some(near) => format!("did you mean `{server_name}.{near}`?"),
+            None if provided.is_empty() => format!(
+                "`{server_name}` provides no endpoints: add provides = [\"{endpoint_name}\"] to component.{server_name}"
+            ),
+            None => format!(
+                "`{server_name}` provides {}: route to one of those, or add \"{endpoint_name}\" to component.{server_name}.provides",
+                provided
+                    .iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        report.push(
+            UNKNOWN_ENDPOINT,
+            field,
+            at,
+            format!("component `{server_name}` does not provide an endpoint `{endpoint_name}`"),
+            help,
+        );
+        return None;
+    };
+    match target.endpoints[endpoint].kind {
+        Some(EndpointKind::Ipc) => Some((server, endpoint)),
+        Some(EndpointKind::Notification) => {
+            report.push(
+                ROUTE_TO_NOTIFICATION,
+                field,
+                at,
+                format!("`{reference}` is a notification, but a VP calls its route's endpoint and waits for the reply"),
+                format!(
+                    "route to an IPC endpoint (kind = \"endpoint\", the default) of `{server_name}`"
+                ),
+            );
+            None
+        }
+        None => None,
+    }
+}
+
+fn check_range(
+    entry: &str,
+    field: &str,
+    kind: u64,
+    range: &Spanned<crate::raw::RawRange>,
+    report: &mut Report<'_>,
+) -> Option<u64> {
+    let (what, a, limit) = match kind {
+        intercept::IO_PORT => ("port", "a", 0xFFFFu64),
+        intercept::MSR => ("MSR", "an", 0xFFFF_FFFF),
+        _ => ("CPUID leaf", "a", 0xFFFF_FFFF),
+    };
+    let bad = |message: String, report: &mut Report<'_>| {
+        report.push(
+            BAD_ROUTE_RANGE,
+            format!("{entry}.{field}"),
+            span(range),
+            message,
+            format!(
+                "write a range \"FIRST-LAST\" or one value, in hex (0x...) or decimal; {a} {what} \
+                 is at most {limit:#x}"
+            ),
+        );
+    };
+    match parse_range(range.get_ref()) {
+        Err(message) => {
+            bad(message, report);
+            None
+        }
+        Ok((_, last)) if last > limit => {
+            bad(format!("{what} {last:#x} is above {limit:#x}"), report);
+            None
+        }
+        Ok((first, last)) => route::range_parameter(kind, first, last),
+    }
+}
+
+fn check_vectors(entry: &str, r: &RawRoute, report: &mut Report<'_>) -> Option<u64> {
+    let list = r.vectors.as_ref()?;
+    let field = format!("{entry}.vectors");
+    if list.get_ref().is_empty() {
+        report.push(
+            BAD_ROUTE_RANGE,
+            field,
+            span(list),
+            "an exception route without vectors catches nothing",
+            "list the vectors to intercept, such as vectors = [6, 13] (#UD and #GP)",
+        );
+        return None;
+    }
+    let mut mask = 0u64;
+    let mut ok = true;
+    for (i, vector) in list.get_ref().iter().enumerate() {
+        let value = *vector.get_ref();
+        let problem = match u64::try_from(value) {
+            Ok(2) => Some("vector 2 (NMI) cannot be intercepted".to_owned()),
+            Ok(v) if v < 32 => {
+                if mask & (1 << v) != 0 {
+                    Some(format!("vector {v} is listed twice"))
+                } else {
+                    mask |= 1 << v;
+                    None
+                }
+            }
+            _ => Some(format!("{value} is not an exception vector (0 to 31)")),
+        };
+        if let Some(message) = problem {
+            report.push(
+                BAD_ROUTE_RANGE,
+                format!("{field}[{i}]"),
+                span(vector),
+                message,
+                "list exception vectors from 0 to 31, each once, without 2 (NMI)",
+            );
+            ok = false;
+        }
+    }
+    (ok && mask != 0).then_some(mask)
+}
+
+/// Per manager: how many partitions, and whether its quota covers them.
+fn check_managers(
+    raw: &RawManifest,
+    infos: &[Info<'_>],
+    managers: &[Option<usize>],
+    report: &mut Report<'_>,
+) {
+    let mut by_manager: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (k, m) in managers.iter().enumerate() {
+        if let Some(m) = m {
+            by_manager.entry(*m).or_default().push(k);
+        }
+    }
+    let partitions: Vec<(&String, &Spanned<RawPartition>)> = raw.partition.iter().collect();
+    for (&m, owned) in &by_manager {
+        let manager = infos[m].name;
+        if owned.len() > MAX_PARTITIONS_PER_MANAGER {
+            let (name, p) = partitions[owned[MAX_PARTITIONS_PER_MANAGER]];
+            report.push(
+                TOO_MANY_PARTITIONS,
+                format!("partition.{name}.manager"),
+                span(&p.get_ref().manager),
+                format!(
+                    "`{manager}` manages {} partitions, at most {MAX_PARTITIONS_PER_MANAGER} fit",
+                    owned.len()
+                ),
+                "give some of the partitions to another manager component",
+            );
+        }
+        let Some(quota) = infos[m].memory else {
+            continue;
+        };
+        let memories: Vec<(&str, u64)> = owned
+            .iter()
+            .filter_map(|&k| {
+                let (name, p) = partitions[k];
+                parse_size(p.get_ref().memory.get_ref())
+                    .ok()
+                    .map(|bytes| (name.as_str(), bytes))
+            })
+            .collect();
+        let needed = manager_memory_needed(memories.iter().map(|&(_, bytes)| bytes));
+        if quota >= needed {
+            continue;
+        }
+        let mut parts: Vec<String> = memories
+            .iter()
+            .map(|&(name, bytes)| {
+                format!(
+                    "{name} {} + {}",
+                    format_size(bytes),
+                    format_size(PARTITION_KERNEL_MEMORY)
+                )
+            })
+            .collect();
+        if parts.len() > 4 {
+            parts.truncate(4);
+            parts.push("…".into());
+        }
+        let raw_component = &infos[m].raw;
+        report.push(
+            MANAGER_MEMORY,
+            format!("component.{manager}.memory"),
+            span(&raw_component.memory),
+            format!(
+                "the quota of `{manager}` ({}) does not cover its partitions: {} for itself + {} = {}",
+                format_size(quota),
+                format_size(MANAGER_BASE_MEMORY),
+                parts.join(" + "),
+                format_size(needed)
+            ),
+            format!(
+                "raise component.{manager}.memory to at least \"{}\": a manager pays from its quota \
+                 for each partition's guest memory plus {} of kernel objects (the partition, its \
+                 VPs and VMCBs, nested page tables), and {} for its own image, stack and heap \
+                 (raise deployment.component-memory with it)",
+                format_size(needed),
+                format_size(PARTITION_KERNEL_MEMORY),
+                format_size(MANAGER_BASE_MEMORY)
+            ),
+        );
+    }
+}
+
+/// The slots of each manager's route capabilities: one per (partition,
+/// endpoint) pair, from slot 62 down, skipping the manager's own slots
+/// (slot 63 holds the manager data).
+fn assign_slots(
+    infos: &[Info<'_>],
+    managers: &[Option<usize>],
+    partitions: &mut [Option<Partition>],
+    report: &mut Report<'_>,
+) {
+    let mut done: BTreeSet<usize> = BTreeSet::new();
+    for m in managers.iter().flatten() {
+        if !done.insert(*m) {
+            continue;
+        }
+        let used = infos[*m].claimed_slots();
+        let mut free = (4..MANAGER_DATA_SLOT as u8)
+            .rev()
+            .filter(|s| !used.contains(&i64::from(*s)));
+        let mut pairs: BTreeMap<(usize, String, String), u8> = BTreeMap::new();
+        let mut needed = 0usize;
+        let mut exhausted = false;
+        for (k, partition) in partitions.iter_mut().enumerate() {
+            if managers[k] != Some(*m) {
+                continue;
+            }
+            let Some(partition) = partition else { continue };
+            for route in &mut partition.routes {
+                let key = (k, route.server.clone(), route.endpoint.clone());
+                if let Some(&slot) = pairs.get(&key) {
+                    route.slot = slot;
+                    continue;
+                }
+                needed += 1;
+                match free.next() {
+                    Some(slot) => {
+                        pairs.insert(key, slot);
+                        route.slot = slot;
+                    }
+                    None => exhausted = true,
+                }
+            }
+        }
+        if exhausted {
+            let info = &infos[*m];
+            let available = (4..MANAGER_DATA_SLOT as i64)
+                .filter(|s| !used.contains(s))
+                .count();
+            report.push(
+                ROUTE_SLOTS,
+                format!("component.{}", info.name),
+                Some(info.span.clone()),
+                format!(
+                    "`{}` has {available} free capability slots, but its partitions' routes need \
+                     {needed} (one per partition and target endpoint)",
+                    info.name
+                ),
+                format!(
+                    "free slots of component.{} (its provides and connects), route fewer \
+                     endpoints, or give some partitions to another manager",
+                    info.name
+                ),
+            );
+        }
+    }
+}
