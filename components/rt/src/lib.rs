@@ -72,6 +72,7 @@ pub mod message_buffer;
 pub mod syscall;
 pub mod testing;
 pub mod time;
+pub mod vm;
 pub mod vm_exit;
 
 pub use console::Console;

@@ -338,3 +338,28 @@ pub(crate) fn write_region(address: u64, words: &[u64]) {
         panic!("memory regions exist only inside a Tessera component")
     }
 }
+
+/// `len` bytes at `address` as a slice: a memory region that
+/// [`crate::vm::map_view`] mapped there read-only, inside the region
+/// window (checked by the caller), and that nothing writes while the
+/// component runs.
+#[allow(unsafe_code)]
+pub(crate) fn region_bytes(address: u64, len: usize) -> &'static [u8] {
+    #[cfg(target_os = "none")]
+    {
+        // `map_view` mapped a region at `address`, read-only, in the
+        // region window, where no Rust object lives; a read-only mapping
+        // cannot be written through, and the regions viewed so (the
+        // manager data) have no writer left. The caller keeps `len` within
+        // the region (the data says its own length); should it not, or
+        // should the mapping go (its capability deleted), a read of an
+        // unmapped page faults and the kernel stops the component.
+        // SAFETY: a read-only mapping that nothing writes, `len` within it.
+        unsafe { core::slice::from_raw_parts(address as *const u8, len) }
+    }
+    #[cfg(not(target_os = "none"))]
+    {
+        let _ = (address, len);
+        panic!("memory regions exist only inside a Tessera component")
+    }
+}

@@ -5,6 +5,12 @@
 //! advances by one per executed instruction: the figures are instruction
 //! counts, the same on every run and on a loaded machine. The bench
 //! component prints `bench: <what>: <n> instructions`; this collects them.
+//!
+//! Then it boots the same way boot/deployments/vm-bench.toml, where the
+//! guest bench-guest prints `bench: cpuid-kernel <n>` (a CPUID the kernel
+//! answers) and `bench: cpuid-forwarded <n>` (one routed to probe-device),
+//! in instructions per CPUID, through its serial port; the table shows
+//! them next to the component figures.
 use crate::qemu::accel::Accel;
 use crate::qemu::command::{Boot, QemuConfig};
 use crate::qemu::process::{self, Echo, TIME_LIMIT};
@@ -13,9 +19,18 @@ use crate::{deployment::Deployment, serial_log, workspace::Workspace};
 use std::path::Path;
 
 pub const DEPLOYMENT: &str = "bench";
+/// The deployment of the guest-exit figures.
+pub const VM_DEPLOYMENT: &str = "vm-bench";
 
 /// The figures the bench component must report, in print order.
 pub const FIGURES: &[&str] = &["syscall round trip", "ipc call/reply round trip"];
+
+/// The figures bench-guest prints (`bench: NAME N`), and how the table
+/// names them, in print order.
+pub const GUEST_FIGURES: &[(&str, &str)] = &[
+    ("cpuid-kernel", "cpuid answered by the kernel"),
+    ("cpuid-forwarded", "cpuid forwarded to a component"),
+];
 
 /// `name → instructions` from the serial log.
 pub fn parse(log: &str) -> Vec<(String, u64)> {
@@ -29,26 +44,78 @@ pub fn parse(log: &str) -> Vec<(String, u64)> {
         .collect()
 }
 
+/// `name → count` of bench-guest's `bench: NAME N` lines (wherever they sit
+/// in a line: the serial device's component tags them, perhaps with a tag
+/// that ends in `bench: ` too, so the last `bench: ` counts).
+pub fn parse_guest(log: &str) -> Vec<(String, u64)> {
+    log.lines()
+        .filter_map(|line| {
+            let rest = &line[line.rfind("bench: ")? + "bench: ".len()..];
+            let mut words = rest.split_whitespace();
+            let name = words.next()?;
+            let count = words.next()?.parse().ok()?;
+            if words.next().is_some() || name.ends_with(':') {
+                return None;
+            }
+            Some((name.to_string(), count))
+        })
+        .collect()
+}
+
+/// The guest figures' rows of the table, or what is missing.
+pub fn report_guest(figures: &[(String, u64)]) -> Result<String, String> {
+    let mut out = String::new();
+    for (wanted, label) in GUEST_FIGURES {
+        let Some((_, count)) = figures.iter().find(|(name, _)| name == wanted) else {
+            return Err(format!("bench-guest did not report {wanted:?}"));
+        };
+        out.push_str(&format!("  {label:<32} {count:>6}\n"));
+    }
+    Ok(out)
+}
+
 /// The table printed for the figures, or what is missing.
 pub fn report(figures: &[(String, u64)]) -> Result<String, String> {
     let mut out = String::from(
-        "instructions per round trip (QEMU TCG, -icount shift=0: the TSC counts instructions)\n",
+        "instructions per round trip, and per CPUID a guest executes (QEMU TCG, -icount shift=0: the TSC counts instructions)\n",
     );
     for wanted in FIGURES {
         let Some((_, count)) = figures.iter().find(|(name, _)| name == wanted) else {
             return Err(format!("the bench did not report {wanted:?}"));
         };
-        out.push_str(&format!("  {wanted:<28} {count:>6}\n"));
+        out.push_str(&format!("  {wanted:<32} {count:>6}\n"));
     }
     Ok(out)
 }
 
+/// Boots the component bench and returns its table.
 pub fn run(
     workspace: &Workspace,
     deployment: &Deployment,
     kernel: &Path,
 ) -> Result<String, String> {
-    let serial_log = workspace.logs_dir().join("bench.serial.log");
+    report(&parse(&boot(workspace, deployment, kernel, "bench")?))
+}
+
+/// Boots vm-bench and returns the guest figures' rows.
+pub fn run_guest(
+    workspace: &Workspace,
+    deployment: &Deployment,
+    kernel: &Path,
+) -> Result<String, String> {
+    report_guest(&parse_guest(&boot(
+        workspace, deployment, kernel, "vm-bench",
+    )?))
+}
+
+/// Boots `deployment` under -icount and returns its serial log, if it passed.
+fn boot(
+    workspace: &Workspace,
+    deployment: &Deployment,
+    kernel: &Path,
+    log_name: &str,
+) -> Result<String, String> {
+    let serial_log = workspace.logs_dir().join(format!("{log_name}.serial.log"));
     let config = QemuConfig {
         accel: Accel::Tcg { cpu: "EPYC".into() },
         boot: Boot::Kernel {
@@ -67,11 +134,11 @@ pub fn run(
     if finished.outcome != Outcome::Verdict(Verdict::Pass) {
         let tail = serial_log::tail(&log, 20).join("\n");
         return Err(format!(
-            "the bench deployment failed: {}\n{tail}",
-            finished.outcome
+            "the {} deployment failed: {}\n{tail}",
+            deployment.name, finished.outcome
         ));
     }
-    report(&parse(&log))
+    Ok(log)
 }
 
 #[cfg(test)]
@@ -99,12 +166,46 @@ mod tests {
         );
         let table = report(&figures).unwrap();
         assert!(
-            table.contains("  syscall round trip              120\n"),
+            table.contains("  syscall round trip                  120\n"),
             "{table}"
         );
         assert!(
-            table.contains("ipc call/reply round trip      1500"),
+            table.contains("ipc call/reply round trip          1500"),
             "{table}"
+        );
+    }
+
+    const GUEST_LOG: &str = "\
+[partition-manager cpu0] INFO partition bench: VP 0 started at rip 0x100000
+[devices cpu0] INFO bench: # tessera-guest: bench-guest starting
+[devices cpu0] INFO bench: ok 1 - the forwarded leaf is the probe's
+[devices cpu0] INFO bench: bench: cpuid-kernel 1834
+[devices cpu0] INFO bench: bench: cpuid-forwarded 25312
+[kernel cpu0 INFO] tessera: verdict pass
+";
+
+    #[test]
+    fn guest_figures_are_read_from_the_serial_lines() {
+        let figures = parse_guest(GUEST_LOG);
+        assert_eq!(
+            figures,
+            [
+                ("cpuid-kernel".to_string(), 1834),
+                ("cpuid-forwarded".to_string(), 25312),
+            ]
+        );
+        let rows = report_guest(&figures).unwrap();
+        assert_eq!(
+            rows,
+            "  cpuid answered by the kernel       1834\n  cpuid forwarded to a component    25312\n"
+        );
+        // The component bench's lines are not guest figures, and back.
+        assert!(parse_guest(LOG).is_empty());
+        assert!(parse(GUEST_LOG).is_empty());
+        let missing = GUEST_LOG.replace("bench: cpuid-forwarded 25312", "");
+        assert_eq!(
+            report_guest(&parse_guest(&missing)).unwrap_err(),
+            "bench-guest did not report \"cpuid-forwarded\""
         );
     }
 

@@ -1,7 +1,9 @@
-//! Building the bare-metal crates: the kernel and the component images.
+//! Building the bare-metal crates: the kernel, the component images and the
+//! guest images, in one cargo invocation.
 
 use std::path::{Path, PathBuf};
 
+use crate::guests::GuestCrate;
 use crate::workspace::Workspace;
 
 /// The target every bare-metal crate is built for.
@@ -35,7 +37,8 @@ impl Profile {
 #[derive(Debug, Clone)]
 pub struct Artifacts {
     pub kernel: PathBuf,
-    /// Where the component ELFs are (`<dir>/<image>`).
+    /// Where the component ELFs are (`<dir>/<image>`), and the guests'
+    /// (`<dir>/<binary>`).
     pub dir: PathBuf,
 }
 
@@ -44,15 +47,22 @@ impl Artifacts {
     pub fn image(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
+
+    /// The image of a guest crate.
+    pub fn guest(&self, guest: &GuestCrate) -> PathBuf {
+        self.dir.join(&guest.binary)
+    }
 }
 
-/// Builds the kernel and the component `images` in one cargo invocation.
+/// Builds the kernel, the component `images` and the `guests` in one cargo
+/// invocation.
 pub fn build(
     workspace: &Workspace,
     profile: Profile,
     images: &[String],
+    guests: &[GuestCrate],
 ) -> Result<Artifacts, String> {
-    let packages = packages(images);
+    let packages = packages(images, guests);
     println!(
         "xtask: building {} ({}, {BARE_METAL_TARGET})",
         packages.join(", "),
@@ -73,7 +83,8 @@ pub fn build(
         dir: artifact_path(&workspace.target_dir, profile, ""),
     };
     let built = std::iter::once(artifacts.kernel.clone())
-        .chain(images.iter().map(|image| artifacts.image(image)));
+        .chain(images.iter().map(|image| artifacts.image(image)))
+        .chain(guests.iter().map(|guest| artifacts.guest(guest)));
     for path in built {
         if !path.is_file() {
             return Err(format!(
@@ -85,12 +96,17 @@ pub fn build(
     Ok(artifacts)
 }
 
-/// The kernel, then each image once, in order.
-pub fn packages(images: &[String]) -> Vec<&str> {
+/// The kernel, then each component image and each guest package once, in
+/// order.
+pub fn packages<'a>(images: &'a [String], guests: &'a [GuestCrate]) -> Vec<&'a str> {
     let mut packages = vec![KERNEL];
-    for image in images {
-        if !packages.contains(&image.as_str()) {
-            packages.push(image);
+    let names = images
+        .iter()
+        .map(String::as_str)
+        .chain(guests.iter().map(|g| g.package.as_str()));
+    for name in names {
+        if !packages.contains(&name) {
+            packages.push(name);
         }
     }
     packages
@@ -154,7 +170,16 @@ mod tests {
             "echo-client".into(),
             "echo-server".into(),
         ];
-        let packages = packages(&images);
+        let guests = [GuestCrate {
+            image: "multiboot".into(),
+            package: "multiboot-guest".into(),
+            binary: "multiboot-guest".into(),
+        }];
+        assert_eq!(
+            packages(&images, &guests),
+            [KERNEL, "echo-server", "echo-client", "multiboot-guest"]
+        );
+        let packages = packages(&images, &[]);
         assert_eq!(packages, [KERNEL, "echo-server", "echo-client"]);
         assert_eq!(
             build_args(Profile::Debug, &packages).join(" "),
@@ -179,6 +204,15 @@ mod tests {
         assert_eq!(
             artifacts.image("echo-client"),
             Path::new("/t/x86_64-unknown-none/debug/echo-client")
+        );
+        let guest = GuestCrate {
+            image: "multiboot".into(),
+            package: "multiboot-guest".into(),
+            binary: "multiboot-guest".into(),
+        };
+        assert_eq!(
+            artifacts.guest(&guest),
+            Path::new("/t/x86_64-unknown-none/debug/multiboot-guest")
         );
     }
 }

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use tessera_manifest::ModuleKind;
 
 use crate::cargo_build::Artifacts;
+use crate::elf_strip;
+use crate::guests::GuestCrate;
 
 /// The kernel command line every boot starts with; a manifest's
 /// `kernel-args` and a system test's extra words are appended.
@@ -66,13 +68,14 @@ impl Deployment {
 
     /// The deployment a checked manifest describes: module 0 is the boot
     /// plan (the file `plan`), module `i + 1` is image `i` (the file
-    /// `image_file(name)`), in [`tessera_manifest::Deployment::modules`]
-    /// order, and the last module is [`INIT_IMAGE`], the component that
-    /// builds the deployment; the machine has the manifest's CPUs.
+    /// `image_file(kind, name)`: component images, then guest images), in
+    /// [`tessera_manifest::Deployment::modules`] order, and the last module
+    /// is [`INIT_IMAGE`], the component that builds the deployment; the
+    /// machine has the manifest's CPUs.
     pub fn from_manifest(
         manifest: &tessera_manifest::Deployment,
         plan: &Path,
-        image_file: impl Fn(&str) -> PathBuf,
+        image_file: impl Fn(ModuleKind, &str) -> PathBuf,
     ) -> Self {
         let modules = manifest
             .modules()
@@ -80,7 +83,7 @@ impl Deployment {
             .map(|module| {
                 let source = match module.kind {
                     ModuleKind::BootPlan => plan.to_path_buf(),
-                    ModuleKind::ComponentImage => image_file(&module.name),
+                    kind => image_file(kind, &module.name),
                 };
                 Module {
                     name: module.name,
@@ -89,7 +92,7 @@ impl Deployment {
             })
             .chain(std::iter::once(Module {
                 name: INIT_IMAGE.into(),
-                source: image_file(INIT_IMAGE),
+                source: image_file(ModuleKind::ComponentImage, INIT_IMAGE),
             }))
             .collect();
         Self {
@@ -165,16 +168,136 @@ pub fn write_plan(
 }
 
 /// Writes the manifest's boot plan and returns the deployment that boots it
-/// with the built images.
+/// with the built images (`guests`: the crates of the manifest's guest
+/// images), each cut to its loadable part (`elf_strip`) in the plan's
+/// directory.
 pub fn assemble(
     out_dir: &Path,
     manifest: &tessera_manifest::Deployment,
     artifacts: &Artifacts,
+    guests: &[GuestCrate],
 ) -> Result<Deployment, String> {
     let plan = write_plan(out_dir, manifest)?;
-    Ok(Deployment::from_manifest(manifest, &plan, |image| {
-        artifacts.image(image)
-    }))
+    let mut deployment = Deployment::from_manifest(manifest, &plan, |kind, image| match kind {
+        ModuleKind::GuestImage => guests
+            .iter()
+            .find(|g| g.image == image)
+            .map_or_else(|| artifacts.image(image), |g| artifacts.guest(g)),
+        _ => artifacts.image(image),
+    });
+    // The images go in without their debug information (elf_strip), next
+    // to the plan.
+    let dir = plan.parent().unwrap_or(out_dir).to_path_buf();
+    for module in deployment.modules.iter_mut().skip(1) {
+        let copy = dir.join(&module.name);
+        elf_strip::write_loadable_copy(&module.source, &copy)?;
+        module.source = copy;
+    }
+    if let Some(warning) = init_room_warning(manifest, &deployment) {
+        println!("xtask: warning: {warning}");
+    }
+    Ok(deployment)
+}
+
+/// What the kernel gives init beyond the deployment's component memory
+/// (`INIT_OWN_QUOTA` in kernel/src/loader/mod.rs).
+pub const INIT_OWN_QUOTA: u64 = 4 << 20;
+
+fn pages(bytes: u64) -> u64 {
+    bytes.div_ceil(4096) * 4096
+}
+
+/// Why init may run out of quota building `deployment`, if it may: its
+/// quota is the budget plus [`INIT_OWN_QUOTA`]; out of it go the
+/// components' quotas, a copy of every boot module, its own image and
+/// stack, and the manager data regions (which copy the guest images once
+/// more). An estimate on the safe side: init's image is counted at its file
+/// size.
+pub fn init_room_warning(
+    manifest: &tessera_manifest::Deployment,
+    deployment: &Deployment,
+) -> Option<String> {
+    use tessera_boot_plan::manager::{PartitionInput, RouteSpec, encoded_size};
+    if manifest.partitions.is_empty() {
+        return None;
+    }
+    let size = |path: &Path| fs::metadata(path).map_or(0, |m| m.len());
+    let quotas: u64 = manifest.components.iter().map(|c| c.memory).sum();
+    let has = (manifest.component_memory + INIT_OWN_QUOTA).saturating_sub(quotas);
+    let modules: u64 = deployment
+        .modules
+        .iter()
+        .map(|m| pages(size(&m.source)))
+        .sum();
+    let init = deployment
+        .modules
+        .last()
+        .map_or(0, |m| pages(size(&m.source)));
+    let mut data = 0;
+    for component in &manifest.components {
+        let partitions: Vec<_> = manifest.partitions_of(&component.name).collect();
+        if partitions.is_empty() {
+            continue;
+        }
+        let images: Vec<Vec<u8>> = partitions
+            .iter()
+            .map(|p| {
+                let file = deployment.modules.iter().find(|m| m.name == p.image);
+                vec![0u8; file.map_or(0, |m| size(&m.source)) as usize]
+            })
+            .collect();
+        let routes: Vec<Vec<RouteSpec>> = partitions
+            .iter()
+            .map(|p| {
+                p.routes
+                    .iter()
+                    .map(|r| RouteSpec {
+                        kind: r.kind,
+                        parameter: r.parameter,
+                        slot: u32::from(r.slot),
+                        state: r.state,
+                    })
+                    .collect()
+            })
+            .collect();
+        let inputs: Vec<PartitionInput<'_>> = partitions
+            .iter()
+            .zip(&images)
+            .zip(&routes)
+            .map(|((p, image), routes)| PartitionInput {
+                name: &p.name,
+                image,
+                format: p.format,
+                cmdline: &p.cmdline,
+                memory_bytes: p.memory,
+                vp_cpus: &p.vp_cpus,
+                priority: p.priority,
+                badge: p.badge,
+                expect: p.expect,
+                routes,
+            })
+            .collect();
+        data += pages(encoded_size(&inputs) as u64);
+    }
+    let stack_and_more = 256 << 10;
+    let needs = modules + init + data + stack_and_more;
+    (needs > has).then(|| {
+        format!(
+            "init may run out of quota: it gets {} KiB (component-memory {} KiB + {} KiB, less \
+             the quotas' {} KiB), and needs about {} KiB (the boot modules {} KiB, its image, \
+             the manager data {} KiB with the guest images): raise deployment.component-memory \
+             of {} by {} KiB",
+            has >> 10,
+            manifest.component_memory >> 10,
+            INIT_OWN_QUOTA >> 10,
+            quotas >> 10,
+            needs >> 10,
+            modules >> 10,
+            data >> 10,
+            manifest.source.display(),
+            (needs - has).div_ceil(1 << 10)
+        )
+    })
 }
 
 #[cfg(test)]
@@ -189,6 +312,10 @@ mod tests {
         load_manifest(&root(), DEFAULT_DEPLOYMENT).expect("the default deployment is valid")
     }
 
+    fn echo_manifest() -> tessera_manifest::Deployment {
+        load_manifest(&root(), "echo").expect("the echo deployment is valid")
+    }
+
     #[test]
     fn command_lines_append_kernel_args_and_extra_words() {
         assert_eq!(cmdline(&[]), "log=info debug-exit=0xf4");
@@ -200,12 +327,13 @@ mod tests {
     }
 
     #[test]
-    fn the_default_deployment_boots_the_plan_then_its_images_then_init() {
-        let manifest = default_manifest();
-        let plan = Path::new("/t/tessera/default/boot-plan.tsbp");
-        let deployment =
-            Deployment::from_manifest(&manifest, plan, |image| Path::new("/t/release").join(image));
-        assert_eq!(deployment.name, "default");
+    fn the_echo_deployment_boots_the_plan_then_its_images_then_init() {
+        let manifest = echo_manifest();
+        let plan = Path::new("/t/tessera/echo/boot-plan.tsbp");
+        let deployment = Deployment::from_manifest(&manifest, plan, |_, image| {
+            Path::new("/t/release").join(image)
+        });
+        assert_eq!(deployment.name, "echo");
         let modules: Vec<(&str, &Path)> = deployment
             .modules
             .iter()
@@ -229,11 +357,82 @@ mod tests {
     }
 
     #[test]
+    fn the_default_deployment_boots_the_partition_demo_with_its_guest_image() {
+        let manifest = default_manifest();
+        assert_eq!(manifest.partitions.len(), 1);
+        assert_eq!(manifest.guest_images, ["hello"]);
+        let guests = [GuestCrate {
+            image: "hello".into(),
+            package: "hello".into(),
+            binary: "hello-bin".into(),
+        }];
+        let artifacts = Artifacts {
+            kernel: PathBuf::from("/t/k"),
+            dir: PathBuf::from("/t/release"),
+        };
+        let plan = Path::new("/t/tessera/default/boot-plan.tsbp");
+        let deployment = Deployment::from_manifest(&manifest, plan, |kind, image| match kind {
+            ModuleKind::GuestImage => artifacts.guest(&guests[0]),
+            _ => artifacts.image(image),
+        });
+        let modules: Vec<(&str, &Path)> = deployment
+            .modules
+            .iter()
+            .map(|m| (m.name.as_str(), m.source.as_path()))
+            .collect();
+        assert_eq!(
+            modules,
+            [
+                ("boot-plan.tsbp", plan),
+                (
+                    "partition-manager",
+                    Path::new("/t/release/partition-manager")
+                ),
+                ("devices", Path::new("/t/release/devices")),
+                ("hello", Path::new("/t/release/hello-bin")),
+                ("init", Path::new("/t/release/init")),
+            ],
+            "the module string is the image name, the file the guest's binary"
+        );
+        assert_eq!(
+            images_to_build(&manifest),
+            ["partition-manager", "devices", "init"]
+        );
+    }
+
+    #[test]
+    fn init_room_is_estimated_from_the_module_files() {
+        let manifest = default_manifest();
+        let dir = std::env::temp_dir().join(format!("xtask-init-room-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let small = dir.join("small");
+        fs::write(&small, [0u8; 100]).unwrap();
+        let deployment = Deployment::from_manifest(&manifest, &small, |_, _| small.clone());
+        assert_eq!(init_room_warning(&manifest, &deployment), None);
+        let mut tight = manifest.clone();
+        tight.component_memory = tight.components.iter().map(|c| c.memory).sum();
+        let big = dir.join("big");
+        fs::write(&big, vec![0u8; 5 << 20]).unwrap();
+        let deployment = Deployment::from_manifest(&tight, &small, |_, _| big.clone());
+        let warning = init_room_warning(&tight, &deployment).unwrap();
+        let _ = fs::remove_dir_all(&dir);
+        assert!(
+            warning.contains("raise deployment.component-memory"),
+            "{warning}"
+        );
+        assert_eq!(
+            init_room_warning(&echo_manifest(), &deployment),
+            None,
+            "no partitions"
+        );
+    }
+
+    #[test]
     fn manifest_kernel_args_reach_the_command_line() {
         let mut manifest = default_manifest();
         manifest.kernel_args = Some("log=debug".into());
         let deployment =
-            Deployment::from_manifest(&manifest, Path::new("p"), |image| PathBuf::from(image));
+            Deployment::from_manifest(&manifest, Path::new("p"), |_, image| PathBuf::from(image));
         assert_eq!(deployment.cmdline, "log=info debug-exit=0xf4 log=debug");
     }
 

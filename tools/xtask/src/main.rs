@@ -7,6 +7,8 @@ mod bench;
 mod cargo_build;
 mod components;
 mod deployment;
+mod elf_strip;
+mod guests;
 mod host_tools;
 mod image;
 mod manifest;
@@ -60,7 +62,7 @@ impl Which {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Build the bare-metal crates (the kernel and every component) for x86_64-unknown-none.
+    /// Build the bare-metal crates (the kernel, every component and every test guest) for x86_64-unknown-none.
     Build {
         /// Use the release profile.
         #[arg(long)]
@@ -149,10 +151,14 @@ fn main() -> ExitCode {
 
 fn build(workspace: &Workspace, profile: Profile) -> Result<ExitCode, String> {
     let images = components::all(&workspace.root)?;
-    let artifacts = cargo_build::build(workspace, profile, &images)?;
+    let guests = guests::all(&workspace.root)?;
+    let artifacts = cargo_build::build(workspace, profile, &images, &guests)?;
     println!("xtask: kernel {}", artifacts.kernel.display());
     for image in &images {
         println!("xtask: component {}", artifacts.image(image).display());
+    }
+    for guest in &guests {
+        println!("xtask: guest {}", artifacts.guest(guest).display());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -165,18 +171,24 @@ fn prepare(
     name: Option<&str>,
 ) -> Result<(Deployment, cargo_build::Artifacts), String> {
     let Some(name) = name else {
-        let artifacts = cargo_build::build(workspace, profile, &[])?;
+        let artifacts = cargo_build::build(workspace, profile, &[], &[])?;
         return Ok((Deployment::kernel_only(), artifacts));
     };
     let manifest = deployment::load_manifest(&workspace.root, name)?;
     components::check_images(name, &manifest.images, &components::all(&workspace.root)?)?;
-    let artifacts =
-        cargo_build::build(workspace, profile, &deployment::images_to_build(&manifest))?;
-    let deployment = deployment::assemble(&workspace.out_dir(), &manifest, &artifacts)?;
+    let guests = guests::resolve(name, &manifest.guest_images, &guests::all(&workspace.root)?)?;
+    let artifacts = cargo_build::build(
+        workspace,
+        profile,
+        &deployment::images_to_build(&manifest),
+        &guests,
+    )?;
+    let deployment = deployment::assemble(&workspace.out_dir(), &manifest, &artifacts, &guests)?;
     println!(
-        "xtask: deployment {:?}: {} components, modules {}",
+        "xtask: deployment {:?}: {} components, {} partitions, modules {}",
         deployment.name,
         manifest.components.len(),
+        manifest.partitions.len(),
         deployment
             .modules
             .iter()
@@ -259,8 +271,23 @@ fn bench(workspace: &Workspace) -> Result<ExitCode, String> {
         grub: false,
     })?;
     let (deployment, artifacts) = prepare(workspace, Profile::Release, Some(bench::DEPLOYMENT))?;
-    print!("{}", bench::run(workspace, &deployment, &artifacts.kernel)?);
-    Ok(ExitCode::SUCCESS)
+    let table = bench::run(workspace, &deployment, &artifacts.kernel)?;
+    // The guest-exit figures come from another boot; without them the
+    // component figures are still printed.
+    let guest = prepare(workspace, Profile::Release, Some(bench::VM_DEPLOYMENT)).and_then(
+        |(deployment, artifacts)| bench::run_guest(workspace, &deployment, &artifacts.kernel),
+    );
+    print!("{table}");
+    match guest {
+        Ok(rows) => {
+            print!("{rows}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Err(format!(
+            "the guest-exit figures ({}) are missing: {e}",
+            bench::VM_DEPLOYMENT
+        )),
+    }
 }
 
 /// Unit tests and system tests; the last line printed is `N passed, M failed`.

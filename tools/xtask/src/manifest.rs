@@ -19,10 +19,11 @@ pub fn check(path: &Path, plan_out: Option<&Path>) -> Result<String, String> {
     })?;
     let plan = tessera_manifest::compile(&deployment);
     let mut summary = format!(
-        "{}: deployment {:?} is valid: {} components, {} CPUs, boot plan {} bytes",
+        "{}: deployment {:?} is valid: {} components, {} partitions, {} CPUs, boot plan {} bytes",
         path.display(),
         deployment.name,
         deployment.components.len(),
+        deployment.partitions.len(),
         deployment.cpus,
         plan.len()
     );
@@ -34,6 +35,23 @@ pub fn check(path: &Path, plan_out: Option<&Path>) -> Result<String, String> {
             component.image,
             component.priority,
             component.memory / 1024
+        );
+    }
+    for partition in &deployment.partitions {
+        let _ = write!(
+            summary,
+            "\n  partition {} (image {}, {}, manager {}, {} MiB, {} VPs on CPUs {:?}, priority {}, \
+             expect {}, {} routes)",
+            partition.name,
+            partition.image,
+            partition.format.name(),
+            partition.manager,
+            partition.memory >> 20,
+            partition.vp_cpus.len(),
+            partition.vp_cpus,
+            partition.priority,
+            partition.expect.name(),
+            partition.routes.len()
         );
     }
     if let Some(out) = plan_out {

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use crate::cargo_build::{self, Profile};
 use crate::components;
 use crate::deployment::{self, Deployment};
+use crate::guests::{self, GuestCrate};
 use crate::host_tools::{self, Needs};
 use crate::image;
 use crate::qemu;
@@ -163,12 +164,12 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             VERDICT_FAIL,
         ],
     },
-    // Components (boot/deployments/default.toml): 100 echo round trips, then
+    // Components (boot/deployments/echo.toml): 100 echo round trips, then
     // echo-server, which has no console, logs through the one echo-client
     // passed it with a call.
     SystemTest {
         name: "components-echo",
-        deployment: Some("default"),
+        deployment: Some("echo"),
         boot: BootMethod::Kernel,
         cpu: None,
         smp: 2,
@@ -178,7 +179,7 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
     },
     SystemTest {
         name: "components-echo-grub",
-        deployment: Some("default"),
+        deployment: Some("echo"),
         boot: BootMethod::Grub,
         cpu: None,
         smp: 2,
@@ -280,14 +281,134 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             VERDICT_PASS,
         ],
     },
+    // Partitions (boot/deployments/vm-*.toml). partition-manager gives the
+    // verdict: pass only if every partition ended as its manifest's
+    // `expect` says. The markers are in VM_*_MARKERS below.
+    SystemTest {
+        name: "vm-exits",
+        deployment: Some("vm-exits"),
+        boot: BootMethod::Kernel,
+        cpu: None,
+        smp: 2,
+        extra_cmdline: "",
+        expect: Verdict::Pass,
+        markers: VM_EXITS_MARKERS,
+    },
+    SystemTest {
+        name: "vm-faults",
+        deployment: Some("vm-faults"),
+        boot: BootMethod::Kernel,
+        cpu: None,
+        smp: 4,
+        extra_cmdline: "",
+        expect: Verdict::Pass,
+        markers: VM_FAULTS_MARKERS,
+    },
+    SystemTest {
+        name: "vm-isolation",
+        deployment: Some("vm-isolation"),
+        boot: BootMethod::Kernel,
+        cpu: None,
+        smp: 2,
+        extra_cmdline: "",
+        expect: Verdict::Pass,
+        markers: VM_ISOLATION_MARKERS,
+    },
+    SystemTest {
+        name: "vm-multiboot",
+        deployment: Some("vm-multiboot"),
+        boot: BootMethod::Kernel,
+        cpu: None,
+        smp: 2,
+        extra_cmdline: "",
+        expect: Verdict::Pass,
+        markers: VM_MULTIBOOT_MARKERS,
+    },
+    // The bench deployment of guest exits, without -icount: the figures are
+    // printed (cargo xtask bench reads them), and the guest passes.
+    SystemTest {
+        name: "vm-bench",
+        deployment: Some("vm-bench"),
+        boot: BootMethod::Kernel,
+        cpu: None,
+        smp: 1,
+        extra_cmdline: "",
+        expect: Verdict::Pass,
+        markers: VM_BENCH_MARKERS,
+    },
+];
+
+// What the partition tests look for besides the verdict pass. The lines of
+// init (`init: NAME: manager data for N partitions`) are this repository's
+// own; the kernel's and partition-manager's wording (`partition NAME: ...`,
+// `triple fault`, `unmapped`) is theirs: adjust these substrings if it
+// changes. A component's lines read `[NAME cpuN] LEVEL TEXT`.
+
+/// Init handed the manager its data; the manager gave the verdict.
+const VM_MANAGER: &str = "deployment verdict from partition-manager";
+/// partition-manager's line when a partition ended as its manifest expects
+/// (`partition NAME: OUTCOME (expected EXPECT): ok`).
+const VM_ENDED_AS_EXPECTED: &str = "): ok";
+
+const VM_EXITS_MARKERS: &[&str] = &[
+    "boot plan \"vm-exits\": 3 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition exits: ",
+    VM_ENDED_AS_EXPECTED,
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
+/// The faults: the log must name both faults (the kernel or the manager
+/// reports each) and each partition, besides the manager's pass, which
+/// says each fault stayed in its partition and msr-writer passed.
+const VM_FAULTS_MARKERS: &[&str] = &[
+    "boot plan \"vm-faults\": 2 components",
+    "] INFO init: partition-manager: manager data for 3 partitions",
+    "triple fault",
+    "unmapped",
+    "partition memory-probe: ",
+    "partition triple-fault: ",
+    "partition msr-writer: ",
+    VM_ENDED_AS_EXPECTED,
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
+const VM_ISOLATION_MARKERS: &[&str] = &[
+    "boot plan \"vm-isolation\": 3 components",
+    "] INFO init: partition-manager: manager data for 2 partitions",
+    "partition isolation-a: ",
+    "partition isolation-b: ",
+    VM_ENDED_AS_EXPECTED,
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
+const VM_MULTIBOOT_MARKERS: &[&str] = &[
+    "boot plan \"vm-multiboot\": 2 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition multiboot: ",
+    VM_ENDED_AS_EXPECTED,
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
+const VM_BENCH_MARKERS: &[&str] = &[
+    "boot plan \"vm-bench\": 3 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "bench: cpuid-kernel ",
+    "bench: cpuid-forwarded ",
+    VM_MANAGER,
+    VERDICT_PASS,
 ];
 
 /// The echo demo, through either boot path. Component lines are
 /// `[NAME cpuN] LEVEL TEXT`, so a marker names the component and the text
 /// separately.
 const ECHO_MARKERS: &[&str] = &[
-    "boot plan \"default\": 2 components",
-    "[init cpu0] INFO init: building \"default\": 2 components, 1 endpoints",
+    "boot plan \"echo\": 2 components",
+    "[init cpu0] INFO init: building \"echo\": 2 components, 1 endpoints",
     "] INFO init: 2 components started; init holds nothing over them and exits",
     "component init exited with code 0",
     "component echo-server: started (domain ",
@@ -424,24 +545,31 @@ pub fn run_all(workspace: &Workspace) -> Tally {
     tally
 }
 
+/// A valid manifest and the guest crates it needs.
+type Checked = (tessera_manifest::Deployment, Vec<GuestCrate>);
+
 /// One cargo invocation builds the kernel and every image of every
-/// deployment whose manifest is valid; a deployment that is not only fails
-/// its own tests.
+/// deployment without partitions whose manifest is valid; then one more per
+/// deployment with partitions builds its components and guests (which are
+/// younger crates: one that does not build fails only its own tests). A
+/// deployment that is not valid only fails its own tests.
 fn prepare(workspace: &Workspace) -> Result<Prepared, String> {
     host_tools::ensure(Needs {
         qemu: true,
         grub: true,
     })?;
     let known = components::all(&workspace.root)?;
+    let known_guests = guests::all(&workspace.root)?;
     let keys = deployments_of(SYSTEM_TESTS);
-    let manifests: Vec<(Key, Result<Option<tessera_manifest::Deployment>, String>)> = keys
+    let manifests: Vec<(Key, Result<Option<Checked>, String>)> = keys
         .iter()
         .map(|&key| {
             let manifest = key
                 .map(|name| {
                     let manifest = deployment::load_manifest(&workspace.root, name)?;
                     components::check_images(name, &manifest.images, &known)?;
-                    Ok(manifest)
+                    let guests = guests::resolve(name, &manifest.guest_images, &known_guests)?;
+                    Ok((manifest, guests))
                 })
                 .transpose();
             (key, manifest)
@@ -450,12 +578,14 @@ fn prepare(workspace: &Workspace) -> Result<Prepared, String> {
     let mut images: Vec<String> = Vec::new();
     for (key, manifest) in &manifests {
         match manifest {
-            Ok(Some(manifest)) => images.extend(deployment::images_to_build(manifest)),
-            Ok(None) => {}
+            Ok(Some((manifest, _))) if manifest.partitions.is_empty() => {
+                images.extend(deployment::images_to_build(manifest));
+            }
+            Ok(_) => {}
             Err(e) => eprintln!("xtask: deployment {}: {e}", key.unwrap_or("")),
         }
     }
-    let artifacts = cargo_build::build(workspace, Profile::Release, &images)
+    let artifacts = cargo_build::build(workspace, Profile::Release, &images, &[])
         .map_err(|e| format!("the kernel and components did not build: {e}"))?;
 
     let deployments: Vec<(Key, Result<Deployment, String>)> = manifests
@@ -463,8 +593,21 @@ fn prepare(workspace: &Workspace) -> Result<Prepared, String> {
         .map(|(key, manifest)| {
             let deployment = manifest.and_then(|manifest| match manifest {
                 None => Ok(Deployment::kernel_only()),
-                Some(manifest) => deployment::assemble(&workspace.out_dir(), &manifest, &artifacts),
+                Some((manifest, guests)) if manifest.partitions.is_empty() => {
+                    deployment::assemble(&workspace.out_dir(), &manifest, &artifacts, &guests)
+                }
+                Some((manifest, guests)) => {
+                    let images = deployment::images_to_build(&manifest);
+                    cargo_build::build(workspace, Profile::Release, &images, &guests)
+                        .map_err(|e| format!("its components and guests did not build: {e}"))
+                        .and_then(|built| {
+                            deployment::assemble(&workspace.out_dir(), &manifest, &built, &guests)
+                        })
+                }
             });
+            if let (Some(name), Err(e)) = (key, &deployment) {
+                eprintln!("xtask: deployment {name}: {e}");
+            }
             (key, deployment)
         })
         .collect();
@@ -690,6 +833,7 @@ tessera: verdict pass
     #[test]
     fn every_deployment_of_a_test_is_valid_and_fits_its_machine() {
         let known = components::all(&root()).unwrap();
+        let known_guests = guests::all(&root()).unwrap();
         for test in SYSTEM_TESTS {
             let Some(name) = test.deployment else {
                 continue;
@@ -725,7 +869,63 @@ tessera: verdict pass
                 "{}: {plan}",
                 test.name
             );
+            if manifest.partitions.is_empty() {
+                continue;
+            }
+            // Partition tests: their guests exist, init's line counts them,
+            // and the log names each.
+            guests::resolve(name, &manifest.guest_images, &known_guests).unwrap();
+            let data = format!(
+                "] INFO init: partition-manager: manager data for {} partitions",
+                manifest.partitions.len()
+            );
+            assert!(
+                test.markers.contains(&data.as_str()),
+                "{}: {data}",
+                test.name
+            );
+            for partition in &manifest.partitions {
+                if test.name == "vm-bench" {
+                    continue;
+                }
+                let named = format!("partition {}: ", partition.name);
+                assert!(
+                    test.markers.contains(&named.as_str()),
+                    "{}: {named}",
+                    test.name
+                );
+            }
         }
+    }
+
+    /// vm-faults as the manager and the kernel are expected to log it.
+    const VM_FAULTS_LOG: &str = "\
+[kernel cpu0 INFO] boot plan \"vm-faults\": 2 components, built by init
+[init cpu0] INFO init: partition-manager: manager data for 3 partitions (2700000 bytes) in slot 63, 6 route capabilities
+[partition-manager cpu0] INFO partition memory-probe: VP 0 started at rip 0x100000
+[kernel cpu1 INFO] partition memory-probe: unmapped GPA 0xc0000000 (read) at rip 0x100123
+[partition-manager cpu0] INFO partition memory-probe: memory fault (expected memory-fault): ok
+[kernel cpu2 INFO] partition triple-fault: triple fault at rip 0x100456
+[partition-manager cpu0] INFO partition triple-fault: triple fault (expected triple-fault): ok
+[partition-manager cpu0] INFO partition msr-writer: passed (expected pass): ok
+[partition-manager cpu0] INFO partition-manager: 3 of 3 partitions ended as expected: pass
+[kernel cpu0 INFO] deployment verdict from partition-manager
+[kernel cpu0 INFO] tessera: verdict pass
+";
+
+    #[test]
+    fn vm_faults_needs_both_faults_in_the_log() {
+        let test = test_named("vm-faults");
+        let pass = Outcome::Verdict(Verdict::Pass);
+        assert_eq!(check(test, &pass, VM_FAULTS_LOG), Ok(()));
+        let without: String = VM_FAULTS_LOG
+            .lines()
+            .filter(|l| !l.contains("triple fault"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let reason = check(test, &pass, &without).unwrap_err();
+        assert!(reason.contains("\"triple fault\""), "{reason}");
+        assert!(check(test, &Outcome::Verdict(Verdict::Fail), VM_FAULTS_LOG).is_err());
     }
 
     #[test]
@@ -733,7 +933,9 @@ tessera: verdict pass
         let keys = deployments_of(SYSTEM_TESTS);
         assert_eq!(keys[0], None);
         for key in [
-            Some("default"),
+            Some("echo"),
+            Some("vm-exits"),
+            Some("vm-faults"),
             Some("cap-errors"),
             Some("fault-containment"),
             Some("shared-memory"),
@@ -746,8 +948,8 @@ tessera: verdict pass
     /// The demo as the kernel logs it (components' lines are tagged by the
     /// kernel with their name and CPU).
     const ECHO_LOG: &str = "\
-[kernel cpu0 INFO] boot plan \"default\": 2 components, built by init
-[init cpu0] INFO init: building \"default\": 2 components, 1 endpoints
+[kernel cpu0 INFO] boot plan \"echo\": 2 components, built by init
+[init cpu0] INFO init: building \"echo\": 2 components, 1 endpoints
 [kernel cpu0 INFO] component echo-server: started (domain 1, priority 10, cpu 0)
 [kernel cpu0 INFO] component echo-client: started (domain 2, priority 5, cpu 0)
 [init cpu0] INFO init: 2 components started; init holds nothing over them and exits

@@ -1,0 +1,634 @@
+//! `partition-manager`: creates the partitions its manager data describes,
+//! loads their guests, starts them, and serves their lifecycle exits until
+//! every partition has ended; then gives the verdict (or exits) on whether
+//! each ended as its manifest expected.
+//!
+//! ```toml
+//! [component.partition-manager]
+//! image = "partition-manager"
+//! provides = ["exits"]    # the receive capability, in slot 4
+//! verdict = true          # optional: the deployment's verdict
+//! ```
+//!
+//! init installs the manager data region (read-only) in slot
+//! [`MANAGER_DATA_SLOT`] and, for each route, a CALL capability badged with
+//! the partition's badge at the route's slot. The pure logic is the
+//! crate's library (`partition_manager`); this file makes the system calls.
+//!
+//! For each partition, in manifest order: create the partition; create its
+//! memory region and map it into the manager's region window (read/write)
+//! and into the partition at GPA 0 (read/write/execute); load the guest
+//! image (ELF64, or Multiboot with its command line) into it; install every
+//! route; send the partition attach message once through each route slot
+//! that leads to another component; create the VPs (VP `i` on its CPU);
+//! set VP 0's registers from the loader's initial state; start VP 0. Any
+//! failure is logged with the kernel's status and ends that partition
+//! (`setup failed`) without touching the others.
+#![cfg_attr(target_os = "none", no_std)]
+#![cfg_attr(target_os = "none", no_main)]
+#![forbid(unsafe_code)]
+
+#[cfg(target_os = "none")]
+extern crate alloc;
+
+/// The component proper; on the host this binary is an empty stub (the
+/// library is what the host tests), so the crate can be a default member.
+#[cfg(target_os = "none")]
+mod component {
+
+    use alloc::vec::Vec;
+    use core::fmt;
+
+    use partition_manager::image::{self, WordMemory};
+    use partition_manager::ledger::{Entry, Ledger, MAX_RESETS, Step};
+    use partition_manager::lifecycle::{self, Effect, RegistersLine, Report};
+    use partition_manager::outcome::{Judgement, Outcome};
+    use partition_manager::registers::{initial_registers, register_name};
+    use partition_manager::routes::{RouteLine, attach_slots, lifecycle_state};
+    use partition_manager::slots::{MANAGER_DATA_VIEW, Slots, Window};
+    use tessera_boot_plan::GuestFormat;
+    use tessera_boot_plan::manager::{MANAGER_DATA_SLOT, ManagerData, PartitionSpec, RouteSpec};
+    use tessera_guest_loader::{GuestMemory, InitialVpState, LoadPlan};
+    use tessera_rt::abi::vm::map;
+    use tessera_rt::abi::{Syscall, page};
+    use tessera_rt::syscall::{Registers, invoke, invoke_with_buffer};
+    use tessera_rt::vm_exit::{ATTACH_ACCEPTED, ExitMessage, ExitReply, attach_message};
+    use tessera_rt::{
+        CapTransfer, Endpoint, Error, Message, Status, memory, message_buffer, slot, vm,
+    };
+
+    tessera_rt::entry!(main);
+
+    /// The receive capability of the `exits` endpoint (first of `provides`).
+    const EXITS: u32 = 4;
+    /// How often a register write is retried while the VP is still stopping.
+    const STOP_RETRIES: u32 = 1000;
+
+    /// A partition and what the manager made for it.
+    struct Partition {
+        spec: PartitionSpec<'static>,
+        routes: Vec<RouteSpec>,
+        /// The partition capability.
+        slot: Option<u32>,
+        /// Where its memory is mapped in the manager's region window.
+        memory_at: Option<u64>,
+        /// Its VPs' capabilities, VP `i` at index `i`.
+        vps: Vec<u32>,
+    }
+
+    impl Partition {
+        fn new(spec: PartitionSpec<'static>) -> Self {
+            Self {
+                routes: spec.routes.clone().collect(),
+                spec,
+                slot: None,
+                memory_at: None,
+                vps: Vec::new(),
+            }
+        }
+
+        fn name(&self) -> &'static str {
+            self.spec.name
+        }
+    }
+
+    /// The partitions and the book of how they are doing (the same index in
+    /// both).
+    struct Manager {
+        partitions: Vec<Partition>,
+        ledger: Ledger,
+    }
+
+    impl Manager {
+        /// Records that partition `index` ended with `outcome`, and logs it.
+        fn end(&mut self, index: usize, outcome: Outcome) {
+            if let Some(judgement) = self.ledger.end(index, outcome) {
+                log_judgement(self.partitions[index].name(), judgement);
+            }
+        }
+    }
+
+    /// `partition NAME: OUTCOME (expected EXPECT): ok|MISMATCH`.
+    fn log_judgement(name: &str, judgement: Judgement) {
+        if judgement.ok() {
+            log::info!("partition {name}: {judgement}");
+        } else {
+            log::error!("partition {name}: {judgement}");
+        }
+    }
+
+    /// Why a step of building a partition failed.
+    enum Failure {
+        Kernel(Error),
+        Registers(vm::RegisterError, Option<vm::Register>),
+        Load(tessera_guest_loader::Error),
+        NoFreeSlot,
+        WindowFull,
+        AttachRefused(u64),
+    }
+
+    impl fmt::Display for Failure {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                Self::Kernel(e) => write!(f, "{e}"),
+                Self::Registers(e, Some(register)) => write!(
+                    f,
+                    "{} at {} = {:#x}:{:#x}",
+                    e.error,
+                    register_name(register.name),
+                    register.high,
+                    register.low
+                ),
+                Self::Registers(e, None) => write!(f, "{}", e.error),
+                Self::Load(e) => write!(f, "{e}"),
+                Self::NoFreeSlot => f.write_str("no free capability slot left"),
+                Self::WindowFull => f.write_str("no room left in the region window"),
+                Self::AttachRefused(code) => write!(f, "the handler answered {code:#x}"),
+            }
+        }
+    }
+
+    impl From<Error> for Failure {
+        fn from(e: Error) -> Self {
+            Self::Kernel(e)
+        }
+    }
+
+    /// `Ok`, or logs `partition NAME: WHAT failed: ERROR`.
+    fn step<T>(name: &str, what: fmt::Arguments<'_>, result: Result<T, Failure>) -> Result<T, ()> {
+        result.map_err(|e| log::error!("partition {name}: {what} failed: {e}"))
+    }
+
+    /// Creates something into a free slot: `create(slot)`, retried with the
+    /// next free slot if the kernel finds the slot occupied.
+    fn into_free_slot(
+        slots: &mut Slots,
+        mut create: impl FnMut(u32) -> Result<(), Error>,
+    ) -> Result<u32, Failure> {
+        loop {
+            let slot = slots.take().ok_or(Failure::NoFreeSlot)?;
+            match create(slot) {
+                Ok(()) => return Ok(slot),
+                Err(e) if e == Status::SlotOccupied => continue,
+                Err(e) => {
+                    slots.free(slot);
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+
+    /// A partition's memory, through its mapping in the region window.
+    struct WindowMemory(u64);
+
+    impl WordMemory for WindowMemory {
+        fn read(&mut self, offset: u64, out: &mut [u64]) {
+            memory::read(self.0 + offset, out);
+        }
+
+        fn write(&mut self, offset: u64, words: &[u64]) {
+            memory::write(self.0 + offset, words);
+        }
+    }
+
+    /// The guest loader's plan for `spec`.
+    fn plan(spec: &PartitionSpec<'static>) -> Result<LoadPlan<'static>, Failure> {
+        let memory = GuestMemory {
+            size: spec.memory_bytes,
+        };
+        match spec.format {
+            GuestFormat::Elf64 => tessera_guest_loader::load_elf64(spec.image, memory),
+            GuestFormat::Multiboot => {
+                tessera_guest_loader::load_multiboot(spec.image, memory, spec.cmdline, &[])
+            }
+        }
+        .map_err(Failure::Load)
+    }
+
+    /// Loads the guest image into the partition's memory; returns VP 0's
+    /// initial state.
+    fn load(partition: &Partition, memory_at: u64) -> Result<InitialVpState, ()> {
+        let spec = &partition.spec;
+        let name = partition.name();
+        let format = spec.format.name();
+        let plan = step(name, format_args!("loading the {format} image"), plan(spec))?;
+        let (written, zeroed) = image::apply(&mut WindowMemory(memory_at), &plan);
+        log::info!(
+            "partition {name}: loaded the {format} image ({} bytes{}): {written} bytes written, \
+             {zeroed} bytes zeroed, entry {:#x}",
+            spec.image.len(),
+            CommandLine(spec.cmdline),
+            plan.vp.rip
+        );
+        Ok(plan.vp)
+    }
+
+    /// `, command line "…"` if there is one.
+    struct CommandLine(&'static str);
+
+    impl fmt::Display for CommandLine {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            if self.0.is_empty() {
+                Ok(())
+            } else {
+                write!(f, ", command line \"{}\"", self.0)
+            }
+        }
+    }
+
+    /// Sets VP 0's registers to `state`, retrying while the VP is still on
+    /// its way to stopping (after a reset's reply).
+    fn set_registers(partition: &Partition, state: &InitialVpState) -> Result<(), ()> {
+        let name = partition.name();
+        let vp = partition.vps[0];
+        let registers = initial_registers(state);
+        let mut tries = 0;
+        let result = loop {
+            match vm::vp_set_registers(vp, &registers) {
+                Err(e) if e.error == Status::VpRunning && tries < STOP_RETRIES => {
+                    tries += 1;
+                    tessera_rt::yield_now();
+                }
+                other => break other,
+            }
+        };
+        let result = result.map_err(|e| {
+            let register = e.index.and_then(|index| registers.get(index)).copied();
+            Failure::Registers(e, register)
+        });
+        step(name, format_args!("setting VP 0's registers"), result)?;
+        log::info!(
+            "partition {name}: VP 0: {} registers set (rip {:#x}, rsp {:#x}, cr0 {:#x}, cr4 {:#x}, \
+             efer {:#x})",
+            registers.len(),
+            state.rip,
+            state.rsp,
+            state.cr0,
+            state.cr4,
+            state.efer
+        );
+        Ok(())
+    }
+
+    /// Builds and starts one partition (see the crate documentation).
+    fn setup(partition: &mut Partition, slots: &mut Slots, window: &mut Window) -> Result<(), ()> {
+        let name = partition.name();
+        let bytes = partition.spec.memory_bytes;
+
+        let created = into_free_slot(slots, |slot| vm::partition_create(slot, name));
+        let cap = step(name, format_args!("creating the partition"), created)?;
+        partition.slot = Some(cap);
+        log::info!("partition {name}: created (slot {cap})");
+
+        let pages = image::pages(bytes).unwrap_or(u64::MAX);
+        let region = into_free_slot(slots, |region| memory::create(region, pages));
+        let region = step(
+            name,
+            format_args!("creating its {pages}-page memory region"),
+            region,
+        )?;
+        let at = step(
+            name,
+            format_args!("placing its memory"),
+            window.take(bytes).ok_or(Failure::WindowFull),
+        )?;
+        let mapped = memory::map(region, slot::DOMAIN, at, page::WRITE).map_err(Failure::from);
+        step(
+            name,
+            format_args!("mapping its memory into the manager"),
+            mapped,
+        )?;
+        partition.memory_at = Some(at);
+        let flags = map::READABLE | map::WRITABLE | map::EXECUTABLE;
+        let mapped = vm::map_gpa(cap, region, 0, flags).map_err(Failure::from);
+        step(name, format_args!("mapping its memory at GPA 0"), mapped)?;
+        log::info!(
+            "partition {name}: {} KiB of memory at GPA 0 (region slot {region}, manager address {at:#x})",
+            bytes >> 10
+        );
+
+        let state = load(partition, at)?;
+
+        for route in &partition.routes {
+            let installed =
+                vm::install_intercept(cap, route.kind, route.parameter, route.slot, route.state);
+            step(
+                name,
+                format_args!("installing route {}", RouteLine(*route)),
+                installed.map_err(Failure::from),
+            )?;
+            log::info!("partition {name}: route {}", RouteLine(*route));
+        }
+
+        for handler in attach_slots(&partition.routes) {
+            let attached = match Endpoint(handler).call(attach_message(name)) {
+                Ok(reply) if reply.words[0] == ATTACH_ACCEPTED => Ok(()),
+                Ok(reply) => Err(Failure::AttachRefused(reply.words[0])),
+                Err(e) => Err(e.into()),
+            };
+            step(
+                name,
+                format_args!("attaching to the handler behind slot {handler}"),
+                attached,
+            )?;
+            log::info!("partition {name}: attached to the handler behind slot {handler}");
+        }
+
+        let priority = partition.spec.priority;
+        for (index, cpu) in partition.spec.vp_cpus.clone().enumerate() {
+            let index = u32::try_from(index).unwrap_or(u32::MAX);
+            let vp = into_free_slot(slots, |vp| vm::vp_create(cap, vp, index, cpu, priority));
+            let vp = step(name, format_args!("creating VP {index} on CPU {cpu}"), vp)?;
+            partition.vps.push(vp);
+            log::info!(
+                "partition {name}: VP {index} created on CPU {cpu} at priority {priority} (slot {vp})"
+            );
+        }
+        if partition.vps.is_empty() {
+            log::error!("partition {name}: no VPs");
+            return Err(());
+        }
+
+        set_registers(partition, &state)?;
+        let started = vm::vp_start(partition.vps[0]).map_err(Failure::from);
+        step(name, format_args!("starting VP 0"), started)?;
+        log::info!("partition {name}: VP 0 started at rip {:#x}", state.rip);
+        Ok(())
+    }
+
+    /// Reloads a partition whose guest asked for a reset, after the reply that
+    /// stopped its VP: the image again, VP 0's registers, and VP 0 restarted.
+    /// (Memory the image does not cover keeps what the guest left there, as
+    /// after a warm reset.) `Err` if that failed (logged).
+    fn reset(partition: &Partition, round: u32) -> Result<(), ()> {
+        let name = partition.name();
+        let (Some(at), Some(&vp)) = (partition.memory_at, partition.vps.first()) else {
+            log::error!("partition {name}: reset without memory or VPs");
+            return Err(());
+        };
+        let state = load(partition, at)?;
+        set_registers(partition, &state)?;
+        let started = vm::vp_start(vp).map_err(Failure::from);
+        step(name, format_args!("restarting VP 0"), started)?;
+        log::info!(
+            "partition {name}: reset {round}: image reloaded, VP 0 restarted at rip {:#x}",
+            state.rip
+        );
+        Ok(())
+    }
+
+    /// A call the `exits` endpoint received.
+    struct Request {
+        badge: u64,
+        message: Message,
+    }
+
+    impl Request {
+        fn from_registers(out: Registers) -> Self {
+            Self {
+                badge: out.rdi,
+                message: Message {
+                    words: out.words,
+                    buffer_words: u16::try_from(out.r14).unwrap_or(0),
+                },
+            }
+        }
+    }
+
+    fn wait() -> Result<Request, Error> {
+        invoke(Syscall::Wait, EXITS, [0; 6], CapTransfer::NONE).map(Request::from_registers)
+    }
+
+    fn reply(reply: Message) -> Result<(), Error> {
+        invoke_with_buffer(
+            Syscall::Reply,
+            EXITS,
+            reply.words,
+            CapTransfer::NONE,
+            reply.buffer_words,
+        )
+        .map(drop)
+    }
+
+    fn reply_wait(reply: Message) -> Result<Request, Error> {
+        invoke_with_buffer(
+            Syscall::ReplyWait,
+            EXITS,
+            reply.words,
+            CapTransfer::NONE,
+            reply.buffer_words,
+        )
+        .map(Request::from_registers)
+    }
+
+    fn stop() -> Message {
+        Message::new(ExitReply::new().stop().words())
+    }
+
+    /// Decides about one exit message: the reply, and the partition to reset
+    /// once the reply has stopped its VP.
+    fn handle(manager: &mut Manager, request: &Request) -> (Message, Option<usize>) {
+        // First, before any other system call reuses the message buffer.
+        let buffer = message_buffer::read(request.message.buffer_words);
+        let message = ExitMessage::parse(&request.message.words, &buffer);
+        let kind = ExitType(&message);
+        let step = manager.ledger.exit(request.badge, &message, &buffer);
+        let reply = step.reply();
+        let reset = match step {
+            Step::UnknownBadge => {
+                log::warn!(
+                    "exit {kind} from VP {} with unknown badge {}; stopping the VP",
+                    message.vp_index,
+                    request.badge
+                );
+                None
+            }
+            Step::AfterEnd { index, outcome } => {
+                let name = manager.partitions[index].name();
+                log::warn!(
+                    "partition {name}: exit {kind} after it ended ({outcome}); stopping the VP"
+                );
+                None
+            }
+            Step::Decided {
+                index,
+                decision,
+                judgement,
+                gave_up,
+            } => {
+                let partition = &manager.partitions[index];
+                let name = partition.name();
+                if let Some(report) = &decision.report {
+                    log::log!(report.level(), "partition {name}: {report}");
+                    if let Report::Unrecoverable { .. }
+                    | Report::Halted { .. }
+                    | Report::Unsupported { .. } = report
+                        && let Some(registers) = lifecycle::registers_after_header(
+                            &buffer,
+                            lifecycle_state(&partition.routes),
+                        )
+                    {
+                        log::error!("partition {name}: registers: {}", RegistersLine(registers));
+                    }
+                }
+                if gave_up {
+                    log::error!("partition {name}: {MAX_RESETS} resets already; giving up on it");
+                }
+                if let Some(judgement) = judgement {
+                    log_judgement(name, judgement);
+                }
+                (decision.effect == Effect::Reset).then_some(index)
+            }
+        };
+        let reply = reply.into_message().unwrap_or_else(|e| {
+            log::error!("partition-manager: reply: {e}; stopping the VP instead");
+            stop()
+        });
+        (reply, reset)
+    }
+
+    /// An exit message's type for logs.
+    struct ExitType<'a>(&'a ExitMessage);
+
+    impl fmt::Display for ExitType<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self.0.type_name() {
+                Some(name) => f.write_str(name),
+                None => write!(f, "{:#x}", self.0.message_type),
+            }
+        }
+    }
+
+    /// Serves the `exits` endpoint until every partition has ended.
+    fn serve(manager: &mut Manager) -> ! {
+        let mut next = wait();
+        loop {
+            let request = match next {
+                Ok(request) => request,
+                Err(e) => {
+                    log::error!("partition-manager: waiting for exits failed: {e}");
+                    finish(&manager.ledger, false);
+                }
+            };
+            let (answer, reset_index) = handle(manager, &request);
+            if reset_index.is_none() && !manager.ledger.all_ended() {
+                next = match reply_wait(answer) {
+                    Err(e) if e == Status::NoCaller => {
+                        log::warn!("partition-manager: the VP left before its reply");
+                        wait()
+                    }
+                    Err(e) => {
+                        log::error!(
+                            "partition-manager: the reply was refused: {e}; stopping the VP"
+                        );
+                        if let Err(e) = reply(stop()) {
+                            log::error!("partition-manager: stopping the VP failed too: {e}");
+                        }
+                        wait()
+                    }
+                    ok => ok,
+                };
+                continue;
+            }
+            // The VP must have its reply (and stop) before it is reset, and
+            // before the deployment ends.
+            if let Err(e) = reply(answer) {
+                log::warn!("partition-manager: replying failed: {e}");
+            }
+            if let Some(index) = reset_index {
+                let round = manager.ledger.entries[index].resets;
+                if reset(&manager.partitions[index], round).is_err() {
+                    manager.end(index, Outcome::SetupFailed);
+                }
+            }
+            if manager.ledger.all_ended() {
+                finish(&manager.ledger, true);
+            }
+            next = wait();
+        }
+    }
+
+    /// Ends the deployment (verdict capability) or the component (exit code)
+    /// with pass iff every partition ended as expected (and `served`: the
+    /// exits endpoint worked).
+    fn finish(ledger: &Ledger, served: bool) -> ! {
+        let (total, ok, pass) = ledger.result();
+        let pass = pass && served;
+        let verdict = if pass { "pass" } else { "FAIL" };
+        log::info!("partition-manager: {ok} of {total} partitions ended as expected: {verdict}");
+        verdict_or_exit(pass)
+    }
+
+    /// The verdict if the manager holds the verdict capability (slot 3),
+    /// otherwise exit code 0 (pass) or 1.
+    fn verdict_or_exit(pass: bool) -> ! {
+        let code = u64::from(!pass);
+        let given = invoke(
+            Syscall::Verdict,
+            slot::VERDICT,
+            [code, 0, 0, 0, 0, 0],
+            CapTransfer::NONE,
+        );
+        match given {
+            Ok(_) => log::error!("partition-manager: the verdict returned"),
+            Err(e) if e == Status::EmptySlot => {}
+            Err(e) => {
+                log::warn!("partition-manager: the verdict was refused: {e}; exiting instead")
+            }
+        }
+        tessera_rt::exit(code)
+    }
+
+    /// Maps the manager data (read-only) and checks it.
+    fn manager_data() -> Result<ManagerData<'static>, ()> {
+        let view = vm::map_view(MANAGER_DATA_SLOT, MANAGER_DATA_VIEW)
+            .map_err(|e| log::error!("partition-manager: mapping the manager data failed: {e}"))?;
+        // A region has at least one page: the first 16 bytes are always there.
+        let header = view
+            .bytes(16)
+            .map_err(|e| log::error!("partition-manager: reading the manager data failed: {e}"))?;
+        let total =
+            ManagerData::total_size(header).map_err(|e| log::error!("partition-manager: {e}"))?;
+        let bytes = view.bytes(total as u64).map_err(|e| {
+            log::error!("partition-manager: reading {total} bytes of manager data failed: {e}")
+        })?;
+        ManagerData::parse(bytes).map_err(|e| log::error!("partition-manager: {e}"))
+    }
+
+    fn main() {
+        let Ok(data) = manager_data() else {
+            verdict_or_exit(false);
+        };
+        let mut slots = Slots::new(data.used_slots());
+        let mut window = Window::default();
+        let partitions: Vec<Partition> = data.partitions().map(Partition::new).collect();
+        let ledger = Ledger::new(
+            partitions
+                .iter()
+                .map(|p| Entry::new(p.spec.badge, p.spec.expect)),
+        );
+        let mut manager = Manager { partitions, ledger };
+        log::info!(
+            "partition-manager: {} partitions, {} bytes of manager data",
+            manager.partitions.len(),
+            data.len()
+        );
+        for index in 0..manager.partitions.len() {
+            if setup(&mut manager.partitions[index], &mut slots, &mut window).is_err() {
+                manager.end(index, Outcome::SetupFailed);
+            }
+        }
+        if manager.ledger.all_ended() {
+            finish(&manager.ledger, true);
+        }
+        serve(&mut manager)
+    }
+}
+
+#[cfg(not(target_os = "none"))]
+fn main() {
+    eprintln!(
+        "partition-manager is a Tessera component: build it for x86_64-unknown-none (cargo xtask build)"
+    );
+    std::process::exit(2);
+}

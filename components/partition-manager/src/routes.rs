@@ -1,0 +1,148 @@
+//! A partition's routes: how they read in logs, which handlers hear of the
+//! partition ([`attach_slots`]), and which register mask comes with which
+//! exit.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use tessera_boot_plan::manager::RouteSpec;
+use tessera_boot_plan::route::{self, ParameterShape, intercept};
+
+/// A route for logs: `io 0xf4..=0xf4 -> slot 6 (state 0x0)`.
+#[derive(Clone, Copy, Debug)]
+pub struct RouteLine(pub RouteSpec);
+
+impl fmt::Display for RouteLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let RouteSpec {
+            kind,
+            parameter,
+            slot,
+            state,
+        } = self.0;
+        match route::kind_name(kind) {
+            Some(name) => f.write_str(name)?,
+            None => write!(f, "kind {kind:#x}")?,
+        }
+        match route::shape(kind) {
+            Some(ParameterShape::Range { .. }) => {
+                if let Some((first, last)) = route::range_of(kind, parameter) {
+                    write!(f, " {first:#x}..={last:#x}")?;
+                }
+            }
+            Some(ParameterShape::Vectors) => write!(f, " vectors {parameter:#x}")?,
+            Some(ParameterShape::None) | None => {}
+        }
+        write!(f, " -> slot {slot}")?;
+        if state != 0 {
+            write!(f, " (registers {state:#x})")?;
+        }
+        Ok(())
+    }
+}
+
+/// The slots of the lifecycle route: they lead to the manager's own
+/// `exits` endpoint (the manager is every partition's lifecycle handler:
+/// that is how it learns how the partition ends), and the routes of one
+/// partition to one endpoint share a slot.
+fn own_slots(routes: &[RouteSpec]) -> impl Iterator<Item = u32> + '_ {
+    routes
+        .iter()
+        .filter(|r| r.kind == intercept::LIFECYCLE)
+        .map(|r| r.slot)
+}
+
+/// The slots to send the partition attach message through: each distinct
+/// route slot once, in route order, except the manager's own endpoint
+/// (a call to itself would never be answered).
+pub fn attach_slots(routes: &[RouteSpec]) -> Vec<u32> {
+    let mut slots: Vec<u32> = Vec::new();
+    for route in routes {
+        if !own_slots(routes).any(|own| own == route.slot) && !slots.contains(&route.slot) {
+            slots.push(route.slot);
+        }
+    }
+    slots
+}
+
+/// Whether exits through `slot` come to the manager itself.
+pub fn is_own_slot(routes: &[RouteSpec], slot: u32) -> bool {
+    own_slots(routes).any(|own| own == slot)
+}
+
+/// The register mask of the lifecycle route (what comes after the TLFS
+/// message of a lifecycle exit), 0 if there is none.
+pub fn lifecycle_state(routes: &[RouteSpec]) -> u64 {
+    routes
+        .iter()
+        .find(|r| r.kind == intercept::LIFECYCLE)
+        .map_or(0, |r| r.state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+    use alloc::vec;
+    use tessera_abi::vm::state;
+
+    fn route(kind: u64, parameter: u64, slot: u32) -> RouteSpec {
+        RouteSpec {
+            kind,
+            parameter,
+            slot,
+            state: 0,
+        }
+    }
+
+    fn io(first: u64, last: u64, slot: u32) -> RouteSpec {
+        route(intercept::IO_PORT, first | last << 16, slot)
+    }
+
+    #[test]
+    fn handlers_hear_once_and_the_manager_never() {
+        let routes = vec![
+            route(intercept::LIFECYCLE, 0, 5),
+            io(0xF4, 0xF4, 5),
+            io(0x3F8, 0x3FF, 6),
+            io(0x510, 0x51F, 7),
+            route(intercept::CPUID, 0x4C00_0000 | 0x4C00_00FF << 32, 7),
+            route(intercept::HLT, 0, 7),
+        ];
+        assert_eq!(attach_slots(&routes), [6, 7]);
+        assert!(is_own_slot(&routes, 5));
+        assert!(!is_own_slot(&routes, 6));
+        assert_eq!(attach_slots(&routes[..2]), [] as [u32; 0]);
+    }
+
+    #[test]
+    fn the_lifecycle_mask_is_the_lifecycle_routes() {
+        let mut lifecycle = route(intercept::LIFECYCLE, 0, 5);
+        lifecycle.state = state::ALL;
+        let routes = [io(0xF4, 0xF4, 5), lifecycle];
+        assert_eq!(lifecycle_state(&routes), state::ALL);
+        assert_eq!(lifecycle_state(&routes[..1]), 0);
+    }
+
+    #[test]
+    fn routes_read_as_kind_parameter_and_slot() {
+        assert_eq!(
+            format!("{}", RouteLine(io(0xF4, 0xF4, 5))),
+            "io 0xf4..=0xf4 -> slot 5"
+        );
+        let mut lifecycle = route(intercept::LIFECYCLE, 0, 5);
+        lifecycle.state = state::RAX | state::RSP;
+        assert_eq!(
+            format!("{}", RouteLine(lifecycle)),
+            "lifecycle -> slot 5 (registers 0x11)"
+        );
+        assert_eq!(
+            format!("{}", RouteLine(route(intercept::EXCEPTION, 1 << 14, 8))),
+            "exception vectors 0x4000 -> slot 8"
+        );
+        assert_eq!(
+            format!("{}", RouteLine(route(0x42, 0, 9))),
+            "kind 0x42 -> slot 9"
+        );
+    }
+}

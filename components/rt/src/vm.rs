@@ -1,0 +1,402 @@
+//! Partitions and virtual processors (ABI: `tessera_abi::vm`, system calls
+//! `PartitionCreate` (23) to `VpAssertInterrupt` (32)): typed wrappers for a
+//! partition manager.
+//!
+//! Capabilities are named by slot, as everywhere in the runtime: a partition
+//! capability (CONTROL) from [`partition_create`], a VP capability (READ,
+//! WRITE, CONTROL) from [`vp_create`], memory-region capabilities from
+//! [`crate::memory::create`], endpoint capabilities (CALL) for routes.
+//!
+//! Register values travel as `(HV_REGISTER_NAME, low, high)` triples through
+//! the message buffer: [`Register`] is one triple, and its constructors pack
+//! the TLFS 128-bit layouts ([`Register::segment`] for
+//! `HV_X64_SEGMENT_REGISTER`, [`Register::table`] for
+//! `HV_X64_TABLE_REGISTER`).
+//!
+//! [`map_view`] maps a region read-only and reads it in place (a partition
+//! manager's guest images, from its manager data).
+
+use tessera_abi::vm::MAX_REGISTER_TRIPLES;
+use tessera_abi::{CapTransfer, MESSAGE_WORDS, REGION_WINDOW, Status, Syscall, slot};
+use tlfs::register::HvRegisterName;
+use tlfs::types::{HvX64SegmentAttributes, HvX64SegmentRegister, HvX64TableRegister};
+
+use crate::error::{Error, check};
+use crate::syscall::{
+    Registers, invoke, raw, read_message_buffer, region_bytes, write_message_buffer,
+};
+
+fn call(number: Syscall, cap: u32, words: [u64; MESSAGE_WORDS]) -> Result<(), Error> {
+    invoke(number, cap, words, CapTransfer::NONE).map(drop)
+}
+
+/// A name as the four words of `PartitionCreate` (32 bytes, NUL padded;
+/// longer names are cut at 32 bytes).
+pub fn name_words(name: &str) -> [u64; 4] {
+    let mut bytes = [0u8; 32];
+    let len = name.len().min(32);
+    bytes[..len].copy_from_slice(&name.as_bytes()[..len]);
+    core::array::from_fn(|i| {
+        u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().expect("8 bytes"))
+    })
+}
+
+/// A new partition named `name` (for logs), charged to the caller's quota;
+/// its capability (CONTROL, GRANT, DERIVE, REVOKE) goes to the empty `slot`.
+pub fn partition_create(slot: u32, name: &str) -> Result<(), Error> {
+    let [a, b, c, d] = name_words(name);
+    call(
+        Syscall::PartitionCreate,
+        0,
+        [u64::from(slot), a, b, c, d, 0],
+    )
+}
+
+/// Maps the whole memory region in `region` into `partition` at the
+/// page-aligned `gpa`, with the `tessera_abi::vm::map` flags `flags`.
+pub fn map_gpa(partition: u32, region: u32, gpa: u64, flags: u64) -> Result<(), Error> {
+    call(
+        Syscall::PartitionMapGpa,
+        partition,
+        [u64::from(region), gpa, flags, 0, 0, 0],
+    )
+}
+
+/// Removes the mapping that starts at `gpa` from `partition`.
+pub fn unmap_gpa(partition: u32, gpa: u64) -> Result<(), Error> {
+    call(Syscall::PartitionUnmapGpa, partition, [gpa, 0, 0, 0, 0, 0])
+}
+
+/// Routes `partition`'s exits of `kind` (`tessera_abi::vm::intercept`) with
+/// `parameter` to the endpoint capability (CALL) in `endpoint`, sending the
+/// general registers in `state_mask` (`tessera_abi::vm::state`). The route
+/// keeps that capability's badge.
+pub fn install_intercept(
+    partition: u32,
+    kind: u64,
+    parameter: u64,
+    endpoint: u32,
+    state_mask: u64,
+) -> Result<(), Error> {
+    call(
+        Syscall::PartitionInstallIntercept,
+        partition,
+        [kind, parameter, u64::from(endpoint), state_mask, 0, 0],
+    )
+}
+
+/// Creates VP number `index` of `partition`, to run on host CPU `cpu` at
+/// `priority` (at most the caller's); its capability goes to the empty
+/// `slot`. The VP starts stopped, in the x86 reset state.
+pub fn vp_create(
+    partition: u32,
+    slot: u32,
+    index: u32,
+    cpu: u32,
+    priority: u8,
+) -> Result<(), Error> {
+    call(
+        Syscall::VpCreate,
+        partition,
+        [
+            u64::from(slot),
+            u64::from(index),
+            u64::from(cpu),
+            u64::from(priority),
+            0,
+            0,
+        ],
+    )
+}
+
+/// Runs the stopped VP in `vp`.
+pub fn vp_start(vp: u32) -> Result<(), Error> {
+    call(Syscall::VpStart, vp, [0; MESSAGE_WORDS])
+}
+
+/// Stops the VP in `vp` at its next exit.
+pub fn vp_stop(vp: u32) -> Result<(), Error> {
+    call(Syscall::VpStop, vp, [0; MESSAGE_WORDS])
+}
+
+/// Asserts `event` (`tessera_abi::vm::event`: an external interrupt or an
+/// NMI) on the VP in `vp`.
+pub fn vp_assert_interrupt(vp: u32, event: u64) -> Result<(), Error> {
+    call(Syscall::VpAssertInterrupt, vp, [event, 0, 0, 0, 0, 0])
+}
+
+/// A memory region that [`map_view`] mapped read-only into the component:
+/// its bytes can be read in place, as a slice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct View {
+    address: u64,
+}
+
+impl View {
+    /// Where the region is mapped.
+    pub const fn address(&self) -> u64 {
+        self.address
+    }
+
+    /// The region's first `len` bytes. `len` must not exceed the region:
+    /// a read past its end faults and stops the component (the region's
+    /// size is not known here; read it from the data, as the manager data
+    /// says its own length in its first 16 bytes). `InvalidArgument` if
+    /// the range leaves the region window.
+    pub fn bytes(&self, len: u64) -> Result<&'static [u8], Error> {
+        let len = self
+            .address
+            .checked_add(len)
+            .filter(|&end| end <= REGION_WINDOW.end)
+            .and_then(|_| usize::try_from(len).ok())
+            .ok_or(Error::from(Status::InvalidArgument))?;
+        Ok(region_bytes(self.address, len))
+    }
+}
+
+/// Maps the memory region in `region` read-only into the component's own
+/// domain at `address` (page aligned, in the region window) to read it in
+/// place ([`View::bytes`]): for a partition manager's guest images, which
+/// it hands to the guest loader as they are.
+///
+/// Only for a region nothing writes any more, through a capability the
+/// component keeps (the manager data region: written by init before it
+/// was granted, read-only). Mapping at an address that is taken fails as
+/// the kernel says.
+pub fn map_view(region: u32, address: u64) -> Result<View, Error> {
+    if !address.is_multiple_of(4096) || !REGION_WINDOW.contains(&address) {
+        return Err(Error::from(Status::InvalidArgument));
+    }
+    crate::memory::map(region, slot::DOMAIN, address, 0)?;
+    Ok(View { address })
+}
+
+/// One `(HV_REGISTER_NAME, low, high)` triple: a register and its 128-bit
+/// value in TLFS layout (64-bit registers in `low`, `high` zero).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Register {
+    pub name: HvRegisterName,
+    pub low: u64,
+    pub high: u64,
+}
+
+impl Register {
+    /// A register with a 64-bit value.
+    pub const fn u64(name: HvRegisterName, value: u64) -> Self {
+        Self {
+            name,
+            low: value,
+            high: 0,
+        }
+    }
+
+    /// A register whose value is to be read (zero until
+    /// [`vp_get_registers`] fills it in).
+    pub const fn named(name: HvRegisterName) -> Self {
+        Self::u64(name, 0)
+    }
+
+    /// A segment register as `HV_X64_SEGMENT_REGISTER`: `low` = base,
+    /// `high` = limit | selector << 32 | attributes << 48.
+    pub const fn segment(name: HvRegisterName, segment: HvX64SegmentRegister) -> Self {
+        Self {
+            name,
+            low: segment.base,
+            high: segment.limit as u64
+                | (segment.selector as u64) << 32
+                | (segment.attributes.into_bits() as u64) << 48,
+        }
+    }
+
+    /// A table register (`GDTR`, `IDTR`) as `HV_X64_TABLE_REGISTER`:
+    /// `low` = limit << 48 (after three padding words), `high` = base.
+    pub const fn table(name: HvRegisterName, table: HvX64TableRegister) -> Self {
+        Self {
+            name,
+            low: (table.limit as u64) << 48,
+            high: table.base,
+        }
+    }
+
+    /// The value as one 128-bit number (`high << 64 | low`).
+    pub const fn value(&self) -> u128 {
+        (self.high as u128) << 64 | self.low as u128
+    }
+
+    /// The value read as a segment register (the inverse of
+    /// [`Register::segment`]).
+    pub const fn as_segment(&self) -> HvX64SegmentRegister {
+        HvX64SegmentRegister {
+            base: self.low,
+            limit: self.high as u32,
+            selector: (self.high >> 32) as u16,
+            attributes: HvX64SegmentAttributes::from_bits((self.high >> 48) as u16),
+        }
+    }
+
+    /// The value read as a table register (the inverse of
+    /// [`Register::table`]; the padding is dropped).
+    pub const fn as_table(&self) -> HvX64TableRegister {
+        HvX64TableRegister {
+            pad: [0; 3],
+            limit: (self.low >> 48) as u16,
+            base: self.high,
+        }
+    }
+
+    fn words(&self) -> [u64; 3] {
+        [u64::from(self.name.into_bits()), self.low, self.high]
+    }
+}
+
+/// Why `VpGetRegisters` / `VpSetRegisters` failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RegisterError {
+    /// The kernel's status.
+    pub error: Error,
+    /// With `InvalidArgument`: the index of the triple the kernel refused
+    /// (an unknown name, or a value the architecture does not allow).
+    /// `None` for other errors, or if more triples were passed than one
+    /// call carries ([`MAX_REGISTER_TRIPLES`]).
+    pub index: Option<usize>,
+}
+
+impl From<Error> for RegisterError {
+    fn from(error: Error) -> Self {
+        Self { error, index: None }
+    }
+}
+
+impl core::fmt::Display for RegisterError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.index {
+            Some(index) => write!(f, "{} (register {index})", self.error),
+            None => write!(f, "{}", self.error),
+        }
+    }
+}
+
+impl core::error::Error for RegisterError {}
+
+/// The refused index of a failed register call: word 0 with
+/// `InvalidArgument`, if it names one of the `count` triples.
+fn refused_index(status: u64, word0: u64, count: usize) -> Option<usize> {
+    (status == Status::InvalidArgument.code())
+        .then(|| usize::try_from(word0).ok())
+        .flatten()
+        .filter(|&index| index < count)
+}
+
+/// Puts `registers` into the message buffer and makes the register call.
+fn register_call(number: Syscall, vp: u32, registers: &[Register]) -> Result<(), RegisterError> {
+    let count = registers.len();
+    if count > MAX_REGISTER_TRIPLES {
+        return Err(Error::from(Status::InvalidArgument).into());
+    }
+    let mut words = [0u64; MAX_REGISTER_TRIPLES * 3];
+    for (triple, register) in words.chunks_exact_mut(3).zip(registers) {
+        triple.copy_from_slice(&register.words());
+    }
+    write_message_buffer(&words[..count * 3]);
+    let out = raw(Registers {
+        rax: number as u64,
+        rdi: u64::from(vp),
+        words: [count as u64, 0, 0, 0, 0, 0],
+        r13: CapTransfer::NONE.to_word(),
+        r14: 0,
+    });
+    check(out.rax).map_err(|error| RegisterError {
+        error,
+        index: refused_index(out.rax, out.words[0], count),
+    })
+}
+
+/// Reads the registers of the stopped VP in `vp` (READ): each entry's
+/// name is read, its `low` and `high` filled in.
+pub fn vp_get_registers(vp: u32, registers: &mut [Register]) -> Result<(), RegisterError> {
+    register_call(Syscall::VpGetRegisters, vp, registers)?;
+    let mut words = [0u64; MAX_REGISTER_TRIPLES * 3];
+    let words = &mut words[..registers.len() * 3];
+    read_message_buffer(words);
+    for (register, triple) in registers.iter_mut().zip(words.chunks_exact(3)) {
+        register.low = triple[1];
+        register.high = triple[2];
+    }
+    Ok(())
+}
+
+/// Writes `registers` into the stopped VP in `vp` (WRITE), all or nothing.
+pub fn vp_set_registers(vp: u32, registers: &[Register]) -> Result<(), RegisterError> {
+    register_call(Syscall::VpSetRegisters, vp, registers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segment() -> HvX64SegmentRegister {
+        HvX64SegmentRegister {
+            base: 0x1122_3344_5566_7788,
+            limit: 0xFFFF_FFFF,
+            selector: 0x08,
+            attributes: HvX64SegmentAttributes::from_bits(0xA09B),
+        }
+    }
+
+    #[test]
+    fn segments_pack_as_the_tlfs_layout() {
+        let register = Register::segment(HvRegisterName::X64_CS, segment());
+        assert_eq!(register.low, 0x1122_3344_5566_7788);
+        assert_eq!(register.high, 0xA09B_0008_FFFF_FFFF);
+        assert_eq!(register.as_segment(), segment());
+        // Byte for byte what HV_X64_SEGMENT_REGISTER holds.
+        let bytes = register.value().to_le_bytes();
+        assert_eq!(bytes[0..8], 0x1122_3344_5566_7788u64.to_le_bytes());
+        assert_eq!(bytes[8..12], 0xFFFF_FFFFu32.to_le_bytes());
+        assert_eq!(bytes[12..14], 0x08u16.to_le_bytes());
+        assert_eq!(bytes[14..16], 0xA09Bu16.to_le_bytes());
+    }
+
+    #[test]
+    fn tables_pack_as_the_tlfs_layout() {
+        let table = HvX64TableRegister {
+            pad: [0; 3],
+            limit: 0x17,
+            base: 0x7000,
+        };
+        let register = Register::table(HvRegisterName::X64_GDTR, table);
+        assert_eq!(register.low, 0x0017_0000_0000_0000);
+        assert_eq!(register.high, 0x7000);
+        assert_eq!(register.as_table(), table);
+        let bytes = register.value().to_le_bytes();
+        assert_eq!(bytes[6..8], 0x17u16.to_le_bytes());
+        assert_eq!(bytes[8..16], 0x7000u64.to_le_bytes());
+    }
+
+    #[test]
+    fn triples_are_name_low_high() {
+        let register = Register::u64(HvRegisterName::X64_RIP, 0x1000);
+        assert_eq!(register.words(), [0x0002_0010, 0x1000, 0]);
+        assert_eq!(
+            Register::named(HvRegisterName::X64_RAX).words(),
+            [0x0002_0000, 0, 0]
+        );
+    }
+
+    #[test]
+    fn only_invalid_argument_names_an_index() {
+        let invalid = Status::InvalidArgument.code();
+        assert_eq!(refused_index(invalid, 2, 5), Some(2));
+        assert_eq!(refused_index(invalid, 5, 5), None);
+        assert_eq!(refused_index(Status::VpRunning.code(), 2, 5), None);
+    }
+
+    #[test]
+    fn names_are_nul_padded_words() {
+        let words = name_words("guest-a");
+        assert_eq!(words[0], u64::from_le_bytes(*b"guest-a\0"));
+        assert_eq!(words[1..], [0, 0, 0]);
+        let long = "a".repeat(40);
+        assert_eq!(name_words(&long), [u64::from_le_bytes(*b"aaaaaaaa"); 4]);
+    }
+}
