@@ -88,10 +88,6 @@ pub fn left_guest(cpu: usize) {
     IN_GUEST[cpu].store(0, Ordering::SeqCst);
 }
 
-pub fn in_guest(cpu: usize) -> bool {
-    IN_GUEST[cpu].load(Ordering::SeqCst) != 0
-}
-
 /// After translations of `partition` were removed (and its TLB generation
 /// bumped): every CPU running one of its VPs is made to leave the guest,
 /// and this returns once none still runs on the old translations. Each VP

@@ -176,6 +176,9 @@ pub(super) fn install_intercept(kernel: &mut Kernel, thread: ThreadId, cap: u64)
         }
         kernel.add_exception_intercepts(partition, parameter as u32);
     } else {
+        if kind == intercept::CPUID {
+            target.fast.add_cpuid_route(first as u32, last as u32);
+        }
         target.routes.push(Route {
             kind,
             first,

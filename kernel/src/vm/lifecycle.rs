@@ -95,7 +95,7 @@ fn reset_vmcb(partition: &Partition, maps: tables::PermissionMaps) -> Box<Vmcb> 
     vmcb
 }
 
-fn set_exception_intercepts(vmcb: &mut Vmcb, vectors: u32) {
+pub fn set_exception_intercepts(vmcb: &mut Vmcb, vectors: u32) {
     for vector in 0..32u8 {
         if let Some(vector_id) = ExceptionVector::new(vector) {
             vmcb.control
@@ -128,7 +128,7 @@ impl Kernel {
             mappings: Vec::new(),
             routes: Vec::new(),
             vps: Vec::new(),
-            tlb_generation: 1,
+            fast: Default::default(),
             exception_intercepts: 0,
             destroyed: false,
         }));
@@ -155,6 +155,7 @@ impl Kernel {
             return Err(Status::InvalidArgument.code());
         }
         let vmcb = reset_vmcb(target, tables::permission_maps());
+        let (fast, exceptions) = (target.fast.clone(), target.exception_intercepts);
         let message_buffer = frames::allocate_zeroed().ok_or(cap_status(CapError::OutOfMemory))?;
         let thread = match self.ipc.add_thread(self.domains[domain].id, priority) {
             Ok(thread) => thread,
@@ -189,6 +190,8 @@ impl Kernel {
             pending_interrupt: None,
             pending_nmi: false,
             seen_tlb_generation: 0,
+            fast: fast.clone(),
+            exception_intercepts: exceptions,
             message_buffer,
         })));
         self.partitions[partition]
@@ -270,9 +273,12 @@ impl Kernel {
         }
     }
 
-    /// Makes `cpu` leave its guest, if it runs one.
+    /// Makes `cpu` leave its guest, if it runs one. A VP between two fast
+    /// exits is briefly outside its guest but does not look at its kernel
+    /// state before re-entering, so any other CPU gets the interrupt (a
+    /// spurious one is harmless).
     pub fn kick(&self, cpu: usize) {
-        if crate::tlb::in_guest(cpu) && cpu != crate::percpu::current_index() as usize {
+        if cpu != crate::percpu::current_index() as usize {
             crate::arch::apic::send_fixed(
                 self.sched.apic_id(cpu),
                 crate::arch::exceptions::VECTOR_WAKEUP,
@@ -309,16 +315,17 @@ impl Kernel {
     }
 
     /// Routes exceptions `vectors` too: every VP of the partition
-    /// intercepts them from its next entry.
+    /// intercepts them from its next entry (a running VP's VMCB is its
+    /// CPU's alone, so each VP applies the change itself, `sync_intercepts`).
     pub fn add_exception_intercepts(&mut self, partition: usize, vectors: u32) {
         let Some(target) = self.partitions[partition].as_mut() else {
             return;
         };
         target.exception_intercepts |= vectors;
-        let (all, vps) = (target.exception_intercepts, target.vps.clone());
+        let vps = target.vps.clone();
         for vp in vps {
-            if let Some(record) = self.vps[vp].as_mut() {
-                set_exception_intercepts(&mut record.vmcb, all);
+            if let Some(record) = self.vps[vp].as_ref() {
+                self.kick(record.cpu);
             }
         }
     }

@@ -111,7 +111,10 @@ impl Kernel {
                 at += size.bytes();
             }
         }
-        target.tlb_generation += 1;
+        target
+            .fast
+            .tlb_generation
+            .fetch_add(1, core::sync::atomic::Ordering::SeqCst);
         crate::tlb::shoot_down_partition(self, partition, cpu);
         gone.len()
     }

@@ -19,6 +19,7 @@
 //! | `memory` | mapping regions into partitions, and taking them back |
 //! | `lifecycle` | creating, starting, stopping |
 pub mod exits;
+pub mod fast;
 pub mod host_msrs;
 pub mod forward;
 pub mod guest_state;
@@ -29,6 +30,7 @@ pub mod tables;
 pub mod world_switch;
 
 use alloc::boxed::Box;
+use alloc::sync::Arc;
 use alloc::string::String;
 use alloc::vec::Vec;
 use tessera_capability::{Badge, EndpointId, MemoryId, SlotAddr, ThreadId};
@@ -46,9 +48,9 @@ pub struct Partition {
     pub routes: Vec<Route>,
     /// Indices into `Kernel::vps`.
     pub vps: Vec<usize>,
-    /// Bumped whenever a translation is taken away: a VP that saw an older
-    /// value flushes its TLB before it runs again.
-    pub tlb_generation: u64,
+    /// What its running VPs read without the lock (TLB generation, CPUID
+    /// routes).
+    pub fast: Arc<fast::FastPartition>,
     /// Exception vectors with a route (the VMCB's exception intercepts).
     pub exception_intercepts: u32,
     pub destroyed: bool,
@@ -107,6 +109,11 @@ pub struct Vp {
     pub pending_interrupt: Option<u64>,
     pub pending_nmi: bool,
     pub seen_tlb_generation: u64,
+    /// The partition's lock-free part.
+    pub fast: Arc<fast::FastPartition>,
+    /// The exception intercepts in this VP's VMCB (the partition's may
+    /// have grown since; applied before the next entry).
+    pub exception_intercepts: u32,
     /// The frame of the VP thread's message buffer (exit messages out,
     /// reply registers in).
     pub message_buffer: x86_64::PhysAddr,

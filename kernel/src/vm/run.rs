@@ -2,7 +2,12 @@
 //! one, inject what is pending, run the guest, handle the exit, again —
 //! until the VP blocks, stops, parks or is preempted.
 use super::exits::Next;
+use super::fast::{self, FastPartition};
 use super::{VpState, guest_state, tables, world_switch};
+use alloc::sync::Arc;
+use core::sync::atomic::Ordering;
+use tessera_svm::Vmcb;
+use tessera_vcpu::GuestGprs;
 use crate::sched::{self, Keep};
 use crate::state::{KERNEL, Kernel};
 use crate::{percpu, tlb};
@@ -35,36 +40,80 @@ extern "C" fn vp_main(raw: u64) -> ! {
     let mut guard = KERNEL.lock();
     loop {
         let kernel = guard.as_mut().expect("VPs run once the kernel exists");
-        let (vmcb, gprs, partition) = match kernel.prepare_entry(cpu, thread) {
+        let entry = match kernel.prepare_entry(cpu, thread) {
             Ok(entry) => entry,
             Err(keep) => sched::after_syscall(guard, cpu, keep),
         };
-        tlb::entering_guest(cpu, partition);
         drop(guard);
-        // SAFETY: `prepare_entry` checked the state VMRUN loads and set up
-        // the VMCB's controls; the VP is pinned to this CPU and marked
-        // running, so no other CPU touches its VMCB or registers (they are
-        // boxed: the pointer stays valid) until it leaves; interrupts are
-        // off in the kernel.
-        unsafe { world_switch::run(vmcb, &mut *gprs, host_vmcb) };
-        tlb::left_guest(cpu);
-        // SAFETY: as above; the exit code is read before the lock is taken
-        // because a pending interrupt must run first (it may be the flush
-        // another CPU waits for while it holds the lock).
-        let exit_code = unsafe { (*(crate::memory::physical_to_virtual(vmcb).as_ptr::<tessera_svm::Vmcb>())).control.exit_code };
-        if exit_code == ExitCode::INTR {
-            x86_64::instructions::interrupts::enable();
-            x86_64::instructions::nop();
-            x86_64::instructions::interrupts::disable();
-        }
+        let exited = run_until_slow_exit(cpu, host_vmcb, &entry);
         guard = KERNEL.lock();
         let kernel = guard.as_mut().expect("exists");
+        if !exited {
+            continue;
+        }
         let Some(vp) = kernel.threads.get(&thread).and_then(|t| t.vp) else {
             sched::after_syscall(guard, cpu, Keep::Blocked)
         };
         match kernel.handle_exit(cpu, vp) {
             Next::Resume => {}
             Next::Leave(keep) => sched::after_syscall(guard, cpu, keep),
+        }
+    }
+}
+
+/// What `prepare_entry` hands the lock-free part of the loop.
+struct Entry {
+    vmcb: *mut Vmcb,
+    vmcb_address: u64,
+    gprs: *mut GuestGprs,
+    seen_tlb_generation: *mut u64,
+    fast: Arc<FastPartition>,
+    partition: usize,
+    vp_index: u32,
+}
+
+/// Runs the guest, answering the exits `fast::answer` can without the
+/// lock, until one it cannot (`true`: the exit is in the VMCB) or the
+/// partition's translations changed before an entry (`false`: prepare
+/// again, which flushes).
+fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
+    // SAFETY: the VP is pinned to this CPU and marked running: no other CPU
+    // touches its VMCB, general registers or seen generation until it
+    // leaves the CPU (they only write its pending interrupt and stop flags,
+    // under the lock, and then interrupt this CPU). Both live in boxes,
+    // so the pointers stay valid while the lock is released.
+    let (vmcb, gprs, seen) = unsafe {
+        (
+            &mut *entry.vmcb,
+            &mut *entry.gprs,
+            &mut *entry.seen_tlb_generation,
+        )
+    };
+    loop {
+        tlb::entering_guest(cpu, entry.partition);
+        // Entering before reading: an unmapping CPU either sees this CPU in
+        // the guest (and waits for it to leave) or bumped the generation
+        // before this read (`tlb::shoot_down_partition`).
+        if entry.fast.tlb_generation.load(Ordering::SeqCst) != *seen {
+            tlb::left_guest(cpu);
+            return false;
+        }
+        // SAFETY: `prepare_entry` checked the state VMRUN loads and set up
+        // the VMCB's controls; the fast path changes only RIP and general
+        // registers; interrupts are off in the kernel.
+        unsafe { world_switch::run(entry.vmcb_address, gprs, host_vmcb) };
+        tlb::left_guest(cpu);
+        vmcb.control.tlb_control = TlbControl::DO_NOTHING;
+        if vmcb.control.exit_code == ExitCode::INTR {
+            // The interrupt runs now, before the lock is taken: it may be
+            // the flush another CPU waits for while it holds the lock.
+            x86_64::instructions::interrupts::enable();
+            x86_64::instructions::nop();
+            x86_64::instructions::interrupts::disable();
+            return true;
+        }
+        if !fast::answer(vmcb, gprs, &entry.fast, entry.vp_index) {
+            return true;
         }
     }
 }
@@ -77,7 +126,7 @@ impl Kernel {
         &mut self,
         cpu: usize,
         thread: ThreadId,
-    ) -> Result<(u64, *mut tessera_vcpu::GuestGprs, usize), Keep> {
+    ) -> Result<Entry, Keep> {
         let record = self.threads.get(&thread).ok_or(Keep::Blocked)?;
         if record.dead {
             return Err(Keep::Blocked);
@@ -98,12 +147,17 @@ impl Kernel {
         if state.state != VpState::Runnable {
             return Err(Keep::Blocked);
         }
-        let generation = self.partitions[partition]
+        let exceptions = self.partitions[partition]
             .as_ref()
-            .map_or(0, |p| p.tlb_generation);
+            .map_or(0, |p| p.exception_intercepts);
         guest_state::switch_to(self, cpu, vp);
         let vp_record = self.vps[vp].as_mut().expect("checked");
+        if vp_record.exception_intercepts != exceptions {
+            super::lifecycle::set_exception_intercepts(&mut vp_record.vmcb, exceptions);
+            vp_record.exception_intercepts = exceptions;
+        }
         vp_record.inject_pending();
+        let generation = vp_record.fast.tlb_generation.load(Ordering::SeqCst);
         let flush = vp_record.seen_tlb_generation != generation;
         vp_record.seen_tlb_generation = generation;
         vp_record.vmcb.control.tlb_control = if flush {
@@ -111,8 +165,15 @@ impl Kernel {
         } else {
             TlbControl::DO_NOTHING
         };
-        let address = vp_record.vmcb_address();
-        Ok((address, &mut vp_record.gprs, partition))
+        Ok(Entry {
+            vmcb_address: vp_record.vmcb_address(),
+            vmcb: &mut *vp_record.vmcb,
+            gprs: &mut vp_record.gprs,
+            seen_tlb_generation: &mut vp_record.seen_tlb_generation,
+            fast: vp_record.fast.clone(),
+            partition,
+            vp_index: vp_record.index,
+        })
     }
 }
 
