@@ -85,8 +85,10 @@ pub mod intercept {
     /// `HLT`; parameter word 0. Without it the kernel parks the VP until an
     /// interrupt is asserted.
     pub const HLT: u64 = 0x8000_0001;
-    /// Accesses to unmapped GPAs, or mapped ones the mapping's rights do not
-    /// allow; parameter word 0.
+    /// Accesses to GPA pages `first..=last` (page numbers, GPA >> 12) that
+    /// no mapping allows — memory-mapped I/O: parameter word = `first |
+    /// last << 32`. The kernel decodes the instruction (MOV forms to and
+    /// from a general register or an immediate); see [`quick`].
     pub const MEMORY: u64 = 0x8000_0002;
 }
 
@@ -122,7 +124,14 @@ pub mod state {
 ///   4 = the faulting address for #PF.
 /// - `X64_HALT`: 2 = RFLAGS.
 /// - `UNMAPPED_GPA`, `GPA_INTERCEPT`: 2 = GPA, 3 = access (0 read,
-///   1 write, 2 execute), 4 = RIP.
+///   1 write, 2 execute) | the access size in bytes << 8 (0 when the
+///   kernel could not decode the instruction), 4 = RIP, 5 = the value
+///   written (decoded writes). The TLFS memory intercept message carries
+///   the instruction bytes. Result (decoded reads only): word 2 is the
+///   value read, which goes to the instruction's destination register as
+///   the instruction would put it there (zero-extended for 32-bit, merged
+///   for 8- and 16-bit destinations). `ADVANCE_RIP` needs a decoded
+///   instruction.
 /// - `UNRECOVERABLE_EXCEPTION`: 2 = RIP, 3 = the SVM exit code that ended
 ///   the VP (`0x7F` shutdown, `u64::MAX` invalid state), 4 = RSP.
 /// - [`TESSERA_HANDLER_DIED`]: 2 = the message type whose handler died.
