@@ -122,14 +122,18 @@ pub(super) fn unmap_gpa(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Resu
 fn route_range(kind: u64, parameter: u64) -> Result<(u64, u64)> {
     let range = match kind {
         intercept::IO_PORT => (parameter & 0xFFFF, (parameter >> 16) & 0xFFFF),
-        intercept::MSR | intercept::CPUID => (parameter & 0xFFFF_FFFF, parameter >> 32),
+        intercept::MSR | intercept::CPUID | intercept::MEMORY => {
+            (parameter & 0xFFFF_FFFF, parameter >> 32)
+        }
         intercept::EXCEPTION => (0, 31),
-        intercept::LIFECYCLE | intercept::HLT | intercept::MEMORY => (0, 0),
+        intercept::LIFECYCLE | intercept::HLT => (0, 0),
         _ => return Err(Status::InvalidArgument.code()),
     };
     let valid = match kind {
         intercept::IO_PORT => parameter >> 32 == 0 && range.0 <= range.1,
         intercept::MSR | intercept::CPUID => range.0 <= range.1,
+        // GPA page numbers.
+        intercept::MEMORY => range.0 <= range.1 && range.1 < tessera_abi::vm::GPA_LIMIT >> 12,
         // Vectors 0-31; NMI (2) is the host's.
         intercept::EXCEPTION => parameter != 0 && parameter >> 32 == 0 && parameter & (1 << 2) == 0,
         _ => parameter == 0,

@@ -333,12 +333,27 @@ impl Kernel {
             HvMessageType::UNMAPPED_GPA.0
         };
         let access_type = Access::from_bits(access as u8);
-        let header = exit_message::header(&record.vmcb, record.index, 0, access_type);
-        let body = exit_message::memory(header, gpa, &[]);
-        let (route, lifecycle) = match self.route_of(vp, intercept::MEMORY, 0) {
+        let (route, lifecycle) = match self.route_of(vp, intercept::MEMORY, gpa >> 12) {
             Some(route) => (Some(route), false),
             None => (self.route_of(vp, intercept::LIFECYCLE, 0), true),
         };
+        // Only a device's handler can use the decoded instruction.
+        let (decoded, instruction, length) = match (lifecycle, self.partitions[record.partition].as_ref()) {
+            (false, Some(partition)) => super::mmio::decode(&record.vmcb, &record.gprs, &partition.npt),
+            _ => (None, [0; super::mmio::MAX_INSTRUCTION], 0),
+        };
+        let header = exit_message::header(
+            &record.vmcb,
+            record.index,
+            decoded.map_or(0, |d| d.length),
+            access_type,
+        );
+        let body = exit_message::memory(header, gpa, &instruction[..length]);
+        let written = match decoded.map(|d| d.op) {
+            Some(tessera_vcpu::mmio::Op::Store { value }) => value,
+            _ => 0,
+        };
+        let size = decoded.map_or(0, |d| u64::from(d.size));
         log::info!(
             "{}: {} GPA {gpa:#x} ({}) at rip {rip:#x}",
             self.vp_name(vp),
@@ -353,12 +368,15 @@ impl Kernel {
         // Retrying the access would fault again: the lifecycle handler's
         // answer ends the VP, whatever it is.
         record.stop_requested |= lifecycle;
-        let message = ExitMessage::new(message_type, record.index, [gpa, access, rip, 0])
+        let message = ExitMessage::new(message_type, record.index, [gpa, access | size << 8, rip, written])
             .body(bytes(&body))
             .registers(route.state, &record.gprs, record.vmcb.save.rax, record.vmcb.save.rsp);
         let pending = Pending {
-            kind: PendingKind::Other,
-            next_rip: None,
+            kind: match decoded {
+                Some(access) => PendingKind::Mmio(access),
+                None => PendingKind::Other,
+            },
+            next_rip: decoded.map(|d| rip.wrapping_add(u64::from(d.length))),
             message_type,
             lifecycle,
         };

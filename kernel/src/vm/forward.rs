@@ -33,6 +33,8 @@ pub enum PendingKind {
     MsrRead,
     MsrWrite,
     Cpuid,
+    /// A decoded memory-mapped I/O access.
+    Mmio(tessera_vcpu::mmio::Access),
     Other,
 }
 
@@ -189,6 +191,17 @@ impl Kernel {
                 PendingKind::MsrRead => {
                     save.rax = first & 0xFFFF_FFFF;
                     record.gprs.rdx = first >> 32;
+                }
+                PendingKind::Mmio(access) => {
+                    if let tessera_vcpu::mmio::Op::Load { dest, .. } = access.op {
+                        let old = tessera_vcpu::gprs::read(&record.gprs, save.rax, save.rsp, dest);
+                        let new = tessera_vcpu::mmio::load_result(access.op, access.size, first, old);
+                        match tessera_vcpu::gprs::slot(&mut record.gprs, dest) {
+                            Some(slot) => *slot = new,
+                            None if dest == tessera_vcpu::gprs::GprIndex::RAX => save.rax = new,
+                            None => save.rsp = new,
+                        }
+                    }
                 }
                 PendingKind::Cpuid => {
                     save.rax = first & 0xFFFF_FFFF;

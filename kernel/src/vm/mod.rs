@@ -25,6 +25,7 @@ pub mod forward;
 pub mod guest_state;
 pub mod lifecycle;
 pub mod memory;
+pub mod mmio;
 pub mod run;
 pub mod tables;
 pub mod world_switch;
