@@ -22,7 +22,9 @@
 //! | module | concept |
 //! | --- | --- |
 //! | [`hypercall`] | the hypercall interface: caller checks, register conventions, the per-call table, decoding, parameter access, result write-back |
-//! | [`cpuid`](mod@cpuid) | the partition's Hv#1 configuration, the CPUID leaves `0x40000000`–`0x40000006` it produces, and its validation against the Requirements |
+//! | [`dispatch`](mod@dispatch) | the kernel's `VMMCALL` entry: decode, run the calls the kernel completes (flushes, long spin wait, extended capabilities), and say what to do |
+//! | [`synthetic_msr`] | the synthetic MSR state machine: guest OS ID, hypercall page, VP index, VP runtime, reference counter, reset, VP assist page, crash MSRs |
+//! | [`cpuid`](mod@cpuid) | the partition's Hv#1 configuration (also from QEMU-style feature names), the CPUID leaves `0x40000000`–`0x40000006` it produces, and its validation against the Requirements and against what Tessera implements |
 //!
 //! # Where the texts disagree or are silent
 //!
@@ -57,6 +59,21 @@
 //! - **Continuation on x64.** § Volatile Registers says RAX "is always
 //!   overwritten" with the result; a continued rep call has no result yet,
 //!   so only RCX (x64) or EDX:EAX (x86) changes.
+//! - **Reference TSC MSR privilege.** TLFS 6.0b Appendix C gates
+//!   `HV_X64_MSR_REFERENCE_TSC` by AccessPartitionReferenceCounter; TLFS md
+//!   `timers.md` by AccessPartitionReferenceTsc. [`synthetic_msr`] follows
+//!   the Markdown edition (and does not implement the page).
+//! - **VP assist page privilege.** Only Appendix C names one
+//!   ("AccessApicMsrs", i.e. AccessIntrCtrlRegs); [`synthetic_msr`] uses it.
+//! - **Locked hypercall MSR vs. a zero guest OS ID.** A zero ID disables
+//!   the hypercall page; a Locked MSR is "immutable". The lock wins, and a
+//!   write to a locked MSR is ignored rather than #GP (no text names a
+//!   fault).
+//! - **`HV_X64_MSR_RESET` layout.** No edition gives one: bit 0 set
+//!   requests the reset, the other bits are ignored, reads return 0.
+//! - **Hypercalls before the hypercall page.** A `VMMCALL` while the page
+//!   is disabled is #UD (§ Legal Hypercall Environments: "any other means …
+//!   might result in … #UD"); see [`dispatch`](mod@dispatch).
 //! - **Privilege bits.** The Requirements name EBX bits 3
 //!   (`AdjustMessageBuffers`) and 13 (`ConfigureProfiler`) and forbid them;
 //!   the Markdown edition marks them reserved. TLFS 6.0b's bit 12
@@ -67,7 +84,11 @@
 #![forbid(unsafe_code)]
 
 pub mod cpuid;
+pub mod dispatch;
 pub mod hypercall;
+pub mod synthetic_msr;
 
 pub use cpuid::{Hv1Config, cpuid};
+pub use dispatch::{DispatchPolicy, Outcome, dispatch};
 pub use hypercall::{Hypercall, HypercallPolicy, Reject, decode};
+pub use synthetic_msr::{MsrPolicy, PartitionMsrs, VpMsrs, is_synthetic};

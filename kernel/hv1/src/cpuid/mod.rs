@@ -5,9 +5,16 @@
 //! CPUID Leaves.
 
 mod config;
+mod features;
+mod implemented;
 mod leaves;
 mod validate;
 
 pub use config::{Hv1Config, SystemIdentity, VP_LIMIT_UNLIMITED, VendorId};
+pub use features::{DEFAULT_SPINLOCK_RETRIES, FeatureError, SUPPORTED_FEATURES};
+pub use implemented::{
+    CpuidRegister, IMPLEMENTED_FEATURES_ECX, IMPLEMENTED_FEATURES_EDX, IMPLEMENTED_PRIVILEGES,
+    IMPLEMENTED_RECOMMENDATIONS,
+};
 pub use leaves::{HV1_MAX_LEAF, cpuid, is_hypervisor_leaf, with_hypervisor_present};
 pub use validate::{Violation, Violations};

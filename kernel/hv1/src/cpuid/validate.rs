@@ -5,6 +5,10 @@ use core::fmt;
 use tlfs::privilege::HvPartitionPrivilegeMask;
 
 use super::config::{Hv1Config, VP_LIMIT_UNLIMITED};
+use super::implemented::{
+    CpuidRegister, IMPLEMENTED_FEATURES_ECX, IMPLEMENTED_FEATURES_EDX, IMPLEMENTED_PRIVILEGES,
+    IMPLEMENTED_RECOMMENDATIONS,
+};
 
 /// One rule an [`Hv1Config`] breaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -32,6 +36,19 @@ pub enum Violation {
     /// Leaf `0x40000005` EAX is -1 while leaf `0x40000004` EAX recommends
     /// the flush hypercalls (bit 1 and/or 2).
     FlushRecommendedWithUnlimitedVps,
+    /// Bits of one CPUID register advertise functionality Tessera does not
+    /// implement ([`Hv1Config::validate_implemented`] only).
+    Unimplemented {
+        /// The register.
+        register: CpuidRegister,
+        /// The offending bits (bit *n* is bit *n* of the register; for
+        /// [`CpuidRegister::Privileges`] of the 64-bit mask).
+        bits: u64,
+    },
+    /// Leaf `0x40000004` EAX bit 4 (`UseResetMsr`) recommends the reset MSR
+    /// while the partition lacks `AccessResetReg`, so using it would #GP
+    /// ([`Hv1Config::validate_implemented`] only).
+    ResetRecommendedWithoutPrivilege,
 }
 
 /// Requirements § Required Hypervisor CPUID Leaves,
@@ -84,6 +101,19 @@ impl Violation {
                  a hypervisor reporting -1 in CPUID.40000005.EAX must not recommend them \
                  (CPUID.40000004.EAX bits 1-2 must be cleared)"
             }
+            Self::Unimplemented { .. } => {
+                "Requirements for Implementing the Microsoft Hypervisor Interface, leaves \
+                 0x40000003 and 0x40000004: 'A conforming hypervisor returning any non-zero \
+                 value in 0x40000003.EAX or EBX must support the corresponding \
+                 functionality as defined in the TLFS' (and likewise for 0x40000004.EAX); \
+                 Tessera does not implement these, so it must not advertise them"
+            }
+            Self::ResetRecommendedWithoutPrivilege => {
+                "TLFS feature-discovery.md, leaf 0x40000004 EAX bit 4: 'Recommend using the \
+                 hypervisor-provided MSR to initiate a system RESET'; without the \
+                 AccessResetReg privilege (CPUID.40000003.EAX bit 7) every access to that \
+                 MSR raises #GP"
+            }
         }
     }
 }
@@ -103,6 +133,24 @@ impl fmt::Display for Violation {
             Self::FlushRecommendedWithUnlimitedVps => {
                 f.write_str("flush hypercalls recommended with a VP limit of -1: ")?;
             }
+            Self::Unimplemented { register, bits } => {
+                write!(f, "{register} bits {bits:#x} (")?;
+                let mut first = true;
+                for bit in (0..64).filter(|bit| bits & (1 << bit) != 0) {
+                    if !first {
+                        f.write_str(", ")?;
+                    }
+                    first = false;
+                    match register.bit_name(bit) {
+                        Some(name) => write!(f, "{name}")?,
+                        None => write!(f, "reserved bit {bit}")?,
+                    }
+                }
+                f.write_str(") are not implemented: ")?;
+            }
+            Self::ResetRecommendedWithoutPrivilege => {
+                f.write_str("UseResetMsr recommended without AccessResetReg: ")?;
+            }
         }
         f.write_str(self.explanation())
     }
@@ -117,8 +165,9 @@ pub struct Violations {
 }
 
 impl Violations {
-    /// Room for every rule failing at once.
-    const CAPACITY: usize = REQUIRED.len() + FORBIDDEN.len() + 2;
+    /// Room for every rule failing at once (the four CPUID registers of
+    /// [`Violation::Unimplemented`] and the reset rule included).
+    const CAPACITY: usize = REQUIRED.len() + FORBIDDEN.len() + 2 + 4 + 1;
 
     const fn new() -> Self {
         Self {
@@ -198,6 +247,62 @@ impl Hv1Config {
             && (rec.use_hypercall_for_local_flush() || rec.use_hypercall_for_remote_flush())
         {
             out.push(Violation::FlushRecommendedWithUnlimitedVps);
+        }
+        out
+    }
+
+    /// [`validate`](Self::validate), plus: the configuration advertises
+    /// only what Tessera implements (Requirements, leaves `0x40000003` and
+    /// `0x40000004`: "A conforming hypervisor returning any non-zero value
+    /// in 0x40000003.EAX or EBX must support the corresponding
+    /// functionality"), and recommends the reset MSR only with the
+    /// privilege to use it.
+    ///
+    /// Implemented: see [`IMPLEMENTED_PRIVILEGES`],
+    /// [`IMPLEMENTED_FEATURES_EDX`], [`IMPLEMENTED_RECOMMENDATIONS`] (leaf
+    /// `0x40000003` ECX: nothing). Privilege bits already reported as
+    /// forbidden or reserved are not reported again. Leaves `0x40000002`,
+    /// `0x40000005` and `0x40000006` are informational and not checked.
+    ///
+    /// This is the check for a deployment; [`validate`](Self::validate)
+    /// alone is the Requirements' own rules.
+    #[must_use]
+    pub fn validate_implemented(&self) -> Violations {
+        let mut out = self.validate();
+        let mut reported = HvPartitionPrivilegeMask::RESERVED_MASK;
+        for (bit, _) in FORBIDDEN {
+            reported |= 1 << bit;
+        }
+        let checks = [
+            (
+                CpuidRegister::Privileges,
+                self.privileges.into_bits() & !reported,
+                IMPLEMENTED_PRIVILEGES.into_bits(),
+            ),
+            (
+                CpuidRegister::FeaturesEcx,
+                u64::from(self.features_ecx.into_bits()),
+                u64::from(IMPLEMENTED_FEATURES_ECX.into_bits()),
+            ),
+            (
+                CpuidRegister::FeaturesEdx,
+                u64::from(self.features_edx.into_bits()),
+                u64::from(IMPLEMENTED_FEATURES_EDX.into_bits()),
+            ),
+            (
+                CpuidRegister::Recommendations,
+                u64::from(self.recommendations.into_bits()),
+                u64::from(IMPLEMENTED_RECOMMENDATIONS.into_bits()),
+            ),
+        ];
+        for (register, value, implemented) in checks {
+            let bits = value & !implemented;
+            if bits != 0 {
+                out.push(Violation::Unimplemented { register, bits });
+            }
+        }
+        if self.recommendations.use_reset_msr() && !self.privileges.access_reset_reg() {
+            out.push(Violation::ResetRecommendedWithoutPrivilege);
         }
         out
     }

@@ -1,0 +1,416 @@
+//! An [`Hv1Config`] from QEMU-style Hyper-V enlightenment names, for the
+//! manifest compiler: see [`Hv1Config::from_features`].
+
+use core::fmt;
+
+use tlfs::cpuid::{HV_SPIN_WAIT_NEVER_NOTIFY, HvImplementationRecommendationsEax};
+
+use super::config::{Hv1Config, VendorId};
+use super::validate::Violation;
+
+/// Every name [`Hv1Config::from_features`] accepts (value names with
+/// `=`).
+pub const SUPPORTED_FEATURES: &[&str] = &[
+    "hv-relaxed",
+    "hv-vpindex",
+    "hv-runtime",
+    "hv-time",
+    "hv-reset",
+    "hv-crash",
+    "hv-tlbflush",
+    "hv-tlbflush-ext",
+    "hv-xmm-input",
+    "hv-enforce-cpuid",
+    "hv-spinlocks=",
+    "hv-vendor-id=",
+    "hv-version-id-build=",
+    "hv-version-id-major=",
+    "hv-version-id-minor=",
+    "hv-version-id-spack=",
+    "hv-version-id-sbranch=",
+    "hv-version-id-snumber=",
+];
+
+/// QEMU `hv-*` names Tessera knows but does not implement, and why.
+const UNSUPPORTED: &[(&str, &str)] = &[
+    (
+        "hv-vapic",
+        "the APIC MSRs (EOI/ICR/TPR) behind AccessIntrCtrlRegs are not implemented",
+    ),
+    (
+        "hv-synic",
+        "the synthetic interrupt controller is not implemented",
+    ),
+    ("hv-stimer", "synthetic timers are not implemented"),
+    ("hv-stimer-direct", "synthetic timers are not implemented"),
+    (
+        "hv-frequencies",
+        "the TSC/APIC frequency MSRs are not implemented",
+    ),
+    (
+        "hv-reenlightenment",
+        "reenlightenment and TSC emulation are not implemented",
+    ),
+    (
+        "hv-ipi",
+        "HvCallSendSyntheticClusterIpi(Ex) is not implemented",
+    ),
+    ("hv-evmcs", "nested virtualization is not offered"),
+    ("hv-emsr-bitmap", "nested virtualization is not offered"),
+    ("hv-tlbflush-direct", "nested virtualization is not offered"),
+    (
+        "hv-avic",
+        "AVIC/APIC virtualization recommendations are not implemented",
+    ),
+    (
+        "hv-apicv",
+        "AVIC/APIC virtualization recommendations are not implemented",
+    ),
+    (
+        "hv-syndbg",
+        "the synthetic debugger interface is not implemented",
+    ),
+    (
+        "hv-no-nonarch-coresharing",
+        "Tessera does not promise that VPs never share a physical core",
+    ),
+    (
+        "hv-passthrough",
+        "Tessera advertises only what it implements",
+    ),
+];
+
+/// Why a feature list is refused. Borrowed parts point into the list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FeatureError<'a> {
+    /// Not a name Tessera or QEMU knows.
+    Unknown {
+        /// The name as written.
+        name: &'a str,
+    },
+    /// A QEMU name Tessera does not implement (or a value it cannot
+    /// honour).
+    Unsupported {
+        /// The feature as written.
+        name: &'a str,
+        /// Why.
+        reason: &'static str,
+    },
+    /// `name=value` required.
+    MissingValue {
+        /// The name.
+        name: &'a str,
+    },
+    /// The value does not parse or is out of range.
+    InvalidValue {
+        /// The name.
+        name: &'a str,
+        /// The value as written.
+        value: &'a str,
+        /// What is expected.
+        expected: &'static str,
+    },
+    /// A feature needs another one that is not enabled.
+    MissingDependency {
+        /// The feature.
+        name: &'static str,
+        /// What it needs.
+        requires: &'static str,
+    },
+    /// The resulting configuration breaks a rule (a bug in this table, not
+    /// in the list).
+    Invalid(Violation),
+}
+
+impl fmt::Display for FeatureError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unknown { name } => {
+                write!(f, "unknown Hyper-V feature `{name}`; supported: ")?;
+                for (i, known) in SUPPORTED_FEATURES.iter().enumerate() {
+                    if i != 0 {
+                        f.write_str(", ")?;
+                    }
+                    f.write_str(known)?;
+                    if known.ends_with('=') {
+                        f.write_str("N")?;
+                    }
+                }
+                Ok(())
+            }
+            Self::Unsupported { name, reason } => {
+                write!(f, "Hyper-V feature `{name}` is not supported: {reason}")
+            }
+            Self::MissingValue { name } => {
+                write!(f, "Hyper-V feature `{name}` needs a value: `{name}=...`")
+            }
+            Self::InvalidValue {
+                name,
+                value,
+                expected,
+            } => write!(
+                f,
+                "invalid value `{value}` for `{name}`: expected {expected}"
+            ),
+            Self::MissingDependency { name, requires } => {
+                write!(f, "Hyper-V feature `{name}` requires `{requires}`")
+            }
+            Self::Invalid(violation) => write!(f, "invalid Hv#1 configuration: {violation}"),
+        }
+    }
+}
+
+/// A boolean value: none means on.
+fn boolean<'a>(name: &'a str, value: Option<&'a str>) -> Result<bool, FeatureError<'a>> {
+    match value {
+        None | Some("on" | "yes" | "true") => Ok(true),
+        Some("off" | "no" | "false") => Ok(false),
+        Some(value) => Err(FeatureError::InvalidValue {
+            name,
+            value,
+            expected: "on or off",
+        }),
+    }
+}
+
+/// An unsigned number in decimal or `0x` hexadecimal, at most `max`.
+fn number<'a>(
+    name: &'a str,
+    value: Option<&'a str>,
+    max: u64,
+    expected: &'static str,
+) -> Result<u64, FeatureError<'a>> {
+    let value = value.ok_or(FeatureError::MissingValue { name })?;
+    let invalid = FeatureError::InvalidValue {
+        name,
+        value,
+        expected,
+    };
+    let parsed = match value
+        .strip_prefix("0x")
+        .or_else(|| value.strip_prefix("0X"))
+    {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => value.parse::<u64>(),
+    };
+    match parsed {
+        // from_str_radix accepts a leading '+'; QEMU does not.
+        Ok(n) if n <= max && !value.contains('+') => Ok(n),
+        _ => Err(invalid),
+    }
+}
+
+/// A u32 `number` (the checked maximum makes the cast lossless).
+fn number32<'a>(name: &'a str, value: Option<&'a str>) -> Result<u32, FeatureError<'a>> {
+    number(name, value, u64::from(u32::MAX), "a 32-bit number").map(|n| n as u32)
+}
+
+/// The smallest `hv-spinlocks` value QEMU accepts.
+const MIN_SPINLOCK_RETRIES: u64 = 0xFFF;
+
+impl Hv1Config {
+    /// The minimal Hv#1 interface of the Requirements (§ Requirements for a
+    /// Minimal HV#1 Interface): [`Hv1Config::default`] without the
+    /// relaxed-timing recommendation. The base of
+    /// [`from_features`](Self::from_features).
+    #[must_use]
+    pub fn minimal() -> Self {
+        Self {
+            recommendations: HvImplementationRecommendationsEax::new(),
+            ..Self::default()
+        }
+    }
+
+    /// The configuration of a partition given QEMU-style feature names
+    /// (`hv-relaxed`, `hv-spinlocks=0x1fff`, …), starting from
+    /// [`minimal`](Self::minimal). Surrounding whitespace is ignored.
+    ///
+    /// Each name means what the QEMU option of the same name means
+    /// (`docs/system/i386/hyperv.rst` of QEMU), restricted to what Tessera
+    /// implements; where Tessera differs, the entry says so. Names are applied
+    /// in order (a later `name=off` undoes an earlier `name`), then the
+    /// dependencies are checked, then the result is checked with
+    /// [`Hv1Config::validate_implemented`].
+    ///
+    /// | name | effect |
+    /// | --- | --- |
+    /// | `hv-relaxed` | leaf `0x40000004` EAX bit 5 `UseRelaxedTiming` (Requirements § Use Relaxed Timing) |
+    /// | `hv-vpindex` | nothing: `AccessVpIndex` is always granted (Requirements: "Must be set"); `=off` is refused |
+    /// | `hv-runtime` | privilege `AccessVpRunTimeReg` (bit 0): `HV_X64_MSR_VP_RUNTIME` |
+    /// | `hv-time` | privilege `AccessPartitionReferenceCounter` (bit 1): `HV_X64_MSR_TIME_REF_COUNT`. **Differs from QEMU**, which also grants `AccessPartitionReferenceTsc` (bit 9): Tessera has no reference TSC page |
+    /// | `hv-reset` | privilege `AccessResetReg` (bit 7): `HV_X64_MSR_RESET` (as in QEMU, `UseResetMsr` is not recommended) |
+    /// | `hv-crash` | leaf `0x40000003` EDX bit 10 `GuestCrashMsrsAvailable`: `HV_X64_MSR_CRASH_P0`–`P4`, `CRASH_CTL` |
+    /// | `hv-tlbflush` | leaf `0x40000004` EAX bit 2 `UseHypercallForRemoteFlush` and bit 11 `UseExProcessorMasks` (QEMU's bits): the four flush hypercalls |
+    /// | `hv-tlbflush-ext` | leaf `0x40000003` EDX bit 14 `ExtendedGvaRangesForFlushVirtualAddressListAvailable`; needs `hv-tlbflush` |
+    /// | `hv-xmm-input` | leaf `0x40000003` EDX bit 4: XMM fast hypercall input |
+    /// | `hv-spinlocks=N` | leaf `0x40000004` EBX = N, `0xFFF`–`0xFFFFFFFF` (QEMU's range; `0xFFFFFFFF` = never notify); default never notify |
+    /// | `hv-vendor-id=STR` | leaf `0x40000000` EBX:ECX:EDX, 1–12 bytes (guests such as Linux recognise Hyper-V only by `Microsoft Hv`, the default) |
+    /// | `hv-version-id-build=N`, `-major`, `-minor`, `-spack`, `-sbranch`, `-snumber` | leaf `0x40000002` |
+    /// | `hv-enforce-cpuid` | nothing: Tessera always refuses what it does not advertise; `=off` is refused |
+    ///
+    /// Boolean names take an optional `=on`/`=off` (also `yes`/`no`,
+    /// `true`/`false`). QEMU's other `hv-*` names (`hv-vapic`, `hv-synic`,
+    /// `hv-stimer`, `hv-frequencies`, `hv-ipi`, …) are refused as
+    /// [`FeatureError::Unsupported`] with the reason; anything else is
+    /// [`FeatureError::Unknown`].
+    ///
+    /// # Errors
+    ///
+    /// The first name that is unknown, unsupported or has a bad value; a
+    /// missing dependency; or (a bug) a result that fails
+    /// [`validate_implemented`](Self::validate_implemented).
+    pub fn from_features<'a, I>(features: I) -> Result<Self, FeatureError<'a>>
+    where
+        I: IntoIterator<Item = &'a str>,
+    {
+        let mut config = Self::minimal();
+        for feature in features {
+            config.apply_feature(feature.trim())?;
+        }
+        let rec = config.recommendations;
+        if config
+            .features_edx
+            .extended_gva_ranges_for_flush_virtual_address_list_available()
+            && !(rec.use_hypercall_for_local_flush() || rec.use_hypercall_for_remote_flush())
+        {
+            return Err(FeatureError::MissingDependency {
+                name: "hv-tlbflush-ext",
+                requires: "hv-tlbflush",
+            });
+        }
+        if let Some(violation) = config.validate_implemented().iter().next() {
+            return Err(FeatureError::Invalid(violation));
+        }
+        Ok(config)
+    }
+
+    /// [`from_features`](Self::from_features) for a comma-separated list as
+    /// on a QEMU command line (`"hv-relaxed,hv-spinlocks=0x1fff"`); empty
+    /// items are skipped.
+    ///
+    /// # Errors
+    ///
+    /// As [`from_features`](Self::from_features).
+    pub fn from_feature_list(list: &str) -> Result<Self, FeatureError<'_>> {
+        Self::from_features(
+            list.split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty()),
+        )
+    }
+
+    fn apply_feature<'a>(&mut self, feature: &'a str) -> Result<(), FeatureError<'a>> {
+        let (name, value) = match feature.split_once('=') {
+            Some((name, value)) => (name, Some(value)),
+            None => (feature, None),
+        };
+        let p = self.privileges;
+        let rec = self.recommendations;
+        let edx = self.features_edx;
+        match name {
+            "hv-relaxed" => {
+                self.recommendations = rec.with_use_relaxed_timing(boolean(name, value)?);
+            }
+            "hv-vpindex" => {
+                if !boolean(name, value)? {
+                    return Err(FeatureError::Unsupported {
+                        name: feature,
+                        reason: "AccessVpIndex must be set (Requirements, \
+                                 'CPUID.40000003:EAX - Partition Privileges')",
+                    });
+                }
+            }
+            "hv-enforce-cpuid" => {
+                if !boolean(name, value)? {
+                    return Err(FeatureError::Unsupported {
+                        name: feature,
+                        reason: "Tessera always refuses what it does not advertise",
+                    });
+                }
+            }
+            "hv-runtime" => self.privileges = p.with_access_vp_run_time_reg(boolean(name, value)?),
+            "hv-time" => {
+                self.privileges = p.with_access_partition_reference_counter(boolean(name, value)?);
+            }
+            "hv-reset" => self.privileges = p.with_access_reset_reg(boolean(name, value)?),
+            "hv-crash" => {
+                self.features_edx = edx.with_guest_crash_msrs_available(boolean(name, value)?);
+            }
+            "hv-tlbflush" => {
+                let on = boolean(name, value)?;
+                self.recommendations = rec
+                    .with_use_hypercall_for_remote_flush(on)
+                    .with_use_ex_processor_masks(on);
+            }
+            "hv-tlbflush-ext" => {
+                self.features_edx = edx
+                    .with_extended_gva_ranges_for_flush_virtual_address_list_available(boolean(
+                        name, value,
+                    )?);
+            }
+            "hv-xmm-input" => {
+                self.features_edx =
+                    edx.with_xmm_registers_for_fast_hypercall_available(boolean(name, value)?);
+            }
+            "hv-spinlocks" => {
+                let n = number(
+                    name,
+                    value,
+                    u64::from(u32::MAX),
+                    "a retry count from 0xFFF to 0xFFFFFFFF (0xFFFFFFFF: never notify)",
+                )?;
+                if n < MIN_SPINLOCK_RETRIES {
+                    return Err(FeatureError::InvalidValue {
+                        name,
+                        value: value.unwrap_or_default(),
+                        expected: "a retry count from 0xFFF to 0xFFFFFFFF (0xFFFFFFFF: never \
+                                   notify)",
+                    });
+                }
+                // n ≤ u32::MAX was checked.
+                self.spinlock_retries = n as u32;
+            }
+            "hv-vendor-id" => {
+                let id = value.ok_or(FeatureError::MissingValue { name })?;
+                self.vendor_id = VendorId::new(id).filter(|_| !id.is_empty()).ok_or(
+                    FeatureError::InvalidValue {
+                        name,
+                        value: id,
+                        expected: "1 to 12 bytes",
+                    },
+                )?;
+            }
+            "hv-version-id-build" => self.version.build_number = number32(name, value)?,
+            "hv-version-id-spack" => self.version.service_pack = number32(name, value)?,
+            "hv-version-id-major" => {
+                self.version.major_version =
+                    number(name, value, u64::from(u16::MAX), "a 16-bit number")? as u16;
+            }
+            "hv-version-id-minor" => {
+                self.version.minor_version =
+                    number(name, value, u64::from(u16::MAX), "a 16-bit number")? as u16;
+            }
+            "hv-version-id-sbranch" => {
+                self.version.service_branch =
+                    number(name, value, u64::from(u8::MAX), "an 8-bit number")? as u8;
+            }
+            "hv-version-id-snumber" => {
+                self.version.service_number =
+                    number(name, value, 0xFF_FFFF, "a 24-bit number")? as u32;
+            }
+            _ => {
+                return Err(match UNSUPPORTED.iter().find(|(known, _)| *known == name) {
+                    Some(&(_, reason)) => FeatureError::Unsupported {
+                        name: feature,
+                        reason,
+                    },
+                    None => FeatureError::Unknown { name: feature },
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The default `hv-spinlocks` value (never notify), for reference.
+pub const DEFAULT_SPINLOCK_RETRIES: u32 = HV_SPIN_WAIT_NEVER_NOTIFY;

@@ -1,0 +1,244 @@
+//! What Tessera implements of the CPUID-advertised Hv#1 interface, so that
+//! a partition is told exactly that
+//! ([`Hv1Config::validate_implemented`](super::Hv1Config::validate_implemented)).
+//!
+//! When a feature gains an implementation (the SynIC, synthetic timers, the
+//! APIC MSRs, the reference TSC page), its bits move into these masks.
+
+use core::fmt;
+
+use tlfs::cpuid::{
+    HvFeatureIdentificationEcx, HvFeatureIdentificationEdx, HvImplementationRecommendationsEax,
+};
+use tlfs::privilege::HvPartitionPrivilegeMask;
+
+/// Privileges whose MSRs or hypercalls Tessera implements:
+///
+/// | bit | privilege | implemented by |
+/// | --- | --- | --- |
+/// | 0 | AccessVpRunTimeReg | `HV_X64_MSR_VP_RUNTIME` ([`synthetic_msr`](crate::synthetic_msr)) |
+/// | 1 | AccessPartitionReferenceCounter | `HV_X64_MSR_TIME_REF_COUNT` (Requirements § Partition Reference Time Enlightenment: "A hypervisor that provides this privilege must provide the HV_X64_MSR_TIME_REF_COUNT MSR") |
+/// | 5 | AccessHypercallMsrs | `GUEST_OS_ID`, `HYPERCALL` |
+/// | 6 | AccessVpIndex | `VP_INDEX` |
+/// | 7 | AccessResetReg | `HV_X64_MSR_RESET` |
+/// | 52 | EnableExtendedHypercalls | `HvExtCallQueryCapabilities` ([`dispatch`](mod@crate::dispatch)) |
+///
+/// Not implemented, so never advertised: AccessSynicRegs (2),
+/// AccessSyntheticTimerRegs (3), AccessIntrCtrlRegs (4: the EOI/ICR/TPR MSRs
+/// it also gates are not here, though the VP assist page is), AccessStatsReg
+/// (8), AccessPartitionReferenceTsc (9: "The hypervisor must provide the
+/// HV_X64_MSR_REFERENCE_TSC MSR and allow mapping the reference TSC page"),
+/// AccessGuestIdleReg (10), AccessFrequencyRegs (11),
+/// AccessReenlightenmentControls (13), PostMessages (36), SignalEvents (37),
+/// ConnectPort (39), Debugging (43), AccessVSM (48), AccessVpRegisters (49),
+/// StartVirtualProcessor (53).
+pub const IMPLEMENTED_PRIVILEGES: HvPartitionPrivilegeMask = HvPartitionPrivilegeMask::new()
+    .with_access_vp_run_time_reg(true)
+    .with_access_partition_reference_counter(true)
+    .with_access_hypercall_msrs(true)
+    .with_access_vp_index(true)
+    .with_access_reset_reg(true)
+    .with_enable_extended_hypercalls(true);
+
+/// Leaf `0x40000003` ECX: nothing (every bit reports a processor feature
+/// passed through to the partition, which Tessera does not do).
+pub const IMPLEMENTED_FEATURES_ECX: HvFeatureIdentificationEcx = HvFeatureIdentificationEcx::new();
+
+/// Leaf `0x40000003` EDX: XMM fast input (4) and output (15) — the
+/// decoder; guest crash MSRs (10) and `HypercallMsrLockAvailable` (18) —
+/// [`synthetic_msr`](crate::synthetic_msr);
+/// `ExtendedGvaRangesForFlushVirtualAddressListAvailable` (14) — the flush
+/// calls, which flush the whole address space for that format.
+pub const IMPLEMENTED_FEATURES_EDX: HvFeatureIdentificationEdx = HvFeatureIdentificationEdx::new()
+    .with_xmm_registers_for_fast_hypercall_available(true)
+    .with_guest_crash_msrs_available(true)
+    .with_extended_gva_ranges_for_flush_virtual_address_list_available(true)
+    .with_fast_hypercall_output_available(true)
+    .with_hypercall_msr_lock_available(true);
+
+/// Leaf `0x40000004` EAX: the flush hypercalls for local (1) and remote (2)
+/// flushes and with `HV_VP_SET`s (11), the reset MSR (4), and relaxed
+/// timing (5, a promise that needs no code: Requirements § Use Relaxed
+/// Timing).
+pub const IMPLEMENTED_RECOMMENDATIONS: HvImplementationRecommendationsEax =
+    HvImplementationRecommendationsEax::new()
+        .with_use_hypercall_for_local_flush(true)
+        .with_use_hypercall_for_remote_flush(true)
+        .with_use_reset_msr(true)
+        .with_use_relaxed_timing(true)
+        .with_use_ex_processor_masks(true);
+
+/// A CPUID register that advertises Hv#1 functionality.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CpuidRegister {
+    /// Leaf `0x40000003` EAX:EBX, `HV_PARTITION_PRIVILEGE_MASK`.
+    Privileges,
+    /// Leaf `0x40000003` ECX.
+    FeaturesEcx,
+    /// Leaf `0x40000003` EDX.
+    FeaturesEdx,
+    /// Leaf `0x40000004` EAX.
+    Recommendations,
+}
+
+/// `HV_PARTITION_PRIVILEGE_MASK` bit names (TLFS md
+/// `datatypes/hv_partition_privilege_mask.md`).
+const PRIVILEGE_NAMES: &[(u32, &str)] = &[
+    (0, "AccessVpRunTimeReg"),
+    (1, "AccessPartitionReferenceCounter"),
+    (2, "AccessSynicRegs"),
+    (3, "AccessSyntheticTimerRegs"),
+    (4, "AccessIntrCtrlRegs"),
+    (5, "AccessHypercallMsrs"),
+    (6, "AccessVpIndex"),
+    (7, "AccessResetReg"),
+    (8, "AccessStatsReg"),
+    (9, "AccessPartitionReferenceTsc"),
+    (10, "AccessGuestIdleReg"),
+    (11, "AccessFrequencyRegs"),
+    (13, "AccessReenlightenmentControls"),
+    (32, "CreatePartitions"),
+    (33, "AccessPartitionId"),
+    (34, "AccessMemoryPool"),
+    (36, "PostMessages"),
+    (37, "SignalEvents"),
+    (38, "CreatePort"),
+    (39, "ConnectPort"),
+    (40, "AccessStats"),
+    (43, "Debugging"),
+    (44, "CpuManagement"),
+    (48, "AccessVSM"),
+    (49, "AccessVpRegisters"),
+    (52, "EnableExtendedHypercalls"),
+    (53, "StartVirtualProcessor"),
+];
+
+/// Leaf `0x40000003` ECX bit names (TLFS md `feature-discovery.md`).
+const ECX_NAMES: &[(u32, &str)] = &[
+    (5, "InvariantMperfAvailable"),
+    (6, "SupervisorShadowStackAvailable"),
+    (7, "ArchitecturalPmuAvailable"),
+    (8, "ExceptionTrapInterceptAvailable"),
+];
+
+/// Leaf `0x40000003` EDX bit names (TLFS md `feature-discovery.md`).
+const EDX_NAMES: &[(u32, &str)] = &[
+    (0, "MwaitAvailable (deprecated)"),
+    (1, "GuestDebuggingAvailable"),
+    (2, "PerformanceMonitorsAvailable"),
+    (3, "CpuDynamicPartitioningAvailable"),
+    (4, "XmmRegistersForFastHypercallAvailable"),
+    (5, "GuestIdleAvailable"),
+    (6, "HypervisorSleepStateAvailable"),
+    (7, "NumaDistanceQueryAvailable"),
+    (8, "TimerFrequenciesAvailable"),
+    (9, "SyntheticMachineCheckAvailable"),
+    (10, "GuestCrashMsrsAvailable"),
+    (11, "DebugMsrsAvailable"),
+    (12, "NpiepAvailable"),
+    (13, "DisableHypervisorAvailable"),
+    (14, "ExtendedGvaRangesForFlushVirtualAddressListAvailable"),
+    (15, "FastHypercallOutputAvailable"),
+    (17, "SintPollingModeAvailable"),
+    (18, "HypercallMsrLockAvailable"),
+    (19, "DirectSyntheticTimers"),
+    (20, "VsmPatRegisterAvailable"),
+    (21, "VsmBndcfgsRegisterAvailable"),
+    (23, "SyntheticTimeUnhaltedTimerAvailable"),
+    (26, "LbrAvailable"),
+];
+
+/// Leaf `0x40000004` EAX bit names (TLFS md `feature-discovery.md`).
+const RECOMMENDATION_NAMES: &[(u32, &str)] = &[
+    (0, "UseHypercallForAddressSpaceSwitch"),
+    (1, "UseHypercallForLocalFlush"),
+    (2, "UseHypercallForRemoteFlush"),
+    (3, "UseApicMsrs"),
+    (4, "UseResetMsr"),
+    (5, "UseRelaxedTiming"),
+    (6, "UseDmaRemapping"),
+    (7, "UseInterruptRemapping"),
+    (8, "UseX2ApicMsrs"),
+    (9, "DeprecateAutoEoi"),
+    (10, "UseSyntheticClusterIpi"),
+    (11, "UseExProcessorMasks"),
+    (12, "Nested"),
+    (13, "UseIntForMbecSystemCalls"),
+    (14, "UseEnlightenedVmcs"),
+    (15, "UseSyncedTimeline"),
+    (17, "UseDirectLocalFlushEntire"),
+    (18, "NoNonArchitecturalCoreSharing"),
+];
+
+impl CpuidRegister {
+    /// The TLFS name of bit `bit`, or `None` for a reserved bit.
+    #[must_use]
+    pub fn bit_name(self, bit: u32) -> Option<&'static str> {
+        let names = match self {
+            Self::Privileges => PRIVILEGE_NAMES,
+            Self::FeaturesEcx => ECX_NAMES,
+            Self::FeaturesEdx => EDX_NAMES,
+            Self::Recommendations => RECOMMENDATION_NAMES,
+        };
+        names.iter().find(|(b, _)| *b == bit).map(|(_, name)| *name)
+    }
+}
+
+impl fmt::Display for CpuidRegister {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Privileges => "CPUID.40000003:EAX:EBX (partition privileges)",
+            Self::FeaturesEcx => "CPUID.40000003:ECX",
+            Self::FeaturesEdx => "CPUID.40000003:EDX",
+            Self::Recommendations => "CPUID.40000004:EAX (recommendations)",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks() {
+        assert_eq!(IMPLEMENTED_PRIVILEGES.into_bits(), 1 << 52 | 0b1110_0011);
+        assert_eq!(
+            IMPLEMENTED_FEATURES_EDX.into_bits(),
+            1 << 4 | 1 << 10 | 1 << 14 | 1 << 15 | 1 << 18
+        );
+        assert_eq!(
+            IMPLEMENTED_RECOMMENDATIONS.into_bits(),
+            1 << 1 | 1 << 2 | 1 << 4 | 1 << 5 | 1 << 11
+        );
+        assert_eq!(IMPLEMENTED_FEATURES_ECX.into_bits(), 0);
+    }
+
+    #[test]
+    fn names_match_the_tlfs_types() {
+        // Each named bit is a bit the tlfs bitfield names (not reserved).
+        for &(bit, name) in PRIVILEGE_NAMES {
+            assert_eq!(
+                HvPartitionPrivilegeMask::RESERVED_MASK & (1 << bit),
+                0,
+                "{name}"
+            );
+        }
+        assert_eq!(CpuidRegister::Privileges.bit_name(36), Some("PostMessages"));
+        assert_eq!(CpuidRegister::Privileges.bit_name(12), None);
+        assert_eq!(
+            CpuidRegister::FeaturesEdx.bit_name(10),
+            Some("GuestCrashMsrsAvailable")
+        );
+        assert_eq!(CpuidRegister::FeaturesEdx.bit_name(16), None);
+        assert_eq!(
+            CpuidRegister::Recommendations.bit_name(11),
+            Some("UseExProcessorMasks")
+        );
+        assert_eq!(
+            HvFeatureIdentificationEdx::new()
+                .with_hypercall_msr_lock_available(true)
+                .into_bits(),
+            1 << 18
+        );
+    }
+}
