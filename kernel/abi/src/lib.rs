@@ -268,11 +268,19 @@ pub enum Syscall {
     /// it, and it wakes a VP parked by `HLT`. One external interrupt may be
     /// pending at a time ([`Status::Busy`]).
     VpAssertInterrupt = 32,
+    /// Gives the partition in `rdi` (CONTROL) the Hv#1 interface
+    /// ([`vm::hv1`]): the hypervisor CPUID leaves, synthetic MSRs and
+    /// hypercalls, as the [`vm::hv1::WORDS`] message-buffer words describe
+    /// them. Only before any of its VPs
+    /// has started ([`Status::VpRunning`]); a configuration the
+    /// Requirements document forbids, or one advertising what Tessera does
+    /// not implement, is [`Status::InvalidArgument`].
+    PartitionSetHv1 = 33,
 }
 
 impl Syscall {
     /// Every system call, by number.
-    pub const ALL: [Self; 33] = [
+    pub const ALL: [Self; 34] = [
         Self::Null,
         Self::ConsoleWrite,
         Self::Call,
@@ -306,6 +314,7 @@ impl Syscall {
         Self::VpStart,
         Self::VpStop,
         Self::VpAssertInterrupt,
+        Self::PartitionSetHv1,
     ];
 
     /// The call for a number in `rax`; `None` for any other value (the
@@ -540,7 +549,7 @@ mod tests {
             assert_eq!(call as u64, number as u64);
             assert_eq!(Syscall::from_number(number as u64), Some(call));
         }
-        assert_eq!(Syscall::from_number(33), None);
+        assert_eq!(Syscall::from_number(34), None);
         assert_eq!(Syscall::from_number(u64::MAX), None);
     }
 

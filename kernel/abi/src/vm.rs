@@ -253,5 +253,42 @@ pub mod guest_ports {
         /// write.
         pub const MSRS: core::ops::RangeInclusive<u32> = 0x4C00_0000..=0x4C00_000F;
         pub const MSR_READ_ONLY: u32 = 0x4C00_000F;
+        /// Its MMIO window, one page at [`MMIO_BASE`] (route it with a
+        /// `MEMORY` route; nothing may be mapped there). Its registers are
+        /// 64 bits wide, at the offsets below: a decoded access of 1, 2, 4
+        /// or 8 bytes at a register's offset reads or writes its low bytes
+        /// (a write keeps the bytes above it). An access at any other
+        /// offset reads all ones and is ignored as a write; an access the
+        /// kernel could not decode stops the VP.
+        pub const MMIO_BASE: u64 = 0xFED0_0000;
+        pub const MMIO_SIZE: u64 = 0x1000;
+        pub const MMIO: core::ops::RangeInclusive<u64> = MMIO_BASE..=MMIO_BASE + MMIO_SIZE - 1;
+        /// Offset of a 64-bit scratch register (per partition, separate
+        /// from [`SCRATCH_PORT`]), initially 0.
+        pub const MMIO_SCRATCH_OFFSET: u64 = 0x0;
+        /// Offset of the partition number (as [`ID_PORT`] reads it);
+        /// read-only, writes are ignored.
+        pub const MMIO_ID_OFFSET: u64 = 0x8;
     }
+}
+
+/// The Hv#1 configuration of `PartitionSetHv1`: [`hv1::WORDS`] words in
+/// the caller's message buffer, the CPUID leaves it produces (TLFS md
+/// `feature-discovery.md`):
+///
+/// | word | contents |
+/// | --- | --- |
+/// | 0 | leaf `0x40000003` EAX \| EBX << 32: the partition privilege mask |
+/// | 1 | leaf `0x40000003` ECX \| EDX << 32 |
+/// | 2 | leaf `0x40000004` EAX (recommendations) \| EBX (spinlock retries) << 32 |
+/// | 3 | the vendor ID, bytes 0-7 (leaf `0x40000000` EBX, ECX) |
+/// | 4 | the vendor ID, bytes 8-11 (EDX) \| leaf `0x40000005` EAX (maximum VPs) << 32 |
+/// | 5 | leaf `0x40000006` EAX \| leaf `0x40000004` ECX (physical address bits) << 32 |
+/// | 6 | leaf `0x40000002` EAX (build) \| ECX (service pack) << 32 |
+/// | 7 | leaf `0x40000002` EBX (major << 16 \| minor) << 32 \| EDX (branch << 24 \| number) |
+///
+/// A partition never given one has no Hv#1 interface: its hypervisor
+/// leaves read zero, synthetic MSRs raise #GP and `VMMCALL` raises #UD.
+pub mod hv1 {
+    pub const WORDS: usize = 8;
 }

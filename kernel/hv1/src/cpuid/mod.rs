@@ -9,6 +9,7 @@ mod features;
 mod implemented;
 mod leaves;
 mod validate;
+mod words;
 
 pub use config::{Hv1Config, SystemIdentity, VP_LIMIT_UNLIMITED, VendorId};
 pub use features::{DEFAULT_SPINLOCK_RETRIES, FeatureError, SUPPORTED_FEATURES};
