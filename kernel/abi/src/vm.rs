@@ -142,6 +142,11 @@ pub mod quick {}
 /// hypervisor range, unused there).
 pub const TESSERA_HANDLER_DIED: u64 = 0x8000_0F00;
 pub const TESSERA_UNSUPPORTED: u64 = 0x8000_0F01;
+/// The guest asked for a reset through `HV_X64_MSR_RESET`; no quick words.
+pub const TESSERA_RESET_REQUEST: u64 = 0x8000_0F03;
+/// The guest reported a crash through the crash MSRs: quick words 2-5
+/// are P0-P3 (the kernel logs all five and the message text).
+pub const TESSERA_GUEST_CRASH: u64 = 0x8000_0F04;
 /// Sent by the partition manager, not the kernel: before it starts a
 /// partition it calls each of the partition's route endpoints (through the
 /// badged capability the route uses) with word 0 = this type, so handlers

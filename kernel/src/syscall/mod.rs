@@ -129,6 +129,7 @@ fn dispatch(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
         Syscall::VpStart => vm::vp_start(kernel, thread, selector),
         Syscall::VpStop => vm::vp_stop(kernel, thread, selector),
         Syscall::VpAssertInterrupt => vm::vp_assert_interrupt(kernel, thread, selector),
+        Syscall::PartitionSetHv1 => vm::partition_set_hv1(kernel, thread, selector),
     }
 }
 

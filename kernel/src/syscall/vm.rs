@@ -309,3 +309,13 @@ pub(super) fn vp_assert_interrupt(kernel: &mut Kernel, thread: ThreadId, cap: u6
     kernel.assert_interrupt(vp, event)?;
     succeed(kernel, thread)
 }
+
+pub(super) fn partition_set_hv1(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
+    use tessera_abi::vm::hv1::WORDS;
+    let partition = partition_of(kernel, thread, cap, Rights::CONTROL)?;
+    let frame = kernel.threads[&thread].message_buffer;
+    let mut words = [0u64; WORDS];
+    words.copy_from_slice(forward::read_buffer(frame, WORDS));
+    kernel.set_hv1(partition, &words)?;
+    succeed(kernel, thread)
+}

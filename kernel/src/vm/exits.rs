@@ -31,7 +31,7 @@ pub fn general_protection() -> EventInjection {
     .expect("#GP(0) is a valid event")
 }
 
-fn invalid_opcode() -> EventInjection {
+pub fn invalid_opcode() -> EventInjection {
     Event::Exception {
         vector: ExceptionVector::new(6).expect("6 is #UD"),
         error_code: None,
@@ -84,8 +84,8 @@ impl Kernel {
                 save.rip = save.rip.wrapping_add(2);
                 Next::Resume
             }
+            ExitCode::VMMCALL => self.hypercall(cpu, vp),
             ExitCode::VMRUN
-            | ExitCode::VMMCALL
             | ExitCode::VMLOAD
             | ExitCode::VMSAVE
             | ExitCode::STGI
@@ -122,7 +122,9 @@ impl Kernel {
         let record = self.vps[vp].as_ref().expect("exists");
         let leaf = record.vmcb.save.rax as u32;
         let subleaf = record.gprs.rcx as u32;
-        let answer = cpuid::filter(leaf, subleaf, host_cpuid(leaf, subleaf), record.index);
+        let hv1 = self.partitions[record.partition].as_ref().and_then(|p| p.hv1.as_ref());
+        let answer = super::hv1::cpuid_leaf(hv1.map(|s| &s.config), leaf)
+            .unwrap_or_else(|| cpuid::filter(leaf, subleaf, host_cpuid(leaf, subleaf), record.index));
         let next_rip = length::next_rip(ExitCode::CPUID, record.vmcb.save.rip, record.vmcb.control.next_rip);
         if let Some(route) = self.route_of(vp, intercept::CPUID, u64::from(leaf)) {
             let record = self.vps[vp].as_ref().expect("exists");
@@ -179,6 +181,9 @@ impl Kernel {
                 lifecycle: false,
             };
             return Next::Leave(self.forward_exit(cpu, vp, route, message, pending));
+        }
+        if let Some(next) = self.synthetic_msr(cpu, vp, number, write.then_some(value)) {
+            return next;
         }
         let record = self.vps[vp].as_mut().expect("exists");
         let save = &mut record.vmcb.save;

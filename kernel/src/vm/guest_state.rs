@@ -116,3 +116,17 @@ pub fn switch_to(kernel: &mut crate::state::Kernel, cpu: usize, vp: usize) {
 pub fn forget(cpu: usize, vp: usize) {
     let _ = OWNER[cpu].compare_exchange(vp + 1, 0, Ordering::Relaxed, Ordering::Relaxed);
 }
+
+/// XMM`index` (0-15) of the guest whose state this CPU holds (the VP that
+/// just exited: `switch_to` ran before it entered).
+pub fn read_xmm(index: usize) -> u128 {
+    let mut area = FxArea([0; 512]);
+    with_fpu(|| {
+        // SAFETY: `area` is 512 bytes, 16-byte aligned, writable.
+        unsafe { asm!("fxsave64 [{}]", in(reg) area.0.as_mut_ptr(), options(nostack)) };
+    });
+    let offset = 160 + 16 * index.min(15);
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&area.0[offset..offset + 16]);
+    u128::from_le_bytes(bytes)
+}

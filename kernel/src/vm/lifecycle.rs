@@ -126,11 +126,13 @@ impl Kernel {
             npt,
             asid,
             mappings: Vec::new(),
+            overlays: Vec::new(),
             routes: Vec::new(),
             vps: Vec::new(),
             fast: Default::default(),
             exception_intercepts: 0,
             destroyed: false,
+            hv1: None,
         }));
         Ok(self.partitions.len() - 1)
     }
@@ -191,6 +193,9 @@ impl Kernel {
             pending_nmi: false,
             seen_tlb_generation: 0,
             fast: fast.clone(),
+            hv1_msrs: tessera_hv1::VpMsrs::new(index),
+            ever_started: false,
+            run_ticks: 0,
             exception_intercepts: exceptions,
             message_buffer,
         })));
@@ -250,7 +255,9 @@ impl Kernel {
             return Err(Status::InvalidArgument.code());
         }
         let thread = record.thread;
-        self.vps[vp].as_mut().expect("checked").state = VpState::Runnable;
+        let record = self.vps[vp].as_mut().expect("checked");
+        record.state = VpState::Runnable;
+        record.ever_started = true;
         log::info!("{}: started", self.vp_name(vp));
         self.wake(thread);
         Ok(())

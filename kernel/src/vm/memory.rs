@@ -77,6 +77,7 @@ impl Kernel {
             pages,
             region,
             via,
+            rights,
         });
         Ok(())
     }
@@ -103,6 +104,10 @@ impl Kernel {
             let mut at = mapping.gpa;
             let end = mapping.gpa + mapping.pages * PAGE;
             while at < end {
+                if target.overlays.iter().any(|o| o.gpa == at) {
+                    at += PAGE;
+                    continue;
+                }
                 let size = target
                     .npt
                     .translate(&tables, at)
@@ -111,12 +116,9 @@ impl Kernel {
                 at += size.bytes();
             }
         }
-        target
-            .fast
-            .tlb_generation
-            .fetch_add(1, core::sync::atomic::Ordering::SeqCst);
-        crate::tlb::shoot_down_partition(self, partition, cpu);
-        gone.len()
+        let count = gone.len();
+        self.flush_partition(partition, cpu);
+        count
     }
 
     /// A region capability went: the partition mappings made through it go

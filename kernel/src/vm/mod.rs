@@ -21,11 +21,13 @@
 pub mod exits;
 pub mod fast;
 pub mod host_msrs;
+pub mod hv1;
 pub mod forward;
 pub mod guest_state;
 pub mod lifecycle;
 pub mod memory;
 pub mod mmio;
+pub mod overlay;
 pub mod run;
 pub mod tables;
 pub mod world_switch;
@@ -46,6 +48,8 @@ pub struct Partition {
     pub npt: NestedPageTable,
     pub asid: u32,
     pub mappings: Vec<GpaMapping>,
+    /// Kernel pages laid over GPAs (hypercall page, VP assist pages).
+    pub overlays: Vec<overlay::Overlay>,
     pub routes: Vec<Route>,
     /// Indices into `Kernel::vps`.
     pub vps: Vec<usize>,
@@ -55,6 +59,8 @@ pub struct Partition {
     /// Exception vectors with a route (the VMCB's exception intercepts).
     pub exception_intercepts: u32,
     pub destroyed: bool,
+    /// The Hv#1 interface, if `PartitionSetHv1` gave it one.
+    pub hv1: Option<hv1::PartitionHv1>,
 }
 
 /// A memory region mapped into a partition.
@@ -65,6 +71,7 @@ pub struct GpaMapping {
     pub region: MemoryId,
     /// The capability it was mapped through: deleting it unmaps.
     pub via: SlotAddr,
+    pub rights: tessera_npt::GuestRights,
 }
 
 /// Where exits of one kind and range go.
@@ -112,6 +119,13 @@ pub struct Vp {
     pub seen_tlb_generation: u64,
     /// The partition's lock-free part.
     pub fast: Arc<fast::FastPartition>,
+    /// The per-VP synthetic MSRs (VP index, VP assist page).
+    pub hv1_msrs: tessera_hv1::VpMsrs,
+    /// Whether it has ever been started (the partition's Hv#1
+    /// configuration is fixed from then on).
+    pub ever_started: bool,
+    /// Host TSC ticks spent in the guest (HV_X64_MSR_VP_RUNTIME).
+    pub run_ticks: u64,
     /// The exception intercepts in this VP's VMCB (the partition's may
     /// have grown since; applied before the next entry).
     pub exception_intercepts: u32,
@@ -121,6 +135,12 @@ pub struct Vp {
 }
 
 impl Vp {
+    /// Time in the guest, in the TLFS's 100 ns units.
+    pub fn runtime_100ns(&self) -> u64 {
+        let per_microsecond = crate::arch::tsc::ticks_per_microsecond().max(1);
+        (u128::from(self.run_ticks) * 10 / u128::from(per_microsecond)) as u64
+    }
+
     /// The VMCB's physical address (the kernel heap lies in the physical map).
     pub fn vmcb_address(&self) -> u64 {
         let virt = &*self.vmcb as *const Vmcb as u64;

@@ -67,6 +67,7 @@ struct Entry {
     vmcb_address: u64,
     gprs: *mut GuestGprs,
     seen_tlb_generation: *mut u64,
+    run_ticks: *mut u64,
     fast: Arc<FastPartition>,
     partition: usize,
     vp_index: u32,
@@ -82,11 +83,12 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
     // leaves the CPU (they only write its pending interrupt and stop flags,
     // under the lock, and then interrupt this CPU). Both live in boxes,
     // so the pointers stay valid while the lock is released.
-    let (vmcb, gprs, seen) = unsafe {
+    let (vmcb, gprs, seen, run_ticks) = unsafe {
         (
             &mut *entry.vmcb,
             &mut *entry.gprs,
             &mut *entry.seen_tlb_generation,
+            &mut *entry.run_ticks,
         )
     };
     loop {
@@ -101,7 +103,9 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
         // SAFETY: `prepare_entry` checked the state VMRUN loads and set up
         // the VMCB's controls; the fast path changes only RIP and general
         // registers; interrupts are off in the kernel.
+        let started = crate::arch::tsc::read();
         unsafe { world_switch::run(entry.vmcb_address, gprs, host_vmcb) };
+        *run_ticks += crate::arch::tsc::read().wrapping_sub(started);
         tlb::left_guest(cpu);
         vmcb.control.tlb_control = TlbControl::DO_NOTHING;
         if vmcb.control.exit_code == ExitCode::INTR {
@@ -170,6 +174,7 @@ impl Kernel {
             vmcb: &mut *vp_record.vmcb,
             gprs: &mut vp_record.gprs,
             seen_tlb_generation: &mut vp_record.seen_tlb_generation,
+            run_ticks: &mut vp_record.run_ticks,
             fast: vp_record.fast.clone(),
             partition,
             vp_index: vp_record.index,

@@ -1,0 +1,372 @@
+//! The Hv#1 interface of a partition: its configuration, the synthetic
+//! MSRs and the hypercalls (`tessera_hv1` decides; this module applies:
+//! overlay pages, flushes, register write-back, lifecycle reports).
+use super::exits::Next;
+use super::forward::{Pending, PendingKind};
+use super::tables::KernelTables;
+use crate::memory::physical_to_virtual;
+use crate::sched::Keep;
+use crate::state::Kernel;
+use core::num::NonZeroU64;
+use tessera_abi::Status;
+use tessera_abi::vm::{GPA_LIMIT, TESSERA_GUEST_CRASH, TESSERA_RESET_REQUEST, intercept};
+use tessera_hv1::dispatch::{self, Action, Outcome};
+use tessera_hv1::hypercall::{Caller, CpuMode, GpaError, GuestMemory, HypercallRegisters};
+use tessera_hv1::synthetic_msr::{self, Effect, MsrContext, MsrFault, MsrPolicy, PartitionMsrs};
+use tessera_hv1::{DispatchPolicy, Hv1Config};
+use tessera_npt::{GuestRights, NestedPageTable};
+use tessera_vcpu::exit_message::ExitMessage;
+
+/// The GPA width partitions have (`tessera_abi::vm::GPA_LIMIT`).
+pub const GPA_BITS: u8 = 40;
+
+/// A partition's Hv#1 state.
+#[derive(Debug)]
+pub struct PartitionHv1 {
+    pub config: Hv1Config,
+    pub msrs: PartitionMsrs,
+    pub msr_policy: MsrPolicy,
+    pub dispatch_policy: DispatchPolicy,
+}
+
+impl PartitionHv1 {
+    /// The state for `config`, or why the kernel refuses it.
+    pub fn new(config: Hv1Config) -> Result<Self, u64> {
+        let violations = config.validate_implemented();
+        if !violations.is_empty() {
+            log::info!("PartitionSetHv1 refused: {violations:?}");
+            return Err(Status::InvalidArgument.code());
+        }
+        let hz = NonZeroU64::new(crate::arch::tsc::ticks_per_microsecond().max(1) * 1_000_000)
+            .expect("non-zero");
+        let reference = synthetic_msr::ReferenceCounter::new(crate::arch::tsc::read(), hz);
+        let mut dispatch_policy = DispatchPolicy::from_config(&config);
+        dispatch_policy.physical_address_bits = GPA_BITS;
+        Ok(Self {
+            config,
+            msrs: PartitionMsrs::new(reference),
+            msr_policy: MsrPolicy::from_config(&config, GPA_BITS),
+            dispatch_policy,
+        })
+    }
+}
+
+/// Guest physical memory for hypercall parameter blocks: the partition's
+/// RAM as its nested table maps it, with the mapping's rights.
+struct ParameterMemory<'a> {
+    npt: &'a NestedPageTable,
+}
+
+impl ParameterMemory<'_> {
+    /// The host-virtual address of `gpa`'s byte, if mapped with `write`
+    /// (when asked).
+    fn byte(&self, gpa: u64, write: bool) -> Result<*mut u8, GpaError> {
+        if gpa >= GPA_LIMIT {
+            return Err(GpaError::OutOfBounds);
+        }
+        let translation = self
+            .npt
+            .translate(&KernelTables::default(), gpa)
+            .ok_or(GpaError::Inaccessible)?;
+        if write && !translation.rights.write {
+            return Err(GpaError::Inaccessible);
+        }
+        Ok(physical_to_virtual(translation.hpa).as_mut_ptr::<u8>())
+    }
+}
+
+impl GuestMemory for ParameterMemory<'_> {
+    fn read(&self, gpa: u64, buf: &mut [u8]) -> Result<(), GpaError> {
+        for (offset, byte) in buf.iter_mut().enumerate() {
+            let at = self.byte(gpa.wrapping_add(offset as u64), false)?;
+            // SAFETY: `at` is a byte of a frame the partition's nested table
+            // maps (region frames stay allocated while mapped; the kernel
+            // lock is held). Guest memory is plain data.
+            *byte = unsafe { core::ptr::read_volatile(at) };
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, gpa: u64, data: &[u8]) -> Result<(), GpaError> {
+        // All or nothing: check every byte before writing any.
+        for offset in 0..data.len() {
+            self.byte(gpa.wrapping_add(offset as u64), true)?;
+        }
+        for (offset, &value) in data.iter().enumerate() {
+            let at = self.byte(gpa.wrapping_add(offset as u64), true)?;
+            // SAFETY: as in `read`, and the mapping allows writes.
+            unsafe { core::ptr::write_volatile(at, value) };
+        }
+        Ok(())
+    }
+}
+
+/// XMM0-5 of the guest, read from the hardware (this CPU holds the VP's
+/// FPU state) only if an XMM fast call asks.
+struct GuestXmm;
+
+impl tessera_hv1::hypercall::XmmRegisters for GuestXmm {
+    fn xmm(&self, index: usize) -> u128 {
+        super::guest_state::read_xmm(index)
+    }
+}
+
+impl Kernel {
+    /// `PartitionSetHv1`.
+    pub fn set_hv1(&mut self, partition: usize, words: &[u64; tessera_abi::vm::hv1::WORDS]) -> Result<(), u64> {
+        let target = self.partitions[partition].as_ref().ok_or(Status::InvalidArgument.code())?;
+        let started = target
+            .vps
+            .iter()
+            .any(|&vp| self.vps[vp].as_ref().is_some_and(|v| v.ever_started));
+        if started {
+            return Err(Status::VpRunning.code());
+        }
+        let state = PartitionHv1::new(Hv1Config::from_words(words))?;
+        let target = self.partitions[partition].as_mut().expect("checked");
+        target.fast.set_hv1(state.config);
+        log::info!("partition {}: Hv#1 interface on", target.name);
+        target.hv1 = Some(state);
+        Ok(())
+    }
+
+    /// A synthetic MSR access of VP `vp` (no route took it). `None`: the
+    /// MSR is not synthetic.
+    pub fn synthetic_msr(&mut self, cpu: usize, vp: usize, msr: u32, write: Option<u64>) -> Option<Next> {
+        if !synthetic_msr::is_synthetic(msr) {
+            return None;
+        }
+        let record = self.vps[vp].as_mut().expect("exists");
+        let partition = record.partition;
+        let Some(state) = self.partitions[partition].as_mut().and_then(|p| p.hv1.as_mut()) else {
+            return Some(self.inject_gp(vp));
+        };
+        let runtime = record.runtime_100ns();
+        let vp_msrs = &mut record.hv1_msrs;
+        let result = match write {
+            None => synthetic_msr::read(
+                msr,
+                &state.msrs,
+                vp_msrs,
+                &state.msr_policy,
+                &MsrContext {
+                    vp_runtime: runtime,
+                    tsc: crate::arch::tsc::read(),
+                },
+            )
+            .map(|value| {
+                record.vmcb.save.rax = value & 0xFFFF_FFFF;
+                record.gprs.rdx = value >> 32;
+                Effect::None
+            }),
+            Some(value) => synthetic_msr::write(msr, value, &mut state.msrs, vp_msrs, &state.msr_policy),
+        };
+        if let Some(target) = self.partitions[partition].as_ref()
+            && let Some(state) = target.hv1.as_ref()
+        {
+            target
+                .fast
+                .hypercalls_enabled
+                .store(state.msrs.hypercalls_enabled(), core::sync::atomic::Ordering::Release);
+        }
+        let effect = match result {
+            Ok(effect) => effect,
+            Err(MsrFault::GeneralProtection | MsrFault::Forward) => return Some(self.inject_gp(vp)),
+        };
+        let record = self.vps[vp].as_mut().expect("exists");
+        let save = &mut record.vmcb.save;
+        let next = tessera_vcpu::length::next_rip(
+            tessera_svm::ExitCode::MSR,
+            save.rip,
+            record.vmcb.control.next_rip,
+        );
+        save.rip = next.unwrap_or(save.rip);
+        Some(self.apply_msr_effect(cpu, vp, effect))
+    }
+
+    fn inject_gp(&mut self, vp: usize) -> Next {
+        self.vps[vp].as_mut().expect("exists").vmcb.control.event_inj = super::exits::general_protection();
+        Next::Resume
+    }
+
+    fn apply_msr_effect(&mut self, cpu: usize, vp: usize, effect: Effect) -> Next {
+        let partition = self.vps[vp].as_ref().expect("exists").partition;
+        match effect {
+            Effect::None => Next::Resume,
+            Effect::HypercallPage { enable, previous } => {
+                if let Some(gpa) = previous {
+                    self.remove_overlay(partition, gpa, cpu);
+                }
+                if let Some(gpa) = enable {
+                    let rights = GuestRights::READ_EXECUTE;
+                    let page = synthetic_msr::hypercall_page();
+                    if self.add_overlay(partition, gpa, &page, rights, cpu).is_none() {
+                        log::warn!("{}: no memory for the hypercall page", self.vp_name(vp));
+                    }
+                }
+                Next::Resume
+            }
+            Effect::AssistPage { enable, previous } => {
+                if let Some(gpa) = previous {
+                    self.remove_overlay(partition, gpa, cpu);
+                }
+                if let Some(gpa) = enable
+                    && self.add_overlay(partition, gpa, &[], GuestRights::READ_WRITE, cpu).is_none()
+                {
+                    log::warn!("{}: no memory for the VP assist page", self.vp_name(vp));
+                }
+                Next::Resume
+            }
+            Effect::GuestOsIdChanged { hypercall_page_removed, value, .. } => {
+                log::info!("{}: guest OS ID {value:#x}", self.vp_name(vp));
+                if let Some(gpa) = hypercall_page_removed {
+                    self.remove_overlay(partition, gpa, cpu);
+                }
+                Next::Resume
+            }
+            Effect::Reset => {
+                log::info!("{}: the guest asked for a reset (HV_X64_MSR_RESET)", self.vp_name(vp));
+                self.report_to_lifecycle(cpu, vp, TESSERA_RESET_REQUEST as u32, [0; 4])
+            }
+            Effect::CrashNotify { parameters, message, .. } => {
+                let name = self.vp_name(vp);
+                log::error!(
+                    "{name}: guest crash: P0 {:#x} P1 {:#x} P2 {:#x} P3 {:#x} P4 {:#x}",
+                    parameters[0], parameters[1], parameters[2], parameters[3], parameters[4]
+                );
+                if let Some(message) = message {
+                    let mut text = [0u8; 512];
+                    let length = (message.len as usize).min(text.len());
+                    let npt = &self.partitions[partition].as_ref().expect("exists").npt;
+                    let memory = ParameterMemory { npt };
+                    match memory.read(message.gpa, &mut text[..length]) {
+                        Ok(()) => log::error!(
+                            "{name}: guest crash message: {}",
+                            core::str::from_utf8(&text[..length]).unwrap_or("(not UTF-8)").trim_end_matches('\0')
+                        ),
+                        Err(error) => log::error!("{name}: the crash message is unreadable ({error:?})"),
+                    }
+                }
+                let [p0, p1, p2, p3, _] = parameters;
+                self.report_to_lifecycle(cpu, vp, TESSERA_GUEST_CRASH as u32, [p0, p1, p2, p3])
+            }
+        }
+    }
+
+    /// Tells the lifecycle handler; the VP stops once it has answered.
+    fn report_to_lifecycle(&mut self, cpu: usize, vp: usize, message_type: u32, quick: [u64; 4]) -> Next {
+        let partition = self.vps[vp].as_ref().expect("exists").partition;
+        let route = self.partitions[partition]
+            .as_ref()
+            .and_then(|p| p.route(intercept::LIFECYCLE, 0).copied());
+        let Some(route) = route else {
+            self.stop_vp(vp);
+            return Next::Leave(Keep::Blocked);
+        };
+        let record = self.vps[vp].as_mut().expect("exists");
+        record.stop_requested = true;
+        let message = ExitMessage::new(message_type, record.index, quick);
+        let pending = Pending {
+            kind: PendingKind::Other,
+            next_rip: None,
+            message_type,
+            lifecycle: true,
+        };
+        Next::Leave(self.forward_exit(cpu, vp, route, message, pending))
+    }
+
+    /// A `VMMCALL`: #UD without the Hv#1 interface, else the hypercall.
+    pub fn hypercall(&mut self, cpu: usize, vp: usize) -> Next {
+        let record = self.vps[vp].as_mut().expect("exists");
+        let partition = record.partition;
+        let Some(target) = self.partitions[partition].as_ref() else {
+            return Next::Resume;
+        };
+        let Some(state) = target.hv1.as_ref() else {
+            record.vmcb.control.event_inj = super::exits::invalid_opcode();
+            return Next::Resume;
+        };
+        let save = &record.vmcb.save;
+        let caller = Caller {
+            cpl: save.cpl & 3,
+            mode: CpuMode::from_state(
+                save.cr0 & 1 != 0,
+                save.rflags & (1 << 17) != 0,
+                save.efer & (1 << 10) != 0,
+                save.cs.attrib.l(),
+            ),
+        };
+        let mut registers = HypercallRegisters {
+            rax: save.rax,
+            rbx: record.gprs.rbx,
+            rcx: record.gprs.rcx,
+            rdx: record.gprs.rdx,
+            rsi: record.gprs.rsi,
+            rdi: record.gprs.rdi,
+            r8: record.gprs.r8,
+        };
+        let mut memory = ParameterMemory { npt: &target.npt };
+        let outcome = dispatch::dispatch(
+            caller,
+            &registers,
+            &GuestXmm,
+            &mut memory,
+            &state.dispatch_policy,
+            state.msrs.hypercalls_enabled(),
+        );
+        let completion = match outcome {
+            Outcome::Fault(_) => {
+                record.vmcb.control.event_inj = super::exits::invalid_opcode();
+                return Next::Resume;
+            }
+            Outcome::Complete(completion) => completion,
+            Outcome::Forward(call) => dispatch::unrouted(&call),
+            Outcome::MemoryIntercept { gpa, .. } => {
+                log::warn!("{}: hypercall parameters at unmapped GPA {gpa:#x}", self.vp_name(vp));
+                return self.report_to_lifecycle(
+                    cpu,
+                    vp,
+                    tlfs::message::HvMessageType::UNMAPPED_GPA.0,
+                    [gpa, 0, 0, 0],
+                );
+            }
+        };
+        let mut next = Next::Resume;
+        match completion.action {
+            Action::None => {}
+            // A flush of every target VP's TLB: the whole partition is
+            // flushed, which the TLFS allows (a flush may do more).
+            Action::Flush(_) => self.flush_partition(partition, cpu),
+            Action::LongSpinWait => {
+                if !self.sched.nothing_ready(cpu) {
+                    next = Next::Leave(Keep::Yield);
+                }
+            }
+        }
+        completion.apply(&mut registers);
+        let record = self.vps[vp].as_mut().expect("exists");
+        record.vmcb.save.rax = registers.rax;
+        record.gprs.rbx = registers.rbx;
+        record.gprs.rcx = registers.rcx;
+        record.gprs.rdx = registers.rdx;
+        record.gprs.rsi = registers.rsi;
+        record.gprs.rdi = registers.rdi;
+        record.gprs.r8 = registers.r8;
+        if completion.writeback.advance_rip {
+            record.vmcb.save.rip = record.vmcb.save.rip.wrapping_add(3);
+        }
+        next
+    }
+}
+
+/// The hypervisor CPUID leaves of a partition (zero without Hv#1).
+pub fn cpuid_leaf(config: Option<&Hv1Config>, leaf: u32) -> Option<[u32; 4]> {
+    if !tessera_hv1::cpuid::is_hypervisor_leaf(leaf) {
+        return None;
+    }
+    Some(match config {
+        Some(config) => tessera_hv1::cpuid(config, leaf, 0)
+            .map_or([0; 4], |regs| [regs.eax, regs.ebx, regs.ecx, regs.edx]),
+        None => [0; 4],
+    })
+}
