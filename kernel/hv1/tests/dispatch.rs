@@ -152,20 +152,20 @@ fn long_spin_wait_always_succeeds() {
         assert!(c.writeback.advance_rip);
         assert_eq!(c.fast_output, None);
     }
-    // Memory form with an unmapped (but aligned) input GPA: the advisory
-    // input is never read.
-    let c = completion(run(
-        &p,
-        Caller::KERNEL64,
-        &regs64(
-            control(HypercallCode::NOTIFY_LONG_SPIN_WAIT).into_bits(),
-            0x1000_0000,
-            0,
-        ),
-        &NO_XMM,
-        &mut memory,
-    ));
+    // Memory form: the advisory input is fetched like any call's, so a
+    // readable block succeeds, a GPA outside the GPA space gets the
+    // parameter status, and an unmapped one inside it a memory intercept.
+    let memory_form = |gpa| regs64(control(HypercallCode::NOTIFY_LONG_SPIN_WAIT).into_bits(), gpa, 0);
+    let c = completion(run(&p, Caller::KERNEL64, &memory_form(IN_PAGE), &NO_XMM, &mut memory));
     assert_eq!(c.result_status(), Some(HvStatus::SUCCESS));
+    assert_eq!(
+        status(run(&p, Caller::KERNEL64, &memory_form(0x1_0000_0000), &NO_XMM, &mut memory)),
+        HvStatus::INVALID_ALIGNMENT
+    );
+    assert!(matches!(
+        run(&p, Caller::KERNEL64, &memory_form(0x1000_0000), &NO_XMM, &mut memory),
+        Outcome::MemoryIntercept { gpa: 0x1000_0000, .. }
+    ));
     // A 32-bit caller gets EDX:EAX = 0.
     let mut regs = regs32(fast.into_bits(), 100, 0);
     // Garbage in the upper half, which a 32-bit caller cannot see.

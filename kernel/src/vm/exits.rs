@@ -332,6 +332,12 @@ impl Kernel {
             u64::from(error.write())
         };
         let rip = record.vmcb.save.rip;
+        let read_only_overlay = self.partitions[record.partition]
+            .as_ref()
+            .is_some_and(|p| p.overlays.iter().any(|o| o.gpa == gpa & !0xFFF && o.read_only));
+        if read_only_overlay && error.write() {
+            return self.fault(vp);
+        }
         let message_type = if error.present() {
             HvMessageType::GPA_INTERCEPT.0
         } else {

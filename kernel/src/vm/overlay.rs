@@ -14,6 +14,10 @@ use tessera_npt::{GuestRights, PageSize};
 pub struct Overlay {
     pub gpa: u64,
     pub frame: u64,
+    /// The guest may not write it (the hypercall page): a write is #GP
+    /// (TLFS md `hypercall-interface.md`: "Attempts to write to the
+    /// hypercall page will result in a protection (#GP) exception").
+    pub read_only: bool,
 }
 
 const PAGE: u64 = 4096;
@@ -69,7 +73,11 @@ impl Kernel {
             self.restore_ram_page(partition, gpa);
             return None;
         }
-        target.overlays.push(Overlay { gpa, frame });
+        target.overlays.push(Overlay {
+            gpa,
+            frame,
+            read_only: !rights.write,
+        });
         self.flush_partition(partition, cpu);
         Some(frame)
     }

@@ -244,10 +244,16 @@ pub fn dispatch(
     };
     match call.code {
         HypercallCode::NOTIFY_LONG_SPIN_WAIT => {
-            // The SpinCount is advisory and never read; its RsvdZ half is
-            // not checked, since "There is no error status for this
-            // hypercall". (The generic checks of the input value in
-            // `decode` still apply.)
+            // The SpinCount is advisory; its RsvdZ half is not checked,
+            // since "There is no error status for this hypercall". But a
+            // memory-based call's input block is still fetched, so a GPA
+            // outside the partition gets the status every call gives for
+            // it (TLFS md `hypercall-interface.md` § Hypercall Inputs:
+            // parameters are validated before the call does anything).
+            let mut spin_count = [0u8; 8];
+            if let Err(error) = call.read_input(memory, 0, &mut spin_count) {
+                return param_failure(call, error);
+            }
             Outcome::Complete(Completion {
                 action: Action::LongSpinWait,
                 ..Completion::status(convention, HvStatus::SUCCESS)
