@@ -92,6 +92,13 @@ pub fn answer(vmcb: &mut Vmcb, gprs: &mut GuestGprs, partition: &FastPartition, 
     match control.exit_code {
         ExitCode::CPUID => answer_cpuid(vmcb, gprs, partition, vp_index),
         ExitCode::VMMCALL => answer_hypercall(vmcb, gprs, partition),
+        // INVD would drop the host's dirty cache lines; the guest cannot
+        // tell a write-back (nothing at all, here) from it.
+        ExitCode::INVD => {
+            vmcb.save.rip = vmcb.save.rip.wrapping_add(2);
+            vmcb.control.event_inj = EventInjection::NONE;
+            true
+        }
         _ => false,
     }
 }

@@ -58,3 +58,110 @@ pub fn baseline(iterations: u64) -> u64 {
     }
     rdtsc() - start
 }
+
+/// TSC ticks for `iterations` VMMCALLs with the hypercall input value
+/// `control` and input/output GPAs `input`, `output` (x64 convention).
+pub fn vmmcall(control: u64, input: u64, output: u64, iterations: u64) -> u64 {
+    let start = rdtsc();
+    // SAFETY: a hypercall changes RAX (the result) and, for a rep call,
+    // RCX; the loop reloads both every round. It touches memory only at
+    // the GPAs given, which the caller owns.
+    unsafe {
+        asm!(
+            "2:",
+            "mov rcx, {control}",
+            "mov rdx, {input}",
+            "mov r8, {output}",
+            "vmmcall",
+            "dec {count}",
+            "jnz 2b",
+            control = in(reg) control,
+            input = in(reg) input,
+            output = in(reg) output,
+            count = inout(reg) iterations.max(1) => _,
+            out("rax") _,
+            out("rcx") _,
+            out("rdx") _,
+            out("r8") _,
+            options(nostack),
+        );
+    }
+    rdtsc() - start
+}
+
+/// TSC ticks for the hypercall loop without the VMMCALL.
+pub fn vmmcall_baseline(iterations: u64) -> u64 {
+    let start = rdtsc();
+    // SAFETY: the loop changes only the registers named here.
+    unsafe {
+        asm!(
+            "2:",
+            "mov rcx, {control}",
+            "mov rdx, {input}",
+            "mov r8, {output}",
+            "dec {count}",
+            "jnz 2b",
+            control = in(reg) 0u64,
+            input = in(reg) 0u64,
+            output = in(reg) 0u64,
+            count = inout(reg) iterations.max(1) => _,
+            out("rcx") _,
+            out("rdx") _,
+            out("r8") _,
+            options(nomem, nostack),
+        );
+    }
+    rdtsc() - start
+}
+
+/// TSC ticks for `iterations` INVDs: an exit the kernel answers by only
+/// moving RIP, so the figure is the bare VMRUN round trip.
+pub fn invd(iterations: u64) -> u64 {
+    let start = rdtsc();
+    // SAFETY: INVD is intercepted: the hypervisor turns it into a write-back
+    // (nothing is lost) and returns; no register changes.
+    unsafe {
+        asm!(
+            "2:",
+            "invd",
+            "dec {count}",
+            "jnz 2b",
+            count = inout(reg) iterations.max(1) => _,
+            options(nostack),
+        );
+    }
+    rdtsc() - start
+}
+
+/// TSC ticks for the INVD loop without the INVD.
+pub fn invd_baseline(iterations: u64) -> u64 {
+    let start = rdtsc();
+    // SAFETY: the loop changes only its counter.
+    unsafe {
+        asm!(
+            "2:",
+            "dec {count}",
+            "jnz 2b",
+            count = inout(reg) iterations.max(1) => _,
+            options(nomem, nostack),
+        );
+    }
+    rdtsc() - start
+}
+
+/// One hypercall; its result value (RAX).
+pub fn hypercall(control: u64, input: u64, output: u64) -> u64 {
+    let result: u64;
+    // SAFETY: as for `vmmcall`.
+    unsafe {
+        asm!(
+            "vmmcall",
+            inout("rcx") control => _,
+            inout("rdx") input => _,
+            inout("r8") output => _,
+            out("rax") result,
+            options(nostack),
+        );
+    }
+    result
+}

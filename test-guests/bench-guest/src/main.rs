@@ -5,7 +5,15 @@
 //! ```text
 //! bench: cpuid-kernel <n>
 //! bench: cpuid-forwarded <n>
+//! bench: exit-bare <n>
+//! bench: hypercall-fast <n>
+//! bench: hypercall-memory <n>
 //! ```
+//!
+//! `exit-bare` is an INVD, which the kernel answers by moving RIP: the
+//! VMRUN round trip itself. The hypercalls (only when the partition has
+//! the Hv#1 interface) are `HvCallNotifyLongSpinWait`, once as a fast call
+//! (registers only) and once with its input in memory.
 //!
 //! where `<n>` is TSC ticks per CPUID, minus the ticks of the same loop
 //! without the CPUID. Under QEMU with `-icount shift=0` the TSC advances
@@ -19,7 +27,7 @@
 mod loops;
 
 use tessera_guest_framework::guest_ports::probe;
-use tessera_guest_framework::{Suite, cpu, ensure, println};
+use tessera_guest_framework::{Suite, cpu, ensure, failure, println};
 
 tessera_guest_framework::entry!(main);
 
@@ -29,6 +37,20 @@ const ITERATIONS: u64 = 1000;
 const MEASUREMENTS: u32 = 5;
 const KERNEL_LEAF: u32 = 0;
 const FORWARDED_LEAF: u32 = *probe::CPUID_LEAVES.start();
+
+/// The hypercall input value of `HvCallNotifyLongSpinWait` (code 0x0008),
+/// and its fast-call bit (TLFS md `hypercall-interface.md`).
+const NOTIFY_LONG_SPIN_WAIT: u64 = 0x0008;
+const FAST: u64 = 1 << 16;
+const HV_X64_MSR_GUEST_OS_ID: u32 = 0x4000_0000;
+const HV_X64_MSR_HYPERCALL: u32 = 0x4000_0001;
+/// "Hv#1" in leaf 0x40000001 EAX.
+const HV1_INTERFACE: u32 = 0x3123_7648;
+
+/// Page-aligned guest memory for the hypercall page and an input block.
+#[repr(C, align(4096))]
+struct Pages([u8; 2 * 4096]);
+static mut PAGES: Pages = Pages([0; 2 * 4096]);
 
 fn main(suite: &mut Suite) {
     let forwarded = suite.check("CPUID 0x4C000000 is answered by the probe", || {
@@ -46,6 +68,14 @@ fn main(suite: &mut Suite) {
         "bench-guest: {ITERATIONS} iterations, least of {MEASUREMENTS}: loop alone {baseline} ticks, with CPUID {KERNEL_LEAF:#x} {kernel} ticks"
     ));
     println!("bench: cpuid-kernel {}", per_iteration(kernel, baseline));
+    let invd = least_ticks(|| loops::invd(ITERATIONS));
+    let invd_baseline = least_ticks(|| loops::invd_baseline(ITERATIONS));
+    println!("bench: exit-bare {}", per_iteration(invd, invd_baseline));
+    if cpu::cpuid(0x4000_0001, 0).eax == HV1_INTERFACE {
+        hypercalls(suite);
+    } else {
+        suite.note(format_args!("bench-guest: no Hv#1 interface: no hypercall figures"));
+    }
     if forwarded {
         let forwarded = least_ticks(|| loops::cpuid(FORWARDED_LEAF, ITERATIONS));
         suite.note(format_args!(
@@ -67,4 +97,31 @@ fn least_ticks(mut measure: impl FnMut() -> u64) -> u64 {
 
 fn per_iteration(ticks: u64, baseline: u64) -> u64 {
     ticks.saturating_sub(baseline) / ITERATIONS
+}
+
+/// Enables hypercalls (guest OS ID, hypercall page) and measures the fast
+/// and the memory-based form of `HvCallNotifyLongSpinWait`.
+fn hypercalls(suite: &mut Suite) {
+    // The loader identity-maps RAM, so a static's address is its GPA.
+    let pages = (&raw const PAGES) as u64;
+    let (hypercall_page, input) = (pages, pages + 4096);
+    let enabled = suite.check("hypercalls enabled (guest OS ID, hypercall page)", || {
+        cpu::wrmsr(HV_X64_MSR_GUEST_OS_ID, 0x8000_0000_0000_0001)
+            .map_err(|caught| failure!("guest OS ID: {caught}"))?;
+        cpu::wrmsr(HV_X64_MSR_HYPERCALL, hypercall_page | 1)
+            .map_err(|caught| failure!("hypercall MSR: {caught}"))?;
+        for (form, control, gpa) in [("fast", NOTIFY_LONG_SPIN_WAIT | FAST, 0), ("memory", NOTIFY_LONG_SPIN_WAIT, input)] {
+            let status = loops::hypercall(control, gpa, 0) & 0xFFFF;
+            ensure!(status == 0, "the {form} HvCallNotifyLongSpinWait returned status {status:#x}");
+        }
+        Ok(())
+    });
+    if !enabled {
+        return;
+    }
+    let baseline = least_ticks(|| loops::vmmcall_baseline(ITERATIONS));
+    let fast = least_ticks(|| loops::vmmcall(NOTIFY_LONG_SPIN_WAIT | FAST, 0, 0, ITERATIONS));
+    let memory = least_ticks(|| loops::vmmcall(NOTIFY_LONG_SPIN_WAIT, input, 0, ITERATIONS));
+    println!("bench: hypercall-fast {}", per_iteration(fast, baseline));
+    println!("bench: hypercall-memory {}", per_iteration(memory, baseline));
 }
