@@ -326,6 +326,7 @@ pub fn decide(message: &ExitMessage, buffer: &[u64]) -> Decision {
             access,
             rip,
             unmapped,
+            ..
         } => Decision::end(
             Outcome::MemoryFault,
             Report::Memory {

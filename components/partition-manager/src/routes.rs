@@ -25,6 +25,14 @@ impl fmt::Display for RouteLine {
             None => write!(f, "kind {kind:#x}")?,
         }
         match route::shape(kind) {
+            // Memory routes count pages: shown as the GPA bytes they cover.
+            Some(ParameterShape::Range { .. }) if kind == intercept::MEMORY => {
+                if let Some((first, last)) = route::range_of(kind, parameter) {
+                    let page = route::GPA_PAGE_SIZE;
+                    let end = last.saturating_mul(page).saturating_add(page - 1);
+                    write!(f, " gpas {:#x}..={end:#x}", first.saturating_mul(page))?;
+                }
+            }
             Some(ParameterShape::Range { .. }) => {
                 if let Some((first, last)) = route::range_of(kind, parameter) {
                     write!(f, " {first:#x}..={last:#x}")?;
@@ -139,6 +147,13 @@ mod tests {
         assert_eq!(
             format!("{}", RouteLine(route(intercept::EXCEPTION, 1 << 14, 8))),
             "exception vectors 0x4000 -> slot 8"
+        );
+        assert_eq!(
+            format!(
+                "{}",
+                RouteLine(route(intercept::MEMORY, 0xFED00 | 0xFED01 << 32, 7))
+            ),
+            "memory gpas 0xfed00000..=0xfed01fff -> slot 7"
         );
         assert_eq!(
             format!("{}", RouteLine(route(0x42, 0, 9))),

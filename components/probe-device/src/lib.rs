@@ -14,9 +14,13 @@
 //! | `RDMSR`/`WRMSR` of [`probe::MSRS`] | 64-bit scratch registers, initially 0; a write to [`probe::MSR_READ_ONLY`] raises #GP |
 //! | another MSR | #GP |
 //! | `HLT` | counted; the guest goes on after the `HLT` |
+//! | a decoded read or write of 1, 2, 4 or 8 bytes at [`probe::MMIO_BASE`] + [`probe::MMIO_SCRATCH_OFFSET`] | a 64-bit register, initially 0: a read returns its low bytes, a write replaces them and keeps the rest |
+//! | a decoded read at [`probe::MMIO_BASE`] + [`probe::MMIO_ID_OFFSET`] | the badge (its low bytes); writes are ignored |
+//! | a decoded access elsewhere in [`probe::MMIO`] | reads all ones, writes are ignored |
+//! | an access the kernel did not decode (size 0), an execute access, or one outside [`probe::MMIO`] | stops the VP, with a warning |
 //! | a partition attach | names the partition behind the badge, resets its state |
 //!
-//! Every answer but a #GP advances RIP. Anything else (another exit kind,
+//! Every answer but a #GP and a stop advances RIP. Anything else (another exit kind,
 //! a malformed or unknown message) stops the VP, with a warning. The
 //! registers are whole registers at their port: an access that starts at
 //! another port of [`probe::PORTS`] reads all ones.
@@ -35,7 +39,7 @@ use core::fmt;
 
 use log::Level;
 use tessera_rt::abi::vm::guest_ports::probe;
-use tessera_rt::vm_exit::{Exit, ExitMessage, ExitReply, PartitionName};
+use tessera_rt::vm_exit::{Exit, ExitMessage, ExitReply, MemoryAccess, PartitionName};
 
 /// How many MSRs [`probe::MSRS`] holds.
 pub const MSR_COUNT: usize = (*probe::MSRS.end() - *probe::MSRS.start() + 1) as usize;
@@ -62,6 +66,8 @@ impl From<ExitReply> for Handled {
 pub struct PartitionState {
     pub name: Option<PartitionName>,
     pub scratch: u32,
+    /// The MMIO scratch register.
+    pub mmio_scratch: u64,
     pub halts: u64,
     pub msrs: [u64; MSR_COUNT],
 }
@@ -81,6 +87,16 @@ impl fmt::Display for Tag<'_> {
             Some(name) if !name.is_empty() => write!(f, "{name}"),
             _ => write!(f, "partition {}", self.0),
         }
+    }
+}
+
+/// The mask of the low `size` bytes (1, 2, 4 or 8) of a 64-bit register.
+fn mask64(size: u8) -> u64 {
+    match size {
+        1 => 0xFF,
+        2 => 0xFFFF,
+        4 => 0xFFFF_FFFF,
+        _ => u64::MAX,
     }
 }
 
@@ -138,6 +154,15 @@ impl Probe {
                 ExitReply::new().advance_rip().into()
             }
             Exit::PartitionAttach { name } => self.attach(badge, name),
+            Exit::Memory {
+                gpa,
+                access,
+                size,
+                value,
+                ..
+            } if size != 0 && access != MemoryAccess::Execute && probe::MMIO.contains(&gpa) => self
+                .mmio(badge, gpa - probe::MMIO_BASE, access, size, value)
+                .into(),
             _ => {
                 let tag = Tag(badge, self.partition(badge).and_then(|p| p.name.as_ref()));
                 Handled {
@@ -184,6 +209,34 @@ impl Probe {
             .advance_rip()
     }
 
+    /// A decoded read or write of `size` bytes (1, 2, 4 or 8) at `offset`
+    /// in the MMIO window.
+    fn mmio(
+        &mut self,
+        badge: u64,
+        offset: u64,
+        access: MemoryAccess,
+        size: u8,
+        value: u64,
+    ) -> ExitReply {
+        let mask = mask64(size);
+        let state = self.partitions.entry(badge).or_default();
+        if access == MemoryAccess::Write {
+            if offset == probe::MMIO_SCRATCH_OFFSET {
+                state.mmio_scratch = state.mmio_scratch & !mask | value & mask;
+            }
+            return ExitReply::new().advance_rip();
+        }
+        let read = match offset {
+            probe::MMIO_SCRATCH_OFFSET => state.mmio_scratch,
+            probe::MMIO_ID_OFFSET => badge,
+            _ => u64::MAX,
+        };
+        ExitReply::new()
+            .memory_read_result(read & mask)
+            .advance_rip()
+    }
+
     fn msr(&mut self, badge: u64, msr: u32, write: bool, value: u64) -> ExitReply {
         if !probe::MSRS.contains(&msr) || (write && msr == probe::MSR_READ_ONLY) {
             return ExitReply::new().msr_fault();
@@ -206,6 +259,38 @@ fn refusal(tag: &Tag<'_>, message: &ExitMessage) -> String {
             "{tag}: unknown message type {t:#x} (VP {}); stopping the VP",
             message.vp_index
         ),
+        Exit::Memory {
+            gpa,
+            access: MemoryAccess::Execute,
+            rip,
+            ..
+        } => format!(
+            "{tag}: an instruction fetch from GPA {gpa:#x} (rip {rip:#x}, VP {}): MMIO holds no \
+             code; stopping the VP",
+            message.vp_index
+        ),
+        Exit::Memory {
+            gpa,
+            access,
+            rip,
+            size: 0,
+            ..
+        } => format!(
+            "{tag}: the kernel could not decode the {} at GPA {gpa:#x} (rip {rip:#x}, VP {}), so \
+             the probe cannot emulate it; stopping the VP",
+            access_name(access),
+            message.vp_index
+        ),
+        Exit::Memory {
+            gpa, access, rip, ..
+        } => format!(
+            "{tag}: a {} at GPA {gpa:#x} (rip {rip:#x}, VP {}) is outside the probe's MMIO \
+             window {:#x}-{:#x}; stopping the VP",
+            access_name(access),
+            message.vp_index,
+            probe::MMIO.start(),
+            probe::MMIO.end()
+        ),
         Exit::Malformed { field, .. } => format!(
             "{tag}: malformed {} message (bad {field}, VP {}); stopping the VP",
             message.type_name().unwrap_or("exit"),
@@ -215,6 +300,14 @@ fn refusal(tag: &Tag<'_>, message: &ExitMessage) -> String {
             "{tag}: the probe does not handle {exit:?} (VP {}); stopping the VP",
             message.vp_index
         ),
+    }
+}
+
+fn access_name(access: MemoryAccess) -> &'static str {
+    match access {
+        MemoryAccess::Read => "read",
+        MemoryAccess::Write => "write",
+        MemoryAccess::Execute => "execute",
     }
 }
 

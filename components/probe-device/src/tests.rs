@@ -9,6 +9,13 @@ const IO_PORT: u64 = 0x8001_0000;
 const MSR: u64 = 0x8001_0001;
 const CPUID: u64 = 0x8001_0002;
 const HALT: u64 = 0x8001_0007;
+const UNMAPPED_GPA: u64 = 0x8000_0000;
+const GPA_INTERCEPT: u64 = 0x8000_0001;
+/// Quick word 3 of a memory exit: access (0 read, 1 write, 2 execute) |
+/// size << 8.
+const READ: u64 = 0;
+const WRITE: u64 = 1;
+const EXECUTE: u64 = 2;
 const ADVANCE_RESULT: u64 = action::ADVANCE_RIP | action::RESULT;
 
 fn handle(probe: &mut Probe, badge: u64, words: [u64; 6]) -> Handled {
@@ -37,6 +44,164 @@ fn rdmsr(probe: &mut Probe, badge: u64, msr: u32) -> ExitReply {
 
 fn wrmsr(probe: &mut Probe, badge: u64, msr: u32, value: u64) -> ExitReply {
     handle(probe, badge, [MSR, 0, u64::from(msr), 1, value, 0]).reply
+}
+
+fn mmio_read(probe: &mut Probe, badge: u64, offset: u64, size: u64) -> u64 {
+    let gpa = probe::MMIO_BASE + offset;
+    let handled = handle(
+        probe,
+        badge,
+        [UNMAPPED_GPA, 0, gpa, READ | size << 8, 0x1000, 0],
+    );
+    assert_eq!(handled.reply.actions(), ADVANCE_RESULT, "{:?}", handled.log);
+    assert!(handled.log.is_empty());
+    handled.reply.words()[2]
+}
+
+fn mmio_write(probe: &mut Probe, badge: u64, offset: u64, size: u64, value: u64) {
+    let gpa = probe::MMIO_BASE + offset;
+    let handled = handle(
+        probe,
+        badge,
+        [UNMAPPED_GPA, 0, gpa, WRITE | size << 8, 0x1000, value],
+    );
+    assert_eq!(handled.reply.words(), [action::ADVANCE_RIP, 0, 0, 0, 0, 0]);
+    assert!(handled.log.is_empty());
+}
+
+#[test]
+fn mmio_scratch_register_acts_on_its_low_bytes() {
+    let mut probe = Probe::new();
+    let scratch = probe::MMIO_SCRATCH_OFFSET;
+    assert_eq!(mmio_read(&mut probe, 1, scratch, 8), 0);
+    mmio_write(&mut probe, 1, scratch, 8, 0x1122_3344_5566_7788);
+    assert_eq!(mmio_read(&mut probe, 1, scratch, 8), 0x1122_3344_5566_7788);
+    assert_eq!(mmio_read(&mut probe, 1, scratch, 4), 0x5566_7788);
+    assert_eq!(mmio_read(&mut probe, 1, scratch, 2), 0x7788);
+    assert_eq!(mmio_read(&mut probe, 1, scratch, 1), 0x88);
+    // A narrower write replaces the low bytes and keeps the others.
+    mmio_write(&mut probe, 1, scratch, 4, 0xA1B2_C3D4);
+    assert_eq!(mmio_read(&mut probe, 1, scratch, 8), 0x1122_3344_A1B2_C3D4);
+    mmio_write(&mut probe, 1, scratch, 2, 0xEEFF);
+    assert_eq!(mmio_read(&mut probe, 1, scratch, 8), 0x1122_3344_A1B2_EEFF);
+    mmio_write(&mut probe, 1, scratch, 1, 0x5A);
+    assert_eq!(mmio_read(&mut probe, 1, scratch, 8), 0x1122_3344_A1B2_EE5A);
+    assert_eq!(
+        probe.partition(1).map(|p| p.mmio_scratch),
+        Some(0x1122_3344_A1B2_EE5A)
+    );
+    // It is not the scratch port.
+    assert_eq!(inl(&mut probe, 1, probe::SCRATCH_PORT, 4), 0);
+    // GPA_INTERCEPT (a mapping's rights refused the access) is served too.
+    let handled = handle(
+        &mut probe,
+        1,
+        [GPA_INTERCEPT, 0, probe::MMIO_BASE, READ | 8 << 8, 0x1000, 0],
+    );
+    assert_eq!(handled.reply.words()[2], 0x1122_3344_A1B2_EE5A);
+}
+
+#[test]
+fn mmio_id_register_is_the_partition_number_and_read_only() {
+    let mut probe = Probe::new();
+    let id = probe::MMIO_ID_OFFSET;
+    for size in [1, 2, 4, 8] {
+        assert_eq!(mmio_read(&mut probe, 5, id, size), 5);
+    }
+    mmio_write(&mut probe, 5, id, 8, 99);
+    assert_eq!(mmio_read(&mut probe, 5, id, 8), 5, "writes are ignored");
+    assert_eq!(
+        mmio_read(&mut probe, 0x1_0203, id, 1),
+        0x03,
+        "masked to the size"
+    );
+    assert_eq!(mmio_read(&mut probe, 5, probe::MMIO_SCRATCH_OFFSET, 8), 0);
+}
+
+#[test]
+fn mmio_elsewhere_in_the_window_reads_all_ones() {
+    let mut probe = Probe::new();
+    for offset in [
+        0x1,
+        0x4,
+        0x10,
+        0x9,
+        probe::MMIO_SIZE - 8,
+        probe::MMIO_SIZE - 1,
+    ] {
+        assert_eq!(mmio_read(&mut probe, 1, offset, 8), u64::MAX);
+        assert_eq!(mmio_read(&mut probe, 1, offset, 2), 0xFFFF);
+        mmio_write(&mut probe, 1, offset, 8, 7);
+    }
+    assert_eq!(mmio_read(&mut probe, 1, probe::MMIO_SCRATCH_OFFSET, 8), 0);
+}
+
+#[test]
+fn mmio_the_probe_cannot_emulate_stops_the_vp() {
+    let mut probe = Probe::new();
+    let stop = [action::STOP, 0, 0, 0, 0, 0];
+    // Not decoded: size 0.
+    let handled = handle(
+        &mut probe,
+        2,
+        [UNMAPPED_GPA, 1, probe::MMIO_BASE, WRITE, 0x1234, 5],
+    );
+    assert_eq!(handled.reply.words(), stop);
+    assert_eq!(
+        handled.log,
+        vec![(
+            Level::Warn,
+            "partition 2: the kernel could not decode the write at GPA 0xfed00000 (rip 0x1234, \
+             VP 1), so the probe cannot emulate it; stopping the VP"
+                .to_string()
+        )]
+    );
+    assert_eq!(mmio_read(&mut probe, 2, probe::MMIO_SCRATCH_OFFSET, 8), 0);
+    // An instruction fetch.
+    let handled = handle(
+        &mut probe,
+        2,
+        [UNMAPPED_GPA, 0, probe::MMIO_BASE, EXECUTE, 0xFED0_0000, 0],
+    );
+    assert_eq!(handled.reply.words(), stop);
+    assert!(
+        handled.log[0].1.contains("instruction fetch"),
+        "{:?}",
+        handled.log
+    );
+    // Outside the window.
+    for gpa in [
+        probe::MMIO_BASE - 1,
+        probe::MMIO_BASE + probe::MMIO_SIZE,
+        0xC000_0000,
+    ] {
+        let handled = handle(
+            &mut probe,
+            2,
+            [UNMAPPED_GPA, 0, gpa, READ | 4 << 8, 0x1234, 0],
+        );
+        assert_eq!(handled.reply.words(), stop);
+        assert_eq!(handled.log[0].0, Level::Warn);
+        assert!(
+            handled.log[0].1.contains("outside the probe's MMIO window"),
+            "{:?}",
+            handled.log
+        );
+    }
+}
+
+#[test]
+fn mmio_registers_are_per_partition() {
+    let mut probe = Probe::new();
+    mmio_write(&mut probe, 1, probe::MMIO_SCRATCH_OFFSET, 8, 111);
+    mmio_write(&mut probe, 2, probe::MMIO_SCRATCH_OFFSET, 8, 222);
+    assert_eq!(mmio_read(&mut probe, 1, probe::MMIO_SCRATCH_OFFSET, 8), 111);
+    assert_eq!(mmio_read(&mut probe, 2, probe::MMIO_SCRATCH_OFFSET, 8), 222);
+    // An attach resets it.
+    let message = attach_message("mmio-guest");
+    probe.handle(1, &ExitMessage::parse(&message.words, &[]));
+    assert_eq!(mmio_read(&mut probe, 1, probe::MMIO_SCRATCH_OFFSET, 8), 0);
+    assert_eq!(mmio_read(&mut probe, 2, probe::MMIO_SCRATCH_OFFSET, 8), 222);
 }
 
 #[test]
@@ -213,11 +378,25 @@ proptest! {
     /// Any message gets an answer the kernel accepts: defined action bits,
     /// and a #GP alone, on MSR exits only.
     #[test]
-    fn any_message_gets_a_sane_answer(words in any::<[u64; 6]>(), kind in 0usize..8, badge in any::<u64>()) {
-        let types = [IO_PORT, MSR, CPUID, HALT, IO_PORT, MSR];
+    fn any_message_gets_a_sane_answer(
+        words in any::<[u64; 6]>(),
+        kind in 0usize..10,
+        badge in any::<u64>(),
+        in_window in any::<bool>(),
+        access in 0u64..4,
+        size in prop::sample::select(&[0u64, 1, 2, 4, 8, 3][..]),
+    ) {
+        let types = [IO_PORT, MSR, CPUID, HALT, IO_PORT, MSR, UNMAPPED_GPA, GPA_INTERCEPT];
         let mut words = words;
         if let Some(&t) = types.get(kind) {
             words[0] = t;
+        }
+        if words[0] == UNMAPPED_GPA || words[0] == GPA_INTERCEPT {
+            // Mostly well-formed memory exits, often in the window.
+            words[3] = access | size << 8;
+            if in_window {
+                words[2] = probe::MMIO_BASE + words[2] % probe::MMIO_SIZE;
+            }
         }
         let mut probe = Probe::new();
         let handled = probe.handle(badge, &ExitMessage::parse(&words, &[]));
@@ -229,5 +408,15 @@ proptest! {
             prop_assert_eq!(words[0], MSR);
         }
         prop_assert!(handled.reply.buffer_words().is_empty());
+        // Memory exits: emulated (advance, with a result for reads) only
+        // when decoded; anything else stops the VP.
+        if let Exit::Memory { access, size, .. } = ExitMessage::parse(&words, &[]).exit {
+            if size == 0 || access == MemoryAccess::Execute {
+                prop_assert_eq!(actions, action::STOP);
+            } else if actions != action::STOP {
+                prop_assert!(actions & action::ADVANCE_RIP != 0);
+                prop_assert_eq!(actions & action::RESULT != 0, access == MemoryAccess::Read);
+            }
+        }
     }
 }

@@ -219,12 +219,17 @@ pub enum Exit {
         fault_address: u64,
     },
     /// `UNMAPPED_GPA` (`unmapped`) or `GPA_INTERCEPT` (a mapping's rights
-    /// refused the access).
+    /// refused the access). `size` is the access size in bytes the kernel
+    /// decoded (1, 2, 4 or 8), 0 if it could not decode the instruction
+    /// (then the handler cannot answer a read or advance RIP); `value` is
+    /// what a decoded write wrote (masked to `size`), 0 otherwise.
     Memory {
         gpa: u64,
         access: MemoryAccess,
         rip: u64,
         unmapped: bool,
+        size: u8,
+        value: u64,
     },
     /// Lifecycle: `UNRECOVERABLE_EXCEPTION` (a triple fault, `exit_code`
     /// `0x7F`, or an invalid state, `u64::MAX`). The VP is stopped.
@@ -382,14 +387,30 @@ impl Exit {
                     fault_address: w4,
                 })
             })(),
-            UNMAPPED_GPA | GPA_INTERCEPT => MemoryAccess::from_word(w3)
-                .map(|access| Self::Memory {
+            UNMAPPED_GPA | GPA_INTERCEPT => (|| {
+                // Word 3: access in bits 7:0, size in bytes in bits 15:8.
+                if w3 >> 16 != 0 {
+                    return Err("access");
+                }
+                let access = MemoryAccess::from_word(w3 & 0xFF).ok_or("access")?;
+                let size = match (w3 >> 8) as u8 {
+                    size @ (0 | 1 | 2 | 4 | 8) => size,
+                    _ => return Err("size"),
+                };
+                let value = if access == MemoryAccess::Write && size != 0 {
+                    w5 & size_mask(size)
+                } else {
+                    0
+                };
+                Ok(Self::Memory {
                     gpa: w2,
                     access,
                     rip: w4,
                     unmapped: message_type == UNMAPPED_GPA,
+                    size,
+                    value,
                 })
-                .ok_or("access"),
+            })(),
             UNRECOVERABLE => Ok(Self::UnrecoverableException {
                 rip: w2,
                 exit_code: w3,
@@ -461,6 +482,8 @@ impl Exit {
                 access,
                 rip,
                 unmapped,
+                size,
+                value,
             } => [
                 if unmapped {
                     UNMAPPED_GPA
@@ -469,9 +492,9 @@ impl Exit {
                 },
                 0,
                 gpa,
-                access.word(),
+                access.word() | u64::from(size) << 8,
                 rip,
-                0,
+                value,
             ],
             Self::UnrecoverableException {
                 rip,
@@ -627,6 +650,15 @@ impl ExitReply {
     #[must_use]
     pub fn io_read_result(self, value: u32) -> Self {
         self.result([u64::from(value), 0])
+    }
+
+    /// The value a decoded MMIO read ([`Exit::Memory`] with a `size`)
+    /// reads: the kernel puts its low `size` bytes into the instruction's
+    /// destination register as the instruction would (zero-extended for
+    /// 32 bits, merged for 8 and 16).
+    #[must_use]
+    pub fn memory_read_result(self, value: u64) -> Self {
+        self.result([value, 0])
     }
 
     /// The value an `RDMSR` reads (EDX:EAX).
@@ -809,6 +841,9 @@ mod tests {
             ([EXCEPTION, 0, 32, u64::MAX, 0, 0], "vector"),
             ([EXCEPTION, 0, 14, 1 << 32, 0, 0], "error code"),
             ([UNMAPPED_GPA, 0, 0x1000, 3, 0, 0], "access"),
+            ([UNMAPPED_GPA, 0, 0x1000, 3 << 8, 0, 0], "size"),
+            ([GPA_INTERCEPT, 0, 0x1000, 1 | 16 << 8, 0, 0], "size"),
+            ([GPA_INTERCEPT, 0, 0x1000, 1 | 1 << 16, 0, 0], "access"),
         ];
         for (words, field) in cases {
             assert_eq!(
@@ -876,13 +911,16 @@ mod tests {
             }
         );
         assert_eq!(
-            parse([GPA_INTERCEPT, 0, 0x8000, 1, 0x1234, 0]),
+            parse([GPA_INTERCEPT, 0, 0x8000, 1, 0x1234, 0x55]),
             Exit::Memory {
                 gpa: 0x8000,
                 access: MemoryAccess::Write,
                 rip: 0x1234,
-                unmapped: false
-            }
+                unmapped: false,
+                size: 0,
+                value: 0
+            },
+            "not decoded: no size, no value"
         );
         assert_eq!(
             parse([UNMAPPED_GPA, 0, 0x8000, 2, 0x1234, 0]),
@@ -890,7 +928,51 @@ mod tests {
                 gpa: 0x8000,
                 access: MemoryAccess::Execute,
                 rip: 0x1234,
-                unmapped: true
+                unmapped: true,
+                size: 0,
+                value: 0
+            }
+        );
+        assert_eq!(
+            parse([
+                UNMAPPED_GPA,
+                0,
+                0xFED0_0000,
+                1 | 4 << 8,
+                0x1234,
+                0xAAAA_BBBB_CCCC_DDDD
+            ]),
+            Exit::Memory {
+                gpa: 0xFED0_0000,
+                access: MemoryAccess::Write,
+                rip: 0x1234,
+                unmapped: true,
+                size: 4,
+                value: 0xCCCC_DDDD
+            },
+            "a decoded 32-bit write: the value masked to 4 bytes"
+        );
+        assert_eq!(
+            parse([UNMAPPED_GPA, 0, 0xFED0_0008, 8 << 8, 0x1234, 0x99]),
+            Exit::Memory {
+                gpa: 0xFED0_0008,
+                access: MemoryAccess::Read,
+                rip: 0x1234,
+                unmapped: true,
+                size: 8,
+                value: 0
+            },
+            "a decoded read carries no value"
+        );
+        assert_eq!(
+            parse([UNMAPPED_GPA, 0, 0xFED0_0000, 1 | 8 << 8, 0, u64::MAX]),
+            Exit::Memory {
+                gpa: 0xFED0_0000,
+                access: MemoryAccess::Write,
+                rip: 0,
+                unmapped: true,
+                size: 8,
+                value: u64::MAX
             }
         );
     }
@@ -1070,6 +1152,20 @@ mod tests {
         assert_eq!(ExitReply::new().msr_fault().words()[0], action::FAULT);
         assert_eq!(
             ExitReply::new()
+                .memory_read_result(0x1122_3344_5566_7788)
+                .advance_rip()
+                .words(),
+            [
+                action::ADVANCE_RIP | action::RESULT,
+                0,
+                0x1122_3344_5566_7788,
+                0,
+                0,
+                0
+            ]
+        );
+        assert_eq!(
+            ExitReply::new()
                 .cpuid_result([1, 2, 3, 4])
                 .advance_rip()
                 .words(),
@@ -1134,14 +1230,29 @@ mod tests {
                     fault_address
                 }
             ),
-            (any::<u64>(), 0u64..3, any::<u64>(), any::<bool>()).prop_map(
-                |(gpa, access, rip, unmapped)| Exit::Memory {
-                    gpa,
-                    access: MemoryAccess::from_word(access).unwrap(),
-                    rip,
-                    unmapped
-                }
-            ),
+            (
+                any::<u64>(),
+                0u64..3,
+                any::<u64>(),
+                any::<bool>(),
+                prop::sample::select(&[0u8, 1, 2, 4, 8][..]),
+                any::<u64>()
+            )
+                .prop_map(|(gpa, access, rip, unmapped, size, value)| {
+                    let access = MemoryAccess::from_word(access).unwrap();
+                    Exit::Memory {
+                        gpa,
+                        access,
+                        rip,
+                        unmapped,
+                        size,
+                        value: if access == MemoryAccess::Write && size != 0 {
+                            value & size_mask(size)
+                        } else {
+                            0
+                        },
+                    }
+                }),
             (any::<u64>(), any::<u64>(), any::<u64>()).prop_map(|(rip, exit_code, rsp)| {
                 Exit::UnrecoverableException {
                     rip,
@@ -1186,6 +1297,14 @@ mod tests {
                     prop_assert_eq!(u64::from(value) & !size_mask(size), 0);
                 }
                 Exit::Exception { vector, .. } => prop_assert!(vector < 32),
+                Exit::Memory { access, size, value, .. } => {
+                    prop_assert!(matches!(size, 0 | 1 | 2 | 4 | 8));
+                    if access != MemoryAccess::Write || size == 0 {
+                        prop_assert_eq!(value, 0);
+                    } else {
+                        prop_assert_eq!(value & !size_mask(size), 0);
+                    }
+                }
                 _ => {}
             }
             let _ = message.type_name();
@@ -1217,7 +1336,7 @@ mod tests {
 
         /// Replies carry only defined action bits, whatever is combined.
         #[test]
-        fn replies_use_defined_actions(steps in prop::collection::vec(0u8..8, 0..10), value in any::<u64>()) {
+        fn replies_use_defined_actions(steps in prop::collection::vec(0u8..9, 0..10), value in any::<u64>()) {
             let mut reply = ExitReply::new();
             for step in steps {
                 reply = match step {
@@ -1228,6 +1347,7 @@ mod tests {
                     4 => reply.cpuid_result([value as u32, (value >> 32) as u32, 0, 0]),
                     5 => reply.inject(value & event::VECTOR_MASK),
                     6 => reply.stop(),
+                    7 => reply.memory_read_result(value),
                     _ => reply.set_register(HvRegisterName::X64_RAX, value),
                 };
             }

@@ -8,12 +8,16 @@
 //! | [`intercept::MSR`] | MSRs `first..=last`: `first \| last << 32` |
 //! | [`intercept::CPUID`] | leaves `first..=last`: `first \| last << 32` |
 //! | [`intercept::EXCEPTION`] | a non-zero mask of vectors 0-31, without NMI (2) |
-//! | [`intercept::LIFECYCLE`], [`intercept::HLT`], [`intercept::MEMORY`] | 0 |
+//! | [`intercept::MEMORY`] | GPA pages `first..=last` (page numbers, GPA >> 12): `first \| last << 32`, below [`GPA_LIMIT`] `>> 12` |
+//! | [`intercept::LIFECYCLE`], [`intercept::HLT`] | 0 |
 //!
 //! The helpers here are what the boot plan's decoder, the manager data's
 //! decoder and the manifest compiler all check against.
 
-pub use tessera_abi::vm::{intercept, state};
+pub use tessera_abi::vm::{GPA_LIMIT, intercept, state};
+
+/// The size of the GPA pages a [`intercept::MEMORY`] route names.
+pub const GPA_PAGE_SIZE: u64 = 4096;
 
 /// Every intercept kind a route may name.
 pub const KINDS: [u64; 7] = [
@@ -73,12 +77,12 @@ pub const fn shape(kind: u64) -> Option<ParameterShape> {
             max: 0xFFFF,
             shift: 16,
         }),
-        intercept::MSR | intercept::CPUID => Some(ParameterShape::Range {
+        intercept::MSR | intercept::CPUID | intercept::MEMORY => Some(ParameterShape::Range {
             max: 0xFFFF_FFFF,
             shift: 32,
         }),
         intercept::EXCEPTION => Some(ParameterShape::Vectors),
-        intercept::LIFECYCLE | intercept::HLT | intercept::MEMORY => Some(ParameterShape::None),
+        intercept::LIFECYCLE | intercept::HLT => Some(ParameterShape::None),
         _ => None,
     }
 }
@@ -87,11 +91,36 @@ pub const fn shape(kind: u64) -> Option<ParameterShape> {
 /// takes a range and the range is valid for it.
 pub const fn range_parameter(kind: u64, first: u64, last: u64) -> Option<u64> {
     match shape(kind) {
-        Some(ParameterShape::Range { max, shift }) if first <= last && last <= max => {
+        Some(ParameterShape::Range { max, shift })
+            if first <= last && last <= max && below_limit(kind, last) =>
+        {
             Some(first | last << shift)
         }
         _ => None,
     }
+}
+
+/// Whether the last value of a range of `kind` is one the kernel takes:
+/// memory routes name GPA pages, which end at [`GPA_LIMIT`] (the shape's
+/// 32-bit field would hold more).
+const fn below_limit(kind: u64, last: u64) -> bool {
+    kind != intercept::MEMORY || last < GPA_LIMIT / GPA_PAGE_SIZE
+}
+
+/// The parameter word of a [`intercept::MEMORY`] route for the GPA bytes
+/// `first..=last`, if they are whole pages (`first` at the start of one,
+/// `last` at the end of one) below [`GPA_LIMIT`].
+pub const fn memory_parameter(first: u64, last: u64) -> Option<u64> {
+    let whole_pages =
+        first.is_multiple_of(GPA_PAGE_SIZE) && last % GPA_PAGE_SIZE == GPA_PAGE_SIZE - 1;
+    if !whole_pages || last >= GPA_LIMIT {
+        return None;
+    }
+    range_parameter(
+        intercept::MEMORY,
+        first / GPA_PAGE_SIZE,
+        last / GPA_PAGE_SIZE,
+    )
 }
 
 /// The range `first..=last` a range parameter stands for.
@@ -129,7 +158,7 @@ pub const fn parameter_valid(kind: u64, parameter: u64) -> bool {
             let first = parameter & max;
             let last = (parameter >> shift) & max;
             // Nothing outside the two fields, and a non-empty range.
-            (first | last << shift) == parameter && first <= last
+            (first | last << shift) == parameter && first <= last && below_limit(kind, last)
         }
     }
 }
@@ -193,8 +222,38 @@ mod tests {
         );
         assert_eq!(range_parameter(msr, 0, 1 << 32), None);
         assert_eq!(range_parameter(intercept::HLT, 0, 0), None);
+        // Memory routes: GPA page numbers.
+        let memory = intercept::MEMORY;
+        assert_eq!(
+            range_parameter(memory, 0xfed00, 0xfed00),
+            Some(0xfed00 | 0xfed00 << 32)
+        );
+        assert_eq!(range_parameter(memory, 0xfed01, 0xfed00), None);
+        assert_eq!(range_parameter(memory, 0, 1 << 32), None);
+        let pages = GPA_LIMIT / 4096;
+        assert_eq!(range_parameter(memory, 0, pages), None, "at GPA_LIMIT");
+        assert!(parameter_valid(memory, (pages - 1) << 32));
+        assert!(!parameter_valid(memory, pages << 32));
+        assert_eq!(
+            range_of(memory, 0xfed00 | 0xfed0f << 32),
+            Some((0xfed00, 0xfed0f))
+        );
+        assert!(parameter_valid(memory, 0), "page 0 alone");
+        assert!(!parameter_valid(memory, 1), "pages 1..=0 run backwards");
+        assert_eq!(
+            memory_parameter(0xfed0_0000, 0xfed0_0fff),
+            Some(0xfed00 | 0xfed00 << 32)
+        );
+        assert_eq!(
+            memory_parameter(0, GPA_LIMIT - 1),
+            Some((GPA_LIMIT / 4096 - 1) << 32)
+        );
+        assert_eq!(memory_parameter(0xfed0_0001, 0xfed0_0fff), None);
+        assert_eq!(memory_parameter(0xfed0_0000, 0xfed0_0ffe), None);
+        assert_eq!(memory_parameter(0xfed0_0000, GPA_LIMIT + 4095), None);
+        assert_eq!(memory_parameter(0xfed0_1000, 0xfed0_0fff), None);
         assert_eq!(range_of(io, 0x3f8 | 0x3ff << 16), Some((0x3f8, 0x3ff)));
-        for kind in [io, msr, intercept::CPUID] {
+        for kind in [io, msr, intercept::CPUID, memory] {
             assert!(parameter_valid(kind, range_parameter(kind, 5, 9).unwrap()));
             assert!(!parameter_valid(
                 kind,
@@ -228,5 +287,9 @@ mod tests {
         assert!(overlap(intercept::EXCEPTION, 0b110, 0b100));
         assert!(!overlap(intercept::EXCEPTION, 0b010, 0b100));
         assert!(overlap(intercept::LIFECYCLE, 0, 0));
+        let memory = intercept::MEMORY;
+        let m = |a, b| range_parameter(memory, a, b).unwrap();
+        assert!(overlap(memory, m(0xfed00, 0xfed00), m(0xfe000, 0xfefff)));
+        assert!(!overlap(memory, m(0xfed00, 0xfed00), m(0xfed01, 0xfed0f)));
     }
 }

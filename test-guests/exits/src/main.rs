@@ -2,16 +2,18 @@
 //! makes the guest leave to the hypervisor one way and looks at what comes
 //! back: exits the kernel answers itself (CPUID, the pass-through and
 //! validated MSRs, ports nobody handles), exits routed to the probe
-//! component (its CPUID leaves, MSRs, ports and HLT), and exceptions the
-//! hypervisor must leave to the guest's own IDT (`ud2`, `int3`).
+//! component (its CPUID leaves, MSRs, ports, MMIO page and HLT), and
+//! exceptions the hypervisor must leave to the guest's own IDT (`ud2`,
+//! `int3`).
 //!
-//! Needs the probe device routed for its ports, CPUID leaves, MSRs and HLT
-//! (see `test-guests/README.md`).
+//! Needs the probe device routed for its ports, CPUID leaves, MSRs, MMIO
+//! page and HLT (see `test-guests/README.md`).
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
 
 mod cpuid_checks;
+mod mmio_checks;
 mod msr_checks;
 mod port_checks;
 
@@ -32,6 +34,7 @@ fn main(suite: &mut Suite) {
     suite.check("int3 raises #BP in the guest's own IDT", || {
         expect_exception(vector::BREAKPOINT, cpu::int3())
     });
+    mmio_checks::run(suite);
     // Last: where nothing handles HLT (plain QEMU), it never returns, and
     // every other result is out by then.
     suite.check(

@@ -11,9 +11,11 @@
 //! - [`entry!`] and [`run`]: the entry point of ELF64 guests, and what every
 //!   guest's Rust code starts with; the panic handler.
 //! - [`layout`]: where the image, the free RAM and the loader's structures are.
+//! - [`paging`]: device windows outside RAM, mapped into the guest's own
+//!   page tables, and MMIO accesses of a chosen size.
 //!
 //! Unsafe code is confined to the modules that talk to the hardware
-//! (`port`, `cpu`, `exception`, `entry`, `layout`), each small.
+//! (`port`, `cpu`, `exception`, `entry`, `layout`, `paging`), each small.
 #![no_std]
 #![deny(unsafe_code)]
 
@@ -23,6 +25,7 @@ pub mod exception;
 pub mod exit;
 mod failure;
 pub mod layout;
+pub mod paging;
 pub mod port;
 pub mod serial;
 mod suite;

@@ -5,14 +5,13 @@
 //! the guest reports `not ok` and fails.
 //!
 //! The loader's identity map covers only RAM, so the guest first maps the
-//! address itself: a 2 MiB page in its own page directory, hung into the
-//! loader's PDPT. A page fault therefore means a bug here, not in the host.
+//! address itself (`paging::DeviceWindow`: a 2 MiB page in its own page
+//! tables). A page fault therefore means a bug here, not in the host.
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
-mod mapping;
-
+use tessera_guest_framework::paging::DeviceWindow;
 use tessera_guest_framework::{Suite, fail, layout};
 
 tessera_guest_framework::entry!(main);
@@ -23,17 +22,19 @@ tessera_guest_framework::entry!(main);
 pub const PROBED_GPA: u64 = 0xC000_0000;
 
 fn main(suite: &mut Suite) {
-    let mapped = suite.check("map GPA 0xc0000000 in the guest's own page tables", || {
-        mapping::map_large_page(PROBED_GPA)
+    let mut window = None;
+    suite.check("map GPA 0xc0000000 in the guest's own page tables", || {
+        window = Some(DeviceWindow::map(PROBED_GPA, 8)?);
+        Ok(())
     });
-    if !mapped {
+    let Some(window) = window else {
         return;
-    }
+    };
     suite.note(format_args!(
         "memory-probe: reading GPA {PROBED_GPA:#x}, outside RAM (top {:#x}); the host should stop this partition now",
         layout::ram_top().unwrap_or(0)
     ));
-    let value = mapping::read(PROBED_GPA);
+    let value = window.read64(0);
     suite.check("the host stops a read outside the partition's RAM", || {
         fail!("the read of GPA {PROBED_GPA:#x} returned {value:#x}")
     });

@@ -185,8 +185,8 @@ pub mod check {
         BAD_EXPECT = "bad-expect": "A partition `expect` other than `pass`, `fail`, `triple-fault` or `memory-fault`.";
         PARTITION_PRIORITY = "partition-priority": "A partition priority above its manager's or above a route target's.";
         BAD_EXIT_KIND = "bad-exit-kind": "A route `exit` that is not an intercept kind.";
-        BAD_ROUTE = "bad-route": "A route without the range its exit kind needs (`ports`, `msrs`, `leaves`, `vectors`), or with one it cannot take.";
-        BAD_ROUTE_RANGE = "bad-route-range": "A route range that is malformed, backwards or too large, or exception vectors that cannot be intercepted.";
+        BAD_ROUTE = "bad-route": "A route without the range its exit kind needs (`ports`, `msrs`, `leaves`, `gpas`, `vectors`), or with one it cannot take.";
+        BAD_ROUTE_RANGE = "bad-route-range": "A route range that is malformed, backwards or too large, a GPA range that is not whole pages outside the partition's RAM, or exception vectors that cannot be intercepted.";
         BAD_STATE = "bad-state": "A route `state` register that is unknown or listed twice.";
         ROUTE_TO_NOTIFICATION = "route-to-notification": "A route to a notification: exits are calls, so routes go to IPC endpoints.";
         ROUTE_OVERLAP = "route-overlap": "Two routes of one partition that would catch the same exit.";

@@ -52,6 +52,7 @@ pub(crate) struct RawRoute {
     pub ports: Option<Spanned<RawRange>>,
     pub msrs: Option<Spanned<RawRange>>,
     pub leaves: Option<Spanned<RawRange>>,
+    pub gpas: Option<Spanned<RawRange>>,
     pub vectors: Option<Spanned<Vec<Spanned<i64>>>>,
     pub state: Option<Spanned<Vec<Spanned<String>>>>,
 }

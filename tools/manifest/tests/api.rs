@@ -235,16 +235,20 @@ fn partitions() {
             (intercept::MSR, 60),
             (intercept::HLT, 60),
             (intercept::MEMORY, 62),
+            (intercept::MEMORY, 60),
             (intercept::EXCEPTION, 62),
         ]
     );
+    // Memory routes: GPA bytes in the manifest, page numbers in the plan.
+    assert_eq!(demo.routes[6].parameter, 0xfed00 | 0xfed00 << 32);
+    assert_eq!(demo.routes[7].parameter, 0xfee00 | 0xfee01 << 32);
     assert_eq!(demo.routes[1].state, state::RAX | state::RDX);
     assert_eq!(
         demo.routes[1].parameter,
         range_parameter(intercept::IO_PORT, 0x3f8, 0x3ff).unwrap()
     );
-    assert_eq!(demo.routes[7].parameter, 1 << 6 | 1 << 13);
-    assert_eq!(demo.routes[7].state, state::RAX | state::RCX | 1 << 15);
+    assert_eq!(demo.routes[8].parameter, 1 << 6 | 1 << 13);
+    assert_eq!(demo.routes[8].state, state::RAX | state::RCX | 1 << 15);
 
     let loader = deployment.partition("loader").unwrap();
     assert_eq!(loader.badge, 2);
@@ -269,7 +273,7 @@ fn partitions() {
     let bytes = compile(&deployment);
     let plan = BootPlan::parse(&bytes).unwrap();
     assert_eq!(plan.partition_count(), 3);
-    assert_eq!(plan.route_count(), 12);
+    assert_eq!(plan.route_count(), 13);
     let p = plan.partition(1).unwrap();
     assert_eq!(p.name, "loader");
     assert_eq!(plan.image(p.image).unwrap().name, "multiboot");

@@ -199,6 +199,11 @@ fn gen_route() -> impl Strategy<Value = GenRoute> {
             ],
             "msr" => vec!["msrs = \"0x4c000000-0x4c00000f\""],
             "cpuid" => vec!["leaves = \"0x4c000000-0x4c0000ff\""],
+            "memory" => vec![
+                "gpas = \"0xfed00000-0xfed00fff\"",
+                "gpas = \"0xfed00000-0xfed0ffff\"",
+                "gpas = \"0xfee00000-0xfee00fff\"",
+            ],
             "exception" => vec!["vectors = [6, 13]", "vectors = [14]"],
             _ => vec![],
         }
@@ -207,6 +212,9 @@ fn gen_route() -> impl Strategy<Value = GenRoute> {
         Just("ports = \"0x10000\""),
         Just("vectors = [2]"),
         Just("msrs = \"0x3ff-0x3f8\""),
+        Just("gpas = \"0xfed00001-0xfed00fff\""),
+        Just("gpas = \"0x0-0xfff\""),
+        Just("gpas = \"0xfffffffff000-0xffffffffffff\""),
     ];
     let state = proptest::option::weighted(
         0.2,

@@ -340,7 +340,7 @@ fn check_partition(
     let mut routes: Vec<Option<RouteInfo>> = Vec::new();
     for (j, spanned_route) in p.routes.iter().enumerate() {
         let route_entry = format!("{entry}.routes[{j}]");
-        let info = check_route(&route_entry, spanned_route, infos, names, report);
+        let info = check_route(&route_entry, spanned_route, memory, infos, names, report);
         if let Some(info) = &info
             && let Some(first) = routes.iter().position(|earlier| {
                 earlier.as_ref().is_some_and(|e| {
@@ -655,13 +655,16 @@ fn range_field(kind: u64) -> Option<&'static str> {
         intercept::MSR => Some("msrs"),
         intercept::CPUID => Some("leaves"),
         intercept::EXCEPTION => Some("vectors"),
+        intercept::MEMORY => Some("gpas"),
         _ => None,
     }
 }
 
+/// `ram`: the partition's guest memory (at GPA 0), if it is valid.
 fn check_route(
     entry: &str,
     spanned: &Spanned<RawRoute>,
+    ram: Option<u64>,
     infos: &[Info<'_>],
     names: &[&str],
     report: &mut Report<'_>,
@@ -696,10 +699,11 @@ fn check_route(
     ok &= target.is_some();
 
     // The range fields.
-    let given: [(&str, bool); 4] = [
+    let given: [(&str, bool); 5] = [
         ("ports", r.ports.is_some()),
         ("msrs", r.msrs.is_some()),
         ("leaves", r.leaves.is_some()),
+        ("gpas", r.gpas.is_some()),
         ("vectors", r.vectors.is_some()),
     ];
     let mut parameter = None;
@@ -711,6 +715,7 @@ fn check_route(
                     "ports" => r.ports.as_ref().map(|s| s.span()),
                     "msrs" => r.msrs.as_ref().map(|s| s.span()),
                     "leaves" => r.leaves.as_ref().map(|s| s.span()),
+                    "gpas" => r.gpas.as_ref().map(|s| s.span()),
                     _ => r.vectors.as_ref().map(|s| s.span()),
                 };
                 let help = match wanted {
@@ -734,19 +739,33 @@ fn check_route(
                     "ports" => "ports = \"0x3f8-0x3ff\" (a range) or ports = \"0xf4\" (one port)",
                     "msrs" => "msrs = \"0x4c000000-0x4c00000f\"",
                     "leaves" => "leaves = \"0x4c000000-0x4c0000ff\"",
+                    "gpas" => "gpas = \"0xfed00000-0xfed00fff\" (whole 4 KiB pages)",
                     _ => "vectors = [6, 13]",
                 };
                 report.push(
                     BAD_ROUTE,
                     entry.to_owned(),
                     span(spanned),
-                    format!("an `{exit}` route needs `{field}`"),
+                    format!(
+                        "{} `{exit}` route needs `{field}`",
+                        // As read aloud: an I/O, an MSR, an exception; a CPUID, a memory.
+                        if matches!(exit, "io" | "msr" | "exception") {
+                            "an"
+                        } else {
+                            "a"
+                        }
+                    ),
                     format!("add {example}"),
                 );
                 ok = false;
             }
             Some("vectors") => {
                 parameter = check_vectors(entry, r, report);
+            }
+            Some("gpas") => {
+                if let Some(range) = &r.gpas {
+                    parameter = check_gpas(entry, range, ram, report);
+                }
             }
             Some(field) => {
                 let range = match field {
@@ -935,6 +954,91 @@ fn check_range(
         }
         Ok((first, last)) => route::range_parameter(kind, first, last),
     }
+}
+
+/// `gpas = "FIRST-LAST"` of a memory route: GPA bytes, whole 4 KiB pages
+/// below [`route::GPA_LIMIT`], outside the partition's RAM (`ram` bytes at
+/// GPA 0, which its mapping answers: a route there would catch nothing).
+/// The parameter counts pages.
+fn check_gpas(
+    entry: &str,
+    range: &Spanned<crate::raw::RawRange>,
+    ram: Option<u64>,
+    report: &mut Report<'_>,
+) -> Option<u64> {
+    const PAGE: u64 = route::GPA_PAGE_SIZE;
+    let bad = |message: String, help: String, report: &mut Report<'_>| {
+        report.push(
+            BAD_ROUTE_RANGE,
+            format!("{entry}.gpas"),
+            span(range),
+            message,
+            help,
+        );
+    };
+    let whole_pages = |first: u64, last: u64| {
+        let first = first - first % PAGE;
+        let last = last - last % PAGE + (PAGE - 1);
+        format!(
+            "a memory route catches whole 4 KiB pages: start at a multiple of 0x1000 and end \
+             at the last byte of a page, such as gpas = \"{first:#x}-{last:#x}\""
+        )
+    };
+    let (first, last) = match parse_range(range.get_ref()) {
+        Ok(range) => range,
+        Err(message) => {
+            bad(
+                message,
+                "write GPA bytes \"FIRST-LAST\" in hex (0x...) or decimal, such as \
+                 gpas = \"0xfed00000-0xfed00fff\" (one 4 KiB page)"
+                    .to_owned(),
+                report,
+            );
+            return None;
+        }
+    };
+    let limit = route::GPA_LIMIT;
+    if last >= limit {
+        bad(
+            format!("GPA {last:#x} is at or above the GPA limit {limit:#x}"),
+            format!("a partition's GPAs are below {limit:#x} (40 bits): route a range below it"),
+            report,
+        );
+        return None;
+    }
+    if first % PAGE != 0 {
+        bad(
+            format!("the GPA range starts at {first:#x}, inside a page"),
+            whole_pages(first, last),
+            report,
+        );
+        return None;
+    }
+    if last % PAGE != PAGE - 1 {
+        bad(
+            format!("the GPA range ends at {last:#x}, before the end of its page"),
+            whole_pages(first, last),
+            report,
+        );
+        return None;
+    }
+    if let Some(ram) = ram
+        && first < ram
+    {
+        bad(
+            format!(
+                "the GPA range {first:#x}-{last:#x} overlaps the partition's RAM (0x0-{:#x})",
+                ram - 1
+            ),
+            format!(
+                "RAM is mapped, so its accesses never reach a memory route: route GPAs from \
+                 {ram:#x} up (devices usually sit just below 4 GiB, such as 0xfed00000)"
+            ),
+            report,
+        );
+        return None;
+    }
+    route::memory_parameter(first, last)
 }
 
 fn check_vectors(entry: &str, r: &RawRoute, report: &mut Report<'_>) -> Option<u64> {
