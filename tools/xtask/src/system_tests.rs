@@ -230,6 +230,59 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             VERDICT_PASS,
         ],
     },
+    // Misuse of the partition and VP system calls fails with the right
+    // status (components/vm-probe, same line format as cap-probe).
+    SystemTest {
+        name: "vm-errors",
+        deployment: Some("vm-errors"),
+        boot: BootMethod::Kernel,
+        cpu: None,
+        smp: 2,
+        extra_cmdline: "",
+        expect: Verdict::Pass,
+        markers: &[
+            "boot plan \"vm-errors\": 1 components",
+            "[vm-probe cpu",
+            "] INFO ok 1 - PartitionCreate into an empty slot succeeds",
+            "] INFO ok 2 - PartitionCreate into an occupied slot fails with SlotOccupied",
+            "] INFO ok 3 - PartitionMapGpa from an empty slot fails with EmptySlot",
+            "] INFO ok 4 - PartitionMapGpa of the console (not memory) fails with WrongType",
+            "] INFO ok 5 - four 2-page regions and a READ-only copy of one capability are made",
+            "] INFO ok 6 - PartitionMapGpa WRITABLE through the READ-only copy fails with InsufficientRights",
+            "] INFO ok 7 - PartitionMapGpa of region A at GPA 0 succeeds",
+            "] INFO ok 8 - PartitionMapGpa of region A again at GPA 0x1000 (overlapping) fails with Overlap",
+            "] INFO ok 9 - PartitionMapGpa of region B at GPA 0x1000 (overlapping region A) fails with Overlap",
+            "] INFO ok 10 - PartitionMapGpa of region B at GPA 0x100000 (not overlapping) succeeds",
+            "] INFO ok 11 - PartitionMapGpa at a misaligned GPA (0x300800) fails with InvalidArgument",
+            "] INFO ok 12 - PartitionMapGpa at GPA_LIMIT (1 << 40) fails with InvalidArgument",
+            "] INFO ok 13 - PartitionMapGpa of 2 pages at GPA_LIMIT - 0x1000 (ending past it) fails with InvalidArgument",
+            "] INFO ok 14 - PartitionMapGpa with flags lacking READABLE fails with InvalidArgument",
+            "] INFO ok 15 - PartitionUnmapGpa of GPA 0x1000 (inside a mapping, not its start) fails with InvalidArgument",
+            "] INFO ok 16 - region C maps at GPA 0x200000, then its capability is deleted",
+            "] INFO ok 17 - PartitionMapGpa of region D where region C was succeeds (the delete unmapped C)",
+            "] INFO ok 18 - an endpoint for the routes is made",
+            "] INFO ok 19 - PartitionInstallIntercept of an unknown kind (0x1234) fails with InvalidArgument",
+            "] INFO ok 20 - PartitionInstallIntercept of ports 0x510-0x51f succeeds",
+            "] INFO ok 21 - PartitionInstallIntercept of ports 0x51f-0x520 (overlapping) fails with Overlap",
+            "] INFO ok 22 - PartitionInstallIntercept to the console (not an endpoint) fails with WrongType",
+            "] INFO ok 23 - VpCreate on CPU 64, which does not exist, fails with InvalidArgument",
+            "] INFO ok 24 - VpCreate of VP 0 on CPU 1 succeeds",
+            "] INFO ok 25 - VpCreate of VP 0 again fails with InvalidArgument",
+            "] INFO ok 26 - VpCreate above the caller's priority fails with InvalidArgument",
+            "] INFO ok 27 - VpGetRegisters of a fresh VP reads the reset state: RIP 0xfff0, CS base 0xffff0000",
+            "] INFO ok 28 - VpSetRegisters with an unknown register name fails with InvalidArgument at index 1",
+            "] INFO ok 29 - VpStart without a lifecycle route fails with NoLifecycleRoute",
+            "] INFO ok 30 - PartitionInstallIntercept of the lifecycle route succeeds",
+            "] INFO ok 31 - VP 1 is made and given CR0 with PG set, PE clear",
+            "] INFO ok 32 - VpStart of VP 1 (CR0.PG without CR0.PE) fails with InvalidArgument",
+            "] INFO ok 33 - VpAssertInterrupt of external vector 8 (an exception vector) fails with InvalidArgument",
+            "] INFO ok 34 - VpAssertInterrupt of an NMI (vector 2) succeeds",
+            "] INFO ok 35 - VpStart through the partition capability fails with WrongType",
+            "] INFO vm-probe: all 35 checks ok",
+            "deployment verdict from vm-probe",
+            VERDICT_PASS,
+        ],
+    },
     // A component that faults is stopped; its caller gets ServerDied, now
     // and on every later call, and its neighbours go on serving.
     // Memory regions shared across CPUs and taken back by revoke.
@@ -280,6 +333,20 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             "deployment verdict from fault-driver",
             VERDICT_PASS,
         ],
+    },
+    // The partition demo that `cargo xtask run` boots
+    // (boot/deployments/default.toml): the guest `hello` greets through the
+    // devices component, which tags its lines with the partition's name,
+    // and passes.
+    SystemTest {
+        name: "demo",
+        deployment: Some("default"),
+        boot: BootMethod::Kernel,
+        cpu: None,
+        smp: 2,
+        extra_cmdline: "",
+        expect: Verdict::Pass,
+        markers: DEMO_MARKERS,
     },
     // Partitions (boot/deployments/vm-*.toml). partition-manager gives the
     // verdict: pass only if every partition ended as its manifest's
@@ -350,10 +417,33 @@ const VM_MANAGER: &str = "deployment verdict from partition-manager";
 /// (`partition NAME: OUTCOME (expected EXPECT): ok`).
 const VM_ENDED_AS_EXPECTED: &str = "): ok";
 
+/// The demo: the guest's lines, tagged by devices with the partition's
+/// name, and the manager's judgement.
+const DEMO_MARKERS: &[&str] = &[
+    "boot plan \"default\": 2 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "[devices cpu",
+    "] INFO demo: Hello from a Tessera partition!",
+    "] INFO demo: Goodbye.",
+    "partition demo: ",
+    "partition demo: passed (expected pass): ok",
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
+/// Besides the manager's pass (which needs the guest's own pass, so every
+/// check), the MMIO checks and the HLT check after them by name, so a
+/// renumbering or a dropped check shows.
 const VM_EXITS_MARKERS: &[&str] = &[
     "boot plan \"vm-exits\": 3 components",
     "] INFO init: partition-manager: manager data for 1 partitions",
     "partition exits: ",
+    "] INFO exits: ok 28 - map the probe's MMIO page 0xFED00000 (uncached) in the guest's own page tables",
+    "] INFO exits: ok 29 - a 32-bit MMIO write to the probe's scratch register reads back, zero-extended into RAX",
+    "] INFO exits: ok 30 - an 8-bit MMIO read merges into AL and keeps RAX bits 63:8",
+    "] INFO exits: ok 31 - a 64-bit MMIO read of the probe's ID register is the partition number of port 0x514",
+    "] INFO exits: ok 32 - HLT returns and the probe's HALTS counter goes up by one",
+    "] INFO exits: # tessera-guest: 32 passed, 0 failed",
     VM_ENDED_AS_EXPECTED,
     VM_MANAGER,
     VERDICT_PASS,
@@ -939,6 +1029,8 @@ tessera: verdict pass
             Some("cap-errors"),
             Some("fault-containment"),
             Some("shared-memory"),
+            Some("vm-errors"),
+            Some("default"),
         ] {
             assert_eq!(keys.iter().filter(|k| **k == key).count(), 1, "{key:?}");
         }
