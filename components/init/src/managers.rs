@@ -56,6 +56,7 @@ impl<'a> ManagerPlan<'a> {
                 badge: p.badge,
                 expect: p.expect,
                 routes,
+                hv1: p.hv1,
             })
             .collect()
     }

@@ -6,6 +6,7 @@
 //!   `VpSetRegisters` triples in TLFS layout;
 //! - [`image`]: a load plan applied to guest memory reached a word at a
 //!   time;
+//! - [`hv1`]: how a partition's Hv#1 configuration reads in logs;
 //! - [`lifecycle`]: what each exit message means for its partition, and
 //!   the reply;
 //! - [`ledger`]: which badge is which partition, which have ended and
@@ -21,6 +22,7 @@
 
 extern crate alloc;
 
+pub mod hv1;
 pub mod image;
 pub mod ledger;
 pub mod lifecycle;

@@ -16,6 +16,8 @@
 //! | `X64_HALT` (lifecycle: nothing can wake it) | stop | ends: halted |
 //! | `TESSERA_HANDLER_DIED` | stop | ends: a handler died |
 //! | `TESSERA_UNSUPPORTED` | stop | ends: unsupported exit |
+//! | `TESSERA_RESET_REQUEST` (the guest wrote `HV_X64_MSR_RESET`) | stop | is reset, as through the reset port |
+//! | `TESSERA_GUEST_CRASH` (the guest wrote CrashNotify to `HV_X64_MSR_CRASH_CTL`) | stop | ends: guest crash (P0-P3 logged) |
 //! | anything else | stop | ends: unexpected exit |
 
 use core::fmt;
@@ -55,6 +57,12 @@ pub enum Report {
     /// The guest wrote `value` to the reset port.
     ResetRequested {
         value: u32,
+    },
+    /// The guest wrote `HV_X64_MSR_RESET` (`TESSERA_RESET_REQUEST`).
+    ResetMsr,
+    /// The guest reported a crash (`TESSERA_GUEST_CRASH`): P0-P3.
+    GuestCrash {
+        parameters: [u64; 4],
     },
     /// A triple fault (or, with `exit_code == u64::MAX`, a state `VMRUN`
     /// refused), with the TLFS header if the buffer held it.
@@ -96,7 +104,9 @@ pub enum Report {
 impl Report {
     pub const fn level(&self) -> log::Level {
         match self {
-            Self::ExitPort { .. } | Self::ResetRequested { .. } => log::Level::Info,
+            Self::ExitPort { .. } | Self::ResetRequested { .. } | Self::ResetMsr => {
+                log::Level::Info
+            }
             Self::Unexpected { .. } => log::Level::Warn,
             _ => log::Level::Error,
         }
@@ -134,6 +144,13 @@ impl fmt::Display for Report {
             Self::ResetRequested { value } => write!(
                 f,
                 "the guest asked for a reset (wrote {value:#x} to port {RESET_PORT:#x})"
+            ),
+            Self::ResetMsr => f.write_str("the guest asked for a reset (HV_X64_MSR_RESET)"),
+            Self::GuestCrash {
+                parameters: [p0, p1, p2, p3],
+            } => write!(
+                f,
+                "guest crash (P0 {p0:#x} P1 {p1:#x} P2 {p2:#x} P3 {p3:#x}); stopped"
             ),
             Self::Unrecoverable {
                 rip,
@@ -355,6 +372,15 @@ pub fn decide(message: &ExitMessage, buffer: &[u64]) -> Decision {
         Exit::Unsupported { exit_code, rip } => {
             Decision::end(Outcome::Unsupported, Report::Unsupported { exit_code, rip })
         }
+        // The kernel stops the VP for these; the reply stops it as well.
+        Exit::ResetRequest => Decision {
+            reply: ExitReply::new().stop(),
+            effect: Effect::Reset,
+            report: Some(Report::ResetMsr),
+        },
+        Exit::GuestCrash { parameters } => {
+            Decision::end(Outcome::GuestCrash, Report::GuestCrash { parameters })
+        }
         // Nobody should attach to the manager's own endpoint; accept it
         // anyway (the reply word 0 = 0 is also "no action").
         Exit::PartitionAttach { .. } => Decision::run_on(ExitReply::accept_attach()),
@@ -407,7 +433,10 @@ mod tests {
     use super::*;
     use alloc::format;
     use alloc::vec::Vec;
-    use tessera_abi::vm::{TESSERA_HANDLER_DIED, TESSERA_UNSUPPORTED, action};
+    use tessera_abi::vm::{
+        TESSERA_GUEST_CRASH, TESSERA_HANDLER_DIED, TESSERA_RESET_REQUEST, TESSERA_UNSUPPORTED,
+        action,
+    };
     use tlfs::HvMessageType;
 
     const IO: u64 = HvMessageType::X64_IO_PORT_INTERCEPT.0 as u64;
@@ -484,6 +513,32 @@ mod tests {
         assert_eq!(read.effect, Effect::Continue);
         assert_eq!(read.reply.actions(), action::RESULT | action::ADVANCE_RIP);
         assert_eq!(read.reply.words()[2], 0);
+    }
+
+    #[test]
+    fn the_reset_msr_resets_like_the_reset_port() {
+        let reset = decide_words([TESSERA_RESET_REQUEST, 0, 0, 0, 0, 0]);
+        assert_eq!(reset.effect, Effect::Reset);
+        assert_eq!(reset.reply.words(), [action::STOP, 0, 0, 0, 0, 0]);
+        let report = reset.report.unwrap();
+        assert_eq!(report.level(), log::Level::Info);
+        assert_eq!(
+            format!("{report}"),
+            "the guest asked for a reset (HV_X64_MSR_RESET)"
+        );
+    }
+
+    #[test]
+    fn a_guest_crash_ends_the_partition_with_p0_to_p3() {
+        let crash = decide_words([TESSERA_GUEST_CRASH, 0, 0xDEAD, 0x1, 0x2000, 0x17]);
+        assert_eq!(crash.effect, Effect::End(Outcome::GuestCrash));
+        assert_eq!(crash.reply.actions(), action::STOP);
+        let report = crash.report.unwrap();
+        assert_eq!(report.level(), log::Level::Error);
+        assert_eq!(
+            format!("{report}"),
+            "guest crash (P0 0xdead P1 0x1 P2 0x2000 P3 0x17); stopped"
+        );
     }
 
     #[test]

@@ -15,7 +15,9 @@
 //! the partition's badge at the route's slot. The pure logic is the
 //! crate's library (`partition_manager`); this file makes the system calls.
 //!
-//! For each partition, in manifest order: create the partition; create its
+//! For each partition, in manifest order: create the partition; give it
+//! the Hv#1 interface of its manifest's `hv` list (`PartitionSetHv1`, if
+//! it has one; without, it stays a plain x86 machine); create its
 //! memory region and map it into the manager's region window (read/write)
 //! and into the partition at GPA 0 (read/write/execute); load the guest
 //! image (ELF64, or Multiboot with its command line) into it; install every
@@ -39,6 +41,7 @@ mod component {
     use alloc::vec::Vec;
     use core::fmt;
 
+    use partition_manager::hv1::Hv1Line;
     use partition_manager::image::{self, WordMemory};
     use partition_manager::ledger::{Entry, Ledger, MAX_RESETS, Step};
     use partition_manager::lifecycle::{self, Effect, RegistersLine, Report};
@@ -279,6 +282,13 @@ mod component {
         let cap = step(name, format_args!("creating the partition"), created)?;
         partition.slot = Some(cap);
         log::info!("partition {name}: created (slot {cap})");
+
+        // Before any VP exists, so before any can start.
+        if let Some(words) = &partition.spec.hv1 {
+            let given = vm::partition_set_hv1(cap, words).map_err(Failure::from);
+            step(name, format_args!("giving it the Hv#1 interface"), given)?;
+            log::info!("partition {name}: {}", Hv1Line(words));
+        }
 
         let pages = image::pages(bytes).unwrap_or(u64::MAX);
         let region = into_free_slot(slots, |region| memory::create(region, pages));

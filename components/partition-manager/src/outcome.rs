@@ -25,6 +25,9 @@ pub enum Outcome {
     HandlerDied,
     /// An exit the kernel does not handle (`TESSERA_UNSUPPORTED`).
     Unsupported,
+    /// The guest reported a crash through the Hv#1 crash MSRs
+    /// (`TESSERA_GUEST_CRASH`).
+    GuestCrash,
     /// An exit the manager has no meaning for.
     Unexpected,
     /// The manager could not build or start it.
@@ -49,6 +52,7 @@ impl Outcome {
                 | (Self::Failed(_), Expectation::Fail)
                 | (Self::TripleFault, Expectation::TripleFault)
                 | (Self::MemoryFault, Expectation::MemoryFault)
+                | (Self::GuestCrash, Expectation::Crash)
         )
     }
 }
@@ -64,6 +68,7 @@ impl fmt::Display for Outcome {
             Self::Halted => f.write_str("halted for good"),
             Self::HandlerDied => f.write_str("a handler died"),
             Self::Unsupported => f.write_str("unsupported exit"),
+            Self::GuestCrash => f.write_str("guest crash"),
             Self::Unexpected => f.write_str("unexpected exit"),
             Self::SetupFailed => f.write_str("setup failed"),
         }
@@ -117,7 +122,7 @@ mod tests {
     use alloc::format;
     use tessera_abi::vm::guest_ports::{EXIT_FAIL, EXIT_PASS};
 
-    const EVERY_OUTCOME: [Outcome; 11] = [
+    const EVERY_OUTCOME: [Outcome; 12] = [
         Outcome::Passed,
         Outcome::Failed(EXIT_FAIL as u64),
         Outcome::Failed(0),
@@ -127,6 +132,7 @@ mod tests {
         Outcome::Halted,
         Outcome::HandlerDied,
         Outcome::Unsupported,
+        Outcome::GuestCrash,
         Outcome::Unexpected,
         Outcome::SetupFailed,
     ];
@@ -153,6 +159,7 @@ mod tests {
                 Expectation::Fail => &[Outcome::Failed(0x11), Outcome::Failed(0)],
                 Expectation::TripleFault => &[Outcome::TripleFault],
                 Expectation::MemoryFault => &[Outcome::MemoryFault],
+                Expectation::Crash => &[Outcome::GuestCrash],
             };
             assert_eq!(matching, expected, "{expect:?}");
         }
@@ -190,6 +197,11 @@ mod tests {
             format!("{judgement}"),
             "memory fault (expected memory-fault): ok"
         );
+        let judgement = Judgement {
+            outcome: Outcome::GuestCrash,
+            expect: Expectation::Crash,
+        };
+        assert_eq!(format!("{judgement}"), "guest crash (expected crash): ok");
     }
 
     #[test]

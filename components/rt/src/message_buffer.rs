@@ -20,6 +20,12 @@ pub fn write(words: &[u64]) -> Result<u16, Error> {
     Ok(words.len() as u16)
 }
 
+/// Fills `words` from the start of the buffer (at most 512 words).
+pub fn read_into(words: &mut [u64]) {
+    let count = words.len().min(MESSAGE_BUFFER_WORDS);
+    read_message_buffer(&mut words[..count]);
+}
+
 /// The first `count` words of the buffer (at most 512).
 pub fn read(count: u16) -> Vec<u64> {
     let mut words = alloc::vec![0; usize::from(count).min(MESSAGE_BUFFER_WORDS)];

@@ -1,5 +1,5 @@
 //! Partitions and virtual processors (ABI: `tessera_abi::vm`, system calls
-//! `PartitionCreate` (23) to `VpAssertInterrupt` (32)): typed wrappers for a
+//! `PartitionCreate` (23) to `PartitionSetHv1` (33)): typed wrappers for a
 //! partition manager.
 //!
 //! Capabilities are named by slot, as everywhere in the runtime: a partition
@@ -16,7 +16,7 @@
 //! [`map_view`] maps a region read-only and reads it in place (a partition
 //! manager's guest images, from its manager data).
 
-use tessera_abi::vm::MAX_REGISTER_TRIPLES;
+use tessera_abi::vm::{MAX_REGISTER_TRIPLES, hv1};
 use tessera_abi::{CapTransfer, MESSAGE_WORDS, REGION_WINDOW, Status, Syscall, slot};
 use tlfs::register::HvRegisterName;
 use tlfs::types::{HvX64SegmentAttributes, HvX64SegmentRegister, HvX64TableRegister};
@@ -123,6 +123,18 @@ pub fn vp_stop(vp: u32) -> Result<(), Error> {
 /// NMI) on the VP in `vp`.
 pub fn vp_assert_interrupt(vp: u32, event: u64) -> Result<(), Error> {
     call(Syscall::VpAssertInterrupt, vp, [event, 0, 0, 0, 0, 0])
+}
+
+/// Gives `partition` (CONTROL) the Hv#1 interface that `words` describe
+/// (`tessera_abi::vm::hv1`: what `Hv1Config::to_words` of `tessera-hv1`
+/// writes, which the manifest compiler puts into the manager data): the
+/// hypervisor CPUID leaves, the synthetic MSRs and the hypercalls. Before
+/// any of its VPs has started (`VpRunning` after); `InvalidArgument` for a
+/// configuration the kernel does not implement or the Requirements forbid.
+/// The words travel in the message buffer.
+pub fn partition_set_hv1(partition: u32, words: &[u64; hv1::WORDS]) -> Result<(), Error> {
+    write_message_buffer(words);
+    call(Syscall::PartitionSetHv1, partition, [0; MESSAGE_WORDS])
 }
 
 /// A memory region that [`map_view`] mapped read-only into the component:

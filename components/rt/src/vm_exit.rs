@@ -46,7 +46,8 @@ use core::fmt;
 
 use tessera_abi::MESSAGE_WORDS;
 use tessera_abi::vm::{
-    MAX_REPLY_PAIRS, TESSERA_HANDLER_DIED, TESSERA_PARTITION_ATTACH, TESSERA_UNSUPPORTED, action,
+    MAX_REPLY_PAIRS, TESSERA_GUEST_CRASH, TESSERA_HANDLER_DIED, TESSERA_PARTITION_ATTACH,
+    TESSERA_RESET_REQUEST, TESSERA_UNSUPPORTED, action,
 };
 use tlfs::intercept::{
     HvX64CpuidInterceptMessage, HvX64InterceptMessageHeader, HvX64IoPortInterceptMessage,
@@ -240,6 +241,14 @@ pub enum Exit {
     /// Lifecycle: [`TESSERA_UNSUPPORTED`], an exit the kernel does not
     /// handle. The VP is stopped.
     Unsupported { exit_code: u64, rip: u64 },
+    /// Lifecycle: [`TESSERA_RESET_REQUEST`], the guest wrote 1 to
+    /// `HV_X64_MSR_RESET` (Hv#1 with `AccessResetReg`). The VP is stopped.
+    ResetRequest,
+    /// Lifecycle: [`TESSERA_GUEST_CRASH`], the guest wrote CrashNotify to
+    /// `HV_X64_MSR_CRASH_CTL` (Hv#1 with the crash MSRs): `parameters` are
+    /// `HV_X64_MSR_CRASH_P0`-`P3` (the kernel logs P4 and the message
+    /// text). The VP is stopped.
+    GuestCrash { parameters: [u64; 4] },
     /// [`TESSERA_PARTITION_ATTACH`]: the partition behind this badge is
     /// `name`.
     PartitionAttach { name: PartitionName },
@@ -282,6 +291,10 @@ impl Intercept {
         }
     }
 }
+
+/// The most message-buffer words an exit message carries (the longest
+/// TLFS intercept message, 128 bytes, and all sixteen general registers).
+pub const EXIT_BUFFER_WORDS: usize = 16 + 16;
 
 /// A received exit message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -421,6 +434,10 @@ impl Exit {
                 exit_code: w2,
                 rip: w3,
             }),
+            TESSERA_RESET_REQUEST => Ok(Self::ResetRequest),
+            TESSERA_GUEST_CRASH => Ok(Self::GuestCrash {
+                parameters: [w2, w3, w4, w5],
+            }),
             TESSERA_PARTITION_ATTACH => Ok(Self::PartitionAttach {
                 name: PartitionName::from_words([w1, w2, w3, w4]),
             }),
@@ -503,6 +520,10 @@ impl Exit {
             } => [UNRECOVERABLE, 0, rip, exit_code, rsp, 0],
             Self::HandlerDied { message_type } => [TESSERA_HANDLER_DIED, 0, message_type, 0, 0, 0],
             Self::Unsupported { exit_code, rip } => [TESSERA_UNSUPPORTED, 0, exit_code, rip, 0, 0],
+            Self::ResetRequest => [TESSERA_RESET_REQUEST, 0, 0, 0, 0, 0],
+            Self::GuestCrash {
+                parameters: [p0, p1, p2, p3],
+            } => [TESSERA_GUEST_CRASH, 0, p0, p1, p2, p3],
             Self::PartitionAttach { name } => {
                 let [a, b, c, d] = name.words();
                 [TESSERA_PARTITION_ATTACH, a, b, c, d, 0]
@@ -520,6 +541,8 @@ impl Exit {
             Self::UnrecoverableException { .. }
                 | Self::HandlerDied { .. }
                 | Self::Unsupported { .. }
+                | Self::ResetRequest
+                | Self::GuestCrash { .. }
         )
     }
 }
@@ -557,8 +580,13 @@ impl ExitMessage {
     /// Parses `message` as a server received it, reading its words from
     /// the thread's message buffer (inside a component only).
     pub fn receive(message: &Message) -> Self {
-        let buffer = crate::message_buffer::read(message.buffer_words);
-        Self::parse(&message.words, &buffer)
+        // An exit message is at most the longest TLFS body (16 words) and
+        // sixteen registers; reading into the stack spares a heap
+        // allocation on every exit a handler serves.
+        let mut buffer = [0u64; EXIT_BUFFER_WORDS];
+        let count = usize::from(message.buffer_words).min(EXIT_BUFFER_WORDS);
+        crate::message_buffer::read_into(&mut buffer[..count]);
+        Self::parse(&message.words, &buffer[..count])
     }
 
     /// The TLFS name of the message type, if it has one.
@@ -567,6 +595,8 @@ impl ExitMessage {
             TESSERA_HANDLER_DIED => Some("TesseraHandlerDied"),
             TESSERA_UNSUPPORTED => Some("TesseraUnsupported"),
             TESSERA_PARTITION_ATTACH => Some("TesseraPartitionAttach"),
+            TESSERA_RESET_REQUEST => Some("TesseraResetRequest"),
+            TESSERA_GUEST_CRASH => Some("TesseraGuestCrash"),
             t => u32::try_from(t).ok().and_then(|t| HvMessageType(t).name()),
         }
     }
@@ -777,6 +807,7 @@ pub fn attach_message(name: &str) -> Message {
 mod tests {
     use super::*;
     use alloc::string::ToString;
+    use alloc::vec;
     use proptest::prelude::*;
     use tessera_abi::vm::{event, state};
     use tlfs::intercept::{HvInterceptAccessType, HvX64IoPortAccessInfo};
@@ -1008,8 +1039,32 @@ mod tests {
     }
 
     #[test]
+    fn hv1_lifecycle_messages() {
+        let reset = ExitMessage::parse(&[TESSERA_RESET_REQUEST, 2, 9, 9, 9, 9], &[]);
+        assert_eq!(reset.exit, Exit::ResetRequest);
+        assert_eq!(reset.vp_index, 2);
+        assert!(reset.exit.is_lifecycle());
+        assert_eq!(reset.type_name(), Some("TesseraResetRequest"));
+        assert_eq!(reset.intercept, Intercept::None);
+        let crash = ExitMessage::parse(&[TESSERA_GUEST_CRASH, 0, 0xDEAD, 1, 2, 3], &[7; 20]);
+        assert_eq!(
+            crash.exit,
+            Exit::GuestCrash {
+                parameters: [0xDEAD, 1, 2, 3]
+            }
+        );
+        assert!(crash.exit.is_lifecycle());
+        assert_eq!(crash.type_name(), Some("TesseraGuestCrash"));
+        assert_eq!(crash.intercept, Intercept::None);
+        assert_eq!(
+            crash.exit.to_words(),
+            Some([TESSERA_GUEST_CRASH, 0, 0xDEAD, 1, 2, 3])
+        );
+    }
+
+    #[test]
     fn unknown_types_are_kept() {
-        for t in [0, 1, 0x8000_0010, 0x8000_0F03, u64::MAX, 1 << 32 | IO_PORT] {
+        for t in [0, 1, 0x8000_0010, 0x8000_0F05, u64::MAX, 1 << 32 | IO_PORT] {
             assert_eq!(parse([t, 1, 2, 3, 4, 5]), Exit::Unknown(t));
         }
         assert_eq!(ExitMessage::parse(&[u64::MAX; 6], &[]).type_name(), None);
@@ -1266,6 +1321,8 @@ mod tests {
             any::<[u64; 4]>().prop_map(|words| Exit::PartitionAttach {
                 name: PartitionName::from_words(words)
             }),
+            Just(Exit::ResetRequest),
+            any::<[u64; 4]>().prop_map(|parameters| Exit::GuestCrash { parameters }),
         ]
     }
 
@@ -1276,13 +1333,14 @@ mod tests {
         #[test]
         fn parsing_never_panics(
             words in any::<[u64; 6]>(),
-            kind in 0usize..12,
+            kind in 0usize..14,
             buffer in prop::collection::vec(any::<u64>(), 0..40),
             mask in any::<u64>(),
         ) {
             // Half the time, a type this module knows.
             let known = [IO_PORT, MSR, CPUID, EXCEPTION, HALT, UNMAPPED_GPA, GPA_INTERCEPT,
-                UNRECOVERABLE, TESSERA_HANDLER_DIED, TESSERA_UNSUPPORTED, TESSERA_PARTITION_ATTACH];
+                UNRECOVERABLE, TESSERA_HANDLER_DIED, TESSERA_UNSUPPORTED, TESSERA_PARTITION_ATTACH,
+                TESSERA_RESET_REQUEST, TESSERA_GUEST_CRASH];
             let mut words = words;
             if let Some(&t) = known.get(kind) {
                 words[0] = t;
@@ -1297,6 +1355,11 @@ mod tests {
                     prop_assert_eq!(u64::from(value) & !size_mask(size), 0);
                 }
                 Exit::Exception { vector, .. } => prop_assert!(vector < 32),
+                Exit::GuestCrash { parameters } => {
+                    prop_assert_eq!(message.message_type, TESSERA_GUEST_CRASH);
+                    prop_assert_eq!(&parameters[..], &words[2..]);
+                }
+                Exit::ResetRequest => prop_assert_eq!(message.message_type, TESSERA_RESET_REQUEST),
                 Exit::Memory { access, size, value, .. } => {
                     prop_assert!(matches!(size, 0 | 1 | 2 | 4 | 8));
                     if access != MemoryAccess::Write || size == 0 {

@@ -122,6 +122,9 @@ pub struct PartitionModel {
     pub cmdline: String,
     /// Host CPU of each VP; its length is the VP count.
     pub vp_cpus: Vec<u8>,
+    /// Its Hv#1 configuration (`Hv1Config::to_words`), or `None` for no
+    /// Hv#1 interface.
+    pub hv1: Option<[u64; crate::HV1_WORDS]>,
 }
 
 /// See [`crate::Route`].
@@ -153,7 +156,7 @@ fn u32_of(value: usize) -> U32 {
     U32::new(u32::try_from(value).unwrap_or(u32::MAX))
 }
 
-/// Writes `model` as a format-version-2 plan: header, then the image,
+/// Writes `model` as a format-version-3 plan: header, then the image,
 /// component, endpoint, grant, partition, route and string sections back to
 /// back (each record size is a multiple of 8, so every section stays
 /// 8-aligned; the string section comes last).
@@ -232,8 +235,10 @@ pub fn encode(model: &PlanModel) -> Vec<u8> {
                 badge: U64::new(p.badge),
                 cmdline_offset,
                 cmdline_len: U16::new(u16::try_from(p.cmdline.len()).unwrap_or(u16::MAX)),
-                reserved: [0; 2],
+                hv1: u8::from(p.hv1.is_some()),
+                reserved: 0,
                 vp_cpus,
+                hv1_words: p.hv1.unwrap_or_default().map(U64::new),
             }
         })
         .collect();
@@ -373,6 +378,7 @@ impl BootPlan<'_> {
                     badge: p.badge,
                     cmdline: p.cmdline.into(),
                     vp_cpus: p.vp_cpus.to_vec(),
+                    hv1: p.hv1,
                 })
                 .collect(),
             routes: self

@@ -1,4 +1,4 @@
-//! The on-disk records of format version 2, byte for byte.
+//! The on-disk records of format version 3, byte for byte.
 //!
 //! Every field is a byte array or a little-endian integer of alignment 1, so
 //! the records can be viewed in place at any address. [`crate::BootPlan`]
@@ -178,10 +178,14 @@ pub struct PartitionRecord {
     pub cmdline_offset: U32,
     /// Command line: length in bytes.
     pub cmdline_len: U16,
+    /// 1 if the partition has the Hv#1 interface of `hv1_words`, else 0.
+    pub hv1: u8,
     /// Reserved, 0.
-    pub reserved: [u8; 2],
+    pub reserved: u8,
     /// Host CPU of each VP (bytes from `vp_count` on are 0).
     pub vp_cpus: [u8; crate::MAX_VPS as usize],
+    /// Its Hv#1 configuration (`PartitionSetHv1`'s words); 0 without.
+    pub hv1_words: [U64; crate::HV1_WORDS],
 }
 
 /// A route: exits of one kind of a partition to a component endpoint.
@@ -207,14 +211,16 @@ pub struct RouteRecord {
 }
 
 const _: () = assert!(size_of::<SectionRef>() == 8);
-const _: () = assert!(size_of::<PartitionRecord>() == 128);
+const _: () = assert!(size_of::<PartitionRecord>() == 192);
 const _: () = assert!(size_of::<RouteRecord>() == 32);
 const _: () = assert!(core::mem::offset_of!(Header, partitions) == 96);
 const _: () = assert!(core::mem::offset_of!(Header, strings) == 112);
 const _: () = assert!(core::mem::offset_of!(ImageRecord, kind) == 34);
 const _: () = assert!(core::mem::offset_of!(PartitionRecord, memory) == 40);
 const _: () = assert!(core::mem::offset_of!(PartitionRecord, cmdline_offset) == 56);
+const _: () = assert!(core::mem::offset_of!(PartitionRecord, hv1) == 62);
 const _: () = assert!(core::mem::offset_of!(PartitionRecord, vp_cpus) == 64);
+const _: () = assert!(core::mem::offset_of!(PartitionRecord, hv1_words) == 128);
 const _: () = assert!(core::mem::offset_of!(RouteRecord, kind) == 8);
 const _: () = assert!(core::mem::offset_of!(RouteRecord, state) == 24);
 const _: () = assert!(size_of::<Header>() == crate::HEADER_SIZE);

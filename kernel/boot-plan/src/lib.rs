@@ -27,7 +27,7 @@
 //! manager's *manager data* ([`manager`]), which the manager reads at run
 //! time; the helpers of [`route`] say what a route's parameter means.
 //!
-//! # Format, version 2
+//! # Format, version 3
 //!
 //! All integers are little-endian. Every record is a fixed-size `repr(C)`
 //! struct of byte-aligned fields (see [`layout`]), so the plan can be read in
@@ -36,7 +36,9 @@
 //!
 //! Version 2 adds partitions (guests), their routes, and a string section
 //! (guest command lines) to version 1, and gives each image a kind
-//! (component or guest). A version-1 plan is refused
+//! (component or guest). Version 3 gives each partition its Hv#1
+//! configuration (the words of `PartitionSetHv1`, or none) and adds the
+//! expectation `crash`. Plans of other versions are refused
 //! ([`PlanError::UnsupportedVersion`]): the kernel, init and the manifest
 //! compiler are built together.
 //!
@@ -45,7 +47,7 @@
 //! | offset | size | field | meaning |
 //! | ---: | ---: | --- | --- |
 //! | 0 | 4 | `magic` | `b"TSBP"` ([`MAGIC`]) |
-//! | 4 | 2 | `version` | [`FORMAT_VERSION`] (2) |
+//! | 4 | 2 | `version` | [`FORMAT_VERSION`] (3) |
 //! | 6 | 2 | `header_size` | 120 ([`HEADER_SIZE`]) |
 //! | 8 | 4 | `total_size` | length of the whole plan; the module must be exactly this long |
 //! | 12 | 4 | `checksum` | FNV-1a (32-bit) of bytes `16..total_size` ([`checksum`]) |
@@ -109,7 +111,7 @@
 //! | 6 | 2 | `rights` | [`Rights`] bits (0 for verdict) |
 //! | 8 | 8 | `badge` | badge the server sees on messages/signals through this capability (0 for console and verdict) |
 //!
-//! Partition record ([`layout::PartitionRecord`], 128 bytes): a guest that
+//! Partition record ([`layout::PartitionRecord`], 192 bytes): a guest that
 //! its manager component creates, loads and runs.
 //!
 //! | offset | size | field | meaning |
@@ -118,15 +120,17 @@
 //! | 32 | 2 | `manager` | index of the component that creates and owns it |
 //! | 34 | 2 | `image` | index into the image section (a guest image) |
 //! | 36 | 1 | `format` | [`GuestFormat`]: 0 ELF64, 1 Multiboot |
-//! | 37 | 1 | `expect` | [`Expectation`]: 0 pass, 1 fail, 2 triple fault, 3 memory fault |
+//! | 37 | 1 | `expect` | [`Expectation`]: 0 pass, 1 fail, 2 triple fault, 3 memory fault, 4 guest crash |
 //! | 38 | 1 | `priority` | priority of its VP threads: at most the manager's and every route target's |
 //! | 39 | 1 | `vp_count` | VPs, `1..=`[`MAX_VPS`] |
 //! | 40 | 8 | `memory` | guest RAM at GPA 0, bytes: a multiple of [`GUEST_MEMORY_ALIGN`], [`MIN_GUEST_MEMORY`]`..=`[`MAX_GUEST_MEMORY`] |
 //! | 48 | 8 | `badge` | the partition's number, from 1, unique in the plan: the badge of its route capabilities |
 //! | 56 | 4 | `cmdline_offset` | its command line: offset into the string section |
 //! | 60 | 2 | `cmdline_len` | length, at most [`MAX_GUEST_CMDLINE`], printable ASCII; 0 for ELF64 guests |
-//! | 62 | 2 | reserved | 0 |
+//! | 62 | 1 | `hv1` | 0: no Hv#1 interface (a plain x86 machine: the hypervisor leaves read 0, synthetic MSRs #GP, `VMMCALL` #UD); 1: the Hv#1 interface `hv1_words` describe |
+//! | 63 | 1 | reserved | 0 |
 //! | 64 | 64 | `vp_cpus` | host CPU of VP `i` in byte `i` (below `cpu_count`); bytes from `vp_count` on are 0 |
+//! | 128 | 64 | `hv1_words` | the [`HV1_WORDS`] words of `PartitionSetHv1` (`tessera_abi::vm::hv1`, `Hv1Config::to_words`), little-endian; all 0 when `hv1` is 0 ([`hv1_words_valid`]) |
 //!
 //! Route record ([`layout::RouteRecord`], 32 bytes): which component
 //! endpoint handles which exits of a partition (ABI:
@@ -177,8 +181,9 @@
 //!   Multiboot guests, guest memory in range, `1..=MAX_VPS` VPs on existing
 //!   CPUs, a non-zero badge unique in the plan, a priority at most the
 //!   manager's and each route target's, at most
-//!   [`MAX_PARTITIONS_PER_MANAGER`] per manager, and a manager whose quota
-//!   covers [`manager_memory_needed`];
+//!   [`MAX_PARTITIONS_PER_MANAGER`] per manager, a manager whose quota
+//!   covers [`manager_memory_needed`], and Hv#1 words the kernel's
+//!   `PartitionSetHv1` takes ([`hv1_words_valid`]);
 //! - routes: a known intercept kind with a valid parameter ([`route`]), a
 //!   state mask within `tessera_abi::vm::state::ALL`, an IPC endpoint as
 //!   target, no two routes of one kind of one partition overlapping, every
@@ -214,8 +219,8 @@ pub use parse::{BootPlan, Component, Endpoint, Grant, Image, Partition, Route};
 /// First bytes of every plan.
 pub const MAGIC: [u8; 4] = *b"TSBP";
 /// The format version this crate reads and writes.
-pub const FORMAT_VERSION: u16 = 2;
-/// Size of [`layout::Header`] in format version 2.
+pub const FORMAT_VERSION: u16 = 3;
+/// Size of [`layout::Header`] in format versions 2 and 3.
 pub const HEADER_SIZE: usize = 120;
 /// The checksum covers the plan from this offset (just after the checksum field) to its end.
 pub const CHECKSUM_START: usize = 16;
@@ -326,6 +331,21 @@ pub const fn guest_memory_valid(memory: u64) -> bool {
         && memory.is_multiple_of(GUEST_MEMORY_ALIGN)
 }
 
+/// The words of a partition's Hv#1 configuration
+/// (`tessera_abi::vm::hv1::WORDS`).
+pub const HV1_WORDS: usize = tessera_abi::vm::hv1::WORDS;
+
+/// Whether `words` are an Hv#1 configuration a partition may be given:
+/// what `Hv1Config::to_words` writes (no bit the words do not carry) for
+/// a configuration that passes `Hv1Config::validate_implemented` — the
+/// Requirements' rules, and nothing advertised that Tessera does not
+/// implement. The kernel's `PartitionSetHv1` refuses the rest; this check
+/// is stricter in also refusing stray bits it would ignore.
+pub fn hv1_words_valid(words: &[u64; HV1_WORDS]) -> bool {
+    let config = tessera_hv1::Hv1Config::from_words(words);
+    config.to_words() == *words && config.validate_implemented().is_empty()
+}
+
 /// Whether `text` is a valid guest command line: at most
 /// [`MAX_GUEST_CMDLINE`] bytes of printable ASCII (space included).
 pub const fn guest_cmdline_valid(text: &[u8]) -> bool {
@@ -416,11 +436,20 @@ pub enum Expectation {
     /// The guest touches memory outside its mappings (a lifecycle exit,
     /// `UNMAPPED_GPA`).
     MemoryFault = 3,
+    /// The guest reports a crash through the Hv#1 crash MSRs (a lifecycle
+    /// exit, `TESSERA_GUEST_CRASH`; the partition needs `hv-crash`).
+    Crash = 4,
 }
 
 impl Expectation {
     /// Every expectation, in byte order.
-    pub const ALL: [Self; 4] = [Self::Pass, Self::Fail, Self::TripleFault, Self::MemoryFault];
+    pub const ALL: [Self; 5] = [
+        Self::Pass,
+        Self::Fail,
+        Self::TripleFault,
+        Self::MemoryFault,
+        Self::Crash,
+    ];
 
     /// Decodes an `expect` byte.
     pub const fn from_u8(value: u8) -> Option<Self> {
@@ -429,6 +458,7 @@ impl Expectation {
             1 => Some(Self::Fail),
             2 => Some(Self::TripleFault),
             3 => Some(Self::MemoryFault),
+            4 => Some(Self::Crash),
             _ => None,
         }
     }
@@ -440,6 +470,7 @@ impl Expectation {
             Self::Fail => "fail",
             Self::TripleFault => "triple-fault",
             Self::MemoryFault => "memory-fault",
+            Self::Crash => "crash",
         }
     }
 

@@ -18,7 +18,10 @@
 //! share that slot. The manager passes the slot to
 //! `PartitionInstallIntercept`.
 //!
-//! # Format, version 1
+//! # Format, version 2
+//!
+//! Version 2 adds each partition's Hv#1 configuration (`hv1`,
+//! `hv1_words`) to version 1, whose data is refused.
 //!
 //! Little-endian, fixed-size records of byte-aligned fields
 //! ([`ManagerHeader`], [`PartitionSpecRecord`], [`RouteSpecRecord`]).
@@ -28,7 +31,7 @@
 //! | offset | size | field | meaning |
 //! | ---: | ---: | --- | --- |
 //! | 0 | 4 | `magic` | `b"TSMD"` ([`MAGIC`]) |
-//! | 4 | 2 | `version` | [`FORMAT_VERSION`] (1) |
+//! | 4 | 2 | `version` | [`FORMAT_VERSION`] (2) |
 //! | 6 | 2 | `header_size` | 64 ([`HEADER_SIZE`]) |
 //! | 8 | 4 | `total_size` | length of the data; bytes after it (the region's page padding) are ignored |
 //! | 12 | 4 | `checksum` | FNV-1a (32-bit, [`crate::checksum`]) of bytes `16..total_size` |
@@ -43,7 +46,7 @@
 //! Sections appear in that order, 8-aligned, each at or after the end of
 //! the previous one, within `total_size`.
 //!
-//! Partition record (136 bytes):
+//! Partition record (200 bytes):
 //!
 //! | offset | size | field | meaning |
 //! | ---: | ---: | --- | --- |
@@ -60,8 +63,10 @@
 //! | 67 | 1 | `expect` | [`Expectation`] |
 //! | 68 | 1 | `priority` | priority of its VP threads |
 //! | 69 | 1 | `vp_count` | `1..=`[`crate::MAX_VPS`] |
-//! | 70 | 2 | reserved | 0 |
+//! | 70 | 1 | `hv1` | 0: no Hv#1 interface; 1: give the partition the one `hv1_words` describe (`PartitionSetHv1`) |
+//! | 71 | 1 | reserved | 0 |
 //! | 72 | 64 | `vp_cpus` | host CPU of VP `i` in byte `i` (below 64); bytes from `vp_count` on are 0 |
+//! | 136 | 64 | `hv1_words` | the [`crate::HV1_WORDS`] words of `PartitionSetHv1`, little-endian ([`crate::hv1_words_valid`]); all 0 when `hv1` is 0 |
 //!
 //! Route record (32 bytes): `kind` (u64, `tessera_abi::vm::intercept`),
 //! `parameter` (u64, [`crate::route`]), `state` (u64,
@@ -81,8 +86,8 @@ use crate::layout::SectionRef;
 use crate::parse::name_of;
 use crate::{
     CHECKSUM_SEED, CHECKSUM_START, CSPACE_SLOTS, Expectation, FIRST_FREE_SLOT, GuestFormat,
-    MAX_CPUS, MAX_ROUTES, MAX_VPS, NAME_FIELD, checksum, checksum_update, guest_cmdline_valid,
-    guest_memory_valid, route,
+    HV1_WORDS, MAX_CPUS, MAX_ROUTES, MAX_VPS, NAME_FIELD, checksum, checksum_update,
+    guest_cmdline_valid, guest_memory_valid, hv1_words_valid, route,
 };
 
 pub use crate::MAX_PARTITIONS_PER_MANAGER;
@@ -92,7 +97,7 @@ pub const MANAGER_DATA_SLOT: u32 = 63;
 /// First bytes of manager data.
 pub const MAGIC: [u8; 4] = *b"TSMD";
 /// The format version this module reads and writes.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 /// Size of [`ManagerHeader`].
 pub const HEADER_SIZE: usize = 64;
 
@@ -162,10 +167,14 @@ pub struct PartitionSpecRecord {
     pub priority: u8,
     /// VP count.
     pub vp_count: u8,
+    /// 1: the partition has the Hv#1 interface of `hv1_words`; 0: none.
+    pub hv1: u8,
     /// Reserved, 0.
-    pub reserved: [u8; 2],
+    pub reserved: u8,
     /// Host CPU per VP.
     pub vp_cpus: [u8; MAX_VPS as usize],
+    /// The words of `PartitionSetHv1` (0 without Hv#1).
+    pub hv1_words: [U64; HV1_WORDS],
 }
 
 /// One route.
@@ -187,7 +196,7 @@ pub struct RouteSpecRecord {
 }
 
 const _: () = assert!(size_of::<ManagerHeader>() == HEADER_SIZE);
-const _: () = assert!(size_of::<PartitionSpecRecord>() == 136);
+const _: () = assert!(size_of::<PartitionSpecRecord>() == 200);
 const _: () = assert!(size_of::<RouteSpecRecord>() == 32);
 const _: () = assert!(core::mem::offset_of!(ManagerHeader, checksum) + 4 == CHECKSUM_START);
 const _: () = assert!(core::mem::offset_of!(ManagerHeader, used_slots) == 24);
@@ -195,7 +204,9 @@ const _: () = assert!(core::mem::offset_of!(ManagerHeader, blob) == 48);
 const _: () = assert!(core::mem::offset_of!(PartitionSpecRecord, image_offset) == 48);
 const _: () = assert!(core::mem::offset_of!(PartitionSpecRecord, routes_first) == 62);
 const _: () = assert!(core::mem::offset_of!(PartitionSpecRecord, format) == 66);
+const _: () = assert!(core::mem::offset_of!(PartitionSpecRecord, hv1) == 70);
 const _: () = assert!(core::mem::offset_of!(PartitionSpecRecord, vp_cpus) == 72);
+const _: () = assert!(core::mem::offset_of!(PartitionSpecRecord, hv1_words) == 136);
 const _: () = assert!(core::mem::offset_of!(RouteSpecRecord, slot) == 24);
 
 const PARTITION_SIZE: usize = size_of::<PartitionSpecRecord>();
@@ -444,6 +455,10 @@ pub struct PartitionSpec<'a> {
     pub expect: Expectation,
     /// Its routes (exactly one lifecycle route among them).
     pub routes: Routes<'a>,
+    /// Its Hv#1 configuration: the words to give `PartitionSetHv1`
+    /// ([`crate::hv1_words_valid`]) before any VP starts; `None` for a
+    /// partition without the Hv#1 interface (a plain x86 machine).
+    pub hv1: Option<[u64; HV1_WORDS]>,
 }
 
 /// Checked manager data, borrowing the bytes.
@@ -611,8 +626,17 @@ impl<'a> ManagerData<'a> {
                 field,
             };
             let name = name_of(&p.name).ok_or(ManagerDataError::BadName { index })?;
-            if p.reserved != [0; 2] {
+            if p.reserved != 0 {
                 return Err(ManagerDataError::ReservedNotZero { section, index });
+            }
+            let words = p.hv1_words.map(|w| w.get());
+            let hv1_ok = match p.hv1 {
+                0 => words == [0; HV1_WORDS],
+                1 => hv1_words_valid(&words),
+                _ => false,
+            };
+            if !hv1_ok {
+                return Err(value("hv1"));
             }
             if self
                 .partitions
@@ -744,6 +768,7 @@ impl<'a> ManagerData<'a> {
             badge: p.badge.get(),
             expect: Expectation::from_u8(p.expect).unwrap_or(Expectation::Pass),
             routes: Routes(self.routes_of(p).unwrap_or(&[]).iter()),
+            hv1: (p.hv1 != 0).then(|| p.hv1_words.map(|w| w.get())),
         }
     }
 
@@ -805,6 +830,8 @@ pub struct PartitionInput<'a> {
     pub expect: Expectation,
     /// Its routes.
     pub routes: &'a [RouteSpec],
+    /// Its Hv#1 configuration (`PartitionSetHv1`'s words), if it has one.
+    pub hv1: Option<[u64; HV1_WORDS]>,
 }
 
 const fn align8(n: usize) -> usize {
@@ -889,8 +916,10 @@ fn pieces<E>(
             expect: p.expect as u8,
             priority: p.priority,
             vp_count: u8::try_from(p.vp_cpus.len()).unwrap_or(u8::MAX),
-            reserved: [0; 2],
+            hv1: u8::from(p.hv1.is_some()),
+            reserved: 0,
             vp_cpus,
+            hv1_words: p.hv1.unwrap_or_default().map(U64::new),
         };
         first_route += p.routes.len();
         write(HEADER_SIZE + i * PARTITION_SIZE, record.as_bytes())?;

@@ -182,7 +182,8 @@ pub mod check {
         BAD_GUEST_MEMORY = "bad-guest-memory": "Guest memory that is not a multiple of 2 MiB from 2 MiB to 1 GiB.";
         BAD_VPS = "bad-vps": "A VP count outside 1..=64.";
         VP_CPUS = "vp-cpus": "A partition `cpus` list whose length is not `vps`, or that names a CPU the deployment does not have.";
-        BAD_EXPECT = "bad-expect": "A partition `expect` other than `pass`, `fail`, `triple-fault` or `memory-fault`.";
+        BAD_EXPECT = "bad-expect": "A partition `expect` other than `pass`, `fail`, `triple-fault`, `memory-fault` or `crash`.";
+        HV_FEATURE = "hv-feature": "A partition `hv` list with a name Tessera does not know or implement, a bad value, or a feature without the one it needs; or `expect = \"crash\"` without `hv-crash`.";
         PARTITION_PRIORITY = "partition-priority": "A partition priority above its manager's or above a route target's.";
         BAD_EXIT_KIND = "bad-exit-kind": "A route `exit` that is not an intercept kind.";
         BAD_ROUTE = "bad-route": "A route without the range its exit kind needs (`ports`, `msrs`, `leaves`, `gpas`, `vectors`), or with one it cannot take.";

@@ -62,6 +62,12 @@ pub struct Partition {
     pub badge: u64,
     /// Its routes, in manifest order.
     pub routes: Vec<Route>,
+    /// Its `hv` names as written (trimmed), or `None` for no Hv#1
+    /// interface.
+    pub hv: Option<Vec<String>>,
+    /// The Hv#1 configuration they make (`Hv1Config::to_words`: the words
+    /// of `PartitionSetHv1`), or `None`.
+    pub hv1: Option<[u64; tessera_boot_plan::HV1_WORDS]>,
 }
 
 /// A route of a [`Partition`].
@@ -289,6 +295,7 @@ impl Deployment {
                 badge: p.badge,
                 cmdline: p.cmdline.clone(),
                 vp_cpus: p.vp_cpus.clone(),
+                hv1: p.hv1,
             })
             .collect();
         let image_models = self

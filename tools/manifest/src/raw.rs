@@ -39,6 +39,8 @@ pub(crate) struct RawPartition {
     pub cpus: Option<Spanned<Vec<Spanned<i64>>>>,
     pub priority: Option<Spanned<i64>>,
     pub expect: Option<Spanned<String>>,
+    /// QEMU-style Hv#1 feature names; absent: no Hv#1 interface.
+    pub hv: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(default)]
     pub routes: Vec<Spanned<RawRoute>>,
 }

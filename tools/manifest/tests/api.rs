@@ -249,6 +249,28 @@ fn partitions() {
     );
     assert_eq!(demo.routes[8].parameter, 1 << 6 | 1 << 13);
     assert_eq!(demo.routes[8].state, state::RAX | state::RCX | 1 << 15);
+    // Hv#1: the names as written (trimmed), the words they make.
+    assert_eq!(
+        demo.hv.as_deref(),
+        Some(
+            &[
+                "hv-relaxed",
+                "hv-time",
+                "hv-crash",
+                "hv-crash=off",
+                "hv-spinlocks=0x1fff"
+            ]
+            .map(String::from)[..]
+        )
+    );
+    let config = tessera_hv1::Hv1Config::from_words(demo.hv1.as_ref().unwrap());
+    assert!(config.recommendations.use_relaxed_timing());
+    assert!(config.privileges.access_partition_reference_counter());
+    assert!(
+        !config.features_edx.guest_crash_msrs_available(),
+        "a later =off wins"
+    );
+    assert_eq!(config.spinlock_retries, 0x1fff);
 
     let loader = deployment.partition("loader").unwrap();
     assert_eq!(loader.badge, 2);
@@ -262,8 +284,18 @@ fn partitions() {
         (59, 58),
         "slots of the manager's other partition continue downwards"
     );
+    assert_eq!(
+        (loader.hv.as_ref(), loader.hv1),
+        (None, None),
+        "no `hv`: no Hv#1"
+    );
     let second = deployment.partition("second").unwrap();
     assert_eq!((second.badge, second.priority), (3, 8));
+    assert_eq!(
+        second.hv1,
+        Some(tessera_hv1::Hv1Config::minimal().to_words()),
+        "`hv = []`: the minimum"
+    );
     assert_eq!(
         second.routes[0].slot, 62,
         "another manager counts its own slots"
@@ -274,8 +306,11 @@ fn partitions() {
     let plan = BootPlan::parse(&bytes).unwrap();
     assert_eq!(plan.partition_count(), 3);
     assert_eq!(plan.route_count(), 13);
+    assert_eq!(plan.partition(0).unwrap().hv1, demo.hv1);
+    assert_eq!(plan.partition(2).unwrap().hv1, second.hv1);
     let p = plan.partition(1).unwrap();
     assert_eq!(p.name, "loader");
+    assert_eq!(p.hv1, None);
     assert_eq!(plan.image(p.image).unwrap().name, "multiboot");
     assert_eq!(plan.image(p.image).unwrap().module, 6);
     let pm = plan.components().find(|c| c.name == "pm").unwrap();

@@ -177,6 +177,23 @@ struct Part {
     priority: Option<i64>,
     expect: Option<&'static str>,
     routes: Vec<GenRoute>,
+    hv: Option<Vec<&'static str>>,
+}
+
+/// `hv` entries: mostly names Tessera offers, some it refuses.
+fn hv_name() -> impl Strategy<Value = &'static str> {
+    prop_oneof![
+        20 => prop::sample::select(&[
+            "hv-relaxed", "hv-vpindex", "hv-runtime", "hv-time", "hv-reset", "hv-crash",
+            "hv-tlbflush", "hv-xmm-input", "hv-spinlocks=0x1fff", "hv-crash=off",
+            "hv-version-id-build=7", "hv-vendor-id=Tessera", "hv-enforce-cpuid",
+        ][..]),
+        3 => Just("hv-tlbflush-ext"),
+        1 => prop::sample::select(&[
+            "hv-synic", "hv-stimer", "hv-spinlocks=0x10", "hv-spinlocks", "hv-vpindex=off",
+            "hv-frobnicate", "", "hv-relaxed=maybe",
+        ][..]),
+    ]
 }
 
 fn gen_route() -> impl Strategy<Value = GenRoute> {
@@ -273,12 +290,13 @@ fn part() -> impl Strategy<Value = Part> {
             ),
             proptest::collection::vec(gen_route(), 0..4),
             proptest::bool::weighted(0.9),
+            proptest::option::weighted(0.5, proptest::collection::vec(hv_name(), 0..5)),
         ),
     )
         .prop_map(
             |(
                 (manager, image, format, cmdline, memory_mib),
-                (vps, cpus, priority, expect, routes, lifecycle),
+                (vps, cpus, priority, expect, routes, lifecycle, hv),
             )| {
                 let mut routes = routes;
                 if lifecycle {
@@ -304,6 +322,7 @@ fn part() -> impl Strategy<Value = Part> {
                     priority,
                     expect,
                     routes,
+                    hv,
                 }
             },
         )
@@ -356,6 +375,9 @@ fn render_partitions(parts: &[Part]) -> String {
         if let Some(e) = p.expect {
             writeln!(out, "expect = \"{e}\"").unwrap();
         }
+        if let Some(hv) = &p.hv {
+            writeln!(out, "hv = {hv:?}").unwrap();
+        }
         let routes: Vec<String> = p
             .routes
             .iter()
@@ -404,6 +426,15 @@ proptest! {
             Ok(deployment) => {
                 let plan = compile(&deployment);
                 prop_assert!(BootPlan::parse(&plan).is_ok(), "{}\n{:?}", source, BootPlan::parse(&plan).err());
+                // The words are what the names say, and only with `hv`.
+                for (p, part) in deployment.partitions.iter().zip(&parts) {
+                    let expected = part.hv.as_ref().map(|names| {
+                        tessera_hv1::Hv1Config::from_features(names.iter().copied())
+                            .unwrap()
+                            .to_words()
+                    });
+                    prop_assert_eq!(p.hv1, expected, "{}", source);
+                }
             }
             Err(errors) => {
                 prop_assert!(!errors.is_empty());
@@ -523,11 +554,15 @@ fn the_generator_makes_valid_manifests_with_partitions_too() {
             route("io", Some("ports = \"0xf4\""), 1),
             route("exception", Some("vectors = [6, 13]"), 0),
         ],
+        hv: Some(vec!["hv-relaxed", "hv-tlbflush-ext", "hv-tlbflush"]),
     }];
     let source = render(256 * 1024, 2, &[comp.clone(), comp]) + &render_partitions(&parts);
     let deployment = load_str(&source, Path::new("generated.toml"))
         .unwrap_or_else(|e| panic!("{source}\n{}", tessera_manifest::render(&e)));
-    assert!(BootPlan::parse(&compile(&deployment)).is_ok());
+    let plan = compile(&deployment);
+    let plan = BootPlan::parse(&plan).unwrap();
+    assert_eq!(plan.partition(0).unwrap().hv1, deployment.partitions[0].hv1);
+    assert!(deployment.partitions[0].hv1.is_some());
 }
 
 /// Guard against a partition generator that only ever produces refused

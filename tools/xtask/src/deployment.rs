@@ -275,6 +275,7 @@ pub fn init_room_warning(
                 badge: p.badge,
                 expect: p.expect,
                 routes,
+                hv1: p.hv1,
             })
             .collect();
         data += pages(encoded_size(&inputs) as u64);

@@ -41,7 +41,7 @@ pub fn check(path: &Path, plan_out: Option<&Path>) -> Result<String, String> {
         let _ = write!(
             summary,
             "\n  partition {} (image {}, {}, manager {}, {} MiB, {} VPs on CPUs {:?}, priority {}, \
-             expect {}, {} routes)",
+             expect {}, {} routes, {})",
             partition.name,
             partition.image,
             partition.format.name(),
@@ -51,7 +51,12 @@ pub fn check(path: &Path, plan_out: Option<&Path>) -> Result<String, String> {
             partition.vp_cpus,
             partition.priority,
             partition.expect.name(),
-            partition.routes.len()
+            partition.routes.len(),
+            match &partition.hv {
+                None => "no Hv#1".to_owned(),
+                Some(names) if names.is_empty() => "Hv#1 minimum".to_owned(),
+                Some(names) => format!("Hv#1 {}", names.join(",")),
+            }
         );
     }
     if let Some(out) = plan_out {

@@ -391,6 +391,52 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         expect: Verdict::Pass,
         markers: VM_MULTIBOOT_MARKERS,
     },
+    // The Hv#1 interface (boot/deployments/vm-hv-*.toml): the manifest's
+    // `hv` list reaches the kernel through the boot plan, the manager data
+    // and PartitionSetHv1. hv-conformance checks, under three
+    // configurations, that what CPUID advertises works and the rest is
+    // absent; crash-guest reports a crash through the crash MSRs. Markers
+    // in VM_HV_*_MARKERS below.
+    SystemTest {
+        name: "vm-hv-full",
+        deployment: Some("vm-hv-full"),
+        boot: BootMethod::Kernel,
+        cpu: None,
+        smp: 2,
+        extra_cmdline: "",
+        expect: Verdict::Pass,
+        markers: VM_HV_FULL_MARKERS,
+    },
+    SystemTest {
+        name: "vm-hv-minimum",
+        deployment: Some("vm-hv-minimum"),
+        boot: BootMethod::Kernel,
+        cpu: None,
+        smp: 2,
+        extra_cmdline: "",
+        expect: Verdict::Pass,
+        markers: VM_HV_MINIMUM_MARKERS,
+    },
+    SystemTest {
+        name: "vm-hv-none",
+        deployment: Some("vm-hv-none"),
+        boot: BootMethod::Kernel,
+        cpu: None,
+        smp: 2,
+        extra_cmdline: "",
+        expect: Verdict::Pass,
+        markers: VM_HV_NONE_MARKERS,
+    },
+    SystemTest {
+        name: "vm-hv-crash",
+        deployment: Some("vm-hv-crash"),
+        boot: BootMethod::Kernel,
+        cpu: None,
+        smp: 2,
+        extra_cmdline: "",
+        expect: Verdict::Pass,
+        markers: VM_HV_CRASH_MARKERS,
+    },
     // The bench deployment of guest exits, without -icount: the figures are
     // printed (cargo xtask bench reads them), and the guest passes.
     SystemTest {
@@ -487,8 +533,83 @@ const VM_MULTIBOOT_MARKERS: &[&str] = &[
 const VM_BENCH_MARKERS: &[&str] = &[
     "boot plan \"vm-bench\": 3 components",
     "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition bench: Hv#1 interface (3 features)",
     "bench: cpuid-kernel ",
     "bench: cpuid-forwarded ",
+    "bench: exit-bare ",
+    "bench: hypercall-fast ",
+    "bench: hypercall-memory ",
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
+/// A guest report's summary without failures (`# tessera-guest: P passed,
+/// 0 failed`; the count of checks differs between configurations). The
+/// line `PARTITION: # tessera-guest: ` is a marker of its own.
+const NO_FAILED_CHECK: &str = " passed, 0 failed";
+
+/// hv-conformance with every feature: the manager gave the partition the
+/// Hv#1 interface (11 CPUID feature bits: 5 privileges, 3 feature bits, 3
+/// recommendations), the kernel took it, the guest saw each feature
+/// advertised and passed every check.
+const VM_HV_FULL_MARKERS: &[&str] = &[
+    "boot plan \"vm-hv-full\": 2 components",
+    "partition hv-full: ",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition hv-full: Hv#1 interface (11 features)",
+    "partition hv-full: Hv#1 interface on",
+    "] INFO hv-full: # config: advertised: VpRuntime RefCounter ResetMsr CrashMsrs XmmInput FlushCalls ExMasks RelaxedTiming",
+    "] INFO hv-full: # tessera-guest: ",
+    NO_FAILED_CHECK,
+    "partition hv-full: passed (expected pass): ok",
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
+/// `hv = []`: the two required privileges, nothing advertised beyond.
+const VM_HV_MINIMUM_MARKERS: &[&str] = &[
+    "boot plan \"vm-hv-minimum\": 2 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition hv-minimum: ",
+    "partition hv-minimum: Hv#1 interface (2 features)",
+    "partition hv-minimum: Hv#1 interface on",
+    "] INFO hv-minimum: # config: advertised: (none)",
+    "spin retries 0xffffffff",
+    "] INFO hv-minimum: # tessera-guest: ",
+    NO_FAILED_CHECK,
+    "partition hv-minimum: passed (expected pass): ok",
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
+/// No optional feature, but relaxed timing and a spinlock count.
+const VM_HV_NONE_MARKERS: &[&str] = &[
+    "boot plan \"vm-hv-none\": 2 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition hv-none: ",
+    "partition hv-none: Hv#1 interface (3 features)",
+    "partition hv-none: Hv#1 interface on",
+    "] INFO hv-none: # config: advertised: RelaxedTiming",
+    "spin retries 0xfff,",
+    "] INFO hv-none: # tessera-guest: ",
+    NO_FAILED_CHECK,
+    "partition hv-none: passed (expected pass): ok",
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
+/// The kernel logs the crash parameters and the guest's message; the
+/// manager logs the crash and judges it what the manifest expects.
+const VM_HV_CRASH_MARKERS: &[&str] = &[
+    "boot plan \"vm-hv-crash\": 2 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition crash: ",
+    "partition crash: Hv#1 interface (3 features)",
+    "] INFO crash: ok 2 - HV_X64_MSR_CRASH_P0-P4 take the parameters",
+    "guest crash: P0 0xc0ffee00deadbeef P1 0x1 P2 0x2 P3 0x",
+    "guest crash message: crash-guest: the crash MSRs work",
+    "partition crash: guest crash (P0 0xc0ffee00deadbeef P1 0x1 P2 0x2 P3 0x",
+    "partition crash: guest crash (expected crash): ok",
     VM_MANAGER,
     VERDICT_PASS,
 ];

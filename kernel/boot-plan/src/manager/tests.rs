@@ -50,6 +50,16 @@ fn routes_b() -> Vec<RouteSpec> {
 
 const USED: u64 = 0b1111 | 1 << 4 | 1 << 59 | 1 << 60 | 1 << 61 | 1 << 62;
 
+/// The words of an Hv#1 configuration from QEMU-style names.
+fn hv1(names: &str) -> [u64; HV1_WORDS] {
+    tessera_hv1::Hv1Config::from_feature_list(names)
+        .unwrap()
+        .to_words()
+}
+
+const FULL: &str = "hv-relaxed,hv-vpindex,hv-runtime,hv-time,hv-reset,hv-crash,hv-tlbflush,\
+                    hv-tlbflush-ext,hv-xmm-input,hv-spinlocks=0x1fff";
+
 fn with_inputs<R>(f: impl FnOnce(&[PartitionInput<'_>]) -> R) -> R {
     let image_a: Vec<u8> = (0..1001u32).map(|i| i as u8).collect();
     let image_b = b"\x7fELF-ish";
@@ -67,6 +77,7 @@ fn with_inputs<R>(f: impl FnOnce(&[PartitionInput<'_>]) -> R) -> R {
             badge: 1,
             expect: Expectation::Pass,
             routes: &a,
+            hv1: Some(hv1(FULL)),
         },
         PartitionInput {
             name: "mb",
@@ -79,6 +90,7 @@ fn with_inputs<R>(f: impl FnOnce(&[PartitionInput<'_>]) -> R) -> R {
             badge: 7,
             expect: Expectation::TripleFault,
             routes: &b,
+            hv1: None,
         },
     ];
     f(&inputs)
@@ -123,6 +135,7 @@ fn round_trip() {
     assert_eq!(demo.badge, 1);
     assert_eq!(demo.expect, Expectation::Pass);
     assert_eq!(demo.routes.clone().collect::<Vec<_>>(), routes_a());
+    assert_eq!(demo.hv1, Some(hv1(FULL)));
     let mb = &specs[1];
     assert_eq!(mb.name, "mb");
     assert_eq!(mb.image, b"\x7fELF-ish");
@@ -132,6 +145,7 @@ fn round_trip() {
     assert_eq!(mb.vp_cpus.get(3), None);
     assert_eq!(mb.expect, Expectation::TripleFault);
     assert_eq!(mb.routes.clone().collect::<Vec<_>>(), routes_b());
+    assert_eq!(mb.hv1, None);
     // Page padding after the data is ignored.
     let mut padded = bytes.clone();
     padded.resize(bytes.len().next_multiple_of(4096), 0);
@@ -195,6 +209,7 @@ fn expect_input<'a>(
         badge: 1,
         expect: Expectation::Pass,
         routes,
+        hv1: None,
     };
     edit(&mut input);
     let bytes = encode(USED, &[input]);
@@ -239,6 +254,16 @@ fn refused_inputs() {
     expect_input(&routes_a(), |i| i.vp_cpus = &[], value(p, "vp_count"));
     expect_input(&routes_a(), |i| i.vp_cpus = &[64], value(p, "vp_cpus"));
     expect_input(&routes_a(), |i| i.badge = 0, value(p, "badge"));
+    // Hv#1 words the kernel would refuse: nothing (AccessHypercallMsrs and
+    // AccessVpIndex are required), the SynIC (not implemented), a bit the
+    // words do not carry (word 5 bits 63:40).
+    let mut synic = hv1("");
+    synic[0] |= 1 << 2;
+    let mut stray = hv1("hv-relaxed");
+    stray[5] |= 1 << 50;
+    for words in [[0; HV1_WORDS], synic, stray] {
+        expect_input(&routes_a(), |i| i.hv1 = Some(words), value(p, "hv1"));
+    }
     let routes = [RouteSpec {
         kind: intercept::HLT,
         parameter: 0,
@@ -289,6 +314,7 @@ fn refused_inputs() {
         badge: 1,
         expect: Expectation::Fail,
         routes: &routes,
+        hv1: None,
     };
     let bytes = encode(USED, &[one, PartitionInput { badge: 2, ..one }]);
     assert_eq!(
@@ -371,6 +397,33 @@ fn framing() {
             ..
         })
     ));
+    // The Hv#1 flag is 0 or 1, and without it the words are 0.
+    let hv1_at = HEADER_SIZE + core::mem::offset_of!(PartitionSpecRecord, hv1);
+    let words_at = HEADER_SIZE + core::mem::offset_of!(PartitionSpecRecord, hv1_words);
+    let second = HEADER_SIZE + size_of::<PartitionSpecRecord>();
+    for (at, value) in [
+        (hv1_at, 2),
+        (second + (hv1_at - HEADER_SIZE), 1),
+        (second + (words_at - HEADER_SIZE), 1),
+    ] {
+        let mut bytes = good.clone();
+        bytes[at] = value;
+        seal(&mut bytes);
+        assert!(
+            matches!(
+                ManagerData::parse(&bytes),
+                Err(ManagerDataError::BadValue { field: "hv1", .. })
+            ),
+            "byte {at} = {value}"
+        );
+    }
+    let mut bytes = good.clone();
+    bytes[hv1_at + 1] = 1;
+    seal(&mut bytes);
+    assert!(matches!(
+        ManagerData::parse(&bytes),
+        Err(ManagerDataError::ReservedNotZero { .. })
+    ));
     let text = alloc::format!("{}", ManagerDataError::NoLifecycleRoute { partition: 2 });
     assert_eq!(text, "manager data partitions[2]: no lifecycle route");
 }
@@ -389,6 +442,9 @@ fn exercise(data: &ManagerData<'_>) {
             lifecycle += usize::from(route.kind == intercept::LIFECYCLE);
         }
         assert_eq!(lifecycle, 1);
+        if let Some(words) = spec.hv1 {
+            assert!(crate::hv1_words_valid(&words));
+        }
     }
 }
 
@@ -457,6 +513,9 @@ proptest! {
         badge in 1u64..,
         priority in any::<u8>(),
         ports in (0u64..0xffff, 0u64..16),
+        hv1_names in proptest::option::of(proptest::sample::subsequence(
+            &["hv-relaxed", "hv-runtime", "hv-time", "hv-reset", "hv-crash", "hv-tlbflush",
+              "hv-xmm-input", "hv-spinlocks=0x1fff", "hv-version-id-build=7"][..], 0..9)),
     ) {
         let first = ports.0;
         let last = (first + ports.1).min(0xffff);
@@ -480,6 +539,7 @@ proptest! {
             badge,
             expect: Expectation::MemoryFault,
             routes: &routes,
+            hv1: hv1_names.as_ref().map(|names| hv1(&names.join(","))),
         };
         let bytes = encode(0b11_0000, &[input]);
         let data = ManagerData::parse(&bytes).unwrap();
@@ -489,5 +549,6 @@ proptest! {
         prop_assert_eq!(spec.vp_cpus.collect::<Vec<u32>>(), cpus.iter().map(|&c| u32::from(c)).collect::<Vec<u32>>());
         prop_assert_eq!(spec.badge, badge);
         prop_assert_eq!(spec.routes.collect::<Vec<_>>(), routes.to_vec());
+        prop_assert_eq!(spec.hv1, input.hv1);
     }
 }

@@ -4,8 +4,9 @@
 use super::names::{checked_name, name_of};
 use super::{BootPlan, idx};
 use crate::{
-    Expectation, GuestFormat, ImageKind, MAX_COMPONENTS, MAX_PARTITIONS_PER_MANAGER, MAX_VPS,
-    PlanError, Section, guest_cmdline_valid, guest_memory_valid, manager_memory_needed,
+    Expectation, GuestFormat, HV1_WORDS, ImageKind, MAX_COMPONENTS, MAX_PARTITIONS_PER_MANAGER,
+    MAX_VPS, PlanError, Section, guest_cmdline_valid, guest_memory_valid, hv1_words_valid,
+    manager_memory_needed,
 };
 
 impl<'a> BootPlan<'a> {
@@ -21,8 +22,17 @@ impl<'a> BootPlan<'a> {
                 field,
             };
             let name = name_of(&partition.name).ok_or(PlanError::BadName { section, index })?;
-            if partition.reserved != [0; 2] {
+            if partition.reserved != 0 {
                 return Err(PlanError::ReservedNotZero { section, index });
+            }
+            let words = partition.hv1_words.map(|w| w.get());
+            let hv1_ok = match partition.hv1 {
+                0 => words == [0; HV1_WORDS],
+                1 => hv1_words_valid(&words),
+                _ => false,
+            };
+            if !hv1_ok {
+                return Err(value("hv1"));
             }
             let manager = usize::from(partition.manager.get());
             let Some(manager_record) = self.components.get(manager) else {

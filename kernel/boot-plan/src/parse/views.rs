@@ -83,6 +83,9 @@ pub struct Partition<'a> {
     pub cmdline: &'a str,
     /// Host CPU of each VP (one byte per VP, each below the deployment's CPU count).
     pub vp_cpus: &'a [u8],
+    /// Its Hv#1 configuration, the words of `PartitionSetHv1`
+    /// ([`crate::hv1_words_valid`]); `None`: no Hv#1 interface.
+    pub hv1: Option<[u64; crate::HV1_WORDS]>,
 }
 
 /// A route: exits of one kind of a partition to an endpoint.
@@ -153,6 +156,7 @@ pub(super) fn partition_view<'a>(
         badge: record.badge.get(),
         cmdline: core::str::from_utf8(cmdline).unwrap_or(""),
         vp_cpus: &record.vp_cpus[..vps],
+        hv1: (record.hv1 != 0).then(|| record.hv1_words.map(|w| w.get())),
     }
 }
 

@@ -6,6 +6,7 @@ mod connections;
 mod cycles;
 mod deployment;
 mod endpoints;
+mod hv;
 mod limits;
 mod partitions;
 mod rights;

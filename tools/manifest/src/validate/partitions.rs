@@ -12,6 +12,7 @@ use tessera_boot_plan::{
 };
 use toml::Spanned;
 
+use super::hv::check_hv;
 use super::suggest::suggest;
 use super::{Info, NAME_HELP, span};
 use crate::error::Report;
@@ -336,6 +337,17 @@ fn check_partition(
     };
     ok &= expect.is_some();
 
+    // The Hv#1 interface.
+    let hv = check_hv(
+        &entry,
+        p.hv.as_ref(),
+        expect,
+        p.expect.as_ref().map(Spanned::span),
+        report,
+    );
+    ok &= hv.is_ok();
+    let hv = hv.unwrap_or(None);
+
     // Routes.
     let mut routes: Vec<Option<RouteInfo>> = Vec::new();
     for (j, spanned_route) in p.routes.iter().enumerate() {
@@ -589,6 +601,8 @@ fn check_partition(
         expect,
         badge,
         routes,
+        hv1: hv.as_ref().map(|(_, words)| *words),
+        hv: hv.map(|(names, _)| names),
     };
     (Some(partition), manager)
 }
