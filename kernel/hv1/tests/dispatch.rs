@@ -842,3 +842,37 @@ fn flush_space_ex_xmm_fast() {
         Outcome::Fault(Fault::InvalidOpcode)
     );
 }
+
+/// The lock-free subset gives exactly what the full dispatcher gives, and
+/// declines whatever needs more than registers.
+#[test]
+fn register_only_agrees_with_dispatch() {
+    use tessera_hv1::dispatch::register_only;
+    let p = policy(&Hv1Config::minimal());
+    let mut memory = TestMemory::new();
+    let fast_spin = control(HypercallCode::NOTIFY_LONG_SPIN_WAIT).with_fast(true);
+    let unknown = control(HypercallCode(0x7FFF)).with_fast(true);
+    for (regs, expect_some) in [
+        (regs64(fast_spin.into_bits(), 5, 0), true),
+        (regs64(unknown.into_bits(), 0, 0), true),
+        // Memory-based: needs the input block.
+        (regs64(control(HypercallCode::NOTIFY_LONG_SPIN_WAIT).into_bits(), IN_PAGE, 0), false),
+    ] {
+        let quick = register_only(Caller::KERNEL64, &regs, &p, true);
+        assert_eq!(quick.is_some(), expect_some, "{regs:?}");
+        if let Some(quick) = quick {
+            let full = completion(run(&p, Caller::KERNEL64, &regs, &NO_XMM, &mut memory));
+            assert_eq!(quick.writeback, full.writeback);
+            assert_eq!(quick.long_spin_wait, full.action == Action::LongSpinWait);
+        }
+    }
+    // The plain spin wait is recognised exactly: its value and no other.
+    assert!(tessera_hv1::dispatch::is_plain_spin_wait(fast_spin.into_bits(), &p));
+    assert!(!tessera_hv1::dispatch::is_plain_spin_wait(fast_spin.into_bits() | 1 << 32, &p));
+    assert!(!tessera_hv1::dispatch::is_plain_spin_wait(control(HypercallCode::NOTIFY_LONG_SPIN_WAIT).into_bits(), &p));
+    // Hypercalls disabled, or a real-mode caller: the full path decides.
+    let regs = regs64(fast_spin.into_bits(), 0, 0);
+    assert!(register_only(Caller::KERNEL64, &regs, &p, false).is_none());
+    let real = Caller { cpl: 0, mode: CpuMode::Real };
+    assert!(register_only(real, &regs, &p, true).is_none());
+}

@@ -180,8 +180,10 @@ pub(super) fn install_intercept(kernel: &mut Kernel, thread: ThreadId, cap: u64)
         }
         kernel.add_exception_intercepts(partition, parameter as u32);
     } else {
-        if kind == intercept::CPUID {
-            target.fast.add_cpuid_route(first as u32, last as u32);
+        match kind {
+            intercept::CPUID => target.fast.cpuid_routes.add(first as u32, last as u32),
+            intercept::IO_PORT => target.fast.port_routes.add(first as u32, last as u32),
+            _ => {}
         }
         target.routes.push(Route {
             kind,

@@ -11,8 +11,54 @@ use tessera_svm::{EventInjection, ExitCode, Vmcb};
 use tessera_vcpu::{GuestGprs, cpuid, length};
 
 /// Routes a lock-free reader can check; more than this and the fast path
-/// defers every CPUID to the locked one.
+/// defers every exit of that kind to the locked one.
 const FAST_ROUTES: usize = 16;
+
+/// The ranges of one kind of route, readable without the lock: append-only,
+/// with the count published (Release) after the range it counts.
+#[derive(Debug)]
+pub struct RouteRanges {
+    first: [AtomicU32; FAST_ROUTES],
+    last: [AtomicU32; FAST_ROUTES],
+    count: AtomicUsize,
+}
+
+impl Default for RouteRanges {
+    fn default() -> Self {
+        Self {
+            first: [const { AtomicU32::new(0) }; FAST_ROUTES],
+            last: [const { AtomicU32::new(0) }; FAST_ROUTES],
+            count: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl RouteRanges {
+    /// Records a range (called with the kernel lock held: one writer).
+    pub fn add(&self, first: u32, last: u32) {
+        let count = self.count.load(Ordering::Relaxed);
+        if count < FAST_ROUTES {
+            self.first[count].store(first, Ordering::Relaxed);
+            self.last[count].store(last, Ordering::Relaxed);
+        }
+        // Past the capacity the count still grows: readers then know they
+        // cannot decide and take the locked path.
+        self.count.store(count + 1, Ordering::Release);
+    }
+
+    /// `Some(routed)`, or `None` when the fast path cannot tell.
+    fn routes(&self, value: u32) -> Option<bool> {
+        let count = self.count.load(Ordering::Acquire);
+        if count > FAST_ROUTES {
+            return None;
+        }
+        Some((0..count).any(|i| {
+            let first = self.first[i].load(Ordering::Relaxed);
+            let last = self.last[i].load(Ordering::Relaxed);
+            (first..=last).contains(&value)
+        }))
+    }
+}
 
 /// What a running VP reads of its partition without the lock.
 #[derive(Debug)]
@@ -20,13 +66,11 @@ pub struct FastPartition {
     /// Bumped (under the lock) whenever a translation is taken away; a VP
     /// that saw an older value flushes its TLB before it runs again.
     pub tlb_generation: AtomicU64,
-    cpuid_first: [AtomicU32; FAST_ROUTES],
-    cpuid_last: [AtomicU32; FAST_ROUTES],
-    /// Published with Release after the range it counts is written; the
-    /// ranges are append-only, so a reader sees whole ranges.
-    cpuid_routes: AtomicUsize,
-    /// The Hv#1 configuration, set once before any VP starts.
-    hv1: spin::Once<tessera_hv1::Hv1Config>,
+    pub cpuid_routes: RouteRanges,
+    pub port_routes: RouteRanges,
+    /// The Hv#1 configuration and the hypercall policy it implies, set
+    /// once before any VP starts.
+    hv1: spin::Once<(tessera_hv1::Hv1Config, tessera_hv1::DispatchPolicy)>,
     /// Whether the guest enabled hypercalls (its hypercall page), kept in
     /// step with the partition's synthetic MSRs.
     pub hypercalls_enabled: core::sync::atomic::AtomicBool,
@@ -36,9 +80,8 @@ impl Default for FastPartition {
     fn default() -> Self {
         Self {
             tlb_generation: AtomicU64::new(1),
-            cpuid_first: [const { AtomicU32::new(0) }; FAST_ROUTES],
-            cpuid_last: [const { AtomicU32::new(0) }; FAST_ROUTES],
-            cpuid_routes: AtomicUsize::new(0),
+            cpuid_routes: RouteRanges::default(),
+            port_routes: RouteRanges::default(),
             hv1: spin::Once::new(),
             hypercalls_enabled: core::sync::atomic::AtomicBool::new(false),
         }
@@ -47,37 +90,16 @@ impl Default for FastPartition {
 
 impl FastPartition {
     /// Records the partition's Hv#1 configuration (once, before any VP runs).
-    pub fn set_hv1(&self, config: tessera_hv1::Hv1Config) {
-        self.hv1.call_once(|| config);
+    pub fn set_hv1(&self, config: tessera_hv1::Hv1Config, policy: tessera_hv1::DispatchPolicy) {
+        self.hv1.call_once(|| (config, policy));
     }
 
     pub fn hv1(&self) -> Option<&tessera_hv1::Hv1Config> {
-        self.hv1.get()
+        self.hv1.get().map(|(config, _)| config)
     }
 
-    /// Records a CPUID route (called with the kernel lock held: one writer).
-    pub fn add_cpuid_route(&self, first: u32, last: u32) {
-        let count = self.cpuid_routes.load(Ordering::Relaxed);
-        if count < FAST_ROUTES {
-            self.cpuid_first[count].store(first, Ordering::Relaxed);
-            self.cpuid_last[count].store(last, Ordering::Relaxed);
-        }
-        // Past the capacity the count still grows: readers then know they
-        // cannot decide and take the locked path.
-        self.cpuid_routes.store(count + 1, Ordering::Release);
-    }
-
-    /// `Some(routed)`, or `None` when the fast path cannot tell.
-    fn cpuid_routed(&self, leaf: u32) -> Option<bool> {
-        let count = self.cpuid_routes.load(Ordering::Acquire);
-        if count > FAST_ROUTES {
-            return None;
-        }
-        Some((0..count).any(|i| {
-            let first = self.cpuid_first[i].load(Ordering::Relaxed);
-            let last = self.cpuid_last[i].load(Ordering::Relaxed);
-            (first..=last).contains(&leaf)
-        }))
+    fn hypercall_policy(&self) -> Option<&tessera_hv1::DispatchPolicy> {
+        self.hv1.get().map(|(_, policy)| policy)
     }
 }
 
@@ -92,6 +114,7 @@ pub fn answer(vmcb: &mut Vmcb, gprs: &mut GuestGprs, partition: &FastPartition, 
     match control.exit_code {
         ExitCode::CPUID => answer_cpuid(vmcb, gprs, partition, vp_index),
         ExitCode::VMMCALL => answer_hypercall(vmcb, gprs, partition),
+        ExitCode::IOIO => answer_absent_port(vmcb, partition),
         // INVD would drop the host's dirty cache lines; the guest cannot
         // tell a write-back (nothing at all, here) from it.
         ExitCode::INVD => {
@@ -106,7 +129,7 @@ pub fn answer(vmcb: &mut Vmcb, gprs: &mut GuestGprs, partition: &FastPartition, 
 fn answer_cpuid(vmcb: &mut Vmcb, gprs: &mut GuestGprs, partition: &FastPartition, vp_index: u32) -> bool {
     let control = &vmcb.control;
     let leaf = vmcb.save.rax as u32;
-    if partition.cpuid_routed(leaf) != Some(false) {
+    if partition.cpuid_routes.routes(leaf) != Some(false) {
         return false;
     }
     let Some(next_rip) = length::next_rip(ExitCode::CPUID, vmcb.save.rip, control.next_rip) else {
@@ -126,53 +149,31 @@ fn answer_cpuid(vmcb: &mut Vmcb, gprs: &mut GuestGprs, partition: &FastPartition
     true
 }
 
-/// Guest memory for a fast hypercall: there is none, and touching it sends
-/// the call to the locked path (`touched`).
-struct NoMemory {
-    touched: core::cell::Cell<bool>,
-}
-
-impl tessera_hv1::hypercall::GuestMemory for NoMemory {
-    fn read(&self, _: u64, _: &mut [u8]) -> Result<(), tessera_hv1::hypercall::GpaError> {
-        self.touched.set(true);
-        Err(tessera_hv1::hypercall::GpaError::Inaccessible)
-    }
-
-    fn write(&mut self, _: u64, _: &[u8]) -> Result<(), tessera_hv1::hypercall::GpaError> {
-        self.touched.set(true);
-        Err(tessera_hv1::hypercall::GpaError::Inaccessible)
-    }
-}
-
-struct NoXmm {
-    touched: core::cell::Cell<bool>,
-}
-
-impl tessera_hv1::hypercall::XmmRegisters for NoXmm {
-    fn xmm(&self, _: usize) -> u128 {
-        self.touched.set(true);
-        0
-    }
-}
-
 /// A 64-bit hypercall whose whole work is in registers and needs no
 /// kernel state (HvCallNotifyLongSpinWait, and any call refused on its
-/// input value alone): answered here. Flushes, memory parameters and
+/// input value alone): answered here, through `register_only`, which
+/// agrees with the full dispatcher. Flushes, memory parameters and
 /// anything forwarded take the locked path.
 fn answer_hypercall(vmcb: &mut Vmcb, gprs: &mut GuestGprs, partition: &FastPartition) -> bool {
-    use tessera_hv1::dispatch::{Action, Outcome};
-    use tessera_hv1::hypercall::{Caller, CpuMode, HypercallRegisters};
-    let Some(config) = partition.hv1() else {
+    use tessera_hv1::hypercall::{Caller, HypercallRegisters};
+    let Some(policy) = partition.hypercall_policy() else {
         return false;
     };
     let save = &vmcb.save;
-    let caller = Caller {
-        cpl: save.cpl & 3,
-        mode: CpuMode::from_state(save.cr0 & 1 != 0, false, save.efer & (1 << 10) != 0, save.cs.attrib.l()),
-    };
-    if caller != Caller::KERNEL64 {
+    // Only a 64-bit caller at CPL 0 (the others need the full checks).
+    let long_mode = save.efer & (1 << 10) != 0 && save.cs.attrib.l() && save.cr0 & 1 != 0;
+    if save.cpl != 0 || !long_mode {
         return false;
     }
+    let enabled = partition.hypercalls_enabled.load(Ordering::Acquire);
+    if enabled && tessera_hv1::dispatch::is_plain_spin_wait(gprs.rcx, policy) {
+        // HV_STATUS_SUCCESS with no reps: result value 0.
+        vmcb.save.rax = 0;
+        vmcb.save.rip = vmcb.save.rip.wrapping_add(3);
+        vmcb.control.event_inj = EventInjection::NONE;
+        return true;
+    }
+    let caller = Caller::KERNEL64;
     let mut registers = HypercallRegisters {
         rax: save.rax,
         rbx: gprs.rbx,
@@ -182,29 +183,40 @@ fn answer_hypercall(vmcb: &mut Vmcb, gprs: &mut GuestGprs, partition: &FastParti
         rdi: gprs.rdi,
         r8: gprs.r8,
     };
-    let mut memory = NoMemory { touched: core::cell::Cell::new(false) };
-    let xmm = NoXmm { touched: core::cell::Cell::new(false) };
-    let mut policy = tessera_hv1::DispatchPolicy::from_config(config);
-    policy.physical_address_bits = super::hv1::GPA_BITS;
-    let enabled = partition.hypercalls_enabled.load(Ordering::Acquire);
-    let outcome = tessera_hv1::dispatch(caller, &registers, &xmm, &mut memory, &policy, enabled);
-    if memory.touched.get() || xmm.touched.get() {
-        return false;
-    }
-    let Outcome::Complete(completion) = outcome else {
+    let Some(completion) = tessera_hv1::dispatch::register_only(caller, &registers, policy, enabled) else {
         return false;
     };
-    if !matches!(completion.action, Action::None | Action::LongSpinWait) || completion.fast_output.is_some() {
-        return false;
-    }
     completion.apply(&mut registers);
     vmcb.save.rax = registers.rax;
     gprs.rcx = registers.rcx;
     gprs.rdx = registers.rdx;
-    gprs.r8 = registers.r8;
     if completion.writeback.advance_rip {
         vmcb.save.rip = vmcb.save.rip.wrapping_add(3);
     }
+    vmcb.control.event_inj = EventInjection::NONE;
+    true
+}
+
+/// Port I/O no route takes: the empty bus (reads all ones, writes go
+/// nowhere), as the locked path answers it too. String I/O is left to the
+/// locked path, which refuses it.
+fn answer_absent_port(vmcb: &mut Vmcb, partition: &FastPartition) -> bool {
+    let info = tessera_svm::ioio::IoioExitInfo::from_bits(vmcb.control.exit_info1);
+    let Ok(access) = info.decode() else {
+        return false;
+    };
+    if access.string || partition.port_routes.routes(u32::from(access.port)) != Some(false) {
+        return false;
+    }
+    if access.is_in {
+        let save = &mut vmcb.save;
+        save.rax = match access.size.bytes() {
+            1 => save.rax | 0xFF,
+            2 => save.rax | 0xFFFF,
+            _ => 0xFFFF_FFFF,
+        };
+    }
+    vmcb.save.rip = vmcb.control.exit_info2;
     vmcb.control.event_inj = EventInjection::NONE;
     true
 }

@@ -75,29 +75,55 @@ impl ParameterMemory<'_> {
     }
 }
 
-impl GuestMemory for ParameterMemory<'_> {
-    fn read(&self, gpa: u64, buf: &mut [u8]) -> Result<(), GpaError> {
-        for (offset, byte) in buf.iter_mut().enumerate() {
-            let at = self.byte(gpa.wrapping_add(offset as u64), false)?;
-            // SAFETY: `at` is a byte of a frame the partition's nested table
-            // maps (region frames stay allocated while mapped; the kernel
-            // lock is held). Guest memory is plain data.
-            *byte = unsafe { core::ptr::read_volatile(at) };
+impl ParameterMemory<'_> {
+    /// Calls `each(host pointer, offset, length)` for the page-sized pieces
+    /// of `gpa..gpa + length`, after checking all of them (all or nothing).
+    fn pieces(
+        &self,
+        gpa: u64,
+        length: usize,
+        write: bool,
+        mut each: impl FnMut(*mut u8, usize, usize),
+    ) -> Result<(), GpaError> {
+        const PAGE: u64 = 4096;
+        let piece = |offset: usize| {
+            let at = gpa.wrapping_add(offset as u64);
+            let room = (PAGE - at % PAGE) as usize;
+            (at, room.min(length - offset))
+        };
+        let mut offset = 0;
+        while offset < length {
+            let (at, size) = piece(offset);
+            self.byte(at, write)?;
+            offset += size;
+        }
+        let mut offset = 0;
+        while offset < length {
+            let (at, size) = piece(offset);
+            each(self.byte(at, write)?, offset, size);
+            offset += size;
         }
         Ok(())
     }
+}
+
+impl GuestMemory for ParameterMemory<'_> {
+    fn read(&self, gpa: u64, buf: &mut [u8]) -> Result<(), GpaError> {
+        let length = buf.len();
+        self.pieces(gpa, length, false, |source, offset, size| {
+            // SAFETY: `source` starts a run of `size` bytes inside one frame
+            // the partition's nested table maps (region frames stay
+            // allocated while mapped; the kernel lock is held); the run
+            // fits `buf`. Guest memory is plain data.
+            unsafe { core::ptr::copy_nonoverlapping(source, buf[offset..].as_mut_ptr(), size) };
+        })
+    }
 
     fn write(&mut self, gpa: u64, data: &[u8]) -> Result<(), GpaError> {
-        // All or nothing: check every byte before writing any.
-        for offset in 0..data.len() {
-            self.byte(gpa.wrapping_add(offset as u64), true)?;
-        }
-        for (offset, &value) in data.iter().enumerate() {
-            let at = self.byte(gpa.wrapping_add(offset as u64), true)?;
+        self.pieces(gpa, data.len(), true, |target, offset, size| {
             // SAFETY: as in `read`, and the mapping allows writes.
-            unsafe { core::ptr::write_volatile(at, value) };
-        }
-        Ok(())
+            unsafe { core::ptr::copy_nonoverlapping(data[offset..].as_ptr(), target, size) };
+        })
     }
 }
 
@@ -124,7 +150,7 @@ impl Kernel {
         }
         let state = PartitionHv1::new(Hv1Config::from_words(words))?;
         let target = self.partitions[partition].as_mut().expect("checked");
-        target.fast.set_hv1(state.config);
+        target.fast.set_hv1(state.config, state.dispatch_policy);
         log::info!("partition {}: Hv#1 interface on", target.name);
         target.hv1 = Some(state);
         Ok(())

@@ -91,21 +91,22 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
             &mut *entry.run_ticks,
         )
     };
-    loop {
+    // The VP's time counts from here to its next slow exit: the guest's
+    // time and the fast exits it took, which are its own work.
+    let started = crate::arch::tsc::read();
+    let exited = loop {
         tlb::entering_guest(cpu, entry.partition);
         // Entering before reading: an unmapping CPU either sees this CPU in
         // the guest (and waits for it to leave) or bumped the generation
         // before this read (`tlb::shoot_down_partition`).
         if entry.fast.tlb_generation.load(Ordering::SeqCst) != *seen {
             tlb::left_guest(cpu);
-            return false;
+            break false;
         }
         // SAFETY: `prepare_entry` checked the state VMRUN loads and set up
         // the VMCB's controls; the fast path changes only RIP and general
         // registers; interrupts are off in the kernel.
-        let started = crate::arch::tsc::read();
         unsafe { world_switch::run(entry.vmcb_address, gprs, host_vmcb) };
-        *run_ticks += crate::arch::tsc::read().wrapping_sub(started);
         tlb::left_guest(cpu);
         vmcb.control.tlb_control = TlbControl::DO_NOTHING;
         if vmcb.control.exit_code == ExitCode::INTR {
@@ -114,12 +115,14 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
             x86_64::instructions::interrupts::enable();
             x86_64::instructions::nop();
             x86_64::instructions::interrupts::disable();
-            return true;
+            break true;
         }
         if !fast::answer(vmcb, gprs, &entry.fast, entry.vp_index) {
-            return true;
+            break true;
         }
-    }
+    };
+    *run_ticks += crate::arch::tsc::read().wrapping_sub(started);
+    exited
 }
 
 impl Kernel {

@@ -114,27 +114,29 @@ pub fn vmmcall_baseline(iterations: u64) -> u64 {
     rdtsc() - start
 }
 
-/// TSC ticks for `iterations` INVDs: an exit the kernel answers by only
-/// moving RIP, so the figure is the bare VMRUN round trip.
-pub fn invd(iterations: u64) -> u64 {
+/// TSC ticks for `iterations` INs from port `port`, which nothing
+/// handles: the kernel answers with all ones (an empty bus), so the figure
+/// is the VMRUN round trip plus the least an exit can cost.
+pub fn absent_port(port: u16, iterations: u64) -> u64 {
     let start = rdtsc();
-    // SAFETY: INVD is intercepted: the hypervisor turns it into a write-back
-    // (nothing is lost) and returns; no register changes.
+    // SAFETY: IN changes only AL.
     unsafe {
         asm!(
             "2:",
-            "invd",
+            "in al, dx",
             "dec {count}",
             "jnz 2b",
+            in("dx") port,
             count = inout(reg) iterations.max(1) => _,
-            options(nostack),
+            out("al") _,
+            options(nomem, nostack),
         );
     }
     rdtsc() - start
 }
 
-/// TSC ticks for the INVD loop without the INVD.
-pub fn invd_baseline(iterations: u64) -> u64 {
+/// TSC ticks for the port loop without the IN.
+pub fn absent_port_baseline(iterations: u64) -> u64 {
     let start = rdtsc();
     // SAFETY: the loop changes only its counter.
     unsafe {

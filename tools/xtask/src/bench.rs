@@ -8,9 +8,13 @@
 //!
 //! Then it boots the same way boot/deployments/vm-bench.toml, where the
 //! guest bench-guest prints `bench: cpuid-kernel <n>` (a CPUID the kernel
-//! answers) and `bench: cpuid-forwarded <n>` (one routed to probe-device),
-//! in instructions per CPUID, through its serial port; the table shows
-//! them next to the component figures.
+//! answers), `bench: cpuid-forwarded <n>` (one routed to probe-device),
+//! `bench: exit-bare <n>` (an IN from a port nothing routes, which the
+//! kernel answers alone: the least an exit costs) and, as its
+//! partition has the Hv#1 interface (`hv = ["hv-relaxed"]`),
+//! `bench: hypercall-fast <n>` and `bench: hypercall-memory <n>`
+//! (HvCallNotifyLongSpinWait), in instructions each, through its serial
+//! port; the table shows them next to the component figures.
 use crate::qemu::accel::Accel;
 use crate::qemu::command::{Boot, QemuConfig};
 use crate::qemu::process::{self, Echo, TIME_LIMIT};
@@ -30,6 +34,9 @@ pub const FIGURES: &[&str] = &["syscall round trip", "ipc call/reply round trip"
 pub const GUEST_FIGURES: &[(&str, &str)] = &[
     ("cpuid-kernel", "cpuid answered by the kernel"),
     ("cpuid-forwarded", "cpuid forwarded to a component"),
+    ("exit-bare", "absent port IN, in the kernel"),
+    ("hypercall-fast", "fast hypercall in the kernel"),
+    ("hypercall-memory", "memory-based hypercall"),
 ];
 
 /// `name → instructions` from the serial log.
@@ -77,7 +84,7 @@ pub fn report_guest(figures: &[(String, u64)]) -> Result<String, String> {
 /// The table printed for the figures, or what is missing.
 pub fn report(figures: &[(String, u64)]) -> Result<String, String> {
     let mut out = String::from(
-        "instructions per round trip, and per CPUID a guest executes (QEMU TCG, -icount shift=0: the TSC counts instructions)\n",
+        "instructions per round trip, and per exit or hypercall a guest makes (QEMU TCG, -icount shift=0: the TSC counts instructions)\n",
     );
     for wanted in FIGURES {
         let Some((_, count)) = figures.iter().find(|(name, _)| name == wanted) else {
@@ -181,6 +188,9 @@ mod tests {
 [devices cpu0] INFO bench: ok 1 - the forwarded leaf is the probe's
 [devices cpu0] INFO bench: bench: cpuid-kernel 1834
 [devices cpu0] INFO bench: bench: cpuid-forwarded 25312
+[devices cpu0] INFO bench: bench: exit-bare 150
+[devices cpu0] INFO bench: bench: hypercall-fast 260
+[devices cpu0] INFO bench: bench: hypercall-memory 700
 [kernel cpu0 INFO] tessera: verdict pass
 ";
 
@@ -192,12 +202,15 @@ mod tests {
             [
                 ("cpuid-kernel".to_string(), 1834),
                 ("cpuid-forwarded".to_string(), 25312),
+                ("exit-bare".to_string(), 150),
+                ("hypercall-fast".to_string(), 260),
+                ("hypercall-memory".to_string(), 700),
             ]
         );
         let rows = report_guest(&figures).unwrap();
         assert_eq!(
             rows,
-            "  cpuid answered by the kernel       1834\n  cpuid forwarded to a component    25312\n"
+            "  cpuid answered by the kernel       1834\n  cpuid forwarded to a component    25312\n  absent port IN, in the kernel       150\n  fast hypercall in the kernel        260\n  memory-based hypercall              700\n"
         );
         // The component bench's lines are not guest figures, and back.
         assert!(parse_guest(LOG).is_empty());

@@ -56,7 +56,7 @@ pub use flush::{
 pub use vp_set::{VP_SET_BANKS, VpSet};
 
 use tlfs::hypercall::params::HvExtendedCapabilities;
-use tlfs::{HvStatus, HypercallCode};
+use tlfs::{HvStatus, HypercallCode, HypercallInputValue};
 
 use crate::cpuid::Hv1Config;
 use crate::hypercall::{
@@ -77,6 +77,9 @@ pub struct DispatchPolicy {
     pub extended_gva_ranges: bool,
     /// MAXPHYADDR for the flush calls' address space check (0: 52).
     pub physical_address_bits: u8,
+    /// Whether `HvCallNotifyLongSpinWait` is advertised (looked up once:
+    /// [`register_only`] answers it on every spin).
+    pub long_spin_wait: bool,
 }
 
 impl DispatchPolicy {
@@ -89,6 +92,9 @@ impl DispatchPolicy {
                 .features_edx
                 .extended_gva_ranges_for_flush_virtual_address_list_available(),
             physical_address_bits: config.implemented_physical_address_bits,
+            long_spin_wait: HypercallPolicy::from_config(config)
+                .advertised
+                .contains(HypercallCode::NOTIFY_LONG_SPIN_WAIT),
         }
     }
 }
@@ -209,6 +215,84 @@ pub fn unrouted(call: &Hypercall) -> Completion {
         fast_output: None,
         action: Action::None,
     }
+}
+
+/// A call whose whole effect is in the general registers, as
+/// [`register_only`] completes it: the writeback, and whether the call was
+/// `HvCallNotifyLongSpinWait` (a hint to yield).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RegisterCompletion {
+    pub convention: CallingConvention,
+    pub writeback: Writeback,
+    pub long_spin_wait: bool,
+}
+
+impl RegisterCompletion {
+    /// Applies the result (or continuation) to the registers.
+    pub fn apply(&self, regs: &mut HypercallRegisters) {
+        self.writeback.apply(self.convention, regs);
+    }
+}
+
+/// Whether `control` is the one input value guests spin on: a fast
+/// `HvCallNotifyLongSpinWait` with every other field zero, advertised. It
+/// is a well-formed simple call that needs no privilege, which [`decode`]
+/// accepts and [`dispatch`] completes with `HV_STATUS_SUCCESS` (result
+/// value 0) and RIP advanced; a 64-bit caller at CPL 0 with hypercalls
+/// enabled may be answered so without decoding.
+pub fn is_plain_spin_wait(control: u64, policy: &DispatchPolicy) -> bool {
+    const SPIN_WAIT: u64 = HypercallCode::NOTIFY_LONG_SPIN_WAIT.0 as u64 | 1 << 16;
+    control == SPIN_WAIT && policy.long_spin_wait
+}
+
+/// The hot subset of [`dispatch`], for the kernel's lock-free exit path:
+/// a call refused on its input value alone, or a fast
+/// `HvCallNotifyLongSpinWait`, completes here with exactly the result
+/// [`dispatch`] gives it (both decode with [`decode`]); anything that
+/// needs memory, XMM registers, kernel work or a fault is `None`, for
+/// [`dispatch`]. It returns a few words, where [`Outcome`] carries a whole
+/// flush request: this is what makes it cheap.
+pub fn register_only(
+    caller: Caller,
+    regs: &HypercallRegisters,
+    policy: &DispatchPolicy,
+    hypercalls_enabled: bool,
+) -> Option<RegisterCompletion> {
+    struct NoXmm;
+    impl XmmRegisters for NoXmm {
+        fn xmm(&self, _: usize) -> u128 {
+            0
+        }
+    }
+    let convention = caller.convention().ok()?;
+    if !hypercalls_enabled {
+        return None;
+    }
+    // An XMM fast call reads XMM registers in `decode`: not here.
+    let control = HypercallInputValue::from_bits(regs.control(convention));
+    if is_plain_spin_wait(control.into_bits(), policy) {
+        return Some(RegisterCompletion {
+            convention,
+            writeback: Writeback::status(HvStatus::SUCCESS),
+            long_spin_wait: true,
+        });
+    }
+    if control.fast() && policy.hypercalls.xmm_fast_input {
+        return None;
+    }
+    let (writeback, long_spin_wait) = match decode(caller, regs, &NoXmm, &policy.hypercalls) {
+        Err(Reject::Fault(_)) => return None,
+        Err(Reject::Status(status)) => (Writeback::status(status), false),
+        Ok(call) if call.code == HypercallCode::NOTIFY_LONG_SPIN_WAIT && call.fast => {
+            (call.complete(HvStatus::SUCCESS, 0), true)
+        }
+        Ok(_) => return None,
+    };
+    Some(RegisterCompletion {
+        convention,
+        writeback,
+        long_spin_wait,
+    })
 }
 
 /// Handles the hypercall a `VMMCALL` exit of `caller` issued.
