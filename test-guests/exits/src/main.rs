@@ -14,6 +14,7 @@
 
 mod cpuid_checks;
 mod mmio_checks;
+mod plain_x86_checks;
 mod msr_checks;
 mod port_checks;
 
@@ -35,6 +36,7 @@ fn main(suite: &mut Suite) {
         expect_exception(vector::BREAKPOINT, cpu::int3())
     });
     mmio_checks::run(suite);
+    plain_x86_checks::run(suite);
     // Last: where nothing handles HLT (plain QEMU), it never returns, and
     // every other result is out by then.
     suite.check(

@@ -144,6 +144,22 @@ pub fn ud2() -> Result<(), Caught> {
     guarded(|| unsafe { guarded_asm!("ud2"; options(nostack)) })
 }
 
+/// Executes `vmmcall` with RCX = `control` and zero parameter GPAs; the
+/// hypercall result (RAX), or `Err` with #UD where there is no hypercall
+/// interface.
+pub fn vmmcall(control: u64) -> Result<u64, Caught> {
+    guarded(|| {
+        let result: u64;
+        // SAFETY: a hypercall changes RAX (the result) and, for a rep call,
+        // RCX; with zero GPAs it touches no memory. #UD is caught by the
+        // guard.
+        unsafe {
+            guarded_asm!("vmmcall"; inout("rcx") control => _, in("rdx") 0u64, in("r8") 0u64, out("rax") result, options(nostack));
+        }
+        result
+    })
+}
+
 /// Executes `int3`: `Err` with #BP unless something intercepts it.
 pub fn int3() -> Result<(), Caught> {
     // SAFETY: the guard resumes after the instruction.
