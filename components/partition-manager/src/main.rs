@@ -376,6 +376,12 @@ mod component {
             log::error!("partition {name}: reset without memory or VPs");
             return Err(());
         };
+        // A reset clears the Hv#1 state too (guest OS ID, hypercall page):
+        // the kernel does that when given the same configuration again.
+        if let (Some(words), Some(cap)) = (&partition.spec.hv1, partition.slot) {
+            let reset = vm::partition_set_hv1(cap, words).map_err(Failure::from);
+            step(name, format_args!("resetting its Hv#1 state"), reset)?;
+        }
         let state = load(partition, at)?;
         set_registers(partition, &state)?;
         let started = vm::vp_start(vp).map_err(Failure::from);

@@ -271,8 +271,10 @@ pub enum Syscall {
     /// Gives the partition in `rdi` (CONTROL) the Hv#1 interface
     /// ([`vm::hv1`]): the hypervisor CPUID leaves, synthetic MSRs and
     /// hypercalls, as the [`vm::hv1::WORDS`] message-buffer words describe
-    /// them. Only before any of its VPs
-    /// has started ([`Status::VpRunning`]); a configuration the
+    /// them. Once a VP has started, only the same configuration is
+    /// accepted, and only while every VP is stopped ([`Status::VpRunning`]):
+    /// it resets the partition's Hv#1 state (guest OS ID, hypercall page,
+    /// VP assist pages), as a partition reset does. A configuration the
     /// Requirements document forbids, or one advertising what Tessera does
     /// not implement, is [`Status::InvalidArgument`].
     PartitionSetHv1 = 33,

@@ -318,6 +318,7 @@ pub(super) fn partition_set_hv1(kernel: &mut Kernel, thread: ThreadId, cap: u64)
     let frame = kernel.threads[&thread].message_buffer;
     let mut words = [0u64; WORDS];
     words.copy_from_slice(forward::read_buffer(frame, WORDS));
-    kernel.set_hv1(partition, &words)?;
+    let cpu = kernel.threads[&thread].cpu;
+    kernel.set_hv1(partition, &words, cpu)?;
     succeed(kernel, thread)
 }

@@ -138,15 +138,26 @@ impl tessera_hv1::hypercall::XmmRegisters for GuestXmm {
 }
 
 impl Kernel {
-    /// `PartitionSetHv1`.
-    pub fn set_hv1(&mut self, partition: usize, words: &[u64; tessera_abi::vm::hv1::WORDS]) -> Result<(), u64> {
+    /// `PartitionSetHv1`. Once a VP has run, the configuration is fixed:
+    /// giving the same one again while every VP is stopped resets the
+    /// Hv#1 state, as a partition reset does (TLFS md
+    /// `hypercall-interface.md`: only a reset clears the hypercall MSR's
+    /// lock); a different one is refused.
+    pub fn set_hv1(&mut self, partition: usize, words: &[u64; tessera_abi::vm::hv1::WORDS], cpu: usize) -> Result<(), u64> {
         let target = self.partitions[partition].as_ref().ok_or(Status::InvalidArgument.code())?;
-        let started = target
-            .vps
+        let vps: alloc::vec::Vec<usize> = target.vps.clone();
+        let started = vps
             .iter()
             .any(|&vp| self.vps[vp].as_ref().is_some_and(|v| v.ever_started));
         if started {
-            return Err(Status::VpRunning.code());
+            let running = vps
+                .iter()
+                .any(|&vp| self.vps[vp].as_ref().is_some_and(|v| v.state != super::VpState::Stopped));
+            let same = target.hv1.as_ref().is_some_and(|s| s.config.to_words() == *words);
+            if running || !same {
+                return Err(Status::VpRunning.code());
+            }
+            return Ok(self.reset_hv1(partition, &vps, cpu));
         }
         let state = PartitionHv1::new(Hv1Config::from_words(words))?;
         let target = self.partitions[partition].as_mut().expect("checked");
@@ -154,6 +165,27 @@ impl Kernel {
         log::info!("partition {}: Hv#1 interface on", target.name);
         target.hv1 = Some(state);
         Ok(())
+    }
+
+    /// Back to the state of a freshly configured partition: no guest OS
+    /// ID, no hypercall page, no VP assist pages.
+    fn reset_hv1(&mut self, partition: usize, vps: &[usize], cpu: usize) {
+        let mut gone = alloc::vec::Vec::new();
+        if let Some(state) = self.partitions[partition].as_mut().and_then(|p| p.hv1.as_mut()) {
+            gone.extend(state.msrs.reset());
+            if let Some(target) = self.partitions[partition].as_ref() {
+                target.fast.hypercalls_enabled.store(false, core::sync::atomic::Ordering::Release);
+            }
+        }
+        for &vp in vps {
+            if let Some(record) = self.vps[vp].as_mut() {
+                gone.extend(record.hv1_msrs.reset());
+            }
+        }
+        for gpa in gone {
+            self.remove_overlay(partition, gpa, cpu);
+        }
+        log::info!("partition {}: Hv#1 state reset", self.partitions[partition].as_ref().map_or("?", |p| p.name.as_str()));
     }
 
     /// A synthetic MSR access of VP `vp` (no route took it). `None`: the

@@ -437,6 +437,16 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         expect: Verdict::Pass,
         markers: VM_HV_CRASH_MARKERS,
     },
+    SystemTest {
+        name: "vm-hv-reset",
+        deployment: Some("vm-hv-reset"),
+        boot: BootMethod::Kernel,
+        cpu: None,
+        smp: 2,
+        extra_cmdline: "",
+        expect: Verdict::Pass,
+        markers: VM_HV_RESET_MARKERS,
+    },
     // The bench deployment of guest exits, without -icount: the figures are
     // printed (cargo xtask bench reads them), and the guest passes.
     SystemTest {
@@ -613,6 +623,23 @@ const VM_HV_CRASH_MARKERS: &[&str] = &[
     "guest crash message: crash-guest: the crash MSRs work",
     "partition crash: guest crash (P0 0xc0ffee00deadbeef P1 0x1 P2 0x2 P3 0x",
     "partition crash: guest crash (expected crash): ok",
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
+/// vm-hv-reset: the guest's reset request reaches the manager, the kernel
+/// resets the Hv#1 state, and the second run finds it cleared.
+const VM_HV_RESET_MARKERS: &[&str] = &[
+    "boot plan \"vm-hv-reset\": 2 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition reset: ",
+    "] INFO reset: # reset-guest: asking for a reset",
+    "the guest asked for a reset (HV_X64_MSR_RESET)",
+    "partition reset: Hv#1 state reset",
+    "] INFO reset: # reset-guest: second run, after the reset",
+    "] INFO reset: ok 1 - after the reset the guest OS ID reads 0",
+    "] INFO reset: ok 2 - after the reset the hypercall page is disabled and unlocked",
+    "partition reset: passed (expected pass): ok",
     VM_MANAGER,
     VERDICT_PASS,
 ];
