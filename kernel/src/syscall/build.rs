@@ -239,6 +239,19 @@ pub(super) fn memory_create(kernel: &mut Kernel, thread: ThreadId) -> Result<Kee
     succeed(kernel, thread)
 }
 
+/// The rights a memory capability needs to be mapped readable and, as
+/// asked, writable and executable (into a domain or a partition).
+pub(super) fn memory_rights(write: bool, execute: bool) -> Rights {
+    let mut needed = Rights::READ;
+    if write {
+        needed |= Rights::WRITE;
+    }
+    if execute {
+        needed |= Rights::EXECUTE;
+    }
+    needed
+}
+
 pub(super) fn memory_map(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
     let [domain_slot, address, flags, ..] = words(kernel, thread);
     if flags & !(page::WRITE | page::EXECUTE) != 0 {
@@ -248,13 +261,7 @@ pub(super) fn memory_map(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Res
         writable: flags & page::WRITE != 0,
         executable: flags & page::EXECUTE != 0,
     };
-    let mut needed = Rights::READ;
-    if rights.writable {
-        needed |= Rights::WRITE;
-    }
-    if rights.executable {
-        needed |= Rights::EXECUTE;
-    }
+    let needed = memory_rights(rights.writable, rights.executable);
     let region = lookup(kernel, thread, cap, ObjectKind::Memory, needed)?;
     let Object::Memory(id) = region.object else {
         unreachable!("looked up as memory")

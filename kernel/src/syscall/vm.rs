@@ -92,13 +92,7 @@ pub(super) fn map_gpa(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result
         write: flags & map::WRITABLE != 0,
         execute: flags & map::EXECUTABLE != 0,
     };
-    let mut needed = Rights::READ;
-    if rights.write {
-        needed |= Rights::WRITE;
-    }
-    if rights.execute {
-        needed |= Rights::EXECUTE;
-    }
+    let needed = super::build::memory_rights(rights.write, rights.execute);
     let region_cap = lookup(kernel, thread, region_slot, ObjectKind::Memory, needed)?;
     let Object::Memory(region) = region_cap.object else {
         unreachable!("looked up as memory")
