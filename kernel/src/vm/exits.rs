@@ -131,11 +131,12 @@ impl Kernel {
             let header = exit_message::header(&record.vmcb, record.index, 2, Access::EXECUTE);
             let body = exit_message::cpuid(header, &record.gprs, record.vmcb.save.rax, answer);
             let [eax, ebx, ecx, edx] = answer.map(u64::from);
-            let message = ExitMessage::new(
+            let mut message = ExitMessage::new(
                 HvMessageType::X64_CPUID_INTERCEPT.0,
                 record.index,
                 [u64::from(leaf), u64::from(subleaf), eax | ebx << 32, ecx | edx << 32],
-            )
+            );
+        message
             .body(bytes(&body))
             .registers(route.state, &record.gprs, record.vmcb.save.rax, record.vmcb.save.rsp);
             let pending = Pending {
@@ -144,7 +145,7 @@ impl Kernel {
                 message_type: HvMessageType::X64_CPUID_INTERCEPT.0,
                 lifecycle: false,
             };
-            return Next::Leave(self.forward_exit(cpu, vp, route, message, pending));
+            return Next::Leave(self.forward_exit(cpu, vp, route, &message, pending));
         }
         let [eax, ebx, ecx, edx] = answer.map(u64::from);
         let record = self.vps[vp].as_mut().expect("exists");
@@ -167,11 +168,12 @@ impl Kernel {
             let access = if write { Access::WRITE } else { Access::READ };
             let header = exit_message::header(&record.vmcb, record.index, 2, access);
             let body = exit_message::msr(header, number, &record.gprs, record.vmcb.save.rax);
-            let message = ExitMessage::new(
+            let mut message = ExitMessage::new(
                 HvMessageType::MSR_INTERCEPT.0,
                 record.index,
                 [u64::from(number), u64::from(write), if write { value } else { 0 }, 0],
-            )
+            );
+        message
             .body(bytes(&body))
             .registers(route.state, &record.gprs, record.vmcb.save.rax, record.vmcb.save.rsp);
             let pending = Pending {
@@ -180,7 +182,7 @@ impl Kernel {
                 message_type: HvMessageType::MSR_INTERCEPT.0,
                 lifecycle: false,
             };
-            return Next::Leave(self.forward_exit(cpu, vp, route, message, pending));
+            return Next::Leave(self.forward_exit(cpu, vp, route, &message, pending));
         }
         if let Some(next) = self.synthetic_msr(cpu, vp, number, write.then_some(value)) {
             return next;
@@ -257,7 +259,7 @@ impl Kernel {
             let header = exit_message::header(&record.vmcb, record.index, length, access_type);
             let rax = record.vmcb.save.rax;
             let body = exit_message::io_port(header, access.port, size, &record.gprs, rax);
-            let message = ExitMessage::new(
+            let mut message = ExitMessage::new(
                 HvMessageType::X64_IO_PORT_INTERCEPT.0,
                 record.index,
                 [
@@ -266,7 +268,8 @@ impl Kernel {
                     u64::from(!access.is_in),
                     if access.is_in { 0 } else { rax & mask },
                 ],
-            )
+            );
+        message
             .body(bytes(&body))
             .registers(route.state, &record.gprs, rax, record.vmcb.save.rsp);
             let pending = Pending {
@@ -275,7 +278,7 @@ impl Kernel {
                 message_type: HvMessageType::X64_IO_PORT_INTERCEPT.0,
                 lifecycle: false,
             };
-            return Next::Leave(self.forward_exit(cpu, vp, route, message, pending));
+            return Next::Leave(self.forward_exit(cpu, vp, route, &message, pending));
         }
         // No device there: reads float high, writes go nowhere.
         let save = &mut self.vps[vp].as_mut().expect("exists").vmcb.save;
@@ -292,11 +295,12 @@ impl Kernel {
         if let Some(route) = self.route_of(vp, intercept::HLT, 0) {
             let record = self.vps[vp].as_ref().expect("exists");
             let header = exit_message::header(&record.vmcb, record.index, 1, Access::EXECUTE);
-            let message = ExitMessage::new(
+            let mut message = ExitMessage::new(
                 HvMessageType::X64_HALT.0,
                 record.index,
                 [record.vmcb.save.rflags, 0, 0, 0],
-            )
+            );
+        message
             .body(bytes(&header))
             .registers(route.state, &record.gprs, record.vmcb.save.rax, record.vmcb.save.rsp);
             let pending = Pending {
@@ -305,7 +309,7 @@ impl Kernel {
                 message_type: HvMessageType::X64_HALT.0,
                 lifecycle: false,
             };
-            return Next::Leave(self.forward_exit(cpu, vp, route, message, pending));
+            return Next::Leave(self.forward_exit(cpu, vp, route, &message, pending));
         }
         let record = self.vps[vp].as_mut().expect("exists");
         let interrupts_on = record.vmcb.save.rflags & (1 << 9) != 0;
@@ -379,7 +383,8 @@ impl Kernel {
         // Retrying the access would fault again: the lifecycle handler's
         // answer ends the VP, whatever it is.
         record.stop_requested |= lifecycle;
-        let message = ExitMessage::new(message_type, record.index, [gpa, access | size << 8, rip, written])
+        let mut message = ExitMessage::new(message_type, record.index, [gpa, access | size << 8, rip, written]);
+        message
             .body(bytes(&body))
             .registers(route.state, &record.gprs, record.vmcb.save.rax, record.vmcb.save.rsp);
         let pending = Pending {
@@ -391,7 +396,7 @@ impl Kernel {
             message_type,
             lifecycle,
         };
-        Next::Leave(self.forward_exit(cpu, vp, route, message, pending))
+        Next::Leave(self.forward_exit(cpu, vp, route, &message, pending))
     }
 
     fn exit_exception(&mut self, cpu: usize, vp: usize) -> Next {
@@ -411,20 +416,21 @@ impl Kernel {
             return self.lifecycle(cpu, vp, TESSERA_UNSUPPORTED as u32, record.vmcb.control.exit_code.0);
         };
         let header = exit_message::header(&record.vmcb, record.index, 0, Access::EXECUTE);
-        let message = ExitMessage::new(
+        let mut message = ExitMessage::new(
             HvMessageType::EXCEPTION_INTERCEPT.0,
             record.index,
             [u64::from(vector.get()), error_code, record.vmcb.control.exit_info2, 0],
-        )
-        .body(bytes(&header))
-        .registers(route.state, &record.gprs, record.vmcb.save.rax, record.vmcb.save.rsp);
+        );
+        message
+            .body(bytes(&header))
+            .registers(route.state, &record.gprs, record.vmcb.save.rax, record.vmcb.save.rsp);
         let pending = Pending {
             kind: PendingKind::Other,
             next_rip: None,
             message_type: HvMessageType::EXCEPTION_INTERCEPT.0,
             lifecycle: false,
         };
-        Next::Leave(self.forward_exit(cpu, vp, route, message, pending))
+        Next::Leave(self.forward_exit(cpu, vp, route, &message, pending))
     }
 
     /// Sends a lifecycle message (the VP stops once its handler has
@@ -443,7 +449,8 @@ impl Kernel {
             t if t == HvMessageType::X64_HALT.0 => [save.rflags, 0, 0, 0],
             _ => [save.rip, detail, save.rsp, 0],
         };
-        let message = ExitMessage::new(message_type, record.index, quick)
+        let mut message = ExitMessage::new(message_type, record.index, quick);
+        message
             .body(bytes(&header))
             .registers(tessera_abi::vm::state::ALL, &record.gprs, save.rax, save.rsp);
         let pending = Pending {
@@ -452,7 +459,7 @@ impl Kernel {
             message_type,
             lifecycle: true,
         };
-        Next::Leave(self.forward_exit(cpu, vp, route, message, pending))
+        Next::Leave(self.forward_exit(cpu, vp, route, &message, pending))
     }
 
     /// Logs the VP's registers (triple faults, invalid states).

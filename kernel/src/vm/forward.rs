@@ -63,7 +63,7 @@ impl Kernel {
         cpu: usize,
         vp: usize,
         route: Route,
-        message: ExitMessage,
+        message: &ExitMessage,
         pending: Pending,
     ) -> Keep {
         let record = self.vps[vp].as_mut().expect("a running VP exists");
@@ -115,7 +115,7 @@ impl Kernel {
                     message_type: TESSERA_HANDLER_DIED as u32,
                     lifecycle: true,
                 };
-                self.forward_exit(cpu, vp, route, message, pending)
+                self.forward_exit(cpu, vp, route, &message, pending)
             }
             _ => {
                 log::error!("{}: no lifecycle handler answers; the VP stops", self.vp_name(vp));

@@ -330,7 +330,7 @@ impl Kernel {
             message_type,
             lifecycle: true,
         };
-        Next::Leave(self.forward_exit(cpu, vp, route, message, pending))
+        Next::Leave(self.forward_exit(cpu, vp, route, &message, pending))
     }
 
     /// A `VMMCALL`: #UD without the Hv#1 interface, else the hypercall.

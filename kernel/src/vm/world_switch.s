@@ -20,6 +20,9 @@
 # registers are in `gprs` (tessera_vcpu::GuestGprs, offsets checked there).
 
     .text
+    # Say so: global_asm! blocks are concatenated in an order the compiler
+    # chooses, and the boot entry before this one may end in .code32.
+    .code64
     .global tessera_vmrun
 tessera_vmrun:
     push %rbp
