@@ -99,7 +99,10 @@ pub fn shoot_down_partition(kernel: &Kernel, partition: usize, this_cpu: usize) 
         if IN_GUEST[cpu].load(Ordering::SeqCst) != tag {
             continue;
         }
-        apic::send_fixed(kernel.sched.apic_id(cpu), crate::arch::exceptions::VECTOR_WAKEUP);
+        apic::send_fixed(
+            kernel.sched.apic_id(cpu),
+            crate::arch::exceptions::VECTOR_WAKEUP,
+        );
         // The interrupt ends the guest (INTR intercept); the CPU clears its
         // flag before it takes the lock this CPU holds.
         while IN_GUEST[cpu].load(Ordering::SeqCst) == tag {

@@ -155,16 +155,43 @@ fn long_spin_wait_always_succeeds() {
     // Memory form: the advisory input is fetched like any call's, so a
     // readable block succeeds, a GPA outside the GPA space gets the
     // parameter status, and an unmapped one inside it a memory intercept.
-    let memory_form = |gpa| regs64(control(HypercallCode::NOTIFY_LONG_SPIN_WAIT).into_bits(), gpa, 0);
-    let c = completion(run(&p, Caller::KERNEL64, &memory_form(IN_PAGE), &NO_XMM, &mut memory));
+    let memory_form = |gpa| {
+        regs64(
+            control(HypercallCode::NOTIFY_LONG_SPIN_WAIT).into_bits(),
+            gpa,
+            0,
+        )
+    };
+    let c = completion(run(
+        &p,
+        Caller::KERNEL64,
+        &memory_form(IN_PAGE),
+        &NO_XMM,
+        &mut memory,
+    ));
     assert_eq!(c.result_status(), Some(HvStatus::SUCCESS));
     assert_eq!(
-        status(run(&p, Caller::KERNEL64, &memory_form(0x1_0000_0000), &NO_XMM, &mut memory)),
+        status(run(
+            &p,
+            Caller::KERNEL64,
+            &memory_form(0x1_0000_0000),
+            &NO_XMM,
+            &mut memory
+        )),
         HvStatus::INVALID_ALIGNMENT
     );
     assert!(matches!(
-        run(&p, Caller::KERNEL64, &memory_form(0x1000_0000), &NO_XMM, &mut memory),
-        Outcome::MemoryIntercept { gpa: 0x1000_0000, .. }
+        run(
+            &p,
+            Caller::KERNEL64,
+            &memory_form(0x1000_0000),
+            &NO_XMM,
+            &mut memory
+        ),
+        Outcome::MemoryIntercept {
+            gpa: 0x1000_0000,
+            ..
+        }
     ));
     // A 32-bit caller gets EDX:EAX = 0.
     let mut regs = regs32(fast.into_bits(), 100, 0);
@@ -856,7 +883,14 @@ fn register_only_agrees_with_dispatch() {
         (regs64(fast_spin.into_bits(), 5, 0), true),
         (regs64(unknown.into_bits(), 0, 0), true),
         // Memory-based: needs the input block.
-        (regs64(control(HypercallCode::NOTIFY_LONG_SPIN_WAIT).into_bits(), IN_PAGE, 0), false),
+        (
+            regs64(
+                control(HypercallCode::NOTIFY_LONG_SPIN_WAIT).into_bits(),
+                IN_PAGE,
+                0,
+            ),
+            false,
+        ),
     ] {
         let quick = register_only(Caller::KERNEL64, &regs, &p, true);
         assert_eq!(quick.is_some(), expect_some, "{regs:?}");
@@ -867,12 +901,24 @@ fn register_only_agrees_with_dispatch() {
         }
     }
     // The plain spin wait is recognised exactly: its value and no other.
-    assert!(tessera_hv1::dispatch::is_plain_spin_wait(fast_spin.into_bits(), &p));
-    assert!(!tessera_hv1::dispatch::is_plain_spin_wait(fast_spin.into_bits() | 1 << 32, &p));
-    assert!(!tessera_hv1::dispatch::is_plain_spin_wait(control(HypercallCode::NOTIFY_LONG_SPIN_WAIT).into_bits(), &p));
+    assert!(tessera_hv1::dispatch::is_plain_spin_wait(
+        fast_spin.into_bits(),
+        &p
+    ));
+    assert!(!tessera_hv1::dispatch::is_plain_spin_wait(
+        fast_spin.into_bits() | 1 << 32,
+        &p
+    ));
+    assert!(!tessera_hv1::dispatch::is_plain_spin_wait(
+        control(HypercallCode::NOTIFY_LONG_SPIN_WAIT).into_bits(),
+        &p
+    ));
     // Hypercalls disabled, or a real-mode caller: the full path decides.
     let regs = regs64(fast_spin.into_bits(), 0, 0);
     assert!(register_only(Caller::KERNEL64, &regs, &p, false).is_none());
-    let real = Caller { cpl: 0, mode: CpuMode::Real };
+    let real = Caller {
+        cpl: 0,
+        mode: CpuMode::Real,
+    };
     assert!(register_only(real, &regs, &p, true).is_none());
 }

@@ -8,10 +8,12 @@ use crate::vm::{Route, VpState, forward};
 use alloc::string::String;
 use tessera_abi::vm::{MAX_REGISTER_TRIPLES, intercept, map};
 use tessera_abi::{MESSAGE_BUFFER_WORDS, Status};
-use tessera_capability::{CapError, Object, ObjectKind, PartitionId, Rights, SlotAddr, ThreadId, VpId};
+use tessera_capability::{
+    CapError, Object, ObjectKind, PartitionId, Rights, SlotAddr, ThreadId, VpId,
+};
 use tessera_npt::GuestRights;
-use tlfs::register::HvRegisterName;
 use tessera_vcpu::registers::VpRegisters;
+use tlfs::register::HvRegisterName;
 
 fn words(kernel: &Kernel, thread: ThreadId) -> [u64; 6] {
     words_of(&kernel.threads[&thread].context)
@@ -74,7 +76,10 @@ pub(super) fn partition_create(kernel: &mut Kernel, thread: ThreadId) -> Result<
     let index = kernel.create_partition(String::from(name))?;
     let object = Object::Partition(PartitionId::new(index as u32, 0));
     let rights = Rights::CONTROL | Rights::READ | Rights::WRITE | Rights::GENERIC;
-    if let Err(error) = kernel.caps.create_object(at, object, rights, PARTITION_BYTES) {
+    if let Err(error) = kernel
+        .caps
+        .create_object(at, object, rights, PARTITION_BYTES)
+    {
         kernel.destroy_partition(index, kernel.threads[&thread].cpu);
         return Err(cap_status(error));
     }
@@ -132,7 +137,11 @@ fn route_range(kind: u64, parameter: u64) -> Result<(u64, u64)> {
         intercept::EXCEPTION => parameter != 0 && parameter >> 32 == 0 && parameter & (1 << 2) == 0,
         _ => parameter == 0,
     };
-    if valid { Ok(range) } else { Err(Status::InvalidArgument.code()) }
+    if valid {
+        Ok(range)
+    } else {
+        Err(Status::InvalidArgument.code())
+    }
 }
 
 pub(super) fn install_intercept(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
@@ -142,7 +151,13 @@ pub(super) fn install_intercept(kernel: &mut Kernel, thread: ThreadId, cap: u64)
     if state & !tessera_abi::vm::state::ALL != 0 {
         return Err(Status::InvalidArgument.code());
     }
-    let endpoint_cap = lookup(kernel, thread, endpoint_slot, ObjectKind::Endpoint, Rights::CALL)?;
+    let endpoint_cap = lookup(
+        kernel,
+        thread,
+        endpoint_slot,
+        ObjectKind::Endpoint,
+        Rights::CALL,
+    )?;
     let Object::Endpoint(endpoint) = endpoint_cap.object else {
         unreachable!("looked up as an endpoint")
     };
@@ -156,7 +171,8 @@ pub(super) fn install_intercept(kernel: &mut Kernel, thread: ThreadId, cap: u64)
                 first <= route.last && route.first <= last
             }
     });
-    let exception_taken = kind == intercept::EXCEPTION && target.exception_intercepts as u64 & parameter != 0;
+    let exception_taken =
+        kind == intercept::EXCEPTION && target.exception_intercepts as u64 & parameter != 0;
     if overlaps || exception_taken {
         return Err(Status::Overlap.code());
     }
@@ -195,7 +211,10 @@ pub(super) fn vp_create(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Resu
     let partition = partition_of(kernel, thread, cap, Rights::CONTROL)?;
     let [slot, index, cpu, priority, ..] = words(kernel, thread);
     let at = empty_slot(kernel, thread, slot)?;
-    let own = kernel.ipc.priority(thread).map_err(crate::ipc_glue::ipc_status)?;
+    let own = kernel
+        .ipc
+        .priority(thread)
+        .map_err(crate::ipc_glue::ipc_status)?;
     let priority = u8::try_from(priority)
         .ok()
         .filter(|&p| p <= own)

@@ -8,10 +8,10 @@ use tessera_abi::vm::{TESSERA_UNSUPPORTED, intercept};
 use tessera_svm::ioio::IoioExitInfo;
 use tessera_svm::npf::NpfErrorCode;
 use tessera_svm::{Event, EventInjection, ExceptionVector, ExitCode};
-use tlfs::intercept::HvInterceptAccessType as Access;
-use tlfs::message::HvMessageType;
 use tessera_vcpu::exit_message::{self, ExitMessage, bytes};
 use tessera_vcpu::{cpuid, length, msr};
+use tlfs::intercept::HvInterceptAccessType as Access;
+use tlfs::message::HvMessageType;
 
 /// What the VP does after an exit.
 #[derive(Debug)]
@@ -61,7 +61,11 @@ impl Kernel {
         match code {
             ExitCode::INTR | ExitCode::NMI => {
                 let preempt = !self.sched.nothing_ready(cpu) || record.stop_requested;
-                if preempt { Next::Leave(Keep::Yield) } else { Next::Resume }
+                if preempt {
+                    Next::Leave(Keep::Yield)
+                } else {
+                    Next::Resume
+                }
             }
             ExitCode::VINTR => {
                 control.v_intr.set_v_irq(false);
@@ -103,7 +107,10 @@ impl Kernel {
             code if code.exception_vector().is_some() => self.exit_exception(cpu, vp),
             code if code.is_invalid() => {
                 self.report_registers(vp, "VMRUN refused the guest state (VMEXIT_INVALID)");
-                log::error!("{}: this is a kernel bug: every state is checked before VMRUN", self.vp_name(vp));
+                log::error!(
+                    "{}: this is a kernel bug: every state is checked before VMRUN",
+                    self.vp_name(vp)
+                );
                 self.lifecycle(cpu, vp, HvMessageType::UNRECOVERABLE_EXCEPTION.0, u64::MAX)
             }
             other => {
@@ -115,17 +122,27 @@ impl Kernel {
 
     fn route_of(&self, vp: usize, kind: u64, value: u64) -> Option<Route> {
         let partition = self.vps[vp].as_ref()?.partition;
-        self.partitions[partition].as_ref()?.route(kind, value).copied()
+        self.partitions[partition]
+            .as_ref()?
+            .route(kind, value)
+            .copied()
     }
 
     fn exit_cpuid(&mut self, cpu: usize, vp: usize) -> Next {
         let record = self.vps[vp].as_ref().expect("exists");
         let leaf = record.vmcb.save.rax as u32;
         let subleaf = record.gprs.rcx as u32;
-        let hv1 = self.partitions[record.partition].as_ref().and_then(|p| p.hv1.as_ref());
-        let answer = super::hv1::cpuid_leaf(hv1.map(|s| &s.config), leaf)
-            .unwrap_or_else(|| cpuid::filter(leaf, subleaf, host_cpuid(leaf, subleaf), record.index));
-        let next_rip = length::next_rip(ExitCode::CPUID, record.vmcb.save.rip, record.vmcb.control.next_rip);
+        let hv1 = self.partitions[record.partition]
+            .as_ref()
+            .and_then(|p| p.hv1.as_ref());
+        let answer = super::hv1::cpuid_leaf(hv1.map(|s| &s.config), leaf).unwrap_or_else(|| {
+            cpuid::filter(leaf, subleaf, host_cpuid(leaf, subleaf), record.index)
+        });
+        let next_rip = length::next_rip(
+            ExitCode::CPUID,
+            record.vmcb.save.rip,
+            record.vmcb.control.next_rip,
+        );
         if let Some(route) = self.route_of(vp, intercept::CPUID, u64::from(leaf)) {
             let record = self.vps[vp].as_ref().expect("exists");
             let header = exit_message::header(&record.vmcb, record.index, 2, Access::EXECUTE);
@@ -134,11 +151,19 @@ impl Kernel {
             let mut message = ExitMessage::new(
                 HvMessageType::X64_CPUID_INTERCEPT.0,
                 record.index,
-                [u64::from(leaf), u64::from(subleaf), eax | ebx << 32, ecx | edx << 32],
+                [
+                    u64::from(leaf),
+                    u64::from(subleaf),
+                    eax | ebx << 32,
+                    ecx | edx << 32,
+                ],
             );
-        message
-            .body(bytes(&body))
-            .registers(route.state, &record.gprs, record.vmcb.save.rax, record.vmcb.save.rsp);
+            message.body(bytes(&body)).registers(
+                route.state,
+                &record.gprs,
+                record.vmcb.save.rax,
+                record.vmcb.save.rsp,
+            );
             let pending = Pending {
                 kind: PendingKind::Cpuid,
                 next_rip,
@@ -162,7 +187,11 @@ impl Kernel {
         let number = record.gprs.rcx as u32;
         let write = record.vmcb.control.exit_info1 == 1;
         let value = (record.vmcb.save.rax & 0xFFFF_FFFF) | (record.gprs.rdx << 32);
-        let next_rip = length::next_rip(ExitCode::MSR, record.vmcb.save.rip, record.vmcb.control.next_rip);
+        let next_rip = length::next_rip(
+            ExitCode::MSR,
+            record.vmcb.save.rip,
+            record.vmcb.control.next_rip,
+        );
         if let Some(route) = self.route_of(vp, intercept::MSR, u64::from(number)) {
             let record = self.vps[vp].as_ref().expect("exists");
             let access = if write { Access::WRITE } else { Access::READ };
@@ -171,13 +200,25 @@ impl Kernel {
             let mut message = ExitMessage::new(
                 HvMessageType::MSR_INTERCEPT.0,
                 record.index,
-                [u64::from(number), u64::from(write), if write { value } else { 0 }, 0],
+                [
+                    u64::from(number),
+                    u64::from(write),
+                    if write { value } else { 0 },
+                    0,
+                ],
             );
-        message
-            .body(bytes(&body))
-            .registers(route.state, &record.gprs, record.vmcb.save.rax, record.vmcb.save.rsp);
+            message.body(bytes(&body)).registers(
+                route.state,
+                &record.gprs,
+                record.vmcb.save.rax,
+                record.vmcb.save.rsp,
+            );
             let pending = Pending {
-                kind: if write { PendingKind::MsrWrite } else { PendingKind::MsrRead },
+                kind: if write {
+                    PendingKind::MsrWrite
+                } else {
+                    PendingKind::MsrRead
+                },
                 next_rip,
                 message_type: HvMessageType::MSR_INTERCEPT.0,
                 lifecycle: false,
@@ -227,7 +268,12 @@ impl Kernel {
     }
 
     fn fault(&mut self, vp: usize) -> Next {
-        self.vps[vp].as_mut().expect("exists").vmcb.control.event_inj = general_protection();
+        self.vps[vp]
+            .as_mut()
+            .expect("exists")
+            .vmcb
+            .control
+            .event_inj = general_protection();
         Next::Resume
     }
 
@@ -254,7 +300,11 @@ impl Kernel {
         };
         if let Some(route) = self.route_of(vp, intercept::IO_PORT, u64::from(access.port)) {
             let record = self.vps[vp].as_ref().expect("exists");
-            let access_type = if access.is_in { Access::READ } else { Access::WRITE };
+            let access_type = if access.is_in {
+                Access::READ
+            } else {
+                Access::WRITE
+            };
             let length = next_rip.wrapping_sub(record.vmcb.save.rip) as u8;
             let header = exit_message::header(&record.vmcb, record.index, length, access_type);
             let rax = record.vmcb.save.rax;
@@ -269,11 +319,18 @@ impl Kernel {
                     if access.is_in { 0 } else { rax & mask },
                 ],
             );
-        message
-            .body(bytes(&body))
-            .registers(route.state, &record.gprs, rax, record.vmcb.save.rsp);
+            message.body(bytes(&body)).registers(
+                route.state,
+                &record.gprs,
+                rax,
+                record.vmcb.save.rsp,
+            );
             let pending = Pending {
-                kind: if access.is_in { PendingKind::IoRead { size } } else { PendingKind::IoWrite },
+                kind: if access.is_in {
+                    PendingKind::IoRead { size }
+                } else {
+                    PendingKind::IoWrite
+                },
                 next_rip: Some(next_rip),
                 message_type: HvMessageType::X64_IO_PORT_INTERCEPT.0,
                 lifecycle: false,
@@ -291,7 +348,11 @@ impl Kernel {
 
     fn exit_hlt(&mut self, cpu: usize, vp: usize) -> Next {
         let record = self.vps[vp].as_ref().expect("exists");
-        let next_rip = length::next_rip(ExitCode::HLT, record.vmcb.save.rip, record.vmcb.control.next_rip);
+        let next_rip = length::next_rip(
+            ExitCode::HLT,
+            record.vmcb.save.rip,
+            record.vmcb.control.next_rip,
+        );
         if let Some(route) = self.route_of(vp, intercept::HLT, 0) {
             let record = self.vps[vp].as_ref().expect("exists");
             let header = exit_message::header(&record.vmcb, record.index, 1, Access::EXECUTE);
@@ -300,9 +361,12 @@ impl Kernel {
                 record.index,
                 [record.vmcb.save.rflags, 0, 0, 0],
             );
-        message
-            .body(bytes(&header))
-            .registers(route.state, &record.gprs, record.vmcb.save.rax, record.vmcb.save.rsp);
+            message.body(bytes(&header)).registers(
+                route.state,
+                &record.gprs,
+                record.vmcb.save.rax,
+                record.vmcb.save.rsp,
+            );
             let pending = Pending {
                 kind: PendingKind::Other,
                 next_rip,
@@ -336,9 +400,11 @@ impl Kernel {
             u64::from(error.write())
         };
         let rip = record.vmcb.save.rip;
-        let read_only_overlay = self.partitions[record.partition]
-            .as_ref()
-            .is_some_and(|p| p.overlays.iter().any(|o| o.gpa == gpa & !0xFFF && o.read_only));
+        let read_only_overlay = self.partitions[record.partition].as_ref().is_some_and(|p| {
+            p.overlays
+                .iter()
+                .any(|o| o.gpa == gpa & !0xFFF && o.read_only)
+        });
         if read_only_overlay && error.write() {
             return self.fault(vp);
         }
@@ -353,10 +419,13 @@ impl Kernel {
             None => (self.route_of(vp, intercept::LIFECYCLE, 0), true),
         };
         // Only a device's handler can use the decoded instruction.
-        let (decoded, instruction, length) = match (lifecycle, self.partitions[record.partition].as_ref()) {
-            (false, Some(partition)) => super::mmio::decode(&record.vmcb, &record.gprs, &partition.npt),
-            _ => (None, [0; super::mmio::MAX_INSTRUCTION], 0),
-        };
+        let (decoded, instruction, length) =
+            match (lifecycle, self.partitions[record.partition].as_ref()) {
+                (false, Some(partition)) => {
+                    super::mmio::decode(&record.vmcb, &record.gprs, &partition.npt)
+                }
+                _ => (None, [0; super::mmio::MAX_INSTRUCTION], 0),
+            };
         let header = exit_message::header(
             &record.vmcb,
             record.index,
@@ -372,7 +441,11 @@ impl Kernel {
         log::info!(
             "{}: {} GPA {gpa:#x} ({}) at rip {rip:#x}",
             self.vp_name(vp),
-            if error.present() { "access denied to" } else { "unmapped" },
+            if error.present() {
+                "access denied to"
+            } else {
+                "unmapped"
+            },
             ["read", "write", "execute"][access as usize]
         );
         let Some(route) = route else {
@@ -383,10 +456,17 @@ impl Kernel {
         // Retrying the access would fault again: the lifecycle handler's
         // answer ends the VP, whatever it is.
         record.stop_requested |= lifecycle;
-        let mut message = ExitMessage::new(message_type, record.index, [gpa, access | size << 8, rip, written]);
-        message
-            .body(bytes(&body))
-            .registers(route.state, &record.gprs, record.vmcb.save.rax, record.vmcb.save.rsp);
+        let mut message = ExitMessage::new(
+            message_type,
+            record.index,
+            [gpa, access | size << 8, rip, written],
+        );
+        message.body(bytes(&body)).registers(
+            route.state,
+            &record.gprs,
+            record.vmcb.save.rax,
+            record.vmcb.save.rsp,
+        );
         let pending = Pending {
             kind: match decoded {
                 Some(access) => PendingKind::Mmio(access),
@@ -413,17 +493,30 @@ impl Kernel {
             u64::MAX
         };
         let Some(route) = self.route_of(vp, intercept::EXCEPTION, u64::from(vector.get())) else {
-            return self.lifecycle(cpu, vp, TESSERA_UNSUPPORTED as u32, record.vmcb.control.exit_code.0);
+            return self.lifecycle(
+                cpu,
+                vp,
+                TESSERA_UNSUPPORTED as u32,
+                record.vmcb.control.exit_code.0,
+            );
         };
         let header = exit_message::header(&record.vmcb, record.index, 0, Access::EXECUTE);
         let mut message = ExitMessage::new(
             HvMessageType::EXCEPTION_INTERCEPT.0,
             record.index,
-            [u64::from(vector.get()), error_code, record.vmcb.control.exit_info2, 0],
+            [
+                u64::from(vector.get()),
+                error_code,
+                record.vmcb.control.exit_info2,
+                0,
+            ],
         );
-        message
-            .body(bytes(&header))
-            .registers(route.state, &record.gprs, record.vmcb.save.rax, record.vmcb.save.rsp);
+        message.body(bytes(&header)).registers(
+            route.state,
+            &record.gprs,
+            record.vmcb.save.rax,
+            record.vmcb.save.rsp,
+        );
         let pending = Pending {
             kind: PendingKind::Other,
             next_rip: None,
@@ -450,9 +543,12 @@ impl Kernel {
             _ => [save.rip, detail, save.rsp, 0],
         };
         let mut message = ExitMessage::new(message_type, record.index, quick);
-        message
-            .body(bytes(&header))
-            .registers(tessera_abi::vm::state::ALL, &record.gprs, save.rax, save.rsp);
+        message.body(bytes(&header)).registers(
+            tessera_abi::vm::state::ALL,
+            &record.gprs,
+            save.rax,
+            save.rsp,
+        );
         let pending = Pending {
             kind: PendingKind::Other,
             next_rip: None,
@@ -470,24 +566,49 @@ impl Kernel {
         log::error!("{name}: {what}");
         log::error!(
             "{name}:   rip {:#018x} rsp {:#018x} rflags {:#x} cs {:#06x} cpl {}",
-            save.rip, save.rsp, save.rflags, save.cs.selector, save.cpl
+            save.rip,
+            save.rsp,
+            save.rflags,
+            save.cs.selector,
+            save.cpl
         );
         log::error!(
             "{name}:   cr0 {:#x} cr2 {:#x} cr3 {:#x} cr4 {:#x} efer {:#x}",
-            save.cr0, save.cr2, save.cr3, save.cr4, save.efer
+            save.cr0,
+            save.cr2,
+            save.cr3,
+            save.cr4,
+            save.efer
         );
         log::error!(
             "{name}:   rax {:#x} rbx {:#x} rcx {:#x} rdx {:#x} rsi {:#x} rdi {:#x} rbp {:#x}",
-            save.rax, g.rbx, g.rcx, g.rdx, g.rsi, g.rdi, g.rbp
+            save.rax,
+            g.rbx,
+            g.rcx,
+            g.rdx,
+            g.rsi,
+            g.rdi,
+            g.rbp
         );
         log::error!(
             "{name}:   r8 {:#x} r9 {:#x} r10 {:#x} r11 {:#x} r12 {:#x} r13 {:#x} r14 {:#x} r15 {:#x}",
-            g.r8, g.r9, g.r10, g.r11, g.r12, g.r13, g.r14, g.r15
+            g.r8,
+            g.r9,
+            g.r10,
+            g.r11,
+            g.r12,
+            g.r13,
+            g.r14,
+            g.r15
         );
         log::error!(
             "{name}:   idtr {:#x}/{:#x} gdtr {:#x}/{:#x} exit info {:#x} {:#x}",
-            save.idtr.base, save.idtr.limit, save.gdtr.base, save.gdtr.limit,
-            record.vmcb.control.exit_info1, record.vmcb.control.exit_info2
+            save.idtr.base,
+            save.idtr.limit,
+            save.gdtr.base,
+            save.gdtr.limit,
+            record.vmcb.control.exit_info1,
+            record.vmcb.control.exit_info2
         );
     }
 }

@@ -106,7 +106,12 @@ impl FastPartition {
 /// Answers the exit in `vmcb` if it is a CPUID no route takes, or a fast
 /// hypercall that needs nothing but registers; `false` leaves it
 /// (untouched) to the locked path.
-pub fn answer(vmcb: &mut Vmcb, gprs: &mut GuestGprs, partition: &FastPartition, vp_index: u32) -> bool {
+pub fn answer(
+    vmcb: &mut Vmcb,
+    gprs: &mut GuestGprs,
+    partition: &FastPartition,
+    vp_index: u32,
+) -> bool {
     let control = &vmcb.control;
     if control.exit_int_info.valid() {
         return false;
@@ -126,7 +131,12 @@ pub fn answer(vmcb: &mut Vmcb, gprs: &mut GuestGprs, partition: &FastPartition, 
     }
 }
 
-fn answer_cpuid(vmcb: &mut Vmcb, gprs: &mut GuestGprs, partition: &FastPartition, vp_index: u32) -> bool {
+fn answer_cpuid(
+    vmcb: &mut Vmcb,
+    gprs: &mut GuestGprs,
+    partition: &FastPartition,
+    vp_index: u32,
+) -> bool {
     let control = &vmcb.control;
     let leaf = vmcb.save.rax as u32;
     if partition.cpuid_routes.routes(leaf) != Some(false) {
@@ -138,7 +148,12 @@ fn answer_cpuid(vmcb: &mut Vmcb, gprs: &mut GuestGprs, partition: &FastPartition
     let subleaf = gprs.rcx as u32;
     let [eax, ebx, ecx, edx] = super::hv1::cpuid_leaf(partition.hv1(), leaf).unwrap_or_else(|| {
         let host = raw_cpuid::native_cpuid::cpuid_count(leaf, subleaf);
-        cpuid::filter(leaf, subleaf, [host.eax, host.ebx, host.ecx, host.edx], vp_index)
+        cpuid::filter(
+            leaf,
+            subleaf,
+            [host.eax, host.ebx, host.ecx, host.edx],
+            vp_index,
+        )
     });
     vmcb.save.rax = u64::from(eax);
     gprs.rbx = u64::from(ebx);
@@ -183,7 +198,9 @@ fn answer_hypercall(vmcb: &mut Vmcb, gprs: &mut GuestGprs, partition: &FastParti
         rdi: gprs.rdi,
         r8: gprs.r8,
     };
-    let Some(completion) = tessera_hv1::dispatch::register_only(caller, &registers, policy, enabled) else {
+    let Some(completion) =
+        tessera_hv1::dispatch::register_only(caller, &registers, policy, enabled)
+    else {
         return false;
     };
     completion.apply(&mut registers);

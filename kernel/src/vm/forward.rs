@@ -28,7 +28,9 @@ pub struct Pending {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PendingKind {
-    IoRead { size: u8 },
+    IoRead {
+        size: u8,
+    },
     IoWrite,
     MsrRead,
     MsrWrite,
@@ -118,7 +120,10 @@ impl Kernel {
                 self.forward_exit(cpu, vp, route, &message, pending)
             }
             _ => {
-                log::error!("{}: no lifecycle handler answers; the VP stops", self.vp_name(vp));
+                log::error!(
+                    "{}: no lifecycle handler answers; the VP stops",
+                    self.vp_name(vp)
+                );
                 self.stop_vp(vp);
                 Keep::Blocked
             }
@@ -195,7 +200,8 @@ impl Kernel {
                 PendingKind::Mmio(access) => {
                     if let tessera_vcpu::mmio::Op::Load { dest, .. } = access.op {
                         let old = tessera_vcpu::gprs::read(&record.gprs, save.rax, save.rsp, dest);
-                        let new = tessera_vcpu::mmio::load_result(access.op, access.size, first, old);
+                        let new =
+                            tessera_vcpu::mmio::load_result(access.op, access.size, first, old);
                         match tessera_vcpu::gprs::slot(&mut record.gprs, dest) {
                             Some(slot) => *slot = new,
                             None if dest == tessera_vcpu::gprs::GprIndex::RAX => save.rax = new,
@@ -222,9 +228,17 @@ impl Kernel {
         }
         if let Some(event) = reply.inject {
             if record.vmcb.control.event_inj.valid() {
-                log::warn!("{}: an event is already being delivered; the reply's is dropped", self.vp_name(vp));
+                log::warn!(
+                    "{}: an event is already being delivered; the reply's is dropped",
+                    self.vp_name(vp)
+                );
             } else {
-                self.vps[vp].as_mut().expect("exists").vmcb.control.event_inj = event;
+                self.vps[vp]
+                    .as_mut()
+                    .expect("exists")
+                    .vmcb
+                    .control
+                    .event_inj = event;
             }
         }
     }

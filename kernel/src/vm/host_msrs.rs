@@ -39,12 +39,16 @@ pub fn check(cpu: usize) {
     let mut intact = true;
     for ((number, name), (was, is)) in WATCHED.iter().zip(expected.iter().zip(now.iter())) {
         if was != is {
-            log::error!("cpu {cpu}: host MSR {name} ({number:#x}) changed from {was:#x} to {is:#x}");
+            log::error!(
+                "cpu {cpu}: host MSR {name} ({number:#x}) changed from {was:#x} to {is:#x}"
+            );
             intact = false;
         }
     }
     if !intact {
-        crate::exit::fatal(format_args!("a guest changed host MSRs: the world switch is broken"));
+        crate::exit::fatal(format_args!(
+            "a guest changed host MSRs: the world switch is broken"
+        ));
     }
     log::debug!("cpu {cpu}: host MSRs intact");
 }

@@ -143,17 +143,29 @@ impl Kernel {
     /// Hv#1 state, as a partition reset does (TLFS md
     /// `hypercall-interface.md`: only a reset clears the hypercall MSR's
     /// lock); a different one is refused.
-    pub fn set_hv1(&mut self, partition: usize, words: &[u64; tessera_abi::vm::hv1::WORDS], cpu: usize) -> Result<(), u64> {
-        let target = self.partitions[partition].as_ref().ok_or(Status::InvalidArgument.code())?;
+    pub fn set_hv1(
+        &mut self,
+        partition: usize,
+        words: &[u64; tessera_abi::vm::hv1::WORDS],
+        cpu: usize,
+    ) -> Result<(), u64> {
+        let target = self.partitions[partition]
+            .as_ref()
+            .ok_or(Status::InvalidArgument.code())?;
         let vps: alloc::vec::Vec<usize> = target.vps.clone();
         let started = vps
             .iter()
             .any(|&vp| self.vps[vp].as_ref().is_some_and(|v| v.ever_started));
         if started {
-            let running = vps
-                .iter()
-                .any(|&vp| self.vps[vp].as_ref().is_some_and(|v| v.state != super::VpState::Stopped));
-            let same = target.hv1.as_ref().is_some_and(|s| s.config.to_words() == *words);
+            let running = vps.iter().any(|&vp| {
+                self.vps[vp]
+                    .as_ref()
+                    .is_some_and(|v| v.state != super::VpState::Stopped)
+            });
+            let same = target
+                .hv1
+                .as_ref()
+                .is_some_and(|s| s.config.to_words() == *words);
             if running || !same {
                 return Err(Status::VpRunning.code());
             }
@@ -171,10 +183,16 @@ impl Kernel {
     /// ID, no hypercall page, no VP assist pages.
     fn reset_hv1(&mut self, partition: usize, vps: &[usize], cpu: usize) {
         let mut gone = alloc::vec::Vec::new();
-        if let Some(state) = self.partitions[partition].as_mut().and_then(|p| p.hv1.as_mut()) {
+        if let Some(state) = self.partitions[partition]
+            .as_mut()
+            .and_then(|p| p.hv1.as_mut())
+        {
             gone.extend(state.msrs.reset());
             if let Some(target) = self.partitions[partition].as_ref() {
-                target.fast.hypercalls_enabled.store(false, core::sync::atomic::Ordering::Release);
+                target
+                    .fast
+                    .hypercalls_enabled
+                    .store(false, core::sync::atomic::Ordering::Release);
             }
         }
         for &vp in vps {
@@ -185,18 +203,32 @@ impl Kernel {
         for gpa in gone {
             self.remove_overlay(partition, gpa, cpu);
         }
-        log::info!("partition {}: Hv#1 state reset", self.partitions[partition].as_ref().map_or("?", |p| p.name.as_str()));
+        log::info!(
+            "partition {}: Hv#1 state reset",
+            self.partitions[partition]
+                .as_ref()
+                .map_or("?", |p| p.name.as_str())
+        );
     }
 
     /// A synthetic MSR access of VP `vp` (no route took it). `None`: the
     /// MSR is not synthetic.
-    pub fn synthetic_msr(&mut self, cpu: usize, vp: usize, msr: u32, write: Option<u64>) -> Option<Next> {
+    pub fn synthetic_msr(
+        &mut self,
+        cpu: usize,
+        vp: usize,
+        msr: u32,
+        write: Option<u64>,
+    ) -> Option<Next> {
         if !synthetic_msr::is_synthetic(msr) {
             return None;
         }
         let record = self.vps[vp].as_mut().expect("exists");
         let partition = record.partition;
-        let Some(state) = self.partitions[partition].as_mut().and_then(|p| p.hv1.as_mut()) else {
+        let Some(state) = self.partitions[partition]
+            .as_mut()
+            .and_then(|p| p.hv1.as_mut())
+        else {
             return Some(self.inject_gp(vp));
         };
         let runtime = record.runtime_100ns();
@@ -217,19 +249,23 @@ impl Kernel {
                 record.gprs.rdx = value >> 32;
                 Effect::None
             }),
-            Some(value) => synthetic_msr::write(msr, value, &mut state.msrs, vp_msrs, &state.msr_policy),
+            Some(value) => {
+                synthetic_msr::write(msr, value, &mut state.msrs, vp_msrs, &state.msr_policy)
+            }
         };
         if let Some(target) = self.partitions[partition].as_ref()
             && let Some(state) = target.hv1.as_ref()
         {
-            target
-                .fast
-                .hypercalls_enabled
-                .store(state.msrs.hypercalls_enabled(), core::sync::atomic::Ordering::Release);
+            target.fast.hypercalls_enabled.store(
+                state.msrs.hypercalls_enabled(),
+                core::sync::atomic::Ordering::Release,
+            );
         }
         let effect = match result {
             Ok(effect) => effect,
-            Err(MsrFault::GeneralProtection | MsrFault::Forward) => return Some(self.inject_gp(vp)),
+            Err(MsrFault::GeneralProtection | MsrFault::Forward) => {
+                return Some(self.inject_gp(vp));
+            }
         };
         let record = self.vps[vp].as_mut().expect("exists");
         let save = &mut record.vmcb.save;
@@ -243,7 +279,12 @@ impl Kernel {
     }
 
     fn inject_gp(&mut self, vp: usize) -> Next {
-        self.vps[vp].as_mut().expect("exists").vmcb.control.event_inj = super::exits::general_protection();
+        self.vps[vp]
+            .as_mut()
+            .expect("exists")
+            .vmcb
+            .control
+            .event_inj = super::exits::general_protection();
         Next::Resume
     }
 
@@ -258,7 +299,10 @@ impl Kernel {
                 if let Some(gpa) = enable {
                     let rights = GuestRights::READ_EXECUTE;
                     let page = synthetic_msr::hypercall_page();
-                    if self.add_overlay(partition, gpa, &page, rights, cpu).is_none() {
+                    if self
+                        .add_overlay(partition, gpa, &page, rights, cpu)
+                        .is_none()
+                    {
                         log::warn!("{}: no memory for the hypercall page", self.vp_name(vp));
                     }
                 }
@@ -269,13 +313,19 @@ impl Kernel {
                     self.remove_overlay(partition, gpa, cpu);
                 }
                 if let Some(gpa) = enable
-                    && self.add_overlay(partition, gpa, &[], GuestRights::READ_WRITE, cpu).is_none()
+                    && self
+                        .add_overlay(partition, gpa, &[], GuestRights::READ_WRITE, cpu)
+                        .is_none()
                 {
                     log::warn!("{}: no memory for the VP assist page", self.vp_name(vp));
                 }
                 Next::Resume
             }
-            Effect::GuestOsIdChanged { hypercall_page_removed, value, .. } => {
+            Effect::GuestOsIdChanged {
+                hypercall_page_removed,
+                value,
+                ..
+            } => {
                 log::info!("{}: guest OS ID {value:#x}", self.vp_name(vp));
                 if let Some(gpa) = hypercall_page_removed {
                     self.remove_overlay(partition, gpa, cpu);
@@ -283,14 +333,25 @@ impl Kernel {
                 Next::Resume
             }
             Effect::Reset => {
-                log::info!("{}: the guest asked for a reset (HV_X64_MSR_RESET)", self.vp_name(vp));
+                log::info!(
+                    "{}: the guest asked for a reset (HV_X64_MSR_RESET)",
+                    self.vp_name(vp)
+                );
                 self.report_to_lifecycle(cpu, vp, TESSERA_RESET_REQUEST as u32, [0; 4])
             }
-            Effect::CrashNotify { parameters, message, .. } => {
+            Effect::CrashNotify {
+                parameters,
+                message,
+                ..
+            } => {
                 let name = self.vp_name(vp);
                 log::error!(
                     "{name}: guest crash: P0 {:#x} P1 {:#x} P2 {:#x} P3 {:#x} P4 {:#x}",
-                    parameters[0], parameters[1], parameters[2], parameters[3], parameters[4]
+                    parameters[0],
+                    parameters[1],
+                    parameters[2],
+                    parameters[3],
+                    parameters[4]
                 );
                 if let Some(message) = message {
                     let mut text = [0u8; 512];
@@ -300,9 +361,13 @@ impl Kernel {
                     match memory.read(message.gpa, &mut text[..length]) {
                         Ok(()) => log::error!(
                             "{name}: guest crash message: {}",
-                            core::str::from_utf8(&text[..length]).unwrap_or("(not UTF-8)").trim_end_matches('\0')
+                            core::str::from_utf8(&text[..length])
+                                .unwrap_or("(not UTF-8)")
+                                .trim_end_matches('\0')
                         ),
-                        Err(error) => log::error!("{name}: the crash message is unreadable ({error:?})"),
+                        Err(error) => {
+                            log::error!("{name}: the crash message is unreadable ({error:?})")
+                        }
                     }
                 }
                 let [p0, p1, p2, p3, _] = parameters;
@@ -312,7 +377,13 @@ impl Kernel {
     }
 
     /// Tells the lifecycle handler; the VP stops once it has answered.
-    fn report_to_lifecycle(&mut self, cpu: usize, vp: usize, message_type: u32, quick: [u64; 4]) -> Next {
+    fn report_to_lifecycle(
+        &mut self,
+        cpu: usize,
+        vp: usize,
+        message_type: u32,
+        quick: [u64; 4],
+    ) -> Next {
         let partition = self.vps[vp].as_ref().expect("exists").partition;
         let route = self.partitions[partition]
             .as_ref()
@@ -380,7 +451,10 @@ impl Kernel {
             Outcome::Complete(completion) => completion,
             Outcome::Forward(call) => dispatch::unrouted(&call),
             Outcome::MemoryIntercept { gpa, .. } => {
-                log::warn!("{}: hypercall parameters at unmapped GPA {gpa:#x}", self.vp_name(vp));
+                log::warn!(
+                    "{}: hypercall parameters at unmapped GPA {gpa:#x}",
+                    self.vp_name(vp)
+                );
                 return self.report_to_lifecycle(
                     cpu,
                     vp,

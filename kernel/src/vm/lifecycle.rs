@@ -77,7 +77,13 @@ fn reset_vmcb(partition: &Partition, maps: tables::PermissionMaps) -> Box<Vmcb> 
     control.v_intr.set_v_intr_masking(true);
     let save = &mut vmcb.save;
     // Data segments: present, writable, accessed; code: readable, accessed.
-    for data in [&mut save.es, &mut save.ss, &mut save.ds, &mut save.fs, &mut save.gs] {
+    for data in [
+        &mut save.es,
+        &mut save.ss,
+        &mut save.ds,
+        &mut save.fs,
+        &mut save.gs,
+    ] {
         *data = segment(0, 0, 0x93);
     }
     save.cs = segment(0xF000, 0xFFFF_0000, 0x9B);
@@ -98,9 +104,10 @@ fn reset_vmcb(partition: &Partition, maps: tables::PermissionMaps) -> Box<Vmcb> 
 pub fn set_exception_intercepts(vmcb: &mut Vmcb, vectors: u32) {
     for vector in 0..32u8 {
         if let Some(vector_id) = ExceptionVector::new(vector) {
-            vmcb.control
-                .intercepts
-                .set(Intercept::Exception(vector_id), vectors & (1 << vector) != 0);
+            vmcb.control.intercepts.set(
+                Intercept::Exception(vector_id),
+                vectors & (1 << vector) != 0,
+            );
         }
     }
 }
@@ -152,7 +159,10 @@ impl Kernel {
             .ok_or(Status::InvalidArgument.code())?;
         if u64::from(index) >= tessera_abi::vm::MAX_VPS
             || cpu >= self.sched.cpus()
-            || target.vps.iter().any(|&vp| self.vps[vp].as_ref().is_some_and(|v| v.index == index))
+            || target
+                .vps
+                .iter()
+                .any(|&vp| self.vps[vp].as_ref().is_some_and(|v| v.index == index))
         {
             return Err(Status::InvalidArgument.code());
         }
@@ -237,7 +247,9 @@ impl Kernel {
     /// `VpStart`: the VP runs when its state is one VMRUN accepts and its
     /// partition has a lifecycle route.
     pub fn start_vp(&mut self, vp: usize) -> Result<(), u64> {
-        let record = self.vps[vp].as_ref().ok_or(Status::InvalidArgument.code())?;
+        let record = self.vps[vp]
+            .as_ref()
+            .ok_or(Status::InvalidArgument.code())?;
         if record.state != VpState::Stopped {
             return Err(Status::VpRunning.code());
         }
@@ -247,7 +259,10 @@ impl Kernel {
         if partition.destroyed {
             return Err(Status::InvalidArgument.code());
         }
-        if partition.route(tessera_abi::vm::intercept::LIFECYCLE, 0).is_none() {
+        if partition
+            .route(tessera_abi::vm::intercept::LIFECYCLE, 0)
+            .is_none()
+        {
             return Err(Status::NoLifecycleRoute.code());
         }
         if let Err(error) = tessera_vcpu::checks::runnable(&record.vmcb) {
@@ -300,7 +315,9 @@ impl Kernel {
             return Err(Status::InvalidArgument.code());
         }
         let kind = (event >> ev::TYPE_SHIFT) & 0b111;
-        let record = self.vps[vp].as_mut().ok_or(Status::InvalidArgument.code())?;
+        let record = self.vps[vp]
+            .as_mut()
+            .ok_or(Status::InvalidArgument.code())?;
         match kind {
             ev::TYPE_NMI if event & ev::VECTOR_MASK == 2 => record.pending_nmi = true,
             ev::TYPE_EXTERNAL if event & ev::VECTOR_MASK >= 32 => {
@@ -362,6 +379,11 @@ impl Kernel {
             self.request_stop(vp);
         }
         self.unmap_gpa_where(partition, cpu, |_| true);
-        log::info!("partition {}: destroyed", self.partitions[partition].as_ref().map_or("?", |p| p.name.as_str()));
+        log::info!(
+            "partition {}: destroyed",
+            self.partitions[partition]
+                .as_ref()
+                .map_or("?", |p| p.name.as_str())
+        );
     }
 }

@@ -61,7 +61,11 @@ impl Kernel {
                 && frames[index..index + 512]
                     .windows(2)
                     .all(|pair| pair[1] == pair[0] + PAGE);
-            let size = if large { PageSize::Size2M } else { PageSize::Size4K };
+            let size = if large {
+                PageSize::Size2M
+            } else {
+                PageSize::Size4K
+            };
             if let Err(error) = target.npt.map(&mut tables, at, frames[index], size, rights) {
                 for (undo, size) in done {
                     let _ = target.npt.unmap(&mut tables, undo, size);
@@ -124,7 +128,12 @@ impl Kernel {
     /// A region capability went: the partition mappings made through it go
     /// too (`via: None`: every mapping of the region, its last capability
     /// is gone).
-    pub fn unmap_region_from_partitions(&mut self, region: MemoryId, via: Option<SlotAddr>, cpu: usize) {
+    pub fn unmap_region_from_partitions(
+        &mut self,
+        region: MemoryId,
+        via: Option<SlotAddr>,
+        cpu: usize,
+    ) {
         for partition in 0..self.partitions.len() {
             self.unmap_gpa_where(partition, cpu, |m| {
                 m.region == region && via.is_none_or(|via| m.via == via)

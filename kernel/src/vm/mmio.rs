@@ -5,9 +5,9 @@ use super::tables::KernelTables;
 use crate::memory::physical_to_virtual;
 use tessera_npt::NestedPageTable;
 use tessera_svm::Vmcb;
+use tessera_vcpu::GuestGprs;
 use tessera_vcpu::guest_walk::{self, GuestPhysical, Paging};
 use tessera_vcpu::mmio::{self, Access};
-use tessera_vcpu::GuestGprs;
 
 /// The longest x86 instruction.
 pub const MAX_INSTRUCTION: usize = 15;
@@ -80,6 +80,12 @@ pub fn decode(
 ) -> (Option<Access>, [u8; MAX_INSTRUCTION], usize) {
     let mut bytes = [0u8; MAX_INSTRUCTION];
     let count = fetch(vmcb, npt, &mut bytes);
-    let access = mmio::decode(&bytes[..count], bitness(vmcb), gprs, vmcb.save.rax, vmcb.save.rsp);
+    let access = mmio::decode(
+        &bytes[..count],
+        bitness(vmcb),
+        gprs,
+        vmcb.save.rax,
+        vmcb.save.rsp,
+    );
     (access, bytes, count)
 }

@@ -20,10 +20,10 @@
 //! | `lifecycle` | creating, starting, stopping |
 pub mod exits;
 pub mod fast;
-pub mod host_msrs;
-pub mod hv1;
 pub mod forward;
 pub mod guest_state;
+pub mod host_msrs;
+pub mod hv1;
 pub mod lifecycle;
 pub mod memory;
 pub mod mmio;
@@ -33,8 +33,8 @@ pub mod tables;
 pub mod world_switch;
 
 use alloc::boxed::Box;
-use alloc::sync::Arc;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use tessera_capability::{Badge, EndpointId, MemoryId, SlotAddr, ThreadId};
 use tessera_npt::NestedPageTable;

@@ -68,7 +68,11 @@ impl Kernel {
             }
             let _ = target.npt.unmap(&mut tables, gpa, PageSize::Size4K);
         }
-        if target.npt.map(&mut tables, gpa, frame, PageSize::Size4K, rights).is_err() {
+        if target
+            .npt
+            .map(&mut tables, gpa, frame, PageSize::Size4K, rights)
+            .is_err()
+        {
             frames::free(x86_64::PhysAddr::new(frame));
             self.restore_ram_page(partition, gpa);
             return None;
@@ -114,7 +118,11 @@ impl Kernel {
             return;
         };
         let index = ((gpa - mapping.gpa) / PAGE) as usize;
-        let Some(frame) = self.region_frames(mapping.region).and_then(|f| f.get(index)).copied() else {
+        let Some(frame) = self
+            .region_frames(mapping.region)
+            .and_then(|f| f.get(index))
+            .copied()
+        else {
             return;
         };
         let target = self.partitions[partition].as_mut().expect("checked");

@@ -4,17 +4,17 @@
 use super::exits::Next;
 use super::fast::{self, FastPartition};
 use super::{VpState, guest_state, tables, world_switch};
-use alloc::sync::Arc;
-use core::sync::atomic::Ordering;
-use tessera_svm::Vmcb;
-use tessera_vcpu::GuestGprs;
 use crate::sched::{self, Keep};
 use crate::state::{KERNEL, Kernel};
 use crate::{percpu, tlb};
+use alloc::sync::Arc;
+use core::sync::atomic::Ordering;
 use spin::MutexGuard;
 use tessera_capability::ThreadId;
+use tessera_svm::Vmcb;
 use tessera_svm::controls::TlbControl;
 use tessera_svm::{Event, ExitCode, Intercept};
+use tessera_vcpu::GuestGprs;
 
 /// Per CPU: whether it has run a VP yet (then its FPU protection is on and
 /// its host MSRs are on record).
@@ -129,11 +129,7 @@ impl Kernel {
     /// Everything before VMRUN, under the lock: the VMCB's physical
     /// address, the registers' home and the partition index, or why the VP
     /// does not run now.
-    fn prepare_entry(
-        &mut self,
-        cpu: usize,
-        thread: ThreadId,
-    ) -> Result<Entry, Keep> {
+    fn prepare_entry(&mut self, cpu: usize, thread: ThreadId) -> Result<Entry, Keep> {
         let record = self.threads.get(&thread).ok_or(Keep::Blocked)?;
         if record.dead {
             return Err(Keep::Blocked);
@@ -146,7 +142,9 @@ impl Kernel {
         }
         let state = self.vps[vp].as_ref().ok_or(Keep::Blocked)?;
         let partition = state.partition;
-        let destroyed = self.partitions[partition].as_ref().is_none_or(|p| p.destroyed);
+        let destroyed = self.partitions[partition]
+            .as_ref()
+            .is_none_or(|p| p.destroyed);
         if state.stop_requested || destroyed {
             self.stop_vp(vp);
             return Err(Keep::Blocked);

@@ -103,7 +103,10 @@ mod tests {
         save.cr0 = CR0_PE | CR0_PG | 1 << 16;
         save.cr4 = CR4_PAE;
         save.efer = EFER_LME | EFER_LMA | EFER_SVME;
-        save.cs.attrib = SegmentAttributes::new().with_l(true).with_p(true).with_s(true);
+        save.cs.attrib = SegmentAttributes::new()
+            .with_l(true)
+            .with_p(true)
+            .with_s(true);
         save.rflags = 0x2;
         save.dr6 = 0xFFFF_0FF0;
         save.dr7 = 0x400;
@@ -134,12 +137,18 @@ mod tests {
                 |v| v.save.cr0 = (v.save.cr0 | CR0_NW) & !CR0_CD,
                 StateError::Cr0NotWriteThroughWithoutCacheDisable,
             ),
-            (|v| v.save.cr0 &= !CR0_PE, StateError::Cr0PagingWithoutProtection),
+            (
+                |v| v.save.cr0 &= !CR0_PE,
+                StateError::Cr0PagingWithoutProtection,
+            ),
             (|v| v.save.cr3 = 1 << 60, StateError::Cr3ReservedBits),
             (|v| v.save.cr4 |= 1 << 12, StateError::Cr4ReservedBits),
             (|v| v.save.efer &= !EFER_SVME, StateError::EferReservedBits),
             (|v| v.save.cr4 &= !CR4_PAE, StateError::LongModeWithoutPae),
-            (|v| v.save.efer &= !EFER_LMA, StateError::LongModeActiveMismatch),
+            (
+                |v| v.save.efer &= !EFER_LMA,
+                StateError::LongModeActiveMismatch,
+            ),
             (
                 |v| v.save.cs.attrib.set_db(true),
                 StateError::CodeSegmentLongAndDefaultBig,

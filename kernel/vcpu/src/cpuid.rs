@@ -38,7 +38,8 @@ mod leaf1 {
 const LEAF7_EBX_HIDDEN: u32 =
     1 << 5 | 1 << 16 | 1 << 17 | 1 << 21 | 1 << 26 | 1 << 27 | 1 << 28 | 1 << 30 | 1 << 31;
 /// Leaf 7 subleaf 0 ECX: PKU, OSPKE, LA57, and the AVX-512 extensions.
-const LEAF7_ECX_HIDDEN: u32 = 1 << 1 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 11 | 1 << 12 | 1 << 14 | 1 << 16;
+const LEAF7_ECX_HIDDEN: u32 =
+    1 << 1 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 11 | 1 << 12 | 1 << 14 | 1 << 16;
 /// Leaf 7 subleaf 0 EDX: AVX-512 4VNNIW/4FMAPS, VP2INTERSECT, FP16.
 const LEAF7_EDX_HIDDEN: u32 = 1 << 2 | 1 << 3 | 1 << 8 | 1 << 23;
 /// Leaf 0x80000001 ECX: SVM (bit 2), SKINIT (bit 12).

@@ -141,7 +141,12 @@ pub fn io_port(
 }
 
 /// `HV_X64_MSR_INTERCEPT_MESSAGE`.
-pub fn msr(header: HvX64InterceptMessageHeader, msr: u32, gprs: &GuestGprs, rax: u64) -> HvX64MsrInterceptMessage {
+pub fn msr(
+    header: HvX64InterceptMessageHeader,
+    msr: u32,
+    gprs: &GuestGprs,
+    rax: u64,
+) -> HvX64MsrInterceptMessage {
     HvX64MsrInterceptMessage {
         header,
         msr_number: msr,
@@ -241,7 +246,8 @@ mod tests {
         let (vmcb, gprs) = guest();
         let header = header(&vmcb, 0, 2, HvInterceptAccessType::EXECUTE);
         let body = cpuid(header, &gprs, vmcb.save.rax, [1, 2, 3, 4]);
-        let mut message = ExitMessage::new(HvMessageType::X64_CPUID_INTERCEPT.0, 0, [0xAA, 0xCC, 0, 0]);
+        let mut message =
+            ExitMessage::new(HvMessageType::X64_CPUID_INTERCEPT.0, 0, [0xAA, 0xCC, 0, 0]);
         message
             .body(bytes(&body))
             .registers(0b1001, &gprs, vmcb.save.rax, vmcb.save.rsp);

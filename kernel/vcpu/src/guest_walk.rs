@@ -40,7 +40,13 @@ impl Paging {
 
 /// The GPA of `gva`, or `None` if a table entry on the way is not present
 /// or not readable.
-pub fn translate(memory: &impl GuestPhysical, paging: Paging, cr3: u64, cr4: u64, gva: u64) -> Option<u64> {
+pub fn translate(
+    memory: &impl GuestPhysical,
+    paging: Paging,
+    cr3: u64,
+    cr4: u64,
+    gva: u64,
+) -> Option<u64> {
     match paging {
         Paging::Off => Some(gva & 0xFFFF_FFFF),
         Paging::LongMode => walk64(memory, cr3 & ADDRESS, gva, 4),
@@ -71,7 +77,11 @@ pub fn translate(memory: &impl GuestPhysical, paging: Paging, cr3: u64, cr4: u64
 
 fn read_u32(memory: &impl GuestPhysical, gpa: u64) -> Option<u64> {
     let word = memory.read_u64(gpa & !7)?;
-    Some(if gpa & 4 != 0 { word >> 32 } else { word & 0xFFFF_FFFF })
+    Some(if gpa & 4 != 0 {
+        word >> 32
+    } else {
+        word & 0xFFFF_FFFF
+    })
 }
 
 /// Walks `levels` levels of 64-bit entries (4 in long mode, 2 below the
@@ -120,8 +130,15 @@ mod tests {
         let paging = Paging::of(1 << 31 | 1, 1 << 5, 1 << 10 | 1 << 8);
         assert_eq!(paging, Paging::LongMode);
         assert_eq!(translate(&memory, paging, 0x1000, 0, 0x1234), Some(0x9234));
-        assert_eq!(translate(&memory, paging, 0x1000, 0, 0x20_5678), Some(0x4000_5678));
-        assert_eq!(translate(&memory, paging, 0x1000, 0, 0x3000), None, "PT[3] not present");
+        assert_eq!(
+            translate(&memory, paging, 0x1000, 0, 0x20_5678),
+            Some(0x4000_5678)
+        );
+        assert_eq!(
+            translate(&memory, paging, 0x1000, 0, 0x3000),
+            None,
+            "PT[3] not present"
+        );
     }
 
     #[test]
@@ -133,7 +150,13 @@ mod tests {
         let paging = Paging::of(1 << 31 | 1, 0, 0);
         assert_eq!(paging, Paging::Legacy);
         assert_eq!(translate(&memory, paging, 0x1000, 0, 0x1ABC), Some(0x7ABC));
-        assert_eq!(translate(&memory, paging, 0x1000, 1 << 4, 0x00C0_1234), Some(0x0840_1234));
-        assert_eq!(translate(&memory, Paging::Off, 0, 0, 0x1_2345_6789), Some(0x2345_6789));
+        assert_eq!(
+            translate(&memory, paging, 0x1000, 1 << 4, 0x00C0_1234),
+            Some(0x0840_1234)
+        );
+        assert_eq!(
+            translate(&memory, Paging::Off, 0, 0, 0x1_2345_6789),
+            Some(0x2345_6789)
+        );
     }
 }

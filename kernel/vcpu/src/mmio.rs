@@ -228,11 +228,25 @@ mod tests {
         assert!(matches!(access.op, Op::Load { dest, .. } if dest.get() == 9));
         // mov ah, [rbx]
         let access = decode(&[0x8A, 0x23], 64, &gprs(), 0, 0).unwrap();
-        assert!(matches!(access.op, Op::Load { high_byte: true, dest_size: 1, .. }));
+        assert!(matches!(
+            access.op,
+            Op::Load {
+                high_byte: true,
+                dest_size: 1,
+                ..
+            }
+        ));
         // movzx ecx, word [rsi]
         let access = decode(&[0x0F, 0xB7, 0x0E], 64, &gprs(), 0, 0).unwrap();
         assert_eq!(access.size, 2);
-        assert!(matches!(access.op, Op::Load { zero_extend: true, dest_size: 4, .. }));
+        assert!(matches!(
+            access.op,
+            Op::Load {
+                zero_extend: true,
+                dest_size: 4,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -245,23 +259,33 @@ mod tests {
         let access = decode(&[0x88, 0x2F], 64, &gprs(), 0, 0).unwrap();
         assert_eq!(access.op, Op::Store { value: 0xAA });
         // mov qword [rdi], -1 (imm32 sign-extended)
-        let access = decode(&[0x48, 0xC7, 0x07, 0xFF, 0xFF, 0xFF, 0xFF], 64, &gprs(), 0, 0).unwrap();
+        let access = decode(
+            &[0x48, 0xC7, 0x07, 0xFF, 0xFF, 0xFF, 0xFF],
+            64,
+            &gprs(),
+            0,
+            0,
+        )
+        .unwrap();
         assert_eq!((access.size, access.op), (8, Op::Store { value: u64::MAX }));
         // mov byte [rdi], 0x5A in 32-bit code
         let access = decode(&[0xC6, 0x07, 0x5A], 32, &gprs(), 0, 0).unwrap();
-        assert_eq!((access.length, access.size, access.op), (3, 1, Op::Store { value: 0x5A }));
+        assert_eq!(
+            (access.length, access.size, access.op),
+            (3, 1, Op::Store { value: 0x5A })
+        );
     }
 
     #[test]
     fn other_instructions_are_not_emulated() {
         for bytes in [
-            &[0x01, 0x07][..],         // add [rdi], eax
-            &[0xF3, 0xA4][..],         // rep movsb
-            &[0xF0, 0x87, 0x07][..],   // lock xchg [rdi], eax
-            &[0x8B, 0xC1][..],         // mov eax, ecx (no memory)
-            &[0x0F, 0x0B][..],         // ud2
+            &[0x01, 0x07][..],       // add [rdi], eax
+            &[0xF3, 0xA4][..],       // rep movsb
+            &[0xF0, 0x87, 0x07][..], // lock xchg [rdi], eax
+            &[0x8B, 0xC1][..],       // mov eax, ecx (no memory)
+            &[0x0F, 0x0B][..],       // ud2
             &[][..],
-            &[0x8B][..],               // truncated
+            &[0x8B][..], // truncated
         ] {
             assert_eq!(decode(bytes, 64, &gprs(), 0, 0), None, "{bytes:02x?}");
         }
@@ -277,9 +301,18 @@ mod tests {
             zero_extend: false,
         };
         assert_eq!(load_result(load(4, false), 4, 0x1234, old), 0x1234);
-        assert_eq!(load_result(load(2, false), 2, 0x1234, old), 0xFFFF_FFFF_FFFF_1234);
-        assert_eq!(load_result(load(1, false), 1, 0x12, old), 0xFFFF_FFFF_FFFF_FF12);
-        assert_eq!(load_result(load(1, true), 1, 0x12, old), 0xFFFF_FFFF_FFFF_12FF);
+        assert_eq!(
+            load_result(load(2, false), 2, 0x1234, old),
+            0xFFFF_FFFF_FFFF_1234
+        );
+        assert_eq!(
+            load_result(load(1, false), 1, 0x12, old),
+            0xFFFF_FFFF_FFFF_FF12
+        );
+        assert_eq!(
+            load_result(load(1, true), 1, 0x12, old),
+            0xFFFF_FFFF_FFFF_12FF
+        );
         assert_eq!(load_result(load(8, false), 8, 0x1234, old), 0x1234);
         let movzx = Op::Load {
             dest: GprIndex::RAX,

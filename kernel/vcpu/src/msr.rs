@@ -115,7 +115,10 @@ mod tests {
         let long_mode = 0x500 | EFER_SVME;
         let paging = 1 << 31;
         // Setting NXE keeps LMA and SVME.
-        assert_eq!(efer_write(long_mode, paging, 0x100 | 0x800), Some(0xD00 | EFER_SVME));
+        assert_eq!(
+            efer_write(long_mode, paging, 0x100 | 0x800),
+            Some(0xD00 | EFER_SVME)
+        );
         // Reserved bit 63, and the hidden SVME.
         assert_eq!(efer_write(long_mode, paging, 0x500 | 1 << 63), None);
         assert_eq!(efer_write(long_mode, paging, 0x500 | EFER_SVME), None);

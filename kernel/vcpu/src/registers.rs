@@ -278,10 +278,7 @@ mod tests {
                 vp.get(Name::X64_GDTR),
                 Ok((0x27 << 48, 0xFFFF_8000_0000_1000))
             );
-            assert_eq!(
-                vp.set(Name::X64_IDTR, (1, 0)),
-                Err(RegisterError::Reserved)
-            );
+            assert_eq!(vp.set(Name::X64_IDTR, (1, 0)), Err(RegisterError::Reserved));
         });
     }
 
@@ -302,10 +299,16 @@ mod tests {
     fn unknown_names_high_halves_and_bad_values_are_refused() {
         with_vp(|vp| {
             assert_eq!(vp.get(Name(0x0009_9999)), Err(RegisterError::Unknown));
-            assert_eq!(vp.set(Name(0x0009_9999), (0, 0)), Err(RegisterError::Unknown));
+            assert_eq!(
+                vp.set(Name(0x0009_9999), (0, 0)),
+                Err(RegisterError::Unknown)
+            );
             assert_eq!(vp.set(Name::X64_RIP, (0, 1)), Err(RegisterError::Reserved));
             assert_eq!(vp.set(Name::X64_CR8, (16, 0)), Err(RegisterError::Reserved));
-            assert_eq!(vp.set(Name::X64_PAT, (0x02, 0)), Err(RegisterError::Reserved));
+            assert_eq!(
+                vp.set(Name::X64_PAT, (0x02, 0)),
+                Err(RegisterError::Reserved)
+            );
         });
     }
 }

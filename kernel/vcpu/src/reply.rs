@@ -81,7 +81,11 @@ fn check_register(name: Name, value: u64) -> Option<()> {
 /// Checks reply words 0-5 and the message-buffer words that came with
 /// them. `msr_exit` says whether the exit was an MSR intercept (the only
 /// one `FAULT` applies to).
-pub fn decode<'a>(words: &[u64; 6], buffer: &'a [u64], msr_exit: bool) -> Result<Reply<'a>, ReplyError> {
+pub fn decode<'a>(
+    words: &[u64; 6],
+    buffer: &'a [u64],
+    msr_exit: bool,
+) -> Result<Reply<'a>, ReplyError> {
     let actions = words[0];
     if actions & !action::ALL != 0 {
         return Err(ReplyError::UnknownAction);
@@ -100,7 +104,8 @@ pub fn decode<'a>(words: &[u64; 6], buffer: &'a [u64], msr_exit: bool) -> Result
             return Err(ReplyError::OddRegisterWords);
         }
         for (index, pair) in buffer.chunks_exact(2).enumerate() {
-            let name = u32::try_from(pair[0]).map_err(|_| ReplyError::RegisterNotSettable(index))?;
+            let name =
+                u32::try_from(pair[0]).map_err(|_| ReplyError::RegisterNotSettable(index))?;
             let name = Name(name);
             if check_register(name, 0x2).is_none() && !matches!(name, Name::X64_RIP) {
                 return Err(ReplyError::RegisterNotSettable(index));
@@ -141,7 +146,10 @@ mod tests {
 
     #[test]
     fn unknown_actions_and_misplaced_faults_are_refused() {
-        assert_eq!(decode(&words(1 << 40), &[], false), Err(ReplyError::UnknownAction));
+        assert_eq!(
+            decode(&words(1 << 40), &[], false),
+            Err(ReplyError::UnknownAction)
+        );
         assert_eq!(
             decode(&words(action::FAULT), &[], false),
             Err(ReplyError::FaultNotApplicable)
@@ -155,20 +163,37 @@ mod tests {
     #[test]
     fn register_pairs_are_checked_one_by_one() {
         let set = words(action::SET_REGISTERS);
-        let good = [u64::from(Name::X64_RBX.0), 5, u64::from(Name::X64_RIP.0), 0x1000];
+        let good = [
+            u64::from(Name::X64_RBX.0),
+            5,
+            u64::from(Name::X64_RIP.0),
+            0x1000,
+        ];
         let reply = decode(&set, &good, false).unwrap();
         assert_eq!(
             reply.register_pairs().collect::<std::vec::Vec<_>>(),
             [(Name::X64_RBX, 5), (Name::X64_RIP, 0x1000)]
         );
         let non_canonical = [u64::from(Name::X64_RIP.0), 1 << 47];
-        assert_eq!(decode(&set, &non_canonical, false), Err(ReplyError::BadRegisterValue(0)));
+        assert_eq!(
+            decode(&set, &non_canonical, false),
+            Err(ReplyError::BadRegisterValue(0))
+        );
         let reserved_flags = [u64::from(Name::X64_RFLAGS.0), 0x2 | 1 << 3];
-        assert_eq!(decode(&set, &reserved_flags, false), Err(ReplyError::BadRegisterValue(0)));
+        assert_eq!(
+            decode(&set, &reserved_flags, false),
+            Err(ReplyError::BadRegisterValue(0))
+        );
         let cr0 = [u64::from(Name::X64_RAX.0), 0, u64::from(Name::X64_CR0.0), 0];
-        assert_eq!(decode(&set, &cr0, false), Err(ReplyError::RegisterNotSettable(1)));
+        assert_eq!(
+            decode(&set, &cr0, false),
+            Err(ReplyError::RegisterNotSettable(1))
+        );
         let huge_name = [1 << 40, 0];
-        assert_eq!(decode(&set, &huge_name, false), Err(ReplyError::RegisterNotSettable(0)));
+        assert_eq!(
+            decode(&set, &huge_name, false),
+            Err(ReplyError::RegisterNotSettable(0))
+        );
         assert_eq!(decode(&set, &[1], false), Err(ReplyError::OddRegisterWords));
     }
 

@@ -77,7 +77,9 @@ fn main(suite: &mut Suite) {
     if cpu::cpuid(0x4000_0001, 0).eax == HV1_INTERFACE {
         hypercalls(suite);
     } else {
-        suite.note(format_args!("bench-guest: no Hv#1 interface: no hypercall figures"));
+        suite.note(format_args!(
+            "bench-guest: no Hv#1 interface: no hypercall figures"
+        ));
     }
     if forwarded {
         let forwarded = least_ticks(|| loops::cpuid(FORWARDED_LEAF, ITERATIONS));
@@ -113,9 +115,15 @@ fn hypercalls(suite: &mut Suite) {
             .map_err(|caught| failure!("guest OS ID: {caught}"))?;
         cpu::wrmsr(HV_X64_MSR_HYPERCALL, hypercall_page | 1)
             .map_err(|caught| failure!("hypercall MSR: {caught}"))?;
-        for (form, control, gpa) in [("fast", NOTIFY_LONG_SPIN_WAIT | FAST, 0), ("memory", NOTIFY_LONG_SPIN_WAIT, input)] {
+        for (form, control, gpa) in [
+            ("fast", NOTIFY_LONG_SPIN_WAIT | FAST, 0),
+            ("memory", NOTIFY_LONG_SPIN_WAIT, input),
+        ] {
             let status = loops::hypercall(control, gpa, 0) & 0xFFFF;
-            ensure!(status == 0, "the {form} HvCallNotifyLongSpinWait returned status {status:#x}");
+            ensure!(
+                status == 0,
+                "the {form} HvCallNotifyLongSpinWait returned status {status:#x}"
+            );
         }
         Ok(())
     });
@@ -126,5 +134,8 @@ fn hypercalls(suite: &mut Suite) {
     let fast = least_ticks(|| loops::vmmcall(NOTIFY_LONG_SPIN_WAIT | FAST, 0, 0, ITERATIONS));
     let memory = least_ticks(|| loops::vmmcall(NOTIFY_LONG_SPIN_WAIT, input, 0, ITERATIONS));
     println!("bench: hypercall-fast {}", per_iteration(fast, baseline));
-    println!("bench: hypercall-memory {}", per_iteration(memory, baseline));
+    println!(
+        "bench: hypercall-memory {}",
+        per_iteration(memory, baseline)
+    );
 }

@@ -14,8 +14,8 @@
 
 mod cpuid_checks;
 mod mmio_checks;
-mod plain_x86_checks;
 mod msr_checks;
+mod plain_x86_checks;
 mod port_checks;
 
 use tessera_guest_framework::exception::vector;

@@ -9,18 +9,24 @@ const GUEST_OS_ID: u32 = 0x4000_0000;
 const HYPERCALL: u32 = 0x4000_0001;
 
 pub fn run(suite: &mut Suite) {
-    suite.check("without Hv#1 the hypervisor leaves 0x40000000-1 read zero", || {
-        for leaf in [0x4000_0000, 0x4000_0001] {
-            let answer = cpu::cpuid(leaf, 0);
-            ensure!(
-                [answer.eax, answer.ebx, answer.ecx, answer.edx] == [0; 4],
-                "leaf {leaf:#x} gave {answer}"
-            );
-        }
-        Ok(())
-    });
+    suite.check(
+        "without Hv#1 the hypervisor leaves 0x40000000-1 read zero",
+        || {
+            for leaf in [0x4000_0000, 0x4000_0001] {
+                let answer = cpu::cpuid(leaf, 0);
+                ensure!(
+                    [answer.eax, answer.ebx, answer.ecx, answer.edx] == [0; 4],
+                    "leaf {leaf:#x} gave {answer}"
+                );
+            }
+            Ok(())
+        },
+    );
     suite.check("without Hv#1 the synthetic MSRs raise #GP", || {
-        expect_exception(vector::GENERAL_PROTECTION, cpu::rdmsr(GUEST_OS_ID).map(drop))?;
+        expect_exception(
+            vector::GENERAL_PROTECTION,
+            cpu::rdmsr(GUEST_OS_ID).map(drop),
+        )?;
         expect_exception(vector::GENERAL_PROTECTION, cpu::wrmsr(HYPERCALL, 0x1001))
     });
     suite.check("without Hv#1 VMMCALL raises #UD", || {

@@ -34,32 +34,52 @@ fn main(suite: &mut Suite) {
             ensure_eq!(id, 0, "guest OS ID");
             Ok(())
         });
-        suite.check("after the reset the hypercall page is disabled and unlocked", || {
-            let msr = cpu::rdmsr(HYPERCALL).map_err(|c| failure!("{c}"))?;
-            ensure_eq!(msr & ENABLE_AND_LOCK, 0, "hypercall MSR enable and lock bits");
-            Ok(())
-        });
+        suite.check(
+            "after the reset the hypercall page is disabled and unlocked",
+            || {
+                let msr = cpu::rdmsr(HYPERCALL).map_err(|c| failure!("{c}"))?;
+                ensure_eq!(
+                    msr & ENABLE_AND_LOCK,
+                    0,
+                    "hypercall MSR enable and lock bits"
+                );
+                Ok(())
+            },
+        );
         marker::write(0);
         return;
     }
-    let ready = suite.check("the reset MSR is advertised (privilege AccessResetReg)", || {
-        let ebx_eax = cpu::cpuid(0x4000_0003, 0);
-        ensure!(ebx_eax.eax & (1 << 7) != 0, "EAX {:#x}: give the partition hv-reset", ebx_eax.eax);
-        Ok(())
-    });
-    let armed = ready
-        && suite.check("the guest OS ID is set and the hypercall page enabled and locked", || {
-            cpu::wrmsr(GUEST_OS_ID, 0x8000_0000_0000_0001).map_err(|c| failure!("{c}"))?;
-            cpu::wrmsr(HYPERCALL, HYPERCALL_PAGE | ENABLE_AND_LOCK).map_err(|c| failure!("{c}"))?;
-            let msr = cpu::rdmsr(HYPERCALL).map_err(|c| failure!("{c}"))?;
-            ensure_eq!(msr & 1, 1, "hypercall MSR enable bit");
+    let ready = suite.check(
+        "the reset MSR is advertised (privilege AccessResetReg)",
+        || {
+            let ebx_eax = cpu::cpuid(0x4000_0003, 0);
+            ensure!(
+                ebx_eax.eax & (1 << 7) != 0,
+                "EAX {:#x}: give the partition hv-reset",
+                ebx_eax.eax
+            );
             Ok(())
-        });
+        },
+    );
+    let armed = ready
+        && suite.check(
+            "the guest OS ID is set and the hypercall page enabled and locked",
+            || {
+                cpu::wrmsr(GUEST_OS_ID, 0x8000_0000_0000_0001).map_err(|c| failure!("{c}"))?;
+                cpu::wrmsr(HYPERCALL, HYPERCALL_PAGE | ENABLE_AND_LOCK)
+                    .map_err(|c| failure!("{c}"))?;
+                let msr = cpu::rdmsr(HYPERCALL).map_err(|c| failure!("{c}"))?;
+                ensure_eq!(msr & 1, 1, "hypercall MSR enable bit");
+                Ok(())
+            },
+        );
     if !armed {
         return;
     }
     marker::write(marker::RESET_ASKED);
     println!("# reset-guest: asking for a reset");
     let _ = cpu::wrmsr(RESET, 1);
-    suite.check("the reset MSR write does not return", || fail!("it returned"));
+    suite.check("the reset MSR write does not return", || {
+        fail!("it returned")
+    });
 }

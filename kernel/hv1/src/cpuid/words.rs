@@ -21,7 +21,8 @@ impl Hv1Config {
         let version = &self.version;
         [
             self.privileges.into_bits(),
-            u64::from(self.features_ecx.into_bits()) | u64::from(self.features_edx.into_bits()) << 32,
+            u64::from(self.features_ecx.into_bits())
+                | u64::from(self.features_edx.into_bits()) << 32,
             u64::from(self.recommendations.into_bits()) | u64::from(self.spinlock_retries) << 32,
             u64::from_le_bytes(low),
             u64::from(u32::from_le_bytes(high)) | u64::from(self.max_virtual_processors) << 32,
@@ -79,6 +80,9 @@ mod tests {
             let config = Hv1Config::from_feature_list(names).unwrap();
             assert_eq!(Hv1Config::from_words(&config.to_words()), config, "{names}");
         }
-        assert_eq!(Hv1Config::from_words(&Hv1Config::default().to_words()), Hv1Config::default());
+        assert_eq!(
+            Hv1Config::from_words(&Hv1Config::default().to_words()),
+            Hv1Config::default()
+        );
     }
 }
