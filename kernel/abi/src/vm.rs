@@ -79,6 +79,14 @@ pub mod intercept {
     /// Exception vectors: parameter word = a bit mask of vectors 0-31
     /// (NMI, 2, cannot be intercepted).
     pub const EXCEPTION: u64 = 0x0000_0003;
+    /// Hypercalls with call codes `first..=last` (at most `0xFFFF`):
+    /// parameter word = `first | last << 32`. Only a partition with the
+    /// Hv#1 interface makes hypercalls; a route takes a code from the
+    /// kernel's own handlers too. The kernel forwards a 64-bit caller at
+    /// CPL 0 whose hypercall page is enabled, choosing the route by the
+    /// input value's call code (bits 15:0, masked before the lookup) and
+    /// decoding nothing else: the handler validates the call.
+    pub const HYPERCALL: u64 = 0x0000_0008;
     /// Exits nothing else handles (see the module documentation);
     /// parameter word 0.
     pub const LIFECYCLE: u64 = 0x8000_0000;
@@ -134,6 +142,11 @@ pub mod state {
 ///   instruction.
 /// - `UNRECOVERABLE_EXCEPTION`: 2 = RIP, 3 = the SVM exit code that ended
 ///   the VP (`0x7F` shutdown, `u64::MAX` invalid state), 4 = RSP.
+/// - `HYPERCALL_INTERCEPT`: 2 = the hypercall input value (RCX), 3 = the
+///   input parameter (RDX: a GPA, or the first fast input word), 4 = the
+///   output parameter (R8). Result: word 2 is the hypercall result value
+///   for RAX (`HV_HYPERCALL_RESULT_VALUE`); `ADVANCE_RIP` moves past the
+///   VMMCALL; fast output goes in RDX and R8 through `SET_REGISTERS`.
 /// - [`TESSERA_HANDLER_DIED`]: 2 = the message type whose handler died.
 /// - [`TESSERA_UNSUPPORTED`]: 2 = the SVM exit code, 3 = RIP.
 pub mod quick {}
