@@ -121,7 +121,7 @@ pub(super) fn unmap_gpa(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Resu
 fn route_range(kind: u64, parameter: u64) -> Result<(u64, u64)> {
     let range = match kind {
         intercept::IO_PORT => (parameter & 0xFFFF, (parameter >> 16) & 0xFFFF),
-        intercept::MSR | intercept::CPUID | intercept::MEMORY => {
+        intercept::MSR | intercept::CPUID | intercept::MEMORY | intercept::HYPERCALL => {
             (parameter & 0xFFFF_FFFF, parameter >> 32)
         }
         intercept::EXCEPTION => (0, 31),
@@ -131,6 +131,8 @@ fn route_range(kind: u64, parameter: u64) -> Result<(u64, u64)> {
     let valid = match kind {
         intercept::IO_PORT => parameter >> 32 == 0 && range.0 <= range.1,
         intercept::MSR | intercept::CPUID => range.0 <= range.1,
+        // Call codes are 16 bits.
+        intercept::HYPERCALL => range.0 <= range.1 && range.1 <= 0xFFFF,
         // GPA page numbers.
         intercept::MEMORY => range.0 <= range.1 && range.1 < tessera_abi::vm::GPA_LIMIT >> 12,
         // Vectors 0-31; NMI (2) is the host's.
@@ -193,6 +195,7 @@ pub(super) fn install_intercept(kernel: &mut Kernel, thread: ThreadId, cap: u64)
         match kind {
             intercept::CPUID => target.fast.cpuid_routes.add(first as u32, last as u32),
             intercept::IO_PORT => target.fast.port_routes.add(first as u32, last as u32),
+            intercept::HYPERCALL => target.fast.hypercall_routes.add(first as u32, last as u32),
             _ => {}
         }
         target.routes.push(Route {

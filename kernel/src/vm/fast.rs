@@ -68,6 +68,7 @@ pub struct FastPartition {
     pub tlb_generation: AtomicU64,
     pub cpuid_routes: RouteRanges,
     pub port_routes: RouteRanges,
+    pub hypercall_routes: RouteRanges,
     /// The Hv#1 configuration and the hypercall policy it implies, set
     /// once before any VP starts.
     hv1: spin::Once<(tessera_hv1::Hv1Config, tessera_hv1::DispatchPolicy)>,
@@ -82,6 +83,7 @@ impl Default for FastPartition {
             tlb_generation: AtomicU64::new(1),
             cpuid_routes: RouteRanges::default(),
             port_routes: RouteRanges::default(),
+            hypercall_routes: RouteRanges::default(),
             hv1: spin::Once::new(),
             hypercalls_enabled: core::sync::atomic::AtomicBool::new(false),
         }
@@ -178,6 +180,11 @@ fn answer_hypercall(vmcb: &mut Vmcb, gprs: &mut GuestGprs, partition: &FastParti
     // Only a 64-bit caller at CPL 0 (the others need the full checks).
     let long_mode = save.efer & (1 << 10) != 0 && save.cs.attrib.l() && save.cr0 & 1 != 0;
     if save.cpl != 0 || !long_mode {
+        return false;
+    }
+    // A routed call code is a component's, even where the kernel has a
+    // handler (tessera_abi::vm::intercept::HYPERCALL).
+    if partition.hypercall_routes.routes(u32::from(gprs.rcx as u16)) != Some(false) {
         return false;
     }
     let enabled = partition.hypercalls_enabled.load(Ordering::Acquire);

@@ -37,6 +37,8 @@ pub enum PendingKind {
     Cpuid,
     /// A decoded memory-mapped I/O access.
     Mmio(tessera_vcpu::mmio::Access),
+    /// A hypercall a route took: the result value goes to RAX.
+    Hypercall,
     Other,
 }
 
@@ -209,6 +211,7 @@ impl Kernel {
                         }
                     }
                 }
+                PendingKind::Hypercall => save.rax = first,
                 PendingKind::Cpuid => {
                     save.rax = first & 0xFFFF_FFFF;
                     record.gprs.rbx = first >> 32;

@@ -376,6 +376,35 @@ impl Kernel {
         }
     }
 
+    /// A hypercall whose code a route takes: the handler gets the input
+    /// value and parameters as they are, and validates the call itself.
+    fn forward_hypercall(&mut self, cpu: usize, vp: usize, route: super::Route) -> Next {
+        let record = self.vps[vp].as_ref().expect("exists");
+        let save = &record.vmcb.save;
+        let header = tessera_vcpu::exit_message::header(
+            &record.vmcb,
+            record.index,
+            3,
+            tlfs::intercept::HvInterceptAccessType::EXECUTE,
+        );
+        let message_type = tlfs::message::HvMessageType::HYPERCALL_INTERCEPT.0;
+        let mut message = ExitMessage::new(
+            message_type,
+            record.index,
+            [record.gprs.rcx, record.gprs.rdx, record.gprs.r8, 0],
+        );
+        message
+            .body(tessera_vcpu::exit_message::bytes(&header))
+            .registers(route.state, &record.gprs, save.rax, save.rsp);
+        let pending = Pending {
+            kind: PendingKind::Hypercall,
+            next_rip: Some(save.rip.wrapping_add(3)),
+            message_type,
+            lifecycle: false,
+        };
+        Next::Leave(self.forward_exit(cpu, vp, route, &message, pending))
+    }
+
     /// Tells the lifecycle handler; the VP stops once it has answered.
     fn report_to_lifecycle(
         &mut self,
@@ -425,6 +454,14 @@ impl Kernel {
                 save.cs.attrib.l(),
             ),
         };
+        let code = record.gprs.rcx as u16;
+        let long_mode = caller.mode == CpuMode::Long64 && caller.cpl == 0;
+        if long_mode
+            && state.msrs.hypercalls_enabled()
+            && let Some(route) = target.route(intercept::HYPERCALL, u64::from(code)).copied()
+        {
+            return self.forward_hypercall(cpu, vp, route);
+        }
         let mut registers = HypercallRegisters {
             rax: save.rax,
             rbx: record.gprs.rbx,
