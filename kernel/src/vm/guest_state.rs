@@ -130,3 +130,25 @@ pub fn read_xmm(index: usize) -> u128 {
     bytes.copy_from_slice(&area.0[offset..offset + 16]);
     u128::from_le_bytes(bytes)
 }
+
+/// Writes XMM0-5 of the guest whose state this CPU holds (fast hypercall
+/// output): the registers are saved, the given ones replaced, and all
+/// loaded back.
+pub fn write_xmm(values: &[Option<u128>]) {
+    let mut area = FxArea([0; 512]);
+    with_fpu(|| {
+        // SAFETY: `area` is 512 bytes, 16-byte aligned, writable.
+        unsafe { asm!("fxsave64 [{}]", in(reg) area.0.as_mut_ptr(), options(nostack)) };
+    });
+    for (index, value) in values.iter().enumerate().take(16) {
+        if let Some(value) = value {
+            let offset = 160 + 16 * index;
+            area.0[offset..offset + 16].copy_from_slice(&value.to_le_bytes());
+        }
+    }
+    with_fpu(|| {
+        // SAFETY: the image came from FXSAVE a moment ago; only XMM bytes
+        // changed, which have no reserved bits.
+        unsafe { asm!("fxrstor64 [{}]", in(reg) area.0.as_ptr(), options(nostack)) };
+    });
+}

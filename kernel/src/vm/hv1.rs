@@ -513,6 +513,11 @@ impl Kernel {
             }
         }
         completion.apply(&mut registers);
+        if let Some(output) = &completion.fast_output
+            && output.xmm.iter().any(Option::is_some)
+        {
+            super::guest_state::write_xmm(&output.xmm);
+        }
         let record = self.vps[vp].as_mut().expect("exists");
         record.vmcb.save.rax = registers.rax;
         record.gprs.rbx = registers.rbx;
