@@ -156,6 +156,13 @@ mod tests {
             "memory gpas 0xfed00000..=0xfed01fff -> slot 7"
         );
         assert_eq!(
+            format!(
+                "{}",
+                RouteLine(route(intercept::HYPERCALL, 0x8 | 0x8 << 32, 6))
+            ),
+            "hypercall 0x8..=0x8 -> slot 6"
+        );
+        assert_eq!(
             format!("{}", RouteLine(route(0x42, 0, 9))),
             "kind 0x42 -> slot 9"
         );

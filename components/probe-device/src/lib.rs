@@ -17,6 +17,7 @@
 //! | a decoded read or write of 1, 2, 4 or 8 bytes at [`probe::MMIO_BASE`] + [`probe::MMIO_SCRATCH_OFFSET`] | a 64-bit register, initially 0: a read returns its low bytes, a write replaces them and keeps the rest |
 //! | a decoded read at [`probe::MMIO_BASE`] + [`probe::MMIO_ID_OFFSET`] | the badge (its low bytes); writes are ignored |
 //! | a decoded access elsewhere in [`probe::MMIO`] | reads all ones, writes are ignored |
+//! | a hypercall (any call code its route takes, any input value) | counted; result value `HV_STATUS_SUCCESS` with 0 reps completed, RDX = [`probe::HYPERCALL_SIGNATURE`], RIP past the `VMMCALL` |
 //! | an access the kernel did not decode (size 0), an execute access, or one outside [`probe::MMIO`] | stops the VP, with a warning |
 //! | a partition attach | names the partition behind the badge, resets its state |
 //!
@@ -40,6 +41,11 @@ use core::fmt;
 use log::Level;
 use tessera_rt::abi::vm::guest_ports::probe;
 use tessera_rt::vm_exit::{Exit, ExitMessage, ExitReply, MemoryAccess, PartitionName};
+use tlfs::register::HvRegisterName;
+
+/// The result value of every hypercall the probe answers:
+/// `HV_STATUS_SUCCESS` (0) in bits 15:0, 0 reps completed in bits 43:32.
+pub const HYPERCALL_RESULT: u64 = 0;
 
 /// How many MSRs [`probe::MSRS`] holds.
 pub const MSR_COUNT: usize = (*probe::MSRS.end() - *probe::MSRS.start() + 1) as usize;
@@ -69,6 +75,8 @@ pub struct PartitionState {
     /// The MMIO scratch register.
     pub mmio_scratch: u64,
     pub halts: u64,
+    /// How many routed hypercalls the probe answered.
+    pub hypercalls: u64,
     pub msrs: [u64; MSR_COUNT],
 }
 
@@ -152,6 +160,16 @@ impl Probe {
                 let state = self.partitions.entry(badge).or_default();
                 state.halts = state.halts.wrapping_add(1);
                 ExitReply::new().advance_rip().into()
+            }
+            Exit::Hypercall { .. } => {
+                // Whatever the call code, rep count or parameters: the
+                // kernel decoded nothing, and the probe judges nothing.
+                let state = self.partitions.entry(badge).or_default();
+                state.hypercalls = state.hypercalls.wrapping_add(1);
+                ExitReply::new()
+                    .hypercall_result(HYPERCALL_RESULT)
+                    .set_register(HvRegisterName::X64_RDX, probe::HYPERCALL_SIGNATURE)
+                    .into()
             }
             Exit::PartitionAttach { name } => self.attach(badge, name),
             Exit::Memory {

@@ -12,8 +12,9 @@
 //!
 //! A partition's routes (the probe ports `0x510..=0x51F`, the CPUID leaves
 //! `0x4C00_0000..=0x4C00_00FF`, the MSRs `0x4C00_0000..=0x4C00_000F`, HLT,
-//! the MMIO page at GPA `0xFED0_0000`) call `exits` through a capability
-//! whose badge is the partition's number, from 1.
+//! the MMIO page at GPA `0xFED0_0000`, hypercall codes of a partition with
+//! the Hv#1 interface) call `exits` through a capability whose badge is the
+//! partition's number, from 1.
 //!
 //! On the host this binary is an empty stub (the library is what the host
 //! tests); the component is built for `x86_64-unknown-none`.

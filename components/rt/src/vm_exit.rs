@@ -15,6 +15,7 @@
 //!     let reply = match message.exit {
 //!         Exit::IoPort { write: false, .. } => ExitReply::new().io_read_result(0xFF).advance_rip(),
 //!         Exit::IoPort { write: true, .. } => ExitReply::new().advance_rip(),
+//!         Exit::Hypercall { .. } => ExitReply::new().hypercall_result(0),
 //!         Exit::PartitionAttach { .. } => ExitReply::accept_attach(),
 //!         _ => ExitReply::new().stop(),
 //!     };
@@ -232,6 +233,19 @@ pub enum Exit {
         size: u8,
         value: u64,
     },
+    /// `HYPERCALL_INTERCEPT`: a hypercall whose call code a route takes
+    /// (`tessera_abi::vm::intercept::HYPERCALL`), as the guest made it:
+    /// `control` is the hypercall input value (RCX: call code, fast bit,
+    /// rep count and start, ...), `input` and `output` the input and output
+    /// parameters (RDX and R8: GPAs, or for a fast call the first input
+    /// words). The kernel decodes nothing beyond the call code, so the
+    /// handler validates the call; it answers with
+    /// [`ExitReply::hypercall_result`].
+    Hypercall {
+        control: u64,
+        input: u64,
+        output: u64,
+    },
     /// Lifecycle: `UNRECOVERABLE_EXCEPTION` (a triple fault, `exit_code`
     /// `0x7F`, or an invalid state, `u64::MAX`). The VP is stopped.
     UnrecoverableException { rip: u64, exit_code: u64, rsp: u64 },
@@ -273,8 +287,9 @@ pub enum Intercept {
     Cpuid(HvX64CpuidInterceptMessage),
     Memory(HvX64MemoryInterceptMessage),
     /// The common header alone: what the kernel sends for the exits the
-    /// TLFS defines no body for here (`HLT`, exceptions, and the lifecycle
-    /// kinds `UNRECOVERABLE_EXCEPTION` and [`TESSERA_UNSUPPORTED`]).
+    /// TLFS defines no body for here (`HLT`, exceptions, routed hypercalls,
+    /// and the lifecycle kinds `UNRECOVERABLE_EXCEPTION` and
+    /// [`TESSERA_UNSUPPORTED`]).
     Header(HvX64InterceptMessageHeader),
 }
 
@@ -320,6 +335,7 @@ const HALT: u64 = ty(HvMessageType::X64_HALT);
 const UNMAPPED_GPA: u64 = ty(HvMessageType::UNMAPPED_GPA);
 const GPA_INTERCEPT: u64 = ty(HvMessageType::GPA_INTERCEPT);
 const UNRECOVERABLE: u64 = ty(HvMessageType::UNRECOVERABLE_EXCEPTION);
+const HYPERCALL: u64 = ty(HvMessageType::HYPERCALL_INTERCEPT);
 
 /// The first `T` in `buffer`, if it holds enough bytes.
 fn read<T: FromBytes>(buffer: &[u64]) -> Option<T> {
@@ -424,6 +440,12 @@ impl Exit {
                     value,
                 })
             })(),
+            // Any words are a hypercall the guest could make: nothing to refuse.
+            HYPERCALL => Ok(Self::Hypercall {
+                control: w2,
+                input: w3,
+                output: w4,
+            }),
             UNRECOVERABLE => Ok(Self::UnrecoverableException {
                 rip: w2,
                 exit_code: w3,
@@ -513,6 +535,11 @@ impl Exit {
                 rip,
                 value,
             ],
+            Self::Hypercall {
+                control,
+                input,
+                output,
+            } => [HYPERCALL, 0, control, input, output, 0],
             Self::UnrecoverableException {
                 rip,
                 exit_code,
@@ -559,7 +586,7 @@ impl ExitMessage {
             MSR => read(buffer).map(Intercept::Msr),
             CPUID => read(buffer).map(Intercept::Cpuid),
             UNMAPPED_GPA | GPA_INTERCEPT => read(buffer).map(Intercept::Memory),
-            HALT | EXCEPTION | UNRECOVERABLE | TESSERA_UNSUPPORTED => {
+            HALT | EXCEPTION | HYPERCALL | UNRECOVERABLE | TESSERA_UNSUPPORTED => {
                 read(buffer).map(Intercept::Header)
             }
             _ => None,
@@ -695,6 +722,17 @@ impl ExitReply {
     #[must_use]
     pub fn msr_read_result(self, value: u64) -> Self {
         self.result([value, 0])
+    }
+
+    /// Completes a routed hypercall ([`Exit::Hypercall`]): `result_value`
+    /// goes to RAX (`HV_HYPERCALL_RESULT_VALUE`: the status in bits 15:0,
+    /// the reps completed in bits 43:32), and RIP moves past the VMMCALL.
+    /// A fast call's output registers go with
+    /// [`set_register`](Self::set_register) (`HvRegisterName::X64_RDX`,
+    /// `X64_R8`).
+    #[must_use]
+    pub fn hypercall_result(self, result_value: u64) -> Self {
+        self.result([result_value, 0]).advance_rip()
     }
 
     /// The MSR access raises #GP (do not advance RIP with it).
@@ -1063,6 +1101,56 @@ mod tests {
     }
 
     #[test]
+    fn hypercall_exits() {
+        // HvCallNotifyLongSpinWait, fast, with a rep count the kernel does
+        // not judge: the words come as the guest wrote them.
+        let control = 0x0008 | 1 << 16 | 3 << 32;
+        let words = [HYPERCALL, 1, control, 0xAAAA, 0xBBBB, 0];
+        let mut header = HvX64InterceptMessageHeader::new_zeroed();
+        header.vp_index = 1;
+        header.instruction_length = 3;
+        header.intercept_access_type = HvInterceptAccessType::EXECUTE;
+        header.rip = 0x10_2030;
+        let mut buffer = buffer_of(&header);
+        assert_eq!(buffer.len(), 5);
+        // RCX and RDX after the header.
+        buffer.extend([control, 0xAAAA]);
+        let message = ExitMessage::parse(&words, &buffer);
+        assert_eq!(
+            message.exit,
+            Exit::Hypercall {
+                control,
+                input: 0xAAAA,
+                output: 0xBBBB
+            }
+        );
+        assert!(!message.exit.is_lifecycle());
+        assert_eq!(message.vp_index, 1);
+        assert_eq!(message.type_name(), Some("HvMessageTypeHypercallIntercept"));
+        assert_eq!(message.intercept, Intercept::Header(header));
+        assert_eq!(message.intercept.header().map(|h| h.rip), Some(0x10_2030));
+        let registers = GuestRegisters::from_buffer(&buffer, state::RCX | state::RDX).unwrap();
+        assert_eq!(registers.get(state::RCX), Some(control));
+        assert_eq!(
+            message.exit.to_words(),
+            Some([HYPERCALL, 0, control, 0xAAAA, 0xBBBB, 0])
+        );
+        // Without the header: still the exit.
+        let short = ExitMessage::parse(&words, &buffer[..4]);
+        assert_eq!(short.intercept, Intercept::None);
+        assert_eq!(short.exit, message.exit);
+        // Word 5 is not part of the exit; any input value is a hypercall.
+        assert_eq!(
+            parse([HYPERCALL, 0, u64::MAX, u64::MAX, u64::MAX, 7]),
+            Exit::Hypercall {
+                control: u64::MAX,
+                input: u64::MAX,
+                output: u64::MAX
+            }
+        );
+    }
+
+    #[test]
     fn unknown_types_are_kept() {
         for t in [0, 1, 0x8000_0010, 0x8000_0F05, u64::MAX, 1 << 32 | IO_PORT] {
             assert_eq!(parse([t, 1, 2, 3, 4, 5]), Exit::Unknown(t));
@@ -1239,6 +1327,32 @@ mod tests {
             [action::INJECT, gp, 0, 0, 0, 0]
         );
         assert_eq!(ExitReply::new().stop().actions(), action::STOP);
+        // A routed hypercall: the result value for RAX, RIP past VMMCALL,
+        // fast output in RDX and R8.
+        let reply = ExitReply::new()
+            .hypercall_result(3 << 32)
+            .set_register(HvRegisterName::X64_RDX, 0x1122)
+            .set_register(HvRegisterName::X64_R8, 0x3344);
+        assert_eq!(
+            reply.words(),
+            [
+                action::ADVANCE_RIP | action::RESULT | action::SET_REGISTERS,
+                0,
+                3 << 32,
+                0,
+                0,
+                0
+            ]
+        );
+        assert_eq!(
+            reply.buffer_words(),
+            [
+                u64::from(HvRegisterName::X64_RDX.0),
+                0x1122,
+                u64::from(HvRegisterName::X64_R8.0),
+                0x3344
+            ]
+        );
         let reply = ExitReply::new()
             .set_register(HvRegisterName::X64_RAX, 5)
             .set_register(HvRegisterName::X64_RIP, 0x2000);
@@ -1323,6 +1437,11 @@ mod tests {
             }),
             Just(Exit::ResetRequest),
             any::<[u64; 4]>().prop_map(|parameters| Exit::GuestCrash { parameters }),
+            any::<[u64; 3]>().prop_map(|[control, input, output]| Exit::Hypercall {
+                control,
+                input,
+                output
+            }),
         ]
     }
 
@@ -1333,14 +1452,14 @@ mod tests {
         #[test]
         fn parsing_never_panics(
             words in any::<[u64; 6]>(),
-            kind in 0usize..14,
+            kind in 0usize..15,
             buffer in prop::collection::vec(any::<u64>(), 0..40),
             mask in any::<u64>(),
         ) {
             // Half the time, a type this module knows.
             let known = [IO_PORT, MSR, CPUID, EXCEPTION, HALT, UNMAPPED_GPA, GPA_INTERCEPT,
                 UNRECOVERABLE, TESSERA_HANDLER_DIED, TESSERA_UNSUPPORTED, TESSERA_PARTITION_ATTACH,
-                TESSERA_RESET_REQUEST, TESSERA_GUEST_CRASH];
+                TESSERA_RESET_REQUEST, TESSERA_GUEST_CRASH, HYPERCALL];
             let mut words = words;
             if let Some(&t) = known.get(kind) {
                 words[0] = t;
@@ -1360,6 +1479,15 @@ mod tests {
                     prop_assert_eq!(&parameters[..], &words[2..]);
                 }
                 Exit::ResetRequest => prop_assert_eq!(message.message_type, TESSERA_RESET_REQUEST),
+                Exit::Hypercall { control, input, output } => {
+                    prop_assert_eq!(message.message_type, HYPERCALL);
+                    prop_assert_eq!([control, input, output], [words[2], words[3], words[4]]);
+                    // The header, when the buffer holds one.
+                    prop_assert_eq!(
+                        message.intercept.header().is_some(),
+                        buffer.len() >= 5
+                    );
+                }
                 Exit::Memory { access, size, value, .. } => {
                     prop_assert!(matches!(size, 0 | 1 | 2 | 4 | 8));
                     if access != MemoryAccess::Write || size == 0 {
@@ -1399,7 +1527,7 @@ mod tests {
 
         /// Replies carry only defined action bits, whatever is combined.
         #[test]
-        fn replies_use_defined_actions(steps in prop::collection::vec(0u8..9, 0..10), value in any::<u64>()) {
+        fn replies_use_defined_actions(steps in prop::collection::vec(0u8..10, 0..10), value in any::<u64>()) {
             let mut reply = ExitReply::new();
             for step in steps {
                 reply = match step {
@@ -1411,6 +1539,7 @@ mod tests {
                     5 => reply.inject(value & event::VECTOR_MASK),
                     6 => reply.stop(),
                     7 => reply.memory_read_result(value),
+                    8 => reply.hypercall_result(value),
                     _ => reply.set_register(HvRegisterName::X64_RAX, value),
                 };
             }

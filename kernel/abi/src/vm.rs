@@ -287,6 +287,12 @@ pub mod guest_ports {
         /// Offset of the partition number (as [`ID_PORT`] reads it);
         /// read-only, writes are ignored.
         pub const MMIO_ID_OFFSET: u64 = 0x8;
+        /// What the probe puts in RDX when it answers a routed hypercall
+        /// (any call code its `HYPERCALL` route takes): the result value
+        /// is `HV_STATUS_SUCCESS` with 0 reps completed, RIP moves past the
+        /// VMMCALL, and RDX holds this, so the guest can tell the probe's
+        /// answer from the kernel's.
+        pub const HYPERCALL_SIGNATURE: u64 = 0x7E55_E7A0_4879_7065;
     }
 }
 

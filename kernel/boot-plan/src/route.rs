@@ -9,6 +9,7 @@
 //! | [`intercept::CPUID`] | leaves `first..=last`: `first \| last << 32` |
 //! | [`intercept::EXCEPTION`] | a non-zero mask of vectors 0-31, without NMI (2) |
 //! | [`intercept::MEMORY`] | GPA pages `first..=last` (page numbers, GPA >> 12): `first \| last << 32`, below [`GPA_LIMIT`] `>> 12` |
+//! | [`intercept::HYPERCALL`] | call codes `first..=last`: `first \| last << 32`, both `<= 0xFFFF` |
 //! | [`intercept::LIFECYCLE`], [`intercept::HLT`] | 0 |
 //!
 //! The helpers here are what the boot plan's decoder, the manager data's
@@ -20,7 +21,7 @@ pub use tessera_abi::vm::{GPA_LIMIT, intercept, state};
 pub const GPA_PAGE_SIZE: u64 = 4096;
 
 /// Every intercept kind a route may name.
-pub const KINDS: [u64; 7] = [
+pub const KINDS: [u64; 8] = [
     intercept::IO_PORT,
     intercept::MSR,
     intercept::CPUID,
@@ -28,6 +29,7 @@ pub const KINDS: [u64; 7] = [
     intercept::LIFECYCLE,
     intercept::HLT,
     intercept::MEMORY,
+    intercept::HYPERCALL,
 ];
 
 /// The register names of [`state`] masks, bit `n` for name `n`.
@@ -49,6 +51,7 @@ pub const fn kind_name(kind: u64) -> Option<&'static str> {
         intercept::LIFECYCLE => Some("lifecycle"),
         intercept::HLT => Some("hlt"),
         intercept::MEMORY => Some("memory"),
+        intercept::HYPERCALL => Some("hypercall"),
         _ => None,
     }
 }
@@ -79,6 +82,11 @@ pub const fn shape(kind: u64) -> Option<ParameterShape> {
         }),
         intercept::MSR | intercept::CPUID | intercept::MEMORY => Some(ParameterShape::Range {
             max: 0xFFFF_FFFF,
+            shift: 32,
+        }),
+        // Call codes are 16 bits, packed like MSRs.
+        intercept::HYPERCALL => Some(ParameterShape::Range {
+            max: 0xFFFF,
             shift: 32,
         }),
         intercept::EXCEPTION => Some(ParameterShape::Vectors),
@@ -252,8 +260,23 @@ mod tests {
         assert_eq!(memory_parameter(0xfed0_0000, 0xfed0_0ffe), None);
         assert_eq!(memory_parameter(0xfed0_0000, GPA_LIMIT + 4095), None);
         assert_eq!(memory_parameter(0xfed0_1000, 0xfed0_0fff), None);
+        // Hypercall routes: 16-bit call codes in the MSR layout.
+        let hypercall = intercept::HYPERCALL;
+        assert_eq!(range_parameter(hypercall, 8, 8), Some(8 | 8 << 32));
+        assert_eq!(
+            range_parameter(hypercall, 0, 0xFFFF),
+            Some(0xFFFF << 32),
+            "every code"
+        );
+        assert_eq!(range_parameter(hypercall, 0, 0x1_0000), None);
+        assert_eq!(range_parameter(hypercall, 9, 8), None);
+        assert_eq!(range_of(hypercall, 2 | 0x14 << 32), Some((2, 0x14)));
+        assert!(parameter_valid(hypercall, 0x8 | 0x8 << 32));
+        assert!(!parameter_valid(hypercall, 0x1_0000 << 32), "code 0x10000");
+        assert!(!parameter_valid(hypercall, 1 << 16 | 1 << 33), "bits 31:16");
+        assert!(!parameter_valid(hypercall, 9 | 8 << 32), "backwards");
         assert_eq!(range_of(io, 0x3f8 | 0x3ff << 16), Some((0x3f8, 0x3ff)));
-        for kind in [io, msr, intercept::CPUID, memory] {
+        for kind in [io, msr, intercept::CPUID, memory, hypercall] {
             assert!(parameter_valid(kind, range_parameter(kind, 5, 9).unwrap()));
             assert!(!parameter_valid(
                 kind,
@@ -291,5 +314,10 @@ mod tests {
         let m = |a, b| range_parameter(memory, a, b).unwrap();
         assert!(overlap(memory, m(0xfed00, 0xfed00), m(0xfe000, 0xfefff)));
         assert!(!overlap(memory, m(0xfed00, 0xfed00), m(0xfed01, 0xfed0f)));
+        let hypercall = intercept::HYPERCALL;
+        let h = |a, b| range_parameter(hypercall, a, b).unwrap();
+        assert!(overlap(hypercall, h(8, 8), h(0, 0xFFFF)));
+        assert!(overlap(hypercall, h(2, 3), h(3, 0x14)));
+        assert!(!overlap(hypercall, h(8, 8), h(9, 0x14)));
     }
 }

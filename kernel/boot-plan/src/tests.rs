@@ -1077,6 +1077,15 @@ fn vm_model() -> PlanModel {
             parameter: io(0x3f8, 0x3ff),
             state: route::state::RAX,
         },
+        // The Hv#1 partition's HvCallNotifyLongSpinWait, to the same handler.
+        RouteModel {
+            partition: 0,
+            target: 0,
+            slot: 61,
+            kind: intercept::HYPERCALL,
+            parameter: route::range_parameter(intercept::HYPERCALL, 0x8, 0x8).unwrap(),
+            state: route::state::RCX,
+        },
         RouteModel {
             partition: 1,
             target: 2,
@@ -1135,10 +1144,10 @@ fn partitions_round_trip() {
     assert_eq!(encode(&plan.to_model()), bytes);
     assert_eq!(
         bytes.len(),
-        HEADER_SIZE + 3 * 40 + 4 * 56 + 3 * 40 + 5 * 16 + 2 * 192 + 6 * 32 + 29
+        HEADER_SIZE + 3 * 40 + 4 * 56 + 3 * 40 + 5 * 16 + 2 * 192 + 7 * 32 + 29
     );
     assert_eq!(plan.partition_count(), 2);
-    assert_eq!(plan.route_count(), 6);
+    assert_eq!(plan.route_count(), 7);
     let mb = plan.partition(1).unwrap();
     assert_eq!(mb.name, "mb");
     assert_eq!(mb.cmdline, "multiboot-guest check=cmdline");
@@ -1151,9 +1160,11 @@ fn partitions_round_trip() {
     assert_eq!(plan.partitions_of(3).count(), 2);
     assert_eq!(plan.partitions_of(0).count(), 0);
     let demo_routes: Vec<Route> = plan.routes_of(0).collect();
-    assert_eq!(demo_routes.len(), 3);
+    assert_eq!(demo_routes.len(), 4);
     assert_eq!(demo_routes[2].state, route::state::RAX);
-    assert!(plan.partition(2).is_none() && plan.route(6).is_none());
+    assert_eq!(demo_routes[3].kind, route::intercept::HYPERCALL);
+    assert_eq!(demo_routes[3].parameter, 0x8 | 0x8 << 32);
+    assert!(plan.partition(2).is_none() && plan.route(7).is_none());
 }
 
 #[test]
@@ -1359,7 +1370,12 @@ fn route_records() {
         value(1, "parameter"),
     );
     check(&|m| m.routes[0].parameter = 1, value(0, "parameter"));
-    check(&|m| m.routes[5].parameter = 1 << 2, value(5, "parameter"));
+    check(&|m| m.routes[6].parameter = 1 << 2, value(6, "parameter"));
+    // Hypercall codes are 16 bits.
+    check(
+        &|m| m.routes[3].parameter = 0x1_0000 << 32,
+        value(3, "parameter"),
+    );
     check(&|m| m.routes[1].state = 1 << 16, value(1, "state"));
     check(
         &|m| {
@@ -1369,10 +1385,10 @@ fn route_records() {
     );
     // The same ports in another partition are fine.
     let mut m = vm_model();
-    m.routes[4] = RouteModel {
+    m.routes[5] = RouteModel {
         kind: intercept::IO_PORT,
         parameter: route::range_parameter(intercept::IO_PORT, 0xf4, 0xf4).unwrap(),
-        ..m.routes[4].clone()
+        ..m.routes[5].clone()
     };
     assert!(parse_model(&m).is_ok());
     // Two lifecycle routes, none.
@@ -1385,7 +1401,7 @@ fn route_records() {
     );
     check(
         &|m| {
-            m.routes.remove(3);
+            m.routes.remove(4);
         },
         PlanError::NoLifecycleRoute { partition: 1 },
     );
@@ -1405,7 +1421,7 @@ fn route_records() {
     };
     check(&|m| m.routes[1].slot = 58, slot(1, 58));
     check(&|m| m.routes[2].slot = 62, slot(2, 62));
-    check(&|m| m.routes[3].slot = 62, slot(3, 62));
+    check(&|m| m.routes[4].slot = 62, slot(4, 62));
     check(&|m| m.routes[0].slot = 63, slot(0, 63));
     check(&|m| m.routes[0].slot = 4, slot(0, 4));
     check(&|m| m.routes[0].slot = 3, slot(0, 3));

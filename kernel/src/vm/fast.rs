@@ -184,7 +184,11 @@ fn answer_hypercall(vmcb: &mut Vmcb, gprs: &mut GuestGprs, partition: &FastParti
     }
     // A routed call code is a component's, even where the kernel has a
     // handler (tessera_abi::vm::intercept::HYPERCALL).
-    if partition.hypercall_routes.routes(u32::from(gprs.rcx as u16)) != Some(false) {
+    if partition
+        .hypercall_routes
+        .routes(u32::from(gprs.rcx as u16))
+        != Some(false)
+    {
         return false;
     }
     let enabled = partition.hypercalls_enabled.load(Ordering::Acquire);

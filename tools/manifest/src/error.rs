@@ -186,10 +186,11 @@ pub mod check {
         HV_FEATURE = "hv-feature": "A partition `hv` list with a name Tessera does not know or implement, a bad value, or a feature without the one it needs; or `expect = \"crash\"` without `hv-crash`.";
         PARTITION_PRIORITY = "partition-priority": "A partition priority above its manager's or above a route target's.";
         BAD_EXIT_KIND = "bad-exit-kind": "A route `exit` that is not an intercept kind.";
-        BAD_ROUTE = "bad-route": "A route without the range its exit kind needs (`ports`, `msrs`, `leaves`, `gpas`, `vectors`), or with one it cannot take.";
-        BAD_ROUTE_RANGE = "bad-route-range": "A route range that is malformed, backwards or too large, a GPA range that is not whole pages outside the partition's RAM, or exception vectors that cannot be intercepted.";
+        BAD_ROUTE = "bad-route": "A route without the range its exit kind needs (`ports`, `msrs`, `leaves`, `gpas`, `codes`, `vectors`), or with one it cannot take.";
+        BAD_ROUTE_RANGE = "bad-route-range": "A route range that is malformed, backwards or too large (a call code above 0xFFFF), a GPA range that is not whole pages outside the partition's RAM, or exception vectors that cannot be intercepted.";
         BAD_STATE = "bad-state": "A route `state` register that is unknown or listed twice.";
         ROUTE_TO_NOTIFICATION = "route-to-notification": "A route to a notification: exits are calls, so routes go to IPC endpoints.";
+        HYPERCALL_WITHOUT_HV = "hypercall-without-hv": "A `hypercall` route of a partition without an `hv` key: without the Hv#1 interface it makes no hypercalls.";
         ROUTE_OVERLAP = "route-overlap": "Two routes of one partition that would catch the same exit.";
         MISSING_LIFECYCLE_ROUTE = "missing-lifecycle-route": "A partition without a lifecycle route: an enabled intercept (triple faults, unmapped accesses) would have no route.";
         TOO_MANY_PARTITIONS = "too-many-partitions": "More than 8 partitions for one manager.";

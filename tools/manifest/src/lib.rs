@@ -80,8 +80,8 @@
 //! - `[partition.NAME]` (version 2) describes a guest: `manager`, `image`,
 //!   `format` (`elf64`/`multiboot`), `cmdline`, `memory`, `vps`, `cpus`,
 //!   `priority`, `expect` and `routes` (`{ exit, to, ports | msrs | leaves |
-//!   gpas | vectors, state }`, one of them a `lifecycle` route). See the
-//!   README for every rule.
+//!   gpas | codes | vectors, state }`, one of them a `lifecycle` route). See
+//!   the README for every rule.
 
 mod error;
 mod model;

@@ -55,6 +55,7 @@ pub(crate) struct RawRoute {
     pub msrs: Option<Spanned<RawRange>>,
     pub leaves: Option<Spanned<RawRange>>,
     pub gpas: Option<Spanned<RawRange>>,
+    pub codes: Option<Spanned<RawRange>>,
     pub vectors: Option<Spanned<Vec<Spanned<i64>>>>,
     pub state: Option<Spanned<Vec<Spanned<String>>>>,
 }

@@ -237,6 +237,8 @@ fn partitions() {
             (intercept::MEMORY, 62),
             (intercept::MEMORY, 60),
             (intercept::EXCEPTION, 62),
+            (intercept::HYPERCALL, 60),
+            (intercept::HYPERCALL, 60),
         ]
     );
     // Memory routes: GPA bytes in the manifest, page numbers in the plan.
@@ -249,6 +251,13 @@ fn partitions() {
     );
     assert_eq!(demo.routes[8].parameter, 1 << 6 | 1 << 13);
     assert_eq!(demo.routes[8].state, state::RAX | state::RCX | 1 << 15);
+    // Hypercall routes: call codes, in the MSR layout.
+    assert_eq!(demo.routes[9].parameter, 0x8 | 0x8 << 32);
+    assert_eq!(demo.routes[9].state, state::RCX | state::RDX | 1 << 8);
+    assert_eq!(
+        demo.routes[10].parameter,
+        range_parameter(intercept::HYPERCALL, 2, 3).unwrap()
+    );
     // Hv#1: the names as written (trimmed), the words they make.
     assert_eq!(
         demo.hv.as_deref(),
@@ -305,7 +314,7 @@ fn partitions() {
     let bytes = compile(&deployment);
     let plan = BootPlan::parse(&bytes).unwrap();
     assert_eq!(plan.partition_count(), 3);
-    assert_eq!(plan.route_count(), 13);
+    assert_eq!(plan.route_count(), 15);
     assert_eq!(plan.partition(0).unwrap().hv1, demo.hv1);
     assert_eq!(plan.partition(2).unwrap().hv1, second.hv1);
     let p = plan.partition(1).unwrap();

@@ -203,6 +203,7 @@ fn gen_route() -> impl Strategy<Value = GenRoute> {
         1 => Just("cpuid"),
         1 => Just("hlt"),
         1 => Just("memory"),
+        1 => Just("hypercall"),
         1 => Just("exception"),
         1 => Just("lifecycle"),
     ];
@@ -221,6 +222,12 @@ fn gen_route() -> impl Strategy<Value = GenRoute> {
                 "gpas = \"0xfed00000-0xfed0ffff\"",
                 "gpas = \"0xfee00000-0xfee00fff\"",
             ],
+            "hypercall" => vec![
+                "codes = \"0x0008\"",
+                "codes = \"0x0002-0x0014\"",
+                "codes = 8",
+                "codes = \"0x0-0xffff\"",
+            ],
             "exception" => vec!["vectors = [6, 13]", "vectors = [14]"],
             _ => vec![],
         }
@@ -232,6 +239,8 @@ fn gen_route() -> impl Strategy<Value = GenRoute> {
         Just("gpas = \"0xfed00001-0xfed00fff\""),
         Just("gpas = \"0x0-0xfff\""),
         Just("gpas = \"0xfffffffff000-0xffffffffffff\""),
+        Just("codes = \"0x10000\""),
+        Just("codes = \"0x8-0x7\""),
     ];
     let state = proptest::option::weighted(
         0.2,

@@ -447,6 +447,19 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         expect: Verdict::Pass,
         markers: VM_HV_RESET_MARKERS,
     },
+    // A hypercall route: code 0x0008 goes to probe-device instead of the
+    // kernel's own handler, whatever the input value; other codes stay
+    // the kernel's.
+    SystemTest {
+        name: "vm-hv-routes",
+        deployment: Some("vm-hv-routes"),
+        boot: BootMethod::Kernel,
+        cpu: None,
+        smp: 2,
+        extra_cmdline: "",
+        expect: Verdict::Pass,
+        markers: VM_HV_ROUTES_MARKERS,
+    },
     // The bench deployment of guest exits, without -icount: the figures are
     // printed (cargo xtask bench reads them), and the guest passes.
     SystemTest {
@@ -640,6 +653,30 @@ const VM_HV_RESET_MARKERS: &[&str] = &[
     "] INFO reset: ok 1 - after the reset the guest OS ID reads 0",
     "] INFO reset: ok 2 - after the reset the hypercall page is disabled and unlocked",
     "partition reset: passed (expected pass): ok",
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
+/// vm-hv-routes: the manager installs the hypercall route, the probe
+/// learns the partition's name, and routed-hypercall passes each check by
+/// name: the probe answers code 0x0008 (with a rep count too), the kernel
+/// the unrouted unknown code.
+const VM_HV_ROUTES_MARKERS: &[&str] = &[
+    "boot plan \"vm-hv-routes\": 3 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition routes: ",
+    "partition routes: Hv#1 interface (3 features)",
+    "partition routes: Hv#1 interface on",
+    "partition routes: route hypercall 0x8..=0x8 -> slot ",
+    "[probe-device cpu",
+    "] INFO badge 1 is partition routes",
+    "] INFO routes: ok 1 - CPUID 0x40000001 EAX: the Hv#1 interface",
+    "] INFO routes: ok 2 - the guest OS ID is set and the hypercall page enabled",
+    "] INFO routes: ok 3 - a fast HvCallNotifyLongSpinWait (0x0008) is answered by the probe: result value 0, RDX = its signature",
+    "] INFO routes: ok 4 - an unrouted unknown code (0x7FFF) gets HV_STATUS_INVALID_HYPERCALL_CODE from the kernel",
+    "] INFO routes: ok 5 - a routed code with a rep count (0x0008, 3 reps) still reaches the probe: the kernel decodes nothing",
+    "] INFO routes: # tessera-guest: 5 passed, 0 failed",
+    "partition routes: passed (expected pass): ok",
     VM_MANAGER,
     VERDICT_PASS,
 ];

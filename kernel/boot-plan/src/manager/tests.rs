@@ -28,6 +28,13 @@ fn routes_a() -> Vec<RouteSpec> {
             slot: 61,
             state: state::RAX,
         },
+        // The Hv#1 partition's HvCallNotifyLongSpinWait.
+        RouteSpec {
+            kind: intercept::HYPERCALL,
+            parameter: range_parameter(intercept::HYPERCALL, 0x8, 0x8).unwrap(),
+            slot: 61,
+            state: state::RCX | state::RDX,
+        },
     ]
 }
 
@@ -285,6 +292,31 @@ fn refused_inputs() {
             route: 2,
         },
     );
+    let mut bad = routes_a();
+    bad.push(RouteSpec {
+        parameter: range_parameter(intercept::HYPERCALL, 0x2, 0x14).unwrap(),
+        ..bad[3]
+    });
+    expect_input(
+        &bad,
+        |_| {},
+        ManagerDataError::RouteOverlap {
+            partition: 0,
+            route: 4,
+        },
+    );
+    // Call codes are 16 bits.
+    let mut bad = routes_a();
+    bad[3].parameter = 0x1_0000 << 32;
+    expect_input(
+        &bad,
+        |_| {},
+        ManagerDataError::BadValue {
+            section: r,
+            index: 3,
+            field: "parameter",
+        },
+    );
     for (edit, field) in [
         (
             (|r: &mut RouteSpec| r.kind = 9) as fn(&mut RouteSpec),
@@ -513,13 +545,14 @@ proptest! {
         badge in 1u64..,
         priority in any::<u8>(),
         ports in (0u64..0xffff, 0u64..16),
+        codes in proptest::option::of((0u64..=0xffff, 0u64..32)),
         hv1_names in proptest::option::of(proptest::sample::subsequence(
             &["hv-relaxed", "hv-runtime", "hv-time", "hv-reset", "hv-crash", "hv-tlbflush",
               "hv-xmm-input", "hv-spinlocks=0x1fff", "hv-version-id-build=7"][..], 0..9)),
     ) {
         let first = ports.0;
         let last = (first + ports.1).min(0xffff);
-        let routes = [
+        let mut routes = vec![
             RouteSpec { kind: intercept::LIFECYCLE, parameter: 0, slot: 4, state: 0 },
             RouteSpec {
                 kind: intercept::IO_PORT,
@@ -528,6 +561,15 @@ proptest! {
                 state: state::ALL,
             },
         ];
+        if let Some((first, count)) = codes {
+            routes.push(RouteSpec {
+                kind: intercept::HYPERCALL,
+                parameter: range_parameter(intercept::HYPERCALL, first, (first + count).min(0xffff))
+                    .unwrap(),
+                slot: 5,
+                state: state::RCX | state::RDX | 1 << 8,
+            });
+        }
         let input = PartitionInput {
             name: "p",
             image: &image,

@@ -381,6 +381,31 @@ fn check_partition(
         ok &= info.is_some();
         routes.push(info);
     }
+    // Hypercall routes need the Hv#1 interface: without it the guest's
+    // VMMCALL raises #UD, so no hypercall ever reaches a route.
+    if p.hv.is_none() {
+        for (j, spanned_route) in p.routes.iter().enumerate() {
+            let exit = spanned_route.get_ref().exit.get_ref();
+            if route::kind_of_name(exit) != Some(intercept::HYPERCALL) {
+                continue;
+            }
+            report.push(
+                HYPERCALL_WITHOUT_HV,
+                format!("{entry}.routes[{j}]"),
+                span(spanned_route),
+                format!(
+                    "partition `{name}` has a `hypercall` route but no `hv` key: the partition \
+                     has no Hv#1 interface, so it makes no hypercalls (VMMCALL raises #UD) and \
+                     the route would catch nothing"
+                ),
+                format!(
+                    "give {entry} the Hv#1 interface, such as hv = [] (the minimum) or \
+                     hv = [\"hv-relaxed\"], or remove the route"
+                ),
+            );
+            ok = false;
+        }
+    }
     let has_lifecycle = p
         .routes
         .iter()
@@ -670,6 +695,7 @@ fn range_field(kind: u64) -> Option<&'static str> {
         intercept::CPUID => Some("leaves"),
         intercept::EXCEPTION => Some("vectors"),
         intercept::MEMORY => Some("gpas"),
+        intercept::HYPERCALL => Some("codes"),
         _ => None,
     }
 }
@@ -713,11 +739,12 @@ fn check_route(
     ok &= target.is_some();
 
     // The range fields.
-    let given: [(&str, bool); 5] = [
+    let given: [(&str, bool); 6] = [
         ("ports", r.ports.is_some()),
         ("msrs", r.msrs.is_some()),
         ("leaves", r.leaves.is_some()),
         ("gpas", r.gpas.is_some()),
+        ("codes", r.codes.is_some()),
         ("vectors", r.vectors.is_some()),
     ];
     let mut parameter = None;
@@ -730,6 +757,7 @@ fn check_route(
                     "msrs" => r.msrs.as_ref().map(|s| s.span()),
                     "leaves" => r.leaves.as_ref().map(|s| s.span()),
                     "gpas" => r.gpas.as_ref().map(|s| s.span()),
+                    "codes" => r.codes.as_ref().map(|s| s.span()),
                     _ => r.vectors.as_ref().map(|s| s.span()),
                 };
                 let help = match wanted {
@@ -754,6 +782,10 @@ fn check_route(
                     "msrs" => "msrs = \"0x4c000000-0x4c00000f\"",
                     "leaves" => "leaves = \"0x4c000000-0x4c0000ff\"",
                     "gpas" => "gpas = \"0xfed00000-0xfed00fff\" (whole 4 KiB pages)",
+                    "codes" => {
+                        "codes = \"0x0008\" (one call code, here HvCallNotifyLongSpinWait) or \
+                         codes = \"0x0002-0x0003\""
+                    }
                     _ => "vectors = [6, 13]",
                 };
                 report.push(
@@ -762,7 +794,8 @@ fn check_route(
                     span(spanned),
                     format!(
                         "{} `{exit}` route needs `{field}`",
-                        // As read aloud: an I/O, an MSR, an exception; a CPUID, a memory.
+                        // As read aloud: an I/O, an MSR, an exception; a CPUID, a
+                        // memory, a hypercall.
                         if matches!(exit, "io" | "msr" | "exception") {
                             "an"
                         } else {
@@ -785,6 +818,7 @@ fn check_route(
                 let range = match field {
                     "ports" => r.ports.as_ref(),
                     "msrs" => r.msrs.as_ref(),
+                    "codes" => r.codes.as_ref(),
                     _ => r.leaves.as_ref(),
                 };
                 if let Some(range) = range {
@@ -940,10 +974,17 @@ fn check_range(
     range: &Spanned<crate::raw::RawRange>,
     report: &mut Report<'_>,
 ) -> Option<u64> {
-    let (what, a, limit) = match kind {
-        intercept::IO_PORT => ("port", "a", 0xFFFFu64),
-        intercept::MSR => ("MSR", "an", 0xFFFF_FFFF),
-        _ => ("CPUID leaf", "a", 0xFFFF_FFFF),
+    let (what, a, limit, note) = match kind {
+        intercept::IO_PORT => ("port", "a", 0xFFFFu64, ""),
+        intercept::MSR => ("MSR", "an", 0xFFFF_FFFF, ""),
+        intercept::HYPERCALL => (
+            "call code",
+            "a",
+            0xFFFF,
+            " (bits 15:0 of the hypercall input value; the rep count and flags above them are \
+             the handler's to decode)",
+        ),
+        _ => ("CPUID leaf", "a", 0xFFFF_FFFF, ""),
     };
     let bad = |message: String, report: &mut Report<'_>| {
         report.push(
@@ -953,7 +994,7 @@ fn check_range(
             message,
             format!(
                 "write a range \"FIRST-LAST\" or one value, in hex (0x...) or decimal; {a} {what} \
-                 is at most {limit:#x}"
+                 is at most {limit:#x}{note}"
             ),
         );
     };
