@@ -81,7 +81,7 @@ impl Scheduler {
         queue.remove(position).map(|(_, thread)| thread)
     }
 
-    fn forget(&mut self, thread: ThreadId) {
+    pub fn forget(&mut self, thread: ThreadId) {
         for queue in &mut self.ready {
             queue.retain(|&(_, queued)| queued != thread);
         }

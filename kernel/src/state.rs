@@ -51,6 +51,15 @@ impl ThreadTable {
         self.slots[index] = Some((id, thread));
     }
 
+    /// Drops the record of a thread that is gone for good.
+    pub fn remove(&mut self, id: &ThreadId) -> Option<Thread> {
+        let slot = self.slots.get_mut(id.index() as usize)?;
+        match slot {
+            Some((known, _)) if known == id => slot.take().map(|(_, thread)| thread),
+            _ => None,
+        }
+    }
+
     pub fn get(&self, id: &ThreadId) -> Option<&Thread> {
         match self.slots.get(id.index() as usize)? {
             Some((known, thread)) if known == id => Some(thread),

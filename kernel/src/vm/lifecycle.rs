@@ -239,8 +239,13 @@ impl Kernel {
         let (thread, cpu) = (record.thread, record.cpu);
         self.sched.forget_queued(thread);
         log::info!("{}: stopped", self.vp_name(vp));
-        if crate::percpu::current_index() as usize == cpu {
+        let this_cpu = crate::percpu::current_index() as usize;
+        if this_cpu == cpu {
             crate::vm::host_msrs::check(cpu);
+        }
+        let partition = self.vps[vp].as_ref().map(|v| v.partition);
+        if let Some(partition) = partition {
+            self.reap_partition(partition, this_cpu);
         }
     }
 
@@ -364,6 +369,8 @@ impl Kernel {
             }
             self.sched.forget_queued(thread);
             guest_state::forget(cpu, vp);
+            let partition = record.partition;
+            self.reap_partition(partition, crate::percpu::current_index() as usize);
         }
     }
 
@@ -384,6 +391,57 @@ impl Kernel {
             self.partitions[partition]
                 .as_ref()
                 .map_or("?", |p| p.name.as_str())
+        );
+        self.reap_partition(partition, cpu);
+    }
+
+    /// A destroyed partition whose VPs have all left their CPUs gives back
+    /// what it holds: its VPs (VMCBs, message buffers, threads), its
+    /// overlay pages, its nested page tables and its ASID. Until then
+    /// (a VP still in its guest, or waiting for a handler) the last VP to
+    /// stop calls this again.
+    pub fn reap_partition(&mut self, partition: usize, this_cpu: usize) {
+        let Some(target) = self.partitions[partition].as_ref() else {
+            return;
+        };
+        if !target.destroyed {
+            return;
+        }
+        let vps = target.vps.clone();
+        for &vp in &vps {
+            let Some(record) = self.vps[vp].as_ref() else {
+                continue;
+            };
+            let dead = self.threads.get(&record.thread).is_none_or(|t| t.dead);
+            let idle = record.state == VpState::Stopped
+                || dead && !matches!(record.state, VpState::AwaitingReply(_));
+            let elsewhere = (0..self.sched.cpus())
+                .any(|cpu| cpu != this_cpu && self.sched.running(cpu) == Some(record.thread));
+            if !idle || elsewhere {
+                return;
+            }
+        }
+        for vp in vps {
+            let Some(record) = self.vps[vp].take() else {
+                continue;
+            };
+            guest_state::forget(record.cpu, vp);
+            self.sched.forget(record.thread);
+            let _ = self.ipc.remove_thread(record.thread, &mut |_| {});
+            self.threads.remove(&record.thread);
+            frames::free(record.message_buffer);
+        }
+        let Some(mut target) = self.partitions[partition].take() else {
+            return;
+        };
+        for overlay in target.overlays.drain(..) {
+            frames::free(x86_64::PhysAddr::new(overlay.frame));
+        }
+        target.npt.destroy(&mut KernelTables::default());
+        tables::free_asid(target.asid);
+        log::info!(
+            "partition {}: its VPs, tables and ASID are returned",
+            target.name
         );
     }
 }
