@@ -231,6 +231,7 @@ fn wait(kernel: &mut Kernel, thread: ThreadId, selector: u64, reply_first: bool)
     };
     let transfer = CapTransfer::from_word(kernel.threads[&thread].context.r13);
     let receive = receive_slot(transfer);
+    let mut replied = None;
     let outcome = if reply_first {
         let send = outgoing_cap(kernel, thread, transfer)?;
         let message = message_of(&kernel.threads[&thread].context, send)?;
@@ -239,9 +240,7 @@ fn wait(kernel: &mut Kernel, thread: ThreadId, selector: u64, reply_first: bool)
             .ipc
             .reply_and_wait(thread, message, endpoint, receive)
             .map_err(ipc_status)?;
-        if let Some(caller) = outcome.replied {
-            kernel.wake(caller);
-        }
+        replied = outcome.replied;
         outcome.wait
     } else {
         kernel
@@ -249,12 +248,22 @@ fn wait(kernel: &mut Kernel, thread: ThreadId, selector: u64, reply_first: bool)
             .wait(thread, endpoint, receive)
             .map_err(ipc_status)?
     };
-    match outcome {
-        WaitOutcome::Received(delivery) => {
+    match (outcome, replied) {
+        (WaitOutcome::Received(delivery), replied) => {
+            if let Some(caller) = replied {
+                kernel.wake(caller);
+            }
             write_delivery(kernel, thread, delivery);
             Ok(Keep::Continue)
         }
-        WaitOutcome::Blocked => Ok(Keep::Blocked),
+        // The server waits now, so the caller it answered may have its CPU
+        // straight away (as a call hands the CPU to the server), rather
+        // than through the run queue.
+        (WaitOutcome::Blocked, Some(caller)) => {
+            let cpu = kernel.threads[&thread].cpu;
+            Ok(kernel.hand_over(caller, cpu))
+        }
+        (WaitOutcome::Blocked, None) => Ok(Keep::Blocked),
     }
 }
 
