@@ -49,14 +49,9 @@ use uart16550::Uart16550;
 /// COM1's ports.
 pub const COM1_PORTS: RangeInclusive<u16> = COM1..=COM1 + 7;
 
-/// The answer to one exit, and what to log about it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Handled {
-    pub reply: ExitReply,
-    /// Lines for the log, in order: guest output (`Info`), attaches
-    /// (`Info`), refused messages (`Warn`).
-    pub log: Vec<(Level, String)>,
-}
+/// The answer to one exit, and what to log about it: guest output
+/// (`Info`), attaches (`Info`), refused messages (`Warn`).
+pub use tessera_rt::vm_exit::Handled;
 
 /// One partition's devices.
 #[derive(Clone, Debug, Default)]

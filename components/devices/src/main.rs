@@ -21,8 +21,8 @@
 #[cfg(target_os = "none")]
 mod component {
     use devices::Devices;
-    use tessera_rt::vm_exit::ExitMessage;
-    use tessera_rt::{Endpoint, Message, Reply, Server};
+    use tessera_rt::vm_exit::serve_exits;
+    use tessera_rt::Endpoint;
 
     tessera_rt::entry!(main);
 
@@ -32,14 +32,7 @@ mod component {
     fn main() {
         log::info!("serving COM1 (16550A at 0x3f8) to partitions");
         let mut devices = Devices::new();
-        Server::new(IO_ENDPOINT).serve(|badge, call: Message, _| -> Reply {
-            let message = ExitMessage::receive(&call);
-            let handled = devices.handle(badge, &message);
-            for (level, line) in &handled.log {
-                log::log!(*level, "{line}");
-            }
-            handled.reply.into_reply()
-        })
+        serve_exits(IO_ENDPOINT, |badge, message| devices.handle(badge, message))
     }
 }
 

@@ -50,22 +50,9 @@ pub const HYPERCALL_RESULT: u64 = 0;
 /// How many MSRs [`probe::MSRS`] holds.
 pub const MSR_COUNT: usize = (*probe::MSRS.end() - *probe::MSRS.start() + 1) as usize;
 
-/// The answer to one exit, and what to log about it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Handled {
-    pub reply: ExitReply,
-    /// Lines for the log: attaches (`Info`), refused messages (`Warn`).
-    pub log: Vec<(Level, String)>,
-}
-
-impl From<ExitReply> for Handled {
-    fn from(reply: ExitReply) -> Self {
-        Self {
-            reply,
-            log: Vec::new(),
-        }
-    }
-}
+/// The answer to one exit, and what to log about it: attaches (`Info`),
+/// refused messages (`Warn`).
+pub use tessera_rt::vm_exit::Handled;
 
 /// One partition's probe state.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

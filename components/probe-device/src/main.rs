@@ -25,8 +25,8 @@
 #[cfg(target_os = "none")]
 mod component {
     use probe_device::Probe;
-    use tessera_rt::vm_exit::ExitMessage;
-    use tessera_rt::{Endpoint, Message, Reply, Server};
+    use tessera_rt::vm_exit::serve_exits;
+    use tessera_rt::Endpoint;
 
     tessera_rt::entry!(main);
 
@@ -36,14 +36,7 @@ mod component {
     fn main() {
         log::info!("serving the probe protocol");
         let mut probe = Probe::new();
-        Server::new(EXITS_ENDPOINT).serve(|badge, call: Message, _| -> Reply {
-            let message = ExitMessage::receive(&call);
-            let handled = probe.handle(badge, &message);
-            for (level, line) in &handled.log {
-                log::log!(*level, "{line}");
-            }
-            handled.reply.into_reply()
-        })
+        serve_exits(EXITS_ENDPOINT, |badge, message| probe.handle(badge, message))
     }
 }
 

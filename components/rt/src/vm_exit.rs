@@ -1548,3 +1548,37 @@ mod tests {
         }
     }
 }
+
+/// A handler's answer to one exit, and what to log about it (guest output,
+/// attaches, refusals), in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Handled {
+    pub reply: ExitReply,
+    pub log: Vec<(log::Level, alloc::string::String)>,
+}
+
+impl From<ExitReply> for Handled {
+    fn from(reply: ExitReply) -> Self {
+        Self {
+            reply,
+            log: Vec::new(),
+        }
+    }
+}
+
+/// Serves the exits that reach `endpoint` forever: each call is parsed,
+/// `handle` answers it for the calling partition's badge, its log lines go
+/// to the component's log, and the reply goes back to the VP.
+pub fn serve_exits(
+    endpoint: crate::Endpoint,
+    mut handle: impl FnMut(u64, &ExitMessage) -> Handled,
+) -> ! {
+    crate::Server::new(endpoint).serve(|badge, call: Message, _| -> Reply {
+        let message = ExitMessage::receive(&call);
+        let handled = handle(badge, &message);
+        for (level, line) in &handled.log {
+            log::log!(*level, "{line}");
+        }
+        handled.reply.into_reply()
+    })
+}
