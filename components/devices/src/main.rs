@@ -21,8 +21,8 @@
 #[cfg(target_os = "none")]
 mod component {
     use devices::Devices;
-    use tessera_rt::vm_exit::serve_exits;
     use tessera_rt::Endpoint;
+    use tessera_rt::vm_exit::serve_exits;
 
     tessera_rt::entry!(main);
 

@@ -1,7 +1,7 @@
 //! Handing each partition manager what it needs to create its partitions
 //! (`tessera_boot_plan::manager`): a memory region holding the manager data
-//! — every partition's guest image, copied from init's boot modules, and
-//! how to run it — installed READ-only in the manager's slot
+//! — every partition's guest image and boot modules, copied from init's
+//! boot modules, and how to run it — installed READ-only in the manager's slot
 //! `MANAGER_DATA_SLOT`, and for each route a CALL capability to the route's
 //! endpoint, badged with the partition's badge, at the route's slot.
 //!
@@ -14,7 +14,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use tessera_boot_plan::manager::{
-    MANAGER_DATA_SLOT, PartitionInput, RouteSpec, encode_into, encoded_size,
+    MANAGER_DATA_SLOT, ModuleSpec, PartitionInput, RouteSpec, encode_into, encoded_size,
 };
 use tessera_boot_plan::{BootPlan, ImageKind};
 use tessera_rt::abi::{REGION_WINDOW, page};
@@ -36,6 +36,9 @@ pub struct ManagerPlan<'a> {
     routes: Vec<Vec<RouteSpec>>,
     partitions: Vec<tessera_boot_plan::Partition<'a>>,
     images: Vec<&'static [u8]>,
+    /// Each partition's boot modules: the bytes from their boot modules,
+    /// the command lines from the plan.
+    modules: Vec<Vec<ModuleSpec<'a>>>,
     used_slots: u64,
 }
 
@@ -45,7 +48,8 @@ impl<'a> ManagerPlan<'a> {
             .iter()
             .zip(&self.routes)
             .zip(&self.images)
-            .map(|((p, routes), image)| PartitionInput {
+            .zip(&self.modules)
+            .map(|(((p, routes), image), modules)| PartitionInput {
                 name: p.name,
                 image,
                 format: p.format,
@@ -57,6 +61,7 @@ impl<'a> ManagerPlan<'a> {
                 expect: p.expect,
                 routes,
                 hv1: p.hv1,
+                modules,
             })
             .collect()
     }
@@ -81,8 +86,27 @@ fn used_slots(plan: &BootPlan<'_>, component: u16) -> u64 {
     used
 }
 
-/// Every manager of the plan with its partitions, their images found among
-/// the boot modules: checked before anything is built.
+/// The boot module that holds image `index` of kind `kind`, checked
+/// against the image's name.
+fn module_of(
+    plan: &BootPlan<'_>,
+    modules: &[BootModule],
+    index: u16,
+    kind: ImageKind,
+) -> Result<&'static [u8], String> {
+    let image = plan
+        .image(index)
+        .filter(|image| image.kind == kind)
+        .ok_or("an image index and kind the plan checked")?;
+    modules
+        .get(usize::from(image.module))
+        .filter(|module| module.name == image.name)
+        .map(|module| module.bytes)
+        .ok_or_else(|| format!("module {} is not {:?}", image.module, image.name))
+}
+
+/// Every manager of the plan with its partitions, their images and boot
+/// modules found among the boot modules: checked before anything is built.
 pub fn plan_managers<'a>(
     plan: &BootPlan<'a>,
     modules: &[BootModule],
@@ -95,21 +119,21 @@ pub fn plan_managers<'a>(
         let partitions: Vec<_> = plan.partitions_of(component.index).collect();
         let mut routes = Vec::new();
         let mut images = Vec::new();
+        let mut guest_modules = Vec::new();
         for partition in &partitions {
-            let image = plan
-                .image(partition.image)
-                .filter(|image| image.kind == ImageKind::Guest)
-                .ok_or("a guest image index the plan checked")?;
-            let module = modules
-                .get(usize::from(image.module))
-                .filter(|module| module.name == image.name)
-                .ok_or_else(|| {
-                    format!(
-                        "partition {}: module {} is not the guest image {:?}",
-                        partition.name, image.module, image.name
-                    )
-                })?;
-            images.push(module.bytes);
+            let image = module_of(plan, modules, partition.image, ImageKind::Guest)
+                .map_err(|e| format!("partition {}: guest image: {e}", partition.name))?;
+            images.push(image);
+            let mut own = Vec::new();
+            for (k, module) in plan.guest_modules_of(partition.index).enumerate() {
+                let bytes = module_of(plan, modules, module.image, ImageKind::GuestModule)
+                    .map_err(|e| format!("partition {}: module {k}: {e}", partition.name))?;
+                own.push(ModuleSpec {
+                    bytes,
+                    cmdline: module.cmdline,
+                });
+            }
+            guest_modules.push(own);
             routes.push(
                 plan.routes_of(partition.index)
                     .map(|r| RouteSpec {
@@ -127,6 +151,7 @@ pub fn plan_managers<'a>(
             routes,
             partitions,
             images,
+            modules: guest_modules,
             used_slots: used_slots(plan, component.index),
         });
     }
@@ -166,7 +191,8 @@ pub fn hand_over(
     memory::create(region, pages).map_err(|e| {
         format!(
             "{name}: a manager data region of {pages} pages ({size} bytes, the guest images \
-             included) does not fit init's quota: {e} (raise deployment.component-memory)"
+             and modules included) does not fit init's quota: {e} (raise \
+             deployment.component-memory)"
         )
     })?;
     let filled = memory::map(region, slot::DOMAIN, DATA_AT, page::WRITE)

@@ -20,7 +20,8 @@
 //! it has one; without, it stays a plain x86 machine); create its
 //! memory region and map it into the manager's region window (read/write)
 //! and into the partition at GPA 0 (read/write/execute); load the guest
-//! image (ELF64, or Multiboot with its command line) into it; install every
+//! image (ELF64, or Multiboot with its command line and boot modules, as
+//! QEMU's `-kernel -append -initrd` does) into it; install every
 //! route; send the partition attach message once through each route slot
 //! that leads to another component; create the VPs (VP `i` on its CPU);
 //! set VP 0's registers from the loader's initial state; start VP 0. Any
@@ -51,7 +52,7 @@ mod component {
     use partition_manager::slots::{MANAGER_DATA_VIEW, Slots, Window};
     use tessera_boot_plan::GuestFormat;
     use tessera_boot_plan::manager::{MANAGER_DATA_SLOT, ManagerData, PartitionSpec, RouteSpec};
-    use tessera_guest_loader::{GuestMemory, InitialVpState, LoadPlan};
+    use tessera_guest_loader::{GuestMemory, InitialVpState, LoadPlan, Module, Piece};
     use tessera_rt::abi::vm::map;
     use tessera_rt::abi::{Syscall, page};
     use tessera_rt::syscall::{Registers, invoke, invoke_with_buffer};
@@ -202,7 +203,15 @@ mod component {
         match spec.format {
             GuestFormat::Elf64 => tessera_guest_loader::load_elf64(spec.image, memory),
             GuestFormat::Multiboot => {
-                tessera_guest_loader::load_multiboot(spec.image, memory, spec.cmdline, &[])
+                let modules: Vec<Module<'static>> = spec
+                    .modules
+                    .clone()
+                    .map(|m| Module {
+                        image: m.bytes,
+                        cmdline: m.cmdline,
+                    })
+                    .collect();
+                tessera_guest_loader::load_multiboot(spec.image, memory, spec.cmdline, &modules)
             }
         }
         .map_err(Failure::Load)
@@ -223,6 +232,21 @@ mod component {
             CommandLine(spec.cmdline),
             plan.vp.rip
         );
+        if spec.format == GuestFormat::Multiboot {
+            log::info!("partition {name}: {} modules", spec.modules.len());
+            for (index, module) in spec.modules.clone().enumerate() {
+                let at = plan
+                    .writes
+                    .iter()
+                    .find(|w| w.what == Piece::Module(index))
+                    .map_or(0, |w| w.gpa);
+                log::info!(
+                    "partition {name}: module {index} at {at:#x}, {} bytes{}",
+                    module.bytes.len(),
+                    CommandLine(module.cmdline)
+                );
+            }
+        }
         Ok(plan.vp)
     }
 

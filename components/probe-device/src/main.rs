@@ -25,8 +25,8 @@
 #[cfg(target_os = "none")]
 mod component {
     use probe_device::Probe;
-    use tessera_rt::vm_exit::serve_exits;
     use tessera_rt::Endpoint;
+    use tessera_rt::vm_exit::serve_exits;
 
     tessera_rt::entry!(main);
 
@@ -36,7 +36,9 @@ mod component {
     fn main() {
         log::info!("serving the probe protocol");
         let mut probe = Probe::new();
-        serve_exits(EXITS_ENDPOINT, |badge, message| probe.handle(badge, message))
+        serve_exits(EXITS_ENDPOINT, |badge, message| {
+            probe.handle(badge, message)
+        })
     }
 }
 

@@ -7,8 +7,8 @@ use zerocopy::IntoBytes;
 use zerocopy::little_endian::{U16, U32, U64};
 
 use crate::layout::{
-    ComponentRecord, EndpointRecord, GrantRecord, Header, ImageRecord, PartitionRecord,
-    RouteRecord, SectionRef,
+    ComponentRecord, EndpointRecord, GrantRecord, Header, ImageRecord, ModuleRecord,
+    PartitionRecord, RouteRecord, SectionRef,
 };
 use crate::{
     BootPlan, CHECKSUM_START, EndpointKind, Expectation, FORMAT_VERSION, GrantKind, GuestFormat,
@@ -39,6 +39,8 @@ pub struct PlanModel {
     pub partitions: Vec<PartitionModel>,
     /// Routes of the partitions' exits.
     pub routes: Vec<RouteModel>,
+    /// Boot modules of the Multiboot partitions.
+    pub modules: Vec<ModuleModel>,
 }
 
 /// See [`crate::Image`].
@@ -144,6 +146,17 @@ pub struct RouteModel {
     pub state: u64,
 }
 
+/// See [`crate::GuestModule`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleModel {
+    /// Index into [`PlanModel::partitions`].
+    pub partition: u16,
+    /// Index into [`PlanModel::images`] (a guest module).
+    pub image: u16,
+    /// The module's command line.
+    pub cmdline: String,
+}
+
 fn name_field(name: &str) -> [u8; NAME_FIELD] {
     let mut field = [0; NAME_FIELD];
     for (dst, src) in field.iter_mut().zip(name.bytes()) {
@@ -156,8 +169,8 @@ fn u32_of(value: usize) -> U32 {
     U32::new(u32::try_from(value).unwrap_or(u32::MAX))
 }
 
-/// Writes `model` as a format-version-3 plan: header, then the image,
-/// component, endpoint, grant, partition, route and string sections back to
+/// Writes `model` as a format-version-4 plan: header, then the image,
+/// component, endpoint, grant, partition, route, module and string sections back to
 /// back (each record size is a multiple of 8, so every section stays
 /// 8-aligned; the string section comes last).
 ///
@@ -255,6 +268,21 @@ pub fn encode(model: &PlanModel) -> Vec<u8> {
             state: U64::new(r.state),
         })
         .collect();
+    let modules: Vec<ModuleRecord> = model
+        .modules
+        .iter()
+        .map(|m| {
+            let cmdline_offset = u32_of(strings.len());
+            strings.extend_from_slice(m.cmdline.as_bytes());
+            ModuleRecord {
+                partition: U16::new(m.partition),
+                image: U16::new(m.image),
+                cmdline_offset,
+                cmdline_len: U16::new(u16::try_from(m.cmdline.len()).unwrap_or(u16::MAX)),
+                reserved: [0; 6],
+            }
+        })
+        .collect();
 
     let mut offset = HEADER_SIZE;
     let mut place = |bytes: usize, count: usize| {
@@ -271,6 +299,7 @@ pub fn encode(model: &PlanModel) -> Vec<u8> {
     let grants_ref = place(grants.as_bytes().len(), grants.len());
     let partitions_ref = place(partitions.as_bytes().len(), partitions.len());
     let routes_ref = place(routes.as_bytes().len(), routes.len());
+    let modules_ref = place(modules.as_bytes().len(), modules.len());
     let strings_ref = place(strings.len(), strings.len());
     let total = offset;
 
@@ -291,6 +320,7 @@ pub fn encode(model: &PlanModel) -> Vec<u8> {
         grants: grants_ref,
         partitions: partitions_ref,
         routes: routes_ref,
+        modules: modules_ref,
         strings: strings_ref,
     };
 
@@ -302,6 +332,7 @@ pub fn encode(model: &PlanModel) -> Vec<u8> {
     out.extend_from_slice(grants.as_bytes());
     out.extend_from_slice(partitions.as_bytes());
     out.extend_from_slice(routes.as_bytes());
+    out.extend_from_slice(modules.as_bytes());
     out.extend_from_slice(&strings);
     seal(&mut out);
     out
@@ -390,6 +421,14 @@ impl BootPlan<'_> {
                     kind: r.kind,
                     parameter: r.parameter,
                     state: r.state,
+                })
+                .collect(),
+            modules: self
+                .guest_modules()
+                .map(|m| ModuleModel {
+                    partition: m.partition,
+                    image: m.image,
+                    cmdline: m.cmdline.into(),
                 })
                 .collect(),
         }

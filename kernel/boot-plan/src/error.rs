@@ -19,6 +19,8 @@ pub enum Section {
     Partitions,
     /// The route section.
     Routes,
+    /// The module section.
+    Modules,
     /// The string section.
     Strings,
 }
@@ -34,6 +36,7 @@ impl Section {
             Self::Grants => "grants",
             Self::Partitions => "partitions",
             Self::Routes => "routes",
+            Self::Modules => "modules",
             Self::Strings => "strings",
         }
     }
@@ -129,6 +132,8 @@ pub enum PlanError {
     NoLifecycleRoute { partition: u32 },
     /// A route's badge (its partition's) equals a grant's to the same endpoint.
     BadgeCollision { index: u32 },
+    /// A partition has more than [`crate::MAX_GUEST_MODULES`] modules.
+    TooManyModules { partition: u32 },
 }
 
 impl fmt::Display for PlanError {
@@ -254,6 +259,11 @@ impl fmt::Display for PlanError {
             Self::BadgeCollision { index } => write!(
                 f,
                 "boot plan routes[{index}]: a grant to the same endpoint carries the same badge"
+            ),
+            Self::TooManyModules { partition } => write!(
+                f,
+                "boot plan partitions[{partition}]: more than {} modules",
+                crate::MAX_GUEST_MODULES
             ),
         }
     }

@@ -1,4 +1,4 @@
-//! The on-disk records of format version 3, byte for byte.
+//! The on-disk records of format version 4, byte for byte.
 //!
 //! Every field is a byte array or a little-endian integer of alignment 1, so
 //! the records can be viewed in place at any address. [`crate::BootPlan`]
@@ -70,7 +70,9 @@ pub struct Header {
     pub partitions: SectionRef,
     /// Route records ([`RouteRecord`]).
     pub routes: SectionRef,
-    /// Strings (guest command lines): `count` bytes.
+    /// Module records ([`ModuleRecord`]).
+    pub modules: SectionRef,
+    /// Strings (guest and module command lines): `count` bytes.
     pub strings: SectionRef,
 }
 
@@ -210,11 +212,33 @@ pub struct RouteRecord {
     pub state: U64,
 }
 
+/// A boot module of a Multiboot partition.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
+#[repr(C)]
+pub struct ModuleRecord {
+    /// Index of the partition.
+    pub partition: U16,
+    /// Index into the image section (a guest module).
+    pub image: U16,
+    /// Command line: offset into the string section.
+    pub cmdline_offset: U32,
+    /// Command line: length in bytes.
+    pub cmdline_len: U16,
+    /// Reserved, 0.
+    pub reserved: [u8; 6],
+}
+
 const _: () = assert!(size_of::<SectionRef>() == 8);
+const _: () = assert!(size_of::<ModuleRecord>() == 16);
+const _: () = assert!(core::mem::offset_of!(ModuleRecord, cmdline_offset) == 4);
+const _: () = assert!(core::mem::offset_of!(ModuleRecord, cmdline_len) == 8);
+const _: () = assert!(core::mem::offset_of!(Header, modules) == 112);
 const _: () = assert!(size_of::<PartitionRecord>() == 192);
 const _: () = assert!(size_of::<RouteRecord>() == 32);
 const _: () = assert!(core::mem::offset_of!(Header, partitions) == 96);
-const _: () = assert!(core::mem::offset_of!(Header, strings) == 112);
+const _: () = assert!(core::mem::offset_of!(Header, strings) == 120);
 const _: () = assert!(core::mem::offset_of!(ImageRecord, kind) == 34);
 const _: () = assert!(core::mem::offset_of!(PartitionRecord, memory) == 40);
 const _: () = assert!(core::mem::offset_of!(PartitionRecord, cmdline_offset) == 56);
@@ -246,3 +270,4 @@ pub(crate) const ENDPOINT_SIZE: usize = size_of::<EndpointRecord>();
 pub(crate) const GRANT_SIZE: usize = size_of::<GrantRecord>();
 pub(crate) const PARTITION_SIZE: usize = size_of::<PartitionRecord>();
 pub(crate) const ROUTE_SIZE: usize = size_of::<RouteRecord>();
+pub(crate) const MODULE_SIZE: usize = size_of::<ModuleRecord>();

@@ -15,7 +15,8 @@
 //! [`PLAN_MODULE_NAME`]). Each record of the image section names the module
 //! index that holds that image (a component's ELF, or a guest image that a
 //! partition manager loads); xtask passes the images in the order of that
-//! section (the component images first), so image `i` is module `i + 1`.
+//! section (the component images first, then the guest images, then the
+//! guest modules), so image `i` is module `i + 1`.
 //! The header says how many modules the deployment expects in total
 //! (`module_count`), so the kernel can refuse a boot whose loader passed a
 //! different number.
@@ -26,8 +27,13 @@
 //! component creates and where their exits go. init turns them into each
 //! manager's *manager data* ([`manager`]), which the manager reads at run
 //! time; the helpers of [`route`] say what a route's parameter means.
+//! The module section gives a Multiboot partition its boot modules (what
+//! QEMU's `-initrd "FILE ARGS,..."` gives a Multiboot kernel): each record
+//! names an image of kind [`ImageKind::GuestModule`] (a file the manifest
+//! names, passed as a boot module like the guest images) and the module's
+//! command line.
 //!
-//! # Format, version 3
+//! # Format, version 4
 //!
 //! All integers are little-endian. Every record is a fixed-size `repr(C)`
 //! struct of byte-aligned fields (see [`layout`]), so the plan can be read in
@@ -38,17 +44,20 @@
 //! (guest command lines) to version 1, and gives each image a kind
 //! (component or guest). Version 3 gives each partition its Hv#1
 //! configuration (the words of `PartitionSetHv1`, or none) and adds the
-//! expectation `crash`. Plans of other versions are refused
+//! expectation `crash`. Version 4 adds the module section (a Multiboot
+//! partition's boot modules, at most [`MAX_GUEST_MODULES`] each), the image
+//! kind [`ImageKind::GuestModule`], and grows the header to 128 bytes.
+//! Plans of other versions are refused
 //! ([`PlanError::UnsupportedVersion`]): the kernel, init and the manifest
 //! compiler are built together.
 //!
-//! Header ([`layout::Header`], 120 bytes):
+//! Header ([`layout::Header`], 128 bytes):
 //!
 //! | offset | size | field | meaning |
 //! | ---: | ---: | --- | --- |
 //! | 0 | 4 | `magic` | `b"TSBP"` ([`MAGIC`]) |
-//! | 4 | 2 | `version` | [`FORMAT_VERSION`] (3) |
-//! | 6 | 2 | `header_size` | 120 ([`HEADER_SIZE`]) |
+//! | 4 | 2 | `version` | [`FORMAT_VERSION`] (4) |
+//! | 6 | 2 | `header_size` | 128 ([`HEADER_SIZE`]) |
 //! | 8 | 4 | `total_size` | length of the whole plan; the module must be exactly this long |
 //! | 12 | 4 | `checksum` | FNV-1a (32-bit) of bytes `16..total_size` ([`checksum`]) |
 //! | 16 | 4 | `flags` | reserved, 0 |
@@ -62,7 +71,8 @@
 //! | 88 | 8 | `grants` | section |
 //! | 96 | 8 | `partitions` | section |
 //! | 104 | 8 | `routes` | section |
-//! | 112 | 8 | `strings` | section of bytes (`count` is a byte count) |
+//! | 112 | 8 | `modules` | section |
+//! | 120 | 8 | `strings` | section of bytes (`count` is a byte count) |
 //!
 //! Sections appear in that order, each at an 8-aligned offset at or after the
 //! end of the previous one (the first at or after the header), and end within
@@ -72,9 +82,9 @@
 //!
 //! | offset | size | field | meaning |
 //! | ---: | ---: | --- | --- |
-//! | 0 | 32 | `name` | image name (the crate under `components/` or `test-guests/`, also the module string) |
+//! | 0 | 32 | `name` | image name (the crate under `components/` or `test-guests/`, or the name the manifest compiler gives a guest module file), also the module string |
 //! | 32 | 2 | `module` | Multiboot module index, `1..module_count`, distinct per image |
-//! | 34 | 1 | `kind` | [`ImageKind`]: 0 component ELF, 1 guest image |
+//! | 34 | 1 | `kind` | [`ImageKind`]: 0 component ELF, 1 guest image, 2 guest module |
 //! | 35 | 5 | reserved | 0 |
 //!
 //! Component record ([`layout::ComponentRecord`], 56 bytes):
@@ -146,18 +156,32 @@
 //! | 16 | 8 | `parameter` | the intercept's parameter word ([`route`]) |
 //! | 24 | 8 | `state` | `tessera_abi::vm::state` mask of the registers sent with each exit |
 //!
+//! Module record ([`layout::ModuleRecord`], 16 bytes): a boot module of a
+//! Multiboot partition, which its manager passes to the guest the way
+//! QEMU's `-initrd "FILE ARGS"` does. A partition's modules are its records
+//! in section order.
+//!
+//! | offset | size | field | meaning |
+//! | ---: | ---: | --- | --- |
+//! | 0 | 2 | `partition` | index of the partition (a Multiboot one) |
+//! | 2 | 2 | `image` | index into the image section (an image of kind [`ImageKind::GuestModule`]): the module's bytes |
+//! | 4 | 4 | `cmdline_offset` | the module's command line: offset into the string section |
+//! | 8 | 2 | `cmdline_len` | length, at most [`MAX_GUEST_CMDLINE`], printable ASCII ([`guest_cmdline_valid`]) |
+//! | 10 | 6 | reserved | 0 |
+//!
 //! # What [`BootPlan::parse`] guarantees
 //!
 //! Besides the framing (magic, version, sizes, checksum, section bounds,
 //! counts within [`MAX_IMAGES`], [`MAX_COMPONENTS`], [`MAX_ENDPOINTS`],
-//! [`MAX_GRANTS`], [`MAX_PARTITIONS`], [`MAX_ROUTES`], [`MAX_STRINGS`],
+//! [`MAX_GRANTS`], [`MAX_PARTITIONS`], [`MAX_ROUTES`], [`MAX_MODULE_RECORDS`],
+//! [`MAX_STRINGS`],
 //! reserved fields zero):
 //!
 //! - every name is valid; image, component and partition names are unique,
 //!   endpoint names are unique per owner;
 //! - every index (image, module, owner, holder, target, manager, partition)
 //!   is in range, and no two images share a module; components use
-//!   component images, partitions guest images;
+//!   component images, partitions guest images, modules guest modules;
 //! - the quotas are non-zero page multiples whose sum fits the budget; thread
 //!   counts are `1..=MAX_THREADS`; affinities are non-empty subsets of the
 //!   deployment's CPUs;
@@ -188,7 +212,11 @@
 //!   state mask within `tessera_abi::vm::state::ALL`, an IPC endpoint as
 //!   target, no two routes of one kind of one partition overlapping, every
 //!   partition with exactly one lifecycle route, and no badge of a route
-//!   equal to the badge of a grant to the same endpoint.
+//!   equal to the badge of a grant to the same endpoint;
+//! - modules: each belongs to an existing Multiboot partition, names an
+//!   image of kind [`ImageKind::GuestModule`] (which only module records
+//!   may use), has a valid command line in the string section, and no
+//!   partition has more than [`MAX_GUEST_MODULES`].
 
 #![no_std]
 #![forbid(unsafe_code)]
@@ -210,18 +238,18 @@ mod tests;
 
 #[cfg(any(test, feature = "encode"))]
 pub use encode::{
-    ComponentModel, EndpointModel, GrantModel, ImageModel, PartitionModel, PlanModel, RouteModel,
-    encode,
+    ComponentModel, EndpointModel, GrantModel, ImageModel, ModuleModel, PartitionModel, PlanModel,
+    RouteModel, encode,
 };
 pub use error::{PlanError, Section};
-pub use parse::{BootPlan, Component, Endpoint, Grant, Image, Partition, Route};
+pub use parse::{BootPlan, Component, Endpoint, Grant, GuestModule, Image, Partition, Route};
 
 /// First bytes of every plan.
 pub const MAGIC: [u8; 4] = *b"TSBP";
 /// The format version this crate reads and writes.
-pub const FORMAT_VERSION: u16 = 3;
-/// Size of [`layout::Header`] in format versions 2 and 3.
-pub const HEADER_SIZE: usize = 120;
+pub const FORMAT_VERSION: u16 = 4;
+/// Size of [`layout::Header`] in format version 4.
+pub const HEADER_SIZE: usize = 128;
 /// The checksum covers the plan from this offset (just after the checksum field) to its end.
 pub const CHECKSUM_START: usize = 16;
 
@@ -292,8 +320,13 @@ pub const MAX_PARTITIONS_PER_MANAGER: usize = 8;
 pub const MAX_ROUTES: u32 = 1024;
 /// Most bytes in the string section.
 pub const MAX_STRINGS: u32 = 64 * 1024;
-/// Longest guest command line (Multiboot guests only).
+/// Longest guest command line (Multiboot guests only), and longest
+/// module command line.
 pub const MAX_GUEST_CMDLINE: usize = 256;
+/// Most boot modules of one (Multiboot) partition.
+pub const MAX_GUEST_MODULES: usize = 8;
+/// Most module records in a plan.
+pub const MAX_MODULE_RECORDS: u32 = MAX_PARTITIONS * MAX_GUEST_MODULES as u32;
 /// Most VPs per partition (`tessera_abi::vm::MAX_VPS`).
 pub const MAX_VPS: u8 = tessera_abi::vm::MAX_VPS as u8;
 /// Guest memory is a whole number of these (the nested page size the
@@ -371,6 +404,9 @@ pub enum ImageKind {
     /// A guest image (a crate under `test-guests/`), loaded by a partition
     /// manager into a partition.
     Guest = 1,
+    /// A file a partition manager passes to a Multiboot guest as one of its
+    /// boot modules (the manifest's `partition.NAME.modules`).
+    GuestModule = 2,
 }
 
 impl ImageKind {
@@ -379,6 +415,7 @@ impl ImageKind {
         match value {
             0 => Some(Self::Component),
             1 => Some(Self::Guest),
+            2 => Some(Self::GuestModule),
             _ => None,
         }
     }

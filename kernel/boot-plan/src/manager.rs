@@ -1,9 +1,11 @@
 //! Manager data: what init hands a partition manager component so that it
-//! can create its partitions — for each partition its guest image, how to
-//! load and run it, and the capability slots of its routes.
+//! can create its partitions — for each partition its guest image (and,
+//! for a Multiboot guest, its boot modules), how to load and run it, and
+//! the capability slots of its routes.
 //!
-//! init writes it ([`encode_into`], no allocation: the guest images are
-//! copied piece by piece from init's boot modules into a memory region)
+//! init writes it ([`encode_into`], no allocation: the guest images and
+//! modules are copied piece by piece from init's boot modules into a memory
+//! region)
 //! into a memory region, and installs a READ-only capability to that region
 //! in the manager's slot [`MANAGER_DATA_SLOT`], before the manager starts.
 //! The manager maps the region (it learns the length from the first 16
@@ -18,20 +20,24 @@
 //! share that slot. The manager passes the slot to
 //! `PartitionInstallIntercept`.
 //!
-//! # Format, version 2
+//! # Format, version 3
 //!
 //! Version 2 adds each partition's Hv#1 configuration (`hv1`,
-//! `hv1_words`) to version 1, whose data is refused.
+//! `hv1_words`) to version 1. Version 3 adds the module section (the boot
+//! modules of Multiboot partitions: [`ModuleSpecRecord`]), and each
+//! partition record grows by 8 bytes (`modules_first`, `modules_count`).
+//! Data of other versions is refused.
 //!
 //! Little-endian, fixed-size records of byte-aligned fields
-//! ([`ManagerHeader`], [`PartitionSpecRecord`], [`RouteSpecRecord`]).
+//! ([`ManagerHeader`], [`PartitionSpecRecord`], [`RouteSpecRecord`],
+//! [`ModuleSpecRecord`]).
 //!
 //! Header (64 bytes):
 //!
 //! | offset | size | field | meaning |
 //! | ---: | ---: | --- | --- |
 //! | 0 | 4 | `magic` | `b"TSMD"` ([`MAGIC`]) |
-//! | 4 | 2 | `version` | [`FORMAT_VERSION`] (2) |
+//! | 4 | 2 | `version` | [`FORMAT_VERSION`] (3) |
 //! | 6 | 2 | `header_size` | 64 ([`HEADER_SIZE`]) |
 //! | 8 | 4 | `total_size` | length of the data; bytes after it (the region's page padding) are ignored |
 //! | 12 | 4 | `checksum` | FNV-1a (32-bit, [`crate::checksum`]) of bytes `16..total_size` |
@@ -40,13 +46,13 @@
 //! | 24 | 8 | `used_slots` | bit `s`: init fills the manager's slot `s` (kernel slots, endpoints, connections, routes, [`MANAGER_DATA_SLOT`]); the others are free for the manager's own use |
 //! | 32 | 8 | `partitions` | section: `offset: u32`, `count: u32` (at most [`MAX_PARTITIONS_PER_MANAGER`]) |
 //! | 40 | 8 | `routes` | section (at most [`crate::MAX_ROUTES`]) |
-//! | 48 | 8 | `blob` | section of bytes (`count` is a byte count): images and command lines |
-//! | 56 | 8 | reserved | 0 |
+//! | 48 | 8 | `modules` | section (at most [`MAX_PARTITIONS_PER_MANAGER`] × [`MAX_GUEST_MODULES`]) |
+//! | 56 | 8 | `blob` | section of bytes (`count` is a byte count): images, modules and command lines |
 //!
 //! Sections appear in that order, 8-aligned, each at or after the end of
 //! the previous one, within `total_size`.
 //!
-//! Partition record (200 bytes):
+//! Partition record (208 bytes):
 //!
 //! | offset | size | field | meaning |
 //! | ---: | ---: | --- | --- |
@@ -67,6 +73,9 @@
 //! | 71 | 1 | reserved | 0 |
 //! | 72 | 64 | `vp_cpus` | host CPU of VP `i` in byte `i` (below 64); bytes from `vp_count` on are 0 |
 //! | 136 | 64 | `hv1_words` | the [`crate::HV1_WORDS`] words of `PartitionSetHv1`, little-endian ([`crate::hv1_words_valid`]); all 0 when `hv1` is 0 |
+//! | 200 | 2 | `modules_first` | its boot modules: index of the first in the module section |
+//! | 202 | 2 | `modules_count` | how many, at most [`MAX_GUEST_MODULES`]; 0 for ELF64 |
+//! | 204 | 4 | reserved | 0 |
 //!
 //! Route record (32 bytes): `kind` (u64, `tessera_abi::vm::intercept`),
 //! `parameter` (u64, [`crate::route`]), `state` (u64,
@@ -74,8 +83,13 @@
 //! `FIRST_FREE_SLOT..MANAGER_DATA_SLOT` and in `used_slots`), reserved u32.
 //! Within a partition no two routes of one kind overlap.
 //!
-//! The blob holds, for each partition in order, its image and then its
-//! command line, each starting 8-aligned (zero padding between).
+//! Module record (16 bytes): `offset` (u32, the module's bytes: offset
+//! into the blob), `len` (u32, may be 0), `cmdline_offset` (u32, into the
+//! blob), `cmdline_len` (u16, [`crate::guest_cmdline_valid`]), reserved u16.
+//!
+//! The blob holds, for each partition in order, its image, its command
+//! line, then for each of its modules the module's bytes and its command
+//! line, each starting 8-aligned (zero padding between).
 
 use core::fmt;
 
@@ -90,14 +104,14 @@ use crate::{
     guest_cmdline_valid, guest_memory_valid, hv1_words_valid, route,
 };
 
-pub use crate::MAX_PARTITIONS_PER_MANAGER;
+pub use crate::{MAX_GUEST_MODULES, MAX_PARTITIONS_PER_MANAGER};
 
 /// The manager's capability slot where init installs the manager data region.
 pub const MANAGER_DATA_SLOT: u32 = 63;
 /// First bytes of manager data.
 pub const MAGIC: [u8; 4] = *b"TSMD";
 /// The format version this module reads and writes.
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 /// Size of [`ManagerHeader`].
 pub const HEADER_SIZE: usize = 64;
 
@@ -129,10 +143,10 @@ pub struct ManagerHeader {
     pub partitions: SectionRef,
     /// [`RouteSpecRecord`]s.
     pub routes: SectionRef,
-    /// Images and command lines (a byte count).
+    /// [`ModuleSpecRecord`]s.
+    pub modules: SectionRef,
+    /// Images, modules and command lines (a byte count).
     pub blob: SectionRef,
-    /// Reserved, 0.
-    pub reserved2: [u8; 8],
 }
 
 /// One partition.
@@ -175,6 +189,30 @@ pub struct PartitionSpecRecord {
     pub vp_cpus: [u8; MAX_VPS as usize],
     /// The words of `PartitionSetHv1` (0 without Hv#1).
     pub hv1_words: [U64; HV1_WORDS],
+    /// Index of its first module.
+    pub modules_first: U16,
+    /// Number of its modules.
+    pub modules_count: U16,
+    /// Reserved, 0.
+    pub reserved2: [u8; 4],
+}
+
+/// One boot module of a (Multiboot) partition.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
+#[repr(C)]
+pub struct ModuleSpecRecord {
+    /// The module's bytes: offset into the blob.
+    pub offset: U32,
+    /// Their length.
+    pub len: U32,
+    /// Command line: offset into the blob.
+    pub cmdline_offset: U32,
+    /// Command line: length.
+    pub cmdline_len: U16,
+    /// Reserved, 0.
+    pub reserved: U16,
 }
 
 /// One route.
@@ -196,21 +234,28 @@ pub struct RouteSpecRecord {
 }
 
 const _: () = assert!(size_of::<ManagerHeader>() == HEADER_SIZE);
-const _: () = assert!(size_of::<PartitionSpecRecord>() == 200);
+const _: () = assert!(size_of::<PartitionSpecRecord>() == 208);
 const _: () = assert!(size_of::<RouteSpecRecord>() == 32);
+const _: () = assert!(size_of::<ModuleSpecRecord>() == 16);
 const _: () = assert!(core::mem::offset_of!(ManagerHeader, checksum) + 4 == CHECKSUM_START);
 const _: () = assert!(core::mem::offset_of!(ManagerHeader, used_slots) == 24);
-const _: () = assert!(core::mem::offset_of!(ManagerHeader, blob) == 48);
+const _: () = assert!(core::mem::offset_of!(ManagerHeader, modules) == 48);
+const _: () = assert!(core::mem::offset_of!(ManagerHeader, blob) == 56);
 const _: () = assert!(core::mem::offset_of!(PartitionSpecRecord, image_offset) == 48);
 const _: () = assert!(core::mem::offset_of!(PartitionSpecRecord, routes_first) == 62);
 const _: () = assert!(core::mem::offset_of!(PartitionSpecRecord, format) == 66);
 const _: () = assert!(core::mem::offset_of!(PartitionSpecRecord, hv1) == 70);
 const _: () = assert!(core::mem::offset_of!(PartitionSpecRecord, vp_cpus) == 72);
 const _: () = assert!(core::mem::offset_of!(PartitionSpecRecord, hv1_words) == 136);
+const _: () = assert!(core::mem::offset_of!(PartitionSpecRecord, modules_first) == 200);
+const _: () = assert!(core::mem::offset_of!(ModuleSpecRecord, cmdline_len) == 12);
 const _: () = assert!(core::mem::offset_of!(RouteSpecRecord, slot) == 24);
 
 const PARTITION_SIZE: usize = size_of::<PartitionSpecRecord>();
 const ROUTE_SIZE: usize = size_of::<RouteSpecRecord>();
+const MODULE_SIZE: usize = size_of::<ModuleSpecRecord>();
+/// Most module records in manager data.
+const MAX_MODULE_RECORDS: u32 = (MAX_PARTITIONS_PER_MANAGER * MAX_GUEST_MODULES) as u32;
 
 /// A part of the manager data, for error reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -221,7 +266,9 @@ pub enum DataSection {
     Partitions,
     /// The route records.
     Routes,
-    /// The images and command lines.
+    /// The module records.
+    Modules,
+    /// The images, modules and command lines.
     Blob,
 }
 
@@ -232,6 +279,7 @@ impl DataSection {
             Self::Header => "header",
             Self::Partitions => "partitions",
             Self::Routes => "routes",
+            Self::Modules => "modules",
             Self::Blob => "blob",
         }
     }
@@ -420,6 +468,65 @@ impl Iterator for Routes<'_> {
 
 impl ExactSizeIterator for Routes<'_> {}
 
+/// A boot module of a Multiboot partition: its bytes and command line,
+/// what QEMU's `-initrd "FILE ARGS"` gives the guest (the loader's
+/// `Module`). [`PartitionInput::modules`] takes them, and
+/// [`PartitionSpec::modules`] hands them out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModuleSpec<'a> {
+    /// The module's contents.
+    pub bytes: &'a [u8],
+    /// Its command line: printable ASCII, at most
+    /// [`crate::MAX_GUEST_CMDLINE`] bytes.
+    pub cmdline: &'a str,
+}
+
+/// The boot modules of a partition, in order.
+#[derive(Debug, Clone)]
+pub struct Modules<'a> {
+    records: core::slice::Iter<'a, ModuleSpecRecord>,
+    blob: &'a [u8],
+}
+
+impl PartialEq for Modules<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        Iterator::eq(self.clone(), other.clone())
+    }
+}
+
+impl Eq for Modules<'_> {}
+
+impl<'a> Iterator for Modules<'a> {
+    type Item = ModuleSpec<'a>;
+
+    fn next(&mut self) -> Option<ModuleSpec<'a>> {
+        let record = self.records.next()?;
+        Some(ModuleSpec {
+            bytes: blob_range(self.blob, record.offset.get(), record.len.get()).unwrap_or(&[]),
+            cmdline: blob_range(
+                self.blob,
+                record.cmdline_offset.get(),
+                u32::from(record.cmdline_len.get()),
+            )
+            .and_then(|c| core::str::from_utf8(c).ok())
+            .unwrap_or(""),
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.records.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Modules<'_> {}
+
+/// `len` bytes of `blob` from `offset`, if they lie in it.
+fn blob_range(blob: &[u8], offset: u32, len: u32) -> Option<&[u8]> {
+    let start = usize::try_from(offset).ok()?;
+    let end = start.checked_add(usize::try_from(len).ok()?)?;
+    blob.get(start..end)
+}
+
 fn route_spec(record: &RouteSpecRecord) -> RouteSpec {
     RouteSpec {
         kind: record.kind.get(),
@@ -459,6 +566,9 @@ pub struct PartitionSpec<'a> {
     /// ([`crate::hv1_words_valid`]) before any VP starts; `None` for a
     /// partition without the Hv#1 interface (a plain x86 machine).
     pub hv1: Option<[u64; HV1_WORDS]>,
+    /// Its boot modules (Multiboot only; at most [`MAX_GUEST_MODULES`]),
+    /// in order: pass them to the Multiboot loader.
+    pub modules: Modules<'a>,
 }
 
 /// Checked manager data, borrowing the bytes.
@@ -467,6 +577,7 @@ pub struct ManagerData<'a> {
     header: &'a ManagerHeader,
     partitions: &'a [PartitionSpecRecord],
     routes: &'a [RouteSpecRecord],
+    modules: &'a [ModuleSpecRecord],
     blob: &'a [u8],
 }
 
@@ -561,7 +672,7 @@ impl<'a> ManagerData<'a> {
                 computed,
             });
         }
-        if header.flags.get() != 0 || header.reserved.get() != 0 || header.reserved2 != [0; 8] {
+        if header.flags.get() != 0 || header.reserved.get() != 0 {
             return Err(ManagerDataError::ReservedNotZero {
                 section: DataSection::Header,
                 index: 0,
@@ -596,6 +707,15 @@ impl<'a> ManagerData<'a> {
             &mut end,
             total,
         )?;
+        let modules: &[ModuleSpecRecord] = section(
+            data,
+            DataSection::Modules,
+            &header.modules,
+            MODULE_SIZE,
+            MAX_MODULE_RECORDS,
+            &mut end,
+            total,
+        )?;
         let blob: &[u8] = section(
             data,
             DataSection::Blob,
@@ -609,6 +729,7 @@ impl<'a> ManagerData<'a> {
             header,
             partitions,
             routes,
+            modules,
             blob,
         };
         parsed.check()?;
@@ -626,7 +747,7 @@ impl<'a> ManagerData<'a> {
                 field,
             };
             let name = name_of(&p.name).ok_or(ManagerDataError::BadName { index })?;
-            if p.reserved != 0 {
+            if p.reserved != 0 || p.reserved2 != [0; 4] {
                 return Err(ManagerDataError::ReservedNotZero { section, index });
             }
             let words = p.hv1_words.map(|w| w.get());
@@ -657,6 +778,7 @@ impl<'a> ManagerData<'a> {
             {
                 return Err(value("cmdline"));
             }
+            self.check_modules(p, index, format)?;
             if !guest_memory_valid(p.memory.get()) {
                 return Err(value("memory"));
             }
@@ -731,6 +853,64 @@ impl<'a> ManagerData<'a> {
         Ok(())
     }
 
+    /// The modules of partition record `p` (number `index`): at most
+    /// [`MAX_GUEST_MODULES`], none for ELF64, each with its bytes and a
+    /// valid command line in the blob.
+    fn check_modules(
+        &self,
+        p: &PartitionSpecRecord,
+        index: u32,
+        format: GuestFormat,
+    ) -> Result<(), ManagerDataError> {
+        let count = usize::from(p.modules_count.get());
+        if count > MAX_GUEST_MODULES || (format == GuestFormat::Elf64 && count != 0) {
+            return Err(ManagerDataError::BadValue {
+                section: DataSection::Partitions,
+                index,
+                field: "modules",
+            });
+        }
+        let modules = self.modules_of(p).ok_or(ManagerDataError::BadValue {
+            section: DataSection::Partitions,
+            index,
+            field: "modules",
+        })?;
+        for (j, m) in modules.iter().enumerate() {
+            let module_index = u32::from(p.modules_first.get()).saturating_add(idx(j));
+            let bad = |field| ManagerDataError::BadValue {
+                section: DataSection::Modules,
+                index: module_index,
+                field,
+            };
+            if m.reserved.get() != 0 {
+                return Err(ManagerDataError::ReservedNotZero {
+                    section: DataSection::Modules,
+                    index: module_index,
+                });
+            }
+            if blob_range(self.blob, m.offset.get(), m.len.get()).is_none() {
+                return Err(bad("bytes"));
+            }
+            let cmdline = blob_range(
+                self.blob,
+                m.cmdline_offset.get(),
+                u32::from(m.cmdline_len.get()),
+            )
+            .ok_or(bad("cmdline"))?;
+            if !guest_cmdline_valid(cmdline) {
+                return Err(bad("cmdline"));
+            }
+        }
+        Ok(())
+    }
+
+    fn modules_of(&self, p: &PartitionSpecRecord) -> Option<&'a [ModuleSpecRecord]> {
+        let modules: &'a [ModuleSpecRecord] = self.modules;
+        let start = usize::from(p.modules_first.get());
+        let end = start.checked_add(usize::from(p.modules_count.get()))?;
+        modules.get(start..end)
+    }
+
     fn image_of(&self, p: &PartitionSpecRecord) -> Option<&'a [u8]> {
         let blob: &'a [u8] = self.blob;
         let start = usize::try_from(p.image_offset.get()).ok()?;
@@ -769,6 +949,10 @@ impl<'a> ManagerData<'a> {
             expect: Expectation::from_u8(p.expect).unwrap_or(Expectation::Pass),
             routes: Routes(self.routes_of(p).unwrap_or(&[]).iter()),
             hv1: (p.hv1 != 0).then(|| p.hv1_words.map(|w| w.get())),
+            modules: Modules {
+                records: self.modules_of(p).unwrap_or(&[]).iter(),
+                blob: self.blob,
+            },
         }
     }
 
@@ -832,6 +1016,9 @@ pub struct PartitionInput<'a> {
     pub routes: &'a [RouteSpec],
     /// Its Hv#1 configuration (`PartitionSetHv1`'s words), if it has one.
     pub hv1: Option<[u64; HV1_WORDS]>,
+    /// Its boot modules (Multiboot only), in order, with the bytes from
+    /// their boot modules.
+    pub modules: &'a [ModuleSpec<'a>],
 }
 
 const fn align8(n: usize) -> usize {
@@ -841,24 +1028,37 @@ const fn align8(n: usize) -> usize {
 /// Where each part of the data goes.
 struct Layout {
     routes_at: usize,
+    modules_at: usize,
     blob_at: usize,
     total: usize,
     route_count: usize,
+    module_count: usize,
 }
 
 fn layout(partitions: &[PartitionInput<'_>]) -> Layout {
     let routes_at = HEADER_SIZE + partitions.len() * PARTITION_SIZE;
     let route_count: usize = partitions.iter().map(|p| p.routes.len()).sum();
-    let blob_at = routes_at + route_count * ROUTE_SIZE;
+    let modules_at = routes_at + route_count * ROUTE_SIZE;
+    let module_count: usize = partitions.iter().map(|p| p.modules.len()).sum();
+    let blob_at = modules_at + module_count * MODULE_SIZE;
     let blob: usize = partitions
         .iter()
-        .map(|p| align8(p.image.len()) + align8(p.cmdline.len()))
+        .map(|p| {
+            align8(p.image.len())
+                + align8(p.cmdline.len())
+                + p.modules
+                    .iter()
+                    .map(|m| align8(m.bytes.len()) + align8(m.cmdline.len()))
+                    .sum::<usize>()
+        })
         .sum();
     Layout {
         routes_at,
+        modules_at,
         blob_at,
         total: blob_at + blob,
         route_count,
+        module_count,
     }
 }
 
@@ -880,8 +1080,8 @@ fn u16_of(value: usize) -> U16 {
 type Sink<'s, E> = dyn FnMut(usize, &[u8]) -> Result<(), E> + 's;
 
 /// Calls `write(offset, bytes)` for every piece after the header, in
-/// order: the partition records, the route records, then each image and
-/// command line.
+/// order: the partition records, the route records, the module records,
+/// then each image, command line and module.
 fn pieces<E>(
     partitions: &[PartitionInput<'_>],
     layout: &Layout,
@@ -889,11 +1089,15 @@ fn pieces<E>(
 ) -> Result<(), E> {
     let mut blob = 0usize;
     let mut first_route = 0usize;
+    let mut first_module = 0usize;
     for (i, p) in partitions.iter().enumerate() {
         let image_offset = blob;
         blob += align8(p.image.len());
         let cmdline_offset = blob;
         blob += align8(p.cmdline.len());
+        for m in p.modules {
+            blob += align8(m.bytes.len()) + align8(m.cmdline.len());
+        }
         let mut vp_cpus = [0u8; MAX_VPS as usize];
         for (dst, src) in vp_cpus.iter_mut().zip(p.vp_cpus) {
             *dst = *src;
@@ -920,8 +1124,12 @@ fn pieces<E>(
             reserved: 0,
             vp_cpus,
             hv1_words: p.hv1.unwrap_or_default().map(U64::new),
+            modules_first: u16_of(first_module),
+            modules_count: u16_of(p.modules.len()),
+            reserved2: [0; 4],
         };
         first_route += p.routes.len();
+        first_module += p.modules.len();
         write(HEADER_SIZE + i * PARTITION_SIZE, record.as_bytes())?;
     }
     let mut at = layout.routes_at;
@@ -936,9 +1144,34 @@ fn pieces<E>(
         write(at, record.as_bytes())?;
         at += ROUTE_SIZE;
     }
+    // The module records: where each module's pieces land in the blob.
+    let mut at = layout.modules_at;
+    let mut blob = 0usize;
+    for p in partitions {
+        blob += align8(p.image.len()) + align8(p.cmdline.len());
+        for m in p.modules {
+            let offset = blob;
+            blob += align8(m.bytes.len());
+            let cmdline_offset = blob;
+            blob += align8(m.cmdline.len());
+            let record = ModuleSpecRecord {
+                offset: u32_of(offset),
+                len: u32_of(m.bytes.len()),
+                cmdline_offset: u32_of(cmdline_offset),
+                cmdline_len: u16_of(m.cmdline.len()),
+                reserved: U16::new(0),
+            };
+            write(at, record.as_bytes())?;
+            at += MODULE_SIZE;
+        }
+    }
     let mut at = layout.blob_at;
     for p in partitions {
-        for part in [p.image, p.cmdline.as_bytes()] {
+        let modules = p
+            .modules
+            .iter()
+            .flat_map(|m| [m.bytes, m.cmdline.as_bytes()]);
+        for part in [p.image, p.cmdline.as_bytes()].into_iter().chain(modules) {
             if !part.is_empty() {
                 write(at, part)?;
             }
@@ -983,11 +1216,14 @@ pub fn encode_into<E>(
             offset: u32_of(layout.routes_at),
             count: u32_of(layout.route_count),
         },
+        modules: SectionRef {
+            offset: u32_of(layout.modules_at),
+            count: u32_of(layout.module_count),
+        },
         blob: SectionRef {
             offset: u32_of(layout.blob_at),
             count: u32_of(layout.total - layout.blob_at),
         },
-        reserved2: [0; 8],
     };
     // First pass: the checksum over everything after the checksum field,
     // the zero padding included.

@@ -8,7 +8,8 @@ use zerocopy::little_endian::{U16, U32};
 
 use crate::encode::seal;
 use crate::layout::{
-    ComponentRecord, EndpointRecord, GrantRecord, Header, ImageRecord, PartitionRecord, RouteRecord,
+    ComponentRecord, EndpointRecord, GrantRecord, Header, ImageRecord, ModuleRecord,
+    PartitionRecord, RouteRecord,
 };
 use crate::*;
 
@@ -118,6 +119,7 @@ fn model() -> PlanModel {
         ],
         partitions: vec![],
         routes: vec![],
+        modules: vec![],
     }
 }
 
@@ -415,6 +417,7 @@ fn sections_misplaced() {
             &mut h.grants,
             &mut h.partitions,
             &mut h.routes,
+            &mut h.modules,
             &mut h.strings,
         ] {
             sref.offset = U32::new(sref.offset.get() + 8);
@@ -823,6 +826,7 @@ fn priorities_and_cycles() {
         grants: vec![call(0, 1), call(1, 2)],
         partitions: vec![],
         routes: vec![],
+        modules: vec![],
     };
     assert!(parse_model(&m).is_ok());
     m.grants.push(call(2, 0));
@@ -893,6 +897,14 @@ fn exercise(plan: &BootPlan<'_>) {
         if let Some(words) = p.hv1 {
             assert!(hv1_words_valid(&words));
         }
+    }
+    for m in plan.guest_modules() {
+        let p = plan.partition(m.partition).unwrap();
+        assert_eq!(p.format, GuestFormat::Multiboot);
+        assert_eq!(plan.image(m.image).unwrap().kind, ImageKind::GuestModule);
+        assert!(guest_cmdline_valid(m.cmdline.as_bytes()));
+        assert!(plan.guest_modules_of(m.partition).count() <= MAX_GUEST_MODULES);
+        assert_eq!(plan.guest_module(m.index), Some(m));
     }
     for r in plan.routes() {
         let e = plan.endpoint(r.target).unwrap();
@@ -999,12 +1011,23 @@ const MIB: u64 = 1024 * KIB;
 fn vm_model() -> PlanModel {
     use route::intercept;
     let mut m = model();
-    m.module_count = 4;
+    m.module_count = 5;
     m.images.push(ImageModel {
         name: "hello".into(),
         module: 3,
         kind: ImageKind::Guest,
     });
+    m.images.push(ImageModel {
+        name: "module-1".into(),
+        module: 4,
+        kind: ImageKind::GuestModule,
+    });
+    // The Multiboot partition gets that file as its one boot module.
+    m.modules = vec![ModuleModel {
+        partition: 1,
+        image: 3,
+        cmdline: "module-one arg".into(),
+    }];
     m.components.push(ComponentModel {
         name: "pm".into(),
         image: 0,
@@ -1144,7 +1167,7 @@ fn partitions_round_trip() {
     assert_eq!(encode(&plan.to_model()), bytes);
     assert_eq!(
         bytes.len(),
-        HEADER_SIZE + 3 * 40 + 4 * 56 + 3 * 40 + 5 * 16 + 2 * 192 + 7 * 32 + 29
+        HEADER_SIZE + 4 * 40 + 4 * 56 + 3 * 40 + 5 * 16 + 2 * 192 + 7 * 32 + 16 + 29 + 14
     );
     assert_eq!(plan.partition_count(), 2);
     assert_eq!(plan.route_count(), 7);
@@ -1202,7 +1225,7 @@ fn partition_records() {
         },
     );
     check(
-        &|m| m.partitions[0].image = 3,
+        &|m| m.partitions[0].image = 4,
         PlanError::IndexOutOfRange {
             section: Section::Partitions,
             index: 0,
@@ -1296,7 +1319,7 @@ fn partition_records() {
         Err(value(0, "cmdline"))
     );
     assert_eq!(
-        parse_vm_edited(|b| image0(b).kind = 2),
+        parse_vm_edited(|b| image0(b).kind = 3),
         Err(PlanError::BadValue {
             section: Section::Images,
             index: 0,
@@ -1331,6 +1354,110 @@ fn partition_records() {
     m.partitions.pop();
     m.routes.pop();
     assert!(parse_model(&m).is_ok());
+}
+
+fn module0(bytes: &mut [u8]) -> &mut ModuleRecord {
+    let off = header(bytes).modules.offset.get() as usize;
+    ModuleRecord::mut_from_prefix(section_bytes(bytes, off))
+        .unwrap()
+        .0
+}
+
+#[test]
+fn module_records() {
+    let model = vm_model();
+    let bytes = encode(&model);
+    let plan = BootPlan::parse(&bytes).unwrap();
+    assert_eq!(plan.guest_module_count(), 1);
+    let module = plan.guest_module(0).unwrap();
+    assert_eq!(module.partition, 1);
+    assert_eq!(module.cmdline, "module-one arg");
+    assert_eq!(plan.image(module.image).unwrap().name, "module-1");
+    assert_eq!(plan.image(module.image).unwrap().module, 4);
+    assert_eq!(plan.guest_modules_of(1).collect::<Vec<_>>(), [module]);
+    assert_eq!(plan.guest_modules_of(0).count(), 0, "an ELF64 partition");
+    assert!(plan.guest_module(1).is_none());
+
+    let value = |field| PlanError::BadValue {
+        section: Section::Modules,
+        index: 0,
+        field,
+    };
+    let check = |edit: &dyn Fn(&mut PlanModel), error| {
+        let mut m = vm_model();
+        edit(&mut m);
+        expect(&m, error);
+    };
+    // Only a Multiboot partition takes modules.
+    check(&|m| m.modules[0].partition = 0, value("partition"));
+    check(
+        &|m| m.modules[0].partition = 2,
+        PlanError::IndexOutOfRange {
+            section: Section::Modules,
+            index: 0,
+            field: "partition",
+        },
+    );
+    // The image is a guest module, and only modules use guest modules.
+    check(&|m| m.modules[0].image = 2, value("image"));
+    check(&|m| m.modules[0].image = 0, value("image"));
+    check(
+        &|m| m.modules[0].image = 4,
+        PlanError::IndexOutOfRange {
+            section: Section::Modules,
+            index: 0,
+            field: "image",
+        },
+    );
+    check(
+        &|m| m.partitions[1].image = 3,
+        PlanError::BadValue {
+            section: Section::Partitions,
+            index: 1,
+            field: "image",
+        },
+    );
+    check(
+        &|m| m.components[0].image = 3,
+        PlanError::BadValue {
+            section: Section::Components,
+            index: 0,
+            field: "image",
+        },
+    );
+    check(&|m| m.modules[0].cmdline = "a\tb".into(), value("cmdline"));
+    check(
+        &|m| m.modules[0].cmdline = "a".repeat(MAX_GUEST_CMDLINE + 1),
+        value("cmdline"),
+    );
+    assert_eq!(
+        parse_vm_edited(|b| module0(b).cmdline_offset = U32::new(1000)),
+        Err(value("cmdline"))
+    );
+    assert_eq!(
+        parse_vm_edited(|b| module0(b).reserved[5] = 1),
+        Err(PlanError::ReservedNotZero {
+            section: Section::Modules,
+            index: 0
+        })
+    );
+    // An empty command line is fine; at most eight modules a partition.
+    let mut m = vm_model();
+    m.modules[0].cmdline = String::new();
+    for _ in 1..MAX_GUEST_MODULES {
+        m.modules.push(m.modules[0].clone());
+    }
+    assert_eq!(parse_model(&m), Ok(m.clone()));
+    m.modules.push(m.modules[0].clone());
+    expect(&m, PlanError::TooManyModules { partition: 1 });
+    assert_eq!(
+        parse_vm_edited(|b| header(b).modules.count = U32::new(MAX_MODULE_RECORDS + 1)),
+        Err(PlanError::TooManyRecords {
+            section: Section::Modules,
+            count: MAX_MODULE_RECORDS + 1,
+            max: MAX_MODULE_RECORDS
+        })
+    );
 }
 
 #[test]

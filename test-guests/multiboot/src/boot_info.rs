@@ -2,7 +2,8 @@
 //! section 3.3) and what it points to, by physical address.
 //!
 //! All of it lies where the loader put it — the MBI and memory map in low
-//! memory, the strings just after the image — and below 1 GiB, which
+//! memory, the module list and strings just after the image, the modules
+//! after them — and below 1 GiB, which
 //! `entry32.s` identity-maps. No Rust object lives there. Every pointer in
 //! it is checked against that limit before it is followed.
 #![allow(unsafe_code)]
@@ -20,6 +21,40 @@ const MEMORY_MAP_ENTRY_SIZE: u32 = 20;
 #[derive(Clone, Copy, Debug)]
 pub struct BootInfo {
     address: u64,
+}
+
+/// One entry of the module list (specification section 3.3: `mod_start`,
+/// `mod_end`, `string`, reserved).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Module {
+    pub start: u32,
+    pub end: u32,
+    pub string: u32,
+}
+
+impl Module {
+    /// The module's length, if `end` is not below `start`.
+    pub fn len(&self) -> Option<u32> {
+        self.end.checked_sub(self.start)
+    }
+
+    /// The module's bytes, copied into `buffer`, if they are mapped and fit.
+    pub fn read<'a>(&self, buffer: &'a mut [u8]) -> Option<&'a [u8]> {
+        let len = usize::try_from(self.len()?).ok()?;
+        if u64::from(self.end) > MAPPED_LIMIT || len > buffer.len() {
+            return None;
+        }
+        for (offset, slot) in buffer[..len].iter_mut().enumerate() {
+            *slot = read_u8(u64::from(self.start) + offset as u64);
+        }
+        Some(&buffer[..len])
+    }
+
+    /// The module's string, if it is mapped, NUL-terminated within
+    /// `buffer` and UTF-8.
+    pub fn string<'a>(&self, buffer: &'a mut [u8]) -> Option<&'a str> {
+        read_string(self.string, buffer)
+    }
 }
 
 /// One entry of the memory map.
@@ -59,6 +94,26 @@ impl BootInfo {
     /// and UTF-8.
     pub fn command_line<'a>(&self, buffer: &'a mut [u8]) -> Option<&'a str> {
         read_string(read_u32(self.address + 16), buffer)
+    }
+
+    pub fn mods_count(&self) -> u32 {
+        read_u32(self.address + 20)
+    }
+
+    /// Module `index` of the module list, if the list entry is mapped.
+    pub fn module(&self, index: u32) -> Option<Module> {
+        if index >= self.mods_count() {
+            return None;
+        }
+        let at = u64::from(read_u32(self.address + 24)) + u64::from(index) * 16;
+        if at == 0 || at + 16 > MAPPED_LIMIT {
+            return None;
+        }
+        Some(Module {
+            start: read_u32(at),
+            end: read_u32(at + 4),
+            string: read_u32(at + 8),
+        })
     }
 
     pub fn boot_loader_name<'a>(&self, buffer: &'a mut [u8]) -> Option<&'a str> {

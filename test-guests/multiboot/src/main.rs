@@ -4,8 +4,10 @@
 //! [`multiboot_main`], which checks how the guest was entered and what the
 //! boot information says.
 //!
-//! The test deployment must give the partition [`EXPECTED_RAM`] of RAM and
-//! the command line [`EXPECTED_COMMAND_LINE`] (see `README.md`).
+//! The test deployment must give the partition [`EXPECTED_RAM`] of RAM, the
+//! command line [`EXPECTED_COMMAND_LINE`] and one boot module, the file
+//! `module.txt` ([`EXPECTED_MODULE`]) with the string
+//! [`EXPECTED_MODULE_STRING`] (see `README.md`).
 #![no_std]
 #![no_main]
 #![deny(unsafe_code)]
@@ -24,9 +26,18 @@ pub const RAM_TOLERANCE: u64 = 64 << 10;
 /// The command line the partition is given (the first word, like QEMU's
 /// file name, is the kernel's name).
 pub const EXPECTED_COMMAND_LINE: &str = "multiboot-guest check=cmdline";
+/// The one boot module's contents: what `module.txt` holds. Written out
+/// here, not included from the file, so that the check compares the
+/// module with what the file should be.
+pub const EXPECTED_MODULE: &[u8] = b"Tessera multiboot module one\n";
+/// The one boot module's string (like QEMU's `-initrd "FILE ARGS"`, the
+/// file's name, `module-one`, first).
+pub const EXPECTED_MODULE_STRING: &str = "module-one arg";
 
 /// `EAX` of a Multiboot 1 entry (specification section 3.2).
 const BOOTLOADER_MAGIC: u32 = 0x2BAD_B002;
+/// Modules start on page boundaries (the header asks for it: flag 0).
+const PAGE_SIZE: u32 = 4096;
 /// Upper memory starts at 1 MiB.
 const UPPER_MEMORY_START: u64 = 1 << 20;
 /// Conventional memory is at most 640 KiB.
@@ -35,6 +46,7 @@ const LOWER_MEMORY_LIMIT_KIB: u32 = 640;
 /// MBI flags (specification section 3.3).
 const INFO_MEMORY: u32 = 1 << 0;
 const INFO_COMMAND_LINE: u32 = 1 << 2;
+const INFO_MODULES: u32 = 1 << 3;
 const INFO_MEMORY_MAP: u32 = 1 << 6;
 const INFO_BOOT_LOADER_NAME: u32 = 1 << 9;
 
@@ -117,6 +129,65 @@ fn check_boot(suite: &mut Suite, magic: u32, info_address: u32) {
             }
         },
     );
+    check_modules(suite, info, flags);
+}
+
+/// The boot modules: exactly one, `module.txt` with its string.
+fn check_modules(suite: &mut Suite, info: BootInfo, flags: u32) {
+    let has_modules = suite.check("the MBI flags give boot modules (bit 3)", || {
+        ensure!(flags & INFO_MODULES != 0, "flags {flags:#x}");
+        Ok(())
+    });
+    let one = suite.check("mods_count is 1", || {
+        ensure!(has_modules, "no module list (flag 3)");
+        let count = info.mods_count();
+        ensure!(count == 1, "mods_count {count}");
+        Ok(())
+    });
+    let module = if one { info.module(0) } else { None };
+    suite.check("module 0 starts on a page boundary", || {
+        let Some(module) = module else {
+            return fail!("no readable module 0");
+        };
+        ensure!(
+            module.start.is_multiple_of(PAGE_SIZE),
+            "mod_start {:#x}",
+            module.start
+        );
+        Ok(())
+    });
+    suite.check("module 0 holds the bytes of module.txt", || {
+        let Some(module) = module else {
+            return fail!("no readable module 0");
+        };
+        let mut buffer = [0; 64];
+        match module.read(&mut buffer) {
+            Some(bytes) if bytes == EXPECTED_MODULE => Ok(()),
+            Some(bytes) => fail!(
+                "{} bytes at {:#x}: {:?}",
+                bytes.len(),
+                module.start,
+                core::str::from_utf8(bytes).unwrap_or("(not UTF-8)")
+            ),
+            None => fail!(
+                "{:#x}..{:#x} is not {} bytes of mapped memory",
+                module.start,
+                module.end,
+                EXPECTED_MODULE.len()
+            ),
+        }
+    });
+    suite.check("module 0's string is \"module-one arg\"", || {
+        let Some(module) = module else {
+            return fail!("no readable module 0");
+        };
+        let mut buffer = [0; 256];
+        match module.string(&mut buffer) {
+            Some(string) if string == EXPECTED_MODULE_STRING => Ok(()),
+            Some(string) => fail!("got {string:?}"),
+            None => fail!("no readable string"),
+        }
+    });
 }
 
 fn expect_ram_end(what: &str, end: u64) -> Outcome {

@@ -149,7 +149,7 @@ pub mod check {
         DEPLOYMENT_NAME = "deployment-name": "`deployment.name` different from the file name.";
         BAD_IMAGE_NAME = "bad-image-name": "An image that cannot name a crate under `components/`.";
         NO_COMPONENTS = "no-components": "A deployment without any component.";
-        TOO_MANY = "too-many": "More components, endpoints, capabilities or images than the boot plan holds.";
+        TOO_MANY = "too-many": "More components, endpoints, capabilities or images (module files included) than the boot plan holds.";
         BAD_SIZE = "bad-size": "A size that is not a positive whole number of 4 KiB pages in B, KiB, MiB or GiB.";
         MEMORY_BELOW_MINIMUM = "memory-below-minimum": "A component quota below the 64 KiB a component needs (stacks, capability space, image).";
         MEMORY_OVER_BUDGET = "memory-over-budget": "Component quotas that add up to more than `deployment.component-memory`.";
@@ -178,7 +178,9 @@ pub mod check {
         UNKNOWN_MANAGER = "unknown-manager": "A partition whose `manager` is not a component of the deployment.";
         BAD_GUEST_IMAGE = "bad-guest-image": "A partition `image` that cannot name a crate under `test-guests/` (or names a component image).";
         BAD_GUEST_FORMAT = "bad-guest-format": "A partition `format` other than `elf64` or `multiboot`.";
-        BAD_CMDLINE = "bad-cmdline": "A guest command line on an ELF64 guest, or one that is not one line of printable ASCII of at most 256 bytes.";
+        BAD_CMDLINE = "bad-cmdline": "A guest command line on an ELF64 guest, or a guest or module command line that is not one line of printable ASCII of at most 256 bytes.";
+        BAD_GUEST_MODULE = "bad-guest-module": "Boot modules on an ELF64 guest (only the Multiboot loader passes modules), or more than 8 modules for one partition.";
+        MODULE_FILE = "module-file": "A module `file` that is not a relative path inside the repository, does not exist, is not a regular file, or is empty.";
         BAD_GUEST_MEMORY = "bad-guest-memory": "Guest memory that is not a multiple of 2 MiB from 2 MiB to 1 GiB.";
         BAD_VPS = "bad-vps": "A VP count outside 1..=64.";
         VP_CPUS = "vp-cpus": "A partition `cpus` list whose length is not `vps`, or that names a CPU the deployment does not have.";

@@ -8,7 +8,8 @@
 //! [`compile`] turns the resulting [`Deployment`] into the binary boot plan
 //! of `tessera-boot-plan`, which the kernel reads from a Multiboot module.
 //! xtask uses [`Deployment::modules`] to know which component and guest
-//! images to build and in which order to pass the modules, and
+//! images to build, which files to pass as they are, and in which order to
+//! pass the modules, and
 //! [`Deployment::kernel_args`] for the kernel command line.
 //!
 //! # Format (version 2)
@@ -79,9 +80,10 @@
 //!   may go anywhere. A manager's route capabilities count as calls.
 //! - `[partition.NAME]` (version 2) describes a guest: `manager`, `image`,
 //!   `format` (`elf64`/`multiboot`), `cmdline`, `memory`, `vps`, `cpus`,
-//!   `priority`, `expect` and `routes` (`{ exit, to, ports | msrs | leaves |
-//!   gpas | codes | vectors, state }`, one of them a `lifecycle` route). See
-//!   the README for every rule.
+//!   `priority`, `expect`, `hv`, `modules` (Multiboot boot modules: `{ file,
+//!   cmdline }`, files relative to the repository root) and `routes` (`{
+//!   exit, to, ports | msrs | leaves | gpas | codes | vectors, state }`, one
+//!   of them a `lifecycle` route). See the README for every rule.
 
 mod error;
 mod model;
@@ -95,7 +97,8 @@ use std::path::Path;
 pub use error::CHECKS;
 pub use error::{Check, ManifestError, check, render};
 pub use model::{
-    BootModule, Component, Connection, Deployment, Endpoint, ModuleKind, Partition, Route,
+    BootModule, Component, Connection, Deployment, Endpoint, GuestModule, ModuleFile, ModuleKind,
+    Partition, Route,
 };
 pub use size::format_size;
 pub use tessera_boot_plan::{

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use tessera_boot_plan::{
     ComponentModel, EndpointKind, EndpointModel, Expectation, GrantKind, GrantModel, GuestFormat,
-    ImageKind, ImageModel, PLAN_MODULE_NAME, PartitionModel, PlanModel, Rights, RouteModel,
-    SLOT_CONSOLE, SLOT_VERDICT,
+    ImageKind, ImageModel, ModuleModel, PLAN_MODULE_NAME, PartitionModel, PlanModel, Rights,
+    RouteModel, SLOT_CONSOLE, SLOT_VERDICT,
 };
 
 /// A deployment that passed every check.
@@ -30,6 +30,10 @@ pub struct Deployment {
     /// images: guest image `j` is Multiboot module `images.len() + j + 1`.
     /// Each is the name of a crate under `test-guests/` that xtask builds.
     pub guest_images: Vec<String>,
+    /// The distinct files the partitions pass as boot modules, in module
+    /// order after the guest images: file `k` is Multiboot module
+    /// `images.len() + guest_images.len() + k + 1`.
+    pub module_files: Vec<ModuleFile>,
     /// The components, in manifest order (their index in the boot plan).
     pub components: Vec<Component>,
     /// The partitions, in manifest order.
@@ -68,6 +72,31 @@ pub struct Partition {
     /// The Hv#1 configuration they make (`Hv1Config::to_words`: the words
     /// of `PartitionSetHv1`), or `None`.
     pub hv1: Option<[u64; tessera_boot_plan::HV1_WORDS]>,
+    /// Its boot modules (Multiboot only), in order.
+    pub modules: Vec<GuestModule>,
+}
+
+/// A boot module of a Multiboot [`Partition`]: what QEMU's
+/// `-initrd "FILE ARGS"` gives the guest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestModule {
+    /// The file, as the manifest writes it (relative to the repository root).
+    pub file: String,
+    /// The module's command line (printable ASCII; may be empty).
+    pub cmdline: String,
+}
+
+/// A file that partitions pass as a boot module: one Multiboot module of the
+/// deployment, shared by every partition module that names the same `file`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleFile {
+    /// Its module string and file name under `/boot/` (`module-1`,
+    /// `module-2`, ..., skipping names the images use).
+    pub name: String,
+    /// The file, as the manifest writes it (relative to the repository root).
+    pub file: String,
+    /// The file on the host: the repository root joined with `file`.
+    pub path: PathBuf,
 }
 
 /// A route of a [`Partition`].
@@ -150,6 +179,9 @@ pub enum ModuleKind {
     ComponentImage,
     /// The image of the test-guest crate of the same name.
     GuestImage,
+    /// A file a partition passes to its Multiboot guest as a boot module
+    /// (passed as it is: [`BootModule::source`]).
+    GuestModule,
 }
 
 /// A Multiboot module GRUB must load, in order.
@@ -160,26 +192,43 @@ pub struct BootModule {
     pub name: String,
     /// What it is.
     pub kind: ModuleKind,
+    /// The file on the host, for a [`ModuleKind::GuestModule`]; `None` for
+    /// what xtask writes or builds (the plan and the images).
+    pub source: Option<PathBuf>,
 }
 
 impl Deployment {
     /// The Multiboot modules, in the order GRUB must pass them: the boot plan
-    /// first, then [`Deployment::images`], then [`Deployment::guest_images`].
+    /// first, then [`Deployment::images`], then [`Deployment::guest_images`],
+    /// then [`Deployment::module_files`].
     pub fn modules(&self) -> Vec<BootModule> {
         let plan = BootModule {
             name: PLAN_MODULE_NAME.into(),
             kind: ModuleKind::BootPlan,
+            source: None,
         };
         std::iter::once(plan)
             .chain(self.images.iter().map(|image| BootModule {
                 name: image.clone(),
                 kind: ModuleKind::ComponentImage,
+                source: None,
             }))
             .chain(self.guest_images.iter().map(|image| BootModule {
                 name: image.clone(),
                 kind: ModuleKind::GuestImage,
+                source: None,
+            }))
+            .chain(self.module_files.iter().map(|file| BootModule {
+                name: file.name.clone(),
+                kind: ModuleKind::GuestModule,
+                source: Some(file.path.clone()),
             }))
             .collect()
+    }
+
+    /// The module file a partition module's `file` names.
+    pub fn module_file(&self, file: &str) -> Option<&ModuleFile> {
+        self.module_files.iter().find(|f| f.file == file)
     }
 
     /// The partition called `name`.
@@ -298,6 +347,25 @@ impl Deployment {
                 hv1: p.hv1,
             })
             .collect();
+        let first_file = self.images.len() + self.guest_images.len();
+        let module_file_of = |file: &str| {
+            self.module_files
+                .iter()
+                .position(|f| f.file == file)
+                .map_or(u16::MAX, |k| (first_file + k) as u16)
+        };
+        let modules = self
+            .partitions
+            .iter()
+            .enumerate()
+            .flat_map(|(p, partition)| {
+                partition.modules.iter().map(move |m| ModuleModel {
+                    partition: p as u16,
+                    image: module_file_of(&m.file),
+                    cmdline: m.cmdline.clone(),
+                })
+            })
+            .collect();
         let image_models = self
             .images
             .iter()
@@ -306,6 +374,11 @@ impl Deployment {
                 self.guest_images
                     .iter()
                     .map(|name| (name, ImageKind::Guest)),
+            )
+            .chain(
+                self.module_files
+                    .iter()
+                    .map(|file| (&file.name, ImageKind::GuestModule)),
             )
             .enumerate()
             .map(|(i, (name, kind))| ImageModel {
@@ -317,7 +390,9 @@ impl Deployment {
         PlanModel {
             name: self.name.clone(),
             cpu_count: self.cpus,
-            module_count: (self.images.len() + self.guest_images.len()) as u16 + 1,
+            module_count: (self.images.len() + self.guest_images.len() + self.module_files.len())
+                as u16
+                + 1,
             component_memory: self.component_memory,
             images: image_models,
             components: self
@@ -336,6 +411,7 @@ impl Deployment {
             grants,
             partitions,
             routes,
+            modules,
         }
     }
 }

@@ -41,8 +41,18 @@ pub(crate) struct RawPartition {
     pub expect: Option<Spanned<String>>,
     /// QEMU-style Hv#1 feature names; absent: no Hv#1 interface.
     pub hv: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Boot modules of a Multiboot guest (QEMU's `-initrd`).
+    pub modules: Option<Spanned<Vec<Spanned<RawModule>>>>,
     #[serde(default)]
     pub routes: Vec<Spanned<RawRoute>>,
+}
+
+/// `{ file = "test-guests/multiboot/module.txt", cmdline = "module-one arg" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawModule {
+    pub file: Spanned<String>,
+    pub cmdline: Option<Spanned<String>>,
 }
 
 /// `{ exit = "io", ports = "0x3f8-0x3ff", to = "devices.io", state = ["rax"] }`.

@@ -213,10 +213,34 @@ fn partitions() {
             "probe-device",
             "logger",
             "hello",
-            "multiboot"
+            "multiboot",
+            "module-1",
+            "module-2",
         ]
     );
     assert_eq!(modules[5].kind, ModuleKind::GuestImage);
+    assert_eq!(modules[5].source, None, "xtask builds the images");
+    // The module files come last, passed as they are from the repository.
+    let root = path("../..").canonicalize().unwrap();
+    assert_eq!(modules[7].kind, ModuleKind::GuestModule);
+    assert_eq!(
+        modules[7].source.as_deref(),
+        Some(root.join("test-guests/multiboot/module.txt").as_path())
+    );
+    assert_eq!(
+        modules[8].source.as_deref(),
+        Some(
+            root.join("tools/manifest/tests/good/minimal.toml")
+                .as_path()
+        )
+    );
+    assert_eq!(deployment.module_files.len(), 2);
+    assert_eq!(
+        deployment
+            .module_file("test-guests/multiboot/module.txt")
+            .map(|f| f.name.as_str()),
+        Some("module-1")
+    );
 
     let demo = deployment.partition("demo").unwrap();
     assert_eq!(demo.badge, 1);
@@ -286,6 +310,20 @@ fn partitions() {
     assert_eq!(loader.vp_cpus, [0, 1, 2]);
     assert_eq!(loader.cmdline, "multiboot-guest check=cmdline");
     assert_eq!(loader.expect, Expectation::TripleFault);
+    let module_lines: Vec<(&str, &str)> = loader
+        .modules
+        .iter()
+        .map(|m| (m.file.as_str(), m.cmdline.as_str()))
+        .collect();
+    assert_eq!(
+        module_lines,
+        [
+            ("test-guests/multiboot/module.txt", "module-one arg"),
+            ("tools/manifest/tests/good/minimal.toml", ""),
+            ("test-guests/multiboot/module.txt", "module-one again"),
+        ]
+    );
+    assert!(demo.modules.is_empty());
     // Default priority: the highest the manager and the targets allow.
     assert_eq!(loader.priority, 10);
     assert_eq!(
@@ -322,6 +360,23 @@ fn partitions() {
     assert_eq!(p.hv1, None);
     assert_eq!(plan.image(p.image).unwrap().name, "multiboot");
     assert_eq!(plan.image(p.image).unwrap().module, 6);
+    // Its boot modules: module files 7 and 8, the first one twice.
+    assert_eq!(plan.module_count(), 9);
+    let loader_modules: Vec<(u16, &str)> = plan
+        .guest_modules_of(p.index)
+        .map(|m| (plan.image(m.image).unwrap().module, m.cmdline))
+        .collect();
+    assert_eq!(
+        loader_modules,
+        [(7, "module-one arg"), (8, ""), (7, "module-one again")]
+    );
+    assert_eq!(
+        plan.image(plan.guest_module(0).unwrap().image)
+            .unwrap()
+            .kind,
+        tessera_boot_plan::ImageKind::GuestModule
+    );
+    assert_eq!(plan.guest_modules_of(0).count(), 0);
     let pm = plan.components().find(|c| c.name == "pm").unwrap();
     assert_eq!(plan.component(p.manager).unwrap().name, "pm");
     assert!(plan.is_manager(pm.index));

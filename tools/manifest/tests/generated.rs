@@ -178,6 +178,32 @@ struct Part {
     expect: Option<&'static str>,
     routes: Vec<GenRoute>,
     hv: Option<Vec<&'static str>>,
+    modules: Option<Vec<(&'static str, Option<&'static str>)>>,
+}
+
+/// Module entries: files of the repository (relative to its root, which
+/// is found above `generated.toml`), and some that are refused.
+fn gen_module() -> impl Strategy<Value = (&'static str, Option<&'static str>)> {
+    let file = prop_oneof![
+        12 => prop::sample::select(&[
+            "test-guests/multiboot/module.txt",
+            "tools/manifest/tests/good/minimal.toml",
+            "Cargo.toml",
+        ][..]),
+        1 => prop::sample::select(&[
+            "no/such/file",
+            "test-guests",
+            "/etc/hostname",
+            "../outside",
+            "",
+            "tools/manifest/tests/modules/empty.bin",
+        ][..]),
+    ];
+    let cmdline = proptest::option::weighted(
+        0.7,
+        prop_oneof![12 => Just("module-one arg"), 1 => Just("tab\\there")],
+    );
+    (file, cmdline)
 }
 
 /// `hv` entries: mostly names Tessera offers, some it refuses.
@@ -285,6 +311,13 @@ fn part() -> impl Strategy<Value = Part> {
             ),
             proptest::option::weighted(0.1, prop_oneof![Just("a b"), Just("tab\\t")]),
             prop_oneof![5 => Just(2u64), 5 => Just(16), 1 => Just(3), 1 => Just(0)],
+            proptest::option::weighted(
+                0.2,
+                prop_oneof![
+                    20 => proptest::collection::vec(gen_module(), 0..4),
+                    1 => proptest::collection::vec(gen_module(), 9..10),
+                ],
+            ),
         ),
         (
             proptest::option::weighted(0.2, prop_oneof![9 => 1i64..4, 1 => Just(0)]),
@@ -304,7 +337,7 @@ fn part() -> impl Strategy<Value = Part> {
     )
         .prop_map(
             |(
-                (manager, image, format, cmdline, memory_mib),
+                (manager, image, format, cmdline, memory_mib, modules),
                 (vps, cpus, priority, expect, routes, lifecycle, hv),
             )| {
                 let mut routes = routes;
@@ -332,6 +365,7 @@ fn part() -> impl Strategy<Value = Part> {
                     expect,
                     routes,
                     hv,
+                    modules,
                 }
             },
         )
@@ -386,6 +420,16 @@ fn render_partitions(parts: &[Part]) -> String {
         }
         if let Some(hv) = &p.hv {
             writeln!(out, "hv = {hv:?}").unwrap();
+        }
+        if let Some(modules) = &p.modules {
+            let entries: Vec<String> = modules
+                .iter()
+                .map(|(file, cmdline)| match cmdline {
+                    Some(c) => format!("{{ file = \"{file}\", cmdline = \"{c}\" }}"),
+                    None => format!("{{ file = \"{file}\" }}"),
+                })
+                .collect();
+            writeln!(out, "modules = [{}]", entries.join(", ")).unwrap();
         }
         let routes: Vec<String> = p
             .routes
@@ -443,6 +487,13 @@ proptest! {
                             .to_words()
                     });
                     prop_assert_eq!(p.hv1, expected, "{}", source);
+                    // The modules reach the plan in order, each file a
+                    // guest module image.
+                    let index = deployment.partitions.iter().position(|q| q.name == p.name).unwrap();
+                    let parsed = BootPlan::parse(&plan).unwrap();
+                    let in_plan: Vec<&str> = parsed.guest_modules_of(index as u16).map(|m| m.cmdline).collect();
+                    let written: Vec<&str> = part.modules.iter().flatten().map(|(_, c)| c.unwrap_or("")).collect();
+                    prop_assert_eq!(in_plan, written, "{}", source);
                 }
             }
             Err(errors) => {
@@ -564,6 +615,10 @@ fn the_generator_makes_valid_manifests_with_partitions_too() {
             route("exception", Some("vectors = [6, 13]"), 0),
         ],
         hv: Some(vec!["hv-relaxed", "hv-tlbflush-ext", "hv-tlbflush"]),
+        modules: Some(vec![
+            ("test-guests/multiboot/module.txt", Some("module-one arg")),
+            ("Cargo.toml", None),
+        ]),
     }];
     let source = render(256 * 1024, 2, &[comp.clone(), comp]) + &render_partitions(&parts);
     let deployment = load_str(&source, Path::new("generated.toml"))
@@ -572,6 +627,8 @@ fn the_generator_makes_valid_manifests_with_partitions_too() {
     let plan = BootPlan::parse(&plan).unwrap();
     assert_eq!(plan.partition(0).unwrap().hv1, deployment.partitions[0].hv1);
     assert!(deployment.partitions[0].hv1.is_some());
+    assert_eq!(plan.guest_modules_of(0).count(), 2);
+    assert_eq!(deployment.module_files.len(), 2);
 }
 
 /// Guard against a partition generator that only ever produces refused

@@ -68,7 +68,9 @@ impl Deployment {
 
     /// The deployment a checked manifest describes: module 0 is the boot
     /// plan (the file `plan`), module `i + 1` is image `i` (the file
-    /// `image_file(kind, name)`: component images, then guest images), in
+    /// `image_file(kind, name)`: component images, then guest images; then
+    /// the module files the partitions pass their Multiboot guests, from
+    /// the repository as the manifest names them), in
     /// [`tessera_manifest::Deployment::modules`] order, and the last module
     /// is [`INIT_IMAGE`], the component that builds the deployment; the
     /// machine has the manifest's CPUs.
@@ -81,9 +83,10 @@ impl Deployment {
             .modules()
             .into_iter()
             .map(|module| {
-                let source = match module.kind {
-                    ModuleKind::BootPlan => plan.to_path_buf(),
-                    kind => image_file(kind, &module.name),
+                let source = match (module.kind, module.source) {
+                    (ModuleKind::BootPlan, _) => plan.to_path_buf(),
+                    (ModuleKind::GuestModule, Some(file)) => file,
+                    (kind, _) => image_file(kind, &module.name),
                 };
                 Module {
                     name: module.name,
@@ -186,11 +189,24 @@ pub fn assemble(
         _ => artifacts.image(image),
     });
     // The images go in without their debug information (elf_strip), next
-    // to the plan.
+    // to the plan; the guests' module files go in as they are (their bytes
+    // are the guest's to read).
     let dir = plan.parent().unwrap_or(out_dir).to_path_buf();
-    for module in deployment.modules.iter_mut().skip(1) {
+    // (init, the last module, is not among the manifest's.)
+    let kinds: Vec<ModuleKind> = manifest.modules().iter().map(|m| m.kind).collect();
+    for (index, module) in deployment.modules.iter_mut().enumerate().skip(1) {
         let copy = dir.join(&module.name);
-        elf_strip::write_loadable_copy(&module.source, &copy)?;
+        if kinds.get(index) == Some(&ModuleKind::GuestModule) {
+            fs::copy(&module.source, &copy).map_err(|e| {
+                format!(
+                    "cannot copy {} to {}: {e}",
+                    module.source.display(),
+                    copy.display()
+                )
+            })?;
+        } else {
+            elf_strip::write_loadable_copy(&module.source, &copy)?;
+        }
         module.source = copy;
     }
     if let Some(warning) = init_room_warning(manifest, &deployment) {
@@ -210,14 +226,14 @@ fn pages(bytes: u64) -> u64 {
 /// Why init may run out of quota building `deployment`, if it may: its
 /// quota is the budget plus [`INIT_OWN_QUOTA`]; out of it go the
 /// components' quotas, a copy of every boot module, its own image and
-/// stack, and the manager data regions (which copy the guest images once
-/// more). An estimate on the safe side: init's image is counted at its file
-/// size.
+/// stack, and the manager data regions (which copy the guest images and
+/// modules once more). An estimate on the safe side: init's image is
+/// counted at its file size.
 pub fn init_room_warning(
     manifest: &tessera_manifest::Deployment,
     deployment: &Deployment,
 ) -> Option<String> {
-    use tessera_boot_plan::manager::{PartitionInput, RouteSpec, encoded_size};
+    use tessera_boot_plan::manager::{ModuleSpec, PartitionInput, RouteSpec, encoded_size};
     if manifest.partitions.is_empty() {
         return None;
     }
@@ -239,11 +255,31 @@ pub fn init_room_warning(
         if partitions.is_empty() {
             continue;
         }
-        let images: Vec<Vec<u8>> = partitions
+        let zeros_of = |name: &str| {
+            let file = deployment.modules.iter().find(|m| m.name == name);
+            vec![0u8; file.map_or(0, |m| size(&m.source)) as usize]
+        };
+        let images: Vec<Vec<u8>> = partitions.iter().map(|p| zeros_of(&p.image)).collect();
+        let module_bytes: Vec<Vec<(Vec<u8>, &str)>> = partitions
             .iter()
             .map(|p| {
-                let file = deployment.modules.iter().find(|m| m.name == p.image);
-                vec![0u8; file.map_or(0, |m| size(&m.source)) as usize]
+                p.modules
+                    .iter()
+                    .map(|m| {
+                        let name = manifest
+                            .module_file(&m.file)
+                            .map_or("", |f| f.name.as_str());
+                        (zeros_of(name), m.cmdline.as_str())
+                    })
+                    .collect()
+            })
+            .collect();
+        let modules: Vec<Vec<ModuleSpec<'_>>> = module_bytes
+            .iter()
+            .map(|list| {
+                list.iter()
+                    .map(|(bytes, cmdline)| ModuleSpec { bytes, cmdline })
+                    .collect()
             })
             .collect();
         let routes: Vec<Vec<RouteSpec>> = partitions
@@ -264,7 +300,8 @@ pub fn init_room_warning(
             .iter()
             .zip(&images)
             .zip(&routes)
-            .map(|((p, image), routes)| PartitionInput {
+            .zip(&modules)
+            .map(|(((p, image), routes), modules)| PartitionInput {
                 name: &p.name,
                 image,
                 format: p.format,
@@ -276,6 +313,7 @@ pub fn init_room_warning(
                 expect: p.expect,
                 routes,
                 hv1: p.hv1,
+                modules,
             })
             .collect();
         data += pages(encoded_size(&inputs) as u64);
@@ -398,6 +436,50 @@ mod tests {
         assert_eq!(
             images_to_build(&manifest),
             ["partition-manager", "devices", "init"]
+        );
+    }
+
+    #[test]
+    fn the_multiboot_deployment_passes_its_module_file_as_it_is() {
+        let manifest = load_manifest(&root(), "vm-multiboot").expect("vm-multiboot is valid");
+        let out = std::env::temp_dir().join(format!("xtask-modules-{}", std::process::id()));
+        let built = out.join("release");
+        fs::create_dir_all(&built).unwrap();
+        let guest = GuestCrate {
+            image: "multiboot".into(),
+            package: "multiboot-guest".into(),
+            binary: "multiboot-guest".into(),
+        };
+        for name in ["partition-manager", "devices", "init", "multiboot-guest"] {
+            fs::write(built.join(name), name).unwrap();
+        }
+        let artifacts = Artifacts {
+            kernel: built.join("kernel"),
+            dir: built.clone(),
+        };
+        let deployment = assemble(&out, &manifest, &artifacts, &[guest]).unwrap();
+        let names: Vec<&str> = deployment.modules.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "boot-plan.tsbp",
+                "partition-manager",
+                "devices",
+                "multiboot",
+                "module-1",
+                "init"
+            ],
+            "the module file after the guest image, init last"
+        );
+        let original = fs::read(root().join("test-guests/multiboot/module.txt")).unwrap();
+        let passed = fs::read(&deployment.modules[4].source).unwrap();
+        let init = fs::read(&deployment.modules[5].source).unwrap();
+        let _ = fs::remove_dir_all(&out);
+        assert_eq!(passed, original, "the module's bytes, unchanged");
+        assert_eq!(init, b"init", "init is still copied (not an ELF: as it is)");
+        assert_eq!(
+            deployment.modules[4].source,
+            out.join("vm-multiboot").join("module-1")
         );
     }
 

@@ -548,10 +548,21 @@ const VM_ISOLATION_MARKERS: &[&str] = &[
     VERDICT_PASS,
 ];
 
+/// The Multiboot guest with its boot module (test-guests/multiboot): the
+/// manager passes the module, and the guest's module checks pass.
 const VM_MULTIBOOT_MARKERS: &[&str] = &[
     "boot plan \"vm-multiboot\": 2 components",
     "] INFO init: partition-manager: manager data for 1 partitions",
     "partition multiboot: ",
+    "] INFO partition multiboot: 1 modules",
+    "] INFO partition multiboot: module 0 at 0x",
+    "] INFO multiboot: ok 6 - the command line is \"multiboot-guest check=cmdline\"",
+    "] INFO multiboot: ok 7 - the MBI flags give boot modules (bit 3)",
+    "] INFO multiboot: ok 8 - mods_count is 1",
+    "] INFO multiboot: ok 9 - module 0 starts on a page boundary",
+    "] INFO multiboot: ok 10 - module 0 holds the bytes of module.txt",
+    "] INFO multiboot: ok 11 - module 0's string is \"module-one arg\"",
+    "] INFO multiboot: # tessera-guest: 11 passed, 0 failed",
     VM_ENDED_AS_EXPECTED,
     VM_MANAGER,
     VERDICT_PASS,

@@ -67,6 +67,19 @@ fn hv1(names: &str) -> [u64; HV1_WORDS] {
 const FULL: &str = "hv-relaxed,hv-vpindex,hv-runtime,hv-time,hv-reset,hv-crash,hv-tlbflush,\
                     hv-tlbflush-ext,hv-xmm-input,hv-spinlocks=0x1fff";
 
+/// The Multiboot partition's modules: a file with a command line, and an
+/// empty one without.
+const MODULES: [ModuleSpec<'static>; 2] = [
+    ModuleSpec {
+        bytes: b"Tessera module one\n",
+        cmdline: "module-one arg",
+    },
+    ModuleSpec {
+        bytes: b"",
+        cmdline: "",
+    },
+];
+
 fn with_inputs<R>(f: impl FnOnce(&[PartitionInput<'_>]) -> R) -> R {
     let image_a: Vec<u8> = (0..1001u32).map(|i| i as u8).collect();
     let image_b = b"\x7fELF-ish";
@@ -85,6 +98,7 @@ fn with_inputs<R>(f: impl FnOnce(&[PartitionInput<'_>]) -> R) -> R {
             expect: Expectation::Pass,
             routes: &a,
             hv1: Some(hv1(FULL)),
+            modules: &[],
         },
         PartitionInput {
             name: "mb",
@@ -98,6 +112,7 @@ fn with_inputs<R>(f: impl FnOnce(&[PartitionInput<'_>]) -> R) -> R {
             expect: Expectation::TripleFault,
             routes: &b,
             hv1: None,
+            modules: &MODULES,
         },
     ];
     f(&inputs)
@@ -153,6 +168,9 @@ fn round_trip() {
     assert_eq!(mb.expect, Expectation::TripleFault);
     assert_eq!(mb.routes.clone().collect::<Vec<_>>(), routes_b());
     assert_eq!(mb.hv1, None);
+    assert_eq!(mb.modules.len(), 2);
+    assert_eq!(mb.modules.clone().collect::<Vec<_>>(), MODULES);
+    assert_eq!(demo.modules.len(), 0);
     // Page padding after the data is ignored.
     let mut padded = bytes.clone();
     padded.resize(bytes.len().next_multiple_of(4096), 0);
@@ -217,6 +235,7 @@ fn expect_input<'a>(
         expect: Expectation::Pass,
         routes,
         hv1: None,
+        modules: &[],
     };
     edit(&mut input);
     let bytes = encode(USED, &[input]);
@@ -261,6 +280,47 @@ fn refused_inputs() {
     expect_input(&routes_a(), |i| i.vp_cpus = &[], value(p, "vp_count"));
     expect_input(&routes_a(), |i| i.vp_cpus = &[64], value(p, "vp_cpus"));
     expect_input(&routes_a(), |i| i.badge = 0, value(p, "badge"));
+    // Modules: Multiboot only, at most eight, printable command lines.
+    expect_input(&routes_a(), |i| i.modules = &MODULES, value(p, "modules"));
+    let nine = [MODULES[0]; MAX_GUEST_MODULES + 1];
+    expect_input(
+        &routes_a(),
+        |i| {
+            i.format = GuestFormat::Multiboot;
+            i.modules = &nine;
+        },
+        value(p, "modules"),
+    );
+    let eight = [MODULES[0]; MAX_GUEST_MODULES];
+    let input = PartitionInput {
+        name: "demo",
+        image: &IMAGE,
+        format: GuestFormat::Multiboot,
+        cmdline: "",
+        memory_bytes: 16 * MIB,
+        vp_cpus: &[0],
+        priority: 1,
+        badge: 1,
+        expect: Expectation::Pass,
+        routes: &routes_a(),
+        hv1: None,
+        modules: &eight,
+    };
+    let bytes = encode(USED, &[input]);
+    let data = ManagerData::parse(&bytes).unwrap();
+    assert_eq!(data.partitions().next().unwrap().modules.len(), 8);
+    let bad = [ModuleSpec {
+        bytes: b"x",
+        cmdline: "line\nbreak",
+    }];
+    expect_input(
+        &routes_a(),
+        |i| {
+            i.format = GuestFormat::Multiboot;
+            i.modules = &bad;
+        },
+        value(DataSection::Modules, "cmdline"),
+    );
     // Hv#1 words the kernel would refuse: nothing (AccessHypercallMsrs and
     // AccessVpIndex are required), the SynIC (not implemented), a bit the
     // words do not carry (word 5 bits 63:40).
@@ -347,6 +407,7 @@ fn refused_inputs() {
         expect: Expectation::Fail,
         routes: &routes,
         hv1: None,
+        modules: &[],
     };
     let bytes = encode(USED, &[one, PartitionInput { badge: 2, ..one }]);
     assert_eq!(
@@ -456,6 +517,55 @@ fn framing() {
         ManagerData::parse(&bytes),
         Err(ManagerDataError::ReservedNotZero { .. })
     ));
+    // The partition record's second reserved field.
+    let mut bytes = good.clone();
+    bytes[HEADER_SIZE + core::mem::offset_of!(PartitionSpecRecord, reserved2) + 3] = 1;
+    seal(&mut bytes);
+    assert!(matches!(
+        ManagerData::parse(&bytes),
+        Err(ManagerDataError::ReservedNotZero { .. })
+    ));
+    // A module record: reserved field, bytes and command line in the blob.
+    let modules_at = u32::from_le_bytes(good[48..52].try_into().unwrap()) as usize;
+    let module = |field: usize| modules_at + field;
+    for (at, value, expected) in [
+        (module(14), 1u8, "reserved"),
+        (module(7), 0x10, "bytes"),
+        (module(11), 0x10, "cmdline"),
+    ] {
+        let mut bytes = good.clone();
+        bytes[at] = value;
+        seal(&mut bytes);
+        let error = ManagerData::parse(&bytes).unwrap_err();
+        match expected {
+            "reserved" => assert_eq!(
+                error,
+                ManagerDataError::ReservedNotZero {
+                    section: DataSection::Modules,
+                    index: 0
+                }
+            ),
+            field => assert_eq!(
+                error,
+                ManagerDataError::BadValue {
+                    section: DataSection::Modules,
+                    index: 0,
+                    field
+                }
+            ),
+        }
+    }
+    // A module range past the section.
+    let mut bytes = good.clone();
+    bytes[HEADER_SIZE + size_of::<PartitionSpecRecord>() + 202] = 3;
+    seal(&mut bytes);
+    assert!(matches!(
+        ManagerData::parse(&bytes),
+        Err(ManagerDataError::BadValue {
+            field: "modules",
+            ..
+        })
+    ));
     let text = alloc::format!("{}", ManagerDataError::NoLifecycleRoute { partition: 2 });
     assert_eq!(text, "manager data partitions[2]: no lifecycle route");
 }
@@ -476,6 +586,14 @@ fn exercise(data: &ManagerData<'_>) {
         assert_eq!(lifecycle, 1);
         if let Some(words) = spec.hv1 {
             assert!(crate::hv1_words_valid(&words));
+        }
+        assert!(spec.modules.len() <= MAX_GUEST_MODULES);
+        if spec.format == GuestFormat::Elf64 {
+            assert_eq!(spec.modules.len(), 0);
+        }
+        for module in spec.modules.clone() {
+            assert!(crate::guest_cmdline_valid(module.cmdline.as_bytes()));
+            let _ = module.bytes.len();
         }
     }
 }
@@ -549,7 +667,15 @@ proptest! {
         hv1_names in proptest::option::of(proptest::sample::subsequence(
             &["hv-relaxed", "hv-runtime", "hv-time", "hv-reset", "hv-crash", "hv-tlbflush",
               "hv-xmm-input", "hv-spinlocks=0x1fff", "hv-version-id-build=7"][..], 0..9)),
+        module_parts in proptest::collection::vec(
+            (proptest::collection::vec(any::<u8>(), 0..100), "[ -~]{0,30}"),
+            0..=MAX_GUEST_MODULES,
+        ),
     ) {
+        let modules: Vec<ModuleSpec<'_>> = module_parts
+            .iter()
+            .map(|(bytes, cmdline)| ModuleSpec { bytes, cmdline })
+            .collect();
         let first = ports.0;
         let last = (first + ports.1).min(0xffff);
         let mut routes = vec![
@@ -582,6 +708,7 @@ proptest! {
             expect: Expectation::MemoryFault,
             routes: &routes,
             hv1: hv1_names.as_ref().map(|names| hv1(&names.join(","))),
+            modules: &modules,
         };
         let bytes = encode(0b11_0000, &[input]);
         let data = ManagerData::parse(&bytes).unwrap();
@@ -592,5 +719,6 @@ proptest! {
         prop_assert_eq!(spec.badge, badge);
         prop_assert_eq!(spec.routes.collect::<Vec<_>>(), routes.to_vec());
         prop_assert_eq!(spec.hv1, input.hv1);
+        prop_assert_eq!(spec.modules.collect::<Vec<_>>(), modules);
     }
 }

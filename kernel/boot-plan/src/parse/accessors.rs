@@ -3,11 +3,12 @@
 use super::BootPlan;
 use super::names::checked_name;
 use super::views::{
-    component_view, endpoint_view, grant_view, image_view, partition_view, route_view,
+    component_view, endpoint_view, grant_view, image_view, module_view, partition_view, route_view,
 };
-use super::{Component, Endpoint, Grant, Image, Partition, Route};
+use super::{Component, Endpoint, Grant, GuestModule, Image, Partition, Route};
 use crate::layout::{
-    ComponentRecord, EndpointRecord, GrantRecord, Header, ImageRecord, PartitionRecord, RouteRecord,
+    ComponentRecord, EndpointRecord, GrantRecord, Header, ImageRecord, ModuleRecord,
+    PartitionRecord, RouteRecord,
 };
 
 impl<'a> BootPlan<'a> {
@@ -184,6 +185,40 @@ impl<'a> BootPlan<'a> {
     /// The routes of partition `partition`.
     pub fn routes_of(&self, partition: u16) -> impl Iterator<Item = Route> + use<'a> {
         self.routes().filter(move |r| r.partition == partition)
+    }
+
+    /// Number of guest modules (module records), over all partitions.
+    pub fn guest_module_count(&self) -> usize {
+        self.modules.len()
+    }
+
+    /// Guest module `index`, if it exists.
+    pub fn guest_module(&self, index: u16) -> Option<GuestModule<'a>> {
+        let record = self.modules.get(usize::from(index))?;
+        Some(module_view(
+            index,
+            record,
+            self.module_cmdline_bytes(record).unwrap_or(&[]),
+        ))
+    }
+
+    /// All guest modules, in order.
+    pub fn guest_modules(&self) -> impl ExactSizeIterator<Item = GuestModule<'a>> + use<'a> {
+        let plan = *self;
+        let records: &'a [ModuleRecord] = self.modules;
+        records.iter().enumerate().map(move |(i, r)| {
+            module_view(i as u16, r, plan.module_cmdline_bytes(r).unwrap_or(&[]))
+        })
+    }
+
+    /// The boot modules of partition `partition`, in order (none for an
+    /// ELF64 partition).
+    pub fn guest_modules_of(
+        &self,
+        partition: u16,
+    ) -> impl Iterator<Item = GuestModule<'a>> + use<'a> {
+        self.guest_modules()
+            .filter(move |m| m.partition == partition)
     }
 
     /// Whether component `component` manages any partition.

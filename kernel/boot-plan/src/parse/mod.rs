@@ -11,18 +11,19 @@ mod views;
 
 use crate::layout::{
     COMPONENT_SIZE, ComponentRecord, ENDPOINT_SIZE, EndpointRecord, GRANT_SIZE, GrantRecord,
-    Header, IMAGE_SIZE, ImageRecord, PARTITION_SIZE, PartitionRecord, ROUTE_SIZE, RouteRecord,
+    Header, IMAGE_SIZE, ImageRecord, MODULE_SIZE, ModuleRecord, PARTITION_SIZE, PartitionRecord,
+    ROUTE_SIZE, RouteRecord,
 };
 use crate::{
-    HEADER_SIZE, MAX_COMPONENTS, MAX_ENDPOINTS, MAX_GRANTS, MAX_IMAGES, MAX_PARTITIONS, MAX_ROUTES,
-    MAX_STRINGS, PlanError, Section,
+    HEADER_SIZE, MAX_COMPONENTS, MAX_ENDPOINTS, MAX_GRANTS, MAX_IMAGES, MAX_MODULE_RECORDS,
+    MAX_PARTITIONS, MAX_ROUTES, MAX_STRINGS, PlanError, Section,
 };
 
 use header::check_header;
 use sections::section;
 
 pub(crate) use names::name_of;
-pub use views::{Component, Endpoint, Grant, Image, Partition, Route};
+pub use views::{Component, Endpoint, Grant, GuestModule, Image, Partition, Route};
 
 /// A checked boot plan, borrowing the module's bytes.
 ///
@@ -37,6 +38,7 @@ pub struct BootPlan<'a> {
     grants: &'a [GrantRecord],
     partitions: &'a [PartitionRecord],
     routes: &'a [RouteRecord],
+    modules: &'a [ModuleRecord],
     strings: &'a [u8],
 }
 
@@ -108,6 +110,15 @@ impl<'a> BootPlan<'a> {
             &mut end,
             total,
         )?;
+        let modules: &[ModuleRecord] = section(
+            bytes,
+            Section::Modules,
+            &header.modules,
+            MODULE_SIZE,
+            MAX_MODULE_RECORDS,
+            &mut end,
+            total,
+        )?;
         let strings: &[u8] = section(
             bytes,
             Section::Strings,
@@ -126,11 +137,13 @@ impl<'a> BootPlan<'a> {
             grants,
             partitions,
             routes,
+            modules,
             strings,
         };
         plan.check_images()?;
         plan.check_components()?;
         plan.check_partitions()?;
+        plan.check_modules()?;
         plan.check_capabilities()?;
         Ok(plan)
     }

@@ -3,10 +3,11 @@
 
 use super::names::{checked_name, name_of};
 use super::{BootPlan, idx};
+use crate::layout::{ModuleRecord, PartitionRecord};
 use crate::{
-    Expectation, GuestFormat, HV1_WORDS, ImageKind, MAX_COMPONENTS, MAX_PARTITIONS_PER_MANAGER,
-    MAX_VPS, PlanError, Section, guest_cmdline_valid, guest_memory_valid, hv1_words_valid,
-    manager_memory_needed,
+    Expectation, GuestFormat, HV1_WORDS, ImageKind, MAX_COMPONENTS, MAX_GUEST_MODULES,
+    MAX_PARTITIONS, MAX_PARTITIONS_PER_MANAGER, MAX_VPS, PlanError, Section, guest_cmdline_valid,
+    guest_memory_valid, hv1_words_valid, manager_memory_needed,
 };
 
 impl<'a> BootPlan<'a> {
@@ -118,14 +119,93 @@ impl<'a> BootPlan<'a> {
         Ok(())
     }
 
+    /// The module section: each record's partition (a Multiboot one), its
+    /// image (a guest module) and command line, and at most
+    /// [`MAX_GUEST_MODULES`] per partition. Runs after the partitions are
+    /// checked.
+    pub(super) fn check_modules(&self) -> Result<(), PlanError> {
+        let section = Section::Modules;
+        let mut per_partition = [0u8; MAX_PARTITIONS as usize];
+        for (i, module) in self.modules.iter().enumerate() {
+            let index = idx(i);
+            if module.reserved != [0; 6] {
+                return Err(PlanError::ReservedNotZero { section, index });
+            }
+            let partition_index = usize::from(module.partition.get());
+            let Some(partition) = self.partitions.get(partition_index) else {
+                return Err(PlanError::IndexOutOfRange {
+                    section,
+                    index,
+                    field: "partition",
+                });
+            };
+            if GuestFormat::from_u8(partition.format) != Some(GuestFormat::Multiboot) {
+                return Err(PlanError::BadValue {
+                    section,
+                    index,
+                    field: "partition",
+                });
+            }
+            let Some(image) = self.images.get(usize::from(module.image.get())) else {
+                return Err(PlanError::IndexOutOfRange {
+                    section,
+                    index,
+                    field: "image",
+                });
+            };
+            if image.kind != ImageKind::GuestModule as u8 {
+                return Err(PlanError::BadValue {
+                    section,
+                    index,
+                    field: "image",
+                });
+            }
+            let cmdline = self
+                .module_cmdline_bytes(module)
+                .ok_or(PlanError::BadValue {
+                    section,
+                    index,
+                    field: "cmdline",
+                })?;
+            if !guest_cmdline_valid(cmdline) {
+                return Err(PlanError::BadValue {
+                    section,
+                    index,
+                    field: "cmdline",
+                });
+            }
+            let count =
+                per_partition
+                    .get_mut(partition_index)
+                    .ok_or(PlanError::IndexOutOfRange {
+                        section,
+                        index,
+                        field: "partition",
+                    })?;
+            *count = count.saturating_add(1);
+            if usize::from(*count) > MAX_GUEST_MODULES {
+                return Err(PlanError::TooManyModules {
+                    partition: idx(partition_index),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// The command line bytes of a partition, if they lie in the string section.
-    pub(super) fn cmdline_bytes(
-        &self,
-        partition: &crate::layout::PartitionRecord,
-    ) -> Option<&'a [u8]> {
+    pub(super) fn cmdline_bytes(&self, partition: &PartitionRecord) -> Option<&'a [u8]> {
+        self.string(partition.cmdline_offset.get(), partition.cmdline_len.get())
+    }
+
+    /// The command line bytes of a module, if they lie in the string section.
+    pub(super) fn module_cmdline_bytes(&self, module: &ModuleRecord) -> Option<&'a [u8]> {
+        self.string(module.cmdline_offset.get(), module.cmdline_len.get())
+    }
+
+    fn string(&self, offset: u32, len: u16) -> Option<&'a [u8]> {
         let strings: &'a [u8] = self.strings;
-        let start = usize::try_from(partition.cmdline_offset.get()).ok()?;
-        let end = start.checked_add(usize::from(partition.cmdline_len.get()))?;
+        let start = usize::try_from(offset).ok()?;
+        let end = start.checked_add(usize::from(len))?;
         strings.get(start..end)
     }
 }

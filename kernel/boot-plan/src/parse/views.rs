@@ -4,11 +4,12 @@
 use super::BootPlan;
 use super::names::checked_name;
 use crate::layout::{
-    ComponentRecord, EndpointRecord, GrantRecord, ImageRecord, PartitionRecord, RouteRecord,
+    ComponentRecord, EndpointRecord, GrantRecord, ImageRecord, ModuleRecord, PartitionRecord,
+    RouteRecord,
 };
 use crate::{
     EndpointKind, Expectation, GrantKind, GuestFormat, ImageKind, MAX_ENDPOINTS, MAX_GRANTS,
-    MAX_PARTITIONS, MAX_ROUTES, NO_TARGET, Rights,
+    MAX_MODULE_RECORDS, MAX_PARTITIONS, MAX_ROUTES, NO_TARGET, Rights,
 };
 
 /// A component image.
@@ -108,6 +109,22 @@ pub struct Route {
     pub state: u64,
 }
 
+/// A boot module of a Multiboot partition: what its manager passes to the
+/// guest as QEMU's `-initrd "FILE ARGS"` would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GuestModule<'a> {
+    /// Index in the module section.
+    pub index: u16,
+    /// Index of the partition (a Multiboot one).
+    pub partition: u16,
+    /// Index of the image that holds the module's bytes ([`BootPlan::image`],
+    /// kind [`ImageKind::GuestModule`]).
+    pub image: u16,
+    /// The module's command line: printable ASCII, at most
+    /// [`crate::MAX_GUEST_CMDLINE`] bytes.
+    pub cmdline: &'a str,
+}
+
 /// A capability to put into a component's capability space before it starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Grant {
@@ -157,6 +174,19 @@ pub(super) fn partition_view<'a>(
         cmdline: core::str::from_utf8(cmdline).unwrap_or(""),
         vp_cpus: &record.vp_cpus[..vps],
         hv1: (record.hv1 != 0).then(|| record.hv1_words.map(|w| w.get())),
+    }
+}
+
+pub(super) fn module_view<'a>(
+    index: u16,
+    record: &ModuleRecord,
+    cmdline: &'a [u8],
+) -> GuestModule<'a> {
+    GuestModule {
+        index,
+        partition: record.partition.get(),
+        image: record.image.get(),
+        cmdline: core::str::from_utf8(cmdline).unwrap_or(""),
     }
 }
 
@@ -211,3 +241,4 @@ const _: () = assert!(MAX_GRANTS <= u16::MAX as u32);
 const _: () = assert!(MAX_ENDPOINTS <= u16::MAX as u32);
 const _: () = assert!(MAX_PARTITIONS <= u16::MAX as u32);
 const _: () = assert!(MAX_ROUTES <= u16::MAX as u32);
+const _: () = assert!(MAX_MODULE_RECORDS <= u16::MAX as u32);

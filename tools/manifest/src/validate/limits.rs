@@ -90,7 +90,11 @@ pub(super) fn check_limits(
             MAX_GRANTS as usize,
             "capabilities (connections, consoles and verdicts)",
         ),
-        (images, MAX_IMAGES as usize, "distinct images"),
+        (
+            images,
+            MAX_IMAGES as usize,
+            "distinct images (component, guest and module files)",
+        ),
     ] {
         if count > max {
             report.push(

@@ -8,6 +8,7 @@ mod deployment;
 mod endpoints;
 mod hv;
 mod limits;
+mod modules;
 mod partitions;
 mod rights;
 mod slots;
@@ -128,6 +129,12 @@ pub(crate) fn validate(raw: &RawManifest, report: &mut Report<'_>) -> Option<Dep
             guest_images.push(image.clone());
         }
     }
+    // Module files are relative to the repository root, looked for only
+    // when some partition has modules.
+    let root = modules::any_modules(raw)
+        .then(|| modules::repository_root(report.file()))
+        .flatten();
+    let module_file_count = modules::distinct_files(raw).len();
     let managers: BTreeSet<&str> = raw
         .partition
         .values()
@@ -137,12 +144,13 @@ pub(crate) fn validate(raw: &RawManifest, report: &mut Report<'_>) -> Option<Dep
     check_budget(raw, &infos, budget, report);
     check_connections(&mut infos, report);
     check_slots(&infos, &managers, report);
-    let (partitions, route_calls) = check_partitions(raw, &infos, cpus, &images, report);
+    let (partitions, route_calls) =
+        check_partitions(raw, &infos, cpus, &images, root.as_deref(), report);
     check_cycles(&infos, &route_calls, report);
     check_verdict(&infos, report);
     check_limits(
         &infos,
-        images.len() + guest_images.len(),
+        images.len() + guest_images.len() + module_file_count,
         raw.partition.len(),
         report,
     );
@@ -173,6 +181,12 @@ pub(crate) fn validate(raw: &RawManifest, report: &mut Report<'_>) -> Option<Dep
             connects: info.connections.iter().flatten().cloned().collect(),
         })
         .collect();
+    let taken: Vec<&str> = images
+        .iter()
+        .chain(&guest_images)
+        .map(String::as_str)
+        .collect();
+    let module_files = modules::module_files(&partitions, &taken, root.as_deref());
     Some(Deployment {
         name,
         source: report.file().to_path_buf(),
@@ -181,6 +195,7 @@ pub(crate) fn validate(raw: &RawManifest, report: &mut Report<'_>) -> Option<Dep
         kernel_args,
         images,
         guest_images,
+        module_files,
         components,
         partitions,
     })

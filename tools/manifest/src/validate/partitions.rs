@@ -13,6 +13,7 @@ use tessera_boot_plan::{
 use toml::Spanned;
 
 use super::hv::check_hv;
+use super::modules::check_modules;
 use super::suggest::suggest;
 use super::{Info, NAME_HELP, span};
 use crate::error::Report;
@@ -47,6 +48,7 @@ pub(super) fn check_partitions(
     infos: &[Info<'_>],
     cpus: Option<u16>,
     component_images: &[String],
+    root: Option<&std::path::Path>,
     report: &mut Report<'_>,
 ) -> (Vec<Partition>, Vec<RouteCall>) {
     let names: Vec<&str> = infos.iter().map(|i| i.name).collect();
@@ -64,6 +66,7 @@ pub(super) fn check_partitions(
             &names,
             cpus,
             component_images,
+            root,
             &mut calls,
             &mut inversions,
             report,
@@ -113,6 +116,7 @@ fn check_partition(
     names: &[&str],
     cpus: Option<u16>,
     component_images: &[String],
+    root: Option<&std::path::Path>,
     calls: &mut Vec<RouteCall>,
     inversions: &mut BTreeSet<(usize, usize)>,
     report: &mut Report<'_>,
@@ -246,6 +250,10 @@ fn check_partition(
             value.clone()
         }
     };
+
+    // Boot modules (Multiboot only).
+    let modules = check_modules(&entry, p, format, root, report);
+    ok &= modules.is_some();
 
     // Memory.
     let memory = match parse_size(p.memory.get_ref()) {
@@ -628,6 +636,7 @@ fn check_partition(
         routes,
         hv1: hv.as_ref().map(|(_, words)| *words),
         hv: hv.map(|(names, _)| names),
+        modules: modules.unwrap_or_default(),
     };
     (Some(partition), manager)
 }
