@@ -8,7 +8,7 @@ use tessera_abi::vm::{TESSERA_UNSUPPORTED, intercept};
 use tessera_svm::ioio::IoioExitInfo;
 use tessera_svm::npf::NpfErrorCode;
 use tessera_svm::{Event, EventInjection, ExceptionVector, ExitCode};
-use tessera_vcpu::exit_message::{self, ExitMessage, bytes};
+use tessera_vcpu::exit_message::{self, bytes};
 use tessera_vcpu::{cpuid, length, msr};
 use tlfs::intercept::HvInterceptAccessType as Access;
 use tlfs::message::HvMessageType;
@@ -148,29 +148,25 @@ impl Kernel {
             let header = exit_message::header(&record.vmcb, record.index, 2, Access::EXECUTE);
             let body = exit_message::cpuid(header, &record.gprs, record.vmcb.save.rax, answer);
             let [eax, ebx, ecx, edx] = answer.map(u64::from);
-            let mut message = ExitMessage::new(
-                HvMessageType::X64_CPUID_INTERCEPT.0,
-                record.index,
-                [
-                    u64::from(leaf),
-                    u64::from(subleaf),
-                    eax | ebx << 32,
-                    ecx | edx << 32,
-                ],
-            );
-            message.body(bytes(&body)).registers(
-                route.state,
-                &record.gprs,
-                record.vmcb.save.rax,
-                record.vmcb.save.rsp,
-            );
             let pending = Pending {
                 kind: PendingKind::Cpuid,
                 next_rip,
                 message_type: HvMessageType::X64_CPUID_INTERCEPT.0,
                 lifecycle: false,
             };
-            return Next::Leave(self.forward_exit(cpu, vp, route, &message, pending));
+            return Next::Leave(self.send_exit(
+                cpu,
+                vp,
+                route,
+                [
+                    u64::from(leaf),
+                    u64::from(subleaf),
+                    eax | ebx << 32,
+                    ecx | edx << 32,
+                ],
+                bytes(&body),
+                pending,
+            ));
         }
         let [eax, ebx, ecx, edx] = answer.map(u64::from);
         let record = self.vps[vp].as_mut().expect("exists");
@@ -197,22 +193,6 @@ impl Kernel {
             let access = if write { Access::WRITE } else { Access::READ };
             let header = exit_message::header(&record.vmcb, record.index, 2, access);
             let body = exit_message::msr(header, number, &record.gprs, record.vmcb.save.rax);
-            let mut message = ExitMessage::new(
-                HvMessageType::MSR_INTERCEPT.0,
-                record.index,
-                [
-                    u64::from(number),
-                    u64::from(write),
-                    if write { value } else { 0 },
-                    0,
-                ],
-            );
-            message.body(bytes(&body)).registers(
-                route.state,
-                &record.gprs,
-                record.vmcb.save.rax,
-                record.vmcb.save.rsp,
-            );
             let pending = Pending {
                 kind: if write {
                     PendingKind::MsrWrite
@@ -223,7 +203,19 @@ impl Kernel {
                 message_type: HvMessageType::MSR_INTERCEPT.0,
                 lifecycle: false,
             };
-            return Next::Leave(self.forward_exit(cpu, vp, route, &message, pending));
+            return Next::Leave(self.send_exit(
+                cpu,
+                vp,
+                route,
+                [
+                    u64::from(number),
+                    u64::from(write),
+                    if write { value } else { 0 },
+                    0,
+                ],
+                bytes(&body),
+                pending,
+            ));
         }
         if let Some(next) = self.synthetic_msr(cpu, vp, number, write.then_some(value)) {
             return next;
@@ -309,22 +301,6 @@ impl Kernel {
             let header = exit_message::header(&record.vmcb, record.index, length, access_type);
             let rax = record.vmcb.save.rax;
             let body = exit_message::io_port(header, access.port, size, &record.gprs, rax);
-            let mut message = ExitMessage::new(
-                HvMessageType::X64_IO_PORT_INTERCEPT.0,
-                record.index,
-                [
-                    u64::from(access.port),
-                    u64::from(size),
-                    u64::from(!access.is_in),
-                    if access.is_in { 0 } else { rax & mask },
-                ],
-            );
-            message.body(bytes(&body)).registers(
-                route.state,
-                &record.gprs,
-                rax,
-                record.vmcb.save.rsp,
-            );
             let pending = Pending {
                 kind: if access.is_in {
                     PendingKind::IoRead { size }
@@ -335,7 +311,19 @@ impl Kernel {
                 message_type: HvMessageType::X64_IO_PORT_INTERCEPT.0,
                 lifecycle: false,
             };
-            return Next::Leave(self.forward_exit(cpu, vp, route, &message, pending));
+            return Next::Leave(self.send_exit(
+                cpu,
+                vp,
+                route,
+                [
+                    u64::from(access.port),
+                    u64::from(size),
+                    u64::from(!access.is_in),
+                    if access.is_in { 0 } else { rax & mask },
+                ],
+                bytes(&body),
+                pending,
+            ));
         }
         // No device there: reads float high, writes go nowhere.
         let save = &mut self.vps[vp].as_mut().expect("exists").vmcb.save;
@@ -356,24 +344,20 @@ impl Kernel {
         if let Some(route) = self.route_of(vp, intercept::HLT, 0) {
             let record = self.vps[vp].as_ref().expect("exists");
             let header = exit_message::header(&record.vmcb, record.index, 1, Access::EXECUTE);
-            let mut message = ExitMessage::new(
-                HvMessageType::X64_HALT.0,
-                record.index,
-                [record.vmcb.save.rflags, 0, 0, 0],
-            );
-            message.body(bytes(&header)).registers(
-                route.state,
-                &record.gprs,
-                record.vmcb.save.rax,
-                record.vmcb.save.rsp,
-            );
             let pending = Pending {
                 kind: PendingKind::Other,
                 next_rip,
                 message_type: HvMessageType::X64_HALT.0,
                 lifecycle: false,
             };
-            return Next::Leave(self.forward_exit(cpu, vp, route, &message, pending));
+            return Next::Leave(self.send_exit(
+                cpu,
+                vp,
+                route,
+                [record.vmcb.save.rflags, 0, 0, 0],
+                bytes(&header),
+                pending,
+            ));
         }
         let record = self.vps[vp].as_mut().expect("exists");
         let interrupts_on = record.vmcb.save.rflags & (1 << 9) != 0;
@@ -456,17 +440,6 @@ impl Kernel {
         // Retrying the access would fault again: the lifecycle handler's
         // answer ends the VP, whatever it is.
         record.stop_requested |= lifecycle;
-        let mut message = ExitMessage::new(
-            message_type,
-            record.index,
-            [gpa, access | size << 8, rip, written],
-        );
-        message.body(bytes(&body)).registers(
-            route.state,
-            &record.gprs,
-            record.vmcb.save.rax,
-            record.vmcb.save.rsp,
-        );
         let pending = Pending {
             kind: match decoded {
                 Some(access) => PendingKind::Mmio(access),
@@ -476,7 +449,14 @@ impl Kernel {
             message_type,
             lifecycle,
         };
-        Next::Leave(self.forward_exit(cpu, vp, route, &message, pending))
+        Next::Leave(self.send_exit(
+            cpu,
+            vp,
+            route,
+            [gpa, access | size << 8, rip, written],
+            bytes(&body),
+            pending,
+        ))
     }
 
     fn exit_exception(&mut self, cpu: usize, vp: usize) -> Next {
@@ -501,29 +481,25 @@ impl Kernel {
             );
         };
         let header = exit_message::header(&record.vmcb, record.index, 0, Access::EXECUTE);
-        let mut message = ExitMessage::new(
-            HvMessageType::EXCEPTION_INTERCEPT.0,
-            record.index,
-            [
-                u64::from(vector.get()),
-                error_code,
-                record.vmcb.control.exit_info2,
-                0,
-            ],
-        );
-        message.body(bytes(&header)).registers(
-            route.state,
-            &record.gprs,
-            record.vmcb.save.rax,
-            record.vmcb.save.rsp,
-        );
         let pending = Pending {
             kind: PendingKind::Other,
             next_rip: None,
             message_type: HvMessageType::EXCEPTION_INTERCEPT.0,
             lifecycle: false,
         };
-        Next::Leave(self.forward_exit(cpu, vp, route, &message, pending))
+        Next::Leave(self.send_exit(
+            cpu,
+            vp,
+            route,
+            [
+                u64::from(vector.get()),
+                error_code,
+                record.vmcb.control.exit_info2,
+                0,
+            ],
+            bytes(&header),
+            pending,
+        ))
     }
 
     /// Sends a lifecycle message (the VP stops once its handler has
@@ -542,20 +518,23 @@ impl Kernel {
             t if t == HvMessageType::X64_HALT.0 => [save.rflags, 0, 0, 0],
             _ => [save.rip, detail, save.rsp, 0],
         };
-        let mut message = ExitMessage::new(message_type, record.index, quick);
-        message.body(bytes(&header)).registers(
-            tessera_abi::vm::state::ALL,
-            &record.gprs,
-            save.rax,
-            save.rsp,
-        );
         let pending = Pending {
             kind: PendingKind::Other,
             next_rip: None,
             message_type,
             lifecycle: true,
         };
-        Next::Leave(self.forward_exit(cpu, vp, route, &message, pending))
+        Next::Leave(self.send_exit(
+            cpu,
+            vp,
+            Route {
+                state: tessera_abi::vm::state::ALL,
+                ..route
+            },
+            quick,
+            bytes(&header),
+            pending,
+        ))
     }
 
     /// Logs the VP's registers (triple faults, invalid states).

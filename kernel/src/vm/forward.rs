@@ -61,6 +61,27 @@ pub fn read_buffer(frame: x86_64::PhysAddr, count: usize) -> &'static [u64] {
 }
 
 impl Kernel {
+    /// Sends VP `vp`'s exit to `route`: quick words 2-5, the TLFS `body`,
+    /// then the general registers the route asked for.
+    #[inline]
+    pub fn send_exit(
+        &mut self,
+        cpu: usize,
+        vp: usize,
+        route: Route,
+        quick: [u64; 4],
+        body: &[u8],
+        pending: Pending,
+    ) -> Keep {
+        let record = self.vps[vp].as_ref().expect("a running VP exists");
+        let mut message = ExitMessage::new(pending.message_type, record.index, quick);
+        let save = &record.vmcb.save;
+        message
+            .body(body)
+            .registers(route.state, &record.gprs, save.rax, save.rsp);
+        self.forward_exit(cpu, vp, route, &message, pending)
+    }
+
     /// Sends `message` from VP `vp` to `route`'s endpoint.
     pub fn forward_exit(
         &mut self,

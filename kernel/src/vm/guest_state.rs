@@ -44,9 +44,10 @@ static OWNER: [AtomicUsize; MAX_CPUS] = [const { AtomicUsize::new(0) }; MAX_CPUS
 /// Sets up this CPU: FXSAVE covers the SSE registers (CR4.OSFXSR), and the
 /// host cannot execute x87/SSE instructions (CR0.EM).
 pub fn init_cpu() {
-    // SAFETY: OSFXSR/OSXMMEXCPT only enable FXSAVE's SSE part and SIMD
+    // OSFXSR/OSXMMEXCPT only enable FXSAVE's SSE part and SIMD
     // exceptions; EM makes x87/SSE instructions fault, which no host code
     // executes (soft-float), except `with_fpu` below, which clears it.
+    // SAFETY: neither bit changes how any host code runs.
     unsafe {
         Cr4::update(|cr4| cr4.insert(Cr4Flags::OSFXSR | Cr4Flags::OSXMMEXCPT_ENABLE));
         Cr0::update(|cr0| {
@@ -57,9 +58,10 @@ pub fn init_cpu() {
 }
 
 fn with_fpu(work: impl FnOnce()) {
-    // SAFETY: clearing EM for the span of an FXSAVE/FXRSTOR is what makes
-    // them legal; it is set again before any other code runs (interrupts
-    // are off in the kernel).
+    // Clearing EM for the span of an FXSAVE/FXRSTOR is what makes them
+    // legal; it is set again before any other code runs (interrupts are
+    // off in the kernel).
+    // SAFETY: only `work` runs with EM clear.
     unsafe { Cr0::update(|cr0| cr0.remove(Cr0Flags::EMULATE_COPROCESSOR)) };
     work();
     // SAFETY: as above.

@@ -111,10 +111,10 @@ impl GuestMemory for ParameterMemory<'_> {
     fn read(&self, gpa: u64, buf: &mut [u8]) -> Result<(), GpaError> {
         let length = buf.len();
         self.pieces(gpa, length, false, |source, offset, size| {
-            // SAFETY: `source` starts a run of `size` bytes inside one frame
-            // the partition's nested table maps (region frames stay
-            // allocated while mapped; the kernel lock is held); the run
-            // fits `buf`. Guest memory is plain data.
+            // `source` starts a run of `size` bytes inside one frame the
+            // partition's nested table maps (region frames stay allocated
+            // while mapped; the kernel lock is held); the run fits `buf`.
+            // SAFETY: a mapped guest frame, read as plain data, into `buf`.
             unsafe { core::ptr::copy_nonoverlapping(source, buf[offset..].as_mut_ptr(), size) };
         })
     }
@@ -387,22 +387,15 @@ impl Kernel {
             3,
             tlfs::intercept::HvInterceptAccessType::EXECUTE,
         );
-        let message_type = tlfs::message::HvMessageType::HYPERCALL_INTERCEPT.0;
-        let mut message = ExitMessage::new(
-            message_type,
-            record.index,
-            [record.gprs.rcx, record.gprs.rdx, record.gprs.r8, 0],
-        );
-        message
-            .body(tessera_vcpu::exit_message::bytes(&header))
-            .registers(route.state, &record.gprs, save.rax, save.rsp);
+        let quick = [record.gprs.rcx, record.gprs.rdx, record.gprs.r8, 0];
         let pending = Pending {
             kind: PendingKind::Hypercall,
             next_rip: Some(save.rip.wrapping_add(3)),
-            message_type,
+            message_type: tlfs::message::HvMessageType::HYPERCALL_INTERCEPT.0,
             lifecycle: false,
         };
-        Next::Leave(self.forward_exit(cpu, vp, route, &message, pending))
+        let body = tessera_vcpu::exit_message::bytes(&header);
+        Next::Leave(self.send_exit(cpu, vp, route, quick, body, pending))
     }
 
     /// Tells the lifecycle handler; the VP stops once it has answered.

@@ -31,11 +31,11 @@ impl GuestPhysical for PartitionMemory<'_> {
         }
         let translation = self.npt.translate(&KernelTables::default(), gpa)?;
         let pointer = physical_to_virtual(translation.hpa).as_ptr::<u64>();
-        // SAFETY: the nested table maps `gpa` to `hpa`, a frame of a memory
-        // region the partition holds (its frames stay allocated while
-        // mapped, and the kernel lock is held); the read is aligned and
-        // stays within the frame. Guest memory may change under a running
+        // The nested table maps `gpa` to `hpa`, a frame of a memory region
+        // the partition holds (its frames stay allocated while mapped, and
+        // the kernel lock is held). Guest memory may change under a running
         // VP: the value is only ever used as data.
+        // SAFETY: an aligned read inside a mapped guest frame.
         Some(unsafe { core::ptr::read_volatile(pointer) })
     }
 }

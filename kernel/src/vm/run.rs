@@ -78,11 +78,12 @@ struct Entry {
 /// partition's translations changed before an entry (`false`: prepare
 /// again, which flushes).
 fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
-    // SAFETY: the VP is pinned to this CPU and marked running: no other CPU
+    // The VP is pinned to this CPU and marked running: no other CPU
     // touches its VMCB, general registers or seen generation until it
     // leaves the CPU (they only write its pending interrupt and stop flags,
     // under the lock, and then interrupt this CPU). Both live in boxes,
     // so the pointers stay valid while the lock is released.
+    // SAFETY: this CPU alone uses these fields until the VP leaves it.
     let (vmcb, gprs, seen, run_ticks) = unsafe {
         (
             &mut *entry.vmcb,
@@ -103,9 +104,10 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
             tlb::left_guest(cpu);
             break false;
         }
-        // SAFETY: `prepare_entry` checked the state VMRUN loads and set up
-        // the VMCB's controls; the fast path changes only RIP and general
+        // `prepare_entry` checked the state VMRUN loads and set up the
+        // VMCB's controls; the fast path changes only RIP and general
         // registers; interrupts are off in the kernel.
+        // SAFETY: a checked VMCB that only this CPU uses.
         unsafe { world_switch::run(entry.vmcb_address, gprs, host_vmcb) };
         tlb::left_guest(cpu);
         vmcb.control.tlb_control = TlbControl::DO_NOTHING;

@@ -29,10 +29,11 @@ impl TableMemory for KernelTables {
     }
 
     fn entries(&self, frame: u64) -> &[u64; 512] {
-        // SAFETY: `frame` is a table frame this allocator handed out (the
-        // npt crate passes back only those); it is 4 KiB, aligned, mapped
-        // by the physical map, and owned by one table, which the kernel
-        // lock serialises.
+        // `frame` is a table frame this allocator handed out (the npt crate
+        // passes back only those); it is 4 KiB, aligned, mapped by the
+        // physical map, and owned by one table, which the kernel lock
+        // serialises.
+        // SAFETY: a whole table frame of ours, reached through the physical map.
         unsafe { &*physical_to_virtual(frame).as_ptr::<[u64; 512]>() }
     }
 

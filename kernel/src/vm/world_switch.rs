@@ -30,8 +30,9 @@ pub fn on_fresh_stack(entry: extern "C" fn(u64) -> !, argument: u64) -> ! {
         .expect("VPs run on CPUs with per-CPU data")
         .kernel_stack_top
         .as_u64();
-    // SAFETY: nothing on this CPU's kernel stack is live: the caller never
+    // Nothing on this CPU's kernel stack is live: the caller never
     // returns, holds no lock and no reference into the stack, and
     // interrupts are disabled until `entry` decides otherwise.
+    // SAFETY: the stack being replaced holds nothing anyone still uses.
     unsafe { tessera_on_fresh_stack(top, entry, argument) }
 }
