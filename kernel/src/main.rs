@@ -17,6 +17,7 @@ mod arch;
 mod boot;
 mod console;
 mod construct;
+mod domains;
 mod exit;
 mod fault_injection;
 mod ipc_glue;

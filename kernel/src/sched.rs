@@ -15,7 +15,7 @@ use crate::{console, exit, ipc_glue, percpu};
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use spin::MutexGuard;
-use tessera_capability::{DomainId, ThreadId};
+use tessera_capability::ThreadId;
 use tessera_ipc::Priority;
 use x86_64::registers::control::{Cr2, Cr3, Cr3Flags};
 
@@ -188,41 +188,6 @@ impl Kernel {
         self.woken = woken;
         result
     }
-
-    /// Stops every thread of a component and wakes whoever waited on it.
-    pub fn end_domain(&mut self, domain: DomainId, ending: Ending) {
-        let Some(record) = self.domains.get_mut(domain) else {
-            return;
-        };
-        if record.ending.is_some() {
-            return;
-        }
-        record.ending = Some(ending);
-        loop {
-            let next = self
-                .threads
-                .iter()
-                .find(|(_, t)| t.domain == domain && !t.dead)
-                .map(|(id, _)| id);
-            let Some(thread) = next else {
-                break;
-            };
-            self.thread(thread).dead = true;
-            self.sched.forget(thread);
-        }
-        if let Some(record) = self.domains.get_mut(domain) {
-            let freed = record.space.release_user_memory();
-            if let Err(error) = self.caps.refund(record.cspace, freed) {
-                log::warn!("refunding {freed} bytes to {}: {error}", record.name);
-            }
-            log::info!(
-                "component {}: {} KiB of memory returned to the frame pool",
-                record.name,
-                freed / 1024
-            );
-        }
-        self.waking(|ipc, wake| ipc.domain_died(domain, wake));
-    }
 }
 
 /// The CPU's first entry into scheduling: from here on it only runs
@@ -247,6 +212,9 @@ pub fn run_next(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize) -> !
             }
         }
         drop(guard);
+        // An idle CPU holds no component's address space, so a domain that
+        // ended can give its root back (`domains::reap_domains`).
+        crate::tlb::unload_user_root(cpu);
         // An interrupt that arrives between the unlock and here stays
         // pending, and STI's one-instruction shadow makes HLT see it.
         x86_64::instructions::interrupts::enable_and_hlt();

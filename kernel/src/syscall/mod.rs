@@ -56,6 +56,44 @@ pub(super) fn lookup(
     kernel.caps.lookup(at, kind, rights).map_err(cap_status)
 }
 
+/// The caller's slot `slot`, checked empty before anything is made for it.
+fn empty_slot(kernel: &Kernel, thread: ThreadId, slot: u64) -> Result<SlotAddr> {
+    let slot = u32::try_from(slot).map_err(|_| cap_status(CapError::InvalidSelector))?;
+    let at = SlotAddr::new(kernel.cspace_of(thread), slot);
+    match kernel.caps.get(at) {
+        Ok(_) => Err(cap_status(CapError::SlotOccupied)),
+        Err(CapError::EmptySlot) => Ok(at),
+        Err(error) => Err(cap_status(error)),
+    }
+}
+
+/// Makes an object with `make` and gives the caller its first capability
+/// in its empty slot `slot`, charging `bytes` (the object's kernel record)
+/// to the caller's quota. The slot and the record's charge are settled
+/// before the object exists, so the capability cannot then be refused and
+/// leave an object nobody holds.
+pub(super) fn create_into(
+    kernel: &mut Kernel,
+    thread: ThreadId,
+    slot: u64,
+    bytes: u64,
+    make: impl FnOnce(&mut Kernel) -> Result<(Object, Rights)>,
+) -> Result<Keep> {
+    let at = empty_slot(kernel, thread, slot)?;
+    kernel.caps.charge(at.cspace, bytes).map_err(cap_status)?;
+    let made = make(kernel);
+    let _ = kernel.caps.refund(at.cspace, bytes);
+    let (object, rights) = made?;
+    if let Err(error) = kernel
+        .caps
+        .create_object(at, object, rights | Rights::GENERIC, bytes)
+    {
+        log::error!("kernel bug: the capability to a new {object:?} was refused: {error}");
+        return Err(cap_status(error));
+    }
+    succeed(kernel, thread)
+}
+
 fn cpu_of(kernel: &Kernel, thread: ThreadId) -> usize {
     kernel.threads[&thread].cpu
 }
@@ -408,6 +446,7 @@ impl Kernel {
                     }
                     Object::Partition(partition) => self.destroy_partition(partition, cpu),
                     Object::Vp(vp) => self.destroy_vp(vp),
+                    Object::Domain(domain) => self.domain_unnamed(domain),
                     _ => {}
                 },
             }

@@ -274,13 +274,13 @@ impl Kernel {
         let Some(record) = self.vps.get_mut(vp) else {
             return Some(Next::GONE);
         };
-        let save = &mut record.vmcb.save;
+        let vmcb = &mut *record.vmcb;
         let next = tessera_vcpu::length::next_rip(
             tessera_svm::ExitCode::MSR,
-            save.rip,
-            record.vmcb.control.next_rip,
+            vmcb.save.rip,
+            vmcb.control.next_rip,
         );
-        save.rip = next.unwrap_or(save.rip);
+        vmcb.save.rip = next.unwrap_or(vmcb.save.rip);
         Some(self.apply_msr_effect(cpu, vp, effect))
     }
 

@@ -4,14 +4,14 @@ use super::tables::{self, KernelTables};
 use super::{Partition, PartitionVps, Vp, VpState, guest_state};
 use crate::arch::user_context::UserContext;
 use crate::ipc_glue::cap_status;
-use crate::memory::frames;
+use crate::memory::charged::Charged;
+use crate::memory::frame_box::FrameBox;
 use crate::memory::heap::try_box;
 use crate::state::{Kernel, Name, Thread};
-use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
 use tessera_abi::Status;
-use tessera_capability::{CapError, DomainId, PartitionId, VpId};
+use tessera_capability::{CSpaceId, CapError, DomainId, PartitionId, VpId};
 use tessera_ipc::Priority;
 use tessera_npt::{NestedPageTable, NptConfig};
 use tessera_svm::segment::{SegmentAttributes, VmcbSegment};
@@ -61,8 +61,8 @@ fn segment(selector: u16, base: u64, attributes: u16) -> VmcbSegment {
 
 /// A VMCB in the x86 reset state (real mode at F000:FFF0), with the
 /// partition's controls.
-fn reset_vmcb(partition: &Partition, maps: tables::PermissionMaps) -> Option<Box<Vmcb>> {
-    let mut vmcb = try_box(Vmcb::default()).ok()?;
+fn reset_vmcb(partition: &Partition, maps: tables::PermissionMaps) -> Vmcb {
+    let mut vmcb = Vmcb::default();
     let control = &mut vmcb.control;
     for intercept in ALWAYS {
         control.intercepts.set(intercept, true);
@@ -98,7 +98,7 @@ fn reset_vmcb(partition: &Partition, maps: tables::PermissionMaps) -> Option<Box
     save.dr6 = 0xFFFF_0FF0;
     save.dr7 = 0x400;
     save.g_pat = PAT_RESET;
-    Some(vmcb)
+    vmcb
 }
 
 pub fn set_exception_intercepts(vmcb: &mut Vmcb, vectors: u32) {
@@ -129,8 +129,8 @@ impl fmt::Display for VpName {
 }
 
 impl Kernel {
-    /// A new partition named `name`.
-    pub fn create_partition(&mut self, name: &str) -> Result<PartitionId, u64> {
+    /// A new partition named `name`, its frames charged to `payer`.
+    pub fn create_partition(&mut self, name: &str, payer: CSpaceId) -> Result<PartitionId, u64> {
         let out_of_memory = cap_status(CapError::OutOfMemory);
         self.partitions.reserve(1).map_err(|_| out_of_memory)?;
         let fast = try_box(super::fast::FastPartition::default()).map_err(|_| out_of_memory)?;
@@ -139,15 +139,18 @@ impl Kernel {
             max_gpa_bits: 40,
             max_hpa_bits: NptConfig::MAX_HPA_BITS,
         };
-        let npt = match NestedPageTable::with_config(&mut KernelTables::default(), config) {
+        let mut tables = KernelTables::charged(Charged::to(&mut self.caps, payer));
+        let npt = match NestedPageTable::with_config(&mut tables, config) {
             Ok(npt) => npt,
             Err(_) => {
+                let status = tables.status();
                 tables::free_asid(asid);
-                return Err(out_of_memory);
+                return Err(status);
             }
         };
         let partition = Partition {
             name: crate::state::name(name),
+            payer,
             npt,
             asid,
             mappings: Vec::new(),
@@ -165,7 +168,8 @@ impl Kernel {
                 Ok(id)
             }
             Err(partition) => {
-                partition.npt.destroy(&mut KernelTables::default());
+                let mut tables = KernelTables::charged(Charged::to(&mut self.caps, payer));
+                partition.npt.destroy(&mut tables);
                 tables::free_asid(asid);
                 Err(out_of_memory)
             }
@@ -173,7 +177,8 @@ impl Kernel {
     }
 
     /// VP number `index` of `partition`, run by a new thread of `domain`
-    /// on `cpu` at `priority`.
+    /// on `cpu` at `priority`; its VMCB and message buffer are charged to
+    /// the domain.
     pub fn create_vp(
         &mut self,
         partition: PartitionId,
@@ -196,33 +201,55 @@ impl Kernel {
         {
             return Err(Status::InvalidArgument.code());
         }
-        let cspace = self
+        if target.vps.is_full() {
+            return Err(out_of_memory);
+        }
+        let vmcb = reset_vmcb(target, tables::permission_maps());
+        let exceptions = target.exception_intercepts;
+        let payer = self
             .domains
             .get(domain)
             .ok_or(Status::InvalidArgument.code())?
             .cspace;
-        let vmcb = reset_vmcb(target, tables::permission_maps()).ok_or(out_of_memory)?;
-        let exceptions = target.exception_intercepts;
         let context = try_box(UserContext::default()).map_err(|_| out_of_memory)?;
         self.vps.reserve(1).map_err(|_| out_of_memory)?;
-        let message_buffer = frames::allocate_zeroed().ok_or(out_of_memory)?;
+        let mut charged = Charged::to(&mut self.caps, payer);
+        let Some(vmcb_frame) = charged.take() else {
+            return Err(charged.status());
+        };
+        let Some(message_buffer) = charged.take() else {
+            charged.give(vmcb_frame);
+            return Err(charged.status());
+        };
+        let give_back = |kernel: &mut Self| {
+            let mut charged = Charged::to(&mut kernel.caps, payer);
+            charged.give(vmcb_frame);
+            charged.give(message_buffer);
+        };
         let thread = match self.add_ipc_thread(domain, priority, cpu) {
             Ok(thread) => thread,
             Err(status) => {
-                frames::free(message_buffer);
+                give_back(self);
                 return Err(status);
             }
         };
+        if self.threads.reserve(thread).is_err() {
+            let _ = self.ipc.remove_thread(thread, &mut |_| {});
+            give_back(self);
+            return Err(out_of_memory);
+        }
         let record = Vp {
             partition,
             index,
             thread,
             cpu,
-            vmcb,
+            vmcb: FrameBox::new(vmcb_frame, vmcb),
+            payer,
             gprs: Default::default(),
             guest_state: Default::default(),
             state: VpState::Stopped,
             stop_requested: false,
+            destroyed: false,
             pending_interrupt: None,
             pending_nmi: false,
             seen_tlb_generation: 0,
@@ -232,39 +259,37 @@ impl Kernel {
             exception_intercepts: exceptions,
             message_buffer,
         };
-        let undo = |kernel: &mut Self| {
-            let _ = kernel.ipc.remove_thread(thread, &mut |_| {});
-            frames::free(message_buffer);
-            out_of_memory
+        // Room for the slot was reserved above; the box may still fail.
+        let vp = match try_box(record) {
+            Ok(record) => self.vps.insert(record).map_err(|record| *record),
+            Err(record) => Err(record),
         };
-        let Ok(record) = try_box(record) else {
-            return Err(undo(self));
-        };
-        // Room was reserved above.
-        let Ok(vp) = self.vps.insert(record) else {
-            return Err(undo(self));
-        };
-        let thread_record = Thread {
-            domain,
-            cspace,
-            cpu,
-            context,
-            message_buffer,
-            started: true,
-            dead: false,
-            vp: Some(vp),
-        };
-        let listed = match self.partitions.get_mut(partition) {
-            Some(target) => target.vps.push(vp).is_ok(),
-            None => false,
-        };
-        if !listed || self.threads.insert(thread, thread_record).is_err() {
-            if let Some(target) = self.partitions.get_mut(partition) {
-                target.vps.retain(|&v| v != vp);
+        let vp = match vp {
+            Ok(vp) => vp,
+            Err(record) => {
+                let _ = record.vmcb.into_frame();
+                let _ = self.ipc.remove_thread(thread, &mut |_| {});
+                give_back(self);
+                return Err(out_of_memory);
             }
-            self.vps.remove(vp);
-            return Err(undo(self));
+        };
+        // Room was made for both above.
+        if let Some(target) = self.partitions.get_mut(partition) {
+            let _ = target.vps.push(vp);
         }
+        let _ = self.threads.insert(
+            thread,
+            Thread {
+                domain,
+                cspace: payer,
+                cpu,
+                context,
+                message_buffer,
+                started: true,
+                dead: false,
+                vp: Some(vp),
+            },
+        );
         Ok(vp)
     }
 
@@ -286,20 +311,22 @@ impl Kernel {
         };
         record.state = VpState::Stopped;
         record.stop_requested = false;
-        let (thread, cpu, partition) = (record.thread, record.cpu, record.partition);
+        let (thread, cpu) = (record.thread, record.cpu);
         self.sched.forget_queued(thread);
         log::info!("{}: stopped", self.vp_name(vp));
-        let this_cpu = crate::percpu::current_index() as usize;
-        if this_cpu == cpu {
+        if crate::percpu::current_index() as usize == cpu {
             crate::vm::host_msrs::check(cpu);
         }
-        self.reap_partition(partition, this_cpu);
+        self.reap_vp(vp);
     }
 
     /// `VpStart`: the VP runs when its state is one VMRUN accepts and its
     /// partition has a lifecycle route.
     pub fn start_vp(&mut self, vp: VpId) -> Result<(), u64> {
         let record = self.vps.get(vp).ok_or(Status::InvalidArgument.code())?;
+        if record.destroyed {
+            return Err(Status::InvalidArgument.code());
+        }
         if record.state != VpState::Stopped {
             return Err(Status::VpRunning.code());
         }
@@ -390,22 +417,56 @@ impl Kernel {
         }
     }
 
-    /// The last capability to a VP went: it stops and never runs again.
+    /// The last capability to a VP went (or its partition's, or the
+    /// component whose thread runs it died): it stops and never runs
+    /// again, and its record, VMCB and message buffer go once no CPU runs
+    /// it. A VP waiting for a handler leaves the call at once (the
+    /// handler's reply then finds no caller), so a handler that never
+    /// answers, or answers after the capabilities are gone, cannot keep
+    /// it, its partition and the partition's ASID alive (issue 9 finding 4).
     pub fn destroy_vp(&mut self, vp: VpId) {
-        self.request_stop(vp);
-        if let Some(record) = self.vps.get(vp) {
-            let (thread, cpu, partition) = (record.thread, record.cpu, record.partition);
-            if let Some(t) = self.threads.get_mut(&thread) {
-                t.dead = true;
+        let Some(record) = self.vps.get_mut(vp) else {
+            return;
+        };
+        record.destroyed = true;
+        let thread = record.thread;
+        match record.state {
+            VpState::Stopped => {}
+            VpState::AwaitingReply(_) | VpState::Parked => {
+                // Not on a CPU: nothing of it runs while it stops.
+                record.state = VpState::Stopped;
+                record.stop_requested = false;
+                let _ = self.ipc.thread_died(thread, &mut |_| {});
+                self.sched.forget_queued(thread);
+                log::info!("{}: stopped", self.vp_name(vp));
             }
-            self.sched.forget_queued(thread);
-            guest_state::forget(cpu, vp);
-            self.reap_partition(partition, crate::percpu::current_index() as usize);
+            VpState::Runnable => {
+                // In its guest or queued: it stops on its CPU, at its next
+                // exit (`prepare_entry`, `settle_destroyed`), which reaps it.
+                record.stop_requested = true;
+                let cpu = record.cpu;
+                self.sched.kick(cpu);
+                return;
+            }
+        }
+        self.reap_vp(vp);
+    }
+
+    /// After a destroyed VP's exit left it blocked (on a handler, or in
+    /// HLT) instead of stopped: it goes now.
+    pub fn settle_destroyed(&mut self, vp: VpId) {
+        if self
+            .vps
+            .get(vp)
+            .is_some_and(|v| v.destroyed && v.state != VpState::Stopped)
+        {
+            self.destroy_vp(vp);
         }
     }
 
-    /// The last capability to a partition went: its VPs stop and its
-    /// memory mappings go (the regions' frames belong to the regions).
+    /// The last capability to a partition went: its VPs go, its memory
+    /// mappings go (the regions' frames belong to the regions), and the
+    /// partition itself once its last VP has left its CPU.
     pub fn destroy_partition(&mut self, partition: PartitionId, cpu: usize) {
         let Some(target) = self.partitions.get_mut(partition) else {
             return;
@@ -413,57 +474,66 @@ impl Kernel {
         target.destroyed = true;
         let vps = target.vps.clone();
         for vp in vps {
-            self.request_stop(vp);
+            self.destroy_vp(vp);
         }
         self.unmap_gpa_where(partition, cpu, |_| true);
         if let Some(target) = self.partitions.get(partition) {
             log::info!("partition {}: destroyed", target.name);
         }
-        self.reap_partition(partition, cpu);
+        self.reap_partition(partition);
     }
 
-    /// A destroyed partition whose VPs have all left their CPUs gives back
-    /// what it holds: its VPs (VMCBs, message buffers, threads), its
-    /// overlay pages, its nested page tables and its ASID. Until then
-    /// (a VP still in its guest, or waiting for a handler) the last VP to
-    /// stop calls this again.
-    pub fn reap_partition(&mut self, partition: PartitionId, this_cpu: usize) {
+    /// A destroyed, stopped VP that no other CPU runs gives back its
+    /// record, thread, VMCB and message buffer (refunded to its creator);
+    /// its partition, if destroyed and now without VPs, follows.
+    fn reap_vp(&mut self, vp: VpId) {
+        let this_cpu = crate::percpu::current_index() as usize;
+        let Some(record) = self.vps.get(vp) else {
+            return;
+        };
+        let elsewhere = (0..self.sched.cpus())
+            .any(|cpu| cpu != this_cpu && self.sched.running(cpu) == Some(record.thread));
+        // A CPU that still runs it reaps it when it stops it there.
+        if !record.destroyed || record.state != VpState::Stopped || elsewhere {
+            return;
+        }
+        let Some(record) = self.vps.remove(vp) else {
+            return;
+        };
+        let record = *record;
+        guest_state::forget(record.cpu, vp);
+        self.sched.forget(record.thread);
+        let _ = self.ipc.remove_thread(record.thread, &mut |_| {});
+        self.threads.remove(&record.thread);
+        let mut charged = Charged::to(&mut self.caps, record.payer);
+        charged.give(record.vmcb.into_frame());
+        charged.give(record.message_buffer);
+        if let Some(target) = self.partitions.get_mut(record.partition) {
+            target.vps.retain(|&v| v != vp);
+        }
+        self.reap_partition(record.partition);
+        // The VP may have been the last thing of an ended domain.
+        self.reap_domains();
+    }
+
+    /// A destroyed partition whose VPs are all gone gives back what it
+    /// holds: its overlay pages, its nested page tables (refunded to its
+    /// creator) and its ASID.
+    fn reap_partition(&mut self, partition: PartitionId) {
         let Some(target) = self.partitions.get(partition) else {
             return;
         };
-        if !target.destroyed {
+        if !target.destroyed || !target.vps.is_empty() {
             return;
-        }
-        for &vp in &target.vps {
-            let Some(record) = self.vps.get(vp) else {
-                continue;
-            };
-            let dead = self.threads.get(&record.thread).is_none_or(|t| t.dead);
-            let idle = record.state == VpState::Stopped
-                || dead && !matches!(record.state, VpState::AwaitingReply(_));
-            let elsewhere = (0..self.sched.cpus())
-                .any(|cpu| cpu != this_cpu && self.sched.running(cpu) == Some(record.thread));
-            if !idle || elsewhere {
-                return;
-            }
         }
         let Some(mut target) = self.partitions.remove(partition) else {
             return;
         };
-        for &vp in &target.vps {
-            let Some(record) = self.vps.remove(vp) else {
-                continue;
-            };
-            guest_state::forget(record.cpu, vp);
-            self.sched.forget(record.thread);
-            let _ = self.ipc.remove_thread(record.thread, &mut |_| {});
-            self.threads.remove(&record.thread);
-            frames::free(record.message_buffer);
-        }
+        let mut tables = KernelTables::charged(Charged::to(&mut self.caps, target.payer));
         for overlay in target.overlays.drain(..) {
-            frames::free(x86_64::PhysAddr::new(overlay.frame));
+            tables.give_frame(x86_64::PhysAddr::new(overlay.frame));
         }
-        target.npt.destroy(&mut KernelTables::default());
+        target.npt.destroy(&mut tables);
         tables::free_asid(target.asid);
         log::info!(
             "partition {}: its VPs, tables and ASID are returned",

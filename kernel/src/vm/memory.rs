@@ -4,6 +4,7 @@
 use super::tables::KernelTables;
 use super::{GpaMapping, MAX_GPA_MAPPINGS, Partition};
 use crate::ipc_glue::cap_status;
+use crate::memory::charged::Charged;
 use crate::state::Kernel;
 use tessera_abi::Status;
 use tessera_abi::vm::GPA_LIMIT;
@@ -26,6 +27,7 @@ impl Kernel {
         let Kernel {
             regions,
             partitions,
+            caps,
             ..
         } = self;
         let frames = regions
@@ -55,7 +57,8 @@ impl Kernel {
             return Err(out_of_memory);
         }
         target.mappings.try_reserve(1).map_err(|_| out_of_memory)?;
-        let mut tables = KernelTables::default();
+        // Its nested tables are charged to whoever made the partition.
+        let mut tables = KernelTables::charged(Charged::to(caps, target.payer));
         let mut index = 0usize;
         while index < frames.len() {
             let at = gpa + index as u64 * PAGE;
@@ -76,7 +79,7 @@ impl Kernel {
             if let Err(error) = target.npt.map(&mut tables, at, frame, size, rights) {
                 unmap_range(target, &mut tables, gpa, at);
                 log::debug!("mapping GPA {at:#x}: {error:?}");
-                return Err(out_of_memory);
+                return Err(tables.status());
             }
             index += if large { 512 } else { 1 };
         }
@@ -99,10 +102,13 @@ impl Kernel {
         cpu: usize,
         matches: impl Fn(&GpaMapping) -> bool,
     ) -> usize {
-        let Some(target) = self.partitions.get_mut(partition) else {
+        let Kernel {
+            partitions, caps, ..
+        } = self;
+        let Some(target) = partitions.get_mut(partition) else {
             return 0;
         };
-        let mut tables = KernelTables::default();
+        let mut tables = KernelTables::charged(Charged::to(caps, target.payer));
         let mut count = 0;
         while let Some(position) = target.mappings.iter().position(&matches) {
             let mapping = target.mappings.swap_remove(position);

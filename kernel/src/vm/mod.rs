@@ -32,10 +32,13 @@ pub mod run;
 pub mod tables;
 pub mod world_switch;
 
+use crate::memory::frame_box::FrameBox;
 use crate::state::Name;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use tessera_capability::{Badge, EndpointId, MemoryId, PartitionId, SlotAddr, ThreadId, VpId};
+use tessera_capability::{
+    Badge, CSpaceId, EndpointId, MemoryId, PartitionId, SlotAddr, ThreadId, VpId,
+};
 use tessera_npt::NestedPageTable;
 use tessera_svm::Vmcb;
 use tessera_vcpu::GuestGprs;
@@ -49,10 +52,19 @@ pub const MAX_GPA_MAPPINGS: usize = 256;
 /// vector).
 pub const MAX_ROUTES: usize = 128;
 
+/// The kernel heap a partition's record takes, charged to its creator with
+/// its capability (its frames are charged as they are taken).
+pub const PARTITION_RECORD_BYTES: u64 =
+    (size_of::<Partition>() + size_of::<fast::FastPartition>()) as u64;
+/// The same for a VP: its record and its thread's.
+pub const VP_RECORD_BYTES: u64 = size_of::<Vp>() as u64 + crate::state::THREAD_RECORD_BYTES;
+
 /// A guest physical address space and the routes of its exits.
 #[derive(Debug)]
 pub struct Partition {
     pub name: Name,
+    /// Whose quota its frames (nested tables, overlay pages) are charged to.
+    pub payer: CSpaceId,
     pub npt: NestedPageTable,
     pub asid: u32,
     pub mappings: Vec<GpaMapping>,
@@ -114,11 +126,17 @@ pub struct Vp {
     pub index: u32,
     pub thread: ThreadId,
     pub cpu: usize,
-    pub vmcb: Box<Vmcb>,
+    /// In a frame of its own (VMRUN takes its physical address).
+    pub vmcb: FrameBox<Vmcb>,
+    /// Whose quota its frames (VMCB, message buffer) are charged to.
+    pub payer: CSpaceId,
     pub gprs: GuestGprs,
     pub guest_state: guest_state::SavedState,
     pub state: VpState,
     pub stop_requested: bool,
+    /// Its last capability went (or its partition's, or its creator
+    /// died): it stops, and its record goes once no CPU runs it.
+    pub destroyed: bool,
     /// An asserted external interrupt (event word), waiting for the guest
     /// to accept it.
     pub pending_interrupt: Option<u64>,
@@ -146,10 +164,9 @@ impl Vp {
         (u128::from(self.run_ticks) * 10 / u128::from(per_microsecond)) as u64
     }
 
-    /// The VMCB's physical address (the kernel heap lies in the physical map).
+    /// The VMCB's physical address.
     pub fn vmcb_address(&self) -> u64 {
-        let virt = &*self.vmcb as *const Vmcb as u64;
-        virt - crate::memory::PHYSICAL_MAP_BASE
+        self.vmcb.frame().as_u64()
     }
 }
 

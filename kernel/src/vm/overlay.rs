@@ -5,7 +5,8 @@
 //! at its GPA without touching it; removing the overlay shows the RAM page
 //! again, contents unchanged.
 use super::tables::KernelTables;
-use crate::memory::{frames, physical_to_virtual};
+use crate::memory::charged::Charged;
+use crate::memory::physical_to_virtual;
 use crate::state::Kernel;
 use tessera_capability::PartitionId;
 use tessera_npt::{GuestRights, PageSize};
@@ -36,7 +37,15 @@ impl Kernel {
         rights: GuestRights,
         cpu: usize,
     ) -> Option<u64> {
-        let frame = frames::allocate_zeroed()?.as_u64();
+        let Kernel {
+            partitions, caps, ..
+        } = self;
+        let target = partitions.get_mut(partition)?;
+        target.overlays.try_reserve(1).ok()?;
+        // The page and any table it needs are charged to whoever made the
+        // partition.
+        let mut tables = KernelTables::charged(Charged::to(caps, target.payer));
+        let frame = tables.take_frame()?.as_u64();
         let length = contents.len().min(PAGE as usize);
         // SAFETY: the frame was just allocated, is one page, and is reached
         // through the physical map; `length` fits.
@@ -47,15 +56,6 @@ impl Kernel {
                 length,
             );
         }
-        let Some(target) = self.partitions.get_mut(partition) else {
-            frames::free(x86_64::PhysAddr::new(frame));
-            return None;
-        };
-        if target.overlays.try_reserve(1).is_err() {
-            frames::free(x86_64::PhysAddr::new(frame));
-            return None;
-        }
-        let mut tables = KernelTables::default();
         // A large page under the overlay is split first, so only the one
         // 4 KiB page is hidden.
         if let Some(translation) = target.npt.translate(&tables, gpa) {
@@ -76,15 +76,16 @@ impl Kernel {
             }
             let _ = target.npt.unmap(&mut tables, gpa, PageSize::Size4K);
         }
-        if target
+        let mapped = target
             .npt
             .map(&mut tables, gpa, frame, PageSize::Size4K, rights)
-            .is_err()
-        {
-            frames::free(x86_64::PhysAddr::new(frame));
+            .is_ok();
+        if !mapped {
+            tables.give_frame(x86_64::PhysAddr::new(frame));
             self.restore_ram_page(partition, gpa);
             return None;
         }
+        // Room was reserved above.
         target.overlays.push(Overlay {
             gpa,
             frame,
@@ -97,19 +98,27 @@ impl Kernel {
     /// Removes the overlay at `gpa`, if any: the RAM page under it (if
     /// any) shows again.
     pub fn remove_overlay(&mut self, partition: PartitionId, gpa: u64, cpu: usize) {
-        let Some(target) = self.partitions.get_mut(partition) else {
+        let Kernel {
+            partitions, caps, ..
+        } = self;
+        let Some(target) = partitions.get_mut(partition) else {
             return;
         };
         let Some(position) = target.overlays.iter().position(|o| o.gpa == gpa) else {
             return;
         };
         let overlay = target.overlays.remove(position);
-        let _ = target
-            .npt
-            .unmap(&mut KernelTables::default(), gpa, PageSize::Size4K);
+        let mut tables = KernelTables::charged(Charged::to(caps, target.payer));
+        let _ = target.npt.unmap(&mut tables, gpa, PageSize::Size4K);
         self.restore_ram_page(partition, gpa);
         self.flush_partition(partition, cpu);
-        frames::free(x86_64::PhysAddr::new(overlay.frame));
+        let Kernel {
+            partitions, caps, ..
+        } = self;
+        if let Some(target) = partitions.get(partition) {
+            let mut tables = KernelTables::charged(Charged::to(caps, target.payer));
+            tables.give_frame(x86_64::PhysAddr::new(overlay.frame));
+        }
     }
 
     /// Maps the RAM page of `gpa` again, if a region mapping covers it.
@@ -133,11 +142,14 @@ impl Kernel {
         else {
             return;
         };
-        let Some(target) = self.partitions.get_mut(partition) else {
+        let Kernel {
+            partitions, caps, ..
+        } = self;
+        let Some(target) = partitions.get_mut(partition) else {
             return;
         };
         let _ = target.npt.map(
-            &mut KernelTables::default(),
+            &mut KernelTables::charged(Charged::to(caps, target.payer)),
             gpa,
             frame.as_u64(),
             PageSize::Size4K,

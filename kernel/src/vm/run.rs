@@ -54,7 +54,10 @@ extern "C" fn vp_main(raw: u64) -> ! {
         };
         match kernel.handle_exit(cpu, vp) {
             Next::Resume => {}
-            Next::Leave(keep) => sched::after_syscall(guard, cpu, keep),
+            Next::Leave(keep) => {
+                kernel.settle_destroyed(vp);
+                sched::after_syscall(guard, cpu, keep)
+            }
         }
     }
 }
@@ -82,7 +85,7 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
     // under the lock, and then interrupt this CPU). Both live in boxes,
     // so the pointers stay valid while the lock is released. The
     // partition's lock-free part is boxed too, and a partition is reaped
-    // only once none of its VPs is on a CPU (`reap_partition`).
+    // only once its VPs are, each once no CPU runs it (`reap_vp`).
     // SAFETY: this CPU alone uses these fields until the VP leaves it.
     let (vmcb, gprs, seen, run_ticks, partition) = unsafe {
         (
@@ -149,7 +152,7 @@ impl Kernel {
             .partitions
             .get(partition)
             .map_or((true, 0), |p| (p.destroyed, p.exception_intercepts));
-        if state.stop_requested || destroyed {
+        if state.stop_requested || state.destroyed || destroyed {
             self.stop_vp(vp);
             return Err(Keep::Blocked);
         }
@@ -194,7 +197,8 @@ impl super::Vp {
     /// Delivers an asserted interrupt when the guest can take one, and
     /// otherwise asks for an exit when it can (the interrupt window).
     fn inject_pending(&mut self) {
-        let control = &mut self.vmcb.control;
+        let vmcb = &mut *self.vmcb;
+        let control = &mut vmcb.control;
         if control.event_inj.valid() {
             return;
         }
@@ -206,7 +210,7 @@ impl super::Vp {
         let Some(event) = self.pending_interrupt else {
             return;
         };
-        let interrupts_on = self.vmcb.save.rflags & (1 << 9) != 0;
+        let interrupts_on = vmcb.save.rflags & (1 << 9) != 0;
         let shadow = control.interrupt_state.interrupt_shadow();
         if interrupts_on && !shadow {
             if let Ok(injection) = tessera_vcpu::reply::event_injection(event) {
