@@ -29,11 +29,10 @@
 
 extern crate alloc;
 
-use core::fmt::Debug;
-
 use tessera_rt::abi::vm::{GPA_LIMIT, event, intercept, map};
+use tessera_rt::testing::Tap;
 use tessera_rt::vm::{self, Register, RegisterError};
-use tessera_rt::{Error, Status, cap, rights, slot, verdict};
+use tessera_rt::{Error, Status, cap, rights, slot};
 use tlfs::register::HvRegisterName;
 
 tessera_rt::entry!(main);
@@ -77,7 +76,7 @@ const CR0_PAGING_WITHOUT_PROTECTION: u64 = 1 << 31 | 1 << 4;
 const UNKNOWN_REGISTER: u32 = 0x00DE_AD00;
 
 fn main() {
-    let mut tap = Tap::default();
+    let mut tap = Tap::new("vm-probe");
 
     // Partitions.
     tap.expect_ok(
@@ -238,25 +237,25 @@ fn main() {
     ];
     let read =
         vm::vp_get_registers(VP_0, &mut reset).map(|()| (reset[0].low, reset[1].as_segment().base));
-    tap.expect_register_value(
+    tap.check(
         "VpGetRegisters of a fresh VP reads the reset state: RIP 0xfff0, CS base 0xffff0000",
-        read,
-        Ok((0xFFF0, 0xFFFF_0000)),
+        read == Ok((0xFFF0, 0xFFFF_0000)),
+        format_args!("{read:x?}"),
     );
-    tap.expect_register_value(
+    let set = vm::vp_set_registers(
+        VP_0,
+        &[
+            Register::u64(HvRegisterName::X64_RAX, 1),
+            Register::u64(HvRegisterName(UNKNOWN_REGISTER), 2),
+        ],
+    );
+    tap.check(
         "VpSetRegisters with an unknown register name fails with InvalidArgument at index 1",
-        vm::vp_set_registers(
-            VP_0,
-            &[
-                Register::u64(HvRegisterName::X64_RAX, 1),
-                Register::u64(HvRegisterName(UNKNOWN_REGISTER), 2),
-            ],
-        )
-        .map(|()| "success"),
-        Err(RegisterError {
+        set == Err(RegisterError {
             error: Status::InvalidArgument.into(),
             index: Some(1),
         }),
+        format_args!("{set:?}"),
     );
     tap.expect(
         "VpStart without a lifecycle route fails with NoLifecycleRoute",
@@ -324,69 +323,4 @@ fn cycle_partition() -> Result<(), Error> {
     cap::delete(CYCLE_VP)?;
     cap::delete(CYCLE_PARTITION)?;
     cap::delete(CYCLE_REGION)
-}
-
-/// Numbered checks, logged as they go.
-#[derive(Debug, Default)]
-struct Tap {
-    checks: u32,
-    failed: u32,
-}
-
-impl Tap {
-    /// Checks that `result` is a success.
-    fn expect_ok<T: Debug>(&mut self, what: &str, result: Result<T, Error>) {
-        let got = result.err();
-        self.report(
-            what,
-            got.is_none(),
-            got.map(|e| alloc::format!("{e:?} ({e})")),
-        );
-    }
-
-    /// Checks that `result` failed with `wanted`.
-    fn expect<T: Debug>(&mut self, what: &str, result: Result<T, Error>, wanted: Status) {
-        match result {
-            Err(e) => self.report(what, e == wanted, Some(alloc::format!("{e:?} ({e})"))),
-            Ok(_) => self.report(what, false, Some("success".into())),
-        }
-    }
-
-    /// Checks a register call's outcome against `wanted`.
-    fn expect_register_value<T: Debug + PartialEq>(
-        &mut self,
-        what: &str,
-        result: Result<T, RegisterError>,
-        wanted: Result<T, RegisterError>,
-    ) {
-        let ok = result == wanted;
-        let got = match &result {
-            Ok(value) => alloc::format!("{value:x?}"),
-            Err(e) => alloc::format!("{:?} ({e})", e.error),
-        };
-        self.report(what, ok, (!ok).then_some(got));
-    }
-
-    fn report(&mut self, what: &str, ok: bool, got: Option<alloc::string::String>) {
-        self.checks += 1;
-        let n = self.checks;
-        if ok {
-            log::info!("ok {n} - {what}");
-        } else {
-            self.failed += 1;
-            match got {
-                Some(got) => log::info!("not ok {n} - {what}: got {got}"),
-                None => log::info!("not ok {n} - {what}: got success"),
-            }
-        }
-    }
-
-    fn finish(self) -> ! {
-        if self.failed == 0 {
-            log::info!("vm-probe: all {} checks ok", self.checks);
-        } else {
-            log::info!("vm-probe: {} of {} checks failed", self.failed, self.checks);
-        }
-        verdict(self.failed == 0)
-    }
 }
