@@ -21,6 +21,7 @@ impl Kernel {
         record.ending = Some(ending);
         record.ending_now = true;
         let cspace = record.cspace;
+        let free_before = crate::memory::frames::free_frames();
         let cpu = crate::percpu::current_index() as usize;
         // The VPs its threads run go: each stops (on its CPU if it is in
         // its guest) and leaves any call it is in.
@@ -61,10 +62,12 @@ impl Kernel {
             let mut charged = Charged::to(&mut self.caps, record.cspace);
             let freed = record.space.release_user_memory(&mut charged);
             record.ending_now = false;
+            let free = crate::memory::frames::free_frames();
             log::info!(
-                "component {}: {} KiB of memory returned to the frame pool",
+                "component {}: {} KiB of memory returned to the frame pool; with what it held, {} frames came back ({free} free)",
                 record.name,
-                freed / 1024
+                freed / 1024,
+                free.saturating_sub(free_before)
             );
         }
         self.reap_domains();

@@ -83,7 +83,12 @@ fn with<T>(f: impl FnOnce(&mut FrameAllocator<'static>) -> T) -> T {
 }
 
 pub fn free_bytes() -> u64 {
-    with(|frames| frames.free_frames() as u64 * FRAME_SIZE)
+    free_frames() * FRAME_SIZE
+}
+
+/// Frames in the pool now.
+pub fn free_frames() -> u64 {
+    with(|frames| frames.free_frames() as u64)
 }
 
 /// One frame, zero-filled.

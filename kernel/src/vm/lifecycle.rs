@@ -429,20 +429,29 @@ impl Kernel {
             return;
         };
         record.destroyed = true;
-        let thread = record.thread;
-        match record.state {
+        let (thread, state) = (record.thread, record.state);
+        let on_a_cpu = (0..self.sched.cpus()).any(|cpu| self.sched.running(cpu) == Some(thread));
+        match state {
             VpState::Stopped => {}
-            VpState::AwaitingReply(_) | VpState::Parked => {
-                // Not on a CPU: nothing of it runs while it stops.
+            // Not on a CPU (blocked, halted, or only queued): nothing of it
+            // runs while it stops here.
+            VpState::AwaitingReply(_) | VpState::Parked | VpState::Runnable if !on_a_cpu => {
+                let Some(record) = self.vps.get_mut(vp) else {
+                    return;
+                };
                 record.state = VpState::Stopped;
                 record.stop_requested = false;
                 let _ = self.ipc.thread_died(thread, &mut |_| {});
                 self.sched.forget_queued(thread);
                 log::info!("{}: stopped", self.vp_name(vp));
             }
-            VpState::Runnable => {
-                // In its guest or queued: it stops on its CPU, at its next
-                // exit (`prepare_entry`, `settle_destroyed`), which reaps it.
+            _ => {
+                // On its CPU (in its guest, or about to be): it stops
+                // there, at its next exit (`prepare_entry`,
+                // `settle_destroyed`), which reaps it.
+                let Some(record) = self.vps.get_mut(vp) else {
+                    return;
+                };
                 record.stop_requested = true;
                 let cpu = record.cpu;
                 self.sched.kick(cpu);
