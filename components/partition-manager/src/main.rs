@@ -65,8 +65,6 @@ mod component {
 
     /// The receive capability of the `exits` endpoint (first of `provides`).
     const EXITS: u32 = 4;
-    /// How often a register write is retried while the VP is still stopping.
-    const STOP_RETRIES: u32 = 1000;
 
     /// A partition and what the manager made for it.
     struct Partition {
@@ -263,23 +261,13 @@ mod component {
         }
     }
 
-    /// Sets VP 0's registers to `state`, retrying while the VP is still on
-    /// its way to stopping (after a reset's reply).
+    /// Sets VP 0's registers to `state` (after a reset's reply too: the
+    /// kernel stopped the VP when it accepted the reply).
     fn set_registers(partition: &Partition, state: &InitialVpState) -> Result<(), ()> {
         let name = partition.name();
         let vp = partition.vps[0];
         let registers = initial_registers(state);
-        let mut tries = 0;
-        let result = loop {
-            match vm::vp_set_registers(vp, &registers) {
-                Err(e) if e.error == Status::VpRunning && tries < STOP_RETRIES => {
-                    tries += 1;
-                    tessera_rt::yield_now();
-                }
-                other => break other,
-            }
-        };
-        let result = result.map_err(|e| {
+        let result = vm::vp_set_registers(vp, &registers).map_err(|e| {
             let register = e.index.and_then(|index| registers.get(index)).copied();
             Failure::Registers(e, register)
         });
@@ -391,7 +379,9 @@ mod component {
     }
 
     /// Reloads a partition whose guest asked for a reset, after the reply that
-    /// stopped its VP: the image again, VP 0's registers, and VP 0 restarted.
+    /// stopped its VP (stopped when `Reply` returned: the kernel applies a
+    /// stopping reply as it accepts it): the image again, VP 0's registers,
+    /// and VP 0 restarted.
     /// (Memory the image does not cover keeps what the guest left there, as
     /// after a warm reset.) `Err` if that failed (logged).
     fn reset(partition: &Partition, round: u32) -> Result<(), ()> {

@@ -7,7 +7,9 @@
 //! unreaped, in either teardown order (no reply, or reply STOP then
 //! delete); after 15 such partitions no partition could be made (QEMU
 //! offers 16 ASIDs). And a dead component's capabilities were never
-//! deleted, so a dead manager leaked all its partitions and regions.
+//! deleted, so a dead manager leaked all its partitions and regions. Nor
+//! was a VP answered STOP stopped when the handler's `Reply` returned, but
+//! only once its own CPU took the reply up (issue 12).
 //!
 //! Each check logs `ok N - WHAT` or `not ok N - WHAT: got ...`; the verdict
 //! is pass if every check is ok.
@@ -35,6 +37,7 @@ use tessera_rt::testing::{PortWriter, Tap, port_writer_code};
 use tessera_rt::vm_exit::ExitReply;
 use tessera_rt::{CapTransfer, Endpoint, Error, Message, Status, cap, memory, slot, vm};
 use tlfs::message::HvMessageType;
+use tlfs::register::HvRegisterName;
 
 tessera_rt::entry!(main);
 
@@ -81,6 +84,25 @@ fn main() {
             reply(ExitReply::new().stop().words())?;
             writer.delete()
         }),
+    );
+
+    // Issue 12: a VP answered STOP is stopped once the Reply returns (its
+    // VP runs on this CPU, so at 6a784cc it was still waiting to take the
+    // reply up, and VpGetRegisters answered VpRunning).
+    let rip = WRITER
+        .build("answered", CODE, EXITS, 0, PRIORITY)
+        .and_then(|writer| {
+            port_exit()?;
+            reply(ExitReply::new().advance_rip().stop().words())?;
+            let mut rip = [vm::Register::named(HvRegisterName::X64_RIP)];
+            let read = vm::vp_get_registers(writer.vp, &mut rip).map_err(|e| e.error);
+            writer.delete()?;
+            read.map(|()| rip[0].low)
+        });
+    tap.expect_value(
+        "a VP answered ADVANCE_RIP and STOP is stopped when the Reply returns, past its OUT (rip 0xfff2)",
+        rip,
+        0xFFF2,
     );
 
     // doomed-manager makes partitions whose VPs wait on it, holds a

@@ -1,4 +1,4 @@
-//! The Tessera kernel ABI, version 2: what a ring-3 component may rely on.
+//! The Tessera kernel ABI, version 3: what a ring-3 component may rely on.
 //!
 //! The key words MUST, MUST NOT, SHOULD and MAY are to be read as in RFC 2119.
 //! Kernel and components build against this one crate; a change to anything
@@ -82,7 +82,7 @@ use core::fmt;
 pub mod vm;
 
 /// The ABI this crate describes.
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 
 /// Message words that travel in registers on every IPC operation.
 pub const MESSAGE_WORDS: usize = 6;
@@ -151,6 +151,10 @@ pub enum Syscall {
     /// call's badge comes back in `rdi`, its words in the message registers.
     Wait = 3,
     /// Replies to the call this thread received, with message words 0-5.
+    /// A reply that stops the VP it answers ([`vm`]: STOP, any answer to
+    /// a lifecycle message, or a `VpStop` that waited for it) takes effect
+    /// before `Reply` returns: the VP is then stopped, with the reply's
+    /// register effects applied.
     Reply = 4,
     /// Replies (as `Reply`), then waits (as `Wait`) on the endpoint in `rdi`:
     /// the server loop's one system call.
@@ -261,7 +265,7 @@ pub enum Syscall {
     VpStart = 30,
     /// Stops the VP in `rdi` (CONTROL) at its next exit (at once if it is
     /// not in the guest). A VP blocked on a handler stops when the reply
-    /// comes.
+    /// comes (as the kernel accepts it: see [`Syscall::Reply`]).
     VpStop = 31,
     /// Asserts the interrupt in word 0 ([`vm::event`], type external or
     /// NMI) on the VP in `rdi` (CONTROL): delivered when the guest can take

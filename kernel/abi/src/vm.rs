@@ -65,6 +65,13 @@
 //! event bits make the handler's `Reply` fail with
 //! [`Status::InvalidArgument`](crate::Status::InvalidArgument), and the
 //! handler still owes the reply.
+//!
+//! A reply that stops the VP (with [`action::STOP`], any answer to a
+//! lifecycle message, or after a `VpStop`) is applied as the kernel accepts
+//! it: when the handler's `Reply` (or `ReplyWait`) returns, the VP is
+//! stopped, so the handler may at once read or set its registers, reset
+//! its partition's Hv#1 state or restart it. Any other reply is applied
+//! when the VP's CPU next runs it.
 
 /// Intercept kinds for `PartitionInstallIntercept` (word 0): the TLFS
 /// `HV_INTERCEPT_TYPE` values where the TLFS has one, Tessera's own above

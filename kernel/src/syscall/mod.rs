@@ -255,8 +255,11 @@ fn reply(kernel: &mut Kernel, thread: ThreadId) -> Result<()> {
     let send = outgoing_cap(kernel, thread, transfer)?;
     let message = message_of(&kernel.threads[&thread].context, send)?;
     kernel.check_reply_to_vp(thread)?;
+    let stops = kernel.reply_stops_vp(thread);
     let caller = kernel.ipc.reply(thread, message).map_err(ipc_status)?;
-    kernel.wake(caller);
+    if !kernel.stop_on_reply(caller, stops) {
+        kernel.wake(caller);
+    }
     Ok(())
 }
 
@@ -279,11 +282,15 @@ fn wait(kernel: &mut Kernel, thread: ThreadId, selector: u64, reply_first: bool)
         let send = outgoing_cap(kernel, thread, transfer)?;
         let message = message_of(&kernel.threads[&thread].context, send)?;
         kernel.check_reply_to_vp(thread)?;
+        let stops = kernel.reply_stops_vp(thread);
         let outcome = kernel
             .ipc
             .reply_and_wait(thread, message, endpoint, receive)
             .map_err(ipc_status)?;
-        replied = outcome.replied;
+        // A reply that stopped its VP leaves nobody to wake.
+        replied = outcome
+            .replied
+            .filter(|&caller| !kernel.stop_on_reply(caller, stops));
         outcome.wait
     } else {
         kernel
