@@ -152,7 +152,7 @@ pub enum Syscall {
     Wait = 3,
     /// Replies to the call this thread received, with message words 0-5.
     /// A reply that stops the VP it answers ([`vm`]: STOP, any answer to
-    /// a lifecycle message, or a `VpStop` that waited for it) takes effect
+    /// a lifecycle message, or after a `VpStop`) takes effect
     /// before `Reply` returns: the VP is then stopped, with the reply's
     /// register effects applied.
     Reply = 4,
