@@ -212,6 +212,7 @@ pub fn run_next(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize) -> !
             }
         }
         drop(guard);
+        console::drain();
         // An idle CPU holds no component's address space, so a domain that
         // ended can give its root back (`domains::reap_domains`).
         crate::tlb::unload_user_root(cpu);
@@ -247,6 +248,7 @@ pub fn enter(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize, thread:
     }
     crate::tlb::leaving_kernel(cpu, root.start_address().as_u64());
     drop(guard);
+    console::drain();
     UserContext::enter(context)
 }
 
@@ -349,6 +351,7 @@ fn resume_current(guard: MutexGuard<'static, Option<Kernel>>, cpu: usize) -> ! {
         .current_context();
     crate::tlb::leaving_kernel(cpu, Cr3::read().0.start_address().as_u64());
     drop(guard);
+    console::drain();
     UserContext::return_from_syscall(context)
 }
 

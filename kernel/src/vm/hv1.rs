@@ -308,7 +308,13 @@ impl Kernel {
                         .add_overlay(partition, gpa, &page, rights, cpu)
                         .is_none()
                     {
-                        log::warn!("{}: no memory for the hypercall page", self.vp_name(vp));
+                        guest_log!(
+                            self,
+                            partition,
+                            log::Level::Warn,
+                            "{}: no memory for the hypercall page",
+                            self.vp_name(vp)
+                        );
                     }
                 }
                 Next::Resume
@@ -322,7 +328,13 @@ impl Kernel {
                         .add_overlay(partition, gpa, &[], GuestRights::READ_WRITE, cpu)
                         .is_none()
                 {
-                    log::warn!("{}: no memory for the VP assist page", self.vp_name(vp));
+                    guest_log!(
+                        self,
+                        partition,
+                        log::Level::Warn,
+                        "{}: no memory for the VP assist page",
+                        self.vp_name(vp)
+                    );
                 }
                 Next::Resume
             }
@@ -331,7 +343,13 @@ impl Kernel {
                 value,
                 ..
             } => {
-                log::info!("{}: guest OS ID {value:#x}", self.vp_name(vp));
+                guest_log!(
+                    self,
+                    partition,
+                    log::Level::Info,
+                    "{}: guest OS ID {value:#x}",
+                    self.vp_name(vp)
+                );
                 if let Some(gpa) = hypercall_page_removed {
                     self.remove_overlay(partition, gpa, cpu);
                 }

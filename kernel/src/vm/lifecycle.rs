@@ -162,6 +162,7 @@ impl Kernel {
             exception_intercepts: 0,
             destroyed: false,
             hv1: None,
+            log_budget: Default::default(),
         };
         match self.partitions.insert(partition) {
             Ok(id) => {

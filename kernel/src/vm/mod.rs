@@ -18,6 +18,27 @@
 //! | `forward` | exit messages out, replies in |
 //! | `memory` | mapping regions into partitions, and taking them back |
 //! | `lifecycle` | creating, starting, stopping |
+/// Logs a line that a guest's exits make the kernel print, within its
+/// partition's budget (`tessera_vcpu::log_budget`: the first lines, then
+/// one at each power of two with the count suppressed), so a guest cannot
+/// flood the console (issue 9 finding 6). With `log=debug` every line
+/// prints.
+macro_rules! guest_log {
+    ($kernel:expr, $partition:expr, $level:expr, $($arg:tt)+) => {
+        if let Some(suppressed) = $kernel.admit_guest_line($partition) {
+            if suppressed == 0 {
+                log::log!($level, $($arg)+);
+            } else {
+                log::log!(
+                    $level,
+                    "{} ({suppressed} lines from this partition suppressed before this one)",
+                    format_args!($($arg)+)
+                );
+            }
+        }
+    };
+}
+
 pub mod exits;
 pub mod fast;
 pub mod forward;
@@ -80,6 +101,8 @@ pub struct Partition {
     pub destroyed: bool,
     /// The Hv#1 interface, if `PartitionSetHv1` gave it one.
     pub hv1: Option<hv1::PartitionHv1>,
+    /// How many more lines its guest may make the kernel print.
+    pub log_budget: tessera_vcpu::log_budget::LineBudget,
 }
 
 /// A memory region mapped into a partition.
@@ -167,6 +190,20 @@ impl Vp {
     /// The VMCB's physical address.
     pub fn vmcb_address(&self) -> u64 {
         self.vmcb.frame().as_u64()
+    }
+}
+
+impl crate::state::Kernel {
+    /// Whether a line `partition`'s guest makes the kernel print prints
+    /// (`guest_log!`): `Some(lines suppressed before it)`.
+    pub fn admit_guest_line(&mut self, partition: PartitionId) -> Option<u64> {
+        if log::max_level() >= log::LevelFilter::Debug {
+            return Some(0);
+        }
+        match self.partitions.get_mut(partition) {
+            Some(target) => target.log_budget.admit(),
+            None => Some(0),
+        }
     }
 }
 

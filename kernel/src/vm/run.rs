@@ -43,6 +43,7 @@ extern "C" fn vp_main(raw: u64) -> ! {
             Err(keep) => sched::after_syscall(guard, cpu, keep),
         };
         drop(guard);
+        crate::console::drain();
         let exited = run_until_slow_exit(cpu, host_vmcb, &entry);
         guard = KERNEL.lock();
         let kernel = guard.as_mut().expect("exists");

@@ -12,6 +12,7 @@
 //! | [`exit_message`] | exit messages: TLFS intercept messages built from the VMCB |
 //! | [`reply`] | a handler's reply, validated before the guest runs again |
 //! | [`length`] | instruction lengths when the CPU has no next-RIP |
+//! | [`log_budget`] | how many lines a guest can make the kernel print |
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -24,6 +25,7 @@ pub mod exit_message;
 pub mod gprs;
 pub mod guest_walk;
 pub mod length;
+pub mod log_budget;
 pub mod mmio;
 pub mod msr;
 pub mod registers;

@@ -501,6 +501,29 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         expect: Verdict::Pass,
         markers: VM_HV_RESET_MARKERS,
     },
+    // A guest cannot flood the console (issue 9 finding 6): 5 000 writes of
+    // the guest OS ID, each of which the kernel logs, let a bounded few
+    // lines through (LINE_LIMITS).
+    SystemTest {
+        name: "vm-log-flood",
+        deployment: Some("vm-log-flood"),
+        boot: BootMethod::Kernel,
+        cpu: None,
+        smp: 2,
+        extra_cmdline: "",
+        expect: Verdict::Pass,
+        markers: &[
+            "boot plan \"vm-log-flood\": 2 components",
+            "partition flood: Hv#1 interface on",
+            "partition flood VP 0: guest OS ID 0x8000000000000001",
+            "lines from this partition suppressed before this one",
+            "] INFO flood: ok 1 - 5000 writes of HV_X64_MSR_GUEST_OS_ID each take",
+            "] INFO flood: # tessera-guest: 1 passed, 0 failed",
+            "partition flood: passed (expected pass): ok",
+            VM_MANAGER,
+            VERDICT_PASS,
+        ],
+    },
     // A hypercall route: code 0x0008 goes to probe-device instead of the
     // kernel's own handler, whatever the input value; other codes stay
     // the kernel's.
@@ -770,6 +793,12 @@ const ECHO_MARKERS: &[&str] = &[
 const TAIL_LINES: usize = 40;
 
 /// Judges a finished boot: the expected verdict and every marker, both required.
+/// At most how many lines of a test's log may hold a substring: (test,
+/// substring, most). A guest must not be able to make the kernel print a
+/// line per exit (issue 9 finding 6): 5 000 guest OS IDs let 16 lines
+/// through, then one at each power of two.
+pub const LINE_LIMITS: &[(&str, &str, usize)] = &[("vm-log-flood", ": guest OS ID 0x", 40)];
+
 pub fn check(test: &SystemTest, outcome: &Outcome, log: &str) -> Result<(), String> {
     let mut problems = Vec::new();
     match outcome {
@@ -786,6 +815,14 @@ pub fn check(test: &SystemTest, outcome: &Outcome, log: &str) -> Result<(), Stri
     if !missing.is_empty() {
         let quoted: Vec<String> = missing.iter().map(|m| format!("{m:?}")).collect();
         problems.push(format!("missing markers: {}", quoted.join(", ")));
+    }
+    for &(_, needle, most) in LINE_LIMITS.iter().filter(|(name, ..)| *name == test.name) {
+        let lines = log.lines().filter(|line| line.contains(needle)).count();
+        if lines > most {
+            problems.push(format!(
+                "{lines} lines hold {needle:?}, more than the {most} allowed"
+            ));
+        }
     }
     if problems.is_empty() {
         Ok(())
@@ -1078,6 +1115,19 @@ tessera: verdict pass
             check(test, &Outcome::Verdict(Verdict::Pass), MB1_PASS_LOG),
             Ok(())
         );
+    }
+
+    #[test]
+    fn a_flooded_log_fails_its_line_limit() {
+        let test = test_named("vm-log-flood");
+        let mut log: String = test.markers.iter().map(|m| format!("{m}\n")).collect();
+        let fine = check(test, &Outcome::Verdict(Verdict::Pass), &log);
+        assert_eq!(fine, Ok(()));
+        for build in 0..100 {
+            log.push_str(&format!("partition flood VP 0: guest OS ID 0x{build:x}\n"));
+        }
+        let reason = check(test, &Outcome::Verdict(Verdict::Pass), &log).unwrap_err();
+        assert!(reason.contains("more than the 40 allowed"), "{reason}");
     }
 
     #[test]
