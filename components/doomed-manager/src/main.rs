@@ -30,7 +30,7 @@ extern crate alloc;
 use tessera_rt::abi::REGION_WINDOW;
 use tessera_rt::abi::vm::map;
 use tessera_rt::syscall::invoke;
-use tessera_rt::testing::{PortWriter, crash_with_page_fault, port_writer_code};
+use tessera_rt::testing::{PORT_WRITER, PortWriter, crash_with_page_fault, reset_vector_code};
 use tessera_rt::{CapTransfer, Error, memory, slot, vm};
 
 tessera_rt::entry!(main);
@@ -62,7 +62,7 @@ fn main() -> Result<(), Error> {
         CapTransfer::NONE,
     )?;
     tessera_rt::build::endpoint_create(slot::DOMAIN, EXITS, false, PRIORITY)?;
-    port_writer_code(CODE, REGION_WINDOW.start)?;
+    reset_vector_code(CODE, REGION_WINDOW.start, PORT_WRITER)?;
     let mut made = 0u32;
     for i in 0..PARTITIONS {
         let writer = PortWriter {

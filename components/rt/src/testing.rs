@@ -111,27 +111,31 @@ impl Tap {
     }
 }
 
-/// The port [`PortWriter`]'s guest writes.
+/// The port a [`PORT_WRITER`] guest writes.
 pub const PORT_WRITER_PORT: u16 = 0x80;
 
 /// Where the reset vector's page is (a VP starts at GPA 0xFFFF_FFF0).
 const RESET_PAGE: u64 = 0xFFFF_F000;
-/// `OUT 0x80, AL; HLT; JMP $-1` at the reset vector's offset in its page.
-const RESET_CODE: u64 = u64::from_le_bytes([0xE6, 0x80, 0xF4, 0xEB, 0xFD, 0x90, 0x90, 0x90]);
+/// Guest code at the reset vector: `OUT 0x80, AL; HLT; JMP $-1` — one
+/// exit, to the port route.
+pub const PORT_WRITER: [u8; 8] = [0xE6, 0x80, 0xF4, 0xEB, 0xFD, 0x90, 0x90, 0x90];
+/// Guest code at the reset vector: `OUT 0x80, AL; JMP $` — one exit, then
+/// a loop with none (at 0xFFF2).
+pub const SPINNER: [u8; 8] = [0xE6, 0x80, 0xEB, 0xFE, 0x90, 0x90, 0x90, 0x90];
 
-/// Makes the one-page region every [`PortWriter`] runs (its capability
-/// to `region`), writing the code through the caller's region window at
-/// `window`.
-pub fn port_writer_code(region: u32, window: u64) -> Result<(), Error> {
+/// Makes a one-page region (its capability to `region`) holding `code` at
+/// the reset vector, for [`PortWriter`]s to run, writing it through the
+/// caller's region window at `window`.
+pub fn reset_vector_code(region: u32, window: u64, code: [u8; 8]) -> Result<(), Error> {
     memory::create(region, 1)?;
     memory::map(region, slot::DOMAIN, window, page::WRITE)?;
-    memory::write(window + 0xFF0, &[RESET_CODE]);
+    memory::write(window + 0xFF0, &[u64::from_le_bytes(code)]);
     Ok(())
 }
 
-/// A partition whose VP 0 starts in the reset state and writes AL to port
-/// [`PORT_WRITER_PORT`] at once (then halts in a loop): one exit, to the
-/// endpoint its route names, which is also its lifecycle route. The slots
+/// A partition whose VP 0 starts in the reset state and runs a code region
+/// ([`reset_vector_code`]; [`PORT_WRITER`] makes one port exit, to the
+/// endpoint its route names, which is also its lifecycle route). The slots
 /// are the caller's.
 #[derive(Clone, Copy, Debug)]
 pub struct PortWriter {
@@ -141,7 +145,7 @@ pub struct PortWriter {
 
 impl PortWriter {
     /// Builds it (named `name`) over the code region `code`
-    /// ([`port_writer_code`]), routing its exits to `endpoint`, and starts
+    /// ([`reset_vector_code`]), routing its exits to `endpoint`, and starts
     /// its VP on `cpu` at `priority`.
     pub fn build(
         self,

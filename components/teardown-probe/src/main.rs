@@ -33,7 +33,7 @@ extern crate alloc;
 use tessera_rt::abi::vm::TESSERA_HANDLER_DIED;
 use tessera_rt::abi::{REGION_WINDOW, Syscall};
 use tessera_rt::syscall::invoke;
-use tessera_rt::testing::{PortWriter, Tap, port_writer_code};
+use tessera_rt::testing::{PORT_WRITER, PortWriter, SPINNER, Tap, reset_vector_code};
 use tessera_rt::vm_exit::ExitReply;
 use tessera_rt::{CapTransfer, Endpoint, Error, Message, Status, cap, memory, slot, vm};
 use tlfs::message::HvMessageType;
@@ -47,6 +47,8 @@ const MANAGER: Endpoint = Endpoint(4);
 const EXITS: u32 = 10;
 const CODE: u32 = 11;
 const REGION: u32 = 12;
+/// A guest that spins without exits.
+const SPIN_CODE: u32 = 15;
 const WRITER: PortWriter = PortWriter {
     partition: 13,
     vp: 14,
@@ -63,7 +65,8 @@ const REGION_MIB: u64 = 150;
 fn main() {
     let mut tap = Tap::new("teardown-probe");
     let ready = tessera_rt::build::endpoint_create(slot::DOMAIN, EXITS, false, PRIORITY)
-        .and_then(|()| port_writer_code(CODE, REGION_WINDOW.start));
+        .and_then(|()| reset_vector_code(CODE, REGION_WINDOW.start, PORT_WRITER))
+        .and_then(|()| reset_vector_code(SPIN_CODE, REGION_WINDOW.start + 0x1000, SPINNER));
     tap.expect_ok(
         "an endpoint for the exits and the guest's code are made",
         ready,
@@ -101,6 +104,31 @@ fn main() {
         });
     tap.expect_value(
         "a VP answered ADVANCE_RIP and STOP is stopped when the Reply returns, past its OUT (rip 0xfff2)",
+        rip,
+        0xFFF2,
+    );
+
+    // Issue 12 too: VpStop of a VP spinning in its guest on the other CPU
+    // returns once the VP has stopped (at 6a784cc it returned at once, and
+    // VpGetRegisters answered VpRunning).
+    let rip = WRITER
+        .build("spinning", SPIN_CODE, EXITS, VP_CPU, PRIORITY)
+        .and_then(|writer| {
+            // Its port exit shows its CPU runs it; answered, it spins in its
+            // guest (given a moment to get back there).
+            port_exit()?;
+            reply(ExitReply::new().advance_rip().words())?;
+            for _ in 0..100_000 {
+                tessera_rt::null_syscall()?;
+            }
+            vm::vp_stop(writer.vp)?;
+            let mut rip = [vm::Register::named(HvRegisterName::X64_RIP)];
+            let read = vm::vp_get_registers(writer.vp, &mut rip).map_err(|e| e.error);
+            writer.delete()?;
+            read.map(|()| rip[0].low)
+        });
+    tap.expect_value(
+        "VpStop of a VP spinning in its guest on the other CPU returns once it has stopped (rip 0xfff2)",
         rip,
         0xFFF2,
     );

@@ -263,9 +263,13 @@ pub enum Syscall {
     /// Runs the stopped VP in `rdi` (CONTROL). Its partition needs a
     /// [`vm::intercept::LIFECYCLE`] route ([`Status::NoLifecycleRoute`]).
     VpStart = 30,
-    /// Stops the VP in `rdi` (CONTROL) at its next exit (at once if it is
-    /// not in the guest). A VP blocked on a handler stops when the reply
-    /// comes (as the kernel accepts it: see [`Syscall::Reply`]).
+    /// Stops the VP in `rdi` (CONTROL) and returns once it has stopped:
+    /// at once if it is not on a CPU; if it is in its guest, at its next
+    /// exit (which the kernel forces), before the exit is handled (its
+    /// instruction runs again when the VP is restarted). A VP waiting for a
+    /// handler's answer stops with that answer, as the kernel accepts it
+    /// (see [`Syscall::Reply`]); `VpStop` returns at once then. Another
+    /// thread's `VpStop` still waiting for the same VP is [`Status::Busy`].
     VpStop = 31,
     /// Asserts the interrupt in word 0 ([`vm::event`], type external or
     /// NMI) on the VP in `rdi` (CONTROL): delivered when the guest can take

@@ -323,8 +323,12 @@ pub(super) fn vp_start(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Resul
 
 pub(super) fn vp_stop(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
     let vp = vp_of(kernel, thread, cap, Rights::CONTROL)?;
-    kernel.request_stop(vp);
-    succeed(kernel, thread)
+    if kernel.request_stop(vp, thread)? {
+        succeed(kernel, thread)
+    } else {
+        // The VP leaves its guest at its next exit; the call returns then.
+        Ok(Keep::Blocked)
+    }
 }
 
 pub(super) fn vp_assert_interrupt(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {

@@ -251,6 +251,7 @@ impl Kernel {
             guest_state: Default::default(),
             state: VpState::Stopped,
             stop_requested: false,
+            stop_waiter: None,
             destroyed: false,
             pending_interrupt: None,
             pending_nmi: false,
@@ -316,6 +317,7 @@ impl Kernel {
         let (thread, cpu) = (record.thread, record.cpu);
         self.sched.forget_queued(thread);
         log::info!("{}: stopped", self.vp_name(vp));
+        self.wake_stop_waiter(vp);
         if crate::percpu::current_index() as usize == cpu {
             crate::vm::host_msrs::check(cpu);
         }
@@ -367,13 +369,19 @@ impl Kernel {
         if !stops {
             return false;
         }
-        crate::ipc_glue::deliver_wakeup(self, caller);
+        self.stop_with_answer(vp, caller, pending);
+        true
+    }
+
+    /// Applies the answer VP `vp` (whose thread is `thread`) was woken
+    /// with, here, and stops it.
+    fn stop_with_answer(&mut self, vp: VpId, thread: ThreadId, pending: super::forward::Pending) {
+        crate::ipc_glue::deliver_wakeup(self, thread);
         let cpu = crate::percpu::current_index() as usize;
         if self.complete_exit(cpu, vp, pending).is_none() {
             // The answer did not say STOP, but the VP was to stop anyway.
             self.stop_vp(vp);
         }
-        true
     }
 
     /// `VpStart`: the VP runs when its state is one VMRUN accepts and its
@@ -413,21 +421,83 @@ impl Kernel {
         Ok(())
     }
 
-    /// `VpStop`: at once if the VP is not on a CPU, else at its next exit
-    /// (it is sent an interrupt to make that soon).
-    pub fn request_stop(&mut self, vp: VpId) {
-        let Some(record) = self.vps.get_mut(vp) else {
-            return;
-        };
-        match record.state {
-            VpState::Stopped => {}
-            VpState::Parked => self.stop_vp(vp),
-            VpState::Runnable | VpState::AwaitingReply(_) => {
+    /// `VpStop`: at once if the VP is not on a CPU (queued or halted);
+    /// when its handler's answer is accepted if it waits for one; else (in
+    /// its guest) at its next exit, which an interrupt makes soon —
+    /// `Ok(false)` then, and `waiter`'s call returns when it has stopped
+    /// (`wake_stop_waiter`). So the caller knows the VP has stopped when
+    /// its call returns, without polling (issue 12).
+    pub fn request_stop(&mut self, vp: VpId, waiter: ThreadId) -> Result<bool, u64> {
+        let record = self.vps.get(vp).ok_or(Status::InvalidArgument.code())?;
+        let (thread, cpu, state) = (record.thread, record.cpu, record.state);
+        let on_a_cpu = (0..self.sched.cpus()).any(|c| self.sched.running(c) == Some(thread));
+        let answered = self.ipc.state(thread) == Ok(tessera_ipc::ThreadState::Runnable);
+        match state {
+            VpState::Stopped => Ok(true),
+            _ if on_a_cpu => {
+                // In its guest (or taking up its handler's answer): it stops
+                // on its CPU, at once; the caller waits for that.
+                let record = self.vps.get_mut(vp).ok_or(Status::InvalidArgument.code())?;
+                if record.stop_waiter.is_some_and(|other| other != waiter) {
+                    return Err(Status::Busy.code());
+                }
                 record.stop_requested = true;
-                let cpu = record.cpu;
+                record.stop_waiter = Some(waiter);
                 self.sched.kick(cpu);
+                Ok(false)
+            }
+            VpState::AwaitingReply(pending) if answered => {
+                // Answered, and the answer not yet taken up: it is, here.
+                self.stop_with_answer(vp, thread, pending);
+                Ok(true)
+            }
+            VpState::AwaitingReply(_) => {
+                // It stops with its handler's answer, as the kernel accepts
+                // it (`stop_on_reply`).
+                if let Some(record) = self.vps.get_mut(vp) {
+                    record.stop_requested = true;
+                }
+                Ok(true)
+            }
+            VpState::Parked | VpState::Runnable => {
+                self.stop_vp(vp);
+                Ok(true)
             }
         }
+    }
+
+    /// The VP stopped (or went): a `VpStop` waiting for it returns.
+    fn wake_stop_waiter(&mut self, vp: VpId) {
+        let Some(waiter) = self
+            .vps
+            .get_mut(vp)
+            .and_then(|record| record.stop_waiter.take())
+        else {
+            return;
+        };
+        if let Some(thread) = self.threads.get_mut(&waiter) {
+            thread.context.rax = Status::Success.code();
+            self.wake(waiter);
+        }
+    }
+
+    /// A VP asked to stop took an exit in its guest: it stops there, before
+    /// the exit is handled (whose instruction runs again when it is
+    /// restarted; an event the exit interrupted is delivered then).
+    /// Whether it did.
+    pub fn stop_at_exit(&mut self, vp: VpId) -> bool {
+        let Some(record) = self.vps.get_mut(vp) else {
+            return false;
+        };
+        if !record.stop_requested {
+            return false;
+        }
+        let control = &mut record.vmcb.control;
+        if control.exit_int_info.valid() && !control.event_inj.valid() {
+            control.event_inj = control.exit_int_info;
+        }
+        self.stop_vp(vp);
+        true
     }
 
     /// `VpAssertInterrupt`.
@@ -500,6 +570,7 @@ impl Kernel {
                 let _ = self.ipc.thread_died(thread, &mut |_| {});
                 self.sched.forget_queued(thread);
                 log::info!("{}: stopped", self.vp_name(vp));
+                self.wake_stop_waiter(vp);
             }
             _ => {
                 // On its CPU (in its guest, or about to be): it stops

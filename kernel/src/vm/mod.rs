@@ -157,6 +157,8 @@ pub struct Vp {
     pub guest_state: guest_state::SavedState,
     pub state: VpState,
     pub stop_requested: bool,
+    /// The thread whose `VpStop` waits for the VP to leave its guest.
+    pub stop_waiter: Option<ThreadId>,
     /// Its last capability went (or its partition's, or its creator
     /// died): it stops, and its record goes once no CPU runs it.
     pub destroyed: bool,

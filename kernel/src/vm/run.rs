@@ -53,6 +53,9 @@ extern "C" fn vp_main(raw: u64) -> ! {
         let Some(vp) = kernel.threads.get(&thread).and_then(|t| t.vp) else {
             sched::after_syscall(guard, cpu, Keep::Blocked)
         };
+        if kernel.stop_at_exit(vp) {
+            sched::after_syscall(guard, cpu, Keep::Blocked)
+        }
         match kernel.handle_exit(cpu, vp) {
             Next::Resume => {}
             Next::Leave(keep) => {
