@@ -92,16 +92,10 @@ fn main() {
     // Issue 12: a VP answered STOP is stopped once the Reply returns (its
     // VP runs on this CPU, so at 6a784cc it was still waiting to take the
     // reply up, and VpGetRegisters answered VpRunning).
-    let rip = WRITER
-        .build("answered", CODE, EXITS, 0, PRIORITY)
-        .and_then(|writer| {
-            port_exit()?;
-            reply(ExitReply::new().advance_rip().stop().words())?;
-            let mut rip = [vm::Register::named(HvRegisterName::X64_RIP)];
-            let read = vm::vp_get_registers(writer.vp, &mut rip).map_err(|e| e.error);
-            writer.delete()?;
-            read.map(|()| rip[0].low)
-        });
+    let rip = rip_once_stopped("answered", CODE, 0, |_| {
+        port_exit()?;
+        reply(ExitReply::new().advance_rip().stop().words())
+    });
     tap.expect_value(
         "a VP answered ADVANCE_RIP and STOP is stopped when the Reply returns, past its OUT (rip 0xfff2)",
         rip,
@@ -111,22 +105,16 @@ fn main() {
     // Issue 12 too: VpStop of a VP spinning in its guest on the other CPU
     // returns once the VP has stopped (at 6a784cc it returned at once, and
     // VpGetRegisters answered VpRunning).
-    let rip = WRITER
-        .build("spinning", SPIN_CODE, EXITS, VP_CPU, PRIORITY)
-        .and_then(|writer| {
-            // Its port exit shows its CPU runs it; answered, it spins in its
-            // guest (given a moment to get back there).
-            port_exit()?;
-            reply(ExitReply::new().advance_rip().words())?;
-            for _ in 0..100_000 {
-                tessera_rt::null_syscall()?;
-            }
-            vm::vp_stop(writer.vp)?;
-            let mut rip = [vm::Register::named(HvRegisterName::X64_RIP)];
-            let read = vm::vp_get_registers(writer.vp, &mut rip).map_err(|e| e.error);
-            writer.delete()?;
-            read.map(|()| rip[0].low)
-        });
+    let rip = rip_once_stopped("spinning", SPIN_CODE, VP_CPU, |writer| {
+        // Its port exit shows its CPU runs it; answered, it spins in its
+        // guest (given a moment to get back there).
+        port_exit()?;
+        reply(ExitReply::new().advance_rip().words())?;
+        for _ in 0..100_000 {
+            tessera_rt::null_syscall()?;
+        }
+        vm::vp_stop(writer.vp)
+    });
     tap.expect_value(
         "VpStop of a VP spinning in its guest on the other CPU returns once it has stopped (rip 0xfff2)",
         rip,
@@ -160,6 +148,23 @@ fn main() {
         let _ = cap::delete(AFTER + i);
     }
     tap.finish()
+}
+
+/// A partition named `name` running `code` with its VP on `cpu`, stopped
+/// by `stop`: its RIP read right after (the VP must be stopped for that),
+/// and then it is destroyed.
+fn rip_once_stopped(
+    name: &str,
+    code: u32,
+    cpu: u32,
+    stop: impl FnOnce(&PortWriter) -> Result<(), Error>,
+) -> Result<u64, Error> {
+    let writer = WRITER.build(name, code, EXITS, cpu, PRIORITY)?;
+    stop(&writer)?;
+    let mut rip = [vm::Register::named(HvRegisterName::X64_RIP)];
+    let read = vm::vp_get_registers(writer.vp, &mut rip).map_err(|e| e.error);
+    writer.delete()?;
+    read.map(|()| rip[0].low)
 }
 
 /// Waits for the VP's port exit (the one call its partition makes).
