@@ -516,6 +516,7 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         markers: &[
             "boot plan \"vm-log-flood\": 2 components",
             "] INFO init: partition-manager: manager data for 1 partitions",
+            "partition flood: ",
             "partition flood: Hv#1 interface on",
             "partition flood VP 0: guest OS ID 0x8000000000000001",
             "lines from this partition suppressed before this one",
