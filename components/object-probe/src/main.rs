@@ -84,10 +84,8 @@ fn main() {
     );
     // So are the page tables a mapping needs, to the domain it maps into
     // (they stay with the domain: last, as its quota stays used up).
-    let mapped = memory::create(REGION, 1).and_then(|()| {
-        Ok(count_until_refused(|i| {
-            memory::map(REGION, slot::DOMAIN, REGION_WINDOW.start + i * GIB, 0)
-        }))
+    let mapped = memory::create(REGION, 1).map(|()| {
+        count_until_refused(|i| memory::map(REGION, slot::DOMAIN, REGION_WINDOW.start + i * GIB, 0))
     });
     log::info!("object-probe: its region window mapped {mapped:?} before its quota ran out");
     tap.check(
