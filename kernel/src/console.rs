@@ -100,8 +100,16 @@ fn emit(line: &mut Line) {
 
 /// Writes out the lines logged so far. Called where this CPU holds no
 /// kernel lock (a CPU that finds another draining leaves it to that one).
-#[inline]
+#[inline(always)]
 pub fn drain() {
+    // On every way back to ring 3 or a guest: usually nothing is pending.
+    if HAS_PENDING.load(Ordering::Acquire) {
+        drain_pending();
+    }
+}
+
+#[inline(never)]
+fn drain_pending() {
     while HAS_PENDING.load(Ordering::Acquire) {
         let Some(mut serial) = SERIAL.try_lock() else {
             return;

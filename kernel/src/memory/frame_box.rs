@@ -10,6 +10,9 @@ use x86_64::PhysAddr;
 #[derive(Debug)]
 pub struct FrameBox<T> {
     frame: PhysAddr,
+    /// Where the physical map shows the frame (worked out once: the VMCB
+    /// is read and written many times per exit).
+    address: u64,
     value: PhantomData<T>,
 }
 
@@ -27,6 +30,7 @@ impl<T> FrameBox<T> {
         unsafe { target.write(value) };
         Self {
             frame,
+            address: target as u64,
             value: PhantomData,
         }
     }
@@ -48,7 +52,7 @@ impl<T> FrameBox<T> {
     }
 
     fn pointer(&self) -> *mut T {
-        physical_to_virtual(self.frame.as_u64()).as_mut_ptr::<T>()
+        self.address as *mut T
     }
 }
 

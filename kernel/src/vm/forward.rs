@@ -278,16 +278,23 @@ impl Kernel {
 
     /// Before a handler's `Reply` reaches a VP: the whole reply is checked,
     /// so the handler learns of a bad one (and still owes a good one).
-    pub fn check_reply_to_vp(&self, replier: tessera_capability::ThreadId) -> Result<(), u64> {
+    /// `Ok(true)` if it stops the VP (it says STOP, or it answers a
+    /// lifecycle message, or a stop was asked for while the VP waited):
+    /// the kernel then applies it as it accepts it (`stop_on_reply`).
+    pub fn check_reply_to_vp(&self, replier: tessera_capability::ThreadId) -> Result<bool, u64> {
         let Ok(Some(caller)) = self.ipc.caller(replier) else {
-            return Ok(());
+            return Ok(false);
         };
         let Some(vp) = self.threads.get(&caller).and_then(|thread| thread.vp) else {
-            return Ok(());
+            return Ok(false);
         };
-        let Some(VpState::AwaitingReply(pending)) = self.vps.get(vp).map(|vp| vp.state) else {
-            return Ok(());
+        let Some(record) = self.vps.get(vp) else {
+            return Ok(false);
         };
+        let VpState::AwaitingReply(pending) = record.state else {
+            return Ok(false);
+        };
+        let stopping = pending.lifecycle || record.stop_requested;
         let record = &self.threads[&replier];
         let words = words_of(&record.context);
         let count = usize::try_from(record.context.r14).unwrap_or(usize::MAX);
@@ -300,7 +307,7 @@ impl Kernel {
             Ok(reply) if reply.advance_rip && pending.next_rip.is_none() => {
                 Err(tessera_abi::Status::InvalidArgument.code())
             }
-            Ok(_) => Ok(()),
+            Ok(reply) => Ok(reply.stop || stopping),
             Err(_) => Err(tessera_abi::Status::InvalidArgument.code()),
         }
     }

@@ -11,7 +11,6 @@ use crate::state::{Kernel, Name, Thread};
 use alloc::vec::Vec;
 use core::fmt;
 use tessera_abi::Status;
-use tessera_abi::vm::action;
 use tessera_capability::{CSpaceId, CapError, DomainId, PartitionId, ThreadId, VpId};
 use tessera_ipc::Priority;
 use tessera_npt::{NestedPageTable, NptConfig};
@@ -324,33 +323,7 @@ impl Kernel {
         self.reap_vp(vp);
     }
 
-    /// Whether the reply `replier` is about to send stops the VP it
-    /// answers: it says STOP, or it answers a lifecycle message, or a stop
-    /// was asked for while the VP waited (checked before the IPC layer
-    /// takes the reply; `check_reply_to_vp` has checked its words).
-    pub fn reply_stops_vp(&self, replier: ThreadId) -> bool {
-        let Ok(Some(caller)) = self.ipc.caller(replier) else {
-            return false;
-        };
-        let Some(record) = self
-            .threads
-            .get(&caller)
-            .and_then(|thread| thread.vp)
-            .and_then(|vp| self.vps.get(vp))
-        else {
-            return false;
-        };
-        let VpState::AwaitingReply(pending) = record.state else {
-            return false;
-        };
-        let says_stop = self
-            .threads
-            .get(&replier)
-            .is_some_and(|t| crate::ipc_glue::words_of(&t.context)[0] & action::STOP != 0);
-        says_stop || pending.lifecycle || record.stop_requested
-    }
-
-    /// A reply that stops its VP (`reply_stops_vp`) takes effect as the
+    /// A reply that stops its VP (`check_reply_to_vp`) takes effect as the
     /// kernel accepts it, here on the handler's CPU (the VP is blocked, so
     /// nothing of it runs), not when the VP's CPU next takes it up: once
     /// the handler's `Reply` returns, the VP is stopped and its registers
@@ -360,15 +333,15 @@ impl Kernel {
     /// had not yet stopped on its own CPU. Returns whether it did (the VP's
     /// thread is then not to be woken).
     pub fn stop_on_reply(&mut self, caller: ThreadId, stops: bool) -> bool {
+        if !stops {
+            return false;
+        }
         let Some(vp) = self.threads.get(&caller).and_then(|thread| thread.vp) else {
             return false;
         };
         let Some(VpState::AwaitingReply(pending)) = self.vps.get(vp).map(|v| v.state) else {
             return false;
         };
-        if !stops {
-            return false;
-        }
         self.stop_with_answer(vp, caller, pending);
         true
     }

@@ -152,10 +152,8 @@ impl Kernel {
         }
         let state = self.vps.get(vp).ok_or(Keep::Blocked)?;
         let partition = state.partition;
-        let (destroyed, exceptions) = self
-            .partitions
-            .get(partition)
-            .map_or((true, 0), |p| (p.destroyed, p.exception_intercepts));
+        let target = self.partitions.get(partition);
+        let destroyed = target.is_none_or(|p| p.destroyed);
         if state.stop_requested || state.destroyed || destroyed {
             self.stop_vp(vp);
             return Err(Keep::Blocked);
@@ -163,14 +161,13 @@ impl Kernel {
         if state.state != VpState::Runnable {
             return Err(Keep::Blocked);
         }
-        guest_state::switch_to(self, cpu, vp);
-        let (fast, generation): (*const FastPartition, u64) = match self.partitions.get(partition) {
-            Some(target) => (
-                &*target.fast,
-                target.fast.tlb_generation.load(Ordering::SeqCst),
-            ),
-            None => return Err(Keep::Blocked),
+        let Some(target) = target else {
+            return Err(Keep::Blocked);
         };
+        let exceptions = target.exception_intercepts;
+        let fast: *const FastPartition = &*target.fast;
+        let generation = target.fast.tlb_generation.load(Ordering::SeqCst);
+        guest_state::switch_to(self, cpu, vp);
         let vp_record = self.vps.get_mut(vp).ok_or(Keep::Blocked)?;
         if vp_record.exception_intercepts != exceptions {
             super::lifecycle::set_exception_intercepts(&mut vp_record.vmcb, exceptions);
