@@ -67,6 +67,19 @@
 //! Messages are six words in registers, plus up to 512 words through the
 //! message buffer (below).
 //!
+//! # Kernel memory
+//!
+//! Every frame the kernel takes on a component's behalf — its page tables
+//! and pages, memory-region pages, the VMCB and message buffer of each VP
+//! it makes, the nested page tables and overlay pages of its partitions —
+//! and the kernel record of each object it makes is charged to its quota,
+//! and refunded when the frame or object goes. A call that would go past
+//! the quota fails with [`Status::QuotaExhausted`]; one the kernel cannot
+//! serve from its own memory, with [`Status::OutOfMemory`] or the
+//! capability error `OutOfMemory` (`0x10B`); never a kernel fault. When a
+//! component ends (it exits or faults), every capability it holds is
+//! deleted, as if it had deleted each, and the VPs its threads run go.
+//!
 //! # Memory layout of a component
 //!
 //! The kernel loads the component's ELF image (static, non-PIE, `PT_LOAD`
@@ -181,8 +194,9 @@ pub enum Syscall {
     CapRevoke = 13,
     /// Creates a protection domain, charged to the domain in `rdi`
     /// (CONTROL): word 0 the empty slot for its capability, word 1 its
-    /// kernel-memory quota in bytes (moved from the parent's), words 2-5 its
-    /// name (up to 32 bytes, NUL padded).
+    /// kernel-memory quota in bytes (moved from the parent's, and back once
+    /// it has ended, no capability names it and nothing it paid for is
+    /// left), words 2-5 its name (up to 32 bytes, NUL padded).
     DomainCreate = 14,
     /// Maps fresh zeroed pages into the domain in `rdi` (CONTROL), charged
     /// to its quota: word 0 the page-aligned address, word 1 the page count,
