@@ -108,6 +108,19 @@ pub fn drain() {
     }
 }
 
+/// Writes out everything logged, waiting for a CPU that is writing lines
+/// out to finish: for the end of the run (a bounded wait, in case that CPU
+/// stopped for good while it held the UART).
+pub fn flush() {
+    for _ in 0..10_000_000 {
+        drain();
+        if !HAS_PENDING.load(Ordering::Acquire) && !SERIAL.is_locked() {
+            return;
+        }
+        core::hint::spin_loop();
+    }
+}
+
 #[inline(never)]
 fn drain_pending() {
     while HAS_PENDING.load(Ordering::Acquire) {

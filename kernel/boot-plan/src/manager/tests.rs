@@ -127,7 +127,8 @@ fn seal(bytes: &mut [u8]) {
     let Ok(total) = ManagerData::total_size(bytes) else {
         return;
     };
-    if bytes.len() < total.max(CHECKSUM_START) {
+    // A mutated size below the header leaves nothing to checksum.
+    if total < CHECKSUM_START || bytes.len() < total {
         return;
     }
     let sum = checksum(&bytes[CHECKSUM_START..total]);
