@@ -225,14 +225,16 @@ impl Deployment {
                 kind: ModuleKind::ComponentImage,
                 source: None,
             }))
-            .chain(self.guest_images.iter().map(|image| BootModule {
-                name: image.clone(),
-                kind: ModuleKind::GuestImage,
-                source: self
-                    .guest_files
-                    .iter()
-                    .find(|file| &file.name == image)
-                    .map(|file| file.path.clone()),
+            .chain(self.guest_images.iter().map(|image| {
+                BootModule {
+                    name: image.clone(),
+                    kind: ModuleKind::GuestImage,
+                    source: self
+                        .guest_files
+                        .iter()
+                        .find(|file| &file.name == image)
+                        .map(|file| file.path.clone()),
+                }
             }))
             .chain(self.module_files.iter().map(|file| BootModule {
                 name: file.name.clone(),

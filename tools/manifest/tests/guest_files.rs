@@ -94,13 +94,19 @@ fn an_image_file_beside_a_manifest_outside_the_tree_loads() {
     assert!(deployment.guest_crates().is_empty(), "nothing to build");
     let partition = &deployment.partitions[0];
     assert_eq!(partition.image, "image-1");
-    assert_eq!(partition.image_file.as_deref(), Some(dir.join("./guest.elf").as_path()));
+    assert_eq!(
+        partition.image_file.as_deref(),
+        Some(dir.join("./guest.elf").as_path())
+    );
     assert_eq!(partition.memory, 512 << 20);
     assert_eq!(partition.vp_cpus, [0, 1]);
     let modules = deployment.modules();
     let guest = modules.iter().find(|m| m.name == "image-1").unwrap();
     assert_eq!(guest.kind, ModuleKind::GuestImage);
-    assert_eq!(guest.source.as_deref(), Some(dir.join("./guest.elf").as_path()));
+    assert_eq!(
+        guest.source.as_deref(),
+        Some(dir.join("./guest.elf").as_path())
+    );
     // The console's input: READ on devices' console grant.
     let plan = compile(&deployment);
     let plan = BootPlan::parse(&plan).unwrap();
@@ -140,8 +146,7 @@ fn an_image_that_does_not_fit_its_memory_is_refused_with_the_loaders_reason() {
 fn two_partitions_share_one_file_and_crates_keep_their_names() {
     let dir = temp_dir("guest-shared");
     std::fs::write(dir.join("g"), minimal_elf64(0x100000, &[0xF4])).unwrap();
-    let text = manifest("16 MiB", "./g")
-        .replace("console-input = true\n", "")
+    let text = manifest("16 MiB", "./g").replace("console-input = true\n", "")
         + r#"
 [partition.again]
 manager = "partition-manager"

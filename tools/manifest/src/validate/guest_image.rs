@@ -111,7 +111,10 @@ pub(super) fn check_file(
                 GUEST_IMAGE_FILE,
                 field,
                 span(image),
-                format!("cannot read the guest image `{written}` ({}): {e}", path.display()),
+                format!(
+                    "cannot read the guest image `{written}` ({}): {e}",
+                    path.display()
+                ),
                 "name the guest's ELF or Multiboot file relative to the manifest's directory, \
                  such as image = \"./guest.elf\" for a file beside the manifest (a name without \
                  `/` or `.` is a crate under test-guests/)",
