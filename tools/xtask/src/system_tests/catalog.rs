@@ -149,7 +149,9 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             "] INFO ok 23 - a domain whose quota cannot hold its capability space fails with QuotaExhausted",
             "] INFO ok 24 - a thread entering the kernel's half fails with InvalidArgument",
             "] INFO ok 25 - a region larger than its quota fails with QuotaExhausted",
-            "] INFO cap-probe: all 25 checks ok",
+            "] INFO ok 26 - reading the console's input without READ fails with InsufficientRights",
+            "] INFO ok 27 - asking to be told of typed input without READ fails with InsufficientRights",
+            "] INFO cap-probe: all 27 checks ok",
             "deployment verdict from cap-probe",
             VERDICT_PASS,
         ],
@@ -356,6 +358,49 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             VM_MANAGER,
             VERDICT_PASS,
         ],
+        ..SystemTest::DEFAULT
+    },
+    // An interactive deployment, driven as a user at the console would:
+    // what is typed on QEMU's serial input reaches the kernel's console
+    // input, devices (console-input) hands it to echo-guest's COM1, which
+    // answers; Ctrl-A X then ends the run, as in QEMU.
+    SystemTest {
+        name: "console-echo",
+        deployment: Some("console-echo"),
+        expect: Expect::Quit,
+        markers: CONSOLE_ECHO_MARKERS,
+        input: &[
+            InputStep {
+                after: ECHO_PROMPT,
+                send: b"hello tessera\r",
+            },
+            InputStep {
+                after: "echo: echo-guest: you typed: hello tessera",
+                send: QUIT,
+            },
+        ],
+        ..SystemTest::DEFAULT
+    },
+    // The kernel's console input on its own: console-reader waits on the
+    // notification the kernel signals when a key arrives (an idle machine
+    // with a reader waiting is not a stall), then reads the typed line.
+    SystemTest {
+        name: "console-input",
+        deployment: Some("console-input"),
+        markers: &[
+            "boot plan \"console-input\": 1 components",
+            "console input: COM1 (IRQ 4",
+            "] INFO console-reader: ok - a read of 41 bytes fails with InvalidArgument",
+            "] INFO console-reader: ok - notifying its own domain capability fails with WrongType",
+            "] INFO console-reader: ok - notifying with no bits fails with InvalidArgument",
+            "] INFO console-reader: read the line \"typed through the kernel\"",
+            "deployment verdict from console-reader",
+            VERDICT_PASS,
+        ],
+        input: &[InputStep {
+            after: "] INFO console-reader: waiting for a typed line",
+            send: b"typed through the kernel\r",
+        }],
         ..SystemTest::DEFAULT
     },
 ];

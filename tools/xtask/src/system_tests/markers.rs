@@ -244,3 +244,20 @@ pub const ECHO_MARKERS: &[&str] = &[
     "deployment verdict from echo-client",
     VERDICT_PASS,
 ];
+
+/// What QEMU's serial multiplexer takes as "end the run": Ctrl-A X.
+pub const QUIT: &[u8] = b"\x01x";
+
+/// echo-guest asks for a line.
+pub const ECHO_PROMPT: &str = "echo: echo-guest: type a line and press Enter (bye ends)";
+
+/// console-echo: devices gets the console's input and gives it to the
+/// partition; the guest answers the typed line.
+pub const CONSOLE_ECHO_MARKERS: &[&str] = &[
+    "boot plan \"console-echo\": 2 components",
+    "console input: COM1 (IRQ 4",
+    "] INFO serving COM1 (16550A at 0x3f8) to partitions; the console's input goes to the first",
+    "] INFO what is typed on the console goes to partition echo's COM1",
+    ECHO_PROMPT,
+    "] INFO echo: echo-guest: you typed: hello tessera",
+];
