@@ -255,6 +255,8 @@ pub const ECHO_PROMPT: &str = "echo: echo-guest: type a line and press Enter (by
 /// partition; the guest answers the typed line.
 pub const CONSOLE_ECHO_MARKERS: &[&str] = &[
     "boot plan \"console-echo\": 2 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition echo: ",
     "console input: COM1 (IRQ 4",
     "] INFO serving COM1 (16550A at 0x3f8) to partitions; the console's input goes to the first",
     "] INFO what is typed on the console goes to partition echo's COM1",

@@ -168,17 +168,13 @@ pub fn run(workspace: &Workspace, tests: &[&'static SystemTest]) -> Tally {
             Ok(prepared) => run_one(workspace, prepared, &host_choice, test),
             Err(e) => Err(Failure::without_log(e.clone())),
         };
-        let (timing, finished) = match &result {
-            Ok(finished)
-            | Err(Failure {
-                finished: Some(finished),
-                ..
-            }) => (
-                format!(" ({:.1} s)", finished.elapsed.as_secs_f64()),
-                Some(finished),
-            ),
-            Err(_) => (String::new(), None),
+        let finished: Option<&Finished> = match &result {
+            Ok(finished) => Some(finished),
+            Err(failure) => failure.finished.as_deref(),
         };
+        let timing = finished.map_or(String::new(), |f| {
+            format!(" ({:.1} s)", f.elapsed.as_secs_f64())
+        });
         if let Some(f) = finished {
             figures.push_str(&format!(
                 "{}\t{}\t{:.1}\t{:.1}\t{:.2}\n",
@@ -210,7 +206,7 @@ pub fn run(workspace: &Workspace, tests: &[&'static SystemTest]) -> Tally {
 struct Failure {
     reason: String,
     serial_log: Option<PathBuf>,
-    finished: Option<Finished>,
+    finished: Option<Box<Finished>>,
 }
 
 impl Failure {
@@ -283,7 +279,7 @@ fn run_one(
             Err(Failure {
                 reason,
                 serial_log: Some(log),
-                finished: Some(finished),
+                finished: Some(Box::new(finished)),
             })
         }
     }
