@@ -335,7 +335,11 @@ fn run(
         input: &[],
     };
     let finished = qemu_process::run(&config, options)?;
-    println!("xtask: {}", finished.outcome);
+    if interactive && finished.outcome == Outcome::NoVerdict {
+        println!("xtask: the run ended without a verdict (Ctrl-A X, or the deployment ended)");
+    } else {
+        println!("xtask: {}", finished.outcome);
+    }
     let ok = match finished.outcome {
         Outcome::Verdict(_) => finished.outcome.is_pass(),
         // Ctrl-A X, or a deployment that ends quietly without a verdict.
