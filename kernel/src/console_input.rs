@@ -19,7 +19,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use heapless::Deque;
 use spin::Mutex;
 use tessera_abi::console_input::RING_BYTES;
-use tessera_capability::NotificationId;
+use tessera_capability::{DomainId, NotificationId};
 
 /// COM1's registers this module touches.
 const COM1: u16 = 0x3F8;
@@ -47,9 +47,8 @@ pub struct Listener {
     /// The notification to signal, and with which bits.
     pub notification: NotificationId,
     pub bits: u64,
-    /// The component that asked (index into `Kernel::domains`): when it
-    /// ends, nobody listens.
-    pub domain: usize,
+    /// The component that asked: when it ends, nobody listens.
+    pub domain: DomainId,
 }
 
 /// Read and written only with the kernel lock held.
