@@ -1,4 +1,4 @@
-//! The Tessera kernel ABI, version 3: what a ring-3 component may rely on.
+//! The Tessera kernel ABI, version 4: what a ring-3 component may rely on.
 //!
 //! The key words MUST, MUST NOT, SHOULD and MAY are to be read as in RFC 2119.
 //! Kernel and components build against this one crate; a change to anything
@@ -95,7 +95,7 @@ use core::fmt;
 pub mod vm;
 
 /// The ABI this crate describes.
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 
 /// Message words that travel in registers on every IPC operation.
 pub const MESSAGE_WORDS: usize = 6;

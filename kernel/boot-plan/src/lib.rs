@@ -344,15 +344,26 @@ pub const PARTITION_KERNEL_MEMORY: u64 = 512 << 10;
 /// image, stack, heap and message buffer.
 pub const MANAGER_BASE_MEMORY: u64 = 256 << 10;
 
+/// The page tables that map a partition's `memory` twice, which the kernel
+/// charges to its manager: into the manager's region window and into the
+/// partition's nested tables, 4 KiB pages at worst, so one 4 KiB table per
+/// 2 MiB each (the directories above them are in
+/// [`PARTITION_KERNEL_MEMORY`]).
+pub const fn page_table_memory(memory: u64) -> u64 {
+    2 * (memory / 512)
+}
+
 /// The quota a manager of partitions with `guest_memory` (bytes each) needs:
-/// [`MANAGER_BASE_MEMORY`] plus, per partition, its memory and
-/// [`PARTITION_KERNEL_MEMORY`]. Saturates instead of overflowing.
+/// [`MANAGER_BASE_MEMORY`] plus, per partition, its memory, the page tables
+/// that map it ([`page_table_memory`]) and [`PARTITION_KERNEL_MEMORY`].
+/// Saturates instead of overflowing.
 pub fn manager_memory_needed(guest_memory: impl IntoIterator<Item = u64>) -> u64 {
     guest_memory
         .into_iter()
         .fold(MANAGER_BASE_MEMORY, |total, memory| {
             total
                 .saturating_add(memory)
+                .saturating_add(page_table_memory(memory))
                 .saturating_add(PARTITION_KERNEL_MEMORY)
         })
 }

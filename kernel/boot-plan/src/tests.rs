@@ -1296,7 +1296,7 @@ fn partition_records() {
         &|m| m.components[3].memory = 5 * MIB,
         PlanError::ManagerOverQuota {
             component: 3,
-            needed: 256 * KIB + 2 * (2 * MIB + 512 * KIB),
+            needed: 256 * KIB + 2 * (2 * MIB + 8 * KIB + 512 * KIB),
             quota: 5 * MIB,
         },
     );

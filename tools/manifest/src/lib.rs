@@ -43,7 +43,7 @@
 //!
 //! [component.pm]
 //! image = "partition-manager"
-//! memory = "20 MiB"            # covers 256 KiB + each partition's memory + 512 KiB
+//! memory = "20 MiB"            # covers 256 KiB + each partition's memory (and 1/256 of it) + 512 KiB
 //! priority = 5
 //! provides = ["exits"]
 //!

@@ -8,7 +8,7 @@ use tessera_boot_plan::{
     EndpointKind, Expectation, GUEST_MEMORY_ALIGN, GuestFormat, MANAGER_BASE_MEMORY,
     MAX_GUEST_CMDLINE, MAX_GUEST_MEMORY, MAX_PARTITIONS, MAX_PARTITIONS_PER_MANAGER, MAX_ROUTES,
     MAX_VPS, MIN_GUEST_MEMORY, PARTITION_KERNEL_MEMORY, guest_cmdline_valid, guest_memory_valid,
-    is_valid_name, manager::MANAGER_DATA_SLOT, manager_memory_needed,
+    is_valid_name, manager::MANAGER_DATA_SLOT, manager_memory_needed, page_table_memory,
 };
 use toml::Spanned;
 
@@ -1211,8 +1211,9 @@ fn check_managers(
             .iter()
             .map(|&(name, bytes)| {
                 format!(
-                    "{name} {} + {}",
+                    "{name} {} + {} + {}",
                     format_size(bytes),
+                    format_size(page_table_memory(bytes)),
                     format_size(PARTITION_KERNEL_MEMORY)
                 )
             })
@@ -1235,9 +1236,10 @@ fn check_managers(
             ),
             format!(
                 "raise component.{manager}.memory to at least \"{}\": a manager pays from its quota \
-                 for each partition's guest memory plus {} of kernel objects (the partition, its \
-                 VPs and VMCBs, nested page tables), and {} for its own image, stack and heap \
-                 (raise deployment.component-memory with it)",
+                 for each partition's guest memory, the page tables that map it (1/256 of it), \
+                 and {} of kernel objects (the partition, its VPs and VMCBs, its nested table \
+                 directories), and {} for its own image, stack and heap (raise \
+                 deployment.component-memory with it)",
                 format_size(needed),
                 format_size(PARTITION_KERNEL_MEMORY),
                 format_size(MANAGER_BASE_MEMORY)
