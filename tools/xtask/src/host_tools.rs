@@ -131,14 +131,14 @@ fn on_path(program: &str) -> bool {
 }
 
 /// Whether the effective user is root, as `id -u` says.
-fn running_as_root() -> bool {
+pub fn running_as_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
         .is_ok_and(|out| out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "0")
 }
 
-fn apt_get(args: &[&str]) -> Result<(), String> {
+pub fn apt_get(args: &[&str]) -> Result<(), String> {
     let status = Command::new(APT_GET)
         .args(args)
         .env("DEBIAN_FRONTEND", "noninteractive")

@@ -6,13 +6,17 @@
 mod bench;
 mod cargo_build;
 mod components;
+mod debian;
 mod deployment;
 mod elf_strip;
 mod guests;
 mod host_tools;
 mod image;
+mod initramfs;
 mod manifest;
 mod qemu;
+#[cfg(test)]
+mod scratch;
 mod serial_log;
 mod system_tests;
 mod tally;
