@@ -15,7 +15,7 @@ use crate::guests::{self, GuestCrate};
 use crate::host_tools::{self, Needs};
 use crate::image;
 use crate::qemu;
-use crate::qemu::accel::{self, Choice};
+use crate::qemu::accel::{self, Accel, Choice};
 use crate::qemu::command::{Boot, QemuConfig};
 use crate::qemu::process::{self, Echo, TIME_LIMIT};
 use crate::qemu::status::{Outcome, Verdict};
@@ -743,26 +743,26 @@ pub fn check(test: &SystemTest, outcome: &Outcome, log: &str) -> Result<(), Stri
 
 /// A deployment of the system tests, ready to boot: `None` is the kernel
 /// alone.
-type Key = Option<&'static str>;
+pub type Key = Option<&'static str>;
 
 /// What the system tests boot, built once: the release kernel, and for each
 /// deployment the tests name its modules (and its ISO, if a test boots it
 /// through GRUB), or why it could not be prepared.
 #[derive(Debug)]
-struct Prepared {
-    kernel: PathBuf,
-    deployments: Vec<(Key, Result<Deployment, String>)>,
-    isos: Vec<(Key, Result<PathBuf, String>)>,
+pub struct Prepared {
+    pub kernel: PathBuf,
+    pub deployments: Vec<(Key, Result<Deployment, String>)>,
+    pub isos: Vec<(Key, Result<PathBuf, String>)>,
 }
 
 impl Prepared {
-    fn deployment(&self, key: Key) -> Result<&Deployment, String> {
+    pub fn deployment(&self, key: Key) -> Result<&Deployment, String> {
         lookup(&self.deployments, key)?
             .as_ref()
             .map_err(Clone::clone)
     }
 
-    fn iso(&self, key: Key) -> Result<PathBuf, String> {
+    pub fn iso(&self, key: Key) -> Result<PathBuf, String> {
         lookup(&self.isos, key)?.clone()
     }
 }
@@ -843,7 +843,7 @@ type Checked = (tessera_manifest::Deployment, Vec<GuestCrate>);
 /// deployment with partitions builds its components and guests (which are
 /// younger crates: one that does not build fails only its own tests). A
 /// deployment that is not valid only fails its own tests.
-fn prepare(workspace: &Workspace) -> Result<Prepared, String> {
+pub fn prepare(workspace: &Workspace) -> Result<Prepared, String> {
     host_tools::ensure(Needs {
         qemu: true,
         grub: true,
@@ -931,39 +931,15 @@ fn run_one(
     host_choice: &Choice,
     test: &SystemTest,
 ) -> Result<(), Failure> {
-    let deployment = prepared
-        .deployment(test.deployment)
-        .map_err(Failure::without_log)?;
-    let boot = match test.boot {
-        BootMethod::Kernel => Boot::Kernel {
-            kernel: prepared.kernel.clone(),
-            cmdline: format!("{} {}", deployment.cmdline, test.extra_cmdline)
-                .trim_end()
-                .to_string(),
-            initrd: qemu::command::initrd(&deployment.modules).map_err(Failure::without_log)?,
-        },
-        BootMethod::Grub => Boot::Cdrom {
-            iso: prepared
-                .iso(test.deployment)
-                .map_err(Failure::without_log)?,
-        },
-    };
-    let choice = match test.cpu {
-        Some(cpu) => Choice::tcg_with(cpu),
-        None => host_choice.clone(),
+    let accel = match test.cpu {
+        Some(cpu) => Choice::tcg_with(cpu).accel,
+        None => host_choice.accel.clone(),
     };
     let serial_log = workspace
         .logs_dir()
         .join(format!("{}.serial.log", test.name));
-    let config = QemuConfig {
-        accel: choice.accel,
-        boot,
-        smp: test.smp,
-        memory_mib: deployment.memory_mib,
-        serial_log: serial_log.clone(),
-        gdb: false,
-        extra: Vec::new(),
-    };
+    let config =
+        qemu_config(test, prepared, accel, serial_log.clone()).map_err(Failure::without_log)?;
     let finished =
         process::run(&config, Some(TIME_LIMIT), Echo::Quiet).map_err(Failure::without_log)?;
     let log = serial_log::read_clean(&serial_log);
@@ -971,6 +947,38 @@ fn run_one(
         reason,
         serial_log: Some(serial_log),
         stderr: finished.stderr,
+    })
+}
+
+/// The QEMU command line of `test`: its machine, the files `prepared`
+/// holds for it, the accelerator given, COM1 into `serial_log`.
+pub fn qemu_config(
+    test: &SystemTest,
+    prepared: &Prepared,
+    accel: Accel,
+    serial_log: PathBuf,
+) -> Result<QemuConfig, String> {
+    let deployment = prepared.deployment(test.deployment)?;
+    let boot = match test.boot {
+        BootMethod::Kernel => Boot::Kernel {
+            kernel: prepared.kernel.clone(),
+            cmdline: format!("{} {}", deployment.cmdline, test.extra_cmdline)
+                .trim_end()
+                .to_string(),
+            initrd: qemu::command::initrd(&deployment.modules)?,
+        },
+        BootMethod::Grub => Boot::Cdrom {
+            iso: prepared.iso(test.deployment)?,
+        },
+    };
+    Ok(QemuConfig {
+        accel,
+        boot,
+        smp: test.smp,
+        memory_mib: deployment.memory_mib,
+        serial_log,
+        gdb: false,
+        extra: Vec::new(),
     })
 }
 
@@ -984,7 +992,7 @@ fn show_failure(failure: &Failure) {
     }
 }
 
-fn show_tail(path: &Path) {
+pub fn show_tail(path: &Path) {
     let log = serial_log::read_clean(path);
     println!("--- last {TAIL_LINES} lines of {} ---", path.display());
     for line in serial_log::tail(&log, TAIL_LINES) {
