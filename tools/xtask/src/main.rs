@@ -14,6 +14,7 @@ mod host_tools;
 mod image;
 mod initramfs;
 mod manifest;
+mod nested;
 mod qemu;
 #[cfg(test)]
 mod scratch;
@@ -98,7 +99,16 @@ enum Command {
         qemu_args: Vec<String>,
     },
     /// Host unit tests, then the system tests under QEMU; ends with `N passed, M failed`.
-    Test,
+    ///
+    /// With --nested: no unit tests; every system test runs instead under KVM with
+    /// nested SVM, inside Debian's Linux booted once under TCG (the kernel and
+    /// busybox fetched with apt-get download into target/tessera/debian, QEMU and
+    /// its libraries taken from the host). It prints the SVM features Tessera saw.
+    Test {
+        /// Run the system tests under nested KVM inside Linux (L1) under TCG.
+        #[arg(long)]
+        nested: bool,
+    },
     /// Measure system call and IPC round trips in instructions (QEMU -icount).
     Bench,
     /// Validate deployment manifests (boot/deployments/*.toml) and report every problem.
@@ -114,8 +124,8 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Test = cli.command {
-        return test();
+    if let Command::Test { nested } = cli.command {
+        return test(nested);
     }
     let result = Workspace::locate().and_then(|workspace| match cli.command {
         Command::Build { release } => build(&workspace, Profile::from_release_flag(release)),
@@ -138,7 +148,7 @@ fn main() -> ExitCode {
             gdb,
             qemu_args,
         ),
-        Command::Test => unreachable!("handled above"),
+        Command::Test { .. } => unreachable!("handled above"),
         Command::Bench => bench(&workspace),
         Command::Manifest { files, plan_out } => {
             manifest::check_all(&files, plan_out.as_deref()).map(|()| ExitCode::SUCCESS)
@@ -294,10 +304,12 @@ fn bench(workspace: &Workspace) -> Result<ExitCode, String> {
     }
 }
 
-/// Unit tests and system tests; the last line printed is `N passed, M failed`.
-fn test() -> ExitCode {
+/// Unit tests and system tests, or with `nested` the system tests inside
+/// L1 under nested KVM; the last line printed is `N passed, M failed`.
+fn test(nested: bool) -> ExitCode {
     let mut tally = Tally::default();
     match Workspace::locate() {
+        Ok(workspace) if nested => tally += nested::run(&workspace),
         Ok(workspace) => {
             tally += unit_tests::run(&workspace);
             tally += system_tests::run_all(&workspace);

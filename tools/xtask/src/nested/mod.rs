@@ -1,0 +1,228 @@
+//! `cargo xtask test --nested`: every system test under KVM with nested
+//! SVM, as Tessera's users on AMD hosts run it, on a host without SVM.
+//!
+//! Debian's Linux (L1) boots once under QEMU's TCG with an SVM CPU model
+//! and loads `kvm_amd nested=1`; its `/init` runs each system test's QEMU
+//! command with `-enable-kvm -cpu host` in place of TCG and sends back the
+//! test's serial log and QEMU's status; each is judged here by the same
+//! verdict and marker checks as `cargo xtask test`
+//! ([`system_tests::check`]).
+//!
+//! - `image`: L1's initramfs and the tests' commands.
+//! - `l1`: booting L1 and watching it.
+//! - `results`: the reports L1 sends.
+
+mod image;
+mod l1;
+mod results;
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::qemu::status::Outcome;
+use crate::serial_log;
+use crate::system_tests::{self, SYSTEM_TESTS, SystemTest};
+use crate::tally::Tally;
+use crate::workspace::Workspace;
+use results::{End, Report, TestRun};
+
+/// The banner line in which Tessera names the SVM features it found.
+const SVM_BANNER: &str = "svm: revision ";
+
+/// Runs every system test inside L1; one line per test, as `cargo xtask
+/// test` prints them.
+pub fn run(workspace: &Workspace) -> Tally {
+    let started = Instant::now();
+    let fail_all = |why: &str| {
+        eprintln!("xtask: nested: {why}");
+        let mut tally = Tally::default();
+        for test in SYSTEM_TESTS {
+            println!("system test {} (nested KVM) ... FAILED: {why}", test.name);
+            tally += Tally::FAILED;
+        }
+        tally
+    };
+    let prepared = match system_tests::prepare(workspace) {
+        Ok(prepared) => prepared,
+        Err(e) => return fail_all(&e),
+    };
+    let built = Instant::now();
+    let image = match image::build(workspace, &prepared, SYSTEM_TESTS) {
+        Ok(image) => image,
+        Err(e) => return fail_all(&format!("L1's image was not built: {e}")),
+    };
+    println!(
+        "xtask: nested: L1 is Linux {} under TCG -cpu {}; its initramfs {} ({} MiB, made in {:.1} s)",
+        image.release,
+        crate::qemu::accel::TCG_CPU,
+        image.initramfs.display(),
+        image.initramfs_bytes >> 20,
+        built.elapsed().as_secs_f64()
+    );
+    let logs_dir = workspace.logs_dir().join("nested");
+    if let Err(e) = fs::create_dir_all(&logs_dir) {
+        return fail_all(&format!("{}: {e}", logs_dir.display()));
+    }
+    let mut judge = Judge::new(&logs_dir);
+    for (test, why) in &image.unplanned {
+        judge.fail(test, why, None);
+    }
+    let logs = l1::Logs::in_dir(&logs_dir);
+    let booted = Instant::now();
+    let ended = l1::run(&image, &logs, |report| judge.take(report));
+    let l1_time = booted.elapsed();
+    let why_missing = match (&ended, judge.fatal.take(), judge.done) {
+        (Err(e), _, _) => format!("L1 did not run: {e}"),
+        (_, Some(fatal), _) => format!("L1 cannot run the tests: {fatal}"),
+        (_, None, true) => "L1 did not report it".into(),
+        (Ok(l1::Ended::Stalled), None, false) => format!(
+            "L1 stopped: no output for {} s (console: {})",
+            l1::STALL.as_secs(),
+            logs.console.display()
+        ),
+        (Ok(l1::Ended::Exited(status)), None, false) => format!(
+            "L1 ended ({status}) before the test ran (console: {})",
+            logs.console.display()
+        ),
+    };
+    let missing: Vec<&SystemTest> = image
+        .planned
+        .iter()
+        .filter(|test| !judge.judged.contains(&test.name))
+        .copied()
+        .collect();
+    if !missing.is_empty() {
+        system_tests::show_tail(&logs.console);
+    }
+    for test in missing {
+        judge.fail(test, &why_missing, None);
+    }
+    match &judge.svm_features {
+        Some(line) => println!("xtask: nested: SVM features Tessera saw under KVM: {line}"),
+        None => println!("xtask: nested: no test logged Tessera's SVM features"),
+    }
+    println!(
+        "xtask: nested: L1 ran {} tests in {:.0} s; {:.0} s in all",
+        judge.judged.len(),
+        l1_time.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+    judge.tally
+}
+
+/// Judges each test's run as it comes back.
+struct Judge {
+    logs_dir: PathBuf,
+    tally: Tally,
+    judged: Vec<&'static str>,
+    svm_features: Option<String>,
+    fatal: Option<String>,
+    done: bool,
+    /// When the last report came: a test's time is the time to its report.
+    last_report: Instant,
+}
+
+impl Judge {
+    fn new(logs_dir: &Path) -> Self {
+        Self {
+            logs_dir: logs_dir.to_path_buf(),
+            tally: Tally::default(),
+            judged: Vec::new(),
+            svm_features: None,
+            fatal: None,
+            done: false,
+            last_report: Instant::now(),
+        }
+    }
+
+    fn take(&mut self, report: Report) {
+        let took = self.last_report.elapsed();
+        self.last_report = Instant::now();
+        match report {
+            Report::L1(what) => println!("xtask: nested: L1 is up: {what}"),
+            Report::Test(run) => self.judge(run, took),
+            Report::Fatal(why) => {
+                eprintln!("xtask: nested: L1 cannot run the tests: {why}");
+                self.fatal = Some(why);
+            }
+            Report::Done => self.done = true,
+            Report::Garbled(line) => eprintln!("xtask: nested: a report L1 garbled: {line}"),
+        }
+    }
+
+    fn judge(&mut self, run: TestRun, took: Duration) {
+        let Some(test) = SYSTEM_TESTS.iter().find(|t| t.name == run.name) else {
+            eprintln!("xtask: nested: L1 reported an unknown test {:?}", run.name);
+            return;
+        };
+        if self.judged.contains(&test.name) {
+            eprintln!("xtask: nested: L1 reported {} twice", test.name);
+            return;
+        }
+        let serial_log = self.logs_dir.join(format!("{}.serial.log", test.name));
+        let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+        let written = fs::write(&serial_log, &run.serial).and_then(|()| {
+            fs::write(
+                self.logs_dir
+                    .join(format!("{}.serial.log.stderr", test.name)),
+                &stderr,
+            )
+        });
+        if let Err(e) = written {
+            eprintln!("xtask: nested: {}: {e}", serial_log.display());
+        }
+        let log = serial_log::clean(&String::from_utf8_lossy(&run.serial));
+        if self.svm_features.is_none() {
+            self.svm_features = log
+                .lines()
+                .find_map(|line| line.find(SVM_BANNER).map(|at| line[at..].to_string()));
+        }
+        let verdict = match run.end {
+            End::Exit(status) => {
+                system_tests::check(test, &Outcome::from_status(Some(status), None), &log)
+            }
+            End::Stalled(seconds) => {
+                let outcome = Outcome::TimedOut(Duration::from_secs(seconds));
+                let reason = system_tests::check(test, &outcome, &log)
+                    .err()
+                    .unwrap_or_default();
+                Err(format!(
+                    "{reason} (stopped inside L1: its serial log did not grow for {seconds} s)"
+                ))
+            }
+        };
+        match verdict {
+            Ok(()) => {
+                println!(
+                    "system test {} (nested KVM) ... ok ({:.1} s)",
+                    test.name,
+                    took.as_secs_f64()
+                );
+                self.judged.push(test.name);
+                self.tally += Tally::PASSED;
+            }
+            Err(reason) => {
+                let stderr = stderr.trim();
+                let stderr = (!stderr.is_empty()).then_some(stderr);
+                self.fail(
+                    test,
+                    &format!("{reason} ({:.1} s)", took.as_secs_f64()),
+                    stderr,
+                );
+                system_tests::show_tail(&serial_log);
+            }
+        }
+    }
+
+    fn fail(&mut self, test: &'static SystemTest, why: &str, stderr: Option<&str>) {
+        println!("system test {} (nested KVM) ... FAILED: {why}", test.name);
+        if let Some(stderr) = stderr {
+            println!("--- QEMU stderr ---\n{stderr}");
+        }
+        let _ = io::stdout().flush();
+        self.judged.push(test.name);
+        self.tally += Tally::FAILED;
+    }
+}
