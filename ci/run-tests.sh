@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # What CI runs: the host unit tests and the QEMU system tests, through
-# `cargo xtask test`, whose last line is `N passed, M failed`.
+# `cargo xtask test`, whose last line is `N passed, M failed`; then the same
+# system tests under KVM with nested SVM, inside Debian's Linux booted under
+# TCG (`cargo xtask test --nested`, which fetches that kernel and busybox
+# with apt-get download), ending with its own `N passed, M failed`.
 #
 # The machine needs rustup (rust-toolchain.toml pins the toolchain, the
 # x86_64-unknown-none target and the components; rustup fetches what is missing).
@@ -23,3 +26,4 @@ fi
 cargo --version
 
 cargo xtask test
+cargo xtask test --nested

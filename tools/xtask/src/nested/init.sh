@@ -39,7 +39,7 @@ fatal() {
 load_module() {
     file=$1
     shift
-    insmod "$file" "$@" || fatal "insmod $file $* failed (see L1's console log)"
+    insmod "$file" "$@" || fatal "insmod $file $* failed; the kernel said: $(dmesg | tail -n 3 | tr '\n' ' ')"
 }
 
 . /nested/plan.sh
@@ -55,6 +55,12 @@ esac
 flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' \
     | grep -E '^(svm|npt|nrip_save|decodeassists|flushbyasid|vmcb_clean|avic|v_vmsave_vmload|vgif)$' \
     | tr '\n' ' ')
+for flag in svm npt; do
+    case " $flags" in
+        *" $flag "*) ;;
+        *) fatal "L1's CPU lacks $flag (its SVM flags: $flags): KVM cannot give Tessera SVM with nested paging" ;;
+    esac
+done
 report l1 "Linux $(uname -r), $(nproc) CPUs, kvm_amd nested=$nested, CPU flags: $flags"
 
 # watch PID LOG: prints a dot whenever LOG grows; if it does not grow for
