@@ -68,6 +68,7 @@ impl Initramfs {
     }
 
     /// Whether something is at `path`.
+    #[cfg(test)]
     pub fn contains(&self, path: &str) -> bool {
         normalise(path).is_ok_and(|path| self.nodes.contains_key(&path))
     }

@@ -73,20 +73,7 @@ pub fn run(workspace: &Workspace) -> Tally {
     let booted = Instant::now();
     let ended = l1::run(&image, &logs, |report| judge.take(report));
     let l1_time = booted.elapsed();
-    let why_missing = match (&ended, judge.fatal.take(), judge.done) {
-        (Err(e), _, _) => format!("L1 did not run: {e}"),
-        (_, Some(fatal), _) => format!("L1 cannot run the tests: {fatal}"),
-        (_, None, true) => "L1 did not report it".into(),
-        (Ok(l1::Ended::Stalled), None, false) => format!(
-            "L1 stopped: no output for {} s (console: {})",
-            l1::STALL.as_secs(),
-            logs.console.display()
-        ),
-        (Ok(l1::Ended::Exited(status)), None, false) => format!(
-            "L1 ended ({status}) before the test ran (console: {})",
-            logs.console.display()
-        ),
-    };
+    let why_missing = why_not_reported(&ended, judge.fatal.take(), judge.done, &logs.console);
     let missing: Vec<&SystemTest> = image
         .planned
         .iter()
@@ -110,6 +97,29 @@ pub fn run(workspace: &Workspace) -> Tally {
         started.elapsed().as_secs_f64()
     );
     judge.tally
+}
+
+/// Why a planned test came back without a report.
+fn why_not_reported(
+    ended: &Result<l1::Ended, String>,
+    fatal: Option<String>,
+    done: bool,
+    console: &Path,
+) -> String {
+    match (ended, fatal, done) {
+        (Err(e), _, _) => format!("L1 did not run: {e}"),
+        (_, Some(fatal), _) => format!("L1 cannot run the tests: {fatal}"),
+        (_, None, true) => "L1 did not report it".into(),
+        (Ok(l1::Ended::Stalled), None, false) => format!(
+            "L1 stopped: no output for {} s (console: {})",
+            l1::STALL.as_secs(),
+            console.display()
+        ),
+        (Ok(l1::Ended::Exited(status)), None, false) => format!(
+            "L1 ended ({status}) before the test ran (console: {})",
+            console.display()
+        ),
+    }
 }
 
 /// Judges each test's run as it comes back.
@@ -224,5 +234,106 @@ impl Judge {
         let _ = io::stdout().flush();
         self.judged.push(test.name);
         self.tally += Tally::FAILED;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scratch;
+
+    const BANNER: &str = "svm: revision 1, 16 asids, nested paging yes, nrip-save no, \
+                          decode-assists no, flush-by-asid no, vmcb-clean-bits yes, avic no";
+
+    fn multiboot1_log() -> Vec<u8> {
+        format!(
+            "[kernel cpu0 INFO] Tessera 0.1.0 booting via multiboot1\r\n\
+             memory map:\n  [0x0, 0x9fc00) usable\n[kernel cpu0 INFO] {BANNER}\n\
+             smp: 4 of 4 cpus online\nsvm: enabled on 4 of 4 cpus\ntessera: verdict pass\n"
+        )
+        .into_bytes()
+    }
+
+    fn run(name: &str, serial: Vec<u8>, end: End) -> Report {
+        Report::Test(TestRun {
+            name: name.into(),
+            serial,
+            stderr: b"qemu: a warning\n".to_vec(),
+            end,
+        })
+    }
+
+    #[test]
+    fn a_run_is_judged_by_the_tcg_checks_and_its_logs_kept() {
+        let dir = scratch::dir("nested-judge");
+        let mut judge = Judge::new(&dir);
+        judge.take(Report::L1("Linux 6.1.0-50-cloud-amd64".into()));
+        judge.take(run("boot-multiboot1", multiboot1_log(), End::Exit(33)));
+        assert_eq!(judge.tally, Tally::PASSED);
+        assert_eq!(judge.svm_features.as_deref(), Some(BANNER));
+        assert_eq!(
+            fs::read(dir.join("boot-multiboot1.serial.log")).unwrap(),
+            multiboot1_log()
+        );
+        assert_eq!(
+            fs::read_to_string(dir.join("boot-multiboot1.serial.log.stderr")).unwrap(),
+            "qemu: a warning\n"
+        );
+        // The right log with the wrong status, and a stalled test, fail.
+        judge.take(run("boot-grub-multiboot2", multiboot1_log(), End::Exit(35)));
+        judge.take(run("no-svm", Vec::new(), End::Stalled(60)));
+        assert_eq!(
+            judge.tally,
+            Tally {
+                passed: 1,
+                failed: 2
+            }
+        );
+        assert_eq!(
+            judge.judged,
+            ["boot-multiboot1", "boot-grub-multiboot2", "no-svm"]
+        );
+    }
+
+    #[test]
+    fn a_test_without_a_report_says_why() {
+        let console = Path::new("/t/l1-console.log");
+        let exited = Ok(l1::Ended::Exited("status 0".into()));
+        assert_eq!(
+            why_not_reported(&exited, Some("kvm_amd did not load".into()), false, console),
+            "L1 cannot run the tests: kvm_amd did not load"
+        );
+        assert_eq!(
+            why_not_reported(&exited, None, false, console),
+            "L1 ended (status 0) before the test ran (console: /t/l1-console.log)"
+        );
+        assert_eq!(
+            why_not_reported(&Ok(l1::Ended::Stalled), None, false, console),
+            "L1 stopped: no output for 120 s (console: /t/l1-console.log)"
+        );
+        assert_eq!(
+            why_not_reported(&exited, None, true, console),
+            "L1 did not report it"
+        );
+        assert!(why_not_reported(&Err("no QEMU".into()), None, false, console).contains("no QEMU"));
+    }
+
+    #[test]
+    fn unknown_and_repeated_tests_count_once_or_not_at_all() {
+        let dir = scratch::dir("nested-judge-odd");
+        let mut judge = Judge::new(&dir);
+        judge.take(run("no-such-test", multiboot1_log(), End::Exit(33)));
+        judge.take(run("boot-multiboot1", multiboot1_log(), End::Exit(33)));
+        judge.take(run("boot-multiboot1", multiboot1_log(), End::Exit(35)));
+        assert_eq!(judge.tally, Tally::PASSED);
+        judge.take(Report::Garbled("x".into()));
+        judge.take(Report::Fatal("kvm_amd is not loaded with nested=1".into()));
+        judge.take(Report::Done);
+        assert_eq!(
+            judge.fatal.as_deref(),
+            Some("kvm_amd is not loaded with nested=1")
+        );
+        assert!(judge.done);
+        assert_eq!(judge.tally, Tally::PASSED);
     }
 }
