@@ -8,12 +8,13 @@
 //! verdict and marker checks as `cargo xtask test`
 //! ([`system_tests::check`]).
 //!
-//! - `image`: L1's initramfs and the tests' commands.
+//! - `image`: L1's initramfs; `plan`: the tests' commands inside it.
 //! - `l1`: booting L1 and watching it.
 //! - `results`: the reports L1 sends.
 
 mod image;
 mod l1;
+mod plan;
 mod results;
 
 use std::fs;
