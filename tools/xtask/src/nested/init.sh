@@ -91,6 +91,12 @@ run_test() {
     name=$1
     log=$2
     shift 2
+    index=$((index + 1))
+    # After a reset of L1 the host boots it again with nested_skip=N (an
+    # unknown kernel parameter, so an environment variable of /init): the
+    # first N tests have been judged.
+    [ "$index" -le "${nested_skip:-0}" ] && return
+    report start "$name"
     rm -f "$log" "$log.stderr" "$log.stalled"
     : >"$log"
     printf 'nested: %s ' "$name"
@@ -117,6 +123,7 @@ run_test() {
     rm -f "$log" "$log.stderr" "$log.stalled"
 }
 
+index=0
 run_tests
 report done
 stop

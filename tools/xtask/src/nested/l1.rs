@@ -22,6 +22,7 @@ use crate::qemu::command::{Boot, QEMU, QemuConfig};
 const L1_SMP: u32 = 2;
 const L1_MEMORY_MIB: u32 = 2048;
 /// The console on COM1; `panic=-1` ends the run at once if L1 panics.
+/// `nested_skip=N` (for `init.sh`) follows.
 const L1_CMDLINE: &str = "console=ttyS0 panic=-1";
 
 /// How long L1 may go without a byte on its console or report port: longer
@@ -39,26 +40,36 @@ pub enum Ended {
     Stalled,
 }
 
-/// Where L1's output goes.
+/// Where an L1 boot's output goes.
 #[derive(Debug, Clone)]
 pub struct Logs {
     pub console: PathBuf,
     pub reports: PathBuf,
     pub stderr: PathBuf,
+    /// QEMU's log of CPU resets (`-d cpu_reset`): why L1 reset, if it did.
+    pub resets: PathBuf,
 }
 
 impl Logs {
-    pub fn in_dir(dir: &Path) -> Self {
+    /// The logs of boot `boot` (0 for the first) in `dir`.
+    pub fn for_boot(dir: &Path, boot: usize) -> Self {
+        let suffix = if boot == 0 {
+            String::new()
+        } else {
+            format!("-boot{}", boot + 1)
+        };
         Self {
-            console: dir.join("l1-console.log"),
-            reports: dir.join("l1-reports.log"),
-            stderr: dir.join("l1-qemu.stderr"),
+            console: dir.join(format!("l1-console{suffix}.log")),
+            reports: dir.join(format!("l1-reports{suffix}.log")),
+            stderr: dir.join(format!("l1-qemu{suffix}.stderr")),
+            resets: dir.join(format!("l1-resets{suffix}.log")),
         }
     }
 }
 
-/// L1's QEMU command: TCG with an SVM model, the report port on COM2, no NIC.
-fn config(image: &Image, logs: &Logs) -> QemuConfig {
+/// L1's QEMU command: TCG with an SVM model, the report port on COM2, no
+/// NIC; its `/init` skips the first `skip` tests.
+fn config(image: &Image, logs: &Logs, skip: usize) -> QemuConfig {
     let mut reports = String::from("file:");
     reports.push_str(&logs.reports.to_string_lossy());
     QemuConfig {
@@ -67,26 +78,41 @@ fn config(image: &Image, logs: &Logs) -> QemuConfig {
         },
         boot: Boot::Kernel {
             kernel: image.kernel.clone(),
-            cmdline: L1_CMDLINE.into(),
+            cmdline: format!("{L1_CMDLINE} nested_skip={skip}"),
             initrd: Some(image.initramfs.to_string_lossy().into_owned()),
         },
         smp: L1_SMP,
         memory_mib: L1_MEMORY_MIB,
         serial_log: logs.console.clone(),
         gdb: false,
-        extra: vec!["-serial".into(), reports, "-nic".into(), "none".into()],
+        extra: vec![
+            "-serial".into(),
+            reports,
+            "-nic".into(),
+            "none".into(),
+            "-d".into(),
+            "cpu_reset".into(),
+            "-D".into(),
+            logs.resets.to_string_lossy().into_owned(),
+        ],
     }
 }
 
-/// Boots L1 and hands each report to `on_report` as it arrives.
-pub fn run(image: &Image, logs: &Logs, mut on_report: impl FnMut(Report)) -> Result<Ended, String> {
+/// Boots L1, which skips the first `skip` tests, and hands each report to
+/// `on_report` as it arrives.
+pub fn run(
+    image: &Image,
+    logs: &Logs,
+    skip: usize,
+    mut on_report: impl FnMut(Report),
+) -> Result<Ended, String> {
     for file in [&logs.console, &logs.reports] {
         File::create(file).map_err(|e| format!("{}: {e}", file.display()))?;
     }
     let stderr =
         File::create(&logs.stderr).map_err(|e| format!("{}: {e}", logs.stderr.display()))?;
     let mut child = Command::new(QEMU)
-        .args(config(image, logs).args())
+        .args(config(image, logs, skip).args())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(stderr)
@@ -174,8 +200,8 @@ mod tests {
             planned: vec![],
             unplanned: vec![],
         };
-        let logs = Logs::in_dir(Path::new("/t/logs/nested"));
-        let args: Vec<String> = config(&image, &logs)
+        let logs = Logs::for_boot(Path::new("/t/logs/nested"), 0);
+        let args: Vec<String> = config(&image, &logs, 3)
             .args()
             .into_iter()
             .map(|a| a.into_string().unwrap())
@@ -185,7 +211,12 @@ mod tests {
         assert!(has(["-serial", "file:/t/logs/nested/l1-console.log"]));
         assert!(has(["-serial", "file:/t/logs/nested/l1-reports.log"]));
         assert!(has(["-initrd", "/t/nested/l1-initramfs.cpio"]));
-        assert!(has(["-append", "console=ttyS0 panic=-1"]));
+        assert!(has(["-append", "console=ttyS0 panic=-1 nested_skip=3"]));
+        assert!(has(["-D", "/t/logs/nested/l1-resets.log"]));
+        assert_eq!(
+            Logs::for_boot(Path::new("/l"), 1).console,
+            Path::new("/l/l1-console-boot2.log")
+        );
         assert!(has(["-nic", "none"]));
         let console = args
             .iter()

@@ -29,6 +29,10 @@ use crate::tally::Tally;
 use crate::workspace::Workspace;
 use results::{End, Report, TestRun};
 
+/// How many times L1 is booted at most: again after a reset of L1 during a
+/// test, for the tests after it.
+const MAX_BOOTS: usize = 3;
+
 /// The banner line in which Tessera names the SVM features it found.
 const SVM_BANNER: &str = "svm: revision ";
 
@@ -70,56 +74,107 @@ pub fn run(workspace: &Workspace) -> Tally {
     for (test, why) in &image.unplanned {
         judge.fail(test, why, None);
     }
-    let logs = l1::Logs::in_dir(&logs_dir);
     let booted = Instant::now();
-    let ended = l1::run(&image, &logs, |report| judge.take(report));
-    let l1_time = booted.elapsed();
-    let why_missing = why_not_reported(&ended, judge.fatal.take(), judge.done, &logs.console);
-    let missing: Vec<&SystemTest> = image
-        .planned
-        .iter()
-        .filter(|test| !judge.judged.contains(&test.name))
-        .copied()
-        .collect();
-    if !missing.is_empty() {
+    let mut boots = 0;
+    let why_missing = loop {
+        let logs = l1::Logs::for_boot(&logs_dir, boots);
+        let skip = image
+            .planned
+            .iter()
+            .take_while(|test| judge.judged.contains(&test.name))
+            .count();
+        let ended = l1::run(&image, &logs, skip, |report| judge.take(report));
+        boots += 1;
+        let all_judged = image.planned.iter().all(|t| judge.judged.contains(&t.name));
+        if all_judged {
+            break None;
+        }
         system_tests::show_tail(&logs.console);
-    }
-    for test in missing {
-        judge.fail(test, &why_missing, None);
+        let fatal = judge.fatal.take();
+        match after_boot(
+            &ended,
+            fatal,
+            judge.running.take(),
+            judge.done,
+            boots,
+            &logs,
+        ) {
+            Next::Again { test, why } => {
+                if let Some(test) = SYSTEM_TESTS.iter().find(|t| t.name == test) {
+                    judge.fail(test, &why, None);
+                }
+            }
+            Next::Stop(why) => break Some(why),
+        }
+    };
+    let l1_time = booted.elapsed();
+    for test in &image.planned {
+        if let Some(why) = &why_missing
+            && !judge.judged.contains(&test.name)
+        {
+            judge.fail(test, why, None);
+        }
     }
     match &judge.svm_features {
         Some(line) => println!("xtask: nested: SVM features Tessera saw under KVM: {line}"),
         None => println!("xtask: nested: no test logged Tessera's SVM features"),
     }
     println!(
-        "xtask: nested: L1 ran {} tests in {:.0} s; {:.0} s in all",
+        "xtask: nested: L1 ran {} tests in {:.0} s ({boots} boot{}); {:.0} s in all",
         judge.judged.len(),
         l1_time.as_secs_f64(),
+        if boots == 1 { "" } else { "s" },
         started.elapsed().as_secs_f64()
     );
     judge.tally
 }
 
-/// Why a planned test came back without a report.
-fn why_not_reported(
+/// What to do when an L1 boot ended before every test was judged.
+#[derive(Debug, PartialEq, Eq)]
+enum Next {
+    /// L1 itself ended or went silent while `test` ran (a reset of L1:
+    /// `-no-reboot` turns it into an exit): `test` fails for `why`, and a
+    /// new L1 runs the tests after it.
+    Again { test: String, why: String },
+    /// The tests not judged fail for this reason.
+    Stop(String),
+}
+
+fn after_boot(
     ended: &Result<l1::Ended, String>,
     fatal: Option<String>,
+    running: Option<String>,
     done: bool,
-    console: &Path,
-) -> String {
-    match (ended, fatal, done) {
-        (Err(e), _, _) => format!("L1 did not run: {e}"),
-        (_, Some(fatal), _) => format!("L1 cannot run the tests: {fatal}"),
-        (_, None, true) => "L1 did not report it".into(),
-        (Ok(l1::Ended::Stalled), None, false) => format!(
-            "L1 stopped: no output for {} s (console: {})",
-            l1::STALL.as_secs(),
-            console.display()
+    boots: usize,
+    logs: &l1::Logs,
+) -> Next {
+    let what = match ended {
+        Ok(l1::Ended::Exited(status)) => format!("L1 ended ({status})"),
+        Ok(l1::Ended::Stalled) => format!(
+            "L1 was silent for {} s and was stopped",
+            l1::STALL.as_secs()
         ),
-        (Ok(l1::Ended::Exited(status)), None, false) => format!(
-            "L1 ended ({status}) before the test ran (console: {})",
-            console.display()
-        ),
+        Err(e) => return Next::Stop(format!("L1 did not run: {e}")),
+    };
+    match (fatal, running) {
+        (Some(fatal), _) => Next::Stop(format!("L1 cannot run the tests: {fatal}")),
+        (None, Some(test)) if boots < MAX_BOOTS => Next::Again {
+            test,
+            why: format!(
+                "{what} while it ran: see {} and {}; the tests after it run in a new L1",
+                logs.console.display(),
+                logs.resets.display()
+            ),
+        },
+        (None, Some(test)) => Next::Stop(format!(
+            "{what} while {test} ran, after {boots} boots of L1 (see {})",
+            logs.console.display()
+        )),
+        (None, None) if done => Next::Stop("L1 did not report it".into()),
+        (None, None) => Next::Stop(format!(
+            "{what} outside any test (see {})",
+            logs.console.display()
+        )),
     }
 }
 
@@ -131,8 +186,9 @@ struct Judge {
     svm_features: Option<String>,
     fatal: Option<String>,
     done: bool,
-    /// When the last report came: a test's time is the time to its report.
-    last_report: Instant,
+    /// The test L1 started last and has not reported, and when it started.
+    running: Option<String>,
+    started: Instant,
 }
 
 impl Judge {
@@ -144,16 +200,22 @@ impl Judge {
             svm_features: None,
             fatal: None,
             done: false,
-            last_report: Instant::now(),
+            running: None,
+            started: Instant::now(),
         }
     }
 
     fn take(&mut self, report: Report) {
-        let took = self.last_report.elapsed();
-        self.last_report = Instant::now();
         match report {
             Report::L1(what) => println!("xtask: nested: L1 is up: {what}"),
-            Report::Test(run) => self.judge(run, took),
+            Report::Start(name) => {
+                self.running = Some(name);
+                self.started = Instant::now();
+            }
+            Report::Test(run) => {
+                self.running = None;
+                self.judge(run, self.started.elapsed());
+            }
             Report::Fatal(why) => {
                 eprintln!("xtask: nested: L1 cannot run the tests: {why}");
                 self.fatal = Some(why);
@@ -269,7 +331,10 @@ mod tests {
         let dir = scratch::dir("nested-judge");
         let mut judge = Judge::new(&dir);
         judge.take(Report::L1("Linux 6.1.0-50-cloud-amd64".into()));
+        judge.take(Report::Start("boot-multiboot1".into()));
+        assert_eq!(judge.running.as_deref(), Some("boot-multiboot1"));
         judge.take(run("boot-multiboot1", multiboot1_log(), End::Exit(33)));
+        assert_eq!(judge.running, None);
         assert_eq!(judge.tally, Tally::PASSED);
         assert_eq!(judge.svm_features.as_deref(), Some(BANNER));
         assert_eq!(
@@ -297,26 +362,59 @@ mod tests {
     }
 
     #[test]
-    fn a_test_without_a_report_says_why() {
-        let console = Path::new("/t/l1-console.log");
+    fn a_reset_of_l1_during_a_test_fails_it_and_boots_l1_again() {
+        let logs = l1::Logs::for_boot(Path::new("/t"), 0);
+        let exited = Ok(l1::Ended::Exited("status 0".into()));
+        let vm_faults = || Some("vm-faults".to_string());
+        assert_eq!(
+            after_boot(&exited, None, vm_faults(), false, 1, &logs),
+            Next::Again {
+                test: "vm-faults".into(),
+                why: "L1 ended (status 0) while it ran: see /t/l1-console.log and \
+                      /t/l1-resets.log; the tests after it run in a new L1"
+                    .into()
+            }
+        );
+        assert!(matches!(
+            after_boot(&Ok(l1::Ended::Stalled), None, vm_faults(), false, 2, &logs),
+            Next::Again { why, .. } if why.starts_with("L1 was silent for 120 s")
+        ));
+        assert_eq!(
+            after_boot(&exited, None, vm_faults(), false, MAX_BOOTS, &logs),
+            Next::Stop(
+                "L1 ended (status 0) while vm-faults ran, after 3 boots of L1 (see /t/l1-console.log)"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn without_a_running_test_or_with_a_fatal_report_l1_is_not_booted_again() {
+        let logs = l1::Logs::for_boot(Path::new("/t"), 0);
         let exited = Ok(l1::Ended::Exited("status 0".into()));
         assert_eq!(
-            why_not_reported(&exited, Some("kvm_amd did not load".into()), false, console),
-            "L1 cannot run the tests: kvm_amd did not load"
+            after_boot(
+                &exited,
+                Some("kvm_amd did not load".into()),
+                None,
+                false,
+                1,
+                &logs
+            ),
+            Next::Stop("L1 cannot run the tests: kvm_amd did not load".into())
         );
         assert_eq!(
-            why_not_reported(&exited, None, false, console),
-            "L1 ended (status 0) before the test ran (console: /t/l1-console.log)"
+            after_boot(&exited, None, None, false, 1, &logs),
+            Next::Stop("L1 ended (status 0) outside any test (see /t/l1-console.log)".into())
         );
         assert_eq!(
-            why_not_reported(&Ok(l1::Ended::Stalled), None, false, console),
-            "L1 stopped: no output for 120 s (console: /t/l1-console.log)"
+            after_boot(&exited, None, None, true, 1, &logs),
+            Next::Stop("L1 did not report it".into())
         );
-        assert_eq!(
-            why_not_reported(&exited, None, true, console),
-            "L1 did not report it"
-        );
-        assert!(why_not_reported(&Err("no QEMU".into()), None, false, console).contains("no QEMU"));
+        assert!(matches!(
+            after_boot(&Err("no QEMU".into()), None, Some("x".into()), false, 1, &logs),
+            Next::Stop(why) if why.contains("no QEMU")
+        ));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //!
 //! ```text
 //! @@nested l1 <what L1 is: kernel, kvm_amd nested, CPU flags>
+//! @@nested start <test>
 //! @@nested begin <test>
 //! @@nested serial
 //! <base64 of the test's serial log>
@@ -45,6 +46,8 @@ pub struct TestRun {
 pub enum Report {
     /// What L1 is.
     L1(String),
+    /// A test's QEMU starts.
+    Start(String),
     Test(TestRun),
     /// L1 cannot run the tests.
     Fatal(String),
@@ -121,6 +124,7 @@ impl Reader {
                 return Some(Report::Garbled(cut));
             }
             ("l1", None) => return Some(Report::L1(rest.to_string())),
+            ("start", None) => return Some(Report::Start(rest.to_string())),
             ("fatal", _) => {
                 self.open = None;
                 return Some(Report::Fatal(rest.to_string()));
@@ -173,6 +177,7 @@ mod tests {
         let (first, second) = encoded.split_at(20);
         format!(
             "@@nested l1 Linux 6.1.0-50-cloud-amd64, kvm_amd nested=1\r\n\
+             @@nested start boot-multiboot1\n\
              @@nested begin boot-multiboot1\n\
              @@nested serial\n{first}\n{second}\n\
              @@nested stderr\n{}\n\
@@ -189,6 +194,7 @@ mod tests {
     fn expected() -> Vec<Report> {
         vec![
             Report::L1("Linux 6.1.0-50-cloud-amd64, kvm_amd nested=1".into()),
+            Report::Start("boot-multiboot1".into()),
             Report::Test(TestRun {
                 name: "boot-multiboot1".into(),
                 serial: b"boot\n@@nested done\nverdict pass\n".to_vec(),
