@@ -240,7 +240,7 @@ mod tests {
             ],
             &[("components-echo", "/logs/e.serial.log".into(), command)],
         );
-        assert!(plan.contains("STALL_SECONDS=60\n"), "{plan}");
+        assert!(plan.contains("STALL_SECONDS=120\n"), "{plan}");
         assert!(
             plan.contains("LD_LIBRARY_PATH='/lib/x86_64-linux-gnu:/lib64'\n"),
             "{plan}"
