@@ -63,9 +63,9 @@ for flag in svm npt; do
 done
 report l1 "Linux $(uname -r), $(nproc) CPUs, kvm_amd nested=$nested, CPU flags: $flags"
 
-# watch PID LOG: prints a dot whenever LOG grows; if it does not grow for
+# watch_log PID LOG: prints a dot whenever LOG grows; if it does not grow for
 # STALL_SECONDS, marks LOG stalled and kills PID.
-watch() {
+watch_log() {
     last=0
     quiet=0
     while sleep 1; do
@@ -86,7 +86,7 @@ watch() {
 }
 
 # run_test NAME SERIAL_LOG COMMAND...: runs COMMAND (a QEMU that writes COM1
-# to SERIAL_LOG) while watch stops it if SERIAL_LOG stops growing.
+# to SERIAL_LOG) while watch_log stops it if SERIAL_LOG stops growing.
 run_test() {
     name=$1
     log=$2
@@ -102,7 +102,7 @@ run_test() {
     printf 'nested: %s ' "$name"
     "$@" </dev/null >/dev/null 2>"$log.stderr" &
     qemu=$!
-    watch "$qemu" "$log" &
+    watch_log "$qemu" "$log" &
     watcher=$!
     wait "$qemu"
     status=$?
