@@ -59,13 +59,15 @@ pub struct Image {
     pub planned: Vec<&'static SystemTest>,
     /// Tests that could not be put in the plan, and why.
     pub unplanned: Vec<(&'static SystemTest, String)>,
+    /// Tests that cannot run inside L1 yet (they type into the console).
+    pub skipped: Vec<&'static SystemTest>,
 }
 
 /// Builds the image into `<target>/tessera/nested/`.
 pub fn build(
     workspace: &Workspace,
     prepared: &Prepared,
-    tests: &'static [SystemTest],
+    tests: &[&'static SystemTest],
 ) -> Result<Image, String> {
     let cache = debian::cache_dir(&workspace.out_dir());
     let release = L1_KERNEL
@@ -110,18 +112,17 @@ pub fn build(
     let inside = plan::relocate(prepared, &mut placement);
     let mut planned = Vec::new();
     let mut unplanned = Vec::new();
+    let mut skipped = Vec::new();
     let mut commands = Vec::new();
-    for test in tests {
+    for &test in tests {
+        if !test.input.is_empty() {
+            skipped.push(test);
+            continue;
+        }
         let serial_log = PathBuf::from(format!("{LOGS_DIR}/{}.serial.log", test.name));
         match system_tests::qemu_config(test, &inside, plan::accel_for(test), serial_log.clone()) {
             Ok(config) => {
-                let mut command = vec![qemu.to_string_lossy().into_owned()];
-                command.extend(
-                    config
-                        .args()
-                        .iter()
-                        .map(|a| a.to_string_lossy().into_owned()),
-                );
+                let command = plan::command(&config, &qemu);
                 commands.push((
                     test.name,
                     serial_log.to_string_lossy().into_owned(),
@@ -149,6 +150,7 @@ pub fn build(
         release,
         planned,
         unplanned,
+        skipped,
     })
 }
 

@@ -85,8 +85,9 @@ watch_log() {
     done
 }
 
-# run_test NAME SERIAL_LOG COMMAND...: runs COMMAND (a QEMU that writes COM1
-# to SERIAL_LOG) while watch_log stops it if SERIAL_LOG stops growing.
+# run_test NAME SERIAL_LOG DIR COMMAND...: runs COMMAND in DIR (a QEMU that
+# writes COM1 to SERIAL_LOG and finds its -initrd modules in DIR), while
+# watch_log stops it if SERIAL_LOG stops growing.
 run_test() {
     name=$1
     log=$2
@@ -100,7 +101,9 @@ run_test() {
     rm -f "$log" "$log.stderr" "$log.stalled"
     : >"$log"
     printf 'nested: %s ' "$name"
-    "$@" </dev/null >/dev/null 2>"$log.stderr" &
+    dir=$1
+    shift
+    (cd "$dir" && exec "$@") </dev/null >/dev/null 2>"$log.stderr" &
     qemu=$!
     watch_log "$qemu" "$log" &
     watcher=$!

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::results::{End, Report, TestRun};
+use crate::qemu::progress::Stuck;
 use crate::qemu::status::Outcome;
 use crate::serial_log;
 use crate::system_tests::{self, SYSTEM_TESTS, SystemTest};
@@ -95,7 +96,7 @@ impl Judge {
                 system_tests::check(test, &Outcome::from_status(Some(status), None), &log)
             }
             End::Stalled(seconds) => {
-                let outcome = Outcome::TimedOut(Duration::from_secs(seconds));
+                let outcome = Outcome::Stuck(Stuck::QuietWall(Duration::from_secs(seconds)));
                 let reason = system_tests::check(test, &outcome, &log)
                     .err()
                     .unwrap_or_default();

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use super::image::{Image, STALL_SECONDS};
 use super::results::{Reader, Report};
 use crate::qemu::accel::{Accel, TCG_CPU};
-use crate::qemu::command::{Boot, QEMU, QemuConfig};
+use crate::qemu::command::{Boot, Initrd, QEMU, QemuConfig, Serial};
 
 /// L1's machine: two CPUs (the CI machine's cores) and room for a test's
 /// machine besides the initramfs.
@@ -79,11 +79,22 @@ fn config(image: &Image, logs: &Logs, skip: usize) -> QemuConfig {
         boot: Boot::Kernel {
             kernel: image.kernel.clone(),
             cmdline: format!("{L1_CMDLINE} nested_skip={skip}"),
-            initrd: Some(image.initramfs.to_string_lossy().into_owned()),
+            initrd: Some(Initrd {
+                dir: image
+                    .initramfs
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default(),
+                arg: image
+                    .initramfs
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            }),
         },
         smp: L1_SMP,
         memory_mib: L1_MEMORY_MIB,
-        serial_log: logs.console.clone(),
+        serial: Serial::File(logs.console.clone()),
         gdb: false,
         extra: vec![
             "-serial".into(),
@@ -111,8 +122,13 @@ pub fn run(
     }
     let stderr =
         File::create(&logs.stderr).map_err(|e| format!("{}: {e}", logs.stderr.display()))?;
-    let mut child = Command::new(QEMU)
-        .args(config(image, logs, skip).args())
+    let config = config(image, logs, skip);
+    let mut command = Command::new(QEMU);
+    if let Some(dir) = config.working_dir() {
+        command.current_dir(dir);
+    }
+    let mut child = command
+        .args(config.args())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(stderr)
@@ -199,6 +215,7 @@ mod tests {
             release: "6.1.0-50-cloud-amd64",
             planned: vec![],
             unplanned: vec![],
+            skipped: vec![],
         };
         let logs = Logs::for_boot(Path::new("/t/logs/nested"), 0);
         let args: Vec<String> = config(&image, &logs, 3)
@@ -210,7 +227,7 @@ mod tests {
         assert!(has(["-cpu", "EPYC"]) && has(["-accel", "tcg"]));
         assert!(has(["-serial", "file:/t/logs/nested/l1-console.log"]));
         assert!(has(["-serial", "file:/t/logs/nested/l1-reports.log"]));
-        assert!(has(["-initrd", "/t/nested/l1-initramfs.cpio"]));
+        assert!(has(["-initrd", "l1-initramfs.cpio"]));
         assert!(has(["-append", "console=ttyS0 panic=-1 nested_skip=3"]));
         assert!(has(["-D", "/t/logs/nested/l1-resets.log"]));
         assert_eq!(

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::image::{FILES_DIR, STALL_SECONDS};
 use crate::qemu::accel::{self, Accel};
+use crate::qemu::command::QemuConfig;
 use crate::system_tests::{Prepared, SystemTest};
 
 /// A test's accelerator inside L1: KVM with the host's CPU, or without the
@@ -85,6 +86,22 @@ pub fn relocate(prepared: &Prepared, placement: &mut Placement) -> Prepared {
         deployments,
         isos,
     }
+}
+
+/// A test's `run_test` words after its name and log: the directory QEMU
+/// runs in (where its `-initrd` modules are), then `qemu` and its arguments.
+pub fn command(config: &QemuConfig, qemu: &Path) -> Vec<String> {
+    let dir = config
+        .working_dir()
+        .map_or("/".into(), |d| d.to_string_lossy().into_owned());
+    let mut command = vec![dir, qemu.to_string_lossy().into_owned()];
+    command.extend(
+        config
+            .args()
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned()),
+    );
+    command
 }
 
 /// `/nested/plan.sh`: the settings and the calls `init.sh` makes.
@@ -167,13 +184,12 @@ mod tests {
             modules: vec![
                 module("boot-plan.tsbp", "/t/tessera/echo/boot-plan.tsbp"),
                 module("echo-server", "/t/tessera/echo/echo-server"),
-                module("module.txt", "/repo/test-guests/multiboot/module.txt"),
+                module("module.txt", "/t/tessera/echo/module.txt"),
             ],
-            smp: 2,
-            memory_mib: 256,
+            ..Deployment::kernel_only()
         };
         Prepared {
-            kernel: "/t/x86_64-unknown-none/release/tessera-kernel".into(),
+            kernel: "/elsewhere/tessera-kernel".into(),
             deployments: vec![
                 (None, Ok(Deployment::kernel_only())),
                 (Some("echo"), Ok(echo)),
@@ -189,7 +205,7 @@ mod tests {
         let inside = relocate(&prepared(), &mut placement);
         assert_eq!(
             inside.kernel,
-            Path::new("/tessera/x86_64-unknown-none/release/tessera-kernel")
+            Path::new("/tessera/elsewhere/4-tessera-kernel")
         );
         let echo = inside.deployment(Some("echo")).unwrap();
         let sources: Vec<&Path> = echo.modules.iter().map(|m| m.source.as_path()).collect();
@@ -198,7 +214,7 @@ mod tests {
             [
                 Path::new("/tessera/tessera/echo/boot-plan.tsbp"),
                 Path::new("/tessera/tessera/echo/echo-server"),
-                Path::new("/tessera/elsewhere/2-module.txt"),
+                Path::new("/tessera/tessera/echo/module.txt"),
             ]
         );
         assert_eq!(
@@ -225,13 +241,7 @@ mod tests {
         let config =
             system_tests::qemu_config(test, &inside, accel_for(test), "/logs/e.serial.log".into())
                 .unwrap();
-        let mut command = vec!["/usr/bin/qemu-system-x86_64".to_string()];
-        command.extend(
-            config
-                .args()
-                .iter()
-                .map(|a| a.to_string_lossy().into_owned()),
-        );
+        let command = command(&config, Path::new("/usr/bin/qemu-system-x86_64"));
         let plan = script(
             &["/lib/x86_64-linux-gnu".into(), "/lib64".into()],
             &[
@@ -255,16 +265,18 @@ mod tests {
         );
         assert!(
             plan.contains(
-                "    run_test 'components-echo' '/logs/e.serial.log' '/usr/bin/qemu-system-x86_64' \
-             '-machine' 'q35' '-enable-kvm' '-cpu' 'host' "
+                "    run_test 'components-echo' '/logs/e.serial.log' '/tessera/tessera/echo' \
+                 '/usr/bin/qemu-system-x86_64' '-machine' 'q35' '-enable-kvm' '-cpu' 'host' "
             ),
             "{plan}"
         );
-        assert!(plan.contains(
-            "'-serial' 'file:/logs/e.serial.log' '-kernel' \
-             '/tessera/x86_64-unknown-none/release/tessera-kernel' '-append' 'log=info debug-exit=0xf4' \
-             '-initrd' '/tessera/tessera/echo/boot-plan.tsbp boot-plan.tsbp,"
-        ), "{plan}");
+        assert!(
+            plan.contains(
+                "'-serial' 'file:/logs/e.serial.log' '-kernel' '/tessera/elsewhere/4-tessera-kernel' \
+                 '-append' 'log=info debug-exit=0xf4' '-initrd' 'boot-plan.tsbp,echo-server,module.txt'\n"
+            ),
+            "{plan}"
+        );
         assert!(plan.ends_with("}\n"));
     }
 }
