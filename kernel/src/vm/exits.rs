@@ -153,6 +153,7 @@ impl Kernel {
                 next_rip,
                 message_type: HvMessageType::X64_CPUID_INTERCEPT.0,
                 lifecycle: false,
+                reply: None,
             };
             return Next::Leave(self.send_exit(
                 cpu,
@@ -202,6 +203,7 @@ impl Kernel {
                 next_rip,
                 message_type: HvMessageType::MSR_INTERCEPT.0,
                 lifecycle: false,
+                reply: None,
             };
             return Next::Leave(self.send_exit(
                 cpu,
@@ -310,6 +312,7 @@ impl Kernel {
                 next_rip: Some(next_rip),
                 message_type: HvMessageType::X64_IO_PORT_INTERCEPT.0,
                 lifecycle: false,
+                reply: None,
             };
             return Next::Leave(self.send_exit(
                 cpu,
@@ -349,6 +352,7 @@ impl Kernel {
                 next_rip,
                 message_type: HvMessageType::X64_HALT.0,
                 lifecycle: false,
+                reply: None,
             };
             return Next::Leave(self.send_exit(
                 cpu,
@@ -384,11 +388,10 @@ impl Kernel {
             u64::from(error.write())
         };
         let rip = record.vmcb.save.rip;
-        let read_only_overlay = self.partitions[record.partition].as_ref().is_some_and(|p| {
-            p.overlays
-                .iter()
-                .any(|o| o.gpa == gpa & !0xFFF && o.read_only)
-        });
+        let read_only_overlay = self.partitions[record.partition]
+            .as_ref()
+            .and_then(|p| p.space.overlay_at(gpa))
+            .is_some_and(|overlay| !overlay.rights.write);
         if read_only_overlay && error.write() {
             return self.fault(vp);
         }
@@ -406,7 +409,7 @@ impl Kernel {
         let (decoded, instruction, length) =
             match (lifecycle, self.partitions[record.partition].as_ref()) {
                 (false, Some(partition)) => {
-                    super::mmio::decode(&record.vmcb, &record.gprs, &partition.npt)
+                    super::mmio::decode(&record.vmcb, &record.gprs, partition.space.npt())
                 }
                 _ => (None, [0; super::mmio::MAX_INSTRUCTION], 0),
             };
@@ -448,6 +451,7 @@ impl Kernel {
             next_rip: decoded.map(|d| rip.wrapping_add(u64::from(d.length))),
             message_type,
             lifecycle,
+            reply: None,
         };
         Next::Leave(self.send_exit(
             cpu,
@@ -486,6 +490,7 @@ impl Kernel {
             next_rip: None,
             message_type: HvMessageType::EXCEPTION_INTERCEPT.0,
             lifecycle: false,
+            reply: None,
         };
         Next::Leave(self.send_exit(
             cpu,
@@ -523,6 +528,7 @@ impl Kernel {
             next_rip: None,
             message_type,
             lifecycle: true,
+            reply: None,
         };
         Next::Leave(self.send_exit(
             cpu,

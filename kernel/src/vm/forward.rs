@@ -24,6 +24,10 @@ pub struct Pending {
     /// Whether the message went to the lifecycle route (whose failure
     /// leaves nothing to report to).
     pub lifecycle: bool,
+    /// The handler's reply, captured (checked and copied out of its
+    /// message buffer) when the kernel accepted it: by the time the VP's
+    /// CPU applies it, that buffer holds the handler's next message.
+    pub reply: Option<Reply>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,6 +143,7 @@ impl Kernel {
                     next_rip: None,
                     message_type: TESSERA_HANDLER_DIED as u32,
                     lifecycle: true,
+                    reply: None,
                 };
                 self.forward_exit(cpu, vp, route, &message, pending)
             }
@@ -159,7 +164,6 @@ impl Kernel {
         let record = self.vps[vp].as_mut().expect("exists");
         record.state = VpState::Runnable;
         let thread = record.thread;
-        let buffer_frame = record.message_buffer;
         let context = &self.threads[&thread].context;
         if context.rax != 0 {
             let status = context.rax;
@@ -170,17 +174,12 @@ impl Kernel {
             );
             return Some(self.handler_failed(cpu, vp, pending));
         }
-        let words = words_of(context);
-        let buffer = read_buffer(buffer_frame, context.r14 as usize);
-        let is_msr = matches!(pending.kind, PendingKind::MsrRead | PendingKind::MsrWrite);
-        let reply = match reply::decode(&words, buffer, is_msr) {
-            Ok(reply) => reply,
-            Err(error) => {
-                // Checked when it was sent, so this is a kernel bug.
-                log::error!("{}: reply refused late: {error:?}", self.vp_name(vp));
-                self.stop_vp(vp);
-                return Some(Keep::Blocked);
-            }
+        let Some(reply) = pending.reply else {
+            // Every reply to a VP is captured where the kernel accepts it
+            // (`capture_reply_to_vp`), so this is a kernel bug.
+            log::error!("{}: woken without a captured reply", self.vp_name(vp));
+            self.stop_vp(vp);
+            return Some(Keep::Blocked);
         };
         self.apply_reply(vp, pending, &reply);
         if reply.stop {
@@ -190,7 +189,7 @@ impl Kernel {
         None
     }
 
-    fn apply_reply(&mut self, vp: usize, pending: Pending, reply: &Reply<'_>) {
+    fn apply_reply(&mut self, vp: usize, pending: Pending, reply: &Reply) {
         let record = self.vps[vp].as_mut().expect("exists");
         let mut registers = VpRegisters {
             vmcb: &mut record.vmcb,
@@ -268,16 +267,23 @@ impl Kernel {
     }
 
     /// Before a handler's `Reply` reaches a VP: the whole reply is checked,
-    /// so the handler learns of a bad one (and still owes a good one).
-    pub fn check_reply_to_vp(&self, replier: tessera_capability::ThreadId) -> Result<(), u64> {
+    /// so the handler learns of a bad one (and still owes a good one), and
+    /// decoded out of the handler's registers and message buffer, which
+    /// hold its next message by the time the VP runs. `Some((vp, reply))`
+    /// for [`Kernel::keep_reply`] once the IPC layer has accepted it;
+    /// `None` if the caller is no VP.
+    pub fn capture_reply_to_vp(
+        &self,
+        replier: tessera_capability::ThreadId,
+    ) -> Result<Option<(usize, Reply)>, u64> {
         let Ok(Some(caller)) = self.ipc.caller(replier) else {
-            return Ok(());
+            return Ok(None);
         };
         let Some(vp) = self.threads.get(&caller).and_then(|thread| thread.vp) else {
-            return Ok(());
+            return Ok(None);
         };
         let Some(VpState::AwaitingReply(pending)) = self.vps[vp].as_ref().map(|vp| vp.state) else {
-            return Ok(());
+            return Ok(None);
         };
         let record = &self.threads[&replier];
         let words = words_of(&record.context);
@@ -291,8 +297,21 @@ impl Kernel {
             Ok(reply) if reply.advance_rip && pending.next_rip.is_none() => {
                 Err(tessera_abi::Status::InvalidArgument.code())
             }
-            Ok(_) => Ok(()),
+            Ok(reply) => Ok(Some((vp, reply))),
             Err(_) => Err(tessera_abi::Status::InvalidArgument.code()),
+        }
+    }
+
+    /// The IPC layer accepted the reply `capture_reply_to_vp` decoded:
+    /// it goes into the VP's record, where its CPU will apply it.
+    pub fn keep_reply(&mut self, captured: Option<(usize, Reply)>) {
+        let Some((vp, reply)) = captured else {
+            return;
+        };
+        if let Some(record) = self.vps[vp].as_mut()
+            && let VpState::AwaitingReply(pending) = &mut record.state
+        {
+            pending.reply = Some(reply);
         }
     }
 }

@@ -10,6 +10,7 @@ use crate::state::Kernel;
 use core::num::NonZeroU64;
 use tessera_abi::Status;
 use tessera_abi::vm::{GPA_LIMIT, TESSERA_GUEST_CRASH, TESSERA_RESET_REQUEST, intercept};
+use tessera_gpa_space::OverlayId;
 use tessera_hv1::dispatch::{self, Action, Outcome};
 use tessera_hv1::hypercall::{Caller, CpuMode, GpaError, GuestMemory, HypercallRegisters};
 use tessera_hv1::synthetic_msr::{self, Effect, MsrContext, MsrFault, MsrPolicy, PartitionMsrs};
@@ -182,26 +183,27 @@ impl Kernel {
     /// Back to the state of a freshly configured partition: no guest OS
     /// ID, no hypercall page, no VP assist pages.
     fn reset_hv1(&mut self, partition: usize, vps: &[usize], cpu: usize) {
-        let mut gone = alloc::vec::Vec::new();
-        if let Some(state) = self.partitions[partition]
-            .as_mut()
-            .and_then(|p| p.hv1.as_mut())
+        if let Some(target) = self.partitions[partition].as_mut()
+            && let Some(state) = target.hv1.as_mut()
         {
-            gone.extend(state.msrs.reset());
-            if let Some(target) = self.partitions[partition].as_ref() {
-                target
-                    .fast
-                    .hypercalls_enabled
-                    .store(false, core::sync::atomic::Ordering::Release);
-            }
+            state.msrs.reset();
+            target
+                .fast
+                .hypercalls_enabled
+                .store(false, core::sync::atomic::Ordering::Release);
         }
         for &vp in vps {
             if let Some(record) = self.vps[vp].as_mut() {
-                gone.extend(record.hv1_msrs.reset());
+                record.hv1_msrs.reset();
             }
         }
-        for gpa in gone {
-            self.remove_overlay(partition, gpa, cpu);
+        // Every overlay is Hv#1 state.
+        let placed: alloc::vec::Vec<OverlayId> = self.partitions[partition]
+            .as_ref()
+            .map(|p| p.space.overlays().map(|overlay| overlay.id).collect())
+            .unwrap_or_default();
+        for id in placed {
+            self.remove_overlay(partition, id, cpu);
         }
         log::info!(
             "partition {}: Hv#1 state reset",
@@ -292,32 +294,38 @@ impl Kernel {
         let partition = self.vps[vp].as_ref().expect("exists").partition;
         match effect {
             Effect::None => Next::Resume,
-            Effect::HypercallPage { enable, previous } => {
-                if let Some(gpa) = previous {
-                    self.remove_overlay(partition, gpa, cpu);
-                }
-                if let Some(gpa) = enable {
-                    let rights = GuestRights::READ_EXECUTE;
-                    let page = synthetic_msr::hypercall_page();
-                    if self
-                        .add_overlay(partition, gpa, &page, rights, cpu)
-                        .is_none()
-                    {
-                        log::warn!("{}: no memory for the hypercall page", self.vp_name(vp));
+            // A move is a placement of the same identity elsewhere.
+            Effect::HypercallPage { enable, .. } => {
+                let id = OverlayId::HypercallPage;
+                match enable {
+                    Some(gpa) => {
+                        let page = synthetic_msr::hypercall_page();
+                        let rights = GuestRights::READ_EXECUTE;
+                        if self
+                            .place_overlay(partition, id, gpa, &page, rights, cpu)
+                            .is_none()
+                        {
+                            log::warn!("{}: no memory for the hypercall page", self.vp_name(vp));
+                        }
                     }
+                    None => self.remove_overlay(partition, id, cpu),
                 }
                 Next::Resume
             }
-            Effect::AssistPage { enable, previous } => {
-                if let Some(gpa) = previous {
-                    self.remove_overlay(partition, gpa, cpu);
-                }
-                if let Some(gpa) = enable
-                    && self
-                        .add_overlay(partition, gpa, &[], GuestRights::READ_WRITE, cpu)
-                        .is_none()
-                {
-                    log::warn!("{}: no memory for the VP assist page", self.vp_name(vp));
+            Effect::AssistPage { enable, .. } => {
+                let index = self.vps[vp].as_ref().expect("exists").index;
+                let id = OverlayId::VpAssistPage(index);
+                match enable {
+                    Some(gpa) => {
+                        let rights = GuestRights::READ_WRITE;
+                        if self
+                            .place_overlay(partition, id, gpa, &[], rights, cpu)
+                            .is_none()
+                        {
+                            log::warn!("{}: no memory for the VP assist page", self.vp_name(vp));
+                        }
+                    }
+                    None => self.remove_overlay(partition, id, cpu),
                 }
                 Next::Resume
             }
@@ -327,8 +335,8 @@ impl Kernel {
                 ..
             } => {
                 log::info!("{}: guest OS ID {value:#x}", self.vp_name(vp));
-                if let Some(gpa) = hypercall_page_removed {
-                    self.remove_overlay(partition, gpa, cpu);
+                if hypercall_page_removed.is_some() {
+                    self.remove_overlay(partition, OverlayId::HypercallPage, cpu);
                 }
                 Next::Resume
             }
@@ -356,7 +364,11 @@ impl Kernel {
                 if let Some(message) = message {
                     let mut text = [0u8; 512];
                     let length = (message.len as usize).min(text.len());
-                    let npt = &self.partitions[partition].as_ref().expect("exists").npt;
+                    let npt = self.partitions[partition]
+                        .as_ref()
+                        .expect("exists")
+                        .space
+                        .npt();
                     let memory = ParameterMemory { npt };
                     match memory.read(message.gpa, &mut text[..length]) {
                         Ok(()) => log::error!(
@@ -393,6 +405,7 @@ impl Kernel {
             next_rip: Some(save.rip.wrapping_add(3)),
             message_type: tlfs::message::HvMessageType::HYPERCALL_INTERCEPT.0,
             lifecycle: false,
+            reply: None,
         };
         let body = tessera_vcpu::exit_message::bytes(&header);
         Next::Leave(self.send_exit(cpu, vp, route, quick, body, pending))
@@ -422,6 +435,7 @@ impl Kernel {
             next_rip: None,
             message_type,
             lifecycle: true,
+            reply: None,
         };
         Next::Leave(self.forward_exit(cpu, vp, route, &message, pending))
     }
@@ -464,7 +478,9 @@ impl Kernel {
             rdi: record.gprs.rdi,
             r8: record.gprs.r8,
         };
-        let mut memory = ParameterMemory { npt: &target.npt };
+        let mut memory = ParameterMemory {
+            npt: target.space.npt(),
+        };
         let outcome = dispatch::dispatch(
             caller,
             &registers,

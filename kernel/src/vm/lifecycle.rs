@@ -12,8 +12,9 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use tessera_abi::Status;
 use tessera_capability::CapError;
+use tessera_gpa_space::GpaSpace;
 use tessera_ipc::Priority;
-use tessera_npt::{NestedPageTable, NptConfig};
+use tessera_npt::NptConfig;
 use tessera_svm::segment::{SegmentAttributes, VmcbSegment};
 use tessera_svm::{ExceptionVector, Intercept, Vmcb};
 
@@ -73,7 +74,7 @@ fn reset_vmcb(partition: &Partition, maps: tables::PermissionMaps) -> Box<Vmcb> 
     control.msrpm_base_pa = maps.msrpm;
     control.guest_asid = partition.asid;
     control.nested_control.set_np_enable(true);
-    control.n_cr3 = partition.npt.root();
+    control.n_cr3 = partition.space.npt().root();
     control.v_intr.set_v_intr_masking(true);
     let save = &mut vmcb.save;
     // Data segments: present, writable, accessed; code: readable, accessed.
@@ -120,8 +121,8 @@ impl Kernel {
             max_gpa_bits: 40,
             max_hpa_bits: NptConfig::MAX_HPA_BITS,
         };
-        let npt = match NestedPageTable::with_config(&mut KernelTables::default(), config) {
-            Ok(npt) => npt,
+        let space = match GpaSpace::new(&mut KernelTables::default(), config) {
+            Ok(space) => space,
             Err(_) => {
                 tables::free_asid(asid);
                 return Err(cap_status(CapError::OutOfMemory));
@@ -130,10 +131,8 @@ impl Kernel {
         log::info!("partition {name}: created (ASID {asid})");
         self.partitions.push(Some(Partition {
             name,
-            npt,
+            space,
             asid,
-            mappings: Vec::new(),
-            overlays: Vec::new(),
             routes: Vec::new(),
             vps: Vec::new(),
             fast: Default::default(),
@@ -431,13 +430,12 @@ impl Kernel {
             self.threads.remove(&record.thread);
             frames::free(record.message_buffer);
         }
-        let Some(mut target) = self.partitions[partition].take() else {
+        let Some(target) = self.partitions[partition].take() else {
             return;
         };
-        for overlay in target.overlays.drain(..) {
+        for overlay in target.space.destroy(&mut KernelTables::default()) {
             frames::free(x86_64::PhysAddr::new(overlay.frame));
         }
-        target.npt.destroy(&mut KernelTables::default());
         tables::free_asid(target.asid);
         log::info!(
             "partition {}: its VPs, tables and ASID are returned",

@@ -37,7 +37,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use tessera_capability::{Badge, EndpointId, MemoryId, SlotAddr, ThreadId};
-use tessera_npt::NestedPageTable;
+use tessera_gpa_space::GpaSpace;
 use tessera_svm::Vmcb;
 use tessera_vcpu::GuestGprs;
 
@@ -45,11 +45,11 @@ use tessera_vcpu::GuestGprs;
 #[derive(Debug)]
 pub struct Partition {
     pub name: String,
-    pub npt: NestedPageTable,
+    /// Its GPA space: the regions mapped into it, the overlay pages laid
+    /// over them (hypercall page, VP assist pages), and the nested table
+    /// that maps them.
+    pub space: GpaSpace<RamOwner>,
     pub asid: u32,
-    pub mappings: Vec<GpaMapping>,
-    /// Kernel pages laid over GPAs (hypercall page, VP assist pages).
-    pub overlays: Vec<overlay::Overlay>,
     pub routes: Vec<Route>,
     /// Indices into `Kernel::vps`.
     pub vps: Vec<usize>,
@@ -63,16 +63,16 @@ pub struct Partition {
     pub hv1: Option<hv1::PartitionHv1>,
 }
 
-/// A memory region mapped into a partition.
-#[derive(Debug, Clone, Copy)]
-pub struct GpaMapping {
-    pub gpa: u64,
-    pub pages: u64,
+/// Whose a partition's RAM mapping is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RamOwner {
     pub region: MemoryId,
     /// The capability it was mapped through: deleting it unmaps.
     pub via: SlotAddr,
-    pub rights: tessera_npt::GuestRights,
 }
+
+/// A memory region mapped into a partition.
+pub type GpaMapping = tessera_gpa_space::RamMapping<RamOwner>;
 
 /// Where exits of one kind and range go.
 #[derive(Debug, Clone, Copy)]

@@ -279,7 +279,15 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             "] INFO ok 34 - VpAssertInterrupt of an NMI (vector 2) succeeds",
             "] INFO ok 35 - VpStart through the partition capability fails with WrongType",
             "] INFO ok 36 - 40 partitions, each with memory mapped and a VP, are made and destroyed in turn",
-            "] INFO vm-probe: all 36 checks ok",
+            // Issue 9, finding 1: overlays by identity, stacked per GPA.
+            "] INFO ok 37 - a guest with a marked RAM page at 0x8000 starts (hypercall page and VP assist page go there)",
+            "] INFO ok 38 - with the hypercall page disabled, 0x8000 shows the VP assist page (zeros), not the RAM under it",
+            "] INFO ok 39 - after vm-probe unmaps and frees that RAM, 0x8000 still shows the assist page, and the guest's writes miss the new region",
+            "] INFO ok 40 - with the assist page gone too, reading 0x8000 ends the VP with an unmapped-GPA exit",
+            // Finding 3: replies captured when the kernel accepts them.
+            "] INFO ok 41 - two VPs on two CPUs start, each exiting 3000 times to vm-probe",
+            "] INFO ok 42 - each of the two VPs found its own RBX after every exit answered with ReplyWait",
+            "] INFO vm-probe: all 42 checks ok",
             "deployment verdict from vm-probe",
             VERDICT_PASS,
         ],
