@@ -52,6 +52,9 @@
 use core::fmt;
 
 mod in_place;
+mod shared_walk;
+
+pub use shared_walk::translate_shared;
 
 /// Physical memory holding the page tables, as the kernel sees it.
 ///

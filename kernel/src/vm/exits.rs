@@ -9,7 +9,7 @@ use tessera_svm::ioio::IoioExitInfo;
 use tessera_svm::npf::NpfErrorCode;
 use tessera_svm::{Event, EventInjection, ExceptionVector, ExitCode};
 use tessera_vcpu::exit_message::{self, bytes};
-use tessera_vcpu::{cpuid, length, msr};
+use tessera_vcpu::{cpuid, msr};
 use tlfs::intercept::HvInterceptAccessType as Access;
 use tlfs::message::HvMessageType;
 
@@ -38,6 +38,11 @@ pub fn invalid_opcode() -> EventInjection {
     }
     .encode()
     .expect("#UD is a valid event")
+}
+
+/// The instruction length field of an intercept message header.
+fn instruction_length(rip: u64, next_rip: u64) -> u8 {
+    next_rip.wrapping_sub(rip).min(15) as u8
 }
 
 fn host_cpuid(leaf: u32, subleaf: u32) -> [u32; 4] {
@@ -81,13 +86,12 @@ impl Kernel {
                 self.report_registers(vp, "triple fault");
                 self.lifecycle(cpu, vp, HvMessageType::UNRECOVERABLE_EXCEPTION.0, 0x7F)
             }
-            ExitCode::INVD => {
-                // INVD would drop the host's dirty cache lines: write back
-                // instead (as WBINVD), which the guest cannot tell apart.
-                let save = &mut record.vmcb.save;
-                save.rip = save.rip.wrapping_add(2);
-                Next::Resume
-            }
+            // INVD would drop the host's dirty cache lines, WBINVD would
+            // flush every partition's: guest memory is write-back and
+            // coherent, so skipping both is what the guest can observe of
+            // either (no device of a partition writes memory behind the
+            // caches).
+            ExitCode::INVD | ExitCode::WBINVD => self.skip_instruction(vp),
             ExitCode::VMMCALL => self.hypercall(cpu, vp),
             ExitCode::VMRUN
             | ExitCode::VMLOAD
@@ -138,19 +142,18 @@ impl Kernel {
         let answer = super::hv1::cpuid_leaf(hv1.map(|s| &s.config), leaf).unwrap_or_else(|| {
             cpuid::filter(leaf, subleaf, host_cpuid(leaf, subleaf), record.index)
         });
-        let next_rip = length::next_rip(
-            ExitCode::CPUID,
-            record.vmcb.save.rip,
-            record.vmcb.control.next_rip,
-        );
+        let Some(next_rip) = self.next_rip(vp) else {
+            return Next::Resume;
+        };
         if let Some(route) = self.route_of(vp, intercept::CPUID, u64::from(leaf)) {
             let record = self.vps[vp].as_ref().expect("exists");
-            let header = exit_message::header(&record.vmcb, record.index, 2, Access::EXECUTE);
+            let length = instruction_length(record.vmcb.save.rip, next_rip);
+            let header = exit_message::header(&record.vmcb, record.index, length, Access::EXECUTE);
             let body = exit_message::cpuid(header, &record.gprs, record.vmcb.save.rax, answer);
             let [eax, ebx, ecx, edx] = answer.map(u64::from);
             let pending = Pending {
                 kind: PendingKind::Cpuid,
-                next_rip,
+                next_rip: Some(next_rip),
                 message_type: HvMessageType::X64_CPUID_INTERCEPT.0,
                 lifecycle: false,
                 reply: None,
@@ -175,7 +178,7 @@ impl Kernel {
         record.gprs.rbx = ebx;
         record.gprs.rcx = ecx;
         record.gprs.rdx = edx;
-        record.vmcb.save.rip = next_rip.unwrap_or(record.vmcb.save.rip);
+        record.vmcb.save.rip = next_rip;
         Next::Resume
     }
 
@@ -184,15 +187,14 @@ impl Kernel {
         let number = record.gprs.rcx as u32;
         let write = record.vmcb.control.exit_info1 == 1;
         let value = (record.vmcb.save.rax & 0xFFFF_FFFF) | (record.gprs.rdx << 32);
-        let next_rip = length::next_rip(
-            ExitCode::MSR,
-            record.vmcb.save.rip,
-            record.vmcb.control.next_rip,
-        );
+        let Some(next_rip) = self.next_rip(vp) else {
+            return Next::Resume;
+        };
         if let Some(route) = self.route_of(vp, intercept::MSR, u64::from(number)) {
             let record = self.vps[vp].as_ref().expect("exists");
             let access = if write { Access::WRITE } else { Access::READ };
-            let header = exit_message::header(&record.vmcb, record.index, 2, access);
+            let length = instruction_length(record.vmcb.save.rip, next_rip);
+            let header = exit_message::header(&record.vmcb, record.index, length, access);
             let body = exit_message::msr(header, number, &record.gprs, record.vmcb.save.rax);
             let pending = Pending {
                 kind: if write {
@@ -200,7 +202,7 @@ impl Kernel {
                 } else {
                     PendingKind::MsrRead
                 },
-                next_rip,
+                next_rip: Some(next_rip),
                 message_type: HvMessageType::MSR_INTERCEPT.0,
                 lifecycle: false,
                 reply: None,
@@ -219,7 +221,7 @@ impl Kernel {
                 pending,
             ));
         }
-        if let Some(next) = self.synthetic_msr(cpu, vp, number, write.then_some(value)) {
+        if let Some(next) = self.synthetic_msr(cpu, vp, number, write.then_some(value), next_rip) {
             return next;
         }
         let record = self.vps[vp].as_mut().expect("exists");
@@ -257,7 +259,18 @@ impl Kernel {
             record.vmcb.save.rax = read & 0xFFFF_FFFF;
             record.gprs.rdx = read >> 32;
         }
-        record.vmcb.save.rip = next_rip.unwrap_or(record.vmcb.save.rip);
+        record.vmcb.save.rip = next_rip;
+        Next::Resume
+    }
+
+    /// Completes an exit by moving past its instruction (or, if the bytes
+    /// there are no longer it, by letting the guest run them again).
+    fn skip_instruction(&mut self, vp: usize) -> Next {
+        if let Some(next) = self.next_rip(vp)
+            && let Some(record) = self.vps[vp].as_mut()
+        {
+            record.vmcb.save.rip = next;
+        }
         Next::Resume
     }
 
@@ -338,18 +351,16 @@ impl Kernel {
     }
 
     fn exit_hlt(&mut self, cpu: usize, vp: usize) -> Next {
-        let record = self.vps[vp].as_ref().expect("exists");
-        let next_rip = length::next_rip(
-            ExitCode::HLT,
-            record.vmcb.save.rip,
-            record.vmcb.control.next_rip,
-        );
+        let Some(next_rip) = self.next_rip(vp) else {
+            return Next::Resume;
+        };
         if let Some(route) = self.route_of(vp, intercept::HLT, 0) {
             let record = self.vps[vp].as_ref().expect("exists");
-            let header = exit_message::header(&record.vmcb, record.index, 1, Access::EXECUTE);
+            let length = instruction_length(record.vmcb.save.rip, next_rip);
+            let header = exit_message::header(&record.vmcb, record.index, length, Access::EXECUTE);
             let pending = Pending {
                 kind: PendingKind::Other,
-                next_rip,
+                next_rip: Some(next_rip),
                 message_type: HvMessageType::X64_HALT.0,
                 lifecycle: false,
                 reply: None,
@@ -366,7 +377,7 @@ impl Kernel {
         let record = self.vps[vp].as_mut().expect("exists");
         let interrupts_on = record.vmcb.save.rflags & (1 << 9) != 0;
         let wakeable = record.pending_interrupt.is_some() || record.pending_nmi;
-        record.vmcb.save.rip = next_rip.unwrap_or(record.vmcb.save.rip);
+        record.vmcb.save.rip = next_rip;
         if wakeable {
             return Next::Resume;
         }
@@ -406,20 +417,19 @@ impl Kernel {
             None => (self.route_of(vp, intercept::LIFECYCLE, 0), true),
         };
         // Only a device's handler can use the decoded instruction.
-        let (decoded, instruction, length) =
-            match (lifecycle, self.partitions[record.partition].as_ref()) {
-                (false, Some(partition)) => {
-                    super::mmio::decode(&record.vmcb, &record.gprs, partition.space.npt())
-                }
-                _ => (None, [0; super::mmio::MAX_INSTRUCTION], 0),
-            };
+        let (decoded, instruction) = match (lifecycle, self.partitions[record.partition].as_ref()) {
+            (false, Some(partition)) => {
+                super::mmio::decode(&record.vmcb, &record.gprs, partition.space.npt())
+            }
+            _ => (None, Default::default()),
+        };
         let header = exit_message::header(
             &record.vmcb,
             record.index,
             decoded.map_or(0, |d| d.length),
             access_type,
         );
-        let body = exit_message::memory(header, gpa, &instruction[..length]);
+        let body = exit_message::memory(header, gpa, instruction.as_slice());
         let written = match decoded.map(|d| d.op) {
             Some(tessera_vcpu::mmio::Op::Store { value }) => value,
             _ => 0,

@@ -8,7 +8,7 @@
 //! guest straight from the exit.
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use tessera_svm::{EventInjection, ExitCode, Vmcb};
-use tessera_vcpu::{GuestGprs, cpuid, length};
+use tessera_vcpu::{GuestGprs, cpuid};
 
 /// Routes a lock-free reader can check; more than this and the fast path
 /// defers every exit of that kind to the locked one.
@@ -108,24 +108,33 @@ impl FastPartition {
 /// Answers the exit in `vmcb` if it is a CPUID no route takes, or a fast
 /// hypercall that needs nothing but registers; `false` leaves it
 /// (untouched) to the locked path.
+///
+/// An exit that completes an instruction moves RIP past it
+/// (`skip::next_rip_unlocked`, reading guest memory through `npt_root`);
+/// if the bytes there are no longer that instruction, the guest runs them
+/// again and nothing of the exit happens.
 pub fn answer(
     vmcb: &mut Vmcb,
     gprs: &mut GuestGprs,
     partition: &FastPartition,
     vp_index: u32,
+    npt_root: u64,
 ) -> bool {
     let control = &vmcb.control;
     if control.exit_int_info.valid() {
         return false;
     }
     match control.exit_code {
-        ExitCode::CPUID => answer_cpuid(vmcb, gprs, partition, vp_index),
-        ExitCode::VMMCALL => answer_hypercall(vmcb, gprs, partition),
+        ExitCode::CPUID => answer_cpuid(vmcb, gprs, partition, vp_index, npt_root),
+        ExitCode::VMMCALL => answer_hypercall(vmcb, gprs, partition, npt_root),
         ExitCode::IOIO => answer_absent_port(vmcb, partition),
-        // INVD would drop the host's dirty cache lines; the guest cannot
-        // tell a write-back (nothing at all, here) from it.
-        ExitCode::INVD => {
-            vmcb.save.rip = vmcb.save.rip.wrapping_add(2);
+        // INVD would drop the host's dirty cache lines, WBINVD flush
+        // every partition's; the guest cannot tell either from nothing
+        // (`exits.rs`).
+        ExitCode::INVD | ExitCode::WBINVD => {
+            if let Some(next) = super::skip::next_rip_unlocked(vmcb, npt_root) {
+                vmcb.save.rip = next;
+            }
             vmcb.control.event_inj = EventInjection::NONE;
             true
         }
@@ -138,14 +147,16 @@ fn answer_cpuid(
     gprs: &mut GuestGprs,
     partition: &FastPartition,
     vp_index: u32,
+    npt_root: u64,
 ) -> bool {
-    let control = &vmcb.control;
     let leaf = vmcb.save.rax as u32;
     if partition.cpuid_routes.routes(leaf) != Some(false) {
         return false;
     }
-    let Some(next_rip) = length::next_rip(ExitCode::CPUID, vmcb.save.rip, control.next_rip) else {
-        return false;
+    vmcb.control.event_inj = EventInjection::NONE;
+    // Not the instruction that exited any more: the guest runs it again.
+    let Some(next_rip) = super::skip::next_rip_unlocked(vmcb, npt_root) else {
+        return true;
     };
     let subleaf = gprs.rcx as u32;
     let [eax, ebx, ecx, edx] = super::hv1::cpuid_leaf(partition.hv1(), leaf).unwrap_or_else(|| {
@@ -162,7 +173,6 @@ fn answer_cpuid(
     gprs.rcx = u64::from(ecx);
     gprs.rdx = u64::from(edx);
     vmcb.save.rip = next_rip;
-    vmcb.control.event_inj = EventInjection::NONE;
     true
 }
 
@@ -171,7 +181,12 @@ fn answer_cpuid(
 /// input value alone): answered here, through `register_only`, which
 /// agrees with the full dispatcher. Flushes, memory parameters and
 /// anything forwarded take the locked path.
-fn answer_hypercall(vmcb: &mut Vmcb, gprs: &mut GuestGprs, partition: &FastPartition) -> bool {
+fn answer_hypercall(
+    vmcb: &mut Vmcb,
+    gprs: &mut GuestGprs,
+    partition: &FastPartition,
+    npt_root: u64,
+) -> bool {
     use tessera_hv1::hypercall::{Caller, HypercallRegisters};
     let Some(policy) = partition.hypercall_policy() else {
         return false;
@@ -192,10 +207,14 @@ fn answer_hypercall(vmcb: &mut Vmcb, gprs: &mut GuestGprs, partition: &FastParti
         return false;
     }
     let enabled = partition.hypercalls_enabled.load(Ordering::Acquire);
+    let next_rip = || super::skip::next_rip_unlocked(vmcb, npt_root);
     if enabled && tessera_hv1::dispatch::is_plain_spin_wait(gprs.rcx, policy) {
+        let Some(next_rip) = next_rip() else {
+            return retry(vmcb);
+        };
         // HV_STATUS_SUCCESS with no reps: result value 0.
         vmcb.save.rax = 0;
-        vmcb.save.rip = vmcb.save.rip.wrapping_add(3);
+        vmcb.save.rip = next_rip;
         vmcb.control.event_inj = EventInjection::NONE;
         return true;
     }
@@ -214,13 +233,23 @@ fn answer_hypercall(vmcb: &mut Vmcb, gprs: &mut GuestGprs, partition: &FastParti
     else {
         return false;
     };
+    let Some(next_rip) = next_rip() else {
+        return retry(vmcb);
+    };
     completion.apply(&mut registers);
     vmcb.save.rax = registers.rax;
     gprs.rcx = registers.rcx;
     gprs.rdx = registers.rdx;
     if completion.writeback.advance_rip {
-        vmcb.save.rip = vmcb.save.rip.wrapping_add(3);
+        vmcb.save.rip = next_rip;
     }
+    vmcb.control.event_inj = EventInjection::NONE;
+    true
+}
+
+/// The instruction at RIP is not the one that exited: the guest runs it
+/// again, and nothing of the exit happens.
+fn retry(vmcb: &mut Vmcb) -> bool {
     vmcb.control.event_inj = EventInjection::NONE;
     true
 }

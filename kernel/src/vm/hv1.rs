@@ -213,14 +213,15 @@ impl Kernel {
         );
     }
 
-    /// A synthetic MSR access of VP `vp` (no route took it). `None`: the
-    /// MSR is not synthetic.
+    /// A synthetic MSR access of VP `vp` (no route took it), whose RDMSR
+    /// or WRMSR ends before `next_rip`. `None`: the MSR is not synthetic.
     pub fn synthetic_msr(
         &mut self,
         cpu: usize,
         vp: usize,
         msr: u32,
         write: Option<u64>,
+        next_rip: u64,
     ) -> Option<Next> {
         if !synthetic_msr::is_synthetic(msr) {
             return None;
@@ -269,14 +270,7 @@ impl Kernel {
                 return Some(self.inject_gp(vp));
             }
         };
-        let record = self.vps[vp].as_mut().expect("exists");
-        let save = &mut record.vmcb.save;
-        let next = tessera_vcpu::length::next_rip(
-            tessera_svm::ExitCode::MSR,
-            save.rip,
-            record.vmcb.control.next_rip,
-        );
-        save.rip = next.unwrap_or(save.rip);
+        self.vps[vp].as_mut().expect("exists").vmcb.save.rip = next_rip;
         Some(self.apply_msr_effect(cpu, vp, effect))
     }
 
@@ -390,19 +384,25 @@ impl Kernel {
 
     /// A hypercall whose code a route takes: the handler gets the input
     /// value and parameters as they are, and validates the call itself.
-    fn forward_hypercall(&mut self, cpu: usize, vp: usize, route: super::Route) -> Next {
+    fn forward_hypercall(
+        &mut self,
+        cpu: usize,
+        vp: usize,
+        route: super::Route,
+        next_rip: u64,
+    ) -> Next {
         let record = self.vps[vp].as_ref().expect("exists");
-        let save = &record.vmcb.save;
+        let length = next_rip.wrapping_sub(record.vmcb.save.rip).min(15) as u8;
         let header = tessera_vcpu::exit_message::header(
             &record.vmcb,
             record.index,
-            3,
+            length,
             tlfs::intercept::HvInterceptAccessType::EXECUTE,
         );
         let quick = [record.gprs.rcx, record.gprs.rdx, record.gprs.r8, 0];
         let pending = Pending {
             kind: PendingKind::Hypercall,
-            next_rip: Some(save.rip.wrapping_add(3)),
+            next_rip: Some(next_rip),
             message_type: tlfs::message::HvMessageType::HYPERCALL_INTERCEPT.0,
             lifecycle: false,
             reply: None,
@@ -442,6 +442,9 @@ impl Kernel {
 
     /// A `VMMCALL`: #UD without the Hv#1 interface, else the hypercall.
     pub fn hypercall(&mut self, cpu: usize, vp: usize) -> Next {
+        let Some(next_rip) = self.next_rip(vp) else {
+            return Next::Resume;
+        };
         let record = self.vps[vp].as_mut().expect("exists");
         let partition = record.partition;
         let Some(target) = self.partitions[partition].as_ref() else {
@@ -467,7 +470,7 @@ impl Kernel {
             && state.msrs.hypercalls_enabled()
             && let Some(route) = target.route(intercept::HYPERCALL, u64::from(code)).copied()
         {
-            return self.forward_hypercall(cpu, vp, route);
+            return self.forward_hypercall(cpu, vp, route, next_rip);
         }
         let mut registers = HypercallRegisters {
             rax: save.rax,
@@ -536,7 +539,7 @@ impl Kernel {
         record.gprs.rdi = registers.rdi;
         record.gprs.r8 = registers.r8;
         if completion.writeback.advance_rip {
-            record.vmcb.save.rip = record.vmcb.save.rip.wrapping_add(3);
+            record.vmcb.save.rip = next_rip;
         }
         next
     }

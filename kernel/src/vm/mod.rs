@@ -29,6 +29,7 @@ pub mod memory;
 pub mod mmio;
 pub mod overlay;
 pub mod run;
+pub mod skip;
 pub mod tables;
 pub mod world_switch;
 

@@ -71,6 +71,8 @@ struct Entry {
     fast: Arc<FastPartition>,
     partition: usize,
     vp_index: u32,
+    /// The partition's nested table root (fixed for its life).
+    npt_root: u64,
 }
 
 /// Runs the guest, answering the exits `fast::answer` can without the
@@ -109,9 +111,9 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
         // registers; interrupts are off in the kernel.
         // SAFETY: a checked VMCB that only this CPU uses.
         unsafe { world_switch::run(entry.vmcb_address, gprs, host_vmcb) };
-        tlb::left_guest(cpu);
         vmcb.control.tlb_control = TlbControl::DO_NOTHING;
         if vmcb.control.exit_code == ExitCode::INTR {
+            tlb::left_guest(cpu);
             // The interrupt runs now, before the lock is taken: it may be
             // the flush another CPU waits for while it holds the lock.
             x86_64::instructions::interrupts::enable();
@@ -119,7 +121,12 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
             x86_64::instructions::interrupts::disable();
             break true;
         }
-        if !fast::answer(vmcb, gprs, &entry.fast, entry.vp_index) {
+        // Still "in the guest" while the exit is answered: the answer may
+        // read guest memory through the nested table, whose frames an
+        // unmapping CPU frees only once this CPU has left (`skip.rs`).
+        let answered = fast::answer(vmcb, gprs, &entry.fast, entry.vp_index, entry.npt_root);
+        tlb::left_guest(cpu);
+        if !answered {
             break true;
         }
     };
@@ -154,9 +161,9 @@ impl Kernel {
         if state.state != VpState::Runnable {
             return Err(Keep::Blocked);
         }
-        let exceptions = self.partitions[partition]
+        let (exceptions, npt_root) = self.partitions[partition]
             .as_ref()
-            .map_or(0, |p| p.exception_intercepts);
+            .map_or((0, 0), |p| (p.exception_intercepts, p.space.npt().root()));
         guest_state::switch_to(self, cpu, vp);
         let vp_record = self.vps[vp].as_mut().expect("checked");
         if vp_record.exception_intercepts != exceptions {
@@ -181,6 +188,7 @@ impl Kernel {
             fast: vp_record.fast.clone(),
             partition,
             vp_index: vp_record.index,
+            npt_root,
         })
     }
 }

@@ -11,7 +11,7 @@
 //! | [`msr`] | the MSR fast path: which MSRs the kernel answers, and their reserved bits |
 //! | [`exit_message`] | exit messages: TLFS intercept messages built from the VMCB |
 //! | [`reply`] | a handler's reply, validated before the guest runs again |
-//! | [`length`] | instruction lengths when the CPU has no next-RIP |
+//! | [`instruction`] | where RIP goes after an exit that skips an instruction: NRIP, or the fetched instruction measured |
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -23,7 +23,7 @@ pub mod cpuid;
 pub mod exit_message;
 pub mod gprs;
 pub mod guest_walk;
-pub mod length;
+pub mod instruction;
 pub mod mmio;
 pub mod msr;
 pub mod registers;

@@ -1,0 +1,100 @@
+//! Where RIP goes after an exit that completes the guest's instruction
+//! (`tessera_vcpu::instruction` decides): the CPU's next RIP where it
+//! offers NRIP save, else the instruction fetched at CS:RIP through the
+//! guest's page tables and the partition's nested ones, and measured.
+//!
+//! Two readers of guest memory do the fetching: the locked path's, through
+//! the partition's `GpaSpace`, and the lock-free path's, which walks the
+//! nested table with volatile loads. The lock-free one runs while its CPU
+//! still counts as in the guest (`run.rs`), so a CPU that unmaps memory
+//! waits for it before any frame it might read goes back to the pool.
+use super::mmio::PartitionMemory;
+use crate::memory::physical_to_virtual;
+use crate::state::Kernel;
+use tessera_svm::Vmcb;
+use tessera_vcpu::guest_walk::GuestPhysical;
+use tessera_vcpu::instruction::{self, CodeState, Skipped};
+
+/// The next RIP the CPU saved, if it saves one.
+fn saved_next_rip(vmcb: &Vmcb) -> Option<u64> {
+    crate::svm::features()
+        .nrip_save
+        .then_some(vmcb.control.next_rip)
+}
+
+impl Kernel {
+    /// Where RIP goes past the instruction VP `vp` exited on; `None` if the
+    /// exit skips no instruction, or the bytes at CS:RIP are no longer it
+    /// (then the guest runs it again: nothing of it has happened).
+    pub fn next_rip(&self, vp: usize) -> Option<u64> {
+        let record = self.vps[vp].as_ref()?;
+        let control = &record.vmcb.control;
+        let skipped = Skipped::of(control.exit_code, control.exit_info1)?;
+        let code = CodeState::of(&record.vmcb.save);
+        let npt = self.partitions[record.partition].as_ref()?.space.npt();
+        instruction::next_rip(skipped, &code, saved_next_rip(&record.vmcb), || {
+            instruction::fetch(&PartitionMemory { npt }, &code)
+        })
+    }
+}
+
+/// [`Kernel::next_rip`] without the lock: `npt_root` is the partition's
+/// nested table, whose frames stay alive while this CPU is in the guest.
+pub fn next_rip_unlocked(vmcb: &Vmcb, npt_root: u64) -> Option<u64> {
+    let control = &vmcb.control;
+    let skipped = Skipped::of(control.exit_code, control.exit_info1)?;
+    let code = CodeState::of(&vmcb.save);
+    instruction::next_rip(skipped, &code, saved_next_rip(vmcb), || {
+        instruction::fetch(&SharedMemory { npt_root }, &code)
+    })
+}
+
+/// Guest memory read through a nested table other CPUs may edit.
+struct SharedMemory {
+    npt_root: u64,
+}
+
+fn read_physical(address: u64) -> u64 {
+    let pointer = physical_to_virtual(address).as_ptr::<u64>();
+    // `address` is an aligned word of a nested-table frame or of a frame
+    // the nested table maps; both stay allocated while this CPU is in the
+    // guest (module documentation). Another CPU may write it meanwhile:
+    // the value is only ever data, read once.
+    // SAFETY: an aligned read of a live frame through the physical map.
+    unsafe { core::ptr::read_volatile(pointer) }
+}
+
+impl GuestPhysical for SharedMemory {
+    fn read_u64(&self, gpa: u64) -> Option<u64> {
+        if gpa & 7 != 0 {
+            return None;
+        }
+        let translation = tessera_npt::translate_shared(self.npt_root, gpa, read_physical)?;
+        Some(read_physical(translation.hpa))
+    }
+
+    fn read_bytes(&self, gpa: u64, out: &mut [u8]) -> bool {
+        match tessera_npt::translate_shared(self.npt_root, gpa, read_physical) {
+            Some(translation) => {
+                copy_bytes(translation.hpa, out);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Fills `out` from host-physical `hpa` on (one page of a live frame),
+/// a word at a time.
+pub(super) fn copy_bytes(hpa: u64, out: &mut [u8]) {
+    let mut word_address = hpa & !7;
+    let mut word = read_physical(word_address);
+    for (index, byte) in out.iter_mut().enumerate() {
+        let at = hpa + index as u64;
+        if at & !7 != word_address {
+            word_address = at & !7;
+            word = read_physical(word_address);
+        }
+        *byte = (word >> ((at & 7) * 8)) as u8;
+    }
+}
