@@ -109,6 +109,11 @@ impl Lab {
         vm::unmap_gpa(PARTITION, gpa)
     }
 
+    /// The capability slot of VP `index`.
+    pub fn vp(&self, index: u32) -> u32 {
+        VP_SLOTS[index as usize]
+    }
+
     /// Starts every VP.
     pub fn start(&self) -> Result<(), Error> {
         VP_SLOTS[..self.vps]

@@ -38,6 +38,7 @@ mod lab;
 mod misuse;
 mod overlays;
 mod replies;
+mod states;
 mod tap;
 
 tessera_rt::entry!(main);
@@ -52,6 +53,7 @@ fn main() {
         Ok(mut lab) => {
             overlays::run(&mut lab, &mut tap);
             replies::run(&mut lab, &mut tap);
+            states::run(&mut lab, &mut tap);
         }
         Err(e) => tap.report(
             "the endpoint for running guests is made",

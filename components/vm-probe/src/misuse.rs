@@ -7,6 +7,7 @@ use tessera_rt::{Error, Status, cap, rights, slot};
 use tlfs::register::HvRegisterName;
 
 use crate::PRIORITY;
+use crate::lab::MINIMAL_HV1;
 use crate::tap::Tap;
 
 /// The partition it misuses.
@@ -271,6 +272,24 @@ pub fn run(tap: &mut Tap) {
     tap.expect_ok(
         "40 partitions, each with memory mapped and a VP, are made and destroyed in turn",
         (0..CYCLES).try_for_each(|_| cycle_partition()),
+    );
+
+    // Issue 9, finding 7: a second configuration before the first start
+    // reached the locked exits but not the lock-free ones.
+    tap.expect_ok(
+        "PartitionSetHv1 with the minimal configuration succeeds",
+        vm::partition_set_hv1(PARTITION, &MINIMAL_HV1),
+    );
+    tap.expect_ok(
+        "PartitionSetHv1 with the same configuration again succeeds",
+        vm::partition_set_hv1(PARTITION, &MINIMAL_HV1),
+    );
+    let mut other = MINIMAL_HV1;
+    other[0] |= 1 << 1; // AccessPartitionReferenceCounter
+    tap.expect(
+        "PartitionSetHv1 with another configuration before any VP ran fails with AlreadyConfigured",
+        vm::partition_set_hv1(PARTITION, &other),
+        Status::AlreadyConfigured,
     );
 }
 

@@ -142,12 +142,33 @@ fn split_out_of_memory_changes_nothing() {
 #[test]
 fn shared_walk_agrees_with_translate() {
     let (mut mem, mut npt) = setup();
-    npt.map(&mut mem, 0x5000, 0x9000, PageSize::Size4K, GuestRights::READ)
-        .unwrap();
-    npt.map(&mut mem, M2, 0x4_0000_0000, PageSize::Size2M, GuestRights::ALL)
-        .unwrap();
+    npt.map(
+        &mut mem,
+        0x5000,
+        0x9000,
+        PageSize::Size4K,
+        GuestRights::READ,
+    )
+    .unwrap();
+    npt.map(
+        &mut mem,
+        M2,
+        0x4_0000_0000,
+        PageSize::Size2M,
+        GuestRights::ALL,
+    )
+    .unwrap();
     let read = |address: u64| mem.entries(address & !0xFFF)[((address & 0xFFF) / 8) as usize];
-    for gpa in [0x5000, 0x5FF8, M2, M2 + 0x12_3456, 0x6000, 0, 1 << 47, 1 << 48] {
+    for gpa in [
+        0x5000,
+        0x5FF8,
+        M2,
+        M2 + 0x12_3456,
+        0x6000,
+        0,
+        1 << 47,
+        1 << 48,
+    ] {
         assert_eq!(
             tessera_npt::translate_shared(npt.root(), gpa, read),
             npt.translate(&mem, gpa),

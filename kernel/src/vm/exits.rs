@@ -9,7 +9,7 @@ use tessera_svm::ioio::IoioExitInfo;
 use tessera_svm::npf::NpfErrorCode;
 use tessera_svm::{Event, EventInjection, ExceptionVector, ExitCode};
 use tessera_vcpu::exit_message::{self, bytes};
-use tessera_vcpu::{cpuid, msr};
+use tessera_vcpu::msr;
 use tlfs::intercept::HvInterceptAccessType as Access;
 use tlfs::message::HvMessageType;
 
@@ -43,11 +43,6 @@ pub fn invalid_opcode() -> EventInjection {
 /// The instruction length field of an intercept message header.
 fn instruction_length(rip: u64, next_rip: u64) -> u8 {
     next_rip.wrapping_sub(rip).min(15) as u8
-}
-
-fn host_cpuid(leaf: u32, subleaf: u32) -> [u32; 4] {
-    let result = raw_cpuid::native_cpuid::cpuid_count(leaf, subleaf);
-    [result.eax, result.ebx, result.ecx, result.edx]
 }
 
 impl Kernel {
@@ -110,6 +105,8 @@ impl Kernel {
             }
             code if code.exception_vector().is_some() => self.exit_exception(cpu, vp),
             code if code.is_invalid() => {
+                // What VMRUN left in the save area may be the host's.
+                super::entry_state::restore(cpu, &mut record.vmcb.save);
                 self.report_registers(vp, "VMRUN refused the guest state (VMEXIT_INVALID)");
                 log::error!(
                     "{}: this is a kernel bug: every state is checked before VMRUN",
@@ -139,9 +136,8 @@ impl Kernel {
         let hv1 = self.partitions[record.partition]
             .as_ref()
             .and_then(|p| p.hv1.as_ref());
-        let answer = super::hv1::cpuid_leaf(hv1.map(|s| &s.config), leaf).unwrap_or_else(|| {
-            cpuid::filter(leaf, subleaf, host_cpuid(leaf, subleaf), record.index)
-        });
+        let answer = super::hv1::cpuid_leaf(hv1.map(|s| &s.config), leaf)
+            .unwrap_or_else(|| super::guest_cpu::guest_cpuid(leaf, subleaf, record.index));
         let Some(next_rip) = self.next_rip(vp) else {
             return Next::Resume;
         };
@@ -228,7 +224,12 @@ impl Kernel {
         let save = &mut record.vmcb.save;
         let read = match (msr::fast_path(number), write) {
             (msr::FastPath::Efer, false) => Some(msr::efer_read(save.efer)),
-            (msr::FastPath::Efer, true) => match msr::efer_write(save.efer, save.cr0, value) {
+            (msr::FastPath::Efer, true) => match msr::efer_write(
+                save.efer,
+                save.cr0,
+                value,
+                super::guest_cpu::guest_cpu().efer_allowed,
+            ) {
                 Some(efer) => {
                     save.efer = efer;
                     None

@@ -8,7 +8,7 @@
 //! guest straight from the exit.
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use tessera_svm::{EventInjection, ExitCode, Vmcb};
-use tessera_vcpu::{GuestGprs, cpuid};
+use tessera_vcpu::GuestGprs;
 
 /// Routes a lock-free reader can check; more than this and the fast path
 /// defers every exit of that kind to the locked one.
@@ -159,15 +159,8 @@ fn answer_cpuid(
         return true;
     };
     let subleaf = gprs.rcx as u32;
-    let [eax, ebx, ecx, edx] = super::hv1::cpuid_leaf(partition.hv1(), leaf).unwrap_or_else(|| {
-        let host = raw_cpuid::native_cpuid::cpuid_count(leaf, subleaf);
-        cpuid::filter(
-            leaf,
-            subleaf,
-            [host.eax, host.ebx, host.ecx, host.edx],
-            vp_index,
-        )
-    });
+    let [eax, ebx, ecx, edx] = super::hv1::cpuid_leaf(partition.hv1(), leaf)
+        .unwrap_or_else(|| super::guest_cpu::guest_cpuid(leaf, subleaf, vp_index));
     vmcb.save.rax = u64::from(eax);
     gprs.rbx = u64::from(ebx);
     gprs.rcx = u64::from(ecx);

@@ -139,11 +139,13 @@ impl tessera_hv1::hypercall::XmmRegisters for GuestXmm {
 }
 
 impl Kernel {
-    /// `PartitionSetHv1`. Once a VP has run, the configuration is fixed:
-    /// giving the same one again while every VP is stopped resets the
-    /// Hv#1 state, as a partition reset does (TLFS md
+    /// `PartitionSetHv1`. The configuration is fixed once given — the
+    /// lock-free exits read it (`fast.rs`) and must never disagree with
+    /// the locked ones: a different one is refused. The same one again is
+    /// nothing new before a VP has run; after, while every VP is stopped,
+    /// it resets the Hv#1 state as a partition reset does (TLFS md
     /// `hypercall-interface.md`: only a reset clears the hypercall MSR's
-    /// lock); a different one is refused.
+    /// lock).
     pub fn set_hv1(
         &mut self,
         partition: usize,
@@ -153,24 +155,24 @@ impl Kernel {
         let target = self.partitions[partition]
             .as_ref()
             .ok_or(Status::InvalidArgument.code())?;
+        let requested = Hv1Config::from_words(words).to_words();
         let vps: alloc::vec::Vec<usize> = target.vps.clone();
-        let started = vps
+        let record = |vp: &usize| self.vps[*vp].as_ref();
+        let started = vps.iter().filter_map(record).any(|v| v.ever_started);
+        let running = vps
             .iter()
-            .any(|&vp| self.vps[vp].as_ref().is_some_and(|v| v.ever_started));
-        if started {
-            let running = vps.iter().any(|&vp| {
-                self.vps[vp]
-                    .as_ref()
-                    .is_some_and(|v| v.state != super::VpState::Stopped)
-            });
-            let same = target
-                .hv1
-                .as_ref()
-                .is_some_and(|s| s.config.to_words() == *words);
-            if running || !same {
-                return Err(Status::VpRunning.code());
+            .filter_map(record)
+            .any(|v| v.state != super::VpState::Stopped);
+        match target.hv1.as_ref() {
+            Some(state) if state.config.to_words() != requested => {
+                return Err(Status::AlreadyConfigured.code());
             }
-            return Ok(self.reset_hv1(partition, &vps, cpu));
+            // A VP ran without the interface: that is its configuration.
+            None if started => return Err(Status::AlreadyConfigured.code()),
+            Some(_) if !started => return Ok(()),
+            Some(_) if running => return Err(Status::VpRunning.code()),
+            Some(_) => return Ok(self.reset_hv1(partition, &vps, cpu)),
+            None => {}
         }
         let state = PartitionHv1::new(Hv1Config::from_words(words))?;
         let target = self.partitions[partition].as_mut().expect("checked");

@@ -269,7 +269,9 @@ impl Kernel {
         {
             return Err(Status::NoLifecycleRoute.code());
         }
-        if let Err(error) = tessera_vcpu::checks::runnable(&record.vmcb) {
+        if let Err(error) =
+            tessera_vcpu::checks::runnable(&record.vmcb, super::guest_cpu::guest_cpu())
+        {
             log::info!("{}: not started: {error:?}", self.vp_name(vp));
             return Err(Status::InvalidArgument.code());
         }

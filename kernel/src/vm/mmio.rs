@@ -62,12 +62,6 @@ pub fn instruction_bytes(vmcb: &Vmcb, npt: &NestedPageTable, decode_assists: boo
 pub fn decode(vmcb: &Vmcb, gprs: &GuestGprs, npt: &NestedPageTable) -> (Option<Access>, Fetched) {
     let fetched = instruction_bytes(vmcb, npt, crate::svm::features().decode_assists);
     let bits = CodeState::of(&vmcb.save).bits;
-    let access = mmio::decode(
-        fetched.as_slice(),
-        bits,
-        gprs,
-        vmcb.save.rax,
-        vmcb.save.rsp,
-    );
+    let access = mmio::decode(fetched.as_slice(), bits, gprs, vmcb.save.rax, vmcb.save.rsp);
     (access, fetched)
 }

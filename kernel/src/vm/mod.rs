@@ -18,9 +18,11 @@
 //! | `forward` | exit messages out, replies in |
 //! | `memory` | mapping regions into partitions, and taking them back |
 //! | `lifecycle` | creating, starting, stopping |
+pub mod entry_state;
 pub mod exits;
 pub mod fast;
 pub mod forward;
+pub mod guest_cpu;
 pub mod guest_state;
 pub mod host_msrs;
 pub mod hv1;

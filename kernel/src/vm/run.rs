@@ -179,6 +179,7 @@ impl Kernel {
         } else {
             TlbControl::DO_NOTHING
         };
+        super::entry_state::remember(cpu, &vp_record.vmcb.save);
         Ok(Entry {
             vmcb_address: vp_record.vmcb_address(),
             vmcb: &mut *vp_record.vmcb,

@@ -107,7 +107,10 @@ pub fn length(expected: Skipped, bytes: &[u8], long_mode: bool) -> Option<u8> {
 /// Whether prefixes before `90` make it PAUSE: of F2 and F3 the last one
 /// counts, and it must be F3.
 fn pause_prefix(prefixes: &[u8]) -> bool {
-    let repeat = prefixes.iter().rev().find(|&&byte| byte == 0xF2 || byte == 0xF3);
+    let repeat = prefixes
+        .iter()
+        .rev()
+        .find(|&&byte| byte == 0xF2 || byte == 0xF3);
     repeat == Some(&0xF3)
 }
 
@@ -185,7 +188,8 @@ pub fn fetch(memory: &impl GuestPhysical, code: &CodeState) -> Fetched {
         let gva = start.wrapping_add(fetched.count as u64);
         let in_page = (0x1000 - (gva & 0xFFF)) as usize;
         let wanted = in_page.min(MAX_LENGTH - fetched.count);
-        let Some(page) = guest_walk::translate(memory, code.paging, code.cr3, code.cr4, gva & !0xFFF)
+        let Some(page) =
+            guest_walk::translate(memory, code.paging, code.cr3, code.cr4, gva & !0xFFF)
         else {
             break;
         };
@@ -276,7 +280,10 @@ mod tests {
     #[test]
     fn prefixes_count() {
         assert_eq!(length(Skipped::Cpuid, &[0x66, 0x0F, 0xA2], false), Some(3));
-        assert_eq!(length(Skipped::Wrmsr, &[0x2E, 0x48, 0x0F, 0x30], true), Some(4));
+        assert_eq!(
+            length(Skipped::Wrmsr, &[0x2E, 0x48, 0x0F, 0x30], true),
+            Some(4)
+        );
         assert_eq!(length(Skipped::Hlt, &[0x3E, 0x66, 0xF4], false), Some(3));
         assert_eq!(
             length(Skipped::Vmmcall, &[0x66, 0x67, 0x0F, 0x01, 0xD9], true),
@@ -313,7 +320,10 @@ mod tests {
             cr4: 0,
         };
         let never = || -> Fetched { panic!("no fetch with NRIP save") };
-        assert_eq!(next_rip(Skipped::Cpuid, &code, Some(0x1003), never), Some(0x1003));
+        assert_eq!(
+            next_rip(Skipped::Cpuid, &code, Some(0x1003), never),
+            Some(0x1003)
+        );
         let cpuid = || {
             let mut fetched = Fetched::default();
             fetched.bytes[..3].copy_from_slice(&[0x66, 0x0F, 0xA2]);

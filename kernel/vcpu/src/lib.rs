@@ -6,7 +6,8 @@
 //! | --- | --- |
 //! | [`gprs`] | the general registers VMRUN does not save, as the world switch stores them |
 //! | [`registers`] | TLFS `HV_REGISTER_NAME` reads and writes on a VMCB (`HvCallGet/SetVpRegisters`) |
-//! | [`checks`] | the guest state VMRUN accepts (APM §15.5.1 consistency checks) |
+//! | [`checks`] | the guest state a VP may start with (APM §15.5.1 consistency checks, for the guest's CPUID) |
+//! | [`guest_cpu`] | the CR4, EFER and CR3 bits the guest's CPUID offers |
 //! | [`cpuid`] | the CPUID fast path: host leaves, filtered |
 //! | [`msr`] | the MSR fast path: which MSRs the kernel answers, and their reserved bits |
 //! | [`exit_message`] | exit messages: TLFS intercept messages built from the VMCB |
@@ -22,6 +23,7 @@ pub mod checks;
 pub mod cpuid;
 pub mod exit_message;
 pub mod gprs;
+pub mod guest_cpu;
 pub mod guest_walk;
 pub mod instruction;
 pub mod mmio;

@@ -6,7 +6,6 @@
 //! (its writes reach only its own copy). EFER and PAT are in the VMCB too
 //! but carry reserved bits and, for EFER, the kernel's SVME, so they are
 //! intercepted and checked. Every other MSR is #GP unless a route takes it.
-use crate::checks::EFER_ALLOWED;
 use crate::registers::EFER_SVME;
 
 pub const TSC: u32 = 0x10;
@@ -81,14 +80,15 @@ pub fn efer_read(vmcb_efer: u64) -> u64 {
     vmcb_efer & !EFER_SVME
 }
 
-/// The VMCB EFER after the guest writes `value`, or `None` for #GP: a
-/// reserved bit, SVME (hidden from the guest), or changing LME while
-/// paging is on. LMA is the processor's: a write leaves it as it was.
-pub fn efer_write(vmcb_efer: u64, cr0: u64, value: u64) -> Option<u64> {
+/// The VMCB EFER after the guest writes `value`, or `None` for #GP: a bit
+/// outside `allowed` (the guest's CPUID, `GuestCpu::efer_allowed`), SVME
+/// (hidden from the guest), or changing LME while paging is on. LMA is the
+/// processor's: a write leaves it as it was.
+pub fn efer_write(vmcb_efer: u64, cr0: u64, value: u64, allowed: u64) -> Option<u64> {
     const LME: u64 = 1 << 8;
     const LMA: u64 = 1 << 10;
     const CR0_PG: u64 = 1 << 31;
-    if value & !EFER_ALLOWED != 0 || value & EFER_SVME != 0 {
+    if value & !allowed != 0 || value & EFER_SVME != 0 {
         return None;
     }
     if cr0 & CR0_PG != 0 && (value ^ vmcb_efer) & LME != 0 {
@@ -112,6 +112,9 @@ mod tests {
 
     #[test]
     fn efer_writes_keep_svme_and_lma_and_refuse_reserved_bits() {
+        // SCE, LME, LMA, NXE, FFXSR.
+        let allowed = 1 | 1 << 8 | 1 << 10 | 1 << 11 | 1 << 14;
+        let efer_write = |efer, cr0, value| efer_write(efer, cr0, value, allowed);
         let long_mode = 0x500 | EFER_SVME;
         let paging = 1 << 31;
         // Setting NXE keeps LMA and SVME.
@@ -125,6 +128,8 @@ mod tests {
         // LME may not change while paging is on, but may before.
         assert_eq!(efer_write(long_mode, paging, 0), None);
         assert_eq!(efer_write(EFER_SVME, 0, 0x100), Some(0x100 | EFER_SVME));
+        // NXE where the guest's CPUID has no NX.
+        assert_eq!(super::efer_write(long_mode, paging, 0xD00, 0x501), None);
         assert_eq!(efer_read(long_mode), 0x500);
     }
 

@@ -279,15 +279,27 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             "] INFO ok 34 - VpAssertInterrupt of an NMI (vector 2) succeeds",
             "] INFO ok 35 - VpStart through the partition capability fails with WrongType",
             "] INFO ok 36 - 40 partitions, each with memory mapped and a VP, are made and destroyed in turn",
-            // Issue 9, finding 1: overlays by identity, stacked per GPA.
-            "] INFO ok 37 - a guest with a marked RAM page at 0x8000 starts (hypercall page and VP assist page go there)",
-            "] INFO ok 38 - with the hypercall page disabled, 0x8000 shows the VP assist page (zeros), not the RAM under it",
-            "] INFO ok 39 - after vm-probe unmaps and frees that RAM, 0x8000 still shows the assist page, and the guest's writes miss the new region",
-            "] INFO ok 40 - with the assist page gone too, reading 0x8000 ends the VP with an unmapped-GPA exit",
+            // Issue 9, finding 7: one Hv#1 configuration per partition.
+            "] INFO ok 37 - PartitionSetHv1 with the minimal configuration succeeds",
+            "] INFO ok 38 - PartitionSetHv1 with the same configuration again succeeds",
+            "] INFO ok 39 - PartitionSetHv1 with another configuration before any VP ran fails with AlreadyConfigured",
+            // Finding 1: overlays by identity, stacked per GPA.
+            "] INFO ok 40 - a guest with a marked RAM page at 0x8000 starts (hypercall page and VP assist page go there)",
+            "] INFO ok 41 - with the hypercall page disabled, 0x8000 shows the VP assist page (zeros), not the RAM under it",
+            "] INFO ok 42 - after vm-probe unmaps and frees that RAM, 0x8000 still shows the assist page, and the guest's writes miss the new region",
+            "] INFO ok 43 - with the assist page gone too, reading 0x8000 ends the VP with an unmapped-GPA exit",
             // Finding 3: replies captured when the kernel accepts them.
-            "] INFO ok 41 - two VPs on two CPUs start, each exiting 3000 times to vm-probe",
-            "] INFO ok 42 - each of the two VPs found its own RBX after every exit answered with ReplyWait",
-            "] INFO vm-probe: all 42 checks ok",
+            "] INFO ok 44 - two VPs on two CPUs start, each exiting 3000 times to vm-probe",
+            "] INFO ok 45 - each of the two VPs found its own RBX after every exit answered with ReplyWait",
+            // Finding 5: states checked against the guest's CPUID; no host
+            // state comes back.
+            "] INFO ok 46 - a guest for the state checks is made",
+            "] INFO ok 47 - VpStart of a VP given CR3 with bit ",
+            "] INFO ok 48 - VpStart of a VP given CR4.",
+            "] INFO ok 49 - VpStart of a VP given CR4.PCIDE outside long mode fails with InvalidArgument",
+            "] INFO ok 50 - VpStart of a VP given RFLAGS.VM in long mode fails with InvalidArgument",
+            "] INFO ok 51 - a VP stopped at its first exit reads back its own RIP, CR3, GDTR and IDTR",
+            "] INFO vm-probe: all 51 checks ok",
             "deployment verdict from vm-probe",
             VERDICT_PASS,
         ],
