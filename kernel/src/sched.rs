@@ -183,6 +183,7 @@ pub fn start(cpu: usize) -> ! {
 /// Runs the best thread queued on `cpu`, or idles until there is one.
 pub fn run_next(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize) -> ! {
     loop {
+        crate::arch::host_events::report(false);
         if let Some(kernel) = guard.as_mut() {
             kernel.sched.idle[cpu] = false;
             if let Some(thread) = kernel.sched.pick(cpu) {
@@ -210,6 +211,7 @@ pub fn enter(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize, thread:
     if kernel.threads[&thread].vp.is_some() {
         crate::vm::run::enter(guard, thread)
     }
+    crate::vm::guest_state::leave_guests(cpu);
     let domain = kernel.threads[&thread].domain;
     let root = kernel.domains[domain].space.root();
     let context: *mut UserContext = &mut *kernel.thread(thread).context;

@@ -99,6 +99,11 @@ impl Lab {
         Ok(())
     }
 
+    /// Writes `words` into the RAM at `gpa` (8-byte aligned).
+    pub fn write(&self, gpa: u64, words: &[u64]) {
+        memory::write(window(0) + gpa, words);
+    }
+
     /// Maps `region` (made by the scenario) at `gpa` in the lab partition.
     pub fn map(&self, region: u32, gpa: u64) -> Result<(), Error> {
         vm::map_gpa(PARTITION, region, gpa, map::READABLE | map::WRITABLE)

@@ -34,6 +34,7 @@
 
 extern crate alloc;
 
+mod instructions;
 mod lab;
 mod misuse;
 mod overlays;
@@ -54,6 +55,7 @@ fn main() {
             overlays::run(&mut lab, &mut tap);
             replies::run(&mut lab, &mut tap);
             states::run(&mut lab, &mut tap);
+            instructions::run(&mut lab, &mut tap);
         }
         Err(e) => tap.report(
             "the endpoint for running guests is made",

@@ -10,6 +10,7 @@ use tessera_svm::npf::NpfErrorCode;
 use tessera_svm::{Event, EventInjection, ExceptionVector, ExitCode};
 use tessera_vcpu::exit_message::{self, bytes};
 use tessera_vcpu::msr;
+use tessera_vcpu::reflect::Requeue;
 use tlfs::intercept::HvInterceptAccessType as Access;
 use tlfs::message::HvMessageType;
 
@@ -60,6 +61,7 @@ impl Kernel {
         let code = control.exit_code;
         match code {
             ExitCode::INTR | ExitCode::NMI => {
+                crate::arch::host_events::report(false);
                 let preempt = !self.sched.nothing_ready(cpu) || record.stop_requested;
                 if preempt {
                     Next::Leave(Keep::Yield)
@@ -86,8 +88,16 @@ impl Kernel {
             // coherent, so skipping both is what the guest can observe of
             // either (no device of a partition writes memory behind the
             // caches).
-            ExitCode::INVD | ExitCode::WBINVD => self.skip_instruction(vp),
+            ExitCode::INVD | ExitCode::WBINVD => self.skip_instruction(cpu, vp),
             ExitCode::VMMCALL => self.hypercall(cpu, vp),
+            // No PMU is virtualised: no counter index is valid (APM vol. 3,
+            // RDPMC: #GP for an ECX the processor has no counter for; the
+            // CPL and CR4.PCE checks come before the intercept).
+            ExitCode::RDPMC => {
+                control.event_inj = general_protection();
+                Next::Resume
+            }
+            ExitCode::RDTSCP => self.exit_rdtscp(cpu, vp),
             ExitCode::VMRUN
             | ExitCode::VMLOAD
             | ExitCode::VMSAVE
@@ -138,8 +148,9 @@ impl Kernel {
             .and_then(|p| p.hv1.as_ref());
         let answer = super::hv1::cpuid_leaf(hv1.map(|s| &s.config), leaf)
             .unwrap_or_else(|| super::guest_cpu::guest_cpuid(leaf, subleaf, record.index));
-        let Some(next_rip) = self.next_rip(vp) else {
-            return Next::Resume;
+        let next_rip = match self.next_rip(cpu, vp) {
+            Ok(next_rip) => next_rip,
+            Err(next) => return next,
         };
         if let Some(route) = self.route_of(vp, intercept::CPUID, u64::from(leaf)) {
             let record = self.vps[vp].as_ref().expect("exists");
@@ -183,8 +194,9 @@ impl Kernel {
         let number = record.gprs.rcx as u32;
         let write = record.vmcb.control.exit_info1 == 1;
         let value = (record.vmcb.save.rax & 0xFFFF_FFFF) | (record.gprs.rdx << 32);
-        let Some(next_rip) = self.next_rip(vp) else {
-            return Next::Resume;
+        let next_rip = match self.next_rip(cpu, vp) {
+            Ok(next_rip) => next_rip,
+            Err(next) => return next,
         };
         if let Some(route) = self.route_of(vp, intercept::MSR, u64::from(number)) {
             let record = self.vps[vp].as_ref().expect("exists");
@@ -247,6 +259,15 @@ impl Kernel {
                 Some(host.wrapping_add(record.vmcb.control.tsc_offset))
             }
             (msr::FastPath::ApicBase, false) => Some(msr::apic_base(record.index)),
+            (msr::FastPath::TscAux, false) => Some(u64::from(record.tsc_aux)),
+            (msr::FastPath::TscAux, true) => match msr::tsc_aux_write(value) {
+                Some(aux) => {
+                    record.tsc_aux = aux;
+                    super::guest_state::load_tsc_aux(cpu, aux);
+                    None
+                }
+                None => return self.fault(vp),
+            },
             (msr::FastPath::Tsc, true) => {
                 // SAFETY: as above.
                 let host = unsafe { core::arch::x86_64::_rdtsc() };
@@ -266,13 +287,16 @@ impl Kernel {
 
     /// Completes an exit by moving past its instruction (or, if the bytes
     /// there are no longer it, by letting the guest run them again).
-    fn skip_instruction(&mut self, vp: usize) -> Next {
-        if let Some(next) = self.next_rip(vp)
-            && let Some(record) = self.vps[vp].as_mut()
-        {
-            record.vmcb.save.rip = next;
+    fn skip_instruction(&mut self, cpu: usize, vp: usize) -> Next {
+        match self.next_rip(cpu, vp) {
+            Ok(next) => {
+                if let Some(record) = self.vps[vp].as_mut() {
+                    record.vmcb.save.rip = next;
+                }
+                Next::Resume
+            }
+            Err(next) => next,
         }
-        Next::Resume
     }
 
     fn fault(&mut self, vp: usize) -> Next {
@@ -282,6 +306,22 @@ impl Kernel {
             .vmcb
             .control
             .event_inj = general_protection();
+        Next::Resume
+    }
+
+    /// RDTSCP: the guest's TSC and its own TSC_AUX, never the host's.
+    fn exit_rdtscp(&mut self, cpu: usize, vp: usize) -> Next {
+        let next_rip = match self.next_rip(cpu, vp) {
+            Ok(next_rip) => next_rip,
+            Err(next) => return next,
+        };
+        let record = self.vps[vp].as_mut().expect("exists");
+        let tsc = crate::arch::tsc::read().wrapping_add(record.vmcb.control.tsc_offset);
+        let [rax, rdx, rcx] = msr::rdtscp(tsc, record.tsc_aux);
+        record.vmcb.save.rax = rax;
+        record.gprs.rdx = rdx;
+        record.gprs.rcx = rcx;
+        record.vmcb.save.rip = next_rip;
         Next::Resume
     }
 
@@ -352,8 +392,9 @@ impl Kernel {
     }
 
     fn exit_hlt(&mut self, cpu: usize, vp: usize) -> Next {
-        let Some(next_rip) = self.next_rip(vp) else {
-            return Next::Resume;
+        let next_rip = match self.next_rip(cpu, vp) {
+            Ok(next_rip) => next_rip,
+            Err(next) => return next,
         };
         if let Some(route) = self.route_of(vp, intercept::HLT, 0) {
             let record = self.vps[vp].as_ref().expect("exists");
@@ -482,12 +523,22 @@ impl Kernel {
             .exit_code
             .exception_vector()
             .expect("an exception exit");
+        if vector == ExceptionVector::MC {
+            return self.host_machine_check(cpu, vp);
+        }
         let error_code = if vector.pushes_error_code() {
             record.vmcb.control.exit_info1 & 0xFFFF_FFFF
         } else {
             u64::MAX
         };
-        let Some(route) = self.route_of(vp, intercept::EXCEPTION, u64::from(vector.get())) else {
+        let route = self.route_of(vp, intercept::EXCEPTION, u64::from(vector.get()));
+        if route.is_none()
+            && let Some(next) = self.reflect(vp, vector)
+        {
+            return next;
+        }
+        let record = self.vps[vp].as_ref().expect("exists");
+        let Some(route) = route else {
             return self.lifecycle(
                 cpu,
                 vp,
@@ -518,9 +569,59 @@ impl Kernel {
         ))
     }
 
+    /// Gives an intercepted #DB or #AC back to the guest (`tessera_vcpu::
+    /// reflect`); `None` for the other vectors.
+    fn reflect(&mut self, vp: usize, vector: ExceptionVector) -> Option<Next> {
+        let record = self.vps[vp].as_mut().expect("exists");
+        let control = &record.vmcb.control;
+        let reflection = tessera_vcpu::reflect::reflect(
+            vector,
+            control.exit_info1,
+            control.exit_int_info,
+            record.vmcb.save.dr7,
+        )?;
+        record.vmcb.control.event_inj = reflection.inject;
+        record.vmcb.save.dr7 = reflection.dr7;
+        match reflection.requeue {
+            Some(Requeue::Nmi) => record.pending_nmi = true,
+            Some(Requeue::Interrupt { vector }) => {
+                let event =
+                    tessera_abi::vm::event::new(vector, tessera_abi::vm::event::TYPE_EXTERNAL);
+                if record.pending_interrupt.replace(event).is_some() {
+                    log::warn!(
+                        "{}: an interrupt asserted meanwhile is dropped for the one #{vector} interrupted",
+                        self.vp_name(vp)
+                    );
+                }
+            }
+            None => {}
+        }
+        Some(Next::Resume)
+    }
+
+    /// A host machine check while the guest ran (the #MC intercept): the
+    /// guest never sees it; `tessera_mca` decides whether it resumes.
+    fn host_machine_check(&mut self, cpu: usize, vp: usize) -> Next {
+        use tessera_mca::{Action, Interrupted};
+        match crate::arch::host_events::machine_check(Interrupted::Guest) {
+            Action::Resume => {
+                crate::arch::host_events::report(false);
+                Next::Resume
+            }
+            Action::StopInterrupted => {
+                log::error!("{}: a host machine check ended the guest", self.vp_name(vp));
+                let code = ExitCode::EXCP_BASE.0 + u64::from(ExceptionVector::MC.get());
+                self.lifecycle(cpu, vp, HvMessageType::UNRECOVERABLE_EXCEPTION.0, code)
+            }
+            Action::Fatal => crate::exit::fatal(format_args!(
+                "cpu {cpu}: machine check with the processor context corrupt"
+            )),
+        }
+    }
+
     /// Sends a lifecycle message (the VP stops once its handler has
     /// answered, whatever the answer).
-    fn lifecycle(&mut self, cpu: usize, vp: usize, message_type: u32, detail: u64) -> Next {
+    pub fn lifecycle(&mut self, cpu: usize, vp: usize, message_type: u32, detail: u64) -> Next {
         let Some(route) = self.route_of(vp, intercept::LIFECYCLE, 0) else {
             self.stop_vp(vp);
             return Next::Leave(Keep::Blocked);

@@ -111,8 +111,7 @@ impl FastPartition {
 ///
 /// An exit that completes an instruction moves RIP past it
 /// (`skip::next_rip_unlocked`, reading guest memory through `npt_root`);
-/// if the bytes there are no longer that instruction, the guest runs them
-/// again and nothing of the exit happens.
+/// if the bytes there are not that instruction, the locked path decides.
 pub fn answer(
     vmcb: &mut Vmcb,
     gprs: &mut GuestGprs,
@@ -132,9 +131,10 @@ pub fn answer(
         // every partition's; the guest cannot tell either from nothing
         // (`exits.rs`).
         ExitCode::INVD | ExitCode::WBINVD => {
-            if let Some(next) = super::skip::next_rip_unlocked(vmcb, npt_root) {
-                vmcb.save.rip = next;
-            }
+            let Some(next) = super::skip::next_rip_unlocked(vmcb, npt_root) else {
+                return false;
+            };
+            vmcb.save.rip = next;
             vmcb.control.event_inj = EventInjection::NONE;
             true
         }
@@ -153,11 +153,10 @@ fn answer_cpuid(
     if partition.cpuid_routes.routes(leaf) != Some(false) {
         return false;
     }
-    vmcb.control.event_inj = EventInjection::NONE;
-    // Not the instruction that exited any more: the guest runs it again.
     let Some(next_rip) = super::skip::next_rip_unlocked(vmcb, npt_root) else {
-        return true;
+        return false;
     };
+    vmcb.control.event_inj = EventInjection::NONE;
     let subleaf = gprs.rcx as u32;
     let [eax, ebx, ecx, edx] = super::hv1::cpuid_leaf(partition.hv1(), leaf)
         .unwrap_or_else(|| super::guest_cpu::guest_cpuid(leaf, subleaf, vp_index));
@@ -203,7 +202,7 @@ fn answer_hypercall(
     let next_rip = || super::skip::next_rip_unlocked(vmcb, npt_root);
     if enabled && tessera_hv1::dispatch::is_plain_spin_wait(gprs.rcx, policy) {
         let Some(next_rip) = next_rip() else {
-            return retry(vmcb);
+            return false;
         };
         // HV_STATUS_SUCCESS with no reps: result value 0.
         vmcb.save.rax = 0;
@@ -227,7 +226,7 @@ fn answer_hypercall(
         return false;
     };
     let Some(next_rip) = next_rip() else {
-        return retry(vmcb);
+        return false;
     };
     completion.apply(&mut registers);
     vmcb.save.rax = registers.rax;
@@ -236,13 +235,6 @@ fn answer_hypercall(
     if completion.writeback.advance_rip {
         vmcb.save.rip = next_rip;
     }
-    vmcb.control.event_inj = EventInjection::NONE;
-    true
-}
-
-/// The instruction at RIP is not the one that exited: the guest runs it
-/// again, and nothing of the exit happens.
-fn retry(vmcb: &mut Vmcb) -> bool {
     vmcb.control.event_inj = EventInjection::NONE;
     true
 }

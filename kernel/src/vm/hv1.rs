@@ -444,8 +444,9 @@ impl Kernel {
 
     /// A `VMMCALL`: #UD without the Hv#1 interface, else the hypercall.
     pub fn hypercall(&mut self, cpu: usize, vp: usize) -> Next {
-        let Some(next_rip) = self.next_rip(vp) else {
-            return Next::Resume;
+        let next_rip = match self.next_rip(cpu, vp) {
+            Ok(next_rip) => next_rip,
+            Err(next) => return next,
         };
         let record = self.vps[vp].as_mut().expect("exists");
         let partition = record.partition;

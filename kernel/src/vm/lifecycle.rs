@@ -18,36 +18,6 @@ use tessera_npt::NptConfig;
 use tessera_svm::segment::{SegmentAttributes, VmcbSegment};
 use tessera_svm::{ExceptionVector, Intercept, Vmcb};
 
-/// The intercepts every VP has. VMRUN must be intercepted; the other SVM
-/// instructions, MONITOR/MWAIT and XSETBV would reach host state or
-/// features the guest does not have (they become #UD); INVD would drop the
-/// host's dirty cache lines; CPUID, MSRs, port I/O, HLT and shutdown are
-/// the exits the kernel and the routes answer; INTR and NMI give the CPU
-/// back to the host.
-const ALWAYS: [Intercept; 21] = [
-    Intercept::Vmrun,
-    Intercept::Vmmcall,
-    Intercept::Vmload,
-    Intercept::Vmsave,
-    Intercept::Stgi,
-    Intercept::Clgi,
-    Intercept::Skinit,
-    Intercept::Invlpga,
-    Intercept::Monitor,
-    Intercept::Mwait,
-    Intercept::MwaitConditional,
-    Intercept::Xsetbv,
-    Intercept::Rdpru,
-    Intercept::Invd,
-    Intercept::Cpuid,
-    Intercept::MsrProt,
-    Intercept::IoioProt,
-    Intercept::Hlt,
-    Intercept::Shutdown,
-    Intercept::Intr,
-    Intercept::Nmi,
-];
-
 /// The PAT value at reset (WB, WT, UC-, UC, twice).
 const PAT_RESET: u64 = 0x0007_0406_0007_0406;
 
@@ -65,7 +35,7 @@ fn segment(selector: u16, base: u64, attributes: u16) -> VmcbSegment {
 fn reset_vmcb(partition: &Partition, maps: tables::PermissionMaps) -> Box<Vmcb> {
     let mut vmcb = Box::new(Vmcb::default());
     let control = &mut vmcb.control;
-    for intercept in ALWAYS {
+    for intercept in tessera_vcpu::intercepts::ALWAYS {
         control.intercepts.set(intercept, true);
     }
     set_exception_intercepts(&mut vmcb, partition.exception_intercepts);
@@ -102,7 +72,10 @@ fn reset_vmcb(partition: &Partition, maps: tables::PermissionMaps) -> Box<Vmcb> 
     vmcb
 }
 
+/// Intercepts exception `vectors` (the routed ones) and those the kernel
+/// always takes (`tessera_vcpu::intercepts::EXCEPTIONS`).
 pub fn set_exception_intercepts(vmcb: &mut Vmcb, vectors: u32) {
+    let vectors = vectors | tessera_vcpu::intercepts::EXCEPTIONS;
     for vector in 0..32u8 {
         if let Some(vector_id) = ExceptionVector::new(vector) {
             vmcb.control.intercepts.set(
@@ -207,6 +180,8 @@ impl Kernel {
             run_ticks: 0,
             exception_intercepts: exceptions,
             message_buffer,
+            tsc_aux: 0,
+            skip_failed_at: None,
         })));
         self.partitions[partition]
             .as_mut()

@@ -135,6 +135,11 @@ pub struct Vp {
     /// The frame of the VP thread's message buffer (exit messages out,
     /// reply registers in).
     pub message_buffer: x86_64::PhysAddr,
+    /// The guest's TSC_AUX (RDTSCP reads it; the host's stays 0).
+    pub tsc_aux: u32,
+    /// The RIP of the last exit whose instruction the kernel could not
+    /// find there (`skip.rs`): a second miss at the same RIP stops the VP.
+    pub skip_failed_at: Option<u64>,
 }
 
 impl Vp {

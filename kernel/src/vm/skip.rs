@@ -8,9 +8,11 @@
 //! nested table with volatile loads. The lock-free one runs while its CPU
 //! still counts as in the guest (`run.rs`), so a CPU that unmaps memory
 //! waits for it before any frame it might read goes back to the pool.
+use super::exits::Next;
 use super::mmio::PartitionMemory;
 use crate::memory::physical_to_virtual;
 use crate::state::Kernel;
+use tessera_abi::vm::TESSERA_UNSUPPORTED;
 use tessera_svm::Vmcb;
 use tessera_vcpu::guest_walk::GuestPhysical;
 use tessera_vcpu::instruction::{self, CodeState, Skipped};
@@ -23,23 +25,52 @@ fn saved_next_rip(vmcb: &Vmcb) -> Option<u64> {
 }
 
 impl Kernel {
-    /// Where RIP goes past the instruction VP `vp` exited on; `None` if the
-    /// exit skips no instruction, or the bytes at CS:RIP are no longer it
-    /// (then the guest runs it again: nothing of it has happened).
-    pub fn next_rip(&self, vp: usize) -> Option<u64> {
-        let record = self.vps[vp].as_ref()?;
+    /// Where RIP goes past the instruction VP `vp` exited on, or what the
+    /// VP does instead: if the bytes at CS:RIP are not that instruction
+    /// (another VP rewrote the code, or remapped it), the guest runs them
+    /// again — nothing of the exit has happened; if that happens twice in
+    /// a row at one RIP, the kernel cannot tell what the guest executes,
+    /// and the lifecycle handler hears of it (as KVM stops a guest whose
+    /// instruction it cannot skip) rather than the guest spinning.
+    pub fn next_rip(&mut self, cpu: usize, vp: usize) -> Result<u64, Next> {
+        let Some(record) = self.vps[vp].as_ref() else {
+            return Err(Next::Leave(crate::sched::Keep::Blocked));
+        };
         let control = &record.vmcb.control;
-        let skipped = Skipped::of(control.exit_code, control.exit_info1)?;
-        let code = CodeState::of(&record.vmcb.save);
-        let npt = self.partitions[record.partition].as_ref()?.space.npt();
-        instruction::next_rip(skipped, &code, saved_next_rip(&record.vmcb), || {
-            instruction::fetch(&PartitionMemory { npt }, &code)
-        })
+        let (exit, rip) = (control.exit_code, record.vmcb.save.rip);
+        let measured = Skipped::of(exit, control.exit_info1).and_then(|skipped| {
+            let code = CodeState::of(&record.vmcb.save);
+            let npt = self.partitions[record.partition].as_ref()?.space.npt();
+            instruction::next_rip(skipped, &code, saved_next_rip(&record.vmcb), || {
+                instruction::fetch(&PartitionMemory { npt }, &code)
+            })
+        });
+        let record = self.vps[vp].as_mut().expect("checked");
+        match measured {
+            Some(next) => {
+                record.skip_failed_at = None;
+                Ok(next)
+            }
+            None if record.skip_failed_at != Some(rip) => {
+                record.skip_failed_at = Some(rip);
+                Err(Next::Resume)
+            }
+            None => {
+                record.skip_failed_at = None;
+                log::warn!(
+                    "{}: the instruction at rip {rip:#x} is not the one that exited ({exit:?})",
+                    self.vp_name(vp)
+                );
+                Err(self.lifecycle(cpu, vp, TESSERA_UNSUPPORTED as u32, exit.0))
+            }
+        }
     }
 }
 
 /// [`Kernel::next_rip`] without the lock: `npt_root` is the partition's
 /// nested table, whose frames stay alive while this CPU is in the guest.
+/// `None` leaves the exit to the locked path, which decides what a
+/// mismatch means.
 pub fn next_rip_unlocked(vmcb: &Vmcb, npt_root: u64) -> Option<u64> {
     let control = &vmcb.control;
     let skipped = Skipped::of(control.exit_code, control.exit_info1)?;

@@ -5,9 +5,8 @@
 //! everything that needs it (the kernel switches guest FPU state with
 //! FXSAVE, and XCR0 is not virtualised), PKU, LA57 and CET (their CR4 bits
 //! are refused), MONITOR/MWAIT (intercepted), the local APIC and x2APIC
-//! (not emulated yet: an APIC access would be an unmapped GPA), RDPID (it
-//! reads TSC_AUX without an exit, and the guest's TSC_AUX lives in the
-//! kernel: RDTSCP is intercepted) and the performance-counter extensions
+//! (not emulated yet: an APIC access would be an unmapped GPA) and the
+//! performance-counter extensions
 //! (RDPMC and the counter MSRs #GP: no PMU is virtualised). Set: the hypervisor bit
 //! (leaf 1 ECX bit 31, which the Hv#1 interface requires, "Requirements
 //! for Implementing the Microsoft Hypervisor Interface" §2.1). The APIC ID
@@ -41,10 +40,10 @@ mod leaf1 {
 /// Leaf 7 subleaf 0: AVX2 and the AVX-512 family depend on XSAVE.
 const LEAF7_EBX_HIDDEN: u32 =
     1 << 5 | 1 << 16 | 1 << 17 | 1 << 21 | 1 << 26 | 1 << 27 | 1 << 28 | 1 << 30 | 1 << 31;
-/// Leaf 7 subleaf 0 ECX: PKU, OSPKE, CET shadow stacks (7), LA57, RDPID
-/// (22), and the AVX-512 extensions.
+/// Leaf 7 subleaf 0 ECX: PKU, OSPKE, CET shadow stacks (7), LA57, and the
+/// AVX-512 extensions.
 const LEAF7_ECX_HIDDEN: u32 =
-    1 << 1 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 7 | 1 << 11 | 1 << 12 | 1 << 14 | 1 << 16 | 1 << 22;
+    1 << 1 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 7 | 1 << 11 | 1 << 12 | 1 << 14 | 1 << 16;
 /// Leaf 7 subleaf 0 EDX: AVX-512 4VNNIW/4FMAPS, VP2INTERSECT, CET
 /// indirect branch tracking (20), FP16.
 const LEAF7_EDX_HIDDEN: u32 = 1 << 2 | 1 << 3 | 1 << 8 | 1 << 20 | 1 << 23;
@@ -127,7 +126,6 @@ mod tests {
         assert_eq!(filter(0x4000_0000, 0, ALL, 0), [0; 4]);
         assert_eq!(filter(7, 0, ALL, 0)[EBX] & (1 << 5), 0, "AVX2");
         assert_eq!(filter(7, 0, ALL, 0)[ECX] & (1 << 16), 0, "LA57");
-        assert_eq!(filter(7, 0, ALL, 0)[ECX] & (1 << 22), 0, "RDPID");
         assert_eq!(filter(7, 0, ALL, 0)[ECX] & (1 << 7), 0, "CET shadow stacks");
         assert_eq!(
             filter(0x8000_0001, 0, ALL, 0)[ECX] & (1 << 23),

@@ -11,6 +11,8 @@
 //! | [`cpuid`] | the CPUID fast path: host leaves, filtered |
 //! | [`msr`] | the MSR fast path: which MSRs the kernel answers, and their reserved bits |
 //! | [`exit_message`] | exit messages: TLFS intercept messages built from the VMCB |
+//! | [`intercepts`] | the intercepts every VP has |
+//! | [`reflect`] | #DB and #AC, intercepted and given back to the guest |
 //! | [`reply`] | a handler's reply, validated before the guest runs again |
 //! | [`instruction`] | where RIP goes after an exit that skips an instruction: NRIP, or the fetched instruction measured |
 #![no_std]
@@ -26,8 +28,10 @@ pub mod gprs;
 pub mod guest_cpu;
 pub mod guest_walk;
 pub mod instruction;
+pub mod intercepts;
 pub mod mmio;
 pub mod msr;
+pub mod reflect;
 pub mod registers;
 pub mod reply;
 

@@ -22,6 +22,7 @@ pub const SFMASK: u32 = 0xC000_0084;
 pub const FS_BASE: u32 = 0xC000_0100;
 pub const GS_BASE: u32 = 0xC000_0101;
 pub const KERNEL_GS_BASE: u32 = 0xC000_0102;
+pub const TSC_AUX: u32 = 0xC000_0103;
 
 /// The MSRs the guest reaches without an exit (its VMCB copy).
 pub const PASS_THROUGH: [u32; 10] = [
@@ -46,6 +47,8 @@ pub enum FastPath {
     /// Reads give the architectural base with the global enable clear
     /// (CPUID shows no APIC); writes are #GP.
     ApicBase,
+    /// The VP's own TSC_AUX (RDTSCP is intercepted and reads it).
+    TscAux,
     /// #GP.
     Fault,
 }
@@ -56,6 +59,7 @@ pub fn fast_path(msr: u32) -> FastPath {
         PAT => FastPath::Pat,
         TSC => FastPath::Tsc,
         APIC_BASE => FastPath::ApicBase,
+        TSC_AUX => FastPath::TscAux,
         _ => FastPath::Fault,
     }
 }
@@ -73,6 +77,18 @@ pub fn valid_pat(value: u64) -> bool {
         .to_le_bytes()
         .iter()
         .all(|&kind| matches!(kind, 0 | 1 | 4 | 5 | 6 | 7))
+}
+
+/// The TSC_AUX a WRMSR of `value` sets, or `None` for #GP: bits 63:32 are
+/// reserved (APM vol. 2 §13.2.4 "Time-Stamp Counter", RDTSCP).
+pub fn tsc_aux_write(value: u64) -> Option<u32> {
+    u32::try_from(value).ok()
+}
+
+/// RDTSCP's answer: RAX and RDX the TSC (as RDTSC), RCX the TSC_AUX
+/// (APM vol. 3, RDTSCP: "ECX = TSC_AUX[31:0]", upper halves zeroed).
+pub fn rdtscp(guest_tsc: u64, tsc_aux: u32) -> [u64; 3] {
+    [guest_tsc & 0xFFFF_FFFF, guest_tsc >> 32, u64::from(tsc_aux)]
 }
 
 /// The guest's view of EFER (without the kernel's SVME).
@@ -134,6 +150,16 @@ mod tests {
     }
 
     #[test]
+    fn tsc_aux_is_32_bits_and_rdtscp_splits_the_counter() {
+        assert_eq!(tsc_aux_write(0xFFFF_FFFF), Some(0xFFFF_FFFF));
+        assert_eq!(tsc_aux_write(1 << 32), None);
+        assert_eq!(
+            rdtscp(0x1122_3344_5566_7788, 7),
+            [0x5566_7788, 0x1122_3344, 7]
+        );
+    }
+
+    #[test]
     fn only_efer_pat_and_tsc_have_fast_paths() {
         assert_eq!(fast_path(EFER), FastPath::Efer);
         assert_eq!(fast_path(PAT), FastPath::Pat);
@@ -141,6 +167,7 @@ mod tests {
         assert_eq!(fast_path(0x1B), FastPath::ApicBase);
         assert_eq!(apic_base(0), 0xFEE0_0100);
         assert_eq!(apic_base(3), 0xFEE0_0000);
+        assert_eq!(fast_path(TSC_AUX), FastPath::TscAux);
         assert_eq!(fast_path(0xDEA), FastPath::Fault);
         assert_eq!(fast_path(0x4000_0000), FastPath::Fault);
     }

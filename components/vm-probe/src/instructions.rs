@@ -1,0 +1,126 @@
+//! Issue 9, finding 7: what the kernel does with the exits that skip an
+//! instruction and with the instructions and exceptions it now always
+//! intercepts, seen from a guest.
+//!
+//! - Prefixed forms (CPUID with an operand-size, segment or REP prefix,
+//!   WRMSR with an operand-size prefix, INVD with a segment prefix) move
+//!   RIP past the whole instruction; before, RIP landed inside it.
+//! - RDTSCP returns the guest's own TSC_AUX (WRMSR 0xC0000103, which #GPed
+//!   before), WBINVD and INVD are skipped, RDPMC raises #GP (no PMU is
+//!   virtualised).
+//! - A single-step #DB, now intercepted, reaches the guest's handler.
+
+use tessera_rt::vm::Register;
+use tessera_rt::vm_exit::{Exit, ExitReply};
+use tlfs::register::HvRegisterName;
+
+use crate::lab::{Lab, LabVp};
+use crate::tap::Tap;
+
+/// What the guest writes to TSC_AUX and expects RDTSCP to return.
+const TSC_AUX: u32 = 0x5A5A;
+
+/// 16-bit real mode at `lab::CODE_GPA` (0x1000), with the #DB handler at
+/// 0x1100 and the #GP handler at 0x1120 (the IVT points there).
+fn code() -> alloc::vec::Vec<u8> {
+    let main: &[u8] = &[
+        0x66, 0x0F, 0xA2, //                   o32 cpuid
+        0x2E, 0x0F, 0xA2, //                   cs: cpuid
+        0xF3, 0x66, 0x0F, 0xA2, //             rep o32 cpuid
+        0x66, 0xB9, 0x03, 0x01, 0x00, 0xC0, // mov ecx, 0xC0000103 (TSC_AUX)
+        0x66, 0xB8, 0x5A, 0x5A, 0x00, 0x00, // mov eax, 0x5A5A
+        0x66, 0x31, 0xD2, //                   xor edx, edx
+        0x66, 0x0F, 0x30, //                   o32 wrmsr
+        0x66, 0x31, 0xC9, //                   xor ecx, ecx
+        0x0F, 0x01, 0xF9, //                   rdtscp
+        0x66, 0x89, 0xC8, //                   mov eax, ecx
+        0x66, 0xE7, 0x90, //                   out 0x90, eax: TSC_AUX
+        0x0F, 0x09, //                         wbinvd
+        0x3E, 0x0F, 0x08, //                   ds: invd
+        0x9C, //                               pushf
+        0x58, //                               pop ax
+        0x80, 0xCC, 0x01, //                   or ah, 1: TF
+        0x50, //                               push ax
+        0x9D, //                               popf
+        0x90, //                               nop: then the single-step #DB
+        0xE6, 0x9F, //                         out 0x9f, al (only without #DB)
+        0xF4, //                               hlt
+    ];
+    let debug_handler: &[u8] = &[
+        0xE6, 0x91, // 0x1100: out 0x91, al: #DB delivered
+        0x0F, 0x33, //         rdpmc: #GP
+        0xE6, 0x9F, //         out 0x9f, al (only without #GP)
+        0xF4, //               hlt
+    ];
+    let protection_handler: &[u8] = &[
+        0xE6, 0x92, // 0x1120: out 0x92, al: #GP delivered
+        0xF4, //               hlt
+    ];
+    let mut code = alloc::vec![0xF4u8; 0x130];
+    code[..main.len()].copy_from_slice(main);
+    code[0x100..0x100 + debug_handler.len()].copy_from_slice(debug_handler);
+    code[0x120..0x120 + protection_handler.len()].copy_from_slice(protection_handler);
+    code
+}
+
+pub fn run(lab: &mut Lab, tap: &mut Tap) {
+    let registers = [Register::u64(HvRegisterName::X64_RSP, 0x7000)];
+    let vps = [LabVp {
+        index: 0,
+        cpu: 1,
+        registers: &registers,
+    }];
+    let built = lab
+        .build("instructions", &code(), None, &vps)
+        .and_then(|()| {
+            // Real-mode IVT: #DB (1) → 0000:1100, #GP (13) → 0000:1120.
+            lab.write(0x0, &[0x0000_1100 << 32]);
+            lab.write(0x30, &[0x0000_1120 << 32]);
+            lab.start()
+        });
+    tap.expect_ok(
+        "a guest of prefixed and intercepted instructions starts",
+        built,
+    );
+    if built.is_ok() {
+        let seen = serve(lab);
+        tap.report(
+            "prefixed CPUID, WRMSR and INVD complete, and RDTSCP returns the guest's own TSC_AUX",
+            seen.as_ref().ok().and_then(|s| s.first()) == Some(&(0x90, TSC_AUX)),
+            Some(alloc::format!("{seen:x?}")),
+        );
+        tap.report(
+            "a single step raises #DB in the guest's own handler, and RDPMC raises #GP there",
+            seen.as_ref().ok().map(|s| &s[1..]) == Some(&[(0x91, 0), (0x92, 0)][..]),
+            Some(alloc::format!("{seen:x?}")),
+        );
+    }
+    lab.tear_down();
+}
+
+/// The ports the guest wrote, with the values (masked to 32 bits), until
+/// its third report or the first exit that is not one.
+fn serve(lab: &Lab) -> Result<alloc::vec::Vec<(u16, u32)>, tessera_rt::Error> {
+    let mut seen = alloc::vec::Vec::new();
+    let mut answer = None;
+    loop {
+        let message = lab.next(answer.take())?;
+        let reply = match message.exit {
+            Exit::IoPort { port, value, .. } if seen.len() < 2 && port != 0x9F => {
+                seen.push((port, if port == 0x90 { value } else { 0 }));
+                ExitReply::new().advance_rip()
+            }
+            Exit::IoPort { port, value, .. } => {
+                seen.push((port, if port == 0x90 { value } else { 0 }));
+                lab.answer(ExitReply::new().stop())?;
+                return Ok(seen);
+            }
+            other => {
+                log::info!("instructions: unexpected exit {other:?}");
+                lab.answer(ExitReply::new().stop())?;
+                return Ok(seen);
+            }
+        };
+        answer = Some(reply);
+    }
+}
