@@ -60,9 +60,15 @@ impl RouteRanges {
     }
 }
 
+/// The next partition's serial: unique for the kernel's life (an index is
+/// reused once a partition is reaped; a serial never is).
+static SERIALS: AtomicU64 = AtomicU64::new(1);
+
 /// What a running VP reads of its partition without the lock.
 #[derive(Debug)]
 pub struct FastPartition {
+    /// Tells this partition from every other, ever (`barrier.rs`).
+    pub serial: u64,
     /// Bumped (under the lock) whenever a translation is taken away; a VP
     /// that saw an older value flushes its TLB before it runs again.
     pub tlb_generation: AtomicU64,
@@ -80,6 +86,7 @@ pub struct FastPartition {
 impl Default for FastPartition {
     fn default() -> Self {
         Self {
+            serial: SERIALS.fetch_add(1, Ordering::Relaxed),
             tlb_generation: AtomicU64::new(1),
             cpuid_routes: RouteRanges::default(),
             port_routes: RouteRanges::default(),

@@ -42,19 +42,12 @@ impl GuestPhysical for PartitionMemory<'_> {
     }
 }
 
-/// The bytes of the instruction behind a nested page fault: with decode
-/// assists the CPU fetched them already (APM vol. 2 §15.33 "Decode
-/// Assists": the number of bytes fetched at `0D0h`, the bytes from `0D1h`;
-/// zero bytes where the fetch itself faulted), else the kernel fetches.
+/// The bytes of the instruction behind a nested page fault: the CPU's,
+/// where it offers decode assists, else fetched.
 pub fn instruction_bytes(vmcb: &Vmcb, npt: &NestedPageTable, decode_assists: bool) -> Fetched {
-    let control = &vmcb.control;
-    if decode_assists && control.guest_instruction_len != 0 {
-        return Fetched::from_assist(
-            control.guest_instruction_len,
-            &control.guest_instruction_bytes,
-        );
-    }
-    instruction::fetch(&PartitionMemory { npt }, &CodeState::of(&vmcb.save))
+    Fetched::for_nested_fault(decode_assists, &vmcb.control, || {
+        instruction::fetch(&PartitionMemory { npt }, &CodeState::of(&vmcb.save))
+    })
 }
 
 /// Decodes the instruction behind a memory exit of the VP whose state is

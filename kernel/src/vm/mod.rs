@@ -18,6 +18,7 @@
 //! | `forward` | exit messages out, replies in |
 //! | `memory` | mapping regions into partitions, and taking them back |
 //! | `lifecycle` | creating, starting, stopping |
+pub mod barrier;
 pub mod entry_state;
 pub mod exits;
 pub mod fast;

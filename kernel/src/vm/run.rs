@@ -165,6 +165,9 @@ impl Kernel {
             .as_ref()
             .map_or((0, 0), |p| (p.exception_intercepts, p.space.npt().root()));
         guest_state::switch_to(self, cpu, vp);
+        if let Some(record) = self.vps[vp].as_ref() {
+            super::barrier::entering(cpu, record.fast.serial);
+        }
         let vp_record = self.vps[vp].as_mut().expect("checked");
         if vp_record.exception_intercepts != exceptions {
             super::lifecycle::set_exception_intercepts(&mut vp_record.vmcb, exceptions);
@@ -175,7 +178,7 @@ impl Kernel {
         let flush = vp_record.seen_tlb_generation != generation;
         vp_record.seen_tlb_generation = generation;
         vp_record.vmcb.control.tlb_control = if flush {
-            TlbControl::FLUSH_ALL
+            TlbControl::guest_flush(crate::svm::features().flush_by_asid)
         } else {
             TlbControl::DO_NOTHING
         };

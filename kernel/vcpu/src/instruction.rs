@@ -144,12 +144,24 @@ impl Fetched {
         &self.bytes[..self.count]
     }
 
-    /// What a CPU with decode assists put in the VMCB (`len` bytes).
-    pub fn from_assist(len: u8, bytes: &[u8; MAX_LENGTH]) -> Self {
-        Self {
-            bytes: *bytes,
-            count: usize::from(len).min(MAX_LENGTH),
+    /// The bytes of the instruction behind a nested page fault: where the
+    /// CPU offers decode assists it fetched them already (APM vol. 2
+    /// §15.33.2 "Nested and Intercepted #PF": the count at VMCB `0D0h`, the
+    /// bytes from `0D1h`; a count of 0 where its own fetch faulted), else
+    /// `fetch` reads them.
+    pub fn for_nested_fault(
+        decode_assists: bool,
+        control: &tessera_svm::control_area::VmcbControlArea,
+        fetch: impl FnOnce() -> Self,
+    ) -> Self {
+        let count = usize::from(control.guest_instruction_len).min(MAX_LENGTH);
+        if decode_assists && count != 0 {
+            return Self {
+                bytes: control.guest_instruction_bytes,
+                count,
+            };
         }
+        fetch()
     }
 }
 
@@ -375,6 +387,79 @@ mod tests {
             let page = self.0.get(&(gpa & !0xFFF))?;
             let at = (gpa & 0xFFF) as usize;
             Some(u64::from_le_bytes(page[at..at + 8].try_into().unwrap()))
+        }
+    }
+
+    #[test]
+    /// Issue 12 item 4: with decode assists the CPU's bytes are used; with
+    /// none fetched (its fetch faulted), or without the feature, the
+    /// kernel's fetch.
+    #[test]
+    fn nested_faults_use_the_cpus_bytes_where_it_gives_them() {
+        let mut control = tessera_svm::control_area::VmcbControlArea::default();
+        control.guest_instruction_len = 3;
+        control.guest_instruction_bytes[..3].copy_from_slice(&[0x8B, 0x45, 0x08]);
+        let fetched = || Fetched {
+            bytes: [0x90; MAX_LENGTH],
+            count: MAX_LENGTH,
+        };
+        let assisted = Fetched::for_nested_fault(true, &control, || panic!("no fetch"));
+        assert_eq!(assisted.as_slice(), [0x8B, 0x45, 0x08]);
+        assert_eq!(
+            Fetched::for_nested_fault(false, &control, fetched).count,
+            MAX_LENGTH
+        );
+        control.guest_instruction_len = 0;
+        assert_eq!(
+            Fetched::for_nested_fault(true, &control, fetched).count,
+            MAX_LENGTH
+        );
+        control.guest_instruction_len = 200;
+        let clamped = Fetched::for_nested_fault(true, &control, || panic!("no fetch"));
+        assert_eq!(clamped.count, MAX_LENGTH);
+    }
+
+    /// Issue 12 item 4: every exit the kernel completes by skipping its
+    /// instruction, as a CPU with NRIP save reports it (next RIP in the
+    /// VMCB, prefixes counted by the CPU) and as one without does (the
+    /// bytes fetched at CS:RIP).
+    #[test]
+    fn every_skipping_exit_takes_nrip_or_the_fetched_length() {
+        let cases: [(ExitCode, u64, &[u8]); 8] = [
+            (ExitCode::CPUID, 0, &[0x66, 0x0F, 0xA2]),
+            (ExitCode::MSR, 0, &[0x0F, 0x32]),
+            (ExitCode::MSR, 1, &[0x2E, 0x0F, 0x30]),
+            (ExitCode::HLT, 0, &[0xF4]),
+            (ExitCode::VMMCALL, 0, &[0x0F, 0x01, 0xD9]),
+            (ExitCode::INVD, 0, &[0x0F, 0x08]),
+            (ExitCode::WBINVD, 0, &[0xF3, 0x0F, 0x09]),
+            (ExitCode::RDTSCP, 0, &[0x0F, 0x01, 0xF9]),
+        ];
+        let code = CodeState {
+            rip: 0x7000,
+            cs_base: 0,
+            bits: 64,
+            paging: Paging::Off,
+            cr3: 0,
+            cr4: 0,
+        };
+        for (exit, info1, bytes) in cases {
+            let skipped = Skipped::of(exit, info1).unwrap_or_else(|| panic!("{exit:?}"));
+            let length = bytes.len() as u64;
+            let nrip = Some(0x7000 + length);
+            let no_fetch = || -> Fetched { panic!("{exit:?}: NRIP save needs no fetch") };
+            assert_eq!(next_rip(skipped, &code, nrip, no_fetch), nrip, "{exit:?}");
+            let fetched = || {
+                let mut fetched = Fetched::default();
+                fetched.bytes[..bytes.len()].copy_from_slice(bytes);
+                fetched.count = MAX_LENGTH;
+                fetched
+            };
+            assert_eq!(
+                next_rip(skipped, &code, None, fetched),
+                nrip,
+                "{exit:?} fetched"
+            );
         }
     }
 

@@ -13,6 +13,7 @@
 //! | [`exit_message`] | exit messages: TLFS intercept messages built from the VMCB |
 //! | [`intercepts`] | the intercepts every VP has |
 //! | [`reflect`] | #DB and #AC, intercepted and given back to the guest |
+//! | [`speculation`] | the branch-predictor barrier between partitions |
 //! | [`reply`] | a handler's reply, validated before the guest runs again |
 //! | [`instruction`] | where RIP goes after an exit that skips an instruction: NRIP, or the fetched instruction measured |
 #![no_std]
@@ -34,6 +35,7 @@ pub mod msr;
 pub mod reflect;
 pub mod registers;
 pub mod reply;
+pub mod speculation;
 
 pub use gprs::GuestGprs;
 
