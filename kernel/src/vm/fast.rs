@@ -6,6 +6,7 @@
 //! leaf, and whether translations were taken away — is published here with
 //! atomics by the (locked) code that changes it, so the VP can re-enter the
 //! guest straight from the exit.
+use super::skip::{Unlocked, next_rip_unlocked};
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use tessera_svm::{EventInjection, ExitCode, Vmcb};
 use tessera_vcpu::GuestGprs;
@@ -124,21 +125,21 @@ pub fn answer(
     gprs: &mut GuestGprs,
     partition: &FastPartition,
     vp_index: u32,
-    npt_root: u64,
+    unlocked: &mut Unlocked<'_>,
 ) -> bool {
     let control = &vmcb.control;
     if control.exit_int_info.valid() {
         return false;
     }
     match control.exit_code {
-        ExitCode::CPUID => answer_cpuid(vmcb, gprs, partition, vp_index, npt_root),
-        ExitCode::VMMCALL => answer_hypercall(vmcb, gprs, partition, npt_root),
+        ExitCode::CPUID => answer_cpuid(vmcb, gprs, partition, vp_index, unlocked),
+        ExitCode::VMMCALL => answer_hypercall(vmcb, gprs, partition, unlocked),
         ExitCode::IOIO => answer_absent_port(vmcb, partition),
         // INVD would drop the host's dirty cache lines, WBINVD flush
         // every partition's; the guest cannot tell either from nothing
         // (`exits.rs`).
         ExitCode::INVD | ExitCode::WBINVD => {
-            let Some(next) = super::skip::next_rip_unlocked(vmcb, npt_root) else {
+            let Some(next) = next_rip_unlocked(vmcb, unlocked) else {
                 return false;
             };
             vmcb.save.rip = next;
@@ -154,13 +155,13 @@ fn answer_cpuid(
     gprs: &mut GuestGprs,
     partition: &FastPartition,
     vp_index: u32,
-    npt_root: u64,
+    unlocked: &mut Unlocked<'_>,
 ) -> bool {
     let leaf = vmcb.save.rax as u32;
     if partition.cpuid_routes.routes(leaf) != Some(false) {
         return false;
     }
-    let Some(next_rip) = super::skip::next_rip_unlocked(vmcb, npt_root) else {
+    let Some(next_rip) = next_rip_unlocked(vmcb, unlocked) else {
         return false;
     };
     vmcb.control.event_inj = EventInjection::NONE;
@@ -184,7 +185,7 @@ fn answer_hypercall(
     vmcb: &mut Vmcb,
     gprs: &mut GuestGprs,
     partition: &FastPartition,
-    npt_root: u64,
+    unlocked: &mut Unlocked<'_>,
 ) -> bool {
     use tessera_hv1::hypercall::{Caller, HypercallRegisters};
     let Some(policy) = partition.hypercall_policy() else {
@@ -206,7 +207,7 @@ fn answer_hypercall(
         return false;
     }
     let enabled = partition.hypercalls_enabled.load(Ordering::Acquire);
-    let next_rip = || super::skip::next_rip_unlocked(vmcb, npt_root);
+    let mut next_rip = || next_rip_unlocked(vmcb, unlocked);
     if enabled && tessera_hv1::dispatch::is_plain_spin_wait(gprs.rcx, policy) {
         let Some(next_rip) = next_rip() else {
             return false;

@@ -182,6 +182,7 @@ impl Kernel {
             message_buffer,
             tsc_aux: 0,
             skip_failed_at: None,
+            fetch_cache: Default::default(),
         })));
         self.partitions[partition]
             .as_mut()

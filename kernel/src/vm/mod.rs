@@ -138,6 +138,9 @@ pub struct Vp {
     pub message_buffer: x86_64::PhysAddr,
     /// The guest's TSC_AUX (RDTSCP reads it; the host's stays 0).
     pub tsc_aux: u32,
+    /// The last instruction its lock-free exits measured (without NRIP
+    /// save), re-used while nothing it read changed.
+    pub fetch_cache: tessera_vcpu::fetch_cache::FetchCache,
     /// The RIP of the last exit whose instruction the kernel could not
     /// find there (`skip.rs`): a second miss at the same RIP stops the VP.
     pub skip_failed_at: Option<u64>,

@@ -68,6 +68,7 @@ struct Entry {
     gprs: *mut GuestGprs,
     seen_tlb_generation: *mut u64,
     run_ticks: *mut u64,
+    fetch_cache: *mut tessera_vcpu::fetch_cache::FetchCache,
     fast: Arc<FastPartition>,
     partition: usize,
     vp_index: u32,
@@ -81,17 +82,19 @@ struct Entry {
 /// again, which flushes).
 fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
     // The VP is pinned to this CPU and marked running: no other CPU
-    // touches its VMCB, general registers or seen generation until it
-    // leaves the CPU (they only write its pending interrupt and stop flags,
-    // under the lock, and then interrupt this CPU). Both live in boxes,
-    // so the pointers stay valid while the lock is released.
+    // touches its VMCB, general registers, seen generation, run time or
+    // fetch cache until it leaves the CPU (they only write its pending
+    // interrupt and stop flags, under the lock, and then interrupt this
+    // CPU). The VMCB and the VP record live in boxes, so the pointers stay
+    // valid while the lock is released.
     // SAFETY: this CPU alone uses these fields until the VP leaves it.
-    let (vmcb, gprs, seen, run_ticks) = unsafe {
+    let (vmcb, gprs, seen, run_ticks, fetch_cache) = unsafe {
         (
             &mut *entry.vmcb,
             &mut *entry.gprs,
             &mut *entry.seen_tlb_generation,
             &mut *entry.run_ticks,
+            &mut *entry.fetch_cache,
         )
     };
     // The VP's time counts from here to its next slow exit: the guest's
@@ -124,7 +127,12 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
         // Still "in the guest" while the exit is answered: the answer may
         // read guest memory through the nested table, whose frames an
         // unmapping CPU frees only once this CPU has left (`skip.rs`).
-        let answered = fast::answer(vmcb, gprs, &entry.fast, entry.vp_index, entry.npt_root);
+        let mut unlocked = super::skip::Unlocked {
+            npt_root: entry.npt_root,
+            generation: entry.fast.tlb_generation.load(Ordering::SeqCst),
+            cache: &mut *fetch_cache,
+        };
+        let answered = fast::answer(vmcb, gprs, &entry.fast, entry.vp_index, &mut unlocked);
         tlb::left_guest(cpu);
         if !answered {
             break true;
@@ -189,6 +197,7 @@ impl Kernel {
             gprs: &mut vp_record.gprs,
             seen_tlb_generation: &mut vp_record.seen_tlb_generation,
             run_ticks: &mut vp_record.run_ticks,
+            fetch_cache: &mut vp_record.fetch_cache,
             fast: vp_record.fast.clone(),
             partition,
             vp_index: vp_record.index,

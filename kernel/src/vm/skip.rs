@@ -14,6 +14,7 @@ use crate::memory::physical_to_virtual;
 use crate::state::Kernel;
 use tessera_abi::vm::TESSERA_UNSUPPORTED;
 use tessera_svm::Vmcb;
+use tessera_vcpu::fetch_cache::{FetchCache, Locations};
 use tessera_vcpu::guest_walk::GuestPhysical;
 use tessera_vcpu::instruction::{self, CodeState, Skipped};
 
@@ -67,17 +68,30 @@ impl Kernel {
     }
 }
 
-/// [`Kernel::next_rip`] without the lock: `npt_root` is the partition's
-/// nested table, whose frames stay alive while this CPU is in the guest.
-/// `None` leaves the exit to the locked path, which decides what a
-/// mismatch means.
-pub fn next_rip_unlocked(vmcb: &Vmcb, npt_root: u64) -> Option<u64> {
+/// The lock-free path's view of a VP: its partition's nested table (whose
+/// frames stay alive while this CPU is in the guest), the partition's TLB
+/// generation now, and the VP's last measured instruction.
+pub struct Unlocked<'a> {
+    pub npt_root: u64,
+    pub generation: u64,
+    pub cache: &'a mut FetchCache,
+}
+
+/// [`Kernel::next_rip`] without the lock. `None` leaves the exit to the
+/// locked path, which decides what a mismatch means.
+pub fn next_rip_unlocked(vmcb: &Vmcb, unlocked: &mut Unlocked<'_>) -> Option<u64> {
     let control = &vmcb.control;
     let skipped = Skipped::of(control.exit_code, control.exit_info1)?;
+    if let Some(next) = saved_next_rip(vmcb) {
+        return Some(next);
+    }
+    let memory = SharedMemory {
+        npt_root: unlocked.npt_root,
+    };
     let code = CodeState::of(&vmcb.save);
-    instruction::next_rip(skipped, &code, saved_next_rip(vmcb), || {
-        instruction::fetch(&SharedMemory { npt_root }, &code)
-    })
+    unlocked
+        .cache
+        .next_rip(skipped, &code, unlocked.generation, &memory)
 }
 
 /// Guest memory read through a nested table other CPUs may edit.
@@ -112,6 +126,16 @@ impl GuestPhysical for SharedMemory {
             }
             None => false,
         }
+    }
+}
+
+impl Locations for SharedMemory {
+    fn locate(&self, gpa: u64) -> Option<u64> {
+        tessera_npt::translate_shared(self.npt_root, gpa, read_physical).map(|t| t.hpa)
+    }
+
+    fn word(&self, location: u64) -> u64 {
+        read_physical(location)
     }
 }
 

@@ -221,7 +221,8 @@ mod tests {
 
     #[test]
     fn each_inconsistency_is_named() {
-        let cases: [(fn(&mut Vmcb), StateError); 13] = [
+        type Case = (fn(&mut Vmcb), StateError);
+        let cases: [Case; 13] = [
             (|v| v.save.cr0 |= 1 << 32, StateError::Cr0HighBits),
             (
                 |v| v.save.cr0 = (v.save.cr0 | CR0_NW) & !CR0_CD,

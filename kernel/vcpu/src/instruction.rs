@@ -390,14 +390,15 @@ mod tests {
         }
     }
 
-    #[test]
     /// Issue 12 item 4: with decode assists the CPU's bytes are used; with
     /// none fetched (its fetch faulted), or without the feature, the
     /// kernel's fetch.
     #[test]
     fn nested_faults_use_the_cpus_bytes_where_it_gives_them() {
-        let mut control = tessera_svm::control_area::VmcbControlArea::default();
-        control.guest_instruction_len = 3;
+        let mut control = tessera_svm::control_area::VmcbControlArea {
+            guest_instruction_len: 3,
+            ..Default::default()
+        };
         control.guest_instruction_bytes[..3].copy_from_slice(&[0x8B, 0x45, 0x08]);
         let fetched = || Fetched {
             bytes: [0x90; MAX_LENGTH],

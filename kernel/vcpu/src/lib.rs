@@ -15,6 +15,7 @@
 //! | [`reflect`] | #DB and #AC, intercepted and given back to the guest |
 //! | [`speculation`] | the branch-predictor barrier between partitions |
 //! | [`reply`] | a handler's reply, validated before the guest runs again |
+//! | [`fetch_cache`] | the last instruction measured, re-used while nothing it read changed |
 //! | [`instruction`] | where RIP goes after an exit that skips an instruction: NRIP, or the fetched instruction measured |
 #![no_std]
 #![forbid(unsafe_code)]
@@ -25,6 +26,7 @@ extern crate std;
 pub mod checks;
 pub mod cpuid;
 pub mod exit_message;
+pub mod fetch_cache;
 pub mod gprs;
 pub mod guest_cpu;
 pub mod guest_walk;

@@ -137,7 +137,7 @@ pub fn decode(words: &[u64; 6], buffer: &[u64], msr_exit: bool) -> Result<Reply,
     };
     let mut registers = RegisterWrites::default();
     if has(action::SET_REGISTERS) {
-        if buffer.len() % 2 != 0 {
+        if !buffer.len().is_multiple_of(2) {
             return Err(ReplyError::OddRegisterWords);
         }
         for (index, pair) in buffer.chunks_exact(2).enumerate() {
