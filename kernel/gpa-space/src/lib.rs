@@ -36,7 +36,6 @@ extern crate alloc;
 
 mod overlay;
 
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 pub use overlay::{Overlay, OverlayId};
@@ -70,27 +69,37 @@ pub enum MapError {
     InvalidRange,
     /// The range overlaps RAM mapped before (overlays do not count).
     Overlap,
-    /// The nested table could not be extended.
+    /// The nested table could not be extended, or the record of the
+    /// mapping could not be kept (the kernel heap is full).
     Table(NptError),
 }
 
-/// The overlays placed at one GPA, and the RAM page they cover.
-#[derive(Debug)]
-struct Stack {
-    /// Bottom first: the last one is the one the guest sees.
-    overlays: Vec<Overlay>,
-    /// The RAM page under them (frame, rights), mapped again when the last
-    /// overlay goes.
-    ram: Option<(u64, GuestRights)>,
+/// A RAM page an overlay covers: shown again when the last overlay at its
+/// GPA goes.
+#[derive(Clone, Copy, Debug)]
+struct Covered {
+    gpa: u64,
+    frame: u64,
+    rights: GuestRights,
 }
 
 /// A guest-physical address space (see the crate documentation).
+///
+/// Every allocation it makes is fallible (the kernel's rule): what an
+/// operation needs is reserved before anything changes.
 #[derive(Debug)]
 pub struct GpaSpace<O> {
     npt: NestedPageTable,
     ram: Vec<RamMapping<O>>,
-    /// Page-aligned GPAs that hold at least one overlay.
-    stacks: BTreeMap<u64, Stack>,
+    /// Every overlay in place, in placement order: at each GPA the last
+    /// one is the one the guest sees.
+    overlays: Vec<Overlay>,
+    /// The RAM pages overlays cover.
+    covered: Vec<Covered>,
+}
+
+fn out_of_memory<T>(_: T) -> NptError {
+    NptError::OutOfMemory
 }
 
 impl<O: Copy> GpaSpace<O> {
@@ -99,7 +108,8 @@ impl<O: Copy> GpaSpace<O> {
         Ok(Self {
             npt: NestedPageTable::with_config(mem, config)?,
             ram: Vec::new(),
-            stacks: BTreeMap::new(),
+            overlays: Vec::new(),
+            covered: Vec::new(),
         })
     }
 
@@ -109,39 +119,48 @@ impl<O: Copy> GpaSpace<O> {
         &self.npt
     }
 
-    /// The RAM mappings, in the order they were made.
+    /// The RAM mappings.
     pub fn ram(&self) -> &[RamMapping<O>] {
         &self.ram
     }
 
     /// Every overlay in place.
     pub fn overlays(&self) -> impl Iterator<Item = &Overlay> {
-        self.stacks.values().flat_map(|stack| stack.overlays.iter())
+        self.overlays.iter()
     }
 
     /// The overlay the guest sees at `gpa` (any address in the page).
     pub fn overlay_at(&self, gpa: u64) -> Option<&Overlay> {
-        self.stacks.get(&(gpa & !(PAGE - 1)))?.overlays.last()
+        let page = gpa & !(PAGE - 1);
+        self.overlays
+            .iter()
+            .rev()
+            .find(|overlay| overlay.gpa == page)
     }
 
     /// Where the overlay `id` lies, if placed.
     pub fn overlay(&self, id: OverlayId) -> Option<&Overlay> {
-        self.overlays().find(|overlay| overlay.id == id)
+        self.overlays.iter().find(|overlay| overlay.id == id)
     }
 
-    /// Maps `frames` (one per page) from `gpa` on, all or nothing. Pages an
-    /// overlay covers go under it and show when it goes. Where frames form
-    /// an aligned 2 MiB run at an aligned GPA with no overlay in it, one
-    /// large page maps them.
+    fn overlaid(&self, gpa: u64) -> bool {
+        self.overlays.iter().any(|overlay| overlay.gpa == gpa)
+    }
+
+    /// Maps `pages` frames from `gpa` on (`frame(i)` is page `i`'s), all
+    /// or nothing. Pages an overlay covers go under it and show when it
+    /// goes. Where frames form an aligned 2 MiB run at an aligned GPA with
+    /// no overlay in it, one large page maps them.
     pub fn map_ram(
         &mut self,
         mem: &mut impl TableMemory,
         gpa: u64,
-        frames: &[u64],
+        (pages, frame): (usize, impl Fn(usize) -> u64),
         rights: GuestRights,
         owner: O,
     ) -> Result<(), MapError> {
-        let pages = frames.len() as u64;
+        let count = pages;
+        let pages = pages as u64;
         let end = pages
             .checked_mul(PAGE)
             .and_then(|bytes| gpa.checked_add(bytes))
@@ -150,23 +169,30 @@ impl<O: Copy> GpaSpace<O> {
         if self.ram.iter().any(|m| gpa < m.end() && m.gpa < end) {
             return Err(MapError::Overlap);
         }
-        let mut done: Vec<(u64, PageSize)> = Vec::new();
+        let newly_covered = (0..pages)
+            .map(|page| gpa + page * PAGE)
+            .filter(|&at| self.overlaid(at))
+            .count();
+        self.ram
+            .try_reserve(1)
+            .map_err(|e| MapError::Table(out_of_memory(e)))?;
+        self.covered
+            .try_reserve(newly_covered)
+            .map_err(|e| MapError::Table(out_of_memory(e)))?;
         let mut index = 0;
-        while index < frames.len() {
+        while index < count {
             let at = gpa + index as u64 * PAGE;
-            if self.stacks.contains_key(&at) {
+            if self.overlaid(at) {
                 index += 1;
                 continue;
             }
-            let size = if self.large_page_fits(at, &frames[index..]) {
+            let size = if self.large_page_fits(at, index, count, &frame) {
                 PageSize::Size2M
             } else {
                 PageSize::Size4K
             };
-            if let Err(error) = self.npt.map(mem, at, frames[index], size, rights) {
-                for (undo, size) in done {
-                    let _ = self.npt.unmap(mem, undo, size);
-                }
+            if let Err(error) = self.npt.map(mem, at, frame(index), size, rights) {
+                self.unmap_range(mem, gpa, at);
                 return Err(match error {
                     NptError::GpaOutOfRange { .. } | NptError::MisalignedGpa { .. } => {
                         MapError::InvalidRange
@@ -174,15 +200,22 @@ impl<O: Copy> GpaSpace<O> {
                     other => MapError::Table(other),
                 });
             }
-            done.push((at, size));
             index += if size == PageSize::Size2M {
                 PAGES_PER_LARGE
             } else {
                 1
             };
         }
-        for (&at, stack) in self.stacks.range_mut(gpa..end) {
-            stack.ram = Some((frames[((at - gpa) / PAGE) as usize], rights));
+        for index in 0..count {
+            let at = gpa + index as u64 * PAGE;
+            if self.overlaid(at) {
+                // Room was reserved above.
+                self.covered.push(Covered {
+                    gpa: at,
+                    frame: frame(index),
+                    rights,
+                });
+            }
         }
         self.ram.push(RamMapping {
             gpa,
@@ -193,58 +226,74 @@ impl<O: Copy> GpaSpace<O> {
         Ok(())
     }
 
-    /// Whether the frames from `frames[0]` on can be one 2 MiB page at `at`.
-    fn large_page_fits(&self, at: u64, frames: &[u64]) -> bool {
+    /// Whether frames `first..` of `count` can be one 2 MiB page at `at`.
+    fn large_page_fits(
+        &self,
+        at: u64,
+        first: usize,
+        count: usize,
+        frame: &impl Fn(usize) -> u64,
+    ) -> bool {
         at.is_multiple_of(LARGE)
-            && frames.len() >= PAGES_PER_LARGE
-            && frames[0].is_multiple_of(LARGE)
-            && frames[..PAGES_PER_LARGE]
-                .windows(2)
-                .all(|pair| pair[1] == pair[0].wrapping_add(PAGE))
-            && self.stacks.range(at..at + LARGE).next().is_none()
+            && count - first >= PAGES_PER_LARGE
+            && frame(first).is_multiple_of(LARGE)
+            && (1..PAGES_PER_LARGE)
+                .all(|page| frame(first + page) == frame(first).wrapping_add(page as u64 * PAGE))
+            && !self
+                .overlays
+                .iter()
+                .any(|overlay| (at..at + LARGE).contains(&overlay.gpa))
     }
 
-    /// Removes the RAM mappings `select` picks, and returns them. Every
+    /// Unmaps the RAM the nested table maps in `start..end`; GPAs an
+    /// overlay covers keep the overlay (and lose the RAM under it).
+    fn unmap_range(&mut self, mem: &mut impl TableMemory, start: u64, end: u64) {
+        let mut at = start;
+        while at < end {
+            if self.overlaid(at) {
+                self.covered.retain(|covered| covered.gpa != at);
+                at += PAGE;
+                continue;
+            }
+            let Some(translation) = self.npt.translate(mem, at) else {
+                at += PAGE;
+                continue;
+            };
+            // A large page is only ever made from one mapping's aligned
+            // run (`map_ram`), so it starts here and ends inside the range.
+            debug_assert!(
+                translation.size == PageSize::Size4K
+                    || at.is_multiple_of(LARGE) && at + LARGE <= end
+            );
+            let base = at & !(translation.size.bytes() - 1);
+            let _ = self.npt.unmap(mem, base, translation.size);
+            at = base + translation.size.bytes();
+        }
+    }
+
+    /// Removes the RAM mappings `select` picks, and says how many. Every
     /// frame of theirs the nested table maps is unmapped; GPAs an overlay
     /// covers keep the overlay. The caller flushes before the frames go.
     pub fn unmap_ram(
         &mut self,
         mem: &mut impl TableMemory,
         mut select: impl FnMut(&RamMapping<O>) -> bool,
-    ) -> Vec<RamMapping<O>> {
-        let (gone, kept): (Vec<_>, Vec<_>) = self.ram.iter().partition(|m| select(m));
-        self.ram = kept;
-        for mapping in &gone {
-            let mut at = mapping.gpa;
-            while at < mapping.end() {
-                if let Some(stack) = self.stacks.get_mut(&at) {
-                    stack.ram = None;
-                    at += PAGE;
-                    continue;
-                }
-                let Some(translation) = self.npt.translate(mem, at) else {
-                    at += PAGE;
-                    continue;
-                };
-                // A large page is only ever made from one mapping's aligned
-                // run (`map_ram`), so it starts here and ends inside it.
-                debug_assert!(
-                    translation.size == PageSize::Size4K
-                        || at.is_multiple_of(LARGE) && at + LARGE <= mapping.end()
-                );
-                let base = at & !(translation.size.bytes() - 1);
-                let _ = self.npt.unmap(mem, base, translation.size);
-                at = base + translation.size.bytes();
-            }
+    ) -> usize {
+        let mut count = 0;
+        while let Some(position) = self.ram.iter().position(&mut select) {
+            let mapping = self.ram.swap_remove(position);
+            self.unmap_range(mem, mapping.gpa, mapping.end());
+            count += 1;
         }
-        gone
+        count
     }
 
     /// Places overlay `id` at `gpa` with `frame` and `rights`, on top of
     /// whatever lies there. If `id` was placed already, it moves (or, at
     /// the same GPA, gets the new frame) and the old placement is returned:
     /// free its frame after the flush. On error (the nested table could
-    /// not be extended) nothing changed, the old placement included.
+    /// not be extended, or the heap is full) nothing changed, the old
+    /// placement included.
     pub fn place_overlay(
         &mut self,
         mem: &mut impl TableMemory,
@@ -260,42 +309,42 @@ impl<O: Copy> GpaSpace<O> {
             frame,
             rights,
         };
+        self.overlays.try_reserve(1).map_err(out_of_memory)?;
+        self.covered.try_reserve(1).map_err(out_of_memory)?;
         let mut mapped_now = false;
-        if !self.stacks.contains_key(&gpa) {
+        let mut ram = None;
+        if !self.overlaid(gpa) {
             // The fallible part first: the GPA gets a 4 KiB leaf of its own.
-            let ram = match self.npt.translate(mem, gpa) {
+            match self.npt.translate(mem, gpa) {
                 Some(translation) => {
                     if translation.size == PageSize::Size2M {
                         self.npt.split(mem, gpa)?;
                     }
-                    Some((translation.hpa, translation.rights))
+                    ram = Some(Covered {
+                        gpa,
+                        frame: translation.hpa,
+                        rights: translation.rights,
+                    });
                 }
                 None => {
                     self.npt.map(mem, gpa, frame, PageSize::Size4K, rights)?;
                     mapped_now = true;
-                    None
                 }
-            };
-            self.stacks.insert(
-                gpa,
-                Stack {
-                    overlays: Vec::new(),
-                    ram,
-                },
-            );
+            }
         }
         let old = match self.overlay(id).map(|old| old.gpa) {
-            // Moving within its own stack: the leaf is replaced below.
-            Some(at) if at == gpa => {
-                let stack = self.stacks.get_mut(&gpa).expect("it lies there");
-                let position = stack.overlays.iter().position(|o| o.id == id);
-                position.map(|position| stack.overlays.remove(position))
-            }
+            // Moving within its own GPA: the leaf is replaced below.
+            Some(at) if at == gpa => self
+                .overlays
+                .iter()
+                .position(|o| o.id == id)
+                .map(|position| self.overlays.remove(position)),
             Some(_) => self.remove_overlay(mem, id),
             None => None,
         };
-        let stack = self.stacks.get_mut(&gpa).expect("made above");
-        stack.overlays.push(new);
+        // Room for both was reserved above.
+        self.covered.extend(ram);
+        self.overlays.push(new);
         if !mapped_now {
             let placed = self.npt.replace(mem, gpa, frame, rights);
             debug_assert!(placed.is_ok(), "an overlaid GPA has a 4 KiB leaf");
@@ -307,26 +356,27 @@ impl<O: Copy> GpaSpace<O> {
     /// RAM page under it, or nothing. Returns it (free its frame after the
     /// flush); `None` if it was not placed.
     pub fn remove_overlay(&mut self, mem: &mut impl TableMemory, id: OverlayId) -> Option<Overlay> {
-        let gpa = self.overlay(id)?.gpa;
-        let stack = self.stacks.get_mut(&gpa)?;
-        let position = stack.overlays.iter().position(|o| o.id == id)?;
-        let gone = stack.overlays.remove(position);
-        if position < stack.overlays.len() {
+        let position = self.overlays.iter().position(|o| o.id == id)?;
+        let gone = self.overlays.remove(position);
+        let gpa = gone.gpa;
+        let on_top = !self.overlays[position..].iter().any(|o| o.gpa == gpa);
+        if !on_top {
             // It was covered: what the guest sees does not change.
             return Some(gone);
         }
-        let shown = match (stack.overlays.last(), stack.ram) {
-            (Some(top), _) => Some((top.frame, top.rights)),
-            (None, ram) => ram,
-        };
-        let edited = match shown {
-            Some((frame, rights)) => self.npt.replace(mem, gpa, frame, rights).map(|_| ()),
-            None => self.npt.unmap(mem, gpa, PageSize::Size4K).map(|_| ()),
+        let edited = if let Some(top) = self.overlay_at(gpa).copied() {
+            self.npt
+                .replace(mem, gpa, top.frame, top.rights)
+                .map(|_| ())
+        } else if let Some(position) = self.covered.iter().position(|c| c.gpa == gpa) {
+            let ram = self.covered.swap_remove(position);
+            self.npt
+                .replace(mem, gpa, ram.frame, ram.rights)
+                .map(|_| ())
+        } else {
+            self.npt.unmap(mem, gpa, PageSize::Size4K).map(|_| ())
         };
         debug_assert!(edited.is_ok(), "an overlaid GPA has a 4 KiB leaf");
-        if stack.overlays.is_empty() {
-            self.stacks.remove(&gpa);
-        }
         Some(gone)
     }
 
@@ -334,9 +384,6 @@ impl<O: Copy> GpaSpace<O> {
     /// frames the caller frees (no CPU may run the partition any more).
     pub fn destroy(self, mem: &mut impl TableMemory) -> Vec<Overlay> {
         self.npt.destroy(mem);
-        self.stacks
-            .into_values()
-            .flat_map(|stack| stack.overlays)
-            .collect()
+        self.overlays
     }
 }

@@ -165,7 +165,7 @@ fn run(ops: Vec<Op>) {
                 let (gpa, pages) = (PAGES[page] * PAGE, SIZES[size]);
                 let ram = frames.take(pages, contiguous);
                 owner += 1;
-                match space.map_ram(&mut mem, gpa, &ram, RIGHTS[rights], owner) {
+                match space.map_ram(&mut mem, gpa, common::slice(&ram), RIGHTS[rights], owner) {
                     Ok(()) => {
                         assert!(!model.overlaps(gpa, pages));
                         model.ram.push((gpa, ram, RIGHTS[rights], owner));
@@ -182,7 +182,7 @@ fn run(ops: Vec<Op>) {
                 }
                 let (_, ram, _, gone) = model.ram.remove(pick % model.ram.len());
                 let removed = space.unmap_ram(&mut mem, |m| m.owner == gone);
-                assert_eq!(removed.len(), 1);
+                assert_eq!(removed, 1);
                 // The region's frames go back to the pool.
                 frames.freed.extend(ram);
             }

@@ -5,6 +5,7 @@ use super::{Route, VpState};
 use crate::sched::Keep;
 use crate::state::Kernel;
 use tessera_abi::vm::{TESSERA_UNSUPPORTED, intercept};
+use tessera_capability::VpId;
 use tessera_svm::ioio::IoioExitInfo;
 use tessera_svm::npf::NpfErrorCode;
 use tessera_svm::{Event, EventInjection, ExceptionVector, ExitCode};
@@ -21,6 +22,12 @@ pub enum Next {
     Resume,
     /// Off the CPU (blocked on a handler, stopped, parked, or preempted).
     Leave(Keep),
+}
+
+impl Next {
+    /// The VP's record is gone (its partition was reaped under it): it
+    /// leaves the CPU for good.
+    pub const GONE: Self = Self::Leave(Keep::Blocked);
 }
 
 pub fn general_protection() -> EventInjection {
@@ -48,8 +55,10 @@ fn instruction_length(rip: u64, next_rip: u64) -> u8 {
 
 impl Kernel {
     /// Handles the exit VP `vp` just took on `cpu`.
-    pub fn handle_exit(&mut self, cpu: usize, vp: usize) -> Next {
-        let record = self.vps[vp].as_mut().expect("the running VP exists");
+    pub fn handle_exit(&mut self, cpu: usize, vp: VpId) -> Next {
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Next::GONE;
+        };
         let control = &mut record.vmcb.control;
         // An event whose delivery the exit interrupted is delivered again
         // (APM 15.7.2), unless something replaces it below.
@@ -131,20 +140,20 @@ impl Kernel {
         }
     }
 
-    fn route_of(&self, vp: usize, kind: u64, value: u64) -> Option<Route> {
-        let partition = self.vps[vp].as_ref()?.partition;
-        self.partitions[partition]
-            .as_ref()?
-            .route(kind, value)
-            .copied()
+    fn route_of(&self, vp: VpId, kind: u64, value: u64) -> Option<Route> {
+        let partition = self.vps.get(vp)?.partition;
+        self.partitions.get(partition)?.route(kind, value).copied()
     }
 
-    fn exit_cpuid(&mut self, cpu: usize, vp: usize) -> Next {
-        let record = self.vps[vp].as_ref().expect("exists");
+    fn exit_cpuid(&mut self, cpu: usize, vp: VpId) -> Next {
+        let Some(record) = self.vps.get(vp) else {
+            return Next::GONE;
+        };
         let leaf = record.vmcb.save.rax as u32;
         let subleaf = record.gprs.rcx as u32;
-        let hv1 = self.partitions[record.partition]
-            .as_ref()
+        let hv1 = self
+            .partitions
+            .get(record.partition)
             .and_then(|p| p.hv1.as_ref());
         let answer = super::hv1::cpuid_leaf(hv1.map(|s| &s.config), leaf)
             .unwrap_or_else(|| super::guest_cpu::guest_cpuid(leaf, subleaf, record.index));
@@ -153,7 +162,9 @@ impl Kernel {
             Err(next) => return next,
         };
         if let Some(route) = self.route_of(vp, intercept::CPUID, u64::from(leaf)) {
-            let record = self.vps[vp].as_ref().expect("exists");
+            let Some(record) = self.vps.get(vp) else {
+                return Next::GONE;
+            };
             let length = instruction_length(record.vmcb.save.rip, next_rip);
             let header = exit_message::header(&record.vmcb, record.index, length, Access::EXECUTE);
             let body = exit_message::cpuid(header, &record.gprs, record.vmcb.save.rax, answer);
@@ -180,7 +191,9 @@ impl Kernel {
             ));
         }
         let [eax, ebx, ecx, edx] = answer.map(u64::from);
-        let record = self.vps[vp].as_mut().expect("exists");
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Next::GONE;
+        };
         record.vmcb.save.rax = eax;
         record.gprs.rbx = ebx;
         record.gprs.rcx = ecx;
@@ -189,8 +202,10 @@ impl Kernel {
         Next::Resume
     }
 
-    fn exit_msr(&mut self, cpu: usize, vp: usize) -> Next {
-        let record = self.vps[vp].as_ref().expect("exists");
+    fn exit_msr(&mut self, cpu: usize, vp: VpId) -> Next {
+        let Some(record) = self.vps.get(vp) else {
+            return Next::GONE;
+        };
         let number = record.gprs.rcx as u32;
         let write = record.vmcb.control.exit_info1 == 1;
         let value = (record.vmcb.save.rax & 0xFFFF_FFFF) | (record.gprs.rdx << 32);
@@ -199,7 +214,9 @@ impl Kernel {
             Err(next) => return next,
         };
         if let Some(route) = self.route_of(vp, intercept::MSR, u64::from(number)) {
-            let record = self.vps[vp].as_ref().expect("exists");
+            let Some(record) = self.vps.get(vp) else {
+                return Next::GONE;
+            };
             let access = if write { Access::WRITE } else { Access::READ };
             let length = instruction_length(record.vmcb.save.rip, next_rip);
             let header = exit_message::header(&record.vmcb, record.index, length, access);
@@ -232,7 +249,9 @@ impl Kernel {
         if let Some(next) = self.synthetic_msr(cpu, vp, number, write.then_some(value), next_rip) {
             return next;
         }
-        let record = self.vps[vp].as_mut().expect("exists");
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Next::GONE;
+        };
         let save = &mut record.vmcb.save;
         let read = match (msr::fast_path(number), write) {
             (msr::FastPath::Efer, false) => Some(msr::efer_read(save.efer)),
@@ -276,7 +295,9 @@ impl Kernel {
             }
             _ => return self.fault(vp),
         };
-        let record = self.vps[vp].as_mut().expect("exists");
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Next::GONE;
+        };
         if let Some(read) = read {
             record.vmcb.save.rax = read & 0xFFFF_FFFF;
             record.gprs.rdx = read >> 32;
@@ -287,10 +308,10 @@ impl Kernel {
 
     /// Completes an exit by moving past its instruction (or, if the bytes
     /// there are no longer it, by letting the guest run them again).
-    fn skip_instruction(&mut self, cpu: usize, vp: usize) -> Next {
+    fn skip_instruction(&mut self, cpu: usize, vp: VpId) -> Next {
         match self.next_rip(cpu, vp) {
             Ok(next) => {
-                if let Some(record) = self.vps[vp].as_mut() {
+                if let Some(record) = self.vps.get_mut(vp) {
                     record.vmcb.save.rip = next;
                 }
                 Next::Resume
@@ -299,23 +320,15 @@ impl Kernel {
         }
     }
 
-    fn fault(&mut self, vp: usize) -> Next {
-        self.vps[vp]
-            .as_mut()
-            .expect("exists")
-            .vmcb
-            .control
-            .event_inj = general_protection();
-        Next::Resume
-    }
-
     /// RDTSCP: the guest's TSC and its own TSC_AUX, never the host's.
-    fn exit_rdtscp(&mut self, cpu: usize, vp: usize) -> Next {
+    fn exit_rdtscp(&mut self, cpu: usize, vp: VpId) -> Next {
         let next_rip = match self.next_rip(cpu, vp) {
             Ok(next_rip) => next_rip,
             Err(next) => return next,
         };
-        let record = self.vps[vp].as_mut().expect("exists");
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Next::GONE;
+        };
         let tsc = crate::arch::tsc::read().wrapping_add(record.vmcb.control.tsc_offset);
         let [rax, rdx, rcx] = msr::rdtscp(tsc, record.tsc_aux);
         record.vmcb.save.rax = rax;
@@ -325,8 +338,17 @@ impl Kernel {
         Next::Resume
     }
 
-    fn exit_io(&mut self, cpu: usize, vp: usize) -> Next {
-        let record = self.vps[vp].as_ref().expect("exists");
+    fn fault(&mut self, vp: VpId) -> Next {
+        if let Some(record) = self.vps.get_mut(vp) {
+            record.vmcb.control.event_inj = general_protection();
+        }
+        Next::Resume
+    }
+
+    fn exit_io(&mut self, cpu: usize, vp: VpId) -> Next {
+        let Some(record) = self.vps.get(vp) else {
+            return Next::GONE;
+        };
         let info = IoioExitInfo::from_bits(record.vmcb.control.exit_info1);
         let next_rip = record.vmcb.control.exit_info2;
         let Ok(access) = info.decode() else {
@@ -347,7 +369,9 @@ impl Kernel {
             _ => 0xFFFF_FFFF,
         };
         if let Some(route) = self.route_of(vp, intercept::IO_PORT, u64::from(access.port)) {
-            let record = self.vps[vp].as_ref().expect("exists");
+            let Some(record) = self.vps.get(vp) else {
+                return Next::GONE;
+            };
             let access_type = if access.is_in {
                 Access::READ
             } else {
@@ -383,7 +407,10 @@ impl Kernel {
             ));
         }
         // No device there: reads float high, writes go nowhere.
-        let save = &mut self.vps[vp].as_mut().expect("exists").vmcb.save;
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Next::GONE;
+        };
+        let save = &mut record.vmcb.save;
         if access.is_in {
             save.rax = if size == 4 { mask } else { save.rax | mask };
         }
@@ -391,13 +418,15 @@ impl Kernel {
         Next::Resume
     }
 
-    fn exit_hlt(&mut self, cpu: usize, vp: usize) -> Next {
+    fn exit_hlt(&mut self, cpu: usize, vp: VpId) -> Next {
         let next_rip = match self.next_rip(cpu, vp) {
             Ok(next_rip) => next_rip,
             Err(next) => return next,
         };
         if let Some(route) = self.route_of(vp, intercept::HLT, 0) {
-            let record = self.vps[vp].as_ref().expect("exists");
+            let Some(record) = self.vps.get(vp) else {
+                return Next::GONE;
+            };
             let length = instruction_length(record.vmcb.save.rip, next_rip);
             let header = exit_message::header(&record.vmcb, record.index, length, Access::EXECUTE);
             let pending = Pending {
@@ -416,7 +445,9 @@ impl Kernel {
                 pending,
             ));
         }
-        let record = self.vps[vp].as_mut().expect("exists");
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Next::GONE;
+        };
         let interrupts_on = record.vmcb.save.rflags & (1 << 9) != 0;
         let wakeable = record.pending_interrupt.is_some() || record.pending_nmi;
         record.vmcb.save.rip = next_rip;
@@ -431,8 +462,10 @@ impl Kernel {
         self.lifecycle(cpu, vp, HvMessageType::X64_HALT.0, 0)
     }
 
-    fn exit_npf(&mut self, cpu: usize, vp: usize) -> Next {
-        let record = self.vps[vp].as_ref().expect("exists");
+    fn exit_npf(&mut self, cpu: usize, vp: VpId) -> Next {
+        let Some(record) = self.vps.get(vp) else {
+            return Next::GONE;
+        };
         let gpa = record.vmcb.control.exit_info2;
         let error = NpfErrorCode::from_bits(record.vmcb.control.exit_info1);
         let access = if error.fetch() {
@@ -441,8 +474,9 @@ impl Kernel {
             u64::from(error.write())
         };
         let rip = record.vmcb.save.rip;
-        let read_only_overlay = self.partitions[record.partition]
-            .as_ref()
+        let read_only_overlay = self
+            .partitions
+            .get(record.partition)
             .and_then(|p| p.space.overlay_at(gpa))
             .is_some_and(|overlay| !overlay.rights.write);
         if read_only_overlay && error.write() {
@@ -459,7 +493,7 @@ impl Kernel {
             None => (self.route_of(vp, intercept::LIFECYCLE, 0), true),
         };
         // Only a device's handler can use the decoded instruction.
-        let (decoded, instruction) = match (lifecycle, self.partitions[record.partition].as_ref()) {
+        let (decoded, instruction) = match (lifecycle, self.partitions.get(record.partition)) {
             (false, Some(partition)) => {
                 super::mmio::decode(&record.vmcb, &record.gprs, partition.space.npt())
             }
@@ -491,7 +525,9 @@ impl Kernel {
             self.stop_vp(vp);
             return Next::Leave(Keep::Blocked);
         };
-        let record = self.vps[vp].as_mut().expect("exists");
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Next::GONE;
+        };
         // Retrying the access would fault again: the lifecycle handler's
         // answer ends the VP, whatever it is.
         record.stop_requested |= lifecycle;
@@ -515,8 +551,10 @@ impl Kernel {
         ))
     }
 
-    fn exit_exception(&mut self, cpu: usize, vp: usize) -> Next {
-        let record = self.vps[vp].as_ref().expect("exists");
+    fn exit_exception(&mut self, cpu: usize, vp: VpId) -> Next {
+        let Some(record) = self.vps.get(vp) else {
+            return Next::GONE;
+        };
         let vector = record
             .vmcb
             .control
@@ -537,7 +575,9 @@ impl Kernel {
         {
             return next;
         }
-        let record = self.vps[vp].as_ref().expect("exists");
+        let Some(record) = self.vps.get(vp) else {
+            return Next::GONE;
+        };
         let Some(route) = route else {
             return self.lifecycle(
                 cpu,
@@ -571,8 +611,8 @@ impl Kernel {
 
     /// Gives an intercepted #DB or #AC back to the guest (`tessera_vcpu::
     /// reflect`); `None` for the other vectors.
-    fn reflect(&mut self, vp: usize, vector: ExceptionVector) -> Option<Next> {
-        let record = self.vps[vp].as_mut().expect("exists");
+    fn reflect(&mut self, vp: VpId, vector: ExceptionVector) -> Option<Next> {
+        let record = self.vps.get_mut(vp)?;
         let control = &record.vmcb.control;
         let reflection = tessera_vcpu::reflect::reflect(
             vector,
@@ -601,7 +641,7 @@ impl Kernel {
 
     /// A host machine check while the guest ran (the #MC intercept): the
     /// guest never sees it; `tessera_mca` decides whether it resumes.
-    fn host_machine_check(&mut self, cpu: usize, vp: usize) -> Next {
+    fn host_machine_check(&mut self, cpu: usize, vp: VpId) -> Next {
         use tessera_mca::{Action, Interrupted};
         match crate::arch::host_events::machine_check(Interrupted::Guest) {
             Action::Resume => {
@@ -621,12 +661,14 @@ impl Kernel {
 
     /// Sends a lifecycle message (the VP stops once its handler has
     /// answered, whatever the answer).
-    pub fn lifecycle(&mut self, cpu: usize, vp: usize, message_type: u32, detail: u64) -> Next {
+    pub fn lifecycle(&mut self, cpu: usize, vp: VpId, message_type: u32, detail: u64) -> Next {
         let Some(route) = self.route_of(vp, intercept::LIFECYCLE, 0) else {
             self.stop_vp(vp);
             return Next::Leave(Keep::Blocked);
         };
-        let record = self.vps[vp].as_mut().expect("exists");
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Next::GONE;
+        };
         record.stop_requested = true;
         let save = &record.vmcb.save;
         let header = exit_message::header(&record.vmcb, record.index, 0, Access::EXECUTE);
@@ -656,8 +698,10 @@ impl Kernel {
     }
 
     /// Logs the VP's registers (triple faults, invalid states).
-    pub fn report_registers(&self, vp: usize, what: &str) {
-        let record = self.vps[vp].as_ref().expect("exists");
+    pub fn report_registers(&self, vp: VpId, what: &str) {
+        let Some(record) = self.vps.get(vp) else {
+            return;
+        };
         let (save, g) = (&record.vmcb.save, &record.gprs);
         let name = self.vp_name(vp);
         log::error!("{name}: {what}");

@@ -7,6 +7,7 @@ use crate::memory::physical_to_virtual;
 use crate::sched::Keep;
 use crate::state::Kernel;
 use tessera_abi::vm::{TESSERA_HANDLER_DIED, intercept};
+use tessera_capability::VpId;
 use tessera_ipc::{CallOutcome, Message};
 use tessera_vcpu::exit_message::ExitMessage;
 use tessera_vcpu::registers::VpRegisters;
@@ -71,13 +72,15 @@ impl Kernel {
     pub fn send_exit(
         &mut self,
         cpu: usize,
-        vp: usize,
+        vp: VpId,
         route: Route,
         quick: [u64; 4],
         body: &[u8],
         pending: Pending,
     ) -> Keep {
-        let record = self.vps[vp].as_ref().expect("a running VP exists");
+        let Some(record) = self.vps.get(vp) else {
+            return Keep::Blocked;
+        };
         let mut message = ExitMessage::new(pending.message_type, record.index, quick);
         let save = &record.vmcb.save;
         message
@@ -90,12 +93,14 @@ impl Kernel {
     pub fn forward_exit(
         &mut self,
         cpu: usize,
-        vp: usize,
+        vp: VpId,
         route: Route,
         message: &ExitMessage,
         pending: Pending,
     ) -> Keep {
-        let record = self.vps[vp].as_mut().expect("a running VP exists");
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Keep::Blocked;
+        };
         write_buffer_words(record.message_buffer, message.buffer());
         let thread = record.thread;
         let mut ipc_message = Message::new(&message.words).expect("six words fit");
@@ -105,7 +110,9 @@ impl Kernel {
             .call(thread, route.endpoint, route.badge, ipc_message, None)
         {
             Ok(outcome) => {
-                self.vps[vp].as_mut().expect("exists").state = VpState::AwaitingReply(pending);
+                if let Some(record) = self.vps.get_mut(vp) {
+                    record.state = VpState::AwaitingReply(pending);
+                }
                 match outcome {
                     CallOutcome::Delivered { server } => self.hand_over(server, cpu),
                     CallOutcome::Queued => Keep::Blocked,
@@ -125,14 +132,17 @@ impl Kernel {
 
     /// A handler died (or never answered): the partition's lifecycle
     /// handler hears of it, unless it was the one that died.
-    fn handler_failed(&mut self, cpu: usize, vp: usize, pending: Pending) -> Keep {
-        let partition = self.vps[vp].as_ref().expect("exists").partition;
-        let lifecycle = self.partitions[partition]
-            .as_ref()
+    fn handler_failed(&mut self, cpu: usize, vp: VpId, pending: Pending) -> Keep {
+        let Some(record) = self.vps.get(vp) else {
+            return Keep::Blocked;
+        };
+        let index = record.index;
+        let lifecycle = self
+            .partitions
+            .get(record.partition)
             .and_then(|p| p.route(intercept::LIFECYCLE, 0).copied());
         match lifecycle {
             Some(route) if !pending.lifecycle => {
-                let index = self.vps[vp].as_ref().expect("exists").index;
                 let message = ExitMessage::new(
                     TESSERA_HANDLER_DIED as u32,
                     index,
@@ -160,8 +170,10 @@ impl Kernel {
 
     /// The VP `vp` was woken with its handler's answer: apply it. Returns
     /// what the VP does next (`None`: run the guest).
-    pub fn complete_exit(&mut self, cpu: usize, vp: usize, pending: Pending) -> Option<Keep> {
-        let record = self.vps[vp].as_mut().expect("exists");
+    pub fn complete_exit(&mut self, cpu: usize, vp: VpId, pending: Pending) -> Option<Keep> {
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Some(Keep::Blocked);
+        };
         record.state = VpState::Runnable;
         let thread = record.thread;
         let context = &self.threads[&thread].context;
@@ -189,8 +201,10 @@ impl Kernel {
         None
     }
 
-    fn apply_reply(&mut self, vp: usize, pending: Pending, reply: &Reply) {
-        let record = self.vps[vp].as_mut().expect("exists");
+    fn apply_reply(&mut self, vp: VpId, pending: Pending, reply: &Reply) {
+        let Some(record) = self.vps.get_mut(vp) else {
+            return;
+        };
         let mut registers = VpRegisters {
             vmcb: &mut record.vmcb,
             gprs: &mut record.gprs,
@@ -255,13 +269,8 @@ impl Kernel {
                     "{}: an event is already being delivered; the reply's is dropped",
                     self.vp_name(vp)
                 );
-            } else {
-                self.vps[vp]
-                    .as_mut()
-                    .expect("exists")
-                    .vmcb
-                    .control
-                    .event_inj = event;
+            } else if let Some(record) = self.vps.get_mut(vp) {
+                record.vmcb.control.event_inj = event;
             }
         }
     }
@@ -275,14 +284,14 @@ impl Kernel {
     pub fn capture_reply_to_vp(
         &self,
         replier: tessera_capability::ThreadId,
-    ) -> Result<Option<(usize, Reply)>, u64> {
+    ) -> Result<Option<(VpId, Reply)>, u64> {
         let Ok(Some(caller)) = self.ipc.caller(replier) else {
             return Ok(None);
         };
         let Some(vp) = self.threads.get(&caller).and_then(|thread| thread.vp) else {
             return Ok(None);
         };
-        let Some(VpState::AwaitingReply(pending)) = self.vps[vp].as_ref().map(|vp| vp.state) else {
+        let Some(VpState::AwaitingReply(pending)) = self.vps.get(vp).map(|vp| vp.state) else {
             return Ok(None);
         };
         let record = &self.threads[&replier];
@@ -304,11 +313,11 @@ impl Kernel {
 
     /// The IPC layer accepted the reply `capture_reply_to_vp` decoded:
     /// it goes into the VP's record, where its CPU will apply it.
-    pub fn keep_reply(&mut self, captured: Option<(usize, Reply)>) {
+    pub fn keep_reply(&mut self, captured: Option<(VpId, Reply)>) {
         let Some((vp, reply)) = captured else {
             return;
         };
-        if let Some(record) = self.vps[vp].as_mut()
+        if let Some(record) = self.vps.get_mut(vp)
             && let VpState::AwaitingReply(pending) = &mut record.state
         {
             pending.reply = Some(reply);

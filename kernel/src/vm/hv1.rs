@@ -10,6 +10,7 @@ use crate::state::Kernel;
 use core::num::NonZeroU64;
 use tessera_abi::Status;
 use tessera_abi::vm::{GPA_LIMIT, TESSERA_GUEST_CRASH, TESSERA_RESET_REQUEST, intercept};
+use tessera_capability::{PartitionId, VpId};
 use tessera_gpa_space::OverlayId;
 use tessera_hv1::dispatch::{self, Action, Outcome};
 use tessera_hv1::hypercall::{Caller, CpuMode, GpaError, GuestMemory, HypercallRegisters};
@@ -148,21 +149,24 @@ impl Kernel {
     /// lock).
     pub fn set_hv1(
         &mut self,
-        partition: usize,
+        partition: PartitionId,
         words: &[u64; tessera_abi::vm::hv1::WORDS],
         cpu: usize,
     ) -> Result<(), u64> {
-        let target = self.partitions[partition]
-            .as_ref()
+        let target = self
+            .partitions
+            .get(partition)
             .ok_or(Status::InvalidArgument.code())?;
         let requested = Hv1Config::from_words(words).to_words();
-        let vps: alloc::vec::Vec<usize> = target.vps.clone();
-        let record = |vp: &usize| self.vps[*vp].as_ref();
-        let started = vps.iter().filter_map(record).any(|v| v.ever_started);
-        let running = vps
+        let vps = target.vps.clone();
+        let started = vps
             .iter()
-            .filter_map(record)
-            .any(|v| v.state != super::VpState::Stopped);
+            .any(|&vp| self.vps.get(vp).is_some_and(|v| v.ever_started));
+        let running = vps.iter().any(|&vp| {
+            self.vps
+                .get(vp)
+                .is_some_and(|v| v.state != super::VpState::Stopped)
+        });
         match target.hv1.as_ref() {
             Some(state) if state.config.to_words() != requested => {
                 return Err(Status::AlreadyConfigured.code());
@@ -175,7 +179,10 @@ impl Kernel {
             None => {}
         }
         let state = PartitionHv1::new(Hv1Config::from_words(words))?;
-        let target = self.partitions[partition].as_mut().expect("checked");
+        let target = self
+            .partitions
+            .get_mut(partition)
+            .ok_or(Status::InvalidArgument.code())?;
         target.fast.set_hv1(state.config, state.dispatch_policy);
         log::info!("partition {}: Hv#1 interface on", target.name);
         target.hv1 = Some(state);
@@ -184,35 +191,34 @@ impl Kernel {
 
     /// Back to the state of a freshly configured partition: no guest OS
     /// ID, no hypercall page, no VP assist pages.
-    fn reset_hv1(&mut self, partition: usize, vps: &[usize], cpu: usize) {
-        if let Some(target) = self.partitions[partition].as_mut()
-            && let Some(state) = target.hv1.as_mut()
-        {
+    fn reset_hv1(&mut self, partition: PartitionId, vps: &super::PartitionVps, cpu: usize) {
+        let Some(target) = self.partitions.get_mut(partition) else {
+            return;
+        };
+        if let Some(state) = target.hv1.as_mut() {
             state.msrs.reset();
-            target
-                .fast
-                .hypercalls_enabled
-                .store(false, core::sync::atomic::Ordering::Release);
         }
+        target
+            .fast
+            .hypercalls_enabled
+            .store(false, core::sync::atomic::Ordering::Release);
         for &vp in vps {
-            if let Some(record) = self.vps[vp].as_mut() {
+            if let Some(record) = self.vps.get_mut(vp) {
                 record.hv1_msrs.reset();
             }
         }
-        // Every overlay is Hv#1 state.
-        let placed: alloc::vec::Vec<OverlayId> = self.partitions[partition]
-            .as_ref()
-            .map(|p| p.space.overlays().map(|overlay| overlay.id).collect())
-            .unwrap_or_default();
-        for id in placed {
+        // Every overlay is Hv#1 state: remove the top one until none is
+        // left (no list of them is needed, so nothing is allocated).
+        while let Some(id) = self
+            .partitions
+            .get(partition)
+            .and_then(|p| p.space.overlays().next().map(|overlay| overlay.id))
+        {
             self.remove_overlay(partition, id, cpu);
         }
-        log::info!(
-            "partition {}: Hv#1 state reset",
-            self.partitions[partition]
-                .as_ref()
-                .map_or("?", |p| p.name.as_str())
-        );
+        if let Some(target) = self.partitions.get(partition) {
+            log::info!("partition {}: Hv#1 state reset", target.name);
+        }
     }
 
     /// A synthetic MSR access of VP `vp` (no route took it), whose RDMSR
@@ -220,7 +226,7 @@ impl Kernel {
     pub fn synthetic_msr(
         &mut self,
         cpu: usize,
-        vp: usize,
+        vp: VpId,
         msr: u32,
         write: Option<u64>,
         next_rip: u64,
@@ -228,10 +234,13 @@ impl Kernel {
         if !synthetic_msr::is_synthetic(msr) {
             return None;
         }
-        let record = self.vps[vp].as_mut().expect("exists");
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Some(Next::GONE);
+        };
         let partition = record.partition;
-        let Some(state) = self.partitions[partition]
-            .as_mut()
+        let Some(state) = self
+            .partitions
+            .get_mut(partition)
             .and_then(|p| p.hv1.as_mut())
         else {
             return Some(self.inject_gp(vp));
@@ -258,7 +267,7 @@ impl Kernel {
                 synthetic_msr::write(msr, value, &mut state.msrs, vp_msrs, &state.msr_policy)
             }
         };
-        if let Some(target) = self.partitions[partition].as_ref()
+        if let Some(target) = self.partitions.get(partition)
             && let Some(state) = target.hv1.as_ref()
         {
             target.fast.hypercalls_enabled.store(
@@ -272,22 +281,24 @@ impl Kernel {
                 return Some(self.inject_gp(vp));
             }
         };
-        self.vps[vp].as_mut().expect("exists").vmcb.save.rip = next_rip;
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Some(Next::GONE);
+        };
+        record.vmcb.save.rip = next_rip;
         Some(self.apply_msr_effect(cpu, vp, effect))
     }
 
-    fn inject_gp(&mut self, vp: usize) -> Next {
-        self.vps[vp]
-            .as_mut()
-            .expect("exists")
-            .vmcb
-            .control
-            .event_inj = super::exits::general_protection();
+    fn inject_gp(&mut self, vp: VpId) -> Next {
+        if let Some(record) = self.vps.get_mut(vp) {
+            record.vmcb.control.event_inj = super::exits::general_protection();
+        }
         Next::Resume
     }
 
-    fn apply_msr_effect(&mut self, cpu: usize, vp: usize, effect: Effect) -> Next {
-        let partition = self.vps[vp].as_ref().expect("exists").partition;
+    fn apply_msr_effect(&mut self, cpu: usize, vp: VpId, effect: Effect) -> Next {
+        let Some(partition) = self.vps.get(vp).map(|record| record.partition) else {
+            return Next::GONE;
+        };
         match effect {
             Effect::None => Next::Resume,
             // A move is a placement of the same identity elsewhere.
@@ -309,7 +320,9 @@ impl Kernel {
                 Next::Resume
             }
             Effect::AssistPage { enable, .. } => {
-                let index = self.vps[vp].as_ref().expect("exists").index;
+                let Some(index) = self.vps.get(vp).map(|record| record.index) else {
+                    return Next::GONE;
+                };
                 let id = OverlayId::VpAssistPage(index);
                 match enable {
                     Some(gpa) => {
@@ -357,15 +370,14 @@ impl Kernel {
                     parameters[3],
                     parameters[4]
                 );
-                if let Some(message) = message {
+                if let Some(message) = message
+                    && let Some(target) = self.partitions.get(partition)
+                {
                     let mut text = [0u8; 512];
                     let length = (message.len as usize).min(text.len());
-                    let npt = self.partitions[partition]
-                        .as_ref()
-                        .expect("exists")
-                        .space
-                        .npt();
-                    let memory = ParameterMemory { npt };
+                    let memory = ParameterMemory {
+                        npt: target.space.npt(),
+                    };
                     match memory.read(message.gpa, &mut text[..length]) {
                         Ok(()) => log::error!(
                             "{name}: guest crash message: {}",
@@ -389,11 +401,13 @@ impl Kernel {
     fn forward_hypercall(
         &mut self,
         cpu: usize,
-        vp: usize,
+        vp: VpId,
         route: super::Route,
         next_rip: u64,
     ) -> Next {
-        let record = self.vps[vp].as_ref().expect("exists");
+        let Some(record) = self.vps.get(vp) else {
+            return Next::GONE;
+        };
         let length = next_rip.wrapping_sub(record.vmcb.save.rip).min(15) as u8;
         let header = tessera_vcpu::exit_message::header(
             &record.vmcb,
@@ -417,19 +431,24 @@ impl Kernel {
     fn report_to_lifecycle(
         &mut self,
         cpu: usize,
-        vp: usize,
+        vp: VpId,
         message_type: u32,
         quick: [u64; 4],
     ) -> Next {
-        let partition = self.vps[vp].as_ref().expect("exists").partition;
-        let route = self.partitions[partition]
-            .as_ref()
+        let Some(partition) = self.vps.get(vp).map(|record| record.partition) else {
+            return Next::GONE;
+        };
+        let route = self
+            .partitions
+            .get(partition)
             .and_then(|p| p.route(intercept::LIFECYCLE, 0).copied());
         let Some(route) = route else {
             self.stop_vp(vp);
             return Next::Leave(Keep::Blocked);
         };
-        let record = self.vps[vp].as_mut().expect("exists");
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Next::GONE;
+        };
         record.stop_requested = true;
         let message = ExitMessage::new(message_type, record.index, quick);
         let pending = Pending {
@@ -443,14 +462,16 @@ impl Kernel {
     }
 
     /// A `VMMCALL`: #UD without the Hv#1 interface, else the hypercall.
-    pub fn hypercall(&mut self, cpu: usize, vp: usize) -> Next {
+    pub fn hypercall(&mut self, cpu: usize, vp: VpId) -> Next {
         let next_rip = match self.next_rip(cpu, vp) {
             Ok(next_rip) => next_rip,
             Err(next) => return next,
         };
-        let record = self.vps[vp].as_mut().expect("exists");
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Next::GONE;
+        };
         let partition = record.partition;
-        let Some(target) = self.partitions[partition].as_ref() else {
+        let Some(target) = self.partitions.get(partition) else {
             return Next::Resume;
         };
         let Some(state) = target.hv1.as_ref() else {
@@ -533,7 +554,9 @@ impl Kernel {
         {
             super::guest_state::write_xmm(&output.xmm);
         }
-        let record = self.vps[vp].as_mut().expect("exists");
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Next::GONE;
+        };
         record.vmcb.save.rax = registers.rax;
         record.gprs.rbx = registers.rbx;
         record.gprs.rcx = registers.rcx;

@@ -4,13 +4,12 @@
 //! `tessera_gpa_space` keeps the nested table in step with the mappings
 //! and the overlays above them.
 use super::tables::KernelTables;
-use super::{GpaMapping, RamOwner};
+use super::{GpaMapping, MAX_GPA_MAPPINGS, RamOwner};
 use crate::ipc_glue::cap_status;
 use crate::state::Kernel;
-use alloc::vec::Vec;
 use tessera_abi::Status;
 use tessera_abi::vm::GPA_LIMIT;
-use tessera_capability::{CapError, MemoryId, SlotAddr};
+use tessera_capability::{CapError, MemoryId, PartitionId, SlotAddr};
 use tessera_gpa_space::MapError;
 use tessera_npt::GuestRights;
 
@@ -20,35 +19,49 @@ impl Kernel {
     /// Maps all of region `region` at `gpa` in `partition`. All or nothing.
     pub fn map_gpa(
         &mut self,
-        partition: usize,
+        partition: PartitionId,
         region: MemoryId,
         via: SlotAddr,
         gpa: u64,
         rights: GuestRights,
     ) -> Result<(), u64> {
-        let frames: Vec<u64> = self
-            .region_frames(region)
+        let Kernel {
+            regions,
+            partitions,
+            ..
+        } = self;
+        let frames = regions
+            .get(region)
             .ok_or(cap_status(CapError::EmptySlot))?
-            .iter()
-            .map(|frame| frame.as_u64())
-            .collect();
+            .frames();
         let pages = frames.len() as u64;
         gpa.checked_add(pages * PAGE)
             .filter(|&end| end <= GPA_LIMIT)
             .ok_or(Status::InvalidArgument.code())?;
-        let target = self.partitions[partition]
-            .as_mut()
+        let target = partitions
+            .get_mut(partition)
             .ok_or(Status::InvalidArgument.code())?;
+        let out_of_memory = cap_status(CapError::OutOfMemory);
+        if target.space.ram().len() >= MAX_GPA_MAPPINGS {
+            return Err(out_of_memory);
+        }
         let owner = RamOwner { region, via };
+        let frame = |index: usize| frames[index].as_u64();
         target
             .space
-            .map_ram(&mut KernelTables::default(), gpa, &frames, rights, owner)
+            .map_ram(
+                &mut KernelTables::default(),
+                gpa,
+                (frames.len(), frame),
+                rights,
+                owner,
+            )
             .map_err(|error| match error {
                 MapError::InvalidRange => Status::InvalidArgument.code(),
                 MapError::Overlap => Status::Overlap.code(),
                 MapError::Table(error) => {
                     log::debug!("mapping GPA {gpa:#x}: {error:?}");
-                    cap_status(CapError::OutOfMemory)
+                    out_of_memory
                 }
             })
     }
@@ -57,21 +70,20 @@ impl Kernel {
     /// sure no CPU keeps a translation of them.
     pub fn unmap_gpa_where(
         &mut self,
-        partition: usize,
+        partition: PartitionId,
         cpu: usize,
         matches: impl Fn(&GpaMapping) -> bool,
     ) -> usize {
-        let Some(target) = self.partitions[partition].as_mut() else {
+        let Some(target) = self.partitions.get_mut(partition) else {
             return 0;
         };
-        let gone = target
+        let count = target
             .space
             .unmap_ram(&mut KernelTables::default(), |m| matches(m));
-        if gone.is_empty() {
-            return 0;
+        if count > 0 {
+            self.flush_partition(partition, cpu);
         }
-        self.flush_partition(partition, cpu);
-        gone.len()
+        count
     }
 
     /// A region capability went: the partition mappings made through it go
@@ -83,10 +95,12 @@ impl Kernel {
         via: Option<SlotAddr>,
         cpu: usize,
     ) {
-        for partition in 0..self.partitions.len() {
+        let mut next = self.partitions.next_id(None);
+        while let Some(partition) = next {
             self.unmap_gpa_where(partition, cpu, |m| {
                 m.owner.region == region && via.is_none_or(|via| m.owner.via == via)
             });
+            next = self.partitions.next_id(Some(partition));
         }
     }
 }

@@ -7,6 +7,7 @@
 use super::tables::KernelTables;
 use crate::memory::{frames, physical_to_virtual};
 use crate::state::Kernel;
+use tessera_capability::PartitionId;
 use tessera_gpa_space::OverlayId;
 use tessera_npt::GuestRights;
 
@@ -19,7 +20,7 @@ impl Kernel {
     /// then places nothing, and an earlier placement stays).
     pub fn place_overlay(
         &mut self,
-        partition: usize,
+        partition: PartitionId,
         id: OverlayId,
         gpa: u64,
         contents: &[u8],
@@ -37,7 +38,7 @@ impl Kernel {
                 length,
             );
         }
-        let Some(target) = self.partitions[partition].as_mut() else {
+        let Some(target) = self.partitions.get_mut(partition) else {
             frames::free(frame);
             return None;
         };
@@ -63,8 +64,8 @@ impl Kernel {
 
     /// Removes overlay `id` of `partition`, if placed: what lay under it
     /// shows again, and its frame goes back once no CPU can reach it.
-    pub fn remove_overlay(&mut self, partition: usize, id: OverlayId, cpu: usize) {
-        let Some(target) = self.partitions[partition].as_mut() else {
+    pub fn remove_overlay(&mut self, partition: PartitionId, id: OverlayId, cpu: usize) {
+        let Some(target) = self.partitions.get_mut(partition) else {
             return;
         };
         let Some(gone) = target
@@ -79,8 +80,8 @@ impl Kernel {
 
     /// After a translation of `partition` changed: every VP flushes before
     /// it runs again, and none runs on the old translation meanwhile.
-    pub fn flush_partition(&mut self, partition: usize, cpu: usize) {
-        if let Some(target) = self.partitions[partition].as_ref() {
+    pub fn flush_partition(&mut self, partition: PartitionId, cpu: usize) {
+        if let Some(target) = self.partitions.get(partition) {
             target
                 .fast
                 .tlb_generation

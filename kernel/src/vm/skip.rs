@@ -13,6 +13,7 @@ use super::mmio::PartitionMemory;
 use crate::memory::physical_to_virtual;
 use crate::state::Kernel;
 use tessera_abi::vm::TESSERA_UNSUPPORTED;
+use tessera_capability::VpId;
 use tessera_svm::Vmcb;
 use tessera_vcpu::fetch_cache::{FetchCache, Locations};
 use tessera_vcpu::guest_walk::GuestPhysical;
@@ -33,20 +34,22 @@ impl Kernel {
     /// a row at one RIP, the kernel cannot tell what the guest executes,
     /// and the lifecycle handler hears of it (as KVM stops a guest whose
     /// instruction it cannot skip) rather than the guest spinning.
-    pub fn next_rip(&mut self, cpu: usize, vp: usize) -> Result<u64, Next> {
-        let Some(record) = self.vps[vp].as_ref() else {
-            return Err(Next::Leave(crate::sched::Keep::Blocked));
+    pub fn next_rip(&mut self, cpu: usize, vp: VpId) -> Result<u64, Next> {
+        let Some(record) = self.vps.get(vp) else {
+            return Err(Next::GONE);
         };
         let control = &record.vmcb.control;
         let (exit, rip) = (control.exit_code, record.vmcb.save.rip);
         let measured = Skipped::of(exit, control.exit_info1).and_then(|skipped| {
             let code = CodeState::of(&record.vmcb.save);
-            let npt = self.partitions[record.partition].as_ref()?.space.npt();
+            let npt = self.partitions.get(record.partition)?.space.npt();
             instruction::next_rip(skipped, &code, saved_next_rip(&record.vmcb), || {
                 instruction::fetch(&PartitionMemory { npt }, &code)
             })
         });
-        let record = self.vps[vp].as_mut().expect("checked");
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Err(Next::GONE);
+        };
         match measured {
             Some(next) => {
                 record.skip_failed_at = None;

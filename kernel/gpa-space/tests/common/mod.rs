@@ -89,3 +89,8 @@ pub fn space() -> (Tables, GpaSpace<u32>) {
 pub fn frames(first: u64, count: u64) -> Vec<u64> {
     (0..count).map(|page| first + page * PAGE).collect()
 }
+
+/// A frame list as `GpaSpace::map_ram` takes it.
+pub fn slice(frames: &[u64]) -> (usize, impl Fn(usize) -> u64 + '_) {
+    (frames.len(), move |index| frames[index])
+}
