@@ -9,6 +9,9 @@
 //!   before), WBINVD and INVD are skipped, RDPMC raises #GP (no PMU is
 //!   virtualised).
 //! - A single-step #DB, now intercepted, reaches the guest's handler.
+//! - MOV to CR4 takes the bits the guest's CPUID offers (OSFXSR) and
+//!   raises #GP for one it hides (OSXSAVE: the kernel hides XSAVE), which
+//!   the processor itself would have taken.
 
 use tessera_rt::vm::Register;
 use tessera_rt::vm_exit::{Exit, ExitReply};
@@ -95,6 +98,63 @@ pub fn run(lab: &mut Lab, tap: &mut Tap) {
             Some(alloc::format!("{seen:x?}")),
         );
     }
+    lab.tear_down();
+}
+
+/// 16-bit real mode: a CR4 bit the guest has, then one it does not; the
+/// #GP handler at 0x1120.
+fn cr4_code() -> alloc::vec::Vec<u8> {
+    let main: &[u8] = &[
+        0x66, 0xB8, 0x00, 0x02, 0x00, 0x00, // mov eax, 0x200 (OSFXSR)
+        0x0F, 0x22, 0xE0, //                   mov cr4, eax
+        0x0F, 0x20, 0xE0, //                   mov eax, cr4
+        0x66, 0xE7, 0x90, //                   out 0x90, eax
+        0x66, 0xB8, 0x00, 0x00, 0x04, 0x00, // mov eax, 0x40000 (OSXSAVE)
+        0x0F, 0x22, 0xE0, //                   mov cr4, eax: #GP
+        0xE6, 0x9F, //                         out 0x9f, al (only without #GP)
+        0xF4, //                               hlt
+    ];
+    let mut code = alloc::vec![0xF4u8; 0x130];
+    code[..main.len()].copy_from_slice(main);
+    code[0x120..0x123].copy_from_slice(&[0xE6, 0x92, 0xF4]); // out 0x92, al; hlt
+    code
+}
+
+/// The CR4 guest: OSFXSR sticks, OSXSAVE raises #GP.
+pub fn run_cr4(lab: &mut Lab, tap: &mut Tap) {
+    let registers = [Register::u64(HvRegisterName::X64_RSP, 0x7000)];
+    let vps = [LabVp {
+        index: 0,
+        cpu: 1,
+        registers: &registers,
+    }];
+    let built = lab.build("cr4", &cr4_code(), None, &vps).and_then(|()| {
+        lab.write(0x30, &[0x0000_1120 << 32]);
+        lab.start()
+    });
+    let seen = built.and_then(|()| {
+        let mut seen = alloc::vec::Vec::new();
+        let mut answer = None;
+        loop {
+            let message = lab.next(answer.take())?;
+            let Exit::IoPort { port, value, .. } = message.exit else {
+                log::info!("cr4: unexpected exit {:?}", message.exit);
+                lab.answer(ExitReply::new().stop())?;
+                return Ok(seen);
+            };
+            seen.push((port, if port == 0x90 { value } else { 0 }));
+            if port != 0x90 {
+                lab.answer(ExitReply::new().stop())?;
+                return Ok(seen);
+            }
+            answer = Some(ExitReply::new().advance_rip());
+        }
+    });
+    tap.report(
+        "MOV to CR4 keeps OSFXSR, which the guest's CPUID offers, and raises #GP for OSXSAVE, which it hides",
+        seen == Ok(alloc::vec![(0x90, 0x200), (0x92, 0)]),
+        Some(alloc::format!("{seen:x?}")),
+    );
     lab.tear_down();
 }
 

@@ -56,6 +56,7 @@ fn main() {
             replies::run(&mut lab, &mut tap);
             states::run(&mut lab, &mut tap);
             instructions::run(&mut lab, &mut tap);
+            instructions::run_cr4(&mut lab, &mut tap);
         }
         Err(e) => tap.report(
             "the endpoint for running guests is made",

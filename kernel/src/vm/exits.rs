@@ -48,6 +48,9 @@ pub fn invalid_opcode() -> EventInjection {
     .expect("#UD is a valid event")
 }
 
+/// VMEXIT_CR4_WRITE (APM vol. 2, Table C-1: CR*n* writes at 10h + *n*).
+const CR4_WRITE: ExitCode = ExitCode(ExitCode::CR0_WRITE.0 + 4);
+
 /// The instruction length field of an intercept message header.
 fn instruction_length(rip: u64, next_rip: u64) -> u8 {
     next_rip.wrapping_sub(rip).min(15) as u8
@@ -107,6 +110,7 @@ impl Kernel {
                 Next::Resume
             }
             ExitCode::RDTSCP => self.exit_rdtscp(cpu, vp),
+            code if code == CR4_WRITE => self.exit_cr4_write(cpu, vp),
             ExitCode::VMRUN
             | ExitCode::VMLOAD
             | ExitCode::VMSAVE

@@ -19,6 +19,7 @@
 //! | `memory` | mapping regions into partitions, and taking them back |
 //! | `lifecycle` | creating, starting, stopping |
 pub mod barrier;
+pub mod cr_write;
 pub mod entry_state;
 pub mod exits;
 pub mod fast;

@@ -17,7 +17,7 @@ use tessera_capability::VpId;
 use tessera_svm::Vmcb;
 use tessera_vcpu::fetch_cache::{FetchCache, Locations};
 use tessera_vcpu::guest_walk::GuestPhysical;
-use tessera_vcpu::instruction::{self, CodeState, Skipped};
+use tessera_vcpu::instruction::{self, CodeState, Fetched, Skipped};
 
 /// The next RIP the CPU saved, if it saves one.
 fn saved_next_rip(vmcb: &Vmcb) -> Option<u64> {
@@ -28,18 +28,14 @@ fn saved_next_rip(vmcb: &Vmcb) -> Option<u64> {
 
 impl Kernel {
     /// Where RIP goes past the instruction VP `vp` exited on, or what the
-    /// VP does instead: if the bytes at CS:RIP are not that instruction
-    /// (another VP rewrote the code, or remapped it), the guest runs them
-    /// again — nothing of the exit has happened; if that happens twice in
-    /// a row at one RIP, the kernel cannot tell what the guest executes,
-    /// and the lifecycle handler hears of it (as KVM stops a guest whose
-    /// instruction it cannot skip) rather than the guest spinning.
+    /// VP does instead when the bytes at CS:RIP are not that instruction
+    /// (`instruction_missing`).
     pub fn next_rip(&mut self, cpu: usize, vp: VpId) -> Result<u64, Next> {
         let Some(record) = self.vps.get(vp) else {
             return Err(Next::GONE);
         };
         let control = &record.vmcb.control;
-        let (exit, rip) = (control.exit_code, record.vmcb.save.rip);
+        let exit = control.exit_code;
         let measured = Skipped::of(exit, control.exit_info1).and_then(|skipped| {
             let code = CodeState::of(&record.vmcb.save);
             let npt = self.partitions.get(record.partition)?.space.npt();
@@ -47,27 +43,51 @@ impl Kernel {
                 instruction::fetch(&PartitionMemory { npt }, &code)
             })
         });
-        let Some(record) = self.vps.get_mut(vp) else {
-            return Err(Next::GONE);
-        };
         match measured {
             Some(next) => {
-                record.skip_failed_at = None;
+                if let Some(record) = self.vps.get_mut(vp) {
+                    record.skip_failed_at = None;
+                }
                 Ok(next)
             }
-            None if record.skip_failed_at != Some(rip) => {
-                record.skip_failed_at = Some(rip);
-                Err(Next::Resume)
-            }
-            None => {
-                record.skip_failed_at = None;
-                log::warn!(
-                    "{}: the instruction at rip {rip:#x} is not the one that exited ({exit:?})",
-                    self.vp_name(vp)
-                );
-                Err(self.lifecycle(cpu, vp, TESSERA_UNSUPPORTED as u32, exit.0))
-            }
+            None => Err(self.instruction_missing(cpu, vp)),
         }
+    }
+
+    /// The bytes at VP `vp`'s CS:RIP, through its partition's tables.
+    pub fn instruction_bytes(&self, vp: VpId) -> Fetched {
+        let Some(record) = self.vps.get(vp) else {
+            return Fetched::default();
+        };
+        let Some(target) = self.partitions.get(record.partition) else {
+            return Fetched::default();
+        };
+        let memory = PartitionMemory {
+            npt: target.space.npt(),
+        };
+        instruction::fetch(&memory, &CodeState::of(&record.vmcb.save))
+    }
+
+    /// The instruction VP `vp` exited on is not at its CS:RIP (another VP
+    /// rewrote or remapped the code): the guest runs what is there again —
+    /// nothing of the exit has happened; the second time in a row at one
+    /// RIP the lifecycle handler hears of it (as KVM stops a guest whose
+    /// instruction it cannot complete) rather than the guest spinning.
+    pub fn instruction_missing(&mut self, cpu: usize, vp: VpId) -> Next {
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Next::GONE;
+        };
+        let (exit, rip) = (record.vmcb.control.exit_code, record.vmcb.save.rip);
+        if record.skip_failed_at != Some(rip) {
+            record.skip_failed_at = Some(rip);
+            return Next::Resume;
+        }
+        record.skip_failed_at = None;
+        log::warn!(
+            "{}: the instruction at rip {rip:#x} is not the one that exited ({exit:?})",
+            self.vp_name(vp)
+        );
+        self.lifecycle(cpu, vp, TESSERA_UNSUPPORTED as u32, exit.0)
     }
 }
 

@@ -8,15 +8,17 @@
 //!   partition's caches: both are skipped (guest memory is coherent).
 //! - RDPMC would read the host's performance counters (#GP: no PMU is
 //!   virtualised), RDTSCP the host's TSC_AUX (the guest gets its own).
+//! - MOV to CR4 would set any bit the host supports; the guest gets only
+//!   what its CPUID offers (`control_registers`).
 //! - CPUID, MSRs, port I/O, HLT and shutdown are the exits the kernel and
 //!   the routes answer; INTR and NMI give the CPU back to the host.
 //! - #DB and #AC, always: delivering them can loop forever inside the CPU
 //!   (CVE-2015-8104, CVE-2015-5307; `reflect`). #MC, always: a machine
 //!   check during a guest is the host's (`tessera_mca`).
-use tessera_svm::{ExceptionVector, Intercept};
+use tessera_svm::{ExceptionVector, Intercept, RegIndex};
 
 /// The instruction and event intercepts.
-pub const ALWAYS: [Intercept; 24] = [
+pub const ALWAYS: [Intercept; 25] = [
     Intercept::Vmrun,
     Intercept::Vmmcall,
     Intercept::Vmload,
@@ -34,6 +36,7 @@ pub const ALWAYS: [Intercept; 24] = [
     Intercept::Wbinvd,
     Intercept::Rdpmc,
     Intercept::Rdtscp,
+    Intercept::CrWrite(RegIndex::R4),
     Intercept::Cpuid,
     Intercept::MsrProt,
     Intercept::IoioProt,
@@ -68,6 +71,7 @@ mod tests {
             Intercept::Rdtscp,
             Intercept::Wbinvd,
             Intercept::Vmrun,
+            Intercept::CrWrite(RegIndex::R4),
         ] {
             assert!(ALWAYS.contains(&intercept), "{intercept:?}");
         }

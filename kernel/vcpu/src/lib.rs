@@ -8,6 +8,7 @@
 //! | [`registers`] | TLFS `HV_REGISTER_NAME` reads and writes on a VMCB (`HvCallGet/SetVpRegisters`) |
 //! | [`checks`] | the guest state a VP may start with (APM §15.5.1 consistency checks, for the guest's CPUID) |
 //! | [`guest_cpu`] | the CR4, EFER and CR3 bits the guest's CPUID offers |
+//! | [`control_registers`] | MOV to CR4, decoded and checked against the guest's CPUID |
 //! | [`cpuid`] | the CPUID fast path: host leaves, filtered |
 //! | [`msr`] | the MSR fast path: which MSRs the kernel answers, and their reserved bits |
 //! | [`exit_message`] | exit messages: TLFS intercept messages built from the VMCB |
@@ -24,6 +25,7 @@
 extern crate std;
 
 pub mod checks;
+pub mod control_registers;
 pub mod cpuid;
 pub mod exit_message;
 pub mod fetch_cache;
