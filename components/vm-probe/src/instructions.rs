@@ -13,6 +13,7 @@
 //!   raises #GP for one it hides (OSXSAVE: the kernel hides XSAVE), which
 //!   the processor itself would have taken.
 
+use tessera_rt::Error;
 use tessera_rt::vm::Register;
 use tessera_rt::vm_exit::{Exit, ExitReply};
 use tlfs::register::HvRegisterName;
@@ -66,21 +67,26 @@ fn code() -> alloc::vec::Vec<u8> {
     code
 }
 
-pub fn run(lab: &mut Lab, tap: &mut Tap) {
+/// Builds and starts the one-VP real-mode guest `name` with `code`, a
+/// stack, and the IVT `words` (GPA, word) it needs.
+fn start(lab: &mut Lab, name: &str, code: &[u8], words: &[(u64, u64)]) -> Result<(), Error> {
     let registers = [Register::u64(HvRegisterName::X64_RSP, 0x7000)];
     let vps = [LabVp {
         index: 0,
         cpu: 1,
         registers: &registers,
     }];
-    let built = lab
-        .build("instructions", &code(), None, &vps)
-        .and_then(|()| {
-            // Real-mode IVT: #DB (1) → 0000:1100, #GP (13) → 0000:1120.
-            lab.write(0x0, &[0x0000_1100 << 32]);
-            lab.write(0x30, &[0x0000_1120 << 32]);
-            lab.start()
-        });
+    lab.build(name, code, None, &vps)?;
+    for &(gpa, word) in words {
+        lab.write(gpa, &[word]);
+    }
+    lab.start()
+}
+
+pub fn run(lab: &mut Lab, tap: &mut Tap) {
+    // Real-mode IVT: #DB (1) → 0000:1100, #GP (13) → 0000:1120.
+    let ivt = [(0x0, 0x0000_1100 << 32), (0x30, 0x0000_1120 << 32)];
+    let built = start(lab, "instructions", &code(), &ivt);
     tap.expect_ok(
         "a guest of prefixed and intercepted instructions starts",
         built,
@@ -122,34 +128,8 @@ fn cr4_code() -> alloc::vec::Vec<u8> {
 
 /// The CR4 guest: OSFXSR sticks, OSXSAVE raises #GP.
 pub fn run_cr4(lab: &mut Lab, tap: &mut Tap) {
-    let registers = [Register::u64(HvRegisterName::X64_RSP, 0x7000)];
-    let vps = [LabVp {
-        index: 0,
-        cpu: 1,
-        registers: &registers,
-    }];
-    let built = lab.build("cr4", &cr4_code(), None, &vps).and_then(|()| {
-        lab.write(0x30, &[0x0000_1120 << 32]);
-        lab.start()
-    });
-    let seen = built.and_then(|()| {
-        let mut seen = alloc::vec::Vec::new();
-        let mut answer = None;
-        loop {
-            let message = lab.next(answer.take())?;
-            let Exit::IoPort { port, value, .. } = message.exit else {
-                log::info!("cr4: unexpected exit {:?}", message.exit);
-                lab.answer(ExitReply::new().stop())?;
-                return Ok(seen);
-            };
-            seen.push((port, if port == 0x90 { value } else { 0 }));
-            if port != 0x90 {
-                lab.answer(ExitReply::new().stop())?;
-                return Ok(seen);
-            }
-            answer = Some(ExitReply::new().advance_rip());
-        }
-    });
+    let seen =
+        start(lab, "cr4", &cr4_code(), &[(0x30, 0x0000_1120 << 32)]).and_then(|()| serve(lab));
     tap.report(
         "MOV to CR4 keeps OSFXSR, which the guest's CPUID offers, and raises #GP for OSXSAVE, which it hides",
         seen == Ok(alloc::vec![(0x90, 0x200), (0x92, 0)]),
@@ -158,29 +138,23 @@ pub fn run_cr4(lab: &mut Lab, tap: &mut Tap) {
     lab.tear_down();
 }
 
-/// The ports the guest wrote, with the values (masked to 32 bits), until
-/// its third report or the first exit that is not one.
-fn serve(lab: &Lab) -> Result<alloc::vec::Vec<(u16, u32)>, tessera_rt::Error> {
+/// The ports the guest wrote, with the values of port 0x90 (masked to 32
+/// bits): reports on 0x90 and 0x91 go on, any other port or exit ends it.
+fn serve(lab: &Lab) -> Result<alloc::vec::Vec<(u16, u32)>, Error> {
     let mut seen = alloc::vec::Vec::new();
     let mut answer = None;
     loop {
         let message = lab.next(answer.take())?;
-        let reply = match message.exit {
-            Exit::IoPort { port, value, .. } if seen.len() < 2 && port != 0x9F => {
-                seen.push((port, if port == 0x90 { value } else { 0 }));
-                ExitReply::new().advance_rip()
-            }
-            Exit::IoPort { port, value, .. } => {
-                seen.push((port, if port == 0x90 { value } else { 0 }));
-                lab.answer(ExitReply::new().stop())?;
-                return Ok(seen);
-            }
-            other => {
-                log::info!("instructions: unexpected exit {other:?}");
-                lab.answer(ExitReply::new().stop())?;
-                return Ok(seen);
-            }
+        let Exit::IoPort { port, value, .. } = message.exit else {
+            log::info!("instructions: unexpected exit {:?}", message.exit);
+            lab.answer(ExitReply::new().stop())?;
+            return Ok(seen);
         };
-        answer = Some(reply);
+        seen.push((port, if port == 0x90 { value } else { 0 }));
+        if !matches!(port, 0x90 | 0x91) {
+            lab.answer(ExitReply::new().stop())?;
+            return Ok(seen);
+        }
+        answer = Some(ExitReply::new().advance_rip());
     }
 }
