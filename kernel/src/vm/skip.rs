@@ -12,6 +12,7 @@ use super::exits::Next;
 use super::mmio::PartitionMemory;
 use crate::memory::physical_to_virtual;
 use crate::state::Kernel;
+use core::sync::atomic::Ordering;
 use tessera_abi::vm::TESSERA_UNSUPPORTED;
 use tessera_capability::VpId;
 use tessera_svm::Vmcb;
@@ -31,18 +32,23 @@ impl Kernel {
     /// VP does instead when the bytes at CS:RIP are not that instruction
     /// (`instruction_missing`).
     pub fn next_rip(&mut self, cpu: usize, vp: VpId) -> Result<u64, Next> {
-        let Some(record) = self.vps.get(vp) else {
+        let Kernel {
+            vps, partitions, ..
+        } = self;
+        let Some(record) = vps.get_mut(vp) else {
             return Err(Next::GONE);
         };
-        let control = &record.vmcb.control;
-        let exit = control.exit_code;
-        let measured = Skipped::of(exit, control.exit_info1).and_then(|skipped| {
-            let code = CodeState::of(&record.vmcb.save);
-            let npt = self.partitions.get(record.partition)?.space.npt();
-            instruction::next_rip(skipped, &code, saved_next_rip(&record.vmcb), || {
-                instruction::fetch(&PartitionMemory { npt }, &code)
-            })
-        });
+        let Some(target) = partitions.get(record.partition) else {
+            return Err(Next::GONE);
+        };
+        // The same reader and cache as the lock-free path: under the lock
+        // the nested table holds still, and the cache's rule is the same.
+        let mut reader = Unlocked {
+            npt_root: target.space.npt().root(),
+            generation: target.fast.tlb_generation.load(Ordering::SeqCst),
+            cache: &mut record.fetch_cache,
+        };
+        let measured = next_rip_unlocked(&record.vmcb, &mut reader);
         match measured {
             Some(next) => {
                 if let Some(record) = self.vps.get_mut(vp) {
