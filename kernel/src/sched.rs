@@ -235,7 +235,6 @@ pub fn start(cpu: usize) -> ! {
 /// Runs the best thread queued on `cpu`, or idles until there is one.
 pub fn run_next(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize) -> ! {
     loop {
-        crate::arch::host_events::report(false);
         if let Some(kernel) = guard.as_mut() {
             kernel.sched.idle[cpu] = false;
             if let Some(thread) = kernel.sched.pick(cpu) {
@@ -243,6 +242,8 @@ pub fn run_next(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize) -> !
             }
             kernel.sched.idle[cpu] = true;
             kernel.sched.running[cpu] = None;
+            // Idle: a good time to say what host NMIs came.
+            crate::arch::host_events::report(false);
             if kernel.sched.quiet() {
                 deployment_quiet(guard);
             }

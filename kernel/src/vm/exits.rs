@@ -178,7 +178,6 @@ impl Kernel {
                 next_rip: Some(next_rip),
                 message_type: HvMessageType::X64_CPUID_INTERCEPT.0,
                 lifecycle: false,
-                reply: None,
             };
             return Next::Leave(self.send_exit(
                 cpu,
@@ -234,7 +233,6 @@ impl Kernel {
                 next_rip: Some(next_rip),
                 message_type: HvMessageType::MSR_INTERCEPT.0,
                 lifecycle: false,
-                reply: None,
             };
             return Next::Leave(self.send_exit(
                 cpu,
@@ -394,7 +392,6 @@ impl Kernel {
                 next_rip: Some(next_rip),
                 message_type: HvMessageType::X64_IO_PORT_INTERCEPT.0,
                 lifecycle: false,
-                reply: None,
             };
             return Next::Leave(self.send_exit(
                 cpu,
@@ -438,7 +435,6 @@ impl Kernel {
                 next_rip: Some(next_rip),
                 message_type: HvMessageType::X64_HALT.0,
                 lifecycle: false,
-                reply: None,
             };
             return Next::Leave(self.send_exit(
                 cpu,
@@ -543,7 +539,6 @@ impl Kernel {
             next_rip: decoded.map(|d| rip.wrapping_add(u64::from(d.length))),
             message_type,
             lifecycle,
-            reply: None,
         };
         Next::Leave(self.send_exit(
             cpu,
@@ -596,7 +591,6 @@ impl Kernel {
             next_rip: None,
             message_type: HvMessageType::EXCEPTION_INTERCEPT.0,
             lifecycle: false,
-            reply: None,
         };
         Next::Leave(self.send_exit(
             cpu,
@@ -686,7 +680,6 @@ impl Kernel {
             next_rip: None,
             message_type,
             lifecycle: true,
-            reply: None,
         };
         Next::Leave(self.send_exit(
             cpu,

@@ -25,10 +25,6 @@ pub struct Pending {
     /// Whether the message went to the lifecycle route (whose failure
     /// leaves nothing to report to).
     pub lifecycle: bool,
-    /// The handler's reply, captured (checked and copied out of its
-    /// message buffer) when the kernel accepted it: by the time the VP's
-    /// CPU applies it, that buffer holds the handler's next message.
-    pub reply: Option<Reply>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,6 +108,7 @@ impl Kernel {
             Ok(outcome) => {
                 if let Some(record) = self.vps.get_mut(vp) {
                     record.state = VpState::AwaitingReply(pending);
+                    record.reply = None;
                 }
                 match outcome {
                     CallOutcome::Delivered { server } => self.hand_over(server, cpu),
@@ -153,7 +150,6 @@ impl Kernel {
                     next_rip: None,
                     message_type: TESSERA_HANDLER_DIED as u32,
                     lifecycle: true,
-                    reply: None,
                 };
                 self.forward_exit(cpu, vp, route, &message, pending)
             }
@@ -186,7 +182,7 @@ impl Kernel {
             );
             return Some(self.handler_failed(cpu, vp, pending));
         }
-        let Some(reply) = pending.reply else {
+        let Some(reply) = self.vps.get_mut(vp).and_then(|record| record.reply.take()) else {
             // Every reply to a VP is captured where the kernel accepts it
             // (`capture_reply_to_vp`), so this is a kernel bug.
             log::error!("{}: woken without a captured reply", self.vp_name(vp));
@@ -318,9 +314,9 @@ impl Kernel {
             return;
         };
         if let Some(record) = self.vps.get_mut(vp)
-            && let VpState::AwaitingReply(pending) = &mut record.state
+            && let VpState::AwaitingReply(_) = record.state
         {
-            pending.reply = Some(reply);
+            record.reply = Some(reply);
         }
     }
 }

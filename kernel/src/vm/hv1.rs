@@ -421,7 +421,6 @@ impl Kernel {
             next_rip: Some(next_rip),
             message_type: tlfs::message::HvMessageType::HYPERCALL_INTERCEPT.0,
             lifecycle: false,
-            reply: None,
         };
         let body = tessera_vcpu::exit_message::bytes(&header);
         Next::Leave(self.send_exit(cpu, vp, route, quick, body, pending))
@@ -456,7 +455,6 @@ impl Kernel {
             next_rip: None,
             message_type,
             lifecycle: true,
-            reply: None,
         };
         Next::Leave(self.forward_exit(cpu, vp, route, &message, pending))
     }

@@ -203,6 +203,7 @@ impl Kernel {
             run_ticks: 0,
             exception_intercepts: exceptions,
             message_buffer,
+            reply: None,
             tsc_aux: 0,
             skip_failed_at: None,
             fetch_cache: Default::default(),

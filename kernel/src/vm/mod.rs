@@ -142,6 +142,11 @@ pub struct Vp {
     /// The frame of the VP thread's message buffer (exit messages out,
     /// reply registers in).
     pub message_buffer: x86_64::PhysAddr,
+    /// The handler's reply to the exit it waits on, captured (checked and
+    /// copied out of the handler's message buffer) when the kernel
+    /// accepted it: by the time the VP's CPU applies it, that buffer holds
+    /// the handler's next message.
+    pub reply: Option<tessera_vcpu::reply::Reply>,
     /// The guest's TSC_AUX (RDTSCP reads it; the host's stays 0).
     pub tsc_aux: u32,
     /// The last instruction its lock-free exits measured (without NRIP

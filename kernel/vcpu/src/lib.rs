@@ -14,6 +14,7 @@
 //! | [`exit_message`] | exit messages: TLFS intercept messages built from the VMCB |
 //! | [`intercepts`] | the intercepts every VP has |
 //! | [`reflect`] | #DB and #AC, intercepted and given back to the guest |
+//! | [`saved_on_exit`] | the save-area fields a #VMEXIT writes, kept to undo a refused VMRUN |
 //! | [`speculation`] | the branch-predictor barrier between partitions |
 //! | [`reply`] | a handler's reply, validated before the guest runs again |
 //! | [`fetch_cache`] | the last instruction measured, re-used while nothing it read changed |
@@ -39,6 +40,7 @@ pub mod msr;
 pub mod reflect;
 pub mod registers;
 pub mod reply;
+pub mod saved_on_exit;
 pub mod speculation;
 
 pub use gprs::GuestGprs;

@@ -49,7 +49,9 @@ impl Reply {
 /// same register replaces an earlier one, as writing them in order would.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RegisterWrites {
-    values: [Option<u64>; SETTABLE],
+    /// Bit `n`: `values[n]` is set.
+    set: u32,
+    values: [u64; SETTABLE],
 }
 
 /// RAX..R15, then RIP and RFLAGS.
@@ -80,7 +82,8 @@ impl RegisterWrites {
         self.values
             .iter()
             .enumerate()
-            .filter_map(|(slot, value)| value.map(|value| (Self::name(slot), value)))
+            .filter(|(slot, _)| self.set & 1 << slot != 0)
+            .map(|(slot, &value)| (Self::name(slot), value))
     }
 }
 
@@ -146,7 +149,8 @@ pub fn decode(words: &[u64; 6], buffer: &[u64], msr_exit: bool) -> Result<Reply,
             let name = Name(name);
             let slot = RegisterWrites::slot(name).ok_or(ReplyError::RegisterNotSettable(index))?;
             check_register(name, pair[1]).ok_or(ReplyError::BadRegisterValue(index))?;
-            registers.values[slot] = Some(pair[1]);
+            registers.values[slot] = pair[1];
+            registers.set |= 1 << slot;
         }
     }
     Ok(Reply {
