@@ -274,21 +274,22 @@ impl Kernel {
     /// Before a handler's `Reply` reaches a VP: the whole reply is checked,
     /// so the handler learns of a bad one (and still owes a good one), and
     /// decoded out of the handler's registers and message buffer, which
-    /// hold its next message by the time the VP runs. `Some((vp, reply))`
-    /// for [`Kernel::keep_reply`] once the IPC layer has accepted it;
-    /// `None` if the caller is no VP.
+    /// hold its next message by the time the VP runs, into the VP's record.
+    /// The VP's CPU applies it only once the IPC layer has woken the VP with
+    /// the reply; a reply the IPC layer then refuses is replaced by the next
+    /// one (or cleared with the VP's next exit).
     pub fn capture_reply_to_vp(
-        &self,
+        &mut self,
         replier: tessera_capability::ThreadId,
-    ) -> Result<Option<(VpId, Reply)>, u64> {
+    ) -> Result<(), u64> {
         let Ok(Some(caller)) = self.ipc.caller(replier) else {
-            return Ok(None);
+            return Ok(());
         };
         let Some(vp) = self.threads.get(&caller).and_then(|thread| thread.vp) else {
-            return Ok(None);
+            return Ok(());
         };
         let Some(VpState::AwaitingReply(pending)) = self.vps.get(vp).map(|vp| vp.state) else {
-            return Ok(None);
+            return Ok(());
         };
         let record = &self.threads[&replier];
         let words = words_of(&record.context);
@@ -298,25 +299,13 @@ impl Kernel {
         }
         let buffer = read_buffer(record.message_buffer, count);
         let is_msr = matches!(pending.kind, PendingKind::MsrRead | PendingKind::MsrWrite);
-        match reply::decode(&words, buffer, is_msr) {
-            Ok(reply) if reply.advance_rip && pending.next_rip.is_none() => {
-                Err(tessera_abi::Status::InvalidArgument.code())
-            }
-            Ok(reply) => Ok(Some((vp, reply))),
-            Err(_) => Err(tessera_abi::Status::InvalidArgument.code()),
-        }
-    }
-
-    /// The IPC layer accepted the reply `capture_reply_to_vp` decoded:
-    /// it goes into the VP's record, where its CPU will apply it.
-    pub fn keep_reply(&mut self, captured: Option<(VpId, Reply)>) {
-        let Some((vp, reply)) = captured else {
-            return;
+        let reply = match reply::decode(&words, buffer, is_msr) {
+            Ok(reply) if !reply.advance_rip || pending.next_rip.is_some() => reply,
+            _ => return Err(tessera_abi::Status::InvalidArgument.code()),
         };
-        if let Some(record) = self.vps.get_mut(vp)
-            && let VpState::AwaitingReply(_) = record.state
-        {
+        if let Some(record) = self.vps.get_mut(vp) {
             record.reply = Some(reply);
         }
+        Ok(())
     }
 }
