@@ -236,6 +236,7 @@ pub fn start(cpu: usize) -> ! {
 pub fn run_next(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize) -> ! {
     loop {
         if let Some(kernel) = guard.as_mut() {
+            crate::console_input::deliver(kernel);
             kernel.sched.idle[cpu] = false;
             if let Some(thread) = kernel.sched.pick(cpu) {
                 enter(guard, cpu, thread);
@@ -244,7 +245,8 @@ pub fn run_next(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize) -> !
             kernel.sched.running[cpu] = None;
             // Idle: a good time to say what host NMIs came.
             crate::arch::host_events::report(false);
-            if kernel.sched.quiet() {
+            // A component waiting for typed input may still be woken.
+            if kernel.sched.quiet() && !crate::console_input::listening(kernel) {
                 deployment_quiet(guard);
             }
         }

@@ -2,8 +2,8 @@
 //!
 //! VMRUN refuses some states outright (`VMEXIT_INVALID`, APM vol. 2 §15.5.1
 //! "Canonicalization and Consistency Checks": EFER.SVME clear, CR0.CD clear
-//! with CR0.NW set, CR0[63:32], any MBZ bit of CR3 or CR4, DR6[63:32],
-//! DR7[63:32], any MBZ bit of EFER, EFER.LME and CR0.PG with CR4.PAE or
+//! with CR0.NW set, CR0\[63:32\], any MBZ bit of CR3 or CR4, DR6\[63:32\],
+//! DR7\[63:32\], any MBZ bit of EFER, EFER.LME and CR0.PG with CR4.PAE or
 //! CR0.PE clear, and the same with CS.L and CS.D both set). Which CR3, CR4
 //! and EFER bits are MBZ depends on the CPU: for a guest, on the CPUID it
 //! sees ([`GuestCpu`]), so a state the host would run but the guest could
@@ -219,9 +219,11 @@ mod tests {
         assert_eq!(runnable(&vmcb), Err(StateError::EferReservedBits), "LMSLE");
     }
 
+    /// A change that makes the state inconsistent, and the error it gives.
+    type Case = (fn(&mut Vmcb), StateError);
+
     #[test]
     fn each_inconsistency_is_named() {
-        type Case = (fn(&mut Vmcb), StateError);
         let cases: [Case; 13] = [
             (|v| v.save.cr0 |= 1 << 32, StateError::Cr0HighBits),
             (

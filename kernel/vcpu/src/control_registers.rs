@@ -16,7 +16,7 @@
 //!   bits; APM vol. 3, MOV CRn).
 //! - The rules (APM vol. 2 §3.1.3, "MOV CRn", and the consistency rules of
 //!   `checks`): reserved bits and bits the CPUID does not offer are #GP;
-//!   setting PCIDE outside long mode, or with CR3[11:0] non-zero, is #GP;
+//!   setting PCIDE outside long mode, or with CR3\[11:0\] non-zero, is #GP;
 //!   clearing PAE in long mode is #GP; changing LA57 in long mode is #GP.
 use crate::gprs::GprIndex;
 use crate::guest_cpu::GuestCpu;

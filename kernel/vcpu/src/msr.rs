@@ -86,7 +86,7 @@ pub fn tsc_aux_write(value: u64) -> Option<u32> {
 }
 
 /// RDTSCP's answer: RAX and RDX the TSC (as RDTSC), RCX the TSC_AUX
-/// (APM vol. 3, RDTSCP: "ECX = TSC_AUX[31:0]", upper halves zeroed).
+/// (APM vol. 3, RDTSCP: "ECX = TSC_AUX\[31:0\]", upper halves zeroed).
 pub fn rdtscp(guest_tsc: u64, tsc_aux: u32) -> [u64; 3] {
     [guest_tsc & 0xFFFF_FFFF, guest_tsc >> 32, u64::from(tsc_aux)]
 }

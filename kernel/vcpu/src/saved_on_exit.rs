@@ -79,7 +79,7 @@ mod tests {
         save.cpl = 3;
         save.lstar = 0xAAAA;
         let kept = SavedOnExit::of(&guest.save);
-        let mut after = guest.clone();
+        let mut after = guest;
         // What QEMU leaves after VMEXIT_INVALID: the host's.
         after.save.cs.base = 0;
         after.save.gdtr.base = 0xFFFF_8000_0024_1198;
