@@ -195,12 +195,12 @@ impl LocalApic {
                 }
             }
             Register::TimerInitialCount => {
-                self.timer.set_initial_count(check(0xFFFF_FFFF)? as u32, now);
+                self.timer
+                    .set_initial_count(check(0xFFFF_FFFF)? as u32, now);
                 return Ok(Effect::TimerChanged);
             }
             Register::TimerDivide => {
-                self.timer
-                    .set_divide_configuration(check(0xB)? as u32, now);
+                self.timer.set_divide_configuration(check(0xB)? as u32, now);
                 return Ok(Effect::TimerChanged);
             }
             Register::SelfIpi => {

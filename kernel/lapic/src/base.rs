@@ -140,10 +140,7 @@ mod tests {
         assert_eq!(ok(X2APIC, XAPIC), Err(BaseError::X2apicToXapic));
         assert_eq!(ok(X2APIC, DEFAULT_BASE), Ok(BaseTransition::Disable));
         assert_eq!(ok(DEFAULT_BASE, XAPIC), Ok(BaseTransition::Enable));
-        assert_eq!(
-            ok(DEFAULT_BASE, X2APIC),
-            Err(BaseError::DisabledToX2apic)
-        );
+        assert_eq!(ok(DEFAULT_BASE, X2APIC), Err(BaseError::DisabledToX2apic));
         assert_eq!(ok(XAPIC, DEFAULT_BASE | EXTD), Err(BaseError::Invalid));
         assert_eq!(ok(XAPIC, XAPIC), Ok(BaseTransition::Same));
         // Relocation.

@@ -36,7 +36,12 @@ impl LocalApic {
     /// #GP without the privilege, for EOI, for any other MSR, and while
     /// the APIC is globally disabled (**Choice**: the registers behind
     /// the MSRs do not exist then).
-    pub fn read_hv_msr(&mut self, msr: u32, granted: bool, now: u64) -> Result<u64, GeneralProtection> {
+    pub fn read_hv_msr(
+        &mut self,
+        msr: u32,
+        granted: bool,
+        now: u64,
+    ) -> Result<u64, GeneralProtection> {
         if !granted || self.mode() == ApicMode::Disabled {
             return Err(GeneralProtection);
         }

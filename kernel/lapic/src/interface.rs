@@ -54,7 +54,11 @@ impl LocalApic {
             return Some(0);
         };
         let value = self.read_register(register, now) >> (8 * byte);
-        let mask = if size == 4 { 0xFFFF_FFFF } else { (1 << (8 * size)) - 1 };
+        let mask = if size == 4 {
+            0xFFFF_FFFF
+        } else {
+            (1 << (8 * size)) - 1
+        };
         Some(value & mask)
     }
 
@@ -115,7 +119,12 @@ impl LocalApic {
     /// As [`read_msr`](Self::read_msr), plus a write to a read-only
     /// register, bits 63:32 set in any register but the ICR, a reserved bit
     /// set (SDM §10.12.1.3), and an invalid `IA32_APIC_BASE` transition.
-    pub fn write_msr(&mut self, msr: u32, value: u64, now: u64) -> Result<Effect, GeneralProtection> {
+    pub fn write_msr(
+        &mut self,
+        msr: u32,
+        value: u64,
+        now: u64,
+    ) -> Result<Effect, GeneralProtection> {
         match msr {
             base::IA32_APIC_BASE => self.write_apic_base(value).map(|_| Effect::None),
             IA32_TSC_DEADLINE if self.config.tsc_deadline => {

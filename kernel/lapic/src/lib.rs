@@ -58,8 +58,7 @@ pub use access::{Effect, GeneralProtection};
 pub use base::{ApicMode, BaseTransition};
 pub use bits::{Bits256, MAX_VPS, VectorSet, VpIndexSet};
 pub use destination::{
-    ApicAddress, Contender, Destination, DestinationMode, IdWidth, LogicalModel, arbitrate,
-    resolve,
+    ApicAddress, Contender, Destination, DestinationMode, IdWidth, LogicalModel, arbitrate, resolve,
 };
 pub use hv::LazyEoi;
 pub use interface::{IA32_TSC_DEADLINE, is_apic_msr};

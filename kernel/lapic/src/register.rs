@@ -199,7 +199,9 @@ mod tests {
             Register::from_xapic_offset(0x350),
             Some(Register::Lvt(Lvt::Lint0))
         );
-        for reserved in [0x0, 0x10, 0x40, 0x70, 0x290, 0x2F0, 0x3A0, 0x3D0, 0x3F0, 0x400] {
+        for reserved in [
+            0x0, 0x10, 0x40, 0x70, 0x290, 0x2F0, 0x3A0, 0x3D0, 0x3F0, 0x400,
+        ] {
             assert_eq!(Register::from_xapic_offset(reserved), None, "{reserved:#x}");
         }
         assert_eq!(Register::from_xapic_offset(0x24), None);
@@ -212,7 +214,9 @@ mod tests {
         assert_eq!(Register::from_x2apic_msr(0x83F), Some(Register::SelfIpi));
         assert_eq!(Register::from_x2apic_msr(0x827), Some(Register::Irr(7)));
         // xAPIC-only registers and reserved numbers.
-        for gp in [0x800, 0x801, 0x809, 0x80C, 0x80E, 0x82F, 0x831, 0x840, 0x8FF, 0x7FF] {
+        for gp in [
+            0x800, 0x801, 0x809, 0x80C, 0x80E, 0x82F, 0x831, 0x840, 0x8FF, 0x7FF,
+        ] {
             assert_eq!(Register::from_x2apic_msr(gp), None, "{gp:#x}");
         }
     }

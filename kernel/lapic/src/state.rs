@@ -400,8 +400,8 @@ impl LocalApic {
         let vector = self.isr.highest()?;
         self.isr.remove(vector);
         let level = self.tmr.contains(vector);
-        let suppressed = self.config.eoi_broadcast_suppression
-            && self.svr & SVR_SUPPRESS_EOI_BROADCAST != 0;
+        let suppressed =
+            self.config.eoi_broadcast_suppression && self.svr & SVR_SUPPRESS_EOI_BROADCAST != 0;
         Some(EndOfInterrupt {
             vector,
             broadcast: level && !suppressed,

@@ -148,7 +148,11 @@ const fn div_ceil(a: u128, b: u128) -> u128 {
 }
 
 const fn saturate(x: u128) -> u64 {
-    if x > u64::MAX as u128 { u64::MAX } else { x as u64 }
+    if x > u64::MAX as u128 {
+        u64::MAX
+    } else {
+        x as u64
+    }
 }
 
 impl ApicTimer {
@@ -200,9 +204,8 @@ impl ApicTimer {
     /// The guest TSC at which the count has dropped by `counts` since
     /// `start`.
     fn after(&self, start: u64, counts: u128) -> u64 {
-        let ticks = counts
-            * divisor(self.divide_configuration) as u128
-            * self.clock.tsc_hz.get() as u128;
+        let ticks =
+            counts * divisor(self.divide_configuration) as u128 * self.clock.tsc_hz.get() as u128;
         saturate(start as u128 + div_ceil(ticks, self.clock.apic_hz.get() as u128))
     }
 
