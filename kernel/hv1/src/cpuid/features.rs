@@ -31,12 +31,50 @@ pub const SUPPORTED_FEATURES: &[&str] = &[
     "hv-version-id-snumber=",
 ];
 
-/// QEMU `hv-*` names Tessera knows but does not implement, and why.
-const UNSUPPORTED: &[(&str, &str)] = &[
+/// Why a [modelled](NOT_WIRED_FEATURES) name is refused for a deployment.
+pub const NOT_WIRED_REASON: &str = "not yet wired into the kernel";
+
+/// Names whose logic Tessera has as host-tested models but whose MSRs,
+/// hypercalls or overlay pages the kernel does not serve yet, with what
+/// is modelled where. [`Hv1Config::from_features`] (what the manifest
+/// uses) refuses them with [`NOT_WIRED_REASON`];
+/// [`Hv1Config::from_features_in`] with [`FeatureScope::Modelled`] accepts
+/// them, so tests can check their CPUID bits. When the kernel integrates
+/// one, it moves to [`SUPPORTED_FEATURES`] and its bits to the
+/// `IMPLEMENTED_*` masks.
+pub const NOT_WIRED_FEATURES: &[(&str, &str)] = &[
     (
         "hv-vapic",
-        "the APIC MSRs (EOI/ICR/TPR) behind AccessIntrCtrlRegs are not implemented",
+        "the EOI/ICR/TPR MSRs and lazy EOI are modelled in kernel/lapic",
     ),
+    (
+        "hv-ipi",
+        "HvCallSendSyntheticClusterIpi(Ex) is decoded by tessera_hv1::dispatch::cluster_ipi",
+    ),
+    (
+        "hv-frequencies",
+        "the TSC/APIC frequency MSRs are modelled in tessera_hv1::time::frequencies",
+    ),
+    (
+        "hv-tsc-invariant",
+        "HV_X64_MSR_TSC_INVARIANT_CONTROL is modelled in tessera_hv1::time::tsc_invariant",
+    ),
+];
+
+/// Which features [`Hv1Config::from_features_in`] accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FeatureScope {
+    /// What the kernel serves today ([`SUPPORTED_FEATURES`]; checked with
+    /// [`Hv1Config::validate_implemented`]): a deployment's scope.
+    Kernel,
+    /// That, plus the [modelled](NOT_WIRED_FEATURES) features and the
+    /// reference TSC page of `hv-time` (checked with
+    /// [`Hv1Config::validate_modelled`]).
+    Modelled,
+}
+
+/// QEMU `hv-*` names Tessera knows but does not implement, and why.
+const UNSUPPORTED: &[(&str, &str)] = &[
     (
         "hv-synic",
         "the synthetic interrupt controller is not implemented",
@@ -44,16 +82,8 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("hv-stimer", "synthetic timers are not implemented"),
     ("hv-stimer-direct", "synthetic timers are not implemented"),
     (
-        "hv-frequencies",
-        "the TSC/APIC frequency MSRs are not implemented",
-    ),
-    (
         "hv-reenlightenment",
         "reenlightenment and TSC emulation are not implemented",
-    ),
-    (
-        "hv-ipi",
-        "HvCallSendSyntheticClusterIpi(Ex) is not implemented",
     ),
     ("hv-evmcs", "nested virtualization is not offered"),
     ("hv-emsr-bitmap", "nested virtualization is not offered"),
@@ -237,7 +267,7 @@ impl Hv1Config {
     /// | `hv-relaxed` | leaf `0x40000004` EAX bit 5 `UseRelaxedTiming` (Requirements § Use Relaxed Timing) |
     /// | `hv-vpindex` | nothing: `AccessVpIndex` is always granted (Requirements: "Must be set"); `=off` is refused |
     /// | `hv-runtime` | privilege `AccessVpRunTimeReg` (bit 0): `HV_X64_MSR_VP_RUNTIME` |
-    /// | `hv-time` | privilege `AccessPartitionReferenceCounter` (bit 1): `HV_X64_MSR_TIME_REF_COUNT`. **Differs from QEMU**, which also grants `AccessPartitionReferenceTsc` (bit 9): Tessera has no reference TSC page |
+    /// | `hv-time` | privilege `AccessPartitionReferenceCounter` (bit 1): `HV_X64_MSR_TIME_REF_COUNT`. **Differs from QEMU**, which also grants `AccessPartitionReferenceTsc` (bit 9): the kernel does not serve the reference TSC page yet ([`FeatureScope::Modelled`] grants it) |
     /// | `hv-reset` | privilege `AccessResetReg` (bit 7): `HV_X64_MSR_RESET` (as in QEMU, `UseResetMsr` is not recommended) |
     /// | `hv-crash` | leaf `0x40000003` EDX bit 10 `GuestCrashMsrsAvailable`: `HV_X64_MSR_CRASH_P0`–`P4`, `CRASH_CTL` |
     /// | `hv-tlbflush` | leaf `0x40000004` EAX bit 2 `UseHypercallForRemoteFlush` and bit 11 `UseExProcessorMasks` (QEMU's bits): the four flush hypercalls |
@@ -249,9 +279,11 @@ impl Hv1Config {
     /// | `hv-enforce-cpuid` | nothing: Tessera always refuses what it does not advertise; `=off` is refused |
     ///
     /// Boolean names take an optional `=on`/`=off` (also `yes`/`no`,
-    /// `true`/`false`). QEMU's other `hv-*` names (`hv-vapic`, `hv-synic`,
-    /// `hv-stimer`, `hv-frequencies`, `hv-ipi`, …) are refused as
-    /// [`FeatureError::Unsupported`] with the reason; anything else is
+    /// `true`/`false`). The names modelled but not yet wired into the
+    /// kernel (`hv-vapic`, `hv-ipi`, `hv-frequencies`, `hv-tsc-invariant`:
+    /// [`NOT_WIRED_FEATURES`]) are refused as [`FeatureError::Unsupported`]
+    /// with [`NOT_WIRED_REASON`]; QEMU's other `hv-*` names (`hv-synic`,
+    /// `hv-stimer`, …) likewise with their reason; anything else is
     /// [`FeatureError::Unknown`].
     ///
     /// # Errors
@@ -263,9 +295,36 @@ impl Hv1Config {
     where
         I: IntoIterator<Item = &'a str>,
     {
+        Self::from_features_in(features, FeatureScope::Kernel)
+    }
+
+    /// [`from_features`](Self::from_features) in a chosen scope. With
+    /// [`FeatureScope::Modelled`] the [modelled](NOT_WIRED_FEATURES) names
+    /// are accepted too:
+    ///
+    /// | name | effect |
+    /// | --- | --- |
+    /// | `hv-time` | also privilege `AccessPartitionReferenceTsc` (bit 9), as in QEMU |
+    /// | `hv-vapic` | privilege `AccessIntrCtrlRegs` (bit 4) and leaf `0x40000004` EAX bit 3 `UseApicMsrs`, as in QEMU |
+    /// | `hv-ipi` | leaf `0x40000004` EAX bit 10 `UseSyntheticClusterIpi` and bit 11 `UseExProcessorMasks`, as in QEMU |
+    /// | `hv-frequencies` | privilege `AccessFrequencyRegs` (bit 11) and leaf `0x40000003` EDX bit 8 `TimerFrequenciesAvailable`, as in QEMU |
+    /// | `hv-tsc-invariant` | privilege `AccessTscInvariantControls` (bit 15). Tessera's name: QEMU has none (Linux's KVM offers the MSR) |
+    ///
+    /// # Errors
+    ///
+    /// As [`from_features`](Self::from_features); in the kernel scope a
+    /// modelled name is [`FeatureError::Unsupported`] with
+    /// [`NOT_WIRED_REASON`].
+    pub fn from_features_in<'a, I>(
+        features: I,
+        scope: FeatureScope,
+    ) -> Result<Self, FeatureError<'a>>
+    where
+        I: IntoIterator<Item = &'a str>,
+    {
         let mut config = Self::minimal();
         for feature in features {
-            config.apply_feature(feature.trim())?;
+            config.apply_feature(feature.trim(), scope)?;
         }
         let rec = config.recommendations;
         if config
@@ -278,7 +337,11 @@ impl Hv1Config {
                 requires: "hv-tlbflush",
             });
         }
-        if let Some(violation) = config.validate_implemented().iter().next() {
+        let violations = match scope {
+            FeatureScope::Kernel => config.validate_implemented(),
+            FeatureScope::Modelled => config.validate_modelled(),
+        };
+        if let Some(violation) = violations.iter().next() {
             return Err(FeatureError::Invalid(violation));
         }
         Ok(config)
@@ -299,7 +362,11 @@ impl Hv1Config {
         )
     }
 
-    fn apply_feature<'a>(&mut self, feature: &'a str) -> Result<(), FeatureError<'a>> {
+    fn apply_feature<'a>(
+        &mut self,
+        feature: &'a str,
+        scope: FeatureScope,
+    ) -> Result<(), FeatureError<'a>> {
         let (name, value) = match feature.split_once('=') {
             Some((name, value)) => (name, Some(value)),
             None => (feature, None),
@@ -330,7 +397,38 @@ impl Hv1Config {
             }
             "hv-runtime" => self.privileges = p.with_access_vp_run_time_reg(boolean(name, value)?),
             "hv-time" => {
-                self.privileges = p.with_access_partition_reference_counter(boolean(name, value)?);
+                let on = boolean(name, value)?;
+                self.privileges = p.with_access_partition_reference_counter(on);
+                if scope == FeatureScope::Modelled {
+                    self.privileges = self.privileges.with_access_partition_reference_tsc(on);
+                }
+            }
+            _ if scope == FeatureScope::Kernel
+                && NOT_WIRED_FEATURES.iter().any(|(known, _)| *known == name) =>
+            {
+                return Err(FeatureError::Unsupported {
+                    name: feature,
+                    reason: NOT_WIRED_REASON,
+                });
+            }
+            "hv-vapic" => {
+                let on = boolean(name, value)?;
+                self.privileges = p.with_access_intr_ctrl_regs(on);
+                self.recommendations = rec.with_use_apic_msrs(on);
+            }
+            "hv-ipi" => {
+                let on = boolean(name, value)?;
+                self.recommendations = rec
+                    .with_use_synthetic_cluster_ipi(on)
+                    .with_use_ex_processor_masks(on);
+            }
+            "hv-frequencies" => {
+                let on = boolean(name, value)?;
+                self.privileges = p.with_access_frequency_regs(on);
+                self.features_edx = edx.with_timer_frequencies_available(on);
+            }
+            "hv-tsc-invariant" => {
+                self.privileges = p.with_access_tsc_invariant_controls(boolean(name, value)?);
             }
             "hv-reset" => self.privileges = p.with_access_reset_reg(boolean(name, value)?),
             "hv-crash" => {
