@@ -52,7 +52,7 @@ pub enum BaseTransition {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BaseError {
     /// A reserved bit is set: bits 7:0, 9, bits at or above MAXPHYADDR, or
-    /// EXTD where CPUID 1 ECX[21] (x2APIC) is not reported.
+    /// EXTD where CPUID 1 ECX\[21\] (x2APIC) is not reported.
     Reserved,
     /// EN = 0 with EXTD = 1: "not valid ... causes a general-protection
     /// exception" (SDM §10.12.5.1).
@@ -85,7 +85,7 @@ pub const fn base_address(value: u64) -> u64 {
 
 /// Checks a guest write of `new` over `current`.
 ///
-/// - `x2apic_supported`: CPUID 1 ECX[21] as the guest sees it;
+/// - `x2apic_supported`: CPUID 1 ECX\[21\] as the guest sees it;
 /// - `physical_address_bits`: MAXPHYADDR (bits at or above are reserved).
 ///
 /// The BSP bit is the partition's to decide, not the guest's: a write

@@ -93,7 +93,7 @@ impl LocalApic {
     ///
     /// #GP for an x2APIC MSR outside x2APIC mode (SDM §10.12.2), a
     /// reserved or xAPIC-only number, a write-only register (EOI, SELF
-    /// IPI), and `IA32_TSC_DEADLINE` where CPUID 1 ECX[24] is not
+    /// IPI), and `IA32_TSC_DEADLINE` where CPUID 1 ECX\[24\] is not
     /// reported.
     pub fn read_msr(&mut self, msr: u32, now: u64) -> Result<u64, GeneralProtection> {
         match msr {

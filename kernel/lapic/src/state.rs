@@ -23,9 +23,9 @@ pub struct ApicConfig {
     pub id: u32,
     /// Whether this is the bootstrap processor (`IA32_APIC_BASE` bit 8).
     pub bsp: bool,
-    /// CPUID 1 ECX[21] as the guest sees it: x2APIC mode may be entered.
+    /// CPUID 1 ECX\[21\] as the guest sees it: x2APIC mode may be entered.
     pub x2apic: bool,
-    /// CPUID 1 ECX[24]: TSC-deadline mode and `IA32_TSC_DEADLINE` exist.
+    /// CPUID 1 ECX\[24\]: TSC-deadline mode and `IA32_TSC_DEADLINE` exist.
     pub tsc_deadline: bool,
     /// Version bit 24: SVR bit 12 (suppress EOI broadcasts) is offered.
     /// Offer it only where the I/O APIC has an EOI register (version
@@ -204,8 +204,8 @@ impl LocalApic {
     }
 
     /// The logical destination register as the current mode shows it: in
-    /// x2APIC mode derived from the ID, cluster `id[31:4]` in bits 31:16
-    /// and `1 << id[3:0]` in bits 15:0 (SDM §10.12.10.2).
+    /// x2APIC mode derived from the ID, cluster `id\[31:4\]` in bits 31:16
+    /// and `1 << id\[3:0\]` in bits 15:0 (SDM §10.12.10.2).
     #[must_use]
     pub const fn ldr(&self) -> u32 {
         match self.mode() {
@@ -235,7 +235,7 @@ impl LocalApic {
         self.tpr
     }
 
-    /// Sets the task priority (CR8 writes: CR8[3:0] = TPR[7:4]).
+    /// Sets the task priority (CR8 writes: CR8\[3:0\] = TPR\[7:4\]).
     pub fn set_tpr(&mut self, tpr: u8) {
         self.tpr = tpr;
     }

@@ -84,7 +84,7 @@ pub enum TimerMode {
     OneShot,
     /// `01b`.
     Periodic,
-    /// `10b` (only where CPUID 1 ECX[24] is reported).
+    /// `10b` (only where CPUID 1 ECX\[24\] is reported).
     TscDeadline,
 }
 

@@ -14,7 +14,7 @@
 //! `−⌊g0 · scale / 2⁶⁴⌋`. Then for every guest TSC `g ≥ g0` the page gives
 //! exactly 0 at `g0`, is non-decreasing in `g`, and differs from the exact
 //! count `⌊(g − g0) · 10⁷ / T⌋` (what
-//! [`ReferenceCounter`](crate::synthetic_msr::ReferenceCounter) returns for
+//! [`ReferenceCounter`] returns for
 //! `HV_X64_MSR_TIME_REF_COUNT`) by −1 to +2 units: truncating the scale
 //! loses less than one unit over the whole 64-bit range, and each of the
 //! two floors one more. The property tests check this bound. It holds

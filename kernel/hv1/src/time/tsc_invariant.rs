@@ -1,5 +1,5 @@
 //! `HV_X64_MSR_TSC_INVARIANT_CONTROL` (`0x40000118`) and the invariant-TSC
-//! bit it unlocks, CPUID `0x80000007` EDX[8].
+//! bit it unlocks, CPUID `0x80000007` EDX\[8\].
 //!
 //! Neither TLFS edition documents this MSR. The semantics here are those of
 //! Linux's `hyperv-tlfs.h` (`HV_X64_MSR_TSC_INVARIANT_CONTROL`,
@@ -18,7 +18,7 @@
 //!   #GP), since CPUID must not change under a running OS;
 //! - without the privilege the MSR does not exist (#GP).
 //!
-//! CPUID 6 EAX[2] (ARAT, "APIC timer always running") needs no control: a
+//! CPUID 6 EAX\[2\] (ARAT, "APIC timer always running") needs no control: a
 //! virtual APIC timer never stops in a C-state, so the kernel can report
 //! it whenever it models the APIC timer ([`ARAT`]).
 
