@@ -46,7 +46,7 @@ pub struct Destination {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LogicalModel {
     /// xAPIC, DFR model `1111b`: LDR bits 31:24 are a bit mask; a message
-    /// matches if `MDA & LDR\[31:24\] ≠ 0` (SDM §10.6.2.2 "Flat Model").
+    /// matches if `MDA & LDR[31:24] ≠ 0` (SDM §10.6.2.2 "Flat Model").
     Flat,
     /// xAPIC, DFR model `0000b`: LDR bits 31:28 are a cluster, 27:24 a
     /// mask; a message matches if the clusters are equal and the masks

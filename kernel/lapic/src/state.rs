@@ -204,8 +204,8 @@ impl LocalApic {
     }
 
     /// The logical destination register as the current mode shows it: in
-    /// x2APIC mode derived from the ID, cluster `id\[31:4\]` in bits 31:16
-    /// and `1 << id\[3:0\]` in bits 15:0 (SDM §10.12.10.2).
+    /// x2APIC mode derived from the ID, cluster `id[31:4]` in bits 31:16
+    /// and `1 << id[3:0]` in bits 15:0 (SDM §10.12.10.2).
     #[must_use]
     pub const fn ldr(&self) -> u32 {
         match self.mode() {
