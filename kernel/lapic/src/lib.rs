@@ -36,6 +36,7 @@
 //! | [`timer`] | one-shot, periodic and TSC-deadline arithmetic over the guest TSC |
 //! | [`startup`] | the wait-for-SIPI state machine and the INIT/SIPI register state |
 //! | [`hv`] | `HV_X64_MSR_EOI`/`ICR`/`TPR` and lazy EOI |
+//! | [`cpuid`] | the standard CPUID bits of the APIC: initial ID, APIC present, x2APIC, TSC-deadline, ARAT |
 //! | [`bits`] | 256-bit sets (vectors, VP indices) |
 
 #![no_std]
@@ -44,6 +45,7 @@
 mod access;
 pub mod base;
 pub mod bits;
+pub mod cpuid;
 pub mod destination;
 pub mod hv;
 pub mod icr;

@@ -348,3 +348,30 @@ fn illegal_base_writes_are_gp_and_change_nothing() {
     set_mmio(&mut plain, 0x320, 2 << 17);
     assert_eq!(mmio(&mut plain, 0x320), 0);
 }
+
+#[test]
+fn cpuid_bits_follow_the_apic() {
+    use tessera_lapic::cpuid::apply;
+    let mut apic = LocalApic::new(config(0x1_0203));
+    let host = [0x00A0_0F11, 0x0800_0800, 0, 0];
+    let [_, ebx, ecx, edx] = apply(&apic, 1, host);
+    assert_eq!(ebx >> 24, 0x03, "initial APIC ID (low 8 bits)");
+    assert_eq!(ebx & 0xFF_FFFF, 0x800);
+    assert_ne!(edx & 1 << 9, 0, "APIC present");
+    assert_ne!(ecx & 1 << 21, 0, "x2APIC offered");
+    assert_ne!(ecx & 1 << 24, 0, "TSC-deadline offered");
+    assert_eq!(apply(&apic, 6, [0; 4])[0], 1 << 2, "ARAT");
+    assert_eq!(apply(&apic, 0xB, [1, 1, 0x100, 0])[3], 0x1_0203);
+    assert_eq!(apply(&apic, 0xB, [0; 4]), [0; 4]);
+    assert_eq!(apply(&apic, 7, [1, 2, 3, 4]), [1, 2, 3, 4]);
+    // Globally disabled: the APIC bit goes.
+    apic.write_apic_base(base::DEFAULT_BASE).unwrap();
+    assert_eq!(apply(&apic, 1, host)[3] & 1 << 9, 0);
+    // Not offered: cleared even if the host has them.
+    let plain = LocalApic::new(tessera_lapic::ApicConfig {
+        x2apic: false,
+        tsc_deadline: false,
+        ..config(1)
+    });
+    assert_eq!(apply(&plain, 1, [0, 0, 1 << 21 | 1 << 24, 0])[2], 0);
+}
