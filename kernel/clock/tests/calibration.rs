@@ -47,6 +47,14 @@ impl Machine {
 }
 
 #[test]
+fn frequencies() {
+    // ACPI: "3.579545 MHz"; the PIT: a third of it.
+    assert_eq!(ACPI_PM_TIMER_HZ, 3_579_545);
+    assert_eq!(PIT_HZ, 1_193_182);
+    assert_eq!(ReferenceClock::PIT.numerator, PIT_HZ);
+}
+
+#[test]
 fn wrap_periods() {
     // 2^24 / 3.579545 MHz = 4.687 s; 2^16 / 1.193182 MHz = 54.9 ms.
     assert_eq!(
