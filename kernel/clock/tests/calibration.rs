@@ -166,8 +166,8 @@ proptest! {
         let mut now = start_ps;
         let mut cal = Calibrator::new(clock, m.sample(now, read_ps)).unwrap();
         for step in steps {
-            // Sample within one wrap of the previous sample.
-            now += step.min(wrap_ps / 2);
+            // Sample after the previous one ended, within one wrap of it.
+            now += step.min(wrap_ps / 2).max(2 * read_ps);
             cal.add(m.sample(now, read_ps)).unwrap();
         }
         if let Ok(c) = cal.calibration() {
