@@ -11,7 +11,6 @@ use tlfs::msr::{HV_X64_MSR_EOI, HV_X64_MSR_ICR, HV_X64_MSR_TPR};
 
 use crate::access::{Effect, GeneralProtection, Interface};
 use crate::base::ApicMode;
-use crate::message::Trigger;
 use crate::register::Register;
 use crate::state::LocalApic;
 
@@ -172,21 +171,12 @@ impl LazyEoi {
         if was_set {
             return None;
         }
-        // The guest's EOI ended the highest in-service vector, which was
-        // `vector` when the bit was set and still is: anything injected
-        // since would have been reconciled first.
-        let end = apic.eoi()?;
-        debug_assert!(!end.broadcast && end.vector == vector);
-        Some(end.vector)
-    }
-}
-
-/// The trigger an injected vector had, for callers that track it.
-#[must_use]
-pub fn trigger_of(apic: &LocalApic, vector: u8) -> Trigger {
-    if apic.tmr().contains(vector) {
-        Trigger::Level
-    } else {
-        Trigger::Edge
+        // The guest's EOI ends the highest in-service vector, as any EOI
+        // does: `vector` when the bit was set, and still, since the kernel
+        // reconciles before anything else can be injected. (Should the
+        // kernel break that rule, this stays an architectural EOI rather
+        // than a panic.)
+        let _ = vector;
+        apic.eoi().map(|end| end.vector)
     }
 }

@@ -264,17 +264,19 @@ impl ApicTimer {
             }
             return None;
         }
-        let at = self.next_expiry()?;
-        if now < at {
-            return None;
-        }
         let mut countdown = self.countdown?;
+        let next = countdown.fired.checked_add(1)?;
+        // Due when the count has reached 0 — compared in counts, not
+        // against the (saturating) TSC of `next_expiry`, so even a
+        // saturated deadline is never early.
+        let dropped = self.decrements(countdown.start, now);
+        let excess = dropped.checked_sub(self.counts_to(&countdown, next))?;
+        let at = self.after(countdown.start, self.counts_to(&countdown, next));
         if self.mode != TimerMode::Periodic || self.initial_count == 0 {
             self.countdown = None;
             return Some(Expiry { at, missed: 0 });
         }
-        let dropped = self.decrements(countdown.start, now);
-        let passed = 1 + (dropped - countdown.first as u128) / self.initial_count as u128;
+        let passed = next as u128 + excess / self.initial_count as u128;
         let passed = saturate(passed);
         let missed = passed - countdown.fired - 1;
         countdown.fired = passed;

@@ -290,3 +290,17 @@ fn timer_count_before(
     assert!(periodic || fired == 0);
     (end - dropped.min(end)) as u64
 }
+
+#[test]
+fn a_saturated_deadline_is_still_never_early() {
+    // A deadline beyond the TSC's range reads u64::MAX; polling at
+    // u64::MAX must not fire a count that has not reached 0 (the old code
+    // compared TSC values and fired early, or underflowed).
+    let slow = clock(u64::MAX, 1);
+    let mut timer = ApicTimer::new(slow);
+    timer.set_mode(TimerMode::Periodic, 0);
+    timer.set_initial_count(u32::MAX, 10);
+    assert_eq!(timer.next_expiry(), Some(u64::MAX));
+    assert_eq!(timer.poll(u64::MAX), None);
+    assert_eq!(timer.current_count(u64::MAX), u32::MAX);
+}
