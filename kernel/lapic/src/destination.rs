@@ -221,14 +221,18 @@ mod tests {
         }
     }
 
-    #[test]
-    fn flat_logical() {
-        let apic = xapic(3, 0b0000_0100, LogicalModel::Flat);
-        let dest = |id| Destination {
+    fn logical(id: u32) -> Destination {
+        Destination {
             mode: DestinationMode::Logical,
             id,
             width: IdWidth::Xapic,
-        };
+        }
+    }
+
+    #[test]
+    fn flat_logical() {
+        let apic = xapic(3, 0b0000_0100, LogicalModel::Flat);
+        let dest = logical;
         assert!(dest(0b0000_0110).matches(&apic));
         assert!(!dest(0b0000_0011).matches(&apic));
         assert!(dest(0xFF).matches(&apic));
@@ -238,11 +242,7 @@ mod tests {
     #[test]
     fn cluster_logical() {
         let apic = xapic(3, 0x21, LogicalModel::Cluster);
-        let dest = |id| Destination {
-            mode: DestinationMode::Logical,
-            id,
-            width: IdWidth::Xapic,
-        };
+        let dest = logical;
         assert!(dest(0x21).matches(&apic));
         assert!(dest(0x23).matches(&apic));
         assert!(!dest(0x31).matches(&apic));

@@ -28,7 +28,7 @@ pub struct StartupState {
 }
 
 /// What the kernel does on INIT.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InitAction {
     /// Load this register state ([`init_registers`]) and reset the APIC
     /// ([`LocalApic::init_reset`](crate::LocalApic::init_reset)).
@@ -97,55 +97,48 @@ impl StartupState {
     }
 }
 
-/// A segment register in the VMCB's form (APM Table B-2): selector,
-/// base, limit and the 12-bit attribute field (type 3:0, S 4, DPL 6:5,
-/// P 7, AVL 8, L 9, D/B 10, G 11).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Segment {
-    pub selector: u16,
-    pub base: u64,
-    pub limit: u32,
-    pub attributes: u16,
-}
-
-/// GDTR or IDTR.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct DescriptorTable {
-    pub base: u64,
-    pub limit: u16,
-}
+pub use tessera_svm::segment::{SegmentAttributes, VmcbSegment};
 
 /// Present, accessed read/write data segment.
 const DATA: u16 = 0x93;
 /// Present, accessed execute/read code segment.
 const CODE: u16 = 0x9B;
+/// Present LDT (type 2).
+const LDT: u16 = 0x82;
+/// Present busy 32-bit TSS (type 11).
+const BUSY_TSS: u16 = 0x8B;
 
-const fn real_mode(selector: u16, base: u64, attributes: u16) -> Segment {
-    Segment {
+/// A real-mode segment (64 KiB limit) in the VMCB's form.
+const fn real_mode(selector: u16, base: u64, attributes: u16) -> VmcbSegment {
+    VmcbSegment {
         selector,
-        base,
+        attrib: SegmentAttributes::from_bits(attributes),
         limit: 0xFFFF,
-        attributes,
+        base,
     }
 }
 
-/// The processor state after INIT (and after SIPI, except CS and RIP).
+/// The processor state after INIT (and after SIPI, except CS and RIP), in
+/// the form of the VMCB state save area (`tessera_svm`), which the kernel
+/// copies as it is.
 /// Every general register not named is 0; x87, SSE and AVX state, the
 /// MSRs other than EFER, CR8 and XCR0 keep their values (SDM §9.1: "during
 /// an INIT, the internal caches, MSRs, MTRRs, and x87 FPU state are left
 /// unchanged").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ResetRegisters {
-    pub cs: Segment,
-    pub ds: Segment,
-    pub es: Segment,
-    pub fs: Segment,
-    pub gs: Segment,
-    pub ss: Segment,
-    pub ldtr: Segment,
-    pub tr: Segment,
-    pub gdtr: DescriptorTable,
-    pub idtr: DescriptorTable,
+    pub cs: VmcbSegment,
+    pub ds: VmcbSegment,
+    pub es: VmcbSegment,
+    pub fs: VmcbSegment,
+    pub gs: VmcbSegment,
+    pub ss: VmcbSegment,
+    pub ldtr: VmcbSegment,
+    pub tr: VmcbSegment,
+    /// GDTR: only base and limit count (APM Table B-2).
+    pub gdtr: VmcbSegment,
+    /// IDTR: only base and limit count.
+    pub idtr: VmcbSegment,
     pub rip: u64,
     pub rflags: u64,
     /// The processor signature (family, model, stepping).
@@ -182,17 +175,10 @@ pub const fn init_registers(cr0: u64, signature: u32) -> ResetRegisters {
         fs: data,
         gs: data,
         ss: data,
-        // Present LDT (type 2) and busy 32-bit TSS (type 11).
-        ldtr: real_mode(0, 0, 0x82),
-        tr: real_mode(0, 0, 0x8B),
-        gdtr: DescriptorTable {
-            base: 0,
-            limit: 0xFFFF,
-        },
-        idtr: DescriptorTable {
-            base: 0,
-            limit: 0xFFFF,
-        },
+        ldtr: real_mode(0, 0, LDT),
+        tr: real_mode(0, 0, BUSY_TSS),
+        gdtr: real_mode(0, 0, 0),
+        idtr: real_mode(0, 0, 0),
         rip: 0xFFF0,
         rflags: 2,
         rdx: signature as u64,
@@ -207,12 +193,12 @@ pub const fn init_registers(cr0: u64, signature: u32) -> ResetRegisters {
 }
 
 /// Where a start-up IPI starts a VP.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SipiStart {
     /// CS: selector `VV00h`, base `VV000h` (SDM §10.6.1: "The vector
     /// typically points to a start-up routine"; §8.4.3: the AP starts "at
     /// 000VV000H").
-    pub cs: Segment,
+    pub cs: VmcbSegment,
     /// 0.
     pub rip: u64,
 }

@@ -11,6 +11,15 @@ use tessera_lapic::{
     StartupState, Target, Trigger, resolve,
 };
 
+/// `n` software-enabled APICs, IDs 0..n, in xAPIC or x2APIC mode.
+fn partition(n: u32, x2: bool) -> Partition {
+    Partition::new(
+        (0..n)
+            .map(|i| if x2 { x2apic(i) } else { xapic(i) })
+            .collect(),
+    )
+}
+
 fn pending(p: &Partition) -> Vec<Option<u8>> {
     p.apics.iter().map(|a| a.pending_vector()).collect()
 }
@@ -18,11 +27,7 @@ fn pending(p: &Partition) -> Vec<Option<u8>> {
 #[test]
 fn physical_fixed_ipi_between_every_pair() {
     for x2 in [false, true] {
-        let mut p = Partition::new(
-            (0..4)
-                .map(|i| if x2 { x2apic(i) } else { xapic(i) })
-                .collect(),
-        );
+        let mut p = partition(4, x2);
         for from in 0..4 {
             for to in 0..4 {
                 let icr = if x2 {
@@ -189,11 +194,7 @@ fn unsent_ipis() {
 #[allow(clippy::needless_range_loop)] // VP indices name both tables.
 fn ap_bring_up_by_init_sipi_sipi() {
     for x2 in [false, true] {
-        let mut p = Partition::new(
-            (0..4)
-                .map(|i| if x2 { x2apic(i) } else { xapic(i) })
-                .collect(),
-        );
+        let mut p = partition(4, x2);
         let mut vps: Vec<StartupState> = (0..4).map(|i| StartupState::new(i == 0)).collect();
         // The BSP sends INIT, SIPI, SIPI to all excluding self (Linux's
         // and the MP spec's sequence).

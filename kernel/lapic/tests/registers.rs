@@ -61,52 +61,47 @@ fn xapic_read_only_registers_ignore_writes() {
 
 #[test]
 fn xapic_writable_bits() {
+    // (offset, value written, value read back, what is kept).
+    let table: &[(u64, u32, u32, &str)] = &[
+        (0x80, 0xFFFF_FFFF, 0xFF, "TPR 7:0"),
+        (0xD0, 0xFFFF_FFFF, 0xFF00_0000, "LDR 31:24"),
+        (0xE0, 0, 0x0FFF_FFFF, "DFR: 27:0 read as ones"),
+        (
+            0xF0,
+            0xFFFF_FFFF,
+            0x13FF,
+            "SVR: vector, enable, focus, bit 12",
+        ),
+        (
+            0x300,
+            0xFFFF_FFFF,
+            0x000C_CFFF,
+            "ICR low: no delivery status",
+        ),
+        (0x310, 0xFFFF_FFFF, 0xFF00_0000, "ICR high 31:24"),
+        (
+            0x320,
+            0xFFFF_FFFF,
+            0x0007_00FF,
+            "timer: vector, mask, mode 18:17",
+        ),
+        (
+            0x350,
+            0xFFFF_FFFF,
+            0x0001_A7FF,
+            "LINT0: no status, no remote IRR",
+        ),
+        (0x370, 0xFFFF_FFFF, 0x0001_00FF, "error: vector and mask"),
+        (0x330, 0xFFFF_FFFF, 0x0001_07FF, "thermal"),
+        (0x3E0, 0xFFFF_FFFF, 0xB, "divide: bits 0, 1, 3"),
+        // The ID is fixed.
+        (0x20, 0x0700_0000, 2 << 24, "ID"),
+    ];
     let mut apic = xapic(2);
-    set_mmio(&mut apic, 0x80, 0xFFFF_FFFF);
-    assert_eq!(mmio(&mut apic, 0x80), 0xFF, "TPR 7:0");
-    set_mmio(&mut apic, 0xD0, 0xFFFF_FFFF);
-    assert_eq!(mmio(&mut apic, 0xD0), 0xFF00_0000, "LDR 31:24");
-    set_mmio(&mut apic, 0xE0, 0);
-    assert_eq!(mmio(&mut apic, 0xE0), 0x0FFF_FFFF, "DFR: 27:0 read as ones");
-    set_mmio(&mut apic, 0xF0, 0xFFFF_FFFF);
-    assert_eq!(
-        mmio(&mut apic, 0xF0),
-        0x13FF,
-        "SVR: vector, enable, focus, bit 12"
-    );
-    set_mmio(&mut apic, 0x300, 0xFFFF_FFFF);
-    assert_eq!(
-        mmio(&mut apic, 0x300),
-        0x000C_CFFF,
-        "ICR low: no delivery status"
-    );
-    set_mmio(&mut apic, 0x310, 0xFFFF_FFFF);
-    assert_eq!(mmio(&mut apic, 0x310), 0xFF00_0000, "ICR high 31:24");
-    set_mmio(&mut apic, 0x320, 0xFFFF_FFFF);
-    assert_eq!(
-        mmio(&mut apic, 0x320),
-        0x0007_00FF,
-        "timer: vector, mask, mode 18:17"
-    );
-    set_mmio(&mut apic, 0x350, 0xFFFF_FFFF);
-    assert_eq!(
-        mmio(&mut apic, 0x350),
-        0x0001_A7FF,
-        "LINT0: no status, no remote IRR"
-    );
-    set_mmio(&mut apic, 0x370, 0xFFFF_FFFF);
-    assert_eq!(
-        mmio(&mut apic, 0x370),
-        0x0001_00FF,
-        "error: vector and mask"
-    );
-    set_mmio(&mut apic, 0x330, 0xFFFF_FFFF);
-    assert_eq!(mmio(&mut apic, 0x330), 0x0001_07FF, "thermal");
-    set_mmio(&mut apic, 0x3E0, 0xFFFF_FFFF);
-    assert_eq!(mmio(&mut apic, 0x3E0), 0xB, "divide: bits 0, 1, 3");
-    // The ID is fixed.
-    set_mmio(&mut apic, 0x20, 0x0700_0000);
-    assert_eq!(mmio(&mut apic, 0x20), 2 << 24);
+    for &(offset, written, read, what) in table {
+        set_mmio(&mut apic, offset, written);
+        assert_eq!(mmio(&mut apic, offset), read, "{what}");
+    }
 }
 
 #[test]

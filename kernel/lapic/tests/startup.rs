@@ -3,24 +3,22 @@
 //! field.
 
 use tessera_lapic::startup::{
-    CR0_AT_RESET, DescriptorTable, ResetRegisters, Segment, init_registers, sipi_start,
+    CR0_AT_RESET, ResetRegisters, SegmentAttributes, VmcbSegment, init_registers, sipi_start,
 };
 
-fn seg(selector: u16, base: u64, attributes: u16) -> Segment {
-    Segment {
+fn seg(selector: u16, base: u64, attributes: u16) -> VmcbSegment {
+    VmcbSegment {
         selector,
-        base,
+        attrib: SegmentAttributes::from_bits(attributes),
         limit: 0xFFFF,
-        attributes,
+        base,
     }
 }
 
 #[test]
 fn init_state_table() {
-    let table = DescriptorTable {
-        base: 0,
-        limit: 0xFFFF,
-    };
+    // GDTR and IDTR: base 0, limit FFFFh (selector and attributes unused).
+    let table = seg(0, 0, 0);
     let data = seg(0, 0, 0x93);
     let expected = ResetRegisters {
         // CS F000h, base FFFF0000h, limit FFFFh: with RIP FFF0h the first
