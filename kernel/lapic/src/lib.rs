@@ -27,7 +27,8 @@
 //! | --- | --- |
 //! | [`register`] | where each register is (xAPIC offset, x2APIC MSR) and who may read or write it |
 //! | [`base`] | `IA32_APIC_BASE`: enable, x2APIC, BSP, relocation, the legal transitions |
-//! | `state` | the APIC's state, reset, acceptance, priority, acknowledge, EOI, LINT, NMI |
+//! | `state` | the APIC's configuration, state, reset, and what it shows others (address, PPR, contender) |
+//! | `delivery` | errors, acceptance, priority, acknowledge, EOI, NMI, LINT pins, timer expiry |
 //! | `access` | register reads and writes, reserved bits, ESR, ICR, LVT, SVR |
 //! | `interface` | the xAPIC page, the x2APIC MSRs, `IA32_TSC_DEADLINE` |
 //! | [`message`] | an interrupt message: delivery mode, vector, trigger, target |
@@ -46,6 +47,7 @@ mod access;
 pub mod base;
 pub mod bits;
 pub mod cpuid;
+mod delivery;
 pub mod destination;
 pub mod hv;
 pub mod icr;
