@@ -75,6 +75,16 @@
 //! - **Hypercalls before the hypercall page.** A `VMMCALL` while the page
 //!   is disabled is #UD (§ Legal Hypercall Environments: "any other means …
 //!   might result in … #UD"); see [`dispatch`](mod@dispatch).
+//! - **Invariant-TSC control.** Neither edition documents
+//!   `HV_X64_MSR_TSC_INVARIANT_CONTROL` (`0x40000118`) or its privilege,
+//!   EAX bit 15; both mark the bit reserved. [`time::tsc_invariant`]
+//!   follows Linux's `hyperv-tlfs.h` and the guests that use it, and the
+//!   `tlfs` crate names the bit `AccessTscInvariantControls`.
+//! - **Cluster IPI statuses.** The Markdown pages have no Return Values;
+//!   TLFS 6.0b gives `HV_STATUS_INVALID_PARAMETER` for "invalid or
+//!   reserved" fields, which [`dispatch::cluster_ipi`] uses for bad
+//!   vectors, reserved `TargetVtl` bits, the padding and bad VP sets (Linux's
+//!   KVM answers `HV_STATUS_INVALID_HYPERCALL_INPUT` instead).
 //! - **Privilege bits.** The Requirements name EBX bits 3
 //!   (`AdjustMessageBuffers`) and 13 (`ConfigureProfiler`) and forbid them;
 //!   the Markdown edition marks them reserved. TLFS 6.0b's bit 12
