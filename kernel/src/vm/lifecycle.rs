@@ -12,40 +12,11 @@ use alloc::vec::Vec;
 use core::fmt;
 use tessera_abi::Status;
 use tessera_capability::{CSpaceId, CapError, DomainId, PartitionId, ThreadId, VpId};
+use tessera_gpa_space::GpaSpace;
 use tessera_ipc::Priority;
-use tessera_npt::{NestedPageTable, NptConfig};
+use tessera_npt::NptConfig;
 use tessera_svm::segment::{SegmentAttributes, VmcbSegment};
 use tessera_svm::{ExceptionVector, Intercept, Vmcb};
-
-/// The intercepts every VP has. VMRUN must be intercepted; the other SVM
-/// instructions, MONITOR/MWAIT and XSETBV would reach host state or
-/// features the guest does not have (they become #UD); INVD would drop the
-/// host's dirty cache lines; CPUID, MSRs, port I/O, HLT and shutdown are
-/// the exits the kernel and the routes answer; INTR and NMI give the CPU
-/// back to the host.
-const ALWAYS: [Intercept; 21] = [
-    Intercept::Vmrun,
-    Intercept::Vmmcall,
-    Intercept::Vmload,
-    Intercept::Vmsave,
-    Intercept::Stgi,
-    Intercept::Clgi,
-    Intercept::Skinit,
-    Intercept::Invlpga,
-    Intercept::Monitor,
-    Intercept::Mwait,
-    Intercept::MwaitConditional,
-    Intercept::Xsetbv,
-    Intercept::Rdpru,
-    Intercept::Invd,
-    Intercept::Cpuid,
-    Intercept::MsrProt,
-    Intercept::IoioProt,
-    Intercept::Hlt,
-    Intercept::Shutdown,
-    Intercept::Intr,
-    Intercept::Nmi,
-];
 
 /// The PAT value at reset (WB, WT, UC-, UC, twice).
 const PAT_RESET: u64 = 0x0007_0406_0007_0406;
@@ -64,7 +35,7 @@ fn segment(selector: u16, base: u64, attributes: u16) -> VmcbSegment {
 fn reset_vmcb(partition: &Partition, maps: tables::PermissionMaps) -> Vmcb {
     let mut vmcb = Vmcb::default();
     let control = &mut vmcb.control;
-    for intercept in ALWAYS {
+    for intercept in tessera_vcpu::intercepts::ALWAYS {
         control.intercepts.set(intercept, true);
     }
     set_exception_intercepts(&mut vmcb, partition.exception_intercepts);
@@ -73,7 +44,7 @@ fn reset_vmcb(partition: &Partition, maps: tables::PermissionMaps) -> Vmcb {
     control.msrpm_base_pa = maps.msrpm;
     control.guest_asid = partition.asid;
     control.nested_control.set_np_enable(true);
-    control.n_cr3 = partition.npt.root();
+    control.n_cr3 = partition.space.npt().root();
     control.v_intr.set_v_intr_masking(true);
     let save = &mut vmcb.save;
     // Data segments: present, writable, accessed; code: readable, accessed.
@@ -101,7 +72,10 @@ fn reset_vmcb(partition: &Partition, maps: tables::PermissionMaps) -> Vmcb {
     vmcb
 }
 
+/// Intercepts exception `vectors` (the routed ones) and those the kernel
+/// always takes (`tessera_vcpu::intercepts::EXCEPTIONS`).
 pub fn set_exception_intercepts(vmcb: &mut Vmcb, vectors: u32) {
+    let vectors = vectors | tessera_vcpu::intercepts::EXCEPTIONS;
     for vector in 0..32u8 {
         if let Some(vector_id) = ExceptionVector::new(vector) {
             vmcb.control.intercepts.set(
@@ -140,8 +114,8 @@ impl Kernel {
             max_hpa_bits: NptConfig::MAX_HPA_BITS,
         };
         let mut tables = KernelTables::charged(Charged::to(&mut self.caps, payer));
-        let npt = match NestedPageTable::with_config(&mut tables, config) {
-            Ok(npt) => npt,
+        let space = match GpaSpace::new(&mut tables, config) {
+            Ok(space) => space,
             Err(_) => {
                 let status = tables.status();
                 tables::free_asid(asid);
@@ -151,10 +125,8 @@ impl Kernel {
         let partition = Partition {
             name: crate::state::name(name),
             payer,
-            npt,
+            space,
             asid,
-            mappings: Vec::new(),
-            overlays: Vec::new(),
             routes: Vec::new(),
             vps: PartitionVps::new(),
             fast,
@@ -170,7 +142,8 @@ impl Kernel {
             }
             Err(partition) => {
                 let mut tables = KernelTables::charged(Charged::to(&mut self.caps, payer));
-                partition.npt.destroy(&mut tables);
+                // A new space holds no overlay.
+                let _ = partition.space.destroy(&mut tables);
                 tables::free_asid(asid);
                 Err(out_of_memory)
             }
@@ -260,6 +233,10 @@ impl Kernel {
             run_ticks: 0,
             exception_intercepts: exceptions,
             message_buffer,
+            reply: None,
+            tsc_aux: 0,
+            skip_failed_at: None,
+            fetch_cache: Default::default(),
         };
         // Room for the slot was reserved above; the box may still fail.
         let vp = match try_box(record) {
@@ -323,7 +300,7 @@ impl Kernel {
         self.reap_vp(vp);
     }
 
-    /// A reply that stops its VP (`check_reply_to_vp`) takes effect as the
+    /// A reply that stops its VP (`capture_reply_to_vp`) takes effect as the
     /// kernel accepts it, here on the handler's CPU (the VP is blocked, so
     /// nothing of it runs), not when the VP's CPU next takes it up: once
     /// the handler's `Reply` returns, the VP is stopped and its registers
@@ -380,7 +357,9 @@ impl Kernel {
         {
             return Err(Status::NoLifecycleRoute.code());
         }
-        if let Err(error) = tessera_vcpu::checks::runnable(&record.vmcb) {
+        if let Err(error) =
+            tessera_vcpu::checks::runnable(&record.vmcb, super::guest_cpu::guest_cpu())
+        {
             log::info!("{}: not started: {error:?}", self.vp_name(vp));
             return Err(Status::InvalidArgument.code());
         }
@@ -635,14 +614,13 @@ impl Kernel {
         if !target.destroyed || !target.vps.is_empty() {
             return;
         }
-        let Some(mut target) = self.partitions.remove(partition) else {
+        let Some(target) = self.partitions.remove(partition) else {
             return;
         };
         let mut tables = KernelTables::charged(Charged::to(&mut self.caps, target.payer));
-        for overlay in target.overlays.drain(..) {
+        for overlay in target.space.destroy(&mut tables) {
             tables.give_frame(x86_64::PhysAddr::new(overlay.frame));
         }
-        target.npt.destroy(&mut tables);
         tables::free_asid(target.asid);
         log::info!(
             "partition {}: its VPs, tables and ASID are returned",
