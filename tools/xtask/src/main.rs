@@ -152,6 +152,11 @@ enum Command {
         /// Run the system tests under nested KVM inside Linux (L1) under TCG.
         #[arg(long)]
         nested: bool,
+        /// Run each selected system test this many times in a row (an
+        /// intermittent failure shows as a count; the unit tests run once).
+        #[arg(long, value_name = "N", default_value_t = 1,
+              value_parser = clap::value_parser!(u32).range(1..))]
+        repeat: u32,
     },
     /// Measure system call and IPC round trips in instructions (QEMU -icount).
     Bench,
@@ -173,9 +178,10 @@ fn main() -> ExitCode {
         filter,
         list,
         nested,
+        repeat,
     } = &cli.command
     {
-        return test(filter.as_deref(), *list, *nested);
+        return test(filter.as_deref(), *list, *nested, *repeat);
     }
     let result = Workspace::locate().and_then(|workspace| match cli.command {
         Command::Build { release } => build(&workspace, Profile::from_release_flag(release)),
@@ -399,8 +405,8 @@ fn bench(workspace: &Workspace) -> Result<ExitCode, String> {
 /// Unit tests and system tests (those whose names contain `filter`), or
 /// with `nested` the system tests inside L1 under nested KVM; the last line
 /// printed is `N passed, M failed`. `list`: the system tests only, one per
-/// line.
-fn test(filter: Option<&str>, list: bool, nested: bool) -> ExitCode {
+/// line. `repeat`: how many times each system test runs.
+fn test(filter: Option<&str>, list: bool, nested: bool, repeat: u32) -> ExitCode {
     let selected = system_tests::select(filter);
     if list {
         print!("{}", system_tests::list(&selected));
@@ -410,6 +416,7 @@ fn test(filter: Option<&str>, list: bool, nested: bool) -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
+    let selected = system_tests::repeated(&selected, repeat);
     let mut tally = Tally::default();
     match Workspace::locate() {
         Ok(workspace) if nested => tally += nested::run(&workspace, &selected),
@@ -445,6 +452,18 @@ mod tests {
             Command::Run { which, flags, .. } => (which.manifest().map(str::to_owned), flags),
             _ => panic!("not run"),
         }
+    }
+
+    #[test]
+    fn test_repeats_at_least_once() {
+        let repeat = |args: &[&str]| match Cli::try_parse_from(args).map(|c| c.command) {
+            Ok(Command::Test { repeat, .. }) => Ok(repeat),
+            Ok(_) => panic!("not test"),
+            Err(e) => Err(e.kind()),
+        };
+        assert_eq!(repeat(&["xtask", "test"]), Ok(1));
+        assert_eq!(repeat(&["xtask", "test", "vm-hv-reset", "--repeat", "200"]), Ok(200));
+        assert!(repeat(&["xtask", "test", "--repeat", "0"]).is_err());
     }
 
     #[test]
