@@ -383,23 +383,14 @@ fn bench(workspace: &Workspace) -> Result<ExitCode, String> {
         grub: false,
     })?;
     let (deployment, artifacts) = prepare(workspace, Profile::Release, Some(bench::DEPLOYMENT))?;
-    let table = bench::run(workspace, &deployment, &artifacts.kernel)?;
-    // The guest-exit figures come from another boot; without them the
-    // component figures are still printed.
-    let guest = prepare(workspace, Profile::Release, Some(bench::VM_DEPLOYMENT)).and_then(
-        |(deployment, artifacts)| bench::run_guest(workspace, &deployment, &artifacts.kernel),
-    );
-    print!("{table}");
-    match guest {
-        Ok(rows) => {
-            print!("{rows}");
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => Err(format!(
-            "the guest-exit figures ({}) are missing: {e}",
-            bench::VM_DEPLOYMENT
-        )),
-    }
+    let mut rows = bench::run(workspace, &deployment, &artifacts.kernel)?;
+    let (deployment, artifacts) = prepare(workspace, Profile::Release, Some(bench::VM_DEPLOYMENT))?;
+    let guest = bench::run_guest(workspace, &deployment, &artifacts.kernel).map_err(|e| {
+        format!("the guest-exit figures ({}) are missing: {e}", bench::VM_DEPLOYMENT)
+    })?;
+    rows.extend(guest);
+    print!("{}", bench::table(&rows));
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Unit tests and system tests (those whose names contain `filter`), or
