@@ -133,7 +133,7 @@ pub struct WriteEffect {
     /// A SIM or SIEF page moved, appeared or went away.
     pub overlay: Option<OverlayRequest>,
     /// Try again to deliver this VP's queued messages: EOM ("the hypervisor
-    /// [will] scan the internal message buffer queue(s) associated with the
+    /// \[will\] scan the internal message buffer queue(s) associated with the
     /// virtual processor"), and SCONTROL or SIMP becoming enabled, which
     /// may open slots that were closed.
     pub rescan: bool,

@@ -31,18 +31,49 @@ pub const SUPPORTED_FEATURES: &[&str] = &[
     "hv-version-id-snumber=",
 ];
 
+/// Why a [modelled](NOT_WIRED_FEATURES) name is refused for a deployment.
+pub const NOT_WIRED_REASON: &str = "not yet wired into the kernel";
+
+/// Names whose logic Tessera has as host-tested models but whose MSRs,
+/// hypercalls or overlay pages the kernel does not serve yet, with what
+/// is modelled where. [`Hv1Config::from_features`] (what the manifest
+/// uses) refuses them with [`NOT_WIRED_REASON`];
+/// [`Hv1Config::from_features_in`] with [`FeatureScope::Modelled`] accepts
+/// them, so tests can check their CPUID bits. When the kernel integrates
+/// one, it moves to [`SUPPORTED_FEATURES`] and its bits to the
+/// `IMPLEMENTED_*` masks.
+pub const NOT_WIRED_FEATURES: &[(&str, &str)] = &[
+    (
+        "hv-synic",
+        "the SynIC registers, messages, event flags, ports and connections are modelled in kernel/synic",
+    ),
+    (
+        "hv-stimer",
+        "synthetic timers are modelled in kernel/synic (tessera_synic::timer)",
+    ),
+    (
+        "hv-stimer-direct",
+        "direct-mode synthetic timers are modelled in kernel/synic (tessera_synic::timer)",
+    ),
+];
+
+/// Which features [`Hv1Config::from_features_in`] accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FeatureScope {
+    /// What the kernel serves today ([`SUPPORTED_FEATURES`]; checked with
+    /// [`Hv1Config::validate_implemented`]): a deployment's scope.
+    Kernel,
+    /// That, plus the [modelled](NOT_WIRED_FEATURES) features (checked
+    /// with [`Hv1Config::validate_modelled`]).
+    Modelled,
+}
+
 /// QEMU `hv-*` names Tessera knows but does not implement, and why.
 const UNSUPPORTED: &[(&str, &str)] = &[
     (
         "hv-vapic",
         "the APIC MSRs (EOI/ICR/TPR) behind AccessIntrCtrlRegs are not implemented",
     ),
-    (
-        "hv-synic",
-        "the synthetic interrupt controller is not implemented",
-    ),
-    ("hv-stimer", "synthetic timers are not implemented"),
-    ("hv-stimer-direct", "synthetic timers are not implemented"),
     (
         "hv-frequencies",
         "the TSC/APIC frequency MSRs are not implemented",
@@ -249,10 +280,12 @@ impl Hv1Config {
     /// | `hv-enforce-cpuid` | nothing: Tessera always refuses what it does not advertise; `=off` is refused |
     ///
     /// Boolean names take an optional `=on`/`=off` (also `yes`/`no`,
-    /// `true`/`false`). QEMU's other `hv-*` names (`hv-vapic`, `hv-synic`,
-    /// `hv-stimer`, `hv-frequencies`, `hv-ipi`, …) are refused as
-    /// [`FeatureError::Unsupported`] with the reason; anything else is
-    /// [`FeatureError::Unknown`].
+    /// `true`/`false`). The names modelled but not yet wired into the
+    /// kernel (`hv-synic`, `hv-stimer`, `hv-stimer-direct`:
+    /// [`NOT_WIRED_FEATURES`]) are refused as [`FeatureError::Unsupported`]
+    /// with [`NOT_WIRED_REASON`]; QEMU's other `hv-*` names (`hv-vapic`,
+    /// `hv-frequencies`, `hv-ipi`, …) likewise with their reason; anything
+    /// else is [`FeatureError::Unknown`].
     ///
     /// # Errors
     ///
@@ -263,10 +296,37 @@ impl Hv1Config {
     where
         I: IntoIterator<Item = &'a str>,
     {
+        Self::from_features_in(features, FeatureScope::Kernel)
+    }
+
+    /// [`from_features`](Self::from_features) in a chosen scope. With
+    /// [`FeatureScope::Modelled`] the [modelled](NOT_WIRED_FEATURES) names
+    /// are accepted too, with QEMU's bits (`target/i386/kvm/kvm.c`,
+    /// `kvm_hyperv_properties` and `hyperv_fill_cpuids`):
+    ///
+    /// | name | effect |
+    /// | --- | --- |
+    /// | `hv-synic` | privilege `AccessSynicRegs` (bit 2): SCONTROL–EOM, SINT0–15; and `PostMessages` (bit 36), `SignalEvents` (bit 37): `HvCallPostMessage`, `HvCallSignalEvent` |
+    /// | `hv-stimer` | privilege `AccessSyntheticTimerRegs` (bit 3): STIMER0–3 CONFIG/COUNT; needs `hv-synic` and `hv-time` (as QEMU: the timers count reference time and send SynIC messages) |
+    /// | `hv-stimer-direct` | leaf `0x40000003` EDX bit 19 `DirectSyntheticTimers`; needs `hv-stimer` |
+    ///
+    /// # Errors
+    ///
+    /// As [`from_features`](Self::from_features); in the kernel scope a
+    /// modelled name is [`FeatureError::Unsupported`] with
+    /// [`NOT_WIRED_REASON`].
+    pub fn from_features_in<'a, I>(
+        features: I,
+        scope: FeatureScope,
+    ) -> Result<Self, FeatureError<'a>>
+    where
+        I: IntoIterator<Item = &'a str>,
+    {
         let mut config = Self::minimal();
         for feature in features {
-            config.apply_feature(feature.trim())?;
+            config.apply_feature(feature.trim(), scope)?;
         }
+        config.check_synic_dependencies()?;
         let rec = config.recommendations;
         if config
             .features_edx
@@ -278,10 +338,31 @@ impl Hv1Config {
                 requires: "hv-tlbflush",
             });
         }
-        if let Some(violation) = config.validate_implemented().iter().next() {
+        let violations = match scope {
+            FeatureScope::Kernel => config.validate_implemented(),
+            FeatureScope::Modelled => config.validate_modelled(),
+        };
+        if let Some(violation) = violations.iter().next() {
             return Err(FeatureError::Invalid(violation));
         }
         Ok(config)
+    }
+
+    /// `hv-stimer` needs `hv-synic` and `hv-time`; `hv-stimer-direct`
+    /// needs `hv-stimer` (QEMU's dependencies).
+    fn check_synic_dependencies(&self) -> Result<(), FeatureError<'static>> {
+        let p = self.privileges;
+        let missing = |name, requires| Err(FeatureError::MissingDependency { name, requires });
+        if self.features_edx.direct_synthetic_timers() && !p.access_synthetic_timer_regs() {
+            return missing("hv-stimer-direct", "hv-stimer");
+        }
+        if p.access_synthetic_timer_regs() && !p.access_synic_regs() {
+            return missing("hv-stimer", "hv-synic");
+        }
+        if p.access_synthetic_timer_regs() && !p.access_partition_reference_counter() {
+            return missing("hv-stimer", "hv-time");
+        }
+        Ok(())
     }
 
     /// [`from_features`](Self::from_features) for a comma-separated list as
@@ -299,7 +380,11 @@ impl Hv1Config {
         )
     }
 
-    fn apply_feature<'a>(&mut self, feature: &'a str) -> Result<(), FeatureError<'a>> {
+    fn apply_feature<'a>(
+        &mut self,
+        feature: &'a str,
+        scope: FeatureScope,
+    ) -> Result<(), FeatureError<'a>> {
         let (name, value) = match feature.split_once('=') {
             Some((name, value)) => (name, Some(value)),
             None => (feature, None),
@@ -331,6 +416,27 @@ impl Hv1Config {
             "hv-runtime" => self.privileges = p.with_access_vp_run_time_reg(boolean(name, value)?),
             "hv-time" => {
                 self.privileges = p.with_access_partition_reference_counter(boolean(name, value)?);
+            }
+            _ if scope == FeatureScope::Kernel
+                && NOT_WIRED_FEATURES.iter().any(|(known, _)| *known == name) =>
+            {
+                return Err(FeatureError::Unsupported {
+                    name: feature,
+                    reason: NOT_WIRED_REASON,
+                });
+            }
+            "hv-synic" => {
+                let on = boolean(name, value)?;
+                self.privileges = p
+                    .with_access_synic_regs(on)
+                    .with_post_messages(on)
+                    .with_signal_events(on);
+            }
+            "hv-stimer" => {
+                self.privileges = p.with_access_synthetic_timer_regs(boolean(name, value)?);
+            }
+            "hv-stimer-direct" => {
+                self.features_edx = edx.with_direct_synthetic_timers(boolean(name, value)?);
             }
             "hv-reset" => self.privileges = p.with_access_reset_reg(boolean(name, value)?),
             "hv-crash" => {

@@ -68,6 +68,29 @@ pub const IMPLEMENTED_RECOMMENDATIONS: HvImplementationRecommendationsEax =
         .with_use_relaxed_timing(true)
         .with_use_ex_processor_masks(true);
 
+/// Privileges whose MSRs or hypercalls Tessera models in pure code but the
+/// kernel does not serve yet: AccessSynicRegs (2) and
+/// AccessSyntheticTimerRegs (3), PostMessages (36) and SignalEvents (37)
+/// (`tessera_synic`, `kernel/synic`). They pass
+/// [`Hv1Config::validate_modelled`](super::Hv1Config::validate_modelled),
+/// never [`Hv1Config::validate_implemented`](super::Hv1Config::validate_implemented):
+/// when the kernel wires one in, its bit moves to
+/// [`IMPLEMENTED_PRIVILEGES`].
+pub const MODELLED_PRIVILEGES: HvPartitionPrivilegeMask = HvPartitionPrivilegeMask::new()
+    .with_access_synic_regs(true)
+    .with_access_synthetic_timer_regs(true)
+    .with_post_messages(true)
+    .with_signal_events(true);
+
+/// Leaf `0x40000003` EDX bits modelled but not served: bit 19,
+/// `DirectSyntheticTimers` (`tessera_synic::timer`).
+pub const MODELLED_FEATURES_EDX: HvFeatureIdentificationEdx =
+    HvFeatureIdentificationEdx::new().with_direct_synthetic_timers(true);
+
+/// Leaf `0x40000004` EAX bits modelled but not served: none.
+pub const MODELLED_RECOMMENDATIONS: HvImplementationRecommendationsEax =
+    HvImplementationRecommendationsEax::new();
+
 /// A CPUID register that advertises Hv#1 functionality.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CpuidRegister {
