@@ -64,9 +64,10 @@ pub struct Delivery {
     pub interrupt: Interrupt,
 }
 
-/// The interrupts one step raises. One step raises at most one per SINT
-/// and one per timer of one VP (20), or one for a post or a signal, so the
-/// capacity is never reached.
+/// The interrupts one step raises: at most one per SINT of one VP (16: a
+/// rescan or an EOI), one per expiration a timer poll handles (4 timers ×
+/// `CATCH_UP_LIMIT` + 1 = 20), or one (a post, a signal), so the capacity
+/// is never reached.
 pub type Deliveries = heapless::Vec<Delivery, 32>;
 
 /// What a register write asks of the kernel.
