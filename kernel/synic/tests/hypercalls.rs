@@ -425,3 +425,22 @@ fn between_partitions() {
     let signalled = world.synic.signal_event(b, 0x6, 0).unwrap();
     assert_eq!((signalled[0].partition, signalled[0].vp), (a, 1));
 }
+
+#[test]
+fn connection_ids_are_24_bits_whoever_asks() {
+    // A component's call is input like a guest's: an ID with its reserved
+    // bits set (or one of the route table's markers) is refused.
+    let mut world = world();
+    let p = world.partition;
+    for id in [0x0100_0000, u32::MAX, u32::MAX - 1] {
+        let spec = ConnectSpec {
+            id,
+            port: EVENT_PORT,
+            port_type: HvPortType::EVENT,
+        };
+        assert_eq!(
+            world.synic.connect(p, spec, p, Owner::Manifest),
+            Err(HvStatus::INVALID_CONNECTION_ID)
+        );
+    }
+}

@@ -16,7 +16,7 @@ use super::messages::MessagePool;
 use super::{Deliveries, Delivery, PartitionState, Synic};
 use crate::event::set_flag;
 use crate::pages::SynicPages;
-use crate::ports::{ConnectSpec, Owner, PartitionRef, PortKind, PortSpec};
+use crate::ports::{ConnectSpec, Owner, PartitionRef, PortKind, PortSpec, valid_id};
 use crate::published::{EventRoute, Lookup};
 use crate::sint::{Sint, signal};
 
@@ -156,8 +156,8 @@ impl<P: SynicPages> Synic<P> {
     ///
     /// # Errors
     ///
-    /// `HV_STATUS_INVALID_CONNECTION_ID` if the ID is taken;
-    /// `HV_STATUS_INVALID_PORT_ID` if the port does not exist or is of
+    /// `HV_STATUS_INVALID_CONNECTION_ID` if the ID is taken or not a 24-bit
+    /// ID; `HV_STATUS_INVALID_PORT_ID` if the port does not exist or is of
     /// another type.
     pub fn connect(
         &mut self,
@@ -166,6 +166,9 @@ impl<P: SynicPages> Synic<P> {
         port_partition: PartitionRef,
         owner: Owner,
     ) -> Result<(), HvStatus> {
+        if !valid_id(spec.id) {
+            return Err(HvStatus::INVALID_CONNECTION_ID);
+        }
         let port = self
             .partition(port_partition)
             .and_then(|p| p.ports[p.port_slot(spec.port)?].as_ref())
@@ -379,7 +382,7 @@ impl<P: SynicPages> Synic<P> {
             &mut state.pages,
             &state.registers,
             route.sint,
-            route.base_flag + flag,
+            route.base_flag.saturating_add(flag),
         )?;
         let mut out = Deliveries::new();
         if let Some(interrupt) = set.interrupt {
