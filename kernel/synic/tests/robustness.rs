@@ -109,6 +109,7 @@ fn call() -> impl Strategy<Value = KernelCall> {
     ]
 }
 
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 enum Step {
     Call(KernelCall),
