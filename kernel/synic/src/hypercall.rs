@@ -35,7 +35,7 @@ use tlfs::hypercall::params::{HvInputPostMessage, HvInputSignalEvent};
 use tlfs::message::HV_MESSAGE_MAX_PAYLOAD_BYTE_COUNT;
 use tlfs::synic::HvConnectionId;
 use tlfs::{HvMessageType, HvStatus, HypercallCode};
-use zerocopy::{FromZeros, IntoBytes};
+use zerocopy::{FromBytes, IntoBytes};
 
 /// A checked `HvCallPostMessage` input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,6 +72,27 @@ fn status(status: HvStatus) -> ParamFailure {
     ParamFailure::Status(status)
 }
 
+/// The input block of a decoded `code` call, with its connection ID and
+/// RsvdZ field checked (both calls start so).
+fn read_block<T: FromBytes + IntoBytes>(
+    call: &Hypercall,
+    memory: &(impl GuestMemory + ?Sized),
+    code: HypercallCode,
+    reserved: impl Fn(&T) -> (HvConnectionId, u64),
+) -> Result<T, ParamFailure> {
+    if call.code != code {
+        return Err(status(HvStatus::INVALID_HYPERCALL_CODE));
+    }
+    let mut input = T::new_zeroed();
+    call.read_header(memory, input.as_mut_bytes())
+        .map_err(|error| error.failure())?;
+    let (connection, rsvd_z) = reserved(&input);
+    if connection.into_bits() & HvConnectionId::RESERVED_MASK != 0 || rsvd_z != 0 {
+        return Err(status(HvStatus::INVALID_HYPERCALL_INPUT));
+    }
+    Ok(input)
+}
+
 /// Reads and checks the input of a decoded `HvCallPostMessage`.
 ///
 /// # Errors
@@ -85,15 +106,12 @@ pub fn post_message(
     call: &Hypercall,
     memory: &(impl GuestMemory + ?Sized),
 ) -> Result<PostMessage, ParamFailure> {
-    if call.code != HypercallCode::POST_MESSAGE {
-        return Err(status(HvStatus::INVALID_HYPERCALL_CODE));
-    }
-    let mut input = HvInputPostMessage::new_zeroed();
-    call.read_header(memory, input.as_mut_bytes())
-        .map_err(|error| error.failure())?;
-    if input.connection_id.into_bits() & HvConnectionId::RESERVED_MASK != 0 || input.rsvd_z != 0 {
-        return Err(status(HvStatus::INVALID_HYPERCALL_INPUT));
-    }
+    let input = read_block(
+        call,
+        memory,
+        HypercallCode::POST_MESSAGE,
+        |i: &HvInputPostMessage| (i.connection_id, u64::from(i.rsvd_z)),
+    )?;
     if input.message_type.0 == 0 || input.message_type.is_hypervisor() {
         return Err(status(HvStatus::INVALID_PARAMETER));
     }
@@ -119,15 +137,12 @@ pub fn signal_event(
     call: &Hypercall,
     memory: &(impl GuestMemory + ?Sized),
 ) -> Result<SignalEvent, ParamFailure> {
-    if call.code != HypercallCode::SIGNAL_EVENT {
-        return Err(status(HvStatus::INVALID_HYPERCALL_CODE));
-    }
-    let mut input = HvInputSignalEvent::new_zeroed();
-    call.read_header(memory, input.as_mut_bytes())
-        .map_err(|error| error.failure())?;
-    if input.connection_id.into_bits() & HvConnectionId::RESERVED_MASK != 0 || input.rsvd_z != 0 {
-        return Err(status(HvStatus::INVALID_HYPERCALL_INPUT));
-    }
+    let input = read_block(
+        call,
+        memory,
+        HypercallCode::SIGNAL_EVENT,
+        |i: &HvInputSignalEvent| (i.connection_id, u64::from(i.rsvd_z)),
+    )?;
     Ok(SignalEvent {
         connection: input.connection_id.id(),
         flag: input.flag_number,

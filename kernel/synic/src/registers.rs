@@ -242,33 +242,27 @@ impl SynicRegisters {
                 })
             }
             SynicMsr::Simp => {
-                reserved(value, PAGE_RESERVED)?;
-                let old = self.simp;
+                let effect = page_write(
+                    OverlayId::SynicMessagePage(vp),
+                    self.simp.into_bits(),
+                    value,
+                    policy,
+                )?;
                 self.simp = HvSynicSimp::from_bits(value);
-                let id = OverlayId::SynicMessagePage(vp);
-                Ok(WriteEffect {
-                    overlay: placement_change(
-                        id,
-                        (old.enable(), old.base_gpn()),
-                        (self.simp.enable(), self.simp.base_gpn()),
-                        policy,
-                    ),
-                    rescan: self.simp.enable() && !old.enable(),
-                })
+                Ok(effect)
             }
             SynicMsr::Siefp => {
-                reserved(value, PAGE_RESERVED)?;
-                let old = self.siefp;
+                let effect = page_write(
+                    OverlayId::SynicEventFlagsPage(vp),
+                    self.siefp.into_bits(),
+                    value,
+                    policy,
+                )?;
                 self.siefp = HvSynicSiefp::from_bits(value);
-                let id = OverlayId::SynicEventFlagsPage(vp);
+                // Only messages wait for a page.
                 Ok(WriteEffect {
-                    overlay: placement_change(
-                        id,
-                        (old.enable(), old.base_gpn()),
-                        (self.siefp.enable(), self.siefp.base_gpn()),
-                        policy,
-                    ),
                     rescan: false,
+                    ..effect
                 })
             }
             SynicMsr::Sint(sint) => {
@@ -322,27 +316,32 @@ const fn check_sint(value: u64, policy: &RegisterPolicy) -> Result<HvSynicSint, 
     Ok(sint)
 }
 
-/// Where the page is in the guest's view: `Some(gpa)` when enabled inside
-/// the GPA space.
-fn visible_at((enable, gpn): (bool, u64), policy: &RegisterPolicy) -> Option<u64> {
-    let gpa = gpn.checked_mul(HV_PAGE_SIZE as u64)?;
-    (enable && gpa < policy.gpa_limit).then_some(gpa)
+/// Where a SIMP or SIEFP value puts its page in the guest's view:
+/// `Some(gpa)` when enabled inside the GPA space (both registers: Enable in
+/// bit 0, the page number in bits 63:12).
+fn visible_at(value: u64, policy: &RegisterPolicy) -> Option<u64> {
+    let gpa = value & !(HV_PAGE_SIZE as u64 - 1);
+    (value & 1 != 0 && gpa < policy.gpa_limit).then_some(gpa)
 }
 
-/// The request that takes the page from where `old` put it to where `new`
-/// puts it; `None` if that does not change.
-fn placement_change(
+/// A write of `new` to the SIMP or SIEFP that holds `old`: the overlay
+/// request that takes page `id` from where `old` put it to where `new`
+/// puts it (none if that does not change), and a rescan if the page
+/// became enabled.
+fn page_write(
     id: OverlayId,
-    old: (bool, u64),
-    new: (bool, u64),
+    old: u64,
+    new: u64,
     policy: &RegisterPolicy,
-) -> Option<OverlayRequest> {
+) -> Result<WriteEffect, GeneralProtection> {
+    reserved(new, PAGE_RESERVED)?;
     let (before, after) = (visible_at(old, policy), visible_at(new, policy));
-    if before == after {
-        return None;
-    }
-    Some(match after {
+    let overlay = (before != after).then_some(match after {
         Some(gpa) => OverlayRequest::Place { id, gpa },
         None => OverlayRequest::Remove { id },
+    });
+    Ok(WriteEffect {
+        overlay,
+        rescan: new & 1 != 0 && old & 1 == 0,
     })
 }

@@ -12,26 +12,27 @@
 
 use tlfs::synic::{HV_SYNIC_SINT_COUNT, HvSynicScontrol, HvSynicSint};
 
-/// A SINT number, 0 to 15.
+/// A number below `N`: a SINT ([`Sint`]) or a timer
+/// ([`TimerIndex`](crate::timer::TimerIndex)), each its own type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Sint(u8);
+pub struct Index<const N: usize>(u8);
 
-impl Sint {
-    /// Every SINT, in order.
-    pub const ALL: [Self; HV_SYNIC_SINT_COUNT] = {
-        let mut all = [Self(0); HV_SYNIC_SINT_COUNT];
+impl<const N: usize> Index<N> {
+    /// Every number, in order.
+    pub const ALL: [Self; N] = {
+        let mut all = [Self(0); N];
         let mut i = 0;
-        while i < HV_SYNIC_SINT_COUNT {
+        while i < N {
             all[i] = Self(i as u8);
             i += 1;
         }
         all
     };
 
-    /// SINT `n`, or `None` past 15.
+    /// `n`, or `None` from `N` on.
     #[must_use]
     pub const fn new(n: u32) -> Option<Self> {
-        if (n as usize) < HV_SYNIC_SINT_COUNT {
+        if (n as usize) < N {
             Some(Self(n as u8))
         } else {
             None
@@ -50,6 +51,9 @@ impl Sint {
         self.0
     }
 }
+
+/// A SINT number, 0 to 15.
+pub type Sint = Index<HV_SYNIC_SINT_COUNT>;
 
 /// An interrupt to assert at a VP's local APIC (fixed delivery, edge).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -50,29 +50,7 @@ use crate::sint::{Interrupt, Sint};
 pub const CATCH_UP_LIMIT: u64 = 4;
 
 /// A timer number, 0 to 3.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TimerIndex(u8);
-
-impl TimerIndex {
-    /// Every timer.
-    pub const ALL: [Self; HV_SYNTHETIC_TIMER_COUNT] = [Self(0), Self(1), Self(2), Self(3)];
-
-    /// Timer `n`, or `None` past 3.
-    #[must_use]
-    pub const fn new(n: u32) -> Option<Self> {
-        if (n as usize) < HV_SYNTHETIC_TIMER_COUNT {
-            Some(Self(n as u8))
-        } else {
-            None
-        }
-    }
-
-    /// The number.
-    #[must_use]
-    pub const fn index(self) -> usize {
-        self.0 as usize
-    }
-}
+pub type TimerIndex = crate::sint::Index<HV_SYNTHETIC_TIMER_COUNT>;
 
 /// A synthetic timer MSR.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
