@@ -1,66 +1,21 @@
-//! Every status of `HvCallPostMessage` and `HvCallSignalEvent` (TLFS md
-//! `hypercalls/HvCallPostMessage.md`, `HvCallSignalEvent.md`, and the
-//! common statuses of `hypercall-interface.md`), through the whole path:
-//! `tessera_hv1::decode`, the component's input checks, the kernel's call.
+//! Every status of `HvCallPostMessage` (TLFS md
+//! `hypercalls/HvCallPostMessage.md`, and the common statuses of
+//! `hypercall-interface.md`), through the whole path: `tessera_hv1::decode`,
+//! the component's input checks, the kernel's call; and traffic between
+//! partitions.
 
 mod common;
 
-use common::{INPUT_GPA, UNMAPPED_GPA, World, hypercall_policy, post_input, s};
+use common::ports::{
+    EVENT_CONNECTION, EVENT_PORT, MESSAGE_CONNECTION, MESSAGE_PORT, SINT_MESSAGES, world,
+};
+use common::{INPUT_GPA, UNMAPPED_GPA, hypercall_policy, post_input, s};
 use tessera_synic::ports::{ConnectSpec, PortKind, PortSpec};
 use tessera_synic::{Owner, PartitionRef};
 use tlfs::msr as m;
 use tlfs::privilege::HvPartitionPrivilegeMask;
 use tlfs::synic::HvPortType;
 use tlfs::{HvStatus, HypercallCode, HypercallInputValue};
-
-const MESSAGE_PORT: u32 = 0x100;
-const EVENT_PORT: u32 = 0x200;
-const MESSAGE_CONNECTION: u32 = 0x11;
-const EVENT_CONNECTION: u32 = 0x22;
-const SINT_MESSAGES: u32 = 2;
-const SINT_EVENTS: u32 = 3;
-
-/// Two VPs; VP 1 receives messages on SINT 2 and events (flags 8..12) on
-/// SINT 3 through ports the partition connects to itself.
-fn world() -> World {
-    let mut world = World::new(2);
-    world.enable(1);
-    world.unmask(1, SINT_MESSAGES, 0x50);
-    world.unmask(1, SINT_EVENTS, 0x51);
-    let p = world.partition;
-    for (port, kind, sint, connection) in [
-        (
-            MESSAGE_PORT,
-            PortKind::Message,
-            SINT_MESSAGES,
-            MESSAGE_CONNECTION,
-        ),
-        (
-            EVENT_PORT,
-            PortKind::Event {
-                base_flag: 8,
-                flag_count: 4,
-            },
-            SINT_EVENTS,
-            EVENT_CONNECTION,
-        ),
-    ] {
-        let spec = PortSpec {
-            id: port,
-            kind,
-            vp: 1,
-            sint: s(sint),
-        };
-        world.synic.create_port(p, spec, Owner::Manifest).unwrap();
-        let connect = ConnectSpec {
-            id: connection,
-            port,
-            port_type: kind.port_type(),
-        };
-        world.synic.connect(p, connect, p, Owner::Manifest).unwrap();
-    }
-    world
-}
 
 fn post_control() -> u64 {
     HypercallInputValue::new()
@@ -261,134 +216,6 @@ fn post_message_insufficient_buffers() {
     }
     assert!(world.take(1, SINT_MESSAGES).is_none());
     assert_eq!(world.post(MESSAGE_CONNECTION, 1, b"x"), HvStatus::SUCCESS);
-}
-
-#[test]
-fn signal_event_success_and_zero_to_one() {
-    let mut world = world();
-    assert_eq!(world.signal(EVENT_CONNECTION, 1), HvStatus::SUCCESS);
-    assert_eq!(world.drain_interrupts(), vec![(1, 0x51)]);
-    let pages = world.synic.pages(world.partition, 1).unwrap();
-    assert_eq!(pages.event_flags(s(SINT_EVENTS)).flag(9), Some(true));
-    // Set already: success, no interrupt.
-    assert_eq!(world.signal(EVENT_CONNECTION, 1), HvStatus::SUCCESS);
-    assert!(world.drain_interrupts().is_empty());
-    // Another flag of the port raises again.
-    assert_eq!(world.signal(EVENT_CONNECTION, 3), HvStatus::SUCCESS);
-    assert_eq!(world.drain_interrupts(), vec![(1, 0x51)]);
-}
-
-#[test]
-fn signal_event_from_memory_too() {
-    let mut world = world();
-    let input: [u8; 8] = (u64::from(EVENT_CONNECTION) | 2 << 32).to_le_bytes();
-    tessera_hv1::hypercall::GuestMemory::write(&mut world.memory, INPUT_GPA, &input).unwrap();
-    let control = HypercallInputValue::new().with_call_code(HypercallCode::SIGNAL_EVENT);
-    assert_eq!(
-        world.hypercall(control.into_bits(), INPUT_GPA, 0),
-        Ok(HvStatus::SUCCESS)
-    );
-    let pages = world.synic.pages(world.partition, 1).unwrap();
-    assert_eq!(pages.event_flags(s(SINT_EVENTS)).flag(10), Some(true));
-}
-
-#[test]
-fn signal_event_refusals() {
-    let mut world = world();
-    let fast = |connection: u64, flag: u64, rsvd: u64| connection | flag << 32 | rsvd << 48;
-    let control = HypercallInputValue::new()
-        .with_call_code(HypercallCode::SIGNAL_EVENT)
-        .with_fast(true)
-        .into_bits();
-    // Reserved: RsvdZ, ConnectionId bits 31:24.
-    assert_eq!(
-        world.hypercall(control, fast(EVENT_CONNECTION.into(), 0, 1), 0),
-        Ok(HvStatus::INVALID_HYPERCALL_INPUT)
-    );
-    assert_eq!(
-        world.hypercall(
-            control,
-            fast(0x0100_0000 | u64::from(EVENT_CONNECTION), 0, 0),
-            0
-        ),
-        Ok(HvStatus::INVALID_HYPERCALL_INPUT)
-    );
-    assert_eq!(world.signal(0x99, 0), HvStatus::INVALID_CONNECTION_ID);
-    assert_eq!(
-        world.signal(MESSAGE_CONNECTION, 0),
-        HvStatus::INVALID_PORT_ID
-    );
-    assert_eq!(
-        world.signal(EVENT_CONNECTION, 4),
-        HvStatus::INVALID_PARAMETER
-    );
-    // Masked SINT; disabled SIEF page; disabled SynIC.
-    world
-        .wrmsr(1, m::HV_X64_MSR_SINT0 + SINT_EVENTS, 0x1_0051)
-        .unwrap();
-    assert_eq!(
-        world.signal(EVENT_CONNECTION, 0),
-        HvStatus::INVALID_SYNIC_STATE
-    );
-    world.unmask(1, SINT_EVENTS, 0x51);
-    world.wrmsr(1, m::HV_X64_MSR_SIEFP, 0).unwrap();
-    assert_eq!(
-        world.signal(EVENT_CONNECTION, 0),
-        HvStatus::INVALID_SYNIC_STATE
-    );
-    world.wrmsr(1, m::HV_X64_MSR_SIEFP, 0x13_001).unwrap();
-    world.wrmsr(1, m::HV_X64_MSR_SCONTROL, 0).unwrap();
-    assert_eq!(
-        world.signal(EVENT_CONNECTION, 0),
-        HvStatus::INVALID_SYNIC_STATE
-    );
-    world.wrmsr(1, m::HV_X64_MSR_SCONTROL, 1).unwrap();
-    assert_eq!(world.signal(EVENT_CONNECTION, 0), HvStatus::SUCCESS);
-    // The port deleted: the route is withdrawn, the slow path answers.
-    world
-        .synic
-        .delete_port(world.partition, EVENT_PORT)
-        .unwrap();
-    assert_eq!(world.signal(EVENT_CONNECTION, 0), HvStatus::INVALID_PORT_ID);
-    // Without SignalEvents.
-    world.hypercalls = hypercall_policy(HvPartitionPrivilegeMask::new().with_post_messages(true));
-    assert_eq!(
-        world.hypercall(control, fast(EVENT_CONNECTION.into(), 0, 0), 0),
-        Ok(HvStatus::ACCESS_DENIED)
-    );
-}
-
-#[test]
-fn fast_and_slow_paths_agree() {
-    // Every signal through the published route and through the full tables
-    // (a second partition without published routes) gives the same status.
-    let mut world = world();
-    let p = world.partition;
-    for flag in 0..6 {
-        let fast = world
-            .synic
-            .signal_event_fast(p, EVENT_CONNECTION, flag)
-            .unwrap();
-        let slow_status = {
-            let pages_before = world.synic.pages(p, 1).unwrap().clone();
-            world
-                .synic
-                .pages_mut(p, 1)
-                .unwrap()
-                .clear_flag(s(SINT_EVENTS), 8 + flag);
-            let slow = world.synic.signal_event(p, EVENT_CONNECTION, flag);
-            assert_eq!(world.synic.pages(p, 1).unwrap(), &pages_before);
-            slow.map(|_| ())
-        };
-        assert_eq!(fast.map(|_| ()), slow_status, "flag {flag}");
-    }
-    assert!(
-        world
-            .synic
-            .signal_event_fast(p, MESSAGE_CONNECTION, 0)
-            .is_none()
-    );
-    assert!(world.synic.signal_event_fast(p, 0x99, 0).is_none());
 }
 
 #[test]

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod ports;
+
 use tessera_hv1::Hv1Config;
 use tessera_hv1::hypercall::{
     Caller, GpaError, GuestMemory, HypercallPolicy, HypercallRegisters, HypercallSet,
