@@ -230,13 +230,15 @@ impl<P: SynicPages> Synic<P> {
         &self,
         sender: PartitionRef,
         connection: u32,
-    ) -> Result<PortRecord, HvStatus> {
+    ) -> Result<(PartitionRef, PortRecord), HvStatus> {
         let record = self
             .partition(sender)
             .and_then(|p| p.connection(connection))
             .ok_or(HvStatus::INVALID_CONNECTION_ID)?;
-        self.ports(record.port.partition)
-            .find(|p| p.spec.id == record.port.id && p.serial == record.port.serial)
+        let address = record.port;
+        self.ports(address.partition)
+            .find(|p| p.spec.id == address.id && p.serial == address.serial)
+            .map(|port| (address.partition, port))
             .ok_or(HvStatus::INVALID_PORT_ID)
     }
 }

@@ -45,11 +45,10 @@ impl<P: SynicPages> Synic<P> {
         {
             return Err(HvStatus::INVALID_PARAMETER);
         }
-        let port = self.resolve(sender, connection)?;
+        let (target, port) = self.resolve(sender, connection)?;
         if port.spec.kind != PortKind::Message {
             return Err(HvStatus::INVALID_PORT_ID);
         }
-        let target = self.resolve_partition(sender, connection)?;
         let part = self
             .partition_mut(target)
             .ok_or(HvStatus::INVALID_PORT_ID)?;
@@ -74,17 +73,6 @@ impl<P: SynicPages> Synic<P> {
             let _ = out.push(delivery);
         }
         Ok(out)
-    }
-
-    fn resolve_partition(
-        &self,
-        sender: PartitionRef,
-        connection: u32,
-    ) -> Result<PartitionRef, HvStatus> {
-        self.partition(sender)
-            .and_then(|p| p.connection(connection))
-            .map(|c| c.port.partition)
-            .ok_or(HvStatus::INVALID_CONNECTION_ID)
     }
 
     /// `HvCallSignalEvent` through the published routes only: the kernel's
@@ -121,7 +109,7 @@ impl<P: SynicPages> Synic<P> {
         if let Some(result) = self.signal_event_fast(sender, connection, flag) {
             return result;
         }
-        let port = self.resolve(sender, connection)?;
+        let (partition, port) = self.resolve(sender, connection)?;
         let PortKind::Event {
             base_flag,
             flag_count,
@@ -129,7 +117,6 @@ impl<P: SynicPages> Synic<P> {
         else {
             return Err(HvStatus::INVALID_PORT_ID);
         };
-        let partition = self.resolve_partition(sender, connection)?;
         self.signal_route(
             EventRoute {
                 partition,
