@@ -55,15 +55,17 @@ fn cpuid_bits() {
         regs(&synic, 0x4000_0003),
         [0x60 | 1 << 2, 1 << 4 | 1 << 5, 0, 0]
     );
+    // (In this scope hv-time also grants the reference TSC page, bit 9.)
+    let time = 1 << 1 | 1 << 9;
     let timers = modelled(&["hv-time", "hv-synic", "hv-stimer"]).unwrap();
     assert_eq!(
         regs(&timers, 0x4000_0003),
-        [0x60 | 1 << 1 | 1 << 2 | 1 << 3, 1 << 4 | 1 << 5, 0, 0]
+        [0x60 | time | 1 << 2 | 1 << 3, 1 << 4 | 1 << 5, 0, 0]
     );
     let direct = modelled(&["hv-time", "hv-synic", "hv-stimer", "hv-stimer-direct"]).unwrap();
     assert_eq!(
         regs(&direct, 0x4000_0003),
-        [0x60 | 1 << 1 | 1 << 2 | 1 << 3, 1 << 4 | 1 << 5, 0, 1 << 19]
+        [0x60 | time | 1 << 2 | 1 << 3, 1 << 4 | 1 << 5, 0, 1 << 19]
     );
     // Nothing recommended; the other leaves unchanged.
     assert_eq!(regs(&direct, 0x4000_0004)[0], 0);
@@ -101,7 +103,7 @@ fn the_kernel_refuses_the_configuration_until_it_serves_it() {
         [
             Violation::Unimplemented {
                 register: CpuidRegister::Privileges,
-                bits: 1 << 2 | 1 << 3 | 1 << 36 | 1 << 37
+                bits: 1 << 2 | 1 << 3 | 1 << 9 | 1 << 36 | 1 << 37
             },
             Violation::Unimplemented {
                 register: CpuidRegister::FeaturesEdx,

@@ -5,6 +5,7 @@
 //! CPUID Leaves.
 
 mod config;
+mod feature_error;
 mod features;
 mod implemented;
 mod leaves;
@@ -12,8 +13,9 @@ mod validate;
 mod words;
 
 pub use config::{Hv1Config, SystemIdentity, VP_LIMIT_UNLIMITED, VendorId};
+pub use feature_error::FeatureError;
 pub use features::{
-    DEFAULT_SPINLOCK_RETRIES, FeatureError, FeatureScope, NOT_WIRED_FEATURES, NOT_WIRED_REASON,
+    DEFAULT_SPINLOCK_RETRIES, FeatureScope, NOT_WIRED_FEATURES, NOT_WIRED_REASON,
     SUPPORTED_FEATURES,
 };
 pub use implemented::{
