@@ -7,6 +7,8 @@ mod common;
 
 use common::ports::{EVENT_CONNECTION, EVENT_PORT, MESSAGE_CONNECTION, SINT_EVENTS, world};
 use common::{INPUT_GPA, hypercall_policy, s};
+use tessera_synic::Owner;
+use tessera_synic::ports::{PortKind, PortSpec};
 use tlfs::msr as m;
 use tlfs::privilege::HvPartitionPrivilegeMask;
 use tlfs::{HvStatus, HypercallCode, HypercallInputValue};
@@ -137,4 +139,29 @@ fn fast_and_slow_paths_agree() {
             .is_none()
     );
     assert!(world.synic.signal_event_fast(p, 0x99, 0).is_none());
+}
+
+#[test]
+fn signal_event_vp_index() {
+    // HV_STATUS_INVALID_VP_INDEX ("The target VP no longer exists"): an
+    // event port can only be created for a VP the partition has (2 here),
+    // so a signal never finds its target gone; the status is met at
+    // creation, and the refused port routes nothing.
+    let mut world = world();
+    let spec = PortSpec {
+        id: 0x301,
+        kind: PortKind::Event {
+            base_flag: 0,
+            flag_count: 1,
+        },
+        vp: 2,
+        sint: s(SINT_EVENTS),
+    };
+    assert_eq!(
+        world
+            .synic
+            .create_port(world.partition, spec, Owner::Manifest),
+        Err(HvStatus::INVALID_VP_INDEX)
+    );
+    assert!(world.synic.ports(world.partition).all(|p| p.spec.id != 0x301));
 }
