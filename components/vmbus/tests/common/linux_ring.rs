@@ -17,8 +17,9 @@ pub struct LinuxRing<M> {
     pkt_buffer_size: u32,
 }
 
+/// Linux's unsigned arithmetic: wraps, like C's.
 fn used(write: u32, read: u32, size: u32) -> u32 {
-    if write >= read { write - read } else { size - read + write }
+    if write >= read { write - read } else { size.wrapping_sub(read).wrapping_add(write) }
 }
 
 impl<M: RingMemory> LinuxRing<M> {
@@ -59,7 +60,7 @@ impl<M: RingMemory> LinuxRing<M> {
     pub fn bytes_to_write(&self) -> u32 {
         let read = self.mem.load(ControlField::ReadIndex);
         let write = self.mem.load(ControlField::WriteIndex);
-        self.datasize - used(write, read, self.datasize)
+        self.datasize.wrapping_sub(used(write, read, self.datasize))
     }
 
     /// `vmbus_sendpacket` → `hv_ringbuffer_write`: `Err(())` is `-EAGAIN`
@@ -88,6 +89,11 @@ impl<M: RingMemory> LinuxRing<M> {
             return Ok(false);
         }
         Ok(old_write == self.mem.load(ControlField::ReadIndex))
+    }
+
+    /// Follows `read_index` again (a test guest that rewrote it).
+    pub fn resync(&mut self) {
+        self.priv_read_index = self.mem.load(ControlField::ReadIndex) % self.datasize / 8 * 8;
     }
 
     /// `hv_begin_read`.
@@ -132,7 +138,7 @@ impl<M: RingMemory> LinuxRing<M> {
         let data = copy[pkt_offset as usize..pkt_len as usize].to_vec();
         // __hv_pkt_iter_next, then hv_pkt_iter_close
         let start_read_index = self.mem.load(ControlField::ReadIndex);
-        self.priv_read_index = (self.priv_read_index + pkt_len + TRAILER) % self.datasize;
+        self.priv_read_index = self.priv_read_index.wrapping_add(pkt_len + TRAILER) % self.datasize;
         let signal = self.iter_close(start_read_index);
         Ok(Some((data, trans_id, signal)))
     }
