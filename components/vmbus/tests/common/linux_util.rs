@@ -45,6 +45,9 @@ pub struct Effects {
 /// One `hv_utils` service instance.
 pub struct LinuxUtil {
     pub service: Service,
+    /// The service versions it knows, newest first (Linux 6.1's by
+    /// default; an older guest knows fewer).
+    pub srv_versions: Vec<u32>,
     pub srv_version: u32,
     pub hibernation_supported: bool,
     pub effects: Effects,
@@ -126,8 +129,14 @@ fn prep_negotiate_resp(buf: &mut [u8], fw: &[u32], srv: &[u32]) -> Option<u32> {
 
 impl LinuxUtil {
     pub fn new(service: Service) -> Self {
+        let srv_versions = match service {
+            Service::Shutdown => SD_VERSIONS.to_vec(),
+            Service::TimeSync => TS_VERSIONS.to_vec(),
+            Service::Heartbeat => HB_VERSIONS.to_vec(),
+        };
         Self {
             service,
+            srv_versions,
             srv_version: 0,
             hibernation_supported: false,
             effects: Effects::default(),
@@ -156,12 +165,7 @@ impl LinuxUtil {
         let msgtype = get16(&buf, 8 + 4);
         let status_at = 8 + 12;
         if msgtype == NEGOTIATE {
-            let srv: &[u32] = match self.service {
-                Service::Shutdown => &SD_VERSIONS,
-                Service::TimeSync => &TS_VERSIONS,
-                Service::Heartbeat => &HB_VERSIONS,
-            };
-            if let Some(v) = prep_negotiate_resp(&mut buf, &FW_VERSIONS, srv) {
+            if let Some(v) = prep_negotiate_resp(&mut buf, &FW_VERSIONS, &self.srv_versions) {
                 self.srv_version = v;
                 let label = match self.service {
                     Service::Shutdown => "Shutdown",

@@ -4,6 +4,7 @@
 #![allow(missing_debug_implementations, reason = "test scaffolding")]
 
 pub mod guest;
+pub mod link;
 pub mod linux_ring;
 pub mod linux_util;
 pub mod memory;
