@@ -14,9 +14,13 @@ use vmbus::ic::shutdown::{Shutdown, ShutdownEvent, ShutdownKind};
 use vmbus::ic::timesync::{FLAG_SAMPLE, FLAG_SYNC, TimeSample, TimeSync, TimeSyncEvent, utc_from_unix};
 use vmbus::ic::{HV_E_FAIL, IcVersion};
 
-fn rings() -> (FlatRing, FlatRing) {
-    // Linux's IC rings: VMBUS_RING_SIZE(3 pages) = 4 pages, 3 of data.
-    (FlatRing::new(3), FlatRing::new(3))
+/// An IC channel's rings as Linux sizes them (`VMBUS_RING_SIZE(3 pages)`:
+/// 4 pages, 3 of data, each way) and Linux's driver for `service` on its
+/// end. The rings live as long as the test.
+fn channel(service: Service) -> (Link<&'static FlatRing>, LinuxUtil) {
+    let up: &'static FlatRing = Box::leak(Box::new(FlatRing::new(3)));
+    let down: &'static FlatRing = Box::leak(Box::new(FlatRing::new(3)));
+    (Link::new(up, down), LinuxUtil::new(service))
 }
 
 fn negotiated(framework: (u16, u16), message: (u16, u16)) -> Negotiated {
@@ -28,9 +32,7 @@ fn negotiated(framework: (u16, u16), message: (u16, u16)) -> Negotiated {
 
 #[test]
 fn heartbeat_negotiates_3_0_and_linux_answers_each_beat() {
-    let (up, down) = rings();
-    let mut link = Link::new(&up, &down);
-    let mut linux = LinuxUtil::new(Service::Heartbeat);
+    let (mut link, mut linux) = channel(Service::Heartbeat);
     let mut ic = Heartbeat::new();
     let request = ic.start();
     assert!(ic.beat().is_none(), "not before negotiation");
@@ -47,12 +49,9 @@ fn heartbeat_negotiates_3_0_and_linux_answers_each_beat() {
 
 #[test]
 fn shutdown_negotiates_3_2_and_linux_powers_off() {
-    let (up, down) = rings();
-    let mut link = Link::new(&up, &down);
-    let mut linux = LinuxUtil::new(Service::Shutdown);
+    let (mut link, mut linux) = channel(Service::Shutdown);
     let mut ic = Shutdown::new();
-    let request = ic.start();
-    let (id, data) = link.exchange(&mut linux, &request, 0).unwrap();
+    let (id, data) = link.exchange(&mut linux, &ic.start(), 0).unwrap();
     assert_eq!(ic.receive(id, &data), Ok(ShutdownEvent::Negotiated(negotiated((3, 0), (3, 2)))));
     assert_eq!(linux.effects.dmesg, ["Shutdown IC version 3.2"]);
 
@@ -77,13 +76,10 @@ fn shutdown_negotiates_3_2_and_linux_powers_off() {
 
 #[test]
 fn shutdown_kinds_wait_for_the_version_that_has_them() {
-    let (up, down) = rings();
-    let mut link = Link::new(&up, &down);
-    let mut linux = LinuxUtil::new(Service::Shutdown);
+    let (mut link, mut linux) = channel(Service::Shutdown);
     linux.srv_versions = vec![3 << 16, 1 << 16]; // an older guest
     let mut ic = Shutdown::new();
-    let request = ic.start();
-    let (id, data) = link.exchange(&mut linux, &request, 0).unwrap();
+    let (id, data) = link.exchange(&mut linux, &ic.start(), 0).unwrap();
     assert_eq!(ic.receive(id, &data), Ok(ShutdownEvent::Negotiated(negotiated((3, 0), (3, 0)))));
     assert!(ic.request(ShutdownKind::Restart, false, 0).is_none());
     assert!(ic.request(ShutdownKind::Hibernate, false, 0).is_none());
@@ -92,12 +88,9 @@ fn shutdown_kinds_wait_for_the_version_that_has_them() {
 
 #[test]
 fn timesync_negotiates_4_0_and_linux_sets_its_clock_on_sync() {
-    let (up, down) = rings();
-    let mut link = Link::new(&up, &down);
-    let mut linux = LinuxUtil::new(Service::TimeSync);
+    let (mut link, mut linux) = channel(Service::TimeSync);
     let mut ic = TimeSync::new();
-    let request = ic.start();
-    let (id, data) = link.exchange(&mut linux, &request, 0).unwrap();
+    let (id, data) = link.exchange(&mut linux, &ic.start(), 0).unwrap();
     assert_eq!(ic.receive(id, &data), Ok(TimeSyncEvent::Negotiated(negotiated((3, 0), (4, 0)))));
     assert_eq!(linux.effects.dmesg, ["TimeSync IC version 4.0"]);
 
@@ -121,13 +114,10 @@ fn timesync_negotiates_4_0_and_linux_sets_its_clock_on_sync() {
 
 #[test]
 fn timesync_before_4_0_sends_the_old_message() {
-    let (up, down) = rings();
-    let mut link = Link::new(&up, &down);
-    let mut linux = LinuxUtil::new(Service::TimeSync);
+    let (mut link, mut linux) = channel(Service::TimeSync);
     linux.srv_versions = vec![3 << 16, 1 << 16];
     let mut ic = TimeSync::new();
-    let request = ic.start();
-    let (id, data) = link.exchange(&mut linux, &request, 0).unwrap();
+    let (id, data) = link.exchange(&mut linux, &ic.start(), 0).unwrap();
     assert_eq!(ic.receive(id, &data), Ok(TimeSyncEvent::Negotiated(negotiated((3, 0), (3, 0)))));
     let utc = utc_from_unix(1_000, 0);
     let request = ic.sample(TimeSample { utc, reference_time: 7 }, FLAG_SYNC).unwrap();
@@ -140,13 +130,10 @@ fn timesync_before_4_0_sends_the_old_message() {
 
 #[test]
 fn no_common_version_leaves_the_ic_unusable() {
-    let (up, down) = rings();
-    let mut link = Link::new(&up, &down);
-    let mut linux = LinuxUtil::new(Service::Heartbeat);
+    let (mut link, mut linux) = channel(Service::Heartbeat);
     linux.srv_versions = vec![2 << 16];
     let mut ic = Heartbeat::new();
-    let request = ic.start();
-    let (id, data) = link.exchange(&mut linux, &request, 0).unwrap();
+    let (id, data) = link.exchange(&mut linux, &ic.start(), 0).unwrap();
     assert_eq!(ic.receive(id, &data), Err(IcError::Negotiation(NegotiateError::NoCommonVersion)));
     assert!(ic.ic().failed());
     assert!(ic.beat().is_none());
@@ -159,12 +146,9 @@ fn no_common_version_leaves_the_ic_unusable() {
 
 #[test]
 fn answers_the_host_did_not_ask_for_are_refused() {
-    let (up, down) = rings();
-    let mut link = Link::new(&up, &down);
-    let mut linux = LinuxUtil::new(Service::Heartbeat);
+    let (mut link, mut linux) = channel(Service::Heartbeat);
     let mut ic = Heartbeat::new();
-    let request = ic.start();
-    let (id, data) = link.exchange(&mut linux, &request, 0).unwrap();
+    let (id, data) = link.exchange(&mut linux, &ic.start(), 0).unwrap();
     // The wrong transaction, or no transaction waiting.
     assert_eq!(ic.receive(id + 1, &data), Err(IcError::UnexpectedTransaction(id + 1)));
     // Too short; not a response.
@@ -189,12 +173,9 @@ fn answers_the_host_did_not_ask_for_are_refused() {
 
 #[test]
 fn a_wrong_heartbeat_number_is_reported() {
-    let (up, down) = rings();
-    let mut link = Link::new(&up, &down);
-    let mut linux = LinuxUtil::new(Service::Heartbeat);
+    let (mut link, mut linux) = channel(Service::Heartbeat);
     let mut ic = Heartbeat::new();
-    let request = ic.start();
-    let (id, data) = link.exchange(&mut linux, &request, 0).unwrap();
+    let (id, data) = link.exchange(&mut linux, &ic.start(), 0).unwrap();
     ic.receive(id, &data).unwrap();
     let request = ic.beat().unwrap();
     let (id, mut data) = link.exchange(&mut linux, &request, 0).unwrap();
