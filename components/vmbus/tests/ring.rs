@@ -155,14 +155,12 @@ fn packets_wrap_around_the_end() {
     let memory = FlatRing::new(1);
     let mut guest = LinuxRing::init(&memory);
     let mut host = OutgoingRing::new(&memory).unwrap();
-    let mut n = 0u64;
-    for round in 0..200 {
+    for round in 0..200_u64 {
         let data: Vec<u8> = (0..(round * 37 % 700)).map(|i| (i + round) as u8).collect();
-        host.write(&packet(&data, n)).unwrap();
+        host.write(&packet(&data, round)).unwrap();
         let (got, trans_id, _) = guest.recv(4096).unwrap().unwrap();
-        assert_eq!(trans_id, n);
+        assert_eq!(trans_id, round);
         assert_eq!(&got[..data.len()], &data[..]);
-        n += 1;
     }
 }
 
