@@ -167,12 +167,7 @@ impl LinuxUtil {
         if msgtype == NEGOTIATE {
             if let Some(v) = prep_negotiate_resp(&mut buf, &FW_VERSIONS, &self.srv_versions) {
                 self.srv_version = v;
-                let label = match self.service {
-                    Service::Shutdown => "Shutdown",
-                    Service::TimeSync => "TimeSync",
-                    Service::Heartbeat => "Heartbeat",
-                };
-                self.effects.dmesg.push(format!("{label} IC version {}.{}", v >> 16, v & 0xFFFF));
+                self.effects.dmesg.push(format!("{} IC version {}.{}", self.name(), v >> 16, v & 0xFFFF));
             }
         } else {
             match (self.service, msgtype) {
