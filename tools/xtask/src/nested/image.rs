@@ -173,4 +173,10 @@ mod tests {
         }
         assert!(INIT.contains("echo \"@@nested $*\" >&3"));
     }
+
+    #[test]
+    fn a_stall_dump_is_marked_as_the_judge_looks_for_it() {
+        let marker = crate::system_tests::CPU_DUMP_MARKER;
+        assert!(INIT.contains(&format!("echo \"{marker}\"")), "{marker}");
+    }
 }

@@ -79,10 +79,27 @@ watch_log() {
         fi
         if [ "$quiet" -ge "$STALL_SECONDS" ]; then
             : >"$2.stalled"
+            dump_cpus "$2"
             kill -9 "$1"
             return
         fi
     done
+}
+
+# dump_cpus LOG: asks the stalled QEMU's monitor (the FIFOs $MONITOR.in and
+# .out) for every vCPU's registers and appends them to LOG, so a stall says
+# where each of Tessera's CPUs was when it stopped making progress.
+dump_cpus() {
+    {
+        echo
+        echo "nested: QEMU's vCPUs when the serial log stopped growing:"
+        # Whatever the monitor printed at start (its banner) is drained
+        # first, so what follows is the answer.
+        timeout 1 cat "$MONITOR.out" >/dev/null
+        echo "info registers -a" >"$MONITOR.in"
+        # The monitor echoes the command with terminal escapes: dropped.
+        timeout 3 cat "$MONITOR.out" | tr -d '\r' | grep -v "$(printf '\033')"
+    } >>"$1" 2>&1
 }
 
 # run_test NAME SERIAL_LOG DIR COMMAND...: runs COMMAND in DIR (a QEMU that
@@ -103,7 +120,10 @@ run_test() {
     printf 'nested: %s ' "$name"
     dir=$1
     shift
-    (cd "$dir" && exec "$@") </dev/null >/dev/null 2>"$log.stderr" &
+    rm -f "$MONITOR.in" "$MONITOR.out"
+    mkfifo "$MONITOR.in" "$MONITOR.out"
+    (cd "$dir" && exec "$@" -chardev "pipe,id=stall-monitor,path=$MONITOR" \
+        -mon chardev=stall-monitor,mode=readline) </dev/null >/dev/null 2>"$log.stderr" &
     qemu=$!
     watch_log "$qemu" "$log" &
     watcher=$!
@@ -126,6 +146,8 @@ run_test() {
     rm -f "$log" "$log.stderr" "$log.stalled"
 }
 
+# The monitor of the QEMU that runs now (see dump_cpus).
+MONITOR=/tmp/monitor
 index=0
 run_tests
 report done

@@ -124,6 +124,12 @@ pub fn select(filter: Option<&str>) -> Vec<&'static SystemTest> {
         .collect()
 }
 
+/// `tests` run `times` times over, every test once per round, so that
+/// `--repeat` counts an intermittent failure instead of finding it once.
+pub fn repeated(tests: &[&'static SystemTest], times: u32) -> Vec<&'static SystemTest> {
+    (0..times).flat_map(|_| tests.iter().copied()).collect()
+}
+
 /// `cargo xtask test --list`: one line per selected test.
 pub fn list(tests: &[&SystemTest]) -> String {
     let mut out = String::new();
@@ -308,11 +314,24 @@ fn show_failure(failure: &Failure) {
     }
 }
 
+/// Where the nested run's `/init` appends QEMU's vCPU registers to a stalled
+/// test's log (`dump_cpus` in `nested/init.sh`).
+pub const CPU_DUMP_MARKER: &str = "nested: QEMU's vCPUs when the serial log stopped growing:";
+
+/// The log's last lines; a vCPU dump appended after a stall is shown whole
+/// after them, so it never pushes Tessera's own last lines out of view.
 pub fn show_tail(path: &Path) {
     let log = serial_log::read_clean(path);
+    let (tessera, cpu_dump) = match log.find(CPU_DUMP_MARKER) {
+        Some(at) => log.split_at(at),
+        None => (log.as_str(), ""),
+    };
     println!("--- last {TAIL_LINES} lines of {} ---", path.display());
-    for line in serial_log::tail(&log, TAIL_LINES) {
+    for line in serial_log::tail(tessera, TAIL_LINES) {
         println!("{line}");
+    }
+    if !cpu_dump.is_empty() {
+        print!("{cpu_dump}");
     }
     println!("--- end of serial log ---");
 }
