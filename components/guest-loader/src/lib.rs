@@ -41,6 +41,8 @@ pub use plan::{GuestMemory, LoadPlan, Piece, Write, ZeroFill};
 pub use state::{
     CODE_SELECTOR, DATA_SELECTOR, DescriptorTable, InitialVpState, Segment, attributes,
 };
+/// The ACPI tables a Linux guest gets (re-exported for the loader's callers).
+pub use tessera_acpi_tables as acpi;
 
 /// Size of a small page.
 pub(crate) const PAGE: u64 = 0x1000;

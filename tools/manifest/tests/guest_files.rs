@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use tessera_boot_plan::{BootPlan, GrantKind, Rights, SLOT_CONSOLE};
+use tessera_boot_plan::{BootPlan, GrantKind, GuestFormat, Rights, SLOT_CONSOLE};
 use tessera_manifest::{ModuleKind, check, compile, load};
 
 /// A static x86-64 ELF executable: one PT_LOAD segment of `code` at
@@ -175,4 +175,116 @@ routes = [{ exit = "lifecycle", to = "partition-manager.exits" }]
         .collect();
     assert_eq!(images, ["image-1", "image-1", "hello"]);
     assert!(Path::new(&deployment.guest_files[0].path).ends_with("g"));
+}
+
+/// A bzImage as far as the loader reads it: protocol 2.15, 64-bit,
+/// relocatable at 16 MiB with `init_size` bytes, and `code` after four
+/// setup sectors.
+fn minimal_bzimage(init_size: u32, code: &[u8]) -> Vec<u8> {
+    let mut image = vec![0u8; 5 * 512];
+    image[0x1F1] = 4;
+    let syssize = code.len().div_ceil(16) as u32;
+    image[0x1F4..0x1F8].copy_from_slice(&syssize.to_le_bytes());
+    image[0x201] = 0x6A;
+    image[0x202..0x206].copy_from_slice(b"HdrS");
+    image[0x206..0x208].copy_from_slice(&0x020Fu16.to_le_bytes());
+    image[0x211] = 1; // LOADED_HIGH
+    image[0x22C..0x230].copy_from_slice(&0x7FFF_FFFFu32.to_le_bytes());
+    image[0x230..0x234].copy_from_slice(&0x20_0000u32.to_le_bytes());
+    image[0x234] = 1;
+    image[0x236..0x238].copy_from_slice(&1u16.to_le_bytes()); // XLF_KERNEL_64
+    image[0x238..0x23C].copy_from_slice(&2047u32.to_le_bytes());
+    image[0x258..0x260].copy_from_slice(&0x100_0000u64.to_le_bytes());
+    image[0x260..0x264].copy_from_slice(&init_size.to_le_bytes());
+    image.extend_from_slice(code);
+    image.resize(5 * 512 + syssize as usize * 16, 0);
+    image
+}
+
+fn linux_manifest(memory: &str, linux: &str) -> String {
+    manifest(memory, "X").replace(r#"image = "X""#, &format!("linux = {linux}"))
+}
+
+#[test]
+fn a_linux_guest_is_its_kernel_file_and_its_initrd_module() {
+    let dir = temp_dir("linux");
+    std::fs::write(dir.join("vmlinuz"), minimal_bzimage(0x80_0000, &[0xF4; 64])).unwrap();
+    std::fs::write(dir.join("initrd.cpio"), b"070701...").unwrap();
+    let path = dir.join("linux.toml");
+    let text = linux_manifest(
+        "64 MiB",
+        r#"{ kernel = "./vmlinuz", initrd = "./initrd.cpio", cmdline = "console=ttyS0" }"#,
+    );
+    std::fs::write(&path, text).unwrap();
+    let deployment = load(&path);
+    let deployment = deployment.unwrap_or_else(|e| panic!("{}", tessera_manifest::render(&e)));
+    let partition = &deployment.partitions[0];
+    assert_eq!(partition.format, GuestFormat::Linux);
+    assert_eq!(partition.image, "image-1");
+    assert_eq!(partition.cmdline, "console=ttyS0");
+    assert_eq!(partition.modules.len(), 1);
+    assert_eq!(partition.modules[0].path, dir.join("./initrd.cpio"));
+    assert_eq!(partition.modules[0].cmdline, "");
+    let modules = deployment.modules();
+    let kernel = modules.iter().find(|m| m.name == "image-1").unwrap();
+    assert_eq!(kernel.kind, ModuleKind::GuestImage);
+    assert_eq!(
+        kernel.source.as_deref(),
+        Some(dir.join("./vmlinuz").as_path())
+    );
+    let initrd = modules.iter().find(|m| m.name == "module-1").unwrap();
+    assert_eq!(initrd.kind, ModuleKind::GuestModule);
+    assert_eq!(
+        initrd.source.as_deref(),
+        Some(dir.join("./initrd.cpio").as_path())
+    );
+
+    let plan = compile(&deployment);
+    let plan = BootPlan::parse(&plan).unwrap();
+    let p = plan.partitions().next().unwrap();
+    assert_eq!(p.format, GuestFormat::Linux);
+    assert_eq!(p.cmdline, "console=ttyS0");
+    let module = plan.guest_modules_of(p.index).next().unwrap();
+    assert_eq!(plan.image(module.image).unwrap().name, "module-1");
+
+    // 16 MiB at 16 MiB does not fit in 24 MiB: the loader's reason.
+    std::fs::write(
+        dir.join("vmlinuz"),
+        minimal_bzimage(0x100_0000, &[0xF4; 64]),
+    )
+    .unwrap();
+    let text = linux_manifest("24 MiB", r#"{ kernel = "./vmlinuz" }"#);
+    std::fs::write(&path, text).unwrap();
+    let errors = load(&path).unwrap_err();
+    let _ = std::fs::remove_dir_all(&dir);
+    let [error] = errors.as_slice() else {
+        panic!("one error expected: {}", tessera_manifest::render(&errors));
+    };
+    assert_eq!(error.check, check::GUEST_IMAGE_FILE);
+    assert_eq!(error.entry, "partition.mine.linux.kernel");
+    assert!(
+        error
+            .message
+            .starts_with("Tessera cannot boot `./vmlinuz` with 24 MiB of memory: "),
+        "{error}"
+    );
+    assert!(error.message.contains("init_size"), "{error}");
+}
+
+#[test]
+fn a_kernel_named_as_an_image_is_pointed_to_linux() {
+    let dir = temp_dir("linux-as-image");
+    std::fs::write(dir.join("vmlinuz"), minimal_bzimage(0x80_0000, &[0xF4; 64])).unwrap();
+    let path = dir.join("my.toml");
+    std::fs::write(&path, manifest("64 MiB", "./vmlinuz")).unwrap();
+    let errors = load(&path).unwrap_err();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(errors.len(), 1, "{}", tessera_manifest::render(&errors));
+    assert!(
+        errors[0]
+            .help
+            .contains("it is a Linux kernel: write linux = {"),
+        "{}",
+        errors[0]
+    );
 }

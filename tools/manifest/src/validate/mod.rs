@@ -10,6 +10,7 @@ mod endpoints;
 pub(crate) mod guest_image;
 mod hv;
 mod limits;
+mod linux;
 mod modules;
 mod partitions;
 mod rights;
@@ -131,7 +132,7 @@ pub(crate) fn validate(raw: &RawManifest, report: &mut Report<'_>) -> Option<Dep
     let root = modules::any_modules(raw)
         .then(|| modules::repository_root(report.file()))
         .flatten();
-    let module_file_count = modules::distinct_files(raw).len();
+    let module_file_count = modules::distinct_files(raw);
     let managers: BTreeSet<&str> = raw
         .partition
         .values()
@@ -193,7 +194,7 @@ pub(crate) fn validate(raw: &RawManifest, report: &mut Report<'_>) -> Option<Dep
         .chain(&guest_images.names)
         .map(String::as_str)
         .collect();
-    let module_files = modules::module_files(&partitions, &taken, root.as_deref());
+    let module_files = modules::module_files(&partitions, &taken);
     Some(Deployment {
         name,
         source: report.file().to_path_buf(),
