@@ -5,7 +5,12 @@
 //! that needs it (the kernel switches guest FPU state with FXSAVE, and
 //! XCR0 is not virtualised), PKU and LA57 (their CR4 bits are refused),
 //! MONITOR/MWAIT (intercepted), the local APIC and x2APIC (not emulated
-//! yet: an APIC access would be an unmapped GPA). Set: the hypervisor bit
+//! yet: an APIC access would be an unmapped GPA), and what needs an MSR
+//! the kernel does not give a guest (a feature whose MSR raises #GP is a
+//! lie: Linux 6.1 logs "unchecked MSR access error" with a call trace for
+//! each): MTRRs (`MTRRcap` 0xFE and the range registers) and RDTSCP and
+//! RDPID (`TSC_AUX` 0xC0000103, which VMRUN does not switch). Set: the
+//! hypervisor bit
 //! (leaf 1 ECX bit 31, which the Hv#1 interface requires, "Requirements
 //! for Implementing the Microsoft Hypervisor Interface" §2.1). The APIC ID
 //! fields are the VP index.
@@ -32,18 +37,23 @@ mod leaf1 {
     pub const ECX_F16C: u32 = 1 << 29;
     pub const ECX_HYPERVISOR: u32 = 1 << 31;
     pub const EDX_APIC: u32 = 1 << 9;
+    pub const EDX_MTRR: u32 = 1 << 12;
 }
 
 /// Leaf 7 subleaf 0: AVX2 and the AVX-512 family depend on XSAVE.
 const LEAF7_EBX_HIDDEN: u32 =
     1 << 5 | 1 << 16 | 1 << 17 | 1 << 21 | 1 << 26 | 1 << 27 | 1 << 28 | 1 << 30 | 1 << 31;
-/// Leaf 7 subleaf 0 ECX: PKU, OSPKE, LA57, and the AVX-512 extensions.
+/// Leaf 7 subleaf 0 ECX: PKU, OSPKE, LA57, RDPID (22), and the AVX-512
+/// extensions.
 const LEAF7_ECX_HIDDEN: u32 =
-    1 << 1 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 11 | 1 << 12 | 1 << 14 | 1 << 16;
+    1 << 1 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 11 | 1 << 12 | 1 << 14 | 1 << 16 | 1 << 22;
 /// Leaf 7 subleaf 0 EDX: AVX-512 4VNNIW/4FMAPS, VP2INTERSECT, FP16.
 const LEAF7_EDX_HIDDEN: u32 = 1 << 2 | 1 << 3 | 1 << 8 | 1 << 23;
 /// Leaf 0x80000001 ECX: SVM (bit 2), SKINIT (bit 12).
 const EXT1_ECX_HIDDEN: u32 = 1 << 2 | 1 << 12;
+/// Leaf 0x80000001 EDX: MTRR (bit 12, AMD's copy of leaf 1's), RDTSCP
+/// (bit 27).
+const EXT1_EDX_HIDDEN: u32 = 1 << 12 | 1 << 27;
 
 /// The answer the kernel gives for `leaf`/`subleaf` on VP `vp_index`,
 /// from the host's answer `host`.
@@ -60,7 +70,7 @@ pub fn filter(leaf: u32, subleaf: u32, host: Regs, vp_index: u32) -> Regs {
                 | leaf1::ECX_AVX
                 | leaf1::ECX_F16C);
             regs[ECX] |= leaf1::ECX_HYPERVISOR;
-            regs[EDX] &= !leaf1::EDX_APIC;
+            regs[EDX] &= !(leaf1::EDX_APIC | leaf1::EDX_MTRR);
             regs[EBX] = (regs[EBX] & 0x00FF_FFFF) | (vp_index << 24);
         }
         0x5 | 0xD => regs = [0; 4],
@@ -72,7 +82,10 @@ pub fn filter(leaf: u32, subleaf: u32, host: Regs, vp_index: u32) -> Regs {
         0x7 => regs = [0; 4],
         0xB | 0x1F => regs[EDX] = vp_index,
         0x4000_0000..=0x4FFF_FFFF => regs = [0; 4],
-        0x8000_0001 => regs[ECX] &= !EXT1_ECX_HIDDEN,
+        0x8000_0001 => {
+            regs[ECX] &= !EXT1_ECX_HIDDEN;
+            regs[EDX] &= !EXT1_EDX_HIDDEN;
+        }
         // SVM features, and the SEV/memory-encryption leaf.
         0x8000_000A | 0x8000_001F => regs = [0; 4],
         _ => {}
@@ -118,6 +131,20 @@ mod tests {
         assert_eq!(filter(0x4000_0000, 0, ALL, 0), [0; 4]);
         assert_eq!(filter(7, 0, ALL, 0)[EBX] & (1 << 5), 0, "AVX2");
         assert_eq!(filter(7, 0, ALL, 0)[ECX] & (1 << 16), 0, "LA57");
+    }
+
+    #[test]
+    fn features_whose_msrs_fault_are_hidden() {
+        // MTRRcap (0xFE) and TSC_AUX (0xC0000103) raise #GP in a guest, so
+        // MTRR, RDTSCP and RDPID must not be advertised.
+        assert_eq!(filter(1, 0, ALL, 0)[EDX] & (1 << 12), 0, "MTRR");
+        assert_eq!(filter(0x8000_0001, 0, ALL, 0)[EDX] & (1 << 12), 0, "MTRR");
+        assert_eq!(filter(0x8000_0001, 0, ALL, 0)[EDX] & (1 << 27), 0, "RDTSCP");
+        assert_eq!(filter(7, 0, ALL, 0)[ECX] & (1 << 22), 0, "RDPID");
+        // Their neighbours stay: PGE (leaf 1 EDX 13), NX (0x80000001 EDX
+        // 20), long mode (29).
+        assert_ne!(filter(1, 0, ALL, 0)[EDX] & (1 << 13), 0);
+        assert_ne!(filter(0x8000_0001, 0, ALL, 0)[EDX] & (1 << 20 | 1 << 29), 0);
     }
 
     #[test]
