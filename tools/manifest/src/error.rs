@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::named::{NamedFile, Resolver};
+
 /// One problem in a manifest.
 ///
 /// Renders as
@@ -60,24 +62,32 @@ pub fn render(errors: &[ManifestError]) -> String {
     out
 }
 
-/// Collects errors for one file, with line numbers from byte offsets.
+/// Collects errors for one file, with line numbers from byte offsets; and
+/// knows where the file's named files are ([`crate::named`]).
 pub(crate) struct Report<'a> {
     file: &'a Path,
     source: &'a str,
+    named: Resolver<'a>,
     pub errors: Vec<ManifestError>,
 }
 
 impl<'a> Report<'a> {
-    pub fn new(file: &'a Path, source: &'a str) -> Self {
+    pub fn new(file: &'a Path, source: &'a str, named: Resolver<'a>) -> Self {
         Self {
             file,
             source,
+            named,
             errors: Vec::new(),
         }
     }
 
     pub fn file(&self) -> &'a Path {
         self.file
+    }
+
+    /// Where the named file is on the host.
+    pub fn resolve(&self, named: NamedFile<'_>) -> Result<PathBuf, String> {
+        (self.named)(named)
     }
 
     /// The 1-based line of byte `offset`, if the span is a real one.

@@ -4,7 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use tessera_boot_plan::{BootPlan, GrantKind, GuestFormat, Rights, SLOT_CONSOLE};
-use tessera_manifest::{ModuleKind, check, compile, load};
+use tessera_manifest::{ModuleKind, NamedFile, check, compile, load};
+
+mod common;
+use common::minimal_bzimage;
 
 /// A static x86-64 ELF executable: one PT_LOAD segment of `code` at
 /// `address`, entered at its start.
@@ -177,30 +180,6 @@ routes = [{ exit = "lifecycle", to = "partition-manager.exits" }]
     assert!(Path::new(&deployment.guest_files[0].path).ends_with("g"));
 }
 
-/// A bzImage as far as the loader reads it: protocol 2.15, 64-bit,
-/// relocatable at 16 MiB with `init_size` bytes, and `code` after four
-/// setup sectors.
-fn minimal_bzimage(init_size: u32, code: &[u8]) -> Vec<u8> {
-    let mut image = vec![0u8; 5 * 512];
-    image[0x1F1] = 4;
-    let syssize = code.len().div_ceil(16) as u32;
-    image[0x1F4..0x1F8].copy_from_slice(&syssize.to_le_bytes());
-    image[0x201] = 0x6A;
-    image[0x202..0x206].copy_from_slice(b"HdrS");
-    image[0x206..0x208].copy_from_slice(&0x020Fu16.to_le_bytes());
-    image[0x211] = 1; // LOADED_HIGH
-    image[0x22C..0x230].copy_from_slice(&0x7FFF_FFFFu32.to_le_bytes());
-    image[0x230..0x234].copy_from_slice(&0x20_0000u32.to_le_bytes());
-    image[0x234] = 1;
-    image[0x236..0x238].copy_from_slice(&1u16.to_le_bytes()); // XLF_KERNEL_64
-    image[0x238..0x23C].copy_from_slice(&2047u32.to_le_bytes());
-    image[0x258..0x260].copy_from_slice(&0x100_0000u64.to_le_bytes());
-    image[0x260..0x264].copy_from_slice(&init_size.to_le_bytes());
-    image.extend_from_slice(code);
-    image.resize(5 * 512 + syssize as usize * 16, 0);
-    image
-}
-
 fn linux_manifest(memory: &str, linux: &str) -> String {
     manifest(memory, "X").replace(r#"image = "X""#, &format!("linux = {linux}"))
 }
@@ -284,6 +263,52 @@ fn a_kernel_named_as_an_image_is_pointed_to_linux() {
         errors[0]
             .help
             .contains("it is a Linux kernel: write linux = {"),
+        "{}",
+        errors[0]
+    );
+}
+
+#[test]
+fn named_kernels_and_initramfs_come_from_the_resolver() {
+    let dir = temp_dir("linux-named");
+    let kernel = dir.join("fetched-vmlinuz");
+    let initramfs = dir.join("built.cpio");
+    std::fs::write(&kernel, minimal_bzimage(0x80_0000, &[0xF4; 64])).unwrap();
+    std::fs::write(&initramfs, b"070701").unwrap();
+    let path = dir.join("named.toml");
+    let text = linux_manifest(
+        "64 MiB",
+        r#"{ kernel = "debian:linux-image-cloud-amd64", initrd = "initramfs:linux" }"#,
+    );
+    std::fs::write(&path, &text).unwrap();
+    let resolve = |named: NamedFile<'_>| match named {
+        NamedFile::Debian("linux-image-cloud-amd64") => Ok(kernel.clone()),
+        NamedFile::Initramfs("linux") => Ok(initramfs.clone()),
+        other => Err(format!("no {other}")),
+    };
+    let deployment = tessera_manifest::load_with(&path, &resolve)
+        .unwrap_or_else(|e| panic!("{}", tessera_manifest::render(&e)));
+    let modules = deployment.modules();
+    let image = modules.iter().find(|m| m.name == "image-1").unwrap();
+    assert_eq!(image.source.as_deref(), Some(kernel.as_path()));
+    let module = modules.iter().find(|m| m.name == "module-1").unwrap();
+    assert_eq!(module.source.as_deref(), Some(initramfs.as_path()));
+    assert_eq!(deployment.partitions[0].modules[0].file, "initramfs:linux");
+
+    // Without a resolver (plain `load`), or one that fails: the reason.
+    let errors = load(&path).unwrap_err();
+    assert_eq!(errors.len(), 2, "{}", tessera_manifest::render(&errors));
+    assert!(errors[0].message.starts_with(
+        "cannot get the kernel `debian:linux-image-cloud-amd64`: `debian:linux-image-cloud-amd64` \
+         is fetched or built by cargo xtask"
+    ));
+    let refuse = |_: NamedFile<'_>| Err("apt-get download failed".to_owned());
+    let errors = tessera_manifest::load_with(&path, &refuse).unwrap_err();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(errors[0].check, check::GUEST_IMAGE_FILE);
+    assert_eq!(errors[0].entry, "partition.mine.linux.kernel");
+    assert!(
+        errors[0].message.ends_with(": apt-get download failed"),
         "{}",
         errors[0]
     );

@@ -49,9 +49,9 @@ impl GuestImages {
 
 /// Names the guest images of `raw` (each partition's `image`, or its
 /// `linux.kernel`, always a file); files are resolved against the directory
-/// of `manifest`.
-pub(super) fn collect(raw: &RawManifest, manifest: &Path, taken: &[String]) -> GuestImages {
-    let dir = super::linux::manifest_dir(manifest);
+/// of the manifest, named files by the report's resolver.
+pub(super) fn collect(raw: &RawManifest, report: &Report<'_>, taken: &[String]) -> GuestImages {
+    let dir = super::linux::manifest_dir(report.file());
     let mut images = GuestImages::default();
     let mut next = 1;
     for partition in raw.partition.values() {
@@ -79,7 +79,7 @@ pub(super) fn collect(raw: &RawManifest, manifest: &Path, taken: &[String]) -> G
         images.files.push(ModuleFile {
             name,
             file: image.clone(),
-            path: dir.join(image),
+            path: super::linux::host_path(image, &dir, report).unwrap_or_default(),
         });
     }
     images

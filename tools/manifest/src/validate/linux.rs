@@ -25,6 +25,7 @@ use toml::Spanned;
 use super::span;
 use crate::error::Report;
 use crate::error::check::*;
+use crate::named::NamedFile;
 use crate::raw::{RawLinux, RawPartition};
 
 /// A Linux guest that passed the shape checks.
@@ -43,6 +44,16 @@ pub(crate) fn manifest_dir(manifest: &Path) -> PathBuf {
         .ok()
         .and_then(|m| m.parent().map(Path::to_path_buf))
         .unwrap_or_default()
+}
+
+/// Where the file a manifest writes `written` is: a named file
+/// (`debian:…`, `initramfs:…`) where the report's resolver puts it, any
+/// other relative to `dir`.
+pub(super) fn host_path(written: &str, dir: &Path, report: &Report<'_>) -> Result<PathBuf, String> {
+    match NamedFile::parse(written) {
+        Some(named) => report.resolve(named),
+        None => Ok(dir.join(written)),
+    }
 }
 
 /// Checks the shape of `p.linux` (if given) against the partition's other
@@ -102,7 +113,21 @@ pub(super) fn check_shape(
             );
             return None;
         }
-        Some((written.clone(), dir.join(written)))
+        match host_path(written, dir, report) {
+            Ok(path) => Some((written.clone(), path)),
+            Err(why) => {
+                report.push(
+                    GUEST_IMAGE_FILE,
+                    format!("{entry}.linux.{field}"),
+                    span(value),
+                    format!("cannot get the {field} `{written}`: {why}"),
+                    "`debian:PACKAGE` names a Debian kernel package xtask pins \
+                     (tools/xtask/src/debian/pins.rs), `initramfs:NAME` an initramfs xtask \
+                     builds; anything else is a file relative to the manifest",
+                );
+                None
+            }
+        }
     };
     let kernel = file("kernel", &raw.kernel);
     let initrd = raw.initrd.as_ref().map(|initrd| file("initrd", initrd));

@@ -126,7 +126,7 @@ pub(crate) fn validate(raw: &RawManifest, report: &mut Report<'_>) -> Option<Dep
             images.push(image.clone());
         }
     }
-    let guest_images = guest_image::collect(raw, report.file(), &images);
+    let guest_images = guest_image::collect(raw, report, &images);
     // Module files are relative to the repository root, looked for only
     // when some partition has modules.
     let root = modules::any_modules(raw)

@@ -6,8 +6,8 @@ use super::{Expect, SystemTest};
 use crate::qemu::status::Outcome;
 use crate::serial_log;
 
-/// The expected ending and every marker, both required; `Err` says what
-/// is wrong, all of it.
+/// The expected ending, every marker and none of the absent ones, all
+/// required; `Err` says what is wrong, all of it.
 pub fn check(test: &SystemTest, outcome: &Outcome, log: &str) -> Result<(), String> {
     let mut problems = Vec::new();
     match (test.expect, outcome) {
@@ -24,6 +24,14 @@ pub fn check(test: &SystemTest, outcome: &Outcome, log: &str) -> Result<(), Stri
     if !missing.is_empty() {
         let quoted: Vec<String> = missing.iter().map(|m| format!("{m:?}")).collect();
         problems.push(format!("missing markers: {}", quoted.join(", ")));
+    }
+    let present: Vec<String> = test
+        .absent
+        .iter()
+        .filter_map(|m| serial_log::line_with(log, m).map(|line| format!("{m:?} ({line:?})")))
+        .collect();
+    if !present.is_empty() {
+        problems.push(format!("unexpected in the log: {}", present.join(", ")));
     }
     if problems.is_empty() {
         Ok(())
