@@ -18,11 +18,10 @@
 
 use std::path::{Path, PathBuf};
 
-use tessera_boot_plan::{MAX_GUEST_CMDLINE, guest_cmdline_valid};
 use tessera_guest_loader::{GuestMemory, LinuxBoot, load_linux};
 use toml::Spanned;
 
-use super::span;
+use super::{check_cmdline, span};
 use crate::error::Report;
 use crate::error::check::*;
 use crate::named::NamedFile;
@@ -133,30 +132,13 @@ pub(super) fn check_shape(
     let initrd = raw.initrd.as_ref().map(|initrd| file("initrd", initrd));
     let cmdline = match &raw.cmdline {
         None => Some(String::new()),
-        Some(cmdline) => {
-            let value = cmdline.get_ref();
-            if guest_cmdline_valid(value.as_bytes()) {
-                Some(value.clone())
-            } else {
-                let message = if value.len() > MAX_GUEST_CMDLINE {
-                    format!(
-                        "the command line is {} bytes long, at most {MAX_GUEST_CMDLINE} fit",
-                        value.len()
-                    )
-                } else {
-                    let c = value.chars().find(|c| !(' '..='~').contains(c));
-                    format!("the command line contains {:?}", c.unwrap_or(' '))
-                };
-                report.push(
-                    BAD_CMDLINE,
-                    format!("{entry}.linux.cmdline"),
-                    span(cmdline),
-                    message,
-                    "write one line of printable ASCII, such as \"console=ttyS0 earlyprintk=serial\"",
-                );
-                None
-            }
-        }
+        Some(cmdline) => check_cmdline(
+            format!("{entry}.linux.cmdline"),
+            cmdline,
+            "the command line",
+            "\"console=ttyS0 earlyprintk=serial\"",
+            report,
+        ),
     };
     match (ok, kernel, initrd, cmdline) {
         (true, Some(kernel), None, Some(cmdline)) => Ok(Some(LinuxGuest {

@@ -46,6 +46,40 @@ pub const MAX_KERNEL_ARGS: usize = 256;
 const NAME_HELP: &str = "names are 1 to 31 bytes of lower-case letters, digits and `-`, \
                          starting with a letter, such as \"echo-server\"";
 
+/// Checks a command line written at `entry` (`what` names it in the
+/// message): one line of printable ASCII of at most `MAX_GUEST_CMDLINE`
+/// bytes; otherwise reports why, with `example` in the help.
+fn check_cmdline(
+    entry: String,
+    cmdline: &Spanned<String>,
+    what: &str,
+    example: &str,
+    report: &mut Report<'_>,
+) -> Option<String> {
+    use tessera_boot_plan::{MAX_GUEST_CMDLINE, guest_cmdline_valid};
+    let value = cmdline.get_ref();
+    if guest_cmdline_valid(value.as_bytes()) {
+        return Some(value.clone());
+    }
+    let message = if value.len() > MAX_GUEST_CMDLINE {
+        format!(
+            "{what} is {} bytes long, at most {MAX_GUEST_CMDLINE} fit",
+            value.len()
+        )
+    } else {
+        let c = value.chars().find(|c| !(' '..='~').contains(c));
+        format!("{what} contains {:?}", c.unwrap_or(' '))
+    };
+    report.push(
+        crate::error::check::BAD_CMDLINE,
+        entry,
+        span(cmdline),
+        message,
+        format!("write one line of printable ASCII, such as {example}"),
+    );
+    None
+}
+
 fn span<T>(s: &Spanned<T>) -> Option<Range<usize>> {
     Some(s.span())
 }

@@ -5,9 +5,9 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use tessera_boot_plan::{GuestFormat, MAX_GUEST_CMDLINE, MAX_GUEST_MODULES, guest_cmdline_valid};
+use tessera_boot_plan::{GuestFormat, MAX_GUEST_MODULES};
 
-use super::span;
+use super::{check_cmdline, span};
 use crate::error::Report;
 use crate::error::check::*;
 use crate::model::{GuestModule, ModuleFile, Partition};
@@ -131,32 +131,13 @@ fn check_module(
     let file_ok = check_file(entry, m, root, report);
     let cmdline = match &m.cmdline {
         None => Some(String::new()),
-        Some(cmdline) => {
-            let value = cmdline.get_ref();
-            if guest_cmdline_valid(value.as_bytes()) {
-                Some(value.clone())
-            } else {
-                let message = if value.len() > MAX_GUEST_CMDLINE {
-                    format!(
-                        "the module's command line is {} bytes long, at most \
-                         {MAX_GUEST_CMDLINE} fit",
-                        value.len()
-                    )
-                } else {
-                    let c = value.chars().find(|c| !(' '..='~').contains(c));
-                    format!("the module's command line contains {:?}", c.unwrap_or(' '))
-                };
-                report.push(
-                    BAD_CMDLINE,
-                    format!("{entry}.cmdline"),
-                    span(cmdline),
-                    message,
-                    "write one line of printable ASCII, such as \"module-one arg\" (the guest \
-                     reads it as the module's string)",
-                );
-                None
-            }
-        }
+        Some(cmdline) => check_cmdline(
+            format!("{entry}.cmdline"),
+            cmdline,
+            "the module's command line",
+            "\"module-one arg\" (the guest reads it as the module's string)",
+            report,
+        ),
     };
     if !file_ok {
         return None;

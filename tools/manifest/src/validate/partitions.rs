@@ -6,9 +6,9 @@ use std::ops::Range;
 use tessera_boot_plan::route::{self, ParameterShape, intercept};
 use tessera_boot_plan::{
     EndpointKind, Expectation, GUEST_MEMORY_ALIGN, GuestFormat, MANAGER_BASE_MEMORY,
-    MAX_GUEST_CMDLINE, MAX_GUEST_MEMORY, MAX_PARTITIONS, MAX_PARTITIONS_PER_MANAGER, MAX_ROUTES,
-    MAX_VPS, MIN_GUEST_MEMORY, PARTITION_KERNEL_MEMORY, guest_cmdline_valid, guest_memory_valid,
-    is_valid_name, manager::MANAGER_DATA_SLOT, manager_memory_needed,
+    MAX_GUEST_MEMORY, MAX_PARTITIONS, MAX_PARTITIONS_PER_MANAGER, MAX_ROUTES, MAX_VPS,
+    MIN_GUEST_MEMORY, PARTITION_KERNEL_MEMORY, guest_memory_valid, is_valid_name,
+    manager::MANAGER_DATA_SLOT, manager_memory_needed,
 };
 use toml::Spanned;
 
@@ -17,7 +17,7 @@ use super::hv::check_hv;
 use super::linux;
 use super::modules::check_modules;
 use super::suggest::suggest;
-use super::{Info, NAME_HELP, span};
+use super::{Info, NAME_HELP, check_cmdline, span};
 use crate::error::Report;
 use crate::error::check::*;
 use crate::model::{GuestModule, Partition, Route};
@@ -226,23 +226,15 @@ fn check_partition(
                      loader passes a command line",
                 );
                 ok = false;
-            } else if !guest_cmdline_valid(value.as_bytes()) {
-                let message = if value.len() > MAX_GUEST_CMDLINE {
-                    format!(
-                        "the command line is {} bytes long, at most {MAX_GUEST_CMDLINE} fit",
-                        value.len()
-                    )
-                } else {
-                    let c = value.chars().find(|c| !(' '..='~').contains(c));
-                    format!("the command line contains {:?}", c.unwrap_or(' '))
-                };
-                report.push(
-                    BAD_CMDLINE,
-                    format!("{entry}.cmdline"),
-                    span(cmdline),
-                    message,
-                    "write one line of printable ASCII, such as \"multiboot-guest check=cmdline\"",
-                );
+            } else if check_cmdline(
+                format!("{entry}.cmdline"),
+                cmdline,
+                "the command line",
+                "\"multiboot-guest check=cmdline\"",
+                report,
+            )
+            .is_none()
+            {
                 ok = false;
             }
             value.clone()
