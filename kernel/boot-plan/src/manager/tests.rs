@@ -127,7 +127,9 @@ fn seal(bytes: &mut [u8]) {
     let Ok(total) = ManagerData::total_size(bytes) else {
         return;
     };
-    if bytes.len() < total.max(CHECKSUM_START) {
+    // A mutated header can claim a total below the checksummed part: there
+    // is nothing to seal then.
+    if total < CHECKSUM_START || bytes.len() < total {
         return;
     }
     let sum = checksum(&bytes[CHECKSUM_START..total]);
