@@ -16,7 +16,8 @@
 //! - [`routes`]: how routes read in logs, and which handlers hear of a
 //!   partition;
 //! - [`slots`]: capability slots and region-window addresses for what the
-//!   manager creates.
+//!   manager creates;
+//! - [`stopping`]: waiting for a VP the manager has just stopped.
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -30,6 +31,7 @@ pub mod outcome;
 pub mod registers;
 pub mod routes;
 pub mod slots;
+pub mod stopping;
 
 /// A start state for tests that need one.
 #[cfg(test)]

@@ -52,6 +52,7 @@ mod component {
     use partition_manager::registers::{initial_registers, register_name};
     use partition_manager::routes::{RouteLine, attach_slots, lifecycle_state};
     use partition_manager::slots::{MANAGER_DATA_VIEW, Slots, Window};
+    use partition_manager::stopping::once_stopped;
     use tessera_boot_plan::GuestFormat;
     use tessera_boot_plan::manager::{MANAGER_DATA_SLOT, ManagerData, PartitionSpec, RouteSpec};
     use tessera_guest_loader::{
@@ -65,12 +66,12 @@ mod component {
         CapTransfer, Endpoint, Error, Message, Status, memory, message_buffer, slot, vm,
     };
 
+    use tessera_rt::yield_now;
+
     tessera_rt::entry!(main);
 
     /// The receive capability of the `exits` endpoint (first of `provides`).
     const EXITS: u32 = 4;
-    /// How often a register write is retried while the VP is still stopping.
-    const STOP_RETRIES: u32 = 1000;
 
     /// A partition and what the manager made for it.
     struct Partition {
@@ -305,16 +306,7 @@ mod component {
         let name = partition.name();
         let vp = partition.vps[0];
         let registers = initial_registers(state);
-        let mut tries = 0;
-        let result = loop {
-            match vm::vp_set_registers(vp, &registers) {
-                Err(e) if e.error == Status::VpRunning && tries < STOP_RETRIES => {
-                    tries += 1;
-                    tessera_rt::yield_now();
-                }
-                other => break other,
-            }
-        };
+        let result = once_stopped(|| vm::vp_set_registers(vp, &registers), yield_now);
         let result = result.map_err(|e| {
             let register = e.index.and_then(|index| registers.get(index)).copied();
             Failure::Registers(e, register)
@@ -437,14 +429,16 @@ mod component {
             return Err(());
         };
         // A reset clears the Hv#1 state too (guest OS ID, hypercall page):
-        // the kernel does that when given the same configuration again.
+        // the kernel does that when given the same configuration again,
+        // once the VP has taken its stop (`stopping`).
         if let (Some(words), Some(cap)) = (&partition.spec.hv1, partition.slot) {
-            let reset = vm::partition_set_hv1(cap, words).map_err(Failure::from);
+            let reset = once_stopped(|| vm::partition_set_hv1(cap, words), yield_now)
+                .map_err(Failure::from);
             step(name, format_args!("resetting its Hv#1 state"), reset)?;
         }
         let state = load(partition, at)?;
         set_registers(partition, &state)?;
-        let started = vm::vp_start(vp).map_err(Failure::from);
+        let started = once_stopped(|| vm::vp_start(vp), yield_now).map_err(Failure::from);
         step(name, format_args!("restarting VP 0"), started)?;
         log::info!(
             "partition {name}: reset {round}: image reloaded, VP 0 restarted at rip {:#x}",
