@@ -15,8 +15,8 @@
 //! # Exits handled by the kernel
 //!
 //! Unless a route takes them: `CPUID` (the host's leaves, filtered: the
-//! hypervisor bit set; SVM, XSAVE, AVX, MONITOR, x2APIC, CET and the
-//! performance-counter extensions hidden; the APIC ID is the VP index);
+//! hypervisor bit set; SVM, XSAVE, AVX, MONITOR, x2APIC, CET, MTRRs and
+//! the performance-counter extensions hidden; the APIC ID is the VP index);
 //! `RDMSR`/`WRMSR` of the MSRs the VMCB holds (the syscall and
 //! segment-base MSRs pass straight through, swapped by VMSAVE/VMLOAD),
 //! `EFER` and `PAT` (validated: a bit the guest's CPUID does not offer is

@@ -16,6 +16,7 @@ mod initramfs;
 mod locate;
 mod machine;
 mod manifest;
+mod named_files;
 mod nested;
 mod qemu;
 #[cfg(test)]

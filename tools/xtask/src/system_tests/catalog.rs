@@ -490,6 +490,24 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         ],
         ..SystemTest::DEFAULT
     },
+    // Debian's kernel, unmodified, in the `linux` deployment, as far as it
+    // boots without an interrupt controller or a timer: loader, entry, zero
+    // page, e820 map, Hv#1 detection and ACPI tables (markers.rs says what
+    // is checked and why). Linux then waits for a timer tick forever, so
+    // the test ends the run there, as a user would, with Ctrl-A X. The
+    // full Linux test (userspace, power-off) replaces it with issue 13.
+    SystemTest {
+        name: "linux-early-boot",
+        deployment: Some("linux"),
+        expect: Expect::Quit,
+        markers: LINUX_EARLY_BOOT_MARKERS,
+        absent: LINUX_EARLY_BOOT_ABSENT,
+        input: &[InputStep {
+            after: LINUX_NEEDS_A_TIMER,
+            send: QUIT,
+        }],
+        ..SystemTest::DEFAULT
+    },
     // The kernel's console input on its own: console-reader waits on the
     // notification the kernel signals when a key arrives (an idle machine
     // with a reader waiting is not a stall), then reads the typed line.

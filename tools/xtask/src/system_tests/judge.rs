@@ -6,8 +6,9 @@ use super::{Expect, SystemTest};
 use crate::qemu::status::Outcome;
 use crate::serial_log;
 
-/// The expected ending, every marker, and no more lines of a kind than
-/// the test's `line_limits` allow; `Err` says what is wrong, all of it.
+/// The expected ending, every marker and none of the absent ones, and no
+/// more lines of a kind than the test's `line_limits` allow; `Err` says
+/// what is wrong, all of it.
 pub fn check(test: &SystemTest, outcome: &Outcome, log: &str) -> Result<(), String> {
     let mut problems = Vec::new();
     match (test.expect, outcome) {
@@ -32,6 +33,14 @@ pub fn check(test: &SystemTest, outcome: &Outcome, log: &str) -> Result<(), Stri
                 "{lines} lines hold {needle:?}, more than the {most} allowed"
             ));
         }
+    }
+    let present: Vec<String> = test
+        .absent
+        .iter()
+        .filter_map(|m| serial_log::line_with(log, m).map(|line| format!("{m:?} ({line:?})")))
+        .collect();
+    if !present.is_empty() {
+        problems.push(format!("unexpected in the log: {}", present.join(", ")));
     }
     if problems.is_empty() {
         Ok(())

@@ -95,6 +95,8 @@ pub struct SystemTest {
     pub expect: Expect,
     /// Substrings the serial log must contain.
     pub markers: &'static [&'static str],
+    /// Substrings the serial log must not contain (a fault, a complaint).
+    pub absent: &'static [&'static str],
     /// What to type into COM1, and when (the serial console then reads
     /// QEMU's standard input, as in an interactive run).
     pub input: &'static [InputStep],
@@ -115,6 +117,7 @@ impl SystemTest {
         extra_cmdline: "",
         expect: Expect::Pass,
         markers: &[],
+        absent: &[],
         input: &[],
         line_limits: &[],
     };
