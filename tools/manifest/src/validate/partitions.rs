@@ -6,9 +6,9 @@ use std::ops::Range;
 use tessera_boot_plan::route::{self, ParameterShape, intercept};
 use tessera_boot_plan::{
     EndpointKind, Expectation, GUEST_MEMORY_ALIGN, GuestFormat, MANAGER_BASE_MEMORY,
-    MAX_GUEST_CMDLINE, MAX_GUEST_MEMORY, MAX_PARTITIONS, MAX_PARTITIONS_PER_MANAGER, MAX_ROUTES,
-    MAX_VPS, MIN_GUEST_MEMORY, PARTITION_KERNEL_MEMORY, guest_cmdline_valid, guest_memory_valid,
-    is_valid_name, manager::MANAGER_DATA_SLOT, manager_memory_needed, page_table_memory,
+    MAX_GUEST_MEMORY, MAX_PARTITIONS, MAX_PARTITIONS_PER_MANAGER, MAX_ROUTES, MAX_VPS,
+    MIN_GUEST_MEMORY, PARTITION_KERNEL_MEMORY, guest_memory_valid, is_valid_name,
+    manager::MANAGER_DATA_SLOT, manager_memory_needed, page_table_memory,
 };
 use toml::Spanned;
 
