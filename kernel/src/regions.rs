@@ -26,6 +26,13 @@ pub struct MemoryRegion {
     mappings: Vec<Mapping>,
 }
 
+impl MemoryRegion {
+    /// The region's frames, in order.
+    pub fn frames(&self) -> &[PhysAddr] {
+        &self.frames
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Mapping {
     /// The capability the mapping was made through.

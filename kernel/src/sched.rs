@@ -340,7 +340,7 @@ pub enum Keep {
 /// component faulted or failed.
 fn deployment_quiet(guard: MutexGuard<'static, Option<Kernel>>) -> ! {
     let kernel = guard.as_ref().expect("checked by the caller");
-    let mut failed = false;
+    let mut failed = !crate::audit::at_end(kernel);
     for domain in &kernel.domains {
         match domain.ending {
             None => log::info!("deployment: {} is waiting", domain.name),

@@ -27,3 +27,8 @@ pub fn init() {
     unsafe { HEAP.lock().init(base, size as usize) };
     log::info!("memory: {} KiB kernel heap", size / 1024);
 }
+
+/// Bytes of the heap in use now.
+pub fn used_bytes() -> u64 {
+    HEAP.lock().used() as u64
+}

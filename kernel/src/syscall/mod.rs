@@ -1,5 +1,6 @@
 //! System calls (ABI: `tessera_abi`). Every argument is checked here: a
 //! wrong selector, kind or right is a status code in `rax`, never a fault.
+mod audit;
 mod build;
 mod vm;
 use crate::ipc_glue::{cap_status, ipc_status, message_of, write_delivery};
@@ -102,6 +103,8 @@ fn dispatch(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
             lookup(kernel, thread, selector, ObjectKind::Verdict, Rights::WRITE)?;
             let pass = kernel.threads[&thread].context.rsi == 0;
             log::info!("deployment verdict from {}", kernel.domain_of(thread).name);
+            // A broken invariant fails the run, whatever the verdict said.
+            let pass = crate::audit::at_end(kernel) && pass;
             exit::finish(if pass {
                 exit::Verdict::Pass
             } else {
@@ -130,6 +133,7 @@ fn dispatch(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
         Syscall::VpStop => vm::vp_stop(kernel, thread, selector),
         Syscall::VpAssertInterrupt => vm::vp_assert_interrupt(kernel, thread, selector),
         Syscall::PartitionSetHv1 => vm::partition_set_hv1(kernel, thread, selector),
+        Syscall::KernelAudit => audit::kernel_audit(kernel, thread, selector),
     }
 }
 
