@@ -14,6 +14,7 @@ use crate::state::Kernel;
 use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
 use tessera_abi::audit::{self as words, problem};
+use tessera_audit::Frames;
 use tessera_npt::Visited;
 
 /// Frames in use when the kernel started building the deployment: its
@@ -26,24 +27,6 @@ static BOOT_FRAMES: AtomicU64 = AtomicU64::new(0);
 pub fn note_boot_frames() {
     let in_use = frames::managed_frames() - frames::free_frames();
     BOOT_FRAMES.store(in_use, Ordering::Relaxed);
-}
-
-/// Where the frames are.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Frames {
-    pub total: u64,
-    pub free: u64,
-    pub kernel: u64,
-    pub domains: u64,
-    pub regions: u64,
-    pub partitions: u64,
-}
-
-impl Frames {
-    fn balanced(&self) -> bool {
-        let held = self.free + self.kernel + self.domains + self.regions + self.partitions;
-        held == self.total
-    }
 }
 
 /// Slots of a kernel table and how many hold a live object.
