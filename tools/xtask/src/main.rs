@@ -8,6 +8,7 @@ mod cargo_build;
 mod components;
 mod deployment;
 mod elf_strip;
+mod fuzz;
 mod guests;
 mod host_tools;
 mod image;
@@ -97,6 +98,21 @@ enum Command {
     Test,
     /// Measure system call and IPC round trips in instructions (QEMU -icount).
     Bench,
+    /// Fuzz a boundary with seeded random operations; prints the seed, replays from it.
+    Fuzz {
+        /// What to fuzz.
+        #[arg(value_enum)]
+        target: fuzz::Target,
+        /// How many operations.
+        #[arg(long, default_value_t = fuzz::DEFAULT_OPERATIONS)]
+        ops: u64,
+        /// The seed (decimal or 0x hex); default: one from the clock, printed.
+        #[arg(long)]
+        seed: Option<String>,
+        /// Print every operation before it runs (in-QEMU targets; slow).
+        #[arg(long)]
+        trace: bool,
+    },
     /// Validate deployment manifests (boot/deployments/*.toml) and report every problem.
     Manifest {
         /// The manifests to check.
@@ -136,6 +152,12 @@ fn main() -> ExitCode {
         ),
         Command::Test => unreachable!("handled above"),
         Command::Bench => bench(&workspace),
+        Command::Fuzz {
+            target,
+            ops,
+            seed,
+            trace,
+        } => fuzz_once(&workspace, target, ops, seed.as_deref(), trace),
         Command::Manifest { files, plan_out } => {
             manifest::check_all(&files, plan_out.as_deref()).map(|()| ExitCode::SUCCESS)
         }
@@ -290,6 +312,22 @@ fn bench(workspace: &Workspace) -> Result<ExitCode, String> {
     }
 }
 
+fn fuzz_once(
+    workspace: &Workspace,
+    target: fuzz::Target,
+    ops: u64,
+    seed: Option<&str>,
+    trace: bool,
+) -> Result<ExitCode, String> {
+    let seed = fuzz::choose_seed(seed)?;
+    let outcome = fuzz::run(workspace, target, seed, ops, trace)?;
+    Ok(if outcome.findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
 /// Unit tests and system tests; the last line printed is `N passed, M failed`.
 fn test() -> ExitCode {
     let mut tally = Tally::default();
@@ -297,6 +335,7 @@ fn test() -> ExitCode {
         Ok(workspace) => {
             tally += unit_tests::run(&workspace);
             tally += system_tests::run_all(&workspace);
+            tally += fuzz::suite(&workspace);
         }
         Err(e) => {
             eprintln!("xtask: error: {e}");
