@@ -22,7 +22,7 @@
 //! heap (indices that are never reused).
 
 /// Words in the report.
-pub const WORDS: usize = 18;
+pub const WORDS: usize = 19;
 
 /// Bit mask of broken invariants ([`problem`]).
 pub const PROBLEMS: usize = 0;
@@ -57,6 +57,9 @@ pub const VPS_LIVE: usize = 15;
 /// Slots of the thread table, and live threads.
 pub const THREAD_SLOTS: usize = 16;
 pub const THREADS_LIVE: usize = 17;
+/// Frames the calling component's own domain holds (`KernelAudit` only):
+/// so a test can tell its own growth from what it made and deleted.
+pub const FRAMES_CALLER: usize = 18;
 
 /// The bits of word [`PROBLEMS`].
 pub mod problem {

@@ -136,9 +136,21 @@ impl fmt::Display for Report {
             Err(broken) => write!(f, "; ipc BROKEN: {broken}")?,
         }
         match self.nested {
-            Ok(()) => f.write_str("; nested tables ok"),
-            Err(broken) => write!(f, "; nested tables BROKEN: {broken}"),
+            Ok(()) => f.write_str("; nested tables ok")?,
+            Err(broken) => write!(f, "; nested tables BROKEN: {broken}")?,
         }
+        write!(f, "; live/slots:")?;
+        let tables = [
+            ("domains", self.domains),
+            ("regions", self.regions),
+            ("partitions", self.partitions),
+            ("VPs", self.vps),
+            ("threads", self.threads),
+        ];
+        for (name, table) in tables {
+            write!(f, " {name} {}/{}", table.live, table.slots)?;
+        }
+        Ok(())
     }
 }
 

@@ -5,12 +5,13 @@ use super::{Result, lookup};
 use crate::sched::Keep;
 use crate::state::Kernel;
 use tessera_abi::Status;
-use tessera_abi::audit::{PROBLEMS, WORDS};
+use tessera_abi::audit::{FRAMES_CALLER, PROBLEMS, WORDS};
 use tessera_capability::{ObjectKind, Rights, ThreadId};
 
 pub(super) fn kernel_audit(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
     lookup(kernel, thread, cap, ObjectKind::Verdict, Rights::WRITE)?;
-    let report = crate::audit::run(kernel).to_words();
+    let mut report = crate::audit::run(kernel).to_words();
+    report[FRAMES_CALLER] = kernel.domain_of(thread).space.frames_held();
     let frame = kernel.threads[&thread].message_buffer;
     crate::vm::forward::write_buffer_words(frame, &report);
     let context = &mut kernel.thread(thread).context;

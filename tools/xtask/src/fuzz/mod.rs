@@ -12,11 +12,13 @@
 //! their seed and operation count written into their image
 //! (`tessera_fuzz::params`), so no rebuild happens per seed.
 
+mod boot;
 mod manifest;
 mod mutate;
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use tessera_fuzz::params::{Params, flags};
 use tessera_fuzz::seed::{self, Seed};
 
 use crate::tally::Tally;
@@ -88,6 +90,54 @@ pub fn seed_of_today() -> u64 {
     seed::of_day(days)
 }
 
+/// The in-QEMU fuzzers.
+const SYSCALLS: boot::Fuzzer = boot::Fuzzer {
+    deployment: "fuzz-syscalls",
+    images: &["fuzz-syscalls", "fuzz-partner"],
+    progress: "fuzz-syscalls:",
+    per_operation: Duration::from_millis(20),
+};
+const GUEST: boot::Fuzzer = boot::Fuzzer {
+    deployment: "fuzz-guest",
+    images: &["fuzz-guest"],
+    progress: "fuzz-guest:",
+    per_operation: Duration::from_millis(20),
+};
+
+/// A target ready to run seeds: an in-QEMU fuzzer's deployment is built
+/// once for all of them.
+enum Session {
+    Manifest,
+    Boot(boot::Fuzzer, boot::Built),
+}
+
+impl Session {
+    fn start(workspace: &Workspace, target: Target) -> Result<Self, String> {
+        let fuzzer = match target {
+            Target::Manifest => return Ok(Self::Manifest),
+            Target::Syscalls => SYSCALLS,
+            Target::Guest => GUEST,
+        };
+        Ok(Self::Boot(fuzzer, boot::build(workspace, &fuzzer)?))
+    }
+
+    fn run(&self, workspace: &Workspace, target: Target, run: Params) -> Result<Outcome, String> {
+        println!(
+            "xtask: fuzz {}: seed {} ({} operations); replay: cargo xtask fuzz {} --seed {} --ops {}",
+            target.name(),
+            Seed(run.seed),
+            run.operations,
+            target.name(),
+            Seed(run.seed),
+            run.operations
+        );
+        match self {
+            Self::Manifest => manifest::run(workspace, run.seed, run.operations),
+            Self::Boot(fuzzer, built) => boot::run(workspace, fuzzer, built, run),
+        }
+    }
+}
+
 /// One run of `target`.
 pub fn run(
     workspace: &Workspace,
@@ -96,20 +146,12 @@ pub fn run(
     operations: u64,
     trace: bool,
 ) -> Result<Outcome, String> {
-    println!(
-        "xtask: fuzz {}: seed {} ({operations} operations); replay: cargo xtask fuzz {} --seed {} --ops {operations}",
-        target.name(),
-        Seed(seed),
-        target.name(),
-        Seed(seed)
-    );
-    let _ = trace;
-    match target {
-        Target::Manifest => manifest::run(workspace, seed, operations),
-        Target::Guest | Target::Syscalls => {
-            Err(format!("fuzz target {} is not built yet", target.name()))
-        }
-    }
+    let run = Params {
+        seed,
+        operations,
+        flags: if trace { flags::TRACE } else { 0 },
+    };
+    Session::start(workspace, target)?.run(workspace, target, run)
 }
 
 /// The short runs of `cargo xtask test`: every target with every suite
@@ -118,9 +160,19 @@ pub fn suite(workspace: &Workspace) -> Tally {
     let mut tally = Tally::default();
     let today = seed_of_today();
     for target in Target::ALL {
+        let session = Session::start(workspace, target);
         for seed in SUITE_SEEDS.into_iter().chain([today]) {
             let name = format!("fuzz {} seed {}", target.name(), Seed(seed));
-            match run(workspace, target, seed, SUITE_OPERATIONS, false) {
+            let run = Params {
+                seed,
+                operations: SUITE_OPERATIONS,
+                flags: 0,
+            };
+            let result = session
+                .as_ref()
+                .map_err(Clone::clone)
+                .and_then(|session| session.run(workspace, target, run));
+            match result {
                 Ok(outcome) if outcome.findings.is_empty() => {
                     println!("{name} ... ok");
                     tally += Tally::PASSED;

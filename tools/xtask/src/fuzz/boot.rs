@@ -1,0 +1,223 @@
+//! Running an in-QEMU fuzzer: its deployment built once, the run's
+//! parameters written into copies of its images, one boot, and the serial
+//! log read for what the oracles said.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use tessera_fuzz::params::{self, Params};
+use tessera_fuzz::seed::Seed;
+
+use super::{Finding, Outcome};
+use crate::cargo_build::Profile;
+use crate::deployment::Deployment;
+use crate::qemu::accel;
+use crate::qemu::command::{Boot, QemuConfig};
+use crate::qemu::process::{self, Echo};
+use crate::qemu::status::{Outcome as Ended, Verdict};
+use crate::serial_log;
+use crate::workspace::Workspace;
+
+/// An in-QEMU fuzzer: its deployment and the images that take the run's
+/// parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct Fuzzer {
+    pub deployment: &'static str,
+    pub images: &'static [&'static str],
+    /// What marks progress in the log (the last one names the operation a
+    /// kernel fault interrupted).
+    pub progress: &'static str,
+    /// Wall time one operation may take on a slow, busy machine (the
+    /// limit is generous: a run that hangs is a finding, a slow one not).
+    pub per_operation: Duration,
+}
+
+/// A deployment built for fuzzing, reused for every seed of a session.
+#[derive(Debug)]
+pub struct Built {
+    deployment: Deployment,
+    kernel: PathBuf,
+}
+
+/// Builds `fuzzer`'s deployment (release, as the tests run).
+pub fn build(workspace: &Workspace, fuzzer: &Fuzzer) -> Result<Built, String> {
+    let (deployment, artifacts) =
+        crate::prepare(workspace, Profile::Release, Some(fuzzer.deployment))?;
+    Ok(Built {
+        deployment,
+        kernel: artifacts.kernel,
+    })
+}
+
+/// Copies of the images named in `fuzzer`, with the run's parameters.
+fn patched(
+    workspace: &Workspace,
+    fuzzer: &Fuzzer,
+    built: &Built,
+    run: Params,
+) -> Result<Deployment, String> {
+    let dir = workspace
+        .out_dir()
+        .join("fuzz")
+        .join(format!("{}-{:016x}", fuzzer.deployment, run.seed));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut deployment = built.deployment.clone();
+    for image in fuzzer.images {
+        let module = deployment
+            .modules
+            .iter_mut()
+            .find(|m| m.name == *image)
+            .ok_or_else(|| format!("deployment {} has no image {image}", fuzzer.deployment))?;
+        let mut bytes = std::fs::read(&module.source)
+            .map_err(|e| format!("{}: {e}", module.source.display()))?;
+        params::patch(&mut bytes, run).map_err(|e| format!("image {image}: {e}"))?;
+        let copy = dir.join(image);
+        std::fs::write(&copy, bytes).map_err(|e| format!("{}: {e}", copy.display()))?;
+        module.source = copy;
+    }
+    Ok(deployment)
+}
+
+/// The last progress line of `log` (what the fuzzer printed last).
+fn last_progress<'a>(log: &'a str, marker: &str) -> Option<&'a str> {
+    log.lines().rfind(|l| l.contains(marker))
+}
+
+/// The operation a `FINDING at operation N` line names.
+fn operation_of(line: &str) -> Option<u64> {
+    let rest = line.split("at operation ").nth(1)?;
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// What the log and the end of the boot say.
+pub fn judge(fuzzer: &Fuzzer, log: &str, ended: &Ended) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = log
+        .lines()
+        .filter(|l| l.contains("FINDING"))
+        .map(|l| Finding {
+            operation: operation_of(l),
+            what: l.trim().to_owned(),
+        })
+        .collect();
+    let kernel_fault = log.lines().find(|l| {
+        l.contains("kernel exception:") || l.contains("ERROR] panic at") || l.contains("fatal:")
+    });
+    let progress = last_progress(log, fuzzer.progress).unwrap_or("(no progress line)");
+    if let Some(line) = kernel_fault {
+        findings.push(Finding {
+            operation: None,
+            what: format!(
+                "the kernel faulted: {} (last progress: {progress})",
+                line.trim()
+            ),
+        });
+    }
+    if let Some(line) = log.lines().find(|l| l.contains("kernel audit: FAILED")) {
+        findings.push(Finding {
+            operation: None,
+            what: format!("the kernel audit at the end failed: {}", line.trim()),
+        });
+    }
+    match ended {
+        Ended::Verdict(Verdict::Pass) => {}
+        _ if !findings.is_empty() => {}
+        other => findings.push(Finding {
+            operation: None,
+            what: format!(
+                "the run ended with {other} and no finding named (last progress: {progress})"
+            ),
+        }),
+    }
+    findings
+}
+
+/// One run: `operations` operations of `seed`.
+pub fn run(
+    workspace: &Workspace,
+    fuzzer: &Fuzzer,
+    built: &Built,
+    run: Params,
+) -> Result<Outcome, String> {
+    let deployment = patched(workspace, fuzzer, built, run)?;
+    let serial_log = workspace.logs_dir().join(format!(
+        "fuzz-{}-{:016x}.serial.log",
+        fuzzer.deployment, run.seed
+    ));
+    let limit = process::TIME_LIMIT
+        + fuzzer
+            .per_operation
+            .saturating_mul(u32::try_from(run.operations).unwrap_or(u32::MAX));
+    let config = QemuConfig {
+        accel: accel::choose().accel,
+        boot: Boot::Kernel {
+            kernel: built.kernel.clone(),
+            cmdline: deployment.cmdline.clone(),
+            initrd: crate::qemu::command::initrd(&deployment.modules)?,
+        },
+        smp: deployment.smp,
+        memory_mib: deployment.memory_mib,
+        serial_log: serial_log.clone(),
+        gdb: false,
+        extra: Vec::new(),
+    };
+    let started = Instant::now();
+    let finished = process::run(&config, Some(limit), Echo::Quiet)?;
+    let log = serial_log::read_clean(&serial_log);
+    let findings = judge(fuzzer, &log, &finished.outcome);
+    println!(
+        "fuzz {}: seed {}: {} operations in {:.1} s, {} findings (serial log {})",
+        fuzzer.deployment,
+        Seed(run.seed),
+        run.operations,
+        started.elapsed().as_secs_f64(),
+        findings.len(),
+        serial_log.display()
+    );
+    if let Some(summary) = last_progress(&log, fuzzer.progress) {
+        println!("  {}", summary.trim());
+    }
+    for finding in &findings {
+        println!("  {}", finding.what);
+    }
+    Ok(Outcome { findings })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FUZZER: Fuzzer = Fuzzer {
+        deployment: "fuzz-syscalls",
+        images: &["fuzz-syscalls"],
+        progress: "fuzz-syscalls:",
+        per_operation: Duration::from_millis(5),
+    };
+
+    #[test]
+    fn findings_name_their_operation() {
+        let log = "[fuzz-syscalls cpu0] INFO fuzz-syscalls: 1000 of 2000 operations\n\
+                   [fuzz-syscalls cpu0] ERROR fuzz-syscalls: FINDING at operation 1234 of seed 0x1: x\n";
+        let findings = judge(&FUZZER, log, &Ended::Verdict(Verdict::Fail));
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].operation, Some(1234));
+    }
+
+    #[test]
+    fn a_kernel_fault_names_the_last_progress() {
+        let log = "[fuzz-syscalls cpu0] INFO fuzz-syscalls: 3000 of 9000 operations\n\
+                   [kernel cpu1 ERROR] panic at kernel/src/x.rs:1:1: boom\n";
+        let findings = judge(&FUZZER, log, &Ended::Verdict(Verdict::Fail));
+        assert_eq!(findings.len(), 1);
+        assert!(
+            findings[0].what.contains("3000 of 9000"),
+            "{}",
+            findings[0].what
+        );
+        let silent = judge(&FUZZER, "", &Ended::TimedOut(Duration::from_secs(1)));
+        assert_eq!(silent.len(), 1);
+        assert!(judge(&FUZZER, "", &Ended::Verdict(Verdict::Pass)).is_empty());
+    }
+}
