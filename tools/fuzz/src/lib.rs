@@ -18,6 +18,7 @@
 extern crate std;
 
 mod draw;
+pub mod guest;
 pub mod hypercall;
 pub mod params;
 pub mod seed;

@@ -30,6 +30,9 @@ pub struct Fuzzer {
     /// Wall time one operation may take on a slow, busy machine (the
     /// limit is generous: a run that hangs is a finding, a slow one not).
     pub per_operation: Duration,
+    /// Log lines that mean a component of the fuzzer's broke (a panic, a
+    /// fault), not the kernel.
+    pub broken: &'static [&'static str],
 }
 
 /// A deployment built for fuzzing, reused for every seed of a session.
@@ -102,10 +105,24 @@ pub fn judge(fuzzer: &Fuzzer, log: &str, ended: &Ended) -> Vec<Finding> {
             what: l.trim().to_owned(),
         })
         .collect();
+    let progress = last_progress(log, fuzzer.progress).unwrap_or("(no progress line)");
     let kernel_fault = log.lines().find(|l| {
         l.contains("kernel exception:") || l.contains("ERROR] panic at") || l.contains("fatal:")
     });
-    let progress = last_progress(log, fuzzer.progress).unwrap_or("(no progress line)");
+    // A component of the fuzzer's that panicked or faulted, or a
+    // deployment that stalled.
+    let component_end = log
+        .lines()
+        .find(|l| l.contains("deployment stalled") || fuzzer.broken.iter().any(|m| l.contains(m)));
+    if let Some(line) = component_end {
+        findings.push(Finding {
+            operation: None,
+            what: format!(
+                "the deployment broke: {} (last progress: {progress})",
+                line.trim()
+            ),
+        });
+    }
     if let Some(line) = kernel_fault {
         findings.push(Finding {
             operation: None,
@@ -123,7 +140,7 @@ pub fn judge(fuzzer: &Fuzzer, log: &str, ended: &Ended) -> Vec<Finding> {
     }
     match ended {
         Ended::Verdict(Verdict::Pass) => {}
-        _ if !findings.is_empty() => {}
+        Ended::Verdict(Verdict::Fail) if !findings.is_empty() => {}
         other => findings.push(Finding {
             operation: None,
             what: format!(
@@ -194,6 +211,7 @@ mod tests {
         images: &["fuzz-syscalls"],
         progress: "fuzz-syscalls:",
         per_operation: Duration::from_millis(5),
+        broken: &["fuzz-syscalls faulted", "[fuzz-syscalls cpu0] ERROR panic"],
     };
 
     #[test]

@@ -96,12 +96,24 @@ const SYSCALLS: boot::Fuzzer = boot::Fuzzer {
     images: &["fuzz-syscalls", "fuzz-partner"],
     progress: "fuzz-syscalls:",
     per_operation: Duration::from_millis(20),
+    broken: &[
+        "component fuzz-syscalls faulted",
+        "component fuzz-partner faulted",
+        "] ERROR panic at",
+    ],
 };
 const GUEST: boot::Fuzzer = boot::Fuzzer {
     deployment: "fuzz-guest",
     images: &["fuzz-guest"],
     progress: "fuzz-guest:",
     per_operation: Duration::from_millis(20),
+    broken: &[
+        "component fuzz-host faulted",
+        "component devices faulted",
+        "] ERROR panic at",
+        "not ok - unexpected exception",
+        "not ok - panic",
+    ],
 };
 
 /// A target ready to run seeds: an in-QEMU fuzzer's deployment is built
