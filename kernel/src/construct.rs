@@ -2,13 +2,11 @@
 //! both the kernel's loading of `init` and `init`'s system calls. Every
 //! failure is a status code for the caller, never a kernel fault.
 use crate::arch::user_context::UserContext;
-use crate::ipc_glue::{cap_status, ipc_status};
+use crate::ipc_glue::cap_status;
 use crate::memory::address_space::{AddressSpace, MapError, PageRights};
+use crate::memory::heap::try_box;
 use crate::memory::physical_to_virtual;
 use crate::state::{Domain, Kernel, Thread};
-use alloc::boxed::Box;
-use alloc::string::String;
-use alloc::vec::Vec;
 use tessera_abi::{CSPACE_SLOTS, MESSAGE_BUFFER_ADDRESS, Status};
 use tessera_capability::{CapError, DomainId, ThreadId};
 use tessera_ipc::Priority;
@@ -26,7 +24,9 @@ fn map_status(error: MapError) -> u64 {
 
 impl Kernel {
     /// A new, empty domain with a capability space whose quota is `quota`.
-    pub fn create_domain(&mut self, name: &str, quota: u64) -> Result<usize, u64> {
+    pub fn create_domain(&mut self, name: &str, quota: u64) -> Result<DomainId, u64> {
+        let out_of_memory = cap_status(CapError::OutOfMemory);
+        self.domains.reserve(1).map_err(|_| out_of_memory)?;
         // The address space first: if the capability space then fails, the
         // space's one root frame is all there is to give back.
         let space = AddressSpace::new().map_err(map_status)?;
@@ -37,27 +37,26 @@ impl Kernel {
                 return Err(cap_status(error));
             }
         };
-        let index = self.domains.len();
-        self.domains.push(Domain {
-            name: String::from(name),
-            id: DomainId::new(index as u32, 0),
+        let domain = Domain {
+            name: crate::state::name(name),
             cspace,
             space,
             ending: None,
-            console_line: Vec::new(),
-        });
-        Ok(index)
+            console_line: heapless::Vec::new(),
+        };
+        // Room was reserved above, so this cannot fail.
+        self.domains.insert(domain).map_err(|_| out_of_memory)
     }
 
     /// Maps `pages` fresh zeroed pages at `address` in `domain`, each charged
-    /// to its quota; returns the frames, in order.
+    /// to its quota.
     pub fn map_pages(
         &mut self,
-        domain: usize,
+        domain: DomainId,
         address: u64,
         pages: u64,
         rights: PageRights,
-    ) -> Result<Vec<x86_64::PhysAddr>, u64> {
+    ) -> Result<(), u64> {
         if !address.is_multiple_of(PAGE) || pages == 0 || rights.writable && rights.executable {
             return Err(Status::InvalidArgument.code());
         }
@@ -65,33 +64,35 @@ impl Kernel {
             .checked_mul(PAGE)
             .and_then(|bytes| address.checked_add(bytes))
             .ok_or(Status::InvalidArgument.code())?;
-        let cspace = self.domains[domain].cspace;
-        let mut frames = Vec::new();
+        let gone = Status::InvalidArgument.code();
+        let cspace = self.domains.get(domain).ok_or(gone)?.cspace;
         for page in (address..end).step_by(PAGE as usize) {
             self.caps.charge(cspace, PAGE).map_err(cap_status)?;
-            match self.domains[domain].space.map_fresh(page, rights) {
-                Ok(frame) => frames.push(frame),
-                Err(error) => {
-                    let _ = self.caps.refund(cspace, PAGE);
-                    return Err(map_status(error));
-                }
+            let space = &mut self.domains.get_mut(domain).ok_or(gone)?.space;
+            if let Err(error) = space.map_fresh(page, rights) {
+                let _ = self.caps.refund(cspace, PAGE);
+                return Err(map_status(error));
             }
         }
-        Ok(frames)
+        Ok(())
     }
 
     /// Copies `bytes` into `domain`'s memory at `address`, which must be a
     /// page of the domain's own, not a memory region it maps (the kernel
     /// writes through the physical map, never through a component's
     /// addresses, so page rights do not stop it: this check does).
-    pub fn write_into(&mut self, domain: usize, address: u64, bytes: &[u8]) -> Result<(), u64> {
+    pub fn write_into(&mut self, domain: DomainId, address: u64, bytes: &[u8]) -> Result<(), u64> {
+        let space = &mut self
+            .domains
+            .get_mut(domain)
+            .ok_or(Status::InvalidArgument.code())?
+            .space;
         let mut done = 0;
         while done < bytes.len() {
             let at = address
                 .checked_add(done as u64)
                 .ok_or(Status::InvalidArgument.code())?;
-            let frame = self.domains[domain]
-                .space
+            let frame = space
                 .translate_own(at)
                 .ok_or(Status::InvalidArgument.code())?;
             let room = (PAGE - at % PAGE) as usize;
@@ -109,7 +110,7 @@ impl Kernel {
     /// runnable; its message buffer is mapped and charged to the domain.
     pub fn create_thread(
         &mut self,
-        domain: usize,
+        domain: DomainId,
         entry: u64,
         stack: u64,
         priority: Priority,
@@ -118,25 +119,38 @@ impl Kernel {
         if cpu >= self.sched.cpus() {
             return Err(Status::InvalidArgument.code());
         }
+        let cspace = self
+            .domains
+            .get(domain)
+            .ok_or(Status::InvalidArgument.code())?
+            .cspace;
+        let out_of_memory = cap_status(CapError::OutOfMemory);
+        let context = try_box(UserContext::new(entry, stack)).map_err(|_| out_of_memory)?;
         let buffer = PageRights {
             writable: true,
             executable: false,
         };
-        let message_buffer = self.map_pages(domain, MESSAGE_BUFFER_ADDRESS, 1, buffer)?[0];
-        let id = self.domains[domain].id;
-        let thread = self.ipc.add_thread(id, priority).map_err(ipc_status)?;
-        self.threads.insert(
-            thread,
-            Thread {
-                domain,
-                cpu,
-                context: Box::new(UserContext::new(entry, stack)),
-                message_buffer,
-                started: false,
-                dead: false,
-                vp: None,
-            },
-        );
+        self.map_pages(domain, MESSAGE_BUFFER_ADDRESS, 1, buffer)?;
+        let message_buffer = self
+            .domains
+            .get_mut(domain)
+            .and_then(|d| d.space.translate_own(MESSAGE_BUFFER_ADDRESS))
+            .ok_or(Status::InvalidArgument.code())?;
+        let thread = self.add_ipc_thread(domain, priority, cpu)?;
+        let record = Thread {
+            domain,
+            cspace,
+            cpu,
+            context,
+            message_buffer,
+            started: false,
+            dead: false,
+            vp: None,
+        };
+        if self.threads.insert(thread, record).is_err() {
+            let _ = self.ipc.remove_thread(thread, &mut |_| {});
+            return Err(out_of_memory);
+        }
         Ok(thread)
     }
 }

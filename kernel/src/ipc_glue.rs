@@ -76,8 +76,8 @@ fn copy_buffer(from: PhysAddr, to: PhysAddr, count: usize) {
 pub fn write_delivery(kernel: &mut Kernel, receiver: ThreadId, delivery: Delivery) {
     let received = delivery.transfer.and_then(|transfer| {
         let slot = transfer.receive?;
-        let from = SlotAddr::new(kernel.domain_of(transfer.from).cspace, transfer.send);
-        let to = SlotAddr::new(kernel.domain_of(transfer.to).cspace, slot);
+        let from = SlotAddr::new(kernel.threads.get(&transfer.from)?.cspace, transfer.send);
+        let to = SlotAddr::new(kernel.threads.get(&transfer.to)?.cspace, slot);
         let rights = kernel.caps.get(from).ok()?.rights;
         kernel.caps.grant(from, to, rights).ok().map(|()| slot)
     });

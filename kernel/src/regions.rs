@@ -13,17 +13,28 @@ use crate::memory::frames;
 use crate::state::Kernel;
 use alloc::vec::Vec;
 use tessera_abi::Status;
-use tessera_capability::{CapError, MemoryId, SlotAddr};
+use tessera_capability::{CapError, DomainId, MemoryId, SlotAddr};
+use tessera_slots::fallible::{try_push, try_with_capacity};
 use x86_64::PhysAddr;
 
 const PAGE: u64 = 4096;
 /// The most pages one region may have (1 GiB).
 pub const MAX_REGION_PAGES: u64 = 1 << 18;
+/// The most mappings of one region into domains at a time.
+pub const MAX_REGION_MAPPINGS: usize = 256;
 
 #[derive(Debug)]
 pub struct MemoryRegion {
     frames: Vec<PhysAddr>,
     mappings: Vec<Mapping>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Mapping {
+    /// The capability the mapping was made through.
+    via: SlotAddr,
+    domain: DomainId,
+    address: u64,
 }
 
 impl MemoryRegion {
@@ -33,36 +44,31 @@ impl MemoryRegion {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Mapping {
-    /// The capability the mapping was made through.
-    via: SlotAddr,
-    domain: usize,
-    address: u64,
-}
-
 impl Kernel {
     /// A region of `pages` zeroed frames (the caller charges its quota).
     pub fn create_region(&mut self, pages: u64) -> Result<MemoryId, u64> {
         if pages == 0 || pages > MAX_REGION_PAGES {
             return Err(Status::InvalidArgument.code());
         }
-        let mut taken = Vec::new();
+        let out_of_memory = cap_status(CapError::OutOfMemory);
+        let mut taken = try_with_capacity(pages as usize).map_err(|_| out_of_memory)?;
         for _ in 0..pages {
             match frames::allocate_zeroed() {
                 Some(frame) => taken.push(frame),
                 None => {
                     taken.into_iter().for_each(frames::free);
-                    return Err(cap_status(CapError::OutOfMemory));
+                    return Err(out_of_memory);
                 }
             }
         }
-        let id = MemoryId::new(self.regions.len() as u32, 0);
-        self.regions.push(Some(MemoryRegion {
+        let region = MemoryRegion {
             frames: taken,
             mappings: Vec::new(),
-        }));
-        Ok(id)
+        };
+        self.regions.insert(region).map_err(|region| {
+            region.frames.into_iter().for_each(frames::free);
+            out_of_memory
+        })
     }
 
     /// Maps the whole region at `address` in `domain`, remembered as made
@@ -71,7 +77,7 @@ impl Kernel {
         &mut self,
         id: MemoryId,
         via: SlotAddr,
-        domain: usize,
+        domain: DomainId,
         address: u64,
         rights: PageRights,
     ) -> Result<(), u64> {
@@ -80,10 +86,20 @@ impl Kernel {
         }
         let region = self
             .regions
-            .get_mut(id.index() as usize)
-            .and_then(Option::as_mut)
+            .get_mut(id)
             .ok_or(cap_status(CapError::EmptySlot))?;
-        let space = &mut self.domains[domain].space;
+        if region.mappings.len() >= MAX_REGION_MAPPINGS {
+            return Err(cap_status(CapError::OutOfMemory));
+        }
+        region
+            .mappings
+            .try_reserve(1)
+            .map_err(|_| cap_status(CapError::OutOfMemory))?;
+        let space = &mut self
+            .domains
+            .get_mut(domain)
+            .ok_or(Status::InvalidArgument.code())?
+            .space;
         for (index, &frame) in region.frames.iter().enumerate() {
             let at = address
                 .checked_add(index as u64 * PAGE)
@@ -95,38 +111,35 @@ impl Kernel {
                 return Err(Status::InvalidArgument.code());
             }
         }
-        region.mappings.push(Mapping {
-            via,
-            domain,
-            address,
-        });
+        // Room was reserved above.
+        let _ = try_push(
+            &mut region.mappings,
+            Mapping {
+                via,
+                domain,
+                address,
+            },
+        );
         Ok(())
     }
 
     /// The frames of region `id`, in order.
     pub fn region_frames(&self, id: MemoryId) -> Option<&[PhysAddr]> {
-        self.regions
-            .get(id.index() as usize)
-            .and_then(Option::as_ref)
-            .map(|region| region.frames.as_slice())
+        self.regions.get(id).map(|region| region.frames.as_slice())
     }
 
     /// Removes the mappings made through the capability that was at `via`.
     pub fn unmap_via(&mut self, id: MemoryId, via: SlotAddr, cpu: usize) {
-        let Some(region) = self
-            .regions
-            .get_mut(id.index() as usize)
-            .and_then(Option::as_mut)
-        else {
-            return;
-        };
-        let pages = region.frames.len() as u64;
-        let (gone, kept): (Vec<Mapping>, Vec<Mapping>) = region
-            .mappings
-            .iter()
-            .partition(|mapping| mapping.via == via);
-        region.mappings = kept;
-        for mapping in gone {
+        // One mapping at a time, so taking them back allocates nothing.
+        loop {
+            let Some(region) = self.regions.get_mut(id) else {
+                return;
+            };
+            let pages = region.frames.len() as u64;
+            let Some(position) = region.mappings.iter().position(|m| m.via == via) else {
+                return;
+            };
+            let mapping = region.mappings.swap_remove(position);
             self.unmap_mapping(mapping, pages, cpu);
         }
     }
@@ -134,11 +147,7 @@ impl Kernel {
     /// The last capability to the region is gone: unmap what is left and
     /// return the frames.
     pub fn destroy_region(&mut self, id: MemoryId, cpu: usize) {
-        let Some(region) = self
-            .regions
-            .get_mut(id.index() as usize)
-            .and_then(Option::take)
-        else {
+        let Some(region) = self.regions.remove(id) else {
             return;
         };
         let pages = region.frames.len() as u64;
@@ -150,12 +159,13 @@ impl Kernel {
 
     fn unmap_mapping(&mut self, mapping: Mapping, pages: u64, cpu: usize) {
         // A domain that ended has released its tables already.
-        if self.domains[mapping.domain].ending.is_some() {
+        let Some(domain) = self.domains.get_mut(mapping.domain) else {
+            return;
+        };
+        if domain.ending.is_some() {
             return;
         }
-        self.domains[mapping.domain]
-            .space
-            .unmap(mapping.address, pages);
+        domain.space.unmap(mapping.address, pages);
         crate::tlb::shoot_down(self, mapping.domain, cpu);
     }
 }

@@ -15,7 +15,7 @@ use crate::{console, exit, ipc_glue, percpu};
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use spin::MutexGuard;
-use tessera_capability::ThreadId;
+use tessera_capability::{DomainId, ThreadId};
 use tessera_ipc::Priority;
 use x86_64::registers::control::{Cr2, Cr3, Cr3Flags};
 
@@ -59,12 +59,28 @@ impl Scheduler {
     /// Queues `thread` on `cpu` behind its equals (or ahead of them, for a
     /// thread that keeps the CPU after a system call).
     fn enqueue(&mut self, cpu: usize, priority: Priority, thread: ThreadId, front: bool) {
+        // Room for every thread of the CPU is reserved when it is made
+        // (`reserve`), so this only checks.
+        if self.ready[cpu].try_reserve(1).is_err() {
+            log::error!("kernel bug: no room in cpu {cpu}'s run queue");
+            return;
+        }
         if front {
             self.ready[cpu].push_front((priority, thread));
         } else {
             self.ready[cpu].push_back((priority, thread));
         }
         if self.idle[cpu] && Some(cpu) != percpu::current().map(|c| c.index as usize) {
+            apic::send_fixed(self.apic_ids[cpu], VECTOR_WAKEUP);
+        }
+    }
+
+    /// Makes `cpu` leave its guest, if it runs one. A VP between two fast
+    /// exits is briefly outside its guest but does not look at its kernel
+    /// state before re-entering, so any other CPU gets the interrupt (a
+    /// spurious one is harmless).
+    pub fn kick(&self, cpu: usize) {
+        if cpu != percpu::current_index() as usize {
             apic::send_fixed(self.apic_ids[cpu], VECTOR_WAKEUP);
         }
     }
@@ -79,6 +95,20 @@ impl Scheduler {
         let best = queue.iter().map(|&(priority, _)| priority).max()?;
         let position = queue.iter().position(|&(priority, _)| priority == best)?;
         queue.remove(position).map(|(_, thread)| thread)
+    }
+
+    /// Makes room on `cpu`'s run queue for one more thread, when one is
+    /// made to run there.
+    pub fn reserve(
+        &mut self,
+        cpu: usize,
+        threads_on_cpu: usize,
+    ) -> Result<(), tessera_slots::OutOfMemory> {
+        let queue = &mut self.ready[cpu];
+        let more = threads_on_cpu.saturating_sub(queue.len());
+        queue
+            .try_reserve(more)
+            .map_err(|_| tessera_slots::OutOfMemory)
     }
 
     pub fn forget(&mut self, thread: ThreadId) {
@@ -135,41 +165,63 @@ impl Kernel {
         self.sched.enqueue(cpu, priority, thread, false);
     }
 
+    /// Runs an IPC operation that may wake threads, then makes each one it
+    /// woke runnable. The list of woken threads lives in a buffer with room
+    /// for every thread (reserved as threads are made), so this allocates
+    /// nothing.
+    pub fn waking<R>(
+        &mut self,
+        operation: impl FnOnce(&mut tessera_ipc::Ipc, &mut dyn FnMut(ThreadId)) -> R,
+    ) -> R {
+        let mut woken = core::mem::take(&mut self.woken);
+        let result = operation(&mut self.ipc, &mut |thread| {
+            if woken.len() < woken.capacity() {
+                woken.push(thread);
+            } else {
+                log::error!("kernel bug: no room to record a woken thread");
+            }
+        });
+        for &thread in &woken {
+            self.wake(thread);
+        }
+        woken.clear();
+        self.woken = woken;
+        result
+    }
+
     /// Stops every thread of a component and wakes whoever waited on it.
-    pub fn end_domain(&mut self, domain: usize, ending: Ending) {
-        if self.domains[domain].ending.is_some() {
+    pub fn end_domain(&mut self, domain: DomainId, ending: Ending) {
+        let Some(record) = self.domains.get_mut(domain) else {
+            return;
+        };
+        if record.ending.is_some() {
             return;
         }
-        self.domains[domain].ending = Some(ending);
-        let id = self.domains[domain].id;
-        let threads: Vec<ThreadId> = self
-            .threads
-            .iter()
-            .filter(|(_, thread)| thread.domain == domain)
-            .map(|(id, _)| id)
-            .collect();
-        for thread in threads {
+        record.ending = Some(ending);
+        loop {
+            let next = self
+                .threads
+                .iter()
+                .find(|(_, t)| t.domain == domain && !t.dead)
+                .map(|(id, _)| id);
+            let Some(thread) = next else {
+                break;
+            };
             self.thread(thread).dead = true;
             self.sched.forget(thread);
         }
-        let freed = self.domains[domain].space.release_user_memory();
-        let cspace = self.domains[domain].cspace;
-        if let Err(error) = self.caps.refund(cspace, freed) {
-            log::warn!(
-                "refunding {freed} bytes to {}: {error}",
-                self.domains[domain].name
+        if let Some(record) = self.domains.get_mut(domain) {
+            let freed = record.space.release_user_memory();
+            if let Err(error) = self.caps.refund(record.cspace, freed) {
+                log::warn!("refunding {freed} bytes to {}: {error}", record.name);
+            }
+            log::info!(
+                "component {}: {} KiB of memory returned to the frame pool",
+                record.name,
+                freed / 1024
             );
         }
-        log::info!(
-            "component {}: {} KiB of memory returned to the frame pool",
-            self.domains[domain].name,
-            freed / 1024
-        );
-        let mut woken = Vec::new();
-        self.ipc.domain_died(id, &mut |thread| woken.push(thread));
-        for thread in woken {
-            self.wake(thread);
-        }
+        self.waking(|ipc, wake| ipc.domain_died(domain, wake));
     }
 }
 
@@ -210,8 +262,12 @@ pub fn enter(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize, thread:
     if kernel.threads[&thread].vp.is_some() {
         crate::vm::run::enter(guard, thread)
     }
-    let domain = kernel.threads[&thread].domain;
-    let root = kernel.domains[domain].space.root();
+    let Some(domain) = kernel.domain_of(thread) else {
+        // A thread outlives its domain's record only when dead.
+        kernel.sched.running[cpu] = None;
+        run_next(guard, cpu)
+    };
+    let root = domain.space.root();
     let context: *mut UserContext = &mut *kernel.thread(thread).context;
     percpu::current()
         .expect("scheduling CPUs have per-CPU data")
@@ -241,14 +297,17 @@ pub fn user_exception(frame: &ExceptionFrame) -> ! {
     *kernel.thread(thread).context = UserContext::from_frame(frame);
     let domain = kernel.threads[&thread].domain;
     let name = exceptions::name(frame.vector);
+    let component = kernel
+        .domains
+        .get(domain)
+        .map_or(crate::state::name("?"), |d| d.name.clone());
     let address = if frame.vector == 14 {
         Cr2::read_raw()
     } else {
         frame.rip
     };
     log::error!(
-        "component {} faulted: {name} at {address:#x} (rip {:#x}, error code {:#x}); stopped",
-        kernel.domains[domain].name,
+        "component {component} faulted: {name} at {address:#x} (rip {:#x}, error code {:#x}); stopped",
         frame.rip,
         frame.error_code
     );
@@ -341,7 +400,7 @@ pub enum Keep {
 fn deployment_quiet(guard: MutexGuard<'static, Option<Kernel>>) -> ! {
     let kernel = guard.as_ref().expect("checked by the caller");
     let mut failed = !crate::audit::at_end(kernel);
-    for domain in &kernel.domains {
+    for (_, domain) in kernel.domains.iter() {
         match domain.ending {
             None => log::info!("deployment: {} is waiting", domain.name),
             Some(Ending::Exited(0)) => {}

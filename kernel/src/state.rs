@@ -8,11 +8,13 @@ use crate::arch::user_context::UserContext;
 use crate::memory::address_space::AddressSpace;
 use crate::sched::Scheduler;
 use alloc::boxed::Box;
-use alloc::string::String;
 use alloc::vec::Vec;
 use spin::Mutex;
-use tessera_capability::{CSpaceId, CapTable, DomainId, Object, ThreadId};
+use tessera_capability::{
+    CSpaceId, CapTable, DomainId, MemoryId, Object, PartitionId, ThreadId, VpId,
+};
 use tessera_ipc::Ipc;
+use tessera_slots::{OutOfMemory, Slots};
 
 pub static KERNEL: Mutex<Option<Kernel>> = Mutex::new(None);
 
@@ -23,16 +25,32 @@ pub enum Ending {
     Faulted,
 }
 
+/// The longest name a domain or partition has (the ABI's 32 bytes).
+pub const NAME_MAX: usize = 32;
+
+/// A domain's or partition's name, for logs; it needs no heap.
+pub type Name = heapless::String<NAME_MAX>;
+
+/// `text` as a [`Name`], cut at [`NAME_MAX`] bytes (on a character boundary).
+pub fn name(text: &str) -> Name {
+    let mut end = text.len().min(NAME_MAX);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut name = Name::new();
+    let _ = name.push_str(&text[..end]);
+    name
+}
+
 /// A component: a protection domain (address space plus capability space).
 #[derive(Debug)]
 pub struct Domain {
-    pub name: String,
-    pub id: DomainId,
+    pub name: Name,
     pub cspace: CSpaceId,
     pub space: AddressSpace,
     pub ending: Option<Ending>,
     /// Console output up to the next newline.
-    pub console_line: Vec<u8>,
+    pub console_line: heapless::Vec<u8, { crate::console::COMPONENT_LINE_MAX }>,
 }
 
 /// Thread records by the IPC machine's thread index: every system call
@@ -43,12 +61,18 @@ pub struct ThreadTable {
 }
 
 impl ThreadTable {
-    pub fn insert(&mut self, id: ThreadId, thread: Thread) {
+    /// Records `thread` under the id the IPC machine gave it (whose slot
+    /// indices it reuses, so this table stays as large as the most threads
+    /// alive at once).
+    pub fn insert(&mut self, id: ThreadId, thread: Thread) -> Result<(), OutOfMemory> {
         let index = id.index() as usize;
         if self.slots.len() <= index {
+            let more = index + 1 - self.slots.len();
+            self.slots.try_reserve(more).map_err(|_| OutOfMemory)?;
             self.slots.resize_with(index + 1, || None);
         }
         self.slots[index] = Some((id, thread));
+        Ok(())
     }
 
     /// Drops the record of a thread that is gone for good.
@@ -99,8 +123,9 @@ impl core::ops::Index<&ThreadId> for ThreadTable {
 /// A thread of a component.
 #[derive(Debug)]
 pub struct Thread {
-    /// Index into `Kernel::domains`.
-    pub domain: usize,
+    pub domain: DomainId,
+    /// The domain's capability space (every system call looks it up).
+    pub cspace: CSpaceId,
     /// The CPU the thread runs on (its affinity's first online CPU).
     pub cpu: usize,
     /// Boxed so its address stays put while `syscall_entry` writes to it.
@@ -111,28 +136,29 @@ pub struct Thread {
     /// would queue a thread that is already running.
     pub started: bool,
     pub dead: bool,
-    /// For a VP's thread: the VP (index into `Kernel::vps`). Running the
-    /// thread means running the guest.
-    pub vp: Option<usize>,
+    /// For a VP's thread: the VP. Running the thread means running the
+    /// guest.
+    pub vp: Option<VpId>,
 }
 
 #[derive(Debug)]
 pub struct Kernel {
     pub caps: CapTable<Object>,
     pub ipc: Ipc,
-    pub domains: Vec<Domain>,
+    pub domains: Slots<DomainId, Domain>,
     pub threads: ThreadTable,
     pub sched: Scheduler,
-    /// Memory regions by `MemoryId` index (indices are never reused).
-    pub regions: Vec<Option<crate::regions::MemoryRegion>>,
+    pub regions: Slots<MemoryId, crate::regions::MemoryRegion>,
     /// Whether a component holds the verdict capability (then only it ends
     /// the deployment; otherwise the deployment ends when all is quiet).
     pub has_verdict_holder: bool,
-    /// Partitions and VPs by index (indices are never reused; VPs are
-    /// boxed because the world switch holds a pointer into one without
-    /// the lock).
-    pub partitions: Vec<Option<crate::vm::Partition>>,
-    pub vps: Vec<Option<Box<crate::vm::Vp>>>,
+    pub partitions: Slots<PartitionId, crate::vm::Partition>,
+    /// Boxed because the world switch holds a pointer into a VP without
+    /// the lock.
+    pub vps: Slots<VpId, Box<crate::vm::Vp>>,
+    /// The threads an IPC operation woke (`Kernel::waking`), with room for
+    /// every thread, so waking them allocates nothing.
+    pub woken: Vec<ThreadId>,
 }
 
 impl Kernel {
@@ -140,14 +166,37 @@ impl Kernel {
         Kernel {
             caps: CapTable::new(),
             ipc: Ipc::new(),
-            domains: Vec::new(),
+            domains: Slots::new(),
             threads: ThreadTable::default(),
             sched: Scheduler::new(cpus),
-            regions: Vec::new(),
+            regions: Slots::new(),
             has_verdict_holder: false,
-            partitions: Vec::new(),
-            vps: Vec::new(),
+            partitions: Slots::new(),
+            vps: Slots::new(),
+            woken: Vec::new(),
         }
+    }
+
+    /// Adds a thread that will run on `cpu` to the IPC machine, with room
+    /// to record its wakeup and to queue it.
+    pub fn add_ipc_thread(
+        &mut self,
+        domain: DomainId,
+        priority: tessera_ipc::Priority,
+        cpu: usize,
+    ) -> Result<ThreadId, u64> {
+        let out_of_memory = crate::ipc_glue::cap_status(tessera_capability::CapError::OutOfMemory);
+        let threads = self.ipc.thread_count() + 1;
+        if self.woken.capacity() < threads {
+            self.woken
+                .try_reserve_exact(threads - self.woken.len())
+                .map_err(|_| out_of_memory)?;
+        }
+        let on_cpu = self.threads.iter().filter(|(_, t)| t.cpu == cpu).count() + 1;
+        self.sched.reserve(cpu, on_cpu).map_err(|_| out_of_memory)?;
+        self.ipc
+            .add_thread(domain, priority)
+            .map_err(crate::ipc_glue::ipc_status)
     }
 
     pub fn thread(&mut self, id: ThreadId) -> &mut Thread {
@@ -156,7 +205,13 @@ impl Kernel {
             .expect("every ThreadId the kernel holds has a record")
     }
 
-    pub fn domain_of(&self, id: ThreadId) -> &Domain {
-        &self.domains[self.threads[&id].domain]
+    /// The domain of thread `id`, while it exists.
+    pub fn domain_of(&self, id: ThreadId) -> Option<&Domain> {
+        self.domains.get(self.threads.get(&id)?.domain)
+    }
+
+    /// The capability space of thread `id`'s domain.
+    pub fn cspace_of(&self, id: ThreadId) -> CSpaceId {
+        self.threads[&id].cspace
     }
 }

@@ -10,6 +10,7 @@ use crate::arch::apic;
 use crate::arch::exceptions::VECTOR_FLUSH;
 use crate::state::Kernel;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use tessera_capability::{DomainId, PartitionId};
 use x86_64::registers::control::Cr3;
 
 /// The CPUs this protocol (and so the kernel) supports.
@@ -53,8 +54,11 @@ pub fn on_flush_interrupt(cpu: usize) {
 
 /// After unmapping pages of `domain`: no CPU keeps a translation of them.
 /// Called with the kernel lock held.
-pub fn shoot_down(kernel: &Kernel, domain: usize, this_cpu: usize) {
-    let space = &kernel.domains[domain].space;
+pub fn shoot_down(kernel: &Kernel, domain: DomainId, this_cpu: usize) {
+    let Some(record) = kernel.domains.get(domain) else {
+        return;
+    };
+    let space = &record.space;
     space.flush_if_active();
     let root = space.root().start_address().as_u64();
     for cpu in (0..kernel.sched.cpus().min(MAX_CPUS)).filter(|&cpu| cpu != this_cpu) {
@@ -75,12 +79,17 @@ pub fn shoot_down(kernel: &Kernel, domain: usize, this_cpu: usize) {
     }
 }
 
-/// Per CPU: the index + 1 of the partition whose guest it runs, or 0.
+/// Per CPU: the partition whose guest it runs (`tag`), or 0.
 static IN_GUEST: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 
+/// A partition as one non-zero word.
+fn tag(partition: PartitionId) -> u64 {
+    partition.raw().to_word() + 1
+}
+
 /// Just before VMRUN, with the kernel lock held.
-pub fn entering_guest(cpu: usize, partition: usize) {
-    IN_GUEST[cpu].store(partition as u64 + 1, Ordering::SeqCst);
+pub fn entering_guest(cpu: usize, partition: PartitionId) {
+    IN_GUEST[cpu].store(tag(partition), Ordering::SeqCst);
 }
 
 /// Right after #VMEXIT, before the kernel lock is taken again.
@@ -93,8 +102,8 @@ pub fn left_guest(cpu: usize) {
 /// and this returns once none still runs on the old translations. Each VP
 /// flushes its TLB when it next enters (it sees the new generation).
 /// Called with the kernel lock held.
-pub fn shoot_down_partition(kernel: &Kernel, partition: usize, this_cpu: usize) {
-    let tag = partition as u64 + 1;
+pub fn shoot_down_partition(kernel: &Kernel, partition: PartitionId, this_cpu: usize) {
+    let tag = tag(partition);
     for cpu in (0..kernel.sched.cpus().min(MAX_CPUS)).filter(|&cpu| cpu != this_cpu) {
         if IN_GUEST[cpu].load(Ordering::SeqCst) != tag {
             continue;

@@ -4,42 +4,13 @@
 //! the slot's *generation*. When an object is destroyed and its slot reused,
 //! the generation changes, so an id kept from before never names the new
 //! object: lookups with it fail instead of aliasing. A slot whose generation
-//! would wrap is retired for good (see [`crate::arena::Arena`]).
+//! would wrap is retired for good (see [`crate::arena::Arena`]). The ids
+//! implement [`SlotId`], so the kernel keeps each kind in a typed table.
 
 use core::fmt;
 
-/// An arena index and the generation of the object that occupied it.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RawId {
-    index: u32,
-    generation: u32,
-}
-
-impl RawId {
-    /// The id of the object in slot `index` at `generation`.
-    #[must_use]
-    pub const fn new(index: u32, generation: u32) -> Self {
-        Self { index, generation }
-    }
-
-    /// The arena slot.
-    #[must_use]
-    pub const fn index(self) -> u32 {
-        self.index
-    }
-
-    /// The generation of the slot when this id was handed out.
-    #[must_use]
-    pub const fn generation(self) -> u32 {
-        self.generation
-    }
-}
-
-impl fmt::Debug for RawId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}@{}", self.index, self.generation)
-    }
-}
+pub use tessera_slots::RawId;
+use tessera_slots::SlotId;
 
 macro_rules! typed_id {
     ($(#[$doc:meta])* $name:ident) => {
@@ -70,6 +41,16 @@ macro_rules! typed_id {
             #[must_use]
             pub const fn generation(self) -> u32 {
                 self.0.generation()
+            }
+        }
+
+        impl SlotId for $name {
+            fn from_raw(raw: RawId) -> Self {
+                Self(raw)
+            }
+
+            fn to_raw(self) -> RawId {
+                self.0
             }
         }
 

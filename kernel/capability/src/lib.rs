@@ -69,7 +69,8 @@ extern crate alloc;
 extern crate std;
 
 mod accounting;
-pub mod arena;
+/// The arena the tables use ([`tessera_slots::arena`]).
+pub use tessera_slots::arena;
 mod audit;
 mod cap;
 mod cdt;

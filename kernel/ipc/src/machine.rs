@@ -81,6 +81,13 @@ impl Ipc {
             .map_err(|_| IpcError::OutOfMemory)
     }
 
+    /// How many threads exist (dead ones included, until removed): at most
+    /// this many can be woken by one operation.
+    #[must_use]
+    pub fn thread_count(&self) -> usize {
+        self.threads.len()
+    }
+
     /// The thread's state.
     ///
     /// # Errors

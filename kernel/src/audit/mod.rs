@@ -37,10 +37,10 @@ pub struct Table {
 }
 
 impl Table {
-    fn of<T>(slots: &[Option<T>]) -> Self {
+    fn of<I: tessera_slots::SlotId, T>(table: &tessera_slots::Slots<I, T>) -> Self {
         Self {
-            slots: slots.len() as u64,
-            live: slots.iter().flatten().count() as u64,
+            slots: u64::from(table.slots_used()),
+            live: table.iter().count() as u64,
         }
     }
 }
@@ -156,12 +156,15 @@ impl fmt::Display for Report {
 
 /// Audits `kernel` (whose lock the caller holds).
 pub fn run(kernel: &Kernel) -> Report {
-    let domains: u64 = kernel.domains.iter().map(|d| d.space.frames_held()).sum();
+    let domains: u64 = kernel
+        .domains
+        .iter()
+        .map(|(_, d)| d.space.frames_held())
+        .sum();
     let regions: u64 = kernel
         .regions
         .iter()
-        .flatten()
-        .map(|r| r.frames().len() as u64)
+        .map(|(_, r)| r.frames().len() as u64)
         .sum();
     let frames = Frames {
         total: frames::managed_frames(),
@@ -178,8 +181,12 @@ pub fn run(kernel: &Kernel) -> Report {
         frames,
         heap_used: heap::used_bytes(),
         domains: Table {
-            slots: kernel.domains.len() as u64,
-            live: kernel.domains.iter().filter(|d| d.ending.is_none()).count() as u64,
+            slots: u64::from(kernel.domains.slots_used()),
+            live: kernel
+                .domains
+                .iter()
+                .filter(|(_, d)| d.ending.is_none())
+                .count() as u64,
         },
         regions: Table::of(&kernel.regions),
         partitions: Table::of(&kernel.partitions),
@@ -195,7 +202,7 @@ pub fn run(kernel: &Kernel) -> Report {
 fn partition_frames(kernel: &Kernel) -> u64 {
     let tables = crate::vm::tables::KernelTables::default();
     let mut held = 0;
-    for partition in kernel.partitions.iter().flatten() {
+    for (_, partition) in kernel.partitions.iter() {
         partition.npt.visit(&tables, &mut |visited| {
             if let Visited::Table(_) = visited {
                 held += 1;
@@ -203,7 +210,7 @@ fn partition_frames(kernel: &Kernel) -> u64 {
         });
         held += partition.overlays.len() as u64;
     }
-    held + kernel.vps.iter().flatten().count() as u64
+    held + kernel.vps.iter().count() as u64
 }
 
 /// Prints the audit at the end of a deployment; `false` if an invariant

@@ -54,12 +54,11 @@ impl Expected for Records<'_> {
 
 /// Checks every live partition.
 pub fn check(kernel: &Kernel) -> Result<(), Problem> {
-    for (index, partition) in kernel.partitions.iter().enumerate() {
-        let Some(partition) = partition else { continue };
+    for (id, partition) in kernel.partitions.iter() {
         let records = Records { kernel, partition };
         nested::check(&partition.npt, &KernelTables::default(), &records).map_err(|found| {
             Problem {
-                partition: index,
+                partition: id.index() as usize,
                 found,
             }
         })?;

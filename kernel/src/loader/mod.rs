@@ -10,14 +10,14 @@ pub mod elf;
 
 use crate::acpi_tables::Cpu;
 use crate::exit;
+use crate::memory;
 use crate::memory::address_space::PageRights;
-use crate::memory::{self, physical_to_virtual};
 use crate::state::Kernel;
 use core::fmt::Display;
 use tessera_abi::{STACK_SIZE, STACK_TOP, init, slot};
 use tessera_boot_info::{BootInfo, Module};
 use tessera_boot_plan::BootPlan;
-use tessera_capability::{Object, Rights, SlotAddr};
+use tessera_capability::{DomainId, Object, Rights, SlotAddr};
 
 /// What init itself may use beyond the components' memory: its image,
 /// stack, message buffer, heap and its copy of the modules are charged to it.
@@ -84,14 +84,13 @@ pub fn build(boot_info: &BootInfo, cpus: &[Cpu]) -> Option<Kernel> {
         });
     let entry = {
         let Kernel { caps, domains, .. } = &mut kernel;
-        let cspace = domains[domain].cspace;
+        let Some(record) = domains.get_mut(domain) else {
+            fail("init: its domain is gone")
+        };
+        let cspace = record.cspace;
         let mut charge = |bytes| caps.charge(cspace, bytes).is_ok();
-        elf::load(
-            module_bytes(init_module),
-            &mut domains[domain].space,
-            &mut charge,
-        )
-        .unwrap_or_else(|error| fail(format_args!("init: {error}")))
+        elf::load(module_bytes(init_module), &mut record.space, &mut charge)
+            .unwrap_or_else(|error| fail(format_args!("init: {error}")))
     };
     let stack = PageRights {
         writable: true,
@@ -113,10 +112,9 @@ pub fn build(boot_info: &BootInfo, cpus: &[Cpu]) -> Option<Kernel> {
             ))
         });
 
-    let cspace = kernel.domains[domain].cspace;
-    let id = kernel.domains[domain].id;
+    let cspace = kernel.cspace_of(thread);
     let grants = [
-        (slot::DOMAIN, Object::Domain(id), Rights::CONTROL),
+        (slot::DOMAIN, Object::Domain(domain), Rights::CONTROL),
         (slot::THREAD, Object::Thread(thread), Rights::CONTROL),
         (slot::CONSOLE, Object::Console, Rights::WRITE),
         (slot::VERDICT, Object::Verdict, Rights::WRITE),
@@ -144,7 +142,7 @@ pub fn build(boot_info: &BootInfo, cpus: &[Cpu]) -> Option<Kernel> {
 
 /// Copies every module into init's space, read-only, and describes them in
 /// its boot-information page (ABI: `tessera_abi::init`).
-fn give_modules(kernel: &mut Kernel, domain: usize, modules: &[Module]) {
+fn give_modules(kernel: &mut Kernel, domain: DomainId, modules: &[Module]) {
     let read_only = PageRights {
         writable: false,
         executable: false,
@@ -154,18 +152,14 @@ fn give_modules(kernel: &mut Kernel, domain: usize, modules: &[Module]) {
     for module in modules {
         let bytes = module_bytes(module);
         let pages = (bytes.len() as u64).div_ceil(PAGE).max(1);
-        let frames = kernel
+        kernel
             .map_pages(domain, address, pages, read_only)
+            .and_then(|()| kernel.write_into(domain, address, bytes))
             .unwrap_or_else(|status| {
                 fail(format_args!(
                     "init: no room for the modules (status {status:#x})"
                 ))
             });
-        for (frame, chunk) in frames.iter().zip(bytes.chunks(PAGE as usize)) {
-            let target = physical_to_virtual(frame.as_u64()).as_mut_ptr::<u8>();
-            // SAFETY: a fresh frame of init's, one page long; the chunk fits.
-            unsafe { core::ptr::copy_nonoverlapping(chunk.as_ptr(), target, chunk.len()) };
-        }
         let mut name = [0u8; 32];
         let text = module_name(module).as_bytes();
         name[..text.len().min(32)].copy_from_slice(&text[..text.len().min(32)]);
@@ -177,18 +171,17 @@ fn give_modules(kernel: &mut Kernel, domain: usize, modules: &[Module]) {
         );
         address += pages * PAGE;
     }
-    let frames = kernel
+    assert!(
+        info.len() * 8 <= PAGE as usize,
+        "32 modules fit the boot page"
+    );
+    let info_bytes: alloc::vec::Vec<u8> = info.iter().flat_map(|word| word.to_le_bytes()).collect();
+    kernel
         .map_pages(domain, init::BOOT_INFO_ADDRESS, 1, read_only)
+        .and_then(|()| kernel.write_into(domain, init::BOOT_INFO_ADDRESS, &info_bytes))
         .unwrap_or_else(|status| {
             fail(format_args!(
                 "init: no room for its boot page (status {status:#x})"
             ))
         });
-    let target = physical_to_virtual(frames[0].as_u64()).as_mut_ptr::<u64>();
-    assert!(
-        info.len() * 8 <= PAGE as usize,
-        "32 modules fit the boot page"
-    );
-    // SAFETY: a fresh page of init's; `info` fits in it (checked above).
-    unsafe { core::ptr::copy_nonoverlapping(info.as_ptr(), target, info.len()) };
 }

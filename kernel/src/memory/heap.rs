@@ -1,7 +1,10 @@
 //! The kernel heap, so `alloc`, `hashbrown` and `heapless` work. Its memory
 //! is one contiguous run of frames, reached through the physical map.
 use super::{frames, physical_to_virtual};
+use alloc::boxed::Box;
+use core::alloc::Layout;
 use linked_list_allocator::LockedHeap;
+use tessera_slots::OutOfMemory;
 
 #[global_allocator]
 static HEAP: LockedHeap = LockedHeap::empty();
@@ -31,4 +34,26 @@ pub fn init() {
 /// Bytes of the heap in use now.
 pub fn used_bytes() -> u64 {
     HEAP.lock().used() as u64
+}
+
+/// `Box::new` that fails with an error instead of ending the kernel when
+/// the heap is exhausted (what a system call allocates must be fallible;
+/// `Box::try_new` is not stable yet).
+pub fn try_box<T>(value: T) -> Result<Box<T>, OutOfMemory> {
+    let layout = Layout::new::<T>();
+    if layout.size() == 0 {
+        return Ok(Box::new(value));
+    }
+    // SAFETY: the layout's size is not zero.
+    let pointer = unsafe { alloc::alloc::alloc(layout) }.cast::<T>();
+    if pointer.is_null() {
+        return Err(OutOfMemory);
+    }
+    // SAFETY: `pointer` came from the global allocator with `T`'s layout,
+    // which is what `Box<T>` frees with; it is aligned, unaliased, and
+    // `write` initialises it before the box owns it.
+    unsafe {
+        pointer.write(value);
+        Ok(Box::from_raw(pointer))
+    }
 }

@@ -8,7 +8,9 @@ use crate::memory::address_space::PageRights;
 use crate::sched::Keep;
 use crate::state::Kernel;
 use tessera_abi::{DOMAIN_WRITE_MAX, Status, page};
-use tessera_capability::{Badge, CapError, Object, ObjectKind, Rights, SlotAddr, ThreadId};
+use tessera_capability::{
+    Badge, CapError, DomainId, Object, ObjectKind, Rights, SlotAddr, ThreadId,
+};
 
 fn words(kernel: &Kernel, thread: ThreadId) -> [u64; 6] {
     crate::ipc_glue::words_of(&kernel.threads[&thread].context)
@@ -20,14 +22,13 @@ fn selector(word: u64) -> Result<u32> {
 
 /// The domain named by the CONTROL capability in `rdi`; a domain that has
 /// ended cannot be built on.
-fn controlled_domain(kernel: &Kernel, thread: ThreadId, cap: u64) -> Result<usize> {
+fn controlled_domain(kernel: &Kernel, thread: ThreadId, cap: u64) -> Result<DomainId> {
     let cap = lookup(kernel, thread, cap, ObjectKind::Domain, Rights::CONTROL)?;
     let Object::Domain(id) = cap.object else {
         unreachable!("looked up as a domain")
     };
-    let index = id.index() as usize;
-    match kernel.domains.get(index) {
-        Some(domain) if domain.id == id && domain.ending.is_none() => Ok(index),
+    match kernel.domains.get(id) {
+        Some(domain) if domain.ending.is_none() => Ok(id),
         _ => Err(ipc_status(tessera_ipc::IpcError::ServerDied)),
     }
 }
@@ -35,7 +36,7 @@ fn controlled_domain(kernel: &Kernel, thread: ThreadId, cap: u64) -> Result<usiz
 /// The caller's slot `slot`, checked empty before anything is made for it,
 /// so a failure there cannot leave an object nobody holds.
 fn empty_slot(kernel: &Kernel, thread: ThreadId, slot: u64) -> Result<SlotAddr> {
-    let at = SlotAddr::new(kernel.domain_of(thread).cspace, selector(slot)?);
+    let at = SlotAddr::new(kernel.cspace_of(thread), selector(slot)?);
     match kernel.caps.get(at) {
         Ok(_) => Err(cap_status(CapError::SlotOccupied)),
         Err(CapError::EmptySlot) => Ok(at),
@@ -51,7 +52,7 @@ fn give(
     object: Object,
     rights: Rights,
 ) -> Result<()> {
-    let at = SlotAddr::new(kernel.domain_of(thread).cspace, selector(slot)?);
+    let at = SlotAddr::new(kernel.cspace_of(thread), selector(slot)?);
     kernel
         .caps
         .create_object(at, object, rights | Rights::GENERIC, 64)
@@ -73,7 +74,11 @@ pub(super) fn domain_create(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> 
     }
     // The child's quota comes out of the parent's: no domain can make memory
     // it was not given.
-    let parent_cspace = kernel.domains[parent].cspace;
+    let parent_cspace = kernel
+        .domains
+        .get(parent)
+        .ok_or(Status::InvalidArgument.code())?
+        .cspace;
     kernel
         .caps
         .charge(parent_cspace, quota)
@@ -85,8 +90,13 @@ pub(super) fn domain_create(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> 
             return Err(status);
         }
     };
-    let id = kernel.domains[domain].id;
-    give(kernel, thread, slot, Object::Domain(id), Rights::CONTROL)?;
+    give(
+        kernel,
+        thread,
+        slot,
+        Object::Domain(domain),
+        Rights::CONTROL,
+    )?;
     succeed(kernel, thread)
 }
 
@@ -152,11 +162,14 @@ pub(super) fn thread_start(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> R
     }
     let (domain, cpu) = (record.domain, record.cpu);
     kernel.thread(started).started = true;
-    log::info!(
-        "component {}: started (domain {domain}, priority {}, cpu {cpu})",
-        kernel.domains[domain].name,
-        kernel.ipc.priority(started).unwrap_or(0)
-    );
+    if let Some(record) = kernel.domains.get(domain) {
+        log::info!(
+            "component {}: started (domain {}, priority {}, cpu {cpu})",
+            record.name,
+            domain.index(),
+            kernel.ipc.priority(started).unwrap_or(0)
+        );
+    }
     kernel.wake(started);
     succeed(kernel, thread)
 }
@@ -165,7 +178,6 @@ pub(super) fn endpoint_create(kernel: &mut Kernel, thread: ThreadId, cap: u64) -
     let owner = controlled_domain(kernel, thread, cap)?;
     let [slot, kind, ceiling, ..] = words(kernel, thread);
     empty_slot(kernel, thread, slot)?;
-    let owner = kernel.domains[owner].id;
     let (object, rights) = match kind {
         0 => {
             let ceiling = u8::try_from(ceiling).map_err(|_| Status::InvalidArgument.code())?;
@@ -191,8 +203,13 @@ pub(super) fn endpoint_create(kernel: &mut Kernel, thread: ThreadId, cap: u64) -
 pub(super) fn cap_install(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
     let target = controlled_domain(kernel, thread, cap)?;
     let [source, destination, rights, badge, ..] = words(kernel, thread);
-    let from = SlotAddr::new(kernel.domain_of(thread).cspace, selector(source)?);
-    let to = SlotAddr::new(kernel.domains[target].cspace, selector(destination)?);
+    let from = SlotAddr::new(kernel.cspace_of(thread), selector(source)?);
+    let target_cspace = kernel
+        .domains
+        .get(target)
+        .ok_or(Status::InvalidArgument.code())?
+        .cspace;
+    let to = SlotAddr::new(target_cspace, selector(destination)?);
     let rights = u32::try_from(rights)
         .ok()
         .and_then(Rights::from_bits)
@@ -267,7 +284,7 @@ pub(super) fn memory_map(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Res
         unreachable!("looked up as memory")
     };
     let target = controlled_domain(kernel, thread, domain_slot)?;
-    let via = SlotAddr::new(kernel.domain_of(thread).cspace, selector(cap)?);
+    let via = SlotAddr::new(kernel.cspace_of(thread), selector(cap)?);
     kernel.map_region(id, via, target, address, rights)?;
     succeed(kernel, thread)
 }

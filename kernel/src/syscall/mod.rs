@@ -53,7 +53,7 @@ pub(super) fn lookup(
     rights: Rights,
 ) -> Result<Capability<Object>> {
     let selector = u32::try_from(selector).map_err(|_| cap_status(CapError::InvalidSelector))?;
-    let at = SlotAddr::new(kernel.domain_of(thread).cspace, selector);
+    let at = SlotAddr::new(kernel.cspace_of(thread), selector);
     kernel.caps.lookup(at, kind, rights).map_err(cap_status)
 }
 
@@ -92,17 +92,18 @@ fn dispatch(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
         Syscall::Exit => {
             let code = kernel.threads[&thread].context.rsi;
             let domain = kernel.threads[&thread].domain;
-            log::info!(
-                "component {} exited with code {code}",
-                kernel.domains[domain].name
-            );
+            if let Some(record) = kernel.domains.get(domain) {
+                log::info!("component {} exited with code {code}", record.name);
+            }
             kernel.end_domain(domain, Ending::Exited(code));
             Ok(Keep::Blocked)
         }
         Syscall::Verdict => {
             lookup(kernel, thread, selector, ObjectKind::Verdict, Rights::WRITE)?;
             let pass = kernel.threads[&thread].context.rsi == 0;
-            log::info!("deployment verdict from {}", kernel.domain_of(thread).name);
+            if let Some(domain) = kernel.domain_of(thread) {
+                log::info!("deployment verdict from {}", domain.name);
+            }
             // A broken invariant fails the run, whatever the verdict said.
             let pass = crate::audit::at_end(kernel) && pass;
             exit::finish(if pass {
@@ -157,14 +158,18 @@ fn console_write(kernel: &mut Kernel, thread: ThreadId, selector: u64) -> Result
     }
     let cpu = kernel.threads[&thread].cpu;
     let domain = kernel.threads[&thread].domain;
-    let domain = &mut kernel.domains[domain];
+    let domain = kernel
+        .domains
+        .get_mut(domain)
+        .ok_or(Status::InvalidArgument.code())?;
     for &byte in &bytes[..len] {
-        if byte == b'\n' || domain.console_line.len() >= console::COMPONENT_LINE_MAX {
+        if byte == b'\n' || domain.console_line.is_full() {
             console::component_line(&domain.name, cpu, &domain.console_line);
             domain.console_line.clear();
         }
         if byte != b'\n' {
-            domain.console_line.push(byte);
+            // Room was made above.
+            let _ = domain.console_line.push(byte);
         }
     }
     succeed(kernel, thread)
@@ -175,7 +180,7 @@ fn outgoing_cap(kernel: &Kernel, thread: ThreadId, transfer: CapTransfer) -> Res
     if transfer.send == NO_SELECTOR {
         return Ok(None);
     }
-    let at = SlotAddr::new(kernel.domain_of(thread).cspace, transfer.send);
+    let at = SlotAddr::new(kernel.cspace_of(thread), transfer.send);
     let cap = kernel.caps.get(at).map_err(cap_status)?;
     if !cap.rights.contains(Rights::GRANT) {
         return Err(cap_status(CapError::InsufficientRights));
@@ -326,7 +331,7 @@ fn cap_derive(kernel: &mut Kernel, thread: ThreadId, selector: u64) -> Result<Ke
         .and_then(Rights::from_bits)
         .ok_or(Status::InvalidArgument.code())?;
     let badge = (badge != 0).then_some(Badge(badge));
-    let cspace = kernel.domain_of(thread).cspace;
+    let cspace = kernel.cspace_of(thread);
     kernel
         .caps
         .derive(cspace, selector, destination, rights, badge)
@@ -336,26 +341,55 @@ fn cap_derive(kernel: &mut Kernel, thread: ThreadId, selector: u64) -> Result<Ke
 
 fn cap_remove(kernel: &mut Kernel, thread: ThreadId, selector: u64, call: Syscall) -> Result<Keep> {
     let selector = u32::try_from(selector).map_err(|_| cap_status(CapError::InvalidSelector))?;
-    let at = SlotAddr::new(kernel.domain_of(thread).cspace, selector);
-    let mut removals = alloc::vec::Vec::new();
-    let mut sink = |removal: Removal<Object>| removals.push(removal);
-    let result = match call {
-        Syscall::CapDelete => kernel.caps.delete(at, &mut sink),
-        _ => kernel.caps.revoke(at, &mut sink).map(|_| ()),
-    };
-    result.map_err(cap_status)?;
+    let at = SlotAddr::new(kernel.cspace_of(thread), selector);
     let cpu = kernel.threads[&thread].cpu;
-    kernel.apply_removals(removals, cpu);
+    match call {
+        Syscall::CapDelete => kernel.delete_cap(at, cpu).map_err(cap_status)?,
+        _ => kernel.revoke_cap(at, cpu).map_err(cap_status)?,
+    }
     succeed(kernel, thread)
 }
 
+/// Capabilities one step of a revocation deletes: its removals (at most
+/// two per capability) fit a buffer on the stack.
+const REVOKE_STEP: usize = 16;
+
+/// The removals of one step.
+type Removals = heapless::Vec<Removal<Object>, { 2 * REVOKE_STEP }>;
+
 impl Kernel {
+    /// Deletes the capability at `at` and what it leaves behind
+    /// (`apply_removals`).
+    pub fn delete_cap(&mut self, at: SlotAddr, cpu: usize) -> core::result::Result<(), CapError> {
+        let mut removals = Removals::new();
+        let result = self.caps.delete(at, &mut |removal| {
+            // One capability: two removals at most.
+            let _ = removals.push(removal);
+        });
+        self.apply_removals(removals, cpu);
+        result
+    }
+
+    /// Revokes everything derived from the capability at `at`, a bounded
+    /// step at a time so the removals fit on the stack.
+    pub fn revoke_cap(&mut self, at: SlotAddr, cpu: usize) -> core::result::Result<(), CapError> {
+        loop {
+            let mut removals = Removals::new();
+            let progress = self.caps.revoke_bounded(at, REVOKE_STEP, &mut |removal| {
+                let _ = removals.push(removal);
+            });
+            self.apply_removals(removals, cpu);
+            if progress? == tessera_capability::RevokeProgress::Done {
+                return Ok(());
+            }
+        }
+    }
+
     /// What deleting capabilities means for the objects: mappings made
     /// through a deleted memory capability go (on every CPU), and an object
     /// nobody can name any more is destroyed — whoever waits on it is woken
     /// with an error rather than left blocked.
-    pub fn apply_removals(&mut self, removals: alloc::vec::Vec<Removal<Object>>, cpu: usize) {
-        let mut woken = alloc::vec::Vec::new();
+    fn apply_removals(&mut self, removals: Removals, cpu: usize) {
         for removal in removals {
             match removal {
                 Removal::CapDeleted { at, cap } => {
@@ -364,34 +398,23 @@ impl Kernel {
                         self.unmap_region_from_partitions(region, Some(at), cpu);
                     }
                 }
-                Removal::ObjectReclaimed { object, .. } => {
-                    let _ = match object {
-                        Object::Endpoint(endpoint) => {
-                            self.ipc.destroy_endpoint(endpoint, &mut |t| woken.push(t))
-                        }
-                        Object::Notification(notification) => self
-                            .ipc
-                            .destroy_notification(notification, &mut |t| woken.push(t)),
-                        Object::Memory(region) => {
-                            self.unmap_region_from_partitions(region, None, cpu);
-                            self.destroy_region(region, cpu);
-                            Ok(())
-                        }
-                        Object::Partition(partition) => {
-                            self.destroy_partition(partition.index() as usize, cpu);
-                            Ok(())
-                        }
-                        Object::Vp(vp) => {
-                            self.destroy_vp(vp.index() as usize);
-                            Ok(())
-                        }
-                        _ => Ok(()),
-                    };
-                }
+                Removal::ObjectReclaimed { object, .. } => match object {
+                    Object::Endpoint(endpoint) => {
+                        let _ = self.waking(|ipc, wake| ipc.destroy_endpoint(endpoint, wake));
+                    }
+                    Object::Notification(notification) => {
+                        let _ =
+                            self.waking(|ipc, wake| ipc.destroy_notification(notification, wake));
+                    }
+                    Object::Memory(region) => {
+                        self.unmap_region_from_partitions(region, None, cpu);
+                        self.destroy_region(region, cpu);
+                    }
+                    Object::Partition(partition) => self.destroy_partition(partition, cpu),
+                    Object::Vp(vp) => self.destroy_vp(vp),
+                    _ => {}
+                },
             }
-        }
-        for thread in woken {
-            self.wake(thread);
         }
     }
 }

@@ -5,7 +5,6 @@ use crate::ipc_glue::{cap_status, words_of};
 use crate::sched::Keep;
 use crate::state::Kernel;
 use crate::vm::{Route, VpState, forward};
-use alloc::string::String;
 use tessera_abi::vm::{MAX_REGISTER_TRIPLES, intercept, map};
 use tessera_abi::{MESSAGE_BUFFER_WORDS, Status};
 use tessera_capability::{
@@ -23,32 +22,35 @@ fn selector(word: u64) -> Result<u32> {
     u32::try_from(word).map_err(|_| cap_status(CapError::InvalidSelector))
 }
 
-fn partition_of(kernel: &Kernel, thread: ThreadId, cap: u64, rights: Rights) -> Result<usize> {
+fn partition_of(
+    kernel: &Kernel,
+    thread: ThreadId,
+    cap: u64,
+    rights: Rights,
+) -> Result<PartitionId> {
     let cap = lookup(kernel, thread, cap, ObjectKind::Partition, rights)?;
     let Object::Partition(id) = cap.object else {
         unreachable!("looked up as a partition")
     };
-    let index = id.index() as usize;
-    match kernel.partitions.get(index) {
-        Some(Some(partition)) if !partition.destroyed => Ok(index),
+    match kernel.partitions.get(id) {
+        Some(partition) if !partition.destroyed => Ok(id),
         _ => Err(Status::InvalidArgument.code()),
     }
 }
 
-fn vp_of(kernel: &Kernel, thread: ThreadId, cap: u64, rights: Rights) -> Result<usize> {
+fn vp_of(kernel: &Kernel, thread: ThreadId, cap: u64, rights: Rights) -> Result<VpId> {
     let cap = lookup(kernel, thread, cap, ObjectKind::Vp, rights)?;
     let Object::Vp(id) = cap.object else {
         unreachable!("looked up as a VP")
     };
-    let index = id.index() as usize;
-    match kernel.vps.get(index) {
-        Some(Some(_)) => Ok(index),
+    match kernel.vps.get(id) {
+        Some(_) => Ok(id),
         _ => Err(Status::InvalidArgument.code()),
     }
 }
 
 fn empty_slot(kernel: &Kernel, thread: ThreadId, slot: u64) -> Result<SlotAddr> {
-    let at = SlotAddr::new(kernel.domain_of(thread).cspace, selector(slot)?);
+    let at = SlotAddr::new(kernel.cspace_of(thread), selector(slot)?);
     match kernel.caps.get(at) {
         Ok(_) => Err(cap_status(CapError::SlotOccupied)),
         Err(CapError::EmptySlot) => Ok(at),
@@ -73,14 +75,14 @@ pub(super) fn partition_create(kernel: &mut Kernel, thread: ThreadId) -> Result<
     if name.is_empty() {
         return Err(Status::InvalidArgument.code());
     }
-    let index = kernel.create_partition(String::from(name))?;
-    let object = Object::Partition(PartitionId::new(index as u32, 0));
+    let partition = kernel.create_partition(name)?;
+    let object = Object::Partition(partition);
     let rights = Rights::CONTROL | Rights::READ | Rights::WRITE | Rights::GENERIC;
     if let Err(error) = kernel
         .caps
         .create_object(at, object, rights, PARTITION_BYTES)
     {
-        kernel.destroy_partition(index, kernel.threads[&thread].cpu);
+        kernel.destroy_partition(partition, kernel.threads[&thread].cpu);
         return Err(cap_status(error));
     }
     succeed(kernel, thread)
@@ -102,7 +104,7 @@ pub(super) fn map_gpa(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result
     let Object::Memory(region) = region_cap.object else {
         unreachable!("looked up as memory")
     };
-    let via = SlotAddr::new(kernel.domain_of(thread).cspace, selector(region_slot)?);
+    let via = SlotAddr::new(kernel.cspace_of(thread), selector(region_slot)?);
     kernel.map_gpa(partition, region, via, gpa, rights)?;
     succeed(kernel, thread)
 }
@@ -163,7 +165,22 @@ pub(super) fn install_intercept(kernel: &mut Kernel, thread: ThreadId, cap: u64)
     let Object::Endpoint(endpoint) = endpoint_cap.object else {
         unreachable!("looked up as an endpoint")
     };
-    let target = kernel.partitions[partition].as_mut().expect("checked");
+    let target = kernel
+        .partitions
+        .get_mut(partition)
+        .ok_or(Status::InvalidArgument.code())?;
+    let more = if kind == intercept::EXCEPTION {
+        parameter.count_ones() as usize
+    } else {
+        1
+    };
+    if target.routes.len() + more > crate::vm::MAX_ROUTES {
+        return Err(cap_status(CapError::OutOfMemory));
+    }
+    target
+        .routes
+        .try_reserve(more)
+        .map_err(|_| cap_status(CapError::OutOfMemory))?;
     let overlaps = target.routes.iter().any(|route| {
         route.kind == kind
             && if kind == intercept::EXCEPTION {
@@ -226,7 +243,7 @@ pub(super) fn vp_create(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Resu
     let cpu = usize::try_from(cpu).map_err(|_| Status::InvalidArgument.code())?;
     let domain = kernel.threads[&thread].domain;
     let vp = kernel.create_vp(partition, domain, index, cpu, priority)?;
-    let object = Object::Vp(VpId::new(vp as u32, 0));
+    let object = Object::Vp(vp);
     let rights = Rights::CONTROL | Rights::READ | Rights::WRITE | Rights::GENERIC;
     if let Err(error) = kernel.caps.create_object(at, object, rights, VP_BYTES) {
         kernel.destroy_vp(vp);
@@ -244,9 +261,9 @@ fn register_count(kernel: &Kernel, thread: ThreadId) -> Result<usize> {
     Ok(count)
 }
 
-fn stopped_vp(kernel: &Kernel, thread: ThreadId, cap: u64, rights: Rights) -> Result<usize> {
+fn stopped_vp(kernel: &Kernel, thread: ThreadId, cap: u64, rights: Rights) -> Result<VpId> {
     let vp = vp_of(kernel, thread, cap, rights)?;
-    match kernel.vps[vp].as_ref().map(|v| v.state) {
+    match kernel.vps.get(vp).map(|v| v.state) {
         Some(VpState::Stopped) => Ok(vp),
         _ => Err(Status::VpRunning.code()),
     }
@@ -263,7 +280,10 @@ pub(super) fn vp_get_registers(kernel: &mut Kernel, thread: ThreadId, cap: u64) 
     let frame = kernel.threads[&thread].message_buffer;
     let mut triples = [0u64; MESSAGE_BUFFER_WORDS];
     triples[..count * 3].copy_from_slice(forward::read_buffer(frame, count * 3));
-    let record = kernel.vps[vp].as_mut().expect("checked");
+    let record = kernel
+        .vps
+        .get_mut(vp)
+        .ok_or(Status::InvalidArgument.code())?;
     let mut registers = VpRegisters {
         vmcb: &mut record.vmcb,
         gprs: &mut record.gprs,
@@ -289,9 +309,12 @@ pub(super) fn vp_set_registers(kernel: &mut Kernel, thread: ThreadId, cap: u64) 
     let count = register_count(kernel, thread)?;
     let frame = kernel.threads[&thread].message_buffer;
     let triples = forward::read_buffer(frame, count * 3);
-    let record = kernel.vps[vp].as_mut().expect("checked");
+    let record = kernel
+        .vps
+        .get_mut(vp)
+        .ok_or(Status::InvalidArgument.code())?;
     // All or nothing: the writes go to copies first.
-    let mut vmcb = record.vmcb.clone();
+    let mut vmcb = *record.vmcb;
     let mut gprs = record.gprs;
     let mut registers = VpRegisters {
         vmcb: &mut vmcb,
@@ -303,8 +326,11 @@ pub(super) fn vp_set_registers(kernel: &mut Kernel, thread: ThreadId, cap: u64) 
             return Err(fail_at(kernel, thread, index));
         }
     }
-    let record = kernel.vps[vp].as_mut().expect("checked");
-    record.vmcb = vmcb;
+    let record = kernel
+        .vps
+        .get_mut(vp)
+        .ok_or(Status::InvalidArgument.code())?;
+    *record.vmcb = vmcb;
     record.gprs = gprs;
     succeed(kernel, thread)
 }

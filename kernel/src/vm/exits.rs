@@ -5,6 +5,7 @@ use super::{Route, VpState};
 use crate::sched::Keep;
 use crate::state::Kernel;
 use tessera_abi::vm::{TESSERA_UNSUPPORTED, intercept};
+use tessera_capability::VpId;
 use tessera_svm::ioio::IoioExitInfo;
 use tessera_svm::npf::NpfErrorCode;
 use tessera_svm::{Event, EventInjection, ExceptionVector, ExitCode};
@@ -20,6 +21,12 @@ pub enum Next {
     Resume,
     /// Off the CPU (blocked on a handler, stopped, parked, or preempted).
     Leave(Keep),
+}
+
+impl Next {
+    /// The VP's record is gone (its partition was reaped under it): it
+    /// leaves the CPU for good.
+    pub const GONE: Self = Self::Leave(Keep::Blocked);
 }
 
 pub fn general_protection() -> EventInjection {
@@ -47,8 +54,10 @@ fn host_cpuid(leaf: u32, subleaf: u32) -> [u32; 4] {
 
 impl Kernel {
     /// Handles the exit VP `vp` just took on `cpu`.
-    pub fn handle_exit(&mut self, cpu: usize, vp: usize) -> Next {
-        let record = self.vps[vp].as_mut().expect("the running VP exists");
+    pub fn handle_exit(&mut self, cpu: usize, vp: VpId) -> Next {
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Next::GONE;
+        };
         let control = &mut record.vmcb.control;
         // An event whose delivery the exit interrupted is delivered again
         // (APM 15.7.2), unless something replaces it below.
@@ -120,20 +129,20 @@ impl Kernel {
         }
     }
 
-    fn route_of(&self, vp: usize, kind: u64, value: u64) -> Option<Route> {
-        let partition = self.vps[vp].as_ref()?.partition;
-        self.partitions[partition]
-            .as_ref()?
-            .route(kind, value)
-            .copied()
+    fn route_of(&self, vp: VpId, kind: u64, value: u64) -> Option<Route> {
+        let partition = self.vps.get(vp)?.partition;
+        self.partitions.get(partition)?.route(kind, value).copied()
     }
 
-    fn exit_cpuid(&mut self, cpu: usize, vp: usize) -> Next {
-        let record = self.vps[vp].as_ref().expect("exists");
+    fn exit_cpuid(&mut self, cpu: usize, vp: VpId) -> Next {
+        let Some(record) = self.vps.get(vp) else {
+            return Next::GONE;
+        };
         let leaf = record.vmcb.save.rax as u32;
         let subleaf = record.gprs.rcx as u32;
-        let hv1 = self.partitions[record.partition]
-            .as_ref()
+        let hv1 = self
+            .partitions
+            .get(record.partition)
             .and_then(|p| p.hv1.as_ref());
         let answer = super::hv1::cpuid_leaf(hv1.map(|s| &s.config), leaf).unwrap_or_else(|| {
             cpuid::filter(leaf, subleaf, host_cpuid(leaf, subleaf), record.index)
@@ -144,7 +153,9 @@ impl Kernel {
             record.vmcb.control.next_rip,
         );
         if let Some(route) = self.route_of(vp, intercept::CPUID, u64::from(leaf)) {
-            let record = self.vps[vp].as_ref().expect("exists");
+            let Some(record) = self.vps.get(vp) else {
+                return Next::GONE;
+            };
             let header = exit_message::header(&record.vmcb, record.index, 2, Access::EXECUTE);
             let body = exit_message::cpuid(header, &record.gprs, record.vmcb.save.rax, answer);
             let [eax, ebx, ecx, edx] = answer.map(u64::from);
@@ -169,7 +180,9 @@ impl Kernel {
             ));
         }
         let [eax, ebx, ecx, edx] = answer.map(u64::from);
-        let record = self.vps[vp].as_mut().expect("exists");
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Next::GONE;
+        };
         record.vmcb.save.rax = eax;
         record.gprs.rbx = ebx;
         record.gprs.rcx = ecx;
@@ -178,8 +191,10 @@ impl Kernel {
         Next::Resume
     }
 
-    fn exit_msr(&mut self, cpu: usize, vp: usize) -> Next {
-        let record = self.vps[vp].as_ref().expect("exists");
+    fn exit_msr(&mut self, cpu: usize, vp: VpId) -> Next {
+        let Some(record) = self.vps.get(vp) else {
+            return Next::GONE;
+        };
         let number = record.gprs.rcx as u32;
         let write = record.vmcb.control.exit_info1 == 1;
         let value = (record.vmcb.save.rax & 0xFFFF_FFFF) | (record.gprs.rdx << 32);
@@ -189,7 +204,9 @@ impl Kernel {
             record.vmcb.control.next_rip,
         );
         if let Some(route) = self.route_of(vp, intercept::MSR, u64::from(number)) {
-            let record = self.vps[vp].as_ref().expect("exists");
+            let Some(record) = self.vps.get(vp) else {
+                return Next::GONE;
+            };
             let access = if write { Access::WRITE } else { Access::READ };
             let header = exit_message::header(&record.vmcb, record.index, 2, access);
             let body = exit_message::msr(header, number, &record.gprs, record.vmcb.save.rax);
@@ -220,7 +237,9 @@ impl Kernel {
         if let Some(next) = self.synthetic_msr(cpu, vp, number, write.then_some(value)) {
             return next;
         }
-        let record = self.vps[vp].as_mut().expect("exists");
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Next::GONE;
+        };
         let save = &mut record.vmcb.save;
         let read = match (msr::fast_path(number), write) {
             (msr::FastPath::Efer, false) => Some(msr::efer_read(save.efer)),
@@ -250,7 +269,9 @@ impl Kernel {
             }
             _ => return self.fault(vp),
         };
-        let record = self.vps[vp].as_mut().expect("exists");
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Next::GONE;
+        };
         if let Some(read) = read {
             record.vmcb.save.rax = read & 0xFFFF_FFFF;
             record.gprs.rdx = read >> 32;
@@ -259,18 +280,17 @@ impl Kernel {
         Next::Resume
     }
 
-    fn fault(&mut self, vp: usize) -> Next {
-        self.vps[vp]
-            .as_mut()
-            .expect("exists")
-            .vmcb
-            .control
-            .event_inj = general_protection();
+    fn fault(&mut self, vp: VpId) -> Next {
+        if let Some(record) = self.vps.get_mut(vp) {
+            record.vmcb.control.event_inj = general_protection();
+        }
         Next::Resume
     }
 
-    fn exit_io(&mut self, cpu: usize, vp: usize) -> Next {
-        let record = self.vps[vp].as_ref().expect("exists");
+    fn exit_io(&mut self, cpu: usize, vp: VpId) -> Next {
+        let Some(record) = self.vps.get(vp) else {
+            return Next::GONE;
+        };
         let info = IoioExitInfo::from_bits(record.vmcb.control.exit_info1);
         let next_rip = record.vmcb.control.exit_info2;
         let Ok(access) = info.decode() else {
@@ -291,7 +311,9 @@ impl Kernel {
             _ => 0xFFFF_FFFF,
         };
         if let Some(route) = self.route_of(vp, intercept::IO_PORT, u64::from(access.port)) {
-            let record = self.vps[vp].as_ref().expect("exists");
+            let Some(record) = self.vps.get(vp) else {
+                return Next::GONE;
+            };
             let access_type = if access.is_in {
                 Access::READ
             } else {
@@ -326,7 +348,10 @@ impl Kernel {
             ));
         }
         // No device there: reads float high, writes go nowhere.
-        let save = &mut self.vps[vp].as_mut().expect("exists").vmcb.save;
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Next::GONE;
+        };
+        let save = &mut record.vmcb.save;
         if access.is_in {
             save.rax = if size == 4 { mask } else { save.rax | mask };
         }
@@ -334,15 +359,19 @@ impl Kernel {
         Next::Resume
     }
 
-    fn exit_hlt(&mut self, cpu: usize, vp: usize) -> Next {
-        let record = self.vps[vp].as_ref().expect("exists");
+    fn exit_hlt(&mut self, cpu: usize, vp: VpId) -> Next {
+        let Some(record) = self.vps.get(vp) else {
+            return Next::GONE;
+        };
         let next_rip = length::next_rip(
             ExitCode::HLT,
             record.vmcb.save.rip,
             record.vmcb.control.next_rip,
         );
         if let Some(route) = self.route_of(vp, intercept::HLT, 0) {
-            let record = self.vps[vp].as_ref().expect("exists");
+            let Some(record) = self.vps.get(vp) else {
+                return Next::GONE;
+            };
             let header = exit_message::header(&record.vmcb, record.index, 1, Access::EXECUTE);
             let pending = Pending {
                 kind: PendingKind::Other,
@@ -359,7 +388,9 @@ impl Kernel {
                 pending,
             ));
         }
-        let record = self.vps[vp].as_mut().expect("exists");
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Next::GONE;
+        };
         let interrupts_on = record.vmcb.save.rflags & (1 << 9) != 0;
         let wakeable = record.pending_interrupt.is_some() || record.pending_nmi;
         record.vmcb.save.rip = next_rip.unwrap_or(record.vmcb.save.rip);
@@ -374,8 +405,10 @@ impl Kernel {
         self.lifecycle(cpu, vp, HvMessageType::X64_HALT.0, 0)
     }
 
-    fn exit_npf(&mut self, cpu: usize, vp: usize) -> Next {
-        let record = self.vps[vp].as_ref().expect("exists");
+    fn exit_npf(&mut self, cpu: usize, vp: VpId) -> Next {
+        let Some(record) = self.vps.get(vp) else {
+            return Next::GONE;
+        };
         let gpa = record.vmcb.control.exit_info2;
         let error = NpfErrorCode::from_bits(record.vmcb.control.exit_info1);
         let access = if error.fetch() {
@@ -384,7 +417,7 @@ impl Kernel {
             u64::from(error.write())
         };
         let rip = record.vmcb.save.rip;
-        let read_only_overlay = self.partitions[record.partition].as_ref().is_some_and(|p| {
+        let read_only_overlay = self.partitions.get(record.partition).is_some_and(|p| {
             p.overlays
                 .iter()
                 .any(|o| o.gpa == gpa & !0xFFF && o.read_only)
@@ -404,7 +437,7 @@ impl Kernel {
         };
         // Only a device's handler can use the decoded instruction.
         let (decoded, instruction, length) =
-            match (lifecycle, self.partitions[record.partition].as_ref()) {
+            match (lifecycle, self.partitions.get(record.partition)) {
                 (false, Some(partition)) => {
                     super::mmio::decode(&record.vmcb, &record.gprs, &partition.npt)
                 }
@@ -436,7 +469,9 @@ impl Kernel {
             self.stop_vp(vp);
             return Next::Leave(Keep::Blocked);
         };
-        let record = self.vps[vp].as_mut().expect("exists");
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Next::GONE;
+        };
         // Retrying the access would fault again: the lifecycle handler's
         // answer ends the VP, whatever it is.
         record.stop_requested |= lifecycle;
@@ -459,8 +494,10 @@ impl Kernel {
         ))
     }
 
-    fn exit_exception(&mut self, cpu: usize, vp: usize) -> Next {
-        let record = self.vps[vp].as_ref().expect("exists");
+    fn exit_exception(&mut self, cpu: usize, vp: VpId) -> Next {
+        let Some(record) = self.vps.get(vp) else {
+            return Next::GONE;
+        };
         let vector = record
             .vmcb
             .control
@@ -504,12 +541,14 @@ impl Kernel {
 
     /// Sends a lifecycle message (the VP stops once its handler has
     /// answered, whatever the answer).
-    fn lifecycle(&mut self, cpu: usize, vp: usize, message_type: u32, detail: u64) -> Next {
+    fn lifecycle(&mut self, cpu: usize, vp: VpId, message_type: u32, detail: u64) -> Next {
         let Some(route) = self.route_of(vp, intercept::LIFECYCLE, 0) else {
             self.stop_vp(vp);
             return Next::Leave(Keep::Blocked);
         };
-        let record = self.vps[vp].as_mut().expect("exists");
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Next::GONE;
+        };
         record.stop_requested = true;
         let save = &record.vmcb.save;
         let header = exit_message::header(&record.vmcb, record.index, 0, Access::EXECUTE);
@@ -538,8 +577,10 @@ impl Kernel {
     }
 
     /// Logs the VP's registers (triple faults, invalid states).
-    pub fn report_registers(&self, vp: usize, what: &str) {
-        let record = self.vps[vp].as_ref().expect("exists");
+    pub fn report_registers(&self, vp: VpId, what: &str) {
+        let Some(record) = self.vps.get(vp) else {
+            return;
+        };
         let (save, g) = (&record.vmcb.save, &record.gprs);
         let name = self.vp_name(vp);
         log::error!("{name}: {what}");

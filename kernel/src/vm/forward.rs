@@ -7,6 +7,7 @@ use crate::memory::physical_to_virtual;
 use crate::sched::Keep;
 use crate::state::Kernel;
 use tessera_abi::vm::{TESSERA_HANDLER_DIED, intercept};
+use tessera_capability::VpId;
 use tessera_ipc::{CallOutcome, Message};
 use tessera_vcpu::exit_message::ExitMessage;
 use tessera_vcpu::registers::VpRegisters;
@@ -67,13 +68,15 @@ impl Kernel {
     pub fn send_exit(
         &mut self,
         cpu: usize,
-        vp: usize,
+        vp: VpId,
         route: Route,
         quick: [u64; 4],
         body: &[u8],
         pending: Pending,
     ) -> Keep {
-        let record = self.vps[vp].as_ref().expect("a running VP exists");
+        let Some(record) = self.vps.get(vp) else {
+            return Keep::Blocked;
+        };
         let mut message = ExitMessage::new(pending.message_type, record.index, quick);
         let save = &record.vmcb.save;
         message
@@ -86,12 +89,14 @@ impl Kernel {
     pub fn forward_exit(
         &mut self,
         cpu: usize,
-        vp: usize,
+        vp: VpId,
         route: Route,
         message: &ExitMessage,
         pending: Pending,
     ) -> Keep {
-        let record = self.vps[vp].as_mut().expect("a running VP exists");
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Keep::Blocked;
+        };
         write_buffer_words(record.message_buffer, message.buffer());
         let thread = record.thread;
         let mut ipc_message = Message::new(&message.words).expect("six words fit");
@@ -101,7 +106,9 @@ impl Kernel {
             .call(thread, route.endpoint, route.badge, ipc_message, None)
         {
             Ok(outcome) => {
-                self.vps[vp].as_mut().expect("exists").state = VpState::AwaitingReply(pending);
+                if let Some(record) = self.vps.get_mut(vp) {
+                    record.state = VpState::AwaitingReply(pending);
+                }
                 match outcome {
                     CallOutcome::Delivered { server } => self.hand_over(server, cpu),
                     CallOutcome::Queued => Keep::Blocked,
@@ -121,14 +128,17 @@ impl Kernel {
 
     /// A handler died (or never answered): the partition's lifecycle
     /// handler hears of it, unless it was the one that died.
-    fn handler_failed(&mut self, cpu: usize, vp: usize, pending: Pending) -> Keep {
-        let partition = self.vps[vp].as_ref().expect("exists").partition;
-        let lifecycle = self.partitions[partition]
-            .as_ref()
+    fn handler_failed(&mut self, cpu: usize, vp: VpId, pending: Pending) -> Keep {
+        let Some(record) = self.vps.get(vp) else {
+            return Keep::Blocked;
+        };
+        let index = record.index;
+        let lifecycle = self
+            .partitions
+            .get(record.partition)
             .and_then(|p| p.route(intercept::LIFECYCLE, 0).copied());
         match lifecycle {
             Some(route) if !pending.lifecycle => {
-                let index = self.vps[vp].as_ref().expect("exists").index;
                 let message = ExitMessage::new(
                     TESSERA_HANDLER_DIED as u32,
                     index,
@@ -155,8 +165,10 @@ impl Kernel {
 
     /// The VP `vp` was woken with its handler's answer: apply it. Returns
     /// what the VP does next (`None`: run the guest).
-    pub fn complete_exit(&mut self, cpu: usize, vp: usize, pending: Pending) -> Option<Keep> {
-        let record = self.vps[vp].as_mut().expect("exists");
+    pub fn complete_exit(&mut self, cpu: usize, vp: VpId, pending: Pending) -> Option<Keep> {
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Some(Keep::Blocked);
+        };
         record.state = VpState::Runnable;
         let thread = record.thread;
         let buffer_frame = record.message_buffer;
@@ -190,8 +202,10 @@ impl Kernel {
         None
     }
 
-    fn apply_reply(&mut self, vp: usize, pending: Pending, reply: &Reply<'_>) {
-        let record = self.vps[vp].as_mut().expect("exists");
+    fn apply_reply(&mut self, vp: VpId, pending: Pending, reply: &Reply<'_>) {
+        let Some(record) = self.vps.get_mut(vp) else {
+            return;
+        };
         let mut registers = VpRegisters {
             vmcb: &mut record.vmcb,
             gprs: &mut record.gprs,
@@ -256,13 +270,8 @@ impl Kernel {
                     "{}: an event is already being delivered; the reply's is dropped",
                     self.vp_name(vp)
                 );
-            } else {
-                self.vps[vp]
-                    .as_mut()
-                    .expect("exists")
-                    .vmcb
-                    .control
-                    .event_inj = event;
+            } else if let Some(record) = self.vps.get_mut(vp) {
+                record.vmcb.control.event_inj = event;
             }
         }
     }
@@ -276,7 +285,7 @@ impl Kernel {
         let Some(vp) = self.threads.get(&caller).and_then(|thread| thread.vp) else {
             return Ok(());
         };
-        let Some(VpState::AwaitingReply(pending)) = self.vps[vp].as_ref().map(|vp| vp.state) else {
+        let Some(VpState::AwaitingReply(pending)) = self.vps.get(vp).map(|vp| vp.state) else {
             return Ok(());
         };
         let record = &self.threads[&replier];

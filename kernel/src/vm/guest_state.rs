@@ -10,7 +10,8 @@
 //! The guest's own CR0 (in its VMCB) governs it while it runs.
 use crate::tlb::MAX_CPUS;
 use core::arch::asm;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
+use tessera_capability::VpId;
 use x86_64::registers::control::{Cr0, Cr0Flags, Cr4, Cr4Flags};
 
 /// The FXSAVE image (512 bytes, 16-byte aligned).
@@ -38,8 +39,13 @@ impl Default for SavedState {
     }
 }
 
-/// Per CPU: the index + 1 of the VP whose state is in the registers.
-static OWNER: [AtomicUsize; MAX_CPUS] = [const { AtomicUsize::new(0) }; MAX_CPUS];
+/// Per CPU: the VP whose state is in the registers (`tag`), or 0.
+static OWNER: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// A VP as one non-zero word.
+fn tag(vp: VpId) -> u64 {
+    vp.raw().to_word() + 1
+}
 
 /// Sets up this CPU: FXSAVE covers the SSE registers (CR4.OSFXSR), and the
 /// host cannot execute x87/SSE instructions (CR0.EM).
@@ -98,25 +104,28 @@ fn load(state: &SavedState) {
     }
 }
 
-/// Before VP `vp` (an index into `Kernel::vps`) runs on `cpu`: its state
-/// goes into the registers, the previous owner's out of them.
-pub fn switch_to(kernel: &mut crate::state::Kernel, cpu: usize, vp: usize) {
+/// Before VP `vp` runs on `cpu`: its state goes into the registers, the
+/// previous owner's out of them.
+pub fn switch_to(kernel: &mut crate::state::Kernel, cpu: usize, vp: VpId) {
     let owner = OWNER[cpu].load(Ordering::Relaxed);
-    if owner == vp + 1 {
+    if owner == tag(vp) {
         return;
     }
-    if let Some(Some(previous)) = owner.checked_sub(1).and_then(|i| kernel.vps.get_mut(i)) {
+    let previous = owner
+        .checked_sub(1)
+        .map(|word| VpId(tessera_capability::RawId::from_word(word)));
+    if let Some(previous) = previous.and_then(|id| kernel.vps.get_mut(id)) {
         save(&mut previous.guest_state);
     }
-    if let Some(Some(next)) = kernel.vps.get(vp) {
+    if let Some(next) = kernel.vps.get(vp) {
         load(&next.guest_state);
     }
-    OWNER[cpu].store(vp + 1, Ordering::Relaxed);
+    OWNER[cpu].store(tag(vp), Ordering::Relaxed);
 }
 
-/// A VP is going away: its state must not be saved into a reused slot.
-pub fn forget(cpu: usize, vp: usize) {
-    let _ = OWNER[cpu].compare_exchange(vp + 1, 0, Ordering::Relaxed, Ordering::Relaxed);
+/// A VP is going away: its state must not be saved into its record.
+pub fn forget(cpu: usize, vp: VpId) {
+    let _ = OWNER[cpu].compare_exchange(tag(vp), 0, Ordering::Relaxed, Ordering::Relaxed);
 }
 
 /// XMM`index` (0-15) of the guest whose state this CPU holds (the VP that

@@ -10,6 +10,7 @@ use crate::state::Kernel;
 use core::num::NonZeroU64;
 use tessera_abi::Status;
 use tessera_abi::vm::{GPA_LIMIT, TESSERA_GUEST_CRASH, TESSERA_RESET_REQUEST, intercept};
+use tessera_capability::{PartitionId, VpId};
 use tessera_hv1::dispatch::{self, Action, Outcome};
 use tessera_hv1::hypercall::{Caller, CpuMode, GpaError, GuestMemory, HypercallRegisters};
 use tessera_hv1::synthetic_msr::{self, Effect, MsrContext, MsrFault, MsrPolicy, PartitionMsrs};
@@ -145,21 +146,22 @@ impl Kernel {
     /// lock); a different one is refused.
     pub fn set_hv1(
         &mut self,
-        partition: usize,
+        partition: PartitionId,
         words: &[u64; tessera_abi::vm::hv1::WORDS],
         cpu: usize,
     ) -> Result<(), u64> {
-        let target = self.partitions[partition]
-            .as_ref()
+        let target = self
+            .partitions
+            .get(partition)
             .ok_or(Status::InvalidArgument.code())?;
-        let vps: alloc::vec::Vec<usize> = target.vps.clone();
+        let vps = target.vps.clone();
         let started = vps
             .iter()
-            .any(|&vp| self.vps[vp].as_ref().is_some_and(|v| v.ever_started));
+            .any(|&vp| self.vps.get(vp).is_some_and(|v| v.ever_started));
         if started {
             let running = vps.iter().any(|&vp| {
-                self.vps[vp]
-                    .as_ref()
+                self.vps
+                    .get(vp)
                     .is_some_and(|v| v.state != super::VpState::Stopped)
             });
             let same = target
@@ -172,7 +174,10 @@ impl Kernel {
             return Ok(self.reset_hv1(partition, &vps, cpu));
         }
         let state = PartitionHv1::new(Hv1Config::from_words(words))?;
-        let target = self.partitions[partition].as_mut().expect("checked");
+        let target = self
+            .partitions
+            .get_mut(partition)
+            .ok_or(Status::InvalidArgument.code())?;
         target.fast.set_hv1(state.config, state.dispatch_policy);
         log::info!("partition {}: Hv#1 interface on", target.name);
         target.hv1 = Some(state);
@@ -181,34 +186,30 @@ impl Kernel {
 
     /// Back to the state of a freshly configured partition: no guest OS
     /// ID, no hypercall page, no VP assist pages.
-    fn reset_hv1(&mut self, partition: usize, vps: &[usize], cpu: usize) {
-        let mut gone = alloc::vec::Vec::new();
-        if let Some(state) = self.partitions[partition]
-            .as_mut()
-            .and_then(|p| p.hv1.as_mut())
-        {
-            gone.extend(state.msrs.reset());
-            if let Some(target) = self.partitions[partition].as_ref() {
-                target
-                    .fast
-                    .hypercalls_enabled
-                    .store(false, core::sync::atomic::Ordering::Release);
-            }
-        }
-        for &vp in vps {
-            if let Some(record) = self.vps[vp].as_mut() {
-                gone.extend(record.hv1_msrs.reset());
-            }
-        }
-        for gpa in gone {
+    fn reset_hv1(&mut self, partition: PartitionId, vps: &super::PartitionVps, cpu: usize) {
+        let Some(target) = self.partitions.get_mut(partition) else {
+            return;
+        };
+        let hypercall_page = target.hv1.as_mut().and_then(|state| state.msrs.reset());
+        target
+            .fast
+            .hypercalls_enabled
+            .store(false, core::sync::atomic::Ordering::Release);
+        if let Some(gpa) = hypercall_page {
             self.remove_overlay(partition, gpa, cpu);
         }
-        log::info!(
-            "partition {}: Hv#1 state reset",
-            self.partitions[partition]
-                .as_ref()
-                .map_or("?", |p| p.name.as_str())
-        );
+        for &vp in vps {
+            let assist_page = self
+                .vps
+                .get_mut(vp)
+                .and_then(|record| record.hv1_msrs.reset());
+            if let Some(gpa) = assist_page {
+                self.remove_overlay(partition, gpa, cpu);
+            }
+        }
+        if let Some(target) = self.partitions.get(partition) {
+            log::info!("partition {}: Hv#1 state reset", target.name);
+        }
     }
 
     /// A synthetic MSR access of VP `vp` (no route took it). `None`: the
@@ -216,17 +217,20 @@ impl Kernel {
     pub fn synthetic_msr(
         &mut self,
         cpu: usize,
-        vp: usize,
+        vp: VpId,
         msr: u32,
         write: Option<u64>,
     ) -> Option<Next> {
         if !synthetic_msr::is_synthetic(msr) {
             return None;
         }
-        let record = self.vps[vp].as_mut().expect("exists");
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Some(Next::GONE);
+        };
         let partition = record.partition;
-        let Some(state) = self.partitions[partition]
-            .as_mut()
+        let Some(state) = self
+            .partitions
+            .get_mut(partition)
             .and_then(|p| p.hv1.as_mut())
         else {
             return Some(self.inject_gp(vp));
@@ -253,7 +257,7 @@ impl Kernel {
                 synthetic_msr::write(msr, value, &mut state.msrs, vp_msrs, &state.msr_policy)
             }
         };
-        if let Some(target) = self.partitions[partition].as_ref()
+        if let Some(target) = self.partitions.get(partition)
             && let Some(state) = target.hv1.as_ref()
         {
             target.fast.hypercalls_enabled.store(
@@ -267,7 +271,9 @@ impl Kernel {
                 return Some(self.inject_gp(vp));
             }
         };
-        let record = self.vps[vp].as_mut().expect("exists");
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Some(Next::GONE);
+        };
         let save = &mut record.vmcb.save;
         let next = tessera_vcpu::length::next_rip(
             tessera_svm::ExitCode::MSR,
@@ -278,18 +284,17 @@ impl Kernel {
         Some(self.apply_msr_effect(cpu, vp, effect))
     }
 
-    fn inject_gp(&mut self, vp: usize) -> Next {
-        self.vps[vp]
-            .as_mut()
-            .expect("exists")
-            .vmcb
-            .control
-            .event_inj = super::exits::general_protection();
+    fn inject_gp(&mut self, vp: VpId) -> Next {
+        if let Some(record) = self.vps.get_mut(vp) {
+            record.vmcb.control.event_inj = super::exits::general_protection();
+        }
         Next::Resume
     }
 
-    fn apply_msr_effect(&mut self, cpu: usize, vp: usize, effect: Effect) -> Next {
-        let partition = self.vps[vp].as_ref().expect("exists").partition;
+    fn apply_msr_effect(&mut self, cpu: usize, vp: VpId, effect: Effect) -> Next {
+        let Some(partition) = self.vps.get(vp).map(|record| record.partition) else {
+            return Next::GONE;
+        };
         match effect {
             Effect::None => Next::Resume,
             Effect::HypercallPage { enable, previous } => {
@@ -353,11 +358,12 @@ impl Kernel {
                     parameters[3],
                     parameters[4]
                 );
-                if let Some(message) = message {
+                if let Some(message) = message
+                    && let Some(target) = self.partitions.get(partition)
+                {
                     let mut text = [0u8; 512];
                     let length = (message.len as usize).min(text.len());
-                    let npt = &self.partitions[partition].as_ref().expect("exists").npt;
-                    let memory = ParameterMemory { npt };
+                    let memory = ParameterMemory { npt: &target.npt };
                     match memory.read(message.gpa, &mut text[..length]) {
                         Ok(()) => log::error!(
                             "{name}: guest crash message: {}",
@@ -378,8 +384,10 @@ impl Kernel {
 
     /// A hypercall whose code a route takes: the handler gets the input
     /// value and parameters as they are, and validates the call itself.
-    fn forward_hypercall(&mut self, cpu: usize, vp: usize, route: super::Route) -> Next {
-        let record = self.vps[vp].as_ref().expect("exists");
+    fn forward_hypercall(&mut self, cpu: usize, vp: VpId, route: super::Route) -> Next {
+        let Some(record) = self.vps.get(vp) else {
+            return Next::GONE;
+        };
         let save = &record.vmcb.save;
         let header = tessera_vcpu::exit_message::header(
             &record.vmcb,
@@ -402,19 +410,24 @@ impl Kernel {
     fn report_to_lifecycle(
         &mut self,
         cpu: usize,
-        vp: usize,
+        vp: VpId,
         message_type: u32,
         quick: [u64; 4],
     ) -> Next {
-        let partition = self.vps[vp].as_ref().expect("exists").partition;
-        let route = self.partitions[partition]
-            .as_ref()
+        let Some(partition) = self.vps.get(vp).map(|record| record.partition) else {
+            return Next::GONE;
+        };
+        let route = self
+            .partitions
+            .get(partition)
             .and_then(|p| p.route(intercept::LIFECYCLE, 0).copied());
         let Some(route) = route else {
             self.stop_vp(vp);
             return Next::Leave(Keep::Blocked);
         };
-        let record = self.vps[vp].as_mut().expect("exists");
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Next::GONE;
+        };
         record.stop_requested = true;
         let message = ExitMessage::new(message_type, record.index, quick);
         let pending = Pending {
@@ -427,10 +440,12 @@ impl Kernel {
     }
 
     /// A `VMMCALL`: #UD without the Hv#1 interface, else the hypercall.
-    pub fn hypercall(&mut self, cpu: usize, vp: usize) -> Next {
-        let record = self.vps[vp].as_mut().expect("exists");
+    pub fn hypercall(&mut self, cpu: usize, vp: VpId) -> Next {
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Next::GONE;
+        };
         let partition = record.partition;
-        let Some(target) = self.partitions[partition].as_ref() else {
+        let Some(target) = self.partitions.get(partition) else {
             return Next::Resume;
         };
         let Some(state) = target.hv1.as_ref() else {
@@ -511,7 +526,9 @@ impl Kernel {
         {
             super::guest_state::write_xmm(&output.xmm);
         }
-        let record = self.vps[vp].as_mut().expect("exists");
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Next::GONE;
+        };
         record.vmcb.save.rax = registers.rax;
         record.gprs.rbx = registers.rbx;
         record.gprs.rcx = registers.rcx;

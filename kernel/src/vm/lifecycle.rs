@@ -1,17 +1,17 @@
 //! Creating partitions and VPs, starting and stopping VPs, asserting
 //! interrupts, and what deleting their capabilities does.
 use super::tables::{self, KernelTables};
-use super::{Partition, Vp, VpState, guest_state};
+use super::{Partition, PartitionVps, Vp, VpState, guest_state};
 use crate::arch::user_context::UserContext;
-use crate::ipc_glue::{cap_status, ipc_status};
+use crate::ipc_glue::cap_status;
 use crate::memory::frames;
-use crate::state::{Kernel, Thread};
+use crate::memory::heap::try_box;
+use crate::state::{Kernel, Name, Thread};
 use alloc::boxed::Box;
-use alloc::format;
-use alloc::string::String;
 use alloc::vec::Vec;
+use core::fmt;
 use tessera_abi::Status;
-use tessera_capability::CapError;
+use tessera_capability::{CapError, DomainId, PartitionId, VpId};
 use tessera_ipc::Priority;
 use tessera_npt::{NestedPageTable, NptConfig};
 use tessera_svm::segment::{SegmentAttributes, VmcbSegment};
@@ -61,8 +61,8 @@ fn segment(selector: u16, base: u64, attributes: u16) -> VmcbSegment {
 
 /// A VMCB in the x86 reset state (real mode at F000:FFF0), with the
 /// partition's controls.
-fn reset_vmcb(partition: &Partition, maps: tables::PermissionMaps) -> Box<Vmcb> {
-    let mut vmcb = Box::new(Vmcb::default());
+fn reset_vmcb(partition: &Partition, maps: tables::PermissionMaps) -> Option<Box<Vmcb>> {
+    let mut vmcb = try_box(Vmcb::default()).ok()?;
     let control = &mut vmcb.control;
     for intercept in ALWAYS {
         control.intercepts.set(intercept, true);
@@ -98,7 +98,7 @@ fn reset_vmcb(partition: &Partition, maps: tables::PermissionMaps) -> Box<Vmcb> 
     save.dr6 = 0xFFFF_0FF0;
     save.dr7 = 0x400;
     save.g_pat = PAT_RESET;
-    vmcb
+    Some(vmcb)
 }
 
 pub fn set_exception_intercepts(vmcb: &mut Vmcb, vectors: u32) {
@@ -112,10 +112,29 @@ pub fn set_exception_intercepts(vmcb: &mut Vmcb, vectors: u32) {
     }
 }
 
+/// "partition NAME VP n", for logs (it needs no heap).
+#[derive(Debug, Clone)]
+pub struct VpName {
+    partition: Name,
+    index: Option<u32>,
+}
+
+impl fmt::Display for VpName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.index {
+            Some(index) => write!(f, "partition {} VP {index}", self.partition),
+            None => f.write_str("a destroyed VP"),
+        }
+    }
+}
+
 impl Kernel {
-    /// A new partition named `name`; its index.
-    pub fn create_partition(&mut self, name: String) -> Result<usize, u64> {
-        let asid = tables::allocate_asid().ok_or(cap_status(CapError::OutOfMemory))?;
+    /// A new partition named `name`.
+    pub fn create_partition(&mut self, name: &str) -> Result<PartitionId, u64> {
+        let out_of_memory = cap_status(CapError::OutOfMemory);
+        self.partitions.reserve(1).map_err(|_| out_of_memory)?;
+        let fast = try_box(super::fast::FastPartition::default()).map_err(|_| out_of_memory)?;
+        let asid = tables::allocate_asid().ok_or(out_of_memory)?;
         let config = NptConfig {
             max_gpa_bits: 40,
             max_hpa_bits: NptConfig::MAX_HPA_BITS,
@@ -124,72 +143,77 @@ impl Kernel {
             Ok(npt) => npt,
             Err(_) => {
                 tables::free_asid(asid);
-                return Err(cap_status(CapError::OutOfMemory));
+                return Err(out_of_memory);
             }
         };
-        log::info!("partition {name}: created (ASID {asid})");
-        self.partitions.push(Some(Partition {
-            name,
+        let partition = Partition {
+            name: crate::state::name(name),
             npt,
             asid,
             mappings: Vec::new(),
             overlays: Vec::new(),
             routes: Vec::new(),
-            vps: Vec::new(),
-            fast: Default::default(),
+            vps: PartitionVps::new(),
+            fast,
             exception_intercepts: 0,
             destroyed: false,
             hv1: None,
-        }));
-        Ok(self.partitions.len() - 1)
+        };
+        match self.partitions.insert(partition) {
+            Ok(id) => {
+                log::info!("partition {name}: created (ASID {asid})");
+                Ok(id)
+            }
+            Err(partition) => {
+                partition.npt.destroy(&mut KernelTables::default());
+                tables::free_asid(asid);
+                Err(out_of_memory)
+            }
+        }
     }
 
     /// VP number `index` of `partition`, run by a new thread of `domain`
-    /// on `cpu` at `priority`; its index in `vps`.
+    /// on `cpu` at `priority`.
     pub fn create_vp(
         &mut self,
-        partition: usize,
-        domain: usize,
+        partition: PartitionId,
+        domain: DomainId,
         index: u32,
         cpu: usize,
         priority: Priority,
-    ) -> Result<usize, u64> {
-        let target = self.partitions[partition]
-            .as_ref()
+    ) -> Result<VpId, u64> {
+        let out_of_memory = cap_status(CapError::OutOfMemory);
+        let target = self
+            .partitions
+            .get(partition)
             .ok_or(Status::InvalidArgument.code())?;
         if u64::from(index) >= tessera_abi::vm::MAX_VPS
             || cpu >= self.sched.cpus()
             || target
                 .vps
                 .iter()
-                .any(|&vp| self.vps[vp].as_ref().is_some_and(|v| v.index == index))
+                .any(|&vp| self.vps.get(vp).is_some_and(|v| v.index == index))
         {
             return Err(Status::InvalidArgument.code());
         }
-        let vmcb = reset_vmcb(target, tables::permission_maps());
-        let (fast, exceptions) = (target.fast.clone(), target.exception_intercepts);
-        let message_buffer = frames::allocate_zeroed().ok_or(cap_status(CapError::OutOfMemory))?;
-        let thread = match self.ipc.add_thread(self.domains[domain].id, priority) {
+        let cspace = self
+            .domains
+            .get(domain)
+            .ok_or(Status::InvalidArgument.code())?
+            .cspace;
+        let vmcb = reset_vmcb(target, tables::permission_maps()).ok_or(out_of_memory)?;
+        let exceptions = target.exception_intercepts;
+        let context = try_box(UserContext::default()).map_err(|_| out_of_memory)?;
+        self.vps.reserve(1).map_err(|_| out_of_memory)?;
+        let message_buffer = frames::allocate_zeroed().ok_or(out_of_memory)?;
+        let thread = match self.add_ipc_thread(domain, priority, cpu) {
             Ok(thread) => thread,
-            Err(error) => {
+            Err(status) => {
                 frames::free(message_buffer);
-                return Err(ipc_status(error));
+                return Err(status);
             }
         };
-        let vp = self.vps.len();
-        self.threads.insert(
-            thread,
-            Thread {
-                domain,
-                cpu,
-                context: Box::new(UserContext::default()),
-                message_buffer,
-                started: true,
-                dead: false,
-                vp: Some(vp),
-            },
-        );
-        self.vps.push(Some(Box::new(Vp {
+        let record = Vp {
             partition,
             index,
             thread,
@@ -202,64 +226,86 @@ impl Kernel {
             pending_interrupt: None,
             pending_nmi: false,
             seen_tlb_generation: 0,
-            fast: fast.clone(),
             hv1_msrs: tessera_hv1::VpMsrs::new(index),
             ever_started: false,
             run_ticks: 0,
             exception_intercepts: exceptions,
             message_buffer,
-        })));
-        self.partitions[partition]
-            .as_mut()
-            .expect("checked")
-            .vps
-            .push(vp);
+        };
+        let undo = |kernel: &mut Self| {
+            let _ = kernel.ipc.remove_thread(thread, &mut |_| {});
+            frames::free(message_buffer);
+            out_of_memory
+        };
+        let Ok(record) = try_box(record) else {
+            return Err(undo(self));
+        };
+        // Room was reserved above.
+        let Ok(vp) = self.vps.insert(record) else {
+            return Err(undo(self));
+        };
+        let thread_record = Thread {
+            domain,
+            cspace,
+            cpu,
+            context,
+            message_buffer,
+            started: true,
+            dead: false,
+            vp: Some(vp),
+        };
+        let listed = match self.partitions.get_mut(partition) {
+            Some(target) => target.vps.push(vp).is_ok(),
+            None => false,
+        };
+        if !listed || self.threads.insert(thread, thread_record).is_err() {
+            if let Some(target) = self.partitions.get_mut(partition) {
+                target.vps.retain(|&v| v != vp);
+            }
+            self.vps.remove(vp);
+            return Err(undo(self));
+        }
         Ok(vp)
     }
 
     /// "partition NAME VP n", for logs.
-    pub fn vp_name(&self, vp: usize) -> String {
-        let Some(record) = self.vps.get(vp).and_then(Option::as_ref) else {
-            return format!("VP #{vp}");
-        };
-        let name = self.partitions[record.partition]
-            .as_ref()
-            .map_or("?", |p| p.name.as_str());
-        format!("partition {name} VP {}", record.index)
+    pub fn vp_name(&self, vp: VpId) -> VpName {
+        let record = self.vps.get(vp);
+        let partition = record.and_then(|r| self.partitions.get(r.partition));
+        VpName {
+            partition: partition.map_or_else(|| crate::state::name("?"), |p| p.name.clone()),
+            index: record.map(|r| r.index),
+        }
     }
 
     /// Stops VP `vp` where it is (its thread leaves the run queues), and
     /// checks that the guest left the host's MSRs alone.
-    pub fn stop_vp(&mut self, vp: usize) {
-        let Some(record) = self.vps[vp].as_mut() else {
+    pub fn stop_vp(&mut self, vp: VpId) {
+        let Some(record) = self.vps.get_mut(vp) else {
             return;
         };
         record.state = VpState::Stopped;
         record.stop_requested = false;
-        let (thread, cpu) = (record.thread, record.cpu);
+        let (thread, cpu, partition) = (record.thread, record.cpu, record.partition);
         self.sched.forget_queued(thread);
         log::info!("{}: stopped", self.vp_name(vp));
         let this_cpu = crate::percpu::current_index() as usize;
         if this_cpu == cpu {
             crate::vm::host_msrs::check(cpu);
         }
-        let partition = self.vps[vp].as_ref().map(|v| v.partition);
-        if let Some(partition) = partition {
-            self.reap_partition(partition, this_cpu);
-        }
+        self.reap_partition(partition, this_cpu);
     }
 
     /// `VpStart`: the VP runs when its state is one VMRUN accepts and its
     /// partition has a lifecycle route.
-    pub fn start_vp(&mut self, vp: usize) -> Result<(), u64> {
-        let record = self.vps[vp]
-            .as_ref()
-            .ok_or(Status::InvalidArgument.code())?;
+    pub fn start_vp(&mut self, vp: VpId) -> Result<(), u64> {
+        let record = self.vps.get(vp).ok_or(Status::InvalidArgument.code())?;
         if record.state != VpState::Stopped {
             return Err(Status::VpRunning.code());
         }
-        let partition = self.partitions[record.partition]
-            .as_ref()
+        let partition = self
+            .partitions
+            .get(record.partition)
             .ok_or(Status::InvalidArgument.code())?;
         if partition.destroyed {
             return Err(Status::InvalidArgument.code());
@@ -275,9 +321,10 @@ impl Kernel {
             return Err(Status::InvalidArgument.code());
         }
         let thread = record.thread;
-        let record = self.vps[vp].as_mut().expect("checked");
-        record.state = VpState::Runnable;
-        record.ever_started = true;
+        if let Some(record) = self.vps.get_mut(vp) {
+            record.state = VpState::Runnable;
+            record.ever_started = true;
+        }
         log::info!("{}: started", self.vp_name(vp));
         self.wake(thread);
         Ok(())
@@ -285,8 +332,8 @@ impl Kernel {
 
     /// `VpStop`: at once if the VP is not on a CPU, else at its next exit
     /// (it is sent an interrupt to make that soon).
-    pub fn request_stop(&mut self, vp: usize) {
-        let Some(record) = self.vps[vp].as_mut() else {
+    pub fn request_stop(&mut self, vp: VpId) {
+        let Some(record) = self.vps.get_mut(vp) else {
             return;
         };
         match record.state {
@@ -295,34 +342,19 @@ impl Kernel {
             VpState::Runnable | VpState::AwaitingReply(_) => {
                 record.stop_requested = true;
                 let cpu = record.cpu;
-                self.kick(cpu);
+                self.sched.kick(cpu);
             }
         }
     }
 
-    /// Makes `cpu` leave its guest, if it runs one. A VP between two fast
-    /// exits is briefly outside its guest but does not look at its kernel
-    /// state before re-entering, so any other CPU gets the interrupt (a
-    /// spurious one is harmless).
-    pub fn kick(&self, cpu: usize) {
-        if cpu != crate::percpu::current_index() as usize {
-            crate::arch::apic::send_fixed(
-                self.sched.apic_id(cpu),
-                crate::arch::exceptions::VECTOR_WAKEUP,
-            );
-        }
-    }
-
     /// `VpAssertInterrupt`.
-    pub fn assert_interrupt(&mut self, vp: usize, event: u64) -> Result<(), u64> {
+    pub fn assert_interrupt(&mut self, vp: VpId, event: u64) -> Result<(), u64> {
         use tessera_abi::vm::event as ev;
         if event & !(ev::VECTOR_MASK | (0b111 << ev::TYPE_SHIFT)) != 0 {
             return Err(Status::InvalidArgument.code());
         }
         let kind = (event >> ev::TYPE_SHIFT) & 0b111;
-        let record = self.vps[vp]
-            .as_mut()
-            .ok_or(Status::InvalidArgument.code())?;
+        let record = self.vps.get_mut(vp).ok_or(Status::InvalidArgument.code())?;
         match kind {
             ev::TYPE_NMI if event & ev::VECTOR_MASK == 2 => record.pending_nmi = true,
             ev::TYPE_EXTERNAL if event & ev::VECTOR_MASK >= 32 => {
@@ -333,12 +365,12 @@ impl Kernel {
             }
             _ => return Err(Status::InvalidArgument.code()),
         }
-        let (state, thread, cpu) = (record.state, record.thread, record.cpu);
-        if state == VpState::Parked {
-            self.vps[vp].as_mut().expect("checked").state = VpState::Runnable;
+        let (thread, cpu) = (record.thread, record.cpu);
+        if record.state == VpState::Parked {
+            record.state = VpState::Runnable;
             self.wake(thread);
         } else {
-            self.kick(cpu);
+            self.sched.kick(cpu);
         }
         Ok(())
     }
@@ -346,38 +378,36 @@ impl Kernel {
     /// Routes exceptions `vectors` too: every VP of the partition
     /// intercepts them from its next entry (a running VP's VMCB is its
     /// CPU's alone, so each VP applies the change itself, `sync_intercepts`).
-    pub fn add_exception_intercepts(&mut self, partition: usize, vectors: u32) {
-        let Some(target) = self.partitions[partition].as_mut() else {
+    pub fn add_exception_intercepts(&mut self, partition: PartitionId, vectors: u32) {
+        let Some(target) = self.partitions.get_mut(partition) else {
             return;
         };
         target.exception_intercepts |= vectors;
-        let vps = target.vps.clone();
-        for vp in vps {
-            if let Some(record) = self.vps[vp].as_ref() {
-                self.kick(record.cpu);
+        for &vp in &target.vps {
+            if let Some(record) = self.vps.get(vp) {
+                self.sched.kick(record.cpu);
             }
         }
     }
 
     /// The last capability to a VP went: it stops and never runs again.
-    pub fn destroy_vp(&mut self, vp: usize) {
+    pub fn destroy_vp(&mut self, vp: VpId) {
         self.request_stop(vp);
-        if let Some(record) = self.vps[vp].as_ref() {
-            let (thread, cpu) = (record.thread, record.cpu);
+        if let Some(record) = self.vps.get(vp) {
+            let (thread, cpu, partition) = (record.thread, record.cpu, record.partition);
             if let Some(t) = self.threads.get_mut(&thread) {
                 t.dead = true;
             }
             self.sched.forget_queued(thread);
             guest_state::forget(cpu, vp);
-            let partition = record.partition;
             self.reap_partition(partition, crate::percpu::current_index() as usize);
         }
     }
 
     /// The last capability to a partition went: its VPs stop and its
     /// memory mappings go (the regions' frames belong to the regions).
-    pub fn destroy_partition(&mut self, partition: usize, cpu: usize) {
-        let Some(target) = self.partitions[partition].as_mut() else {
+    pub fn destroy_partition(&mut self, partition: PartitionId, cpu: usize) {
+        let Some(target) = self.partitions.get_mut(partition) else {
             return;
         };
         target.destroyed = true;
@@ -386,12 +416,9 @@ impl Kernel {
             self.request_stop(vp);
         }
         self.unmap_gpa_where(partition, cpu, |_| true);
-        log::info!(
-            "partition {}: destroyed",
-            self.partitions[partition]
-                .as_ref()
-                .map_or("?", |p| p.name.as_str())
-        );
+        if let Some(target) = self.partitions.get(partition) {
+            log::info!("partition {}: destroyed", target.name);
+        }
         self.reap_partition(partition, cpu);
     }
 
@@ -400,16 +427,15 @@ impl Kernel {
     /// overlay pages, its nested page tables and its ASID. Until then
     /// (a VP still in its guest, or waiting for a handler) the last VP to
     /// stop calls this again.
-    pub fn reap_partition(&mut self, partition: usize, this_cpu: usize) {
-        let Some(target) = self.partitions[partition].as_ref() else {
+    pub fn reap_partition(&mut self, partition: PartitionId, this_cpu: usize) {
+        let Some(target) = self.partitions.get(partition) else {
             return;
         };
         if !target.destroyed {
             return;
         }
-        let vps = target.vps.clone();
-        for &vp in &vps {
-            let Some(record) = self.vps[vp].as_ref() else {
+        for &vp in &target.vps {
+            let Some(record) = self.vps.get(vp) else {
                 continue;
             };
             let dead = self.threads.get(&record.thread).is_none_or(|t| t.dead);
@@ -421,8 +447,11 @@ impl Kernel {
                 return;
             }
         }
-        for vp in vps {
-            let Some(record) = self.vps[vp].take() else {
+        let Some(mut target) = self.partitions.remove(partition) else {
+            return;
+        };
+        for &vp in &target.vps {
+            let Some(record) = self.vps.remove(vp) else {
                 continue;
             };
             guest_state::forget(record.cpu, vp);
@@ -431,9 +460,6 @@ impl Kernel {
             self.threads.remove(&record.thread);
             frames::free(record.message_buffer);
         }
-        let Some(mut target) = self.partitions[partition].take() else {
-            return;
-        };
         for overlay in target.overlays.drain(..) {
             frames::free(x86_64::PhysAddr::new(overlay.frame));
         }

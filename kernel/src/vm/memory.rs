@@ -1,14 +1,13 @@
 //! Memory regions mapped into partitions (`PartitionMapGpa`), and taken
 //! back — by `PartitionUnmapGpa`, or by deleting the region capability the
 //! mapping was made through — on every CPU before the call returns.
-use super::GpaMapping;
 use super::tables::KernelTables;
+use super::{GpaMapping, MAX_GPA_MAPPINGS, Partition};
 use crate::ipc_glue::cap_status;
 use crate::state::Kernel;
-use alloc::vec::Vec;
 use tessera_abi::Status;
 use tessera_abi::vm::GPA_LIMIT;
-use tessera_capability::{CapError, MemoryId, SlotAddr};
+use tessera_capability::{CapError, MemoryId, PartitionId, SlotAddr};
 use tessera_npt::{GuestRights, PageSize};
 
 const PAGE: u64 = 4096;
@@ -18,18 +17,21 @@ impl Kernel {
     /// Maps all of region `region` at `gpa` in `partition`. All or nothing.
     pub fn map_gpa(
         &mut self,
-        partition: usize,
+        partition: PartitionId,
         region: MemoryId,
         via: SlotAddr,
         gpa: u64,
         rights: GuestRights,
     ) -> Result<(), u64> {
-        let frames: Vec<u64> = self
-            .region_frames(region)
+        let Kernel {
+            regions,
+            partitions,
+            ..
+        } = self;
+        let frames = regions
+            .get(region)
             .ok_or(cap_status(CapError::EmptySlot))?
-            .iter()
-            .map(|frame| frame.as_u64())
-            .collect();
+            .frames();
         let pages = frames.len() as u64;
         let end = gpa
             .checked_add(pages * PAGE)
@@ -38,8 +40,8 @@ impl Kernel {
         if !gpa.is_multiple_of(PAGE) {
             return Err(Status::InvalidArgument.code());
         }
-        let target = self.partitions[partition]
-            .as_mut()
+        let target = partitions
+            .get_mut(partition)
             .ok_or(Status::InvalidArgument.code())?;
         let overlaps = target
             .mappings
@@ -48,34 +50,37 @@ impl Kernel {
         if overlaps {
             return Err(Status::Overlap.code());
         }
+        let out_of_memory = cap_status(CapError::OutOfMemory);
+        if target.mappings.len() >= MAX_GPA_MAPPINGS {
+            return Err(out_of_memory);
+        }
+        target.mappings.try_reserve(1).map_err(|_| out_of_memory)?;
         let mut tables = KernelTables::default();
-        let mut done: Vec<(u64, PageSize)> = Vec::new();
         let mut index = 0usize;
         while index < frames.len() {
             let at = gpa + index as u64 * PAGE;
+            let frame = frames[index].as_u64();
             // Where the region's frames happen to be one aligned 2 MiB run
             // at a 2 MiB-aligned GPA, one large page maps them.
             let large = at.is_multiple_of(LARGE)
-                && frames[index].is_multiple_of(LARGE)
+                && frame.is_multiple_of(LARGE)
                 && frames.len() - index >= 512
                 && frames[index..index + 512]
                     .windows(2)
-                    .all(|pair| pair[1] == pair[0] + PAGE);
+                    .all(|pair| pair[1].as_u64() == pair[0].as_u64() + PAGE);
             let size = if large {
                 PageSize::Size2M
             } else {
                 PageSize::Size4K
             };
-            if let Err(error) = target.npt.map(&mut tables, at, frames[index], size, rights) {
-                for (undo, size) in done {
-                    let _ = target.npt.unmap(&mut tables, undo, size);
-                }
+            if let Err(error) = target.npt.map(&mut tables, at, frame, size, rights) {
+                unmap_range(target, &mut tables, gpa, at);
                 log::debug!("mapping GPA {at:#x}: {error:?}");
-                return Err(cap_status(CapError::OutOfMemory));
+                return Err(out_of_memory);
             }
-            done.push((at, size));
             index += if large { 512 } else { 1 };
         }
+        // Room was reserved above.
         target.mappings.push(GpaMapping {
             gpa,
             pages,
@@ -90,38 +95,28 @@ impl Kernel {
     /// sure no CPU keeps a translation of them.
     pub fn unmap_gpa_where(
         &mut self,
-        partition: usize,
+        partition: PartitionId,
         cpu: usize,
         matches: impl Fn(&GpaMapping) -> bool,
     ) -> usize {
-        let Some(target) = self.partitions[partition].as_mut() else {
+        let Some(target) = self.partitions.get_mut(partition) else {
             return 0;
         };
-        let (gone, kept): (Vec<GpaMapping>, Vec<GpaMapping>) =
-            target.mappings.iter().partition(|m| matches(m));
-        if gone.is_empty() {
-            return 0;
-        }
-        target.mappings = kept;
         let mut tables = KernelTables::default();
-        for mapping in &gone {
-            let mut at = mapping.gpa;
-            let end = mapping.gpa + mapping.pages * PAGE;
-            while at < end {
-                if target.overlays.iter().any(|o| o.gpa == at) {
-                    at += PAGE;
-                    continue;
-                }
-                let size = target
-                    .npt
-                    .translate(&tables, at)
-                    .map_or(PageSize::Size4K, |t| t.size);
-                let _ = target.npt.unmap(&mut tables, at, size);
-                at += size.bytes();
-            }
+        let mut count = 0;
+        while let Some(position) = target.mappings.iter().position(&matches) {
+            let mapping = target.mappings.swap_remove(position);
+            unmap_range(
+                target,
+                &mut tables,
+                mapping.gpa,
+                mapping.gpa + mapping.pages * PAGE,
+            );
+            count += 1;
         }
-        let count = gone.len();
-        self.flush_partition(partition, cpu);
+        if count > 0 {
+            self.flush_partition(partition, cpu);
+        }
         count
     }
 
@@ -134,10 +129,30 @@ impl Kernel {
         via: Option<SlotAddr>,
         cpu: usize,
     ) {
-        for partition in 0..self.partitions.len() {
+        let mut next = self.partitions.next_id(None);
+        while let Some(partition) = next {
             self.unmap_gpa_where(partition, cpu, |m| {
                 m.region == region && via.is_none_or(|via| m.via == via)
             });
+            next = self.partitions.next_id(Some(partition));
         }
+    }
+}
+
+/// Unmaps `start..end` from `target`'s nested table, whatever page sizes
+/// map it, leaving the overlays in place.
+fn unmap_range(target: &mut Partition, tables: &mut KernelTables, start: u64, end: u64) {
+    let mut at = start;
+    while at < end {
+        if target.overlays.iter().any(|o| o.gpa == at) {
+            at += PAGE;
+            continue;
+        }
+        let size = target
+            .npt
+            .translate(tables, at)
+            .map_or(PageSize::Size4K, |t| t.size);
+        let _ = target.npt.unmap(tables, at, size);
+        at += size.bytes();
     }
 }

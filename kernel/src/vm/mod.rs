@@ -32,30 +32,37 @@ pub mod run;
 pub mod tables;
 pub mod world_switch;
 
+use crate::state::Name;
 use alloc::boxed::Box;
-use alloc::string::String;
-use alloc::sync::Arc;
 use alloc::vec::Vec;
-use tessera_capability::{Badge, EndpointId, MemoryId, SlotAddr, ThreadId};
+use tessera_capability::{Badge, EndpointId, MemoryId, PartitionId, SlotAddr, ThreadId, VpId};
 use tessera_npt::NestedPageTable;
 use tessera_svm::Vmcb;
 use tessera_vcpu::GuestGprs;
 
+/// The VPs of one partition (at most `tessera_abi::vm::MAX_VPS`).
+pub type PartitionVps = heapless::Vec<VpId, { tessera_abi::vm::MAX_VPS as usize }>;
+
+/// The most memory mappings one partition holds at a time.
+pub const MAX_GPA_MAPPINGS: usize = 256;
+/// The most routes one partition has (an exception route counts once per
+/// vector).
+pub const MAX_ROUTES: usize = 128;
+
 /// A guest physical address space and the routes of its exits.
 #[derive(Debug)]
 pub struct Partition {
-    pub name: String,
+    pub name: Name,
     pub npt: NestedPageTable,
     pub asid: u32,
     pub mappings: Vec<GpaMapping>,
     /// Kernel pages laid over GPAs (hypercall page, VP assist pages).
     pub overlays: Vec<overlay::Overlay>,
     pub routes: Vec<Route>,
-    /// Indices into `Kernel::vps`.
-    pub vps: Vec<usize>,
+    pub vps: PartitionVps,
     /// What its running VPs read without the lock (TLB generation, CPUID
-    /// routes).
-    pub fast: Arc<fast::FastPartition>,
+    /// routes); boxed so its address stays put while they do.
+    pub fast: Box<fast::FastPartition>,
     /// Exception vectors with a route (the VMCB's exception intercepts).
     pub exception_intercepts: u32,
     pub destroyed: bool,
@@ -103,7 +110,7 @@ pub enum VpState {
 /// A virtual processor.
 #[derive(Debug)]
 pub struct Vp {
-    pub partition: usize,
+    pub partition: PartitionId,
     pub index: u32,
     pub thread: ThreadId,
     pub cpu: usize,
@@ -117,8 +124,6 @@ pub struct Vp {
     pub pending_interrupt: Option<u64>,
     pub pending_nmi: bool,
     pub seen_tlb_generation: u64,
-    /// The partition's lock-free part.
-    pub fast: Arc<fast::FastPartition>,
     /// The per-VP synthetic MSRs (VP index, VP assist page).
     pub hv1_msrs: tessera_hv1::VpMsrs,
     /// Whether it has ever been started (the partition's Hv#1

@@ -7,6 +7,7 @@
 use super::tables::KernelTables;
 use crate::memory::{frames, physical_to_virtual};
 use crate::state::Kernel;
+use tessera_capability::PartitionId;
 use tessera_npt::{GuestRights, PageSize};
 
 /// An overlay in place.
@@ -29,7 +30,7 @@ impl Kernel {
     /// memory (the guest's write then has no effect).
     pub fn add_overlay(
         &mut self,
-        partition: usize,
+        partition: PartitionId,
         gpa: u64,
         contents: &[u8],
         rights: GuestRights,
@@ -46,7 +47,14 @@ impl Kernel {
                 length,
             );
         }
-        let target = self.partitions[partition].as_mut()?;
+        let Some(target) = self.partitions.get_mut(partition) else {
+            frames::free(x86_64::PhysAddr::new(frame));
+            return None;
+        };
+        if target.overlays.try_reserve(1).is_err() {
+            frames::free(x86_64::PhysAddr::new(frame));
+            return None;
+        }
         let mut tables = KernelTables::default();
         // A large page under the overlay is split first, so only the one
         // 4 KiB page is hidden.
@@ -88,8 +96,8 @@ impl Kernel {
 
     /// Removes the overlay at `gpa`, if any: the RAM page under it (if
     /// any) shows again.
-    pub fn remove_overlay(&mut self, partition: usize, gpa: u64, cpu: usize) {
-        let Some(target) = self.partitions[partition].as_mut() else {
+    pub fn remove_overlay(&mut self, partition: PartitionId, gpa: u64, cpu: usize) {
+        let Some(target) = self.partitions.get_mut(partition) else {
             return;
         };
         let Some(position) = target.overlays.iter().position(|o| o.gpa == gpa) else {
@@ -105,8 +113,8 @@ impl Kernel {
     }
 
     /// Maps the RAM page of `gpa` again, if a region mapping covers it.
-    fn restore_ram_page(&mut self, partition: usize, gpa: u64) {
-        let Some(target) = self.partitions[partition].as_ref() else {
+    fn restore_ram_page(&mut self, partition: PartitionId, gpa: u64) {
+        let Some(target) = self.partitions.get(partition) else {
             return;
         };
         let Some(mapping) = target
@@ -125,7 +133,9 @@ impl Kernel {
         else {
             return;
         };
-        let target = self.partitions[partition].as_mut().expect("checked");
+        let Some(target) = self.partitions.get_mut(partition) else {
+            return;
+        };
         let _ = target.npt.map(
             &mut KernelTables::default(),
             gpa,
@@ -137,8 +147,8 @@ impl Kernel {
 
     /// After a translation of `partition` changed: every VP flushes before
     /// it runs again, and none runs on the old translation meanwhile.
-    pub fn flush_partition(&mut self, partition: usize, cpu: usize) {
-        if let Some(target) = self.partitions[partition].as_ref() {
+    pub fn flush_partition(&mut self, partition: PartitionId, cpu: usize) {
+        if let Some(target) = self.partitions.get(partition) {
             target
                 .fast
                 .tlb_generation

@@ -7,10 +7,9 @@ use super::{VpState, guest_state, tables, world_switch};
 use crate::sched::{self, Keep};
 use crate::state::{KERNEL, Kernel};
 use crate::{percpu, tlb};
-use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
 use spin::MutexGuard;
-use tessera_capability::ThreadId;
+use tessera_capability::{PartitionId, ThreadId};
 use tessera_svm::Vmcb;
 use tessera_svm::controls::TlbControl;
 use tessera_svm::{Event, ExitCode, Intercept};
@@ -25,12 +24,11 @@ static PREPARED: [core::sync::atomic::AtomicBool; crate::tlb::MAX_CPUS] =
 /// stack (its loop never returns).
 pub fn enter(guard: MutexGuard<'static, Option<Kernel>>, thread: ThreadId) -> ! {
     drop(guard);
-    let raw = u64::from(thread.index()) | (u64::from(thread.generation()) << 32);
-    world_switch::on_fresh_stack(vp_main, raw)
+    world_switch::on_fresh_stack(vp_main, thread.raw().to_word())
 }
 
 extern "C" fn vp_main(raw: u64) -> ! {
-    let thread = ThreadId::new(raw as u32, (raw >> 32) as u32);
+    let thread = ThreadId(tessera_capability::RawId::from_word(raw));
     let cpu = percpu::current_index() as usize;
     let host_vmcb = tables::host_vmcb(cpu);
     if !PREPARED[cpu].swap(true, core::sync::atomic::Ordering::Relaxed) {
@@ -68,8 +66,8 @@ struct Entry {
     gprs: *mut GuestGprs,
     seen_tlb_generation: *mut u64,
     run_ticks: *mut u64,
-    fast: Arc<FastPartition>,
-    partition: usize,
+    fast: *const FastPartition,
+    partition: PartitionId,
     vp_index: u32,
 }
 
@@ -82,14 +80,17 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
     // touches its VMCB, general registers or seen generation until it
     // leaves the CPU (they only write its pending interrupt and stop flags,
     // under the lock, and then interrupt this CPU). Both live in boxes,
-    // so the pointers stay valid while the lock is released.
+    // so the pointers stay valid while the lock is released. The
+    // partition's lock-free part is boxed too, and a partition is reaped
+    // only once none of its VPs is on a CPU (`reap_partition`).
     // SAFETY: this CPU alone uses these fields until the VP leaves it.
-    let (vmcb, gprs, seen, run_ticks) = unsafe {
+    let (vmcb, gprs, seen, run_ticks, partition) = unsafe {
         (
             &mut *entry.vmcb,
             &mut *entry.gprs,
             &mut *entry.seen_tlb_generation,
             &mut *entry.run_ticks,
+            &*entry.fast,
         )
     };
     // The VP's time counts from here to its next slow exit: the guest's
@@ -100,7 +101,7 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
         // Entering before reading: an unmapping CPU either sees this CPU in
         // the guest (and waits for it to leave) or bumped the generation
         // before this read (`tlb::shoot_down_partition`).
-        if entry.fast.tlb_generation.load(Ordering::SeqCst) != *seen {
+        if partition.tlb_generation.load(Ordering::SeqCst) != *seen {
             tlb::left_guest(cpu);
             break false;
         }
@@ -119,7 +120,7 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
             x86_64::instructions::interrupts::disable();
             break true;
         }
-        if !fast::answer(vmcb, gprs, &entry.fast, entry.vp_index) {
+        if !fast::answer(vmcb, gprs, partition, entry.vp_index) {
             break true;
         }
     };
@@ -137,16 +138,17 @@ impl Kernel {
             return Err(Keep::Blocked);
         }
         let vp = record.vp.ok_or(Keep::Blocked)?;
-        if let Some(VpState::AwaitingReply(pending)) = self.vps[vp].as_ref().map(|v| v.state)
+        if let Some(VpState::AwaitingReply(pending)) = self.vps.get(vp).map(|v| v.state)
             && let Some(keep) = self.complete_exit(cpu, vp, pending)
         {
             return Err(keep);
         }
-        let state = self.vps[vp].as_ref().ok_or(Keep::Blocked)?;
+        let state = self.vps.get(vp).ok_or(Keep::Blocked)?;
         let partition = state.partition;
-        let destroyed = self.partitions[partition]
-            .as_ref()
-            .is_none_or(|p| p.destroyed);
+        let (destroyed, exceptions) = self
+            .partitions
+            .get(partition)
+            .map_or((true, 0), |p| (p.destroyed, p.exception_intercepts));
         if state.stop_requested || destroyed {
             self.stop_vp(vp);
             return Err(Keep::Blocked);
@@ -154,17 +156,20 @@ impl Kernel {
         if state.state != VpState::Runnable {
             return Err(Keep::Blocked);
         }
-        let exceptions = self.partitions[partition]
-            .as_ref()
-            .map_or(0, |p| p.exception_intercepts);
         guest_state::switch_to(self, cpu, vp);
-        let vp_record = self.vps[vp].as_mut().expect("checked");
+        let (fast, generation): (*const FastPartition, u64) = match self.partitions.get(partition) {
+            Some(target) => (
+                &*target.fast,
+                target.fast.tlb_generation.load(Ordering::SeqCst),
+            ),
+            None => return Err(Keep::Blocked),
+        };
+        let vp_record = self.vps.get_mut(vp).ok_or(Keep::Blocked)?;
         if vp_record.exception_intercepts != exceptions {
             super::lifecycle::set_exception_intercepts(&mut vp_record.vmcb, exceptions);
             vp_record.exception_intercepts = exceptions;
         }
         vp_record.inject_pending();
-        let generation = vp_record.fast.tlb_generation.load(Ordering::SeqCst);
         let flush = vp_record.seen_tlb_generation != generation;
         vp_record.seen_tlb_generation = generation;
         vp_record.vmcb.control.tlb_control = if flush {
@@ -178,7 +183,7 @@ impl Kernel {
             gprs: &mut vp_record.gprs,
             seen_tlb_generation: &mut vp_record.seen_tlb_generation,
             run_ticks: &mut vp_record.run_ticks,
-            fast: vp_record.fast.clone(),
+            fast,
             partition,
             vp_index: vp_record.index,
         })

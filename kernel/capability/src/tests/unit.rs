@@ -1,6 +1,5 @@
 use std::vec::Vec;
 
-use crate::arena::Arena;
 use crate::{
     Badge, CSpaceId, CapError, CapTable, Capability, EndpointId, MemoryId, NotificationId, Object,
     ObjectKind, RawId, Removal, RevokeProgress, Rights, SlotAddr, ThreadId,
@@ -462,20 +461,6 @@ fn rights_table() {
     }
     assert!(!Rights::applicable(ObjectKind::Endpoint).contains(Rights::READ));
     assert!(Rights::applicable(ObjectKind::Vp).contains(Rights::CONTROL));
-}
-
-#[test]
-fn arena_generations() {
-    let mut arena = Arena::new();
-    let a = arena.insert('a').unwrap();
-    arena.remove(a).unwrap();
-    let b = arena.insert('b').unwrap();
-    assert_eq!(a.index(), b.index());
-    assert_ne!(a, b);
-    assert_eq!(arena.get(a), None);
-    assert_eq!(arena.get(b), Some(&'b'));
-    assert_eq!(arena.remove(a), None);
-    assert_eq!(arena.len(), 1);
 }
 
 #[test]

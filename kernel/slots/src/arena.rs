@@ -92,6 +92,28 @@ impl<T> Arena<T> {
     /// The allocator's error if no free slot exists and the storage cannot
     /// grow; `value` is dropped.
     pub fn insert(&mut self, value: T) -> Result<RawId, TryReserveError> {
+        if self.free_head.is_none() {
+            self.entries.try_reserve(1)?;
+        }
+        Ok(self.place(value))
+    }
+
+    /// Like [`Self::insert`], but gives `value` back when there is no
+    /// room, so whatever it holds can be released.
+    ///
+    /// # Errors
+    ///
+    /// `value`, if no free slot exists and the storage cannot grow.
+    pub fn try_insert(&mut self, value: T) -> Result<RawId, T> {
+        if self.free_head.is_none() && self.entries.try_reserve(1).is_err() {
+            return Err(value);
+        }
+        Ok(self.place(value))
+    }
+
+    /// Stores `value` in the free slot at the head of the list, or in room
+    /// reserved at the end.
+    fn place(&mut self, value: T) -> RawId {
         if let Some(index) = self.free_head {
             let entry = &mut self.entries[index as usize];
             let Entry::Free { generation, next } = *entry else {
@@ -100,16 +122,15 @@ impl<T> Arena<T> {
             self.free_head = next;
             *entry = Entry::Occupied { generation, value };
             self.live += 1;
-            return Ok(RawId::new(index, generation));
+            return RawId::new(index, generation);
         }
-        self.entries.try_reserve(1)?;
         let index = u32::try_from(self.entries.len()).expect("arena index fits u32");
         self.entries.push(Entry::Occupied {
             generation: 0,
             value,
         });
         self.live += 1;
-        Ok(RawId::new(index, 0))
+        RawId::new(index, 0)
     }
 
     /// Removes the entry `id` names, if it is still live.
