@@ -86,6 +86,7 @@ fn restored(start: &Report, now: &Report) -> bool {
 /// Deletes every capability the fuzzer may have made, lets the other CPUs
 /// settle, and compares the audit with the one from the start.
 pub fn clean_up(fuzzer: &mut Fuzzer, start: &Report) {
+    fuzzer.print_all = true;
     for slot in Slots::fuzz_slots() {
         delete(fuzzer, slot);
     }

@@ -22,6 +22,8 @@ static PARAMS: ParamBlock = ParamBlock::new(Params {
 const AUDIT_EVERY: u64 = 1024;
 /// How often progress is printed.
 const PROGRESS_EVERY: u64 = 1000;
+/// How many findings are printed (the count is always reported).
+const PRINTED_FINDINGS: u64 = 40;
 
 /// The run's state.
 pub struct Fuzzer {
@@ -34,6 +36,8 @@ pub struct Fuzzer {
     /// Calls made, and the ones that succeeded.
     pub calls: u64,
     pub successes: u64,
+    /// Print every finding (the end's oracles), not only the first ones.
+    pub print_all: bool,
 }
 
 impl Fuzzer {
@@ -64,6 +68,9 @@ impl Fuzzer {
 
     pub fn finding(&mut self, what: core::fmt::Arguments<'_>) {
         self.findings += 1;
+        if self.findings > PRINTED_FINDINGS && !self.print_all {
+            return;
+        }
         log::error!(
             "fuzz-syscalls: FINDING at operation {} of seed {}: {what}",
             self.operation,
@@ -88,6 +95,7 @@ fn main() {
         findings: 0,
         calls: 0,
         successes: 0,
+        print_all: false,
     };
     let Some(baseline) = judge::audit(&mut fuzzer) else {
         log::error!("fuzz-syscalls: the kernel audit is not available");
