@@ -15,7 +15,7 @@
 
 use fuzz_syscalls::partner::ASK_FINDINGS;
 use tessera_fuzz::Draw;
-use tessera_fuzz::params::{ParamBlock, Params};
+use tessera_fuzz::params::{self, ParamBlock};
 use tessera_rt::abi::vm::{action, event};
 use tessera_rt::abi::{CapTransfer, Status, Syscall};
 use tessera_rt::message_buffer;
@@ -24,11 +24,7 @@ use tessera_rt::syscall::{Registers, raw};
 tessera_rt::entry!(main);
 
 /// Written by xtask (`cargo xtask fuzz syscalls`): the seed of the run.
-static PARAMS: ParamBlock = ParamBlock::new(Params {
-    seed: 1,
-    operations: 1000,
-    flags: 0,
-});
+static PARAMS: ParamBlock = ParamBlock::new(params::DEFAULTS);
 
 /// The receive capability (the manifest's first `provides`).
 const CALLS: u64 = 4;

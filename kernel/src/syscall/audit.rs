@@ -11,7 +11,9 @@ use tessera_capability::{ObjectKind, Rights, ThreadId};
 pub(super) fn kernel_audit(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
     lookup(kernel, thread, cap, ObjectKind::Verdict, Rights::WRITE)?;
     let mut report = crate::audit::run(kernel).to_words();
-    report[FRAMES_CALLER] = kernel.domain_of(thread).map_or(0, |d| d.space.frames_held());
+    report[FRAMES_CALLER] = kernel
+        .domain_of(thread)
+        .map_or(0, |d| d.space.frames_held());
     let frame = kernel.threads[&thread].message_buffer;
     crate::vm::forward::write_buffer_words(frame, &report);
     let context = &mut kernel.thread(thread).context;

@@ -32,7 +32,7 @@ mod ops;
 use core::fmt;
 
 use tessera_fuzz::guest::{HOTPLUG_GPA, HOTPLUG_PAGES, command};
-use tessera_fuzz::params::{ParamBlock, Params};
+use tessera_fuzz::params::{self, ParamBlock};
 use tessera_fuzz::seed::Seed;
 use tessera_fuzz::{Draw, hypercall};
 use tessera_guest_framework::guest_ports::probe;
@@ -45,11 +45,7 @@ use crate::model::{Layout, Overlays, ProbeMmio};
 tessera_guest_framework::entry!(main);
 
 /// Written by xtask: the seed, the operation count, the flags.
-static PARAMS: ParamBlock = ParamBlock::new(Params {
-    seed: 1,
-    operations: 1000,
-    flags: 0,
-});
+static PARAMS: ParamBlock = ParamBlock::new(params::DEFAULTS);
 
 /// A GPA beyond RAM that nothing maps and no route serves: an access
 /// there stops the VP.

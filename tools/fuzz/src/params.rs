@@ -43,6 +43,14 @@ impl Params {
     }
 }
 
+/// What an image runs with when xtask did not patch it (one booted by
+/// `cargo xtask run`): seed 1, a thousand operations.
+pub const DEFAULTS: Params = Params {
+    seed: 1,
+    operations: 1000,
+    flags: 0,
+};
+
 /// The block a fuzzer embeds, as a static: atomics, so the compiler reads
 /// the words from memory (which xtask may have changed) instead of folding
 /// in their initial values.

@@ -129,15 +129,9 @@ pub fn finish(host: &mut Host, start: &Report) -> ! {
             host.finding(format_args!("deleting slot {slot} failed: {e}"));
         }
     }
-    let mut now = None;
-    for _ in 0..200 {
-        now = audit();
-        if now.is_some_and(|now| restored(start, &now)) {
-            break;
-        }
-        pause();
-    }
-    if let Some(now) = now {
+    let now =
+        tessera_rt::testing::kernel_audit_settled(slot::VERDICT, 200, |now| restored(start, now));
+    if let Ok(now) = now {
         if now[a::PROBLEMS] != 0 {
             host.finding(format_args!(
                 "the kernel audit after the teardown finds problems {:#x}",
@@ -165,12 +159,4 @@ pub fn finish(host: &mut Host, start: &Report) -> ! {
         if pass { "pass" } else { "FAIL" }
     );
     tessera_rt::verdict(pass)
-}
-
-/// About a millisecond for the other CPUs (VPs stopping).
-fn pause() {
-    let start = tessera_rt::time::cycles();
-    while tessera_rt::time::cycles().wrapping_sub(start) < 3_000_000 {
-        tessera_rt::yield_now();
-    }
 }

@@ -51,14 +51,6 @@ fn delete(fuzzer: &mut Fuzzer, slot: u32) {
     });
 }
 
-/// Waits about a millisecond of TSC time for other CPUs (VPs stopping).
-fn pause() {
-    let start = tessera_rt::time::cycles();
-    while tessera_rt::time::cycles().wrapping_sub(start) < 3_000_000 {
-        tessera_rt::yield_now();
-    }
-}
-
 /// What must be as it was at the start, once the fuzzer holds nothing.
 const RESTORED: [(usize, &str); 6] = [
     (a::REGIONS_LIVE, "live memory regions"),
@@ -90,15 +82,11 @@ pub fn clean_up(fuzzer: &mut Fuzzer, start: &Report) {
     for slot in Slots::fuzz_slots() {
         delete(fuzzer, slot);
     }
-    let mut now = None;
-    for _ in 0..200 {
-        now = audit(fuzzer);
-        if now.is_some_and(|now| restored(start, &now)) {
-            break;
-        }
-        pause();
-    }
-    let Some(now) = now else { return };
+    let now = tessera_rt::testing::kernel_audit_settled(VERDICT, 200, |now| restored(start, now));
+    let now = match now {
+        Ok(now) => now,
+        Err(e) => return fuzzer.finding(format_args!("KernelAudit failed: {e}")),
+    };
     sound(fuzzer, &now, "after the clean-up");
     let asked = fuzzer.sys(Registers {
         rax: Syscall::Call as u64,

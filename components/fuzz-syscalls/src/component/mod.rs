@@ -4,7 +4,7 @@ mod judge;
 
 use fuzz_syscalls::model::{Slots, VERDICT};
 use tessera_fuzz::Draw;
-use tessera_fuzz::params::{ParamBlock, Params};
+use tessera_fuzz::params::{self, ParamBlock};
 use tessera_fuzz::seed::Seed;
 use tessera_rt::abi::Status;
 use tessera_rt::syscall::{Registers, raw};
@@ -12,11 +12,7 @@ use tessera_rt::syscall::{Registers, raw};
 tessera_rt::entry!(main);
 
 /// Written by xtask: the seed, the operation count, the flags.
-static PARAMS: ParamBlock = ParamBlock::new(Params {
-    seed: 1,
-    operations: 1000,
-    flags: 0,
-});
+static PARAMS: ParamBlock = ParamBlock::new(params::DEFAULTS);
 
 /// How often the audit runs during the operations.
 const AUDIT_EVERY: u64 = 1024;

@@ -127,7 +127,8 @@ fn seal(bytes: &mut [u8]) {
     let Ok(total) = ManagerData::total_size(bytes) else {
         return;
     };
-    if bytes.len() < total.max(CHECKSUM_START) {
+    // A mutated header may claim fewer bytes than the checksum starts at.
+    if total < CHECKSUM_START || bytes.len() < total {
         return;
     }
     let sum = checksum(&bytes[CHECKSUM_START..total]);
