@@ -92,6 +92,7 @@ fn restored(start: &Report, now: &Report) -> bool {
 /// Checks the canary, audits, tears both partitions down, compares the
 /// audit with the start, and gives the verdict.
 pub fn finish(host: &mut Host, start: &Report) -> ! {
+    host.print_all = true;
     let memory = host.canary.spec.memory_bytes;
     match host.canary_device.range(memory) {
         Some(range) => {

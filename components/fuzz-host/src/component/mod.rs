@@ -22,6 +22,9 @@ tessera_rt::entry!(main);
 
 /// The receive capability of the `exits` endpoint (first of `provides`).
 const EXITS: u32 = 4;
+/// How many findings are printed during the run (the count is always
+/// reported, and the end's findings always printed).
+const PRINTED_FINDINGS: u64 = 40;
 
 /// Where the fuzz guest's recovery point lives (its registered GPAs).
 #[derive(Debug, Default, Clone, Copy)]
@@ -51,11 +54,16 @@ pub struct Host {
     stops: u64,
     hotplug: judge::Hotplug,
     slots: Slots,
+    /// Print every finding (the end's oracles), not only the first ones.
+    print_all: bool,
 }
 
 impl Host {
     pub fn finding(&mut self, what: core::fmt::Arguments<'_>) {
         self.findings += 1;
+        if self.findings > PRINTED_FINDINGS && !self.print_all {
+            return;
+        }
         log::error!("fuzz-host: FINDING at operation {}: {what}", self.operation);
     }
 }
@@ -132,6 +140,7 @@ fn main() {
         stops: 0,
         hotplug: judge::Hotplug::default(),
         slots,
+        print_all: false,
     };
     serve(&mut host);
     judge::finish(&mut host, &baseline)

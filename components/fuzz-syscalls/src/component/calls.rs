@@ -345,12 +345,12 @@ fn plain(fuzzer: &mut Fuzzer, draw: &mut Draw, number: Syscall) {
         }
         Syscall::ConsoleWrite => {
             words[0] = draw.between(0, 48);
-            if draw.chance(1, 8) {
+            // The real console only now and then, with a whole line (a
+            // line cut short would run into the next log line).
+            if draw.chance(1, 16) {
                 rdi = 2;
-                words[0] = draw.between(0, 8);
-                for word in &mut words[1..] {
-                    *word = u64::from_le_bytes([b'f', b'u', b'z', b'z', b'.', b'.', b'.', b' ']);
-                }
+                words[0] = draw.pick(&[0, 5]);
+                words[1] = u64::from_le_bytes(*b"fuzz\n\0\0\0");
             }
         }
         Syscall::Call => {

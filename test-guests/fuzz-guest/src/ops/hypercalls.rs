@@ -75,7 +75,14 @@ fn gpa(fuzz: &Fuzz, draw: &mut Draw, page: u64) -> u64 {
         12 => HOTPLUG_GPA + draw.below(16) * PAGE,
         13 => draw.pick(&[0, (1 << 40) - 8, 1 << 40, !7]),
         14 => fuzz.overlays.hypercall_page().unwrap_or(scratch),
-        _ => draw.edgy(),
+        // Anywhere, but never the guest's own RAM outside its scratch and
+        // pool pages: an output written there would hit its code or stack.
+        _ => match draw.edgy() {
+            gpa if gpa < fuzz.layout.ram_top && !fuzz.layout.in_pool(gpa) && gpa >= PAGE => {
+                gpa + fuzz.layout.ram_top.next_power_of_two()
+            }
+            gpa => gpa,
+        },
     }
 }
 

@@ -57,7 +57,12 @@ fn overlay_value(fuzz: &Fuzz, draw: &mut Draw, which: u32) -> u64 {
         8 => BEYOND_RAM + draw.below(4) * PAGE,
         9 => HOTPLUG_GPA + draw.below(4) * PAGE,
         10 => draw.pick(&[(1 << 40) - PAGE, 1 << 40, 1 << 52]),
-        _ => draw.edgy() & !0xFFF,
+        // Anywhere, but never on the guest's own RAM outside its pool (an
+        // overlay there hides its code, stack or page tables).
+        _ => match draw.edgy() & !0xFFF {
+            gpa if gpa < fuzz.layout.ram_top => gpa + fuzz.layout.ram_top.next_power_of_two(),
+            gpa => gpa,
+        },
     };
     let mut value = gpa | u64::from(draw.chance(3, 4));
     if which == msr::HYPERCALL && draw.chance(1, 40) {
