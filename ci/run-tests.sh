@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# What CI runs: the host unit tests and the QEMU system tests, through
-# `cargo xtask test`, whose last line is `N passed, M failed`.
+# What CI runs: clippy and rustdoc on the host crates (warnings and broken
+# documentation links are errors), then the host unit tests and the QEMU
+# system tests, through `cargo xtask test`, whose last line is
+# `N passed, M failed`.
 #
 # The machine needs rustup (rust-toolchain.toml pins the toolchain, the
 # x86_64-unknown-none target and the components; rustup fetches what is missing).
@@ -21,5 +23,10 @@ if command -v rustup >/dev/null 2>&1; then
     rustup toolchain install
 fi
 cargo --version
+
+# The workspace's default members are the host crates.
+cargo clippy --all-targets -- -D warnings
+RUSTDOCFLAGS="-D rustdoc::broken_intra_doc_links -D rustdoc::private_intra_doc_links" \
+    cargo doc --no-deps
 
 cargo xtask test

@@ -1,9 +1,11 @@
-//! The host's CPUs, from the ACPI MADT (ACPI 6.5, 5.2.12), parsed by the
-//! `acpi` crate over the physical map.
+//! The host's CPUs and where an ISA interrupt arrives, from the ACPI MADT
+//! (ACPI 6.5, 5.2.12), parsed by the `acpi` crate over the physical map.
+use crate::arch::ioapic::IsaRoute;
 use crate::memory::physical_to_virtual;
 use acpi::madt::{Madt, MadtEntry};
 use acpi::{AcpiHandler, AcpiTables, PhysicalMapping};
 use alloc::vec::Vec;
+use core::pin::Pin;
 use core::ptr::NonNull;
 
 /// One processor the firmware lists as usable.
@@ -36,8 +38,11 @@ impl AcpiHandler for PhysicalMap {
     fn unmap_physical_region<T>(_region: &PhysicalMapping<Self, T>) {}
 }
 
-/// Every enabled CPU, the bootstrap processor first.
-pub fn find_cpus(rsdp: Option<u64>) -> Result<Vec<Cpu>, acpi::AcpiError> {
+/// Runs `read` on the MADT.
+fn with_madt<R>(
+    rsdp: Option<u64>,
+    read: impl FnOnce(Pin<&Madt>) -> R,
+) -> Result<R, acpi::AcpiError> {
     let tables = match rsdp {
         // SAFETY: the address comes from the boot loader's RSDP tag; the
         // crate validates signature and checksum before trusting it.
@@ -46,9 +51,61 @@ pub fn find_cpus(rsdp: Option<u64>) -> Result<Vec<Cpu>, acpi::AcpiError> {
         None => unsafe { AcpiTables::search_for_rsdp_bios(PhysicalMap)? },
     };
     let madt = tables.find_table::<Madt>()?;
+    Ok(read(madt.get()))
+}
+
+/// MPS INTI flags (ACPI 6.5, table 5.50): polarity in bits 1:0, trigger
+/// mode in bits 3:2; 0 means the bus's default (ISA: active high, edge).
+const POLARITY_ACTIVE_LOW: u16 = 0b11;
+const TRIGGER_LEVEL: u16 = 0b11 << 2;
+
+/// Where ISA interrupt `irq` arrives: its global system interrupt (the
+/// same number unless an interrupt source override says otherwise) on the
+/// I/O APIC whose range holds it.
+pub fn isa_irq_route(rsdp: Option<u64>, irq: u8) -> Result<Option<IsaRoute>, acpi::AcpiError> {
+    with_madt(rsdp, |madt| {
+        let mut gsi = u32::from(irq);
+        let mut flags = 0;
+        let mut ioapics = Vec::new();
+        for entry in madt.entries() {
+            match entry {
+                MadtEntry::InterruptSourceOverride(o) if o.bus == 0 && o.irq == irq => {
+                    gsi = o.global_system_interrupt;
+                    flags = o.flags;
+                }
+                MadtEntry::IoApic(io) => {
+                    ioapics.push((
+                        u64::from(io.io_apic_address),
+                        io.global_system_interrupt_base,
+                    ));
+                }
+                _ => {}
+            }
+        }
+        // Each I/O APIC takes the interrupts from its base up (to the next
+        // one's base): the one with the highest base not above `gsi`.
+        let (ioapic, base) = ioapics
+            .into_iter()
+            .filter(|&(_, base)| base <= gsi)
+            .max_by_key(|&(_, base)| base)?;
+        Some(IsaRoute {
+            ioapic,
+            pin: gsi - base,
+            active_low: flags & 0b11 == POLARITY_ACTIVE_LOW,
+            level: flags & (0b11 << 2) == TRIGGER_LEVEL,
+        })
+    })
+}
+
+/// Every enabled CPU, the bootstrap processor first.
+pub fn find_cpus(rsdp: Option<u64>) -> Result<Vec<Cpu>, acpi::AcpiError> {
+    with_madt(rsdp, cpus_of)
+}
+
+fn cpus_of(madt: Pin<&Madt>) -> Vec<Cpu> {
     let bootstrap_apic = crate::arch::apic::id();
     let mut cpus = Vec::new();
-    for entry in madt.get().entries() {
+    for entry in madt.entries() {
         let (apic_id, processor_uid, flags) = match entry {
             MadtEntry::LocalApic(lapic) => (
                 u32::from(lapic.apic_id),
@@ -78,5 +135,5 @@ pub fn find_cpus(rsdp: Option<u64>) -> Result<Vec<Cpu>, acpi::AcpiError> {
             },
         );
     }
-    Ok(cpus)
+    cpus
 }

@@ -108,7 +108,7 @@ pub fn emergency_line(args: fmt::Arguments<'_>) {
 }
 
 /// A component's console line longer than this is printed in pieces.
-pub const COMPONENT_LINE_MAX: usize = 200;
+pub const COMPONENT_LINE_MAX: usize = tessera_abi::CONSOLE_LINE_MAX;
 
 /// Prints one line a component wrote, tagged with its name and CPU. Bytes
 /// that are not printable ASCII are shown as `\xNN`, so a component cannot

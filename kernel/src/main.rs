@@ -17,6 +17,7 @@ mod arch;
 mod audit;
 mod boot;
 mod console;
+mod console_input;
 mod construct;
 mod exit;
 mod fault_injection;
@@ -92,6 +93,7 @@ fn bootstrap(boot_info: BootInfo) -> ! {
         // The kernel alone: bring-up was the whole deployment.
         None => exit::finish(exit::Verdict::Pass),
         Some(kernel) => {
+            console_input::start(boot_info.rsdp, cpus[0].apic_id);
             *state::KERNEL.lock() = Some(kernel);
             smp::wake_all();
             sched::start(0)

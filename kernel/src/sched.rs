@@ -236,13 +236,15 @@ pub fn start(cpu: usize) -> ! {
 pub fn run_next(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize) -> ! {
     loop {
         if let Some(kernel) = guard.as_mut() {
+            crate::console_input::deliver(kernel);
             kernel.sched.idle[cpu] = false;
             if let Some(thread) = kernel.sched.pick(cpu) {
                 enter(guard, cpu, thread);
             }
             kernel.sched.idle[cpu] = true;
             kernel.sched.running[cpu] = None;
-            if kernel.sched.quiet() {
+            // A component waiting for typed input may still be woken.
+            if kernel.sched.quiet() && !crate::console_input::listening(kernel) {
                 deployment_quiet(guard);
             }
         }

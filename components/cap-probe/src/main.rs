@@ -23,7 +23,8 @@ use echo_server::ECHO;
 use tessera_rt::abi::REGION_WINDOW;
 use tessera_rt::syscall::{self, Registers};
 use tessera_rt::{
-    CSPACE_SLOTS, Endpoint, Error, Message, Notification, Status, cap, rights, slot, verdict,
+    CSPACE_SLOTS, Console, Endpoint, Error, Message, Notification, Status, cap, rights, slot,
+    verdict,
 };
 
 tessera_rt::entry!(main);
@@ -219,6 +220,18 @@ fn main() {
         "a region larger than its quota fails with QuotaExhausted",
         tessera_rt::memory::create(REGION + 1, 1 << 17),
         Status::QuotaExhausted,
+    );
+    // Typed input is for the console-input holder alone: this console
+    // capability writes, it does not read.
+    tap.expect(
+        "reading the console's input without READ fails with InsufficientRights",
+        Console::OWN.read(&mut [0; 8]),
+        Status::InsufficientRights,
+    );
+    tap.expect(
+        "asking to be told of typed input without READ fails with InsufficientRights",
+        Console::OWN.notify_input(None),
+        Status::InsufficientRights,
     );
 
     tap.finish()

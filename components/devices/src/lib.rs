@@ -20,6 +20,14 @@
 //! sends it before the partition starts. Anything else (another exit
 //! kind, a malformed or unknown message) stops the VP, with a warning.
 //!
+//! What is typed on the console reaches one partition's COM1, the
+//! *console partition*: with [`Devices::with_console_input`] (the
+//! component holds the console's input), the first partition that
+//! attaches. When its guest reads the receive buffer or the line status
+//! and the receiver is empty, the bytes waiting upstream ([`TypedInput`],
+//! the kernel's console input) are taken into it, as many as it holds; a
+//! polling guest sees LSR.DR and reads them from RBR.
+//!
 //! Interrupts are out of scope (there is no interrupt controller yet): the
 //! UART never raises one, and its IIR always says none is pending.
 #![no_std]
@@ -74,16 +82,49 @@ impl fmt::Display for Tag<'_> {
     }
 }
 
+/// Where typed bytes come from: the kernel's console input, in the
+/// component (`Console::read`).
+pub trait TypedInput {
+    /// Up to `buffer.len()` typed bytes, oldest first; how many (never
+    /// blocks).
+    fn read(&mut self, buffer: &mut [u8]) -> usize;
+}
+
+/// No typed input at all.
+#[derive(Debug)]
+pub struct NoInput;
+
+impl TypedInput for NoInput {
+    fn read(&mut self, _: &mut [u8]) -> usize {
+        0
+    }
+}
+
 /// The devices of every partition that called, by badge.
 #[derive(Clone, Debug, Default)]
 pub struct Devices {
     partitions: BTreeMap<u64, Partition>,
+    /// Whether typed input is there to hand on.
+    takes_input: bool,
+    /// The console partition, once it attached.
+    console: Option<u64>,
 }
 
 impl Devices {
     pub const fn new() -> Self {
         Self {
             partitions: BTreeMap::new(),
+            takes_input: false,
+            console: None,
+        }
+    }
+
+    /// Devices whose first attached partition gets what is typed.
+    pub const fn with_console_input() -> Self {
+        Self {
+            partitions: BTreeMap::new(),
+            takes_input: true,
+            console: None,
         }
     }
 
@@ -92,15 +133,34 @@ impl Devices {
         self.partitions.len()
     }
 
-    /// Answers one message from the caller with `badge`.
+    /// Answers one message from the caller with `badge`, without typed
+    /// input.
     pub fn handle(&mut self, badge: u64, message: &ExitMessage) -> Handled {
+        self.handle_with(badge, message, &mut NoInput)
+    }
+
+    /// Answers one message from the caller with `badge`; the console
+    /// partition's COM1 receives from `input`.
+    pub fn handle_with(
+        &mut self,
+        badge: u64,
+        message: &ExitMessage,
+        input: &mut dyn TypedInput,
+    ) -> Handled {
         match message.exit {
             Exit::IoPort {
                 port,
                 size,
                 write,
                 value,
-            } => self.io(badge, port, size, write, value),
+            } => {
+                let typed: &mut dyn TypedInput = if self.console == Some(badge) {
+                    input
+                } else {
+                    &mut NoInput
+                };
+                self.io(badge, port, size, write, value, typed)
+            }
             Exit::PartitionAttach { name } => self.attach(badge, name),
             _ => {
                 let partition = self.partitions.get(&badge);
@@ -126,6 +186,13 @@ impl Devices {
         if partition.name != Some(name) {
             log.push((Level::Info, format!("badge {badge} is partition {name}")));
         }
+        if self.takes_input && self.console.is_none() {
+            self.console = Some(badge);
+            log.push((
+                Level::Info,
+                format!("what is typed on the console goes to partition {name}'s COM1"),
+            ));
+        }
         *partition = Partition {
             name: Some(name),
             ..Partition::default()
@@ -138,7 +205,15 @@ impl Devices {
 
     /// `IN` or `OUT` of `size` bytes (1, 2 or 4: the parser checked) at
     /// `port`.
-    fn io(&mut self, badge: u64, port: u16, size: u8, write: bool, value: u32) -> Handled {
+    fn io(
+        &mut self,
+        badge: u64,
+        port: u16,
+        size: u8,
+        write: bool,
+        value: u32,
+        input: &mut dyn TypedInput,
+    ) -> Handled {
         let partition = self.partitions.entry(badge).or_default();
         let mut log = Vec::new();
         let mut read = 0u32;
@@ -152,7 +227,7 @@ impl Devices {
                     log.push((Level::Info, format!("{tag}: {}", Escaped(&line))));
                 }
             } else {
-                read |= u32::from(partition.read_byte(port)) << shift;
+                read |= u32::from(partition.read_byte(port, input)) << shift;
             }
         }
         let reply = if write {
@@ -165,12 +240,21 @@ impl Devices {
 }
 
 impl Partition {
-    fn read_byte(&mut self, port: u16) -> u8 {
-        if COM1_PORTS.contains(&port) {
-            self.com1.read((port - COM1) as u8)
-        } else {
-            0xFF
+    fn read_byte(&mut self, port: u16, input: &mut dyn TypedInput) -> u8 {
+        if !COM1_PORTS.contains(&port) {
+            return 0xFF;
         }
+        let offset = (port - COM1) as u8;
+        // The guest looks for received data: what was typed comes in now.
+        if offset == uart16550::offset::DATA || offset == uart16550::offset::LSR {
+            let mut typed = [0u8; uart16550::FIFO_DEPTH];
+            let room = self.com1.line_room().min(typed.len());
+            let count = input.read(&mut typed[..room]).min(room);
+            for &byte in &typed[..count] {
+                self.com1.receive(byte);
+            }
+        }
+        self.com1.read(offset)
     }
 
     /// Writes a byte; a completed output line, if this finished one.

@@ -6,6 +6,7 @@
 //! [component.devices]
 //! image = "devices"
 //! console = true          # slot 2: guest output is logged here
+//! console-input = true    # optional: what is typed goes to its partition's COM1
 //! provides = ["io"]       # the receive capability, in slot 4
 //! ```
 //!
@@ -20,19 +21,45 @@
 
 #[cfg(target_os = "none")]
 mod component {
-    use devices::Devices;
-    use tessera_rt::Endpoint;
+    use devices::{Devices, TypedInput};
     use tessera_rt::vm_exit::serve_exits;
+    use tessera_rt::{Console, Endpoint};
 
     tessera_rt::entry!(main);
 
     /// The receive capability of the `io` endpoint (first of `provides`).
     const IO_ENDPOINT: Endpoint = Endpoint(4);
 
+    /// The kernel's console input, through the console capability's READ
+    /// right.
+    struct KernelInput;
+
+    impl TypedInput for KernelInput {
+        fn read(&mut self, buffer: &mut [u8]) -> usize {
+            // A failed read is no input (the right was taken away).
+            Console::OWN.read(buffer).unwrap_or(0)
+        }
+    }
+
     fn main() {
-        log::info!("serving COM1 (16550A at 0x3f8) to partitions");
-        let mut devices = Devices::new();
-        serve_exits(IO_ENDPOINT, |badge, message| devices.handle(badge, message))
+        // Reading nothing tells whether the console capability has READ.
+        let input = Console::OWN.read(&mut []).is_ok();
+        log::info!(
+            "serving COM1 (16550A at 0x3f8) to partitions{}",
+            if input {
+                "; the console's input goes to the first"
+            } else {
+                ""
+            }
+        );
+        let mut devices = if input {
+            Devices::with_console_input()
+        } else {
+            Devices::new()
+        };
+        serve_exits(IO_ENDPOINT, |badge, message| {
+            devices.handle_with(badge, message, &mut KernelInput)
+        })
     }
 }
 

@@ -239,3 +239,80 @@ fn linux_8250_autoconfig_sees_a_16550a() {
     }
     assert_eq!(lines, ["partition 1: [    0.000000] Linux version"]);
 }
+
+/// Typed bytes waiting upstream, as the kernel's console input holds them.
+struct Typed(std::collections::VecDeque<u8>);
+
+impl TypedInput for Typed {
+    fn read(&mut self, buffer: &mut [u8]) -> usize {
+        let mut count = 0;
+        while count < buffer.len() {
+            let Some(byte) = self.0.pop_front() else {
+                break;
+            };
+            buffer[count] = byte;
+            count += 1;
+        }
+        count
+    }
+}
+
+fn inb_typed(devices: &mut Devices, badge: u64, port: u64, typed: &mut Typed) -> u64 {
+    let words = [IO_PORT, 0, port, 1, 0, 0];
+    let handled = devices.handle_with(badge, &ExitMessage::parse(&words, &[]), typed);
+    handled.reply.words()[2]
+}
+
+/// A guest polling LSR.DR, then reading RBR, as a polled serial driver does.
+fn read_line(devices: &mut Devices, badge: u64, typed: &mut Typed) -> Vec<u8> {
+    let mut line = Vec::new();
+    for _ in 0..1000 {
+        if inb_typed(devices, badge, LSR, typed) & 1 == 0 {
+            continue;
+        }
+        let byte = inb_typed(devices, badge, THR, typed) as u8;
+        if byte == b'\r' {
+            return line;
+        }
+        line.push(byte);
+    }
+    panic!("no end of line: {line:?}");
+}
+
+#[test]
+fn typed_input_reaches_the_console_partitions_com1_only() {
+    let mut devices = Devices::with_console_input();
+    let handled = attach(&mut devices, 1, "console");
+    assert!(
+        handled
+            .log
+            .iter()
+            .any(|(_, l)| l == "what is typed on the console goes to partition console's COM1"),
+        "{:?}",
+        handled.log
+    );
+    attach(&mut devices, 2, "other");
+    let mut typed = Typed(b"hello\rx".iter().copied().collect());
+    // Another partition polls: it sees nothing, and takes nothing.
+    assert_eq!(inb_typed(&mut devices, 2, LSR, &mut typed) & 1, 0);
+    assert_eq!(typed.0.len(), 7);
+    // The console partition reads the line byte by byte (no FIFO: one at a
+    // time comes in; the rest waits upstream).
+    assert_eq!(read_line(&mut devices, 1, &mut typed), b"hello");
+    assert_eq!(typed.0, [b'x']);
+    // With the FIFOs on, up to 16 come in at once.
+    outb(&mut devices, 1, COM1 + 2, 0x01);
+    let mut typed = Typed((0..40u8).map(|i| b'a' + i % 26).collect());
+    assert_eq!(inb_typed(&mut devices, 1, LSR, &mut typed) & 1, 1);
+    assert_eq!(typed.0.len(), 40 - 16);
+    assert_eq!(inb_typed(&mut devices, 1, THR, &mut typed), u64::from(b'a'));
+}
+
+#[test]
+fn without_console_input_no_partition_takes_typed_bytes() {
+    let mut devices = Devices::new();
+    attach(&mut devices, 1, "g");
+    let mut typed = Typed(b"abc".iter().copied().collect());
+    assert_eq!(inb_typed(&mut devices, 1, LSR, &mut typed) & 1, 0);
+    assert_eq!(typed.0.len(), 3);
+}

@@ -23,7 +23,10 @@
 //!   terminal: DCD, DSR and CTS set.
 //! - The receiver holds one byte, or 16 with the FIFOs enabled (FCR bit 0,
 //!   which also sets IIR bits 7:6); a byte arriving when it is full sets
-//!   the overrun bit of LSR, which reading LSR clears.
+//!   the overrun bit of LSR, which reading LSR clears. The line (what is
+//!   typed on the console) delivers only when the receiver is empty
+//!   ([`Uart16550::line_room`]), so typed bytes are never overrun: they
+//!   wait upstream until the guest reads RBR.
 //! - **No interrupts**: there is no interrupt controller to raise them on
 //!   yet, so IIR always reads "no interrupt pending" (bit 0 set, plus the
 //!   FIFO bits), whatever IER enables. IER keeps its four bits for the
@@ -214,6 +217,20 @@ impl Uart16550 {
             _ => self.scr = value,
         }
         None
+    }
+
+    /// How many bytes the line may deliver now without an overrun: 0 while
+    /// the receiver holds anything (the guest has not taken what came) or
+    /// in loopback (the line is cut off from the receiver); otherwise the
+    /// receiver's room (16 with the FIFOs, else 1).
+    pub fn line_room(&self) -> usize {
+        if self.loopback() || self.rx_len > 0 {
+            0
+        } else if self.fifos_enabled() {
+            FIFO_DEPTH
+        } else {
+            1
+        }
     }
 
     /// A byte arriving on the receive side (from the line, or looped back).
@@ -508,5 +525,20 @@ mod tests {
         write(&mut uart, 8 + SCR, 0x42);
         assert_eq!(uart.read(SCR), 0x42);
         assert_eq!(uart.read(0xF8 + SCR), 0x42);
+    }
+
+    #[test]
+    fn the_line_delivers_only_into_an_empty_receiver() {
+        let mut uart = Uart16550::new();
+        assert_eq!(uart.line_room(), 1, "no FIFOs: one byte");
+        assert!(uart.receive(b'a'));
+        assert_eq!(uart.line_room(), 0, "the guest has not read it yet");
+        assert_eq!(uart.read(LSR) & LSR_DR, LSR_DR);
+        assert_eq!(uart.read(DATA), b'a');
+        assert_eq!(uart.read(LSR) & LSR_DR, 0);
+        write(&mut uart, IIR_FCR, FCR_ENABLE);
+        assert_eq!(uart.line_room(), FIFO_DEPTH);
+        write(&mut uart, MCR, MCR_LOOP);
+        assert_eq!(uart.line_room(), 0, "loopback cuts the line off");
     }
 }

@@ -163,6 +163,7 @@ fn abi_rights(plan: tessera_boot_plan::Rights) -> u32 {
         (Plan::GRANT, rights::GRANT),
         (Plan::SIGNAL, rights::SIGNAL),
         (Plan::WRITE, rights::WRITE),
+        (Plan::READ, rights::READ),
     ]
     .into_iter()
     .filter(|&(bit, _)| plan.contains(bit))
@@ -177,11 +178,12 @@ fn install_grant(
     let holder = slots.domain(grant.holder);
     let name = plan.component(grant.holder).map_or("?", |c| c.name);
     let result = match grant.kind {
+        // WRITE for output, READ for what is typed (console-input).
         GrantKind::Console => cap_install(
             holder,
             slot::CONSOLE,
             slot::CONSOLE,
-            rights::WRITE | rights::GRANT | rights::DERIVE,
+            abi_rights(grant.rights) | rights::GRANT | rights::DERIVE,
             0,
         ),
         GrantKind::Verdict => cap_install(holder, slot::VERDICT, slot::VERDICT, rights::WRITE, 0),

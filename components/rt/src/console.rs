@@ -1,16 +1,21 @@
-//! Writing to a console capability.
+//! Writing to a console capability, and reading what is typed on it.
 //!
 //! `ConsoleWrite` carries at most 40 bytes, packed little-endian into five
 //! message words; longer output goes in several calls. The kernel prints
 //! each complete line tagged with the writing component's name, as
-//! `[NAME cpuN] LINE`.
+//! `[NAME cpuN] LINE`. `ConsoleRead` brings typed bytes back the same way,
+//! for a console capability with the READ right (`console-input = true`
+//! in the manifest; ABI: `tessera_abi::console_input`).
 
 use core::fmt;
 
-use tessera_abi::{CONSOLE_WRITE_MAX, CapTransfer, Syscall, slot};
+use tessera_abi::console_input::READ_MAX;
+use tessera_abi::{CONSOLE_WRITE_MAX, CapTransfer, NO_SELECTOR, Syscall, slot};
 
 use crate::error::Error;
+use crate::ipc::Notification;
 use crate::syscall::invoke;
+use crate::wrap::Wrapping;
 
 /// A console capability: the component's own (slot 2, `console = true` in
 /// the manifest), or one another component passed it.
@@ -29,11 +34,47 @@ impl Console {
     }
 
     /// Writes one line `LEVEL message` (as the logger does), such as
-    /// `INFO serving echo`.
+    /// `INFO serving echo`; a line longer than the kernel prints in one
+    /// piece is cut between words ([`crate::wrap`]).
     pub fn log(&self, level: log::Level, message: fmt::Arguments<'_>) -> Result<(), Error> {
-        let mut out = ChunkWriter::new(|chunk: &[u8]| self.write_chunk(chunk));
-        format_line(&mut out, level, message);
-        out.finish()
+        let out = ChunkWriter::new(|chunk: &[u8]| self.write_chunk(chunk));
+        let mut wrapping = Wrapping::new(out);
+        format_line(&mut wrapping, level, message);
+        match wrapping.finish() {
+            Ok(out) => out.finish(),
+            // The chunk writer never fails a write (it keeps the error).
+            Err(fmt::Error) => Ok(()),
+        }
+    }
+
+    /// Reads up to 40 typed bytes into `buffer` (never blocks; what does
+    /// not fit stays for the next read); how many (0: nothing was typed
+    /// since the last read). Needs the READ right.
+    pub fn read(&self, buffer: &mut [u8]) -> Result<usize, Error> {
+        let wanted = buffer.len().min(READ_MAX) as u64;
+        let out = invoke(
+            Syscall::ConsoleRead,
+            self.0,
+            [wanted, 0, 0, 0, 0, 0],
+            CapTransfer::NONE,
+        )?;
+        Ok(unpack(&out.words, buffer))
+    }
+
+    /// Has the kernel signal `notification` (one of this component's own:
+    /// it must be able to wait on it) with `bits` whenever typed bytes
+    /// arrive; `None` stops it. Needs the READ right.
+    pub fn notify_input(&self, notification: Option<(Notification, u64)>) -> Result<(), Error> {
+        let (slot, bits) = notification.map_or((u64::from(NO_SELECTOR), 0), |(n, bits)| {
+            (u64::from(n.0), bits)
+        });
+        invoke(
+            Syscall::ConsoleInputNotify,
+            self.0,
+            [slot, bits, 0, 0, 0, 0],
+            CapTransfer::NONE,
+        )
+        .map(drop)
     }
 
     /// One `ConsoleWrite` of at most 40 bytes.
@@ -58,6 +99,20 @@ pub fn pack(chunk: &[u8]) -> (u64, [u64; 5]) {
         words[i / 8] |= u64::from(*byte) << (8 * (i % 8));
     }
     (chunk.len() as u64, words)
+}
+
+/// Copies the bytes of a `ConsoleRead` answer (the count in word 0, the
+/// bytes packed little-endian in words 1-5) into `buffer`, as many as fit;
+/// how many.
+pub fn unpack(words: &[u64; 6], buffer: &mut [u8]) -> usize {
+    let count = usize::try_from(words[0])
+        .unwrap_or(usize::MAX)
+        .min(CONSOLE_WRITE_MAX)
+        .min(buffer.len());
+    for (i, byte) in buffer[..count].iter_mut().enumerate() {
+        *byte = (words[1 + i / 8] >> (8 * (i % 8))) as u8;
+    }
+    count
 }
 
 /// Formats `LEVEL message\n` into `out`.
@@ -149,6 +204,22 @@ mod tests {
         assert_eq!(pack(&full), (40, [u64::from_le_bytes([0xab; 8]); 5]));
         assert_eq!(pack(&[1u8; 41]).0, 40, "never more than 40 bytes");
         assert_eq!(pack(b""), (0, [0; 5]));
+    }
+
+    #[test]
+    fn typed_bytes_unpack_as_console_writes_pack() {
+        let (len, packed) = pack(b"hello, typed world!\r");
+        let words = [len, packed[0], packed[1], packed[2], packed[3], packed[4]];
+        let mut buffer = [0u8; 40];
+        assert_eq!(unpack(&words, &mut buffer), 20);
+        assert_eq!(&buffer[..20], b"hello, typed world!\r");
+        // A small buffer takes what fits; a hostile count is clamped.
+        let mut small = [0u8; 5];
+        assert_eq!(unpack(&words, &mut small), 5);
+        assert_eq!(&small, b"hello");
+        let mut buffer = [0u8; 64];
+        assert_eq!(unpack(&[u64::MAX, 0, 0, 0, 0, 0], &mut buffer), 40);
+        assert_eq!(unpack(&[0; 6], &mut buffer), 0);
     }
 
     #[test]

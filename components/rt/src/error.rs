@@ -67,7 +67,8 @@ impl fmt::Debug for Error {
 }
 
 impl fmt::Display for Error {
-    /// The status's text and code (`the server died (0x206)`).
+    /// The status's text, name and code (`the server died (ServerDied,
+    /// 0x206)`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.status() {
             Some(status) => write!(f, "{status}"),
@@ -97,7 +98,25 @@ mod tests {
         assert_ne!(error, Status::WrongType);
         assert_eq!(error.status(), Some(Status::EmptySlot));
         assert_eq!(format!("{error:?}"), "EmptySlot");
-        assert_eq!(format!("{error}"), "empty capability slot (0x103)");
+        assert_eq!(
+            format!("{error}"),
+            "empty capability slot (EmptySlot, 0x103)"
+        );
+    }
+
+    #[test]
+    fn every_status_the_kernel_returns_prints_by_name() {
+        // 0x10B once printed as "unknown status (0x10b)".
+        let error = Error::from_code(0x10B).unwrap();
+        assert_eq!(
+            format!("{error}"),
+            "kernel out of memory for capabilities (CapabilityOutOfMemory, 0x10b)"
+        );
+        for status in Status::KNOWN.into_iter().filter(|s| *s != Status::Success) {
+            let shown = format!("{}", Error::from(status));
+            assert!(!shown.contains("unknown"), "{shown}");
+            assert!(shown.contains(&format!("{status:?}")), "{shown}");
+        }
     }
 
     #[test]

@@ -74,6 +74,7 @@ pub mod testing;
 pub mod time;
 pub mod vm;
 pub mod vm_exit;
+pub mod wrap;
 
 pub use console::Console;
 pub use control::{exit, null_syscall, verdict, yield_now};

@@ -185,7 +185,7 @@ pub(crate) fn write_to_page_zero() -> ! {
     panic!("faults exist only inside a Tessera component")
 }
 
-/// Which fault [`raise_fault`] raises.
+/// Which fault `raise_fault` raises.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
     /// `ud2`.

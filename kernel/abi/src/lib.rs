@@ -1,4 +1,4 @@
-//! The Tessera kernel ABI, version 3: what a ring-3 component may rely on.
+//! The Tessera kernel ABI, version 4: what a ring-3 component may rely on.
 //!
 //! The key words MUST, MUST NOT, SHOULD and MAY are to be read as in RFC 2119.
 //! Kernel and components build against this one crate; a change to anything
@@ -83,7 +83,7 @@ pub mod audit;
 pub mod vm;
 
 /// The ABI this crate describes.
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 
 /// Message words that travel in registers on every IPC operation.
 pub const MESSAGE_WORDS: usize = 6;
@@ -279,6 +279,18 @@ pub enum Syscall {
     /// Requirements document forbids, or one advertising what Tessera does
     /// not implement, is [`Status::InvalidArgument`].
     PartitionSetHv1 = 33,
+    /// Reads what was typed on the console (see [`console_input`]) through
+    /// the console capability in `rdi` (READ): up to word 0 bytes (at most
+    /// 40; more is [`Status::InvalidArgument`]) come back packed
+    /// little-endian in words 1-5, their count in word 0 (0: nothing was
+    /// typed since the last read). Never blocks.
+    ConsoleRead = 40,
+    /// Has the kernel signal the notification in slot word 0 (WAIT: the
+    /// caller's own) with the bits of word 1 whenever typed bytes arrive
+    /// (see [`console_input`]), through the console capability in `rdi`
+    /// (READ). Word 0 = [`NO_SELECTOR`] stops it. One notification at a
+    /// time: the last call wins.
+    ConsoleInputNotify = 41,
     /// Checks the kernel's own bookkeeping and reports it ([`audit`]): the
     /// capability and IPC invariants, the nested page tables against what
     /// should be mapped, and where every physical frame is. For tests and
@@ -293,7 +305,7 @@ pub enum Syscall {
 impl Syscall {
     /// Every system call, in number order (numbers may have gaps: each
     /// branch of the project owns a range).
-    pub const ALL: [Self; 35] = [
+    pub const ALL: [Self; 37] = [
         Self::Null,
         Self::ConsoleWrite,
         Self::Call,
@@ -328,6 +340,8 @@ impl Syscall {
         Self::VpStop,
         Self::VpAssertInterrupt,
         Self::PartitionSetHv1,
+        Self::ConsoleRead,
+        Self::ConsoleInputNotify,
         Self::KernelAudit,
     ];
 
@@ -359,6 +373,27 @@ impl Syscall {
             .ok()
             .and_then(|index| Self::BY_NUMBER.get(index).copied().flatten())
     }
+}
+
+/// The console's input: what is typed on the machine's serial port (COM1,
+/// which the kernel owns).
+///
+/// The kernel takes each byte as it arrives (the UART's receive interrupt)
+/// into a ring of [`console_input::RING_BYTES`] bytes; when the ring is
+/// full, new bytes are dropped (and counted in the kernel's log) until the
+/// reader catches up. Only a holder of a console capability with the READ
+/// right reads them ([`Syscall::ConsoleRead`]); the manifest gives it to
+/// at most one component (`console-input = true`, normally `devices`,
+/// which passes the bytes to its partition's COM1). Instead of asking
+/// again and again, the reader can have a notification signalled when
+/// bytes arrive ([`Syscall::ConsoleInputNotify`]); while one is set, the
+/// deployment never counts as finished for want of runnable threads (the
+/// next key may wake it).
+pub mod console_input {
+    /// How many typed bytes the kernel keeps for the reader.
+    pub const RING_BYTES: usize = 4096;
+    /// The most bytes one `ConsoleRead` returns (words 1-5).
+    pub const READ_MAX: usize = 40;
 }
 
 /// Page rights for `DomainMap` (word 2).
@@ -396,6 +431,12 @@ pub mod init {
 
 /// The most bytes one `ConsoleWrite` carries (5 words).
 pub const CONSOLE_WRITE_MAX: usize = 40;
+
+/// The longest console line the kernel prints in one piece: a component's
+/// line that grows longer is cut there, and its rest printed as a line of
+/// its own (so a component that wraps its own lines at word boundaries
+/// keeps them at most this long).
+pub const CONSOLE_LINE_MAX: usize = 200;
 
 /// The capability transfer word (`r13`) of `Call`, `Reply` and `ReplyWait`.
 ///
@@ -448,6 +489,8 @@ pub enum Status {
     NoLifecycleRoute = 5,
     /// An interrupt of that kind is already pending.
     Busy = 6,
+    /// The capability space named does not exist (a kernel bug).
+    InvalidCSpace = 0x101,
     /// The selector is outside the capability space.
     InvalidSelector = 0x102,
     /// The slot is empty.
@@ -466,26 +509,45 @@ pub enum Status {
     BadgeNotApplicable = 0x109,
     /// The component's kernel-memory quota is used up.
     QuotaExhausted = 0x10A,
-    /// The server of the endpoint died (its component faulted or exited).
-    ServerDied = 0x206,
+    /// The kernel's heap could not hold the capability records the call
+    /// needs.
+    CapabilityOutOfMemory = 0x10B,
+    /// The thread named does not exist (a kernel bug).
+    InvalidThread = 0x201,
+    /// The calling thread cannot run (a kernel bug).
+    NotRunnable = 0x202,
+    /// The calling thread has a wakeup the kernel has not delivered (a
+    /// kernel bug).
+    WakeupPending = 0x203,
     /// The endpoint was restarted since this capability was made.
     StaleEndpoint = 0x204,
+    /// The notification no longer exists.
+    StaleNotification = 0x205,
+    /// The server of the endpoint died (its component faulted or exited).
+    ServerDied = 0x206,
     /// The endpoint no longer exists.
     EndpointDestroyed = 0x207,
+    /// The notification was destroyed while the thread waited on it.
+    NotificationDestroyed = 0x208,
     /// `Reply` without a call to answer (or the caller died).
     NoCaller = 0x209,
     /// `Wait` while a reply is still owed.
     ReplyPending = 0x20A,
     /// The caller's priority is above the endpoint's ceiling.
     AboveCeiling = 0x20B,
+    /// The waiting thread's priority is below the endpoint's ceiling.
+    BelowCeiling = 0x20C,
     /// Only the endpoint owner's threads may wait on it.
     NotOwner = 0x20D,
+    /// The message has more words than the registers carry.
+    MessageTooLong = 0x20E,
     /// The kernel ran out of memory for this operation.
     OutOfMemory = 0x20F,
 }
 
 impl Status {
-    const KNOWN: [Self; 24] = [
+    /// Every status the kernel returns.
+    pub const KNOWN: [Self; 33] = [
         Self::Success,
         Self::InvalidSyscall,
         Self::InvalidArgument,
@@ -493,6 +555,7 @@ impl Status {
         Self::VpRunning,
         Self::NoLifecycleRoute,
         Self::Busy,
+        Self::InvalidCSpace,
         Self::InvalidSelector,
         Self::EmptySlot,
         Self::SlotOccupied,
@@ -502,13 +565,21 @@ impl Status {
         Self::AlreadyBadged,
         Self::BadgeNotApplicable,
         Self::QuotaExhausted,
-        Self::ServerDied,
+        Self::CapabilityOutOfMemory,
+        Self::InvalidThread,
+        Self::NotRunnable,
+        Self::WakeupPending,
         Self::StaleEndpoint,
+        Self::StaleNotification,
+        Self::ServerDied,
         Self::EndpointDestroyed,
+        Self::NotificationDestroyed,
         Self::NoCaller,
         Self::ReplyPending,
         Self::AboveCeiling,
+        Self::BelowCeiling,
         Self::NotOwner,
+        Self::MessageTooLong,
         Self::OutOfMemory,
     ];
 
@@ -534,6 +605,7 @@ impl fmt::Display for Status {
             Self::VpRunning => "the virtual processor is running",
             Self::NoLifecycleRoute => "the partition has no lifecycle route",
             Self::Busy => "an interrupt is already pending",
+            Self::InvalidCSpace => "no such capability space",
             Self::InvalidSelector => "selector outside the capability space",
             Self::EmptySlot => "empty capability slot",
             Self::SlotOccupied => "destination slot occupied",
@@ -543,16 +615,26 @@ impl fmt::Display for Status {
             Self::AlreadyBadged => "capability is already badged",
             Self::BadgeNotApplicable => "only endpoint capabilities carry badges",
             Self::QuotaExhausted => "kernel-memory quota exhausted",
-            Self::ServerDied => "the server died",
+            Self::CapabilityOutOfMemory => "kernel out of memory for capabilities",
+            Self::InvalidThread => "no such thread",
+            Self::NotRunnable => "the calling thread cannot run",
+            Self::WakeupPending => "the calling thread has an undelivered wakeup",
             Self::StaleEndpoint => "the endpoint was restarted",
+            Self::StaleNotification => "the notification no longer exists",
+            Self::ServerDied => "the server died",
             Self::EndpointDestroyed => "the endpoint no longer exists",
+            Self::NotificationDestroyed => "the notification was destroyed",
             Self::NoCaller => "no call to reply to",
             Self::ReplyPending => "a reply is still owed",
             Self::AboveCeiling => "caller priority above the endpoint's ceiling",
+            Self::BelowCeiling => "waiter priority below the endpoint's ceiling",
             Self::NotOwner => "only the endpoint's owner may wait on it",
+            Self::MessageTooLong => "message longer than the registers",
             Self::OutOfMemory => "kernel out of memory",
         };
-        write!(f, "{text} ({:#x})", self.code())
+        // The name too, so a log line can be searched for what the ABI
+        // calls the status.
+        write!(f, "{text} ({self:?}, {:#x})", self.code())
     }
 }
 
@@ -579,21 +661,47 @@ mod tests {
 
     #[test]
     fn syscall_numbers_round_trip_in_order() {
+        for pair in Syscall::ALL.windows(2) {
+            assert!((pair[0] as u64) < (pair[1] as u64), "{pair:?}");
+        }
         for call in Syscall::ALL {
             assert_eq!(Syscall::from_number(call as u64), Some(call));
         }
-        assert!(
-            Syscall::ALL
-                .windows(2)
-                .all(|w| (w[0] as u64) < (w[1] as u64))
-        );
+        // 0-33 dense, then the usability block.
+        assert_eq!(Syscall::from_number(33), Some(Syscall::PartitionSetHv1));
+        assert_eq!(Syscall::from_number(40), Some(Syscall::ConsoleRead));
+        assert_eq!(Syscall::from_number(41), Some(Syscall::ConsoleInputNotify));
+        assert_eq!(Syscall::from_number(34), None);
+        assert_eq!(Syscall::from_number(42), None);
+        assert_eq!(Syscall::from_number(43), Some(Syscall::KernelAudit));
         let known = |n: u64| Syscall::ALL.iter().any(|&c| c as u64 == n);
         for number in 0..200 {
             assert_eq!(Syscall::from_number(number).is_some(), known(number));
         }
-        assert_eq!(Syscall::from_number(34), None);
-        assert_eq!(Syscall::from_number(43), Some(Syscall::KernelAudit));
         assert_eq!(Syscall::from_number(u64::MAX), None);
+    }
+
+    #[test]
+    fn every_known_status_has_its_own_code_and_text() {
+        for (i, status) in Status::KNOWN.into_iter().enumerate() {
+            assert_eq!(Status::from_code(status.code()), Some(status));
+            assert!(
+                Status::KNOWN[i + 1..]
+                    .iter()
+                    .all(|s| s.code() != status.code()),
+                "{status:?}"
+            );
+            let text = status.to_string();
+            assert!(
+                text.ends_with(&std::format!("({status:?}, {:#x})", status.code())),
+                "{text}"
+            );
+        }
+        // The status issue 9 found returned but unnamed.
+        assert_eq!(
+            Status::from_code(0x10B),
+            Some(Status::CapabilityOutOfMemory)
+        );
     }
 
     #[test]
@@ -606,7 +714,7 @@ mod tests {
         assert_eq!(Status::from_code(0x1234), None);
         assert_eq!(
             Status::EmptySlot.to_string(),
-            "empty capability slot (0x103)"
+            "empty capability slot (EmptySlot, 0x103)"
         );
     }
 

@@ -96,7 +96,7 @@ pub mod intercept {
     /// Accesses to GPA pages `first..=last` (page numbers, GPA >> 12) that
     /// no mapping allows — memory-mapped I/O: parameter word = `first |
     /// last << 32`. The kernel decodes the instruction (MOV forms to and
-    /// from a general register or an immediate); see [`quick`].
+    /// from a general register or an immediate); see [`super::quick`].
     pub const MEMORY: u64 = 0x8000_0002;
 }
 

@@ -546,7 +546,8 @@ pub enum GrantKind {
     Call = 1,
     /// May signal a notification ([`Rights::SIGNAL`]).
     Signal = 2,
-    /// May write to the kernel console ([`Rights::WRITE`]); always in [`SLOT_CONSOLE`].
+    /// May write to the kernel console ([`Rights::WRITE`]) and read what is
+    /// typed on it ([`Rights::READ`]); always in [`SLOT_CONSOLE`].
     Console = 3,
     /// May end the deployment with a verdict (no rights: [`Rights::NONE`]);
     /// always in [`SLOT_VERDICT`], and at most one per plan.
@@ -570,7 +571,7 @@ impl GrantKind {
         match self {
             Self::Call => Rights(Rights::CALL.0 | Rights::GRANT.0),
             Self::Signal => Rights::SIGNAL,
-            Self::Console => Rights::WRITE,
+            Self::Console => Rights(Rights::WRITE.0 | Rights::READ.0),
             Self::Verdict => Rights::NONE,
         }
     }
@@ -619,6 +620,8 @@ impl Rights {
     pub const SIGNAL: Self = Self(1 << 2);
     /// Write to the console.
     pub const WRITE: Self = Self(1 << 3);
+    /// Read the console's input (what is typed on it).
+    pub const READ: Self = Self(1 << 4);
 
     /// The raw bits.
     pub const fn bits(self) -> u16 {

@@ -758,6 +758,11 @@ fn verdict_grants() {
     assert_eq!(GrantKind::from_u8(4), Some(GrantKind::Verdict));
     assert!(GrantKind::Verdict.rights_valid(Rights::NONE));
     assert!(!GrantKind::Console.rights_valid(Rights::NONE));
+    // The console's input is the READ right on the console grant.
+    assert!(GrantKind::Console.rights_valid(Rights::READ));
+    assert!(GrantKind::Console.rights_valid(Rights::WRITE.union(Rights::READ)));
+    assert!(!GrantKind::Console.rights_valid(Rights::READ.union(Rights::GRANT)));
+    assert!(!GrantKind::Call.rights_valid(Rights::READ));
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! kernel passes the real instruction while the tests pass a table.
 //!
 //! Bits follow the AMD64 Architecture Programmer's Manual, volume 2, section
-//! 15.4 ("Enabling SVM") and volume 3, appendix E (CPUID 0x8000_0001 ECX[2]
+//! 15.4 ("Enabling SVM") and volume 3, appendix E (CPUID 0x8000_0001 ECX\[2\]
 //! SVM, 0x8000_000A EAX/EBX/EDX).
 #![no_std]
 #![forbid(unsafe_code)]

@@ -14,8 +14,8 @@ global_asm!(include_str!("exceptions.s"), options(att_syntax));
 unsafe extern "C" {
     /// The 32 entry stubs of `exceptions.s`, by vector.
     static exception_stub_table: [u64; 32];
-    /// The stubs for [`VECTOR_TIMER`], [`VECTOR_WAKEUP`], [`VECTOR_SPURIOUS`].
-    static interrupt_stub_table: [u64; 4];
+    /// The stubs of [`INTERRUPT_VECTORS`], in that order.
+    static interrupt_stub_table: [u64; INTERRUPT_VECTORS.len()];
 }
 
 /// The local APIC timer: preemption.
@@ -24,8 +24,21 @@ pub const VECTOR_TIMER: u8 = 32;
 pub const VECTOR_WAKEUP: u8 = 33;
 /// Another CPU took mappings away: drop cached translations (tlb.rs).
 pub const VECTOR_FLUSH: u8 = 34;
+/// A key was typed on the console (console_input.rs, through the I/O APIC).
+pub const VECTOR_CONSOLE_INPUT: u8 = 35;
 /// The APIC's spurious vector (apic.rs): needs no end-of-interrupt.
 pub const VECTOR_SPURIOUS: u8 = 255;
+
+/// Every interrupt vector the kernel takes, in the order of
+/// `interrupt_stub_table` (exceptions.s), whose stub for each pushes that
+/// vector.
+const INTERRUPT_VECTORS: [u8; 5] = [
+    VECTOR_TIMER,
+    VECTOR_WAKEUP,
+    VECTOR_FLUSH,
+    VECTOR_CONSOLE_INPUT,
+    VECTOR_SPURIOUS,
+];
 
 /// Interrupt stack table slots (1-based in the IDT, 0-based in the TSS).
 pub const IST_DOUBLE_FAULT: u16 = 0;
@@ -164,10 +177,7 @@ fn build_idt() -> InterruptDescriptorTable {
     }
     // SAFETY: as above, for the interrupt stubs.
     let stubs = unsafe { &interrupt_stub_table };
-    for (vector, stub) in [VECTOR_TIMER, VECTOR_WAKEUP, VECTOR_SPURIOUS]
-        .into_iter()
-        .zip(stubs)
-    {
+    for (vector, stub) in INTERRUPT_VECTORS.into_iter().zip(stubs) {
         // SAFETY: each stub is a valid entry point that saves all registers.
         unsafe { idt[vector].set_handler_addr(VirtAddr::new(*stub)) };
     }
@@ -204,6 +214,15 @@ extern "C" fn exception_handler(frame: &mut ExceptionFrame) {
         0..32 if from_user => crate::sched::user_exception(frame),
         0..32 => kernel_exception(frame),
         vector if vector == u64::from(VECTOR_SPURIOUS) => {}
+        vector if vector == u64::from(VECTOR_CONSOLE_INPUT) => {
+            crate::console_input::on_interrupt();
+            // The scheduler signals the reader (console_input::deliver);
+            // from ring 3 it runs now, elsewhere on the interrupted path's
+            // next pass through it.
+            if from_user {
+                crate::sched::preempt(frame);
+            }
+        }
         _ => {
             super::apic::end_of_interrupt();
             if from_user {

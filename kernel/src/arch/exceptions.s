@@ -55,11 +55,12 @@ exception_stub_\vector:
     STUB_WITH_ERROR_CODE 29
     STUB_WITH_ERROR_CODE 30
     STUB_WITHOUT_ERROR_CODE 31
-    # Interrupts the kernel uses (exceptions.rs): timer, wakeup, TLB flush,
-    # spurious.
+    # Interrupts the kernel uses (exceptions.rs, INTERRUPT_VECTORS): timer,
+    # wakeup, TLB flush, console input, spurious.
     STUB_WITHOUT_ERROR_CODE 32
     STUB_WITHOUT_ERROR_CODE 33
     STUB_WITHOUT_ERROR_CODE 34
+    STUB_WITHOUT_ERROR_CODE 35
     STUB_WITHOUT_ERROR_CODE 255
 
 exception_common:
@@ -122,4 +123,5 @@ interrupt_stub_table:
     .quad exception_stub_32
     .quad exception_stub_33
     .quad exception_stub_34
+    .quad exception_stub_35
     .quad exception_stub_255

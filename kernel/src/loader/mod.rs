@@ -1,7 +1,8 @@
 //! Starting the deployment: the kernel loads only `init`, the initial
 //! component, and gives it what it needs to build the rest from the boot
 //! plan — the boot modules (read-only), a quota holding the deployment's
-//! whole component memory, the console and the verdict — and nothing else.
+//! whole component memory, the console (output and input) and the verdict —
+//! and nothing else.
 //!
 //! Modules: 0 is the boot plan, 1..=n the images it names, and the last one
 //! is `init`. The plan is parsed here only to check that the modules match
@@ -116,7 +117,8 @@ pub fn build(boot_info: &BootInfo, cpus: &[Cpu]) -> Option<Kernel> {
     let grants = [
         (slot::DOMAIN, Object::Domain(domain), Rights::CONTROL),
         (slot::THREAD, Object::Thread(thread), Rights::CONTROL),
-        (slot::CONSOLE, Object::Console, Rights::WRITE),
+        // READ: what is typed on the console, for init to hand on.
+        (slot::CONSOLE, Object::Console, Rights::WRITE | Rights::READ),
         (slot::VERDICT, Object::Verdict, Rights::WRITE),
     ];
     for (selector, object, rights) in grants {

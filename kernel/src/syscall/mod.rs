@@ -2,6 +2,7 @@
 //! wrong selector, kind or right is a status code in `rax`, never a fault.
 mod audit;
 mod build;
+mod console_input;
 mod vm;
 use crate::ipc_glue::{cap_status, ipc_status, message_of, write_delivery};
 use crate::sched::{self, Keep};
@@ -134,6 +135,10 @@ fn dispatch(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
         Syscall::VpStop => vm::vp_stop(kernel, thread, selector),
         Syscall::VpAssertInterrupt => vm::vp_assert_interrupt(kernel, thread, selector),
         Syscall::PartitionSetHv1 => vm::partition_set_hv1(kernel, thread, selector),
+        Syscall::ConsoleRead => console_input::console_read(kernel, thread, selector),
+        Syscall::ConsoleInputNotify => {
+            console_input::console_input_notify(kernel, thread, selector)
+        }
         Syscall::KernelAudit => audit::kernel_audit(kernel, thread, selector),
     }
 }

@@ -69,7 +69,10 @@ impl Kernel {
         let code = control.exit_code;
         match code {
             ExitCode::INTR | ExitCode::NMI => {
-                let preempt = !self.sched.nothing_ready(cpu) || record.stop_requested;
+                let stop_requested = record.stop_requested;
+                // The interrupt may have been a typed key for a reader.
+                crate::console_input::deliver(self);
+                let preempt = !self.sched.nothing_ready(cpu) || stop_requested;
                 if preempt {
                     Next::Leave(Keep::Yield)
                 } else {

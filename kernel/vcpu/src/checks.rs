@@ -129,9 +129,12 @@ mod tests {
         assert_eq!(runnable(&long_mode()), Ok(()));
     }
 
+    /// A change that makes the state inconsistent, and the error it gives.
+    type Case = (fn(&mut Vmcb), StateError);
+
     #[test]
     fn each_inconsistency_is_named() {
-        let cases: [(fn(&mut Vmcb), StateError); 12] = [
+        let cases: [Case; 12] = [
             (|v| v.save.cr0 |= 1 << 32, StateError::Cr0HighBits),
             (
                 |v| v.save.cr0 = (v.save.cr0 | CR0_NW) & !CR0_CD,

@@ -100,7 +100,7 @@ pub fn decode<'a>(
         None
     };
     let registers = if has(action::SET_REGISTERS) {
-        if buffer.len() % 2 != 0 {
+        if !buffer.len().is_multiple_of(2) {
             return Err(ReplyError::OddRegisterWords);
         }
         for (index, pair) in buffer.chunks_exact(2).enumerate() {

@@ -1,4 +1,4 @@
-//! Polled output on COM1 (a 16550 UART).
+//! Polled output and input on COM1 (a 16550 UART).
 //!
 //! The UART is used as the firmware leaves it: Tessera's serial device and
 //! QEMU's both send whatever reaches the transmit register, so there is no
@@ -10,12 +10,15 @@ use tessera_abi::vm::guest_ports::COM1;
 
 use crate::port::{inb, outb};
 
-/// Transmitter holding register (write).
+/// Transmitter holding register (write), receiver buffer register (read).
 const TRANSMIT: u16 = COM1;
+const RECEIVE: u16 = COM1;
 /// Line status register.
 const LINE_STATUS: u16 = COM1 + 5;
 /// Line status: the transmitter holding register is empty.
 const TRANSMIT_EMPTY: u8 = 1 << 5;
+/// Line status: a received byte waits in the receiver buffer.
+const DATA_READY: u8 = 1 << 0;
 /// A UART that never reports an empty transmitter must not hang the guest
 /// forever: after this many polls the byte is sent regardless.
 const POLL_LIMIT: u32 = 1 << 20;
@@ -32,6 +35,39 @@ impl Serial {
             polls += 1;
         }
         outb(TRANSMIT, byte);
+    }
+
+    /// The next received byte, if one waits (LSR.DR).
+    pub fn try_read_byte(self) -> Option<u8> {
+        (inb(LINE_STATUS) & DATA_READY != 0).then(|| inb(RECEIVE))
+    }
+
+    /// Waits (polling LSR.DR) for the next received byte.
+    pub fn read_byte(self) -> u8 {
+        loop {
+            if let Some(byte) = self.try_read_byte() {
+                return byte;
+            }
+            core::hint::spin_loop();
+        }
+    }
+
+    /// Reads one line into `line` up to CR or LF (not stored); bytes past
+    /// its end are dropped. Returns the line's length.
+    pub fn read_line(self, line: &mut [u8]) -> usize {
+        let mut len = 0;
+        loop {
+            match self.read_byte() {
+                b'\r' | b'\n' if len > 0 => return len,
+                b'\r' | b'\n' => {}
+                byte => {
+                    if let Some(slot) = line.get_mut(len) {
+                        *slot = byte;
+                        len += 1;
+                    }
+                }
+            }
+        }
     }
 }
 

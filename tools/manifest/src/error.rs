@@ -177,6 +177,9 @@ pub mod check {
         CALL_CYCLE = "call-cycle": "Components calling each other in a cycle, which can deadlock.";
         UNKNOWN_MANAGER = "unknown-manager": "A partition whose `manager` is not a component of the deployment.";
         BAD_GUEST_IMAGE = "bad-guest-image": "A partition `image` that cannot name a crate under `test-guests/` (or names a component image).";
+        GUEST_IMAGE_FILE = "guest-image-file": "A partition `image` file that does not exist, cannot be read, or that Tessera's guest loader cannot load into the partition's memory in its `format`.";
+        NAME_CLASH = "name-clash": "A partition with the name of a component: both tag log lines, so one name would mean two things.";
+        CONSOLE_INPUT = "console-input": "More than one component reading the console's input, or more than one partition whose COM1 its holder serves.";
         BAD_GUEST_FORMAT = "bad-guest-format": "A partition `format` other than `elf64` or `multiboot`.";
         BAD_CMDLINE = "bad-cmdline": "A guest command line on an ELF64 guest, or a guest or module command line that is not one line of printable ASCII of at most 256 bytes.";
         BAD_GUEST_MODULE = "bad-guest-module": "Boot modules on an ELF64 guest (only the Multiboot loader passes modules), or more than 8 modules for one partition.";

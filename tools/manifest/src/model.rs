@@ -28,8 +28,12 @@ pub struct Deployment {
     pub images: Vec<String>,
     /// The distinct guest images, in module order after the component
     /// images: guest image `j` is Multiboot module `images.len() + j + 1`.
-    /// Each is the name of a crate under `test-guests/` that xtask builds.
+    /// Each is the name of a crate under `test-guests/` that xtask builds,
+    /// or the name (`image-1`, ...) of a file in [`Deployment::guest_files`].
     pub guest_images: Vec<String>,
+    /// The guest images that are files (a partition `image` with a `/` or
+    /// a `.`, relative to the manifest), passed as they are.
+    pub guest_files: Vec<ModuleFile>,
     /// The distinct files the partitions pass as boot modules, in module
     /// order after the guest images: file `k` is Multiboot module
     /// `images.len() + guest_images.len() + k + 1`.
@@ -47,8 +51,11 @@ pub struct Partition {
     pub name: String,
     /// The component that creates and owns it.
     pub manager: String,
-    /// Its guest image (crate under `test-guests/`).
+    /// Its guest image's module name: a crate under `test-guests/`, or the
+    /// name of a file of [`Deployment::guest_files`].
     pub image: String,
+    /// The guest image file, if `image` names one (else a crate).
+    pub image_file: Option<PathBuf>,
     /// How the image is loaded.
     pub format: GuestFormat,
     /// Command line (Multiboot only; else empty).
@@ -134,6 +141,9 @@ pub struct Component {
     pub affinity: u64,
     /// Whether it holds a console capability (in slot 2).
     pub console: bool,
+    /// Whether its console capability (slot 2) reads the console's input
+    /// (the READ right).
+    pub console_input: bool,
     /// Whether it holds the deployment's verdict capability (in slot 3).
     pub verdict: bool,
     /// The endpoints it serves.
@@ -177,7 +187,8 @@ pub enum ModuleKind {
     BootPlan,
     /// The ELF of the component crate of the same name.
     ComponentImage,
-    /// The image of the test-guest crate of the same name.
+    /// The image of the test-guest crate of the same name, or a guest
+    /// image file ([`BootModule::source`]).
     GuestImage,
     /// A file a partition passes to its Multiboot guest as a boot module
     /// (passed as it is: [`BootModule::source`]).
@@ -192,8 +203,9 @@ pub struct BootModule {
     pub name: String,
     /// What it is.
     pub kind: ModuleKind,
-    /// The file on the host, for a [`ModuleKind::GuestModule`]; `None` for
-    /// what xtask writes or builds (the plan and the images).
+    /// The file on the host, for a [`ModuleKind::GuestModule`] or a guest
+    /// image file; `None` for what xtask writes or builds (the plan, the
+    /// component images and the test-guest crates).
     pub source: Option<PathBuf>,
 }
 
@@ -213,16 +225,31 @@ impl Deployment {
                 kind: ModuleKind::ComponentImage,
                 source: None,
             }))
-            .chain(self.guest_images.iter().map(|image| BootModule {
-                name: image.clone(),
-                kind: ModuleKind::GuestImage,
-                source: None,
+            .chain(self.guest_images.iter().map(|image| {
+                BootModule {
+                    name: image.clone(),
+                    kind: ModuleKind::GuestImage,
+                    source: self
+                        .guest_files
+                        .iter()
+                        .find(|file| &file.name == image)
+                        .map(|file| file.path.clone()),
+                }
             }))
             .chain(self.module_files.iter().map(|file| BootModule {
                 name: file.name.clone(),
                 kind: ModuleKind::GuestModule,
                 source: Some(file.path.clone()),
             }))
+            .collect()
+    }
+
+    /// The guest images that are test-guest crates (for xtask to build).
+    pub fn guest_crates(&self) -> Vec<String> {
+        self.guest_images
+            .iter()
+            .filter(|image| !self.guest_files.iter().any(|f| &f.name == *image))
+            .cloned()
             .collect()
     }
 
@@ -280,13 +307,23 @@ impl Deployment {
         };
         let mut grants = Vec::new();
         for (holder, component) in self.components.iter().enumerate() {
-            if component.console {
+            if component.console || component.console_input {
+                let write = if component.console {
+                    Rights::WRITE
+                } else {
+                    Rights::NONE
+                };
+                let read = if component.console_input {
+                    Rights::READ
+                } else {
+                    Rights::NONE
+                };
                 grants.push(GrantModel {
                     holder: holder as u16,
                     kind: GrantKind::Console,
                     slot: SLOT_CONSOLE,
                     target: None,
-                    rights: Rights::WRITE,
+                    rights: Rights(write.0 | read.0),
                     badge: 0,
                 });
             }

@@ -126,6 +126,9 @@ pub(crate) struct RawComponent {
     pub cpus: Option<Spanned<Vec<Spanned<i64>>>>,
     #[serde(default)]
     pub console: bool,
+    /// Reads what is typed on the console (the console capability's READ
+    /// right); at most one component.
+    pub console_input: Option<Spanned<bool>>,
     pub verdict: Option<Spanned<bool>>,
     #[serde(default)]
     pub provides: Vec<Spanned<RawProvide>>,
@@ -137,6 +140,11 @@ impl RawComponent {
     /// Whether the component asks for the verdict capability.
     pub fn has_verdict(&self) -> bool {
         self.verdict.as_ref().is_some_and(|v| *v.get_ref())
+    }
+
+    /// Whether the component asks to read the console's input.
+    pub fn has_console_input(&self) -> bool {
+        self.console_input.as_ref().is_some_and(|v| *v.get_ref())
     }
 }
 

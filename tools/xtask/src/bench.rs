@@ -15,9 +15,11 @@
 //! `bench: hypercall-fast <n>` and `bench: hypercall-memory <n>`
 //! (HvCallNotifyLongSpinWait), in instructions each, through its serial
 //! port; the table shows them next to the component figures.
+use crate::machine::Overrides;
 use crate::qemu::accel::Accel;
-use crate::qemu::command::{Boot, QemuConfig};
-use crate::qemu::process::{self, Echo, TIME_LIMIT};
+use crate::qemu::command::{Boot, QemuConfig, Serial};
+use crate::qemu::process::{self, Echo, Options};
+use crate::qemu::progress::Limit;
 use crate::qemu::status::{Outcome, Verdict};
 use crate::{deployment::Deployment, serial_log, workspace::Workspace};
 use std::path::Path;
@@ -123,6 +125,7 @@ fn boot(
     log_name: &str,
 ) -> Result<String, String> {
     let serial_log = workspace.logs_dir().join(format!("{log_name}.serial.log"));
+    let (smp, memory_mib) = deployment.machine(Overrides::default())?;
     let config = QemuConfig {
         accel: Accel::Tcg { cpu: "EPYC".into() },
         boot: Boot::Kernel {
@@ -130,13 +133,18 @@ fn boot(
             cmdline: deployment.cmdline.clone(),
             initrd: crate::qemu::command::initrd(&deployment.modules)?,
         },
-        smp: deployment.smp,
-        memory_mib: deployment.memory_mib,
-        serial_log: serial_log.clone(),
+        smp,
+        memory_mib,
+        serial: Serial::File(serial_log.clone()),
         gdb: false,
         extra: vec!["-icount".into(), "shift=0,sleep=off".into()],
     };
-    let finished = process::run(&config, Some(TIME_LIMIT), Echo::Quiet)?;
+    let options = Options {
+        limit: Some(Limit::DEFAULT),
+        echo: Echo::Quiet,
+        input: &[],
+    };
+    let finished = process::run(&config, options)?;
     let log = serial_log::read_clean(&serial_log);
     if finished.outcome != Outcome::Verdict(Verdict::Pass) {
         let tail = serial_log::tail(&log, 20).join("\n");

@@ -62,6 +62,7 @@ pub fn build(
     images: &[String],
     guests: &[GuestCrate],
 ) -> Result<Artifacts, String> {
+    crate::toolchain::ensure_target(workspace)?;
     let packages = packages(images, guests);
     println!(
         "xtask: building {} ({}, {BARE_METAL_TARGET})",

@@ -1,7 +1,8 @@
-//! What gets booted: the kernel command line, the Multiboot modules, and the
-//! machine it runs on. A deployment comes from a manifest
-//! (`boot/deployments/<name>.toml`, checked by `tessera-manifest`); without
-//! one, the kernel boots alone.
+//! What gets booted: the kernel command line, the Multiboot modules, and
+//! what the machine needs to run it. A deployment comes from a manifest (a
+//! deployment of the tree, `boot/deployments/<name>.toml`, or any manifest
+//! file; checked by `tessera-manifest`); without one, the kernel boots
+//! alone.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -11,6 +12,7 @@ use tessera_manifest::ModuleKind;
 use crate::cargo_build::Artifacts;
 use crate::elf_strip;
 use crate::guests::GuestCrate;
+use crate::machine::{self, Need, Overrides};
 
 /// The kernel command line every boot starts with; a manifest's
 /// `kernel-args` and a system test's extra words are appended.
@@ -22,12 +24,8 @@ pub const DEFAULT_DEPLOYMENT: &str = "default";
 /// The name of the boot without a deployment (its ISO is `kernel.iso`).
 pub const KERNEL_ONLY: &str = "kernel";
 
-/// Where the manifests live, relative to the workspace root.
-pub const MANIFEST_DIR: &str = "boot/deployments";
-
-/// CPUs and memory of the machine for the kernel alone.
+/// CPUs of the machine for the kernel alone.
 const KERNEL_ONLY_SMP: u32 = 4;
-const MEMORY_MIB: u32 = 256;
 
 /// A Multiboot module the boot loader loads next to the kernel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,10 +45,11 @@ pub struct Deployment {
     pub cmdline: String,
     /// In the order the kernel expects them: the boot plan, then the images.
     pub modules: Vec<Module>,
-    /// CPUs of the virtual machine.
-    pub smp: u32,
-    /// Memory of the virtual machine, in MiB.
-    pub memory_mib: u32,
+    /// What it needs of the machine.
+    pub need: Need,
+    /// Whether a component holds the verdict (a deployment without one runs
+    /// interactively: no limit, the console's input reaches it).
+    pub has_verdict: bool,
 }
 
 impl Deployment {
@@ -61,19 +60,30 @@ impl Deployment {
             name: KERNEL_ONLY.into(),
             cmdline: BASE_CMDLINE.into(),
             modules: Vec::new(),
-            smp: KERNEL_ONLY_SMP,
-            memory_mib: MEMORY_MIB,
+            need: Need {
+                component_memory: 0,
+                modules: 0,
+                cpus: KERNEL_ONLY_SMP,
+            },
+            has_verdict: true,
         }
+    }
+
+    /// The machine's CPUs and MiB of memory, with the user's `overrides`,
+    /// or why that machine cannot run it.
+    pub fn machine(&self, overrides: Overrides) -> Result<(u32, u32), String> {
+        machine::size(&self.name, &self.need, overrides)
     }
 
     /// The deployment a checked manifest describes: module 0 is the boot
     /// plan (the file `plan`), module `i + 1` is image `i` (the file
-    /// `image_file(kind, name)`: component images, then guest images; then
-    /// the module files the partitions pass their Multiboot guests, from
-    /// the repository as the manifest names them), in
-    /// [`tessera_manifest::Deployment::modules`] order, and the last module
-    /// is [`INIT_IMAGE`], the component that builds the deployment; the
-    /// machine has the manifest's CPUs.
+    /// `image_file(kind, name)`: component images, then guest images; a
+    /// file the manifest names, a guest image file or a module file the
+    /// partitions pass their Multiboot guests, is taken from where it is),
+    /// in [`tessera_manifest::Deployment::modules`] order, and the last
+    /// module is [`INIT_IMAGE`], the component that builds the deployment;
+    /// the machine needs the manifest's CPUs and memory (module sizes are
+    /// counted by [`assemble`], which has the files).
     pub fn from_manifest(
         manifest: &tessera_manifest::Deployment,
         plan: &Path,
@@ -85,8 +95,8 @@ impl Deployment {
             .map(|module| {
                 let source = match (module.kind, module.source) {
                     (ModuleKind::BootPlan, _) => plan.to_path_buf(),
-                    (ModuleKind::GuestModule, Some(file)) => file,
-                    (kind, _) => image_file(kind, &module.name),
+                    (_, Some(file)) => file,
+                    (kind, None) => image_file(kind, &module.name),
                 };
                 Module {
                     name: module.name,
@@ -102,8 +112,12 @@ impl Deployment {
             name: manifest.name.clone(),
             cmdline: cmdline(&[manifest.kernel_args.as_deref().unwrap_or("")]),
             modules,
-            smp: u32::from(manifest.cpus),
-            memory_mib: MEMORY_MIB,
+            need: Need {
+                component_memory: manifest.component_memory,
+                modules: 0,
+                cpus: u32::from(manifest.cpus),
+            },
+            has_verdict: manifest.components.iter().any(|c| c.verdict),
         }
     }
 }
@@ -131,24 +145,23 @@ pub fn cmdline(extra: &[&str]) -> String {
     line
 }
 
-/// The manifest of deployment `name`.
-pub fn manifest_path(root: &Path, name: &str) -> PathBuf {
-    root.join(MANIFEST_DIR).join(format!("{name}.toml"))
-}
-
-/// Loads and checks the manifest of deployment `name`; on failure, every
-/// problem as `tessera-manifest` renders it.
-pub fn load_manifest(root: &Path, name: &str) -> Result<tessera_manifest::Deployment, String> {
-    let path = manifest_path(root, name);
-    tessera_manifest::load(&path).map_err(|errors| {
+/// Loads and checks the manifest at `path`; on failure, every problem as
+/// `tessera-manifest` renders it.
+pub fn load_manifest(path: &Path) -> Result<tessera_manifest::Deployment, String> {
+    tessera_manifest::load(path).map_err(|errors| {
         let count = errors.len();
         let noun = if count == 1 { "problem" } else { "problems" };
         format!(
-            "deployment {name:?} is invalid:\n{}\n{count} {noun} in {}",
+            "{}\n{count} {noun} in {}",
             tessera_manifest::render(&errors).trim_end(),
             path.display()
         )
     })
+}
+
+/// Loads and checks the manifest of deployment `name` of the tree.
+pub fn load_named(root: &Path, name: &str) -> Result<tessera_manifest::Deployment, String> {
+    load_manifest(&crate::locate::named(root, name))
 }
 
 /// Where the compiled boot plan of deployment `name` goes.
@@ -189,14 +202,19 @@ pub fn assemble(
         _ => artifacts.image(image),
     });
     // The images go in without their debug information (elf_strip), next
-    // to the plan; the guests' module files go in as they are (their bytes
-    // are the guest's to read).
+    // to the plan; the files the manifest names (guest image files, the
+    // guests' module files) go in as they are (their bytes are the guest's
+    // to read), each under its module name.
     let dir = plan.parent().unwrap_or(out_dir).to_path_buf();
     // (init, the last module, is not among the manifest's.)
-    let kinds: Vec<ModuleKind> = manifest.modules().iter().map(|m| m.kind).collect();
+    let given: Vec<bool> = manifest
+        .modules()
+        .iter()
+        .map(|m| m.source.is_some())
+        .collect();
     for (index, module) in deployment.modules.iter_mut().enumerate().skip(1) {
         let copy = dir.join(&module.name);
-        if kinds.get(index) == Some(&ModuleKind::GuestModule) {
+        if given.get(index) == Some(&true) {
             fs::copy(&module.source, &copy).map_err(|e| {
                 format!(
                     "cannot copy {} to {}: {e}",
@@ -209,6 +227,11 @@ pub fn assemble(
         }
         module.source = copy;
     }
+    deployment.need.modules = deployment
+        .modules
+        .iter()
+        .map(|m| fs::metadata(&m.source).map_or(0, |meta| meta.len()))
+        .sum();
     if let Some(warning) = init_room_warning(manifest, &deployment) {
         println!("xtask: warning: {warning}");
     }
@@ -348,11 +371,11 @@ mod tests {
     }
 
     fn default_manifest() -> tessera_manifest::Deployment {
-        load_manifest(&root(), DEFAULT_DEPLOYMENT).expect("the default deployment is valid")
+        load_named(&root(), DEFAULT_DEPLOYMENT).expect("the default deployment is valid")
     }
 
     fn echo_manifest() -> tessera_manifest::Deployment {
-        load_manifest(&root(), "echo").expect("the echo deployment is valid")
+        load_named(&root(), "echo").expect("the echo deployment is valid")
     }
 
     #[test]
@@ -391,7 +414,9 @@ mod tests {
             images_to_build(&manifest),
             ["echo-server", "echo-client", "init"]
         );
-        assert_eq!(deployment.smp, u32::from(manifest.cpus));
+        assert_eq!(deployment.need.cpus, u32::from(manifest.cpus));
+        assert_eq!(deployment.need.component_memory, manifest.component_memory);
+        assert!(deployment.has_verdict);
         assert_eq!(deployment.cmdline, BASE_CMDLINE, "no kernel-args");
     }
 
@@ -441,7 +466,7 @@ mod tests {
 
     #[test]
     fn the_multiboot_deployment_passes_its_module_file_as_it_is() {
-        let manifest = load_manifest(&root(), "vm-multiboot").expect("vm-multiboot is valid");
+        let manifest = load_named(&root(), "vm-multiboot").expect("vm-multiboot is valid");
         let out = std::env::temp_dir().join(format!("xtask-modules-{}", std::process::id()));
         let built = out.join("release");
         fs::create_dir_all(&built).unwrap();
@@ -528,10 +553,13 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_deployment_is_refused_with_the_manifest_errors() {
-        let error = load_manifest(&root(), "no-such-deployment").unwrap_err();
+    fn an_invalid_manifest_is_refused_with_its_errors() {
+        let error = load_manifest(Path::new("/no/such/manifest.toml")).unwrap_err();
         assert!(error.contains("[read-file]"), "{error}");
-        assert!(error.contains("no-such-deployment.toml"), "{error}");
+        assert!(
+            error.ends_with("1 problem in /no/such/manifest.toml"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `cargo xtask`: builds Tessera, makes its GRUB image, boots it under QEMU, and runs
 //! the host unit tests and the system tests.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod bench;
 mod cargo_build;
@@ -12,14 +12,18 @@ mod fuzz;
 mod guests;
 mod host_tools;
 mod image;
+mod locate;
+mod machine;
 mod manifest;
 mod qemu;
 mod serial_log;
 mod system_tests;
 mod tally;
+mod toolchain;
 mod unit_tests;
 mod workspace;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -27,8 +31,11 @@ use clap::{Parser, Subcommand};
 use cargo_build::Profile;
 use deployment::{DEFAULT_DEPLOYMENT, Deployment};
 use host_tools::Needs;
-use qemu::command::{Boot, QemuConfig};
-use qemu::process::{self as qemu_process, Echo, TIME_LIMIT};
+use machine::Overrides;
+use qemu::command::{Boot, QemuConfig, Serial};
+use qemu::process::{self as qemu_process, Echo, Options};
+use qemu::progress::Limit;
+use qemu::status::Outcome;
 use tally::Tally;
 use workspace::Workspace;
 
@@ -46,19 +53,57 @@ struct Cli {
 /// Which deployment to boot.
 #[derive(Debug, Clone, clap::Args)]
 struct Which {
-    /// The deployment: boot/deployments/NAME.toml.
-    #[arg(long, value_name = "NAME", default_value = DEFAULT_DEPLOYMENT)]
-    deployment: String,
+    /// A deployment of boot/deployments/ by name (default: default), or the
+    /// path of any manifest file.
+    #[arg(value_name = "MANIFEST")]
+    manifest: Option<String>,
+    /// The same as MANIFEST.
+    #[arg(long, value_name = "NAME", conflicts_with = "manifest")]
+    deployment: Option<String>,
     /// Boot the kernel alone, without a deployment (no modules).
-    #[arg(long, conflicts_with = "deployment")]
+    #[arg(long, conflicts_with_all = ["manifest", "deployment"])]
     kernel_only: bool,
 }
 
 impl Which {
-    /// The deployment's name; `None` for the kernel alone.
-    fn name(&self) -> Option<&str> {
-        (!self.kernel_only).then_some(self.deployment.as_str())
+    /// The manifest named (a deployment name or a path); `None` for the
+    /// kernel alone.
+    fn manifest(&self) -> Option<&str> {
+        if self.kernel_only {
+            return None;
+        }
+        Some(
+            self.manifest
+                .as_deref()
+                .or(self.deployment.as_deref())
+                .unwrap_or(DEFAULT_DEPLOYMENT),
+        )
     }
+}
+
+/// How `run` runs QEMU.
+#[derive(Debug, Clone, clap::Args)]
+struct RunFlags {
+    /// Boot through GRUB from the ISO (Multiboot2) instead of QEMU's -kernel (Multiboot1).
+    #[arg(long)]
+    iso: bool,
+    /// Wait for gdb on :1234 before the first instruction; no limit.
+    #[arg(long)]
+    gdb: bool,
+    /// Type into the console partition's COM1, with no limit; Ctrl-A X ends
+    /// the run. (A deployment without a verdict component always runs so.)
+    #[arg(long)]
+    interactive: bool,
+    /// The machine's memory: MiB, or with M or G (default: what the
+    /// manifest needs, with a margin, at least 256 MiB).
+    #[arg(long, value_name = "SIZE", value_parser = machine::parse_memory)]
+    memory: Option<u64>,
+    /// The machine's CPUs (default: the manifest's `cpus`).
+    #[arg(long, value_name = "N")]
+    cpus: Option<u32>,
+    /// Extra QEMU arguments, after `--` (`-m` and `-smp` there override too).
+    #[arg(last = true, value_name = "QEMU ARGS")]
+    qemu_args: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,25 +122,25 @@ enum Command {
         #[command(flatten)]
         which: Which,
     },
-    /// Boot a deployment under QEMU; exit 0 iff the kernel reports pass.
+    /// Boot a deployment under QEMU; exit 0 iff the kernel reports pass (or,
+    /// interactively, QEMU ends without a failure).
     Run {
         /// Use the release profile.
         #[arg(long)]
         release: bool,
         #[command(flatten)]
         which: Which,
-        /// Boot through GRUB from the ISO (Multiboot2) instead of QEMU's -kernel (Multiboot1).
-        #[arg(long)]
-        iso: bool,
-        /// Wait for gdb on :1234 before the first instruction; no time limit.
-        #[arg(long)]
-        gdb: bool,
-        /// Extra QEMU arguments, after `--`.
-        #[arg(last = true, value_name = "QEMU ARGS")]
-        qemu_args: Vec<String>,
+        #[command(flatten)]
+        flags: RunFlags,
     },
     /// Host unit tests, then the system tests under QEMU; ends with `N passed, M failed`.
-    Test,
+    Test {
+        /// Run only the unit and system tests whose names contain this.
+        filter: Option<String>,
+        /// List the system tests (those FILTER selects) instead of running them.
+        #[arg(long)]
+        list: bool,
+    },
     /// Measure system call and IPC round trips in instructions (QEMU -icount).
     Bench,
     /// Fuzz a boundary with seeded random operations; prints the seed, replays from it.
@@ -113,44 +158,41 @@ enum Command {
         #[arg(long)]
         trace: bool,
     },
-    /// Validate deployment manifests (boot/deployments/*.toml) and report every problem.
+    /// Check deployment manifests and report every problem (default: every
+    /// deployment of boot/deployments/).
     Manifest {
-        /// The manifests to check.
-        #[arg(required = true)]
-        files: Vec<std::path::PathBuf>,
+        /// Deployment names or manifest files.
+        #[arg(value_name = "MANIFEST")]
+        manifests: Vec<String>,
         /// Also write the compiled boot plan here (one manifest only).
         #[arg(long, value_name = "PATH")]
-        plan_out: Option<std::path::PathBuf>,
+        plan_out: Option<PathBuf>,
     },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Test = cli.command {
-        return test();
+    if let Command::Test { filter, list } = &cli.command {
+        return test(filter.as_deref(), *list);
     }
     let result = Workspace::locate().and_then(|workspace| match cli.command {
         Command::Build { release } => build(&workspace, Profile::from_release_flag(release)),
         Command::Image { release, which } => image(
             &workspace,
             Profile::from_release_flag(release),
-            which.name(),
+            which.manifest(),
         ),
         Command::Run {
             release,
             which,
-            iso,
-            gdb,
-            qemu_args,
+            flags,
         } => run(
             &workspace,
             Profile::from_release_flag(release),
-            which.name(),
-            iso,
-            gdb,
-            qemu_args,
+            which.manifest(),
+            flags,
         ),
-        Command::Test => unreachable!("handled above"),
+        Command::Test { .. } => unreachable!("handled above"),
         Command::Bench => bench(&workspace),
         Command::Fuzz {
             target,
@@ -158,9 +200,11 @@ fn main() -> ExitCode {
             seed,
             trace,
         } => fuzz_once(&workspace, target, ops, seed.as_deref(), trace),
-        Command::Manifest { files, plan_out } => {
-            manifest::check_all(&files, plan_out.as_deref()).map(|()| ExitCode::SUCCESS)
-        }
+        Command::Manifest {
+            manifests,
+            plan_out,
+        } => manifest::check_named(&workspace.root, &manifests, plan_out.as_deref())
+            .map(|()| ExitCode::SUCCESS),
     });
     match result {
         Ok(code) => code,
@@ -185,20 +229,26 @@ fn build(workspace: &Workspace, profile: Profile) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Builds the kernel and the deployment's images (`None`: the kernel alone),
-/// and writes its boot plan.
+/// Builds the kernel and the images of the deployment `manifest` names (a
+/// name or a path; `None`: the kernel alone), and writes its boot plan.
 fn prepare(
     workspace: &Workspace,
     profile: Profile,
-    name: Option<&str>,
+    manifest: Option<&str>,
 ) -> Result<(Deployment, cargo_build::Artifacts), String> {
-    let Some(name) = name else {
+    let Some(manifest) = manifest else {
         let artifacts = cargo_build::build(workspace, profile, &[], &[])?;
         return Ok((Deployment::kernel_only(), artifacts));
     };
-    let manifest = deployment::load_manifest(&workspace.root, name)?;
+    let path = locate::manifest(&workspace.root, manifest)?;
+    let manifest = deployment::load_manifest(&path)?;
+    let name = manifest.name.as_str();
     components::check_images(name, &manifest.images, &components::all(&workspace.root)?)?;
-    let guests = guests::resolve(name, &manifest.guest_images, &guests::all(&workspace.root)?)?;
+    let guests = guests::resolve(
+        name,
+        &manifest.guest_crates(),
+        &guests::all(&workspace.root)?,
+    )?;
     let artifacts = cargo_build::build(
         workspace,
         profile,
@@ -207,8 +257,9 @@ fn prepare(
     )?;
     let deployment = deployment::assemble(&workspace.out_dir(), &manifest, &artifacts, &guests)?;
     println!(
-        "xtask: deployment {:?}: {} components, {} partitions, modules {}",
+        "xtask: deployment {:?} ({}): {} components, {} partitions, modules {}",
         deployment.name,
+        path.display(),
         manifest.components.len(),
         manifest.partitions.len(),
         deployment
@@ -221,12 +272,16 @@ fn prepare(
     Ok((deployment, artifacts))
 }
 
-fn image(workspace: &Workspace, profile: Profile, name: Option<&str>) -> Result<ExitCode, String> {
+fn image(
+    workspace: &Workspace,
+    profile: Profile,
+    manifest: Option<&str>,
+) -> Result<ExitCode, String> {
     host_tools::ensure(Needs {
         qemu: false,
         grub: true,
     })?;
-    let (deployment, artifacts) = prepare(workspace, profile, name)?;
+    let (deployment, artifacts) = prepare(workspace, profile, manifest)?;
     image::make_iso(workspace, &deployment, &artifacts.kernel)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -234,17 +289,22 @@ fn image(workspace: &Workspace, profile: Profile, name: Option<&str>) -> Result<
 fn run(
     workspace: &Workspace,
     profile: Profile,
-    name: Option<&str>,
-    iso: bool,
-    gdb: bool,
-    qemu_args: Vec<String>,
+    manifest: Option<&str>,
+    flags: RunFlags,
 ) -> Result<ExitCode, String> {
     host_tools::ensure(Needs {
         qemu: true,
-        grub: iso,
+        grub: flags.iso,
     })?;
-    let (deployment, artifacts) = prepare(workspace, profile, name)?;
-    let boot = if iso {
+    let overrides = Overrides {
+        memory_mib: flags.memory,
+        cpus: flags.cpus,
+    }
+    .with_qemu_args(&flags.qemu_args)?;
+    let (deployment, artifacts) = prepare(workspace, profile, manifest)?;
+    // Refused before anything boots.
+    let (smp, memory_mib) = deployment.machine(overrides)?;
+    let boot = if flags.iso {
         Boot::Cdrom {
             iso: image::make_iso(workspace, &deployment, &artifacts.kernel)?,
         }
@@ -257,30 +317,58 @@ fn run(
     };
     let choice = qemu::accel::choose();
     println!("{}", choice.describe());
+    let interactive = flags.interactive || !deployment.has_verdict;
+    let log = workspace
+        .logs_dir()
+        .join(format!("run-{}.serial.log", deployment.name));
+    println!(
+        "xtask: machine: {smp} CPUs, {memory_mib} MiB; serial log {}",
+        log.display()
+    );
     let config = QemuConfig {
         accel: choice.accel,
         boot,
-        smp: deployment.smp,
-        memory_mib: deployment.memory_mib,
-        serial_log: workspace
-            .logs_dir()
-            .join(format!("run-{}.serial.log", deployment.name)),
-        gdb,
-        extra: qemu_args,
+        smp,
+        memory_mib,
+        serial: if interactive {
+            Serial::Console(log)
+        } else {
+            Serial::File(log)
+        },
+        gdb: flags.gdb,
+        extra: flags.qemu_args,
     };
-    let limit = if gdb {
+    if flags.gdb {
         println!(
             "xtask: QEMU waits for gdb on :1234; attach with: gdb -ex 'target remote :1234' {}",
             artifacts.kernel.display()
         );
-        None
-    } else {
-        Some(TIME_LIMIT)
+    }
+    if interactive {
+        println!(
+            "xtask: interactive: what you type goes to the console partition's COM1; Ctrl-A X ends \
+             the run"
+        );
+    }
+    let limit = (!flags.gdb && !interactive).then_some(Limit::DEFAULT);
+    let options = Options {
+        limit,
+        echo: Echo::Terminal,
+        input: &[],
     };
-    println!("xtask: serial log {}", config.serial_log.display());
-    let finished = qemu_process::run(&config, limit, Echo::Terminal)?;
-    println!("xtask: {}", finished.outcome);
-    Ok(if finished.outcome.is_pass() {
+    let finished = qemu_process::run(&config, options)?;
+    if interactive && finished.outcome == Outcome::NoVerdict {
+        println!("xtask: the run ended without a verdict (Ctrl-A X, or the deployment ended)");
+    } else {
+        println!("xtask: {}", finished.outcome);
+    }
+    let ok = match finished.outcome {
+        Outcome::Verdict(_) => finished.outcome.is_pass(),
+        // Ctrl-A X, or a deployment that ends quietly without a verdict.
+        Outcome::NoVerdict => interactive,
+        _ => false,
+    };
+    Ok(if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -328,14 +416,25 @@ fn fuzz_once(
     })
 }
 
-/// Unit tests and system tests; the last line printed is `N passed, M failed`.
-fn test() -> ExitCode {
+/// Unit tests, system tests and the short fuzz runs (those whose names
+/// contain `filter`); the last line printed is `N passed, M failed`.
+/// `list`: the system tests only, one per line.
+fn test(filter: Option<&str>, list: bool) -> ExitCode {
+    let selected = system_tests::select(filter);
+    if list {
+        print!("{}", system_tests::list(&selected));
+        println!(
+            "({} system tests; the unit tests are cargo's: cargo test -- --list)",
+            selected.len()
+        );
+        return ExitCode::SUCCESS;
+    }
     let mut tally = Tally::default();
     match Workspace::locate() {
         Ok(workspace) => {
-            tally += unit_tests::run(&workspace);
-            tally += system_tests::run_all(&workspace);
-            tally += fuzz::suite(&workspace);
+            tally += unit_tests::run(&workspace, filter);
+            tally += system_tests::run(&workspace, &selected);
+            tally += fuzz::suite(&workspace, filter);
         }
         Err(e) => {
             eprintln!("xtask: error: {e}");
@@ -360,34 +459,53 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    fn run_parts(args: &[&str]) -> (Option<String>, RunFlags) {
+        match Cli::try_parse_from(args).unwrap().command {
+            Command::Run { which, flags, .. } => (which.manifest().map(str::to_owned), flags),
+            _ => panic!("not run"),
+        }
+    }
+
     #[test]
     fn run_takes_extra_qemu_arguments_after_double_dash() {
-        let cli = Cli::try_parse_from(["xtask", "run", "--iso", "--", "-d", "int"]).unwrap();
-        let Command::Run {
-            iso,
-            gdb,
-            release,
-            which,
-            qemu_args,
-        } = cli.command
-        else {
-            panic!("not run");
-        };
-        assert!(iso && !gdb && !release);
-        assert_eq!(qemu_args, ["-d", "int"]);
-        assert_eq!(which.name(), Some("default"));
+        let (manifest, flags) = run_parts(&["xtask", "run", "--iso", "--", "-d", "int"]);
+        assert!(flags.iso && !flags.gdb && !flags.interactive);
+        assert_eq!(flags.qemu_args, ["-d", "int"]);
+        assert_eq!(manifest.as_deref(), Some("default"));
+    }
+
+    #[test]
+    fn run_takes_a_name_or_a_path_and_sizes_the_machine() {
+        let (manifest, flags) = run_parts(&[
+            "xtask",
+            "run",
+            "/tmp/guests/my.toml",
+            "--memory",
+            "1G",
+            "--cpus",
+            "4",
+            "--interactive",
+        ]);
+        assert_eq!(manifest.as_deref(), Some("/tmp/guests/my.toml"));
+        assert_eq!((flags.memory, flags.cpus), (Some(1024), Some(4)));
+        assert!(flags.interactive);
+        assert!(Cli::try_parse_from(["xtask", "run", "--memory", "lots"]).is_err());
     }
 
     #[test]
     fn run_and_image_take_a_deployment_or_the_kernel_alone() {
         let which = |args: &[&str]| match Cli::try_parse_from(args).unwrap().command {
             Command::Run { which, .. } | Command::Image { which, .. } => {
-                which.name().map(str::to_owned)
+                which.manifest().map(str::to_owned)
             }
             _ => panic!("not run or image"),
         };
         assert_eq!(
             which(&["xtask", "run", "--deployment", "cap-errors"]).as_deref(),
+            Some("cap-errors")
+        );
+        assert_eq!(
+            which(&["xtask", "run", "cap-errors"]).as_deref(),
             Some("cap-errors")
         );
         assert_eq!(
@@ -399,5 +517,24 @@ mod tests {
         assert!(
             Cli::try_parse_from(["xtask", "run", "--kernel-only", "--deployment", "x"]).is_err()
         );
+        assert!(Cli::try_parse_from(["xtask", "run", "a", "--deployment", "b"]).is_err());
+    }
+
+    #[test]
+    fn test_takes_a_filter_and_list() {
+        match Cli::try_parse_from(["xtask", "test", "vm-hv", "--list"])
+            .unwrap()
+            .command
+        {
+            Command::Test { filter, list } => {
+                assert_eq!(filter.as_deref(), Some("vm-hv"));
+                assert!(list);
+            }
+            _ => panic!("not test"),
+        }
+        match Cli::try_parse_from(["xtask", "manifest"]).unwrap().command {
+            Command::Manifest { manifests, .. } => assert!(manifests.is_empty()),
+            _ => panic!("not manifest"),
+        }
     }
 }

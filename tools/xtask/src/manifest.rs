@@ -1,6 +1,7 @@
 //! `cargo xtask manifest`: validates deployment manifests on the host, the
-//! way the image builder will, so a wrong manifest is refused with every
-//! problem named before anything boots.
+//! way the image builder will (guest image files are loaded as the
+//! partition manager will load them), so a wrong manifest is refused with
+//! every problem named before anything boots.
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -43,7 +44,10 @@ pub fn check(path: &Path, plan_out: Option<&Path>) -> Result<String, String> {
             "\n  partition {} (image {}, {}, manager {}, {} MiB, {} VPs on CPUs {:?}, priority {}, \
              expect {}, {} routes, {})",
             partition.name,
-            partition.image,
+            partition
+                .image_file
+                .as_ref()
+                .map_or(partition.image.clone(), |file| file.display().to_string()),
             partition.format.name(),
             partition.manager,
             partition.memory >> 20,
@@ -64,6 +68,20 @@ pub fn check(path: &Path, plan_out: Option<&Path>) -> Result<String, String> {
         let _ = write!(summary, "\nboot plan written to {}", out.display());
     }
     Ok(summary)
+}
+
+/// Checks the manifests `names` names (deployment names or paths; none:
+/// every deployment of the tree); `Ok` only if all are valid.
+pub fn check_named(root: &Path, names: &[String], plan_out: Option<&Path>) -> Result<(), String> {
+    let paths = if names.is_empty() {
+        crate::locate::all_manifests(root)
+    } else {
+        names
+            .iter()
+            .map(|name| crate::locate::manifest(root, name))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    check_all(&paths, plan_out)
 }
 
 /// Checks every manifest given; `Ok` only if all are valid.
@@ -134,6 +152,15 @@ mod tests {
             seen += 1;
         }
         assert!(seen >= 40, "only {seen} corpus files had an expect line");
+    }
+
+    #[test]
+    fn every_deployment_of_the_tree_is_checked_by_default() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        assert_eq!(check_named(&root, &[], None), Ok(()));
+        assert_eq!(check_named(&root, &["echo".into()], None), Ok(()));
+        let error = check_named(&root, &["nope".into()], None).unwrap_err();
+        assert!(error.contains("the deployments are: "), "{error}");
     }
 
     #[test]

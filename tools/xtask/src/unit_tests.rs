@@ -7,16 +7,18 @@ use std::process::Stdio;
 use crate::tally::Tally;
 use crate::workspace::Workspace;
 
-/// Runs the host tests, echoing their output, and counts them. A `cargo test` that
-/// fails without a failed test (a compile error, a crashed test binary) counts as
-/// one failure.
-pub fn run(workspace: &Workspace) -> Tally {
-    println!("xtask: host unit tests: cargo test --no-fail-fast");
+/// Runs the host tests (those whose names contain `filter`, if given),
+/// echoing their output, and counts them. A `cargo test` that fails without
+/// a failed test (a compile error, a crashed test binary) counts as one
+/// failure.
+pub fn run(workspace: &Workspace, filter: Option<&str>) -> Tally {
+    let args = args(filter);
+    println!("xtask: host unit tests: cargo {}", args.join(" "));
     let mut child = match workspace
         .cargo()
         // No package selection: cargo tests the default members, which are the host
         // crates; the bare-metal crates are built by `cargo xtask build`.
-        .args(["test", "--no-fail-fast"])
+        .args(&args)
         .stdout(Stdio::piped())
         .spawn()
     {
@@ -57,6 +59,15 @@ pub fn run(workspace: &Workspace) -> Tally {
     tally
 }
 
+/// The arguments after `cargo`.
+fn args(filter: Option<&str>) -> Vec<String> {
+    let mut args = vec!["test".to_owned(), "--no-fail-fast".to_owned()];
+    if let Some(filter) = filter {
+        args.extend(["--".to_owned(), filter.to_owned()]);
+    }
+    args
+}
+
 /// Reads `test result: ok. N passed; M failed; ...` (or `FAILED.`).
 pub fn parse_summary(line: &str) -> Option<Tally> {
     let rest = line.trim().strip_prefix("test result: ")?;
@@ -83,6 +94,15 @@ pub fn parse_summary(line: &str) -> Option<Tally> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_filter_reaches_the_test_binaries() {
+        assert_eq!(args(None), ["test", "--no-fail-fast"]);
+        assert_eq!(
+            args(Some("vm-hv")),
+            ["test", "--no-fail-fast", "--", "vm-hv"]
+        );
+    }
 
     #[test]
     fn parses_ok_lines() {

@@ -3,9 +3,11 @@
 
 mod component;
 mod connections;
+mod console;
 mod cycles;
 mod deployment;
 mod endpoints;
+pub(crate) mod guest_image;
 mod hv;
 mod limits;
 mod modules;
@@ -27,6 +29,7 @@ use crate::raw::{RawComponent, RawManifest};
 
 use component::check_component;
 use connections::check_connections;
+use console::{check_console_input, check_name_clash};
 use cycles::check_cycles;
 use deployment::check_deployment;
 use limits::{check_budget, check_limits, check_verdict};
@@ -122,13 +125,7 @@ pub(crate) fn validate(raw: &RawManifest, report: &mut Report<'_>) -> Option<Dep
             images.push(image.clone());
         }
     }
-    let mut guest_images: Vec<String> = Vec::new();
-    for partition in raw.partition.values() {
-        let image = partition.get_ref().image.get_ref();
-        if !guest_images.contains(image) {
-            guest_images.push(image.clone());
-        }
-    }
+    let guest_images = guest_image::collect(raw, report.file(), &images);
     // Module files are relative to the repository root, looked for only
     // when some partition has modules.
     let root = modules::any_modules(raw)
@@ -144,13 +141,22 @@ pub(crate) fn validate(raw: &RawManifest, report: &mut Report<'_>) -> Option<Dep
     check_budget(raw, &infos, budget, report);
     check_connections(&mut infos, report);
     check_slots(&infos, &managers, report);
-    let (partitions, route_calls) =
-        check_partitions(raw, &infos, cpus, &images, root.as_deref(), report);
+    let (partitions, route_calls) = check_partitions(
+        raw,
+        &infos,
+        cpus,
+        &images,
+        &guest_images,
+        root.as_deref(),
+        report,
+    );
     check_cycles(&infos, &route_calls, report);
     check_verdict(&infos, report);
+    check_console_input(&infos, &partitions, report);
+    check_name_clash(raw, report);
     check_limits(
         &infos,
-        images.len() + guest_images.len() + module_file_count,
+        images.len() + guest_images.names.len() + module_file_count,
         raw.partition.len(),
         report,
     );
@@ -168,6 +174,7 @@ pub(crate) fn validate(raw: &RawManifest, report: &mut Report<'_>) -> Option<Dep
             threads: info.threads.unwrap_or(1),
             affinity: info.affinity.unwrap_or(1),
             console: info.raw.console,
+            console_input: info.raw.has_console_input(),
             verdict: info.raw.has_verdict(),
             provides: info
                 .endpoints
@@ -183,7 +190,7 @@ pub(crate) fn validate(raw: &RawManifest, report: &mut Report<'_>) -> Option<Dep
         .collect();
     let taken: Vec<&str> = images
         .iter()
-        .chain(&guest_images)
+        .chain(&guest_images.names)
         .map(String::as_str)
         .collect();
     let module_files = modules::module_files(&partitions, &taken, root.as_deref());
@@ -194,7 +201,8 @@ pub(crate) fn validate(raw: &RawManifest, report: &mut Report<'_>) -> Option<Dep
         component_memory: budget.unwrap_or_default(),
         kernel_args,
         images,
-        guest_images,
+        guest_images: guest_images.names,
+        guest_files: guest_images.files,
         module_files,
         components,
         partitions,

@@ -12,6 +12,7 @@ use tessera_boot_plan::{
 };
 use toml::Spanned;
 
+use super::guest_image::{self, GuestImages};
 use super::hv::check_hv;
 use super::modules::check_modules;
 use super::suggest::suggest;
@@ -48,6 +49,7 @@ pub(super) fn check_partitions(
     infos: &[Info<'_>],
     cpus: Option<u16>,
     component_images: &[String],
+    guest_images: &GuestImages,
     root: Option<&std::path::Path>,
     report: &mut Report<'_>,
 ) -> (Vec<Partition>, Vec<RouteCall>) {
@@ -66,6 +68,7 @@ pub(super) fn check_partitions(
             &names,
             cpus,
             component_images,
+            guest_images,
             root,
             &mut calls,
             &mut inversions,
@@ -116,6 +119,7 @@ fn check_partition(
     names: &[&str],
     cpus: Option<u16>,
     component_images: &[String],
+    guest_images: &GuestImages,
     root: Option<&std::path::Path>,
     calls: &mut Vec<RouteCall>,
     inversions: &mut BTreeSet<(usize, usize)>,
@@ -161,17 +165,21 @@ fn check_partition(
         ok = false;
     }
 
-    // The image.
+    // The image: a file (checked once the format and memory are known), or
+    // a test-guest crate.
     let image = p.image.get_ref();
-    if !is_valid_name(image.as_bytes()) {
+    let (image_name, image_file) = guest_images.of(image);
+    let crate_image = image_file.is_none();
+    if crate_image && !is_valid_name(image.as_bytes()) {
         let help = if image.contains('_') {
             format!(
                 "name the crate with `-` instead of `_`, such as \"{}\"",
                 image.replace('_', "-")
             )
         } else {
-            "`image` names the crate under test-guests/ that builds the guest, such as \"hello\": \
-             1 to 31 bytes of lower-case letters, digits and `-`"
+            "`image` names the crate under test-guests/ that builds the guest, such as \"hello\" \
+             (1 to 31 bytes of lower-case letters, digits and `-`), or a guest image file \
+             relative to the manifest, such as \"./guest.elf\""
                 .to_owned()
         };
         report.push(
@@ -182,7 +190,7 @@ fn check_partition(
             help,
         );
         ok = false;
-    } else if component_images.contains(image) {
+    } else if crate_image && component_images.contains(image) {
         report.push(
             BAD_GUEST_IMAGE,
             format!("{entry}.image"),
@@ -610,6 +618,11 @@ fn check_partition(
     else {
         return (None, manager);
     };
+    if let Some(path) = &image_file
+        && !guest_image::check_file(&entry, &p.image, path, format, memory, &cmdline, report)
+    {
+        return (None, manager);
+    }
     let routes = routes
         .into_iter()
         .flatten()
@@ -625,7 +638,8 @@ fn check_partition(
     let partition = Partition {
         name: name.to_owned(),
         manager: infos[m].name.to_owned(),
-        image: image.clone(),
+        image: image_name,
+        image_file,
         format,
         cmdline,
         memory,

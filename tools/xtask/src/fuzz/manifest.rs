@@ -20,7 +20,7 @@ use tessera_fuzz::seed::Seed;
 use toml::Table;
 
 use super::{Finding, Outcome, mutate};
-use crate::deployment::MANIFEST_DIR;
+use crate::locate::MANIFEST_DIR;
 use crate::workspace::Workspace;
 
 /// A real deployment to start from.

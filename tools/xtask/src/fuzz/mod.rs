@@ -16,7 +16,7 @@ mod boot;
 mod manifest;
 mod mutate;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use tessera_fuzz::params::{Params, flags};
 use tessera_fuzz::seed::{self, Seed};
@@ -95,7 +95,6 @@ const SYSCALLS: boot::Fuzzer = boot::Fuzzer {
     deployment: "fuzz-syscalls",
     images: &["fuzz-syscalls", "fuzz-partner"],
     progress: "fuzz-syscalls:",
-    per_operation: Duration::from_millis(20),
     broken: &[
         "component fuzz-syscalls faulted",
         "component fuzz-partner faulted",
@@ -106,7 +105,6 @@ const GUEST: boot::Fuzzer = boot::Fuzzer {
     deployment: "fuzz-guest",
     images: &["fuzz-guest"],
     progress: "fuzz-guest:",
-    per_operation: Duration::from_millis(20),
     broken: &[
         "component fuzz-host faulted",
         "component devices faulted",
@@ -167,14 +165,25 @@ pub fn run(
 }
 
 /// The short runs of `cargo xtask test`: every target with every suite
-/// seed and today's, each one test.
-pub fn suite(workspace: &Workspace) -> Tally {
+/// seed and today's, each one test named `fuzz TARGET seed SEED` (those
+/// whose names contain `filter`).
+pub fn suite(workspace: &Workspace, filter: Option<&str>) -> Tally {
     let mut tally = Tally::default();
     let today = seed_of_today();
+    let name = |target: Target, seed: u64| format!("fuzz {} seed {}", target.name(), Seed(seed));
+    let chosen = |target, seed| filter.is_none_or(|f| name(target, seed).contains(f));
     for target in Target::ALL {
+        let seeds: Vec<u64> = SUITE_SEEDS
+            .into_iter()
+            .chain([today])
+            .filter(|&seed| chosen(target, seed))
+            .collect();
+        if seeds.is_empty() {
+            continue;
+        }
         let session = Session::start(workspace, target);
-        for seed in SUITE_SEEDS.into_iter().chain([today]) {
-            let name = format!("fuzz {} seed {}", target.name(), Seed(seed));
+        for seed in seeds {
+            let name = name(target, seed);
             let run = Params {
                 seed,
                 operations: SUITE_OPERATIONS,

@@ -1,7 +1,7 @@
 //! The QEMU command line.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::accel::Accel;
 use crate::deployment::Module;
@@ -12,18 +12,50 @@ pub const QEMU: &str = "qemu-system-x86_64";
 /// The isa-debug-exit device at the port the kernel is told about (`debug-exit=0xf4`).
 pub const DEBUG_EXIT_DEVICE: &str = "isa-debug-exit,iobase=0xf4,iosize=0x04";
 
+/// The id of COM1's character device in console mode.
+const CONSOLE_CHARDEV: &str = "console";
+
 /// How the machine boots.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Boot {
     /// QEMU's own Multiboot1 loader: `-kernel <kernel> -append <cmdline>`,
-    /// and the modules as `-initrd <initrd>` (see [`initrd`]).
+    /// and the modules as `-initrd` (see [`initrd`]).
     Kernel {
         kernel: PathBuf,
         cmdline: String,
-        initrd: Option<String>,
+        initrd: Option<Initrd>,
     },
     /// GRUB (Multiboot2) from a rescue ISO: `-cdrom <iso> -boot d`.
     Cdrom { iso: PathBuf },
+}
+
+/// The boot modules as QEMU's `-initrd` takes them: file names relative to
+/// `dir`, where QEMU runs (see [`initrd`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Initrd {
+    /// The directory that holds every module, each under its module name.
+    pub dir: PathBuf,
+    /// `"NAME,NAME,..."`.
+    pub arg: String,
+}
+
+/// Where COM1 goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Serial {
+    /// Output to the log file only; nothing can be typed.
+    File(PathBuf),
+    /// QEMU's standard input and output, through QEMU's multiplexer (Ctrl-A
+    /// X ends the run; Ctrl-C goes to the guest), and the log file.
+    Console(PathBuf),
+}
+
+impl Serial {
+    /// The serial log.
+    pub fn log(&self) -> &Path {
+        match self {
+            Self::File(log) | Self::Console(log) => log,
+        }
+    }
 }
 
 /// Everything that goes on the command line.
@@ -33,8 +65,8 @@ pub struct QemuConfig {
     pub boot: Boot,
     pub smp: u32,
     pub memory_mib: u32,
-    /// COM1 goes to this file.
-    pub serial_log: PathBuf,
+    /// COM1.
+    pub serial: Serial,
     /// Wait for gdb on :1234 (`-s -S`).
     pub gdb: bool,
     /// Appended last, verbatim.
@@ -62,9 +94,25 @@ impl QemuConfig {
         push("none");
         push("-device");
         push(DEBUG_EXIT_DEVICE);
-        let mut serial = OsString::from("file:");
-        serial.push(&self.serial_log);
-        args.extend(["-serial".into(), serial]);
+        match &self.serial {
+            Serial::File(log) => {
+                let mut serial = OsString::from("file:");
+                serial.push(log);
+                args.extend(["-serial".into(), serial]);
+            }
+            Serial::Console(log) => {
+                let mut chardev = OsString::from(format!(
+                    "stdio,id={CONSOLE_CHARDEV},mux=on,signal=off,logfile="
+                ));
+                chardev.push(log);
+                args.extend([
+                    "-chardev".into(),
+                    chardev,
+                    "-serial".into(),
+                    format!("chardev:{CONSOLE_CHARDEV}").into(),
+                ]);
+            }
+        }
         match &self.boot {
             Boot::Kernel {
                 kernel,
@@ -78,7 +126,7 @@ impl QemuConfig {
                     cmdline.into(),
                 ]);
                 if let Some(initrd) = initrd {
-                    args.extend(["-initrd".into(), initrd.into()]);
+                    args.extend(["-initrd".into(), (&initrd.arg).into()]);
                 }
             }
             Boot::Cdrom { iso } => {
@@ -91,39 +139,61 @@ impl QemuConfig {
         args.extend(self.extra.iter().map(OsString::from));
         args
     }
+
+    /// The directory QEMU runs in: the modules' (their names on `-initrd`
+    /// are relative to it), or `None` to keep ours.
+    pub fn working_dir(&self) -> Option<&Path> {
+        match &self.boot {
+            Boot::Kernel {
+                initrd: Some(initrd),
+                ..
+            } => Some(&initrd.dir),
+            _ => None,
+        }
+    }
 }
 
 /// The `-initrd` argument that makes QEMU's Multiboot1 loader pass
-/// `modules`, in order: `"FILE NAME,FILE NAME,..."`. QEMU loads FILE (up to
-/// the first space) and gives the kernel the whole `FILE NAME` as the
-/// module's string, so the kernel takes its last word as the name. A comma
-/// in a path is written twice; a path with a space (which would end the file
-/// name early) or that is not UTF-8 is refused. `None` for no modules.
-pub fn initrd(modules: &[Module]) -> Result<Option<String>, String> {
-    if modules.is_empty() {
+/// `modules`, in order: `"NAME,NAME,..."`, with QEMU running in the
+/// directory that holds them. QEMU gives the kernel the whole text of each
+/// entry (the file, then anything after a space) as the module's string,
+/// and the kernel holds 128 bytes of it: so the file is named by the
+/// module's name alone, never by a host path, and nothing depends on where
+/// the checkout lives. Every module must be the file `NAME` in one
+/// directory (what [`crate::deployment::assemble`] makes); a name that
+/// QEMU cannot carry (a comma, a space, empty) is refused. `None` for no
+/// modules.
+pub fn initrd(modules: &[Module]) -> Result<Option<Initrd>, String> {
+    let Some(first) = modules.first() else {
         return Ok(None);
-    }
-    let mut parts = Vec::new();
+    };
+    let dir = first
+        .source
+        .parent()
+        .ok_or_else(|| format!("module {} has no directory", first.source.display()))?;
+    let mut names = Vec::new();
     for module in modules {
-        let path = module
-            .source
-            .to_str()
-            .ok_or_else(|| format!("module path {} is not UTF-8", module.source.display()))?;
-        if path.contains(char::is_whitespace) {
-            return Err(format!(
-                "module path {path:?} contains a space, which QEMU's -initrd cannot carry: \
-                 use a CARGO_TARGET_DIR without spaces"
-            ));
-        }
-        if module.name.contains([',', ' ']) || module.name.is_empty() {
+        if module.name.is_empty() || module.name.contains([',', ' ']) {
             return Err(format!(
                 "module name {:?} cannot be passed to QEMU",
                 module.name
             ));
         }
-        parts.push(format!("{} {}", path.replace(',', ",,"), module.name));
+        if module.source != dir.join(&module.name) {
+            return Err(format!(
+                "module {:?} is {}, not {}: QEMU takes the modules from one directory, each \
+                 under its module name",
+                module.name,
+                module.source.display(),
+                dir.join(&module.name).display()
+            ));
+        }
+        names.push(module.name.as_str());
     }
-    Ok(Some(parts.join(",")))
+    Ok(Some(Initrd {
+        dir: dir.to_path_buf(),
+        arg: names.join(","),
+    }))
 }
 
 #[cfg(test)]
@@ -136,7 +206,7 @@ mod tests {
             boot,
             smp: 4,
             memory_mib: 256,
-            serial_log: "/t/serial.log".into(),
+            serial: Serial::File("/t/serial.log".into()),
             gdb: false,
             extra: Vec::new(),
         }
@@ -188,10 +258,32 @@ mod tests {
     }
 
     #[test]
-    fn cdrom_boot_uses_grub() {
-        let args = strings(&config(Boot::Cdrom {
+    fn console_mode_multiplexes_stdio_and_keeps_the_log() {
+        let mut config = config(Boot::Cdrom {
             iso: "/t/default.iso".into(),
-        }));
+        });
+        config.serial = Serial::Console("/t/run.serial.log".into());
+        let args = strings(&config);
+        assert!(
+            args.windows(4).any(|w| w
+                == [
+                    "-chardev",
+                    "stdio,id=console,mux=on,signal=off,logfile=/t/run.serial.log",
+                    "-serial",
+                    "chardev:console"
+                ]),
+            "{args:?}"
+        );
+        assert!(!args.iter().any(|a| a.starts_with("file:")));
+        assert_eq!(config.serial.log(), Path::new("/t/run.serial.log"));
+    }
+
+    #[test]
+    fn cdrom_boot_uses_grub() {
+        let config = config(Boot::Cdrom {
+            iso: "/t/default.iso".into(),
+        });
+        let args = strings(&config);
         assert!(args.ends_with(&[
             "-cdrom".into(),
             "/t/default.iso".into(),
@@ -199,6 +291,7 @@ mod tests {
             "d".into()
         ]));
         assert!(!args.contains(&"-kernel".to_string()));
+        assert_eq!(config.working_dir(), None);
     }
 
     #[test]
@@ -223,10 +316,10 @@ mod tests {
 mod initrd_tests {
     use super::*;
 
-    fn module(name: &str, source: &str) -> Module {
+    fn module(name: &str, dir: &str) -> Module {
         Module {
             name: name.into(),
-            source: source.into(),
+            source: Path::new(dir).join(name),
         }
     }
 
@@ -236,52 +329,59 @@ mod initrd_tests {
     }
 
     #[test]
-    fn modules_are_file_and_name_comma_separated_in_order() {
+    fn modules_are_names_in_order_and_qemu_runs_beside_them() {
         let modules = [
-            module("boot-plan.tsbp", "/t/tessera/default/boot-plan.tsbp"),
-            module("echo-server", "/t/release/echo-server"),
-            module("echo-client", "/t/release/echo-client"),
+            module("boot-plan.tsbp", "/t/tessera/default"),
+            module("echo-server", "/t/tessera/default"),
+            module("echo-client", "/t/tessera/default"),
         ];
         assert_eq!(
-            initrd(&modules).unwrap().as_deref(),
-            Some(
-                "/t/tessera/default/boot-plan.tsbp boot-plan.tsbp,\
-                 /t/release/echo-server echo-server,/t/release/echo-client echo-client"
-            )
+            initrd(&modules).unwrap(),
+            Some(Initrd {
+                dir: "/t/tessera/default".into(),
+                arg: "boot-plan.tsbp,echo-server,echo-client".into(),
+            })
         );
     }
 
+    /// A checkout at a long path (issue 9, item 9): the module strings QEMU
+    /// passes are the names alone, however deep the files lie.
     #[test]
-    fn commas_in_paths_are_doubled() {
-        let modules = [module("a", "/t/x,y/a"), module("b", "/t/b")];
+    fn a_long_checkout_path_never_reaches_the_module_strings() {
+        let dir = format!(
+            "/{}/target/tessera/vm-multiboot",
+            "deep-directory/".repeat(12)
+        );
+        assert!(dir.len() > 200);
+        let modules = [
+            module("boot-plan.tsbp", &dir),
+            module("partition-manager", &dir),
+            module("multiboot", &dir),
+            module("module-1", &dir),
+            module("init", &dir),
+        ];
+        let initrd = initrd(&modules).unwrap().unwrap();
         assert_eq!(
-            initrd(&modules).unwrap().as_deref(),
-            Some("/t/x,,y/a a,/t/b b")
+            initrd.arg,
+            "boot-plan.tsbp,partition-manager,multiboot,module-1,init"
         );
-    }
-
-    #[test]
-    fn paths_with_spaces_are_refused() {
-        let error = initrd(&[module("a", "/my target/a")]).unwrap_err();
-        assert!(error.contains("space"), "{error}");
-        assert!(initrd(&[module("a,b", "/t/a")]).is_err());
-    }
-
-    #[test]
-    fn the_initrd_follows_the_command_line() {
+        for string in initrd.arg.split(',') {
+            assert!(string.len() < 32, "{string}");
+        }
         let config = QemuConfig {
             accel: Accel::Tcg { cpu: "EPYC".into() },
             boot: Boot::Kernel {
                 kernel: "/t/k".into(),
                 cmdline: "c".into(),
-                initrd: Some("/t/p boot-plan.tsbp".into()),
+                initrd: Some(initrd),
             },
             smp: 2,
             memory_mib: 256,
-            serial_log: "/t/s".into(),
+            serial: Serial::File("/t/s".into()),
             gdb: false,
             extra: Vec::new(),
         };
+        assert_eq!(config.working_dir(), Some(Path::new(&dir)));
         let args: Vec<String> = config
             .args()
             .into_iter()
@@ -293,7 +393,20 @@ mod initrd_tests {
             "-append".into(),
             "c".into(),
             "-initrd".into(),
-            "/t/p boot-plan.tsbp".into(),
+            "boot-plan.tsbp,partition-manager,multiboot,module-1,init".into(),
         ]));
+    }
+
+    #[test]
+    fn modules_outside_one_directory_or_with_bad_names_are_refused() {
+        let error = initrd(&[module("a", "/t/x"), module("b", "/t/y")]).unwrap_err();
+        assert!(error.contains("one directory"), "{error}");
+        let renamed = Module {
+            name: "a".into(),
+            source: "/t/x/b".into(),
+        };
+        assert!(initrd(&[renamed]).is_err());
+        assert!(initrd(&[module("a,b", "/t")]).is_err());
+        assert!(initrd(&[module("a b", "/t")]).is_err());
     }
 }

@@ -2,5 +2,8 @@
 
 pub mod accel;
 pub mod command;
+pub mod parent_death;
 pub mod process;
+pub mod progress;
+pub mod script;
 pub mod status;

@@ -2,7 +2,8 @@
 //! there is none.
 
 use std::fmt;
-use std::time::Duration;
+
+use super::progress::Stuck;
 
 /// The value the kernel writes to the isa-debug-exit port on success.
 pub const PASS_CODE: i32 = 0x10;
@@ -36,8 +37,9 @@ pub enum Outcome {
     Verdict(Verdict),
     /// Status 0: QEMU stopped without the guest writing to isa-debug-exit.
     NoVerdict,
-    /// The time limit ran out and QEMU was killed.
-    TimedOut(Duration),
+    /// The boot made no progress (see [`super::progress`]) and QEMU was
+    /// killed.
+    Stuck(Stuck),
     /// Any other status (QEMU's own errors), or a signal.
     QemuFailed(String),
 }
@@ -69,7 +71,7 @@ impl fmt::Display for Outcome {
             Self::NoVerdict => f.write_str(
                 "QEMU ended without a verdict (guest reset or powered off without reporting)",
             ),
-            Self::TimedOut(limit) => write!(f, "no verdict within {} s", limit.as_secs()),
+            Self::Stuck(stuck) => write!(f, "no verdict: {stuck}"),
             Self::QemuFailed(status) => write!(f, "QEMU failed with {status}"),
         }
     }
@@ -119,8 +121,8 @@ mod tests {
             "QEMU ended without a verdict (guest reset or powered off without reporting)"
         );
         assert_eq!(
-            Outcome::TimedOut(Duration::from_secs(60)).to_string(),
-            "no verdict within 60 s"
+            Outcome::Stuck(Stuck::QuietWall(std::time::Duration::from_secs(300))).to_string(),
+            "no verdict: no serial output for 300 s (stuck)"
         );
         assert_eq!(
             Outcome::from_status(Some(1), None).to_string(),

@@ -1,0 +1,406 @@
+//! Every system test, as data: what it boots, how, and what its serial
+//! log must show (the markers live in [`super::markers`]).
+
+use super::markers::*;
+use super::{BootMethod, Expect, SystemTest};
+use crate::qemu::script::InputStep;
+
+/// Every system test, run in this order by `cargo xtask test`.
+pub const SYSTEM_TESTS: &[SystemTest] = &[
+    SystemTest {
+        name: "boot-multiboot1",
+        deployment: None,
+        smp: 4,
+        markers: &[
+            "booting via multiboot1",
+            MEMORY_MAP,
+            USABLE_REGION,
+            SVM_REVISION,
+            NESTED_PAGING,
+            "smp: 4 of 4 cpus online",
+            "svm: enabled on 4 of 4 cpus",
+            VERDICT_PASS,
+        ],
+        ..SystemTest::DEFAULT
+    },
+    SystemTest {
+        name: "boot-grub-multiboot2",
+        deployment: None,
+        boot: BootMethod::Grub,
+        markers: &[
+            "booting via multiboot2",
+            MEMORY_MAP,
+            USABLE_REGION,
+            SVM_REVISION,
+            NESTED_PAGING,
+            "smp: 2 of 2 cpus online",
+            "svm: enabled on 2 of 2 cpus",
+            VERDICT_PASS,
+        ],
+        ..SystemTest::DEFAULT
+    },
+    SystemTest {
+        name: "no-svm",
+        deployment: None,
+        cpu: Some("qemu64,-svm"),
+        smp: 1,
+        expect: Expect::Fail,
+        markers: &["fatal: cpu 0: SVM (AMD-V) is not available"],
+        ..SystemTest::DEFAULT
+    },
+    SystemTest {
+        name: "no-nested-paging",
+        deployment: None,
+        cpu: Some("qemu64,+svm,-npt"),
+        smp: 1,
+        expect: Expect::Fail,
+        markers: &["fatal: cpu 0: nested paging is not available"],
+        ..SystemTest::DEFAULT
+    },
+    // Kernel faults are reported with the registers and end the run with the
+    // failure status, never a hang or a silent reset.
+    SystemTest {
+        name: "fault-invalid-opcode",
+        deployment: None,
+        extra_cmdline: "inject-fault=invalid-opcode",
+        expect: Expect::Fail,
+        markers: &[
+            "kernel exception: invalid opcode (#UD), vector 6",
+            "  rip 0xffffffff8",
+            "  rax 0x",
+            "  r13 0x",
+            "fatal: cpu 0: unhandled invalid opcode (#UD) in the kernel",
+            VERDICT_FAIL,
+        ],
+        ..SystemTest::DEFAULT
+    },
+    SystemTest {
+        name: "fault-stack-overflow",
+        deployment: None,
+        smp: 1,
+        extra_cmdline: "inject-fault=stack-overflow",
+        expect: Expect::Fail,
+        markers: &[
+            "kernel exception: double fault (#DF), vector 8",
+            "fatal: cpu 0: unhandled double fault (#DF) in the kernel",
+            VERDICT_FAIL,
+        ],
+        ..SystemTest::DEFAULT
+    },
+    SystemTest {
+        name: "fault-panic",
+        deployment: None,
+        smp: 1,
+        extra_cmdline: "inject-fault=panic",
+        expect: Expect::Fail,
+        markers: &[
+            "[kernel cpu0 ERROR] panic at kernel/src/fault_injection.rs:",
+            "panic injected from the command line",
+            VERDICT_FAIL,
+        ],
+        ..SystemTest::DEFAULT
+    },
+    // Components (boot/deployments/echo.toml): 100 echo round trips, then
+    // echo-server, which has no console, logs through the one echo-client
+    // passed it with a call.
+    SystemTest {
+        name: "components-echo",
+        deployment: Some("echo"),
+        markers: ECHO_MARKERS,
+        ..SystemTest::DEFAULT
+    },
+    SystemTest {
+        name: "components-echo-grub",
+        deployment: Some("echo"),
+        boot: BootMethod::Grub,
+        markers: ECHO_MARKERS,
+        ..SystemTest::DEFAULT
+    },
+    // Misuse of capabilities and system calls fails with the right status
+    // (components/cap-probe logs one `ok N - ...` line per check).
+    SystemTest {
+        name: "cap-errors",
+        deployment: Some("cap-errors"),
+        markers: &[
+            "boot plan \"cap-errors\": 2 components",
+            "[cap-probe cpu",
+            "] INFO ok 1 - a call through the granted echo capability succeeds",
+            "] INFO ok 2 - a call on an empty slot fails with EmptySlot",
+            "] INFO ok 3 - a call on selector 64 fails with InvalidSelector",
+            "] INFO ok 4 - a call on the console capability fails with WrongType",
+            "] INFO ok 5 - deriving the echo capability without CALL succeeds",
+            "] INFO ok 6 - a call through the capability without CALL fails with InsufficientRights",
+            "] INFO ok 7 - deleting the derived capability succeeds",
+            "] INFO ok 8 - a call on the deleted capability's slot fails with EmptySlot",
+            "] INFO ok 9 - deriving the echo capability with RECEIVE, which it lacks, fails with InsufficientRights",
+            "] INFO ok 10 - system call 999 fails with InvalidSyscall",
+            "] INFO ok 11 - a 41-byte console write fails with InvalidArgument",
+            "] INFO ok 12 - a call sending 513 message-buffer words fails with InvalidArgument",
+            "] INFO ok 13 - signalling its own notification, then waiting, returns the bits",
+            "] INFO ok 14 - a signal through the echo (endpoint) capability fails with WrongType",
+            "] INFO ok 15 - deriving a child and a grandchild of the echo capability succeeds",
+            "] INFO ok 16 - revoking the child succeeds",
+            "] INFO ok 17 - a call through the revoked grandchild fails with EmptySlot",
+            "] INFO ok 18 - a call through the child, which revoke keeps, succeeds",
+            "] INFO ok 19 - starting its own, running thread again fails with InvalidArgument",
+            "] INFO ok 20 - a region it created maps read-only into its own domain",
+            "] INFO ok 21 - writing the read-only region through DomainWrite fails with InvalidArgument",
+            "] INFO ok 22 - three domain creations into an occupied slot all fail with SlotOccupied",
+            "] INFO ok 23 - a domain whose quota cannot hold its capability space fails with QuotaExhausted",
+            "] INFO ok 24 - a thread entering the kernel's half fails with InvalidArgument",
+            "] INFO ok 25 - a region larger than its quota fails with QuotaExhausted",
+            "] INFO ok 26 - reading the console's input without READ fails with InsufficientRights",
+            "] INFO ok 27 - asking to be told of typed input without READ fails with InsufficientRights",
+            "] INFO cap-probe: all 27 checks ok",
+            "deployment verdict from cap-probe",
+            VERDICT_PASS,
+        ],
+        ..SystemTest::DEFAULT
+    },
+    // Misuse of the partition and VP system calls fails with the right
+    // status (components/vm-probe, same line format as cap-probe).
+    SystemTest {
+        name: "vm-errors",
+        deployment: Some("vm-errors"),
+        markers: &[
+            "boot plan \"vm-errors\": 1 components",
+            "[vm-probe cpu",
+            "] INFO ok 1 - PartitionCreate into an empty slot succeeds",
+            "] INFO ok 2 - PartitionCreate into an occupied slot fails with SlotOccupied",
+            "] INFO ok 3 - PartitionMapGpa from an empty slot fails with EmptySlot",
+            "] INFO ok 4 - PartitionMapGpa of the console (not memory) fails with WrongType",
+            "] INFO ok 5 - four 2-page regions and a READ-only copy of one capability are made",
+            "] INFO ok 6 - PartitionMapGpa WRITABLE through the READ-only copy fails with InsufficientRights",
+            "] INFO ok 7 - PartitionMapGpa of region A at GPA 0 succeeds",
+            "] INFO ok 8 - PartitionMapGpa of region A again at GPA 0x1000 (overlapping) fails with Overlap",
+            "] INFO ok 9 - PartitionMapGpa of region B at GPA 0x1000 (overlapping region A) fails with Overlap",
+            "] INFO ok 10 - PartitionMapGpa of region B at GPA 0x100000 (not overlapping) succeeds",
+            "] INFO ok 11 - PartitionMapGpa at a misaligned GPA (0x300800) fails with InvalidArgument",
+            "] INFO ok 12 - PartitionMapGpa at GPA_LIMIT (1 << 40) fails with InvalidArgument",
+            "] INFO ok 13 - PartitionMapGpa of 2 pages at GPA_LIMIT - 0x1000 (ending past it) fails with InvalidArgument",
+            "] INFO ok 14 - PartitionMapGpa with flags lacking READABLE fails with InvalidArgument",
+            "] INFO ok 15 - PartitionUnmapGpa of GPA 0x1000 (inside a mapping, not its start) fails with InvalidArgument",
+            "] INFO ok 16 - region C maps at GPA 0x200000, then its capability is deleted",
+            "] INFO ok 17 - PartitionMapGpa of region D where region C was succeeds (the delete unmapped C)",
+            "] INFO ok 18 - an endpoint for the routes is made",
+            "] INFO ok 19 - PartitionInstallIntercept of an unknown kind (0x1234) fails with InvalidArgument",
+            "] INFO ok 20 - PartitionInstallIntercept of ports 0x510-0x51f succeeds",
+            "] INFO ok 21 - PartitionInstallIntercept of ports 0x51f-0x520 (overlapping) fails with Overlap",
+            "] INFO ok 22 - PartitionInstallIntercept to the console (not an endpoint) fails with WrongType",
+            "] INFO ok 23 - VpCreate on CPU 64, which does not exist, fails with InvalidArgument",
+            "] INFO ok 24 - VpCreate of VP 0 on CPU 1 succeeds",
+            "] INFO ok 25 - VpCreate of VP 0 again fails with InvalidArgument",
+            "] INFO ok 26 - VpCreate above the caller's priority fails with InvalidArgument",
+            "] INFO ok 27 - VpGetRegisters of a fresh VP reads the reset state: RIP 0xfff0, CS base 0xffff0000",
+            "] INFO ok 28 - VpSetRegisters with an unknown register name fails with InvalidArgument at index 1",
+            "] INFO ok 29 - VpStart without a lifecycle route fails with NoLifecycleRoute",
+            "] INFO ok 30 - PartitionInstallIntercept of the lifecycle route succeeds",
+            "] INFO ok 31 - VP 1 is made and given CR0 with PG set, PE clear",
+            "] INFO ok 32 - VpStart of VP 1 (CR0.PG without CR0.PE) fails with InvalidArgument",
+            "] INFO ok 33 - VpAssertInterrupt of external vector 8 (an exception vector) fails with InvalidArgument",
+            "] INFO ok 34 - VpAssertInterrupt of an NMI (vector 2) succeeds",
+            "] INFO ok 35 - VpStart through the partition capability fails with WrongType",
+            "] INFO ok 36 - 40 partitions, each with memory mapped and a VP, are made and destroyed in turn",
+            "] INFO vm-probe: all 36 checks ok",
+            "deployment verdict from vm-probe",
+            VERDICT_PASS,
+        ],
+        ..SystemTest::DEFAULT
+    },
+    // A component that faults is stopped; its caller gets ServerDied, now
+    // and on every later call, and its neighbours go on serving.
+    // Memory regions shared across CPUs and taken back by revoke.
+    SystemTest {
+        name: "shared-memory",
+        deployment: Some("shared-memory"),
+        markers: &[
+            "boot plan \"shared-memory\": 2 components",
+            "component region-reader: started (domain 1, priority 10, cpu 1)",
+            "] INFO ok 1 - a region created from the quota is mapped and written",
+            "] INFO ok 2 - a writable mapping through the read-only copy is refused",
+            "] INFO ok 3 - the reader mapped the shared region and read what was written",
+            "component region-reader faulted: page fault (#PF) at 0x200000000000 (",
+            "] INFO ok 4 - after revoke the reader's mapping is gone: its read faulted",
+            "] INFO ok 5 - the owner's own mapping, made through the revoked capability itself, stays",
+            "deployment verdict from region-owner",
+            VERDICT_PASS,
+        ],
+        ..SystemTest::DEFAULT
+    },
+    SystemTest {
+        name: "fault-containment",
+        deployment: Some("fault-containment"),
+        markers: &[
+            "boot plan \"fault-containment\": 6 components",
+            "] INFO crasher: called (badge 0); faulting with None (None: a write to 0x10)",
+            "component crasher faulted: page fault (#PF) at 0x10 (",
+            "KiB of memory returned to the frame pool",
+            "[fault-driver cpu",
+            "] INFO fault-driver: first call to crasher failed with ServerDied, as expected",
+            "] INFO fault-driver: echo-server still answers after the crash",
+            "] INFO fault-driver: second call to crasher failed with ServerDied, as expected",
+            "component crasher-ud faulted: invalid opcode (#UD) at 0x",
+            "component crasher-de faulted: divide error (#DE) at 0x",
+            "component crasher-gp faulted: general protection (#GP) at 0x",
+            "] INFO fault-driver: call to crasher-gp (general protection) failed with ServerDied, as expected",
+            "] INFO fault-driver: echo-server still answers after four faults",
+            "] INFO fault-driver: the fault stayed inside crasher",
+            "deployment verdict from fault-driver",
+            VERDICT_PASS,
+        ],
+        ..SystemTest::DEFAULT
+    },
+    // The partition demo that `cargo xtask run` boots
+    // (boot/deployments/default.toml): the guest `hello` greets through the
+    // devices component, which tags its lines with the partition's name,
+    // and passes.
+    SystemTest {
+        name: "demo",
+        deployment: Some("default"),
+        markers: DEMO_MARKERS,
+        ..SystemTest::DEFAULT
+    },
+    // Partitions (boot/deployments/vm-*.toml). partition-manager gives the
+    // verdict: pass only if every partition ended as its manifest's
+    // `expect` says. The markers are in VM_*_MARKERS below.
+    SystemTest {
+        name: "vm-exits",
+        deployment: Some("vm-exits"),
+        markers: VM_EXITS_MARKERS,
+        ..SystemTest::DEFAULT
+    },
+    SystemTest {
+        name: "vm-faults",
+        deployment: Some("vm-faults"),
+        smp: 4,
+        markers: VM_FAULTS_MARKERS,
+        ..SystemTest::DEFAULT
+    },
+    SystemTest {
+        name: "vm-isolation",
+        deployment: Some("vm-isolation"),
+        markers: VM_ISOLATION_MARKERS,
+        ..SystemTest::DEFAULT
+    },
+    SystemTest {
+        name: "vm-multiboot",
+        deployment: Some("vm-multiboot"),
+        markers: VM_MULTIBOOT_MARKERS,
+        ..SystemTest::DEFAULT
+    },
+    // The Hv#1 interface (boot/deployments/vm-hv-*.toml): the manifest's
+    // `hv` list reaches the kernel through the boot plan, the manager data
+    // and PartitionSetHv1. hv-conformance checks, under three
+    // configurations, that what CPUID advertises works and the rest is
+    // absent; crash-guest reports a crash through the crash MSRs. Markers
+    // in VM_HV_*_MARKERS below.
+    SystemTest {
+        name: "vm-hv-full",
+        deployment: Some("vm-hv-full"),
+        markers: VM_HV_FULL_MARKERS,
+        ..SystemTest::DEFAULT
+    },
+    SystemTest {
+        name: "vm-hv-minimum",
+        deployment: Some("vm-hv-minimum"),
+        markers: VM_HV_MINIMUM_MARKERS,
+        ..SystemTest::DEFAULT
+    },
+    SystemTest {
+        name: "vm-hv-none",
+        deployment: Some("vm-hv-none"),
+        markers: VM_HV_NONE_MARKERS,
+        ..SystemTest::DEFAULT
+    },
+    SystemTest {
+        name: "vm-hv-crash",
+        deployment: Some("vm-hv-crash"),
+        markers: VM_HV_CRASH_MARKERS,
+        ..SystemTest::DEFAULT
+    },
+    SystemTest {
+        name: "vm-hv-reset",
+        deployment: Some("vm-hv-reset"),
+        markers: VM_HV_RESET_MARKERS,
+        ..SystemTest::DEFAULT
+    },
+    // A hypercall route: code 0x0008 goes to probe-device instead of the
+    // kernel's own handler, whatever the input value; other codes stay
+    // the kernel's.
+    SystemTest {
+        name: "vm-hv-routes",
+        deployment: Some("vm-hv-routes"),
+        markers: VM_HV_ROUTES_MARKERS,
+        ..SystemTest::DEFAULT
+    },
+    // The bench deployment of guest exits, without -icount: the figures are
+    // printed (cargo xtask bench reads them), and the guest passes.
+    SystemTest {
+        name: "vm-bench",
+        deployment: Some("vm-bench"),
+        smp: 1,
+        markers: VM_BENCH_MARKERS,
+        ..SystemTest::DEFAULT
+    },
+    // A user's own guest: a manifest in a folder outside the tree, naming
+    // a guest ELF file beside it, with 512 MiB and 2 VPs on 2 CPUs; the
+    // machine is sized from the manifest (outside.rs).
+    SystemTest {
+        name: "outside-tree",
+        deployment: Some("my"),
+        markers: &[
+            "boot plan \"my\": 2 components",
+            "] INFO init: partition-manager: manager data for 1 partitions",
+            "partition my-guest: 524288 KiB of memory at GPA 0",
+            "partition my-guest: VP 1 created on CPU 1",
+            "] INFO my-guest: Hello from a Tessera partition!",
+            "partition my-guest: passed (expected pass): ok",
+            VM_MANAGER,
+            VERDICT_PASS,
+        ],
+        ..SystemTest::DEFAULT
+    },
+    // An interactive deployment, driven as a user at the console would:
+    // what is typed on QEMU's serial input reaches the kernel's console
+    // input, devices (console-input) hands it to echo-guest's COM1, which
+    // answers; Ctrl-A X then ends the run, as in QEMU.
+    SystemTest {
+        name: "console-echo",
+        deployment: Some("console-echo"),
+        expect: Expect::Quit,
+        markers: CONSOLE_ECHO_MARKERS,
+        input: &[
+            InputStep {
+                after: ECHO_PROMPT,
+                send: b"hello tessera\r",
+            },
+            InputStep {
+                after: "echo: echo-guest: you typed: hello tessera",
+                send: QUIT,
+            },
+        ],
+        ..SystemTest::DEFAULT
+    },
+    // The kernel's console input on its own: console-reader waits on the
+    // notification the kernel signals when a key arrives (an idle machine
+    // with a reader waiting is not a stall), then reads the typed line.
+    SystemTest {
+        name: "console-input",
+        deployment: Some("console-input"),
+        markers: &[
+            "boot plan \"console-input\": 1 components",
+            "console input: COM1 (IRQ 4",
+            "] INFO console-reader: ok - a read of 41 bytes fails with InvalidArgument",
+            "] INFO console-reader: ok - notifying its own domain capability fails with WrongType",
+            "] INFO console-reader: ok - notifying with no bits fails with InvalidArgument",
+            "] INFO console-reader: read the line \"typed through the kernel\"",
+            "deployment verdict from console-reader",
+            VERDICT_PASS,
+        ],
+        input: &[InputStep {
+            after: "] INFO console-reader: waiting for a typed line",
+            send: b"typed through the kernel\r",
+        }],
+        ..SystemTest::DEFAULT
+    },
+];

@@ -1,0 +1,265 @@
+//! What the system tests look for in the serial log besides the verdict.
+
+pub const VERDICT_PASS: &str = "tessera: verdict pass";
+pub const VERDICT_FAIL: &str = "tessera: verdict fail";
+pub const SVM_REVISION: &str = "svm: revision ";
+pub const NESTED_PAGING: &str = "nested paging yes";
+pub const MEMORY_MAP: &str = "memory map:";
+pub const USABLE_REGION: &str = "usable";
+
+// What the partition tests look for besides the verdict pass. The lines of
+// init (`init: NAME: manager data for N partitions`) are this repository's
+// own; the kernel's and partition-manager's wording (`partition NAME: ...`,
+// `triple fault`, `unmapped`) is theirs: adjust these substrings if it
+// changes. A component's lines read `[NAME cpuN] LEVEL TEXT`.
+
+/// Init handed the manager its data; the manager gave the verdict.
+pub const VM_MANAGER: &str = "deployment verdict from partition-manager";
+/// partition-manager's line when a partition ended as its manifest expects
+/// (`partition NAME: OUTCOME (expected EXPECT): ok`).
+pub const VM_ENDED_AS_EXPECTED: &str = "): ok";
+
+/// The demo: the guest's lines, tagged by devices with the partition's
+/// name, and the manager's judgement.
+pub const DEMO_MARKERS: &[&str] = &[
+    "boot plan \"default\": 2 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "[devices cpu",
+    "] INFO demo: Hello from a Tessera partition!",
+    "] INFO demo: Goodbye.",
+    "partition demo: ",
+    "partition demo: passed (expected pass): ok",
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
+/// Besides the manager's pass (which needs the guest's own pass, so every
+/// check), the MMIO checks and the HLT check after them by name, so a
+/// renumbering or a dropped check shows.
+pub const VM_EXITS_MARKERS: &[&str] = &[
+    "boot plan \"vm-exits\": 3 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition exits: ",
+    "] INFO exits: ok 28 - map the probe's MMIO page 0xFED00000 (uncached) in the guest's own page tables",
+    "] INFO exits: ok 29 - a 32-bit MMIO write to the probe's scratch register reads back, zero-extended into RAX",
+    "] INFO exits: ok 30 - an 8-bit MMIO read merges into AL and keeps RAX bits 63:8",
+    "] INFO exits: ok 31 - a 64-bit MMIO read of the probe's ID register is the partition number of port 0x514",
+    "] INFO exits: ok 32 - without Hv#1 the hypervisor leaves 0x40000000-1 read zero",
+    "] INFO exits: ok 33 - without Hv#1 the synthetic MSRs raise #GP",
+    "] INFO exits: ok 34 - without Hv#1 VMMCALL raises #UD",
+    "] INFO exits: ok 35 - HLT returns and the probe's HALTS counter goes up by one",
+    "] INFO exits: # tessera-guest: 35 passed, 0 failed",
+    VM_ENDED_AS_EXPECTED,
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
+/// The faults: the log must name both faults (the kernel or the manager
+/// reports each) and each partition, besides the manager's pass, which
+/// says each fault stayed in its partition and msr-writer passed.
+pub const VM_FAULTS_MARKERS: &[&str] = &[
+    "boot plan \"vm-faults\": 2 components",
+    "] INFO init: partition-manager: manager data for 3 partitions",
+    "triple fault",
+    "unmapped",
+    "partition memory-probe: ",
+    "partition triple-fault: ",
+    "partition msr-writer: ",
+    VM_ENDED_AS_EXPECTED,
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
+pub const VM_ISOLATION_MARKERS: &[&str] = &[
+    "boot plan \"vm-isolation\": 3 components",
+    "] INFO init: partition-manager: manager data for 2 partitions",
+    "partition isolation-a: ",
+    "partition isolation-b: ",
+    VM_ENDED_AS_EXPECTED,
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
+/// The Multiboot guest with its boot module (test-guests/multiboot): the
+/// manager passes the module, and the guest's module checks pass.
+pub const VM_MULTIBOOT_MARKERS: &[&str] = &[
+    "boot plan \"vm-multiboot\": 2 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition multiboot: ",
+    "] INFO partition multiboot: 1 modules",
+    "] INFO partition multiboot: module 0 at 0x",
+    "] INFO multiboot: ok 6 - the command line is \"multiboot-guest check=cmdline\"",
+    "] INFO multiboot: ok 7 - the MBI flags give boot modules (bit 3)",
+    "] INFO multiboot: ok 8 - mods_count is 1",
+    "] INFO multiboot: ok 9 - module 0 starts on a page boundary",
+    "] INFO multiboot: ok 10 - module 0 holds the bytes of module.txt",
+    "] INFO multiboot: ok 11 - module 0's string is \"module-one arg\"",
+    "] INFO multiboot: # tessera-guest: 11 passed, 0 failed",
+    VM_ENDED_AS_EXPECTED,
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
+pub const VM_BENCH_MARKERS: &[&str] = &[
+    "boot plan \"vm-bench\": 3 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition bench: Hv#1 interface (3 features)",
+    "bench: cpuid-kernel ",
+    "bench: cpuid-forwarded ",
+    "bench: exit-bare ",
+    "bench: hypercall-fast ",
+    "bench: hypercall-memory ",
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
+/// A guest report's summary without failures (`# tessera-guest: P passed,
+/// 0 failed`; the count of checks differs between configurations). The
+/// line `PARTITION: # tessera-guest: ` is a marker of its own.
+pub const NO_FAILED_CHECK: &str = " passed, 0 failed";
+
+/// hv-conformance with every feature: the manager gave the partition the
+/// Hv#1 interface (11 CPUID feature bits: 5 privileges, 3 feature bits, 3
+/// recommendations), the kernel took it, the guest saw each feature
+/// advertised and passed every check.
+pub const VM_HV_FULL_MARKERS: &[&str] = &[
+    "boot plan \"vm-hv-full\": 2 components",
+    "partition hv-full: ",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition hv-full: Hv#1 interface (11 features)",
+    "partition hv-full: Hv#1 interface on",
+    "] INFO hv-full: # config: advertised: VpRuntime RefCounter ResetMsr CrashMsrs XmmInput FlushCalls ExMasks RelaxedTiming",
+    "] INFO hv-full: # tessera-guest: ",
+    NO_FAILED_CHECK,
+    "partition hv-full: passed (expected pass): ok",
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
+/// `hv = []`: the two required privileges, nothing advertised beyond.
+pub const VM_HV_MINIMUM_MARKERS: &[&str] = &[
+    "boot plan \"vm-hv-minimum\": 2 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition hv-minimum: ",
+    "partition hv-minimum: Hv#1 interface (2 features)",
+    "partition hv-minimum: Hv#1 interface on",
+    "] INFO hv-minimum: # config: advertised: (none)",
+    "spin retries 0xffffffff",
+    "] INFO hv-minimum: # tessera-guest: ",
+    NO_FAILED_CHECK,
+    "partition hv-minimum: passed (expected pass): ok",
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
+/// No optional feature, but relaxed timing and a spinlock count.
+pub const VM_HV_NONE_MARKERS: &[&str] = &[
+    "boot plan \"vm-hv-none\": 2 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition hv-none: ",
+    "partition hv-none: Hv#1 interface (3 features)",
+    "partition hv-none: Hv#1 interface on",
+    "] INFO hv-none: # config: advertised: RelaxedTiming",
+    "spin retries 0xfff,",
+    "] INFO hv-none: # tessera-guest: ",
+    NO_FAILED_CHECK,
+    "partition hv-none: passed (expected pass): ok",
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
+/// The kernel logs the crash parameters and the guest's message; the
+/// manager logs the crash and judges it what the manifest expects.
+pub const VM_HV_CRASH_MARKERS: &[&str] = &[
+    "boot plan \"vm-hv-crash\": 2 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition crash: ",
+    "partition crash: Hv#1 interface (3 features)",
+    "] INFO crash: ok 2 - HV_X64_MSR_CRASH_P0-P4 take the parameters",
+    "guest crash: P0 0xc0ffee00deadbeef P1 0x1 P2 0x2 P3 0x",
+    "guest crash message: crash-guest: the crash MSRs work",
+    "partition crash: guest crash (P0 0xc0ffee00deadbeef P1 0x1 P2 0x2 P3 0x",
+    "partition crash: guest crash (expected crash): ok",
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
+/// vm-hv-reset: the guest's reset request reaches the manager, the kernel
+/// resets the Hv#1 state, and the second run finds it cleared.
+pub const VM_HV_RESET_MARKERS: &[&str] = &[
+    "boot plan \"vm-hv-reset\": 2 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition reset: ",
+    "] INFO reset: # reset-guest: asking for a reset",
+    "the guest asked for a reset (HV_X64_MSR_RESET)",
+    "partition reset: Hv#1 state reset",
+    "] INFO reset: # reset-guest: second run, after the reset",
+    "] INFO reset: ok 1 - after the reset the guest OS ID reads 0",
+    "] INFO reset: ok 2 - after the reset the hypercall page is disabled and unlocked",
+    "partition reset: passed (expected pass): ok",
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
+/// vm-hv-routes: the manager installs the hypercall route, the probe
+/// learns the partition's name, and routed-hypercall passes each check by
+/// name: the probe answers code 0x0008 (with a rep count too), the kernel
+/// the unrouted unknown code.
+pub const VM_HV_ROUTES_MARKERS: &[&str] = &[
+    "boot plan \"vm-hv-routes\": 3 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition routes: ",
+    "partition routes: Hv#1 interface (3 features)",
+    "partition routes: Hv#1 interface on",
+    "partition routes: route hypercall 0x8..=0x8 -> slot ",
+    "[probe-device cpu",
+    "] INFO badge 1 is partition routes",
+    "] INFO routes: ok 1 - CPUID 0x40000001 EAX: the Hv#1 interface",
+    "] INFO routes: ok 2 - the guest OS ID is set and the hypercall page enabled",
+    "] INFO routes: ok 3 - a fast HvCallNotifyLongSpinWait (0x0008) is answered by the probe: result value 0, RDX = its signature",
+    "] INFO routes: ok 4 - an unrouted unknown code (0x7FFF) gets HV_STATUS_INVALID_HYPERCALL_CODE from the kernel",
+    "] INFO routes: ok 5 - a routed code with a rep count (0x0008, 3 reps) still reaches the probe: the kernel decodes nothing",
+    "] INFO routes: # tessera-guest: 5 passed, 0 failed",
+    "partition routes: passed (expected pass): ok",
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
+/// The echo demo, through either boot path. Component lines are
+/// `[NAME cpuN] LEVEL TEXT`, so a marker names the component and the text
+/// separately.
+pub const ECHO_MARKERS: &[&str] = &[
+    "boot plan \"echo\": 2 components",
+    "[init cpu0] INFO init: building \"echo\": 2 components, 1 endpoints",
+    "] INFO init: 2 components started; init holds nothing over them and exits",
+    "component init exited with code 0",
+    "component echo-server: started (domain ",
+    "component echo-client: started (domain ",
+    "[echo-client cpu",
+    "] INFO echo-client: 100 round trips ok",
+    "] INFO echo-client: a 512-word message through the message buffer ok",
+    "[echo-server cpu",
+    "] INFO echo-server: logging through the console capability the client passed",
+    "] INFO echo-client: echo-server logged through the console capability it was passed",
+    "deployment verdict from echo-client",
+    VERDICT_PASS,
+];
+
+/// What QEMU's serial multiplexer takes as "end the run": Ctrl-A X.
+pub const QUIT: &[u8] = b"\x01x";
+
+/// echo-guest asks for a line.
+pub const ECHO_PROMPT: &str = "echo: echo-guest: type a line and press Enter (bye ends)";
+
+/// console-echo: devices gets the console's input and gives it to the
+/// partition; the guest answers the typed line.
+pub const CONSOLE_ECHO_MARKERS: &[&str] = &[
+    "boot plan \"console-echo\": 2 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition echo: ",
+    "console input: COM1 (IRQ 4",
+    "] INFO serving COM1 (16550A at 0x3f8) to partitions; the console's input goes to the first",
+    "] INFO what is typed on the console goes to partition echo's COM1",
+    ECHO_PROMPT,
+    "] INFO echo: echo-guest: you typed: hello tessera",
+];

@@ -1,0 +1,310 @@
+//! System tests: whole boots under QEMU, judged by the guest's verdict
+//! (isa-debug-exit) and by markers in the serial log.
+//!
+//! A test is data ([`SystemTest`], every one in [`catalog::SYSTEM_TESTS`])
+//! and is judged by a pure function ([`judge::check`]); this module runs
+//! them: `cargo xtask test [FILTER]` boots those whose name contains
+//! FILTER, each within a limit that watches progress
+//! ([`crate::qemu::progress`]), and prints its time. A test boots the
+//! kernel alone (`deployment: None`), a deployment of the tree
+//! (`boot/deployments/NAME.toml`), or one made outside the tree at test
+//! time ([`outside::OUTSIDE_TREE`]).
+
+mod catalog;
+mod judge;
+mod markers;
+mod outside;
+mod prepare;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+pub use catalog::SYSTEM_TESTS;
+pub use judge::check;
+
+use crate::qemu;
+use crate::qemu::accel::{self, Choice};
+use crate::qemu::command::{Boot, QemuConfig, Serial};
+use crate::qemu::process::{self, Echo, Finished, Options};
+use crate::qemu::progress::Limit;
+use crate::qemu::script::InputStep;
+use crate::qemu::status::Verdict;
+use crate::serial_log;
+use crate::tally::Tally;
+use crate::workspace::Workspace;
+use prepare::Prepared;
+
+/// How a system test boots the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BootMethod {
+    /// QEMU's Multiboot1 loader (`-kernel`).
+    Kernel,
+    /// GRUB from the deployment's ISO (Multiboot2).
+    Grub,
+}
+
+/// How a system test must end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// The kernel's verdict pass.
+    Pass,
+    /// The kernel's verdict fail.
+    Fail,
+    /// QEMU ends without a verdict because the input typed Ctrl-A X.
+    Quit,
+}
+
+impl Expect {
+    /// The verdict this expects, if it expects one.
+    pub fn verdict(self) -> Option<Verdict> {
+        match self {
+            Self::Pass => Some(Verdict::Pass),
+            Self::Fail => Some(Verdict::Fail),
+            Self::Quit => None,
+        }
+    }
+}
+
+impl fmt::Display for Expect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.verdict() {
+            Some(verdict) => write!(f, "verdict {verdict}"),
+            None => f.write_str("QEMU to end by Ctrl-A X"),
+        }
+    }
+}
+
+/// One system test, as data.
+#[derive(Debug, Clone, Copy)]
+pub struct SystemTest {
+    pub name: &'static str,
+    /// The deployment to boot: `boot/deployments/NAME.toml`, or one of
+    /// [`outside::OUTSIDE_TREE`]; `None` boots the kernel alone, with no
+    /// modules.
+    pub deployment: Option<&'static str>,
+    pub boot: BootMethod,
+    /// A TCG CPU model; `None` uses the host's accelerator choice.
+    pub cpu: Option<&'static str>,
+    pub smp: u32,
+    /// Words appended to the deployment's kernel command line (`-kernel` boots only).
+    pub extra_cmdline: &'static str,
+    pub expect: Expect,
+    /// Substrings the serial log must contain.
+    pub markers: &'static [&'static str],
+    /// What to type into COM1, and when (the serial console then reads
+    /// QEMU's standard input, as in an interactive run).
+    pub input: &'static [InputStep],
+}
+
+impl SystemTest {
+    /// What most tests share; a test names what it changes.
+    pub const DEFAULT: Self = Self {
+        name: "",
+        deployment: None,
+        boot: BootMethod::Kernel,
+        cpu: None,
+        smp: 2,
+        extra_cmdline: "",
+        expect: Expect::Pass,
+        markers: &[],
+        input: &[],
+    };
+}
+
+/// The tests whose name contains `filter` (all of them for `None`), in
+/// catalog order.
+pub fn select(filter: Option<&str>) -> Vec<&'static SystemTest> {
+    SYSTEM_TESTS
+        .iter()
+        .filter(|test| filter.is_none_or(|f| test.name.contains(f)))
+        .collect()
+}
+
+/// `cargo xtask test --list`: one line per selected test.
+pub fn list(tests: &[&SystemTest]) -> String {
+    let mut out = String::new();
+    for test in tests {
+        let boots = match test.deployment {
+            None => "the kernel alone".to_owned(),
+            Some(name) if outside::find(name).is_some() => {
+                format!("deployment {name} (made outside the tree)")
+            }
+            Some(name) => format!("deployment {name}"),
+        };
+        let how = match test.boot {
+            BootMethod::Kernel => "",
+            BootMethod::Grub => ", through GRUB",
+        };
+        out.push_str(&format!("{}: {boots}{how}\n", test.name));
+    }
+    out
+}
+
+/// How many serial log lines a failure shows.
+const TAIL_LINES: usize = 40;
+
+/// Builds what `tests` boot, then runs each in turn; each prints its time.
+/// Per-test figures (wall time, QEMU CPU time, the longest stretch without
+/// output) go to `system-tests.tsv` in the log directory.
+pub fn run(workspace: &Workspace, tests: &[&'static SystemTest]) -> Tally {
+    let mut tally = Tally::default();
+    if tests.is_empty() {
+        return tally;
+    }
+    let prepared = prepare::prepare(workspace, tests);
+    let host_choice = accel::choose();
+    if prepared.is_ok() {
+        println!("{}", host_choice.describe());
+    }
+    let mut figures = String::from("test\tresult\twall_s\tcpu_s\tlongest_quiet_cpu_s\n");
+    for test in tests {
+        print!("system test {} ... ", test.name);
+        let _ = io::stdout().flush();
+        let result = match &prepared {
+            Ok(prepared) => run_one(workspace, prepared, &host_choice, test),
+            Err(e) => Err(Failure::without_log(e.clone())),
+        };
+        let finished: Option<&Finished> = match &result {
+            Ok(finished) => Some(finished),
+            Err(failure) => failure.finished.as_deref(),
+        };
+        let timing = finished.map_or(String::new(), |f| {
+            format!(" ({:.1} s)", f.elapsed.as_secs_f64())
+        });
+        if let Some(f) = finished {
+            figures.push_str(&format!(
+                "{}\t{}\t{:.1}\t{:.1}\t{:.2}\n",
+                test.name,
+                if result.is_ok() { "ok" } else { "FAILED" },
+                f.elapsed.as_secs_f64(),
+                f.cpu.as_secs_f64(),
+                f.longest_quiet_cpu.as_secs_f64()
+            ));
+        }
+        match &result {
+            Ok(_) => {
+                println!("ok{timing}");
+                tally += Tally::PASSED;
+            }
+            Err(failure) => {
+                println!("FAILED{timing}: {}", failure.reason);
+                show_failure(failure);
+                tally += Tally::FAILED;
+            }
+        }
+    }
+    let _ = fs::write(workspace.logs_dir().join("system-tests.tsv"), figures);
+    tally
+}
+
+/// Why a system test failed, and what to show.
+#[derive(Debug)]
+struct Failure {
+    reason: String,
+    serial_log: Option<PathBuf>,
+    finished: Option<Box<Finished>>,
+}
+
+impl Failure {
+    fn without_log(reason: String) -> Self {
+        Self {
+            reason,
+            serial_log: None,
+            finished: None,
+        }
+    }
+}
+
+fn run_one(
+    workspace: &Workspace,
+    prepared: &Prepared,
+    host_choice: &Choice,
+    test: &SystemTest,
+) -> Result<Finished, Failure> {
+    let deployment = prepared
+        .deployment(test.deployment)
+        .map_err(Failure::without_log)?;
+    let boot = match test.boot {
+        BootMethod::Kernel => Boot::Kernel {
+            kernel: prepared.kernel.clone(),
+            cmdline: format!("{} {}", deployment.cmdline, test.extra_cmdline)
+                .trim_end()
+                .to_string(),
+            initrd: qemu::command::initrd(&deployment.modules).map_err(Failure::without_log)?,
+        },
+        BootMethod::Grub => Boot::Cdrom {
+            iso: prepared
+                .iso(test.deployment)
+                .map_err(Failure::without_log)?,
+        },
+    };
+    let choice = match test.cpu {
+        Some(cpu) => Choice::tcg_with(cpu),
+        None => host_choice.clone(),
+    };
+    let log = workspace
+        .logs_dir()
+        .join(format!("{}.serial.log", test.name));
+    let serial = if test.input.is_empty() {
+        Serial::File(log.clone())
+    } else {
+        Serial::Console(log.clone())
+    };
+    let config = QemuConfig {
+        accel: choice.accel,
+        boot,
+        smp: test.smp,
+        memory_mib: u32::try_from(deployment.need.default_mib()).unwrap_or(u32::MAX),
+        serial,
+        gdb: false,
+        extra: Vec::new(),
+    };
+    let options = Options {
+        limit: Some(Limit::DEFAULT),
+        echo: Echo::Quiet,
+        input: test.input,
+    };
+    let finished = process::run(&config, options).map_err(Failure::without_log)?;
+    let text = serial_log::read_clean(&log);
+    match check(test, &finished.outcome, &text) {
+        Ok(()) => Ok(finished),
+        Err(mut reason) => {
+            if let Some(waiting) = finished.input_waiting_for {
+                reason.push_str(&format!("; the input still waited for {waiting:?}"));
+            }
+            Err(Failure {
+                reason,
+                serial_log: Some(log),
+                finished: Some(Box::new(finished)),
+            })
+        }
+    }
+}
+
+fn show_failure(failure: &Failure) {
+    if let Some(stderr) = failure
+        .finished
+        .as_ref()
+        .map(|f| f.stderr.trim())
+        .filter(|s| !s.is_empty())
+    {
+        println!("--- QEMU stderr ---");
+        println!("{stderr}");
+    }
+    if let Some(path) = &failure.serial_log {
+        show_tail(path);
+    }
+}
+
+fn show_tail(path: &Path) {
+    let log = serial_log::read_clean(path);
+    println!("--- last {TAIL_LINES} lines of {} ---", path.display());
+    for line in serial_log::tail(&log, TAIL_LINES) {
+        println!("{line}");
+    }
+    println!("--- end of serial log ---");
+}
