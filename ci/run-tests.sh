@@ -2,6 +2,9 @@
 # What CI runs: clippy and rustdoc on the host crates (warnings and broken
 # documentation links are errors), then the host unit tests and the QEMU
 # system tests, through `cargo xtask test`, whose last line is
+# `N passed, M failed`; then the same system tests under KVM with nested SVM,
+# inside Debian's Linux booted under TCG (`cargo xtask test --nested`, which
+# fetches that kernel and busybox with apt-get download), ending with its own
 # `N passed, M failed`.
 #
 # The machine needs rustup (rust-toolchain.toml pins the toolchain, the
@@ -30,3 +33,4 @@ RUSTDOCFLAGS="-D rustdoc::broken_intra_doc_links -D rustdoc::private_intra_doc_l
     cargo doc --no-deps
 
 cargo xtask test
+cargo xtask test --nested

@@ -48,8 +48,15 @@ pub struct HvPartitionPrivilegeMask {
     pub access_debug_regs: bool,
     /// `AccessReenlightenmentControls` (bit 13).
     pub access_reenlightenment_controls: bool,
-    /// `Reserved1` (bits 31:14).
-    #[bits(18)]
+    /// Bit 14, reserved.
+    __reserved14: bool,
+    /// `AccessTscInvariantControls` (bit 15): `HV_X64_MSR_TSC_INVARIANT_CONTROL`
+    /// (`0x40000118`). Reserved in both TLFS editions; named by Linux's
+    /// `hyperv-tlfs.h` (`HV_ACCESS_TSC_INVARIANT`), which Microsoft
+    /// maintains, and used by Hyper-V and Linux's KVM.
+    pub access_tsc_invariant_controls: bool,
+    /// `Reserved1` (bits 31:16).
+    #[bits(16)]
     __reserved1: u32,
     /// `CreatePartitions` (bit 32).
     pub create_partitions: bool,
@@ -97,8 +104,9 @@ pub struct HvPartitionPrivilegeMask {
 }
 
 impl HvPartitionPrivilegeMask {
-    /// The bits the Markdown edition marks reserved (including bit 12).
-    pub const RESERVED_MASK: u64 = 0xFFCC_E608_FFFF_D000;
+    /// The bits the Markdown edition marks reserved (including bit 12),
+    /// except bit 15 (`AccessTscInvariantControls`, defined since).
+    pub const RESERVED_MASK: u64 = 0xFFCC_E608_FFFF_5000;
 
     /// The mask from CPUID `0x40000003` EAX (bits 31:0) and EBX (63:32).
     #[must_use]
@@ -160,6 +168,10 @@ mod tests {
                 13,
             ),
             (
+                HvPartitionPrivilegeMask::new().with_access_tsc_invariant_controls(true),
+                15,
+            ),
+            (
                 HvPartitionPrivilegeMask::new().with_create_partitions(true),
                 32,
             ),
@@ -197,7 +209,7 @@ mod tests {
 
     #[test]
     fn reserved_mask_covers_exactly_the_unnamed_bits() {
-        let named: u64 = 0x0000_0000_0000_2FFF // bits 0-11, 13
+        let named: u64 = 0x0000_0000_0000_AFFF // bits 0-11, 13, 15
             | 1 << 32 | 1 << 33 | 1 << 34
             | 0xF << 36 | 1 << 40
             | 1 << 43 | 1 << 44

@@ -24,6 +24,7 @@
 //! | [`hypercall`] | the hypercall interface: caller checks, register conventions, the per-call table, decoding, parameter access, result write-back |
 //! | [`dispatch`](mod@dispatch) | the kernel's `VMMCALL` entry: decode, run the calls the kernel completes (flushes, long spin wait, extended capabilities), and say what to do |
 //! | [`synthetic_msr`] | the synthetic MSR state machine: guest OS ID, hypercall page, VP index, VP runtime, reference counter, reset, VP assist page, crash MSRs |
+//! | [`time`] | the reference TSC page's values and update protocol, the TSC/APIC frequency MSRs, the invariant-TSC control (pure models, not yet wired into the kernel) |
 //! | [`cpuid`](mod@cpuid) | the partition's Hv#1 configuration (also from QEMU-style feature names), the CPUID leaves `0x40000000`–`0x40000006` it produces, and its validation against the Requirements and against what Tessera implements |
 //!
 //! # Where the texts disagree or are silent
@@ -74,6 +75,16 @@
 //! - **Hypercalls before the hypercall page.** A `VMMCALL` while the page
 //!   is disabled is #UD (§ Legal Hypercall Environments: "any other means …
 //!   might result in … #UD"); see [`dispatch`](mod@dispatch).
+//! - **Invariant-TSC control.** Neither edition documents
+//!   `HV_X64_MSR_TSC_INVARIANT_CONTROL` (`0x40000118`) or its privilege,
+//!   EAX bit 15; both mark the bit reserved. [`time::tsc_invariant`]
+//!   follows Linux's `hyperv-tlfs.h` and the guests that use it, and the
+//!   `tlfs` crate names the bit `AccessTscInvariantControls`.
+//! - **Cluster IPI statuses.** The Markdown pages have no Return Values;
+//!   TLFS 6.0b gives `HV_STATUS_INVALID_PARAMETER` for "invalid or
+//!   reserved" fields, which [`dispatch::cluster_ipi`] uses for bad
+//!   vectors, reserved `TargetVtl` bits, the padding and bad VP sets (Linux's
+//!   KVM answers `HV_STATUS_INVALID_HYPERCALL_INPUT` instead).
 //! - **Privilege bits.** The Requirements name EBX bits 3
 //!   (`AdjustMessageBuffers`) and 13 (`ConfigureProfiler`) and forbid them;
 //!   the Markdown edition marks them reserved. TLFS 6.0b's bit 12
@@ -87,6 +98,7 @@ pub mod cpuid;
 pub mod dispatch;
 pub mod hypercall;
 pub mod synthetic_msr;
+pub mod time;
 
 pub use cpuid::{Hv1Config, cpuid};
 pub use dispatch::{DispatchPolicy, Outcome, dispatch};

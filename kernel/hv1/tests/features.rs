@@ -381,3 +381,102 @@ fn implemented_check_includes_the_requirements() {
         assert!(!violation.explanation().is_empty());
     }
 }
+
+// --- modelled features (not yet wired into the kernel) ----------------------
+
+/// The manifest's scope refuses the modelled names with the reason the
+/// brief asks for.
+#[test]
+fn modelled_names_are_refused_for_deployments() {
+    use tessera_hv1::cpuid::{NOT_WIRED_FEATURES, NOT_WIRED_REASON};
+    assert_eq!(NOT_WIRED_REASON, "not yet wired into the kernel");
+    for (name, _) in NOT_WIRED_FEATURES {
+        let err = Hv1Config::from_features([*name]).unwrap_err();
+        assert_eq!(
+            err,
+            FeatureError::Unsupported {
+                name,
+                reason: NOT_WIRED_REASON
+            }
+        );
+        assert!(err.to_string().contains("not yet wired into the kernel"));
+        // Even turned off: the name is not one a deployment may use yet.
+        let off = format!("{name}=off");
+        assert!(Hv1Config::from_features([off.as_str()]).is_err());
+    }
+}
+
+/// With `FeatureScope::Modelled`, each name sets QEMU's CPUID bits (TLFS
+/// md `feature-discovery.md`; QEMU `target/i386/kvm/kvm.c`
+/// `kvm_hyperv_properties`).
+#[test]
+fn modelled_names_set_their_cpuid_bits() {
+    use tessera_hv1::cpuid::FeatureScope;
+    let one = |name| Hv1Config::from_features_in([name], FeatureScope::Modelled).unwrap();
+    // hv-vapic: AccessIntrCtrlRegs (EAX bit 4) and UseApicMsrs (bit 3).
+    let c = one("hv-vapic");
+    assert_eq!(regs(&c, 0x4000_0003)[0], 0x60 | 1 << 4);
+    assert_eq!(regs(&c, 0x4000_0004)[0], 1 << 3);
+    // hv-ipi: UseSyntheticClusterIpi (10) and UseExProcessorMasks (11).
+    let c = one("hv-ipi");
+    assert_eq!(regs(&c, 0x4000_0004)[0], 1 << 10 | 1 << 11);
+    assert_eq!(regs(&c, 0x4000_0003)[0], 0x60);
+    // hv-frequencies: AccessFrequencyRegs (EAX bit 11), EDX bit 8.
+    let c = one("hv-frequencies");
+    assert_eq!(regs(&c, 0x4000_0003), [0x60 | 1 << 11, 0, 0, 1 << 8]);
+    // hv-tsc-invariant: AccessTscInvariantControls (EAX bit 15).
+    assert_eq!(
+        regs(&one("hv-tsc-invariant"), 0x4000_0003)[0],
+        0x60 | 1 << 15
+    );
+    // hv-time: the reference counter (1) and the reference TSC page (9),
+    // as QEMU; in the kernel scope bit 1 only.
+    assert_eq!(
+        regs(&one("hv-time"), 0x4000_0003)[0],
+        0x60 | 1 << 1 | 1 << 9
+    );
+    assert_eq!(
+        regs(&Hv1Config::from_features(["hv-time"]).unwrap(), 0x4000_0003)[0],
+        0x60 | 1 << 1
+    );
+    // =off undoes, as for every boolean name.
+    assert_eq!(
+        Hv1Config::from_features_in(["hv-vapic", "hv-vapic=off"], FeatureScope::Modelled),
+        Ok(Hv1Config::minimal())
+    );
+    // The kernel refuses these configurations until it serves them.
+    let all = Hv1Config::from_features_in(
+        [
+            "hv-time",
+            "hv-vapic",
+            "hv-ipi",
+            "hv-frequencies",
+            "hv-tsc-invariant",
+        ],
+        FeatureScope::Modelled,
+    )
+    .unwrap();
+    assert!(all.validate_modelled().is_empty());
+    let refused: Vec<_> = all.validate_implemented().iter().collect();
+    assert_eq!(
+        refused,
+        [
+            Violation::Unimplemented {
+                register: CpuidRegister::Privileges,
+                bits: 1 << 4 | 1 << 9 | 1 << 11 | 1 << 15
+            },
+            Violation::Unimplemented {
+                register: CpuidRegister::FeaturesEdx,
+                bits: 1 << 8
+            },
+            Violation::Unimplemented {
+                register: CpuidRegister::Recommendations,
+                bits: 1 << 3 | 1 << 10
+            },
+        ]
+    );
+    let text = refused[0].to_string();
+    assert!(text.contains("AccessTscInvariantControls"), "{text}");
+    // The configuration survives PartitionSetHv1's words.
+    assert_eq!(Hv1Config::from_words(&all.to_words()), all);
+}

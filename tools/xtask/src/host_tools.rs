@@ -119,26 +119,30 @@ fn is_present(check: Check) -> bool {
 }
 
 fn on_path(program: &str) -> bool {
+    find_on_path(program).is_some()
+}
+
+/// Where `program` is on `PATH`: the first executable file of that name.
+pub fn find_on_path(program: &str) -> Option<std::path::PathBuf> {
     use std::os::unix::fs::PermissionsExt;
-    let Some(path) = env::var_os("PATH") else {
-        return false;
-    };
-    env::split_paths(&path).any(|dir| {
-        dir.join(program)
-            .metadata()
-            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    })
+    let path = env::var_os("PATH")?;
+    env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|file| {
+            file.metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
 }
 
 /// Whether the effective user is root, as `id -u` says.
-fn running_as_root() -> bool {
+pub fn running_as_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
         .is_ok_and(|out| out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "0")
 }
 
-fn apt_get(args: &[&str]) -> Result<(), String> {
+pub fn apt_get(args: &[&str]) -> Result<(), String> {
     let status = Command::new(APT_GET)
         .args(args)
         .env("DEBIAN_FRONTEND", "noninteractive")

@@ -6,16 +6,21 @@
 mod bench;
 mod cargo_build;
 mod components;
+mod debian;
 mod deployment;
 mod elf_strip;
 mod fuzz;
 mod guests;
 mod host_tools;
 mod image;
+mod initramfs;
 mod locate;
 mod machine;
 mod manifest;
+mod nested;
 mod qemu;
+#[cfg(test)]
+mod scratch;
 mod serial_log;
 mod system_tests;
 mod tally;
@@ -134,12 +139,20 @@ enum Command {
         flags: RunFlags,
     },
     /// Host unit tests, then the system tests under QEMU; ends with `N passed, M failed`.
+    ///
+    /// With --nested: no unit tests; the system tests run instead under KVM with
+    /// nested SVM, inside Debian's Linux booted once under TCG (the kernel and
+    /// busybox fetched with apt-get download into target/tessera/debian, QEMU and
+    /// its libraries taken from the host). It prints the SVM features Tessera saw.
     Test {
         /// Run only the unit and system tests whose names contain this.
         filter: Option<String>,
         /// List the system tests (those FILTER selects) instead of running them.
         #[arg(long)]
         list: bool,
+        /// Run the system tests under nested KVM inside Linux (L1) under TCG.
+        #[arg(long)]
+        nested: bool,
     },
     /// Measure system call and IPC round trips in instructions (QEMU -icount).
     Bench,
@@ -172,8 +185,13 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Test { filter, list } = &cli.command {
-        return test(filter.as_deref(), *list);
+    if let Command::Test {
+        filter,
+        list,
+        nested,
+    } = &cli.command
+    {
+        return test(filter.as_deref(), *list, *nested);
     }
     let result = Workspace::locate().and_then(|workspace| match cli.command {
         Command::Build { release } => build(&workspace, Profile::from_release_flag(release)),
@@ -417,9 +435,10 @@ fn fuzz_once(
 }
 
 /// Unit tests, system tests and the short fuzz runs (those whose names
-/// contain `filter`); the last line printed is `N passed, M failed`.
-/// `list`: the system tests only, one per line.
-fn test(filter: Option<&str>, list: bool) -> ExitCode {
+/// contain `filter`), or with `nested` the system tests inside L1 under
+/// nested KVM; the last line printed is `N passed, M failed`. `list`: the
+/// system tests only, one per line.
+fn test(filter: Option<&str>, list: bool, nested: bool) -> ExitCode {
     let selected = system_tests::select(filter);
     if list {
         print!("{}", system_tests::list(&selected));
@@ -431,6 +450,7 @@ fn test(filter: Option<&str>, list: bool) -> ExitCode {
     }
     let mut tally = Tally::default();
     match Workspace::locate() {
+        Ok(workspace) if nested => tally += nested::run(&workspace, &selected),
         Ok(workspace) => {
             tally += unit_tests::run(&workspace, filter);
             tally += system_tests::run(&workspace, &selected);
@@ -526,7 +546,7 @@ mod tests {
             .unwrap()
             .command
         {
-            Command::Test { filter, list } => {
+            Command::Test { filter, list, .. } => {
                 assert_eq!(filter.as_deref(), Some("vm-hv"));
                 assert!(list);
             }

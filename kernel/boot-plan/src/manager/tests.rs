@@ -127,7 +127,8 @@ fn seal(bytes: &mut [u8]) {
     let Ok(total) = ManagerData::total_size(bytes) else {
         return;
     };
-    // A mutated header may claim fewer bytes than the checksum starts at.
+    // A mutated header can claim a total below the checksummed part: there
+    // is nothing to seal then.
     if total < CHECKSUM_START || bytes.len() < total {
         return;
     }

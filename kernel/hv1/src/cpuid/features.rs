@@ -1,12 +1,10 @@
 //! An [`Hv1Config`] from QEMU-style Hyper-V enlightenment names, for the
 //! manifest compiler: see [`Hv1Config::from_features`].
 
-use core::fmt;
-
 use tlfs::cpuid::{HV_SPIN_WAIT_NEVER_NOTIFY, HvImplementationRecommendationsEax};
 
 use super::config::{Hv1Config, VendorId};
-use super::validate::Violation;
+use super::feature_error::{FeatureError, boolean, number, number32};
 
 /// Every name [`Hv1Config::from_features`] accepts (value names with
 /// `=`).
@@ -31,12 +29,50 @@ pub const SUPPORTED_FEATURES: &[&str] = &[
     "hv-version-id-snumber=",
 ];
 
-/// QEMU `hv-*` names Tessera knows but does not implement, and why.
-const UNSUPPORTED: &[(&str, &str)] = &[
+/// Why a [modelled](NOT_WIRED_FEATURES) name is refused for a deployment.
+pub const NOT_WIRED_REASON: &str = "not yet wired into the kernel";
+
+/// Names whose logic Tessera has as host-tested models but whose MSRs,
+/// hypercalls or overlay pages the kernel does not serve yet, with what
+/// is modelled where. [`Hv1Config::from_features`] (what the manifest
+/// uses) refuses them with [`NOT_WIRED_REASON`];
+/// [`Hv1Config::from_features_in`] with [`FeatureScope::Modelled`] accepts
+/// them, so tests can check their CPUID bits. When the kernel integrates
+/// one, it moves to [`SUPPORTED_FEATURES`] and its bits to the
+/// `IMPLEMENTED_*` masks.
+pub const NOT_WIRED_FEATURES: &[(&str, &str)] = &[
     (
         "hv-vapic",
-        "the APIC MSRs (EOI/ICR/TPR) behind AccessIntrCtrlRegs are not implemented",
+        "the EOI/ICR/TPR MSRs and lazy EOI are modelled in kernel/lapic",
     ),
+    (
+        "hv-ipi",
+        "HvCallSendSyntheticClusterIpi(Ex) is decoded by tessera_hv1::dispatch::cluster_ipi",
+    ),
+    (
+        "hv-frequencies",
+        "the TSC/APIC frequency MSRs are modelled in tessera_hv1::time::frequencies",
+    ),
+    (
+        "hv-tsc-invariant",
+        "HV_X64_MSR_TSC_INVARIANT_CONTROL is modelled in tessera_hv1::time::tsc_invariant",
+    ),
+];
+
+/// Which features [`Hv1Config::from_features_in`] accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FeatureScope {
+    /// What the kernel serves today ([`SUPPORTED_FEATURES`]; checked with
+    /// [`Hv1Config::validate_implemented`]): a deployment's scope.
+    Kernel,
+    /// That, plus the [modelled](NOT_WIRED_FEATURES) features and the
+    /// reference TSC page of `hv-time` (checked with
+    /// [`Hv1Config::validate_modelled`]).
+    Modelled,
+}
+
+/// QEMU `hv-*` names Tessera knows but does not implement, and why.
+const UNSUPPORTED: &[(&str, &str)] = &[
     (
         "hv-synic",
         "the synthetic interrupt controller is not implemented",
@@ -44,16 +80,8 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("hv-stimer", "synthetic timers are not implemented"),
     ("hv-stimer-direct", "synthetic timers are not implemented"),
     (
-        "hv-frequencies",
-        "the TSC/APIC frequency MSRs are not implemented",
-    ),
-    (
         "hv-reenlightenment",
         "reenlightenment and TSC emulation are not implemented",
-    ),
-    (
-        "hv-ipi",
-        "HvCallSendSyntheticClusterIpi(Ex) is not implemented",
     ),
     ("hv-evmcs", "nested virtualization is not offered"),
     ("hv-emsr-bitmap", "nested virtualization is not offered"),
@@ -79,131 +107,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
         "Tessera advertises only what it implements",
     ),
 ];
-
-/// Why a feature list is refused. Borrowed parts point into the list.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FeatureError<'a> {
-    /// Not a name Tessera or QEMU knows.
-    Unknown {
-        /// The name as written.
-        name: &'a str,
-    },
-    /// A QEMU name Tessera does not implement (or a value it cannot
-    /// honour).
-    Unsupported {
-        /// The feature as written.
-        name: &'a str,
-        /// Why.
-        reason: &'static str,
-    },
-    /// `name=value` required.
-    MissingValue {
-        /// The name.
-        name: &'a str,
-    },
-    /// The value does not parse or is out of range.
-    InvalidValue {
-        /// The name.
-        name: &'a str,
-        /// The value as written.
-        value: &'a str,
-        /// What is expected.
-        expected: &'static str,
-    },
-    /// A feature needs another one that is not enabled.
-    MissingDependency {
-        /// The feature.
-        name: &'static str,
-        /// What it needs.
-        requires: &'static str,
-    },
-    /// The resulting configuration breaks a rule (a bug in this table, not
-    /// in the list).
-    Invalid(Violation),
-}
-
-impl fmt::Display for FeatureError<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Unknown { name } => {
-                write!(f, "unknown Hyper-V feature `{name}`; supported: ")?;
-                for (i, known) in SUPPORTED_FEATURES.iter().enumerate() {
-                    if i != 0 {
-                        f.write_str(", ")?;
-                    }
-                    f.write_str(known)?;
-                    if known.ends_with('=') {
-                        f.write_str("N")?;
-                    }
-                }
-                Ok(())
-            }
-            Self::Unsupported { name, reason } => {
-                write!(f, "Hyper-V feature `{name}` is not supported: {reason}")
-            }
-            Self::MissingValue { name } => {
-                write!(f, "Hyper-V feature `{name}` needs a value: `{name}=...`")
-            }
-            Self::InvalidValue {
-                name,
-                value,
-                expected,
-            } => write!(
-                f,
-                "invalid value `{value}` for `{name}`: expected {expected}"
-            ),
-            Self::MissingDependency { name, requires } => {
-                write!(f, "Hyper-V feature `{name}` requires `{requires}`")
-            }
-            Self::Invalid(violation) => write!(f, "invalid Hv#1 configuration: {violation}"),
-        }
-    }
-}
-
-/// A boolean value: none means on.
-fn boolean<'a>(name: &'a str, value: Option<&'a str>) -> Result<bool, FeatureError<'a>> {
-    match value {
-        None | Some("on" | "yes" | "true") => Ok(true),
-        Some("off" | "no" | "false") => Ok(false),
-        Some(value) => Err(FeatureError::InvalidValue {
-            name,
-            value,
-            expected: "on or off",
-        }),
-    }
-}
-
-/// An unsigned number in decimal or `0x` hexadecimal, at most `max`.
-fn number<'a>(
-    name: &'a str,
-    value: Option<&'a str>,
-    max: u64,
-    expected: &'static str,
-) -> Result<u64, FeatureError<'a>> {
-    let value = value.ok_or(FeatureError::MissingValue { name })?;
-    let invalid = FeatureError::InvalidValue {
-        name,
-        value,
-        expected,
-    };
-    let parsed = match value
-        .strip_prefix("0x")
-        .or_else(|| value.strip_prefix("0X"))
-    {
-        Some(hex) => u64::from_str_radix(hex, 16),
-        None => value.parse::<u64>(),
-    };
-    match parsed {
-        // from_str_radix accepts a leading '+'; QEMU does not.
-        Ok(n) if n <= max && !value.contains('+') => Ok(n),
-        _ => Err(invalid),
-    }
-}
-
-/// A u32 `number` (the checked maximum makes the cast lossless).
-fn number32<'a>(name: &'a str, value: Option<&'a str>) -> Result<u32, FeatureError<'a>> {
-    number(name, value, u64::from(u32::MAX), "a 32-bit number").map(|n| n as u32)
-}
 
 /// The smallest `hv-spinlocks` value QEMU accepts.
 const MIN_SPINLOCK_RETRIES: u64 = 0xFFF;
@@ -237,7 +140,7 @@ impl Hv1Config {
     /// | `hv-relaxed` | leaf `0x40000004` EAX bit 5 `UseRelaxedTiming` (Requirements § Use Relaxed Timing) |
     /// | `hv-vpindex` | nothing: `AccessVpIndex` is always granted (Requirements: "Must be set"); `=off` is refused |
     /// | `hv-runtime` | privilege `AccessVpRunTimeReg` (bit 0): `HV_X64_MSR_VP_RUNTIME` |
-    /// | `hv-time` | privilege `AccessPartitionReferenceCounter` (bit 1): `HV_X64_MSR_TIME_REF_COUNT`. **Differs from QEMU**, which also grants `AccessPartitionReferenceTsc` (bit 9): Tessera has no reference TSC page |
+    /// | `hv-time` | privilege `AccessPartitionReferenceCounter` (bit 1): `HV_X64_MSR_TIME_REF_COUNT`. **Differs from QEMU**, which also grants `AccessPartitionReferenceTsc` (bit 9): the kernel does not serve the reference TSC page yet ([`FeatureScope::Modelled`] grants it) |
     /// | `hv-reset` | privilege `AccessResetReg` (bit 7): `HV_X64_MSR_RESET` (as in QEMU, `UseResetMsr` is not recommended) |
     /// | `hv-crash` | leaf `0x40000003` EDX bit 10 `GuestCrashMsrsAvailable`: `HV_X64_MSR_CRASH_P0`–`P4`, `CRASH_CTL` |
     /// | `hv-tlbflush` | leaf `0x40000004` EAX bit 2 `UseHypercallForRemoteFlush` and bit 11 `UseExProcessorMasks` (QEMU's bits): the four flush hypercalls |
@@ -249,9 +152,11 @@ impl Hv1Config {
     /// | `hv-enforce-cpuid` | nothing: Tessera always refuses what it does not advertise; `=off` is refused |
     ///
     /// Boolean names take an optional `=on`/`=off` (also `yes`/`no`,
-    /// `true`/`false`). QEMU's other `hv-*` names (`hv-vapic`, `hv-synic`,
-    /// `hv-stimer`, `hv-frequencies`, `hv-ipi`, …) are refused as
-    /// [`FeatureError::Unsupported`] with the reason; anything else is
+    /// `true`/`false`). The names modelled but not yet wired into the
+    /// kernel (`hv-vapic`, `hv-ipi`, `hv-frequencies`, `hv-tsc-invariant`:
+    /// [`NOT_WIRED_FEATURES`]) are refused as [`FeatureError::Unsupported`]
+    /// with [`NOT_WIRED_REASON`]; QEMU's other `hv-*` names (`hv-synic`,
+    /// `hv-stimer`, …) likewise with their reason; anything else is
     /// [`FeatureError::Unknown`].
     ///
     /// # Errors
@@ -263,9 +168,36 @@ impl Hv1Config {
     where
         I: IntoIterator<Item = &'a str>,
     {
+        Self::from_features_in(features, FeatureScope::Kernel)
+    }
+
+    /// [`from_features`](Self::from_features) in a chosen scope. With
+    /// [`FeatureScope::Modelled`] the [modelled](NOT_WIRED_FEATURES) names
+    /// are accepted too:
+    ///
+    /// | name | effect |
+    /// | --- | --- |
+    /// | `hv-time` | also privilege `AccessPartitionReferenceTsc` (bit 9), as in QEMU |
+    /// | `hv-vapic` | privilege `AccessIntrCtrlRegs` (bit 4) and leaf `0x40000004` EAX bit 3 `UseApicMsrs`, as in QEMU |
+    /// | `hv-ipi` | leaf `0x40000004` EAX bit 10 `UseSyntheticClusterIpi` and bit 11 `UseExProcessorMasks`, as in QEMU |
+    /// | `hv-frequencies` | privilege `AccessFrequencyRegs` (bit 11) and leaf `0x40000003` EDX bit 8 `TimerFrequenciesAvailable`, as in QEMU |
+    /// | `hv-tsc-invariant` | privilege `AccessTscInvariantControls` (bit 15). Tessera's name: QEMU has none (Linux's KVM offers the MSR) |
+    ///
+    /// # Errors
+    ///
+    /// As [`from_features`](Self::from_features); in the kernel scope a
+    /// modelled name is [`FeatureError::Unsupported`] with
+    /// [`NOT_WIRED_REASON`].
+    pub fn from_features_in<'a, I>(
+        features: I,
+        scope: FeatureScope,
+    ) -> Result<Self, FeatureError<'a>>
+    where
+        I: IntoIterator<Item = &'a str>,
+    {
         let mut config = Self::minimal();
         for feature in features {
-            config.apply_feature(feature.trim())?;
+            config.apply_feature(feature.trim(), scope)?;
         }
         let rec = config.recommendations;
         if config
@@ -278,7 +210,11 @@ impl Hv1Config {
                 requires: "hv-tlbflush",
             });
         }
-        if let Some(violation) = config.validate_implemented().iter().next() {
+        let violations = match scope {
+            FeatureScope::Kernel => config.validate_implemented(),
+            FeatureScope::Modelled => config.validate_modelled(),
+        };
+        if let Some(violation) = violations.iter().next() {
             return Err(FeatureError::Invalid(violation));
         }
         Ok(config)
@@ -299,7 +235,11 @@ impl Hv1Config {
         )
     }
 
-    fn apply_feature<'a>(&mut self, feature: &'a str) -> Result<(), FeatureError<'a>> {
+    fn apply_feature<'a>(
+        &mut self,
+        feature: &'a str,
+        scope: FeatureScope,
+    ) -> Result<(), FeatureError<'a>> {
         let (name, value) = match feature.split_once('=') {
             Some((name, value)) => (name, Some(value)),
             None => (feature, None),
@@ -330,7 +270,38 @@ impl Hv1Config {
             }
             "hv-runtime" => self.privileges = p.with_access_vp_run_time_reg(boolean(name, value)?),
             "hv-time" => {
-                self.privileges = p.with_access_partition_reference_counter(boolean(name, value)?);
+                let on = boolean(name, value)?;
+                self.privileges = p.with_access_partition_reference_counter(on);
+                if scope == FeatureScope::Modelled {
+                    self.privileges = self.privileges.with_access_partition_reference_tsc(on);
+                }
+            }
+            _ if scope == FeatureScope::Kernel
+                && NOT_WIRED_FEATURES.iter().any(|(known, _)| *known == name) =>
+            {
+                return Err(FeatureError::Unsupported {
+                    name: feature,
+                    reason: NOT_WIRED_REASON,
+                });
+            }
+            "hv-vapic" => {
+                let on = boolean(name, value)?;
+                self.privileges = p.with_access_intr_ctrl_regs(on);
+                self.recommendations = rec.with_use_apic_msrs(on);
+            }
+            "hv-ipi" => {
+                let on = boolean(name, value)?;
+                self.recommendations = rec
+                    .with_use_synthetic_cluster_ipi(on)
+                    .with_use_ex_processor_masks(on);
+            }
+            "hv-frequencies" => {
+                let on = boolean(name, value)?;
+                self.privileges = p.with_access_frequency_regs(on);
+                self.features_edx = edx.with_timer_frequencies_available(on);
+            }
+            "hv-tsc-invariant" => {
+                self.privileges = p.with_access_tsc_invariant_controls(boolean(name, value)?);
             }
             "hv-reset" => self.privileges = p.with_access_reset_reg(boolean(name, value)?),
             "hv-crash" => {

@@ -68,6 +68,37 @@ pub const IMPLEMENTED_RECOMMENDATIONS: HvImplementationRecommendationsEax =
         .with_use_relaxed_timing(true)
         .with_use_ex_processor_masks(true);
 
+/// Privileges whose MSRs Tessera models in pure code but the kernel does
+/// not serve yet: AccessIntrCtrlRegs (4: `HV_X64_MSR_EOI`/`ICR`/`TPR`,
+/// `tessera_lapic::hv`), AccessPartitionReferenceTsc (9: the reference TSC
+/// page, [`time::reference_tsc`](crate::time::reference_tsc)),
+/// AccessFrequencyRegs (11: [`time::frequencies`](crate::time::frequencies))
+/// and AccessTscInvariantControls (15:
+/// [`time::tsc_invariant`](crate::time::tsc_invariant)). They pass
+/// [`Hv1Config::validate_modelled`](super::Hv1Config::validate_modelled),
+/// never [`Hv1Config::validate_implemented`](super::Hv1Config::validate_implemented):
+/// when the kernel wires one in, its bit moves to
+/// [`IMPLEMENTED_PRIVILEGES`].
+pub const MODELLED_PRIVILEGES: HvPartitionPrivilegeMask = HvPartitionPrivilegeMask::new()
+    .with_access_intr_ctrl_regs(true)
+    .with_access_partition_reference_tsc(true)
+    .with_access_frequency_regs(true)
+    .with_access_tsc_invariant_controls(true);
+
+/// Leaf `0x40000003` EDX bits modelled but not served: bit 8,
+/// `TimerFrequenciesAvailable` (the frequency MSRs).
+pub const MODELLED_FEATURES_EDX: HvFeatureIdentificationEdx =
+    HvFeatureIdentificationEdx::new().with_timer_frequencies_available(true);
+
+/// Leaf `0x40000004` EAX bits modelled but not served: bit 3,
+/// `UseApicMsrs` (recommend the APIC MSRs), and bit 10,
+/// `UseSyntheticClusterIpi` (`HvCallSendSyntheticClusterIpi(Ex)`,
+/// [`dispatch::cluster_ipi`](crate::dispatch::cluster_ipi)).
+pub const MODELLED_RECOMMENDATIONS: HvImplementationRecommendationsEax =
+    HvImplementationRecommendationsEax::new()
+        .with_use_apic_msrs(true)
+        .with_use_synthetic_cluster_ipi(true);
+
 /// A CPUID register that advertises Hv#1 functionality.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CpuidRegister {
@@ -97,6 +128,7 @@ const PRIVILEGE_NAMES: &[(u32, &str)] = &[
     (10, "AccessGuestIdleReg"),
     (11, "AccessFrequencyRegs"),
     (13, "AccessReenlightenmentControls"),
+    (15, "AccessTscInvariantControls"),
     (32, "CreatePartitions"),
     (33, "AccessPartitionId"),
     (34, "AccessMemoryPool"),

@@ -7,7 +7,8 @@ use tlfs::privilege::HvPartitionPrivilegeMask;
 use super::config::{Hv1Config, VP_LIMIT_UNLIMITED};
 use super::implemented::{
     CpuidRegister, IMPLEMENTED_FEATURES_ECX, IMPLEMENTED_FEATURES_EDX, IMPLEMENTED_PRIVILEGES,
-    IMPLEMENTED_RECOMMENDATIONS,
+    IMPLEMENTED_RECOMMENDATIONS, MODELLED_FEATURES_EDX, MODELLED_PRIVILEGES,
+    MODELLED_RECOMMENDATIONS,
 };
 
 /// One rule an [`Hv1Config`] breaks.
@@ -268,6 +269,34 @@ impl Hv1Config {
     /// alone is the Requirements' own rules.
     #[must_use]
     pub fn validate_implemented(&self) -> Violations {
+        self.validate_against(
+            IMPLEMENTED_PRIVILEGES.into_bits(),
+            IMPLEMENTED_FEATURES_EDX.into_bits(),
+            IMPLEMENTED_RECOMMENDATIONS.into_bits(),
+        )
+    }
+
+    /// [`validate_implemented`](Self::validate_implemented), counting also
+    /// what Tessera models but the kernel does not serve yet
+    /// ([`MODELLED_PRIVILEGES`], [`MODELLED_FEATURES_EDX`],
+    /// [`MODELLED_RECOMMENDATIONS`]): the check for configurations that
+    /// exercise those models (host tests, and the kernel's integration of
+    /// them). A deployment is checked with `validate_implemented`.
+    #[must_use]
+    pub fn validate_modelled(&self) -> Violations {
+        self.validate_against(
+            IMPLEMENTED_PRIVILEGES.into_bits() | MODELLED_PRIVILEGES.into_bits(),
+            IMPLEMENTED_FEATURES_EDX.into_bits() | MODELLED_FEATURES_EDX.into_bits(),
+            IMPLEMENTED_RECOMMENDATIONS.into_bits() | MODELLED_RECOMMENDATIONS.into_bits(),
+        )
+    }
+
+    fn validate_against(
+        &self,
+        privileges: u64,
+        features_edx: u32,
+        recommendations: u32,
+    ) -> Violations {
         let mut out = self.validate();
         let mut reported = HvPartitionPrivilegeMask::RESERVED_MASK;
         for (bit, _) in FORBIDDEN {
@@ -277,7 +306,7 @@ impl Hv1Config {
             (
                 CpuidRegister::Privileges,
                 self.privileges.into_bits() & !reported,
-                IMPLEMENTED_PRIVILEGES.into_bits(),
+                privileges,
             ),
             (
                 CpuidRegister::FeaturesEcx,
@@ -287,12 +316,12 @@ impl Hv1Config {
             (
                 CpuidRegister::FeaturesEdx,
                 u64::from(self.features_edx.into_bits()),
-                u64::from(IMPLEMENTED_FEATURES_EDX.into_bits()),
+                u64::from(features_edx),
             ),
             (
                 CpuidRegister::Recommendations,
                 u64::from(self.recommendations.into_bits()),
-                u64::from(IMPLEMENTED_RECOMMENDATIONS.into_bits()),
+                u64::from(recommendations),
             ),
         ];
         for (register, value, implemented) in checks {

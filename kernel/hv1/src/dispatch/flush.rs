@@ -7,10 +7,10 @@
 //! `hypercalls/HvCallFlushVirtualAddress*.md` pages; TLFS 6.0b §9.4 for the
 //! Return Values the Markdown pages lack.
 
-use tlfs::hypercall::params::{HvFlushFlags, HvGenericSetFormat};
+use tlfs::hypercall::params::HvFlushFlags;
 use tlfs::{HvStatus, HypercallCode};
 
-use super::vp_set::VpSet;
+use super::vp_set::{ProcessorSet, VpSet, VpSetError, qword, read_vp_set};
 use crate::hypercall::{GuestMemory, Hypercall, ParamError};
 
 /// The most GVA ranges one execution of a list call processes; the rest
@@ -102,18 +102,9 @@ impl GvaRanges {
     }
 }
 
-/// Which VPs' TLBs to flush.
-// The kernel has no allocator: the set travels by value (512 bytes).
-#[allow(clippy::large_enum_variant)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum FlushProcessors {
-    /// Every VP of the partition (`HV_FLUSH_ALL_PROCESSORS`, or an
-    /// `HV_VP_SET` in format `HvGenericSetAll`).
-    All,
-    /// These VP indices (never empty; indices of VPs that do not exist are
-    /// for the kernel to skip).
-    Set(VpSet),
-}
+/// Which VPs' TLBs to flush: all (`HV_FLUSH_ALL_PROCESSORS`, or an
+/// `HV_VP_SET` in format `HvGenericSetAll`) or a set, never empty.
+pub type FlushProcessors = ProcessorSet;
 
 /// Which address spaces to flush.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -188,12 +179,6 @@ pub(super) struct FlushPolicy {
     pub physical_address_bits: u8,
 }
 
-fn qword(bytes: &[u8], at: usize) -> u64 {
-    let mut q = [0; 8];
-    q.copy_from_slice(&bytes[at..at + 8]);
-    u64::from_le_bytes(q)
-}
-
 const INVALID: FlushError = FlushError::Status(HvStatus::INVALID_PARAMETER);
 
 /// Handles one execution of a flush call.
@@ -265,13 +250,10 @@ pub(super) fn flush(
         }
         FlushProcessors::Set(VpSet::from_mask(mask))
     } else {
-        match HvGenericSetFormat(qword(&header, 16)) {
-            HvGenericSetFormat::ALL => FlushProcessors::All,
-            HvGenericSetFormat::SPARSE_4K => {
-                FlushProcessors::Set(sparse_set(call, memory, qword(&header, 24))?)
-            }
-            _ => return Err(INVALID),
-        }
+        read_vp_set(call, memory, qword(&header, 16), qword(&header, 24)).map_err(|e| match e {
+            VpSetError::Invalid => INVALID,
+            VpSetError::Param(error) => FlushError::Param(error),
+        })?
     };
 
     let address_spaces = if flags.all_virtual_address_spaces() {
@@ -313,31 +295,6 @@ pub(super) fn flush(
         }),
         completed,
     })
-}
-
-/// `BankContents[]` of a sparse `HV_VP_SET`, from the variable header.
-fn sparse_set(
-    call: &Hypercall,
-    memory: &(impl GuestMemory + ?Sized),
-    valid_banks: u64,
-) -> Result<VpSet, FlushError> {
-    let qwords = call.variable_header_bytes / 8;
-    if valid_banks.count_ones() != qwords {
-        return Err(INVALID);
-    }
-    let mut set = VpSet::EMPTY;
-    let fixed = u32::from(call.spec.input_header_bytes);
-    let mut slot = 0;
-    for bank in 0..64 {
-        if valid_banks & (1 << bank) == 0 {
-            continue;
-        }
-        let mut q = [0_u8; 8];
-        call.read_input(memory, fixed + slot * 8, &mut q)?;
-        set.set_bank(bank, u64::from_le_bytes(q));
-        slot += 1;
-    }
-    Ok(set)
 }
 
 /// Up to [`MAX_FLUSH_RANGES`] list elements from the rep start index.

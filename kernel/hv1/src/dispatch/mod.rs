@@ -17,6 +17,8 @@
 //! | `0x0008` | `HvCallNotifyLongSpinWait` | here → success, [`Action::LongSpinWait`] | `HvCallNotifyLongSpinWait.md`: "only HV_STATUS_SUCCESS will be returned as this is an advisory hypercall" |
 //! | `0x0013` | `HvCallFlushVirtualAddressSpaceEx` | here → [`Action::Flush`] | `HvCallFlushVirtualAddressSpaceEx.md`, `datatypes/hv_vp_set.md` |
 //! | `0x0014` | `HvCallFlushVirtualAddressListEx` (rep) | here → [`Action::Flush`] | `HvCallFlushVirtualAddressListEx.md` |
+//! | `0x000B` | `HvCallSendSyntheticClusterIpi` | [`Outcome::Forward`] for now: [`cluster_ipi::cluster_ipi`] decodes it for the kernel's integration (`hv-ipi`, not yet wired) | `HvCallSendSyntheticClusterIpi.md`; TLFS 6.0b |
+//! | `0x0015` | `HvCallSendSyntheticClusterIpiEx` | as `0x000B`, with an `HV_VP_SET` | `HvCallSendSyntheticClusterIpiEx.md` |
 //! | `0x8001` | `HvExtCallQueryCapabilities` | here → success, output 0 | `HvExtCallQueryCapabilities.md` |
 //! | `0x005C`, `0x005D` | `HvCallPostMessage`, `HvCallSignalEvent` | [`Outcome::Forward`] (SynIC) | `HvCallPostMessage.md`, `HvCallSignalEvent.md` |
 //! | anything else | — | `HV_STATUS_INVALID_HYPERCALL_CODE` | `hypercall-interface.md` § Common Hypercall Status Codes |
@@ -29,8 +31,7 @@
 //! (`HvExtCallQueryCapabilities` without `EnableExtendedHypercalls`,
 //! `HvCallPostMessage` without `PostMessages`, `HvCallSignalEvent` without
 //! `SignalEvents`: those pages' Return Values). Calls Tessera has no code
-//! for at all — `HvCallSendSyntheticClusterIpi(Ex)`,
-//! `HvCallRetargetDeviceInterrupt`, the other SynIC, VTL and partition
+//! for at all — `HvCallRetargetDeviceInterrupt`, the other SynIC, VTL and partition
 //! management calls — are `HV_STATUS_INVALID_HYPERCALL_CODE`, "The
 //! hypercall code is not recognized": the Requirements' (§ Hypercall
 //! Interface) "HV_STATUS_NOT_IMPLEMENTED" is no TLFS status, and its own
@@ -47,13 +48,14 @@
 //! (#UD) exception", and § Reporting the Guest OS Identity makes a non-zero
 //! ID the precondition of the hypercall page.
 
+pub mod cluster_ipi;
 mod flush;
 mod vp_set;
 
 pub use flush::{
     AddressSpaces, FlushProcessors, FlushRequest, FlushScope, GvaRange, GvaRanges, MAX_FLUSH_RANGES,
 };
-pub use vp_set::{VP_SET_BANKS, VpSet};
+pub use vp_set::{ProcessorSet, VP_SET_BANKS, VpSet};
 
 use tlfs::hypercall::params::HvExtendedCapabilities;
 use tlfs::{HvStatus, HypercallCode, HypercallInputValue};
@@ -134,7 +136,7 @@ pub struct Completion {
 }
 
 impl Completion {
-    fn status(convention: CallingConvention, status: HvStatus) -> Self {
+    pub(super) fn status(convention: CallingConvention, status: HvStatus) -> Self {
         Self {
             convention,
             writeback: Writeback::status(status),
@@ -368,7 +370,7 @@ pub fn dispatch(
 }
 
 /// Ends `call` with `status` and no further reps.
-fn fail(call: &Hypercall, status: HvStatus) -> Outcome {
+pub(super) fn fail(call: &Hypercall, status: HvStatus) -> Outcome {
     Outcome::Complete(Completion {
         convention: call.convention,
         writeback: call.complete(status, 0),
@@ -378,7 +380,7 @@ fn fail(call: &Hypercall, status: HvStatus) -> Outcome {
 }
 
 /// A parameter access failed: a status, or a memory intercept.
-fn param_failure(call: Hypercall, error: ParamError) -> Outcome {
+pub(super) fn param_failure(call: Hypercall, error: ParamError) -> Outcome {
     match error.failure() {
         ParamFailure::Status(status) => fail(&call, status),
         ParamFailure::MemoryIntercept { gpa, access } => {

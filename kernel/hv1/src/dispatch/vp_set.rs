@@ -1,5 +1,9 @@
 //! A set of VP indices: what a 64-bit processor mask or an `HV_VP_SET`
-//! names.
+//! names, and the reading of an `HV_VP_SET` from a hypercall's input.
+
+use tlfs::hypercall::params::HvGenericSetFormat;
+
+use crate::hypercall::{GuestMemory, Hypercall, ParamError};
 
 /// Banks of 64 VPs that an `HV_VP_SET` can address: `ValidBanksMask` has 64
 /// bits.
@@ -116,6 +120,69 @@ impl VpSet {
                 .map(move |bit| base + bit)
         })
     }
+}
+
+/// The VPs a processor mask or an `HV_VP_SET` names.
+// The kernel has no allocator: the set travels by value (512 bytes).
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProcessorSet {
+    /// Every VP of the partition (an `HV_VP_SET` in format
+    /// `HvGenericSetAll`, or a call's "all processors" flag).
+    All,
+    /// These VP indices (indices of VPs that do not exist are for the
+    /// kernel to skip).
+    Set(VpSet),
+}
+
+/// Why an `HV_VP_SET` cannot be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum VpSetError {
+    /// A format other than sparse (0) or all (1), or a `ValidBanksMask`
+    /// whose bit count differs from the number of `BankContents` QWORDs:
+    /// `HV_STATUS_INVALID_PARAMETER` in every call that takes one.
+    Invalid,
+    /// The bank contents could not be read.
+    Param(ParamError),
+}
+
+/// The `HV_VP_SET` of `call` whose fixed part (`Format`, `ValidBanksMask`)
+/// ends its fixed input header and whose `BankContents[]` is its variable
+/// header (TLFS md `datatypes/hv_vp_set.md`: "For every bit that is set
+/// with ValidBanksMask, there must be an element in the BanksContents
+/// array"; an all-zero bank is valid). The flush and cluster-IPI calls
+/// share it.
+pub(super) fn read_vp_set(
+    call: &Hypercall,
+    memory: &(impl GuestMemory + ?Sized),
+    format: u64,
+    valid_banks: u64,
+) -> Result<ProcessorSet, VpSetError> {
+    match HvGenericSetFormat(format) {
+        HvGenericSetFormat::ALL => return Ok(ProcessorSet::All),
+        HvGenericSetFormat::SPARSE_4K => {}
+        _ => return Err(VpSetError::Invalid),
+    }
+    if valid_banks.count_ones() != call.variable_header_bytes / 8 {
+        return Err(VpSetError::Invalid);
+    }
+    let mut set = VpSet::EMPTY;
+    let fixed = u32::from(call.spec.input_header_bytes);
+    let banks = (0..VP_SET_BANKS).filter(|bank| valid_banks & (1 << bank) != 0);
+    for (slot, bank) in (0_u32..).zip(banks) {
+        let mut q = [0_u8; 8];
+        call.read_input(memory, fixed + slot * 8, &mut q)
+            .map_err(VpSetError::Param)?;
+        set.set_bank(bank, u64::from_le_bytes(q));
+    }
+    Ok(ProcessorSet::Set(set))
+}
+
+/// The little-endian QWORD at byte `at` of a parameter header.
+pub(super) fn qword(bytes: &[u8], at: usize) -> u64 {
+    let mut q = [0; 8];
+    q.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(q)
 }
 
 #[cfg(test)]

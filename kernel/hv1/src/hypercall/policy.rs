@@ -84,6 +84,11 @@ impl HypercallPolicy {
     ///   `hypercalls/HvCallFlushVirtualAddressSpaceEx.md`: "The following
     ///   checks should be used to infer the availability of this
     ///   hypercall: UseExProcessorMasks must be indicated").
+    /// - `HvCallSendSyntheticClusterIpi`: when `UseSyntheticClusterIpi`
+    ///   (leaf `0x40000004` EAX bit 10) is recommended; its `…Ex` form when
+    ///   `UseExProcessorMasks` is too (TLFS md
+    ///   `hypercalls/HvCallSendSyntheticClusterIpiEx.md`: "ExProcessorMasks
+    ///   must be indicated").
     /// - `HvCallNotifyLongSpinWait`: always. It is advisory and only ever
     ///   returns success; the spinlock retry count (CPUID `0x40000004` EBX)
     ///   tells the guest when to call it, and the TLFS texts disagree on
@@ -110,6 +115,12 @@ impl HypercallPolicy {
             advertised = advertised
                 .with(HypercallCode::FLUSH_VIRTUAL_ADDRESS_SPACE_EX)
                 .with(HypercallCode::FLUSH_VIRTUAL_ADDRESS_LIST_EX);
+        }
+        if rec.use_synthetic_cluster_ipi() {
+            advertised = advertised.with(HypercallCode::SEND_SYNTHETIC_CLUSTER_IPI);
+            if rec.use_ex_processor_masks() {
+                advertised = advertised.with(HypercallCode::SEND_SYNTHETIC_CLUSTER_IPI_EX);
+            }
         }
         Self {
             advertised,

@@ -126,6 +126,22 @@ pub const CALLS: &[CallSpec] = &[
         required_privileges: NONE.with_enable_extended_hypercalls(true),
         ..simple_in(HypercallCode::EXT_QUERY_CAPABILITIES, 0)
     },
+    // TLFS md `hypercalls/HvCallSendSyntheticClusterIpi.md`: 0x000B
+    // (Simple); Vector (4), TargetVtl (1), padding (3), ProcessorMask (8);
+    // no output, no privilege (its availability is the
+    // UseSyntheticClusterIpi recommendation).
+    simple_in(HypercallCode::SEND_SYNTHETIC_CLUSTER_IPI, 16),
+    // TLFS md `hypercalls/HvCallSendSyntheticClusterIpiEx.md`: 0x0015
+    // (Simple); Vector, TargetVtl, padding (8), ProcessorSet (HV_VP_SET,
+    // variable: the fixed part ends the header, BankContents[] is the
+    // variable header).
+    CallSpec {
+        variable_header: true,
+        ..simple_in(
+            HypercallCode::SEND_SYNTHETIC_CLUSTER_IPI_EX,
+            8 + VP_SET_FIXED_BYTES,
+        )
+    },
 ];
 
 /// Capacity of [`HypercallSet`](super::HypercallSet).
@@ -191,6 +207,16 @@ mod tests {
         );
         let caps = spec(HypercallCode::EXT_QUERY_CAPABILITIES);
         assert_eq!((caps.input_header_bytes, caps.output_header_bytes), (0, 8));
+        // Vector, TargetVtl, 3 padding bytes, then the mask or the VP set.
+        assert_eq!(
+            spec(HypercallCode::SEND_SYNTHETIC_CLUSTER_IPI).input_header_bytes,
+            16
+        );
+        let ipi_ex = spec(HypercallCode::SEND_SYNTHETIC_CLUSTER_IPI_EX);
+        assert_eq!(
+            (ipi_ex.input_header_bytes, ipi_ex.variable_header),
+            (8 + size_of::<HvVpSetHeader>() as u16, true)
+        );
     }
 
     #[test]

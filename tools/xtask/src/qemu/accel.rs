@@ -10,22 +10,44 @@ const DEV_KVM: &str = "/dev/kvm";
 const CPUINFO: &str = "/proc/cpuinfo";
 const KVM_AMD_NESTED: &str = "/sys/module/kvm_amd/parameters/nested";
 
+/// The CPU model under KVM: the host's own CPU.
+pub const KVM_CPU: &str = "host";
+
 /// How QEMU runs the guest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Accel {
-    /// `-enable-kvm -cpu host`.
-    Kvm,
+    /// `-enable-kvm -cpu <model>`: `host`, perhaps with features taken away.
+    Kvm { cpu: String },
     /// `-accel tcg -cpu <model>`.
     Tcg { cpu: String },
 }
 
 impl Accel {
+    /// KVM with the host's CPU as it is.
+    pub fn kvm_host() -> Self {
+        Self::Kvm {
+            cpu: KVM_CPU.into(),
+        }
+    }
+
     pub fn args(&self) -> Vec<String> {
         match self {
-            Self::Kvm => vec!["-enable-kvm".into(), "-cpu".into(), "host".into()],
+            Self::Kvm { cpu } => vec!["-enable-kvm".into(), "-cpu".into(), cpu.clone()],
             Self::Tcg { cpu } => vec!["-accel".into(), "tcg".into(), "-cpu".into(), cpu.clone()],
         }
     }
+}
+
+/// The KVM CPU model that stands for a TCG model a test sets to take
+/// features away: the host's CPU without the same features
+/// (`qemu64,-svm` is `host,-svm`, `qemu64,+svm,-npt` is `host,-npt`). The
+/// features it adds are the host's already (where KVM runs Tessera at all).
+pub fn kvm_cpu_for(tcg_cpu: &str) -> String {
+    let removed = tcg_cpu.split(',').skip(1).filter(|f| f.starts_with('-'));
+    std::iter::once(KVM_CPU)
+        .chain(removed)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// An accelerator and the reason it was chosen.
@@ -39,7 +61,7 @@ impl Choice {
     /// The line xtask prints, e.g. `xtask: accelerator: TCG with -cpu EPYC (...)`.
     pub fn describe(&self) -> String {
         let what = match &self.accel {
-            Accel::Kvm => "KVM with -cpu host".to_string(),
+            Accel::Kvm { cpu } => format!("KVM with -cpu {cpu}"),
             Accel::Tcg { cpu } => format!("TCG with -cpu {cpu}"),
         };
         format!("xtask: accelerator: {what} ({})", self.why)
@@ -105,7 +127,7 @@ pub fn decide(facts: &HostFacts) -> Choice {
     }
     if lacking.is_empty() {
         Choice {
-            accel: Accel::Kvm,
+            accel: Accel::kvm_host(),
             why: "host has nested SVM".into(),
         }
     } else {
@@ -145,12 +167,12 @@ mod tests {
 
     #[test]
     fn kvm_when_everything_is_there() {
-        assert_eq!(decide(&nested_host()).accel, Accel::Kvm);
+        assert_eq!(decide(&nested_host()).accel, Accel::kvm_host());
         let facts = HostFacts {
             kvm_amd_nested: Some("Y\n".into()),
             ..nested_host()
         };
-        assert_eq!(decide(&facts).accel, Accel::Kvm);
+        assert_eq!(decide(&facts).accel, Accel::kvm_host());
     }
 
     #[test]
@@ -208,10 +230,17 @@ mod tests {
 
     #[test]
     fn accelerator_arguments() {
-        assert_eq!(Accel::Kvm.args(), ["-enable-kvm", "-cpu", "host"]);
+        assert_eq!(Accel::kvm_host().args(), ["-enable-kvm", "-cpu", "host"]);
         assert_eq!(
             Choice::tcg_with("qemu64,-svm").accel.args(),
             ["-accel", "tcg", "-cpu", "qemu64,-svm"]
         );
+    }
+
+    #[test]
+    fn kvm_stands_in_for_tcg_models_that_take_features_away() {
+        assert_eq!(kvm_cpu_for("qemu64,-svm"), "host,-svm");
+        assert_eq!(kvm_cpu_for("qemu64,+svm,-npt"), "host,-npt");
+        assert_eq!(kvm_cpu_for("EPYC"), "host");
     }
 }

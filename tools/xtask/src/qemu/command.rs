@@ -301,7 +301,7 @@ mod tests {
             cmdline: "c".into(),
             initrd: None,
         });
-        config.accel = Accel::Kvm;
+        config.accel = Accel::kvm_host();
         config.gdb = true;
         config.smp = 2;
         config.extra = vec!["-d".into(), "int".into()];

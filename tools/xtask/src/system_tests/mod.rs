@@ -27,7 +27,7 @@ pub use catalog::SYSTEM_TESTS;
 pub use judge::check;
 
 use crate::qemu;
-use crate::qemu::accel::{self, Choice};
+use crate::qemu::accel::{self, Accel, Choice};
 use crate::qemu::command::{Boot, QemuConfig, Serial};
 use crate::qemu::process::{self, Echo, Finished, Options};
 use crate::qemu::progress::Limit;
@@ -36,7 +36,7 @@ use crate::qemu::status::Verdict;
 use crate::serial_log;
 use crate::tally::Tally;
 use crate::workspace::Workspace;
-use prepare::Prepared;
+pub use prepare::{Prepared, prepare};
 
 /// How a system test boots the kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -225,44 +225,14 @@ fn run_one(
     host_choice: &Choice,
     test: &SystemTest,
 ) -> Result<Finished, Failure> {
-    let deployment = prepared
-        .deployment(test.deployment)
-        .map_err(Failure::without_log)?;
-    let boot = match test.boot {
-        BootMethod::Kernel => Boot::Kernel {
-            kernel: prepared.kernel.clone(),
-            cmdline: format!("{} {}", deployment.cmdline, test.extra_cmdline)
-                .trim_end()
-                .to_string(),
-            initrd: qemu::command::initrd(&deployment.modules).map_err(Failure::without_log)?,
-        },
-        BootMethod::Grub => Boot::Cdrom {
-            iso: prepared
-                .iso(test.deployment)
-                .map_err(Failure::without_log)?,
-        },
-    };
-    let choice = match test.cpu {
-        Some(cpu) => Choice::tcg_with(cpu),
-        None => host_choice.clone(),
+    let accel = match test.cpu {
+        Some(cpu) => Choice::tcg_with(cpu).accel,
+        None => host_choice.accel.clone(),
     };
     let log = workspace
         .logs_dir()
         .join(format!("{}.serial.log", test.name));
-    let serial = if test.input.is_empty() {
-        Serial::File(log.clone())
-    } else {
-        Serial::Console(log.clone())
-    };
-    let config = QemuConfig {
-        accel: choice.accel,
-        boot,
-        smp: test.smp,
-        memory_mib: u32::try_from(deployment.need.default_mib()).unwrap_or(u32::MAX),
-        serial,
-        gdb: false,
-        extra: Vec::new(),
-    };
+    let config = qemu_config(test, prepared, accel, log.clone()).map_err(Failure::without_log)?;
     let options = Options {
         limit: Some(Limit::DEFAULT),
         echo: Echo::Quiet,
@@ -285,6 +255,44 @@ fn run_one(
     }
 }
 
+/// The QEMU command line of `test`: its machine, the files `prepared`
+/// holds for it, the accelerator given, COM1 into `serial_log` (and, for a
+/// test that types input, from QEMU's standard input).
+pub fn qemu_config(
+    test: &SystemTest,
+    prepared: &Prepared,
+    accel: Accel,
+    serial_log: PathBuf,
+) -> Result<QemuConfig, String> {
+    let deployment = prepared.deployment(test.deployment)?;
+    let boot = match test.boot {
+        BootMethod::Kernel => Boot::Kernel {
+            kernel: prepared.kernel.clone(),
+            cmdline: format!("{} {}", deployment.cmdline, test.extra_cmdline)
+                .trim_end()
+                .to_string(),
+            initrd: qemu::command::initrd(&deployment.modules)?,
+        },
+        BootMethod::Grub => Boot::Cdrom {
+            iso: prepared.iso(test.deployment)?,
+        },
+    };
+    let serial = if test.input.is_empty() {
+        Serial::File(serial_log)
+    } else {
+        Serial::Console(serial_log)
+    };
+    Ok(QemuConfig {
+        accel,
+        boot,
+        smp: test.smp,
+        memory_mib: u32::try_from(deployment.need.default_mib()).unwrap_or(u32::MAX),
+        serial,
+        gdb: false,
+        extra: Vec::new(),
+    })
+}
+
 fn show_failure(failure: &Failure) {
     if let Some(stderr) = failure
         .finished
@@ -300,7 +308,7 @@ fn show_failure(failure: &Failure) {
     }
 }
 
-fn show_tail(path: &Path) {
+pub fn show_tail(path: &Path) {
     let log = serial_log::read_clean(path);
     println!("--- last {TAIL_LINES} lines of {} ---", path.display());
     for line in serial_log::tail(&log, TAIL_LINES) {

@@ -16,7 +16,7 @@ use crate::workspace::Workspace;
 
 /// A deployment of the system tests, ready to boot: `None` is the kernel
 /// alone.
-type Key = Option<&'static str>;
+pub type Key = Option<&'static str>;
 
 /// What the system tests boot, built once: the release kernel, and for each
 /// deployment the tests name its modules (and its ISO, if a test boots it
@@ -24,8 +24,8 @@ type Key = Option<&'static str>;
 #[derive(Debug)]
 pub struct Prepared {
     pub kernel: PathBuf,
-    deployments: Vec<(Key, Result<Deployment, String>)>,
-    isos: Vec<(Key, Result<PathBuf, String>)>,
+    pub deployments: Vec<(Key, Result<Deployment, String>)>,
+    pub isos: Vec<(Key, Result<PathBuf, String>)>,
 }
 
 impl Prepared {

@@ -1,0 +1,27 @@
+//! The PC platform devices of a partition, as state machines with no
+//! hardware access, for the ring-3 `platform` component that will serve
+//! them (see `README.md` for how it will be wired).
+//!
+//! | module | device |
+//! | --- | --- |
+//! | [`ioapic`] | the I/O APIC at `0xFEC00000`: 24 pins, redirection entries, remote IRR, EOI |
+//! | [`pic`] | one 8259A: ICW1–4, OCW1–3, IRR/ISR/IMR, rotation, special modes, poll |
+//! | [`pic_pair`] | the master/slave pair on ports `0x20`/`0xA0` with the cascade on IRQ 2, and the ELCR at `0x4D0`/`0x4D1` |
+//! | [`fw_cfg`] | QEMU's `fw_cfg` on ports `0x510`/`0x511`: signature, features, RAM size, CPU count |
+//!
+//! Every entry point takes what the guest or a device did and returns (or
+//! hands to a callback) what the component must do next: an interrupt
+//! message for the local APICs, the level of the 8259's INT output.
+
+#![no_std]
+#![forbid(unsafe_code)]
+
+pub mod fw_cfg;
+pub mod ioapic;
+pub mod pic;
+pub mod pic_pair;
+
+pub use fw_cfg::{FwCfg, FwCfgConfig};
+pub use ioapic::IoApic;
+pub use pic::Pic;
+pub use pic_pair::PicPair;

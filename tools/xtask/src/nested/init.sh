@@ -1,0 +1,132 @@
+#!/bin/sh
+# L1's /init for `cargo xtask test --nested` (tools/xtask/src/nested):
+# loads KVM with nested SVM, runs each system test's QEMU under it, and
+# reports on the second serial port (ttyS1) in the format results.rs reads.
+# Progress (test names, a dot whenever a test's serial log grows) goes to
+# the console (ttyS0), which the host watches as well.
+#
+# /nested/plan.sh, written by xtask, defines STALL_SECONDS, LD_LIBRARY_PATH,
+# load_modules (load_module calls) and run_tests (run_test calls).
+
+/bin/busybox --install -s /bin
+export PATH=/bin:/usr/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /logs /tmp
+
+stop() {
+    sync
+    poweroff -f
+}
+
+if ! exec 3>/dev/ttyS1; then
+    echo "nested: no second serial port (ttyS1) for the reports"
+    stop
+fi
+stty -F /dev/ttyS1 raw -echo 2>/dev/null
+
+report() {
+    echo "@@nested $*" >&3
+}
+
+fatal() {
+    echo "nested: fatal: $*"
+    report fatal "$*"
+    stop
+}
+
+load_module() {
+    file=$1
+    shift
+    insmod "$file" "$@" || fatal "insmod $file $* failed; the kernel said: $(dmesg | tail -n 3 | tr '\n' ' ')"
+}
+
+. /nested/plan.sh
+export LD_LIBRARY_PATH
+
+load_modules
+nested=$(cat /sys/module/kvm_amd/parameters/nested 2>/dev/null)
+case "$nested" in
+    1 | Y) ;;
+    *) fatal "kvm_amd is not loaded with nested=1 (its nested parameter reads '$nested')" ;;
+esac
+[ -c /dev/kvm ] || fatal "kvm_amd is loaded but /dev/kvm is missing"
+flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' \
+    | grep -E '^(svm|npt|nrip_save|decodeassists|flushbyasid|vmcb_clean|avic|v_vmsave_vmload|vgif)$' \
+    | tr '\n' ' ')
+for flag in svm npt; do
+    case " $flags" in
+        *" $flag "*) ;;
+        *) fatal "L1's CPU lacks $flag (its SVM flags: $flags): KVM cannot give Tessera SVM with nested paging" ;;
+    esac
+done
+report l1 "Linux $(uname -r), $(nproc) CPUs, kvm_amd nested=$nested, CPU flags: $flags"
+
+# watch_log PID LOG: prints a dot whenever LOG grows; if it does not grow for
+# STALL_SECONDS, marks LOG stalled and kills PID.
+watch_log() {
+    last=0
+    quiet=0
+    while sleep 1; do
+        size=$(stat -c %s "$2")
+        if [ "$size" != "$last" ]; then
+            last=$size
+            quiet=0
+            printf .
+        else
+            quiet=$((quiet + 1))
+        fi
+        if [ "$quiet" -ge "$STALL_SECONDS" ]; then
+            : >"$2.stalled"
+            kill -9 "$1"
+            return
+        fi
+    done
+}
+
+# run_test NAME SERIAL_LOG DIR COMMAND...: runs COMMAND in DIR (a QEMU that
+# writes COM1 to SERIAL_LOG and finds its -initrd modules in DIR), while
+# watch_log stops it if SERIAL_LOG stops growing.
+run_test() {
+    name=$1
+    log=$2
+    shift 2
+    index=$((index + 1))
+    # After a reset of L1 the host boots it again with nested_skip=N (an
+    # unknown kernel parameter, so an environment variable of /init): the
+    # first N tests have been judged.
+    [ "$index" -le "${nested_skip:-0}" ] && return
+    report start "$name"
+    rm -f "$log" "$log.stderr" "$log.stalled"
+    : >"$log"
+    printf 'nested: %s ' "$name"
+    dir=$1
+    shift
+    (cd "$dir" && exec "$@") </dev/null >/dev/null 2>"$log.stderr" &
+    qemu=$!
+    watch_log "$qemu" "$log" &
+    watcher=$!
+    wait "$qemu"
+    status=$?
+    kill "$watcher" 2>/dev/null
+    wait "$watcher" 2>/dev/null
+    report begin "$name"
+    report serial
+    base64 "$log" >&3
+    report stderr
+    base64 "$log.stderr" >&3
+    if [ -e "$log.stalled" ]; then
+        echo " stalled"
+        report end "$name" stalled "$STALL_SECONDS"
+    else
+        echo " exit $status"
+        report end "$name" exit "$status"
+    fi
+    rm -f "$log" "$log.stderr" "$log.stalled"
+}
+
+index=0
+run_tests
+report done
+stop

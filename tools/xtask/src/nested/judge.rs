@@ -1,0 +1,221 @@
+//! Judging each test's run as L1 reports it, with the checks of `cargo
+//! xtask test` ([`system_tests::check`]); the logs are kept on the host.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::results::{End, Report, TestRun};
+use crate::qemu::progress::Stuck;
+use crate::qemu::status::Outcome;
+use crate::serial_log;
+use crate::system_tests::{self, SYSTEM_TESTS, SystemTest};
+use crate::tally::Tally;
+
+/// The banner line in which Tessera names the SVM features it found.
+const SVM_BANNER: &str = "svm: revision ";
+
+/// Judges each test's run as it comes back.
+#[derive(Debug)]
+pub struct Judge {
+    logs_dir: PathBuf,
+    pub tally: Tally,
+    pub judged: Vec<&'static str>,
+    pub svm_features: Option<String>,
+    pub fatal: Option<String>,
+    pub done: bool,
+    /// The test L1 started last and has not reported, and when it started.
+    pub running: Option<String>,
+    started: Instant,
+}
+
+impl Judge {
+    pub fn new(logs_dir: &Path) -> Self {
+        Self {
+            logs_dir: logs_dir.to_path_buf(),
+            tally: Tally::default(),
+            judged: Vec::new(),
+            svm_features: None,
+            fatal: None,
+            done: false,
+            running: None,
+            started: Instant::now(),
+        }
+    }
+
+    pub fn take(&mut self, report: Report) {
+        match report {
+            Report::L1(what) => println!("xtask: nested: L1 is up: {what}"),
+            Report::Start(name) => {
+                self.running = Some(name);
+                self.started = Instant::now();
+            }
+            Report::Test(run) => {
+                self.running = None;
+                self.judge(run, self.started.elapsed());
+            }
+            Report::Fatal(why) => {
+                eprintln!("xtask: nested: L1 cannot run the tests: {why}");
+                self.fatal = Some(why);
+            }
+            Report::Done => self.done = true,
+            Report::Garbled(line) => eprintln!("xtask: nested: a report L1 garbled: {line}"),
+        }
+    }
+
+    fn judge(&mut self, run: TestRun, took: Duration) {
+        let Some(test) = SYSTEM_TESTS.iter().find(|t| t.name == run.name) else {
+            eprintln!("xtask: nested: L1 reported an unknown test {:?}", run.name);
+            return;
+        };
+        if self.judged.contains(&test.name) {
+            eprintln!("xtask: nested: L1 reported {} twice", test.name);
+            return;
+        }
+        let serial_log = self.logs_dir.join(format!("{}.serial.log", test.name));
+        let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+        let written = fs::write(&serial_log, &run.serial).and_then(|()| {
+            fs::write(
+                self.logs_dir
+                    .join(format!("{}.serial.log.stderr", test.name)),
+                &stderr,
+            )
+        });
+        if let Err(e) = written {
+            eprintln!("xtask: nested: {}: {e}", serial_log.display());
+        }
+        let log = serial_log::clean(&String::from_utf8_lossy(&run.serial));
+        if self.svm_features.is_none() {
+            self.svm_features = log
+                .lines()
+                .find_map(|line| line.find(SVM_BANNER).map(|at| line[at..].to_string()));
+        }
+        let verdict = match run.end {
+            End::Exit(status) => {
+                system_tests::check(test, &Outcome::from_status(Some(status), None), &log)
+            }
+            End::Stalled(seconds) => {
+                let outcome = Outcome::Stuck(Stuck::QuietWall(Duration::from_secs(seconds)));
+                let reason = system_tests::check(test, &outcome, &log)
+                    .err()
+                    .unwrap_or_default();
+                Err(format!(
+                    "{reason} (stopped inside L1: its serial log did not grow for {seconds} s)"
+                ))
+            }
+        };
+        match verdict {
+            Ok(()) => {
+                println!(
+                    "system test {} (nested KVM) ... ok ({:.1} s)",
+                    test.name,
+                    took.as_secs_f64()
+                );
+                self.judged.push(test.name);
+                self.tally += Tally::PASSED;
+            }
+            Err(reason) => {
+                let stderr = stderr.trim();
+                let stderr = (!stderr.is_empty()).then_some(stderr);
+                self.fail(
+                    test,
+                    &format!("{reason} ({:.1} s)", took.as_secs_f64()),
+                    stderr,
+                );
+                system_tests::show_tail(&serial_log);
+            }
+        }
+    }
+
+    pub fn fail(&mut self, test: &'static SystemTest, why: &str, stderr: Option<&str>) {
+        println!("system test {} (nested KVM) ... FAILED: {why}", test.name);
+        if let Some(stderr) = stderr {
+            println!("--- QEMU stderr ---\n{stderr}");
+        }
+        let _ = io::stdout().flush();
+        self.judged.push(test.name);
+        self.tally += Tally::FAILED;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scratch;
+
+    const BANNER: &str = "svm: revision 1, 16 asids, nested paging yes, nrip-save no, \
+                          decode-assists no, flush-by-asid no, vmcb-clean-bits yes, avic no";
+
+    fn multiboot1_log() -> Vec<u8> {
+        format!(
+            "[kernel cpu0 INFO] Tessera 0.1.0 booting via multiboot1\r\n\
+             memory map:\n  [0x0, 0x9fc00) usable\n[kernel cpu0 INFO] {BANNER}\n\
+             smp: 4 of 4 cpus online\nsvm: enabled on 4 of 4 cpus\ntessera: verdict pass\n"
+        )
+        .into_bytes()
+    }
+
+    fn run(name: &str, serial: Vec<u8>, end: End) -> Report {
+        Report::Test(TestRun {
+            name: name.into(),
+            serial,
+            stderr: b"qemu: a warning\n".to_vec(),
+            end,
+        })
+    }
+
+    #[test]
+    fn a_run_is_judged_by_the_tcg_checks_and_its_logs_kept() {
+        let dir = scratch::dir("nested-judge");
+        let mut judge = Judge::new(&dir);
+        judge.take(Report::L1("Linux 6.1.0-50-cloud-amd64".into()));
+        judge.take(Report::Start("boot-multiboot1".into()));
+        assert_eq!(judge.running.as_deref(), Some("boot-multiboot1"));
+        judge.take(run("boot-multiboot1", multiboot1_log(), End::Exit(33)));
+        assert_eq!(judge.running, None);
+        assert_eq!(judge.tally, Tally::PASSED);
+        assert_eq!(judge.svm_features.as_deref(), Some(BANNER));
+        assert_eq!(
+            fs::read(dir.join("boot-multiboot1.serial.log")).unwrap(),
+            multiboot1_log()
+        );
+        assert_eq!(
+            fs::read_to_string(dir.join("boot-multiboot1.serial.log.stderr")).unwrap(),
+            "qemu: a warning\n"
+        );
+        // The right log with the wrong status, and a stalled test, fail.
+        judge.take(run("boot-grub-multiboot2", multiboot1_log(), End::Exit(35)));
+        judge.take(run("no-svm", Vec::new(), End::Stalled(60)));
+        assert_eq!(
+            judge.tally,
+            Tally {
+                passed: 1,
+                failed: 2
+            }
+        );
+        assert_eq!(
+            judge.judged,
+            ["boot-multiboot1", "boot-grub-multiboot2", "no-svm"]
+        );
+    }
+
+    #[test]
+    fn unknown_and_repeated_tests_count_once_or_not_at_all() {
+        let dir = scratch::dir("nested-judge-odd");
+        let mut judge = Judge::new(&dir);
+        judge.take(run("no-such-test", multiboot1_log(), End::Exit(33)));
+        judge.take(run("boot-multiboot1", multiboot1_log(), End::Exit(33)));
+        judge.take(run("boot-multiboot1", multiboot1_log(), End::Exit(35)));
+        assert_eq!(judge.tally, Tally::PASSED);
+        judge.take(Report::Garbled("x".into()));
+        judge.take(Report::Fatal("kvm_amd is not loaded with nested=1".into()));
+        judge.take(Report::Done);
+        assert_eq!(
+            judge.fatal.as_deref(),
+            Some("kvm_amd is not loaded with nested=1")
+        );
+        assert!(judge.done);
+        assert_eq!(judge.tally, Tally::PASSED);
+    }
+}

@@ -1,0 +1,244 @@
+//! `cargo xtask test --nested`: every system test under KVM with nested
+//! SVM, as Tessera's users on AMD hosts run it, on a host without SVM.
+//!
+//! Debian's Linux (L1) boots once under QEMU's TCG with an SVM CPU model
+//! and loads `kvm_amd nested=1`; its `/init` runs each system test's QEMU
+//! command with `-enable-kvm -cpu host` in place of TCG and sends back the
+//! test's serial log and QEMU's status; each is judged here by the same
+//! verdict and marker checks as `cargo xtask test`
+//! ([`system_tests::check`]).
+//!
+//! - `image`: L1's initramfs; `plan`: the tests' commands inside it.
+//! - `judge`: each test's run judged as it comes back.
+//! - `l1`: booting L1 and watching it.
+//! - `results`: the reports L1 sends.
+
+mod image;
+mod judge;
+mod l1;
+mod plan;
+mod results;
+
+use std::fs;
+use std::time::Instant;
+
+use crate::system_tests::{self, SYSTEM_TESTS, SystemTest};
+use crate::tally::Tally;
+use crate::workspace::Workspace;
+use judge::Judge;
+
+/// How many times L1 is booted at most: again after a reset of L1 during a
+/// test, for the tests after it.
+const MAX_BOOTS: usize = 3;
+/// Runs every system test inside L1; one line per test, as `cargo xtask
+/// test` prints them.
+pub fn run(workspace: &Workspace, tests: &[&'static SystemTest]) -> Tally {
+    let started = Instant::now();
+    let fail_all = |why: &str| {
+        eprintln!("xtask: nested: {why}");
+        let mut tally = Tally::default();
+        for test in tests {
+            println!("system test {} (nested KVM) ... FAILED: {why}", test.name);
+            tally += Tally::FAILED;
+        }
+        tally
+    };
+    if tests.is_empty() {
+        return Tally::default();
+    }
+    let prepared = match system_tests::prepare(workspace, tests) {
+        Ok(prepared) => prepared,
+        Err(e) => return fail_all(&e),
+    };
+    let built = Instant::now();
+    let image = match image::build(workspace, &prepared, tests) {
+        Ok(image) => image,
+        Err(e) => return fail_all(&format!("L1's image was not built: {e}")),
+    };
+    println!(
+        "xtask: nested: L1 is Linux {} under TCG -cpu {}; its initramfs {} ({} MiB, made in {:.1} s)",
+        image.release,
+        crate::qemu::accel::TCG_CPU,
+        image.initramfs.display(),
+        image.initramfs_bytes >> 20,
+        built.elapsed().as_secs_f64()
+    );
+    let logs_dir = workspace.logs_dir().join("nested");
+    if let Err(e) = fs::create_dir_all(&logs_dir) {
+        return fail_all(&format!("{}: {e}", logs_dir.display()));
+    }
+    let mut judge = Judge::new(&logs_dir);
+    for test in &image.skipped {
+        println!(
+            "system test {} (nested KVM) ... skipped: it types into the console, which L1's /init cannot do yet",
+            test.name
+        );
+    }
+    for (test, why) in &image.unplanned {
+        judge.fail(test, why, None);
+    }
+    let booted = Instant::now();
+    let mut boots = 0;
+    let why_missing = loop {
+        let logs = l1::Logs::for_boot(&logs_dir, boots);
+        let skip = image
+            .planned
+            .iter()
+            .take_while(|test| judge.judged.contains(&test.name))
+            .count();
+        let ended = l1::run(&image, &logs, skip, |report| judge.take(report));
+        boots += 1;
+        let all_judged = image.planned.iter().all(|t| judge.judged.contains(&t.name));
+        if all_judged {
+            break None;
+        }
+        system_tests::show_tail(&logs.console);
+        let fatal = judge.fatal.take();
+        match after_boot(
+            &ended,
+            fatal,
+            judge.running.take(),
+            judge.done,
+            boots,
+            &logs,
+        ) {
+            Next::Again { test, why } => {
+                if let Some(test) = SYSTEM_TESTS.iter().find(|t| t.name == test) {
+                    judge.fail(test, &why, None);
+                }
+            }
+            Next::Stop(why) => break Some(why),
+        }
+    };
+    let l1_time = booted.elapsed();
+    for test in &image.planned {
+        if let Some(why) = &why_missing
+            && !judge.judged.contains(&test.name)
+        {
+            judge.fail(test, why, None);
+        }
+    }
+    match &judge.svm_features {
+        Some(line) => println!("xtask: nested: SVM features Tessera saw under KVM: {line}"),
+        None => println!("xtask: nested: no test logged Tessera's SVM features"),
+    }
+    println!(
+        "xtask: nested: L1 ran {} tests in {:.0} s ({boots} boot{}); {:.0} s in all",
+        judge.judged.len(),
+        l1_time.as_secs_f64(),
+        if boots == 1 { "" } else { "s" },
+        started.elapsed().as_secs_f64()
+    );
+    judge.tally
+}
+
+/// What to do when an L1 boot ended before every test was judged.
+#[derive(Debug, PartialEq, Eq)]
+enum Next {
+    /// L1 itself ended or went silent while `test` ran (a reset of L1:
+    /// `-no-reboot` turns it into an exit): `test` fails for `why`, and a
+    /// new L1 runs the tests after it.
+    Again { test: String, why: String },
+    /// The tests not judged fail for this reason.
+    Stop(String),
+}
+
+fn after_boot(
+    ended: &Result<l1::Ended, String>,
+    fatal: Option<String>,
+    running: Option<String>,
+    done: bool,
+    boots: usize,
+    logs: &l1::Logs,
+) -> Next {
+    let what = match ended {
+        Ok(l1::Ended::Exited(status)) => format!("L1 ended ({status})"),
+        Ok(l1::Ended::Stalled) => format!(
+            "L1 was silent for {} s and was stopped",
+            l1::STALL.as_secs()
+        ),
+        Err(e) => return Next::Stop(format!("L1 did not run: {e}")),
+    };
+    match (fatal, running) {
+        (Some(fatal), _) => Next::Stop(format!("L1 cannot run the tests: {fatal}")),
+        (None, Some(test)) if boots < MAX_BOOTS => Next::Again {
+            test,
+            why: format!(
+                "{what} while it ran: see {} and {}; the tests after it run in a new L1",
+                logs.console.display(),
+                logs.resets.display()
+            ),
+        },
+        (None, Some(test)) => Next::Stop(format!(
+            "{what} while {test} ran, after {boots} boots of L1 (see {})",
+            logs.console.display()
+        )),
+        (None, None) if done => Next::Stop("L1 did not report it".into()),
+        (None, None) => Next::Stop(format!(
+            "{what} outside any test (see {})",
+            logs.console.display()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn a_reset_of_l1_during_a_test_fails_it_and_boots_l1_again() {
+        let logs = l1::Logs::for_boot(Path::new("/t"), 0);
+        let exited = Ok(l1::Ended::Exited("status 0".into()));
+        let vm_faults = || Some("vm-faults".to_string());
+        assert_eq!(
+            after_boot(&exited, None, vm_faults(), false, 1, &logs),
+            Next::Again {
+                test: "vm-faults".into(),
+                why: "L1 ended (status 0) while it ran: see /t/l1-console.log and \
+                      /t/l1-resets.log; the tests after it run in a new L1"
+                    .into()
+            }
+        );
+        assert!(matches!(
+            after_boot(&Ok(l1::Ended::Stalled), None, vm_faults(), false, 2, &logs),
+            Next::Again { why, .. } if why.starts_with("L1 was silent for 240 s")
+        ));
+        assert_eq!(
+            after_boot(&exited, None, vm_faults(), false, MAX_BOOTS, &logs),
+            Next::Stop(
+                "L1 ended (status 0) while vm-faults ran, after 3 boots of L1 (see /t/l1-console.log)"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn without_a_running_test_or_with_a_fatal_report_l1_is_not_booted_again() {
+        let logs = l1::Logs::for_boot(Path::new("/t"), 0);
+        let exited = Ok(l1::Ended::Exited("status 0".into()));
+        assert_eq!(
+            after_boot(
+                &exited,
+                Some("kvm_amd did not load".into()),
+                None,
+                false,
+                1,
+                &logs
+            ),
+            Next::Stop("L1 cannot run the tests: kvm_amd did not load".into())
+        );
+        assert_eq!(
+            after_boot(&exited, None, None, false, 1, &logs),
+            Next::Stop("L1 ended (status 0) outside any test (see /t/l1-console.log)".into())
+        );
+        assert_eq!(
+            after_boot(&exited, None, None, true, 1, &logs),
+            Next::Stop("L1 did not report it".into())
+        );
+        assert!(matches!(
+            after_boot(&Err("no QEMU".into()), None, Some("x".into()), false, 1, &logs),
+            Next::Stop(why) if why.contains("no QEMU")
+        ));
+    }
+}
