@@ -68,11 +68,11 @@ pub mod stopped {
 pub const HOTPLUG_GPA: u64 = 0x2000_0000;
 pub const HOTPLUG_PAGES: u64 = 16;
 
-/// The canary's control device: a write to [`CANARY_FILLED`] (twice:
-/// first the start, then the end of the range it filled, 32-bit halves
-/// through [`ports::LOW`]/[`ports::HIGH`] of its own device) tells the host
-/// what to check; a read of [`CANARY_POLL`] returns 1 when the canary is
-/// to check one last time and end.
+/// The canary's control device: the canary writes the start and the end
+/// of the range it filled as 32-bit halves ([`CANARY_START_LOW`] ..
+/// [`CANARY_END_HIGH`]), which tells the host what to check; a read of
+/// [`CANARY_POLL`] returns 1 when the canary is to check one last time and
+/// end.
 pub const CANARY_FIRST: u16 = 0x5E0;
 pub const CANARY_LAST: u16 = 0x5EF;
 pub const CANARY_START_LOW: u16 = 0x5E0;
