@@ -30,7 +30,10 @@ pub fn set_debug_exit_port(port: Option<u16>) {
 /// Reports the verdict and ends the run.
 pub fn finish(verdict: Verdict) -> ! {
     match verdict {
-        Verdict::Pass => log::info!("tessera: verdict pass"),
+        Verdict::Pass => {
+            arch::host_events::report(true);
+            log::info!("tessera: verdict pass")
+        }
         Verdict::Fail => console::emergency_line(format_args!("tessera: verdict fail")),
     }
     end(verdict)

@@ -85,6 +85,9 @@ fn bootstrap(boot_info: BootInfo) -> ! {
             cpus.len() - online
         ));
     }
+    if boot::options().inject_nmis {
+        arch::host_events::inject_nmis();
+    }
     if let Some(fault) = boot::options().inject_fault {
         fault_injection::raise(fault);
     }

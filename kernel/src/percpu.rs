@@ -93,6 +93,7 @@ pub fn install(cpu: NewCpu) {
         ..cpu.exceptions
     });
     arch::syscall_msrs::init_cpu();
+    arch::host_events::init_cpu();
     arch::exceptions::load();
 }
 

@@ -123,11 +123,6 @@ impl Kernel {
         Ok(())
     }
 
-    /// The frames of region `id`, in order.
-    pub fn region_frames(&self, id: MemoryId) -> Option<&[PhysAddr]> {
-        self.regions.get(id).map(|region| region.frames.as_slice())
-    }
-
     /// Removes the mappings made through the capability that was at `via`.
     pub fn unmap_via(&mut self, id: MemoryId, via: SlotAddr, cpu: usize) {
         // One mapping at a time, so taking them back allocates nothing.

@@ -243,6 +243,8 @@ pub fn run_next(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize) -> !
             }
             kernel.sched.idle[cpu] = true;
             kernel.sched.running[cpu] = None;
+            // Idle: a good time to say what host NMIs came.
+            crate::arch::host_events::report(false);
             // A component waiting for typed input may still be woken.
             if kernel.sched.quiet() && !crate::console_input::listening(kernel) {
                 deployment_quiet(guard);
@@ -264,6 +266,7 @@ pub fn enter(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize, thread:
     if kernel.threads[&thread].vp.is_some() {
         crate::vm::run::enter(guard, thread)
     }
+    crate::vm::guest_state::leave_guests(cpu);
     let Some(domain) = kernel.domain_of(thread) else {
         // A thread outlives its domain's record only when dead.
         kernel.sched.running[cpu] = None;

@@ -37,6 +37,16 @@ pub fn require_and_enable() -> SvmFeatures {
     features
 }
 
+/// The SVM features of the bootstrap processor (every CPU is compared
+/// with it at start): what the VMRUN loop may use, such as NRIP save,
+/// decode assists and flush by ASID.
+pub fn features() -> SvmFeatures {
+    BOOTSTRAP_FEATURES
+        .get()
+        .copied()
+        .unwrap_or_else(|| exit::fatal(format_args!("SVM features asked before SVM was on")))
+}
+
 pub fn enabled_cpus() -> u32 {
     ENABLED_CPUS.load(Ordering::Acquire)
 }

@@ -100,12 +100,12 @@ impl Endpoint {
 
 /// A call a server received.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Request {
+pub struct Request {
     /// The badge of the capability the client called through (0: none).
-    badge: u64,
-    message: Message,
+    pub badge: u64,
+    pub message: Message,
     /// The slot a capability sent with the call arrived in.
-    cap: Option<u32>,
+    pub cap: Option<u32>,
 }
 
 impl Request {
@@ -212,7 +212,9 @@ impl Server {
         }
     }
 
-    fn wait(&self) -> Result<Request, Error> {
+    /// Waits for the next call (one `Wait`), for a server that answers a
+    /// known number of calls rather than serving forever.
+    pub fn wait(&self) -> Result<Request, Error> {
         let transfer = CapTransfer {
             send: NO_SELECTOR,
             receive: self.receive,
@@ -220,7 +222,26 @@ impl Server {
         invoke(Syscall::Wait, self.endpoint.0, [0; 6], transfer).map(Request::from_registers)
     }
 
-    fn reply_wait(&self, reply: Reply) -> Result<Request, Error> {
+    /// Answers the call being served without waiting for another (one
+    /// `Reply`).
+    pub fn reply(&self, reply: Reply) -> Result<(), Error> {
+        let transfer = CapTransfer {
+            send: reply.cap.unwrap_or(NO_SELECTOR),
+            receive: NO_SELECTOR,
+        };
+        invoke_with_buffer(
+            Syscall::Reply,
+            0,
+            reply.message.words,
+            transfer,
+            reply.message.buffer_words,
+        )
+        .map(drop)
+    }
+
+    /// Answers the call being served and waits for the next (one
+    /// `ReplyWait`).
+    pub fn reply_wait(&self, reply: Reply) -> Result<Request, Error> {
         let transfer = CapTransfer {
             send: reply.cap.unwrap_or(NO_SELECTOR),
             receive: self.receive,

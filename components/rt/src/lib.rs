@@ -82,5 +82,5 @@ pub use control::{exit, null_syscall, verdict, yield_now};
 pub use entry::Termination;
 pub use entry::{EXIT_ERROR, EXIT_PANIC};
 pub use error::Error;
-pub use ipc::{Endpoint, Message, Notification, Reply, Server, serve};
+pub use ipc::{Endpoint, Message, Notification, Reply, Request, Server, serve};
 pub use tessera_abi::{self as abi, CSPACE_SLOTS, CapTransfer, NO_SELECTOR, Status, rights, slot};

@@ -1,4 +1,4 @@
-//! The Tessera kernel ABI, version 4: what a ring-3 component may rely on.
+//! The Tessera kernel ABI, version 5: what a ring-3 component may rely on.
 //!
 //! The key words MUST, MUST NOT, SHOULD and MAY are to be read as in RFC 2119.
 //! Kernel and components build against this one crate; a change to anything
@@ -83,7 +83,7 @@ pub mod audit;
 pub mod vm;
 
 /// The ABI this crate describes.
-pub const ABI_VERSION: u32 = 4;
+pub const ABI_VERSION: u32 = 5;
 
 /// Message words that travel in registers on every IPC operation.
 pub const MESSAGE_WORDS: usize = 6;
@@ -272,12 +272,14 @@ pub enum Syscall {
     /// Gives the partition in `rdi` (CONTROL) the Hv#1 interface
     /// ([`vm::hv1`]): the hypervisor CPUID leaves, synthetic MSRs and
     /// hypercalls, as the [`vm::hv1::WORDS`] message-buffer words describe
-    /// them. Once a VP has started, only the same configuration is
-    /// accepted, and only while every VP is stopped ([`Status::VpRunning`]):
-    /// it resets the partition's Hv#1 state (guest OS ID, hypercall page,
-    /// VP assist pages), as a partition reset does. A configuration the
-    /// Requirements document forbids, or one advertising what Tessera does
-    /// not implement, is [`Status::InvalidArgument`].
+    /// them. Once given, the configuration is fixed: another one is
+    /// [`Status::AlreadyConfigured`]. The same one again changes nothing
+    /// before a VP has started; after, it is accepted only while every VP
+    /// is stopped ([`Status::VpRunning`]) and resets the partition's Hv#1
+    /// state (guest OS ID, hypercall page, VP assist pages), as a partition
+    /// reset does. A configuration the Requirements document forbids, or
+    /// one advertising what Tessera does not implement, is
+    /// [`Status::InvalidArgument`].
     PartitionSetHv1 = 33,
     /// Reads what was typed on the console (see [`console_input`]) through
     /// the console capability in `rdi` (READ): up to word 0 bytes (at most
@@ -489,6 +491,9 @@ pub enum Status {
     NoLifecycleRoute = 5,
     /// An interrupt of that kind is already pending.
     Busy = 6,
+    /// The partition's Hv#1 configuration is set; only the same one may be
+    /// given again (`PartitionSetHv1`).
+    AlreadyConfigured = 7,
     /// The capability space named does not exist (a kernel bug).
     InvalidCSpace = 0x101,
     /// The selector is outside the capability space.
@@ -547,7 +552,7 @@ pub enum Status {
 
 impl Status {
     /// Every status the kernel returns.
-    pub const KNOWN: [Self; 33] = [
+    pub const KNOWN: [Self; 34] = [
         Self::Success,
         Self::InvalidSyscall,
         Self::InvalidArgument,
@@ -555,6 +560,7 @@ impl Status {
         Self::VpRunning,
         Self::NoLifecycleRoute,
         Self::Busy,
+        Self::AlreadyConfigured,
         Self::InvalidCSpace,
         Self::InvalidSelector,
         Self::EmptySlot,
@@ -605,6 +611,7 @@ impl fmt::Display for Status {
             Self::VpRunning => "the virtual processor is running",
             Self::NoLifecycleRoute => "the partition has no lifecycle route",
             Self::Busy => "an interrupt is already pending",
+            Self::AlreadyConfigured => "the partition's Hv#1 configuration is already set",
             Self::InvalidCSpace => "no such capability space",
             Self::InvalidSelector => "selector outside the capability space",
             Self::EmptySlot => "empty capability slot",

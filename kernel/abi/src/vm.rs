@@ -15,15 +15,22 @@
 //! # Exits handled by the kernel
 //!
 //! Unless a route takes them: `CPUID` (the host's leaves, filtered: the
-//! hypervisor bit set; SVM, XSAVE, AVX, MONITOR and x2APIC hidden; the APIC
-//! ID is the VP index); `RDMSR`/`WRMSR` of the MSRs the VMCB holds (the
-//! syscall and segment-base MSRs pass straight through, swapped by
-//! VMSAVE/VMLOAD), `EFER` and `PAT` (validated: a reserved bit is #GP), `TSC`
-//! and `APIC_BASE` (read: the default base, globally disabled); any other
-//! MSR is #GP. `IN` from a port without a
-//! route reads all ones, `OUT` to one is dropped (as on a bus with no
-//! device). `VMMCALL` and the SVM instructions are #UD. An interrupt or
-//! window exit is the kernel's own business.
+//! hypervisor bit set; SVM, XSAVE, AVX, MONITOR, x2APIC, CET and the
+//! performance-counter extensions hidden; the APIC ID is the VP index);
+//! `RDMSR`/`WRMSR` of the MSRs the VMCB holds (the syscall and
+//! segment-base MSRs pass straight through, swapped by VMSAVE/VMLOAD),
+//! `EFER` and `PAT` (validated: a bit the guest's CPUID does not offer is
+//! #GP), `TSC`, `TSC_AUX` (the VP's own) and `APIC_BASE` (read: the default
+//! base, globally disabled); any other MSR is #GP. `IN` from a port without
+//! a route reads all ones, `OUT` to one is dropped (as on a bus with no
+//! device). `VMMCALL` without the Hv#1 interface and the SVM instructions
+//! are #UD; `RDPMC` is #GP (no PMU is virtualised); `RDTSCP` reads the
+//! VP's own TSC_AUX; `INVD` and `WBINVD` are skipped; `MOV` to CR4 takes
+//! only the bits the guest's CPUID offers (#GP otherwise). `#DB` and `#AC`
+//! without a route go straight back to the guest; `#MC` and NMIs are the
+//! host's. Every exit that completes an instruction moves RIP past all of
+//! it, prefixes included. An interrupt or window exit is the kernel's own
+//! business.
 //!
 //! Exits that have neither a route nor a fast path go to the partition's
 //! [`intercept::LIFECYCLE`] route, which every partition MUST have before a
@@ -64,7 +71,9 @@
 //! unknown action or register, a non-canonical `RIP`, reserved `RFLAGS` or
 //! event bits make the handler's `Reply` fail with
 //! [`Status::InvalidArgument`](crate::Status::InvalidArgument), and the
-//! handler still owes the reply.
+//! handler still owes the reply. The kernel keeps the accepted reply's
+//! values: the message buffer is the handler's again at once (a
+//! `ReplyWait` may fill it with the next exit before the VP runs).
 
 /// Intercept kinds for `PartitionInstallIntercept` (word 0): the TLFS
 /// `HV_INTERCEPT_TYPE` values where the TLFS has one, Tessera's own above
@@ -77,7 +86,8 @@ pub mod intercept {
     /// CPUID leaves `first..=last`: parameter word = `first | last << 32`.
     pub const CPUID: u64 = 0x0000_0002;
     /// Exception vectors: parameter word = a bit mask of vectors 0-31
-    /// (NMI, 2, cannot be intercepted).
+    /// (NMI, 2, and machine checks, 18, are the host's and cannot be
+    /// routed).
     pub const EXCEPTION: u64 = 0x0000_0003;
     /// Hypercalls with call codes `first..=last` (at most `0xFFFF`):
     /// parameter word = `first | last << 32`. Only a partition with the

@@ -117,6 +117,10 @@ pub struct KernelOptions {
     pub debug_exit_port: Option<u16>,
     /// `inject-fault=`: a fault to raise after bring-up; `None` normally.
     pub inject_fault: Option<InjectedFault>,
+    /// `inject-nmis=on`: every CPU's timer tick sends an NMI to every other
+    /// CPU, so host NMIs land in guests, components and the kernel (a
+    /// system test: the kernel must go on).
+    pub inject_nmis: bool,
     /// Not-understood words beyond the [`MAX_UNRECOGNISED`] returned, so the
     /// kernel can say "and N more" instead of losing them without a trace.
     pub unrecognised_overflow: usize,
@@ -143,6 +147,10 @@ pub fn parse_command_line(s: &str) -> (KernelOptions, Vec<&str, MAX_UNRECOGNISED
             Some(("inject-fault", value)) => InjectedFault::from_name(value)
                 .map(|fault| options.inject_fault = Some(fault))
                 .is_some(),
+            Some(("inject-nmis", "on")) => {
+                options.inject_nmis = true;
+                true
+            }
             Some(_) => false,
         };
         if !understood && unrecognised.push(word).is_err() {
@@ -171,6 +179,15 @@ fn parse_port(value: &str) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nmi_injection_is_asked_for_by_name() {
+        let (options, unrecognised) = parse_command_line("/kernel inject-nmis=on");
+        assert!(options.inject_nmis && unrecognised.is_empty());
+        let (options, unrecognised) = parse_command_line("/kernel inject-nmis=yes");
+        assert!(!options.inject_nmis);
+        assert_eq!(unrecognised.as_slice(), ["inject-nmis=yes"]);
+    }
 
     #[test]
     fn inject_fault_names_each_fault_and_rejects_others() {

@@ -51,6 +51,11 @@
 
 use core::fmt;
 
+mod in_place;
+mod shared_walk;
+
+pub use shared_walk::translate_shared;
+
 /// Physical memory holding the page tables, as the kernel sees it.
 ///
 /// Frame addresses are host-physical, 4 KiB aligned, and below the
@@ -676,6 +681,23 @@ impl NestedPageTable {
         Ok(())
     }
 
+    /// Whether a `size` page at `hpa` with `rights` can be a leaf.
+    fn check_frame(&self, hpa: u64, size: PageSize, rights: GuestRights) -> Result<(), NptError> {
+        if hpa & (size.bytes() - 1) != 0 {
+            return Err(NptError::MisalignedHpa { hpa, size });
+        }
+        if hpa >= self.hpa_limit() || self.hpa_limit() - hpa < size.bytes() {
+            return Err(NptError::HpaOutOfRange {
+                hpa,
+                max_hpa_bits: self.config.max_hpa_bits,
+            });
+        }
+        if !rights.read {
+            return Err(NptError::UnrepresentableRights(rights));
+        }
+        Ok(())
+    }
+
     /// Maps the `size` page at `gpa` to the frame at `hpa` with `rights`.
     ///
     /// Refuses misaligned or out-of-range addresses, rights without `read`,
@@ -692,18 +714,7 @@ impl NestedPageTable {
         rights: GuestRights,
     ) -> Result<(), NptError> {
         self.check_range(gpa, size)?;
-        if hpa & (size.bytes() - 1) != 0 {
-            return Err(NptError::MisalignedHpa { hpa, size });
-        }
-        if hpa >= self.hpa_limit() || self.hpa_limit() - hpa < size.bytes() {
-            return Err(NptError::HpaOutOfRange {
-                hpa,
-                max_hpa_bits: self.config.max_hpa_bits,
-            });
-        }
-        if !rights.read {
-            return Err(NptError::UnrepresentableRights(rights));
-        }
+        self.check_frame(hpa, size, rights)?;
 
         // Phase 1: read-only walk to the deepest existing table on the path,
         // refusing overlaps.

@@ -70,6 +70,14 @@ pub fn send_init(apic_id: u32) {
     send_ipi(apic_id, ICR_INIT | ICR_LEVEL_ASSERT);
 }
 
+/// Sends an NMI to every CPU but this one (destination shorthand "all
+/// excluding self", delivery mode NMI).
+pub fn send_nmi_to_others() {
+    const ALL_EXCLUDING_SELF: u32 = 0b11 << 18;
+    const NMI: u32 = 0b100 << 8;
+    send_ipi(0, ALL_EXCLUDING_SELF | NMI | ICR_LEVEL_ASSERT);
+}
+
 /// Sends a fixed interrupt with `vector` to the CPU with `apic_id`.
 pub fn send_fixed(apic_id: u32, vector: u8) {
     send_ipi(apic_id, u32::from(vector));

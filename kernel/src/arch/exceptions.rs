@@ -199,7 +199,15 @@ pub fn load() {
 
 #[unsafe(no_mangle)]
 extern "C" fn exception_handler(frame: &mut ExceptionFrame) {
+    if frame.vector == NMI as u64 {
+        // First, before GS or any lock (`host_events`).
+        super::host_events::nmi();
+        return;
+    }
     let from_user = frame.cs & 3 == 3;
+    if frame.vector == MACHINE_CHECK as u64 {
+        return machine_check(frame, from_user);
+    }
     let cpu = crate::percpu::current_index() as usize;
     if frame.vector == u64::from(VECTOR_FLUSH) {
         // No lock and no scheduling: the CPU that sent it waits for this.
@@ -223,12 +231,35 @@ extern "C" fn exception_handler(frame: &mut ExceptionFrame) {
                 crate::sched::preempt(frame);
             }
         }
-        _ => {
+        vector => {
+            if vector == u64::from(VECTOR_TIMER) {
+                super::host_events::timer_tick();
+            }
             super::apic::end_of_interrupt();
             if from_user {
                 crate::sched::preempt(frame);
             }
         }
+    }
+}
+
+/// A host machine check in the kernel or in ring 3 (`host_events`): the
+/// interrupted program resumes if it can; a component that cannot is
+/// stopped; the kernel that cannot ends the run.
+fn machine_check(frame: &mut ExceptionFrame, from_user: bool) {
+    use tessera_mca::{Action, Interrupted};
+    let interrupted = if from_user {
+        Interrupted::Component
+    } else {
+        Interrupted::Kernel
+    };
+    match super::host_events::machine_check(interrupted) {
+        Action::Resume => {}
+        Action::StopInterrupted => {
+            crate::tlb::entered_kernel(crate::percpu::current_index() as usize);
+            crate::sched::user_exception(frame)
+        }
+        Action::Fatal => kernel_exception(frame),
     }
 }
 

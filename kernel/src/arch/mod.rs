@@ -3,6 +3,7 @@
 pub mod apic;
 pub mod exceptions;
 pub mod gdt;
+pub mod host_events;
 pub mod ioapic;
 pub mod legacy_pic;
 pub mod msr;

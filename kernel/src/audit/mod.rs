@@ -203,12 +203,12 @@ fn partition_frames(kernel: &Kernel) -> u64 {
     let tables = crate::vm::tables::KernelTables::default();
     let mut held = 0;
     for (_, partition) in kernel.partitions.iter() {
-        partition.npt.visit(&tables, &mut |visited| {
+        partition.space.npt().visit(&tables, &mut |visited| {
             if let Visited::Table(_) = visited {
                 held += 1;
             }
         });
-        held += partition.overlays.len() as u64;
+        held += partition.space.overlays().count() as u64;
     }
     held + kernel.vps.iter().count() as u64
 }

@@ -29,21 +29,22 @@ struct Records<'a> {
 
 impl Expected for Records<'_> {
     fn overlays(&self) -> impl Iterator<Item = (u64, u64)> + Clone {
-        self.partition.overlays.iter().map(|o| (o.gpa, o.frame))
+        self.partition.space.overlays().map(|o| (o.gpa, o.frame))
     }
 
     fn mappings(&self) -> impl Iterator<Item = (u64, u64)> + Clone {
-        self.partition.mappings.iter().map(|m| (m.gpa, m.pages))
+        self.partition.space.ram().iter().map(|m| (m.gpa, m.pages))
     }
 
     fn region_frame(&self, gpa: u64) -> Option<u64> {
         let mapping = self
             .partition
-            .mappings
+            .space
+            .ram()
             .iter()
             .find(|m| m.gpa <= gpa && (gpa - m.gpa) / 4096 < m.pages)?;
         let index = ((gpa - mapping.gpa) / 4096) as usize;
-        let frames = self.kernel.region_frames(mapping.region)?;
+        let frames = self.kernel.regions.get(mapping.owner.region)?.frames();
         frames.get(index).map(|frame| frame.as_u64())
     }
 
@@ -56,7 +57,7 @@ impl Expected for Records<'_> {
 pub fn check(kernel: &Kernel) -> Result<(), Problem> {
     for (id, partition) in kernel.partitions.iter() {
         let records = Records { kernel, partition };
-        nested::check(&partition.npt, &KernelTables::default(), &records).map_err(|found| {
+        nested::check(partition.space.npt(), &KernelTables::default(), &records).map_err(|found| {
             Problem {
                 partition: id.index() as usize,
                 found,

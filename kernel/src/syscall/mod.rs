@@ -225,7 +225,7 @@ fn reply(kernel: &mut Kernel, thread: ThreadId) -> Result<()> {
     let transfer = CapTransfer::from_word(kernel.threads[&thread].context.r13);
     let send = outgoing_cap(kernel, thread, transfer)?;
     let message = message_of(&kernel.threads[&thread].context, send)?;
-    kernel.check_reply_to_vp(thread)?;
+    kernel.capture_reply_to_vp(thread)?;
     let caller = kernel.ipc.reply(thread, message).map_err(ipc_status)?;
     kernel.wake(caller);
     Ok(())
@@ -249,7 +249,7 @@ fn wait(kernel: &mut Kernel, thread: ThreadId, selector: u64, reply_first: bool)
     let outcome = if reply_first {
         let send = outgoing_cap(kernel, thread, transfer)?;
         let message = message_of(&kernel.threads[&thread].context, send)?;
-        kernel.check_reply_to_vp(thread)?;
+        kernel.capture_reply_to_vp(thread)?;
         let outcome = kernel
             .ipc
             .reply_and_wait(thread, message, endpoint, receive)

@@ -137,8 +137,10 @@ fn route_range(kind: u64, parameter: u64) -> Result<(u64, u64)> {
         intercept::HYPERCALL => range.0 <= range.1 && range.1 <= 0xFFFF,
         // GPA page numbers.
         intercept::MEMORY => range.0 <= range.1 && range.1 < tessera_abi::vm::GPA_LIMIT >> 12,
-        // Vectors 0-31; NMI (2) is the host's.
-        intercept::EXCEPTION => parameter != 0 && parameter >> 32 == 0 && parameter & (1 << 2) == 0,
+        // Vectors 0-31; NMI (2) and machine checks (18) are the host's.
+        intercept::EXCEPTION => {
+            parameter != 0 && parameter >> 32 == 0 && parameter & (1 << 2 | 1 << 18) == 0
+        }
         _ => parameter == 0,
     };
     if valid {

@@ -10,7 +10,8 @@ use tessera_svm::ioio::IoioExitInfo;
 use tessera_svm::npf::NpfErrorCode;
 use tessera_svm::{Event, EventInjection, ExceptionVector, ExitCode};
 use tessera_vcpu::exit_message::{self, bytes};
-use tessera_vcpu::{cpuid, length, msr};
+use tessera_vcpu::msr;
+use tessera_vcpu::reflect::Requeue;
 use tlfs::intercept::HvInterceptAccessType as Access;
 use tlfs::message::HvMessageType;
 
@@ -47,9 +48,12 @@ pub fn invalid_opcode() -> EventInjection {
     .expect("#UD is a valid event")
 }
 
-fn host_cpuid(leaf: u32, subleaf: u32) -> [u32; 4] {
-    let result = raw_cpuid::native_cpuid::cpuid_count(leaf, subleaf);
-    [result.eax, result.ebx, result.ecx, result.edx]
+/// VMEXIT_CR4_WRITE (APM vol. 2, Table C-1: CR*n* writes at 10h + *n*).
+const CR4_WRITE: ExitCode = ExitCode(ExitCode::CR0_WRITE.0 + 4);
+
+/// The instruction length field of an intercept message header.
+fn instruction_length(rip: u64, next_rip: u64) -> u8 {
+    next_rip.wrapping_sub(rip).min(15) as u8
 }
 
 impl Kernel {
@@ -69,6 +73,7 @@ impl Kernel {
         let code = control.exit_code;
         match code {
             ExitCode::INTR | ExitCode::NMI => {
+                crate::arch::host_events::report(false);
                 let stop_requested = record.stop_requested;
                 // The interrupt may have been a typed key for a reader.
                 crate::console_input::deliver(self);
@@ -93,14 +98,22 @@ impl Kernel {
                 self.report_registers(vp, "triple fault");
                 self.lifecycle(cpu, vp, HvMessageType::UNRECOVERABLE_EXCEPTION.0, 0x7F)
             }
-            ExitCode::INVD => {
-                // INVD would drop the host's dirty cache lines: write back
-                // instead (as WBINVD), which the guest cannot tell apart.
-                let save = &mut record.vmcb.save;
-                save.rip = save.rip.wrapping_add(2);
+            // INVD would drop the host's dirty cache lines, WBINVD would
+            // flush every partition's: guest memory is write-back and
+            // coherent, so skipping both is what the guest can observe of
+            // either (no device of a partition writes memory behind the
+            // caches).
+            ExitCode::INVD | ExitCode::WBINVD => self.skip_instruction(cpu, vp),
+            ExitCode::VMMCALL => self.hypercall(cpu, vp),
+            // No PMU is virtualised: no counter index is valid (APM vol. 3,
+            // RDPMC: #GP for an ECX the processor has no counter for; the
+            // CPL and CR4.PCE checks come before the intercept).
+            ExitCode::RDPMC => {
+                control.event_inj = general_protection();
                 Next::Resume
             }
-            ExitCode::VMMCALL => self.hypercall(cpu, vp),
+            ExitCode::RDTSCP => self.exit_rdtscp(cpu, vp),
+            code if code == CR4_WRITE => self.exit_cr4_write(cpu, vp),
             ExitCode::VMRUN
             | ExitCode::VMLOAD
             | ExitCode::VMSAVE
@@ -118,6 +131,8 @@ impl Kernel {
             }
             code if code.exception_vector().is_some() => self.exit_exception(cpu, vp),
             code if code.is_invalid() => {
+                // What VMRUN left in the save area may be the host's.
+                super::entry_state::restore(cpu, &mut record.vmcb.save);
                 self.report_registers(vp, "VMRUN refused the guest state (VMEXIT_INVALID)");
                 log::error!(
                     "{}: this is a kernel bug: every state is checked before VMRUN",
@@ -147,24 +162,23 @@ impl Kernel {
             .partitions
             .get(record.partition)
             .and_then(|p| p.hv1.as_ref());
-        let answer = super::hv1::cpuid_leaf(hv1.map(|s| &s.config), leaf).unwrap_or_else(|| {
-            cpuid::filter(leaf, subleaf, host_cpuid(leaf, subleaf), record.index)
-        });
-        let next_rip = length::next_rip(
-            ExitCode::CPUID,
-            record.vmcb.save.rip,
-            record.vmcb.control.next_rip,
-        );
+        let answer = super::hv1::cpuid_leaf(hv1.map(|s| &s.config), leaf)
+            .unwrap_or_else(|| super::guest_cpu::guest_cpuid(leaf, subleaf, record.index));
+        let next_rip = match self.next_rip(cpu, vp) {
+            Ok(next_rip) => next_rip,
+            Err(next) => return next,
+        };
         if let Some(route) = self.route_of(vp, intercept::CPUID, u64::from(leaf)) {
             let Some(record) = self.vps.get(vp) else {
                 return Next::GONE;
             };
-            let header = exit_message::header(&record.vmcb, record.index, 2, Access::EXECUTE);
+            let length = instruction_length(record.vmcb.save.rip, next_rip);
+            let header = exit_message::header(&record.vmcb, record.index, length, Access::EXECUTE);
             let body = exit_message::cpuid(header, &record.gprs, record.vmcb.save.rax, answer);
             let [eax, ebx, ecx, edx] = answer.map(u64::from);
             let pending = Pending {
                 kind: PendingKind::Cpuid,
-                next_rip,
+                next_rip: Some(next_rip),
                 message_type: HvMessageType::X64_CPUID_INTERCEPT.0,
                 lifecycle: false,
             };
@@ -190,7 +204,7 @@ impl Kernel {
         record.gprs.rbx = ebx;
         record.gprs.rcx = ecx;
         record.gprs.rdx = edx;
-        record.vmcb.save.rip = next_rip.unwrap_or(record.vmcb.save.rip);
+        record.vmcb.save.rip = next_rip;
         Next::Resume
     }
 
@@ -201,17 +215,17 @@ impl Kernel {
         let number = record.gprs.rcx as u32;
         let write = record.vmcb.control.exit_info1 == 1;
         let value = (record.vmcb.save.rax & 0xFFFF_FFFF) | (record.gprs.rdx << 32);
-        let next_rip = length::next_rip(
-            ExitCode::MSR,
-            record.vmcb.save.rip,
-            record.vmcb.control.next_rip,
-        );
+        let next_rip = match self.next_rip(cpu, vp) {
+            Ok(next_rip) => next_rip,
+            Err(next) => return next,
+        };
         if let Some(route) = self.route_of(vp, intercept::MSR, u64::from(number)) {
             let Some(record) = self.vps.get(vp) else {
                 return Next::GONE;
             };
             let access = if write { Access::WRITE } else { Access::READ };
-            let header = exit_message::header(&record.vmcb, record.index, 2, access);
+            let length = instruction_length(record.vmcb.save.rip, next_rip);
+            let header = exit_message::header(&record.vmcb, record.index, length, access);
             let body = exit_message::msr(header, number, &record.gprs, record.vmcb.save.rax);
             let pending = Pending {
                 kind: if write {
@@ -219,7 +233,7 @@ impl Kernel {
                 } else {
                     PendingKind::MsrRead
                 },
-                next_rip,
+                next_rip: Some(next_rip),
                 message_type: HvMessageType::MSR_INTERCEPT.0,
                 lifecycle: false,
             };
@@ -237,7 +251,7 @@ impl Kernel {
                 pending,
             ));
         }
-        if let Some(next) = self.synthetic_msr(cpu, vp, number, write.then_some(value)) {
+        if let Some(next) = self.synthetic_msr(cpu, vp, number, write.then_some(value), next_rip) {
             return next;
         }
         let Some(record) = self.vps.get_mut(vp) else {
@@ -246,7 +260,12 @@ impl Kernel {
         let save = &mut record.vmcb.save;
         let read = match (msr::fast_path(number), write) {
             (msr::FastPath::Efer, false) => Some(msr::efer_read(save.efer)),
-            (msr::FastPath::Efer, true) => match msr::efer_write(save.efer, save.cr0, value) {
+            (msr::FastPath::Efer, true) => match msr::efer_write(
+                save.efer,
+                save.cr0,
+                value,
+                super::guest_cpu::guest_cpu().efer_allowed,
+            ) {
                 Some(efer) => {
                     save.efer = efer;
                     None
@@ -264,6 +283,15 @@ impl Kernel {
                 Some(host.wrapping_add(record.vmcb.control.tsc_offset))
             }
             (msr::FastPath::ApicBase, false) => Some(msr::apic_base(record.index)),
+            (msr::FastPath::TscAux, false) => Some(u64::from(record.tsc_aux)),
+            (msr::FastPath::TscAux, true) => match msr::tsc_aux_write(value) {
+                Some(aux) => {
+                    record.tsc_aux = aux;
+                    super::guest_state::load_tsc_aux(cpu, aux);
+                    None
+                }
+                None => return self.fault(vp),
+            },
             (msr::FastPath::Tsc, true) => {
                 // SAFETY: as above.
                 let host = unsafe { core::arch::x86_64::_rdtsc() };
@@ -279,7 +307,39 @@ impl Kernel {
             record.vmcb.save.rax = read & 0xFFFF_FFFF;
             record.gprs.rdx = read >> 32;
         }
-        record.vmcb.save.rip = next_rip.unwrap_or(record.vmcb.save.rip);
+        record.vmcb.save.rip = next_rip;
+        Next::Resume
+    }
+
+    /// Completes an exit by moving past its instruction (or, if the bytes
+    /// there are no longer it, by letting the guest run them again).
+    fn skip_instruction(&mut self, cpu: usize, vp: VpId) -> Next {
+        match self.next_rip(cpu, vp) {
+            Ok(next) => {
+                if let Some(record) = self.vps.get_mut(vp) {
+                    record.vmcb.save.rip = next;
+                }
+                Next::Resume
+            }
+            Err(next) => next,
+        }
+    }
+
+    /// RDTSCP: the guest's TSC and its own TSC_AUX, never the host's.
+    fn exit_rdtscp(&mut self, cpu: usize, vp: VpId) -> Next {
+        let next_rip = match self.next_rip(cpu, vp) {
+            Ok(next_rip) => next_rip,
+            Err(next) => return next,
+        };
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Next::GONE;
+        };
+        let tsc = crate::arch::tsc::read().wrapping_add(record.vmcb.control.tsc_offset);
+        let [rax, rdx, rcx] = msr::rdtscp(tsc, record.tsc_aux);
+        record.vmcb.save.rax = rax;
+        record.gprs.rdx = rdx;
+        record.gprs.rcx = rcx;
+        record.vmcb.save.rip = next_rip;
         Next::Resume
     }
 
@@ -363,22 +423,19 @@ impl Kernel {
     }
 
     fn exit_hlt(&mut self, cpu: usize, vp: VpId) -> Next {
-        let Some(record) = self.vps.get(vp) else {
-            return Next::GONE;
+        let next_rip = match self.next_rip(cpu, vp) {
+            Ok(next_rip) => next_rip,
+            Err(next) => return next,
         };
-        let next_rip = length::next_rip(
-            ExitCode::HLT,
-            record.vmcb.save.rip,
-            record.vmcb.control.next_rip,
-        );
         if let Some(route) = self.route_of(vp, intercept::HLT, 0) {
             let Some(record) = self.vps.get(vp) else {
                 return Next::GONE;
             };
-            let header = exit_message::header(&record.vmcb, record.index, 1, Access::EXECUTE);
+            let length = instruction_length(record.vmcb.save.rip, next_rip);
+            let header = exit_message::header(&record.vmcb, record.index, length, Access::EXECUTE);
             let pending = Pending {
                 kind: PendingKind::Other,
-                next_rip,
+                next_rip: Some(next_rip),
                 message_type: HvMessageType::X64_HALT.0,
                 lifecycle: false,
             };
@@ -396,7 +453,7 @@ impl Kernel {
         };
         let interrupts_on = record.vmcb.save.rflags & (1 << 9) != 0;
         let wakeable = record.pending_interrupt.is_some() || record.pending_nmi;
-        record.vmcb.save.rip = next_rip.unwrap_or(record.vmcb.save.rip);
+        record.vmcb.save.rip = next_rip;
         if wakeable {
             return Next::Resume;
         }
@@ -420,11 +477,11 @@ impl Kernel {
             u64::from(error.write())
         };
         let rip = record.vmcb.save.rip;
-        let read_only_overlay = self.partitions.get(record.partition).is_some_and(|p| {
-            p.overlays
-                .iter()
-                .any(|o| o.gpa == gpa & !0xFFF && o.read_only)
-        });
+        let read_only_overlay = self
+            .partitions
+            .get(record.partition)
+            .and_then(|p| p.space.overlay_at(gpa))
+            .is_some_and(|overlay| !overlay.rights.write);
         if read_only_overlay && error.write() {
             return self.fault(vp);
         }
@@ -439,20 +496,19 @@ impl Kernel {
             None => (self.route_of(vp, intercept::LIFECYCLE, 0), true),
         };
         // Only a device's handler can use the decoded instruction.
-        let (decoded, instruction, length) =
-            match (lifecycle, self.partitions.get(record.partition)) {
-                (false, Some(partition)) => {
-                    super::mmio::decode(&record.vmcb, &record.gprs, &partition.npt)
-                }
-                _ => (None, [0; super::mmio::MAX_INSTRUCTION], 0),
-            };
+        let (decoded, instruction) = match (lifecycle, self.partitions.get(record.partition)) {
+            (false, Some(partition)) => {
+                super::mmio::decode(&record.vmcb, &record.gprs, partition.space.npt())
+            }
+            _ => (None, Default::default()),
+        };
         let header = exit_message::header(
             &record.vmcb,
             record.index,
             decoded.map_or(0, |d| d.length),
             access_type,
         );
-        let body = exit_message::memory(header, gpa, &instruction[..length]);
+        let body = exit_message::memory(header, gpa, instruction.as_slice());
         let written = match decoded.map(|d| d.op) {
             Some(tessera_vcpu::mmio::Op::Store { value }) => value,
             _ => 0,
@@ -507,12 +563,24 @@ impl Kernel {
             .exit_code
             .exception_vector()
             .expect("an exception exit");
+        if vector == ExceptionVector::MC {
+            return self.host_machine_check(cpu, vp);
+        }
         let error_code = if vector.pushes_error_code() {
             record.vmcb.control.exit_info1 & 0xFFFF_FFFF
         } else {
             u64::MAX
         };
-        let Some(route) = self.route_of(vp, intercept::EXCEPTION, u64::from(vector.get())) else {
+        let route = self.route_of(vp, intercept::EXCEPTION, u64::from(vector.get()));
+        if route.is_none()
+            && let Some(next) = self.reflect(vp, vector)
+        {
+            return next;
+        }
+        let Some(record) = self.vps.get(vp) else {
+            return Next::GONE;
+        };
+        let Some(route) = route else {
             return self.lifecycle(
                 cpu,
                 vp,
@@ -542,9 +610,59 @@ impl Kernel {
         ))
     }
 
+    /// Gives an intercepted #DB or #AC back to the guest (`tessera_vcpu::
+    /// reflect`); `None` for the other vectors.
+    fn reflect(&mut self, vp: VpId, vector: ExceptionVector) -> Option<Next> {
+        let record = self.vps.get_mut(vp)?;
+        let control = &record.vmcb.control;
+        let reflection = tessera_vcpu::reflect::reflect(
+            vector,
+            control.exit_info1,
+            control.exit_int_info,
+            record.vmcb.save.dr7,
+        )?;
+        record.vmcb.control.event_inj = reflection.inject;
+        record.vmcb.save.dr7 = reflection.dr7;
+        match reflection.requeue {
+            Some(Requeue::Nmi) => record.pending_nmi = true,
+            Some(Requeue::Interrupt { vector }) => {
+                let event =
+                    tessera_abi::vm::event::new(vector, tessera_abi::vm::event::TYPE_EXTERNAL);
+                if record.pending_interrupt.replace(event).is_some() {
+                    log::warn!(
+                        "{}: an interrupt asserted meanwhile is dropped for the one #{vector} interrupted",
+                        self.vp_name(vp)
+                    );
+                }
+            }
+            None => {}
+        }
+        Some(Next::Resume)
+    }
+
+    /// A host machine check while the guest ran (the #MC intercept): the
+    /// guest never sees it; `tessera_mca` decides whether it resumes.
+    fn host_machine_check(&mut self, cpu: usize, vp: VpId) -> Next {
+        use tessera_mca::{Action, Interrupted};
+        match crate::arch::host_events::machine_check(Interrupted::Guest) {
+            Action::Resume => {
+                crate::arch::host_events::report(false);
+                Next::Resume
+            }
+            Action::StopInterrupted => {
+                log::error!("{}: a host machine check ended the guest", self.vp_name(vp));
+                let code = ExitCode::EXCP_BASE.0 + u64::from(ExceptionVector::MC.get());
+                self.lifecycle(cpu, vp, HvMessageType::UNRECOVERABLE_EXCEPTION.0, code)
+            }
+            Action::Fatal => crate::exit::fatal(format_args!(
+                "cpu {cpu}: machine check with the processor context corrupt"
+            )),
+        }
+    }
+
     /// Sends a lifecycle message (the VP stops once its handler has
     /// answered, whatever the answer).
-    fn lifecycle(&mut self, cpu: usize, vp: VpId, message_type: u32, detail: u64) -> Next {
+    pub fn lifecycle(&mut self, cpu: usize, vp: VpId, message_type: u32, detail: u64) -> Next {
         let Some(route) = self.route_of(vp, intercept::LIFECYCLE, 0) else {
             self.stop_vp(vp);
             return Next::Leave(Keep::Blocked);

@@ -6,9 +6,10 @@
 //! leaf, and whether translations were taken away — is published here with
 //! atomics by the (locked) code that changes it, so the VP can re-enter the
 //! guest straight from the exit.
+use super::skip::{Unlocked, next_rip_unlocked};
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use tessera_svm::{EventInjection, ExitCode, Vmcb};
-use tessera_vcpu::{GuestGprs, cpuid, length};
+use tessera_vcpu::GuestGprs;
 
 /// Routes a lock-free reader can check; more than this and the fast path
 /// defers every exit of that kind to the locked one.
@@ -60,9 +61,15 @@ impl RouteRanges {
     }
 }
 
+/// The next partition's serial: unique for the kernel's life (an index is
+/// reused once a partition is reaped; a serial never is).
+static SERIALS: AtomicU64 = AtomicU64::new(1);
+
 /// What a running VP reads of its partition without the lock.
 #[derive(Debug)]
 pub struct FastPartition {
+    /// Tells this partition from every other, ever (`barrier.rs`).
+    pub serial: u64,
     /// Bumped (under the lock) whenever a translation is taken away; a VP
     /// that saw an older value flushes its TLB before it runs again.
     pub tlb_generation: AtomicU64,
@@ -80,6 +87,7 @@ pub struct FastPartition {
 impl Default for FastPartition {
     fn default() -> Self {
         Self {
+            serial: SERIALS.fetch_add(1, Ordering::Relaxed),
             tlb_generation: AtomicU64::new(1),
             cpuid_routes: RouteRanges::default(),
             port_routes: RouteRanges::default(),
@@ -108,24 +116,33 @@ impl FastPartition {
 /// Answers the exit in `vmcb` if it is a CPUID no route takes, or a fast
 /// hypercall that needs nothing but registers; `false` leaves it
 /// (untouched) to the locked path.
+///
+/// An exit that completes an instruction moves RIP past it
+/// (`skip::next_rip_unlocked`, reading guest memory through `npt_root`);
+/// if the bytes there are not that instruction, the locked path decides.
 pub fn answer(
     vmcb: &mut Vmcb,
     gprs: &mut GuestGprs,
     partition: &FastPartition,
     vp_index: u32,
+    unlocked: &mut Unlocked<'_>,
 ) -> bool {
     let control = &vmcb.control;
     if control.exit_int_info.valid() {
         return false;
     }
     match control.exit_code {
-        ExitCode::CPUID => answer_cpuid(vmcb, gprs, partition, vp_index),
-        ExitCode::VMMCALL => answer_hypercall(vmcb, gprs, partition),
+        ExitCode::CPUID => answer_cpuid(vmcb, gprs, partition, vp_index, unlocked),
+        ExitCode::VMMCALL => answer_hypercall(vmcb, gprs, partition, unlocked),
         ExitCode::IOIO => answer_absent_port(vmcb, partition),
-        // INVD would drop the host's dirty cache lines; the guest cannot
-        // tell a write-back (nothing at all, here) from it.
-        ExitCode::INVD => {
-            vmcb.save.rip = vmcb.save.rip.wrapping_add(2);
+        // INVD would drop the host's dirty cache lines, WBINVD flush
+        // every partition's; the guest cannot tell either from nothing
+        // (`exits.rs`).
+        ExitCode::INVD | ExitCode::WBINVD => {
+            let Some(next) = next_rip_unlocked(vmcb, unlocked) else {
+                return false;
+            };
+            vmcb.save.rip = next;
             vmcb.control.event_inj = EventInjection::NONE;
             true
         }
@@ -138,31 +155,24 @@ fn answer_cpuid(
     gprs: &mut GuestGprs,
     partition: &FastPartition,
     vp_index: u32,
+    unlocked: &mut Unlocked<'_>,
 ) -> bool {
-    let control = &vmcb.control;
     let leaf = vmcb.save.rax as u32;
     if partition.cpuid_routes.routes(leaf) != Some(false) {
         return false;
     }
-    let Some(next_rip) = length::next_rip(ExitCode::CPUID, vmcb.save.rip, control.next_rip) else {
+    let Some(next_rip) = next_rip_unlocked(vmcb, unlocked) else {
         return false;
     };
+    vmcb.control.event_inj = EventInjection::NONE;
     let subleaf = gprs.rcx as u32;
-    let [eax, ebx, ecx, edx] = super::hv1::cpuid_leaf(partition.hv1(), leaf).unwrap_or_else(|| {
-        let host = raw_cpuid::native_cpuid::cpuid_count(leaf, subleaf);
-        cpuid::filter(
-            leaf,
-            subleaf,
-            [host.eax, host.ebx, host.ecx, host.edx],
-            vp_index,
-        )
-    });
+    let [eax, ebx, ecx, edx] = super::hv1::cpuid_leaf(partition.hv1(), leaf)
+        .unwrap_or_else(|| super::guest_cpu::guest_cpuid(leaf, subleaf, vp_index));
     vmcb.save.rax = u64::from(eax);
     gprs.rbx = u64::from(ebx);
     gprs.rcx = u64::from(ecx);
     gprs.rdx = u64::from(edx);
     vmcb.save.rip = next_rip;
-    vmcb.control.event_inj = EventInjection::NONE;
     true
 }
 
@@ -171,7 +181,12 @@ fn answer_cpuid(
 /// input value alone): answered here, through `register_only`, which
 /// agrees with the full dispatcher. Flushes, memory parameters and
 /// anything forwarded take the locked path.
-fn answer_hypercall(vmcb: &mut Vmcb, gprs: &mut GuestGprs, partition: &FastPartition) -> bool {
+fn answer_hypercall(
+    vmcb: &mut Vmcb,
+    gprs: &mut GuestGprs,
+    partition: &FastPartition,
+    unlocked: &mut Unlocked<'_>,
+) -> bool {
     use tessera_hv1::hypercall::{Caller, HypercallRegisters};
     let Some(policy) = partition.hypercall_policy() else {
         return false;
@@ -192,10 +207,14 @@ fn answer_hypercall(vmcb: &mut Vmcb, gprs: &mut GuestGprs, partition: &FastParti
         return false;
     }
     let enabled = partition.hypercalls_enabled.load(Ordering::Acquire);
+    let mut next_rip = || next_rip_unlocked(vmcb, unlocked);
     if enabled && tessera_hv1::dispatch::is_plain_spin_wait(gprs.rcx, policy) {
+        let Some(next_rip) = next_rip() else {
+            return false;
+        };
         // HV_STATUS_SUCCESS with no reps: result value 0.
         vmcb.save.rax = 0;
-        vmcb.save.rip = vmcb.save.rip.wrapping_add(3);
+        vmcb.save.rip = next_rip;
         vmcb.control.event_inj = EventInjection::NONE;
         return true;
     }
@@ -214,12 +233,15 @@ fn answer_hypercall(vmcb: &mut Vmcb, gprs: &mut GuestGprs, partition: &FastParti
     else {
         return false;
     };
+    let Some(next_rip) = next_rip() else {
+        return false;
+    };
     completion.apply(&mut registers);
     vmcb.save.rax = registers.rax;
     gprs.rcx = registers.rcx;
     gprs.rdx = registers.rdx;
     if completion.writeback.advance_rip {
-        vmcb.save.rip = vmcb.save.rip.wrapping_add(3);
+        vmcb.save.rip = next_rip;
     }
     vmcb.control.event_inj = EventInjection::NONE;
     true

@@ -108,6 +108,7 @@ impl Kernel {
             Ok(outcome) => {
                 if let Some(record) = self.vps.get_mut(vp) {
                     record.state = VpState::AwaitingReply(pending);
+                    record.reply = None;
                 }
                 match outcome {
                     CallOutcome::Delivered { server } => self.hand_over(server, cpu),
@@ -171,7 +172,6 @@ impl Kernel {
         };
         record.state = VpState::Runnable;
         let thread = record.thread;
-        let buffer_frame = record.message_buffer;
         let context = &self.threads[&thread].context;
         if context.rax != 0 {
             let status = context.rax;
@@ -182,17 +182,12 @@ impl Kernel {
             );
             return Some(self.handler_failed(cpu, vp, pending));
         }
-        let words = words_of(context);
-        let buffer = read_buffer(buffer_frame, context.r14 as usize);
-        let is_msr = matches!(pending.kind, PendingKind::MsrRead | PendingKind::MsrWrite);
-        let reply = match reply::decode(&words, buffer, is_msr) {
-            Ok(reply) => reply,
-            Err(error) => {
-                // Checked when it was sent, so this is a kernel bug.
-                log::error!("{}: reply refused late: {error:?}", self.vp_name(vp));
-                self.stop_vp(vp);
-                return Some(Keep::Blocked);
-            }
+        let Some(reply) = self.vps.get_mut(vp).and_then(|record| record.reply.take()) else {
+            // Every reply to a VP is captured where the kernel accepts it
+            // (`capture_reply_to_vp`), so this is a kernel bug.
+            log::error!("{}: woken without a captured reply", self.vp_name(vp));
+            self.stop_vp(vp);
+            return Some(Keep::Blocked);
         };
         self.apply_reply(vp, pending, &reply);
         if reply.stop {
@@ -202,7 +197,7 @@ impl Kernel {
         None
     }
 
-    fn apply_reply(&mut self, vp: VpId, pending: Pending, reply: &Reply<'_>) {
+    fn apply_reply(&mut self, vp: VpId, pending: Pending, reply: &Reply) {
         let Some(record) = self.vps.get_mut(vp) else {
             return;
         };
@@ -277,8 +272,16 @@ impl Kernel {
     }
 
     /// Before a handler's `Reply` reaches a VP: the whole reply is checked,
-    /// so the handler learns of a bad one (and still owes a good one).
-    pub fn check_reply_to_vp(&self, replier: tessera_capability::ThreadId) -> Result<(), u64> {
+    /// so the handler learns of a bad one (and still owes a good one), and
+    /// decoded out of the handler's registers and message buffer, which
+    /// hold its next message by the time the VP runs, into the VP's record.
+    /// The VP's CPU applies it only once the IPC layer has woken the VP with
+    /// the reply; a reply the IPC layer then refuses is replaced by the next
+    /// one (or cleared with the VP's next exit).
+    pub fn capture_reply_to_vp(
+        &mut self,
+        replier: tessera_capability::ThreadId,
+    ) -> Result<(), u64> {
         let Ok(Some(caller)) = self.ipc.caller(replier) else {
             return Ok(());
         };
@@ -296,12 +299,13 @@ impl Kernel {
         }
         let buffer = read_buffer(record.message_buffer, count);
         let is_msr = matches!(pending.kind, PendingKind::MsrRead | PendingKind::MsrWrite);
-        match reply::decode(&words, buffer, is_msr) {
-            Ok(reply) if reply.advance_rip && pending.next_rip.is_none() => {
-                Err(tessera_abi::Status::InvalidArgument.code())
-            }
-            Ok(_) => Ok(()),
-            Err(_) => Err(tessera_abi::Status::InvalidArgument.code()),
+        let reply = match reply::decode(&words, buffer, is_msr) {
+            Ok(reply) if !reply.advance_rip || pending.next_rip.is_some() => reply,
+            _ => return Err(tessera_abi::Status::InvalidArgument.code()),
+        };
+        if let Some(record) = self.vps.get_mut(vp) {
+            record.reply = Some(reply);
         }
+        Ok(())
     }
 }

@@ -4,6 +4,12 @@
 //! old VP and loaded from the new one. VPs are pinned to their CPU, so the
 //! owner's copy is always the one in this CPU's registers.
 //!
+//! TSC_AUX too, which RDTSCP and RDPID read: it holds the running VP's
+//! value while a VP runs and 0 while a component does, so neither sees
+//! another's (the RDTSCP intercept answers from the VP's record where the
+//! CPU takes it; QEMU's TCG raises the RDTSC intercept for RDTSCP instead,
+//! and RDPID has none).
+//!
 //! The host never uses these registers (kernel and components are built
 //! soft-float), and CR0.EM is kept set in the host so that a component's
 //! x87 or SSE instruction faults instead of reading a guest's registers.
@@ -45,6 +51,37 @@ static OWNER: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 /// A VP as one non-zero word.
 fn tag(vp: VpId) -> u64 {
     vp.raw().to_word() + 1
+}
+
+/// Per CPU: the value in its TSC_AUX.
+static LOADED_TSC_AUX: [core::sync::atomic::AtomicU32; MAX_CPUS] =
+    [const { core::sync::atomic::AtomicU32::new(0) }; MAX_CPUS];
+
+const TSC_AUX: u32 = 0xC000_0103;
+
+/// Whether the CPU has TSC_AUX (RDTSCP or RDPID).
+fn has_tsc_aux() -> bool {
+    static HAS: spin::Once<bool> = spin::Once::new();
+    *HAS.call_once(|| {
+        let extended = raw_cpuid::native_cpuid::cpuid_count(0x8000_0001, 0);
+        let leaf7 = raw_cpuid::native_cpuid::cpuid_count(7, 0);
+        extended.edx & (1 << 27) != 0 || leaf7.ecx & (1 << 22) != 0
+    })
+}
+
+/// Puts `value` in this CPU's TSC_AUX, if it is not there already.
+pub fn load_tsc_aux(cpu: usize, value: u32) {
+    if LOADED_TSC_AUX[cpu].load(Ordering::Relaxed) == value || !has_tsc_aux() {
+        return;
+    }
+    // SAFETY: TSC_AUX exists (checked) and nothing in the host reads it.
+    unsafe { crate::arch::msr::write(TSC_AUX, u64::from(value)) };
+    LOADED_TSC_AUX[cpu].store(value, Ordering::Relaxed);
+}
+
+/// Before a component runs on `cpu`: no guest's TSC_AUX stays behind.
+pub fn leave_guests(cpu: usize) {
+    load_tsc_aux(cpu, 0);
 }
 
 /// Sets up this CPU: FXSAVE covers the SSE registers (CR4.OSFXSR), and the
@@ -107,6 +144,9 @@ fn load(state: &SavedState) {
 /// Before VP `vp` runs on `cpu`: its state goes into the registers, the
 /// previous owner's out of them.
 pub fn switch_to(kernel: &mut crate::state::Kernel, cpu: usize, vp: VpId) {
+    if let Some(next) = kernel.vps.get(vp) {
+        load_tsc_aux(cpu, next.tsc_aux);
+    }
     let owner = OWNER[cpu].load(Ordering::Relaxed);
     if owner == tag(vp) {
         return;

@@ -11,6 +11,7 @@ use core::num::NonZeroU64;
 use tessera_abi::Status;
 use tessera_abi::vm::{GPA_LIMIT, TESSERA_GUEST_CRASH, TESSERA_RESET_REQUEST, intercept};
 use tessera_capability::{PartitionId, VpId};
+use tessera_gpa_space::OverlayId;
 use tessera_hv1::dispatch::{self, Action, Outcome};
 use tessera_hv1::hypercall::{Caller, CpuMode, GpaError, GuestMemory, HypercallRegisters};
 use tessera_hv1::synthetic_msr::{self, Effect, MsrContext, MsrFault, MsrPolicy, PartitionMsrs};
@@ -139,11 +140,13 @@ impl tessera_hv1::hypercall::XmmRegisters for GuestXmm {
 }
 
 impl Kernel {
-    /// `PartitionSetHv1`. Once a VP has run, the configuration is fixed:
-    /// giving the same one again while every VP is stopped resets the
-    /// Hv#1 state, as a partition reset does (TLFS md
+    /// `PartitionSetHv1`. The configuration is fixed once given — the
+    /// lock-free exits read it (`fast.rs`) and must never disagree with
+    /// the locked ones: a different one is refused. The same one again is
+    /// nothing new before a VP has run; after, while every VP is stopped,
+    /// it resets the Hv#1 state as a partition reset does (TLFS md
     /// `hypercall-interface.md`: only a reset clears the hypercall MSR's
-    /// lock); a different one is refused.
+    /// lock).
     pub fn set_hv1(
         &mut self,
         partition: PartitionId,
@@ -154,24 +157,26 @@ impl Kernel {
             .partitions
             .get(partition)
             .ok_or(Status::InvalidArgument.code())?;
+        let requested = Hv1Config::from_words(words).to_words();
         let vps = target.vps.clone();
         let started = vps
             .iter()
             .any(|&vp| self.vps.get(vp).is_some_and(|v| v.ever_started));
-        if started {
-            let running = vps.iter().any(|&vp| {
-                self.vps
-                    .get(vp)
-                    .is_some_and(|v| v.state != super::VpState::Stopped)
-            });
-            let same = target
-                .hv1
-                .as_ref()
-                .is_some_and(|s| s.config.to_words() == *words);
-            if running || !same {
-                return Err(Status::VpRunning.code());
+        let running = vps.iter().any(|&vp| {
+            self.vps
+                .get(vp)
+                .is_some_and(|v| v.state != super::VpState::Stopped)
+        });
+        match target.hv1.as_ref() {
+            Some(state) if state.config.to_words() != requested => {
+                return Err(Status::AlreadyConfigured.code());
             }
-            return Ok(self.reset_hv1(partition, &vps, cpu));
+            // A VP ran without the interface: that is its configuration.
+            None if started => return Err(Status::AlreadyConfigured.code()),
+            Some(_) if !started => return Ok(()),
+            Some(_) if running => return Err(Status::VpRunning.code()),
+            Some(_) => return Ok(self.reset_hv1(partition, &vps, cpu)),
+            None => {}
         }
         let state = PartitionHv1::new(Hv1Config::from_words(words))?;
         let target = self
@@ -190,36 +195,41 @@ impl Kernel {
         let Some(target) = self.partitions.get_mut(partition) else {
             return;
         };
-        let hypercall_page = target.hv1.as_mut().and_then(|state| state.msrs.reset());
+        if let Some(state) = target.hv1.as_mut() {
+            state.msrs.reset();
+        }
         target
             .fast
             .hypercalls_enabled
             .store(false, core::sync::atomic::Ordering::Release);
-        if let Some(gpa) = hypercall_page {
-            self.remove_overlay(partition, gpa, cpu);
-        }
         for &vp in vps {
-            let assist_page = self
-                .vps
-                .get_mut(vp)
-                .and_then(|record| record.hv1_msrs.reset());
-            if let Some(gpa) = assist_page {
-                self.remove_overlay(partition, gpa, cpu);
+            if let Some(record) = self.vps.get_mut(vp) {
+                record.hv1_msrs.reset();
             }
+        }
+        // Every overlay is Hv#1 state: remove the top one until none is
+        // left (no list of them is needed, so nothing is allocated).
+        while let Some(id) = self
+            .partitions
+            .get(partition)
+            .and_then(|p| p.space.overlays().next().map(|overlay| overlay.id))
+        {
+            self.remove_overlay(partition, id, cpu);
         }
         if let Some(target) = self.partitions.get(partition) {
             log::info!("partition {}: Hv#1 state reset", target.name);
         }
     }
 
-    /// A synthetic MSR access of VP `vp` (no route took it). `None`: the
-    /// MSR is not synthetic.
+    /// A synthetic MSR access of VP `vp` (no route took it), whose RDMSR
+    /// or WRMSR ends before `next_rip`. `None`: the MSR is not synthetic.
     pub fn synthetic_msr(
         &mut self,
         cpu: usize,
         vp: VpId,
         msr: u32,
         write: Option<u64>,
+        next_rip: u64,
     ) -> Option<Next> {
         if !synthetic_msr::is_synthetic(msr) {
             return None;
@@ -274,13 +284,7 @@ impl Kernel {
         let Some(record) = self.vps.get_mut(vp) else {
             return Some(Next::GONE);
         };
-        let save = &mut record.vmcb.save;
-        let next = tessera_vcpu::length::next_rip(
-            tessera_svm::ExitCode::MSR,
-            save.rip,
-            record.vmcb.control.next_rip,
-        );
-        save.rip = next.unwrap_or(save.rip);
+        record.vmcb.save.rip = next_rip;
         Some(self.apply_msr_effect(cpu, vp, effect))
     }
 
@@ -297,32 +301,40 @@ impl Kernel {
         };
         match effect {
             Effect::None => Next::Resume,
-            Effect::HypercallPage { enable, previous } => {
-                if let Some(gpa) = previous {
-                    self.remove_overlay(partition, gpa, cpu);
-                }
-                if let Some(gpa) = enable {
-                    let rights = GuestRights::READ_EXECUTE;
-                    let page = synthetic_msr::hypercall_page();
-                    if self
-                        .add_overlay(partition, gpa, &page, rights, cpu)
-                        .is_none()
-                    {
-                        log::warn!("{}: no memory for the hypercall page", self.vp_name(vp));
+            // A move is a placement of the same identity elsewhere.
+            Effect::HypercallPage { enable, .. } => {
+                let id = OverlayId::HypercallPage;
+                match enable {
+                    Some(gpa) => {
+                        let page = synthetic_msr::hypercall_page();
+                        let rights = GuestRights::READ_EXECUTE;
+                        if self
+                            .place_overlay(partition, id, gpa, &page, rights, cpu)
+                            .is_none()
+                        {
+                            log::warn!("{}: no memory for the hypercall page", self.vp_name(vp));
+                        }
                     }
+                    None => self.remove_overlay(partition, id, cpu),
                 }
                 Next::Resume
             }
-            Effect::AssistPage { enable, previous } => {
-                if let Some(gpa) = previous {
-                    self.remove_overlay(partition, gpa, cpu);
-                }
-                if let Some(gpa) = enable
-                    && self
-                        .add_overlay(partition, gpa, &[], GuestRights::READ_WRITE, cpu)
-                        .is_none()
-                {
-                    log::warn!("{}: no memory for the VP assist page", self.vp_name(vp));
+            Effect::AssistPage { enable, .. } => {
+                let Some(index) = self.vps.get(vp).map(|record| record.index) else {
+                    return Next::GONE;
+                };
+                let id = OverlayId::VpAssistPage(index);
+                match enable {
+                    Some(gpa) => {
+                        let rights = GuestRights::READ_WRITE;
+                        if self
+                            .place_overlay(partition, id, gpa, &[], rights, cpu)
+                            .is_none()
+                        {
+                            log::warn!("{}: no memory for the VP assist page", self.vp_name(vp));
+                        }
+                    }
+                    None => self.remove_overlay(partition, id, cpu),
                 }
                 Next::Resume
             }
@@ -332,8 +344,8 @@ impl Kernel {
                 ..
             } => {
                 log::info!("{}: guest OS ID {value:#x}", self.vp_name(vp));
-                if let Some(gpa) = hypercall_page_removed {
-                    self.remove_overlay(partition, gpa, cpu);
+                if hypercall_page_removed.is_some() {
+                    self.remove_overlay(partition, OverlayId::HypercallPage, cpu);
                 }
                 Next::Resume
             }
@@ -363,7 +375,9 @@ impl Kernel {
                 {
                     let mut text = [0u8; 512];
                     let length = (message.len as usize).min(text.len());
-                    let memory = ParameterMemory { npt: &target.npt };
+                    let memory = ParameterMemory {
+                        npt: target.space.npt(),
+                    };
                     match memory.read(message.gpa, &mut text[..length]) {
                         Ok(()) => log::error!(
                             "{name}: guest crash message: {}",
@@ -384,21 +398,27 @@ impl Kernel {
 
     /// A hypercall whose code a route takes: the handler gets the input
     /// value and parameters as they are, and validates the call itself.
-    fn forward_hypercall(&mut self, cpu: usize, vp: VpId, route: super::Route) -> Next {
+    fn forward_hypercall(
+        &mut self,
+        cpu: usize,
+        vp: VpId,
+        route: super::Route,
+        next_rip: u64,
+    ) -> Next {
         let Some(record) = self.vps.get(vp) else {
             return Next::GONE;
         };
-        let save = &record.vmcb.save;
+        let length = next_rip.wrapping_sub(record.vmcb.save.rip).min(15) as u8;
         let header = tessera_vcpu::exit_message::header(
             &record.vmcb,
             record.index,
-            3,
+            length,
             tlfs::intercept::HvInterceptAccessType::EXECUTE,
         );
         let quick = [record.gprs.rcx, record.gprs.rdx, record.gprs.r8, 0];
         let pending = Pending {
             kind: PendingKind::Hypercall,
-            next_rip: Some(save.rip.wrapping_add(3)),
+            next_rip: Some(next_rip),
             message_type: tlfs::message::HvMessageType::HYPERCALL_INTERCEPT.0,
             lifecycle: false,
         };
@@ -441,6 +461,10 @@ impl Kernel {
 
     /// A `VMMCALL`: #UD without the Hv#1 interface, else the hypercall.
     pub fn hypercall(&mut self, cpu: usize, vp: VpId) -> Next {
+        let next_rip = match self.next_rip(cpu, vp) {
+            Ok(next_rip) => next_rip,
+            Err(next) => return next,
+        };
         let Some(record) = self.vps.get_mut(vp) else {
             return Next::GONE;
         };
@@ -468,7 +492,7 @@ impl Kernel {
             && state.msrs.hypercalls_enabled()
             && let Some(route) = target.route(intercept::HYPERCALL, u64::from(code)).copied()
         {
-            return self.forward_hypercall(cpu, vp, route);
+            return self.forward_hypercall(cpu, vp, route, next_rip);
         }
         let mut registers = HypercallRegisters {
             rax: save.rax,
@@ -479,7 +503,9 @@ impl Kernel {
             rdi: record.gprs.rdi,
             r8: record.gprs.r8,
         };
-        let mut memory = ParameterMemory { npt: &target.npt };
+        let mut memory = ParameterMemory {
+            npt: target.space.npt(),
+        };
         let outcome = dispatch::dispatch(
             caller,
             &registers,
@@ -537,7 +563,7 @@ impl Kernel {
         record.gprs.rdi = registers.rdi;
         record.gprs.r8 = registers.r8;
         if completion.writeback.advance_rip {
-            record.vmcb.save.rip = record.vmcb.save.rip.wrapping_add(3);
+            record.vmcb.save.rip = next_rip;
         }
         next
     }

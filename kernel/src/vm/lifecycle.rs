@@ -12,40 +12,11 @@ use alloc::vec::Vec;
 use core::fmt;
 use tessera_abi::Status;
 use tessera_capability::{CapError, DomainId, PartitionId, VpId};
+use tessera_gpa_space::GpaSpace;
 use tessera_ipc::Priority;
-use tessera_npt::{NestedPageTable, NptConfig};
+use tessera_npt::NptConfig;
 use tessera_svm::segment::{SegmentAttributes, VmcbSegment};
 use tessera_svm::{ExceptionVector, Intercept, Vmcb};
-
-/// The intercepts every VP has. VMRUN must be intercepted; the other SVM
-/// instructions, MONITOR/MWAIT and XSETBV would reach host state or
-/// features the guest does not have (they become #UD); INVD would drop the
-/// host's dirty cache lines; CPUID, MSRs, port I/O, HLT and shutdown are
-/// the exits the kernel and the routes answer; INTR and NMI give the CPU
-/// back to the host.
-const ALWAYS: [Intercept; 21] = [
-    Intercept::Vmrun,
-    Intercept::Vmmcall,
-    Intercept::Vmload,
-    Intercept::Vmsave,
-    Intercept::Stgi,
-    Intercept::Clgi,
-    Intercept::Skinit,
-    Intercept::Invlpga,
-    Intercept::Monitor,
-    Intercept::Mwait,
-    Intercept::MwaitConditional,
-    Intercept::Xsetbv,
-    Intercept::Rdpru,
-    Intercept::Invd,
-    Intercept::Cpuid,
-    Intercept::MsrProt,
-    Intercept::IoioProt,
-    Intercept::Hlt,
-    Intercept::Shutdown,
-    Intercept::Intr,
-    Intercept::Nmi,
-];
 
 /// The PAT value at reset (WB, WT, UC-, UC, twice).
 const PAT_RESET: u64 = 0x0007_0406_0007_0406;
@@ -64,7 +35,7 @@ fn segment(selector: u16, base: u64, attributes: u16) -> VmcbSegment {
 fn reset_vmcb(partition: &Partition, maps: tables::PermissionMaps) -> Option<Box<Vmcb>> {
     let mut vmcb = try_box(Vmcb::default()).ok()?;
     let control = &mut vmcb.control;
-    for intercept in ALWAYS {
+    for intercept in tessera_vcpu::intercepts::ALWAYS {
         control.intercepts.set(intercept, true);
     }
     set_exception_intercepts(&mut vmcb, partition.exception_intercepts);
@@ -73,7 +44,7 @@ fn reset_vmcb(partition: &Partition, maps: tables::PermissionMaps) -> Option<Box
     control.msrpm_base_pa = maps.msrpm;
     control.guest_asid = partition.asid;
     control.nested_control.set_np_enable(true);
-    control.n_cr3 = partition.npt.root();
+    control.n_cr3 = partition.space.npt().root();
     control.v_intr.set_v_intr_masking(true);
     let save = &mut vmcb.save;
     // Data segments: present, writable, accessed; code: readable, accessed.
@@ -101,7 +72,10 @@ fn reset_vmcb(partition: &Partition, maps: tables::PermissionMaps) -> Option<Box
     Some(vmcb)
 }
 
+/// Intercepts exception `vectors` (the routed ones) and those the kernel
+/// always takes (`tessera_vcpu::intercepts::EXCEPTIONS`).
 pub fn set_exception_intercepts(vmcb: &mut Vmcb, vectors: u32) {
+    let vectors = vectors | tessera_vcpu::intercepts::EXCEPTIONS;
     for vector in 0..32u8 {
         if let Some(vector_id) = ExceptionVector::new(vector) {
             vmcb.control.intercepts.set(
@@ -139,8 +113,8 @@ impl Kernel {
             max_gpa_bits: 40,
             max_hpa_bits: NptConfig::MAX_HPA_BITS,
         };
-        let npt = match NestedPageTable::with_config(&mut KernelTables::default(), config) {
-            Ok(npt) => npt,
+        let space = match GpaSpace::new(&mut KernelTables::default(), config) {
+            Ok(space) => space,
             Err(_) => {
                 tables::free_asid(asid);
                 return Err(out_of_memory);
@@ -148,10 +122,8 @@ impl Kernel {
         };
         let partition = Partition {
             name: crate::state::name(name),
-            npt,
+            space,
             asid,
-            mappings: Vec::new(),
-            overlays: Vec::new(),
             routes: Vec::new(),
             vps: PartitionVps::new(),
             fast,
@@ -165,7 +137,7 @@ impl Kernel {
                 Ok(id)
             }
             Err(partition) => {
-                partition.npt.destroy(&mut KernelTables::default());
+                partition.space.destroy(&mut KernelTables::default());
                 tables::free_asid(asid);
                 Err(out_of_memory)
             }
@@ -231,6 +203,10 @@ impl Kernel {
             run_ticks: 0,
             exception_intercepts: exceptions,
             message_buffer,
+            reply: None,
+            tsc_aux: 0,
+            skip_failed_at: None,
+            fetch_cache: Default::default(),
         };
         let undo = |kernel: &mut Self| {
             let _ = kernel.ipc.remove_thread(thread, &mut |_| {});
@@ -316,7 +292,9 @@ impl Kernel {
         {
             return Err(Status::NoLifecycleRoute.code());
         }
-        if let Err(error) = tessera_vcpu::checks::runnable(&record.vmcb) {
+        if let Err(error) =
+            tessera_vcpu::checks::runnable(&record.vmcb, super::guest_cpu::guest_cpu())
+        {
             log::info!("{}: not started: {error:?}", self.vp_name(vp));
             return Err(Status::InvalidArgument.code());
         }
@@ -447,7 +425,7 @@ impl Kernel {
                 return;
             }
         }
-        let Some(mut target) = self.partitions.remove(partition) else {
+        let Some(target) = self.partitions.remove(partition) else {
             return;
         };
         for &vp in &target.vps {
@@ -460,10 +438,9 @@ impl Kernel {
             self.threads.remove(&record.thread);
             frames::free(record.message_buffer);
         }
-        for overlay in target.overlays.drain(..) {
+        for overlay in target.space.destroy(&mut KernelTables::default()) {
             frames::free(x86_64::PhysAddr::new(overlay.frame));
         }
-        target.npt.destroy(&mut KernelTables::default());
         tables::free_asid(target.asid);
         log::info!(
             "partition {}: its VPs, tables and ASID are returned",

@@ -18,9 +18,13 @@
 //! | `forward` | exit messages out, replies in |
 //! | `memory` | mapping regions into partitions, and taking them back |
 //! | `lifecycle` | creating, starting, stopping |
+pub mod barrier;
+pub mod cr_write;
+pub mod entry_state;
 pub mod exits;
 pub mod fast;
 pub mod forward;
+pub mod guest_cpu;
 pub mod guest_state;
 pub mod host_msrs;
 pub mod hv1;
@@ -29,6 +33,7 @@ pub mod memory;
 pub mod mmio;
 pub mod overlay;
 pub mod run;
+pub mod skip;
 pub mod tables;
 pub mod world_switch;
 
@@ -36,7 +41,7 @@ use crate::state::Name;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use tessera_capability::{Badge, EndpointId, MemoryId, PartitionId, SlotAddr, ThreadId, VpId};
-use tessera_npt::NestedPageTable;
+use tessera_gpa_space::GpaSpace;
 use tessera_svm::Vmcb;
 use tessera_vcpu::GuestGprs;
 
@@ -53,11 +58,11 @@ pub const MAX_ROUTES: usize = 128;
 #[derive(Debug)]
 pub struct Partition {
     pub name: Name,
-    pub npt: NestedPageTable,
+    /// Its GPA space: the regions mapped into it, the overlay pages laid
+    /// over them (hypercall page, VP assist pages), and the nested table
+    /// that maps them.
+    pub space: GpaSpace<RamOwner>,
     pub asid: u32,
-    pub mappings: Vec<GpaMapping>,
-    /// Kernel pages laid over GPAs (hypercall page, VP assist pages).
-    pub overlays: Vec<overlay::Overlay>,
     pub routes: Vec<Route>,
     pub vps: PartitionVps,
     /// What its running VPs read without the lock (TLB generation, CPUID
@@ -70,16 +75,16 @@ pub struct Partition {
     pub hv1: Option<hv1::PartitionHv1>,
 }
 
-/// A memory region mapped into a partition.
-#[derive(Debug, Clone, Copy)]
-pub struct GpaMapping {
-    pub gpa: u64,
-    pub pages: u64,
+/// Whose a partition's RAM mapping is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RamOwner {
     pub region: MemoryId,
     /// The capability it was mapped through: deleting it unmaps.
     pub via: SlotAddr,
-    pub rights: tessera_npt::GuestRights,
 }
+
+/// A memory region mapped into a partition.
+pub type GpaMapping = tessera_gpa_space::RamMapping<RamOwner>;
 
 /// Where exits of one kind and range go.
 #[derive(Debug, Clone, Copy)]
@@ -137,6 +142,19 @@ pub struct Vp {
     /// The frame of the VP thread's message buffer (exit messages out,
     /// reply registers in).
     pub message_buffer: x86_64::PhysAddr,
+    /// The handler's reply to the exit it waits on, captured (checked and
+    /// copied out of the handler's message buffer) when the kernel
+    /// accepted it: by the time the VP's CPU applies it, that buffer holds
+    /// the handler's next message.
+    pub reply: Option<tessera_vcpu::reply::Reply>,
+    /// The guest's TSC_AUX (RDTSCP reads it; the host's stays 0).
+    pub tsc_aux: u32,
+    /// The last instruction its lock-free exits measured (without NRIP
+    /// save), re-used while nothing it read changed.
+    pub fetch_cache: tessera_vcpu::fetch_cache::FetchCache,
+    /// The RIP of the last exit whose instruction the kernel could not
+    /// find there (`skip.rs`): a second miss at the same RIP stops the VP.
+    pub skip_failed_at: Option<u64>,
 }
 
 impl Vp {

@@ -66,9 +66,12 @@ struct Entry {
     gprs: *mut GuestGprs,
     seen_tlb_generation: *mut u64,
     run_ticks: *mut u64,
+    fetch_cache: *mut tessera_vcpu::fetch_cache::FetchCache,
     fast: *const FastPartition,
     partition: PartitionId,
     vp_index: u32,
+    /// The partition's nested table root (fixed for its life).
+    npt_root: u64,
 }
 
 /// Runs the guest, answering the exits `fast::answer` can without the
@@ -77,19 +80,21 @@ struct Entry {
 /// again, which flushes).
 fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
     // The VP is pinned to this CPU and marked running: no other CPU
-    // touches its VMCB, general registers or seen generation until it
-    // leaves the CPU (they only write its pending interrupt and stop flags,
-    // under the lock, and then interrupt this CPU). Both live in boxes,
-    // so the pointers stay valid while the lock is released. The
-    // partition's lock-free part is boxed too, and a partition is reaped
-    // only once none of its VPs is on a CPU (`reap_partition`).
+    // touches its VMCB, general registers, seen generation, run time or
+    // fetch cache until it leaves the CPU (they only write its pending
+    // interrupt and stop flags, under the lock, and then interrupt this
+    // CPU). The VMCB and the VP record live in boxes, so the pointers stay
+    // valid while the lock is released. The partition's lock-free part is
+    // boxed too, and a partition is reaped only once none of its VPs is on
+    // a CPU (`reap_partition`).
     // SAFETY: this CPU alone uses these fields until the VP leaves it.
-    let (vmcb, gprs, seen, run_ticks, partition) = unsafe {
+    let (vmcb, gprs, seen, run_ticks, fetch_cache, partition) = unsafe {
         (
             &mut *entry.vmcb,
             &mut *entry.gprs,
             &mut *entry.seen_tlb_generation,
             &mut *entry.run_ticks,
+            &mut *entry.fetch_cache,
             &*entry.fast,
         )
     };
@@ -110,9 +115,9 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
         // registers; interrupts are off in the kernel.
         // SAFETY: a checked VMCB that only this CPU uses.
         unsafe { world_switch::run(entry.vmcb_address, gprs, host_vmcb) };
-        tlb::left_guest(cpu);
         vmcb.control.tlb_control = TlbControl::DO_NOTHING;
         if vmcb.control.exit_code == ExitCode::INTR {
+            tlb::left_guest(cpu);
             // The interrupt runs now, before the lock is taken: it may be
             // the flush another CPU waits for while it holds the lock.
             x86_64::instructions::interrupts::enable();
@@ -120,7 +125,17 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
             x86_64::instructions::interrupts::disable();
             break true;
         }
-        if !fast::answer(vmcb, gprs, partition, entry.vp_index) {
+        // Still "in the guest" while the exit is answered: the answer may
+        // read guest memory through the nested table, whose frames an
+        // unmapping CPU frees only once this CPU has left (`skip.rs`).
+        let mut unlocked = super::skip::Unlocked {
+            npt_root: entry.npt_root,
+            generation: partition.tlb_generation.load(Ordering::SeqCst),
+            cache: &mut *fetch_cache,
+        };
+        let answered = fast::answer(vmcb, gprs, partition, entry.vp_index, &mut unlocked);
+        tlb::left_guest(cpu);
+        if !answered {
             break true;
         }
     };
@@ -157,13 +172,18 @@ impl Kernel {
             return Err(Keep::Blocked);
         }
         guest_state::switch_to(self, cpu, vp);
-        let (fast, generation): (*const FastPartition, u64) = match self.partitions.get(partition) {
-            Some(target) => (
-                &*target.fast,
-                target.fast.tlb_generation.load(Ordering::SeqCst),
-            ),
-            None => return Err(Keep::Blocked),
-        };
+        let (fast, generation, npt_root): (*const FastPartition, u64, u64) =
+            match self.partitions.get(partition) {
+                Some(target) => {
+                    super::barrier::entering(cpu, target.fast.serial);
+                    (
+                        &*target.fast,
+                        target.fast.tlb_generation.load(Ordering::SeqCst),
+                        target.space.npt().root(),
+                    )
+                }
+                None => return Err(Keep::Blocked),
+            };
         let vp_record = self.vps.get_mut(vp).ok_or(Keep::Blocked)?;
         if vp_record.exception_intercepts != exceptions {
             super::lifecycle::set_exception_intercepts(&mut vp_record.vmcb, exceptions);
@@ -173,19 +193,22 @@ impl Kernel {
         let flush = vp_record.seen_tlb_generation != generation;
         vp_record.seen_tlb_generation = generation;
         vp_record.vmcb.control.tlb_control = if flush {
-            TlbControl::FLUSH_ALL
+            TlbControl::guest_flush(crate::svm::features().flush_by_asid)
         } else {
             TlbControl::DO_NOTHING
         };
+        super::entry_state::remember(cpu, &vp_record.vmcb.save);
         Ok(Entry {
             vmcb_address: vp_record.vmcb_address(),
             vmcb: &mut *vp_record.vmcb,
             gprs: &mut vp_record.gprs,
             seen_tlb_generation: &mut vp_record.seen_tlb_generation,
             run_ticks: &mut vp_record.run_ticks,
+            fetch_cache: &mut vp_record.fetch_cache,
             fast,
             partition,
             vp_index: vp_record.index,
+            npt_root,
         })
     }
 }

@@ -31,6 +31,20 @@ open_enum! {
     FLUSH_ASID_NON_GLOBAL = 7 => "TLB_CONTROL_FLUSH_ASID_LOCAL",
 }
 
+impl TlbControl {
+    /// The flush that drops one guest's translations before VMRUN: of its
+    /// ASID where the CPU offers FlushByASID (CPUID `8000_000Ah` EDX bit
+    /// 6), else of every ASID, the only flush without it (APM vol. 2
+    /// §15.16.1 "TLB Flush").
+    pub const fn guest_flush(flush_by_asid: bool) -> Self {
+        if flush_by_asid {
+            Self::FLUSH_ASID
+        } else {
+            Self::FLUSH_ALL
+        }
+    }
+}
+
 /// The word at `090h`: nested paging and secure-guest enables (clean bit
 /// 4, "NP").
 ///
@@ -85,6 +99,16 @@ mod tests {
         assert_eq!(TlbControl::FLUSH_ASID.0, 3);
         assert_eq!(TlbControl::FLUSH_ASID_NON_GLOBAL.0, 7);
         assert_eq!(TlbControl(2).name(), None);
+    }
+
+    /// Issue 12 item 4: with FlushByASID (real CPUs; not QEMU's TCG) a
+    /// guest flush is TLB_CONTROL 3, flushing only that guest.
+    #[test]
+    fn guest_flushes_use_the_asid_where_offered() {
+        assert_eq!(TlbControl::guest_flush(true), TlbControl::FLUSH_ASID);
+        assert_eq!(TlbControl::guest_flush(true).0, 3);
+        assert_eq!(TlbControl::guest_flush(false), TlbControl::FLUSH_ALL);
+        assert_eq!(TlbControl::guest_flush(false).0, 1);
     }
 
     #[test]

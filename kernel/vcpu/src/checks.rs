@@ -1,13 +1,18 @@
-//! The guest state VMRUN accepts.
+//! The guest state a VP may start with.
 //!
-//! VMRUN refuses some states outright (`VMEXIT_INVALID`, APM §15.5.1
-//! "Canonicalization and Consistency Checks"); the list below is the one
-//! QEMU enforces (`svm-on-qemu.md`) plus what Linux's nested SVM checks
-//! (`nested_vmcb_check_save`). Registers a component sets are checked here
-//! before the VP may run, so an invalid VMCB is a kernel bug, never a
-//! component's doing.
+//! VMRUN refuses some states outright (`VMEXIT_INVALID`, APM vol. 2 §15.5.1
+//! "Canonicalization and Consistency Checks": EFER.SVME clear, CR0.CD clear
+//! with CR0.NW set, CR0\[63:32\], any MBZ bit of CR3 or CR4, DR6\[63:32\],
+//! DR7\[63:32\], any MBZ bit of EFER, EFER.LME and CR0.PG with CR4.PAE or
+//! CR0.PE clear, and the same with CS.L and CS.D both set). Which CR3, CR4
+//! and EFER bits are MBZ depends on the CPU: for a guest, on the CPUID it
+//! sees ([`GuestCpu`]), so a state the host would run but the guest could
+//! never have reached is refused too (PCIDE outside long mode, RFLAGS.VM in
+//! long mode). Registers a component sets are checked here before the VP
+//! may run, so an invalid VMCB is a kernel bug, never a component's doing.
 use tessera_svm::Vmcb;
 
+use crate::guest_cpu::GuestCpu;
 use crate::registers::EFER_SVME;
 
 const CR0_PE: u64 = 1 << 0;
@@ -15,17 +20,10 @@ const CR0_NW: u64 = 1 << 29;
 const CR0_CD: u64 = 1 << 30;
 const CR0_PG: u64 = 1 << 31;
 const CR4_PAE: u64 = 1 << 5;
+const CR4_PCIDE: u64 = 1 << 17;
 const EFER_LME: u64 = 1 << 8;
 const EFER_LMA: u64 = 1 << 10;
-
-/// CR4 bits a guest may set: VME … UMIP (0-11), FSGSBASE (16), PCIDE (17),
-/// SMEP (20), SMAP (21). LA57, OSXSAVE and PKE are refused because the
-/// CPUID the guest sees hides those features.
-pub const CR4_ALLOWED: u64 = 0xFFF | 1 << 16 | 1 << 17 | 1 << 20 | 1 << 21;
-
-/// EFER bits a guest may hold: SCE, LME, LMA, NXE, SVME (the kernel's),
-/// FFXSR.
-pub const EFER_ALLOWED: u64 = 1 << 0 | EFER_LME | EFER_LMA | 1 << 11 | EFER_SVME | 1 << 14;
+const RFLAGS_VM: u64 = 1 << 17;
 
 /// RFLAGS bits that must be zero (3, 5, 15, 63:22); bit 1 must be one.
 pub const RFLAGS_RESERVED: u64 = 1 << 3 | 1 << 5 | 1 << 15 | !((1 << 22) - 1);
@@ -38,17 +36,23 @@ pub enum StateError {
     Cr0PagingWithoutProtection,
     Cr3ReservedBits,
     Cr4ReservedBits,
+    /// CR4.PCIDE outside long mode (MOV to CR4 #GPs setting it there, and
+    /// leaving long mode with it set #GPs too).
+    PcideOutsideLongMode,
     EferReservedBits,
     LongModeWithoutPae,
     LongModeActiveMismatch,
     CodeSegmentLongAndDefaultBig,
     DebugRegisterHighBits,
     RflagsReservedBits,
+    /// RFLAGS.VM in long mode (no virtual-8086 mode there).
+    Virtual8086InLongMode,
     NonCanonicalRip,
 }
 
-/// Checks the save area a VMRUN would load.
-pub fn runnable(vmcb: &Vmcb) -> Result<(), StateError> {
+/// Checks the save area a VMRUN would load, for a guest whose CPUID
+/// offers `cpu`.
+pub fn runnable(vmcb: &Vmcb, cpu: &GuestCpu) -> Result<(), StateError> {
     let save = &vmcb.save;
     if save.cr0 >> 32 != 0 {
         return Err(StateError::Cr0HighBits);
@@ -60,16 +64,26 @@ pub fn runnable(vmcb: &Vmcb) -> Result<(), StateError> {
     if paging && save.cr0 & CR0_PE == 0 {
         return Err(StateError::Cr0PagingWithoutProtection);
     }
-    if save.cr3 >> 52 != 0 {
-        return Err(StateError::Cr3ReservedBits);
-    }
-    if save.cr4 & !CR4_ALLOWED != 0 {
+    if save.cr4 & !cpu.cr4_allowed != 0 {
         return Err(StateError::Cr4ReservedBits);
     }
-    if save.efer & !EFER_ALLOWED != 0 || save.efer & EFER_SVME == 0 {
+    if save.efer & !(cpu.efer_allowed | EFER_SVME) != 0 || save.efer & EFER_SVME == 0 {
         return Err(StateError::EferReservedBits);
     }
     let long_mode = save.efer & EFER_LME != 0 && paging;
+    // A long-mode CR3 holds a physical address below MAXPHYADDR (and the
+    // PCID); elsewhere CR3 is 32 bits wide.
+    let cr3_bits = if long_mode {
+        u32::from(cpu.physical_address_bits)
+    } else {
+        32
+    };
+    if save.cr3 >> cr3_bits != 0 {
+        return Err(StateError::Cr3ReservedBits);
+    }
+    if save.cr4 & CR4_PCIDE != 0 && !long_mode {
+        return Err(StateError::PcideOutsideLongMode);
+    }
     if long_mode && save.cr4 & CR4_PAE == 0 {
         return Err(StateError::LongModeWithoutPae);
     }
@@ -84,6 +98,9 @@ pub fn runnable(vmcb: &Vmcb) -> Result<(), StateError> {
     }
     if save.rflags & RFLAGS_RESERVED != 0 || save.rflags & 0b10 == 0 {
         return Err(StateError::RflagsReservedBits);
+    }
+    if long_mode && save.rflags & RFLAGS_VM != 0 {
+        return Err(StateError::Virtual8086InLongMode);
     }
     if long_mode && save.cs.attrib.l() && !crate::is_canonical(save.rip) {
         return Err(StateError::NonCanonicalRip);
@@ -123,10 +140,83 @@ mod tests {
         vmcb
     }
 
+    /// A guest CPU like QEMU's `-cpu EPYC` under TCG: 40-bit physical
+    /// addresses, no UMIP, no PCID.
+    fn epyc() -> GuestCpu {
+        GuestCpu {
+            physical_address_bits: 40,
+            cr4_allowed: 0x7FF | 1 << 16 | 1 << 20 | 1 << 21,
+            efer_allowed: 1 | EFER_LME | EFER_LMA | 1 << 11 | 1 << 14,
+        }
+    }
+
+    /// One with UMIP and PCID and 48-bit physical addresses.
+    fn newer() -> GuestCpu {
+        GuestCpu {
+            physical_address_bits: 48,
+            cr4_allowed: epyc().cr4_allowed | 1 << 11 | CR4_PCIDE,
+            ..epyc()
+        }
+    }
+
+    fn runnable(vmcb: &Vmcb) -> Result<(), StateError> {
+        super::runnable(vmcb, &epyc())
+    }
+
     #[test]
     fn the_reset_and_long_mode_states_run() {
         assert_eq!(runnable(&reset()), Ok(()));
         assert_eq!(runnable(&long_mode()), Ok(()));
+    }
+
+    /// Issue 9, finding 5: CR3 bits above MAXPHYADDR and CR4 bits the
+    /// guest's CPUID does not offer made VMRUN fail; now VpStart refuses
+    /// them, judged by the guest's CPUID.
+    #[test]
+    fn cr3_and_cr4_follow_the_guests_cpuid() {
+        let mut vmcb = long_mode();
+        vmcb.save.cr3 = 1 << 40;
+        assert_eq!(runnable(&vmcb), Err(StateError::Cr3ReservedBits));
+        assert_eq!(super::runnable(&vmcb, &newer()), Ok(()));
+        vmcb.save.cr3 = (1 << 40) - 0x1000;
+        assert_eq!(runnable(&vmcb), Ok(()));
+        // Outside long mode CR3 is 32 bits.
+        let mut legacy = reset();
+        legacy.save.cr3 = 1 << 32;
+        assert_eq!(runnable(&legacy), Err(StateError::Cr3ReservedBits));
+
+        let mut vmcb = long_mode();
+        vmcb.save.cr4 |= 1 << 11;
+        assert_eq!(runnable(&vmcb), Err(StateError::Cr4ReservedBits), "UMIP");
+        assert_eq!(super::runnable(&vmcb, &newer()), Ok(()));
+        let mut vmcb = long_mode();
+        vmcb.save.cr4 |= CR4_PCIDE;
+        assert_eq!(runnable(&vmcb), Err(StateError::Cr4ReservedBits), "PCIDE");
+        assert_eq!(super::runnable(&vmcb, &newer()), Ok(()));
+        let mut real = reset();
+        real.save.cr4 |= CR4_PCIDE;
+        assert_eq!(
+            super::runnable(&real, &newer()),
+            Err(StateError::PcideOutsideLongMode)
+        );
+    }
+
+    #[test]
+    fn efer_follows_the_guests_cpuid() {
+        let mut vmcb = long_mode();
+        vmcb.save.efer |= 1 << 11;
+        assert_eq!(runnable(&vmcb), Ok(()), "NXE with NX");
+        let no_nx = GuestCpu {
+            efer_allowed: epyc().efer_allowed & !(1 << 11),
+            ..epyc()
+        };
+        assert_eq!(
+            super::runnable(&vmcb, &no_nx),
+            Err(StateError::EferReservedBits)
+        );
+        let mut vmcb = long_mode();
+        vmcb.save.efer |= 1 << 13;
+        assert_eq!(runnable(&vmcb), Err(StateError::EferReservedBits), "LMSLE");
     }
 
     /// A change that makes the state inconsistent, and the error it gives.
@@ -134,7 +224,7 @@ mod tests {
 
     #[test]
     fn each_inconsistency_is_named() {
-        let cases: [Case; 12] = [
+        let cases: [Case; 13] = [
             (|v| v.save.cr0 |= 1 << 32, StateError::Cr0HighBits),
             (
                 |v| v.save.cr0 = (v.save.cr0 | CR0_NW) & !CR0_CD,
@@ -158,6 +248,10 @@ mod tests {
             ),
             (|v| v.save.dr7 |= 1 << 40, StateError::DebugRegisterHighBits),
             (|v| v.save.rflags = 0, StateError::RflagsReservedBits),
+            (
+                |v| v.save.rflags |= RFLAGS_VM,
+                StateError::Virtual8086InLongMode,
+            ),
             (|v| v.save.rip = 1 << 47, StateError::NonCanonicalRip),
         ];
         for (break_it, expected) in cases {

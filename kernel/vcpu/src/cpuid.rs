@@ -1,11 +1,13 @@
 //! The CPUID fast path: the host's answer, with what a guest must not see
 //! taken out.
 //!
-//! Hidden: SVM and VMX (no nested virtualisation), XSAVE and everything
-//! that needs it (the kernel switches guest FPU state with FXSAVE, and
-//! XCR0 is not virtualised), PKU and LA57 (their CR4 bits are refused),
-//! MONITOR/MWAIT (intercepted), the local APIC and x2APIC (not emulated
-//! yet: an APIC access would be an unmapped GPA). Set: the hypervisor bit
+//! Hidden: SVM, VMX and SMX (no nested virtualisation), XSAVE and
+//! everything that needs it (the kernel switches guest FPU state with
+//! FXSAVE, and XCR0 is not virtualised), PKU, LA57 and CET (their CR4 bits
+//! are refused), MONITOR/MWAIT (intercepted), the local APIC and x2APIC
+//! (not emulated yet: an APIC access would be an unmapped GPA) and the
+//! performance-counter extensions
+//! (RDPMC and the counter MSRs #GP: no PMU is virtualised). Set: the hypervisor bit
 //! (leaf 1 ECX bit 31, which the Hv#1 interface requires, "Requirements
 //! for Implementing the Microsoft Hypervisor Interface" §2.1). The APIC ID
 //! fields are the VP index.
@@ -24,6 +26,7 @@ const EDX: usize = 3;
 mod leaf1 {
     pub const ECX_MONITOR: u32 = 1 << 3;
     pub const ECX_VMX: u32 = 1 << 5;
+    pub const ECX_SMX: u32 = 1 << 6;
     pub const ECX_FMA: u32 = 1 << 12;
     pub const ECX_X2APIC: u32 = 1 << 21;
     pub const ECX_XSAVE: u32 = 1 << 26;
@@ -37,13 +40,16 @@ mod leaf1 {
 /// Leaf 7 subleaf 0: AVX2 and the AVX-512 family depend on XSAVE.
 const LEAF7_EBX_HIDDEN: u32 =
     1 << 5 | 1 << 16 | 1 << 17 | 1 << 21 | 1 << 26 | 1 << 27 | 1 << 28 | 1 << 30 | 1 << 31;
-/// Leaf 7 subleaf 0 ECX: PKU, OSPKE, LA57, and the AVX-512 extensions.
+/// Leaf 7 subleaf 0 ECX: PKU, OSPKE, CET shadow stacks (7), LA57, and the
+/// AVX-512 extensions.
 const LEAF7_ECX_HIDDEN: u32 =
-    1 << 1 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 11 | 1 << 12 | 1 << 14 | 1 << 16;
-/// Leaf 7 subleaf 0 EDX: AVX-512 4VNNIW/4FMAPS, VP2INTERSECT, FP16.
-const LEAF7_EDX_HIDDEN: u32 = 1 << 2 | 1 << 3 | 1 << 8 | 1 << 23;
-/// Leaf 0x80000001 ECX: SVM (bit 2), SKINIT (bit 12).
-const EXT1_ECX_HIDDEN: u32 = 1 << 2 | 1 << 12;
+    1 << 1 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 7 | 1 << 11 | 1 << 12 | 1 << 14 | 1 << 16;
+/// Leaf 7 subleaf 0 EDX: AVX-512 4VNNIW/4FMAPS, VP2INTERSECT, CET
+/// indirect branch tracking (20), FP16.
+const LEAF7_EDX_HIDDEN: u32 = 1 << 2 | 1 << 3 | 1 << 8 | 1 << 20 | 1 << 23;
+/// Leaf 0x80000001 ECX: SVM (bit 2), SKINIT (bit 12), the core, northbridge
+/// and last-level-cache counter extensions (23, 24, 28).
+const EXT1_ECX_HIDDEN: u32 = 1 << 2 | 1 << 12 | 1 << 23 | 1 << 24 | 1 << 28;
 
 /// The answer the kernel gives for `leaf`/`subleaf` on VP `vp_index`,
 /// from the host's answer `host`.
@@ -53,6 +59,7 @@ pub fn filter(leaf: u32, subleaf: u32, host: Regs, vp_index: u32) -> Regs {
         0x1 => {
             regs[ECX] &= !(leaf1::ECX_MONITOR
                 | leaf1::ECX_VMX
+                | leaf1::ECX_SMX
                 | leaf1::ECX_FMA
                 | leaf1::ECX_X2APIC
                 | leaf1::ECX_XSAVE
@@ -73,8 +80,9 @@ pub fn filter(leaf: u32, subleaf: u32, host: Regs, vp_index: u32) -> Regs {
         0xB | 0x1F => regs[EDX] = vp_index,
         0x4000_0000..=0x4FFF_FFFF => regs = [0; 4],
         0x8000_0001 => regs[ECX] &= !EXT1_ECX_HIDDEN,
-        // SVM features, and the SEV/memory-encryption leaf.
-        0x8000_000A | 0x8000_001F => regs = [0; 4],
+        // Architectural performance monitoring (Intel's leaf), SVM
+        // features, the SEV/memory-encryption leaf, PerfMonV2.
+        0xA | 0x8000_000A | 0x8000_001F | 0x8000_0022 => regs = [0; 4],
         _ => {}
     }
     let _ = EAX;
@@ -118,6 +126,13 @@ mod tests {
         assert_eq!(filter(0x4000_0000, 0, ALL, 0), [0; 4]);
         assert_eq!(filter(7, 0, ALL, 0)[EBX] & (1 << 5), 0, "AVX2");
         assert_eq!(filter(7, 0, ALL, 0)[ECX] & (1 << 16), 0, "LA57");
+        assert_eq!(filter(7, 0, ALL, 0)[ECX] & (1 << 7), 0, "CET shadow stacks");
+        assert_eq!(
+            filter(0x8000_0001, 0, ALL, 0)[ECX] & (1 << 23),
+            0,
+            "PerfCtrExtCore"
+        );
+        assert_eq!(filter(0x8000_0022, 0, ALL, 0), [0; 4], "PerfMonV2");
     }
 
     #[test]

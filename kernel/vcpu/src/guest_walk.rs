@@ -8,7 +8,22 @@
 
 /// Reads guest-physical memory; `None` where nothing is mapped.
 pub trait GuestPhysical {
+    /// The aligned word at `gpa`.
     fn read_u64(&self, gpa: u64) -> Option<u64>;
+
+    /// Fills `out` with the bytes from `gpa` on, which lie in one page;
+    /// `false` where that page is not mapped. Word by word unless the
+    /// memory can find the page once.
+    fn read_bytes(&self, gpa: u64, out: &mut [u8]) -> bool {
+        for (index, byte) in out.iter_mut().enumerate() {
+            let at = gpa + index as u64;
+            let Some(word) = self.read_u64(at & !7) else {
+                return false;
+            };
+            *byte = (word >> ((at & 7) * 8)) as u8;
+        }
+        true
+    }
 }
 
 const PRESENT: u64 = 1;

@@ -6,12 +6,19 @@
 //! | --- | --- |
 //! | [`gprs`] | the general registers VMRUN does not save, as the world switch stores them |
 //! | [`registers`] | TLFS `HV_REGISTER_NAME` reads and writes on a VMCB (`HvCallGet/SetVpRegisters`) |
-//! | [`checks`] | the guest state VMRUN accepts (APM §15.5.1 consistency checks) |
+//! | [`checks`] | the guest state a VP may start with (APM §15.5.1 consistency checks, for the guest's CPUID) |
+//! | [`guest_cpu`] | the CR4, EFER and CR3 bits the guest's CPUID offers |
+//! | [`control_registers`] | MOV to CR4, decoded and checked against the guest's CPUID |
 //! | [`cpuid`] | the CPUID fast path: host leaves, filtered |
 //! | [`msr`] | the MSR fast path: which MSRs the kernel answers, and their reserved bits |
 //! | [`exit_message`] | exit messages: TLFS intercept messages built from the VMCB |
+//! | [`intercepts`] | the intercepts every VP has |
+//! | [`reflect`] | #DB and #AC, intercepted and given back to the guest |
+//! | [`saved_on_exit`] | the save-area fields a #VMEXIT writes, kept to undo a refused VMRUN |
+//! | [`speculation`] | the branch-predictor barrier between partitions |
 //! | [`reply`] | a handler's reply, validated before the guest runs again |
-//! | [`length`] | instruction lengths when the CPU has no next-RIP |
+//! | [`fetch_cache`] | the last instruction measured, re-used while nothing it read changed |
+//! | [`instruction`] | where RIP goes after an exit that skips an instruction: NRIP, or the fetched instruction measured |
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -19,15 +26,22 @@
 extern crate std;
 
 pub mod checks;
+pub mod control_registers;
 pub mod cpuid;
 pub mod exit_message;
+pub mod fetch_cache;
 pub mod gprs;
+pub mod guest_cpu;
 pub mod guest_walk;
-pub mod length;
+pub mod instruction;
+pub mod intercepts;
 pub mod mmio;
 pub mod msr;
+pub mod reflect;
 pub mod registers;
 pub mod reply;
+pub mod saved_on_exit;
+pub mod speculation;
 
 pub use gprs::GuestGprs;
 

@@ -6,7 +6,6 @@
 //! (its writes reach only its own copy). EFER and PAT are in the VMCB too
 //! but carry reserved bits and, for EFER, the kernel's SVME, so they are
 //! intercepted and checked. Every other MSR is #GP unless a route takes it.
-use crate::checks::EFER_ALLOWED;
 use crate::registers::EFER_SVME;
 
 pub const TSC: u32 = 0x10;
@@ -23,6 +22,7 @@ pub const SFMASK: u32 = 0xC000_0084;
 pub const FS_BASE: u32 = 0xC000_0100;
 pub const GS_BASE: u32 = 0xC000_0101;
 pub const KERNEL_GS_BASE: u32 = 0xC000_0102;
+pub const TSC_AUX: u32 = 0xC000_0103;
 
 /// The MSRs the guest reaches without an exit (its VMCB copy).
 pub const PASS_THROUGH: [u32; 10] = [
@@ -47,6 +47,8 @@ pub enum FastPath {
     /// Reads give the architectural base with the global enable clear
     /// (CPUID shows no APIC); writes are #GP.
     ApicBase,
+    /// The VP's own TSC_AUX (RDTSCP is intercepted and reads it).
+    TscAux,
     /// #GP.
     Fault,
 }
@@ -57,6 +59,7 @@ pub fn fast_path(msr: u32) -> FastPath {
         PAT => FastPath::Pat,
         TSC => FastPath::Tsc,
         APIC_BASE => FastPath::ApicBase,
+        TSC_AUX => FastPath::TscAux,
         _ => FastPath::Fault,
     }
 }
@@ -76,19 +79,32 @@ pub fn valid_pat(value: u64) -> bool {
         .all(|&kind| matches!(kind, 0 | 1 | 4 | 5 | 6 | 7))
 }
 
+/// The TSC_AUX a WRMSR of `value` sets, or `None` for #GP: bits 63:32 are
+/// reserved (APM vol. 2 §13.2.4 "Time-Stamp Counter", RDTSCP).
+pub fn tsc_aux_write(value: u64) -> Option<u32> {
+    u32::try_from(value).ok()
+}
+
+/// RDTSCP's answer: RAX and RDX the TSC (as RDTSC), RCX the TSC_AUX
+/// (APM vol. 3, RDTSCP: "ECX = TSC_AUX\[31:0\]", upper halves zeroed).
+pub fn rdtscp(guest_tsc: u64, tsc_aux: u32) -> [u64; 3] {
+    [guest_tsc & 0xFFFF_FFFF, guest_tsc >> 32, u64::from(tsc_aux)]
+}
+
 /// The guest's view of EFER (without the kernel's SVME).
 pub fn efer_read(vmcb_efer: u64) -> u64 {
     vmcb_efer & !EFER_SVME
 }
 
-/// The VMCB EFER after the guest writes `value`, or `None` for #GP: a
-/// reserved bit, SVME (hidden from the guest), or changing LME while
-/// paging is on. LMA is the processor's: a write leaves it as it was.
-pub fn efer_write(vmcb_efer: u64, cr0: u64, value: u64) -> Option<u64> {
+/// The VMCB EFER after the guest writes `value`, or `None` for #GP: a bit
+/// outside `allowed` (the guest's CPUID, `GuestCpu::efer_allowed`), SVME
+/// (hidden from the guest), or changing LME while paging is on. LMA is the
+/// processor's: a write leaves it as it was.
+pub fn efer_write(vmcb_efer: u64, cr0: u64, value: u64, allowed: u64) -> Option<u64> {
     const LME: u64 = 1 << 8;
     const LMA: u64 = 1 << 10;
     const CR0_PG: u64 = 1 << 31;
-    if value & !EFER_ALLOWED != 0 || value & EFER_SVME != 0 {
+    if value & !allowed != 0 || value & EFER_SVME != 0 {
         return None;
     }
     if cr0 & CR0_PG != 0 && (value ^ vmcb_efer) & LME != 0 {
@@ -112,6 +128,9 @@ mod tests {
 
     #[test]
     fn efer_writes_keep_svme_and_lma_and_refuse_reserved_bits() {
+        // SCE, LME, LMA, NXE, FFXSR.
+        let allowed = 1 | 1 << 8 | 1 << 10 | 1 << 11 | 1 << 14;
+        let efer_write = |efer, cr0, value| efer_write(efer, cr0, value, allowed);
         let long_mode = 0x500 | EFER_SVME;
         let paging = 1 << 31;
         // Setting NXE keeps LMA and SVME.
@@ -125,7 +144,19 @@ mod tests {
         // LME may not change while paging is on, but may before.
         assert_eq!(efer_write(long_mode, paging, 0), None);
         assert_eq!(efer_write(EFER_SVME, 0, 0x100), Some(0x100 | EFER_SVME));
+        // NXE where the guest's CPUID has no NX.
+        assert_eq!(super::efer_write(long_mode, paging, 0xD00, 0x501), None);
         assert_eq!(efer_read(long_mode), 0x500);
+    }
+
+    #[test]
+    fn tsc_aux_is_32_bits_and_rdtscp_splits_the_counter() {
+        assert_eq!(tsc_aux_write(0xFFFF_FFFF), Some(0xFFFF_FFFF));
+        assert_eq!(tsc_aux_write(1 << 32), None);
+        assert_eq!(
+            rdtscp(0x1122_3344_5566_7788, 7),
+            [0x5566_7788, 0x1122_3344, 7]
+        );
     }
 
     #[test]
@@ -136,6 +167,7 @@ mod tests {
         assert_eq!(fast_path(0x1B), FastPath::ApicBase);
         assert_eq!(apic_base(0), 0xFEE0_0100);
         assert_eq!(apic_base(3), 0xFEE0_0000);
+        assert_eq!(fast_path(TSC_AUX), FastPath::TscAux);
         assert_eq!(fast_path(0xDEA), FastPath::Fault);
         assert_eq!(fast_path(0x4000_0000), FastPath::Fault);
     }

@@ -162,6 +162,12 @@ impl VpRegisters<'_> {
     pub fn set(&mut self, name: Name, value: Value) -> Result<(), RegisterError> {
         if let Some(segment) = segment_of(self.vmcb, name) {
             *segment = segment_from(value)?;
+            if name == Name::X64_SS {
+                // The VMCB's CPL is what VMRUN runs the guest at; SS.DPL is
+                // the architecture's record of it (APM vol. 2 §4.9.1), so
+                // the two must agree (as Linux's KVM keeps them).
+                self.vmcb.save.cpl = self.vmcb.save.ss.attrib.dpl();
+            }
             return Ok(());
         }
         if let Some(table) = table_of(self.vmcb, name) {
@@ -259,6 +265,11 @@ mod tests {
             assert!(!cs.attrib.db());
             assert_eq!(cs.attrib.segment_type(), 0xB);
             assert_eq!(vp.get(Name::X64_CS), Ok(value));
+            // A user-mode stack segment makes the VP run at CPL 3.
+            let ring3_data: u64 = 0x3 | 1 << 4 | 3 << 5 | 1 << 7;
+            vp.set(Name::X64_SS, (0, 0x2B << 32 | ring3_data << 48))
+                .unwrap();
+            assert_eq!(vp.vmcb.save.cpl, 3);
             // TLFS attribute bits 11:8 are reserved.
             assert_eq!(
                 vp.set(Name::X64_DS, (0, 1 << 56)),

@@ -23,24 +23,67 @@ pub enum ReplyError {
     FaultNotApplicable,
 }
 
-/// A checked reply.
+/// A checked reply, owned: the kernel captures it when it accepts it,
+/// because the handler's message buffer holds its next message by the
+/// time the VP's CPU applies it (issue 9, finding 3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Reply<'a> {
+pub struct Reply {
     pub advance_rip: bool,
     pub result: Option<[u64; 2]>,
     pub inject: Option<EventInjection>,
-    /// `(name, value)` word pairs, each already checked.
-    pub registers: &'a [u64],
+    /// The registers `SET_REGISTERS` sets, each already checked.
+    pub registers: RegisterWrites,
     pub stop: bool,
     pub fault: bool,
 }
 
-impl Reply<'_> {
-    /// The register pairs.
+impl Reply {
+    /// The registers to set, with their values.
     pub fn register_pairs(&self) -> impl Iterator<Item = (Name, u64)> + '_ {
-        self.registers
-            .chunks_exact(2)
-            .map(|pair| (Name(pair[0] as u32), pair[1]))
+        self.registers.pairs()
+    }
+}
+
+/// The registers a reply may set — RAX..R15, RIP, RFLAGS — and their new
+/// values. Pairs name a register at most once here: a later pair for the
+/// same register replaces an earlier one, as writing them in order would.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RegisterWrites {
+    /// Bit `n`: `values[n]` is set.
+    set: u32,
+    values: [u64; SETTABLE],
+}
+
+/// RAX..R15, then RIP and RFLAGS.
+const SETTABLE: usize = 18;
+
+impl RegisterWrites {
+    fn slot(name: Name) -> Option<usize> {
+        match name {
+            _ if (Name::X64_RAX.0..=Name::X64_R15.0).contains(&name.0) => {
+                Some((name.0 - Name::X64_RAX.0) as usize)
+            }
+            Name::X64_RIP => Some(16),
+            Name::X64_RFLAGS => Some(17),
+            _ => None,
+        }
+    }
+
+    fn name(slot: usize) -> Name {
+        match slot {
+            16 => Name::X64_RIP,
+            17 => Name::X64_RFLAGS,
+            gpr => Name(Name::X64_RAX.0 + gpr as u32),
+        }
+    }
+
+    /// The registers set, in register order.
+    pub fn pairs(&self) -> impl Iterator<Item = (Name, u64)> + '_ {
+        self.values
+            .iter()
+            .enumerate()
+            .filter(|(slot, _)| self.set & 1 << slot != 0)
+            .map(|(slot, &value)| (Self::name(slot), value))
     }
 }
 
@@ -81,11 +124,7 @@ fn check_register(name: Name, value: u64) -> Option<()> {
 /// Checks reply words 0-5 and the message-buffer words that came with
 /// them. `msr_exit` says whether the exit was an MSR intercept (the only
 /// one `FAULT` applies to).
-pub fn decode<'a>(
-    words: &[u64; 6],
-    buffer: &'a [u64],
-    msr_exit: bool,
-) -> Result<Reply<'a>, ReplyError> {
+pub fn decode(words: &[u64; 6], buffer: &[u64], msr_exit: bool) -> Result<Reply, ReplyError> {
     let actions = words[0];
     if actions & !action::ALL != 0 {
         return Err(ReplyError::UnknownAction);
@@ -99,7 +138,8 @@ pub fn decode<'a>(
     } else {
         None
     };
-    let registers = if has(action::SET_REGISTERS) {
+    let mut registers = RegisterWrites::default();
+    if has(action::SET_REGISTERS) {
         if !buffer.len().is_multiple_of(2) {
             return Err(ReplyError::OddRegisterWords);
         }
@@ -107,15 +147,12 @@ pub fn decode<'a>(
             let name =
                 u32::try_from(pair[0]).map_err(|_| ReplyError::RegisterNotSettable(index))?;
             let name = Name(name);
-            if check_register(name, 0x2).is_none() && !matches!(name, Name::X64_RIP) {
-                return Err(ReplyError::RegisterNotSettable(index));
-            }
+            let slot = RegisterWrites::slot(name).ok_or(ReplyError::RegisterNotSettable(index))?;
             check_register(name, pair[1]).ok_or(ReplyError::BadRegisterValue(index))?;
+            registers.values[slot] = pair[1];
+            registers.set |= 1 << slot;
         }
-        buffer
-    } else {
-        &[]
-    };
+    }
     Ok(Reply {
         advance_rip: has(action::ADVANCE_RIP),
         result: has(action::RESULT).then_some([words[2], words[3]]),
@@ -174,6 +211,20 @@ mod tests {
             reply.register_pairs().collect::<std::vec::Vec<_>>(),
             [(Name::X64_RBX, 5), (Name::X64_RIP, 0x1000)]
         );
+        // A register named twice takes the later value, as writing the
+        // pairs in order would.
+        let twice = [u64::from(Name::X64_R15.0), 1, u64::from(Name::X64_R15.0), 2];
+        let reply = decode(&set, &twice, false).unwrap();
+        assert_eq!(
+            reply.register_pairs().collect::<std::vec::Vec<_>>(),
+            [(Name::X64_R15, 2)]
+        );
+        // The reply owns its values: the buffer may change afterwards.
+        let mut buffer = good;
+        let reply = decode(&set, &buffer, false).unwrap();
+        buffer[1] = 99;
+        assert_eq!(reply.register_pairs().next(), Some((Name::X64_RBX, 5)));
+        assert_eq!(buffer[1], 99);
         let non_canonical = [u64::from(Name::X64_RIP.0), 1 << 47];
         assert_eq!(
             decode(&set, &non_canonical, false),

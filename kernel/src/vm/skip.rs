@@ -1,0 +1,184 @@
+//! Where RIP goes after an exit that completes the guest's instruction
+//! (`tessera_vcpu::instruction` decides): the CPU's next RIP where it
+//! offers NRIP save, else the instruction fetched at CS:RIP through the
+//! guest's page tables and the partition's nested ones, and measured.
+//!
+//! Two readers of guest memory do the fetching: the locked path's, through
+//! the partition's `GpaSpace`, and the lock-free path's, which walks the
+//! nested table with volatile loads. The lock-free one runs while its CPU
+//! still counts as in the guest (`run.rs`), so a CPU that unmaps memory
+//! waits for it before any frame it might read goes back to the pool.
+use super::exits::Next;
+use super::mmio::PartitionMemory;
+use crate::memory::physical_to_virtual;
+use crate::state::Kernel;
+use core::sync::atomic::Ordering;
+use tessera_abi::vm::TESSERA_UNSUPPORTED;
+use tessera_capability::VpId;
+use tessera_svm::Vmcb;
+use tessera_vcpu::fetch_cache::{FetchCache, Locations};
+use tessera_vcpu::guest_walk::GuestPhysical;
+use tessera_vcpu::instruction::{self, CodeState, Fetched, Skipped};
+
+/// The next RIP the CPU saved, if it saves one.
+fn saved_next_rip(vmcb: &Vmcb) -> Option<u64> {
+    crate::svm::features()
+        .nrip_save
+        .then_some(vmcb.control.next_rip)
+}
+
+impl Kernel {
+    /// Where RIP goes past the instruction VP `vp` exited on, or what the
+    /// VP does instead when the bytes at CS:RIP are not that instruction
+    /// (`instruction_missing`).
+    pub fn next_rip(&mut self, cpu: usize, vp: VpId) -> Result<u64, Next> {
+        let Kernel {
+            vps, partitions, ..
+        } = self;
+        let Some(record) = vps.get_mut(vp) else {
+            return Err(Next::GONE);
+        };
+        let Some(target) = partitions.get(record.partition) else {
+            return Err(Next::GONE);
+        };
+        // The same reader and cache as the lock-free path: under the lock
+        // the nested table holds still, and the cache's rule is the same.
+        let mut reader = Unlocked {
+            npt_root: target.space.npt().root(),
+            generation: target.fast.tlb_generation.load(Ordering::SeqCst),
+            cache: &mut record.fetch_cache,
+        };
+        let measured = next_rip_unlocked(&record.vmcb, &mut reader);
+        match measured {
+            Some(next) => {
+                if let Some(record) = self.vps.get_mut(vp) {
+                    record.skip_failed_at = None;
+                }
+                Ok(next)
+            }
+            None => Err(self.instruction_missing(cpu, vp)),
+        }
+    }
+
+    /// The bytes at VP `vp`'s CS:RIP, through its partition's tables.
+    pub fn instruction_bytes(&self, vp: VpId) -> Fetched {
+        let Some(record) = self.vps.get(vp) else {
+            return Fetched::default();
+        };
+        let Some(target) = self.partitions.get(record.partition) else {
+            return Fetched::default();
+        };
+        let memory = PartitionMemory {
+            npt: target.space.npt(),
+        };
+        instruction::fetch(&memory, &CodeState::of(&record.vmcb.save))
+    }
+
+    /// The instruction VP `vp` exited on is not at its CS:RIP (another VP
+    /// rewrote or remapped the code): the guest runs what is there again —
+    /// nothing of the exit has happened; the second time in a row at one
+    /// RIP the lifecycle handler hears of it (as KVM stops a guest whose
+    /// instruction it cannot complete) rather than the guest spinning.
+    pub fn instruction_missing(&mut self, cpu: usize, vp: VpId) -> Next {
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Next::GONE;
+        };
+        let (exit, rip) = (record.vmcb.control.exit_code, record.vmcb.save.rip);
+        if record.skip_failed_at != Some(rip) {
+            record.skip_failed_at = Some(rip);
+            return Next::Resume;
+        }
+        record.skip_failed_at = None;
+        log::warn!(
+            "{}: the instruction at rip {rip:#x} is not the one that exited ({exit:?})",
+            self.vp_name(vp)
+        );
+        self.lifecycle(cpu, vp, TESSERA_UNSUPPORTED as u32, exit.0)
+    }
+}
+
+/// The lock-free path's view of a VP: its partition's nested table (whose
+/// frames stay alive while this CPU is in the guest), the partition's TLB
+/// generation now, and the VP's last measured instruction.
+pub struct Unlocked<'a> {
+    pub npt_root: u64,
+    pub generation: u64,
+    pub cache: &'a mut FetchCache,
+}
+
+/// [`Kernel::next_rip`] without the lock. `None` leaves the exit to the
+/// locked path, which decides what a mismatch means.
+pub fn next_rip_unlocked(vmcb: &Vmcb, unlocked: &mut Unlocked<'_>) -> Option<u64> {
+    let control = &vmcb.control;
+    let skipped = Skipped::of(control.exit_code, control.exit_info1)?;
+    if let Some(next) = saved_next_rip(vmcb) {
+        return Some(next);
+    }
+    let memory = SharedMemory {
+        npt_root: unlocked.npt_root,
+    };
+    let code = CodeState::of(&vmcb.save);
+    unlocked
+        .cache
+        .next_rip(skipped, &code, unlocked.generation, &memory)
+}
+
+/// Guest memory read through a nested table other CPUs may edit.
+struct SharedMemory {
+    npt_root: u64,
+}
+
+fn read_physical(address: u64) -> u64 {
+    let pointer = physical_to_virtual(address).as_ptr::<u64>();
+    // `address` is an aligned word of a nested-table frame or of a frame
+    // the nested table maps; both stay allocated while this CPU is in the
+    // guest (module documentation). Another CPU may write it meanwhile:
+    // the value is only ever data, read once.
+    // SAFETY: an aligned read of a live frame through the physical map.
+    unsafe { core::ptr::read_volatile(pointer) }
+}
+
+impl GuestPhysical for SharedMemory {
+    fn read_u64(&self, gpa: u64) -> Option<u64> {
+        if gpa & 7 != 0 {
+            return None;
+        }
+        let translation = tessera_npt::translate_shared(self.npt_root, gpa, read_physical)?;
+        Some(read_physical(translation.hpa))
+    }
+
+    fn read_bytes(&self, gpa: u64, out: &mut [u8]) -> bool {
+        match tessera_npt::translate_shared(self.npt_root, gpa, read_physical) {
+            Some(translation) => {
+                copy_bytes(translation.hpa, out);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl Locations for SharedMemory {
+    fn locate(&self, gpa: u64) -> Option<u64> {
+        tessera_npt::translate_shared(self.npt_root, gpa, read_physical).map(|t| t.hpa)
+    }
+
+    fn word(&self, location: u64) -> u64 {
+        read_physical(location)
+    }
+}
+
+/// Fills `out` from host-physical `hpa` on (one page of a live frame),
+/// a word at a time.
+pub(super) fn copy_bytes(hpa: u64, out: &mut [u8]) {
+    let mut word_address = hpa & !7;
+    let mut word = read_physical(word_address);
+    for (index, byte) in out.iter_mut().enumerate() {
+        let at = hpa + index as u64;
+        if at & !7 != word_address {
+            word_address = at & !7;
+            word = read_physical(word_address);
+        }
+        *byte = (word >> ((at & 7) * 8)) as u8;
+    }
+}
