@@ -8,7 +8,7 @@
 //! - [`params`]: the run parameters (seed, operation count, flags) that
 //!   xtask writes into a fuzzer's image, and how the fuzzer reads them.
 //! - [`seed`]: seeds as the fuzzers print them and xtask reads them, and
-//!   the suite's seed of the day.
+//!   a fresh one from the clock.
 //! - [`hypercall`]: the statuses the TLFS allows each hypercall to return,
 //!   the guest fuzzer's oracle.
 #![no_std]

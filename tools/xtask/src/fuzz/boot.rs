@@ -8,7 +8,7 @@ use std::time::Instant;
 use tessera_fuzz::params::{self, Params};
 use tessera_fuzz::seed::Seed;
 
-use super::{Finding, Outcome};
+use super::{Finding, Known, Outcome};
 use crate::cargo_build::Profile;
 use crate::deployment::Deployment;
 use crate::machine::Overrides;
@@ -34,6 +34,8 @@ pub struct Fuzzer {
     /// Log lines that mean a component of the fuzzer's broke (a panic, a
     /// fault), not the kernel.
     pub broken: &'static [&'static str],
+    /// Classes of finding an open issue explains (reported apart).
+    pub known: &'static [Known],
 }
 
 /// A deployment built for fuzzing, reused for every seed of a session.
@@ -193,23 +195,32 @@ pub fn run(
     let started = Instant::now();
     let finished = process::run(&config, options)?;
     let log = serial_log::read_clean(&serial_log);
-    let findings = judge(fuzzer, &log, &finished.outcome);
+    let outcome = Outcome::sort_known(judge(fuzzer, &log, &finished.outcome), fuzzer.known);
     println!(
-        "fuzz {}: seed {}: {} operations in {:.1} s, {} findings (serial log {})",
+        "fuzz {}: seed {}: {} operations in {:.1} s, {} findings, {} known (serial log {})",
         fuzzer.deployment,
         Seed(run.seed),
         run.operations,
         started.elapsed().as_secs_f64(),
-        findings.len(),
+        outcome.findings.len(),
+        outcome.known.len(),
         serial_log.display()
     );
     if let Some(summary) = last_progress(&log, fuzzer.progress) {
         println!("  {}", summary.trim());
     }
-    for finding in &findings {
+    for finding in &outcome.findings {
         println!("  {}", finding.what);
     }
-    Ok(Outcome { findings })
+    for finding in &outcome.known {
+        let why = fuzzer.known.iter().find(|k| finding.what.contains(k.pattern));
+        println!(
+            "  known ({}): {}",
+            why.map_or("", |k| k.why),
+            finding.what
+        );
+    }
+    Ok(outcome)
 }
 
 #[cfg(test)]
@@ -221,6 +232,10 @@ mod tests {
         images: &["fuzz-syscalls"],
         progress: "fuzz-syscalls:",
         broken: &["fuzz-syscalls faulted", "[fuzz-syscalls cpu0] ERROR panic"],
+        known: &[Known {
+            pattern: "live domains",
+            why: "an open issue",
+        }],
     };
 
     #[test]
@@ -246,5 +261,25 @@ mod tests {
         let silent = judge(&FUZZER, "", &Ended::Verdict(Verdict::Fail));
         assert_eq!(silent.len(), 1);
         assert!(judge(&FUZZER, "", &Ended::Verdict(Verdict::Pass)).is_empty());
+    }
+
+    #[test]
+    fn known_findings_are_kept_apart_and_the_rest_still_fail() {
+        let log = "[fuzz-syscalls cpu0] ERROR fuzz-syscalls: FINDING at operation 9 of seed 0x1: live domains: 2 at the start, 9 now\n\
+                   [fuzz-syscalls cpu0] ERROR fuzz-syscalls: FINDING at operation 9 of seed 0x1: live regions: 0 at the start, 1 now\n";
+        let outcome = Outcome::sort_known(
+            judge(&FUZZER, log, &Ended::Verdict(Verdict::Fail)),
+            FUZZER.known,
+        );
+        assert_eq!(outcome.known.len(), 1);
+        assert_eq!(outcome.findings.len(), 1);
+        assert!(outcome.findings[0].what.contains("live regions"));
+        // A broken run stays a finding even if every line it named is known.
+        let stalled = format!("{log}deployment stalled\n");
+        let outcome = Outcome::sort_known(
+            judge(&FUZZER, &stalled, &Ended::Verdict(Verdict::Fail)),
+            FUZZER.known,
+        );
+        assert_eq!(outcome.findings.len(), 2);
     }
 }

