@@ -111,7 +111,7 @@ pub fn choose_seed(given: Option<&str>) -> Result<u64, String> {
 }
 
 /// The in-QEMU fuzzers.
-const SYSCALLS: boot::Fuzzer = boot::Fuzzer {
+static SYSCALLS: boot::Fuzzer = boot::Fuzzer {
     deployment: "fuzz-syscalls",
     images: &["fuzz-syscalls", "fuzz-partner"],
     progress: "fuzz-syscalls:",
@@ -158,7 +158,7 @@ const SYSCALLS_KNOWN: [Known; 7] = [
         why: "issue 9 finding 4: partitions leak (kernel-objects)",
     },
 ];
-const GUEST: boot::Fuzzer = boot::Fuzzer {
+static GUEST: boot::Fuzzer = boot::Fuzzer {
     deployment: "fuzz-guest",
     images: &["fuzz-guest"],
     progress: "fuzz-guest:",
@@ -176,17 +176,17 @@ const GUEST: boot::Fuzzer = boot::Fuzzer {
 /// once for all of them.
 enum Session {
     Manifest,
-    Boot(boot::Fuzzer, boot::Built),
+    Boot(&'static boot::Fuzzer, boot::Built),
 }
 
 impl Session {
     fn start(workspace: &Workspace, target: Target) -> Result<Self, String> {
         let fuzzer = match target {
             Target::Manifest => return Ok(Self::Manifest),
-            Target::Syscalls => SYSCALLS,
-            Target::Guest => GUEST,
+            Target::Syscalls => &SYSCALLS,
+            Target::Guest => &GUEST,
         };
-        Ok(Self::Boot(fuzzer, boot::build(workspace, &fuzzer)?))
+        Ok(Self::Boot(fuzzer, boot::build(workspace, fuzzer)?))
     }
 
     fn run(&self, workspace: &Workspace, target: Target, run: Params) -> Result<Outcome, String> {
