@@ -235,6 +235,7 @@ mod tests {
         known: &[Known {
             pattern: "live domains",
             why: "an open issue",
+            only_with: None,
         }],
     };
 
@@ -281,5 +282,16 @@ mod tests {
             FUZZER.known,
         );
         assert_eq!(outcome.findings.len(), 2);
+        // A class known only next to another is a finding on its own.
+        let with = |other| Known {
+            pattern: "live regions",
+            why: "a consequence",
+            only_with: Some(other),
+        };
+        let judged = || judge(&FUZZER, log, &Ended::Verdict(Verdict::Fail));
+        let outcome = Outcome::sort_known(judged(), &[with("live domains")]);
+        assert_eq!((outcome.known.len(), outcome.findings.len()), (1, 1));
+        let outcome = Outcome::sort_known(judged(), &[with("live partitions")]);
+        assert_eq!((outcome.known.len(), outcome.findings.len()), (0, 2));
     }
 }
