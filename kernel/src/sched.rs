@@ -375,7 +375,7 @@ pub enum Keep {
 /// component faulted or failed.
 fn deployment_quiet(guard: MutexGuard<'static, Option<Kernel>>) -> ! {
     let kernel = guard.as_ref().expect("checked by the caller");
-    let mut failed = false;
+    let mut failed = !crate::audit::at_end(kernel);
     for (_, domain) in kernel.domains.iter() {
         match domain.ending {
             None => log::info!("deployment: {} is waiting", domain.name),

@@ -110,6 +110,11 @@ impl ThreadTable {
         }
     }
 
+    /// Slots the table has grown to (live threads and empty slots).
+    pub fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (ThreadId, &Thread)> {
         self.slots
             .iter()

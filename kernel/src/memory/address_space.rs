@@ -249,6 +249,45 @@ impl AddressSpace {
     }
 }
 
+impl AddressSpace {
+    /// The frames this space holds: its root, the tables of its lower half
+    /// and the pages it owns there (a memory region's borrowed pages are
+    /// the region's). For the kernel's audit.
+    pub fn frames_held(&self) -> u64 {
+        let root = self.root.start_address().as_u64();
+        // SAFETY: the root is this space's own table, reached through the
+        // physical map; the kernel lock (held by every caller) keeps it and
+        // its lower-half tables from changing while they are read.
+        let pml4 = unsafe { &*physical_to_virtual(root).as_ptr::<PageTable>() };
+        1 + pml4
+            .iter()
+            .take(256)
+            .filter_map(present_table)
+            .map(|table| count_table(table, 3))
+            .sum::<u64>()
+    }
+}
+
+/// The frames under and including a table at `level` (3: PDPT, 2: PD,
+/// 1: PT) that the space owns.
+fn count_table(table: PhysAddr, level: u8) -> u64 {
+    // SAFETY: as in `frames_held`: a lower-half table of a space, read
+    // under the kernel lock.
+    let entries = unsafe { &*physical_to_virtual(table.as_u64()).as_ptr::<PageTable>() };
+    let mut held = 1;
+    for entry in entries.iter() {
+        if !entry.flags().contains(Flags::PRESENT) {
+            continue;
+        }
+        if level == 1 {
+            held += u64::from(!entry.flags().contains(BORROWED));
+        } else if let Some(next) = present_table(entry) {
+            held += count_table(next, level - 1);
+        }
+    }
+    held
+}
+
 /// The table a present, non-huge entry points to, and its frame.
 fn present_table(
     entry: &x86_64::structures::paging::page_table::PageTableEntry,

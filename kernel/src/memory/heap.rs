@@ -30,6 +30,11 @@ pub fn init() {
     log::info!("memory: {} KiB kernel heap", size / 1024);
 }
 
+/// Bytes of the heap in use now.
+pub fn used_bytes() -> u64 {
+    HEAP.lock().used() as u64
+}
+
 /// `Box::new` that gives `value` back instead of ending the kernel when
 /// the heap is exhausted (what a system call allocates must be fallible;
 /// `Box::try_new` is not stable yet), so what it holds can be released.

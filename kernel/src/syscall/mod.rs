@@ -1,5 +1,6 @@
 //! System calls (ABI: `tessera_abi`). Every argument is checked here: a
 //! wrong selector, kind or right is a status code in `rax`, never a fault.
+mod audit;
 mod build;
 mod console_input;
 mod vm;
@@ -142,6 +143,8 @@ fn dispatch(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
             if let Some(domain) = kernel.domain_of(thread) {
                 log::info!("deployment verdict from {}", domain.name);
             }
+            // A broken invariant fails the run, whatever the verdict said.
+            let pass = crate::audit::at_end(kernel) && pass;
             exit::finish(if pass {
                 exit::Verdict::Pass
             } else {
@@ -174,6 +177,7 @@ fn dispatch(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
         Syscall::ConsoleInputNotify => {
             console_input::console_input_notify(kernel, thread, selector)
         }
+        Syscall::KernelAudit => audit::kernel_audit(kernel, thread, selector),
     }
 }
 

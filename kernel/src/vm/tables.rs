@@ -117,6 +117,21 @@ pub fn permission_maps() -> PermissionMaps {
     })
 }
 
+/// Frames the kernel took for itself after boot: the permission maps
+/// (once) and each CPU's host VMCB (on first use). For the audit.
+pub fn kernel_frames() -> u64 {
+    let maps = PERMISSION_MAPS.get().map_or(0, |_| {
+        let msrpm = core::mem::size_of::<MsrPermissionMap>();
+        let iopm = core::mem::size_of::<IoPermissionMap>();
+        (msrpm.div_ceil(4096) + iopm.div_ceil(4096)) as u64
+    });
+    let vmcbs = HOST_VMCB
+        .iter()
+        .filter(|vmcb| vmcb.load(Ordering::Relaxed) != 0)
+        .count() as u64;
+    maps + vmcbs
+}
+
 /// ASIDs in use, one bit each (ASID 0 is the host's).
 static ASIDS: Mutex<u64> = Mutex::new(1);
 
