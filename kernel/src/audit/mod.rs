@@ -17,16 +17,22 @@ use tessera_abi::audit::{self as words, problem};
 use tessera_audit::Frames;
 use tessera_npt::Visited;
 
-/// Frames in use when the kernel started building the deployment: its
-/// heap, page tables, stacks and per-CPU state.
+/// Frames in use when the kernel started building the deployment (its
+/// heap, page tables, stacks and per-CPU state), less those
+/// `vm::tables::kernel_frames` counts, which the audit adds whenever they
+/// were taken.
 static BOOT_FRAMES: AtomicU64 = AtomicU64::new(0);
 
 /// Notes the frames the kernel holds once it is up, before it makes the
 /// first component: from then on, every other frame in use belongs to an
-/// object or to the few things the kernel makes for itself later.
+/// object or to the few things the kernel makes for itself
+/// (`vm::tables::kernel_frames`: the permission maps and host VMCBs, which
+/// bring-up may already have made; counting them here too would count
+/// them twice).
 pub fn note_boot_frames() {
     let in_use = frames::managed_frames() - frames::free_frames();
-    BOOT_FRAMES.store(in_use, Ordering::Relaxed);
+    let counted_apart = crate::vm::tables::kernel_frames();
+    BOOT_FRAMES.store(in_use.saturating_sub(counted_apart), Ordering::Relaxed);
 }
 
 /// Slots of a kernel table and how many hold a live object.
@@ -198,7 +204,8 @@ pub fn run(kernel: &Kernel) -> Report {
     }
 }
 
-/// Nested tables, overlay pages and VP message buffers.
+/// Nested tables, overlay pages, and each VP's VMCB and message buffer
+/// (`vm::lifecycle`: two charged frames per VP).
 fn partition_frames(kernel: &Kernel) -> u64 {
     let tables = crate::vm::tables::KernelTables::default();
     let mut held = 0;
@@ -210,8 +217,11 @@ fn partition_frames(kernel: &Kernel) -> u64 {
         });
         held += partition.space.overlays().count() as u64;
     }
-    held + kernel.vps.iter().count() as u64
+    held + FRAMES_PER_VP * kernel.vps.iter().count() as u64
 }
+
+/// The frames a VP holds: its VMCB and its message buffer.
+const FRAMES_PER_VP: u64 = 2;
 
 /// Prints the audit at the end of a deployment; `false` if an invariant
 /// is broken (the run then fails).

@@ -156,6 +156,7 @@ fn document(bases: &[Base], root: &Path, seed: u64, index: u64) -> (String, Path
 }
 
 /// What one document did to the compiler.
+#[derive(Debug)]
 enum Verdict {
     Accepted,
     /// Refused, with the checks that fired.
@@ -311,9 +312,23 @@ mod tests {
         let root = root();
         for base in bases(&root).unwrap() {
             let text = toml::to_string(&base.table).unwrap();
+            // Files xtask fetches or builds (`debian:…`, `initramfs:…`) do
+            // not resolve here, so such a deployment is refused for them
+            // alone; the manifest crate's corpus test loads it with
+            // stand-ins.
+            if text.contains("\"debian:") || text.contains("\"initramfs:") {
+                assert!(
+                    matches!(&judge(&text, &base.path), Verdict::Refused(checks)
+                        if checks.iter().all(|c| *c == tessera_manifest::check::GUEST_IMAGE_FILE)),
+                    "{}",
+                    base.path.display()
+                );
+                continue;
+            }
+            let verdict = judge(&text, &base.path);
             assert!(
-                matches!(judge(&text, &base.path), Verdict::Accepted),
-                "{}",
+                matches!(verdict, Verdict::Accepted),
+                "{}: {verdict:?}",
                 base.path.display()
             );
         }
