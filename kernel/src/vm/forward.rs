@@ -201,15 +201,21 @@ impl Kernel {
         let Some(record) = self.vps.get_mut(vp) else {
             return;
         };
-        let mut registers = VpRegisters {
-            vmcb: &mut record.vmcb,
-            gprs: &mut record.gprs,
-        };
-        for (name, value) in reply.register_pairs() {
-            // Names and values were checked by `reply::decode`.
-            let _ = registers.set(name, (value, 0));
+        if reply.register_pairs().next().is_some() {
+            // A component setting registers: every area counts as written
+            // (the reply's names are the uncached RIP, RFLAGS and general
+            // registers today, but that is `reply::decode`'s rule, not
+            // this one's).
+            let mut registers = VpRegisters {
+                vmcb: record.vmcb.all_mut(),
+                gprs: &mut record.gprs,
+            };
+            for (name, value) in reply.register_pairs() {
+                // Names and values were checked by `reply::decode`.
+                let _ = registers.set(name, (value, 0));
+            }
         }
-        let save = &mut record.vmcb.save;
+        let vmcb = &mut record.vmcb;
         if let Some([first, second]) = reply.result {
             match pending.kind {
                 PendingKind::IoRead { size } => {
@@ -219,31 +225,39 @@ impl Kernel {
                         _ => u64::MAX,
                     };
                     // A 32-bit IN zero-extends into RAX, as a 32-bit move does.
-                    save.rax = if size == 4 {
+                    let rax = vmcb.rax_mut();
+                    *rax = if size == 4 {
                         first & 0xFFFF_FFFF
                     } else {
-                        (save.rax & !mask) | (first & mask)
+                        (*rax & !mask) | (first & mask)
                     };
                 }
                 PendingKind::MsrRead => {
-                    save.rax = first & 0xFFFF_FFFF;
+                    *vmcb.rax_mut() = first & 0xFFFF_FFFF;
                     record.gprs.rdx = first >> 32;
                 }
                 PendingKind::Mmio(access) => {
                     if let tessera_vcpu::mmio::Op::Load { dest, .. } = access.op {
-                        let old = tessera_vcpu::gprs::read(&record.gprs, save.rax, save.rsp, dest);
+                        let old = tessera_vcpu::gprs::read(
+                            &record.gprs,
+                            vmcb.save.rax,
+                            vmcb.save.rsp,
+                            dest,
+                        );
                         let new =
                             tessera_vcpu::mmio::load_result(access.op, access.size, first, old);
                         match tessera_vcpu::gprs::slot(&mut record.gprs, dest) {
                             Some(slot) => *slot = new,
-                            None if dest == tessera_vcpu::gprs::GprIndex::RAX => save.rax = new,
-                            None => save.rsp = new,
+                            None if dest == tessera_vcpu::gprs::GprIndex::RAX => {
+                                *vmcb.rax_mut() = new
+                            }
+                            None => *vmcb.rsp_mut() = new,
                         }
                     }
                 }
-                PendingKind::Hypercall => save.rax = first,
+                PendingKind::Hypercall => *vmcb.rax_mut() = first,
                 PendingKind::Cpuid => {
-                    save.rax = first & 0xFFFF_FFFF;
+                    *vmcb.rax_mut() = first & 0xFFFF_FFFF;
                     record.gprs.rbx = first >> 32;
                     record.gprs.rcx = second & 0xFFFF_FFFF;
                     record.gprs.rdx = second >> 32;
@@ -252,12 +266,12 @@ impl Kernel {
             }
         }
         if reply.fault {
-            record.vmcb.control.event_inj = super::exits::general_protection();
+            *record.vmcb.event_inj_mut() = super::exits::general_protection();
         }
         if reply.advance_rip
             && let Some(next) = pending.next_rip
         {
-            record.vmcb.save.rip = next;
+            *record.vmcb.rip_mut() = next;
         }
         if let Some(event) = reply.inject {
             if record.vmcb.control.event_inj.valid() {
@@ -266,7 +280,7 @@ impl Kernel {
                     self.vp_name(vp)
                 );
             } else if let Some(record) = self.vps.get_mut(vp) {
-                record.vmcb.control.event_inj = event;
+                *record.vmcb.event_inj_mut() = event;
             }
         }
     }

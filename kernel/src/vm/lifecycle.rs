@@ -16,7 +16,8 @@ use tessera_gpa_space::GpaSpace;
 use tessera_ipc::Priority;
 use tessera_npt::NptConfig;
 use tessera_svm::segment::{SegmentAttributes, VmcbSegment};
-use tessera_svm::{ExceptionVector, Intercept, Vmcb};
+use tessera_svm::{ExceptionVector, Intercept, InterceptVector, Vmcb};
+use tessera_vcpu::clean_bits::TrackedVmcb;
 
 /// The PAT value at reset (WB, WT, UC-, UC, twice).
 const PAT_RESET: u64 = 0x0007_0406_0007_0406;
@@ -38,7 +39,7 @@ fn reset_vmcb(partition: &Partition, maps: tables::PermissionMaps) -> Option<Box
     for intercept in tessera_vcpu::intercepts::ALWAYS {
         control.intercepts.set(intercept, true);
     }
-    set_exception_intercepts(&mut vmcb, partition.exception_intercepts);
+    set_exception_intercepts(&mut vmcb.control.intercepts, partition.exception_intercepts);
     let control = &mut vmcb.control;
     control.iopm_base_pa = maps.iopm;
     control.msrpm_base_pa = maps.msrpm;
@@ -74,11 +75,11 @@ fn reset_vmcb(partition: &Partition, maps: tables::PermissionMaps) -> Option<Box
 
 /// Intercepts exception `vectors` (the routed ones) and those the kernel
 /// always takes (`tessera_vcpu::intercepts::EXCEPTIONS`).
-pub fn set_exception_intercepts(vmcb: &mut Vmcb, vectors: u32) {
+pub fn set_exception_intercepts(intercepts: &mut InterceptVector, vectors: u32) {
     let vectors = vectors | tessera_vcpu::intercepts::EXCEPTIONS;
     for vector in 0..32u8 {
         if let Some(vector_id) = ExceptionVector::new(vector) {
-            vmcb.control.intercepts.set(
+            intercepts.set(
                 Intercept::Exception(vector_id),
                 vectors & (1 << vector) != 0,
             );
@@ -190,7 +191,7 @@ impl Kernel {
             index,
             thread,
             cpu,
-            vmcb,
+            vmcb: TrackedVmcb::new(vmcb, crate::svm::features().vmcb_clean_bits),
             gprs: Default::default(),
             guest_state: Default::default(),
             state: VpState::Stopped,

@@ -14,11 +14,13 @@
 //! | `world_switch` | VMRUN and back, with host state protection |
 //! | `guest_state` | FPU and debug registers: switched when another VP takes the CPU |
 //! | `run` | a VP's loop: enter, exit, fast path or forward |
+//! | `clean_runs` | how many VMRUNs found VMCB state clean, reported at the end |
 //! | `exits` | what each exit means: the fast paths and the routes |
 //! | `forward` | exit messages out, replies in |
 //! | `memory` | mapping regions into partitions, and taking them back |
 //! | `lifecycle` | creating, starting, stopping |
 pub mod barrier;
+pub mod clean_runs;
 pub mod cr_write;
 pub mod entry_state;
 pub mod exits;
@@ -42,7 +44,6 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use tessera_capability::{Badge, EndpointId, MemoryId, PartitionId, SlotAddr, ThreadId, VpId};
 use tessera_gpa_space::GpaSpace;
-use tessera_svm::Vmcb;
 use tessera_vcpu::GuestGprs;
 
 /// The VPs of one partition (at most `tessera_abi::vm::MAX_VPS`).
@@ -119,7 +120,8 @@ pub struct Vp {
     pub index: u32,
     pub thread: ThreadId,
     pub cpu: usize,
-    pub vmcb: Box<Vmcb>,
+    /// Its VMCB, whose writes are tracked for the clean bits.
+    pub vmcb: tessera_vcpu::clean_bits::TrackedVmcb,
     pub gprs: GuestGprs,
     pub guest_state: guest_state::SavedState,
     pub state: VpState,
@@ -166,7 +168,7 @@ impl Vp {
 
     /// The VMCB's physical address (the kernel heap lies in the physical map).
     pub fn vmcb_address(&self) -> u64 {
-        let virt = &*self.vmcb as *const Vmcb as u64;
+        let virt = self.vmcb.as_ptr() as u64;
         virt - crate::memory::PHYSICAL_MAP_BASE
     }
 }
