@@ -12,14 +12,12 @@ use tessera_svm::clean::VmcbCleanBits;
 struct Counts {
     runs: AtomicU64,
     some_clean: AtomicU64,
-    all_clean: AtomicU64,
 }
 
 static COUNTS: [Counts; MAX_CPUS] = [const {
     Counts {
         runs: AtomicU64::new(0),
         some_clean: AtomicU64::new(0),
-        all_clean: AtomicU64::new(0),
     }
 }; MAX_CPUS];
 
@@ -28,7 +26,6 @@ static COUNTS: [Counts; MAX_CPUS] = [const {
 pub struct Tally {
     runs: u64,
     some_clean: u64,
-    all_clean: u64,
 }
 
 impl Tally {
@@ -37,7 +34,6 @@ impl Tally {
     pub fn count(&mut self, clean: VmcbCleanBits) {
         self.runs += 1;
         self.some_clean += u64::from(clean != VmcbCleanBits::NONE);
-        self.all_clean += u64::from(clean == tessera_vcpu::clean_bits::KNOWN_AREAS);
     }
 }
 
@@ -48,9 +44,6 @@ pub fn add(cpu: usize, tally: Tally) {
     counts
         .some_clean
         .fetch_add(tally.some_clean, Ordering::Relaxed);
-    counts
-        .all_clean
-        .fetch_add(tally.all_clean, Ordering::Relaxed);
 }
 
 /// Logs the totals over every CPU (at the end of a run).
@@ -66,8 +59,7 @@ pub fn report() {
         return;
     }
     log::info!(
-        "vmcb clean bits: {runs} VMRUNs, {} with state clean ({} with every area clean)",
-        total(|c| &c.some_clean),
-        total(|c| &c.all_clean)
+        "vmcb clean bits: {} of {runs} VMRUNs had state clean",
+        total(|c| &c.some_clean)
     );
 }

@@ -39,48 +39,52 @@ use tessera_svm::controls::TlbControl;
 /// The areas this kernel ever reports clean: bits 0–11, which Linux and
 /// Xen agree on. CET (bit 12, **Unconfirmed**) stays 0: reloading it
 /// always is correct, and Tessera's guests have no CET state.
-pub const KNOWN_AREAS: VmcbCleanBits = VmcbCleanBits::from_bits(0xFFF);
+pub const KNOWN_AREAS: VmcbCleanBits = VmcbCleanBits::from_bits(KNOWN);
 
-/// One area (a single clean bit) by name, for the field table.
+/// [`KNOWN_AREAS`] as bits.
+const KNOWN: u32 = 0xFFF;
+
+/// One area (a single clean bit) by name, for the field table: a
+/// constant, so the accessors compile to a single OR.
 macro_rules! area {
     (I) => {
-        VmcbCleanBits::new().with_intercepts(true)
+        const { VmcbCleanBits::new().with_intercepts(true).into_bits() }
     };
     (IOPM) => {
-        VmcbCleanBits::new().with_iopm(true)
+        const { VmcbCleanBits::new().with_iopm(true).into_bits() }
     };
     (ASID) => {
-        VmcbCleanBits::new().with_asid(true)
+        const { VmcbCleanBits::new().with_asid(true).into_bits() }
     };
     (TPR) => {
-        VmcbCleanBits::new().with_tpr(true)
+        const { VmcbCleanBits::new().with_tpr(true).into_bits() }
     };
     (NP) => {
-        VmcbCleanBits::new().with_np(true)
+        const { VmcbCleanBits::new().with_np(true).into_bits() }
     };
     (CRX) => {
-        VmcbCleanBits::new().with_crx(true)
+        const { VmcbCleanBits::new().with_crx(true).into_bits() }
     };
     (DRX) => {
-        VmcbCleanBits::new().with_drx(true)
+        const { VmcbCleanBits::new().with_drx(true).into_bits() }
     };
     (DT) => {
-        VmcbCleanBits::new().with_dt(true)
+        const { VmcbCleanBits::new().with_dt(true).into_bits() }
     };
     (SEG) => {
-        VmcbCleanBits::new().with_seg(true)
+        const { VmcbCleanBits::new().with_seg(true).into_bits() }
     };
     (CR2) => {
-        VmcbCleanBits::new().with_cr2(true)
+        const { VmcbCleanBits::new().with_cr2(true).into_bits() }
     };
     (LBR) => {
-        VmcbCleanBits::new().with_lbr(true)
+        const { VmcbCleanBits::new().with_lbr(true).into_bits() }
     };
     (AVIC) => {
-        VmcbCleanBits::new().with_avic(true)
+        const { VmcbCleanBits::new().with_avic(true).into_bits() }
     };
     (UNCACHED) => {
-        VmcbCleanBits::new()
+        0_u32
     };
 }
 
@@ -101,7 +105,7 @@ macro_rules! tracked_fields {
 
         /// Every accessor with the area it marks (for the tests).
         #[cfg(test)]
-        pub(crate) const FIELD_AREAS: &[(&str, VmcbCleanBits)] =
+        pub(crate) const FIELD_AREAS: &[(&str, u32)] =
             &[$((stringify!($name), area!($area)),)*];
 
         /// Calls accessor `name` (for the tests).
@@ -120,13 +124,17 @@ macro_rules! tracked_fields {
 #[derive(Debug)]
 pub struct TrackedVmcb {
     vmcb: Box<Vmcb>,
-    /// Areas written since the last VMRUN.
-    dirty: VmcbCleanBits,
-    /// The CPU of the last VMRUN; `None` before the first.
-    last_cpu: Option<u32>,
-    /// Whether the processor offers clean bits at all.
-    offered: bool,
+    /// Areas written since the last VMRUN (clean-bit positions).
+    dirty: u32,
+    /// The CPU of the last VMRUN; [`NEVER_RUN`] before the first.
+    last_cpu: u32,
+    /// The areas a VMRUN on the same CPU may find clean: [`KNOWN_AREAS`]
+    /// where the processor offers clean bits, else none.
+    cacheable: u32,
 }
+
+/// `last_cpu` of a VMCB that never ran (no CPU has this index).
+const NEVER_RUN: u32 = u32::MAX;
 
 impl TrackedVmcb {
     /// Takes `vmcb` (never run yet). `clean_bits_offered`: CPUID
@@ -134,22 +142,23 @@ impl TrackedVmcb {
     pub fn new(vmcb: Box<Vmcb>, clean_bits_offered: bool) -> Self {
         Self {
             vmcb,
-            dirty: KNOWN_AREAS,
-            last_cpu: None,
-            offered: clean_bits_offered,
+            dirty: KNOWN,
+            last_cpu: NEVER_RUN,
+            cacheable: if clean_bits_offered { KNOWN } else { 0 },
         }
     }
 
     #[inline(always)]
-    fn mark(&mut self, areas: VmcbCleanBits) {
-        self.dirty = VmcbCleanBits::from_bits(self.dirty.into_bits() | areas.into_bits());
+    fn mark(&mut self, areas: u32) {
+        self.dirty |= areas;
     }
 
     /// The whole VMCB, for writes the table does not name (a component
     /// setting registers, a reset, undoing a refused VMRUN): every area
     /// counts as written.
+    #[inline]
     pub fn all_mut(&mut self) -> &mut Vmcb {
-        self.mark(KNOWN_AREAS);
+        self.mark(KNOWN);
         &mut self.vmcb
     }
 
@@ -167,23 +176,26 @@ impl TrackedVmcb {
 
     /// The clean field for a VMRUN on `cpu`, written into the VMCB; from
     /// here on the processor's cache is taken to match the VMCB. Call it
-    /// right before VMRUN and write nothing between.
+    /// right before VMRUN and write nothing between. (Branch-free: it
+    /// runs on every lock-free re-entry.)
     #[inline(always)]
     pub fn entering(&mut self, cpu: u32) -> VmcbCleanBits {
-        let same_cpu = self.last_cpu == Some(cpu);
-        let clean = if self.offered && same_cpu {
-            VmcbCleanBits::from_bits(KNOWN_AREAS.into_bits() & !self.dirty.into_bits())
-        } else {
-            VmcbCleanBits::NONE
-        };
-        self.last_cpu = Some(cpu);
-        self.dirty = VmcbCleanBits::NONE;
+        debug_assert_ne!(cpu, NEVER_RUN);
+        let same_cpu = u32::from(self.last_cpu == cpu);
+        // All ones on the same CPU, else zero.
+        let keep = same_cpu.wrapping_neg();
+        // A transmute, not `from_bits`: bitfield-struct's methods are not
+        // inlined across crates, and this runs on every re-entry.
+        let clean: VmcbCleanBits = zerocopy::transmute!(self.cacheable & !self.dirty & keep);
+        self.last_cpu = cpu;
+        self.dirty = 0;
         self.vmcb.control.clean_bits = clean;
         clean
     }
 
     /// The VMCB's address in the kernel's mapping (its physical address
     /// follows from it).
+    #[inline]
     pub fn as_ptr(&self) -> *const Vmcb {
         &*self.vmcb
     }
@@ -192,6 +204,7 @@ impl TrackedVmcb {
 impl Deref for TrackedVmcb {
     type Target = Vmcb;
 
+    #[inline(always)]
     fn deref(&self) -> &Vmcb {
         &self.vmcb
     }
