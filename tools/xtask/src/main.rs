@@ -152,6 +152,11 @@ enum Command {
         /// Run the system tests under nested KVM inside Linux (L1) under TCG.
         #[arg(long)]
         nested: bool,
+        /// Run each selected system test this many times in a row (an
+        /// intermittent failure shows as a count; the unit tests run once).
+        #[arg(long, value_name = "N", default_value_t = 1,
+              value_parser = clap::value_parser!(u32).range(1..))]
+        repeat: u32,
     },
     /// Measure system call and IPC round trips in instructions (QEMU -icount).
     Bench,
@@ -173,9 +178,10 @@ fn main() -> ExitCode {
         filter,
         list,
         nested,
+        repeat,
     } = &cli.command
     {
-        return test(filter.as_deref(), *list, *nested);
+        return test(filter.as_deref(), *list, *nested, *repeat);
     }
     let result = Workspace::locate().and_then(|workspace| match cli.command {
         Command::Build { release } => build(&workspace, Profile::from_release_flag(release)),
@@ -377,30 +383,21 @@ fn bench(workspace: &Workspace) -> Result<ExitCode, String> {
         grub: false,
     })?;
     let (deployment, artifacts) = prepare(workspace, Profile::Release, Some(bench::DEPLOYMENT))?;
-    let table = bench::run(workspace, &deployment, &artifacts.kernel)?;
-    // The guest-exit figures come from another boot; without them the
-    // component figures are still printed.
-    let guest = prepare(workspace, Profile::Release, Some(bench::VM_DEPLOYMENT)).and_then(
-        |(deployment, artifacts)| bench::run_guest(workspace, &deployment, &artifacts.kernel),
-    );
-    print!("{table}");
-    match guest {
-        Ok(rows) => {
-            print!("{rows}");
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => Err(format!(
-            "the guest-exit figures ({}) are missing: {e}",
-            bench::VM_DEPLOYMENT
-        )),
-    }
+    let mut rows = bench::run(workspace, &deployment, &artifacts.kernel)?;
+    let (deployment, artifacts) = prepare(workspace, Profile::Release, Some(bench::VM_DEPLOYMENT))?;
+    let guest = bench::run_guest(workspace, &deployment, &artifacts.kernel).map_err(|e| {
+        format!("the guest-exit figures ({}) are missing: {e}", bench::VM_DEPLOYMENT)
+    })?;
+    rows.extend(guest);
+    print!("{}", bench::table(&rows));
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Unit tests and system tests (those whose names contain `filter`), or
 /// with `nested` the system tests inside L1 under nested KVM; the last line
 /// printed is `N passed, M failed`. `list`: the system tests only, one per
-/// line.
-fn test(filter: Option<&str>, list: bool, nested: bool) -> ExitCode {
+/// line. `repeat`: how many times each system test runs.
+fn test(filter: Option<&str>, list: bool, nested: bool, repeat: u32) -> ExitCode {
     let selected = system_tests::select(filter);
     if list {
         print!("{}", system_tests::list(&selected));
@@ -410,6 +407,7 @@ fn test(filter: Option<&str>, list: bool, nested: bool) -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
+    let selected = system_tests::repeated(&selected, repeat);
     let mut tally = Tally::default();
     match Workspace::locate() {
         Ok(workspace) if nested => tally += nested::run(&workspace, &selected),
@@ -445,6 +443,18 @@ mod tests {
             Command::Run { which, flags, .. } => (which.manifest().map(str::to_owned), flags),
             _ => panic!("not run"),
         }
+    }
+
+    #[test]
+    fn test_repeats_at_least_once() {
+        let repeat = |args: &[&str]| match Cli::try_parse_from(args).map(|c| c.command) {
+            Ok(Command::Test { repeat, .. }) => Ok(repeat),
+            Ok(_) => panic!("not test"),
+            Err(e) => Err(e.kind()),
+        };
+        assert_eq!(repeat(&["xtask", "test"]), Ok(1));
+        assert_eq!(repeat(&["xtask", "test", "vm-hv-reset", "--repeat", "200"]), Ok(200));
+        assert!(repeat(&["xtask", "test", "--repeat", "0"]).is_err());
     }
 
     #[test]

@@ -124,6 +124,12 @@ pub fn select(filter: Option<&str>) -> Vec<&'static SystemTest> {
         .collect()
 }
 
+/// `tests` run `times` times over, every test once per round, so that
+/// `--repeat` counts an intermittent failure instead of finding it once.
+pub fn repeated(tests: &[&'static SystemTest], times: u32) -> Vec<&'static SystemTest> {
+    (0..times).flat_map(|_| tests.iter().copied()).collect()
+}
+
 /// `cargo xtask test --list`: one line per selected test.
 pub fn list(tests: &[&SystemTest]) -> String {
     let mut out = String::new();

@@ -377,3 +377,17 @@ fn a_test_that_quits_expects_qemu_to_end_without_a_verdict() {
             .starts_with("expected QEMU to end by Ctrl-A X, got: no verdict")
     );
 }
+
+#[test]
+fn repeat_runs_every_selected_test_once_per_round() {
+    let selected = select(Some("vm-hv-re"));
+    let names = |tests: &[&SystemTest]| tests.iter().map(|t| t.name).collect::<Vec<_>>();
+    assert_eq!(names(&selected), ["vm-hv-reset"]);
+    assert_eq!(names(&repeated(&selected, 3)), ["vm-hv-reset"; 3]);
+    let pair = [test_named("vm-exits"), test_named("vm-faults")];
+    assert_eq!(
+        names(&repeated(&pair, 2)),
+        ["vm-exits", "vm-faults", "vm-exits", "vm-faults"]
+    );
+    assert_eq!(repeated(&pair, 1).len(), 2);
+}
