@@ -10,7 +10,7 @@ use tessera_abi::vm::{TESSERA_HANDLER_DIED, intercept};
 use tessera_capability::VpId;
 use tessera_ipc::{CallOutcome, Message};
 use tessera_vcpu::exit_message::ExitMessage;
-use tessera_vcpu::registers::VpRegisters;
+use tessera_vcpu::registers::{VpRegisters, set_uncached};
 use tessera_vcpu::reply::{self, Reply};
 
 /// What the exit a VP waits on needs from the reply.
@@ -201,17 +201,15 @@ impl Kernel {
         let Some(record) = self.vps.get_mut(vp) else {
             return;
         };
-        if reply.register_pairs().next().is_some() {
-            // A component setting registers: every area counts as written
-            // (the reply's names are the uncached RIP, RFLAGS and general
-            // registers today, but that is `reply::decode`'s rule, not
-            // this one's).
-            let mut registers = VpRegisters {
-                vmcb: record.vmcb.all_mut(),
-                gprs: &mut record.gprs,
-            };
-            for (name, value) in reply.register_pairs() {
-                // Names and values were checked by `reply::decode`.
+        for (name, value) in reply.register_pairs() {
+            // Names and values were checked by `reply::decode`. Registers
+            // no clean bit covers keep the VMCB's cached areas clean; any
+            // other name counts as writing every area.
+            if !set_uncached(&mut record.vmcb, &mut record.gprs, name, value) {
+                let mut registers = VpRegisters {
+                    vmcb: record.vmcb.all_mut(),
+                    gprs: &mut record.gprs,
+                };
                 let _ = registers.set(name, (value, 0));
             }
         }

@@ -17,7 +17,7 @@
 //!
 //! [`TrackedVmcb`] owns the VMCB and hands out mutable access only through
 //! accessors that mark the field's area dirty as they give the reference
-//! (one table, [`tracked_fields!`]'s invocation below, says which field
+//! (one table, the `tracked_fields!` invocation below, says which field
 //! is in which area); fields no clean bit covers (RIP, RSP, RAX, RFLAGS,
 //! `EVENTINJ`, `TLB_CONTROL`) are read by every VMRUN and mark nothing.
 //! Anything else goes through [`TrackedVmcb::all_mut`], which marks
