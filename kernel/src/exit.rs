@@ -32,6 +32,7 @@ pub fn finish(verdict: Verdict) -> ! {
     match verdict {
         Verdict::Pass => {
             arch::host_events::report(true);
+            crate::vm::clean_runs::report();
             log::info!("tessera: verdict pass")
         }
         Verdict::Fail => console::emergency_line(format_args!("tessera: verdict fail")),

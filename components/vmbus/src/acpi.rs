@@ -43,5 +43,9 @@ pub const VMBUS_DEVICE: AcpiDevice = AcpiDevice {
 /// enables VMBus.
 #[must_use]
 pub const fn acpi_device(vmbus_enabled: bool) -> Option<AcpiDevice> {
-    if vmbus_enabled { Some(VMBUS_DEVICE) } else { None }
+    if vmbus_enabled {
+        Some(VMBUS_DEVICE)
+    } else {
+        None
+    }
 }

@@ -17,15 +17,29 @@ use vmbus::{Config, Device, DeviceId, DeviceRequest, Version};
 fn one_offer_per_device_then_all_offers_delivered() {
     let mut bus = Harness::new();
     let offers = bus.connect_and_offer();
-    let expected = [(1, interface::SHUTDOWN), (2, interface::TIMESYNC), (3, interface::HEARTBEAT)];
+    let expected = [
+        (1, interface::SHUTDOWN),
+        (2, interface::TIMESYNC),
+        (3, interface::HEARTBEAT),
+    ];
     assert_eq!(offers.len(), expected.len());
     for (offer, (relid, interface)) in offers.iter().zip(expected) {
         assert_eq!(offer.child_relid.get(), relid);
         assert_eq!(offer.if_type, interface);
-        assert_eq!(offer.chn_flags.get(), OFFER_ENUMERATE_DEVICE_INTERFACE | OFFER_NAMED_PIPE_MODE);
-        assert_eq!(&offer.user_def[..4], &4u32.to_le_bytes(), "pipe in message mode");
+        assert_eq!(
+            offer.chn_flags.get(),
+            OFFER_ENUMERATE_DEVICE_INTERFACE | OFFER_NAMED_PIPE_MODE
+        );
+        assert_eq!(
+            &offer.user_def[..4],
+            &4u32.to_le_bytes(),
+            "pipe in message mode"
+        );
         assert_eq!(offer.sub_channel_index.get(), 0);
-        assert_eq!(offer.monitor_allocated, 0, "no monitor pages: Linux signals with HvSignalEvent");
+        assert_eq!(
+            offer.monitor_allocated, 0,
+            "no monitor pages: Linux signals with HvSignalEvent"
+        );
         assert_eq!(offer.is_dedicated_interrupt.get(), 1);
         assert_eq!(offer.connection_id.get(), EVENT_CONNECTION_BASE + relid);
         assert_eq!(offer.reserved1.get(), 0);
@@ -57,11 +71,17 @@ fn gpadls_in_one_message_and_in_many() {
     bus.connect_and_offer();
     // 8 pages fit the header; 26 exactly; 27 needs a body; 26 + 28 + 1 two.
     for (id, pages) in [(1, 8u64), (2, 26), (3, 27), (4, 55), (5, 200)] {
-        assert_eq!(bus.gpadl(1, id, 0x100 * u64::from(id), pages), guest::gpadl_created(1, id, 0));
+        assert_eq!(
+            bus.gpadl(1, id, 0x100 * u64::from(id), pages),
+            guest::gpadl_created(1, id, 0)
+        );
         let gpadl = bus.server.gpadl(id).unwrap();
         assert_eq!(gpadl.page_count(), pages as usize);
         let first = 0x100 * u64::from(id);
-        assert_eq!(gpadl.whole_pages().unwrap(), (first..first + pages).collect::<Vec<_>>());
+        assert_eq!(
+            gpadl.whole_pages().unwrap(),
+            (first..first + pages).collect::<Vec<_>>()
+        );
     }
 }
 
@@ -70,23 +90,63 @@ fn gpadls_refused_with_gpadl_created_and_a_failure() {
     let mut bus = Harness::new();
     bus.connect_and_offer();
     let cases: Vec<(&str, Vec<u8>)> = vec![
-        ("unknown channel", guest::gpadl_header(9, 1, 16, 1, &[guest::range(4096, 0), 0x10])),
+        (
+            "unknown channel",
+            guest::gpadl_header(9, 1, 16, 1, &[guest::range(4096, 0), 0x10]),
+        ),
         ("range_buflen 0", guest::gpadl_header(1, 2, 0, 1, &[])),
-        ("range_buflen not a multiple of 8", guest::gpadl_header(1, 3, 12, 1, &[guest::range(4096, 0), 0x10])),
-        ("no ranges", guest::gpadl_header(1, 4, 16, 0, &[guest::range(4096, 0), 0x10])),
-        ("an empty range", guest::gpadl_header(1, 5, 16, 1, &[guest::range(0, 0), 0x10])),
-        ("offset outside the first page", guest::gpadl_header(1, 6, 16, 1, &[guest::range(1, 4096), 0x10])),
-        ("fewer pages than bytes", guest::gpadl_header(1, 7, 16, 1, &[guest::range(4097, 0), 0x10])),
-        ("offset pushes into a page more", guest::gpadl_header(1, 8, 16, 1, &[guest::range(4096, 1), 0x10])),
-        ("not RAM", guest::gpadl_header(1, 9, 16, 1, &[guest::range(4096, 0), common::RAM_PAGES])),
-        ("too large", guest::gpadl_header(1, 10, 8 * 600, 1, &[guest::range(599 * 4096, 0)])),
-        ("second range missing", guest::gpadl_header(1, 11, 24, 2, &[guest::range(4096, 0), 0x10, guest::range(4096, 0)])),
+        (
+            "range_buflen not a multiple of 8",
+            guest::gpadl_header(1, 3, 12, 1, &[guest::range(4096, 0), 0x10]),
+        ),
+        (
+            "no ranges",
+            guest::gpadl_header(1, 4, 16, 0, &[guest::range(4096, 0), 0x10]),
+        ),
+        (
+            "an empty range",
+            guest::gpadl_header(1, 5, 16, 1, &[guest::range(0, 0), 0x10]),
+        ),
+        (
+            "offset outside the first page",
+            guest::gpadl_header(1, 6, 16, 1, &[guest::range(1, 4096), 0x10]),
+        ),
+        (
+            "fewer pages than bytes",
+            guest::gpadl_header(1, 7, 16, 1, &[guest::range(4097, 0), 0x10]),
+        ),
+        (
+            "offset pushes into a page more",
+            guest::gpadl_header(1, 8, 16, 1, &[guest::range(4096, 1), 0x10]),
+        ),
+        (
+            "not RAM",
+            guest::gpadl_header(1, 9, 16, 1, &[guest::range(4096, 0), common::RAM_PAGES]),
+        ),
+        (
+            "too large",
+            guest::gpadl_header(1, 10, 8 * 600, 1, &[guest::range(599 * 4096, 0)]),
+        ),
+        (
+            "second range missing",
+            guest::gpadl_header(
+                1,
+                11,
+                24,
+                2,
+                &[guest::range(4096, 0), 0x10, guest::range(4096, 0)],
+            ),
+        ),
     ];
     for (why, message) in cases {
         assert!(bus.post(&message).is_empty());
         let relid = u32::from_le_bytes(message[8..12].try_into().unwrap());
         let id = u32::from_le_bytes(message[12..16].try_into().unwrap());
-        assert_eq!(bus.messages(), vec![guest::gpadl_created(relid, id, UNSUCCESSFUL)], "{why}");
+        assert_eq!(
+            bus.messages(),
+            vec![guest::gpadl_created(relid, id, UNSUCCESSFUL)],
+            "{why}"
+        );
         assert!(bus.server.gpadl(id).is_none(), "{why}");
     }
     assert_eq!(bus.server.gpadls().count(), 0);
@@ -97,7 +157,13 @@ fn ranges_with_offsets_and_several_ranges_are_accepted() {
     let mut bus = Harness::new();
     bus.connect_and_offer();
     // 100 bytes at 4000 touch two pages; then a second range of one page.
-    let data = [guest::range(100, 4000), 0x10, 0x11, guest::range(4096, 0), 0x20];
+    let data = [
+        guest::range(100, 4000),
+        0x10,
+        0x11,
+        guest::range(4096, 0),
+        0x20,
+    ];
     bus.post(&guest::gpadl_header(1, 1, 40, 2, &data));
     assert_eq!(bus.messages(), vec![guest::gpadl_created(1, 1, 0)]);
     let gpadl = bus.server.gpadl(1).unwrap();
@@ -115,7 +181,10 @@ fn gpadl_ids_are_unique_and_bodies_need_their_header() {
     assert!(bus.take().is_empty(), "waits for its bodies");
     // The same ID again, on any channel, while it is being built.
     bus.post(&guest::gpadl_messages(2, 0x42, &[0x200])[0]);
-    assert_eq!(bus.messages(), vec![guest::gpadl_created(2, 0x42, UNSUCCESSFUL)]);
+    assert_eq!(
+        bus.messages(),
+        vec![guest::gpadl_created(2, 0x42, UNSUCCESSFUL)]
+    );
     // A body for a GPADL that does not exist: no channel to answer on.
     bus.post(&guest::gpadl_body(0x43, &[0x300]));
     assert!(bus.take().is_empty());
@@ -128,23 +197,46 @@ fn gpadl_ids_are_unique_and_bodies_need_their_header() {
     bus.post(&guest::gpadl_body(0x42, &[0x300]));
     assert!(bus.take().is_empty());
     // And the ID stays taken while the GPADL lives.
-    assert_eq!(bus.gpadl(3, 0x42, 0x400, 1), guest::gpadl_created(3, 0x42, UNSUCCESSFUL));
+    assert_eq!(
+        bus.gpadl(3, 0x42, 0x400, 1),
+        guest::gpadl_created(3, 0x42, UNSUCCESSFUL)
+    );
 }
 
 #[test]
 fn gpadl_limits_hold() {
-    let limits = vmbus::server::Limits { gpadls: 3, gpadl_entries: 64, total_entries: 100 };
+    let limits = vmbus::server::Limits {
+        gpadls: 3,
+        gpadl_entries: 64,
+        total_entries: 100,
+    };
     let mut bus = Harness::with(Config { limits, ..config() }, &ic_devices());
     bus.connect_and_offer();
     assert_eq!(status_of(&bus.gpadl(1, 1, 0x100, 63)), Some(0));
-    assert_eq!(status_of(&bus.gpadl(1, 2, 0x200, 64)), Some(UNSUCCESSFUL), "64 pages + range > 64 entries");
-    assert_eq!(status_of(&bus.gpadl(1, 3, 0x300, 40)), Some(UNSUCCESSFUL), "over the partition's 100");
+    assert_eq!(
+        status_of(&bus.gpadl(1, 2, 0x200, 64)),
+        Some(UNSUCCESSFUL),
+        "64 pages + range > 64 entries"
+    );
+    assert_eq!(
+        status_of(&bus.gpadl(1, 3, 0x300, 40)),
+        Some(UNSUCCESSFUL),
+        "over the partition's 100"
+    );
     assert_eq!(status_of(&bus.gpadl(1, 4, 0x400, 30)), Some(0));
     assert_eq!(status_of(&bus.gpadl(1, 5, 0x500, 1)), Some(0));
-    assert_eq!(status_of(&bus.gpadl(1, 6, 0x600, 1)), Some(UNSUCCESSFUL), "a fourth GPADL");
+    assert_eq!(
+        status_of(&bus.gpadl(1, 6, 0x600, 1)),
+        Some(UNSUCCESSFUL),
+        "a fourth GPADL"
+    );
     bus.post(&guest::teardown(1, 1));
     assert_eq!(bus.messages(), vec![guest::torndown(1)]);
-    assert_eq!(status_of(&bus.gpadl(1, 6, 0x600, 40)), Some(0), "room again");
+    assert_eq!(
+        status_of(&bus.gpadl(1, 6, 0x600, 40)),
+        Some(0),
+        "room again"
+    );
 }
 
 #[test]
@@ -156,15 +248,29 @@ fn open_gives_the_device_its_rings_signal_and_connection() {
         relid: 2,
         device: TIMESYNC,
         pages: (0x1000..0x1008).collect(),
-        rings: RingPages { incoming: 0..4, outgoing: 4..8 },
-        signal: Some(GuestSignal { vp: 1, sint: Sint::VMBUS, flag: 2 }),
+        rings: RingPages {
+            incoming: 0..4,
+            outgoing: 4..8,
+        },
+        signal: Some(GuestSignal {
+            vp: 1,
+            sint: Sint::VMBUS,
+            flag: 2,
+        }),
         guest_connection: EventConnection(EVENT_CONNECTION_BASE + 2),
         user_data: [0; 120],
     });
     assert_eq!(requests, vec![expected]);
     assert!(matches!(
         bus.server.channels().nth(1),
-        Some((2, TIMESYNC, ChannelState::Open { gpadl: 0xE1E10, target_vp: 1 }))
+        Some((
+            2,
+            TIMESYNC,
+            ChannelState::Open {
+                gpadl: 0xE1E10,
+                target_vp: 1
+            }
+        ))
     ));
 }
 
@@ -182,14 +288,24 @@ fn opens_refused_with_a_failure_status() {
         ("another channel's GPADL", guest::open(1, 7, 2, 0, 4)),
         ("not one range of whole pages", guest::open(1, 7, 3, 0, 1)),
         ("downstream offset 0", guest::open(1, 7, 1, 0, 0)),
-        ("downstream offset 1: no data page upstream", guest::open(1, 7, 1, 0, 1)),
-        ("downstream offset 7: no data page downstream", guest::open(1, 7, 1, 0, 7)),
+        (
+            "downstream offset 1: no data page upstream",
+            guest::open(1, 7, 1, 0, 1),
+        ),
+        (
+            "downstream offset 7: no data page downstream",
+            guest::open(1, 7, 1, 0, 7),
+        ),
         ("downstream offset past the end", guest::open(1, 7, 1, 0, 9)),
         ("a VP that does not exist", guest::open(1, 7, 1, 2, 4)),
     ];
     for (why, message) in cases {
         assert!(bus.post(&message).is_empty(), "{why}");
-        assert_eq!(bus.messages(), vec![guest::open_result(1, 7, UNSUCCESSFUL)], "{why}");
+        assert_eq!(
+            bus.messages(),
+            vec![guest::open_result(1, 7, UNSUCCESSFUL)],
+            "{why}"
+        );
     }
     // No interrupts at all is allowed.
     let requests = bus.post(&guest::open(1, 7, 1, u32::MAX, 4));
@@ -198,7 +314,10 @@ fn opens_refused_with_a_failure_status() {
     // Opening it twice is refused, the first open stands.
     assert!(bus.post(&guest::open(1, 8, 1, 0, 4)).is_empty());
     assert_eq!(bus.messages(), vec![guest::open_result(1, 8, UNSUCCESSFUL)]);
-    assert!(matches!(bus.server.channels().next(), Some((1, _, ChannelState::Open { .. }))));
+    assert!(matches!(
+        bus.server.channels().next(),
+        Some((1, _, ChannelState::Open { .. }))
+    ));
     // An open of a channel that does not exist is dropped.
     assert!(bus.post(&guest::open(40, 8, 1, 0, 4)).is_empty());
     assert!(bus.take().is_empty());
@@ -210,7 +329,13 @@ fn close_then_teardown_as_linux_closes() {
     bus.connect_and_offer();
     bus.open(3, 0x99, 0x400);
     let requests = bus.post(&guest::close(3));
-    assert_eq!(requests, vec![DeviceRequest::Close { relid: 3, device: HEARTBEAT }]);
+    assert_eq!(
+        requests,
+        vec![DeviceRequest::Close {
+            relid: 3,
+            device: HEARTBEAT
+        }]
+    );
     assert!(bus.take().is_empty(), "CLOSECHANNEL has no answer");
     bus.post(&guest::teardown(3, 0x99));
     assert_eq!(bus.messages(), vec![guest::torndown(0x99)]);
@@ -255,14 +380,23 @@ fn rescind_close_teardown_release_and_offer_again() {
     bus.open(1, 0xA, 0x100);
     // The shutdown component restarts its driver from scratch.
     let requests = bus.server.reoffer_device(SHUTDOWN);
-    assert_eq!(requests, vec![DeviceRequest::Close { relid: 1, device: SHUTDOWN }]);
+    assert_eq!(
+        requests,
+        vec![DeviceRequest::Close {
+            relid: 1,
+            device: SHUTDOWN
+        }]
+    );
     assert_eq!(bus.messages(), vec![guest::rescind(1)]);
     // Linux's driver closes (ignored: rescinded), tears down (answered at
     // once: nothing maps it any more) and releases the ID.
     assert!(bus.post(&guest::close(1)).is_empty());
     assert!(bus.take().is_empty());
     bus.post(&guest::open(1, 1, 0xA, 0, 4));
-    assert!(bus.take().is_empty(), "an open of a rescinded channel is ignored");
+    assert!(
+        bus.take().is_empty(),
+        "an open of a rescinded channel is ignored"
+    );
     bus.post(&guest::teardown(1, 0xA));
     assert_eq!(bus.messages(), vec![guest::torndown(0xA)]);
     bus.post(&guest::relid_released(1));
@@ -286,7 +420,9 @@ fn a_removed_device_is_not_offered_again() {
     assert_eq!(bus.server.channels().count(), 2);
     // Added again: offered at once, with the freed ID.
     assert!(bus.server.add_device(ic_devices()[1]));
-    assert!(matches!(bus.messages().as_slice(), [HostMessage::OfferChannel(o)] if o.child_relid.get() == 2));
+    assert!(
+        matches!(bus.messages().as_slice(), [HostMessage::OfferChannel(o)] if o.child_relid.get() == 2)
+    );
 }
 
 #[test]
@@ -300,7 +436,10 @@ fn the_guest_releasing_a_channel_declines_it_until_the_next_contact() {
     // Releasing an open channel is dropped.
     bus.open(1, 1, 0x100);
     bus.post(&guest::relid_released(1));
-    assert!(matches!(bus.server.channels().next(), Some((1, _, ChannelState::Open { .. }))));
+    assert!(matches!(
+        bus.server.channels().next(),
+        Some((1, _, ChannelState::Open { .. }))
+    ));
     bus.post(&guest::unload());
     bus.take();
     assert_eq!(bus.connect_and_offer().len(), 3);
@@ -345,20 +484,35 @@ fn modify_channel_by_version() {
                 vec![DeviceRequest::Retarget {
                     relid: 1,
                     device: SHUTDOWN,
-                    signal: Some(GuestSignal { vp: 0, sint: Sint::VMBUS, flag: 1 }),
+                    signal: Some(GuestSignal {
+                        vp: 0,
+                        sint: Sint::VMBUS,
+                        flag: 1
+                    }),
                 }],
                 "{version}"
             );
         } else {
-            assert!(requests.is_empty(), "{version}: MODIFYCHANNEL did not exist");
+            assert!(
+                requests.is_empty(),
+                "{version}: MODIFYCHANNEL did not exist"
+            );
         }
-        let expected = if answers { vec![guest::modify_response(1, 0)] } else { vec![] };
+        let expected = if answers {
+            vec![guest::modify_response(1, 0)]
+        } else {
+            vec![]
+        };
         assert_eq!(bus.messages(), expected, "{version}");
         // A VP that does not exist, a channel that is not open.
         for message in [guest::modify_channel(1, 5), guest::modify_channel(2, 0)] {
             assert!(bus.post(&message).is_empty());
             let relid = u32::from_le_bytes(message[8..12].try_into().unwrap());
-            let expected = if answers { vec![guest::modify_response(relid, UNSUCCESSFUL)] } else { vec![] };
+            let expected = if answers {
+                vec![guest::modify_response(relid, UNSUCCESSFUL)]
+            } else {
+                vec![]
+            };
             assert_eq!(bus.messages(), expected, "{version}");
         }
         // The restarted device gets the new target.
@@ -400,8 +554,14 @@ fn offers_go_after_request_and_hot_added_devices_at_once() {
     bus.post(&guest::request_offers());
     assert_eq!(bus.messages().len(), 2);
     assert!(bus.server.add_device(ic_devices()[1]));
-    assert!(matches!(bus.messages().as_slice(), [HostMessage::OfferChannel(_)]));
-    assert!(!bus.server.add_device(ic_devices()[1]), "the same device twice");
+    assert!(matches!(
+        bus.messages().as_slice(),
+        [HostMessage::OfferChannel(_)]
+    ));
+    assert!(
+        !bus.server.add_device(ic_devices()[1]),
+        "the same device twice"
+    );
 }
 
 #[test]

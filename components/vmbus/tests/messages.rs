@@ -5,15 +5,15 @@ mod common;
 
 use std::mem::offset_of;
 
-use vmbus::protocol::guid::{interface, instance};
+use vmbus::ic::heartbeat::HeartbeatMessage;
+use vmbus::ic::shutdown::ShutdownMessage;
+use vmbus::ic::timesync::{TimeSyncMessage, TimeSyncRefMessage};
+use vmbus::ic::{IcHeader, NegotiateHeader, PipeHeader};
+use vmbus::protocol::guid::{instance, interface};
 use vmbus::protocol::messages::*;
 use vmbus::protocol::parse::{GuestMessage, ParseError, parse};
 use vmbus::protocol::{Guid, HostMessage, MessageHeader, MessageType};
 use vmbus::ring::packet::PacketDescriptor;
-use vmbus::ic::{IcHeader, NegotiateHeader, PipeHeader};
-use vmbus::ic::heartbeat::HeartbeatMessage;
-use vmbus::ic::shutdown::ShutdownMessage;
-use vmbus::ic::timesync::{TimeSyncMessage, TimeSyncRefMessage};
 
 #[test]
 fn sizes_are_linuxs() {
@@ -75,7 +75,10 @@ fn offsets_are_linuxs() {
     assert_eq!(offset_of!(OpenChannel, openid), 12);
     assert_eq!(offset_of!(OpenChannel, ringbuffer_gpadlhandle), 16);
     assert_eq!(offset_of!(OpenChannel, target_vp), 20);
-    assert_eq!(offset_of!(OpenChannel, downstream_ringbuffer_pageoffset), 24);
+    assert_eq!(
+        offset_of!(OpenChannel, downstream_ringbuffer_pageoffset),
+        24
+    );
     assert_eq!(offset_of!(OpenChannel, userdata), 28);
 
     assert_eq!(offset_of!(OpenResult, status), 16);
@@ -139,16 +142,34 @@ fn message_types_are_linuxs() {
 
 #[test]
 fn guids_read_as_linux_writes_them() {
-    assert_eq!(interface::SHUTDOWN.to_string(), "0e0b6031-5213-4934-818b-38d90ced39db");
-    assert_eq!(interface::TIMESYNC.to_string(), "9527e630-d0ae-497b-adce-e80ab0175caf");
-    assert_eq!(interface::HEARTBEAT.to_string(), "57164f39-9115-4e78-ab55-382f3bd5422d");
-    assert_eq!(interface::KVP.to_string(), "a9a0f4e7-5a45-4d96-b827-8a841e8c03e6");
-    assert_eq!(instance::SHUTDOWN.to_string(), "b6650ff7-33bc-4840-8048-e0676786f393");
+    assert_eq!(
+        interface::SHUTDOWN.to_string(),
+        "0e0b6031-5213-4934-818b-38d90ced39db"
+    );
+    assert_eq!(
+        interface::TIMESYNC.to_string(),
+        "9527e630-d0ae-497b-adce-e80ab0175caf"
+    );
+    assert_eq!(
+        interface::HEARTBEAT.to_string(),
+        "57164f39-9115-4e78-ab55-382f3bd5422d"
+    );
+    assert_eq!(
+        interface::KVP.to_string(),
+        "a9a0f4e7-5a45-4d96-b827-8a841e8c03e6"
+    );
+    assert_eq!(
+        instance::SHUTDOWN.to_string(),
+        "b6650ff7-33bc-4840-8048-e0676786f393"
+    );
     // GUID_INIT(0x0e0b6031, 0x5213, 0x4934, 0x81, 0x8b, ...): the first three
     // fields little-endian.
     assert_eq!(
         interface::SHUTDOWN.0,
-        [0x31, 0x60, 0x0b, 0x0e, 0x13, 0x52, 0x34, 0x49, 0x81, 0x8b, 0x38, 0xd9, 0x0c, 0xed, 0x39, 0xdb]
+        [
+            0x31, 0x60, 0x0b, 0x0e, 0x13, 0x52, 0x34, 0x49, 0x81, 0x8b, 0x38, 0xd9, 0x0c, 0xed,
+            0x39, 0xdb
+        ]
     );
 }
 
@@ -179,7 +200,11 @@ fn every_guest_message_parses_at_its_size_and_not_shorter() {
         if size > 8 {
             assert_eq!(
                 parse(&bytes[..size - 1]),
-                Err(ParseError::TooShort { message_type, size: size - 1, needed: size })
+                Err(ParseError::TooShort {
+                    message_type,
+                    size: size - 1,
+                    needed: size
+                })
             );
         }
     }
@@ -202,12 +227,36 @@ fn guest_message_ranges_follow_the_layout() {
 
 #[test]
 fn host_types_and_unknown_types_are_not_guest_messages() {
-    for t in [0u32, 1, 2, 4, 6, 10, 12, 15, 17, 18, 19, 20, 23, 24, 25, 0xFFFF_FFFF] {
+    for t in [
+        0u32,
+        1,
+        2,
+        4,
+        6,
+        10,
+        12,
+        15,
+        17,
+        18,
+        19,
+        20,
+        23,
+        24,
+        25,
+        0xFFFF_FFFF,
+    ] {
         let mut bytes = vec![0u8; 240];
         bytes[..4].copy_from_slice(&t.to_le_bytes());
-        assert_eq!(parse(&bytes), Err(ParseError::NotAGuestMessage(MessageType(t))), "type {t}");
+        assert_eq!(
+            parse(&bytes),
+            Err(ParseError::NotAGuestMessage(MessageType(t))),
+            "type {t}"
+        );
     }
-    assert!(matches!(parse(&[14, 0, 0]), Err(ParseError::TooShort { .. })));
+    assert!(matches!(
+        parse(&[14, 0, 0]),
+        Err(ParseError::TooShort { .. })
+    ));
     assert_eq!(parse(&[0u8; 241]), Err(ParseError::TooLong(241)));
 }
 
@@ -227,9 +276,15 @@ fn host_messages_need_what_linux_needs() {
         let mut bytes = vec![0u8; size];
         bytes[..4].copy_from_slice(&message_type.0.to_le_bytes());
         assert!(HostMessage::parse(&bytes).is_some(), "{message_type:?}");
-        assert!(HostMessage::parse(&bytes[..size - 1]).is_none(), "{message_type:?} short");
+        assert!(
+            HostMessage::parse(&bytes[..size - 1]).is_none(),
+            "{message_type:?} short"
+        );
     }
-    for message_type in [MessageType::ALLOFFERS_DELIVERED, MessageType::UNLOAD_RESPONSE] {
+    for message_type in [
+        MessageType::ALLOFFERS_DELIVERED,
+        MessageType::UNLOAD_RESPONSE,
+    ] {
         assert!(HostMessage::parse(&message_type.0.to_le_bytes()).is_some());
     }
 }

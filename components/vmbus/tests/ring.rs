@@ -12,7 +12,12 @@ use vmbus::ring::packet::{OutgoingPacket, PacketType};
 use vmbus::ring::{ControlField, IncomingRing, OutgoingRing, RingError, RingMemory};
 
 fn packet(data: &[u8], trans_id: u64) -> OutgoingPacket<'_> {
-    OutgoingPacket { packet_type: PacketType::DATA_INBAND, flags: 0, trans_id, data }
+    OutgoingPacket {
+        packet_type: PacketType::DATA_INBAND,
+        flags: 0,
+        trans_id,
+        data,
+    }
 }
 
 #[test]
@@ -21,7 +26,10 @@ fn a_host_packet_is_framed_as_linux_reads_it() {
     let mut guest = LinuxRing::init(&memory);
     let mut host = OutgoingRing::new(&memory).unwrap();
     let data = b"hello, guest";
-    assert_eq!(host.write(&packet(data, 0x1122)), Ok(Written { signal_guest: true }));
+    assert_eq!(
+        host.write(&packet(data, 0x1122)),
+        Ok(Written { signal_guest: true })
+    );
     // Descriptor: type 6, offset8 2, len8 ceil((16 + 12) / 8) = 4, flags 0.
     let raw = memory.peek_data(0, 40);
     assert_eq!(&raw[0..2], &6u16.to_le_bytes());
@@ -77,14 +85,25 @@ fn the_ring_is_never_filled_completely() {
     for i in 0..31 {
         host.write(&packet(&data, i)).unwrap();
     }
-    assert_eq!(host.write(&packet(&data, 99)), Err(WriteError::Full { needed: 128 }));
-    assert_eq!((&memory).load(ControlField::PendingSendSize), 128, "asks the guest for room");
+    assert_eq!(
+        host.write(&packet(&data, 99)),
+        Err(WriteError::Full { needed: 128 })
+    );
+    assert_eq!(
+        (&memory).load(ControlField::PendingSendSize),
+        128,
+        "asks the guest for room"
+    );
     // Exactly filling never happens either way: a smaller packet that
     // leaves 8 bytes is fine.
     assert_eq!(host.free().unwrap(), 128);
     host.write(&packet(&[0; 96], 100)).unwrap();
     assert_eq!(host.free().unwrap(), 8);
-    assert_eq!((&memory).load(ControlField::PendingSendSize), 0, "cleared once written");
+    assert_eq!(
+        (&memory).load(ControlField::PendingSendSize),
+        0,
+        "cleared once written"
+    );
 }
 
 #[test]
@@ -92,13 +111,26 @@ fn the_host_signals_only_when_the_ring_was_empty_and_not_masked() {
     let memory = FlatRing::new(1);
     let mut guest = LinuxRing::init(&memory);
     let mut host = OutgoingRing::new(&memory).unwrap();
-    assert!(host.write(&packet(b"1", 1)).unwrap().signal_guest, "empty → non-empty");
-    assert!(!host.write(&packet(b"2", 2)).unwrap().signal_guest, "was not empty");
+    assert!(
+        host.write(&packet(b"1", 1)).unwrap().signal_guest,
+        "empty → non-empty"
+    );
+    assert!(
+        !host.write(&packet(b"2", 2)).unwrap().signal_guest,
+        "was not empty"
+    );
     guest.begin_read();
     guest.recv(4096).unwrap().unwrap();
     guest.recv(4096).unwrap().unwrap();
-    assert!(!host.write(&packet(b"3", 3)).unwrap().signal_guest, "masked while draining");
-    assert_ne!(guest.end_read(), 0, "Linux sees it on unmasking (hv_end_read)");
+    assert!(
+        !host.write(&packet(b"3", 3)).unwrap().signal_guest,
+        "masked while draining"
+    );
+    assert_ne!(
+        guest.end_read(),
+        0,
+        "Linux sees it on unmasking (hv_end_read)"
+    );
     guest.recv(4096).unwrap().unwrap();
     assert!(host.write(&packet(b"4", 4)).unwrap().signal_guest);
 }
@@ -110,9 +142,15 @@ fn the_guest_signals_the_host_when_its_pending_send_size_is_met() {
     let mut host = OutgoingRing::new(&memory).unwrap();
     let data = [0; 2100];
     host.write(&packet(&data, 1)).unwrap(); // 2128 ring bytes, 1968 left
-    assert_eq!(host.write(&packet(&data, 2)), Err(WriteError::Full { needed: 2128 }));
+    assert_eq!(
+        host.write(&packet(&data, 2)),
+        Err(WriteError::Full { needed: 2128 })
+    );
     let (_, _, signal) = guest.recv(4096).unwrap().unwrap();
-    assert!(signal, "Linux's hv_pkt_iter_close signals: the host asked for 2128");
+    assert!(
+        signal,
+        "Linux's hv_pkt_iter_close signals: the host asked for 2128"
+    );
     host.write(&packet(&data, 2)).unwrap();
 }
 
@@ -146,7 +184,11 @@ fn masking_the_incoming_ring_and_the_race_on_unmask() {
     let mut guest = LinuxRing::init(&memory);
     let host = IncomingRing::new(&memory).unwrap();
     host.mask();
-    assert_eq!(guest.send(6, 0, 1, b"x"), Ok(false), "masked: Linux does not signal");
+    assert_eq!(
+        guest.send(6, 0, 1, b"x"),
+        Ok(false),
+        "masked: Linux does not signal"
+    );
     assert_eq!(host.unmask(), Ok(true), "the host looks again");
 }
 
@@ -173,7 +215,10 @@ fn hostile_indices_are_refused_without_touching_memory_outside() {
         memory.poke_control(ControlField::ReadIndex, bad);
         assert_eq!(
             host.write(&packet(b"x", 1)),
-            Err(WriteError::Ring(RingError::BadIndex { field: ControlField::ReadIndex, value: bad }))
+            Err(WriteError::Ring(RingError::BadIndex {
+                field: ControlField::ReadIndex,
+                value: bad
+            }))
         );
     }
     let incoming = FlatRing::new(1);
@@ -182,7 +227,10 @@ fn hostile_indices_are_refused_without_touching_memory_outside() {
     let mut buffer = [0; 4096];
     for bad in [4096, 0xFFFF_FFF8, 3] {
         incoming.poke_control(ControlField::WriteIndex, bad);
-        assert!(matches!(reader.read(&mut buffer), Err(ReadError::Ring(RingError::BadIndex { .. }))));
+        assert!(matches!(
+            reader.read(&mut buffer),
+            Err(ReadError::Ring(RingError::BadIndex { .. }))
+        ));
     }
     // A ring that starts with a bad index is refused outright.
     incoming.poke_control(ControlField::ReadIndex, 5000);
@@ -213,16 +261,25 @@ fn hostile_descriptors_are_refused() {
         memory.poke_data(0, &descriptor(offset8, len8));
         memory.poke_control(ControlField::WriteIndex, write);
         assert!(
-            matches!(host.read(&mut buffer), Err(ReadError::Ring(RingError::BadDescriptor { .. }))),
+            matches!(
+                host.read(&mut buffer),
+                Err(ReadError::Ring(RingError::BadDescriptor { .. }))
+            ),
             "offset8 {offset8} len8 {len8}"
         );
     }
     memory.poke_control(ControlField::WriteIndex, 8);
-    assert_eq!(host.read(&mut buffer), Err(ReadError::Ring(RingError::ShortData(8))));
+    assert_eq!(
+        host.read(&mut buffer),
+        Err(ReadError::Ring(RingError::ShortData(8)))
+    );
     // A good packet, too big for the buffer: nothing consumed.
     memory.poke_data(0, &descriptor(2, 4));
     memory.poke_control(ControlField::WriteIndex, 40);
-    assert_eq!(host.read(&mut buffer[..16]), Err(ReadError::BufferTooSmall { needed: 32 }));
+    assert_eq!(
+        host.read(&mut buffer[..16]),
+        Err(ReadError::BufferTooSmall { needed: 32 })
+    );
     assert!(host.read(&mut buffer).unwrap().is_some());
 }
 
@@ -231,8 +288,14 @@ fn oversized_packets_and_bad_ring_sizes() {
     let memory = FlatRing::new(1);
     let _guest = LinuxRing::init(&memory);
     let mut host = OutgoingRing::new(&memory).unwrap();
-    assert_eq!(host.write(&packet(&[0; 4072], 1)), Err(WriteError::TooLarge));
-    assert_eq!(host.write(&packet(&vec![0; 600_000], 1)), Err(WriteError::TooLarge));
+    assert_eq!(
+        host.write(&packet(&[0; 4072], 1)),
+        Err(WriteError::TooLarge)
+    );
+    assert_eq!(
+        host.write(&packet(&vec![0; 600_000], 1)),
+        Err(WriteError::TooLarge)
+    );
     let empty = FlatRing::new(0);
     assert_eq!(OutgoingRing::new(&empty).err(), Some(RingError::BadSize(0)));
 }

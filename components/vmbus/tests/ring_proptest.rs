@@ -57,7 +57,12 @@ struct World<'a> {
 impl World<'_> {
     fn host_flush(&mut self) {
         while let Some((seq, data)) = self.host_queue.front() {
-            let packet = OutgoingPacket { packet_type: PacketType::DATA_INBAND, flags: 0, trans_id: *seq, data };
+            let packet = OutgoingPacket {
+                packet_type: PacketType::DATA_INBAND,
+                flags: 0,
+                trans_id: *seq,
+                data,
+            };
             match self.host_out.write(&packet) {
                 Ok(written) => {
                     self.guest_irq |= written.signal_guest;
@@ -80,7 +85,9 @@ impl World<'_> {
                 Err(()) => {
                     // As netvsc does: say how much room is needed, wait.
                     let needed = (16 + data.len() as u32).next_multiple_of(8) + 8;
-                    self.guest_out.mem.store(ControlField::PendingSendSize, needed);
+                    self.guest_out
+                        .mem
+                        .store(ControlField::PendingSendSize, needed);
                     break;
                 }
             }
@@ -215,8 +222,16 @@ enum Hostile {
     Commit,
     Mask,
     Unmask,
-    Poke { downstream: bool, field: u8, value: u32 },
-    Scribble { downstream: bool, offset: usize, bytes: Vec<u8> },
+    Poke {
+        downstream: bool,
+        field: u8,
+        value: u32,
+    },
+    Scribble {
+        downstream: bool,
+        offset: usize,
+        bytes: Vec<u8>,
+    },
     GuestSend(usize),
     GuestRecv,
 }
@@ -229,9 +244,21 @@ fn hostile() -> impl Strategy<Value = Hostile> {
         Just(Hostile::Commit),
         Just(Hostile::Mask),
         Just(Hostile::Unmask),
-        (any::<bool>(), 0u8..5, value).prop_map(|(downstream, field, value)| Hostile::Poke { downstream, field, value }),
-        (any::<bool>(), 0usize..20000, proptest::collection::vec(any::<u8>(), 1..24))
-            .prop_map(|(downstream, offset, bytes)| Hostile::Scribble { downstream, offset, bytes }),
+        (any::<bool>(), 0u8..5, value).prop_map(|(downstream, field, value)| Hostile::Poke {
+            downstream,
+            field,
+            value
+        }),
+        (
+            any::<bool>(),
+            0usize..20000,
+            proptest::collection::vec(any::<u8>(), 1..24)
+        )
+            .prop_map(|(downstream, offset, bytes)| Hostile::Scribble {
+                downstream,
+                offset,
+                bytes
+            }),
         (0usize..3000).prop_map(Hostile::GuestSend),
         Just(Hostile::GuestRecv),
     ]

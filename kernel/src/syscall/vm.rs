@@ -266,8 +266,11 @@ pub(super) fn vp_get_registers(kernel: &mut Kernel, thread: ThreadId, cap: u64) 
         .vps
         .get_mut(vp)
         .ok_or(Status::InvalidArgument.code())?;
+    // Reads through a copy: the VMCB hands out `&mut` only to writers,
+    // whose writes it tracks for the clean bits.
+    let mut vmcb = *record.vmcb;
     let mut registers = VpRegisters {
-        vmcb: &mut record.vmcb,
+        vmcb: &mut vmcb,
         gprs: &mut record.gprs,
     };
     for index in 0..count {
@@ -312,7 +315,8 @@ pub(super) fn vp_set_registers(kernel: &mut Kernel, thread: ThreadId, cap: u64) 
         .vps
         .get_mut(vp)
         .ok_or(Status::InvalidArgument.code())?;
-    *record.vmcb = vmcb;
+    // A component set registers: every clean-bit area counts as written.
+    *record.vmcb.all_mut() = vmcb;
     record.gprs = gprs;
     succeed(kernel, thread)
 }

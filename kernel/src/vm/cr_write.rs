@@ -53,10 +53,10 @@ impl Kernel {
         }
         let cpu_rules = super::guest_cpu::guest_cpu();
         match control_registers::cr4_write(save.cr4, value, save.efer, save.cr3, cpu_rules) {
-            Cr4Write::Fault => record.vmcb.control.event_inj = general_protection(),
+            Cr4Write::Fault => *record.vmcb.event_inj_mut() = general_protection(),
             Cr4Write::Accept { cr4, flush } => {
-                record.vmcb.save.cr4 = cr4;
-                record.vmcb.save.rip = next_rip;
+                *record.vmcb.cr4_mut() = cr4;
+                *record.vmcb.rip_mut() = next_rip;
                 if flush {
                     // The next entry flushes this VP's translations.
                     record.seen_tlb_generation = 0;

@@ -62,15 +62,16 @@ impl Kernel {
         let Some(record) = self.vps.get_mut(vp) else {
             return Next::GONE;
         };
-        let control = &mut record.vmcb.control;
+        let vmcb = &mut record.vmcb;
         // An event whose delivery the exit interrupted is delivered again
         // (APM 15.7.2), unless something replaces it below.
-        control.event_inj = if control.exit_int_info.valid() {
-            control.exit_int_info
+        let interrupted = vmcb.control.exit_int_info;
+        *vmcb.event_inj_mut() = if interrupted.valid() {
+            interrupted
         } else {
             EventInjection::NONE
         };
-        let code = control.exit_code;
+        let code = vmcb.control.exit_code;
         match code {
             ExitCode::INTR | ExitCode::NMI => {
                 crate::arch::host_events::report(false);
@@ -85,8 +86,9 @@ impl Kernel {
                 }
             }
             ExitCode::VINTR => {
-                control.v_intr.set_v_irq(false);
-                control.intercepts.set(tessera_svm::Intercept::Vintr, false);
+                vmcb.v_intr_mut().set_v_irq(false);
+                vmcb.intercepts_mut()
+                    .set(tessera_svm::Intercept::Vintr, false);
                 Next::Resume
             }
             ExitCode::CPUID => self.exit_cpuid(cpu, vp),
@@ -109,7 +111,7 @@ impl Kernel {
             // RDPMC: #GP for an ECX the processor has no counter for; the
             // CPL and CR4.PCE checks come before the intercept).
             ExitCode::RDPMC => {
-                control.event_inj = general_protection();
+                *vmcb.event_inj_mut() = general_protection();
                 Next::Resume
             }
             ExitCode::RDTSCP => self.exit_rdtscp(cpu, vp),
@@ -126,13 +128,13 @@ impl Kernel {
             | ExitCode::MWAIT_CONDITIONAL
             | ExitCode::XSETBV
             | ExitCode::RDPRU => {
-                control.event_inj = invalid_opcode();
+                *vmcb.event_inj_mut() = invalid_opcode();
                 Next::Resume
             }
             code if code.exception_vector().is_some() => self.exit_exception(cpu, vp),
             code if code.is_invalid() => {
                 // What VMRUN left in the save area may be the host's.
-                super::entry_state::restore(cpu, &mut record.vmcb.save);
+                super::entry_state::restore(cpu, &mut vmcb.all_mut().save);
                 self.report_registers(vp, "VMRUN refused the guest state (VMEXIT_INVALID)");
                 log::error!(
                     "{}: this is a kernel bug: every state is checked before VMRUN",
@@ -200,11 +202,11 @@ impl Kernel {
         let Some(record) = self.vps.get_mut(vp) else {
             return Next::GONE;
         };
-        record.vmcb.save.rax = eax;
+        *record.vmcb.rax_mut() = eax;
         record.gprs.rbx = ebx;
         record.gprs.rcx = ecx;
         record.gprs.rdx = edx;
-        record.vmcb.save.rip = next_rip;
+        *record.vmcb.rip_mut() = next_rip;
         Next::Resume
     }
 
@@ -257,7 +259,7 @@ impl Kernel {
         let Some(record) = self.vps.get_mut(vp) else {
             return Next::GONE;
         };
-        let save = &mut record.vmcb.save;
+        let save = &record.vmcb.save;
         let read = match (msr::fast_path(number), write) {
             (msr::FastPath::Efer, false) => Some(msr::efer_read(save.efer)),
             (msr::FastPath::Efer, true) => match msr::efer_write(
@@ -267,14 +269,14 @@ impl Kernel {
                 super::guest_cpu::guest_cpu().efer_allowed,
             ) {
                 Some(efer) => {
-                    save.efer = efer;
+                    *record.vmcb.efer_mut() = efer;
                     None
                 }
                 None => return self.fault(vp),
             },
             (msr::FastPath::Pat, false) => Some(save.g_pat),
             (msr::FastPath::Pat, true) if msr::valid_pat(value) => {
-                save.g_pat = value;
+                *record.vmcb.g_pat_mut() = value;
                 None
             }
             (msr::FastPath::Tsc, false) => {
@@ -295,7 +297,7 @@ impl Kernel {
             (msr::FastPath::Tsc, true) => {
                 // SAFETY: as above.
                 let host = unsafe { core::arch::x86_64::_rdtsc() };
-                record.vmcb.control.tsc_offset = value.wrapping_sub(host);
+                *record.vmcb.tsc_offset_mut() = value.wrapping_sub(host);
                 None
             }
             _ => return self.fault(vp),
@@ -304,10 +306,10 @@ impl Kernel {
             return Next::GONE;
         };
         if let Some(read) = read {
-            record.vmcb.save.rax = read & 0xFFFF_FFFF;
+            *record.vmcb.rax_mut() = read & 0xFFFF_FFFF;
             record.gprs.rdx = read >> 32;
         }
-        record.vmcb.save.rip = next_rip;
+        *record.vmcb.rip_mut() = next_rip;
         Next::Resume
     }
 
@@ -317,7 +319,7 @@ impl Kernel {
         match self.next_rip(cpu, vp) {
             Ok(next) => {
                 if let Some(record) = self.vps.get_mut(vp) {
-                    record.vmcb.save.rip = next;
+                    *record.vmcb.rip_mut() = next;
                 }
                 Next::Resume
             }
@@ -336,16 +338,16 @@ impl Kernel {
         };
         let tsc = crate::arch::tsc::read().wrapping_add(record.vmcb.control.tsc_offset);
         let [rax, rdx, rcx] = msr::rdtscp(tsc, record.tsc_aux);
-        record.vmcb.save.rax = rax;
+        *record.vmcb.rax_mut() = rax;
         record.gprs.rdx = rdx;
         record.gprs.rcx = rcx;
-        record.vmcb.save.rip = next_rip;
+        *record.vmcb.rip_mut() = next_rip;
         Next::Resume
     }
 
     fn fault(&mut self, vp: VpId) -> Next {
         if let Some(record) = self.vps.get_mut(vp) {
-            record.vmcb.control.event_inj = general_protection();
+            *record.vmcb.event_inj_mut() = general_protection();
         }
         Next::Resume
     }
@@ -417,11 +419,12 @@ impl Kernel {
         let Some(record) = self.vps.get_mut(vp) else {
             return Next::GONE;
         };
-        let save = &mut record.vmcb.save;
+        let vmcb = &mut record.vmcb;
         if access.is_in {
-            save.rax = if size == 4 { mask } else { save.rax | mask };
+            let rax = vmcb.rax_mut();
+            *rax = if size == 4 { mask } else { *rax | mask };
         }
-        save.rip = next_rip;
+        *vmcb.rip_mut() = next_rip;
         Next::Resume
     }
 
@@ -456,7 +459,7 @@ impl Kernel {
         };
         let interrupts_on = record.vmcb.save.rflags & (1 << 9) != 0;
         let wakeable = record.pending_interrupt.is_some() || record.pending_nmi;
-        record.vmcb.save.rip = next_rip;
+        *record.vmcb.rip_mut() = next_rip;
         if wakeable {
             return Next::Resume;
         }
@@ -628,8 +631,8 @@ impl Kernel {
             control.exit_int_info,
             record.vmcb.save.dr7,
         )?;
-        record.vmcb.control.event_inj = reflection.inject;
-        record.vmcb.save.dr7 = reflection.dr7;
+        *record.vmcb.event_inj_mut() = reflection.inject;
+        *record.vmcb.dr7_mut() = reflection.dr7;
         match reflection.requeue {
             Some(Requeue::Nmi) => record.pending_nmi = true,
             Some(Requeue::Interrupt { vector }) => {

@@ -8,8 +8,9 @@
 //! guest straight from the exit.
 use super::skip::{Unlocked, next_rip_unlocked};
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use tessera_svm::{EventInjection, ExitCode, Vmcb};
+use tessera_svm::{EventInjection, ExitCode};
 use tessera_vcpu::GuestGprs;
+use super::VpVmcb;
 
 /// Routes a lock-free reader can check; more than this and the fast path
 /// defers every exit of that kind to the locked one.
@@ -121,7 +122,7 @@ impl FastPartition {
 /// (`skip::next_rip_unlocked`, reading guest memory through `npt_root`);
 /// if the bytes there are not that instruction, the locked path decides.
 pub fn answer(
-    vmcb: &mut Vmcb,
+    vmcb: &mut VpVmcb,
     gprs: &mut GuestGprs,
     partition: &FastPartition,
     vp_index: u32,
@@ -142,8 +143,8 @@ pub fn answer(
             let Some(next) = next_rip_unlocked(vmcb, unlocked) else {
                 return false;
             };
-            vmcb.save.rip = next;
-            vmcb.control.event_inj = EventInjection::NONE;
+            *vmcb.rip_mut() = next;
+            *vmcb.event_inj_mut() = EventInjection::NONE;
             true
         }
         _ => false,
@@ -151,7 +152,7 @@ pub fn answer(
 }
 
 fn answer_cpuid(
-    vmcb: &mut Vmcb,
+    vmcb: &mut VpVmcb,
     gprs: &mut GuestGprs,
     partition: &FastPartition,
     vp_index: u32,
@@ -164,15 +165,15 @@ fn answer_cpuid(
     let Some(next_rip) = next_rip_unlocked(vmcb, unlocked) else {
         return false;
     };
-    vmcb.control.event_inj = EventInjection::NONE;
+    *vmcb.event_inj_mut() = EventInjection::NONE;
     let subleaf = gprs.rcx as u32;
     let [eax, ebx, ecx, edx] = super::hv1::cpuid_leaf(partition.hv1(), leaf)
         .unwrap_or_else(|| super::guest_cpu::guest_cpuid(leaf, subleaf, vp_index));
-    vmcb.save.rax = u64::from(eax);
+    *vmcb.rax_mut() = u64::from(eax);
     gprs.rbx = u64::from(ebx);
     gprs.rcx = u64::from(ecx);
     gprs.rdx = u64::from(edx);
-    vmcb.save.rip = next_rip;
+    *vmcb.rip_mut() = next_rip;
     true
 }
 
@@ -182,7 +183,7 @@ fn answer_cpuid(
 /// agrees with the full dispatcher. Flushes, memory parameters and
 /// anything forwarded take the locked path.
 fn answer_hypercall(
-    vmcb: &mut Vmcb,
+    vmcb: &mut VpVmcb,
     gprs: &mut GuestGprs,
     partition: &FastPartition,
     unlocked: &mut Unlocked<'_>,
@@ -213,9 +214,9 @@ fn answer_hypercall(
             return false;
         };
         // HV_STATUS_SUCCESS with no reps: result value 0.
-        vmcb.save.rax = 0;
-        vmcb.save.rip = next_rip;
-        vmcb.control.event_inj = EventInjection::NONE;
+        *vmcb.rax_mut() = 0;
+        *vmcb.rip_mut() = next_rip;
+        *vmcb.event_inj_mut() = EventInjection::NONE;
         return true;
     }
     let caller = Caller::KERNEL64;
@@ -237,20 +238,20 @@ fn answer_hypercall(
         return false;
     };
     completion.apply(&mut registers);
-    vmcb.save.rax = registers.rax;
+    *vmcb.rax_mut() = registers.rax;
     gprs.rcx = registers.rcx;
     gprs.rdx = registers.rdx;
     if completion.writeback.advance_rip {
-        vmcb.save.rip = next_rip;
+        *vmcb.rip_mut() = next_rip;
     }
-    vmcb.control.event_inj = EventInjection::NONE;
+    *vmcb.event_inj_mut() = EventInjection::NONE;
     true
 }
 
 /// Port I/O no route takes: the empty bus (reads all ones, writes go
 /// nowhere), as the locked path answers it too. String I/O is left to the
 /// locked path, which refuses it.
-fn answer_absent_port(vmcb: &mut Vmcb, partition: &FastPartition) -> bool {
+fn answer_absent_port(vmcb: &mut VpVmcb, partition: &FastPartition) -> bool {
     let info = tessera_svm::ioio::IoioExitInfo::from_bits(vmcb.control.exit_info1);
     let Ok(access) = info.decode() else {
         return false;
@@ -259,14 +260,14 @@ fn answer_absent_port(vmcb: &mut Vmcb, partition: &FastPartition) -> bool {
         return false;
     }
     if access.is_in {
-        let save = &mut vmcb.save;
-        save.rax = match access.size.bytes() {
-            1 => save.rax | 0xFF,
-            2 => save.rax | 0xFFFF,
+        let rax = vmcb.rax_mut();
+        *rax = match access.size.bytes() {
+            1 => *rax | 0xFF,
+            2 => *rax | 0xFFFF,
             _ => 0xFFFF_FFFF,
         };
     }
-    vmcb.save.rip = vmcb.control.exit_info2;
-    vmcb.control.event_inj = EventInjection::NONE;
+    *vmcb.rip_mut() = vmcb.control.exit_info2;
+    *vmcb.event_inj_mut() = EventInjection::NONE;
     true
 }

@@ -10,7 +10,7 @@ use tessera_abi::vm::{TESSERA_HANDLER_DIED, intercept};
 use tessera_capability::VpId;
 use tessera_ipc::{CallOutcome, Message};
 use tessera_vcpu::exit_message::ExitMessage;
-use tessera_vcpu::registers::VpRegisters;
+use tessera_vcpu::registers::{VpRegisters, set_uncached};
 use tessera_vcpu::reply::{self, Reply};
 
 /// What the exit a VP waits on needs from the reply.
@@ -201,15 +201,19 @@ impl Kernel {
         let Some(record) = self.vps.get_mut(vp) else {
             return;
         };
-        let mut registers = VpRegisters {
-            vmcb: &mut record.vmcb,
-            gprs: &mut record.gprs,
-        };
         for (name, value) in reply.register_pairs() {
-            // Names and values were checked by `reply::decode`.
-            let _ = registers.set(name, (value, 0));
+            // Names and values were checked by `reply::decode`. Registers
+            // no clean bit covers keep the VMCB's cached areas clean; any
+            // other name counts as writing every area.
+            if !set_uncached(&mut record.vmcb, &mut record.gprs, name, value) {
+                let mut registers = VpRegisters {
+                    vmcb: record.vmcb.all_mut(),
+                    gprs: &mut record.gprs,
+                };
+                let _ = registers.set(name, (value, 0));
+            }
         }
-        let save = &mut record.vmcb.save;
+        let vmcb = &mut record.vmcb;
         if let Some([first, second]) = reply.result {
             match pending.kind {
                 PendingKind::IoRead { size } => {
@@ -219,31 +223,39 @@ impl Kernel {
                         _ => u64::MAX,
                     };
                     // A 32-bit IN zero-extends into RAX, as a 32-bit move does.
-                    save.rax = if size == 4 {
+                    let rax = vmcb.rax_mut();
+                    *rax = if size == 4 {
                         first & 0xFFFF_FFFF
                     } else {
-                        (save.rax & !mask) | (first & mask)
+                        (*rax & !mask) | (first & mask)
                     };
                 }
                 PendingKind::MsrRead => {
-                    save.rax = first & 0xFFFF_FFFF;
+                    *vmcb.rax_mut() = first & 0xFFFF_FFFF;
                     record.gprs.rdx = first >> 32;
                 }
                 PendingKind::Mmio(access) => {
                     if let tessera_vcpu::mmio::Op::Load { dest, .. } = access.op {
-                        let old = tessera_vcpu::gprs::read(&record.gprs, save.rax, save.rsp, dest);
+                        let old = tessera_vcpu::gprs::read(
+                            &record.gprs,
+                            vmcb.save.rax,
+                            vmcb.save.rsp,
+                            dest,
+                        );
                         let new =
                             tessera_vcpu::mmio::load_result(access.op, access.size, first, old);
                         match tessera_vcpu::gprs::slot(&mut record.gprs, dest) {
                             Some(slot) => *slot = new,
-                            None if dest == tessera_vcpu::gprs::GprIndex::RAX => save.rax = new,
-                            None => save.rsp = new,
+                            None if dest == tessera_vcpu::gprs::GprIndex::RAX => {
+                                *vmcb.rax_mut() = new
+                            }
+                            None => *vmcb.rsp_mut() = new,
                         }
                     }
                 }
-                PendingKind::Hypercall => save.rax = first,
+                PendingKind::Hypercall => *vmcb.rax_mut() = first,
                 PendingKind::Cpuid => {
-                    save.rax = first & 0xFFFF_FFFF;
+                    *vmcb.rax_mut() = first & 0xFFFF_FFFF;
                     record.gprs.rbx = first >> 32;
                     record.gprs.rcx = second & 0xFFFF_FFFF;
                     record.gprs.rdx = second >> 32;
@@ -252,12 +264,12 @@ impl Kernel {
             }
         }
         if reply.fault {
-            record.vmcb.control.event_inj = super::exits::general_protection();
+            *record.vmcb.event_inj_mut() = super::exits::general_protection();
         }
         if reply.advance_rip
             && let Some(next) = pending.next_rip
         {
-            record.vmcb.save.rip = next;
+            *record.vmcb.rip_mut() = next;
         }
         if let Some(event) = reply.inject {
             if record.vmcb.control.event_inj.valid() {
@@ -266,7 +278,7 @@ impl Kernel {
                     self.vp_name(vp)
                 );
             } else if let Some(record) = self.vps.get_mut(vp) {
-                record.vmcb.control.event_inj = event;
+                *record.vmcb.event_inj_mut() = event;
             }
         }
     }

@@ -259,7 +259,7 @@ impl Kernel {
                 },
             )
             .map(|value| {
-                record.vmcb.save.rax = value & 0xFFFF_FFFF;
+                *record.vmcb.rax_mut() = value & 0xFFFF_FFFF;
                 record.gprs.rdx = value >> 32;
                 Effect::None
             }),
@@ -284,13 +284,13 @@ impl Kernel {
         let Some(record) = self.vps.get_mut(vp) else {
             return Some(Next::GONE);
         };
-        record.vmcb.save.rip = next_rip;
+        *record.vmcb.rip_mut() = next_rip;
         Some(self.apply_msr_effect(cpu, vp, effect))
     }
 
     fn inject_gp(&mut self, vp: VpId) -> Next {
         if let Some(record) = self.vps.get_mut(vp) {
-            record.vmcb.control.event_inj = super::exits::general_protection();
+            *record.vmcb.event_inj_mut() = super::exits::general_protection();
         }
         Next::Resume
     }
@@ -491,7 +491,7 @@ impl Kernel {
             return Next::Resume;
         };
         let Some(state) = target.hv1.as_ref() else {
-            record.vmcb.control.event_inj = super::exits::invalid_opcode();
+            *record.vmcb.event_inj_mut() = super::exits::invalid_opcode();
             return Next::Resume;
         };
         let save = &record.vmcb.save;
@@ -534,7 +534,7 @@ impl Kernel {
         );
         let completion = match outcome {
             Outcome::Fault(_) => {
-                record.vmcb.control.event_inj = super::exits::invalid_opcode();
+                *record.vmcb.event_inj_mut() = super::exits::invalid_opcode();
                 return Next::Resume;
             }
             Outcome::Complete(completion) => completion,
@@ -573,7 +573,7 @@ impl Kernel {
         let Some(record) = self.vps.get_mut(vp) else {
             return Next::GONE;
         };
-        record.vmcb.save.rax = registers.rax;
+        *record.vmcb.rax_mut() = registers.rax;
         record.gprs.rbx = registers.rbx;
         record.gprs.rcx = registers.rcx;
         record.gprs.rdx = registers.rdx;
@@ -581,7 +581,7 @@ impl Kernel {
         record.gprs.rdi = registers.rdi;
         record.gprs.r8 = registers.r8;
         if completion.writeback.advance_rip {
-            record.vmcb.save.rip = next_rip;
+            *record.vmcb.rip_mut() = next_rip;
         }
         next
     }

@@ -16,7 +16,8 @@ use tessera_gpa_space::GpaSpace;
 use tessera_ipc::Priority;
 use tessera_npt::NptConfig;
 use tessera_svm::segment::{SegmentAttributes, VmcbSegment};
-use tessera_svm::{ExceptionVector, Intercept, Vmcb};
+use tessera_svm::{ExceptionVector, Intercept, InterceptVector, Vmcb};
+use tessera_vcpu::clean_bits::TrackedVmcb;
 
 /// The PAT value at reset (WB, WT, UC-, UC, twice).
 const PAT_RESET: u64 = 0x0007_0406_0007_0406;
@@ -38,7 +39,7 @@ fn reset_vmcb(partition: &Partition, maps: tables::PermissionMaps) -> Vmcb {
     for intercept in tessera_vcpu::intercepts::ALWAYS {
         control.intercepts.set(intercept, true);
     }
-    set_exception_intercepts(&mut vmcb, partition.exception_intercepts);
+    set_exception_intercepts(&mut vmcb.control.intercepts, partition.exception_intercepts);
     let control = &mut vmcb.control;
     control.iopm_base_pa = maps.iopm;
     control.msrpm_base_pa = maps.msrpm;
@@ -74,11 +75,11 @@ fn reset_vmcb(partition: &Partition, maps: tables::PermissionMaps) -> Vmcb {
 
 /// Intercepts exception `vectors` (the routed ones) and those the kernel
 /// always takes (`tessera_vcpu::intercepts::EXCEPTIONS`).
-pub fn set_exception_intercepts(vmcb: &mut Vmcb, vectors: u32) {
+pub fn set_exception_intercepts(intercepts: &mut InterceptVector, vectors: u32) {
     let vectors = vectors | tessera_vcpu::intercepts::EXCEPTIONS;
     for vector in 0..32u8 {
         if let Some(vector_id) = ExceptionVector::new(vector) {
-            vmcb.control.intercepts.set(
+            intercepts.set(
                 Intercept::Exception(vector_id),
                 vectors & (1 << vector) != 0,
             );
@@ -217,7 +218,10 @@ impl Kernel {
             index,
             thread,
             cpu,
-            vmcb: FrameBox::new(vmcb_frame, vmcb),
+            vmcb: TrackedVmcb::new(
+                FrameBox::new(vmcb_frame, vmcb),
+                crate::svm::features().vmcb_clean_bits,
+            ),
             payer,
             gprs: Default::default(),
             guest_state: Default::default(),
@@ -246,7 +250,7 @@ impl Kernel {
         let vp = match vp {
             Ok(vp) => vp,
             Err(record) => {
-                let _ = record.vmcb.into_frame();
+                let _ = record.vmcb.into_storage().into_frame();
                 let _ = self.ipc.remove_thread(thread, &mut |_| {});
                 give_back(self);
                 return Err(out_of_memory);
@@ -444,9 +448,10 @@ impl Kernel {
         if !record.stop_requested {
             return false;
         }
-        let control = &mut record.vmcb.control;
+        let control = &record.vmcb.control;
         if control.exit_int_info.valid() && !control.event_inj.valid() {
-            control.event_inj = control.exit_int_info;
+            let interrupted = control.exit_int_info;
+            *record.vmcb.event_inj_mut() = interrupted;
         }
         self.stop_vp(vp);
         true
@@ -594,7 +599,7 @@ impl Kernel {
         let _ = self.ipc.remove_thread(record.thread, &mut |_| {});
         self.threads.remove(&record.thread);
         let mut charged = Charged::to(&mut self.caps, record.payer);
-        charged.give(record.vmcb.into_frame());
+        charged.give(record.vmcb.into_storage().into_frame());
         charged.give(record.message_buffer);
         if let Some(target) = self.partitions.get_mut(record.partition) {
             target.vps.retain(|&v| v != vp);

@@ -14,6 +14,7 @@
 //! | `world_switch` | VMRUN and back, with host state protection |
 //! | `guest_state` | FPU and debug registers: switched when another VP takes the CPU |
 //! | `run` | a VP's loop: enter, exit, fast path or forward |
+//! | `clean_runs` | how many VMRUNs found VMCB state clean, reported at the end |
 //! | `exits` | what each exit means: the fast paths and the routes |
 //! | `forward` | exit messages out, replies in |
 //! | `memory` | mapping regions into partitions, and taking them back |
@@ -40,6 +41,7 @@ macro_rules! guest_log {
 }
 
 pub mod barrier;
+pub mod clean_runs;
 pub mod cr_write;
 pub mod entry_state;
 pub mod exits;
@@ -68,6 +70,10 @@ use tessera_capability::{
 use tessera_gpa_space::GpaSpace;
 use tessera_svm::Vmcb;
 use tessera_vcpu::GuestGprs;
+
+/// A VP's VMCB: in a frame of its own, charged to the VP's payer, its
+/// writes tracked for the clean bits.
+pub type VpVmcb = tessera_vcpu::clean_bits::TrackedVmcb<FrameBox<Vmcb>>;
 
 /// The VPs of one partition (at most `tessera_abi::vm::MAX_VPS`).
 pub type PartitionVps = heapless::Vec<VpId, { tessera_abi::vm::MAX_VPS as usize }>;
@@ -154,8 +160,9 @@ pub struct Vp {
     pub index: u32,
     pub thread: ThreadId,
     pub cpu: usize,
-    /// In a frame of its own (VMRUN takes its physical address).
-    pub vmcb: FrameBox<Vmcb>,
+    /// In a frame of its own (VMRUN takes its physical address), its
+    /// writes tracked for the clean bits.
+    pub vmcb: VpVmcb,
     /// Whose quota its frames (VMCB, message buffer) are charged to.
     pub payer: CSpaceId,
     pub gprs: GuestGprs,
@@ -209,7 +216,7 @@ impl Vp {
 
     /// The VMCB's physical address.
     pub fn vmcb_address(&self) -> u64 {
-        self.vmcb.frame().as_u64()
+        self.vmcb.storage().frame().as_u64()
     }
 }
 

@@ -10,10 +10,10 @@ use crate::{percpu, tlb};
 use core::sync::atomic::Ordering;
 use spin::MutexGuard;
 use tessera_capability::{PartitionId, ThreadId};
-use tessera_svm::Vmcb;
 use tessera_svm::controls::TlbControl;
 use tessera_svm::{Event, ExitCode, Intercept};
 use tessera_vcpu::GuestGprs;
+use super::VpVmcb;
 
 /// Per CPU: whether it has run a VP yet (then its FPU protection is on and
 /// its host MSRs are on record).
@@ -68,7 +68,7 @@ extern "C" fn vp_main(raw: u64) -> ! {
 
 /// What `prepare_entry` hands the lock-free part of the loop.
 struct Entry {
-    vmcb: *mut Vmcb,
+    vmcb: *mut VpVmcb,
     vmcb_address: u64,
     gprs: *mut GuestGprs,
     seen_tlb_generation: *mut u64,
@@ -108,6 +108,7 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
     // The VP's time counts from here to its next slow exit: the guest's
     // time and the fast exits it took, which are its own work.
     let started = crate::arch::tsc::read();
+    let mut clean_runs = super::clean_runs::Tally::default();
     let exited = loop {
         tlb::entering_guest(cpu, entry.partition);
         // Entering before reading: an unmapping CPU either sees this CPU in
@@ -120,9 +121,14 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
         // `prepare_entry` checked the state VMRUN loads and set up the
         // VMCB's controls; the fast path changes only RIP and general
         // registers; interrupts are off in the kernel.
+        // Both paths' writes went through the VMCB's accessors: what is
+        // left unwritten since the last VMRUN here may come from the
+        // processor's cache.
+        let clean = vmcb.entering(cpu as u32);
+        clean_runs.count(clean);
         // SAFETY: a checked VMCB that only this CPU uses.
         unsafe { world_switch::run(entry.vmcb_address, gprs, host_vmcb) };
-        vmcb.control.tlb_control = TlbControl::DO_NOTHING;
+        vmcb.set_tlb_control(TlbControl::DO_NOTHING);
         if vmcb.control.exit_code == ExitCode::INTR {
             tlb::left_guest(cpu);
             // The interrupt runs now, before the lock is taken: it may be
@@ -147,6 +153,7 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
         }
     };
     *run_ticks += crate::arch::tsc::read().wrapping_sub(started);
+    super::clean_runs::add(cpu, clean_runs);
     exited
 }
 
@@ -187,21 +194,21 @@ impl Kernel {
         super::barrier::entering(cpu, serial);
         let vp_record = self.vps.get_mut(vp).ok_or(Keep::Blocked)?;
         if vp_record.exception_intercepts != exceptions {
-            super::lifecycle::set_exception_intercepts(&mut vp_record.vmcb, exceptions);
+            super::lifecycle::set_exception_intercepts(vp_record.vmcb.intercepts_mut(), exceptions);
             vp_record.exception_intercepts = exceptions;
         }
         vp_record.inject_pending();
         let flush = vp_record.seen_tlb_generation != generation;
         vp_record.seen_tlb_generation = generation;
-        vp_record.vmcb.control.tlb_control = if flush {
+        vp_record.vmcb.set_tlb_control(if flush {
             TlbControl::guest_flush(crate::svm::features().flush_by_asid)
         } else {
             TlbControl::DO_NOTHING
-        };
+        });
         super::entry_state::remember(cpu, &vp_record.vmcb.save);
         Ok(Entry {
             vmcb_address: vp_record.vmcb_address(),
-            vmcb: &mut *vp_record.vmcb,
+            vmcb: &mut vp_record.vmcb,
             gprs: &mut vp_record.gprs,
             seen_tlb_generation: &mut vp_record.seen_tlb_generation,
             run_ticks: &mut vp_record.run_ticks,
@@ -218,36 +225,36 @@ impl super::Vp {
     /// Delivers an asserted interrupt when the guest can take one, and
     /// otherwise asks for an exit when it can (the interrupt window).
     fn inject_pending(&mut self) {
-        let vmcb = &mut *self.vmcb;
-        let control = &mut vmcb.control;
-        if control.event_inj.valid() {
+        let vmcb = &mut self.vmcb;
+        if vmcb.control.event_inj.valid() {
             return;
         }
         if self.pending_nmi {
             self.pending_nmi = false;
-            control.event_inj = Event::Nmi.encode().expect("an NMI is a valid event");
+            *vmcb.event_inj_mut() = Event::Nmi.encode().expect("an NMI is a valid event");
             return;
         }
         let Some(event) = self.pending_interrupt else {
             return;
         };
         let interrupts_on = vmcb.save.rflags & (1 << 9) != 0;
-        let shadow = control.interrupt_state.interrupt_shadow();
+        let shadow = vmcb.control.interrupt_state.interrupt_shadow();
         if interrupts_on && !shadow {
             if let Ok(injection) = tessera_vcpu::reply::event_injection(event) {
-                control.event_inj = injection;
+                *vmcb.event_inj_mut() = injection;
             }
             self.pending_interrupt = None;
-            control.v_intr.set_v_irq(false);
-            control.intercepts.set(Intercept::Vintr, false);
+            vmcb.v_intr_mut().set_v_irq(false);
+            vmcb.intercepts_mut().set(Intercept::Vintr, false);
         } else {
             // A virtual interrupt request makes the CPU exit (VINTR) as
             // soon as the guest could take it; the kernel then injects
             // the real one.
-            control.v_intr.set_v_irq(true);
-            control.v_intr.set_v_ign_tpr(true);
-            control.v_intr.set_v_intr_vector((event & 0xFF) as u8);
-            control.intercepts.set(Intercept::Vintr, true);
+            let v_intr = vmcb.v_intr_mut();
+            v_intr.set_v_irq(true);
+            v_intr.set_v_ign_tpr(true);
+            v_intr.set_v_intr_vector((event & 0xFF) as u8);
+            vmcb.intercepts_mut().set(Intercept::Vintr, true);
         }
     }
 }

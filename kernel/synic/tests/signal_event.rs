@@ -163,5 +163,10 @@ fn signal_event_vp_index() {
             .create_port(world.partition, spec, Owner::Manifest),
         Err(HvStatus::INVALID_VP_INDEX)
     );
-    assert!(world.synic.ports(world.partition).all(|p| p.spec.id != 0x301));
+    assert!(
+        world
+            .synic
+            .ports(world.partition)
+            .all(|p| p.spec.id != 0x301)
+    );
 }

@@ -18,15 +18,18 @@
 //! | [`speculation`] | the branch-predictor barrier between partitions |
 //! | [`reply`] | a handler's reply, validated before the guest runs again |
 //! | [`fetch_cache`] | the last instruction measured, re-used while nothing it read changed |
+//! | [`clean_bits`] | the VMCB's writes tracked by clean-bit area, and the clean field each VMRUN gets |
 //! | [`instruction`] | where RIP goes after an exit that skips an instruction: NRIP, or the fetched instruction measured |
 //! | [`log_budget`] | how many lines a guest can make the kernel print |
 #![no_std]
 #![forbid(unsafe_code)]
 
+extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
 pub mod checks;
+pub mod clean_bits;
 pub mod control_registers;
 pub mod cpuid;
 pub mod exit_message;

@@ -221,6 +221,32 @@ impl VpRegisters<'_> {
     }
 }
 
+/// Writes register `name` if no VMCB clean bit covers it (a general
+/// register, RIP or RFLAGS), through `vmcb`'s uncached accessors, so the
+/// VMCB's cached areas stay clean; `false` for any other name (the caller
+/// then writes it through [`VpRegisters`] on `vmcb.all_mut()`).
+pub fn set_uncached<B: core::ops::DerefMut<Target = tessera_svm::Vmcb>>(
+    vmcb: &mut crate::clean_bits::TrackedVmcb<B>,
+    gprs: &mut GuestGprs,
+    name: Name,
+    value: u64,
+) -> bool {
+    let place = match name {
+        Name::X64_RIP => vmcb.rip_mut(),
+        Name::X64_RFLAGS => vmcb.rflags_mut(),
+        _ => match gpr_of(name) {
+            None => return false,
+            Some(index) => match gprs::slot(gprs, index) {
+                Some(slot) => slot,
+                None if index == GprIndex::RAX => vmcb.rax_mut(),
+                None => vmcb.rsp_mut(),
+            },
+        },
+    };
+    *place = value;
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,6 +258,29 @@ mod tests {
             vmcb: &mut vmcb,
             gprs: &mut gprs,
         });
+    }
+
+    #[test]
+    fn uncached_writes_leave_the_clean_areas_clean() {
+        use crate::clean_bits::TrackedVmcb;
+        let mut vmcb = TrackedVmcb::new(Default::default(), true);
+        let mut gprs = GuestGprs::default();
+        vmcb.entering(0);
+        for (name, value) in [
+            (Name::X64_RAX, 1),
+            (Name::X64_RSP, 2),
+            (Name::X64_RBX, 3),
+            (Name::X64_R15, 4),
+            (Name::X64_RIP, 5),
+            (Name::X64_RFLAGS, 0x202),
+        ] {
+            assert!(set_uncached(&mut vmcb, &mut gprs, name, value), "{name:?}");
+        }
+        assert!(!set_uncached(&mut vmcb, &mut gprs, Name::X64_CR0, 1));
+        assert!(!set_uncached(&mut vmcb, &mut gprs, Name::X64_CS, 1));
+        assert_eq!((vmcb.save.rax, vmcb.save.rsp, vmcb.save.rip), (1, 2, 5));
+        assert_eq!((vmcb.save.rflags, gprs.rbx, gprs.r15), (0x202, 3, 4));
+        assert_eq!(vmcb.entering(0).into_bits(), 0xFFF);
     }
 
     #[test]

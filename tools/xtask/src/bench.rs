@@ -174,7 +174,10 @@ pub fn table(rows: &[(BenchPath, u64)]) -> String {
         .iter()
         .filter(|(path, count)| path.target.is_some_and(|t| *count > t))
         .count();
-    let with_target = rows.iter().filter(|(path, _)| path.target.is_some()).count();
+    let with_target = rows
+        .iter()
+        .filter(|(path, _)| path.target.is_some())
+        .count();
     out.push_str(&format!(
         "  {} of {with_target} paths with a target meet it (ratio: Linux KVM's count over ours)\n",
         with_target - over
@@ -265,7 +268,10 @@ mod tests {
             ]
         );
         let rows = measured(COMPONENT_PATHS, &figures, "the bench component").unwrap();
-        assert_eq!(rows.iter().map(|(_, n)| *n).collect::<Vec<_>>(), [120, 1500]);
+        assert_eq!(
+            rows.iter().map(|(_, n)| *n).collect::<Vec<_>>(),
+            [120, 1500]
+        );
     }
 
     const GUEST_LOG: &str = "\

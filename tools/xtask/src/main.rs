@@ -409,7 +409,10 @@ fn bench(workspace: &Workspace) -> Result<ExitCode, String> {
     let mut rows = bench::run(workspace, &deployment, &artifacts.kernel)?;
     let (deployment, artifacts) = prepare(workspace, Profile::Release, Some(bench::VM_DEPLOYMENT))?;
     let guest = bench::run_guest(workspace, &deployment, &artifacts.kernel).map_err(|e| {
-        format!("the guest-exit figures ({}) are missing: {e}", bench::VM_DEPLOYMENT)
+        format!(
+            "the guest-exit figures ({}) are missing: {e}",
+            bench::VM_DEPLOYMENT
+        )
     })?;
     rows.extend(guest);
     print!("{}", bench::table(&rows));
@@ -494,7 +497,10 @@ mod tests {
             Err(e) => Err(e.kind()),
         };
         assert_eq!(repeat(&["xtask", "test"]), Ok(1));
-        assert_eq!(repeat(&["xtask", "test", "vm-hv-reset", "--repeat", "200"]), Ok(200));
+        assert_eq!(
+            repeat(&["xtask", "test", "vm-hv-reset", "--repeat", "200"]),
+            Ok(200)
+        );
         assert!(repeat(&["xtask", "test", "--repeat", "0"]).is_err());
     }
 

@@ -19,7 +19,9 @@ use super::{HV_S_OK, IcMessageType, IcVersion};
 pub const VERSIONS: &[IcVersion] = &[IcVersion::new(3, 0), IcVersion::new(1, 0)];
 
 /// `struct heartbeat_msg_data` (40 bytes).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct HeartbeatMessage {
     /// The sequence number.

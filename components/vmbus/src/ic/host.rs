@@ -113,7 +113,12 @@ impl IcHost {
     pub fn start(&mut self) -> Request {
         self.state = State::Negotiating;
         let body = negotiate::request_body(self.versions);
-        self.send(IcMessageType::NEGOTIATE, IcVersion::default(), IcVersion::default(), &body)
+        self.send(
+            IcMessageType::NEGOTIATE,
+            IcVersion::default(),
+            IcVersion::default(),
+            &body,
+        )
     }
 
     /// A request of this IC's message type with `body`; `None` before
@@ -125,7 +130,12 @@ impl IcHost {
         if self.busy() {
             return None;
         }
-        Some(self.send(self.message_type, negotiated.framework, negotiated.message, body))
+        Some(self.send(
+            self.message_type,
+            negotiated.framework,
+            negotiated.message,
+            body,
+        ))
     }
 
     fn send(

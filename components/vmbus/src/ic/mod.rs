@@ -34,7 +34,9 @@ use zerocopy::byteorder::little_endian::{U16, U32};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 /// `struct vmbuspipe_hdr` (8 bytes).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct PipeHeader {
     /// The pipe packet type ([`PIPE_PACKET_DATA`]).
@@ -47,7 +49,21 @@ pub struct PipeHeader {
 pub const PIPE_PACKET_DATA: u32 = 1;
 
 /// `struct ic_version` (4 bytes).
-#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    FromBytes,
+    IntoBytes,
+    KnownLayout,
+    Immutable,
+    Unaligned,
+)]
 #[repr(C)]
 pub struct IcVersion {
     /// The major number.
@@ -113,7 +129,9 @@ pub const HV_S_OK: u32 = 0;
 pub const HV_E_FAIL: u32 = 0x8000_4005;
 
 /// `struct icmsg_hdr` (20 bytes).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct IcHeader {
     /// The framework version in use.
@@ -138,7 +156,9 @@ pub struct IcHeader {
 pub const ICMSG_HDR: usize = size_of::<PipeHeader>() + size_of::<IcHeader>();
 
 /// `struct icmsg_negotiate` without its versions (8 bytes).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct NegotiateHeader {
     /// Framework versions that follow.

@@ -55,7 +55,10 @@ pub fn request_body(message_versions: &[IcVersion]) -> Vec<u8> {
 /// # Errors
 ///
 /// [`NegotiateError`].
-pub fn read_answer(body: &[u8], message_versions: &[IcVersion]) -> Result<Negotiated, NegotiateError> {
+pub fn read_answer(
+    body: &[u8],
+    message_versions: &[IcVersion],
+) -> Result<Negotiated, NegotiateError> {
     let (header, rest) =
         NegotiateHeader::read_from_prefix(body).map_err(|_| NegotiateError::Malformed)?;
     match (header.icframe_vercnt.get(), header.icmsg_vercnt.get()) {

@@ -34,7 +34,9 @@ pub const VERSIONS: &[IcVersion] = &[
 pub const REASON_PLANNED: u32 = 0x8000_0000;
 
 /// `struct shutdown_msg_data` (2060 bytes).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct ShutdownMessage {
     /// Why (a Windows shutdown reason).
@@ -129,7 +131,12 @@ impl Shutdown {
 
     /// The request for `kind`; `None` before negotiation finished, while
     /// another request waits, or when the negotiated version lacks `kind`.
-    pub fn request(&mut self, kind: ShutdownKind, force: bool, timeout_seconds: u32) -> Option<Request> {
+    pub fn request(
+        &mut self,
+        kind: ShutdownKind,
+        force: bool,
+        timeout_seconds: u32,
+    ) -> Option<Request> {
         let negotiated = self.ic.negotiated()?;
         if negotiated.message < kind.since() {
             return None;
@@ -151,7 +158,9 @@ impl Shutdown {
     pub fn receive(&mut self, trans_id: u64, data: &[u8]) -> Result<ShutdownEvent, IcError> {
         Ok(match self.ic.receive(trans_id, data)? {
             Answer::Negotiated(negotiated) => ShutdownEvent::Negotiated(negotiated),
-            Answer::Reply { status: HV_S_OK, .. } => ShutdownEvent::Accepted,
+            Answer::Reply {
+                status: HV_S_OK, ..
+            } => ShutdownEvent::Accepted,
             Answer::Reply { status, .. } => ShutdownEvent::Refused { status },
         })
     }

@@ -35,7 +35,9 @@ pub const FLAG_SYNC: u8 = 1;
 pub const FLAG_SAMPLE: u8 = 2;
 
 /// `struct ictimesync_data` (25 bytes), before 4.0.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct TimeSyncMessage {
     /// The host's UTC time, 100 ns units since 1601.
@@ -49,7 +51,9 @@ pub struct TimeSyncMessage {
 }
 
 /// `struct ictimesync_ref_data` (22 bytes), 4.0 on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct TimeSyncRefMessage {
     /// The host's UTC time, 100 ns units since 1601.

@@ -11,7 +11,9 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 use super::{Guid, MessageHeader};
 
 /// `struct vmbus_channel_initiate_contact` (40 bytes), guest → host.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct InitiateContact {
     /// The message header.
@@ -30,7 +32,9 @@ pub struct InitiateContact {
 }
 
 /// `struct vmbus_channel_version_response` (16 bytes), host → guest.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct VersionResponse {
     /// The message header.
@@ -61,7 +65,9 @@ pub const PIPE_TYPE_MESSAGE: u32 = 4;
 pub const USER_DEFINED_BYTES: usize = 120;
 
 /// `struct vmbus_channel_offer_channel` (196 bytes), host → guest.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct OfferChannel {
     /// The message header.
@@ -98,7 +104,9 @@ pub struct OfferChannel {
 }
 
 /// `struct vmbus_channel_rescind_offer` (12 bytes), host → guest.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct RescindOffer {
     /// The message header.
@@ -108,7 +116,9 @@ pub struct RescindOffer {
 }
 
 /// `struct vmbus_channel_open_channel` (148 bytes), guest → host.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct OpenChannel {
     /// The message header.
@@ -130,7 +140,9 @@ pub struct OpenChannel {
 }
 
 /// `struct vmbus_channel_open_result` (20 bytes), host → guest.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct OpenResult {
     /// The message header.
@@ -144,7 +156,9 @@ pub struct OpenResult {
 }
 
 /// `struct vmbus_channel_close_channel` (12 bytes), guest → host.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct CloseChannel {
     /// The message header.
@@ -155,7 +169,9 @@ pub struct CloseChannel {
 
 /// `struct vmbus_channel_gpadl_header` (20 bytes, then the ranges),
 /// guest → host.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct GpadlHeader {
     /// The message header.
@@ -174,7 +190,9 @@ pub struct GpadlHeader {
 /// `struct gpa_range` without its page numbers (8 bytes): `byte_count`
 /// bytes from `byte_offset` into the first page; as many page numbers
 /// follow as those bytes touch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct GpaRange {
     /// Bytes in the range.
@@ -185,7 +203,9 @@ pub struct GpaRange {
 
 /// `struct vmbus_channel_gpadl_body` (16 bytes, then page numbers),
 /// guest → host.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct GpadlBody {
     /// The message header.
@@ -197,7 +217,9 @@ pub struct GpadlBody {
 }
 
 /// `struct vmbus_channel_gpadl_created` (20 bytes), host → guest.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct GpadlCreated {
     /// The message header.
@@ -211,7 +233,9 @@ pub struct GpadlCreated {
 }
 
 /// `struct vmbus_channel_gpadl_teardown` (16 bytes), guest → host.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct GpadlTeardown {
     /// The message header.
@@ -223,7 +247,9 @@ pub struct GpadlTeardown {
 }
 
 /// `struct vmbus_channel_gpadl_torndown` (12 bytes), host → guest.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct GpadlTorndown {
     /// The message header.
@@ -233,7 +259,9 @@ pub struct GpadlTorndown {
 }
 
 /// `struct vmbus_channel_relid_released` (12 bytes), guest → host.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct RelidReleased {
     /// The message header.
@@ -243,7 +271,9 @@ pub struct RelidReleased {
 }
 
 /// `struct vmbus_channel_tl_connect_request` (40 bytes), guest → host.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct TlConnectRequest {
     /// The message header.
@@ -256,7 +286,9 @@ pub struct TlConnectRequest {
 
 /// The hvsock connect result (44 bytes), host → guest. Linux 6.1 has no
 /// handler for it and drops it; Windows guests read the status.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct TlConnectResult {
     /// The message header.
@@ -270,7 +302,9 @@ pub struct TlConnectResult {
 }
 
 /// `struct vmbus_channel_modifychannel` (16 bytes), guest → host.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct ModifyChannel {
     /// The message header.
@@ -283,7 +317,9 @@ pub struct ModifyChannel {
 
 /// `struct vmbus_channel_modifychannel_response` (16 bytes), host →
 /// guest.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct ModifyChannelResponse {
     /// The message header.

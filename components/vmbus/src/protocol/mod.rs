@@ -9,9 +9,9 @@
 //! explicitly little-endian, unaligned integers so that any byte slice
 //! reads as a message.
 
+pub mod build;
 pub mod guid;
 pub mod messages;
-pub mod build;
 pub mod parse;
 
 use zerocopy::byteorder::little_endian::U32;
@@ -78,7 +78,19 @@ tessera_open_enum::open_enum! {
 }
 
 /// `struct vmbus_channel_message_header`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    FromBytes,
+    IntoBytes,
+    KnownLayout,
+    Immutable,
+    Unaligned,
+)]
 #[repr(C)]
 pub struct MessageHeader {
     /// The message type.

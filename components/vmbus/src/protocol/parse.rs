@@ -133,10 +133,14 @@ pub fn parse(payload: &[u8]) -> Result<GuestMessage<'_>, ParseError> {
             let (body, rest) = layout(payload, message_type)?;
             GuestMessage::GpadlBody(body, rest)
         }
-        MessageType::GPADL_TEARDOWN => GuestMessage::GpadlTeardown(layout(payload, message_type)?.0),
+        MessageType::GPADL_TEARDOWN => {
+            GuestMessage::GpadlTeardown(layout(payload, message_type)?.0)
+        }
         MessageType::OPENCHANNEL => GuestMessage::OpenChannel(layout(payload, message_type)?.0),
         MessageType::CLOSECHANNEL => GuestMessage::CloseChannel(layout(payload, message_type)?.0),
-        MessageType::RELID_RELEASED => GuestMessage::RelidReleased(layout(payload, message_type)?.0),
+        MessageType::RELID_RELEASED => {
+            GuestMessage::RelidReleased(layout(payload, message_type)?.0)
+        }
         MessageType::UNLOAD => GuestMessage::Unload,
         MessageType::TL_CONNECT_REQUEST => {
             GuestMessage::TlConnectRequest(layout(payload, message_type)?.0)

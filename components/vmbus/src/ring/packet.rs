@@ -57,7 +57,19 @@ tessera_open_enum::open_enum! {
 pub const FLAG_COMPLETION_REQUESTED: u16 = 1;
 
 /// `struct vmpacket_descriptor` (16 bytes).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    FromBytes,
+    IntoBytes,
+    KnownLayout,
+    Immutable,
+    Unaligned,
+)]
 #[repr(C)]
 pub struct PacketDescriptor {
     /// The packet type.
@@ -120,7 +132,9 @@ impl OutgoingPacket<'_> {
     /// `None` if `len8` cannot hold it.
     #[must_use]
     pub fn packet_len(&self) -> Option<u32> {
-        let len = (DESCRIPTOR_SIZE as usize).checked_add(self.data.len())?.next_multiple_of(8);
+        let len = (DESCRIPTOR_SIZE as usize)
+            .checked_add(self.data.len())?
+            .next_multiple_of(8);
         (len / 8 <= usize::from(u16::MAX)).then_some(len as u32)
     }
 

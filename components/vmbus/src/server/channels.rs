@@ -81,7 +81,10 @@ impl VmbusServer {
             _ => None,
         };
         let Some(pages) = pages else {
-            self.refuse_open(open, "its ring GPADL is not a complete GPADL of whole pages");
+            self.refuse_open(
+                open,
+                "its ring GPADL is not a complete GPADL of whole pages",
+            );
             return;
         };
         let rings = match pair::split(pages.len(), open.downstream_ringbuffer_pageoffset.get()) {
@@ -142,7 +145,11 @@ impl VmbusServer {
     }
 
     /// CLOSECHANNEL.
-    pub(super) fn close_channel(&mut self, close: &CloseChannel, requests: &mut Vec<DeviceRequest>) {
+    pub(super) fn close_channel(
+        &mut self,
+        close: &CloseChannel,
+        requests: &mut Vec<DeviceRequest>,
+    ) {
         let relid = close.child_relid.get();
         match self.channels.get(&relid).map(|channel| channel.state) {
             Some(ChannelState::Open { .. }) => self.close_open(relid, requests),
@@ -151,7 +158,9 @@ impl VmbusServer {
                 self.config.partition
             ),
             Some(ChannelState::Closed) => {
-                self.drop_message(format_args!("CLOSECHANNEL of channel {relid}, which is not open"));
+                self.drop_message(format_args!(
+                    "CLOSECHANNEL of channel {relid}, which is not open"
+                ));
             }
             None => self.drop_message(format_args!("CLOSECHANNEL of unknown channel {relid}")),
         }
@@ -264,8 +273,16 @@ impl VmbusServer {
     /// `false` if a present device has the same ID or [`MAX_DEVICES`] are
     /// in use.
     pub fn add_device(&mut self, device: Device) -> bool {
-        if self.devices.iter().any(|slot| slot.present && slot.device.id == device.id) {
-            log::warn!("vmbus: partition {}: {:?} is offered already", self.config.partition, device.id);
+        if self
+            .devices
+            .iter()
+            .any(|slot| slot.present && slot.device.id == device.id)
+        {
+            log::warn!(
+                "vmbus: partition {}: {:?} is offered already",
+                self.config.partition,
+                device.id
+            );
             return false;
         }
         let fresh = DeviceSlot {
@@ -286,7 +303,10 @@ impl VmbusServer {
                 self.devices.len() - 1
             }
             None => {
-                log::warn!("vmbus: partition {}: too many devices", self.config.partition);
+                log::warn!(
+                    "vmbus: partition {}: too many devices",
+                    self.config.partition
+                );
                 return false;
             }
         };

@@ -68,7 +68,10 @@ impl VmbusServer {
         };
         let target = MessageTarget { vp, sint };
         let refusal = if vp >= self.config.vp_count {
-            Some((MessageTarget { vp: 0, sint }, "its target VP does not exist"))
+            Some((
+                MessageTarget { vp: 0, sint },
+                "its target VP does not exist",
+            ))
         } else if sint != Sint::VMBUS {
             Some((target, "it names a SINT other than VMBus's"))
         } else if !self.accepts_version(version) {
@@ -170,8 +173,14 @@ impl VmbusServer {
         {
             return;
         }
-        let Some(relid) = RELIDS.clone().find(|relid| !self.channels.contains_key(relid)) else {
-            log::error!("vmbus: partition {}: no channel ID left", self.config.partition);
+        let Some(relid) = RELIDS
+            .clone()
+            .find(|relid| !self.channels.contains_key(relid))
+        else {
+            log::error!(
+                "vmbus: partition {}: no channel ID left",
+                self.config.partition
+            );
             return;
         };
         self.channels.insert(

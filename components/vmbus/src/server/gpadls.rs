@@ -11,7 +11,9 @@
 //! channel closes: until then the device component still maps it.
 
 use crate::gpadl::GpadlBuilder;
-use crate::protocol::messages::{GpadlBody, GpadlCreated, GpadlHeader, GpadlTeardown, GpadlTorndown};
+use crate::protocol::messages::{
+    GpadlBody, GpadlCreated, GpadlHeader, GpadlTeardown, GpadlTorndown,
+};
 use crate::protocol::{HostMessage, MessageType, NtStatus, build};
 
 use super::{ChannelState, GpadlRecord, GpadlState, VmbusServer};
@@ -43,7 +45,11 @@ impl VmbusServer {
         };
         let in_use: usize = self.gpadls.values().map(|record| record.entries).sum();
         if in_use + builder.capacity() > self.config.limits.total_entries {
-            self.refuse_gpadl(relid, id, format_args!("the partition's GPADL budget is spent"));
+            self.refuse_gpadl(
+                relid,
+                id,
+                format_args!("the partition's GPADL budget is spent"),
+            );
             return;
         }
         self.gpadls.insert(
@@ -109,10 +115,9 @@ impl VmbusServer {
     pub(super) fn gpadl_teardown(&mut self, teardown: &GpadlTeardown) {
         let relid = teardown.child_relid.get();
         let id = teardown.gpadl.get();
-        let is_ring = self
-            .channels
-            .get(&relid)
-            .is_some_and(|channel| matches!(channel.state, ChannelState::Open { gpadl, .. } if gpadl == id));
+        let is_ring = self.channels.get(&relid).is_some_and(
+            |channel| matches!(channel.state, ChannelState::Open { gpadl, .. } if gpadl == id),
+        );
         match self.gpadls.get_mut(&id) {
             Some(record) if record.relid == relid => match &mut record.state {
                 GpadlState::Ready {
@@ -138,10 +143,11 @@ impl VmbusServer {
     /// Tears down ring GPADL `id` if the guest asked while it was in use.
     pub(super) fn finish_pending_teardown(&mut self, id: u32) {
         if let Some(GpadlRecord {
-            state: GpadlState::Ready {
-                teardown_pending: true,
-                ..
-            },
+            state:
+                GpadlState::Ready {
+                    teardown_pending: true,
+                    ..
+                },
             ..
         }) = self.gpadls.get(&id)
         {

@@ -284,7 +284,10 @@ impl VmbusServer {
             if let GuestMessage::InitiateContact(contact) = message {
                 self.initiate_contact(connection, &contact, &mut requests);
             } else {
-                self.drop_message(format_args!("{:?} before INITIATE_CONTACT", message.message_type()));
+                self.drop_message(format_args!(
+                    "{:?} before INITIATE_CONTACT",
+                    message.message_type()
+                ));
             }
             return requests;
         };
@@ -310,7 +313,10 @@ impl VmbusServer {
 
     /// Logs a guest message that is dropped, and why.
     fn drop_message(&self, why: core::fmt::Arguments<'_>) {
-        log::warn!("vmbus: partition {}: dropped a guest message: {why}", self.config.partition);
+        log::warn!(
+            "vmbus: partition {}: dropped a guest message: {why}",
+            self.config.partition
+        );
     }
 
     /// Queues `message` for the connected guest (nothing while

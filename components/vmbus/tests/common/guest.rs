@@ -99,7 +99,13 @@ pub fn gpadl_messages(relid: u32, gpadl: u32, pfns: &[u64]) -> Vec<Vec<u8>> {
 }
 
 /// A GPADL_HEADER with the given fields and raw range data.
-pub fn gpadl_header(relid: u32, gpadl: u32, range_buflen: u16, rangecount: u16, data: &[u64]) -> Vec<u8> {
+pub fn gpadl_header(
+    relid: u32,
+    gpadl: u32,
+    range_buflen: u16,
+    rangecount: u16,
+    data: &[u64],
+) -> Vec<u8> {
     let mut header = message(8, 20 + 8 * data.len());
     put32(&mut header, 8, relid);
     put32(&mut header, 12, gpadl);

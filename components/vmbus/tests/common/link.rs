@@ -43,7 +43,12 @@ impl<M: RingMemory + Copy> Link<M> {
     /// The host sends `request` and Linux's `util` answers it as its
     /// channel callback does (`HV_CALL_DIRECT`: no masking); returns the
     /// host's view of the answer (trans_id, data).
-    pub fn exchange(&mut self, util: &mut LinuxUtil, request: &Request, reftime: u64) -> Option<(u64, Vec<u8>)> {
+    pub fn exchange(
+        &mut self,
+        util: &mut LinuxUtil,
+        request: &Request,
+        reftime: u64,
+    ) -> Option<(u64, Vec<u8>)> {
         let packet = OutgoingPacket {
             packet_type: PacketType::DATA_INBAND,
             flags: 0,
@@ -52,12 +57,20 @@ impl<M: RingMemory + Copy> Link<M> {
         };
         let written = self.host_out.write(&packet).expect("room for the request");
         self.guest_signalled |= written.signal_guest;
-        assert!(self.guest_signalled, "the guest must be interrupted for its first packet");
+        assert!(
+            self.guest_signalled,
+            "the guest must be interrupted for its first packet"
+        );
         self.guest_signalled = false;
-        while let Some((data, requestid, signal)) = self.guest_in.recv(LINUX_RECV_BUFFER).expect("fits") {
+        while let Some((data, requestid, signal)) =
+            self.guest_in.recv(LINUX_RECV_BUFFER).expect("fits")
+        {
             self.host_signalled |= signal;
             if let Some(answer) = util.on_packet(&data, reftime) {
-                let signal = self.guest_out.send(6, 0, requestid, &answer).expect("room for the answer");
+                let signal = self
+                    .guest_out
+                    .send(6, 0, requestid, &answer)
+                    .expect("room for the answer");
                 self.host_signalled |= signal;
             }
         }
@@ -68,6 +81,9 @@ impl<M: RingMemory + Copy> Link<M> {
         let mut buffer = vec![0; 8 * 4096];
         let packet = self.host_in.read(&mut buffer).expect("a good packet")?;
         self.guest_signalled |= self.host_in.commit();
-        Some((packet.descriptor.trans_id.get(), packet.data(&buffer).to_vec()))
+        Some((
+            packet.descriptor.trans_id.get(),
+            packet.data(&buffer).to_vec(),
+        ))
     }
 }

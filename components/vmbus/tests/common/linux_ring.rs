@@ -19,7 +19,11 @@ pub struct LinuxRing<M> {
 
 /// Linux's unsigned arithmetic: wraps, like C's.
 fn used(write: u32, read: u32, size: u32) -> u32 {
-    if write >= read { write - read } else { size.wrapping_sub(read).wrapping_add(write) }
+    if write >= read {
+        write - read
+    } else {
+        size.wrapping_sub(read).wrapping_add(write)
+    }
 }
 
 impl<M: RingMemory> LinuxRing<M> {
@@ -65,7 +69,13 @@ impl<M: RingMemory> LinuxRing<M> {
 
     /// `vmbus_sendpacket` → `hv_ringbuffer_write`: `Err(())` is `-EAGAIN`
     /// (full); `Ok(signal)` says whether `hv_signal_on_write` signals.
-    pub fn send(&mut self, packet_type: u16, flags: u16, requestid: u64, data: &[u8]) -> Result<bool, ()> {
+    pub fn send(
+        &mut self,
+        packet_type: u16,
+        flags: u16,
+        requestid: u64,
+        data: &[u8],
+    ) -> Result<bool, ()> {
         let packetlen = DESC + data.len() as u32;
         let aligned = packetlen.next_multiple_of(8);
         let total = aligned + TRAILER;
@@ -145,7 +155,8 @@ impl<M: RingMemory> LinuxRing<M> {
 
     /// `hv_pkt_iter_close`.
     fn iter_close(&self, start_read_index: u32) -> bool {
-        self.mem.store(ControlField::ReadIndex, self.priv_read_index);
+        self.mem
+            .store(ControlField::ReadIndex, self.priv_read_index);
         if self.mem.load(ControlField::FeatureBits) & 1 == 0 {
             return false;
         }

@@ -118,7 +118,12 @@ fn prep_negotiate_resp(buf: &mut [u8], fw: &[u32], srv: &[u32]) -> Option<u32> {
     set16(buf, neg + 2, count);
     // Linux writes versions 0 and 1 whatever was found (its buffer is a
     // page, so they always fit there; a short packet's tail is not sent).
-    let writes = [(neg + 8, icframe.0), (neg + 10, icframe.1), (neg + 12, icmsg.0), (neg + 14, icmsg.1)];
+    let writes = [
+        (neg + 8, icframe.0),
+        (neg + 10, icframe.1),
+        (neg + 12, icmsg.0),
+        (neg + 14, icmsg.1),
+    ];
     for (at, value) in writes {
         if at + 2 <= buf.len() {
             set16(buf, at, value as u16);
@@ -159,7 +164,11 @@ impl LinuxUtil {
             return None;
         }
         if buf.len() < ICMSG_HDR {
-            self.effects.dmesg.push(format!("{} request received. Packet length too small: {}", self.name(), buf.len()));
+            self.effects.dmesg.push(format!(
+                "{} request received. Packet length too small: {}",
+                self.name(),
+                buf.len()
+            ));
             return None;
         }
         let msgtype = get16(&buf, 8 + 4);
@@ -167,7 +176,12 @@ impl LinuxUtil {
         if msgtype == NEGOTIATE {
             if let Some(v) = prep_negotiate_resp(&mut buf, &FW_VERSIONS, &self.srv_versions) {
                 self.srv_version = v;
-                self.effects.dmesg.push(format!("{} IC version {}.{}", self.name(), v >> 16, v & 0xFFFF));
+                self.effects.dmesg.push(format!(
+                    "{} IC version {}.{}",
+                    self.name(),
+                    v >> 16,
+                    v & 0xFFFF
+                ));
             }
         } else {
             match (self.service, msgtype) {
@@ -179,12 +193,16 @@ impl LinuxUtil {
                     let status = match flags {
                         0 | 1 => {
                             self.effects.poweroff = true;
-                            self.effects.dmesg.push("Shutdown request received - graceful shutdown initiated".into());
+                            self.effects.dmesg.push(
+                                "Shutdown request received - graceful shutdown initiated".into(),
+                            );
                             HV_S_OK
                         }
                         2 | 3 => {
                             self.effects.reboot = true;
-                            self.effects.dmesg.push("Restart request received - graceful restart initiated".into());
+                            self.effects.dmesg.push(
+                                "Restart request received - graceful restart initiated".into(),
+                            );
                             HV_S_OK
                         }
                         4 | 5 if self.hibernation_supported => HV_S_OK,
@@ -197,7 +215,11 @@ impl LinuxUtil {
                         if buf.len() < ICMSG_HDR + 22 {
                             return None;
                         }
-                        (get64(&buf, ICMSG_HDR), get64(&buf, ICMSG_HDR + 8), buf[ICMSG_HDR + 16])
+                        (
+                            get64(&buf, ICMSG_HDR),
+                            get64(&buf, ICMSG_HDR + 8),
+                            buf[ICMSG_HDR + 16],
+                        )
                     } else {
                         if buf.len() < ICMSG_HDR + 25 {
                             return None;
@@ -208,7 +230,8 @@ impl LinuxUtil {
                     let host_time = hosttime.wrapping_add(reftime.wrapping_sub(sample_ref));
                     self.effects.host_sample = Some((host_time, reftime));
                     if flags & 1 != 0 {
-                        self.effects.clock_set_ns = Some(host_time.wrapping_sub(WLTIMEDELTA).wrapping_mul(100));
+                        self.effects.clock_set_ns =
+                            Some(host_time.wrapping_sub(WLTIMEDELTA).wrapping_mul(100));
                     }
                 }
                 (Service::Heartbeat, HEARTBEAT) => {
@@ -220,7 +243,10 @@ impl LinuxUtil {
                 }
                 _ => {
                     set32(&mut buf, status_at, HV_E_FAIL);
-                    self.effects.dmesg.push(format!("{} request received. Invalid msg type: {msgtype}", self.name()));
+                    self.effects.dmesg.push(format!(
+                        "{} request received. Invalid msg type: {msgtype}",
+                        self.name()
+                    ));
                 }
             }
         }

@@ -62,14 +62,22 @@ impl RingMemory for &FlatRing {
     fn read_data(&self, offset: u32, buf: &mut [u8]) {
         let data = self.data.borrow();
         let end = offset as usize + buf.len();
-        assert!(end <= data.len(), "read outside the ring: {offset}+{}", buf.len());
+        assert!(
+            end <= data.len(),
+            "read outside the ring: {offset}+{}",
+            buf.len()
+        );
         buf.copy_from_slice(&data[offset as usize..end]);
     }
 
     fn write_data(&self, offset: u32, bytes: &[u8]) {
         let mut data = self.data.borrow_mut();
         let end = offset as usize + bytes.len();
-        assert!(end <= data.len(), "write outside the ring: {offset}+{}", bytes.len());
+        assert!(
+            end <= data.len(),
+            "write outside the ring: {offset}+{}",
+            bytes.len()
+        );
         data[offset as usize..end].copy_from_slice(bytes);
     }
 }
@@ -102,9 +110,17 @@ pub struct PagedRing<'a> {
 }
 
 impl PagedRing<'_> {
-    fn each_page(&self, offset: u32, len: usize, mut f: impl FnMut(u64, usize, std::ops::Range<usize>)) {
+    fn each_page(
+        &self,
+        offset: u32,
+        len: usize,
+        mut f: impl FnMut(u64, usize, std::ops::Range<usize>),
+    ) {
         let data_len = (self.pages.len() - 1) * PAGE;
-        assert!(offset as usize + len <= data_len, "access outside the ring: {offset}+{len}");
+        assert!(
+            offset as usize + len <= data_len,
+            "access outside the ring: {offset}+{len}"
+        );
         let mut done = 0;
         while done < len {
             let at = offset as usize + done;
@@ -128,7 +144,8 @@ impl RingMemory for &PagedRing<'_> {
     }
 
     fn store(&self, field: ControlField, value: u32) {
-        self.memory.write(self.pages[0], field.offset(), &value.to_le_bytes());
+        self.memory
+            .write(self.pages[0], field.offset(), &value.to_le_bytes());
     }
 
     fn read_data(&self, offset: u32, buf: &mut [u8]) {

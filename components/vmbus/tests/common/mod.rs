@@ -9,10 +9,12 @@ pub mod linux_ring;
 pub mod linux_util;
 pub mod memory;
 
+use vmbus::gpadl::GuestRam;
 use vmbus::protocol::HostMessage;
 use vmbus::protocol::guid::{instance, interface};
-use vmbus::server::{Config, Device, DeviceId, DeviceRequest, EVENT_CONNECTION_BASE, Limits, Outgoing};
-use vmbus::gpadl::GuestRam;
+use vmbus::server::{
+    Config, Device, DeviceId, DeviceRequest, EVENT_CONNECTION_BASE, Limits, Outgoing,
+};
 use vmbus::synic::MessageConnection;
 use vmbus::version::VMBUS_MESSAGE_TYPE;
 use vmbus::{Version, VmbusServer};
@@ -85,7 +87,10 @@ impl Harness {
     }
 
     pub fn post_on(&mut self, connection: MessageConnection, bytes: &[u8]) -> Vec<DeviceRequest> {
-        assert!(self.server.accepts_guest_messages(), "a test posts into a full queue");
+        assert!(
+            self.server.accepts_guest_messages(),
+            "a test posts into a full queue"
+        );
         self.server.handle(connection, VMBUS_MESSAGE_TYPE, bytes)
     }
 

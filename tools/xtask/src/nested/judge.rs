@@ -91,7 +91,10 @@ impl Judge {
 
     fn judge(&mut self, run: TestRun, took: Duration) {
         let Some(&test) = self.planned.get(self.judged) else {
-            eprintln!("xtask: nested: L1 reported {:?} after every planned test", run.name);
+            eprintln!(
+                "xtask: nested: L1 reported {:?} after every planned test",
+                run.name
+            );
             return;
         };
         if run.name != test.name {
@@ -103,9 +106,8 @@ impl Judge {
         }
         let serial_log = self.logs_dir.join(self.log_name(test));
         let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
-        let written = fs::write(&serial_log, &run.serial).and_then(|()| {
-            fs::write(serial_log.with_extension("log.stderr"), &stderr)
-        });
+        let written = fs::write(&serial_log, &run.serial)
+            .and_then(|()| fs::write(serial_log.with_extension("log.stderr"), &stderr));
         if let Err(e) = written {
             eprintln!("xtask: nested: {}: {e}", serial_log.display());
         }
@@ -170,8 +172,8 @@ impl Judge {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::system_tests::SYSTEM_TESTS;
     use crate::scratch;
+    use crate::system_tests::SYSTEM_TESTS;
 
     const BANNER: &str = "svm: revision 1, 16 asids, nested paging yes, nrip-save no, \
                           decode-assists no, flush-by-asid no, vmcb-clean-bits yes, avic no";
@@ -252,7 +254,10 @@ mod tests {
         assert!(judge.all_judged());
         // The failed round's log is kept beside the passing one.
         assert!(dir.join("boot-multiboot1.round1.serial.log").exists());
-        assert!(dir.join("boot-multiboot1.round2.serial.log.stderr").exists());
+        assert!(
+            dir.join("boot-multiboot1.round2.serial.log.stderr")
+                .exists()
+        );
     }
 
     #[test]
