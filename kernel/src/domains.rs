@@ -7,7 +7,7 @@
 use crate::memory::charged::Charged;
 use crate::state::{Ending, Kernel};
 use tessera_abi::CSPACE_SLOTS;
-use tessera_capability::{DomainId, SlotAddr};
+use tessera_capability::{DomainId, SlotAddr, ThreadId};
 
 impl Kernel {
     /// Stops every thread of a component and takes back what it held.
@@ -73,12 +73,51 @@ impl Kernel {
         self.reap_domains();
     }
 
-    /// The last capability to `domain` went: it goes once it has ended.
+    /// The last capability to `domain` went: it goes once it has ended,
+    /// at once if nothing of it can ever run.
     pub fn domain_unnamed(&mut self, domain: DomainId) {
         if let Some(record) = self.domains.get_mut(domain) {
             record.unnamed = true;
         }
+        self.end_if_abandoned(domain);
         self.reap_domains();
+    }
+
+    /// The last capability to `thread` went. A thread never started can
+    /// now never start (`ThreadStart` takes that capability): it is dead,
+    /// and its domain may be left with nothing that can run. A started
+    /// thread runs on without a capability, as init's do.
+    pub fn thread_unnamed(&mut self, thread: ThreadId) {
+        let Some(record) = self.threads.get(&thread) else {
+            return;
+        };
+        if record.started || record.dead {
+            return;
+        }
+        let domain = record.domain;
+        self.thread(thread).dead = true;
+        self.sched.forget(thread);
+        self.end_if_abandoned(domain);
+    }
+
+    /// Ends `domain` (issue 9 finding 4: everything it holds comes back)
+    /// if no capability names it and none of its threads lives: nothing
+    /// can ever start or wake one of its threads again.
+    fn end_if_abandoned(&mut self, domain: DomainId) {
+        let Some(record) = self.domains.get(domain) else {
+            return;
+        };
+        if !record.unnamed || record.ending.is_some() {
+            return;
+        }
+        let lives = self
+            .threads
+            .iter()
+            .any(|(_, t)| t.domain == domain && !t.dead);
+        if !lives {
+            log::info!("component {}: abandoned (nothing of it can run)", record.name);
+            self.end_domain(domain, Ending::Abandoned);
+        }
     }
 
     /// Every domain that has ended, that no capability names, whose VPs are

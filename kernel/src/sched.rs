@@ -385,6 +385,7 @@ fn deployment_quiet(guard: MutexGuard<'static, Option<Kernel>>) -> ! {
                 failed = true;
             }
             Some(Ending::Faulted) => failed = true,
+            Some(Ending::Abandoned) => {}
         }
     }
     if kernel.has_verdict_holder {

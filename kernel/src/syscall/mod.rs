@@ -461,6 +461,7 @@ impl Kernel {
                     Object::Partition(partition) => self.destroy_partition(partition, cpu),
                     Object::Vp(vp) => self.destroy_vp(vp),
                     Object::Domain(domain) => self.domain_unnamed(domain),
+                    Object::Thread(thread) => self.thread_unnamed(thread),
                     _ => {}
                 },
             }
