@@ -111,16 +111,23 @@ pub struct Unlocked<'a> {
 pub fn next_rip_unlocked(vmcb: &Vmcb, unlocked: &mut Unlocked<'_>) -> Option<u64> {
     let control = &vmcb.control;
     let skipped = Skipped::of(control.exit_code, control.exit_info1)?;
+    next_rip_past(skipped, vmcb, unlocked)
+}
+
+/// [`next_rip_unlocked`] for an exit the caller already knows is
+/// `skipped`'s (the fast path's CPUID and VMMCALL): the hot path, inlined
+/// into it.
+#[inline(always)]
+pub fn next_rip_past(skipped: Skipped, vmcb: &Vmcb, unlocked: &mut Unlocked<'_>) -> Option<u64> {
     if let Some(next) = saved_next_rip(vmcb) {
         return Some(next);
     }
     let memory = SharedMemory {
         npt_root: unlocked.npt_root,
     };
-    let code = CodeState::of(&vmcb.save);
     unlocked
         .cache
-        .next_rip(skipped, &code, unlocked.generation, &memory)
+        .next_rip(skipped, &vmcb.save, unlocked.generation, &memory)
 }
 
 /// Guest memory read through a nested table other CPUs may edit.
