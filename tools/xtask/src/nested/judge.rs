@@ -10,18 +10,22 @@ use super::results::{End, Report, TestRun};
 use crate::qemu::progress::Stuck;
 use crate::qemu::status::Outcome;
 use crate::serial_log;
-use crate::system_tests::{self, SYSTEM_TESTS, SystemTest};
+use crate::system_tests::{self, SystemTest};
 use crate::tally::Tally;
 
 /// The banner line in which Tessera names the SVM features it found.
 const SVM_BANNER: &str = "svm: revision ";
 
-/// Judges each test's run as it comes back.
+/// Judges each test's run as it comes back, in the order L1 runs them.
 #[derive(Debug)]
 pub struct Judge {
     logs_dir: PathBuf,
+    /// The tests L1 runs, in order (a test appears more than once with
+    /// `--repeat`).
+    planned: Vec<&'static SystemTest>,
     pub tally: Tally,
-    pub judged: Vec<&'static str>,
+    /// How many of `planned` have been judged (L1 reports them in order).
+    pub judged: usize,
     pub svm_features: Option<String>,
     pub fatal: Option<String>,
     pub done: bool,
@@ -31,11 +35,12 @@ pub struct Judge {
 }
 
 impl Judge {
-    pub fn new(logs_dir: &Path) -> Self {
+    pub fn new(logs_dir: &Path, planned: &[&'static SystemTest]) -> Self {
         Self {
             logs_dir: logs_dir.to_path_buf(),
+            planned: planned.to_vec(),
             tally: Tally::default(),
-            judged: Vec::new(),
+            judged: 0,
             svm_features: None,
             fatal: None,
             done: false,
@@ -64,23 +69,42 @@ impl Judge {
         }
     }
 
+    /// Whether every planned test has been judged.
+    pub fn all_judged(&self) -> bool {
+        self.judged == self.planned.len()
+    }
+
+    /// The file name of the next test's serial log: its name, and with
+    /// `--repeat` its round, so a failed round's log is kept.
+    fn log_name(&self, test: &SystemTest) -> String {
+        let round = self.planned[..self.judged]
+            .iter()
+            .filter(|t| t.name == test.name)
+            .count();
+        let repeated = self.planned.iter().filter(|t| t.name == test.name).count() > 1;
+        if repeated {
+            format!("{}.round{}.serial.log", test.name, round + 1)
+        } else {
+            format!("{}.serial.log", test.name)
+        }
+    }
+
     fn judge(&mut self, run: TestRun, took: Duration) {
-        let Some(test) = SYSTEM_TESTS.iter().find(|t| t.name == run.name) else {
-            eprintln!("xtask: nested: L1 reported an unknown test {:?}", run.name);
+        let Some(&test) = self.planned.get(self.judged) else {
+            eprintln!("xtask: nested: L1 reported {:?} after every planned test", run.name);
             return;
         };
-        if self.judged.contains(&test.name) {
-            eprintln!("xtask: nested: L1 reported {} twice", test.name);
+        if run.name != test.name {
+            eprintln!(
+                "xtask: nested: L1 reported {:?} where {} was next",
+                run.name, test.name
+            );
             return;
         }
-        let serial_log = self.logs_dir.join(format!("{}.serial.log", test.name));
+        let serial_log = self.logs_dir.join(self.log_name(test));
         let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
         let written = fs::write(&serial_log, &run.serial).and_then(|()| {
-            fs::write(
-                self.logs_dir
-                    .join(format!("{}.serial.log.stderr", test.name)),
-                &stderr,
-            )
+            fs::write(serial_log.with_extension("log.stderr"), &stderr)
         });
         if let Err(e) = written {
             eprintln!("xtask: nested: {}: {e}", serial_log.display());
@@ -112,29 +136,33 @@ impl Judge {
                     test.name,
                     took.as_secs_f64()
                 );
-                self.judged.push(test.name);
+                self.judged += 1;
                 self.tally += Tally::PASSED;
             }
             Err(reason) => {
                 let stderr = stderr.trim();
                 let stderr = (!stderr.is_empty()).then_some(stderr);
-                self.fail(
-                    test,
-                    &format!("{reason} ({:.1} s)", took.as_secs_f64()),
-                    stderr,
-                );
+                self.fail_next(&format!("{reason} ({:.1} s)", took.as_secs_f64()), stderr);
                 system_tests::show_tail(&serial_log);
             }
         }
     }
 
-    pub fn fail(&mut self, test: &'static SystemTest, why: &str, stderr: Option<&str>) {
+    /// The next planned test fails for `why`.
+    pub fn fail_next(&mut self, why: &str, stderr: Option<&str>) {
+        if let Some(&test) = self.planned.get(self.judged) {
+            self.judged += 1;
+            self.fail_unplanned(test, why, stderr);
+        }
+    }
+
+    /// `test`, which L1 does not run (it could not be planned), fails.
+    pub fn fail_unplanned(&mut self, test: &'static SystemTest, why: &str, stderr: Option<&str>) {
         println!("system test {} (nested KVM) ... FAILED: {why}", test.name);
         if let Some(stderr) = stderr {
             println!("--- QEMU stderr ---\n{stderr}");
         }
         let _ = io::stdout().flush();
-        self.judged.push(test.name);
         self.tally += Tally::FAILED;
     }
 }
@@ -142,6 +170,7 @@ impl Judge {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::system_tests::SYSTEM_TESTS;
     use crate::scratch;
 
     const BANNER: &str = "svm: revision 1, 16 asids, nested paging yes, nrip-save no, \
@@ -165,10 +194,18 @@ mod tests {
         })
     }
 
+    fn planned(names: &[&str]) -> Vec<&'static SystemTest> {
+        names
+            .iter()
+            .map(|name| SYSTEM_TESTS.iter().find(|t| t.name == *name).unwrap())
+            .collect()
+    }
+
     #[test]
     fn a_run_is_judged_by_the_tcg_checks_and_its_logs_kept() {
         let dir = scratch::dir("nested-judge");
-        let mut judge = Judge::new(&dir);
+        let plan = planned(&["boot-multiboot1", "boot-grub-multiboot2", "no-svm"]);
+        let mut judge = Judge::new(&dir, &plan);
         judge.take(Report::L1("Linux 6.1.0-50-cloud-amd64".into()));
         judge.take(Report::Start("boot-multiboot1".into()));
         assert_eq!(judge.running.as_deref(), Some("boot-multiboot1"));
@@ -194,20 +231,39 @@ mod tests {
                 failed: 2
             }
         );
-        assert_eq!(
-            judge.judged,
-            ["boot-multiboot1", "boot-grub-multiboot2", "no-svm"]
-        );
+        assert_eq!(judge.judged, 3);
+        assert!(judge.all_judged());
     }
 
     #[test]
-    fn unknown_and_repeated_tests_count_once_or_not_at_all() {
+    fn repeated_tests_are_judged_per_round_with_a_log_each() {
+        let dir = scratch::dir("nested-judge-repeat");
+        let plan = planned(&["boot-multiboot1", "boot-multiboot1"]);
+        let mut judge = Judge::new(&dir, &plan);
+        judge.take(run("boot-multiboot1", multiboot1_log(), End::Exit(35)));
+        judge.take(run("boot-multiboot1", multiboot1_log(), End::Exit(33)));
+        assert_eq!(
+            judge.tally,
+            Tally {
+                passed: 1,
+                failed: 1
+            }
+        );
+        assert!(judge.all_judged());
+        // The failed round's log is kept beside the passing one.
+        assert!(dir.join("boot-multiboot1.round1.serial.log").exists());
+        assert!(dir.join("boot-multiboot1.round2.serial.log.stderr").exists());
+    }
+
+    #[test]
+    fn unplanned_and_extra_reports_count_not_at_all() {
         let dir = scratch::dir("nested-judge-odd");
-        let mut judge = Judge::new(&dir);
+        let mut judge = Judge::new(&dir, &planned(&["boot-multiboot1"]));
         judge.take(run("no-such-test", multiboot1_log(), End::Exit(33)));
         judge.take(run("boot-multiboot1", multiboot1_log(), End::Exit(33)));
         judge.take(run("boot-multiboot1", multiboot1_log(), End::Exit(35)));
         assert_eq!(judge.tally, Tally::PASSED);
+        assert_eq!(judge.judged, 1);
         judge.take(Report::Garbled("x".into()));
         judge.take(Report::Fatal("kvm_amd is not loaded with nested=1".into()));
         judge.take(Report::Done);

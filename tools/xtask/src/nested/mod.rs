@@ -22,7 +22,7 @@ mod results;
 use std::fs;
 use std::time::Instant;
 
-use crate::system_tests::{self, SYSTEM_TESTS, SystemTest};
+use crate::system_tests::{self, SystemTest};
 use crate::tally::Tally;
 use crate::workspace::Workspace;
 use judge::Judge;
@@ -67,7 +67,7 @@ pub fn run(workspace: &Workspace, tests: &[&'static SystemTest]) -> Tally {
     if let Err(e) = fs::create_dir_all(&logs_dir) {
         return fail_all(&format!("{}: {e}", logs_dir.display()));
     }
-    let mut judge = Judge::new(&logs_dir);
+    let mut judge = Judge::new(&logs_dir, &image.planned);
     for test in &image.skipped {
         println!(
             "system test {} (nested KVM) ... skipped: it types into the console, which L1's /init cannot do yet",
@@ -75,21 +75,16 @@ pub fn run(workspace: &Workspace, tests: &[&'static SystemTest]) -> Tally {
         );
     }
     for (test, why) in &image.unplanned {
-        judge.fail(test, why, None);
+        judge.fail_unplanned(test, why, None);
     }
     let booted = Instant::now();
     let mut boots = 0;
     let why_missing = loop {
         let logs = l1::Logs::for_boot(&logs_dir, boots);
-        let skip = image
-            .planned
-            .iter()
-            .take_while(|test| judge.judged.contains(&test.name))
-            .count();
+        let skip = judge.judged;
         let ended = l1::run(&image, &logs, skip, |report| judge.take(report));
         boots += 1;
-        let all_judged = image.planned.iter().all(|t| judge.judged.contains(&t.name));
-        if all_judged {
+        if judge.all_judged() {
             break None;
         }
         system_tests::show_tail(&logs.console);
@@ -102,20 +97,15 @@ pub fn run(workspace: &Workspace, tests: &[&'static SystemTest]) -> Tally {
             boots,
             &logs,
         ) {
-            Next::Again { test, why } => {
-                if let Some(test) = SYSTEM_TESTS.iter().find(|t| t.name == test) {
-                    judge.fail(test, &why, None);
-                }
-            }
+            // L1 runs the tests in plan order: the one it ran is the next.
+            Next::Again { why, .. } => judge.fail_next(&why, None),
             Next::Stop(why) => break Some(why),
         }
     };
     let l1_time = booted.elapsed();
-    for test in &image.planned {
-        if let Some(why) = &why_missing
-            && !judge.judged.contains(&test.name)
-        {
-            judge.fail(test, why, None);
+    if let Some(why) = &why_missing {
+        while !judge.all_judged() {
+            judge.fail_next(why, None);
         }
     }
     match &judge.svm_features {
@@ -124,7 +114,7 @@ pub fn run(workspace: &Workspace, tests: &[&'static SystemTest]) -> Tally {
     }
     println!(
         "xtask: nested: L1 ran {} tests in {:.0} s ({boots} boot{}); {:.0} s in all",
-        judge.judged.len(),
+        judge.judged,
         l1_time.as_secs_f64(),
         if boots == 1 { "" } else { "s" },
         started.elapsed().as_secs_f64()
