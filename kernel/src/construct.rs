@@ -4,18 +4,20 @@
 use crate::arch::user_context::UserContext;
 use crate::ipc_glue::cap_status;
 use crate::memory::address_space::{AddressSpace, MapError, PageRights};
+use crate::memory::charged::Charged;
 use crate::memory::heap::try_box;
 use crate::memory::physical_to_virtual;
 use crate::state::{Domain, Kernel, Thread};
 use tessera_abi::{CSPACE_SLOTS, MESSAGE_BUFFER_ADDRESS, Status};
-use tessera_capability::{CapError, DomainId, ThreadId};
+use tessera_capability::{CSpaceId, CapError, DomainId, ThreadId};
 use tessera_ipc::Priority;
 
 const PAGE: u64 = 4096;
 
-fn map_status(error: MapError) -> u64 {
+/// The status for a refused mapping (`charged` says why frames ran out).
+fn map_status(error: MapError, charged: &Charged<'_>) -> u64 {
     match error {
-        MapError::OutOfMemory => cap_status(CapError::OutOfMemory),
+        MapError::OutOfMemory => charged.status(),
         MapError::OutsideUserSpace(_) | MapError::AlreadyMapped(_) => {
             Status::InvalidArgument.code()
         }
@@ -23,18 +25,32 @@ fn map_status(error: MapError) -> u64 {
 }
 
 impl Kernel {
-    /// A new, empty domain with a capability space whose quota is `quota`.
-    pub fn create_domain(&mut self, name: &str, quota: u64) -> Result<DomainId, u64> {
+    /// A new, empty domain with a capability space whose quota is `quota`,
+    /// taken from `parent`'s quota if it has a parent (init has none).
+    pub fn create_domain(
+        &mut self,
+        name: &str,
+        quota: u64,
+        parent: Option<CSpaceId>,
+    ) -> Result<DomainId, u64> {
         let out_of_memory = cap_status(CapError::OutOfMemory);
+        // Domains that ended and that nobody names give their slots back
+        // first.
+        self.reap_domains();
         self.domains.reserve(1).map_err(|_| out_of_memory)?;
-        // The address space first: if the capability space then fails, the
-        // space's one root frame is all there is to give back.
-        let space = AddressSpace::new().map_err(map_status)?;
-        let cspace = match self.caps.create_cspace(CSPACE_SLOTS, quota) {
-            Ok(cspace) => cspace,
+        let cspace = match parent {
+            Some(parent) => self.caps.create_child_cspace(parent, CSPACE_SLOTS, quota),
+            None => self.caps.create_cspace(CSPACE_SLOTS, quota),
+        }
+        .map_err(cap_status)?;
+        // The address space's root is the domain's first frame.
+        let mut charged = Charged::to(&mut self.caps, cspace);
+        let space = match AddressSpace::new(&mut charged) {
+            Ok(space) => space,
             Err(error) => {
-                space.release_root();
-                return Err(cap_status(error));
+                let status = map_status(error, &charged);
+                let _ = self.caps.retire_cspace(cspace, &mut |_| {});
+                return Err(status);
             }
         };
         let domain = Domain {
@@ -42,6 +58,8 @@ impl Kernel {
             cspace,
             space,
             ending: None,
+            unnamed: false,
+            ending_now: false,
             console_line: heapless::Vec::new(),
         };
         // Room was reserved above, so this cannot fail.
@@ -64,14 +82,14 @@ impl Kernel {
             .checked_mul(PAGE)
             .and_then(|bytes| address.checked_add(bytes))
             .ok_or(Status::InvalidArgument.code())?;
-        let gone = Status::InvalidArgument.code();
-        let cspace = self.domains.get(domain).ok_or(gone)?.cspace;
+        let Kernel { caps, domains, .. } = self;
+        let record = domains
+            .get_mut(domain)
+            .ok_or(Status::InvalidArgument.code())?;
+        let mut charged = Charged::to(caps, record.cspace);
         for page in (address..end).step_by(PAGE as usize) {
-            self.caps.charge(cspace, PAGE).map_err(cap_status)?;
-            let space = &mut self.domains.get_mut(domain).ok_or(gone)?.space;
-            if let Err(error) = space.map_fresh(page, rights) {
-                let _ = self.caps.refund(cspace, PAGE);
-                return Err(map_status(error));
+            if let Err(error) = record.space.map_fresh(page, rights, &mut charged) {
+                return Err(map_status(error, &charged));
             }
         }
         Ok(())

@@ -50,6 +50,9 @@ pub fn fatal(reason: fmt::Arguments<'_>) -> ! {
 
 /// Ends the run without a further console line (the caller has said why).
 pub fn end(verdict: Verdict) -> ! {
+    // Every line logged goes out before the run ends, lock or no lock,
+    // and after what another CPU is writing out.
+    console::flush();
     let port = DEBUG_EXIT_PORT.load(Ordering::Relaxed);
     if let Ok(port) = u16::try_from(port) {
         let code = match verdict {

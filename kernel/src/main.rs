@@ -14,10 +14,12 @@ extern crate alloc;
 
 mod acpi_tables;
 mod arch;
+mod audit;
 mod boot;
 mod console;
 mod console_input;
 mod construct;
+mod domains;
 mod exit;
 mod fault_injection;
 mod ipc_glue;
@@ -90,6 +92,7 @@ fn bootstrap(boot_info: BootInfo) -> ! {
     if let Some(fault) = boot::options().inject_fault {
         fault_injection::raise(fault);
     }
+    audit::note_boot_frames();
     match loader::build(boot_info, &cpus) {
         // The kernel alone: bring-up was the whole deployment.
         None => exit::finish(exit::Verdict::Pass),

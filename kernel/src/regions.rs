@@ -8,12 +8,12 @@
 //! CPU (tlb.rs), before the system call returns; when the last capability
 //! goes, the frames return to the frame pool.
 use crate::ipc_glue::cap_status;
-use crate::memory::address_space::PageRights;
-use crate::memory::frames;
+use crate::memory::address_space::{MapError, PageRights};
+use crate::memory::charged::Charged;
 use crate::state::Kernel;
 use alloc::vec::Vec;
 use tessera_abi::Status;
-use tessera_capability::{CapError, DomainId, MemoryId, SlotAddr};
+use tessera_capability::{CSpaceId, CapError, DomainId, MemoryId, SlotAddr};
 use tessera_slots::fallible::{try_push, try_with_capacity};
 use x86_64::PhysAddr;
 
@@ -27,6 +27,8 @@ pub const MAX_REGION_MAPPINGS: usize = 256;
 pub struct MemoryRegion {
     frames: Vec<PhysAddr>,
     mappings: Vec<Mapping>,
+    /// Whose quota the frames are charged to (the creator's).
+    payer: CSpaceId,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -37,6 +39,12 @@ struct Mapping {
     address: u64,
 }
 
+/// The kernel heap a region of `pages` pages takes (its record and its
+/// list of frames), charged to its creator with its capability.
+pub fn record_bytes(pages: u64) -> u64 {
+    (size_of::<MemoryRegion>() + size_of::<PhysAddr>() * pages as usize) as u64
+}
+
 impl MemoryRegion {
     /// The region's frames, in order.
     pub fn frames(&self) -> &[PhysAddr] {
@@ -45,28 +53,34 @@ impl MemoryRegion {
 }
 
 impl Kernel {
-    /// A region of `pages` zeroed frames (the caller charges its quota).
-    pub fn create_region(&mut self, pages: u64) -> Result<MemoryId, u64> {
+    /// A region of `pages` zeroed frames, charged to `payer`'s quota.
+    pub fn create_region(&mut self, pages: u64, payer: CSpaceId) -> Result<MemoryId, u64> {
         if pages == 0 || pages > MAX_REGION_PAGES {
             return Err(Status::InvalidArgument.code());
         }
         let out_of_memory = cap_status(CapError::OutOfMemory);
         let mut taken = try_with_capacity(pages as usize).map_err(|_| out_of_memory)?;
+        let mut charged = Charged::to(&mut self.caps, payer);
         for _ in 0..pages {
-            match frames::allocate_zeroed() {
+            match charged.take() {
                 Some(frame) => taken.push(frame),
                 None => {
-                    taken.into_iter().for_each(frames::free);
-                    return Err(out_of_memory);
+                    taken.into_iter().for_each(|frame| charged.give(frame));
+                    return Err(charged.status());
                 }
             }
         }
         let region = MemoryRegion {
             frames: taken,
             mappings: Vec::new(),
+            payer,
         };
         self.regions.insert(region).map_err(|region| {
-            region.frames.into_iter().for_each(frames::free);
+            let mut charged = Charged::to(&mut self.caps, payer);
+            region
+                .frames
+                .into_iter()
+                .for_each(|frame| charged.give(frame));
             out_of_memory
         })
     }
@@ -95,20 +109,24 @@ impl Kernel {
             .mappings
             .try_reserve(1)
             .map_err(|_| cap_status(CapError::OutOfMemory))?;
-        let space = &mut self
+        let target = self
             .domains
             .get_mut(domain)
-            .ok_or(Status::InvalidArgument.code())?
-            .space;
+            .ok_or(Status::InvalidArgument.code())?;
+        // The page tables the mapping needs are the target domain's.
+        let mut charged = Charged::to(&mut self.caps, target.cspace);
         for (index, &frame) in region.frames.iter().enumerate() {
             let at = address
                 .checked_add(index as u64 * PAGE)
                 .ok_or(Status::InvalidArgument.code())?;
-            if let Err(error) = space.map_borrowed(at, frame, rights) {
+            if let Err(error) = target.space.map_borrowed(at, frame, rights, &mut charged) {
                 // Nothing of it ran yet: undo without a shoot-down.
-                space.unmap(address, index as u64);
+                target.space.unmap(address, index as u64);
                 log::debug!("mapping a region: {error}");
-                return Err(Status::InvalidArgument.code());
+                return Err(match error {
+                    MapError::OutOfMemory => charged.status(),
+                    _ => Status::InvalidArgument.code(),
+                });
             }
         }
         // Room was reserved above.
@@ -149,7 +167,11 @@ impl Kernel {
         for mapping in region.mappings {
             self.unmap_mapping(mapping, pages, cpu);
         }
-        region.frames.into_iter().for_each(frames::free);
+        let mut charged = Charged::to(&mut self.caps, region.payer);
+        region
+            .frames
+            .into_iter()
+            .for_each(|frame| charged.give(frame));
     }
 
     fn unmap_mapping(&mut self, mapping: Mapping, pages: u64, cpu: usize) {

@@ -15,7 +15,7 @@ use crate::{console, exit, ipc_glue, percpu};
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use spin::MutexGuard;
-use tessera_capability::{DomainId, ThreadId};
+use tessera_capability::ThreadId;
 use tessera_ipc::Priority;
 use x86_64::registers::control::{Cr2, Cr3, Cr3Flags};
 
@@ -188,41 +188,6 @@ impl Kernel {
         self.woken = woken;
         result
     }
-
-    /// Stops every thread of a component and wakes whoever waited on it.
-    pub fn end_domain(&mut self, domain: DomainId, ending: Ending) {
-        let Some(record) = self.domains.get_mut(domain) else {
-            return;
-        };
-        if record.ending.is_some() {
-            return;
-        }
-        record.ending = Some(ending);
-        loop {
-            let next = self
-                .threads
-                .iter()
-                .find(|(_, t)| t.domain == domain && !t.dead)
-                .map(|(id, _)| id);
-            let Some(thread) = next else {
-                break;
-            };
-            self.thread(thread).dead = true;
-            self.sched.forget(thread);
-        }
-        if let Some(record) = self.domains.get_mut(domain) {
-            let freed = record.space.release_user_memory();
-            if let Err(error) = self.caps.refund(record.cspace, freed) {
-                log::warn!("refunding {freed} bytes to {}: {error}", record.name);
-            }
-            log::info!(
-                "component {}: {} KiB of memory returned to the frame pool",
-                record.name,
-                freed / 1024
-            );
-        }
-        self.waking(|ipc, wake| ipc.domain_died(domain, wake));
-    }
 }
 
 /// The CPU's first entry into scheduling: from here on it only runs
@@ -251,6 +216,10 @@ pub fn run_next(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize) -> !
             }
         }
         drop(guard);
+        console::drain();
+        // An idle CPU holds no component's address space, so a domain that
+        // ended can give its root back (`domains::reap_domains`).
+        crate::tlb::unload_user_root(cpu);
         // An interrupt that arrives between the unlock and here stays
         // pending, and STI's one-instruction shadow makes HLT see it.
         x86_64::instructions::interrupts::enable_and_hlt();
@@ -284,6 +253,7 @@ pub fn enter(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize, thread:
     }
     crate::tlb::leaving_kernel(cpu, root.start_address().as_u64());
     drop(guard);
+    console::drain();
     UserContext::enter(context)
 }
 
@@ -386,6 +356,7 @@ fn resume_current(guard: MutexGuard<'static, Option<Kernel>>, cpu: usize) -> ! {
         .current_context();
     crate::tlb::leaving_kernel(cpu, Cr3::read().0.start_address().as_u64());
     drop(guard);
+    console::drain();
     UserContext::return_from_syscall(context)
 }
 
@@ -404,7 +375,7 @@ pub enum Keep {
 /// component faulted or failed.
 fn deployment_quiet(guard: MutexGuard<'static, Option<Kernel>>) -> ! {
     let kernel = guard.as_ref().expect("checked by the caller");
-    let mut failed = false;
+    let mut failed = !crate::audit::at_end(kernel);
     for (_, domain) in kernel.domains.iter() {
         match domain.ending {
             None => log::info!("deployment: {} is waiting", domain.name),

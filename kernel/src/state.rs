@@ -49,6 +49,10 @@ pub struct Domain {
     pub cspace: CSpaceId,
     pub space: AddressSpace,
     pub ending: Option<Ending>,
+    /// No capability names it any more: it goes once it has ended.
+    pub unnamed: bool,
+    /// `end_domain` is taking it apart (it goes after that, not during).
+    pub ending_now: bool,
     /// Console output up to the next newline.
     pub console_line: heapless::Vec<u8, { crate::console::COMPONENT_LINE_MAX }>,
 }
@@ -61,17 +65,25 @@ pub struct ThreadTable {
 }
 
 impl ThreadTable {
-    /// Records `thread` under the id the IPC machine gave it (whose slot
-    /// indices it reuses, so this table stays as large as the most threads
+    /// Makes room for the record of `id` (the IPC machine's slot indices,
+    /// which it reuses, so this table stays as large as the most threads
     /// alive at once).
-    pub fn insert(&mut self, id: ThreadId, thread: Thread) -> Result<(), OutOfMemory> {
+    pub fn reserve(&mut self, id: ThreadId) -> Result<(), OutOfMemory> {
         let index = id.index() as usize;
         if self.slots.len() <= index {
             let more = index + 1 - self.slots.len();
             self.slots.try_reserve(more).map_err(|_| OutOfMemory)?;
             self.slots.resize_with(index + 1, || None);
         }
-        self.slots[index] = Some((id, thread));
+        Ok(())
+    }
+
+    /// Records `thread` under `id`.
+    pub fn insert(&mut self, id: ThreadId, thread: Thread) -> Result<(), OutOfMemory> {
+        self.reserve(id)?;
+        if let Some(slot) = self.slots.get_mut(id.index() as usize) {
+            *slot = Some((id, thread));
+        }
         Ok(())
     }
 
@@ -98,6 +110,11 @@ impl ThreadTable {
         }
     }
 
+    /// Slots the table has grown to (live threads and empty slots).
+    pub fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (ThreadId, &Thread)> {
         self.slots
             .iter()
@@ -114,6 +131,10 @@ impl core::ops::Index<&ThreadId> for ThreadTable {
             .expect("every ThreadId the kernel holds has a record")
     }
 }
+
+/// The kernel heap a thread takes (its record and its saved registers),
+/// charged to whoever makes it.
+pub const THREAD_RECORD_BYTES: u64 = (size_of::<Thread>() + size_of::<UserContext>()) as u64;
 
 /// A thread of a component.
 #[derive(Debug)]

@@ -32,6 +32,11 @@ pub fn require_and_enable() -> SvmFeatures {
     // SAFETY: the host save area is a page-aligned frame owned by this CPU for
     // good; VMRUN writes host state there.
     unsafe { msr::write(msr::VM_HSAVE_PA, host_save_area.as_u64()) };
+    // The frames every VP's world switch needs are taken now, so after
+    // bring-up the kernel's own frames stay as they are: every frame taken
+    // later is charged to a component.
+    crate::vm::tables::host_vmcb(percpu::current_index() as usize);
+    crate::vm::tables::permission_maps();
     ENABLED_CPUS.fetch_add(1, Ordering::Release);
     log::debug!("svm: enabled on cpu {}", percpu::current_index());
     features

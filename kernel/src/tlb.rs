@@ -45,6 +45,28 @@ pub fn leaving_kernel(cpu: usize, root: u64) {
     IN_USER[cpu].store(true, Ordering::SeqCst);
 }
 
+/// Whether a CPU other than `this_cpu` may still use the address space with
+/// root `root` (it last entered ring 3 with it and has not loaded another
+/// since). Called with the kernel lock held.
+pub fn root_in_use_elsewhere(root: u64, cpus: usize, this_cpu: usize) -> bool {
+    (0..cpus.min(MAX_CPUS))
+        .filter(|&cpu| cpu != this_cpu)
+        .any(|cpu| LOADED_ROOT[cpu].load(Ordering::SeqCst) == root)
+}
+
+/// Loads the kernel's own root on this CPU if a component's is loaded:
+/// what an idle CPU does, so an ended domain's root can be freed. Called
+/// with the kernel lock released and interrupts off.
+pub fn unload_user_root(cpu: usize) {
+    let kernel_root = crate::memory::paging::kernel_root();
+    if Cr3::read().0 != kernel_root {
+        // SAFETY: the kernel's root maps the kernel's half (this code, its
+        // stack and data) as every component root does.
+        unsafe { Cr3::write(kernel_root, x86_64::registers::control::Cr3Flags::empty()) };
+    }
+    LOADED_ROOT[cpu].store(kernel_root.start_address().as_u64(), Ordering::SeqCst);
+}
+
 /// The flush interrupt: runs without the kernel lock (the CPU that sent it
 /// holds it and waits for this).
 pub fn on_flush_interrupt(cpu: usize) {

@@ -53,6 +53,7 @@
 //! | [`status`] | `HV_STATUS` |
 //! | [`message`] | `HV_MESSAGE`, its header and type, the SynIC message page |
 //! | [`synic`] | SynIC registers, SINT index, event flags and the event flags page, ports and connections |
+//! | [`port`] | `HV_PORT_INFO`, `HV_CONNECTION_INFO` and the inputs of the port and connection calls |
 //! | [`timer`] | synthetic timer registers and the timer expiration message |
 //! | [`reference_tsc`] | the reference TSC page |
 //! | [`vp_assist`] | the VP assist page |
@@ -70,6 +71,7 @@ pub mod hypercall;
 pub mod intercept;
 pub mod message;
 pub mod msr;
+pub mod port;
 pub mod privilege;
 pub mod reference_tsc;
 pub mod register;

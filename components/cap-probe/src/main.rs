@@ -17,14 +17,12 @@
 
 extern crate alloc;
 
-use core::fmt::Debug;
-
 use echo_server::ECHO;
 use tessera_rt::abi::REGION_WINDOW;
 use tessera_rt::syscall::{self, Registers};
+use tessera_rt::testing::Tap;
 use tessera_rt::{
     CSPACE_SLOTS, Console, Endpoint, Error, Message, Notification, Status, cap, rights, slot,
-    verdict,
 };
 
 tessera_rt::entry!(main);
@@ -44,7 +42,7 @@ const CHILD: u32 = 7;
 const REGION: u32 = 12;
 
 fn main() {
-    let mut tap = Tap::default();
+    let mut tap = Tap::new("cap-probe");
     let echo = Message::new([ECHO, 1, 2, 3, 4, 5]);
 
     tap.expect_ok(
@@ -242,82 +240,5 @@ fn raw(registers: Registers) -> Result<(), Error> {
     match Error::from_code(syscall::raw(registers).rax) {
         None => Ok(()),
         Some(e) => Err(e),
-    }
-}
-
-/// Numbered checks, logged as they go.
-#[derive(Debug, Default)]
-struct Tap {
-    checks: u32,
-    failed: u32,
-}
-
-impl Tap {
-    /// Checks that `result` is a success; whether it was.
-    fn expect_ok<T: Debug>(&mut self, what: &str, result: Result<T, Error>) -> bool {
-        let got = result.err();
-        self.report(what, got.is_none(), got);
-        got.is_none()
-    }
-
-    fn expect_value<T: Debug + PartialEq>(
-        &mut self,
-        what: &str,
-        result: Result<T, Error>,
-        wanted: T,
-    ) {
-        match result {
-            Ok(value) if value == wanted => self.report(what, true, None),
-            Ok(value) => {
-                self.checks += 1;
-                self.failed += 1;
-                log::info!(
-                    "not ok {} - {what}: got {value:?}, wanted {wanted:?}",
-                    self.checks
-                );
-            }
-            Err(e) => self.report(what, false, Some(e)),
-        }
-    }
-
-    fn expect<T: Debug>(&mut self, what: &str, result: Result<T, Error>, wanted: Status) {
-        match result {
-            Err(e) => self.report(what, e == wanted, Some(e)),
-            Ok(_) => self.report(what, false, None),
-        }
-    }
-
-    /// A check that cannot run because an earlier one failed.
-    fn not_run(&mut self, what: &str, why: &str) {
-        self.checks += 1;
-        self.failed += 1;
-        log::info!("not ok {} - {what}: not run, {why}", self.checks);
-    }
-
-    fn report(&mut self, what: &str, ok: bool, got: Option<Error>) {
-        self.checks += 1;
-        let n = self.checks;
-        if ok {
-            log::info!("ok {n} - {what}");
-        } else {
-            self.failed += 1;
-            match got {
-                Some(e) => log::info!("not ok {n} - {what}: got {e:?} ({e})"),
-                None => log::info!("not ok {n} - {what}: got success"),
-            }
-        }
-    }
-
-    fn finish(self) -> ! {
-        if self.failed == 0 {
-            log::info!("cap-probe: all {} checks ok", self.checks);
-        } else {
-            log::info!(
-                "cap-probe: {} of {} checks failed",
-                self.failed,
-                self.checks
-            );
-        }
-        verdict(self.failed == 0)
     }
 }

@@ -36,7 +36,6 @@
 //! `RFLAGS = 0x2` (interrupts off); `RIP` = the entry point; `RSP = top`;
 //! all other general-purpose registers 0.
 
-use alloc::vec;
 use elf::ElfBytes;
 use elf::abi::{EM_X86_64, ET_EXEC, PT_LOAD};
 use elf::endian::LittleEndian;
@@ -44,28 +43,13 @@ use elf::file::Class;
 
 use crate::error::Error;
 use crate::plan::{Builder, GuestMemory, LoadPlan, Piece};
-use crate::state::{InitialVpState, Segment, gdt_bytes};
-use crate::{PAGE, align_up};
+use crate::state::{InitialVpState, Segment};
+use crate::{PAGE, long_mode};
 
 /// Size of the initial stack.
 pub const STACK_SIZE: u64 = 0x4000;
-/// Largest guest RAM the identity map can cover (one PML4 entry).
-pub const MAX_RAM: u64 = 512 << 30;
 
-/// `CR0` on entry: `PG | NE | ET | PE`.
-pub const CR0: u64 = (1 << 31) | (1 << 5) | (1 << 4) | 1;
-/// `CR4` on entry: `PAE`.
-pub const CR4: u64 = 1 << 5;
-/// `EFER` on entry (as the guest sees it): `LME | LMA`.
-pub const EFER: u64 = (1 << 8) | (1 << 10);
-
-/// Page-table entry bits: present, writable.
-pub const PTE_PRESENT_WRITABLE: u64 = 0b11;
-/// Page-directory entry bit: 2 MiB page.
-pub const PDE_LARGE: u64 = 1 << 7;
-
-const LARGE_PAGE: u64 = 2 << 20;
-const GIB: u64 = 1 << 30;
+pub use crate::long_mode::{CR0, CR4, EFER, MAX_RAM, PDE_LARGE, PTE_PRESENT_WRITABLE};
 
 /// Plans loading a static x86-64 ELF executable into `memory`, entered in
 /// long mode on an identity map (see the [module documentation](self)).
@@ -83,9 +67,8 @@ pub fn load_elf64(image: &[u8], memory: GuestMemory) -> Result<LoadPlan<'_>, Err
         });
     }
     let top = memory.size & !(PAGE - 1);
-    let mapped = align_up(memory.size, LARGE_PAGE).unwrap_or(MAX_RAM);
-    let directories = mapped.div_ceil(GIB).max(1);
-    let needed = STACK_SIZE + (3 + directories) * PAGE;
+    let tables = long_mode::table_pages(memory.size);
+    let needed = STACK_SIZE + (1 + tables) * PAGE;
     let gdt = top.checked_sub(needed).ok_or(Error::RamTooSmall {
         size: memory.size,
         needed,
@@ -93,38 +76,21 @@ pub fn load_elf64(image: &[u8], memory: GuestMemory) -> Result<LoadPlan<'_>, Err
     let mut builder = Builder::new(memory, None);
     let loaded = load_segments(&mut builder, image, Class::ELF64, EM_X86_64)?;
     let pml4 = gdt + PAGE;
-    let pdpt = pml4 + PAGE;
     let stack = top - STACK_SIZE;
 
     let mut vp = InitialVpState::flat(Segment::CODE64_ATTRIBUTES, gdt);
-    let mut gdt_page = vec![0; PAGE as usize];
-    gdt_page[..24].copy_from_slice(&gdt_bytes(&vp));
-    builder.write(Piece::Gdt, gdt, gdt_page)?;
-
-    let mut tables = vec![0u8; ((2 + directories) * PAGE) as usize];
-    put_u64(&mut tables, 0, pdpt | PTE_PRESENT_WRITABLE);
-    for directory in 0..directories {
-        let entry = (pdpt + (1 + directory) * PAGE) | PTE_PRESENT_WRITABLE;
-        put_u64(&mut tables, (PAGE + directory * 8) as usize, entry);
-    }
-    for page in 0..mapped / LARGE_PAGE {
-        let entry = (page * LARGE_PAGE) | PDE_LARGE | PTE_PRESENT_WRITABLE;
-        put_u64(&mut tables, (2 * PAGE + page * 8) as usize, entry);
-    }
-    builder.write(Piece::PageTables, pml4, tables)?;
+    builder.write(Piece::Gdt, gdt, long_mode::gdt_page(&vp))?;
+    builder.write(
+        Piece::PageTables,
+        pml4,
+        long_mode::identity_tables(pml4, memory.size),
+    )?;
     builder.zero(Piece::Stack, stack, STACK_SIZE)?;
 
     vp.rip = loaded.entry;
     vp.rsp = top;
-    vp.cr0 = CR0;
-    vp.cr3 = pml4;
-    vp.cr4 = CR4;
-    vp.efer = EFER;
+    long_mode::enter(&mut vp, pml4);
     builder.finish(vp)
-}
-
-fn put_u64(bytes: &mut [u8], offset: usize, value: u64) {
-    bytes[offset..offset + 8].copy_from_slice(&value.to_le_bytes());
 }
 
 /// What [`load_segments`] loaded.

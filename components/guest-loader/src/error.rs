@@ -41,7 +41,8 @@ pub enum Error {
         second: Piece,
         gpa: u64,
     },
-    /// A piece of a Multiboot load ends above 4 GiB (exclusive `end`).
+    /// A piece of a Multiboot or Linux load ends above 4 GiB (exclusive
+    /// `end`).
     Above4GiB { what: Piece, end: u64 },
     /// Guest RAM is larger than the loader can map.
     RamTooLarge { size: u64, max: u64 },
@@ -62,6 +63,33 @@ pub enum Error {
     InvalidAoutAddresses(&'static str),
     /// A command line contains a NUL byte (`module`: `None` for the kernel's).
     NulInCommandLine { module: Option<usize> },
+    /// The image ends before what its Linux setup header says is there
+    /// (`needed` bytes).
+    LinuxTruncated { needed: u64, len: u64 },
+    /// No "HdrS" at offset 0x202: not a Linux kernel image.
+    NotLinux,
+    /// The Linux boot protocol is older than 2.12.
+    LinuxProtocolTooOld { version: u16 },
+    /// `loadflags` lacks `LOADED_HIGH`: a zImage, not a bzImage.
+    LinuxNotBzImage,
+    /// `xloadflags` lacks `XLF_KERNEL_64`: no 64-bit entry point.
+    LinuxNot64Bit,
+    /// The Linux setup header is inconsistent.
+    LinuxBadHeader(&'static str),
+    /// The command line is longer than the kernel's `cmdline_size` (or
+    /// than the loader's room for it).
+    LinuxCommandLineTooLong { len: u64, max: u64 },
+    /// The initrd does not fit between the kernel's end and the lower of
+    /// `initrd_addr_max + 1` and the end of RAM (`limit`).
+    LinuxInitrdDoesNotFit {
+        size: u64,
+        kernel_end: u64,
+        limit: u64,
+    },
+    /// The ACPI tables could not be built.
+    Acpi(tessera_acpi_tables::Error),
+    /// The ACPI tables do not fit below 1 MiB.
+    AcpiTablesTooLarge { len: u64, max: u64 },
 }
 
 impl fmt::Display for Error {
@@ -102,7 +130,7 @@ impl fmt::Display for Error {
             Self::Above4GiB { what, end } => {
                 write!(
                     f,
-                    "{what} ends at {end:#x}, above the 4 GiB Multiboot limit"
+                    "{what} ends at {end:#x}, above 4 GiB, beyond the boot protocol's 32-bit addresses"
                 )
             }
             Self::RamTooLarge { size, max } => {
@@ -136,6 +164,47 @@ impl fmt::Display for Error {
             Self::NulInCommandLine {
                 module: Some(index),
             } => write!(f, "the command line of module {index} contains a NUL byte"),
+            Self::LinuxTruncated { needed, len } => write!(
+                f,
+                "the Linux kernel image is truncated: its setup header needs {needed:#x} bytes, \
+                 the file has {len:#x}"
+            ),
+            Self::NotLinux => f.write_str(
+                "not a Linux kernel: no setup header magic \"HdrS\" at offset 0x202 (a bzImage \
+                 such as /boot/vmlinuz-*)",
+            ),
+            Self::LinuxProtocolTooOld { version } => write!(
+                f,
+                "the Linux boot protocol {}.{:02} is too old: 2.12 or later is needed (Linux 3.8+)",
+                version >> 8,
+                version & 0xFF
+            ),
+            Self::LinuxNotBzImage => {
+                f.write_str("a zImage (loadflags without LOADED_HIGH): only bzImages are loaded")
+            }
+            Self::LinuxNot64Bit => f.write_str(
+                "the kernel has no 64-bit entry point (xloadflags without XLF_KERNEL_64): \
+                 a 64-bit kernel is needed",
+            ),
+            Self::LinuxBadHeader(what) => write!(f, "bad Linux setup header: {what}"),
+            Self::LinuxCommandLineTooLong { len, max } => write!(
+                f,
+                "the kernel command line is {len} bytes long, at most {max} fit"
+            ),
+            Self::LinuxInitrdDoesNotFit {
+                size,
+                kernel_end,
+                limit,
+            } => write!(
+                f,
+                "the initrd ({size:#x} bytes) does not fit between the kernel's end {kernel_end:#x} \
+                 and {limit:#x} (the lower of initrd_addr_max + 1 and the end of RAM)"
+            ),
+            Self::Acpi(e) => write!(f, "the ACPI tables: {e}"),
+            Self::AcpiTablesTooLarge { len, max } => write!(
+                f,
+                "the ACPI tables take {len:#x} bytes, more than the {max:#x} below 1 MiB"
+            ),
         }
     }
 }

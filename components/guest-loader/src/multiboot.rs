@@ -225,7 +225,8 @@ pub fn load_multiboot<'a>(
 
     let mut vp = InitialVpState::flat(Segment::CODE32_ATTRIBUTES, GDT_ADDR);
     let gdt = (GDT_ADDR - INFO_BASE) as usize;
-    low[gdt..gdt + 24].copy_from_slice(&gdt_bytes(&vp));
+    let gdt_image = gdt_bytes(&vp);
+    low[gdt..gdt + gdt_image.len()].copy_from_slice(&gdt_image);
     builder.write(Piece::MultibootInfo, INFO_BASE, low)?;
 
     vp.rip = entry;

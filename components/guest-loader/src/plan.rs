@@ -37,6 +37,19 @@ pub enum Piece {
     BootStrings,
     /// A Multiboot module, by index.
     Module(usize),
+    /// The protected-mode code of a Linux kernel.
+    LinuxKernel,
+    /// The rest of a Linux kernel's `init_size`, which it uses while it
+    /// decompresses itself (reserved: nothing is written there).
+    LinuxKernelInit,
+    /// A Linux initrd.
+    Initrd,
+    /// The Linux zero page (`boot_params`).
+    ZeroPage,
+    /// The Linux kernel command line.
+    CommandLine,
+    /// The partition's ACPI tables.
+    AcpiTables,
 }
 
 impl fmt::Display for Piece {
@@ -51,6 +64,14 @@ impl fmt::Display for Piece {
             Self::MultibootInfo => f.write_str("Multiboot information (memory map, MBI, GDT)"),
             Self::BootStrings => f.write_str("Multiboot module list and command lines"),
             Self::Module(index) => write!(f, "module {index}"),
+            Self::LinuxKernel => f.write_str("Linux kernel (protected-mode code)"),
+            Self::LinuxKernelInit => {
+                f.write_str("Linux kernel's init_size (the memory it decompresses into)")
+            }
+            Self::Initrd => f.write_str("initrd"),
+            Self::ZeroPage => f.write_str("zero page (boot_params)"),
+            Self::CommandLine => f.write_str("kernel command line"),
+            Self::AcpiTables => f.write_str("ACPI tables"),
         }
     }
 }
@@ -94,7 +115,8 @@ pub struct LoadPlan<'a> {
 }
 
 /// Collects writes and zero fills, checking each against guest RAM (and,
-/// for Multiboot, the 4 GiB limit) and, at the end, against each other.
+/// for Multiboot and Linux, the 4 GiB limit) and, at the end, against each
+/// other.
 pub(crate) struct Builder<'a> {
     ram: u64,
     /// Exclusive upper bound on any address (`None`: only RAM limits).
@@ -164,6 +186,15 @@ impl<'a> Builder<'a> {
         self.claim(what, gpa, bytes.len() as u64)?;
         self.writes.push(Write { what, gpa, bytes });
         Ok(())
+    }
+
+    /// Claims a range the guest is told is in use but that nothing is
+    /// written to (nothing if `len` is 0): other pieces may not overlap it.
+    pub(crate) fn reserve(&mut self, what: Piece, gpa: u64, len: u64) -> Result<(), Error> {
+        if len == 0 {
+            return self.check(what, gpa, 0);
+        }
+        self.claim(what, gpa, len)
     }
 
     /// Adds a zero fill (nothing if `len` is 0).

@@ -1,6 +1,9 @@
 //! The initial register state of the first virtual processor, in the form
 //! the VMCB state save area holds it.
 
+use alloc::vec;
+use alloc::vec::Vec;
+
 /// Packs descriptor attribute bits into the VMCB's 12-bit attribute format.
 ///
 /// The VMCB attribute word (APM Table B-2; the same layout as
@@ -103,7 +106,7 @@ pub struct DescriptorTable {
 
 /// The first virtual processor's initial state: everything the VMCB state
 /// save area needs. General-purpose registers not listed (`RCX`, `RDX`,
-/// `RSI`, `RDI`, `RBP`, `R8`–`R15`) and `CR2` start at zero.
+/// `RDI`, `RBP`, `R8`–`R15`) and `CR2` start at zero.
 ///
 /// `efer` is the value the guest sees. The VMCB's `EFER` must additionally
 /// have `SVME` (bit 12) set for `VMRUN` to accept the state; that is the
@@ -116,6 +119,8 @@ pub struct InitialVpState {
     pub rflags: u64,
     pub rax: u64,
     pub rbx: u64,
+    /// `RSI`: the Linux boot protocol's zero page.
+    pub rsi: u64,
     pub cr0: u64,
     pub cr3: u64,
     pub cr4: u64,
@@ -154,13 +159,26 @@ impl InitialVpState {
     /// `TR`/`LDTR`, an empty `IDT` (limit 0: any exception shuts the guest
     /// down rather than running garbage) and the given GDT.
     pub(crate) fn flat(code_attributes: u16, gdt_base: u64) -> Self {
-        let data = Segment::flat(DATA_SELECTOR, Segment::DATA_ATTRIBUTES);
+        Self::flat_with(CODE_SELECTOR, DATA_SELECTOR, code_attributes, gdt_base)
+    }
+
+    /// [`Self::flat`] with the given code and data selectors (GDT entries
+    /// of the GDT at `gdt_base`, whose limit covers the higher of the two;
+    /// [`gdt_bytes`] makes its bytes).
+    pub(crate) fn flat_with(
+        code_selector: u16,
+        data_selector: u16,
+        code_attributes: u16,
+        gdt_base: u64,
+    ) -> Self {
+        let data = Segment::flat(data_selector, Segment::DATA_ATTRIBUTES);
         Self {
             rip: 0,
             rsp: 0,
             rflags: Self::RFLAGS,
             rax: 0,
             rbx: 0,
+            rsi: 0,
             cr0: 0,
             cr3: 0,
             cr4: 0,
@@ -168,7 +186,7 @@ impl InitialVpState {
             pat: Self::RESET_PAT,
             dr6: Self::RESET_DR6,
             dr7: Self::RESET_DR7,
-            cs: Segment::flat(CODE_SELECTOR, code_attributes),
+            cs: Segment::flat(code_selector, code_attributes),
             ds: data,
             es: data,
             fs: data,
@@ -188,7 +206,7 @@ impl InitialVpState {
             },
             gdtr: DescriptorTable {
                 base: gdt_base,
-                limit: GDT_SIZE as u16 - 1,
+                limit: gdt_len(code_selector, data_selector) as u16 - 1,
             },
             idtr: DescriptorTable { base: 0, limit: 0 },
         }
@@ -199,13 +217,24 @@ impl InitialVpState {
 pub const CODE_SELECTOR: u16 = 0x08;
 /// The data segments' selector in the GDTs the loaders build.
 pub const DATA_SELECTOR: u16 = 0x10;
-/// Size of the GDTs the loaders build: null, code (0x08), data (0x10).
-pub(crate) const GDT_SIZE: usize = 24;
+/// Size of the GDT holding descriptors at both selectors (null entries
+/// below them).
+const fn gdt_len(code_selector: u16, data_selector: u16) -> usize {
+    let top = if code_selector > data_selector {
+        code_selector
+    } else {
+        data_selector
+    };
+    (top & !7) as usize + 8
+}
 
-/// The bytes of a three-entry GDT matching `state`'s `CS` and `SS`.
-pub(crate) fn gdt_bytes(state: &InitialVpState) -> [u8; GDT_SIZE] {
-    let mut gdt = [0; GDT_SIZE];
-    gdt[8..16].copy_from_slice(&state.cs.descriptor().to_le_bytes());
-    gdt[16..24].copy_from_slice(&state.ss.descriptor().to_le_bytes());
+/// The bytes of a GDT matching `state`'s `CS` and `SS` (each descriptor at
+/// its selector, zeros elsewhere), as long as `state.gdtr` says.
+pub(crate) fn gdt_bytes(state: &InitialVpState) -> Vec<u8> {
+    let mut gdt = vec![0; gdt_len(state.cs.selector, state.ss.selector)];
+    for segment in [state.cs, state.ss] {
+        let at = usize::from(segment.selector & !7);
+        gdt[at..at + 8].copy_from_slice(&segment.descriptor().to_le_bytes());
+    }
     gdt
 }

@@ -4,7 +4,9 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
-use tessera_guest_loader::{GuestMemory, Module, load_elf64, load_multiboot};
+use tessera_guest_loader::{
+    GuestMemory, LinuxBoot, Module, load_elf64, load_linux, load_multiboot,
+};
 
 const MIB: u64 = 1 << 20;
 
@@ -65,6 +67,32 @@ fn run(image: &[u8], ram: u64, cmdline: &str) {
         );
     }
     let _ = load_multiboot(image, memory, "", &[]).map(|plan| plan.to_owned());
+    run_linux(image, ram, cmdline, 0x3000);
+}
+
+fn run_linux(image: &[u8], ram: u64, cmdline: &str, initrd_len: usize) {
+    let initrd = vec![0x11; initrd_len];
+    let boot = LinuxBoot {
+        kernel: image,
+        cmdline,
+        initrd: &initrd,
+        acpi: tessera_acpi_tables::Config {
+            vps: 2,
+            vmbus_irq: None,
+        },
+    };
+    if let Ok((plan, layout)) = load_linux(&boot, GuestMemory { size: ram }) {
+        check_invariants(&plan, ram);
+        assert!(
+            plan.writes
+                .iter()
+                .all(|w| w.gpa + w.bytes.len() as u64 <= 1 << 32)
+        );
+        assert_eq!(plan.vp.rip, layout.kernel + 0x200);
+        if initrd_len > 0 {
+            assert!(layout.initrd >= layout.kernel + layout.kernel_extent);
+        }
+    }
 }
 
 proptest! {
@@ -94,6 +122,28 @@ proptest! {
     }
 
     #[test]
+    fn mutated_bzimages(
+        mutations in proptest::collection::vec(
+            (prop_oneof![0x1F0usize..0x270, any::<usize>()], any::<u8>()),
+            1..12,
+        ),
+        truncate in proptest::option::of(any::<usize>()),
+        ram in prop_oneof![Just(64 * MIB), 0u64..(128 * MIB), any::<u64>()],
+        initrd_len in prop_oneof![Just(0usize), 1usize..0x1_0000],
+        cmdline in "[ -~]{0,40}",
+    ) {
+        let mut image = BzImage::default().bytes();
+        for (at, byte) in mutations {
+            let len = image.len();
+            image[at % len] = byte;
+        }
+        if let Some(len) = truncate {
+            image.truncate(len % (image.len() + 1));
+        }
+        run_linux(&image, ram, &cmdline, initrd_len);
+    }
+
+    #[test]
     fn arbitrary_multiboot_headers(
         flags in any::<u32>(),
         aout in any::<[u32; 5]>(),
@@ -114,4 +164,15 @@ fn valid_images_load() {
     load_elf64(&images[0], GuestMemory { size: 16 * MIB }).unwrap();
     load_multiboot(&images[1], GuestMemory { size: 16 * MIB }, "", &[]).unwrap();
     load_multiboot(&images[2], GuestMemory { size: 16 * MIB }, "", &[]).unwrap();
+    let bz = BzImage::default().bytes();
+    let boot = LinuxBoot {
+        kernel: &bz,
+        cmdline: "",
+        initrd: &[1],
+        acpi: tessera_acpi_tables::Config {
+            vps: 1,
+            vmbus_irq: None,
+        },
+    };
+    load_linux(&boot, GuestMemory { size: 64 * MIB }).unwrap();
 }

@@ -16,7 +16,7 @@
 //! - [`routes`]: how routes read in logs, and which handlers hear of a
 //!   partition;
 //! - [`slots`]: capability slots and region-window addresses for what the
-//!   manager creates.
+//!   manager creates;
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -42,6 +42,7 @@ pub(crate) fn registers_test_state() -> tessera_guest_loader::InitialVpState {
         rflags: InitialVpState::RFLAGS,
         rax: 0,
         rbx: 0,
+        rsi: 0,
         cr0: 0x11,
         cr3: 0,
         cr4: 0,

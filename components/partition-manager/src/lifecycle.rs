@@ -2,7 +2,9 @@
 //!
 //! The manager serves its `exits` endpoint; routes send it the partition's
 //! lifecycle exits and the exit port ([`guest_ports::EXIT`]), and, if the
-//! manifest routes it, the reset port ([`RESET_PORT`]):
+//! manifest routes them, the reset port ([`RESET_PORT`]) and the ACPI
+//! sleep registers a Linux guest powers off through (the FADT's, from
+//! `tessera-acpi-tables`):
 //!
 //! | exit | reply | the partition |
 //! | --- | --- | --- |
@@ -11,6 +13,9 @@
 //! | `OUT` to the reset port with bit 2 (reset CPU) set | stop | is reset: image reloaded, VP 0 restarted |
 //! | other `OUT` to the reset port | advance RIP | runs on |
 //! | `IN` from the reset port | 0, advance RIP | runs on |
+//! | `OUT` to the ACPI sleep control register ([`SLEEP_CONTROL_PORT`]) asking for S5 | stop | ends: powered off |
+//! | other `OUT` to the sleep control or status register | advance RIP | runs on |
+//! | `IN` from either | 0 (never woken), advance RIP | runs on |
 //! | `UNRECOVERABLE_EXCEPTION` | stop | ends: triple fault (invalid VP state for exit code `u64::MAX`) |
 //! | `UNMAPPED_GPA`, `GPA_INTERCEPT` | stop | ends: memory fault |
 //! | `X64_HALT` (lifecycle: nothing can wake it) | stop | ends: halted |
@@ -28,6 +33,9 @@ use tlfs::intercept::HvX64InterceptMessageHeader;
 use zerocopy::{FromBytes, IntoBytes};
 
 use crate::outcome::Outcome;
+
+use tessera_guest_loader::acpi::power::{self, SleepRequest};
+pub use tessera_guest_loader::acpi::power::{SLEEP_CONTROL_PORT, SLEEP_STATUS_PORT};
 
 /// The reset control register (as on a PC chipset): writing a value with
 /// [`RESET_CPU`] set resets the machine.
@@ -60,6 +68,11 @@ pub enum Report {
     },
     /// The guest wrote `HV_X64_MSR_RESET` (`TESSERA_RESET_REQUEST`).
     ResetMsr,
+    /// The guest wrote `value`, S5 with `SLP_EN`, to the ACPI sleep
+    /// control register.
+    PowerOff {
+        value: u32,
+    },
     /// The guest reported a crash (`TESSERA_GUEST_CRASH`): P0-P3.
     GuestCrash {
         parameters: [u64; 4],
@@ -104,9 +117,10 @@ pub enum Report {
 impl Report {
     pub const fn level(&self) -> log::Level {
         match self {
-            Self::ExitPort { .. } | Self::ResetRequested { .. } | Self::ResetMsr => {
-                log::Level::Info
-            }
+            Self::ExitPort { .. }
+            | Self::ResetRequested { .. }
+            | Self::ResetMsr
+            | Self::PowerOff { .. } => log::Level::Info,
             Self::Unexpected { .. } => log::Level::Warn,
             _ => log::Level::Error,
         }
@@ -146,6 +160,11 @@ impl fmt::Display for Report {
                 "the guest asked for a reset (wrote {value:#x} to port {RESET_PORT:#x})"
             ),
             Self::ResetMsr => f.write_str("the guest asked for a reset (HV_X64_MSR_RESET)"),
+            Self::PowerOff { value } => write!(
+                f,
+                "the guest powered off (wrote {value:#x}, S5, to the ACPI sleep control register, \
+                 port {SLEEP_CONTROL_PORT:#x})"
+            ),
             Self::GuestCrash {
                 parameters: [p0, p1, p2, p3],
             } => write!(
@@ -321,6 +340,31 @@ pub fn decide(message: &ExitMessage, buffer: &[u64]) -> Decision {
         } else {
             ExitReply::new().io_read_result(0).advance_rip()
         }),
+        Exit::IoPort {
+            port: SLEEP_CONTROL_PORT,
+            write: true,
+            value,
+            ..
+        } => match power::sleep_control(value as u8) {
+            SleepRequest::PowerOff => {
+                Decision::end(Outcome::PoweredOff, Report::PowerOff { value })
+            }
+            SleepRequest::None | SleepRequest::Unsupported(_) => {
+                Decision::run_on(ExitReply::new().advance_rip())
+            }
+        },
+        Exit::IoPort {
+            port: SLEEP_CONTROL_PORT | SLEEP_STATUS_PORT,
+            write,
+            ..
+        } => Decision::run_on(if write {
+            // WAK_STS is written to clear it; there is nothing to clear.
+            ExitReply::new().advance_rip()
+        } else {
+            ExitReply::new()
+                .io_read_result(u32::from(power::SLEEP_STATUS))
+                .advance_rip()
+        }),
         Exit::UnrecoverableException {
             rip,
             exit_code,
@@ -495,6 +539,34 @@ mod tests {
                 0
             ]
         );
+    }
+
+    #[test]
+    fn an_acpi_power_off_ends_the_partition() {
+        // Linux's acpi_hw_extended_sleep: WAK_STS to the status register,
+        // then SLP_TYP(S5) << 2 | SLP_EN to the control register.
+        let clear = out(SLEEP_STATUS_PORT, 1, 0x80);
+        assert_eq!(clear.effect, Effect::Continue);
+        assert_eq!(clear.reply.actions(), action::ADVANCE_RIP);
+        let off = out(SLEEP_CONTROL_PORT, 1, 0x34);
+        assert_eq!(off.effect, Effect::End(Outcome::PoweredOff));
+        assert_eq!(off.reply.actions(), action::STOP);
+        assert_eq!(
+            format!("{}", off.report.unwrap()),
+            "the guest powered off (wrote 0x34, S5, to the ACPI sleep control register, port 0x600)"
+        );
+        // Another sleep type, or no SLP_EN: the guest runs on.
+        for value in [0x14, 0x14 & !0x20, 0x30, 0x04] {
+            let other = out(SLEEP_CONTROL_PORT, 1, value);
+            assert_eq!(other.effect, Effect::Continue, "{value:#x}");
+            assert_eq!(other.reply.actions(), action::ADVANCE_RIP);
+        }
+        for port in [SLEEP_CONTROL_PORT, SLEEP_STATUS_PORT] {
+            let read = input(port, 1);
+            assert_eq!(read.effect, Effect::Continue);
+            assert_eq!(read.reply.actions(), action::RESULT | action::ADVANCE_RIP);
+            assert_eq!(read.reply.words()[2], 0, "never woken");
+        }
     }
 
     #[test]

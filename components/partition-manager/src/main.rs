@@ -20,8 +20,10 @@
 //! it has one; without, it stays a plain x86 machine); create its
 //! memory region and map it into the manager's region window (read/write)
 //! and into the partition at GPA 0 (read/write/execute); load the guest
-//! image (ELF64, or Multiboot with its command line and boot modules, as
-//! QEMU's `-kernel -append -initrd` does) into it; install every
+//! image (ELF64; Multiboot with its command line and boot modules, as
+//! QEMU's `-kernel -append -initrd` does; or a Linux bzImage with its
+//! command line, initrd, zero page and ACPI tables, per the Linux boot
+//! protocol) into it; install every
 //! route; send the partition attach message once through each route slot
 //! that leads to another component; create the VPs (VP `i` on its CPU);
 //! set VP 0's registers from the loader's initial state; start VP 0. Any
@@ -52,7 +54,9 @@ mod component {
     use partition_manager::slots::{MANAGER_DATA_VIEW, Slots, Window};
     use tessera_boot_plan::GuestFormat;
     use tessera_boot_plan::manager::{MANAGER_DATA_SLOT, ManagerData, PartitionSpec, RouteSpec};
-    use tessera_guest_loader::{GuestMemory, InitialVpState, LoadPlan, Module, Piece};
+    use tessera_guest_loader::{
+        GuestMemory, InitialVpState, LinuxBoot, LinuxLayout, LoadPlan, Module, Piece, acpi,
+    };
     use tessera_rt::abi::vm::map;
     use tessera_rt::abi::{Syscall, page};
     use tessera_rt::syscall::{Registers, invoke, invoke_with_buffer};
@@ -65,8 +69,6 @@ mod component {
 
     /// The receive capability of the `exits` endpoint (first of `provides`).
     const EXITS: u32 = 4;
-    /// How often a register write is retried while the VP is still stopping.
-    const STOP_RETRIES: u32 = 1000;
 
     /// A partition and what the manager made for it.
     struct Partition {
@@ -195,13 +197,18 @@ mod component {
         }
     }
 
-    /// The guest loader's plan for `spec`.
-    fn plan(spec: &PartitionSpec<'static>) -> Result<LoadPlan<'static>, Failure> {
+    /// The guest loader's plan for `spec`, and for a Linux guest where its
+    /// kernel and initrd went.
+    fn plan(
+        spec: &PartitionSpec<'static>,
+    ) -> Result<(LoadPlan<'static>, Option<LinuxLayout>), Failure> {
         let memory = GuestMemory {
             size: spec.memory_bytes,
         };
         match spec.format {
-            GuestFormat::Elf64 => tessera_guest_loader::load_elf64(spec.image, memory),
+            GuestFormat::Elf64 => {
+                tessera_guest_loader::load_elf64(spec.image, memory).map(|plan| (plan, None))
+            }
             GuestFormat::Multiboot => {
                 let modules: Vec<Module<'static>> = spec
                     .modules
@@ -212,6 +219,20 @@ mod component {
                     })
                     .collect();
                 tessera_guest_loader::load_multiboot(spec.image, memory, spec.cmdline, &modules)
+                    .map(|plan| (plan, None))
+            }
+            GuestFormat::Linux => {
+                let boot = LinuxBoot {
+                    kernel: spec.image,
+                    cmdline: spec.cmdline,
+                    initrd: spec.modules.clone().next().map_or(&[][..], |m| m.bytes),
+                    acpi: acpi::Config {
+                        vps: u32::try_from(spec.vp_cpus.clone().count()).unwrap_or(u32::MAX),
+                        vmbus_irq: None,
+                    },
+                };
+                tessera_guest_loader::load_linux(&boot, memory)
+                    .map(|(plan, layout)| (plan, Some(layout)))
             }
         }
         .map_err(Failure::Load)
@@ -223,7 +244,7 @@ mod component {
         let spec = &partition.spec;
         let name = partition.name();
         let format = spec.format.name();
-        let plan = step(name, format_args!("loading the {format} image"), plan(spec))?;
+        let (plan, linux) = step(name, format_args!("loading the {format} image"), plan(spec))?;
         let (written, zeroed) = image::apply(&mut WindowMemory(memory_at), &plan);
         log::info!(
             "partition {name}: loaded the {format} image ({} bytes{}): {written} bytes written, \
@@ -232,6 +253,19 @@ mod component {
             CommandLine(spec.cmdline),
             plan.vp.rip
         );
+        if let Some(linux) = linux {
+            let initrd = spec.modules.clone().next().map_or(0, |m| m.bytes.len());
+            log::info!(
+                "partition {name}: Linux boot protocol {}.{:02}: kernel at {:#x} ({:#x} bytes with \
+                 its init_size), initrd at {:#x} ({initrd} bytes), ACPI RSDP at {:#x}",
+                linux.header.version >> 8,
+                linux.header.version & 0xFF,
+                linux.kernel,
+                linux.kernel_extent,
+                linux.initrd,
+                linux.rsdp
+            );
+        }
         if spec.format == GuestFormat::Multiboot {
             log::info!("partition {name}: {} modules", spec.modules.len());
             for (index, module) in spec.modules.clone().enumerate() {
@@ -263,23 +297,13 @@ mod component {
         }
     }
 
-    /// Sets VP 0's registers to `state`, retrying while the VP is still on
-    /// its way to stopping (after a reset's reply).
+    /// Sets VP 0's registers to `state` (after a reset's reply too: the
+    /// kernel stopped the VP when it accepted the reply).
     fn set_registers(partition: &Partition, state: &InitialVpState) -> Result<(), ()> {
         let name = partition.name();
         let vp = partition.vps[0];
         let registers = initial_registers(state);
-        let mut tries = 0;
-        let result = loop {
-            match vm::vp_set_registers(vp, &registers) {
-                Err(e) if e.error == Status::VpRunning && tries < STOP_RETRIES => {
-                    tries += 1;
-                    tessera_rt::yield_now();
-                }
-                other => break other,
-            }
-        };
-        let result = result.map_err(|e| {
+        let result = vm::vp_set_registers(vp, &registers).map_err(|e| {
             let register = e.index.and_then(|index| registers.get(index)).copied();
             Failure::Registers(e, register)
         });
@@ -391,7 +415,9 @@ mod component {
     }
 
     /// Reloads a partition whose guest asked for a reset, after the reply that
-    /// stopped its VP: the image again, VP 0's registers, and VP 0 restarted.
+    /// stopped its VP (stopped when `Reply` returned: the kernel applies a
+    /// stopping reply as it accepts it): the image again, VP 0's registers,
+    /// and VP 0 restarted.
     /// (Memory the image does not cover keeps what the guest left there, as
     /// after a warm reset.) `Err` if that failed (logged).
     fn reset(partition: &Partition, round: u32) -> Result<(), ()> {

@@ -28,6 +28,9 @@ pub enum Outcome {
     /// The guest reported a crash through the Hv#1 crash MSRs
     /// (`TESSERA_GUEST_CRASH`).
     GuestCrash,
+    /// The guest powered off through ACPI (S5 to the sleep control
+    /// register).
+    PoweredOff,
     /// An exit the manager has no meaning for.
     Unexpected,
     /// The manager could not build or start it.
@@ -53,6 +56,7 @@ impl Outcome {
                 | (Self::TripleFault, Expectation::TripleFault)
                 | (Self::MemoryFault, Expectation::MemoryFault)
                 | (Self::GuestCrash, Expectation::Crash)
+                | (Self::PoweredOff, Expectation::PowerOff)
         )
     }
 }
@@ -69,6 +73,7 @@ impl fmt::Display for Outcome {
             Self::HandlerDied => f.write_str("a handler died"),
             Self::Unsupported => f.write_str("unsupported exit"),
             Self::GuestCrash => f.write_str("guest crash"),
+            Self::PoweredOff => f.write_str("powered off"),
             Self::Unexpected => f.write_str("unexpected exit"),
             Self::SetupFailed => f.write_str("setup failed"),
         }
@@ -122,7 +127,7 @@ mod tests {
     use alloc::format;
     use tessera_abi::vm::guest_ports::{EXIT_FAIL, EXIT_PASS};
 
-    const EVERY_OUTCOME: [Outcome; 12] = [
+    const EVERY_OUTCOME: [Outcome; 13] = [
         Outcome::Passed,
         Outcome::Failed(EXIT_FAIL as u64),
         Outcome::Failed(0),
@@ -133,6 +138,7 @@ mod tests {
         Outcome::HandlerDied,
         Outcome::Unsupported,
         Outcome::GuestCrash,
+        Outcome::PoweredOff,
         Outcome::Unexpected,
         Outcome::SetupFailed,
     ];
@@ -160,6 +166,7 @@ mod tests {
                 Expectation::TripleFault => &[Outcome::TripleFault],
                 Expectation::MemoryFault => &[Outcome::MemoryFault],
                 Expectation::Crash => &[Outcome::GuestCrash],
+                Expectation::PowerOff => &[Outcome::PoweredOff],
             };
             assert_eq!(matching, expected, "{expect:?}");
         }

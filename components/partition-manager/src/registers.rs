@@ -41,11 +41,10 @@ pub const fn table(table: &DescriptorTable) -> HvX64TableRegister {
 
 /// The general registers the loader leaves at zero (and the x86 reset state
 /// does not: `RDX` holds the processor signature after reset).
-const ZEROED: [HvRegisterName; 14] = [
+const ZEROED: [HvRegisterName; 13] = [
     HvRegisterName::X64_RCX,
     HvRegisterName::X64_RDX,
     HvRegisterName::X64_RBP,
-    HvRegisterName::X64_RSI,
     HvRegisterName::X64_RDI,
     HvRegisterName::X64_R8,
     HvRegisterName::X64_R9,
@@ -119,6 +118,7 @@ pub fn initial_registers(state: &InitialVpState) -> Vec<Register> {
         Register::u64(HvRegisterName::X64_RAX, state.rax),
         Register::u64(HvRegisterName::X64_RBX, state.rbx),
         Register::u64(HvRegisterName::X64_RSP, state.rsp),
+        Register::u64(HvRegisterName::X64_RSI, state.rsi),
     ]);
     registers.extend(ZEROED.iter().map(|&name| Register::u64(name, 0)));
     registers.extend([
@@ -312,6 +312,15 @@ mod tests {
         assert_eq!(find(&registers, HvRegisterName::X64_RAX).low, 0x2BAD_B002);
         assert_eq!(find(&registers, HvRegisterName::X64_RBX).low, 0x9000);
         assert_eq!(find(&registers, HvRegisterName::X64_PAT).low, 0);
+    }
+
+    #[test]
+    fn linux_state_carries_the_zero_page_in_rsi() {
+        let mut state = elf_state();
+        state.rsi = 0x3000;
+        let registers = initial_registers(&state);
+        assert_eq!(find(&registers, HvRegisterName::X64_RSI).low, 0x3000);
+        assert_eq!(find(&registers, HvRegisterName::X64_RDI).low, 0);
     }
 
     #[test]

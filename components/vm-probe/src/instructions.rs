@@ -19,7 +19,7 @@ use tessera_rt::vm_exit::{Exit, ExitReply};
 use tlfs::register::HvRegisterName;
 
 use crate::lab::{Lab, LabVp};
-use crate::tap::Tap;
+use tessera_rt::testing::Tap;
 
 /// What the guest writes to TSC_AUX and expects RDTSCP to return.
 const TSC_AUX: u32 = 0x5A5A;
@@ -93,15 +93,15 @@ pub fn run(lab: &mut Lab, tap: &mut Tap) {
     );
     if built.is_ok() {
         let seen = serve(lab);
-        tap.report(
+        tap.check(
             "prefixed CPUID, WRMSR and INVD complete, and RDTSCP returns the guest's own TSC_AUX",
             seen.as_ref().ok().and_then(|s| s.first()) == Some(&(0x90, TSC_AUX)),
-            Some(alloc::format!("{seen:x?}")),
+            format_args!("{seen:x?}"),
         );
-        tap.report(
+        tap.check(
             "a single step raises #DB in the guest's own handler, and RDPMC raises #GP there",
             seen.as_ref().ok().map(|s| &s[1..]) == Some(&[(0x91, 0), (0x92, 0)][..]),
-            Some(alloc::format!("{seen:x?}")),
+            format_args!("{seen:x?}"),
         );
     }
     lab.tear_down();
@@ -130,10 +130,10 @@ fn cr4_code() -> alloc::vec::Vec<u8> {
 pub fn run_cr4(lab: &mut Lab, tap: &mut Tap) {
     let seen =
         start(lab, "cr4", &cr4_code(), &[(0x30, 0x0000_1120 << 32)]).and_then(|()| serve(lab));
-    tap.report(
+    tap.check(
         "MOV to CR4 keeps OSFXSR, which the guest's CPUID offers, and raises #GP for OSXSAVE, which it hides",
         seen == Ok(alloc::vec![(0x90, 0x200), (0x92, 0)]),
-        Some(alloc::format!("{seen:x?}")),
+        format_args!("{seen:x?}"),
     );
     lab.tear_down();
 }

@@ -40,7 +40,6 @@ mod misuse;
 mod overlays;
 mod replies;
 mod states;
-mod tap;
 
 tessera_rt::entry!(main);
 
@@ -48,7 +47,7 @@ tessera_rt::entry!(main);
 const PRIORITY: u8 = 5;
 
 fn main() {
-    let mut tap = tap::Tap::default();
+    let mut tap = tessera_rt::testing::Tap::new("vm-probe");
     misuse::run(&mut tap);
     match lab::Lab::new() {
         Ok(mut lab) => {
@@ -58,11 +57,13 @@ fn main() {
             instructions::run(&mut lab, &mut tap);
             instructions::run_cr4(&mut lab, &mut tap);
         }
-        Err(e) => tap.report(
-            "the endpoint for running guests is made",
-            false,
-            Some(alloc::format!("{e:?}")),
-        ),
+        Err(e) => {
+            tap.check(
+                "the endpoint for running guests is made",
+                false,
+                format_args!("{e:?}"),
+            );
+        }
     }
     tap.finish()
 }

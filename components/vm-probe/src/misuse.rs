@@ -8,7 +8,7 @@ use tlfs::register::HvRegisterName;
 
 use crate::PRIORITY;
 use crate::lab::MINIMAL_HV1;
-use crate::tap::Tap;
+use tessera_rt::testing::Tap;
 
 /// The partition it misuses.
 const PARTITION: u32 = 4;
@@ -207,25 +207,25 @@ pub fn run(tap: &mut Tap) {
     ];
     let read =
         vm::vp_get_registers(VP_0, &mut reset).map(|()| (reset[0].low, reset[1].as_segment().base));
-    tap.expect_register_value(
+    tap.check(
         "VpGetRegisters of a fresh VP reads the reset state: RIP 0xfff0, CS base 0xffff0000",
-        read,
-        Ok((0xFFF0, 0xFFFF_0000)),
+        read == Ok((0xFFF0, 0xFFFF_0000)),
+        format_args!("{read:x?}"),
     );
-    tap.expect_register_value(
+    let set = vm::vp_set_registers(
+        VP_0,
+        &[
+            Register::u64(HvRegisterName::X64_RAX, 1),
+            Register::u64(HvRegisterName(UNKNOWN_REGISTER), 2),
+        ],
+    );
+    tap.check(
         "VpSetRegisters with an unknown register name fails with InvalidArgument at index 1",
-        vm::vp_set_registers(
-            VP_0,
-            &[
-                Register::u64(HvRegisterName::X64_RAX, 1),
-                Register::u64(HvRegisterName(UNKNOWN_REGISTER), 2),
-            ],
-        )
-        .map(|()| "success"),
-        Err(RegisterError {
+        set == Err(RegisterError {
             error: Status::InvalidArgument.into(),
             index: Some(1),
         }),
+        format_args!("{set:?}"),
     );
     tap.expect(
         "VpStart without a lifecycle route fails with NoLifecycleRoute",

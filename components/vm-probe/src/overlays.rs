@@ -17,7 +17,7 @@ use tessera_rt::{Error, cap};
 use tessera_rt::{memory, slot};
 
 use crate::lab::{LabVp, MINIMAL_HV1, SPARE_REGIONS, window};
-use crate::tap::Tap;
+use tessera_rt::testing::Tap;
 
 /// The page the overlays go on.
 const OVERLAID: u64 = 0x8000;
@@ -84,22 +84,22 @@ pub fn run(lab: &mut crate::lab::Lab, tap: &mut Tap) {
     if built.is_ok() {
         let outcome = serve(lab, ram, fresh);
         let seen = outcome.as_ref().map(|o| o.assist_page_seen);
-        tap.report(
+        tap.check(
             "with the hypercall page disabled, 0x8000 shows the VP assist page (zeros), not the RAM under it",
             seen == Ok([0, 0]),
-            Some(alloc::format!("{seen:x?}")),
+            format_args!("{seen:x?}"),
         );
         let kept = outcome.as_ref().map(|o| (o.after_free, o.new_region));
-        tap.report(
+        tap.check(
             "after vm-probe unmaps and frees that RAM, 0x8000 still shows the assist page, and the guest's writes miss the new region",
             kept == Ok((0, NEW_REGION_MARK)),
-            Some(alloc::format!("{kept:x?}")),
+            format_args!("{kept:x?}"),
         );
         let end = outcome.map(|o| o.end);
-        tap.report(
+        tap.check(
             "with the assist page gone too, reading 0x8000 ends the VP with an unmapped-GPA exit",
             end == Ok(Some(OVERLAID)),
-            Some(alloc::format!("{end:x?}")),
+            format_args!("{end:x?}"),
         );
     }
     lab.tear_down();

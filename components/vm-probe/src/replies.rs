@@ -13,7 +13,7 @@ use tessera_rt::vm_exit::{Exit, ExitReply};
 use tlfs::register::HvRegisterName;
 
 use crate::lab::{Lab, LabVp};
-use crate::tap::Tap;
+use tessera_rt::testing::Tap;
 
 /// Exits each VP makes.
 const ROUNDS: u64 = 3000;
@@ -67,10 +67,10 @@ pub fn run(lab: &mut Lab, tap: &mut Tap) {
     );
     if built.is_ok() {
         let finished = serve(lab);
-        tap.report(
+        tap.check(
             "each of the two VPs found its own RBX after every exit answered with ReplyWait",
             finished == Ok([Some(true), Some(true)]),
-            Some(alloc::format!("{finished:?}")),
+            format_args!("{finished:?}"),
         );
     }
     lab.tear_down();

@@ -17,7 +17,7 @@ use tessera_rt::Status;
 use tlfs::register::HvRegisterName as Name;
 
 use crate::lab::{CODE_GPA, Lab, LabVp};
-use crate::tap::Tap;
+use tessera_rt::testing::Tap;
 
 /// 16-bit real mode: one exit, then nothing.
 const CODE: &[u8] = &[
@@ -164,10 +164,10 @@ fn own_state_back(lab: &Lab, tap: &mut Tap) {
             read.map(|r| if r.high != 0 { r.high } else { r.low }),
         ))
     });
-    tap.report(
+    tap.check(
         "a VP stopped at its first exit reads back its own RIP, CR3, GDTR and IDTR",
         state == Ok((true, [CODE_GPA, CR3, GDT_BASE, IDT_BASE])),
-        Some(alloc::format!("{state:x?}")),
+        format_args!("{state:x?}"),
     );
 }
 

@@ -1,4 +1,4 @@
-//! The Tessera kernel ABI, version 4: what a ring-3 component may rely on.
+//! The Tessera kernel ABI, version 5: what a ring-3 component may rely on.
 //!
 //! The key words MUST, MUST NOT, SHOULD and MAY are to be read as in RFC 2119.
 //! Kernel and components build against this one crate; a change to anything
@@ -67,6 +67,19 @@
 //! Messages are six words in registers, plus up to 512 words through the
 //! message buffer (below).
 //!
+//! # Kernel memory
+//!
+//! Every frame the kernel takes on a component's behalf — its page tables
+//! and pages, memory-region pages, the VMCB and message buffer of each VP
+//! it makes, the nested page tables and overlay pages of its partitions —
+//! and the kernel record of each object it makes is charged to its quota,
+//! and refunded when the frame or object goes. A call that would go past
+//! the quota fails with [`Status::QuotaExhausted`]; one the kernel cannot
+//! serve from its own memory, with [`Status::OutOfMemory`] or the
+//! capability error `OutOfMemory` (`0x10B`); never a kernel fault. When a
+//! component ends (it exits or faults), every capability it holds is
+//! deleted, as if it had deleted each, and the VPs its threads run go.
+//!
 //! # Memory layout of a component
 //!
 //! The kernel loads the component's ELF image (static, non-PIE, `PT_LOAD`
@@ -79,10 +92,11 @@
 
 use core::fmt;
 
+pub mod audit;
 pub mod vm;
 
 /// The ABI this crate describes.
-pub const ABI_VERSION: u32 = 4;
+pub const ABI_VERSION: u32 = 5;
 
 /// Message words that travel in registers on every IPC operation.
 pub const MESSAGE_WORDS: usize = 6;
@@ -151,6 +165,10 @@ pub enum Syscall {
     /// call's badge comes back in `rdi`, its words in the message registers.
     Wait = 3,
     /// Replies to the call this thread received, with message words 0-5.
+    /// A reply that stops the VP it answers ([`vm`]: STOP, any answer to
+    /// a lifecycle message, or after a `VpStop`) takes effect
+    /// before `Reply` returns: the VP is then stopped, with the reply's
+    /// register effects applied.
     Reply = 4,
     /// Replies (as `Reply`), then waits (as `Wait`) on the endpoint in `rdi`:
     /// the server loop's one system call.
@@ -177,8 +195,9 @@ pub enum Syscall {
     CapRevoke = 13,
     /// Creates a protection domain, charged to the domain in `rdi`
     /// (CONTROL): word 0 the empty slot for its capability, word 1 its
-    /// kernel-memory quota in bytes (moved from the parent's), words 2-5 its
-    /// name (up to 32 bytes, NUL padded).
+    /// kernel-memory quota in bytes (moved from the parent's, and back once
+    /// it has ended, no capability names it and nothing it paid for is
+    /// left), words 2-5 its name (up to 32 bytes, NUL padded).
     DomainCreate = 14,
     /// Maps fresh zeroed pages into the domain in `rdi` (CONTROL), charged
     /// to its quota: word 0 the page-aligned address, word 1 the page count,
@@ -259,9 +278,13 @@ pub enum Syscall {
     /// Runs the stopped VP in `rdi` (CONTROL). Its partition needs a
     /// [`vm::intercept::LIFECYCLE`] route ([`Status::NoLifecycleRoute`]).
     VpStart = 30,
-    /// Stops the VP in `rdi` (CONTROL) at its next exit (at once if it is
-    /// not in the guest). A VP blocked on a handler stops when the reply
-    /// comes.
+    /// Stops the VP in `rdi` (CONTROL) and returns once it has stopped:
+    /// at once if it is not on a CPU; if it is in its guest, at its next
+    /// exit (which the kernel forces), before the exit is handled (its
+    /// instruction runs again when the VP is restarted). A VP waiting for a
+    /// handler's answer stops with that answer, as the kernel accepts it
+    /// (see [`Syscall::Reply`]); `VpStop` returns at once then. Another
+    /// thread's `VpStop` still waiting for the same VP is [`Status::Busy`].
     VpStop = 31,
     /// Asserts the interrupt in word 0 ([`vm::event`], type external or
     /// NMI) on the VP in `rdi` (CONTROL): delivered when the guest can take
@@ -292,11 +315,21 @@ pub enum Syscall {
     /// (READ). Word 0 = [`NO_SELECTOR`] stops it. One notification at a
     /// time: the last call wins.
     ConsoleInputNotify = 41,
+    /// Checks the kernel's own bookkeeping and reports it ([`audit`]): the
+    /// capability and IPC invariants, the nested page tables against what
+    /// should be mapped, and where every physical frame is. For tests and
+    /// fuzzers: `rdi` MUST name the verdict capability (WRITE), which only
+    /// a test deployment's judge holds, so the call adds nothing a
+    /// production component can reach. The report goes to the message
+    /// buffer ([`audit::WORDS`] words, `r14`); word 0 is also in message
+    /// word 0.
+    KernelAudit = 43,
 }
 
 impl Syscall {
-    /// Every system call, in number order.
-    pub const ALL: [Self; 36] = [
+    /// Every system call, in number order (numbers may have gaps: each
+    /// branch of the project owns a range).
+    pub const ALL: [Self; 37] = [
         Self::Null,
         Self::ConsoleWrite,
         Self::Call,
@@ -333,13 +366,36 @@ impl Syscall {
         Self::PartitionSetHv1,
         Self::ConsoleRead,
         Self::ConsoleInputNotify,
+        Self::KernelAudit,
     ];
+
+    /// Numbers below this may name a call.
+    const NUMBERS: usize = 64;
+
+    /// The call of each number, built from [`Self::ALL`] when the crate
+    /// compiles: one bounds check and one load per system call.
+    const BY_NUMBER: [Option<Self>; Self::NUMBERS] = {
+        let mut table = [None; Self::NUMBERS];
+        let mut index = 0;
+        while index < Self::ALL.len() {
+            let call = Self::ALL[index];
+            assert!(
+                (call as usize) < Self::NUMBERS,
+                "a call number past the table"
+            );
+            assert!(table[call as usize].is_none(), "two calls with one number");
+            table[call as usize] = Some(call);
+            index += 1;
+        }
+        table
+    };
 
     /// The call for a number in `rax`; `None` for any other value (the
     /// kernel answers [`Status::InvalidSyscall`]).
     pub fn from_number(number: u64) -> Option<Self> {
-        // Numbers are allocated in blocks, so ALL has gaps: search it.
-        Self::ALL.into_iter().find(|call| *call as u64 == number)
+        usize::try_from(number)
+            .ok()
+            .and_then(|index| Self::BY_NUMBER.get(index).copied().flatten())
     }
 }
 
@@ -455,7 +511,8 @@ pub enum Status {
     VpRunning = 4,
     /// The partition has no lifecycle route, so its VP may not start.
     NoLifecycleRoute = 5,
-    /// An interrupt of that kind is already pending.
+    /// An interrupt of that kind is already pending, or another thread's
+    /// `VpStop` already waits for that VP.
     Busy = 6,
     /// The partition's Hv#1 configuration is set; only the same one may be
     /// given again (`PartitionSetHv1`).
@@ -576,7 +633,7 @@ impl fmt::Display for Status {
             Self::Overlap => "range overlaps an existing mapping or route",
             Self::VpRunning => "the virtual processor is running",
             Self::NoLifecycleRoute => "the partition has no lifecycle route",
-            Self::Busy => "an interrupt is already pending",
+            Self::Busy => "an interrupt is already pending, or another stop waits",
             Self::AlreadyConfigured => "the partition's Hv#1 configuration is already set",
             Self::InvalidCSpace => "no such capability space",
             Self::InvalidSelector => "selector outside the capability space",
@@ -646,6 +703,11 @@ mod tests {
         assert_eq!(Syscall::from_number(41), Some(Syscall::ConsoleInputNotify));
         assert_eq!(Syscall::from_number(34), None);
         assert_eq!(Syscall::from_number(42), None);
+        assert_eq!(Syscall::from_number(43), Some(Syscall::KernelAudit));
+        let known = |n: u64| Syscall::ALL.iter().any(|&c| c as u64 == n);
+        for number in 0..200 {
+            assert_eq!(Syscall::from_number(number).is_some(), known(number));
+        }
         assert_eq!(Syscall::from_number(u64::MAX), None);
     }
 

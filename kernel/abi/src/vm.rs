@@ -15,8 +15,8 @@
 //! # Exits handled by the kernel
 //!
 //! Unless a route takes them: `CPUID` (the host's leaves, filtered: the
-//! hypervisor bit set; SVM, XSAVE, AVX, MONITOR, x2APIC, CET and the
-//! performance-counter extensions hidden; the APIC ID is the VP index);
+//! hypervisor bit set; SVM, XSAVE, AVX, MONITOR, x2APIC, CET, MTRRs and
+//! the performance-counter extensions hidden; the APIC ID is the VP index);
 //! `RDMSR`/`WRMSR` of the MSRs the VMCB holds (the syscall and
 //! segment-base MSRs pass straight through, swapped by VMSAVE/VMLOAD),
 //! `EFER` and `PAT` (validated: a bit the guest's CPUID does not offer is
@@ -74,6 +74,13 @@
 //! handler still owes the reply. The kernel keeps the accepted reply's
 //! values: the message buffer is the handler's again at once (a
 //! `ReplyWait` may fill it with the next exit before the VP runs).
+//!
+//! A reply that stops the VP (with [`action::STOP`], any answer to a
+//! lifecycle message, or after a `VpStop`) is applied as the kernel accepts
+//! it: when the handler's `Reply` (or `ReplyWait`) returns, the VP is
+//! stopped, so the handler may at once read or set its registers, reset
+//! its partition's Hv#1 state or restart it. Any other reply is applied
+//! when the VP's CPU next runs it.
 
 /// Intercept kinds for `PartitionInstallIntercept` (word 0): the TLFS
 /// `HV_INTERCEPT_TYPE` values where the TLFS has one, Tessera's own above

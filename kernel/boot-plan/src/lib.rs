@@ -129,7 +129,7 @@
 //! | 0 | 32 | `name` | partition name, unique |
 //! | 32 | 2 | `manager` | index of the component that creates and owns it |
 //! | 34 | 2 | `image` | index into the image section (a guest image) |
-//! | 36 | 1 | `format` | [`GuestFormat`]: 0 ELF64, 1 Multiboot |
+//! | 36 | 1 | `format` | [`GuestFormat`]: 0 ELF64, 1 Multiboot, 2 Linux |
 //! | 37 | 1 | `expect` | [`Expectation`]: 0 pass, 1 fail, 2 triple fault, 3 memory fault, 4 guest crash |
 //! | 38 | 1 | `priority` | priority of its VP threads: at most the manager's and every route target's |
 //! | 39 | 1 | `vp_count` | VPs, `1..=`[`MAX_VPS`] |
@@ -344,15 +344,26 @@ pub const PARTITION_KERNEL_MEMORY: u64 = 512 << 10;
 /// image, stack, heap and message buffer.
 pub const MANAGER_BASE_MEMORY: u64 = 256 << 10;
 
+/// The page tables that map a partition's `memory` twice, which the kernel
+/// charges to its manager: into the manager's region window and into the
+/// partition's nested tables, 4 KiB pages at worst, so one 4 KiB table per
+/// 2 MiB each (the directories above them are in
+/// [`PARTITION_KERNEL_MEMORY`]).
+pub const fn page_table_memory(memory: u64) -> u64 {
+    2 * (memory / 512)
+}
+
 /// The quota a manager of partitions with `guest_memory` (bytes each) needs:
-/// [`MANAGER_BASE_MEMORY`] plus, per partition, its memory and
-/// [`PARTITION_KERNEL_MEMORY`]. Saturates instead of overflowing.
+/// [`MANAGER_BASE_MEMORY`] plus, per partition, its memory, the page tables
+/// that map it ([`page_table_memory`]) and [`PARTITION_KERNEL_MEMORY`].
+/// Saturates instead of overflowing.
 pub fn manager_memory_needed(guest_memory: impl IntoIterator<Item = u64>) -> u64 {
     guest_memory
         .into_iter()
         .fold(MANAGER_BASE_MEMORY, |total, memory| {
             total
                 .saturating_add(memory)
+                .saturating_add(page_table_memory(memory))
                 .saturating_add(PARTITION_KERNEL_MEMORY)
         })
 }
@@ -430,6 +441,10 @@ pub enum GuestFormat {
     /// A Multiboot (version 1) kernel, entered in 32-bit protected mode with
     /// the Multiboot information (and its command line).
     Multiboot = 1,
+    /// A Linux bzImage, booted per the Linux x86 boot protocol's 64-bit
+    /// entry with its command line, its initrd (its one boot module, if it
+    /// has one) and the partition's ACPI tables.
+    Linux = 2,
 }
 
 impl GuestFormat {
@@ -438,6 +453,7 @@ impl GuestFormat {
         match value {
             0 => Some(Self::Elf64),
             1 => Some(Self::Multiboot),
+            2 => Some(Self::Linux),
             _ => None,
         }
     }
@@ -447,14 +463,32 @@ impl GuestFormat {
         match self {
             Self::Elf64 => "elf64",
             Self::Multiboot => "multiboot",
+            Self::Linux => "linux",
         }
     }
 
     /// The format the manifest calls `name`.
     pub fn from_name(name: &str) -> Option<Self> {
-        [Self::Elf64, Self::Multiboot]
+        [Self::Elf64, Self::Multiboot, Self::Linux]
             .into_iter()
             .find(|f| f.name() == name)
+    }
+
+    /// The most boot modules a partition of this format takes: none for
+    /// ELF64, [`MAX_GUEST_MODULES`] for Multiboot, one (the initrd) for
+    /// Linux.
+    pub const fn max_modules(self) -> usize {
+        match self {
+            Self::Elf64 => 0,
+            Self::Multiboot => MAX_GUEST_MODULES,
+            Self::Linux => 1,
+        }
+    }
+
+    /// Whether its boot modules have command lines (only Multiboot's do:
+    /// a Linux initrd has none).
+    pub const fn module_cmdlines(self) -> bool {
+        matches!(self, Self::Multiboot)
     }
 }
 
@@ -476,16 +510,21 @@ pub enum Expectation {
     /// The guest reports a crash through the Hv#1 crash MSRs (a lifecycle
     /// exit, `TESSERA_GUEST_CRASH`; the partition needs `hv-crash`).
     Crash = 4,
+    /// The guest powers off through ACPI: it writes S5 to the sleep control
+    /// register of its FADT (`tessera-acpi-tables`, `power`), which its
+    /// manager serves.
+    PowerOff = 5,
 }
 
 impl Expectation {
     /// Every expectation, in byte order.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Pass,
         Self::Fail,
         Self::TripleFault,
         Self::MemoryFault,
         Self::Crash,
+        Self::PowerOff,
     ];
 
     /// Decodes an `expect` byte.
@@ -496,6 +535,7 @@ impl Expectation {
             2 => Some(Self::TripleFault),
             3 => Some(Self::MemoryFault),
             4 => Some(Self::Crash),
+            5 => Some(Self::PowerOff),
             _ => None,
         }
     }
@@ -508,6 +548,7 @@ impl Expectation {
             Self::TripleFault => "triple-fault",
             Self::MemoryFault => "memory-fault",
             Self::Crash => "crash",
+            Self::PowerOff => "power-off",
         }
     }
 

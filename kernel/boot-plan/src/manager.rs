@@ -547,7 +547,8 @@ pub struct PartitionSpec<'a> {
     pub image: &'a [u8],
     /// How to load it.
     pub format: GuestFormat,
-    /// Command line for a Multiboot guest (printable ASCII; empty for ELF64).
+    /// Command line for a Multiboot or Linux guest (printable ASCII; empty
+    /// for ELF64).
     pub cmdline: &'a str,
     /// Guest RAM at GPA 0, bytes ([`crate::guest_memory_valid`]).
     pub memory_bytes: u64,
@@ -566,8 +567,8 @@ pub struct PartitionSpec<'a> {
     /// ([`crate::hv1_words_valid`]) before any VP starts; `None` for a
     /// partition without the Hv#1 interface (a plain x86 machine).
     pub hv1: Option<[u64; HV1_WORDS]>,
-    /// Its boot modules (Multiboot only; at most [`MAX_GUEST_MODULES`]),
-    /// in order: pass them to the Multiboot loader.
+    /// Its boot modules, in order (at most [`GuestFormat::max_modules`]):
+    /// a Multiboot guest's modules, or a Linux guest's initrd.
     pub modules: Modules<'a>,
 }
 
@@ -854,8 +855,8 @@ impl<'a> ManagerData<'a> {
     }
 
     /// The modules of partition record `p` (number `index`): at most
-    /// [`MAX_GUEST_MODULES`], none for ELF64, each with its bytes and a
-    /// valid command line in the blob.
+    /// [`GuestFormat::max_modules`], each with its bytes and a valid
+    /// command line in the blob (empty for Linux).
     fn check_modules(
         &self,
         p: &PartitionSpecRecord,
@@ -863,7 +864,7 @@ impl<'a> ManagerData<'a> {
         format: GuestFormat,
     ) -> Result<(), ManagerDataError> {
         let count = usize::from(p.modules_count.get());
-        if count > MAX_GUEST_MODULES || (format == GuestFormat::Elf64 && count != 0) {
+        if count > format.max_modules() {
             return Err(ManagerDataError::BadValue {
                 section: DataSection::Partitions,
                 index,
@@ -897,7 +898,7 @@ impl<'a> ManagerData<'a> {
                 u32::from(m.cmdline_len.get()),
             )
             .ok_or(bad("cmdline"))?;
-            if !guest_cmdline_valid(cmdline) {
+            if !guest_cmdline_valid(cmdline) || (!format.module_cmdlines() && !cmdline.is_empty()) {
                 return Err(bad("cmdline"));
             }
         }

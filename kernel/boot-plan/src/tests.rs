@@ -905,10 +905,12 @@ fn exercise(plan: &BootPlan<'_>) {
     }
     for m in plan.guest_modules() {
         let p = plan.partition(m.partition).unwrap();
-        assert_eq!(p.format, GuestFormat::Multiboot);
+        assert!(p.format.max_modules() > 0);
         assert_eq!(plan.image(m.image).unwrap().kind, ImageKind::GuestModule);
         assert!(guest_cmdline_valid(m.cmdline.as_bytes()));
-        assert!(plan.guest_modules_of(m.partition).count() <= MAX_GUEST_MODULES);
+        assert!(p.format.module_cmdlines() || m.cmdline.is_empty());
+        assert!(plan.guest_modules_of(m.partition).count() <= p.format.max_modules());
+        assert!(p.format.max_modules() <= MAX_GUEST_MODULES);
         assert_eq!(plan.guest_module(m.index), Some(m));
     }
     for r in plan.routes() {
@@ -1296,16 +1298,16 @@ fn partition_records() {
         &|m| m.components[3].memory = 5 * MIB,
         PlanError::ManagerOverQuota {
             component: 3,
-            needed: 256 * KIB + 2 * (2 * MIB + 512 * KIB),
+            needed: 256 * KIB + 2 * (2 * MIB + 8 * KIB + 512 * KIB),
             quota: 5 * MIB,
         },
     );
     assert_eq!(
-        parse_vm_edited(|b| partition0(b).format = 2),
+        parse_vm_edited(|b| partition0(b).format = 3),
         Err(value(0, "format"))
     );
     assert_eq!(
-        parse_vm_edited(|b| partition0(b).expect = 5),
+        parse_vm_edited(|b| partition0(b).expect = 6),
         Err(value(0, "expect"))
     );
     assert_eq!(
@@ -1590,5 +1592,41 @@ fn route_records() {
             section: Section::Routes,
             index: 0
         })
+    );
+}
+
+#[test]
+fn linux_partitions_take_one_initrd_without_a_command_line() {
+    let mut m = vm_model();
+    m.partitions[1].format = GuestFormat::Linux;
+    m.modules[0].cmdline = String::new();
+    let bytes = encode(&m);
+    let plan = BootPlan::parse(&bytes).unwrap();
+    assert_eq!(plan.partition(1).unwrap().format, GuestFormat::Linux);
+    assert_eq!(plan.guest_modules_of(1).count(), 1);
+    exercise(&plan);
+
+    let mut with_cmdline = m.clone();
+    with_cmdline.modules[0].cmdline = "initrd arg".into();
+    assert_eq!(
+        BootPlan::parse(&encode(&with_cmdline)).map(drop),
+        Err(PlanError::BadValue {
+            section: Section::Modules,
+            index: 0,
+            field: "cmdline"
+        })
+    );
+    let mut two = m.clone();
+    two.modules.push(two.modules[0].clone());
+    assert_eq!(
+        BootPlan::parse(&encode(&two)).map(drop),
+        Err(PlanError::TooManyModules { partition: 1 })
+    );
+    let mut elf = m;
+    elf.partitions[1].format = GuestFormat::Elf64;
+    elf.partitions[1].cmdline = String::new();
+    assert!(
+        BootPlan::parse(&encode(&elf)).is_err(),
+        "ELF64 takes no module"
     );
 }

@@ -19,7 +19,8 @@ impl<O: KernelObject> CapTable<O> {
     ///   capabilities carry badges;
     /// - each object's count is the number of capabilities naming it;
     /// - each quota's use is its slots, the objects it paid for that are
-    ///   still alive, and its other charges.
+    ///   still alive, its frames and its other charges; the frames of all
+    ///   quotas add up to the total charged.
     ///
     /// O(capabilities × depth); not for hot paths.
     ///
@@ -28,6 +29,7 @@ impl<O: KernelObject> CapTable<O> {
     /// A description of the broken invariant.
     pub fn audit(&self) -> Result<(), &'static str> {
         let mut occupied_total = 0usize;
+        let mut frames_total = 0u64;
         for (id, space) in self.cspaces.iter() {
             let cspace = CSpaceId(id);
             let mut occupied = 0;
@@ -51,9 +53,14 @@ impl<O: KernelObject> CapTable<O> {
                 }
             }
             let slots = space.slots.len() as u64 * Self::slot_cost();
-            if space.quota.used() != slots + paid + space.other {
-                return Err("quota use differs from slots + objects + other charges");
+            let frames = space.frames * crate::accounting::FRAME_BYTES;
+            if space.quota.used() != slots + paid + frames + space.other {
+                return Err("quota use differs from slots + objects + frames + other charges");
             }
+            frames_total += space.frames;
+        }
+        if frames_total != self.charged_frames {
+            return Err("the quotas' frames differ from the total charged");
         }
         if occupied_total != self.nodes.len() {
             return Err("a node is in no slot");

@@ -86,6 +86,7 @@ mod table;
 #[cfg(test)]
 mod tests;
 
+pub use accounting::FRAME_BYTES;
 pub use cap::{Badge, Capability, Removal, RevokeProgress, Selector, SlotAddr};
 pub use error::CapError;
 pub use id::{

@@ -146,6 +146,54 @@ impl<O: KernelObject> CapTable<O> {
         Ok(())
     }
 
+    /// Deletes every capability in `cspace` (as [`Self::delete_all`]) for a
+    /// domain that is gone, and marks the space retired: it stays while
+    /// objects or frames it paid for are alive elsewhere (their refunds
+    /// still land in its quota), and goes with the last of them — then its
+    /// quota returns to the space it came from ([`Self::create_child_cspace`]).
+    ///
+    /// # Errors
+    ///
+    /// [`CapError::InvalidCSpace`].
+    pub fn retire_cspace(
+        &mut self,
+        cspace: CSpaceId,
+        sink: &mut dyn FnMut(Removal<O>),
+    ) -> Result<(), CapError> {
+        self.delete_all(cspace, sink)?;
+        self.cspace_mut(cspace)?.retired = true;
+        self.release_if_settled(cspace);
+        Ok(())
+    }
+
+    /// Removes a retired space once its quota holds nothing but its own
+    /// slots, and gives its quota back to its parent (which may then go
+    /// too, if retired and settled).
+    pub(crate) fn release_if_settled(&mut self, cspace: CSpaceId) {
+        let mut next = Some(cspace);
+        while let Some(id) = next.take() {
+            let Ok(space) = self.cspace(id) else {
+                return;
+            };
+            let slots = space.slots.len() as u64 * Self::slot_cost();
+            if !space.retired || space.quota.used() != slots {
+                return;
+            }
+            let Some(space) = self.cspaces.remove(id.raw()) else {
+                return;
+            };
+            self.reserved -= space.slots.len();
+            if let Some(parent) = space.parent
+                && let Ok(parent_space) = self.cspace_mut(parent)
+            {
+                let limit = space.quota.limit();
+                parent_space.other -= limit;
+                parent_space.quota.refund(limit);
+                next = Some(parent);
+            }
+        }
+    }
+
     /// Removes the childless node `n` from the tree, its slot and its
     /// object's count; reclaims the object if that was the last reference.
     fn remove_node(&mut self, n: NodeIdx, sink: &mut dyn FnMut(Removal<O>)) {
@@ -166,6 +214,7 @@ impl<O: KernelObject> CapTable<O> {
             // The payer may be gone (destroyed with a quota of its own).
             if let Ok(space) = self.cspace_mut(record.payer) {
                 space.quota.refund(record.bytes);
+                self.release_if_settled(record.payer);
             }
             sink(Removal::ObjectReclaimed {
                 object: record.object,

@@ -33,6 +33,15 @@ pub(crate) struct CSpace {
     pub occupied: u32,
     /// Bytes charged through [`CapTable::charge`] and not yet refunded.
     pub other: u64,
+    /// Frames charged through [`CapTable::charge_frames`] and not yet
+    /// refunded.
+    pub frames: u64,
+    /// The space whose quota this one's came out of
+    /// ([`CapTable::create_child_cspace`]).
+    pub parent: Option<CSpaceId>,
+    /// Its domain is gone ([`CapTable::retire_cspace`]); the space goes
+    /// once nothing it paid for is left.
+    pub retired: bool,
 }
 
 /// Every capability space and the derivation tree across them.
@@ -48,6 +57,8 @@ pub struct CapTable<O> {
     pub(crate) objects: Arena<ObjectRecord<O>>,
     /// Sum of the slots of every live capability space.
     pub(crate) reserved: usize,
+    /// Frames charged to every quota together.
+    pub(crate) charged_frames: u64,
 }
 
 impl<O: KernelObject> Default for CapTable<O> {
@@ -65,6 +76,7 @@ impl<O: KernelObject> CapTable<O> {
             nodes: Arena::new(),
             objects: Arena::new(),
             reserved: 0,
+            charged_frames: 0,
         }
     }
 
@@ -109,10 +121,41 @@ impl<O: KernelObject> CapTable<O> {
                 quota,
                 occupied: 0,
                 other: 0,
+                frames: 0,
+                parent: None,
+                retired: false,
             })
             .map_err(|_| CapError::OutOfMemory)?;
         self.reserved = reserved;
         Ok(CSpaceId(id))
+    }
+
+    /// Like [`Self::create_cspace`], for a domain made by the domain of
+    /// `parent`: its quota is charged to `parent`'s (no domain can make
+    /// memory it was not given) and returns there when the new space is
+    /// retired and settled ([`Self::retire_cspace`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::create_cspace`], and [`CapError::InvalidCSpace`] or
+    /// [`CapError::QuotaExhausted`] for `parent`; nothing changes then.
+    pub fn create_child_cspace(
+        &mut self,
+        parent: CSpaceId,
+        slots: Selector,
+        quota: u64,
+    ) -> Result<CSpaceId, CapError> {
+        self.charge(parent, quota)?;
+        match self.create_cspace(slots, quota) {
+            Ok(child) => {
+                self.cspace_mut(child)?.parent = Some(parent);
+                Ok(child)
+            }
+            Err(error) => {
+                self.refund(parent, quota)?;
+                Err(error)
+            }
+        }
     }
 
     /// Creates the first capability to a new object in the empty slot

@@ -125,7 +125,7 @@ impl<O: Copy> GpaSpace<O> {
     }
 
     /// Every overlay in place.
-    pub fn overlays(&self) -> impl Iterator<Item = &Overlay> {
+    pub fn overlays(&self) -> impl Iterator<Item = &Overlay> + Clone {
         self.overlays.iter()
     }
 

@@ -912,6 +912,52 @@ impl NestedPageTable {
     pub fn destroy(self, mem: &mut impl TableMemory) {
         free_subtree(mem, self.root, 0);
     }
+
+    /// Calls `each` for every table frame (root first, then depth first)
+    /// and every leaf, in GPA order: what an audit needs to count the
+    /// tables and compare the mappings with what should be mapped.
+    pub fn visit(&self, mem: &impl TableMemory, each: &mut impl FnMut(Visited)) {
+        visit_subtree(mem, self.root, 0, 0, each);
+    }
+}
+
+/// What [`NestedPageTable::visit`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visited {
+    /// A table frame (of any level, the root included).
+    Table(u64),
+    /// A leaf: `gpa` (page aligned) maps to `translation.hpa` (the page's
+    /// base).
+    Leaf { gpa: u64, translation: Translation },
+}
+
+fn visit_subtree(
+    mem: &impl TableMemory,
+    table: u64,
+    depth: usize,
+    base: u64,
+    each: &mut impl FnMut(Visited),
+) {
+    each(Visited::Table(table));
+    let level = Level::from_depth(depth);
+    for (index, &entry) in mem.entries(table).iter().enumerate() {
+        if entry & PRESENT == 0 {
+            continue;
+        }
+        let gpa = base | (index as u64) << level.shift();
+        if !is_leaf(entry, level) {
+            visit_subtree(mem, entry & ADDRESS_MASK, depth + 1, gpa, each);
+        } else if level != Level::Pdpt {
+            each(Visited::Leaf {
+                gpa,
+                translation: Translation {
+                    hpa: leaf_base(entry, level),
+                    rights: GuestRights::from_leaf(entry),
+                    size: leaf_size(level),
+                },
+            });
+        }
+    }
 }
 
 fn free_subtree(mem: &mut impl TableMemory, table: u64, depth: usize) {

@@ -901,3 +901,54 @@ fn shared_walk_agrees_with_translate() {
         );
     }
 }
+
+#[test]
+fn visit_reports_every_table_and_leaf_in_gpa_order() {
+    use tessera_npt::Visited;
+    let (mut mem, mut npt) = setup();
+    npt.map(
+        &mut mem,
+        0x20_0000,
+        0x80_0000,
+        PageSize::Size2M,
+        GuestRights::ALL,
+    )
+    .unwrap();
+    npt.map(
+        &mut mem,
+        0x1000,
+        0x5000,
+        PageSize::Size4K,
+        GuestRights::READ,
+    )
+    .unwrap();
+    npt.map(
+        &mut mem,
+        0x80_0000_0000,
+        0x6000,
+        PageSize::Size4K,
+        GuestRights::ALL,
+    )
+    .unwrap();
+    let mut tables = Vec::new();
+    let mut leaves = Vec::new();
+    npt.visit(&mem, &mut |visited| match visited {
+        Visited::Table(frame) => tables.push(frame),
+        Visited::Leaf { gpa, translation } => {
+            leaves.push((gpa, translation.hpa, translation.size));
+        }
+    });
+    assert_eq!(tables.len(), mem.live(), "every live table, once");
+    assert_eq!(tables[0], npt.root());
+    let unique: BTreeSet<u64> = tables.iter().copied().collect();
+    assert_eq!(unique.len(), tables.len());
+    assert_eq!(
+        leaves,
+        [
+            (0x1000, 0x5000, PageSize::Size4K),
+            (0x20_0000, 0x80_0000, PageSize::Size2M),
+            (0x80_0000_0000, 0x6000, PageSize::Size4K),
+        ]
+    );
+    npt.destroy(&mut mem);
+}

@@ -6,7 +6,6 @@
 //! kernel has its own fallible `Box`), so an exhausted heap is a status for
 //! the caller.
 
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -40,18 +39,4 @@ pub fn try_with_capacity<T>(capacity: usize) -> Result<Vec<T>, OutOfMemory> {
     let mut vec = Vec::new();
     vec.try_reserve_exact(capacity).map_err(|_| OutOfMemory)?;
     Ok(vec)
-}
-
-/// A copy of `text` on the heap.
-///
-/// # Errors
-///
-/// [`OutOfMemory`].
-pub fn try_string(text: &str) -> Result<String, OutOfMemory> {
-    let mut string = String::new();
-    string
-        .try_reserve_exact(text.len())
-        .map_err(|_| OutOfMemory)?;
-    string.push_str(text);
-    Ok(string)
 }

@@ -7,12 +7,14 @@
 //! offsets that agree between file and memory, no segment both writable and
 //! executable, an entry point inside an executable segment.
 use crate::memory::address_space::{AddressSpace, MapError, PageRights};
+use crate::memory::charged::Charged;
 use crate::memory::physical_to_virtual;
 use core::fmt;
 use elf::ElfBytes;
 use elf::abi::{EM_X86_64, ET_EXEC, PF_W, PF_X, PT_LOAD};
 use elf::endian::LittleEndian;
 use tessera_abi::USER_SPACE_END;
+use tessera_capability::CapError;
 
 const PAGE: u64 = 4096;
 
@@ -71,11 +73,11 @@ impl fmt::Display for LoadError {
 }
 
 /// Maps every loadable segment of `image` into `space`; returns the entry
-/// point. `charge` is asked for each page before it is mapped.
+/// point. Each page (and page table) is charged through `charged`.
 pub fn load(
     image: &[u8],
     space: &mut AddressSpace,
-    charge: &mut dyn FnMut(u64) -> bool,
+    charged: &mut Charged<'_>,
 ) -> Result<u64, LoadError> {
     let file = ElfBytes::<LittleEndian>::minimal_parse(image).map_err(LoadError::Parse)?;
     let header = file.ehdr;
@@ -130,10 +132,15 @@ pub fn load(
         };
         let first_page = segment.p_vaddr / PAGE * PAGE;
         for page in (first_page..end).step_by(PAGE as usize) {
-            if !charge(PAGE) {
-                return Err(LoadError::QuotaExhausted { needed: end - page });
-            }
-            let frame = space.map_fresh(page, rights).map_err(LoadError::Map)?;
+            let frame = match space.map_fresh(page, rights, charged) {
+                Ok(frame) => frame,
+                Err(MapError::OutOfMemory)
+                    if charged.refusal() == Some(CapError::QuotaExhausted) =>
+                {
+                    return Err(LoadError::QuotaExhausted { needed: end - page });
+                }
+                Err(error) => return Err(LoadError::Map(error)),
+            };
             // The part of the segment's file data that falls in this page.
             let from = page.max(segment.p_vaddr);
             let to = (page + PAGE).min(segment.p_vaddr + segment.p_filesz);

@@ -77,7 +77,7 @@ pub fn build(boot_info: &BootInfo, cpus: &[Cpu]) -> Option<Kernel> {
     }
     let quota = plan.component_memory().saturating_add(INIT_OWN_QUOTA);
     let domain = kernel
-        .create_domain(INIT_NAME, quota)
+        .create_domain(INIT_NAME, quota, None)
         .unwrap_or_else(|status| {
             fail(format_args!(
                 "init: cannot make its domain (status {status:#x})"
@@ -88,9 +88,8 @@ pub fn build(boot_info: &BootInfo, cpus: &[Cpu]) -> Option<Kernel> {
         let Some(record) = domains.get_mut(domain) else {
             fail("init: its domain is gone")
         };
-        let cspace = record.cspace;
-        let mut charge = |bytes| caps.charge(cspace, bytes).is_ok();
-        elf::load(module_bytes(init_module), &mut record.space, &mut charge)
+        let mut charged = crate::memory::charged::Charged::to(caps, record.cspace);
+        elf::load(module_bytes(init_module), &mut record.space, &mut charged)
             .unwrap_or_else(|error| fail(format_args!("init: {error}")))
     };
     let stack = PageRights {

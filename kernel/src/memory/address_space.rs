@@ -4,7 +4,7 @@
 //! when the space is made. That is enough because the kernel never adds a
 //! top-level entry after boot: the regions it grows (stacks, the physical
 //! map) have theirs from the start (paging.rs).
-use super::frames::{self, PageTableFrames};
+use super::charged::Charged;
 use super::{PHYSICAL_MAP_BASE, paging, physical_to_virtual};
 use tessera_abi::USER_SPACE_END;
 use x86_64::structures::paging::mapper::MapToError;
@@ -24,6 +24,8 @@ pub enum MapError {
     /// The page lies outside the lower half (or is page 0).
     OutsideUserSpace(u64),
     AlreadyMapped(u64),
+    /// No frame for a page or a table: the quota or the pool is exhausted
+    /// (the `Charged` that was asked says which).
     OutOfMemory,
 }
 
@@ -49,14 +51,16 @@ pub struct PageRights {
     pub executable: bool,
 }
 
+/// Every frame of a space (its root, its tables and its own pages) is
+/// charged to its domain's quota through the `Charged` each call takes.
 #[derive(Debug)]
 pub struct AddressSpace {
     root: PhysFrame,
 }
 
 impl AddressSpace {
-    pub fn new() -> Result<Self, MapError> {
-        let root = frames::allocate_zeroed().ok_or(MapError::OutOfMemory)?;
+    pub fn new(charged: &mut Charged<'_>) -> Result<Self, MapError> {
+        let root = charged.take().ok_or(MapError::OutOfMemory)?;
         let kernel = paging::kernel_root().start_address().as_u64();
         // SAFETY: both roots are page tables reached through the physical
         // map; the new one is fresh and not yet in use by any CPU.
@@ -98,10 +102,15 @@ impl AddressSpace {
     /// Maps a fresh zeroed frame at the page containing `address`; returns
     /// the frame so the caller can fill it. The frame belongs to this space:
     /// it is freed with it.
-    pub fn map_fresh(&mut self, address: u64, rights: PageRights) -> Result<PhysAddr, MapError> {
-        let frame = frames::allocate_zeroed().ok_or(MapError::OutOfMemory)?;
-        if let Err(error) = self.map_frame(address, frame, rights, false) {
-            frames::free(frame);
+    pub fn map_fresh(
+        &mut self,
+        address: u64,
+        rights: PageRights,
+        charged: &mut Charged<'_>,
+    ) -> Result<PhysAddr, MapError> {
+        let frame = charged.take().ok_or(MapError::OutOfMemory)?;
+        if let Err(error) = self.map_frame(address, frame, rights, false, charged) {
+            charged.give(frame);
             return Err(error);
         }
         Ok(frame)
@@ -114,8 +123,9 @@ impl AddressSpace {
         address: u64,
         frame: PhysAddr,
         rights: PageRights,
+        charged: &mut Charged<'_>,
     ) -> Result<(), MapError> {
-        self.map_frame(address, frame, rights, true)
+        self.map_frame(address, frame, rights, true, charged)
     }
 
     fn map_frame(
@@ -124,6 +134,7 @@ impl AddressSpace {
         frame: PhysAddr,
         rights: PageRights,
         borrowed: bool,
+        charged: &mut Charged<'_>,
     ) -> Result<(), MapError> {
         if !(4096..USER_SPACE_END).contains(&address) {
             return Err(MapError::OutsideUserSpace(address));
@@ -146,13 +157,8 @@ impl AddressSpace {
         // the caller checked.
         // SAFETY: a lower-half page of this space; a fresh or region-owned frame.
         let result = unsafe {
-            self.mapper().map_to_with_table_flags(
-                page,
-                frame_4k,
-                flags,
-                parents,
-                &mut PageTableFrames,
-            )
+            self.mapper()
+                .map_to_with_table_flags(page, frame_4k, flags, parents, charged)
         };
         match result {
             // New mappings need no flush: nothing cached a translation for
@@ -213,17 +219,18 @@ impl AddressSpace {
         }
     }
 
-    /// Gives back the root of a space that never held a mapping (its lower
-    /// half is empty; the upper half is the kernel's, shared, not freed).
-    pub fn release_root(self) {
-        frames::free(self.root.start_address());
+    /// Gives back the root of a space whose lower half is empty (never
+    /// mapped, or released); the upper half is the kernel's, shared, not
+    /// freed. No CPU may have it loaded.
+    pub fn release_root(self, charged: &mut Charged<'_>) {
+        charged.give(self.root.start_address());
     }
 
     /// Frees every page and page table of the lower half (the component's
     /// own memory) and returns how many bytes of mapped pages were freed. The
     /// root stays: it may still be loaded on this CPU, and its upper half is
     /// the kernel's. Only for a component that will never run again.
-    pub fn release_user_memory(&mut self) -> u64 {
+    pub fn release_user_memory(&mut self, charged: &mut Charged<'_>) -> u64 {
         let root = self.root.start_address().as_u64();
         let mut freed = 0;
         // the root and every table below it are this space's own,
@@ -233,13 +240,52 @@ impl AddressSpace {
         let pml4 = unsafe { &mut *physical_to_virtual(root).as_mut_ptr::<PageTable>() };
         for entry in pml4.iter_mut().take(256) {
             if let Some(table) = present_table(entry) {
-                freed += release_table(table, 3);
+                freed += release_table(table, 3, charged);
                 entry.set_unused();
             }
         }
         reload_if_active(self.root);
         freed
     }
+}
+
+impl AddressSpace {
+    /// The frames this space holds: its root, the tables of its lower half
+    /// and the pages it owns there (a memory region's borrowed pages are
+    /// the region's). For the kernel's audit.
+    pub fn frames_held(&self) -> u64 {
+        let root = self.root.start_address().as_u64();
+        // SAFETY: the root is this space's own table, reached through the
+        // physical map; the kernel lock (held by every caller) keeps it and
+        // its lower-half tables from changing while they are read.
+        let pml4 = unsafe { &*physical_to_virtual(root).as_ptr::<PageTable>() };
+        1 + pml4
+            .iter()
+            .take(256)
+            .filter_map(present_table)
+            .map(|table| count_table(table, 3))
+            .sum::<u64>()
+    }
+}
+
+/// The frames under and including a table at `level` (3: PDPT, 2: PD,
+/// 1: PT) that the space owns.
+fn count_table(table: PhysAddr, level: u8) -> u64 {
+    // SAFETY: as in `frames_held`: a lower-half table of a space, read
+    // under the kernel lock.
+    let entries = unsafe { &*physical_to_virtual(table.as_u64()).as_ptr::<PageTable>() };
+    let mut held = 1;
+    for entry in entries.iter() {
+        if !entry.flags().contains(Flags::PRESENT) {
+            continue;
+        }
+        if level == 1 {
+            held += u64::from(!entry.flags().contains(BORROWED));
+        } else if let Some(next) = present_table(entry) {
+            held += count_table(next, level - 1);
+        }
+    }
+    held
 }
 
 /// The table a present, non-huge entry points to, and its frame.
@@ -253,7 +299,7 @@ fn present_table(
 /// Frees the pages under a table at `level` (3: PDPT, 2: PD, 1: PT), then
 /// the table itself; returns the bytes of leaf pages freed. Component
 /// spaces map only 4 KiB pages, so a huge entry below the root never occurs.
-fn release_table(table: PhysAddr, level: u8) -> u64 {
+fn release_table(table: PhysAddr, level: u8, charged: &mut Charged<'_>) -> u64 {
     // SAFETY: as in `release_user_memory`: a table of a dead component's
     // space, reached through the physical map, used by nothing else.
     let entries = unsafe { &mut *physical_to_virtual(table.as_u64()).as_mut_ptr::<PageTable>() };
@@ -264,15 +310,15 @@ fn release_table(table: PhysAddr, level: u8) -> u64 {
         }
         if level == 1 {
             if !entry.flags().contains(BORROWED) {
-                frames::free(entry.addr());
+                charged.give(entry.addr());
                 freed += 4096;
             }
         } else if let Some(next) = present_table(entry) {
-            freed += release_table(next, level - 1);
+            freed += release_table(next, level - 1, charged);
         }
         entry.set_unused();
     }
-    frames::free(table);
+    charged.give(table);
     freed
 }
 

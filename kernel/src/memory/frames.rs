@@ -82,8 +82,30 @@ fn with<T>(f: impl FnOnce(&mut FrameAllocator<'static>) -> T) -> T {
         .expect("frame allocator used before memory::init"))
 }
 
+/// Frames the allocator manages (free or not).
+pub fn managed_frames() -> u64 {
+    with(|frames| frames.managed_frames() as u64)
+}
+
+/// Frames free now.
+pub fn free_frames() -> u64 {
+    with(|frames| frames.free_frames() as u64)
+}
+
+/// Whether the frame at `address` is in the free pool (`false` for an
+/// address the allocator does not manage).
+pub fn is_free(address: u64) -> bool {
+    tessera_frames::Frame::from_addr(address)
+        .is_ok_and(|frame| with(|frames| frames.is_free(frame)))
+}
+
 pub fn free_bytes() -> u64 {
-    with(|frames| frames.free_frames() as u64 * FRAME_SIZE)
+    free_frames() * FRAME_SIZE
+}
+
+/// Frames in the pool now.
+pub fn free_frames() -> u64 {
+    with(|frames| frames.free_frames() as u64)
 }
 
 /// One frame, zero-filled.

@@ -4,7 +4,6 @@ use super::{frames, physical_to_virtual};
 use alloc::boxed::Box;
 use core::alloc::Layout;
 use linked_list_allocator::LockedHeap;
-use tessera_slots::OutOfMemory;
 
 #[global_allocator]
 static HEAP: LockedHeap = LockedHeap::empty();
@@ -31,10 +30,15 @@ pub fn init() {
     log::info!("memory: {} KiB kernel heap", size / 1024);
 }
 
-/// `Box::new` that fails with an error instead of ending the kernel when
+/// Bytes of the heap in use now.
+pub fn used_bytes() -> u64 {
+    HEAP.lock().used() as u64
+}
+
+/// `Box::new` that gives `value` back instead of ending the kernel when
 /// the heap is exhausted (what a system call allocates must be fallible;
-/// `Box::try_new` is not stable yet).
-pub fn try_box<T>(value: T) -> Result<Box<T>, OutOfMemory> {
+/// `Box::try_new` is not stable yet), so what it holds can be released.
+pub fn try_box<T>(value: T) -> Result<Box<T>, T> {
     let layout = Layout::new::<T>();
     if layout.size() == 0 {
         return Ok(Box::new(value));
@@ -42,7 +46,7 @@ pub fn try_box<T>(value: T) -> Result<Box<T>, OutOfMemory> {
     // SAFETY: the layout's size is not zero.
     let pointer = unsafe { alloc::alloc::alloc(layout) }.cast::<T>();
     if pointer.is_null() {
-        return Err(OutOfMemory);
+        return Err(value);
     }
     // SAFETY: `pointer` came from the global allocator with `T`'s layout,
     // which is what `Box<T>` frees with; it is aligned, unaliased, and

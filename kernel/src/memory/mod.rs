@@ -9,6 +9,8 @@
 //! | `KERNEL_STACKS_BASE` + … | per-CPU stacks, each below an unmapped guard page |
 //! | `KERNEL_VMA` + physical | the kernel image, mapped by section with its own rights |
 pub mod address_space;
+pub mod charged;
+pub mod frame_box;
 pub mod frames;
 pub mod heap;
 pub mod paging;

@@ -2,7 +2,7 @@
 //! threads, endpoints, and capabilities installed into other domains. They
 //! need CONTROL on the domain (or thread) they act on; `init` holds that for
 //! the components it builds and drops it when it is done.
-use super::{Result, lookup, succeed};
+use super::{Result, create_into, lookup, succeed};
 use crate::ipc_glue::{cap_status, ipc_status};
 use crate::memory::address_space::PageRights;
 use crate::sched::Keep;
@@ -11,6 +11,9 @@ use tessera_abi::{DOMAIN_WRITE_MAX, Status, page};
 use tessera_capability::{
     Badge, CapError, DomainId, Object, ObjectKind, Rights, SlotAddr, ThreadId,
 };
+
+/// What an endpoint's or notification's record costs its creator.
+const IPC_RECORD_BYTES: u64 = 64;
 
 fn words(kernel: &Kernel, thread: ThreadId) -> [u64; 6] {
     crate::ipc_glue::words_of(&kernel.threads[&thread].context)
@@ -33,36 +36,9 @@ fn controlled_domain(kernel: &Kernel, thread: ThreadId, cap: u64) -> Result<Doma
     }
 }
 
-/// The caller's slot `slot`, checked empty before anything is made for it,
-/// so a failure there cannot leave an object nobody holds.
-fn empty_slot(kernel: &Kernel, thread: ThreadId, slot: u64) -> Result<SlotAddr> {
-    let at = SlotAddr::new(kernel.cspace_of(thread), selector(slot)?);
-    match kernel.caps.get(at) {
-        Ok(_) => Err(cap_status(CapError::SlotOccupied)),
-        Err(CapError::EmptySlot) => Ok(at),
-        Err(error) => Err(cap_status(error)),
-    }
-}
-
-/// Installs a new object's capability in the caller's empty slot.
-fn give(
-    kernel: &mut Kernel,
-    thread: ThreadId,
-    slot: u64,
-    object: Object,
-    rights: Rights,
-) -> Result<()> {
-    let at = SlotAddr::new(kernel.cspace_of(thread), selector(slot)?);
-    kernel
-        .caps
-        .create_object(at, object, rights | Rights::GENERIC, 64)
-        .map_err(cap_status)
-}
-
 pub(super) fn domain_create(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
     let parent = controlled_domain(kernel, thread, cap)?;
     let [slot, quota, name @ ..] = words(kernel, thread);
-    empty_slot(kernel, thread, slot)?;
     let mut bytes = [0u8; 32];
     for (chunk, word) in bytes.chunks_mut(8).zip(name) {
         chunk.copy_from_slice(&word.to_le_bytes());
@@ -79,25 +55,11 @@ pub(super) fn domain_create(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> 
         .get(parent)
         .ok_or(Status::InvalidArgument.code())?
         .cspace;
-    kernel
-        .caps
-        .charge(parent_cspace, quota)
-        .map_err(cap_status)?;
-    let domain = match kernel.create_domain(name, quota) {
-        Ok(domain) => domain,
-        Err(status) => {
-            let _ = kernel.caps.refund(parent_cspace, quota);
-            return Err(status);
-        }
-    };
-    give(
-        kernel,
-        thread,
-        slot,
-        Object::Domain(domain),
-        Rights::CONTROL,
-    )?;
-    succeed(kernel, thread)
+    let record = size_of::<crate::state::Domain>() as u64;
+    create_into(kernel, thread, slot, record, |kernel| {
+        let domain = kernel.create_domain(name, quota, Some(parent_cspace))?;
+        Ok((Object::Domain(domain), Rights::CONTROL))
+    })
 }
 
 pub(super) fn domain_map(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
@@ -132,7 +94,6 @@ pub(super) fn domain_write(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> R
 pub(super) fn thread_create(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
     let domain = controlled_domain(kernel, thread, cap)?;
     let [slot, entry, stack, priority, cpu, _] = words(kernel, thread);
-    empty_slot(kernel, thread, slot)?;
     // IRETQ to a non-canonical RIP would fault in the kernel: a thread may
     // only start in the component's half of the address space.
     if entry >= tessera_abi::USER_SPACE_END || stack > tessera_abi::USER_SPACE_END {
@@ -143,9 +104,11 @@ pub(super) fn thread_create(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> 
     let priority = u8::try_from(priority).ok().filter(|&p| p <= own);
     let priority = priority.ok_or(Status::InvalidArgument.code())?;
     let cpu = usize::try_from(cpu).map_err(|_| Status::InvalidArgument.code())?;
-    let new = kernel.create_thread(domain, entry, stack, priority, cpu)?;
-    give(kernel, thread, slot, Object::Thread(new), Rights::CONTROL)?;
-    succeed(kernel, thread)
+    let record = crate::state::THREAD_RECORD_BYTES;
+    create_into(kernel, thread, slot, record, |kernel| {
+        let new = kernel.create_thread(domain, entry, stack, priority, cpu)?;
+        Ok((Object::Thread(new), Rights::CONTROL))
+    })
 }
 
 pub(super) fn thread_start(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
@@ -177,27 +140,30 @@ pub(super) fn thread_start(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> R
 pub(super) fn endpoint_create(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
     let owner = controlled_domain(kernel, thread, cap)?;
     let [slot, kind, ceiling, ..] = words(kernel, thread);
-    empty_slot(kernel, thread, slot)?;
-    let (object, rights) = match kind {
-        0 => {
-            let ceiling = u8::try_from(ceiling).map_err(|_| Status::InvalidArgument.code())?;
-            let endpoint = kernel
-                .ipc
-                .create_endpoint(owner, ceiling)
-                .map_err(ipc_status)?;
-            (Object::Endpoint(endpoint), Rights::CALL | Rights::RECEIVE)
-        }
-        1 => {
-            let notification = kernel.ipc.create_notification().map_err(ipc_status)?;
-            (
-                Object::Notification(notification),
-                Rights::SIGNAL | Rights::WAIT,
-            )
-        }
-        _ => return Err(Status::InvalidArgument.code()),
-    };
-    give(kernel, thread, slot, object, rights)?;
-    succeed(kernel, thread)
+    let ceiling = u8::try_from(ceiling).map_err(|_| Status::InvalidArgument.code())?;
+    create_into(
+        kernel,
+        thread,
+        slot,
+        IPC_RECORD_BYTES,
+        |kernel| match kind {
+            0 => {
+                let endpoint = kernel
+                    .ipc
+                    .create_endpoint(owner, ceiling)
+                    .map_err(ipc_status)?;
+                Ok((Object::Endpoint(endpoint), Rights::CALL | Rights::RECEIVE))
+            }
+            1 => {
+                let notification = kernel.ipc.create_notification().map_err(ipc_status)?;
+                Ok((
+                    Object::Notification(notification),
+                    Rights::SIGNAL | Rights::WAIT,
+                ))
+            }
+            _ => Err(Status::InvalidArgument.code()),
+        },
+    )
 }
 
 pub(super) fn cap_install(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
@@ -229,31 +195,23 @@ pub(super) fn cap_install(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Re
 
 pub(super) fn memory_create(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
     let [slot, pages, ..] = words(kernel, thread);
-    let at = empty_slot(kernel, thread, slot)?;
+    let payer = kernel.cspace_of(thread);
     // Check the quota before taking frames, so an oversized request costs
-    // nothing (create_object charges it for real below).
-    let available = kernel
-        .caps
-        .quota(at.cspace)
-        .map_err(cap_status)?
-        .available();
+    // nothing (each frame is charged as it is taken).
+    let available = kernel.caps.quota(payer).map_err(cap_status)?.available();
     if pages.saturating_mul(4096) > available {
         return Err(cap_status(CapError::QuotaExhausted));
     }
-    let region = kernel.create_region(pages)?;
-    let rights = Rights::READ | Rights::WRITE | Rights::EXECUTE | Rights::GENERIC;
-    let bytes = pages * 4096;
-    // The region's frames count against the caller's quota, for as long as
-    // a capability to it exists (the table refunds them at the end).
-    if let Err(error) = kernel
-        .caps
-        .create_object(at, Object::Memory(region), rights, bytes)
-    {
-        let cpu = kernel.threads[&thread].cpu;
-        kernel.destroy_region(region, cpu);
-        return Err(cap_status(error));
-    }
-    succeed(kernel, thread)
+    // The frames are charged to the caller until the region goes; the
+    // capability's object carries the region's record.
+    let record = crate::regions::record_bytes(pages.min(crate::regions::MAX_REGION_PAGES));
+    create_into(kernel, thread, slot, record, |kernel| {
+        let region = kernel.create_region(pages, payer)?;
+        Ok((
+            Object::Memory(region),
+            Rights::READ | Rights::WRITE | Rights::EXECUTE,
+        ))
+    })
 }
 
 /// The rights a memory capability needs to be mapped readable and, as

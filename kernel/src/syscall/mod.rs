@@ -1,5 +1,6 @@
 //! System calls (ABI: `tessera_abi`). Every argument is checked here: a
 //! wrong selector, kind or right is a status code in `rax`, never a fault.
+mod audit;
 mod build;
 mod console_input;
 mod vm;
@@ -57,6 +58,44 @@ pub(super) fn lookup(
     kernel.caps.lookup(at, kind, rights).map_err(cap_status)
 }
 
+/// The caller's slot `slot`, checked empty before anything is made for it.
+fn empty_slot(kernel: &Kernel, thread: ThreadId, slot: u64) -> Result<SlotAddr> {
+    let slot = u32::try_from(slot).map_err(|_| cap_status(CapError::InvalidSelector))?;
+    let at = SlotAddr::new(kernel.cspace_of(thread), slot);
+    match kernel.caps.get(at) {
+        Ok(_) => Err(cap_status(CapError::SlotOccupied)),
+        Err(CapError::EmptySlot) => Ok(at),
+        Err(error) => Err(cap_status(error)),
+    }
+}
+
+/// Makes an object with `make` and gives the caller its first capability
+/// in its empty slot `slot`, charging `bytes` (the object's kernel record)
+/// to the caller's quota. The slot and the record's charge are settled
+/// before the object exists, so the capability cannot then be refused and
+/// leave an object nobody holds.
+pub(super) fn create_into(
+    kernel: &mut Kernel,
+    thread: ThreadId,
+    slot: u64,
+    bytes: u64,
+    make: impl FnOnce(&mut Kernel) -> Result<(Object, Rights)>,
+) -> Result<Keep> {
+    let at = empty_slot(kernel, thread, slot)?;
+    kernel.caps.charge(at.cspace, bytes).map_err(cap_status)?;
+    let made = make(kernel);
+    let _ = kernel.caps.refund(at.cspace, bytes);
+    let (object, rights) = made?;
+    if let Err(error) = kernel
+        .caps
+        .create_object(at, object, rights | Rights::GENERIC, bytes)
+    {
+        log::error!("kernel bug: the capability to a new {object:?} was refused: {error}");
+        return Err(cap_status(error));
+    }
+    succeed(kernel, thread)
+}
+
 fn cpu_of(kernel: &Kernel, thread: ThreadId) -> usize {
     kernel.threads[&thread].cpu
 }
@@ -104,6 +143,8 @@ fn dispatch(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
             if let Some(domain) = kernel.domain_of(thread) {
                 log::info!("deployment verdict from {}", domain.name);
             }
+            // A broken invariant fails the run, whatever the verdict said.
+            let pass = crate::audit::at_end(kernel) && pass;
             exit::finish(if pass {
                 exit::Verdict::Pass
             } else {
@@ -136,6 +177,7 @@ fn dispatch(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
         Syscall::ConsoleInputNotify => {
             console_input::console_input_notify(kernel, thread, selector)
         }
+        Syscall::KernelAudit => audit::kernel_audit(kernel, thread, selector),
     }
 }
 
@@ -221,9 +263,11 @@ fn reply(kernel: &mut Kernel, thread: ThreadId) -> Result<()> {
     let transfer = CapTransfer::from_word(kernel.threads[&thread].context.r13);
     let send = outgoing_cap(kernel, thread, transfer)?;
     let message = message_of(&kernel.threads[&thread].context, send)?;
-    kernel.capture_reply_to_vp(thread)?;
+    let stops = kernel.capture_reply_to_vp(thread)?;
     let caller = kernel.ipc.reply(thread, message).map_err(ipc_status)?;
-    kernel.wake(caller);
+    if !kernel.stop_on_reply(caller, stops) {
+        kernel.wake(caller);
+    }
     Ok(())
 }
 
@@ -245,12 +289,15 @@ fn wait(kernel: &mut Kernel, thread: ThreadId, selector: u64, reply_first: bool)
     let outcome = if reply_first {
         let send = outgoing_cap(kernel, thread, transfer)?;
         let message = message_of(&kernel.threads[&thread].context, send)?;
-        kernel.capture_reply_to_vp(thread)?;
+        let stops = kernel.capture_reply_to_vp(thread)?;
         let outcome = kernel
             .ipc
             .reply_and_wait(thread, message, endpoint, receive)
             .map_err(ipc_status)?;
-        replied = outcome.replied;
+        // A reply that stopped its VP leaves nobody to wake.
+        replied = outcome
+            .replied
+            .filter(|&caller| !kernel.stop_on_reply(caller, stops));
         outcome.wait
     } else {
         kernel
@@ -413,6 +460,7 @@ impl Kernel {
                     }
                     Object::Partition(partition) => self.destroy_partition(partition, cpu),
                     Object::Vp(vp) => self.destroy_vp(vp),
+                    Object::Domain(domain) => self.domain_unnamed(domain),
                     _ => {}
                 },
             }

@@ -1,6 +1,6 @@
 //! The partition and VP system calls (`tessera_abi::vm`): every argument
 //! checked here, the work in `crate::vm`.
-use super::{Result, lookup, succeed};
+use super::{Result, create_into, lookup, succeed};
 use crate::ipc_glue::{cap_status, words_of};
 use crate::sched::Keep;
 use crate::state::Kernel;
@@ -49,23 +49,8 @@ fn vp_of(kernel: &Kernel, thread: ThreadId, cap: u64, rights: Rights) -> Result<
     }
 }
 
-fn empty_slot(kernel: &Kernel, thread: ThreadId, slot: u64) -> Result<SlotAddr> {
-    let at = SlotAddr::new(kernel.cspace_of(thread), selector(slot)?);
-    match kernel.caps.get(at) {
-        Ok(_) => Err(cap_status(CapError::SlotOccupied)),
-        Err(CapError::EmptySlot) => Ok(at),
-        Err(error) => Err(cap_status(error)),
-    }
-}
-
-/// What a partition's kernel objects cost its creator's quota: the VMCB
-/// pages of its VPs and its nested tables are charged per VP and mapping.
-const PARTITION_BYTES: u64 = 16 * 1024;
-const VP_BYTES: u64 = 16 * 1024;
-
 pub(super) fn partition_create(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
     let [slot, name @ ..] = words(kernel, thread);
-    let at = empty_slot(kernel, thread, slot)?;
     let mut bytes = [0u8; 40];
     for (chunk, word) in bytes.chunks_mut(8).zip(name) {
         chunk.copy_from_slice(&word.to_le_bytes());
@@ -75,17 +60,14 @@ pub(super) fn partition_create(kernel: &mut Kernel, thread: ThreadId) -> Result<
     if name.is_empty() {
         return Err(Status::InvalidArgument.code());
     }
-    let partition = kernel.create_partition(name)?;
-    let object = Object::Partition(partition);
-    let rights = Rights::CONTROL | Rights::READ | Rights::WRITE | Rights::GENERIC;
-    if let Err(error) = kernel
-        .caps
-        .create_object(at, object, rights, PARTITION_BYTES)
-    {
-        kernel.destroy_partition(partition, kernel.threads[&thread].cpu);
-        return Err(cap_status(error));
-    }
-    succeed(kernel, thread)
+    let record = crate::vm::PARTITION_RECORD_BYTES;
+    create_into(kernel, thread, slot, record, |kernel| {
+        let partition = kernel.create_partition(name, kernel.cspace_of(thread))?;
+        Ok((
+            Object::Partition(partition),
+            Rights::CONTROL | Rights::READ | Rights::WRITE,
+        ))
+    })
 }
 
 pub(super) fn map_gpa(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
@@ -232,7 +214,6 @@ pub(super) fn install_intercept(kernel: &mut Kernel, thread: ThreadId, cap: u64)
 pub(super) fn vp_create(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
     let partition = partition_of(kernel, thread, cap, Rights::CONTROL)?;
     let [slot, index, cpu, priority, ..] = words(kernel, thread);
-    let at = empty_slot(kernel, thread, slot)?;
     let own = kernel
         .ipc
         .priority(thread)
@@ -244,14 +225,13 @@ pub(super) fn vp_create(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Resu
     let index = u32::try_from(index).map_err(|_| Status::InvalidArgument.code())?;
     let cpu = usize::try_from(cpu).map_err(|_| Status::InvalidArgument.code())?;
     let domain = kernel.threads[&thread].domain;
-    let vp = kernel.create_vp(partition, domain, index, cpu, priority)?;
-    let object = Object::Vp(vp);
-    let rights = Rights::CONTROL | Rights::READ | Rights::WRITE | Rights::GENERIC;
-    if let Err(error) = kernel.caps.create_object(at, object, rights, VP_BYTES) {
-        kernel.destroy_vp(vp);
-        return Err(cap_status(error));
-    }
-    succeed(kernel, thread)
+    create_into(kernel, thread, slot, crate::vm::VP_RECORD_BYTES, |kernel| {
+        let vp = kernel.create_vp(partition, domain, index, cpu, priority)?;
+        Ok((
+            Object::Vp(vp),
+            Rights::CONTROL | Rights::READ | Rights::WRITE,
+        ))
+    })
 }
 
 /// The register triples of a Get/SetVpRegisters call: count in word 0.
@@ -345,8 +325,12 @@ pub(super) fn vp_start(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Resul
 
 pub(super) fn vp_stop(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
     let vp = vp_of(kernel, thread, cap, Rights::CONTROL)?;
-    kernel.request_stop(vp);
-    succeed(kernel, thread)
+    if kernel.request_stop(vp, thread)? {
+        succeed(kernel, thread)
+    } else {
+        // The VP leaves its guest at its next exit; the call returns then.
+        Ok(Keep::Blocked)
+    }
 }
 
 pub(super) fn vp_assert_interrupt(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {

@@ -364,7 +364,10 @@ impl Kernel {
             return self.lifecycle(cpu, vp, TESSERA_UNSUPPORTED as u32, ExitCode::IOIO.0);
         };
         if access.string {
-            log::warn!(
+            guest_log!(
+                self,
+                record.partition,
+                log::Level::Warn,
                 "{}: string port I/O on port {:#x} is not supported",
                 self.vp_name(vp),
                 access.port
@@ -518,7 +521,11 @@ impl Kernel {
             _ => 0,
         };
         let size = decoded.map_or(0, |d| u64::from(d.size));
-        log::info!(
+        let partition = record.partition;
+        guest_log!(
+            self,
+            partition,
+            log::Level::Info,
             "{}: {} GPA {gpa:#x} ({}) at rip {rip:#x}",
             self.vp_name(vp),
             if error.present() {
@@ -633,7 +640,11 @@ impl Kernel {
                 let event =
                     tessera_abi::vm::event::new(vector, tessera_abi::vm::event::TYPE_EXTERNAL);
                 if record.pending_interrupt.replace(event).is_some() {
-                    log::warn!(
+                    let partition = record.partition;
+                    guest_log!(
+                        self,
+                        partition,
+                        log::Level::Warn,
                         "{}: an interrupt asserted meanwhile is dropped for the one #{vector} interrupted",
                         self.vp_name(vp)
                     );

@@ -277,20 +277,27 @@ impl Kernel {
     /// hold its next message by the time the VP runs, into the VP's record.
     /// The VP's CPU applies it only once the IPC layer has woken the VP with
     /// the reply; a reply the IPC layer then refuses is replaced by the next
-    /// one (or cleared with the VP's next exit).
+    /// one (or cleared with the VP's next exit). `Ok(true)` if it stops the
+    /// VP (it says STOP, or it answers a lifecycle message, or a stop was
+    /// asked for while the VP waited): the kernel then applies it as it
+    /// accepts it, on the handler's CPU (`stop_on_reply`).
     pub fn capture_reply_to_vp(
         &mut self,
         replier: tessera_capability::ThreadId,
-    ) -> Result<(), u64> {
+    ) -> Result<bool, u64> {
         let Ok(Some(caller)) = self.ipc.caller(replier) else {
-            return Ok(());
+            return Ok(false);
         };
         let Some(vp) = self.threads.get(&caller).and_then(|thread| thread.vp) else {
-            return Ok(());
+            return Ok(false);
         };
-        let Some(VpState::AwaitingReply(pending)) = self.vps.get(vp).map(|vp| vp.state) else {
-            return Ok(());
+        let Some(record) = self.vps.get(vp) else {
+            return Ok(false);
         };
+        let VpState::AwaitingReply(pending) = record.state else {
+            return Ok(false);
+        };
+        let stopping = pending.lifecycle || record.stop_requested;
         let record = &self.threads[&replier];
         let words = words_of(&record.context);
         let count = usize::try_from(record.context.r14).unwrap_or(usize::MAX);
@@ -303,9 +310,10 @@ impl Kernel {
             Ok(reply) if !reply.advance_rip || pending.next_rip.is_some() => reply,
             _ => return Err(tessera_abi::Status::InvalidArgument.code()),
         };
+        let stops = reply.stop || stopping;
         if let Some(record) = self.vps.get_mut(vp) {
             record.reply = Some(reply);
         }
-        Ok(())
+        Ok(stops)
     }
 }

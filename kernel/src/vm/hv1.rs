@@ -312,7 +312,13 @@ impl Kernel {
                             .place_overlay(partition, id, gpa, &page, rights, cpu)
                             .is_none()
                         {
-                            log::warn!("{}: no memory for the hypercall page", self.vp_name(vp));
+                            guest_log!(
+                                self,
+                                partition,
+                                log::Level::Warn,
+                                "{}: no memory for the hypercall page",
+                                self.vp_name(vp)
+                            );
                         }
                     }
                     None => self.remove_overlay(partition, id, cpu),
@@ -331,7 +337,13 @@ impl Kernel {
                             .place_overlay(partition, id, gpa, &[], rights, cpu)
                             .is_none()
                         {
-                            log::warn!("{}: no memory for the VP assist page", self.vp_name(vp));
+                            guest_log!(
+                                self,
+                                partition,
+                                log::Level::Warn,
+                                "{}: no memory for the VP assist page",
+                                self.vp_name(vp)
+                            );
                         }
                     }
                     None => self.remove_overlay(partition, id, cpu),
@@ -343,7 +355,13 @@ impl Kernel {
                 value,
                 ..
             } => {
-                log::info!("{}: guest OS ID {value:#x}", self.vp_name(vp));
+                guest_log!(
+                    self,
+                    partition,
+                    log::Level::Info,
+                    "{}: guest OS ID {value:#x}",
+                    self.vp_name(vp)
+                );
                 if hypercall_page_removed.is_some() {
                     self.remove_overlay(partition, OverlayId::HypercallPage, cpu);
                 }

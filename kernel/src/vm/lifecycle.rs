@@ -4,14 +4,14 @@ use super::tables::{self, KernelTables};
 use super::{Partition, PartitionVps, Vp, VpState, guest_state};
 use crate::arch::user_context::UserContext;
 use crate::ipc_glue::cap_status;
-use crate::memory::frames;
+use crate::memory::charged::Charged;
+use crate::memory::frame_box::FrameBox;
 use crate::memory::heap::try_box;
 use crate::state::{Kernel, Name, Thread};
-use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
 use tessera_abi::Status;
-use tessera_capability::{CapError, DomainId, PartitionId, VpId};
+use tessera_capability::{CSpaceId, CapError, DomainId, PartitionId, ThreadId, VpId};
 use tessera_gpa_space::GpaSpace;
 use tessera_ipc::Priority;
 use tessera_npt::NptConfig;
@@ -32,8 +32,8 @@ fn segment(selector: u16, base: u64, attributes: u16) -> VmcbSegment {
 
 /// A VMCB in the x86 reset state (real mode at F000:FFF0), with the
 /// partition's controls.
-fn reset_vmcb(partition: &Partition, maps: tables::PermissionMaps) -> Option<Box<Vmcb>> {
-    let mut vmcb = try_box(Vmcb::default()).ok()?;
+fn reset_vmcb(partition: &Partition, maps: tables::PermissionMaps) -> Vmcb {
+    let mut vmcb = Vmcb::default();
     let control = &mut vmcb.control;
     for intercept in tessera_vcpu::intercepts::ALWAYS {
         control.intercepts.set(intercept, true);
@@ -69,7 +69,7 @@ fn reset_vmcb(partition: &Partition, maps: tables::PermissionMaps) -> Option<Box
     save.dr6 = 0xFFFF_0FF0;
     save.dr7 = 0x400;
     save.g_pat = PAT_RESET;
-    Some(vmcb)
+    vmcb
 }
 
 /// Intercepts exception `vectors` (the routed ones) and those the kernel
@@ -103,8 +103,8 @@ impl fmt::Display for VpName {
 }
 
 impl Kernel {
-    /// A new partition named `name`.
-    pub fn create_partition(&mut self, name: &str) -> Result<PartitionId, u64> {
+    /// A new partition named `name`, its frames charged to `payer`.
+    pub fn create_partition(&mut self, name: &str, payer: CSpaceId) -> Result<PartitionId, u64> {
         let out_of_memory = cap_status(CapError::OutOfMemory);
         self.partitions.reserve(1).map_err(|_| out_of_memory)?;
         let fast = try_box(super::fast::FastPartition::default()).map_err(|_| out_of_memory)?;
@@ -113,15 +113,18 @@ impl Kernel {
             max_gpa_bits: 40,
             max_hpa_bits: NptConfig::MAX_HPA_BITS,
         };
-        let space = match GpaSpace::new(&mut KernelTables::default(), config) {
+        let mut tables = KernelTables::charged(Charged::to(&mut self.caps, payer));
+        let space = match GpaSpace::new(&mut tables, config) {
             Ok(space) => space,
             Err(_) => {
+                let status = tables.status();
                 tables::free_asid(asid);
-                return Err(out_of_memory);
+                return Err(status);
             }
         };
         let partition = Partition {
             name: crate::state::name(name),
+            payer,
             space,
             asid,
             routes: Vec::new(),
@@ -130,6 +133,7 @@ impl Kernel {
             exception_intercepts: 0,
             destroyed: false,
             hv1: None,
+            log_budget: Default::default(),
         };
         match self.partitions.insert(partition) {
             Ok(id) => {
@@ -137,7 +141,9 @@ impl Kernel {
                 Ok(id)
             }
             Err(partition) => {
-                partition.space.destroy(&mut KernelTables::default());
+                let mut tables = KernelTables::charged(Charged::to(&mut self.caps, payer));
+                // A new space holds no overlay.
+                let _ = partition.space.destroy(&mut tables);
                 tables::free_asid(asid);
                 Err(out_of_memory)
             }
@@ -145,7 +151,8 @@ impl Kernel {
     }
 
     /// VP number `index` of `partition`, run by a new thread of `domain`
-    /// on `cpu` at `priority`.
+    /// on `cpu` at `priority`; its VMCB and message buffer are charged to
+    /// the domain.
     pub fn create_vp(
         &mut self,
         partition: PartitionId,
@@ -168,33 +175,56 @@ impl Kernel {
         {
             return Err(Status::InvalidArgument.code());
         }
-        let cspace = self
+        if target.vps.is_full() {
+            return Err(out_of_memory);
+        }
+        let vmcb = reset_vmcb(target, tables::permission_maps());
+        let exceptions = target.exception_intercepts;
+        let payer = self
             .domains
             .get(domain)
             .ok_or(Status::InvalidArgument.code())?
             .cspace;
-        let vmcb = reset_vmcb(target, tables::permission_maps()).ok_or(out_of_memory)?;
-        let exceptions = target.exception_intercepts;
         let context = try_box(UserContext::default()).map_err(|_| out_of_memory)?;
         self.vps.reserve(1).map_err(|_| out_of_memory)?;
-        let message_buffer = frames::allocate_zeroed().ok_or(out_of_memory)?;
+        let mut charged = Charged::to(&mut self.caps, payer);
+        let Some(vmcb_frame) = charged.take() else {
+            return Err(charged.status());
+        };
+        let Some(message_buffer) = charged.take() else {
+            charged.give(vmcb_frame);
+            return Err(charged.status());
+        };
+        let give_back = |kernel: &mut Self| {
+            let mut charged = Charged::to(&mut kernel.caps, payer);
+            charged.give(vmcb_frame);
+            charged.give(message_buffer);
+        };
         let thread = match self.add_ipc_thread(domain, priority, cpu) {
             Ok(thread) => thread,
             Err(status) => {
-                frames::free(message_buffer);
+                give_back(self);
                 return Err(status);
             }
         };
+        if self.threads.reserve(thread).is_err() {
+            let _ = self.ipc.remove_thread(thread, &mut |_| {});
+            give_back(self);
+            return Err(out_of_memory);
+        }
         let record = Vp {
             partition,
             index,
             thread,
             cpu,
-            vmcb,
+            vmcb: FrameBox::new(vmcb_frame, vmcb),
+            payer,
             gprs: Default::default(),
             guest_state: Default::default(),
             state: VpState::Stopped,
             stop_requested: false,
+            stop_waiter: None,
+            destroyed: false,
             pending_interrupt: None,
             pending_nmi: false,
             seen_tlb_generation: 0,
@@ -208,39 +238,37 @@ impl Kernel {
             skip_failed_at: None,
             fetch_cache: Default::default(),
         };
-        let undo = |kernel: &mut Self| {
-            let _ = kernel.ipc.remove_thread(thread, &mut |_| {});
-            frames::free(message_buffer);
-            out_of_memory
+        // Room for the slot was reserved above; the box may still fail.
+        let vp = match try_box(record) {
+            Ok(record) => self.vps.insert(record).map_err(|record| *record),
+            Err(record) => Err(record),
         };
-        let Ok(record) = try_box(record) else {
-            return Err(undo(self));
-        };
-        // Room was reserved above.
-        let Ok(vp) = self.vps.insert(record) else {
-            return Err(undo(self));
-        };
-        let thread_record = Thread {
-            domain,
-            cspace,
-            cpu,
-            context,
-            message_buffer,
-            started: true,
-            dead: false,
-            vp: Some(vp),
-        };
-        let listed = match self.partitions.get_mut(partition) {
-            Some(target) => target.vps.push(vp).is_ok(),
-            None => false,
-        };
-        if !listed || self.threads.insert(thread, thread_record).is_err() {
-            if let Some(target) = self.partitions.get_mut(partition) {
-                target.vps.retain(|&v| v != vp);
+        let vp = match vp {
+            Ok(vp) => vp,
+            Err(record) => {
+                let _ = record.vmcb.into_frame();
+                let _ = self.ipc.remove_thread(thread, &mut |_| {});
+                give_back(self);
+                return Err(out_of_memory);
             }
-            self.vps.remove(vp);
-            return Err(undo(self));
+        };
+        // Room was made for both above.
+        if let Some(target) = self.partitions.get_mut(partition) {
+            let _ = target.vps.push(vp);
         }
+        let _ = self.threads.insert(
+            thread,
+            Thread {
+                domain,
+                cspace: payer,
+                cpu,
+                context,
+                message_buffer,
+                started: true,
+                dead: false,
+                vp: Some(vp),
+            },
+        );
         Ok(vp)
     }
 
@@ -262,20 +290,57 @@ impl Kernel {
         };
         record.state = VpState::Stopped;
         record.stop_requested = false;
-        let (thread, cpu, partition) = (record.thread, record.cpu, record.partition);
+        let (thread, cpu) = (record.thread, record.cpu);
         self.sched.forget_queued(thread);
         log::info!("{}: stopped", self.vp_name(vp));
-        let this_cpu = crate::percpu::current_index() as usize;
-        if this_cpu == cpu {
+        self.wake_stop_waiter(vp);
+        if crate::percpu::current_index() as usize == cpu {
             crate::vm::host_msrs::check(cpu);
         }
-        self.reap_partition(partition, this_cpu);
+        self.reap_vp(vp);
+    }
+
+    /// A reply that stops its VP (`capture_reply_to_vp`) takes effect as the
+    /// kernel accepts it, here on the handler's CPU (the VP is blocked, so
+    /// nothing of it runs), not when the VP's CPU next takes it up: once
+    /// the handler's `Reply` returns, the VP is stopped and its registers
+    /// are the reply's. So a handler can act on the stopped VP at once —
+    /// issue 12: the partition manager answered a reset request STOP and
+    /// at once reset the Hv#1 state, which the kernel refused while the VP
+    /// had not yet stopped on its own CPU. Returns whether it did (the VP's
+    /// thread is then not to be woken).
+    pub fn stop_on_reply(&mut self, caller: ThreadId, stops: bool) -> bool {
+        if !stops {
+            return false;
+        }
+        let Some(vp) = self.threads.get(&caller).and_then(|thread| thread.vp) else {
+            return false;
+        };
+        let Some(VpState::AwaitingReply(pending)) = self.vps.get(vp).map(|v| v.state) else {
+            return false;
+        };
+        self.stop_with_answer(vp, caller, pending);
+        true
+    }
+
+    /// Applies the answer VP `vp` (whose thread is `thread`) was woken
+    /// with, here, and stops it.
+    fn stop_with_answer(&mut self, vp: VpId, thread: ThreadId, pending: super::forward::Pending) {
+        crate::ipc_glue::deliver_wakeup(self, thread);
+        let cpu = crate::percpu::current_index() as usize;
+        if self.complete_exit(cpu, vp, pending).is_none() {
+            // The answer did not say STOP, but the VP was to stop anyway.
+            self.stop_vp(vp);
+        }
     }
 
     /// `VpStart`: the VP runs when its state is one VMRUN accepts and its
     /// partition has a lifecycle route.
     pub fn start_vp(&mut self, vp: VpId) -> Result<(), u64> {
         let record = self.vps.get(vp).ok_or(Status::InvalidArgument.code())?;
+        if record.destroyed {
+            return Err(Status::InvalidArgument.code());
+        }
         if record.state != VpState::Stopped {
             return Err(Status::VpRunning.code());
         }
@@ -308,21 +373,83 @@ impl Kernel {
         Ok(())
     }
 
-    /// `VpStop`: at once if the VP is not on a CPU, else at its next exit
-    /// (it is sent an interrupt to make that soon).
-    pub fn request_stop(&mut self, vp: VpId) {
-        let Some(record) = self.vps.get_mut(vp) else {
-            return;
-        };
-        match record.state {
-            VpState::Stopped => {}
-            VpState::Parked => self.stop_vp(vp),
-            VpState::Runnable | VpState::AwaitingReply(_) => {
+    /// `VpStop`: at once if the VP is not on a CPU (queued or halted);
+    /// when its handler's answer is accepted if it waits for one; else (in
+    /// its guest) at its next exit, which an interrupt makes soon —
+    /// `Ok(false)` then, and `waiter`'s call returns when it has stopped
+    /// (`wake_stop_waiter`). So the caller knows the VP has stopped when
+    /// its call returns, without polling (issue 12).
+    pub fn request_stop(&mut self, vp: VpId, waiter: ThreadId) -> Result<bool, u64> {
+        let record = self.vps.get(vp).ok_or(Status::InvalidArgument.code())?;
+        let (thread, cpu, state) = (record.thread, record.cpu, record.state);
+        let on_a_cpu = (0..self.sched.cpus()).any(|c| self.sched.running(c) == Some(thread));
+        let answered = self.ipc.state(thread) == Ok(tessera_ipc::ThreadState::Runnable);
+        match state {
+            VpState::Stopped => Ok(true),
+            _ if on_a_cpu => {
+                // In its guest (or taking up its handler's answer): it stops
+                // on its CPU, at once; the caller waits for that.
+                let record = self.vps.get_mut(vp).ok_or(Status::InvalidArgument.code())?;
+                if record.stop_waiter.is_some_and(|other| other != waiter) {
+                    return Err(Status::Busy.code());
+                }
                 record.stop_requested = true;
-                let cpu = record.cpu;
+                record.stop_waiter = Some(waiter);
                 self.sched.kick(cpu);
+                Ok(false)
+            }
+            VpState::AwaitingReply(pending) if answered => {
+                // Answered, and the answer not yet taken up: it is, here.
+                self.stop_with_answer(vp, thread, pending);
+                Ok(true)
+            }
+            VpState::AwaitingReply(_) => {
+                // It stops with its handler's answer, as the kernel accepts
+                // it (`stop_on_reply`).
+                if let Some(record) = self.vps.get_mut(vp) {
+                    record.stop_requested = true;
+                }
+                Ok(true)
+            }
+            VpState::Parked | VpState::Runnable => {
+                self.stop_vp(vp);
+                Ok(true)
             }
         }
+    }
+
+    /// The VP stopped (or went): a `VpStop` waiting for it returns.
+    fn wake_stop_waiter(&mut self, vp: VpId) {
+        let Some(waiter) = self
+            .vps
+            .get_mut(vp)
+            .and_then(|record| record.stop_waiter.take())
+        else {
+            return;
+        };
+        if let Some(thread) = self.threads.get_mut(&waiter) {
+            thread.context.rax = Status::Success.code();
+            self.wake(waiter);
+        }
+    }
+
+    /// A VP asked to stop took an exit in its guest: it stops there, before
+    /// the exit is handled (whose instruction runs again when it is
+    /// restarted; an event the exit interrupted is delivered then).
+    /// Whether it did.
+    pub fn stop_at_exit(&mut self, vp: VpId) -> bool {
+        let Some(record) = self.vps.get_mut(vp) else {
+            return false;
+        };
+        if !record.stop_requested {
+            return false;
+        }
+        let control = &mut record.vmcb.control;
+        if control.exit_int_info.valid() && !control.event_inj.valid() {
+            control.event_inj = control.exit_int_info;
+        }
+        self.stop_vp(vp);
+        true
     }
 
     /// `VpAssertInterrupt`.
@@ -368,22 +495,66 @@ impl Kernel {
         }
     }
 
-    /// The last capability to a VP went: it stops and never runs again.
+    /// The last capability to a VP went (or its partition's, or the
+    /// component whose thread runs it died): it stops and never runs
+    /// again, and its record, VMCB and message buffer go once no CPU runs
+    /// it. A VP waiting for a handler leaves the call at once (the
+    /// handler's reply then finds no caller), so a handler that never
+    /// answers, or answers after the capabilities are gone, cannot keep
+    /// it, its partition and the partition's ASID alive (issue 9 finding 4).
     pub fn destroy_vp(&mut self, vp: VpId) {
-        self.request_stop(vp);
-        if let Some(record) = self.vps.get(vp) {
-            let (thread, cpu, partition) = (record.thread, record.cpu, record.partition);
-            if let Some(t) = self.threads.get_mut(&thread) {
-                t.dead = true;
+        let Some(record) = self.vps.get_mut(vp) else {
+            return;
+        };
+        record.destroyed = true;
+        let (thread, state) = (record.thread, record.state);
+        let on_a_cpu = (0..self.sched.cpus()).any(|cpu| self.sched.running(cpu) == Some(thread));
+        match state {
+            VpState::Stopped => {}
+            // Not on a CPU (blocked, halted, or only queued): nothing of it
+            // runs while it stops here.
+            VpState::AwaitingReply(_) | VpState::Parked | VpState::Runnable if !on_a_cpu => {
+                let Some(record) = self.vps.get_mut(vp) else {
+                    return;
+                };
+                record.state = VpState::Stopped;
+                record.stop_requested = false;
+                let _ = self.ipc.thread_died(thread, &mut |_| {});
+                self.sched.forget_queued(thread);
+                log::info!("{}: stopped", self.vp_name(vp));
+                self.wake_stop_waiter(vp);
             }
-            self.sched.forget_queued(thread);
-            guest_state::forget(cpu, vp);
-            self.reap_partition(partition, crate::percpu::current_index() as usize);
+            _ => {
+                // On its CPU (in its guest, or about to be): it stops
+                // there, at its next exit (`prepare_entry`,
+                // `settle_destroyed`), which reaps it.
+                let Some(record) = self.vps.get_mut(vp) else {
+                    return;
+                };
+                record.stop_requested = true;
+                let cpu = record.cpu;
+                self.sched.kick(cpu);
+                return;
+            }
+        }
+        self.reap_vp(vp);
+    }
+
+    /// After a destroyed VP's exit left it blocked (on a handler, or in
+    /// HLT) instead of stopped: it goes now.
+    pub fn settle_destroyed(&mut self, vp: VpId) {
+        if self
+            .vps
+            .get(vp)
+            .is_some_and(|v| v.destroyed && v.state != VpState::Stopped)
+        {
+            self.destroy_vp(vp);
         }
     }
 
-    /// The last capability to a partition went: its VPs stop and its
-    /// memory mappings go (the regions' frames belong to the regions).
+    /// The last capability to a partition went: its VPs go, its memory
+    /// mappings go (the regions' frames belong to the regions), and the
+    /// partition itself once its last VP has left its CPU.
     pub fn destroy_partition(&mut self, partition: PartitionId, cpu: usize) {
         let Some(target) = self.partitions.get_mut(partition) else {
             return;
@@ -391,55 +562,64 @@ impl Kernel {
         target.destroyed = true;
         let vps = target.vps.clone();
         for vp in vps {
-            self.request_stop(vp);
+            self.destroy_vp(vp);
         }
         self.unmap_gpa_where(partition, cpu, |_| true);
         if let Some(target) = self.partitions.get(partition) {
             log::info!("partition {}: destroyed", target.name);
         }
-        self.reap_partition(partition, cpu);
+        self.reap_partition(partition);
     }
 
-    /// A destroyed partition whose VPs have all left their CPUs gives back
-    /// what it holds: its VPs (VMCBs, message buffers, threads), its
-    /// overlay pages, its nested page tables and its ASID. Until then
-    /// (a VP still in its guest, or waiting for a handler) the last VP to
-    /// stop calls this again.
-    pub fn reap_partition(&mut self, partition: PartitionId, this_cpu: usize) {
+    /// A destroyed, stopped VP that no other CPU runs gives back its
+    /// record, thread, VMCB and message buffer (refunded to its creator);
+    /// its partition, if destroyed and now without VPs, follows.
+    fn reap_vp(&mut self, vp: VpId) {
+        let this_cpu = crate::percpu::current_index() as usize;
+        let Some(record) = self.vps.get(vp) else {
+            return;
+        };
+        let elsewhere = (0..self.sched.cpus())
+            .any(|cpu| cpu != this_cpu && self.sched.running(cpu) == Some(record.thread));
+        // A CPU that still runs it reaps it when it stops it there.
+        if !record.destroyed || record.state != VpState::Stopped || elsewhere {
+            return;
+        }
+        let Some(record) = self.vps.remove(vp) else {
+            return;
+        };
+        let record = *record;
+        guest_state::forget(record.cpu, vp);
+        self.sched.forget(record.thread);
+        let _ = self.ipc.remove_thread(record.thread, &mut |_| {});
+        self.threads.remove(&record.thread);
+        let mut charged = Charged::to(&mut self.caps, record.payer);
+        charged.give(record.vmcb.into_frame());
+        charged.give(record.message_buffer);
+        if let Some(target) = self.partitions.get_mut(record.partition) {
+            target.vps.retain(|&v| v != vp);
+        }
+        self.reap_partition(record.partition);
+        // The VP may have been the last thing of an ended domain.
+        self.reap_domains();
+    }
+
+    /// A destroyed partition whose VPs are all gone gives back what it
+    /// holds: its overlay pages, its nested page tables (refunded to its
+    /// creator) and its ASID.
+    fn reap_partition(&mut self, partition: PartitionId) {
         let Some(target) = self.partitions.get(partition) else {
             return;
         };
-        if !target.destroyed {
+        if !target.destroyed || !target.vps.is_empty() {
             return;
-        }
-        for &vp in &target.vps {
-            let Some(record) = self.vps.get(vp) else {
-                continue;
-            };
-            let dead = self.threads.get(&record.thread).is_none_or(|t| t.dead);
-            let idle = record.state == VpState::Stopped
-                || dead && !matches!(record.state, VpState::AwaitingReply(_));
-            let elsewhere = (0..self.sched.cpus())
-                .any(|cpu| cpu != this_cpu && self.sched.running(cpu) == Some(record.thread));
-            if !idle || elsewhere {
-                return;
-            }
         }
         let Some(target) = self.partitions.remove(partition) else {
             return;
         };
-        for &vp in &target.vps {
-            let Some(record) = self.vps.remove(vp) else {
-                continue;
-            };
-            guest_state::forget(record.cpu, vp);
-            self.sched.forget(record.thread);
-            let _ = self.ipc.remove_thread(record.thread, &mut |_| {});
-            self.threads.remove(&record.thread);
-            frames::free(record.message_buffer);
-        }
-        for overlay in target.space.destroy(&mut KernelTables::default()) {
-            frames::free(x86_64::PhysAddr::new(overlay.frame));
+        let mut tables = KernelTables::charged(Charged::to(&mut self.caps, target.payer));
+        for overlay in target.space.destroy(&mut tables) {
+            tables.give_frame(x86_64::PhysAddr::new(overlay.frame));
         }
         tables::free_asid(target.asid);
         log::info!(

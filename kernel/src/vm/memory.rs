@@ -6,6 +6,7 @@
 use super::tables::KernelTables;
 use super::{GpaMapping, MAX_GPA_MAPPINGS, RamOwner};
 use crate::ipc_glue::cap_status;
+use crate::memory::charged::Charged;
 use crate::state::Kernel;
 use tessera_abi::Status;
 use tessera_abi::vm::GPA_LIMIT;
@@ -28,6 +29,7 @@ impl Kernel {
         let Kernel {
             regions,
             partitions,
+            caps,
             ..
         } = self;
         let frames = regions
@@ -47,23 +49,19 @@ impl Kernel {
         }
         let owner = RamOwner { region, via };
         let frame = |index: usize| frames[index].as_u64();
-        target
+        // Its nested tables are charged to whoever made the partition.
+        let mut tables = KernelTables::charged(Charged::to(caps, target.payer));
+        let mapped = target
             .space
-            .map_ram(
-                &mut KernelTables::default(),
-                gpa,
-                (frames.len(), frame),
-                rights,
-                owner,
-            )
-            .map_err(|error| match error {
-                MapError::InvalidRange => Status::InvalidArgument.code(),
-                MapError::Overlap => Status::Overlap.code(),
-                MapError::Table(error) => {
-                    log::debug!("mapping GPA {gpa:#x}: {error:?}");
-                    out_of_memory
-                }
-            })
+            .map_ram(&mut tables, gpa, (frames.len(), frame), rights, owner);
+        mapped.map_err(|error| match error {
+            MapError::InvalidRange => Status::InvalidArgument.code(),
+            MapError::Overlap => Status::Overlap.code(),
+            MapError::Table(error) => {
+                log::debug!("mapping GPA {gpa:#x}: {error:?}");
+                tables.status()
+            }
+        })
     }
 
     /// Removes the mappings of `partition` that `matches` selects, and makes
@@ -74,12 +72,14 @@ impl Kernel {
         cpu: usize,
         matches: impl Fn(&GpaMapping) -> bool,
     ) -> usize {
-        let Some(target) = self.partitions.get_mut(partition) else {
+        let Kernel {
+            partitions, caps, ..
+        } = self;
+        let Some(target) = partitions.get_mut(partition) else {
             return 0;
         };
-        let count = target
-            .space
-            .unmap_ram(&mut KernelTables::default(), |m| matches(m));
+        let mut tables = KernelTables::charged(Charged::to(caps, target.payer));
+        let count = target.space.unmap_ram(&mut tables, |m| matches(m));
         if count > 0 {
             self.flush_partition(partition, cpu);
         }

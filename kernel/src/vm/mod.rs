@@ -18,6 +18,27 @@
 //! | `forward` | exit messages out, replies in |
 //! | `memory` | mapping regions into partitions, and taking them back |
 //! | `lifecycle` | creating, starting, stopping |
+/// Logs a line that a guest's exits make the kernel print, within its
+/// partition's budget (`tessera_vcpu::log_budget`: the first lines, then
+/// one at each power of two with the count suppressed), so a guest cannot
+/// flood the console (issue 9 finding 6). With `log=debug` every line
+/// prints.
+macro_rules! guest_log {
+    ($kernel:expr, $partition:expr, $level:expr, $($arg:tt)+) => {
+        if let Some(suppressed) = $kernel.admit_guest_line($partition) {
+            if suppressed == 0 {
+                log::log!($level, $($arg)+);
+            } else {
+                log::log!(
+                    $level,
+                    "{} ({suppressed} lines from this partition suppressed before this one)",
+                    format_args!($($arg)+)
+                );
+            }
+        }
+    };
+}
+
 pub mod barrier;
 pub mod cr_write;
 pub mod entry_state;
@@ -37,10 +58,13 @@ pub mod skip;
 pub mod tables;
 pub mod world_switch;
 
+use crate::memory::frame_box::FrameBox;
 use crate::state::Name;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use tessera_capability::{Badge, EndpointId, MemoryId, PartitionId, SlotAddr, ThreadId, VpId};
+use tessera_capability::{
+    Badge, CSpaceId, EndpointId, MemoryId, PartitionId, SlotAddr, ThreadId, VpId,
+};
 use tessera_gpa_space::GpaSpace;
 use tessera_svm::Vmcb;
 use tessera_vcpu::GuestGprs;
@@ -54,10 +78,19 @@ pub const MAX_GPA_MAPPINGS: usize = 256;
 /// vector).
 pub const MAX_ROUTES: usize = 128;
 
+/// The kernel heap a partition's record takes, charged to its creator with
+/// its capability (its frames are charged as they are taken).
+pub const PARTITION_RECORD_BYTES: u64 =
+    (size_of::<Partition>() + size_of::<fast::FastPartition>()) as u64;
+/// The same for a VP: its record and its thread's.
+pub const VP_RECORD_BYTES: u64 = size_of::<Vp>() as u64 + crate::state::THREAD_RECORD_BYTES;
+
 /// A guest physical address space and the routes of its exits.
 #[derive(Debug)]
 pub struct Partition {
     pub name: Name,
+    /// Whose quota its frames (nested tables, overlay pages) are charged to.
+    pub payer: CSpaceId,
     /// Its GPA space: the regions mapped into it, the overlay pages laid
     /// over them (hypercall page, VP assist pages), and the nested table
     /// that maps them.
@@ -73,6 +106,8 @@ pub struct Partition {
     pub destroyed: bool,
     /// The Hv#1 interface, if `PartitionSetHv1` gave it one.
     pub hv1: Option<hv1::PartitionHv1>,
+    /// How many more lines its guest may make the kernel print.
+    pub log_budget: tessera_vcpu::log_budget::LineBudget,
 }
 
 /// Whose a partition's RAM mapping is.
@@ -119,11 +154,19 @@ pub struct Vp {
     pub index: u32,
     pub thread: ThreadId,
     pub cpu: usize,
-    pub vmcb: Box<Vmcb>,
+    /// In a frame of its own (VMRUN takes its physical address).
+    pub vmcb: FrameBox<Vmcb>,
+    /// Whose quota its frames (VMCB, message buffer) are charged to.
+    pub payer: CSpaceId,
     pub gprs: GuestGprs,
     pub guest_state: guest_state::SavedState,
     pub state: VpState,
     pub stop_requested: bool,
+    /// The thread whose `VpStop` waits for the VP to leave its guest.
+    pub stop_waiter: Option<ThreadId>,
+    /// Its last capability went (or its partition's, or its creator
+    /// died): it stops, and its record goes once no CPU runs it.
+    pub destroyed: bool,
     /// An asserted external interrupt (event word), waiting for the guest
     /// to accept it.
     pub pending_interrupt: Option<u64>,
@@ -164,10 +207,23 @@ impl Vp {
         (u128::from(self.run_ticks) * 10 / u128::from(per_microsecond)) as u64
     }
 
-    /// The VMCB's physical address (the kernel heap lies in the physical map).
+    /// The VMCB's physical address.
     pub fn vmcb_address(&self) -> u64 {
-        let virt = &*self.vmcb as *const Vmcb as u64;
-        virt - crate::memory::PHYSICAL_MAP_BASE
+        self.vmcb.frame().as_u64()
+    }
+}
+
+impl crate::state::Kernel {
+    /// Whether a line `partition`'s guest makes the kernel print prints
+    /// (`guest_log!`): `Some(lines suppressed before it)`.
+    pub fn admit_guest_line(&mut self, partition: PartitionId) -> Option<u64> {
+        if log::max_level() >= log::LevelFilter::Debug {
+            return Some(0);
+        }
+        match self.partitions.get_mut(partition) {
+            Some(target) => target.log_budget.admit(),
+            None => Some(0),
+        }
     }
 }
 

@@ -5,7 +5,8 @@
 //! the nested table maps (the top overlay, else RAM, else nothing); this
 //! module gives it frames and takes them back after the flush.
 use super::tables::KernelTables;
-use crate::memory::{frames, physical_to_virtual};
+use crate::memory::charged::Charged;
+use crate::memory::physical_to_virtual;
 use crate::state::Kernel;
 use tessera_capability::PartitionId;
 use tessera_gpa_space::OverlayId;
@@ -27,7 +28,14 @@ impl Kernel {
         rights: GuestRights,
         cpu: usize,
     ) -> Option<()> {
-        let frame = frames::allocate_zeroed()?;
+        let Kernel {
+            partitions, caps, ..
+        } = self;
+        let target = partitions.get_mut(partition)?;
+        // The page and any table it needs are charged to whoever made the
+        // partition.
+        let mut tables = KernelTables::charged(Charged::to(caps, target.payer));
+        let frame = tables.take_frame()?;
         let length = contents.len().min(PAGE);
         // SAFETY: the frame was just allocated, is one page, and is reached
         // through the physical map; `length` fits.
@@ -38,25 +46,21 @@ impl Kernel {
                 length,
             );
         }
-        let Some(target) = self.partitions.get_mut(partition) else {
-            frames::free(frame);
-            return None;
-        };
-        let tables = &mut KernelTables::default();
         match target
             .space
-            .place_overlay(tables, id, gpa, frame.as_u64(), rights)
+            .place_overlay(&mut tables, id, gpa, frame.as_u64(), rights)
         {
             Ok(moved) => {
+                let payer = target.payer;
                 self.flush_partition(partition, cpu);
                 if let Some(old) = moved {
-                    frames::free(x86_64::PhysAddr::new(old.frame));
+                    self.give_overlay_frame(payer, old.frame);
                 }
                 Some(())
             }
             Err(error) => {
                 log::debug!("overlay {id:?} at {gpa:#x}: {error:?}");
-                frames::free(frame);
+                tables.give_frame(frame);
                 None
             }
         }
@@ -65,17 +69,25 @@ impl Kernel {
     /// Removes overlay `id` of `partition`, if placed: what lay under it
     /// shows again, and its frame goes back once no CPU can reach it.
     pub fn remove_overlay(&mut self, partition: PartitionId, id: OverlayId, cpu: usize) {
-        let Some(target) = self.partitions.get_mut(partition) else {
+        let Kernel {
+            partitions, caps, ..
+        } = self;
+        let Some(target) = partitions.get_mut(partition) else {
             return;
         };
-        let Some(gone) = target
-            .space
-            .remove_overlay(&mut KernelTables::default(), id)
-        else {
+        let mut tables = KernelTables::charged(Charged::to(caps, target.payer));
+        let Some(gone) = target.space.remove_overlay(&mut tables, id) else {
             return;
         };
+        let payer = target.payer;
         self.flush_partition(partition, cpu);
-        frames::free(x86_64::PhysAddr::new(gone.frame));
+        self.give_overlay_frame(payer, gone.frame);
+    }
+
+    /// Gives an overlay's frame back to the pool and to `payer`'s quota,
+    /// once the flush that took it out of every translation is done.
+    fn give_overlay_frame(&mut self, payer: tessera_capability::CSpaceId, frame: u64) {
+        Charged::to(&mut self.caps, payer).give(x86_64::PhysAddr::new(frame));
     }
 
     /// After a translation of `partition` changed: every VP flushes before

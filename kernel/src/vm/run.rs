@@ -43,6 +43,7 @@ extern "C" fn vp_main(raw: u64) -> ! {
             Err(keep) => sched::after_syscall(guard, cpu, keep),
         };
         drop(guard);
+        crate::console::drain();
         let exited = run_until_slow_exit(cpu, host_vmcb, &entry);
         guard = KERNEL.lock();
         let kernel = guard.as_mut().expect("exists");
@@ -52,9 +53,15 @@ extern "C" fn vp_main(raw: u64) -> ! {
         let Some(vp) = kernel.threads.get(&thread).and_then(|t| t.vp) else {
             sched::after_syscall(guard, cpu, Keep::Blocked)
         };
+        if kernel.stop_at_exit(vp) {
+            sched::after_syscall(guard, cpu, Keep::Blocked)
+        }
         match kernel.handle_exit(cpu, vp) {
             Next::Resume => {}
-            Next::Leave(keep) => sched::after_syscall(guard, cpu, keep),
+            Next::Leave(keep) => {
+                kernel.settle_destroyed(vp);
+                sched::after_syscall(guard, cpu, keep)
+            }
         }
     }
 }
@@ -85,8 +92,8 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
     // interrupt and stop flags, under the lock, and then interrupt this
     // CPU). The VMCB and the VP record live in boxes, so the pointers stay
     // valid while the lock is released. The partition's lock-free part is
-    // boxed too, and a partition is reaped only once none of its VPs is on
-    // a CPU (`reap_partition`).
+    // boxed too, and a partition is reaped only once its VPs are, each once
+    // no CPU runs it (`reap_vp`).
     // SAFETY: this CPU alone uses these fields until the VP leaves it.
     let (vmcb, gprs, seen, run_ticks, fetch_cache, partition) = unsafe {
         (
@@ -160,30 +167,24 @@ impl Kernel {
         }
         let state = self.vps.get(vp).ok_or(Keep::Blocked)?;
         let partition = state.partition;
-        let (destroyed, exceptions) = self
-            .partitions
-            .get(partition)
-            .map_or((true, 0), |p| (p.destroyed, p.exception_intercepts));
-        if state.stop_requested || destroyed {
+        let target = self.partitions.get(partition);
+        let destroyed = target.is_none_or(|p| p.destroyed);
+        if state.stop_requested || state.destroyed || destroyed {
             self.stop_vp(vp);
             return Err(Keep::Blocked);
         }
         if state.state != VpState::Runnable {
             return Err(Keep::Blocked);
         }
+        let Some(target) = target else {
+            return Err(Keep::Blocked);
+        };
+        let exceptions = target.exception_intercepts;
+        let fast: *const FastPartition = &*target.fast;
+        let generation = target.fast.tlb_generation.load(Ordering::SeqCst);
+        let (serial, npt_root) = (target.fast.serial, target.space.npt().root());
         guest_state::switch_to(self, cpu, vp);
-        let (fast, generation, npt_root): (*const FastPartition, u64, u64) =
-            match self.partitions.get(partition) {
-                Some(target) => {
-                    super::barrier::entering(cpu, target.fast.serial);
-                    (
-                        &*target.fast,
-                        target.fast.tlb_generation.load(Ordering::SeqCst),
-                        target.space.npt().root(),
-                    )
-                }
-                None => return Err(Keep::Blocked),
-            };
+        super::barrier::entering(cpu, serial);
         let vp_record = self.vps.get_mut(vp).ok_or(Keep::Blocked)?;
         if vp_record.exception_intercepts != exceptions {
             super::lifecycle::set_exception_intercepts(&mut vp_record.vmcb, exceptions);
@@ -217,7 +218,8 @@ impl super::Vp {
     /// Delivers an asserted interrupt when the guest can take one, and
     /// otherwise asks for an exit when it can (the interrupt window).
     fn inject_pending(&mut self) {
-        let control = &mut self.vmcb.control;
+        let vmcb = &mut *self.vmcb;
+        let control = &mut vmcb.control;
         if control.event_inj.valid() {
             return;
         }
@@ -229,7 +231,7 @@ impl super::Vp {
         let Some(event) = self.pending_interrupt else {
             return;
         };
-        let interrupts_on = self.vmcb.save.rflags & (1 << 9) != 0;
+        let interrupts_on = vmcb.save.rflags & (1 << 9) != 0;
         let shadow = control.interrupt_state.interrupt_shadow();
         if interrupts_on && !shadow {
             if let Ok(injection) = tessera_vcpu::reply::event_injection(event) {

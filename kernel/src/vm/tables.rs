@@ -1,6 +1,7 @@
 //! The memory the world switch points the processor at: nested page
 //! tables, the MSR and I/O permission maps, ASIDs, and each CPU's host
 //! VMCB.
+use crate::memory::charged::Charged;
 use crate::memory::{frames, physical_to_virtual};
 use crate::tlb::MAX_CPUS;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -9,23 +10,55 @@ use tessera_npt::TableMemory;
 use tessera_svm::{IoPermissionMap, MsrPermissionMap};
 
 /// Nested-page-table frames from the kernel's frame pool, written through
-/// the physical map.
+/// the physical map. Tables that change a nested table are `charged` to
+/// the partition's payer; the default ones only read (a change through
+/// them gets no frame).
 #[derive(Debug, Default)]
-pub struct KernelTables {
-    /// Frames taken, so a partition can be charged for them.
-    pub allocated: u64,
+pub struct KernelTables<'a> {
+    charged: Option<Charged<'a>>,
 }
 
-impl TableMemory for KernelTables {
+impl<'a> KernelTables<'a> {
+    /// Tables whose frames are charged through `charged`.
+    pub fn charged(charged: Charged<'a>) -> Self {
+        Self {
+            charged: Some(charged),
+        }
+    }
+
+    /// A frame for something else of the partition's (an overlay page),
+    /// charged the same way.
+    pub fn take_frame(&mut self) -> Option<x86_64::PhysAddr> {
+        self.charged.as_mut()?.take()
+    }
+
+    /// The status for the last frame refused.
+    pub fn status(&self) -> u64 {
+        self.charged.as_ref().map_or(
+            crate::ipc_glue::cap_status(tessera_capability::CapError::OutOfMemory),
+            Charged::status,
+        )
+    }
+
+    /// Gives back a frame from `take_frame`.
+    pub fn give_frame(&mut self, frame: x86_64::PhysAddr) {
+        match self.charged.as_mut() {
+            Some(charged) => charged.give(frame),
+            None => {
+                log::error!("kernel bug: a partition frame given back without its payer");
+                frames::free(frame);
+            }
+        }
+    }
+}
+
+impl TableMemory for KernelTables<'_> {
     fn allocate_table(&mut self) -> Option<u64> {
-        let frame = frames::allocate_zeroed()?;
-        self.allocated += 1;
-        Some(frame.as_u64())
+        self.take_frame().map(|frame| frame.as_u64())
     }
 
     fn free_table(&mut self, frame: u64) {
-        self.allocated = self.allocated.saturating_sub(1);
-        frames::free(x86_64::PhysAddr::new(frame));
+        self.give_frame(x86_64::PhysAddr::new(frame));
     }
 
     fn entries(&self, frame: u64) -> &[u64; 512] {
@@ -82,6 +115,21 @@ pub fn permission_maps() -> PermissionMaps {
             iopm: copy_to_frames(ports.as_bytes()),
         }
     })
+}
+
+/// Frames the kernel took for itself after boot: the permission maps
+/// (once) and each CPU's host VMCB (on first use). For the audit.
+pub fn kernel_frames() -> u64 {
+    let maps = PERMISSION_MAPS.get().map_or(0, |_| {
+        let msrpm = core::mem::size_of::<MsrPermissionMap>();
+        let iopm = core::mem::size_of::<IoPermissionMap>();
+        (msrpm.div_ceil(4096) + iopm.div_ceil(4096)) as u64
+    });
+    let vmcbs = HOST_VMCB
+        .iter()
+        .filter(|vmcb| vmcb.load(Ordering::Relaxed) != 0)
+        .count() as u64;
+    maps + vmcbs
 }
 
 /// ASIDs in use, one bit each (ASID 0 is the host's).

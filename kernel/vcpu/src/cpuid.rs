@@ -5,9 +5,11 @@
 //! everything that needs it (the kernel switches guest FPU state with
 //! FXSAVE, and XCR0 is not virtualised), PKU, LA57 and CET (their CR4 bits
 //! are refused), MONITOR/MWAIT (intercepted), the local APIC and x2APIC
-//! (not emulated yet: an APIC access would be an unmapped GPA) and the
-//! performance-counter extensions
-//! (RDPMC and the counter MSRs #GP: no PMU is virtualised). Set: the hypervisor bit
+//! (not emulated yet: an APIC access would be an unmapped GPA), the
+//! performance-counter extensions (RDPMC and the counter MSRs #GP: no PMU
+//! is virtualised) and MTRRs (`MTRRcap` 0xFE and the range registers #GP:
+//! a feature whose MSR faults is a lie, and Linux 6.1 logs "unchecked MSR
+//! access error" with a call trace for each). Set: the hypervisor bit
 //! (leaf 1 ECX bit 31, which the Hv#1 interface requires, "Requirements
 //! for Implementing the Microsoft Hypervisor Interface" §2.1). The APIC ID
 //! fields are the VP index.
@@ -35,6 +37,7 @@ mod leaf1 {
     pub const ECX_F16C: u32 = 1 << 29;
     pub const ECX_HYPERVISOR: u32 = 1 << 31;
     pub const EDX_APIC: u32 = 1 << 9;
+    pub const EDX_MTRR: u32 = 1 << 12;
 }
 
 /// Leaf 7 subleaf 0: AVX2 and the AVX-512 family depend on XSAVE.
@@ -50,6 +53,8 @@ const LEAF7_EDX_HIDDEN: u32 = 1 << 2 | 1 << 3 | 1 << 8 | 1 << 20 | 1 << 23;
 /// Leaf 0x80000001 ECX: SVM (bit 2), SKINIT (bit 12), the core, northbridge
 /// and last-level-cache counter extensions (23, 24, 28).
 const EXT1_ECX_HIDDEN: u32 = 1 << 2 | 1 << 12 | 1 << 23 | 1 << 24 | 1 << 28;
+/// Leaf 0x80000001 EDX: MTRR (bit 12, AMD's copy of leaf 1's).
+const EXT1_EDX_HIDDEN: u32 = 1 << 12;
 
 /// The answer the kernel gives for `leaf`/`subleaf` on VP `vp_index`,
 /// from the host's answer `host`.
@@ -67,7 +72,7 @@ pub fn filter(leaf: u32, subleaf: u32, host: Regs, vp_index: u32) -> Regs {
                 | leaf1::ECX_AVX
                 | leaf1::ECX_F16C);
             regs[ECX] |= leaf1::ECX_HYPERVISOR;
-            regs[EDX] &= !leaf1::EDX_APIC;
+            regs[EDX] &= !(leaf1::EDX_APIC | leaf1::EDX_MTRR);
             regs[EBX] = (regs[EBX] & 0x00FF_FFFF) | (vp_index << 24);
         }
         0x5 | 0xD => regs = [0; 4],
@@ -79,7 +84,10 @@ pub fn filter(leaf: u32, subleaf: u32, host: Regs, vp_index: u32) -> Regs {
         0x7 => regs = [0; 4],
         0xB | 0x1F => regs[EDX] = vp_index,
         0x4000_0000..=0x4FFF_FFFF => regs = [0; 4],
-        0x8000_0001 => regs[ECX] &= !EXT1_ECX_HIDDEN,
+        0x8000_0001 => {
+            regs[ECX] &= !EXT1_ECX_HIDDEN;
+            regs[EDX] &= !EXT1_EDX_HIDDEN;
+        }
         // Architectural performance monitoring (Intel's leaf), SVM
         // features, the SEV/memory-encryption leaf, PerfMonV2.
         0xA | 0x8000_000A | 0x8000_001F | 0x8000_0022 => regs = [0; 4],
@@ -178,6 +186,20 @@ mod tests {
             "PerfCtrExtCore"
         );
         assert_eq!(filter(0x8000_0022, 0, ALL, 0), [0; 4], "PerfMonV2");
+    }
+
+    #[test]
+    fn features_whose_msrs_fault_are_hidden() {
+        // MTRRcap (0xFE) raises #GP in a guest, so MTRRs must not be
+        // advertised. RDTSCP and RDPID stay: TSC_AUX is the VP's own.
+        assert_eq!(filter(1, 0, ALL, 0)[EDX] & (1 << 12), 0, "MTRR");
+        assert_eq!(filter(0x8000_0001, 0, ALL, 0)[EDX] & (1 << 12), 0, "MTRR");
+        assert_ne!(filter(0x8000_0001, 0, ALL, 0)[EDX] & (1 << 27), 0, "RDTSCP");
+        assert_ne!(filter(7, 0, ALL, 0)[ECX] & (1 << 22), 0, "RDPID");
+        // Their neighbours stay: PGE (leaf 1 EDX 13), NX (0x80000001 EDX
+        // 20), long mode (29).
+        assert_ne!(filter(1, 0, ALL, 0)[EDX] & (1 << 13), 0);
+        assert_ne!(filter(0x8000_0001, 0, ALL, 0)[EDX] & (1 << 20 | 1 << 29), 0);
     }
 
     #[test]

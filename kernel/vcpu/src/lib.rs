@@ -19,6 +19,7 @@
 //! | [`reply`] | a handler's reply, validated before the guest runs again |
 //! | [`fetch_cache`] | the last instruction measured, re-used while nothing it read changed |
 //! | [`instruction`] | where RIP goes after an exit that skips an instruction: NRIP, or the fetched instruction measured |
+//! | [`log_budget`] | how many lines a guest can make the kernel print |
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -35,6 +36,7 @@ pub mod guest_cpu;
 pub mod guest_walk;
 pub mod instruction;
 pub mod intercepts;
+pub mod log_budget;
 pub mod mmio;
 pub mod msr;
 pub mod reflect;

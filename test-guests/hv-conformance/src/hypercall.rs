@@ -264,38 +264,4 @@ pub fn register_probe(control: u64, rdx: u64) -> Result<(Returned, [u64; 14]), C
     ))
 }
 
-/// CR0.EM: x87/SSE instructions raise #UD.
-const CR0_EM: u64 = 1 << 2;
-/// CR4.OSFXSR: SSE instructions are enabled.
-const CR4_OSFXSR: u64 = 1 << 9;
-
-/// Makes SSE instructions (`movq xmm0, rax`) usable for an XMM fast call:
-/// sets CR4.OSFXSR and clears CR0.TS. Returns CR4 as it was, for
-/// [`restore_cr4`]; `Err` if CR0.EM is set (then SSE stays off).
-pub fn enable_sse() -> Result<u64, &'static str> {
-    let (cr0, cr4): (u64, u64);
-    // SAFETY: reading control registers has no effect.
-    unsafe {
-        core::arch::asm!("mov {}, cr0", out(reg) cr0, options(nomem, nostack, preserves_flags));
-        core::arch::asm!("mov {}, cr4", out(reg) cr4, options(nomem, nostack, preserves_flags));
-    }
-    if cr0 & CR0_EM != 0 {
-        return Err("CR0.EM is set");
-    }
-    // SAFETY: OSFXSR only lets SSE instructions run (and FXSAVE save XMM
-    // state), and CLTS only stops #NM on them; the compiled code uses
-    // neither.
-    unsafe {
-        core::arch::asm!("mov cr4, {}", in(reg) cr4 | CR4_OSFXSR, options(nomem, nostack, preserves_flags));
-        core::arch::asm!("clts", options(nomem, nostack, preserves_flags));
-    }
-    Ok(cr4)
-}
-
-/// Puts CR4 back as [`enable_sse`] found it.
-pub fn restore_cr4(cr4: u64) {
-    // SAFETY: the value was read from CR4 before; only OSFXSR differs.
-    unsafe {
-        core::arch::asm!("mov cr4, {}", in(reg) cr4, options(nomem, nostack, preserves_flags))
-    };
-}
+pub use tessera_guest_framework::cpu::{enable_sse, restore_cr4};

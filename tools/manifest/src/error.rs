@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::named::{NamedFile, Resolver};
+
 /// One problem in a manifest.
 ///
 /// Renders as
@@ -60,24 +62,32 @@ pub fn render(errors: &[ManifestError]) -> String {
     out
 }
 
-/// Collects errors for one file, with line numbers from byte offsets.
+/// Collects errors for one file, with line numbers from byte offsets; and
+/// knows where the file's named files are ([`crate::named`]).
 pub(crate) struct Report<'a> {
     file: &'a Path,
     source: &'a str,
+    named: Resolver<'a>,
     pub errors: Vec<ManifestError>,
 }
 
 impl<'a> Report<'a> {
-    pub fn new(file: &'a Path, source: &'a str) -> Self {
+    pub fn new(file: &'a Path, source: &'a str, named: Resolver<'a>) -> Self {
         Self {
             file,
             source,
+            named,
             errors: Vec::new(),
         }
     }
 
     pub fn file(&self) -> &'a Path {
         self.file
+    }
+
+    /// Where the named file is on the host.
+    pub fn resolve(&self, named: NamedFile<'_>) -> Result<PathBuf, String> {
+        (self.named)(named)
     }
 
     /// The 1-based line of byte `offset`, if the span is a real one.
@@ -143,7 +153,7 @@ pub mod check {
         TOML_SYNTAX = "toml-syntax": "Text that is not TOML.";
         DUPLICATE_NAME = "duplicate-name": "A key written twice, such as two `[component.echo]` tables.";
         UNKNOWN_FIELD = "unknown-field": "A field the manifest format does not have (a typo, or a table from a later format version).";
-        MISSING_FIELD = "missing-field": "A required field left out.";
+        MISSING_FIELD = "missing-field": "A required field left out (a partition needs `image` or `linux`).";
         WRONG_TYPE = "wrong-type": "A value of the wrong TOML type, such as a string where an integer belongs.";
         BAD_NAME = "bad-name": "A deployment, component or endpoint name that is not 1 to 31 bytes of `[a-z][a-z0-9-]*`.";
         DEPLOYMENT_NAME = "deployment-name": "`deployment.name` different from the file name.";
@@ -180,14 +190,15 @@ pub mod check {
         GUEST_IMAGE_FILE = "guest-image-file": "A partition `image` file that does not exist, cannot be read, or that Tessera's guest loader cannot load into the partition's memory in its `format`.";
         NAME_CLASH = "name-clash": "A partition with the name of a component: both tag log lines, so one name would mean two things.";
         CONSOLE_INPUT = "console-input": "More than one component reading the console's input, or more than one partition whose COM1 its holder serves.";
-        BAD_GUEST_FORMAT = "bad-guest-format": "A partition `format` other than `elf64` or `multiboot`.";
+        BAD_GUEST_FORMAT = "bad-guest-format": "A partition `format` other than `elf64` or `multiboot` (a Linux guest is a `linux` table).";
+        LINUX_GUEST = "linux-guest": "A `linux` table beside `image`, `format`, `cmdline` or `modules`, or with an empty file name.";
         BAD_CMDLINE = "bad-cmdline": "A guest command line on an ELF64 guest, or a guest or module command line that is not one line of printable ASCII of at most 256 bytes.";
         BAD_GUEST_MODULE = "bad-guest-module": "Boot modules on an ELF64 guest (only the Multiboot loader passes modules), or more than 8 modules for one partition.";
         MODULE_FILE = "module-file": "A module `file` that is not a relative path inside the repository, does not exist, is not a regular file, or is empty.";
         BAD_GUEST_MEMORY = "bad-guest-memory": "Guest memory that is not a multiple of 2 MiB from 2 MiB to 1 GiB.";
         BAD_VPS = "bad-vps": "A VP count outside 1..=64.";
         VP_CPUS = "vp-cpus": "A partition `cpus` list whose length is not `vps`, or that names a CPU the deployment does not have.";
-        BAD_EXPECT = "bad-expect": "A partition `expect` other than `pass`, `fail`, `triple-fault`, `memory-fault` or `crash`.";
+        BAD_EXPECT = "bad-expect": "A partition `expect` other than `pass`, `fail`, `triple-fault`, `memory-fault`, `crash` or `power-off`.";
         HV_FEATURE = "hv-feature": "A partition `hv` list with a name Tessera does not know or implement, a bad value, or a feature without the one it needs; or `expect = \"crash\"` without `hv-crash`.";
         PARTITION_PRIORITY = "partition-priority": "A partition priority above its manager's or above a route target's.";
         BAD_EXIT_KIND = "bad-exit-kind": "A route `exit` that is not an intercept kind.";

@@ -43,7 +43,7 @@
 //!
 //! [component.pm]
 //! image = "partition-manager"
-//! memory = "20 MiB"            # covers 256 KiB + each partition's memory + 512 KiB
+//! memory = "20 MiB"            # covers 256 KiB + each partition's memory (and 1/256 of it) + 512 KiB
 //! priority = 5
 //! provides = ["exits"]
 //!
@@ -87,6 +87,7 @@
 
 mod error;
 mod model;
+pub mod named;
 mod range;
 mod raw;
 mod size;
@@ -100,6 +101,7 @@ pub use model::{
     BootModule, Component, Connection, Deployment, Endpoint, GuestModule, ModuleFile, ModuleKind,
     Partition, Route,
 };
+pub use named::{NamedFile, Resolver};
 pub use size::format_size;
 pub use tessera_boot_plan::{
     EndpointKind, Expectation, GrantKind, GuestFormat, PLAN_MODULE_NAME, Rights,
@@ -113,8 +115,15 @@ use raw::RawManifest;
 /// every problem found (TOML syntax and shape problems stop the reading, so
 /// they come alone; the checks after that all run).
 pub fn load(path: &Path) -> Result<Deployment, Vec<ManifestError>> {
+    load_with(path, &named::unresolved)
+}
+
+/// Like [`load`], with `named` telling where the manifest's named files
+/// (`debian:…`, `initramfs:…`, [`NamedFile`]) are, fetching or building
+/// them as needed.
+pub fn load_with(path: &Path, named: Resolver<'_>) -> Result<Deployment, Vec<ManifestError>> {
     match std::fs::read_to_string(path) {
-        Ok(source) => load_str(&source, path),
+        Ok(source) => load_str_with(&source, path, named),
         Err(e) => Err(vec![ManifestError {
             check: check::READ_FILE,
             file: path.to_path_buf(),
@@ -129,7 +138,16 @@ pub fn load(path: &Path) -> Result<Deployment, Vec<ManifestError>> {
 /// Like [`load`], for a manifest already in memory; `path` names it in
 /// errors and gives the deployment its name.
 pub fn load_str(source: &str, path: &Path) -> Result<Deployment, Vec<ManifestError>> {
-    let mut report = Report::new(path, source);
+    load_str_with(source, path, &named::unresolved)
+}
+
+/// [`load_str`] with a resolver of named files ([`load_with`]).
+pub fn load_str_with(
+    source: &str,
+    path: &Path,
+    named: Resolver<'_>,
+) -> Result<Deployment, Vec<ManifestError>> {
+    let mut report = Report::new(path, source, named);
     let Some(raw) = read(source, &mut report) else {
         return Err(report.errors);
     };
@@ -141,7 +159,7 @@ pub fn load_str(source: &str, path: &Path) -> Result<Deployment, Vec<ManifestErr
             // is a bug in these checks, reported rather than shipped.
             let plan = compile(&deployment);
             if let Err(e) = tessera_boot_plan::BootPlan::parse(&plan) {
-                let mut report = Report::new(path, source);
+                let mut report = Report::new(path, source, named);
                 report.push(
                     check::PLAN_REJECTED,
                     "",

@@ -83,26 +83,31 @@ pub struct Partition {
     pub modules: Vec<GuestModule>,
 }
 
-/// A boot module of a Multiboot [`Partition`]: what QEMU's
-/// `-initrd "FILE ARGS"` gives the guest.
+/// A boot module of a Multiboot [`Partition`] (what QEMU's
+/// `-initrd "FILE ARGS"` gives the guest), or the initrd of a Linux one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GuestModule {
-    /// The file, as the manifest writes it (relative to the repository root).
+    /// The file, as the manifest writes it (a Multiboot module relative to
+    /// the repository root, a Linux initrd relative to the manifest).
     pub file: String,
-    /// The module's command line (printable ASCII; may be empty).
+    /// The file on the host.
+    pub path: PathBuf,
+    /// The module's command line (printable ASCII; may be empty; empty for
+    /// an initrd).
     pub cmdline: String,
 }
 
 /// A file that partitions pass as a boot module: one Multiboot module of the
-/// deployment, shared by every partition module that names the same `file`.
+/// deployment, shared by every partition module of the same file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModuleFile {
     /// Its module string and file name under `/boot/` (`module-1`,
     /// `module-2`, ..., skipping names the images use).
     pub name: String,
-    /// The file, as the manifest writes it (relative to the repository root).
+    /// The file, as the manifest first writes it (relative to the
+    /// repository root, or to the manifest for a Linux initrd).
     pub file: String,
-    /// The file on the host: the repository root joined with `file`.
+    /// The file on the host.
     pub path: PathBuf,
 }
 
@@ -385,10 +390,10 @@ impl Deployment {
             })
             .collect();
         let first_file = self.images.len() + self.guest_images.len();
-        let module_file_of = |file: &str| {
+        let module_file_of = |path: &std::path::Path| {
             self.module_files
                 .iter()
-                .position(|f| f.file == file)
+                .position(|f| f.path == path)
                 .map_or(u16::MAX, |k| (first_file + k) as u16)
         };
         let modules = self
@@ -398,7 +403,7 @@ impl Deployment {
             .flat_map(|(p, partition)| {
                 partition.modules.iter().map(move |m| ModuleModel {
                     partition: p as u16,
-                    image: module_file_of(&m.file),
+                    image: module_file_of(&m.path),
                     cmdline: m.cmdline.clone(),
                 })
             })

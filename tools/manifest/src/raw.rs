@@ -31,7 +31,11 @@ pub(crate) struct RawManifest {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct RawPartition {
     pub manager: Spanned<String>,
-    pub image: Spanned<String>,
+    /// The guest image (a test-guest crate or a file); absent for a Linux
+    /// guest, which names its kernel in `linux`.
+    pub image: Option<Spanned<String>>,
+    /// A Linux guest: kernel, initrd and command line.
+    pub linux: Option<Spanned<RawLinux>>,
     pub format: Option<Spanned<String>>,
     pub cmdline: Option<Spanned<String>>,
     pub memory: Spanned<RawSize>,
@@ -45,6 +49,15 @@ pub(crate) struct RawPartition {
     pub modules: Option<Spanned<Vec<Spanned<RawModule>>>>,
     #[serde(default)]
     pub routes: Vec<Spanned<RawRoute>>,
+}
+
+/// `linux = { kernel = "./vmlinuz", initrd = "./initrd.cpio", cmdline = "console=ttyS0" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawLinux {
+    pub kernel: Spanned<String>,
+    pub initrd: Option<Spanned<String>>,
+    pub cmdline: Option<Spanned<String>>,
 }
 
 /// `{ file = "test-guests/multiboot/module.txt", cmdline = "module-one arg" }`.

@@ -40,7 +40,11 @@ pub(crate) fn parse_size(raw: &RawSize) -> Result<u64, SizeError> {
         ));
     }
     if !bytes.is_multiple_of(PAGE_SIZE) {
-        let up = bytes.div_ceil(PAGE_SIZE) * PAGE_SIZE;
+        // Up to the next page, or down where that does not fit 64 bits.
+        let up = bytes
+            .div_ceil(PAGE_SIZE)
+            .checked_mul(PAGE_SIZE)
+            .unwrap_or(bytes / PAGE_SIZE * PAGE_SIZE);
         return Err(err(
             format!(
                 "size {} is not a whole number of 4 KiB pages",
@@ -163,6 +167,15 @@ mod tests {
                 .help
                 .contains("\"4 KiB\"")
         );
+    }
+
+    #[test]
+    fn a_size_that_cannot_be_rounded_up_is_refused_not_a_panic() {
+        // Found by `cargo xtask fuzz manifest` (seed 0x5eed0001, operation
+        // 4314): rounding u64::MAX up to a page overflowed.
+        let error = text("18446744073709551615 B").unwrap_err();
+        assert!(error.message.contains("4 KiB pages"), "{error:?}");
+        assert!(error.help.contains("18014398509481980 KiB"), "{error:?}");
     }
 
     #[test]

@@ -3,8 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use tessera_boot_plan::{BootPlan, GrantKind, Rights, SLOT_CONSOLE};
-use tessera_manifest::{ModuleKind, check, compile, load};
+use tessera_boot_plan::{BootPlan, GrantKind, GuestFormat, Rights, SLOT_CONSOLE};
+use tessera_manifest::{ModuleKind, NamedFile, check, compile, load};
+
+mod common;
+use common::minimal_bzimage;
 
 /// A static x86-64 ELF executable: one PT_LOAD segment of `code` at
 /// `address`, entered at its start.
@@ -175,4 +178,138 @@ routes = [{ exit = "lifecycle", to = "partition-manager.exits" }]
         .collect();
     assert_eq!(images, ["image-1", "image-1", "hello"]);
     assert!(Path::new(&deployment.guest_files[0].path).ends_with("g"));
+}
+
+fn linux_manifest(memory: &str, linux: &str) -> String {
+    manifest(memory, "X").replace(r#"image = "X""#, &format!("linux = {linux}"))
+}
+
+#[test]
+fn a_linux_guest_is_its_kernel_file_and_its_initrd_module() {
+    let dir = temp_dir("linux");
+    std::fs::write(dir.join("vmlinuz"), minimal_bzimage(0x80_0000, &[0xF4; 64])).unwrap();
+    std::fs::write(dir.join("initrd.cpio"), b"070701...").unwrap();
+    let path = dir.join("linux.toml");
+    let text = linux_manifest(
+        "64 MiB",
+        r#"{ kernel = "./vmlinuz", initrd = "./initrd.cpio", cmdline = "console=ttyS0" }"#,
+    );
+    std::fs::write(&path, text).unwrap();
+    let deployment = load(&path);
+    let deployment = deployment.unwrap_or_else(|e| panic!("{}", tessera_manifest::render(&e)));
+    let partition = &deployment.partitions[0];
+    assert_eq!(partition.format, GuestFormat::Linux);
+    assert_eq!(partition.image, "image-1");
+    assert_eq!(partition.cmdline, "console=ttyS0");
+    assert_eq!(partition.modules.len(), 1);
+    assert_eq!(partition.modules[0].path, dir.join("./initrd.cpio"));
+    assert_eq!(partition.modules[0].cmdline, "");
+    let modules = deployment.modules();
+    let kernel = modules.iter().find(|m| m.name == "image-1").unwrap();
+    assert_eq!(kernel.kind, ModuleKind::GuestImage);
+    assert_eq!(
+        kernel.source.as_deref(),
+        Some(dir.join("./vmlinuz").as_path())
+    );
+    let initrd = modules.iter().find(|m| m.name == "module-1").unwrap();
+    assert_eq!(initrd.kind, ModuleKind::GuestModule);
+    assert_eq!(
+        initrd.source.as_deref(),
+        Some(dir.join("./initrd.cpio").as_path())
+    );
+
+    let plan = compile(&deployment);
+    let plan = BootPlan::parse(&plan).unwrap();
+    let p = plan.partitions().next().unwrap();
+    assert_eq!(p.format, GuestFormat::Linux);
+    assert_eq!(p.cmdline, "console=ttyS0");
+    let module = plan.guest_modules_of(p.index).next().unwrap();
+    assert_eq!(plan.image(module.image).unwrap().name, "module-1");
+
+    // 16 MiB at 16 MiB does not fit in 24 MiB: the loader's reason.
+    std::fs::write(
+        dir.join("vmlinuz"),
+        minimal_bzimage(0x100_0000, &[0xF4; 64]),
+    )
+    .unwrap();
+    let text = linux_manifest("24 MiB", r#"{ kernel = "./vmlinuz" }"#);
+    std::fs::write(&path, text).unwrap();
+    let errors = load(&path).unwrap_err();
+    let _ = std::fs::remove_dir_all(&dir);
+    let [error] = errors.as_slice() else {
+        panic!("one error expected: {}", tessera_manifest::render(&errors));
+    };
+    assert_eq!(error.check, check::GUEST_IMAGE_FILE);
+    assert_eq!(error.entry, "partition.mine.linux.kernel");
+    assert!(
+        error
+            .message
+            .starts_with("Tessera cannot boot `./vmlinuz` with 24 MiB of memory: "),
+        "{error}"
+    );
+    assert!(error.message.contains("init_size"), "{error}");
+}
+
+#[test]
+fn a_kernel_named_as_an_image_is_pointed_to_linux() {
+    let dir = temp_dir("linux-as-image");
+    std::fs::write(dir.join("vmlinuz"), minimal_bzimage(0x80_0000, &[0xF4; 64])).unwrap();
+    let path = dir.join("my.toml");
+    std::fs::write(&path, manifest("64 MiB", "./vmlinuz")).unwrap();
+    let errors = load(&path).unwrap_err();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(errors.len(), 1, "{}", tessera_manifest::render(&errors));
+    assert!(
+        errors[0]
+            .help
+            .contains("it is a Linux kernel: write linux = {"),
+        "{}",
+        errors[0]
+    );
+}
+
+#[test]
+fn named_kernels_and_initramfs_come_from_the_resolver() {
+    let dir = temp_dir("linux-named");
+    let kernel = dir.join("fetched-vmlinuz");
+    let initramfs = dir.join("built.cpio");
+    std::fs::write(&kernel, minimal_bzimage(0x80_0000, &[0xF4; 64])).unwrap();
+    std::fs::write(&initramfs, b"070701").unwrap();
+    let path = dir.join("named.toml");
+    let text = linux_manifest(
+        "64 MiB",
+        r#"{ kernel = "debian:linux-image-cloud-amd64", initrd = "initramfs:linux" }"#,
+    );
+    std::fs::write(&path, &text).unwrap();
+    let resolve = |named: NamedFile<'_>| match named {
+        NamedFile::Debian("linux-image-cloud-amd64") => Ok(kernel.clone()),
+        NamedFile::Initramfs("linux") => Ok(initramfs.clone()),
+        other => Err(format!("no {other}")),
+    };
+    let deployment = tessera_manifest::load_with(&path, &resolve)
+        .unwrap_or_else(|e| panic!("{}", tessera_manifest::render(&e)));
+    let modules = deployment.modules();
+    let image = modules.iter().find(|m| m.name == "image-1").unwrap();
+    assert_eq!(image.source.as_deref(), Some(kernel.as_path()));
+    let module = modules.iter().find(|m| m.name == "module-1").unwrap();
+    assert_eq!(module.source.as_deref(), Some(initramfs.as_path()));
+    assert_eq!(deployment.partitions[0].modules[0].file, "initramfs:linux");
+
+    // Without a resolver (plain `load`), or one that fails: the reason.
+    let errors = load(&path).unwrap_err();
+    assert_eq!(errors.len(), 2, "{}", tessera_manifest::render(&errors));
+    assert!(errors[0].message.starts_with(
+        "cannot get the kernel `debian:linux-image-cloud-amd64`: `debian:linux-image-cloud-amd64` \
+         is fetched or built by cargo xtask"
+    ));
+    let refuse = |_: NamedFile<'_>| Err("apt-get download failed".to_owned());
+    let errors = tessera_manifest::load_with(&path, &refuse).unwrap_err();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(errors[0].check, check::GUEST_IMAGE_FILE);
+    assert_eq!(errors[0].entry, "partition.mine.linux.kernel");
+    assert!(
+        errors[0].message.ends_with(": apt-get download failed"),
+        "{}",
+        errors[0]
+    );
 }

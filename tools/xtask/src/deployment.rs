@@ -145,10 +145,11 @@ pub fn cmdline(extra: &[&str]) -> String {
     line
 }
 
-/// Loads and checks the manifest at `path`; on failure, every problem as
+/// Loads and checks the manifest at `path`, fetching or building the files
+/// it names (`crate::named_files`); on failure, every problem as
 /// `tessera-manifest` renders it.
 pub fn load_manifest(path: &Path) -> Result<tessera_manifest::Deployment, String> {
-    tessera_manifest::load(path).map_err(|errors| {
+    tessera_manifest::load_with(path, &crate::named_files::resolve).map_err(|errors| {
         let count = errors.len();
         let noun = if count == 1 { "problem" } else { "problems" };
         format!(

@@ -9,6 +9,7 @@ mod components;
 mod debian;
 mod deployment;
 mod elf_strip;
+mod fuzz;
 mod guests;
 mod host_tools;
 mod image;
@@ -16,6 +17,7 @@ mod initramfs;
 mod locate;
 mod machine;
 mod manifest;
+mod named_files;
 mod nested;
 mod qemu;
 #[cfg(test)]
@@ -160,6 +162,21 @@ enum Command {
     },
     /// Measure system call and IPC round trips in instructions (QEMU -icount).
     Bench,
+    /// Fuzz a boundary with seeded random operations; prints the seed, replays from it.
+    Fuzz {
+        /// What to fuzz.
+        #[arg(value_enum)]
+        target: fuzz::Target,
+        /// How many operations.
+        #[arg(long, default_value_t = fuzz::DEFAULT_OPERATIONS)]
+        ops: u64,
+        /// The seed (decimal or 0x hex); default: one from the clock, printed.
+        #[arg(long)]
+        seed: Option<String>,
+        /// Print every operation before it runs (in-QEMU targets; slow).
+        #[arg(long)]
+        trace: bool,
+    },
     /// Check deployment manifests and report every problem (default: every
     /// deployment of boot/deployments/).
     Manifest {
@@ -202,6 +219,12 @@ fn main() -> ExitCode {
         ),
         Command::Test { .. } => unreachable!("handled above"),
         Command::Bench => bench(&workspace),
+        Command::Fuzz {
+            target,
+            ops,
+            seed,
+            trace,
+        } => fuzz_once(&workspace, target, ops, seed.as_deref(), trace),
         Command::Manifest {
             manifests,
             plan_out,
@@ -393,10 +416,27 @@ fn bench(workspace: &Workspace) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Unit tests and system tests (those whose names contain `filter`), or
-/// with `nested` the system tests inside L1 under nested KVM; the last line
-/// printed is `N passed, M failed`. `list`: the system tests only, one per
-/// line. `repeat`: how many times each system test runs.
+fn fuzz_once(
+    workspace: &Workspace,
+    target: fuzz::Target,
+    ops: u64,
+    seed: Option<&str>,
+    trace: bool,
+) -> Result<ExitCode, String> {
+    let seed = fuzz::choose_seed(seed)?;
+    let outcome = fuzz::run(workspace, target, seed, ops, trace)?;
+    Ok(if outcome.findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Unit tests, system tests and the short fuzz runs (those whose names
+/// contain `filter`), or with `nested` the system tests inside L1 under
+/// nested KVM; the last line printed is `N passed, M failed`. `list`: the
+/// system tests only, one per line. `repeat`: how many times each system
+/// test runs.
 fn test(filter: Option<&str>, list: bool, nested: bool, repeat: u32) -> ExitCode {
     let selected = system_tests::select(filter);
     if list {
@@ -414,6 +454,7 @@ fn test(filter: Option<&str>, list: bool, nested: bool, repeat: u32) -> ExitCode
         Ok(workspace) => {
             tally += unit_tests::run(&workspace, filter);
             tally += system_tests::run(&workspace, &selected);
+            tally += fuzz::suite(&workspace, filter);
         }
         Err(e) => {
             eprintln!("xtask: error: {e}");

@@ -9,15 +9,7 @@ use std::path::{Path, PathBuf};
 /// writes the compiled boot plan to `plan_out` if given), on failure every
 /// error as `tessera-manifest` renders it.
 pub fn check(path: &Path, plan_out: Option<&Path>) -> Result<String, String> {
-    let deployment = tessera_manifest::load(path).map_err(|errors| {
-        let count = errors.len();
-        let noun = if count == 1 { "problem" } else { "problems" };
-        format!(
-            "{}\n{count} {noun} in {}",
-            tessera_manifest::render(&errors).trim_end(),
-            path.display()
-        )
-    })?;
+    let deployment = crate::deployment::load_manifest(path)?;
     let plan = tessera_manifest::compile(&deployment);
     let mut summary = format!(
         "{}: deployment {:?} is valid: {} components, {} partitions, {} CPUs, boot plan {} bytes",

@@ -58,6 +58,11 @@ pub fn missing_markers<'a>(log: &str, markers: &[&'a str]) -> Vec<&'a str> {
         .collect()
 }
 
+/// The first line of `log` holding `text`, if any.
+pub fn line_with<'a>(log: &'a str, text: &str) -> Option<&'a str> {
+    log.lines().find(|line| line.contains(text))
+}
+
 /// The last `count` lines of `log`.
 pub fn tail(log: &str, count: usize) -> Vec<&str> {
     let lines: Vec<&str> = log.lines().collect();
@@ -109,6 +114,13 @@ mod tests {
             missing_markers(log, &["nested paging no"]),
             ["nested paging no"]
         );
+    }
+
+    #[test]
+    fn line_with_finds_the_first_line_holding_the_text() {
+        let log = "a Call Trace:\nb\nCall Trace again\n";
+        assert_eq!(line_with(log, "Call Trace"), Some("a Call Trace:"));
+        assert_eq!(line_with(log, "BUG:"), None);
     }
 
     #[test]

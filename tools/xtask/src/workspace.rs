@@ -25,10 +25,7 @@ impl Workspace {
             .ok_or_else(|| format!("{} has no grandparent", manifest_dir.display()))?
             .to_path_buf();
         let target_dir = match env::var_os("CARGO_TARGET_DIR").filter(|dir| !dir.is_empty()) {
-            // Cargo reads a relative CARGO_TARGET_DIR against the directory it was started
-            // in, which is our current directory too.
-            Some(dir) => std::path::absolute(&dir)
-                .map_err(|e| format!("CARGO_TARGET_DIR {}: {e}", Path::new(&dir).display()))?,
+            Some(dir) => absolute_target_dir(&root, Path::new(&dir))?,
             None => target_dir_from_metadata(&root)?,
         };
         Ok(Self { root, target_dir })
@@ -52,6 +49,23 @@ impl Workspace {
     pub fn logs_dir(&self) -> PathBuf {
         self.out_dir().join("logs")
     }
+}
+
+/// A `CARGO_TARGET_DIR` as an absolute path.
+///
+/// Cargo reads a relative one against the directory it was started in. `cargo
+/// xtask` runs in that directory, but cargo starts unit tests in their
+/// package's directory (`tools/xtask`), where the same relative path would
+/// name a second target directory inside the source tree (downloads and
+/// unpacked packages once landed there); tests take the workspace root, where
+/// cargo is usually started.
+fn absolute_target_dir(root: &Path, dir: &Path) -> Result<PathBuf, String> {
+    let base = if cfg!(test) {
+        root.to_path_buf()
+    } else {
+        env::current_dir().map_err(|e| format!("current directory: {e}"))?
+    };
+    Ok(base.join(dir))
 }
 
 /// The cargo that runs us (`CARGO`), so that nested builds use the same toolchain.
@@ -130,6 +144,19 @@ fn unescape_json_string(body: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_relative_target_dir_is_read_against_the_root_in_tests() {
+        let root = Path::new("/checkout");
+        assert_eq!(
+            absolute_target_dir(root, Path::new("target")).unwrap(),
+            Path::new("/checkout/target")
+        );
+        assert_eq!(
+            absolute_target_dir(root, Path::new("/elsewhere/target")).unwrap(),
+            Path::new("/elsewhere/target")
+        );
+    }
 
     #[test]
     fn finds_target_directory_in_cargo_metadata() {

@@ -180,3 +180,82 @@ pub fn check_invariants(plan: &LoadPlan<'_>, ram: u64) {
         assert!(pair[0].1 <= pair[1].0, "overlap: {pair:x?}");
     }
 }
+
+/// A synthesized bzImage: `setup_sects` setup sectors, then `code` as the
+/// protected-mode part, with the setup header fields a 64-bit Linux 6.x
+/// kernel has (protocol 2.15, relocatable, `XLF_KERNEL_64`), which the
+/// tests then change.
+#[derive(Clone, Debug)]
+pub struct BzImage {
+    pub setup_sects: u8,
+    pub version: u16,
+    pub loadflags: u8,
+    pub initrd_addr_max: u32,
+    pub kernel_alignment: u32,
+    pub relocatable: bool,
+    pub xloadflags: u16,
+    pub cmdline_size: u32,
+    pub pref_address: u64,
+    pub init_size: u32,
+    /// The jump byte at 0x201: the header ends at 0x202 + this.
+    pub header_len: u8,
+    pub code: Vec<u8>,
+    /// Bytes after the protected-mode code that syssize does not count
+    /// (a signature, say).
+    pub trailer: Vec<u8>,
+}
+
+impl Default for BzImage {
+    fn default() -> Self {
+        Self {
+            setup_sects: 4,
+            version: 0x020F,
+            loadflags: 0x01,
+            initrd_addr_max: 0x7FFF_FFFF,
+            kernel_alignment: 0x20_0000,
+            relocatable: true,
+            xloadflags: 0x7F,
+            cmdline_size: 2047,
+            pref_address: 0x100_0000,
+            init_size: 0x40_0000,
+            header_len: 0x6A,
+            code: (0..0x3000u32).map(|i| (i % 251) as u8).collect(),
+            trailer: Vec::new(),
+        }
+    }
+}
+
+impl BzImage {
+    pub fn bytes(&self) -> Vec<u8> {
+        let setup = (usize::from(self.setup_sects.max(1)) + 1) * 512;
+        let setup = if self.setup_sects == 0 {
+            5 * 512
+        } else {
+            setup
+        };
+        let mut out = vec![0u8; setup];
+        out[0x1F1] = self.setup_sects;
+        let syssize = self.code.len().div_ceil(16) as u32;
+        put(&mut out, 0x1F4, &syssize.to_le_bytes());
+        put(&mut out, 0x1FE, &0xAA55u16.to_le_bytes());
+        out[0x200] = 0xEB;
+        out[0x201] = self.header_len;
+        put(&mut out, 0x202, b"HdrS");
+        put(&mut out, 0x206, &self.version.to_le_bytes());
+        out[0x211] = self.loadflags;
+        put(&mut out, 0x214, &0x10_0000u32.to_le_bytes());
+        put(&mut out, 0x22C, &self.initrd_addr_max.to_le_bytes());
+        put(&mut out, 0x230, &self.kernel_alignment.to_le_bytes());
+        out[0x234] = u8::from(self.relocatable);
+        out[0x235] = 21;
+        put(&mut out, 0x236, &self.xloadflags.to_le_bytes());
+        put(&mut out, 0x238, &self.cmdline_size.to_le_bytes());
+        put(&mut out, 0x258, &self.pref_address.to_le_bytes());
+        put(&mut out, 0x260, &self.init_size.to_le_bytes());
+        let mut code = self.code.clone();
+        code.resize(syssize as usize * 16, 0);
+        out.extend_from_slice(&code);
+        out.extend_from_slice(&self.trailer);
+        out
+    }
+}

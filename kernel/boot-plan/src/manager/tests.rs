@@ -323,6 +323,40 @@ fn refused_inputs() {
         },
         value(DataSection::Modules, "cmdline"),
     );
+    // Linux: one module (the initrd), without a command line.
+    let initrd = [ModuleSpec {
+        bytes: b"initrd",
+        cmdline: "",
+    }];
+    let linux = PartitionInput {
+        format: GuestFormat::Linux,
+        cmdline: "console=ttyS0",
+        modules: &initrd,
+        ..input
+    };
+    let bytes = encode(USED, &[linux]);
+    let data = ManagerData::parse(&bytes).unwrap();
+    let parsed = data.partitions().next().unwrap();
+    assert_eq!(parsed.format, GuestFormat::Linux);
+    assert_eq!(parsed.cmdline, "console=ttyS0");
+    assert_eq!(parsed.modules.clone().next().unwrap().bytes, b"initrd");
+    let two = [initrd[0]; 2];
+    expect_input(
+        &routes_a(),
+        |i| {
+            i.format = GuestFormat::Linux;
+            i.modules = &two;
+        },
+        value(p, "modules"),
+    );
+    expect_input(
+        &routes_a(),
+        |i| {
+            i.format = GuestFormat::Linux;
+            i.modules = &MODULES[..1];
+        },
+        value(DataSection::Modules, "cmdline"),
+    );
     // Hv#1 words the kernel would refuse: nothing (AccessHypercallMsrs and
     // AccessVpIndex are required), the SynIC (not implemented), a bit the
     // words do not carry (word 5 bits 63:40).

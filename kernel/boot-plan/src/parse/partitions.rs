@@ -5,8 +5,8 @@ use super::names::{checked_name, name_of};
 use super::{BootPlan, idx};
 use crate::layout::{ModuleRecord, PartitionRecord};
 use crate::{
-    Expectation, GuestFormat, HV1_WORDS, ImageKind, MAX_COMPONENTS, MAX_GUEST_MODULES,
-    MAX_PARTITIONS, MAX_PARTITIONS_PER_MANAGER, MAX_VPS, PlanError, Section, guest_cmdline_valid,
+    Expectation, GuestFormat, HV1_WORDS, ImageKind, MAX_COMPONENTS, MAX_PARTITIONS,
+    MAX_PARTITIONS_PER_MANAGER, MAX_VPS, PlanError, Section, guest_cmdline_valid,
     guest_memory_valid, hv1_words_valid, manager_memory_needed,
 };
 
@@ -119,9 +119,9 @@ impl<'a> BootPlan<'a> {
         Ok(())
     }
 
-    /// The module section: each record's partition (a Multiboot one), its
-    /// image (a guest module) and command line, and at most
-    /// [`MAX_GUEST_MODULES`] per partition. Runs after the partitions are
+    /// The module section: each record's partition (a Multiboot or Linux
+    /// one), its image (a guest module) and command line (empty for
+    /// Linux), and at most [`GuestFormat::max_modules`] per partition. Runs after the partitions are
     /// checked.
     pub(super) fn check_modules(&self) -> Result<(), PlanError> {
         let section = Section::Modules;
@@ -139,13 +139,14 @@ impl<'a> BootPlan<'a> {
                     field: "partition",
                 });
             };
-            if GuestFormat::from_u8(partition.format) != Some(GuestFormat::Multiboot) {
+            let format = GuestFormat::from_u8(partition.format);
+            let Some(format) = format.filter(|f| f.max_modules() > 0) else {
                 return Err(PlanError::BadValue {
                     section,
                     index,
                     field: "partition",
                 });
-            }
+            };
             let Some(image) = self.images.get(usize::from(module.image.get())) else {
                 return Err(PlanError::IndexOutOfRange {
                     section,
@@ -167,7 +168,7 @@ impl<'a> BootPlan<'a> {
                     index,
                     field: "cmdline",
                 })?;
-            if !guest_cmdline_valid(cmdline) {
+            if !guest_cmdline_valid(cmdline) || (!format.module_cmdlines() && !cmdline.is_empty()) {
                 return Err(PlanError::BadValue {
                     section,
                     index,
@@ -183,7 +184,7 @@ impl<'a> BootPlan<'a> {
                         field: "partition",
                     })?;
             *count = count.saturating_add(1);
-            if usize::from(*count) > MAX_GUEST_MODULES {
+            if usize::from(*count) > format.max_modules() {
                 return Err(PlanError::TooManyModules {
                     partition: idx(partition_index),
                 });

@@ -1,8 +1,8 @@
 use std::vec::Vec;
 
 use crate::{
-    Badge, CSpaceId, CapError, CapTable, Capability, EndpointId, MemoryId, NotificationId, Object,
-    ObjectKind, RawId, Removal, RevokeProgress, Rights, SlotAddr, ThreadId,
+    Badge, CSpaceId, CapError, CapTable, Capability, EndpointId, FRAME_BYTES, MemoryId,
+    NotificationId, Object, ObjectKind, RawId, Removal, RevokeProgress, Rights, SlotAddr, ThreadId,
 };
 
 type Table = CapTable<Object>;
@@ -438,6 +438,80 @@ fn other_charges() {
     t.audit().unwrap();
     t.refund(a, 1000).unwrap();
     assert_eq!(t.quota(a).unwrap().available(), avail);
+}
+
+#[test]
+fn frames_are_charged_per_quota_and_counted_in_total() {
+    let (mut t, a, b) = setup();
+    let avail = t.quota(a).unwrap().available();
+    t.charge_frames(a, 3).unwrap();
+    t.charge_frames(b, 2).unwrap();
+    assert_eq!(t.quota(a).unwrap().available(), avail - 3 * FRAME_BYTES);
+    assert_eq!((t.frames(a), t.frames(b)), (Ok(3), Ok(2)));
+    assert_eq!(t.charged_frames(), 5);
+    t.audit().unwrap();
+    // More frames than the quota holds: refused, nothing charged.
+    let left = t.quota(a).unwrap().available() / FRAME_BYTES;
+    assert_eq!(t.charge_frames(a, left + 1), Err(CapError::QuotaExhausted));
+    assert_eq!(t.charge_frames(a, u64::MAX), Err(CapError::QuotaExhausted));
+    assert_eq!(t.charged_frames(), 5);
+    t.refund_frames(a, 3).unwrap();
+    assert_eq!(t.quota(a).unwrap().available(), avail);
+    assert_eq!(t.charged_frames(), 2);
+    t.audit().unwrap();
+}
+
+#[test]
+fn a_child_space_is_paid_from_its_parent_and_pays_it_back_when_retired() {
+    let (mut t, a, _) = setup();
+    let before = t.quota(a).unwrap().available();
+    let child = t.create_child_cspace(a, 4, 10_000).unwrap();
+    assert_eq!(t.quota(a).unwrap().available(), before - 10_000);
+    // More than the parent has: refused, nothing charged.
+    assert_eq!(
+        t.create_child_cspace(a, 4, before),
+        Err(CapError::QuotaExhausted)
+    );
+    t.charge_frames(child, 1).unwrap();
+    t.audit().unwrap();
+    t.retire_cspace(child, &mut |_| {}).unwrap();
+    // A frame it paid for is still out: the space stays, retired.
+    assert!(t.quota(child).is_ok());
+    assert_eq!(t.quota(a).unwrap().available(), before - 10_000);
+    t.refund_frames(child, 1).unwrap();
+    assert_eq!(t.quota(child), Err(CapError::InvalidCSpace));
+    assert_eq!(t.quota(a).unwrap().available(), before);
+    t.audit().unwrap();
+}
+
+#[test]
+fn a_retired_space_stays_while_an_object_it_paid_for_lives_elsewhere() {
+    let (mut t, a, b) = setup();
+    let before = t.quota(a).unwrap().available();
+    let child = t.create_child_cspace(a, 4, 10_000).unwrap();
+    t.create_object(at(child, 0), MEM, mem_all(), 300).unwrap();
+    t.grant(at(child, 0), at(b, 5), Rights::READ).unwrap();
+    let mut reclaimed = Vec::new();
+    t.retire_cspace(child, &mut |r| reclaimed.push(r)).unwrap();
+    assert!(
+        !reclaimed
+            .iter()
+            .any(|r| matches!(r, Removal::ObjectReclaimed { .. })),
+        "the grant in b keeps the region"
+    );
+    assert!(t.quota(child).is_ok());
+    t.audit().unwrap();
+    t.delete(at(b, 5), &mut |_| {}).unwrap();
+    assert_eq!(t.quota(child), Err(CapError::InvalidCSpace));
+    assert_eq!(t.quota(a).unwrap().available(), before);
+    t.audit().unwrap();
+}
+
+#[test]
+#[should_panic(expected = "frame refund exceeds")]
+fn refunding_frames_never_charged_is_a_kernel_bug() {
+    let (mut t, a, _) = setup();
+    t.refund_frames(a, 1).unwrap();
 }
 
 #[test]

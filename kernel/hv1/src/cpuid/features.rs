@@ -57,6 +57,18 @@ pub const NOT_WIRED_FEATURES: &[(&str, &str)] = &[
         "hv-tsc-invariant",
         "HV_X64_MSR_TSC_INVARIANT_CONTROL is modelled in tessera_hv1::time::tsc_invariant",
     ),
+    (
+        "hv-synic",
+        "the SynIC registers, messages, event flags, ports and connections are modelled in kernel/synic",
+    ),
+    (
+        "hv-stimer",
+        "synthetic timers are modelled in kernel/synic (tessera_synic::timer)",
+    ),
+    (
+        "hv-stimer-direct",
+        "direct-mode synthetic timers are modelled in kernel/synic (tessera_synic::timer)",
+    ),
 ];
 
 /// Which features [`Hv1Config::from_features_in`] accepts.
@@ -73,12 +85,6 @@ pub enum FeatureScope {
 
 /// QEMU `hv-*` names Tessera knows but does not implement, and why.
 const UNSUPPORTED: &[(&str, &str)] = &[
-    (
-        "hv-synic",
-        "the synthetic interrupt controller is not implemented",
-    ),
-    ("hv-stimer", "synthetic timers are not implemented"),
-    ("hv-stimer-direct", "synthetic timers are not implemented"),
     (
         "hv-reenlightenment",
         "reenlightenment and TSC emulation are not implemented",
@@ -153,11 +159,12 @@ impl Hv1Config {
     ///
     /// Boolean names take an optional `=on`/`=off` (also `yes`/`no`,
     /// `true`/`false`). The names modelled but not yet wired into the
-    /// kernel (`hv-vapic`, `hv-ipi`, `hv-frequencies`, `hv-tsc-invariant`:
-    /// [`NOT_WIRED_FEATURES`]) are refused as [`FeatureError::Unsupported`]
-    /// with [`NOT_WIRED_REASON`]; QEMU's other `hv-*` names (`hv-synic`,
-    /// `hv-stimer`, …) likewise with their reason; anything else is
-    /// [`FeatureError::Unknown`].
+    /// kernel (`hv-vapic`, `hv-ipi`, `hv-frequencies`, `hv-tsc-invariant`,
+    /// `hv-synic`, `hv-stimer`, `hv-stimer-direct`: [`NOT_WIRED_FEATURES`])
+    /// are refused as [`FeatureError::Unsupported`] with
+    /// [`NOT_WIRED_REASON`]; QEMU's other `hv-*` names
+    /// (`hv-reenlightenment`, `hv-evmcs`, …) likewise with their reason;
+    /// anything else is [`FeatureError::Unknown`].
     ///
     /// # Errors
     ///
@@ -182,6 +189,9 @@ impl Hv1Config {
     /// | `hv-ipi` | leaf `0x40000004` EAX bit 10 `UseSyntheticClusterIpi` and bit 11 `UseExProcessorMasks`, as in QEMU |
     /// | `hv-frequencies` | privilege `AccessFrequencyRegs` (bit 11) and leaf `0x40000003` EDX bit 8 `TimerFrequenciesAvailable`, as in QEMU |
     /// | `hv-tsc-invariant` | privilege `AccessTscInvariantControls` (bit 15). Tessera's name: QEMU has none (Linux's KVM offers the MSR) |
+    /// | `hv-synic` | privilege `AccessSynicRegs` (bit 2): SCONTROL–EOM, SINT0–15; and `PostMessages` (bit 36), `SignalEvents` (bit 37): `HvCallPostMessage`, `HvCallSignalEvent`, as in QEMU (`hyperv_fill_cpuids`) |
+    /// | `hv-stimer` | privilege `AccessSyntheticTimerRegs` (bit 3): STIMER0–3 CONFIG/COUNT; needs `hv-synic` and `hv-time`, as in QEMU |
+    /// | `hv-stimer-direct` | leaf `0x40000003` EDX bit 19 `DirectSyntheticTimers`; needs `hv-stimer`, as in QEMU |
     ///
     /// # Errors
     ///
@@ -199,6 +209,7 @@ impl Hv1Config {
         for feature in features {
             config.apply_feature(feature.trim(), scope)?;
         }
+        config.check_synic_dependencies()?;
         let rec = config.recommendations;
         if config
             .features_edx
@@ -218,6 +229,23 @@ impl Hv1Config {
             return Err(FeatureError::Invalid(violation));
         }
         Ok(config)
+    }
+
+    /// `hv-stimer` needs `hv-synic` and `hv-time`; `hv-stimer-direct`
+    /// needs `hv-stimer` (QEMU's dependencies).
+    fn check_synic_dependencies(&self) -> Result<(), FeatureError<'static>> {
+        let p = self.privileges;
+        let missing = |name, requires| Err(FeatureError::MissingDependency { name, requires });
+        if self.features_edx.direct_synthetic_timers() && !p.access_synthetic_timer_regs() {
+            return missing("hv-stimer-direct", "hv-stimer");
+        }
+        if p.access_synthetic_timer_regs() && !p.access_synic_regs() {
+            return missing("hv-stimer", "hv-synic");
+        }
+        if p.access_synthetic_timer_regs() && !p.access_partition_reference_counter() {
+            return missing("hv-stimer", "hv-time");
+        }
+        Ok(())
     }
 
     /// [`from_features`](Self::from_features) for a comma-separated list as
@@ -302,6 +330,19 @@ impl Hv1Config {
             }
             "hv-tsc-invariant" => {
                 self.privileges = p.with_access_tsc_invariant_controls(boolean(name, value)?);
+            }
+            "hv-synic" => {
+                let on = boolean(name, value)?;
+                self.privileges = p
+                    .with_access_synic_regs(on)
+                    .with_post_messages(on)
+                    .with_signal_events(on);
+            }
+            "hv-stimer" => {
+                self.privileges = p.with_access_synthetic_timer_regs(boolean(name, value)?);
+            }
+            "hv-stimer-direct" => {
+                self.features_edx = edx.with_direct_synthetic_timers(boolean(name, value)?);
             }
             "hv-reset" => self.privileges = p.with_access_reset_reg(boolean(name, value)?),
             "hv-crash" => {

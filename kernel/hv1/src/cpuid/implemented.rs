@@ -68,27 +68,37 @@ pub const IMPLEMENTED_RECOMMENDATIONS: HvImplementationRecommendationsEax =
         .with_use_relaxed_timing(true)
         .with_use_ex_processor_masks(true);
 
-/// Privileges whose MSRs Tessera models in pure code but the kernel does
-/// not serve yet: AccessIntrCtrlRegs (4: `HV_X64_MSR_EOI`/`ICR`/`TPR`,
-/// `tessera_lapic::hv`), AccessPartitionReferenceTsc (9: the reference TSC
-/// page, [`time::reference_tsc`](crate::time::reference_tsc)),
-/// AccessFrequencyRegs (11: [`time::frequencies`](crate::time::frequencies))
-/// and AccessTscInvariantControls (15:
-/// [`time::tsc_invariant`](crate::time::tsc_invariant)). They pass
+/// Privileges whose MSRs or hypercalls Tessera models in pure code but the
+/// kernel does not serve yet: AccessSynicRegs (2) and
+/// AccessSyntheticTimerRegs (3) (the SynIC and timer MSRs, `kernel/synic`),
+/// AccessIntrCtrlRegs (4: `HV_X64_MSR_EOI`/`ICR`/`TPR`, `tessera_lapic::hv`),
+/// AccessPartitionReferenceTsc (9: the reference TSC page,
+/// [`time::reference_tsc`](crate::time::reference_tsc)), AccessFrequencyRegs
+/// (11: [`time::frequencies`](crate::time::frequencies)),
+/// AccessTscInvariantControls (15:
+/// [`time::tsc_invariant`](crate::time::tsc_invariant)), PostMessages (36)
+/// and SignalEvents (37) (`HvCallPostMessage`, `HvCallSignalEvent`,
+/// `kernel/synic`). They pass
 /// [`Hv1Config::validate_modelled`](super::Hv1Config::validate_modelled),
 /// never [`Hv1Config::validate_implemented`](super::Hv1Config::validate_implemented):
 /// when the kernel wires one in, its bit moves to
 /// [`IMPLEMENTED_PRIVILEGES`].
 pub const MODELLED_PRIVILEGES: HvPartitionPrivilegeMask = HvPartitionPrivilegeMask::new()
+    .with_access_synic_regs(true)
+    .with_access_synthetic_timer_regs(true)
     .with_access_intr_ctrl_regs(true)
     .with_access_partition_reference_tsc(true)
     .with_access_frequency_regs(true)
-    .with_access_tsc_invariant_controls(true);
+    .with_access_tsc_invariant_controls(true)
+    .with_post_messages(true)
+    .with_signal_events(true);
 
 /// Leaf `0x40000003` EDX bits modelled but not served: bit 8,
-/// `TimerFrequenciesAvailable` (the frequency MSRs).
-pub const MODELLED_FEATURES_EDX: HvFeatureIdentificationEdx =
-    HvFeatureIdentificationEdx::new().with_timer_frequencies_available(true);
+/// `TimerFrequenciesAvailable` (the frequency MSRs), and bit 19,
+/// `DirectSyntheticTimers` (`kernel/synic`).
+pub const MODELLED_FEATURES_EDX: HvFeatureIdentificationEdx = HvFeatureIdentificationEdx::new()
+    .with_timer_frequencies_available(true)
+    .with_direct_synthetic_timers(true);
 
 /// Leaf `0x40000004` EAX bits modelled but not served: bit 3,
 /// `UseApicMsrs` (recommend the APIC MSRs), and bit 10,

@@ -5,11 +5,12 @@
 use core::arch::{asm, global_asm};
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use super::{CAUGHT_ERROR, CAUGHT_VECTOR, RECOVERY_RIP};
+use super::{CAUGHT_ERROR, CAUGHT_VECTOR, RECOVERY_RIP, RECOVERY_RSP};
 
 global_asm!(
     include_str!("stubs.s"),
     recovery_rip = sym RECOVERY_RIP,
+    recovery_rsp = sym RECOVERY_RSP,
     caught_vector = sym CAUGHT_VECTOR,
     caught_error = sym CAUGHT_ERROR,
     unexpected = sym super::unexpected::report,

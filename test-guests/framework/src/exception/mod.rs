@@ -9,12 +9,17 @@
 //! the *recovery point*; after it, the recovery point is cleared. If the
 //! instruction raises an exception, the handler finds the recovery point
 //! armed: it records the vector and error code, clears the recovery point
-//! and returns to it, skipping the rest of the instruction. Nothing else
-//! changes: the exception arrives at CPL 0 on the same stack, so the stack
-//! pointer at the recovery point is the one the block started with (and
-//! the frame the CPU pushes below it harms nothing: the target has no red
-//! zone). This works for faults and traps alike (`int3` reports the
-//! instruction after it) and needs no instruction lengths.
+//! and returns to it with the stack pointer the block was armed with,
+//! skipping the rest of the instruction (or of code the block called).
+//! Nothing else changes: the exception arrives at CPL 0 on the same stack
+//! (the frame the CPU pushes below the armed stack pointer harms nothing:
+//! the target has no red zone). This works for faults and traps alike
+//! (`int3` reports the instruction after it) and needs no instruction
+//! lengths.
+//!
+//! A host that stops the guest can resume it the same way: it finds the
+//! recovery point where [`recovery_addresses`] says, and writes what it
+//! caught there (the fuzz guest's host does, for exits that stop a VP).
 //!
 //! Any other exception — no recovery point armed — is reported with the
 //! registers, and the run ends as failed (see `unexpected.rs`).
@@ -42,10 +47,36 @@ pub mod vector {
 
 /// Where a guarded instruction resumes after an exception; 0 when none is
 /// armed. Written by the guarded `asm!` blocks and the handler.
-pub(crate) static RECOVERY_RIP: AtomicU64 = AtomicU64::new(0);
+#[doc(hidden)]
+pub static RECOVERY_RIP: AtomicU64 = AtomicU64::new(0);
+/// The stack pointer it resumes with.
+#[doc(hidden)]
+pub static RECOVERY_RSP: AtomicU64 = AtomicU64::new(0);
 /// What the handler caught since the last [`guarded`] began.
 static CAUGHT_VECTOR: AtomicU64 = AtomicU64::new(NOTHING_CAUGHT);
 static CAUGHT_ERROR: AtomicU64 = AtomicU64::new(NO_ERROR_CODE);
+
+/// Where the recovery point lives in guest memory (the guests run
+/// identity-mapped, so these are GPAs too): the resume address, the stack
+/// pointer, and where the vector and the error code of what was caught
+/// go. A host that stops the VP resumes it by writing these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecoveryAddresses {
+    pub rip: u64,
+    pub rsp: u64,
+    pub vector: u64,
+    pub error: u64,
+}
+
+#[must_use]
+pub fn recovery_addresses() -> RecoveryAddresses {
+    RecoveryAddresses {
+        rip: RECOVERY_RIP.as_ptr() as u64,
+        rsp: RECOVERY_RSP.as_ptr() as u64,
+        vector: CAUGHT_VECTOR.as_ptr() as u64,
+        error: CAUGHT_ERROR.as_ptr() as u64,
+    }
+}
 const NOTHING_CAUGHT: u64 = u64::MAX;
 /// What the stubs push when the CPU pushes no error code.
 const NO_ERROR_CODE: u64 = u64::MAX;
@@ -117,7 +148,7 @@ pub fn expect_caught<T: fmt::Debug>(expected: Caught, result: Result<T, Caught>)
 
 /// Runs `operation`, which may execute guarded instructions, and returns
 /// what it produced, or the exception one of them raised.
-pub(crate) fn guarded<T>(operation: impl FnOnce() -> T) -> Result<T, Caught> {
+pub fn guarded<T>(operation: impl FnOnce() -> T) -> Result<T, Caught> {
     CAUGHT_VECTOR.store(NOTHING_CAUGHT, Ordering::SeqCst);
     let value = operation();
     match CAUGHT_VECTOR.load(Ordering::SeqCst) {
@@ -128,15 +159,19 @@ pub(crate) fn guarded<T>(operation: impl FnOnce() -> T) -> Result<T, Caught> {
 
 /// `asm!` with the recovery point armed around `$instructions` (see the
 /// module documentation). Extra operands follow, explicit registers last.
+/// Wrap the block in [`guarded`] to learn what it caught.
+#[macro_export]
 macro_rules! guarded_asm {
     ($($instructions:literal),+ ; $($operands:tt)*) => {
         core::arch::asm!(
             "lea {recovery_address}, [rip + 3f]",
+            "mov qword ptr [rip + {recovery_rsp}], rsp",
             "mov qword ptr [rip + {recovery_rip}], {recovery_address}",
             $($instructions),+,
             "3:",
             "mov qword ptr [rip + {recovery_rip}], 0",
             recovery_rip = sym $crate::exception::RECOVERY_RIP,
+            recovery_rsp = sym $crate::exception::RECOVERY_RSP,
             recovery_address = out(reg) _,
             $($operands)*
         )

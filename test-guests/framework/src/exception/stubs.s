@@ -8,7 +8,8 @@
 #   0(%rsp) vector   8 error code   16 RIP   24 CS   32 RFLAGS   40 RSP   48 SS
 #
 # If a guarded instruction armed a recovery point, the common code records
-# the vector and error code, resumes there and disarms it. Otherwise it
+# the vector and error code, resumes there with the stack pointer saved
+# when it was armed, and disarms it. Otherwise it
 # saves every general register below the frame (the layout of
 # ExceptionFrame) and calls the Rust reporter, which ends the run.
 #
@@ -66,8 +67,14 @@ tessera_guest_exception_common:
     movq {recovery_rip}(%rip), %rax
     testq %rax, %rax
     jz .Lunexpected
-    # The frame moved up by the saved RAX: RIP is at 24, the vector at 8.
+    # The frame moved up by the saved RAX: RIP is at 24, RSP at 48, the
+    # vector at 8. Resume with the stack pointer the guard was armed
+    # with: the fault may come from code the guarded block called.
     movq %rax, 24(%rsp)
+    movq {recovery_rsp}(%rip), %rax
+    movq %rax, 48(%rsp)
+    # A single-step trap (TF) resumes without single-stepping on.
+    andq $~0x100, 40(%rsp)
     movq $0, {recovery_rip}(%rip)
     movq 8(%rsp), %rax
     movq %rax, {caught_vector}(%rip)

@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use tessera_boot_plan::GuestFormat;
+use tessera_guest_loader::linux::SetupHeader;
 use tessera_guest_loader::{GuestMemory, load_elf64, load_multiboot};
 use toml::Spanned;
 
@@ -46,21 +47,24 @@ impl GuestImages {
     }
 }
 
-/// Names the guest images of `raw`; files are resolved against the
-/// directory of `manifest`.
-pub(super) fn collect(raw: &RawManifest, manifest: &Path, taken: &[String]) -> GuestImages {
-    let dir = std::path::absolute(manifest)
-        .ok()
-        .and_then(|m| m.parent().map(Path::to_path_buf))
-        .unwrap_or_default();
+/// Names the guest images of `raw` (each partition's `image`, or its
+/// `linux.kernel`, always a file); files are resolved against the directory
+/// of the manifest, named files by the report's resolver.
+pub(super) fn collect(raw: &RawManifest, report: &Report<'_>, taken: &[String]) -> GuestImages {
+    let dir = super::linux::manifest_dir(report.file());
     let mut images = GuestImages::default();
     let mut next = 1;
     for partition in raw.partition.values() {
-        let image = partition.get_ref().image.get_ref();
+        let partition = partition.get_ref();
+        let (image, file) = match (&partition.image, &partition.linux) {
+            (Some(image), _) => (image.get_ref(), is_file(image.get_ref())),
+            (None, Some(linux)) => (linux.get_ref().kernel.get_ref(), true),
+            (None, None) => continue,
+        };
         if images.names.contains(image) || images.files.iter().any(|f| &f.file == image) {
             continue;
         }
-        if !is_file(image) {
+        if !file {
             images.names.push(image.clone());
             continue;
         }
@@ -75,7 +79,7 @@ pub(super) fn collect(raw: &RawManifest, manifest: &Path, taken: &[String]) -> G
         images.files.push(ModuleFile {
             name,
             file: image.clone(),
-            path: dir.join(image),
+            path: super::linux::host_path(image, &dir, report).unwrap_or_default(),
         });
     }
     images
@@ -126,17 +130,26 @@ pub(super) fn check_file(
     let result = match format {
         GuestFormat::Elf64 => load_elf64(&bytes, memory_bytes).map(drop),
         GuestFormat::Multiboot => load_multiboot(&bytes, memory_bytes, cmdline, &[]).map(drop),
+        // A Linux guest's kernel is checked with its initrd (`linux`).
+        GuestFormat::Linux => Ok(()),
     };
     let Err(error) = result else {
         return true;
     };
-    let other = match format {
-        GuestFormat::Elf64 => load_multiboot(&bytes, memory_bytes, "", &[])
-            .is_ok()
-            .then_some("it is a Multiboot kernel: write format = \"multiboot\""),
-        GuestFormat::Multiboot => load_elf64(&bytes, memory_bytes)
-            .is_ok()
-            .then_some("it is an ELF64 executable: write format = \"elf64\" (or leave it out)"),
+    let other = if SetupHeader::parse(&bytes).is_ok() {
+        Some(
+            "it is a Linux kernel: write linux = { kernel = \"FILE\", initrd = \"FILE\", \
+             cmdline = \"...\" } instead of image",
+        )
+    } else {
+        match format {
+            GuestFormat::Elf64 => load_multiboot(&bytes, memory_bytes, "", &[])
+                .is_ok()
+                .then_some("it is a Multiboot kernel: write format = \"multiboot\""),
+            GuestFormat::Multiboot | GuestFormat::Linux => load_elf64(&bytes, memory_bytes)
+                .is_ok()
+                .then_some("it is an ELF64 executable: write format = \"elf64\" (or leave it out)"),
+        }
     };
     let help = other.map_or_else(
         || match format {
@@ -145,8 +158,9 @@ pub(super) fn check_file(
                                    top for the stack and page tables): link it lower or give \
                                    the partition more memory"
                 .to_owned(),
-            GuestFormat::Multiboot => "a multiboot guest is a Multiboot 1 kernel (ELF32 or a.out \
-                                       kludge) whose image fits in the partition's memory"
+            GuestFormat::Multiboot | GuestFormat::Linux => "a multiboot guest is a Multiboot 1 \
+                                                            kernel (ELF32 or a.out kludge) whose \
+                                                            image fits in the partition's memory"
                 .to_owned(),
         },
         str::to_owned,

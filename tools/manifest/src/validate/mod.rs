@@ -10,6 +10,7 @@ mod endpoints;
 pub(crate) mod guest_image;
 mod hv;
 mod limits;
+mod linux;
 mod modules;
 mod partitions;
 mod rights;
@@ -44,6 +45,40 @@ pub const MAX_KERNEL_ARGS: usize = 256;
 
 const NAME_HELP: &str = "names are 1 to 31 bytes of lower-case letters, digits and `-`, \
                          starting with a letter, such as \"echo-server\"";
+
+/// Checks a command line written at `entry` (`what` names it in the
+/// message): one line of printable ASCII of at most `MAX_GUEST_CMDLINE`
+/// bytes; otherwise reports why, with `example` in the help.
+fn check_cmdline(
+    entry: String,
+    cmdline: &Spanned<String>,
+    what: &str,
+    example: &str,
+    report: &mut Report<'_>,
+) -> Option<String> {
+    use tessera_boot_plan::{MAX_GUEST_CMDLINE, guest_cmdline_valid};
+    let value = cmdline.get_ref();
+    if guest_cmdline_valid(value.as_bytes()) {
+        return Some(value.clone());
+    }
+    let message = if value.len() > MAX_GUEST_CMDLINE {
+        format!(
+            "{what} is {} bytes long, at most {MAX_GUEST_CMDLINE} fit",
+            value.len()
+        )
+    } else {
+        let c = value.chars().find(|c| !(' '..='~').contains(c));
+        format!("{what} contains {:?}", c.unwrap_or(' '))
+    };
+    report.push(
+        crate::error::check::BAD_CMDLINE,
+        entry,
+        span(cmdline),
+        message,
+        format!("write one line of printable ASCII, such as {example}"),
+    );
+    None
+}
 
 fn span<T>(s: &Spanned<T>) -> Option<Range<usize>> {
     Some(s.span())
@@ -125,13 +160,13 @@ pub(crate) fn validate(raw: &RawManifest, report: &mut Report<'_>) -> Option<Dep
             images.push(image.clone());
         }
     }
-    let guest_images = guest_image::collect(raw, report.file(), &images);
+    let guest_images = guest_image::collect(raw, report, &images);
     // Module files are relative to the repository root, looked for only
     // when some partition has modules.
     let root = modules::any_modules(raw)
         .then(|| modules::repository_root(report.file()))
         .flatten();
-    let module_file_count = modules::distinct_files(raw).len();
+    let module_file_count = modules::distinct_files(raw);
     let managers: BTreeSet<&str> = raw
         .partition
         .values()
@@ -193,7 +228,7 @@ pub(crate) fn validate(raw: &RawManifest, report: &mut Report<'_>) -> Option<Dep
         .chain(&guest_images.names)
         .map(String::as_str)
         .collect();
-    let module_files = modules::module_files(&partitions, &taken, root.as_deref());
+    let module_files = modules::module_files(&partitions, &taken);
     Some(Deployment {
         name,
         source: report.file().to_path_buf(),

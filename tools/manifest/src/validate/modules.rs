@@ -5,9 +5,9 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use tessera_boot_plan::{GuestFormat, MAX_GUEST_CMDLINE, MAX_GUEST_MODULES, guest_cmdline_valid};
+use tessera_boot_plan::{GuestFormat, MAX_GUEST_MODULES};
 
-use super::span;
+use super::{check_cmdline, span};
 use crate::error::Report;
 use crate::error::check::*;
 use crate::model::{GuestModule, ModuleFile, Partition};
@@ -46,22 +46,30 @@ pub(super) fn any_modules(raw: &RawManifest) -> bool {
     })
 }
 
-/// The distinct module files the manifest names, as written (for the
-/// image count: each is a boot module).
-pub(super) fn distinct_files(raw: &RawManifest) -> Vec<&str> {
-    let mut files: Vec<&str> = Vec::new();
+/// How many distinct module files the manifest names (for the image
+/// count: each is a boot module): Multiboot modules, by the name written
+/// (relative to the repository root), and Linux initrds, relative to the
+/// manifest.
+pub(super) fn distinct_files(raw: &RawManifest) -> usize {
+    let mut files: Vec<(bool, &str)> = Vec::new();
     for p in raw.partition.values() {
-        let Some(modules) = &p.get_ref().modules else {
-            continue;
-        };
-        for m in modules.get_ref() {
-            let file = m.get_ref().file.get_ref().as_str();
+        let p = p.get_ref();
+        let modules = p.modules.iter().flat_map(|m| m.get_ref());
+        let written = modules
+            .map(|m| (false, m.get_ref().file.get_ref().as_str()))
+            .chain(
+                p.linux
+                    .iter()
+                    .filter_map(|l| l.get_ref().initrd.as_ref())
+                    .map(|i| (true, i.get_ref().as_str())),
+            );
+        for file in written {
             if !files.contains(&file) {
                 files.push(file);
             }
         }
     }
-    files
+    files.len()
 }
 
 /// Checks `modules` of partition `entry` (whose format is `format`, if it
@@ -77,7 +85,7 @@ pub(super) fn check_modules(
         return Some(Vec::new());
     };
     let field = format!("{entry}.modules");
-    if format == Some(GuestFormat::Elf64) && !list.get_ref().is_empty() {
+    if format.is_some_and(|f| f.max_modules() == 0) && !list.get_ref().is_empty() {
         report.push(
             BAD_GUEST_MODULE,
             field,
@@ -123,38 +131,21 @@ fn check_module(
     let file_ok = check_file(entry, m, root, report);
     let cmdline = match &m.cmdline {
         None => Some(String::new()),
-        Some(cmdline) => {
-            let value = cmdline.get_ref();
-            if guest_cmdline_valid(value.as_bytes()) {
-                Some(value.clone())
-            } else {
-                let message = if value.len() > MAX_GUEST_CMDLINE {
-                    format!(
-                        "the module's command line is {} bytes long, at most \
-                         {MAX_GUEST_CMDLINE} fit",
-                        value.len()
-                    )
-                } else {
-                    let c = value.chars().find(|c| !(' '..='~').contains(c));
-                    format!("the module's command line contains {:?}", c.unwrap_or(' '))
-                };
-                report.push(
-                    BAD_CMDLINE,
-                    format!("{entry}.cmdline"),
-                    span(cmdline),
-                    message,
-                    "write one line of printable ASCII, such as \"module-one arg\" (the guest \
-                     reads it as the module's string)",
-                );
-                None
-            }
-        }
+        Some(cmdline) => check_cmdline(
+            format!("{entry}.cmdline"),
+            cmdline,
+            "the module's command line",
+            "\"module-one arg\" (the guest reads it as the module's string)",
+            report,
+        ),
     };
     if !file_ok {
         return None;
     }
+    let file = m.file.get_ref().clone();
     Some(GuestModule {
-        file: m.file.get_ref().clone(),
+        path: root.unwrap_or(Path::new("")).join(&file),
+        file,
         cmdline: cmdline?,
     })
 }
@@ -214,18 +205,14 @@ fn check_file(entry: &str, m: &RawModule, root: Option<&Path>, report: &mut Repo
     }
 }
 
-/// The deployment's module files: one per distinct `file`, in order of
-/// first use, named `module-N` from 1 (skipping names the images use).
-pub(super) fn module_files(
-    partitions: &[Partition],
-    taken: &[&str],
-    root: Option<&Path>,
-) -> Vec<ModuleFile> {
-    let root = root.unwrap_or(Path::new(""));
+/// The deployment's module files: one per distinct file on the host, in
+/// order of first use, named `module-N` from 1 (skipping names the images
+/// use).
+pub(super) fn module_files(partitions: &[Partition], taken: &[&str]) -> Vec<ModuleFile> {
     let mut files: Vec<ModuleFile> = Vec::new();
     let mut n = 0u32;
     for module in partitions.iter().flat_map(|p| &p.modules) {
-        if files.iter().any(|f| f.file == module.file) {
+        if files.iter().any(|f| f.path == module.path) {
             continue;
         }
         let name = loop {
@@ -238,7 +225,7 @@ pub(super) fn module_files(
         files.push(ModuleFile {
             name,
             file: module.file.clone(),
-            path: root.join(&module.file),
+            path: module.path.clone(),
         });
     }
     files

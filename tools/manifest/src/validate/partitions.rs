@@ -6,20 +6,21 @@ use std::ops::Range;
 use tessera_boot_plan::route::{self, ParameterShape, intercept};
 use tessera_boot_plan::{
     EndpointKind, Expectation, GUEST_MEMORY_ALIGN, GuestFormat, MANAGER_BASE_MEMORY,
-    MAX_GUEST_CMDLINE, MAX_GUEST_MEMORY, MAX_PARTITIONS, MAX_PARTITIONS_PER_MANAGER, MAX_ROUTES,
-    MAX_VPS, MIN_GUEST_MEMORY, PARTITION_KERNEL_MEMORY, guest_cmdline_valid, guest_memory_valid,
-    is_valid_name, manager::MANAGER_DATA_SLOT, manager_memory_needed,
+    MAX_GUEST_MEMORY, MAX_PARTITIONS, MAX_PARTITIONS_PER_MANAGER, MAX_ROUTES, MAX_VPS,
+    MIN_GUEST_MEMORY, PARTITION_KERNEL_MEMORY, guest_memory_valid, is_valid_name,
+    manager::MANAGER_DATA_SLOT, manager_memory_needed, page_table_memory,
 };
 use toml::Spanned;
 
 use super::guest_image::{self, GuestImages};
 use super::hv::check_hv;
+use super::linux;
 use super::modules::check_modules;
 use super::suggest::suggest;
-use super::{Info, NAME_HELP, span};
+use super::{Info, NAME_HELP, check_cmdline, span};
 use crate::error::Report;
 use crate::error::check::*;
-use crate::model::{Partition, Route};
+use crate::model::{GuestModule, Partition, Route};
 use crate::range::parse_range;
 use crate::raw::{RawManifest, RawPartition, RawRoute};
 use crate::size::{format_size, parse_size};
@@ -165,49 +166,35 @@ fn check_partition(
         ok = false;
     }
 
-    // The image: a file (checked once the format and memory are known), or
-    // a test-guest crate.
-    let image = p.image.get_ref();
-    let (image_name, image_file) = guest_images.of(image);
-    let crate_image = image_file.is_none();
-    if crate_image && !is_valid_name(image.as_bytes()) {
-        let help = if image.contains('_') {
-            format!(
-                "name the crate with `-` instead of `_`, such as \"{}\"",
-                image.replace('_', "-")
-            )
-        } else {
-            "`image` names the crate under test-guests/ that builds the guest, such as \"hello\" \
-             (1 to 31 bytes of lower-case letters, digits and `-`), or a guest image file \
-             relative to the manifest, such as \"./guest.elf\""
-                .to_owned()
-        };
-        report.push(
-            BAD_GUEST_IMAGE,
-            format!("{entry}.image"),
-            span(&p.image),
-            format!("`{image}` is not a guest crate name"),
-            help,
+    // The guest: a `linux` table, or an image that is a file (checked once
+    // the format and memory are known) or a test-guest crate.
+    let linux = linux::check_shape(&entry, p, &linux::manifest_dir(report.file()), report);
+    ok &= linux.is_ok();
+    let linux = linux.ok().flatten();
+    let written_image = match (&linux, &p.image) {
+        (Some(linux), _) => Some(linux.kernel.0.as_str()),
+        (None, Some(image)) => Some(image.get_ref().as_str()),
+        (None, None) => None,
+    };
+    let (image_name, image_file) =
+        written_image.map_or((String::new(), None), |image| guest_images.of(image));
+    if let (None, Some(spanned)) = (&linux, &p.image) {
+        ok &= check_crate_image(
+            &entry,
+            spanned,
+            image_file.is_none(),
+            component_images,
+            report,
         );
-        ok = false;
-    } else if crate_image && component_images.contains(image) {
-        report.push(
-            BAD_GUEST_IMAGE,
-            format!("{entry}.image"),
-            span(&p.image),
-            format!("`{image}` is also a component image"),
-            "each image is a boot module named after its crate, so a guest crate (test-guests/) \
-             and a component crate (components/) cannot share a name: rename one of them",
-        );
-        ok = false;
     }
 
     // Format and command line.
-    let format = match &p.format {
-        None => Some(GuestFormat::Elf64),
-        Some(format) => {
+    let format = match (p.linux.is_some(), &p.format) {
+        (true, _) => Some(GuestFormat::Linux),
+        (false, None) => Some(GuestFormat::Elf64),
+        (false, Some(format)) => {
             let value = format.get_ref().as_str();
-            let parsed = GuestFormat::from_name(value);
+            let parsed = GuestFormat::from_name(value).filter(|f| *f != GuestFormat::Linux);
             if parsed.is_none() {
                 report.push(
                     BAD_GUEST_FORMAT,
@@ -223,7 +210,10 @@ fn check_partition(
     };
     ok &= format.is_some();
     let cmdline = match &p.cmdline {
-        None => String::new(),
+        None => linux
+            .as_ref()
+            .map(|l| l.cmdline.clone())
+            .unwrap_or_default(),
         Some(cmdline) => {
             let value = cmdline.get_ref();
             if format == Some(GuestFormat::Elf64) {
@@ -236,32 +226,38 @@ fn check_partition(
                      loader passes a command line",
                 );
                 ok = false;
-            } else if !guest_cmdline_valid(value.as_bytes()) {
-                let message = if value.len() > MAX_GUEST_CMDLINE {
-                    format!(
-                        "the command line is {} bytes long, at most {MAX_GUEST_CMDLINE} fit",
-                        value.len()
-                    )
-                } else {
-                    let c = value.chars().find(|c| !(' '..='~').contains(c));
-                    format!("the command line contains {:?}", c.unwrap_or(' '))
-                };
-                report.push(
-                    BAD_CMDLINE,
-                    format!("{entry}.cmdline"),
-                    span(cmdline),
-                    message,
-                    "write one line of printable ASCII, such as \"multiboot-guest check=cmdline\"",
-                );
+            } else if check_cmdline(
+                format!("{entry}.cmdline"),
+                cmdline,
+                "the command line",
+                "\"multiboot-guest check=cmdline\"",
+                report,
+            )
+            .is_none()
+            {
                 ok = false;
             }
             value.clone()
         }
     };
 
-    // Boot modules (Multiboot only).
-    let modules = check_modules(&entry, p, format, root, report);
+    // Boot modules (Multiboot), or the initrd (Linux).
+    let mut modules = if p.linux.is_some() {
+        // `modules` beside `linux` is the shape check's to report.
+        p.modules.is_none().then(Vec::new)
+    } else {
+        check_modules(&entry, p, format, root, report)
+    };
     ok &= modules.is_some();
+    if let (Some(modules), Some((file, path))) =
+        (&mut modules, linux.as_ref().and_then(|l| l.initrd.clone()))
+    {
+        modules.push(GuestModule {
+            file,
+            path,
+            cmdline: String::new(),
+        });
+    }
 
     // Memory.
     let memory = match parse_size(p.memory.get_ref()) {
@@ -618,9 +614,17 @@ fn check_partition(
     else {
         return (None, manager);
     };
-    if let Some(path) = &image_file
-        && !guest_image::check_file(&entry, &p.image, path, format, memory, &cmdline, report)
-    {
+    let files_ok = match (&linux, &p.linux, &p.image, &image_file) {
+        (Some(linux), Some(raw), _, _) => {
+            let vps = vp_cpus.len() as u32;
+            linux::check_files(&entry, raw.get_ref(), linux, memory, vps, report)
+        }
+        (None, _, Some(image), Some(path)) => {
+            guest_image::check_file(&entry, image, path, format, memory, &cmdline, report)
+        }
+        _ => true,
+    };
+    if !files_ok {
         return (None, manager);
     }
     let routes = routes
@@ -653,6 +657,51 @@ fn check_partition(
         modules: modules.unwrap_or_default(),
     };
     (Some(partition), manager)
+}
+
+/// A partition `image` that names a test-guest crate (`crate_image`, not a
+/// file): a valid crate name that is no component's image.
+fn check_crate_image(
+    entry: &str,
+    spanned: &Spanned<String>,
+    crate_image: bool,
+    component_images: &[String],
+    report: &mut Report<'_>,
+) -> bool {
+    let image = spanned.get_ref();
+    if crate_image && !is_valid_name(image.as_bytes()) {
+        let help = if image.contains('_') {
+            format!(
+                "name the crate with `-` instead of `_`, such as \"{}\"",
+                image.replace('_', "-")
+            )
+        } else {
+            "`image` names the crate under test-guests/ that builds the guest, such as \"hello\" \
+             (1 to 31 bytes of lower-case letters, digits and `-`), or a guest image file \
+             relative to the manifest, such as \"./guest.elf\""
+                .to_owned()
+        };
+        report.push(
+            BAD_GUEST_IMAGE,
+            format!("{entry}.image"),
+            span(spanned),
+            format!("`{image}` is not a guest crate name"),
+            help,
+        );
+        return false;
+    }
+    if crate_image && component_images.contains(image) {
+        report.push(
+            BAD_GUEST_IMAGE,
+            format!("{entry}.image"),
+            span(spanned),
+            format!("`{image}` is also a component image"),
+            "each image is a boot module named after its crate, so a guest crate (test-guests/) \
+             and a component crate (components/) cannot share a name: rename one of them",
+        );
+        return false;
+    }
+    true
 }
 
 /// `cpus`: one per VP, each a CPU of the deployment; default VP `i` on CPU
@@ -1211,8 +1260,9 @@ fn check_managers(
             .iter()
             .map(|&(name, bytes)| {
                 format!(
-                    "{name} {} + {}",
+                    "{name} {} + {} + {}",
                     format_size(bytes),
+                    format_size(page_table_memory(bytes)),
                     format_size(PARTITION_KERNEL_MEMORY)
                 )
             })
@@ -1235,9 +1285,10 @@ fn check_managers(
             ),
             format!(
                 "raise component.{manager}.memory to at least \"{}\": a manager pays from its quota \
-                 for each partition's guest memory plus {} of kernel objects (the partition, its \
-                 VPs and VMCBs, nested page tables), and {} for its own image, stack and heap \
-                 (raise deployment.component-memory with it)",
+                 for each partition's guest memory, the page tables that map it (1/256 of it), \
+                 and {} of kernel objects (the partition, its VPs and VMCBs, its nested table \
+                 directories), and {} for its own image, stack and heap (raise \
+                 deployment.component-memory with it)",
                 format_size(needed),
                 format_size(PARTITION_KERNEL_MEMORY),
                 format_size(MANAGER_BASE_MEMORY)

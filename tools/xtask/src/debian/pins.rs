@@ -35,7 +35,8 @@ pub struct Pin {
 }
 
 /// Debian's kernel for virtual machines ("cloud"): L1 of the nested-KVM run
-/// (its `kvm`, `kvm-amd` and `irqbypass` modules), and the Linux guest to come.
+/// (its `kvm`, `kvm-amd` and `irqbypass` modules), and the Linux guest of the
+/// `linux` deployment (its `/boot/vmlinuz-RELEASE`).
 /// In `bookworm` main and `bookworm-security` alike.
 pub const LINUX_IMAGE_CLOUD: Pin = Pin {
     package: "linux-image-6.1.0-50-cloud-amd64",

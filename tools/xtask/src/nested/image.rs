@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use super::plan::{self, Placement};
 use crate::debian::{self, deb, pins};
 use crate::host_tools;
-use crate::initramfs::{Initramfs, Source, host_program, kernel_modules};
+use crate::initramfs::{Initramfs, Source, busybox, host_program, kernel_modules};
 use crate::qemu::command::QEMU;
 use crate::system_tests::{self, Prepared, SystemTest};
 use crate::workspace::Workspace;
@@ -32,9 +32,6 @@ const QEMU_DATA_FILES: &[&str] = &[
     "share/qemu/multiboot_dma.bin",
     "lib/ipxe/qemu/efi-e1000e.rom",
 ];
-
-/// Where busybox-static puts busybox (bookworm; later releases under /usr).
-const BUSYBOX_PATHS: &[&str] = &["bin/busybox", "usr/bin/busybox"];
 
 /// How long a test may go without its serial log growing inside L1: a
 /// guest exit costs hundreds of times more than under TCG, and on a busy
@@ -74,20 +71,11 @@ pub fn build(
         .kernel_release()
         .ok_or("the L1 kernel pin is not a linux-image package")?;
     let linux = deb::unpacked(&L1_KERNEL, &cache)?;
-    let busybox_package = deb::unpacked(&pins::BUSYBOX_STATIC, &cache)?;
     let mut tree = Initramfs::new();
 
-    let busybox = BUSYBOX_PATHS
-        .iter()
-        .map(|path| busybox_package.join(path))
-        .find(|path| path.is_file())
-        .ok_or_else(|| format!("{} has no busybox", pins::BUSYBOX_STATIC.spec()))?;
-    tree.host_file("/bin/busybox", &busybox)?;
-    tree.symlink("/bin/sh", "busybox")?;
+    busybox::add(&mut tree, &cache)?;
     tree.file("/init", Source::Bytes(INIT.as_bytes().to_vec()), 0o755)?;
-    for dir in ["/proc", "/sys", "/dev", "/tmp", LOGS_DIR] {
-        tree.dir(dir)?;
-    }
+    tree.dir(LOGS_DIR)?;
 
     let kernel_dir = linux.join("lib/modules").join(release).join("kernel");
     let wanted: Vec<&str> = MODULES.iter().map(|(name, _)| *name).collect();

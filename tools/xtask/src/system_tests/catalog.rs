@@ -248,6 +248,52 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         ],
         ..SystemTest::DEFAULT
     },
+    // Kernel objects live in reused slots and every frame the kernel takes
+    // for a component is charged to it (issue 9 finding 2): object-probe
+    // churns objects far past the ~120 000 regions that once exhausted the
+    // kernel heap, and runs its quota out with page tables.
+    SystemTest {
+        name: "kernel-objects",
+        deployment: Some("kernel-objects"),
+        markers: &[
+            "boot plan \"kernel-objects\": 1 components",
+            "[object-probe cpu",
+            "] INFO ok 1 - 150000 one-page regions are made and deleted in turn",
+            "] INFO ok 2 - 2000 partitions, each with a region mapped and a VP, are made and destroyed in turn",
+            "] INFO ok 3 - mapping a page at every GiB of a partition stops with QuotaExhausted: its nested tables are charged to it",
+            "] INFO ok 4 - a second partition maps as many pages as the first: the first one's nested tables came back",
+            "] INFO ok 5 - mapping a page at every GiB of its region window stops with QuotaExhausted: its page tables are charged to it",
+            "] INFO object-probe: all 5 checks ok",
+            "deployment verdict from object-probe",
+            VERDICT_PASS,
+        ],
+        ..SystemTest::DEFAULT
+    },
+    // Tearing partitions down (issue 9 finding 4): VPs waiting for their
+    // handler, or answered STOP, go with their capabilities; a manager that
+    // dies holding partitions and a region leaks neither.
+    SystemTest {
+        name: "vm-teardown",
+        deployment: Some("vm-teardown"),
+        markers: &[
+            "boot plan \"vm-teardown\": 2 components",
+            "[teardown-probe cpu",
+            "] INFO ok 1 - an endpoint for the exits and the guest's code are made",
+            "] INFO ok 2 - 20 times: a partition whose VP waits for the probe's answer is destroyed unanswered, and the next is made",
+            "] INFO ok 3 - 20 times: a partition whose VP is answered STOP is destroyed at once, and the next is made",
+            "] INFO ok 4 - a VP answered ADVANCE_RIP and STOP is stopped when the Reply returns, past its OUT (rip 0xfff2)",
+            "] INFO ok 5 - VpStop of a VP spinning in its guest on the other CPU returns once it has stopped (rip 0xfff2)",
+            "] INFO ok 6 - doomed-manager made partitions with VPs blocked on it, and holds a region",
+            "component doomed-manager faulted: page fault (#PF) at 0x10",
+            "] INFO ok 7 - a call to doomed-manager fails with ServerDied once it has faulted",
+            "] INFO ok 8 - as many partitions as the dead manager held are made again: their ASIDs came back",
+            "] INFO ok 9 - a region as large as the dead manager's is made: its frames came back",
+            "] INFO teardown-probe: all 9 checks ok",
+            "deployment verdict from teardown-probe",
+            VERDICT_PASS,
+        ],
+        ..SystemTest::DEFAULT
+    },
     // A component that faults is stopped; its caller gets ServerDied, now
     // and on every later call, and its neighbours go on serving.
     // Memory regions shared across CPUs and taken back by revoke.
@@ -365,6 +411,28 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         markers: VM_HV_RESET_MARKERS,
         ..SystemTest::DEFAULT
     },
+    // A guest cannot flood the console (issue 9 finding 6): 5 000 writes of
+    // the guest OS ID, each of which the kernel logs, let a bounded few
+    // lines through (`line_limits`).
+    SystemTest {
+        name: "vm-log-flood",
+        deployment: Some("vm-log-flood"),
+        markers: &[
+            "boot plan \"vm-log-flood\": 2 components",
+            "] INFO init: partition-manager: manager data for 1 partitions",
+            "partition flood: ",
+            "partition flood: Hv#1 interface on",
+            "partition flood VP 0: guest OS ID 0x8000000000000001",
+            "lines from this partition suppressed before this one",
+            "] INFO flood: ok 1 - 5000 writes of HV_X64_MSR_GUEST_OS_ID each take",
+            "] INFO flood: # tessera-guest: 1 passed, 0 failed",
+            "partition flood: passed (expected pass): ok",
+            VM_MANAGER,
+            VERDICT_PASS,
+        ],
+        line_limits: &[(": guest OS ID 0x", 40)],
+        ..SystemTest::DEFAULT
+    },
     // A hypercall route: code 0x0008 goes to probe-device instead of the
     // kernel's own handler, whatever the input value; other codes stay
     // the kernel's.
@@ -420,6 +488,24 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
                 send: QUIT,
             },
         ],
+        ..SystemTest::DEFAULT
+    },
+    // Debian's kernel, unmodified, in the `linux` deployment, as far as it
+    // boots without an interrupt controller or a timer: loader, entry, zero
+    // page, e820 map, Hv#1 detection and ACPI tables (markers.rs says what
+    // is checked and why). Linux then waits for a timer tick forever, so
+    // the test ends the run there, as a user would, with Ctrl-A X. The
+    // full Linux test (userspace, power-off) replaces it with issue 13.
+    SystemTest {
+        name: "linux-early-boot",
+        deployment: Some("linux"),
+        expect: Expect::Quit,
+        markers: LINUX_EARLY_BOOT_MARKERS,
+        absent: LINUX_EARLY_BOOT_ABSENT,
+        input: &[InputStep {
+            after: LINUX_NEEDS_A_TIMER,
+            send: QUIT,
+        }],
         ..SystemTest::DEFAULT
     },
     // The kernel's console input on its own: console-reader waits on the

@@ -263,3 +263,65 @@ pub const CONSOLE_ECHO_MARKERS: &[&str] = &[
     ECHO_PROMPT,
     "] INFO echo: echo-guest: you typed: hello tessera",
 ];
+
+/// linux-early-boot: Debian's kernel in the `linux` deployment, as far as
+/// it goes without an interrupt controller or a timer (issue 13). What is
+/// checked, and why it is robust:
+///
+/// - our side, from the manager's log: the pinned kernel speaks boot
+///   protocol 2.15 and is loaded at its `pref_address`, and VP 0 starts at
+///   `startup_64` (load address + 0x200);
+/// - the kernel's side, in the order Linux prints it: its banner and
+///   command line (the decompressor found the zero page, ran and jumped to
+///   the kernel), the e820 map it echoes (the loader's, entry by entry:
+///   RAM, the reserved EBDA KiB, the ACPI tables, 256 MiB of RAM), Hyper-V
+///   picked from CPUID, and every ACPI table found from `acpi_rsdp_addr`
+///   with its checksum right (Linux refuses a table whose checksum is not);
+/// - where it stops: TSC calibration finds no timer to calibrate against
+///   (no PIT, HPET or PM timer; `hv-frequencies` comes with issue 13). It
+///   then waits for a timer tick forever, so the test ends the run there
+///   (Ctrl-A X). Timestamps, addresses KASLR chooses and the privilege
+///   bits (which change as Tessera implements more) are not checked.
+pub const LINUX_EARLY_BOOT_MARKERS: &[&str] = &[
+    "boot plan \"linux\": 2 components",
+    "partition linux: ",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition linux: Linux boot protocol 2.15: kernel at 0x1000000",
+    "partition linux: VP 0 started at rip 0x1000200",
+    "] Linux version 6.1.0-",
+    "] Command line: console=ttyS0 earlyprintk=serial,ttyS0 tessera.vps=2",
+    "] BIOS-e820: [mem 0x0000000000000000-0x000000000009fbff] usable",
+    "] BIOS-e820: [mem 0x000000000009fc00-0x000000000009ffff] reserved",
+    "] BIOS-e820: [mem 0x00000000000e0000-0x00000000000e0fff] ACPI data",
+    "] BIOS-e820: [mem 0x0000000000100000-0x000000000fffffff] usable",
+    "] Hypervisor detected: Microsoft Hyper-V",
+    "] Hyper-V: privilege flags low 0x",
+    "] ACPI: RSDP 0x00000000000E0000 000024 (v02 TESSRA)",
+    "] ACPI: XSDT 0x",
+    "] ACPI: FACP 0x",
+    "] ACPI: DSDT 0x",
+    "] ACPI: APIC 0x",
+    "] Kernel command line: console=ttyS0",
+    "] ACPI: Core revision ",
+    LINUX_NEEDS_A_TIMER,
+];
+
+/// Where Linux first waits for a timer.
+pub const LINUX_NEEDS_A_TIMER: &str = "] tsc: No reference (HPET/PMTIMER) available";
+
+/// What must not appear while Linux boots: a kernel complaint (an MSR a
+/// CPUID bit promised but that faults, a bug, a warning, a panic), an ACPI
+/// error about our tables, or the partition stopped by a fault.
+pub const LINUX_EARLY_BOOT_ABSENT: &[&str] = &[
+    "Call Trace",
+    "unchecked MSR access",
+    "BUG:",
+    "WARNING:",
+    "Kernel panic",
+    "ACPI Error",
+    "ACPI BIOS Error",
+    "ACPI Warning",
+    "; stopped",
+    "MISMATCH",
+    "kernel exception",
+];

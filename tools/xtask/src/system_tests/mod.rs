@@ -95,9 +95,15 @@ pub struct SystemTest {
     pub expect: Expect,
     /// Substrings the serial log must contain.
     pub markers: &'static [&'static str],
+    /// Substrings the serial log must not contain (a fault, a complaint).
+    pub absent: &'static [&'static str],
     /// What to type into COM1, and when (the serial console then reads
     /// QEMU's standard input, as in an interactive run).
     pub input: &'static [InputStep],
+    /// At most how many lines of the log may hold each substring: a guest
+    /// must not be able to make the kernel print a line per exit (issue 9
+    /// finding 6).
+    pub line_limits: &'static [(&'static str, usize)],
 }
 
 impl SystemTest {
@@ -111,7 +117,9 @@ impl SystemTest {
         extra_cmdline: "",
         expect: Expect::Pass,
         markers: &[],
+        absent: &[],
         input: &[],
+        line_limits: &[],
     };
 }
 

@@ -35,12 +35,12 @@ pub const OUTSIDE_TREE: &[OutsideTree] = &[OutsideTree {
 /// its default memory, sized from the manifest.
 const MY_TOML: &str = r#"# A deployment outside the tree: its guest is the file beside it.
 [deployment]
-component-memory = "520 MiB"
+component-memory = "522 MiB"
 cpus = 2
 
 [component.partition-manager]
 image = "partition-manager"
-memory = "514 MiB"
+memory = "516 MiB"
 priority = 10
 console = true
 verdict = true

@@ -1,0 +1,144 @@
+//! `hv-synic`, `hv-stimer` and `hv-stimer-direct`: modelled in
+//! `kernel/synic`, refused for deployments until the kernel serves them,
+//! with QEMU's CPUID bits when a test enables them.
+
+use tessera_hv1::cpuid::{
+    CpuidRegister, FeatureError, FeatureScope, Hv1Config, NOT_WIRED_FEATURES, Violation, cpuid,
+};
+use tessera_hv1::hypercall::HypercallPolicy;
+use tessera_hv1::synthetic_msr::{
+    MsrContext, MsrFault, MsrPolicy, PartitionMsrs, ReferenceCounter, VpMsrs, read,
+};
+use tlfs::HypercallCode;
+
+const SYNIC: [&str; 3] = ["hv-synic", "hv-stimer", "hv-stimer-direct"];
+
+fn regs(config: &Hv1Config, leaf: u32) -> [u32; 4] {
+    let r = cpuid(config, leaf, 0).unwrap();
+    [r.eax, r.ebx, r.ecx, r.edx]
+}
+
+fn modelled(names: &[&'static str]) -> Result<Hv1Config, FeatureError<'static>> {
+    Hv1Config::from_features_in(names.iter().copied(), FeatureScope::Modelled)
+}
+
+/// The three names are refused for deployments like every modelled name
+/// (`features.rs`, `modelled_names_are_refused_for_deployments`, checks
+/// the refusal and its reason for each name in the list).
+#[test]
+fn refused_for_deployments() {
+    for name in SYNIC {
+        assert!(NOT_WIRED_FEATURES.iter().any(|(known, _)| *known == name));
+        assert!(Hv1Config::from_features([name]).is_err());
+    }
+}
+
+/// TLFS md `feature-discovery.md`: leaf `0x40000003` EAX bit 2
+/// `AccessSynicRegs`, bit 3 `AccessSyntheticTimerRegs`, EBX bit 4
+/// `PostMessages`, bit 5 `SignalEvents`, EDX bit 19 `DirectSyntheticTimers`.
+/// QEMU (`target/i386/kvm/kvm.c`) sets the same: `HV_SYNIC_AVAILABLE`,
+/// `HV_SYNTIMERS_AVAILABLE`, `HV_POST_MESSAGES | HV_SIGNAL_EVENTS` with the
+/// SynIC, `HV_STIMER_DIRECT_MODE_AVAILABLE`.
+#[test]
+fn cpuid_bits() {
+    let synic = modelled(&["hv-synic"]).unwrap();
+    assert_eq!(
+        regs(&synic, 0x4000_0003),
+        [0x60 | 1 << 2, 1 << 4 | 1 << 5, 0, 0]
+    );
+    // (In this scope hv-time also grants the reference TSC page, bit 9.)
+    let time = 1 << 1 | 1 << 9;
+    let timers = modelled(&["hv-time", "hv-synic", "hv-stimer"]).unwrap();
+    assert_eq!(
+        regs(&timers, 0x4000_0003),
+        [0x60 | time | 1 << 2 | 1 << 3, 1 << 4 | 1 << 5, 0, 0]
+    );
+    let direct = modelled(&["hv-time", "hv-synic", "hv-stimer", "hv-stimer-direct"]).unwrap();
+    assert_eq!(
+        regs(&direct, 0x4000_0003),
+        [0x60 | time | 1 << 2 | 1 << 3, 1 << 4 | 1 << 5, 0, 1 << 19]
+    );
+    // Nothing recommended; the other leaves unchanged.
+    assert_eq!(regs(&direct, 0x4000_0004)[0], 0);
+    assert_eq!(
+        modelled(&["hv-synic", "hv-synic=off"]).unwrap(),
+        Hv1Config::minimal()
+    );
+}
+
+#[test]
+fn dependencies() {
+    let requires = |name, requires| Err(FeatureError::MissingDependency { name, requires });
+    assert_eq!(modelled(&["hv-stimer"]), requires("hv-stimer", "hv-synic"));
+    assert_eq!(
+        modelled(&["hv-synic", "hv-stimer"]),
+        requires("hv-stimer", "hv-time")
+    );
+    assert_eq!(
+        modelled(&["hv-time", "hv-synic", "hv-stimer-direct"]),
+        requires("hv-stimer-direct", "hv-stimer")
+    );
+    assert_eq!(
+        modelled(&["hv-time", "hv-synic", "hv-stimer", "hv-synic=off"]),
+        requires("hv-stimer", "hv-synic")
+    );
+}
+
+#[test]
+fn the_kernel_refuses_the_configuration_until_it_serves_it() {
+    let all = modelled(&["hv-time", "hv-synic", "hv-stimer", "hv-stimer-direct"]).unwrap();
+    assert!(all.validate_modelled().is_empty());
+    let refused: Vec<_> = all.validate_implemented().iter().collect();
+    assert_eq!(
+        refused,
+        [
+            Violation::Unimplemented {
+                register: CpuidRegister::Privileges,
+                bits: 1 << 2 | 1 << 3 | 1 << 9 | 1 << 36 | 1 << 37
+            },
+            Violation::Unimplemented {
+                register: CpuidRegister::FeaturesEdx,
+                bits: 1 << 19
+            },
+        ]
+    );
+    let text = refused[0].to_string();
+    assert!(
+        text.contains("AccessSynicRegs") && text.contains("SignalEvents"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_bits_open_the_msrs_and_hypercalls() {
+    let all = modelled(&["hv-time", "hv-synic", "hv-stimer"]).unwrap();
+    let policy = MsrPolicy::from_config(&all, 40);
+    let minimal = MsrPolicy::from_config(&Hv1Config::minimal(), 40);
+    let (partition, vp, context) = (
+        PartitionMsrs::new(ReferenceCounter::new(0, core::num::NonZeroU64::MIN)),
+        VpMsrs::new(0),
+        MsrContext::default(),
+    );
+    for msr in [
+        0x4000_0080,
+        0x4000_0084,
+        0x4000_0090,
+        0x4000_009F,
+        0x4000_00B0,
+        0x4000_00B7,
+    ] {
+        // Granted: forwarded to where the SynIC lives; otherwise #GP.
+        assert_eq!(
+            read(msr, &partition, &vp, &policy, &context),
+            Err(MsrFault::Forward)
+        );
+        assert_eq!(
+            read(msr, &partition, &vp, &minimal, &context),
+            Err(MsrFault::GeneralProtection)
+        );
+    }
+    let hypercalls = HypercallPolicy::from_config(&all);
+    assert!(hypercalls.privileges.post_messages());
+    assert!(hypercalls.privileges.signal_events());
+    assert!(hypercalls.advertised.contains(HypercallCode::POST_MESSAGE));
+}

@@ -1,0 +1,244 @@
+//! Ports and connections in the kernel: creating and removing them, and
+//! resolving a connection to its live port.
+
+use tlfs::HvStatus;
+use tlfs::synic::HvPortType;
+
+use super::messages::MessagePool;
+use super::{PartitionState, Synic};
+use crate::pages::SynicPages;
+use crate::ports::{ConnectSpec, Owner, PartitionRef, PortKind, PortSpec, valid_id};
+use crate::published::EventRoute;
+
+/// A port in the kernel's table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct PortEntry {
+    pub record: PortRecord,
+    /// Message ports: the buffers.
+    pub pool: Option<MessagePool>,
+}
+
+/// A port as the kernel holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PortRecord {
+    /// What it is.
+    pub spec: PortSpec,
+    /// Who created it.
+    pub owner: Owner,
+    /// Tells this port from an earlier one with the same ID.
+    pub serial: u64,
+}
+
+/// The port a connection reaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PortAddress {
+    /// The partition that owns the port.
+    pub partition: PartitionRef,
+    /// Its ID there.
+    pub id: u32,
+    /// The [`PortRecord::serial`] it had when connected.
+    pub serial: u64,
+}
+
+/// A connection as the kernel holds it (in the sending partition).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ConnectionRecord {
+    /// The connection ID.
+    pub id: u32,
+    /// The port.
+    pub port: PortAddress,
+    /// The port type it was made for.
+    pub port_type: HvPortType,
+    /// Who created it.
+    pub owner: Owner,
+}
+
+impl<P> PartitionState<P> {
+    pub(super) fn port_slot(&self, id: u32) -> Option<usize> {
+        self.ports
+            .iter()
+            .position(|p| p.as_ref().is_some_and(|p| p.record.spec.id == id))
+    }
+
+    pub(super) fn connection(&self, id: u32) -> Option<ConnectionRecord> {
+        self.connections.iter().find(|c| c.id == id).copied()
+    }
+}
+
+impl<P: SynicPages> Synic<P> {
+    /// The ports partition `partition` owns.
+    pub fn ports(&self, partition: PartitionRef) -> impl Iterator<Item = PortRecord> + '_ {
+        self.partition(partition)
+            .into_iter()
+            .flat_map(|p| p.ports.iter().flatten().map(|entry| entry.record))
+    }
+
+    /// The connections partition `partition` sends through.
+    #[must_use]
+    pub fn connections(&self, partition: PartitionRef) -> &[ConnectionRecord] {
+        self.partition(partition).map_or(&[], |p| &p.connections)
+    }
+
+    /// Creates a port in `partition`.
+    ///
+    /// # Errors
+    ///
+    /// `HV_STATUS_INVALID_PORT_ID` if the ID is taken; those of
+    /// [`PortSpec::check`].
+    pub fn create_port(
+        &mut self,
+        partition: PartitionRef,
+        spec: PortSpec,
+        owner: Owner,
+    ) -> Result<(), HvStatus> {
+        let serial = self.next_serial;
+        let part = self
+            .partition_mut(partition)
+            .ok_or(HvStatus::INVALID_PARTITION_ID)?;
+        spec.check(part.vps.len() as u32)?;
+        if part.port_slot(spec.id).is_some() {
+            return Err(HvStatus::INVALID_PORT_ID);
+        }
+        let entry = PortEntry {
+            record: PortRecord {
+                spec,
+                owner,
+                serial,
+            },
+            pool: matches!(spec.kind, PortKind::Message).then(MessagePool::default),
+        };
+        match part.ports.iter().position(Option::is_none) {
+            Some(free) => part.ports[free] = Some(entry),
+            None => part.ports.push(Some(entry)),
+        }
+        self.next_serial += 1;
+        Ok(())
+    }
+
+    /// Deletes a port of `partition`, with the messages queued in it; the
+    /// connections to it stay, useless.
+    ///
+    /// # Errors
+    ///
+    /// `HV_STATUS_INVALID_PORT_ID` if there is no such port.
+    pub fn delete_port(&mut self, partition: PartitionRef, id: u32) -> Result<(), HvStatus> {
+        let part = self
+            .partition_mut(partition)
+            .ok_or(HvStatus::INVALID_PARTITION_ID)?;
+        let slot = part.port_slot(id).ok_or(HvStatus::INVALID_PORT_ID)?;
+        let spec = part.ports[slot].as_ref().map(|p| p.record.spec);
+        if let Some(spec) = spec
+            && let Some(state) = part.vps.get_mut(spec.vp as usize)
+        {
+            state.queues[spec.sint.index()].remove_port(&mut part.ports, slot);
+        }
+        part.ports[slot] = None;
+        for sender in &self.partitions {
+            sender
+                .routes
+                .remove_where(|route| route.partition == partition && route.port == id);
+        }
+        Ok(())
+    }
+
+    /// Connects `sender`'s connection `spec.id` to port `spec.port` of
+    /// `port_partition`.
+    ///
+    /// # Errors
+    ///
+    /// `HV_STATUS_INVALID_CONNECTION_ID` if the ID is taken or not a 24-bit
+    /// ID; `HV_STATUS_INVALID_PORT_ID` if the port does not exist or is of
+    /// another type.
+    pub fn connect(
+        &mut self,
+        sender: PartitionRef,
+        spec: ConnectSpec,
+        port_partition: PartitionRef,
+        owner: Owner,
+    ) -> Result<(), HvStatus> {
+        if !valid_id(spec.id) {
+            return Err(HvStatus::INVALID_CONNECTION_ID);
+        }
+        let port = self
+            .partition(port_partition)
+            .and_then(|p| p.ports[p.port_slot(spec.port)?].as_ref())
+            .map(|entry| entry.record)
+            .ok_or(HvStatus::INVALID_PORT_ID)?;
+        if port.spec.kind.port_type() != spec.port_type {
+            return Err(HvStatus::INVALID_PORT_ID);
+        }
+        let part = self
+            .partition_mut(sender)
+            .ok_or(HvStatus::INVALID_PARTITION_ID)?;
+        if part.connection(spec.id).is_some() {
+            return Err(HvStatus::INVALID_CONNECTION_ID);
+        }
+        part.connections.push(ConnectionRecord {
+            id: spec.id,
+            port: PortAddress {
+                partition: port_partition,
+                id: port.spec.id,
+                serial: port.serial,
+            },
+            port_type: spec.port_type,
+            owner,
+        });
+        if let PortKind::Event {
+            base_flag,
+            flag_count,
+        } = port.spec.kind
+        {
+            // A full table leaves the connection on the slow path.
+            let _ = part.routes.insert(
+                spec.id,
+                EventRoute {
+                    partition: port_partition,
+                    port: port.spec.id,
+                    vp: port.spec.vp,
+                    sint: port.spec.sint,
+                    base_flag,
+                    flag_count,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Removes `sender`'s connection `id`. Messages it posted stay queued
+    /// ("Breaking a connection will not affect undelivered (queued)
+    /// messages").
+    ///
+    /// # Errors
+    ///
+    /// `HV_STATUS_INVALID_CONNECTION_ID` if there is no such connection.
+    pub fn disconnect(&mut self, sender: PartitionRef, id: u32) -> Result<(), HvStatus> {
+        let part = self
+            .partition_mut(sender)
+            .ok_or(HvStatus::INVALID_PARTITION_ID)?;
+        let at = part
+            .connections
+            .iter()
+            .position(|c| c.id == id)
+            .ok_or(HvStatus::INVALID_CONNECTION_ID)?;
+        part.connections.swap_remove(at);
+        part.routes.remove(id);
+        Ok(())
+    }
+
+    /// The live port a connection reaches, if it still exists.
+    pub(super) fn resolve(
+        &self,
+        sender: PartitionRef,
+        connection: u32,
+    ) -> Result<(PartitionRef, PortRecord), HvStatus> {
+        let record = self
+            .partition(sender)
+            .and_then(|p| p.connection(connection))
+            .ok_or(HvStatus::INVALID_CONNECTION_ID)?;
+        let address = record.port;
+        self.ports(address.partition)
+            .find(|p| p.spec.id == address.id && p.serial == address.serial)
+            .map(|port| (address.partition, port))
+            .ok_or(HvStatus::INVALID_PORT_ID)
+    }
+}
