@@ -103,11 +103,6 @@ pub fn free_bytes() -> u64 {
     free_frames() * FRAME_SIZE
 }
 
-/// Frames in the pool now.
-pub fn free_frames() -> u64 {
-    with(|frames| frames.free_frames() as u64)
-}
-
 /// One frame, zero-filled.
 pub fn allocate_zeroed() -> Option<PhysAddr> {
     let frame = with(|frames| frames.allocate())?;
