@@ -6,11 +6,12 @@
 //! leaf, and whether translations were taken away — is published here with
 //! atomics by the (locked) code that changes it, so the VP can re-enter the
 //! guest straight from the exit.
-use super::skip::{Unlocked, next_rip_unlocked};
+use super::VpVmcb;
+use super::skip::{Unlocked, next_rip_past, next_rip_unlocked};
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use tessera_svm::{EventInjection, ExitCode};
 use tessera_vcpu::GuestGprs;
-use super::VpVmcb;
+use tessera_vcpu::instruction::Skipped;
 
 /// Routes a lock-free reader can check; more than this and the fast path
 /// defers every exit of that kind to the locked one.
@@ -121,6 +122,9 @@ impl FastPartition {
 /// An exit that completes an instruction moves RIP past it
 /// (`skip::next_rip_unlocked`, reading guest memory through `npt_root`);
 /// if the bytes there are not that instruction, the locked path decides.
+///
+/// Inlined into the VP's loop (`run.rs`): it runs on every exit.
+#[inline(always)]
 pub fn answer(
     vmcb: &mut VpVmcb,
     gprs: &mut GuestGprs,
@@ -151,6 +155,7 @@ pub fn answer(
     }
 }
 
+#[inline(always)]
 fn answer_cpuid(
     vmcb: &mut VpVmcb,
     gprs: &mut GuestGprs,
@@ -162,13 +167,13 @@ fn answer_cpuid(
     if partition.cpuid_routes.routes(leaf) != Some(false) {
         return false;
     }
-    let Some(next_rip) = next_rip_unlocked(vmcb, unlocked) else {
+    let Some(next_rip) = next_rip_past(Skipped::Cpuid, vmcb, unlocked) else {
         return false;
     };
     *vmcb.event_inj_mut() = EventInjection::NONE;
     let subleaf = gprs.rcx as u32;
-    let [eax, ebx, ecx, edx] = super::hv1::cpuid_leaf(partition.hv1(), leaf)
-        .unwrap_or_else(|| super::guest_cpu::guest_cpuid(leaf, subleaf, vp_index));
+    let [eax, ebx, ecx, edx] =
+        super::guest_cpu::partition_cpuid(partition.hv1(), leaf, subleaf, vp_index);
     *vmcb.rax_mut() = u64::from(eax);
     gprs.rbx = u64::from(ebx);
     gprs.rcx = u64::from(ecx);
@@ -182,6 +187,7 @@ fn answer_cpuid(
 /// input value alone): answered here, through `register_only`, which
 /// agrees with the full dispatcher. Flushes, memory parameters and
 /// anything forwarded take the locked path.
+#[inline(always)]
 fn answer_hypercall(
     vmcb: &mut VpVmcb,
     gprs: &mut GuestGprs,
@@ -208,7 +214,7 @@ fn answer_hypercall(
         return false;
     }
     let enabled = partition.hypercalls_enabled.load(Ordering::Acquire);
-    let mut next_rip = || next_rip_unlocked(vmcb, unlocked);
+    let mut next_rip = || next_rip_past(Skipped::Vmmcall, vmcb, unlocked);
     if enabled && tessera_hv1::dispatch::is_plain_spin_wait(gprs.rcx, policy) {
         let Some(next_rip) = next_rip() else {
             return false;

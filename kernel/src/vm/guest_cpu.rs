@@ -2,24 +2,38 @@
 //! and the state rules it implies, worked out once: the host's CPUID does
 //! not change while the kernel runs.
 use spin::Once;
-use tessera_vcpu::cpuid;
+use tessera_hv1::Hv1Config;
+use tessera_vcpu::cpuid::{self, FixedLeaves};
 use tessera_vcpu::guest_cpu::GuestCpu;
 
 static GUEST_CPU: Once<GuestCpu> = Once::new();
+static FIXED_LEAVES: Once<FixedLeaves> = Once::new();
 
 /// What a guest's CPUID offers (`tessera_vcpu::guest_cpu`).
 pub fn guest_cpu() -> &'static GuestCpu {
     GUEST_CPU.call_once(|| GuestCpu::from_cpuid(|leaf, subleaf| guest_cpuid(leaf, subleaf, 0)))
 }
 
+/// The CPUID leaf `leaf`/`subleaf` as VP `vp_index` of a partition with
+/// the Hv#1 configuration `hv1` reads it (routes aside): the hottest
+/// leaves from the table made once, the hypervisor leaves from `hv1`, the
+/// rest from the host.
+#[inline(always)]
+pub fn partition_cpuid(hv1: Option<&Hv1Config>, leaf: u32, subleaf: u32, vp_index: u32) -> [u32; 4] {
+    let fixed = FIXED_LEAVES.call_once(|| FixedLeaves::from_host(|leaf| host_cpuid(leaf, 0)));
+    if let Some(regs) = fixed.answer(leaf, vp_index) {
+        return regs;
+    }
+    super::hv1::cpuid_leaf(hv1, leaf).unwrap_or_else(|| guest_cpuid(leaf, subleaf, vp_index))
+}
+
 /// The CPUID leaf `leaf`/`subleaf` as VP `vp_index` reads it (without a
 /// partition's Hv#1 leaves and routes).
 pub fn guest_cpuid(leaf: u32, subleaf: u32, vp_index: u32) -> [u32; 4] {
+    cpuid::filter(leaf, subleaf, host_cpuid(leaf, subleaf), vp_index)
+}
+
+fn host_cpuid(leaf: u32, subleaf: u32) -> [u32; 4] {
     let host = raw_cpuid::native_cpuid::cpuid_count(leaf, subleaf);
-    cpuid::filter(
-        leaf,
-        subleaf,
-        [host.eax, host.ebx, host.ecx, host.edx],
-        vp_index,
-    )
+    [host.eax, host.ebx, host.ecx, host.edx]
 }

@@ -588,6 +588,7 @@ impl Kernel {
 }
 
 /// The hypervisor CPUID leaves of a partition (zero without Hv#1).
+#[inline]
 pub fn cpuid_leaf(config: Option<&Hv1Config>, leaf: u32) -> Option<[u32; 4]> {
     if !tessera_hv1::cpuid::is_hypervisor_leaf(leaf) {
         return None;

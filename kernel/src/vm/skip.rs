@@ -111,16 +111,23 @@ pub struct Unlocked<'a> {
 pub fn next_rip_unlocked(vmcb: &Vmcb, unlocked: &mut Unlocked<'_>) -> Option<u64> {
     let control = &vmcb.control;
     let skipped = Skipped::of(control.exit_code, control.exit_info1)?;
+    next_rip_past(skipped, vmcb, unlocked)
+}
+
+/// [`next_rip_unlocked`] for an exit the caller already knows is
+/// `skipped`'s (the fast path's CPUID and VMMCALL): the hot path, inlined
+/// into it.
+#[inline(always)]
+pub fn next_rip_past(skipped: Skipped, vmcb: &Vmcb, unlocked: &mut Unlocked<'_>) -> Option<u64> {
     if let Some(next) = saved_next_rip(vmcb) {
         return Some(next);
     }
     let memory = SharedMemory {
         npt_root: unlocked.npt_root,
     };
-    let code = CodeState::of(&vmcb.save);
     unlocked
         .cache
-        .next_rip(skipped, &code, unlocked.generation, &memory)
+        .next_rip(skipped, &vmcb.save, unlocked.generation, &memory)
 }
 
 /// Guest memory read through a nested table other CPUs may edit.
@@ -163,8 +170,19 @@ impl Locations for SharedMemory {
         tessera_npt::translate_shared(self.npt_root, gpa, read_physical).map(|t| t.hpa)
     }
 
+    /// On every fast exit's cache hit (three to five words), so without
+    /// `physical_to_virtual`'s canonical check: `location` is one that
+    /// `locate` found through the nested table in the TLB generation the
+    /// cache entry is keyed on, which is the current one — a word of a
+    /// RAM frame that stays allocated while this CPU is in the guest, and
+    /// all RAM is in the physical map.
+    #[inline(always)]
     fn word(&self, location: u64) -> u64 {
-        read_physical(location)
+        let pointer = crate::memory::PHYSICAL_MAP_BASE.wrapping_add(location) as *const u64;
+        // SAFETY: an aligned read of a live frame through the physical
+        // map (above); another CPU may write it meanwhile, and the value
+        // is only ever compared.
+        unsafe { core::ptr::read_volatile(pointer) }
     }
 }
 

@@ -97,6 +97,51 @@ pub fn filter(leaf: u32, subleaf: u32, host: Regs, vp_index: u32) -> Regs {
     regs
 }
 
+/// The leaves a guest asks most (vendor and maximum, features, extended
+/// maximum and features), filtered once: their answer depends neither on
+/// the subleaf nor on which host CPU is asked, apart from the initial APIC
+/// ID in leaf 1 EBX, which `filter` replaces with the VP index anyway. The
+/// fast path answers them from here without a host CPUID (which costs an
+/// exit of its own under nested virtualisation). Like the kernel's state
+/// rules (`guest_cpu`), this takes the host's CPUID to be the same on
+/// every CPU and for the kernel's whole run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FixedLeaves {
+    /// `filter`'s answers for VP 0, in the order of [`FixedLeaves::LEAVES`].
+    answers: [Regs; 4],
+}
+
+impl FixedLeaves {
+    /// The leaves kept; none is a hypervisor leaf (0x4000_0000-0x4FFF_FFFF),
+    /// so a partition's Hv#1 leaves never hide behind them.
+    pub const LEAVES: [u32; 4] = [0x0, 0x1, 0x8000_0000, 0x8000_0001];
+
+    /// The leaves as `host(leaf)` (subleaf 0, any CPU) answers them.
+    pub fn from_host(host: impl Fn(u32) -> Regs) -> Self {
+        Self {
+            answers: Self::LEAVES.map(|leaf| filter(leaf, 0, host(leaf), 0)),
+        }
+    }
+
+    /// `filter(leaf, subleaf, host, vp_index)` for a kept leaf (any
+    /// subleaf), `None` for the others.
+    #[inline(always)]
+    pub fn answer(&self, leaf: u32, vp_index: u32) -> Option<Regs> {
+        let index = match leaf {
+            0x0 => 0,
+            0x1 => {
+                let mut regs = self.answers[1];
+                regs[EBX] = (regs[EBX] & 0x00FF_FFFF) | (vp_index << 24);
+                return Some(regs);
+            }
+            0x8000_0000 => 2,
+            0x8000_0001 => 3,
+            _ => return None,
+        };
+        Some(self.answers[index])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,5 +207,40 @@ mod tests {
         let vendor = [0xD, 0x6874_7541, 0x444D_4163, 0x6974_6E65];
         assert_eq!(filter(0, 0, vendor, 5), vendor);
         assert_eq!(filter(0x8000_0008, 0, ALL, 0), ALL);
+    }
+
+    /// A host whose every leaf answers differently, and differently from
+    /// the other CPU's only in leaf 1's initial APIC ID.
+    fn host(cpu: u32) -> impl Fn(u32, u32) -> Regs {
+        move |leaf, subleaf| {
+            let seed = leaf.rotate_left(7) ^ 0x9E37_79B9;
+            let mut regs = [seed, seed.wrapping_mul(3), !seed, seed ^ 0x5555_5555];
+            if leaf == 1 {
+                regs[EBX] = (regs[EBX] & 0x00FF_FFFF) | (cpu << 24);
+            }
+            if matches!(leaf, 4 | 7 | 0xB | 0xD | 0x1F) {
+                regs[EAX] ^= subleaf;
+            }
+            regs
+        }
+    }
+
+    #[test]
+    fn fixed_leaves_answer_as_the_filter_does_on_any_cpu() {
+        let fixed = FixedLeaves::from_host(|leaf| host(0)(leaf, 0));
+        for leaf in FixedLeaves::LEAVES {
+            assert!(!(0x4000_0000..=0x4FFF_FFFF).contains(&leaf));
+            for (cpu, subleaf, vp) in [(0, 0, 0), (1, 0, 5), (3, 7, 255), (2, 1, 300)] {
+                assert_eq!(
+                    fixed.answer(leaf, vp),
+                    Some(filter(leaf, subleaf, host(cpu)(leaf, subleaf), vp)),
+                    "leaf {leaf:#x} cpu {cpu} subleaf {subleaf} vp {vp}"
+                );
+            }
+        }
+        assert_eq!(fixed.answer(1, 9).map(|regs| regs[EBX] >> 24), Some(9));
+        for leaf in [2, 4, 7, 0xB, 0x4000_0000, 0x4000_0001, 0x8000_0002, 0x8000_001E] {
+            assert_eq!(fixed.answer(leaf, 0), None, "leaf {leaf:#x}");
+        }
     }
 }

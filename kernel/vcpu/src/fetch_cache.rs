@@ -1,22 +1,28 @@
-//! The last instruction a VP's lock-free exits measured without NRIP save,
-//! kept with everything the measurement read, so that the next exit at the
-//! same place re-reads those few words instead of walking the guest's page
-//! tables and the nested ones again.
+//! The last instruction a VP's exits measured without NRIP save, kept with
+//! everything the measurement read, so that the next exit at the same place
+//! re-reads those few words instead of walking the guest's page tables and
+//! the nested ones again.
 //!
-//! A measurement depends on: the exit, the code state (RIP, CS base, code
-//! size, paging mode, CR3, CR4), the guest page-table entries the walk
-//! read, the nested translations of the pages it read them from, and the
-//! instruction bytes. The cache keeps the first two as its key, the
-//! partition's TLB generation for the nested translations (every change
-//! that takes a translation away bumps it), and the locations and values
-//! of the entries and bytes. An entry is used only if every one of those
-//! is unchanged — then a fresh fetch would read the same words from the
-//! same places and measure the same length — so it never answers what a
-//! fresh fetch would not. A guest that rewrites or remaps its code just
-//! misses it.
+//! A measurement depends on: the exit, the code state (RIP, CS base and
+//! attributes, CR0, CR3, CR4, EFER: `CodeState::of` reads nothing else),
+//! the guest page-table entries the walk read, the nested translations of
+//! the pages it read them from, and the instruction bytes. The cache keeps
+//! the first two as its key, raw, the partition's TLB generation for the
+//! nested translations (every change that takes a translation away bumps
+//! it), and the locations and values of the entries and bytes. An entry is
+//! used only if every one of those is unchanged — then a fresh fetch would
+//! read the same words from the same places and measure the same length —
+//! so it never answers what a fresh fetch would not. A guest that rewrites
+//! or remaps its code just misses it.
+//!
+//! The hit is the hot path of every CPUID, hypercall and MSR exit on a CPU
+//! without NRIP save, so it is kept small: the key is the VMCB's own fields
+//! compared raw (no code state is worked out), and the words to re-read are
+//! one flat list.
 use crate::guest_walk::{self, GuestPhysical};
 use crate::instruction::{self, CodeState, Fetched, MAX_LENGTH, Skipped};
 use core::cell::Cell;
+use tessera_svm::save_area::VmcbSaveArea;
 
 /// Guest memory by location: where a GPA lives now, and the word there.
 pub trait Locations: GuestPhysical {
@@ -29,29 +35,80 @@ pub trait Locations: GuestPhysical {
 
 /// The most entries a walk reads (4-level long mode).
 const MAX_ENTRIES: usize = 4;
+/// A 15-byte instruction spans at most 3 aligned words.
+const CODE_WORDS: usize = 3;
+const MAX_WORDS: usize = MAX_ENTRIES + CODE_WORDS;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a measurement was made for: every input of `CodeState::of`, raw,
+/// the exit and the TLB generation. Any difference, even in a bit the
+/// measurement would not have read, is a miss.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Key {
-    skipped: Skipped,
-    code: CodeState,
+    rip: u64,
+    cs_base: u64,
+    cr0: u64,
+    cr3: u64,
+    cr4: u64,
+    efer: u64,
+    /// CS's attributes (bits 15:0) and the exit's instruction plus one
+    /// (bits 23:16): never 0, so the empty cache's key matches nothing.
+    attributes_and_exit: u64,
     generation: u64,
+}
+
+impl Key {
+    #[inline(always)]
+    fn of(skipped: Skipped, save: &VmcbSaveArea, generation: u64) -> Self {
+        Self {
+            rip: save.rip,
+            cs_base: save.cs.base,
+            cr0: save.cr0,
+            cr3: save.cr3,
+            cr4: save.cr4,
+            efer: save.efer,
+            attributes_and_exit: u64::from(save.cs.attrib.into_bits())
+                | (skipped as u64 + 1) << 16,
+            generation,
+        }
+    }
+
+    /// Equality without a branch per field.
+    #[inline(always)]
+    fn matches(&self, other: &Self) -> bool {
+        ((self.rip ^ other.rip)
+            | (self.cs_base ^ other.cs_base)
+            | (self.cr0 ^ other.cr0)
+            | (self.cr3 ^ other.cr3)
+            | (self.cr4 ^ other.cr4)
+            | (self.efer ^ other.efer)
+            | (self.attributes_and_exit ^ other.attributes_and_exit)
+            | (self.generation ^ other.generation))
+            == 0
+    }
+}
+
+/// A word a measurement read: where, which of its bits, their value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Word {
+    location: u64,
+    mask: u64,
+    value: u64,
 }
 
 /// The last measurement (see the module documentation).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FetchCache {
-    key: Option<Key>,
-    /// The page-table entries the walk read: location, value.
-    entries: [(u64, u64); MAX_ENTRIES],
-    entry_count: usize,
-    /// The words that hold the instruction (it lies in one page; longer
-    /// ones are not kept): location, the mask of its bytes, their value.
-    code: [(u64, u64, u64); CODE_WORDS],
-    length: u8,
+    key: Key,
+    /// The page-table entries the walk read (whole words), then the words
+    /// that hold the instruction (it lies in one page; longer ones are not
+    /// kept), masked to its bytes.
+    words: [Word; MAX_WORDS],
+    word_count: usize,
+    /// The instruction's length, and the mask that wraps IP at the code
+    /// size (`CodeState::advanced`); both follow from the key and bytes.
+    length: u64,
+    ip_mask: u64,
 }
-
-/// A 15-byte instruction spans at most 3 aligned words.
-const CODE_WORDS: usize = 3;
 
 /// Guest memory that remembers the words a walk read.
 struct Recorder<'a, M> {
@@ -74,45 +131,55 @@ impl<M: GuestPhysical> GuestPhysical for Recorder<'_, M> {
     }
 }
 
+/// IP wraps at the code size: the mask `CodeState::advanced` applies.
+fn ip_mask(bits: u32) -> u64 {
+    match bits {
+        16 => 0xFFFF,
+        32 => 0xFFFF_FFFF,
+        _ => u64::MAX,
+    }
+}
+
 impl FetchCache {
-    /// Where RIP goes past `skipped` at `code` on a CPU without NRIP save
-    /// (`instruction::next_rip` with the fetch), re-using the last
-    /// measurement where nothing it read has changed. `generation` is the
-    /// partition's TLB generation now.
+    /// Where RIP goes past `skipped` at the guest state `save` on a CPU
+    /// without NRIP save (`instruction::next_rip` with the fetch), re-using
+    /// the last measurement where nothing it read has changed.
+    /// `generation` is the partition's TLB generation now.
+    #[inline(always)]
     pub fn next_rip(
         &mut self,
         skipped: Skipped,
-        code: &CodeState,
+        save: &VmcbSaveArea,
         generation: u64,
         memory: &impl Locations,
     ) -> Option<u64> {
-        let key = Key {
-            skipped,
-            code: *code,
-            generation,
-        };
-        if self.key == Some(key) && self.still_holds(memory) {
-            return Some(code.advanced(u64::from(self.length)));
+        let key = Key::of(skipped, save, generation);
+        if self.key.matches(&key) && self.still_holds(memory) {
+            return Some(save.rip.wrapping_add(self.length) & self.ip_mask);
         }
-        self.key = None;
-        self.measure(key, memory)
+        self.measure(skipped, key, &CodeState::of(save), memory)
     }
 
+    #[inline(always)]
     fn still_holds(&self, memory: &impl Locations) -> bool {
-        let entries = &self.entries[..self.entry_count];
-        entries
+        let words = &self.words[..self.word_count.min(MAX_WORDS)];
+        words
             .iter()
-            .all(|&(location, value)| memory.word(location) == value)
-            && self
-                .code
-                .iter()
-                .all(|&(location, mask, value)| mask == 0 || memory.word(location) & mask == value)
+            .all(|word| memory.word(word.location) & word.mask == word.value)
     }
 
     /// A fresh fetch and match, remembered when everything it read can be
     /// found again.
-    fn measure(&mut self, key: Key, memory: &impl Locations) -> Option<u64> {
-        let code = &key.code;
+    #[cold]
+    #[inline(never)]
+    fn measure(
+        &mut self,
+        skipped: Skipped,
+        key: Key,
+        code: &CodeState,
+        memory: &impl Locations,
+    ) -> Option<u64> {
+        self.key = Key::default();
         let start = code.cs_base.wrapping_add(code.rip);
         let recorder = Recorder {
             memory,
@@ -125,47 +192,54 @@ impl FetchCache {
         // are not kept.
         let (Some(page), true) = (page, (start & 0xFFF) as usize + MAX_LENGTH <= 0x1000) else {
             let fetched = instruction::fetch(memory, code);
-            let length = instruction::length(key.skipped, fetched.as_slice(), code.bits == 64)?;
+            let length = instruction::length(skipped, fetched.as_slice(), code.bits == 64)?;
             return Some(code.advanced(u64::from(length)));
         };
         let mut fetched = Fetched::default();
         if memory.read_bytes(page | (start & 0xFFF), &mut fetched.bytes) {
             fetched.count = MAX_LENGTH;
         }
-        let length = instruction::length(key.skipped, fetched.as_slice(), code.bits == 64)?;
+        let length = instruction::length(skipped, fetched.as_slice(), code.bits == 64)?;
         let next = code.advanced(u64::from(length));
-        if recorder.count.get() > MAX_ENTRIES {
+        let entry_count = recorder.count.get();
+        if entry_count > MAX_ENTRIES {
             return Some(next);
         }
-        let mut entries = [(0, 0); MAX_ENTRIES];
-        for (slot, &(gpa, value)) in entries
+        let mut words = [Word::default(); MAX_WORDS];
+        for (slot, &(gpa, value)) in words
             .iter_mut()
-            .zip(&recorder.reads.get()[..recorder.count.get()])
+            .zip(&recorder.reads.get()[..entry_count])
         {
             let Some(location) = memory.locate(gpa) else {
                 return Some(next);
             };
-            *slot = (location, value);
+            *slot = Word {
+                location,
+                mask: u64::MAX,
+                value,
+            };
         }
         let Some(first) = memory.locate(page | (start & 0xFFF)) else {
             return Some(next);
         };
         // The instruction's bytes, by the aligned words that hold them.
-        let mut code = [(0, 0, 0); CODE_WORDS];
+        let code_words = &mut words[entry_count..];
+        let mut used = 0;
         for (index, &byte) in fetched.bytes[..usize::from(length)].iter().enumerate() {
             let at = first + index as u64;
             let slot = ((at & !7) - (first & !7)) as usize / 8;
             let shift = (at & 7) * 8;
-            code[slot].0 = at & !7;
-            code[slot].1 |= 0xFF << shift;
-            code[slot].2 |= u64::from(byte) << shift;
+            code_words[slot].location = at & !7;
+            code_words[slot].mask |= 0xFF << shift;
+            code_words[slot].value |= u64::from(byte) << shift;
+            used = slot + 1;
         }
         *self = Self {
-            key: Some(key),
-            entries,
-            entry_count: recorder.count.get(),
-            code,
-            length,
+            key,
+            words,
+            word_count: entry_count + used,
+            length: u64::from(length),
+            ip_mask: ip_mask(code.bits),
         };
         Some(next)
     }
@@ -226,21 +300,26 @@ mod tests {
     }
 
     /// A long-mode map of the code page 0x40_1000 through tables at
-    /// 0x1000..0x4000, with `bytes` at 0x40_1FF0 + `offset`.
-    fn long_mode(memory: &Memory, bytes: &[u8], offset: u64) -> CodeState {
+    /// 0x1000..0x4000, with `bytes` at 0x40_1FF0 + `offset`: the guest
+    /// state of a VP at them.
+    fn long_mode(memory: &Memory, bytes: &[u8], offset: u64) -> VmcbSaveArea {
         memory.write(0x1000, &(0x2000u64 | 3).to_le_bytes());
         memory.write(0x2000, &(0x3000u64 | 3).to_le_bytes());
         memory.write(0x3000 + 2 * 8, &(0x4000u64 | 3).to_le_bytes());
         memory.write(0x4008, &(0x9000u64 | 3).to_le_bytes());
         memory.write(0x9FF0 + offset, bytes);
-        CodeState {
+        let mut save = VmcbSaveArea {
             rip: 0x40_1FF0 + offset,
-            cs_base: 0,
-            bits: 64,
-            paging: Paging::LongMode,
+            cr0: 1 << 31 | 1,
             cr3: 0x1000,
             cr4: 1 << 5,
-        }
+            efer: 1 << 12 | 1 << 10 | 1 << 8,
+            ..Default::default()
+        };
+        save.cs.attrib = save.cs.attrib.with_l(true).with_p(true).with_s(true);
+        let code = CodeState::of(&save);
+        assert_eq!((code.bits, code.paging), (64, Paging::LongMode));
+        save
     }
 
     #[test]
@@ -299,17 +378,29 @@ mod tests {
         Code { offset: u8, byte: u8 },
         Entry { level: u8, value: u16 },
         Generation,
+        /// RIP moves by this much (wrapping).
+        Rip(i8),
+        /// CS turns 64-bit, 32-bit or 16-bit (compatibility mode).
+        CodeSize(u8),
+        /// CR3 points at another table (a table or code page here).
+        Cr3(u8),
+        /// The exit is another instruction's.
+        Exit(bool),
     }
 
     fn change() -> impl Strategy<Value = Change> {
         prop_oneof![
             (
                 0u8..16,
-                proptest::sample::select(std::vec![0x0Fu8, 0xA2, 0x66, 0x2E, 0x90, 0x30])
+                proptest::sample::select(std::vec![0x0Fu8, 0xA2, 0x66, 0x2E, 0x90, 0x30, 0x01, 0xD9])
             )
                 .prop_map(|(offset, byte)| Change::Code { offset, byte }),
             (0u8..4, any::<u16>()).prop_map(|(level, value)| Change::Entry { level, value }),
             Just(Change::Generation),
+            (-3i8..=3).prop_map(Change::Rip),
+            (0u8..3).prop_map(Change::CodeSize),
+            (0u8..3).prop_map(Change::Cr3),
+            any::<bool>().prop_map(Change::Exit),
         ]
     }
 
@@ -322,9 +413,10 @@ mod tests {
             changes in proptest::collection::vec(proptest::option::of(change()), 1..24),
         ) {
             let memory = Memory::default();
-            let code = long_mode(&memory, &[0x66, 0x0F, 0xA2], offset);
+            let mut save = long_mode(&memory, &[0x66, 0x0F, 0xA2], offset);
             let mut cache = FetchCache::default();
             let mut generation = 1;
+            let mut skipped = Skipped::Cpuid;
             let tables = [0x1000u64, 0x2000, 0x3010, 0x4008];
             for change in changes {
                 match change {
@@ -339,10 +431,21 @@ mod tests {
                         memory.write(tables[usize::from(level)], &entry.to_le_bytes());
                     }
                     Some(Change::Generation) => generation += 1,
+                    Some(Change::Rip(delta)) => {
+                        save.rip = save.rip.wrapping_add_signed(i64::from(delta));
+                    }
+                    Some(Change::CodeSize(size)) => {
+                        save.cs.attrib = save.cs.attrib.with_l(size == 0).with_db(size == 1);
+                    }
+                    Some(Change::Cr3(root)) => save.cr3 = [0x1000, 0x2000, 0x9000][usize::from(root)],
+                    Some(Change::Exit(cpuid)) => {
+                        skipped = if cpuid { Skipped::Cpuid } else { Skipped::Vmmcall };
+                    }
                     None => {}
                 }
-                let fresh = instruction::next_rip(Skipped::Cpuid, &code, None, || instruction::fetch(&memory, &code));
-                prop_assert_eq!(cache.next_rip(Skipped::Cpuid, &code, generation, &memory), fresh);
+                let code = CodeState::of(&save);
+                let fresh = instruction::next_rip(skipped, &code, None, || instruction::fetch(&memory, &code));
+                prop_assert_eq!(cache.next_rip(skipped, &save, generation, &memory), fresh);
             }
         }
     }

@@ -9,7 +9,7 @@
 //! | [`checks`] | the guest state a VP may start with (APM §15.5.1 consistency checks, for the guest's CPUID) |
 //! | [`guest_cpu`] | the CR4, EFER and CR3 bits the guest's CPUID offers |
 //! | [`control_registers`] | MOV to CR4, decoded and checked against the guest's CPUID |
-//! | [`cpuid`] | the CPUID fast path: host leaves, filtered |
+//! | [`cpuid`] | the CPUID fast path: host leaves, filtered; the hottest leaves filtered once |
 //! | [`msr`] | the MSR fast path: which MSRs the kernel answers, and their reserved bits |
 //! | [`exit_message`] | exit messages: TLFS intercept messages built from the VMCB |
 //! | [`intercepts`] | the intercepts every VP has |
