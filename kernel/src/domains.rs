@@ -115,7 +115,10 @@ impl Kernel {
             .iter()
             .any(|(_, t)| t.domain == domain && !t.dead);
         if !lives {
-            log::info!("component {}: abandoned (nothing of it can run)", record.name);
+            log::info!(
+                "component {}: abandoned (nothing of it can run)",
+                record.name
+            );
             self.end_domain(domain, Ending::Abandoned);
         }
     }

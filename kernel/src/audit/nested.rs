@@ -57,12 +57,12 @@ impl Expected for Records<'_> {
 pub fn check(kernel: &Kernel) -> Result<(), Problem> {
     for (id, partition) in kernel.partitions.iter() {
         let records = Records { kernel, partition };
-        nested::check(partition.space.npt(), &KernelTables::default(), &records).map_err(|found| {
-            Problem {
+        nested::check(partition.space.npt(), &KernelTables::default(), &records).map_err(
+            |found| Problem {
                 partition: id.index() as usize,
                 found,
-            }
-        })?;
+            },
+        )?;
     }
     Ok(())
 }

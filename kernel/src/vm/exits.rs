@@ -164,12 +164,8 @@ impl Kernel {
             .partitions
             .get(record.partition)
             .and_then(|p| p.hv1.as_ref());
-        let answer = super::guest_cpu::partition_cpuid(
-            hv1.map(|s| &s.config),
-            leaf,
-            subleaf,
-            record.index,
-        );
+        let answer =
+            super::guest_cpu::partition_cpuid(hv1.map(|s| &s.config), leaf, subleaf, record.index);
         let next_rip = match self.next_rip(cpu, vp) {
             Ok(next_rip) => next_rip,
             Err(next) => return next,

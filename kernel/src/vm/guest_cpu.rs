@@ -19,7 +19,12 @@ pub fn guest_cpu() -> &'static GuestCpu {
 /// leaves from the table made once, the hypervisor leaves from `hv1`, the
 /// rest from the host.
 #[inline(always)]
-pub fn partition_cpuid(hv1: Option<&Hv1Config>, leaf: u32, subleaf: u32, vp_index: u32) -> [u32; 4] {
+pub fn partition_cpuid(
+    hv1: Option<&Hv1Config>,
+    leaf: u32,
+    subleaf: u32,
+    vp_index: u32,
+) -> [u32; 4] {
     let fixed = FIXED_LEAVES.call_once(|| FixedLeaves::from_host(|leaf| host_cpuid(leaf, 0)));
     if let Some(regs) = fixed.answer(leaf, vp_index) {
         return regs;

@@ -1,6 +1,7 @@
 //! A VP's loop on its CPU: apply the handler's answer if it was waiting for
 //! one, inject what is pending, run the guest, handle the exit, again —
 //! until the VP blocks, stops, parks or is preempted.
+use super::VpVmcb;
 use super::exits::Next;
 use super::fast::{self, FastPartition};
 use super::{VpState, guest_state, tables, world_switch};
@@ -13,7 +14,6 @@ use tessera_capability::{PartitionId, ThreadId};
 use tessera_svm::controls::TlbControl;
 use tessera_svm::{Event, ExitCode, Intercept};
 use tessera_vcpu::GuestGprs;
-use super::VpVmcb;
 
 /// Per CPU: whether it has run a VP yet (then its FPU protection is on and
 /// its host MSRs are on record).

@@ -239,7 +239,16 @@ mod tests {
             }
         }
         assert_eq!(fixed.answer(1, 9).map(|regs| regs[EBX] >> 24), Some(9));
-        for leaf in [2, 4, 7, 0xB, 0x4000_0000, 0x4000_0001, 0x8000_0002, 0x8000_001E] {
+        for leaf in [
+            2,
+            4,
+            7,
+            0xB,
+            0x4000_0000,
+            0x4000_0001,
+            0x8000_0002,
+            0x8000_001E,
+        ] {
             assert_eq!(fixed.answer(leaf, 0), None, "leaf {leaf:#x}");
         }
     }

@@ -66,8 +66,7 @@ impl Key {
             cr3: save.cr3,
             cr4: save.cr4,
             efer: save.efer,
-            attributes_and_exit: u64::from(save.cs.attrib.into_bits())
-                | (skipped as u64 + 1) << 16,
+            attributes_and_exit: u64::from(save.cs.attrib.into_bits()) | (skipped as u64 + 1) << 16,
             generation,
         }
     }
@@ -206,10 +205,7 @@ impl FetchCache {
             return Some(next);
         }
         let mut words = [Word::default(); MAX_WORDS];
-        for (slot, &(gpa, value)) in words
-            .iter_mut()
-            .zip(&recorder.reads.get()[..entry_count])
-        {
+        for (slot, &(gpa, value)) in words.iter_mut().zip(&recorder.reads.get()[..entry_count]) {
             let Some(location) = memory.locate(gpa) else {
                 return Some(next);
             };
@@ -375,8 +371,14 @@ mod tests {
 
     #[derive(Clone, Debug)]
     enum Change {
-        Code { offset: u8, byte: u8 },
-        Entry { level: u8, value: u16 },
+        Code {
+            offset: u8,
+            byte: u8,
+        },
+        Entry {
+            level: u8,
+            value: u16,
+        },
         Generation,
         /// RIP moves by this much (wrapping).
         Rip(i8),
@@ -392,7 +394,9 @@ mod tests {
         prop_oneof![
             (
                 0u8..16,
-                proptest::sample::select(std::vec![0x0Fu8, 0xA2, 0x66, 0x2E, 0x90, 0x30, 0x01, 0xD9])
+                proptest::sample::select(std::vec![
+                    0x0Fu8, 0xA2, 0x66, 0x2E, 0x90, 0x30, 0x01, 0xD9
+                ])
             )
                 .prop_map(|(offset, byte)| Change::Code { offset, byte }),
             (0u8..4, any::<u16>()).prop_map(|(level, value)| Change::Entry { level, value }),

@@ -263,7 +263,7 @@ mod tests {
     #[test]
     fn uncached_writes_leave_the_clean_areas_clean() {
         use crate::clean_bits::TrackedVmcb;
-        let mut vmcb = TrackedVmcb::new(Default::default(), true);
+        let mut vmcb = TrackedVmcb::new(alloc::boxed::Box::<tessera_svm::Vmcb>::default(), true);
         let mut gprs = GuestGprs::default();
         vmcb.entering(0);
         for (name, value) in [

@@ -213,12 +213,11 @@ pub fn run(
         println!("  {}", finding.what);
     }
     for finding in &outcome.known {
-        let why = fuzzer.known.iter().find(|k| finding.what.contains(k.pattern));
-        println!(
-            "  known ({}): {}",
-            why.map_or("", |k| k.why),
-            finding.what
-        );
+        let why = fuzzer
+            .known
+            .iter()
+            .find(|k| finding.what.contains(k.pattern));
+        println!("  known ({}): {}", why.map_or("", |k| k.why), finding.what);
     }
     Ok(outcome)
 }

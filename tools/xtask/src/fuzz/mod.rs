@@ -84,9 +84,9 @@ impl Outcome {
     pub fn sort_known(findings: Vec<Finding>, known: &[Known]) -> Self {
         let present = |text: &str| findings.iter().any(|f| f.what.contains(text));
         let explained = |f: &Finding| {
-            known.iter().any(|k| {
-                f.what.contains(k.pattern) && k.only_with.is_none_or(&present)
-            })
+            known
+                .iter()
+                .any(|k| f.what.contains(k.pattern) && k.only_with.is_none_or(&present))
         };
         let (known_found, findings) = findings.iter().cloned().partition(explained);
         Self {
