@@ -26,6 +26,8 @@ pub struct Judge {
     pub tally: Tally,
     /// How many of `planned` have been judged (L1 reports them in order).
     pub judged: usize,
+    /// The planned run that already ran again after L1 failed under it.
+    retried: Option<usize>,
     pub svm_features: Option<String>,
     pub fatal: Option<String>,
     pub done: bool,
@@ -41,6 +43,7 @@ impl Judge {
             planned: planned.to_vec(),
             tally: Tally::default(),
             judged: 0,
+            retried: None,
             svm_features: None,
             fatal: None,
             done: false,
@@ -150,6 +153,16 @@ impl Judge {
         }
     }
 
+    /// Whether the next planned run may run again after L1 itself failed
+    /// under it: once per run.
+    pub fn retry_next_once(&mut self) -> bool {
+        if self.all_judged() || self.retried == Some(self.judged) {
+            return false;
+        }
+        self.retried = Some(self.judged);
+        true
+    }
+
     /// The next planned test fails for `why`.
     pub fn fail_next(&mut self, why: &str, stderr: Option<&str>) {
         if let Some(&test) = self.planned.get(self.judged) {
@@ -235,6 +248,21 @@ mod tests {
         );
         assert_eq!(judge.judged, 3);
         assert!(judge.all_judged());
+    }
+
+    #[test]
+    fn a_run_l1_failed_under_runs_again_once() {
+        let dir = scratch::dir("nested-judge-retry");
+        let plan = planned(&["boot-multiboot1", "no-svm"]);
+        let mut judge = Judge::new(&dir, &plan);
+        assert!(judge.retry_next_once());
+        assert!(!judge.retry_next_once(), "a second L1 failure fails the test");
+        judge.fail_next("L1 ended", None);
+        assert_eq!(judge.judged, 1);
+        assert!(judge.retry_next_once(), "the next test has its own retry");
+        judge.fail_next("L1 ended", None);
+        assert!(!judge.retry_next_once(), "nothing left to run");
+        assert_eq!(judge.tally.failed, 2);
     }
 
     #[test]
