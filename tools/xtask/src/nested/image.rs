@@ -103,7 +103,7 @@ pub fn build(
     let mut skipped = Vec::new();
     let mut commands = Vec::new();
     for &test in tests {
-        if !test.input.is_empty() {
+        if !test.input.is_empty() || test.not_nested.is_some() {
             skipped.push(test);
             continue;
         }

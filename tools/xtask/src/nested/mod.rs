@@ -69,10 +69,10 @@ pub fn run(workspace: &Workspace, tests: &[&'static SystemTest]) -> Tally {
     }
     let mut judge = Judge::new(&logs_dir, &image.planned);
     for test in &image.skipped {
-        println!(
-            "system test {} (nested KVM) ... skipped: it types into the console, which L1's /init cannot do yet",
-            test.name
-        );
+        let why = test
+            .not_nested
+            .unwrap_or("it types into the console, which L1's /init cannot do yet");
+        println!("system test {} (nested KVM) ... skipped: {why}", test.name);
     }
     for (test, why) in &image.unplanned {
         judge.fail_unplanned(test, why, None);

@@ -104,6 +104,9 @@ pub struct SystemTest {
     /// must not be able to make the kernel print a line per exit (issue 9
     /// finding 6).
     pub line_limits: &'static [(&'static str, usize)],
+    /// Why `cargo xtask test --nested` cannot run this test, if it cannot
+    /// (printed as the test's `skipped` line; the TCG run still runs it).
+    pub not_nested: Option<&'static str>,
 }
 
 impl SystemTest {
@@ -120,6 +123,7 @@ impl SystemTest {
         absent: &[],
         input: &[],
         line_limits: &[],
+        not_nested: None,
     };
 }
 

@@ -427,3 +427,14 @@ fn repeat_runs_every_selected_test_once_per_round() {
     );
     assert_eq!(repeated(&pair, 1).len(), 2);
 }
+
+#[test]
+fn only_vm_faults_is_kept_out_of_the_nested_run_and_it_says_why() {
+    let kept_out: Vec<_> = SYSTEM_TESTS
+        .iter()
+        .filter(|t| t.not_nested.is_some())
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(kept_out, ["vm-faults"]);
+    assert!(test_named("vm-faults").not_nested.unwrap().contains("triple fault"));
+}
