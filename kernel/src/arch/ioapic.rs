@@ -43,9 +43,9 @@ pub fn route(route: IsaRoute, vector: u8, apic_id: u32) {
 fn write(ioapic: u64, register: u32, value: u32) {
     let select = memory::physical_to_virtual(ioapic + IOREGSEL).as_mut_ptr::<u32>();
     let window = memory::physical_to_virtual(ioapic + IOWIN).as_mut_ptr::<u32>();
-    // SAFETY: the physical map covers the I/O APIC's page (the first 4 GiB
-    // are always mapped); both are naturally aligned 32-bit MMIO
-    // registers, and only the boot CPU programs the I/O APIC, once.
+    // The first 4 GiB, the I/O APIC's page among them, are always in the
+    // physical map, and only the boot CPU programs the I/O APIC, once.
+    // SAFETY: two aligned 32-bit MMIO registers, mapped, used by one CPU.
     unsafe {
         select.write_volatile(register);
         window.write_volatile(value);

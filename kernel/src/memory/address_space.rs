@@ -255,9 +255,9 @@ impl AddressSpace {
     /// the region's). For the kernel's audit.
     pub fn frames_held(&self) -> u64 {
         let root = self.root.start_address().as_u64();
-        // SAFETY: the root is this space's own table, reached through the
-        // physical map; the kernel lock (held by every caller) keeps it and
-        // its lower-half tables from changing while they are read.
+        // The kernel lock, held by every caller, keeps the root and its
+        // lower-half tables from changing while they are read.
+        // SAFETY: this space's own root table, reached through the physical map.
         let pml4 = unsafe { &*physical_to_virtual(root).as_ptr::<PageTable>() };
         1 + pml4
             .iter()

@@ -48,9 +48,9 @@ pub fn try_box<T>(value: T) -> Result<Box<T>, T> {
     if pointer.is_null() {
         return Err(value);
     }
-    // SAFETY: `pointer` came from the global allocator with `T`'s layout,
-    // which is what `Box<T>` frees with; it is aligned, unaliased, and
-    // `write` initialises it before the box owns it.
+    // `pointer` came from the global allocator with `T`'s layout, which is
+    // what `Box<T>` frees with; `write` initialises it before the box owns it.
+    // SAFETY: an aligned, unaliased allocation of `T`'s layout.
     unsafe {
         pointer.write(value);
         Ok(Box::from_raw(pointer))

@@ -179,9 +179,8 @@ impl Locations for SharedMemory {
     #[inline(always)]
     fn word(&self, location: u64) -> u64 {
         let pointer = crate::memory::PHYSICAL_MAP_BASE.wrapping_add(location) as *const u64;
-        // SAFETY: an aligned read of a live frame through the physical
-        // map (above); another CPU may write it meanwhile, and the value
-        // is only ever compared.
+        // Another CPU may write the word meanwhile: the value is only compared.
+        // SAFETY: an aligned read of a live frame through the physical map (above).
         unsafe { core::ptr::read_volatile(pointer) }
     }
 }

@@ -63,9 +63,9 @@ pub fn baseline(iterations: u64) -> u64 {
 /// `control` and input/output GPAs `input`, `output` (x64 convention).
 pub fn vmmcall(control: u64, input: u64, output: u64, iterations: u64) -> u64 {
     let start = rdtsc();
-    // SAFETY: a hypercall changes RAX (the result) and, for a rep call,
-    // RCX; the loop reloads both every round. It touches memory only at
-    // the GPAs given, which the caller owns.
+    // A hypercall changes RAX (the result) and, for a rep call, RCX; the
+    // loop reloads both every round.
+    // SAFETY: memory is touched only at the given GPAs, which the caller owns.
     unsafe {
         asm!(
             "2:",

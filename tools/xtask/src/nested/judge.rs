@@ -256,7 +256,10 @@ mod tests {
         let plan = planned(&["boot-multiboot1", "no-svm"]);
         let mut judge = Judge::new(&dir, &plan);
         assert!(judge.retry_next_once());
-        assert!(!judge.retry_next_once(), "a second L1 failure fails the test");
+        assert!(
+            !judge.retry_next_once(),
+            "a second L1 failure fails the test"
+        );
         judge.fail_next("L1 ended", None);
         assert_eq!(judge.judged, 1);
         assert!(judge.retry_next_once(), "the next test has its own retry");

@@ -436,5 +436,10 @@ fn only_vm_faults_is_kept_out_of_the_nested_run_and_it_says_why() {
         .map(|t| t.name)
         .collect();
     assert_eq!(kept_out, ["vm-faults"]);
-    assert!(test_named("vm-faults").not_nested.unwrap().contains("triple fault"));
+    assert!(
+        test_named("vm-faults")
+            .not_nested
+            .unwrap()
+            .contains("triple fault")
+    );
 }
