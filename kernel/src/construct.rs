@@ -61,6 +61,7 @@ impl Kernel {
             unnamed: false,
             ending_now: false,
             console_line: heapless::Vec::new(),
+            log_budget: Default::default(),
         };
         // Room was reserved above, so this cannot fail.
         self.domains.insert(domain).map_err(|_| out_of_memory)

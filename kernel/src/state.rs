@@ -58,6 +58,8 @@ pub struct Domain {
     pub ending_now: bool,
     /// Console output up to the next newline.
     pub console_line: heapless::Vec<u8, { crate::console::COMPONENT_LINE_MAX }>,
+    /// The lines its system calls make the kernel print (`component_log!`).
+    pub log_budget: tessera_vcpu::log_budget::LineBudget,
 }
 
 /// Thread records by the IPC machine's thread index: every system call

@@ -138,7 +138,12 @@ impl Kernel {
         };
         match self.partitions.insert(partition) {
             Ok(id) => {
-                log::info!("partition {name}: created (ASID {asid})");
+                component_log!(
+                    self,
+                    payer,
+                    log::Level::Info,
+                    "partition {name}: created (ASID {asid})"
+                );
                 Ok(id)
             }
             Err(partition) => {
@@ -571,7 +576,8 @@ impl Kernel {
         }
         self.unmap_gpa_where(partition, cpu, |_| true);
         if let Some(target) = self.partitions.get(partition) {
-            log::info!("partition {}: destroyed", target.name);
+            let (name, payer) = (target.name.clone(), target.payer);
+            component_log!(self, payer, log::Level::Info, "partition {name}: destroyed");
         }
         self.reap_partition(partition);
     }
@@ -627,7 +633,10 @@ impl Kernel {
             tables.give_frame(x86_64::PhysAddr::new(overlay.frame));
         }
         tables::free_asid(target.asid);
-        log::info!(
+        component_log!(
+            self,
+            target.payer,
+            log::Level::Info,
             "partition {}: its VPs, tables and ASID are returned",
             target.name
         );

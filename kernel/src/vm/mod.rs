@@ -40,6 +40,26 @@ macro_rules! guest_log {
     };
 }
 
+/// Logs a line that a component's system calls make the kernel print
+/// (a partition made or destroyed, ...), within the budget of the domain
+/// whose capability space `$payer` is, as `guest_log!` does for guests: a
+/// component that makes thousands of partitions cannot flood the console.
+macro_rules! component_log {
+    ($kernel:expr, $payer:expr, $level:expr, $($arg:tt)+) => {
+        if let Some(suppressed) = $kernel.admit_component_line($payer) {
+            if suppressed == 0 {
+                log::log!($level, $($arg)+);
+            } else {
+                log::log!(
+                    $level,
+                    "{} ({suppressed} such lines of this component suppressed before this one)",
+                    format_args!($($arg)+)
+                );
+            }
+        }
+    };
+}
+
 pub mod barrier;
 pub mod clean_runs;
 pub mod cr_write;
@@ -229,6 +249,25 @@ impl crate::state::Kernel {
         }
         match self.partitions.get_mut(partition) {
             Some(target) => target.log_budget.admit(),
+            None => Some(0),
+        }
+    }
+}
+
+impl crate::state::Kernel {
+    /// Whether a line the system calls of the domain with capability space
+    /// `payer` make the kernel print prints (`component_log!`).
+    pub fn admit_component_line(&mut self, payer: tessera_capability::CSpaceId) -> Option<u64> {
+        if log::max_level() >= log::LevelFilter::Debug {
+            return Some(0);
+        }
+        let domain = self
+            .domains
+            .iter()
+            .find(|(_, d)| d.cspace == payer)
+            .map(|(id, _)| id);
+        match domain.and_then(|id| self.domains.get_mut(id)) {
+            Some(record) => record.log_budget.admit(),
             None => Some(0),
         }
     }

@@ -8,7 +8,7 @@
 //! `FREE + log2(n)` printed, whatever the machine's speed, and a guest
 //! that goes on misbehaving is still seen to.
 
-/// One partition's budget of logged lines.
+/// One partition's or one component's budget of logged lines.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LineBudget {
     /// Lines asked for so far.
