@@ -34,6 +34,7 @@ mod state;
 mod svm;
 mod syscall;
 mod tlb;
+mod unreachable_domains;
 mod vm;
 
 use log::info;

@@ -180,6 +180,9 @@ pub struct Kernel {
     /// The threads an IPC operation woke (`Kernel::waking`), with room for
     /// every thread, so waking them allocates nothing.
     pub woken: Vec<ThreadId>,
+    /// `end_unreachable_domains` is running (the ends it causes delete
+    /// capabilities, which would start it again).
+    pub ending_unreachable: bool,
 }
 
 impl Kernel {
@@ -195,6 +198,7 @@ impl Kernel {
             partitions: Slots::new(),
             vps: Slots::new(),
             woken: Vec::new(),
+            ending_unreachable: false,
         }
     }
 

@@ -29,7 +29,7 @@ extern crate alloc;
 use tessera_rt::abi::REGION_WINDOW;
 use tessera_rt::abi::vm::map;
 use tessera_rt::testing::Tap;
-use tessera_rt::{Error, Status, cap, memory, slot, vm};
+use tessera_rt::{Error, Status, build, cap, memory, rights, slot, testing, vm};
 
 tessera_rt::entry!(main);
 
@@ -38,6 +38,11 @@ const PRIORITY: u8 = 5;
 const REGION: u32 = 10;
 const PARTITION: u32 = 11;
 const VP: u32 = 12;
+const FIRST: u32 = 13;
+const SECOND: u32 = 14;
+const FIRST_THREAD: u32 = 15;
+/// The quota each domain of the unreachable-domain checks is given.
+const CHILD_QUOTA: u64 = 64 << 10;
 
 /// Well past the ~120 000 regions that exhausted the heap at 6a784cc.
 const REGION_CYCLES: u32 = 150_000;
@@ -82,6 +87,30 @@ fn main() {
         first.is_ok() && second == first,
         format_args!("{second:?}, the first {first:?}"),
     );
+    // A domain that holds the only capabilities to itself and to its
+    // thread, never started, can never run: it goes when the probe deletes
+    // its own capabilities, and so does a pair that name only each other
+    // (the 10^6-operation syscall fuzz, seed 0x2026120600000009, left one).
+    let alone = unreachable_domains_go(|[first, _]| {
+        build::cap_install(first, first, slot::DOMAIN, rights::CONTROL, 0)?;
+        build::thread_create(first, FIRST_THREAD, 0x1_0000, 0x2_0000, PRIORITY, 0)?;
+        build::cap_install(first, FIRST_THREAD, slot::THREAD, rights::CONTROL, 0)
+    });
+    tap.check(
+        "a domain named only by its own capabilities, its thread never started, is reaped and its quota returned",
+        alone == Ok(true),
+        format_args!("{alone:?} (whether domains and frames came back)"),
+    );
+    let pair = unreachable_domains_go(|[first, second]| {
+        build::cap_install(first, second, slot::FIRST_GRANTED, rights::CONTROL, 0)?;
+        build::cap_install(second, first, slot::FIRST_GRANTED, rights::CONTROL, 0)
+    });
+    tap.check(
+        "two domains that name only each other, neither started, are reaped and their quota returned",
+        pair == Ok(true),
+        format_args!("{pair:?} (whether domains and frames came back)"),
+    );
+
     // So are the page tables a mapping needs, to the domain it maps into
     // (they stay with the domain: last, as its quota stays used up).
     let mapped = memory::create(REGION, 1).map(|()| {
@@ -108,6 +137,35 @@ fn cycle_partition() -> Result<(), Error> {
     cap::delete(VP)?;
     cap::delete(PARTITION)?;
     cap::delete(REGION)
+}
+
+/// Makes two domains, lets `link` give them capabilities to themselves or
+/// each other, deletes the probe's own capabilities to them, and answers
+/// whether the kernel then has as many live domains and as many frames in
+/// domains as before.
+fn unreachable_domains_go(link: impl FnOnce([u32; 2]) -> Result<(), Error>) -> Result<bool, Error> {
+    use tessera_rt::abi::audit;
+    let before = testing::kernel_audit(slot::VERDICT)?;
+    build::domain_create(slot::DOMAIN, FIRST, CHILD_QUOTA, "unreachable-1")?;
+    build::domain_create(slot::DOMAIN, SECOND, CHILD_QUOTA, "unreachable-2")?;
+    let linked = link([FIRST, SECOND]);
+    for held in [FIRST, SECOND, FIRST_THREAD] {
+        let _ = cap::delete(held);
+    }
+    linked?;
+    let back = |r: &[u64; audit::WORDS]| {
+        r[audit::DOMAINS_LIVE] == before[audit::DOMAINS_LIVE]
+            && r[audit::FRAMES_DOMAINS] == before[audit::FRAMES_DOMAINS]
+    };
+    let after = testing::kernel_audit_settled(slot::VERDICT, 50, back)?;
+    log::info!(
+        "object-probe: live domains {} before, {} after; frames in domains {} before, {} after",
+        before[audit::DOMAINS_LIVE],
+        after[audit::DOMAINS_LIVE],
+        before[audit::FRAMES_DOMAINS],
+        after[audit::FRAMES_DOMAINS]
+    );
+    Ok(back(&after))
 }
 
 /// A partition and a region mapped at every GiB of it until the kernel

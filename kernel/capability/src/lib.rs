@@ -82,6 +82,7 @@ mod quota;
 mod remove;
 pub mod rights;
 mod table;
+pub mod unreachable;
 
 #[cfg(test)]
 mod tests;

@@ -438,14 +438,17 @@ impl Kernel {
     /// nobody can name any more is destroyed — whoever waits on it is woken
     /// with an error rather than left blocked.
     fn apply_removals(&mut self, removals: Removals, cpu: usize) {
+        let mut named_domains = false;
         for removal in removals {
             match removal {
-                Removal::CapDeleted { at, cap } => {
-                    if let Object::Memory(region) = cap.object {
+                Removal::CapDeleted { at, cap } => match cap.object {
+                    Object::Memory(region) => {
                         self.unmap_via(region, at, cpu);
                         self.unmap_region_from_partitions(region, Some(at), cpu);
                     }
-                }
+                    Object::Domain(_) | Object::Thread(_) => named_domains = true,
+                    _ => {}
+                },
                 Removal::ObjectReclaimed { object, .. } => match object {
                     Object::Endpoint(endpoint) => {
                         let _ = self.waking(|ipc, wake| ipc.destroy_endpoint(endpoint, wake));
@@ -465,6 +468,9 @@ impl Kernel {
                     _ => {}
                 },
             }
+        }
+        if named_domains {
+            self.end_unreachable_domains();
         }
     }
 }
