@@ -16,6 +16,25 @@ use crate::tally::Tally;
 /// The banner line in which Tessera names the SVM features it found.
 const SVM_BANNER: &str = "svm: revision ";
 
+/// Which run of the planned tests a [`Judge`] judges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    First,
+    /// The tests that failed in the first pass, each run once more in a
+    /// fresh L1.
+    Second,
+}
+
+impl Pass {
+    /// How a test's result line names the run.
+    fn label(self) -> &'static str {
+        match self {
+            Self::First => "nested KVM",
+            Self::Second => "nested KVM, second run in a fresh L1",
+        }
+    }
+}
+
 /// Judges each test's run as it comes back, in the order L1 runs them.
 #[derive(Debug)]
 pub struct Judge {
@@ -28,6 +47,12 @@ pub struct Judge {
     pub judged: usize,
     /// The planned run that already ran again after L1 failed under it.
     retried: Option<usize>,
+    /// The planned runs that failed, in order (a second pass may run them
+    /// again: [`super::run`]).
+    pub failed: Vec<&'static SystemTest>,
+    /// Which pass this is: the first, or the second run of the tests that
+    /// failed in the first.
+    pass: Pass,
     pub svm_features: Option<String>,
     pub fatal: Option<String>,
     pub done: bool,
@@ -44,11 +69,21 @@ impl Judge {
             tally: Tally::default(),
             judged: 0,
             retried: None,
+            failed: Vec::new(),
+            pass: Pass::First,
             svm_features: None,
             fatal: None,
             done: false,
             running: None,
             started: Instant::now(),
+        }
+    }
+
+    /// A judge of the second pass: its logs are kept apart from the first's.
+    pub fn second_pass(logs_dir: &Path, planned: &[&'static SystemTest]) -> Self {
+        Self {
+            pass: Pass::Second,
+            ..Self::new(logs_dir, planned)
         }
     }
 
@@ -85,10 +120,15 @@ impl Judge {
             .filter(|t| t.name == test.name)
             .count();
         let repeated = self.planned.iter().filter(|t| t.name == test.name).count() > 1;
-        if repeated {
-            format!("{}.round{}.serial.log", test.name, round + 1)
+        let second = if self.pass == Pass::Second {
+            ".second"
         } else {
-            format!("{}.serial.log", test.name)
+            ""
+        };
+        if repeated {
+            format!("{}{second}.round{}.serial.log", test.name, round + 1)
+        } else {
+            format!("{}{second}.serial.log", test.name)
         }
     }
 
@@ -137,8 +177,9 @@ impl Judge {
         match verdict {
             Ok(()) => {
                 println!(
-                    "system test {} (nested KVM) ... ok ({:.1} s)",
+                    "system test {} ({}) ... ok ({:.1} s)",
                     test.name,
+                    self.pass.label(),
                     took.as_secs_f64()
                 );
                 self.judged += 1;
@@ -167,13 +208,18 @@ impl Judge {
     pub fn fail_next(&mut self, why: &str, stderr: Option<&str>) {
         if let Some(&test) = self.planned.get(self.judged) {
             self.judged += 1;
+            self.failed.push(test);
             self.fail_unplanned(test, why, stderr);
         }
     }
 
     /// `test`, which L1 does not run (it could not be planned), fails.
     pub fn fail_unplanned(&mut self, test: &'static SystemTest, why: &str, stderr: Option<&str>) {
-        println!("system test {} (nested KVM) ... FAILED: {why}", test.name);
+        println!(
+            "system test {} ({}) ... FAILED: {why}",
+            test.name,
+            self.pass.label()
+        );
         if let Some(stderr) = stderr {
             println!("--- QEMU stderr ---\n{stderr}");
         }
@@ -309,5 +355,27 @@ mod tests {
         );
         assert!(judge.done);
         assert_eq!(judge.tally, Tally::PASSED);
+    }
+
+    #[test]
+    fn a_second_pass_keeps_its_logs_apart_and_records_failures() {
+        let dir = scratch::dir("nested-judge-second");
+        let plan = planned(&["boot-multiboot1", "no-svm"]);
+        let mut judge = Judge::second_pass(&dir, &plan);
+        judge.take(run("boot-multiboot1", multiboot1_log(), End::Exit(33)));
+        judge.take(run("no-svm", Vec::new(), End::Stalled(60)));
+        assert!(dir.join("boot-multiboot1.second.serial.log").exists());
+        assert!(dir.join("no-svm.second.serial.log").exists());
+        assert_eq!(
+            judge.failed.iter().map(|t| t.name).collect::<Vec<_>>(),
+            ["no-svm"]
+        );
+        assert_eq!(
+            judge.tally,
+            Tally {
+                passed: 1,
+                failed: 1
+            }
+        );
     }
 }
