@@ -118,6 +118,14 @@ impl Kernel {
         self.sched.forget(thread);
     }
 
+    /// Reaps the domains that waited for another CPU to leave their
+    /// address space, if any did.
+    pub fn reap_if_pending(&mut self) {
+        if core::mem::take(&mut self.reap_pending) {
+            self.reap_domains();
+        }
+    }
+
     /// Every domain that has ended, that no capability names, whose VPs are
     /// gone and whose address space no CPU still holds gives back its threads' records,
     /// its root and its slot; its capability space goes once nothing it
@@ -141,10 +149,13 @@ impl Kernel {
                     .get(&vp.thread)
                     .is_some_and(|t| t.domain == domain)
             });
-            if !reapable
-                || vps_left
-                || crate::tlb::root_in_use_elsewhere(root.start_address().as_u64(), cpus, this_cpu)
-            {
+            if !reapable || vps_left {
+                continue;
+            }
+            if crate::tlb::root_in_use_elsewhere(root.start_address().as_u64(), cpus, this_cpu) {
+                // That CPU reaps it once it has loaded another root
+                // (`reap_if_pending`, from the scheduler).
+                self.reap_pending = true;
                 continue;
             }
             // Its threads are dead and off every CPU (nothing loads its

@@ -208,6 +208,10 @@ pub fn run_next(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize) -> !
             }
             kernel.sched.idle[cpu] = true;
             kernel.sched.running[cpu] = None;
+            // This CPU holds no component's address space from here on: a
+            // domain that ended while a thread of it ran here goes now.
+            crate::tlb::unload_user_root(cpu);
+            kernel.reap_if_pending();
             // Idle: a good time to say what host NMIs came.
             crate::arch::host_events::report(false);
             // A component waiting for typed input may still be woken.
@@ -252,6 +256,8 @@ pub fn enter(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize, thread:
         unsafe { Cr3::write(root, Cr3Flags::empty()) };
     }
     crate::tlb::leaving_kernel(cpu, root.start_address().as_u64());
+    // The root this CPU held before is no longer in use here.
+    kernel.reap_if_pending();
     drop(guard);
     console::drain();
     UserContext::enter(context)

@@ -184,6 +184,9 @@ pub struct Kernel {
     /// `end_unreachable_domains` is running (the ends it causes delete
     /// capabilities, which would start it again).
     pub ending_unreachable: bool,
+    /// A domain waits to be reaped until a CPU that still holds its
+    /// address space loads another (`reap_if_pending`).
+    pub reap_pending: bool,
 }
 
 impl Kernel {
@@ -200,6 +203,7 @@ impl Kernel {
             vps: Slots::new(),
             woken: Vec::new(),
             ending_unreachable: false,
+            reap_pending: false,
         }
     }
 
