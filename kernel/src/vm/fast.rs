@@ -11,6 +11,7 @@ use super::skip::{Unlocked, next_rip_past, next_rip_unlocked};
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use tessera_svm::{EventInjection, ExitCode};
 use tessera_vcpu::GuestGprs;
+use tessera_vcpu::cpuid::FixedLeaves;
 use tessera_vcpu::instruction::Skipped;
 
 /// Routes a lock-free reader can check; more than this and the fast path
@@ -18,27 +19,50 @@ use tessera_vcpu::instruction::Skipped;
 const FAST_ROUTES: usize = 16;
 
 /// The ranges of one kind of route, readable without the lock: append-only,
-/// with the count published (Release) after the range it counts.
+/// with the count published (Release) after the range it counts. A few
+/// values may be watched: whether a route takes each is then one bit.
 #[derive(Debug)]
 pub struct RouteRanges {
     first: [AtomicU32; FAST_ROUTES],
     last: [AtomicU32; FAST_ROUTES],
     count: AtomicUsize,
+    /// The values whose routing `watched_routes` tells in one load.
+    watched: &'static [u32],
+    /// Bit `i`: a route takes `watched[i]`.
+    watched_routes: AtomicU32,
 }
 
 impl Default for RouteRanges {
     fn default() -> Self {
-        Self {
-            first: [const { AtomicU32::new(0) }; FAST_ROUTES],
-            last: [const { AtomicU32::new(0) }; FAST_ROUTES],
-            count: AtomicUsize::new(0),
-        }
+        Self::watching(&[])
     }
 }
 
 impl RouteRanges {
+    /// Ranges for which whether a route takes each of `watched` (at most
+    /// 32) is kept as a bit.
+    pub fn watching(watched: &'static [u32]) -> Self {
+        assert!(watched.len() <= 32, "one bit per watched value");
+        Self {
+            first: [const { AtomicU32::new(0) }; FAST_ROUTES],
+            last: [const { AtomicU32::new(0) }; FAST_ROUTES],
+            count: AtomicUsize::new(0),
+            watched,
+            watched_routes: AtomicU32::new(0),
+        }
+    }
+
     /// Records a range (called with the kernel lock held: one writer).
     pub fn add(&self, first: u32, last: u32) {
+        let covered = self
+            .watched
+            .iter()
+            .enumerate()
+            .filter(|(_, value)| (first..=last).contains(value))
+            .fold(0, |bits, (index, _)| bits | 1 << index);
+        // Before the count: a reader that sees the range counted sees its
+        // bits (both are Release, read with Acquire).
+        self.watched_routes.fetch_or(covered, Ordering::Release);
         let count = self.count.load(Ordering::Relaxed);
         if count < FAST_ROUTES {
             self.first[count].store(first, Ordering::Relaxed);
@@ -60,6 +84,13 @@ impl RouteRanges {
             let last = self.last[i].load(Ordering::Relaxed);
             (first..=last).contains(&value)
         }))
+    }
+
+    /// Whether a route takes watched value `index` (every route counts,
+    /// even past the capacity).
+    #[inline(always)]
+    fn routes_watched(&self, index: usize) -> bool {
+        self.watched_routes.load(Ordering::Acquire) & (1 << index) != 0
     }
 }
 
@@ -91,7 +122,7 @@ impl Default for FastPartition {
         Self {
             serial: SERIALS.fetch_add(1, Ordering::Relaxed),
             tlb_generation: AtomicU64::new(1),
-            cpuid_routes: RouteRanges::default(),
+            cpuid_routes: RouteRanges::watching(&FixedLeaves::LEAVES),
             port_routes: RouteRanges::default(),
             hypercall_routes: RouteRanges::default(),
             hv1: spin::Once::new(),
@@ -164,16 +195,21 @@ fn answer_cpuid(
     unlocked: &mut Unlocked<'_>,
 ) -> bool {
     let leaf = vmcb.save.rax as u32;
-    if partition.cpuid_routes.routes(leaf) != Some(false) {
-        return false;
-    }
+    // The hottest leaves: one bit says no route takes them, and their
+    // answers are in a table made once.
+    let fixed = match FixedLeaves::index(leaf) {
+        Some(index) if !partition.cpuid_routes.routes_watched(index) => Some(index),
+        _ if partition.cpuid_routes.routes(leaf) != Some(false) => return false,
+        _ => None,
+    };
     let Some(next_rip) = next_rip_past(Skipped::Cpuid, vmcb, unlocked) else {
         return false;
     };
+    let [eax, ebx, ecx, edx] = match fixed {
+        Some(index) => unlocked.fixed_leaves.answer_at(index, vp_index),
+        None => super::guest_cpu::partition_cpuid(partition.hv1(), leaf, gprs.rcx as u32, vp_index),
+    };
     *vmcb.event_inj_mut() = EventInjection::NONE;
-    let subleaf = gprs.rcx as u32;
-    let [eax, ebx, ecx, edx] =
-        super::guest_cpu::partition_cpuid(partition.hv1(), leaf, subleaf, vp_index);
     *vmcb.rax_mut() = u64::from(eax);
     gprs.rbx = u64::from(ebx);
     gprs.rcx = u64::from(ecx);

@@ -66,7 +66,8 @@ extern "C" fn vp_main(raw: u64) -> ! {
     }
 }
 
-/// What `prepare_entry` hands the lock-free part of the loop.
+/// What `prepare_entry` hands the lock-free part of the loop: everything
+/// the exits it answers need, decided once per entry rather than per exit.
 struct Entry {
     vmcb: *mut VpVmcb,
     vmcb_address: u64,
@@ -79,12 +80,24 @@ struct Entry {
     vp_index: u32,
     /// The partition's nested table root (fixed for its life).
     npt_root: u64,
+    /// Whether the CPU saves the next RIP on exits (else the instruction
+    /// is fetched and measured).
+    nrip_save: bool,
+    fixed_leaves: &'static tessera_vcpu::cpuid::FixedLeaves,
 }
 
 /// Runs the guest, answering the exits `fast::answer` can without the
 /// lock, until one it cannot (`true`: the exit is in the VMCB) or the
-/// partition's translations changed before an entry (`false`: prepare
+/// partition's translations changed before the entry (`false`: prepare
 /// again, which flushes).
+///
+/// The CPU counts as in the guest from before the first VMRUN until the
+/// loop ends, across the exits answered without the lock: an unmapping
+/// CPU that bumps the partition's TLB generation meanwhile sees it so,
+/// interrupts it and waits, and the interrupt ends the next VMRUN (INTR).
+/// The generation is therefore compared once, before the first VMRUN.
+/// Not inlined: its few live values then stay in registers.
+#[inline(never)]
 fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
     // The VP is pinned to this CPU and marked running: no other CPU
     // touches its VMCB, general registers, seen generation, run time or
@@ -109,49 +122,50 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
     // time and the fast exits it took, which are its own work.
     let started = crate::arch::tsc::read();
     let mut clean_runs = super::clean_runs::Tally::default();
-    let exited = loop {
-        tlb::entering_guest(cpu, entry.partition);
-        // Entering before reading: an unmapping CPU either sees this CPU in
-        // the guest (and waits for it to leave) or bumped the generation
-        // before this read (`tlb::shoot_down_partition`).
-        if partition.tlb_generation.load(Ordering::SeqCst) != *seen {
-            tlb::left_guest(cpu);
-            break false;
-        }
-        // `prepare_entry` checked the state VMRUN loads and set up the
-        // VMCB's controls; the fast path changes only RIP and general
-        // registers; interrupts are off in the kernel.
-        // Both paths' writes went through the VMCB's accessors: what is
-        // left unwritten since the last VMRUN here may come from the
-        // processor's cache.
-        let clean = vmcb.entering(cpu as u32);
-        clean_runs.count(clean);
-        // SAFETY: a checked VMCB that only this CPU uses.
-        unsafe { world_switch::run(entry.vmcb_address, gprs, host_vmcb) };
-        vmcb.set_tlb_control(TlbControl::DO_NOTHING);
-        if vmcb.control.exit_code == ExitCode::INTR {
-            tlb::left_guest(cpu);
-            // The interrupt runs now, before the lock is taken: it may be
-            // the flush another CPU waits for while it holds the lock.
-            x86_64::instructions::interrupts::enable();
-            x86_64::instructions::nop();
-            x86_64::instructions::interrupts::disable();
-            break true;
-        }
-        // Still "in the guest" while the exit is answered: the answer may
-        // read guest memory through the nested table, whose frames an
-        // unmapping CPU frees only once this CPU has left (`skip.rs`).
-        let mut unlocked = super::skip::Unlocked {
-            npt_root: entry.npt_root,
-            generation: partition.tlb_generation.load(Ordering::SeqCst),
-            cache: &mut *fetch_cache,
-        };
-        let answered = fast::answer(vmcb, gprs, partition, entry.vp_index, &mut unlocked);
-        tlb::left_guest(cpu);
-        if !answered {
-            break true;
-        }
+    // The lock-free path's view, made once: each exit sets the generation.
+    let mut unlocked = super::skip::Unlocked {
+        npt_root: entry.npt_root,
+        generation: 0,
+        nrip_save: entry.nrip_save,
+        fixed_leaves: entry.fixed_leaves,
+        cache: fetch_cache,
     };
+    tlb::entering_guest(cpu, entry.partition);
+    // Entering before reading: an unmapping CPU either sees this CPU in
+    // the guest (and waits for it to leave) or bumped the generation
+    // before this read (`tlb::shoot_down_partition`).
+    let exited = partition.tlb_generation.load(Ordering::SeqCst) == *seen
+        && loop {
+            // `prepare_entry` checked the state VMRUN loads and set up the
+            // VMCB's controls; the fast path changes only RIP and general
+            // registers; interrupts are off in the kernel.
+            // Both paths' writes went through the VMCB's accessors: what is
+            // left unwritten since the last VMRUN here may come from the
+            // processor's cache.
+            let clean = vmcb.entering(cpu as u32);
+            clean_runs.count(clean);
+            // SAFETY: a checked VMCB that only this CPU uses.
+            unsafe { world_switch::run(entry.vmcb_address, gprs, host_vmcb) };
+            vmcb.set_tlb_control(TlbControl::DO_NOTHING);
+            if vmcb.control.exit_code == ExitCode::INTR {
+                break true;
+            }
+            // Still in the guest while the exit is answered: the answer may
+            // read guest memory through the nested table, whose frames an
+            // unmapping CPU frees only once this CPU has left (`skip.rs`).
+            unlocked.generation = partition.tlb_generation.load(Ordering::SeqCst);
+            if !fast::answer(vmcb, gprs, partition, entry.vp_index, &mut unlocked) {
+                break true;
+            }
+        };
+    tlb::left_guest(cpu);
+    if exited && vmcb.control.exit_code == ExitCode::INTR {
+        // The interrupt runs now, before the lock is taken: it may be
+        // the flush another CPU waits for while it holds the lock.
+        x86_64::instructions::interrupts::enable();
+        x86_64::instructions::nop();
+        x86_64::instructions::interrupts::disable();
+    }
     *run_ticks += crate::arch::tsc::read().wrapping_sub(started);
     super::clean_runs::add(cpu, clean_runs);
     exited
@@ -217,6 +231,8 @@ impl Kernel {
             partition,
             vp_index: vp_record.index,
             npt_root,
+            nrip_save: crate::svm::features().nrip_save,
+            fixed_leaves: super::guest_cpu::fixed_leaves(),
         })
     }
 }
