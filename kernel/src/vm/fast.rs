@@ -12,6 +12,7 @@ use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use tessera_svm::{EventInjection, ExitCode};
 use tessera_vcpu::GuestGprs;
 use tessera_vcpu::cpuid::FixedLeaves;
+use tessera_vcpu::exit_stats::{ExitCounts, ExitReason, Outcome};
 use tessera_vcpu::instruction::Skipped;
 
 /// Routes a lock-free reader can check; more than this and the fast path
@@ -146,44 +147,60 @@ impl FastPartition {
     }
 }
 
-/// Answers the exit in `vmcb` if it is a CPUID no route takes, or a fast
-/// hypercall that needs nothing but registers; `false` leaves it
-/// (untouched) to the locked path.
+/// Answers the exit in `vmcb` (whose code is `code`) if it is a CPUID no
+/// route takes, or a fast hypercall that needs nothing but registers, and
+/// counts it in `counts`; `false` leaves it (untouched, uncounted) to the
+/// locked path.
 ///
 /// An exit that completes an instruction moves RIP past it
 /// (`skip::next_rip_unlocked`, reading guest memory through `npt_root`);
 /// if the bytes there are not that instruction, the locked path decides.
 ///
-/// Inlined into the VP's loop (`run.rs`): it runs on every exit.
+/// Inlined into the VP's loop (`run.rs`): it runs on every exit. The
+/// exits are tested one by one, CPUID first, rather than through a table.
 #[inline(always)]
 pub fn answer(
+    code: ExitCode,
     vmcb: &mut VpVmcb,
     gprs: &mut GuestGprs,
     partition: &FastPartition,
     vp_index: u32,
     unlocked: &mut Unlocked<'_>,
+    counts: &ExitCounts,
 ) -> bool {
-    let control = &vmcb.control;
-    if control.exit_int_info.valid() {
+    if vmcb.control.exit_int_info.valid() {
         return false;
     }
-    match control.exit_code {
-        ExitCode::CPUID => answer_cpuid(vmcb, gprs, partition, vp_index, unlocked),
-        ExitCode::VMMCALL => answer_hypercall(vmcb, gprs, partition, unlocked),
-        ExitCode::IOIO => answer_absent_port(vmcb, partition),
+    let reason = if code == ExitCode::CPUID {
+        if !answer_cpuid(vmcb, gprs, partition, vp_index, unlocked) {
+            return false;
+        }
+        ExitReason::Cpuid
+    } else if code == ExitCode::VMMCALL {
+        if !answer_hypercall(vmcb, gprs, partition, unlocked) {
+            return false;
+        }
+        ExitReason::Hypercall
+    } else if code == ExitCode::IOIO {
+        if !answer_absent_port(vmcb, partition) {
+            return false;
+        }
+        ExitReason::IoPort
+    } else if code == ExitCode::INVD || code == ExitCode::WBINVD {
         // INVD would drop the host's dirty cache lines, WBINVD flush
         // every partition's; the guest cannot tell either from nothing
         // (`exits.rs`).
-        ExitCode::INVD | ExitCode::WBINVD => {
-            let Some(next) = next_rip_unlocked(vmcb, unlocked) else {
-                return false;
-            };
-            *vmcb.rip_mut() = next;
-            *vmcb.event_inj_mut() = EventInjection::NONE;
-            true
-        }
-        _ => false,
-    }
+        let Some(next) = next_rip_unlocked(vmcb, unlocked) else {
+            return false;
+        };
+        *vmcb.rip_mut() = next;
+        *vmcb.event_inj_mut() = EventInjection::NONE;
+        ExitReason::CacheFlush
+    } else {
+        return false;
+    };
+    counts.count(reason, Outcome::KernelFast);
+    true
 }
 
 #[inline(always)]
@@ -197,18 +214,24 @@ fn answer_cpuid(
     let leaf = vmcb.save.rax as u32;
     // The hottest leaves: one bit says no route takes them, and their
     // answers are in a table made once.
-    let fixed = match FixedLeaves::index(leaf) {
-        Some(index) if !partition.cpuid_routes.routes_watched(index) => Some(index),
+    let answer = match FixedLeaves::index(leaf) {
+        Some(index) if !partition.cpuid_routes.routes_watched(index) => {
+            let Some(next_rip) = next_rip_past(Skipped::Cpuid, vmcb, unlocked) else {
+                return false;
+            };
+            (next_rip, unlocked.fixed_leaves.answer_at(index, vp_index))
+        }
         _ if partition.cpuid_routes.routes(leaf) != Some(false) => return false,
-        _ => None,
+        _ => {
+            let Some(next_rip) = next_rip_past(Skipped::Cpuid, vmcb, unlocked) else {
+                return false;
+            };
+            let subleaf = gprs.rcx as u32;
+            let regs = super::guest_cpu::partition_cpuid(partition.hv1(), leaf, subleaf, vp_index);
+            (next_rip, regs)
+        }
     };
-    let Some(next_rip) = next_rip_past(Skipped::Cpuid, vmcb, unlocked) else {
-        return false;
-    };
-    let [eax, ebx, ecx, edx] = match fixed {
-        Some(index) => unlocked.fixed_leaves.answer_at(index, vp_index),
-        None => super::guest_cpu::partition_cpuid(partition.hv1(), leaf, gprs.rcx as u32, vp_index),
-    };
+    let (next_rip, [eax, ebx, ecx, edx]) = answer;
     *vmcb.event_inj_mut() = EventInjection::NONE;
     *vmcb.rax_mut() = u64::from(eax);
     gprs.rbx = u64::from(ebx);

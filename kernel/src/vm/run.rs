@@ -14,6 +14,7 @@ use tessera_capability::{PartitionId, ThreadId};
 use tessera_svm::controls::TlbControl;
 use tessera_svm::{Event, ExitCode, Intercept};
 use tessera_vcpu::GuestGprs;
+use tessera_vcpu::exit_stats::{ExitCounts, Injected, Outcome};
 
 /// Per CPU: whether it has run a VP yet (then its FPU protection is on and
 /// its host MSRs are on record).
@@ -53,15 +54,23 @@ extern "C" fn vp_main(raw: u64) -> ! {
         let Some(vp) = kernel.threads.get(&thread).and_then(|t| t.vp) else {
             sched::after_syscall(guard, cpu, Keep::Blocked)
         };
+        let Some(code) = kernel.vps.get(vp).map(|v| v.vmcb.control.exit_code) else {
+            sched::after_syscall(guard, cpu, Keep::Blocked)
+        };
         if kernel.stop_at_exit(vp) {
+            kernel.count_exit(vp, code, Outcome::Left);
             sched::after_syscall(guard, cpu, Keep::Blocked)
         }
-        match kernel.handle_exit(cpu, vp) {
-            Next::Resume => {}
-            Next::Leave(keep) => {
-                kernel.settle_destroyed(vp);
-                sched::after_syscall(guard, cpu, keep)
-            }
+        let next = kernel.handle_exit(cpu, vp);
+        let outcome = match (&next, kernel.vps.get(vp).map(|v| v.state)) {
+            (Next::Resume, _) => Outcome::Kernel,
+            (Next::Leave(_), Some(VpState::AwaitingReply(_))) => Outcome::Forwarded,
+            (Next::Leave(_), _) => Outcome::Left,
+        };
+        kernel.count_exit(vp, code, outcome);
+        if let Next::Leave(keep) = next {
+            kernel.settle_destroyed(vp);
+            sched::after_syscall(guard, cpu, keep)
         }
     }
 }
@@ -84,6 +93,7 @@ struct Entry {
     /// is fetched and measured).
     nrip_save: bool,
     fixed_leaves: &'static tessera_vcpu::cpuid::FixedLeaves,
+    exit_counts: *const ExitCounts,
 }
 
 /// Runs the guest, answering the exits `fast::answer` can without the
@@ -108,7 +118,7 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
     // boxed too, and a partition is reaped only once its VPs are, each once
     // no CPU runs it (`reap_vp`).
     // SAFETY: this CPU alone uses these fields until the VP leaves it.
-    let (vmcb, gprs, seen, run_ticks, fetch_cache, partition) = unsafe {
+    let (vmcb, gprs, seen, run_ticks, fetch_cache, partition, counts) = unsafe {
         (
             &mut *entry.vmcb,
             &mut *entry.gprs,
@@ -116,16 +126,21 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
             &mut *entry.run_ticks,
             &mut *entry.fetch_cache,
             &*entry.fast,
+            &*entry.exit_counts,
         )
     };
     // The VP's time counts from here to its next slow exit: the guest's
     // time and the fast exits it took, which are its own work.
     let started = crate::arch::tsc::read();
     let mut clean_runs = super::clean_runs::Tally::default();
-    // The lock-free path's view, made once: each exit sets the generation.
+    // The lock-free path's view, made once. Its generation is the one
+    // compared before the first VMRUN: a newer one makes the unmapping CPU
+    // wait for this one, whose next VMRUN its interrupt then ends, so until
+    // then the frames the cache points at stay, as do the translations the
+    // guest runs on (its TLB is flushed at the next entry).
     let mut unlocked = super::skip::Unlocked {
         npt_root: entry.npt_root,
-        generation: 0,
+        generation: *seen,
         nrip_save: entry.nrip_save,
         fixed_leaves: entry.fixed_leaves,
         cache: fetch_cache,
@@ -147,14 +162,23 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
             // SAFETY: a checked VMCB that only this CPU uses.
             unsafe { world_switch::run(entry.vmcb_address, gprs, host_vmcb) };
             vmcb.set_tlb_control(TlbControl::DO_NOTHING);
-            if vmcb.control.exit_code == ExitCode::INTR {
+            let code = vmcb.control.exit_code;
+            if code == ExitCode::INTR {
                 break true;
             }
             // Still in the guest while the exit is answered: the answer may
             // read guest memory through the nested table, whose frames an
             // unmapping CPU frees only once this CPU has left (`skip.rs`).
-            unlocked.generation = partition.tlb_generation.load(Ordering::SeqCst);
-            if !fast::answer(vmcb, gprs, partition, entry.vp_index, &mut unlocked) {
+            let answered = fast::answer(
+                code,
+                vmcb,
+                gprs,
+                partition,
+                entry.vp_index,
+                &mut unlocked,
+                counts,
+            );
+            if !answered {
                 break true;
             }
         };
@@ -212,6 +236,9 @@ impl Kernel {
             vp_record.exception_intercepts = exceptions;
         }
         vp_record.inject_pending();
+        if let Some(kind) = Injected::of(vp_record.vmcb.control.event_inj) {
+            vp_record.exit_counts.injected(kind);
+        }
         let flush = vp_record.seen_tlb_generation != generation;
         vp_record.seen_tlb_generation = generation;
         vp_record.vmcb.set_tlb_control(if flush {
@@ -233,6 +260,7 @@ impl Kernel {
             npt_root,
             nrip_save: crate::svm::features().nrip_save,
             fixed_leaves: super::guest_cpu::fixed_leaves(),
+            exit_counts: &vp_record.exit_counts,
         })
     }
 }
