@@ -171,22 +171,19 @@ pub fn answer(
     if vmcb.control.exit_int_info.valid() {
         return false;
     }
-    let reason = if code == ExitCode::CPUID {
-        if !answer_cpuid(vmcb, gprs, partition, vp_index, unlocked) {
-            return false;
-        }
-        ExitReason::Cpuid
-    } else if code == ExitCode::VMMCALL {
-        if !answer_hypercall(vmcb, gprs, partition, unlocked) {
-            return false;
-        }
-        ExitReason::Hypercall
-    } else if code == ExitCode::IOIO {
-        if !answer_absent_port(vmcb, partition) {
-            return false;
-        }
-        ExitReason::IoPort
-    } else if code == ExitCode::INVD || code == ExitCode::WBINVD {
+    // Each answered exit counts in its own arm: a constant counter each.
+    if code == ExitCode::CPUID {
+        return answer_cpuid(vmcb, gprs, partition, vp_index, unlocked)
+            && counted(counts, ExitReason::Cpuid);
+    }
+    if code == ExitCode::VMMCALL {
+        return answer_hypercall(vmcb, gprs, partition, unlocked)
+            && counted(counts, ExitReason::Hypercall);
+    }
+    if code == ExitCode::IOIO {
+        return answer_absent_port(vmcb, partition) && counted(counts, ExitReason::IoPort);
+    }
+    if code == ExitCode::INVD || code == ExitCode::WBINVD {
         // INVD would drop the host's dirty cache lines, WBINVD flush
         // every partition's; the guest cannot tell either from nothing
         // (`exits.rs`).
@@ -195,10 +192,14 @@ pub fn answer(
         };
         *vmcb.rip_mut() = next;
         *vmcb.event_inj_mut() = EventInjection::NONE;
-        ExitReason::CacheFlush
-    } else {
-        return false;
-    };
+        return counted(counts, ExitReason::CacheFlush);
+    }
+    false
+}
+
+/// Counts an exit of `reason` answered here; `true`.
+#[inline(always)]
+fn counted(counts: &ExitCounts, reason: ExitReason) -> bool {
     counts.count(reason, Outcome::KernelFast);
     true
 }
@@ -213,32 +214,40 @@ fn answer_cpuid(
 ) -> bool {
     let leaf = vmcb.save.rax as u32;
     // The hottest leaves: one bit says no route takes them, and their
-    // answers are in a table made once.
-    let answer = match FixedLeaves::index(leaf) {
-        Some(index) if !partition.cpuid_routes.routes_watched(index) => {
-            let Some(next_rip) = next_rip_past(Skipped::Cpuid, vmcb, unlocked) else {
-                return false;
-            };
-            (next_rip, unlocked.fixed_leaves.answer_at(index, vp_index))
-        }
-        _ if partition.cpuid_routes.routes(leaf) != Some(false) => return false,
-        _ => {
-            let Some(next_rip) = next_rip_past(Skipped::Cpuid, vmcb, unlocked) else {
-                return false;
-            };
-            let subleaf = gprs.rcx as u32;
-            let regs = super::guest_cpu::partition_cpuid(partition.hv1(), leaf, subleaf, vp_index);
-            (next_rip, regs)
-        }
+    // answers are in a table made once, copied from it straight to the
+    // guest's registers.
+    if let Some(index) = FixedLeaves::index(leaf)
+        && !partition.cpuid_routes.routes_watched(index)
+    {
+        let Some(next_rip) = next_rip_past(Skipped::Cpuid, vmcb, unlocked) else {
+            return false;
+        };
+        let fixed = unlocked.fixed_leaves;
+        let [eax, _, ecx, edx] = fixed.common_at(index);
+        complete_cpuid(vmcb, gprs, next_rip, [*eax, fixed.ebx_at(index, vp_index), *ecx, *edx]);
+        return true;
+    }
+    if partition.cpuid_routes.routes(leaf) != Some(false) {
+        return false;
+    }
+    let Some(next_rip) = next_rip_past(Skipped::Cpuid, vmcb, unlocked) else {
+        return false;
     };
-    let (next_rip, [eax, ebx, ecx, edx]) = answer;
+    let subleaf = gprs.rcx as u32;
+    let answer = super::guest_cpu::partition_cpuid(partition.hv1(), leaf, subleaf, vp_index);
+    complete_cpuid(vmcb, gprs, next_rip, answer);
+    true
+}
+
+#[inline(always)]
+fn complete_cpuid(vmcb: &mut VpVmcb, gprs: &mut GuestGprs, next_rip: u64, answer: [u32; 4]) {
+    let [eax, ebx, ecx, edx] = answer;
     *vmcb.event_inj_mut() = EventInjection::NONE;
     *vmcb.rax_mut() = u64::from(eax);
     gprs.rbx = u64::from(ebx);
     gprs.rcx = u64::from(ecx);
     gprs.rdx = u64::from(edx);
     *vmcb.rip_mut() = next_rip;
-    true
 }
 
 /// A 64-bit hypercall whose whole work is in registers and needs no

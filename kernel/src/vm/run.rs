@@ -149,19 +149,20 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
     // Entering before reading: an unmapping CPU either sees this CPU in
     // the guest (and waits for it to leave) or bumped the generation
     // before this read (`tlb::shoot_down_partition`).
-    let exited = partition.tlb_generation.load(Ordering::SeqCst) == *seen
-        && loop {
-            // `prepare_entry` checked the state VMRUN loads and set up the
-            // VMCB's controls; the fast path changes only RIP and general
-            // registers; interrupts are off in the kernel.
-            // Both paths' writes went through the VMCB's accessors: what is
-            // left unwritten since the last VMRUN here may come from the
-            // processor's cache.
-            let clean = vmcb.entering(cpu as u32);
-            clean_runs.count(clean);
-            // SAFETY: a checked VMCB that only this CPU uses.
-            unsafe { world_switch::run(entry.vmcb_address, gprs, host_vmcb) };
-            vmcb.set_tlb_control(TlbControl::DO_NOTHING);
+    let exited = partition.tlb_generation.load(Ordering::SeqCst) == *seen && {
+        // `prepare_entry` checked the state VMRUN loads and set up the
+        // VMCB's controls; the fast path changes only RIP and general
+        // registers; interrupts are off in the kernel.
+        // Both paths' writes went through the VMCB's accessors: what is
+        // left unwritten since the last VMRUN here may come from the
+        // processor's cache.
+        clean_runs.count(vmcb.entering(cpu as u32));
+        // SAFETY: a checked VMCB that only this CPU uses.
+        unsafe { world_switch::run(entry.vmcb_address, gprs, host_vmcb) };
+        // Only the first VMRUN of the stretch flushes what `prepare_entry`
+        // asked it to.
+        vmcb.set_tlb_control(TlbControl::DO_NOTHING);
+        loop {
             let code = vmcb.control.exit_code;
             if code == ExitCode::INTR {
                 break true;
@@ -181,7 +182,13 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
             if !answered {
                 break true;
             }
-        };
+            // Back into the guest on the CPU it just left.
+            clean_runs.count(vmcb.reentering());
+            // SAFETY: as above; the answer wrote only RIP, RAX, the event
+            // field and general registers.
+            unsafe { world_switch::run(entry.vmcb_address, gprs, host_vmcb) };
+        }
+    };
     tlb::left_guest(cpu);
     if exited && vmcb.control.exit_code == ExitCode::INTR {
         // The interrupt runs now, before the lock is taken: it may be
