@@ -95,6 +95,10 @@ impl RouteRanges {
     }
 }
 
+/// The hypercall codes whose routing the fast path reads as one bit: the
+/// spin wait it answers.
+static WATCHED_HYPERCALLS: [u32; 1] = [tlfs::HypercallCode::NOTIFY_LONG_SPIN_WAIT.0 as u32];
+
 /// The next partition's serial: unique for the kernel's life (an index is
 /// reused once a partition is reaped; a serial never is).
 static SERIALS: AtomicU64 = AtomicU64::new(1);
@@ -125,7 +129,7 @@ impl Default for FastPartition {
             tlb_generation: AtomicU64::new(1),
             cpuid_routes: RouteRanges::watching(&FixedLeaves::LEAVES),
             port_routes: RouteRanges::default(),
-            hypercall_routes: RouteRanges::default(),
+            hypercall_routes: RouteRanges::watching(&WATCHED_HYPERCALLS),
             hv1: spin::Once::new(),
             hypercalls_enabled: core::sync::atomic::AtomicBool::new(false),
         }
@@ -273,17 +277,14 @@ fn answer_hypercall(
         return false;
     }
     // A routed call code is a component's, even where the kernel has a
-    // handler (tessera_abi::vm::intercept::HYPERCALL).
-    if partition
-        .hypercall_routes
-        .routes(u32::from(gprs.rcx as u16))
-        != Some(false)
-    {
-        return false;
-    }
+    // handler (tessera_abi::vm::intercept::HYPERCALL): for the spin wait
+    // (watched) one bit says so.
     let enabled = partition.hypercalls_enabled.load(Ordering::Acquire);
     let mut next_rip = || next_rip_past(Skipped::Vmmcall, vmcb, unlocked);
     if enabled && tessera_hv1::dispatch::is_plain_spin_wait(gprs.rcx, policy) {
+        if partition.hypercall_routes.routes_watched(0) {
+            return false;
+        }
         let Some(next_rip) = next_rip() else {
             return false;
         };
@@ -292,6 +293,13 @@ fn answer_hypercall(
         *vmcb.rip_mut() = next_rip;
         *vmcb.event_inj_mut() = EventInjection::NONE;
         return true;
+    }
+    if partition
+        .hypercall_routes
+        .routes(u32::from(gprs.rcx as u16))
+        != Some(false)
+    {
+        return false;
     }
     let caller = Caller::KERNEL64;
     let mut registers = HypercallRegisters {

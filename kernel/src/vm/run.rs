@@ -185,8 +185,9 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
             // Back into the guest on the CPU it just left.
             clean_runs.count(vmcb.reentering());
             // SAFETY: as above; the answer wrote only RIP, RAX, the event
-            // field and general registers.
-            unsafe { world_switch::run(entry.vmcb_address, gprs, host_vmcb) };
+            // field and general registers, and nothing since the last VMRUN
+            // here touched the host state VMSAVE covers.
+            unsafe { world_switch::run_again(entry.vmcb_address, gprs, host_vmcb) };
         }
     };
     tlb::left_guest(cpu);

@@ -23,8 +23,7 @@
     # Say so: global_asm! blocks are concatenated in an order the compiler
     # chooses, and the boot entry before this one may end in .code32.
     .code64
-    .global tessera_vmrun
-tessera_vmrun:
+    .macro enter_frame
     push %rbp
     push %rbx
     push %r12
@@ -33,10 +32,25 @@ tessera_vmrun:
     push %r15
     push %rsi                   # 8(%rsp): the gprs pointer
     push %rdx                   # 0(%rsp): the host VMCB
-
     clgi
+    .endm
+
+    .global tessera_vmrun
+tessera_vmrun:
+    enter_frame
     mov %rdx, %rax
     vmsave %rax
+    jmp 1f
+
+# tessera_vmrun_again(guest_vmcb_pa %rdi, gprs %rsi, host_vmcb_pa %rdx):
+# the same, for a CPU whose host state VMLOAD/VMSAVE cover is as the last
+# #VMEXIT here restored it from the host VMCB (the lock-free loop, which
+# changes none of it: no SWAPGS, no MSR write, no TR or LDTR load). The
+# VMSAVE would store what that VMCB already holds.
+    .global tessera_vmrun_again
+tessera_vmrun_again:
+    enter_frame
+1:
     mov %rdi, %rax
     vmload %rax
 
