@@ -139,7 +139,7 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
     // then the frames the cache points at stay, as do the translations the
     // guest runs on (its TLB is flushed at the next entry).
     let mut unlocked = super::skip::Unlocked {
-        npt_root: entry.npt_root,
+        memory: super::skip::SharedMemory::new(entry.npt_root),
         generation: *seen,
         nrip_save: entry.nrip_save,
         fixed_leaves: entry.fixed_leaves,

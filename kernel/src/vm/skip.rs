@@ -37,7 +37,7 @@ impl Kernel {
         // The same reader and cache as the lock-free path: under the lock
         // the nested table holds still, and the cache's rule is the same.
         let mut reader = Unlocked {
-            npt_root: target.space.npt().root(),
+            memory: SharedMemory::new(target.space.npt().root()),
             generation: target.fast.tlb_generation.load(Ordering::SeqCst),
             nrip_save: crate::svm::features().nrip_save,
             fixed_leaves: super::guest_cpu::fixed_leaves(),
@@ -98,7 +98,7 @@ impl Kernel {
 /// entry, not per exit), the hottest CPUID leaves' answers, and the VP's
 /// last measured instruction.
 pub struct Unlocked<'a> {
-    pub npt_root: u64,
+    pub memory: SharedMemory,
     pub generation: u64,
     pub nrip_save: bool,
     pub fixed_leaves: &'static tessera_vcpu::cpuid::FixedLeaves,
@@ -121,17 +121,21 @@ pub fn next_rip_past(skipped: Skipped, vmcb: &Vmcb, unlocked: &mut Unlocked<'_>)
     if unlocked.nrip_save {
         return Some(vmcb.control.next_rip);
     }
-    let memory = SharedMemory {
-        npt_root: unlocked.npt_root,
-    };
     unlocked
         .cache
-        .next_rip(skipped, &vmcb.save, unlocked.generation, &memory)
+        .next_rip(skipped, &vmcb.save, unlocked.generation, &unlocked.memory)
 }
 
 /// Guest memory read through a nested table other CPUs may edit.
-struct SharedMemory {
+pub struct SharedMemory {
     npt_root: u64,
+}
+
+impl SharedMemory {
+    /// The memory the nested table at `npt_root` maps.
+    pub fn new(npt_root: u64) -> Self {
+        Self { npt_root }
+    }
 }
 
 fn read_physical(address: u64) -> u64 {

@@ -162,12 +162,15 @@ impl FetchCache {
         memory: &impl Locations,
     ) -> Option<u64> {
         // The key first, on its own: its eight differences then need no
-        // registers while the words are read.
-        if self.key.difference(skipped, save, generation) == 0 && self.words_changed(memory) == 0
-        {
-            return Some(save.rip.wrapping_add(self.length) & self.ip_mask);
+        // registers while the words are read. Each miss calls the
+        // measurement itself, so the hit's answer is never merged with it.
+        if self.key.difference(skipped, save, generation) != 0 {
+            return self.measure(skipped, save, generation, memory);
         }
-        self.measure(skipped, save, generation, memory)
+        if self.words_changed(memory) != 0 {
+            return self.measure(skipped, save, generation, memory);
+        }
+        Some(save.rip.wrapping_add(self.length) & self.ip_mask)
     }
 
     /// The bits in which the kept words now differ from what the
