@@ -11,6 +11,7 @@ use super::skip::{Unlocked, next_rip_past, next_rip_unlocked};
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use tessera_svm::{EventInjection, ExitCode};
 use tessera_vcpu::GuestGprs;
+use super::guest_cpu::FixedCpuid;
 use tessera_vcpu::cpuid::FixedLeaves;
 use tessera_vcpu::exit_stats::{ExitCounts, ExitReason, Outcome};
 use tessera_vcpu::instruction::Skipped;
@@ -171,13 +172,14 @@ pub fn answer(
     vp_index: u32,
     unlocked: &mut Unlocked<'_>,
     counts: &ExitCounts,
+    fixed_cpuid: &FixedCpuid,
 ) -> bool {
     if vmcb.control.exit_int_info.valid() {
         return false;
     }
     // Each answered exit counts in its own arm: a constant counter each.
     if code == ExitCode::CPUID {
-        return answer_cpuid(vmcb, gprs, partition, vp_index, unlocked)
+        return answer_cpuid(vmcb, gprs, partition, vp_index, unlocked, fixed_cpuid)
             && counted(counts, ExitReason::Cpuid);
     }
     if code == ExitCode::VMMCALL {
@@ -215,20 +217,25 @@ fn answer_cpuid(
     partition: &FastPartition,
     vp_index: u32,
     unlocked: &mut Unlocked<'_>,
+    fixed_cpuid: &FixedCpuid,
 ) -> bool {
     let leaf = vmcb.save.rax as u32;
-    // The hottest leaves: one bit says no route takes them, and their
-    // answers are in a table made once, copied from it straight to the
-    // guest's registers.
+    // The hottest leaves: one bit says no route takes them, and the VP's
+    // answers are in a table made with it, copied straight to the guest's
+    // registers.
     if let Some(index) = FixedLeaves::index(leaf)
         && !partition.cpuid_routes.routes_watched(index)
     {
         let Some(next_rip) = next_rip_past(Skipped::Cpuid, vmcb, unlocked) else {
             return false;
         };
-        let fixed = unlocked.fixed_leaves;
-        let [eax, _, ecx, edx] = fixed.common_at(index);
-        complete_cpuid(vmcb, gprs, next_rip, [*eax, fixed.ebx_at(index, vp_index), *ecx, *edx]);
+        let [rax, rbx, rcx, rdx] = &fixed_cpuid[index & 3];
+        *vmcb.event_inj_mut() = EventInjection::NONE;
+        *vmcb.rax_mut() = *rax;
+        gprs.rbx = *rbx;
+        gprs.rcx = *rcx;
+        gprs.rdx = *rdx;
+        *vmcb.rip_mut() = next_rip;
         return true;
     }
     if partition.cpuid_routes.routes(leaf) != Some(false) {
@@ -238,20 +245,15 @@ fn answer_cpuid(
         return false;
     };
     let subleaf = gprs.rcx as u32;
-    let answer = super::guest_cpu::partition_cpuid(partition.hv1(), leaf, subleaf, vp_index);
-    complete_cpuid(vmcb, gprs, next_rip, answer);
-    true
-}
-
-#[inline(always)]
-fn complete_cpuid(vmcb: &mut VpVmcb, gprs: &mut GuestGprs, next_rip: u64, answer: [u32; 4]) {
-    let [eax, ebx, ecx, edx] = answer;
+    let [eax, ebx, ecx, edx] =
+        super::guest_cpu::partition_cpuid(partition.hv1(), leaf, subleaf, vp_index);
     *vmcb.event_inj_mut() = EventInjection::NONE;
     *vmcb.rax_mut() = u64::from(eax);
     gprs.rbx = u64::from(ebx);
     gprs.rcx = u64::from(ecx);
     gprs.rdx = u64::from(edx);
     *vmcb.rip_mut() = next_rip;
+    true
 }
 
 /// A 64-bit hypercall whose whole work is in registers and needs no

@@ -36,6 +36,17 @@ pub fn fixed_leaves() -> &'static FixedLeaves {
     FIXED_LEAVES.call_once(|| FixedLeaves::from_host(|leaf| host_cpuid(leaf, 0)))
 }
 
+/// The answers of [`FixedLeaves::LEAVES`] as one VP reads them, each
+/// register zero-extended as it lands in the guest's: the lock-free path
+/// copies them without working anything out.
+pub type FixedCpuid = [[u64; 4]; 4];
+
+/// [`FixedCpuid`] for VP `vp_index`.
+pub fn fixed_cpuid_of(vp_index: u32) -> FixedCpuid {
+    let fixed = fixed_leaves();
+    core::array::from_fn(|index| fixed.answer_at(index, vp_index).map(u64::from))
+}
+
 /// The CPUID leaf `leaf`/`subleaf` as VP `vp_index` reads it (without a
 /// partition's Hv#1 leaves and routes).
 pub fn guest_cpuid(leaf: u32, subleaf: u32, vp_index: u32) -> [u32; 4] {

@@ -248,6 +248,7 @@ impl Kernel {
             skip_failed_at: None,
             fetch_cache: Default::default(),
             exit_counts: Default::default(),
+            fixed_cpuid: super::guest_cpu::fixed_cpuid_of(index),
         };
         // Room for the slot was reserved above; the box may still fail.
         let vp = match try_box(record) {

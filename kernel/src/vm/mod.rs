@@ -229,6 +229,9 @@ pub struct Vp {
     /// Its exits by reason and outcome, and the events injected into it
     /// (`exit_stats.rs`): written only by the CPU that runs it.
     pub exit_counts: tessera_vcpu::exit_stats::ExitCounts,
+    /// The hottest CPUID leaves as this VP reads them
+    /// (`guest_cpu::fixed_cpuid_of`), for the lock-free path.
+    pub fixed_cpuid: guest_cpu::FixedCpuid,
     /// The RIP of the last exit whose instruction the kernel could not
     /// find there (`skip.rs`): a second miss at the same RIP stops the VP.
     pub skip_failed_at: Option<u64>,

@@ -92,7 +92,7 @@ struct Entry {
     /// Whether the CPU saves the next RIP on exits (else the instruction
     /// is fetched and measured).
     nrip_save: bool,
-    fixed_leaves: &'static tessera_vcpu::cpuid::FixedLeaves,
+    fixed_cpuid: *const super::guest_cpu::FixedCpuid,
     exit_counts: *const ExitCounts,
 }
 
@@ -118,7 +118,7 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
     // boxed too, and a partition is reaped only once its VPs are, each once
     // no CPU runs it (`reap_vp`).
     // SAFETY: this CPU alone uses these fields until the VP leaves it.
-    let (vmcb, gprs, seen, run_ticks, fetch_cache, partition, counts) = unsafe {
+    let (vmcb, gprs, seen, run_ticks, fetch_cache, partition, counts, fixed_cpuid) = unsafe {
         (
             &mut *entry.vmcb,
             &mut *entry.gprs,
@@ -127,6 +127,7 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
             &mut *entry.fetch_cache,
             &*entry.fast,
             &*entry.exit_counts,
+            &*entry.fixed_cpuid,
         )
     };
     // The VP's time counts from here to its next slow exit: the guest's
@@ -142,7 +143,6 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
         memory: super::skip::SharedMemory::new(entry.npt_root),
         generation: *seen,
         nrip_save: entry.nrip_save,
-        fixed_leaves: entry.fixed_leaves,
         cache: fetch_cache,
     };
     tlb::entering_guest(cpu, entry.partition);
@@ -178,6 +178,7 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
                 entry.vp_index,
                 &mut unlocked,
                 counts,
+                fixed_cpuid,
             );
             if !answered {
                 break true;
@@ -267,7 +268,7 @@ impl Kernel {
             vp_index: vp_record.index,
             npt_root,
             nrip_save: crate::svm::features().nrip_save,
-            fixed_leaves: super::guest_cpu::fixed_leaves(),
+            fixed_cpuid: &vp_record.fixed_cpuid,
             exit_counts: &vp_record.exit_counts,
         })
     }

@@ -40,7 +40,6 @@ impl Kernel {
             memory: SharedMemory::new(target.space.npt().root()),
             generation: target.fast.tlb_generation.load(Ordering::SeqCst),
             nrip_save: crate::svm::features().nrip_save,
-            fixed_leaves: super::guest_cpu::fixed_leaves(),
             cache: &mut record.fetch_cache,
         };
         let measured = next_rip_unlocked(&record.vmcb, &mut reader);
@@ -95,13 +94,11 @@ impl Kernel {
 /// The lock-free path's view of a VP: its partition's nested table (whose
 /// frames stay alive while this CPU is in the guest), the partition's TLB
 /// generation now, whether the CPU saves the next RIP (decided once per
-/// entry, not per exit), the hottest CPUID leaves' answers, and the VP's
-/// last measured instruction.
+/// entry, not per exit), and the VP's last measured instruction.
 pub struct Unlocked<'a> {
     pub memory: SharedMemory,
     pub generation: u64,
     pub nrip_save: bool,
-    pub fixed_leaves: &'static tessera_vcpu::cpuid::FixedLeaves,
     pub cache: &'a mut FetchCache,
 }
 

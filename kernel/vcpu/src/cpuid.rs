@@ -145,29 +145,11 @@ impl FixedLeaves {
     /// The answer for the kept leaf at `index` (from [`FixedLeaves::index`]).
     #[inline(always)]
     pub fn answer_at(&self, index: usize, vp_index: u32) -> Regs {
-        let regs = self.answers[index & 3];
-        [regs[0], self.ebx_at(index, vp_index), regs[2], regs[3]]
-    }
-
-    /// EAX, ECX and EDX of the kept leaf at `index` as every VP reads
-    /// them (the one part of an answer that depends on the VP is EBX:
-    /// [`FixedLeaves::ebx_at`]). In memory, so a caller copies them
-    /// straight to the guest's registers.
-    #[inline(always)]
-    pub fn common_at(&self, index: usize) -> &Regs {
-        &self.answers[index & 3]
-    }
-
-    /// EBX of the kept leaf at `index` for VP `vp_index`: leaf 1 carries
-    /// the initial APIC ID, which is the VP index.
-    #[inline(always)]
-    pub fn ebx_at(&self, index: usize, vp_index: u32) -> u32 {
-        let ebx = self.answers[index & 3][EBX];
+        let mut regs = self.answers[index & 3];
         if index == 1 {
-            (ebx & 0x00FF_FFFF) | (vp_index << 24)
-        } else {
-            ebx
+            regs[EBX] = (regs[EBX] & 0x00FF_FFFF) | (vp_index << 24);
         }
+        regs
     }
 }
 
