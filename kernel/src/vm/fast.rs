@@ -8,7 +8,7 @@
 //! guest straight from the exit.
 use super::VpVmcb;
 use super::skip::{Unlocked, next_rip_past, next_rip_unlocked};
-use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use tessera_svm::{EventInjection, ExitCode};
 use tessera_vcpu::GuestGprs;
 use super::guest_cpu::FixedCpuid;
@@ -119,8 +119,12 @@ pub struct FastPartition {
     /// once before any VP starts.
     hv1: spin::Once<(tessera_hv1::Hv1Config, tessera_hv1::DispatchPolicy)>,
     /// Whether the guest enabled hypercalls (its hypercall page), kept in
-    /// step with the partition's synthetic MSRs.
-    pub hypercalls_enabled: core::sync::atomic::AtomicBool,
+    /// step with the partition's synthetic MSRs (`set_hypercalls_enabled`).
+    hypercalls_enabled: AtomicBool,
+    /// Whether a plain fast `HvCallNotifyLongSpinWait` completes here (no
+    /// route aside): hypercalls are enabled and the configuration answers
+    /// spin waits. Derived from the two by the only writers of either.
+    spin_waits_answered: AtomicBool,
 }
 
 impl Default for FastPartition {
@@ -132,7 +136,8 @@ impl Default for FastPartition {
             port_routes: RouteRanges::default(),
             hypercall_routes: RouteRanges::watching(&WATCHED_HYPERCALLS),
             hv1: spin::Once::new(),
-            hypercalls_enabled: core::sync::atomic::AtomicBool::new(false),
+            hypercalls_enabled: AtomicBool::new(false),
+            spin_waits_answered: AtomicBool::new(false),
         }
     }
 }
@@ -141,6 +146,20 @@ impl FastPartition {
     /// Records the partition's Hv#1 configuration (once, before any VP runs).
     pub fn set_hv1(&self, config: tessera_hv1::Hv1Config, policy: tessera_hv1::DispatchPolicy) {
         self.hv1.call_once(|| (config, policy));
+        self.derive_spin_waits();
+    }
+
+    /// Records whether the guest enabled hypercalls (with the kernel lock
+    /// held: one writer).
+    pub fn set_hypercalls_enabled(&self, enabled: bool) {
+        self.hypercalls_enabled.store(enabled, Ordering::Release);
+        self.derive_spin_waits();
+    }
+
+    fn derive_spin_waits(&self) {
+        let enabled = self.hypercalls_enabled.load(Ordering::Relaxed);
+        let answered = enabled && self.hypercall_policy().is_some_and(|p| p.long_spin_wait);
+        self.spin_waits_answered.store(answered, Ordering::Release);
     }
 
     pub fn hv1(&self) -> Option<&tessera_hv1::Hv1Config> {
@@ -269,25 +288,23 @@ fn answer_hypercall(
     unlocked: &mut Unlocked<'_>,
 ) -> bool {
     use tessera_hv1::hypercall::{Caller, HypercallRegisters};
-    let Some(policy) = partition.hypercall_policy() else {
-        return false;
-    };
     let save = &vmcb.save;
     // Only a 64-bit caller at CPL 0 (the others need the full checks).
     let long_mode = save.efer & (1 << 10) != 0 && save.cs.attrib.l() && save.cr0 & 1 != 0;
     if save.cpl != 0 || !long_mode {
         return false;
     }
-    // A routed call code is a component's, even where the kernel has a
-    // handler (tessera_abi::vm::intercept::HYPERCALL): for the spin wait
-    // (watched) one bit says so.
-    let enabled = partition.hypercalls_enabled.load(Ordering::Acquire);
-    let mut next_rip = || next_rip_past(Skipped::Vmmcall, vmcb, unlocked);
-    if enabled && tessera_hv1::dispatch::is_plain_spin_wait(gprs.rcx, policy) {
+    // The spin wait, first: one flag says the partition answers it, one
+    // bit that no route takes it (a routed call code is a component's,
+    // even where the kernel has a handler:
+    // tessera_abi::vm::intercept::HYPERCALL).
+    if gprs.rcx == tessera_hv1::dispatch::PLAIN_SPIN_WAIT
+        && partition.spin_waits_answered.load(Ordering::Acquire)
+    {
         if partition.hypercall_routes.routes_watched(0) {
             return false;
         }
-        let Some(next_rip) = next_rip() else {
+        let Some(next_rip) = next_rip_past(Skipped::Vmmcall, vmcb, unlocked) else {
             return false;
         };
         // HV_STATUS_SUCCESS with no reps: result value 0.
@@ -296,6 +313,9 @@ fn answer_hypercall(
         *vmcb.event_inj_mut() = EventInjection::NONE;
         return true;
     }
+    let Some(policy) = partition.hypercall_policy() else {
+        return false;
+    };
     if partition
         .hypercall_routes
         .routes(u32::from(gprs.rcx as u16))
@@ -303,6 +323,7 @@ fn answer_hypercall(
     {
         return false;
     }
+    let enabled = partition.hypercalls_enabled.load(Ordering::Acquire);
     let caller = Caller::KERNEL64;
     let mut registers = HypercallRegisters {
         rax: save.rax,
@@ -318,7 +339,7 @@ fn answer_hypercall(
     else {
         return false;
     };
-    let Some(next_rip) = next_rip() else {
+    let Some(next_rip) = next_rip_past(Skipped::Vmmcall, vmcb, unlocked) else {
         return false;
     };
     completion.apply(&mut registers);
