@@ -7,7 +7,7 @@
 //! atomics by the (locked) code that changes it, so the VP can re-enter the
 //! guest straight from the exit.
 use super::VpVmcb;
-use super::skip::{Unlocked, next_rip_past, next_rip_unlocked};
+use super::skip::{Unlocked, complete_past, next_rip_past, next_rip_unlocked};
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use tessera_svm::{EventInjection, ExitCode};
 use tessera_vcpu::GuestGprs;
@@ -245,17 +245,16 @@ fn answer_cpuid(
     if let Some(index) = FixedLeaves::index(leaf)
         && !partition.cpuid_routes.routes_watched(index)
     {
-        let Some(next_rip) = next_rip_past(Skipped::Cpuid, vmcb, unlocked) else {
-            return false;
-        };
-        let [rax, rbx, rcx, rdx] = &fixed_cpuid[index & 3];
-        *vmcb.event_inj_mut() = EventInjection::NONE;
-        *vmcb.rax_mut() = *rax;
-        gprs.rbx = *rbx;
-        gprs.rcx = *rcx;
-        gprs.rdx = *rdx;
-        *vmcb.rip_mut() = next_rip;
-        return true;
+        return complete_past(Skipped::Cpuid, vmcb, unlocked, |vmcb, next_rip| {
+            let [rax, rbx, rcx, rdx] = &fixed_cpuid[index & 3];
+            *vmcb.event_inj_mut() = EventInjection::NONE;
+            *vmcb.rax_mut() = *rax;
+            gprs.rbx = *rbx;
+            gprs.rcx = *rcx;
+            gprs.rdx = *rdx;
+            *vmcb.rip_mut() = next_rip;
+            true
+        });
     }
     if partition.cpuid_routes.routes(leaf) != Some(false) {
         return false;
@@ -304,14 +303,13 @@ fn answer_hypercall(
         if partition.hypercall_routes.routes_watched(0) {
             return false;
         }
-        let Some(next_rip) = next_rip_past(Skipped::Vmmcall, vmcb, unlocked) else {
-            return false;
-        };
-        // HV_STATUS_SUCCESS with no reps: result value 0.
-        *vmcb.rax_mut() = 0;
-        *vmcb.rip_mut() = next_rip;
-        *vmcb.event_inj_mut() = EventInjection::NONE;
-        return true;
+        return complete_past(Skipped::Vmmcall, vmcb, unlocked, |vmcb, next_rip| {
+            // HV_STATUS_SUCCESS with no reps: result value 0.
+            *vmcb.rax_mut() = 0;
+            *vmcb.rip_mut() = next_rip;
+            *vmcb.event_inj_mut() = EventInjection::NONE;
+            true
+        });
     }
     let Some(policy) = partition.hypercall_policy() else {
         return false;

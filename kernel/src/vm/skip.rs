@@ -123,6 +123,31 @@ pub fn next_rip_past(skipped: Skipped, vmcb: &Vmcb, unlocked: &mut Unlocked<'_>)
         .next_rip(skipped, &vmcb.save, unlocked.generation, &unlocked.memory)
 }
 
+/// [`next_rip_past`] handed to `complete`, which answers the exit with it
+/// (`false` when there is no next RIP: the locked path decides). Each way
+/// to the next RIP calls `complete` itself, so the hot path never builds
+/// an `Option` to test it again.
+#[inline(always)]
+pub fn complete_past(
+    skipped: Skipped,
+    vmcb: &mut super::VpVmcb,
+    unlocked: &mut Unlocked<'_>,
+    complete: impl FnOnce(&mut super::VpVmcb, u64) -> bool,
+) -> bool {
+    if unlocked.nrip_save {
+        let next = vmcb.control.next_rip;
+        return complete(vmcb, next);
+    }
+    let (memory, generation) = (&unlocked.memory, unlocked.generation);
+    if let Some(next) = unlocked.cache.hit(skipped, &vmcb.save, generation, memory) {
+        return complete(vmcb, next);
+    }
+    match unlocked.cache.measure(skipped, &vmcb.save, generation, memory) {
+        Some(next) => complete(vmcb, next),
+        None => false,
+    }
+}
+
 /// Guest memory read through a nested table other CPUs may edit.
 pub struct SharedMemory {
     npt_root: u64,

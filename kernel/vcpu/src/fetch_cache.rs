@@ -161,14 +161,29 @@ impl FetchCache {
         generation: u64,
         memory: &impl Locations,
     ) -> Option<u64> {
-        // The key first, on its own: its eight differences then need no
-        // registers while the words are read. Each miss calls the
-        // measurement itself, so the hit's answer is never merged with it.
-        if self.key.difference(skipped, save, generation) != 0 {
-            return self.measure(skipped, save, generation, memory);
+        match self.hit(skipped, save, generation, memory) {
+            Some(next) => Some(next),
+            None => self.measure(skipped, save, generation, memory),
         }
-        if self.words_changed(memory) != 0 {
-            return self.measure(skipped, save, generation, memory);
+    }
+
+    /// [`FetchCache::next_rip`] if the last measurement still holds, else
+    /// `None` (then [`FetchCache::measure`] measures). Apart, so that a
+    /// caller's hot path never merges the hit with the measurement.
+    #[inline(always)]
+    pub fn hit(
+        &self,
+        skipped: Skipped,
+        save: &VmcbSaveArea,
+        generation: u64,
+        memory: &impl Locations,
+    ) -> Option<u64> {
+        // The key first, on its own: its eight differences then need no
+        // registers while the words are read.
+        if self.key.difference(skipped, save, generation) != 0
+            || self.words_changed(memory) != 0
+        {
+            return None;
         }
         Some(save.rip.wrapping_add(self.length) & self.ip_mask)
     }
@@ -204,11 +219,11 @@ impl FetchCache {
         }
     }
 
-    /// A fresh fetch and match, remembered when everything it read can be
-    /// found again.
+    /// A fresh fetch and match (what [`FetchCache::next_rip`] does on a
+    /// miss), remembered when everything it read can be found again.
     #[cold]
     #[inline(never)]
-    fn measure(
+    pub fn measure(
         &mut self,
         skipped: Skipped,
         save: &VmcbSaveArea,
