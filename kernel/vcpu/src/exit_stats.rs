@@ -74,19 +74,8 @@ impl ExitReason {
             ExitCode::INVD | ExitCode::WBINVD => Self::CacheFlush,
             ExitCode::RDTSCP => Self::Rdtscp,
             ExitCode::SHUTDOWN => Self::Shutdown,
-            ExitCode::RDPMC
-            | ExitCode::VMRUN
-            | ExitCode::VMLOAD
-            | ExitCode::VMSAVE
-            | ExitCode::STGI
-            | ExitCode::CLGI
-            | ExitCode::SKINIT
-            | ExitCode::INVLPGA
-            | ExitCode::MONITOR
-            | ExitCode::MWAIT
-            | ExitCode::MWAIT_CONDITIONAL
-            | ExitCode::XSETBV
-            | ExitCode::RDPRU => Self::Refused,
+            ExitCode::RDPMC => Self::Refused,
+            code if crate::intercepts::undefined_for_guests(code) => Self::Refused,
             code if code == ExitCode(ExitCode::CR0_WRITE.0 + 4) => Self::Cr4Write,
             code if code.exception_vector().is_some() => Self::Exception,
             _ => Self::Other,
