@@ -24,10 +24,11 @@ extern "C" fn syscall_handler() -> ! {
     let kernel = guard
         .as_mut()
         .expect("ring 3 runs only once the kernel state exists");
-    let thread = kernel
-        .sched
-        .running(cpu)
-        .expect("a system call comes from the running thread");
+    // None: its domain was ended from another CPU while it ran in ring 3
+    // (`end_domain`); the call is dropped with the thread.
+    let Some(thread) = kernel.sched.running(cpu) else {
+        sched::run_next(guard, cpu)
+    };
     let keep = match dispatch(kernel, thread) {
         Ok(keep) => keep,
         Err(status) => {
