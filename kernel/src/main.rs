@@ -90,6 +90,9 @@ fn bootstrap(boot_info: BootInfo) -> ! {
     if boot::options().inject_nmis {
         arch::host_events::inject_nmis();
     }
+    if boot::options().exit_stats {
+        vm::exit_stats::enable();
+    }
     if let Some(fault) = boot::options().inject_fault {
         fault_injection::raise(fault);
     }

@@ -7,6 +7,7 @@
 //! | `log=error\|warn\|info\|debug\|trace` | [`KernelOptions::log_level`] (default `info`) |
 //! | `debug-exit=PORT` | [`KernelOptions::debug_exit_port`]; `0xf4` (hex with `0x`) or `244` |
 //! | `inject-fault=invalid-opcode\|stack-overflow\|panic` | [`KernelOptions::inject_fault`], for the system tests of fault reporting |
+//! | `exit-stats=on` | [`KernelOptions::exit_stats`] |
 //!
 //! A later word overrides an earlier one with the same key. The first word
 //! is skipped silently if it has no `=`, because QEMU's Multiboot1 loader
@@ -121,6 +122,9 @@ pub struct KernelOptions {
     /// CPU, so host NMIs land in guests, components and the kernel (a
     /// system test: the kernel must go on).
     pub inject_nmis: bool,
+    /// `exit-stats=on`: at the end of the deployment the kernel logs each
+    /// partition's exits by reason and outcome (`cargo xtask run --stats`).
+    pub exit_stats: bool,
     /// Not-understood words beyond the [`MAX_UNRECOGNISED`] returned, so the
     /// kernel can say "and N more" instead of losing them without a trace.
     pub unrecognised_overflow: usize,
@@ -149,6 +153,10 @@ pub fn parse_command_line(s: &str) -> (KernelOptions, Vec<&str, MAX_UNRECOGNISED
                 .is_some(),
             Some(("inject-nmis", "on")) => {
                 options.inject_nmis = true;
+                true
+            }
+            Some(("exit-stats", "on")) => {
+                options.exit_stats = true;
                 true
             }
             Some(_) => false,
@@ -187,6 +195,15 @@ mod tests {
         let (options, unrecognised) = parse_command_line("/kernel inject-nmis=yes");
         assert!(!options.inject_nmis);
         assert_eq!(unrecognised.as_slice(), ["inject-nmis=yes"]);
+    }
+
+    #[test]
+    fn exit_statistics_are_asked_for_by_name() {
+        let (options, unrecognised) = parse_command_line("/kernel exit-stats=on");
+        assert!(options.exit_stats && unrecognised.is_empty());
+        let (options, unrecognised) = parse_command_line("/kernel exit-stats=1");
+        assert!(!options.exit_stats);
+        assert_eq!(unrecognised.as_slice(), ["exit-stats=1"]);
     }
 
     #[test]

@@ -226,6 +226,9 @@ const FRAMES_PER_VP: u64 = 2;
 /// Prints the audit at the end of a deployment; `false` if an invariant
 /// is broken (the run then fails).
 pub fn at_end(kernel: &Kernel) -> bool {
+    // The exit statistics, if asked for, are reported at the same point
+    // (`vm::exit_stats`): both callers of this are the deployment's end.
+    crate::vm::exit_stats::report(kernel);
     let report = run(kernel);
     if report.problems() == 0 {
         log::info!("kernel audit: {report}");

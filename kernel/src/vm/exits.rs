@@ -116,18 +116,7 @@ impl Kernel {
             }
             ExitCode::RDTSCP => self.exit_rdtscp(cpu, vp),
             code if code == CR4_WRITE => self.exit_cr4_write(cpu, vp),
-            ExitCode::VMRUN
-            | ExitCode::VMLOAD
-            | ExitCode::VMSAVE
-            | ExitCode::STGI
-            | ExitCode::CLGI
-            | ExitCode::SKINIT
-            | ExitCode::INVLPGA
-            | ExitCode::MONITOR
-            | ExitCode::MWAIT
-            | ExitCode::MWAIT_CONDITIONAL
-            | ExitCode::XSETBV
-            | ExitCode::RDPRU => {
+            code if tessera_vcpu::intercepts::undefined_for_guests(code) => {
                 *vmcb.event_inj_mut() = invalid_opcode();
                 Next::Resume
             }

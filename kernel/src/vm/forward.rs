@@ -94,6 +94,7 @@ impl Kernel {
         message: &ExitMessage,
         pending: Pending,
     ) -> Keep {
+        self.count_forwarded(vp, &route);
         let Some(record) = self.vps.get_mut(vp) else {
             return Keep::Blocked;
         };

@@ -25,11 +25,26 @@ pub fn partition_cpuid(
     subleaf: u32,
     vp_index: u32,
 ) -> [u32; 4] {
-    let fixed = FIXED_LEAVES.call_once(|| FixedLeaves::from_host(|leaf| host_cpuid(leaf, 0)));
-    if let Some(regs) = fixed.answer(leaf, vp_index) {
+    if let Some(regs) = fixed_leaves().answer(leaf, vp_index) {
         return regs;
     }
     super::hv1::cpuid_leaf(hv1, leaf).unwrap_or_else(|| guest_cpuid(leaf, subleaf, vp_index))
+}
+
+/// The hottest leaves' answers, worked out at the first call.
+pub fn fixed_leaves() -> &'static FixedLeaves {
+    FIXED_LEAVES.call_once(|| FixedLeaves::from_host(|leaf| host_cpuid(leaf, 0)))
+}
+
+/// The answers of [`FixedLeaves::LEAVES`] as one VP reads them, each
+/// register zero-extended as it lands in the guest's: the lock-free path
+/// copies them without working anything out.
+pub type FixedCpuid = [[u64; 4]; 4];
+
+/// [`FixedCpuid`] for VP `vp_index`.
+pub fn fixed_cpuid_of(vp_index: u32) -> FixedCpuid {
+    let fixed = fixed_leaves();
+    core::array::from_fn(|index| fixed.answer_at(index, vp_index).map(u64::from))
 }
 
 /// The CPUID leaf `leaf`/`subleaf` as VP `vp_index` reads it (without a

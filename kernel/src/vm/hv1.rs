@@ -198,10 +198,7 @@ impl Kernel {
         if let Some(state) = target.hv1.as_mut() {
             state.msrs.reset();
         }
-        target
-            .fast
-            .hypercalls_enabled
-            .store(false, core::sync::atomic::Ordering::Release);
+        target.fast.set_hypercalls_enabled(false);
         for &vp in vps {
             if let Some(record) = self.vps.get_mut(vp) {
                 record.hv1_msrs.reset();
@@ -270,10 +267,9 @@ impl Kernel {
         if let Some(target) = self.partitions.get(partition)
             && let Some(state) = target.hv1.as_ref()
         {
-            target.fast.hypercalls_enabled.store(
-                state.msrs.hypercalls_enabled(),
-                core::sync::atomic::Ordering::Release,
-            );
+            target
+                .fast
+                .set_hypercalls_enabled(state.msrs.hypercalls_enabled());
         }
         let effect = match result {
             Ok(effect) => effect,

@@ -135,6 +135,7 @@ impl Kernel {
             destroyed: false,
             hv1: None,
             log_budget: Default::default(),
+            exit_stats: Default::default(),
         };
         match self.partitions.insert(partition) {
             Ok(id) => {
@@ -246,6 +247,8 @@ impl Kernel {
             tsc_aux: 0,
             skip_failed_at: None,
             fetch_cache: Default::default(),
+            exit_counts: Default::default(),
+            fixed_cpuid: super::guest_cpu::fixed_cpuid_of(index),
         };
         // Room for the slot was reserved above; the box may still fail.
         let vp = match try_box(record) {
@@ -609,6 +612,7 @@ impl Kernel {
         charged.give(record.message_buffer);
         if let Some(target) = self.partitions.get_mut(record.partition) {
             target.vps.retain(|&v| v != vp);
+            target.exit_stats.vp_gone(&record.exit_counts);
         }
         self.reap_partition(record.partition);
         // The VP may have been the last thing of an ended domain.
@@ -628,6 +632,7 @@ impl Kernel {
         let Some(target) = self.partitions.remove(partition) else {
             return;
         };
+        super::exit_stats::partition_gone(&target);
         let mut tables = KernelTables::charged(Charged::to(&mut self.caps, target.payer));
         for overlay in target.space.destroy(&mut tables) {
             tables.give_frame(x86_64::PhysAddr::new(overlay.frame));

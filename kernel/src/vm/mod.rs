@@ -64,6 +64,7 @@ pub mod barrier;
 pub mod clean_runs;
 pub mod cr_write;
 pub mod entry_state;
+pub mod exit_stats;
 pub mod exits;
 pub mod fast;
 pub mod forward;
@@ -134,6 +135,9 @@ pub struct Partition {
     pub hv1: Option<hv1::PartitionHv1>,
     /// How many more lines its guest may make the kernel print.
     pub log_budget: tessera_vcpu::log_budget::LineBudget,
+    /// The exit statistics of its VPs that are gone, and its forwarded
+    /// exits by route (`exit_stats.rs`).
+    pub exit_stats: exit_stats::PartitionExitStats,
 }
 
 /// Whose a partition's RAM mapping is.
@@ -222,6 +226,12 @@ pub struct Vp {
     /// The last instruction its lock-free exits measured (without NRIP
     /// save), re-used while nothing it read changed.
     pub fetch_cache: tessera_vcpu::fetch_cache::FetchCache,
+    /// Its exits by reason and outcome, and the events injected into it
+    /// (`exit_stats.rs`): written only by the CPU that runs it.
+    pub exit_counts: tessera_vcpu::exit_stats::ExitCounts,
+    /// The hottest CPUID leaves as this VP reads them
+    /// (`guest_cpu::fixed_cpuid_of`), for the lock-free path.
+    pub fixed_cpuid: guest_cpu::FixedCpuid,
     /// The RIP of the last exit whose instruction the kernel could not
     /// find there (`skip.rs`): a second miss at the same RIP stops the VP.
     pub skip_failed_at: Option<u64>,

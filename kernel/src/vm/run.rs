@@ -14,6 +14,7 @@ use tessera_capability::{PartitionId, ThreadId};
 use tessera_svm::controls::TlbControl;
 use tessera_svm::{Event, ExitCode, Intercept};
 use tessera_vcpu::GuestGprs;
+use tessera_vcpu::exit_stats::{ExitCounts, Injected, Outcome};
 
 /// Per CPU: whether it has run a VP yet (then its FPU protection is on and
 /// its host MSRs are on record).
@@ -53,20 +54,29 @@ extern "C" fn vp_main(raw: u64) -> ! {
         let Some(vp) = kernel.threads.get(&thread).and_then(|t| t.vp) else {
             sched::after_syscall(guard, cpu, Keep::Blocked)
         };
+        let Some(code) = kernel.vps.get(vp).map(|v| v.vmcb.control.exit_code) else {
+            sched::after_syscall(guard, cpu, Keep::Blocked)
+        };
         if kernel.stop_at_exit(vp) {
+            kernel.count_exit(vp, code, Outcome::Left);
             sched::after_syscall(guard, cpu, Keep::Blocked)
         }
-        match kernel.handle_exit(cpu, vp) {
-            Next::Resume => {}
-            Next::Leave(keep) => {
-                kernel.settle_destroyed(vp);
-                sched::after_syscall(guard, cpu, keep)
-            }
+        let next = kernel.handle_exit(cpu, vp);
+        let outcome = match (&next, kernel.vps.get(vp).map(|v| v.state)) {
+            (Next::Resume, _) => Outcome::Kernel,
+            (Next::Leave(_), Some(VpState::AwaitingReply(_))) => Outcome::Forwarded,
+            (Next::Leave(_), _) => Outcome::Left,
+        };
+        kernel.count_exit(vp, code, outcome);
+        if let Next::Leave(keep) = next {
+            kernel.settle_destroyed(vp);
+            sched::after_syscall(guard, cpu, keep)
         }
     }
 }
 
-/// What `prepare_entry` hands the lock-free part of the loop.
+/// What `prepare_entry` hands the lock-free part of the loop: everything
+/// the exits it answers need, decided once per entry rather than per exit.
 struct Entry {
     vmcb: *mut VpVmcb,
     vmcb_address: u64,
@@ -79,12 +89,25 @@ struct Entry {
     vp_index: u32,
     /// The partition's nested table root (fixed for its life).
     npt_root: u64,
+    /// Whether the CPU saves the next RIP on exits (else the instruction
+    /// is fetched and measured).
+    nrip_save: bool,
+    fixed_cpuid: *const super::guest_cpu::FixedCpuid,
+    exit_counts: *const ExitCounts,
 }
 
 /// Runs the guest, answering the exits `fast::answer` can without the
 /// lock, until one it cannot (`true`: the exit is in the VMCB) or the
-/// partition's translations changed before an entry (`false`: prepare
+/// partition's translations changed before the entry (`false`: prepare
 /// again, which flushes).
+///
+/// The CPU counts as in the guest from before the first VMRUN until the
+/// loop ends, across the exits answered without the lock: an unmapping
+/// CPU that bumps the partition's TLB generation meanwhile sees it so,
+/// interrupts it and waits, and the interrupt ends the next VMRUN (INTR).
+/// The generation is therefore compared once, before the first VMRUN.
+/// Not inlined: its few live values then stay in registers.
+#[inline(never)]
 fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
     // The VP is pinned to this CPU and marked running: no other CPU
     // touches its VMCB, general registers, seen generation, run time or
@@ -95,7 +118,7 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
     // boxed too, and a partition is reaped only once its VPs are, each once
     // no CPU runs it (`reap_vp`).
     // SAFETY: this CPU alone uses these fields until the VP leaves it.
-    let (vmcb, gprs, seen, run_ticks, fetch_cache, partition) = unsafe {
+    let (vmcb, gprs, seen, run_ticks, fetch_cache, partition, counts, fixed_cpuid) = unsafe {
         (
             &mut *entry.vmcb,
             &mut *entry.gprs,
@@ -103,55 +126,79 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
             &mut *entry.run_ticks,
             &mut *entry.fetch_cache,
             &*entry.fast,
+            &*entry.exit_counts,
+            &*entry.fixed_cpuid,
         )
     };
     // The VP's time counts from here to its next slow exit: the guest's
     // time and the fast exits it took, which are its own work.
     let started = crate::arch::tsc::read();
     let mut clean_runs = super::clean_runs::Tally::default();
-    let exited = loop {
-        tlb::entering_guest(cpu, entry.partition);
-        // Entering before reading: an unmapping CPU either sees this CPU in
-        // the guest (and waits for it to leave) or bumped the generation
-        // before this read (`tlb::shoot_down_partition`).
-        if partition.tlb_generation.load(Ordering::SeqCst) != *seen {
-            tlb::left_guest(cpu);
-            break false;
-        }
+    // The lock-free path's view, made once. Its generation is the one
+    // compared before the first VMRUN: a newer one makes the unmapping CPU
+    // wait for this one, whose next VMRUN its interrupt then ends, so until
+    // then the frames the cache points at stay, as do the translations the
+    // guest runs on (its TLB is flushed at the next entry).
+    let mut unlocked = super::skip::Unlocked {
+        memory: super::skip::SharedMemory::new(entry.npt_root),
+        generation: *seen,
+        nrip_save: entry.nrip_save,
+        cache: fetch_cache,
+    };
+    tlb::entering_guest(cpu, entry.partition);
+    // Entering before reading: an unmapping CPU either sees this CPU in
+    // the guest (and waits for it to leave) or bumped the generation
+    // before this read (`tlb::shoot_down_partition`).
+    let exited = partition.tlb_generation.load(Ordering::SeqCst) == *seen && {
         // `prepare_entry` checked the state VMRUN loads and set up the
         // VMCB's controls; the fast path changes only RIP and general
         // registers; interrupts are off in the kernel.
         // Both paths' writes went through the VMCB's accessors: what is
         // left unwritten since the last VMRUN here may come from the
         // processor's cache.
-        let clean = vmcb.entering(cpu as u32);
-        clean_runs.count(clean);
+        clean_runs.count(vmcb.entering(cpu as u32));
         // SAFETY: a checked VMCB that only this CPU uses.
         unsafe { world_switch::run(entry.vmcb_address, gprs, host_vmcb) };
+        // Only the first VMRUN of the stretch flushes what `prepare_entry`
+        // asked it to.
         vmcb.set_tlb_control(TlbControl::DO_NOTHING);
-        if vmcb.control.exit_code == ExitCode::INTR {
-            tlb::left_guest(cpu);
-            // The interrupt runs now, before the lock is taken: it may be
-            // the flush another CPU waits for while it holds the lock.
-            x86_64::instructions::interrupts::enable();
-            x86_64::instructions::nop();
-            x86_64::instructions::interrupts::disable();
-            break true;
-        }
-        // Still "in the guest" while the exit is answered: the answer may
-        // read guest memory through the nested table, whose frames an
-        // unmapping CPU frees only once this CPU has left (`skip.rs`).
-        let mut unlocked = super::skip::Unlocked {
-            npt_root: entry.npt_root,
-            generation: partition.tlb_generation.load(Ordering::SeqCst),
-            cache: &mut *fetch_cache,
-        };
-        let answered = fast::answer(vmcb, gprs, partition, entry.vp_index, &mut unlocked);
-        tlb::left_guest(cpu);
-        if !answered {
-            break true;
+        loop {
+            let code = vmcb.control.exit_code;
+            if code == ExitCode::INTR {
+                break true;
+            }
+            // Still in the guest while the exit is answered: the answer may
+            // read guest memory through the nested table, whose frames an
+            // unmapping CPU frees only once this CPU has left (`skip.rs`).
+            let answered = fast::answer(
+                code,
+                vmcb,
+                gprs,
+                partition,
+                entry.vp_index,
+                &mut unlocked,
+                counts,
+                fixed_cpuid,
+            );
+            if !answered {
+                break true;
+            }
+            // Back into the guest on the CPU it just left.
+            clean_runs.count(vmcb.reentering());
+            // SAFETY: as above; the answer wrote only RIP, RAX, the event
+            // field and general registers, and nothing since the last VMRUN
+            // here touched the host state VMSAVE covers.
+            unsafe { world_switch::run_again(entry.vmcb_address, gprs, host_vmcb) };
         }
     };
+    tlb::left_guest(cpu);
+    if exited && vmcb.control.exit_code == ExitCode::INTR {
+        // The interrupt runs now, before the lock is taken: it may be
+        // the flush another CPU waits for while it holds the lock.
+        x86_64::instructions::interrupts::enable();
+        x86_64::instructions::nop();
+        x86_64::instructions::interrupts::disable();
+    }
     *run_ticks += crate::arch::tsc::read().wrapping_sub(started);
     super::clean_runs::add(cpu, clean_runs);
     exited
@@ -198,6 +245,9 @@ impl Kernel {
             vp_record.exception_intercepts = exceptions;
         }
         vp_record.inject_pending();
+        if let Some(kind) = Injected::of(vp_record.vmcb.control.event_inj) {
+            vp_record.exit_counts.injected(kind);
+        }
         let flush = vp_record.seen_tlb_generation != generation;
         vp_record.seen_tlb_generation = generation;
         vp_record.vmcb.set_tlb_control(if flush {
@@ -217,6 +267,9 @@ impl Kernel {
             partition,
             vp_index: vp_record.index,
             npt_root,
+            nrip_save: crate::svm::features().nrip_save,
+            fixed_cpuid: &vp_record.fixed_cpuid,
+            exit_counts: &vp_record.exit_counts,
         })
     }
 }

@@ -20,13 +20,6 @@ use tessera_vcpu::fetch_cache::{FetchCache, Locations};
 use tessera_vcpu::guest_walk::GuestPhysical;
 use tessera_vcpu::instruction::{self, CodeState, Fetched, Skipped};
 
-/// The next RIP the CPU saved, if it saves one.
-fn saved_next_rip(vmcb: &Vmcb) -> Option<u64> {
-    crate::svm::features()
-        .nrip_save
-        .then_some(vmcb.control.next_rip)
-}
-
 impl Kernel {
     /// Where RIP goes past the instruction VP `vp` exited on, or what the
     /// VP does instead when the bytes at CS:RIP are not that instruction
@@ -44,8 +37,9 @@ impl Kernel {
         // The same reader and cache as the lock-free path: under the lock
         // the nested table holds still, and the cache's rule is the same.
         let mut reader = Unlocked {
-            npt_root: target.space.npt().root(),
+            memory: SharedMemory::new(target.space.npt().root()),
             generation: target.fast.tlb_generation.load(Ordering::SeqCst),
+            nrip_save: crate::svm::features().nrip_save,
             cache: &mut record.fetch_cache,
         };
         let measured = next_rip_unlocked(&record.vmcb, &mut reader);
@@ -99,10 +93,12 @@ impl Kernel {
 
 /// The lock-free path's view of a VP: its partition's nested table (whose
 /// frames stay alive while this CPU is in the guest), the partition's TLB
-/// generation now, and the VP's last measured instruction.
+/// generation now, whether the CPU saves the next RIP (decided once per
+/// entry, not per exit), and the VP's last measured instruction.
 pub struct Unlocked<'a> {
-    pub npt_root: u64,
+    pub memory: SharedMemory,
     pub generation: u64,
+    pub nrip_save: bool,
     pub cache: &'a mut FetchCache,
 }
 
@@ -119,20 +115,49 @@ pub fn next_rip_unlocked(vmcb: &Vmcb, unlocked: &mut Unlocked<'_>) -> Option<u64
 /// into it.
 #[inline(always)]
 pub fn next_rip_past(skipped: Skipped, vmcb: &Vmcb, unlocked: &mut Unlocked<'_>) -> Option<u64> {
-    if let Some(next) = saved_next_rip(vmcb) {
-        return Some(next);
+    if unlocked.nrip_save {
+        return Some(vmcb.control.next_rip);
     }
-    let memory = SharedMemory {
-        npt_root: unlocked.npt_root,
-    };
     unlocked
         .cache
-        .next_rip(skipped, &vmcb.save, unlocked.generation, &memory)
+        .next_rip(skipped, &vmcb.save, unlocked.generation, &unlocked.memory)
+}
+
+/// [`next_rip_past`] handed to `complete`, which answers the exit with it
+/// (`false` when there is no next RIP: the locked path decides). Each way
+/// to the next RIP calls `complete` itself, so the hot path never builds
+/// an `Option` to test it again.
+#[inline(always)]
+pub fn complete_past(
+    skipped: Skipped,
+    vmcb: &mut super::VpVmcb,
+    unlocked: &mut Unlocked<'_>,
+    complete: impl FnOnce(&mut super::VpVmcb, u64) -> bool,
+) -> bool {
+    if unlocked.nrip_save {
+        let next = vmcb.control.next_rip;
+        return complete(vmcb, next);
+    }
+    let (memory, generation) = (&unlocked.memory, unlocked.generation);
+    if let Some(next) = unlocked.cache.hit(skipped, &vmcb.save, generation, memory) {
+        return complete(vmcb, next);
+    }
+    match unlocked.cache.measure(skipped, &vmcb.save, generation, memory) {
+        Some(next) => complete(vmcb, next),
+        None => false,
+    }
 }
 
 /// Guest memory read through a nested table other CPUs may edit.
-struct SharedMemory {
+pub struct SharedMemory {
     npt_root: u64,
+}
+
+impl SharedMemory {
+    /// The memory the nested table at `npt_root` maps.
+    pub fn new(npt_root: u64) -> Self {
+        Self { npt_root }
+    }
 }
 
 fn read_physical(address: u64) -> u64 {
@@ -166,19 +191,21 @@ impl GuestPhysical for SharedMemory {
 }
 
 impl Locations for SharedMemory {
+    /// Where the physical map shows the byte at `gpa` (an address in the
+    /// kernel's space, so that a hit's `word` is one load).
     fn locate(&self, gpa: u64) -> Option<u64> {
-        tessera_npt::translate_shared(self.npt_root, gpa, read_physical).map(|t| t.hpa)
+        tessera_npt::translate_shared(self.npt_root, gpa, read_physical)
+            .map(|t| physical_to_virtual(t.hpa).as_u64())
     }
 
-    /// On every fast exit's cache hit (three to five words), so without
-    /// `physical_to_virtual`'s canonical check: `location` is one that
-    /// `locate` found through the nested table in the TLB generation the
-    /// cache entry is keyed on, which is the current one — a word of a
-    /// RAM frame that stays allocated while this CPU is in the guest, and
-    /// all RAM is in the physical map.
+    /// On every fast exit's cache hit (three to five words): `location`
+    /// is one that `locate` found through the nested table in the TLB
+    /// generation the cache entry is keyed on, which is the current one —
+    /// a word of a RAM frame that stays allocated while this CPU is in the
+    /// guest, read through the physical map.
     #[inline(always)]
     fn word(&self, location: u64) -> u64 {
-        let pointer = crate::memory::PHYSICAL_MAP_BASE.wrapping_add(location) as *const u64;
+        let pointer = location as *const u64;
         // Another CPU may write the word meanwhile: the value is only compared.
         // SAFETY: an aligned read of a live frame through the physical map (above).
         unsafe { core::ptr::read_volatile(pointer) }

@@ -6,6 +6,7 @@ global_asm!(include_str!("world_switch.s"), options(att_syntax));
 
 unsafe extern "C" {
     fn tessera_vmrun(guest_vmcb: u64, gprs: *mut GuestGprs, host_vmcb: u64);
+    fn tessera_vmrun_again(guest_vmcb: u64, gprs: *mut GuestGprs, host_vmcb: u64);
     fn tessera_on_fresh_stack(stack_top: u64, entry: extern "C" fn(u64) -> !, argument: u64) -> !;
 }
 
@@ -22,6 +23,22 @@ pub unsafe fn run(guest_vmcb: u64, gprs: &mut GuestGprs, host_vmcb: u64) {
     // SAFETY: the caller's promises are the world switch's preconditions;
     // it restores every host register it or VMRUN changes.
     unsafe { tessera_vmrun(guest_vmcb, gprs, host_vmcb) }
+}
+
+/// [`run`] again, straight after a #VMEXIT on this CPU that the kernel
+/// answered without changing the host state VMSAVE covers (segment bases,
+/// TR, LDTR and the SYSCALL and SYSENTER MSRs): that state is in
+/// `host_vmcb` already, and is not saved again.
+///
+/// # Safety
+///
+/// As for [`run`]; and the last `run` or `run_again` on this CPU was with
+/// the same `host_vmcb`, and since it returned nothing changed that state.
+#[inline(always)]
+pub unsafe fn run_again(guest_vmcb: u64, gprs: &mut GuestGprs, host_vmcb: u64) {
+    // SAFETY: the caller's promises, and the host VMCB holds the state the
+    // skipped VMSAVE would write.
+    unsafe { tessera_vmrun_again(guest_vmcb, gprs, host_vmcb) }
 }
 
 /// Runs `entry(argument)` on this CPU's kernel stack, emptied.

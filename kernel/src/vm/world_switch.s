@@ -23,21 +23,34 @@
     # Say so: global_asm! blocks are concatenated in an order the compiler
     # chooses, and the boot entry before this one may end in .code32.
     .code64
-    .global tessera_vmrun
-tessera_vmrun:
+    .macro enter_frame
     push %rbp
     push %rbx
     push %r12
     push %r13
     push %r14
     push %r15
-    push %rsi                   # 16(%rsp): the gprs pointer
-    push %rdi                   #  8(%rsp): the guest VMCB
-    push %rdx                   #  0(%rsp): the host VMCB
-
+    push %rsi                   # 8(%rsp): the gprs pointer
+    push %rdx                   # 0(%rsp): the host VMCB
     clgi
+    .endm
+
+    .global tessera_vmrun
+tessera_vmrun:
+    enter_frame
     mov %rdx, %rax
     vmsave %rax
+    jmp 1f
+
+# tessera_vmrun_again(guest_vmcb_pa %rdi, gprs %rsi, host_vmcb_pa %rdx):
+# the same, for a CPU whose host state VMLOAD/VMSAVE cover is as the last
+# #VMEXIT here restored it from the host VMCB (the lock-free loop, which
+# changes none of it: no SWAPGS, no MSR write, no TR or LDTR load). The
+# VMSAVE would store what that VMCB already holds.
+    .global tessera_vmrun_again
+tessera_vmrun_again:
+    enter_frame
+1:
     mov %rdi, %rax
     vmload %rax
 
@@ -59,9 +72,10 @@ tessera_vmrun:
     sti
     vmrun %rax
 
-    # #VMEXIT: host RSP and RAX (the guest VMCB) are back; GIF is clear.
+    # #VMEXIT: host RSP and RAX (the guest VMCB, as VMRUN saved it: APM
+    # vol. 2, 15.5.1) are back; GIF is clear.
     push %rsi
-    mov 24(%rsp), %rsi
+    mov 16(%rsp), %rsi
     mov %rbx, 0x00(%rsi)
     mov %rcx, 0x08(%rsi)
     mov %rdx, 0x10(%rsi)
@@ -75,10 +89,9 @@ tessera_vmrun:
     mov %r13, 0x58(%rsi)
     mov %r14, 0x60(%rsi)
     mov %r15, 0x68(%rsi)
-    pop %rax
-    mov %rax, 0x18(%rsi)
+    pop %rdx
+    mov %rdx, 0x18(%rsi)
 
-    mov 8(%rsp), %rax
     vmsave %rax
     mov 0(%rsp), %rax
     vmload %rax
@@ -100,9 +113,9 @@ tessera_vmrun:
     jmp 2b
 3:
     .endr
-    add $(32 * 8), %rsp
+    # The 32 return addresses and the two pointers pushed at entry.
+    add $(32 * 8 + 16), %rsp
 
-    add $24, %rsp
     pop %r15
     pop %r14
     pop %r13

@@ -195,6 +195,19 @@ impl<B: DerefMut<Target = Vmcb>> TrackedVmcb<B> {
         clean
     }
 
+    /// [`TrackedVmcb::entering`] for a VMCB whose last VMRUN was on this
+    /// CPU and that has not been run elsewhere since (the lock-free loop
+    /// re-entering after an exit it answered): the same clean field,
+    /// without the CPU comparison.
+    #[inline(always)]
+    pub fn reentering(&mut self) -> VmcbCleanBits {
+        debug_assert_ne!(self.last_cpu, NEVER_RUN);
+        let clean: VmcbCleanBits = zerocopy::transmute!(self.cacheable & !self.dirty);
+        self.dirty = 0;
+        self.vmcb.control.clean_bits = clean;
+        clean
+    }
+
     /// The VMCB's address in the kernel's mapping (its physical address
     /// follows from it).
     #[inline]

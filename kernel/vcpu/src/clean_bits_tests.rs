@@ -186,3 +186,21 @@ fn cet_and_reserved_bits_are_never_clean() {
     assert!(!clean.cet());
     assert_eq!(clean.into_bits() >> 12, 0);
 }
+
+#[test]
+fn a_re_entry_on_the_same_cpu_is_an_entry_there() {
+    for &(name, _) in FIELD_AREAS {
+        for offered in [true, false] {
+            let mut entered = TrackedVmcb::new(Box::default(), offered);
+            let mut reentered = TrackedVmcb::new(Box::default(), offered);
+            entered.entering(CPU);
+            reentered.entering(CPU);
+            for vmcb in [&mut entered, &mut reentered] {
+                touch(vmcb, name);
+            }
+            assert_eq!(reentered.reentering(), entered.entering(CPU), "{name}");
+            assert_eq!(reentered.control.clean_bits, entered.control.clean_bits);
+            assert_eq!(reentered.reentering(), entered.entering(CPU), "{name}, again");
+        }
+    }
+}

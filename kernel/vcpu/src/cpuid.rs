@@ -151,18 +151,29 @@ impl FixedLeaves {
     /// subleaf), `None` for the others.
     #[inline(always)]
     pub fn answer(&self, leaf: u32, vp_index: u32) -> Option<Regs> {
-        let index = match leaf {
-            0x0 => 0,
-            0x1 => {
-                let mut regs = self.answers[1];
-                regs[EBX] = (regs[EBX] & 0x00FF_FFFF) | (vp_index << 24);
-                return Some(regs);
-            }
-            0x8000_0000 => 2,
-            0x8000_0001 => 3,
-            _ => return None,
-        };
-        Some(self.answers[index])
+        Self::index(leaf).map(|index| self.answer_at(index, vp_index))
+    }
+
+    /// The position of `leaf` in [`FixedLeaves::LEAVES`], if it is kept.
+    #[inline(always)]
+    pub fn index(leaf: u32) -> Option<usize> {
+        match leaf {
+            0x0 => Some(0),
+            0x1 => Some(1),
+            0x8000_0000 => Some(2),
+            0x8000_0001 => Some(3),
+            _ => None,
+        }
+    }
+
+    /// The answer for the kept leaf at `index` (from [`FixedLeaves::index`]).
+    #[inline(always)]
+    pub fn answer_at(&self, index: usize, vp_index: u32) -> Regs {
+        let mut regs = self.answers[index & 3];
+        if index == 1 {
+            regs[EBX] = (regs[EBX] & 0x00FF_FFFF) | (vp_index << 24);
+        }
+        regs
     }
 }
 

@@ -26,8 +26,9 @@ use tessera_svm::save_area::VmcbSaveArea;
 
 /// Guest memory by location: where a GPA lives now, and the word there.
 pub trait Locations: GuestPhysical {
-    /// The host location of `gpa` (an address), valid until the
-    /// partition's TLB generation changes.
+    /// The host location of `gpa`: an address, linear within a page
+    /// (the kernel's is where it maps the byte, so `word` needs no
+    /// arithmetic), valid until the partition's TLB generation changes.
     fn locate(&self, gpa: u64) -> Option<u64>;
     /// The aligned word at `location`.
     fn word(&self, location: u64) -> u64;
@@ -38,6 +39,8 @@ const MAX_ENTRIES: usize = 4;
 /// A 15-byte instruction spans at most 3 aligned words.
 const CODE_WORDS: usize = 3;
 const MAX_WORDS: usize = MAX_ENTRIES + CODE_WORDS;
+// `FetchCache::words_changed` spells out every count up to this.
+const _: () = assert!(MAX_WORDS == 7);
 
 /// What a measurement was made for: every input of `CodeState::of`, raw,
 /// the exit and the TLB generation. Any difference, even in a bit the
@@ -66,24 +69,30 @@ impl Key {
             cr3: save.cr3,
             cr4: save.cr4,
             efer: save.efer,
-            attributes_and_exit: u64::from(save.cs.attrib.into_bits()) | (skipped as u64 + 1) << 16,
+            attributes_and_exit: attributes_and_exit(skipped, save),
             generation,
         }
     }
 
-    /// Equality without a branch per field.
+    /// The bits in which this key and the one `Key::of` would make from
+    /// the same inputs differ (0: it matches), read straight from the
+    /// save area: no key is built and there is no branch per field.
     #[inline(always)]
-    fn matches(&self, other: &Self) -> bool {
-        ((self.rip ^ other.rip)
-            | (self.cs_base ^ other.cs_base)
-            | (self.cr0 ^ other.cr0)
-            | (self.cr3 ^ other.cr3)
-            | (self.cr4 ^ other.cr4)
-            | (self.efer ^ other.efer)
-            | (self.attributes_and_exit ^ other.attributes_and_exit)
-            | (self.generation ^ other.generation))
-            == 0
+    fn difference(&self, skipped: Skipped, save: &VmcbSaveArea, generation: u64) -> u64 {
+        (self.rip ^ save.rip)
+            | (self.cs_base ^ save.cs.base)
+            | (self.cr0 ^ save.cr0)
+            | (self.cr3 ^ save.cr3)
+            | (self.cr4 ^ save.cr4)
+            | (self.efer ^ save.efer)
+            | (self.attributes_and_exit ^ attributes_and_exit(skipped, save))
+            | (self.generation ^ generation)
     }
+}
+
+#[inline(always)]
+fn attributes_and_exit(skipped: Skipped, save: &VmcbSaveArea) -> u64 {
+    u64::from(save.cs.attrib.into_bits()) | (skipped as u64 + 1) << 16
 }
 
 /// A word a measurement read: where, which of its bits, their value.
@@ -152,32 +161,78 @@ impl FetchCache {
         generation: u64,
         memory: &impl Locations,
     ) -> Option<u64> {
-        let key = Key::of(skipped, save, generation);
-        if self.key.matches(&key) && self.still_holds(memory) {
-            return Some(save.rip.wrapping_add(self.length) & self.ip_mask);
+        match self.hit(skipped, save, generation, memory) {
+            Some(next) => Some(next),
+            None => self.measure(skipped, save, generation, memory),
         }
-        self.measure(skipped, key, &CodeState::of(save), memory)
     }
 
+    /// [`FetchCache::next_rip`] if the last measurement still holds, else
+    /// `None` (then [`FetchCache::measure`] measures). Apart, so that a
+    /// caller's hot path never merges the hit with the measurement.
     #[inline(always)]
-    fn still_holds(&self, memory: &impl Locations) -> bool {
-        let words = &self.words[..self.word_count.min(MAX_WORDS)];
-        words
-            .iter()
-            .all(|word| memory.word(word.location) & word.mask == word.value)
-    }
-
-    /// A fresh fetch and match, remembered when everything it read can be
-    /// found again.
-    #[cold]
-    #[inline(never)]
-    fn measure(
-        &mut self,
+    pub fn hit(
+        &self,
         skipped: Skipped,
-        key: Key,
-        code: &CodeState,
+        save: &VmcbSaveArea,
+        generation: u64,
         memory: &impl Locations,
     ) -> Option<u64> {
+        // The key first, on its own: its eight differences then need no
+        // registers while the words are read.
+        if self.key.difference(skipped, save, generation) != 0
+            || self.words_changed(memory) != 0
+        {
+            return None;
+        }
+        Some(save.rip.wrapping_add(self.length) & self.ip_mask)
+    }
+
+    /// The bits in which the kept words now differ from what the
+    /// measurement read (0: none changed). One straight line per count,
+    /// without a loop or a branch per word: this runs on every hit.
+    #[inline(always)]
+    fn words_changed(&self, memory: &impl Locations) -> u64 {
+        let words = &self.words;
+        let changed = |index: usize| {
+            let word = &words[index];
+            (memory.word(word.location) & word.mask) ^ word.value
+        };
+        match self.word_count {
+            1 => changed(0),
+            2 => changed(0) | changed(1),
+            3 => changed(0) | changed(1) | changed(2),
+            4 => changed(0) | changed(1) | changed(2) | changed(3),
+            5 => changed(0) | changed(1) | changed(2) | changed(3) | changed(4),
+            6 => changed(0) | changed(1) | changed(2) | changed(3) | changed(4) | changed(5),
+            7 => {
+                changed(0)
+                    | changed(1)
+                    | changed(2)
+                    | changed(3)
+                    | changed(4)
+                    | changed(5)
+                    | changed(6)
+            }
+            // An empty cache (its key matches nothing anyway).
+            _ => u64::MAX,
+        }
+    }
+
+    /// A fresh fetch and match (what [`FetchCache::next_rip`] does on a
+    /// miss), remembered when everything it read can be found again.
+    #[cold]
+    #[inline(never)]
+    pub fn measure(
+        &mut self,
+        skipped: Skipped,
+        save: &VmcbSaveArea,
+        generation: u64,
+        memory: &impl Locations,
+    ) -> Option<u64> {
+        // Built here, not by the caller, so the hit keeps nothing of it.
+        let key = Key::of(skipped, save, generation);
+        let code = &CodeState::of(save);
         self.key = Key::default();
         let start = code.cs_base.wrapping_add(code.rip);
         let recorder = Recorder {

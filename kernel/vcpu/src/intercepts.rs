@@ -15,7 +15,28 @@
 //! - #DB and #AC, always: delivering them can loop forever inside the CPU
 //!   (CVE-2015-8104, CVE-2015-5307; `reflect`). #MC, always: a machine
 //!   check during a guest is the host's (`tessera_mca`).
-use tessera_svm::{ExceptionVector, Intercept, RegIndex};
+use tessera_svm::{ExceptionVector, ExitCode, Intercept, RegIndex};
+
+/// Whether `code` is the exit of an instruction the guest gets #UD for:
+/// the SVM instructions, MONITOR/MWAIT, XSETBV and RDPRU (module
+/// documentation).
+pub fn undefined_for_guests(code: ExitCode) -> bool {
+    matches!(
+        code,
+        ExitCode::VMRUN
+            | ExitCode::VMLOAD
+            | ExitCode::VMSAVE
+            | ExitCode::STGI
+            | ExitCode::CLGI
+            | ExitCode::SKINIT
+            | ExitCode::INVLPGA
+            | ExitCode::MONITOR
+            | ExitCode::MWAIT
+            | ExitCode::MWAIT_CONDITIONAL
+            | ExitCode::XSETBV
+            | ExitCode::RDPRU
+    )
+}
 
 /// The instruction and event intercepts.
 pub const ALWAYS: [Intercept; 25] = [

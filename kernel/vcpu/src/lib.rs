@@ -33,6 +33,7 @@ pub mod clean_bits;
 pub mod control_registers;
 pub mod cpuid;
 pub mod exit_message;
+pub mod exit_stats;
 pub mod fetch_cache;
 pub mod gprs;
 pub mod guest_cpu;

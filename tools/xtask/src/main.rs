@@ -9,6 +9,7 @@ mod components;
 mod debian;
 mod deployment;
 mod elf_strip;
+mod exit_stats;
 mod fuzz;
 mod guests;
 mod host_tools;
@@ -107,6 +108,10 @@ struct RunFlags {
     /// The machine's CPUs (default: the manifest's `cpus`).
     #[arg(long, value_name = "N")]
     cpus: Option<u32>,
+    /// At the end, print each partition's exits by reason and outcome (the
+    /// kernel counts them; `exit-stats=on` on its command line).
+    #[arg(long)]
+    stats: bool,
     /// Extra QEMU arguments, after `--` (`-m` and `-smp` there override too).
     #[arg(last = true, value_name = "QEMU ARGS")]
     qemu_args: Vec<String>,
@@ -326,7 +331,10 @@ fn run(
         cpus: flags.cpus,
     }
     .with_qemu_args(&flags.qemu_args)?;
-    let (deployment, artifacts) = prepare(workspace, profile, manifest)?;
+    let (mut deployment, artifacts) = prepare(workspace, profile, manifest)?;
+    if flags.stats {
+        deployment.cmdline = format!("{} {}", deployment.cmdline, exit_stats::KERNEL_OPTION);
+    }
     // Refused before anything boots.
     let (smp, memory_mib) = deployment.machine(overrides)?;
     let boot = if flags.iso {
@@ -356,9 +364,9 @@ fn run(
         smp,
         memory_mib,
         serial: if interactive {
-            Serial::Console(log)
+            Serial::Console(log.clone())
         } else {
-            Serial::File(log)
+            Serial::File(log.clone())
         },
         gdb: flags.gdb,
         extra: flags.qemu_args,
@@ -387,12 +395,21 @@ fn run(
     } else {
         println!("xtask: {}", finished.outcome);
     }
-    let ok = match finished.outcome {
+    let mut ok = match finished.outcome {
         Outcome::Verdict(_) => finished.outcome.is_pass(),
         // Ctrl-A X, or a deployment that ends quietly without a verdict.
         Outcome::NoVerdict => interactive,
         _ => false,
     };
+    if flags.stats {
+        match exit_stats::parse(&serial_log::read_clean(&log)) {
+            Ok(partitions) => print!("{}", exit_stats::table(&partitions)),
+            Err(e) => {
+                eprintln!("xtask: --stats: {e}");
+                ok = false;
+            }
+        }
+    }
     Ok(if ok {
         ExitCode::SUCCESS
     } else {
@@ -507,7 +524,9 @@ mod tests {
     #[test]
     fn run_takes_extra_qemu_arguments_after_double_dash() {
         let (manifest, flags) = run_parts(&["xtask", "run", "--iso", "--", "-d", "int"]);
-        assert!(flags.iso && !flags.gdb && !flags.interactive);
+        assert!(flags.iso && !flags.gdb && !flags.interactive && !flags.stats);
+        let (_, with_stats) = run_parts(&["xtask", "run", "--stats", "--deployment", "vm-bench"]);
+        assert!(with_stats.stats);
         assert_eq!(flags.qemu_args, ["-d", "int"]);
         assert_eq!(manifest.as_deref(), Some("default"));
     }

@@ -243,9 +243,12 @@ impl RegisterCompletion {
 /// value 0) and RIP advanced; a 64-bit caller at CPL 0 with hypercalls
 /// enabled may be answered so without decoding.
 pub fn is_plain_spin_wait(control: u64, policy: &DispatchPolicy) -> bool {
-    const SPIN_WAIT: u64 = HypercallCode::NOTIFY_LONG_SPIN_WAIT.0 as u64 | 1 << 16;
-    control == SPIN_WAIT && policy.long_spin_wait
+    control == PLAIN_SPIN_WAIT && policy.long_spin_wait
 }
+
+/// The input value of a plain fast `HvCallNotifyLongSpinWait`: the call
+/// code with the fast bit, nothing else (no reps, no variable header).
+pub const PLAIN_SPIN_WAIT: u64 = HypercallCode::NOTIFY_LONG_SPIN_WAIT.0 as u64 | 1 << 16;
 
 /// The hot subset of [`dispatch`], for the kernel's lock-free exit path:
 /// a call refused on its input value alone, or a fast

@@ -2,7 +2,7 @@
 //! log must show (the markers live in [`super::markers`]).
 
 use super::markers::*;
-use super::{BootMethod, Expect, SystemTest};
+use super::{BootMethod, Expect, ExitStatsCheck, SystemTest};
 use crate::qemu::script::InputStep;
 
 /// Every system test, run in this order by `cargo xtask test`.
@@ -230,6 +230,36 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             "deployment verdict from vm-probe",
             VERDICT_PASS,
         ],
+        ..SystemTest::DEFAULT
+    },
+    // Exit statistics (issue 11 item 6): with exit-stats=on the kernel
+    // reports, at the end, each partition's exits by reason and outcome
+    // and its forwarded exits by route; bench-guest's loops make thousands
+    // of each kind, and every VMRUN's exit is counted exactly once.
+    SystemTest {
+        name: "vm-exit-stats",
+        deployment: Some("vm-bench"),
+        extra_cmdline: crate::exit_stats::KERNEL_OPTION,
+        markers: &[
+            "boot plan \"vm-bench\": 3 components",
+            "] INFO init: partition-manager: manager data for 1 partitions",
+            "partition bench: ",
+            "exit-stats: begin",
+            "exit-stats: end",
+            "deployment verdict from partition-manager",
+            VERDICT_PASS,
+        ],
+        exit_stats: Some(ExitStatsCheck {
+            at_least: &[
+                ("bench", "cpuid", "kernel-fast", 5000),
+                ("bench", "cpuid", "forwarded", 5000),
+                ("bench", "hypercall", "kernel-fast", 5000),
+                ("bench", "hypercall", "kernel", 5000),
+                ("bench", "io-port", "kernel-fast", 5000),
+                ("bench", "io-port", "forwarded", 1),
+            ],
+            routes_at_least: &[("bench", "cpuid:0x4c000000-0x4c0000ff", 5000)],
+        }),
         ..SystemTest::DEFAULT
     },
     // Host NMIs land in a component, in guests and in the kernel: the

@@ -78,6 +78,15 @@ impl fmt::Display for Expect {
     }
 }
 
+/// What a test asks of the kernel's exit statistics (`exit_stats.rs`).
+#[derive(Debug, Clone, Copy)]
+pub struct ExitStatsCheck {
+    /// `(partition, exit reason, outcome, at least)`.
+    pub at_least: &'static [(&'static str, &'static str, &'static str, u64)],
+    /// `(partition, route, at least)` forwarded exits.
+    pub routes_at_least: &'static [(&'static str, &'static str, u64)],
+}
+
 /// One system test, as data.
 #[derive(Debug, Clone, Copy)]
 pub struct SystemTest {
@@ -104,6 +113,9 @@ pub struct SystemTest {
     /// must not be able to make the kernel print a line per exit (issue 9
     /// finding 6).
     pub line_limits: &'static [(&'static str, usize)],
+    /// The exit statistics the log must show (the test's command line
+    /// then asks for them: `exit-stats=on`).
+    pub exit_stats: Option<ExitStatsCheck>,
     /// Why `cargo xtask test --nested` cannot run this test, if it cannot
     /// (printed as the test's `skipped` line; the TCG run still runs it).
     pub not_nested: Option<&'static str>,
@@ -123,6 +135,7 @@ impl SystemTest {
         absent: &[],
         input: &[],
         line_limits: &[],
+        exit_stats: None,
         not_nested: None,
     };
 }
