@@ -121,7 +121,8 @@ impl Kernel {
             return;
         };
         let index = target.routes.iter().position(|r| {
-            (r.kind, r.first, r.last, r.endpoint) == (route.kind, route.first, route.last, route.endpoint)
+            (r.kind, r.first, r.last, r.endpoint)
+                == (route.kind, route.first, route.last, route.endpoint)
         });
         if let Some(count) = index.and_then(|i| target.exit_stats.by_route.get_mut(i)) {
             *count += 1;

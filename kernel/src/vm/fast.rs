@@ -7,11 +7,11 @@
 //! atomics by the (locked) code that changes it, so the VP can re-enter the
 //! guest straight from the exit.
 use super::VpVmcb;
+use super::guest_cpu::FixedCpuid;
 use super::skip::{Unlocked, complete_past, next_rip_past, next_rip_unlocked};
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use tessera_svm::{EventInjection, ExitCode};
 use tessera_vcpu::GuestGprs;
-use super::guest_cpu::FixedCpuid;
 use tessera_vcpu::cpuid::FixedLeaves;
 use tessera_vcpu::exit_stats::{ExitCounts, ExitReason, Outcome};
 use tessera_vcpu::instruction::Skipped;

@@ -142,7 +142,10 @@ pub fn complete_past(
     if let Some(next) = unlocked.cache.hit(skipped, &vmcb.save, generation, memory) {
         return complete(vmcb, next);
     }
-    match unlocked.cache.measure(skipped, &vmcb.save, generation, memory) {
+    match unlocked
+        .cache
+        .measure(skipped, &vmcb.save, generation, memory)
+    {
         Some(next) => complete(vmcb, next),
         None => false,
     }

@@ -200,7 +200,11 @@ fn a_re_entry_on_the_same_cpu_is_an_entry_there() {
             }
             assert_eq!(reentered.reentering(), entered.entering(CPU), "{name}");
             assert_eq!(reentered.control.clean_bits, entered.control.clean_bits);
-            assert_eq!(reentered.reentering(), entered.entering(CPU), "{name}, again");
+            assert_eq!(
+                reentered.reentering(),
+                entered.entering(CPU),
+                "{name}, again"
+            );
         }
     }
 }

@@ -180,9 +180,7 @@ impl FetchCache {
     ) -> Option<u64> {
         // The key first, on its own: its eight differences then need no
         // registers while the words are read.
-        if self.key.difference(skipped, save, generation) != 0
-            || self.words_changed(memory) != 0
-        {
+        if self.key.difference(skipped, save, generation) != 0 || self.words_changed(memory) != 0 {
             return None;
         }
         Some(save.rip.wrapping_add(self.length) & self.ip_mask)

@@ -76,9 +76,13 @@ pub fn parse(log: &str) -> Result<Vec<PartitionStats>, String> {
         let Some(fields) = fields(line) else {
             continue;
         };
-        let (Some(name), Some(count)) = (fields.get("partition"), fields.get("count").or(fields.get("forwarded")))
-        else {
-            return Err(format!("an exit statistics line without partition and count: {line:?}"));
+        let (Some(name), Some(count)) = (
+            fields.get("partition"),
+            fields.get("count").or(fields.get("forwarded")),
+        ) else {
+            return Err(format!(
+                "an exit statistics line without partition and count: {line:?}"
+            ));
         };
         let count: u64 = count
             .parse()
@@ -102,13 +106,18 @@ pub fn parse(log: &str) -> Result<Vec<PartitionStats>, String> {
                     partition.exits.len() - 1
                 }
             };
-            *partition.exits[row].1.entry(outcome.to_string()).or_default() += count;
+            *partition.exits[row]
+                .1
+                .entry(outcome.to_string())
+                .or_default() += count;
         } else if let Some(kind) = fields.get("injected") {
             partition.injected.push((kind.to_string(), count));
         } else if let Some(route) = fields.get("route") {
             partition.routes.push((route.to_string(), count));
         } else {
-            return Err(format!("an exit statistics line of no known kind: {line:?}"));
+            return Err(format!(
+                "an exit statistics line of no known kind: {line:?}"
+            ));
         }
     }
     Err("the exit statistics block has no end line (the run was cut short)".into())
@@ -139,7 +148,10 @@ pub fn table(partitions: &[PartitionStats]) -> String {
             let row_total: u64 = outcomes.values().sum();
             out.push_str(&format!("  {reason:<18}"));
             for outcome in OUTCOMES {
-                out.push_str(&format!(" {:>11}", outcomes.get(outcome).copied().unwrap_or(0)));
+                out.push_str(&format!(
+                    " {:>11}",
+                    outcomes.get(outcome).copied().unwrap_or(0)
+                ));
             }
             let share = 100.0 * row_total as f64 / total.max(1) as f64;
             out.push_str(&format!(" {row_total:>11} {share:>6.1}%\n"));
@@ -217,7 +229,10 @@ mod tests {
             table.contains("  forwarded to route cpuid:0x4c000000-0x4c0000ff: 2000\n"),
             "{table}"
         );
-        assert!(table.contains("exit statistics: partition gone (1 exits)\n"), "{table}");
+        assert!(
+            table.contains("exit statistics: partition gone (1 exits)\n"),
+            "{table}"
+        );
     }
 
     #[test]
@@ -230,7 +245,8 @@ mod tests {
         let odd = LOG.replace("injected=interrupt", "mystery=interrupt");
         assert!(parse(&odd).unwrap_err().contains("no known kind"));
         // Lines of the block's words outside it are not read.
-        let before = "[x] exit-stats: partition=x exit=cpuid outcome=kernel count=1\n".to_string() + LOG;
+        let before =
+            "[x] exit-stats: partition=x exit=cpuid outcome=kernel count=1\n".to_string() + LOG;
         assert_eq!(parse(&before).unwrap(), parse(LOG).unwrap());
     }
 

@@ -2,7 +2,7 @@
 //! log must show (the markers live in [`super::markers`]).
 
 use super::markers::*;
-use super::{BootMethod, Expect, ExitStatsCheck, SystemTest};
+use super::{BootMethod, ExitStatsCheck, Expect, SystemTest};
 use crate::qemu::script::InputStep;
 
 /// Every system test, run in this order by `cargo xtask test`.

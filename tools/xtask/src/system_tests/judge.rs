@@ -2,7 +2,7 @@
 //! the serial log, so any runner (this one, or one that boots inside a
 //! nested VM) judges alike.
 
-use super::{Expect, ExitStatsCheck, SystemTest};
+use super::{ExitStatsCheck, Expect, SystemTest};
 use crate::exit_stats;
 use crate::qemu::status::Outcome;
 use crate::serial_log;
@@ -95,7 +95,10 @@ fn exit_stats_problems(expected: &ExitStatsCheck, log: &str) -> Vec<String> {
 
 /// The VMRUNs of the kernel's `vmcb clean bits: C of N VMRUNs ...` line.
 fn vmruns(log: &str) -> Option<u64> {
-    let line = log.lines().rev().find(|l| l.contains("vmcb clean bits: "))?;
+    let line = log
+        .lines()
+        .rev()
+        .find(|l| l.contains("vmcb clean bits: "))?;
     let rest = &line[line.find(" of ")? + " of ".len()..];
     rest.split_whitespace().next()?.parse().ok()
 }
@@ -122,7 +125,10 @@ mod tests {
 
     #[test]
     fn plausible_statistics_pass_and_each_shortfall_is_named() {
-        assert_eq!(exit_stats_problems(&CHECK, &log(6000, 2000, 8000)), Vec::<String>::new());
+        assert_eq!(
+            exit_stats_problems(&CHECK, &log(6000, 2000, 8000)),
+            Vec::<String>::new()
+        );
         let problems = exit_stats_problems(&CHECK, &log(10, 20, 30));
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].contains("cpuid kernel-fast 10, expected at least 5000"));
