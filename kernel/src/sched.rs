@@ -236,6 +236,19 @@ pub fn enter(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize, thread:
         crate::vm::run::enter(guard, thread)
     }
     crate::vm::guest_state::leave_guests(cpu);
+    enter_component(guard, cpu, thread)
+}
+
+/// Runs component thread `thread`, whose registers are ready, on `cpu`:
+/// its address space, then ring 3. Also the IPC fast path's switch
+/// (`syscall::fastpath`), from one component thread to another.
+pub fn enter_component(
+    mut guard: MutexGuard<'static, Option<Kernel>>,
+    cpu: usize,
+    thread: ThreadId,
+) -> ! {
+    let kernel = guard.as_mut().expect("checked by the caller");
+    kernel.sched.running[cpu] = Some(thread);
     let Some(domain) = kernel.domain_of(thread) else {
         // A thread outlives its domain's record only when dead.
         kernel.sched.running[cpu] = None;

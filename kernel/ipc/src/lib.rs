@@ -96,6 +96,7 @@ mod audit;
 mod call;
 mod error;
 mod failure;
+mod fast;
 mod machine;
 mod message;
 mod notify;
@@ -108,6 +109,7 @@ mod tests;
 
 pub use call::{CallOutcome, ReplyWaitOutcome, WaitOutcome};
 pub use error::IpcError;
+pub use fast::registers_only;
 pub use machine::Ipc;
 pub use message::{CapTransfer, Delivery, MSG_WORDS, Message};
 pub use notify::NotifyOutcome;

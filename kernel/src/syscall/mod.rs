@@ -3,6 +3,7 @@
 mod audit;
 mod build;
 mod console_input;
+mod fastpath;
 mod vm;
 use crate::ipc_glue::{cap_status, ipc_status, message_of, write_delivery};
 use crate::sched::{self, Keep};
@@ -28,6 +29,9 @@ extern "C" fn syscall_handler() -> ! {
         .sched
         .running(cpu)
         .expect("a system call comes from the running thread");
+    if let Some(next) = fastpath::ipc(kernel, cpu, thread) {
+        sched::enter_component(guard, cpu, next)
+    }
     let keep = match dispatch(kernel, thread) {
         Ok(keep) => keep,
         Err(status) => {

@@ -1,0 +1,104 @@
+//! The IPC fast path between components (after seL4's `fastpath.c`).
+//!
+//! A `Call` to a server that already waits, and a server's `ReplyWait`
+//! that blocks it after answering its caller, are the IPC round trip every
+//! component makes. When each guard below holds, the thread that made the
+//! system call blocks and the CPU goes straight to the other thread's
+//! registers and address space: no run queue, no wakeup record, no
+//! scheduler pass. Every guard reads the records the general path uses
+//! (the capability, the IPC machine's threads and endpoint, the thread
+//! records, the run queue); when one fails nothing has changed and the
+//! system call takes the general path, which checks and decides
+//! everything again (and reports any error). The IPC machine's half of the
+//! guards is host-tested (`tessera_ipc::Ipc::fast_call`,
+//! `fast_reply_wait`); the switch is `sched::enter_component`.
+use crate::ipc_glue::words_of;
+use crate::state::Kernel;
+use tessera_abi::{CapTransfer, NO_SELECTOR, Syscall};
+use tessera_capability::{Object, ObjectKind, Rights, SlotAddr, ThreadId};
+
+/// Runs `thread`'s system call on the fast path if every guard holds, and
+/// returns the thread to switch to (it is on `cpu`, and the system call
+/// is complete); `None` leaves everything to the general path.
+#[inline]
+pub fn ipc(kernel: &mut Kernel, cpu: usize, thread: ThreadId) -> Option<ThreadId> {
+    let record = kernel.threads.get(&thread)?;
+    let context = &*record.context;
+    let number = context.rax;
+    let is_call = number == Syscall::Call as u64;
+    // Only the two halves of a round trip.
+    if !is_call && number != Syscall::ReplyWait as u64 {
+        return None;
+    }
+    let transfer = CapTransfer::from_word(context.r13);
+    let send = (transfer.send != NO_SELECTOR).then_some(transfer.send);
+    if !tessera_ipc::registers_only(send, context.r14) {
+        return None;
+    }
+    // A reply to a VP goes through its reply checks (general path): known
+    // before the capability is even looked up, so a handler of forwarded
+    // exits loses little to the fast path it cannot take.
+    if !is_call
+        && let Ok(Some(caller)) = kernel.ipc.caller(thread)
+        && kernel
+            .threads
+            .get(&caller)
+            .is_none_or(|caller| caller.vp.is_some())
+    {
+        return None;
+    }
+    let receive = (transfer.receive != NO_SELECTOR).then_some(transfer.receive);
+    let words = words_of(context);
+    let selector = u32::try_from(context.rdi).ok()?;
+    let needed = if is_call {
+        Rights::CALL
+    } else {
+        Rights::RECEIVE
+    };
+    let at = SlotAddr::new(record.cspace, selector);
+    // A wrong capability is the general path's error to report.
+    let cap = kernel.caps.lookup(at, ObjectKind::Endpoint, needed).ok()?;
+    let Object::Endpoint(endpoint) = cap.object else {
+        return None;
+    };
+    let (threads, sched, domains) = (&kernel.threads, &kernel.sched, &kernel.domains);
+    // The thread woken runs here at once: it is a component thread of this
+    // CPU, alive with its domain, and nothing else waits for this CPU (so
+    // nothing more important does either).
+    let accept = |woken: ThreadId| {
+        threads.get(&woken).is_some_and(|record| {
+            record.cpu == cpu
+                && !record.dead
+                && record.vp.is_none()
+                && domains.get(record.domain).is_some()
+        }) && sched.nothing_ready(cpu)
+    };
+    let (woken, badge) = if is_call {
+        let server = kernel.ipc.fast_call(thread, endpoint, receive, accept)?;
+        (server, cap.badge.map_or(0, |badge| badge.0))
+    } else {
+        // A reply carries no badge.
+        (
+            kernel
+                .ipc
+                .fast_reply_wait(thread, endpoint, receive, accept)?,
+            0,
+        )
+    };
+    // What `ipc_glue::write_delivery` writes for a delivery with no
+    // capability and no buffer words.
+    let context = &mut kernel.thread(woken).context;
+    context.rax = 0;
+    context.r14 = 0;
+    context.rdi = badge;
+    [
+        context.rsi,
+        context.rdx,
+        context.r10,
+        context.r8,
+        context.r9,
+        context.r12,
+    ] = words;
+    context.r13 = u64::from(NO_SELECTOR);
+    Some(woken)
+}
