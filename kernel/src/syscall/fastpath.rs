@@ -11,17 +11,28 @@
 //! system call takes the general path, which checks and decides
 //! everything again (and reports any error). The IPC machine's half of the
 //! guards is host-tested (`tessera_ipc::Ipc::fast_call`,
-//! `fast_reply_wait`); the switch is `sched::enter_component`.
+//! `fast_reply_wait`); the switch is `sched::switch_to_component`.
+use crate::arch::user_context::UserContext;
 use crate::ipc_glue::words_of;
 use crate::state::Kernel;
 use tessera_abi::{CapTransfer, NO_SELECTOR, Syscall};
 use tessera_capability::{Object, ObjectKind, Rights, SlotAddr, ThreadId};
+use x86_64::structures::paging::PhysFrame;
+
+/// The thread a fast IPC operation woke, to run next on this CPU.
+pub struct Switch {
+    pub thread: ThreadId,
+    /// Its domain's address space.
+    pub root: PhysFrame,
+    /// Its registers, in its record.
+    pub context: *mut UserContext,
+}
 
 /// Runs `thread`'s system call on the fast path if every guard holds, and
 /// returns the thread to switch to (it is on `cpu`, and the system call
 /// is complete); `None` leaves everything to the general path.
 #[inline]
-pub fn ipc(kernel: &mut Kernel, cpu: usize, thread: ThreadId) -> Option<ThreadId> {
+pub fn ipc(kernel: &mut Kernel, cpu: usize, thread: ThreadId) -> Option<Switch> {
     let record = kernel.threads.get(&thread)?;
     let context = &*record.context;
     let number = context.rax;
@@ -64,14 +75,24 @@ pub fn ipc(kernel: &mut Kernel, cpu: usize, thread: ThreadId) -> Option<ThreadId
     let (threads, sched, domains) = (&kernel.threads, &kernel.sched, &kernel.domains);
     // The thread woken runs here at once: it is a component thread of this
     // CPU, alive with its domain, and nothing else waits for this CPU (so
-    // nothing more important does either).
+    // nothing more important does either). Its address space and registers
+    // are what the switch needs.
+    let mut target = None;
     let accept = |woken: ThreadId| {
-        threads.get(&woken).is_some_and(|record| {
-            record.cpu == cpu
-                && !record.dead
-                && record.vp.is_none()
-                && domains.get(record.domain).is_some()
-        }) && sched.nothing_ready(cpu)
+        if !sched.nothing_ready(cpu) {
+            return false;
+        }
+        let Some(record) = threads.get(&woken) else {
+            return false;
+        };
+        if record.cpu != cpu || record.dead || record.vp.is_some() {
+            return false;
+        }
+        let Some(domain) = domains.get(record.domain) else {
+            return false;
+        };
+        target = Some(domain.space.root());
+        true
     };
     let (woken, badge) = if is_call {
         let server = kernel.ipc.fast_call(thread, endpoint, receive, accept)?;
@@ -85,9 +106,10 @@ pub fn ipc(kernel: &mut Kernel, cpu: usize, thread: ThreadId) -> Option<ThreadId
             0,
         )
     };
+    let root = target?;
     // What `ipc_glue::write_delivery` writes for a delivery with no
     // capability and no buffer words.
-    let context = &mut kernel.thread(woken).context;
+    let context = &mut *kernel.thread(woken).context;
     context.rax = 0;
     context.r14 = 0;
     context.rdi = badge;
@@ -100,5 +122,9 @@ pub fn ipc(kernel: &mut Kernel, cpu: usize, thread: ThreadId) -> Option<ThreadId
         context.r12,
     ] = words;
     context.r13 = u64::from(NO_SELECTOR);
-    Some(woken)
+    Some(Switch {
+        thread: woken,
+        root,
+        context,
+    })
 }

@@ -30,7 +30,7 @@ extern "C" fn syscall_handler() -> ! {
         .running(cpu)
         .expect("a system call comes from the running thread");
     if let Some(next) = fastpath::ipc(kernel, cpu, thread) {
-        sched::enter_component(guard, cpu, next)
+        sched::switch_to_component(guard, cpu, next.thread, next.root, next.context)
     }
     let keep = match dispatch(kernel, thread) {
         Ok(keep) => keep,
