@@ -12,6 +12,13 @@
 //! everything again (and reports any error). The IPC machine's half of the
 //! guards is host-tested (`tessera_ipc::Ipc::fast_call`,
 //! `fast_reply_wait`); the switch is `sched::switch_to_component`.
+//!
+//! A handler's `ReplyWait` to a VP that waits on a forwarded exit takes
+//! the same path: its reply is checked and captured for the VP as the
+//! general path does (`Kernel::capture_reply_to_vp`), and the CPU goes
+//! straight into the VP's loop (`sched::enter`), which applies it and
+//! re-enters the guest. A reply that stops the VP, or that the checks
+//! refuse, takes the general path, which captures it again the same way.
 use crate::arch::user_context::UserContext;
 use crate::ipc_glue::words_of;
 use crate::state::Kernel;
@@ -19,7 +26,15 @@ use tessera_abi::{CapTransfer, NO_SELECTOR, Syscall};
 use tessera_capability::{Object, ObjectKind, Rights, SlotAddr, ThreadId};
 use x86_64::structures::paging::PhysFrame;
 
-/// The thread a fast IPC operation woke, to run next on this CPU.
+/// What runs next on this CPU after a fast IPC operation.
+pub enum Next {
+    /// A component thread.
+    Component(Switch),
+    /// A VP's thread, woken with its handler's reply.
+    Vp(ThreadId),
+}
+
+/// The component thread a fast IPC operation woke.
 pub struct Switch {
     pub thread: ThreadId,
     /// Its domain's address space.
@@ -32,7 +47,7 @@ pub struct Switch {
 /// returns the thread to switch to (it is on `cpu`, and the system call
 /// is complete); `None` leaves everything to the general path.
 #[inline]
-pub fn ipc(kernel: &mut Kernel, cpu: usize, thread: ThreadId) -> Option<Switch> {
+pub fn ipc(kernel: &mut Kernel, cpu: usize, thread: ThreadId) -> Option<Next> {
     let record = kernel.threads.get(&thread)?;
     let context = &*record.context;
     let number = context.rax;
@@ -46,17 +61,10 @@ pub fn ipc(kernel: &mut Kernel, cpu: usize, thread: ThreadId) -> Option<Switch> 
     if !tessera_ipc::registers_only(send, context.r14) {
         return None;
     }
-    // A reply to a VP goes through its reply checks (general path): known
-    // before the capability is even looked up, so a handler of forwarded
-    // exits loses little to the fast path it cannot take.
-    if !is_call
-        && let Ok(Some(caller)) = kernel.ipc.caller(thread)
-        && kernel
-            .threads
-            .get(&caller)
-            .is_none_or(|caller| caller.vp.is_some())
-    {
-        return None;
+    // Whether the reply goes to a VP (its thread's record says).
+    let mut to_vp = false;
+    if !is_call && let Ok(Some(caller)) = kernel.ipc.caller(thread) {
+        to_vp = kernel.threads.get(&caller)?.vp.is_some();
     }
     let receive = (transfer.receive != NO_SELECTOR).then_some(transfer.receive);
     let words = words_of(context);
@@ -72,11 +80,16 @@ pub fn ipc(kernel: &mut Kernel, cpu: usize, thread: ThreadId) -> Option<Switch> 
     let Object::Endpoint(endpoint) = cap.object else {
         return None;
     };
+    // The VP's reply is checked (and kept for the VP) before anything
+    // changes; one that stops the VP is the general path's.
+    if to_vp && kernel.capture_reply_to_vp(thread).ok()? {
+        return None;
+    }
     let (threads, sched, domains) = (&kernel.threads, &kernel.sched, &kernel.domains);
-    // The thread woken runs here at once: it is a component thread of this
-    // CPU, alive with its domain, and nothing else waits for this CPU (so
-    // nothing more important does either). Its address space and registers
-    // are what the switch needs.
+    // The thread woken runs here at once: it is a thread of this CPU,
+    // alive, and nothing else waits for this CPU (so nothing more important
+    // does either); a component thread with its domain (whose address space
+    // the switch needs), or the VP's thread the reply is for.
     let mut target = None;
     let accept = |woken: ThreadId| {
         if !sched.nothing_ready(cpu) {
@@ -85,8 +98,11 @@ pub fn ipc(kernel: &mut Kernel, cpu: usize, thread: ThreadId) -> Option<Switch> 
         let Some(record) = threads.get(&woken) else {
             return false;
         };
-        if record.cpu != cpu || record.dead || record.vp.is_some() {
+        if record.cpu != cpu || record.dead || record.vp.is_some() != to_vp {
             return false;
+        }
+        if to_vp {
+            return true;
         }
         let Some(domain) = domains.get(record.domain) else {
             return false;
@@ -106,7 +122,6 @@ pub fn ipc(kernel: &mut Kernel, cpu: usize, thread: ThreadId) -> Option<Switch> 
             0,
         )
     };
-    let root = target?;
     // What `ipc_glue::write_delivery` writes for a delivery with no
     // capability and no buffer words.
     let context = &mut *kernel.thread(woken).context;
@@ -122,9 +137,12 @@ pub fn ipc(kernel: &mut Kernel, cpu: usize, thread: ThreadId) -> Option<Switch> 
         context.r12,
     ] = words;
     context.r13 = u64::from(NO_SELECTOR);
-    Some(Switch {
+    if to_vp {
+        return Some(Next::Vp(woken));
+    }
+    Some(Next::Component(Switch {
         thread: woken,
-        root,
+        root: target?,
         context,
-    })
+    }))
 }

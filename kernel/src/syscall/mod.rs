@@ -29,8 +29,12 @@ extern "C" fn syscall_handler() -> ! {
         .sched
         .running(cpu)
         .expect("a system call comes from the running thread");
-    if let Some(next) = fastpath::ipc(kernel, cpu, thread) {
-        sched::switch_to_component(guard, cpu, next.thread, next.root, next.context)
+    match fastpath::ipc(kernel, cpu, thread) {
+        Some(fastpath::Next::Component(next)) => {
+            sched::switch_to_component(guard, cpu, next.thread, next.root, next.context)
+        }
+        Some(fastpath::Next::Vp(next)) => sched::enter(guard, cpu, next),
+        None => {}
     }
     let keep = match dispatch(kernel, thread) {
         Ok(keep) => keep,
