@@ -50,7 +50,8 @@
 //! - **Delete all** ([`CapTable::delete_all`], [`CapTable::destroy_cspace`])
 //!   empties a faulted or destroyed domain's space. When the last
 //!   capability to an object goes, [`Removal::ObjectReclaimed`] tells the
-//!   kernel to destroy it.
+//!   kernel to destroy it. Holders that can never act and are named only
+//!   by each other are invisible to that count: [`unreachable`] finds them.
 //!
 //! # Kernel memory
 //!
