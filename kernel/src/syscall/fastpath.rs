@@ -20,7 +20,7 @@
 //! re-enters the guest. A reply that stops the VP, or that the checks
 //! refuse, takes the general path, which captures it again the same way.
 use crate::arch::user_context::UserContext;
-use crate::ipc_glue::words_of;
+use crate::ipc_glue::{words_of, write_received};
 use crate::state::Kernel;
 use tessera_abi::{CapTransfer, NO_SELECTOR, Syscall};
 use tessera_capability::{Object, ObjectKind, Rights, SlotAddr, ThreadId};
@@ -122,21 +122,9 @@ pub fn ipc(kernel: &mut Kernel, cpu: usize, thread: ThreadId) -> Option<Next> {
             0,
         )
     };
-    // What `ipc_glue::write_delivery` writes for a delivery with no
-    // capability and no buffer words.
+    // A delivery with no capability and no buffer words.
     let context = &mut *kernel.thread(woken).context;
-    context.rax = 0;
-    context.r14 = 0;
-    context.rdi = badge;
-    [
-        context.rsi,
-        context.rdx,
-        context.r10,
-        context.r8,
-        context.r9,
-        context.r12,
-    ] = words;
-    context.r13 = u64::from(NO_SELECTOR);
+    write_received(context, badge, words, NO_SELECTOR, 0);
     if to_vp {
         return Some(Next::Vp(woken));
     }

@@ -136,34 +136,36 @@ fn serving() -> World {
     w
 }
 
-fn refuses_call(w: &mut World, caller: ThreadId, e: EndpointId) {
+/// Runs `fast` (a fast operation given the kernel's guard), which must
+/// fall back: `None` and the machine unchanged. The kernel's guard refuses
+/// `refused_by_kernel` if given (and must be asked about exactly it), and
+/// must not be asked at all otherwise (an IPC guard fails first).
+fn falls_back(
+    w: &mut World,
+    refused_by_kernel: Option<ThreadId>,
+    fast: impl FnOnce(&mut Ipc, &mut dyn FnMut(ThreadId) -> bool) -> Option<ThreadId>,
+) {
     let before = w.ipc.clone();
-    let asked = Cell::new(false);
-    let took = w.ipc.fast_call(caller, e, None, |_| {
-        asked.set(true);
-        true
+    let asked = Cell::new(None);
+    let took = fast(&mut w.ipc, &mut |t| {
+        asked.set(Some(t));
+        refused_by_kernel.is_none()
     });
     assert_eq!(took, None);
-    assert!(
-        !asked.get(),
-        "the kernel's guard ran after an IPC guard failed"
-    );
+    assert_eq!(asked.get(), refused_by_kernel);
     assert!(w.ipc == before);
 }
 
-fn refuses_reply_wait(w: &mut World, server: ThreadId, e: EndpointId) {
-    let before = w.ipc.clone();
-    let asked = Cell::new(false);
-    let took = w.ipc.fast_reply_wait(server, e, None, |_| {
-        asked.set(true);
-        true
+fn refuses_call(w: &mut World, caller: ThreadId, e: EndpointId) {
+    falls_back(w, None, |ipc, accept| {
+        ipc.fast_call(caller, e, None, accept)
     });
-    assert_eq!(took, None);
-    assert!(
-        !asked.get(),
-        "the kernel's guard ran after an IPC guard failed"
-    );
-    assert!(w.ipc == before);
+}
+
+fn refuses_reply_wait(w: &mut World, server: ThreadId, e: EndpointId) {
+    falls_back(w, None, |ipc, accept| {
+        ipc.fast_reply_wait(server, e, None, accept)
+    });
 }
 
 #[test]
@@ -231,14 +233,10 @@ fn a_call_falls_back_above_the_ceiling() {
 #[test]
 fn a_call_falls_back_when_the_kernel_refuses_the_server() {
     let mut w = waiting_server();
-    let before = w.ipc.clone();
-    let server = w.server;
-    let took = w.ipc.fast_call(w.client, w.e, None, |s| {
-        assert_eq!(s, server);
-        false
+    let (client, server, e) = (w.client, w.server, w.e);
+    falls_back(&mut w, Some(server), |ipc, accept| {
+        ipc.fast_call(client, e, None, accept)
     });
-    assert_eq!(took, None);
-    assert!(w.ipc == before);
 }
 
 #[test]
@@ -300,14 +298,10 @@ fn a_reply_wait_falls_back_on_the_wait_checks() {
 #[test]
 fn a_reply_wait_falls_back_when_the_kernel_refuses_the_caller() {
     let mut w = serving();
-    let before = w.ipc.clone();
-    let client = w.client;
-    let took = w.ipc.fast_reply_wait(w.server, w.e, None, |c| {
-        assert_eq!(c, client);
-        false
+    let (server, client, e) = (w.server, w.client, w.e);
+    falls_back(&mut w, Some(client), |ipc, accept| {
+        ipc.fast_reply_wait(server, e, None, accept)
     });
-    assert_eq!(took, None);
-    assert!(w.ipc == before);
 }
 
 #[test]
