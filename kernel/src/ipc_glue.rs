@@ -70,7 +70,7 @@ pub fn message_of(context: &UserContext, send: Option<u32>) -> Result<Message, u
 /// Copies the first `count` words of one thread's message buffer to the
 /// start of another's. Both are kernel-mapped frames of their own, reached
 /// through the physical map, so no component pointer is involved.
-fn copy_buffer(from: PhysAddr, to: PhysAddr, count: usize) {
+pub fn copy_buffer(from: PhysAddr, to: PhysAddr, count: usize) {
     let count = count.min(MESSAGE_BUFFER_WORDS);
     if count == 0 || from == to {
         return;
