@@ -34,6 +34,12 @@
 //! [`Ipc::poll_notification`] serve notifications. A thread woken by another
 //! finds its result in [`Ipc::take_wakeup`].
 //!
+//! [`Ipc::fast_call`] and [`Ipc::fast_reply_wait`] are the kernel's fast
+//! path (after seL4's): the same checks and transitions as `call` and
+//! `reply_and_wait` for the one case that switches straight to the woken
+//! thread, with no wakeup record left to take, or `None` and nothing
+//! changed.
+//!
 //! # Queue order (ABI)
 //!
 //! - Callers queued on an endpoint MUST be served highest (effective)
