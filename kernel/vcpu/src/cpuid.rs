@@ -48,8 +48,31 @@ const LEAF7_EBX_HIDDEN: u32 =
 const LEAF7_ECX_HIDDEN: u32 =
     1 << 1 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 7 | 1 << 11 | 1 << 12 | 1 << 14 | 1 << 16;
 /// Leaf 7 subleaf 0 EDX: AVX-512 4VNNIW/4FMAPS, VP2INTERSECT, CET
-/// indirect branch tracking (20), FP16.
-const LEAF7_EDX_HIDDEN: u32 = 1 << 2 | 1 << 3 | 1 << 8 | 1 << 20 | 1 << 23;
+/// indirect branch tracking (20), FP16, and the speculation-control MSRs
+/// none of which is virtualised: IBRS/IBPB and STIBP (26, 27: SPEC_CTRL
+/// 0x48, PRED_CMD 0x49), L1D_FLUSH (28: 0x10B), ARCH_CAPABILITIES (29:
+/// 0x10A), CORE_CAPABILITIES (30: 0xCF), SSBD (31). KVM offers bits 26-29
+/// to its guests on AMD hosts too; under it Linux 6.1 read 0x10A, took the
+/// #GP and logged "unchecked MSR access error" with a call trace.
+const LEAF7_EDX_HIDDEN: u32 = 1 << 2
+    | 1 << 3
+    | 1 << 8
+    | 1 << 20
+    | 1 << 23
+    | 1 << 26
+    | 1 << 27
+    | 1 << 28
+    | 1 << 29
+    | 1 << 30
+    | 1 << 31;
+/// Leaf 0x80000008 EBX, AMD's own enumeration of MSRs not virtualised:
+/// IRPERF (1: 0xC00000E9), IBPB (12: PRED_CMD), IBRS (14) and STIBP (15:
+/// SPEC_CTRL), PPIN (23: 0xC00102F0/1), SSBD (24: SPEC_CTRL) and VIRT_SSBD
+/// (25: VIRT_SPEC_CTRL 0xC001011F); and INVLPGB/TLBSYNC (3), which would
+/// reach other CPUs' TLBs. The properties that need no MSR (CLZERO, the
+/// "always on" and "not required" hints) stay.
+const EXT8_EBX_HIDDEN: u32 =
+    1 << 1 | 1 << 3 | 1 << 12 | 1 << 14 | 1 << 15 | 1 << 23 | 1 << 24 | 1 << 25;
 /// Leaf 0x80000001 ECX: SVM (bit 2), SKINIT (bit 12), the core, northbridge
 /// and last-level-cache counter extensions (23, 24, 28).
 const EXT1_ECX_HIDDEN: u32 = 1 << 2 | 1 << 12 | 1 << 23 | 1 << 24 | 1 << 28;
@@ -88,6 +111,7 @@ pub fn filter(leaf: u32, subleaf: u32, host: Regs, vp_index: u32) -> Regs {
             regs[ECX] &= !EXT1_ECX_HIDDEN;
             regs[EDX] &= !EXT1_EDX_HIDDEN;
         }
+        0x8000_0008 => regs[EBX] &= !EXT8_EBX_HIDDEN,
         // Architectural performance monitoring (Intel's leaf), SVM
         // features, the SEV/memory-encryption leaf, PerfMonV2.
         0xA | 0x8000_000A | 0x8000_001F | 0x8000_0022 => regs = [0; 4],
@@ -206,7 +230,41 @@ mod tests {
     fn other_leaves_pass_unchanged() {
         let vendor = [0xD, 0x6874_7541, 0x444D_4163, 0x6974_6E65];
         assert_eq!(filter(0, 0, vendor, 5), vendor);
-        assert_eq!(filter(0x8000_0008, 0, ALL, 0), ALL);
+        let sizes = filter(0x8000_0008, 0, ALL, 0);
+        assert_eq!(
+            [sizes[EAX], sizes[ECX], sizes[EDX]],
+            [ALL[EAX], ALL[ECX], ALL[EDX]]
+        );
+    }
+
+    #[test]
+    fn speculation_control_msrs_are_not_advertised() {
+        let leaf7 = filter(7, 0, ALL, 0)[EDX];
+        for (bit, what) in [
+            (26, "IBRS/IBPB"),
+            (27, "STIBP"),
+            (28, "L1D_FLUSH"),
+            (29, "ARCH_CAPABILITIES"),
+            (30, "CORE_CAPABILITIES"),
+            (31, "SSBD"),
+        ] {
+            assert_eq!(leaf7 & (1 << bit), 0, "{what}");
+        }
+        let ext8 = filter(0x8000_0008, 0, ALL, 0)[EBX];
+        for (bit, what) in [
+            (1, "IRPERF"),
+            (3, "INVLPGB"),
+            (12, "IBPB"),
+            (14, "IBRS"),
+            (15, "STIBP"),
+            (23, "PPIN"),
+            (24, "SSBD"),
+            (25, "VIRT_SSBD"),
+        ] {
+            assert_eq!(ext8 & (1 << bit), 0, "{what}");
+        }
+        // CLZERO (0) and "SSBD not required" (26) need no MSR.
+        assert_eq!(ext8 & (1 << 0 | 1 << 26), 1 << 0 | 1 << 26);
     }
 
     /// A host whose every leaf answers differently, and differently from

@@ -56,8 +56,8 @@ pub struct Image {
     pub planned: Vec<&'static SystemTest>,
     /// Tests that could not be put in the plan, and why.
     pub unplanned: Vec<(&'static SystemTest, String)>,
-    /// Tests that cannot run inside L1 yet (they type into the console).
-    pub skipped: Vec<&'static SystemTest>,
+    /// Tests that do not run inside L1, with the reason (`not_nested`).
+    pub skipped: Vec<(&'static SystemTest, &'static str)>,
 }
 
 /// Builds the image into `<target>/tessera/nested/`.
@@ -101,21 +101,22 @@ pub fn build(
     let mut planned = Vec::new();
     let mut unplanned = Vec::new();
     let mut skipped = Vec::new();
-    let mut commands = Vec::new();
+    let mut runs = Vec::new();
     for &test in tests {
-        if !test.input.is_empty() || test.not_nested.is_some() {
-            skipped.push(test);
+        if let Some(why) = test.not_nested {
+            skipped.push((test, why));
             continue;
         }
         let serial_log = PathBuf::from(format!("{LOGS_DIR}/{}.serial.log", test.name));
         match system_tests::qemu_config(test, &inside, plan::accel_for(test), serial_log.clone()) {
             Ok(config) => {
                 let command = plan::command(&config, &qemu);
-                commands.push((
-                    test.name,
-                    serial_log.to_string_lossy().into_owned(),
+                runs.push(plan::PlannedRun {
+                    name: test.name,
+                    log: serial_log.to_string_lossy().into_owned(),
                     command,
-                ));
+                    input: test.input,
+                });
                 planned.push(test);
             }
             Err(e) => unplanned.push((test, e)),
@@ -124,7 +125,7 @@ pub fn build(
     for (host, inside) in placement.files() {
         tree.host_file(inside, host)?;
     }
-    let script = plan::script(&library_dirs, &modules, &commands);
+    let script = plan::script(&library_dirs, &modules, &runs);
     tree.file(PLAN, Source::Bytes(script.into_bytes()), 0o644)?;
 
     let dir = workspace.out_dir().join("nested");

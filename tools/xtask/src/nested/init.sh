@@ -6,7 +6,8 @@
 # the console (ttyS0), which the host watches as well.
 #
 # /nested/plan.sh, written by xtask, defines STALL_SECONDS, LD_LIBRARY_PATH,
-# load_modules (load_module calls) and run_tests (run_test calls).
+# load_modules (load_module calls) and run_tests (run_test calls, each after
+# an input_steps call if the test types into the console).
 
 /bin/busybox --install -s /bin
 export PATH=/bin:/usr/bin
@@ -102,9 +103,32 @@ dump_cpus() {
     } >>"$1" 2>&1
 }
 
+# input_steps: what the next run_test types into its QEMU's standard input
+# (COM1), read from standard input as pairs of lines: the text to wait for,
+# then the bytes to send as printf escapes.
+INPUT_STEPS=/tmp/input-steps
+input_steps() {
+    cat >"$INPUT_STEPS"
+}
+
+# type_input LOG: for each step, waits until its text appears in LOG past
+# where the previous step's text was seen, then sends its bytes to fd 4.
+type_input() {
+    from=0
+    while IFS= read -r after && IFS= read -r send; do
+        until tail -c +$((from + 1)) "$1" 2>/dev/null | grep -qF -- "$after"; do
+            sleep 1
+        done
+        from=$(stat -c %s "$1")
+        # shellcheck disable=SC2059 # the bytes are printf escapes
+        printf "$send" >&4
+    done <"$INPUT_STEPS"
+}
+
 # run_test NAME SERIAL_LOG DIR COMMAND...: runs COMMAND in DIR (a QEMU that
 # writes COM1 to SERIAL_LOG and finds its -initrd modules in DIR), while
-# watch_log stops it if SERIAL_LOG stops growing.
+# watch_log stops it if SERIAL_LOG stops growing. After input_steps, the
+# QEMU's standard input is a FIFO that type_input writes.
 run_test() {
     name=$1
     log=$2
@@ -120,17 +144,30 @@ run_test() {
     printf 'nested: %s ' "$name"
     dir=$1
     shift
-    rm -f "$MONITOR.in" "$MONITOR.out"
+    rm -f "$MONITOR.in" "$MONITOR.out" "$log.in"
     mkfifo "$MONITOR.in" "$MONITOR.out"
+    input=/dev/null
+    [ -s "$INPUT_STEPS" ] && mkfifo "$log.in" && input=$log.in
     (cd "$dir" && exec "$@" -chardev "pipe,id=stall-monitor,path=$MONITOR" \
-        -mon chardev=stall-monitor,mode=readline) </dev/null >/dev/null 2>"$log.stderr" &
+        -mon chardev=stall-monitor,mode=readline) <"$input" >/dev/null 2>"$log.stderr" &
     qemu=$!
+    typist=
+    if [ "$input" != /dev/null ]; then
+        exec 4>"$input"
+        type_input "$log" &
+        typist=$!
+    fi
     watch_log "$qemu" "$log" &
     watcher=$!
     wait "$qemu"
     status=$?
-    kill "$watcher" 2>/dev/null
-    wait "$watcher" 2>/dev/null
+    kill "$watcher" $typist 2>/dev/null
+    wait "$watcher" $typist 2>/dev/null
+    if [ -n "$typist" ]; then
+        exec 4>&-
+        rm -f "$log.in"
+    fi
+    rm -f "$INPUT_STEPS"
     report begin "$name"
     report serial
     base64 "$log" >&3

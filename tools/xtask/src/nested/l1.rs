@@ -73,7 +73,7 @@ fn config(image: &Image, logs: &Logs, skip: usize) -> QemuConfig {
     let mut reports = String::from("file:");
     reports.push_str(&logs.reports.to_string_lossy());
     QemuConfig {
-        accel: Accel::Tcg {
+        accel: Accel::TcgOneThread {
             cpu: TCG_CPU.into(),
         },
         boot: Boot::Kernel {
@@ -224,7 +224,7 @@ mod tests {
             .map(|a| a.into_string().unwrap())
             .collect();
         let has = |pair: [&str; 2]| args.windows(2).any(|w| w == pair);
-        assert!(has(["-cpu", "EPYC"]) && has(["-accel", "tcg"]));
+        assert!(has(["-cpu", "EPYC"]) && has(["-accel", "tcg,thread=single"]));
         assert!(has(["-serial", "file:/t/logs/nested/l1-console.log"]));
         assert!(has(["-serial", "file:/t/logs/nested/l1-reports.log"]));
         assert!(has(["-initrd", "l1-initramfs.cpio"]));

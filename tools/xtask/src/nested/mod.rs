@@ -181,10 +181,7 @@ fn pass(
         Pass::Second => Judge::second_pass(logs_dir, &image.planned),
     };
     if which == Pass::First {
-        for test in &image.skipped {
-            let why = test
-                .not_nested
-                .unwrap_or("it types into the console, which L1's /init cannot do yet");
+        for (test, why) in &image.skipped {
             println!("system test {} (nested KVM) ... skipped: {why}", test.name);
         }
     }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use super::image::{FILES_DIR, STALL_SECONDS};
 use crate::qemu::accel::{self, Accel};
 use crate::qemu::command::QemuConfig;
+use crate::qemu::script::InputStep;
 use crate::system_tests::{Prepared, SystemTest};
 
 /// A test's accelerator inside L1: KVM with the host's CPU, or without the
@@ -104,12 +105,38 @@ pub fn command(config: &QemuConfig, qemu: &Path) -> Vec<String> {
     command
 }
 
+/// One test's run inside L1: its name, its serial log there, its command
+/// (`command`), and what it types into the console.
+#[derive(Debug)]
+pub struct PlannedRun {
+    pub name: &'static str,
+    pub log: String,
+    pub command: Vec<String>,
+    pub input: &'static [InputStep],
+}
+
+/// Where `input_steps`' here-document ends; no step's text is this line.
+const INPUT_END: &str = "@@end-of-input";
+
+/// `input_steps` with `steps` as `init.sh` reads them: each step's text on
+/// one line, then its bytes as printf octal escapes on the next.
+fn input_steps(steps: &[InputStep]) -> String {
+    let mut call = format!("    input_steps <<'{INPUT_END}'\n");
+    for step in steps {
+        call += step.after;
+        call += "\n";
+        for byte in step.send {
+            call += &format!("\\{byte:03o}");
+        }
+        call += "\n";
+    }
+    call += INPUT_END;
+    call += "\n";
+    call
+}
+
 /// `/nested/plan.sh`: the settings and the calls `init.sh` makes.
-pub fn script(
-    library_dirs: &[String],
-    modules: &[(String, &str)],
-    commands: &[(&str, String, Vec<String>)],
-) -> String {
+pub fn script(library_dirs: &[String], modules: &[(String, &str)], runs: &[PlannedRun]) -> String {
     let mut plan =
         String::from("# Written by cargo xtask test --nested (tools/xtask/src/nested/plan.rs).\n");
     plan += &format!("STALL_SECONDS={STALL_SECONDS}\n");
@@ -123,9 +150,12 @@ pub fn script(
         plan += "\n";
     }
     plan += "}\nrun_tests() {\n";
-    for (name, log, command) in commands {
-        plan += &format!("    run_test {} {}", quote(name), quote(log));
-        for word in command {
+    for run in runs {
+        if !run.input.is_empty() {
+            plan += &input_steps(run.input);
+        }
+        plan += &format!("    run_test {} {}", quote(run.name), quote(&run.log));
+        for word in &run.command {
             plan += &format!(" {}", quote(word));
         }
         plan += "\n";
@@ -248,8 +278,14 @@ mod tests {
                 ("/lib/modules/kvm.ko".into(), ""),
                 ("/lib/modules/kvm_amd.ko".into(), "nested=1"),
             ],
-            &[("components-echo", "/logs/e.serial.log".into(), command)],
+            &[PlannedRun {
+                name: "components-echo",
+                log: "/logs/e.serial.log".into(),
+                command,
+                input: &[],
+            }],
         );
+        assert!(!plan.contains("input_steps"), "{plan}");
         assert!(plan.contains("STALL_SECONDS=120\n"), "{plan}");
         assert!(
             plan.contains("LD_LIBRARY_PATH='/lib/x86_64-linux-gnu:/lib64'\n"),
@@ -278,5 +314,35 @@ mod tests {
             "{plan}"
         );
         assert!(plan.ends_with("}\n"));
+    }
+
+    #[test]
+    fn a_test_that_types_has_its_steps_before_its_run() {
+        let test = test_named("console-echo");
+        let plan = script(
+            &[],
+            &[],
+            &[PlannedRun {
+                name: test.name,
+                log: "/logs/c.serial.log".into(),
+                command: vec!["/".into(), "qemu".into()],
+                input: test.input,
+            }],
+        );
+        let steps = format!(
+            "    input_steps <<'@@end-of-input'\n{}\n\\150\\145\\154\\154\\157",
+            "echo: echo-guest: type a line and press Enter (bye ends)"
+        );
+        assert!(plan.contains(&steps), "{plan}");
+        // Ctrl-A x, QEMU's quit, is the last step.
+        assert!(
+            plan.contains("\\001\\170\n@@end-of-input\n    run_test 'console-echo' "),
+            "{plan}"
+        );
+        assert!(
+            test.input
+                .iter()
+                .all(|step| !step.after.contains('\n') && step.after != INPUT_END)
+        );
     }
 }

@@ -20,6 +20,11 @@ pub enum Accel {
     Kvm { cpu: String },
     /// `-accel tcg -cpu <model>`.
     Tcg { cpu: String },
+    /// `-accel tcg,thread=single -cpu <model>`: every vCPU on one host
+    /// thread, taking turns. L1 of the nested run uses it: QEMU 7.2's
+    /// emulation of SVM for L1's KVM fails more often with a vCPU per
+    /// thread, the more so on a loaded host (see `nested::l1`).
+    TcgOneThread { cpu: String },
 }
 
 impl Accel {
@@ -34,6 +39,12 @@ impl Accel {
         match self {
             Self::Kvm { cpu } => vec!["-enable-kvm".into(), "-cpu".into(), cpu.clone()],
             Self::Tcg { cpu } => vec!["-accel".into(), "tcg".into(), "-cpu".into(), cpu.clone()],
+            Self::TcgOneThread { cpu } => vec![
+                "-accel".into(),
+                "tcg,thread=single".into(),
+                "-cpu".into(),
+                cpu.clone(),
+            ],
         }
     }
 }
@@ -63,6 +74,7 @@ impl Choice {
         let what = match &self.accel {
             Accel::Kvm { cpu } => format!("KVM with -cpu {cpu}"),
             Accel::Tcg { cpu } => format!("TCG with -cpu {cpu}"),
+            Accel::TcgOneThread { cpu } => format!("TCG on one thread with -cpu {cpu}"),
         };
         format!("xtask: accelerator: {what} ({})", self.why)
     }
