@@ -43,19 +43,19 @@ pub struct Switch {
     pub context: *mut UserContext,
 }
 
-/// Runs `thread`'s system call on the fast path if every guard holds, and
-/// returns the thread to switch to (it is on `cpu`, and the system call
-/// is complete); `None` leaves everything to the general path.
+/// Runs `thread`'s system call `number` on the fast path if every guard
+/// holds, and returns the thread to switch to (it is on `cpu`, and the
+/// system call is complete); `None` leaves everything to the general path.
 #[inline]
-pub fn ipc(kernel: &mut Kernel, cpu: usize, thread: ThreadId) -> Option<Next> {
-    let record = kernel.threads.get(&thread)?;
-    let context = &*record.context;
-    let number = context.rax;
+pub fn ipc(kernel: &mut Kernel, cpu: usize, thread: ThreadId, number: u64) -> Option<Next> {
     let is_call = number == Syscall::Call as u64;
-    // Only the two halves of a round trip.
+    // Only the two halves of a round trip (known before any lookup, so
+    // other system calls lose next to nothing to the fast path).
     if !is_call && number != Syscall::ReplyWait as u64 {
         return None;
     }
+    let record = kernel.threads.get(&thread)?;
+    let context = &*record.context;
     let transfer = CapTransfer::from_word(context.r13);
     let send = (transfer.send != NO_SELECTOR).then_some(transfer.send);
     if !tessera_ipc::registers_only(send, context.r14) {

@@ -16,9 +16,9 @@ use tessera_capability::{
 use tessera_ipc::{CallOutcome, WaitOutcome};
 
 /// Entered from `syscall_entry` on the CPU's kernel stack, with the thread's
-/// registers saved in its context.
+/// registers saved in its context; `number` is its `rax`.
 #[unsafe(no_mangle)]
-extern "C" fn syscall_handler() -> ! {
+extern "C" fn syscall_handler(number: u64) -> ! {
     let cpu = percpu::current_index() as usize;
     crate::tlb::entered_kernel(cpu);
     let mut guard = KERNEL.lock();
@@ -29,7 +29,7 @@ extern "C" fn syscall_handler() -> ! {
         .sched
         .running(cpu)
         .expect("a system call comes from the running thread");
-    match fastpath::ipc(kernel, cpu, thread) {
+    match fastpath::ipc(kernel, cpu, thread, number) {
         Some(fastpath::Next::Component(next)) => {
             sched::switch_to_component(guard, cpu, next.thread, next.root, next.context)
         }
