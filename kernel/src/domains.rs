@@ -3,7 +3,9 @@
 //! a dead manager's partitions, regions and endpoints do not leak: issue 9
 //! finding 4), its memory returns to the pool, and once no capability
 //! names the domain its record, threads and root go too, and its quota
-//! returns to the domain that made it.
+//! returns to the domain that made it. A domain ends when it exits or
+//! faults, when its last capability is deleted, and when nothing that can
+//! run names it (`unreachable_domains`).
 use crate::memory::charged::Charged;
 use crate::state::{Ending, Kernel};
 use tessera_abi::CSPACE_SLOTS;
@@ -69,24 +71,42 @@ impl Kernel {
                 freed / 1024,
                 free.saturating_sub(free_before)
             );
+            // A thread of it may still run in ring 3 on another CPU (one
+            // of several threads, or ended by another domain's call): that
+            // CPU drops its translations of the pages just freed before
+            // the kernel lock is released, and so before any of them can
+            // be handed out again. It then finds nothing mapped, faults,
+            // and leaves the dead thread.
+            crate::tlb::shoot_down(self, domain, cpu);
         }
         self.reap_domains();
     }
 
-    /// The last capability to `domain` went: it goes once it has ended,
-    /// at once if nothing of it can ever run.
+    /// The last capability to `domain` went: nobody can ever stop it, give
+    /// it work or take back what it holds, so it ends now (as in seL4,
+    /// where deleting the last capability to a thread destroys it) and is
+    /// reaped. A component meant to outlive its maker's capabilities holds
+    /// one to itself: init gives each component its own (slot 0).
     pub fn domain_unnamed(&mut self, domain: DomainId) {
-        if let Some(record) = self.domains.get_mut(domain) {
-            record.unnamed = true;
+        let Some(record) = self.domains.get_mut(domain) else {
+            return;
+        };
+        record.unnamed = true;
+        if record.ending.is_none() {
+            log::info!(
+                "component {}: its last capability was deleted; it ends",
+                record.name
+            );
+            self.end_domain(domain, Ending::Abandoned);
         }
-        self.end_if_abandoned(domain);
         self.reap_domains();
     }
 
     /// The last capability to `thread` went. A thread never started can
-    /// now never start (`ThreadStart` takes that capability): it is dead,
-    /// and its domain may be left with nothing that can run. A started
-    /// thread runs on without a capability, as init's do.
+    /// now never start (`ThreadStart` takes that capability): it is dead.
+    /// A started thread runs on without a capability, as init's do.
+    /// (Whether its domain is left with nothing that can run is
+    /// `end_unreachable_domains`' to find.)
     pub fn thread_unnamed(&mut self, thread: ThreadId) {
         let Some(record) = self.threads.get(&thread) else {
             return;
@@ -94,33 +114,8 @@ impl Kernel {
         if record.started || record.dead {
             return;
         }
-        let domain = record.domain;
         self.thread(thread).dead = true;
         self.sched.forget(thread);
-        self.end_if_abandoned(domain);
-    }
-
-    /// Ends `domain` (issue 9 finding 4: everything it holds comes back)
-    /// if no capability names it and none of its threads lives: nothing
-    /// can ever start or wake one of its threads again.
-    fn end_if_abandoned(&mut self, domain: DomainId) {
-        let Some(record) = self.domains.get(domain) else {
-            return;
-        };
-        if !record.unnamed || record.ending.is_some() {
-            return;
-        }
-        let lives = self
-            .threads
-            .iter()
-            .any(|(_, t)| t.domain == domain && !t.dead);
-        if !lives {
-            log::info!(
-                "component {}: abandoned (nothing of it can run)",
-                record.name
-            );
-            self.end_domain(domain, Ending::Abandoned);
-        }
     }
 
     /// Every domain that has ended, that no capability names, whose VPs are

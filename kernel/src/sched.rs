@@ -293,10 +293,12 @@ pub fn user_exception(frame: &ExceptionFrame) -> ! {
     let kernel = guard
         .as_mut()
         .expect("ring 3 runs only once the kernel state exists");
-    let thread = kernel
-        .sched
-        .running(cpu)
-        .expect("an exception in ring 3 comes from the running thread");
+    // None: its domain was ended from another CPU while it ran in ring 3
+    // (`end_domain`, whose shoot-down left it nothing mapped, so it
+    // faulted at once): nothing more to stop.
+    let Some(thread) = kernel.sched.running(cpu) else {
+        run_next(guard, cpu)
+    };
     *kernel.thread(thread).context = UserContext::from_frame(frame);
     let domain = kernel.threads[&thread].domain;
     let name = exceptions::name(frame.vector);

@@ -23,8 +23,9 @@ pub static KERNEL: Mutex<Option<Kernel>> = Mutex::new(None);
 pub enum Ending {
     Exited(u64),
     Faulted,
-    /// No capability names it and none of its threads can ever run (none
-    /// was started, and no capability that could start one is left).
+    /// Its last capability was deleted, or only domains that cannot run
+    /// name it (`unreachable_domains`), or none of its threads can ever run
+    /// (none was started, and no capability that could start one is left).
     Abandoned,
 }
 

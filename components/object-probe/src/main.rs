@@ -26,8 +26,8 @@
 
 extern crate alloc;
 
-use tessera_rt::abi::REGION_WINDOW;
 use tessera_rt::abi::vm::map;
+use tessera_rt::abi::{REGION_WINDOW, page};
 use tessera_rt::testing::Tap;
 use tessera_rt::{Error, Status, build, cap, memory, rights, slot, testing, vm};
 
@@ -43,6 +43,13 @@ const SECOND: u32 = 14;
 const FIRST_THREAD: u32 = 15;
 /// The quota each domain of the unreachable-domain checks is given.
 const CHILD_QUOTA: u64 = 64 << 10;
+/// Where the spinning domain's code is, and the code: `jmp $`.
+const CODE_AT: u64 = 0x1_0000;
+const JMP_SELF: [u8; 2] = [0xEB, 0xFE];
+/// The CPU the spinning thread runs on (object-probe runs on CPU 0).
+const OTHER_CPU: u32 = 1;
+/// How long the spinner runs before it is ended: about a millisecond.
+const SPIN_CYCLES: u64 = 3_000_000;
 
 /// Well past the ~120 000 regions that exhausted the heap at 6a784cc.
 const REGION_CYCLES: u32 = 150_000;
@@ -109,6 +116,30 @@ fn main() {
         "two domains that name only each other, neither started, are reaped and their quota returned",
         pair == Ok(true),
         format_args!("{pair:?} (whether domains and frames came back)"),
+    );
+
+    // A domain whose thread spins on the other CPU ends when its last
+    // capability is deleted: the kernel takes its pages back from under
+    // the running thread (that CPU drops its translations first) and
+    // reaps it. Before, nobody could ever stop or reclaim such a domain
+    // (the syscall fuzz, seed 0x2026120700000003, ended with 1009 of them
+    // starving behind one).
+    let spinner = unreachable_domains_go(|[first, _]| {
+        build::domain_map(first, CODE_AT, 1, page::EXECUTE)?;
+        build::domain_write(first, CODE_AT, &JMP_SELF)?;
+        build::thread_create(first, FIRST_THREAD, CODE_AT, 0, PRIORITY, OTHER_CPU)?;
+        build::thread_start(FIRST_THREAD)?;
+        // Let it run a while on the other CPU before it is ended.
+        let start = tessera_rt::time::cycles();
+        while tessera_rt::time::cycles().wrapping_sub(start) < SPIN_CYCLES {
+            tessera_rt::yield_now();
+        }
+        Ok(())
+    });
+    tap.check(
+        "a domain whose thread spins on the other CPU ends when its last capability is deleted, and is reaped",
+        spinner == Ok(true),
+        format_args!("{spinner:?} (whether domains and frames came back)"),
     );
 
     // So are the page tables a mapping needs, to the domain it maps into

@@ -1,4 +1,4 @@
-//! The Tessera kernel ABI, version 5: what a ring-3 component may rely on.
+//! The Tessera kernel ABI, version 6: what a ring-3 component may rely on.
 //!
 //! The key words MUST, MUST NOT, SHOULD and MAY are to be read as in RFC 2119.
 //! Kernel and components build against this one crate; a change to anything
@@ -96,7 +96,7 @@ pub mod audit;
 pub mod vm;
 
 /// The ABI this crate describes.
-pub const ABI_VERSION: u32 = 5;
+pub const ABI_VERSION: u32 = 6;
 
 /// Message words that travel in registers on every IPC operation.
 pub const MESSAGE_WORDS: usize = 6;
@@ -189,7 +189,11 @@ pub enum Syscall {
     /// Derives the capability in `rdi` into the empty slot in word 0, with
     /// the rights in word 1 (a subset) and the badge in word 2 (0: none).
     CapDerive = 11,
-    /// Deletes the capability in `rdi`.
+    /// Deletes the capability in `rdi`. Deleting the last capability to a
+    /// domain ends it, with every thread it has, wherever they run (since
+    /// version 6): a component that must outlive the capabilities its maker
+    /// holds keeps one to itself (init gives each one in slot 0). A domain
+    /// that only domains which cannot run name (itself included) ends too.
     CapDelete = 12,
     /// Deletes everything derived from the capability in `rdi`.
     CapRevoke = 13,

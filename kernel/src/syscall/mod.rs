@@ -25,10 +25,11 @@ extern "C" fn syscall_handler(number: u64) -> ! {
     let kernel = guard
         .as_mut()
         .expect("ring 3 runs only once the kernel state exists");
-    let thread = kernel
-        .sched
-        .running(cpu)
-        .expect("a system call comes from the running thread");
+    // None: its domain was ended from another CPU while it ran in ring 3
+    // (`end_domain`); the call is dropped with the thread.
+    let Some(thread) = kernel.sched.running(cpu) else {
+        sched::run_next(guard, cpu)
+    };
     match fastpath::ipc(kernel, cpu, thread, number) {
         Some(fastpath::Next::Component(next)) => {
             sched::switch_to_component(guard, cpu, next.thread, next.root, next.context)
