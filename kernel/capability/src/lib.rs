@@ -51,7 +51,7 @@
 //!   empties a faulted or destroyed domain's space. When the last
 //!   capability to an object goes, [`Removal::ObjectReclaimed`] tells the
 //!   kernel to destroy it. Holders that can never act and are named only
-//!   by each other are invisible to that count: [`unreachable`](mod@unreachable) finds them.
+//!   by each other are invisible to that count: [`mod@unreachable`] finds them.
 //!
 //! # Kernel memory
 //!

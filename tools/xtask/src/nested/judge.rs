@@ -16,23 +16,34 @@ use crate::tally::Tally;
 /// The banner line in which Tessera names the SVM features it found.
 const SVM_BANNER: &str = "svm: revision ";
 
+/// The kernel's first line: a log without it never reached Tessera.
+const TESSERA_STARTED: &str = "] Tessera ";
+
 /// Which run of the planned tests a [`Judge`] judges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pass {
     First,
-    /// The tests that failed in the first pass, each run once more in a
-    /// fresh L1.
-    Second,
+    /// Run `n` (2 or more) of tests that failed before, in a fresh L1.
+    Again(u8),
 }
 
 impl Pass {
     /// How a test's result line names the run.
-    fn label(self) -> &'static str {
+    fn label(self) -> String {
         match self {
-            Self::First => "nested KVM",
-            Self::Second => "nested KVM, second run in a fresh L1",
+            Self::First => "nested KVM".into(),
+            Self::Again(n) => format!("nested KVM, run {n} in a fresh L1"),
         }
     }
+}
+
+/// A planned run that failed.
+#[derive(Debug, Clone, Copy)]
+pub struct Failed {
+    pub test: &'static SystemTest,
+    /// Whether the run said something of Tessera: its kernel started (it
+    /// logged its first line) and L1 did not fail under it.
+    pub reached_tessera: bool,
 }
 
 /// Judges each test's run as it comes back, in the order L1 runs them.
@@ -47,11 +58,10 @@ pub struct Judge {
     pub judged: usize,
     /// The planned run that already ran again after L1 failed under it.
     retried: Option<usize>,
-    /// The planned runs that failed, in order (a second pass may run them
+    /// The planned runs that failed, in order (a later pass may run them
     /// again: [`super::run`]).
-    pub failed: Vec<&'static SystemTest>,
-    /// Which pass this is: the first, or the second run of the tests that
-    /// failed in the first.
+    pub failed: Vec<Failed>,
+    /// Which pass this is.
     pass: Pass,
     pub svm_features: Option<String>,
     pub fatal: Option<String>,
@@ -79,10 +89,10 @@ impl Judge {
         }
     }
 
-    /// A judge of the second pass: its logs are kept apart from the first's.
-    pub fn second_pass(logs_dir: &Path, planned: &[&'static SystemTest]) -> Self {
+    /// A judge of a later pass: its logs are kept apart from the others'.
+    pub fn again(logs_dir: &Path, planned: &[&'static SystemTest], pass: Pass) -> Self {
         Self {
-            pass: Pass::Second,
+            pass,
             ..Self::new(logs_dir, planned)
         }
     }
@@ -120,15 +130,14 @@ impl Judge {
             .filter(|t| t.name == test.name)
             .count();
         let repeated = self.planned.iter().filter(|t| t.name == test.name).count() > 1;
-        let second = if self.pass == Pass::Second {
-            ".second"
-        } else {
-            ""
+        let run = match self.pass {
+            Pass::First => String::new(),
+            Pass::Again(n) => format!(".run{n}"),
         };
         if repeated {
-            format!("{}{second}.round{}.serial.log", test.name, round + 1)
+            format!("{}{run}.round{}.serial.log", test.name, round + 1)
         } else {
-            format!("{}{second}.serial.log", test.name)
+            format!("{}{run}.serial.log", test.name)
         }
     }
 
@@ -188,7 +197,9 @@ impl Judge {
             Err(reason) => {
                 let stderr = stderr.trim();
                 let stderr = (!stderr.is_empty()).then_some(stderr);
-                self.fail_next(&format!("{reason} ({:.1} s)", took.as_secs_f64()), stderr);
+                let reached_tessera = log.contains(TESSERA_STARTED);
+                let why = format!("{reason} ({:.1} s)", took.as_secs_f64());
+                self.fail_next_as(&why, stderr, reached_tessera);
                 system_tests::show_tail(&serial_log);
             }
         }
@@ -204,11 +215,19 @@ impl Judge {
         true
     }
 
-    /// The next planned test fails for `why`.
+    /// The next planned test fails for `why`, in a way that says nothing
+    /// of Tessera (L1 failed, or it stopped without running it).
     pub fn fail_next(&mut self, why: &str, stderr: Option<&str>) {
+        self.fail_next_as(why, stderr, false);
+    }
+
+    fn fail_next_as(&mut self, why: &str, stderr: Option<&str>, reached_tessera: bool) {
         if let Some(&test) = self.planned.get(self.judged) {
             self.judged += 1;
-            self.failed.push(test);
+            self.failed.push(Failed {
+                test,
+                reached_tessera,
+            });
             self.fail_unplanned(test, why, stderr);
         }
     }
@@ -358,23 +377,29 @@ mod tests {
     }
 
     #[test]
-    fn a_second_pass_keeps_its_logs_apart_and_records_failures() {
-        let dir = scratch::dir("nested-judge-second");
-        let plan = planned(&["boot-multiboot1", "no-svm"]);
-        let mut judge = Judge::second_pass(&dir, &plan);
+    fn a_later_pass_keeps_its_logs_apart_and_records_failures() {
+        let dir = scratch::dir("nested-judge-again");
+        let plan = planned(&["boot-multiboot1", "no-svm", "boot-grub-multiboot2"]);
+        let mut judge = Judge::again(&dir, &plan, Pass::Again(2));
         judge.take(run("boot-multiboot1", multiboot1_log(), End::Exit(33)));
         judge.take(run("no-svm", Vec::new(), End::Stalled(60)));
-        assert!(dir.join("boot-multiboot1.second.serial.log").exists());
-        assert!(dir.join("no-svm.second.serial.log").exists());
+        // Tessera started, then the run went wrong.
+        judge.take(run("boot-grub-multiboot2", multiboot1_log(), End::Exit(35)));
+        assert!(dir.join("boot-multiboot1.run2.serial.log").exists());
+        assert!(dir.join("no-svm.run2.serial.log").exists());
         assert_eq!(
-            judge.failed.iter().map(|t| t.name).collect::<Vec<_>>(),
-            ["no-svm"]
+            judge
+                .failed
+                .iter()
+                .map(|f| (f.test.name, f.reached_tessera))
+                .collect::<Vec<_>>(),
+            [("no-svm", false), ("boot-grub-multiboot2", true)]
         );
         assert_eq!(
             judge.tally,
             Tally {
                 passed: 1,
-                failed: 1
+                failed: 2
             }
         );
     }

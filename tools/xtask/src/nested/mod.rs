@@ -35,12 +35,15 @@ const MAX_BOOTS: usize = 3;
 /// test` prints them.
 ///
 /// A test that fails runs once more, in a fresh L1, after the others, and
-/// counts by that second run. The stack under Tessera here is QEMU 7.2's
-/// TCG emulating SVM for L1's KVM, and it fails on its own: L1 resets or
-/// locks up, and a stalled test's vCPU dump has shown L1's own registers as
-/// Tessera's (RIP in `kvm_amd`, RAX the VMCB's address). Both runs' lines
-/// and logs are kept, so a test that needed its second run is on record.
-/// With `--repeat` no round runs again: counting failures is the point.
+/// counts by that run; if that run fails too without reaching Tessera
+/// (SeaBIOS or the Multiboot option ROM hung, or L1 failed), it gets a
+/// third and last. The stack under Tessera here is QEMU 7.2's TCG
+/// emulating SVM for L1's KVM, and it fails on its own: L1 resets or locks
+/// up, SeaBIOS hangs in real mode before anything is loaded, and a stalled
+/// test's vCPU dump has shown L1's own registers as Tessera's (RIP in
+/// `kvm_amd`, RAX the VMCB's address). Every run's line and log is kept,
+/// so a test that needed another run is on record. With `--repeat` no
+/// round runs again: counting failures is the point.
 pub fn run(workspace: &Workspace, tests: &[&'static SystemTest]) -> Tally {
     let started = Instant::now();
     let fail_all = |why: &str| {
@@ -70,37 +73,60 @@ pub fn run(workspace: &Workspace, tests: &[&'static SystemTest]) -> Tally {
     let mut tally = first.tally;
     let mut boots = first.boots;
     let mut l1_time = first.l1_time;
-    match second_pass_for(&first, tests) {
-        Ok(again) => {
-            println!(
-                "xtask: nested: {} failed in the first pass; each runs once more in a fresh L1 and \
-                 counts by that run (the emulation under L1's KVM fails on its own; the first \
-                 run's log is kept)",
-                names(&again)
-            );
-            match pass(workspace, &prepared, &again, &logs_dir, Pass::Second, boots) {
-                Ok(second) => {
-                    tally.failed -= again.len() as u64;
-                    tally += second.tally;
-                    boots += second.boots;
-                    l1_time += second.l1_time;
-                    let recovered: Vec<_> = again
-                        .iter()
-                        .filter(|t| !second.failed.iter().any(|f| f.name == t.name))
-                        .copied()
-                        .collect();
-                    if !recovered.is_empty() {
-                        println!(
-                            "xtask: nested: passed only on their second run: {}",
-                            names(&recovered)
-                        );
-                    }
-                }
-                Err(e) => eprintln!("xtask: nested: no second pass: {e}"),
+    let mut again = match again_after_first(&first, tests) {
+        Ok(again) => again,
+        Err(why) => {
+            if let Some(why) = why {
+                println!("xtask: nested: the failed tests do not run again: {why}");
             }
+            Vec::new()
         }
-        Err(Some(why)) => println!("xtask: nested: the failed tests do not run again: {why}"),
-        Err(None) => {}
+    };
+    let mut recovered = Vec::new();
+    for n in 2..=MAX_RUNS {
+        if again.is_empty() {
+            break;
+        }
+        println!(
+            "xtask: nested: {} run again in a fresh L1 (run {n}), and count by that run: the \
+             emulation under L1's KVM fails on its own (earlier runs' logs are kept)",
+            names(&again)
+        );
+        let run = match pass(
+            workspace,
+            &prepared,
+            &again,
+            &logs_dir,
+            Pass::Again(n),
+            boots,
+        ) {
+            Ok(run) => run,
+            Err(e) => {
+                eprintln!("xtask: nested: no run {n}: {e}");
+                break;
+            }
+        };
+        tally.failed -= again.len() as u64;
+        tally += run.tally;
+        boots += run.boots;
+        l1_time += run.l1_time;
+        recovered.extend(
+            again
+                .iter()
+                .filter(|t| !run.failed.iter().any(|f| f.test.name == t.name))
+                .copied(),
+        );
+        again = if run.stopped.is_some() {
+            Vec::new()
+        } else {
+            run_again(&run.failed)
+        };
+    }
+    if !recovered.is_empty() {
+        println!(
+            "xtask: nested: passed only on a later run: {}",
+            names(&recovered)
+        );
     }
     match &first.svm_features {
         Some(line) => println!("xtask: nested: SVM features Tessera saw under KVM: {line}"),
@@ -116,8 +142,14 @@ pub fn run(workspace: &Workspace, tests: &[&'static SystemTest]) -> Tally {
     tally
 }
 
-/// The tests a second pass runs, or why none runs (`None`: nothing failed).
-fn second_pass_for(
+/// How many times a failed test runs at most in all.
+const MAX_RUNS: u8 = 3;
+
+/// The tests the first pass failed that run again, or why none does
+/// (`None`: nothing failed). After the first pass every failed test runs
+/// again; after a later one only those that said nothing of Tessera
+/// ([`run_again`]).
+fn again_after_first(
     first: &PassEnd,
     tests: &[&'static SystemTest],
 ) -> Result<Vec<&'static SystemTest>, Option<String>> {
@@ -134,7 +166,19 @@ fn second_pass_for(
     if repeated {
         return Err(Some("with --repeat each round counts as it ran".into()));
     }
-    Ok(first.failed.clone())
+    Ok(first.failed.iter().map(|f| f.test).collect())
+}
+
+/// Of a later pass's failures, those that say nothing of Tessera (its
+/// kernel never started, or L1 failed under it: SeaBIOS or the option
+/// ROM hanging under the emulated KVM) run once more; a test that failed
+/// twice after Tessera started fails.
+fn run_again(failed: &[judge::Failed]) -> Vec<&'static SystemTest> {
+    failed
+        .iter()
+        .filter(|f| !f.reached_tessera)
+        .map(|f| f.test)
+        .collect()
 }
 
 fn names(tests: &[&SystemTest]) -> String {
@@ -146,7 +190,7 @@ fn names(tests: &[&SystemTest]) -> String {
 struct PassEnd {
     tally: Tally,
     /// The planned tests that failed, in order.
-    failed: Vec<&'static SystemTest>,
+    failed: Vec<judge::Failed>,
     /// Why L1 stopped before running every test, if it did.
     stopped: Option<String>,
     svm_features: Option<String>,
@@ -178,7 +222,7 @@ fn pass(
     );
     let mut judge = match which {
         Pass::First => Judge::new(logs_dir, &image.planned),
-        Pass::Second => Judge::second_pass(logs_dir, &image.planned),
+        Pass::Again(_) => Judge::again(logs_dir, &image.planned, which),
     };
     if which == Pass::First {
         for (test, why) in &image.skipped {
@@ -367,13 +411,13 @@ mod tests {
     fn only_the_failed_tests_of_a_whole_first_pass_run_again() {
         let tests = catalog(&["boot-multiboot1", "kernel-objects", "no-svm"]);
         let clean = PassEnd::default();
-        assert!(matches!(second_pass_for(&clean, &tests), Err(None)));
+        assert!(matches!(again_after_first(&clean, &tests), Err(None)));
         let failed = PassEnd {
-            failed: catalog(&["kernel-objects"]),
+            failed: failures(&[("kernel-objects", true)]),
             ..PassEnd::default()
         };
         assert_eq!(
-            second_pass_for(&failed, &tests).map(|t| names(&t)),
+            again_after_first(&failed, &tests).map(|t| names(&t)),
             Ok("kernel-objects".to_string())
         );
         let stopped = PassEnd {
@@ -381,20 +425,37 @@ mod tests {
             ..failed
         };
         assert!(matches!(
-            second_pass_for(&stopped, &tests),
+            again_after_first(&stopped, &tests),
             Err(Some(why)) if why.contains("kvm_amd did not load")
         ));
+    }
+
+    fn failures(runs: &[(&str, bool)]) -> Vec<judge::Failed> {
+        runs.iter()
+            .zip(catalog(&runs.iter().map(|r| r.0).collect::<Vec<_>>()))
+            .map(|(&(_, reached_tessera), test)| judge::Failed {
+                test,
+                reached_tessera,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn after_a_later_run_only_failures_that_never_reached_tessera_run_again() {
+        let failed = failures(&[("vm-teardown", false), ("kernel-objects", true)]);
+        assert_eq!(names(&run_again(&failed)), "vm-teardown");
+        assert!(run_again(&[]).is_empty());
     }
 
     #[test]
     fn with_repeat_no_round_runs_again() {
         let tests = catalog(&["kernel-objects", "kernel-objects"]);
         let failed = PassEnd {
-            failed: catalog(&["kernel-objects"]),
+            failed: failures(&[("kernel-objects", true)]),
             ..PassEnd::default()
         };
         assert!(matches!(
-            second_pass_for(&failed, &tests),
+            again_after_first(&failed, &tests),
             Err(Some(why)) if why.contains("--repeat")
         ));
     }
