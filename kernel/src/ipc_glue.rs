@@ -31,9 +31,18 @@ pub fn words_of(context: &UserContext) -> [u64; MSG_WORDS] {
     ]
 }
 
-pub fn set_words(context: &mut UserContext, words: &[u64]) {
-    let mut all = [0; MSG_WORDS];
-    all[..words.len()].copy_from_slice(words);
+/// The registers a delivered call or reply leaves its receiver (ABI):
+/// success, the badge, the six message words, the selector a capability
+/// arrived in and the count of message-buffer words copied.
+pub fn write_received(
+    context: &mut UserContext,
+    badge: u64,
+    words: [u64; MSG_WORDS],
+    cap: u32,
+    buffer_words: u64,
+) {
+    context.rax = 0;
+    context.rdi = badge;
     [
         context.rsi,
         context.rdx,
@@ -41,7 +50,9 @@ pub fn set_words(context: &mut UserContext, words: &[u64]) {
         context.r8,
         context.r9,
         context.r12,
-    ] = all;
+    ] = words;
+    context.r13 = u64::from(cap);
+    context.r14 = buffer_words;
 }
 
 /// The message a thread's registers carry, with the capability it sends
@@ -59,7 +70,7 @@ pub fn message_of(context: &UserContext, send: Option<u32>) -> Result<Message, u
 /// Copies the first `count` words of one thread's message buffer to the
 /// start of another's. Both are kernel-mapped frames of their own, reached
 /// through the physical map, so no component pointer is involved.
-fn copy_buffer(from: PhysAddr, to: PhysAddr, count: usize) {
+pub fn copy_buffer(from: PhysAddr, to: PhysAddr, count: usize) {
     let count = count.min(MESSAGE_BUFFER_WORDS);
     if count == 0 || from == to {
         return;
@@ -97,12 +108,16 @@ pub fn write_delivery(kernel: &mut Kernel, receiver: ThreadId, delivery: Deliver
         }
         None => 0,
     };
-    let context = &mut kernel.thread(receiver).context;
-    context.rax = 0;
-    context.r14 = copied as u64;
-    context.rdi = delivery.badge.map_or(0, |badge| badge.0);
-    set_words(context, delivery.message.words());
-    context.r13 = u64::from(received.unwrap_or(NO_SELECTOR));
+    let mut words = [0; MSG_WORDS];
+    let sent = delivery.message.words();
+    words[..sent.len()].copy_from_slice(sent);
+    write_received(
+        &mut kernel.thread(receiver).context,
+        delivery.badge.map_or(0, |badge| badge.0),
+        words,
+        received.unwrap_or(NO_SELECTOR),
+        copied as u64,
+    );
 }
 
 /// Before a woken thread runs: what it woke up to goes into its registers.

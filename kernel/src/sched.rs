@@ -18,6 +18,7 @@ use spin::MutexGuard;
 use tessera_capability::ThreadId;
 use tessera_ipc::Priority;
 use x86_64::registers::control::{Cr2, Cr3, Cr3Flags};
+use x86_64::structures::paging::PhysFrame;
 
 /// Preemption period.
 const TIME_SLICE_US: u64 = 10_000;
@@ -240,6 +241,17 @@ pub fn enter(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize, thread:
         crate::vm::run::enter(guard, thread)
     }
     crate::vm::guest_state::leave_guests(cpu);
+    enter_component(guard, cpu, thread)
+}
+
+/// Runs component thread `thread`, whose registers are ready, on `cpu`:
+/// its address space, then ring 3.
+fn enter_component(
+    mut guard: MutexGuard<'static, Option<Kernel>>,
+    cpu: usize,
+    thread: ThreadId,
+) -> ! {
+    let kernel = guard.as_mut().expect("checked by the caller");
     let Some(domain) = kernel.domain_of(thread) else {
         // A thread outlives its domain's record only when dead.
         kernel.sched.running[cpu] = None;
@@ -247,6 +259,22 @@ pub fn enter(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize, thread:
     };
     let root = domain.space.root();
     let context: *mut UserContext = &mut *kernel.thread(thread).context;
+    switch_to_component(guard, cpu, thread, root, context)
+}
+
+/// Makes `thread` the one `cpu` runs and enters it in ring 3 with address
+/// space `root` and the registers at `context` (its record's). Also the
+/// IPC fast path's switch (`syscall::fastpath`), from one component thread
+/// to another, which looked both up already.
+pub fn switch_to_component(
+    mut guard: MutexGuard<'static, Option<Kernel>>,
+    cpu: usize,
+    thread: ThreadId,
+    root: PhysFrame,
+    context: *mut UserContext,
+) -> ! {
+    let kernel = guard.as_mut().expect("checked by the caller");
+    kernel.sched.running[cpu] = Some(thread);
     percpu::current()
         .expect("scheduling CPUs have per-CPU data")
         .set_current_context(context);

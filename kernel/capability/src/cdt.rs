@@ -31,6 +31,7 @@ pub(crate) struct Node {
 
 pub(crate) type Nodes = Arena<Node>;
 
+#[inline]
 pub(crate) fn node(nodes: &Nodes, n: NodeIdx) -> &Node {
     nodes
         .by_index(n)

@@ -202,6 +202,7 @@ impl<O: KernelObject> CapTable<O> {
     /// In this order: [`CapError::InvalidCSpace`],
     /// [`CapError::InvalidSelector`], [`CapError::EmptySlot`],
     /// [`CapError::WrongType`], [`CapError::InsufficientRights`].
+    #[inline]
     pub fn lookup(
         &self,
         at: SlotAddr,
@@ -224,6 +225,7 @@ impl<O: KernelObject> CapTable<O> {
     ///
     /// [`CapError::InvalidCSpace`], [`CapError::InvalidSelector`],
     /// [`CapError::EmptySlot`].
+    #[inline]
     pub fn get(&self, at: SlotAddr) -> Result<Capability<O>, CapError> {
         let n = self.occupied_slot(at)?;
         Ok(self.capability(n))
@@ -374,6 +376,7 @@ impl<O: KernelObject> CapTable<O> {
         Ok(())
     }
 
+    #[inline]
     pub(crate) fn capability(&self, n: NodeIdx) -> Capability<O> {
         let node = cdt::node(&self.nodes, n);
         Capability {
@@ -383,10 +386,12 @@ impl<O: KernelObject> CapTable<O> {
         }
     }
 
+    #[inline]
     pub(crate) fn record(&self, object: RawId) -> &ObjectRecord<O> {
         self.objects.get(object).expect("live object record")
     }
 
+    #[inline]
     pub(crate) fn cspace(&self, id: CSpaceId) -> Result<&CSpace, CapError> {
         self.cspaces.get(id.raw()).ok_or(CapError::InvalidCSpace)
     }
@@ -397,6 +402,7 @@ impl<O: KernelObject> CapTable<O> {
             .ok_or(CapError::InvalidCSpace)
     }
 
+    #[inline]
     fn slot(&self, at: SlotAddr) -> Result<Option<NodeIdx>, CapError> {
         self.cspace(at.cspace)?
             .slots
@@ -405,6 +411,7 @@ impl<O: KernelObject> CapTable<O> {
             .ok_or(CapError::InvalidSelector)
     }
 
+    #[inline]
     pub(crate) fn occupied_slot(&self, at: SlotAddr) -> Result<NodeIdx, CapError> {
         self.slot(at)?.ok_or(CapError::EmptySlot)
     }

@@ -153,7 +153,8 @@ impl Ipc {
         Ok(ReplyWaitOutcome { replied, wait })
     }
 
-    fn check_wait(&self, server: ThreadId, e: EndpointId) -> Result<(), IpcError> {
+    #[inline]
+    pub(crate) fn check_wait(&self, server: ThreadId, e: EndpointId) -> Result<(), IpcError> {
         let x = self.invoker(server)?;
         let ep = self.endpoint(e)?;
         if ep.liveness == Liveness::ServerDead {

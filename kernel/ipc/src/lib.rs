@@ -34,6 +34,12 @@
 //! [`Ipc::poll_notification`] serve notifications. A thread woken by another
 //! finds its result in [`Ipc::take_wakeup`].
 //!
+//! [`Ipc::fast_call`] and [`Ipc::fast_reply_wait`] are the kernel's fast
+//! path (after seL4's): the same checks and transitions as `call` and
+//! `reply_and_wait` for the one case that switches straight to the woken
+//! thread, with no wakeup record left to take, or `None` and nothing
+//! changed.
+//!
 //! # Queue order (ABI)
 //!
 //! - Callers queued on an endpoint MUST be served highest (effective)
@@ -96,6 +102,7 @@ mod audit;
 mod call;
 mod error;
 mod failure;
+mod fast;
 mod machine;
 mod message;
 mod notify;
@@ -108,6 +115,7 @@ mod tests;
 
 pub use call::{CallOutcome, ReplyWaitOutcome, WaitOutcome};
 pub use error::IpcError;
+pub use fast::registers_only;
 pub use machine::Ipc;
 pub use message::{CapTransfer, Delivery, MSG_WORDS, Message};
 pub use notify::NotifyOutcome;

@@ -131,6 +131,7 @@ impl Ipc {
     /// # Errors
     ///
     /// [`IpcError::InvalidThread`].
+    #[inline]
     pub fn effective_priority(&self, t: ThreadId) -> Result<Priority, IpcError> {
         let mut best = self.thread(t)?.priority;
         self.walk_callers(t, |c| best = best.max(c.priority));
@@ -187,6 +188,7 @@ impl Ipc {
 
     // ---- helpers ----
 
+    #[inline]
     fn walk_callers(&self, t: ThreadId, mut f: impl FnMut(&Thread)) {
         // Caller links form chains (a caller is blocked, so it serves no
         // one new): at most one step per thread.
@@ -198,20 +200,24 @@ impl Ipc {
         }
     }
 
+    #[inline]
     pub(crate) fn thread(&self, t: ThreadId) -> Result<&Thread, IpcError> {
         self.threads.get(t.raw()).ok_or(IpcError::InvalidThread)
     }
 
+    #[inline]
     pub(crate) fn thread_mut(&mut self, t: ThreadId) -> Result<&mut Thread, IpcError> {
         self.threads.get_mut(t.raw()).ok_or(IpcError::InvalidThread)
     }
 
+    #[inline]
     pub(crate) fn at(&mut self, index: u32) -> &mut Thread {
         self.threads
             .by_index_mut(index)
             .expect("linked thread is live")
     }
 
+    #[inline]
     pub(crate) fn id_of(&self, index: u32) -> ThreadId {
         ThreadId(
             self.threads
@@ -221,6 +227,7 @@ impl Ipc {
         )
     }
 
+    #[inline]
     pub(crate) fn endpoint(&self, e: EndpointId) -> Result<&Endpoint, IpcError> {
         self.endpoints.get(e.raw()).ok_or(IpcError::StaleEndpoint)
     }
@@ -233,6 +240,7 @@ impl Ipc {
 
     /// Checks that `t` may start an operation: it exists, is running (so
     /// runnable), and has no untaken wakeup.
+    #[inline]
     pub(crate) fn invoker(&self, t: ThreadId) -> Result<&Thread, IpcError> {
         let x = self.thread(t)?;
         if x.state != ThreadState::Runnable {

@@ -49,6 +49,9 @@ syscall_entry:
     pushq %r15
     movq %gs:PERCPU_KERNEL_STACK, %rsp
     xorl %ebp, %ebp
+    # The system call number, so the IPC fast path's first guard needs no
+    # lookup (the saved context keeps it too).
+    movq %rax, %rdi
     callq syscall_handler
     ud2
 

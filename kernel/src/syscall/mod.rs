@@ -3,6 +3,7 @@
 mod audit;
 mod build;
 mod console_input;
+mod fastpath;
 mod vm;
 use crate::ipc_glue::{cap_status, ipc_status, message_of, write_delivery};
 use crate::sched::{self, Keep};
@@ -15,9 +16,9 @@ use tessera_capability::{
 use tessera_ipc::{CallOutcome, WaitOutcome};
 
 /// Entered from `syscall_entry` on the CPU's kernel stack, with the thread's
-/// registers saved in its context.
+/// registers saved in its context; `number` is its `rax`.
 #[unsafe(no_mangle)]
-extern "C" fn syscall_handler() -> ! {
+extern "C" fn syscall_handler(number: u64) -> ! {
     let cpu = percpu::current_index() as usize;
     crate::tlb::entered_kernel(cpu);
     let mut guard = KERNEL.lock();
@@ -29,6 +30,13 @@ extern "C" fn syscall_handler() -> ! {
     let Some(thread) = kernel.sched.running(cpu) else {
         sched::run_next(guard, cpu)
     };
+    match fastpath::ipc(kernel, cpu, thread, number) {
+        Some(fastpath::Next::Component(next)) => {
+            sched::switch_to_component(guard, cpu, next.thread, next.root, next.context)
+        }
+        Some(fastpath::Next::Vp(next)) => sched::enter(guard, cpu, next),
+        None => {}
+    }
     let keep = match dispatch(kernel, thread) {
         Ok(keep) => keep,
         Err(status) => {

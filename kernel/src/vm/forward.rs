@@ -100,6 +100,9 @@ impl Kernel {
         };
         write_buffer_words(record.message_buffer, message.buffer());
         let thread = record.thread;
+        if let Some(keep) = self.fast_forward(cpu, thread, vp, route, message, pending) {
+            return keep;
+        }
         let mut ipc_message = Message::new(&message.words).expect("six words fit");
         ipc_message.buffer_words = message.buffer_words as u16;
         match self
@@ -126,6 +129,58 @@ impl Kernel {
                 self.handler_failed(cpu, vp, pending)
             }
         }
+    }
+
+    /// The fast path of a forwarded exit (`syscall::fastpath` is the
+    /// other half, the handler's `ReplyWait`): when the route's handler
+    /// thread already waits on the endpoint, belongs to this CPU and
+    /// nothing else waits for the CPU, the call is delivered by the IPC
+    /// machine's own guards (`Ipc::fast_call`) and written straight into
+    /// the handler's registers and message buffer, as `write_delivery`
+    /// would from the wakeup the general path records, and the CPU goes to
+    /// the handler. The exit message carries no capability; its buffer
+    /// words are the kernel's, copied frame to frame. `None`: nothing
+    /// changed, the general path calls.
+    fn fast_forward(
+        &mut self,
+        cpu: usize,
+        thread: tessera_capability::ThreadId,
+        vp: VpId,
+        route: Route,
+        message: &ExitMessage,
+        pending: Pending,
+    ) -> Option<Keep> {
+        let (threads, sched, domains) = (&self.threads, &self.sched, &self.domains);
+        let accept = |server: tessera_capability::ThreadId| {
+            sched.nothing_ready(cpu)
+                && threads.get(&server).is_some_and(|record| {
+                    record.cpu == cpu
+                        && !record.dead
+                        && record.vp.is_none()
+                        && domains.get(record.domain).is_some()
+                })
+        };
+        let server = self.ipc.fast_call(thread, route.endpoint, None, accept)?;
+        let count = message.buffer_words.min(tessera_abi::MESSAGE_BUFFER_WORDS);
+        // Both records exist: the VP's thread is running, and `accept`
+        // saw the server's.
+        let (from, to) = (
+            self.threads[&thread].message_buffer,
+            self.threads[&server].message_buffer,
+        );
+        crate::ipc_glue::copy_buffer(from, to, count);
+        crate::ipc_glue::write_received(
+            &mut self.thread(server).context,
+            route.badge.map_or(0, |badge| badge.0),
+            message.words,
+            tessera_abi::NO_SELECTOR,
+            count as u64,
+        );
+        if let Some(record) = self.vps.get_mut(vp) {
+            record.state = VpState::AwaitingReply(pending);
+            record.reply = None;
+        }
+        Some(Keep::SwitchTo(server))
     }
 
     /// A handler died (or never answered): the partition's lifecycle

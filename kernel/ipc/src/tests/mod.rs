@@ -1,2 +1,3 @@
+mod fast;
 mod prop;
 mod unit;

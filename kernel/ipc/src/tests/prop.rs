@@ -188,6 +188,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let (t, e) = (th(t), ep(e));
                 let tag = books.next_tag;
                 let msg = Message::new(&[tag]).unwrap();
+                super::fast::compare_call(&w.ipc, t, e, Some(Badge(tag)), msg, None)?;
                 let r = w.ipc.call(t, e, Some(Badge(tag)), msg, None);
                 if r.is_ok() {
                     books.next_tag += 1;
@@ -232,6 +233,9 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     };
                     let tag = books.serving.get(&t).copied().unwrap_or(u64::MAX);
                     let reply = Message::new(&[tag]).unwrap();
+                    if how == 1 {
+                        super::fast::compare_reply_wait(&w.ipc, t, reply, e, Some(7))?;
+                    }
                     let r = match how {
                         0 => w.ipc.wait(t, e, None).map(Some),
                         1 => w
@@ -269,6 +273,13 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::ReplyAndWait { t, e } => {
                 let t = th(t);
                 let tag = books.serving.get(&t).copied().unwrap_or(u64::MAX);
+                super::fast::compare_reply_wait(
+                    &w.ipc,
+                    t,
+                    Message::new(&[tag]).unwrap(),
+                    ep(e),
+                    None,
+                )?;
                 match w
                     .ipc
                     .reply_and_wait(t, Message::new(&[tag]).unwrap(), ep(e), None)

@@ -1,0 +1,127 @@
+//! The IPC fast path (after seL4's `fastpath.c`): a call to a server that
+//! already waits, and a reply-and-wait that blocks, made without the
+//! wakeup record the scheduler would carry to the woken thread.
+//!
+//! Both are guards first, over the same records the general operations use,
+//! then the general operations' own transitions; nothing is mirrored. A
+//! guard that fails returns `None` with the machine untouched, and the
+//! kernel takes the general path ([`Ipc::call`], [`Ipc::reply_and_wait`]),
+//! which then decides everything again. The kernel adds its own guards
+//! through `accept` (the woken thread is on this CPU, nothing more
+//! important waits there, ...), asked only once every IPC guard held and
+//! before anything changes.
+//!
+//! When a fast operation returns `Some(thread)`, the machine is in the state
+//! the general operation followed by [`Ipc::take_wakeup`]`(thread)` leaves.
+//! The message does not pass through the machine: the fast path carries
+//! registers-only messages (no capability, no message-buffer words), which
+//! the kernel copies from one thread's registers to the other's, so the
+//! kernel checks that guard itself.
+
+use tessera_capability::{EndpointId, Selector, ThreadId};
+
+use crate::machine::Ipc;
+use crate::objects::Liveness;
+use crate::thread::ThreadState;
+
+/// Whether a message travels in registers alone: no capability to move
+/// (`cap`) and no message-buffer words to copy. Only such messages take the
+/// fast path; the kernel checks this on the sender's registers before it
+/// asks the machine.
+#[must_use]
+pub const fn registers_only(cap: Option<Selector>, buffer_words: u64) -> bool {
+    cap.is_none() && buffer_words == 0
+}
+
+impl Ipc {
+    /// [`Ipc::call`] when it would deliver at once to a waiting server
+    /// that `accept` takes: returns that server, which now serves `caller`
+    /// (blocked on its reply) and is runnable with no wakeup to take. The
+    /// kernel copies the message (registers only: no capability, no
+    /// message-buffer words) and the badge of the capability used into the
+    /// server's registers itself, as [`Ipc::take_wakeup`]'s `Call` would
+    /// have told it to.
+    ///
+    /// `None` (nothing changed) unless: `caller` may start an operation;
+    /// `e` is live and `caller` is within its ceiling (the call's own
+    /// checks, so an error is the general path's to report); a server waits
+    /// on `e`; `accept(server)`.
+    pub fn fast_call(
+        &mut self,
+        caller: ThreadId,
+        e: EndpointId,
+        receive: Option<Selector>,
+        accept: impl FnOnce(ThreadId) -> bool,
+    ) -> Option<ThreadId> {
+        self.invoker(caller).ok()?;
+        let priority = self.effective_priority(caller).ok()?;
+        let ep = self.endpoint(e).ok()?;
+        // Errors are reported by the general path.
+        if ep.liveness != Liveness::Live || priority > ep.ceiling {
+            return None;
+        }
+        // No server waiting: the caller queues (general path).
+        let head = ep.receivers.head()?;
+        let server = self.id_of(head);
+        // The kernel's guards, before anything changes.
+        if !accept(server) {
+            return None;
+        }
+        let ep = self.endpoints.get_mut(e.raw()).expect("checked");
+        ep.receivers.pop_front(&mut self.threads);
+        // `deliver_call`, its wakeup taken at once.
+        let s = self.at(head);
+        s.state = ThreadState::Runnable;
+        s.receive = None;
+        s.caller = Some(caller);
+        let c = self.at(caller.index());
+        c.state = ThreadState::BlockedOnReply(server);
+        c.outgoing = None;
+        c.receive = receive;
+        Some(server)
+    }
+
+    /// [`Ipc::reply_and_wait`] when it would reply to a caller that
+    /// `accept` takes and then block `server` on `e`: returns that caller,
+    /// now runnable with no wakeup to take. The kernel copies the reply
+    /// (registers only) into the caller's registers itself, as
+    /// [`Ipc::take_wakeup`]'s `Reply` would have told it to.
+    ///
+    /// `None` (nothing changed) unless: the wait's checks pass (`server`
+    /// may start an operation, `e` is live, `server`'s domain owns it,
+    /// `server` is not below its ceiling); `server` serves a caller; no
+    /// caller is queued on `e` (else the wait would receive and `server`
+    /// run on); `accept(caller)`.
+    pub fn fast_reply_wait(
+        &mut self,
+        server: ThreadId,
+        e: EndpointId,
+        receive: Option<Selector>,
+        accept: impl FnOnce(ThreadId) -> bool,
+    ) -> Option<ThreadId> {
+        // Its errors are the general path's to report.
+        self.check_wait(server, e).ok()?;
+        // No caller: a first wait, or its caller died (general path).
+        let caller = self.thread(server).ok()?.caller?;
+        // A queued call would be received at once.
+        if !self.endpoint(e).ok()?.senders.is_empty() {
+            return None;
+        }
+        if !accept(caller) {
+            return None;
+        }
+        // `do_reply`, its wakeup taken at once.
+        let c = self.at(caller.index());
+        c.state = ThreadState::Runnable;
+        c.receive = None;
+        c.outgoing = None;
+        // `do_wait` with nobody queued.
+        let ep = self.endpoints.get_mut(e.raw()).expect("checked");
+        ep.receivers.push_back(&mut self.threads, server.index());
+        let s = self.at(server.index());
+        s.caller = None;
+        s.state = ThreadState::BlockedOnReceive(e);
+        s.receive = receive;
+        Some(caller)
+    }
+}

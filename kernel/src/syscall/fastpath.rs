@@ -1,0 +1,136 @@
+//! The IPC fast path between components (after seL4's `fastpath.c`).
+//!
+//! A `Call` to a server that already waits, and a server's `ReplyWait`
+//! that blocks it after answering its caller, are the IPC round trip every
+//! component makes. When each guard below holds, the thread that made the
+//! system call blocks and the CPU goes straight to the other thread's
+//! registers and address space: no run queue, no wakeup record, no
+//! scheduler pass. Every guard reads the records the general path uses
+//! (the capability, the IPC machine's threads and endpoint, the thread
+//! records, the run queue); when one fails nothing has changed and the
+//! system call takes the general path, which checks and decides
+//! everything again (and reports any error). The IPC machine's half of the
+//! guards is host-tested (`tessera_ipc::Ipc::fast_call`,
+//! `fast_reply_wait`); the switch is `sched::switch_to_component`.
+//!
+//! A handler's `ReplyWait` to a VP that waits on a forwarded exit takes
+//! the same path: its reply is checked and captured for the VP as the
+//! general path does (`Kernel::capture_reply_to_vp`), and the CPU goes
+//! straight into the VP's loop (`sched::enter`), which applies it and
+//! re-enters the guest. A reply that stops the VP, or that the checks
+//! refuse, takes the general path, which captures it again the same way.
+use crate::arch::user_context::UserContext;
+use crate::ipc_glue::{words_of, write_received};
+use crate::state::Kernel;
+use tessera_abi::{CapTransfer, NO_SELECTOR, Syscall};
+use tessera_capability::{Object, ObjectKind, Rights, SlotAddr, ThreadId};
+use x86_64::structures::paging::PhysFrame;
+
+/// What runs next on this CPU after a fast IPC operation.
+pub enum Next {
+    /// A component thread.
+    Component(Switch),
+    /// A VP's thread, woken with its handler's reply.
+    Vp(ThreadId),
+}
+
+/// The component thread a fast IPC operation woke.
+pub struct Switch {
+    pub thread: ThreadId,
+    /// Its domain's address space.
+    pub root: PhysFrame,
+    /// Its registers, in its record.
+    pub context: *mut UserContext,
+}
+
+/// Runs `thread`'s system call `number` on the fast path if every guard
+/// holds, and returns the thread to switch to (it is on `cpu`, and the
+/// system call is complete); `None` leaves everything to the general path.
+#[inline]
+pub fn ipc(kernel: &mut Kernel, cpu: usize, thread: ThreadId, number: u64) -> Option<Next> {
+    let is_call = number == Syscall::Call as u64;
+    // Only the two halves of a round trip (known before any lookup, so
+    // other system calls lose next to nothing to the fast path).
+    if !is_call && number != Syscall::ReplyWait as u64 {
+        return None;
+    }
+    let record = kernel.threads.get(&thread)?;
+    let context = &*record.context;
+    let transfer = CapTransfer::from_word(context.r13);
+    let send = (transfer.send != NO_SELECTOR).then_some(transfer.send);
+    if !tessera_ipc::registers_only(send, context.r14) {
+        return None;
+    }
+    // Whether the reply goes to a VP (its thread's record says).
+    let mut to_vp = false;
+    if !is_call && let Ok(Some(caller)) = kernel.ipc.caller(thread) {
+        to_vp = kernel.threads.get(&caller)?.vp.is_some();
+    }
+    let receive = (transfer.receive != NO_SELECTOR).then_some(transfer.receive);
+    let words = words_of(context);
+    let selector = u32::try_from(context.rdi).ok()?;
+    let needed = if is_call {
+        Rights::CALL
+    } else {
+        Rights::RECEIVE
+    };
+    let at = SlotAddr::new(record.cspace, selector);
+    // A wrong capability is the general path's error to report.
+    let cap = kernel.caps.lookup(at, ObjectKind::Endpoint, needed).ok()?;
+    let Object::Endpoint(endpoint) = cap.object else {
+        return None;
+    };
+    // The VP's reply is checked (and kept for the VP) before anything
+    // changes; one that stops the VP is the general path's.
+    if to_vp && kernel.capture_reply_to_vp(thread).ok()? {
+        return None;
+    }
+    let (threads, sched, domains) = (&kernel.threads, &kernel.sched, &kernel.domains);
+    // The thread woken runs here at once: it is a thread of this CPU,
+    // alive, and nothing else waits for this CPU (so nothing more important
+    // does either); a component thread with its domain (whose address space
+    // the switch needs), or the VP's thread the reply is for.
+    let mut target = None;
+    let accept = |woken: ThreadId| {
+        if !sched.nothing_ready(cpu) {
+            return false;
+        }
+        let Some(record) = threads.get(&woken) else {
+            return false;
+        };
+        if record.cpu != cpu || record.dead || record.vp.is_some() != to_vp {
+            return false;
+        }
+        if to_vp {
+            return true;
+        }
+        let Some(domain) = domains.get(record.domain) else {
+            return false;
+        };
+        target = Some(domain.space.root());
+        true
+    };
+    let (woken, badge) = if is_call {
+        let server = kernel.ipc.fast_call(thread, endpoint, receive, accept)?;
+        (server, cap.badge.map_or(0, |badge| badge.0))
+    } else {
+        // A reply carries no badge.
+        (
+            kernel
+                .ipc
+                .fast_reply_wait(thread, endpoint, receive, accept)?,
+            0,
+        )
+    };
+    // A delivery with no capability and no buffer words.
+    let context = &mut *kernel.thread(woken).context;
+    write_received(context, badge, words, NO_SELECTOR, 0);
+    if to_vp {
+        return Some(Next::Vp(woken));
+    }
+    Some(Next::Component(Switch {
+        thread: woken,
+        root: target?,
+        context,
+    }))
+}
