@@ -185,9 +185,10 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
             }
             // Back into the guest on the CPU it just left.
             clean_runs.count(vmcb.reentering());
-            // SAFETY: as above; the answer wrote only RIP, RAX, the event
-            // field and general registers, and nothing since the last VMRUN
-            // here touched the host state VMSAVE covers.
+            // The answer wrote only RIP, RAX, the event field and general
+            // registers, and nothing since the last VMRUN here touched the
+            // host state VMSAVE covers.
+            // SAFETY: as for the VMRUN above, with the host state still saved.
             unsafe { world_switch::run_again(entry.vmcb_address, gprs, host_vmcb) };
         }
     };

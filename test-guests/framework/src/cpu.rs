@@ -150,9 +150,9 @@ pub fn ud2() -> Result<(), Caught> {
 pub fn vmmcall(control: u64) -> Result<u64, Caught> {
     guarded(|| {
         let result: u64;
-        // SAFETY: a hypercall changes RAX (the result) and, for a rep call,
-        // RCX; with zero GPAs it touches no memory. #UD is caught by the
-        // guard.
+        // A hypercall changes RAX (the result) and, for a rep call, RCX;
+        // with zero GPAs it touches no memory. #UD is caught by the guard.
+        // SAFETY: only the declared registers change; no memory is touched.
         unsafe {
             guarded_asm!("vmmcall"; inout("rcx") control => _, in("rdx") 0u64, in("r8") 0u64, out("rax") result, options(nostack));
         }
@@ -239,9 +239,9 @@ pub fn enable_sse() -> Result<u64, &'static str> {
     if cr0 & CR0_EM != 0 {
         return Err("CR0.EM is set");
     }
-    // SAFETY: OSFXSR only lets SSE instructions run (and FXSAVE save XMM
-    // state), and CLTS only stops #NM on them; the compiled code uses
-    // neither.
+    // OSFXSR only lets SSE instructions run (and FXSAVE save XMM state),
+    // and CLTS only stops #NM on them; the compiled code uses neither.
+    // SAFETY: neither bit changes how the compiled code runs.
     unsafe {
         core::arch::asm!("mov cr4, {}", in(reg) cr4 | CR4_OSFXSR, options(nomem, nostack, preserves_flags));
         core::arch::asm!("clts", options(nomem, nostack, preserves_flags));

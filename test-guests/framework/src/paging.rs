@@ -262,14 +262,12 @@ fn map_large_page(page: u64) -> Outcome {
 
 /// A volatile read of a page-table entry at identity-mapped `address`.
 fn read_table(address: u64) -> u64 {
-    // SAFETY: the callers read the loader's page tables, which lie in RAM
-    // that no Rust object occupies; the read is volatile.
+    // SAFETY: a loader page-table entry, in RAM no Rust object occupies; volatile.
     unsafe { ptr::with_exposed_provenance::<u64>(address as usize).read_volatile() }
 }
 
 fn write_table(address: u64, value: u64) {
-    // SAFETY: `address` is an entry of the loader's page tables, in RAM
-    // that no Rust object occupies; the callers only add mappings outside
-    // RAM with it.
+    // The callers only add mappings outside RAM with it.
+    // SAFETY: `address` is a loader page-table entry, in RAM no Rust object occupies.
     unsafe { ptr::with_exposed_provenance_mut::<u64>(address as usize).write_volatile(value) }
 }

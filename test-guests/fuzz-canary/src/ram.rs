@@ -12,9 +12,10 @@ use tessera_fuzz::guest::canary_word;
 /// Writes the canary's word at each word of `area` (free RAM).
 pub fn fill(area: &Range<u64>) {
     for address in (area.start..area.end).step_by(8) {
-        // SAFETY: `area` is free RAM between the image and the loader's
+        // `area` is free RAM between the image and the loader's
         // structures (layout::free_ram): no Rust object lives there, and
         // the loader identity-maps it.
+        // SAFETY: by the argument just above.
         unsafe { pointer(address).write_volatile(canary_word(address)) };
     }
 }

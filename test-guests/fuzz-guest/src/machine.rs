@@ -27,10 +27,11 @@ pub struct Returned {
 pub fn vmmcall(control: u64, input: u64, output: u64, xmm: &[u64; 12]) -> Result<Returned, Caught> {
     guarded(|| {
         let mut r = Returned::default();
-        // SAFETY: VMMCALL changes only registers declared here and, for
+        // VMMCALL changes only registers declared here and, for
         // memory-form calls, guest memory at the parameter GPAs the fuzzer
         // chose (its scratch and pool pages, or memory it does not use):
         // no `nomem`. XMM0-5 are loaded from `xmm` and declared clobbered.
+        // SAFETY: by the argument just above.
         unsafe {
             guarded_asm!(
                 "movdqu xmm0, [{x}]",
@@ -58,13 +59,14 @@ pub fn vmmcall(control: u64, input: u64, output: u64, xmm: &[u64; 12]) -> Result
 pub fn via_page(page: u64, control: u64, input: u64, output: u64) -> Result<Returned, Caught> {
     guarded(|| {
         let mut r = Returned::default();
-        // SAFETY: `page` is where the guest asked the hypervisor for its
+        // `page` is where the guest asked the hypervisor for its
         // hypercall page (VMMCALL; RET), identity-mapped RAM; should it
         // hold something else, the fault it raises resumes after the call
         // with the stack pointer restored. Every caller-saved register is
         // declared clobbered.
         // (The framework's macro cannot be used here: `clobber_abi` wants
         // every output in a named register, its scratch register too.)
+        // SAFETY: by the argument just above.
         unsafe {
             asm!(
                 "lea r11, [rip + 2f]",
@@ -101,12 +103,13 @@ pub fn run_code(code: u64, input: &Gprs) -> Result<Gprs, Caught> {
         slot.store(*value, Ordering::Relaxed);
     }
     let outcome = guarded(|| {
-        // SAFETY: `code` is the guest's code page, filled by the caller
+        // `code` is the guest's code page, filled by the caller
         // with one instruction, `ret` and `int3` padding. RBX and RBP
         // (which the compiler may not hand out) are saved on the stack
         // first; the recovery point is armed after that, so a fault
         // resumes at 2: with them still there. Flags are restored (the
         // code may set DF). Every other register is declared clobbered.
+        // SAFETY: by the argument just above.
         unsafe {
             asm!(
                 "mov [rip + {code_at}], {code}",
@@ -199,9 +202,10 @@ impl Raise {
 /// Raises `what`; `Err` holds what was caught.
 pub fn raise(what: Raise) -> Result<(), Caught> {
     guarded(|| {
-        // SAFETY: each instruction raises the exception named, which the
+        // Each instruction raises the exception named, which the
         // guard catches; none writes memory. The single step arms TF for
         // the one `nop` after `popfq` (the recovery clears TF again).
+        // SAFETY: by the argument just above.
         unsafe {
             match what {
                 Raise::Ud2 => guarded_asm!("ud2"; options(nostack)),
@@ -296,10 +300,11 @@ pub enum Mmio {
 pub fn mmio(form: Mmio, address: u64, rax: u64, scratch: u64) -> Result<u64, Caught> {
     guarded(|| {
         let mut out = rax;
-        // SAFETY: `address` is in the device window the guest mapped
+        // `address` is in the device window the guest mapped
         // (uncached, outside RAM): each access exits to the hypervisor,
         // and no Rust object lives there. The string form writes at most
         // 8 bytes of the scratch page.
+        // SAFETY: by the argument just above.
         unsafe {
             match form {
                 Mmio::Load(1) => {

@@ -21,10 +21,11 @@ pub fn self_ipi_icr(vector: u8) -> u64 {
 pub fn send_and_look(icr: u64) -> Result<u64, Caught> {
     guarded(|| {
         let seen: u64;
-        // SAFETY: the IDT has a handler for the IPI vector (it counts and
+        // The IDT has a handler for the IPI vector (it counts and
         // sends EOI) and the spurious vector; interrupts are on only for
         // the WRMSR and the load after it, and off again at the end (also
         // after a #GP, see `trap`).
+        // SAFETY: by the argument just above.
         unsafe {
             guarded_asm!(
                 "mov qword ptr [rip + {count}], 0",

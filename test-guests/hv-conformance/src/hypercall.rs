@@ -77,7 +77,7 @@ pub fn control(code: HypercallCode, fast: bool) -> HypercallInputValue {
 pub fn via_page(control: u64, input: u64, output: u64) -> Result<Returned, Caught> {
     guarded(|| {
         let (rax, rcx): (u64, u64);
-        // SAFETY: the hypercall page is code the hypervisor placed at a
+        // The hypercall page is code the hypervisor placed at a
         // page the guest mapped; it performs the hypercall and returns
         // (near return) with the stack as it was. Per TLFS md
         // `hypercall-interface.md` § Volatile Registers it changes RAX and
@@ -85,6 +85,7 @@ pub fn via_page(control: u64, input: u64, output: u64) -> Result<Returned, Caugh
         // register is clobbered, and the hypervisor may write guest memory
         // (output parameters): no `nomem`. A fault in the page resumes
         // after the call (see `trap`).
+        // SAFETY: by the argument just above.
         unsafe {
             guarded_asm!(
                 "call qword ptr [rip + {page}]";
@@ -127,9 +128,10 @@ pub fn via_vmmcall(control: u64, input: u64, output: u64) -> Result<Returned, Ca
 pub fn via_page_xmm(control: u64, rdx: u64, r8: u64, xmm0: u64) -> Result<Returned, Caught> {
     guarded(|| {
         let (rax, rcx): (u64, u64);
-        // SAFETY: as for `via_page`. `movq xmm0, rax` is spelled in bytes
+        // As for `via_page`. `movq xmm0, rax` is spelled in bytes
         // because the target has SSE off for compiled code; the compiler
         // never uses XMM registers, so clobbering XMM0 harms nothing.
+        // SAFETY: by the argument just above.
         unsafe {
             guarded_asm!(
                 // movq xmm0, rax
@@ -178,10 +180,11 @@ static OBSERVED: [AtomicU64; 14] = [const { AtomicU64::new(0) }; 14];
 pub fn register_probe(control: u64, rdx: u64) -> Result<(Returned, [u64; 14]), Caught> {
     let rax = guarded(|| {
         let rax: u64;
-        // SAFETY: as for `via_page`. RBX and RBP cannot be operands: they
+        // As for `via_page`. RBX and RBP cannot be operands: they
         // are saved on the stack before the recovery point is armed and
         // restored after it, so a fault in the page still restores them.
         // Every other register the block loads is declared clobbered.
+        // SAFETY: by the argument just above.
         unsafe {
             core::arch::asm!(
                 "push rbx",

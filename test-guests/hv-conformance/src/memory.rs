@@ -48,9 +48,10 @@ pub fn alloc_page() -> Option<u64> {
 /// A volatile read of the 64-bit word at identity-mapped `address`.
 #[must_use]
 pub fn read_u64(address: u64) -> u64 {
-    // SAFETY: the callers read free RAM pages they allocated, overlays on
+    // The callers read free RAM pages they allocated, overlays on
     // them, the loader's page tables, or the scratch area; all are mapped
     // and back no Rust object, and the read is volatile.
+    // SAFETY: by the argument just above.
     unsafe { ptr::with_exposed_provenance::<u64>(address as usize).read_volatile() }
 }
 

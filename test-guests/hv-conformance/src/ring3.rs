@@ -107,10 +107,11 @@ impl Session {
     pub fn run(&self, rip: u64, rsp: u64, rcx: u64) -> Result<(), Caught> {
         let (cs, ss) = (u64::from(self.user_code), u64::from(self.user_data));
         guarded(|| {
-            // SAFETY: `iretq` enters ring 3 at user-mapped code that ends in
+            // `iretq` enters ring 3 at user-mapped code that ends in
             // an exception; the trap stubs return here with this block's
             // stack pointer and the kernel's CS and SS. Registers other
             // than RCX are garbage for the user code and declared clobbered.
+            // SAFETY: by the argument just above.
             unsafe {
                 guarded_asm!(
                     "push {ss}",

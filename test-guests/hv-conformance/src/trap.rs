@@ -229,9 +229,10 @@ fn lidt(base: u64, limit: u16) {
         base: u64,
     }
     let pointer = Pointer { limit, base };
-    // SAFETY: the table is this module's static IDT, whose gates lead to the
+    // The table is this module's static IDT, whose gates lead to the
     // framework's stubs or to the stubs above; both handle every vector they
     // get without harming the interrupted code.
+    // SAFETY: by the argument just above.
     unsafe {
         asm!("lidt [{}]", in(reg) &raw const pointer, options(readonly, nostack, preserves_flags));
     }

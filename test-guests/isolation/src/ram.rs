@@ -42,9 +42,10 @@ fn words(range: &Range<u64>) -> impl Iterator<Item = u64> {
 }
 
 fn read(address: u64) -> u64 {
-    // SAFETY: `address` is 8-byte aligned, non-null and inside RAM, which
+    // `address` is 8-byte aligned, non-null and inside RAM, which
     // the loader identity-maps; a volatile read makes no assumption about
     // what is there, even where the stack is changing it.
+    // SAFETY: by the argument just above.
     unsafe { pointer(address).read_volatile() }
 }
 

@@ -20,13 +20,14 @@ pub struct Returned {
 /// RDX = `rdx`, R8 = `r8`.
 pub fn fast(control: u64, rdx: u64, r8: u64) -> Returned {
     let (result, rdx_out, r8_out);
-    // SAFETY: a hypercall changes RAX (the result value), the fast output
+    // A hypercall changes RAX (the result value), the fast output
     // registers RDX and R8, and for a rep call RCX; all four are named
     // here. A fast call passes everything in registers, so the hypervisor
     // touches no guest memory for it, and the calls made here have no
     // output in XMM registers. Where there is no hypercall
     // interface VMMCALL raises #UD, which the framework's handler reports
     // as a failure.
+    // SAFETY: by the argument just above.
     unsafe {
         asm!(
             "vmmcall",

@@ -62,10 +62,10 @@ fn load(base: u64, limit: u16) {
         base: u64,
     }
     let pointer = Pointer { limit, base };
-    // SAFETY: `lidt` only reads the 10-byte pointer. The table is either
-    // the static IDT, whose gates point at the stubs, or empty (the caller
-    // wants exceptions to be fatal); neither lets an exception run
-    // arbitrary code.
+    // The table is either the static IDT, whose gates point at the stubs,
+    // or empty (the caller wants exceptions to be fatal); neither lets an
+    // exception run arbitrary code.
+    // SAFETY: `lidt` only reads the 10-byte pointer, and the table is sound.
     unsafe {
         asm!("lidt [{}]", in(reg) &raw const pointer, options(readonly, nostack, preserves_flags));
     }

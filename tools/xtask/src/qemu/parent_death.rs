@@ -18,9 +18,10 @@ use std::process::Command;
 pub fn die_with_parent(command: &mut Command) {
     let parent = std::process::id();
     let hook = move || {
-        // SAFETY: `prctl(PR_SET_PDEATHSIG)` and `getppid` are
+        // `prctl(PR_SET_PDEATHSIG)` and `getppid` are
         // async-signal-safe system calls that touch no memory of ours, as
         // `pre_exec` requires between fork and exec.
+        // SAFETY: by the argument just above.
         let (set, ppid) = unsafe {
             (
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM),
@@ -36,9 +37,10 @@ pub fn die_with_parent(command: &mut Command) {
         }
         Ok(())
     };
-    // SAFETY: the hook only makes the two system calls above and builds
+    // The hook only makes the two system calls above and builds
     // errors from OS codes (no allocation, no locks), which is what runs
     // safely in the child of a multi-threaded process.
+    // SAFETY: by the argument just above.
     unsafe {
         command.pre_exec(hook);
     }
