@@ -204,6 +204,7 @@ pub fn run_next(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize) -> !
         if let Some(kernel) = guard.as_mut() {
             crate::console_input::deliver(kernel);
             kernel.sched.idle[cpu] = false;
+            kernel.wake_halted_at_deadline(cpu);
             if let Some(thread) = kernel.sched.pick(cpu) {
                 enter(guard, cpu, thread);
             }

@@ -1,7 +1,7 @@
 //! What each #VMEXIT means: a kernel fast path, a route to a component, or
 //! the lifecycle handler (`tessera_abi::vm`, "Exits handled by the kernel").
 use super::forward::{Pending, PendingKind};
-use super::{Route, VpState};
+use super::Route;
 use crate::sched::Keep;
 use crate::state::Kernel;
 use tessera_abi::vm::{TESSERA_UNSUPPORTED, intercept};
@@ -62,6 +62,7 @@ impl Kernel {
         let Some(record) = self.vps.get_mut(vp) else {
             return Next::GONE;
         };
+        record.tpr_from_vmcb();
         let vmcb = &mut record.vmcb;
         // An event whose delivery the exit interrupted is delivered again
         // (APM 15.7.2), unless something replaces it below.
@@ -74,8 +75,9 @@ impl Kernel {
         let code = vmcb.control.exit_code;
         match code {
             ExitCode::INTR | ExitCode::NMI => {
+                self.wake_halted_at_deadline(cpu);
                 crate::arch::host_events::report(false);
-                let stop_requested = record.stop_requested;
+                let stop_requested = self.vps.get(vp).is_some_and(|r| r.stop_requested);
                 // The interrupt may have been a typed key for a reader.
                 crate::console_input::deliver(self);
                 let preempt = !self.sched.nothing_ready(cpu) || stop_requested;
@@ -155,6 +157,7 @@ impl Kernel {
             .and_then(|p| p.hv1.as_ref());
         let answer =
             super::guest_cpu::partition_cpuid(hv1.map(|s| &s.config), leaf, subleaf, record.index);
+        let answer = record.apic_cpuid(leaf, answer);
         let next_rip = match self.next_rip(cpu, vp) {
             Ok(next_rip) => next_rip,
             Err(next) => return next,
@@ -241,6 +244,9 @@ impl Kernel {
                 bytes(&body),
                 pending,
             ));
+        }
+        if let Some(next) = self.apic_msr(vp, number, write.then_some(value), next_rip) {
+            return next;
         }
         if let Some(next) = self.synthetic_msr(cpu, vp, number, write.then_some(value), next_rip) {
             return next;
@@ -447,13 +453,14 @@ impl Kernel {
             return Next::GONE;
         };
         let interrupts_on = record.vmcb.save.rflags & (1 << 9) != 0;
-        let wakeable = record.pending_interrupt.is_some() || record.pending_nmi;
+        let wakeable =
+            record.pending_interrupt.is_some() || record.pending_nmi || record.apic_wakes();
         *record.vmcb.rip_mut() = next_rip;
         if wakeable {
             return Next::Resume;
         }
         if interrupts_on {
-            record.state = VpState::Parked;
+            self.halt_until_deadline(vp);
             return Next::Leave(Keep::Blocked);
         }
         log::info!("{}: HLT with interrupts disabled", self.vp_name(vp));
@@ -465,6 +472,12 @@ impl Kernel {
             return Next::GONE;
         };
         let gpa = record.vmcb.control.exit_info2;
+        if let Some(next) = self.apic_page_access(cpu, vp, gpa) {
+            return next;
+        }
+        let Some(record) = self.vps.get(vp) else {
+            return Next::GONE;
+        };
         let error = NpfErrorCode::from_bits(record.vmcb.control.exit_info1);
         let access = if error.fetch() {
             2

@@ -125,6 +125,10 @@ pub struct FastPartition {
     /// route aside): hypercalls are enabled and the configuration answers
     /// spin waits. Derived from the two by the only writers of either.
     spin_waits_answered: AtomicBool,
+    /// Its VPs have a local APIC: the CPUID leaves that describe it
+    /// (`lapic::APIC_LEAVES`, but leaf 1: each VP's fixed table has it)
+    /// take the locked path. Set before the partition has any VP.
+    pub apic_leaves: bool,
 }
 
 impl Default for FastPartition {
@@ -138,6 +142,7 @@ impl Default for FastPartition {
             hv1: spin::Once::new(),
             hypercalls_enabled: AtomicBool::new(false),
             spin_waits_answered: AtomicBool::new(false),
+            apic_leaves: false,
         }
     }
 }
@@ -259,7 +264,9 @@ fn answer_cpuid(
             true
         });
     }
-    if partition.cpuid_routes.routes(leaf) != Some(false) {
+    if partition.cpuid_routes.routes(leaf) != Some(false)
+        || (partition.apic_leaves && super::lapic::APIC_LEAVES.contains(&leaf))
+    {
         return false;
     }
     let Some(next_rip) = next_rip_past(Skipped::Cpuid, vmcb, unlocked) else {

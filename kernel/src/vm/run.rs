@@ -246,6 +246,9 @@ impl Kernel {
             vp_record.exception_intercepts = exceptions;
         }
         vp_record.inject_pending();
+        if let Some(deadline) = vp_record.inject_apic() {
+            crate::arch::apic::interrupt_by(cpu, deadline);
+        }
         if let Some(kind) = Injected::of(vp_record.vmcb.control.event_inj) {
             vp_record.exit_counts.injected(kind);
         }

@@ -1,0 +1,143 @@
+//! A VP's local APIC at the edges of the guest: before each entry its
+//! timer catches up and its interrupt is injected or a window asked for
+//! (`kernel/lapic/README.md` § "Injection on SVM", step 3), and the host
+//! timer is armed for its next deadline; a VP halted by HLT sleeps until
+//! its deadline, when the CPU it belongs to wakes it (§ "Timers and HLT").
+use super::{Vp, VpState};
+use crate::state::Kernel;
+use core::sync::atomic::{AtomicBool, Ordering};
+use tessera_capability::VpId;
+use tessera_svm::{Event, Intercept};
+
+/// Per CPU: a VP of this CPU may be halted with an APIC deadline (cleared
+/// when a look finds none), so idle CPUs without any skip the look.
+static HALTED_WITH_DEADLINE: [AtomicBool; crate::tlb::MAX_CPUS] =
+    [const { AtomicBool::new(false) }; crate::tlb::MAX_CPUS];
+
+impl Vp {
+    /// The APIC's share of what happens before VMRUN, after the
+    /// interrupts `VpAssertInterrupt` posted (`inject_pending`): the timer
+    /// polled, the TPR handed to `V_TPR`, and the highest deliverable
+    /// vector injected through `EVENTINJ` when the guest is interruptible
+    /// (IF set, no interrupt shadow, no event being injected), else an
+    /// interrupt window requested (`V_IRQ` and the VINTR intercept; at that
+    /// exit the kernel comes back here). The vector moves to the ISR only
+    /// when it is injected. Returns the host TSC of the APIC's next timer
+    /// deadline, if any.
+    pub fn inject_apic(&mut self) -> Option<u64> {
+        let offset = self.vmcb.control.tsc_offset;
+        let apic = self.apic.as_mut()?;
+        let now = crate::arch::tsc::read().wrapping_add(offset);
+        apic.poll_timer(now);
+        let tpr_class = apic.tpr() >> 4;
+        if self.vmcb.control.v_intr.v_tpr() != tpr_class {
+            self.vmcb.v_intr_mut().set_v_tpr(tpr_class);
+        }
+        let deadline = apic.next_timer_deadline().map(|d| d.wrapping_sub(offset));
+        let Some(vector) = apic.pending_vector() else {
+            return deadline;
+        };
+        let vmcb = &mut self.vmcb;
+        let interrupts_on = vmcb.save.rflags & (1 << 9) != 0;
+        let shadow = vmcb.control.interrupt_state.interrupt_shadow();
+        if interrupts_on && !shadow && !vmcb.control.event_inj.valid() {
+            apic.acknowledge();
+            let event = Event::ExternalInterrupt { vector };
+            *vmcb.event_inj_mut() = event.encode().expect("an interrupt is a valid event");
+            vmcb.v_intr_mut().set_v_irq(false);
+            vmcb.intercepts_mut().set(Intercept::Vintr, false);
+        } else if !vmcb.control.v_intr.v_irq() {
+            // The APIC has already weighed TPR and ISR: the window opens
+            // on IF and the shadow alone, and the choice is made again at
+            // its exit (a CR8 write meanwhile is seen then).
+            let v_intr = vmcb.v_intr_mut();
+            v_intr.set_v_irq(true);
+            v_intr.set_v_ign_tpr(true);
+            v_intr.set_v_intr_prio(vector >> 4);
+            v_intr.set_v_intr_vector(vector);
+            vmcb.intercepts_mut().set(Intercept::Vintr, true);
+        }
+        deadline
+    }
+
+    /// Whether HLT ends at once for this VP's APIC: an interrupt it would
+    /// take is pending (after the timer caught up) or an NMI.
+    pub fn apic_wakes(&mut self) -> bool {
+        let offset = self.vmcb.control.tsc_offset;
+        let Some(apic) = self.apic.as_mut() else {
+            return false;
+        };
+        apic.poll_timer(crate::arch::tsc::read().wrapping_add(offset));
+        if apic.take_nmi() {
+            self.pending_nmi = true;
+        }
+        self.pending_nmi || apic.pending_vector().is_some()
+    }
+
+    /// The host TSC of this VP's next APIC timer deadline.
+    pub fn apic_deadline(&self) -> Option<u64> {
+        let deadline = self.apic.as_ref()?.next_timer_deadline()?;
+        Some(deadline.wrapping_sub(self.vmcb.control.tsc_offset))
+    }
+}
+
+impl Kernel {
+    /// VP `vp` halts (HLT with interrupts enabled, nothing to take): it
+    /// stays off the CPU until an interrupt is posted to it or its APIC
+    /// timer's deadline, for which its CPU's timer is armed.
+    pub fn halt_until_deadline(&mut self, vp: VpId) {
+        let Some(record) = self.vps.get_mut(vp) else {
+            return;
+        };
+        record.state = VpState::Parked;
+        if let Some(deadline) = record.apic_deadline() {
+            HALTED_WITH_DEADLINE[record.cpu].store(true, Ordering::Relaxed);
+            crate::arch::apic::interrupt_by(record.cpu, deadline);
+        }
+    }
+
+    /// On `cpu`, about to pick a thread: wakes its halted VPs whose APIC
+    /// now has an interrupt for them, and arms the timer for the earliest
+    /// deadline of those still halted.
+    pub fn wake_halted_at_deadline(&mut self, cpu: usize) {
+        if !HALTED_WITH_DEADLINE[cpu].load(Ordering::Relaxed) {
+            return;
+        }
+        let now = crate::arch::tsc::read();
+        let mut due = heapless::Vec::<VpId, 16>::new();
+        let mut earliest: Option<u64> = None;
+        let mut waiting = false;
+        for (id, record) in self.vps.iter() {
+            if record.cpu != cpu || record.state != VpState::Parked {
+                continue;
+            }
+            let Some(deadline) = record.apic_deadline() else {
+                continue;
+            };
+            waiting = true;
+            if deadline <= now {
+                // More than fit wait for the next look.
+                let _ = due.push(id);
+            } else {
+                earliest = Some(earliest.map_or(deadline, |e| e.min(deadline)));
+            }
+        }
+        HALTED_WITH_DEADLINE[cpu].store(waiting, Ordering::Relaxed);
+        for id in due {
+            let Some(record) = self.vps.get_mut(id) else {
+                continue;
+            };
+            if record.apic_wakes() {
+                record.state = VpState::Runnable;
+                let thread = record.thread;
+                self.wake(thread);
+            } else if let Some(deadline) = record.apic_deadline() {
+                // A masked expiry: the next period's deadline.
+                earliest = Some(earliest.map_or(deadline, |e| e.min(deadline)));
+            }
+        }
+        if let Some(deadline) = earliest {
+            crate::arch::apic::interrupt_by(cpu, deadline);
+        }
+    }
+}
