@@ -217,7 +217,10 @@ pub fn run_next(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize) -> !
             // Idle: a good time to say what host NMIs came.
             crate::arch::host_events::report(false);
             // A component waiting for typed input may still be woken.
-            if kernel.sched.quiet() && !crate::console_input::listening(kernel) {
+            if kernel.sched.quiet()
+                && !crate::console_input::listening(kernel)
+                && !kernel.vp_waits_for_timer()
+            {
                 deployment_quiet(guard);
             }
         }

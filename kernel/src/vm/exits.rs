@@ -50,6 +50,8 @@ pub fn invalid_opcode() -> EventInjection {
 
 /// VMEXIT_CR4_WRITE (APM vol. 2, Table C-1: CR*n* writes at 10h + *n*).
 const CR4_WRITE: ExitCode = ExitCode(ExitCode::CR0_WRITE.0 + 4);
+/// VMEXIT_CR8_WRITE.
+const CR8_WRITE: ExitCode = ExitCode(ExitCode::CR0_WRITE.0 + 8);
 
 /// The instruction length field of an intercept message header.
 fn instruction_length(rip: u64, next_rip: u64) -> u8 {
@@ -118,6 +120,7 @@ impl Kernel {
             }
             ExitCode::RDTSCP => self.exit_rdtscp(cpu, vp),
             code if code == CR4_WRITE => self.exit_cr4_write(cpu, vp),
+            code if code == CR8_WRITE => self.exit_cr8_write(cpu, vp),
             code if tessera_vcpu::intercepts::undefined_for_guests(code) => {
                 *vmcb.event_inj_mut() = invalid_opcode();
                 Next::Resume

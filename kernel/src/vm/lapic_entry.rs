@@ -34,10 +34,25 @@ impl Vp {
             self.vmcb.v_intr_mut().set_v_tpr(tpr_class);
         }
         let deadline = apic.next_timer_deadline().map(|d| d.wrapping_sub(offset));
+        let vmcb = &mut self.vmcb;
         let Some(vector) = apic.pending_vector() else {
+            // A request the TPR alone holds back: `MOV CR8` lowers V_TPR
+            // without an exit, so the processor is asked to exit (VINTR)
+            // once V_TPR is below its class (APM Vol. 2 §15.21.2).
+            let in_service = apic.isr().highest().map_or(0, |v| v >> 4);
+            if let Some(held) = apic.irr().highest().filter(|v| v >> 4 > in_service)
+                && apic.mode() != tessera_lapic::ApicMode::Disabled
+                && !vmcb.control.v_intr.v_irq()
+            {
+                let v_intr = vmcb.v_intr_mut();
+                v_intr.set_v_irq(true);
+                v_intr.set_v_ign_tpr(false);
+                v_intr.set_v_intr_prio(held >> 4);
+                v_intr.set_v_intr_vector(held);
+                vmcb.intercepts_mut().set(Intercept::Vintr, true);
+            }
             return deadline;
         };
-        let vmcb = &mut self.vmcb;
         let interrupts_on = vmcb.save.rflags & (1 << 9) != 0;
         let shadow = vmcb.control.interrupt_state.interrupt_shadow();
         if interrupts_on && !shadow && !vmcb.control.event_inj.valid() {
@@ -58,6 +73,16 @@ impl Vp {
             vmcb.intercepts_mut().set(Intercept::Vintr, true);
         }
         deadline
+    }
+
+    /// CR8 writes exit exactly while a virtual interrupt request is
+    /// pending (`exit_cr8_write` says why); called last before VMRUN.
+    pub fn guard_cr8(&mut self) {
+        let pending = self.vmcb.control.v_intr.v_irq();
+        let cr8 = Intercept::CrWrite(tessera_svm::intercept::RegIndex::R8);
+        if self.vmcb.control.intercepts.is_set(cr8) != pending {
+            self.vmcb.intercepts_mut().set(cr8, pending);
+        }
     }
 
     /// Whether HLT ends at once for this VP's APIC: an interrupt it would
@@ -94,6 +119,14 @@ impl Kernel {
             HALTED_WITH_DEADLINE[record.cpu].store(true, Ordering::Relaxed);
             crate::arch::apic::interrupt_by(record.cpu, deadline);
         }
+    }
+
+    /// Whether a VP halted in HLT waits for its APIC timer: its CPU's
+    /// timer will wake it, so the deployment is not stalled.
+    pub fn vp_waits_for_timer(&self) -> bool {
+        self.vps
+            .iter()
+            .any(|(_, vp)| vp.state == VpState::Parked && vp.apic_deadline().is_some())
     }
 
     /// On `cpu`, about to pick a thread: wakes its halted VPs whose APIC

@@ -249,6 +249,7 @@ impl Kernel {
         if let Some(deadline) = vp_record.inject_apic() {
             crate::arch::apic::interrupt_by(cpu, deadline);
         }
+        vp_record.guard_cr8();
         if let Some(kind) = Injected::of(vp_record.vmcb.control.event_inj) {
             vp_record.exit_counts.injected(kind);
         }

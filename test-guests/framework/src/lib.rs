@@ -23,6 +23,7 @@ pub mod cpu;
 pub mod entry;
 pub mod exception;
 pub mod exit;
+pub mod interrupt;
 mod failure;
 pub mod layout;
 pub mod paging;

@@ -33,6 +33,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use crate::tap::Outcome;
 
 pub use idt::{install, make_every_exception_fatal};
+pub(crate) use idt::install_interrupt_gates;
 pub use unexpected::ExceptionFrame;
 
 /// Exception vectors the checks name.
@@ -218,5 +219,14 @@ mod tests {
                 .as_str(),
             "expected #GP, but it completed (result 0x1234)"
         );
+    }
+}
+
+/// A guarded instruction that faulted where a check expected it not to:
+/// the check fails with what it raised (so checks can use `?` on
+/// [`cpu::rdmsr`](crate::cpu::rdmsr) and the like).
+impl From<Caught> for crate::Failure {
+    fn from(caught: Caught) -> Self {
+        crate::failure!("the instruction raised {caught}")
     }
 }

@@ -1,0 +1,186 @@
+//! The APIC timer in its three modes (SDM §10.5.4), each waited for in
+//! HLT: never early, and periodic on its grid (no drift).
+//!
+//! The timer counts at 200 MHz (divided by 1 here); the guest does not
+//! know the TSC's rate, so it measures TSC ticks per count from the
+//! current-count register, which the kernel derives from the TSC. The
+//! exact checks need no rate: a one-shot's current count is 0 once its
+//! interrupt came, and a TSC deadline is compared with the TSC itself.
+
+use tessera_guest_framework::interrupt::{self, Eoi};
+use tessera_guest_framework::{Failure, Suite, cpu, ensure, ensure_eq};
+
+use crate::registers::{msr, offset};
+
+const TIMER_VECTOR: u8 = 0x70;
+const ONE_SHOT: u64 = 0;
+const PERIODIC: u64 = 1 << 17;
+const TSC_DEADLINE: u64 = 2 << 17;
+const MASKED: u64 = 1 << 16;
+const IA32_TSC_DEADLINE: u32 = 0x6E0;
+/// 2 ms at 200 MHz.
+const ONE_SHOT_COUNTS: u32 = 400_000;
+/// The periodic check's period in TSC ticks (about 10 ms on a 3 GHz TSC),
+/// converted to counts with the measured rate, and how many it waits for.
+/// An interrupt, its EOI and the next HLT take milliseconds under QEMU's
+/// TCG, and the host's TSC calibration there may be off by a few times:
+/// a period counted in TSC ticks stays long enough not to be coalesced.
+const PERIOD_TICKS: u64 = 30_000_000;
+const PERIODS: u64 = 100;
+
+fn lvt_timer(mode: u64) -> Result<(), Failure> {
+    Ok(cpu::wrmsr(msr(offset::LVT_TIMER), mode | u64::from(TIMER_VECTOR))?)
+}
+
+fn initial_count(count: u32) -> Result<(), Failure> {
+    Ok(cpu::wrmsr(msr(offset::TIMER_INITIAL), u64::from(count))?)
+}
+
+fn current_count() -> Result<u64, Failure> {
+    Ok(cpu::rdmsr(msr(offset::TIMER_CURRENT))?)
+}
+
+/// TSC ticks per timer count, times 1024, measured over 400 000 counts of
+/// a masked one-shot.
+fn ticks_per_count_1024() -> Result<u64, Failure> {
+    cpu::wrmsr(msr(offset::TIMER_DIVIDE), 0xB)?;
+    lvt_timer(ONE_SHOT | MASKED)?;
+    initial_count(u32::MAX)?;
+    let (start_tsc, start) = (cpu::rdtsc(), current_count()?);
+    let (mut now_tsc, mut now) = (start_tsc, start);
+    while start - now < 400_000 {
+        now_tsc = cpu::rdtsc();
+        now = current_count()?;
+    }
+    initial_count(0)?;
+    ensure!(now < start, "the current count does not go down");
+    Ok((now_tsc - start_tsc) * 1024 / (start - now))
+}
+
+pub fn run(suite: &mut Suite) {
+    interrupt::set_eoi(Eoi::X2apicMsr);
+    let mut rate = None;
+    suite.check("the timer counts down at a steady rate against the TSC", || {
+        let measured = ticks_per_count_1024()?;
+        ensure!(measured > 0, "no TSC ticks per count");
+        rate = Some(measured);
+        Ok(())
+    });
+    let Some(rate) = rate else {
+        return;
+    };
+    suite.note(format_args!("timer: {rate} TSC ticks per 1024 counts"));
+    // 1% below the measured rate: the measurement's own error.
+    let at_least = |counts: u64| counts * rate * 99 / 100 / 1024;
+    suite.check("one-shot: HLT wakes on its interrupt, never early, then it stops", || {
+        interrupt::reset();
+        lvt_timer(ONE_SHOT)?;
+        let start = cpu::rdtsc();
+        initial_count(ONE_SHOT_COUNTS)?;
+        interrupt::sti_hlt();
+        interrupt::cli();
+        ensure_eq!(interrupt::count(TIMER_VECTOR), 1, "timer interrupts");
+        ensure_eq!(current_count()?, 0, "current count once it fired");
+        let waited = interrupt::last_tsc() - start;
+        let least = at_least(u64::from(ONE_SHOT_COUNTS));
+        ensure!(waited >= least, "fired after {waited} TSC ticks, before {least}");
+        // Expired: no second interrupt.
+        interrupt::sti();
+        for _ in 0..10_000 {
+            core::hint::spin_loop();
+        }
+        interrupt::cli();
+        ensure_eq!(interrupt::count(TIMER_VECTOR), 1, "timer interrupts later");
+        Ok(())
+    });
+    let mut measured = (0, 0);
+    suite.check(
+        "periodic: 100 periods waited in HLT, none early and no drift",
+        || {
+            interrupt::reset();
+            lvt_timer(PERIODIC)?;
+            let period = u32::try_from(PERIOD_TICKS * 1024 / rate).unwrap_or(u32::MAX);
+            let start = cpu::rdtsc();
+            initial_count(period)?;
+            // Up to twice the periods: a busy host may coalesce some.
+            for k in 1..=2 * PERIODS {
+                interrupt::sti_hlt();
+                interrupt::cli();
+                let came = interrupt::last_tsc() - start;
+                let taken = u64::from(interrupt::count(TIMER_VECTOR));
+                let least = at_least(taken * u64::from(period));
+                ensure!(
+                    came >= least,
+                    "interrupt {taken} (HLT {k}) after {came} ticks, before {least}"
+                );
+                if taken >= PERIODS {
+                    break;
+                }
+            }
+            initial_count(0)?;
+            let taken = u64::from(interrupt::count(TIMER_VECTOR));
+            ensure_eq!(taken, PERIODS, "interrupts");
+            // On its grid the last one comes at PERIODS periods plus one
+            // delivery's delay; a timer re-armed from each late delivery
+            // would add up every delay. 10% of the run allows for a busy
+            // host.
+            let elapsed = interrupt::last_tsc() - start;
+            let grid = PERIODS * u64::from(period) * rate / 1024;
+            measured = (elapsed, grid);
+            ensure!(
+                elapsed <= grid + grid / 10,
+                "{PERIODS} periods took {elapsed} TSC ticks, {grid} on the grid"
+            );
+            Ok(())
+        },
+    );
+    suite.note(format_args!(
+        "timer: {PERIODS} periods took {} TSC ticks, {} on the grid",
+        measured.0, measured.1
+    ));
+    let mut late = (u64::MAX, 0);
+    suite.check(
+        "TSC-deadline: never before the deadline, 20 times; a past deadline fires at once; \
+         0 disarms",
+        || {
+            interrupt::reset();
+            lvt_timer(TSC_DEADLINE)?;
+            for i in 1..=20u64 {
+                let deadline = cpu::rdtsc() + i * at_least(20_000);
+                cpu::wrmsr(IA32_TSC_DEADLINE, deadline)?;
+                interrupt::sti_hlt();
+                interrupt::cli();
+                ensure_eq!(u64::from(interrupt::count(TIMER_VECTOR)), i, "interrupts");
+                let came = interrupt::last_tsc();
+                ensure!(came >= deadline, "deadline {deadline}, interrupt at {came}");
+                late = (late.0.min(came - deadline), late.1.max(came - deadline));
+                ensure_eq!(cpu::rdmsr(IA32_TSC_DEADLINE)?, 0, "the MSR once it fired");
+            }
+            cpu::wrmsr(IA32_TSC_DEADLINE, 1)?;
+            interrupt::sti();
+            core::hint::spin_loop();
+            interrupt::cli();
+            ensure_eq!(interrupt::count(TIMER_VECTOR), 21, "a past deadline");
+            // A second away: it cannot pass before the disarming write.
+            cpu::wrmsr(IA32_TSC_DEADLINE, cpu::rdtsc() + at_least(200_000_000))?;
+            cpu::wrmsr(IA32_TSC_DEADLINE, 0)?;
+            interrupt::sti();
+            for _ in 0..100_000 {
+                core::hint::spin_loop();
+            }
+            interrupt::cli();
+            ensure_eq!(interrupt::count(TIMER_VECTOR), 21, "after disarming");
+            Ok(())
+        },
+    );
+    suite.note(format_args!(
+        "timer: TSC-deadline interrupts {} to {} TSC ticks after their deadline",
+        late.0, late.1
+    ));
+    suite.check("the timer in one-shot mode ignores IA32_TSC_DEADLINE", || {
+        lvt_timer(ONE_SHOT)?;
+        cpu::wrmsr(IA32_TSC_DEADLINE, 5)?;
+        ensure_eq!(cpu::rdmsr(IA32_TSC_DEADLINE)?, 0, "IA32_TSC_DEADLINE");
+        Ok(())
+    });
+}
