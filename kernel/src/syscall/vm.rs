@@ -319,6 +319,8 @@ pub(super) fn vp_set_registers(kernel: &mut Kernel, thread: ThreadId, cap: u64) 
     // A component set registers: every clean-bit area counts as written.
     *record.vmcb.all_mut() = vmcb;
     record.gprs = gprs;
+    // The registers are the component's now, interrupt shadow included.
+    record.exit_rip = None;
     succeed(kernel, thread)
 }
 

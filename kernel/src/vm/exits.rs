@@ -65,6 +65,7 @@ impl Kernel {
             return Next::GONE;
         };
         record.tpr_from_vmcb();
+        record.exit_rip = Some(record.vmcb.save.rip);
         let vmcb = &mut record.vmcb;
         // An event whose delivery the exit interrupted is delivered again
         // (APM 15.7.2), unless something replaces it below.

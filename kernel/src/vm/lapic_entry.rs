@@ -75,6 +75,21 @@ impl Vp {
         deadline
     }
 
+    /// The kernel completed the instruction of the last exit (RIP moved
+    /// on): an interrupt shadow it was in (STI; HLT, MOV SS; ...) ended
+    /// with it, though the VMCB still shows it — without this, an
+    /// interrupt for `STI; HLT` would wait behind the instruction after
+    /// the HLT, and behind a CLI there for good.
+    pub fn end_shadow_past(&mut self) {
+        let Some(exit_rip) = self.exit_rip.take() else {
+            return;
+        };
+        let state = self.vmcb.control.interrupt_state;
+        if exit_rip != self.vmcb.save.rip && state.interrupt_shadow() {
+            self.vmcb.interrupt_state_mut().set_interrupt_shadow(false);
+        }
+    }
+
     /// CR8 writes exit exactly while a virtual interrupt request is
     /// pending (`exit_cr8_write` says why); called last before VMRUN.
     pub fn guard_cr8(&mut self) {

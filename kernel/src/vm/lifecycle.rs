@@ -259,6 +259,7 @@ impl Kernel {
             exit_counts: Default::default(),
             fixed_cpuid: super::guest_cpu::fixed_cpuid_of(index),
             apic,
+            exit_rip: None,
         };
         record.refresh_apic_cpuid();
         // Room for the slot was reserved above; the box may still fail.

@@ -245,6 +245,11 @@ pub struct Vp {
     /// touched only by the CPU that runs it, or under the lock while it
     /// is off every CPU.
     pub apic: Option<tessera_lapic::LocalApic>,
+    /// The RIP of the last exit the locked path handled (`None` once the
+    /// entry after it looked, or after `VpSetRegisters`): an entry at
+    /// another RIP completed that instruction, which ends an interrupt
+    /// shadow it was in (`lapic_entry::end_shadow_past`).
+    pub exit_rip: Option<u64>,
 }
 
 impl Vp {

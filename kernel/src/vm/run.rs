@@ -245,6 +245,7 @@ impl Kernel {
             super::lifecycle::set_exception_intercepts(vp_record.vmcb.intercepts_mut(), exceptions);
             vp_record.exception_intercepts = exceptions;
         }
+        vp_record.end_shadow_past();
         vp_record.inject_pending();
         if let Some(deadline) = vp_record.inject_apic() {
             crate::arch::apic::interrupt_by(cpu, deadline);

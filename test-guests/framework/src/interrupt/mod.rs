@@ -103,23 +103,36 @@ pub fn set_eoi(eoi: Eoi) {
     EOI_MODE.store(mode, Ordering::Relaxed);
 }
 
+// `sti`, `cli` and `sti; hlt` are compiler barriers (no `nomem`): the
+// handlers write the records while interrupts are on, so no load of them
+// may move across these.
+
 /// Interrupts on (`sti`).
 pub fn sti() {
     // SAFETY: the gates are installed (`install`); handlers return.
-    unsafe { asm!("sti", options(nomem, nostack)) };
+    unsafe { asm!("sti", options(nostack)) };
 }
 
 /// Interrupts off (`cli`).
 pub fn cli() {
-    // SAFETY: masks interrupts; no memory access.
-    unsafe { asm!("cli", options(nomem, nostack)) };
+    // SAFETY: masks interrupts.
+    unsafe { asm!("cli", options(nostack)) };
+}
+
+/// `sti; nop; cli`: interrupts on for the one instruction after STI, so
+/// a pending interrupt is taken exactly there. (A `pause` in STI's shadow
+/// would not do under QEMU 7.2's TCG: its PAUSE helper leaves the shadow
+/// set, and the interrupt then waits behind the CLI.)
+pub fn window() {
+    // SAFETY: as for `sti`.
+    unsafe { asm!("sti", "nop", "cli", options(nostack)) };
 }
 
 /// `sti; hlt`: waits for an interrupt with no window between enabling
 /// interrupts and halting (the STI shadow covers the HLT).
 pub fn sti_hlt() {
     // SAFETY: as for `sti`; HLT returns after the interrupt's handler.
-    unsafe { asm!("sti", "hlt", options(nomem, nostack)) };
+    unsafe { asm!("sti", "hlt", options(nostack)) };
 }
 
 /// How many times `vector` came.
