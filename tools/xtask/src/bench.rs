@@ -91,6 +91,18 @@ pub const GUEST_PATHS: &[BenchPath] = &[
         target: None,
         kvm: None,
     },
+    BenchPath {
+        name: "eoi-x2apic",
+        label: "EOI through the x2APIC MSR",
+        target: Some(250),
+        kvm: None,
+    },
+    BenchPath {
+        name: "self-ipi",
+        label: "self-IPI, ICR write to handler",
+        target: Some(600),
+        kvm: None,
+    },
 ];
 
 /// `name → instructions` from the serial log.

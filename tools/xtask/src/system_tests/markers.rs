@@ -143,6 +143,8 @@ pub const VM_BENCH_MARKERS: &[&str] = &[
     "bench: cpuid-forwarded ",
     "bench: exit-bare ",
     "bench: hypercall-fast ",
+    "bench: eoi-x2apic ",
+    "bench: self-ipi ",
     "bench: hypercall-memory ",
     VM_MANAGER,
     VERDICT_PASS,
