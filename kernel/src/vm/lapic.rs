@@ -68,6 +68,18 @@ pub fn guest_tsc(vp: &Vp) -> u64 {
     crate::arch::tsc::read().wrapping_add(vp.vmcb.control.tsc_offset)
 }
 
+/// An IPI `apic` sent, to `apic` itself if its destination names it
+/// (the only APIC reachable yet); `Dropped` otherwise.
+#[inline]
+pub fn deliver_own(apic: &mut LocalApic, message: &tessera_lapic::Message) -> Received {
+    let own = [apic.address()];
+    if resolve(&message.target, Some(0), &own).contains(0) {
+        apic.receive(message)
+    } else {
+        Received::Dropped
+    }
+}
+
 /// The CPUID leaves whose answer depends on the APIC (`tessera_lapic::
 /// cpuid::apply`): the lock-free path leaves them to the locked one for a
 /// VP with an APIC, except leaf 1, which is in the VP's fixed table.
@@ -107,11 +119,7 @@ impl Vp {
             // before the next entry.
             return;
         };
-        let own = [apic.address()];
-        if !resolve(&message.target, Some(0), &own).contains(0) {
-            return;
-        }
-        match apic.receive(&message) {
+        match deliver_own(apic, &message) {
             Received::Nmi => {
                 if apic.take_nmi() {
                     self.pending_nmi = true;
@@ -124,15 +132,11 @@ impl Vp {
         }
     }
 
-    /// `MOV CR8` changes `V_TPR` without an exit (`V_INTR_MASKING`): the
-    /// APIC's TPR follows it when its priority class differs (a TPR
-    /// written through the APIC keeps its low bits).
+    /// The APIC's TPR after a `MOV CR8` the guest made without an exit
+    /// (`lapic_inject::tpr_from_vmcb`).
     pub fn tpr_from_vmcb(&mut self) {
-        let v_tpr = self.vmcb.control.v_intr.v_tpr() & 0xF;
-        if let Some(apic) = self.apic.as_mut()
-            && apic.tpr() >> 4 != v_tpr
-        {
-            apic.set_tpr(v_tpr << 4);
+        if let Some(apic) = self.apic.as_mut() {
+            super::lapic_inject::tpr_from_vmcb(&self.vmcb, apic);
         }
     }
 }

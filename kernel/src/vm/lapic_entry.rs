@@ -7,7 +7,6 @@ use super::{Vp, VpState};
 use crate::state::Kernel;
 use core::sync::atomic::{AtomicBool, Ordering};
 use tessera_capability::VpId;
-use tessera_svm::{Event, Intercept};
 
 /// Per CPU: a VP of this CPU may be halted with an APIC deadline (cleared
 /// when a look finds none), so idle CPUs without any skip the look.
@@ -16,63 +15,12 @@ static HALTED_WITH_DEADLINE: [AtomicBool; crate::tlb::MAX_CPUS] =
 
 impl Vp {
     /// The APIC's share of what happens before VMRUN, after the
-    /// interrupts `VpAssertInterrupt` posted (`inject_pending`): the timer
-    /// polled, the TPR handed to `V_TPR`, and the highest deliverable
-    /// vector injected through `EVENTINJ` when the guest is interruptible
-    /// (IF set, no interrupt shadow, no event being injected), else an
-    /// interrupt window requested (`V_IRQ` and the VINTR intercept; at that
-    /// exit the kernel comes back here). The vector moves to the ISR only
-    /// when it is injected. Returns the host TSC of the APIC's next timer
-    /// deadline, if any.
+    /// interrupts `VpAssertInterrupt` posted (`inject_pending`): see
+    /// `lapic_inject::inject`. Returns the host TSC of the APIC's next
+    /// timer deadline, if any.
     pub fn inject_apic(&mut self) -> Option<u64> {
-        let offset = self.vmcb.control.tsc_offset;
         let apic = self.apic.as_mut()?;
-        let now = crate::arch::tsc::read().wrapping_add(offset);
-        apic.poll_timer(now);
-        let tpr_class = apic.tpr() >> 4;
-        if self.vmcb.control.v_intr.v_tpr() != tpr_class {
-            self.vmcb.v_intr_mut().set_v_tpr(tpr_class);
-        }
-        let deadline = apic.next_timer_deadline().map(|d| d.wrapping_sub(offset));
-        let vmcb = &mut self.vmcb;
-        let Some(vector) = apic.pending_vector() else {
-            // A request the TPR alone holds back: `MOV CR8` lowers V_TPR
-            // without an exit, so the processor is asked to exit (VINTR)
-            // once V_TPR is below its class (APM Vol. 2 §15.21.2).
-            let in_service = apic.isr().highest().map_or(0, |v| v >> 4);
-            if let Some(held) = apic.irr().highest().filter(|v| v >> 4 > in_service)
-                && apic.mode() != tessera_lapic::ApicMode::Disabled
-                && !vmcb.control.v_intr.v_irq()
-            {
-                let v_intr = vmcb.v_intr_mut();
-                v_intr.set_v_irq(true);
-                v_intr.set_v_ign_tpr(false);
-                v_intr.set_v_intr_prio(held >> 4);
-                v_intr.set_v_intr_vector(held);
-                vmcb.intercepts_mut().set(Intercept::Vintr, true);
-            }
-            return deadline;
-        };
-        let interrupts_on = vmcb.save.rflags & (1 << 9) != 0;
-        let shadow = vmcb.control.interrupt_state.interrupt_shadow();
-        if interrupts_on && !shadow && !vmcb.control.event_inj.valid() {
-            apic.acknowledge();
-            let event = Event::ExternalInterrupt { vector };
-            *vmcb.event_inj_mut() = event.encode().expect("an interrupt is a valid event");
-            vmcb.v_intr_mut().set_v_irq(false);
-            vmcb.intercepts_mut().set(Intercept::Vintr, false);
-        } else if !vmcb.control.v_intr.v_irq() {
-            // The APIC has already weighed TPR and ISR: the window opens
-            // on IF and the shadow alone, and the choice is made again at
-            // its exit (a CR8 write meanwhile is seen then).
-            let v_intr = vmcb.v_intr_mut();
-            v_intr.set_v_irq(true);
-            v_intr.set_v_ign_tpr(true);
-            v_intr.set_v_intr_prio(vector >> 4);
-            v_intr.set_v_intr_vector(vector);
-            vmcb.intercepts_mut().set(Intercept::Vintr, true);
-        }
-        deadline
+        super::lapic_inject::inject(&mut self.vmcb, apic)
     }
 
     /// The kernel completed the instruction of the last exit (RIP moved
@@ -91,13 +39,9 @@ impl Vp {
     }
 
     /// CR8 writes exit exactly while a virtual interrupt request is
-    /// pending (`exit_cr8_write` says why); called last before VMRUN.
+    /// pending (`lapic_inject::guard_cr8`); called last before VMRUN.
     pub fn guard_cr8(&mut self) {
-        let pending = self.vmcb.control.v_intr.v_irq();
-        let cr8 = Intercept::CrWrite(tessera_svm::intercept::RegIndex::R8);
-        if self.vmcb.control.intercepts.is_set(cr8) != pending {
-            self.vmcb.intercepts_mut().set(cr8, pending);
-        }
+        super::lapic_inject::guard_cr8(&mut self.vmcb);
     }
 
     /// Whether HLT ends at once for this VP's APIC: an interrupt it would

@@ -21,6 +21,8 @@
 //! | `lifecycle` | creating, starting, stopping |
 //! | `lapic` | a VP's local APIC: its MSRs, its page, its CPUID bits |
 //! | `lapic_entry` | the APIC before each entry (timer, injection) and HLT until its deadline |
+//! | `lapic_inject` | an APIC interrupt into the VMCB: `EVENTINJ` or an interrupt window |
+//! | `lapic_fast` | the x2APIC MSR exits answered without the lock |
 /// Logs a line that a guest's exits make the kernel print, within its
 /// partition's budget (`tessera_vcpu::log_budget`: the first lines, then
 /// one at each power of two with the count suppressed), so a guest cannot
@@ -76,6 +78,8 @@ pub mod host_msrs;
 pub mod hv1;
 pub mod lapic;
 pub mod lapic_entry;
+pub mod lapic_fast;
+pub mod lapic_inject;
 pub mod lifecycle;
 pub mod memory;
 pub mod mmio;

@@ -94,6 +94,7 @@ struct Entry {
     nrip_save: bool,
     fixed_cpuid: *const super::guest_cpu::FixedCpuid,
     exit_counts: *const ExitCounts,
+    apic: *mut Option<tessera_lapic::LocalApic>,
 }
 
 /// Runs the guest, answering the exits `fast::answer` can without the
@@ -110,15 +111,15 @@ struct Entry {
 #[inline(never)]
 fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
     // The VP is pinned to this CPU and marked running: no other CPU
-    // touches its VMCB, general registers, seen generation, run time or
-    // fetch cache until it leaves the CPU (they only write its pending
-    // interrupt and stop flags, under the lock, and then interrupt this
-    // CPU). The VMCB and the VP record live in boxes, so the pointers stay
+    // touches its VMCB, general registers, seen generation, run time,
+    // fetch cache or local APIC until it leaves the CPU (they only write
+    // its pending interrupt and stop flags, under the lock, and then
+    // interrupt this CPU; a halted VP's APIC is read off every CPU). The VMCB and the VP record live in boxes, so the pointers stay
     // valid while the lock is released. The partition's lock-free part is
     // boxed too, and a partition is reaped only once its VPs are, each once
     // no CPU runs it (`reap_vp`).
     // SAFETY: this CPU alone uses these fields until the VP leaves it.
-    let (vmcb, gprs, seen, run_ticks, fetch_cache, partition, counts, fixed_cpuid) = unsafe {
+    let (vmcb, gprs, seen, run_ticks, fetch_cache, partition, counts, fixed_cpuid, apic) = unsafe {
         (
             &mut *entry.vmcb,
             &mut *entry.gprs,
@@ -128,6 +129,7 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
             &*entry.fast,
             &*entry.exit_counts,
             &*entry.fixed_cpuid,
+            &mut *entry.apic,
         )
     };
     // The VP's time counts from here to its next slow exit: the guest's
@@ -179,15 +181,18 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
                 &mut unlocked,
                 counts,
                 fixed_cpuid,
+                apic.as_mut(),
             );
             if !answered {
                 break true;
             }
             // Back into the guest on the CPU it just left.
             clean_runs.count(vmcb.reentering());
-            // The answer wrote only RIP, RAX, the event field and general
-            // registers, and nothing since the last VMRUN here touched the
-            // host state VMSAVE covers.
+            // The answer wrote only guest state (RIP, RAX, the event field,
+            // general registers; an APIC exit also the virtual interrupt
+            // controls, their intercepts and the interrupt shadow, each
+            // through the VMCB's tracked accessors), and nothing since the
+            // last VMRUN here touched the host state VMSAVE covers.
             // SAFETY: as for the VMRUN above, with the host state still saved.
             unsafe { world_switch::run_again(entry.vmcb_address, gprs, host_vmcb) };
         }
@@ -276,6 +281,7 @@ impl Kernel {
             nrip_save: crate::svm::features().nrip_save,
             fixed_cpuid: &vp_record.fixed_cpuid,
             exit_counts: &vp_record.exit_counts,
+            apic: &mut vp_record.apic,
         })
     }
 }
