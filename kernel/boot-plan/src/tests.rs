@@ -1188,7 +1188,10 @@ fn partitions_round_trip() {
     assert_eq!(mb.hv1, None);
     assert_eq!(mb.apic, crate::manager::ApicKind::None);
     assert_eq!(plan.partition(0).unwrap().hv1, model.partitions[0].hv1);
-    assert_eq!(plan.partition(0).unwrap().apic, crate::manager::ApicKind::Xapic);
+    assert_eq!(
+        plan.partition(0).unwrap().apic,
+        crate::manager::ApicKind::Xapic
+    );
     assert_eq!(plan.image(mb.image).unwrap().name, "hello");
     assert!(plan.is_manager(3) && !plan.is_manager(0));
     assert_eq!(plan.partitions_of(3).count(), 2);

@@ -1,8 +1,8 @@
 //! The local APIC in xAPIC mode (QEMU's TCG in Debian 12 has no x2APIC),
 //! reached through the physical map. Only what starting CPUs needs.
 use super::msr;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use crate::memory;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 const APIC_BASE_ENABLE: u64 = 1 << 11;
 const APIC_BASE_ADDRESS_MASK: u64 = 0x000F_FFFF_FFFF_F000;
@@ -124,7 +124,8 @@ pub fn interrupt_by(cpu: usize, deadline: u64) {
     }
     let ticks = deadline.saturating_sub(super::tsc::read());
     let per_us = super::tsc::ticks_per_microsecond().max(1);
-    let counts = u64::from(u32::MAX).min(ticks.div_ceil(per_us).saturating_mul(per_ms).div_ceil(1000));
+    let counts =
+        u64::from(u32::MAX).min(ticks.div_ceil(per_us).saturating_mul(per_ms).div_ceil(1000));
     if counts >= u64::from(read(REG_TIMER_CURRENT)) {
         return;
     }

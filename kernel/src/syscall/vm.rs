@@ -51,7 +51,8 @@ fn vp_of(kernel: &Kernel, thread: ThreadId, cap: u64, rights: Rights) -> Result<
 
 pub(super) fn partition_create(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
     let [slot, name @ .., apic] = words(kernel, thread);
-    let apic = crate::vm::lapic::ApicChoice::from_word(apic).ok_or(Status::InvalidArgument.code())?;
+    let apic =
+        crate::vm::lapic::ApicChoice::from_word(apic).ok_or(Status::InvalidArgument.code())?;
     let mut bytes = [0u8; 32];
     for (chunk, word) in bytes.chunks_mut(8).zip(name) {
         chunk.copy_from_slice(&word.to_le_bytes());

@@ -1,7 +1,7 @@
 //! What each #VMEXIT means: a kernel fast path, a route to a component, or
 //! the lifecycle handler (`tessera_abi::vm`, "Exits handled by the kernel").
-use super::forward::{Pending, PendingKind};
 use super::Route;
+use super::forward::{Pending, PendingKind};
 use crate::sched::Keep;
 use crate::state::Kernel;
 use tessera_abi::vm::{TESSERA_UNSUPPORTED, intercept};

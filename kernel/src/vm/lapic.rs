@@ -16,9 +16,7 @@ use crate::state::Kernel;
 use core::num::NonZeroU64;
 use tessera_abi::vm::apic as choice;
 use tessera_capability::VpId;
-use tessera_lapic::{
-    ApicConfig, Effect, LocalApic, Received, TimerClock, resolve,
-};
+use tessera_lapic::{ApicConfig, Effect, LocalApic, Received, TimerClock, resolve};
 use tessera_vcpu::mmio::Op;
 
 /// Which APIC a partition's VPs get (`PartitionCreate` word 5).
@@ -195,7 +193,12 @@ impl Kernel {
         let (decoded, _) = super::mmio::decode(&record.vmcb, &record.gprs, partition.space.npt());
         let Some(access) = decoded else {
             let code = tessera_svm::ExitCode::NPF.0;
-            return Some(self.lifecycle(cpu, vp, tessera_abi::vm::TESSERA_UNSUPPORTED as u32, code));
+            return Some(self.lifecycle(
+                cpu,
+                vp,
+                tessera_abi::vm::TESSERA_UNSUPPORTED as u32,
+                code,
+            ));
         };
         let record = self.vps.get_mut(vp)?;
         let now = guest_tsc(record);
@@ -217,4 +220,3 @@ impl Kernel {
         Some(Next::Resume)
     }
 }
-

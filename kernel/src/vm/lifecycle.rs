@@ -113,8 +113,7 @@ impl Kernel {
     ) -> Result<PartitionId, u64> {
         let out_of_memory = cap_status(CapError::OutOfMemory);
         self.partitions.reserve(1).map_err(|_| out_of_memory)?;
-        let mut fast =
-            try_box(super::fast::FastPartition::default()).map_err(|_| out_of_memory)?;
+        let mut fast = try_box(super::fast::FastPartition::default()).map_err(|_| out_of_memory)?;
         fast.apic_leaves = apic != super::lapic::ApicChoice::None;
         let asid = tables::allocate_asid().ok_or(out_of_memory)?;
         let config = NptConfig {

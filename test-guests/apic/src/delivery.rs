@@ -29,7 +29,11 @@ fn nth(index: usize) -> u32 {
 fn delivered_at(vector: u8, next: u64) -> Outcome {
     ensure_eq!(interrupt::total(), 1, "interrupts taken");
     ensure_eq!(nth(0), u32::from(vector), "vector");
-    ensure_eq!(interrupt::last_rip(), next, "interrupted RIP (the instruction after the write)");
+    ensure_eq!(
+        interrupt::last_rip(),
+        next,
+        "interrupted RIP (the instruction after the write)"
+    );
     Ok(())
 }
 
@@ -43,7 +47,11 @@ pub fn xapic(suite: &mut Suite, page: &DeviceWindow) {
                 let icr = page.base() + offset::ICR_LOW;
                 let next = interrupt::write32_marking_next(icr, (ICR_SELF | 0x41) as u32);
                 delivered_at(0x41, next)?;
-                ensure_eq!(page.read32(offset::ISR + 0x20), 0, "ISR of 0x40-0x5F after the EOI");
+                ensure_eq!(
+                    page.read32(offset::ISR + 0x20),
+                    0,
+                    "ISR of 0x40-0x5F after the EOI"
+                );
                 Ok(())
             })
         },
@@ -52,10 +60,13 @@ pub fn xapic(suite: &mut Suite, page: &DeviceWindow) {
 
 pub fn x2apic(suite: &mut Suite) {
     interrupt::set_eoi(Eoi::X2apicMsr);
-    suite.check("x2APIC: a SELF IPI is taken before the next instruction", || {
-        cpu::wrmsr(msr(offset::TPR), 0)?;
-        with_interrupts(|| delivered_at(0x42, interrupt::wrmsr_marking_next(SELF_IPI, 0x42)))
-    });
+    suite.check(
+        "x2APIC: a SELF IPI is taken before the next instruction",
+        || {
+            cpu::wrmsr(msr(offset::TPR), 0)?;
+            with_interrupts(|| delivered_at(0x42, interrupt::wrmsr_marking_next(SELF_IPI, 0x42)))
+        },
+    );
     suite.check(
         "x2APIC: ICR with the self shorthand, and with its own ID, before the next instruction",
         || {
@@ -73,7 +84,11 @@ pub fn x2apic(suite: &mut Suite) {
             interrupt::reset();
             cpu::wrmsr(SELF_IPI, 0x45)?;
             ensure_eq!(interrupt::total(), 0, "interrupts taken with IF clear");
-            ensure_eq!(cpu::rdmsr(msr(offset::IRR) + 2)?, 1 << 5, "IRR of 0x40-0x5F");
+            ensure_eq!(
+                cpu::rdmsr(msr(offset::IRR) + 2)?,
+                1 << 5,
+                "IRR of 0x40-0x5F"
+            );
             // STI's shadow covers one instruction; the interrupt is taken
             // before the second.
             interrupt::window();
@@ -134,20 +149,31 @@ fn nesting() -> Outcome {
     cpu::wrmsr(SELF_IPI, 0x50)?;
     ensure_eq!(interrupt::total(), 1, "0x50 taken");
     ensure!(isr_bit(0x50)?, "0x50 not in service");
-    ensure_eq!(cpu::rdmsr(msr(offset::PPR))?, 0x50, "PPR with 0x50 in service");
+    ensure_eq!(
+        cpu::rdmsr(msr(offset::PPR))?,
+        0x50,
+        "PPR with 0x50 in service"
+    );
     cpu::wrmsr(SELF_IPI, 0x5A)?;
     ensure_eq!(interrupt::total(), 1, "0x5A (same class) waits behind 0x50");
     cpu::wrmsr(SELF_IPI, 0x61)?;
     ensure_eq!(nth(1), 0x61, "0x61 (higher class) nests");
     ensure!(isr_bit(0x61)? && isr_bit(0x50)?, "0x61 and 0x50 in service");
     eoi()?;
-    ensure!(!isr_bit(0x61)? && isr_bit(0x50)?, "the EOI ended 0x61, not 0x50");
+    ensure!(
+        !isr_bit(0x61)? && isr_bit(0x50)?,
+        "the EOI ended 0x61, not 0x50"
+    );
     ensure_eq!(interrupt::total(), 2, "0x5A still waits");
     eoi()?;
     ensure_eq!(nth(2), 0x5A, "0x5A once 0x50 ended");
     ensure!(isr_bit(0x5A)? && !isr_bit(0x50)?, "0x5A in service alone");
     eoi()?;
-    ensure_eq!(cpu::rdmsr(msr(offset::ISR) + 2)?, 0, "ISR of 0x40-0x5F at the end");
+    ensure_eq!(
+        cpu::rdmsr(msr(offset::ISR) + 2)?,
+        0,
+        "ISR of 0x40-0x5F at the end"
+    );
     ensure_eq!(cpu::rdmsr(msr(offset::PPR))?, 0, "PPR at the end");
     Ok(())
 }

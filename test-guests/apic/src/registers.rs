@@ -61,9 +61,21 @@ pub fn cpuid(suite: &mut Suite) {
         "CPUID 1 shows the APIC, x2APIC and TSC-deadline; leaf 6 ARAT; APIC ID 0",
         || {
             let leaf1 = cpu::cpuid(1, 0);
-            ensure!(leaf1.edx & 1 << 9 != 0, "leaf 1 EDX {:#x}: no APIC", leaf1.edx);
-            ensure!(leaf1.ecx & 1 << 21 != 0, "leaf 1 ECX {:#x}: no x2APIC", leaf1.ecx);
-            ensure!(leaf1.ecx & 1 << 24 != 0, "leaf 1 ECX {:#x}: no TSC-deadline", leaf1.ecx);
+            ensure!(
+                leaf1.edx & 1 << 9 != 0,
+                "leaf 1 EDX {:#x}: no APIC",
+                leaf1.edx
+            );
+            ensure!(
+                leaf1.ecx & 1 << 21 != 0,
+                "leaf 1 ECX {:#x}: no x2APIC",
+                leaf1.ecx
+            );
+            ensure!(
+                leaf1.ecx & 1 << 24 != 0,
+                "leaf 1 ECX {:#x}: no TSC-deadline",
+                leaf1.ecx
+            );
             ensure_eq!(leaf1.ebx >> 24, 0, "initial APIC ID");
             ensure!(cpu::cpuid(6, 0).eax & 1 << 2 != 0, "leaf 6 EAX: no ARAT");
             Ok(())
@@ -108,7 +120,11 @@ pub fn xapic(suite: &mut Suite) -> Option<DeviceWindow> {
             // The logical destination in flat model: bits 31:24 only.
             page.write32(offset::LDR, 0x0300_00FF);
             ensure_eq!(page.read32(offset::LDR), 0x0300_0000, "LDR");
-            ensure_eq!(page.read32(offset::PPR), 0x35, "PPR is the TPR with nothing in service");
+            ensure_eq!(
+                page.read32(offset::PPR),
+                0x35,
+                "PPR is the TPR with nothing in service"
+            );
             Ok(())
         },
     );
@@ -134,7 +150,11 @@ pub fn to_x2apic(suite: &mut Suite, page: &DeviceWindow) -> bool {
     let moved = suite.check("IA32_APIC_BASE: xAPIC to x2APIC", || {
         cpu::wrmsr(IA32_APIC_BASE, APIC_PAGE | BASE_EN | BASE_EXTD | BASE_BSP)?;
         let base = cpu::rdmsr(IA32_APIC_BASE)?;
-        ensure_eq!(base, APIC_PAGE | BASE_EN | BASE_EXTD | BASE_BSP, "IA32_APIC_BASE");
+        ensure_eq!(
+            base,
+            APIC_PAGE | BASE_EN | BASE_EXTD | BASE_BSP,
+            "IA32_APIC_BASE"
+        );
         Ok(())
     });
     if !moved {
@@ -155,7 +175,11 @@ pub fn to_x2apic(suite: &mut Suite, page: &DeviceWindow) -> bool {
         || {
             ensure_eq!(cpu::rdmsr(msr(offset::ID))?, 0, "ID");
             ensure_eq!(cpu::rdmsr(msr(offset::LDR))?, 1, "LDR");
-            ensure_eq!(cpu::rdmsr(msr(offset::VERSION))? & 0xFF_00FF, 0x05_0014, "version");
+            ensure_eq!(
+                cpu::rdmsr(msr(offset::VERSION))? & 0xFF_00FF,
+                0x05_0014,
+                "version"
+            );
             Ok(())
         },
     );
@@ -163,10 +187,20 @@ pub fn to_x2apic(suite: &mut Suite, page: &DeviceWindow) -> bool {
         "IA32_APIC_BASE: x2APIC straight back to xAPIC is #GP, EXTD without EN is #GP",
         || {
             let base = APIC_PAGE | BASE_BSP;
-            expect_exception(GENERAL_PROTECTION, cpu::wrmsr(IA32_APIC_BASE, base | BASE_EN))?;
-            expect_exception(GENERAL_PROTECTION, cpu::wrmsr(IA32_APIC_BASE, base | BASE_EXTD))?;
+            expect_exception(
+                GENERAL_PROTECTION,
+                cpu::wrmsr(IA32_APIC_BASE, base | BASE_EN),
+            )?;
+            expect_exception(
+                GENERAL_PROTECTION,
+                cpu::wrmsr(IA32_APIC_BASE, base | BASE_EXTD),
+            )?;
             let now = cpu::rdmsr(IA32_APIC_BASE)?;
-            ensure_eq!(now, base | BASE_EN | BASE_EXTD, "IA32_APIC_BASE after the refusals");
+            ensure_eq!(
+                now,
+                base | BASE_EN | BASE_EXTD,
+                "IA32_APIC_BASE after the refusals"
+            );
             Ok(())
         },
     );
@@ -192,7 +226,11 @@ pub fn x2apic_misuse(suite: &mut Suite) {
             gp(cpu::wrmsr(msr(offset::EOI), 1))?;
             gp(cpu::wrmsr(msr(offset::ESR), 1))?;
             gp(cpu::wrmsr(msr(offset::LVT_TIMER), 1 << 32))?;
-            ensure_eq!(cpu::rdmsr(msr(offset::TPR))?, 0x35, "TPR after the refused write");
+            ensure_eq!(
+                cpu::rdmsr(msr(offset::TPR))?,
+                0x35,
+                "TPR after the refused write"
+            );
             Ok(())
         },
     );

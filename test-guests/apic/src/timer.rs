@@ -31,7 +31,10 @@ const PERIOD_TICKS: u64 = 60_000_000;
 const PERIODS: u64 = 50;
 
 fn lvt_timer(mode: u64) -> Result<(), Failure> {
-    Ok(cpu::wrmsr(msr(offset::LVT_TIMER), mode | u64::from(TIMER_VECTOR))?)
+    Ok(cpu::wrmsr(
+        msr(offset::LVT_TIMER),
+        mode | u64::from(TIMER_VECTOR),
+    )?)
 }
 
 fn initial_count(count: u32) -> Result<(), Failure> {
@@ -71,39 +74,50 @@ fn ticks_per_count_1024() -> Result<(u64, u64), Failure> {
 pub fn run(suite: &mut Suite) {
     interrupt::set_eoi(Eoi::X2apicMsr);
     let mut rate = None;
-    suite.check("the timer counts down at a steady rate against the TSC", || {
-        let measured = ticks_per_count_1024()?;
-        ensure!(measured.0 > 0, "no TSC ticks per count");
-        rate = Some(measured);
-        Ok(())
-    });
+    suite.check(
+        "the timer counts down at a steady rate against the TSC",
+        || {
+            let measured = ticks_per_count_1024()?;
+            ensure!(measured.0 > 0, "no TSC ticks per count");
+            rate = Some(measured);
+            Ok(())
+        },
+    );
     let Some((low, high)) = rate else {
         return;
     };
-    suite.note(format_args!("timer: {low} to {high} TSC ticks per 1024 counts"));
+    suite.note(format_args!(
+        "timer: {low} to {high} TSC ticks per 1024 counts"
+    ));
     // The least time `counts` can take.
     let at_least = |counts: u64| counts * low / 1024;
-    suite.check("one-shot: HLT wakes on its interrupt, never early, then it stops", || {
-        interrupt::reset();
-        lvt_timer(ONE_SHOT)?;
-        let start = cpu::rdtsc();
-        initial_count(ONE_SHOT_COUNTS)?;
-        interrupt::sti_hlt();
-        interrupt::cli();
-        ensure_eq!(interrupt::count(TIMER_VECTOR), 1, "timer interrupts");
-        ensure_eq!(current_count()?, 0, "current count once it fired");
-        let waited = interrupt::last_tsc() - start;
-        let least = at_least(u64::from(ONE_SHOT_COUNTS));
-        ensure!(waited >= least, "fired after {waited} TSC ticks, before {least}");
-        // Expired: no second interrupt.
-        interrupt::sti();
-        for _ in 0..10_000 {
-            core::hint::spin_loop();
-        }
-        interrupt::cli();
-        ensure_eq!(interrupt::count(TIMER_VECTOR), 1, "timer interrupts later");
-        Ok(())
-    });
+    suite.check(
+        "one-shot: HLT wakes on its interrupt, never early, then it stops",
+        || {
+            interrupt::reset();
+            lvt_timer(ONE_SHOT)?;
+            let start = cpu::rdtsc();
+            initial_count(ONE_SHOT_COUNTS)?;
+            interrupt::sti_hlt();
+            interrupt::cli();
+            ensure_eq!(interrupt::count(TIMER_VECTOR), 1, "timer interrupts");
+            ensure_eq!(current_count()?, 0, "current count once it fired");
+            let waited = interrupt::last_tsc() - start;
+            let least = at_least(u64::from(ONE_SHOT_COUNTS));
+            ensure!(
+                waited >= least,
+                "fired after {waited} TSC ticks, before {least}"
+            );
+            // Expired: no second interrupt.
+            interrupt::sti();
+            for _ in 0..10_000 {
+                core::hint::spin_loop();
+            }
+            interrupt::cli();
+            ensure_eq!(interrupt::count(TIMER_VECTOR), 1, "timer interrupts later");
+            Ok(())
+        },
+    );
     let mut phase = (0, 0, 0);
     suite.check(
         "periodic: 50 periods waited in HLT, none early and no drift",
@@ -130,7 +144,11 @@ pub fn run(suite: &mut Suite) {
                     break;
                 }
             }
-            ensure_eq!(u64::from(interrupt::count(TIMER_VECTOR)), PERIODS, "interrupts");
+            ensure_eq!(
+                u64::from(interrupt::count(TIMER_VECTOR)),
+                PERIODS,
+                "interrupts"
+            );
             // The phase: on its grid the countdown reloads at start + n
             // periods whenever the interrupts came, so the current count
             // says how far into a period the counts since the start are.
@@ -200,10 +218,13 @@ pub fn run(suite: &mut Suite) {
         "timer: TSC-deadline interrupts {} to {} TSC ticks after their deadline",
         late.0, late.1
     ));
-    suite.check("the timer in one-shot mode ignores IA32_TSC_DEADLINE", || {
-        lvt_timer(ONE_SHOT)?;
-        cpu::wrmsr(IA32_TSC_DEADLINE, 5)?;
-        ensure_eq!(cpu::rdmsr(IA32_TSC_DEADLINE)?, 0, "IA32_TSC_DEADLINE");
-        Ok(())
-    });
+    suite.check(
+        "the timer in one-shot mode ignores IA32_TSC_DEADLINE",
+        || {
+            lvt_timer(ONE_SHOT)?;
+            cpu::wrmsr(IA32_TSC_DEADLINE, 5)?;
+            ensure_eq!(cpu::rdmsr(IA32_TSC_DEADLINE)?, 0, "IA32_TSC_DEADLINE");
+            Ok(())
+        },
+    );
 }

@@ -45,7 +45,11 @@ pub fn run(suite: &mut Suite) {
     interrupt::cli();
     let delivered = interrupt::count(VECTOR);
     suite.check("every self-IPI reached its handler", || {
-        tessera_guest_framework::ensure_eq!(delivered, 6, "self-IPIs taken (1 warm-up, 5 measured)");
+        tessera_guest_framework::ensure_eq!(
+            delivered,
+            6,
+            "self-IPIs taken (1 warm-up, 5 measured)"
+        );
         Ok(())
     });
     println!("bench: self-ipi {self_ipi}");

@@ -62,6 +62,9 @@ mod tests {
         assert_eq!(ApicKind::from_name("X2APIC"), None);
         assert_eq!(ApicKind::None.create_word(), tessera_abi::vm::apic::NONE);
         assert_eq!(ApicKind::Xapic.create_word(), tessera_abi::vm::apic::XAPIC);
-        assert_eq!(ApicKind::X2apic.create_word(), tessera_abi::vm::apic::X2APIC);
+        assert_eq!(
+            ApicKind::X2apic.create_word(),
+            tessera_abi::vm::apic::X2APIC
+        );
     }
 }
