@@ -57,6 +57,8 @@ pub const VM_EXITS_MARKERS: &[&str] = &[
 /// The local APIC: every check of the `apic` guest, by name.
 pub const VM_APIC_MARKERS: &[&str] = &[
     "boot plan \"vm-apic\": 2 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition apic: ",
     "] INFO partition apic: created (slot ",
     ", local APIC X2apic)",
     "] INFO apic: ok 1 - CPUID 1 shows the APIC, x2APIC and TSC-deadline; leaf 6 ARAT; APIC ID 0",
