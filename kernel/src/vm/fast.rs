@@ -125,6 +125,8 @@ pub struct FastPartition {
     /// route aside): hypercalls are enabled and the configuration answers
     /// spin waits. Derived from the two by the only writers of either.
     spin_waits_answered: AtomicBool,
+    /// The invariant-TSC control, for CPUID (`time.rs`).
+    pub time: super::time::FastTime,
 }
 
 impl Default for FastPartition {
@@ -138,6 +140,7 @@ impl Default for FastPartition {
             hv1: spin::Once::new(),
             hypercalls_enabled: AtomicBool::new(false),
             spin_waits_answered: AtomicBool::new(false),
+            time: super::time::FastTime::default(),
         }
     }
 }
@@ -267,7 +270,7 @@ fn answer_cpuid(
     };
     let subleaf = gprs.rcx as u32;
     let [eax, ebx, ecx, edx] =
-        super::guest_cpu::partition_cpuid(partition.hv1(), leaf, subleaf, vp_index);
+        super::guest_cpu::partition_cpuid(Some(partition), leaf, subleaf, vp_index);
     *vmcb.event_inj_mut() = EventInjection::NONE;
     *vmcb.rax_mut() = u64::from(eax);
     gprs.rbx = u64::from(ebx);

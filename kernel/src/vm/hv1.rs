@@ -7,7 +7,6 @@ use super::tables::KernelTables;
 use crate::memory::physical_to_virtual;
 use crate::sched::Keep;
 use crate::state::Kernel;
-use core::num::NonZeroU64;
 use tessera_abi::Status;
 use tessera_abi::vm::{GPA_LIMIT, TESSERA_GUEST_CRASH, TESSERA_RESET_REQUEST, intercept};
 use tessera_capability::{PartitionId, VpId};
@@ -29,6 +28,9 @@ pub struct PartitionHv1 {
     pub msrs: PartitionMsrs,
     pub msr_policy: MsrPolicy,
     pub dispatch_policy: DispatchPolicy,
+    /// A VP wrote `IA32_TSC`: the reference TSC page says "use the MSR"
+    /// until a reset (`time.rs`).
+    pub tsc_diverged: bool,
 }
 
 impl PartitionHv1 {
@@ -39,9 +41,7 @@ impl PartitionHv1 {
             log::info!("PartitionSetHv1 refused: {violations:?}");
             return Err(Status::InvalidArgument.code());
         }
-        let hz = NonZeroU64::new(crate::arch::tsc::ticks_per_microsecond().max(1) * 1_000_000)
-            .expect("non-zero");
-        let reference = synthetic_msr::ReferenceCounter::new(crate::arch::tsc::read(), hz);
+        let reference = super::time::reference_counter();
         let mut dispatch_policy = DispatchPolicy::from_config(&config);
         dispatch_policy.physical_address_bits = GPA_BITS;
         Ok(Self {
@@ -49,6 +49,7 @@ impl PartitionHv1 {
             msrs: PartitionMsrs::new(reference),
             msr_policy: MsrPolicy::from_config(&config, GPA_BITS),
             dispatch_policy,
+            tsc_diverged: false,
         })
     }
 }
@@ -197,8 +198,10 @@ impl Kernel {
         };
         if let Some(state) = target.hv1.as_mut() {
             state.msrs.reset();
+            state.tsc_diverged = false;
         }
         target.fast.set_hypercalls_enabled(false);
+        target.fast.time.set_invariant_tsc_exposed(false);
         for &vp in vps {
             if let Some(record) = self.vps.get_mut(vp) {
                 record.hv1_msrs.reset();
@@ -270,6 +273,10 @@ impl Kernel {
             target
                 .fast
                 .set_hypercalls_enabled(state.msrs.hypercalls_enabled());
+            target
+                .fast
+                .time
+                .set_invariant_tsc_exposed(state.msrs.tsc_invariant().exposed());
         }
         let effect = match result {
             Ok(effect) => effect,
@@ -296,7 +303,11 @@ impl Kernel {
             return Next::GONE;
         };
         match effect {
-            Effect::None => Next::Resume,
+            Effect::None | Effect::InvariantTscExposed => Next::Resume,
+            Effect::ReferenceTscPage { enable, .. } => {
+                self.apply_reference_tsc_page(cpu, vp, partition, enable);
+                Next::Resume
+            }
             // A move is a placement of the same identity elsewhere.
             Effect::HypercallPage { enable, .. } => {
                 let id = OverlayId::HypercallPage;

@@ -79,6 +79,7 @@ pub mod overlay;
 pub mod run;
 pub mod skip;
 pub mod tables;
+pub mod time;
 pub mod world_switch;
 
 use crate::memory::frame_box::FrameBox;
