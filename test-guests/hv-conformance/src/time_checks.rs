@@ -186,7 +186,27 @@ fn reference_tsc_page(suite: &mut Suite, config: &Config, pages: &Pages) {
             Ok(())
         },
     );
+    // timers.md § Partition Reference TSC Mechanism: sequence 0 means "no
+    // longer a reliable source of reference time and the VM must fall
+    // back". Once the guest moves its own TSC, the page's offset is wrong
+    // for it; the MSR keeps counting.
+    suite.check(
+        "after a WRMSR IA32_TSC the reference TSC page says TscSequence 0 (use the MSR), and TIME_REF_COUNT still increases",
+        || {
+            write(msr, enable_at(page))?;
+            ensure!(page_time(page)?.is_some(), "TscSequence 0 before the TSC write");
+            let before = read(m::HV_X64_MSR_TIME_REF_COUNT)?;
+            write(IA32_TSC, cpu::rdtsc())?;
+            ensure_eq!(memory::read_u32(page), 0, "TscSequence after the TSC write");
+            let after = read(m::HV_X64_MSR_TIME_REF_COUNT)?;
+            ensure!(after > before, "TIME_REF_COUNT {before} then {after}");
+            write(msr, 0)
+        },
+    );
 }
+
+/// The architectural time-stamp counter MSR.
+const IA32_TSC: u32 = 0x10;
 
 fn frequencies(suite: &mut Suite, config: &Config) {
     if !config.privileges.access_frequency_regs() {
