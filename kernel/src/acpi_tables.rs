@@ -70,7 +70,9 @@ pub fn pm_timer(rsdp: Option<u64>) -> Option<(u16, bool)> {
     if block.address_space != acpi::address::AddressSpace::SystemIo {
         return None;
     }
-    let port = u16::try_from(block.address).ok().filter(|&port| port != 0)?;
+    let port = u16::try_from(block.address)
+        .ok()
+        .filter(|&port| port != 0)?;
     let extended = { fadt.flags }.pm_timer_is_32_bit();
     Some((port, extended))
 }

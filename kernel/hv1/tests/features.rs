@@ -309,11 +309,7 @@ fn unimplemented_privileges_are_refused() {
         }]
     );
     let text = v.iter().next().unwrap().to_string();
-    for name in [
-        "AccessSynicRegs",
-        "AccessStatsReg",
-        "PostMessages",
-    ] {
+    for name in ["AccessSynicRegs", "AccessStatsReg", "PostMessages"] {
         assert!(text.contains(name), "{text}");
     }
     assert!(text.contains("must support the corresponding"), "{text}");

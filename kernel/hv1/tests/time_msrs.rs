@@ -45,7 +45,8 @@ impl Vm {
             vp: VpMsrs::new(0),
             policy: MsrPolicy {
                 privileges,
-                features_edx: HvFeatureIdentificationEdx::new().with_timer_frequencies_available(true),
+                features_edx: HvFeatureIdentificationEdx::new()
+                    .with_timer_frequencies_available(true),
                 gpa_bits: GPA_BITS,
             },
         }
@@ -66,7 +67,10 @@ impl Vm {
 }
 
 fn enabled(gpn: u64) -> u64 {
-    HvReferenceTscMsr::new().with_enable(true).with_gpn(gpn).into_bits()
+    HvReferenceTscMsr::new()
+        .with_enable(true)
+        .with_gpn(gpn)
+        .into_bits()
 }
 
 /// md timers.md § Reference TSC Page Register: 0 at creation; Enable
@@ -87,10 +91,16 @@ fn reference_tsc_msr() {
     let first = vm.partition.reference_tsc_values();
     assert_ne!(first.sequence, 0);
     // The same value again changes nothing.
-    assert_eq!(vm.wr(HV_X64_MSR_REFERENCE_TSC, enabled(0x123)), Ok(Effect::None));
+    assert_eq!(
+        vm.wr(HV_X64_MSR_REFERENCE_TSC, enabled(0x123)),
+        Ok(Effect::None)
+    );
     // RsvdP bits are accepted and read back, the page stays.
     let with_reserved = enabled(0x123) | 0xFFE;
-    assert_eq!(vm.wr(HV_X64_MSR_REFERENCE_TSC, with_reserved), Ok(Effect::None));
+    assert_eq!(
+        vm.wr(HV_X64_MSR_REFERENCE_TSC, with_reserved),
+        Ok(Effect::None)
+    );
     assert_eq!(vm.rd(HV_X64_MSR_REFERENCE_TSC), Ok(with_reserved));
     // A move republishes under a new sequence.
     assert_eq!(
@@ -117,7 +127,10 @@ fn reference_tsc_msr() {
     let last = enabled((1 << (GPA_BITS - 12)) - 1);
     assert!(matches!(
         vm.wr(HV_X64_MSR_REFERENCE_TSC, last),
-        Ok(Effect::ReferenceTscPage { enable: Some(_), previous: None })
+        Ok(Effect::ReferenceTscPage {
+            enable: Some(_),
+            previous: None
+        })
     ));
     // Disable.
     assert_eq!(
@@ -143,7 +156,9 @@ fn reference_tsc_msr() {
 #[test]
 fn privileges_gate_every_time_msr() {
     let mut none = Vm::new(
-        Mask::new().with_access_hypercall_msrs(true).with_access_vp_index(true),
+        Mask::new()
+            .with_access_hypercall_msrs(true)
+            .with_access_vp_index(true),
         0,
         3_000_000_000,
     );
@@ -212,8 +227,14 @@ fn tsc_invariant_control() {
 fn slow_tsc_falls_back_to_the_msr() {
     let mut vm = Vm::new(time_privileges(), 0, 10_000_000);
     vm.wr(HV_X64_MSR_REFERENCE_TSC, enabled(0x10)).unwrap();
-    assert_eq!(vm.partition.reference_tsc_values(), ReferenceTscValues::INVALID);
-    assert_eq!(vm.rd_at(HV_X64_MSR_TIME_REF_COUNT, 10_000_000), Ok(10_000_000));
+    assert_eq!(
+        vm.partition.reference_tsc_values(),
+        ReferenceTscValues::INVALID
+    );
+    assert_eq!(
+        vm.rd_at(HV_X64_MSR_TIME_REF_COUNT, 10_000_000),
+        Ok(10_000_000)
+    );
 }
 
 proptest! {

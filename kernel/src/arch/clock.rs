@@ -138,7 +138,11 @@ impl core::fmt::Display for Measurement {
         )?;
         match self.source {
             Source::PmTimer { port, bits } => {
-                write!(f, "{} ticks of the {bits}-bit ACPI PM timer at port {port:#x})", self.ticks)
+                write!(
+                    f,
+                    "{} ticks of the {bits}-bit ACPI PM timer at port {port:#x})",
+                    self.ticks
+                )
             }
             Source::Pit => write!(f, "{} ticks of PIT channel 2)", self.ticks),
         }
