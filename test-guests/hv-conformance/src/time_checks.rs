@@ -39,7 +39,7 @@ pub fn run(suite: &mut Suite, config: &Config, pages: &Pages) {
 
 /// The page's time at the current TSC, read under TscSequence; `None`
 /// for sequence 0 ("fall back to a different source").
-fn page_time(page: u64) -> Result<Option<u64>, tessera_guest_framework::Failure> {
+pub fn page_time(page: u64) -> Result<Option<u64>, tessera_guest_framework::Failure> {
     for _ in 0..1000 {
         let sequence = memory::read_u32(page);
         if sequence == 0 {
