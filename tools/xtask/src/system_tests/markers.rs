@@ -277,10 +277,16 @@ pub const CONSOLE_ECHO_MARKERS: &[&str] = &[
 ///   RAM, the reserved EBDA KiB, the ACPI tables, 256 MiB of RAM), Hyper-V
 ///   picked from CPUID, and every ACPI table found from `acpi_rsdp_addr`
 ///   with its checksum right (Linux refuses a table whose checksum is not);
-/// - where it stops: TSC calibration finds no timer to calibrate against
-///   (no PIT, HPET or PM timer; `hv-frequencies` comes with issue 13). It
-///   then waits for a timer tick forever, so the test ends the run there
-///   (Ctrl-A X). Timestamps, addresses KASLR chooses and the privilege
+/// - time from the Hv#1 interface: Linux registers the reference TSC page
+///   as a clocksource (`hv-time`) and takes the TSC frequency from
+///   `HV_X64_MSR_TSC_FREQUENCY` (`hv-frequencies`: "tsc: Detected", then
+///   the delay loop "calculated using timer frequency"), where it used to
+///   stop ("tsc: No reference (HPET/PMTIMER) available").
+/// - where the test stops: right after that calibration (Ctrl-A X). Linux
+///   goes on to `Run /init` and then idles forever with no timer
+///   interrupt; on the way it reads AMD's `NB_CFG` MSR (`0xC001001F`,
+///   `amd_bus_cpu_online`), which Tessera does not answer, so it logs an
+///   "unchecked MSR access" with a call trace — not reached here. Timestamps, addresses KASLR chooses and the privilege
 ///   bits (which change as Tessera implements more) are not checked.
 pub const LINUX_EARLY_BOOT_MARKERS: &[&str] = &[
     "boot plan \"linux\": 2 components",
@@ -296,6 +302,8 @@ pub const LINUX_EARLY_BOOT_MARKERS: &[&str] = &[
     "] BIOS-e820: [mem 0x0000000000100000-0x000000000fffffff] usable",
     "] Hypervisor detected: Microsoft Hyper-V",
     "] Hyper-V: privilege flags low 0x",
+    "] clocksource: hyperv_clocksource_tsc_page: ",
+    "] tsc: Detected ",
     "] ACPI: RSDP 0x00000000000E0000 000024 (v02 TESSRA)",
     "] ACPI: XSDT 0x",
     "] ACPI: FACP 0x",
@@ -303,11 +311,13 @@ pub const LINUX_EARLY_BOOT_MARKERS: &[&str] = &[
     "] ACPI: APIC 0x",
     "] Kernel command line: console=ttyS0",
     "] ACPI: Core revision ",
-    LINUX_NEEDS_A_TIMER,
+    LINUX_CALIBRATED_FROM_THE_MSR,
 ];
 
-/// Where Linux first waits for a timer.
-pub const LINUX_NEEDS_A_TIMER: &str = "] tsc: No reference (HPET/PMTIMER) available";
+/// Where the test ends the run: Linux calibrated its delay loop from the
+/// TSC frequency `HV_X64_MSR_TSC_FREQUENCY` gave it (`hv_get_tsc_khz`).
+pub const LINUX_CALIBRATED_FROM_THE_MSR: &str =
+    "] Calibrating delay loop (skipped), value calculated using timer frequency";
 
 /// What must not appear while Linux boots: a kernel complaint (an MSR a
 /// CPUID bit promised but that faults, a bug, a warning, a panic), an ACPI
