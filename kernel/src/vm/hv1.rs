@@ -109,15 +109,14 @@ impl Kernel {
         };
         if let Some(state) = target.hv1.as_mut() {
             state.msrs.reset();
-            state.tsc_diverged = false;
         }
         target.fast.set_hypercalls_enabled(false);
-        target.fast.time.set_invariant_tsc_exposed(false);
         for &vp in vps {
             if let Some(record) = self.vps.get_mut(vp) {
                 record.hv1_msrs.reset();
             }
         }
+        self.reset_time(partition, vps);
         // Every overlay is Hv#1 state: remove the top one until none is
         // left (no list of them is needed, so nothing is allocated).
         while let Some(id) = self

@@ -142,6 +142,23 @@ impl Kernel {
         })
     }
 
+    /// After a partition reset: the invariant-TSC bit hidden again (the
+    /// MSRs were reset), and the page valid unless a VP's TSC is still one
+    /// the guest moved (the VMCB's offset is the VP's and survives).
+    pub fn reset_time(&mut self, partition: PartitionId, vps: &super::PartitionVps) {
+        let diverged = vps.iter().any(|&vp| {
+            self.vps
+                .get(vp)
+                .is_some_and(|record| record.vmcb.control.tsc_offset != 0)
+        });
+        if let Some(target) = self.partitions.get_mut(partition) {
+            target.fast.time.set_invariant_tsc_exposed(false);
+            if let Some(state) = target.hv1.as_mut() {
+                state.tsc_diverged = diverged;
+            }
+        }
+    }
+
     /// A VP of `partition` wrote `IA32_TSC`: its guest TSC no longer is
     /// the host's, so the page's scale and offset are wrong for it. The
     /// page (if placed) gets `TscSequence` 0, "no longer a reliable source
