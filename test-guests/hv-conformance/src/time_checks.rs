@@ -35,6 +35,17 @@ pub fn run(suite: &mut Suite, config: &Config, pages: &Pages) {
         reference_tsc_page(suite, config, pages);
     }
     tsc_invariant(suite, config);
+    // ARAT promises an APIC timer that runs in every C-state: it is
+    // honest only where a local APIC is offered.
+    suite.check(
+        "CPUID 6 EAX[2] (ARAT) only with CPUID 1 EDX[9] (a local APIC)",
+        || {
+            let arat = cpu::cpuid(6, 0).eax & 1 << 2 != 0;
+            let apic = cpu::cpuid(1, 0).edx & 1 << 9 != 0;
+            ensure!(!arat || apic, "ARAT without a local APIC");
+            Ok(())
+        },
+    );
 }
 
 /// The page's time at the current TSC, read under TscSequence; `None`
