@@ -155,12 +155,8 @@ impl Kernel {
         };
         let leaf = record.vmcb.save.rax as u32;
         let subleaf = record.gprs.rcx as u32;
-        let hv1 = self
-            .partitions
-            .get(record.partition)
-            .and_then(|p| p.hv1.as_ref());
-        let answer =
-            super::guest_cpu::partition_cpuid(hv1.map(|s| &s.config), leaf, subleaf, record.index);
+        let fast = self.partitions.get(record.partition).map(|p| &*p.fast);
+        let answer = super::guest_cpu::partition_cpuid(fast, leaf, subleaf, record.index);
         let answer = record.apic_cpuid(leaf, answer);
         let next_rip = match self.next_rip(cpu, vp) {
             Ok(next_rip) => next_rip,
@@ -297,6 +293,8 @@ impl Kernel {
                 // SAFETY: as above.
                 let host = unsafe { core::arch::x86_64::_rdtsc() };
                 *record.vmcb.tsc_offset_mut() = value.wrapping_sub(host);
+                let partition = record.partition;
+                self.guest_tsc_written(partition);
                 None
             }
             _ => return self.fault(vp),

@@ -129,6 +129,8 @@ pub struct FastPartition {
     /// (`lapic::APIC_LEAVES`, but leaf 1: each VP's fixed table has it)
     /// take the locked path. Set before the partition has any VP.
     pub apic_leaves: bool,
+    /// The invariant-TSC control, for CPUID (`time.rs`).
+    pub time: super::time::FastTime,
 }
 
 impl Default for FastPartition {
@@ -143,6 +145,7 @@ impl Default for FastPartition {
             hypercalls_enabled: AtomicBool::new(false),
             spin_waits_answered: AtomicBool::new(false),
             apic_leaves: false,
+            time: super::time::FastTime::default(),
         }
     }
 }
@@ -281,7 +284,7 @@ fn answer_cpuid(
     };
     let subleaf = gprs.rcx as u32;
     let [eax, ebx, ecx, edx] =
-        super::guest_cpu::partition_cpuid(partition.hv1(), leaf, subleaf, vp_index);
+        super::guest_cpu::partition_cpuid(Some(partition), leaf, subleaf, vp_index);
     *vmcb.event_inj_mut() = EventInjection::NONE;
     *vmcb.rax_mut() = u64::from(eax);
     gprs.rbx = u64::from(ebx);

@@ -44,7 +44,8 @@ impl ApicChoice {
         if self == Self::None {
             return None;
         }
-        let tsc_hz = crate::arch::tsc::ticks_per_microsecond().max(1) * 1_000_000;
+        // The calibrated TSC rate (what HV_X64_MSR_TSC_FREQUENCY reports).
+        let tsc_hz = crate::arch::tsc::frequency_hz().max(1);
         Some(LocalApic::new(ApicConfig {
             id: index,
             bsp: index == 0,

@@ -83,10 +83,13 @@ pub mod lapic_inject;
 pub mod lifecycle;
 pub mod memory;
 pub mod mmio;
+pub mod msr_effects;
 pub mod overlay;
+pub mod parameter_memory;
 pub mod run;
 pub mod skip;
 pub mod tables;
+pub mod time;
 pub mod world_switch;
 
 use crate::memory::frame_box::FrameBox;
