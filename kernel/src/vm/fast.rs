@@ -203,7 +203,6 @@ pub fn answer(
     unlocked: &mut Unlocked<'_>,
     counts: &ExitCounts,
     fixed_cpuid: &FixedCpuid,
-    apic: Option<&mut tessera_lapic::LocalApic>,
 ) -> bool {
     if vmcb.control.exit_int_info.valid() {
         return false;
@@ -220,10 +219,8 @@ pub fn answer(
     if code == ExitCode::IOIO {
         return answer_absent_port(vmcb, partition) && counted(counts, ExitReason::IoPort);
     }
-    if code == ExitCode::MSR
-        && let Some(apic) = apic
-    {
-        return super::lapic_fast::answer_msr(vmcb, gprs, apic, unlocked)
+    if code == ExitCode::MSR {
+        return super::lapic_fast::answer_msr(vmcb, gprs, unlocked)
             && counted(counts, ExitReason::Msr);
     }
     if code == ExitCode::INVD || code == ExitCode::WBINVD {

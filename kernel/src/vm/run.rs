@@ -146,6 +146,7 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
         generation: *seen,
         nrip_save: entry.nrip_save,
         cache: fetch_cache,
+        apic: apic.as_mut(),
     };
     tlb::entering_guest(cpu, entry.partition);
     // Entering before reading: an unmapping CPU either sees this CPU in
@@ -181,7 +182,6 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
                 &mut unlocked,
                 counts,
                 fixed_cpuid,
-                apic.as_mut(),
             );
             if !answered {
                 break true;
