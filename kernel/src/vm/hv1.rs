@@ -111,9 +111,24 @@ impl Kernel {
             state.msrs.reset();
         }
         target.fast.set_hypercalls_enabled(false);
+        let apic = target.apic;
         for &vp in vps {
             if let Some(record) = self.vps.get_mut(vp) {
                 record.hv1_msrs.reset();
+                // The reset is the machine's RESET: the APIC is back in its
+                // power-on state (SDM Vol. 3A §10.4.7.1), its timer
+                // disarmed and nothing pending, so no interrupt of the old
+                // run reaches the new one.
+                if apic != super::lapic::ApicChoice::None {
+                    record.apic = apic.new_apic(record.index);
+                    record.refresh_apic_cpuid();
+                    // An interrupt window asked for the old run.
+                    record.vmcb.v_intr_mut().set_v_irq(false);
+                    record
+                        .vmcb
+                        .intercepts_mut()
+                        .set(tessera_svm::Intercept::Vintr, false);
+                }
             }
         }
         self.reset_time(partition, vps);

@@ -16,6 +16,13 @@
 //! reads 0 with CPUID 0x80000007 EDX[8] hidden again, and the reference
 //! counter has kept counting ("set to 0 when a partition is created", not
 //! on a reset).
+//!
+//! With a local APIC in x2APIC mode it switches to x2APIC, raises the TPR
+//! software-enables it, and leaves a periodic timer firing (interrupts stay disabled, so its
+//! vector waits in the IRR); after the reset `IA32_APIC_BASE` is back at
+//! its power-on value (xAPIC, enabled, BSP) and, in x2APIC mode again, the
+//! APIC is software-disabled, the timer masked and stopped, the TPR 0 and nothing is pending (SDM
+//! Vol. 3A §10.4.7.1, "Local APIC State After Power-Up or Reset").
 #![no_std]
 #![no_main]
 #![deny(unsafe_code)]
@@ -36,6 +43,37 @@ const HYPERCALL_PAGE: u64 = 0x0080_0000;
 const TIME_REF_COUNT: u32 = 0x4000_0020;
 const REFERENCE_TSC: u32 = 0x4000_0021;
 const TSC_INVARIANT_CONTROL: u32 = 0x4000_0118;
+const APIC_BASE: u32 = 0x1B;
+/// `IA32_APIC_BASE` after power-on: the default page, enabled (bit 11),
+/// the BSP (bit 8), xAPIC mode (bit 10 clear).
+const APIC_BASE_AT_RESET: u64 = 0xFEE0_0000 | 1 << 11 | 1 << 8;
+const APIC_BASE_X2APIC: u64 = 1 << 10;
+const X2APIC_TPR: u32 = 0x808;
+const X2APIC_SVR: u32 = 0x80F;
+/// Software-enabled (bit 8), spurious vector 0xFF.
+const SVR_ENABLED: u64 = 0x1FF;
+/// After reset: software-disabled, spurious vector 0xFF.
+const SVR_AT_RESET: u64 = 0xFF;
+/// The IRR's 32 vectors from 64 on (vector 0x40 is its bit 0).
+const X2APIC_IRR_64: u32 = 0x822;
+const X2APIC_LVT_TIMER: u32 = 0x832;
+const X2APIC_TIMER_INITIAL: u32 = 0x838;
+const X2APIC_TIMER_CURRENT: u32 = 0x839;
+/// The first run's timer: vector 0x40, periodic (bit 17), unmasked.
+const PERIODIC_VECTOR_64: u64 = 0x40 | 1 << 17;
+/// An LVT entry after reset: masked (bit 16), all else 0.
+const LVT_MASKED: u64 = 1 << 16;
+
+/// CPUID 1 ECX[21]: the partition offers x2APIC mode.
+fn x2apic_offered() -> bool {
+    cpu::cpuid(1, 0).ecx & 1 << 21 != 0
+}
+
+/// Switches the enabled xAPIC to x2APIC mode.
+fn enter_x2apic() -> Result<(), tessera_guest_framework::Failure> {
+    let base = cpu::rdmsr(APIC_BASE).map_err(|c| failure!("{c}"))?;
+    cpu::wrmsr(APIC_BASE, base | APIC_BASE_X2APIC).map_err(|c| failure!("{c}"))
+}
 
 /// Privileges AccessPartitionReferenceTsc (9) and
 /// AccessTscInvariantControls (15), CPUID 0x40000003 EAX.
@@ -87,6 +125,23 @@ fn main(suite: &mut Suite) {
                     let msr = cpu::rdmsr(TSC_INVARIANT_CONTROL).map_err(|c| failure!("{c}"))?;
                     ensure_eq!(msr, 0, "HV_X64_MSR_TSC_INVARIANT_CONTROL");
                     ensure_eq!(cpu::cpuid(0x8000_0007, 0).edx & 1 << 8, 0, "invariant TSC bit");
+                    Ok(())
+                },
+            );
+        }
+        if x2apic_offered() {
+            suite.check(
+                "after the reset the local APIC is in its power-on state: xAPIC mode, software-disabled, TPR 0, timer masked and stopped, nothing pending",
+                || {
+                    let base = cpu::rdmsr(APIC_BASE).map_err(|c| failure!("{c}"))?;
+                    ensure_eq!(base, APIC_BASE_AT_RESET, "IA32_APIC_BASE");
+                    enter_x2apic()?;
+                    let read = |msr| cpu::rdmsr(msr).map_err(|c| failure!("{c}"));
+                    ensure_eq!(read(X2APIC_SVR)?, SVR_AT_RESET, "spurious-interrupt vector register");
+                    ensure_eq!(read(X2APIC_TPR)?, 0, "TPR");
+                    ensure_eq!(read(X2APIC_LVT_TIMER)?, LVT_MASKED, "LVT timer");
+                    ensure_eq!(read(X2APIC_TIMER_INITIAL)?, 0, "timer initial count");
+                    ensure_eq!(read(X2APIC_IRR_64)? & 1, 0, "IRR bit of vector 0x40");
                     Ok(())
                 },
             );
@@ -152,6 +207,36 @@ fn main(suite: &mut Suite) {
             );
             Ok(())
         })
+    {
+        return;
+    }
+    if x2apic_offered()
+        && !suite.check(
+            "the local APIC is in x2APIC mode, software-enabled, with TPR 0x20 and a 10 us periodic timer whose vector waits in the IRR, and the VP keeps running",
+            || {
+                enter_x2apic()?;
+                let write = |msr, value| cpu::wrmsr(msr, value).map_err(|c| failure!("{c}"));
+                write(X2APIC_SVR, SVR_ENABLED)?;
+                write(X2APIC_TPR, 0x20)?;
+                write(X2APIC_LVT_TIMER, PERIODIC_VECTOR_64)?;
+                // 1000 APIC ticks: a period of a few microseconds.
+                write(X2APIC_TIMER_INITIAL, 1000)?;
+                let mut spins = 0u64;
+                while cpu::rdmsr(X2APIC_IRR_64).map_err(|c| failure!("{c}"))? & 1 == 0 {
+                    spins += 1;
+                    ensure!(spins < 10_000_000, "the timer's vector never reached the IRR");
+                    core::hint::spin_loop();
+                }
+                // A timer this fast must not starve the VP: each read is an
+                // exit, and the timer's host interrupts may not turn every
+                // VMRUN into an exit before the first instruction
+                // (`arch::apic::GUEST_TIMER_FLOOR_US`).
+                for _ in 0..100_000 {
+                    cpu::rdmsr(X2APIC_TIMER_CURRENT).map_err(|c| failure!("{c}"))?;
+                }
+                Ok(())
+            },
+        )
     {
         return;
     }

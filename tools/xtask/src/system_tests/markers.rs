@@ -237,6 +237,7 @@ pub const VM_HV_RESET_MARKERS: &[&str] = &[
     "] INFO reset: ok 2 - after the reset the hypercall page is disabled and unlocked",
     "] INFO reset: ok 3 - after the reset the reference TSC page is disabled, the RAM under it shows, and the reference counter kept counting",
     "] INFO reset: ok 4 - after the reset the invariant-TSC control reads 0 and CPUID 0x80000007 EDX[8] is hidden",
+    "] INFO reset: ok 5 - after the reset the local APIC is in its power-on state: xAPIC mode, software-disabled, TPR 0, timer masked and stopped, nothing pending",
     "partition reset: passed (expected pass): ok",
     VM_MANAGER,
     VERDICT_PASS,
