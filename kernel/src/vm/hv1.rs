@@ -102,7 +102,8 @@ impl Kernel {
     }
 
     /// Back to the state of a freshly configured partition: no guest OS
-    /// ID, no hypercall page, no VP assist pages.
+    /// ID, no hypercall page, no VP assist pages, no reference TSC page,
+    /// every local APIC as at power-on.
     fn reset_hv1(&mut self, partition: PartitionId, vps: &super::PartitionVps, cpu: usize) {
         let Some(target) = self.partitions.get_mut(partition) else {
             return;
@@ -115,20 +116,7 @@ impl Kernel {
         for &vp in vps {
             if let Some(record) = self.vps.get_mut(vp) {
                 record.hv1_msrs.reset();
-                // The reset is the machine's RESET: the APIC is back in its
-                // power-on state (SDM Vol. 3A §10.4.7.1), its timer
-                // disarmed and nothing pending, so no interrupt of the old
-                // run reaches the new one.
-                if apic != super::lapic::ApicChoice::None {
-                    record.apic = apic.new_apic(record.index);
-                    record.refresh_apic_cpuid();
-                    // An interrupt window asked for the old run.
-                    record.vmcb.v_intr_mut().set_v_irq(false);
-                    record
-                        .vmcb
-                        .intercepts_mut()
-                        .set(tessera_svm::Intercept::Vintr, false);
-                }
+                record.reset_apic(apic);
             }
         }
         self.reset_time(partition, vps);

@@ -93,6 +93,22 @@ impl Vp {
         }
     }
 
+    /// At a partition reset, the machine's RESET: the APIC back in its
+    /// power-on state (SDM Vol. 3A §10.4.7.1), its timer disarmed and
+    /// nothing pending, so no interrupt of the old run reaches the new one.
+    pub fn reset_apic(&mut self, choice: ApicChoice) {
+        if choice == ApicChoice::None {
+            return;
+        }
+        self.apic = choice.new_apic(self.index);
+        self.refresh_apic_cpuid();
+        // An interrupt window asked for the old run.
+        self.vmcb.v_intr_mut().set_v_irq(false);
+        self.vmcb
+            .intercepts_mut()
+            .set(tessera_svm::Intercept::Vintr, false);
+    }
+
     /// Brings the lock-free path's copy of leaf 1 in line with the APIC
     /// (its APIC bit follows `IA32_APIC_BASE`'s global enable).
     pub fn refresh_apic_cpuid(&mut self) {
