@@ -280,6 +280,8 @@ impl Kernel {
                 Some(host.wrapping_add(record.vmcb.control.tsc_offset))
             }
             (msr::FastPath::ApicBase, false) => Some(msr::apic_base(record.index)),
+            (msr::FastPath::NorthbridgeConfig, false) => Some(0),
+            (msr::FastPath::NorthbridgeConfig, true) => None,
             (msr::FastPath::TscAux, false) => Some(u64::from(record.tsc_aux)),
             (msr::FastPath::TscAux, true) => match msr::tsc_aux_write(value) {
                 Some(aux) => {

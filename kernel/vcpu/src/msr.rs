@@ -23,6 +23,10 @@ pub const FS_BASE: u32 = 0xC000_0100;
 pub const GS_BASE: u32 = 0xC000_0101;
 pub const KERNEL_GS_BASE: u32 = 0xC000_0102;
 pub const TSC_AUX: u32 = 0xC000_0103;
+/// AMD's northbridge configuration (`NB_CFG`, family 10h–17h). Linux
+/// on an AMD CPU reads it at boot and sets EnableCf8ExtCfg (bit 46) with
+/// RDMSR/WRMSR that expect no fault (`amd_bus_cpu_online`).
+pub const NB_CFG: u32 = 0xC001_001F;
 
 /// The MSRs the guest reaches without an exit (its VMCB copy).
 pub const PASS_THROUGH: [u32; 10] = [
@@ -49,6 +53,9 @@ pub enum FastPath {
     ApicBase,
     /// The VP's own TSC_AUX (RDTSCP is intercepted and reads it).
     TscAux,
+    /// Reads 0 and ignores writes: a partition has no northbridge whose
+    /// configuration a guest could change (KVM answers it the same way).
+    NorthbridgeConfig,
     /// #GP.
     Fault,
 }
@@ -60,6 +67,7 @@ pub fn fast_path(msr: u32) -> FastPath {
         TSC => FastPath::Tsc,
         APIC_BASE => FastPath::ApicBase,
         TSC_AUX => FastPath::TscAux,
+        NB_CFG => FastPath::NorthbridgeConfig,
         _ => FastPath::Fault,
     }
 }
@@ -160,7 +168,7 @@ mod tests {
     }
 
     #[test]
-    fn only_efer_pat_and_tsc_have_fast_paths() {
+    fn the_fast_paths_and_the_msrs_they_answer() {
         assert_eq!(fast_path(EFER), FastPath::Efer);
         assert_eq!(fast_path(PAT), FastPath::Pat);
         assert_eq!(fast_path(TSC), FastPath::Tsc);
@@ -168,6 +176,8 @@ mod tests {
         assert_eq!(apic_base(0), 0xFEE0_0100);
         assert_eq!(apic_base(3), 0xFEE0_0000);
         assert_eq!(fast_path(TSC_AUX), FastPath::TscAux);
+        assert_eq!(fast_path(0xC001_001F), FastPath::NorthbridgeConfig);
+        assert_eq!(fast_path(0xC001_0020), FastPath::Fault);
         assert_eq!(fast_path(0xDEA), FastPath::Fault);
         assert_eq!(fast_path(0x4000_0000), FastPath::Fault);
     }

@@ -20,7 +20,7 @@ mod port_checks;
 
 use tessera_guest_framework::exception::vector;
 use tessera_guest_framework::guest_ports::probe;
-use tessera_guest_framework::{Suite, cpu, ensure_eq, expect_exception, port};
+use tessera_guest_framework::{Suite, cpu, ensure_eq, expect_exception, failure, port};
 
 tessera_guest_framework::entry!(main);
 
@@ -37,6 +37,16 @@ fn main(suite: &mut Suite) {
     });
     mmio_checks::run(suite);
     plain_x86_checks::run(suite);
+    suite.check(
+        "NB_CFG (0xC001001F) reads 0 and takes a write of EnableCf8ExtCfg, as Linux on AMD expects",
+        || {
+            const NB_CFG: u32 = 0xC001_001F;
+            let before = cpu::rdmsr(NB_CFG).map_err(|c| failure!("RDMSR NB_CFG raised {c}"))?;
+            ensure_eq!(before, 0, "NB_CFG");
+            cpu::wrmsr(NB_CFG, 1 << 46).map_err(|c| failure!("WRMSR NB_CFG raised {c}"))?;
+            Ok(())
+        },
+    );
     // Last: where nothing handles HLT (plain QEMU), it never returns, and
     // every other result is out by then.
     suite.check(
