@@ -216,7 +216,9 @@ pub mod event {
     pub const TYPE_SOFTWARE: u64 = 4;
     pub const ERROR_CODE_VALID: u64 = 1 << 11;
     pub const ERROR_CODE_SHIFT: u32 = 32;
-    pub const RESERVED: u64 = 0x0000_0000_FFFF_F000 | (0b1 << 10);
+    // Bits 10:8 are the type (4, a software interrupt, sets bit 10): a
+    // type the table above does not name is refused by type, not here.
+    pub const RESERVED: u64 = 0x0000_0000_FFFF_F000;
 
     /// The event word for `vector` of type `kind` without an error code.
     pub const fn new(vector: u8, kind: u64) -> u64 {
