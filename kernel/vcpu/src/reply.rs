@@ -1,27 +1,14 @@
-//! A handler's reply to an exit message (`tessera_abi::vm`, "The reply"),
-//! checked before the kernel accepts it: the guest must never run with a
-//! value the architecture does not allow because a component said so.
-use tessera_abi::vm::{action, event};
-use tessera_svm::{Event, EventInjection, ExceptionVector};
+//! A handler's reply to an exit message, as the kernel accepts it: the
+//! words decoded by `tessera_exit_protocol` (which refuses unknown
+//! actions, registers a reply may not set and values they cannot hold),
+//! then checked against the exit it answers and the architecture: the
+//! guest must never run with a value the architecture does not allow
+//! because a component said so.
+use tessera_exit_protocol::{Event, EventKind, ExitReply};
+use tessera_svm::{EventInjection, ExceptionVector};
+
+pub use tessera_exit_protocol::{RegisterWrites, ReplyError};
 use tlfs::register::HvRegisterName as Name;
-
-use crate::checks::RFLAGS_RESERVED;
-
-/// Why a reply was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReplyError {
-    UnknownAction,
-    /// `SET_REGISTERS` with an odd buffer word count.
-    OddRegisterWords,
-    /// A register a reply may not set (only general registers, RIP and
-    /// RFLAGS), by index of the pair.
-    RegisterNotSettable(usize),
-    /// A value the register cannot hold, by index of the pair.
-    BadRegisterValue(usize),
-    BadEvent,
-    /// `FAULT` on a message that is not an MSR intercept, or with `RESULT`.
-    FaultNotApplicable,
-}
 
 /// A checked reply, owned: the kernel captures it when it accepts it,
 /// because the handler's message buffer holds its next message by the
@@ -44,128 +31,64 @@ impl Reply {
     }
 }
 
-/// The registers a reply may set — RAX..R15, RIP, RFLAGS — and their new
-/// values. Pairs name a register at most once here: a later pair for the
-/// same register replaces an earlier one, as writing them in order would.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RegisterWrites {
-    /// Bit `n`: `values[n]` is set.
-    set: u32,
-    values: [u64; SETTABLE],
-}
-
-/// RAX..R15, then RIP and RFLAGS.
-const SETTABLE: usize = 18;
-
-impl RegisterWrites {
-    fn slot(name: Name) -> Option<usize> {
-        match name {
-            _ if (Name::X64_RAX.0..=Name::X64_R15.0).contains(&name.0) => {
-                Some((name.0 - Name::X64_RAX.0) as usize)
-            }
-            Name::X64_RIP => Some(16),
-            Name::X64_RFLAGS => Some(17),
-            _ => None,
-        }
-    }
-
-    fn name(slot: usize) -> Name {
-        match slot {
-            16 => Name::X64_RIP,
-            17 => Name::X64_RFLAGS,
-            gpr => Name(Name::X64_RAX.0 + gpr as u32),
-        }
-    }
-
-    /// The registers set, in register order.
-    pub fn pairs(&self) -> impl Iterator<Item = (Name, u64)> + '_ {
-        self.values
-            .iter()
-            .enumerate()
-            .filter(|(slot, _)| self.set & 1 << slot != 0)
-            .map(|(slot, &value)| (Self::name(slot), value))
-    }
-}
-
-/// Converts an ABI event word into the VMCB's `EVENTINJ`.
-pub fn event_injection(word: u64) -> Result<EventInjection, ReplyError> {
-    if word & event::RESERVED != 0 {
-        return Err(ReplyError::BadEvent);
-    }
-    let vector = (word & event::VECTOR_MASK) as u8;
-    let kind = (word >> event::TYPE_SHIFT) & 0b111;
-    let has_error_code = word & event::ERROR_CODE_VALID != 0;
-    let error_code = (word >> event::ERROR_CODE_SHIFT) as u32;
+/// The VMCB's `EVENTINJ` for `event`, if the architecture can deliver it
+/// (an external interrupt above the exceptions, an NMI on vector 2, an
+/// exception with its error code exactly when it pushes one).
+pub fn checked_event(event: Event) -> Result<EventInjection, ReplyError> {
+    let Event {
+        vector,
+        kind,
+        error_code,
+    } = event;
     let checked = match kind {
-        event::TYPE_EXTERNAL if !has_error_code && vector >= 32 => {
-            Event::ExternalInterrupt { vector }
+        EventKind::External if error_code.is_none() && vector >= 32 => {
+            tessera_svm::Event::ExternalInterrupt { vector }
         }
-        event::TYPE_NMI if !has_error_code && vector == 2 => Event::Nmi,
-        event::TYPE_EXCEPTION => Event::Exception {
+        EventKind::Nmi if error_code.is_none() && vector == 2 => tessera_svm::Event::Nmi,
+        EventKind::Exception => tessera_svm::Event::Exception {
             vector: ExceptionVector::new(vector).ok_or(ReplyError::BadEvent)?,
-            error_code: has_error_code.then_some(error_code),
+            error_code,
         },
-        event::TYPE_SOFTWARE if !has_error_code => Event::SoftwareInterrupt { vector },
+        EventKind::Software if error_code.is_none() => {
+            tessera_svm::Event::SoftwareInterrupt { vector }
+        }
         _ => return Err(ReplyError::BadEvent),
     };
-    let injection = checked.encode().map_err(|_| ReplyError::BadEvent)?;
-    Ok(injection)
+    checked.encode().map_err(|_| ReplyError::BadEvent)
 }
 
-fn check_register(name: Name, value: u64) -> Option<()> {
-    match name {
-        _ if (Name::X64_RAX.0..=Name::X64_R15.0).contains(&name.0) => Some(()),
-        Name::X64_RIP => crate::is_canonical(value).then_some(()),
-        Name::X64_RFLAGS => (value & RFLAGS_RESERVED == 0 && value & 0b10 != 0).then_some(()),
-        _ => None,
-    }
+/// Converts an ABI event word (`tessera_abi::vm::event`) into the VMCB's
+/// `EVENTINJ`.
+pub fn event_injection(word: u64) -> Result<EventInjection, ReplyError> {
+    checked_event(Event::decode(word)?)
 }
 
-/// Checks reply words 0-5 and the message-buffer words that came with
-/// them. `msr_exit` says whether the exit was an MSR intercept (the only
-/// one `FAULT` applies to).
+/// Decodes and checks reply words 0-5 and the message-buffer words that
+/// came with them. `msr_exit` says whether the exit was an MSR intercept
+/// (the only one `FAULT` applies to).
 pub fn decode(words: &[u64; 6], buffer: &[u64], msr_exit: bool) -> Result<Reply, ReplyError> {
-    let actions = words[0];
-    if actions & !action::ALL != 0 {
-        return Err(ReplyError::UnknownAction);
-    }
-    let has = |bit: u64| actions & bit != 0;
-    if has(action::FAULT) && (!msr_exit || has(action::RESULT) || has(action::ADVANCE_RIP)) {
+    let reply = ExitReply::decode(words, buffer)?;
+    if reply.fault && (!msr_exit || reply.result.is_some() || reply.advance_rip) {
         return Err(ReplyError::FaultNotApplicable);
     }
-    let inject = if has(action::INJECT) {
-        Some(event_injection(words[1])?)
-    } else {
-        None
+    let inject = match reply.inject {
+        Some(event) => Some(checked_event(event)?),
+        None => None,
     };
-    let mut registers = RegisterWrites::default();
-    if has(action::SET_REGISTERS) {
-        if !buffer.len().is_multiple_of(2) {
-            return Err(ReplyError::OddRegisterWords);
-        }
-        for (index, pair) in buffer.chunks_exact(2).enumerate() {
-            let name =
-                u32::try_from(pair[0]).map_err(|_| ReplyError::RegisterNotSettable(index))?;
-            let name = Name(name);
-            let slot = RegisterWrites::slot(name).ok_or(ReplyError::RegisterNotSettable(index))?;
-            check_register(name, pair[1]).ok_or(ReplyError::BadRegisterValue(index))?;
-            registers.values[slot] = pair[1];
-            registers.set |= 1 << slot;
-        }
-    }
     Ok(Reply {
-        advance_rip: has(action::ADVANCE_RIP),
-        result: has(action::RESULT).then_some([words[2], words[3]]),
+        advance_rip: reply.advance_rip,
+        result: reply.result,
         inject,
-        registers,
-        stop: has(action::STOP),
-        fault: has(action::FAULT),
+        registers: reply.registers,
+        stop: reply.stop,
+        fault: reply.fault,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tessera_abi::vm::{action, event};
 
     fn words(actions: u64) -> [u64; 6] {
         [actions, 0, 7, 8, 0, 0]
@@ -267,6 +190,10 @@ mod tests {
             assert_eq!(event_injection(bad), Err(ReplyError::BadEvent), "{bad:#x}");
         }
         assert!(event_injection(event::new(0x30, event::TYPE_EXTERNAL)).is_ok());
+        // A software interrupt (type 4, bit 10 set) is one the ABI names.
+        let int80 = event_injection(event::new(0x80, event::TYPE_SOFTWARE)).unwrap();
+        assert!(int80.valid() && !int80.error_code_valid());
+        assert_eq!(int80.vector(), 0x80);
     }
 }
 
