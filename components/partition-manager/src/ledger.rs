@@ -156,7 +156,7 @@ mod tests {
     const UNRECOVERABLE: u64 = HvMessageType::UNRECOVERABLE_EXCEPTION.0 as u64;
 
     fn message(words: [u64; 6]) -> ExitMessage {
-        ExitMessage::parse(&words, &[])
+        ExitMessage::decode(&words, &[])
     }
 
     fn exit_port(value: u64) -> ExitMessage {
