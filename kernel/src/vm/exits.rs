@@ -50,7 +50,7 @@ pub fn invalid_opcode() -> EventInjection {
 const CR4_WRITE: ExitCode = ExitCode(ExitCode::CR0_WRITE.0 + 4);
 
 /// The instruction length field of an intercept message header.
-fn instruction_length(rip: u64, next_rip: u64) -> u8 {
+pub fn instruction_length(rip: u64, next_rip: u64) -> u8 {
     next_rip.wrapping_sub(rip).min(15) as u8
 }
 
@@ -89,21 +89,17 @@ impl Kernel {
                     .set(tessera_svm::Intercept::Vintr, false);
                 Next::Resume
             }
-            ExitCode::CPUID => self.exit_cpuid(cpu, vp),
+            // What both exit paths decide alike (`decided.rs`).
+            ExitCode::CPUID | ExitCode::IOIO | ExitCode::INVD | ExitCode::WBINVD => {
+                self.exit_decided(cpu, vp)
+            }
             ExitCode::MSR => self.exit_msr(cpu, vp),
-            ExitCode::IOIO => self.exit_io(cpu, vp),
             ExitCode::HLT => self.exit_hlt(cpu, vp),
             ExitCode::NPF => self.exit_npf(cpu, vp),
             ExitCode::SHUTDOWN => {
                 self.report_registers(vp, "triple fault");
                 self.lifecycle(cpu, vp, unrecoverable(ExitCode::SHUTDOWN.0))
             }
-            // INVD would drop the host's dirty cache lines, WBINVD would
-            // flush every partition's: guest memory is write-back and
-            // coherent, so skipping both is what the guest can observe of
-            // either (no device of a partition writes memory behind the
-            // caches).
-            ExitCode::INVD | ExitCode::WBINVD => self.skip_instruction(cpu, vp),
             ExitCode::VMMCALL => self.hypercall(cpu, vp),
             // No PMU is virtualised: no counter index is valid (APM vol. 3,
             // RDPMC: #GP for an ECX the processor has no counter for; the
@@ -139,49 +135,6 @@ impl Kernel {
     pub(super) fn route_of(&self, vp: VpId, kind: u64, value: u64) -> Option<Route> {
         let partition = self.vps.get(vp)?.partition;
         self.partitions.get(partition)?.route(kind, value).copied()
-    }
-
-    fn exit_cpuid(&mut self, cpu: usize, vp: VpId) -> Next {
-        let Some(record) = self.vps.get(vp) else {
-            return Next::GONE;
-        };
-        let leaf = record.vmcb.save.rax as u32;
-        let subleaf = record.gprs.rcx as u32;
-        let hv1 = self
-            .partitions
-            .get(record.partition)
-            .and_then(|p| p.hv1.as_ref());
-        let answer =
-            super::guest_cpu::partition_cpuid(hv1.map(|s| &s.config), leaf, subleaf, record.index);
-        let next_rip = match self.next_rip(cpu, vp) {
-            Ok(next_rip) => next_rip,
-            Err(next) => return next,
-        };
-        if let Some(route) = self.route_of(vp, intercept::CPUID, u64::from(leaf)) {
-            let Some(record) = self.vps.get(vp) else {
-                return Next::GONE;
-            };
-            let length = instruction_length(record.vmcb.save.rip, next_rip);
-            let header = exit_message::header(&record.vmcb, record.index, length, Access::EXECUTE);
-            let body = exit_message::cpuid(header, &record.gprs, record.vmcb.save.rax, answer);
-            let exit = Exit::Cpuid {
-                leaf,
-                subleaf,
-                default: answer,
-            };
-            let pending = Pending::routed(&exit, PendingKind::Cpuid, Some(next_rip));
-            return Next::Leave(self.send_exit(cpu, vp, route, &exit, &body, pending));
-        }
-        let [eax, ebx, ecx, edx] = answer.map(u64::from);
-        let Some(record) = self.vps.get_mut(vp) else {
-            return Next::GONE;
-        };
-        *record.vmcb.rax_mut() = eax;
-        record.gprs.rbx = ebx;
-        record.gprs.rcx = ecx;
-        record.gprs.rdx = edx;
-        *record.vmcb.rip_mut() = next_rip;
-        Next::Resume
     }
 
     fn exit_msr(&mut self, cpu: usize, vp: VpId) -> Next {
@@ -274,20 +227,6 @@ impl Kernel {
         }
         *record.vmcb.rip_mut() = next_rip;
         Next::Resume
-    }
-
-    /// Completes an exit by moving past its instruction (or, if the bytes
-    /// there are no longer it, by letting the guest run them again).
-    fn skip_instruction(&mut self, cpu: usize, vp: VpId) -> Next {
-        match self.next_rip(cpu, vp) {
-            Ok(next) => {
-                if let Some(record) = self.vps.get_mut(vp) {
-                    *record.vmcb.rip_mut() = next;
-                }
-                Next::Resume
-            }
-            Err(next) => next,
-        }
     }
 
     /// RDTSCP: the guest's TSC and its own TSC_AUX, never the host's.

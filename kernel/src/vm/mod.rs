@@ -63,6 +63,7 @@ macro_rules! component_log {
 pub mod barrier;
 pub mod clean_runs;
 pub mod cr_write;
+pub mod decided;
 pub mod entry_state;
 pub mod exit_faults;
 pub mod exit_stats;
@@ -73,7 +74,6 @@ pub mod guest_cpu;
 pub mod guest_state;
 pub mod host_msrs;
 pub mod hv1;
-pub mod io_exit;
 pub mod lifecycle;
 pub mod lifecycle_route;
 pub mod memory;
@@ -290,8 +290,16 @@ impl crate::state::Kernel {
 impl Partition {
     /// The route of `kind` whose range holds `value`.
     pub fn route(&self, kind: u64, value: u64) -> Option<&Route> {
-        self.routes
-            .iter()
-            .find(|route| route.kind == kind && (route.first..=route.last).contains(&value))
+        tessera_vcpu::route_ranges::RouteTable(&self.routes).find(kind, value)
+    }
+}
+
+impl tessera_vcpu::route_ranges::RouteEntry for Route {
+    fn kind(&self) -> u64 {
+        self.kind
+    }
+
+    fn range(&self) -> core::ops::RangeInclusive<u64> {
+        self.first..=self.last
     }
 }

@@ -11,6 +11,8 @@
 //! | [`control_registers`] | MOV to CR4, decoded and checked against the guest's CPUID |
 //! | [`cpuid`] | the CPUID fast path: host leaves, filtered; the hottest leaves filtered once |
 //! | [`msr`] | the MSR fast path: which MSRs the kernel answers, and their reserved bits |
+//! | [`decide`] | what happens to a CPUID, port or INVD/WBINVD exit: one decision both exit paths take, from a view of the routes |
+//! | [`route_ranges`] | the two views of a partition's routes: the locked route table and the ranges the lock-free path reads |
 //! | [`exit_message`] | exit messages: the TLFS intercept messages and asked registers of `tessera-exit-protocol`, built from the VMCB |
 //! | [`intercepts`] | the intercepts every VP has |
 //! | [`reflect`] | #DB and #AC, intercepted and given back to the guest |
@@ -32,6 +34,7 @@ pub mod checks;
 pub mod clean_bits;
 pub mod control_registers;
 pub mod cpuid;
+pub mod decide;
 pub mod exit_message;
 pub mod exit_stats;
 pub mod fetch_cache;
@@ -46,6 +49,7 @@ pub mod msr;
 pub mod reflect;
 pub mod registers;
 pub mod reply;
+pub mod route_ranges;
 pub mod saved_on_exit;
 pub mod speculation;
 
