@@ -66,15 +66,18 @@ pub trait ReplyMessage {
 
 impl ReplyMessage for ExitReply {
     fn into_message(self) -> Result<Message, Error> {
-        let encoded = self
-            .encode()
-            .map_err(|_| Error::from(tessera_abi::Status::InvalidArgument))?;
-        let message = Message::new(encoded.words);
-        if encoded.buffer().is_empty() {
-            return Ok(message);
+        let refused = || Error::from(tessera_abi::Status::InvalidArgument);
+        // Most replies set no register: their six words are the message
+        // (this runs on every exit a handler answers).
+        if self.registers.is_empty() {
+            return match self.refused() {
+                None => Ok(Message::new(self.words())),
+                Some(_) => Err(refused()),
+            };
         }
+        let encoded = self.encode().map_err(|_| refused())?;
         let count = crate::message_buffer::write(encoded.buffer())?;
-        Ok(message.with_buffer_words(count))
+        Ok(Message::new(encoded.words).with_buffer_words(count))
     }
 
     fn into_reply(self) -> Reply {

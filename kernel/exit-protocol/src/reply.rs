@@ -197,11 +197,16 @@ impl RegisterWrites {
 
     /// The registers set, in register order.
     pub fn pairs(&self) -> impl Iterator<Item = (Name, u64)> + '_ {
-        self.values
-            .iter()
-            .enumerate()
-            .filter(|(slot, _)| self.set & 1 << slot != 0)
-            .map(|(slot, &value)| (Self::name(slot), value))
+        // One step per register set (a reply sets few), not per slot.
+        let mut left = self.set;
+        core::iter::from_fn(move || {
+            if left == 0 {
+                return None;
+            }
+            let slot = left.trailing_zeros() as usize;
+            left &= left - 1;
+            Some((Self::name(slot), self.values[slot]))
+        })
     }
 }
 
@@ -377,6 +382,11 @@ impl ExitReply {
             None => [0; 2],
         };
         [self.actions(), event, first, second, 0, 0]
+    }
+
+    /// What the builder could not take, if anything.
+    pub const fn refused(&self) -> Option<ReplyError> {
+        self.refused
     }
 
     /// The reply's words, or what the builder could not take.

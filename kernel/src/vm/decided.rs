@@ -16,15 +16,11 @@ use tessera_vcpu::route_ranges::RouteTable;
 use tlfs::intercept::HvInterceptAccessType as Access;
 
 /// What the decision reads of a VP's exit.
-pub fn exit_state(vp: &Vp) -> ExitState {
-    let (control, save) = (&vp.vmcb.control, &vp.vmcb.save);
+pub fn exit_state(vp: &Vp) -> ExitState<'_> {
     ExitState {
-        code: control.exit_code,
-        info1: control.exit_info1,
-        info2: control.exit_info2,
-        rip: save.rip,
-        rax: save.rax,
-        rcx: vp.gprs.rcx,
+        code: vp.vmcb.control.exit_code,
+        vmcb: &vp.vmcb,
+        gprs: &vp.gprs,
     }
 }
 

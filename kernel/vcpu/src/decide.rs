@@ -28,20 +28,24 @@ pub trait PartitionView {
     /// with: it only knows that one exists).
     type Route: Copy;
 
+    /// Whether exits its routes take are forwarded with this view; if not
+    /// (the lock-free view, which cannot send), such an exit is deferred
+    /// before anything is computed for its message.
+    const FORWARDS: bool;
+
     /// The route of `kind` that takes `value`: `Some(None)` if none does,
     /// `None` if this view cannot tell.
     fn route(&self, kind: RouteKind, value: u32) -> Option<Option<Self::Route>>;
 }
 
-/// The exit and the guest registers the decision reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ExitState {
+/// The exit and the guest registers the decision reads, where the exit
+/// left them (read as the decision needs them, not copied out first: the
+/// lock-free path keeps its registers for the route lookup).
+#[derive(Clone, Copy, Debug)]
+pub struct ExitState<'a> {
     pub code: ExitCode,
-    pub info1: u64,
-    pub info2: u64,
-    pub rip: u64,
-    pub rax: u64,
-    pub rcx: u64,
+    pub vmcb: &'a Vmcb,
+    pub gprs: &'a GuestGprs,
 }
 
 /// An exit the kernel answers itself, with its effect on the registers.
@@ -50,10 +54,10 @@ pub enum Answer {
     /// CPUID: EAX, EBX, ECX and EDX (zero-extended into their registers),
     /// and RIP past the instruction.
     Cpuid([u32; 4]),
-    /// Port I/O with no device: a read sets RAX as the empty bus leaves
-    /// it (reads float high; `None` for a write, which changes nothing),
-    /// RIP to `next_rip` (EXITINFO2).
-    Port { rax: Option<u64>, next_rip: u64 },
+    /// Port I/O with no device: RAX as the empty bus leaves it (a read
+    /// floats high; a write leaves it as it was), RIP to `next_rip`
+    /// (EXITINFO2).
+    Port { rax: u64, next_rip: u64 },
     /// INVD and WBINVD, RIP past the instruction: INVD would drop the
     /// host's dirty cache lines, WBINVD flush every partition's, and guest
     /// memory is write-back and coherent (no device of a partition writes
@@ -90,9 +94,7 @@ impl Answer {
                 measured_next_rip
             }
             Self::Port { rax, next_rip } => {
-                if let Some(rax) = rax {
-                    *vmcb.rax_mut() = rax;
-                }
+                *vmcb.rax_mut() = rax;
                 next_rip
             }
             Self::Skip => measured_next_rip,
@@ -144,7 +146,7 @@ const fn port_mask(size: u8) -> u64 {
 /// CPUID answer (the default a CPUID handler gets).
 #[inline(always)]
 pub fn decide<V: PartitionView>(
-    state: &ExitState,
+    state: &ExitState<'_>,
     view: &V,
     cpuid: impl FnOnce(u32, u32) -> [u32; 4],
 ) -> Decision<V::Route> {
@@ -158,14 +160,17 @@ pub fn decide<V: PartitionView>(
 
 #[inline(always)]
 fn decide_cpuid<V: PartitionView>(
-    state: &ExitState,
+    state: &ExitState<'_>,
     view: &V,
     cpuid: impl FnOnce(u32, u32) -> [u32; 4],
 ) -> Decision<V::Route> {
-    let (leaf, subleaf) = (state.rax as u32, state.rcx as u32);
+    let (leaf, subleaf) = (state.vmcb.save.rax as u32, state.gprs.rcx as u32);
     let Some(route) = view.route(RouteKind::Cpuid, leaf) else {
         return Decision::Defer;
     };
+    if route.is_some() && !V::FORWARDS {
+        return Decision::Defer;
+    }
     let default = cpuid(leaf, subleaf);
     match route {
         Some(route) => Decision::Forward {
@@ -184,20 +189,25 @@ fn decide_cpuid<V: PartitionView>(
 /// not supported and stops the VP; a port a route takes goes to it; any
 /// other is the empty bus.
 #[inline(always)]
-fn decide_port<V: PartitionView>(state: &ExitState, view: &V) -> Decision<V::Route> {
-    let unsupported = Decision::Stop(Exit::Unsupported {
-        exit_code: ExitCode::IOIO.0,
-        rip: state.rip,
-    });
-    let Ok(access) = IoioExitInfo::from_bits(state.info1).decode() else {
-        return unsupported;
+fn decide_port<V: PartitionView>(state: &ExitState<'_>, view: &V) -> Decision<V::Route> {
+    let unsupported = || {
+        Decision::Stop(Exit::Unsupported {
+            exit_code: ExitCode::IOIO.0,
+            rip: state.vmcb.save.rip,
+        })
+    };
+    let Ok(access) = IoioExitInfo::from_bits(state.vmcb.control.exit_info1).decode() else {
+        return unsupported();
     };
     if access.string {
-        return unsupported;
+        return unsupported();
     }
     let Some(route) = view.route(RouteKind::IoPort, u32::from(access.port)) else {
         return Decision::Defer;
     };
+    if route.is_some() && !V::FORWARDS {
+        return Decision::Defer;
+    }
     let size = access.size.bytes() as u8;
     let mask = port_mask(size);
     match route {
@@ -210,20 +220,20 @@ fn decide_port<V: PartitionView>(state: &ExitState, view: &V) -> Decision<V::Rou
                 value: if access.is_in {
                     0
                 } else {
-                    (state.rax & mask) as u32
+                    (state.vmcb.save.rax & mask) as u32
                 },
             },
         },
         None => {
             // A 32-bit IN zero-extends into RAX, as a 32-bit move does.
             let rax = match (access.is_in, size) {
-                (false, _) => None,
-                (true, 4) => Some(mask),
-                (true, _) => Some(state.rax | mask),
+                (false, _) => state.vmcb.save.rax,
+                (true, 4) => mask,
+                (true, _) => state.vmcb.save.rax | mask,
             };
             Decision::Answer(Answer::Port {
                 rax,
-                next_rip: state.info2,
+                next_rip: state.vmcb.control.exit_info2,
             })
         }
     }

@@ -126,6 +126,7 @@ impl RouteKind {
 
 impl<'a, R: RouteEntry> PartitionView for RouteTable<'a, R> {
     type Route = &'a R;
+    const FORWARDS: bool = true;
 
     fn route(&self, kind: RouteKind, value: u32) -> Option<Option<&'a R>> {
         Some(self.find(kind.intercept(), u64::from(value)))
@@ -133,8 +134,8 @@ impl<'a, R: RouteEntry> PartitionView for RouteTable<'a, R> {
 }
 
 /// The lock-free path's view: it knows whether a route takes a value,
-/// not which (it never forwards), and past [`FAST_ROUTES`] routes of a
-/// kind it cannot tell.
+/// not which, so it defers what a route takes (the locked path forwards
+/// it); past [`FAST_ROUTES`] routes of a kind it cannot tell.
 #[derive(Clone, Copy, Debug)]
 pub struct LockFreeRoutes<'a> {
     pub cpuid: &'a RouteRanges,
@@ -143,6 +144,7 @@ pub struct LockFreeRoutes<'a> {
 
 impl PartitionView for LockFreeRoutes<'_> {
     type Route = ();
+    const FORWARDS: bool = false;
 
     #[inline(always)]
     fn route(&self, kind: RouteKind, value: u32) -> Option<Option<()>> {
