@@ -190,9 +190,9 @@ proptest! {
             prop_assert_eq!(received.vp_index, u64::from(vp));
         }
         let received = GuestRegisters::from_buffer(message.buffer(), mask).unwrap();
-        for n in 0..16 {
+        for (n, &value) in registers.iter().enumerate() {
             let asked = mask & (1 << n) != 0;
-            prop_assert_eq!(received.get(1 << n), asked.then_some(registers[n]));
+            prop_assert_eq!(received.get(1 << n), asked.then_some(value));
         }
     }
 
