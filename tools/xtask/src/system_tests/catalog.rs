@@ -394,17 +394,6 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         deployment: Some("vm-faults"),
         smp: 4,
         markers: VM_FAULTS_MARKERS,
-        // Seen in 5 of about 16 nested runs, always right after the
-        // triple-fault guest's triple fault: L1's own CPU locked up (a soft
-        // lockup in L1's Linux, its CPU 0 deaf to IPIs), L1 reset, or
-        // Tessera's QEMU inside L1 reset or stalled. A guest cannot hang
-        // its host's CPU, so at least the first is the emulation stack
-        // under Tessera (QEMU 7.2 TCG's SVM running KVM). The README's
-        // nested section keeps the account.
-        not_nested: Some(
-            "a guest's triple fault three levels down hangs or resets the emulated L1 \
-             (QEMU 7.2 TCG's SVM under KVM) in about a third of runs",
-        ),
         ..SystemTest::DEFAULT
     },
     SystemTest {
