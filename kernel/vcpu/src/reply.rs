@@ -95,80 +95,36 @@ mod tests {
     }
 
     #[test]
-    fn the_common_replies_decode() {
-        let reply = decode(&words(action::ADVANCE_RIP | action::RESULT), &[], false).unwrap();
-        assert!(reply.advance_rip && !reply.stop);
-        assert_eq!(reply.result, Some([7, 8]));
-        let reply = decode(&words(action::STOP), &[], false).unwrap();
-        assert!(reply.stop && !reply.advance_rip && reply.result.is_none());
+    fn faults_answer_msr_exits_alone() {
         assert!(decode(&words(action::FAULT), &[], true).unwrap().fault);
-    }
-
-    #[test]
-    fn unknown_actions_and_misplaced_faults_are_refused() {
+        for (actions, msr) in [
+            (action::FAULT, false),
+            (action::FAULT | action::ADVANCE_RIP, true),
+            (action::FAULT | action::RESULT, true),
+        ] {
+            assert_eq!(
+                decode(&words(actions), &[], msr),
+                Err(ReplyError::FaultNotApplicable),
+                "{actions:#x}"
+            );
+        }
+        // What the protocol refuses, the kernel refuses too.
         assert_eq!(
-            decode(&words(1 << 40), &[], false),
+            decode(&words(1 << 40), &[], true),
             Err(ReplyError::UnknownAction)
         );
-        assert_eq!(
-            decode(&words(action::FAULT), &[], false),
-            Err(ReplyError::FaultNotApplicable)
-        );
-        assert_eq!(
-            decode(&words(action::FAULT | action::ADVANCE_RIP), &[], true),
-            Err(ReplyError::FaultNotApplicable)
-        );
+        let reply = decode(&words(action::ADVANCE_RIP | action::RESULT), &[], false).unwrap();
+        assert!(reply.advance_rip && !reply.fault);
+        assert_eq!(reply.result, Some([7, 8]));
     }
 
     #[test]
-    fn register_pairs_are_checked_one_by_one() {
+    fn the_reply_owns_its_register_values() {
         let set = words(action::SET_REGISTERS);
-        let good = [
-            u64::from(Name::X64_RBX.0),
-            5,
-            u64::from(Name::X64_RIP.0),
-            0x1000,
-        ];
-        let reply = decode(&set, &good, false).unwrap();
-        assert_eq!(
-            reply.register_pairs().collect::<std::vec::Vec<_>>(),
-            [(Name::X64_RBX, 5), (Name::X64_RIP, 0x1000)]
-        );
-        // A register named twice takes the later value, as writing the
-        // pairs in order would.
-        let twice = [u64::from(Name::X64_R15.0), 1, u64::from(Name::X64_R15.0), 2];
-        let reply = decode(&set, &twice, false).unwrap();
-        assert_eq!(
-            reply.register_pairs().collect::<std::vec::Vec<_>>(),
-            [(Name::X64_R15, 2)]
-        );
-        // The reply owns its values: the buffer may change afterwards.
-        let mut buffer = good;
+        let mut buffer = [u64::from(Name::X64_RBX.0), 5];
         let reply = decode(&set, &buffer, false).unwrap();
         buffer[1] = 99;
         assert_eq!(reply.register_pairs().next(), Some((Name::X64_RBX, 5)));
-        assert_eq!(buffer[1], 99);
-        let non_canonical = [u64::from(Name::X64_RIP.0), 1 << 47];
-        assert_eq!(
-            decode(&set, &non_canonical, false),
-            Err(ReplyError::BadRegisterValue(0))
-        );
-        let reserved_flags = [u64::from(Name::X64_RFLAGS.0), 0x2 | 1 << 3];
-        assert_eq!(
-            decode(&set, &reserved_flags, false),
-            Err(ReplyError::BadRegisterValue(0))
-        );
-        let cr0 = [u64::from(Name::X64_RAX.0), 0, u64::from(Name::X64_CR0.0), 0];
-        assert_eq!(
-            decode(&set, &cr0, false),
-            Err(ReplyError::RegisterNotSettable(1))
-        );
-        let huge_name = [1 << 40, 0];
-        assert_eq!(
-            decode(&set, &huge_name, false),
-            Err(ReplyError::RegisterNotSettable(0))
-        );
-        assert_eq!(decode(&set, &[1], false), Err(ReplyError::OddRegisterWords));
     }
 
     #[test]
