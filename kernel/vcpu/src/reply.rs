@@ -125,6 +125,7 @@ mod tests {
         let reply = decode(&set, &buffer, false).unwrap();
         buffer[1] = 99;
         assert_eq!(reply.register_pairs().next(), Some((Name::X64_RBX, 5)));
+        assert_eq!(buffer[1], 99);
     }
 
     #[test]
