@@ -150,6 +150,13 @@ pub fn answer(
     false
 }
 
+/// Whether a route may take CPUID `leaf` (then the locked path decides):
+/// out of line, so that its loop takes no registers from the VP's loop.
+#[inline(never)]
+fn cpuid_maybe_routed(partition: &FastPartition, leaf: u32) -> bool {
+    partition.cpuid_routes.routes(leaf) != Some(false)
+}
+
 /// [`answer_decided`] for the exits that are not measured by the bench's
 /// hot paths (CPUID leaves outside the table, INVD/WBINVD): one copy out of
 /// the VP's loop keeps the registers of the hot paths free (measured: the
@@ -234,7 +241,12 @@ fn answer_cpuid(
         });
     }
     // Any other leaf: the decision both paths take. (The table above is
-    // that decision made once for the hottest leaves no route takes.)
+    // that decision made once for the hottest leaves no route takes.) A
+    // leaf a route takes is the locked path's whatever the rest says: told
+    // here, before the call, so a forwarded CPUID does not pay for it.
+    if cpuid_maybe_routed(partition, leaf) {
+        return false;
+    }
     answer_decided_out_of_line(ExitCode::CPUID, vmcb, gprs, partition, vp_index, unlocked)
 }
 

@@ -70,7 +70,7 @@ impl RouteRanges {
     }
 
     /// `Some(routed)`, or `None` when the fast path cannot tell.
-    #[inline(always)]
+    #[inline]
     pub fn routes(&self, value: u32) -> Option<bool> {
         let count = self.count.load(Ordering::Acquire);
         if count > FAST_ROUTES {
