@@ -38,20 +38,43 @@ impl AcpiHandler for PhysicalMap {
     fn unmap_physical_region<T>(_region: &PhysicalMapping<Self, T>) {}
 }
 
+/// The firmware's ACPI tables.
+fn tables(rsdp: Option<u64>) -> Result<AcpiTables<PhysicalMap>, acpi::AcpiError> {
+    match rsdp {
+        // SAFETY: the address comes from the boot loader's RSDP tag; the
+        // crate validates signature and checksum before trusting it.
+        Some(address) => unsafe { AcpiTables::from_rsdp(PhysicalMap, address as usize) },
+        // SAFETY: the BIOS areas the crate scans are mapped (low memory).
+        None => unsafe { AcpiTables::search_for_rsdp_bios(PhysicalMap) },
+    }
+}
+
 /// Runs `read` on the MADT.
 fn with_madt<R>(
     rsdp: Option<u64>,
     read: impl FnOnce(Pin<&Madt>) -> R,
 ) -> Result<R, acpi::AcpiError> {
-    let tables = match rsdp {
-        // SAFETY: the address comes from the boot loader's RSDP tag; the
-        // crate validates signature and checksum before trusting it.
-        Some(address) => unsafe { AcpiTables::from_rsdp(PhysicalMap, address as usize)? },
-        // SAFETY: the BIOS areas the crate scans are mapped (low memory).
-        None => unsafe { AcpiTables::search_for_rsdp_bios(PhysicalMap)? },
-    };
+    let tables = tables(rsdp)?;
     let madt = tables.find_table::<Madt>()?;
     Ok(read(madt.get()))
+}
+
+/// The ACPI power-management timer, from the FADT (ACPI 6.5 §5.2.9
+/// `PM_TMR_BLK`/`X_PM_TMR_BLK`, flag `TMR_VAL_EXT`): its I/O port and
+/// whether it counts 32 bits (else 24). `None` without one, or when it is
+/// memory-mapped (no firmware Tessera runs on does that).
+pub fn pm_timer(rsdp: Option<u64>) -> Option<(u16, bool)> {
+    let tables = tables(rsdp).ok()?;
+    let fadt = tables.find_table::<acpi::fadt::Fadt>().ok()?;
+    let block = fadt.pm_timer_block().ok()??;
+    if block.address_space != acpi::address::AddressSpace::SystemIo {
+        return None;
+    }
+    let port = u16::try_from(block.address)
+        .ok()
+        .filter(|&port| port != 0)?;
+    let extended = { fadt.flags }.pm_timer_is_32_bit();
+    Some((port, extended))
 }
 
 /// MPS INTI flags (ACPI 6.5, table 5.50): polarity in bits 1:0, trigger

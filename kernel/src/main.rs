@@ -74,7 +74,7 @@ fn bootstrap(boot_info: BootInfo) -> ! {
             "cannot enumerate CPUs from the ACPI MADT: {error:?}"
         ))
     });
-    let online = smp::start_application_processors(&cpus);
+    let online = smp::start_application_processors(&cpus, boot_info.rsdp);
     info!("smp: {online} of {} cpus online", cpus.len());
     info!(
         "svm: enabled on {} of {} cpus",

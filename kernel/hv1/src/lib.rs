@@ -24,7 +24,7 @@
 //! | [`hypercall`] | the hypercall interface: caller checks, register conventions, the per-call table, decoding, parameter access, result write-back |
 //! | [`dispatch`](mod@dispatch) | the kernel's `VMMCALL` entry: decode, run the calls the kernel completes (flushes, long spin wait, extended capabilities), and say what to do |
 //! | [`synthetic_msr`] | the synthetic MSR state machine: guest OS ID, hypercall page, VP index, VP runtime, reference counter, reset, VP assist page, crash MSRs |
-//! | [`time`] | the reference TSC page's values and update protocol, the TSC/APIC frequency MSRs, the invariant-TSC control (pure models, not yet wired into the kernel) |
+//! | [`time`] | the reference TSC page's values and update protocol, the TSC/APIC frequency MSRs, the invariant-TSC control |
 //! | [`cpuid`](mod@cpuid) | the partition's Hv#1 configuration (also from QEMU-style feature names), the CPUID leaves `0x40000000`–`0x40000006` it produces, and its validation against the Requirements and against what Tessera implements |
 //!
 //! # Where the texts disagree or are silent

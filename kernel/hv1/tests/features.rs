@@ -45,8 +45,40 @@ fn each_feature() {
     assert_eq!(one("hv-vpindex"), Hv1Config::minimal());
     // hv-runtime: privilege bit 0.
     assert_eq!(regs(&one("hv-runtime"), 0x4000_0003)[0], 0x61);
-    // hv-time: bit 1 only (no reference TSC page, bit 9).
-    assert_eq!(regs(&one("hv-time"), 0x4000_0003)[0], 0x62);
+    // hv-time: the reference counter (bit 1) and the reference TSC page
+    // (bit 9), as in QEMU.
+    assert_eq!(regs(&one("hv-time"), 0x4000_0003)[0], 0x62 | 1 << 9);
+    // hv-frequencies: AccessFrequencyRegs (EAX bit 11), EDX bit 8
+    // TimerFrequenciesAvailable.
+    assert_eq!(
+        regs(&one("hv-frequencies"), 0x4000_0003),
+        [0x60 | 1 << 11, 0, 0, 1 << 8]
+    );
+    // hv-tsc-invariant: AccessTscInvariantControls (EAX bit 15).
+    assert_eq!(
+        regs(&one("hv-tsc-invariant"), 0x4000_0003)[0],
+        0x60 | 1 << 15
+    );
+    // Each undone by =off.
+    for name in ["hv-time", "hv-frequencies", "hv-tsc-invariant"] {
+        let off = format!("{name}=off");
+        assert_eq!(
+            Hv1Config::from_features([name, off.as_str()]).unwrap(),
+            Hv1Config::minimal(),
+            "{name}"
+        );
+    }
+    // Bad values are refused.
+    for bad in ["hv-time=2", "hv-frequencies=maybe", "hv-tsc-invariant="] {
+        assert!(
+            matches!(
+                Hv1Config::from_features([bad]),
+                Err(FeatureError::InvalidValue { .. })
+            ),
+            "{bad}: {:?}",
+            Hv1Config::from_features([bad])
+        );
+    }
     // hv-reset: bit 7.
     assert_eq!(regs(&one("hv-reset"), 0x4000_0003)[0], 0xE0);
     // hv-crash: EDX bit 10.
@@ -71,7 +103,7 @@ fn a_full_list() {
     assert!(config.validate_implemented().is_empty());
     assert_eq!(
         regs(&config, 0x4000_0003),
-        [0xE3, 0, 0, 1 << 4 | 1 << 10 | 1 << 14]
+        [0xE3 | 1 << 9, 0, 0, 1 << 4 | 1 << 10 | 1 << 14]
     );
     assert_eq!(
         regs(&config, 0x4000_0004),
@@ -191,7 +223,6 @@ fn unknown_and_unsupported() {
         "hv-synic",
         "hv-stimer",
         "hv-stimer-direct",
-        "hv-frequencies",
         "hv-reenlightenment",
         "hv-ipi",
         "hv-evmcs",
@@ -264,7 +295,7 @@ fn unimplemented_privileges_are_refused() {
     config.privileges = config
         .privileges
         .with_access_synic_regs(true)
-        .with_access_partition_reference_tsc(true)
+        .with_access_stats_reg(true)
         .with_post_messages(true);
     // The Requirements alone allow it …
     assert!(config.validate().is_empty());
@@ -274,15 +305,11 @@ fn unimplemented_privileges_are_refused() {
         v.iter().collect::<Vec<_>>(),
         vec![Violation::Unimplemented {
             register: CpuidRegister::Privileges,
-            bits: 1 << 2 | 1 << 9 | 1 << 36
+            bits: 1 << 2 | 1 << 8 | 1 << 36
         }]
     );
     let text = v.iter().next().unwrap().to_string();
-    for name in [
-        "AccessSynicRegs",
-        "AccessPartitionReferenceTsc",
-        "PostMessages",
-    ] {
+    for name in ["AccessSynicRegs", "AccessStatsReg", "PostMessages"] {
         assert!(text.contains(name), "{text}");
     }
     assert!(text.contains("must support the corresponding"), "{text}");
@@ -421,24 +448,10 @@ fn modelled_names_set_their_cpuid_bits() {
     let c = one("hv-ipi");
     assert_eq!(regs(&c, 0x4000_0004)[0], 1 << 10 | 1 << 11);
     assert_eq!(regs(&c, 0x4000_0003)[0], 0x60);
-    // hv-frequencies: AccessFrequencyRegs (EAX bit 11), EDX bit 8.
-    let c = one("hv-frequencies");
-    assert_eq!(regs(&c, 0x4000_0003), [0x60 | 1 << 11, 0, 0, 1 << 8]);
-    // hv-tsc-invariant: AccessTscInvariantControls (EAX bit 15).
-    assert_eq!(
-        regs(&one("hv-tsc-invariant"), 0x4000_0003)[0],
-        0x60 | 1 << 15
-    );
-    // hv-time: the reference counter (1) and the reference TSC page (9),
-    // as QEMU; in the kernel scope bit 1 only.
-    assert_eq!(
-        regs(&one("hv-time"), 0x4000_0003)[0],
-        0x60 | 1 << 1 | 1 << 9
-    );
-    assert_eq!(
-        regs(&Hv1Config::from_features(["hv-time"]).unwrap(), 0x4000_0003)[0],
-        0x60 | 1 << 1
-    );
+    // The wired time names mean the same in both scopes.
+    for name in ["hv-time", "hv-frequencies", "hv-tsc-invariant"] {
+        assert_eq!(one(name), Hv1Config::from_features([name]).unwrap());
+    }
     // =off undoes, as for every boolean name.
     assert_eq!(
         Hv1Config::from_features_in(["hv-vapic", "hv-vapic=off"], FeatureScope::Modelled),
@@ -463,11 +476,7 @@ fn modelled_names_set_their_cpuid_bits() {
         [
             Violation::Unimplemented {
                 register: CpuidRegister::Privileges,
-                bits: 1 << 4 | 1 << 9 | 1 << 11 | 1 << 15
-            },
-            Violation::Unimplemented {
-                register: CpuidRegister::FeaturesEdx,
-                bits: 1 << 8
+                bits: 1 << 4
             },
             Violation::Unimplemented {
                 register: CpuidRegister::Recommendations,
@@ -476,7 +485,7 @@ fn modelled_names_set_their_cpuid_bits() {
         ]
     );
     let text = refused[0].to_string();
-    assert!(text.contains("AccessTscInvariantControls"), "{text}");
+    assert!(text.contains("AccessIntrCtrlRegs"), "{text}");
     // The configuration survives PartitionSetHv1's words.
     assert_eq!(Hv1Config::from_words(&all.to_words()), all);
 }

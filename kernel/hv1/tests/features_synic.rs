@@ -94,7 +94,7 @@ fn the_kernel_refuses_the_configuration_until_it_serves_it() {
         [
             Violation::Unimplemented {
                 register: CpuidRegister::Privileges,
-                bits: 1 << 2 | 1 << 3 | 1 << 9 | 1 << 36 | 1 << 37
+                bits: 1 << 2 | 1 << 3 | 1 << 36 | 1 << 37
             },
             Violation::Unimplemented {
                 register: CpuidRegister::FeaturesEdx,

@@ -11,7 +11,7 @@ use tlfs::HypercallCode;
 
 /// What the `linux` deployment gives its partition: every feature name.
 const FULL: &str = "hv-relaxed,hv-vpindex,hv-runtime,hv-time,hv-reset,hv-crash,hv-tlbflush,\
-                    hv-tlbflush-ext,hv-xmm-input,hv-spinlocks=0x1fff";
+                    hv-tlbflush-ext,hv-xmm-input,hv-spinlocks=0x1fff,hv-frequencies,hv-tsc-invariant";
 
 fn full() -> Hv1Config {
     Hv1Config::from_feature_list(FULL).unwrap()
@@ -74,10 +74,17 @@ fn every_advertised_privilege_is_implemented() {
     assert_eq!(privileges & (1 << 33), 0, "AccessPartitionId");
     // PostMessages / SignalEvents (EBX 4, 5) would make Linux's vmbus post
     // messages; the SynIC (AccessSynicRegs, 2) and the synthetic timers
-    // (3), the TSC page (9) and the frequency MSRs (11) do not exist yet.
-    for bit in [2, 3, 9, 11, 36, 37] {
+    // (3) do not exist yet.
+    for bit in [2, 3, 36, 37] {
         assert_eq!(privileges & (1 << bit), 0, "privilege bit {bit}");
     }
+    // The TSC page (9), the frequency MSRs (11, with EDX bit 8, which
+    // Linux's ms_hyperv_init_platform also wants before it uses
+    // hv_get_tsc_khz) and the invariant-TSC control (15) do.
+    for bit in [9, 11, 15] {
+        assert_ne!(privileges & (1 << bit), 0, "privilege bit {bit}");
+    }
+    assert_ne!(cpuid(&config, 0x4000_0003, 0).unwrap().edx & 1 << 8, 0);
     // The flush recommendations name calls the table has.
     for code in [0x0002u16, 0x0003, 0x0013, 0x0014] {
         assert!(lookup(HypercallCode(code)).is_some(), "{code:#06x}");

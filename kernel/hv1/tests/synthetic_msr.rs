@@ -605,18 +605,6 @@ fn msrs_of_other_features() {
         p().with_access_intr_ctrl_regs(true),
         none,
     );
-    // md timers.md: "A partition which possesses the
-    // AccessPartitionReferenceTsc privilege may access the register."
-    forward_case(
-        &[HV_X64_MSR_REFERENCE_TSC],
-        p().with_access_partition_reference_tsc(true),
-        none,
-    );
-    forward_case(
-        &[HV_X64_MSR_TSC_FREQUENCY, HV_X64_MSR_APIC_FREQUENCY],
-        p().with_access_frequency_regs(true),
-        none,
-    );
     forward_case(
         &[HV_X64_MSR_GUEST_IDLE],
         p().with_access_guest_idle_reg(true),

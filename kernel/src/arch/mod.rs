@@ -1,6 +1,7 @@
 //! x86-64 specifics: descriptor tables, exceptions, the local APIC, timing,
 //! and the few privileged instructions the rest of the kernel uses.
 pub mod apic;
+pub mod clock;
 pub mod exceptions;
 pub mod gdt;
 pub mod host_events;

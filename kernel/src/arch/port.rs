@@ -13,3 +13,9 @@ pub fn read_u8(port: u16) -> u8 {
     // side effects beyond the device.
     unsafe { Port::new(port).read() }
 }
+
+pub fn read_u32(port: u16) -> u32 {
+    // SAFETY: as for `read_u8`; the kernel reads only the ACPI PM timer's
+    // port this way, a counter without side effects.
+    unsafe { Port::new(port).read() }
+}

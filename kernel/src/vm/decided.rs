@@ -34,12 +34,12 @@ impl Kernel {
         let Some(partition) = self.partitions.get(record.partition) else {
             return Next::GONE;
         };
-        let hv1 = partition.hv1.as_ref().map(|state| &state.config);
+        let fast = Some(&*partition.fast);
         let index = record.index;
         let decision = decide::decide(
             &exit_state(record),
             &RouteTable(&partition.routes),
-            |leaf, subleaf| super::guest_cpu::partition_cpuid(hv1, leaf, subleaf, index),
+            |leaf, subleaf| super::guest_cpu::partition_cpuid(fast, leaf, subleaf, index),
         );
         let decision = match decision {
             Decision::Answer(answer) => Decision::Answer(answer),

@@ -214,6 +214,8 @@ impl Kernel {
                 // SAFETY: as above.
                 let host = unsafe { core::arch::x86_64::_rdtsc() };
                 *record.vmcb.tsc_offset_mut() = value.wrapping_sub(host);
+                let partition = record.partition;
+                self.guest_tsc_written(partition);
                 None
             }
             _ => return self.fault(vp),

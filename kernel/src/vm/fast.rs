@@ -47,6 +47,8 @@ pub struct FastPartition {
     /// route aside): hypercalls are enabled and the configuration answers
     /// spin waits. Derived from the two by the only writers of either.
     spin_waits_answered: AtomicBool,
+    /// The invariant-TSC control, for CPUID (`time.rs`).
+    pub time: super::time::FastTime,
 }
 
 impl Default for FastPartition {
@@ -60,6 +62,7 @@ impl Default for FastPartition {
             hv1: spin::Once::new(),
             hypercalls_enabled: AtomicBool::new(false),
             spin_waits_answered: AtomicBool::new(false),
+            time: super::time::FastTime::default(),
         }
     }
 }
@@ -189,7 +192,7 @@ fn answer_decided(
 ) -> bool {
     let state = ExitState { code, vmcb, gprs };
     let decision = decide::decide(&state, &partition.routes(), |leaf, subleaf| {
-        super::guest_cpu::partition_cpuid(partition.hv1(), leaf, subleaf, vp_index)
+        super::guest_cpu::partition_cpuid(Some(partition), leaf, subleaf, vp_index)
     });
     let Decision::Answer(answer) = decision else {
         return false;

@@ -14,13 +14,13 @@ pub fn guest_cpu() -> &'static GuestCpu {
     GUEST_CPU.call_once(|| GuestCpu::from_cpuid(|leaf, subleaf| guest_cpuid(leaf, subleaf, 0)))
 }
 
-/// The CPUID leaf `leaf`/`subleaf` as VP `vp_index` of a partition with
-/// the Hv#1 configuration `hv1` reads it (routes aside): the hottest
-/// leaves from the table made once, the hypervisor leaves from `hv1`, the
-/// rest from the host.
+/// The CPUID leaf `leaf`/`subleaf` as VP `vp_index` of `partition` reads
+/// it (routes aside): the hottest leaves from the table made once, the
+/// hypervisor leaves from its Hv#1 configuration, the rest from the host
+/// (with the invariant-TSC control applied, `time.rs`).
 #[inline(always)]
 pub fn partition_cpuid(
-    hv1: Option<&Hv1Config>,
+    partition: Option<&super::fast::FastPartition>,
     leaf: u32,
     subleaf: u32,
     vp_index: u32,
@@ -28,7 +28,15 @@ pub fn partition_cpuid(
     if let Some(regs) = fixed_leaves().answer(leaf, vp_index) {
         return regs;
     }
-    super::hv1::cpuid_leaf(hv1, leaf).unwrap_or_else(|| guest_cpuid(leaf, subleaf, vp_index))
+    let hv1: Option<&Hv1Config> = partition.and_then(|p| p.hv1());
+    if let Some(regs) = super::hv1::cpuid_leaf(hv1, leaf) {
+        return regs;
+    }
+    let regs = guest_cpuid(leaf, subleaf, vp_index);
+    match partition {
+        Some(p) => p.time.adjust_cpuid(hv1, leaf, regs),
+        None => regs,
+    }
 }
 
 /// The hottest leaves' answers, worked out at the first call.

@@ -3,21 +3,17 @@
 //! overlay pages, flushes, register write-back, lifecycle reports).
 use super::exits::Next;
 use super::forward::{Pending, PendingKind};
-use super::tables::KernelTables;
-use crate::memory::physical_to_virtual;
+use super::parameter_memory::{GuestXmm, ParameterMemory};
 use crate::sched::Keep;
 use crate::state::Kernel;
-use core::num::NonZeroU64;
 use tessera_abi::Status;
-use tessera_abi::vm::{GPA_LIMIT, intercept};
+use tessera_abi::vm::intercept;
 use tessera_capability::{PartitionId, VpId};
 use tessera_exit_protocol::{Exit, MemoryAccess};
-use tessera_gpa_space::OverlayId;
 use tessera_hv1::dispatch::{self, Action, Outcome};
-use tessera_hv1::hypercall::{Caller, CpuMode, GpaError, GuestMemory, HypercallRegisters};
+use tessera_hv1::hypercall::{Caller, CpuMode, HypercallRegisters};
 use tessera_hv1::synthetic_msr::{self, Effect, MsrContext, MsrFault, MsrPolicy, PartitionMsrs};
 use tessera_hv1::{DispatchPolicy, Hv1Config};
-use tessera_npt::{GuestRights, NestedPageTable};
 
 /// The GPA width partitions have (`tessera_abi::vm::GPA_LIMIT`).
 pub const GPA_BITS: u8 = 40;
@@ -29,6 +25,9 @@ pub struct PartitionHv1 {
     pub msrs: PartitionMsrs,
     pub msr_policy: MsrPolicy,
     pub dispatch_policy: DispatchPolicy,
+    /// A VP wrote `IA32_TSC`: the reference TSC page says "use the MSR"
+    /// until a reset (`time.rs`).
+    pub tsc_diverged: bool,
 }
 
 impl PartitionHv1 {
@@ -39,9 +38,7 @@ impl PartitionHv1 {
             log::info!("PartitionSetHv1 refused: {violations:?}");
             return Err(Status::InvalidArgument.code());
         }
-        let hz = NonZeroU64::new(crate::arch::tsc::ticks_per_microsecond().max(1) * 1_000_000)
-            .expect("non-zero");
-        let reference = synthetic_msr::ReferenceCounter::new(crate::arch::tsc::read(), hz);
+        let reference = super::time::reference_counter();
         let mut dispatch_policy = DispatchPolicy::from_config(&config);
         dispatch_policy.physical_address_bits = GPA_BITS;
         Ok(Self {
@@ -49,93 +46,8 @@ impl PartitionHv1 {
             msrs: PartitionMsrs::new(reference),
             msr_policy: MsrPolicy::from_config(&config, GPA_BITS),
             dispatch_policy,
+            tsc_diverged: false,
         })
-    }
-}
-
-/// Guest physical memory for hypercall parameter blocks: the partition's
-/// RAM as its nested table maps it, with the mapping's rights.
-struct ParameterMemory<'a> {
-    npt: &'a NestedPageTable,
-}
-
-impl ParameterMemory<'_> {
-    /// The host-virtual address of `gpa`'s byte, if mapped with `write`
-    /// (when asked).
-    fn byte(&self, gpa: u64, write: bool) -> Result<*mut u8, GpaError> {
-        if gpa >= GPA_LIMIT {
-            return Err(GpaError::OutOfBounds);
-        }
-        let translation = self
-            .npt
-            .translate(&KernelTables::default(), gpa)
-            .ok_or(GpaError::Inaccessible)?;
-        if write && !translation.rights.write {
-            return Err(GpaError::Inaccessible);
-        }
-        Ok(physical_to_virtual(translation.hpa).as_mut_ptr::<u8>())
-    }
-}
-
-impl ParameterMemory<'_> {
-    /// Calls `each(host pointer, offset, length)` for the page-sized pieces
-    /// of `gpa..gpa + length`, after checking all of them (all or nothing).
-    fn pieces(
-        &self,
-        gpa: u64,
-        length: usize,
-        write: bool,
-        mut each: impl FnMut(*mut u8, usize, usize),
-    ) -> Result<(), GpaError> {
-        const PAGE: u64 = 4096;
-        let piece = |offset: usize| {
-            let at = gpa.wrapping_add(offset as u64);
-            let room = (PAGE - at % PAGE) as usize;
-            (at, room.min(length - offset))
-        };
-        let mut offset = 0;
-        while offset < length {
-            let (at, size) = piece(offset);
-            self.byte(at, write)?;
-            offset += size;
-        }
-        let mut offset = 0;
-        while offset < length {
-            let (at, size) = piece(offset);
-            each(self.byte(at, write)?, offset, size);
-            offset += size;
-        }
-        Ok(())
-    }
-}
-
-impl GuestMemory for ParameterMemory<'_> {
-    fn read(&self, gpa: u64, buf: &mut [u8]) -> Result<(), GpaError> {
-        let length = buf.len();
-        self.pieces(gpa, length, false, |source, offset, size| {
-            // `source` starts a run of `size` bytes inside one frame the
-            // partition's nested table maps (region frames stay allocated
-            // while mapped; the kernel lock is held); the run fits `buf`.
-            // SAFETY: a mapped guest frame, read as plain data, into `buf`.
-            unsafe { core::ptr::copy_nonoverlapping(source, buf[offset..].as_mut_ptr(), size) };
-        })
-    }
-
-    fn write(&mut self, gpa: u64, data: &[u8]) -> Result<(), GpaError> {
-        self.pieces(gpa, data.len(), true, |target, offset, size| {
-            // SAFETY: as in `read`, and the mapping allows writes.
-            unsafe { core::ptr::copy_nonoverlapping(data[offset..].as_ptr(), target, size) };
-        })
-    }
-}
-
-/// XMM0-5 of the guest, read from the hardware (this CPU holds the VP's
-/// FPU state) only if an XMM fast call asks.
-struct GuestXmm;
-
-impl tessera_hv1::hypercall::XmmRegisters for GuestXmm {
-    fn xmm(&self, index: usize) -> u128 {
-        super::guest_state::read_xmm(index)
     }
 }
 
@@ -204,6 +116,7 @@ impl Kernel {
                 record.hv1_msrs.reset();
             }
         }
+        self.reset_time(partition, vps);
         // Every overlay is Hv#1 state: remove the top one until none is
         // left (no list of them is needed, so nothing is allocated).
         while let Some(id) = self
@@ -270,6 +183,10 @@ impl Kernel {
             target
                 .fast
                 .set_hypercalls_enabled(state.msrs.hypercalls_enabled());
+            target
+                .fast
+                .time
+                .set_invariant_tsc_exposed(state.msrs.tsc_invariant().exposed());
         }
         let effect = match result {
             Ok(effect) => effect,
@@ -289,126 +206,6 @@ impl Kernel {
             *record.vmcb.event_inj_mut() = super::exits::general_protection();
         }
         Next::Resume
-    }
-
-    fn apply_msr_effect(&mut self, cpu: usize, vp: VpId, effect: Effect) -> Next {
-        let Some(partition) = self.vps.get(vp).map(|record| record.partition) else {
-            return Next::GONE;
-        };
-        match effect {
-            Effect::None => Next::Resume,
-            // A move is a placement of the same identity elsewhere.
-            Effect::HypercallPage { enable, .. } => {
-                let id = OverlayId::HypercallPage;
-                match enable {
-                    Some(gpa) => {
-                        let page = synthetic_msr::hypercall_page();
-                        let rights = GuestRights::READ_EXECUTE;
-                        if self
-                            .place_overlay(partition, id, gpa, &page, rights, cpu)
-                            .is_none()
-                        {
-                            guest_log!(
-                                self,
-                                partition,
-                                log::Level::Warn,
-                                "{}: no memory for the hypercall page",
-                                self.vp_name(vp)
-                            );
-                        }
-                    }
-                    None => self.remove_overlay(partition, id, cpu),
-                }
-                Next::Resume
-            }
-            Effect::AssistPage { enable, .. } => {
-                let Some(index) = self.vps.get(vp).map(|record| record.index) else {
-                    return Next::GONE;
-                };
-                let id = OverlayId::VpAssistPage(index);
-                match enable {
-                    Some(gpa) => {
-                        let rights = GuestRights::READ_WRITE;
-                        if self
-                            .place_overlay(partition, id, gpa, &[], rights, cpu)
-                            .is_none()
-                        {
-                            guest_log!(
-                                self,
-                                partition,
-                                log::Level::Warn,
-                                "{}: no memory for the VP assist page",
-                                self.vp_name(vp)
-                            );
-                        }
-                    }
-                    None => self.remove_overlay(partition, id, cpu),
-                }
-                Next::Resume
-            }
-            Effect::GuestOsIdChanged {
-                hypercall_page_removed,
-                value,
-                ..
-            } => {
-                guest_log!(
-                    self,
-                    partition,
-                    log::Level::Info,
-                    "{}: guest OS ID {value:#x}",
-                    self.vp_name(vp)
-                );
-                if hypercall_page_removed.is_some() {
-                    self.remove_overlay(partition, OverlayId::HypercallPage, cpu);
-                }
-                Next::Resume
-            }
-            Effect::Reset => {
-                log::info!(
-                    "{}: the guest asked for a reset (HV_X64_MSR_RESET)",
-                    self.vp_name(vp)
-                );
-                self.report_to_lifecycle(cpu, vp, Exit::ResetRequest)
-            }
-            Effect::CrashNotify {
-                parameters,
-                message,
-                ..
-            } => {
-                let name = self.vp_name(vp);
-                log::error!(
-                    "{name}: guest crash: P0 {:#x} P1 {:#x} P2 {:#x} P3 {:#x} P4 {:#x}",
-                    parameters[0],
-                    parameters[1],
-                    parameters[2],
-                    parameters[3],
-                    parameters[4]
-                );
-                if let Some(message) = message
-                    && let Some(target) = self.partitions.get(partition)
-                {
-                    let mut text = [0u8; 512];
-                    let length = (message.len as usize).min(text.len());
-                    let memory = ParameterMemory {
-                        npt: target.space.npt(),
-                    };
-                    match memory.read(message.gpa, &mut text[..length]) {
-                        Ok(()) => log::error!(
-                            "{name}: guest crash message: {}",
-                            core::str::from_utf8(&text[..length])
-                                .unwrap_or("(not UTF-8)")
-                                .trim_end_matches('\0')
-                        ),
-                        Err(error) => {
-                            log::error!("{name}: the crash message is unreadable ({error:?})")
-                        }
-                    }
-                }
-                let [p0, p1, p2, p3, _] = parameters;
-                let parameters = [p0, p1, p2, p3];
-                self.report_to_lifecycle(cpu, vp, Exit::GuestCrash { parameters })
-            }
-        }
     }
 
     /// A hypercall whose code a route takes: the handler gets the input

@@ -78,11 +78,14 @@ pub mod lifecycle;
 pub mod lifecycle_route;
 pub mod memory;
 pub mod mmio;
+pub mod msr_effects;
 pub mod overlay;
+pub mod parameter_memory;
 pub mod pending;
 pub mod run;
 pub mod skip;
 pub mod tables;
+pub mod time;
 pub mod world_switch;
 
 use crate::memory::frame_box::FrameBox;

@@ -5,7 +5,8 @@
 //! everything that needs it (the kernel switches guest FPU state with
 //! FXSAVE, and XCR0 is not virtualised), PKU, LA57 and CET (their CR4 bits
 //! are refused), MONITOR/MWAIT (intercepted), the local APIC and x2APIC
-//! (not emulated yet: an APIC access would be an unmapped GPA), the
+//! (not emulated yet: an APIC access would be an unmapped GPA) and with
+//! them ARAT (leaf 6: an APIC timer that always runs), the
 //! performance-counter extensions (RDPMC and the counter MSRs #GP: no PMU
 //! is virtualised) and MTRRs (`MTRRcap` 0xFE and the range registers #GP:
 //! a feature whose MSR faults is a lie, and Linux 6.1 logs "unchecked MSR
@@ -73,6 +74,8 @@ const LEAF7_EDX_HIDDEN: u32 = 1 << 2
 /// "always on" and "not required" hints) stay.
 const EXT8_EBX_HIDDEN: u32 =
     1 << 1 | 1 << 3 | 1 << 12 | 1 << 14 | 1 << 15 | 1 << 23 | 1 << 24 | 1 << 25;
+/// Leaf 6 EAX bit 2: ARAT.
+const LEAF6_EAX_ARAT: u32 = 1 << 2;
 /// Leaf 0x80000001 ECX: SVM (bit 2), SKINIT (bit 12), the core, northbridge
 /// and last-level-cache counter extensions (23, 24, 28).
 const EXT1_ECX_HIDDEN: u32 = 1 << 2 | 1 << 12 | 1 << 23 | 1 << 24 | 1 << 28;
@@ -99,6 +102,11 @@ pub fn filter(leaf: u32, subleaf: u32, host: Regs, vp_index: u32) -> Regs {
             regs[EBX] = (regs[EBX] & 0x00FF_FFFF) | (vp_index << 24);
         }
         0x5 | 0xD => regs = [0; 4],
+        // ARAT ("APIC timer always running", Intel SDM Vol. 2A CPUID leaf
+        // 6 EAX bit 2): a promise about an APIC timer, and no local APIC
+        // is offered (leaf 1 EDX bit 9 is clear). Set again where the
+        // virtual APIC is (its timer never stops: `tessera_lapic::cpuid`).
+        0x6 => regs[EAX] &= !LEAF6_EAX_ARAT,
         0x7 if subleaf == 0 => {
             regs[EBX] &= !LEAF7_EBX_HIDDEN;
             regs[ECX] &= !LEAF7_ECX_HIDDEN;
@@ -235,6 +243,14 @@ mod tests {
         // 20), long mode (29).
         assert_ne!(filter(1, 0, ALL, 0)[EDX] & (1 << 13), 0);
         assert_ne!(filter(0x8000_0001, 0, ALL, 0)[EDX] & (1 << 20 | 1 << 29), 0);
+    }
+
+    #[test]
+    fn no_always_running_apic_timer_without_an_apic() {
+        let leaf6 = filter(6, 0, ALL, 0);
+        assert_eq!(leaf6[EAX] & LEAF6_EAX_ARAT, 0, "ARAT");
+        assert_eq!(leaf6[EAX] | LEAF6_EAX_ARAT, ALL[EAX], "only ARAT");
+        assert_eq!(filter(1, 0, ALL, 0)[EDX] & leaf1::EDX_APIC, 0, "APIC");
     }
 
     #[test]

@@ -125,7 +125,7 @@ impl Config {
     /// The features this guest checks either way, with whether CPUID
     /// advertises them.
     #[must_use]
-    pub fn feature_list(&self) -> [(&'static str, bool); 21] {
+    pub fn feature_list(&self) -> [(&'static str, bool); 22] {
         let p = self.privileges;
         let f = self.features;
         let r = self.recommendations;
@@ -139,6 +139,7 @@ impl Config {
             ("RefTsc", p.access_partition_reference_tsc()),
             ("GuestIdle", p.access_guest_idle_reg()),
             ("FreqMsrs", p.access_frequency_regs()),
+            ("TscInvCtl", p.access_tsc_invariant_controls()),
             ("PostMessages", p.post_messages()),
             ("SignalEvents", p.signal_events()),
             ("ExtCalls", p.enable_extended_hypercalls()),

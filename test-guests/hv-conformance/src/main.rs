@@ -30,6 +30,7 @@ mod page_checks;
 mod pages;
 mod requirements;
 mod ring3;
+mod time_checks;
 mod trap;
 
 use tessera_guest_framework::{Suite, fail, layout};
@@ -87,6 +88,7 @@ fn main(suite: &mut Suite) {
     ));
 
     msr_checks::run(suite, &config, &pages);
+    time_checks::run(suite, &config, &pages);
     let page = page_checks::establish(suite, &pages);
     match page {
         Some(fingerprint) => {

@@ -10,21 +10,38 @@ pub const RESET_ASKED: u64 = 0x7E5E_7A5C_0000_0001;
 /// reloaded by the reset) and below the loader's tables at the top.
 const MARKER: u64 = 0x0090_0000;
 
-fn address() -> Option<*mut u64> {
+/// Where the reference TSC page goes in the first run, and the RAM word
+/// under it: 10 MiB, free RAM as the marker.
+pub const REFERENCE_TSC_PAGE: u64 = 0x00A0_0000;
+/// What the first run writes under the page.
+pub const UNDER_THE_PAGE: u64 = 0x5A5A_0000_7E5E_7000;
+/// The reference counter just before the reset (a word after the marker).
+pub const COUNT_BEFORE_RESET: u64 = MARKER + 8;
+
+fn address(at: u64) -> Option<*mut u64> {
     tessera_guest_framework::layout::free_ram()
-        .filter(|ram| ram.contains(&MARKER))
-        .map(|_| MARKER as *mut u64)
+        .filter(|ram| ram.contains(&at) && at.is_multiple_of(8))
+        .map(|_| at as *mut u64)
+}
+
+/// The word at `at`, if that is free RAM.
+pub fn read_at(at: u64) -> Option<u64> {
+    // SAFETY: the address is free RAM (layout::free_ram), 8-byte aligned,
+    // where no Rust object lives (or an overlay the host laid over it).
+    address(at).map(|at| unsafe { at.read_volatile() })
+}
+
+pub fn write_at(at: u64, value: u64) {
+    if let Some(at) = address(at) {
+        // SAFETY: as in `read_at`.
+        unsafe { at.write_volatile(value) };
+    }
 }
 
 pub fn read() -> Option<u64> {
-    // SAFETY: the address is free RAM (layout::free_ram), 8-byte aligned,
-    // where no Rust object lives.
-    address().map(|at| unsafe { at.read_volatile() })
+    read_at(MARKER)
 }
 
 pub fn write(value: u64) {
-    if let Some(at) = address() {
-        // SAFETY: as in `read`.
-        unsafe { at.write_volatile(value) };
-    }
+    write_at(MARKER, value);
 }

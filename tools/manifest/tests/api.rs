@@ -289,6 +289,9 @@ fn partitions() {
             &[
                 "hv-relaxed",
                 "hv-time",
+                "hv-frequencies",
+                "hv-tsc-invariant=on",
+                "hv-tsc-invariant=off",
                 "hv-crash",
                 "hv-crash=off",
                 "hv-spinlocks=0x1fff"
@@ -299,6 +302,13 @@ fn partitions() {
     let config = tessera_hv1::Hv1Config::from_words(demo.hv1.as_ref().unwrap());
     assert!(config.recommendations.use_relaxed_timing());
     assert!(config.privileges.access_partition_reference_counter());
+    // hv-time grants the reference TSC page; hv-frequencies the frequency
+    // MSRs and the CPUID bit that announces them; hv-tsc-invariant=off
+    // undoes the =on before it.
+    assert!(config.privileges.access_partition_reference_tsc());
+    assert!(config.privileges.access_frequency_regs());
+    assert!(config.features_edx.timer_frequencies_available());
+    assert!(!config.privileges.access_tsc_invariant_controls());
     assert!(
         !config.features_edx.guest_crash_msrs_available(),
         "a later =off wins"

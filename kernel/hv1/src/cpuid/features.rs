@@ -13,6 +13,8 @@ pub const SUPPORTED_FEATURES: &[&str] = &[
     "hv-vpindex",
     "hv-runtime",
     "hv-time",
+    "hv-frequencies",
+    "hv-tsc-invariant",
     "hv-reset",
     "hv-crash",
     "hv-tlbflush",
@@ -50,14 +52,6 @@ pub const NOT_WIRED_FEATURES: &[(&str, &str)] = &[
         "HvCallSendSyntheticClusterIpi(Ex) is decoded by tessera_hv1::dispatch::cluster_ipi",
     ),
     (
-        "hv-frequencies",
-        "the TSC/APIC frequency MSRs are modelled in tessera_hv1::time::frequencies",
-    ),
-    (
-        "hv-tsc-invariant",
-        "HV_X64_MSR_TSC_INVARIANT_CONTROL is modelled in tessera_hv1::time::tsc_invariant",
-    ),
-    (
         "hv-synic",
         "the SynIC registers, messages, event flags, ports and connections are modelled in kernel/synic",
     ),
@@ -77,8 +71,7 @@ pub enum FeatureScope {
     /// What the kernel serves today ([`SUPPORTED_FEATURES`]; checked with
     /// [`Hv1Config::validate_implemented`]): a deployment's scope.
     Kernel,
-    /// That, plus the [modelled](NOT_WIRED_FEATURES) features and the
-    /// reference TSC page of `hv-time` (checked with
+    /// That, plus the [modelled](NOT_WIRED_FEATURES) features (checked with
     /// [`Hv1Config::validate_modelled`]).
     Modelled,
 }
@@ -146,7 +139,9 @@ impl Hv1Config {
     /// | `hv-relaxed` | leaf `0x40000004` EAX bit 5 `UseRelaxedTiming` (Requirements § Use Relaxed Timing) |
     /// | `hv-vpindex` | nothing: `AccessVpIndex` is always granted (Requirements: "Must be set"); `=off` is refused |
     /// | `hv-runtime` | privilege `AccessVpRunTimeReg` (bit 0): `HV_X64_MSR_VP_RUNTIME` |
-    /// | `hv-time` | privilege `AccessPartitionReferenceCounter` (bit 1): `HV_X64_MSR_TIME_REF_COUNT`. **Differs from QEMU**, which also grants `AccessPartitionReferenceTsc` (bit 9): the kernel does not serve the reference TSC page yet ([`FeatureScope::Modelled`] grants it) |
+    /// | `hv-time` | privileges `AccessPartitionReferenceCounter` (bit 1) and `AccessPartitionReferenceTsc` (bit 9), as in QEMU: `HV_X64_MSR_TIME_REF_COUNT` and the reference TSC page (`HV_X64_MSR_REFERENCE_TSC`) |
+    /// | `hv-frequencies` | privilege `AccessFrequencyRegs` (bit 11) and leaf `0x40000003` EDX bit 8 `TimerFrequenciesAvailable`, as in QEMU: `HV_X64_MSR_TSC_FREQUENCY`, `HV_X64_MSR_APIC_FREQUENCY` |
+    /// | `hv-tsc-invariant` | privilege `AccessTscInvariantControls` (bit 15): `HV_X64_MSR_TSC_INVARIANT_CONTROL`, which shows CPUID `0x80000007` EDX bit 8 once the guest sets its bit 0. Tessera's name: QEMU has none (Linux's KVM offers the MSR) |
     /// | `hv-reset` | privilege `AccessResetReg` (bit 7): `HV_X64_MSR_RESET` (as in QEMU, `UseResetMsr` is not recommended) |
     /// | `hv-crash` | leaf `0x40000003` EDX bit 10 `GuestCrashMsrsAvailable`: `HV_X64_MSR_CRASH_P0`–`P4`, `CRASH_CTL` |
     /// | `hv-tlbflush` | leaf `0x40000004` EAX bit 2 `UseHypercallForRemoteFlush` and bit 11 `UseExProcessorMasks` (QEMU's bits): the four flush hypercalls |
@@ -159,8 +154,7 @@ impl Hv1Config {
     ///
     /// Boolean names take an optional `=on`/`=off` (also `yes`/`no`,
     /// `true`/`false`). The names modelled but not yet wired into the
-    /// kernel (`hv-vapic`, `hv-ipi`, `hv-frequencies`, `hv-tsc-invariant`,
-    /// `hv-synic`, `hv-stimer`, `hv-stimer-direct`: [`NOT_WIRED_FEATURES`])
+    /// kernel (`hv-vapic`, `hv-ipi`, `hv-synic`, `hv-stimer`, `hv-stimer-direct`: [`NOT_WIRED_FEATURES`])
     /// are refused as [`FeatureError::Unsupported`] with
     /// [`NOT_WIRED_REASON`]; QEMU's other `hv-*` names
     /// (`hv-reenlightenment`, `hv-evmcs`, …) likewise with their reason;
@@ -184,11 +178,8 @@ impl Hv1Config {
     ///
     /// | name | effect |
     /// | --- | --- |
-    /// | `hv-time` | also privilege `AccessPartitionReferenceTsc` (bit 9), as in QEMU |
     /// | `hv-vapic` | privilege `AccessIntrCtrlRegs` (bit 4) and leaf `0x40000004` EAX bit 3 `UseApicMsrs`, as in QEMU |
     /// | `hv-ipi` | leaf `0x40000004` EAX bit 10 `UseSyntheticClusterIpi` and bit 11 `UseExProcessorMasks`, as in QEMU |
-    /// | `hv-frequencies` | privilege `AccessFrequencyRegs` (bit 11) and leaf `0x40000003` EDX bit 8 `TimerFrequenciesAvailable`, as in QEMU |
-    /// | `hv-tsc-invariant` | privilege `AccessTscInvariantControls` (bit 15). Tessera's name: QEMU has none (Linux's KVM offers the MSR) |
     /// | `hv-synic` | privilege `AccessSynicRegs` (bit 2): SCONTROL–EOM, SINT0–15; and `PostMessages` (bit 36), `SignalEvents` (bit 37): `HvCallPostMessage`, `HvCallSignalEvent`, as in QEMU (`hyperv_fill_cpuids`) |
     /// | `hv-stimer` | privilege `AccessSyntheticTimerRegs` (bit 3): STIMER0–3 CONFIG/COUNT; needs `hv-synic` and `hv-time`, as in QEMU |
     /// | `hv-stimer-direct` | leaf `0x40000003` EDX bit 19 `DirectSyntheticTimers`; needs `hv-stimer`, as in QEMU |
@@ -299,10 +290,9 @@ impl Hv1Config {
             "hv-runtime" => self.privileges = p.with_access_vp_run_time_reg(boolean(name, value)?),
             "hv-time" => {
                 let on = boolean(name, value)?;
-                self.privileges = p.with_access_partition_reference_counter(on);
-                if scope == FeatureScope::Modelled {
-                    self.privileges = self.privileges.with_access_partition_reference_tsc(on);
-                }
+                self.privileges = p
+                    .with_access_partition_reference_counter(on)
+                    .with_access_partition_reference_tsc(on);
             }
             _ if scope == FeatureScope::Kernel
                 && NOT_WIRED_FEATURES.iter().any(|(known, _)| *known == name) =>

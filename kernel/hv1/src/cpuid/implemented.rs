@@ -21,15 +21,15 @@ use tlfs::privilege::HvPartitionPrivilegeMask;
 /// | 5 | AccessHypercallMsrs | `GUEST_OS_ID`, `HYPERCALL` |
 /// | 6 | AccessVpIndex | `VP_INDEX` |
 /// | 7 | AccessResetReg | `HV_X64_MSR_RESET` |
+/// | 9 | AccessPartitionReferenceTsc | `HV_X64_MSR_REFERENCE_TSC` and the reference TSC overlay page (Requirements: "The hypervisor must provide the HV_X64_MSR_REFERENCE_TSC MSR and allow mapping the reference TSC page") |
+/// | 11 | AccessFrequencyRegs | `HV_X64_MSR_TSC_FREQUENCY`, `HV_X64_MSR_APIC_FREQUENCY` ([`time::frequencies`](crate::time::frequencies)) |
+/// | 15 | AccessTscInvariantControls | `HV_X64_MSR_TSC_INVARIANT_CONTROL` ([`time::tsc_invariant`](crate::time::tsc_invariant)) |
 /// | 52 | EnableExtendedHypercalls | `HvExtCallQueryCapabilities` ([`dispatch`](mod@crate::dispatch)) |
 ///
 /// Not implemented, so never advertised: AccessSynicRegs (2),
 /// AccessSyntheticTimerRegs (3), AccessIntrCtrlRegs (4: the EOI/ICR/TPR MSRs
 /// it also gates are not here, though the VP assist page is), AccessStatsReg
-/// (8), AccessPartitionReferenceTsc (9: "The hypervisor must provide the
-/// HV_X64_MSR_REFERENCE_TSC MSR and allow mapping the reference TSC page"),
-/// AccessGuestIdleReg (10), AccessFrequencyRegs (11),
-/// AccessReenlightenmentControls (13), PostMessages (36), SignalEvents (37),
+/// (8), AccessGuestIdleReg (10), AccessReenlightenmentControls (13), PostMessages (36), SignalEvents (37),
 /// ConnectPort (39), Debugging (43), AccessVSM (48), AccessVpRegisters (49),
 /// StartVirtualProcessor (53).
 pub const IMPLEMENTED_PRIVILEGES: HvPartitionPrivilegeMask = HvPartitionPrivilegeMask::new()
@@ -38,6 +38,9 @@ pub const IMPLEMENTED_PRIVILEGES: HvPartitionPrivilegeMask = HvPartitionPrivileg
     .with_access_hypercall_msrs(true)
     .with_access_vp_index(true)
     .with_access_reset_reg(true)
+    .with_access_partition_reference_tsc(true)
+    .with_access_frequency_regs(true)
+    .with_access_tsc_invariant_controls(true)
     .with_enable_extended_hypercalls(true);
 
 /// Leaf `0x40000003` ECX: nothing (every bit reports a processor feature
@@ -48,9 +51,11 @@ pub const IMPLEMENTED_FEATURES_ECX: HvFeatureIdentificationEcx = HvFeatureIdenti
 /// decoder; guest crash MSRs (10) and `HypercallMsrLockAvailable` (18) —
 /// [`synthetic_msr`](crate::synthetic_msr);
 /// `ExtendedGvaRangesForFlushVirtualAddressListAvailable` (14) — the flush
-/// calls, which flush the whole address space for that format.
+/// calls, which flush the whole address space for that format;
+/// `TimerFrequenciesAvailable` (8) — the frequency MSRs.
 pub const IMPLEMENTED_FEATURES_EDX: HvFeatureIdentificationEdx = HvFeatureIdentificationEdx::new()
     .with_xmm_registers_for_fast_hypercall_available(true)
+    .with_timer_frequencies_available(true)
     .with_guest_crash_msrs_available(true)
     .with_extended_gva_ranges_for_flush_virtual_address_list_available(true)
     .with_fast_hypercall_output_available(true)
@@ -72,11 +77,7 @@ pub const IMPLEMENTED_RECOMMENDATIONS: HvImplementationRecommendationsEax =
 /// kernel does not serve yet: AccessSynicRegs (2) and
 /// AccessSyntheticTimerRegs (3) (the SynIC and timer MSRs, `kernel/synic`),
 /// AccessIntrCtrlRegs (4: `HV_X64_MSR_EOI`/`ICR`/`TPR`, `tessera_lapic::hv`),
-/// AccessPartitionReferenceTsc (9: the reference TSC page,
-/// [`time::reference_tsc`](crate::time::reference_tsc)), AccessFrequencyRegs
-/// (11: [`time::frequencies`](crate::time::frequencies)),
-/// AccessTscInvariantControls (15:
-/// [`time::tsc_invariant`](crate::time::tsc_invariant)), PostMessages (36)
+/// PostMessages (36)
 /// and SignalEvents (37) (`HvCallPostMessage`, `HvCallSignalEvent`,
 /// `kernel/synic`). They pass
 /// [`Hv1Config::validate_modelled`](super::Hv1Config::validate_modelled),
@@ -87,18 +88,13 @@ pub const MODELLED_PRIVILEGES: HvPartitionPrivilegeMask = HvPartitionPrivilegeMa
     .with_access_synic_regs(true)
     .with_access_synthetic_timer_regs(true)
     .with_access_intr_ctrl_regs(true)
-    .with_access_partition_reference_tsc(true)
-    .with_access_frequency_regs(true)
-    .with_access_tsc_invariant_controls(true)
     .with_post_messages(true)
     .with_signal_events(true);
 
-/// Leaf `0x40000003` EDX bits modelled but not served: bit 8,
-/// `TimerFrequenciesAvailable` (the frequency MSRs), and bit 19,
+/// Leaf `0x40000003` EDX bits modelled but not served: bit 19,
 /// `DirectSyntheticTimers` (`kernel/synic`).
-pub const MODELLED_FEATURES_EDX: HvFeatureIdentificationEdx = HvFeatureIdentificationEdx::new()
-    .with_timer_frequencies_available(true)
-    .with_direct_synthetic_timers(true);
+pub const MODELLED_FEATURES_EDX: HvFeatureIdentificationEdx =
+    HvFeatureIdentificationEdx::new().with_direct_synthetic_timers(true);
 
 /// Leaf `0x40000004` EAX bits modelled but not served: bit 3,
 /// `UseApicMsrs` (recommend the APIC MSRs), and bit 10,
@@ -243,10 +239,13 @@ mod tests {
 
     #[test]
     fn masks() {
-        assert_eq!(IMPLEMENTED_PRIVILEGES.into_bits(), 1 << 52 | 0b1110_0011);
+        assert_eq!(
+            IMPLEMENTED_PRIVILEGES.into_bits(),
+            1 << 52 | 1 << 15 | 1 << 11 | 1 << 9 | 0b1110_0011
+        );
         assert_eq!(
             IMPLEMENTED_FEATURES_EDX.into_bits(),
-            1 << 4 | 1 << 10 | 1 << 14 | 1 << 15 | 1 << 18
+            1 << 4 | 1 << 8 | 1 << 10 | 1 << 14 | 1 << 15 | 1 << 18
         );
         assert_eq!(
             IMPLEMENTED_RECOMMENDATIONS.into_bits(),

@@ -27,15 +27,16 @@
 //! | `0x40000002` `VP_INDEX` (VP) | AccessVpIndex | VP index | #GP (read-only) | — | TLFS md `vp-properties.md` § Virtual Processor Indices; 6.0b App. C "R" |
 //! | `0x40000003` `RESET` (partition) | AccessResetReg | 0 | bit 0 set → [`Effect::Reset`]; otherwise nothing | 63:1 ignored (**Choice**: no layout in any text) | 6.0b App. C "Used to perform a hypervisor-controlled reboot operation" |
 //! | `0x40000010` `VP_RUNTIME` (VP) | AccessVpRunTimeReg | [`MsrContext::vp_runtime`] | #GP (read-only) | — | TLFS md `vp-properties.md` § Virtual Processor Run Time Register; 6.0b §7.9.1 |
-//! | `0x40000020` `TIME_REF_COUNT` (partition) | AccessPartitionReferenceCounter | 100 ns since partition creation ([`ReferenceCounter`]) | #GP | — | TLFS md `timers.md` § Partition Reference Counter; 6.0b §12.4 |
+//! | `0x40000020` `TIME_REF_COUNT` (partition) | AccessPartitionReferenceCounter | 100 ns since partition creation, by the reference TSC page's formula ([`PartitionMsrs::reference_time`]) | #GP | — | TLFS md `timers.md` § Partition Reference Counter; 6.0b §12.4 |
+//! | `0x40000021` `REFERENCE_TSC` (partition) | AccessPartitionReferenceTsc (TLFS md `timers.md`) | value (initially 0) | any value; Enable with a page inside the GPA space → [`Effect::ReferenceTscPage`] (a page beyond it is stored but not accessible) | 11:1 RsvdP: accepted, stored | TLFS md `timers.md` § Reference TSC Page Register |
+//! | `0x40000022`/`0x40000023` `TSC_FREQUENCY`/`APIC_FREQUENCY` | AccessFrequencyRegs | Hz ([`PartitionMsrs::frequencies`]) | #GP (read-only) | — | 6.0b App. C |
+//! | `0x40000118` `TSC_INVARIANT_CONTROL` (partition) | AccessTscInvariantControls | value | bit 0 → [`Effect::InvariantTscExposed`]; other bits, or clearing bit 0 once set → #GP | 63:1 | [`time::tsc_invariant`](crate::time::tsc_invariant) |
 //! | `0x40000073` `VP_ASSIST_PAGE` (VP) | AccessHypercallMsrs (**Choice**: Appendix C says AccessIntrCtrlRegs, but Linux writes it unconditionally) | value | Enable with a page beyond the GPA space → #GP (**Choice**, as for the hypercall page) → [`Effect::AssistPage`] | 11:1 RsvdP: accepted, stored | TLFS md `vp-properties.md` § Virtual Processor Assist Page; 6.0b §7.8.7.1, App. C |
 //! | `0x40000100`–`0x40000104` `CRASH_P0`–`P4` (partition) | `GuestCrashMsrsAvailable` (CPUID `0x40000003` EDX bit 10) | value (initially 0) | any value | none | TLFS md `partition-properties.md` § Guest Crash Enlightenment Interface; 6.0b §4.3, App. C |
 //! | `0x40000105` `CRASH_CTL` | `GuestCrashMsrsAvailable` | the supported actions: CrashNotify (63) and CrashMessage (62) | CrashNotify → [`Effect::CrashNotify`] (with the message if CrashMessage); CrashMessage alone or neither → nothing | 57:0 `Reserved`: ignored (**Choice**: not RsvdZ) | TLFS md § Guest Crash Control Register; `datatypes/hv_crash_ctl_reg_contents.md` |
 //!
-//! Defined synthetic MSRs of features this module does not implement — the
-//! reference TSC page (`0x40000021`, AccessPartitionReferenceTsc per TLFS md
-//! `timers.md`), TSC/APIC frequency (AccessFrequencyRegs), NPIEP (EDX bit
-//! 12), EOI/ICR/TPR (AccessIntrCtrlRegs), SynIC (AccessSynicRegs),
+//! Defined synthetic MSRs of features this module does not implement —
+//! NPIEP (EDX bit 12), EOI/ICR/TPR (AccessIntrCtrlRegs), SynIC (AccessSynicRegs),
 //! synthetic timers (AccessSyntheticTimerRegs; the time-unhalted timer also
 //! needs EDX bit 23), guest idle (AccessGuestIdleReg), reenlightenment and
 //! TSC emulation (AccessReenlightenmentControls) — are #GP without their
@@ -46,6 +47,7 @@
 mod hypercall_page;
 mod reference;
 mod state;
+mod time_msrs;
 
 pub use hypercall_page::{
     HYPERCALL_CODE, HYPERCALL_PAGE_FILL, hypercall_page, hypercall_page_code,
@@ -58,6 +60,7 @@ pub use state::{
 use tlfs::msr::{self as m, HvCrashCtlRegContents, HvVpAssistPageMsr, HvX64MsrHypercall, msr_name};
 use tlfs::privilege::HvPartitionPrivilegeMask as Mask;
 
+use crate::time::tsc_invariant::HV_X64_MSR_TSC_INVARIANT_CONTROL;
 use state::page_gpa;
 
 /// The range the x86 architecture reserves for hypervisor MSRs, where no
@@ -70,7 +73,9 @@ const HYPERVISOR_RANGE: core::ops::RangeInclusive<u32> = 0x4000_0000..=0x4000_00
 /// reenlightenment, TSC emulation, time-unhalted timer, nested).
 #[must_use]
 pub const fn is_synthetic(msr: u32) -> bool {
-    (msr >= *HYPERVISOR_RANGE.start() && msr <= *HYPERVISOR_RANGE.end()) || msr_name(msr).is_some()
+    (msr >= *HYPERVISOR_RANGE.start() && msr <= *HYPERVISOR_RANGE.end())
+        || msr_name(msr).is_some()
+        || msr == HV_X64_MSR_TSC_INVARIANT_CONTROL
 }
 
 /// Which MSR this module implements.
@@ -82,6 +87,9 @@ enum Kind {
     Reset,
     VpRuntime,
     TimeRefCount,
+    ReferenceTsc,
+    Frequency,
+    TscInvariant,
     VpAssistPage,
     CrashParameter(usize),
     CrashCtl,
@@ -119,6 +127,7 @@ const SYNIC: Gate = privilege(NONE.with_access_synic_regs(true));
 const TIMERS: Gate = privilege(NONE.with_access_synthetic_timer_regs(true));
 const GUEST_IDLE: Gate = privilege(NONE.with_access_guest_idle_reg(true));
 const REENLIGHTENMENT: Gate = privilege(NONE.with_access_reenlightenment_controls(true));
+const TSC_INVARIANT: Gate = privilege(NONE.with_access_tsc_invariant_controls(true));
 /// CPUID `0x40000003` EDX bit 10, `GuestCrashMsrsAvailable`.
 const CRASH: Gate = Gate::Feature(1 << 10);
 /// EDX bit 12, NPIEP.
@@ -140,8 +149,9 @@ const fn lookup(msr: u32) -> (Kind, Gate) {
         m::HV_X64_MSR_RESET => (Reset, RESET),
         m::HV_X64_MSR_VP_RUNTIME => (VpRuntime, VP_RUNTIME),
         m::HV_X64_MSR_TIME_REF_COUNT => (TimeRefCount, REFERENCE_COUNTER),
-        m::HV_X64_MSR_REFERENCE_TSC => (Elsewhere, REFERENCE_TSC),
-        m::HV_X64_MSR_TSC_FREQUENCY | m::HV_X64_MSR_APIC_FREQUENCY => (Elsewhere, FREQUENCY),
+        m::HV_X64_MSR_REFERENCE_TSC => (ReferenceTsc, REFERENCE_TSC),
+        m::HV_X64_MSR_TSC_FREQUENCY | m::HV_X64_MSR_APIC_FREQUENCY => (Frequency, FREQUENCY),
+        HV_X64_MSR_TSC_INVARIANT_CONTROL => (TscInvariant, TSC_INVARIANT),
         m::HV_X64_MSR_NPIEP_CONFIG => (Elsewhere, NPIEP),
         m::HV_X64_MSR_EOI | m::HV_X64_MSR_ICR | m::HV_X64_MSR_TPR => (Elsewhere, INTR_CTRL),
         // TLFS 6.0b Appendix C lists it under "AccessApicMsrs" (bit 4,
@@ -234,7 +244,16 @@ pub const fn read(
         // Choice: the reset MSR has no readable state.
         Ok(Kind::Reset) => 0,
         Ok(Kind::VpRuntime) => context.vp_runtime,
-        Ok(Kind::TimeRefCount) => partition.reference_counter().count(context.tsc),
+        Ok(Kind::TimeRefCount) => partition.reference_time(context.tsc),
+        Ok(Kind::ReferenceTsc) => partition.reference_tsc_msr().into_bits(),
+        Ok(Kind::Frequency) => match time_msrs::frequency(msr, partition, policy) {
+            Ok(hz) => hz,
+            Err(fault) => return Err(fault),
+        },
+        Ok(Kind::TscInvariant) => match partition.tsc_invariant().read(policy.privileges) {
+            Ok(value) => value,
+            Err(fault) => return Err(fault),
+        },
         Ok(Kind::VpAssistPage) => vp.assist_page_msr().into_bits(),
         Ok(Kind::CrashParameter(index)) => partition.crash_parameters()[index],
         Ok(Kind::CrashCtl) => CRASH_CTL_CAPABILITIES,
@@ -268,6 +287,10 @@ pub fn write(
         // timers.md: "any attempt to write to the MSR results in a #GP
         // fault".
         Kind::TimeRefCount => Err(MsrFault::GeneralProtection),
+        Kind::ReferenceTsc => Ok(time_msrs::write_reference_tsc(partition, policy, value)),
+        // Appendix C access "R".
+        Kind::Frequency => Err(MsrFault::GeneralProtection),
+        Kind::TscInvariant => time_msrs::write_tsc_invariant(partition, policy, value),
         Kind::Reset => Ok(if value & 1 != 0 {
             Effect::Reset
         } else {

@@ -2,12 +2,15 @@
 //! what a write asks the kernel to do.
 
 use tlfs::cpuid::HvFeatureIdentificationEdx;
-use tlfs::msr::{HvVpAssistPageMsr, HvX64MsrHypercall};
+use tlfs::msr::{HvReferenceTscMsr, HvVpAssistPageMsr, HvX64MsrHypercall};
 use tlfs::privilege::HvPartitionPrivilegeMask;
 use tlfs::types::HV_PAGE_SHIFT;
 
 use super::reference::ReferenceCounter;
 use crate::cpuid::Hv1Config;
+use crate::time::frequencies::{APIC_TIMER_HZ, Frequencies};
+use crate::time::reference_tsc::{ReferenceTscValues, next_sequence};
+use crate::time::tsc_invariant::TscInvariantControl;
 
 /// GPA of page number `gpn`.
 pub(crate) const fn page_gpa(gpn: u64) -> u64 {
@@ -15,8 +18,10 @@ pub(crate) const fn page_gpa(gpn: u64) -> u64 {
 }
 
 /// The partition-wide synthetic MSRs: `HV_X64_MSR_GUEST_OS_ID`,
-/// `HV_X64_MSR_HYPERCALL`, the crash parameters P0–P4 and the reference
-/// counter. (`HV_X64_MSR_RESET` and `HV_X64_MSR_CRASH_CTL` hold no state.)
+/// `HV_X64_MSR_HYPERCALL`, the crash parameters P0–P4, the reference
+/// counter and the reference TSC page's MSR and values, and the
+/// invariant-TSC control. (`HV_X64_MSR_RESET`, `HV_X64_MSR_CRASH_CTL` and
+/// the frequency MSRs hold no state.)
 ///
 /// TLFS md `hypercall-interface.md` § Reporting the Guest OS Identity
 /// ("partition-wide and is shared among all virtual processors", TLFS 6.0b
@@ -31,6 +36,15 @@ pub struct PartitionMsrs {
     hypercall: HvX64MsrHypercall,
     crash: [u64; 5],
     reference: ReferenceCounter,
+    /// The page's values for a guest TSC equal to the host TSC (a VMCB
+    /// TSC offset of 0), worked out once: `HV_X64_MSR_TIME_REF_COUNT` is
+    /// answered with the same formula, so the page and the MSR agree
+    /// exactly ([`reference_time`](Self::reference_time)).
+    time: ReferenceTscValues,
+    reference_tsc: HvReferenceTscMsr,
+    /// The `TscSequence` of the page last published.
+    tsc_sequence: u32,
+    tsc_invariant: TscInvariantControl,
 }
 
 impl PartitionMsrs {
@@ -45,6 +59,13 @@ impl PartitionMsrs {
             hypercall: HvX64MsrHypercall::new(),
             crash: [0; 5],
             reference,
+            time: ReferenceTscValues::new(&reference, 0, 1),
+            // TLFS md `timers.md` § Reference TSC Page Register: "At the
+            // guest partition creation time, the value of the reference
+            // TSC MSR is 0x0000000000000000".
+            reference_tsc: HvReferenceTscMsr::new(),
+            tsc_sequence: 0,
+            tsc_invariant: TscInvariantControl::new(),
         }
     }
 
@@ -89,6 +110,58 @@ impl PartitionMsrs {
         self.reference
     }
 
+    /// `HV_X64_MSR_TIME_REF_COUNT` at host TSC `tsc`: the reference TSC
+    /// page's formula (TLFS md `timers.md` § Partition Reference TSC
+    /// Mechanism) on that TSC, so a guest that reads the page and the MSR
+    /// (or falls back from one to the other, on any VP whose TSC is the
+    /// host's) never sees time step back. Within −1…+2 units of the exact
+    /// count ([`ReferenceCounter::count`]; `time::reference_tsc` proves the
+    /// bound), and that count itself when the TSC is too slow for a scale.
+    #[must_use]
+    pub const fn reference_time(&self, tsc: u64) -> u64 {
+        match self.time.time(tsc) {
+            Some(time) => time,
+            None => self.reference.count(tsc),
+        }
+    }
+
+    /// `HV_X64_MSR_REFERENCE_TSC` as the guest reads it.
+    #[must_use]
+    pub const fn reference_tsc_msr(&self) -> HvReferenceTscMsr {
+        self.reference_tsc
+    }
+
+    /// The reference TSC page as last published: scale and offset for a
+    /// guest TSC equal to the host's, and the current `TscSequence` (0,
+    /// "fall back to a different source", when the TSC is too slow for a
+    /// 64-bit scale).
+    #[must_use]
+    pub const fn reference_tsc_values(&self) -> ReferenceTscValues {
+        if self.time.sequence == 0 {
+            return ReferenceTscValues::INVALID;
+        }
+        ReferenceTscValues {
+            sequence: self.tsc_sequence,
+            ..self.time
+        }
+    }
+
+    /// What the frequency MSRs report: the TSC frequency the reference
+    /// counter runs on and the APIC timer's clock.
+    #[must_use]
+    pub const fn frequencies(&self) -> Frequencies {
+        Frequencies {
+            tsc_hz: self.reference.tsc_hz.get(),
+            apic_hz: APIC_TIMER_HZ,
+        }
+    }
+
+    /// The invariant-TSC control.
+    #[must_use]
+    pub const fn tsc_invariant(&self) -> TscInvariantControl {
+        self.tsc_invariant
+    }
+
     /// Back to the creation state after a system reset (the hypercall MSR's
     /// Locked bit included: "Once set, only a system reset can clear the
     /// bit", TLFS md § Establishing the Hypercall Interface). The reference
@@ -97,9 +170,15 @@ impl PartitionMsrs {
     ///
     /// Returns the GPA of the hypercall page that was enabled, for the
     /// kernel to unmap.
+    /// The reference TSC MSR goes back to 0 (the page is disabled: the
+    /// kernel removes every overlay on a reset) and the invariant-TSC bit
+    /// is hidden again; the `TscSequence` keeps increasing, so a page
+    /// enabled after the reset never repeats an earlier sequence.
     pub const fn reset(&mut self) -> Option<u64> {
         let page = self.hypercall_page();
+        let sequence = self.tsc_sequence;
         *self = Self::new(self.reference);
+        self.tsc_sequence = sequence;
         page
     }
 
@@ -109,6 +188,19 @@ impl PartitionMsrs {
 
     pub(crate) const fn set_hypercall(&mut self, value: HvX64MsrHypercall) {
         self.hypercall = value;
+    }
+
+    /// Stores `value` and, when the page is (re-)placed, moves the
+    /// sequence on so the guest sees new values published.
+    pub(crate) const fn set_reference_tsc(&mut self, value: HvReferenceTscMsr, publish: bool) {
+        self.reference_tsc = value;
+        if publish {
+            self.tsc_sequence = next_sequence(self.tsc_sequence);
+        }
+    }
+
+    pub(crate) const fn tsc_invariant_mut(&mut self) -> &mut TscInvariantControl {
+        &mut self.tsc_invariant
     }
 
     pub(crate) const fn set_crash(&mut self, index: usize, value: u64) {
@@ -292,6 +384,20 @@ pub enum Effect {
         /// environment.
         pre_os_id: u8,
     },
+    /// Place, move or remove the partition's reference TSC overlay page
+    /// (read-only for the guest; its contents are
+    /// [`PartitionMsrs::reference_tsc_values`]).
+    ReferenceTscPage {
+        /// The GPA to map it at, or `None`: disabled, or enabled beyond
+        /// the GPA space ("the reference TSC page will not be accessible
+        /// to the guest", TLFS md `timers.md`).
+        enable: Option<u64>,
+        /// The GPA it was mapped at before, or `None`.
+        previous: Option<u64>,
+    },
+    /// `HV_X64_MSR_TSC_INVARIANT_CONTROL` now exposes the invariant TSC:
+    /// CPUID `0x80000007` changes.
+    InvariantTscExposed,
     /// `HV_X64_MSR_GUEST_OS_ID` changed.
     GuestOsIdChanged {
         /// The old value.
@@ -312,8 +418,7 @@ pub enum MsrFault {
     GeneralProtection,
     /// The MSR belongs to a feature the partition is granted but that this
     /// module does not implement (SynIC, synthetic timers, APIC MSRs,
-    /// reference TSC page, frequency MSRs, guest idle, reenlightenment,
-    /// NPIEP). The kernel hands the access to that feature's handler, and
+    /// guest idle, reenlightenment, NPIEP). The kernel hands the access to that feature's handler, and
     /// injects #GP if there is none.
     Forward,
 }

@@ -15,6 +15,12 @@ use tlfs::privilege::HvPartitionPrivilegeMask;
 
 use crate::synthetic_msr::MsrFault;
 
+/// The APIC timer's input clock Tessera gives every VP, in Hz: what
+/// `HV_X64_MSR_APIC_FREQUENCY` reports. It must equal
+/// `tessera_lapic::DEFAULT_APIC_HZ`, the rate the virtual local APIC's
+/// timer counts at (the kernel asserts it at compile time).
+pub const APIC_TIMER_HZ: u64 = 200_000_000;
+
 /// What the two MSRs report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Frequencies {
@@ -39,7 +45,7 @@ pub const fn is_frequency_msr(msr: u32) -> bool {
 /// #GP without AccessFrequencyRegs (TLFS 6.0b §4.2: "If this flag is
 /// cleared, accesses to this MSR results in a #GP fault") or for another
 /// MSR.
-pub fn read(
+pub const fn read(
     msr: u32,
     privileges: HvPartitionPrivilegeMask,
     frequencies: &Frequencies,

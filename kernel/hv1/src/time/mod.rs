@@ -2,9 +2,9 @@
 //! MSR ([`synthetic_msr`](crate::synthetic_msr)): the reference TSC page,
 //! the TSC and APIC frequency MSRs, and the invariant-TSC control.
 //!
-//! These are pure models the kernel will call when it wires `hv-time`'s
-//! page, `hv-frequencies` and `hv-tsc-invariant` in; until then the
-//! manifest refuses those names ([`Hv1Config::from_features`](crate::Hv1Config::from_features)).
+//! Pure models; [`synthetic_msr`](crate::synthetic_msr) applies them to a
+//! partition's MSRs (`hv-time`, `hv-frequencies`, `hv-tsc-invariant`) and
+//! the kernel places the page and answers CPUID from them.
 //!
 //! | module | concept |
 //! | --- | --- |

@@ -20,7 +20,8 @@
 //!
 //! CPUID 6 EAX\[2\] (ARAT, "APIC timer always running") needs no control: a
 //! virtual APIC timer never stops in a C-state, so the kernel can report
-//! it whenever it models the APIC timer ([`ARAT`]).
+//! it whenever it models the APIC timer ([`ARAT`]) — and only then: with
+//! no local APIC offered, the bit would promise a timer that is not there.
 
 use tlfs::privilege::HvPartitionPrivilegeMask;
 
@@ -43,12 +44,25 @@ pub struct TscInvariantControl {
 }
 
 impl TscInvariantControl {
+    /// The state at partition creation: bit 0 clear.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self { value: 0 }
+    }
+
+    /// Whether the guest set bit 0 (with the privilege, the CPUID bit is
+    /// shown only then).
+    #[must_use]
+    pub const fn exposed(&self) -> bool {
+        self.value & EXPOSE_INVARIANT_TSC != 0
+    }
+
     /// RDMSR.
     ///
     /// # Errors
     ///
     /// #GP without the privilege.
-    pub fn read(&self, privileges: HvPartitionPrivilegeMask) -> Result<u64, MsrFault> {
+    pub const fn read(&self, privileges: HvPartitionPrivilegeMask) -> Result<u64, MsrFault> {
         if !privileges.access_tsc_invariant_controls() {
             return Err(MsrFault::GeneralProtection);
         }
@@ -94,7 +108,7 @@ impl TscInvariantControl {
 
     /// Back to the creation state (a partition reset: the guest starts
     /// over and must see the bit hidden again).
-    pub fn reset(&mut self) {
+    pub const fn reset(&mut self) {
         self.value = 0;
     }
 }

@@ -418,6 +418,8 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         name: "vm-hv-full",
         deployment: Some("vm-hv-full"),
         markers: VM_HV_FULL_MARKERS,
+        // The frequency MSR reads what the kernel measured at boot.
+        same_numbers: &[("] tsc: ", "# HV_X64_MSR_TSC_FREQUENCY: ")],
         ..SystemTest::DEFAULT
     },
     SystemTest {
@@ -525,9 +527,10 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
     },
     // Debian's kernel, unmodified, in the `linux` deployment, as far as it
     // boots without an interrupt controller or a timer: loader, entry, zero
-    // page, e820 map, Hv#1 detection and ACPI tables (markers.rs says what
-    // is checked and why). Linux then waits for a timer tick forever, so
-    // the test ends the run there, as a user would, with Ctrl-A X. The
+    // page, e820 map, Hv#1 detection, the reference TSC page and the TSC
+    // frequency MSR, ACPI tables (markers.rs says what is checked and
+    // why). The test ends the run once Linux has calibrated from the MSR,
+    // as a user would, with Ctrl-A X. The
     // full Linux test (userspace, power-off) replaces it with issue 13.
     SystemTest {
         name: "linux-early-boot",
@@ -536,7 +539,7 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         markers: LINUX_EARLY_BOOT_MARKERS,
         absent: LINUX_EARLY_BOOT_ABSENT,
         input: &[InputStep {
-            after: LINUX_NEEDS_A_TIMER,
+            after: LINUX_CALIBRATED_FROM_THE_MSR,
             send: QUIT,
         }],
         ..SystemTest::DEFAULT

@@ -46,11 +46,28 @@ pub fn check(test: &SystemTest, outcome: &Outcome, log: &str) -> Result<(), Stri
     if let Some(expected) = test.exit_stats {
         problems.extend(exit_stats_problems(&expected, log));
     }
+    for &(first, second) in test.same_numbers {
+        match (number_after(log, first), number_after(log, second)) {
+            (Some(a), Some(b)) if a == b => {}
+            (a, b) => problems.push(format!(
+                "{first:?} is followed by {a:?} but {second:?} by {b:?}: they must be the same number"
+            )),
+        }
+    }
     if problems.is_empty() {
         Ok(())
     } else {
         Err(problems.join("; "))
     }
+}
+
+/// The decimal number right after the first `prefix` in `log`.
+fn number_after(log: &str, prefix: &str) -> Option<u64> {
+    let rest = &log[log.find(prefix)? + prefix.len()..];
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
 }
 
 /// What is wrong with the exit statistics in `log`, against `expected`:
@@ -148,5 +165,24 @@ mod tests {
             ["exit statistics: the log has no VMRUN count"]
         );
         assert!(exit_stats_problems(&CHECK, "nothing")[0].contains("no exit statistics"));
+    }
+
+    #[test]
+    fn numbers_after_prefixes() {
+        let log = "tsc: 2994123456 Hz = 2994.123456 MHz\n# TSC_FREQUENCY: 2994123456 Hz\n";
+        assert_eq!(number_after(log, "tsc: "), Some(2_994_123_456));
+        assert_eq!(number_after(log, "TSC_FREQUENCY: "), Some(2_994_123_456));
+        assert_eq!(number_after(log, "MHz"), None);
+        assert_eq!(number_after(log, "absent"), None);
+        let test = |pairs| SystemTest {
+            same_numbers: pairs,
+            expect: Expect::Quit,
+            ..SystemTest::DEFAULT
+        };
+        let quit = Outcome::NoVerdict;
+        assert!(check(&test(&[("tsc: ", "TSC_FREQUENCY: ")]), &quit, log).is_ok());
+        let wrong = "tsc: 2994123456 Hz\n# TSC_FREQUENCY: 2994123457 Hz\n";
+        assert!(check(&test(&[("tsc: ", "TSC_FREQUENCY: ")]), &quit, wrong).is_err());
+        assert!(check(&test(&[("tsc: ", "missing: ")]), &quit, log).is_err());
     }
 }

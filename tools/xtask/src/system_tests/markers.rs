@@ -126,9 +126,9 @@ pub const VM_HV_FULL_MARKERS: &[&str] = &[
     "boot plan \"vm-hv-full\": 2 components",
     "partition hv-full: ",
     "] INFO init: partition-manager: manager data for 1 partitions",
-    "partition hv-full: Hv#1 interface (11 features)",
+    "partition hv-full: Hv#1 interface (15 features)",
     "partition hv-full: Hv#1 interface on",
-    "] INFO hv-full: # config: advertised: VpRuntime RefCounter ResetMsr CrashMsrs XmmInput FlushCalls ExMasks RelaxedTiming",
+    "] INFO hv-full: # config: advertised: VpRuntime RefCounter ResetMsr RefTsc FreqMsrs TscInvCtl CrashMsrs XmmInput FlushCalls ExMasks RelaxedTiming",
     "] INFO hv-full: # tessera-guest: ",
     NO_FAILED_CHECK,
     "partition hv-full: passed (expected pass): ok",
@@ -196,6 +196,8 @@ pub const VM_HV_RESET_MARKERS: &[&str] = &[
     "] INFO reset: # reset-guest: second run, after the reset",
     "] INFO reset: ok 1 - after the reset the guest OS ID reads 0",
     "] INFO reset: ok 2 - after the reset the hypercall page is disabled and unlocked",
+    "] INFO reset: ok 3 - after the reset the reference TSC page is disabled, the RAM under it shows, and the reference counter kept counting",
+    "] INFO reset: ok 4 - after the reset the invariant-TSC control reads 0 and CPUID 0x80000007 EDX[8] is hidden",
     "partition reset: passed (expected pass): ok",
     VM_MANAGER,
     VERDICT_PASS,
@@ -277,10 +279,16 @@ pub const CONSOLE_ECHO_MARKERS: &[&str] = &[
 ///   RAM, the reserved EBDA KiB, the ACPI tables, 256 MiB of RAM), Hyper-V
 ///   picked from CPUID, and every ACPI table found from `acpi_rsdp_addr`
 ///   with its checksum right (Linux refuses a table whose checksum is not);
-/// - where it stops: TSC calibration finds no timer to calibrate against
-///   (no PIT, HPET or PM timer; `hv-frequencies` comes with issue 13). It
-///   then waits for a timer tick forever, so the test ends the run there
-///   (Ctrl-A X). Timestamps, addresses KASLR chooses and the privilege
+/// - time from the Hv#1 interface: Linux registers the reference TSC page
+///   as a clocksource (`hv-time`) and takes the TSC frequency from
+///   `HV_X64_MSR_TSC_FREQUENCY` (`hv-frequencies`: "tsc: Detected", then
+///   the delay loop "calculated using timer frequency"), where it used to
+///   stop ("tsc: No reference (HPET/PMTIMER) available").
+/// - where the test stops: right after that calibration (Ctrl-A X). Linux
+///   goes on to `Run /init` and then idles forever with no timer
+///   interrupt; on the way it reads AMD's `NB_CFG` MSR (`0xC001001F`,
+///   `amd_bus_cpu_online`), which Tessera does not answer, so it logs an
+///   "unchecked MSR access" with a call trace — not reached here. Timestamps, addresses KASLR chooses and the privilege
 ///   bits (which change as Tessera implements more) are not checked.
 pub const LINUX_EARLY_BOOT_MARKERS: &[&str] = &[
     "boot plan \"linux\": 2 components",
@@ -296,6 +304,8 @@ pub const LINUX_EARLY_BOOT_MARKERS: &[&str] = &[
     "] BIOS-e820: [mem 0x0000000000100000-0x000000000fffffff] usable",
     "] Hypervisor detected: Microsoft Hyper-V",
     "] Hyper-V: privilege flags low 0x",
+    "] clocksource: hyperv_clocksource_tsc_page: ",
+    "] tsc: Detected ",
     "] ACPI: RSDP 0x00000000000E0000 000024 (v02 TESSRA)",
     "] ACPI: XSDT 0x",
     "] ACPI: FACP 0x",
@@ -303,11 +313,13 @@ pub const LINUX_EARLY_BOOT_MARKERS: &[&str] = &[
     "] ACPI: APIC 0x",
     "] Kernel command line: console=ttyS0",
     "] ACPI: Core revision ",
-    LINUX_NEEDS_A_TIMER,
+    LINUX_CALIBRATED_FROM_THE_MSR,
 ];
 
-/// Where Linux first waits for a timer.
-pub const LINUX_NEEDS_A_TIMER: &str = "] tsc: No reference (HPET/PMTIMER) available";
+/// Where the test ends the run: Linux calibrated its delay loop from the
+/// TSC frequency `HV_X64_MSR_TSC_FREQUENCY` gave it (`hv_get_tsc_khz`).
+pub const LINUX_CALIBRATED_FROM_THE_MSR: &str =
+    "] Calibrating delay loop (skipped), value calculated using timer frequency";
 
 /// What must not appear while Linux boots: a kernel complaint (an MSR a
 /// CPUID bit promised but that faults, a bug, a warning, a panic), an ACPI

@@ -116,6 +116,10 @@ pub struct SystemTest {
     /// The exit statistics the log must show (the test's command line
     /// then asks for them: `exit-stats=on`).
     pub exit_stats: Option<ExitStatsCheck>,
+    /// Pairs of prefixes, each followed in the log by a decimal number:
+    /// the two numbers must be equal (a value the kernel logs and a guest
+    /// reads back, such as the TSC frequency).
+    pub same_numbers: &'static [(&'static str, &'static str)],
     /// Why `cargo xtask test --nested` cannot run this test, if it cannot
     /// (printed as the test's `skipped` line; the TCG run still runs it).
     pub not_nested: Option<&'static str>,
@@ -136,6 +140,7 @@ impl SystemTest {
         input: &[],
         line_limits: &[],
         exit_stats: None,
+        same_numbers: &[],
         not_nested: None,
     };
 }
