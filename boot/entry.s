@@ -171,6 +171,8 @@ early_paging:
 boot_stack_guard:
     .skip 0x1000
 boot_stack:
-    .skip 0x10000
+    # 128 KiB: the boot path's frames (kernel_start, bootstrap when not
+    # inlined, the permission maps built in place) need more than 64 KiB.
+    .skip 0x20000
     .global boot_stack_top
 boot_stack_top:

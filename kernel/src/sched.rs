@@ -204,6 +204,7 @@ pub fn run_next(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize) -> !
         if let Some(kernel) = guard.as_mut() {
             crate::console_input::deliver(kernel);
             kernel.sched.idle[cpu] = false;
+            kernel.wake_halted_at_deadline(cpu);
             if let Some(thread) = kernel.sched.pick(cpu) {
                 enter(guard, cpu, thread);
             }
@@ -216,7 +217,10 @@ pub fn run_next(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize) -> !
             // Idle: a good time to say what host NMIs came.
             crate::arch::host_events::report(false);
             // A component waiting for typed input may still be woken.
-            if kernel.sched.quiet() && !crate::console_input::listening(kernel) {
+            if kernel.sched.quiet()
+                && !crate::console_input::listening(kernel)
+                && !kernel.vp_waits_for_timer()
+            {
                 deployment_quiet(guard);
             }
         }

@@ -61,6 +61,7 @@ impl<'a> ManagerPlan<'a> {
                 expect: p.expect,
                 routes,
                 hv1: p.hv1,
+                apic: p.apic,
                 modules,
             })
             .collect()

@@ -328,10 +328,13 @@ mod component {
         let name = partition.name();
         let bytes = partition.spec.memory_bytes;
 
-        let created = into_free_slot(slots, |slot| vm::partition_create(slot, name));
+        let apic = partition.spec.apic;
+        let created = into_free_slot(slots, |slot| {
+            vm::partition_create_with_apic(slot, name, apic.create_word())
+        });
         let cap = step(name, format_args!("creating the partition"), created)?;
         partition.slot = Some(cap);
-        log::info!("partition {name}: created (slot {cap})");
+        log::info!("partition {name}: created (slot {cap}, local APIC {apic:?})");
 
         // Before any VP exists, so before any can start.
         if let Some(words) = &partition.spec.hv1 {

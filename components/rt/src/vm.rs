@@ -44,11 +44,17 @@ pub fn name_words(name: &str) -> [u64; 4] {
 /// A new partition named `name` (for logs), charged to the caller's quota;
 /// its capability (CONTROL, GRANT, DERIVE, REVOKE) goes to the empty `slot`.
 pub fn partition_create(slot: u32, name: &str) -> Result<(), Error> {
+    partition_create_with_apic(slot, name, tessera_abi::vm::apic::NONE)
+}
+
+/// [`partition_create`] whose VPs get the local APIC `apic`
+/// (`tessera_abi::vm::apic`).
+pub fn partition_create_with_apic(slot: u32, name: &str, apic: u64) -> Result<(), Error> {
     let [a, b, c, d] = name_words(name);
     call(
         Syscall::PartitionCreate,
         0,
-        [u64::from(slot), a, b, c, d, 0],
+        [u64::from(slot), a, b, c, d, apic],
     )
 }
 

@@ -241,6 +241,8 @@ pub enum Syscall {
     /// Creates a partition ([`vm`]) charged to the caller's quota; its
     /// capability (CONTROL, GRANT, DERIVE, REVOKE) goes to the empty slot
     /// word 0. Words 1-4 are its name (32 bytes, NUL padded), used in logs.
+    /// Word 5 is its VPs' local APIC ([`vm::apic`]: none, xAPIC, or xAPIC
+    /// with x2APIC offered); another value is [`Status::InvalidArgument`].
     PartitionCreate = 23,
     /// Maps the whole memory region whose capability is in slot word 0 into
     /// the partition in `rdi` (CONTROL) at the page-aligned GPA word 1 with

@@ -215,6 +215,19 @@ pub mod map {
 /// 40 bits, well inside what 4-level nested paging translates.
 pub const GPA_LIMIT: u64 = 1 << 40;
 
+/// The local APIC a partition's VPs have (`PartitionCreate` word 5).
+pub mod apic {
+    /// No local APIC: `IA32_APIC_BASE` reads globally disabled, CPUID shows
+    /// none, and the guest gets interrupts only from `VpAssertInterrupt`.
+    pub const NONE: u64 = 0;
+    /// A local APIC per VP in xAPIC mode (the page at `IA32_APIC_BASE`);
+    /// CPUID 1 ECX\[21\] clear, so x2APIC mode cannot be entered.
+    pub const XAPIC: u64 = 1;
+    /// The same, with x2APIC offered (CPUID 1 ECX\[21\]): the guest may
+    /// switch to x2APIC mode (MSRs `0x800`-`0x8FF`).
+    pub const X2APIC: u64 = 2;
+}
+
 /// The most VPs one partition may have.
 pub const MAX_VPS: u64 = 64;
 

@@ -1105,7 +1105,7 @@ mod normaliser {
 
 #[test]
 fn boot_info_fits_comfortably_on_the_boot_stack() {
-    // The kernel parses on a 64 KiB boot stack; this keeps the value (and the
+    // The kernel parses on a 128 KiB boot stack; this keeps the value (and the
     // copies a move may make) a small part of it.
     let size = core::mem::size_of::<crate::BootInfo>();
     assert!(size <= 10 * 1024, "BootInfo is {size} bytes");

@@ -127,6 +127,8 @@ pub struct PartitionModel {
     /// Its Hv#1 configuration (`Hv1Config::to_words`), or `None` for no
     /// Hv#1 interface.
     pub hv1: Option<[u64; crate::HV1_WORDS]>,
+    /// Its VPs' local APIC.
+    pub apic: crate::manager::ApicKind,
 }
 
 /// See [`crate::Route`].
@@ -249,7 +251,7 @@ pub fn encode(model: &PlanModel) -> Vec<u8> {
                 cmdline_offset,
                 cmdline_len: U16::new(u16::try_from(p.cmdline.len()).unwrap_or(u16::MAX)),
                 hv1: u8::from(p.hv1.is_some()),
-                reserved: 0,
+                apic: p.apic as u8,
                 vp_cpus,
                 hv1_words: p.hv1.unwrap_or_default().map(U64::new),
             }
@@ -410,6 +412,7 @@ impl BootPlan<'_> {
                     cmdline: p.cmdline.into(),
                     vp_cpus: p.vp_cpus.to_vec(),
                     hv1: p.hv1,
+                    apic: p.apic,
                 })
                 .collect(),
             routes: self

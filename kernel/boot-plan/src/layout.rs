@@ -182,8 +182,8 @@ pub struct PartitionRecord {
     pub cmdline_len: U16,
     /// 1 if the partition has the Hv#1 interface of `hv1_words`, else 0.
     pub hv1: u8,
-    /// Reserved, 0.
-    pub reserved: u8,
+    /// Its VPs' local APIC ([`crate::manager::ApicKind`]).
+    pub apic: u8,
     /// Host CPU of each VP (bytes from `vp_count` on are 0).
     pub vp_cpus: [u8; crate::MAX_VPS as usize],
     /// Its Hv#1 configuration (`PartitionSetHv1`'s words); 0 without.

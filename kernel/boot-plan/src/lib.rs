@@ -138,7 +138,7 @@
 //! | 56 | 4 | `cmdline_offset` | its command line: offset into the string section |
 //! | 60 | 2 | `cmdline_len` | length, at most [`MAX_GUEST_CMDLINE`], printable ASCII; 0 for ELF64 guests |
 //! | 62 | 1 | `hv1` | 0: no Hv#1 interface (a plain x86 machine: the hypervisor leaves read 0, synthetic MSRs #GP, `VMMCALL` #UD); 1: the Hv#1 interface `hv1_words` describe |
-//! | 63 | 1 | reserved | 0 |
+//! | 63 | 1 | `apic` | its VPs' local APIC ([`manager::ApicKind`]): 0 none, 1 xAPIC, 2 x2APIC offered |
 //! | 64 | 64 | `vp_cpus` | host CPU of VP `i` in byte `i` (below `cpu_count`); bytes from `vp_count` on are 0 |
 //! | 128 | 64 | `hv1_words` | the [`HV1_WORDS`] words of `PartitionSetHv1` (`tessera_abi::vm::hv1`, `Hv1Config::to_words`), little-endian; all 0 when `hv1` is 0 ([`hv1_words_valid`]) |
 //!

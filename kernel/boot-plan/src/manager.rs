@@ -70,7 +70,7 @@
 //! | 68 | 1 | `priority` | priority of its VP threads |
 //! | 69 | 1 | `vp_count` | `1..=`[`crate::MAX_VPS`] |
 //! | 70 | 1 | `hv1` | 0: no Hv#1 interface; 1: give the partition the one `hv1_words` describe (`PartitionSetHv1`) |
-//! | 71 | 1 | reserved | 0 |
+//! | 71 | 1 | `apic` | [`ApicKind`]: 0 none, 1 xAPIC, 2 x2APIC offered (`PartitionCreate` word 5) |
 //! | 72 | 64 | `vp_cpus` | host CPU of VP `i` in byte `i` (below 64); bytes from `vp_count` on are 0 |
 //! | 136 | 64 | `hv1_words` | the [`crate::HV1_WORDS`] words of `PartitionSetHv1`, little-endian ([`crate::hv1_words_valid`]); all 0 when `hv1` is 0 |
 //! | 200 | 2 | `modules_first` | its boot modules: index of the first in the module section |
@@ -183,8 +183,8 @@ pub struct PartitionSpecRecord {
     pub vp_count: u8,
     /// 1: the partition has the Hv#1 interface of `hv1_words`; 0: none.
     pub hv1: u8,
-    /// Reserved, 0.
-    pub reserved: u8,
+    /// [`ApicKind`].
+    pub apic: u8,
     /// Host CPU per VP.
     pub vp_cpus: [u8; MAX_VPS as usize],
     /// The words of `PartitionSetHv1` (0 without Hv#1).
@@ -567,6 +567,8 @@ pub struct PartitionSpec<'a> {
     /// ([`crate::hv1_words_valid`]) before any VP starts; `None` for a
     /// partition without the Hv#1 interface (a plain x86 machine).
     pub hv1: Option<[u64; HV1_WORDS]>,
+    /// Its VPs' local APIC.
+    pub apic: ApicKind,
     /// Its boot modules, in order (at most [`GuestFormat::max_modules`]):
     /// a Multiboot guest's modules, or a Linux guest's initrd.
     pub modules: Modules<'a>,
@@ -748,7 +750,7 @@ impl<'a> ManagerData<'a> {
                 field,
             };
             let name = name_of(&p.name).ok_or(ManagerDataError::BadName { index })?;
-            if p.reserved != 0 || p.reserved2 != [0; 4] {
+            if p.reserved2 != [0; 4] {
                 return Err(ManagerDataError::ReservedNotZero { section, index });
             }
             let words = p.hv1_words.map(|w| w.get());
@@ -772,6 +774,7 @@ impl<'a> ManagerData<'a> {
                 return Err(value("image"));
             }
             let format = GuestFormat::from_u8(p.format).ok_or(value("format"))?;
+            ApicKind::from_u8(p.apic).ok_or(value("apic"))?;
             Expectation::from_u8(p.expect).ok_or(value("expect"))?;
             let cmdline = self.cmdline_of(p).ok_or(value("cmdline"))?;
             if !guest_cmdline_valid(cmdline)
@@ -950,6 +953,7 @@ impl<'a> ManagerData<'a> {
             expect: Expectation::from_u8(p.expect).unwrap_or(Expectation::Pass),
             routes: Routes(self.routes_of(p).unwrap_or(&[]).iter()),
             hv1: (p.hv1 != 0).then(|| p.hv1_words.map(|w| w.get())),
+            apic: ApicKind::from_u8(p.apic).unwrap_or_default(),
             modules: Modules {
                 records: self.modules_of(p).unwrap_or(&[]).iter(),
                 blob: self.blob,
@@ -1017,6 +1021,8 @@ pub struct PartitionInput<'a> {
     pub routes: &'a [RouteSpec],
     /// Its Hv#1 configuration (`PartitionSetHv1`'s words), if it has one.
     pub hv1: Option<[u64; HV1_WORDS]>,
+    /// Its VPs' local APIC.
+    pub apic: ApicKind,
     /// Its boot modules (Multiboot only), in order, with the bytes from
     /// their boot modules.
     pub modules: &'a [ModuleSpec<'a>],
@@ -1122,7 +1128,7 @@ fn pieces<E>(
             priority: p.priority,
             vp_count: u8::try_from(p.vp_cpus.len()).unwrap_or(u8::MAX),
             hv1: u8::from(p.hv1.is_some()),
-            reserved: 0,
+            apic: p.apic as u8,
             vp_cpus,
             hv1_words: p.hv1.unwrap_or_default().map(U64::new),
             modules_first: u16_of(first_module),
@@ -1266,6 +1272,9 @@ pub fn encode(used_slots: u64, partitions: &[PartitionInput<'_>]) -> alloc::vec:
     });
     out
 }
+
+mod apic;
+pub use apic::ApicKind;
 
 #[cfg(test)]
 mod tests;

@@ -1066,6 +1066,7 @@ fn vm_model() -> PlanModel {
                     .unwrap()
                     .to_words(),
             ),
+            apic: crate::manager::ApicKind::Xapic,
         },
         PartitionModel {
             name: "mb".into(),
@@ -1079,6 +1080,7 @@ fn vm_model() -> PlanModel {
             cmdline: "multiboot-guest check=cmdline".into(),
             vp_cpus: vec![0, 3],
             hv1: None,
+            apic: crate::manager::ApicKind::None,
         },
     ];
     let io = |first, last| route::range_parameter(intercept::IO_PORT, first, last).unwrap();
@@ -1184,7 +1186,12 @@ fn partitions_round_trip() {
     assert_eq!(mb.vp_cpus, [0, 3]);
     assert_eq!(mb.format, GuestFormat::Multiboot);
     assert_eq!(mb.hv1, None);
+    assert_eq!(mb.apic, crate::manager::ApicKind::None);
     assert_eq!(plan.partition(0).unwrap().hv1, model.partitions[0].hv1);
+    assert_eq!(
+        plan.partition(0).unwrap().apic,
+        crate::manager::ApicKind::Xapic
+    );
     assert_eq!(plan.image(mb.image).unwrap().name, "hello");
     assert!(plan.is_manager(3) && !plan.is_manager(0));
     assert_eq!(plan.partitions_of(3).count(), 2);
@@ -1311,11 +1318,12 @@ fn partition_records() {
         Err(value(0, "expect"))
     );
     assert_eq!(
-        parse_vm_edited(|b| partition0(b).reserved = 1),
-        Err(PlanError::ReservedNotZero {
-            section: Section::Partitions,
-            index: 0
-        })
+        parse_vm_edited(|b| partition0(b).apic = 3),
+        Err(value(0, "apic"))
+    );
+    assert_eq!(
+        parse_vm_edited(|b| partition0(b).apic = 0xFF),
+        Err(value(0, "apic"))
     );
     assert_eq!(
         parse_vm_edited(|b| partition0(b).vp_cpus[5] = 1),

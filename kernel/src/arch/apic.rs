@@ -2,6 +2,7 @@
 //! reached through the physical map. Only what starting CPUs needs.
 use super::msr;
 use crate::memory;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 const APIC_BASE_ENABLE: u64 = 1 << 11;
 const APIC_BASE_ADDRESS_MASK: u64 = 0x000F_FFFF_FFFF_F000;
@@ -98,6 +99,46 @@ pub fn start_periodic_timer(vector: u8, period_us: u64) {
     let initial = (per_ms * period_us / 1000).clamp(1, u64::from(u32::MAX)) as u32;
     write(REG_LVT_TIMER, TIMER_PERIODIC | u32::from(vector));
     write(REG_TIMER_INITIAL, initial);
+    COUNTS_PER_MS.store(per_ms, Ordering::Relaxed);
+    SLICE_COUNT.store(initial, Ordering::Relaxed);
+}
+
+/// Timer counts per millisecond at the divider `start_periodic_timer` set
+/// (every CPU measures the same bus clock).
+static COUNTS_PER_MS: AtomicU64 = AtomicU64::new(0);
+/// The initial count of one time slice.
+static SLICE_COUNT: AtomicU32 = AtomicU32::new(0);
+/// Per CPU: the current period was cut short by `interrupt_by`.
+static SHORTENED: [AtomicBool; crate::tlb::MAX_CPUS] =
+    [const { AtomicBool::new(false) }; crate::tlb::MAX_CPUS];
+
+/// Makes this CPU's timer interrupt come no later than host TSC
+/// `deadline` (a guest's APIC timer): the running period is cut short if
+/// it would end later; the next timer interrupt restores the time slice
+/// (`timer_fired`). An interrupt that comes a little early does no harm:
+/// whoever asked compares with the TSC and asks again.
+pub fn interrupt_by(cpu: usize, deadline: u64) {
+    let per_ms = COUNTS_PER_MS.load(Ordering::Relaxed);
+    if per_ms == 0 {
+        return;
+    }
+    let ticks = deadline.saturating_sub(super::tsc::read());
+    let per_us = super::tsc::ticks_per_microsecond().max(1);
+    let counts =
+        u64::from(u32::MAX).min(ticks.div_ceil(per_us).saturating_mul(per_ms).div_ceil(1000));
+    if counts >= u64::from(read(REG_TIMER_CURRENT)) {
+        return;
+    }
+    write(REG_TIMER_INITIAL, (counts as u32).max(1));
+    SHORTENED[cpu].store(true, Ordering::Relaxed);
+}
+
+/// A timer interrupt on `cpu`: a period `interrupt_by` cut short is
+/// followed by full time slices again.
+pub fn timer_fired(cpu: usize) {
+    if SHORTENED[cpu].swap(false, Ordering::Relaxed) {
+        write(REG_TIMER_INITIAL, SLICE_COUNT.load(Ordering::Relaxed));
+    }
 }
 
 /// Starts the CPU at real-mode address `vector_page << 12`.

@@ -234,6 +234,7 @@ extern "C" fn exception_handler(frame: &mut ExceptionFrame) {
         vector => {
             if vector == u64::from(VECTOR_TIMER) {
                 super::host_events::timer_tick();
+                super::apic::timer_fired(crate::percpu::current_index() as usize);
             }
             super::apic::end_of_interrupt();
             if from_user {

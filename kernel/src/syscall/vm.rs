@@ -50,8 +50,10 @@ fn vp_of(kernel: &Kernel, thread: ThreadId, cap: u64, rights: Rights) -> Result<
 }
 
 pub(super) fn partition_create(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
-    let [slot, name @ ..] = words(kernel, thread);
-    let mut bytes = [0u8; 40];
+    let [slot, name @ .., apic] = words(kernel, thread);
+    let apic =
+        crate::vm::lapic::ApicChoice::from_word(apic).ok_or(Status::InvalidArgument.code())?;
+    let mut bytes = [0u8; 32];
     for (chunk, word) in bytes.chunks_mut(8).zip(name) {
         chunk.copy_from_slice(&word.to_le_bytes());
     }
@@ -62,7 +64,7 @@ pub(super) fn partition_create(kernel: &mut Kernel, thread: ThreadId) -> Result<
     }
     let record = crate::vm::PARTITION_RECORD_BYTES;
     create_into(kernel, thread, slot, record, |kernel| {
-        let partition = kernel.create_partition(name, kernel.cspace_of(thread))?;
+        let partition = kernel.create_partition(name, kernel.cspace_of(thread), apic)?;
         Ok((
             Object::Partition(partition),
             Rights::CONTROL | Rights::READ | Rights::WRITE,
@@ -318,6 +320,8 @@ pub(super) fn vp_set_registers(kernel: &mut Kernel, thread: ThreadId, cap: u64) 
     // A component set registers: every clean-bit area counts as written.
     *record.vmcb.all_mut() = vmcb;
     record.gprs = gprs;
+    // The registers are the component's now, interrupt shadow included.
+    record.exit_rip = None;
     succeed(kernel, thread)
 }
 

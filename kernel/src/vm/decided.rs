@@ -36,10 +36,14 @@ impl Kernel {
         };
         let fast = Some(&*partition.fast);
         let index = record.index;
+        // The partition's answer, with this VP's local APIC bits.
         let decision = decide::decide(
             &exit_state(record),
             &RouteTable(&partition.routes),
-            |leaf, subleaf| super::guest_cpu::partition_cpuid(fast, leaf, subleaf, index),
+            |leaf, subleaf| {
+                let answer = super::guest_cpu::partition_cpuid(fast, leaf, subleaf, index);
+                record.apic_cpuid(leaf, answer)
+            },
         );
         let decision = match decision {
             Decision::Answer(answer) => Decision::Answer(answer),

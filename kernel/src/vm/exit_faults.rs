@@ -20,6 +20,12 @@ impl Kernel {
             return Next::GONE;
         };
         let gpa = record.vmcb.control.exit_info2;
+        if let Some(next) = self.apic_page_access(cpu, vp, gpa) {
+            return next;
+        }
+        let Some(record) = self.vps.get(vp) else {
+            return Next::GONE;
+        };
         let error = NpfErrorCode::from_bits(record.vmcb.control.exit_info1);
         let access = if error.fetch() {
             MemoryAccess::Execute

@@ -1,8 +1,8 @@
 //! What each #VMEXIT means: a kernel fast path, a route to a component, or
 //! the lifecycle handler (`tessera_abi::vm`, "Exits handled by the kernel").
+use super::Route;
 use super::forward::{Pending, PendingKind};
 use super::lifecycle_route::{unrecoverable, unsupported};
-use super::{Route, VpState};
 use crate::sched::Keep;
 use crate::state::Kernel;
 use tessera_abi::vm::intercept;
@@ -48,6 +48,8 @@ pub fn invalid_opcode() -> EventInjection {
 
 /// VMEXIT_CR4_WRITE (APM vol. 2, Table C-1: CR*n* writes at 10h + *n*).
 const CR4_WRITE: ExitCode = ExitCode(ExitCode::CR0_WRITE.0 + 4);
+/// VMEXIT_CR8_WRITE.
+const CR8_WRITE: ExitCode = ExitCode(ExitCode::CR0_WRITE.0 + 8);
 
 /// The instruction length field of an intercept message header.
 pub fn instruction_length(rip: u64, next_rip: u64) -> u8 {
@@ -60,6 +62,8 @@ impl Kernel {
         let Some(record) = self.vps.get_mut(vp) else {
             return Next::GONE;
         };
+        record.tpr_from_vmcb();
+        record.exit_rip = Some(record.vmcb.save.rip);
         let vmcb = &mut record.vmcb;
         // An event whose delivery the exit interrupted is delivered again
         // (APM 15.7.2), unless something replaces it below.
@@ -72,8 +76,9 @@ impl Kernel {
         let code = vmcb.control.exit_code;
         match code {
             ExitCode::INTR | ExitCode::NMI => {
+                self.wake_halted_at_deadline(cpu);
                 crate::arch::host_events::report(false);
-                let stop_requested = record.stop_requested;
+                let stop_requested = self.vps.get(vp).is_some_and(|r| r.stop_requested);
                 // The interrupt may have been a typed key for a reader.
                 crate::console_input::deliver(self);
                 let preempt = !self.sched.nothing_ready(cpu) || stop_requested;
@@ -110,6 +115,7 @@ impl Kernel {
             }
             ExitCode::RDTSCP => self.exit_rdtscp(cpu, vp),
             code if code == CR4_WRITE => self.exit_cr4_write(cpu, vp),
+            code if code == CR8_WRITE => self.exit_cr8_write(cpu, vp),
             code if tessera_vcpu::intercepts::undefined_for_guests(code) => {
                 *vmcb.event_inj_mut() = invalid_opcode();
                 Next::Resume
@@ -168,6 +174,9 @@ impl Kernel {
             };
             let pending = Pending::routed(&exit, kind, Some(next_rip));
             return Next::Leave(self.send_exit(cpu, vp, route, &exit, &body, pending));
+        }
+        if let Some(next) = self.apic_msr(vp, number, write.then_some(value), next_rip) {
+            return next;
         }
         if let Some(next) = self.synthetic_msr(cpu, vp, number, write.then_some(value), next_rip) {
             return next;
@@ -277,13 +286,14 @@ impl Kernel {
             return Next::GONE;
         };
         let interrupts_on = record.vmcb.save.rflags & (1 << 9) != 0;
-        let wakeable = record.pending_interrupt.is_some() || record.pending_nmi;
+        let wakeable =
+            record.pending_interrupt.is_some() || record.pending_nmi || record.apic_wakes();
         *record.vmcb.rip_mut() = next_rip;
         if wakeable {
             return Next::Resume;
         }
         if interrupts_on {
-            record.state = VpState::Parked;
+            self.halt_until_deadline(vp);
             return Next::Leave(Keep::Blocked);
         }
         log::info!("{}: HLT with interrupts disabled", self.vp_name(vp));

@@ -47,6 +47,10 @@ pub struct FastPartition {
     /// route aside): hypercalls are enabled and the configuration answers
     /// spin waits. Derived from the two by the only writers of either.
     spin_waits_answered: AtomicBool,
+    /// Its VPs have a local APIC: the CPUID leaves that describe it
+    /// (`lapic::APIC_LEAVES`, but leaf 1: each VP's fixed table has it)
+    /// take the locked path. Set before the partition has any VP.
+    pub apic_leaves: bool,
     /// The invariant-TSC control, for CPUID (`time.rs`).
     pub time: super::time::FastTime,
 }
@@ -62,6 +66,7 @@ impl Default for FastPartition {
             hv1: spin::Once::new(),
             hypercalls_enabled: AtomicBool::new(false),
             spin_waits_answered: AtomicBool::new(false),
+            apic_leaves: false,
             time: super::time::FastTime::default(),
         }
     }
@@ -146,6 +151,10 @@ pub fn answer(
         return answer_decided(code, vmcb, gprs, partition, vp_index, unlocked)
             && counted(counts, ExitReason::IoPort);
     }
+    if code == ExitCode::MSR {
+        return super::lapic_fast::answer_msr(vmcb, gprs, unlocked)
+            && counted(counts, ExitReason::Msr);
+    }
     if code == ExitCode::INVD || code == ExitCode::WBINVD {
         return answer_decided_out_of_line(code, vmcb, gprs, partition, vp_index, unlocked)
             && counted(counts, ExitReason::CacheFlush);
@@ -153,11 +162,13 @@ pub fn answer(
     false
 }
 
-/// Whether a route may take CPUID `leaf` (then the locked path decides):
-/// out of line, so that its loop takes no registers from the VP's loop.
+/// Whether CPUID `leaf` is the locked path's: a route may take it, or the
+/// VP's local APIC changes it (`lapic.rs`, `Vp::apic_cpuid`). Out of line,
+/// so that its loop takes no registers from the VP's loop.
 #[inline(never)]
-fn cpuid_maybe_routed(partition: &FastPartition, leaf: u32) -> bool {
+fn cpuid_for_locked_path(partition: &FastPartition, leaf: u32) -> bool {
     partition.cpuid_routes.routes(leaf) != Some(false)
+        || (partition.apic_leaves && super::lapic::APIC_LEAVES.contains(&leaf))
 }
 
 /// [`answer_decided`] for the exits that are not measured by the bench's
@@ -245,9 +256,10 @@ fn answer_cpuid(
     }
     // Any other leaf: the decision both paths take. (The table above is
     // that decision made once for the hottest leaves no route takes.) A
-    // leaf a route takes is the locked path's whatever the rest says: told
-    // here, before the call, so a forwarded CPUID does not pay for it.
-    if cpuid_maybe_routed(partition, leaf) {
+    // leaf a route takes, or one the VP's local APIC changes, is the locked
+    // path's whatever the rest says: told here, before the call, so a
+    // forwarded CPUID does not pay for it.
+    if cpuid_for_locked_path(partition, leaf) {
         return false;
     }
     answer_decided_out_of_line(ExitCode::CPUID, vmcb, gprs, partition, vp_index, unlocked)

@@ -259,23 +259,7 @@ impl Kernel {
                     record.gprs.rdx = first >> 32;
                 }
                 PendingKind::Mmio(access) => {
-                    if let tessera_vcpu::mmio::Op::Load { dest, .. } = access.op {
-                        let old = tessera_vcpu::gprs::read(
-                            &record.gprs,
-                            vmcb.save.rax,
-                            vmcb.save.rsp,
-                            dest,
-                        );
-                        let new =
-                            tessera_vcpu::mmio::load_result(access.op, access.size, first, old);
-                        match tessera_vcpu::gprs::slot(&mut record.gprs, dest) {
-                            Some(slot) => *slot = new,
-                            None if dest == tessera_vcpu::gprs::GprIndex::RAX => {
-                                *vmcb.rax_mut() = new
-                            }
-                            None => *vmcb.rsp_mut() = new,
-                        }
-                    }
+                    super::mmio::complete_load(vmcb, &mut record.gprs, access, first)
                 }
                 PendingKind::Hypercall => *vmcb.rax_mut() = first,
                 PendingKind::Cpuid => {

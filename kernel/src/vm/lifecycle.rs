@@ -105,10 +105,16 @@ impl fmt::Display for VpName {
 
 impl Kernel {
     /// A new partition named `name`, its frames charged to `payer`.
-    pub fn create_partition(&mut self, name: &str, payer: CSpaceId) -> Result<PartitionId, u64> {
+    pub fn create_partition(
+        &mut self,
+        name: &str,
+        payer: CSpaceId,
+        apic: super::lapic::ApicChoice,
+    ) -> Result<PartitionId, u64> {
         let out_of_memory = cap_status(CapError::OutOfMemory);
         self.partitions.reserve(1).map_err(|_| out_of_memory)?;
-        let fast = try_box(super::fast::FastPartition::default()).map_err(|_| out_of_memory)?;
+        let mut fast = try_box(super::fast::FastPartition::default()).map_err(|_| out_of_memory)?;
+        fast.apic_leaves = apic != super::lapic::ApicChoice::None;
         let asid = tables::allocate_asid().ok_or(out_of_memory)?;
         let config = NptConfig {
             max_gpa_bits: 40,
@@ -134,6 +140,7 @@ impl Kernel {
             exception_intercepts: 0,
             destroyed: false,
             hv1: None,
+            apic,
             log_budget: Default::default(),
             exit_stats: Default::default(),
         };
@@ -187,6 +194,7 @@ impl Kernel {
         }
         let vmcb = reset_vmcb(target, tables::permission_maps());
         let exceptions = target.exception_intercepts;
+        let apic = target.apic.new_apic(index);
         let payer = self
             .domains
             .get(domain)
@@ -219,7 +227,7 @@ impl Kernel {
             give_back(self);
             return Err(out_of_memory);
         }
-        let record = Vp {
+        let mut record = Vp {
             partition,
             index,
             thread,
@@ -249,7 +257,10 @@ impl Kernel {
             fetch_cache: Default::default(),
             exit_counts: Default::default(),
             fixed_cpuid: super::guest_cpu::fixed_cpuid_of(index),
+            apic,
+            exit_rip: None,
         };
+        record.refresh_apic_cpuid();
         // Room for the slot was reserved above; the box may still fail.
         let vp = match try_box(record) {
             Ok(record) => self.vps.insert(record).map_err(|record| *record),

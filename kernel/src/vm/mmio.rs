@@ -58,3 +58,19 @@ pub fn decode(vmcb: &Vmcb, gprs: &GuestGprs, npt: &NestedPageTable) -> (Option<A
     let access = mmio::decode(fetched.as_slice(), bits, gprs, vmcb.save.rax, vmcb.save.rsp);
     (access, fetched)
 }
+
+/// Completes the memory access `access` (if it is a load) with the value
+/// `value` read: into the destination register, as the instruction would
+/// have written it (`tessera_vcpu::mmio::load_result`).
+pub fn complete_load(vmcb: &mut super::VpVmcb, gprs: &mut GuestGprs, access: Access, value: u64) {
+    let mmio::Op::Load { dest, .. } = access.op else {
+        return;
+    };
+    let old = tessera_vcpu::gprs::read(gprs, vmcb.save.rax, vmcb.save.rsp, dest);
+    let new = mmio::load_result(access.op, access.size, value, old);
+    match tessera_vcpu::gprs::slot(gprs, dest) {
+        Some(slot) => *slot = new,
+        None if dest == tessera_vcpu::gprs::GprIndex::RAX => *vmcb.rax_mut() = new,
+        None => *vmcb.rsp_mut() = new,
+    }
+}

@@ -19,6 +19,10 @@
 //! | `forward` | exit messages out, replies in |
 //! | `memory` | mapping regions into partitions, and taking them back |
 //! | `lifecycle` | creating, starting, stopping |
+//! | `lapic` | a VP's local APIC: its MSRs, its page, its CPUID bits |
+//! | `lapic_entry` | the APIC before each entry (timer, injection) and HLT until its deadline |
+//! | `lapic_inject` | an APIC interrupt into the VMCB: `EVENTINJ` or an interrupt window |
+//! | `lapic_fast` | the x2APIC MSR exits answered without the lock |
 /// Logs a line that a guest's exits make the kernel print, within its
 /// partition's budget (`tessera_vcpu::log_budget`: the first lines, then
 /// one at each power of two with the count suppressed), so a guest cannot
@@ -74,6 +78,10 @@ pub mod guest_cpu;
 pub mod guest_state;
 pub mod host_msrs;
 pub mod hv1;
+pub mod lapic;
+pub mod lapic_entry;
+pub mod lapic_fast;
+pub mod lapic_inject;
 pub mod lifecycle;
 pub mod lifecycle_route;
 pub mod memory;
@@ -140,6 +148,8 @@ pub struct Partition {
     pub destroyed: bool,
     /// The Hv#1 interface, if `PartitionSetHv1` gave it one.
     pub hv1: Option<hv1::PartitionHv1>,
+    /// The local APIC its VPs get (`PartitionCreate` word 5).
+    pub apic: lapic::ApicChoice,
     /// How many more lines its guest may make the kernel print.
     pub log_budget: tessera_vcpu::log_budget::LineBudget,
     /// The exit statistics of its VPs that are gone, and its forwarded
@@ -242,6 +252,15 @@ pub struct Vp {
     /// The RIP of the last exit whose instruction the kernel could not
     /// find there (`skip.rs`): a second miss at the same RIP stops the VP.
     pub skip_failed_at: Option<u64>,
+    /// Its local APIC, if its partition gives VPs one (`lapic.rs`):
+    /// touched only by the CPU that runs it, or under the lock while it
+    /// is off every CPU.
+    pub apic: Option<tessera_lapic::LocalApic>,
+    /// The RIP of the last exit the locked path handled (`None` once the
+    /// entry after it looked, or after `VpSetRegisters`): an entry at
+    /// another RIP completed that instruction, which ends an interrupt
+    /// shadow it was in (`lapic_entry::end_shadow_past`).
+    pub exit_rip: Option<u64>,
 }
 
 impl Vp {

@@ -94,6 +94,7 @@ struct Entry {
     nrip_save: bool,
     fixed_cpuid: *const super::guest_cpu::FixedCpuid,
     exit_counts: *const ExitCounts,
+    apic: *mut Option<tessera_lapic::LocalApic>,
 }
 
 /// Runs the guest, answering the exits `fast::answer` can without the
@@ -110,15 +111,15 @@ struct Entry {
 #[inline(never)]
 fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
     // The VP is pinned to this CPU and marked running: no other CPU
-    // touches its VMCB, general registers, seen generation, run time or
-    // fetch cache until it leaves the CPU (they only write its pending
-    // interrupt and stop flags, under the lock, and then interrupt this
-    // CPU). The VMCB and the VP record live in boxes, so the pointers stay
+    // touches its VMCB, general registers, seen generation, run time,
+    // fetch cache or local APIC until it leaves the CPU (they only write
+    // its pending interrupt and stop flags, under the lock, and then
+    // interrupt this CPU; a halted VP's APIC is read off every CPU). The VMCB and the VP record live in boxes, so the pointers stay
     // valid while the lock is released. The partition's lock-free part is
     // boxed too, and a partition is reaped only once its VPs are, each once
     // no CPU runs it (`reap_vp`).
     // SAFETY: this CPU alone uses these fields until the VP leaves it.
-    let (vmcb, gprs, seen, run_ticks, fetch_cache, partition, counts, fixed_cpuid) = unsafe {
+    let (vmcb, gprs, seen, run_ticks, fetch_cache, partition, counts, fixed_cpuid, apic) = unsafe {
         (
             &mut *entry.vmcb,
             &mut *entry.gprs,
@@ -128,6 +129,7 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
             &*entry.fast,
             &*entry.exit_counts,
             &*entry.fixed_cpuid,
+            &mut *entry.apic,
         )
     };
     // The VP's time counts from here to its next slow exit: the guest's
@@ -144,6 +146,7 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
         generation: *seen,
         nrip_save: entry.nrip_save,
         cache: fetch_cache,
+        apic: apic.as_mut(),
     };
     tlb::entering_guest(cpu, entry.partition);
     // Entering before reading: an unmapping CPU either sees this CPU in
@@ -185,9 +188,11 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
             }
             // Back into the guest on the CPU it just left.
             clean_runs.count(vmcb.reentering());
-            // The answer wrote only RIP, RAX, the event field and general
-            // registers, and nothing since the last VMRUN here touched the
-            // host state VMSAVE covers.
+            // The answer wrote only guest state (RIP, RAX, the event field,
+            // general registers; an APIC exit also the virtual interrupt
+            // controls, their intercepts and the interrupt shadow, each
+            // through the VMCB's tracked accessors), and nothing since the
+            // last VMRUN here touched the host state VMSAVE covers.
             // SAFETY: as for the VMRUN above, with the host state still saved.
             unsafe { world_switch::run_again(entry.vmcb_address, gprs, host_vmcb) };
         }
@@ -245,7 +250,12 @@ impl Kernel {
             super::lifecycle::set_exception_intercepts(vp_record.vmcb.intercepts_mut(), exceptions);
             vp_record.exception_intercepts = exceptions;
         }
+        vp_record.end_shadow_past();
         vp_record.inject_pending();
+        if let Some(deadline) = vp_record.inject_apic() {
+            crate::arch::apic::interrupt_by(cpu, deadline);
+        }
+        vp_record.guard_cr8();
         if let Some(kind) = Injected::of(vp_record.vmcb.control.event_inj) {
             vp_record.exit_counts.injected(kind);
         }
@@ -271,6 +281,7 @@ impl Kernel {
             nrip_save: crate::svm::features().nrip_save,
             fixed_cpuid: &vp_record.fixed_cpuid,
             exit_counts: &vp_record.exit_counts,
+            apic: &mut vp_record.apic,
         })
     }
 }

@@ -40,6 +40,7 @@ impl Kernel {
             generation: target.fast.tlb_generation.load(Ordering::SeqCst),
             nrip_save: crate::svm::features().nrip_save,
             cache: &mut record.fetch_cache,
+            apic: None,
         };
         let measured = next_rip_unlocked(&record.vmcb, &mut reader);
         match measured {
@@ -99,6 +100,10 @@ pub struct Unlocked<'a> {
     pub generation: u64,
     pub nrip_save: bool,
     pub cache: &'a mut FetchCache,
+    /// The VP's local APIC, for the lock-free APIC exits (`lapic_fast`;
+    /// here rather than an argument of its own: the hot exits then keep
+    /// one register free).
+    pub apic: Option<&'a mut tessera_lapic::LocalApic>,
 }
 
 /// [`Kernel::next_rip`] without the lock. `None` leaves the exit to the

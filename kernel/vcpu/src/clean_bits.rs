@@ -318,6 +318,8 @@ tracked_fields! {
     rflags_mut: save.rflags: u64 => UNCACHED,
     /// `EVENTINJ`.
     event_inj_mut: control.event_inj: tessera_svm::EventInjection => UNCACHED,
+    /// The interrupt state (`068h`: the interrupt shadow).
+    interrupt_state_mut: control.interrupt_state: tessera_svm::interrupt::InterruptState => UNCACHED,
 }
 
 #[cfg(test)]

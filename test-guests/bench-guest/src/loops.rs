@@ -167,3 +167,45 @@ pub fn hypercall(control: u64, input: u64, output: u64) -> u64 {
     }
     result
 }
+
+/// TSC ticks for `iterations` WRMSRs of `value` to `msr`.
+pub fn wrmsr(msr: u32, value: u64, iterations: u64) -> u64 {
+    let start = rdtsc();
+    // SAFETY: the caller picks an MSR whose write only changes the guest's
+    // own APIC state; the loop changes only the registers named here.
+    unsafe {
+        asm!(
+            "2:",
+            "mov ecx, {msr:e}",
+            "wrmsr",
+            "dec {count}",
+            "jnz 2b",
+            msr = in(reg) msr,
+            count = inout(reg) iterations.max(1) => _,
+            in("eax") value as u32,
+            in("edx") (value >> 32) as u32,
+            out("ecx") _,
+            options(nostack),
+        );
+    }
+    rdtsc() - start
+}
+
+/// TSC ticks for `iterations` rounds of the same loop without the WRMSR.
+pub fn wrmsr_baseline(iterations: u64) -> u64 {
+    let start = rdtsc();
+    // SAFETY: the loop changes only the registers named here.
+    unsafe {
+        asm!(
+            "2:",
+            "mov ecx, {msr:e}",
+            "dec {count}",
+            "jnz 2b",
+            msr = in(reg) 0u32,
+            count = inout(reg) iterations.max(1) => _,
+            out("ecx") _,
+            options(nomem, nostack),
+        );
+    }
+    rdtsc() - start
+}

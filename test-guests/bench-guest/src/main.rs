@@ -8,6 +8,8 @@
 //! bench: exit-bare <n>
 //! bench: hypercall-fast <n>
 //! bench: hypercall-memory <n>
+//! bench: eoi-x2apic <n>
+//! bench: self-ipi <n>
 //! ```
 //!
 //! `exit-bare` is an IN from a port nothing handles, which the kernel
@@ -25,6 +27,7 @@
 #![no_main]
 #![deny(unsafe_code)]
 
+mod apic;
 mod loops;
 
 use tessera_guest_framework::guest_ports::probe;
@@ -32,8 +35,8 @@ use tessera_guest_framework::{Suite, cpu, ensure, failure, println};
 
 tessera_guest_framework::entry!(main);
 
-/// CPUIDs per measurement.
-const ITERATIONS: u64 = 1000;
+/// CPUIDs (exits) per measurement.
+pub(crate) const ITERATIONS: u64 = 1000;
 /// Measurements per figure; the least counts.
 const MEASUREMENTS: u32 = 5;
 const KERNEL_LEAF: u32 = 0;
@@ -81,6 +84,13 @@ fn main(suite: &mut Suite) {
             "bench-guest: no Hv#1 interface: no hypercall figures"
         ));
     }
+    if apic::offered() {
+        apic::run(suite);
+    } else {
+        suite.note(format_args!(
+            "bench-guest: no x2APIC: no local APIC figures"
+        ));
+    }
     if forwarded {
         let forwarded = least_ticks(|| loops::cpuid(FORWARDED_LEAF, ITERATIONS));
         suite.note(format_args!(
@@ -95,12 +105,12 @@ fn main(suite: &mut Suite) {
 
 /// Runs `measure` once to warm up (caches, TLBs, the handler's first-call
 /// work), then [`MEASUREMENTS`] times; returns the least result.
-fn least_ticks(mut measure: impl FnMut() -> u64) -> u64 {
+pub(crate) fn least_ticks(mut measure: impl FnMut() -> u64) -> u64 {
     measure();
     (0..MEASUREMENTS).map(|_| measure()).min().unwrap_or(0)
 }
 
-fn per_iteration(ticks: u64, baseline: u64) -> u64 {
+pub(crate) fn per_iteration(ticks: u64, baseline: u64) -> u64 {
     ticks.saturating_sub(baseline) / ITERATIONS
 }
 

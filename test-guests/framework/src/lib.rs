@@ -8,6 +8,8 @@
 //!   guarded instructions in [`cpu`] into an `Err`, and any other exception
 //!   into a failed report instead of a triple fault.
 //! - [`cpu`], [`port`]: CPUID, MSRs, HLT, RDTSC, control registers, port I/O.
+//! - [`interrupt`]: gates for vectors 32-255 that record what came, for
+//!   the guests that test an interrupt controller.
 //! - [`entry!`] and [`run`]: the entry point of ELF64 guests, and what every
 //!   guest's Rust code starts with; the panic handler.
 //! - [`layout`]: where the image, the free RAM and the loader's structures are.
@@ -15,7 +17,8 @@
 //!   page tables, and MMIO accesses of a chosen size.
 //!
 //! Unsafe code is confined to the modules that talk to the hardware
-//! (`port`, `cpu`, `exception`, `entry`, `layout`, `paging`), each small.
+//! (`port`, `cpu`, `exception`, `interrupt`, `entry`, `layout`, `paging`),
+//! each small.
 #![no_std]
 #![deny(unsafe_code)]
 
@@ -24,6 +27,7 @@ pub mod entry;
 pub mod exception;
 pub mod exit;
 mod failure;
+pub mod interrupt;
 pub mod layout;
 pub mod paging;
 pub mod port;

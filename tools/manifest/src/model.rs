@@ -79,6 +79,8 @@ pub struct Partition {
     /// The Hv#1 configuration they make (`Hv1Config::to_words`: the words
     /// of `PartitionSetHv1`), or `None`.
     pub hv1: Option<[u64; tessera_boot_plan::HV1_WORDS]>,
+    /// Its VPs' local APIC (`apic`).
+    pub apic: tessera_boot_plan::manager::ApicKind,
     /// Its boot modules (Multiboot only), in order.
     pub modules: Vec<GuestModule>,
 }
@@ -387,6 +389,7 @@ impl Deployment {
                 cmdline: p.cmdline.clone(),
                 vp_cpus: p.vp_cpus.clone(),
                 hv1: p.hv1,
+                apic: p.apic,
             })
             .collect();
         let first_file = self.images.len() + self.guest_images.len();

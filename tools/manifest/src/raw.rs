@@ -43,6 +43,8 @@ pub(crate) struct RawPartition {
     pub cpus: Option<Spanned<Vec<Spanned<i64>>>>,
     pub priority: Option<Spanned<i64>>,
     pub expect: Option<Spanned<String>>,
+    /// The VPs' local APIC (`"xapic"`, `"x2apic"`); absent: none.
+    pub apic: Option<Spanned<String>>,
     /// QEMU-style Hv#1 feature names; absent: no Hv#1 interface.
     pub hv: Option<Spanned<Vec<Spanned<String>>>>,
     /// Boot modules of a Multiboot guest (QEMU's `-initrd`).

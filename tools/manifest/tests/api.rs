@@ -365,6 +365,11 @@ fn partitions() {
     assert_eq!(plan.route_count(), 15);
     assert_eq!(plan.partition(0).unwrap().hv1, demo.hv1);
     assert_eq!(plan.partition(2).unwrap().hv1, second.hv1);
+    use tessera_boot_plan::manager::ApicKind;
+    assert_eq!(second.apic, ApicKind::X2apic);
+    assert_eq!(plan.partition(2).unwrap().apic, ApicKind::X2apic);
+    assert_eq!(demo.apic, ApicKind::None);
+    assert_eq!(plan.partition(0).unwrap().apic, ApicKind::None);
     let p = plan.partition(1).unwrap();
     assert_eq!(p.name, "loader");
     assert_eq!(p.hv1, None);

@@ -91,6 +91,18 @@ pub const GUEST_PATHS: &[BenchPath] = &[
         target: None,
         kvm: None,
     },
+    BenchPath {
+        name: "eoi-x2apic",
+        label: "EOI through the x2APIC MSR",
+        target: Some(250),
+        kvm: None,
+    },
+    BenchPath {
+        name: "self-ipi",
+        label: "self-IPI, ICR write to handler",
+        target: Some(600),
+        kvm: None,
+    },
 ];
 
 /// `name → instructions` from the serial log.
@@ -283,6 +295,8 @@ mod tests {
 [devices cpu0] INFO bench: bench: exit-bare 150
 [devices cpu0] INFO bench: bench: hypercall-fast 260
 [devices cpu0] INFO bench: bench: hypercall-memory 700
+[devices cpu0] INFO bench: bench: eoi-x2apic 240
+[devices cpu0] INFO bench: bench: self-ipi 900
 [kernel cpu0 INFO] tessera: verdict pass
 ";
 
@@ -297,6 +311,8 @@ mod tests {
                 ("exit-bare".to_string(), 150),
                 ("hypercall-fast".to_string(), 260),
                 ("hypercall-memory".to_string(), 700),
+                ("eoi-x2apic".to_string(), 240),
+                ("self-ipi".to_string(), 900),
             ]
         );
         let rows = measured(GUEST_PATHS, &figures, "bench-guest").unwrap();
@@ -322,8 +338,20 @@ mod tests {
             "{table}"
         );
         assert!(
+            table.contains(
+                "  EOI through the x2APIC MSR                240   <= 250 met              -       -\n"
+            ),
+            "{table}"
+        );
+        assert!(
+            table.contains(
+                "  self-IPI, ICR write to handler            900   <= 600 OVER             -       -\n"
+            ),
+            "{table}"
+        );
+        assert!(
             table.ends_with(
-                "  1 of 4 paths with a target meet it (ratio: Linux KVM's count over ours)\n"
+                "  2 of 6 paths with a target meet it (ratio: Linux KVM's count over ours)\n"
             ),
             "{table}"
         );

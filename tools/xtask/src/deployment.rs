@@ -337,6 +337,7 @@ pub fn init_room_warning(
                 expect: p.expect,
                 routes,
                 hv1: p.hv1,
+                apic: p.apic,
                 modules,
             })
             .collect();

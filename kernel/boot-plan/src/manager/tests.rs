@@ -98,6 +98,7 @@ fn with_inputs<R>(f: impl FnOnce(&[PartitionInput<'_>]) -> R) -> R {
             expect: Expectation::Pass,
             routes: &a,
             hv1: Some(hv1(FULL)),
+            apic: ApicKind::X2apic,
             modules: &[],
         },
         PartitionInput {
@@ -112,6 +113,7 @@ fn with_inputs<R>(f: impl FnOnce(&[PartitionInput<'_>]) -> R) -> R {
             expect: Expectation::TripleFault,
             routes: &b,
             hv1: None,
+            apic: ApicKind::None,
             modules: &MODULES,
         },
     ];
@@ -160,6 +162,7 @@ fn round_trip() {
     assert_eq!(demo.expect, Expectation::Pass);
     assert_eq!(demo.routes.clone().collect::<Vec<_>>(), routes_a());
     assert_eq!(demo.hv1, Some(hv1(FULL)));
+    assert_eq!(demo.apic, ApicKind::X2apic);
     let mb = &specs[1];
     assert_eq!(mb.name, "mb");
     assert_eq!(mb.image, b"\x7fELF-ish");
@@ -170,6 +173,7 @@ fn round_trip() {
     assert_eq!(mb.expect, Expectation::TripleFault);
     assert_eq!(mb.routes.clone().collect::<Vec<_>>(), routes_b());
     assert_eq!(mb.hv1, None);
+    assert_eq!(mb.apic, ApicKind::None);
     assert_eq!(mb.modules.len(), 2);
     assert_eq!(mb.modules.clone().collect::<Vec<_>>(), MODULES);
     assert_eq!(demo.modules.len(), 0);
@@ -237,6 +241,7 @@ fn expect_input<'a>(
         expect: Expectation::Pass,
         routes,
         hv1: None,
+        apic: ApicKind::None,
         modules: &[],
     };
     edit(&mut input);
@@ -306,6 +311,7 @@ fn refused_inputs() {
         expect: Expectation::Pass,
         routes: &routes_a(),
         hv1: None,
+        apic: ApicKind::None,
         modules: &eight,
     };
     let bytes = encode(USED, &[input]);
@@ -443,6 +449,7 @@ fn refused_inputs() {
         expect: Expectation::Fail,
         routes: &routes,
         hv1: None,
+        apic: ApicKind::None,
         modules: &[],
     };
     let bytes = encode(USED, &[one, PartitionInput { badge: 2, ..one }]);
@@ -546,13 +553,29 @@ fn framing() {
             "byte {at} = {value}"
         );
     }
-    let mut bytes = good.clone();
-    bytes[hv1_at + 1] = 1;
-    seal(&mut bytes);
-    assert!(matches!(
-        ManagerData::parse(&bytes),
-        Err(ManagerDataError::ReservedNotZero { .. })
-    ));
+    // The APIC byte (once reserved) names an `ApicKind`: 0 to 2.
+    let apic_at = HEADER_SIZE + core::mem::offset_of!(PartitionSpecRecord, apic);
+    assert_eq!(apic_at, hv1_at + 1);
+    for value in [1, 2] {
+        let mut bytes = good.clone();
+        bytes[apic_at] = value;
+        seal(&mut bytes);
+        let data = ManagerData::parse(&bytes).unwrap();
+        let apic = data.partitions().next().unwrap().apic;
+        assert_eq!(apic, ApicKind::from_u8(value).unwrap());
+    }
+    for value in [3, 0x80, 0xFF] {
+        let mut bytes = good.clone();
+        bytes[apic_at] = value;
+        seal(&mut bytes);
+        assert!(
+            matches!(
+                ManagerData::parse(&bytes),
+                Err(ManagerDataError::BadValue { field: "apic", .. })
+            ),
+            "apic byte {value}"
+        );
+    }
     // The partition record's second reserved field.
     let mut bytes = good.clone();
     bytes[HEADER_SIZE + core::mem::offset_of!(PartitionSpecRecord, reserved2) + 3] = 1;
@@ -700,6 +723,7 @@ proptest! {
         priority in any::<u8>(),
         ports in (0u64..0xffff, 0u64..16),
         codes in proptest::option::of((0u64..=0xffff, 0u64..32)),
+        apic_index in 0usize..3,
         hv1_names in proptest::option::of(proptest::sample::subsequence(
             &["hv-relaxed", "hv-runtime", "hv-time", "hv-reset", "hv-crash", "hv-tlbflush",
               "hv-xmm-input", "hv-spinlocks=0x1fff", "hv-version-id-build=7"][..], 0..9)),
@@ -744,6 +768,7 @@ proptest! {
             expect: Expectation::MemoryFault,
             routes: &routes,
             hv1: hv1_names.as_ref().map(|names| hv1(&names.join(","))),
+            apic: [ApicKind::None, ApicKind::Xapic, ApicKind::X2apic][apic_index],
             modules: &modules,
         };
         let bytes = encode(0b11_0000, &[input]);
@@ -755,6 +780,7 @@ proptest! {
         prop_assert_eq!(spec.badge, badge);
         prop_assert_eq!(spec.routes.collect::<Vec<_>>(), routes.to_vec());
         prop_assert_eq!(spec.hv1, input.hv1);
+        prop_assert_eq!(spec.apic, input.apic);
         prop_assert_eq!(spec.modules.collect::<Vec<_>>(), modules);
     }
 }

@@ -23,8 +23,8 @@ impl<'a> BootPlan<'a> {
                 field,
             };
             let name = name_of(&partition.name).ok_or(PlanError::BadName { section, index })?;
-            if partition.reserved != 0 {
-                return Err(PlanError::ReservedNotZero { section, index });
+            if crate::manager::ApicKind::from_u8(partition.apic).is_none() {
+                return Err(value("apic"));
             }
             let words = partition.hv1_words.map(|w| w.get());
             let hv1_ok = match partition.hv1 {

@@ -87,6 +87,8 @@ pub struct Partition<'a> {
     /// Its Hv#1 configuration, the words of `PartitionSetHv1`
     /// ([`crate::hv1_words_valid`]); `None`: no Hv#1 interface.
     pub hv1: Option<[u64; crate::HV1_WORDS]>,
+    /// Its VPs' local APIC.
+    pub apic: crate::manager::ApicKind,
 }
 
 /// A route: exits of one kind of a partition to an endpoint.
@@ -174,6 +176,7 @@ pub(super) fn partition_view<'a>(
         cmdline: core::str::from_utf8(cmdline).unwrap_or(""),
         vp_cpus: &record.vp_cpus[..vps],
         hv1: (record.hv1 != 0).then(|| record.hv1_words.map(|w| w.get())),
+        apic: crate::manager::ApicKind::from_u8(record.apic).unwrap_or_default(),
     }
 }
 

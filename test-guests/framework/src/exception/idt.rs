@@ -17,14 +17,17 @@ global_asm!(
     options(att_syntax)
 );
 
-/// The architecture's exceptions; interrupts stay off in the guests.
+/// The architecture's exceptions; interrupts stay off in the guests that
+/// do not [install](crate::interrupt::install) gates for them.
 const VECTORS: usize = 32;
+/// Every vector.
+const ALL_VECTORS: usize = 256;
 
 /// Two words per 64-bit interrupt gate. Atomics so it can be filled
 /// without `static mut`; the CPU only reads it.
 #[repr(C, align(16))]
-struct Idt([AtomicU64; 2 * VECTORS]);
-static IDT: Idt = Idt([const { AtomicU64::new(0) }; 2 * VECTORS]);
+struct Idt([AtomicU64; 2 * ALL_VECTORS]);
+static IDT: Idt = Idt([const { AtomicU64::new(0) }; 2 * ALL_VECTORS]);
 
 unsafe extern "C" {
     /// The stubs' addresses, defined in `stubs.s`.
@@ -37,16 +40,29 @@ const GATE_ATTRIBUTES: u64 = 0x8E;
 /// Fills the IDT with the stubs and loads it. [`run`](crate::run) does this
 /// first thing.
 pub fn install() {
-    let selector = u64::from(crate::cpu::code_selector());
     for (vector, &handler) in tessera_guest_exception_stubs.iter().enumerate() {
-        let low = (handler & 0xFFFF)
-            | (selector << 16)
-            | (GATE_ATTRIBUTES << 40)
-            | (((handler >> 16) & 0xFFFF) << 48);
-        IDT.0[2 * vector].store(low, Ordering::Relaxed);
-        IDT.0[2 * vector + 1].store(handler >> 32, Ordering::Relaxed);
+        set_gate(vector, handler);
     }
     load(&raw const IDT as u64, (2 * VECTORS * 8 - 1) as u16);
+}
+
+fn set_gate(vector: usize, handler: u64) {
+    let selector = u64::from(crate::cpu::code_selector());
+    let low = (handler & 0xFFFF)
+        | (selector << 16)
+        | (GATE_ATTRIBUTES << 40)
+        | (((handler >> 16) & 0xFFFF) << 48);
+    IDT.0[2 * vector].store(low, Ordering::Relaxed);
+    IDT.0[2 * vector + 1].store(handler >> 32, Ordering::Relaxed);
+}
+
+/// Gates for vectors 32-255 to the handlers `handler(vector)` gives, and
+/// the IDT's limit raised to cover them.
+pub(crate) fn install_interrupt_gates(handler: impl Fn(u8) -> u64) {
+    for vector in VECTORS..ALL_VECTORS {
+        set_gate(vector, handler(vector as u8));
+    }
+    load(&raw const IDT as u64, (2 * ALL_VECTORS * 8 - 1) as u16);
 }
 
 /// Loads an IDT with limit 0: the next exception cannot be delivered, nor

@@ -32,6 +32,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::tap::Outcome;
 
+pub(crate) use idt::install_interrupt_gates;
 pub use idt::{install, make_every_exception_fatal};
 pub use unexpected::ExceptionFrame;
 
@@ -178,6 +179,15 @@ macro_rules! guarded_asm {
     };
 }
 pub(crate) use guarded_asm;
+
+/// A guarded instruction that faulted where a check expected it not to:
+/// the check fails with what it raised (so checks can use `?` on
+/// [`cpu::rdmsr`](crate::cpu::rdmsr) and the like).
+impl From<Caught> for crate::Failure {
+    fn from(caught: Caught) -> Self {
+        crate::failure!("the instruction raised {caught}")
+    }
+}
 
 #[cfg(test)]
 mod tests {

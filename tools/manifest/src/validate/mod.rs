@@ -1,6 +1,7 @@
 //! The named checks: from what was written to a [`Deployment`], or every
 //! reason why not.
 
+mod apic;
 mod component;
 mod connections;
 mod console;

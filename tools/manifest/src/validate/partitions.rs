@@ -321,6 +321,8 @@ fn check_partition(
     };
     let vp_cpus = check_vp_cpus(&entry, p, vps, cpus, report);
     ok &= vp_cpus.is_some();
+    let apic = super::apic::check_apic(&entry, p.apic.as_ref(), vps, report);
+    ok &= apic.is_some();
 
     // Expectation.
     let expect = match &p.expect {
@@ -609,8 +611,8 @@ fn check_partition(
     let (Some(m), true) = (manager, ok) else {
         return (None, manager);
     };
-    let (Some(format), Some(memory), Some(vp_cpus), Some(expect), Some(priority)) =
-        (format, memory, vp_cpus, expect, priority)
+    let (Some(format), Some(memory), Some(vp_cpus), Some(expect), Some(priority), Some(apic)) =
+        (format, memory, vp_cpus, expect, priority, apic)
     else {
         return (None, manager);
     };
@@ -654,6 +656,7 @@ fn check_partition(
         routes,
         hv1: hv.as_ref().map(|(_, words)| *words),
         hv: hv.map(|(names, _)| names),
+        apic,
         modules: modules.unwrap_or_default(),
     };
     (Some(partition), manager)

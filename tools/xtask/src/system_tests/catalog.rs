@@ -390,6 +390,12 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         ..SystemTest::DEFAULT
     },
     SystemTest {
+        name: "vm-apic",
+        deployment: Some("vm-apic"),
+        markers: VM_APIC_MARKERS,
+        ..SystemTest::DEFAULT
+    },
+    SystemTest {
         name: "vm-faults",
         deployment: Some("vm-faults"),
         smp: 4,

@@ -54,6 +54,43 @@ pub const VM_EXITS_MARKERS: &[&str] = &[
     VERDICT_PASS,
 ];
 
+/// The local APIC: every check of the `apic` guest, by name.
+pub const VM_APIC_MARKERS: &[&str] = &[
+    "boot plan \"vm-apic\": 2 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition apic: ",
+    "] INFO partition apic: created (slot ",
+    ", local APIC X2apic)",
+    "] INFO apic: ok 1 - CPUID 1 shows the APIC, x2APIC and TSC-deadline; leaf 6 ARAT; APIC ID 0",
+    "] INFO apic: ok 2 - IA32_APIC_BASE reads 0xFEE00000, enabled, BSP, xAPIC mode",
+    "] INFO apic: ok 3 - x2APIC MSRs are #GP in xAPIC mode",
+    "] INFO apic: ok 4 - map the xAPIC page 0xFEE00000 (uncached)",
+    "] INFO apic: ok 5 - the xAPIC page: ID 0, version 0x14 with 6 LVT entries, registers read back",
+    "] INFO apic: ok 6 - a reserved xAPIC offset reads 0 and sets ESR bit 7 (illegal register address)",
+    "] INFO apic: ok 7 - xAPIC: an ICR write with the self shorthand is taken before the next instruction",
+    "] INFO apic: ok 8 - IA32_APIC_BASE: xAPIC to x2APIC",
+    "] INFO apic: ok 9 - the x2APIC MSRs show what the xAPIC page held (TPR, SVR, LVTs, divider)",
+    "] INFO apic: ok 10 - x2APIC ID 0, LDR cluster 0 bit 0, version as through the page",
+    "] INFO apic: ok 11 - IA32_APIC_BASE: x2APIC straight back to xAPIC is #GP, EXTD without EN is #GP",
+    "] INFO apic: ok 12 - x2APIC misuse is #GP: write ID/version/PPR, read EOI/SELF IPI, reserved MSR, reserved TPR bits, non-zero EOI and ESR writes, bits 63:32",
+    "] INFO apic: ok 13 - an illegal vector through SELF IPI sets ESR bit 6 and delivers nothing",
+    "] INFO apic: ok 14 - x2APIC: a SELF IPI is taken before the next instruction",
+    "] INFO apic: ok 15 - x2APIC: ICR with the self shorthand, and with its own ID, before the next instruction",
+    "] INFO apic: ok 16 - with IF clear a SELF IPI waits in the IRR and is taken right after STI",
+    "] INFO apic: ok 17 - TPR 0x50 holds back classes 4 and 5, not 6; lowering it delivers them highest first",
+    "] INFO apic: ok 18 - CR8 masks as the TPR does, and lowering CR8 delivers at once",
+    "] INFO apic: ok 19 - ISR nesting: a higher class interrupts an in-service vector, the same class waits; EOI ends the highest in service",
+    "] INFO apic: ok 20 - the timer counts down at a steady rate against the TSC",
+    "] INFO apic: ok 21 - one-shot: HLT wakes on its interrupt, never early, then it stops",
+    "] INFO apic: ok 22 - periodic: 50 periods waited in HLT, none early and no drift",
+    "] INFO apic: ok 23 - TSC-deadline: never before the deadline, 20 times; a past deadline fires at once; 0 disarms",
+    "] INFO apic: ok 24 - the timer in one-shot mode ignores IA32_TSC_DEADLINE",
+    "] INFO apic: # tessera-guest: 24 passed, 0 failed",
+    VM_ENDED_AS_EXPECTED,
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
 /// The faults: the log must name both faults (the kernel or the manager
 /// reports each) and each partition, besides the manager's pass, which
 /// says each fault stayed in its partition and msr-writer passed.
@@ -108,6 +145,8 @@ pub const VM_BENCH_MARKERS: &[&str] = &[
     "bench: cpuid-forwarded ",
     "bench: exit-bare ",
     "bench: hypercall-fast ",
+    "bench: eoi-x2apic ",
+    "bench: self-ipi ",
     "bench: hypercall-memory ",
     VM_MANAGER,
     VERDICT_PASS,

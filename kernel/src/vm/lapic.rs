@@ -1,0 +1,218 @@
+//! A VP's local APIC in the kernel: the `tessera_lapic` model wired to SVM
+//! as `kernel/lapic/README.md` describes. The kernel answers every access
+//! itself (no component is involved): the x2APIC MSRs, `IA32_APIC_BASE`
+//! and `IA32_TSC_DEADLINE` at the MSR intercept, the xAPIC page at the
+//! nested page fault of its unmapped GPA (decoded with
+//! `tessera_vcpu::mmio`), and the APIC's CPUID bits. Injection before each
+//! entry is in `lapic_inject`, the timer's host side in `lapic_timer`.
+//!
+//! First landing (issue 13 item 1): one VP's APIC. IPIs reach the sender's
+//! own APIC only (self shorthand, its own ID, all-including-self); other
+//! VPs' APICs are not reached yet (guest SMP), nor an I/O APIC (level EOI
+//! broadcasts go nowhere). The manifest refuses `apic` with `vps > 1`.
+use super::Vp;
+use super::exits::{Next, general_protection};
+use crate::state::Kernel;
+use core::num::NonZeroU64;
+use tessera_abi::vm::apic as choice;
+use tessera_capability::VpId;
+use tessera_lapic::{ApicConfig, Effect, LocalApic, Received, TimerClock, resolve};
+use tessera_vcpu::mmio::Op;
+
+/// Which APIC a partition's VPs get (`PartitionCreate` word 5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApicChoice {
+    None,
+    Xapic,
+    X2apic,
+}
+
+impl ApicChoice {
+    /// The choice word `word` names, if any.
+    pub fn from_word(word: u64) -> Option<Self> {
+        match word {
+            choice::NONE => Some(Self::None),
+            choice::XAPIC => Some(Self::Xapic),
+            choice::X2APIC => Some(Self::X2apic),
+            _ => None,
+        }
+    }
+
+    /// VP `index`'s APIC after power-on (APIC ID = VP index, VP 0 the
+    /// BSP), or none.
+    pub fn new_apic(self, index: u32) -> Option<LocalApic> {
+        if self == Self::None {
+            return None;
+        }
+        // The calibrated TSC rate (what HV_X64_MSR_TSC_FREQUENCY reports).
+        let tsc_hz = crate::arch::tsc::frequency_hz().max(1);
+        Some(LocalApic::new(ApicConfig {
+            id: index,
+            bsp: index == 0,
+            x2apic: self == Self::X2apic,
+            tsc_deadline: true,
+            // No I/O APIC with an EOI register yet.
+            eoi_broadcast_suppression: false,
+            physical_address_bits: super::hv1::GPA_BITS,
+            clock: TimerClock {
+                tsc_hz: NonZeroU64::new(tsc_hz).expect("non-zero"),
+                apic_hz: tessera_lapic::timer::DEFAULT_APIC_HZ,
+            },
+        }))
+    }
+}
+
+/// The guest's TSC now (host TSC plus the VMCB's offset).
+pub fn guest_tsc(vp: &Vp) -> u64 {
+    crate::arch::tsc::read().wrapping_add(vp.vmcb.control.tsc_offset)
+}
+
+/// An IPI `apic` sent, to `apic` itself if its destination names it
+/// (the only APIC reachable yet); `Dropped` otherwise.
+#[inline]
+pub fn deliver_own(apic: &mut LocalApic, message: &tessera_lapic::Message) -> Received {
+    let own = [apic.address()];
+    if resolve(&message.target, Some(0), &own).contains(0) {
+        apic.receive(message)
+    } else {
+        Received::Dropped
+    }
+}
+
+/// The CPUID leaves whose answer depends on the APIC (`tessera_lapic::
+/// cpuid::apply`): the lock-free path leaves them to the locked one for a
+/// VP with an APIC, except leaf 1, which is in the VP's fixed table.
+pub const APIC_LEAVES: [u32; 3] = [1, 6, 0xB];
+
+impl Vp {
+    /// `regs`, the answer to CPUID `leaf`, with this VP's APIC bits.
+    pub fn apic_cpuid(&self, leaf: u32, regs: [u32; 4]) -> [u32; 4] {
+        match &self.apic {
+            Some(apic) => tessera_lapic::cpuid::apply(apic, leaf, regs),
+            None => regs,
+        }
+    }
+
+    /// Brings the lock-free path's copy of leaf 1 in line with the APIC
+    /// (its APIC bit follows `IA32_APIC_BASE`'s global enable).
+    pub fn refresh_apic_cpuid(&mut self) {
+        let Some(index) = tessera_vcpu::cpuid::FixedLeaves::index(1) else {
+            return;
+        };
+        let base = super::guest_cpu::fixed_leaves()
+            .answer_at(index, self.index)
+            .map(u64::from);
+        let regs = base.map(|r| r as u32);
+        self.fixed_cpuid[index] = self.apic_cpuid(1, regs).map(u64::from);
+    }
+
+    /// Carries out what a register write asked for. An IPI reaches this
+    /// VP's own APIC when its destination names it; nothing else is
+    /// reachable yet (see the module comment).
+    fn apply_effect(&mut self, effect: Effect) {
+        let Some(apic) = self.apic.as_mut() else {
+            return;
+        };
+        let Effect::Send(message) = effect else {
+            // EOI broadcasts: no I/O APIC yet. Timer changes are read
+            // before the next entry.
+            return;
+        };
+        match deliver_own(apic, &message) {
+            Received::Nmi => {
+                if apic.take_nmi() {
+                    self.pending_nmi = true;
+                }
+            }
+            // INIT and start-up to oneself, and ExtINT without an 8259:
+            // not wired yet (guest SMP, the platform component).
+            Received::Init | Received::StartUp(_) | Received::ExtInt => {}
+            Received::Pending | Received::Dropped => {}
+        }
+    }
+
+    /// The APIC's TPR after a `MOV CR8` the guest made without an exit
+    /// (`lapic_inject::tpr_from_vmcb`).
+    pub fn tpr_from_vmcb(&mut self) {
+        if let Some(apic) = self.apic.as_mut() {
+            super::lapic_inject::tpr_from_vmcb(&self.vmcb, apic);
+        }
+    }
+}
+
+impl Kernel {
+    /// RDMSR/WRMSR of an APIC MSR (`tessera_lapic::is_apic_msr`) by a VP
+    /// with an APIC; `None` for other MSRs and VPs without one. Misuse is
+    /// #GP as the model says, with RIP left on the instruction.
+    pub fn apic_msr(
+        &mut self,
+        vp: VpId,
+        number: u32,
+        write: Option<u64>,
+        next_rip: u64,
+    ) -> Option<Next> {
+        let record = self.vps.get_mut(vp)?;
+        if !tessera_lapic::is_apic_msr(number) || record.apic.is_none() {
+            return None;
+        }
+        let now = guest_tsc(record);
+        let apic = record.apic.as_mut()?;
+        let answer = match write {
+            None => apic.read_msr(number, now).map(Some),
+            Some(value) => apic.write_msr(number, value, now).map(|effect| {
+                record.apply_effect(effect);
+                None
+            }),
+        };
+        match answer {
+            Err(_) => *record.vmcb.event_inj_mut() = general_protection(),
+            Ok(read) => {
+                if let Some(value) = read {
+                    *record.vmcb.rax_mut() = value & 0xFFFF_FFFF;
+                    record.gprs.rdx = value >> 32;
+                }
+                *record.vmcb.rip_mut() = next_rip;
+            }
+        }
+        if number == tessera_lapic::base::IA32_APIC_BASE && write.is_some() {
+            record.refresh_apic_cpuid();
+        }
+        Some(Next::Resume)
+    }
+
+    /// A nested page fault on VP `vp`'s xAPIC page: the access decoded and
+    /// answered here; `None` if `gpa` is not that page (or the VP has no
+    /// APIC in xAPIC mode). An instruction the decoder does not know stops
+    /// the VP through its lifecycle handler, as an unroutable access does.
+    pub fn apic_page_access(&mut self, cpu: usize, vp: VpId, gpa: u64) -> Option<Next> {
+        let record = self.vps.get(vp)?;
+        let base = record.apic.as_ref()?.mmio_base()?;
+        if gpa & !0xFFF != base {
+            return None;
+        }
+        let partition = self.partitions.get(record.partition)?;
+        let (decoded, _) = super::mmio::decode(&record.vmcb, &record.gprs, partition.space.npt());
+        let Some(access) = decoded else {
+            let unsupported = super::lifecycle_route::unsupported(tessera_svm::ExitCode::NPF);
+            return Some(self.lifecycle(cpu, vp, unsupported));
+        };
+        let record = self.vps.get_mut(vp)?;
+        let now = guest_tsc(record);
+        let offset = gpa & 0xFFF;
+        let apic = record.apic.as_mut()?;
+        match access.op {
+            Op::Load { .. } => {
+                let value = apic.read_mmio(offset, access.size, now).unwrap_or(0);
+                super::mmio::complete_load(&mut record.vmcb, &mut record.gprs, access, value);
+            }
+            Op::Store { value } => {
+                if let Some(effect) = apic.write_mmio(offset, access.size, value, now) {
+                    record.apply_effect(effect);
+                }
+            }
+        }
+        let next = record.vmcb.save.rip.wrapping_add(u64::from(access.length));
+        *record.vmcb.rip_mut() = next;
+        Some(Next::Resume)
+    }
+}
