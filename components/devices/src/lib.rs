@@ -49,7 +49,7 @@ use core::ops::RangeInclusive;
 
 use log::Level;
 use tessera_rt::abi::vm::guest_ports::COM1;
-use tessera_rt::vm_exit::{Escaped, Exit, ExitMessage, ExitReply, PartitionName};
+use tessera_rt::vm_exit::{Escaped, Exit, ExitError, ExitMessage, ExitReply, PartitionName};
 
 use line::LineBuffer;
 use uart16550::Uart16550;
@@ -148,12 +148,12 @@ impl Devices {
         input: &mut dyn TypedInput,
     ) -> Handled {
         match message.exit {
-            Exit::IoPort {
+            Ok(Exit::IoPort {
                 port,
                 size,
                 write,
                 value,
-            } => {
+            }) => {
                 let typed: &mut dyn TypedInput = if self.console == Some(badge) {
                     input
                 } else {
@@ -161,7 +161,7 @@ impl Devices {
                 };
                 self.io(badge, port, size, write, value, typed)
             }
-            Exit::PartitionAttach { name } => self.attach(badge, name),
+            Ok(Exit::PartitionAttach { name }) => self.attach(badge, name),
             _ => {
                 let partition = self.partitions.get(&badge);
                 let tag = Tag(badge, partition.and_then(|p| p.name.as_ref()));
@@ -270,16 +270,16 @@ impl Partition {
 /// The warning for a message this component does not answer.
 fn refusal(tag: &Tag<'_>, message: &ExitMessage) -> String {
     match message.exit {
-        Exit::Unknown(t) => format!(
+        Err(ExitError::Unknown(t)) => format!(
             "{tag}: unknown message type {t:#x} (VP {}); stopping the VP",
             message.vp_index
         ),
-        Exit::Malformed { field, .. } => format!(
+        Err(ExitError::Malformed { field, .. }) => format!(
             "{tag}: malformed {} message (bad {field}, VP {}); stopping the VP",
             message.type_name().unwrap_or("exit"),
             message.vp_index
         ),
-        exit => format!(
+        Ok(exit) => format!(
             "{tag}: no device handles {exit:?} (VP {}); stopping the VP",
             message.vp_index
         ),

@@ -12,7 +12,7 @@ const SCR: u64 = COM1 + 7;
 
 fn io(devices: &mut Devices, badge: u64, port: u64, size: u64, write: bool, value: u64) -> Handled {
     let words = [IO_PORT, 0, port, size, u64::from(write), value];
-    devices.handle(badge, &ExitMessage::parse(&words, &[]))
+    devices.handle(badge, &ExitMessage::decode(&words, &[]))
 }
 
 fn inb(devices: &mut Devices, badge: u64, port: u64) -> u64 {
@@ -38,7 +38,7 @@ fn print(devices: &mut Devices, badge: u64, text: &str) -> Vec<String> {
 
 fn attach(devices: &mut Devices, badge: u64, name: &str) -> Handled {
     let message = attach_message(name);
-    devices.handle(badge, &ExitMessage::parse(&message.words, &[]))
+    devices.handle(badge, &ExitMessage::decode(&message.words, &[]))
 }
 
 #[test]
@@ -143,7 +143,7 @@ fn bad_sizes_and_foreign_messages_stop_the_vp() {
             "{warning}"
         );
     }
-    let unknown = devices.handle(4, &ExitMessage::parse(&[0x1234, 1, 2, 3, 4, 5], &[]));
+    let unknown = devices.handle(4, &ExitMessage::decode(&[0x1234, 1, 2, 3, 4, 5], &[]));
     assert_eq!(unknown.reply.words()[0], action::STOP);
     assert_eq!(
         unknown.log,
@@ -154,7 +154,7 @@ fn bad_sizes_and_foreign_messages_stop_the_vp() {
     );
     let died = devices.handle(
         9,
-        &ExitMessage::parse(&[TESSERA_HANDLER_DIED, 0, IO_PORT, 0, 0, 0], &[]),
+        &ExitMessage::decode(&[TESSERA_HANDLER_DIED, 0, IO_PORT, 0, 0, 0], &[]),
     );
     assert_eq!(died.reply.words()[0], action::STOP);
     assert!(
@@ -259,7 +259,7 @@ impl TypedInput for Typed {
 
 fn inb_typed(devices: &mut Devices, badge: u64, port: u64, typed: &mut Typed) -> u64 {
     let words = [IO_PORT, 0, port, 1, 0, 0];
-    let handled = devices.handle_with(badge, &ExitMessage::parse(&words, &[]), typed);
+    let handled = devices.handle_with(badge, &ExitMessage::decode(&words, &[]), typed);
     handled.reply.words()[2]
 }
 

@@ -36,6 +36,10 @@ impl Entry {
 }
 
 /// What to do about an exit message.
+// A step is made once per exit and consumed at once; boxing the decision
+// (its reply holds a value for every register a reply may set) would cost
+// a heap allocation per exit instead.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
     /// No partition carries the badge: stop the VP.
@@ -58,7 +62,7 @@ impl Step {
     /// The reply the VP gets.
     pub fn reply(&self) -> ExitReply {
         match self {
-            Self::Decided { decision, .. } => decision.reply.clone(),
+            Self::Decided { decision, .. } => decision.reply,
             _ => ExitReply::new().stop(),
         }
     }
@@ -156,7 +160,7 @@ mod tests {
     const UNRECOVERABLE: u64 = HvMessageType::UNRECOVERABLE_EXCEPTION.0 as u64;
 
     fn message(words: [u64; 6]) -> ExitMessage {
-        ExitMessage::parse(&words, &[])
+        ExitMessage::decode(&words, &[])
     }
 
     fn exit_port(value: u64) -> ExitMessage {

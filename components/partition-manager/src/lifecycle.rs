@@ -28,7 +28,9 @@
 use core::fmt;
 
 use tessera_abi::vm::{guest_ports, state};
-use tessera_rt::vm_exit::{Exit, ExitMessage, ExitReply, GuestRegisters, Intercept, MemoryAccess};
+use tessera_rt::vm_exit::{
+    Exit, ExitError, ExitMessage, ExitReply, GuestRegisters, Intercept, MemoryAccess,
+};
 use tlfs::intercept::HvX64InterceptMessageHeader;
 use zerocopy::{FromBytes, IntoBytes};
 
@@ -110,7 +112,7 @@ pub enum Report {
         message_type: u64,
         name: Option<&'static str>,
         vp: u64,
-        exit: Exit,
+        exit: Result<Exit, ExitError>,
     },
 }
 
@@ -248,11 +250,14 @@ impl fmt::Display for Report {
                 name,
                 vp,
                 exit,
-            } => write!(
-                f,
-                "unexpected exit {} from VP {vp}: {exit:?}; stopped",
-                TypeName(message_type, name)
-            ),
+            } => {
+                let name = TypeName(message_type, name);
+                match exit {
+                    Ok(exit) => write!(f, "unexpected exit {name} from VP {vp}: {exit:?}"),
+                    Err(error) => write!(f, "unexpected exit {name} from VP {vp}: {error:?}"),
+                }?;
+                f.write_str("; stopped")
+            }
         }
     }
 }
@@ -304,48 +309,48 @@ pub fn decide(message: &ExitMessage, buffer: &[u64]) -> Decision {
         )
     };
     match message.exit {
-        Exit::IoPort { .. } if matches!(message.intercept, Intercept::IoPort(m) if m.access_info.string_op()) => {
+        Ok(Exit::IoPort { .. }) if matches!(message.intercept, Intercept::IoPort(m) if m.access_info.string_op()) => {
             unexpected()
         }
-        Exit::IoPort {
+        Ok(Exit::IoPort {
             port: guest_ports::EXIT,
             write: true,
             value,
             ..
-        } => Decision::end(
+        }) => Decision::end(
             Outcome::of_exit_port(u64::from(value)),
             Report::ExitPort { value },
         ),
-        Exit::IoPort {
+        Ok(Exit::IoPort {
             port: guest_ports::EXIT,
             write: false,
             ..
-        } => Decision::run_on(ExitReply::new().io_read_result(u32::MAX).advance_rip()),
-        Exit::IoPort {
+        }) => Decision::run_on(ExitReply::new().io_read_result(u32::MAX).advance_rip()),
+        Ok(Exit::IoPort {
             port: RESET_PORT,
             write: true,
             value,
             ..
-        } if value & RESET_CPU != 0 => Decision {
+        }) if value & RESET_CPU != 0 => Decision {
             reply: ExitReply::new().stop(),
             effect: Effect::Reset,
             report: Some(Report::ResetRequested { value }),
         },
-        Exit::IoPort {
+        Ok(Exit::IoPort {
             port: RESET_PORT,
             write,
             ..
-        } => Decision::run_on(if write {
+        }) => Decision::run_on(if write {
             ExitReply::new().advance_rip()
         } else {
             ExitReply::new().io_read_result(0).advance_rip()
         }),
-        Exit::IoPort {
+        Ok(Exit::IoPort {
             port: SLEEP_CONTROL_PORT,
             write: true,
             value,
             ..
-        } => match power::sleep_control(value as u8) {
+        }) => match power::sleep_control(value as u8) {
             SleepRequest::PowerOff => {
                 Decision::end(Outcome::PoweredOff, Report::PowerOff { value })
             }
@@ -353,11 +358,11 @@ pub fn decide(message: &ExitMessage, buffer: &[u64]) -> Decision {
                 Decision::run_on(ExitReply::new().advance_rip())
             }
         },
-        Exit::IoPort {
+        Ok(Exit::IoPort {
             port: SLEEP_CONTROL_PORT | SLEEP_STATUS_PORT,
             write,
             ..
-        } => Decision::run_on(if write {
+        }) => Decision::run_on(if write {
             // WAK_STS is written to clear it; there is nothing to clear.
             ExitReply::new().advance_rip()
         } else {
@@ -365,11 +370,11 @@ pub fn decide(message: &ExitMessage, buffer: &[u64]) -> Decision {
                 .io_read_result(u32::from(power::SLEEP_STATUS))
                 .advance_rip()
         }),
-        Exit::UnrecoverableException {
+        Ok(Exit::UnrecoverableException {
             rip,
             exit_code,
             rsp,
-        } => Decision::end(
+        }) => Decision::end(
             if exit_code == u64::MAX {
                 Outcome::InvalidState
             } else {
@@ -382,13 +387,13 @@ pub fn decide(message: &ExitMessage, buffer: &[u64]) -> Decision {
                 header: header(buffer),
             },
         ),
-        Exit::Memory {
+        Ok(Exit::Memory {
             gpa,
             access,
             rip,
             unmapped,
             ..
-        } => Decision::end(
+        }) => Decision::end(
             Outcome::MemoryFault,
             Report::Memory {
                 gpa,
@@ -397,14 +402,14 @@ pub fn decide(message: &ExitMessage, buffer: &[u64]) -> Decision {
                 unmapped,
             },
         ),
-        Exit::Halt { rflags } => Decision::end(
+        Ok(Exit::Halt { rflags }) => Decision::end(
             Outcome::Halted,
             Report::Halted {
                 rflags,
                 header: header(buffer),
             },
         ),
-        Exit::HandlerDied { message_type } => Decision::end(
+        Ok(Exit::HandlerDied { message_type }) => Decision::end(
             Outcome::HandlerDied,
             Report::HandlerDied {
                 message_type,
@@ -413,21 +418,21 @@ pub fn decide(message: &ExitMessage, buffer: &[u64]) -> Decision {
                     .and_then(|t| tlfs::HvMessageType(t).name()),
             },
         ),
-        Exit::Unsupported { exit_code, rip } => {
+        Ok(Exit::Unsupported { exit_code, rip }) => {
             Decision::end(Outcome::Unsupported, Report::Unsupported { exit_code, rip })
         }
         // The kernel stops the VP for these; the reply stops it as well.
-        Exit::ResetRequest => Decision {
+        Ok(Exit::ResetRequest) => Decision {
             reply: ExitReply::new().stop(),
             effect: Effect::Reset,
             report: Some(Report::ResetMsr),
         },
-        Exit::GuestCrash { parameters } => {
+        Ok(Exit::GuestCrash { parameters }) => {
             Decision::end(Outcome::GuestCrash, Report::GuestCrash { parameters })
         }
         // Nobody should attach to the manager's own endpoint; accept it
         // anyway (the reply word 0 = 0 is also "no action").
-        Exit::PartitionAttach { .. } => Decision::run_on(ExitReply::accept_attach()),
+        Ok(Exit::PartitionAttach { .. }) => Decision::run_on(ExitReply::accept_attach()),
         _ => unexpected(),
     }
 }
@@ -491,7 +496,7 @@ mod tests {
     const CPUID: u64 = HvMessageType::X64_CPUID_INTERCEPT.0 as u64;
 
     fn decide_words(words: [u64; 6]) -> Decision {
-        decide(&ExitMessage::parse(&words, &[]), &[])
+        decide(&ExitMessage::decode(&words, &[]), &[])
     }
 
     fn out(port: u16, size: u64, value: u64) -> Decision {
@@ -630,7 +635,7 @@ mod tests {
 
     #[test]
     fn a_triple_fault_reports_rip_and_the_header() {
-        let message = ExitMessage::parse(&[UNRECOVERABLE, 0, 0x1234, 0x7F, 0x8000, 0], &[]);
+        let message = ExitMessage::decode(&[UNRECOVERABLE, 0, 0x1234, 0x7F, 0x8000, 0], &[]);
         let decision = decide(&message, &[]);
         assert_eq!(decision.effect, Effect::End(Outcome::TripleFault));
         assert_eq!(decision.reply.actions(), action::STOP);
@@ -764,7 +769,7 @@ mod tests {
             .chunks(8)
             .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
             .collect();
-        let message = ExitMessage::parse(&[IO, 0, 0xF4, 1, 1, 0x10], &buffer);
+        let message = ExitMessage::decode(&[IO, 0, 0xF4, 1, 1, 0x10], &buffer);
         assert_eq!(
             decide(&message, &buffer).effect,
             Effect::End(Outcome::Unexpected)

@@ -60,7 +60,9 @@ mod component {
     use tessera_rt::abi::vm::map;
     use tessera_rt::abi::{Syscall, page};
     use tessera_rt::syscall::{Registers, invoke, invoke_with_buffer};
-    use tessera_rt::vm_exit::{ATTACH_ACCEPTED, ExitMessage, ExitReply, attach_message};
+    use tessera_rt::vm_exit::{
+        ATTACH_ACCEPTED, ExitMessage, ExitReply, ReplyMessage, attach_message,
+    };
     use tessera_rt::{
         CapTransfer, Endpoint, Error, Message, Status, memory, message_buffer, slot, vm,
     };
@@ -499,7 +501,7 @@ mod component {
     fn handle(manager: &mut Manager, request: &Request) -> (Message, Option<usize>) {
         // First, before any other system call reuses the message buffer.
         let buffer = message_buffer::read(request.message.buffer_words);
-        let message = ExitMessage::parse(&request.message.words, &buffer);
+        let message = ExitMessage::decode(&request.message.words, &buffer);
         let kind = ExitType(&message);
         let step = manager.ledger.exit(request.badge, &message, &buffer);
         let reply = step.reply();

@@ -40,7 +40,7 @@ use core::fmt;
 
 use log::Level;
 use tessera_rt::abi::vm::guest_ports::probe;
-use tessera_rt::vm_exit::{Exit, ExitMessage, ExitReply, MemoryAccess, PartitionName};
+use tessera_rt::vm_exit::{Exit, ExitError, ExitMessage, ExitReply, MemoryAccess, PartitionName};
 use tlfs::register::HvRegisterName;
 
 /// The result value of every hypercall the probe answers:
@@ -119,17 +119,17 @@ impl Probe {
     /// Answers one message from the caller with `badge`.
     pub fn handle(&mut self, badge: u64, message: &ExitMessage) -> Handled {
         match message.exit {
-            Exit::IoPort {
+            Ok(Exit::IoPort {
                 port,
                 size,
                 write,
                 value,
-            } => self.io(badge, port, size, write, value).into(),
-            Exit::Cpuid {
+            }) => self.io(badge, port, size, write, value).into(),
+            Ok(Exit::Cpuid {
                 leaf,
                 subleaf,
                 default,
-            } => {
+            }) => {
                 let answer = if probe::CPUID_LEAVES.contains(&leaf) {
                     [
                         leaf ^ probe::CPUID_XOR,
@@ -142,13 +142,13 @@ impl Probe {
                 };
                 ExitReply::new().cpuid_result(answer).advance_rip().into()
             }
-            Exit::Msr { msr, write, value } => self.msr(badge, msr, write, value).into(),
-            Exit::Halt { .. } => {
+            Ok(Exit::Msr { msr, write, value }) => self.msr(badge, msr, write, value).into(),
+            Ok(Exit::Halt { .. }) => {
                 let state = self.partitions.entry(badge).or_default();
                 state.halts = state.halts.wrapping_add(1);
                 ExitReply::new().advance_rip().into()
             }
-            Exit::Hypercall { .. } => {
+            Ok(Exit::Hypercall { .. }) => {
                 // Whatever the call code, rep count or parameters: the
                 // kernel decoded nothing, and the probe judges nothing.
                 let state = self.partitions.entry(badge).or_default();
@@ -158,16 +158,17 @@ impl Probe {
                     .set_register(HvRegisterName::X64_RDX, probe::HYPERCALL_SIGNATURE)
                     .into()
             }
-            Exit::PartitionAttach { name } => self.attach(badge, name),
-            Exit::Memory {
+            Ok(Exit::PartitionAttach { name }) => self.attach(badge, name),
+            Ok(Exit::Memory {
                 gpa,
                 access,
                 size,
                 value,
                 ..
-            } if size != 0 && access != MemoryAccess::Execute && probe::MMIO.contains(&gpa) => self
-                .mmio(badge, gpa - probe::MMIO_BASE, access, size, value)
-                .into(),
+            }) if size != 0 && access != MemoryAccess::Execute && probe::MMIO.contains(&gpa) => {
+                self.mmio(badge, gpa - probe::MMIO_BASE, access, size, value)
+                    .into()
+            }
             _ => {
                 let tag = Tag(badge, self.partition(badge).and_then(|p| p.name.as_ref()));
                 Handled {
@@ -260,35 +261,35 @@ impl Probe {
 /// The warning for a message the probe does not answer.
 fn refusal(tag: &Tag<'_>, message: &ExitMessage) -> String {
     match message.exit {
-        Exit::Unknown(t) => format!(
+        Err(ExitError::Unknown(t)) => format!(
             "{tag}: unknown message type {t:#x} (VP {}); stopping the VP",
             message.vp_index
         ),
-        Exit::Memory {
+        Ok(Exit::Memory {
             gpa,
             access: MemoryAccess::Execute,
             rip,
             ..
-        } => format!(
+        }) => format!(
             "{tag}: an instruction fetch from GPA {gpa:#x} (rip {rip:#x}, VP {}): MMIO holds no \
              code; stopping the VP",
             message.vp_index
         ),
-        Exit::Memory {
+        Ok(Exit::Memory {
             gpa,
             access,
             rip,
             size: 0,
             ..
-        } => format!(
+        }) => format!(
             "{tag}: the kernel could not decode the {} at GPA {gpa:#x} (rip {rip:#x}, VP {}), so \
              the probe cannot emulate it; stopping the VP",
             access_name(access),
             message.vp_index
         ),
-        Exit::Memory {
+        Ok(Exit::Memory {
             gpa, access, rip, ..
-        } => format!(
+        }) => format!(
             "{tag}: a {} at GPA {gpa:#x} (rip {rip:#x}, VP {}) is outside the probe's MMIO \
              window {:#x}-{:#x}; stopping the VP",
             access_name(access),
@@ -296,12 +297,12 @@ fn refusal(tag: &Tag<'_>, message: &ExitMessage) -> String {
             probe::MMIO.start(),
             probe::MMIO.end()
         ),
-        Exit::Malformed { field, .. } => format!(
+        Err(ExitError::Malformed { field, .. }) => format!(
             "{tag}: malformed {} message (bad {field}, VP {}); stopping the VP",
             message.type_name().unwrap_or("exit"),
             message.vp_index
         ),
-        exit => format!(
+        Ok(exit) => format!(
             "{tag}: the probe does not handle {exit:?} (VP {}); stopping the VP",
             message.vp_index
         ),

@@ -20,7 +20,7 @@ const EXECUTE: u64 = 2;
 const ADVANCE_RESULT: u64 = action::ADVANCE_RIP | action::RESULT;
 
 fn handle(probe: &mut Probe, badge: u64, words: [u64; 6]) -> Handled {
-    probe.handle(badge, &ExitMessage::parse(&words, &[]))
+    probe.handle(badge, &ExitMessage::decode(&words, &[]))
 }
 
 fn inl(probe: &mut Probe, badge: u64, port: u16, size: u64) -> u64 {
@@ -200,7 +200,7 @@ fn mmio_registers_are_per_partition() {
     assert_eq!(mmio_read(&mut probe, 2, probe::MMIO_SCRATCH_OFFSET, 8), 222);
     // An attach resets it.
     let message = attach_message("mmio-guest");
-    probe.handle(1, &ExitMessage::parse(&message.words, &[]));
+    probe.handle(1, &ExitMessage::decode(&message.words, &[]));
     assert_eq!(mmio_read(&mut probe, 1, probe::MMIO_SCRATCH_OFFSET, 8), 0);
     assert_eq!(mmio_read(&mut probe, 2, probe::MMIO_SCRATCH_OFFSET, 8), 222);
 }
@@ -220,7 +220,7 @@ fn assert_probe_answer(reply: &ExitReply) {
         ]
     );
     assert_eq!(
-        reply.buffer_words(),
+        reply.encode().unwrap().buffer(),
         [
             u64::from(HvRegisterName::X64_RDX.0),
             probe::HYPERCALL_SIGNATURE
@@ -254,7 +254,7 @@ fn hypercalls_are_counted_per_partition_and_reset_by_an_attach() {
     assert_eq!(probe.partition(1).map(|p| p.hypercalls), Some(1));
     assert_eq!(probe.partition(2).map(|p| p.hypercalls), Some(2));
     let message = attach_message("routes");
-    probe.handle(2, &ExitMessage::parse(&message.words, &[]));
+    probe.handle(2, &ExitMessage::decode(&message.words, &[]));
     assert_eq!(probe.partition(2).map(|p| p.hypercalls), Some(0));
     assert_eq!(probe.partition(1).map(|p| p.hypercalls), Some(1));
 }
@@ -382,14 +382,14 @@ fn attach_names_and_resets() {
     let mut probe = Probe::new();
     hlt(&mut probe, 1);
     let message = attach_message("probe-guest");
-    let handled = probe.handle(1, &ExitMessage::parse(&message.words, &[]));
+    let handled = probe.handle(1, &ExitMessage::decode(&message.words, &[]));
     assert_eq!(handled.reply.words(), [0; 6]);
     assert_eq!(
         handled.log,
         vec![(Level::Info, "badge 1 is partition probe-guest".to_string())]
     );
     assert_eq!(inl(&mut probe, 1, probe::HALTS_PORT, 4), 0);
-    let again = probe.handle(1, &ExitMessage::parse(&message.words, &[]));
+    let again = probe.handle(1, &ExitMessage::decode(&message.words, &[]));
     assert!(again.log.is_empty(), "the same name is not announced twice");
     // Refusals use the name.
     let handled = handle(&mut probe, 1, [TESSERA_UNSUPPORTED, 0, 0x6E, 0x1000, 0, 0]);
@@ -454,7 +454,7 @@ proptest! {
             }
         }
         let mut probe = Probe::new();
-        let handled = probe.handle(badge, &ExitMessage::parse(&words, &[]));
+        let handled = probe.handle(badge, &ExitMessage::decode(&words, &[]));
         let actions = handled.reply.actions();
         prop_assert_eq!(actions & !action::ALL, 0);
         // The kernel refuses FAULT with RESULT or ADVANCE_RIP, and on non-MSR exits.
@@ -469,15 +469,15 @@ proptest! {
                 action::ADVANCE_RIP | action::RESULT | action::SET_REGISTERS
             );
             prop_assert_eq!(
-                handled.reply.buffer_words(),
+                handled.reply.encode().unwrap().buffer().to_vec(),
                 vec![u64::from(HvRegisterName::X64_RDX.0), probe::HYPERCALL_SIGNATURE]
             );
         } else {
-            prop_assert!(handled.reply.buffer_words().is_empty());
+            prop_assert!(handled.reply.encode().unwrap().buffer().is_empty());
         }
         // Memory exits: emulated (advance, with a result for reads) only
         // when decoded; anything else stops the VP.
-        if let Exit::Memory { access, size, .. } = ExitMessage::parse(&words, &[]).exit {
+        if let Ok(Exit::Memory { access, size, .. }) = ExitMessage::decode(&words, &[]).exit {
             if size == 0 || access == MemoryAccess::Execute {
                 prop_assert_eq!(actions, action::STOP);
             } else if actions != action::STOP {

@@ -145,7 +145,7 @@ fn serve(lab: &Lab) -> Result<alloc::vec::Vec<(u16, u32)>, Error> {
     let mut answer = None;
     loop {
         let message = lab.next(answer.take())?;
-        let Exit::IoPort { port, value, .. } = message.exit else {
+        let Ok(Exit::IoPort { port, value, .. }) = message.exit else {
             log::info!("instructions: unexpected exit {:?}", message.exit);
             lab.answer(ExitReply::new().stop())?;
             return Ok(seen);

@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 
 use tessera_rt::abi::vm::{hv1, intercept, map};
 use tessera_rt::vm::{self, Register};
-use tessera_rt::vm_exit::{ExitMessage, ExitReply};
+use tessera_rt::vm_exit::{ExitMessage, ExitReply, ReplyMessage};
 use tessera_rt::{Endpoint, Error, Request, Server, cap, memory, slot};
 use tlfs::register::HvRegisterName;
 
@@ -133,7 +133,7 @@ impl Lab {
             Some(reply) => self.server.reply_wait(reply.into_message()?.into())?,
             None => self.server.wait()?,
         };
-        Ok(ExitMessage::receive(&request.message))
+        Ok(tessera_rt::vm_exit::receive(&request.message))
     }
 
     /// Answers the last exit without waiting for another.

@@ -128,7 +128,7 @@ fn serve(lab: &crate::lab::Lab, ram: u32, fresh: u32) -> Result<Outcome, Error> 
     loop {
         let message: ExitMessage = lab.next(answer.take())?;
         match message.exit {
-            Exit::IoPort { port, value, .. } => {
+            Ok(Exit::IoPort { port, value, .. }) => {
                 match port {
                     0x90 => outcome.assist_page_seen[0] = value,
                     0x91 => {
@@ -150,7 +150,7 @@ fn serve(lab: &crate::lab::Lab, ram: u32, fresh: u32) -> Result<Outcome, Error> 
                 }
                 answer = Some(ExitReply::new().advance_rip());
             }
-            Exit::Memory { gpa, unmapped, .. } => {
+            Ok(Exit::Memory { gpa, unmapped, .. }) => {
                 outcome.end = unmapped.then_some(gpa);
                 lab.answer(ExitReply::new().stop())?;
                 break;

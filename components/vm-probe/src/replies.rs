@@ -85,10 +85,10 @@ fn serve(lab: &Lab) -> Result<[Option<bool>; 2], tessera_rt::Error> {
         let message = lab.next(answer.take())?;
         let vp = message.vp_index.min(1) as usize;
         let reply = match message.exit {
-            Exit::IoPort { port: 0x99, .. } => ExitReply::new()
+            Ok(Exit::IoPort { port: 0x99, .. }) => ExitReply::new()
                 .set_register(HvRegisterName::X64_RBX, mark(message.vp_index))
                 .advance_rip(),
-            Exit::IoPort { port, .. } => {
+            Ok(Exit::IoPort { port, .. }) => {
                 finished[vp] = Some(port == 0x97);
                 ExitReply::new().stop()
             }

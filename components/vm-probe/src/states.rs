@@ -146,7 +146,7 @@ fn own_state_back(lab: &Lab, tap: &mut Tap) {
         .and_then(|()| vm::vp_start(vp))
         .and_then(|()| lab.next(None))
         .and_then(|message| {
-            let exited = matches!(message.exit, Exit::IoPort { port: 0x90, .. });
+            let exited = matches!(message.exit, Ok(Exit::IoPort { port: 0x90, .. }));
             lab.answer(ExitReply::new().stop())?;
             Ok(exited)
         });

@@ -50,7 +50,7 @@
 //! | --- | --- |
 //! | 0 | the TLFS message type (`HV_MESSAGE_TYPE`, e.g. `X64_IO_PORT_INTERCEPT`) |
 //! | 1 | the VP index |
-//! | 2-5 | the exit's quick fields ([`quick`]) |
+//! | 2-5 | the exit's quick fields (per type: `tessera_exit_protocol::Exit`) |
 //!
 //! and, in the message buffer, the TLFS intercept message for the type
 //! (`tessera_tlfs::intercept`, padded to whole words), followed by the
@@ -63,7 +63,7 @@
 //! | --- | --- |
 //! | 0 | [`action`] bits |
 //! | 1 | with [`action::INJECT`]: the event ([`event`]) |
-//! | 2, 3 | with [`action::RESULT`]: the result ([`quick`]) |
+//! | 2, 3 | with [`action::RESULT`]: the result (per type: `tessera_exit_protocol::Exit`) |
 //!
 //! plus, with [`action::SET_REGISTERS`], `(HV_REGISTER_NAME, value)` word
 //! pairs in the message buffer (general registers, `RIP` and `RFLAGS`
@@ -113,7 +113,8 @@ pub mod intercept {
     /// Accesses to GPA pages `first..=last` (page numbers, GPA >> 12) that
     /// no mapping allows — memory-mapped I/O: parameter word = `first |
     /// last << 32`. The kernel decodes the instruction (MOV forms to and
-    /// from a general register or an immediate); see [`super::quick`].
+    /// from a general register or an immediate); see the memory exit of
+    /// `tessera_exit_protocol::Exit`.
     pub const MEMORY: u64 = 0x8000_0002;
 }
 
@@ -133,40 +134,10 @@ pub mod state {
     pub const ALL: u64 = 0xFFFF;
 }
 
-/// Words 2-5 of an exit message, and words 2-3 of a reply with
-/// [`action::RESULT`], per message type.
-///
-/// - `X64_IO_PORT_INTERCEPT`: 2 = port, 3 = size in bytes (1, 2, 4),
-///   4 = 1 for OUT, 0 for IN, 5 = the value written (OUT). Result: word 2
-///   is the value read (IN), merged into RAX's low `size` bytes.
-/// - `MSR_INTERCEPT`: 2 = MSR, 3 = 1 for WRMSR, 0 for RDMSR, 4 = the value
-///   written (EDX:EAX). Result: word 2 is the value read, or, with
-///   [`action::FAULT`], the access raises #GP instead.
-/// - `X64_CPUID_INTERCEPT`: 2 = leaf (EAX), 3 = subleaf (ECX), 4 = the
-///   kernel's default EAX | EBX << 32, 5 = default ECX | EDX << 32. Result:
-///   word 2 = EAX | EBX << 32, word 3 = ECX | EDX << 32.
-/// - `EXCEPTION_INTERCEPT`: 2 = vector, 3 = error code (or `u64::MAX`),
-///   4 = the faulting address for #PF.
-/// - `X64_HALT`: 2 = RFLAGS.
-/// - `UNMAPPED_GPA`, `GPA_INTERCEPT`: 2 = GPA, 3 = access (0 read,
-///   1 write, 2 execute) | the access size in bytes << 8 (0 when the
-///   kernel could not decode the instruction), 4 = RIP, 5 = the value
-///   written (decoded writes). The TLFS memory intercept message carries
-///   the instruction bytes. Result (decoded reads only): word 2 is the
-///   value read, which goes to the instruction's destination register as
-///   the instruction would put it there (zero-extended for 32-bit, merged
-///   for 8- and 16-bit destinations). `ADVANCE_RIP` needs a decoded
-///   instruction.
-/// - `UNRECOVERABLE_EXCEPTION`: 2 = RIP, 3 = the SVM exit code that ended
-///   the VP (`0x7F` shutdown, `u64::MAX` invalid state), 4 = RSP.
-/// - `HYPERCALL_INTERCEPT`: 2 = the hypercall input value (RCX), 3 = the
-///   input parameter (RDX: a GPA, or the first fast input word), 4 = the
-///   output parameter (R8). Result: word 2 is the hypercall result value
-///   for RAX (`HV_HYPERCALL_RESULT_VALUE`); `ADVANCE_RIP` moves past the
-///   VMMCALL; fast output goes in RDX and R8 through `SET_REGISTERS`.
-/// - [`TESSERA_HANDLER_DIED`]: 2 = the message type whose handler died.
-/// - [`TESSERA_UNSUPPORTED`]: 2 = the SVM exit code, 3 = RIP.
-pub mod quick {}
+// Words 2-5 of an exit message and the result words of a reply are
+// defined per message type, as types with their encoder and decoder, by
+// the `tessera-exit-protocol` crate (`Exit`, `ExitReply`), which the kernel
+// and `tessera-rt` share; the layouts of the words are unchanged.
 
 /// Message types Tessera adds for the lifecycle route (in the TLFS's
 /// hypervisor range, unused there).
@@ -189,7 +160,8 @@ pub const TESSERA_PARTITION_ATTACH: u64 = 0x8000_0F02;
 pub mod action {
     /// Move RIP past the intercepted instruction.
     pub const ADVANCE_RIP: u64 = 1 << 0;
-    /// Apply the result words (see [`super::quick`]).
+    /// Apply the result words (their meaning per exit:
+    /// `tessera_exit_protocol::Exit`).
     pub const RESULT: u64 = 1 << 1;
     /// Inject the event in word 1 before the guest runs again.
     pub const INJECT: u64 = 1 << 2;
@@ -216,7 +188,9 @@ pub mod event {
     pub const TYPE_SOFTWARE: u64 = 4;
     pub const ERROR_CODE_VALID: u64 = 1 << 11;
     pub const ERROR_CODE_SHIFT: u32 = 32;
-    pub const RESERVED: u64 = 0x0000_0000_FFFF_F000 | (0b1 << 10);
+    // Bits 10:8 are the type (4, a software interrupt, sets bit 10): a
+    // type the table above does not name is refused by type, not here.
+    pub const RESERVED: u64 = 0x0000_0000_FFFF_F000;
 
     /// The event word for `vector` of type `kind` without an error code.
     pub const fn new(vector: u8, kind: u64) -> u64 {

@@ -9,92 +9,14 @@
 use super::VpVmcb;
 use super::guest_cpu::FixedCpuid;
 use super::skip::{Unlocked, complete_past, next_rip_past, next_rip_unlocked};
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use tessera_svm::{EventInjection, ExitCode};
 use tessera_vcpu::GuestGprs;
 use tessera_vcpu::cpuid::FixedLeaves;
+use tessera_vcpu::decide::{self, Decision, ExitState};
 use tessera_vcpu::exit_stats::{ExitCounts, ExitReason, Outcome};
 use tessera_vcpu::instruction::Skipped;
-
-/// Routes a lock-free reader can check; more than this and the fast path
-/// defers every exit of that kind to the locked one.
-const FAST_ROUTES: usize = 16;
-
-/// The ranges of one kind of route, readable without the lock: append-only,
-/// with the count published (Release) after the range it counts. A few
-/// values may be watched: whether a route takes each is then one bit.
-#[derive(Debug)]
-pub struct RouteRanges {
-    first: [AtomicU32; FAST_ROUTES],
-    last: [AtomicU32; FAST_ROUTES],
-    count: AtomicUsize,
-    /// The values whose routing `watched_routes` tells in one load.
-    watched: &'static [u32],
-    /// Bit `i`: a route takes `watched[i]`.
-    watched_routes: AtomicU32,
-}
-
-impl Default for RouteRanges {
-    fn default() -> Self {
-        Self::watching(&[])
-    }
-}
-
-impl RouteRanges {
-    /// Ranges for which whether a route takes each of `watched` (at most
-    /// 32) is kept as a bit.
-    pub fn watching(watched: &'static [u32]) -> Self {
-        assert!(watched.len() <= 32, "one bit per watched value");
-        Self {
-            first: [const { AtomicU32::new(0) }; FAST_ROUTES],
-            last: [const { AtomicU32::new(0) }; FAST_ROUTES],
-            count: AtomicUsize::new(0),
-            watched,
-            watched_routes: AtomicU32::new(0),
-        }
-    }
-
-    /// Records a range (called with the kernel lock held: one writer).
-    pub fn add(&self, first: u32, last: u32) {
-        let covered = self
-            .watched
-            .iter()
-            .enumerate()
-            .filter(|(_, value)| (first..=last).contains(value))
-            .fold(0, |bits, (index, _)| bits | 1 << index);
-        // Before the count: a reader that sees the range counted sees its
-        // bits (both are Release, read with Acquire).
-        self.watched_routes.fetch_or(covered, Ordering::Release);
-        let count = self.count.load(Ordering::Relaxed);
-        if count < FAST_ROUTES {
-            self.first[count].store(first, Ordering::Relaxed);
-            self.last[count].store(last, Ordering::Relaxed);
-        }
-        // Past the capacity the count still grows: readers then know they
-        // cannot decide and take the locked path.
-        self.count.store(count + 1, Ordering::Release);
-    }
-
-    /// `Some(routed)`, or `None` when the fast path cannot tell.
-    fn routes(&self, value: u32) -> Option<bool> {
-        let count = self.count.load(Ordering::Acquire);
-        if count > FAST_ROUTES {
-            return None;
-        }
-        Some((0..count).any(|i| {
-            let first = self.first[i].load(Ordering::Relaxed);
-            let last = self.last[i].load(Ordering::Relaxed);
-            (first..=last).contains(&value)
-        }))
-    }
-
-    /// Whether a route takes watched value `index` (every route counts,
-    /// even past the capacity).
-    #[inline(always)]
-    fn routes_watched(&self, index: usize) -> bool {
-        self.watched_routes.load(Ordering::Acquire) & (1 << index) != 0
-    }
-}
+use tessera_vcpu::route_ranges::{LockFreeRoutes, RouteRanges};
 
 /// The hypercall codes whose routing the fast path reads as one bit: the
 /// spin wait it answers.
@@ -170,6 +92,15 @@ impl FastPartition {
         self.spin_waits_answered.store(answered, Ordering::Release);
     }
 
+    /// The routes as the lock-free path sees them (`tessera_vcpu::decide`).
+    #[inline(always)]
+    pub fn routes(&self) -> LockFreeRoutes<'_> {
+        LockFreeRoutes {
+            cpuid: &self.cpuid_routes,
+            ports: &self.port_routes,
+        }
+    }
+
     pub fn hv1(&self) -> Option<&tessera_hv1::Hv1Config> {
         self.hv1.get().map(|(config, _)| config)
     }
@@ -217,24 +148,76 @@ pub fn answer(
             && counted(counts, ExitReason::Hypercall);
     }
     if code == ExitCode::IOIO {
-        return answer_absent_port(vmcb, partition) && counted(counts, ExitReason::IoPort);
+        return answer_decided(code, vmcb, gprs, partition, vp_index, unlocked)
+            && counted(counts, ExitReason::IoPort);
     }
     if code == ExitCode::MSR {
         return super::lapic_fast::answer_msr(vmcb, gprs, unlocked)
             && counted(counts, ExitReason::Msr);
     }
     if code == ExitCode::INVD || code == ExitCode::WBINVD {
-        // INVD would drop the host's dirty cache lines, WBINVD flush
-        // every partition's; the guest cannot tell either from nothing
-        // (`exits.rs`).
-        let Some(next) = next_rip_unlocked(vmcb, unlocked) else {
-            return false;
-        };
-        *vmcb.rip_mut() = next;
-        *vmcb.event_inj_mut() = EventInjection::NONE;
-        return counted(counts, ExitReason::CacheFlush);
+        return answer_decided_out_of_line(code, vmcb, gprs, partition, vp_index, unlocked)
+            && counted(counts, ExitReason::CacheFlush);
     }
     false
+}
+
+/// Whether CPUID `leaf` is the locked path's: a route may take it, or the
+/// VP's local APIC changes it (`lapic.rs`, `Vp::apic_cpuid`). Out of line,
+/// so that its loop takes no registers from the VP's loop.
+#[inline(never)]
+fn cpuid_for_locked_path(partition: &FastPartition, leaf: u32) -> bool {
+    partition.cpuid_routes.routes(leaf) != Some(false)
+        || (partition.apic_leaves && super::lapic::APIC_LEAVES.contains(&leaf))
+}
+
+/// [`answer_decided`] for the exits that are not measured by the bench's
+/// hot paths (CPUID leaves outside the table, INVD/WBINVD): one copy out of
+/// the VP's loop keeps the registers of the hot paths free (measured: the
+/// absent port and the fast hypercall each lose instructions to the
+/// inlined copies).
+#[inline(never)]
+fn answer_decided_out_of_line(
+    code: ExitCode,
+    vmcb: &mut VpVmcb,
+    gprs: &mut GuestGprs,
+    partition: &FastPartition,
+    vp_index: u32,
+    unlocked: &mut Unlocked<'_>,
+) -> bool {
+    answer_decided(code, vmcb, gprs, partition, vp_index, unlocked)
+}
+
+/// Takes the decision the locked path takes too (`tessera_vcpu::decide`,
+/// `decided.rs`), from the routes this partition publishes, and applies
+/// it if it is an answer; anything else (a route, a stop, a view that
+/// cannot tell) is left to the locked path.
+#[inline]
+fn answer_decided(
+    code: ExitCode,
+    vmcb: &mut VpVmcb,
+    gprs: &mut GuestGprs,
+    partition: &FastPartition,
+    vp_index: u32,
+    unlocked: &mut Unlocked<'_>,
+) -> bool {
+    let state = ExitState { code, vmcb, gprs };
+    let decision = decide::decide(&state, &partition.routes(), |leaf, subleaf| {
+        super::guest_cpu::partition_cpuid(Some(partition), leaf, subleaf, vp_index)
+    });
+    let Decision::Answer(answer) = decision else {
+        return false;
+    };
+    let next_rip = if answer.measured() {
+        match next_rip_unlocked(vmcb, unlocked) {
+            Some(next_rip) => next_rip,
+            None => return false,
+        }
+    } else {
+        0
+    };
+    answer.apply(vmcb, gprs, next_rip);
+    true
 }
 
 /// Counts an exit of `reason` answered here; `true`.
@@ -271,24 +254,15 @@ fn answer_cpuid(
             true
         });
     }
-    if partition.cpuid_routes.routes(leaf) != Some(false)
-        || (partition.apic_leaves && super::lapic::APIC_LEAVES.contains(&leaf))
-    {
+    // Any other leaf: the decision both paths take. (The table above is
+    // that decision made once for the hottest leaves no route takes.) A
+    // leaf a route takes, or one the VP's local APIC changes, is the locked
+    // path's whatever the rest says: told here, before the call, so a
+    // forwarded CPUID does not pay for it.
+    if cpuid_for_locked_path(partition, leaf) {
         return false;
     }
-    let Some(next_rip) = next_rip_past(Skipped::Cpuid, vmcb, unlocked) else {
-        return false;
-    };
-    let subleaf = gprs.rcx as u32;
-    let [eax, ebx, ecx, edx] =
-        super::guest_cpu::partition_cpuid(Some(partition), leaf, subleaf, vp_index);
-    *vmcb.event_inj_mut() = EventInjection::NONE;
-    *vmcb.rax_mut() = u64::from(eax);
-    gprs.rbx = u64::from(ebx);
-    gprs.rcx = u64::from(ecx);
-    gprs.rdx = u64::from(edx);
-    *vmcb.rip_mut() = next_rip;
-    true
+    answer_decided_out_of_line(ExitCode::CPUID, vmcb, gprs, partition, vp_index, unlocked)
 }
 
 /// A 64-bit hypercall whose whole work is in registers and needs no
@@ -364,30 +338,6 @@ fn answer_hypercall(
     if completion.writeback.advance_rip {
         *vmcb.rip_mut() = next_rip;
     }
-    *vmcb.event_inj_mut() = EventInjection::NONE;
-    true
-}
-
-/// Port I/O no route takes: the empty bus (reads all ones, writes go
-/// nowhere), as the locked path answers it too. String I/O is left to the
-/// locked path, which refuses it.
-fn answer_absent_port(vmcb: &mut VpVmcb, partition: &FastPartition) -> bool {
-    let info = tessera_svm::ioio::IoioExitInfo::from_bits(vmcb.control.exit_info1);
-    let Ok(access) = info.decode() else {
-        return false;
-    };
-    if access.string || partition.port_routes.routes(u32::from(access.port)) != Some(false) {
-        return false;
-    }
-    if access.is_in {
-        let rax = vmcb.rax_mut();
-        *rax = match access.size.bytes() {
-            1 => *rax | 0xFF,
-            2 => *rax | 0xFFFF,
-            _ => 0xFFFF_FFFF,
-        };
-    }
-    *vmcb.rip_mut() = vmcb.control.exit_info2;
     *vmcb.event_inj_mut() = EventInjection::NONE;
     true
 }

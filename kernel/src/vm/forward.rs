@@ -6,42 +6,15 @@ use crate::ipc_glue::{ipc_status, words_of};
 use crate::memory::physical_to_virtual;
 use crate::sched::Keep;
 use crate::state::Kernel;
-use tessera_abi::vm::{TESSERA_HANDLER_DIED, intercept};
+use tessera_abi::vm::intercept;
 use tessera_capability::VpId;
+use tessera_exit_protocol::{EncodedExit, Exit, InterceptBody};
+
+pub use super::pending::{Pending, PendingKind};
 use tessera_ipc::{CallOutcome, Message};
-use tessera_vcpu::exit_message::ExitMessage;
+use tessera_vcpu::exit_message;
 use tessera_vcpu::registers::{VpRegisters, set_uncached};
 use tessera_vcpu::reply::{self, Reply};
-
-/// What the exit a VP waits on needs from the reply.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Pending {
-    pub kind: PendingKind,
-    /// Where RIP goes with `ADVANCE_RIP` (`None`: the exit has no
-    /// instruction to skip, and the action is refused).
-    pub next_rip: Option<u64>,
-    /// The TLFS message type sent (for the handler-died report).
-    pub message_type: u32,
-    /// Whether the message went to the lifecycle route (whose failure
-    /// leaves nothing to report to).
-    pub lifecycle: bool,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PendingKind {
-    IoRead {
-        size: u8,
-    },
-    IoWrite,
-    MsrRead,
-    MsrWrite,
-    Cpuid,
-    /// A decoded memory-mapped I/O access.
-    Mmio(tessera_vcpu::mmio::Access),
-    /// A hypercall a route took: the result value goes to RAX.
-    Hypercall,
-    Other,
-}
 
 /// Copies words into a message-buffer frame.
 pub fn write_buffer_words(frame: x86_64::PhysAddr, words: &[u64]) {
@@ -62,26 +35,25 @@ pub fn read_buffer(frame: x86_64::PhysAddr, count: usize) -> &'static [u64] {
 }
 
 impl Kernel {
-    /// Sends VP `vp`'s exit to `route`: quick words 2-5, the TLFS `body`,
-    /// then the general registers the route asked for.
+    /// Sends VP `vp`'s `exit` to `route`: its register words, the TLFS
+    /// `body`, then the general registers the route asked for.
     #[inline]
     pub fn send_exit(
         &mut self,
         cpu: usize,
         vp: VpId,
         route: Route,
-        quick: [u64; 4],
-        body: &[u8],
+        exit: &Exit,
+        body: &impl InterceptBody,
         pending: Pending,
     ) -> Keep {
         let Some(record) = self.vps.get(vp) else {
             return Keep::Blocked;
         };
-        let mut message = ExitMessage::new(pending.message_type, record.index, quick);
+        let mut message = EncodedExit::new(exit, record.index);
+        message.body(body);
         let save = &record.vmcb.save;
-        message
-            .body(body)
-            .registers(route.state, &record.gprs, save.rax, save.rsp);
+        exit_message::registers(&mut message, route.state, &record.gprs, save.rax, save.rsp);
         self.forward_exit(cpu, vp, route, &message, pending)
     }
 
@@ -91,7 +63,7 @@ impl Kernel {
         cpu: usize,
         vp: VpId,
         route: Route,
-        message: &ExitMessage,
+        message: &EncodedExit,
         pending: Pending,
     ) -> Keep {
         self.count_forwarded(vp, &route);
@@ -104,7 +76,7 @@ impl Kernel {
             return keep;
         }
         let mut ipc_message = Message::new(&message.words).expect("six words fit");
-        ipc_message.buffer_words = message.buffer_words as u16;
+        ipc_message.buffer_words = message.buffer_words() as u16;
         match self
             .ipc
             .call(thread, route.endpoint, route.badge, ipc_message, None)
@@ -147,7 +119,7 @@ impl Kernel {
         thread: tessera_capability::ThreadId,
         vp: VpId,
         route: Route,
-        message: &ExitMessage,
+        message: &EncodedExit,
         pending: Pending,
     ) -> Option<Keep> {
         let (threads, sched, domains) = (&self.threads, &self.sched, &self.domains);
@@ -161,7 +133,9 @@ impl Kernel {
                 })
         };
         let server = self.ipc.fast_call(thread, route.endpoint, None, accept)?;
-        let count = message.buffer_words.min(tessera_abi::MESSAGE_BUFFER_WORDS);
+        let count = message
+            .buffer_words()
+            .min(tessera_abi::MESSAGE_BUFFER_WORDS);
         // Both records exist: the VP's thread is running, and `accept`
         // saw the server's.
         let (from, to) = (
@@ -196,17 +170,11 @@ impl Kernel {
             .and_then(|p| p.route(intercept::LIFECYCLE, 0).copied());
         match lifecycle {
             Some(route) if !pending.lifecycle => {
-                let message = ExitMessage::new(
-                    TESSERA_HANDLER_DIED as u32,
-                    index,
-                    [u64::from(pending.message_type), 0, 0, 0],
-                );
-                let pending = Pending {
-                    kind: PendingKind::Other,
-                    next_rip: None,
-                    message_type: TESSERA_HANDLER_DIED as u32,
-                    lifecycle: true,
+                let died = Exit::HandlerDied {
+                    message_type: pending.message_type,
                 };
+                let message = EncodedExit::new(&died, index);
+                let pending = Pending::lifecycle(&died);
                 self.forward_exit(cpu, vp, route, &message, pending)
             }
             _ => {

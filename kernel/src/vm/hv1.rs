@@ -9,11 +9,11 @@ use crate::state::Kernel;
 use tessera_abi::Status;
 use tessera_abi::vm::intercept;
 use tessera_capability::{PartitionId, VpId};
+use tessera_exit_protocol::{Exit, MemoryAccess};
 use tessera_hv1::dispatch::{self, Action, Outcome};
 use tessera_hv1::hypercall::{Caller, CpuMode, HypercallRegisters};
 use tessera_hv1::synthetic_msr::{self, Effect, MsrContext, MsrFault, MsrPolicy, PartitionMsrs};
 use tessera_hv1::{DispatchPolicy, Hv1Config};
-use tessera_vcpu::exit_message::ExitMessage;
 
 /// The GPA width partitions have (`tessera_abi::vm::GPA_LIMIT`).
 pub const GPA_BITS: u8 = 40;
@@ -230,48 +230,13 @@ impl Kernel {
             length,
             tlfs::intercept::HvInterceptAccessType::EXECUTE,
         );
-        let quick = [record.gprs.rcx, record.gprs.rdx, record.gprs.r8, 0];
-        let pending = Pending {
-            kind: PendingKind::Hypercall,
-            next_rip: Some(next_rip),
-            message_type: tlfs::message::HvMessageType::HYPERCALL_INTERCEPT.0,
-            lifecycle: false,
+        let exit = Exit::Hypercall {
+            control: record.gprs.rcx,
+            input: record.gprs.rdx,
+            output: record.gprs.r8,
         };
-        let body = tessera_vcpu::exit_message::bytes(&header);
-        Next::Leave(self.send_exit(cpu, vp, route, quick, body, pending))
-    }
-
-    /// Tells the lifecycle handler; the VP stops once it has answered.
-    pub(super) fn report_to_lifecycle(
-        &mut self,
-        cpu: usize,
-        vp: VpId,
-        message_type: u32,
-        quick: [u64; 4],
-    ) -> Next {
-        let Some(partition) = self.vps.get(vp).map(|record| record.partition) else {
-            return Next::GONE;
-        };
-        let route = self
-            .partitions
-            .get(partition)
-            .and_then(|p| p.route(intercept::LIFECYCLE, 0).copied());
-        let Some(route) = route else {
-            self.stop_vp(vp);
-            return Next::Leave(Keep::Blocked);
-        };
-        let Some(record) = self.vps.get_mut(vp) else {
-            return Next::GONE;
-        };
-        record.stop_requested = true;
-        let message = ExitMessage::new(message_type, record.index, quick);
-        let pending = Pending {
-            kind: PendingKind::Other,
-            next_rip: None,
-            message_type,
-            lifecycle: true,
-        };
-        Next::Leave(self.forward_exit(cpu, vp, route, &message, pending))
+        let pending = Pending::routed(&exit, PendingKind::Hypercall, Some(next_rip));
+        Next::Leave(self.send_exit(cpu, vp, route, &exit, &header, pending))
     }
 
     /// A `VMMCALL`: #UD without the Hv#1 interface, else the hypercall.
@@ -337,16 +302,20 @@ impl Kernel {
             Outcome::Complete(completion) => completion,
             Outcome::Forward(call) => dispatch::unrouted(&call),
             Outcome::MemoryIntercept { gpa, .. } => {
+                let rip = record.vmcb.save.rip;
                 log::warn!(
                     "{}: hypercall parameters at unmapped GPA {gpa:#x}",
                     self.vp_name(vp)
                 );
-                return self.report_to_lifecycle(
-                    cpu,
-                    vp,
-                    tlfs::message::HvMessageType::UNMAPPED_GPA.0,
-                    [gpa, 0, 0, 0],
-                );
+                let exit = Exit::Memory {
+                    gpa,
+                    access: MemoryAccess::Read,
+                    rip,
+                    unmapped: true,
+                    size: 0,
+                    value: 0,
+                };
+                return self.report_to_lifecycle(cpu, vp, exit);
             }
         };
         let mut next = Next::Resume;

@@ -209,13 +209,8 @@ impl Kernel {
         let partition = self.partitions.get(record.partition)?;
         let (decoded, _) = super::mmio::decode(&record.vmcb, &record.gprs, partition.space.npt());
         let Some(access) = decoded else {
-            let code = tessera_svm::ExitCode::NPF.0;
-            return Some(self.lifecycle(
-                cpu,
-                vp,
-                tessera_abi::vm::TESSERA_UNSUPPORTED as u32,
-                code,
-            ));
+            let unsupported = super::lifecycle_route::unsupported(tessera_svm::ExitCode::NPF);
+            return Some(self.lifecycle(cpu, vp, unsupported));
         };
         let record = self.vps.get_mut(vp)?;
         let now = guest_tsc(record);

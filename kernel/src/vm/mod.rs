@@ -67,7 +67,9 @@ macro_rules! component_log {
 pub mod barrier;
 pub mod clean_runs;
 pub mod cr_write;
+pub mod decided;
 pub mod entry_state;
+pub mod exit_faults;
 pub mod exit_stats;
 pub mod exits;
 pub mod fast;
@@ -81,11 +83,13 @@ pub mod lapic_entry;
 pub mod lapic_fast;
 pub mod lapic_inject;
 pub mod lifecycle;
+pub mod lifecycle_route;
 pub mod memory;
 pub mod mmio;
 pub mod msr_effects;
 pub mod overlay;
 pub mod parameter_memory;
+pub mod pending;
 pub mod run;
 pub mod skip;
 pub mod tables;
@@ -308,8 +312,16 @@ impl crate::state::Kernel {
 impl Partition {
     /// The route of `kind` whose range holds `value`.
     pub fn route(&self, kind: u64, value: u64) -> Option<&Route> {
-        self.routes
-            .iter()
-            .find(|route| route.kind == kind && (route.first..=route.last).contains(&value))
+        tessera_vcpu::route_ranges::RouteTable(&self.routes).find(kind, value)
+    }
+}
+
+impl tessera_vcpu::route_ranges::RouteEntry for Route {
+    fn kind(&self) -> u64 {
+        self.kind
+    }
+
+    fn range(&self) -> core::ops::RangeInclusive<u64> {
+        self.first..=self.last
     }
 }

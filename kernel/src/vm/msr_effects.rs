@@ -4,8 +4,8 @@
 use super::exits::Next;
 use super::parameter_memory::ParameterMemory;
 use crate::state::Kernel;
-use tessera_abi::vm::{TESSERA_GUEST_CRASH, TESSERA_RESET_REQUEST};
 use tessera_capability::VpId;
+use tessera_exit_protocol::Exit;
 use tessera_gpa_space::OverlayId;
 use tessera_hv1::hypercall::GuestMemory;
 use tessera_hv1::synthetic_msr::{self, Effect};
@@ -93,7 +93,7 @@ impl Kernel {
                     "{}: the guest asked for a reset (HV_X64_MSR_RESET)",
                     self.vp_name(vp)
                 );
-                self.report_to_lifecycle(cpu, vp, TESSERA_RESET_REQUEST as u32, [0; 4])
+                self.report_to_lifecycle(cpu, vp, Exit::ResetRequest)
             }
             Effect::CrashNotify {
                 parameters,
@@ -130,7 +130,8 @@ impl Kernel {
                     }
                 }
                 let [p0, p1, p2, p3, _] = parameters;
-                self.report_to_lifecycle(cpu, vp, TESSERA_GUEST_CRASH as u32, [p0, p1, p2, p3])
+                let parameters = [p0, p1, p2, p3];
+                self.report_to_lifecycle(cpu, vp, Exit::GuestCrash { parameters })
             }
         }
     }

@@ -13,7 +13,6 @@ use super::mmio::PartitionMemory;
 use crate::memory::physical_to_virtual;
 use crate::state::Kernel;
 use core::sync::atomic::Ordering;
-use tessera_abi::vm::TESSERA_UNSUPPORTED;
 use tessera_capability::VpId;
 use tessera_svm::Vmcb;
 use tessera_vcpu::fetch_cache::{FetchCache, Locations};
@@ -88,7 +87,7 @@ impl Kernel {
             "{}: the instruction at rip {rip:#x} is not the one that exited ({exit:?})",
             self.vp_name(vp)
         );
-        self.lifecycle(cpu, vp, TESSERA_UNSUPPORTED as u32, exit.0)
+        self.lifecycle(cpu, vp, super::lifecycle_route::unsupported(exit))
     }
 }
 

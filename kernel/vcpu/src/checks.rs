@@ -26,7 +26,8 @@ const EFER_LMA: u64 = 1 << 10;
 const RFLAGS_VM: u64 = 1 << 17;
 
 /// RFLAGS bits that must be zero (3, 5, 15, 63:22); bit 1 must be one.
-pub const RFLAGS_RESERVED: u64 = 1 << 3 | 1 << 5 | 1 << 15 | !((1 << 22) - 1);
+/// A reply to an exit obeys the same rule.
+pub use tessera_exit_protocol::reply::RFLAGS_RESERVED;
 
 /// Why a state cannot run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

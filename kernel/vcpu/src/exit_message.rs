@@ -1,10 +1,9 @@
-//! Exit messages: what a VP sends to the component a route names
-//! (`tessera_abi::vm`, "The exit message").
-//!
-//! The message buffer holds the TLFS intercept message for the exit
-//! (TLFS 6.0b §13.2 and the layouts in `tlfs::intercept`), then the
-//! general registers the route asked for. Exits the TLFS has no body for
-//! (HLT, exceptions, the lifecycle kinds) send the common header alone.
+//! The parts of an exit message (`tessera_exit_protocol`) that come from
+//! the VP's state: the TLFS intercept message for the exit (TLFS 6.0b
+//! §13.2 and the layouts in `tlfs::intercept`) and the general registers
+//! the route asked for. Exits the TLFS has no body for (HLT, exceptions,
+//! the lifecycle kinds) send the common header alone.
+use tessera_exit_protocol::EncodedExit;
 use tessera_svm::Vmcb;
 use tlfs::intercept::{
     HvInterceptAccessType, HvX64CpuidInterceptMessage, HvX64InterceptMessageHeader,
@@ -12,76 +11,18 @@ use tlfs::intercept::{
     HvX64MemoryInterceptMessage, HvX64MsrInterceptMessage, HvX64VpExecutionState,
 };
 use tlfs::types::{HvX64SegmentAttributes, HvX64SegmentRegister};
-use zerocopy::IntoBytes;
 
 use crate::gprs::{self, GprIndex, GuestGprs};
 use crate::registers::segment_value;
 
-/// Register words plus the longest body (128 bytes) and all sixteen
-/// general registers.
-pub const MAX_BUFFER_WORDS: usize = 16 + 16;
-
-/// A built exit message.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ExitMessage {
-    pub words: [u64; 6],
-    pub buffer: [u64; MAX_BUFFER_WORDS],
-    pub buffer_words: usize,
-}
-
-impl ExitMessage {
-    /// A message of `message_type` for VP `vp_index` with quick words 2-5.
-    pub fn new(message_type: u32, vp_index: u32, quick: [u64; 4]) -> Self {
-        let [a, b, c, d] = quick;
-        Self {
-            words: [u64::from(message_type), u64::from(vp_index), a, b, c, d],
-            buffer: [0; MAX_BUFFER_WORDS],
-            buffer_words: 0,
-        }
-    }
-
-    /// Appends `bytes` to the buffer, padded to whole words. (Built in
-    /// place, word by word: the message is 39 words, and every move or
-    /// byte copy of it is paid on each forwarded exit.)
-    pub fn body(&mut self, bytes: &[u8]) -> &mut Self {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let word: [u8; 8] = chunk.try_into().expect("chunks of eight");
-            self.push(u64::from_le_bytes(word));
-        }
-        let tail = chunks.remainder();
-        if !tail.is_empty() {
-            let word = tail
-                .iter()
-                .enumerate()
-                .fold(0u64, |word, (i, &byte)| word | u64::from(byte) << (8 * i));
-            self.push(word);
-        }
-        self
-    }
-
-    /// Appends the general registers in `mask` (`tessera_abi::vm::state`).
-    pub fn registers(&mut self, mask: u64, gprs: &GuestGprs, rax: u64, rsp: u64) -> &mut Self {
-        for index in 0..16u8 {
-            if mask & (1 << index) != 0 {
-                let index = GprIndex::new(index).expect("below 16");
-                self.push(gprs::read(gprs, rax, rsp, index));
-            }
-        }
-        self
-    }
-
-    fn push(&mut self, word: u64) {
-        // The longest body plus sixteen registers fits by construction.
-        if let Some(slot) = self.buffer.get_mut(self.buffer_words) {
-            *slot = word;
-            self.buffer_words += 1;
-        }
-    }
-
-    pub fn buffer(&self) -> &[u64] {
-        &self.buffer[..self.buffer_words]
-    }
+/// Appends the general registers in `mask` (`tessera_abi::vm::state`)
+/// to `message`.
+#[inline]
+pub fn registers(message: &mut EncodedExit, mask: u64, gprs: &GuestGprs, rax: u64, rsp: u64) {
+    message.registers(mask, |index| match GprIndex::new(index) {
+        Some(index) => gprs::read(gprs, rax, rsp, index),
+        None => 0,
+    });
 }
 
 /// The TLFS intercept message header for the VP's state in `vmcb`.
@@ -196,16 +137,11 @@ pub fn memory(
     }
 }
 
-/// The bytes of a TLFS structure, for [`ExitMessage::body`].
-pub fn bytes<T: IntoBytes + zerocopy::Immutable>(message: &T) -> &[u8] {
-    message.as_bytes()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tessera_exit_protocol::Exit;
     use tessera_svm::segment::SegmentAttributes;
-    use tlfs::message::HvMessageType;
 
     fn guest() -> (Vmcb, GuestGprs) {
         let mut vmcb = Vmcb::default();
@@ -246,14 +182,17 @@ mod tests {
         let (vmcb, gprs) = guest();
         let header = header(&vmcb, 0, 2, HvInterceptAccessType::EXECUTE);
         let body = cpuid(header, &gprs, vmcb.save.rax, [1, 2, 3, 4]);
-        let mut message =
-            ExitMessage::new(HvMessageType::X64_CPUID_INTERCEPT.0, 0, [0xAA, 0xCC, 0, 0]);
-        message
-            .body(bytes(&body))
-            .registers(0b1001, &gprs, vmcb.save.rax, vmcb.save.rsp);
+        let exit = Exit::Cpuid {
+            leaf: 0xAA,
+            subleaf: 0xCC,
+            default: [1, 2, 3, 4],
+        };
+        let mut message = EncodedExit::new(&exit, 0);
+        message.body(&body);
+        registers(&mut message, 0b1001, &gprs, vmcb.save.rax, vmcb.save.rsp);
         assert_eq!(message.words[0], 0x8001_0002);
         // 104 bytes of body are 13 words; then RAX and RBX.
-        assert_eq!(message.buffer_words, 13 + 2);
+        assert_eq!(message.buffer_words(), 13 + 2);
         assert_eq!(message.buffer()[5], 0xAA, "rax at offset 40");
         assert_eq!(message.buffer()[9], 1, "default eax at offset 72");
         assert_eq!(&message.buffer()[13..], &[0xAA, 0xBB]);
@@ -264,15 +203,15 @@ mod tests {
         let (vmcb, gprs) = guest();
         let header = header(&vmcb, 0, 1, HvInterceptAccessType::WRITE);
         let io = io_port(header, 0x3F8, 1, &gprs, 0x41);
-        let mut message = ExitMessage::new(0, 0, [0; 4]);
-        message.body(bytes(&io));
-        assert_eq!(message.buffer_words, 16);
+        let mut message = EncodedExit::new(&Exit::ResetRequest, 0);
+        message.body(&io);
+        assert_eq!(message.buffer_words(), 16);
         assert_eq!(message.buffer()[5] & 0xFFFF, 0x3F8, "port at offset 40");
         assert_eq!((message.buffer()[5] >> 16) & 0xFF, 0b001, "access size");
         assert_eq!(message.buffer()[6], 0x41, "rax at offset 48");
         let msr = msr(header, 0xC000_0080, &gprs, 0x500);
-        let mut message = ExitMessage::new(0, 0, [0; 4]);
-        message.body(bytes(&msr));
+        let mut message = EncodedExit::new(&Exit::ResetRequest, 0);
+        message.body(&msr);
         assert_eq!(message.buffer()[5], 0xC000_0080);
         assert_eq!(message.buffer()[6], 0xDD);
         assert_eq!(message.buffer()[7], 0x500);

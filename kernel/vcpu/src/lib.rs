@@ -11,12 +11,14 @@
 //! | [`control_registers`] | MOV to CR4, decoded and checked against the guest's CPUID |
 //! | [`cpuid`] | the CPUID fast path: host leaves, filtered; the hottest leaves filtered once |
 //! | [`msr`] | the MSR fast path: which MSRs the kernel answers, and their reserved bits |
-//! | [`exit_message`] | exit messages: TLFS intercept messages built from the VMCB |
+//! | [`decide`] | what happens to a CPUID, port or INVD/WBINVD exit: one decision both exit paths take, from a view of the routes |
+//! | [`route_ranges`] | the two views of a partition's routes: the locked route table and the ranges the lock-free path reads |
+//! | [`exit_message`] | exit messages: the TLFS intercept messages and asked registers of `tessera-exit-protocol`, built from the VMCB |
 //! | [`intercepts`] | the intercepts every VP has |
 //! | [`reflect`] | #DB and #AC, intercepted and given back to the guest |
 //! | [`saved_on_exit`] | the save-area fields a #VMEXIT writes, kept to undo a refused VMRUN |
 //! | [`speculation`] | the branch-predictor barrier between partitions |
-//! | [`reply`] | a handler's reply, validated before the guest runs again |
+//! | [`reply`] | a handler's reply, decoded by `tessera-exit-protocol` and checked against the exit it answers |
 //! | [`fetch_cache`] | the last instruction measured, re-used while nothing it read changed |
 //! | [`clean_bits`] | the VMCB's writes tracked by clean-bit area, and the clean field each VMRUN gets |
 //! | [`instruction`] | where RIP goes after an exit that skips an instruction: NRIP, or the fetched instruction measured |
@@ -32,6 +34,7 @@ pub mod checks;
 pub mod clean_bits;
 pub mod control_registers;
 pub mod cpuid;
+pub mod decide;
 pub mod exit_message;
 pub mod exit_stats;
 pub mod fetch_cache;
@@ -46,13 +49,10 @@ pub mod msr;
 pub mod reflect;
 pub mod registers;
 pub mod reply;
+pub mod route_ranges;
 pub mod saved_on_exit;
 pub mod speculation;
 
 pub use gprs::GuestGprs;
 
-/// Whether `address` is canonical for 48-bit virtual addresses.
-pub const fn is_canonical(address: u64) -> bool {
-    let upper = address >> 47;
-    upper == 0 || upper == 0x1_FFFF
-}
+pub use tessera_exit_protocol::reply::is_canonical;

@@ -13,7 +13,7 @@ use tessera_rt::abi::vm::guest_ports::{self, probe};
 use tessera_rt::abi::{CapTransfer, Syscall};
 use tessera_rt::message_buffer;
 use tessera_rt::syscall::{Registers, invoke, invoke_with_buffer};
-use tessera_rt::vm_exit::{Exit, ExitMessage, ExitReply};
+use tessera_rt::vm_exit::{Exit, ExitMessage, ExitReply, ReplyMessage};
 use tessera_rt::{Error, Message};
 
 use self::setup::Partition;
@@ -157,7 +157,7 @@ fn serve(host: &mut Host) {
             }
         };
         let buffer = message_buffer::read(u16::try_from(request.r14).unwrap_or(0));
-        let message = ExitMessage::parse(&request.words, &buffer);
+        let message = ExitMessage::decode(&request.words, &buffer);
         let badge = request.rdi;
         let (answer, after) = if badge == host.fuzz.spec.badge {
             fuzz_exit(host, &message)
@@ -182,12 +182,12 @@ fn serve(host: &mut Host) {
 
 fn exit_port(message: &ExitMessage) -> Option<u32> {
     match message.exit {
-        Exit::IoPort {
+        Ok(Exit::IoPort {
             port: guest_ports::EXIT,
             write: true,
             value,
             ..
-        } => Some(value),
+        }) => Some(value),
         _ => None,
     }
 }
@@ -199,9 +199,9 @@ fn fuzz_exit(host: &mut Host, message: &ExitMessage) -> (ExitReply, After) {
         return (ExitReply::new().stop(), After::Ended);
     }
     match message.exit {
-        Exit::IoPort {
+        Ok(Exit::IoPort {
             port, write, value, ..
-        } if (guest::ports::FIRST..=guest::ports::LAST).contains(&port) => {
+        }) if (guest::ports::FIRST..=guest::ports::LAST).contains(&port) => {
             if write {
                 if let Some(command) = host.control.write(port, value) {
                     let result = run_command(host, command.code, command.argument);
@@ -216,30 +216,30 @@ fn fuzz_exit(host: &mut Host, message: &ExitMessage) -> (ExitReply, After) {
                 )
             }
         }
-        Exit::ResetRequest => (
+        Ok(Exit::ResetRequest) => (
             ExitReply::new().stop(),
             After::Resume(stopped::RESET, message.message_type),
         ),
-        Exit::GuestCrash { .. } => (
+        Ok(Exit::GuestCrash { .. }) => (
             ExitReply::new().stop(),
             After::Resume(stopped::CRASH, message.message_type),
         ),
-        Exit::UnrecoverableException {
+        Ok(Exit::UnrecoverableException {
             rip,
             exit_code,
             rsp,
-        } => {
+        }) => {
             host.finding(format_args!(
                 "the fuzz guest's VP ended unrecoverably (exit code {exit_code:#x}, rip {rip:#x}, rsp {rsp:#x})"
             ));
             host.fuzz_end = Some(u32::MAX);
             (ExitReply::new().stop(), After::Ended)
         }
-        Exit::Memory { gpa, size, .. } if !(size != 0 && probe::MMIO.contains(&gpa)) => (
+        Ok(Exit::Memory { gpa, size, .. }) if !(size != 0 && probe::MMIO.contains(&gpa)) => (
             ExitReply::new().stop(),
             After::Resume(stopped::BY_EXIT, message.message_type),
         ),
-        _ if message.exit.is_lifecycle() => (
+        _ if message.is_lifecycle() => (
             ExitReply::new().stop(),
             After::Resume(stopped::BY_EXIT, message.message_type),
         ),
@@ -267,20 +267,20 @@ fn canary_exit(host: &mut Host, message: &ExitMessage) -> (ExitReply, After) {
         return (ExitReply::new().stop(), After::Ended);
     }
     match message.exit {
-        Exit::IoPort {
+        Ok(Exit::IoPort {
             port,
             write: true,
             value,
             ..
-        } if (guest::CANARY_FIRST..=guest::CANARY_LAST).contains(&port) => {
+        }) if (guest::CANARY_FIRST..=guest::CANARY_LAST).contains(&port) => {
             host.canary_device.write(port, value);
             (ExitReply::new().advance_rip(), After::Nothing)
         }
-        Exit::IoPort {
+        Ok(Exit::IoPort {
             port: guest::CANARY_POLL,
             write: false,
             ..
-        } => {
+        }) => {
             let last = u32::from(host.fuzz_end.is_some());
             (
                 ExitReply::new().io_read_result(last).advance_rip(),
