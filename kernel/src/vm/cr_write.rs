@@ -77,9 +77,10 @@ impl Kernel {
     }
 
     /// A MOV to CR8 of VP `vp`, intercepted only while a virtual interrupt
-    /// request (`V_IRQ`) is pending: QEMU 7.2's TCG re-evaluates it on a
-    /// CR8 write without its I/O thread lock and aborts, so the kernel
-    /// does the write (`lapic_entry::guard_cr8`). Bits 63:4 set are #GP
+    /// request (`V_IRQ`) is pending (QEMU 7.2's TCG re-evaluates it on a
+    /// CR8 write without its I/O thread lock and aborts) or the APIC's TPR
+    /// holds a vector back, so the kernel does the write
+    /// (`lapic_inject::guard_cr8`). Bits 63:4 set are #GP
     /// (APM Vol. 2 §3.1.5 "CR8 (Task Priority Register, TPR)"); the TPR's
     /// class is the value, and the interrupts are weighed again before the
     /// next entry.

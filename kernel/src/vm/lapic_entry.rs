@@ -39,9 +39,10 @@ impl Vp {
     }
 
     /// CR8 writes exit exactly while a virtual interrupt request is
-    /// pending (`lapic_inject::guard_cr8`); called last before VMRUN.
+    /// pending or the APIC's TPR holds one back (`lapic_inject::guard_cr8`);
+    /// called last before VMRUN.
     pub fn guard_cr8(&mut self) {
-        super::lapic_inject::guard_cr8(&mut self.vmcb);
+        super::lapic_inject::guard_cr8(&mut self.vmcb, self.apic.as_ref());
     }
 
     /// Whether HLT ends at once for this VP's APIC: an interrupt it would

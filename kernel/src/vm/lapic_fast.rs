@@ -87,7 +87,7 @@ pub fn answer_msr(vmcb: &mut VpVmcb, gprs: &mut GuestGprs, unlocked: &mut Unlock
         }
     }
     let deadline = super::lapic_inject::inject(vmcb, apic);
-    super::lapic_inject::guard_cr8(vmcb);
+    super::lapic_inject::guard_cr8(vmcb, Some(apic));
     if let (true, Some(deadline)) = (timer_changed, deadline) {
         let cpu = crate::percpu::current_index() as usize;
         crate::arch::apic::interrupt_by(cpu, deadline);

@@ -23,17 +23,13 @@ pub fn inject(vmcb: &mut VpVmcb, apic: &mut LocalApic) -> Option<u64> {
         vmcb.v_intr_mut().set_v_tpr(tpr_class);
     }
     let deadline = apic.next_timer_deadline().map(|d| d.wrapping_sub(offset));
+    // A request the TPR alone holds back is not a window: `guard_cr8`
+    // makes the guest's `MOV CR8` exit instead, the moment that could
+    // release it (as KVM does). A window weighed by the processor against
+    // V_TPR (`V_IGN_TPR` clear) is not portable: QEMU's SVM, and KVM
+    // nested on it, take it when V_INTR_PRIO *equals* V_TPR, and with
+    // the APIC still holding the vector the VP looped on VINTR exits.
     let Some(vector) = apic.pending_vector() else {
-        // A request the TPR alone holds back: `MOV CR8` lowers V_TPR
-        // without an exit, so the processor is asked to exit (VINTR)
-        // once V_TPR is below its class (APM Vol. 2 §15.21.2).
-        let in_service = apic.isr().highest().map_or(0, |v| v >> 4);
-        if let Some(held) = apic.irr().highest().filter(|v| v >> 4 > in_service)
-            && apic.mode() != tessera_lapic::ApicMode::Disabled
-            && !vmcb.control.v_intr.v_irq()
-        {
-            request_window(vmcb, held, false);
-        }
         return deadline;
     };
     let interrupts_on = vmcb.save.rflags & (1 << 9) != 0;
@@ -50,7 +46,7 @@ pub fn inject(vmcb: &mut VpVmcb, apic: &mut LocalApic) -> Option<u64> {
         // The APIC has already weighed TPR and ISR: the window opens on
         // IF and the shadow alone, and the choice is made again at its
         // exit (a CR8 write meanwhile is seen then).
-        request_window(vmcb, vector, true);
+        request_window(vmcb, vector);
     }
     deadline
 }
@@ -66,25 +62,37 @@ pub fn tpr_from_vmcb(vmcb: &VpVmcb, apic: &mut LocalApic) {
     }
 }
 
-/// `V_IRQ` for `vector` and the VINTR intercept; `ignore_tpr` sets
-/// `V_IGN_TPR`.
-fn request_window(vmcb: &mut VpVmcb, vector: u8, ignore_tpr: bool) {
+/// `V_IRQ` for `vector`, with `V_IGN_TPR` (the APIC has weighed the
+/// TPR), and the VINTR intercept.
+fn request_window(vmcb: &mut VpVmcb, vector: u8) {
     let v_intr = vmcb.v_intr_mut();
     v_intr.set_v_irq(true);
-    v_intr.set_v_ign_tpr(ignore_tpr);
+    v_intr.set_v_ign_tpr(true);
     v_intr.set_v_intr_prio(vector >> 4);
     v_intr.set_v_intr_vector(vector);
     vmcb.intercepts_mut().set(Intercept::Vintr, true);
 }
 
-/// CR8 writes exit exactly while a virtual interrupt request is pending:
-/// QEMU 7.2's TCG re-evaluates the request on a CR8 write without its I/O
-/// thread lock and aborts (`exits::exit_cr8_write` does the write then).
+/// CR8 writes exit exactly while a virtual interrupt request is pending
+/// (QEMU 7.2's TCG re-evaluates the request on a CR8 write without its
+/// I/O thread lock and aborts) or `apic` holds a vector back only by its
+/// TPR (lowering CR8 delivers it: `exits::exit_cr8_write` does the write,
+/// and the entry after it injects).
 #[inline]
-pub fn guard_cr8(vmcb: &mut VpVmcb) {
-    let pending = vmcb.control.v_intr.v_irq();
+pub fn guard_cr8(vmcb: &mut VpVmcb, apic: Option<&LocalApic>) {
+    let pending = vmcb.control.v_intr.v_irq() || apic.is_some_and(held_by_tpr);
     let cr8 = Intercept::CrWrite(RegIndex::R8);
     if vmcb.control.intercepts.is_set(cr8) != pending {
         vmcb.intercepts_mut().set(cr8, pending);
     }
+}
+
+/// Whether the APIC has a requested vector that only its TPR keeps from
+/// being delivered (its class above the highest in service, not above
+/// the TPR's).
+fn held_by_tpr(apic: &LocalApic) -> bool {
+    let in_service = apic.isr().highest().map_or(0, |v| v >> 4);
+    apic.mode() != tessera_lapic::ApicMode::Disabled
+        && apic.pending_vector().is_none()
+        && apic.irr().highest().is_some_and(|v| v >> 4 > in_service)
 }
