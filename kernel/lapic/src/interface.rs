@@ -95,6 +95,7 @@ impl LocalApic {
     /// reserved or xAPIC-only number, a write-only register (EOI, SELF
     /// IPI), and `IA32_TSC_DEADLINE` where CPUID 1 ECX\[24\] is not
     /// reported.
+    #[inline]
     pub fn read_msr(&mut self, msr: u32, now: u64) -> Result<u64, GeneralProtection> {
         match msr {
             base::IA32_APIC_BASE => Ok(self.base),
@@ -119,6 +120,7 @@ impl LocalApic {
     /// As [`read_msr`](Self::read_msr), plus a write to a read-only
     /// register, bits 63:32 set in any register but the ICR, a reserved bit
     /// set (SDM §10.12.1.3), and an invalid `IA32_APIC_BASE` transition.
+    #[inline]
     pub fn write_msr(
         &mut self,
         msr: u32,
@@ -142,6 +144,7 @@ impl LocalApic {
         }
     }
 
+    #[inline]
     fn x2apic_register(&self, msr: u32) -> Result<Register, GeneralProtection> {
         if self.mode() != ApicMode::X2apic {
             return Err(GeneralProtection);
