@@ -7,6 +7,7 @@
 //! "Interrupt Acceptance for Fixed Interrupts", §10.8.5 "Signaling
 //! Interrupt Servicing Completion", §10.9 "Spurious Interrupt".
 
+use crate::access::Effect;
 use crate::message::{DeliveryMode, Message, Trigger};
 use crate::register::Lvt;
 use crate::state::{
@@ -123,6 +124,16 @@ impl LocalApic {
             vector,
             broadcast: level && !suppressed,
         })
+    }
+
+    /// A write to the EOI register: [`eoi`](Self::eoi), and the broadcast
+    /// it asks of the I/O APICs as the write's effect.
+    #[inline]
+    pub(crate) fn end_of_interrupt(&mut self) -> Effect {
+        match self.eoi() {
+            Some(end) if end.broadcast => Effect::EoiBroadcast(end.vector),
+            _ => Effect::None,
+        }
     }
 
     /// Whether an NMI is pending.

@@ -8,6 +8,8 @@ use crate::state::{ESR_ILLEGAL_REGISTER, LocalApic};
 
 /// `IA32_TSC_DEADLINE`.
 pub const IA32_TSC_DEADLINE: u32 = 0x6E0;
+/// The x2APIC EOI register's MSR (SDM §10.12.1.2, Table 10-6).
+const X2APIC_EOI: u32 = X2APIC_MSR_BASE + (0x0B0 >> 4);
 
 /// Whether `msr` is one the kernel routes to this crate: `IA32_APIC_BASE`,
 /// `IA32_TSC_DEADLINE`, or the x2APIC range `0x800`–`0xBFF`.
@@ -128,6 +130,13 @@ impl LocalApic {
         now: u64,
     ) -> Result<Effect, GeneralProtection> {
         match msr {
+            // The hot case first, without the register decode: an EOI in
+            // x2APIC mode (0 is its only valid value; anything else takes
+            // the general path to its #GP).
+            X2APIC_EOI if value == 0 && self.mode() == ApicMode::X2apic => {
+                self.poll_timer(now);
+                Ok(self.end_of_interrupt())
+            }
             base::IA32_APIC_BASE => self.write_apic_base(value).map(|_| Effect::None),
             IA32_TSC_DEADLINE if self.config.tsc_deadline => {
                 self.poll_timer(now);

@@ -27,8 +27,9 @@ pub fn inject(vmcb: &mut VpVmcb, apic: &mut LocalApic) -> Option<u64> {
         // A request the TPR alone holds back: `MOV CR8` lowers V_TPR
         // without an exit, so the processor is asked to exit (VINTR)
         // once V_TPR is below its class (APM Vol. 2 §15.21.2).
-        let in_service = apic.isr().highest().map_or(0, |v| v >> 4);
-        if let Some(held) = apic.irr().highest().filter(|v| v >> 4 > in_service)
+        // The IRR first: mostly empty here, and then the ISR is not read.
+        if let Some(held) = apic.irr().highest()
+            && held >> 4 > apic.isr().highest().map_or(0, |v| v >> 4)
             && apic.mode() != tessera_lapic::ApicMode::Disabled
             && !vmcb.control.v_intr.v_irq()
         {
