@@ -76,6 +76,7 @@ impl Bits256 {
 
     /// Whether the set is empty.
     #[must_use]
+    #[inline]
     pub const fn is_empty(&self) -> bool {
         self.0[0] | self.0[1] | self.0[2] | self.0[3] == 0
     }

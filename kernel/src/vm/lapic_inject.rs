@@ -23,11 +23,15 @@ pub fn inject(vmcb: &mut VpVmcb, apic: &mut LocalApic) -> Option<u64> {
         vmcb.v_intr_mut().set_v_tpr(tpr_class);
     }
     let deadline = apic.next_timer_deadline().map(|d| d.wrapping_sub(offset));
+    // Nothing requested (most exits): neither an injection nor a window,
+    // and no 256-bit scan.
+    if apic.irr().is_empty() {
+        return deadline;
+    }
     let Some(vector) = apic.pending_vector() else {
         // A request the TPR alone holds back: `MOV CR8` lowers V_TPR
         // without an exit, so the processor is asked to exit (VINTR)
         // once V_TPR is below its class (APM Vol. 2 §15.21.2).
-        // The IRR first: mostly empty here, and then the ISR is not read.
         if let Some(held) = apic.irr().highest()
             && held >> 4 > apic.isr().highest().map_or(0, |v| v >> 4)
             && apic.mode() != tessera_lapic::ApicMode::Disabled
