@@ -215,7 +215,11 @@ impl LocalApic {
         Ok(Effect::None)
     }
 
-    fn write_icr_low(&mut self, value: u64, x2apic: bool) -> Result<Effect, GeneralProtection> {
+    pub(crate) fn write_icr_low(
+        &mut self,
+        value: u64,
+        x2apic: bool,
+    ) -> Result<Effect, GeneralProtection> {
         if x2apic {
             if value & X2APIC_ICR_RESERVED != 0 {
                 return Err(GeneralProtection);

@@ -10,6 +10,8 @@ use crate::state::{ESR_ILLEGAL_REGISTER, LocalApic};
 pub const IA32_TSC_DEADLINE: u32 = 0x6E0;
 /// The x2APIC EOI register's MSR (SDM §10.12.1.2, Table 10-6).
 const X2APIC_EOI: u32 = X2APIC_MSR_BASE + (0x0B0 >> 4);
+/// The x2APIC ICR's MSR (one 64-bit register, SDM §10.12.9).
+const X2APIC_ICR: u32 = X2APIC_MSR_BASE + (0x300 >> 4);
 
 /// Whether `msr` is one the kernel routes to this crate: `IA32_APIC_BASE`,
 /// `IA32_TSC_DEADLINE`, or the x2APIC range `0x800`–`0xBFF`.
@@ -136,6 +138,11 @@ impl LocalApic {
             X2APIC_EOI if value == 0 && self.mode() == ApicMode::X2apic => {
                 self.poll_timer(now);
                 Ok(self.end_of_interrupt())
+            }
+            // A self-IPI's other hot register, as its register path does.
+            X2APIC_ICR if self.mode() == ApicMode::X2apic => {
+                self.poll_timer(now);
+                self.write_icr_low(value, true)
             }
             base::IA32_APIC_BASE => self.write_apic_base(value).map(|_| Effect::None),
             IA32_TSC_DEADLINE if self.config.tsc_deadline => {
