@@ -28,34 +28,37 @@ pub fn inject(vmcb: &mut VpVmcb, apic: &mut LocalApic) -> Option<u64> {
     if apic.irr().is_empty() {
         return deadline;
     }
-    let Some(vector) = apic.pending_vector() else {
-        // A request the TPR alone holds back: `MOV CR8` lowers V_TPR
-        // without an exit, so the processor is asked to exit (VINTR)
-        // once V_TPR is below its class (APM Vol. 2 §15.21.2).
-        if let Some(held) = apic.irr().highest()
-            && held >> 4 > apic.isr().highest().map_or(0, |v| v >> 4)
-            && apic.mode() != tessera_lapic::ApicMode::Disabled
-            && !vmcb.control.v_intr.v_irq()
-        {
-            request_window(vmcb, held, false);
-        }
-        return deadline;
-    };
     let interrupts_on = vmcb.save.rflags & (1 << 9) != 0;
     let shadow = vmcb.control.interrupt_state.interrupt_shadow();
     if interrupts_on && !shadow && !vmcb.control.event_inj.valid() {
-        apic.acknowledge();
-        let event = Event::ExternalInterrupt { vector };
-        *vmcb.event_inj_mut() = event.encode().expect("an interrupt is a valid event");
-        if vmcb.control.v_intr.v_irq() {
-            vmcb.v_intr_mut().set_v_irq(false);
-            vmcb.intercepts_mut().set(Intercept::Vintr, false);
+        // `acknowledge` finds the deliverable vector itself: one scan.
+        if let Some(vector) = apic.acknowledge() {
+            let event = Event::ExternalInterrupt { vector };
+            *vmcb.event_inj_mut() = event.encode().expect("an interrupt is a valid event");
+            if vmcb.control.v_intr.v_irq() {
+                vmcb.v_intr_mut().set_v_irq(false);
+                vmcb.intercepts_mut().set(Intercept::Vintr, false);
+            }
+            return deadline;
         }
-    } else if !vmcb.control.v_intr.v_irq() {
+    } else if let Some(vector) = apic.pending_vector() {
         // The APIC has already weighed TPR and ISR: the window opens on
         // IF and the shadow alone, and the choice is made again at its
         // exit (a CR8 write meanwhile is seen then).
-        request_window(vmcb, vector, true);
+        if !vmcb.control.v_intr.v_irq() {
+            request_window(vmcb, vector, true);
+        }
+        return deadline;
+    }
+    // A request the TPR alone holds back: `MOV CR8` lowers V_TPR without
+    // an exit, so the processor is asked to exit (VINTR) once V_TPR is
+    // below its class (APM Vol. 2 §15.21.2).
+    if let Some(held) = apic.irr().highest()
+        && held >> 4 > apic.isr().highest().map_or(0, |v| v >> 4)
+        && apic.mode() != tessera_lapic::ApicMode::Disabled
+        && !vmcb.control.v_intr.v_irq()
+    {
+        request_window(vmcb, held, false);
     }
     deadline
 }
