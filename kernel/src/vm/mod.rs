@@ -18,7 +18,9 @@
 //! | `exits` | what each exit means: the fast paths and the routes |
 //! | `forward` | exit messages out, replies in |
 //! | `memory` | mapping regions into partitions, and taking them back |
-//! | `lifecycle` | creating, starting, stopping |
+//! | `lifecycle` | creating partitions and VPs |
+//! | `vp_control` | starting and stopping VPs, asserting interrupts |
+//! | `teardown` | destroying and reaping VPs and partitions |
 //! | `lapic` | a VP's local APIC: its MSRs, its page, its CPUID bits |
 //! | `lapic_entry` | the APIC before each entry (timer, injection) and HLT until its deadline |
 //! | `lapic_inject` | an APIC interrupt into the VMCB: `EVENTINJ` or an interrupt window |
@@ -93,7 +95,9 @@ pub mod pending;
 pub mod run;
 pub mod skip;
 pub mod tables;
+pub mod teardown;
 pub mod time;
+pub mod vp_control;
 pub mod world_switch;
 
 use crate::memory::frame_box::FrameBox;
