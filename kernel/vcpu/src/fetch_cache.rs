@@ -163,7 +163,7 @@ fn ip_mask(bits: u32) -> u64 {
 impl FetchCache {
     /// Where RIP goes past `skipped` at the guest state `save` on a CPU
     /// without NRIP save (`instruction::next_rip` with the fetch), re-using
-    /// the last measurement where nothing it read has changed.
+    /// a recent measurement where nothing it read has changed.
     /// `generation` is the partition's TLB generation now.
     #[inline(always)]
     pub fn next_rip(
@@ -481,55 +481,37 @@ mod tests {
             ..first
         };
         let mut cache = FetchCache::default();
+        // The cache's answer for a WRMSR at `save` in TLB `generation`
+        // must be `length` bytes on.
+        let check = |cache: &mut FetchCache, save: &VmcbSaveArea, generation, length| {
+            assert_eq!(
+                cache.next_rip(Skipped::Wrmsr, save, generation, &memory),
+                Some(save.rip + length),
+                "at {:#x}, generation {generation}",
+                save.rip
+            );
+        };
         for _ in 0..2 {
-            assert_eq!(
-                cache.next_rip(Skipped::Wrmsr, &first, 3, &memory),
-                Some(first.rip + 2)
-            );
-            assert_eq!(
-                cache.next_rip(Skipped::Wrmsr, &second, 3, &memory),
-                Some(second.rip + 3)
-            );
+            check(&mut cache, &first, 3, 2);
+            check(&mut cache, &second, 3, 3);
         }
         let walked = {
             memory.reads.set(0);
-            let mut fresh = FetchCache::default();
-            fresh.next_rip(Skipped::Wrmsr, &first, 3, &memory);
+            check(&mut FetchCache::default(), &first, 3, 2);
             memory.reads.replace(0)
         };
-        assert_eq!(
-            cache.next_rip(Skipped::Wrmsr, &first, 3, &memory),
-            Some(first.rip + 2)
-        );
-        assert_eq!(
-            cache.next_rip(Skipped::Wrmsr, &second, 3, &memory),
-            Some(second.rip + 3)
-        );
-        assert!(
-            memory.reads.get() < 2 * walked,
-            "{} reads",
-            memory.reads.get()
-        );
+        check(&mut cache, &first, 3, 2);
+        check(&mut cache, &second, 3, 3);
+        let reads = memory.reads.get();
+        assert!(reads < 2 * walked, "{reads} reads, a walk read {walked}");
         // The older entry's code changes: measured again, not answered.
         memory.write(0x9FF0, &[0x3E, 0x0F, 0x30]);
-        assert_eq!(
-            cache.next_rip(Skipped::Wrmsr, &first, 3, &memory),
-            Some(first.rip + 3)
-        );
+        check(&mut cache, &first, 3, 3);
         // And the other entry's generation is checked as well.
-        assert_eq!(
-            cache.next_rip(Skipped::Wrmsr, &second, 4, &memory),
-            Some(second.rip + 3)
-        );
+        check(&mut cache, &second, 4, 3);
         memory.write(0x9FF8, &[0x0F, 0x30, 0x90]);
-        assert_eq!(
-            cache.next_rip(Skipped::Wrmsr, &first, 4, &memory),
-            Some(first.rip + 3)
-        );
-        assert_eq!(
-            cache.next_rip(Skipped::Wrmsr, &second, 4, &memory),
-            Some(second.rip + 2)
-        );
+        check(&mut cache, &first, 4, 3);
+        check(&mut cache, &second, 4, 2);
     }
 
     #[derive(Clone, Debug)]
