@@ -41,9 +41,23 @@ mod leaf1 {
     pub const EDX_MTRR: u32 = 1 << 12;
 }
 
-/// Leaf 7 subleaf 0: AVX2 and the AVX-512 family depend on XSAVE.
-const LEAF7_EBX_HIDDEN: u32 =
-    1 << 5 | 1 << 16 | 1 << 17 | 1 << 21 | 1 << 26 | 1 << 27 | 1 << 28 | 1 << 30 | 1 << 31;
+/// Leaf 7 subleaf 0 EBX: AVX2 and the AVX-512 family depend on XSAVE; and
+/// the features whose MSRs are not virtualised: IA32_TSC_ADJUST (1: MSR
+/// 0x3B; KVM offers it, and under it Linux 6.1 read it at boot, took the
+/// #GP and logged "unchecked MSR access error"), resource-director
+/// monitoring and allocation (12, 15: 0xC8D-0xC8F and the mask MSRs).
+const LEAF7_EBX_HIDDEN: u32 = 1 << 1
+    | 1 << 5
+    | 1 << 12
+    | 1 << 15
+    | 1 << 16
+    | 1 << 17
+    | 1 << 21
+    | 1 << 26
+    | 1 << 27
+    | 1 << 28
+    | 1 << 30
+    | 1 << 31;
 /// Leaf 7 subleaf 0 ECX: PKU, OSPKE, CET shadow stacks (7), LA57, and the
 /// AVX-512 extensions.
 const LEAF7_ECX_HIDDEN: u32 =
@@ -265,7 +279,7 @@ mod tests {
     }
 
     #[test]
-    fn speculation_control_msrs_are_not_advertised() {
+    fn features_of_unvirtualised_msrs_are_not_advertised() {
         let leaf7 = filter(7, 0, ALL, 0)[EDX];
         for (bit, what) in [
             (26, "IBRS/IBPB"),
@@ -276,6 +290,10 @@ mod tests {
             (31, "SSBD"),
         ] {
             assert_eq!(leaf7 & (1 << bit), 0, "{what}");
+        }
+        let leaf7_ebx = filter(7, 0, ALL, 0)[EBX];
+        for (bit, what) in [(1, "TSC_ADJUST"), (12, "RDT-M"), (15, "RDT-A")] {
+            assert_eq!(leaf7_ebx & (1 << bit), 0, "{what}");
         }
         let ext8 = filter(0x8000_0008, 0, ALL, 0)[EBX];
         for (bit, what) in [
