@@ -393,6 +393,15 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         name: "vm-apic",
         deployment: Some("vm-apic"),
         markers: VM_APIC_MARKERS,
+        // Under nested KVM it stops in every run right after check 16, its
+        // VP spinning at the instruction after `WRMSR SELF_IPI 0x68` (the
+        // vector its TPR does not hold back): a difference between KVM and
+        // QEMU's TCG in how the APIC's injection is taken, not yet found.
+        // It is not the clean bits (the same with them off).
+        not_nested: Some(
+            "stops after check 16 (TPR holds back classes 4 and 5): the injection of the \
+             class-6 self-IPI does not happen under KVM; under investigation",
+        ),
         ..SystemTest::DEFAULT
     },
     SystemTest {

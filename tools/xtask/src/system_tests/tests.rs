@@ -434,7 +434,7 @@ fn repeat_runs_every_selected_test_once_per_round() {
 }
 
 #[test]
-fn every_system_test_runs_nested() {
+fn only_vm_apic_is_kept_out_of_the_nested_run() {
     // Issue 12: the nested run covers the whole TCG suite. A test that must
     // stay out says why in `not_nested`, and this list names it.
     let kept_out: Vec<_> = SYSTEM_TESTS
@@ -442,5 +442,5 @@ fn every_system_test_runs_nested() {
         .filter(|t| t.not_nested.is_some())
         .map(|t| t.name)
         .collect();
-    assert_eq!(kept_out, [] as [&str; 0]);
+    assert_eq!(kept_out, ["vm-apic"]);
 }
