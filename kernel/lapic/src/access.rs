@@ -153,11 +153,7 @@ impl LocalApic {
                 // x2APIC: "a write of a non-zero value causes #GP(0)"
                 // (SDM §10.12.1.2 Table 10-6, EOI row).
                 check(0)?;
-                if let Some(end) = self.eoi()
-                    && end.broadcast
-                {
-                    return Ok(Effect::EoiBroadcast(end.vector));
-                }
+                return Ok(self.end_of_interrupt());
             }
             Register::Ldr => self.ldr = value as u32 & 0xFF00_0000,
             Register::Dfr => self.dfr = value as u32 & 0xF000_0000,
@@ -219,7 +215,11 @@ impl LocalApic {
         Ok(Effect::None)
     }
 
-    fn write_icr_low(&mut self, value: u64, x2apic: bool) -> Result<Effect, GeneralProtection> {
+    pub(crate) fn write_icr_low(
+        &mut self,
+        value: u64,
+        x2apic: bool,
+    ) -> Result<Effect, GeneralProtection> {
         if x2apic {
             if value & X2APIC_ICR_RESERVED != 0 {
                 return Err(GeneralProtection);

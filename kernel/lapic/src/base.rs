@@ -68,6 +68,7 @@ pub enum BaseError {
 /// The mode the EN and EXTD bits of `value` select (`None`: the invalid
 /// EN = 0, EXTD = 1).
 #[must_use]
+#[inline]
 pub const fn mode_of(value: u64) -> Option<ApicMode> {
     match (value & EN != 0, value & EXTD != 0) {
         (false, false) => Some(ApicMode::Disabled),

@@ -38,11 +38,13 @@ impl Bits256 {
 
     /// Whether `n` is a member.
     #[must_use]
+    #[inline]
     pub const fn contains(&self, n: u8) -> bool {
         self.0[(n / 64) as usize] & (1 << (n % 64)) != 0
     }
 
     /// Adds `n`; whether it was absent.
+    #[inline]
     pub const fn insert(&mut self, n: u8) -> bool {
         let absent = !self.contains(n);
         self.0[(n / 64) as usize] |= 1 << (n % 64);
@@ -50,6 +52,7 @@ impl Bits256 {
     }
 
     /// Removes `n`; whether it was present.
+    #[inline]
     pub const fn remove(&mut self, n: u8) -> bool {
         let present = self.contains(n);
         self.0[(n / 64) as usize] &= !(1 << (n % 64));
@@ -58,6 +61,7 @@ impl Bits256 {
 
     /// The largest member.
     #[must_use]
+    #[inline]
     pub const fn highest(&self) -> Option<u8> {
         let mut word = 4;
         while word > 0 {
@@ -72,6 +76,7 @@ impl Bits256 {
 
     /// Whether the set is empty.
     #[must_use]
+    #[inline]
     pub const fn is_empty(&self) -> bool {
         self.0[0] | self.0[1] | self.0[2] | self.0[3] == 0
     }

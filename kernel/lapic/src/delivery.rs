@@ -7,6 +7,7 @@
 //! "Interrupt Acceptance for Fixed Interrupts", §10.8.5 "Signaling
 //! Interrupt Servicing Completion", §10.9 "Spurious Interrupt".
 
+use crate::access::Effect;
 use crate::message::{DeliveryMode, Message, Trigger};
 use crate::register::Lvt;
 use crate::state::{
@@ -88,6 +89,7 @@ impl LocalApic {
     /// processor will service only those interrupts that have a priority
     /// higher than that specified in the PPR").
     #[must_use]
+    #[inline]
     pub fn pending_vector(&self) -> Option<u8> {
         if !self.hardware_enabled() {
             return None;
@@ -100,6 +102,7 @@ impl LocalApic {
     /// vector moves from the IRR to the ISR. `None` when nothing is
     /// deliverable: the processor then gets the [spurious
     /// vector](Self::spurious_vector), which sets no ISR bit.
+    #[inline]
     pub fn acknowledge(&mut self) -> Option<u8> {
         let vector = self.pending_vector()?;
         self.irr.remove(vector);
@@ -110,6 +113,7 @@ impl LocalApic {
     /// An EOI: the highest in-service vector ends. `None` if nothing was in
     /// service. A level-triggered vector is broadcast to the I/O APICs
     /// unless the guest set SVR bit 12 where it is offered (SDM §10.8.5).
+    #[inline]
     pub fn eoi(&mut self) -> Option<EndOfInterrupt> {
         let vector = self.isr.highest()?;
         self.isr.remove(vector);
@@ -120,6 +124,16 @@ impl LocalApic {
             vector,
             broadcast: level && !suppressed,
         })
+    }
+
+    /// A write to the EOI register: [`eoi`](Self::eoi), and the broadcast
+    /// it asks of the I/O APICs as the write's effect.
+    #[inline]
+    pub(crate) fn end_of_interrupt(&mut self) -> Effect {
+        match self.eoi() {
+            Some(end) if end.broadcast => Effect::EoiBroadcast(end.vector),
+            _ => Effect::None,
+        }
     }
 
     /// Whether an NMI is pending.
@@ -185,6 +199,7 @@ impl LocalApic {
 
     /// The guest TSC at which the timer next needs attention.
     #[must_use]
+    #[inline]
     pub fn next_timer_deadline(&self) -> Option<u64> {
         if !self.hardware_enabled() {
             return None;
@@ -196,6 +211,7 @@ impl LocalApic {
     /// vector as an edge-triggered interrupt unless the entry is masked
     /// (the timer counts on while masked, SDM §10.5.1). Returns the expiry
     /// (for statistics), masked or not.
+    #[inline]
     pub fn poll_timer(&mut self, now: u64) -> Option<Expiry> {
         if !self.hardware_enabled() {
             return None;

@@ -8,6 +8,10 @@ use crate::state::{ESR_ILLEGAL_REGISTER, LocalApic};
 
 /// `IA32_TSC_DEADLINE`.
 pub const IA32_TSC_DEADLINE: u32 = 0x6E0;
+/// The x2APIC EOI register's MSR (SDM §10.12.1.2, Table 10-6).
+const X2APIC_EOI: u32 = X2APIC_MSR_BASE + (0x0B0 >> 4);
+/// The x2APIC ICR's MSR (one 64-bit register, SDM §10.12.9).
+const X2APIC_ICR: u32 = X2APIC_MSR_BASE + (0x300 >> 4);
 
 /// Whether `msr` is one the kernel routes to this crate: `IA32_APIC_BASE`,
 /// `IA32_TSC_DEADLINE`, or the x2APIC range `0x800`–`0xBFF`.
@@ -95,6 +99,7 @@ impl LocalApic {
     /// reserved or xAPIC-only number, a write-only register (EOI, SELF
     /// IPI), and `IA32_TSC_DEADLINE` where CPUID 1 ECX\[24\] is not
     /// reported.
+    #[inline]
     pub fn read_msr(&mut self, msr: u32, now: u64) -> Result<u64, GeneralProtection> {
         match msr {
             base::IA32_APIC_BASE => Ok(self.base),
@@ -119,6 +124,7 @@ impl LocalApic {
     /// As [`read_msr`](Self::read_msr), plus a write to a read-only
     /// register, bits 63:32 set in any register but the ICR, a reserved bit
     /// set (SDM §10.12.1.3), and an invalid `IA32_APIC_BASE` transition.
+    #[inline]
     pub fn write_msr(
         &mut self,
         msr: u32,
@@ -126,6 +132,18 @@ impl LocalApic {
         now: u64,
     ) -> Result<Effect, GeneralProtection> {
         match msr {
+            // The hot case first, without the register decode: an EOI in
+            // x2APIC mode (0 is its only valid value; anything else takes
+            // the general path to its #GP).
+            X2APIC_EOI if value == 0 && self.mode() == ApicMode::X2apic => {
+                self.poll_timer(now);
+                Ok(self.end_of_interrupt())
+            }
+            // A self-IPI's other hot register, as its register path does.
+            X2APIC_ICR if self.mode() == ApicMode::X2apic => {
+                self.poll_timer(now);
+                self.write_icr_low(value, true)
+            }
             base::IA32_APIC_BASE => self.write_apic_base(value).map(|_| Effect::None),
             IA32_TSC_DEADLINE if self.config.tsc_deadline => {
                 self.poll_timer(now);
@@ -142,6 +160,7 @@ impl LocalApic {
         }
     }
 
+    #[inline]
     fn x2apic_register(&self, msr: u32) -> Result<Register, GeneralProtection> {
         if self.mode() != ApicMode::X2apic {
             return Err(GeneralProtection);

@@ -171,6 +171,7 @@ impl LocalApic {
 
     /// The mode `IA32_APIC_BASE` selects.
     #[must_use]
+    #[inline]
     pub const fn mode(&self) -> ApicMode {
         match base::mode_of(self.base) {
             Some(mode) => mode,
@@ -191,10 +192,12 @@ impl LocalApic {
 
     /// Whether the APIC is software-enabled (SVR bit 8).
     #[must_use]
+    #[inline]
     pub const fn software_enabled(&self) -> bool {
         self.svr & SVR_ENABLE != 0
     }
 
+    #[inline]
     pub(crate) fn hardware_enabled(&self) -> bool {
         self.mode() != ApicMode::Disabled
     }
@@ -216,6 +219,7 @@ impl LocalApic {
     /// The processor priority: the TPR, or the class of the highest
     /// in-service vector if that is higher (SDM §10.8.3.1).
     #[must_use]
+    #[inline]
     pub fn ppr(&self) -> u8 {
         let isrv = self.isr.highest().unwrap_or(0);
         if self.tpr & 0xF0 >= isrv & 0xF0 {
@@ -227,23 +231,27 @@ impl LocalApic {
 
     /// The task priority.
     #[must_use]
+    #[inline]
     pub const fn tpr(&self) -> u8 {
         self.tpr
     }
 
     /// Sets the task priority (CR8 writes: CR8\[3:0\] = TPR\[7:4\]).
+    #[inline]
     pub fn set_tpr(&mut self, tpr: u8) {
         self.tpr = tpr;
     }
 
     /// The in-service vectors.
     #[must_use]
+    #[inline]
     pub const fn isr(&self) -> &VectorSet {
         &self.isr
     }
 
     /// The requested vectors.
     #[must_use]
+    #[inline]
     pub const fn irr(&self) -> &VectorSet {
         &self.irr
     }

@@ -238,7 +238,25 @@ impl ApicTimer {
     /// deadline the kernel programs its host timer for (converted to host
     /// time, rounded up).
     #[must_use]
+    #[inline]
     pub fn next_expiry(&self) -> Option<u64> {
+        if !self.armed() {
+            return None;
+        }
+        self.next_expiry_armed()
+    }
+
+    /// Whether the timer may expire: a countdown runs or a deadline is
+    /// set. When not, [`poll`](Self::poll) and
+    /// [`next_expiry`](Self::next_expiry) answer `None` without their
+    /// arithmetic — the common case on every VMRUN of a VP whose timer is
+    /// idle.
+    #[inline]
+    fn armed(&self) -> bool {
+        self.countdown.is_some() || self.deadline != 0
+    }
+
+    fn next_expiry_armed(&self) -> Option<u64> {
         match self.mode {
             TimerMode::TscDeadline => (self.deadline != 0).then_some(self.deadline),
             _ => {
@@ -253,7 +271,15 @@ impl ApicTimer {
     /// periodic expiries that passed meanwhile are coalesced into it).
     /// A one-shot timer and a TSC deadline disarm themselves; a periodic
     /// timer moves to its next grid point.
+    #[inline]
     pub fn poll(&mut self, now: u64) -> Option<Expiry> {
+        if !self.armed() {
+            return None;
+        }
+        self.poll_armed(now)
+    }
+
+    fn poll_armed(&mut self, now: u64) -> Option<Expiry> {
         if self.mode == TimerMode::TscDeadline {
             if self.deadline != 0 && now >= self.deadline {
                 let at = self.deadline;

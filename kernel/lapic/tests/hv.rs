@@ -149,3 +149,27 @@ fn lazy_eoi_with_nesting() {
     assert_eq!(apic.eoi().unwrap().vector, 0x40);
     assert!(apic.isr().is_empty());
 }
+
+/// The x2APIC EOI MSR's short path (`write_msr`'s first arm) ends what the
+/// register path ends, with the same broadcast, and leaves the other
+/// modes and a non-zero value to their #GP.
+#[test]
+fn x2apic_eoi_msr_ends_the_highest_in_service_vector() {
+    let mut apic = x2apic(0);
+    apic.accept(0x80, Trigger::Level);
+    apic.acknowledge();
+    apic.accept(0x90, Trigger::Edge);
+    apic.acknowledge();
+    assert_eq!(apic.write_msr(0x80B, 1, 0), Err(GeneralProtection));
+    assert!(apic.isr().contains(0x90));
+    assert_eq!(apic.write_msr(0x80B, 0, 0), Ok(Effect::None));
+    assert!(!apic.isr().contains(0x90) && apic.isr().contains(0x80));
+    assert_eq!(apic.write_msr(0x80B, 0, 0), Ok(Effect::EoiBroadcast(0x80)));
+    assert!(apic.isr().is_empty());
+    assert_eq!(apic.write_msr(0x80B, 0, 0), Ok(Effect::None));
+    let mut page_mode = xapic(0);
+    page_mode.accept(0x80, Trigger::Edge);
+    page_mode.acknowledge();
+    assert_eq!(page_mode.write_msr(0x80B, 0, 0), Err(GeneralProtection));
+    assert!(page_mode.isr().contains(0x80));
+}

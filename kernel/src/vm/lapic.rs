@@ -71,6 +71,12 @@ pub fn guest_tsc(vp: &Vp) -> u64 {
 /// (the only APIC reachable yet); `Dropped` otherwise.
 #[inline]
 pub fn deliver_own(apic: &mut LocalApic, message: &tessera_lapic::Message) -> Received {
+    // A self-IPI without building the APIC's address: `resolve` names
+    // the sender exactly when it is enabled, and `receive` drops
+    // everything at a disabled APIC anyway.
+    if message.target == tessera_lapic::Target::SelfOnly {
+        return apic.receive(message);
+    }
     let own = [apic.address()];
     if resolve(&message.target, Some(0), &own).contains(0) {
         apic.receive(message)

@@ -23,31 +23,38 @@ pub fn inject(vmcb: &mut VpVmcb, apic: &mut LocalApic) -> Option<u64> {
         vmcb.v_intr_mut().set_v_tpr(tpr_class);
     }
     let deadline = apic.next_timer_deadline().map(|d| d.wrapping_sub(offset));
+    // Nothing requested (most exits): neither an injection nor a window,
+    // and no 256-bit scan.
+    if apic.irr().is_empty() {
+        return deadline;
+    }
+    let interrupts_on = vmcb.save.rflags & (1 << 9) != 0;
+    let shadow = vmcb.control.interrupt_state.interrupt_shadow();
+    if interrupts_on && !shadow && !vmcb.control.event_inj.valid() {
+        // `acknowledge` finds the deliverable vector itself: one scan.
+        if let Some(vector) = apic.acknowledge() {
+            let event = Event::ExternalInterrupt { vector };
+            *vmcb.event_inj_mut() = event.encode().expect("an interrupt is a valid event");
+            if vmcb.control.v_intr.v_irq() {
+                vmcb.v_intr_mut().set_v_irq(false);
+                vmcb.intercepts_mut().set(Intercept::Vintr, false);
+            }
+            return deadline;
+        }
+    } else if let Some(vector) = apic.pending_vector() {
+        // The APIC has already weighed TPR and ISR: the window opens on
+        // IF and the shadow alone, and the choice is made again at its
+        // exit (a CR8 write meanwhile is seen then).
+        if !vmcb.control.v_intr.v_irq() {
+            request_window(vmcb, vector);
+        }
+    }
     // A request the TPR alone holds back is not a window: `guard_cr8`
     // makes the guest's `MOV CR8` exit instead, the moment that could
     // release it (as KVM does). A window weighed by the processor against
     // V_TPR (`V_IGN_TPR` clear) is not portable: QEMU's SVM, and KVM
     // nested on it, take it when V_INTR_PRIO *equals* V_TPR, and with
     // the APIC still holding the vector the VP looped on VINTR exits.
-    let Some(vector) = apic.pending_vector() else {
-        return deadline;
-    };
-    let interrupts_on = vmcb.save.rflags & (1 << 9) != 0;
-    let shadow = vmcb.control.interrupt_state.interrupt_shadow();
-    if interrupts_on && !shadow && !vmcb.control.event_inj.valid() {
-        apic.acknowledge();
-        let event = Event::ExternalInterrupt { vector };
-        *vmcb.event_inj_mut() = event.encode().expect("an interrupt is a valid event");
-        if vmcb.control.v_intr.v_irq() {
-            vmcb.v_intr_mut().set_v_irq(false);
-            vmcb.intercepts_mut().set(Intercept::Vintr, false);
-        }
-    } else if !vmcb.control.v_intr.v_irq() {
-        // The APIC has already weighed TPR and ISR: the window opens on
-        // IF and the shadow alone, and the choice is made again at its
-        // exit (a CR8 write meanwhile is seen then).
-        request_window(vmcb, vector);
-    }
     deadline
 }
 

@@ -172,6 +172,7 @@ impl Event {
     /// # Errors
     ///
     /// As [`check`](Self::check).
+    #[inline]
     pub const fn encode(self) -> Result<EventInjection, EventInjectionError> {
         match self.check() {
             Ok(()) => {}

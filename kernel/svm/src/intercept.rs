@@ -202,6 +202,7 @@ pub struct InterceptBit {
 impl Intercept {
     /// The (word, bit) this intercept occupies.
     #[must_use]
+    #[inline]
     pub const fn position(self) -> InterceptBit {
         use Intercept as I;
         let (word, bit) = match self {
@@ -308,6 +309,7 @@ const _: () = assert!(size_of::<InterceptVector>() == 0x18);
 
 impl InterceptVector {
     /// Sets (`true`) or clears (`false`) one intercept.
+    #[inline]
     pub const fn set(&mut self, intercept: Intercept, on: bool) {
         let InterceptBit { word, bit } = intercept.position();
         if on {
@@ -326,6 +328,7 @@ impl InterceptVector {
 
     /// Whether one intercept is set.
     #[must_use]
+    #[inline]
     pub const fn is_set(&self, intercept: Intercept) -> bool {
         let InterceptBit { word, bit } = intercept.position();
         self.words[word] & (1 << bit) != 0

@@ -1,7 +1,9 @@
-//! The last instruction a VP's exits measured without NRIP save, kept with
-//! everything the measurement read, so that the next exit at the same place
-//! re-reads those few words instead of walking the guest's page tables and
-//! the nested ones again.
+//! The last two instructions a VP's exits measured without NRIP save, kept
+//! with everything each measurement read, so that the next exit at either
+//! place re-reads those few words instead of walking the guest's page
+//! tables and the nested ones again. Two, because exits come in pairs
+//! that alternate: a self-IPI's ICR write and its handler's EOI write each
+//! missed a one-entry cache on every round.
 //!
 //! A measurement depends on: the exit, the code state (RIP, CS base and
 //! attributes, CR0, CR3, CR4, EFER: `CodeState::of` reads nothing else),
@@ -18,7 +20,9 @@
 //! The hit is the hot path of every CPUID, hypercall and MSR exit on a CPU
 //! without NRIP save, so it is kept small: the key is the VMCB's own fields
 //! compared raw (no code state is worked out), and the words to re-read are
-//! one flat list.
+//! one flat list. Only the most recent entry is checked there; the other
+//! one on the (out-of-line) miss path, before a fresh measurement, which
+//! becomes the most recent and moves the previous one to second place.
 use crate::guest_walk::{self, GuestPhysical};
 use crate::instruction::{self, CodeState, Fetched, MAX_LENGTH, Skipped};
 use core::cell::Cell;
@@ -39,7 +43,7 @@ const MAX_ENTRIES: usize = 4;
 /// A 15-byte instruction spans at most 3 aligned words.
 const CODE_WORDS: usize = 3;
 const MAX_WORDS: usize = MAX_ENTRIES + CODE_WORDS;
-// `FetchCache::words_changed` spells out every count up to this.
+// `Measurement::words_changed` spells out every count up to this.
 const _: () = assert!(MAX_WORDS == 7);
 
 /// What a measurement was made for: every input of `CodeState::of`, raw,
@@ -103,9 +107,17 @@ struct Word {
     value: u64,
 }
 
-/// The last measurement (see the module documentation).
+/// The last two measurements (see the module documentation): `recent`
+/// checked on the hot path, `previous` before a fresh fetch.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FetchCache {
+    recent: Measurement,
+    previous: Measurement,
+}
+
+/// One measurement and what it read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Measurement {
     key: Key,
     /// The page-table entries the walk read (whole words), then the words
     /// that hold the instruction (it lies in one page; longer ones are not
@@ -151,7 +163,7 @@ fn ip_mask(bits: u32) -> u64 {
 impl FetchCache {
     /// Where RIP goes past `skipped` at the guest state `save` on a CPU
     /// without NRIP save (`instruction::next_rip` with the fetch), re-using
-    /// the last measurement where nothing it read has changed.
+    /// a recent measurement where nothing it read has changed.
     /// `generation` is the partition's TLB generation now.
     #[inline(always)]
     pub fn next_rip(
@@ -167,11 +179,51 @@ impl FetchCache {
         }
     }
 
-    /// [`FetchCache::next_rip`] if the last measurement still holds, else
-    /// `None` (then [`FetchCache::measure`] measures). Apart, so that a
-    /// caller's hot path never merges the hit with the measurement.
+    /// [`FetchCache::next_rip`] if the most recent measurement still
+    /// holds, else `None` (then [`FetchCache::measure`] tries the other
+    /// one, then measures). Apart, so that a caller's hot path never
+    /// merges the hit with the measurement.
     #[inline(always)]
     pub fn hit(
+        &self,
+        skipped: Skipped,
+        save: &VmcbSaveArea,
+        generation: u64,
+        memory: &impl Locations,
+    ) -> Option<u64> {
+        self.recent.hit(skipped, save, generation, memory)
+    }
+
+    /// What [`FetchCache::next_rip`] does when the most recent measurement
+    /// misses: the previous one if it still holds, else a fresh fetch and
+    /// match, remembered as the most recent when everything it read can be
+    /// found again.
+    #[cold]
+    #[inline(never)]
+    pub fn measure(
+        &mut self,
+        skipped: Skipped,
+        save: &VmcbSaveArea,
+        generation: u64,
+        memory: &impl Locations,
+    ) -> Option<u64> {
+        if let Some(next) = self.previous.hit(skipped, save, generation, memory) {
+            return Some(next);
+        }
+        let (next, fresh) = Measurement::take(skipped, save, generation, memory)?;
+        if let Some(fresh) = fresh {
+            self.previous = self.recent;
+            self.recent = fresh;
+        }
+        Some(next)
+    }
+}
+
+impl Measurement {
+    /// Where RIP goes past the instruction if this measurement still holds
+    /// (everything it read is unchanged), else `None`.
+    #[inline(always)]
+    fn hit(
         &self,
         skipped: Skipped,
         save: &VmcbSaveArea,
@@ -217,21 +269,17 @@ impl FetchCache {
         }
     }
 
-    /// A fresh fetch and match (what [`FetchCache::next_rip`] does on a
-    /// miss), remembered when everything it read can be found again.
-    #[cold]
-    #[inline(never)]
-    pub fn measure(
-        &mut self,
+    /// A fresh fetch and match: the next RIP, and the measurement when
+    /// everything it read can be found again.
+    fn take(
         skipped: Skipped,
         save: &VmcbSaveArea,
         generation: u64,
         memory: &impl Locations,
-    ) -> Option<u64> {
+    ) -> Option<(u64, Option<Self>)> {
         // Built here, not by the caller, so the hit keeps nothing of it.
         let key = Key::of(skipped, save, generation);
         let code = &CodeState::of(save);
-        self.key = Key::default();
         let start = code.cs_base.wrapping_add(code.rip);
         let recorder = Recorder {
             memory,
@@ -245,7 +293,7 @@ impl FetchCache {
         let (Some(page), true) = (page, (start & 0xFFF) as usize + MAX_LENGTH <= 0x1000) else {
             let fetched = instruction::fetch(memory, code);
             let length = instruction::length(skipped, fetched.as_slice(), code.bits == 64)?;
-            return Some(code.advanced(u64::from(length)));
+            return Some((code.advanced(u64::from(length)), None));
         };
         let mut fetched = Fetched::default();
         if memory.read_bytes(page | (start & 0xFFF), &mut fetched.bytes) {
@@ -255,12 +303,12 @@ impl FetchCache {
         let next = code.advanced(u64::from(length));
         let entry_count = recorder.count.get();
         if entry_count > MAX_ENTRIES {
-            return Some(next);
+            return Some((next, None));
         }
         let mut words = [Word::default(); MAX_WORDS];
         for (slot, &(gpa, value)) in words.iter_mut().zip(&recorder.reads.get()[..entry_count]) {
             let Some(location) = memory.locate(gpa) else {
-                return Some(next);
+                return Some((next, None));
             };
             *slot = Word {
                 location,
@@ -269,7 +317,7 @@ impl FetchCache {
             };
         }
         let Some(first) = memory.locate(page | (start & 0xFFF)) else {
-            return Some(next);
+            return Some((next, None));
         };
         // The instruction's bytes, by the aligned words that hold them.
         let code_words = &mut words[entry_count..];
@@ -283,14 +331,14 @@ impl FetchCache {
             code_words[slot].value |= u64::from(byte) << shift;
             used = slot + 1;
         }
-        *self = Self {
+        let measurement = Self {
             key,
             words,
             word_count: entry_count + used,
             length: u64::from(length),
             ip_mask: ip_mask(code.bits),
         };
-        Some(next)
+        Some((next, Some(measurement)))
     }
 }
 
@@ -420,6 +468,50 @@ mod tests {
             cache.next_rip(Skipped::Cpuid, &code, 2, &memory),
             Some(code.rip + 2)
         );
+    }
+
+    #[test]
+    fn two_alternating_exits_both_hit_and_both_see_changes() {
+        let memory = Memory::default();
+        // WRMSR at 0x40_1FF0 and, 8 bytes on, another WRMSR (prefixed).
+        let first = long_mode(&memory, &[0x0F, 0x30], 0);
+        memory.write(0x9FF8, &[0x2E, 0x0F, 0x30]);
+        let second = VmcbSaveArea {
+            rip: first.rip + 8,
+            ..first
+        };
+        let mut cache = FetchCache::default();
+        // The cache's answer for a WRMSR at `save` in TLB `generation`
+        // must be `length` bytes on.
+        let check = |cache: &mut FetchCache, save: &VmcbSaveArea, generation, length| {
+            assert_eq!(
+                cache.next_rip(Skipped::Wrmsr, save, generation, &memory),
+                Some(save.rip + length),
+                "at {:#x}, generation {generation}",
+                save.rip
+            );
+        };
+        for _ in 0..2 {
+            check(&mut cache, &first, 3, 2);
+            check(&mut cache, &second, 3, 3);
+        }
+        let walked = {
+            memory.reads.set(0);
+            check(&mut FetchCache::default(), &first, 3, 2);
+            memory.reads.replace(0)
+        };
+        check(&mut cache, &first, 3, 2);
+        check(&mut cache, &second, 3, 3);
+        let reads = memory.reads.get();
+        assert!(reads < 2 * walked, "{reads} reads, a walk read {walked}");
+        // The older entry's code changes: measured again, not answered.
+        memory.write(0x9FF0, &[0x3E, 0x0F, 0x30]);
+        check(&mut cache, &first, 3, 3);
+        // And the other entry's generation is checked as well.
+        check(&mut cache, &second, 4, 3);
+        memory.write(0x9FF8, &[0x0F, 0x30, 0x90]);
+        check(&mut cache, &first, 4, 3);
+        check(&mut cache, &second, 4, 2);
     }
 
     #[derive(Clone, Debug)]

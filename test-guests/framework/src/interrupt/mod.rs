@@ -224,7 +224,11 @@ pub fn write32_marking_next(address: u64, value: u32) -> u64 {
 
 /// WRMSR of `value` to `msr`, returning the TSC read right before it (for
 /// [`last_tsc`] differences: the instructions from the write to the
-/// handler under `-icount`).
+/// handler under `-icount`). Never inlined: every call's WRMSR is then the
+/// same instruction, as a guest's IPI routine is — inlined into an
+/// unrolled measurement loop, each measurement was the first exit at its
+/// RIP and so always measured the kernel's cold instruction fetch.
+#[inline(never)]
 pub fn wrmsr_after_rdtsc(msr: u32, value: u64) -> u64 {
     let (low, high): (u32, u32);
     // SAFETY: as for `wrmsr_marking_next`; RDTSC changes no memory.
