@@ -98,6 +98,9 @@ pub fn guard_cr8(vmcb: &mut VpVmcb, apic: Option<&LocalApic>) {
 /// being delivered (its class above the highest in service, not above
 /// the TPR's).
 fn held_by_tpr(apic: &LocalApic) -> bool {
+    if apic.irr().is_empty() {
+        return false;
+    }
     let in_service = apic.isr().highest().map_or(0, |v| v >> 4);
     apic.mode() != tessera_lapic::ApicMode::Disabled
         && apic.pending_vector().is_none()
