@@ -20,6 +20,8 @@ use crate::state::Kernel;
 use core::sync::atomic::{AtomicU32, Ordering};
 use tessera_capability::VpId;
 use tessera_gpa_space::OverlayId;
+use tessera_hv1::dispatch::{ClusterIpi, ProcessorSet};
+use tessera_lapic::Trigger;
 use tessera_lapic::hv::is_hv_apic_msr;
 
 /// The EOI Assist field's "No EOI required" bit; the field is the 32 bits
@@ -61,6 +63,23 @@ impl Kernel {
                 }),
         };
         Some(record.complete_apic_msr(answer, next_rip))
+    }
+
+    /// `HvCallSendSyntheticClusterIpi(Ex)` by VP `vp`: `ipi.vector` as a
+    /// fixed, edge-triggered interrupt to each named VP with an APIC (TLFS
+    /// md `virtual-interrupts.md` § Synthetic Cluster IPI); indices of VPs
+    /// that do not exist are skipped, as the TLFS names no error for them.
+    pub fn send_cluster_ipi(&mut self, vp: VpId, ipi: &ClusterIpi) {
+        let Some(record) = self.vps.get_mut(vp) else {
+            return;
+        };
+        let named = match &ipi.targets {
+            ProcessorSet::All => true,
+            ProcessorSet::Set(set) => set.iter().any(|index| index == record.index),
+        };
+        if let (true, Some(apic)) = (named, record.apic.as_mut()) {
+            apic.accept(ipi.vector, Trigger::Edge);
+        }
     }
 
     /// At an exit the locked path handles, before anything reads VP `vp`'s
