@@ -90,6 +90,7 @@ pub mod lifecycle_route;
 pub mod memory;
 pub mod mmio;
 pub mod msr_effects;
+pub mod nmi_mask;
 pub mod overlay;
 pub mod parameter_memory;
 pub mod pending;
@@ -224,6 +225,8 @@ pub struct Vp {
     /// to accept it.
     pub pending_interrupt: Option<u64>,
     pub pending_nmi: bool,
+    /// Whether an injected NMI's handler still runs (`nmi_mask.rs`).
+    pub nmi_mask: nmi_mask::NmiMask,
     pub seen_tlb_generation: u64,
     /// The per-VP synthetic MSRs (VP index, VP assist page).
     pub hv1_msrs: tessera_hv1::VpMsrs,
