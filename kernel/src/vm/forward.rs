@@ -67,14 +67,17 @@ impl Kernel {
         pending: Pending,
     ) -> Keep {
         self.count_forwarded(vp, &route);
-        let Some(record) = self.vps.get_mut(vp) else {
+        let Some(thread) = self.vps.get(vp).map(|record| record.thread) else {
             return Keep::Blocked;
         };
-        write_buffer_words(record.message_buffer, message.buffer());
-        let thread = record.thread;
         if let Some(keep) = self.fast_forward(cpu, thread, vp, route, message, pending) {
             return keep;
         }
+        // The general path sends from the VP thread's message buffer.
+        let Some(record) = self.vps.get(vp) else {
+            return Keep::Blocked;
+        };
+        write_buffer_words(record.message_buffer, message.buffer());
         let mut ipc_message = Message::new(&message.words).expect("six words fit");
         ipc_message.buffer_words = message.buffer_words() as u16;
         match self
@@ -111,8 +114,8 @@ impl Kernel {
     /// the handler's registers and message buffer, as `write_delivery`
     /// would from the wakeup the general path records, and the CPU goes to
     /// the handler. The exit message carries no capability; its buffer
-    /// words are the kernel's, copied frame to frame. `None`: nothing
-    /// changed, the general path calls.
+    /// words go straight into the handler's message buffer. `None`:
+    /// nothing changed, the general path calls.
     fn fast_forward(
         &mut self,
         cpu: usize,
@@ -122,34 +125,39 @@ impl Kernel {
         message: &EncodedExit,
         pending: Pending,
     ) -> Option<Keep> {
-        let (threads, sched, domains) = (&self.threads, &self.sched, &self.domains);
-        let accept = |server: tessera_capability::ThreadId| {
-            sched.nothing_ready(cpu)
-                && threads.get(&server).is_some_and(|record| {
-                    record.cpu == cpu
-                        && !record.dead
-                        && record.vp.is_none()
-                        && domains.get(record.domain).is_some()
-                })
-        };
-        let server = self.ipc.fast_call(thread, route.endpoint, None, accept)?;
         let count = message
             .buffer_words()
             .min(tessera_abi::MESSAGE_BUFFER_WORDS);
-        // Both records exist: the VP's thread is running, and `accept`
-        // saw the server's.
-        let (from, to) = (
-            self.threads[&thread].message_buffer,
-            self.threads[&server].message_buffer,
-        );
-        crate::ipc_glue::copy_buffer(from, to, count);
-        crate::ipc_glue::write_received(
-            &mut self.thread(server).context,
-            route.badge.map_or(0, |badge| badge.0),
-            message.words,
-            tessera_abi::NO_SELECTOR,
-            count as u64,
-        );
+        let badge = route.badge.map_or(0, |badge| badge.0);
+        let (threads, sched, domains) = (&mut self.threads, &self.sched, &self.domains);
+        // Once `accept` says yes the call is made, so the delivery is
+        // written into the server's registers and message buffer here,
+        // with its record at hand.
+        let accept = |server: tessera_capability::ThreadId| {
+            if !sched.nothing_ready(cpu) {
+                return false;
+            }
+            let Some(record) = threads.get_mut(&server) else {
+                return false;
+            };
+            if record.cpu != cpu
+                || record.dead
+                || record.vp.is_some()
+                || domains.get(record.domain).is_none()
+            {
+                return false;
+            }
+            write_buffer_words(record.message_buffer, message.buffer());
+            crate::ipc_glue::write_received(
+                &mut record.context,
+                badge,
+                message.words,
+                tessera_abi::NO_SELECTOR,
+                count as u64,
+            );
+            true
+        };
+        let server = self.ipc.fast_call(thread, route.endpoint, None, accept)?;
         if let Some(record) = self.vps.get_mut(vp) {
             record.state = VpState::AwaitingReply(pending);
             record.reply = None;

@@ -182,6 +182,9 @@ pub struct Route {
     pub badge: Option<Badge>,
     /// The general registers the handler asked for.
     pub state: u64,
+    /// Its place in the partition's route list (routes are only ever
+    /// appended), where the exit statistics count what it forwarded.
+    pub slot: usize,
 }
 
 /// What a VP is doing.
