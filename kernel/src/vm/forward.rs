@@ -14,7 +14,7 @@ pub use super::pending::{Pending, PendingKind};
 use tessera_ipc::{CallOutcome, Message};
 use tessera_vcpu::exit_message;
 use tessera_vcpu::registers::{VpRegisters, set_uncached};
-use tessera_vcpu::reply::{self, Reply};
+use tessera_vcpu::reply;
 
 /// Copies words into a message-buffer frame.
 pub fn write_buffer_words(frame: x86_64::PhysAddr, words: &[u64]) {
@@ -214,38 +214,51 @@ impl Kernel {
             );
             return Some(self.handler_failed(cpu, vp, pending));
         }
-        let Some(reply) = self.vps.get_mut(vp).and_then(|record| record.reply.take()) else {
+        // The reply is applied where it lies and cleared after: moved out,
+        // its register array would be copied on every forwarded exit.
+        let Some(stop) = self
+            .vps
+            .get(vp)
+            .and_then(|record| record.reply.as_ref())
+            .map(|reply| reply.stop)
+        else {
             // Every reply to a VP is captured where the kernel accepts it
             // (`capture_reply_to_vp`), so this is a kernel bug.
             log::error!("{}: woken without a captured reply", self.vp_name(vp));
             self.stop_vp(vp);
             return Some(Keep::Blocked);
         };
-        self.apply_reply(vp, pending, &reply);
-        if reply.stop {
+        self.apply_reply(vp, pending);
+        if stop {
             self.stop_vp(vp);
             return Some(Keep::Blocked);
         }
         None
     }
 
-    fn apply_reply(&mut self, vp: VpId, pending: Pending, reply: &Reply) {
+    /// Applies VP `vp`'s captured reply to it, and clears it.
+    fn apply_reply(&mut self, vp: VpId, pending: Pending) {
         let Some(record) = self.vps.get_mut(vp) else {
+            return;
+        };
+        let super::Vp {
+            reply, vmcb, gprs, ..
+        } = &mut **record;
+        let Some(reply) = reply.as_ref() else {
             return;
         };
         for (name, value) in reply.register_pairs() {
             // Names and values were checked by `reply::decode`. Registers
             // no clean bit covers keep the VMCB's cached areas clean; any
             // other name counts as writing every area.
-            if !set_uncached(&mut record.vmcb, &mut record.gprs, name, value) {
+            if !set_uncached(vmcb, gprs, name, value) {
                 let mut registers = VpRegisters {
-                    vmcb: record.vmcb.all_mut(),
-                    gprs: &mut record.gprs,
+                    vmcb: vmcb.all_mut(),
+                    gprs,
                 };
                 let _ = registers.set(name, (value, 0));
             }
         }
-        let vmcb = &mut record.vmcb;
         if let Some([first, second]) = reply.result {
             match pending.kind {
                 PendingKind::IoRead { size } => {
@@ -264,38 +277,41 @@ impl Kernel {
                 }
                 PendingKind::MsrRead => {
                     *vmcb.rax_mut() = first & 0xFFFF_FFFF;
-                    record.gprs.rdx = first >> 32;
+                    gprs.rdx = first >> 32;
                 }
-                PendingKind::Mmio(access) => {
-                    super::mmio::complete_load(vmcb, &mut record.gprs, access, first)
-                }
+                PendingKind::Mmio(access) => super::mmio::complete_load(vmcb, gprs, access, first),
                 PendingKind::Hypercall => *vmcb.rax_mut() = first,
                 PendingKind::Cpuid => {
                     *vmcb.rax_mut() = first & 0xFFFF_FFFF;
-                    record.gprs.rbx = first >> 32;
-                    record.gprs.rcx = second & 0xFFFF_FFFF;
-                    record.gprs.rdx = second >> 32;
+                    gprs.rbx = first >> 32;
+                    gprs.rcx = second & 0xFFFF_FFFF;
+                    gprs.rdx = second >> 32;
                 }
                 _ => {}
             }
         }
         if reply.fault {
-            *record.vmcb.event_inj_mut() = super::exits::general_protection();
+            *vmcb.event_inj_mut() = super::exits::general_protection();
         }
         if reply.advance_rip
             && let Some(next) = pending.next_rip
         {
-            *record.vmcb.rip_mut() = next;
+            *vmcb.rip_mut() = next;
         }
+        let mut dropped = false;
         if let Some(event) = reply.inject {
-            if record.vmcb.control.event_inj.valid() {
-                log::warn!(
-                    "{}: an event is already being delivered; the reply's is dropped",
-                    self.vp_name(vp)
-                );
-            } else if let Some(record) = self.vps.get_mut(vp) {
-                *record.vmcb.event_inj_mut() = event;
+            if vmcb.control.event_inj.valid() {
+                dropped = true;
+            } else {
+                *vmcb.event_inj_mut() = event;
             }
+        }
+        record.reply = None;
+        if dropped {
+            log::warn!(
+                "{}: an event is already being delivered; the reply's is dropped",
+                self.vp_name(vp)
+            );
         }
     }
 
