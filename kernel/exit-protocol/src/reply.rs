@@ -409,6 +409,7 @@ impl ExitReply {
 
     /// The reply six words and the message-buffer words that came with
     /// them carry.
+    #[inline]
     pub fn decode(
         words: &[u64; tessera_abi::MESSAGE_WORDS],
         buffer: &[u64],

@@ -120,6 +120,7 @@ impl Ipc {
     /// # Errors
     ///
     /// [`IpcError::InvalidThread`].
+    #[inline]
     pub fn caller(&self, t: ThreadId) -> Result<Option<ThreadId>, IpcError> {
         Ok(self.thread(t)?.caller)
     }

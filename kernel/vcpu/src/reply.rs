@@ -66,6 +66,7 @@ pub fn event_injection(word: u64) -> Result<EventInjection, ReplyError> {
 /// Decodes and checks reply words 0-5 and the message-buffer words that
 /// came with them. `msr_exit` says whether the exit was an MSR intercept
 /// (the only one `FAULT` applies to).
+#[inline]
 pub fn decode(words: &[u64; 6], buffer: &[u64], msr_exit: bool) -> Result<Reply, ReplyError> {
     let reply = ExitReply::decode(words, buffer)?;
     if reply.fault && (!msr_exit || reply.result.is_some() || reply.advance_rip) {
