@@ -87,7 +87,7 @@ impl Kernel {
             Ok(outcome) => {
                 if let Some(record) = self.vps.get_mut(vp) {
                     record.state = VpState::AwaitingReply(pending);
-                    record.reply = None;
+                    record.reply_captured = false;
                 }
                 match outcome {
                     CallOutcome::Delivered { server } => self.hand_over(server, cpu),
@@ -160,7 +160,7 @@ impl Kernel {
         let server = self.ipc.fast_call(thread, route.endpoint, None, accept)?;
         if let Some(record) = self.vps.get_mut(vp) {
             record.state = VpState::AwaitingReply(pending);
-            record.reply = None;
+            record.reply_captured = false;
         }
         Some(Keep::SwitchTo(server))
     }
@@ -219,8 +219,8 @@ impl Kernel {
         let Some(stop) = self
             .vps
             .get(vp)
-            .and_then(|record| record.reply.as_ref())
-            .map(|reply| reply.stop)
+            .filter(|record| record.reply_captured)
+            .map(|record| record.reply.stop)
         else {
             // Every reply to a VP is captured where the kernel accepts it
             // (`capture_reply_to_vp`), so this is a kernel bug.
@@ -242,11 +242,15 @@ impl Kernel {
             return;
         };
         let super::Vp {
-            reply, vmcb, gprs, ..
+            reply,
+            reply_captured,
+            vmcb,
+            gprs,
+            ..
         } = &mut **record;
-        let Some(reply) = reply.as_ref() else {
+        if !core::mem::take(reply_captured) {
             return;
-        };
+        }
         for (name, value) in reply.register_pairs() {
             // Names and values were checked by `reply::decode`. Registers
             // no clean bit covers keep the VMCB's cached areas clean; any
@@ -306,7 +310,6 @@ impl Kernel {
                 *vmcb.event_inj_mut() = event;
             }
         }
-        record.reply = None;
         if dropped {
             log::warn!(
                 "{}: an event is already being delivered; the reply's is dropped",
@@ -342,22 +345,25 @@ impl Kernel {
             return Ok(false);
         };
         let stopping = pending.lifecycle || record.stop_requested;
-        let record = &self.threads[&replier];
-        let words = words_of(&record.context);
-        let count = usize::try_from(record.context.r14).unwrap_or(usize::MAX);
+        let replier = &self.threads[&replier];
+        let words = words_of(&replier.context);
+        let count = usize::try_from(replier.context.r14).unwrap_or(usize::MAX);
         if count > tessera_abi::MESSAGE_BUFFER_WORDS {
             return Err(tessera_abi::Status::InvalidArgument.code());
         }
-        let buffer = read_buffer(record.message_buffer, count);
+        let buffer = read_buffer(replier.message_buffer, count);
         let is_msr = matches!(pending.kind, PendingKind::MsrRead | PendingKind::MsrWrite);
-        let reply = match reply::decode(&words, buffer, is_msr) {
-            Ok(reply) if !reply.advance_rip || pending.next_rip.is_some() => reply,
-            _ => return Err(tessera_abi::Status::InvalidArgument.code()),
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Ok(false);
         };
-        let stops = reply.stop || stopping;
-        if let Some(record) = self.vps.get_mut(vp) {
-            record.reply = Some(reply);
+        // Decoded where it is kept; a refused one leaves nothing captured.
+        record.reply_captured = false;
+        let reply = &mut record.reply;
+        match reply::decode_into(&words, buffer, is_msr, reply) {
+            Ok(()) if !reply.advance_rip || pending.next_rip.is_some() => {}
+            _ => return Err(tessera_abi::Status::InvalidArgument.code()),
         }
-        Ok(stops)
+        record.reply_captured = true;
+        Ok(reply.stop || stopping)
     }
 }
