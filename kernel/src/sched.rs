@@ -72,6 +72,18 @@ pub fn run_next(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize) -> !
 pub fn enter(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize, thread: ThreadId) -> ! {
     let kernel = guard.as_mut().expect("checked by the caller");
     ipc_glue::deliver_wakeup(kernel, thread);
+    enter_woken(guard, cpu, thread)
+}
+
+/// [`enter`] for a thread with no wakeup to take: the IPC fast paths
+/// deliver theirs themselves (`tessera_ipc::Ipc::fast_call`,
+/// `fast_reply_wait`).
+pub fn enter_woken(
+    mut guard: MutexGuard<'static, Option<Kernel>>,
+    cpu: usize,
+    thread: ThreadId,
+) -> ! {
+    let kernel = guard.as_mut().expect("checked by the caller");
     kernel.sched.running[cpu] = Some(thread);
     if kernel.threads[&thread].vp.is_some() {
         crate::vm::run::enter(guard, thread)
