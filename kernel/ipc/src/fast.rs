@@ -109,11 +109,11 @@ impl Ipc {
         accept: impl FnOnce(ThreadId) -> bool,
     ) -> Option<ThreadId> {
         // Its errors are the general path's to report.
-        self.check_wait(server, e).ok()?;
+        let (record, ep) = self.checked_wait(server, e).ok()?;
         // No caller: a first wait, or its caller died (general path).
-        let caller = self.thread(server).ok()?.caller?;
+        let caller = record.caller?;
         // A queued call would be received at once.
-        if !self.endpoint(e).ok()?.senders.is_empty() {
+        if !ep.senders.is_empty() {
             return None;
         }
         if !accept(caller) {
