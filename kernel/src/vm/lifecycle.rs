@@ -259,6 +259,7 @@ impl Kernel {
             exit_counts: Default::default(),
             fixed_cpuid: super::guest_cpu::fixed_cpuid_of(index),
             apic,
+            lazy_eoi: Default::default(),
             exit_rip: None,
         };
         record.refresh_apic_cpuid();
