@@ -359,8 +359,14 @@ mod tests {
             "{table}"
         );
         assert!(
+            table.contains(
+                "  port write forwarded (TLFS body)         3000   <= 900 OVER          3578    1.2x\n"
+            ),
+            "{table}"
+        );
+        assert!(
             table.ends_with(
-                "  2 of 6 paths with a target meet it (ratio: Linux KVM's count over ours)\n"
+                "  2 of 7 paths with a target meet it (ratio: Linux KVM's count over ours)\n"
             ),
             "{table}"
         );
