@@ -145,6 +145,7 @@ pub const VM_BENCH_MARKERS: &[&str] = &[
     "partition bench: Hv#1 interface (3 features)",
     "bench: cpuid-kernel ",
     "bench: cpuid-forwarded ",
+    "bench: port-write-forwarded ",
     "bench: exit-bare ",
     "bench: hypercall-fast ",
     "bench: eoi-x2apic ",
