@@ -96,7 +96,7 @@ pub mod audit;
 pub mod vm;
 
 /// The ABI this crate describes.
-pub const ABI_VERSION: u32 = 6;
+pub const ABI_VERSION: u32 = 7;
 
 /// Message words that travel in registers on every IPC operation.
 pub const MESSAGE_WORDS: usize = 6;
@@ -330,12 +330,26 @@ pub enum Syscall {
     /// buffer ([`audit::WORDS`] words, `r14`); word 0 is also in message
     /// word 0.
     KernelAudit = 43,
+    /// Has the kernel signal the notification in `rdi` (SIGNAL) with the
+    /// bits of word 1 (non-zero) once word 0 microseconds have passed —
+    /// never before, soon after (within the kernel's timer floor, 50 µs) —
+    /// so a component can sleep until a deadline with `WaitNotification`.
+    /// One deadline per notification and component: arming again replaces
+    /// it, word 0 = [`TIMER_CANCEL`] disarms it. A component may have
+    /// [`TIMERS_PER_COMPONENT`] armed at once; another is
+    /// [`Status::OutOfMemory`]. Its deadlines end with it.
+    TimerSignal = 44,
 }
+
+/// `TimerSignal` word 0: disarm the notification's deadline.
+pub const TIMER_CANCEL: u64 = u64::MAX;
+/// Deadlines one component may have armed at once (`TimerSignal`).
+pub const TIMERS_PER_COMPONENT: usize = 8;
 
 impl Syscall {
     /// Every system call, in number order (numbers may have gaps: each
     /// branch of the project owns a range).
-    pub const ALL: [Self; 37] = [
+    pub const ALL: [Self; 38] = [
         Self::Null,
         Self::ConsoleWrite,
         Self::Call,
@@ -373,6 +387,7 @@ impl Syscall {
         Self::ConsoleRead,
         Self::ConsoleInputNotify,
         Self::KernelAudit,
+        Self::TimerSignal,
     ];
 
     /// Numbers below this may name a call.

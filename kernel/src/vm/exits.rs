@@ -81,6 +81,7 @@ impl Kernel {
                 let stop_requested = self.vps.get(vp).is_some_and(|r| r.stop_requested);
                 // The interrupt may have been a typed key for a reader.
                 crate::console_input::deliver(self);
+                self.expire_component_timers(cpu);
                 let preempt = !self.sched.nothing_ready(cpu) || stop_requested;
                 if preempt {
                     Next::Leave(Keep::Yield)

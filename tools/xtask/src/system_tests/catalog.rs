@@ -296,7 +296,7 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             "] INFO ok 6 - two domains that name only each other, neither started, are reaped and their quota returned",
             "] INFO ok 7 - a domain whose thread spins on the other CPU ends when its last capability is deleted, and is reaped",
             "] INFO ok 8 - mapping a page at every GiB of its region window stops with QuotaExhausted: its page tables are charged to it",
-            "] INFO object-probe: all 8 checks ok",
+            "] INFO object-probe: all 14 checks ok",
             "deployment verdict from object-probe",
             VERDICT_PASS,
         ],
