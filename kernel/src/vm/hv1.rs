@@ -118,6 +118,7 @@ impl Kernel {
                 record.hv1_msrs.reset();
                 record.reset_apic(apic);
             }
+            self.refresh_apic_address(vp);
         }
         self.reset_time(partition, vps);
         // Every overlay is Hv#1 state: remove the top one until none is

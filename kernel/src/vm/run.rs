@@ -95,6 +95,8 @@ struct Entry {
     fixed_cpuid: *const super::guest_cpu::FixedCpuid,
     exit_counts: *const ExitCounts,
     apic: *mut Option<tessera_lapic::LocalApic>,
+    /// Whether the VP is its partition's only one (`Unlocked::solo`).
+    solo: bool,
 }
 
 /// Runs the guest, answering the exits `fast::answer` can without the
@@ -147,6 +149,7 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
         nrip_save: entry.nrip_save,
         cache: fetch_cache,
         apic: apic.as_mut(),
+        solo: entry.solo,
     };
     tlb::entering_guest(cpu, entry.partition);
     // Entering before reading: an unmapping CPU either sees this CPU in
@@ -225,6 +228,10 @@ impl Kernel {
         {
             return Err(keep);
         }
+        // Interrupts other VPs posted (`lapic_ipi`): INIT may put the VP
+        // into wait-for-SIPI, which it leaves the CPU for.
+        let state = self.vps.get_mut(vp).ok_or(Keep::Blocked)?;
+        state.take_posted();
         let state = self.vps.get(vp).ok_or(Keep::Blocked)?;
         let partition = state.partition;
         let target = self.partitions.get(partition);
@@ -240,6 +247,7 @@ impl Kernel {
             return Err(Keep::Blocked);
         };
         let exceptions = target.exception_intercepts;
+        let solo = target.vps.len() <= 1;
         let fast: *const FastPartition = &*target.fast;
         let generation = target.fast.tlb_generation.load(Ordering::SeqCst);
         let (serial, npt_root) = (target.fast.serial, target.space.npt().root());
@@ -282,6 +290,7 @@ impl Kernel {
             fixed_cpuid: &vp_record.fixed_cpuid,
             exit_counts: &vp_record.exit_counts,
             apic: &mut vp_record.apic,
+            solo,
         })
     }
 }
