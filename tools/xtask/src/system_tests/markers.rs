@@ -378,3 +378,28 @@ pub const LINUX_EARLY_BOOT_ABSENT: &[&str] = &[
     "MISMATCH",
     "kernel exception",
 ];
+
+/// Guest SMP on 1 VP: the `smp` guest finds no AP and runs its checks on
+/// VP 0 alone.
+pub const VM_SMP_1_MARKERS: &[&str] = &[
+    "boot plan \"vm-smp-1\": 2 components",
+    VM_ENDED_AS_EXPECTED,
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
+/// Guest SMP on 2 VPs.
+pub const VM_SMP_2_MARKERS: &[&str] = &[
+    "boot plan \"vm-smp-2\": 2 components",
+    VM_ENDED_AS_EXPECTED,
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
+/// Guest SMP on 4 VPs over both host CPUs.
+pub const VM_SMP_4_MARKERS: &[&str] = &[
+    "boot plan \"vm-smp-4\": 2 components",
+    VM_ENDED_AS_EXPECTED,
+    VM_MANAGER,
+    VERDICT_PASS,
+];
