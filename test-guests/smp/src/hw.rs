@@ -30,8 +30,8 @@ mod params {
     pub const STACK: u64 = 0xF38;
     pub const ENTRY: u64 = 0xF40;
     pub const IDTR: u64 = 0xF48;
+    /// CR4, then EFER at 0xF5C.
     pub const CR4: u64 = 0xF58;
-    pub const EFER: u64 = 0xF5C;
     pub const CR0: u64 = 0xF60;
     pub const SEEN_CS: u64 = 0xF70;
     pub const SEEN_CR0: u64 = 0xF74;
