@@ -36,6 +36,7 @@ pub static ARRIVALS: [Arrival; MAX_VPS] = [const {
 static COMMAND: [AtomicU64; MAX_VPS] = [const { AtomicU64::new(0) }; MAX_VPS];
 static ARGUMENT: [AtomicU64; MAX_VPS] = [const { AtomicU64::new(0) }; MAX_VPS];
 static DONE: [AtomicU64; MAX_VPS] = [const { AtomicU64::new(0) }; MAX_VPS];
+static STARTED: [AtomicU64; MAX_VPS] = [const { AtomicU64::new(0) }; MAX_VPS];
 pub static WAKES: [AtomicU64; MAX_VPS] = [const { AtomicU64::new(0) }; MAX_VPS];
 pub static HALTED: [AtomicU32; MAX_VPS] = [const { AtomicU32::new(0) }; MAX_VPS];
 
@@ -50,6 +51,16 @@ pub enum Operation {
     SetLogical = 2,
     /// Move to x2APIC mode.
     ToX2apic = 3,
+    /// Spin in the guest, interrupts on, until [`stop_spinning`].
+    Spin = 4,
+}
+
+/// Set while APs given [`Operation::Spin`] are to spin.
+static SPINNING: AtomicU32 = AtomicU32::new(0);
+
+/// Ends every [`Operation::Spin`].
+pub fn stop_spinning() {
+    SPINNING.store(0, Ordering::SeqCst);
 }
 
 /// This VP's index (its initial APIC ID, CPUID 1 EBX\[31:24\]).
@@ -83,6 +94,7 @@ fn serve(me: usize) -> ! {
         let sequence = command >> 8;
         if sequence != DONE[me].load(Ordering::SeqCst) {
             hw::sti();
+            STARTED[me].store(sequence, Ordering::SeqCst);
             run(command & 0xFF, ARGUMENT[me].load(Ordering::SeqCst));
             DONE[me].store(sequence, Ordering::SeqCst);
             continue;
@@ -103,6 +115,11 @@ fn run(operation: u64, argument: u64) {
             apic::write(apic::LDR, argument as u32, false);
         }
         3 => hw::wrmsr(0x1B, hw::rdmsr(0x1B) | 1 << 10),
+        4 => {
+            while SPINNING.load(Ordering::SeqCst) != 0 {
+                core::hint::spin_loop();
+            }
+        }
         _ => {}
     }
 }
@@ -110,11 +127,26 @@ fn run(operation: u64, argument: u64) {
 /// Hands AP `vp` a command and rings its doorbell; `true` once it is done
 /// (`false` if it did not finish within the wait).
 pub fn command(vp: usize, operation: Operation, argument: u64) -> bool {
+    let sequence = post(vp, operation, argument);
+    crate::wait_for(|| DONE[vp].load(Ordering::SeqCst) == sequence)
+}
+
+/// [`command`] without waiting for it: its sequence number.
+pub fn post(vp: usize, operation: Operation, argument: u64) -> u64 {
+    if operation == Operation::Spin {
+        SPINNING.store(1, Ordering::SeqCst);
+    }
     let sequence = (COMMAND[vp].load(Ordering::SeqCst) >> 8) + 1;
     ARGUMENT[vp].store(argument, Ordering::SeqCst);
     COMMAND[vp].store(sequence << 8 | operation as u64, Ordering::SeqCst);
     apic::send(u32::from(DOORBELL), vp as u32, irq_x2apic());
-    crate::wait_for(|| DONE[vp].load(Ordering::SeqCst) == sequence)
+    sequence
+}
+
+/// Whether AP `vp` is running the command with sequence number `sequence`
+/// (it took it up and has not finished it).
+pub fn busy_with(vp: usize, sequence: u64) -> bool {
+    STARTED[vp].load(Ordering::SeqCst) == sequence && DONE[vp].load(Ordering::SeqCst) != sequence
 }
 
 fn irq_x2apic() -> bool {

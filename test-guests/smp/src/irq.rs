@@ -2,7 +2,7 @@
 //! by the handler of `hw::install_idt`, which ends each maskable
 //! interrupt at the APIC in the partition's current mode.
 
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use crate::hw::{self, MAX_VPS};
 
@@ -11,10 +11,16 @@ static RECEIVED: [[AtomicU32; 256]; MAX_VPS] =
 /// Whether the VPs are in x2APIC mode (EOI through MSR 0x80B).
 static X2APIC: AtomicBool = AtomicBool::new(false);
 
+/// Per VP: the TSC when its handler last ran (read 13 instructions after
+/// the gate's first: the stub's pushes and the call), for the bench.
+static HANDLER_TSC: [AtomicU64; MAX_VPS] = [const { AtomicU64::new(0) }; MAX_VPS];
+
 /// Called by the interrupt stubs with the vector and the stack pointer.
 pub extern "C" fn record(vector: u64, rsp: u64) {
+    let now = tessera_guest_framework::cpu::rdtsc();
     let vector = (vector & 0xFF) as usize;
     let vp = hw::vp_of_stack(rsp);
+    HANDLER_TSC[vp].store(now, Ordering::SeqCst);
     RECEIVED[vp][vector].fetch_add(1, Ordering::SeqCst);
     if vector == 2 || vector == 0xFF {
         return;
@@ -44,4 +50,9 @@ pub fn received(vp: usize, vector: u8) -> u32 {
 /// [`received`] for every VP.
 pub fn snapshot(vector: u8) -> [u32; MAX_VPS] {
     core::array::from_fn(|vp| received(vp, vector))
+}
+
+/// The TSC when VP `vp`'s handler last ran.
+pub fn handler_tsc(vp: usize) -> u64 {
+    HANDLER_TSC[vp].load(Ordering::SeqCst)
 }

@@ -379,26 +379,85 @@ pub const LINUX_EARLY_BOOT_ABSENT: &[&str] = &[
     "kernel exception",
 ];
 
-/// Guest SMP on 1 VP: the `smp` guest finds no AP and runs its checks on
-/// VP 0 alone.
+/// Guest SMP on 1 VP: the `smp` guest finds no AP (VP 1 does not come)
+/// and runs its checks on VP 0 alone; every check by name.
 pub const VM_SMP_1_MARKERS: &[&str] = &[
     "boot plan \"vm-smp-1\": 2 components",
+    "] INFO partition smp: created (slot ",
+    ", local APIC X2apic)",
+    "] INFO smp: ok 1 - map the xAPIC page 0xFEE00000 (uncached)",
+    "] INFO smp: ok 2 - no AP runs before INIT/SIPI, and INIT alone starts none (VP 1)",
+    "] INFO smp: # 1 VPs: no VP 1 came after INIT/SIPI",
+    "] INFO smp: ok 3 - logical flat: each VP takes exactly the IPIs whose mask has its LDR bit",
+    "] INFO smp: ok 4 - logical cluster: cluster 1 both bits, and all clusters (0xF) bit 0",
+    "] INFO smp: ok 5 - lowest priority: each IPI reaches exactly one VP of the logical set",
+    "] INFO smp: ok 6 - shorthands from VP 0: self, all-including-self, all-excluding-self",
+    "] INFO smp: ok 7 - every VP moves to x2APIC mode",
+    "] INFO smp: ok 8 - x2APIC logical: cluster 0, each VP's bit its ID's",
+    "] INFO smp: ok 9 - shorthands from VP 0: self, all-including-self, all-excluding-self",
+    "] INFO smp: # tessera-guest: 9 passed, 0 failed",
     VM_ENDED_AS_EXPECTED,
     VM_MANAGER,
     VERDICT_PASS,
 ];
 
-/// Guest SMP on 2 VPs.
+/// Guest SMP on 2 VPs (one per host CPU): every check of the `smp` guest
+/// by name, VP 1 among them.
 pub const VM_SMP_2_MARKERS: &[&str] = &[
     "boot plan \"vm-smp-2\": 2 components",
+    "] INFO partition smp: created (slot ",
+    ", local APIC X2apic)",
+    "] INFO smp: ok 1 - map the xAPIC page 0xFEE00000 (uncached)",
+    "] INFO smp: ok 2 - no AP runs before INIT/SIPI, and INIT alone starts none (VP 1)",
+    "] INFO smp: ok 3 - xAPIC: INIT/SIPI started VP 1 in real mode at vector 0x08 (CS 0x0800, CR0 0x60000010, EDX the CPUID signature), its APIC at power-on (SVR 0xFF, xAPIC mode)",
+    "] INFO smp: ok 4 - a second SIPI to the running VP 1 is ignored",
+    "] INFO smp: # 2 VPs: no VP 2 came after INIT/SIPI",
+    "] INFO smp: ok 5 - xAPIC: a fixed IPI from each VP to each other VP reaches exactly that VP (2 pairs)",
+    "] INFO smp: ok 6 - NMI IPIs: VP 0 to every AP and every AP to VP 0",
+    "] INFO smp: ok 7 - logical flat: each VP takes exactly the IPIs whose mask has its LDR bit",
+    "] INFO smp: ok 8 - logical cluster: cluster 1 both bits, and all clusters (0xF) bit 0",
+    "] INFO smp: ok 9 - lowest priority: each IPI reaches exactly one VP of the logical set",
+    "] INFO smp: ok 10 - shorthands from VP 0: self, all-including-self, all-excluding-self",
+    "] INFO smp: ok 11 - an AP halted in HLT wakes for an IPI at once",
+    "] INFO smp: ok 12 - every VP moves to x2APIC mode",
+    "] INFO smp: ok 13 - x2APIC: INIT/SIPI restarts every AP in real mode at vector 0x09 (CS 0x0900, CR0 0x10), its APIC reset (SVR 0xFF) and still in x2APIC mode",
+    "] INFO smp: ok 14 - x2APIC: a fixed IPI from each VP to each other VP reaches exactly that VP (2 pairs)",
+    "] INFO smp: ok 15 - x2APIC logical: cluster 0, each VP's bit its ID's",
+    "] INFO smp: ok 16 - shorthands from VP 0: self, all-including-self, all-excluding-self",
+    "] INFO smp: # tessera-guest: 16 passed, 0 failed",
     VM_ENDED_AS_EXPECTED,
     VM_MANAGER,
     VERDICT_PASS,
 ];
 
-/// Guest SMP on 4 VPs over both host CPUs.
+/// Guest SMP on 4 VPs over both host CPUs: every check of the `smp`
+/// guest by name, VPs 1-3 among them.
 pub const VM_SMP_4_MARKERS: &[&str] = &[
     "boot plan \"vm-smp-4\": 2 components",
+    "] INFO partition smp: created (slot ",
+    ", local APIC X2apic)",
+    "] INFO smp: ok 1 - map the xAPIC page 0xFEE00000 (uncached)",
+    "] INFO smp: ok 2 - no AP runs before INIT/SIPI, and INIT alone starts none (VP 1)",
+    "] INFO smp: ok 3 - xAPIC: INIT/SIPI started VP 1 in real mode at vector 0x08 (CS 0x0800, CR0 0x60000010, EDX the CPUID signature), its APIC at power-on (SVR 0xFF, xAPIC mode)",
+    "] INFO smp: ok 4 - a second SIPI to the running VP 1 is ignored",
+    "] INFO smp: ok 5 - xAPIC: INIT/SIPI started VP 2 in real mode at vector 0x08 (CS 0x0800, CR0 0x60000010, EDX the CPUID signature), its APIC at power-on (SVR 0xFF, xAPIC mode)",
+    "] INFO smp: ok 6 - a second SIPI to the running VP 2 is ignored",
+    "] INFO smp: ok 7 - xAPIC: INIT/SIPI started VP 3 in real mode at vector 0x08 (CS 0x0800, CR0 0x60000010, EDX the CPUID signature), its APIC at power-on (SVR 0xFF, xAPIC mode)",
+    "] INFO smp: ok 8 - a second SIPI to the running VP 3 is ignored",
+    "] INFO smp: # 4 VPs",
+    "] INFO smp: ok 9 - xAPIC: a fixed IPI from each VP to each other VP reaches exactly that VP (12 pairs)",
+    "] INFO smp: ok 10 - NMI IPIs: VP 0 to every AP and every AP to VP 0",
+    "] INFO smp: ok 11 - logical flat: each VP takes exactly the IPIs whose mask has its LDR bit",
+    "] INFO smp: ok 12 - logical cluster: cluster 1 both bits, and all clusters (0xF) bit 0",
+    "] INFO smp: ok 13 - lowest priority: each IPI reaches exactly one VP of the logical set",
+    "] INFO smp: ok 14 - shorthands from VP 0: self, all-including-self, all-excluding-self",
+    "] INFO smp: ok 15 - an AP halted in HLT wakes for an IPI at once",
+    "] INFO smp: ok 16 - every VP moves to x2APIC mode",
+    "] INFO smp: ok 17 - x2APIC: INIT/SIPI restarts every AP in real mode at vector 0x09 (CS 0x0900, CR0 0x10), its APIC reset (SVR 0xFF) and still in x2APIC mode",
+    "] INFO smp: ok 18 - x2APIC: a fixed IPI from each VP to each other VP reaches exactly that VP (12 pairs)",
+    "] INFO smp: ok 19 - x2APIC logical: cluster 0, each VP's bit its ID's",
+    "] INFO smp: ok 20 - shorthands from VP 0: self, all-including-self, all-excluding-self",
+    "] INFO smp: # tessera-guest: 20 passed, 0 failed",
     VM_ENDED_AS_EXPECTED,
     VM_MANAGER,
     VERDICT_PASS,
