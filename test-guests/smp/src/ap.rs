@@ -14,6 +14,7 @@ use crate::hw::{self, MAX_VPS};
 pub const DOORBELL: u8 = 0x30;
 
 /// What an AP reported when it arrived, per VP.
+#[derive(Debug)]
 pub struct Arrival {
     /// How many times it came through the start page.
     pub count: AtomicU32,

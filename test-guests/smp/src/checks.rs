@@ -4,12 +4,12 @@ use core::sync::atomic::Ordering;
 
 use tessera_guest_framework::{Outcome, Suite, cpu, ensure, ensure_eq, fail};
 
-use crate::ap::{self, ARRIVALS, HALTED, Operation, WAKES};
-use crate::apic::{self, ALL_EXCLUDING_SELF, ALL_INCLUDING_SELF, ASSERT, FIXED, INIT, LOGICAL};
-use crate::apic::{LOWEST, NMI, SELF, STARTUP};
-use crate::hw::{self, MAX_VPS, START_PAGES};
-use crate::irq;
-use crate::{settle, wait_for};
+use smp::ap::{self, ARRIVALS, HALTED, Operation, WAKES};
+use smp::apic::{self, ALL_EXCLUDING_SELF, ALL_INCLUDING_SELF, ASSERT, FIXED, INIT, LOGICAL};
+use smp::apic::{LOWEST, NMI, SELF, STARTUP};
+use smp::hw::{self, MAX_VPS, START_PAGES};
+use smp::irq;
+use smp::{settle, wait_for};
 
 /// CR0 after RESET (CD, NW, ET) and after INIT from a CR0 with CD and NW
 /// clear (ET).

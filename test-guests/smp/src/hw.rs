@@ -42,6 +42,7 @@ mod params {
 pub const MAX_VPS: usize = 4;
 const STACK_SIZE: usize = 16 * 1024;
 
+#[derive(Debug)]
 #[repr(C, align(16))]
 pub struct Stacks([[u8; STACK_SIZE]; MAX_VPS]);
 /// VP i's stack is `AP_STACKS.0[i]` (VP 0 runs on the framework's). Only

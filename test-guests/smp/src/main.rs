@@ -22,46 +22,13 @@
 #![no_main]
 #![deny(unsafe_code)]
 
-mod ap;
-mod apic;
 mod checks;
-mod hw;
-mod irq;
 
+use smp::{ap, apic, hw};
 use tessera_guest_framework::paging::DeviceWindow;
 use tessera_guest_framework::{Suite, cpu};
 
 tessera_guest_framework::entry!(main);
-
-/// How long the guest waits for something that should happen, in TSC
-/// ticks (seconds at any TSC rate QEMU gives; the system test's limits
-/// watch progress, this only turns a hang into a failed check).
-const PATIENCE: u64 = 1 << 35;
-/// How long it waits before concluding that something did not happen.
-const SETTLE: u64 = 1 << 27;
-
-/// Spins until `done`, for at most [`PATIENCE`]; whether it came.
-pub fn wait_for(done: impl Fn() -> bool) -> bool {
-    let start = cpu::rdtsc();
-    loop {
-        if done() {
-            return true;
-        }
-        if cpu::rdtsc().wrapping_sub(start) > PATIENCE {
-            return done();
-        }
-        core::hint::spin_loop();
-    }
-}
-
-/// Lets [`SETTLE`] ticks pass (interrupts on): what was sent arrives.
-pub fn settle() {
-    let start = cpu::rdtsc();
-    while cpu::rdtsc().wrapping_sub(start) < SETTLE {
-        core::hint::spin_loop();
-    }
-}
-
 fn main(suite: &mut Suite) {
     hw::install_idt(cpu::code_selector());
     let mapped = suite.check("map the xAPIC page 0xFEE00000 (uncached)", || {
