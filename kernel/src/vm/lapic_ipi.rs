@@ -312,13 +312,12 @@ impl Kernel {
                     VpState::Runnable => true,
                     _ => record.apic_wakes(),
                 };
+                // A post never brings a timer deadline forward (INIT
+                // disarms the timer), so the timer its CPU armed for it
+                // stays right: at worst it fires for nothing.
                 if wakes {
                     record.state = VpState::Runnable;
                     self.wake(thread);
-                } else if let Some(deadline) = record.apic_deadline() {
-                    // INIT may have disarmed the timer the CPU waits for;
-                    // an earlier deadline needs the timer sooner.
-                    crate::arch::apic::interrupt_by(cpu, deadline);
                 }
             }
             // Taken at its next entry; a stopped VP takes it when started.
