@@ -38,8 +38,8 @@ use tessera_abi::vm::MAX_VPS;
 use tessera_capability::{PartitionId, VpId};
 use tessera_lapic::startup::{ResetRegisters, SipiStart};
 use tessera_lapic::{
-    Activity, ApicAddress, Contender, DeliveryMode, LogicalModel, Message, Trigger, VectorSet,
-    arbitrate, resolve,
+    Activity, ApicAddress, Contender, DeliveryMode, LogicalModel, Message, Trigger, arbitrate,
+    resolve,
 };
 
 /// The partition's APIC addresses, indexed by VP index (`enabled: false`
@@ -56,48 +56,6 @@ pub const ABSENT: ApicAddress = ApicAddress {
     enabled: false,
 };
 
-/// Messages posted to a VP and not yet taken into its APIC.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Posted {
-    edge: VectorSet,
-    level: VectorSet,
-    nmi: bool,
-    init: bool,
-    start_up: Option<u8>,
-}
-
-impl Posted {
-    fn is_empty(&self) -> bool {
-        self.edge.is_empty() && self.level.is_empty() && !self.nmi && !self.init
-            && self.start_up.is_none()
-    }
-
-    /// Records `message` (destination already resolved to this VP).
-    fn post(&mut self, message: &Message) {
-        match message.mode {
-            DeliveryMode::Fixed | DeliveryMode::LowestPriority => {
-                let (set, other) = match message.trigger {
-                    Trigger::Edge => (&mut self.edge, &mut self.level),
-                    Trigger::Level => (&mut self.level, &mut self.edge),
-                };
-                set.insert(message.vector);
-                other.remove(message.vector);
-            }
-            DeliveryMode::Nmi => self.nmi = true,
-            // INIT resets the APIC: what was posted before it is gone,
-            // and a start-up IPI posted before it no longer applies.
-            DeliveryMode::Init => *self = Self { init: true, ..Self::default() },
-            // A second SIPI to a VP already started is ignored (SDM
-            // §8.4.2), as is one after the first in the same batch.
-            DeliveryMode::StartUp => {
-                self.start_up.get_or_insert(message.vector);
-            }
-            // No SMM; ExtINT needs an 8259 (the `platform` component).
-            DeliveryMode::Smi | DeliveryMode::ExtInt => {}
-        }
-    }
-}
-
 impl Vp {
     /// Takes what was posted into the APIC, in the order the messages
     /// took effect: INIT (the reset), the start-up IPI (if the VP waits
@@ -108,12 +66,12 @@ impl Vp {
         if self.apic.is_none() || self.posted.is_empty() {
             return false;
         }
-        let posted = core::mem::take(&mut self.posted);
-        let mut reloaded = posted.init;
-        if posted.init {
+        let posted = self.posted.take();
+        let mut reloaded = posted.init();
+        if posted.init() {
             self.init();
         }
-        if let Some(vector) = posted.start_up
+        if let Some(vector) = posted.start_up()
             && let Some(start) = self.startup.sipi(vector)
         {
             self.start_at(start);
@@ -125,18 +83,15 @@ impl Vp {
         };
         // Interrupts stay pending while the VP waits for a SIPI (SDM
         // §10.4.7.3): in its IRR (vectors), or posted (NMI).
-        if posted.nmi {
+        if posted.nmi() {
             if waiting {
-                self.posted.nmi = true;
+                self.posted.keep_nmi();
             } else if apic.receive(&nmi()) == tessera_lapic::Received::Nmi && apic.take_nmi() {
                 self.pending_nmi = true;
             }
         }
-        for vector in posted.edge.iter() {
-            apic.accept(vector, Trigger::Edge);
-        }
-        for vector in posted.level.iter() {
-            apic.accept(vector, Trigger::Level);
+        for (vector, trigger) in posted.vectors() {
+            apic.accept(vector, trigger);
         }
         reloaded
     }

@@ -280,7 +280,7 @@ pub struct Vp {
     pub startup: tessera_lapic::StartupState,
     /// Interrupt messages posted to it and not yet in its APIC
     /// (`lapic_ipi`): written and read under the kernel lock.
-    pub posted: lapic_ipi::Posted,
+    pub posted: tessera_lapic::Posted,
 }
 
 impl Vp {

@@ -54,6 +54,21 @@ pub enum Operation {
     ToX2apic = 3,
     /// Spin in the guest, interrupts on, until [`stop_spinning`].
     Spin = 4,
+    /// Read the reference time, the TSC page's (at the argument) then
+    /// `TIME_REF_COUNT`, into [`TIMES`].
+    ReadTime = 5,
+}
+
+/// Per VP: the reference TSC page's time (0 for sequence 0) and
+/// `TIME_REF_COUNT` read just after it, by [`Operation::ReadTime`].
+pub static TIMES: [[AtomicU64; 2]; MAX_VPS] = [const { [const { AtomicU64::new(0) }; 2] }; MAX_VPS];
+
+/// [`Operation::ReadTime`] on this VP.
+pub fn read_time(me: usize, page: u64) {
+    let page_time = hw::reference_time(page).unwrap_or(0);
+    let counter = hw::rdmsr(0x4000_0020);
+    TIMES[me][0].store(page_time, Ordering::SeqCst);
+    TIMES[me][1].store(counter, Ordering::SeqCst);
 }
 
 /// Set while APs given [`Operation::Spin`] are to spin.
@@ -116,6 +131,7 @@ fn run(operation: u64, argument: u64) {
             apic::write(apic::LDR, argument as u32, false);
         }
         3 => hw::wrmsr(0x1B, hw::rdmsr(0x1B) | 1 << 10),
+        5 => read_time(vp_index().min(MAX_VPS - 1), argument),
         4 => {
             while SPINNING.load(Ordering::SeqCst) != 0 {
                 core::hint::spin_loop();

@@ -282,3 +282,49 @@ fn fail_if_unexpected() -> Outcome {
     }
     Ok(())
 }
+
+/// Where the guest puts the reference TSC page (free RAM below 1 MiB).
+const REFERENCE_TSC_PAGE: u64 = 0x7000;
+/// `HV_X64_MSR_REFERENCE_TSC`.
+const REFERENCE_TSC: u32 = 0x4000_0021;
+
+/// With `hv-time` (CPUID 0x40000003 EAX bits 1 and 9): the reference TSC
+/// page and `TIME_REF_COUNT`, read in turn on every VP, never go back.
+pub fn reference_time(suite: &mut Suite, vps: usize) {
+    const HV1: u32 = 0x3123_7648;
+    let features = cpu::cpuid(0x4000_0003, 0).eax;
+    if cpu::cpuid(0x4000_0001, 0).eax != HV1 || features & 0x202 != 0x202 {
+        suite.note(format_args!("no hv-time: no reference time checks"));
+        return;
+    }
+    suite.check(
+        "hv-time: the reference TSC page and TIME_REF_COUNT, read in turn on every VP, never go back",
+        || {
+            let failed = |c| tessera_guest_framework::failure!("{c:?}");
+            cpu::wrmsr(REFERENCE_TSC, REFERENCE_TSC_PAGE | 1).map_err(failed)?;
+            let mut last = 0;
+            for round in 0..4 {
+                for vp in 0..vps {
+                    if vp == 0 {
+                        ap::read_time(0, REFERENCE_TSC_PAGE);
+                    } else {
+                        ensure!(
+                            ap::command(vp, Operation::ReadTime, REFERENCE_TSC_PAGE),
+                            "VP {vp} did not read the time"
+                        );
+                    }
+                    let page = ap::TIMES[vp][0].load(Ordering::SeqCst);
+                    let counter = ap::TIMES[vp][1].load(Ordering::SeqCst);
+                    ensure!(page != 0, "VP {vp}: the page has sequence 0");
+                    ensure!(
+                        page >= last && counter >= page,
+                        "round {round}, VP {vp}: page {page:#x}, TIME_REF_COUNT {counter:#x}, after {last:#x}"
+                    );
+                    last = counter;
+                }
+            }
+            cpu::wrmsr(REFERENCE_TSC, 0).map_err(failed)?;
+            Ok(())
+        },
+    );
+}

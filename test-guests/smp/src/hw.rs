@@ -230,3 +230,24 @@ pub fn sti() {
     // SAFETY: the IDT is installed; handlers return.
     unsafe { asm!("sti", options(nostack)) };
 }
+
+/// The reference TSC page's time at `page` (TLFS `timers.md` § Partition
+/// Reference TSC Mechanism: `((tsc * TscScale) >> 64) + TscOffset`, read
+/// under `TscSequence`), or `None` for sequence 0 (use the MSR).
+pub fn reference_time(page: u64) -> Option<u64> {
+    loop {
+        // SAFETY: the overlay page the guest enabled at `page`, free RAM
+        // below 1 MiB that no Rust object overlaps; read-only here.
+        let read = |offset: u64| unsafe { ((page + offset) as *const u64).read_volatile() };
+        let sequence = read(0) as u32;
+        if sequence == 0 {
+            return None;
+        }
+        let (scale, offset) = (read(8), read(16));
+        let tsc = tessera_guest_framework::cpu::rdtsc();
+        let time = ((u128::from(tsc) * u128::from(scale)) >> 64) as u64;
+        if read(0) as u32 == sequence {
+            return Some(time.wrapping_add(offset));
+        }
+    }
+}

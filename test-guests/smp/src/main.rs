@@ -15,6 +15,8 @@
 //! - the shorthands self, all-including-self, all-excluding-self;
 //! - an AP halted in HLT woken by an IPI (every command an AP runs is
 //!   also one: it sleeps in HLT until its doorbell);
+//! - with `hv-time`: the reference TSC page and `TIME_REF_COUNT` read in
+//!   turn on every VP never go back;
 //! - then, in x2APIC mode: INIT/SIPI again (the AP comes back through the
 //!   vector 0x09 page, its APIC reset and still in x2APIC mode), IPIs
 //!   between every pair, logical x2APIC destinations, all-excluding-self.
@@ -42,6 +44,7 @@ fn main(suite: &mut Suite) {
     hw::prepare_start_pages(ap::entry);
     hw::sti();
     let vps = checks::bring_up(suite);
+    checks::reference_time(suite, vps);
     checks::xapic(suite, vps);
     if checks::to_x2apic(suite, vps) {
         checks::x2apic(suite, vps);
