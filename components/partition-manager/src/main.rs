@@ -422,7 +422,11 @@ mod component {
         if partition.spec.apic != ApicKind::None {
             for (index, &vp) in partition.vps.iter().enumerate().skip(1) {
                 let started = vm::vp_start(vp).map_err(Failure::from);
-                step(name, format_args!("starting VP {index} (waits for INIT/SIPI)"), started)?;
+                step(
+                    name,
+                    format_args!("starting VP {index} (waits for INIT/SIPI)"),
+                    started,
+                )?;
             }
         }
         let started = vm::vp_start(partition.vps[0]).map_err(Failure::from);

@@ -134,9 +134,15 @@ mod tests {
         posted.post(&fixed(0x50, Trigger::Level));
         assert!(!posted.is_empty());
         assert_eq!(posted.vectors().count(), 2);
-        assert_eq!(vectors(&posted), [(0x40, Trigger::Level), (0x50, Trigger::Level)]);
+        assert_eq!(
+            vectors(&posted),
+            [(0x40, Trigger::Level), (0x50, Trigger::Level)]
+        );
         posted.post(&fixed(0x40, Trigger::Edge));
-        assert_eq!(vectors(&posted), [(0x40, Trigger::Edge), (0x50, Trigger::Level)]);
+        assert_eq!(
+            vectors(&posted),
+            [(0x40, Trigger::Edge), (0x50, Trigger::Level)]
+        );
     }
 
     #[test]

@@ -6,11 +6,11 @@
 //!
 //! A VP's `LocalApic` is touched only by the CPU that runs the VP (its
 //! lock-free exits change it without the kernel lock). So a message for
-//! another VP is *posted*: recorded in the target's [`Posted`] under the
-//! kernel lock, and taken into its APIC by [`Vp::take_posted`], also
-//! under the lock, before the target's next entry (`prepare_entry`) and
-//! when it considers halting (`exit_hlt` through `apic_wakes`). The
-//! sender then makes the target look:
+//! another VP is *posted*: recorded in the target's
+//! [`tessera_lapic::Posted`] under the kernel lock, and taken into its
+//! APIC by [`Vp::take_posted`], also under the lock, before the target's
+//! next entry (`prepare_entry`) and when it considers halting
+//! (`exit_hlt`). The sender then makes the target look:
 //!
 //! - halted in HLT (`Parked`) or waiting for a start-up IPI: it is on no
 //!   CPU, so the sender takes the post into its APIC at once and, if that

@@ -55,7 +55,10 @@ fn main(suite: &mut Suite) {
         apic::send(apic::INIT | apic::ASSERT, 1, false);
         apic::send(apic::STARTUP | 0x08, 1, false);
         wait_for(|| ap::ARRIVALS[1].count.load(Ordering::SeqCst) == 1);
-        ensure!(ap::command(1, ap::Operation::ToX2apic, 0), "VP 1 did not move");
+        ensure!(
+            ap::command(1, ap::Operation::ToX2apic, 0),
+            "VP 1 did not move"
+        );
         hw::wrmsr(0x1B, hw::rdmsr(0x1B) | 1 << 10);
         irq::set_x2apic(true);
         Ok(())

@@ -93,7 +93,9 @@ pub extern "sysv64" fn entry() -> ! {
     let x2apic = base & 1 << 10 != 0;
     let arrival = &ARRIVALS[me];
     arrival.apic_base.store(base, Ordering::SeqCst);
-    arrival.svr.store(apic::read(apic::SVR, x2apic), Ordering::SeqCst);
+    arrival
+        .svr
+        .store(apic::read(apic::SVR, x2apic), Ordering::SeqCst);
     // Software-enable the APIC (INIT left it disabled), spurious 0xFF.
     apic::write(apic::SVR, 0x1FF, x2apic);
     apic::write(apic::TPR, 0, x2apic);

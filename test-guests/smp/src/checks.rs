@@ -37,7 +37,8 @@ fn delivered(vps: usize, vector: u8, expected: u32, send: impl FnOnce() -> Outco
     let before = irq::snapshot(vector);
     send()?;
     let reached = |vp: usize| expected & 1 << vp != 0;
-    let came = wait_for(|| (0..vps).all(|vp| !reached(vp) || irq::received(vp, vector) > before[vp]));
+    let came =
+        wait_for(|| (0..vps).all(|vp| !reached(vp) || irq::received(vp, vector) > before[vp]));
     settle();
     let after = irq::snapshot(vector);
     for vp in 0..vps {
@@ -71,11 +72,19 @@ pub fn bring_up(suite: &mut Suite) -> usize {
         "no AP runs before INIT/SIPI, and INIT alone starts none (VP 1)",
         || {
             for arrival in &ARRIVALS[1..] {
-                ensure_eq!(arrival.count.load(Ordering::SeqCst), 0, "arrivals before any SIPI");
+                ensure_eq!(
+                    arrival.count.load(Ordering::SeqCst),
+                    0,
+                    "arrivals before any SIPI"
+                );
             }
             apic::send(INIT | ASSERT, 1, false);
             settle();
-            ensure_eq!(ARRIVALS[1].count.load(Ordering::SeqCst), 0, "VP 1 arrivals after INIT alone");
+            ensure_eq!(
+                ARRIVALS[1].count.load(Ordering::SeqCst),
+                0,
+                "VP 1 arrivals after INIT alone"
+            );
             Ok(())
         },
     );
@@ -107,7 +116,11 @@ pub fn bring_up(suite: &mut Suite) -> usize {
                 apic::send(STARTUP | 0x09, vp as u32, false);
                 settle();
                 ensure_eq!(arrival.count.load(Ordering::SeqCst), 1, "arrivals");
-                ensure_eq!(hw::seen(START_PAGES[1]).0, 0, "CS seen at vector 0x09's page");
+                ensure_eq!(
+                    hw::seen(START_PAGES[1]).0,
+                    0,
+                    "CS seen at vector 0x09's page"
+                );
                 Ok(())
             },
         );
@@ -128,44 +141,72 @@ pub fn xapic(suite: &mut Suite, vps: usize) {
             Ok(())
         });
     }
-    suite.check("logical flat: each VP takes exactly the IPIs whose mask has its LDR bit", || {
-        set_logical(vps, 0xFFFF_FFFF, |vp| 1 << (24 + vp))?;
-        let mask = if vps == 1 { 1 } else { 0b1010 & all(vps) };
-        delivered(vps, 0x61, mask, || send_from(0, FIXED | LOGICAL | 0x61, mask))
-    });
-    suite.check("logical cluster: cluster 1 both bits, and all clusters (0xF) bit 0", || {
-        set_logical(vps, 0x0FFF_FFFF, |vp| (((1 + vp / 2) << 4 | 1 << (vp % 2)) as u32) << 24)?;
-        delivered(vps, 0x62, 0b11 & all(vps), || send_from(0, FIXED | LOGICAL | 0x62, 0x13))?;
-        delivered(vps, 0x63, 0b101 & all(vps), || send_from(0, FIXED | LOGICAL | 0x63, 0xF1))
-    });
-    suite.check("lowest priority: each IPI reaches exactly one VP of the logical set", || {
-        set_logical(vps, 0xFFFF_FFFF, |vp| 1 << (24 + vp))?;
-        let set = if vps == 1 { 1 } else { all(vps) & !1 };
-        let sends = 2 * set.count_ones();
-        let before = irq::snapshot(0x64);
-        let taken = |after: &[u32; MAX_VPS]| (0..vps).map(|vp| after[vp] - before[vp]).sum::<u32>();
-        // One at a time: two for the same VP before it takes the first
-        // would be one (the IRR holds a vector once).
-        for sent in 1..=sends {
-            send_from(0, LOWEST | LOGICAL | 0x64, set)?;
-            wait_for(|| taken(&irq::snapshot(0x64)) >= sent);
-        }
-        settle();
-        let after = irq::snapshot(0x64);
-        ensure_eq!(taken(&after), sends, "IPIs taken");
-        for vp in (0..vps).filter(|vp| set & 1 << vp == 0) {
-            ensure_eq!(after[vp] - before[vp], 0, "IPIs taken by a VP outside the set");
-        }
-        Ok(())
-    });
+    suite.check(
+        "logical flat: each VP takes exactly the IPIs whose mask has its LDR bit",
+        || {
+            set_logical(vps, 0xFFFF_FFFF, |vp| 1 << (24 + vp))?;
+            let mask = if vps == 1 { 1 } else { 0b1010 & all(vps) };
+            delivered(vps, 0x61, mask, || {
+                send_from(0, FIXED | LOGICAL | 0x61, mask)
+            })
+        },
+    );
+    suite.check(
+        "logical cluster: cluster 1 both bits, and all clusters (0xF) bit 0",
+        || {
+            set_logical(vps, 0x0FFF_FFFF, |vp| {
+                (((1 + vp / 2) << 4 | 1 << (vp % 2)) as u32) << 24
+            })?;
+            delivered(vps, 0x62, 0b11 & all(vps), || {
+                send_from(0, FIXED | LOGICAL | 0x62, 0x13)
+            })?;
+            delivered(vps, 0x63, 0b101 & all(vps), || {
+                send_from(0, FIXED | LOGICAL | 0x63, 0xF1)
+            })
+        },
+    );
+    suite.check(
+        "lowest priority: each IPI reaches exactly one VP of the logical set",
+        || {
+            set_logical(vps, 0xFFFF_FFFF, |vp| 1 << (24 + vp))?;
+            let set = if vps == 1 { 1 } else { all(vps) & !1 };
+            let sends = 2 * set.count_ones();
+            let before = irq::snapshot(0x64);
+            let taken =
+                |after: &[u32; MAX_VPS]| (0..vps).map(|vp| after[vp] - before[vp]).sum::<u32>();
+            // One at a time: two for the same VP before it takes the first
+            // would be one (the IRR holds a vector once).
+            for sent in 1..=sends {
+                send_from(0, LOWEST | LOGICAL | 0x64, set)?;
+                wait_for(|| taken(&irq::snapshot(0x64)) >= sent);
+            }
+            settle();
+            let after = irq::snapshot(0x64);
+            ensure_eq!(taken(&after), sends, "IPIs taken");
+            for vp in (0..vps).filter(|vp| set & 1 << vp == 0) {
+                ensure_eq!(
+                    after[vp] - before[vp],
+                    0,
+                    "IPIs taken by a VP outside the set"
+                );
+            }
+            Ok(())
+        },
+    );
     shorthands(suite, vps, 0x65);
     if vps > 1 {
         suite.check("an AP halted in HLT wakes for an IPI at once", || {
             for vp in 1..vps {
-                ensure!(wait_for(|| HALTED[vp].load(Ordering::SeqCst) == 1), "VP {vp} never halted");
+                ensure!(
+                    wait_for(|| HALTED[vp].load(Ordering::SeqCst) == 1),
+                    "VP {vp} never halted"
+                );
                 let wakes = WAKES[vp].load(Ordering::SeqCst);
                 delivered(vps, 0x69, 1 << vp, || send_from(0, FIXED | 0x69, vp as u32))?;
-                ensure!(WAKES[vp].load(Ordering::SeqCst) > wakes, "VP {vp} took the IPI but did not leave HLT");
+                ensure!(
+                    WAKES[vp].load(Ordering::SeqCst) > wakes,
+                    "VP {vp} took the IPI but did not leave HLT"
+                );
             }
             Ok(())
         });
@@ -177,7 +218,10 @@ fn set_logical(vps: usize, dfr: u32, ldr: impl Fn(usize) -> u32) -> Outcome {
     apic::write(apic::LDR, ldr(0), false);
     for vp in 1..vps {
         let argument = u64::from(dfr) << 32 | u64::from(ldr(vp));
-        ensure!(ap::command(vp, Operation::SetLogical, argument), "VP {vp} did not set its LDR");
+        ensure!(
+            ap::command(vp, Operation::SetLogical, argument),
+            "VP {vp} did not set its LDR"
+        );
     }
     Ok(())
 }
@@ -188,7 +232,10 @@ fn pairs(suite: &mut Suite, vps: usize, vector: u8, mode: &str) {
         return;
     }
     suite.check(
-        format_args!("{mode}: a fixed IPI from each VP to each other VP reaches exactly that VP ({} pairs)", vps * (vps - 1)),
+        format_args!(
+            "{mode}: a fixed IPI from each VP to each other VP reaches exactly that VP ({} pairs)",
+            vps * (vps - 1)
+        ),
         || {
             for from in 0..vps {
                 for to in (0..vps).filter(|&to| to != from) {
@@ -204,27 +251,35 @@ fn pairs(suite: &mut Suite, vps: usize, vector: u8, mode: &str) {
 /// The shorthands from VP 0 (and all-excluding-self from VP 1), vectors
 /// `first` to `first + 3`.
 fn shorthands(suite: &mut Suite, vps: usize, first: u8) {
-    suite.check("shorthands from VP 0: self, all-including-self, all-excluding-self", || {
-        let low = |shorthand: u32, vector: u8| FIXED | shorthand | u32::from(vector);
-        delivered(vps, first, 1, || send_from(0, low(SELF, first), 0))?;
-        delivered(vps, first + 1, all(vps), || send_from(0, low(ALL_INCLUDING_SELF, first + 1), 0))?;
-        delivered(vps, first + 2, all(vps) & !1, || {
-            send_from(0, low(ALL_EXCLUDING_SELF, first + 2), 0)
-        })?;
-        if vps > 1 {
-            delivered(vps, first + 3, all(vps) & !2, || {
-                send_from(1, low(ALL_EXCLUDING_SELF, first + 3), 0)
+    suite.check(
+        "shorthands from VP 0: self, all-including-self, all-excluding-self",
+        || {
+            let low = |shorthand: u32, vector: u8| FIXED | shorthand | u32::from(vector);
+            delivered(vps, first, 1, || send_from(0, low(SELF, first), 0))?;
+            delivered(vps, first + 1, all(vps), || {
+                send_from(0, low(ALL_INCLUDING_SELF, first + 1), 0)
             })?;
-        }
-        Ok(())
-    });
+            delivered(vps, first + 2, all(vps) & !1, || {
+                send_from(0, low(ALL_EXCLUDING_SELF, first + 2), 0)
+            })?;
+            if vps > 1 {
+                delivered(vps, first + 3, all(vps) & !2, || {
+                    send_from(1, low(ALL_EXCLUDING_SELF, first + 3), 0)
+                })?;
+            }
+            Ok(())
+        },
+    );
 }
 
 /// Every AP, then VP 0, to x2APIC mode.
 pub fn to_x2apic(suite: &mut Suite, vps: usize) -> bool {
     suite.check("every VP moves to x2APIC mode", || {
         for vp in 1..vps {
-            ensure!(ap::command(vp, Operation::ToX2apic, 0), "VP {vp} did not move");
+            ensure!(
+                ap::command(vp, Operation::ToX2apic, 0),
+                "VP {vp} did not move"
+            );
         }
         let base = cpu::rdmsr(0x1B).map_err(|c| tessera_guest_framework::failure!("{c:?}"))?;
         cpu::wrmsr(0x1B, base | 1 << 10).map_err(|c| tessera_guest_framework::failure!("{c:?}"))?;
@@ -263,7 +318,9 @@ pub fn x2apic(suite: &mut Suite, vps: usize) {
     pairs(suite, vps, 0x6A, "x2APIC");
     suite.check("x2APIC logical: cluster 0, each VP's bit its ID's", || {
         let mask = if vps == 1 { 1 } else { 0b1010 & all(vps) };
-        delivered(vps, 0x6B, mask, || send_from(0, FIXED | LOGICAL | 0x6B, mask))
+        delivered(vps, 0x6B, mask, || {
+            send_from(0, FIXED | LOGICAL | 0x6B, mask)
+        })
     });
     shorthands(suite, vps, 0x6C);
     if let Err(failure) = fail_if_unexpected() {

@@ -54,7 +54,11 @@ pub fn vp_of_stack(rsp: u64) -> usize {
     let base = (&raw const AP_STACKS) as u64;
     let offset = rsp.wrapping_sub(base);
     let vp = (offset / STACK_SIZE as u64) as usize;
-    if offset < (STACK_SIZE * MAX_VPS) as u64 { vp } else { 0 }
+    if offset < (STACK_SIZE * MAX_VPS) as u64 {
+        vp
+    } else {
+        0
+    }
 }
 
 /// 256 gates; atomics so it is filled without `static mut`.
@@ -96,7 +100,10 @@ fn sidt() -> (u16, u64) {
     unsafe { asm!("sidt [{}]", in(reg) raw.as_mut_ptr(), options(nostack, preserves_flags)) };
     let mut base = [0u8; 8];
     base.copy_from_slice(&raw[2..]);
-    (u16::from_le_bytes([raw[0], raw[1]]), u64::from_le_bytes(base))
+    (
+        u16::from_le_bytes([raw[0], raw[1]]),
+        u64::from_le_bytes(base),
+    )
 }
 
 fn set_gate(vector: usize, handler: u64, selector: u64) {
@@ -165,7 +172,10 @@ pub fn prepare_start_pages(entry: extern "sysv64" fn() -> !) {
         write_u64(page + params::ENTRY, entry as usize as u64);
         write_u64(page + params::IDTR, u64::from(idt_limit) | idt_base << 16);
         write_u64(page + params::IDTR + 8, idt_base >> 48);
-        write_u64(page + params::CR4, (cr4 & 0xFFFF_FFFF) | (efer & 0xFFFF_FFFF) << 32);
+        write_u64(
+            page + params::CR4,
+            (cr4 & 0xFFFF_FFFF) | (efer & 0xFFFF_FFFF) << 32,
+        );
         write_u64(page + params::CR0, cr0 & 0xFFFF_FFFF);
     }
 }
