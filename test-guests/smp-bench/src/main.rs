@@ -3,7 +3,7 @@
 //! CPUs 0 and 1, run under `-icount shift=0`: the TSC counts
 //! instructions). It starts VP 1 with the `smp` guest's start code
 //! (INIT/SIPI), moves both VPs to x2APIC mode and prints, the least of
-//! [`ROUNDS`] each:
+//! `ROUNDS` each:
 //!
 //! - `bench: ipi-remote-halted N`: VP 1 halted in HLT (its host CPU idle);
 //! - `bench: ipi-remote-running N`: VP 1 spinning in its guest;

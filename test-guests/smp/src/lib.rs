@@ -15,9 +15,9 @@ use tessera_guest_framework::cpu;
 /// How long the guest waits for something that should happen, in TSC
 /// ticks (seconds at any TSC rate QEMU gives; the system test's limits
 /// watch progress, this only turns a hang into a failed check).
-const PATIENCE: u64 = 1 << 35;
+pub const PATIENCE: u64 = 1 << 35;
 /// How long it waits before concluding that something did not happen.
-const SETTLE: u64 = 1 << 27;
+pub const SETTLE: u64 = 1 << 27;
 
 /// Spins until `done`, for at most [`PATIENCE`]; whether it came.
 pub fn wait_for(done: impl Fn() -> bool) -> bool {
