@@ -109,6 +109,7 @@ impl Vp {
         self.apic = choice.new_apic(self.index);
         self.startup = tessera_lapic::StartupState::new(self.index == 0);
         self.posted = Default::default();
+        self.lazy_eoi = Default::default();
         self.refresh_apic_cpuid();
         // An interrupt window asked for the old run.
         self.vmcb.v_intr_mut().set_v_irq(false);
@@ -134,7 +135,7 @@ impl Vp {
     /// an IPI comes back for [`Kernel::deliver_interrupt`] unless it can
     /// reach only this VP (the self shorthand, or a partition of one VP),
     /// which is taken here at once.
-    fn apply_effect(&mut self, effect: Effect, solo: bool) -> Option<tessera_lapic::Message> {
+    pub fn apply_effect(&mut self, effect: Effect, solo: bool) -> Option<tessera_lapic::Message> {
         let apic = self.apic.as_mut()?;
         let Effect::Send(message) = effect else {
             // EOI broadcasts: no I/O APIC yet. Timer changes are read
@@ -152,6 +153,26 @@ impl Vp {
         None
     }
 
+    /// Completes an APIC register's RDMSR (the value read) or WRMSR
+    /// (`None`): RIP past it, or #GP with RIP left on the instruction.
+    pub fn complete_apic_msr(
+        &mut self,
+        answer: Result<Option<u64>, tessera_lapic::GeneralProtection>,
+        next_rip: u64,
+    ) -> Next {
+        match answer {
+            Err(_) => *self.vmcb.event_inj_mut() = general_protection(),
+            Ok(read) => {
+                if let Some(value) = read {
+                    *self.vmcb.rax_mut() = value & 0xFFFF_FFFF;
+                    self.gprs.rdx = value >> 32;
+                }
+                *self.vmcb.rip_mut() = next_rip;
+            }
+        }
+        Next::Resume
+    }
+
     /// The APIC's TPR after a `MOV CR8` the guest made without an exit
     /// (`lapic_inject::tpr_from_vmcb`).
     pub fn tpr_from_vmcb(&mut self) {
@@ -163,7 +184,7 @@ impl Vp {
 
 impl Kernel {
     /// Whether VP `vp` is its partition's only one.
-    fn solo(&self, vp: VpId) -> bool {
+    pub fn solo(&self, vp: VpId) -> bool {
         self.vps
             .get(vp)
             .and_then(|record| self.partitions.get(record.partition))
@@ -195,16 +216,7 @@ impl Kernel {
                 None
             }),
         };
-        match answer {
-            Err(_) => *record.vmcb.event_inj_mut() = general_protection(),
-            Ok(read) => {
-                if let Some(value) = read {
-                    *record.vmcb.rax_mut() = value & 0xFFFF_FFFF;
-                    record.gprs.rdx = value >> 32;
-                }
-                *record.vmcb.rip_mut() = next_rip;
-            }
-        }
+        let next = record.complete_apic_msr(answer, next_rip);
         if number == tessera_lapic::base::IA32_APIC_BASE && write.is_some() {
             record.refresh_apic_cpuid();
         }
@@ -215,7 +227,7 @@ impl Kernel {
         if let Some(message) = send {
             self.deliver_interrupt(partition, Some(index), &message);
         }
-        Some(Next::Resume)
+        Some(next)
     }
 
     /// A nested page fault on VP `vp`'s xAPIC page: the access decoded and

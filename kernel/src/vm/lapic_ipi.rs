@@ -111,6 +111,8 @@ impl Vp {
         }
         self.pending_interrupt = None;
         self.pending_nmi = false;
+        // Lazy EOI's state went with the APIC's in-service vectors.
+        self.lazy_eoi = Default::default();
         let active = matches!(self.state, VpState::Runnable | VpState::Parked);
         if active {
             self.state = match action.next {
@@ -248,8 +250,9 @@ impl Kernel {
         count
     }
 
-    /// Posts `message` to VP `vp` and makes it look (module comment).
-    fn post_to(&mut self, vp: VpId, message: &Message) {
+    /// Posts `message` to VP `vp` (its destination already resolved) and
+    /// makes it look (module comment).
+    pub fn post_to(&mut self, vp: VpId, message: &Message) {
         let Some(record) = self.vps.get_mut(vp) else {
             return;
         };

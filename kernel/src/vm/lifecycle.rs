@@ -260,6 +260,7 @@ impl Kernel {
             exit_counts: Default::default(),
             fixed_cpuid: super::guest_cpu::fixed_cpuid_of(index),
             apic,
+            lazy_eoi: Default::default(),
             exit_rip: None,
             startup: tessera_lapic::StartupState::new(index == 0),
             posted: Default::default(),

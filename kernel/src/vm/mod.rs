@@ -84,6 +84,7 @@ pub mod hv1;
 pub mod lapic;
 pub mod lapic_entry;
 pub mod lapic_fast;
+pub mod lapic_hv;
 pub mod lapic_inject;
 pub mod lapic_ipi;
 pub mod lifecycle;
@@ -271,6 +272,9 @@ pub struct Vp {
     /// touched only by the CPU that runs it, or under the lock while it
     /// is off every CPU.
     pub apic: Option<tessera_lapic::LocalApic>,
+    /// Whether its assist page's "No EOI required" bit is set for an
+    /// in-service vector (`lapic_hv.rs`).
+    pub lazy_eoi: tessera_lapic::LazyEoi,
     /// The RIP of the last exit the locked path handled (`None` once the
     /// entry after it looked, or after `VpSetRegisters`): an entry at
     /// another RIP completed that instruction, which ends an interrupt

@@ -57,6 +57,8 @@ extern "C" fn vp_main(raw: u64) -> ! {
         let Some(code) = kernel.vps.get(vp).map(|v| v.vmcb.control.exit_code) else {
             sched::after_syscall(guard, cpu, Keep::Blocked)
         };
+        // Before anything reads the APIC, a stop included (`lapic_hv.rs`).
+        kernel.reconcile_lazy_eoi(vp);
         if kernel.stop_at_exit(vp) {
             kernel.count_exit(vp, code, Outcome::Left);
             sched::after_syscall(guard, cpu, Keep::Blocked)
@@ -97,6 +99,10 @@ struct Entry {
     apic: *mut Option<tessera_lapic::LocalApic>,
     /// Whether the VP is its partition's only one (`Unlocked::solo`).
     solo: bool,
+    /// The assist page's "No EOI required" bit is set: the lock-free path
+    /// leaves the APIC to the locked one, which reconciles it first
+    /// (`lapic_hv.rs`).
+    lazy_eoi_armed: bool,
 }
 
 /// Runs the guest, answering the exits `fast::answer` can without the
@@ -148,7 +154,11 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
         generation: *seen,
         nrip_save: entry.nrip_save,
         cache: fetch_cache,
-        apic: apic.as_mut(),
+        apic: if entry.lazy_eoi_armed {
+            None
+        } else {
+            apic.as_mut()
+        },
         solo: entry.solo,
     };
     tlb::entering_guest(cpu, entry.partition);
@@ -246,6 +256,7 @@ impl Kernel {
         let Some(target) = target else {
             return Err(Keep::Blocked);
         };
+        let lazy_eoi_page = super::lapic_hv::lazy_eoi_page(target, state);
         let exceptions = target.exception_intercepts;
         let solo = target.vps.len() <= 1;
         let fast: *const FastPartition = &*target.fast;
@@ -260,9 +271,11 @@ impl Kernel {
         }
         vp_record.end_shadow_past();
         vp_record.inject_pending();
+        let injected_before = vp_record.vmcb.control.event_inj.valid();
         if let Some(deadline) = vp_record.inject_apic() {
             crate::arch::apic::interrupt_by(cpu, deadline);
         }
+        vp_record.arm_lazy_eoi(injected_before, lazy_eoi_page);
         vp_record.guard_cr8();
         if let Some(kind) = Injected::of(vp_record.vmcb.control.event_inj) {
             vp_record.exit_counts.injected(kind);
@@ -289,6 +302,7 @@ impl Kernel {
             nrip_save: crate::svm::features().nrip_save,
             fixed_cpuid: &vp_record.fixed_cpuid,
             exit_counts: &vp_record.exit_counts,
+            lazy_eoi_armed: vp_record.lazy_eoi.armed().is_some(),
             apic: &mut vp_record.apic,
             solo,
         })
