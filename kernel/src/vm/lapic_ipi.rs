@@ -175,6 +175,8 @@ impl Vp {
         };
         self.exit_rip = None;
         self.fetch_cache = Default::default();
+        // RESET and INIT leave NMIs unmasked (`nmi_mask.rs`).
+        self.unmask_nmis();
     }
 
     /// A start-up IPI started this VP: real mode at `VV00:0000`.
