@@ -53,7 +53,9 @@ mod component {
     use partition_manager::routes::{RouteLine, attach_slots, lifecycle_state};
     use partition_manager::slots::{MANAGER_DATA_VIEW, Slots, Window};
     use tessera_boot_plan::GuestFormat;
-    use tessera_boot_plan::manager::{MANAGER_DATA_SLOT, ManagerData, PartitionSpec, RouteSpec};
+    use tessera_boot_plan::manager::{
+        ApicKind, MANAGER_DATA_SLOT, ManagerData, PartitionSpec, RouteSpec,
+    };
     use tessera_guest_loader::{
         GuestMemory, InitialVpState, LinuxBoot, LinuxLayout, LoadPlan, Module, Piece, acpi,
     };
@@ -413,6 +415,20 @@ mod component {
         }
 
         set_registers(partition, &state)?;
+        // With a local APIC the other VPs are application processors: the
+        // kernel holds them waiting for INIT/SIPI from VP 0, so they are
+        // started first and miss none of its start-up IPIs. Without one
+        // nothing could start them: they stay stopped.
+        if partition.spec.apic != ApicKind::None {
+            for (index, &vp) in partition.vps.iter().enumerate().skip(1) {
+                let started = vm::vp_start(vp).map_err(Failure::from);
+                step(
+                    name,
+                    format_args!("starting VP {index} (waits for INIT/SIPI)"),
+                    started,
+                )?;
+            }
+        }
         let started = vm::vp_start(partition.vps[0]).map_err(Failure::from);
         step(name, format_args!("starting VP 0"), started)?;
         log::info!("partition {name}: VP 0 started at rip {:#x}", state.rip);

@@ -296,9 +296,18 @@ impl Kernel {
             return Next::GONE;
         };
         let interrupts_on = record.vmcb.save.rflags & (1 << 9) != 0;
+        *record.vmcb.rip_mut() = next_rip;
+        // What other VPs posted, in the same hold of the lock as the
+        // decision to halt (`lapic_ipi`: no lost wake-up). INIT or a SIPI
+        // replaced the registers: the HLT is over.
+        if record.take_posted() {
+            return match record.state {
+                super::VpState::WaitForSipi => Next::Leave(Keep::Blocked),
+                _ => Next::Resume,
+            };
+        }
         let wakeable =
             record.pending_interrupt.is_some() || record.pending_nmi || record.apic_wakes();
-        *record.vmcb.rip_mut() = next_rip;
         if wakeable {
             return Next::Resume;
         }

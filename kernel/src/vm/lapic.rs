@@ -6,10 +6,9 @@
 //! `tessera_vcpu::mmio`), and the APIC's CPUID bits. Injection before each
 //! entry is in `lapic_inject`, the timer's host side in `lapic_timer`.
 //!
-//! First landing (issue 13 item 1): one VP's APIC. IPIs reach the sender's
-//! own APIC only (self shorthand, its own ID, all-including-self); other
-//! VPs' APICs are not reached yet (guest SMP), nor an I/O APIC (level EOI
-//! broadcasts go nowhere). The manifest refuses `apic` with `vps > 1`.
+//! An IPI that can reach only the sender is taken into its APIC here; any
+//! other goes through `lapic_ipi` (posted to each VP it reaches). No I/O
+//! APIC yet: level EOI broadcasts go nowhere.
 use super::Vp;
 use super::exits::{Next, general_protection};
 use crate::state::Kernel;
@@ -67,8 +66,9 @@ pub fn guest_tsc(vp: &Vp) -> u64 {
     crate::arch::tsc::read().wrapping_add(vp.vmcb.control.tsc_offset)
 }
 
-/// An IPI `apic` sent, to `apic` itself if its destination names it
-/// (the only APIC reachable yet); `Dropped` otherwise.
+/// An IPI `apic` sent that can reach no other APIC (the self shorthand,
+/// or any destination in a partition of one VP), to `apic` itself if its
+/// destination names it; `Dropped` otherwise.
 #[inline]
 pub fn deliver_own(apic: &mut LocalApic, message: &tessera_lapic::Message) -> Received {
     // A self-IPI without building the APIC's address: `resolve` names
@@ -107,6 +107,8 @@ impl Vp {
             return;
         }
         self.apic = choice.new_apic(self.index);
+        self.startup = tessera_lapic::StartupState::new(self.index == 0);
+        self.posted = Default::default();
         self.lazy_eoi = Default::default();
         self.refresh_apic_cpuid();
         // An interrupt window asked for the old run.
@@ -129,29 +131,26 @@ impl Vp {
         self.fixed_cpuid[index] = self.apic_cpuid(1, regs).map(u64::from);
     }
 
-    /// Carries out what a register write asked for. An IPI reaches this
-    /// VP's own APIC when its destination names it; nothing else is
-    /// reachable yet (see the module comment).
-    pub fn apply_effect(&mut self, effect: Effect) {
-        let Some(apic) = self.apic.as_mut() else {
-            return;
-        };
+    /// What a register write asked for that the VP's own APIC carries out:
+    /// an IPI comes back for [`Kernel::deliver_interrupt`] unless it can
+    /// reach only this VP (the self shorthand, or a partition of one VP),
+    /// which is taken here at once.
+    pub fn apply_effect(&mut self, effect: Effect, solo: bool) -> Option<tessera_lapic::Message> {
+        let apic = self.apic.as_mut()?;
         let Effect::Send(message) = effect else {
             // EOI broadcasts: no I/O APIC yet. Timer changes are read
             // before the next entry.
-            return;
+            return None;
         };
-        match deliver_own(apic, &message) {
-            Received::Nmi => {
-                if apic.take_nmi() {
-                    self.pending_nmi = true;
-                }
-            }
-            // INIT and start-up to oneself, and ExtINT without an 8259:
-            // not wired yet (guest SMP, the platform component).
-            Received::Init | Received::StartUp(_) | Received::ExtInt => {}
-            Received::Pending | Received::Dropped => {}
+        let fixed = matches!(
+            message.mode,
+            tessera_lapic::DeliveryMode::Fixed | tessera_lapic::DeliveryMode::LowestPriority
+        );
+        if !fixed || !(solo || message.target == tessera_lapic::Target::SelfOnly) {
+            return Some(message);
         }
+        deliver_own(apic, &message);
+        None
     }
 
     /// Completes an APIC register's RDMSR (the value read) or WRMSR
@@ -184,6 +183,14 @@ impl Vp {
 }
 
 impl Kernel {
+    /// Whether VP `vp` is its partition's only one.
+    pub fn solo(&self, vp: VpId) -> bool {
+        self.vps
+            .get(vp)
+            .and_then(|record| self.partitions.get(record.partition))
+            .is_none_or(|partition| partition.vps.len() <= 1)
+    }
+
     /// RDMSR/WRMSR of an APIC MSR (`tessera_lapic::is_apic_msr`) by a VP
     /// with an APIC; `None` for other MSRs and VPs without one. Misuse is
     /// #GP as the model says, with RIP left on the instruction.
@@ -194,22 +201,31 @@ impl Kernel {
         write: Option<u64>,
         next_rip: u64,
     ) -> Option<Next> {
+        let solo = self.solo(vp);
         let record = self.vps.get_mut(vp)?;
         if !tessera_lapic::is_apic_msr(number) || record.apic.is_none() {
             return None;
         }
         let now = guest_tsc(record);
         let apic = record.apic.as_mut()?;
+        let mut send = None;
         let answer = match write {
             None => apic.read_msr(number, now).map(Some),
             Some(value) => apic.write_msr(number, value, now).map(|effect| {
-                record.apply_effect(effect);
+                send = record.apply_effect(effect, solo);
                 None
             }),
         };
         let next = record.complete_apic_msr(answer, next_rip);
         if number == tessera_lapic::base::IA32_APIC_BASE && write.is_some() {
             record.refresh_apic_cpuid();
+        }
+        let (partition, index) = (record.partition, record.index);
+        if write.is_some() {
+            self.refresh_apic_address(vp);
+        }
+        if let Some(message) = send {
+            self.deliver_interrupt(partition, Some(index), &message);
         }
         Some(next)
     }
@@ -230,10 +246,13 @@ impl Kernel {
             let unsupported = super::lifecycle_route::unsupported(tessera_svm::ExitCode::NPF);
             return Some(self.lifecycle(cpu, vp, unsupported));
         };
+        let solo = self.solo(vp);
         let record = self.vps.get_mut(vp)?;
         let now = guest_tsc(record);
         let offset = gpa & 0xFFF;
         let apic = record.apic.as_mut()?;
+        let mut send = None;
+        let stored = matches!(access.op, Op::Store { .. });
         match access.op {
             Op::Load { .. } => {
                 let value = apic.read_mmio(offset, access.size, now).unwrap_or(0);
@@ -241,12 +260,20 @@ impl Kernel {
             }
             Op::Store { value } => {
                 if let Some(effect) = apic.write_mmio(offset, access.size, value, now) {
-                    record.apply_effect(effect);
+                    send = record.apply_effect(effect, solo);
                 }
             }
         }
         let next = record.vmcb.save.rip.wrapping_add(u64::from(access.length));
         *record.vmcb.rip_mut() = next;
+        let (partition, index) = (record.partition, record.index);
+        if stored {
+            // The ID, LDR or DFR may have changed.
+            self.refresh_apic_address(vp);
+        }
+        if let Some(message) = send {
+            self.deliver_interrupt(partition, Some(index), &message);
+        }
         Some(Next::Resume)
     }
 }

@@ -199,7 +199,7 @@ pub mod check {
         BAD_VPS = "bad-vps": "A VP count outside 1..=64.";
         VP_CPUS = "vp-cpus": "A partition `cpus` list whose length is not `vps`, or that names a CPU the deployment does not have.";
         BAD_EXPECT = "bad-expect": "A partition `expect` other than `pass`, `fail`, `triple-fault`, `memory-fault`, `crash` or `power-off`.";
-        BAD_APIC = "bad-apic": "A partition `apic` other than `xapic` or `x2apic`, or a local APIC for a partition of more than one VP (not yet wired).";
+        BAD_APIC = "bad-apic": "A partition `apic` other than `xapic` or `x2apic`.";
         HV_FEATURE = "hv-feature": "A partition `hv` list with a name Tessera does not know or implement, a bad value, or a feature without the one it needs; or `expect = \"crash\"` without `hv-crash`.";
         PARTITION_PRIORITY = "partition-priority": "A partition priority above its manager's or above a route target's.";
         BAD_EXIT_KIND = "bad-exit-kind": "A route `exit` that is not an intercept kind.";

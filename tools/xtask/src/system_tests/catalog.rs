@@ -396,6 +396,24 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         ..SystemTest::DEFAULT
     },
     SystemTest {
+        name: "vm-smp-1",
+        deployment: Some("vm-smp-1"),
+        markers: VM_SMP_1_MARKERS,
+        ..SystemTest::DEFAULT
+    },
+    SystemTest {
+        name: "vm-smp-2",
+        deployment: Some("vm-smp-2"),
+        markers: VM_SMP_2_MARKERS,
+        ..SystemTest::DEFAULT
+    },
+    SystemTest {
+        name: "vm-smp-4",
+        deployment: Some("vm-smp-4"),
+        markers: VM_SMP_4_MARKERS,
+        ..SystemTest::DEFAULT
+    },
+    SystemTest {
         name: "vm-faults",
         deployment: Some("vm-faults"),
         smp: 4,
