@@ -16,6 +16,7 @@ pub const SUPPORTED_FEATURES: &[&str] = &[
     "hv-frequencies",
     "hv-tsc-invariant",
     "hv-vapic",
+    "hv-ipi",
     "hv-reset",
     "hv-crash",
     "hv-tlbflush",
@@ -44,10 +45,6 @@ pub const NOT_WIRED_REASON: &str = "not yet wired into the kernel";
 /// one, it moves to [`SUPPORTED_FEATURES`] and its bits to the
 /// `IMPLEMENTED_*` masks.
 pub const NOT_WIRED_FEATURES: &[(&str, &str)] = &[
-    (
-        "hv-ipi",
-        "HvCallSendSyntheticClusterIpi(Ex) is decoded by tessera_hv1::dispatch::cluster_ipi",
-    ),
     (
         "hv-synic",
         "the SynIC registers, messages, event flags, ports and connections are modelled in kernel/synic",
