@@ -223,7 +223,6 @@ fn unknown_and_unsupported() {
         "hv-stimer",
         "hv-stimer-direct",
         "hv-reenlightenment",
-        "hv-ipi",
         "hv-evmcs",
         "hv-tlbflush-direct",
         "hv-syndbg",
@@ -324,7 +323,7 @@ fn unimplemented_features_and_recommendations() {
     config.features_ecx = config.features_ecx.with_invariant_mperf_available(true);
     config.recommendations = config
         .recommendations
-        .with_use_synthetic_cluster_ipi(true)
+        .with_use_hypercall_for_address_space_switch(true)
         .with_use_relaxed_timing(true);
     let v = config.validate_implemented();
     assert_eq!(
@@ -340,12 +339,12 @@ fn unimplemented_features_and_recommendations() {
             },
             Violation::Unimplemented {
                 register: CpuidRegister::Recommendations,
-                bits: 1 << 10
+                bits: 1 << 0
             },
         ]
     );
     let text = v.iter().nth(2).unwrap().to_string();
-    assert!(text.contains("UseSyntheticClusterIpi"), "{text}");
+    assert!(text.contains("UseHypercallForAddressSpaceSwitch"), "{text}");
     assert!(text.contains("CPUID.40000004:EAX"), "{text}");
     // An unnamed (reserved) bit is named as such.
     config = Hv1Config::minimal();
@@ -443,13 +442,14 @@ fn modelled_names_set_their_cpuid_bits() {
     let c = one("hv-ipi");
     assert_eq!(regs(&c, 0x4000_0004)[0], 1 << 10 | 1 << 11);
     assert_eq!(regs(&c, 0x4000_0003)[0], 0x60);
+    assert_eq!(c, Hv1Config::from_features(["hv-ipi"]).unwrap());
     // The wired names mean the same in both scopes.
     for name in ["hv-time", "hv-frequencies", "hv-tsc-invariant", "hv-vapic"] {
         assert_eq!(one(name), Hv1Config::from_features([name]).unwrap());
     }
     // =off undoes, as for every boolean name.
     assert_eq!(
-        Hv1Config::from_features_in(["hv-ipi", "hv-ipi=off"], FeatureScope::Modelled),
+        Hv1Config::from_features_in(["hv-synic", "hv-synic=off"], FeatureScope::Modelled),
         Ok(Hv1Config::minimal())
     );
     // The kernel refuses these configurations until it serves them.
@@ -474,10 +474,6 @@ fn modelled_names_set_their_cpuid_bits() {
                 register: CpuidRegister::Privileges,
                 // AccessSynicRegs, PostMessages, SignalEvents.
                 bits: 1 << 37 | 1 << 36 | 1 << 2
-            },
-            Violation::Unimplemented {
-                register: CpuidRegister::Recommendations,
-                bits: 1 << 10
             },
         ]
     );

@@ -106,6 +106,14 @@ pub fn send_all_then_take(icrs: &[u64]) -> Result<(), Caught> {
                 );
             }
         }
+    })?;
+    take_pending()
+}
+
+/// Enables interrupts for two instructions, so that what is requested is
+/// taken, in the APIC's priority order.
+pub fn take_pending() -> Result<(), Caught> {
+    guarded(|| {
         // The IDT has handlers for every vector the checks send.
         // SAFETY: interrupts are on for the two NOPs only.
         unsafe {

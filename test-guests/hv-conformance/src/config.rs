@@ -151,6 +151,7 @@ impl Config {
             ("SwitchCall", r.use_hypercall_for_address_space_switch()),
             ("FlushCalls", self.flush_calls()),
             ("ExMasks", self.ex_calls()),
+            ("ClusterIpi", r.use_synthetic_cluster_ipi()),
             ("RelaxedTiming", r.use_relaxed_timing()),
         ]
     }

@@ -148,7 +148,7 @@ impl Hv1Config {
     ///
     /// Boolean names take an optional `=on`/`=off` (also `yes`/`no`,
     /// `true`/`false`). The names modelled but not yet wired into the
-    /// kernel (`hv-vapic`, `hv-ipi`, `hv-synic`, `hv-stimer`, `hv-stimer-direct`: [`NOT_WIRED_FEATURES`])
+    /// kernel (`hv-synic`, `hv-stimer`, `hv-stimer-direct`: [`NOT_WIRED_FEATURES`])
     /// are refused as [`FeatureError::Unsupported`] with
     /// [`NOT_WIRED_REASON`]; QEMU's other `hv-*` names
     /// (`hv-reenlightenment`, `hv-evmcs`, …) likewise with their reason;

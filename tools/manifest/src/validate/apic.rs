@@ -45,9 +45,10 @@ pub(super) fn check_apic(
 }
 
 /// `hv-vapic` (the EOI, ICR and TPR MSRs, `AccessIntrCtrlRegs`) stands for
-/// registers of the local APIC: without `apic` the kernel would have to
-/// answer every one of them with #GP while CPUID recommends them, so the
-/// pair is refused. `false` after reporting it.
+/// registers of the local APIC, and `hv-ipi` (the cluster IPI calls)
+/// delivers to it: without `apic` the kernel would have to refuse every
+/// one of them while CPUID recommends them, so the pairs are refused.
+/// `false` after reporting it.
 pub(super) fn check_apic_msrs(
     entry: &str,
     partition: &RawPartition,
@@ -58,21 +59,33 @@ pub(super) fn check_apic_msrs(
     let Some((_, words)) = hv else {
         return true;
     };
-    let apic_msrs = Hv1Config::from_words(words)
-        .privileges
-        .access_intr_ctrl_regs();
-    if !apic_msrs || apic != Some(ApicKind::None) {
+    if apic != Some(ApicKind::None) {
         return true;
     }
+    let config = Hv1Config::from_words(words);
+    let needs = [
+        (
+            config.privileges.access_intr_ctrl_regs(),
+            "hv-vapic",
+            "its MSRs are the APIC's EOI, ICR and TPR",
+        ),
+        (
+            config.recommendations.use_synthetic_cluster_ipi(),
+            "hv-ipi",
+            "its calls send interrupts to the VPs' APICs",
+        ),
+    ];
     let at = partition.hv.as_ref().and_then(span);
-    report.push(
-        HV_FEATURE,
-        format!("{entry}.hv"),
-        at,
-        "Hyper-V feature `hv-vapic` needs a local APIC: its MSRs are the APIC's EOI, ICR and TPR"
-            .to_owned(),
-        "add apic = \"xapic\" or apic = \"x2apic\" to the partition, or remove `hv-vapic`"
-            .to_owned(),
-    );
-    false
+    let mut ok = true;
+    for (_, name, why) in needs.iter().filter(|(on, _, _)| *on) {
+        report.push(
+            HV_FEATURE,
+            format!("{entry}.hv"),
+            at.clone(),
+            format!("Hyper-V feature `{name}` needs a local APIC: {why}"),
+            format!("add apic = \"xapic\" or apic = \"x2apic\" to the partition, or remove `{name}`"),
+        );
+        ok = false;
+    }
+    ok
 }
