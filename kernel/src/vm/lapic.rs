@@ -107,6 +107,7 @@ impl Vp {
             return;
         }
         self.apic = choice.new_apic(self.index);
+        self.posted = Default::default();
         self.refresh_apic_cpuid();
         // An interrupt window asked for the old run.
         self.vmcb.v_intr_mut().set_v_irq(false);
@@ -130,15 +131,15 @@ impl Vp {
 
     /// Carries out what a register write asked for. An IPI reaches this
     /// VP's own APIC when its destination names it; nothing else is
-    /// reachable yet (see the module comment).
-    fn apply_effect(&mut self, effect: Effect) {
-        let Some(apic) = self.apic.as_mut() else {
-            return;
-        };
-        let Effect::Send(message) = effect else {
-            // EOI broadcasts: no I/O APIC yet. Timer changes are read
-            // before the next entry.
-            return;
+    /// reachable yet (see the module comment). Returns the vector of an
+    /// EOI broadcast, for the partition's I/O APIC (`device_interrupt`).
+    fn apply_effect(&mut self, effect: Effect) -> Option<u8> {
+        let apic = self.apic.as_mut()?;
+        let message = match effect {
+            Effect::Send(message) => message,
+            Effect::EoiBroadcast(vector) => return Some(vector),
+            // Timer changes are read before the next entry.
+            Effect::TimerChanged | Effect::None => return None,
         };
         match deliver_own(apic, &message) {
             Received::Nmi => {
@@ -151,6 +152,7 @@ impl Vp {
             Received::Init | Received::StartUp(_) | Received::ExtInt => {}
             Received::Pending | Received::Dropped => {}
         }
+        None
     }
 
     /// The APIC's TPR after a `MOV CR8` the guest made without an exit
@@ -168,6 +170,7 @@ impl Kernel {
     /// #GP as the model says, with RIP left on the instruction.
     pub fn apic_msr(
         &mut self,
+        cpu: usize,
         vp: VpId,
         number: u32,
         write: Option<u64>,
@@ -179,10 +182,11 @@ impl Kernel {
         }
         let now = guest_tsc(record);
         let apic = record.apic.as_mut()?;
+        let mut broadcast = None;
         let answer = match write {
             None => apic.read_msr(number, now).map(Some),
             Some(value) => apic.write_msr(number, value, now).map(|effect| {
-                record.apply_effect(effect);
+                broadcast = record.apply_effect(effect);
                 None
             }),
         };
@@ -199,7 +203,7 @@ impl Kernel {
         if number == tessera_lapic::base::IA32_APIC_BASE && write.is_some() {
             record.refresh_apic_cpuid();
         }
-        Some(Next::Resume)
+        Some(self.eoi_broadcast(cpu, vp, broadcast))
     }
 
     /// A nested page fault on VP `vp`'s xAPIC page: the access decoded and
@@ -222,6 +226,7 @@ impl Kernel {
         let now = guest_tsc(record);
         let offset = gpa & 0xFFF;
         let apic = record.apic.as_mut()?;
+        let mut broadcast = None;
         match access.op {
             Op::Load { .. } => {
                 let value = apic.read_mmio(offset, access.size, now).unwrap_or(0);
@@ -229,12 +234,12 @@ impl Kernel {
             }
             Op::Store { value } => {
                 if let Some(effect) = apic.write_mmio(offset, access.size, value, now) {
-                    record.apply_effect(effect);
+                    broadcast = record.apply_effect(effect);
                 }
             }
         }
         let next = record.vmcb.save.rip.wrapping_add(u64::from(access.length));
         *record.vmcb.rip_mut() = next;
-        Some(Next::Resume)
+        Some(self.eoi_broadcast(cpu, vp, broadcast))
     }
 }

@@ -48,6 +48,7 @@ impl Vp {
     /// Whether HLT ends at once for this VP's APIC: an interrupt it would
     /// take is pending (after the timer caught up) or an NMI.
     pub fn apic_wakes(&mut self) -> bool {
+        self.take_posted();
         let offset = self.vmcb.control.tsc_offset;
         let Some(apic) = self.apic.as_mut() else {
             return false;

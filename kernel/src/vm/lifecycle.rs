@@ -258,6 +258,7 @@ impl Kernel {
             exit_counts: Default::default(),
             fixed_cpuid: super::guest_cpu::fixed_cpuid_of(index),
             apic,
+            posted: Default::default(),
             exit_rip: None,
         };
         record.refresh_apic_cpuid();

@@ -25,6 +25,7 @@
 //! | `lapic_entry` | the APIC before each entry (timer, injection) and HLT until its deadline |
 //! | `lapic_inject` | an APIC interrupt into the VMCB: `EVENTINJ` or an interrupt window |
 //! | `lapic_fast` | the x2APIC MSR exits answered without the lock |
+//! | `device_interrupt` | device interrupt messages (from the I/O APIC's component) posted to the APICs they name |
 /// Logs a line that a guest's exits make the kernel print, within its
 /// partition's budget (`tessera_vcpu::log_budget`: the first lines, then
 /// one at each power of two with the count suppressed), so a guest cannot
@@ -70,6 +71,7 @@ pub mod barrier;
 pub mod clean_runs;
 pub mod cr_write;
 pub mod decided;
+pub mod device_interrupt;
 pub mod entry_state;
 pub mod exit_faults;
 pub mod exit_stats;
@@ -260,6 +262,9 @@ pub struct Vp {
     /// touched only by the CPU that runs it, or under the lock while it
     /// is off every CPU.
     pub apic: Option<tessera_lapic::LocalApic>,
+    /// Device interrupts posted to its APIC (`device_interrupt.rs`),
+    /// taken in by its CPU before the next entry.
+    pub posted: device_interrupt::Posted,
     /// The RIP of the last exit the locked path handled (`None` once the
     /// entry after it looked, or after `VpSetRegisters`): an entry at
     /// another RIP completed that instruction, which ends an interrupt

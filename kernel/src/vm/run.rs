@@ -95,6 +95,10 @@ struct Entry {
     fixed_cpuid: *const super::guest_cpu::FixedCpuid,
     exit_counts: *const ExitCounts,
     apic: *mut Option<tessera_lapic::LocalApic>,
+    /// The partition takes EOI broadcasts (an `EOI` route): its APIC MSR
+    /// exits go to the locked path, which forwards them
+    /// (`device_interrupt::eoi_broadcast`).
+    eoi_routed: bool,
 }
 
 /// Runs the guest, answering the exits `fast::answer` can without the
@@ -146,7 +150,11 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
         generation: *seen,
         nrip_save: entry.nrip_save,
         cache: fetch_cache,
-        apic: apic.as_mut(),
+        apic: if entry.eoi_routed {
+            None
+        } else {
+            apic.as_mut()
+        },
     };
     tlb::entering_guest(cpu, entry.partition);
     // Entering before reading: an unmapping CPU either sees this CPU in
@@ -240,6 +248,8 @@ impl Kernel {
             return Err(Keep::Blocked);
         };
         let exceptions = target.exception_intercepts;
+        let eoi_routed = target.apic != super::lapic::ApicChoice::None
+            && target.route(tessera_abi::vm::intercept::EOI, 0).is_some();
         let fast: *const FastPartition = &*target.fast;
         let generation = target.fast.tlb_generation.load(Ordering::SeqCst);
         let (serial, npt_root) = (target.fast.serial, target.space.npt().root());
@@ -252,6 +262,7 @@ impl Kernel {
         }
         vp_record.end_shadow_past();
         vp_record.inject_pending();
+        vp_record.take_posted();
         if let Some(deadline) = vp_record.inject_apic() {
             crate::arch::apic::interrupt_by(cpu, deadline);
         }
@@ -282,6 +293,7 @@ impl Kernel {
             fixed_cpuid: &vp_record.fixed_cpuid,
             exit_counts: &vp_record.exit_counts,
             apic: &mut vp_record.apic,
+            eoi_routed,
         })
     }
 }
