@@ -131,6 +131,20 @@ pub fn vp_assert_interrupt(vp: u32, event: u64) -> Result<(), Error> {
     call(Syscall::VpAssertInterrupt, vp, [event, 0, 0, 0, 0, 0])
 }
 
+/// Delivers a device interrupt to the local APICs of `partition` (WRITE)
+/// that `destination` names (`tessera_abi::vm::interrupt`: `flags` holds
+/// the trigger, destination mode and delivery mode); how many VPs took it.
+pub fn partition_assert_interrupt(
+    partition: u32,
+    vector: u8,
+    destination: u8,
+    flags: u64,
+) -> Result<u64, Error> {
+    let words = [u64::from(vector), u64::from(destination), flags, 0, 0, 0];
+    invoke(Syscall::PartitionAssertInterrupt, partition, words, CapTransfer::NONE)
+        .map(|out| out.words[0])
+}
+
 /// Gives `partition` (CONTROL) the Hv#1 interface that `words` describe
 /// (`tessera_abi::vm::hv1`: what `Hv1Config::to_words` of `tessera-hv1`
 /// writes, which the manifest compiler puts into the manager data): the

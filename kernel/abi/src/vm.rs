@@ -165,6 +165,18 @@ pub const TESSERA_GUEST_CRASH: u64 = 0x8000_0F04;
 /// partition's name, 32 bytes NUL padded; the handler replies with word
 /// 0 = 0 to accept.
 pub const TESSERA_PARTITION_ATTACH: u64 = 0x8000_0F02;
+/// Word 5 of the attach message the partition's interrupt controller (the
+/// handler of its [`intercept::EOI`] route) gets, with the partition's
+/// interrupt capability (WRITE, for `PartitionAssertInterrupt`): its VP
+/// count in bits 15:0 and its memory in 4 KiB pages in bits 63:16 (what
+/// QEMU's `fw_cfg` reports). Other handlers get 0 there.
+pub const fn attach_shape(memory_bytes: u64, vps: u64) -> u64 {
+    (memory_bytes / 4096) << 16 | (vps & 0xFFFF)
+}
+/// The (memory bytes, VP count) of an [`attach_shape`] word.
+pub const fn attach_shape_of(word: u64) -> (u64, u64) {
+    ((word >> 16) * 4096, word & 0xFFFF)
+}
 /// To the [`intercept::EOI`] route: a local APIC ended level-triggered
 /// vector word 2 (bits 7:0) and broadcast the EOI; no other words.
 pub const TESSERA_EOI_BROADCAST: u64 = 0x8000_0F05;
