@@ -187,6 +187,10 @@ impl Devices {
     ) -> Handled {
         let handled = self.dispatch(badge, message, input);
         if let Some(partition) = self.partitions.get_mut(&badge) {
+            if partition.com1.take_thr_refilled() && partition.com1_irq {
+                partition.com1_irq = false;
+                lines.drive(badge, COM1_IRQ, false);
+            }
             let level = partition.com1.interrupt();
             if level != partition.com1_irq {
                 partition.com1_irq = level;

@@ -139,6 +139,9 @@ pub struct Uart16550 {
     last_rbr: u8,
     /// The THR-empty interrupt is pending (see the module comment).
     thre_pending: bool,
+    /// THR was written since [`Uart16550::take_thr_refilled`]: the
+    /// THR-empty interrupt dropped and rose again within the access.
+    thr_refilled: bool,
 }
 
 impl Default for Uart16550 {
@@ -164,6 +167,7 @@ impl Uart16550 {
             rx_len: 0,
             last_rbr: 0,
             thre_pending: false,
+            thr_refilled: false,
         }
     }
 
@@ -226,11 +230,13 @@ impl Uart16550 {
                 self.divisor = (self.divisor & 0xFF00) | u16::from(value);
             }
             offset::DATA if self.loopback() => {
+                self.thr_refilled = true;
                 self.thre_pending = true;
                 self.receive(value);
             }
             offset::DATA => {
                 // The byte leaves at once: THR is empty again.
+                self.thr_refilled = true;
                 self.thre_pending = true;
                 return Some(value);
             }
@@ -325,6 +331,14 @@ impl Uart16550 {
             return Some(IIR_MODEM_STATUS);
         }
         None
+    }
+
+    /// Whether THR was written since the last call: the write cleared the
+    /// THR-empty interrupt and the byte's leaving raised it again, so an
+    /// INTR output that reads high before and after dropped in between
+    /// (an edge-triggered controller must see the new edge).
+    pub fn take_thr_refilled(&mut self) -> bool {
+        core::mem::take(&mut self.thr_refilled)
     }
 
     /// The INTR output: an enabled interrupt is pending.

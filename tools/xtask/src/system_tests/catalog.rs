@@ -396,6 +396,12 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         ..SystemTest::DEFAULT
     },
     SystemTest {
+        name: "vm-platform",
+        deployment: Some("vm-platform"),
+        markers: VM_PLATFORM_MARKERS,
+        ..SystemTest::DEFAULT
+    },
+    SystemTest {
         name: "vm-faults",
         deployment: Some("vm-faults"),
         smp: 4,
