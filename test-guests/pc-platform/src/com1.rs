@@ -87,7 +87,8 @@ pub fn run(suite: &mut Suite, ioapic: &DeviceWindow, apic: &DeviceWindow) {
     suite.check("I/O APIC: version 0x20 with 24 entries, every entry masked at reset", || {
         ensure_eq!(ioapic.read(0x01), 0x0017_0020, "version register");
         for pin in 0..24 {
-            ensure_eq!(ioapic.read(0x10 + 2 * pin) & MASKED, MASKED, "entry {} mask", pin);
+            let entry = ioapic.read(0x10 + 2 * pin);
+            ensure!(entry & MASKED != 0, "entry {pin} reads {entry:#x}: not masked");
         }
         Ok(())
     });
@@ -125,9 +126,12 @@ fn driven_output(ioapic: &IoApic<'_>) -> Outcome {
     outb(IER, IER_THR_EMPTY);
     for (sent, &byte) in DRIVEN.iter().enumerate() {
         let want = sent as u32 + 1;
-        ensure_eq!(wait_for(EDGE_VECTOR, want), want, "interrupts before byte {}", sent);
-        ensure_eq!(inb(IIR) & 0x0F, IIR_THR_EMPTY, "IIR names THR empty (byte {})", sent);
-        ensure_eq!(inb(IIR) & 0x0F, IIR_NONE, "reading IIR ended it (byte {})", sent);
+        let taken = wait_for(EDGE_VECTOR, want);
+        ensure!(taken == want, "{taken} interrupts before byte {sent}, expected {want}");
+        let iir = inb(IIR) & 0x0F;
+        ensure!(iir == IIR_THR_EMPTY, "IIR {iir:#x} before byte {sent}: not THR empty");
+        let iir = inb(IIR) & 0x0F;
+        ensure!(iir == IIR_NONE, "IIR {iir:#x} after reading it (byte {sent})");
         outb(THR, byte);
     }
     let want = DRIVEN.len() as u32 + 1;
