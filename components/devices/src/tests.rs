@@ -377,7 +377,10 @@ fn com1_drives_irq_4_for_thr_empty_and_received_data() {
     // raises it again: a new edge.
     let before = lines.0.len();
     io_lines(&mut devices, 3, THR, Some(b'c'), &mut lines);
-    assert_eq!(lines.0[before..], [(3, COM1_IRQ, false), (3, COM1_IRQ, true)]);
+    assert_eq!(
+        lines.0[before..],
+        [(3, COM1_IRQ, false), (3, COM1_IRQ, true)]
+    );
     io_lines(&mut devices, 3, ier, Some(0), &mut lines);
     assert_eq!(lines.0.last(), Some(&(3, COM1_IRQ, false)), "disabled: low");
     // Received data (through loopback) outranks THR empty; reading RBR

@@ -225,9 +225,9 @@ pub fn hand_over(
             // The partition's interrupt controller (the server of its
             // `eoi` route) gets the partition's interrupt capability with
             // the attach: that capability carries GRANT.
-            let controller = plan.routes_of(partition.index).any(|r| {
-                r.kind == tessera_rt::abi::vm::intercept::EOI && r.target == route.target
-            });
+            let controller = plan
+                .routes_of(partition.index)
+                .any(|r| r.kind == tessera_rt::abi::vm::intercept::EOI && r.target == route.target);
             let rights = if controller {
                 granted | rights::GRANT
             } else {

@@ -141,8 +141,13 @@ pub fn partition_assert_interrupt(
     flags: u64,
 ) -> Result<u64, Error> {
     let words = [u64::from(vector), u64::from(destination), flags, 0, 0, 0];
-    invoke(Syscall::PartitionAssertInterrupt, partition, words, CapTransfer::NONE)
-        .map(|out| out.words[0])
+    invoke(
+        Syscall::PartitionAssertInterrupt,
+        partition,
+        words,
+        CapTransfer::NONE,
+    )
+    .map(|out| out.words[0])
 }
 
 /// Gives `partition` (CONTROL) the Hv#1 interface that `words` describe

@@ -33,9 +33,9 @@ pub mod message_type {
     pub const UNRECOVERABLE: u64 = word(HvMessageType::UNRECOVERABLE_EXCEPTION);
     pub const HYPERCALL: u64 = word(HvMessageType::HYPERCALL_INTERCEPT);
     pub use tessera_abi::vm::{
-        TESSERA_GUEST_CRASH as GUEST_CRASH, TESSERA_HANDLER_DIED as HANDLER_DIED,
-        TESSERA_PARTITION_ATTACH as PARTITION_ATTACH, TESSERA_RESET_REQUEST as RESET_REQUEST,
-        TESSERA_EOI_BROADCAST as EOI_BROADCAST, TESSERA_UNSUPPORTED as UNSUPPORTED,
+        TESSERA_EOI_BROADCAST as EOI_BROADCAST, TESSERA_GUEST_CRASH as GUEST_CRASH,
+        TESSERA_HANDLER_DIED as HANDLER_DIED, TESSERA_PARTITION_ATTACH as PARTITION_ATTACH,
+        TESSERA_RESET_REQUEST as RESET_REQUEST, TESSERA_UNSUPPORTED as UNSUPPORTED,
     };
 }
 use message_type::{
@@ -474,7 +474,10 @@ mod tests {
         assert_eq!(decode(words), Ok(eoi));
         assert!(matches!(
             decode([TESSERA_EOI_BROADCAST, 0, 0x100, 0, 0, 0]),
-            Err(ExitError::Malformed { field: "vector", .. })
+            Err(ExitError::Malformed {
+                field: "vector",
+                ..
+            })
         ));
         assert!(!eoi.is_lifecycle());
     }

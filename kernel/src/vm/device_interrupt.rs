@@ -187,7 +187,12 @@ impl Kernel {
     /// waiting for the answer as for any forwarded exit; the EOI
     /// instruction is complete, so the reply has nothing to move past.
     /// Without the route (no I/O APIC) the broadcast reaches nobody.
-    pub fn eoi_broadcast(&mut self, cpu: usize, vp: VpId, vector: Option<u8>) -> super::exits::Next {
+    pub fn eoi_broadcast(
+        &mut self,
+        cpu: usize,
+        vp: VpId,
+        vector: Option<u8>,
+    ) -> super::exits::Next {
         use super::exits::Next;
         use super::forward::{Pending, PendingKind};
         use tessera_abi::vm::intercept;

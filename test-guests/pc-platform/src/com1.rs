@@ -84,36 +84,54 @@ pub fn run(suite: &mut Suite, ioapic: &DeviceWindow, apic: &DeviceWindow) {
     // Software-enable the local APIC (spurious vector 0xFF).
     apic.write32(0xF0, 0x1FF);
     interrupt::set_eoi(Eoi::XapicMmio(apic.base() + 0xB0));
-    suite.check("I/O APIC: version 0x20 with 24 entries, every entry masked at reset", || {
-        ensure_eq!(ioapic.read(0x01), 0x0017_0020, "version register");
-        for pin in 0..24 {
-            let entry = ioapic.read(0x10 + 2 * pin);
-            ensure!(entry & MASKED != 0, "entry {pin} reads {entry:#x}: not masked");
-        }
-        Ok(())
-    });
-    suite.check("COM1 output driven by its transmit-empty interrupt on pin 4 (edge)", || {
-        let outcome = driven_output(&ioapic);
-        quiet();
-        outcome
-    });
-    suite.check("COM1 received data (loopback) raises pin 4; reading RBR ends it", || {
-        let outcome = received_data(&ioapic);
-        quiet();
-        outcome
-    });
-    suite.check("a masked pin delivers nothing, and the edge it missed stays lost", || {
-        let outcome = masked(&ioapic);
-        quiet();
-        outcome
-    });
+    suite.check(
+        "I/O APIC: version 0x20 with 24 entries, every entry masked at reset",
+        || {
+            ensure_eq!(ioapic.read(0x01), 0x0017_0020, "version register");
+            for pin in 0..24 {
+                let entry = ioapic.read(0x10 + 2 * pin);
+                ensure!(
+                    entry & MASKED != 0,
+                    "entry {pin} reads {entry:#x}: not masked"
+                );
+            }
+            Ok(())
+        },
+    );
+    suite.check(
+        "COM1 output driven by its transmit-empty interrupt on pin 4 (edge)",
+        || {
+            let outcome = driven_output(&ioapic);
+            quiet();
+            outcome
+        },
+    );
+    suite.check(
+        "COM1 received data (loopback) raises pin 4; reading RBR ends it",
+        || {
+            let outcome = received_data(&ioapic);
+            quiet();
+            outcome
+        },
+    );
+    suite.check(
+        "a masked pin delivers nothing, and the edge it missed stays lost",
+        || {
+            let outcome = masked(&ioapic);
+            quiet();
+            outcome
+        },
+    );
     interrupt::set_eoi(Eoi::Manual);
     let eoi = || apic.write32(0xB0, 0);
-    suite.check("a level-triggered pin: remote IRR set until the EOI, delivered again while asserted", || {
-        let outcome = level(&ioapic, eoi);
-        quiet();
-        outcome
-    });
+    suite.check(
+        "a level-triggered pin: remote IRR set until the EOI, delivered again while asserted",
+        || {
+            let outcome = level(&ioapic, eoi);
+            quiet();
+            outcome
+        },
+    );
     interrupt::set_eoi(Eoi::XapicMmio(apic.base() + 0xB0));
     ioapic.program(MASKED);
 }
@@ -121,21 +139,38 @@ pub fn run(suite: &mut Suite, ioapic: &DeviceWindow, apic: &DeviceWindow) {
 fn driven_output(ioapic: &IoApic<'_>) -> Outcome {
     interrupt::reset();
     ioapic.program(u32::from(EDGE_VECTOR));
-    ensure_eq!(ioapic.entry(), u32::from(EDGE_VECTOR), "pin 4's entry read back");
+    ensure_eq!(
+        ioapic.entry(),
+        u32::from(EDGE_VECTOR),
+        "pin 4's entry read back"
+    );
     // Enabling the interrupt with THR empty raises it: the first byte's go.
     outb(IER, IER_THR_EMPTY);
     for (sent, &byte) in DRIVEN.iter().enumerate() {
         let want = sent as u32 + 1;
         let taken = wait_for(EDGE_VECTOR, want);
-        ensure!(taken == want, "{taken} interrupts before byte {sent}, expected {want}");
+        ensure!(
+            taken == want,
+            "{taken} interrupts before byte {sent}, expected {want}"
+        );
         let iir = inb(IIR) & 0x0F;
-        ensure!(iir == IIR_THR_EMPTY, "IIR {iir:#x} before byte {sent}: not THR empty");
+        ensure!(
+            iir == IIR_THR_EMPTY,
+            "IIR {iir:#x} before byte {sent}: not THR empty"
+        );
         let iir = inb(IIR) & 0x0F;
-        ensure!(iir == IIR_NONE, "IIR {iir:#x} after reading it (byte {sent})");
+        ensure!(
+            iir == IIR_NONE,
+            "IIR {iir:#x} after reading it (byte {sent})"
+        );
         outb(THR, byte);
     }
     let want = DRIVEN.len() as u32 + 1;
-    ensure_eq!(wait_for(EDGE_VECTOR, want), want, "one interrupt per byte, and one after the last");
+    ensure_eq!(
+        wait_for(EDGE_VECTOR, want),
+        want,
+        "one interrupt per byte, and one after the last"
+    );
     ensure_eq!(interrupt::total(), want, "no other vector came");
     Ok(())
 }
@@ -161,9 +196,17 @@ fn masked(ioapic: &IoApic<'_>) -> Outcome {
     ensure_eq!(inb(COM1 + 2) & 0x0F, IIR_THR_EMPTY, "the UART raised it");
     // (Reading IIR ended it; raise it again, the line now stays high.)
     outb(THR, b'\n');
-    ensure_eq!(wait_for(EDGE_VECTOR, 1), 0, "interrupts through the masked pin");
+    ensure_eq!(
+        wait_for(EDGE_VECTOR, 1),
+        0,
+        "interrupts through the masked pin"
+    );
     ioapic.program(u32::from(EDGE_VECTOR));
-    ensure_eq!(wait_for(EDGE_VECTOR, 1), 0, "the edge seen while masked after unmasking");
+    ensure_eq!(
+        wait_for(EDGE_VECTOR, 1),
+        0,
+        "the edge seen while masked after unmasking"
+    );
     // A new edge goes through.
     ensure_eq!(inb(IIR) & 0x0F, IIR_THR_EMPTY, "still pending at the UART");
     outb(THR, b'\n');
@@ -176,17 +219,34 @@ fn level(ioapic: &IoApic<'_>, eoi: impl Fn()) -> Outcome {
     ioapic.program(LEVEL | u32::from(LEVEL_VECTOR));
     outb(IER, IER_THR_EMPTY);
     ensure_eq!(wait_for(LEVEL_VECTOR, 1), 1, "the level interrupt");
-    ensure!(ioapic.entry() & REMOTE_IRR != 0, "remote IRR not set after delivery");
+    ensure!(
+        ioapic.entry() & REMOTE_IRR != 0,
+        "remote IRR not set after delivery"
+    );
     ensure_eq!(wait_for(LEVEL_VECTOR, 2), 1, "taken again before the EOI");
     // The line is still asserted at the EOI: the I/O APIC delivers again.
     eoi();
-    ensure_eq!(wait_for(LEVEL_VECTOR, 2), 2, "delivered again after the EOI");
-    ensure!(ioapic.entry() & REMOTE_IRR != 0, "remote IRR not set by the second delivery");
+    ensure_eq!(
+        wait_for(LEVEL_VECTOR, 2),
+        2,
+        "delivered again after the EOI"
+    );
+    ensure!(
+        ioapic.entry() & REMOTE_IRR != 0,
+        "remote IRR not set by the second delivery"
+    );
     // The source ends (reading IIR), then the EOI clears remote IRR.
     ensure_eq!(inb(IIR) & 0x0F, IIR_THR_EMPTY, "IIR");
-    ensure!(ioapic.entry() & REMOTE_IRR != 0, "remote IRR cleared before the EOI");
+    ensure!(
+        ioapic.entry() & REMOTE_IRR != 0,
+        "remote IRR cleared before the EOI"
+    );
     eoi();
     ensure_eq!(ioapic.entry() & REMOTE_IRR, 0, "remote IRR after the EOI");
-    ensure_eq!(wait_for(LEVEL_VECTOR, 3), 2, "a third delivery with the line low");
+    ensure_eq!(
+        wait_for(LEVEL_VECTOR, 3),
+        2,
+        "a third delivery with the line low"
+    );
     Ok(())
 }

@@ -17,12 +17,28 @@ pub fn fw_cfg(suite: &mut Suite) {
     suite.check(
         "fw_cfg: signature QEMU, the traditional interface, and the manifest's CPUs and RAM",
         || {
-            ensure_eq!(item(0x0000, 4), u64::from(u32::from_le_bytes(*b"QEMU")), "signature");
-            ensure_eq!(item(0x0001, 4) & 1, 1, "feature bitmap: traditional interface");
-            ensure_eq!(item(0x0005, 2), u64::from(crate::MANIFEST_CPUS), "FW_CFG_NB_CPUS");
+            ensure_eq!(
+                item(0x0000, 4),
+                u64::from(u32::from_le_bytes(*b"QEMU")),
+                "signature"
+            );
+            ensure_eq!(
+                item(0x0001, 4) & 1,
+                1,
+                "feature bitmap: traditional interface"
+            );
+            ensure_eq!(
+                item(0x0005, 2),
+                u64::from(crate::MANIFEST_CPUS),
+                "FW_CFG_NB_CPUS"
+            );
             ensure_eq!(item(0x0003, 8), crate::MANIFEST_RAM, "FW_CFG_RAM_SIZE");
             // A selector write rewinds: the signature again from its start.
-            ensure_eq!(item(0x0000, 1), u64::from(b'Q'), "signature after a re-select");
+            ensure_eq!(
+                item(0x0000, 1),
+                u64::from(b'Q'),
+                "signature after a re-select"
+            );
             Ok(())
         },
     );
@@ -37,7 +53,9 @@ pub fn pics(suite: &mut Suite) {
             outb(0x21, 0xFF);
             outb(0xA1, 0xFF);
             ensure_eq!(inb(0x21), 0xFF, "master mask (Linux's probe)");
-            for (command, data, base, cascade) in [(0x20, 0x21, 0x30, 0x04), (0xA0, 0xA1, 0x38, 0x02)] {
+            for (command, data, base, cascade) in
+                [(0x20, 0x21, 0x30, 0x04), (0xA0, 0xA1, 0x38, 0x02)]
+            {
                 outb(command, 0x11);
                 outb(data, base);
                 outb(data, cascade);
@@ -57,14 +75,17 @@ pub fn pics(suite: &mut Suite) {
             Ok(())
         },
     );
-    suite.check("ELCR: the writable bits hold, IRQs 0-2, 8 and 13 stay edge", || {
-        outb(0x4D0, 0xFF);
-        outb(0x4D1, 0xFF);
-        ensure_eq!(inb(0x4D0), 0xF8, "ELCR1");
-        ensure_eq!(inb(0x4D1), 0xDE, "ELCR2");
-        ensure_eq!(inw(0x4D0), 0xDEF8, "ELCR as one 16-bit read");
-        outw(0x4D0, 0x0000);
-        ensure_eq!(inw(0x4D0), 0, "ELCR cleared");
-        Ok(())
-    });
+    suite.check(
+        "ELCR: the writable bits hold, IRQs 0-2, 8 and 13 stay edge",
+        || {
+            outb(0x4D0, 0xFF);
+            outb(0x4D1, 0xFF);
+            ensure_eq!(inb(0x4D0), 0xF8, "ELCR1");
+            ensure_eq!(inb(0x4D1), 0xDE, "ELCR2");
+            ensure_eq!(inw(0x4D0), 0xDEF8, "ELCR as one 16-bit read");
+            outw(0x4D0, 0x0000);
+            ensure_eq!(inw(0x4D0), 0, "ELCR cleared");
+            Ok(())
+        },
+    );
 }

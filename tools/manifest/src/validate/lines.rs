@@ -118,9 +118,11 @@ pub(super) fn check_lines(
                 );
                 continue;
             }
-            if let (Some(s), Some(mine), Some(theirs)) =
-                (server_index, infos[h].priority, server_index.and_then(|s| infos[s].priority))
-            {
+            if let (Some(s), Some(mine), Some(theirs)) = (
+                server_index,
+                infos[h].priority,
+                server_index.and_then(|s| infos[s].priority),
+            ) {
                 if mine > theirs {
                     report.push(
                         INTERRUPT_LINE,
