@@ -47,6 +47,16 @@ pub(super) fn check_lines(
             );
             continue;
         };
+        if partition.apic == tessera_boot_plan::manager::ApicKind::None {
+            report.push(
+                INTERRUPT_LINE,
+                entry,
+                span(&p.lines[0]),
+                format!("partition `{name}` has lines but no local APIC to deliver them to"),
+                "add apic = \"xapic\" (or \"x2apic\") to the partition",
+            );
+            continue;
+        }
         let Some(slot) = line_slot(partition.badge) else {
             report.push(
                 INTERRUPT_LINE,
