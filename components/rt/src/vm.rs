@@ -140,7 +140,17 @@ pub fn partition_assert_interrupt(
     destination: u8,
     flags: u64,
 ) -> Result<u64, Error> {
-    let words = [u64::from(vector), u64::from(destination), flags, 0, 0, 0];
+    partition_assert_interrupt_words(
+        partition,
+        [u64::from(vector), u64::from(destination), flags],
+    )
+}
+
+/// [`partition_assert_interrupt`] with its three words as they are (for
+/// tests of the kernel's checks: a vector or destination past 8 bits).
+pub fn partition_assert_interrupt_words(partition: u32, words: [u64; 3]) -> Result<u64, Error> {
+    let [vector, destination, flags] = words;
+    let words = [vector, destination, flags, 0, 0, 0];
     invoke(
         Syscall::PartitionAssertInterrupt,
         partition,

@@ -3,8 +3,6 @@
 //! capability does nothing else, and every word is checked.
 
 use tessera_rt::abi::vm::{apic, interrupt as wire};
-use tessera_rt::abi::{CapTransfer, Syscall};
-use tessera_rt::syscall::invoke;
 use tessera_rt::testing::Tap;
 use tessera_rt::vm;
 use tessera_rt::{Error, Status, cap, rights};
@@ -19,18 +17,6 @@ const INTERRUPT_ONLY: u32 = 52;
 const WITHOUT_WRITE: u32 = 53;
 const WITHOUT_APIC: u32 = 54;
 const REFUSED_VP: u32 = 55;
-
-/// The raw call, for words the typed wrapper cannot carry.
-fn raw(partition: u32, words: [u64; 3]) -> Result<u64, Error> {
-    let words = [words[0], words[1], words[2], 0, 0, 0];
-    invoke(
-        Syscall::PartitionAssertInterrupt,
-        partition,
-        words,
-        CapTransfer::NONE,
-    )
-    .map(|out| out.words[0])
-}
 
 fn reached(tap: &mut Tap, what: &str, result: Result<u64, Error>, wanted: u64) {
     let ok = result == Ok(wanted);
@@ -90,7 +76,7 @@ pub fn run(tap: &mut Tap) {
     for (what, words) in invalid {
         tap.expect(
             &alloc::format!("PartitionAssertInterrupt with {what} fails with InvalidArgument"),
-            raw(INTERRUPT_ONLY, words),
+            vm::partition_assert_interrupt_words(INTERRUPT_ONLY, words),
             Status::InvalidArgument,
         );
     }

@@ -15,7 +15,7 @@
 //! `0xFF` is every VP, logical mode the flat model (bit n: VP n), lowest
 //! priority the first VP named. Guest SMP's resolver (each VP's
 //! `ApicAddress`, arbitration by PPR) replaces `targets` at merge.
-use super::{Vp, VpState};
+use super::Vp;
 use crate::state::Kernel;
 use tessera_abi::Status;
 use tessera_abi::vm::interrupt as wire;
@@ -170,13 +170,7 @@ impl Kernel {
             return;
         };
         record.posted.post(vector, level);
-        let (thread, cpu) = (record.thread, record.cpu);
-        if record.state == VpState::Parked {
-            record.state = VpState::Runnable;
-            self.wake(thread);
-        } else {
-            self.sched.kick(cpu);
-        }
+        self.wake_or_kick(vp);
     }
 }
 
