@@ -1,6 +1,7 @@
 //! Partitions and virtual processors (ABI: `tessera_abi::vm`, system calls
-//! `PartitionCreate` (23) to `PartitionSetHv1` (33)): typed wrappers for a
-//! partition manager.
+//! `PartitionCreate` (23) to `PartitionSetHv1` (33), and
+//! `PartitionAssertInterrupt` (36)): typed wrappers for a partition manager
+//! and an interrupt controller.
 //!
 //! Capabilities are named by slot, as everywhere in the runtime: a partition
 //! capability (CONTROL) from [`partition_create`], a VP capability (READ,
