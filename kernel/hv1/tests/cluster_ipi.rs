@@ -9,7 +9,7 @@ mod common;
 use common::{IN_PAGE, NO_XMM, OUT_PAGE, TestMemory, control, regs64};
 use tessera_hv1::cpuid::{FeatureScope, Hv1Config};
 use tessera_hv1::dispatch::cluster_ipi::{ClusterIpi, cluster_ipi};
-use tessera_hv1::dispatch::{DispatchPolicy, Outcome, ProcessorSet, VpSet, dispatch};
+use tessera_hv1::dispatch::{Action, DispatchPolicy, Outcome, ProcessorSet, VpSet, dispatch};
 use tessera_hv1::hypercall::{Access, Caller, Hypercall, HypercallPolicy, Reject, decode};
 use tlfs::{HvStatus, HypercallCode, HypercallInputValue};
 
@@ -197,13 +197,36 @@ fn availability_follows_the_recommendations() {
     let advertised = HypercallPolicy::from_config(&config).advertised;
     assert!(advertised.contains(HypercallCode::SEND_SYNTHETIC_CLUSTER_IPI));
     assert!(!advertised.contains(HypercallCode::SEND_SYNTHETIC_CLUSTER_IPI_EX));
-    // Advertised, the dispatcher leaves the call to the kernel's
-    // integration (it forwards it for now).
+    // Advertised, the dispatcher decodes it and hands the kernel the IPI
+    // to deliver, with a success completion: fast, vector 0x40 to VP 0
+    // (RDX holds the vector and reserved bytes, R8 the processor mask).
     let p = DispatchPolicy::from_config(&ipi_config());
-    assert!(matches!(
-        dispatch(Caller::KERNEL64, &regs, &NO_XMM, &mut memory, &p, true),
-        Outcome::Forward(call) if call.code == HypercallCode::SEND_SYNTHETIC_CLUSTER_IPI
-    ));
+    match dispatch(Caller::KERNEL64, &regs, &NO_XMM, &mut memory, &p, true) {
+        Outcome::Complete(c) => {
+            assert_eq!(c.result_status(), Some(HvStatus::SUCCESS));
+            let Action::ClusterIpi(ipi) = c.action else {
+                panic!("{:?}", c.action);
+            };
+            assert_eq!(ipi.vector, 0x40);
+            assert_eq!(ipi.targets, ProcessorSet::Set(VpSet::from_mask(1)));
+        }
+        other => panic!("{other:?}"),
+    }
+    // A bad vector is refused before any action.
+    let bad = regs64(
+        control(HypercallCode::SEND_SYNTHETIC_CLUSTER_IPI)
+            .with_fast(true)
+            .into_bits(),
+        0x0F,
+        1,
+    );
+    match dispatch(Caller::KERNEL64, &bad, &NO_XMM, &mut memory, &p, true) {
+        Outcome::Complete(c) => {
+            assert_eq!(c.result_status(), Some(HvStatus::INVALID_PARAMETER));
+            assert_eq!(c.action, Action::None);
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 mod properties {

@@ -219,7 +219,6 @@ fn unknown_and_unsupported() {
     assert!(err.contains("unknown Hyper-V feature `hv-bogus`"), "{err}");
     assert!(err.contains("hv-spinlocks=N"), "{err}");
     for name in [
-        "hv-vapic",
         "hv-synic",
         "hv-stimer",
         "hv-stimer-direct",
@@ -325,7 +324,7 @@ fn unimplemented_features_and_recommendations() {
     config.features_ecx = config.features_ecx.with_invariant_mperf_available(true);
     config.recommendations = config
         .recommendations
-        .with_use_apic_msrs(true)
+        .with_use_synthetic_cluster_ipi(true)
         .with_use_relaxed_timing(true);
     let v = config.validate_implemented();
     assert_eq!(
@@ -341,12 +340,12 @@ fn unimplemented_features_and_recommendations() {
             },
             Violation::Unimplemented {
                 register: CpuidRegister::Recommendations,
-                bits: 1 << 3
+                bits: 1 << 10
             },
         ]
     );
     let text = v.iter().nth(2).unwrap().to_string();
-    assert!(text.contains("UseApicMsrs"), "{text}");
+    assert!(text.contains("UseSyntheticClusterIpi"), "{text}");
     assert!(text.contains("CPUID.40000004:EAX"), "{text}");
     // An unnamed (reserved) bit is named as such.
     config = Hv1Config::minimal();
@@ -440,21 +439,17 @@ fn modelled_names_are_refused_for_deployments() {
 fn modelled_names_set_their_cpuid_bits() {
     use tessera_hv1::cpuid::FeatureScope;
     let one = |name| Hv1Config::from_features_in([name], FeatureScope::Modelled).unwrap();
-    // hv-vapic: AccessIntrCtrlRegs (EAX bit 4) and UseApicMsrs (bit 3).
-    let c = one("hv-vapic");
-    assert_eq!(regs(&c, 0x4000_0003)[0], 0x60 | 1 << 4);
-    assert_eq!(regs(&c, 0x4000_0004)[0], 1 << 3);
     // hv-ipi: UseSyntheticClusterIpi (10) and UseExProcessorMasks (11).
     let c = one("hv-ipi");
     assert_eq!(regs(&c, 0x4000_0004)[0], 1 << 10 | 1 << 11);
     assert_eq!(regs(&c, 0x4000_0003)[0], 0x60);
-    // The wired time names mean the same in both scopes.
-    for name in ["hv-time", "hv-frequencies", "hv-tsc-invariant"] {
+    // The wired names mean the same in both scopes.
+    for name in ["hv-time", "hv-frequencies", "hv-tsc-invariant", "hv-vapic"] {
         assert_eq!(one(name), Hv1Config::from_features([name]).unwrap());
     }
     // =off undoes, as for every boolean name.
     assert_eq!(
-        Hv1Config::from_features_in(["hv-vapic", "hv-vapic=off"], FeatureScope::Modelled),
+        Hv1Config::from_features_in(["hv-ipi", "hv-ipi=off"], FeatureScope::Modelled),
         Ok(Hv1Config::minimal())
     );
     // The kernel refuses these configurations until it serves them.
@@ -462,6 +457,7 @@ fn modelled_names_set_their_cpuid_bits() {
         [
             "hv-time",
             "hv-vapic",
+            "hv-synic",
             "hv-ipi",
             "hv-frequencies",
             "hv-tsc-invariant",
@@ -476,16 +472,17 @@ fn modelled_names_set_their_cpuid_bits() {
         [
             Violation::Unimplemented {
                 register: CpuidRegister::Privileges,
-                bits: 1 << 4
+                // AccessSynicRegs, PostMessages, SignalEvents.
+                bits: 1 << 37 | 1 << 36 | 1 << 2
             },
             Violation::Unimplemented {
                 register: CpuidRegister::Recommendations,
-                bits: 1 << 3 | 1 << 10
+                bits: 1 << 10
             },
         ]
     );
     let text = refused[0].to_string();
-    assert!(text.contains("AccessIntrCtrlRegs"), "{text}");
+    assert!(text.contains("AccessSynicRegs"), "{text}");
     // The configuration survives PartitionSetHv1's words.
     assert_eq!(Hv1Config::from_words(&all.to_words()), all);
 }

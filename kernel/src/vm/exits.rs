@@ -178,6 +178,9 @@ impl Kernel {
         if let Some(next) = self.apic_msr(cpu, vp, number, write.then_some(value), next_rip) {
             return next;
         }
+        if let Some(next) = self.hv_apic_msr(cpu, vp, number, write.then_some(value), next_rip) {
+            return next;
+        }
         if let Some(next) = self.synthetic_msr(cpu, vp, number, write.then_some(value), next_rip) {
             return next;
         }

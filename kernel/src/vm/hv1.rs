@@ -324,6 +324,7 @@ impl Kernel {
             // A flush of every target VP's TLB: the whole partition is
             // flushed, which the TLFS allows (a flush may do more).
             Action::Flush(_) => self.flush_partition(partition, cpu),
+            Action::ClusterIpi(ipi) => self.send_cluster_ipi(vp, &ipi),
             Action::LongSpinWait => {
                 if !self.sched.nothing_ready(cpu) {
                     next = Next::Leave(Keep::Yield);

@@ -108,6 +108,7 @@ impl Vp {
         }
         self.apic = choice.new_apic(self.index);
         self.posted = Default::default();
+        self.lazy_eoi = Default::default();
         self.refresh_apic_cpuid();
         // An interrupt window asked for the old run.
         self.vmcb.v_intr_mut().set_v_irq(false);
@@ -133,7 +134,7 @@ impl Vp {
     /// VP's own APIC when its destination names it; nothing else is
     /// reachable yet (see the module comment). Returns the vector of an
     /// EOI broadcast, for the partition's I/O APIC (`device_interrupt`).
-    fn apply_effect(&mut self, effect: Effect) -> Option<u8> {
+    pub fn apply_effect(&mut self, effect: Effect) -> Option<u8> {
         let apic = self.apic.as_mut()?;
         let message = match effect {
             Effect::Send(message) => message,
@@ -153,6 +154,26 @@ impl Vp {
             Received::Pending | Received::Dropped => {}
         }
         None
+    }
+
+    /// Completes an APIC register's RDMSR (the value read) or WRMSR
+    /// (`None`): RIP past it, or #GP with RIP left on the instruction.
+    pub fn complete_apic_msr(
+        &mut self,
+        answer: Result<Option<u64>, tessera_lapic::GeneralProtection>,
+        next_rip: u64,
+    ) -> Next {
+        match answer {
+            Err(_) => *self.vmcb.event_inj_mut() = general_protection(),
+            Ok(read) => {
+                if let Some(value) = read {
+                    *self.vmcb.rax_mut() = value & 0xFFFF_FFFF;
+                    self.gprs.rdx = value >> 32;
+                }
+                *self.vmcb.rip_mut() = next_rip;
+            }
+        }
+        Next::Resume
     }
 
     /// The APIC's TPR after a `MOV CR8` the guest made without an exit
@@ -190,20 +211,14 @@ impl Kernel {
                 None
             }),
         };
-        match answer {
-            Err(_) => *record.vmcb.event_inj_mut() = general_protection(),
-            Ok(read) => {
-                if let Some(value) = read {
-                    *record.vmcb.rax_mut() = value & 0xFFFF_FFFF;
-                    record.gprs.rdx = value >> 32;
-                }
-                *record.vmcb.rip_mut() = next_rip;
-            }
-        }
+        let next = record.complete_apic_msr(answer, next_rip);
         if number == tessera_lapic::base::IA32_APIC_BASE && write.is_some() {
             record.refresh_apic_cpuid();
         }
-        Some(self.eoi_broadcast(cpu, vp, broadcast))
+        match broadcast {
+            Some(_) => Some(self.eoi_broadcast(cpu, vp, broadcast)),
+            None => Some(next),
+        }
     }
 
     /// A nested page fault on VP `vp`'s xAPIC page: the access decoded and

@@ -259,6 +259,7 @@ impl Kernel {
             fixed_cpuid: super::guest_cpu::fixed_cpuid_of(index),
             apic,
             posted: Default::default(),
+            lazy_eoi: Default::default(),
             exit_rip: None,
         };
         record.refresh_apic_cpuid();

@@ -85,6 +85,7 @@ pub mod hv1;
 pub mod lapic;
 pub mod lapic_entry;
 pub mod lapic_fast;
+pub mod lapic_hv;
 pub mod lapic_inject;
 pub mod lifecycle;
 pub mod lifecycle_route;
@@ -265,6 +266,9 @@ pub struct Vp {
     /// Device interrupts posted to its APIC (`device_interrupt.rs`),
     /// taken in by its CPU before the next entry.
     pub posted: device_interrupt::Posted,
+    /// Whether its assist page's "No EOI required" bit is set for an
+    /// in-service vector (`lapic_hv.rs`).
+    pub lazy_eoi: tessera_lapic::LazyEoi,
     /// The RIP of the last exit the locked path handled (`None` once the
     /// entry after it looked, or after `VpSetRegisters`): an entry at
     /// another RIP completed that instruction, which ends an interrupt

@@ -57,6 +57,8 @@ extern "C" fn vp_main(raw: u64) -> ! {
         let Some(code) = kernel.vps.get(vp).map(|v| v.vmcb.control.exit_code) else {
             sched::after_syscall(guard, cpu, Keep::Blocked)
         };
+        // Before anything reads the APIC, a stop included (`lapic_hv.rs`).
+        kernel.reconcile_lazy_eoi(vp);
         if kernel.stop_at_exit(vp) {
             kernel.count_exit(vp, code, Outcome::Left);
             sched::after_syscall(guard, cpu, Keep::Blocked)
@@ -99,6 +101,10 @@ struct Entry {
     /// exits go to the locked path, which forwards them
     /// (`device_interrupt::eoi_broadcast`).
     eoi_routed: bool,
+    /// The assist page's "No EOI required" bit is set: the lock-free path
+    /// leaves the APIC to the locked one, which reconciles it first
+    /// (`lapic_hv.rs`).
+    lazy_eoi_armed: bool,
 }
 
 /// Runs the guest, answering the exits `fast::answer` can without the
@@ -150,7 +156,7 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
         generation: *seen,
         nrip_save: entry.nrip_save,
         cache: fetch_cache,
-        apic: if entry.eoi_routed {
+        apic: if entry.eoi_routed || entry.lazy_eoi_armed {
             None
         } else {
             apic.as_mut()
@@ -247,6 +253,7 @@ impl Kernel {
         let Some(target) = target else {
             return Err(Keep::Blocked);
         };
+        let lazy_eoi_page = super::lapic_hv::lazy_eoi_page(target, state);
         let exceptions = target.exception_intercepts;
         let eoi_routed = target.apic != super::lapic::ApicChoice::None
             && target.route(tessera_abi::vm::intercept::EOI, 0).is_some();
@@ -263,9 +270,11 @@ impl Kernel {
         vp_record.end_shadow_past();
         vp_record.inject_pending();
         vp_record.take_posted();
+        let injected_before = vp_record.vmcb.control.event_inj.valid();
         if let Some(deadline) = vp_record.inject_apic() {
             crate::arch::apic::interrupt_by(cpu, deadline);
         }
+        vp_record.arm_lazy_eoi(injected_before, lazy_eoi_page);
         vp_record.guard_cr8();
         if let Some(kind) = Injected::of(vp_record.vmcb.control.event_inj) {
             vp_record.exit_counts.injected(kind);
@@ -292,6 +301,7 @@ impl Kernel {
             nrip_save: crate::svm::features().nrip_save,
             fixed_cpuid: &vp_record.fixed_cpuid,
             exit_counts: &vp_record.exit_counts,
+            lazy_eoi_armed: vp_record.lazy_eoi.armed().is_some(),
             apic: &mut vp_record.apic,
             eoi_routed,
         })

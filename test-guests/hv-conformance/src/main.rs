@@ -24,6 +24,7 @@ mod cpuid_checks;
 mod expect;
 mod flush_checks;
 mod hypercall;
+mod lazy_eoi_checks;
 mod memory;
 mod msr_checks;
 mod page_checks;
@@ -95,6 +96,7 @@ fn main(suite: &mut Suite) {
             call_checks::run(suite, &config, &pages);
             flush_checks::run(suite, &config, &pages);
             requirements::self_ipi(suite, &config);
+            lazy_eoi_checks::run(suite, &config, &pages);
             page_checks::transitions(suite, &config, &pages, fingerprint);
             page_checks::lock(suite, &config, &pages);
         }

@@ -60,10 +60,24 @@ pub fn write_u64(address: u64, value: u64) {
     unsafe { ptr::with_exposed_provenance_mut::<u64>(address as usize).write_volatile(value) }
 }
 
+/// A 32-bit load by a plain `MOV`, as device registers are read: the
+/// compiler may fold a volatile read into another instruction (`TEST`
+/// with a memory operand), which a hypervisor need not emulate on an
+/// MMIO page (Tessera's decoder takes the MOV forms only).
 #[must_use]
 pub fn read_u32(address: u64) -> u32 {
-    // SAFETY: as for `read_u64`.
-    unsafe { ptr::with_exposed_provenance::<u32>(address as usize).read_volatile() }
+    let value: u32;
+    // SAFETY: as for `read_u64`; the asm reads the 4 bytes at `address`
+    // and nothing else.
+    unsafe {
+        core::arch::asm!(
+            "mov {value:e}, dword ptr [{address}]",
+            address = in(reg) address,
+            value = out(reg) value,
+            options(nostack, readonly, preserves_flags),
+        );
+    }
+    value
 }
 
 pub fn write_u32(address: u64, value: u32) {

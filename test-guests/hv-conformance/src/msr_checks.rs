@@ -6,7 +6,7 @@
 
 use core::hint::spin_loop;
 
-use tessera_guest_framework::{Outcome, Suite, cpu, ensure, ensure_eq, fail};
+use tessera_guest_framework::{Outcome, Suite, cpu, ensure, ensure_eq, fail, failure};
 use tlfs::msr::{self as m, HvCrashCtlRegContents, HvReferenceTscMsr, HvVpAssistPageMsr};
 
 use crate::config::Config;
@@ -458,6 +458,25 @@ fn synic_timers_apic(suite: &mut Suite, config: &Config) {
             ensure_eq!(tpr & 0xFF, 0x20, "TPR");
             Ok(())
         });
+        // The TLFS gives the EOI MSR the "Write" attribute only and names
+        // 63:32 of EOI and 63:8 of TPR RsvdZ; Tessera answers #GP, as the
+        // x2APIC registers the MSRs stand for do.
+        suite.check(
+            "HV_X64_MSR_EOI reads and reserved bits of EOI and TPR: GP(0)",
+            || {
+                expect_gp(cpu::rdmsr(m::HV_X64_MSR_EOI)).map_err(|f| failure!("RDMSR EOI: {f}"))?;
+                expect_gp(cpu::wrmsr(m::HV_X64_MSR_EOI, 1 << 32))
+                    .map_err(|f| failure!("WRMSR EOI <- 1 << 32: {f}"))?;
+                expect_gp(cpu::wrmsr(m::HV_X64_MSR_TPR, 0x100))
+                    .map_err(|f| failure!("WRMSR TPR <- 0x100: {f}"))?;
+                ensure_eq!(
+                    read(m::HV_X64_MSR_TPR)? & 0xFF,
+                    0,
+                    "TPR after the refused write"
+                );
+                Ok(())
+            },
+        );
     } else {
         suite.check(
             "APIC MSRs EOI ICR TPR without AccessIntrCtrlRegs: GP(0)",

@@ -3,21 +3,11 @@
 
 use core::sync::atomic::Ordering;
 
-use tessera_guest_framework::{Suite, cpu, ensure, failure};
-use tlfs::msr::HV_X64_MSR_TPR;
+use tessera_guest_framework::{Suite, ensure, failure};
 
 use crate::apic;
 use crate::config::Config;
-use crate::expect::{read, write};
-use crate::memory::{self, Mapping, slot};
-use crate::trap::{self, IPI_VECTOR, SPURIOUS_VECTOR};
-
-const APIC_BASE_ENABLE: u64 = 1 << 11;
-const APIC_BASE_ADDRESS: u64 = 0x000F_FFFF_FFFF_F000;
-/// Spurious-interrupt vector register: offset, and the APIC software
-/// enable bit.
-const SVR: u64 = 0xF0;
-const SVR_ENABLE: u32 = 1 << 8;
+use crate::trap::{self, IPI_VECTOR};
 
 /// Requirements § Inter-Processor Interrupts (IPI): "Following any guest
 /// instruction which has the effect of sending an IPI (e.g., a write to the
@@ -35,26 +25,11 @@ pub fn self_ipi(suite: &mut Suite, config: &Config) {
     suite.check(
         "a self-IPI written to HV_X64_MSR_ICR is taken before the next instruction",
         || {
-            let base = read(cpu::msr::APIC_BASE)?;
-            if base & APIC_BASE_ENABLE == 0 {
-                write(cpu::msr::APIC_BASE, base | APIC_BASE_ENABLE)?;
-            }
-            let registers = memory::map(slot::APIC, base & APIC_BASE_ADDRESS, Mapping::Device);
-            let svr = memory::read_u32(registers + SVR);
-            memory::write_u32(
-                registers + SVR,
-                (svr & !0xFF) | SVR_ENABLE | u32::from(SPURIOUS_VECTOR),
-            );
-            let outcome = write(HV_X64_MSR_TPR, 0).and_then(|()| {
+            let outcome = apic::with_enabled_apic(|_| {
                 apic::send_and_look(apic::self_ipi_icr(IPI_VECTOR))
                     .map_err(|caught| failure!("WRMSR HV_X64_MSR_ICR raised {caught}"))
             });
             let total = trap::IPI_COUNT.load(Ordering::SeqCst);
-            memory::write_u32(registers + SVR, svr);
-            memory::unmap(slot::APIC);
-            if base & APIC_BASE_ENABLE == 0 {
-                write(cpu::msr::APIC_BASE, base)?;
-            }
             let seen = outcome?;
             ensure!(
                 seen == 1,

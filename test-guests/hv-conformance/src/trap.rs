@@ -17,7 +17,11 @@
 //!   saved when it was armed (interrupts off), whatever ring and stack the
 //!   fault came from;
 //! - vector 0x40 counts self-IPIs and sends EOI through `HV_X64_MSR_EOI`,
-//!   vector 0xFF (the APIC's spurious vector here) just returns.
+//!   vector 0x41 counts too but ends the interrupt the lazy way (TLFS md
+//!   `virtual-interrupts.md` § EOI Assist: clear "No EOI required" in the
+//!   VP assist page at [`LAZY_ASSIST`], and write the EOI MSR only if it
+//!   was clear), counting the EOIs it skipped; vector 0xFF (the APIC's
+//!   spurious vector here) just returns.
 //!
 //! [`guarded_asm!`] arms the recovery point around an `asm!` block;
 //! [`guarded`] turns what the stubs recorded into `Err(Caught)`.
@@ -43,12 +47,21 @@ static KERNEL_SS: AtomicU64 = AtomicU64::new(0);
 static ORIGINAL: [AtomicU64; 32] = [const { AtomicU64::new(0) }; 32];
 /// Self-IPIs taken on [`IPI_VECTOR`].
 pub(crate) static IPI_COUNT: AtomicU64 = AtomicU64::new(0);
+/// Interrupts taken on [`LAZY_VECTOR`].
+pub(crate) static LAZY_COUNT: AtomicU64 = AtomicU64::new(0);
+/// Of those, the ones whose EOI the host let the guest skip.
+pub(crate) static LAZY_SKIPPED: AtomicU64 = AtomicU64::new(0);
+/// The address of the VP assist page's EOI Assist field (0: none, every
+/// EOI goes to the MSR).
+pub(crate) static LAZY_ASSIST: AtomicU64 = AtomicU64::new(0);
 
 const NOTHING_CAUGHT: u64 = u64::MAX;
 const NO_ERROR_CODE: u64 = u64::MAX;
 
 /// The vector the self-IPI check sends.
 pub const IPI_VECTOR: u8 = 0x40;
+/// The vector whose handler ends it with a lazy EOI.
+pub const LAZY_VECTOR: u8 = 0x41;
 /// The spurious-interrupt vector programmed into the APIC's SVR.
 pub const SPURIOUS_VECTOR: u8 = 0xFF;
 
@@ -128,6 +141,28 @@ hv_conformance_trap_ipi:
     iretq
 
     .balign 16
+hv_conformance_trap_lazy:
+    push rax
+    push rcx
+    push rdx
+    lock inc qword ptr [rip + {lazy_count}]
+    mov rax, qword ptr [rip + {lazy_assist}]
+    test rax, rax
+    jz 2f
+    btr dword ptr [rax], 0
+    jnc 2f
+    lock inc qword ptr [rip + {lazy_skipped}]
+    jmp 3f
+2:  mov ecx, {msr_eoi}
+    xor eax, eax
+    xor edx, edx
+    wrmsr
+3:  pop rdx
+    pop rcx
+    pop rax
+    iretq
+
+    .balign 16
 hv_conformance_trap_spurious:
     iretq
 
@@ -139,6 +174,7 @@ hv_conformance_trap_handlers:
     .quad hv_conformance_trap_gp
     .quad hv_conformance_trap_pf
     .quad hv_conformance_trap_ipi
+    .quad hv_conformance_trap_lazy
     .quad hv_conformance_trap_spurious
     .text
 "#,
@@ -152,12 +188,16 @@ hv_conformance_trap_handlers:
     kernel_cs = sym KERNEL_CS,
     kernel_ss = sym KERNEL_SS,
     ipi_count = sym IPI_COUNT,
+    lazy_count = sym LAZY_COUNT,
+    lazy_skipped = sym LAZY_SKIPPED,
+    lazy_assist = sym LAZY_ASSIST,
     msr_eoi = const tlfs::msr::HV_X64_MSR_EOI,
 );
 
 unsafe extern "C" {
-    /// #UD, #GP, #PF, the IPI and the spurious handler, from the block above.
-    safe static hv_conformance_trap_handlers: [u64; 5];
+    /// #UD, #GP, #PF, the two IPI and the spurious handlers, from the
+    /// block above.
+    safe static hv_conformance_trap_handlers: [u64; 6];
 }
 
 /// Present 64-bit interrupt gate, DPL 0.
@@ -195,12 +235,13 @@ pub fn install() {
         IDT.0[2 * vector].store(low, Ordering::Relaxed);
         IDT.0[2 * vector + 1].store(high, Ordering::Relaxed);
     }
-    let [ud, gp, pf, ipi, spurious] = hv_conformance_trap_handlers;
+    let [ud, gp, pf, ipi, lazy, spurious] = hv_conformance_trap_handlers;
     for (vector, handler) in [
         (6, ud),
         (13, gp),
         (14, pf),
         (usize::from(IPI_VECTOR), ipi),
+        (usize::from(LAZY_VECTOR), lazy),
         (usize::from(SPURIOUS_VECTOR), spurious),
     ] {
         let (low, high) = gate(handler, selector);

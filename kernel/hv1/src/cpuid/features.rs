@@ -15,6 +15,7 @@ pub const SUPPORTED_FEATURES: &[&str] = &[
     "hv-time",
     "hv-frequencies",
     "hv-tsc-invariant",
+    "hv-vapic",
     "hv-reset",
     "hv-crash",
     "hv-tlbflush",
@@ -43,10 +44,6 @@ pub const NOT_WIRED_REASON: &str = "not yet wired into the kernel";
 /// one, it moves to [`SUPPORTED_FEATURES`] and its bits to the
 /// `IMPLEMENTED_*` masks.
 pub const NOT_WIRED_FEATURES: &[(&str, &str)] = &[
-    (
-        "hv-vapic",
-        "the EOI/ICR/TPR MSRs and lazy EOI are modelled in kernel/lapic",
-    ),
     (
         "hv-ipi",
         "HvCallSendSyntheticClusterIpi(Ex) is decoded by tessera_hv1::dispatch::cluster_ipi",

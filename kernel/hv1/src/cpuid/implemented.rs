@@ -23,18 +23,19 @@ use tlfs::privilege::HvPartitionPrivilegeMask;
 /// | 7 | AccessResetReg | `HV_X64_MSR_RESET` |
 /// | 9 | AccessPartitionReferenceTsc | `HV_X64_MSR_REFERENCE_TSC` and the reference TSC overlay page (Requirements: "The hypervisor must provide the HV_X64_MSR_REFERENCE_TSC MSR and allow mapping the reference TSC page") |
 /// | 11 | AccessFrequencyRegs | `HV_X64_MSR_TSC_FREQUENCY`, `HV_X64_MSR_APIC_FREQUENCY` ([`time::frequencies`](crate::time::frequencies)) |
+/// | 4 | AccessIntrCtrlRegs | `HV_X64_MSR_EOI`, `HV_X64_MSR_ICR`, `HV_X64_MSR_TPR` (`tessera_lapic::hv`, served by the kernel for a VP with a local APIC) |
 /// | 15 | AccessTscInvariantControls | `HV_X64_MSR_TSC_INVARIANT_CONTROL` ([`time::tsc_invariant`](crate::time::tsc_invariant)) |
 /// | 52 | EnableExtendedHypercalls | `HvExtCallQueryCapabilities` ([`dispatch`](mod@crate::dispatch)) |
 ///
 /// Not implemented, so never advertised: AccessSynicRegs (2),
-/// AccessSyntheticTimerRegs (3), AccessIntrCtrlRegs (4: the EOI/ICR/TPR MSRs
-/// it also gates are not here, though the VP assist page is), AccessStatsReg
+/// AccessSyntheticTimerRegs (3), AccessStatsReg
 /// (8), AccessGuestIdleReg (10), AccessReenlightenmentControls (13), PostMessages (36), SignalEvents (37),
 /// ConnectPort (39), Debugging (43), AccessVSM (48), AccessVpRegisters (49),
 /// StartVirtualProcessor (53).
 pub const IMPLEMENTED_PRIVILEGES: HvPartitionPrivilegeMask = HvPartitionPrivilegeMask::new()
     .with_access_vp_run_time_reg(true)
     .with_access_partition_reference_counter(true)
+    .with_access_intr_ctrl_regs(true)
     .with_access_hypercall_msrs(true)
     .with_access_vp_index(true)
     .with_access_reset_reg(true)
@@ -62,13 +63,14 @@ pub const IMPLEMENTED_FEATURES_EDX: HvFeatureIdentificationEdx = HvFeatureIdenti
     .with_hypercall_msr_lock_available(true);
 
 /// Leaf `0x40000004` EAX: the flush hypercalls for local (1) and remote (2)
-/// flushes and with `HV_VP_SET`s (11), the reset MSR (4), and relaxed
+/// flushes and with `HV_VP_SET`s (11), the APIC MSRs (3), the reset MSR (4), and relaxed
 /// timing (5, a promise that needs no code: Requirements § Use Relaxed
 /// Timing).
 pub const IMPLEMENTED_RECOMMENDATIONS: HvImplementationRecommendationsEax =
     HvImplementationRecommendationsEax::new()
         .with_use_hypercall_for_local_flush(true)
         .with_use_hypercall_for_remote_flush(true)
+        .with_use_apic_msrs(true)
         .with_use_reset_msr(true)
         .with_use_relaxed_timing(true)
         .with_use_ex_processor_masks(true);
@@ -76,7 +78,6 @@ pub const IMPLEMENTED_RECOMMENDATIONS: HvImplementationRecommendationsEax =
 /// Privileges whose MSRs or hypercalls Tessera models in pure code but the
 /// kernel does not serve yet: AccessSynicRegs (2) and
 /// AccessSyntheticTimerRegs (3) (the SynIC and timer MSRs, `kernel/synic`),
-/// AccessIntrCtrlRegs (4: `HV_X64_MSR_EOI`/`ICR`/`TPR`, `tessera_lapic::hv`),
 /// PostMessages (36)
 /// and SignalEvents (37) (`HvCallPostMessage`, `HvCallSignalEvent`,
 /// `kernel/synic`). They pass
@@ -87,7 +88,6 @@ pub const IMPLEMENTED_RECOMMENDATIONS: HvImplementationRecommendationsEax =
 pub const MODELLED_PRIVILEGES: HvPartitionPrivilegeMask = HvPartitionPrivilegeMask::new()
     .with_access_synic_regs(true)
     .with_access_synthetic_timer_regs(true)
-    .with_access_intr_ctrl_regs(true)
     .with_post_messages(true)
     .with_signal_events(true);
 
@@ -96,14 +96,11 @@ pub const MODELLED_PRIVILEGES: HvPartitionPrivilegeMask = HvPartitionPrivilegeMa
 pub const MODELLED_FEATURES_EDX: HvFeatureIdentificationEdx =
     HvFeatureIdentificationEdx::new().with_direct_synthetic_timers(true);
 
-/// Leaf `0x40000004` EAX bits modelled but not served: bit 3,
-/// `UseApicMsrs` (recommend the APIC MSRs), and bit 10,
+/// Leaf `0x40000004` EAX bits modelled but not served: bit 10,
 /// `UseSyntheticClusterIpi` (`HvCallSendSyntheticClusterIpi(Ex)`,
 /// [`dispatch::cluster_ipi`](crate::dispatch::cluster_ipi)).
 pub const MODELLED_RECOMMENDATIONS: HvImplementationRecommendationsEax =
-    HvImplementationRecommendationsEax::new()
-        .with_use_apic_msrs(true)
-        .with_use_synthetic_cluster_ipi(true);
+    HvImplementationRecommendationsEax::new().with_use_synthetic_cluster_ipi(true);
 
 /// A CPUID register that advertises Hv#1 functionality.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -241,7 +238,7 @@ mod tests {
     fn masks() {
         assert_eq!(
             IMPLEMENTED_PRIVILEGES.into_bits(),
-            1 << 52 | 1 << 15 | 1 << 11 | 1 << 9 | 0b1110_0011
+            1 << 52 | 1 << 15 | 1 << 11 | 1 << 9 | 0b1111_0011
         );
         assert_eq!(
             IMPLEMENTED_FEATURES_EDX.into_bits(),
@@ -249,7 +246,7 @@ mod tests {
         );
         assert_eq!(
             IMPLEMENTED_RECOMMENDATIONS.into_bits(),
-            1 << 1 | 1 << 2 | 1 << 4 | 1 << 5 | 1 << 11
+            1 << 1 | 1 << 2 | 1 << 3 | 1 << 4 | 1 << 5 | 1 << 11
         );
         assert_eq!(IMPLEMENTED_FEATURES_ECX.into_bits(), 0);
     }

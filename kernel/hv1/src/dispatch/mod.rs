@@ -17,7 +17,7 @@
 //! | `0x0008` | `HvCallNotifyLongSpinWait` | here → success, [`Action::LongSpinWait`] | `HvCallNotifyLongSpinWait.md`: "only HV_STATUS_SUCCESS will be returned as this is an advisory hypercall" |
 //! | `0x0013` | `HvCallFlushVirtualAddressSpaceEx` | here → [`Action::Flush`] | `HvCallFlushVirtualAddressSpaceEx.md`, `datatypes/hv_vp_set.md` |
 //! | `0x0014` | `HvCallFlushVirtualAddressListEx` (rep) | here → [`Action::Flush`] | `HvCallFlushVirtualAddressListEx.md` |
-//! | `0x000B` | `HvCallSendSyntheticClusterIpi` | [`Outcome::Forward`] for now: [`cluster_ipi::cluster_ipi`] decodes it for the kernel's integration (`hv-ipi`, not yet wired) | `HvCallSendSyntheticClusterIpi.md`; TLFS 6.0b |
+//! | `0x000B` | `HvCallSendSyntheticClusterIpi` | here ([`cluster_ipi::cluster_ipi`]) → [`Action::ClusterIpi`] | `HvCallSendSyntheticClusterIpi.md`; TLFS 6.0b |
 //! | `0x0015` | `HvCallSendSyntheticClusterIpiEx` | as `0x000B`, with an `HV_VP_SET` | `HvCallSendSyntheticClusterIpiEx.md` |
 //! | `0x8001` | `HvExtCallQueryCapabilities` | here → success, output 0 | `HvExtCallQueryCapabilities.md` |
 //! | `0x005C`, `0x005D` | `HvCallPostMessage`, `HvCallSignalEvent` | [`Outcome::Forward`] (SynIC) | `HvCallPostMessage.md`, `HvCallSignalEvent.md` |
@@ -52,6 +52,7 @@ pub mod cluster_ipi;
 mod flush;
 mod vp_set;
 
+pub use cluster_ipi::ClusterIpi;
 pub use flush::{
     AddressSpaces, FlushProcessors, FlushRequest, FlushScope, GvaRange, GvaRanges, MAX_FLUSH_RANGES,
 };
@@ -114,6 +115,10 @@ pub enum Action {
     /// the caller without applying the completion, so that the call is
     /// "automatically re-executed".
     Flush(FlushRequest),
+    /// `HvCallSendSyntheticClusterIpi(Ex)`: deliver the vector as a fixed,
+    /// edge-triggered interrupt to each VP of the set that exists, then
+    /// apply the completion.
+    ClusterIpi(ClusterIpi),
     /// `HvCallNotifyLongSpinWait`: a scheduling hint — the caller is
     /// spinning on a lock another VP of the partition may hold; yielding
     /// its processor is a good answer.
@@ -365,6 +370,16 @@ pub fn dispatch(
                 }),
                 Err(FlushError::Status(status)) => fail(&call, status),
                 Err(FlushError::Param(error)) => param_failure(call, error),
+            }
+        }
+        HypercallCode::SEND_SYNTHETIC_CLUSTER_IPI
+        | HypercallCode::SEND_SYNTHETIC_CLUSTER_IPI_EX => {
+            match cluster_ipi::cluster_ipi(&call, memory) {
+                Ok((ipi, completion)) => Outcome::Complete(Completion {
+                    action: Action::ClusterIpi(ipi),
+                    ..completion
+                }),
+                Err(outcome) => outcome,
             }
         }
         HypercallCode::EXT_QUERY_CAPABILITIES => query_capabilities(call, memory),

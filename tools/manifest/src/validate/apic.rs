@@ -9,11 +9,14 @@
 //! `apic` with more than one VP is refused as not yet wired.
 
 use tessera_boot_plan::manager::ApicKind;
+use tessera_hv1::cpuid::Hv1Config;
 use toml::Spanned;
 
+use super::hv::Hv1;
 use super::span;
 use crate::error::Report;
-use crate::error::check::BAD_APIC;
+use crate::error::check::{BAD_APIC, HV_FEATURE};
+use crate::raw::RawPartition;
 
 /// The partition's APIC, or `None` after reporting why not. `vps` is its
 /// VP count, if that was valid.
@@ -54,4 +57,37 @@ pub(super) fn check_apic(
         return None;
     }
     Some(kind)
+}
+
+/// `hv-vapic` (the EOI, ICR and TPR MSRs, `AccessIntrCtrlRegs`) stands for
+/// registers of the local APIC: without `apic` the kernel would have to
+/// answer every one of them with #GP while CPUID recommends them, so the
+/// pair is refused. `false` after reporting it.
+pub(super) fn check_apic_msrs(
+    entry: &str,
+    partition: &RawPartition,
+    hv: Option<&Hv1>,
+    apic: Option<ApicKind>,
+    report: &mut Report<'_>,
+) -> bool {
+    let Some((_, words)) = hv else {
+        return true;
+    };
+    let apic_msrs = Hv1Config::from_words(words)
+        .privileges
+        .access_intr_ctrl_regs();
+    if !apic_msrs || apic != Some(ApicKind::None) {
+        return true;
+    }
+    let at = partition.hv.as_ref().and_then(span);
+    report.push(
+        HV_FEATURE,
+        format!("{entry}.hv"),
+        at,
+        "Hyper-V feature `hv-vapic` needs a local APIC: its MSRs are the APIC's EOI, ICR and TPR"
+            .to_owned(),
+        "add apic = \"xapic\" or apic = \"x2apic\" to the partition, or remove `hv-vapic`"
+            .to_owned(),
+    );
+    false
 }

@@ -361,6 +361,7 @@ fn check_partition(
     );
     ok &= hv.is_ok();
     let hv = hv.unwrap_or(None);
+    ok &= super::apic::check_apic_msrs(&entry, p, hv.as_ref(), apic, report);
 
     // Routes.
     let mut routes: Vec<Option<RouteInfo>> = Vec::new();
