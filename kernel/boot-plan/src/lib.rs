@@ -242,7 +242,9 @@ pub use encode::{
     RouteModel, encode,
 };
 pub use error::{PlanError, Section};
-pub use parse::{BootPlan, Component, Endpoint, Grant, GuestModule, Image, Partition, Route};
+pub use parse::{
+    BootPlan, Component, Endpoint, Grant, GuestModule, Image, Partition, PlanHeader, Route,
+};
 
 /// First bytes of every plan.
 pub const MAGIC: [u8; 4] = *b"TSBP";

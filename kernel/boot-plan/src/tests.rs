@@ -1638,3 +1638,46 @@ fn linux_partitions_take_one_initrd_without_a_command_line() {
         "ELF64 takes no module"
     );
 }
+
+/// What the kernel reads: the header's fields, checked as a full parse
+/// checks them, without the sections.
+#[test]
+fn header_alone() {
+    let bytes = encode(&model());
+    let full = BootPlan::parse(&bytes).unwrap();
+    let header = PlanHeader::parse(&bytes).unwrap();
+    assert_eq!(header.name(), full.name());
+    assert_eq!(header.version(), full.version());
+    assert_eq!(header.cpu_count(), full.cpu_count());
+    assert_eq!(header.module_count(), full.module_count());
+    assert_eq!(header.component_memory(), full.component_memory());
+    assert_eq!(
+        header.claimed_component_count() as usize,
+        full.component_count()
+    );
+    // A bad record is init's to find: the header still reads.
+    let mut bad_record = bytes.clone();
+    component0(&mut bad_record).threads = U16::new(0);
+    seal(&mut bad_record);
+    assert!(BootPlan::parse(&bad_record).is_err());
+    assert!(PlanHeader::parse(&bad_record).is_ok());
+    // Framing and checksum are the header's: refused the same way.
+    let mut corrupt = bytes.clone();
+    let last = corrupt.len() - 1;
+    corrupt[last] ^= 1;
+    assert_eq!(
+        PlanHeader::parse(&corrupt).map(|_| ()),
+        BootPlan::parse(&corrupt).map(|_| ())
+    );
+    assert!(matches!(
+        PlanHeader::parse(&corrupt),
+        Err(PlanError::BadChecksum { .. })
+    ));
+    for length in 0..HEADER_SIZE {
+        assert_eq!(
+            PlanHeader::parse(&bytes[..length]).map(|_| ()),
+            BootPlan::parse(&bytes[..length]).map(|_| ()),
+            "length {length}"
+        );
+    }
+}

@@ -5,8 +5,11 @@
 //! and nothing else.
 //!
 //! Modules: 0 is the boot plan, 1..=n the images it names, and the last one
-//! is `init`. The plan is parsed here only to check that the modules match
-//! and to size init's quota; init parses it again (it trusts nothing either).
+//! is `init`. Ring 0 reads only the plan's header (`PlanHeader`: framing,
+//! checksum, module count, component memory, name), to check that the
+//! modules match and to size init's quota; init parses and validates the
+//! whole plan — components, partitions, their Hv#1 configurations — in ring
+//! 3, where a flaw in that code cannot take the kernel down.
 pub mod elf;
 
 use crate::acpi_tables::Cpu;
@@ -17,7 +20,7 @@ use crate::state::Kernel;
 use core::fmt::Display;
 use tessera_abi::{STACK_SIZE, STACK_TOP, init, slot};
 use tessera_boot_info::{BootInfo, Module};
-use tessera_boot_plan::BootPlan;
+use tessera_boot_plan::PlanHeader;
 use tessera_capability::{DomainId, Object, Rights, SlotAddr};
 
 /// What init itself may use beyond the components' memory: its image,
@@ -55,7 +58,7 @@ fn module_name(module: &Module) -> &str {
 pub fn build(boot_info: &BootInfo, cpus: &[Cpu]) -> Option<Kernel> {
     let modules = &boot_info.modules;
     let plan_module = modules.first()?;
-    let plan = BootPlan::parse(module_bytes(plan_module))
+    let plan = PlanHeader::parse(module_bytes(plan_module))
         .unwrap_or_else(|error| fail(format_args!("the boot plan (module 0) is invalid: {error}")));
     let init_module = modules
         .last()
@@ -134,7 +137,7 @@ pub fn build(boot_info: &BootInfo, cpus: &[Cpu]) -> Option<Kernel> {
     log::info!(
         "boot plan {:?}: {} components, built by init",
         plan.name(),
-        plan.component_count()
+        plan.claimed_component_count()
     );
     kernel.thread(thread).started = true;
     kernel.wake(thread);

@@ -1,7 +1,7 @@
 //! What a checked plan hands out.
 
 use super::BootPlan;
-use super::names::checked_name;
+use super::header::PlanHeader;
 use super::views::{
     component_view, endpoint_view, grant_view, image_view, module_view, partition_view, route_view,
 };
@@ -12,29 +12,34 @@ use crate::layout::{
 };
 
 impl<'a> BootPlan<'a> {
+    /// The header's fields ([`PlanHeader`]).
+    pub fn summary(&self) -> PlanHeader<'a> {
+        PlanHeader::of(self.header)
+    }
+
     /// Format version of the plan.
     pub fn version(&self) -> u16 {
-        self.header.version.get()
+        self.summary().version()
     }
 
     /// Deployment name.
     pub fn name(&self) -> &'a str {
-        checked_name(&self.header.name)
+        self.summary().name()
     }
 
     /// CPUs the deployment expects, `1..=64`.
     pub fn cpu_count(&self) -> u16 {
-        self.header.cpu_count.get()
+        self.summary().cpu_count()
     }
 
     /// Multiboot modules the deployment expects, the plan included.
     pub fn module_count(&self) -> u16 {
-        self.header.module_count.get()
+        self.summary().module_count()
     }
 
     /// Budget for all component quotas together, bytes (the quotas fit in it).
     pub fn component_memory(&self) -> u64 {
-        self.header.component_memory.get()
+        self.summary().component_memory()
     }
 
     /// The raw header.

@@ -78,3 +78,60 @@ pub(super) fn check_header(bytes: &[u8]) -> Result<(&Header, usize), PlanError> 
     }
     Ok((header, total))
 }
+
+/// The header alone, checked as [`BootPlan::parse`](super::BootPlan::parse)
+/// checks it (framing, checksum over the whole plan, counts, name), with
+/// none of the sections read: what the kernel needs to start `init`, which
+/// parses and validates the whole plan itself.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanHeader<'a> {
+    header: &'a Header,
+}
+
+impl<'a> PlanHeader<'a> {
+    /// Checks the header of `bytes` (the whole module, exactly
+    /// `total_size` long). Never panics.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, PlanError> {
+        check_header(bytes).map(|(header, _)| Self { header })
+    }
+
+    pub(super) fn of(header: &'a Header) -> Self {
+        Self { header }
+    }
+
+    /// Format version of the plan.
+    pub fn version(&self) -> u16 {
+        self.header.version.get()
+    }
+
+    /// Deployment name.
+    pub fn name(&self) -> &'a str {
+        super::names::checked_name(&self.header.name)
+    }
+
+    /// CPUs the deployment expects, `1..=64`.
+    pub fn cpu_count(&self) -> u16 {
+        self.header.cpu_count.get()
+    }
+
+    /// Multiboot modules the deployment expects, the plan included.
+    pub fn module_count(&self) -> u16 {
+        self.header.module_count.get()
+    }
+
+    /// Budget for all component quotas together, bytes.
+    pub fn component_memory(&self) -> u64 {
+        self.header.component_memory.get()
+    }
+
+    /// The component count the header's section reference claims (the
+    /// section itself is checked only by a full parse).
+    pub fn claimed_component_count(&self) -> u32 {
+        self.header.components.count.get()
+    }
+
+    /// The raw header.
+    pub fn raw(&self) -> &'a Header {
+        self.header
+    }
+}

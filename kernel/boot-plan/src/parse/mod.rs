@@ -22,6 +22,7 @@ use crate::{
 use header::check_header;
 use sections::section;
 
+pub use header::PlanHeader;
 pub(crate) use names::name_of;
 pub use views::{Component, Endpoint, Grant, GuestModule, Image, Partition, Route};
 
