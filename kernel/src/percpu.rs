@@ -119,6 +119,28 @@ pub fn current() -> Option<&'static PerCpu> {
     Some(unsafe { &*(base as *const PerCpu) })
 }
 
+/// This CPU's record on a path that only runs once `install` ran on this
+/// CPU (entries from ring 3 and the switches back to it): one GS-relative
+/// load of the record's own address, where [`current`] reads GS_BASE
+/// through an MSR and checks it. The system call and IPC paths take it
+/// several times per round trip.
+#[inline]
+pub fn installed() -> &'static PerCpu {
+    let record: *const PerCpu;
+    // SAFETY: on these paths GS_BASE is this CPU's record (every entry
+    // from ring 3 swaps it in first), and the record's first field points
+    // at itself (`install`); the load reads only that field.
+    unsafe {
+        core::arch::asm!(
+            "mov {}, gs:[0]",
+            out(reg) record,
+            options(nostack, preserves_flags, readonly)
+        );
+    }
+    // SAFETY: `install` leaked the record, so it lives as long as the CPU.
+    unsafe { &*record }
+}
+
 /// This CPU's index; 0 before per-CPU data exists (only the bootstrap
 /// processor runs then).
 pub fn current_index() -> u32 {

@@ -72,6 +72,18 @@ pub fn run_next(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize) -> !
 pub fn enter(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize, thread: ThreadId) -> ! {
     let kernel = guard.as_mut().expect("checked by the caller");
     ipc_glue::deliver_wakeup(kernel, thread);
+    enter_woken(guard, cpu, thread)
+}
+
+/// [`enter`] for a thread with no wakeup to take: the IPC fast paths
+/// deliver theirs themselves (`tessera_ipc::Ipc::fast_call`,
+/// `fast_reply_wait`).
+pub fn enter_woken(
+    mut guard: MutexGuard<'static, Option<Kernel>>,
+    cpu: usize,
+    thread: ThreadId,
+) -> ! {
+    let kernel = guard.as_mut().expect("checked by the caller");
     kernel.sched.running[cpu] = Some(thread);
     if kernel.threads[&thread].vp.is_some() {
         crate::vm::run::enter(guard, thread)
@@ -111,9 +123,7 @@ pub fn switch_to_component(
 ) -> ! {
     let kernel = guard.as_mut().expect("checked by the caller");
     kernel.sched.running[cpu] = Some(thread);
-    percpu::current()
-        .expect("scheduling CPUs have per-CPU data")
-        .set_current_context(context);
+    percpu::installed().set_current_context(context);
     if Cr3::read().0 != root {
         // SAFETY: every component root maps the kernel's upper half (this
         // code, its stack and data) exactly as the kernel's own root does.
@@ -223,9 +233,7 @@ pub fn after_syscall(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize,
 /// Returns to the thread this CPU was running, whose registers the system
 /// call already updated.
 fn resume_current(guard: MutexGuard<'static, Option<Kernel>>, cpu: usize) -> ! {
-    let context = percpu::current()
-        .expect("scheduling CPUs have per-CPU data")
-        .current_context();
+    let context = percpu::installed().current_context();
     crate::tlb::leaving_kernel(cpu, Cr3::read().0.start_address().as_u64());
     drop(guard);
     console::drain();

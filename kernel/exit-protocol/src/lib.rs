@@ -29,7 +29,9 @@ pub mod reply;
 pub use exit::{Exit, ExitError, MemoryAccess};
 pub use message::{EncodedExit, ExitMessage, GuestRegisters, Intercept, InterceptBody};
 pub use name::{Escaped, PartitionName};
-pub use reply::{EncodedReply, Event, EventKind, ExitReply, RegisterWrites, ReplyError};
+pub use reply::{
+    EncodedReply, Event, EventKind, ExitReply, RegisterWrites, ReplyActions, ReplyError,
+};
 
 use tlfs::intercept::{
     HvX64CpuidInterceptMessage, HvX64InterceptMessageHeader, HvX64IoPortInterceptMessage,

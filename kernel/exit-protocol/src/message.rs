@@ -104,6 +104,7 @@ impl EncodedExit {
     }
 
     /// The message-buffer words.
+    #[inline]
     pub fn buffer(&self) -> &[u64] {
         &self.buffer[..self.buffer_words]
     }

@@ -144,12 +144,25 @@ pub const MAX_REPLY_REGISTER_WORDS: usize = 2 * SETTABLE;
 /// The registers a reply may set — RAX..R15, RIP, RFLAGS — and their new
 /// values. A register is named at most once here: a later pair for the
 /// same register replaces an earlier one, as writing them in order would.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+///
+/// Only the values of the registers set count: [`RegisterWrites::clear`]
+/// and [`RegisterWrites::decode_into`] leave the others as they were (so
+/// that a kernel decoding every reply into the same place does not rewrite
+/// all of them), and equality looks at the set ones alone.
+#[derive(Clone, Copy, Debug, Default)]
 pub struct RegisterWrites {
     /// Bit `n`: `values[n]` is set.
     set: u32,
     values: [u64; SETTABLE],
 }
+
+impl PartialEq for RegisterWrites {
+    fn eq(&self, other: &Self) -> bool {
+        self.set == other.set && self.pairs().eq(other.pairs())
+    }
+}
+
+impl Eq for RegisterWrites {}
 
 impl RegisterWrites {
     fn slot(name: Name) -> Option<usize> {
@@ -193,6 +206,38 @@ impl RegisterWrites {
 
     pub const fn is_empty(&self) -> bool {
         self.set == 0
+    }
+
+    /// No register set any more.
+    #[inline]
+    pub fn clear(&mut self) {
+        self.set = 0;
+    }
+
+    /// Replaces these writes with the (name, value) pairs in `buffer`, a
+    /// `SET_REGISTERS` reply's message-buffer words. On an error the
+    /// writes are unspecified.
+    #[inline]
+    pub fn decode_into(&mut self, buffer: &[u64]) -> Result<(), ReplyError> {
+        self.clear();
+        if buffer.len() > MESSAGE_BUFFER_WORDS {
+            return Err(ReplyError::TooManyRegisterWords);
+        }
+        if !buffer.len().is_multiple_of(2) {
+            return Err(ReplyError::OddRegisterWords);
+        }
+        for (index, pair) in buffer.chunks_exact(2).enumerate() {
+            let name =
+                u32::try_from(pair[0]).map_err(|_| ReplyError::RegisterNotSettable(index))?;
+            self.set(Name(name), pair[1]).map_err(|unsettable| {
+                if unsettable {
+                    ReplyError::RegisterNotSettable(index)
+                } else {
+                    ReplyError::BadRegisterValue(index)
+                }
+            })?;
+        }
+        Ok(())
     }
 
     /// The registers set, in register order.
@@ -409,10 +454,48 @@ impl ExitReply {
 
     /// The reply six words and the message-buffer words that came with
     /// them carry.
+    #[inline]
     pub fn decode(
         words: &[u64; tessera_abi::MESSAGE_WORDS],
         buffer: &[u64],
     ) -> Result<Self, ReplyError> {
+        let actions = ReplyActions::decode(words)?;
+        let mut registers = RegisterWrites::default();
+        if actions.set_registers {
+            registers.decode_into(buffer)?;
+        }
+        Ok(Self {
+            advance_rip: actions.advance_rip,
+            result: actions.result,
+            inject: actions.inject,
+            registers,
+            stop: actions.stop,
+            fault: actions.fault,
+            refused: None,
+        })
+    }
+}
+
+/// Reply words 0-5 as [`ExitReply::decode`] reads them, before the
+/// register writes in the message buffer: for a decoder that keeps those
+/// elsewhere ([`RegisterWrites::decode_into`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReplyActions {
+    pub advance_rip: bool,
+    /// Reply words 2 and 3.
+    pub result: Option<[u64; 2]>,
+    pub inject: Option<Event>,
+    pub stop: bool,
+    pub fault: bool,
+    /// The message buffer holds register writes.
+    pub set_registers: bool,
+}
+
+impl ReplyActions {
+    /// Word 0's actions and the words they use; an unknown action or an
+    /// event that cannot be is an error.
+    #[inline]
+    pub fn decode(words: &[u64; tessera_abi::MESSAGE_WORDS]) -> Result<Self, ReplyError> {
         let actions = words[0];
         if actions & !action::ALL != 0 {
             return Err(ReplyError::UnknownAction);
@@ -423,34 +506,13 @@ impl ExitReply {
         } else {
             None
         };
-        let mut registers = RegisterWrites::default();
-        if has(action::SET_REGISTERS) {
-            if buffer.len() > MESSAGE_BUFFER_WORDS {
-                return Err(ReplyError::TooManyRegisterWords);
-            }
-            if !buffer.len().is_multiple_of(2) {
-                return Err(ReplyError::OddRegisterWords);
-            }
-            for (index, pair) in buffer.chunks_exact(2).enumerate() {
-                let name =
-                    u32::try_from(pair[0]).map_err(|_| ReplyError::RegisterNotSettable(index))?;
-                registers.set(Name(name), pair[1]).map_err(|unsettable| {
-                    if unsettable {
-                        ReplyError::RegisterNotSettable(index)
-                    } else {
-                        ReplyError::BadRegisterValue(index)
-                    }
-                })?;
-            }
-        }
         Ok(Self {
             advance_rip: has(action::ADVANCE_RIP),
             result: has(action::RESULT).then_some([words[2], words[3]]),
             inject,
-            registers,
             stop: has(action::STOP),
             fault: has(action::FAULT),
-            refused: None,
+            set_registers: has(action::SET_REGISTERS),
         })
     }
 }
@@ -459,6 +521,28 @@ impl ExitReply {
 mod tests {
     use super::*;
     use std::vec::Vec;
+
+    #[test]
+    fn decoding_into_used_writes_gives_what_a_fresh_decode_gives() {
+        let mut used = RegisterWrites::default();
+        used.set(Name::X64_RBX, 7).unwrap();
+        used.set(Name::X64_RIP, 0x1000).unwrap();
+        let buffer = [u64::from(Name::X64_RCX.0), 5];
+        used.decode_into(&buffer).unwrap();
+        let mut fresh = RegisterWrites::default();
+        fresh.decode_into(&buffer).unwrap();
+        assert_eq!(used, fresh);
+        assert_eq!(used.pairs().collect::<Vec<_>>(), [(Name::X64_RCX, 5)]);
+        // Equality ignores the values of registers not set.
+        used.decode_into(&[]).unwrap();
+        assert!(used.is_empty());
+        assert_eq!(used, RegisterWrites::default());
+        // A refused buffer is an error whatever was set before.
+        assert_eq!(
+            used.decode_into(&[u64::from(Name::X64_RCX.0)]),
+            Err(ReplyError::OddRegisterWords)
+        );
+    }
 
     fn words(actions: u64) -> [u64; 6] {
         [actions, 0, 7, 8, 0, 0]

@@ -5,8 +5,8 @@ use tessera_capability::{Badge, EndpointId, Selector, ThreadId};
 use crate::error::IpcError;
 use crate::machine::Ipc;
 use crate::message::{CapTransfer, Delivery, Message};
-use crate::objects::Liveness;
-use crate::thread::{Outgoing, ThreadState, Wakeup};
+use crate::objects::{Endpoint, Liveness};
+use crate::thread::{Outgoing, Thread, ThreadState, Wakeup};
 
 /// What became of a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -155,6 +155,17 @@ impl Ipc {
 
     #[inline]
     pub(crate) fn check_wait(&self, server: ThreadId, e: EndpointId) -> Result<(), IpcError> {
+        self.checked_wait(server, e).map(drop)
+    }
+
+    /// [`Self::check_wait`], handing back the server's and the endpoint's
+    /// records it looked up (the fast path reads them on).
+    #[inline]
+    pub(crate) fn checked_wait(
+        &self,
+        server: ThreadId,
+        e: EndpointId,
+    ) -> Result<(&Thread, &Endpoint), IpcError> {
         let x = self.invoker(server)?;
         let ep = self.endpoint(e)?;
         if ep.liveness == Liveness::ServerDead {
@@ -166,7 +177,7 @@ impl Ipc {
         if x.priority < ep.ceiling {
             return Err(IpcError::BelowCeiling);
         }
-        Ok(())
+        Ok((x, ep))
     }
 
     /// Waits, all checks done and no caller owed.

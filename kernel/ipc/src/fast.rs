@@ -45,7 +45,8 @@ impl Ipc {
     /// `None` (nothing changed) unless: `caller` may start an operation;
     /// `e` is live and `caller` is within its ceiling (the call's own
     /// checks, so an error is the general path's to report); a server waits
-    /// on `e`; `accept(server)`.
+    /// on `e`; `accept(server)`. Once `accept` says yes the call is made:
+    /// nothing after it can fail.
     pub fn fast_call(
         &mut self,
         caller: ThreadId,
@@ -53,8 +54,15 @@ impl Ipc {
         receive: Option<Selector>,
         accept: impl FnOnce(ThreadId) -> bool,
     ) -> Option<ThreadId> {
-        self.invoker(caller).ok()?;
-        let priority = self.effective_priority(caller).ok()?;
+        // `effective_priority`, from the record `invoker` found.
+        let record = self.invoker(caller).ok()?;
+        let mut priority = record.priority;
+        let mut served = record.caller;
+        while let Some(next) = served {
+            let record = self.thread(next).ok()?;
+            priority = priority.max(record.priority);
+            served = record.caller;
+        }
         let ep = self.endpoint(e).ok()?;
         // Errors are reported by the general path.
         if ep.liveness != Liveness::Live || priority > ep.ceiling {
@@ -91,7 +99,8 @@ impl Ipc {
     /// may start an operation, `e` is live, `server`'s domain owns it,
     /// `server` is not below its ceiling); `server` serves a caller; no
     /// caller is queued on `e` (else the wait would receive and `server`
-    /// run on); `accept(caller)`.
+    /// run on); `accept(caller)`. Once `accept` says yes the reply is made
+    /// and `server` waits: nothing after it can fail.
     pub fn fast_reply_wait(
         &mut self,
         server: ThreadId,
@@ -100,11 +109,11 @@ impl Ipc {
         accept: impl FnOnce(ThreadId) -> bool,
     ) -> Option<ThreadId> {
         // Its errors are the general path's to report.
-        self.check_wait(server, e).ok()?;
+        let (record, ep) = self.checked_wait(server, e).ok()?;
         // No caller: a first wait, or its caller died (general path).
-        let caller = self.thread(server).ok()?.caller?;
+        let caller = record.caller?;
         // A queued call would be received at once.
-        if !self.endpoint(e).ok()?.senders.is_empty() {
+        if !ep.senders.is_empty() {
             return None;
         }
         if !accept(caller) {

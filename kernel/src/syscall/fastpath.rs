@@ -85,52 +85,55 @@ pub fn ipc(kernel: &mut Kernel, cpu: usize, thread: ThreadId, number: u64) -> Op
     if to_vp && kernel.capture_reply_to_vp(thread).ok()? {
         return None;
     }
-    let (threads, sched, domains) = (&kernel.threads, &kernel.sched, &kernel.domains);
+    // A reply carries no badge.
+    let badge = if is_call {
+        cap.badge.map_or(0, |badge| badge.0)
+    } else {
+        0
+    };
+    let (threads, sched, domains) = (&mut kernel.threads, &kernel.sched, &kernel.domains);
     // The thread woken runs here at once: it is a thread of this CPU,
     // alive, and nothing else waits for this CPU (so nothing more important
     // does either); a component thread with its domain (whose address space
-    // the switch needs), or the VP's thread the reply is for.
+    // the switch needs), or the VP's thread the reply is for. Once `accept`
+    // says yes the operation cannot fail, so the delivery (no capability,
+    // no buffer words) is written into the woken thread's registers here,
+    // with its record at hand.
     let mut target = None;
+    let mut woken_context: *mut UserContext = core::ptr::null_mut();
     let accept = |woken: ThreadId| {
         if !sched.nothing_ready(cpu) {
             return false;
         }
-        let Some(record) = threads.get(&woken) else {
+        let Some(record) = threads.get_mut(&woken) else {
             return false;
         };
         if record.cpu != cpu || record.dead || record.vp.is_some() != to_vp {
             return false;
         }
-        if to_vp {
-            return true;
+        if !to_vp {
+            let Some(domain) = domains.get(record.domain) else {
+                return false;
+            };
+            target = Some(domain.space.root());
         }
-        let Some(domain) = domains.get(record.domain) else {
-            return false;
-        };
-        target = Some(domain.space.root());
+        write_received(&mut record.context, badge, words, NO_SELECTOR, 0);
+        woken_context = &mut *record.context;
         true
     };
-    let (woken, badge) = if is_call {
-        let server = kernel.ipc.fast_call(thread, endpoint, receive, accept)?;
-        (server, cap.badge.map_or(0, |badge| badge.0))
+    let woken = if is_call {
+        kernel.ipc.fast_call(thread, endpoint, receive, accept)?
     } else {
-        // A reply carries no badge.
-        (
-            kernel
-                .ipc
-                .fast_reply_wait(thread, endpoint, receive, accept)?,
-            0,
-        )
+        kernel
+            .ipc
+            .fast_reply_wait(thread, endpoint, receive, accept)?
     };
-    // A delivery with no capability and no buffer words.
-    let context = &mut *kernel.thread(woken).context;
-    write_received(context, badge, words, NO_SELECTOR, 0);
     if to_vp {
         return Some(Next::Vp(woken));
     }
     Some(Next::Component(Switch {
         thread: woken,
         root: target?,
-        context,
+        context: woken_context,
     }))
 }

@@ -18,7 +18,7 @@ use tessera_ipc::{CallOutcome, WaitOutcome};
 /// registers saved in its context; `number` is its `rax`.
 #[unsafe(no_mangle)]
 extern "C" fn syscall_handler(number: u64) -> ! {
-    let cpu = percpu::current_index() as usize;
+    let cpu = percpu::installed().index as usize;
     crate::tlb::entered_kernel(cpu);
     let mut guard = KERNEL.lock();
     let kernel = guard
@@ -33,7 +33,7 @@ extern "C" fn syscall_handler(number: u64) -> ! {
         Some(fastpath::Next::Component(next)) => {
             sched::switch_to_component(guard, cpu, next.thread, next.root, next.context)
         }
-        Some(fastpath::Next::Vp(next)) => sched::enter(guard, cpu, next),
+        Some(fastpath::Next::Vp(next)) => sched::enter_woken(guard, cpu, next),
         None => {}
     }
     let keep = match dispatch(kernel, thread) {

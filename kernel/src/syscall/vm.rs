@@ -184,6 +184,7 @@ pub(super) fn install_intercept(kernel: &mut Kernel, thread: ThreadId, cap: u64)
     if kind == intercept::EXCEPTION {
         // One route per vector, so the lookup by vector finds it.
         for vector in (0..32).filter(|v| parameter & (1 << v) != 0) {
+            let slot = target.routes.len();
             target.routes.push(Route {
                 kind,
                 first: vector,
@@ -191,6 +192,7 @@ pub(super) fn install_intercept(kernel: &mut Kernel, thread: ThreadId, cap: u64)
                 endpoint,
                 badge: endpoint_cap.badge,
                 state,
+                slot,
             });
         }
         kernel.add_exception_intercepts(partition, parameter as u32);
@@ -201,6 +203,7 @@ pub(super) fn install_intercept(kernel: &mut Kernel, thread: ThreadId, cap: u64)
             intercept::HYPERCALL => target.fast.hypercall_routes.add(first as u32, last as u32),
             _ => {}
         }
+        let slot = target.routes.len();
         target.routes.push(Route {
             kind,
             first,
@@ -208,6 +211,7 @@ pub(super) fn install_intercept(kernel: &mut Kernel, thread: ThreadId, cap: u64)
             endpoint,
             badge: endpoint_cap.badge,
             state,
+            slot,
         });
     }
     succeed(kernel, thread)

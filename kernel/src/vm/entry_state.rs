@@ -17,7 +17,10 @@ static LAST_ENTRY: [Mutex<Option<SavedOnExit>>; MAX_CPUS] = [const { Mutex::new(
 
 /// Before VMRUN on `cpu`, under the kernel lock.
 pub fn remember(cpu: usize, save: &VmcbSaveArea) {
-    *LAST_ENTRY[cpu].lock() = Some(SavedOnExit::of(save));
+    LAST_ENTRY[cpu]
+        .lock()
+        .get_or_insert_with(SavedOnExit::default)
+        .record(save);
 }
 
 /// After VMRUN on `cpu` refused the state: `save` gets back what it was

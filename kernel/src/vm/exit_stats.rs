@@ -120,11 +120,7 @@ impl Kernel {
         let Some(target) = self.partitions.get_mut(partition) else {
             return;
         };
-        let index = target.routes.iter().position(|r| {
-            (r.kind, r.first, r.last, r.endpoint)
-                == (route.kind, route.first, route.last, route.endpoint)
-        });
-        if let Some(count) = index.and_then(|i| target.exit_stats.by_route.get_mut(i)) {
+        if let Some(count) = target.exit_stats.by_route.get_mut(route.slot) {
             *count += 1;
         }
     }

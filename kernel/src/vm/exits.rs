@@ -98,6 +98,10 @@ impl Kernel {
             ExitCode::CPUID | ExitCode::IOIO | ExitCode::INVD | ExitCode::WBINVD => {
                 self.exit_decided(cpu, vp)
             }
+            ExitCode::IRET => {
+                record.iret_exit(cpu);
+                Next::Resume
+            }
             ExitCode::MSR => self.exit_msr(cpu, vp),
             ExitCode::HLT => self.exit_hlt(cpu, vp),
             ExitCode::NPF => self.exit_npf(cpu, vp),

@@ -14,7 +14,7 @@ pub use super::pending::{Pending, PendingKind};
 use tessera_ipc::{CallOutcome, Message};
 use tessera_vcpu::exit_message;
 use tessera_vcpu::registers::{VpRegisters, set_uncached};
-use tessera_vcpu::reply::{self, Reply};
+use tessera_vcpu::reply;
 
 /// Copies words into a message-buffer frame.
 pub fn write_buffer_words(frame: x86_64::PhysAddr, words: &[u64]) {
@@ -67,14 +67,17 @@ impl Kernel {
         pending: Pending,
     ) -> Keep {
         self.count_forwarded(vp, &route);
-        let Some(record) = self.vps.get_mut(vp) else {
+        let Some(thread) = self.vps.get(vp).map(|record| record.thread) else {
             return Keep::Blocked;
         };
-        write_buffer_words(record.message_buffer, message.buffer());
-        let thread = record.thread;
         if let Some(keep) = self.fast_forward(cpu, thread, vp, route, message, pending) {
             return keep;
         }
+        // The general path sends from the VP thread's message buffer.
+        let Some(record) = self.vps.get(vp) else {
+            return Keep::Blocked;
+        };
+        write_buffer_words(record.message_buffer, message.buffer());
         let mut ipc_message = Message::new(&message.words).expect("six words fit");
         ipc_message.buffer_words = message.buffer_words() as u16;
         match self
@@ -84,7 +87,7 @@ impl Kernel {
             Ok(outcome) => {
                 if let Some(record) = self.vps.get_mut(vp) {
                     record.state = VpState::AwaitingReply(pending);
-                    record.reply = None;
+                    record.reply_captured = false;
                 }
                 match outcome {
                     CallOutcome::Delivered { server } => self.hand_over(server, cpu),
@@ -111,8 +114,8 @@ impl Kernel {
     /// the handler's registers and message buffer, as `write_delivery`
     /// would from the wakeup the general path records, and the CPU goes to
     /// the handler. The exit message carries no capability; its buffer
-    /// words are the kernel's, copied frame to frame. `None`: nothing
-    /// changed, the general path calls.
+    /// words go straight into the handler's message buffer. `None`:
+    /// nothing changed, the general path calls.
     fn fast_forward(
         &mut self,
         cpu: usize,
@@ -122,37 +125,42 @@ impl Kernel {
         message: &EncodedExit,
         pending: Pending,
     ) -> Option<Keep> {
-        let (threads, sched, domains) = (&self.threads, &self.sched, &self.domains);
-        let accept = |server: tessera_capability::ThreadId| {
-            sched.nothing_ready(cpu)
-                && threads.get(&server).is_some_and(|record| {
-                    record.cpu == cpu
-                        && !record.dead
-                        && record.vp.is_none()
-                        && domains.get(record.domain).is_some()
-                })
-        };
-        let server = self.ipc.fast_call(thread, route.endpoint, None, accept)?;
         let count = message
             .buffer_words()
             .min(tessera_abi::MESSAGE_BUFFER_WORDS);
-        // Both records exist: the VP's thread is running, and `accept`
-        // saw the server's.
-        let (from, to) = (
-            self.threads[&thread].message_buffer,
-            self.threads[&server].message_buffer,
-        );
-        crate::ipc_glue::copy_buffer(from, to, count);
-        crate::ipc_glue::write_received(
-            &mut self.thread(server).context,
-            route.badge.map_or(0, |badge| badge.0),
-            message.words,
-            tessera_abi::NO_SELECTOR,
-            count as u64,
-        );
+        let badge = route.badge.map_or(0, |badge| badge.0);
+        let (threads, sched, domains) = (&mut self.threads, &self.sched, &self.domains);
+        // Once `accept` says yes the call is made, so the delivery is
+        // written into the server's registers and message buffer here,
+        // with its record at hand.
+        let accept = |server: tessera_capability::ThreadId| {
+            if !sched.nothing_ready(cpu) {
+                return false;
+            }
+            let Some(record) = threads.get_mut(&server) else {
+                return false;
+            };
+            if record.cpu != cpu
+                || record.dead
+                || record.vp.is_some()
+                || domains.get(record.domain).is_none()
+            {
+                return false;
+            }
+            write_buffer_words(record.message_buffer, message.buffer());
+            crate::ipc_glue::write_received(
+                &mut record.context,
+                badge,
+                message.words,
+                tessera_abi::NO_SELECTOR,
+                count as u64,
+            );
+            true
+        };
+        let server = self.ipc.fast_call(thread, route.endpoint, None, accept)?;
         if let Some(record) = self.vps.get_mut(vp) {
             record.state = VpState::AwaitingReply(pending);
-            record.reply = None;
+            record.reply_captured = false;
         }
         Some(Keep::SwitchTo(server))
     }
@@ -206,38 +214,55 @@ impl Kernel {
             );
             return Some(self.handler_failed(cpu, vp, pending));
         }
-        let Some(reply) = self.vps.get_mut(vp).and_then(|record| record.reply.take()) else {
+        // The reply is applied where it lies and cleared after: moved out,
+        // its register array would be copied on every forwarded exit.
+        let Some(stop) = self
+            .vps
+            .get(vp)
+            .filter(|record| record.reply_captured)
+            .map(|record| record.reply.stop)
+        else {
             // Every reply to a VP is captured where the kernel accepts it
             // (`capture_reply_to_vp`), so this is a kernel bug.
             log::error!("{}: woken without a captured reply", self.vp_name(vp));
             self.stop_vp(vp);
             return Some(Keep::Blocked);
         };
-        self.apply_reply(vp, pending, &reply);
-        if reply.stop {
+        self.apply_reply(vp, pending);
+        if stop {
             self.stop_vp(vp);
             return Some(Keep::Blocked);
         }
         None
     }
 
-    fn apply_reply(&mut self, vp: VpId, pending: Pending, reply: &Reply) {
+    /// Applies VP `vp`'s captured reply to it, and clears it.
+    fn apply_reply(&mut self, vp: VpId, pending: Pending) {
         let Some(record) = self.vps.get_mut(vp) else {
             return;
         };
+        let super::Vp {
+            reply,
+            reply_captured,
+            vmcb,
+            gprs,
+            ..
+        } = &mut **record;
+        if !core::mem::take(reply_captured) {
+            return;
+        }
         for (name, value) in reply.register_pairs() {
             // Names and values were checked by `reply::decode`. Registers
             // no clean bit covers keep the VMCB's cached areas clean; any
             // other name counts as writing every area.
-            if !set_uncached(&mut record.vmcb, &mut record.gprs, name, value) {
+            if !set_uncached(vmcb, gprs, name, value) {
                 let mut registers = VpRegisters {
-                    vmcb: record.vmcb.all_mut(),
-                    gprs: &mut record.gprs,
+                    vmcb: vmcb.all_mut(),
+                    gprs,
                 };
                 let _ = registers.set(name, (value, 0));
             }
         }
-        let vmcb = &mut record.vmcb;
         if let Some([first, second]) = reply.result {
             match pending.kind {
                 PendingKind::IoRead { size } => {
@@ -256,38 +281,40 @@ impl Kernel {
                 }
                 PendingKind::MsrRead => {
                     *vmcb.rax_mut() = first & 0xFFFF_FFFF;
-                    record.gprs.rdx = first >> 32;
+                    gprs.rdx = first >> 32;
                 }
-                PendingKind::Mmio(access) => {
-                    super::mmio::complete_load(vmcb, &mut record.gprs, access, first)
-                }
+                PendingKind::Mmio(access) => super::mmio::complete_load(vmcb, gprs, access, first),
                 PendingKind::Hypercall => *vmcb.rax_mut() = first,
                 PendingKind::Cpuid => {
                     *vmcb.rax_mut() = first & 0xFFFF_FFFF;
-                    record.gprs.rbx = first >> 32;
-                    record.gprs.rcx = second & 0xFFFF_FFFF;
-                    record.gprs.rdx = second >> 32;
+                    gprs.rbx = first >> 32;
+                    gprs.rcx = second & 0xFFFF_FFFF;
+                    gprs.rdx = second >> 32;
                 }
                 _ => {}
             }
         }
         if reply.fault {
-            *record.vmcb.event_inj_mut() = super::exits::general_protection();
+            *vmcb.event_inj_mut() = super::exits::general_protection();
         }
         if reply.advance_rip
             && let Some(next) = pending.next_rip
         {
-            *record.vmcb.rip_mut() = next;
+            *vmcb.rip_mut() = next;
         }
+        let mut dropped = false;
         if let Some(event) = reply.inject {
-            if record.vmcb.control.event_inj.valid() {
-                log::warn!(
-                    "{}: an event is already being delivered; the reply's is dropped",
-                    self.vp_name(vp)
-                );
-            } else if let Some(record) = self.vps.get_mut(vp) {
-                *record.vmcb.event_inj_mut() = event;
+            if vmcb.control.event_inj.valid() {
+                dropped = true;
+            } else {
+                *vmcb.event_inj_mut() = event;
             }
+        }
+        if dropped {
+            log::warn!(
+                "{}: an event is already being delivered; the reply's is dropped",
+                self.vp_name(vp)
+            );
         }
     }
 
@@ -318,22 +345,25 @@ impl Kernel {
             return Ok(false);
         };
         let stopping = pending.lifecycle || record.stop_requested;
-        let record = &self.threads[&replier];
-        let words = words_of(&record.context);
-        let count = usize::try_from(record.context.r14).unwrap_or(usize::MAX);
+        let replier = &self.threads[&replier];
+        let words = words_of(&replier.context);
+        let count = usize::try_from(replier.context.r14).unwrap_or(usize::MAX);
         if count > tessera_abi::MESSAGE_BUFFER_WORDS {
             return Err(tessera_abi::Status::InvalidArgument.code());
         }
-        let buffer = read_buffer(record.message_buffer, count);
+        let buffer = read_buffer(replier.message_buffer, count);
         let is_msr = matches!(pending.kind, PendingKind::MsrRead | PendingKind::MsrWrite);
-        let reply = match reply::decode(&words, buffer, is_msr) {
-            Ok(reply) if !reply.advance_rip || pending.next_rip.is_some() => reply,
-            _ => return Err(tessera_abi::Status::InvalidArgument.code()),
+        let Some(record) = self.vps.get_mut(vp) else {
+            return Ok(false);
         };
-        let stops = reply.stop || stopping;
-        if let Some(record) = self.vps.get_mut(vp) {
-            record.reply = Some(reply);
+        // Decoded where it is kept; a refused one leaves nothing captured.
+        record.reply_captured = false;
+        let reply = &mut record.reply;
+        match reply::decode_into(&words, buffer, is_msr, reply) {
+            Ok(()) if !reply.advance_rip || pending.next_rip.is_some() => {}
+            _ => return Err(tessera_abi::Status::InvalidArgument.code()),
         }
-        Ok(stops)
+        record.reply_captured = true;
+        Ok(reply.stop || stopping)
     }
 }

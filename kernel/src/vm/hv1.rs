@@ -103,7 +103,7 @@ impl Kernel {
 
     /// Back to the state of a freshly configured partition: no guest OS
     /// ID, no hypercall page, no VP assist pages, no reference TSC page,
-    /// every local APIC as at power-on.
+    /// every local APIC as at power-on, NMIs unmasked.
     fn reset_hv1(&mut self, partition: PartitionId, vps: &super::PartitionVps, cpu: usize) {
         let Some(target) = self.partitions.get_mut(partition) else {
             return;
@@ -117,6 +117,7 @@ impl Kernel {
             if let Some(record) = self.vps.get_mut(vp) {
                 record.hv1_msrs.reset();
                 record.reset_apic(apic);
+                record.unmask_nmis();
             }
         }
         self.reset_time(partition, vps);

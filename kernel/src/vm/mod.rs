@@ -92,6 +92,7 @@ pub mod lifecycle_route;
 pub mod memory;
 pub mod mmio;
 pub mod msr_effects;
+pub mod nmi_mask;
 pub mod overlay;
 pub mod parameter_memory;
 pub mod pending;
@@ -185,6 +186,9 @@ pub struct Route {
     pub badge: Option<Badge>,
     /// The general registers the handler asked for.
     pub state: u64,
+    /// Its place in the partition's route list (routes are only ever
+    /// appended), where the exit statistics count what it forwarded.
+    pub slot: usize,
 }
 
 /// What a VP is doing.
@@ -226,6 +230,8 @@ pub struct Vp {
     /// to accept it.
     pub pending_interrupt: Option<u64>,
     pub pending_nmi: bool,
+    /// Whether an injected NMI's handler still runs (`nmi_mask.rs`).
+    pub nmi_mask: nmi_mask::NmiMask,
     pub seen_tlb_generation: u64,
     /// The per-VP synthetic MSRs (VP index, VP assist page).
     pub hv1_msrs: tessera_hv1::VpMsrs,
@@ -243,8 +249,10 @@ pub struct Vp {
     /// The handler's reply to the exit it waits on, captured (checked and
     /// copied out of the handler's message buffer) when the kernel
     /// accepted it: by the time the VP's CPU applies it, that buffer holds
-    /// the handler's next message.
-    pub reply: Option<tessera_vcpu::reply::Reply>,
+    /// the handler's next message. Decoded in place (`reply_captured` says
+    /// whether it holds one): moving it here copied its register array.
+    pub reply: tessera_vcpu::reply::Reply,
+    pub reply_captured: bool,
     /// The guest's TSC_AUX (RDTSCP reads it; the host's stays 0).
     pub tsc_aux: u32,
     /// The last instruction its lock-free exits measured (without NRIP

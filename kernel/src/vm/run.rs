@@ -316,11 +316,13 @@ impl super::Vp {
         if vmcb.control.event_inj.valid() {
             return;
         }
-        if self.pending_nmi {
+        if self.pending_nmi && self.nmi_deliverable() {
             self.pending_nmi = false;
-            *vmcb.event_inj_mut() = Event::Nmi.encode().expect("an NMI is a valid event");
+            *self.vmcb.event_inj_mut() = Event::Nmi.encode().expect("an NMI is a valid event");
+            self.nmi_injected();
             return;
         }
+        let vmcb = &mut self.vmcb;
         let Some(event) = self.pending_interrupt else {
             return;
         };

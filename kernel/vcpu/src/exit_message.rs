@@ -26,6 +26,7 @@ pub fn registers(message: &mut EncodedExit, mask: u64, gprs: &GuestGprs, rax: u6
 }
 
 /// The TLFS intercept message header for the VP's state in `vmcb`.
+#[inline]
 pub fn header(
     vmcb: &Vmcb,
     vp_index: u32,
@@ -57,6 +58,7 @@ pub fn header(
 }
 
 /// `HV_X64_IO_PORT_INTERCEPT_MESSAGE` for a non-string access.
+#[inline]
 pub fn io_port(
     header: HvX64InterceptMessageHeader,
     port: u16,
@@ -82,6 +84,7 @@ pub fn io_port(
 }
 
 /// `HV_X64_MSR_INTERCEPT_MESSAGE`.
+#[inline]
 pub fn msr(
     header: HvX64InterceptMessageHeader,
     msr: u32,
@@ -99,6 +102,7 @@ pub fn msr(
 
 /// `HV_X64_CPUID_INTERCEPT_MESSAGE`, with the kernel's own answer as the
 /// default result.
+#[inline]
 pub fn cpuid(
     header: HvX64InterceptMessageHeader,
     gprs: &GuestGprs,

@@ -288,18 +288,33 @@ impl Measurement {
         };
         let page =
             guest_walk::translate(&recorder, code.paging, code.cr3, code.cr4, start & !0xFFF);
-        // Bytes that may run into the next page take the full fetch, and
-        // are not kept.
-        let (Some(page), true) = (page, (start & 0xFFF) as usize + MAX_LENGTH <= 0x1000) else {
+        let full_fetch = || {
             let fetched = instruction::fetch(memory, code);
             let length = instruction::length(skipped, fetched.as_slice(), code.bits == 64)?;
-            return Some((code.advanced(u64::from(length)), None));
+            Some((code.advanced(u64::from(length)), None))
         };
+        let Some(page) = page else {
+            return full_fetch();
+        };
+        // The bytes on this page, at most an instruction's worth. An
+        // instruction that ends on it has the length a full fetch would
+        // find: `instruction::length` reads only the prefixes and opcode,
+        // all within that length, so the bytes past the page cannot change
+        // it. Only one that may run into the next page takes the full
+        // fetch, and is not kept. (Code near a page's end, such as a
+        // WRMSR in the last 14 bytes, used to miss the cache on every exit.)
+        let on_page = (0x1000 - (start & 0xFFF) as usize).min(MAX_LENGTH);
         let mut fetched = Fetched::default();
-        if memory.read_bytes(page | (start & 0xFFF), &mut fetched.bytes) {
-            fetched.count = MAX_LENGTH;
+        if memory.read_bytes(page | (start & 0xFFF), &mut fetched.bytes[..on_page]) {
+            fetched.count = on_page;
         }
-        let length = instruction::length(skipped, fetched.as_slice(), code.bits == 64)?;
+        let Some(length) = instruction::length(skipped, fetched.as_slice(), code.bits == 64) else {
+            return if on_page < MAX_LENGTH {
+                full_fetch()
+            } else {
+                None
+            };
+        };
         let next = code.advanced(u64::from(length));
         let entry_count = recorder.count.get();
         if entry_count > MAX_ENTRIES {
@@ -419,24 +434,45 @@ mod tests {
         save
     }
 
+    /// Two exits of `skipped` at `code` in TLB `generation` both find the
+    /// instruction `length` bytes long, and the second reads fewer words
+    /// than the first (it was kept).
+    fn second_exit_reads_less(
+        cache: &mut FetchCache,
+        memory: &Memory,
+        code: &VmcbSaveArea,
+        skipped: Skipped,
+        generation: u64,
+        length: u64,
+    ) {
+        memory.reads.set(0);
+        for exit in 0..2 {
+            let walked = memory.reads.replace(0);
+            assert_eq!(
+                cache.next_rip(skipped, code, generation, memory),
+                Some(code.rip + length)
+            );
+            if exit == 1 {
+                assert!(
+                    memory.reads.get() < walked,
+                    "{} words, a walk read {walked}",
+                    memory.reads.get()
+                );
+            }
+        }
+    }
+
     #[test]
     fn a_second_exit_reads_only_what_the_first_read() {
         let memory = Memory::default();
         let code = long_mode(&memory, &[0x66, 0x0F, 0xA2], 0);
-        let mut cache = FetchCache::default();
-        assert_eq!(
-            cache.next_rip(Skipped::Cpuid, &code, 7, &memory),
-            Some(code.rip + 3)
-        );
-        let walked = memory.reads.replace(0);
-        assert_eq!(
-            cache.next_rip(Skipped::Cpuid, &code, 7, &memory),
-            Some(code.rip + 3)
-        );
-        assert!(
-            memory.reads.get() < walked,
-            "{} words, a walk read {walked}",
-            memory.reads.get()
+        second_exit_reads_less(
+            &mut FetchCache::default(),
+            &memory,
+            &code,
+            Skipped::Cpuid,
+            7,
+            3,
         );
     }
 
@@ -512,6 +548,34 @@ mod tests {
         memory.write(0x9FF8, &[0x0F, 0x30, 0x90]);
         check(&mut cache, &first, 4, 3);
         check(&mut cache, &second, 4, 2);
+    }
+
+    #[test]
+    fn an_instruction_ending_a_page_is_kept_and_one_crossing_it_is_measured() {
+        let memory = Memory::default();
+        // A WRMSR in the page's last two bytes: kept, so the second exit
+        // reads less than the first.
+        let code = long_mode(&memory, &[0x0F, 0x30], 0xE);
+        let mut cache = FetchCache::default();
+        second_exit_reads_less(&mut cache, &memory, &code, Skipped::Wrmsr, 5, 2);
+        // A change to it is still seen.
+        memory.write(0x9FFE, &[0x2E, 0x0F]);
+        assert_eq!(cache.next_rip(Skipped::Wrmsr, &code, 5, &memory), None);
+        // A prefixed WRMSR whose opcode's last byte is on the next page
+        // (mapped at 0xA000): the full fetch measures it.
+        memory.write(0x4010, &(0xA000u64 | 3).to_le_bytes());
+        memory.write(0x9FFE, &[0x2E, 0x0F]);
+        memory.write(0xA000, &[0x30]);
+        let mut cache = FetchCache::default();
+        for _ in 0..2 {
+            assert_eq!(
+                cache.next_rip(Skipped::Wrmsr, &code, 6, &memory),
+                Some(code.rip + 3)
+            );
+        }
+        // And its last byte changed on the next page is seen too.
+        memory.write(0xA000, &[0x31]);
+        assert_eq!(cache.next_rip(Skipped::Wrmsr, &code, 6, &memory), None);
     }
 
     #[derive(Clone, Debug)]

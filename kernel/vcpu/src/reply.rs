@@ -4,7 +4,7 @@
 //! then checked against the exit it answers and the architecture: the
 //! guest must never run with a value the architecture does not allow
 //! because a component said so.
-use tessera_exit_protocol::{Event, EventKind, ExitReply};
+use tessera_exit_protocol::{Event, EventKind, ReplyActions};
 use tessera_svm::{EventInjection, ExceptionVector};
 
 pub use tessera_exit_protocol::{RegisterWrites, ReplyError};
@@ -13,7 +13,7 @@ use tlfs::register::HvRegisterName as Name;
 /// A checked reply, owned: the kernel captures it when it accepts it,
 /// because the handler's message buffer holds its next message by the
 /// time the VP's CPU applies it (issue 9, finding 3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Reply {
     pub advance_rip: bool,
     pub result: Option<[u64; 2]>,
@@ -67,22 +67,41 @@ pub fn event_injection(word: u64) -> Result<EventInjection, ReplyError> {
 /// came with them. `msr_exit` says whether the exit was an MSR intercept
 /// (the only one `FAULT` applies to).
 pub fn decode(words: &[u64; 6], buffer: &[u64], msr_exit: bool) -> Result<Reply, ReplyError> {
-    let reply = ExitReply::decode(words, buffer)?;
-    if reply.fault && (!msr_exit || reply.result.is_some() || reply.advance_rip) {
+    let mut reply = Reply::default();
+    decode_into(words, buffer, msr_exit, &mut reply)?;
+    Ok(reply)
+}
+
+/// [`decode`] into `out`, which the kernel keeps in the VP's record: a
+/// reply built apart and moved there copied its register array twice on
+/// every forwarded exit. On an error `out` is unspecified.
+#[inline]
+pub fn decode_into(
+    words: &[u64; 6],
+    buffer: &[u64],
+    msr_exit: bool,
+    out: &mut Reply,
+) -> Result<(), ReplyError> {
+    // The same checks in the same order as `ExitReply::decode`, then the
+    // kernel's own.
+    let actions = ReplyActions::decode(words)?;
+    if actions.set_registers {
+        out.registers.decode_into(buffer)?;
+    } else {
+        out.registers.clear();
+    }
+    if actions.fault && (!msr_exit || actions.result.is_some() || actions.advance_rip) {
         return Err(ReplyError::FaultNotApplicable);
     }
-    let inject = match reply.inject {
+    out.inject = match actions.inject {
         Some(event) => Some(checked_event(event)?),
         None => None,
     };
-    Ok(Reply {
-        advance_rip: reply.advance_rip,
-        result: reply.result,
-        inject,
-        registers: reply.registers,
-        stop: reply.stop,
-        fault: reply.fault,
-    })
+    out.advance_rip = actions.advance_rip;
+    out.result = actions.result;
+    out.stop = actions.stop;
+    out.fault = actions.fault;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -92,6 +111,31 @@ mod tests {
 
     fn words(actions: u64) -> [u64; 6] {
         [actions, 0, 7, 8, 0, 0]
+    }
+
+    proptest::proptest! {
+        /// The kernel decodes every reply into the one its VP record
+        /// keeps: whatever that held before, the outcome is `decode`'s.
+        #[test]
+        fn decoding_into_a_used_reply_is_decoding(
+            previous in proptest::array::uniform6(proptest::prelude::any::<u64>()),
+            previous_buffer in proptest::collection::vec(0x1_FFF0u64..0x2_0018, 0..6),
+            actions in 0u64..0x100,
+            rest in proptest::array::uniform5(proptest::prelude::any::<u64>()),
+            // Around RAX..RFLAGS (0x20000..0x20011): settable names and not.
+            names in proptest::collection::vec(0x1_FFF0u64..0x2_0018, 0..6),
+            value in proptest::prelude::any::<u64>(),
+            msr_exit in proptest::prelude::any::<bool>(),
+        ) {
+            let mut kept = Reply::default();
+            let _ = decode_into(&previous, &previous_buffer, msr_exit, &mut kept);
+            let _ = decode_into(&words(action::SET_REGISTERS), &[u64::from(Name::X64_RBX.0), 9], false, &mut kept);
+            let words = [actions, rest[0], rest[1], rest[2], rest[3], rest[4]];
+            let buffer: std::vec::Vec<u64> = names.iter().flat_map(|&name| [name, value]).collect();
+            let fresh = decode(&words, &buffer, msr_exit);
+            let into = decode_into(&words, &buffer, msr_exit, &mut kept).map(|()| kept);
+            proptest::prop_assert_eq!(into, fresh);
+        }
     }
 
     #[test]

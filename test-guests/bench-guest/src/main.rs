@@ -5,6 +5,7 @@
 //! ```text
 //! bench: cpuid-kernel <n>
 //! bench: cpuid-forwarded <n>
+//! bench: port-write-forwarded <n>
 //! bench: exit-bare <n>
 //! bench: hypercall-fast <n>
 //! bench: hypercall-memory <n>
@@ -14,7 +15,10 @@
 //!
 //! `exit-bare` is an IN from a port nothing handles, which the kernel
 //! answers with all ones: the VMRUN round trip plus the least work an exit
-//! can take. (An INVD would be barer, but QEMU's TCG does not intercept it.) The hypercalls (only when the partition has
+//! can take. (An INVD would be barer, but QEMU's TCG does not intercept it.)
+//! `port-write-forwarded` is a 32-bit OUT to the probe's scratch port,
+//! forwarded to probe-device with its TLFS I/O port intercept body and
+//! answered by its reply. The hypercalls (only when the partition has
 //! the Hv#1 interface) are `HvCallNotifyLongSpinWait`, once as a fast call
 //! (registers only) and once with its input in memory.
 //!
@@ -46,6 +50,8 @@ const FORWARDED_LEAF: u32 = *probe::CPUID_LEAVES.start();
 /// and its fast-call bit (TLFS md `hypercall-interface.md`).
 const NOTIFY_LONG_SPIN_WAIT: u64 = 0x0008;
 const FAST: u64 = 1 << 16;
+/// What the port-write figure writes to the probe's scratch port.
+const SCRATCH_VALUE: u32 = 0x5A5A_0F0F;
 /// A port no route takes in the bench deployment.
 const ABSENT_PORT: u16 = 0x6E0;
 const HV_X64_MSR_GUEST_OS_ID: u32 = 0x4000_0000;
@@ -100,6 +106,24 @@ fn main(suite: &mut Suite) {
             "bench: cpuid-forwarded {}",
             per_iteration(forwarded, baseline)
         );
+        // The probe's scratch port takes the write (the same handler as
+        // the CPUID, with an I/O port intercept body instead).
+        let written =
+            least_ticks(|| loops::port_write(probe::SCRATCH_PORT, SCRATCH_VALUE, ITERATIONS));
+        let routed = suite.check("the probe's scratch port kept the measured writes", || {
+            let read = tessera_guest_framework::port::inl(probe::SCRATCH_PORT);
+            ensure!(
+                read == SCRATCH_VALUE,
+                "read {read:#x}: the probe's port route is missing"
+            );
+            Ok(())
+        });
+        if routed {
+            println!(
+                "bench: port-write-forwarded {}",
+                per_iteration(written, port_baseline)
+            );
+        }
     }
 }
 

@@ -9,7 +9,8 @@
 //! Then it boots the same way boot/deployments/vm-bench.toml, where the
 //! guest bench-guest prints `bench: cpuid-kernel <n>` (a CPUID the kernel
 //! answers), `bench: cpuid-forwarded <n>` (one routed to probe-device),
-//! `bench: exit-bare <n>` (an IN from a port nothing routes, which the
+//! `bench: port-write-forwarded <n>` (an OUT to probe-device's scratch
+//! port, forwarded with its TLFS intercept body), `bench: exit-bare <n>` (an IN from a port nothing routes, which the
 //! kernel answers alone: the least an exit costs) and, as its
 //! partition has the Hv#1 interface (`hv = ["hv-relaxed"]`),
 //! `bench: hypercall-fast <n>` and `bench: hypercall-memory <n>`
@@ -71,6 +72,12 @@ pub const GUEST_PATHS: &[BenchPath] = &[
         name: "cpuid-forwarded",
         label: "CPUID forwarded to a component",
         target: Some(600),
+        kvm: Some(3578),
+    },
+    BenchPath {
+        name: "port-write-forwarded",
+        label: "port write forwarded (TLFS body)",
+        target: Some(900),
         kvm: Some(3578),
     },
     BenchPath {
@@ -292,6 +299,7 @@ mod tests {
 [devices cpu0] INFO bench: ok 1 - the forwarded leaf is the probe's
 [devices cpu0] INFO bench: bench: cpuid-kernel 1834
 [devices cpu0] INFO bench: bench: cpuid-forwarded 25312
+[devices cpu0] INFO bench: bench: port-write-forwarded 3000
 [devices cpu0] INFO bench: bench: exit-bare 150
 [devices cpu0] INFO bench: bench: hypercall-fast 260
 [devices cpu0] INFO bench: bench: hypercall-memory 700
@@ -308,6 +316,7 @@ mod tests {
             [
                 ("cpuid-kernel".to_string(), 1834),
                 ("cpuid-forwarded".to_string(), 25312),
+                ("port-write-forwarded".to_string(), 3000),
                 ("exit-bare".to_string(), 150),
                 ("hypercall-fast".to_string(), 260),
                 ("hypercall-memory".to_string(), 700),
@@ -350,8 +359,14 @@ mod tests {
             "{table}"
         );
         assert!(
+            table.contains(
+                "  port write forwarded (TLFS body)         3000   <= 900 OVER          3578    1.2x\n"
+            ),
+            "{table}"
+        );
+        assert!(
             table.ends_with(
-                "  2 of 6 paths with a target meet it (ratio: Linux KVM's count over ours)\n"
+                "  2 of 7 paths with a target meet it (ratio: Linux KVM's count over ours)\n"
             ),
             "{table}"
         );

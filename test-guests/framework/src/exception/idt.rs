@@ -56,6 +56,12 @@ fn set_gate(vector: usize, handler: u64) {
     IDT.0[2 * vector + 1].store(handler >> 32, Ordering::Relaxed);
 }
 
+/// The NMI gate (vector 2) to `handler`, in place of the exception
+/// catcher's.
+pub(crate) fn install_nmi_gate(handler: u64) {
+    set_gate(2, handler);
+}
+
 /// Gates for vectors 32-255 to the handlers `handler(vector)` gives, and
 /// the IDT's limit raised to cover them.
 pub(crate) fn install_interrupt_gates(handler: impl Fn(u8) -> u64) {

@@ -32,8 +32,8 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::tap::Outcome;
 
-pub(crate) use idt::install_interrupt_gates;
 pub use idt::{install, make_every_exception_fatal};
+pub(crate) use idt::{install_interrupt_gates, install_nmi_gate};
 pub use unexpected::ExceptionFrame;
 
 /// Exception vectors the checks name.

@@ -6,7 +6,10 @@
 //!
 //! A guest calls [`install`] once, then enables interrupts with [`sti`]
 //! when it wants them. Handlers run with interrupts off (interrupt gates)
-//! and never nest.
+//! and never nest. [`install_nmi`] records NMIs the same way (vector 2,
+//! never ended at the APIC); [`resend_nmi_from_handler`] makes the next
+//! NMI's handler ask for another one, through the x2APIC ICR, and note how
+//! many NMIs had come by the time that write returned.
 #![allow(unsafe_code)]
 
 use core::arch::{asm, global_asm};
@@ -22,7 +25,18 @@ global_asm!(
 unsafe extern "C" {
     /// The first stub (vector 32); each is 16 bytes.
     safe static tessera_guest_interrupt_stubs: [u8; 16 * 224];
+    /// The NMI stub.
+    safe static tessera_guest_nmi_stub: [u8; 16];
 }
+
+/// The NMI vector.
+pub const NMI_VECTOR: u8 = 2;
+/// x2APIC ICR: delivery mode NMI (100b in bits 10:8), shorthand self.
+const ICR_SELF_NMI: u64 = 0b100 << 8 | 1 << 18;
+/// The next NMI's handler sends another NMI (see the module docs).
+static NMI_RESEND: AtomicU8 = AtomicU8::new(0);
+/// NMIs counted when that handler's ICR write returned (`u32::MAX`: none).
+static NMIS_AT_RESEND: AtomicU32 = AtomicU32::new(u32::MAX);
 
 /// The first vector with a gate here.
 pub const FIRST_VECTOR: u8 = 32;
@@ -62,6 +76,14 @@ extern "C" fn record(vector: u64, rip: u64) {
     }
     LAST_RIP.store(rip, Ordering::Relaxed);
     LAST_TSC.store(HANDLER_TSC.load(Ordering::Relaxed), Ordering::Relaxed);
+    if vector == NMI_VECTOR {
+        if NMI_RESEND.swap(0, Ordering::Relaxed) != 0 {
+            wrmsr_unguarded(0x830, ICR_SELF_NMI);
+            let seen = COUNTS[usize::from(NMI_VECTOR)].load(Ordering::Relaxed);
+            NMIS_AT_RESEND.store(seen, Ordering::Relaxed);
+        }
+        return;
+    }
     match EOI_MODE.load(Ordering::Relaxed) {
         1 => wrmsr_unguarded(0x80B, 0),
         2 => {
@@ -90,6 +112,25 @@ pub fn install() {
     crate::exception::install_interrupt_gates(|vector| {
         base + u64::from(vector - FIRST_VECTOR) * 16
     });
+}
+
+/// The NMI gate (vector 2) to the recording handler (after [`install`]).
+pub fn install_nmi() {
+    crate::exception::install_nmi_gate((&raw const tessera_guest_nmi_stub) as u64);
+}
+
+/// The next NMI's handler sends this CPU another NMI through the x2APIC
+/// ICR (so the guest must be in x2APIC mode) and notes [`nmis_at_resend`].
+pub fn resend_nmi_from_handler() {
+    NMIS_AT_RESEND.store(u32::MAX, Ordering::Relaxed);
+    NMI_RESEND.store(1, Ordering::Relaxed);
+}
+
+/// NMIs counted when the handler's own NMI request returned (`None` if no
+/// handler sent one since [`resend_nmi_from_handler`]).
+pub fn nmis_at_resend() -> Option<u32> {
+    let seen = NMIS_AT_RESEND.load(Ordering::Relaxed);
+    (seen != u32::MAX).then_some(seen)
 }
 
 /// How the handler ends interrupts from now on.

@@ -25,6 +25,15 @@ tessera_guest_interrupt_stubs:
     .set vector, vector + 1
     .endr
 
+# The NMI gate (vector 2), for guests that install it: the same common
+# code, which neither ends an NMI at the APIC nor lets one nest (the CPU
+# masks NMIs until the IRET at the end).
+    .balign 16
+    .global tessera_guest_nmi_stub
+tessera_guest_nmi_stub:
+    pushq $2
+    jmp tessera_guest_interrupt_common
+
 tessera_guest_interrupt_common:
     pushq %rax
     pushq %rdx
