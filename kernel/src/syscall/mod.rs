@@ -180,6 +180,9 @@ fn dispatch(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
         Syscall::VpStart => vm::vp_start(kernel, thread, selector),
         Syscall::VpStop => vm::vp_stop(kernel, thread, selector),
         Syscall::VpAssertInterrupt => vm::vp_assert_interrupt(kernel, thread, selector),
+        Syscall::PartitionAssertInterrupt => {
+            vm::partition_assert_interrupt(kernel, thread, selector)
+        }
         Syscall::PartitionSetHv1 => vm::partition_set_hv1(kernel, thread, selector),
         Syscall::ConsoleRead => console_input::console_read(kernel, thread, selector),
         Syscall::ConsoleInputNotify => {

@@ -180,10 +180,10 @@ impl Kernel {
             let pending = Pending::routed(&exit, kind, Some(next_rip));
             return Next::Leave(self.send_exit(cpu, vp, route, &exit, &body, pending));
         }
-        if let Some(next) = self.apic_msr(vp, number, write.then_some(value), next_rip) {
+        if let Some(next) = self.apic_msr(cpu, vp, number, write.then_some(value), next_rip) {
             return next;
         }
-        if let Some(next) = self.hv_apic_msr(vp, number, write.then_some(value), next_rip) {
+        if let Some(next) = self.hv_apic_msr(cpu, vp, number, write.then_some(value), next_rip) {
             return next;
         }
         if let Some(next) = self.synthetic_msr(cpu, vp, number, write.then_some(value), next_rip) {

@@ -131,26 +131,30 @@ impl Vp {
         self.fixed_cpuid[index] = self.apic_cpuid(1, regs).map(u64::from);
     }
 
-    /// What a register write asked for that the VP's own APIC carries out:
-    /// an IPI comes back for [`Kernel::deliver_interrupt`] unless it can
-    /// reach only this VP (the self shorthand, or a partition of one VP),
-    /// which is taken here at once.
-    pub fn apply_effect(&mut self, effect: Effect, solo: bool) -> Option<tessera_lapic::Message> {
-        let apic = self.apic.as_mut()?;
-        let Effect::Send(message) = effect else {
-            // EOI broadcasts: no I/O APIC yet. Timer changes are read
-            // before the next entry.
-            return None;
+    /// What a register write asked for that the VP's own APIC carries out
+    /// here; what is left for the kernel comes back: an IPI for
+    /// [`Kernel::deliver_interrupt`] unless it can reach only this VP (the
+    /// self shorthand, or a partition of one VP), which is taken at once,
+    /// or the vector of an EOI broadcast for the partition's I/O APIC
+    /// (`device_interrupt`). Timer changes are read before the next entry.
+    pub fn apply_effect(&mut self, effect: Effect, solo: bool) -> Followup {
+        let Some(apic) = self.apic.as_mut() else {
+            return Followup::None;
+        };
+        let message = match effect {
+            Effect::Send(message) => message,
+            Effect::EoiBroadcast(vector) => return Followup::EoiBroadcast(vector),
+            Effect::TimerChanged | Effect::None => return Followup::None,
         };
         let fixed = matches!(
             message.mode,
             tessera_lapic::DeliveryMode::Fixed | tessera_lapic::DeliveryMode::LowestPriority
         );
         if !fixed || !(solo || message.target == tessera_lapic::Target::SelfOnly) {
-            return Some(message);
+            return Followup::Send(message);
         }
         deliver_own(apic, &message);
-        None
+        Followup::None
     }
 
     /// Completes an APIC register's RDMSR (the value read) or WRMSR
@@ -182,7 +186,35 @@ impl Vp {
     }
 }
 
+/// What an APIC register write leaves for the kernel beyond the VP's own
+/// APIC (`Vp::apply_effect`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Followup {
+    None,
+    /// An IPI to deliver within the partition.
+    Send(tessera_lapic::Message),
+    /// A level-triggered vector ended: the EOI goes to the I/O APIC.
+    EoiBroadcast(u8),
+}
+
 impl Kernel {
+    /// Carries out `followup` of VP `vp`'s completed APIC write, whose
+    /// answer was `next`: an IPI is delivered, an EOI broadcast forwarded
+    /// to the partition's `EOI` route (the VP then waits for it).
+    pub fn follow_up(&mut self, cpu: usize, vp: VpId, followup: Followup, next: Next) -> Next {
+        match followup {
+            Followup::None => next,
+            Followup::Send(message) => {
+                if let Some(record) = self.vps.get(vp) {
+                    let (partition, index) = (record.partition, record.index);
+                    self.deliver_interrupt(partition, Some(index), &message);
+                }
+                next
+            }
+            Followup::EoiBroadcast(vector) => self.eoi_broadcast(cpu, vp, Some(vector)),
+        }
+    }
+
     /// Whether VP `vp` is its partition's only one.
     pub fn solo(&self, vp: VpId) -> bool {
         self.vps
@@ -196,6 +228,7 @@ impl Kernel {
     /// #GP as the model says, with RIP left on the instruction.
     pub fn apic_msr(
         &mut self,
+        cpu: usize,
         vp: VpId,
         number: u32,
         write: Option<u64>,
@@ -208,11 +241,11 @@ impl Kernel {
         }
         let now = guest_tsc(record);
         let apic = record.apic.as_mut()?;
-        let mut send = None;
+        let mut followup = Followup::None;
         let answer = match write {
             None => apic.read_msr(number, now).map(Some),
             Some(value) => apic.write_msr(number, value, now).map(|effect| {
-                send = record.apply_effect(effect, solo);
+                followup = record.apply_effect(effect, solo);
                 None
             }),
         };
@@ -220,14 +253,10 @@ impl Kernel {
         if number == tessera_lapic::base::IA32_APIC_BASE && write.is_some() {
             record.refresh_apic_cpuid();
         }
-        let (partition, index) = (record.partition, record.index);
         if write.is_some() {
             self.refresh_apic_address(vp);
         }
-        if let Some(message) = send {
-            self.deliver_interrupt(partition, Some(index), &message);
-        }
-        Some(next)
+        Some(self.follow_up(cpu, vp, followup, next))
     }
 
     /// A nested page fault on VP `vp`'s xAPIC page: the access decoded and
@@ -251,7 +280,7 @@ impl Kernel {
         let now = guest_tsc(record);
         let offset = gpa & 0xFFF;
         let apic = record.apic.as_mut()?;
-        let mut send = None;
+        let mut followup = Followup::None;
         let stored = matches!(access.op, Op::Store { .. });
         match access.op {
             Op::Load { .. } => {
@@ -260,20 +289,16 @@ impl Kernel {
             }
             Op::Store { value } => {
                 if let Some(effect) = apic.write_mmio(offset, access.size, value, now) {
-                    send = record.apply_effect(effect, solo);
+                    followup = record.apply_effect(effect, solo);
                 }
             }
         }
         let next = record.vmcb.save.rip.wrapping_add(u64::from(access.length));
         *record.vmcb.rip_mut() = next;
-        let (partition, index) = (record.partition, record.index);
         if stored {
             // The ID, LDR or DFR may have changed.
             self.refresh_apic_address(vp);
         }
-        if let Some(message) = send {
-            self.deliver_interrupt(partition, Some(index), &message);
-        }
-        Some(Next::Resume)
+        Some(self.follow_up(cpu, vp, followup, Next::Resume))
     }
 }

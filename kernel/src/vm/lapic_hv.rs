@@ -21,8 +21,8 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use tessera_capability::VpId;
 use tessera_gpa_space::OverlayId;
 use tessera_hv1::dispatch::{ClusterIpi, ProcessorSet};
-use tessera_lapic::{DeliveryMode, Message, Target, Trigger};
 use tessera_lapic::hv::is_hv_apic_msr;
+use tessera_lapic::{DeliveryMode, Message, Target, Trigger};
 
 /// The EOI Assist field's "No EOI required" bit; the field is the 32 bits
 /// at offset 0 of the VP assist page (TLFS md `virtual-interrupts.md`
@@ -35,6 +35,7 @@ impl Kernel {
     /// MSR path answers those with #GP).
     pub fn hv_apic_msr(
         &mut self,
+        cpu: usize,
         vp: VpId,
         number: u32,
         write: Option<u64>,
@@ -54,23 +55,21 @@ impl Kernel {
         let record = self.vps.get_mut(vp)?;
         let now = guest_tsc(record);
         let apic = record.apic.as_mut()?;
-        let mut send = None;
+        let mut followup = super::lapic::Followup::None;
         let answer = match write {
             None => apic.read_hv_msr(number, granted, now).map(Some),
             Some(value) => apic
                 .write_hv_msr(number, value, granted, now)
                 .map(|effect| {
-                    send = record.apply_effect(effect, solo);
+                    followup = record.apply_effect(effect, solo);
                     None
                 }),
         };
         let next = record.complete_apic_msr(answer, next_rip);
-        let (partition, index) = (record.partition, record.index);
-        if let Some(message) = send {
-            // An ICR write through HV_X64_MSR_ICR: an IPI like any other.
-            self.deliver_interrupt(partition, Some(index), &message);
-        }
-        Some(next)
+        // An ICR write through HV_X64_MSR_ICR is an IPI like any other;
+        // HV_X64_MSR_EOI of a level-triggered vector broadcasts, as the
+        // APIC's own EOI register does.
+        Some(self.follow_up(cpu, vp, followup, next))
     }
 
     /// `HvCallSendSyntheticClusterIpi(Ex)` by VP `vp`: `ipi.vector` as a

@@ -26,6 +26,7 @@
 //! | `lapic_inject` | an APIC interrupt into the VMCB: `EVENTINJ` or an interrupt window |
 //! | `lapic_fast` | the x2APIC MSR exits answered without the lock |
 //! | `lapic_ipi` | interrupt messages between a partition's VPs (IPIs, INIT/SIPI) and from its devices |
+//! | `device_interrupt` | device interrupt messages (from the I/O APIC's component) posted to the APICs they name |
 /// Logs a line that a guest's exits make the kernel print, within its
 /// partition's budget (`tessera_vcpu::log_budget`: the first lines, then
 /// one at each power of two with the count suppressed), so a guest cannot
@@ -71,6 +72,7 @@ pub mod barrier;
 pub mod clean_runs;
 pub mod cr_write;
 pub mod decided;
+pub mod device_interrupt;
 pub mod entry_state;
 pub mod exit_faults;
 pub mod exit_stats;

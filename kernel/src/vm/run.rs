@@ -99,6 +99,10 @@ struct Entry {
     apic: *mut Option<tessera_lapic::LocalApic>,
     /// Whether the VP is its partition's only one (`Unlocked::solo`).
     solo: bool,
+    /// The partition takes EOI broadcasts (an `EOI` route): its APIC MSR
+    /// exits go to the locked path, which forwards them
+    /// (`device_interrupt::eoi_broadcast`).
+    eoi_routed: bool,
     /// The assist page's "No EOI required" bit is set: the lock-free path
     /// leaves the APIC to the locked one, which reconciles it first
     /// (`lapic_hv.rs`).
@@ -154,7 +158,7 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
         generation: *seen,
         nrip_save: entry.nrip_save,
         cache: fetch_cache,
-        apic: if entry.lazy_eoi_armed {
+        apic: if entry.eoi_routed || entry.lazy_eoi_armed {
             None
         } else {
             apic.as_mut()
@@ -259,6 +263,8 @@ impl Kernel {
         let lazy_eoi_page = super::lapic_hv::lazy_eoi_page(target, state);
         let exceptions = target.exception_intercepts;
         let solo = target.vps.len() <= 1;
+        let eoi_routed = target.apic != super::lapic::ApicChoice::None
+            && target.route(tessera_abi::vm::intercept::EOI, 0).is_some();
         let fast: *const FastPartition = &*target.fast;
         let generation = target.fast.tlb_generation.load(Ordering::SeqCst);
         let (serial, npt_root) = (target.fast.serial, target.space.npt().root());
@@ -305,6 +311,7 @@ impl Kernel {
             lazy_eoi_armed: vp_record.lazy_eoi.armed().is_some(),
             apic: &mut vp_record.apic,
             solo,
+            eoi_routed,
         })
     }
 }

@@ -216,6 +216,17 @@ impl Kernel {
             }
             _ => return Err(Status::InvalidArgument.code()),
         }
+        self.wake_or_kick(vp);
+        Ok(())
+    }
+
+    /// Something was posted to VP `vp`: if HLT parked it, it runs again;
+    /// otherwise its CPU is kicked, so a running VP leaves its guest and
+    /// looks before its next entry.
+    pub fn wake_or_kick(&mut self, vp: VpId) {
+        let Some(record) = self.vps.get_mut(vp) else {
+            return;
+        };
         let (thread, cpu) = (record.thread, record.cpu);
         if record.state == VpState::Parked {
             record.state = VpState::Runnable;
@@ -223,7 +234,6 @@ impl Kernel {
         } else {
             self.sched.kick(cpu);
         }
-        Ok(())
     }
 
     /// Routes exceptions `vectors` too: every VP of the partition

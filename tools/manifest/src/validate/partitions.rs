@@ -659,6 +659,7 @@ fn check_partition(
         hv: hv.map(|(names, _)| names),
         apic,
         modules: modules.unwrap_or_default(),
+        lines: Vec::new(),
     };
     (Some(partition), manager)
 }

@@ -93,6 +93,30 @@ pub const VM_APIC_MARKERS: &[&str] = &[
     VERDICT_PASS,
 ];
 
+/// The platform component: every check of the `pc-platform` guest, by
+/// name, the line it sent interrupt-driven, and the platform's attach
+/// with the partition's interrupt capability.
+pub const VM_PLATFORM_MARKERS: &[&str] = &[
+    "boot plan \"vm-platform\": 3 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition pc: ",
+    "[platform cpu0] INFO badge 1 is partition pc: I/O APIC, 8259 pair, fw_cfg (1 CPUs, 16384 KiB)",
+    ", local APIC Xapic)",
+    "] INFO pc: ok 1 - fw_cfg: signature QEMU, the traditional interface, and the manifest's CPUs and RAM",
+    "] INFO pc: ok 2 - 8259 pair: ICW1-4 as Linux sends them, OCW1 masks read back, OCW3 reads IRR and ISR",
+    "] INFO pc: ok 3 - ELCR: the writable bits hold, IRQs 0-2, 8 and 13 stay edge",
+    "] INFO pc: ok 4 - I/O APIC: version 0x20 with 24 entries, every entry masked at reset",
+    "] INFO pc: COM1 output driven by IRQ 4",
+    "] INFO pc: ok 5 - COM1 output driven by its transmit-empty interrupt on pin 4 (edge)",
+    "] INFO pc: ok 6 - COM1 received data (loopback) raises pin 4; reading RBR ends it",
+    "] INFO pc: ok 7 - a masked pin delivers nothing, and the edge it missed stays lost",
+    "] INFO pc: ok 8 - a level-triggered pin: remote IRR set until the EOI, delivered again while asserted",
+    "] INFO pc: # tessera-guest: 8 passed, 0 failed",
+    VM_ENDED_AS_EXPECTED,
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
 /// The faults: the log must name both faults (the kernel or the manager
 /// reports each) and each partition, besides the manager's pass, which
 /// says each fault stayed in its partition and msr-writer passed.
