@@ -469,13 +469,11 @@ fn modelled_names_set_their_cpuid_bits() {
     let refused: Vec<_> = all.validate_implemented().iter().collect();
     assert_eq!(
         refused,
-        [
-            Violation::Unimplemented {
-                register: CpuidRegister::Privileges,
-                // AccessSynicRegs, PostMessages, SignalEvents.
-                bits: 1 << 37 | 1 << 36 | 1 << 2
-            },
-        ]
+        [Violation::Unimplemented {
+            register: CpuidRegister::Privileges,
+            // AccessSynicRegs, PostMessages, SignalEvents.
+            bits: 1 << 37 | 1 << 36 | 1 << 2
+        },]
     );
     let text = refused[0].to_string();
     assert!(text.contains("AccessSynicRegs"), "{text}");

@@ -125,7 +125,7 @@ impl Config {
     /// The features this guest checks either way, with whether CPUID
     /// advertises them.
     #[must_use]
-    pub fn feature_list(&self) -> [(&'static str, bool); 22] {
+    pub fn feature_list(&self) -> [(&'static str, bool); 23] {
         let p = self.privileges;
         let f = self.features;
         let r = self.recommendations;

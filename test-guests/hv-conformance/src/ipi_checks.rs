@@ -36,9 +36,11 @@ const VTL_1: u64 = 0x11;
 pub fn run(suite: &mut Suite, config: &Config, pages: &Pages) {
     let r = config.recommendations;
     if !r.use_synthetic_cluster_ipi() {
-        refused_check(suite, "HvCallSendSyntheticClusterIpi without UseSyntheticClusterIpi", || {
-            hypercall::via_page(fast(), 0x40, 1)
-        });
+        refused_check(
+            suite,
+            "HvCallSendSyntheticClusterIpi without UseSyntheticClusterIpi",
+            || hypercall::via_page(fast(), 0x40, 1),
+        );
         return;
     }
     if !config.privileges.access_intr_ctrl_regs() {
@@ -84,9 +86,11 @@ pub fn run(suite: &mut Suite, config: &Config, pages: &Pages) {
         },
     );
     if !r.use_ex_processor_masks() {
-        refused_check(suite, "HvCallSendSyntheticClusterIpiEx without UseExProcessorMasks", || {
-            hypercall::via_page(slow_ex(0), pages.input, 0)
-        });
+        refused_check(
+            suite,
+            "HvCallSendSyntheticClusterIpiEx without UseExProcessorMasks",
+            || hypercall::via_page(slow_ex(0), pages.input, 0),
+        );
         return;
     }
     let input = pages.input;

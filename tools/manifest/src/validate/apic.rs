@@ -83,7 +83,9 @@ pub(super) fn check_apic_msrs(
             format!("{entry}.hv"),
             at.clone(),
             format!("Hyper-V feature `{name}` needs a local APIC: {why}"),
-            format!("add apic = \"xapic\" or apic = \"x2apic\" to the partition, or remove `{name}`"),
+            format!(
+                "add apic = \"xapic\" or apic = \"x2apic\" to the partition, or remove `{name}`"
+            ),
         );
         ok = false;
     }
