@@ -86,10 +86,12 @@ impl EncodedExit {
     /// x86 encoding order.
     #[inline]
     pub fn registers(&mut self, mask: u64, read: impl Fn(u8) -> u64) -> &mut Self {
-        for index in 0..GENERAL_REGISTERS as u8 {
-            if mask & (1 << index) != 0 {
-                self.push(read(index));
-            }
+        // One round per register asked for, lowest bit first (most routes
+        // ask for none, and this runs on every forwarded exit).
+        let mut left = mask & ((1 << GENERAL_REGISTERS) - 1);
+        while left != 0 {
+            self.push(read(left.trailing_zeros() as u8));
+            left &= left - 1;
         }
         self
     }
