@@ -23,6 +23,7 @@ impl Kernel {
         record.ending = Some(ending);
         record.ending_now = true;
         let cspace = record.cspace;
+        self.forget_component_timers(domain);
         let free_before = crate::memory::frames::free_frames();
         let cpu = crate::percpu::current_index() as usize;
         // The VPs its threads run go: each stops (on its CPU if it is in

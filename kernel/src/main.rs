@@ -16,6 +16,7 @@ mod acpi_tables;
 mod arch;
 mod audit;
 mod boot;
+mod component_timers;
 mod console;
 mod console_input;
 mod construct;

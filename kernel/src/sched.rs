@@ -35,6 +35,7 @@ pub fn run_next(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize) -> !
     loop {
         if let Some(kernel) = guard.as_mut() {
             crate::console_input::deliver(kernel);
+            kernel.expire_component_timers(cpu);
             kernel.sched.idle[cpu] = false;
             kernel.wake_halted_at_deadline(cpu);
             if let Some(thread) = kernel.sched.pick(cpu) {
@@ -52,6 +53,7 @@ pub fn run_next(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize) -> !
             if kernel.sched.quiet()
                 && !crate::console_input::listening(kernel)
                 && !kernel.vp_waits_for_timer()
+                && !kernel.component_timer_armed()
             {
                 deployment_quiet(guard);
             }

@@ -187,6 +187,8 @@ pub struct Kernel {
     /// A domain waits to be reaped until a CPU that still holds its
     /// address space loads another (`reap_if_pending`).
     pub reap_pending: bool,
+    /// Components' deadlines (`component_timers.rs`).
+    pub component_timers: crate::component_timers::ComponentTimers,
 }
 
 impl Kernel {
@@ -204,6 +206,7 @@ impl Kernel {
             woken: Vec::new(),
             ending_unreachable: false,
             reap_pending: false,
+            component_timers: crate::component_timers::ComponentTimers::new(),
         }
     }
 

@@ -28,8 +28,13 @@
 //! the kernel's console input) are taken into it, as many as it holds; a
 //! polling guest sees LSR.DR and reads them from RBR.
 //!
-//! Interrupts are out of scope (there is no interrupt controller yet): the
-//! UART never raises one, and its IIR always says none is pending.
+//! Interrupts: COM1's INTR output drives IRQ 4 of its partition through
+//! [`InterruptLines`] (in the component, the partition's line capability
+//! to `platform`): after each access the output is compared with what the
+//! line was last driven to, and a change is sent. Typed input reaches the
+//! receiver only when the guest reads RBR or LSR (above), so a guest that
+//! waits for a received-data interrupt without polling does not see what
+//! is typed until then.
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -57,6 +62,24 @@ use uart16550::Uart16550;
 /// COM1's ports.
 pub const COM1_PORTS: RangeInclusive<u16> = COM1..=COM1 + 7;
 
+/// COM1's ISA IRQ (the I/O APIC and 8259 pin).
+pub const COM1_IRQ: u8 = 4;
+
+/// Where interrupt lines go: `platform`, through the line capability of
+/// the partition behind `badge`.
+pub trait InterruptLines {
+    /// Drives `pin` of the partition behind `badge` to `level`.
+    fn drive(&mut self, badge: u64, pin: u8, level: bool);
+}
+
+/// No interrupt lines at all.
+#[derive(Debug)]
+pub struct NoLines;
+
+impl InterruptLines for NoLines {
+    fn drive(&mut self, _: u64, _: u8, _: bool) {}
+}
+
 /// The answer to one exit, and what to log about it: guest output
 /// (`Info`), attaches (`Info`), refused messages (`Warn`).
 pub use tessera_rt::vm_exit::Handled;
@@ -67,6 +90,8 @@ struct Partition {
     name: Option<PartitionName>,
     com1: Uart16550,
     com1_line: LineBuffer,
+    /// What COM1's IRQ line was last driven to.
+    com1_irq: bool,
 }
 
 /// How a partition shows in log lines: its name, or `partition <badge>`
@@ -142,6 +167,40 @@ impl Devices {
     /// Answers one message from the caller with `badge`; the console
     /// partition's COM1 receives from `input`.
     pub fn handle_with(
+        &mut self,
+        badge: u64,
+        message: &ExitMessage,
+        input: &mut dyn TypedInput,
+    ) -> Handled {
+        self.handle_with_lines(badge, message, input, &mut NoLines)
+    }
+
+    /// Answers one message as [`Devices::handle_with`] does, and drives
+    /// COM1's IRQ line of the partition through `lines` when its INTR
+    /// output changed.
+    pub fn handle_with_lines(
+        &mut self,
+        badge: u64,
+        message: &ExitMessage,
+        input: &mut dyn TypedInput,
+        lines: &mut dyn InterruptLines,
+    ) -> Handled {
+        let handled = self.dispatch(badge, message, input);
+        if let Some(partition) = self.partitions.get_mut(&badge) {
+            if partition.com1.take_thr_refilled() && partition.com1_irq {
+                partition.com1_irq = false;
+                lines.drive(badge, COM1_IRQ, false);
+            }
+            let level = partition.com1.interrupt();
+            if level != partition.com1_irq {
+                partition.com1_irq = level;
+                lines.drive(badge, COM1_IRQ, level);
+            }
+        }
+        handled
+    }
+
+    fn dispatch(
         &mut self,
         badge: u64,
         message: &ExitMessage,

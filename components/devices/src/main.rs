@@ -11,7 +11,10 @@
 //! ```
 //!
 //! Each partition's port-I/O route (COM1, `0x3F8..=0x3FF`) calls `io`
-//! through a capability with the partition's own badge.
+//! through a capability with the partition's own badge. COM1's IRQ 4 of
+//! the partition with badge `B` is driven through the line capability in
+//! slot `tessera_abi::vm::interrupt::line_slot(B)`, which the manifest's
+//! `lines` put there; without one, the UART's interrupts go nowhere.
 //!
 //! On the host this binary is an empty stub (the library is what the host
 //! tests); the component is built for `x86_64-unknown-none`.
@@ -21,9 +24,10 @@
 
 #[cfg(target_os = "none")]
 mod component {
-    use devices::{Devices, TypedInput};
+    use devices::{Devices, InterruptLines, TypedInput};
+    use tessera_rt::abi::vm::interrupt as wire;
     use tessera_rt::vm_exit::serve_exits;
-    use tessera_rt::{Console, Endpoint};
+    use tessera_rt::{Console, Endpoint, Message};
 
     tessera_rt::entry!(main);
 
@@ -38,6 +42,27 @@ mod component {
         fn read(&mut self, buffer: &mut [u8]) -> usize {
             // A failed read is no input (the right was taken away).
             Console::OWN.read(buffer).unwrap_or(0)
+        }
+    }
+
+    /// The partitions' line capabilities to `platform`.
+    struct Lines;
+
+    impl InterruptLines for Lines {
+        fn drive(&mut self, badge: u64, pin: u8, level: bool) {
+            let Some(slot) = wire::line_slot(badge) else {
+                return;
+            };
+            let message = Message::new([wire::LINE_MESSAGE, u64::from(level), 0, 0, 0, 0]);
+            match Endpoint(slot).call(message) {
+                Ok(reply) if reply.words[0] == 0 => {}
+                Ok(reply) => log::warn!(
+                    "partition {badge}: IRQ {pin} refused ({:#x})",
+                    reply.words[0]
+                ),
+                // No line: the partition has no interrupt controller.
+                Err(e) => log::debug!("partition {badge}: IRQ {pin}: {e}"),
+            }
         }
     }
 
@@ -58,7 +83,7 @@ mod component {
             Devices::new()
         };
         serve_exits(IO_ENDPOINT, |badge, message| {
-            devices.handle_with(badge, message, &mut KernelInput)
+            devices.handle_with_lines(badge, message, &mut KernelInput, &mut Lines)
         })
     }
 }

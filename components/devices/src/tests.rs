@@ -316,3 +316,133 @@ fn without_console_input_no_partition_takes_typed_bytes() {
     assert_eq!(inb_typed(&mut devices, 1, LSR, &mut typed) & 1, 0);
     assert_eq!(typed.0.len(), 3);
 }
+
+/// Records the line changes devices sends.
+#[derive(Default)]
+struct Recorder(Vec<(u64, u8, bool)>);
+
+impl InterruptLines for Recorder {
+    fn drive(&mut self, badge: u64, pin: u8, level: bool) {
+        self.0.push((badge, pin, level));
+    }
+}
+
+fn io_lines(
+    devices: &mut Devices,
+    badge: u64,
+    port: u64,
+    write: Option<u8>,
+    lines: &mut Recorder,
+) -> u64 {
+    let words = [
+        IO_PORT,
+        0,
+        port,
+        1,
+        u64::from(write.is_some()),
+        u64::from(write.unwrap_or(0)),
+    ];
+    let message = ExitMessage::decode(&words, &[]);
+    devices
+        .handle_with_lines(badge, &message, &mut NoInput, lines)
+        .reply
+        .words()[2]
+}
+
+#[test]
+fn com1_drives_irq_4_for_thr_empty_and_received_data() {
+    use uart16550::bits::*;
+    let (ier, iir, mcr) = (COM1 + 1, COM1 + 2, COM1 + 4);
+    let mut devices = Devices::new();
+    let mut lines = Recorder::default();
+    attach(&mut devices, 3, "com");
+    // Nothing enabled: no interrupt, whatever happens.
+    io_lines(&mut devices, 3, THR, Some(b'a'), &mut lines);
+    assert_eq!(io_lines(&mut devices, 3, iir, None, &mut lines), 0x01);
+    assert!(lines.0.is_empty());
+    // Enabling ETBEI with THR empty raises it at once.
+    io_lines(&mut devices, 3, ier, Some(IER_ETBEI), &mut lines);
+    assert_eq!(lines.0, [(3, COM1_IRQ, true)]);
+    // Reading IIR reports it and clears it.
+    assert_eq!(
+        io_lines(&mut devices, 3, iir, None, &mut lines),
+        u64::from(IIR_THR_EMPTY)
+    );
+    assert_eq!(lines.0.last(), Some(&(3, COM1_IRQ, false)));
+    assert_eq!(io_lines(&mut devices, 3, iir, None, &mut lines), 0x01);
+    // Each byte written empties THR again: interrupt-driven output.
+    io_lines(&mut devices, 3, THR, Some(b'b'), &mut lines);
+    assert_eq!(lines.0.last(), Some(&(3, COM1_IRQ, true)));
+    // Writing THR with the interrupt still pending drops the line and
+    // raises it again: a new edge.
+    let before = lines.0.len();
+    io_lines(&mut devices, 3, THR, Some(b'c'), &mut lines);
+    assert_eq!(
+        lines.0[before..],
+        [(3, COM1_IRQ, false), (3, COM1_IRQ, true)]
+    );
+    io_lines(&mut devices, 3, ier, Some(0), &mut lines);
+    assert_eq!(lines.0.last(), Some(&(3, COM1_IRQ, false)), "disabled: low");
+    // Received data (through loopback) outranks THR empty; reading RBR
+    // clears it.
+    io_lines(&mut devices, 3, mcr, Some(MCR_LOOP), &mut lines);
+    io_lines(
+        &mut devices,
+        3,
+        ier,
+        Some(IER_ERBFI | IER_ETBEI),
+        &mut lines,
+    );
+    io_lines(&mut devices, 3, iir, None, &mut lines);
+    io_lines(&mut devices, 3, THR, Some(b'x'), &mut lines);
+    assert_eq!(
+        io_lines(&mut devices, 3, iir, None, &mut lines),
+        u64::from(IIR_RX_DATA)
+    );
+    assert_eq!(
+        io_lines(&mut devices, 3, THR, None, &mut lines),
+        u64::from(b'x')
+    );
+    assert_eq!(
+        io_lines(&mut devices, 3, iir, None, &mut lines),
+        u64::from(IIR_THR_EMPTY)
+    );
+    assert_eq!(lines.0.last(), Some(&(3, COM1_IRQ, false)));
+    // Another partition's UART never drives this one's line.
+    assert!(
+        lines
+            .0
+            .iter()
+            .all(|&(badge, pin, _)| badge == 3 && pin == COM1_IRQ)
+    );
+}
+
+#[test]
+fn com1_overrun_and_modem_status_interrupts() {
+    use uart16550::bits::*;
+    let mut uart = uart16550::Uart16550::new();
+    let _ = uart.write(uart16550::offset::MCR, MCR_LOOP);
+    let _ = uart.write(uart16550::offset::IER, IER_ELSI | IER_EDSSI);
+    assert!(uart.interrupt(), "MCR's change shows as an MSR delta");
+    assert_eq!(uart.read(uart16550::offset::IIR_FCR), IIR_MODEM_STATUS);
+    uart.read(uart16550::offset::MSR);
+    assert!(!uart.interrupt());
+    uart.receive(1);
+    uart.receive(2);
+    assert_eq!(
+        uart.read(uart16550::offset::IIR_FCR),
+        IIR_LINE_STATUS,
+        "overrun"
+    );
+    uart.read(uart16550::offset::LSR);
+    assert!(!uart.interrupt());
+    // With the FIFOs at trigger level 4, one byte is a timeout.
+    let _ = uart.write(uart16550::offset::IIR_FCR, FCR_ENABLE | 0x40);
+    let _ = uart.write(uart16550::offset::IER, IER_ERBFI);
+    uart.receive(1);
+    assert_eq!(uart.read(uart16550::offset::IIR_FCR) & 0x0F, IIR_TIMEOUT);
+    for byte in 2..=4 {
+        uart.receive(byte);
+    }
+    assert_eq!(uart.read(uart16550::offset::IIR_FCR) & 0x0F, IIR_RX_DATA);
+}

@@ -27,10 +27,18 @@
 //!   typed on the console) delivers only when the receiver is empty
 //!   ([`Uart16550::line_room`]), so typed bytes are never overrun: they
 //!   wait upstream until the guest reads RBR.
-//! - **No interrupts**: there is no interrupt controller to raise them on
-//!   yet, so IIR always reads "no interrupt pending" (bit 0 set, plus the
-//!   FIFO bits), whatever IER enables. IER keeps its four bits for the
-//!   driver to read back.
+//! - **Interrupts** as the PC16550D datasheet orders them (Table IV),
+//!   each only while its IER bit is set: receiver line status (an
+//!   overrun; reading LSR clears it), received data (with the FIFOs, at
+//!   the trigger level, below it as a character timeout, since no more
+//!   bytes come until the guest reads; reading RBR clears it), transmitter
+//!   holding register empty (set when THR empties — at once after each
+//!   write, as the byte leaves at once — and when ETBEI is enabled; reading
+//!   IIR while it is the reported source, or writing THR, clears it) and
+//!   modem status (an MSR delta; reading MSR clears it). IIR names the
+//!   highest; [`Uart16550::interrupt`] is the chip's INTR output, which
+//!   `devices` drives the partition's IRQ 4 line with. **Choice** (as
+//!   QEMU): OUT2 does not gate the output.
 
 /// Register offsets from the base port.
 pub mod offset {
@@ -51,8 +59,19 @@ pub mod offset {
 pub mod bits {
     /// IER: the four interrupt enables (the rest read as 0).
     pub const IER_MASK: u8 = 0x0F;
+    /// IER: received data, THR empty, receiver line status, modem status.
+    pub const IER_ERBFI: u8 = 0x01;
+    pub const IER_ETBEI: u8 = 0x02;
+    pub const IER_ELSI: u8 = 0x04;
+    pub const IER_EDSSI: u8 = 0x08;
     /// IIR: no interrupt pending.
     pub const IIR_NO_INTERRUPT: u8 = 0x01;
+    /// IIR bits 3:0 per source, highest priority first (PC16550D Table IV).
+    pub const IIR_LINE_STATUS: u8 = 0x06;
+    pub const IIR_RX_DATA: u8 = 0x04;
+    pub const IIR_TIMEOUT: u8 = 0x0C;
+    pub const IIR_THR_EMPTY: u8 = 0x02;
+    pub const IIR_MODEM_STATUS: u8 = 0x00;
     /// IIR bits 7:6: the FIFOs are enabled.
     pub const IIR_FIFOS_ENABLED: u8 = 0xC0;
     /// FCR: enable the FIFOs.
@@ -118,6 +137,11 @@ pub struct Uart16550 {
     rx_len: usize,
     /// What RBR reads when the receiver is empty: the last byte read.
     last_rbr: u8,
+    /// The THR-empty interrupt is pending (see the module comment).
+    thre_pending: bool,
+    /// THR was written since [`Uart16550::take_thr_refilled`]: the
+    /// THR-empty interrupt dropped and rose again within the access.
+    thr_refilled: bool,
 }
 
 impl Default for Uart16550 {
@@ -142,6 +166,8 @@ impl Uart16550 {
             rx_head: 0,
             rx_len: 0,
             last_rbr: 0,
+            thre_pending: false,
+            thr_refilled: false,
         }
     }
 
@@ -170,7 +196,14 @@ impl Uart16550 {
             offset::DATA => self.read_rbr(),
             offset::IER if self.dlab() => (self.divisor >> 8) as u8,
             offset::IER => self.ier,
-            offset::IIR_FCR => self.iir(),
+            offset::IIR_FCR => {
+                let iir = self.iir();
+                // Reading IIR acknowledges a THR-empty interrupt it reports.
+                if iir & 0x0F == IIR_THR_EMPTY {
+                    self.thre_pending = false;
+                }
+                iir
+            }
             offset::LCR => self.lcr,
             offset::MCR => self.mcr,
             offset::LSR => {
@@ -197,13 +230,26 @@ impl Uart16550 {
                 self.divisor = (self.divisor & 0xFF00) | u16::from(value);
             }
             offset::DATA if self.loopback() => {
+                self.thr_refilled = true;
+                self.thre_pending = true;
                 self.receive(value);
             }
-            offset::DATA => return Some(value),
+            offset::DATA => {
+                // The byte leaves at once: THR is empty again.
+                self.thr_refilled = true;
+                self.thre_pending = true;
+                return Some(value);
+            }
             offset::IER if self.dlab() => {
                 self.divisor = (self.divisor & 0x00FF) | u16::from(value) << 8;
             }
-            offset::IER => self.ier = value & IER_MASK,
+            offset::IER => {
+                // Enabling ETBEI with THR empty (it always is) raises it.
+                if value & !self.ier & IER_ETBEI != 0 {
+                    self.thre_pending = true;
+                }
+                self.ier = value & IER_MASK;
+            }
             offset::IIR_FCR => self.write_fcr(value),
             offset::LCR => self.lcr = value,
             offset::MCR => {
@@ -257,13 +303,47 @@ impl Uart16550 {
     }
 
     fn iir(&self) -> u8 {
-        // No interrupt is ever pending: see the module documentation.
         let fifos = if self.fifos_enabled() {
             IIR_FIFOS_ENABLED
         } else {
             0
         };
-        IIR_NO_INTERRUPT | fifos
+        self.pending_source().unwrap_or(IIR_NO_INTERRUPT) | fifos
+    }
+
+    /// The IIR code of the highest enabled interrupt pending, if any.
+    fn pending_source(&self) -> Option<u8> {
+        if self.ier & IER_ELSI != 0 && self.overrun {
+            return Some(IIR_LINE_STATUS);
+        }
+        if self.ier & IER_ERBFI != 0 && self.rx_len > 0 {
+            let trigger = [1, 4, 8, 14][usize::from(self.fcr >> 6)];
+            return Some(if self.fifos_enabled() && self.rx_len < trigger {
+                IIR_TIMEOUT
+            } else {
+                IIR_RX_DATA
+            });
+        }
+        if self.ier & IER_ETBEI != 0 && self.thre_pending {
+            return Some(IIR_THR_EMPTY);
+        }
+        if self.ier & IER_EDSSI != 0 && self.msr_deltas != 0 {
+            return Some(IIR_MODEM_STATUS);
+        }
+        None
+    }
+
+    /// Whether THR was written since the last call: the write cleared the
+    /// THR-empty interrupt and the byte's leaving raised it again, so an
+    /// INTR output that reads high before and after dropped in between
+    /// (an edge-triggered controller must see the new edge).
+    pub fn take_thr_refilled(&mut self) -> bool {
+        core::mem::take(&mut self.thr_refilled)
+    }
+
+    /// The INTR output: an enabled interrupt is pending.
+    pub fn interrupt(&self) -> bool {
+        self.pending_source().is_some()
     }
 
     fn write_fcr(&mut self, value: u8) {
@@ -409,9 +489,8 @@ mod tests {
     }
 
     #[test]
-    fn iir_shows_fifos_and_never_an_interrupt() {
+    fn iir_shows_fifos() {
         let mut uart = Uart16550::new();
-        write(&mut uart, IER, 0x0F);
         assert_eq!(uart.read(IIR_FCR), 0x01);
         write(
             &mut uart,

@@ -222,11 +222,22 @@ pub fn hand_over(
                 continue;
             }
             installed.push((partition.index, route.target));
+            // The partition's interrupt controller (the server of its
+            // `eoi` route) gets the partition's interrupt capability with
+            // the attach: that capability carries GRANT.
+            let controller = plan
+                .routes_of(partition.index)
+                .any(|r| r.kind == tessera_rt::abi::vm::intercept::EOI && r.target == route.target);
+            let rights = if controller {
+                granted | rights::GRANT
+            } else {
+                granted
+            };
             cap_install(
                 domain,
                 slots.endpoint(usize::from(route.target)),
                 u32::from(route.slot),
-                granted,
+                rights,
                 partition.badge,
             )
             .map_err(|e| {

@@ -26,8 +26,10 @@
 
 extern crate alloc;
 
+use tessera_rt::abi::TIMERS_PER_COMPONENT;
 use tessera_rt::abi::vm::map;
 use tessera_rt::abi::{REGION_WINDOW, page};
+use tessera_rt::ipc::Notification;
 use tessera_rt::testing::Tap;
 use tessera_rt::{Error, Status, build, cap, memory, rights, slot, testing, vm};
 
@@ -41,6 +43,9 @@ const VP: u32 = 12;
 const FIRST: u32 = 13;
 const SECOND: u32 = 14;
 const FIRST_THREAD: u32 = 15;
+/// Notifications for the deadline checks: one per deadline a component
+/// may have armed, and one more.
+const NOTIFICATIONS: core::ops::Range<u32> = 16..16 + TIMERS_PER_COMPONENT as u32 + 1;
 /// The quota each domain of the unreachable-domain checks is given.
 const CHILD_QUOTA: u64 = 64 << 10;
 /// Where the spinning domain's code is, and the code: `jmp $`.
@@ -155,7 +160,67 @@ fn main() {
     );
     let _ = cap::delete(REGION);
 
+    deadlines(&mut tap);
     tap.finish()
+}
+
+/// `TimerSignal`: a notification signalled once a delay has passed.
+fn deadlines(tap: &mut Tap) {
+    let made = NOTIFICATIONS
+        .clone()
+        .try_for_each(|at| build::endpoint_create(slot::DOMAIN, at, true, 0));
+    tap.expect_ok("notifications for the deadline checks", made);
+    let first = Notification(NOTIFICATIONS.start);
+    let signalled = first.signal_after(1_000, 0b10).and_then(|()| first.wait());
+    tap.check(
+        "a deadline signals its bits once it has passed",
+        signalled == Ok(0b10),
+        format_args!("{signalled:?}"),
+    );
+    // Were the cancelled or the replaced deadline still armed, their bits
+    // would come first (their delays are the shorter ones).
+    let cancelled = first
+        .signal_after(1_000, 0b1)
+        .and_then(|()| first.cancel_timer())
+        .and_then(|()| first.signal_after(3_000, 0b100))
+        .and_then(|()| first.wait());
+    tap.check(
+        "a cancelled deadline signals nothing",
+        cancelled == Ok(0b100),
+        format_args!("{cancelled:?}"),
+    );
+    let replaced = first
+        .signal_after(1_000, 0b1000)
+        .and_then(|()| first.signal_after(3_000, 0b1_0000))
+        .and_then(|()| first.wait());
+    tap.check(
+        "arming again replaces the deadline",
+        replaced == Ok(0b1_0000),
+        format_args!("{replaced:?}"),
+    );
+    let no_bits = first.signal_after(1_000, 0);
+    tap.check(
+        "a deadline without bits is InvalidArgument",
+        no_bits == Err(Error::from(Status::InvalidArgument)),
+        format_args!("{no_bits:?}"),
+    );
+    let mut results = NOTIFICATIONS
+        .clone()
+        .map(|at| Notification(at).signal_after(60_000_000, 1));
+    let armed = results
+        .by_ref()
+        .take(TIMERS_PER_COMPONENT)
+        .all(|r| r.is_ok());
+    let refused = results.next();
+    tap.check(
+        "a component may arm TIMERS_PER_COMPONENT deadlines; one more is OutOfMemory",
+        armed && refused == Some(Err(Error::from(Status::OutOfMemory))),
+        format_args!("{armed} {refused:?}"),
+    );
+    for at in NOTIFICATIONS {
+        let _ = Notification(at).cancel_timer();
+        let _ = cap::delete(at);
+    }
 }
 
 /// One partition with a region mapped and a VP, then every capability to

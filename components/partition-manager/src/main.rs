@@ -50,10 +50,14 @@ mod component {
     use partition_manager::lifecycle::{self, Effect, RegistersLine, Report};
     use partition_manager::outcome::{Judgement, Outcome};
     use partition_manager::registers::{initial_registers, register_name};
-    use partition_manager::routes::{RouteLine, attach_slots, lifecycle_state};
+    use partition_manager::routes::{
+        RouteLine, attach_slots, interrupt_controller_slot, lifecycle_state,
+    };
     use partition_manager::slots::{MANAGER_DATA_VIEW, Slots, Window};
     use tessera_boot_plan::GuestFormat;
-    use tessera_boot_plan::manager::{MANAGER_DATA_SLOT, ManagerData, PartitionSpec, RouteSpec};
+    use tessera_boot_plan::manager::{
+        ApicKind, MANAGER_DATA_SLOT, ManagerData, PartitionSpec, RouteSpec,
+    };
     use tessera_guest_loader::{
         GuestMemory, InitialVpState, LinuxBoot, LinuxLayout, LoadPlan, Module, Piece, acpi,
     };
@@ -183,6 +187,39 @@ mod component {
                     return Err(e.into());
                 }
             }
+        }
+    }
+
+    /// Attaches the partition to its interrupt controller (the handler of
+    /// its `eoi` route), giving it the partition's interrupt capability:
+    /// WRITE (`PartitionAssertInterrupt`) and GRANT (to travel), never
+    /// CONTROL. The copy moves with the call; word 5 is the partition's
+    /// `shape` (`tessera_abi::vm::attach_shape`).
+    fn attach_controller(
+        slots: &mut Slots,
+        handler: u32,
+        name: &str,
+        partition: u32,
+        shape: u64,
+    ) -> Result<(), Failure> {
+        let rights = tessera_rt::rights::WRITE | tessera_rt::rights::GRANT;
+        let copy = into_free_slot(slots, |slot| {
+            tessera_rt::cap::derive(partition, slot, rights, 0)
+        })?;
+        let transfer = CapTransfer {
+            send: copy,
+            receive: tessera_rt::NO_SELECTOR,
+        };
+        let mut message = attach_message(name);
+        message.words[5] = shape;
+        let answer = Endpoint(handler).call_with_cap(message, transfer);
+        // Moved on success; deleted here otherwise.
+        let _ = tessera_rt::cap::delete(copy);
+        slots.free(copy);
+        match answer {
+            Ok((reply, _)) if reply.words[0] == ATTACH_ACCEPTED => Ok(()),
+            Ok((reply, _)) => Err(Failure::AttachRefused(reply.words[0])),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -383,11 +420,18 @@ mod component {
             log::info!("partition {name}: route {}", RouteLine(*route));
         }
 
+        let controller = interrupt_controller_slot(&partition.routes);
         for handler in attach_slots(&partition.routes) {
-            let attached = match Endpoint(handler).call(attach_message(name)) {
-                Ok(reply) if reply.words[0] == ATTACH_ACCEPTED => Ok(()),
-                Ok(reply) => Err(Failure::AttachRefused(reply.words[0])),
-                Err(e) => Err(e.into()),
+            let attached = if controller == Some(handler) {
+                let vps = partition.spec.vp_cpus.clone().count() as u64;
+                let shape = tessera_rt::abi::vm::attach_shape(partition.spec.memory_bytes, vps);
+                attach_controller(slots, handler, name, cap, shape)
+            } else {
+                match Endpoint(handler).call(attach_message(name)) {
+                    Ok(reply) if reply.words[0] == ATTACH_ACCEPTED => Ok(()),
+                    Ok(reply) => Err(Failure::AttachRefused(reply.words[0])),
+                    Err(e) => Err(e.into()),
+                }
             };
             step(
                 name,
@@ -413,6 +457,20 @@ mod component {
         }
 
         set_registers(partition, &state)?;
+        // With a local APIC the other VPs are application processors: the
+        // kernel holds them waiting for INIT/SIPI from VP 0, so they are
+        // started first and miss none of its start-up IPIs. Without one
+        // nothing could start them: they stay stopped.
+        if partition.spec.apic != ApicKind::None {
+            for (index, &vp) in partition.vps.iter().enumerate().skip(1) {
+                let started = vm::vp_start(vp).map_err(Failure::from);
+                step(
+                    name,
+                    format_args!("starting VP {index} (waits for INIT/SIPI)"),
+                    started,
+                )?;
+            }
+        }
         let started = vm::vp_start(partition.vps[0]).map_err(Failure::from);
         step(name, format_args!("starting VP 0"), started)?;
         log::info!("partition {name}: VP 0 started at rip {:#x}", state.rip);

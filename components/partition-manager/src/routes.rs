@@ -78,6 +78,17 @@ pub fn is_own_slot(routes: &[RouteSpec], slot: u32) -> bool {
     own_slots(routes).any(|own| own == slot)
 }
 
+/// The slot of the handler that takes the partition's EOI broadcasts (an
+/// `eoi` route): its interrupt controller, which gets the partition's
+/// interrupt capability with the attach message (`None`: no controller).
+pub fn interrupt_controller_slot(routes: &[RouteSpec]) -> Option<u32> {
+    routes
+        .iter()
+        .find(|r| r.kind == intercept::EOI)
+        .map(|r| r.slot)
+        .filter(|&slot| !is_own_slot(routes, slot))
+}
+
 /// The register mask of the lifecycle route (what comes after the TLFS
 /// message of a lifecycle exit), 0 if there is none.
 pub fn lifecycle_state(routes: &[RouteSpec]) -> u64 {
@@ -121,6 +132,21 @@ mod tests {
         assert!(is_own_slot(&routes, 5));
         assert!(!is_own_slot(&routes, 6));
         assert_eq!(attach_slots(&routes[..2]), [] as [u32; 0]);
+    }
+
+    #[test]
+    fn the_eoi_routes_handler_is_the_interrupt_controller() {
+        let mut routes = vec![
+            route(intercept::LIFECYCLE, 0, 5),
+            io(0x3F8, 0x3FF, 6),
+            io(0x20, 0x21, 7),
+        ];
+        assert_eq!(interrupt_controller_slot(&routes), None);
+        routes.push(route(intercept::EOI, 0, 7));
+        assert_eq!(interrupt_controller_slot(&routes), Some(7));
+        // The manager itself never receives it through an attach.
+        routes[3].slot = 5;
+        assert_eq!(interrupt_controller_slot(&routes), None);
     }
 
     #[test]

@@ -287,6 +287,24 @@ impl Notification {
     pub fn wait(&self) -> Result<u64, Error> {
         invoke(Syscall::WaitNotification, self.0, [0; 6], CapTransfer::NONE).map(|out| out.words[0])
     }
+
+    /// Has the kernel signal `bits` here once `delay_us` microseconds have
+    /// passed, replacing this component's earlier deadline on it
+    /// (`Syscall::TimerSignal`).
+    pub fn signal_after(&self, delay_us: u64, bits: u64) -> Result<(), Error> {
+        invoke(
+            Syscall::TimerSignal,
+            self.0,
+            [delay_us, bits, 0, 0, 0, 0],
+            CapTransfer::NONE,
+        )
+        .map(drop)
+    }
+
+    /// Disarms this component's deadline on the notification.
+    pub fn cancel_timer(&self) -> Result<(), Error> {
+        self.signal_after(tessera_abi::TIMER_CANCEL, 0)
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Partitions and virtual processors (ABI: `tessera_abi::vm`, system calls
-//! `PartitionCreate` (23) to `PartitionSetHv1` (33)): typed wrappers for a
-//! partition manager.
+//! `PartitionCreate` (23) to `PartitionSetHv1` (33), and
+//! `PartitionAssertInterrupt` (36)): typed wrappers for a partition manager
+//! and an interrupt controller.
 //!
 //! Capabilities are named by slot, as everywhere in the runtime: a partition
 //! capability (CONTROL) from [`partition_create`], a VP capability (READ,
@@ -129,6 +130,35 @@ pub fn vp_stop(vp: u32) -> Result<(), Error> {
 /// NMI) on the VP in `vp`.
 pub fn vp_assert_interrupt(vp: u32, event: u64) -> Result<(), Error> {
     call(Syscall::VpAssertInterrupt, vp, [event, 0, 0, 0, 0, 0])
+}
+
+/// Delivers a device interrupt to the local APICs of `partition` (WRITE)
+/// that `destination` names (`tessera_abi::vm::interrupt`: `flags` holds
+/// the trigger, destination mode and delivery mode); how many VPs took it.
+pub fn partition_assert_interrupt(
+    partition: u32,
+    vector: u8,
+    destination: u8,
+    flags: u64,
+) -> Result<u64, Error> {
+    partition_assert_interrupt_words(
+        partition,
+        [u64::from(vector), u64::from(destination), flags],
+    )
+}
+
+/// [`partition_assert_interrupt`] with its three words as they are (for
+/// tests of the kernel's checks: a vector or destination past 8 bits).
+pub fn partition_assert_interrupt_words(partition: u32, words: [u64; 3]) -> Result<u64, Error> {
+    let [vector, destination, flags] = words;
+    let words = [vector, destination, flags, 0, 0, 0];
+    invoke(
+        Syscall::PartitionAssertInterrupt,
+        partition,
+        words,
+        CapTransfer::NONE,
+    )
+    .map(|out| out.words[0])
 }
 
 /// Gives `partition` (CONTROL) the Hv#1 interface that `words` describe

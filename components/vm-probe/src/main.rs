@@ -7,6 +7,9 @@
 //!   around do what they promise. Issue 4: "A partition manager request to
 //!   map memory it does not hold, or to overlap an existing mapping, is
 //!   refused with an error." No VP runs there.
+//! - `device_interrupts`: `PartitionAssertInterrupt` needs WRITE on the
+//!   partition and checks every word; the WRITE-only capability an
+//!   interrupt controller holds does nothing else.
 //! - `lab`: small real-mode guests vm-probe builds and serves itself, for
 //!   the scenarios of issue 9: `overlays` (finding 1) and `replies`
 //!   (finding 3).
@@ -34,6 +37,7 @@
 
 extern crate alloc;
 
+mod device_interrupts;
 mod instructions;
 mod lab;
 mod misuse;
@@ -65,5 +69,6 @@ fn main() {
             );
         }
     }
+    device_interrupts::run(&mut tap);
     tap.finish()
 }

@@ -96,7 +96,7 @@ pub mod audit;
 pub mod vm;
 
 /// The ABI this crate describes.
-pub const ABI_VERSION: u32 = 6;
+pub const ABI_VERSION: u32 = 7;
 
 /// Message words that travel in registers on every IPC operation.
 pub const MESSAGE_WORDS: usize = 6;
@@ -309,6 +309,20 @@ pub enum Syscall {
     /// one advertising what Tessera does not implement, is
     /// [`Status::InvalidArgument`].
     PartitionSetHv1 = 33,
+    /// Delivers a device interrupt message ([`vm::interrupt`]: the
+    /// vector in word 0, the destination APIC ID in word 1, the flags in
+    /// word 2: trigger, destination mode, delivery mode) to the local
+    /// APICs of the partition in `rdi` that the destination names, as an
+    /// I/O APIC's message on the bus would (since version 7). The
+    /// capability needs WRITE, which a partition's owner hands the one
+    /// component that serves its interrupt controller; CONTROL is not
+    /// needed, so that component can do nothing else to the partition.
+    /// A vector below 16, a reserved flag bit or a delivery mode other
+    /// than fixed or lowest priority is [`Status::InvalidArgument`]; a
+    /// partition without local APICs is [`Status::NoApic`]. Word 0 of the
+    /// answer is how many VPs accepted the message (0: the destination
+    /// named none, as a message on the bus that no APIC takes).
+    PartitionAssertInterrupt = 36,
     /// Reads what was typed on the console (see [`console_input`]) through
     /// the console capability in `rdi` (READ): up to word 0 bytes (at most
     /// 40; more is [`Status::InvalidArgument`]) come back packed
@@ -330,12 +344,26 @@ pub enum Syscall {
     /// buffer ([`audit::WORDS`] words, `r14`); word 0 is also in message
     /// word 0.
     KernelAudit = 43,
+    /// Has the kernel signal the notification in `rdi` (SIGNAL) with the
+    /// bits of word 1 (non-zero) once word 0 microseconds have passed —
+    /// never before, soon after (within the kernel's timer floor, 50 µs) —
+    /// so a component can sleep until a deadline with `WaitNotification`.
+    /// One deadline per notification and component: arming again replaces
+    /// it, word 0 = [`TIMER_CANCEL`] disarms it. A component may have
+    /// [`TIMERS_PER_COMPONENT`] armed at once; another is
+    /// [`Status::OutOfMemory`]. Its deadlines end with it.
+    TimerSignal = 44,
 }
+
+/// `TimerSignal` word 0: disarm the notification's deadline.
+pub const TIMER_CANCEL: u64 = u64::MAX;
+/// Deadlines one component may have armed at once (`TimerSignal`).
+pub const TIMERS_PER_COMPONENT: usize = 8;
 
 impl Syscall {
     /// Every system call, in number order (numbers may have gaps: each
     /// branch of the project owns a range).
-    pub const ALL: [Self; 37] = [
+    pub const ALL: [Self; 39] = [
         Self::Null,
         Self::ConsoleWrite,
         Self::Call,
@@ -370,9 +398,11 @@ impl Syscall {
         Self::VpStop,
         Self::VpAssertInterrupt,
         Self::PartitionSetHv1,
+        Self::PartitionAssertInterrupt,
         Self::ConsoleRead,
         Self::ConsoleInputNotify,
         Self::KernelAudit,
+        Self::TimerSignal,
     ];
 
     /// Numbers below this may name a call.
@@ -523,6 +553,9 @@ pub enum Status {
     /// The partition's Hv#1 configuration is set; only the same one may be
     /// given again (`PartitionSetHv1`).
     AlreadyConfigured = 7,
+    /// The partition's VPs have no local APIC to deliver to
+    /// (`PartitionAssertInterrupt`).
+    NoApic = 22,
     /// The capability space named does not exist (a kernel bug).
     InvalidCSpace = 0x101,
     /// The selector is outside the capability space.
@@ -581,7 +614,7 @@ pub enum Status {
 
 impl Status {
     /// Every status the kernel returns.
-    pub const KNOWN: [Self; 34] = [
+    pub const KNOWN: [Self; 35] = [
         Self::Success,
         Self::InvalidSyscall,
         Self::InvalidArgument,
@@ -590,6 +623,7 @@ impl Status {
         Self::NoLifecycleRoute,
         Self::Busy,
         Self::AlreadyConfigured,
+        Self::NoApic,
         Self::InvalidCSpace,
         Self::InvalidSelector,
         Self::EmptySlot,
@@ -641,6 +675,7 @@ impl fmt::Display for Status {
             Self::NoLifecycleRoute => "the partition has no lifecycle route",
             Self::Busy => "an interrupt is already pending, or another stop waits",
             Self::AlreadyConfigured => "the partition's Hv#1 configuration is already set",
+            Self::NoApic => "the partition has no local APIC",
             Self::InvalidCSpace => "no such capability space",
             Self::InvalidSelector => "selector outside the capability space",
             Self::EmptySlot => "empty capability slot",

@@ -116,6 +116,16 @@ pub mod intercept {
     /// from a general register or an immediate); see the memory exit of
     /// `tessera_exit_protocol::Exit`.
     pub const MEMORY: u64 = 0x8000_0002;
+    /// EOI broadcasts of level-triggered vectors (since ABI 7); parameter
+    /// word 0. A VP whose local APIC ends a level-triggered interrupt
+    /// sends [`super::TESSERA_EOI_BROADCAST`] here (the I/O APIC's view of
+    /// the EOI message, so its remote IRR clears) and waits for the reply;
+    /// its EOI instruction has completed by then (reply with nothing to
+    /// do). The owner of a partition gives its interrupt capability
+    /// (`PartitionAssertInterrupt`) to this route's server. While a
+    /// partition has the route, its VPs' APIC MSR exits take the kernel's
+    /// locked path.
+    pub const EOI: u64 = 0x8000_0003;
 }
 
 /// The general registers a route asks for (word 3 of
@@ -155,6 +165,81 @@ pub const TESSERA_GUEST_CRASH: u64 = 0x8000_0F04;
 /// partition's name, 32 bytes NUL padded; the handler replies with word
 /// 0 = 0 to accept.
 pub const TESSERA_PARTITION_ATTACH: u64 = 0x8000_0F02;
+/// Word 5 of the attach message the partition's interrupt controller (the
+/// handler of its [`intercept::EOI`] route) gets, with the partition's
+/// interrupt capability (WRITE, for `PartitionAssertInterrupt`): its VP
+/// count in bits 15:0 and its memory in 4 KiB pages in bits 63:16 (what
+/// QEMU's `fw_cfg` reports). Other handlers get 0 there.
+pub const fn attach_shape(memory_bytes: u64, vps: u64) -> u64 {
+    (memory_bytes / 4096) << 16 | (vps & 0xFFFF)
+}
+/// The (memory bytes, VP count) of an [`attach_shape`] word.
+pub const fn attach_shape_of(word: u64) -> (u64, u64) {
+    ((word >> 16) * 4096, word & 0xFFFF)
+}
+/// To the [`intercept::EOI`] route: a local APIC ended level-triggered
+/// vector word 2 (bits 7:0) and broadcast the EOI; no other words.
+pub const TESSERA_EOI_BROADCAST: u64 = 0x8000_0F05;
+
+/// Device interrupts: the words of `PartitionAssertInterrupt`, and the
+/// interrupt lines components use to drive an interrupt controller's pins.
+pub mod interrupt {
+    /// The lowest vector a device interrupt may carry (0-15 are illegal
+    /// for fixed and lowest-priority delivery, SDM Vol. 3A §10.5.2).
+    pub const MIN_VECTOR: u64 = 16;
+    /// Word 2: level-triggered (else edge).
+    pub const LEVEL: u64 = 1 << 0;
+    /// Word 2: logical destination mode (else physical).
+    pub const LOGICAL: u64 = 1 << 1;
+    /// Word 2 bits 6:4: the delivery mode, as the I/O APIC's redirection
+    /// entry (and the ICR) encode it.
+    pub const MODE_SHIFT: u32 = 4;
+    pub const MODE_MASK: u64 = 0b111 << MODE_SHIFT;
+    pub const MODE_FIXED: u64 = 0;
+    pub const MODE_LOWEST_PRIORITY: u64 = 1;
+    /// Word 2: every defined bit.
+    pub const FLAGS: u64 = LEVEL | LOGICAL | MODE_MASK;
+    /// Word 1: the destination (8 bits, the I/O APIC's message format);
+    /// `0xFF` in physical mode is every APIC.
+    pub const DESTINATION_MASK: u64 = 0xFF;
+    pub const BROADCAST: u64 = 0xFF;
+
+    /// An interrupt line is a capability to the interrupt controller's
+    /// endpoint whose badge names a partition and a pin, so only its
+    /// holder drives that pin: `LINE_BADGE | partition badge << 8 | pin`
+    /// (the partition badge is the one its routes carry).
+    pub const LINE_BADGE: u64 = 1 << 62;
+    /// The I/O APIC's pins (the line badge's pin is below this).
+    pub const PINS: u64 = 24;
+    /// The badge of the line for `pin` of the partition whose routes carry
+    /// `partition`.
+    pub const fn line_badge(partition: u64, pin: u64) -> u64 {
+        LINE_BADGE | partition << 8 | pin
+    }
+    /// The (partition badge, pin) a line badge names, if it is one.
+    pub const fn line_of(badge: u64) -> Option<(u64, u64)> {
+        if badge & LINE_BADGE == 0 || badge & 0xFF >= PINS {
+            return None;
+        }
+        Some(((badge & !LINE_BADGE) >> 8, badge & 0xFF))
+    }
+    /// Word 0 of a call through a line: word 1 is the line's new level (0
+    /// or 1). The controller replies word 0 = 0, or a `Status` code.
+    pub const LINE_MESSAGE: u64 = 0x8000_0F10;
+    /// A component holds its line of a partition (one per partition) in
+    /// slot `LINE_SLOT_BASE + partition badge - 1` (the manifest puts it
+    /// there), so a device finds the line of the partition behind an exit
+    /// badge.
+    pub const LINE_SLOT_BASE: u32 = 40;
+    /// The slot of the line of the partition with badge `partition`, if
+    /// the capability space has one.
+    pub const fn line_slot(partition: u64) -> Option<u32> {
+        if partition == 0 || partition > (crate::CSPACE_SLOTS - 1 - LINE_SLOT_BASE) as u64 {
+            return None;
+        }
+        Some(LINE_SLOT_BASE + partition as u32 - 1)
+    }
+}
 
 /// Reply word 0.
 pub mod action {

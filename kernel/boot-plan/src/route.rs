@@ -10,7 +10,7 @@
 //! | [`intercept::EXCEPTION`] | a non-zero mask of vectors 0-31, without NMI (2) |
 //! | [`intercept::MEMORY`] | GPA pages `first..=last` (page numbers, GPA >> 12): `first \| last << 32`, below [`GPA_LIMIT`] `>> 12` |
 //! | [`intercept::HYPERCALL`] | call codes `first..=last`: `first \| last << 32`, both `<= 0xFFFF` |
-//! | [`intercept::LIFECYCLE`], [`intercept::HLT`] | 0 |
+//! | [`intercept::LIFECYCLE`], [`intercept::HLT`], [`intercept::EOI`] | 0 |
 //!
 //! The helpers here are what the boot plan's decoder, the manager data's
 //! decoder and the manifest compiler all check against.
@@ -21,7 +21,7 @@ pub use tessera_abi::vm::{GPA_LIMIT, intercept, state};
 pub const GPA_PAGE_SIZE: u64 = 4096;
 
 /// Every intercept kind a route may name.
-pub const KINDS: [u64; 8] = [
+pub const KINDS: [u64; 9] = [
     intercept::IO_PORT,
     intercept::MSR,
     intercept::CPUID,
@@ -30,6 +30,7 @@ pub const KINDS: [u64; 8] = [
     intercept::HLT,
     intercept::MEMORY,
     intercept::HYPERCALL,
+    intercept::EOI,
 ];
 
 /// The register names of [`state`] masks, bit `n` for name `n`.
@@ -52,6 +53,7 @@ pub const fn kind_name(kind: u64) -> Option<&'static str> {
         intercept::HLT => Some("hlt"),
         intercept::MEMORY => Some("memory"),
         intercept::HYPERCALL => Some("hypercall"),
+        intercept::EOI => Some("eoi"),
         _ => None,
     }
 }
@@ -90,7 +92,7 @@ pub const fn shape(kind: u64) -> Option<ParameterShape> {
             shift: 32,
         }),
         intercept::EXCEPTION => Some(ParameterShape::Vectors),
-        intercept::LIFECYCLE | intercept::HLT => Some(ParameterShape::None),
+        intercept::LIFECYCLE | intercept::HLT | intercept::EOI => Some(ParameterShape::None),
         _ => None,
     }
 }

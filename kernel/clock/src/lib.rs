@@ -34,8 +34,10 @@
 //! | PIT (8254) channel 2 or 0 | 1.193182 MHz | 16 bits | down | Intel 8254 datasheet; the PC's 14.31818 MHz / 12 |
 //! | HPET main counter | 10¹⁵ / period (fs) | 32 or 64 bits | up | IA-PC HPET Specification 1.0a §2.3.4 (`COUNTER_CLK_PERIOD`, at most 10⁸ fs) |
 
-#![no_std]
+#![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
+
+pub mod deadlines;
 
 /// The ACPI power-management timer's frequency, in Hz.
 pub const ACPI_PM_TIMER_HZ: u64 = 3_579_545;

@@ -8,8 +8,8 @@
 //! types) have no TLFS body and say everything here.
 use tessera_abi::MESSAGE_WORDS;
 use tessera_abi::vm::{
-    TESSERA_GUEST_CRASH, TESSERA_HANDLER_DIED, TESSERA_PARTITION_ATTACH, TESSERA_RESET_REQUEST,
-    TESSERA_UNSUPPORTED,
+    TESSERA_EOI_BROADCAST, TESSERA_GUEST_CRASH, TESSERA_HANDLER_DIED, TESSERA_PARTITION_ATTACH,
+    TESSERA_RESET_REQUEST, TESSERA_UNSUPPORTED,
 };
 use tlfs::message::HvMessageType;
 
@@ -33,9 +33,9 @@ pub mod message_type {
     pub const UNRECOVERABLE: u64 = word(HvMessageType::UNRECOVERABLE_EXCEPTION);
     pub const HYPERCALL: u64 = word(HvMessageType::HYPERCALL_INTERCEPT);
     pub use tessera_abi::vm::{
-        TESSERA_GUEST_CRASH as GUEST_CRASH, TESSERA_HANDLER_DIED as HANDLER_DIED,
-        TESSERA_PARTITION_ATTACH as PARTITION_ATTACH, TESSERA_RESET_REQUEST as RESET_REQUEST,
-        TESSERA_UNSUPPORTED as UNSUPPORTED,
+        TESSERA_EOI_BROADCAST as EOI_BROADCAST, TESSERA_GUEST_CRASH as GUEST_CRASH,
+        TESSERA_HANDLER_DIED as HANDLER_DIED, TESSERA_PARTITION_ATTACH as PARTITION_ATTACH,
+        TESSERA_RESET_REQUEST as RESET_REQUEST, TESSERA_UNSUPPORTED as UNSUPPORTED,
     };
 }
 use message_type::{
@@ -144,6 +144,10 @@ pub enum Exit {
     /// Sent by the partition manager, not the kernel: the partition
     /// behind the route's badge is `name` (words 1-4; no VP index).
     PartitionAttach { name: PartitionName },
+    /// To the `EOI` route: the VP's local APIC ended level-triggered
+    /// `vector` and broadcast the EOI (SDM Vol. 3A §10.8.5); the EOI write
+    /// has completed.
+    EoiBroadcast { vector: u8 },
 }
 
 /// Why the words of a message are not an [`Exit`].
@@ -209,6 +213,7 @@ impl Exit {
             Self::ResetRequest => TESSERA_RESET_REQUEST,
             Self::GuestCrash { .. } => TESSERA_GUEST_CRASH,
             Self::PartitionAttach { .. } => TESSERA_PARTITION_ATTACH,
+            Self::EoiBroadcast { .. } => TESSERA_EOI_BROADCAST,
         }
     }
 
@@ -265,6 +270,7 @@ impl Exit {
             Self::Unsupported { exit_code, rip } => [exit_code, rip, 0, 0],
             Self::ResetRequest => [0; 4],
             Self::GuestCrash { parameters } => parameters,
+            Self::EoiBroadcast { vector } => [vector as u64, 0, 0, 0],
             Self::PartitionAttach { name } => {
                 let [a, b, c, d] = name.words();
                 return [message_type, a, b, c, d, 0];
@@ -373,6 +379,9 @@ impl Exit {
             TESSERA_PARTITION_ATTACH => Ok(Self::PartitionAttach {
                 name: PartitionName::from_words([w1, w2, w3, w4]),
             }),
+            TESSERA_EOI_BROADCAST => u8::try_from(w2)
+                .map(|vector| Self::EoiBroadcast { vector })
+                .map_err(|_| "vector"),
             other => return Err(ExitError::Unknown(other)),
         };
         parsed.map_err(|field| ExitError::Malformed {
@@ -458,6 +467,22 @@ mod tests {
     }
 
     #[test]
+    fn eoi_broadcasts_carry_an_8_bit_vector() {
+        let eoi = Exit::EoiBroadcast { vector: 0x41 };
+        let words = eoi.encode(2);
+        assert_eq!(words, [TESSERA_EOI_BROADCAST, 2, 0x41, 0, 0, 0]);
+        assert_eq!(decode(words), Ok(eoi));
+        assert!(matches!(
+            decode([TESSERA_EOI_BROADCAST, 0, 0x100, 0, 0, 0]),
+            Err(ExitError::Malformed {
+                field: "vector",
+                ..
+            })
+        ));
+        assert!(!eoi.is_lifecycle());
+    }
+
+    #[test]
     fn written_values_are_masked_to_the_access() {
         assert_eq!(
             decode([IO_PORT, 0, 0x3F8, 1, 1, 0x4142]),
@@ -524,7 +549,7 @@ mod tests {
 
     #[test]
     fn unknown_types_are_kept() {
-        for t in [0, 1, 0x8000_0010, 0x8000_0F05, u64::MAX, 1 << 32 | IO_PORT] {
+        for t in [0, 1, 0x8000_0010, 0x8000_0F06, u64::MAX, 1 << 32 | IO_PORT] {
             assert_eq!(decode([t, 1, 2, 3, 4, 5]), Err(ExitError::Unknown(t)));
         }
     }

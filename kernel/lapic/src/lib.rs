@@ -35,6 +35,7 @@
 //! | [`icr`] | from an ICR value to the IPI it sends |
 //! | [`destination`] | physical, logical flat/cluster and x2APIC matching; lowest-priority arbitration |
 //! | [`timer`] | one-shot, periodic and TSC-deadline arithmetic over the guest TSC |
+//! | [`posted`] | messages posted to a VP by others, until its CPU takes them into its APIC |
 //! | [`startup`] | the wait-for-SIPI state machine and the INIT/SIPI register state |
 //! | [`hv`] | `HV_X64_MSR_EOI`/`ICR`/`TPR` and lazy EOI |
 //! | [`cpuid`] | the standard CPUID bits of the APIC: initial ID, APIC present, x2APIC, TSC-deadline, ARAT |
@@ -53,6 +54,7 @@ pub mod hv;
 pub mod icr;
 mod interface;
 pub mod message;
+pub mod posted;
 pub mod register;
 pub mod startup;
 mod state;
@@ -67,6 +69,7 @@ pub use destination::{
 pub use hv::LazyEoi;
 pub use interface::{IA32_TSC_DEADLINE, is_apic_msr};
 pub use message::{DeliveryMode, Message, Target, Trigger};
+pub use posted::Posted;
 pub use register::{Lvt, Register};
 pub use startup::{Activity, StartupState};
 pub use state::{

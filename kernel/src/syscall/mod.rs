@@ -180,12 +180,16 @@ fn dispatch(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
         Syscall::VpStart => vm::vp_start(kernel, thread, selector),
         Syscall::VpStop => vm::vp_stop(kernel, thread, selector),
         Syscall::VpAssertInterrupt => vm::vp_assert_interrupt(kernel, thread, selector),
+        Syscall::PartitionAssertInterrupt => {
+            vm::partition_assert_interrupt(kernel, thread, selector)
+        }
         Syscall::PartitionSetHv1 => vm::partition_set_hv1(kernel, thread, selector),
         Syscall::ConsoleRead => console_input::console_read(kernel, thread, selector),
         Syscall::ConsoleInputNotify => {
             console_input::console_input_notify(kernel, thread, selector)
         }
         Syscall::KernelAudit => audit::kernel_audit(kernel, thread, selector),
+        Syscall::TimerSignal => timer_signal(kernel, thread, selector),
     }
 }
 
@@ -347,6 +351,37 @@ fn signal(kernel: &mut Kernel, thread: ThreadId, selector: u64) -> Result<Keep> 
     if let Some(waiter) = kernel.ipc.signal(notification, bits).map_err(ipc_status)? {
         kernel.wake(waiter);
     }
+    succeed(kernel, thread)
+}
+
+/// `TimerSignal`: see `component_timers.rs`.
+fn timer_signal(kernel: &mut Kernel, thread: ThreadId, selector: u64) -> Result<Keep> {
+    let cap = lookup(
+        kernel,
+        thread,
+        selector,
+        ObjectKind::Notification,
+        Rights::SIGNAL,
+    )?;
+    let Object::Notification(notification) = cap.object else {
+        unreachable!("looked up as a notification")
+    };
+    let context = &kernel.threads[&thread].context;
+    let (delay_us, bits) = (context.rsi, context.rdx);
+    let key = (notification, kernel.threads[&thread].domain);
+    if delay_us == tessera_abi::TIMER_CANCEL {
+        kernel.cancel_component_timer(key);
+        return succeed(kernel, thread);
+    }
+    if bits == 0 {
+        return Err(Status::InvalidArgument.code());
+    }
+    let ticks = delay_us.saturating_mul(crate::arch::tsc::ticks_per_microsecond());
+    let deadline = crate::arch::tsc::read().saturating_add(ticks);
+    let cpu = crate::percpu::current_index() as usize;
+    kernel
+        .arm_component_timer(key, deadline, bits, cpu)
+        .map_err(|crate::component_timers::Refused::Full| Status::OutOfMemory.code())?;
     succeed(kernel, thread)
 }
 

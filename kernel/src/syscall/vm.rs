@@ -111,7 +111,7 @@ fn route_range(kind: u64, parameter: u64) -> Result<(u64, u64)> {
             (parameter & 0xFFFF_FFFF, parameter >> 32)
         }
         intercept::EXCEPTION => (0, 31),
-        intercept::LIFECYCLE | intercept::HLT => (0, 0),
+        intercept::LIFECYCLE | intercept::HLT | intercept::EOI => (0, 0),
         _ => return Err(Status::InvalidArgument.code()),
     };
     let valid = match kind {
@@ -349,6 +349,25 @@ pub(super) fn vp_assert_interrupt(kernel: &mut Kernel, thread: ThreadId, cap: u6
     let vp = vp_of(kernel, thread, cap, Rights::CONTROL)?;
     let event = words(kernel, thread)[0];
     kernel.assert_interrupt(vp, event)?;
+    succeed(kernel, thread)
+}
+
+/// `PartitionAssertInterrupt`: the interrupt controller's message, checked
+/// (`DeviceMessage::from_words`), to the APICs it names; word 0 answers
+/// how many took it. WRITE, not CONTROL: the holder can interrupt the
+/// partition and do nothing else to it.
+pub(super) fn partition_assert_interrupt(
+    kernel: &mut Kernel,
+    thread: ThreadId,
+    cap: u64,
+) -> Result<Keep> {
+    let partition = partition_of(kernel, thread, cap, Rights::WRITE)?;
+    let [vector, destination, flags, ..] = words(kernel, thread);
+    let message =
+        crate::vm::device_interrupt::DeviceMessage::from_words(vector, destination, flags)?;
+    let reached = kernel.deliver_device_interrupt(partition, message)?;
+    let context = &mut kernel.thread(thread).context;
+    context.rsi = u64::from(reached);
     succeed(kernel, thread)
 }
 

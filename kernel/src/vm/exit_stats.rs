@@ -175,6 +175,7 @@ fn route_kind(kind: u64) -> &'static str {
         intercept::EXCEPTION => "exception",
         intercept::HYPERCALL => "hypercall",
         intercept::LIFECYCLE => "lifecycle",
+        intercept::EOI => "eoi",
         _ => "other",
     }
 }

@@ -81,6 +81,7 @@ impl Kernel {
                 let stop_requested = self.vps.get(vp).is_some_and(|r| r.stop_requested);
                 // The interrupt may have been a typed key for a reader.
                 crate::console_input::deliver(self);
+                self.expire_component_timers(cpu);
                 let preempt = !self.sched.nothing_ready(cpu) || stop_requested;
                 if preempt {
                     Next::Leave(Keep::Yield)
@@ -179,10 +180,10 @@ impl Kernel {
             let pending = Pending::routed(&exit, kind, Some(next_rip));
             return Next::Leave(self.send_exit(cpu, vp, route, &exit, &body, pending));
         }
-        if let Some(next) = self.apic_msr(vp, number, write.then_some(value), next_rip) {
+        if let Some(next) = self.apic_msr(cpu, vp, number, write.then_some(value), next_rip) {
             return next;
         }
-        if let Some(next) = self.hv_apic_msr(vp, number, write.then_some(value), next_rip) {
+        if let Some(next) = self.hv_apic_msr(cpu, vp, number, write.then_some(value), next_rip) {
             return next;
         }
         if let Some(next) = self.synthetic_msr(cpu, vp, number, write.then_some(value), next_rip) {
@@ -295,9 +296,18 @@ impl Kernel {
             return Next::GONE;
         };
         let interrupts_on = record.vmcb.save.rflags & (1 << 9) != 0;
+        *record.vmcb.rip_mut() = next_rip;
+        // What other VPs posted, in the same hold of the lock as the
+        // decision to halt (`lapic_ipi`: no lost wake-up). INIT or a SIPI
+        // replaced the registers: the HLT is over.
+        if record.take_posted() {
+            return match record.state {
+                super::VpState::WaitForSipi => Next::Leave(Keep::Blocked),
+                _ => Next::Resume,
+            };
+        }
         let wakeable =
             record.pending_interrupt.is_some() || record.pending_nmi || record.apic_wakes();
-        *record.vmcb.rip_mut() = next_rip;
         if wakeable {
             return Next::Resume;
         }

@@ -119,6 +119,7 @@ impl Kernel {
                 record.reset_apic(apic);
                 record.unmask_nmis();
             }
+            self.refresh_apic_address(vp);
         }
         self.reset_time(partition, vps);
         // Every overlay is Hv#1 state: remove the top one until none is

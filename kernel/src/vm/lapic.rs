@@ -6,10 +6,9 @@
 //! `tessera_vcpu::mmio`), and the APIC's CPUID bits. Injection before each
 //! entry is in `lapic_inject`, the timer's host side in `lapic_timer`.
 //!
-//! First landing (issue 13 item 1): one VP's APIC. IPIs reach the sender's
-//! own APIC only (self shorthand, its own ID, all-including-self); other
-//! VPs' APICs are not reached yet (guest SMP), nor an I/O APIC (level EOI
-//! broadcasts go nowhere). The manifest refuses `apic` with `vps > 1`.
+//! An IPI that can reach only the sender is taken into its APIC here; any
+//! other goes through `lapic_ipi` (posted to each VP it reaches). No I/O
+//! APIC yet: level EOI broadcasts go nowhere.
 use super::Vp;
 use super::exits::{Next, general_protection};
 use crate::state::Kernel;
@@ -67,8 +66,9 @@ pub fn guest_tsc(vp: &Vp) -> u64 {
     crate::arch::tsc::read().wrapping_add(vp.vmcb.control.tsc_offset)
 }
 
-/// An IPI `apic` sent, to `apic` itself if its destination names it
-/// (the only APIC reachable yet); `Dropped` otherwise.
+/// An IPI `apic` sent that can reach no other APIC (the self shorthand,
+/// or any destination in a partition of one VP), to `apic` itself if its
+/// destination names it; `Dropped` otherwise.
 #[inline]
 pub fn deliver_own(apic: &mut LocalApic, message: &tessera_lapic::Message) -> Received {
     // A self-IPI without building the APIC's address: `resolve` names
@@ -107,6 +107,8 @@ impl Vp {
             return;
         }
         self.apic = choice.new_apic(self.index);
+        self.startup = tessera_lapic::StartupState::new(self.index == 0);
+        self.posted = Default::default();
         self.lazy_eoi = Default::default();
         self.refresh_apic_cpuid();
         // An interrupt window asked for the old run.
@@ -129,29 +131,30 @@ impl Vp {
         self.fixed_cpuid[index] = self.apic_cpuid(1, regs).map(u64::from);
     }
 
-    /// Carries out what a register write asked for. An IPI reaches this
-    /// VP's own APIC when its destination names it; nothing else is
-    /// reachable yet (see the module comment).
-    pub fn apply_effect(&mut self, effect: Effect) {
+    /// What a register write asked for that the VP's own APIC carries out
+    /// here; what is left for the kernel comes back: an IPI for
+    /// [`Kernel::deliver_interrupt`] unless it can reach only this VP (the
+    /// self shorthand, or a partition of one VP), which is taken at once,
+    /// or the vector of an EOI broadcast for the partition's I/O APIC
+    /// (`device_interrupt`). Timer changes are read before the next entry.
+    pub fn apply_effect(&mut self, effect: Effect, solo: bool) -> Followup {
         let Some(apic) = self.apic.as_mut() else {
-            return;
+            return Followup::None;
         };
-        let Effect::Send(message) = effect else {
-            // EOI broadcasts: no I/O APIC yet. Timer changes are read
-            // before the next entry.
-            return;
+        let message = match effect {
+            Effect::Send(message) => message,
+            Effect::EoiBroadcast(vector) => return Followup::EoiBroadcast(vector),
+            Effect::TimerChanged | Effect::None => return Followup::None,
         };
-        match deliver_own(apic, &message) {
-            Received::Nmi => {
-                if apic.take_nmi() {
-                    self.pending_nmi = true;
-                }
-            }
-            // INIT and start-up to oneself, and ExtINT without an 8259:
-            // not wired yet (guest SMP, the platform component).
-            Received::Init | Received::StartUp(_) | Received::ExtInt => {}
-            Received::Pending | Received::Dropped => {}
+        let fixed = matches!(
+            message.mode,
+            tessera_lapic::DeliveryMode::Fixed | tessera_lapic::DeliveryMode::LowestPriority
+        );
+        if !fixed || !(solo || message.target == tessera_lapic::Target::SelfOnly) {
+            return Followup::Send(message);
         }
+        deliver_own(apic, &message);
+        Followup::None
     }
 
     /// Completes an APIC register's RDMSR (the value read) or WRMSR
@@ -183,27 +186,66 @@ impl Vp {
     }
 }
 
+/// What an APIC register write leaves for the kernel beyond the VP's own
+/// APIC (`Vp::apply_effect`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Followup {
+    None,
+    /// An IPI to deliver within the partition.
+    Send(tessera_lapic::Message),
+    /// A level-triggered vector ended: the EOI goes to the I/O APIC.
+    EoiBroadcast(u8),
+}
+
 impl Kernel {
+    /// Carries out `followup` of VP `vp`'s completed APIC write, whose
+    /// answer was `next`: an IPI is delivered, an EOI broadcast forwarded
+    /// to the partition's `EOI` route (the VP then waits for it).
+    pub fn follow_up(&mut self, cpu: usize, vp: VpId, followup: Followup, next: Next) -> Next {
+        match followup {
+            Followup::None => next,
+            Followup::Send(message) => {
+                if let Some(record) = self.vps.get(vp) {
+                    let (partition, index) = (record.partition, record.index);
+                    self.deliver_interrupt(partition, Some(index), &message);
+                }
+                next
+            }
+            Followup::EoiBroadcast(vector) => self.eoi_broadcast(cpu, vp, Some(vector)),
+        }
+    }
+
+    /// Whether VP `vp` is its partition's only one.
+    pub fn solo(&self, vp: VpId) -> bool {
+        self.vps
+            .get(vp)
+            .and_then(|record| self.partitions.get(record.partition))
+            .is_none_or(|partition| partition.vps.len() <= 1)
+    }
+
     /// RDMSR/WRMSR of an APIC MSR (`tessera_lapic::is_apic_msr`) by a VP
     /// with an APIC; `None` for other MSRs and VPs without one. Misuse is
     /// #GP as the model says, with RIP left on the instruction.
     pub fn apic_msr(
         &mut self,
+        cpu: usize,
         vp: VpId,
         number: u32,
         write: Option<u64>,
         next_rip: u64,
     ) -> Option<Next> {
+        let solo = self.solo(vp);
         let record = self.vps.get_mut(vp)?;
         if !tessera_lapic::is_apic_msr(number) || record.apic.is_none() {
             return None;
         }
         let now = guest_tsc(record);
         let apic = record.apic.as_mut()?;
+        let mut followup = Followup::None;
         let answer = match write {
             None => apic.read_msr(number, now).map(Some),
             Some(value) => apic.write_msr(number, value, now).map(|effect| {
-                record.apply_effect(effect);
+                followup = record.apply_effect(effect, solo);
                 None
             }),
         };
@@ -211,7 +253,10 @@ impl Kernel {
         if number == tessera_lapic::base::IA32_APIC_BASE && write.is_some() {
             record.refresh_apic_cpuid();
         }
-        Some(next)
+        if write.is_some() {
+            self.refresh_apic_address(vp);
+        }
+        Some(self.follow_up(cpu, vp, followup, next))
     }
 
     /// A nested page fault on VP `vp`'s xAPIC page: the access decoded and
@@ -230,10 +275,13 @@ impl Kernel {
             let unsupported = super::lifecycle_route::unsupported(tessera_svm::ExitCode::NPF);
             return Some(self.lifecycle(cpu, vp, unsupported));
         };
+        let solo = self.solo(vp);
         let record = self.vps.get_mut(vp)?;
         let now = guest_tsc(record);
         let offset = gpa & 0xFFF;
         let apic = record.apic.as_mut()?;
+        let mut followup = Followup::None;
+        let stored = matches!(access.op, Op::Store { .. });
         match access.op {
             Op::Load { .. } => {
                 let value = apic.read_mmio(offset, access.size, now).unwrap_or(0);
@@ -241,12 +289,16 @@ impl Kernel {
             }
             Op::Store { value } => {
                 if let Some(effect) = apic.write_mmio(offset, access.size, value, now) {
-                    record.apply_effect(effect);
+                    followup = record.apply_effect(effect, solo);
                 }
             }
         }
         let next = record.vmcb.save.rip.wrapping_add(u64::from(access.length));
         *record.vmcb.rip_mut() = next;
-        Some(Next::Resume)
+        if stored {
+            // The ID, LDR or DFR may have changed.
+            self.refresh_apic_address(vp);
+        }
+        Some(self.follow_up(cpu, vp, followup, Next::Resume))
     }
 }

@@ -10,8 +10,8 @@
 //!
 //! Left to the locked path: `IA32_APIC_BASE` (a mode change changes CPUID
 //! and the page), an ICR write of any other delivery mode (NMI, INIT,
-//! start-up reach more than the APIC), and any exit while an event is
-//! being delivered.
+//! start-up reach more than the APIC) or that may reach another VP
+//! (`lapic_ipi`), and any exit while an event is being delivered.
 use super::VpVmcb;
 use super::skip::{Unlocked, next_rip_past};
 use tessera_lapic::icr::{self, IcrCommand};
@@ -37,7 +37,7 @@ pub fn answer_msr(vmcb: &mut VpVmcb, gprs: &mut GuestGprs, unlocked: &mut Unlock
     }
     let write = vmcb.control.exit_info1 == 1;
     let value = (vmcb.save.rax & 0xFFFF_FFFF) | gprs.rdx << 32;
-    if write && number == X2APIC_ICR && !fixed(value) {
+    if write && number == X2APIC_ICR && !fixed_to_self(value, unlocked.solo) {
         return false;
     }
     let skipped = if write {
@@ -95,11 +95,16 @@ pub fn answer_msr(vmcb: &mut VpVmcb, gprs: &mut GuestGprs, unlocked: &mut Unlock
     true
 }
 
-/// Whether an x2APIC ICR value sends a fixed interrupt (or nothing at
-/// all: an illegal vector, which only sets an ESR bit).
-fn fixed(value: u64) -> bool {
+/// Whether an x2APIC ICR value sends a fixed interrupt that can reach
+/// only the sender (the self shorthand, or any destination when the VP is
+/// its partition's only one), or nothing at all (an illegal vector, which
+/// only sets an ESR bit). Other IPIs go to the locked path (`lapic_ipi`).
+fn fixed_to_self(value: u64, solo: bool) -> bool {
     match icr::decode(value, true) {
-        IcrCommand::Send(message) => message.mode == DeliveryMode::Fixed,
+        IcrCommand::Send(message) => {
+            message.mode == DeliveryMode::Fixed
+                && (solo || message.target == tessera_lapic::Target::SelfOnly)
+        }
         IcrCommand::Unsent(_) => true,
     }
 }

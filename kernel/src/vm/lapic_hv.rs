@@ -21,8 +21,8 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use tessera_capability::VpId;
 use tessera_gpa_space::OverlayId;
 use tessera_hv1::dispatch::{ClusterIpi, ProcessorSet};
-use tessera_lapic::Trigger;
 use tessera_lapic::hv::is_hv_apic_msr;
+use tessera_lapic::{DeliveryMode, Message, Target, Trigger};
 
 /// The EOI Assist field's "No EOI required" bit; the field is the 32 bits
 /// at offset 0 of the VP assist page (TLFS md `virtual-interrupts.md`
@@ -35,6 +35,7 @@ impl Kernel {
     /// MSR path answers those with #GP).
     pub fn hv_apic_msr(
         &mut self,
+        cpu: usize,
         vp: VpId,
         number: u32,
         write: Option<u64>,
@@ -50,35 +51,56 @@ impl Kernel {
             .get(record.partition)
             .and_then(|p| p.hv1.as_ref())
             .is_some_and(|hv1| hv1.config.privileges.access_intr_ctrl_regs());
+        let solo = self.solo(vp);
         let record = self.vps.get_mut(vp)?;
         let now = guest_tsc(record);
         let apic = record.apic.as_mut()?;
+        let mut followup = super::lapic::Followup::None;
         let answer = match write {
             None => apic.read_hv_msr(number, granted, now).map(Some),
             Some(value) => apic
                 .write_hv_msr(number, value, granted, now)
                 .map(|effect| {
-                    record.apply_effect(effect);
+                    followup = record.apply_effect(effect, solo);
                     None
                 }),
         };
-        Some(record.complete_apic_msr(answer, next_rip))
+        let next = record.complete_apic_msr(answer, next_rip);
+        // An ICR write through HV_X64_MSR_ICR is an IPI like any other;
+        // HV_X64_MSR_EOI of a level-triggered vector broadcasts, as the
+        // APIC's own EOI register does.
+        Some(self.follow_up(cpu, vp, followup, next))
     }
 
     /// `HvCallSendSyntheticClusterIpi(Ex)` by VP `vp`: `ipi.vector` as a
-    /// fixed, edge-triggered interrupt to each named VP with an APIC (TLFS
-    /// md `virtual-interrupts.md` § Synthetic Cluster IPI); indices of VPs
-    /// that do not exist are skipped, as the TLFS names no error for them.
+    /// fixed, edge-triggered interrupt to each named VP of its partition
+    /// with an APIC (TLFS md `virtual-interrupts.md` § Synthetic Cluster
+    /// IPI), posted as any IPI is (`lapic_ipi`); indices of VPs that do
+    /// not exist are skipped, as the TLFS names no error for them.
     pub fn send_cluster_ipi(&mut self, vp: VpId, ipi: &ClusterIpi) {
-        let Some(record) = self.vps.get_mut(vp) else {
+        let Some(partition) = self.vps.get(vp).map(|record| record.partition) else {
             return;
         };
-        let named = match &ipi.targets {
-            ProcessorSet::All => true,
-            ProcessorSet::Set(set) => set.iter().any(|index| index == record.index),
+        let Some(vps) = self.partitions.get(partition).map(|p| p.vps.clone()) else {
+            return;
         };
-        if let (true, Some(apic)) = (named, record.apic.as_mut()) {
-            apic.accept(ipi.vector, Trigger::Edge);
+        let message = Message {
+            mode: DeliveryMode::Fixed,
+            vector: ipi.vector,
+            trigger: Trigger::Edge,
+            target: Target::SelfOnly,
+        };
+        for target in vps {
+            let named = self.vps.get(target).is_some_and(|record| {
+                record.apic.is_some()
+                    && match &ipi.targets {
+                        ProcessorSet::All => true,
+                        ProcessorSet::Set(set) => set.iter().any(|index| index == record.index),
+                    }
+            });
+            if named {
+                self.post_to(target, &message);
+            }
         }
     }
 

@@ -141,6 +141,8 @@ impl Kernel {
             destroyed: false,
             hv1: None,
             apic,
+            apic_addresses: [super::lapic_ipi::ABSENT; tessera_abi::vm::MAX_VPS as usize],
+            lowest_priority_next: 0,
             log_budget: Default::default(),
             exit_stats: Default::default(),
         };
@@ -262,6 +264,8 @@ impl Kernel {
             apic,
             lazy_eoi: Default::default(),
             exit_rip: None,
+            startup: tessera_lapic::StartupState::new(index == 0),
+            posted: Default::default(),
         };
         record.refresh_apic_cpuid();
         // Room for the slot was reserved above; the box may still fail.
@@ -282,6 +286,7 @@ impl Kernel {
         if let Some(target) = self.partitions.get_mut(partition) {
             let _ = target.vps.push(vp);
         }
+        self.refresh_apic_address(vp);
         let _ = self.threads.insert(
             thread,
             Thread {

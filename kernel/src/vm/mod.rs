@@ -25,6 +25,8 @@
 //! | `lapic_entry` | the APIC before each entry (timer, injection) and HLT until its deadline |
 //! | `lapic_inject` | an APIC interrupt into the VMCB: `EVENTINJ` or an interrupt window |
 //! | `lapic_fast` | the x2APIC MSR exits answered without the lock |
+//! | `lapic_ipi` | interrupt messages between a partition's VPs (IPIs, INIT/SIPI) and from its devices |
+//! | `device_interrupt` | device interrupt messages (from the I/O APIC's component) posted to the APICs they name |
 /// Logs a line that a guest's exits make the kernel print, within its
 /// partition's budget (`tessera_vcpu::log_budget`: the first lines, then
 /// one at each power of two with the count suppressed), so a guest cannot
@@ -70,6 +72,7 @@ pub mod barrier;
 pub mod clean_runs;
 pub mod cr_write;
 pub mod decided;
+pub mod device_interrupt;
 pub mod entry_state;
 pub mod exit_faults;
 pub mod exit_stats;
@@ -85,6 +88,7 @@ pub mod lapic_entry;
 pub mod lapic_fast;
 pub mod lapic_hv;
 pub mod lapic_inject;
+pub mod lapic_ipi;
 pub mod lifecycle;
 pub mod lifecycle_route;
 pub mod memory;
@@ -156,6 +160,11 @@ pub struct Partition {
     pub hv1: Option<hv1::PartitionHv1>,
     /// The local APIC its VPs get (`PartitionCreate` word 5).
     pub apic: lapic::ApicChoice,
+    /// Its VPs' APIC addresses by VP index, for destination matching
+    /// (`lapic_ipi`).
+    pub apic_addresses: lapic_ipi::ApicAddresses,
+    /// Where lowest-priority arbitration's round robin starts next.
+    pub lowest_priority_next: u8,
     /// How many more lines its guest may make the kernel print.
     pub log_budget: tessera_vcpu::log_budget::LineBudget,
     /// The exit statistics of its VPs that are gone, and its forwarded
@@ -199,6 +208,10 @@ pub enum VpState {
     /// Halted (HLT with interrupts enabled): runnable again when an
     /// interrupt is asserted.
     Parked,
+    /// An application processor of a partition with an APIC, after
+    /// `VpStart` or INIT: on no CPU until a start-up IPI
+    /// (`lapic_ipi`).
+    WaitForSipi,
     /// Blocked in a call to a handler.
     AwaitingReply(forward::Pending),
 }
@@ -277,6 +290,11 @@ pub struct Vp {
     /// another RIP completed that instruction, which ends an interrupt
     /// shadow it was in (`lapic_entry::end_shadow_past`).
     pub exit_rip: Option<u64>,
+    /// Its INIT/SIPI state (VP 0 the bootstrap processor).
+    pub startup: tessera_lapic::StartupState,
+    /// Interrupt messages posted to it and not yet in its APIC
+    /// (`lapic_ipi`): written and read under the kernel lock.
+    pub posted: tessera_lapic::Posted,
 }
 
 impl Vp {

@@ -97,6 +97,12 @@ struct Entry {
     fixed_cpuid: *const super::guest_cpu::FixedCpuid,
     exit_counts: *const ExitCounts,
     apic: *mut Option<tessera_lapic::LocalApic>,
+    /// Whether the VP is its partition's only one (`Unlocked::solo`).
+    solo: bool,
+    /// The partition takes EOI broadcasts (an `EOI` route): its APIC MSR
+    /// exits go to the locked path, which forwards them
+    /// (`device_interrupt::eoi_broadcast`).
+    eoi_routed: bool,
     /// The assist page's "No EOI required" bit is set: the lock-free path
     /// leaves the APIC to the locked one, which reconciles it first
     /// (`lapic_hv.rs`).
@@ -152,11 +158,12 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
         generation: *seen,
         nrip_save: entry.nrip_save,
         cache: fetch_cache,
-        apic: if entry.lazy_eoi_armed {
+        apic: if entry.eoi_routed || entry.lazy_eoi_armed {
             None
         } else {
             apic.as_mut()
         },
+        solo: entry.solo,
     };
     tlb::entering_guest(cpu, entry.partition);
     // Entering before reading: an unmapping CPU either sees this CPU in
@@ -235,6 +242,10 @@ impl Kernel {
         {
             return Err(keep);
         }
+        // Interrupts other VPs posted (`lapic_ipi`): INIT may put the VP
+        // into wait-for-SIPI, which it leaves the CPU for.
+        let state = self.vps.get_mut(vp).ok_or(Keep::Blocked)?;
+        state.take_posted();
         let state = self.vps.get(vp).ok_or(Keep::Blocked)?;
         let partition = state.partition;
         let target = self.partitions.get(partition);
@@ -251,6 +262,9 @@ impl Kernel {
         };
         let lazy_eoi_page = super::lapic_hv::lazy_eoi_page(target, state);
         let exceptions = target.exception_intercepts;
+        let solo = target.vps.len() <= 1;
+        let eoi_routed = target.apic != super::lapic::ApicChoice::None
+            && target.route(tessera_abi::vm::intercept::EOI, 0).is_some();
         let fast: *const FastPartition = &*target.fast;
         let generation = target.fast.tlb_generation.load(Ordering::SeqCst);
         let (serial, npt_root) = (target.fast.serial, target.space.npt().root());
@@ -296,6 +310,8 @@ impl Kernel {
             exit_counts: &vp_record.exit_counts,
             lazy_eoi_armed: vp_record.lazy_eoi.armed().is_some(),
             apic: &mut vp_record.apic,
+            solo,
+            eoi_routed,
         })
     }
 }

@@ -41,6 +41,7 @@ impl Kernel {
             nrip_save: crate::svm::features().nrip_save,
             cache: &mut record.fetch_cache,
             apic: None,
+            solo: false,
         };
         let measured = next_rip_unlocked(&record.vmcb, &mut reader);
         match measured {
@@ -104,6 +105,9 @@ pub struct Unlocked<'a> {
     /// here rather than an argument of its own: the hot exits then keep
     /// one register free).
     pub apic: Option<&'a mut tessera_lapic::LocalApic>,
+    /// Whether the VP is its partition's only one: an IPI to its own APIC
+    /// ID then reaches no other VP, so the lock-free path may answer it.
+    pub solo: bool,
 }
 
 /// [`Kernel::next_rip`] without the lock. `None` leaves the exit to the

@@ -25,7 +25,12 @@ impl Kernel {
             VpState::Stopped => {}
             // Not on a CPU (blocked, halted, or only queued): nothing of it
             // runs while it stops here.
-            VpState::AwaitingReply(_) | VpState::Parked | VpState::Runnable if !on_a_cpu => {
+            VpState::AwaitingReply(_)
+            | VpState::Parked
+            | VpState::Runnable
+            | VpState::WaitForSipi
+                if !on_a_cpu =>
+            {
                 let Some(record) = self.vps.get_mut(vp) else {
                     return;
                 };

@@ -81,6 +81,27 @@ impl Kernel {
         {
             return Err(Status::NoLifecycleRoute.code());
         }
+        let waits_for_sipi = partition.apic != super::lapic::ApicChoice::None && record.index != 0;
+        if waits_for_sipi {
+            // An application processor of a partition with an APIC:
+            // powered on, waiting for INIT/SIPI from its guest
+            // (`lapic_ipi`); the registers its manager set do not apply.
+            let thread = record.thread;
+            let Some(record) = self.vps.get_mut(vp) else {
+                return Err(Status::InvalidArgument.code());
+            };
+            record.power_on_waiting();
+            record.state = VpState::WaitForSipi;
+            record.ever_started = true;
+            // A start-up IPI may have come before VpStart.
+            record.take_posted();
+            let runs = record.state == VpState::Runnable;
+            log::info!("{}: started: waiting for INIT/SIPI", self.vp_name(vp));
+            if runs {
+                self.wake(thread);
+            }
+            return Ok(());
+        }
         if let Err(error) =
             tessera_vcpu::checks::runnable(&record.vmcb, super::guest_cpu::guest_cpu())
         {
@@ -135,7 +156,7 @@ impl Kernel {
                 }
                 Ok(true)
             }
-            VpState::Parked | VpState::Runnable => {
+            VpState::Parked | VpState::Runnable | VpState::WaitForSipi => {
                 self.stop_vp(vp);
                 Ok(true)
             }
@@ -195,6 +216,17 @@ impl Kernel {
             }
             _ => return Err(Status::InvalidArgument.code()),
         }
+        self.wake_or_kick(vp);
+        Ok(())
+    }
+
+    /// Something was posted to VP `vp`: if HLT parked it, it runs again;
+    /// otherwise its CPU is kicked, so a running VP leaves its guest and
+    /// looks before its next entry.
+    pub fn wake_or_kick(&mut self, vp: VpId) {
+        let Some(record) = self.vps.get_mut(vp) else {
+            return;
+        };
         let (thread, cpu) = (record.thread, record.cpu);
         if record.state == VpState::Parked {
             record.state = VpState::Runnable;
@@ -202,7 +234,6 @@ impl Kernel {
         } else {
             self.sched.kick(cpu);
         }
-        Ok(())
     }
 
     /// Routes exceptions `vectors` too: every VP of the partition

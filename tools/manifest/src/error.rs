@@ -199,7 +199,7 @@ pub mod check {
         BAD_VPS = "bad-vps": "A VP count outside 1..=64.";
         VP_CPUS = "vp-cpus": "A partition `cpus` list whose length is not `vps`, or that names a CPU the deployment does not have.";
         BAD_EXPECT = "bad-expect": "A partition `expect` other than `pass`, `fail`, `triple-fault`, `memory-fault`, `crash` or `power-off`.";
-        BAD_APIC = "bad-apic": "A partition `apic` other than `xapic` or `x2apic`, or a local APIC for a partition of more than one VP (not yet wired).";
+        BAD_APIC = "bad-apic": "A partition `apic` other than `xapic` or `x2apic`.";
         HV_FEATURE = "hv-feature": "A partition `hv` list with a name Tessera does not know or implement, a bad value, or a feature without the one it needs; or `expect = \"crash\"` without `hv-crash`.";
         PARTITION_PRIORITY = "partition-priority": "A partition priority above its manager's or above a route target's.";
         BAD_EXIT_KIND = "bad-exit-kind": "A route `exit` that is not an intercept kind.";
@@ -213,6 +213,7 @@ pub mod check {
         TOO_MANY_PARTITIONS = "too-many-partitions": "More than 8 partitions for one manager.";
         MANAGER_MEMORY = "manager-memory": "A manager whose quota does not cover its partitions' memory and kernel objects.";
         ROUTE_SLOTS = "route-slots": "A manager without enough free capability slots for its route capabilities.";
+        INTERRUPT_LINE = "interrupt-line": "A partition `lines` entry with a pin outside 0..=23, a pin given twice, a holder that is no component or holds two lines of the partition, no `eoi` route (the interrupt controller the line leads to) or no `apic`, a partition badge past the line slots, or a holder whose line slot is taken or whose priority is above the controller's.";
         PLAN_REJECTED = "plan-rejected": "A manifest that passed every check but whose boot plan the kernel's decoder refuses (a bug in this crate; please report it).";
     }
 }

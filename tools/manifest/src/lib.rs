@@ -98,8 +98,8 @@ use std::path::Path;
 pub use error::CHECKS;
 pub use error::{Check, ManifestError, check, render};
 pub use model::{
-    BootModule, Component, Connection, Deployment, Endpoint, GuestModule, ModuleFile, ModuleKind,
-    Partition, Route,
+    BootModule, Component, Connection, Deployment, Endpoint, GuestModule, Line, ModuleFile,
+    ModuleKind, Partition, Route,
 };
 pub use named::{NamedFile, Resolver};
 pub use size::format_size;

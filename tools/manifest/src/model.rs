@@ -83,6 +83,23 @@ pub struct Partition {
     pub apic: tessera_boot_plan::manager::ApicKind,
     /// Its boot modules (Multiboot only), in order.
     pub modules: Vec<GuestModule>,
+    /// Its interrupt lines: capabilities to its interrupt controller.
+    pub lines: Vec<Line>,
+}
+
+/// An interrupt line of a [`Partition`]: `holder` drives pin `pin` of the
+/// partition's interrupt controller (the server of its `eoi` route)
+/// through a capability in `slot`, badged `badge`
+/// (`tessera_abi::vm::interrupt::line_badge`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub pin: u8,
+    pub holder: String,
+    pub slot: u8,
+    pub badge: u64,
+    /// The controller's component and endpoint.
+    pub server: String,
+    pub endpoint: String,
 }
 
 /// A boot module of a Multiboot [`Partition`] (what QEMU's
@@ -342,6 +359,21 @@ impl Deployment {
                     target: None,
                     rights: Rights::NONE,
                     badge: 0,
+                });
+            }
+            let lines = self
+                .partitions
+                .iter()
+                .flat_map(|p| &p.lines)
+                .filter(|line| line.holder == component.name);
+            for line in lines {
+                grants.push(GrantModel {
+                    holder: holder as u16,
+                    kind: GrantKind::Call,
+                    slot: line.slot,
+                    target: Some(endpoint_of(&line.server, &line.endpoint)),
+                    rights: Rights::CALL,
+                    badge: line.badge,
                 });
             }
             for connection in &component.connects {

@@ -51,6 +51,9 @@ pub(crate) struct RawPartition {
     pub modules: Option<Spanned<Vec<Spanned<RawModule>>>>,
     #[serde(default)]
     pub routes: Vec<Spanned<RawRoute>>,
+    /// `lines = [{ pin = 4, to = "devices" }]`: interrupt lines.
+    #[serde(default)]
+    pub lines: Vec<Spanned<RawLine>>,
 }
 
 /// `linux = { kernel = "./vmlinuz", initrd = "./initrd.cpio", cmdline = "console=ttyS0" }`.
@@ -226,6 +229,14 @@ pub(crate) struct RawConnect {
     pub slot: Spanned<i64>,
     pub rights: Option<Spanned<Vec<Spanned<String>>>>,
     pub badge: Option<Spanned<i64>>,
+}
+
+/// An interrupt line of a partition: `{ pin = 4, to = "devices" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawLine {
+    pub pin: Spanned<i64>,
+    pub to: Spanned<String>,
 }
 
 /// A size as written: `"512 KiB"` or a plain integer of bytes.

@@ -15,7 +15,10 @@
 //! partition has the Hv#1 interface (`hv = ["hv-relaxed"]`),
 //! `bench: hypercall-fast <n>` and `bench: hypercall-memory <n>`
 //! (HvCallNotifyLongSpinWait), in instructions each, through its serial
-//! port. One table shows every path with its count, its target and Linux
+//! port. Last it boots boot/deployments/vm-bench-smp.toml, where the
+//! guest smp-bench prints `bench: ipi-remote-halted <n>` and `bench:
+//! ipi-remote-running <n>` (an IPI to a VP on the other host CPU,
+//! [`SMP_PATHS`] says exactly what is counted). One table shows every path with its count, its target and Linux
 //! KVM's count for the same path (measured with the same `-icount` method
 //! on the same QEMU), so a regression or a target met is seen at once.
 use crate::machine::Overrides;
@@ -30,6 +33,8 @@ use std::path::Path;
 pub const DEPLOYMENT: &str = "bench";
 /// The deployment of the guest-exit figures.
 pub const VM_DEPLOYMENT: &str = "vm-bench";
+/// The deployment of the cross-CPU IPI figures (2 VPs on 2 host CPUs).
+pub const SMP_DEPLOYMENT: &str = "vm-bench-smp";
 
 /// One measured path: the name its bench prints, how the table names it,
 /// our target (instructions, from issue 11 and the project's rules) and
@@ -108,6 +113,28 @@ pub const GUEST_PATHS: &[BenchPath] = &[
         name: "self-ipi",
         label: "self-IPI, ICR write to handler",
         target: Some(600),
+        kvm: None,
+    },
+];
+
+/// The paths smp-bench reports (`bench: NAME N`): from just before VP
+/// 0's x2APIC ICR write to VP 1's interrupt recorder (13 instructions into
+/// its handler), VP 1 on the other host CPU. Under -icount QEMU runs the
+/// virtual CPUs in turn on one thread and the TSC counts the instructions
+/// of both, so the figure is every instruction either host CPU executed in
+/// between (the sender's exit, post and kick and its spinning after it;
+/// the target CPU's wake-up or exit, injection and entry).
+pub const SMP_PATHS: &[BenchPath] = &[
+    BenchPath {
+        name: "ipi-remote-halted",
+        label: "IPI to a halted VP, other CPU",
+        target: None,
+        kvm: None,
+    },
+    BenchPath {
+        name: "ipi-remote-running",
+        label: "IPI to a running VP, other CPU",
+        target: None,
         kvm: None,
     },
 ];
@@ -222,6 +249,16 @@ pub fn run_guest(
 ) -> Result<Vec<(BenchPath, u64)>, String> {
     let log = boot(workspace, deployment, kernel, "vm-bench")?;
     measured(GUEST_PATHS, &parse_guest(&log), "bench-guest")
+}
+
+/// Boots vm-bench-smp and returns the cross-CPU IPI figures.
+pub fn run_smp(
+    workspace: &Workspace,
+    deployment: &Deployment,
+    kernel: &Path,
+) -> Result<Vec<(BenchPath, u64)>, String> {
+    let log = boot(workspace, deployment, kernel, "vm-bench-smp")?;
+    measured(SMP_PATHS, &parse_guest(&log), "smp-bench")
 }
 
 /// Boots `deployment` under -icount and returns its serial log, if it passed.

@@ -432,6 +432,15 @@ fn bench(workspace: &Workspace) -> Result<ExitCode, String> {
         )
     })?;
     rows.extend(guest);
+    let (deployment, artifacts) =
+        prepare(workspace, Profile::Release, Some(bench::SMP_DEPLOYMENT))?;
+    let smp = bench::run_smp(workspace, &deployment, &artifacts.kernel).map_err(|e| {
+        format!(
+            "the cross-CPU IPI figures ({}) are missing: {e}",
+            bench::SMP_DEPLOYMENT
+        )
+    })?;
+    rows.extend(smp);
     print!("{}", bench::table(&rows));
     Ok(ExitCode::SUCCESS)
 }

@@ -4,9 +4,9 @@
 //! No `apic` key: no interrupt controller (CPUID shows no APIC and
 //! `IA32_APIC_BASE` reads globally disabled), as before the kernel had
 //! one. `"xapic"`: a local APIC per VP at `0xFEE00000`. `"x2apic"`: the
-//! same with x2APIC offered (CPUID 1 ECX\[21\]). The kernel wires one VP's
-//! APIC so far: IPIs between VPs, INIT/SIPI and the I/O APIC are not, so
-//! `apic` with more than one VP is refused as not yet wired.
+//! same with x2APIC offered (CPUID 1 ECX\[21\]). With `vps = N` (up to the
+//! kernel's `MAX_VPS`, which `vps` itself checks), VP 0 starts at the
+//! guest's entry and the others wait for INIT/SIPI from it.
 
 use tessera_boot_plan::manager::ApicKind;
 use tessera_hv1::cpuid::Hv1Config;
@@ -18,12 +18,10 @@ use crate::error::Report;
 use crate::error::check::{BAD_APIC, HV_FEATURE};
 use crate::raw::RawPartition;
 
-/// The partition's APIC, or `None` after reporting why not. `vps` is its
-/// VP count, if that was valid.
+/// The partition's APIC, or `None` after reporting why not.
 pub(super) fn check_apic(
     entry: &str,
     apic: Option<&Spanned<String>>,
-    vps: Option<u8>,
     report: &mut Report<'_>,
 ) -> Option<ApicKind> {
     let Some(apic) = apic else {
@@ -43,19 +41,6 @@ pub(super) fn check_apic(
         );
         return None;
     };
-    if let Some(vps) = vps.filter(|&n| n > 1) {
-        report.push(
-            BAD_APIC,
-            field,
-            span(apic),
-            format!(
-                "a local APIC for {vps} VPs is not yet wired into the kernel (IPIs between VPs, \
-                 INIT/SIPI)"
-            ),
-            "give the partition one VP (vps = 1), or leave `apic` out".to_owned(),
-        );
-        return None;
-    }
     Some(kind)
 }
 

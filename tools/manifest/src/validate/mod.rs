@@ -11,6 +11,7 @@ mod endpoints;
 pub(crate) mod guest_image;
 mod hv;
 mod limits;
+mod lines;
 mod linux;
 mod modules;
 mod partitions;
@@ -177,7 +178,7 @@ pub(crate) fn validate(raw: &RawManifest, report: &mut Report<'_>) -> Option<Dep
     check_budget(raw, &infos, budget, report);
     check_connections(&mut infos, report);
     check_slots(&infos, &managers, report);
-    let (partitions, route_calls) = check_partitions(
+    let (mut partitions, mut route_calls) = check_partitions(
         raw,
         &infos,
         cpus,
@@ -186,6 +187,7 @@ pub(crate) fn validate(raw: &RawManifest, report: &mut Report<'_>) -> Option<Dep
         root.as_deref(),
         report,
     );
+    lines::check_lines(raw, &infos, &mut partitions, &mut route_calls, report);
     check_cycles(&infos, &route_calls, report);
     check_verdict(&infos, report);
     check_console_input(&infos, &partitions, report);

@@ -321,7 +321,7 @@ fn check_partition(
     };
     let vp_cpus = check_vp_cpus(&entry, p, vps, cpus, report);
     ok &= vp_cpus.is_some();
-    let apic = super::apic::check_apic(&entry, p.apic.as_ref(), vps, report);
+    let apic = super::apic::check_apic(&entry, p.apic.as_ref(), report);
     ok &= apic.is_some();
 
     // Expectation.
@@ -659,6 +659,7 @@ fn check_partition(
         hv: hv.map(|(names, _)| names),
         apic,
         modules: modules.unwrap_or_default(),
+        lines: Vec::new(),
     };
     (Some(partition), manager)
 }

@@ -93,6 +93,30 @@ pub const VM_APIC_MARKERS: &[&str] = &[
     VERDICT_PASS,
 ];
 
+/// The platform component: every check of the `pc-platform` guest, by
+/// name, the line it sent interrupt-driven, and the platform's attach
+/// with the partition's interrupt capability.
+pub const VM_PLATFORM_MARKERS: &[&str] = &[
+    "boot plan \"vm-platform\": 3 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition pc: ",
+    "[platform cpu0] INFO badge 1 is partition pc: I/O APIC, 8259 pair, fw_cfg (1 CPUs, 16384 KiB)",
+    ", local APIC Xapic)",
+    "] INFO pc: ok 1 - fw_cfg: signature QEMU, the traditional interface, and the manifest's CPUs and RAM",
+    "] INFO pc: ok 2 - 8259 pair: ICW1-4 as Linux sends them, OCW1 masks read back, OCW3 reads IRR and ISR",
+    "] INFO pc: ok 3 - ELCR: the writable bits hold, IRQs 0-2, 8 and 13 stay edge",
+    "] INFO pc: ok 4 - I/O APIC: version 0x20 with 24 entries, every entry masked at reset",
+    "] INFO pc: COM1 output driven by IRQ 4",
+    "] INFO pc: ok 5 - COM1 output driven by its transmit-empty interrupt on pin 4 (edge)",
+    "] INFO pc: ok 6 - COM1 received data (loopback) raises pin 4; reading RBR ends it",
+    "] INFO pc: ok 7 - a masked pin delivers nothing, and the edge it missed stays lost",
+    "] INFO pc: ok 8 - a level-triggered pin: remote IRR set until the EOI, delivered again while asserted",
+    "] INFO pc: # tessera-guest: 8 passed, 0 failed",
+    VM_ENDED_AS_EXPECTED,
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
 /// The faults: the log must name both faults (the kernel or the manager
 /// reports each) and each partition, besides the manager's pass, which
 /// says each fault stayed in its partition and msr-writer passed.
@@ -379,4 +403,97 @@ pub const LINUX_EARLY_BOOT_ABSENT: &[&str] = &[
     "; stopped",
     "MISMATCH",
     "kernel exception",
+];
+
+/// Guest SMP on 1 VP: the `smp` guest finds no AP (VP 1 does not come)
+/// and runs its checks on VP 0 alone; every check by name.
+pub const VM_SMP_1_MARKERS: &[&str] = &[
+    "boot plan \"vm-smp-1\": 2 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition smp: ",
+    "] INFO partition smp: created (slot ",
+    ", local APIC X2apic)",
+    "] INFO smp: ok 1 - map the xAPIC page 0xFEE00000 (uncached)",
+    "] INFO smp: ok 2 - no AP runs before INIT/SIPI, and INIT alone starts none (VP 1)",
+    "] INFO smp: # 1 VPs: no VP 1 came after INIT/SIPI",
+    "] INFO smp: # no hv-time: no reference time checks",
+    "] INFO smp: ok 3 - logical flat: each VP takes exactly the IPIs whose mask has its LDR bit",
+    "] INFO smp: ok 4 - logical cluster: cluster 1 both bits, and all clusters (0xF) bit 0",
+    "] INFO smp: ok 5 - lowest priority: each IPI reaches exactly one VP of the logical set",
+    "] INFO smp: ok 6 - shorthands from VP 0: self, all-including-self, all-excluding-self",
+    "] INFO smp: ok 7 - every VP moves to x2APIC mode",
+    "] INFO smp: ok 8 - x2APIC logical: cluster 0, each VP's bit its ID's",
+    "] INFO smp: ok 9 - shorthands from VP 0: self, all-including-self, all-excluding-self",
+    "] INFO smp: # tessera-guest: 9 passed, 0 failed",
+    VM_ENDED_AS_EXPECTED,
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
+/// Guest SMP on 2 VPs (one per host CPU): every check of the `smp` guest
+/// by name, VP 1 among them, and the reference time across VPs (`hv-time`).
+pub const VM_SMP_2_MARKERS: &[&str] = &[
+    "boot plan \"vm-smp-2\": 2 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition smp: ",
+    "] INFO partition smp: created (slot ",
+    ", local APIC X2apic)",
+    "] INFO smp: ok 1 - map the xAPIC page 0xFEE00000 (uncached)",
+    "] INFO smp: ok 2 - no AP runs before INIT/SIPI, and INIT alone starts none (VP 1)",
+    "] INFO smp: ok 3 - xAPIC: INIT/SIPI started VP 1 in real mode at vector 0x08 (CS 0x0800, CR0 0x60000010, EDX the CPUID signature), its APIC at power-on (SVR 0xFF, xAPIC mode)",
+    "] INFO smp: ok 4 - a second SIPI to the running VP 1 is ignored",
+    "] INFO smp: # 2 VPs: no VP 2 came after INIT/SIPI",
+    "] INFO smp: ok 5 - hv-time: the reference TSC page and TIME_REF_COUNT, read in turn on every VP, never go back",
+    "] INFO smp: ok 6 - xAPIC: a fixed IPI from each VP to each other VP reaches exactly that VP (2 pairs)",
+    "] INFO smp: ok 7 - NMI IPIs: VP 0 to every AP and every AP to VP 0",
+    "] INFO smp: ok 8 - logical flat: each VP takes exactly the IPIs whose mask has its LDR bit",
+    "] INFO smp: ok 9 - logical cluster: cluster 1 both bits, and all clusters (0xF) bit 0",
+    "] INFO smp: ok 10 - lowest priority: each IPI reaches exactly one VP of the logical set",
+    "] INFO smp: ok 11 - shorthands from VP 0: self, all-including-self, all-excluding-self",
+    "] INFO smp: ok 12 - an AP halted in HLT wakes for an IPI at once",
+    "] INFO smp: ok 13 - every VP moves to x2APIC mode",
+    "] INFO smp: ok 14 - x2APIC: INIT/SIPI restarts every AP in real mode at vector 0x09 (CS 0x0900, CR0 0x10), its APIC reset (SVR 0xFF) and still in x2APIC mode",
+    "] INFO smp: ok 15 - x2APIC: a fixed IPI from each VP to each other VP reaches exactly that VP (2 pairs)",
+    "] INFO smp: ok 16 - x2APIC logical: cluster 0, each VP's bit its ID's",
+    "] INFO smp: ok 17 - shorthands from VP 0: self, all-including-self, all-excluding-self",
+    "] INFO smp: # tessera-guest: 17 passed, 0 failed",
+    VM_ENDED_AS_EXPECTED,
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
+/// Guest SMP on 4 VPs over both host CPUs: every check of the `smp`
+/// guest by name, VPs 1-3 among them, and the reference time across VPs.
+pub const VM_SMP_4_MARKERS: &[&str] = &[
+    "boot plan \"vm-smp-4\": 2 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition smp: ",
+    "] INFO partition smp: created (slot ",
+    ", local APIC X2apic)",
+    "] INFO smp: ok 1 - map the xAPIC page 0xFEE00000 (uncached)",
+    "] INFO smp: ok 2 - no AP runs before INIT/SIPI, and INIT alone starts none (VP 1)",
+    "] INFO smp: ok 3 - xAPIC: INIT/SIPI started VP 1 in real mode at vector 0x08 (CS 0x0800, CR0 0x60000010, EDX the CPUID signature), its APIC at power-on (SVR 0xFF, xAPIC mode)",
+    "] INFO smp: ok 4 - a second SIPI to the running VP 1 is ignored",
+    "] INFO smp: ok 5 - xAPIC: INIT/SIPI started VP 2 in real mode at vector 0x08 (CS 0x0800, CR0 0x60000010, EDX the CPUID signature), its APIC at power-on (SVR 0xFF, xAPIC mode)",
+    "] INFO smp: ok 6 - a second SIPI to the running VP 2 is ignored",
+    "] INFO smp: ok 7 - xAPIC: INIT/SIPI started VP 3 in real mode at vector 0x08 (CS 0x0800, CR0 0x60000010, EDX the CPUID signature), its APIC at power-on (SVR 0xFF, xAPIC mode)",
+    "] INFO smp: ok 8 - a second SIPI to the running VP 3 is ignored",
+    "] INFO smp: # 4 VPs",
+    "] INFO smp: ok 9 - hv-time: the reference TSC page and TIME_REF_COUNT, read in turn on every VP, never go back",
+    "] INFO smp: ok 10 - xAPIC: a fixed IPI from each VP to each other VP reaches exactly that VP (12 pairs)",
+    "] INFO smp: ok 11 - NMI IPIs: VP 0 to every AP and every AP to VP 0",
+    "] INFO smp: ok 12 - logical flat: each VP takes exactly the IPIs whose mask has its LDR bit",
+    "] INFO smp: ok 13 - logical cluster: cluster 1 both bits, and all clusters (0xF) bit 0",
+    "] INFO smp: ok 14 - lowest priority: each IPI reaches exactly one VP of the logical set",
+    "] INFO smp: ok 15 - shorthands from VP 0: self, all-including-self, all-excluding-self",
+    "] INFO smp: ok 16 - an AP halted in HLT wakes for an IPI at once",
+    "] INFO smp: ok 17 - every VP moves to x2APIC mode",
+    "] INFO smp: ok 18 - x2APIC: INIT/SIPI restarts every AP in real mode at vector 0x09 (CS 0x0900, CR0 0x10), its APIC reset (SVR 0xFF) and still in x2APIC mode",
+    "] INFO smp: ok 19 - x2APIC: a fixed IPI from each VP to each other VP reaches exactly that VP (12 pairs)",
+    "] INFO smp: ok 20 - x2APIC logical: cluster 0, each VP's bit its ID's",
+    "] INFO smp: ok 21 - shorthands from VP 0: self, all-including-self, all-excluding-self",
+    "] INFO smp: # tessera-guest: 21 passed, 0 failed",
+    VM_ENDED_AS_EXPECTED,
+    VM_MANAGER,
+    VERDICT_PASS,
 ];

@@ -1,0 +1,117 @@
+//! `platform`: serves the PC platform (`platform`'s library: the I/O
+//! APIC, the 8259 pair with ELCR, `fw_cfg`) to every partition whose
+//! routes name its endpoint, and the interrupt lines devices drive, all on
+//! one endpoint: a call's badge says which partition (a route) or which
+//! partition's pin (a line) it is.
+//!
+//! ```toml
+//! [component.platform]
+//! image = "platform"
+//! console = true
+//! provides = ["exits"]    # the receive capability, in slot 4
+//! ```
+//!
+//! The partition's interrupt capability (WRITE on the partition) comes
+//! with the partition manager's attach through the `eoi` route; the
+//! component keeps it in one of `boards::INTERRUPT_SLOTS` and hands each
+//! I/O APIC message to the kernel through it (`PartitionAssertInterrupt`).
+//!
+//! On the host this binary is an empty stub (the library is what the host
+//! tests); the component is built for `x86_64-unknown-none`.
+#![cfg_attr(target_os = "none", no_std)]
+#![cfg_attr(target_os = "none", no_main)]
+#![forbid(unsafe_code)]
+
+#[cfg(target_os = "none")]
+mod component {
+    use platform::Platform;
+    use platform::board::{InterruptBus, Log};
+    use tessera_rt::vm_exit::{self, ReplyMessage};
+    use tessera_rt::{Endpoint, Message, Reply, Server, cap, vm};
+
+    tessera_rt::entry!(main);
+
+    /// The receive capability of the `exits` endpoint (first of `provides`).
+    const EXITS: Endpoint = Endpoint(4);
+
+    /// The kernel's `PartitionAssertInterrupt`.
+    struct Kernel;
+
+    impl InterruptBus for Kernel {
+        fn assert(
+            &mut self,
+            slot: u32,
+            vector: u8,
+            destination: u8,
+            flags: u64,
+        ) -> Result<u64, u64> {
+            vm::partition_assert_interrupt(slot, vector, destination, flags).map_err(|e| e.code())
+        }
+    }
+
+    fn print(log: &Log) {
+        for (level, line) in log {
+            log::log!(*level, "{line}");
+        }
+    }
+
+    fn main() {
+        log::info!(
+            "serving the I/O APIC (0xfec00000), the 8259 pair and ELCR, fw_cfg (0x510) and interrupt lines"
+        );
+        let mut platform = Platform::new();
+        let server = |platform: &Platform| {
+            let server = Server::new(EXITS);
+            match platform.free_slot() {
+                Some(slot) => server.receive_caps_in(slot),
+                None => server,
+            }
+        };
+        let mut next = server(&platform).wait();
+        loop {
+            let request = match next {
+                Ok(request) => request,
+                Err(e) => {
+                    log::error!("waiting on the exits endpoint failed: {e}");
+                    tessera_rt::exit(1);
+                }
+            };
+            let reply = if tessera_rt::abi::vm::interrupt::line_of(request.badge).is_some() {
+                let mut log = Log::new();
+                let answer =
+                    platform.line(request.badge, &request.message.words, &mut Kernel, &mut log);
+                print(&log);
+                if let Some(slot) = request.cap {
+                    let _ = cap::delete(slot);
+                }
+                Reply::new(Message::new([answer.word(), 0, 0, 0, 0, 0]))
+            } else {
+                let message = vm_exit::receive(&request.message);
+                let (handled, unused) = platform.exit(
+                    request.badge,
+                    &message,
+                    request.message.words[5],
+                    request.cap,
+                    &mut Kernel,
+                );
+                if let Some(slot) = unused {
+                    let _ = cap::delete(slot);
+                }
+                print(&handled.log);
+                handled.reply.into_reply()
+            };
+            next = match server(&platform).reply_wait(reply) {
+                Err(e) if e == tessera_rt::Status::NoCaller => server(&platform).wait(),
+                other => other,
+            };
+        }
+    }
+}
+
+#[cfg(not(target_os = "none"))]
+fn main() {
+    eprintln!(
+        "platform is a Tessera component: build it for x86_64-unknown-none (cargo xtask build)"
+    );
+    std::process::exit(2);
+}
