@@ -43,14 +43,14 @@ pub fn run(tap: &mut Tap) {
     );
     reached(
         tap,
-        "a level-triggered, lowest-priority, logical message to VP 0 (bit 0) reaches it",
+        "a level-triggered, lowest-priority, logical message reaches no VP whose LDR does not match (0 at power-on)",
         vm::partition_assert_interrupt(
             INTERRUPT_ONLY,
             0x41,
             1,
             wire::LEVEL | wire::LOGICAL | wire::MODE_LOWEST_PRIORITY << wire::MODE_SHIFT,
         ),
-        1,
+        0,
     );
     reached(
         tap,

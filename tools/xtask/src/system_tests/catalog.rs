@@ -230,7 +230,7 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             // and every word of the call is checked.
             "] INFO ok 56 - a partition with an xAPIC, its VP, and copies of its capability",
             "] INFO ok 57 - PartitionAssertInterrupt of vector 0x40 to APIC ID 0 reaches the one VP",
-            "] INFO ok 58 - a level-triggered, lowest-priority, logical message to VP 0 (bit 0) reaches it",
+            "] INFO ok 58 - a level-triggered, lowest-priority, logical message reaches no VP whose LDR does not match (0 at power-on)",
             "] INFO ok 59 - a message to APIC ID 5 (no such VP) reaches nobody",
             "] INFO ok 60 - the physical broadcast 0xFF reaches every VP",
             "] INFO ok 61 - PartitionAssertInterrupt with vector 15 (illegal for fixed delivery) fails with InvalidArgument",
