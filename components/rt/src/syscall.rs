@@ -144,6 +144,29 @@ pub(crate) fn write_message_buffer(words: &[u64]) {
     panic!("the message buffer exists only inside a Tessera component")
 }
 
+/// Hands `read` the first `count` words of the message buffer where they
+/// lie (at most 512), without copying them out. `read` must make no system
+/// call: the kernel writes the buffer only during this thread's own IPC
+/// system calls, so while none runs the words hold still.
+#[inline]
+pub(crate) fn with_message_buffer<R>(count: usize, read: impl FnOnce(&[u64]) -> R) -> R {
+    let count = count.min(tessera_abi::MESSAGE_BUFFER_WORDS);
+    #[cfg(target_os = "none")]
+    {
+        #[allow(unsafe_code)]
+        // SAFETY: the buffer page is mapped for the thread's life and holds
+        // 512 words; `count` fits; the slice lives only for `read`, during
+        // which this thread makes no system call, so nothing writes them.
+        let words = unsafe { core::slice::from_raw_parts(message_buffer().cast_const(), count) };
+        read(words)
+    }
+    #[cfg(not(target_os = "none"))]
+    {
+        let _ = (count, read);
+        panic!("the message buffer exists only inside a Tessera component")
+    }
+}
+
 /// Copies the first `out.len()` words of the message buffer into `out`.
 pub(crate) fn read_message_buffer(out: &mut [u64]) {
     assert!(

@@ -44,12 +44,13 @@ pub const ATTACH_ACCEPTED: u64 = 0;
 /// thread's message buffer (inside a component only).
 pub fn receive(message: &Message) -> ExitMessage {
     // An exit message is at most the longest TLFS body and sixteen
-    // registers; reading into the stack spares a heap allocation on every
-    // exit a handler serves.
-    let mut buffer = [0u64; EXIT_BUFFER_WORDS];
+    // registers. It is decoded where the kernel wrote it: the decoder
+    // copies out only the fields it keeps, so neither a stack copy of the
+    // buffer nor its zeroing is paid on every exit a handler serves.
     let count = usize::from(message.buffer_words).min(EXIT_BUFFER_WORDS);
-    crate::message_buffer::read_into(&mut buffer[..count]);
-    ExitMessage::decode(&message.words, &buffer[..count])
+    crate::syscall::with_message_buffer(count, |buffer| {
+        ExitMessage::decode(&message.words, buffer)
+    })
 }
 
 /// An [`ExitReply`] as an IPC message.

@@ -86,10 +86,12 @@ impl EncodedExit {
     /// x86 encoding order.
     #[inline]
     pub fn registers(&mut self, mask: u64, read: impl Fn(u8) -> u64) -> &mut Self {
-        for index in 0..GENERAL_REGISTERS as u8 {
-            if mask & (1 << index) != 0 {
-                self.push(read(index));
-            }
+        // One round per register asked for, lowest bit first (most routes
+        // ask for none, and this runs on every forwarded exit).
+        let mut left = mask & ((1 << GENERAL_REGISTERS) - 1);
+        while left != 0 {
+            self.push(read(left.trailing_zeros() as u8));
+            left &= left - 1;
         }
         self
     }
@@ -343,5 +345,19 @@ mod tests {
         let registers = GuestRegisters::from_buffer(&all, state::ALL).unwrap();
         assert_eq!(registers.get(state::RDI), Some(7));
         assert_eq!(registers.get(1 << 15), Some(15));
+    }
+
+    #[test]
+    fn registers_come_in_mask_bit_order_and_high_bits_are_ignored() {
+        let sent = |mask: u64| {
+            let mut message = EncodedExit::new(&Exit::Halt { rflags: 0 }, 0);
+            message.registers(mask, |n| 100 + u64::from(n));
+            message.buffer().to_vec()
+        };
+        assert_eq!(sent(0), std::vec::Vec::<u64>::new());
+        assert_eq!(sent(1 << 16 | 1 << 63), std::vec::Vec::<u64>::new());
+        assert_eq!(sent(state::RDX | state::RAX | 1 << 40), [100, 102]);
+        assert_eq!(sent(1 << 15 | 1), [100, 115]);
+        assert_eq!(sent(u64::MAX), (100..116).collect::<std::vec::Vec<u64>>());
     }
 }
