@@ -48,9 +48,7 @@ pub fn receive(message: &Message) -> ExitMessage {
     // copies out only the fields it keeps, so neither a stack copy of the
     // buffer nor its zeroing is paid on every exit a handler serves.
     let count = usize::from(message.buffer_words).min(EXIT_BUFFER_WORDS);
-    crate::syscall::with_message_buffer(count, |buffer| {
-        ExitMessage::decode(&message.words, buffer)
-    })
+    crate::syscall::with_message_buffer(count, |buffer| ExitMessage::decode(&message.words, buffer))
 }
 
 /// An [`ExitReply`] as an IPC message.

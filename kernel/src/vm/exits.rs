@@ -315,6 +315,17 @@ impl Kernel {
             self.halt_until_deadline(vp);
             return Next::Leave(Keep::Blocked);
         }
+        // With interrupts off only an NMI, INIT or SIPI ends the HLT (APM
+        // vol. 3, HLT): in a partition of several VPs with APICs another
+        // VP can still send one (Linux parks the CPUs it stops so, before
+        // it powers off), so the VP sleeps until one is posted to it
+        // (`lapic_ipi::post_to`). Alone, nothing can: its handler is told.
+        if record.apic.is_some() && !self.solo(vp) {
+            if let Some(record) = self.vps.get_mut(vp) {
+                record.state = super::VpState::Parked;
+            }
+            return Next::Leave(Keep::Blocked);
+        }
         log::info!("{}: HLT with interrupts disabled", self.vp_name(vp));
         self.lifecycle(cpu, vp, |vp| Exit::Halt {
             rflags: vp.vmcb.save.rflags,

@@ -59,6 +59,17 @@ impl Vp {
         self.pending_nmi || apic.pending_vector().is_some()
     }
 
+    /// Whether an NMI waits for this VP (one its APIC took included): what
+    /// ends a HLT executed with interrupts off.
+    pub fn nmi_wakes(&mut self) -> bool {
+        if let Some(apic) = self.apic.as_mut()
+            && apic.take_nmi()
+        {
+            self.pending_nmi = true;
+        }
+        self.pending_nmi
+    }
+
     /// The host TSC of this VP's next APIC timer deadline.
     pub fn apic_deadline(&self) -> Option<u64> {
         let deadline = self.apic.as_ref()?.next_timer_deadline()?;

@@ -267,9 +267,13 @@ impl Kernel {
             VpState::Parked | VpState::WaitForSipi => {
                 // On no CPU: its APIC is the lock holder's.
                 record.take_posted();
+                let masked = record.vmcb.save.rflags & (1 << 9) == 0;
                 let wakes = match record.state {
                     VpState::WaitForSipi => false,
                     VpState::Runnable => true,
+                    // Halted with interrupts off: only an NMI ends it
+                    // (INIT and SIPI made it runnable above).
+                    _ if masked => record.nmi_wakes(),
                     _ => record.apic_wakes(),
                 };
                 // A post never brings a timer deadline forward (INIT
