@@ -11,7 +11,9 @@ use crate::sched::{self, Keep};
 use crate::state::{Ending, KERNEL, Kernel};
 use crate::{console, exit, percpu};
 use tessera_abi::{CONSOLE_WRITE_MAX, CapTransfer, NO_SELECTOR, Status, Syscall};
-use tessera_capability::{CapError, Capability, Object, ObjectKind, Rights, SlotAddr, ThreadId};
+use tessera_capability::{
+    CapError, Capability, NotificationId, Object, ObjectKind, Rights, SlotAddr, ThreadId,
+};
 use tessera_ipc::{CallOutcome, WaitOutcome};
 
 /// Entered from `syscall_entry` on the CPU's kernel stack, with the thread's
@@ -336,17 +338,22 @@ fn wait(kernel: &mut Kernel, thread: ThreadId, selector: u64, reply_first: bool)
     }
 }
 
-fn signal(kernel: &mut Kernel, thread: ThreadId, selector: u64) -> Result<Keep> {
-    let cap = lookup(
-        kernel,
-        thread,
-        selector,
-        ObjectKind::Notification,
-        Rights::SIGNAL,
-    )?;
+/// The notification of the capability in `selector`, if it has `rights`.
+fn notification(
+    kernel: &Kernel,
+    thread: ThreadId,
+    selector: u64,
+    rights: Rights,
+) -> Result<NotificationId> {
+    let cap = lookup(kernel, thread, selector, ObjectKind::Notification, rights)?;
     let Object::Notification(notification) = cap.object else {
         unreachable!("looked up as a notification")
     };
+    Ok(notification)
+}
+
+fn signal(kernel: &mut Kernel, thread: ThreadId, selector: u64) -> Result<Keep> {
+    let notification = notification(kernel, thread, selector, Rights::SIGNAL)?;
     let bits = kernel.threads[&thread].context.rsi;
     if let Some(waiter) = kernel.ipc.signal(notification, bits).map_err(ipc_status)? {
         kernel.wake(waiter);
@@ -356,16 +363,7 @@ fn signal(kernel: &mut Kernel, thread: ThreadId, selector: u64) -> Result<Keep> 
 
 /// `TimerSignal`: see `component_timers.rs`.
 fn timer_signal(kernel: &mut Kernel, thread: ThreadId, selector: u64) -> Result<Keep> {
-    let cap = lookup(
-        kernel,
-        thread,
-        selector,
-        ObjectKind::Notification,
-        Rights::SIGNAL,
-    )?;
-    let Object::Notification(notification) = cap.object else {
-        unreachable!("looked up as a notification")
-    };
+    let notification = notification(kernel, thread, selector, Rights::SIGNAL)?;
     let context = &kernel.threads[&thread].context;
     let (delay_us, bits) = (context.rsi, context.rdx);
     let key = (notification, kernel.threads[&thread].domain);
@@ -386,16 +384,7 @@ fn timer_signal(kernel: &mut Kernel, thread: ThreadId, selector: u64) -> Result<
 }
 
 fn wait_notification(kernel: &mut Kernel, thread: ThreadId, selector: u64) -> Result<Keep> {
-    let cap = lookup(
-        kernel,
-        thread,
-        selector,
-        ObjectKind::Notification,
-        Rights::WAIT,
-    )?;
-    let Object::Notification(notification) = cap.object else {
-        unreachable!("looked up as a notification")
-    };
+    let notification = notification(kernel, thread, selector, Rights::WAIT)?;
     match kernel
         .ipc
         .wait_notification(thread, notification)

@@ -393,6 +393,7 @@ pub const LINUX_EARLY_BOOT_MARKERS: &[&str] = &[
     "] reboot: Power down",
     "partition linux: ",
     "1 of 1 partitions ended as expected: pass",
+    "deployment verdict from partition-manager",
     VERDICT_PASS,
 ];
 
