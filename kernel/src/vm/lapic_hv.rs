@@ -5,9 +5,9 @@
 //! (`tessera_lapic::hv`), and lazy EOI through the VP assist page's
 //! "No EOI required" bit (§ EOI Assist).
 //!
-//! Lazy EOI is armed only when the kernel injects a vector at an entry
-//! through the locked path, and reconciled at the next exit that reaches
-//! the locked path, before anything reads the APIC. While it is armed the
+//! Lazy EOI is armed at an entry through the locked path, for the highest
+//! vector in service when nothing else is requested, and reconciled at the
+//! next exit that reaches the locked path, before anything reads the APIC. While it is armed the
 //! lock-free path leaves the APIC's MSRs alone (`run.rs` hands it no
 //! APIC), so no register is read with an EOI the guest did but the APIC
 //! has not seen. An interrupt requested for the VP meanwhile makes it exit
@@ -134,27 +134,53 @@ impl Kernel {
 }
 
 impl Vp {
-    /// After the entry's injection: `injected_before` is whether an event
-    /// was already being injected before the APIC's turn (so a valid
-    /// `EVENTINJ` now is not the APIC's), `page` the frame of the VP's
-    /// assist page if lazy EOI applies ([`lazy_eoi_page`]). Sets "No EOI
-    /// required" when the model allows it for the vector just injected.
-    pub fn arm_lazy_eoi(&mut self, injected_before: bool, page: Option<u64>) {
-        let (Some(frame), false) = (page, injected_before) else {
-            return;
-        };
-        let event = self.vmcb.control.event_inj;
-        let Some(apic) = self.apic.as_ref() else {
-            return;
-        };
-        if !event.valid() || self.lazy_eoi.armed().is_some() {
+    /// After the entry's injection, with `page` the frame of the VP's
+    /// assist page if lazy EOI applies ([`lazy_eoi_page`]): sets "No EOI
+    /// required" for the highest vector in service when the model allows
+    /// it (edge-triggered, nothing else requested). Not only right after
+    /// the vector's injection: an exit between the injection and the
+    /// guest's lazy EOI cleared the bit (`reconcile_lazy_eoi`), and the
+    /// entry after it sets it again, as KVM's PV EOI does, so that the
+    /// handler still finds it.
+    pub fn arm_lazy_eoi(&mut self, page: Option<u64>) {
+        if self.lazy_eoi.armed().is_some() {
+            self.keep_lazy_eoi_alone(page);
             return;
         }
-        if self.lazy_eoi.after_injection(apic, event.vector(), true) {
+        let (Some(frame), Some(apic)) = (page, self.apic.as_ref()) else {
+            return;
+        };
+        let Some(vector) = apic.isr().highest() else {
+            return;
+        };
+        if self.lazy_eoi.after_injection(apic, vector, true) {
             apic_assist(frame, |field| {
                 field.fetch_or(NO_EOI_REQUIRED, Ordering::SeqCst)
             });
         }
+    }
+}
+
+impl Vp {
+    /// Still armed at an entry that followed no exit (the entry was
+    /// prepared again): the bit stays only while nothing else is
+    /// requested; otherwise it is cleared, as the TLFS asks when "a lower
+    /// priority interrupt is requested", and the guest's EOI, if it did
+    /// one, is performed.
+    fn keep_lazy_eoi_alone(&mut self, page: Option<u64>) {
+        let Some(apic) = self.apic.as_mut() else {
+            return;
+        };
+        if apic.irr().is_empty() && page.is_some() {
+            return;
+        }
+        let was_set = page.is_none_or(|frame| {
+            apic_assist(frame, |field| {
+                field.fetch_and(!NO_EOI_REQUIRED, Ordering::SeqCst)
+            }) & NO_EOI_REQUIRED
+                != 0
+        });
+        let _ = self.lazy_eoi.reconcile(apic, was_set);
     }
 }
 

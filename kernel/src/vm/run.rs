@@ -277,11 +277,10 @@ impl Kernel {
         }
         vp_record.end_shadow_past();
         vp_record.inject_pending();
-        let injected_before = vp_record.vmcb.control.event_inj.valid();
         if let Some(deadline) = vp_record.inject_apic() {
             crate::arch::apic::interrupt_by(cpu, deadline);
         }
-        vp_record.arm_lazy_eoi(injected_before, lazy_eoi_page);
+        vp_record.arm_lazy_eoi(lazy_eoi_page);
         vp_record.guard_cr8();
         if let Some(kind) = Injected::of(vp_record.vmcb.control.event_inj) {
             vp_record.exit_counts.injected(kind);
