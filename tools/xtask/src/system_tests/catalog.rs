@@ -585,6 +585,10 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         deployment: Some("linux"),
         markers: LINUX_EARLY_BOOT_MARKERS,
         absent: LINUX_EARLY_BOOT_ABSENT,
+        not_nested: Some(
+            "under nested KVM Linux stalls bringing up its second VP (CI at 5a01eaf, two L1 boots: \
+             calibrate_delay_direct fails on VP 1, then no output); open in issue 13",
+        ),
         ..SystemTest::DEFAULT
     },
     // The kernel's console input on its own: console-reader waits on the
