@@ -127,9 +127,10 @@ pub fn current() -> Option<&'static PerCpu> {
 #[inline]
 pub fn installed() -> &'static PerCpu {
     let record: *const PerCpu;
-    // SAFETY: on these paths GS_BASE is this CPU's record (every entry
-    // from ring 3 swaps it in first), and the record's first field points
-    // at itself (`install`); the load reads only that field.
+    // On these paths GS_BASE is this CPU's record (every entry from ring 3
+    // swaps it in first), and the record's first field points at itself
+    // (`install`); the load reads only that field.
+    // SAFETY: by the argument just above.
     unsafe {
         core::arch::asm!(
             "mov {}, gs:[0]",

@@ -153,11 +153,14 @@ pub(crate) fn with_message_buffer<R>(count: usize, read: impl FnOnce(&[u64]) -> 
     let count = count.min(tessera_abi::MESSAGE_BUFFER_WORDS);
     #[cfg(target_os = "none")]
     {
+        // The buffer page is mapped for the thread's life and holds 512
+        // words; `count` fits; the slice lives only for `read`, during which
+        // this thread makes no system call, so nothing writes them.
         #[allow(unsafe_code)]
-        // SAFETY: the buffer page is mapped for the thread's life and holds
-        // 512 words; `count` fits; the slice lives only for `read`, during
-        // which this thread makes no system call, so nothing writes them.
-        let words = unsafe { core::slice::from_raw_parts(message_buffer().cast_const(), count) };
+        let words = {
+            // SAFETY: by the argument just above.
+            unsafe { core::slice::from_raw_parts(message_buffer().cast_const(), count) }
+        };
         read(words)
     }
     #[cfg(not(target_os = "none"))]

@@ -95,8 +95,9 @@ pub fn send_and_look(icr: u64) -> Result<u64, Caught> {
 pub fn send_all_then_take(icrs: &[u64]) -> Result<(), Caught> {
     guarded(|| {
         for &icr in icrs {
-            // SAFETY: a WRMSR of the ICR with interrupts off (the checks
-            // run with IF clear); a #GP is caught by `guarded_asm!`.
+            // A WRMSR of the ICR with interrupts off (the checks run with
+            // IF clear); a #GP is caught by `guarded_asm!`.
+            // SAFETY: by the argument just above.
             unsafe {
                 guarded_asm!(
                     "wrmsr";

@@ -67,8 +67,9 @@ pub fn write_u64(address: u64, value: u64) {
 #[must_use]
 pub fn read_u32(address: u64) -> u32 {
     let value: u32;
-    // SAFETY: as for `read_u64`; the asm reads the 4 bytes at `address`
-    // and nothing else.
+    // As for `read_u64`; the asm reads the 4 bytes at `address` and
+    // nothing else.
+    // SAFETY: by the argument just above.
     unsafe {
         core::arch::asm!(
             "mov {value:e}, dword ptr [{address}]",
