@@ -91,6 +91,19 @@ pub(crate) struct VpState<P> {
     pub sint_routes: u16,
 }
 
+impl<P> VpState<P> {
+    /// A VP at creation or reset, over `pages`.
+    fn reset(pages: P) -> Self {
+        Self {
+            registers: SynicRegisters::default(),
+            timers: [Stimer::default(); HV_SYNTHETIC_TIMER_COUNT],
+            queues: [SintQueue::default(); HV_SYNIC_SINT_COUNT],
+            pages,
+            sint_routes: 0,
+        }
+    }
+}
+
 /// One partition's SynIC.
 #[derive(Debug)]
 pub(crate) struct PartitionState<P> {
@@ -204,16 +217,7 @@ impl<P: SynicPages> Synic<P> {
     /// Adds a partition with one VP per element of `pages` (each VP's two
     /// pages, zeroed), registers and timers at their reset values.
     pub fn add_partition(&mut self, policy: PartitionPolicy, pages: Vec<P>) -> PartitionRef {
-        let vps = pages
-            .into_iter()
-            .map(|pages| VpState {
-                registers: SynicRegisters::default(),
-                timers: [Stimer::default(); HV_SYNTHETIC_TIMER_COUNT],
-                queues: [SintQueue::default(); HV_SYNIC_SINT_COUNT],
-                pages,
-                sint_routes: 0,
-            })
-            .collect();
+        let vps = pages.into_iter().map(VpState::reset).collect();
         self.partitions.push(PartitionState {
             policy,
             vps,
@@ -222,6 +226,41 @@ impl<P: SynicPages> Synic<P> {
             routes: EventRouteTable::new(),
         });
         PartitionRef(self.partitions.len() as u32 - 1)
+    }
+
+    /// Gives partition `partition` VP `vp` (a VP created after the
+    /// partition's SynIC, or created again at an index a destroyed VP
+    /// had), with its two pages, zeroed, and registers and timers at their
+    /// reset values. Indexes below `vp` that no VP holds yet get
+    /// [`Default`] pages (for the kernel: no frames). Returns `false` for
+    /// an unknown partition.
+    pub fn add_vp(&mut self, partition: PartitionRef, vp: u32, pages: P) -> bool
+    where
+        P: Default,
+    {
+        let Some(part) = self.partition_mut(partition) else {
+            return false;
+        };
+        let index = vp as usize;
+        while part.vps.len() <= index {
+            part.vps.push(VpState::reset(P::default()));
+        }
+        part.vps[index] = VpState::reset(pages);
+        true
+    }
+
+    /// Takes VP `vp`'s pages away (the VP is gone and its frames go back):
+    /// it keeps [`Default`] pages, and its queued messages and timers stop
+    /// mattering until [`add_vp`](Self::add_vp) gives the index pages
+    /// again. Returns the pages it had.
+    pub fn take_pages(&mut self, partition: PartitionRef, vp: u32) -> Option<P>
+    where
+        P: Default,
+    {
+        let state = self.vp_mut(partition, vp)?;
+        let pages = core::mem::take(&mut state.pages);
+        *state = VpState::reset(P::default());
+        Some(pages)
     }
 
     pub(crate) fn partition(&self, partition: PartitionRef) -> Option<&PartitionState<P>> {
