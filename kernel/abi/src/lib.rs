@@ -96,7 +96,7 @@ pub mod audit;
 pub mod vm;
 
 /// The ABI this crate describes.
-pub const ABI_VERSION: u32 = 7;
+pub const ABI_VERSION: u32 = 8;
 
 /// Message words that travel in registers on every IPC operation.
 pub const MESSAGE_WORDS: usize = 6;
@@ -353,6 +353,24 @@ pub enum Syscall {
     /// [`TIMERS_PER_COMPONENT`] armed at once; another is
     /// [`Status::OutOfMemory`]. Its deadlines end with it.
     TimerSignal = 44,
+    /// Stores a SynIC register of the partition in `rdi` (WRITE: the
+    /// capability the partition's `synic` component holds), as the guest
+    /// wrote it and the component checked it: word 0 the VP index, word 1
+    /// the MSR (`0x40000080`-`0x4000009F`), word 2 the value. The kernel
+    /// checks the value again (a value the register refuses, an unknown VP
+    /// or MSR: [`Status::InvalidArgument`], on which the component answers
+    /// #GP), stores it, lays the SIM or SIEF page over the guest's memory
+    /// or takes it away, and delivers what the write lets through (EOM, a
+    /// newly enabled SCONTROL or SIMP). A partition without a SynIC is
+    /// [`Status::NoSynic`]. Since version 8.
+    PartitionSynicWrite = 46,
+    /// Reads the SynIC registers of VP word 0 of the partition in `rdi`
+    /// (WRITE) and the partition's register policy into the message
+    /// buffer ([`vm::synic::STATE_WORDS`] words, [`vm::synic`]): how the
+    /// `synic` component builds and rebuilds its copy. A partition without
+    /// a SynIC is [`Status::NoSynic`]; an index no VP has,
+    /// [`Status::InvalidArgument`]. Since version 8.
+    PartitionSynicRead = 47,
 }
 
 /// `TimerSignal` word 0: disarm the notification's deadline.
@@ -363,7 +381,7 @@ pub const TIMERS_PER_COMPONENT: usize = 8;
 impl Syscall {
     /// Every system call, in number order (numbers may have gaps: each
     /// branch of the project owns a range).
-    pub const ALL: [Self; 39] = [
+    pub const ALL: [Self; 41] = [
         Self::Null,
         Self::ConsoleWrite,
         Self::Call,
@@ -403,6 +421,8 @@ impl Syscall {
         Self::ConsoleInputNotify,
         Self::KernelAudit,
         Self::TimerSignal,
+        Self::PartitionSynicWrite,
+        Self::PartitionSynicRead,
     ];
 
     /// Numbers below this may name a call.
@@ -556,6 +576,9 @@ pub enum Status {
     /// The partition's VPs have no local APIC to deliver to
     /// (`PartitionAssertInterrupt`).
     NoApic = 22,
+    /// The partition has no SynIC (no AccessSynicRegs in its Hv#1
+    /// configuration): `PartitionSynicWrite`, `PartitionSynicRead`.
+    NoSynic = 23,
     /// The capability space named does not exist (a kernel bug).
     InvalidCSpace = 0x101,
     /// The selector is outside the capability space.
@@ -614,7 +637,7 @@ pub enum Status {
 
 impl Status {
     /// Every status the kernel returns.
-    pub const KNOWN: [Self; 35] = [
+    pub const KNOWN: [Self; 36] = [
         Self::Success,
         Self::InvalidSyscall,
         Self::InvalidArgument,
@@ -624,6 +647,7 @@ impl Status {
         Self::Busy,
         Self::AlreadyConfigured,
         Self::NoApic,
+        Self::NoSynic,
         Self::InvalidCSpace,
         Self::InvalidSelector,
         Self::EmptySlot,
@@ -676,6 +700,7 @@ impl fmt::Display for Status {
             Self::Busy => "an interrupt is already pending, or another stop waits",
             Self::AlreadyConfigured => "the partition's Hv#1 configuration is already set",
             Self::NoApic => "the partition has no local APIC",
+            Self::NoSynic => "the partition has no SynIC",
             Self::InvalidCSpace => "no such capability space",
             Self::InvalidSelector => "selector outside the capability space",
             Self::EmptySlot => "empty capability slot",

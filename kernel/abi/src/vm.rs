@@ -313,6 +313,35 @@ pub mod apic {
     pub const X2APIC: u64 = 2;
 }
 
+/// The SynIC a partition with AccessSynicRegs has (issue 14): the kernel
+/// holds every VP's registers, the `synic` component validates what the
+/// guest writes to SCONTROL, SIEFP, SIMP, EOM and SINT0-15 (routed to it)
+/// and has the kernel store it ([`Syscall::PartitionSynicWrite`](crate::Syscall::PartitionSynicWrite)), and
+/// rebuilds its copy from the kernel ([`Syscall::PartitionSynicRead`](crate::Syscall::PartitionSynicRead)),
+/// whose answer is [`STATE_WORDS`] message-buffer words laid out as the
+/// constants below say.
+pub mod synic {
+    /// Word: the register policy bits ([`POLICY_POLLING`], [`POLICY_AUTO_EOI`]).
+    pub const POLICY: usize = 0;
+    /// Word: the end of the partition's GPA space (a SIMP or SIEFP page at
+    /// or beyond it is enabled but laid over nothing).
+    pub const GPA_LIMIT: usize = 1;
+    /// Word: SCONTROL.
+    pub const SCONTROL: usize = 2;
+    /// Word: SIEFP.
+    pub const SIEFP: usize = 3;
+    /// Word: SIMP.
+    pub const SIMP: usize = 4;
+    /// Words: SINT0 to SINT15.
+    pub const SINT0: usize = 5;
+    /// The answer's length.
+    pub const STATE_WORDS: usize = SINT0 + 16;
+    /// Policy bit: the SINT Polling bit may be set (`SintPollingModeAvailable`).
+    pub const POLICY_POLLING: u64 = 1 << 0;
+    /// Policy bit: the SINT AutoEOI bit may be set (no `DeprecateAutoEoi`).
+    pub const POLICY_AUTO_EOI: u64 = 1 << 1;
+}
+
 /// The most VPs one partition may have.
 pub const MAX_VPS: u64 = 64;
 

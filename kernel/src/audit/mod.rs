@@ -204,8 +204,9 @@ pub fn run(kernel: &Kernel) -> Report {
     }
 }
 
-/// Nested tables, overlay pages, and each VP's VMCB and message buffer
-/// (`vm::lifecycle`: two charged frames per VP).
+/// Nested tables, overlay pages, each VP's VMCB and message buffer
+/// (`vm::lifecycle`: two charged frames per VP), and each VP's SIM and
+/// SIEF frames (`vm::synic`).
 fn partition_frames(kernel: &Kernel) -> u64 {
     let tables = crate::vm::tables::KernelTables::default();
     let mut held = 0;
@@ -215,9 +216,14 @@ fn partition_frames(kernel: &Kernel) -> u64 {
                 held += 1;
             }
         });
-        held += partition.space.overlays().count() as u64;
+        // A SynIC page's frame is counted with its VP's SynIC, placed or not.
+        held += partition
+            .space
+            .overlays()
+            .filter(|o| !crate::vm::synic::is_synic_overlay(o.id))
+            .count() as u64;
     }
-    held + FRAMES_PER_VP * kernel.vps.iter().count() as u64
+    held + FRAMES_PER_VP * kernel.vps.iter().count() as u64 + kernel.synic_frames()
 }
 
 /// The frames a VP holds: its VMCB and its message buffer.

@@ -192,6 +192,8 @@ fn dispatch(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
         }
         Syscall::KernelAudit => audit::kernel_audit(kernel, thread, selector),
         Syscall::TimerSignal => timer_signal(kernel, thread, selector),
+        Syscall::PartitionSynicWrite => vm::partition_synic_write(kernel, thread, selector),
+        Syscall::PartitionSynicRead => vm::partition_synic_read(kernel, thread, selector),
     }
 }
 

@@ -292,6 +292,9 @@ impl Kernel {
             let pending = Pending::routed(&exit, PendingKind::Other, Some(next_rip));
             return Next::Leave(self.send_exit(cpu, vp, route, &exit, &header, pending));
         }
+        // Its synthetic timers first: what expired is posted, and taken
+        // with the other posts below.
+        self.poll_synic_timers(vp);
         let Some(record) = self.vps.get_mut(vp) else {
             return Next::GONE;
         };

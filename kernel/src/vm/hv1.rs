@@ -95,9 +95,23 @@ impl Kernel {
             .partitions
             .get_mut(partition)
             .ok_or(Status::InvalidArgument.code())?;
+        if state.config.privileges.access_synic_regs()
+            && target.apic == super::lapic::ApicChoice::None
+        {
+            // The SynIC delivers through local APICs.
+            return Err(Status::NoApic.code());
+        }
         target.fast.set_hv1(state.config, state.dispatch_policy);
         log::info!("partition {}: Hv#1 interface on", target.name);
         target.hv1 = Some(state);
+        if let Err(status) = self.create_synic(partition) {
+            // Out of frames for the VPs' SynIC pages: no interface at all.
+            self.drop_synic(partition);
+            if let Some(target) = self.partitions.get_mut(partition) {
+                target.hv1 = None;
+            }
+            return Err(status);
+        }
         Ok(())
     }
 
@@ -122,6 +136,7 @@ impl Kernel {
             self.refresh_apic_address(vp);
         }
         self.reset_time(partition, vps);
+        self.reset_synic(partition);
         // Every overlay is Hv#1 state: remove the top one until none is
         // left (no list of them is needed, so nothing is allocated).
         while let Some(id) = self
@@ -195,7 +210,15 @@ impl Kernel {
         }
         let effect = match result {
             Ok(effect) => effect,
-            Err(MsrFault::GeneralProtection | MsrFault::Forward) => {
+            // The synthetic timers are the kernel's (`synic.rs`); the
+            // SynIC registers reach here only without their route.
+            Err(MsrFault::Forward) => {
+                return Some(
+                    self.stimer_msr(vp, msr, write, next_rip)
+                        .unwrap_or_else(|| self.inject_gp(vp)),
+                );
+            }
+            Err(MsrFault::GeneralProtection) => {
                 return Some(self.inject_gp(vp));
             }
         };

@@ -86,9 +86,20 @@ impl Kernel {
             return;
         };
         record.state = VpState::Parked;
-        if let Some(deadline) = record.apic_deadline() {
-            HALTED_WITH_DEADLINE[record.cpu].store(true, Ordering::Relaxed);
-            crate::arch::apic::interrupt_by(record.cpu, deadline);
+        let cpu = record.cpu;
+        if let Some(deadline) = self.vp_deadline(vp) {
+            HALTED_WITH_DEADLINE[cpu].store(true, Ordering::Relaxed);
+            crate::arch::apic::interrupt_by(cpu, deadline);
+        }
+    }
+
+    /// The host TSC of VP `vp`'s next timer deadline: its APIC timer's or
+    /// its synthetic timers' (`synic.rs`), whichever comes first.
+    pub fn vp_deadline(&self, vp: VpId) -> Option<u64> {
+        let apic = self.vps.get(vp)?.apic_deadline();
+        match (apic, self.synic_deadline(vp)) {
+            (Some(a), Some(s)) => Some(a.min(s)),
+            (a, s) => a.or(s),
         }
     }
 
@@ -97,7 +108,7 @@ impl Kernel {
     pub fn vp_waits_for_timer(&self) -> bool {
         self.vps
             .iter()
-            .any(|(_, vp)| vp.state == VpState::Parked && vp.apic_deadline().is_some())
+            .any(|(id, vp)| vp.state == VpState::Parked && self.vp_deadline(id).is_some())
     }
 
     /// On `cpu`, about to pick a thread: wakes its halted VPs whose APIC
@@ -115,7 +126,7 @@ impl Kernel {
             if record.cpu != cpu || record.state != VpState::Parked {
                 continue;
             }
-            let Some(deadline) = record.apic_deadline() else {
+            let Some(deadline) = self.vp_deadline(id) else {
                 continue;
             };
             waiting = true;
@@ -128,14 +139,19 @@ impl Kernel {
         }
         HALTED_WITH_DEADLINE[cpu].store(waiting, Ordering::Relaxed);
         for id in due {
+            // Its synthetic timers post what expired, which wakes it.
+            self.poll_synic_timers(id);
             let Some(record) = self.vps.get_mut(id) else {
                 continue;
             };
+            if record.state != VpState::Parked {
+                continue;
+            }
             if record.apic_wakes() {
                 record.state = VpState::Runnable;
                 let thread = record.thread;
                 self.wake(thread);
-            } else if let Some(deadline) = record.apic_deadline() {
+            } else if let Some(deadline) = self.vp_deadline(id) {
                 // A masked expiry: the next period's deadline.
                 earliest = Some(earliest.map_or(deadline, |e| e.min(deadline)));
             }

@@ -145,6 +145,7 @@ impl Kernel {
             lowest_priority_next: 0,
             log_budget: Default::default(),
             exit_stats: Default::default(),
+            synic: None,
         };
         match self.partitions.insert(partition) {
             Ok(id) => {
@@ -287,6 +288,12 @@ impl Kernel {
             let _ = target.vps.push(vp);
         }
         self.refresh_apic_address(vp);
+        // Without frames for its SynIC pages the VP cannot have a SynIC:
+        // it runs without one (its registers answer InvalidArgument to the
+        // component, which makes them #GP), never with a dangling page.
+        if let Err(status) = self.synic_add_vp(vp) {
+            log::warn!("VP {index}: no frames for its SynIC pages ({status:#x})");
+        }
         let _ = self.threads.insert(
             thread,
             Thread {

@@ -26,6 +26,7 @@
 //! | `lapic_inject` | an APIC interrupt into the VMCB: `EVENTINJ` or an interrupt window |
 //! | `lapic_fast` | the x2APIC MSR exits answered without the lock |
 //! | `lapic_ipi` | interrupt messages between a partition's VPs (IPIs, INIT/SIPI) and from its devices |
+//! | `synic` | the SynIC and synthetic timers: registers, timers, SIM/SIEF overlays, deliveries |
 //! | `device_interrupt` | device interrupt messages (from the I/O APIC's component) posted to the APICs they name |
 /// Logs a line that a guest's exits make the kernel print, within its
 /// partition's budget (`tessera_vcpu::log_budget`: the first lines, then
@@ -100,6 +101,7 @@ pub mod parameter_memory;
 pub mod pending;
 pub mod run;
 pub mod skip;
+pub mod synic;
 pub mod tables;
 pub mod teardown;
 pub mod time;
@@ -170,6 +172,9 @@ pub struct Partition {
     /// The exit statistics of its VPs that are gone, and its forwarded
     /// exits by route (`exit_stats.rs`).
     pub exit_stats: exit_stats::PartitionExitStats,
+    /// Its SynIC and synthetic timers, if its Hv#1 configuration grants
+    /// AccessSynicRegs (`synic.rs`).
+    pub synic: Option<Box<synic::PartitionSynic>>,
 }
 
 /// Whose a partition's RAM mapping is.

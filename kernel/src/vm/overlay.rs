@@ -1,5 +1,6 @@
 //! Overlay pages: kernel pages the guest lays over its GPA space by
-//! identity — the hypercall page and the VP assist pages (TLFS md
+//! identity — the hypercall page, the VP assist pages and the SynIC's SIM
+//! and SIEF pages (whose frames their VP keeps, `synic.rs`) (TLFS md
 //! `hypercall-interface.md` § Establishing the Hypercall Interface;
 //! `vp-properties.md` § VP Assist Page). `tessera_gpa_space` decides what
 //! the nested table maps (the top overlay, else RAM, else nothing); this
@@ -54,13 +55,44 @@ impl Kernel {
                 let payer = target.payer;
                 self.flush_partition(partition, cpu);
                 if let Some(old) = moved {
-                    self.give_overlay_frame(payer, old.frame);
+                    self.give_overlay_frame(payer, old.id, old.frame);
                 }
                 Some(())
             }
             Err(error) => {
                 log::debug!("overlay {id:?} at {gpa:#x}: {error:?}");
                 tables.give_frame(frame);
+                None
+            }
+        }
+    }
+
+    /// Places overlay `id` at `gpa` as `frame`, a page its owner keeps
+    /// (a VP's SIM or SIEF frame, `synic.rs`): removing or moving the
+    /// overlay never frees it. `None` when a nested table could not be
+    /// had (the page is then not visible, as for a page beyond the GPA
+    /// space).
+    pub fn place_overlay_frame(
+        &mut self,
+        partition: PartitionId,
+        id: OverlayId,
+        gpa: u64,
+        frame: u64,
+        rights: GuestRights,
+        cpu: usize,
+    ) -> Option<()> {
+        let Kernel {
+            partitions, caps, ..
+        } = self;
+        let target = partitions.get_mut(partition)?;
+        let mut tables = KernelTables::charged(Charged::to(caps, target.payer));
+        match target.space.place_overlay(&mut tables, id, gpa, frame, rights) {
+            Ok(_) => {
+                self.flush_partition(partition, cpu);
+                Some(())
+            }
+            Err(error) => {
+                log::debug!("overlay {id:?} at {gpa:#x}: {error:?}");
                 None
             }
         }
@@ -81,12 +113,16 @@ impl Kernel {
         };
         let payer = target.payer;
         self.flush_partition(partition, cpu);
-        self.give_overlay_frame(payer, gone.frame);
+        self.give_overlay_frame(payer, gone.id, gone.frame);
     }
 
     /// Gives an overlay's frame back to the pool and to `payer`'s quota,
     /// once the flush that took it out of every translation is done.
-    fn give_overlay_frame(&mut self, payer: tessera_capability::CSpaceId, frame: u64) {
+    /// A SynIC page's frame stays with its VP.
+    fn give_overlay_frame(&mut self, payer: tessera_capability::CSpaceId, id: OverlayId, frame: u64) {
+        if super::synic::is_synic_overlay(id) {
+            return;
+        }
         Charged::to(&mut self.caps, payer).give(x86_64::PhysAddr::new(frame));
     }
 

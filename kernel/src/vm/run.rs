@@ -57,6 +57,9 @@ extern "C" fn vp_main(raw: u64) -> ! {
         let Some(code) = kernel.vps.get(vp).map(|v| v.vmcb.control.exit_code) else {
             sched::after_syscall(guard, cpu, Keep::Blocked)
         };
+        // The vectors in service before the exit: those it ends may free
+        // SynIC slots (`synic.rs`).
+        let in_service = kernel.synic_isr(vp);
         // Before anything reads the APIC, a stop included (`lapic_hv.rs`).
         kernel.reconcile_lazy_eoi(vp);
         if kernel.stop_at_exit(vp) {
@@ -64,6 +67,7 @@ extern "C" fn vp_main(raw: u64) -> ! {
             sched::after_syscall(guard, cpu, Keep::Blocked)
         }
         let next = kernel.handle_exit(cpu, vp);
+        kernel.synic_eois(vp, in_service);
         let outcome = match (&next, kernel.vps.get(vp).map(|v| v.state)) {
             (Next::Resume, _) => Outcome::Kernel,
             (Next::Leave(_), Some(VpState::AwaitingReply(_))) => Outcome::Forwarded,
@@ -242,6 +246,9 @@ impl Kernel {
         {
             return Err(keep);
         }
+        // Its synthetic timers (`synic.rs`): what expired is posted to its
+        // APIC, taken just below.
+        let synic_deadline = self.poll_synic_timers(vp);
         // Interrupts other VPs posted (`lapic_ipi`): INIT may put the VP
         // into wait-for-SIPI, which it leaves the CPU for.
         let state = self.vps.get_mut(vp).ok_or(Keep::Blocked)?;
@@ -263,8 +270,12 @@ impl Kernel {
         let lazy_eoi_page = super::lapic_hv::lazy_eoi_page(target, state);
         let exceptions = target.exception_intercepts;
         let solo = target.vps.len() <= 1;
+        // With a SynIC, the APIC's EOIs and injections are the locked
+        // path's too: they end SINT vectors (`synic_eois`) and perform
+        // AutoEOI (`synic_auto_eoi`).
         let eoi_routed = target.apic != super::lapic::ApicChoice::None
-            && target.route(tessera_abi::vm::intercept::EOI, 0).is_some();
+            && (target.route(tessera_abi::vm::intercept::EOI, 0).is_some()
+                || target.synic.is_some());
         let fast: *const FastPartition = &*target.fast;
         let generation = target.fast.tlb_generation.load(Ordering::SeqCst);
         let (serial, npt_root) = (target.fast.serial, target.space.npt().root());
@@ -277,9 +288,16 @@ impl Kernel {
         }
         vp_record.end_shadow_past();
         vp_record.inject_pending();
-        if let Some(deadline) = vp_record.inject_apic() {
+        let apic_deadline = vp_record.inject_apic();
+        let deadline = match (apic_deadline, synic_deadline) {
+            (Some(a), Some(s)) => Some(a.min(s)),
+            (a, s) => a.or(s),
+        };
+        if let Some(deadline) = deadline {
             crate::arch::apic::interrupt_by(cpu, deadline);
         }
+        self.synic_auto_eoi(vp);
+        let vp_record = self.vps.get_mut(vp).ok_or(Keep::Blocked)?;
         vp_record.arm_lazy_eoi(lazy_eoi_page);
         vp_record.guard_cr8();
         if let Some(kind) = Injected::of(vp_record.vmcb.control.event_inj) {

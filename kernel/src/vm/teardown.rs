@@ -111,6 +111,7 @@ impl Kernel {
         self.sched.forget(record.thread);
         let _ = self.ipc.remove_thread(record.thread, &mut |_| {});
         self.threads.remove(&record.thread);
+        self.synic_release_vp(record.partition, record.index, record.payer);
         let mut charged = Charged::to(&mut self.caps, record.payer);
         charged.give(record.vmcb.into_storage().into_frame());
         charged.give(record.message_buffer);
@@ -139,7 +140,10 @@ impl Kernel {
         super::exit_stats::partition_gone(&target);
         let mut tables = KernelTables::charged(Charged::to(&mut self.caps, target.payer));
         for overlay in target.space.destroy(&mut tables) {
-            tables.give_frame(x86_64::PhysAddr::new(overlay.frame));
+            // A SynIC page's frame is its VP's, given back with the VP.
+            if !super::synic::is_synic_overlay(overlay.id) {
+                tables.give_frame(x86_64::PhysAddr::new(overlay.frame));
+            }
         }
         tables::free_asid(target.asid);
         component_log!(
