@@ -51,7 +51,7 @@ mod component {
     use partition_manager::outcome::{Judgement, Outcome};
     use partition_manager::registers::{initial_registers, register_name};
     use partition_manager::routes::{
-        RouteLine, attach_slots, interrupt_controller_slot, lifecycle_state,
+        RouteLine, attach_slots, interrupt_controller_slot, lifecycle_state, synic_slot,
     };
     use partition_manager::slots::{MANAGER_DATA_VIEW, Slots, Window};
     use tessera_boot_plan::GuestFormat;
@@ -421,8 +421,11 @@ mod component {
         }
 
         let controller = interrupt_controller_slot(&partition.routes);
+        // The SynIC component stores registers through the same kind of
+        // capability (WRITE on the partition: `PartitionSynicWrite`).
+        let synic = synic_slot(&partition.routes);
         for handler in attach_slots(&partition.routes) {
-            let attached = if controller == Some(handler) {
+            let attached = if controller == Some(handler) || synic == Some(handler) {
                 let vps = partition.spec.vp_cpus.clone().count() as u64;
                 let shape = tessera_rt::abi::vm::attach_shape(partition.spec.memory_bytes, vps);
                 attach_controller(slots, handler, name, cap, shape)

@@ -89,6 +89,22 @@ pub fn interrupt_controller_slot(routes: &[RouteSpec]) -> Option<u32> {
         .filter(|&slot| !is_own_slot(routes, slot))
 }
 
+/// The slot of the handler of the SynIC registers (the MSR route that
+/// takes `HV_X64_MSR_SCONTROL`): the `synic` component, which gets the
+/// partition's SynIC capability with the attach message (`None`: none).
+pub fn synic_slot(routes: &[RouteSpec]) -> Option<u32> {
+    routes
+        .iter()
+        .find(|r| {
+            r.kind == intercept::MSR
+                && route::range_of(r.kind, r.parameter).is_some_and(|(first, last)| {
+                    (first..=last).contains(&u64::from(tlfs::msr::HV_X64_MSR_SCONTROL))
+                })
+        })
+        .map(|r| r.slot)
+        .filter(|&slot| !is_own_slot(routes, slot))
+}
+
 /// The register mask of the lifecycle route (what comes after the TLFS
 /// message of a lifecycle exit), 0 if there is none.
 pub fn lifecycle_state(routes: &[RouteSpec]) -> u64 {
@@ -116,6 +132,24 @@ mod tests {
 
     fn io(first: u64, last: u64, slot: u32) -> RouteSpec {
         route(intercept::IO_PORT, first | last << 16, slot)
+    }
+
+    #[test]
+    fn the_synic_is_the_handler_of_scontrol() {
+        let msrs = |first: u64, last: u64, slot| route(intercept::MSR, first | last << 32, slot);
+        let routes = vec![
+            route(intercept::LIFECYCLE, 0, 5),
+            msrs(0x4C00_0000, 0x4C00_000F, 6),
+            msrs(0x4000_0080, 0x4000_009F, 7),
+        ];
+        assert_eq!(synic_slot(&routes), Some(7));
+        assert_eq!(synic_slot(&routes[..2]), None);
+        // The manager's own endpoint never gets it.
+        let own = vec![
+            route(intercept::LIFECYCLE, 0, 5),
+            msrs(0x4000_0080, 0x4000_009F, 5),
+        ];
+        assert_eq!(synic_slot(&own), None);
     }
 
     #[test]

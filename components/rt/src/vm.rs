@@ -161,6 +161,35 @@ pub fn partition_assert_interrupt_words(partition: u32, words: [u64; 3]) -> Resu
     .map(|out| out.words[0])
 }
 
+/// Stores SynIC register `msr` (`0x40000080`-`0x4000009F`) of VP `vp` of
+/// `partition` (WRITE: the `synic` component's capability) as `value`,
+/// which the caller checked; the kernel checks it again
+/// (`InvalidArgument`: answer #GP) and does what the write asks
+/// (`tessera_abi::Syscall::PartitionSynicWrite`).
+pub fn partition_synic_write(partition: u32, vp: u32, msr: u32, value: u64) -> Result<(), Error> {
+    call(
+        Syscall::PartitionSynicWrite,
+        partition,
+        [u64::from(vp), u64::from(msr), value, 0, 0, 0],
+    )
+}
+
+/// VP `vp`'s SynIC registers and the partition's register policy
+/// (`tessera_abi::vm::synic`: [`synic::STATE_WORDS`](tessera_abi::vm::synic::STATE_WORDS) words).
+pub fn partition_synic_read(
+    partition: u32,
+    vp: u32,
+) -> Result<[u64; tessera_abi::vm::synic::STATE_WORDS], Error> {
+    call(
+        Syscall::PartitionSynicRead,
+        partition,
+        [u64::from(vp), 0, 0, 0, 0, 0],
+    )?;
+    let mut words = [0; tessera_abi::vm::synic::STATE_WORDS];
+    read_message_buffer(&mut words);
+    Ok(words)
+}
+
 /// Gives `partition` (CONTROL) the Hv#1 interface that `words` describe
 /// (`tessera_abi::vm::hv1`: what `Hv1Config::to_words` of `tessera-hv1`
 /// writes, which the manifest compiler puts into the manager data): the

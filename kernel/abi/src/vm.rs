@@ -340,6 +340,11 @@ pub mod synic {
     pub const POLICY_POLLING: u64 = 1 << 0;
     /// Policy bit: the SINT AutoEOI bit may be set (no `DeprecateAutoEoi`).
     pub const POLICY_AUTO_EOI: u64 = 1 << 1;
+
+    /// The [`POLICY`] word.
+    pub const fn policy_word(polling: bool, auto_eoi: bool) -> u64 {
+        (if polling { POLICY_POLLING } else { 0 }) | (if auto_eoi { POLICY_AUTO_EOI } else { 0 })
+    }
 }
 
 /// The most VPs one partition may have.

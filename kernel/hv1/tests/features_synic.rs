@@ -1,6 +1,7 @@
-//! `hv-synic`, `hv-stimer` and `hv-stimer-direct`: modelled in
-//! `kernel/synic`, refused for deployments until the kernel serves them,
-//! with QEMU's CPUID bits when a test enables them.
+//! `hv-synic`, `hv-stimer` and `hv-stimer-direct`: served by the kernel
+//! and the `synic` component (issue 14), with QEMU's CPUID bits;
+//! `HvCallPostMessage` and `HvCallSignalEvent` stay modelled, so a
+//! deployment's `hv-synic` leaves their privileges out.
 
 use tessera_hv1::cpuid::{
     CpuidRegister, FeatureError, FeatureScope, Hv1Config, NOT_WIRED_FEATURES, Violation, cpuid,
@@ -22,15 +23,29 @@ fn modelled(names: &[&'static str]) -> Result<Hv1Config, FeatureError<'static>> 
     Hv1Config::from_features_in(names.iter().copied(), FeatureScope::Modelled)
 }
 
-/// The three names are refused for deployments like every modelled name
-/// (`features.rs`, `modelled_names_are_refused_for_deployments`, checks
-/// the refusal and its reason for each name in the list).
+/// The three names are a deployment's now; its `hv-synic` grants the
+/// registers without the two hypercalls the kernel does not serve yet.
 #[test]
-fn refused_for_deployments() {
+fn accepted_for_deployments() {
     for name in SYNIC {
-        assert!(NOT_WIRED_FEATURES.iter().any(|(known, _)| *known == name));
-        assert!(Hv1Config::from_features([name]).is_err());
+        assert!(!NOT_WIRED_FEATURES.iter().any(|(known, _)| *known == name));
     }
+    let all =
+        Hv1Config::from_features(["hv-time", "hv-synic", "hv-stimer", "hv-stimer-direct"]).unwrap();
+    assert!(all.validate_implemented().is_empty());
+    let time = 1 << 1 | 1 << 9;
+    assert_eq!(
+        regs(&all, 0x4000_0003),
+        [0x60 | time | 1 << 2 | 1 << 3, 0, 0, 1 << 19]
+    );
+    // The dependencies hold in the kernel's scope too.
+    assert_eq!(
+        Hv1Config::from_features(["hv-stimer"]),
+        Err(FeatureError::MissingDependency {
+            name: "hv-stimer",
+            requires: "hv-synic"
+        })
+    );
 }
 
 /// TLFS md `feature-discovery.md`: leaf `0x40000003` EAX bit 2
@@ -85,26 +100,20 @@ fn dependencies() {
 }
 
 #[test]
-fn the_kernel_refuses_the_configuration_until_it_serves_it() {
+fn the_kernel_refuses_the_hypercalls_until_it_serves_them() {
     let all = modelled(&["hv-time", "hv-synic", "hv-stimer", "hv-stimer-direct"]).unwrap();
     assert!(all.validate_modelled().is_empty());
     let refused: Vec<_> = all.validate_implemented().iter().collect();
     assert_eq!(
         refused,
-        [
-            Violation::Unimplemented {
-                register: CpuidRegister::Privileges,
-                bits: 1 << 2 | 1 << 3 | 1 << 36 | 1 << 37
-            },
-            Violation::Unimplemented {
-                register: CpuidRegister::FeaturesEdx,
-                bits: 1 << 19
-            },
-        ]
+        [Violation::Unimplemented {
+            register: CpuidRegister::Privileges,
+            bits: 1 << 36 | 1 << 37
+        },]
     );
     let text = refused[0].to_string();
     assert!(
-        text.contains("AccessSynicRegs") && text.contains("SignalEvents"),
+        text.contains("PostMessages") && text.contains("SignalEvents"),
         "{text}"
     );
 }

@@ -86,7 +86,10 @@ impl Kernel {
         } = self;
         let target = partitions.get_mut(partition)?;
         let mut tables = KernelTables::charged(Charged::to(caps, target.payer));
-        match target.space.place_overlay(&mut tables, id, gpa, frame, rights) {
+        match target
+            .space
+            .place_overlay(&mut tables, id, gpa, frame, rights)
+        {
             Ok(_) => {
                 self.flush_partition(partition, cpu);
                 Some(())
@@ -119,7 +122,12 @@ impl Kernel {
     /// Gives an overlay's frame back to the pool and to `payer`'s quota,
     /// once the flush that took it out of every translation is done.
     /// A SynIC page's frame stays with its VP.
-    fn give_overlay_frame(&mut self, payer: tessera_capability::CSpaceId, id: OverlayId, frame: u64) {
+    fn give_overlay_frame(
+        &mut self,
+        payer: tessera_capability::CSpaceId,
+        id: OverlayId,
+        frame: u64,
+    ) {
         if super::synic::is_synic_overlay(id) {
             return;
         }

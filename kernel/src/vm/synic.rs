@@ -201,7 +201,12 @@ impl Kernel {
 
     /// VP `vp` is being reaped: its SIM and SIEF pages leave the guest's
     /// view (the flush included) and their frames go back to its payer.
-    pub(super) fn synic_release_vp(&mut self, partition: PartitionId, index: u32, payer: tessera_capability::CSpaceId) {
+    pub(super) fn synic_release_vp(
+        &mut self,
+        partition: PartitionId,
+        index: u32,
+        payer: tessera_capability::CSpaceId,
+    ) {
         let cpu = crate::percpu::current_index() as usize;
         if self
             .partitions
@@ -347,7 +352,8 @@ impl Kernel {
             .get_mut(partition)
             .ok_or(Status::InvalidArgument.code())?;
         let synic = target.synic.as_mut().ok_or(Status::NoSynic.code())?;
-        if index >= synic.vp_count(ONLY) || synic.pages(ONLY, index).is_none_or(|f| f.message == 0) {
+        if index >= synic.vp_count(ONLY) || synic.pages(ONLY, index).is_none_or(|f| f.message == 0)
+        {
             return Err(Status::InvalidArgument.code());
         }
         let applied = synic
@@ -380,8 +386,7 @@ impl Kernel {
             .ok_or(Status::InvalidArgument.code())?;
         let policy = synic.policy(ONLY).ok_or(Status::NoSynic.code())?.registers;
         let mut words = [0; abi::STATE_WORDS];
-        words[abi::POLICY] = u64::from(policy.polling) * abi::POLICY_POLLING
-            | u64::from(policy.auto_eoi) * abi::POLICY_AUTO_EOI;
+        words[abi::POLICY] = abi::policy_word(policy.polling, policy.auto_eoi);
         words[abi::GPA_LIMIT] = policy.gpa_limit;
         words[abi::SCONTROL] = registers.read(SynicMsr::Scontrol);
         words[abi::SIEFP] = registers.read(SynicMsr::Siefp);
@@ -417,7 +422,14 @@ impl Kernel {
                     OverlayId::SynicMessagePage(_) => frames.message,
                     OverlayId::SynicEventFlagsPage(_) => frames.event_flags,
                 };
-                self.place_overlay_frame(partition, id, gpa, frame, tessera_npt::GuestRights::READ_WRITE, cpu);
+                self.place_overlay_frame(
+                    partition,
+                    id,
+                    gpa,
+                    frame,
+                    tessera_npt::GuestRights::READ_WRITE,
+                    cpu,
+                );
             }
         }
     }
@@ -552,4 +564,3 @@ impl Kernel {
         }
     }
 }
-

@@ -34,8 +34,20 @@ fn a_vp_added_later_starts_at_reset_and_fills_the_gap() {
     synic
         .write_synic(partition, 2, SynicMsr::Scontrol, 1, 0)
         .unwrap();
-    assert_eq!(synic.registers(partition, 2).unwrap().read(SynicMsr::Scontrol), 1);
-    assert_eq!(synic.registers(partition, 0).unwrap().read(SynicMsr::Scontrol), 0);
+    assert_eq!(
+        synic
+            .registers(partition, 2)
+            .unwrap()
+            .read(SynicMsr::Scontrol),
+        1
+    );
+    assert_eq!(
+        synic
+            .registers(partition, 0)
+            .unwrap()
+            .read(SynicMsr::Scontrol),
+        0
+    );
     // An unknown partition takes no VP.
     assert!(!synic.add_vp(tessera_synic::PartitionRef(7), 0, MemoryPages::new()));
 }

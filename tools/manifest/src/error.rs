@@ -213,6 +213,7 @@ pub mod check {
         TOO_MANY_PARTITIONS = "too-many-partitions": "More than 8 partitions for one manager.";
         MANAGER_MEMORY = "manager-memory": "A manager whose quota does not cover its partitions' memory and kernel objects.";
         ROUTE_SLOTS = "route-slots": "A manager without enough free capability slots for its route capabilities.";
+        SYNIC_ROUTE = "synic-route": "A partition with `hv-synic` whose SynIC registers (MSRs 0x40000080-0x4000009f) no one MSR route sends to a component other than its manager: the `synic` component validates them.";
         INTERRUPT_LINE = "interrupt-line": "A partition `lines` entry with a pin outside 0..=23, a pin given twice, a holder that is no component or holds two lines of the partition, no `eoi` route (the interrupt controller the line leads to) or no `apic`, a partition badge past the line slots, or a holder whose line slot is taken or whose priority is above the controller's.";
         PLAN_REJECTED = "plan-rejected": "A manifest that passed every check but whose boot plan the kernel's decoder refuses (a bug in this crate; please report it).";
     }

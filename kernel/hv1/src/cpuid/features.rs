@@ -22,6 +22,9 @@ pub const SUPPORTED_FEATURES: &[&str] = &[
     "hv-tlbflush",
     "hv-tlbflush-ext",
     "hv-xmm-input",
+    "hv-synic",
+    "hv-stimer",
+    "hv-stimer-direct",
     "hv-enforce-cpuid",
     "hv-spinlocks=",
     "hv-vendor-id=",
@@ -44,20 +47,13 @@ pub const NOT_WIRED_REASON: &str = "not yet wired into the kernel";
 /// them, so tests can check their CPUID bits. When the kernel integrates
 /// one, it moves to [`SUPPORTED_FEATURES`] and its bits to the
 /// `IMPLEMENTED_*` masks.
-pub const NOT_WIRED_FEATURES: &[(&str, &str)] = &[
-    (
-        "hv-synic",
-        "the SynIC registers, messages, event flags, ports and connections are modelled in kernel/synic",
-    ),
-    (
-        "hv-stimer",
-        "synthetic timers are modelled in kernel/synic (tessera_synic::timer)",
-    ),
-    (
-        "hv-stimer-direct",
-        "direct-mode synthetic timers are modelled in kernel/synic (tessera_synic::timer)",
-    ),
-];
+///
+/// None now: `hv-synic`, `hv-stimer` and `hv-stimer-direct` are served
+/// (issue 14). In the kernel's scope `hv-synic` grants AccessSynicRegs
+/// only: `HvCallPostMessage` and `HvCallSignalEvent` (PostMessages,
+/// SignalEvents, which QEMU's `hv-synic` also sets) stay modelled until the
+/// kernel routes them.
+pub const NOT_WIRED_FEATURES: &[(&str, &str)] = &[];
 
 /// Which features [`Hv1Config::from_features_in`] accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -148,9 +144,9 @@ impl Hv1Config {
     ///
     /// Boolean names take an optional `=on`/`=off` (also `yes`/`no`,
     /// `true`/`false`). The names modelled but not yet wired into the
-    /// kernel (`hv-synic`, `hv-stimer`, `hv-stimer-direct`: [`NOT_WIRED_FEATURES`])
-    /// are refused as [`FeatureError::Unsupported`] with
-    /// [`NOT_WIRED_REASON`]; QEMU's other `hv-*` names
+    /// kernel ([`NOT_WIRED_FEATURES`], none now) are refused as
+    /// [`FeatureError::Unsupported`] with [`NOT_WIRED_REASON`]; QEMU's
+    /// other `hv-*` names
     /// (`hv-reenlightenment`, `hv-evmcs`, …) likewise with their reason;
     /// anything else is [`FeatureError::Unknown`].
     ///
@@ -174,7 +170,7 @@ impl Hv1Config {
     /// | --- | --- |
     /// | `hv-vapic` | privilege `AccessIntrCtrlRegs` (bit 4) and leaf `0x40000004` EAX bit 3 `UseApicMsrs`, as in QEMU |
     /// | `hv-ipi` | leaf `0x40000004` EAX bit 10 `UseSyntheticClusterIpi` and bit 11 `UseExProcessorMasks`, as in QEMU |
-    /// | `hv-synic` | privilege `AccessSynicRegs` (bit 2): SCONTROL–EOM, SINT0–15; and `PostMessages` (bit 36), `SignalEvents` (bit 37): `HvCallPostMessage`, `HvCallSignalEvent`, as in QEMU (`hyperv_fill_cpuids`) |
+    /// | `hv-synic` | privilege `AccessSynicRegs` (bit 2): SCONTROL–EOM, SINT0–15; and, in the modelled scope only, `PostMessages` (bit 36), `SignalEvents` (bit 37): `HvCallPostMessage`, `HvCallSignalEvent`, as in QEMU (`hyperv_fill_cpuids`) |
     /// | `hv-stimer` | privilege `AccessSyntheticTimerRegs` (bit 3): STIMER0–3 CONFIG/COUNT; needs `hv-synic` and `hv-time`, as in QEMU |
     /// | `hv-stimer-direct` | leaf `0x40000003` EDX bit 19 `DirectSyntheticTimers`; needs `hv-stimer`, as in QEMU |
     ///
@@ -317,10 +313,13 @@ impl Hv1Config {
             }
             "hv-synic" => {
                 let on = boolean(name, value)?;
+                // The two hypercalls are modelled, not served (see
+                // `NOT_WIRED_FEATURES`).
+                let calls = on && scope == FeatureScope::Modelled;
                 self.privileges = p
                     .with_access_synic_regs(on)
-                    .with_post_messages(on)
-                    .with_signal_events(on);
+                    .with_post_messages(calls)
+                    .with_signal_events(calls);
             }
             "hv-stimer" => {
                 self.privileges = p.with_access_synthetic_timer_regs(boolean(name, value)?);

@@ -17,6 +17,8 @@ use tlfs::privilege::HvPartitionPrivilegeMask;
 /// | bit | privilege | implemented by |
 /// | --- | --- | --- |
 /// | 0 | AccessVpRunTimeReg | `HV_X64_MSR_VP_RUNTIME` ([`synthetic_msr`](crate::synthetic_msr)) |
+/// | 2 | AccessSynicRegs | SCONTROL–EOM, SINT0–15: stored by the kernel (`kernel/src/vm/synic.rs`), validated by the `synic` component the manifest routes them to |
+/// | 3 | AccessSyntheticTimerRegs | STIMER0–3 CONFIG/COUNT, answered and run by the kernel (`tessera_synic::timer`) |
 /// | 1 | AccessPartitionReferenceCounter | `HV_X64_MSR_TIME_REF_COUNT` (Requirements § Partition Reference Time Enlightenment: "A hypervisor that provides this privilege must provide the HV_X64_MSR_TIME_REF_COUNT MSR") |
 /// | 5 | AccessHypercallMsrs | `GUEST_OS_ID`, `HYPERCALL` |
 /// | 6 | AccessVpIndex | `VP_INDEX` |
@@ -27,14 +29,15 @@ use tlfs::privilege::HvPartitionPrivilegeMask;
 /// | 15 | AccessTscInvariantControls | `HV_X64_MSR_TSC_INVARIANT_CONTROL` ([`time::tsc_invariant`](crate::time::tsc_invariant)) |
 /// | 52 | EnableExtendedHypercalls | `HvExtCallQueryCapabilities` ([`dispatch`](mod@crate::dispatch)) |
 ///
-/// Not implemented, so never advertised: AccessSynicRegs (2),
-/// AccessSyntheticTimerRegs (3), AccessStatsReg
+/// Not implemented, so never advertised: AccessStatsReg
 /// (8), AccessGuestIdleReg (10), AccessReenlightenmentControls (13), PostMessages (36), SignalEvents (37),
 /// ConnectPort (39), Debugging (43), AccessVSM (48), AccessVpRegisters (49),
 /// StartVirtualProcessor (53).
 pub const IMPLEMENTED_PRIVILEGES: HvPartitionPrivilegeMask = HvPartitionPrivilegeMask::new()
     .with_access_vp_run_time_reg(true)
     .with_access_partition_reference_counter(true)
+    .with_access_synic_regs(true)
+    .with_access_synthetic_timer_regs(true)
     .with_access_intr_ctrl_regs(true)
     .with_access_hypercall_msrs(true)
     .with_access_vp_index(true)
@@ -53,8 +56,11 @@ pub const IMPLEMENTED_FEATURES_ECX: HvFeatureIdentificationEcx = HvFeatureIdenti
 /// [`synthetic_msr`](crate::synthetic_msr);
 /// `ExtendedGvaRangesForFlushVirtualAddressListAvailable` (14) — the flush
 /// calls, which flush the whole address space for that format;
-/// `TimerFrequenciesAvailable` (8) — the frequency MSRs.
+/// `TimerFrequenciesAvailable` (8) — the frequency MSRs;
+/// `DirectSyntheticTimers` (19) — direct-mode synthetic timers
+/// (`tessera_synic::timer`).
 pub const IMPLEMENTED_FEATURES_EDX: HvFeatureIdentificationEdx = HvFeatureIdentificationEdx::new()
+    .with_direct_synthetic_timers(true)
     .with_xmm_registers_for_fast_hypercall_available(true)
     .with_timer_frequencies_available(true)
     .with_guest_crash_msrs_available(true)
@@ -78,9 +84,7 @@ pub const IMPLEMENTED_RECOMMENDATIONS: HvImplementationRecommendationsEax =
         .with_use_ex_processor_masks(true);
 
 /// Privileges whose MSRs or hypercalls Tessera models in pure code but the
-/// kernel does not serve yet: AccessSynicRegs (2) and
-/// AccessSyntheticTimerRegs (3) (the SynIC and timer MSRs, `kernel/synic`),
-/// PostMessages (36)
+/// kernel does not serve yet: PostMessages (36)
 /// and SignalEvents (37) (`HvCallPostMessage`, `HvCallSignalEvent`,
 /// `kernel/synic`). They pass
 /// [`Hv1Config::validate_modelled`](super::Hv1Config::validate_modelled),
@@ -88,15 +92,11 @@ pub const IMPLEMENTED_RECOMMENDATIONS: HvImplementationRecommendationsEax =
 /// when the kernel wires one in, its bit moves to
 /// [`IMPLEMENTED_PRIVILEGES`].
 pub const MODELLED_PRIVILEGES: HvPartitionPrivilegeMask = HvPartitionPrivilegeMask::new()
-    .with_access_synic_regs(true)
-    .with_access_synthetic_timer_regs(true)
     .with_post_messages(true)
     .with_signal_events(true);
 
-/// Leaf `0x40000003` EDX bits modelled but not served: bit 19,
-/// `DirectSyntheticTimers` (`kernel/synic`).
-pub const MODELLED_FEATURES_EDX: HvFeatureIdentificationEdx =
-    HvFeatureIdentificationEdx::new().with_direct_synthetic_timers(true);
+/// Leaf `0x40000003` EDX bits modelled but not served: none now.
+pub const MODELLED_FEATURES_EDX: HvFeatureIdentificationEdx = HvFeatureIdentificationEdx::new();
 
 /// Leaf `0x40000004` EAX bits modelled but not served: none now (the
 /// SynIC's are privileges).
@@ -239,11 +239,11 @@ mod tests {
     fn masks() {
         assert_eq!(
             IMPLEMENTED_PRIVILEGES.into_bits(),
-            1 << 52 | 1 << 15 | 1 << 11 | 1 << 9 | 0b1111_0011
+            1 << 52 | 1 << 15 | 1 << 11 | 1 << 9 | 0b1111_1111
         );
         assert_eq!(
             IMPLEMENTED_FEATURES_EDX.into_bits(),
-            1 << 4 | 1 << 8 | 1 << 10 | 1 << 14 | 1 << 15 | 1 << 18
+            1 << 4 | 1 << 8 | 1 << 10 | 1 << 14 | 1 << 15 | 1 << 18 | 1 << 19
         );
         assert_eq!(
             IMPLEMENTED_RECOMMENDATIONS.into_bits(),

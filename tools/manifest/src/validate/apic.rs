@@ -74,6 +74,11 @@ pub(super) fn check_apic_msrs(
             "hv-ipi",
             "its calls send interrupts to the VPs' APICs",
         ),
+        (
+            config.privileges.access_synic_regs(),
+            "hv-synic",
+            "its interrupts and timers are delivered through the VPs' APICs",
+        ),
     ];
     let at = partition.hv.as_ref().and_then(span);
     let mut ok = true;

@@ -18,6 +18,7 @@ mod partitions;
 mod rights;
 mod slots;
 mod suggest;
+mod synic;
 
 use std::collections::BTreeSet;
 use std::ops::Range;

@@ -396,6 +396,17 @@ fn check_partition(
         ok &= info.is_some();
         routes.push(info);
     }
+    // hv-synic needs the synic component's route.
+    let views: Vec<super::synic::RouteView> = routes
+        .iter()
+        .flatten()
+        .map(|r| super::synic::RouteView {
+            kind: r.kind,
+            parameter: r.parameter,
+            to_manager: Some(r.server) == manager,
+        })
+        .collect();
+    ok &= super::synic::check_synic_route(&entry, p, hv.as_ref(), &views, report);
     // Hypercall routes need the Hv#1 interface: without it the guest's
     // VMMCALL raises #UD, so no hypercall ever reaches a route.
     if p.hv.is_none() {
