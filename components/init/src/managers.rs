@@ -213,6 +213,8 @@ pub fn hand_over(
     filled?;
     dropped?;
 
+    /// `HV_X64_MSR_SCONTROL`, the first SynIC register.
+    const SCONTROL: u64 = 0x4000_0080;
     // The route capabilities: one per (partition, endpoint), badged.
     let granted = rights::CALL | rights::DERIVE | rights::REVOKE;
     let mut installed: Vec<(u16, u16)> = Vec::new();
@@ -228,7 +230,16 @@ pub fn hand_over(
             let controller = plan
                 .routes_of(partition.index)
                 .any(|r| r.kind == tessera_rt::abi::vm::intercept::EOI && r.target == route.target);
-            let rights = if controller {
+            // So does its `synic` component (the server of the MSR route
+            // that takes SCONTROL), which gets the partition's SynIC
+            // capability.
+            let synic = plan.routes_of(partition.index).any(|r| {
+                r.kind == tessera_rt::abi::vm::intercept::MSR
+                    && r.target == route.target
+                    && tessera_boot_plan::route::range_of(r.kind, r.parameter)
+                        .is_some_and(|(first, last)| (first..=last).contains(&SCONTROL))
+            });
+            let rights = if controller || synic {
                 granted | rights::GRANT
             } else {
                 granted
