@@ -270,12 +270,12 @@ impl Kernel {
         let lazy_eoi_page = super::lapic_hv::lazy_eoi_page(target, state);
         let exceptions = target.exception_intercepts;
         let solo = target.vps.len() <= 1;
-        // With a SynIC, the APIC's EOIs and injections are the locked
-        // path's too: they end SINT vectors (`synic_eois`) and perform
-        // AutoEOI (`synic_auto_eoi`).
+        // With its SynIC enabled, the VP's APIC EOIs and injections are
+        // the locked path's too: they end SINT vectors (`synic_eois`) and
+        // perform AutoEOI (`synic_auto_eoi`).
         let eoi_routed = target.apic != super::lapic::ApicChoice::None
             && (target.route(tessera_abi::vm::intercept::EOI, 0).is_some()
-                || target.synic.is_some());
+                || super::synic::synic_enabled(target, state.index));
         let fast: *const FastPartition = &*target.fast;
         let generation = target.fast.tlb_generation.load(Ordering::SeqCst);
         let (serial, npt_root) = (target.fast.serial, target.space.npt().root());

@@ -134,6 +134,19 @@ fn tsc_for(deadline: u64, base_tsc: u64, hz: u64) -> u64 {
     base_tsc.saturating_add(u64::try_from(ticks).unwrap_or(u64::MAX))
 }
 
+/// Whether VP `index` of `partition` has its SynIC enabled (SCONTROL):
+/// only then can a SINT's vector reach its APIC, so only then do its APIC
+/// exits need the locked path (`synic_eois`, `synic_auto_eoi`). Only the
+/// VP's own exits change SCONTROL (forwarded, so the VP re-enters through
+/// `prepare_entry`), or a partition reset with every VP stopped.
+pub fn synic_enabled(partition: &super::Partition, index: u32) -> bool {
+    partition
+        .synic
+        .as_ref()
+        .and_then(|s| s.registers(ONLY, index))
+        .is_some_and(|r| r.scontrol.enable())
+}
+
 impl Kernel {
     /// `PartitionSetHv1` gave `partition` AccessSynicRegs: its SynIC, with
     /// the frames of the VPs it already has. The SynIC delivers through
@@ -487,7 +500,9 @@ impl Kernel {
     /// [`synic_eois`](Self::synic_eois) sees which vectors it ended.
     pub fn synic_isr(&self, vp: VpId) -> Option<VectorSet> {
         let record = self.vps.get(vp)?;
-        self.partitions.get(record.partition)?.synic.as_ref()?;
+        if !synic_enabled(self.partitions.get(record.partition)?, record.index) {
+            return None;
+        }
         Some(*record.apic.as_ref()?.isr())
     }
 

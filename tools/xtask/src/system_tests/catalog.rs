@@ -415,6 +415,12 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         ..SystemTest::DEFAULT
     },
     SystemTest {
+        name: "vm-synic",
+        deployment: Some("vm-synic"),
+        markers: VM_SYNIC_MARKERS,
+        ..SystemTest::DEFAULT
+    },
+    SystemTest {
         name: "vm-smp-1",
         deployment: Some("vm-smp-1"),
         markers: VM_SMP_1_MARKERS,

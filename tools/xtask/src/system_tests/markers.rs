@@ -93,6 +93,38 @@ pub const VM_APIC_MARKERS: &[&str] = &[
     VERDICT_PASS,
 ];
 
+/// The SynIC and the synthetic timers (issue 14): every check of the
+/// `hv-synic` guest, by name, with the `synic` component serving the
+/// partition's SynIC registers.
+pub const VM_SYNIC_MARKERS: &[&str] = &[
+    "boot plan \"vm-synic\": 3 components",
+    "] INFO serving the SynIC registers (MSRs 0x40000080-0x4000009f)",
+    "] INFO partition stimers: SynIC registers served (capability in slot ",
+    "] INFO stimers: # tessera-guest: hv-synic starting",
+    "] INFO stimers: ok 1 - x2APIC on, software enabled; free RAM for the SynIC pages",
+    "] INFO stimers: ok 2 - CPUID 0x40000003: AccessSynicRegs, AccessSyntheticTimerRegs, DirectSyntheticTimers; no PostMessages or SignalEvents",
+    "] INFO stimers: ok 3 - reset values: SCONTROL, SIEFP, SIMP 0, SVERSION 1, EOM reads 0, SINT0-15 0x10000 (masked), STIMER0-3 0",
+    "] INFO stimers: ok 4 - #GP: SVERSION written, EOM non-zero, reserved bits of SCONTROL, SIMP, SIEFP and SINTs, an unmasked SINT vector below 16, Polling not offered",
+    "] INFO stimers: ok 5 - SINTs take vector, mask and AutoEOI; a masked vector below 16 is kept; EOM takes 0",
+    "] INFO stimers: ok 6 - #GP: STIMER reserved bits, direct mode with a vector below 16",
+    "] INFO stimers: ok 7 - SIMP: the page hides the RAM under it while enabled, the RAM comes back when disabled, the page keeps its contents",
+    "] INFO stimers: ok 8 - SIEFP: the page hides the RAM under it while enabled, the RAM comes back when disabled, the page keeps its contents",
+    "] INFO stimers: ok 9 - SCONTROL, SIMP and SINT2 enabled for the timers",
+    "] INFO stimers: ok 10 - one-shot, message mode: HvMessageTimerExpired in the SINT's slot, never early, then the timer is disabled",
+    "] INFO stimers: ok 11 - one-shot, direct mode: the vector without a message, never early",
+    "] INFO stimers: ok 12 - a one-shot set in the past expires at once; auto-enable: a non-zero count sets Enable",
+    "] INFO stimers: ok 13 - a timer firing while SIMP is disabled is delivered when SIMP is enabled",
+    "] INFO stimers: ok 14 - MessagePending: a second expiration waits for a busy slot, is flagged, and comes after EOM",
+    "] INFO stimers: ok 15 - AutoEOI: the SINT's vector is not left in service",
+    "] INFO stimers: ok 16 - periodic: 1000 periods of 20000 units, every expiration on its grid, none early",
+    "] INFO stimers: ok 17 - periodic, lazy: 1000 periods of 20000 units, every expiration on its grid, none early",
+    "] INFO stimers: ok 18 - the timers stop",
+    "] INFO stimers: # tessera-guest: 18 passed, 0 failed",
+    VM_ENDED_AS_EXPECTED,
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
 /// The platform component: every check of the `pc-platform` guest, by
 /// name, the line it sent interrupt-driven, and the platform's attach
 /// with the partition's interrupt capability.
