@@ -11,6 +11,7 @@
 //! bench: hypercall-memory <n>
 //! bench: eoi-x2apic <n>
 //! bench: self-ipi <n>
+//! bench: stimer-direct <n>
 //! ```
 //!
 //! `exit-bare` is an IN from a port nothing handles, which the kernel
@@ -33,6 +34,7 @@
 
 mod apic;
 mod loops;
+mod stimer;
 
 use tessera_guest_framework::guest_ports::probe;
 use tessera_guest_framework::{Suite, cpu, ensure, failure, println};
@@ -92,6 +94,13 @@ fn main(suite: &mut Suite) {
     }
     if apic::offered() {
         apic::run(suite);
+        if stimer::offered() {
+            stimer::run(suite);
+        } else {
+            suite.note(format_args!(
+                "bench-guest: no direct-mode synthetic timers: no timer figure"
+            ));
+        }
     } else {
         suite.note(format_args!(
             "bench-guest: no x2APIC: no local APIC figures"

@@ -36,12 +36,15 @@ const X2APIC_SVR: u32 = 0x80F;
 
 fn main(suite: &mut Suite) {
     interrupt::install();
-    let ready = suite.check("x2APIC on, software enabled; free RAM for the SynIC pages", || {
-        cpu::wrmsr(IA32_APIC_BASE, APIC_PAGE | BASE_EN_EXTD_BSP)?;
-        cpu::wrmsr(X2APIC_SVR, 0x1FF)?;
-        ensure!(memory::init(), "no free RAM");
-        Ok(())
-    });
+    let ready = suite.check(
+        "x2APIC on, software enabled; free RAM for the SynIC pages",
+        || {
+            cpu::wrmsr(IA32_APIC_BASE, APIC_PAGE | BASE_EN_EXTD_BSP)?;
+            cpu::wrmsr(X2APIC_SVR, 0x1FF)?;
+            ensure!(memory::init(), "no free RAM");
+            Ok(())
+        },
+    );
     if !ready {
         return;
     }

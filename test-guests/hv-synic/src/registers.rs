@@ -103,7 +103,11 @@ pub fn run(suite: &mut Suite) {
         || {
             expect_gp("STIMER0_CONFIG bit 13", stimer_config(0), 1 << 13)?;
             expect_gp("STIMER0_CONFIG bit 20", stimer_config(0), 1 << 20)?;
-            expect_gp("STIMER1 direct vector 15", stimer_config(1), 1 << 12 | 15 << 4 | 1)?;
+            expect_gp(
+                "STIMER1 direct vector 15",
+                stimer_config(1),
+                1 << 12 | 15 << 4 | 1,
+            )?;
             ensure_eq!(cpu::rdmsr(stimer_config(0))?, 0, "STIMER0_CONFIG");
             ensure_eq!(cpu::rdmsr(stimer_config(1))?, 0, "STIMER1_CONFIG");
             Ok(())

@@ -89,7 +89,10 @@ fn wait_for(vector: u8, count: u32) -> Result<(), Failure> {
         interrupt::sti_hlt();
         interrupt::cli();
     }
-    fail!("vector {vector:#x} came {} times, not {count}", interrupt::count(vector))
+    fail!(
+        "vector {vector:#x} came {} times, not {count}",
+        interrupt::count(vector)
+    )
 }
 
 fn stop(timer: u32) -> Result<(), Failure> {
@@ -152,7 +155,11 @@ pub fn run(suite: &mut Suite) {
             wait_for(DIRECT_VECTOR, 1)?;
             ensure!(interrupt::last_tsc() > 0, "no handler TSC");
             ensure!(now()? >= expiration, "fired before {expiration}");
-            ensure_eq!(slot(sim, TIMER_SINT).header & 0xFFFF_FFFF, 0, "the slot's message type");
+            ensure_eq!(
+                slot(sim, TIMER_SINT).header & 0xFFFF_FFFF,
+                0,
+                "the slot's message type"
+            );
             ensure_eq!(interrupt::count(TIMER_VECTOR), 0, "SINT interrupts");
             Ok(())
         },
@@ -162,7 +169,11 @@ pub fn run(suite: &mut Suite) {
         || {
             interrupt::reset();
             cpu::wrmsr(stimer_config(2), AUTO_ENABLE | sint_config(TIMER_SINT))?;
-            ensure_eq!(cpu::rdmsr(stimer_config(2))? & ENABLE, 0, "Enable before the count");
+            ensure_eq!(
+                cpu::rdmsr(stimer_config(2))? & ENABLE,
+                0,
+                "Enable before the count"
+            );
             let past = now()?.saturating_sub(10);
             cpu::wrmsr(stimer_count(2), past)?;
             wait_for(TIMER_VECTOR, 1)?;
@@ -185,12 +196,20 @@ pub fn run(suite: &mut Suite) {
             while now()? < until {
                 interrupt::window();
             }
-            ensure_eq!(interrupt::count(TIMER_VECTOR), 0, "interrupts while disabled");
+            ensure_eq!(
+                interrupt::count(TIMER_VECTOR),
+                0,
+                "interrupts while disabled"
+            );
             cpu::wrmsr(SIMP, sim | 1)?;
             wait_for(TIMER_VECTOR, 1)?;
             let message = consume(sim, TIMER_SINT)?;
             ensure_eq!(message.expiration, expiration, "expiration time");
-            ensure!(message.delivery >= until, "delivered at {} before the enable", message.delivery);
+            ensure!(
+                message.delivery >= until,
+                "delivered at {} before the enable",
+                message.delivery
+            );
             Ok(())
         },
     );
@@ -219,22 +238,19 @@ pub fn run(suite: &mut Suite) {
             Ok(())
         },
     );
-    suite.check(
-        "AutoEOI: the SINT's vector is not left in service",
-        || {
-            interrupt::reset();
-            interrupt::set_eoi(Eoi::Manual);
-            cpu::wrmsr(stimer_count(3), now()?.saturating_sub(1))?;
-            cpu::wrmsr(stimer_config(3), ENABLE | sint_config(AUTO_SINT))?;
-            let waited = wait_for(AUTO_VECTOR, 1);
-            interrupt::set_eoi(Eoi::X2apicMsr);
-            waited?;
-            let isr = cpu::rdmsr(X2APIC_ISR0 + u32::from(AUTO_VECTOR / 32))?;
-            ensure_eq!(isr & 1 << (AUTO_VECTOR % 32), 0, "ISR bit");
-            consume(sim, AUTO_SINT)?;
-            Ok(())
-        },
-    );
+    suite.check("AutoEOI: the SINT's vector is not left in service", || {
+        interrupt::reset();
+        interrupt::set_eoi(Eoi::Manual);
+        cpu::wrmsr(stimer_count(3), now()?.saturating_sub(1))?;
+        cpu::wrmsr(stimer_config(3), ENABLE | sint_config(AUTO_SINT))?;
+        let waited = wait_for(AUTO_VECTOR, 1);
+        interrupt::set_eoi(Eoi::X2apicMsr);
+        waited?;
+        let isr = cpu::rdmsr(X2APIC_ISR0 + u32::from(AUTO_VECTOR / 32))?;
+        ensure_eq!(isr & 1 << (AUTO_VECTOR % 32), 0, "ISR bit");
+        consume(sim, AUTO_SINT)?;
+        Ok(())
+    });
     periodic(suite, sim, "periodic", 0, 0);
     periodic(suite, sim, "periodic, lazy", 1, LAZY);
     suite.check("the timers stop", || {
@@ -256,12 +272,17 @@ pub fn run(suite: &mut Suite) {
 /// first check's last one may arrive during the second, and is skipped.
 fn periodic(suite: &mut Suite, sim: u64, name: &str, timer: u32, lazy: u64) {
     suite.check(
-        format_args!("{name}: {PERIODS} periods of {PERIOD} units, every expiration on its grid, none early"),
+        format_args!(
+            "{name}: {PERIODS} periods of {PERIOD} units, every expiration on its grid, none early"
+        ),
         || {
             interrupt::reset();
             cpu::wrmsr(stimer_count(timer), PERIOD)?;
             let enabled = now()?;
-            cpu::wrmsr(stimer_config(timer), ENABLE | PERIODIC | lazy | sint_config(TIMER_SINT))?;
+            cpu::wrmsr(
+                stimer_config(timer),
+                ENABLE | PERIODIC | lazy | sint_config(TIMER_SINT),
+            )?;
             let mut first = None;
             let mut last = 0;
             let mut grid_points = 0;
@@ -279,10 +300,20 @@ fn periodic(suite: &mut Suite, sim: u64, name: &str, timer: u32, lazy: u64) {
                 messages += 1;
                 let expiration = message.expiration;
                 let first = *first.get_or_insert(expiration);
-                ensure!(expiration >= enabled + PERIOD, "expiration {expiration} before the first period ended");
+                ensure!(
+                    expiration >= enabled + PERIOD,
+                    "expiration {expiration} before the first period ended"
+                );
                 ensure_eq!((expiration - first) % PERIOD, 0, "expiration off the grid");
-                ensure!(expiration > last || messages == 1, "expiration {expiration} after {last}");
-                ensure!(message.delivery >= expiration, "delivered at {} before {expiration}", message.delivery);
+                ensure!(
+                    expiration > last || messages == 1,
+                    "expiration {expiration} after {last}"
+                );
+                ensure!(
+                    message.delivery >= expiration,
+                    "delivered at {} before {expiration}",
+                    message.delivery
+                );
                 last = expiration;
                 grid_points = (expiration - first) / PERIOD + 1;
             }
@@ -294,7 +325,10 @@ fn periodic(suite: &mut Suite, sim: u64, name: &str, timer: u32, lazy: u64) {
             // How many periods a busy host makes the VP miss is the
             // host's business (TLFS: "a full timer period may be missed");
             // that the grid holds needs two.
-            ensure!(messages >= 2, "only {messages} messages for {PERIODS} periods");
+            ensure!(
+                messages >= 2,
+                "only {messages} messages for {PERIODS} periods"
+            );
             Ok(())
         },
     );

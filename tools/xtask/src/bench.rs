@@ -12,10 +12,12 @@
 //! `bench: port-write-forwarded <n>` (an OUT to probe-device's scratch
 //! port, forwarded with its TLFS intercept body), `bench: exit-bare <n>` (an IN from a port nothing routes, which the
 //! kernel answers alone: the least an exit costs) and, as its
-//! partition has the Hv#1 interface (`hv = ["hv-relaxed"]`),
+//! partition has the Hv#1 interface (`hv = ["hv-relaxed", ...]`),
 //! `bench: hypercall-fast <n>` and `bench: hypercall-memory <n>`
-//! (HvCallNotifyLongSpinWait), in instructions each, through its serial
-//! port. Last it boots boot/deployments/vm-bench-smp.toml, where the
+//! (HvCallNotifyLongSpinWait), and, with its local APIC and direct-mode
+//! synthetic timers, `bench: eoi-x2apic <n>`, `bench: self-ipi <n>` and
+//! `bench: stimer-direct <n>` (a direct-mode timer's expiry to its
+//! handler), in instructions each, through its serial port. Last it boots boot/deployments/vm-bench-smp.toml, where the
 //! guest smp-bench prints `bench: ipi-remote-halted <n>` and `bench:
 //! ipi-remote-running <n>` (an IPI to a VP on the other host CPU,
 //! [`SMP_PATHS`] says exactly what is counted). One table shows every path with its count, its target and Linux
@@ -113,6 +115,12 @@ pub const GUEST_PATHS: &[BenchPath] = &[
         name: "self-ipi",
         label: "self-IPI, ICR write to handler",
         target: Some(600),
+        kvm: None,
+    },
+    BenchPath {
+        name: "stimer-direct",
+        label: "direct-mode synthetic timer, expiry to handler",
+        target: None,
         kvm: None,
     },
 ];

@@ -7,13 +7,13 @@
 //! access would be #GP while CPUID advertises the registers, so the
 //! manifest refuses it.
 
-use tessera_boot_plan::route::{self, intercept};
-use tessera_hv1::cpuid::Hv1Config;
 use super::hv::Hv1;
 use super::span;
 use crate::error::Report;
 use crate::error::check::SYNIC_ROUTE;
 use crate::raw::RawPartition;
+use tessera_boot_plan::route::{self, intercept};
+use tessera_hv1::cpuid::Hv1Config;
 
 /// The SynIC registers' MSRs: `HV_X64_MSR_SCONTROL` to
 /// `HV_X64_MSR_SINT15` (TLFS md `inter-partition-communication.md` §

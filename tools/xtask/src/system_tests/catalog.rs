@@ -260,7 +260,7 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         deployment: Some("vm-bench"),
         extra_cmdline: crate::exit_stats::KERNEL_OPTION,
         markers: &[
-            "boot plan \"vm-bench\": 3 components",
+            "boot plan \"vm-bench\": 4 components",
             "] INFO init: partition-manager: manager data for 1 partitions",
             "partition bench: ",
             "exit-stats: begin",

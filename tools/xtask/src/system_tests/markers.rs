@@ -196,9 +196,9 @@ pub const VM_MULTIBOOT_MARKERS: &[&str] = &[
 ];
 
 pub const VM_BENCH_MARKERS: &[&str] = &[
-    "boot plan \"vm-bench\": 3 components",
+    "boot plan \"vm-bench\": 4 components",
     "] INFO init: partition-manager: manager data for 1 partitions",
-    "partition bench: Hv#1 interface (3 features)",
+    "partition bench: Hv#1 interface (8 features)",
     "bench: cpuid-kernel ",
     "bench: cpuid-forwarded ",
     "bench: port-write-forwarded ",
@@ -206,6 +206,7 @@ pub const VM_BENCH_MARKERS: &[&str] = &[
     "bench: hypercall-fast ",
     "bench: eoi-x2apic ",
     "bench: self-ipi ",
+    "bench: stimer-direct ",
     "bench: hypercall-memory ",
     VM_MANAGER,
     VERDICT_PASS,
@@ -390,7 +391,7 @@ pub const CONSOLE_ECHO_MARKERS: &[&str] = &[
 ///   "unchecked MSR access" with a call trace — not reached here. Timestamps, addresses KASLR chooses and the privilege
 ///   bits (which change as Tessera implements more) are not checked.
 pub const LINUX_EARLY_BOOT_MARKERS: &[&str] = &[
-    "boot plan \"linux\": 3 components",
+    "boot plan \"linux\": 4 components",
     "partition linux: ",
     "] INFO init: partition-manager: manager data for 1 partitions",
     "partition linux: Linux boot protocol 2.15: kernel at 0x1000000",
@@ -417,6 +418,7 @@ pub const LINUX_EARLY_BOOT_MARKERS: &[&str] = &[
     "] smp: Brought up 1 node, 2 CPUs",
     "] Run /init as init process",
     "tessera-linux: userspace reached",
+    "tessera-linux: ok - every CPU's clockevent is the Hyper-V synthetic timer",
     "tessera-linux: ok - all 2 VPs are online (0-1)",
     "tessera-linux: ok - dmesg: Hypervisor detected: Microsoft Hyper-V",
     "tessera-linux: ok - dmesg has no 'Call Trace'",
@@ -430,9 +432,9 @@ pub const LINUX_EARLY_BOOT_MARKERS: &[&str] = &[
 ];
 
 /// /init found both VPs online and no kernel bug in dmesg. (Its
-/// clocksource and clockevent checks still fail: Linux prefers the
-/// invariant TSC that `hv-tsc-invariant` offers, and the synthetic timers
-/// are issue 14's.)
+/// clocksource check still fails: Linux prefers the invariant TSC that
+/// `hv-tsc-invariant` offers. Its clockevent is the synthetic timer 0 in
+/// direct mode since `hv-stimer-direct`, a marker of its own.)
 pub const LINUX_INIT_CHECKED_DMESG: &str = "tessera-linux: ok - dmesg has no 'BUG'";
 
 /// What must not appear while Linux boots: a kernel complaint (an MSR a
