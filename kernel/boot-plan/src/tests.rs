@@ -1267,13 +1267,13 @@ fn partition_records() {
     check(&|m| m.partitions[0].vp_cpus = vec![4], value(0, "vp_cpus"));
     check(&|m| m.partitions[0].badge = 0, value(0, "badge"));
     // Hv#1 words the kernel refuses: without the required privileges, with
-    // the SynIC's (not implemented), with a bit the words do not carry.
+    // PostMessages (not implemented), with a bit the words do not carry.
     check(
         &|m| m.partitions[1].hv1 = Some([0; HV1_WORDS]),
         value(1, "hv1"),
     );
     check(
-        &|m| m.partitions[0].hv1.as_mut().unwrap()[0] |= 1 << 2,
+        &|m| m.partitions[0].hv1.as_mut().unwrap()[0] |= 1 << 36,
         value(0, "hv1"),
     );
     check(

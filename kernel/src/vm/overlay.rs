@@ -29,14 +29,10 @@ impl Kernel {
         rights: GuestRights,
         cpu: usize,
     ) -> Option<()> {
-        let Kernel {
-            partitions, caps, ..
-        } = self;
-        let target = partitions.get_mut(partition)?;
         // The page and any table it needs are charged to whoever made the
         // partition.
-        let mut tables = KernelTables::charged(Charged::to(caps, target.payer));
-        let frame = tables.take_frame()?;
+        let payer = self.partitions.get(partition)?.payer;
+        let frame = Charged::to(&mut self.caps, payer).take()?;
         let length = contents.len().min(PAGE);
         // SAFETY: the frame was just allocated, is one page, and is reached
         // through the physical map; `length` fits.
@@ -47,31 +43,18 @@ impl Kernel {
                 length,
             );
         }
-        match target
-            .space
-            .place_overlay(&mut tables, id, gpa, frame.as_u64(), rights)
-        {
-            Ok(moved) => {
-                let payer = target.payer;
-                self.flush_partition(partition, cpu);
-                if let Some(old) = moved {
-                    self.give_overlay_frame(payer, old.id, old.frame);
-                }
-                Some(())
-            }
-            Err(error) => {
-                log::debug!("overlay {id:?} at {gpa:#x}: {error:?}");
-                tables.give_frame(frame);
-                None
-            }
+        let placed = self.place_overlay_frame(partition, id, gpa, frame.as_u64(), rights, cpu);
+        if placed.is_none() {
+            Charged::to(&mut self.caps, payer).give(frame);
         }
+        placed
     }
 
-    /// Places overlay `id` at `gpa` as `frame`, a page its owner keeps
-    /// (a VP's SIM or SIEF frame, `synic.rs`): removing or moving the
-    /// overlay never frees it. `None` when a nested table could not be
-    /// had (the page is then not visible, as for a page beyond the GPA
-    /// space).
+    /// Places overlay `id` at `gpa` as `frame`: a fresh page the overlay
+    /// owns from now on (`place_overlay`), or a page its owner keeps (a
+    /// VP's SIM or SIEF frame, `synic.rs`), which removing or moving the
+    /// overlay never frees (`give_overlay_frame`). `None` when a nested
+    /// table could not be had: the caller keeps `frame`.
     pub fn place_overlay_frame(
         &mut self,
         partition: PartitionId,
@@ -90,8 +73,12 @@ impl Kernel {
             .space
             .place_overlay(&mut tables, id, gpa, frame, rights)
         {
-            Ok(_) => {
+            Ok(moved) => {
+                let payer = target.payer;
                 self.flush_partition(partition, cpu);
+                if let Some(old) = moved {
+                    self.give_overlay_frame(payer, old.id, old.frame);
+                }
                 Some(())
             }
             Err(error) => {

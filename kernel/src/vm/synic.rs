@@ -199,10 +199,8 @@ impl Kernel {
             charged.give(message);
             return Err(charged.status());
         };
-        // "Upon virtual processor creation ... the SIM page is cleared to
-        // zero."
-        zero_frame(message.as_u64());
-        zero_frame(event_flags.as_u64());
+        // `Charged::take` gives zeroed frames ("Upon virtual processor
+        // creation ... the SIM page is cleared to zero").
         let frames = SynicFrames {
             message: message.as_u64(),
             event_flags: event_flags.as_u64(),
@@ -231,9 +229,7 @@ impl Kernel {
         self.remove_overlay(partition, SpaceOverlay::SynicMessagePage(index), cpu);
         self.remove_overlay(partition, SpaceOverlay::SynicEventFlagsPage(index), cpu);
         let Some(frames) = self
-            .partitions
-            .get_mut(partition)
-            .and_then(|p| p.synic.as_mut())
+            .synic_of_mut(partition)
             .and_then(|s| s.take_pages(ONLY, index))
         else {
             return;
@@ -251,11 +247,7 @@ impl Kernel {
     /// processor creation and reset, the SIM page is cleared to zero");
     /// the caller removes every overlay.
     pub(super) fn reset_synic(&mut self, partition: PartitionId) {
-        let Some(synic) = self
-            .partitions
-            .get_mut(partition)
-            .and_then(|p| p.synic.as_mut())
-        else {
+        let Some(synic) = self.synic_of_mut(partition) else {
             return;
         };
         for index in 0..synic.vp_count(ONLY) {
@@ -284,6 +276,14 @@ impl Kernel {
         if let Some(target) = self.partitions.get_mut(partition) {
             target.synic = None;
         }
+    }
+
+    fn synic_of(&self, partition: PartitionId) -> Option<&PartitionSynic> {
+        self.partitions.get(partition)?.synic.as_deref()
+    }
+
+    fn synic_of_mut(&mut self, partition: PartitionId) -> Option<&mut PartitionSynic> {
+        self.partitions.get_mut(partition)?.synic.as_deref_mut()
     }
 
     /// The frames the SynICs hold (the audit).
@@ -424,9 +424,7 @@ impl Kernel {
             OverlayRequest::Remove { .. } => self.remove_overlay(partition, id, cpu),
             OverlayRequest::Place { id: which, gpa } => {
                 let Some(frames) = self
-                    .partitions
-                    .get(partition)
-                    .and_then(|p| p.synic.as_ref())
+                    .synic_of(partition)
                     .and_then(|s| s.pages(ONLY, index).copied())
                 else {
                     return;
@@ -533,11 +531,7 @@ impl Kernel {
 
     fn synic_eoi(&mut self, partition: PartitionId, index: u32, vector: u8) {
         let now = self.reference_now(partition);
-        let Some(synic) = self
-            .partitions
-            .get_mut(partition)
-            .and_then(|p| p.synic.as_mut())
-        else {
+        let Some(synic) = self.synic_of_mut(partition) else {
             return;
         };
         let deliveries = synic.eoi(ONLY, index, vector, now);
@@ -559,9 +553,7 @@ impl Kernel {
         let vector = injected.vector();
         let (partition, index) = (record.partition, record.index);
         let Some(registers) = self
-            .partitions
-            .get(partition)
-            .and_then(|p| p.synic.as_ref())
+            .synic_of(partition)
             .and_then(|s| s.registers(ONLY, index))
         else {
             return;

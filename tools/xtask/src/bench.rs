@@ -119,7 +119,7 @@ pub const GUEST_PATHS: &[BenchPath] = &[
     },
     BenchPath {
         name: "stimer-direct",
-        label: "direct-mode synthetic timer, expiry to handler",
+        label: "direct stimer expiry to handler",
         target: None,
         kvm: None,
     },
@@ -350,6 +350,7 @@ mod tests {
 [devices cpu0] INFO bench: bench: hypercall-memory 700
 [devices cpu0] INFO bench: bench: eoi-x2apic 240
 [devices cpu0] INFO bench: bench: self-ipi 900
+[devices cpu0] INFO bench: bench: stimer-direct 1200
 [kernel cpu0 INFO] tessera: verdict pass
 ";
 
@@ -367,6 +368,7 @@ mod tests {
                 ("hypercall-memory".to_string(), 700),
                 ("eoi-x2apic".to_string(), 240),
                 ("self-ipi".to_string(), 900),
+                ("stimer-direct".to_string(), 1200),
             ]
         );
         let rows = measured(GUEST_PATHS, &figures, "bench-guest").unwrap();
@@ -406,6 +408,12 @@ mod tests {
         assert!(
             table.contains(
                 "  port write forwarded (TLFS body)         3000   <= 900 OVER          3578    1.2x\n"
+            ),
+            "{table}"
+        );
+        assert!(
+            table.contains(
+                "  direct stimer expiry to handler          1200        -                  -       -\n"
             ),
             "{table}"
         );

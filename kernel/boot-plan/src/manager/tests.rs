@@ -364,10 +364,10 @@ fn refused_inputs() {
         value(DataSection::Modules, "cmdline"),
     );
     // Hv#1 words the kernel would refuse: nothing (AccessHypercallMsrs and
-    // AccessVpIndex are required), the SynIC (not implemented), a bit the
-    // words do not carry (word 5 bits 63:40).
+    // AccessVpIndex are required), PostMessages (not implemented), a bit
+    // the words do not carry (word 5 bits 63:40).
     let mut synic = hv1("");
-    synic[0] |= 1 << 2;
+    synic[0] |= 1 << 36;
     let mut stray = hv1("hv-relaxed");
     stray[5] |= 1 << 50;
     for words in [[0; HV1_WORDS], synic, stray] {

@@ -98,6 +98,8 @@ pub const VM_APIC_MARKERS: &[&str] = &[
 /// partition's SynIC registers.
 pub const VM_SYNIC_MARKERS: &[&str] = &[
     "boot plan \"vm-synic\": 3 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition stimers: ",
     "] INFO serving the SynIC registers (MSRs 0x40000080-0x4000009f)",
     "] INFO partition stimers: SynIC registers served (capability in slot ",
     "] INFO stimers: # tessera-guest: hv-synic starting",
