@@ -318,7 +318,7 @@ pub mod apic {
 /// guest writes to SCONTROL, SIEFP, SIMP, EOM and SINT0-15 (routed to it)
 /// and has the kernel store it ([`Syscall::PartitionSynicWrite`](crate::Syscall::PartitionSynicWrite)), and
 /// rebuilds its copy from the kernel ([`Syscall::PartitionSynicRead`](crate::Syscall::PartitionSynicRead)),
-/// whose answer is [`STATE_WORDS`] message-buffer words laid out as the
+/// whose answer is [`STATE_WORDS`](synic::STATE_WORDS) message-buffer words laid out as the
 /// constants below say.
 pub mod synic {
     /// Word: the register policy bits ([`POLICY_POLLING`], [`POLICY_AUTO_EOI`]).
