@@ -325,7 +325,7 @@ impl Kernel {
         let record = self.vps.get(vp)?;
         let (partition, index) = (record.partition, record.index);
         let now = self.reference_now(partition);
-        let synic = self.partitions.get_mut(partition)?.synic.as_mut()?;
+        let synic = self.synic_of_mut(partition)?;
         let result = match write {
             None => synic.read_timer(ONLY, index, timer).map(|value| {
                 let record = self.vps.get_mut(vp);
@@ -472,11 +472,14 @@ impl Kernel {
 
     /// VP `vp`'s timers at reference time now: what expired is delivered.
     /// Returns the host TSC of its next timer deadline.
+    /// Without a SynIC or an armed timer it reads no clock (it runs at
+    /// every locked entry).
     pub(super) fn poll_synic_timers(&mut self, vp: VpId) -> Option<u64> {
         let record = self.vps.get(vp)?;
         let (partition, index) = (record.partition, record.index);
+        self.synic_of(partition)?.next_deadline(ONLY, index)?;
         let now = self.reference_now(partition);
-        let synic = self.partitions.get_mut(partition)?.synic.as_mut()?;
+        let synic = self.synic_of_mut(partition)?;
         let deliveries = synic.poll_timers(ONLY, index, now);
         if !deliveries.is_empty() {
             self.deliver_synic(partition, &deliveries);
