@@ -420,11 +420,13 @@ pub const LINUX_EARLY_BOOT_MARKERS: &[&str] = &[
     "] smp: Brought up 1 node, 2 CPUs",
     "] Run /init as init process",
     "tessera-linux: userspace reached",
+    "tessera-linux: ok - the clocksource is hyperv_clocksource_tsc_page",
     "tessera-linux: ok - every CPU's clockevent is the Hyper-V synthetic timer",
     "tessera-linux: ok - all 2 VPs are online (0-1)",
     "tessera-linux: ok - dmesg: Hypervisor detected: Microsoft Hyper-V",
     "tessera-linux: ok - dmesg has no 'Call Trace'",
     LINUX_INIT_CHECKED_DMESG,
+    "tessera-linux: ok - dmesg has no 'WARNING'",
     "tessera-linux: powering off",
     "] reboot: Power down",
     "partition linux: ",
@@ -433,10 +435,9 @@ pub const LINUX_EARLY_BOOT_MARKERS: &[&str] = &[
     VERDICT_PASS,
 ];
 
-/// /init found both VPs online and no kernel bug in dmesg. (Its
-/// clocksource check still fails: Linux prefers the invariant TSC that
-/// `hv-tsc-invariant` offers. Its clockevent is the synthetic timer 0 in
-/// direct mode since `hv-stimer-direct`, a marker of its own.)
+/// /init found both VPs online and no kernel bug in dmesg; its clocksource
+/// (the reference TSC page) and clockevent (the synthetic timer 0 in direct
+/// mode, since `hv-stimer-direct`) are markers of their own.
 pub const LINUX_INIT_CHECKED_DMESG: &str = "tessera-linux: ok - dmesg has no 'BUG'";
 
 /// What must not appear while Linux boots: a kernel complaint (an MSR a
