@@ -79,3 +79,28 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// The TSC a synthetic timer's deadline is armed for (`tsc_after`): by
+    /// then both the count and the page read at least the deadline, and
+    /// not much more (the margin and one unit of rounding).
+    #[test]
+    fn a_deadline_is_never_early_and_not_much_late(
+        hz in 10_000_001..10_000_000_000_u64,
+        base in any::<u64>(),
+        deadline in 0..(1_u64 << 50),
+    ) {
+        let c = counter(base, hz);
+        let page = ReferenceTscValues::new(&c, 0, next_sequence(0));
+        let at = c.tsc_after(deadline);
+        let count = c.count(at);
+        prop_assert!(count >= deadline, "count {count} < {deadline}");
+        prop_assert!(
+            count <= deadline + tessera_hv1::synthetic_msr::DEADLINE_MARGIN + 1,
+            "count {count} for {deadline}"
+        );
+        if let Some(time) = page.time(at) {
+            prop_assert!(time >= deadline, "page {time} < {deadline}");
+        }
+    }
+}

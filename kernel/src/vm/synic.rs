@@ -122,18 +122,6 @@ fn space_overlay(id: OverlayId) -> SpaceOverlay {
     }
 }
 
-/// The host TSC at which reference time `deadline` (100 ns units) has
-/// certainly passed for a counter started at `base_tsc` at `hz`: rounded
-/// up, plus a few units for the reference TSC page's formula (within −1…+2
-/// units of the exact count), so a wake-up is never early; a timer polled
-/// early anyway simply re-arms.
-fn tsc_for(deadline: u64, base_tsc: u64, hz: u64) -> u64 {
-    const MARGIN_UNITS: u128 = 3;
-    let ticks = (u128::from(deadline) + MARGIN_UNITS) * u128::from(hz);
-    let ticks = ticks.div_ceil(10_000_000);
-    base_tsc.saturating_add(u64::try_from(ticks).unwrap_or(u64::MAX))
-}
-
 /// Whether VP `index` of `partition` has its SynIC enabled (SCONTROL):
 /// only then can a SINT's vector reach its APIC, so only then do its APIC
 /// exits need the locked path (`synic_eois`, `synic_auto_eoi`). Only the
@@ -492,8 +480,15 @@ impl Kernel {
         let record = self.vps.get(vp)?;
         let target = self.partitions.get(record.partition)?;
         let deadline = target.synic.as_ref()?.next_deadline(ONLY, record.index)?;
-        let counter = target.hv1.as_ref()?.msrs.reference_counter();
-        Some(tsc_for(deadline, counter.base_tsc, counter.tsc_hz.get()))
+        // Never early: `ReferenceCounter::tsc_after` (host-tested).
+        Some(
+            target
+                .hv1
+                .as_ref()?
+                .msrs
+                .reference_counter()
+                .tsc_after(deadline),
+        )
     }
 
     /// The in-service vectors of VP `vp`'s APIC, if its partition has a

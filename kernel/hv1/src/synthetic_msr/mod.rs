@@ -52,7 +52,7 @@ mod time_msrs;
 pub use hypercall_page::{
     HYPERCALL_CODE, HYPERCALL_PAGE_FILL, hypercall_page, hypercall_page_code,
 };
-pub use reference::{ReferenceCounter, tsc_to_100ns};
+pub use reference::{DEADLINE_MARGIN, ReferenceCounter, tsc_to_100ns};
 pub use state::{
     CRASH_MESSAGE_MAX, CrashMessage, Effect, MsrContext, MsrFault, MsrPolicy, PartitionMsrs, VpMsrs,
 };

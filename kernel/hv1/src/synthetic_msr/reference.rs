@@ -54,7 +54,28 @@ impl ReferenceCounter {
     pub const fn count(&self, tsc: u64) -> u64 {
         tsc_to_100ns(tsc.wrapping_sub(self.base_tsc), self.tsc_hz)
     }
+
+    /// A host TSC at which reference time `count` has certainly passed,
+    /// by [`count`](Self::count) and by the reference TSC page's formula
+    /// (within −1…+2 units of it) alike: rounded up, plus
+    /// [`DEADLINE_MARGIN`] units. What the kernel arms a CPU's timer for
+    /// when a synthetic timer expires at `count`: a wake-up is never early.
+    #[must_use]
+    pub const fn tsc_after(&self, count: u64) -> u64 {
+        let units = count as u128 + DEADLINE_MARGIN as u128;
+        let ticks = (units * self.tsc_hz.get() as u128).div_ceil(UNITS_PER_SECOND);
+        let ticks = if ticks > u64::MAX as u128 {
+            u64::MAX
+        } else {
+            ticks as u64
+        };
+        self.base_tsc.wrapping_add(ticks)
+    }
 }
+
+/// The units [`ReferenceCounter::tsc_after`] adds: the page's formula may
+/// read up to 1 unit less than the count, and the count is rounded down.
+pub const DEADLINE_MARGIN: u64 = 3;
 
 #[cfg(test)]
 mod tests {
