@@ -24,7 +24,7 @@ use crate::ipc_glue::{words_of, write_received};
 use crate::state::Kernel;
 use tessera_abi::{CapTransfer, NO_SELECTOR, Syscall};
 use tessera_capability::{Object, ObjectKind, Rights, SlotAddr, ThreadId};
-use x86_64::structures::paging::PhysFrame;
+use crate::sched::Switch;
 
 /// What runs next on this CPU after a fast IPC operation.
 pub enum Next {
@@ -34,14 +34,6 @@ pub enum Next {
     Vp(ThreadId),
 }
 
-/// The component thread a fast IPC operation woke.
-pub struct Switch {
-    pub thread: ThreadId,
-    /// Its domain's address space.
-    pub root: PhysFrame,
-    /// Its registers, in its record.
-    pub context: *mut UserContext,
-}
 
 /// Runs `thread`'s system call `number` on the fast path if every guard
 /// holds, and returns the thread to switch to (it is on `cpu`, and the

@@ -4,7 +4,7 @@
 use super::{Route, VpState};
 use crate::ipc_glue::{ipc_status, words_of};
 use crate::memory::physical_to_virtual;
-use crate::sched::Keep;
+use crate::sched::{Keep, Switch};
 use crate::state::Kernel;
 use tessera_abi::vm::intercept;
 use tessera_capability::VpId;
@@ -133,6 +133,8 @@ impl Kernel {
         // Once `accept` says yes the call is made, so the delivery is
         // written into the server's registers and message buffer here,
         // with its record at hand.
+        // What the switch needs, looked up by `accept`.
+        let mut switch = None;
         let accept = |server: tessera_capability::ThreadId| {
             if !sched.nothing_ready(cpu) {
                 return false;
@@ -140,13 +142,12 @@ impl Kernel {
             let Some(record) = threads.get_mut(&server) else {
                 return false;
             };
-            if record.cpu != cpu
-                || record.dead
-                || record.vp.is_some()
-                || domains.get(record.domain).is_none()
-            {
+            if record.cpu != cpu || record.dead || record.vp.is_some() {
                 return false;
             }
+            let Some(domain) = domains.get(record.domain) else {
+                return false;
+            };
             write_buffer_words(record.message_buffer, message.buffer());
             crate::ipc_glue::write_received(
                 &mut record.context,
@@ -155,6 +156,11 @@ impl Kernel {
                 tessera_abi::NO_SELECTOR,
                 count as u64,
             );
+            switch = Some(Switch {
+                thread: server,
+                root: domain.space.root(),
+                context: &mut *record.context,
+            });
             true
         };
         let server = self.ipc.fast_call(thread, route.endpoint, None, accept)?;
@@ -162,7 +168,8 @@ impl Kernel {
             record.state = VpState::AwaitingReply(pending);
             record.reply_captured = false;
         }
-        Some(Keep::SwitchTo(server))
+        // `accept` said yes, so `switch` is there.
+        Some(switch.map_or(Keep::SwitchTo(server), Keep::Handler))
     }
 
     /// A handler died (or never answered): the partition's lifecycle
