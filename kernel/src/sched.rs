@@ -86,12 +86,21 @@ pub fn enter_woken(
     thread: ThreadId,
 ) -> ! {
     let kernel = guard.as_mut().expect("checked by the caller");
-    kernel.sched.running[cpu] = Some(thread);
     if kernel.threads[&thread].vp.is_some() {
-        crate::vm::run::enter(guard, thread)
+        enter_vp(guard, cpu, thread)
     }
+    kernel.sched.running[cpu] = Some(thread);
     crate::vm::guest_state::leave_guests(cpu);
     enter_component(guard, cpu, thread)
+}
+
+/// Runs VP thread `thread` on `cpu`, with no wakeup to take: the loop
+/// applies the reply it waited for, if any (`vm::run`). The IPC fast path
+/// calls it for a handler's reply, whose caller it knows is a VP's thread.
+pub fn enter_vp(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize, thread: ThreadId) -> ! {
+    let kernel = guard.as_mut().expect("checked by the caller");
+    kernel.sched.running[cpu] = Some(thread);
+    crate::vm::run::enter(guard, thread)
 }
 
 /// Runs component thread `thread`, whose registers are ready, on `cpu`:
