@@ -244,6 +244,7 @@ impl Kernel {
 
 /// Applies VP `record`'s captured reply to it, and clears it; `true` if
 /// the reply's event is dropped (another is being delivered).
+#[inline]
 fn apply_reply(record: &mut super::Vp, pending: Pending) -> bool {
     let super::Vp {
         reply,
