@@ -216,10 +216,10 @@ pub fn after_syscall(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize,
         // caller goes straight back, with no queueing.
         Keep::Continue if nothing_ready => resume_current(guard, cpu),
         Keep::SwitchTo(next) if nothing_ready => enter(guard, cpu, next),
-        // A fast path looked the thread up and delivered to it already.
+        // A fast path delivered to it already: no wakeup to take.
         Keep::Handler(next) if nothing_ready => {
             crate::vm::guest_state::leave_guests(cpu);
-            switch_to_component(guard, cpu, next.thread, next.root, next.context)
+            enter_component(guard, cpu, next)
         }
         Keep::Continue => {
             let priority = kernel.ipc.effective_priority(thread).unwrap_or(0);
@@ -235,7 +235,7 @@ pub fn after_syscall(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize,
         Keep::Blocked => {}
         // IPC on one CPU: the thread that got the message runs next, on the
         // blocked thread's time, unless something more important waits.
-        Keep::SwitchTo(next) | Keep::Handler(Switch { thread: next, .. }) => {
+        Keep::SwitchTo(next) | Keep::Handler(next) => {
             let next_priority = kernel.ipc.effective_priority(next).unwrap_or(0);
             if !kernel.sched.has_ready_above(cpu, next_priority) {
                 enter(guard, cpu, next);
@@ -265,12 +265,13 @@ pub enum Keep {
     /// The caller blocked and woke this thread, which belongs to the same CPU.
     SwitchTo(ThreadId),
     /// [`Keep::SwitchTo`] a component thread that a fast path woke, with
-    /// no wakeup to take and its address space and registers looked up.
-    Handler(Switch),
+    /// no wakeup to take (the payload stays one id: a larger `Keep` is
+    /// returned through memory by every system call).
+    Handler(ThreadId),
 }
 
-/// The component thread a fast path woke on this CPU.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The component thread a fast IPC operation woke on this CPU, with what
+/// the switch needs, looked up by its guards.
 pub struct Switch {
     pub thread: ThreadId,
     /// Its domain's address space.

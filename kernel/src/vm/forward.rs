@@ -4,7 +4,7 @@
 use super::{Route, VpState};
 use crate::ipc_glue::{ipc_status, words_of};
 use crate::memory::physical_to_virtual;
-use crate::sched::{Keep, Switch};
+use crate::sched::Keep;
 use crate::state::Kernel;
 use tessera_abi::vm::intercept;
 use tessera_capability::VpId;
@@ -133,8 +133,6 @@ impl Kernel {
         // Once `accept` says yes the call is made, so the delivery is
         // written into the server's registers and message buffer here,
         // with its record at hand.
-        // What the switch needs, looked up by `accept`.
-        let mut switch = None;
         let accept = |server: tessera_capability::ThreadId| {
             let Some(record) = threads.get_mut(&server) else {
                 return false;
@@ -143,9 +141,9 @@ impl Kernel {
             {
                 return false;
             }
-            let Some(domain) = domains.get(record.domain) else {
+            if domains.get(record.domain).is_none() {
                 return false;
-            };
+            }
             write_buffer_words(record.message_buffer, message.buffer());
             crate::ipc_glue::write_received(
                 &mut record.context,
@@ -154,11 +152,6 @@ impl Kernel {
                 tessera_abi::NO_SELECTOR,
                 count as u64,
             );
-            switch = Some(Switch {
-                thread: server,
-                root: domain.space.root(),
-                context: &mut *record.context,
-            });
             true
         };
         let server = self.ipc.fast_call(thread, route.endpoint, None, accept)?;
@@ -166,8 +159,7 @@ impl Kernel {
             record.state = VpState::AwaitingReply(pending);
             record.reply_captured = false;
         }
-        // `accept` said yes, so `switch` is there.
-        Some(switch.map_or(Keep::SwitchTo(server), Keep::Handler))
+        Some(Keep::Handler(server))
     }
 
     /// A handler died (or never answered): the partition's lifecycle
