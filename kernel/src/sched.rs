@@ -215,12 +215,9 @@ pub fn after_syscall(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize,
         // The fast path: nothing more important became runnable here, so the
         // caller goes straight back, with no queueing.
         Keep::Continue if nothing_ready => resume_current(guard, cpu),
-        Keep::SwitchTo(next) if nothing_ready => enter(guard, cpu, next),
-        // A fast path delivered to it already: no wakeup to take.
-        Keep::Handler(next) if nothing_ready => {
-            crate::vm::guest_state::leave_guests(cpu);
-            enter_component(guard, cpu, next)
-        }
+        // (A fast path's `Handler` is a `SwitchTo` with no wakeup to take;
+        // the VP loop takes the shortcut, `after_vp_exit`.)
+        Keep::SwitchTo(next) | Keep::Handler(next) if nothing_ready => enter(guard, cpu, next),
         Keep::Continue => {
             let priority = kernel.ipc.effective_priority(thread).unwrap_or(0);
             if !kernel.sched.has_ready_above(cpu, priority) {
@@ -244,6 +241,21 @@ pub fn after_syscall(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize,
         }
     }
     run_next(guard, cpu)
+}
+
+/// After a VP's exit that left the CPU: a handler its forwarded exit woke
+/// on the fast path (`Keep::Handler`, delivered already) runs at once when
+/// nothing else waits here, without the wakeup lookup; anything else is
+/// [`after_syscall`]'s.
+pub fn after_vp_exit(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize, keep: Keep) -> ! {
+    let kernel = guard.as_mut().expect("VPs run once the kernel exists");
+    if let Keep::Handler(next) = keep
+        && kernel.sched.nothing_ready(cpu)
+    {
+        crate::vm::guest_state::leave_guests(cpu);
+        enter_component(guard, cpu, next)
+    }
+    after_syscall(guard, cpu, keep)
 }
 
 /// Returns to the thread this CPU was running, whose registers the system
