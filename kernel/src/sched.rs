@@ -111,13 +111,20 @@ fn enter_component(
     thread: ThreadId,
 ) -> ! {
     let kernel = guard.as_mut().expect("checked by the caller");
-    let Some(domain) = kernel.domain_of(thread) else {
+    // The thread's record once, for its domain and its registers.
+    let Kernel {
+        threads, domains, ..
+    } = kernel;
+    let record = threads
+        .get_mut(&thread)
+        .expect("every ThreadId the kernel holds has a record");
+    let Some(domain) = domains.get(record.domain) else {
         // A thread outlives its domain's record only when dead.
         kernel.sched.running[cpu] = None;
         run_next(guard, cpu)
     };
     let root = domain.space.root();
-    let context: *mut UserContext = &mut *kernel.thread(thread).context;
+    let context: *mut UserContext = &mut *record.context;
     switch_to_component(guard, cpu, thread, root, context)
 }
 
