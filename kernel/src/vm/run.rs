@@ -99,8 +99,8 @@ struct Entry {
     apic: *mut Option<tessera_lapic::LocalApic>,
     /// Whether the VP is its partition's only one (`Unlocked::solo`).
     solo: bool,
-    /// The partition takes EOI broadcasts (an `EOI` route): its APIC MSR
-    /// exits go to the locked path, which forwards them
+    /// The partition takes EOI broadcasts (an `EOI` route): the EOI of a
+    /// level-triggered vector goes to the locked path, which forwards it
     /// (`device_interrupt::eoi_broadcast`).
     eoi_routed: bool,
     /// The assist page's "No EOI required" bit is set: the lock-free path
@@ -158,12 +158,13 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
         generation: *seen,
         nrip_save: entry.nrip_save,
         cache: fetch_cache,
-        apic: if entry.eoi_routed || entry.lazy_eoi_armed {
+        apic: if entry.lazy_eoi_armed {
             None
         } else {
             apic.as_mut()
         },
         solo: entry.solo,
+        eoi_routed: entry.eoi_routed,
     };
     tlb::entering_guest(cpu, entry.partition);
     // Entering before reading: an unmapping CPU either sees this CPU in
