@@ -115,6 +115,12 @@ pub const GUEST_PATHS: &[BenchPath] = &[
         target: Some(600),
         kvm: None,
     },
+    BenchPath {
+        name: "timer-interrupt",
+        label: "APIC timer interrupt, guest's cost",
+        target: None,
+        kvm: None,
+    },
 ];
 
 /// The paths smp-bench reports (`bench: NAME N`): from just before VP
@@ -342,6 +348,7 @@ mod tests {
 [devices cpu0] INFO bench: bench: hypercall-memory 700
 [devices cpu0] INFO bench: bench: eoi-x2apic 240
 [devices cpu0] INFO bench: bench: self-ipi 900
+[devices cpu0] INFO bench: bench: timer-interrupt 1500
 [kernel cpu0 INFO] tessera: verdict pass
 ";
 
@@ -359,6 +366,7 @@ mod tests {
                 ("hypercall-memory".to_string(), 700),
                 ("eoi-x2apic".to_string(), 240),
                 ("self-ipi".to_string(), 900),
+                ("timer-interrupt".to_string(), 1500),
             ]
         );
         let rows = measured(GUEST_PATHS, &figures, "bench-guest").unwrap();

@@ -174,6 +174,7 @@ pub const VM_BENCH_MARKERS: &[&str] = &[
     "bench: hypercall-fast ",
     "bench: eoi-x2apic ",
     "bench: self-ipi ",
+    "bench: timer-interrupt ",
     "bench: hypercall-memory ",
     VM_MANAGER,
     VERDICT_PASS,
