@@ -414,6 +414,17 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         markers: VM_APIC_MARKERS,
         ..SystemTest::DEFAULT
     },
+    // The same guest with its time counted in instructions: no host delays
+    // its timer interrupts, so the periodic check always counts its 1000
+    // interrupts against the TSC (on a loaded host `vm-apic` may not).
+    SystemTest {
+        name: "vm-apic-icount",
+        deployment: Some("vm-apic"),
+        markers: VM_APIC_ICOUNT_MARKERS,
+        icount: true,
+        not_nested: Some("-icount is QEMU's TCG's"),
+        ..SystemTest::DEFAULT
+    },
     SystemTest {
         name: "vm-smp-1",
         deployment: Some("vm-smp-1"),
