@@ -85,7 +85,20 @@ fn answer_eoi(vmcb: &mut VpVmcb, gprs: &GuestGprs, unlocked: &mut Unlocked<'_>) 
         super::lapic_inject::inject(vmcb, apic, now);
         super::lapic_inject::guard_cr8(vmcb, Some(apic));
     }
+    // Alone in its partition, no sender arbitrates over it.
+    if !unlocked.solo {
+        publish(unlocked.published_priority, apic);
+    }
     true
+}
+
+/// The APIC's PPR for senders' lowest-priority arbitration (`lapic_ipi`).
+#[inline]
+fn publish(published: &core::sync::atomic::AtomicU16, apic: &tessera_lapic::LocalApic) {
+    published.store(
+        apic.published_priority(),
+        core::sync::atomic::Ordering::Relaxed,
+    );
 }
 
 /// The instruction at RIP completed: RIP past it, no event to inject, and
@@ -158,6 +171,9 @@ fn answer_register(vmcb: &mut VpVmcb, gprs: &mut GuestGprs, unlocked: &mut Unloc
     }
     let deadline = super::lapic_inject::inject(vmcb, apic, now);
     super::lapic_inject::guard_cr8(vmcb, Some(apic));
+    if !unlocked.solo {
+        publish(unlocked.published_priority, apic);
+    }
     if let (true, Some(deadline)) = (timer_changed, deadline) {
         let cpu = crate::percpu::current_index() as usize;
         crate::arch::apic::interrupt_by(cpu, deadline);

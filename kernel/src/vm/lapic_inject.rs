@@ -3,8 +3,8 @@
 //! locked path (`lapic_entry`) and the lock-free APIC exits (`lapic_fast`).
 use super::VpVmcb;
 use tessera_lapic::LocalApic;
-use tessera_svm::intercept::RegIndex;
 use tessera_svm::Intercept;
+use tessera_svm::intercept::RegIndex;
 
 /// Before VMRUN: the timer polled, the TPR handed to `V_TPR`, and the
 /// highest deliverable vector injected through `EVENTINJ` when the guest

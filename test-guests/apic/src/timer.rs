@@ -224,7 +224,10 @@ fn periodic(low: u64, high: u64) -> Result<((u64, u64, u64), Counted), Failure> 
     interrupt::reset();
     lvt_timer(PERIODIC)?;
     let period = u32::try_from(PERIOD_TICKS * 1024 / high).unwrap_or(u32::MAX);
-    let period_ticks = (u64::from(period) * low / 1024, u64::from(period) * high / 1024);
+    let period_ticks = (
+        u64::from(period) * low / 1024,
+        u64::from(period) * high / 1024,
+    );
     let start = cpu::rdtsc();
     initial_count(period)?;
     // The kernel started the countdown between these two reads.

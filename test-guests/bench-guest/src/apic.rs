@@ -104,6 +104,9 @@ fn timer(suite: &mut Suite) {
         Ok(())
     });
     if counted {
-        println!("bench: timer-interrupt {}", interrupted.saturating_sub(quiet));
+        println!(
+            "bench: timer-interrupt {}",
+            interrupted.saturating_sub(quiet)
+        );
     }
 }
