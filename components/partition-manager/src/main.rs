@@ -479,8 +479,10 @@ mod component {
 
     /// Reloads a partition whose guest asked for a reset, after the reply that
     /// stopped its VP (stopped when `Reply` returned: the kernel applies a
-    /// stopping reply as it accepts it): the image again, VP 0's registers,
-    /// and VP 0 restarted.
+    /// stopping reply as it accepts it): every other VP stopped too, the
+    /// image again, VP 0's registers, the application processors back to
+    /// waiting for INIT/SIPI with their APICs at power-on (the kernel's
+    /// `VpStart` of an AP), and VP 0 restarted.
     /// (Memory the image does not cover keeps what the guest left there, as
     /// after a warm reset.) `Err` if that failed (logged).
     fn reset(partition: &Partition, round: u32) -> Result<(), ()> {
@@ -489,6 +491,13 @@ mod component {
             log::error!("partition {name}: reset without memory or VPs");
             return Err(());
         };
+        // A reset is the whole machine's: a VP left running would go on in
+        // the reloaded image (`VpStop` returns once the VP has stopped; the
+        // one that asked already has).
+        for (index, &other) in partition.vps.iter().enumerate() {
+            let stopped = vm::vp_stop(other).map_err(Failure::from);
+            step(name, format_args!("stopping VP {index}"), stopped)?;
+        }
         // A reset clears the Hv#1 state too (guest OS ID, hypercall page):
         // the kernel does that when given the same configuration again.
         if let (Some(words), Some(cap)) = (&partition.spec.hv1, partition.slot) {
@@ -497,6 +506,16 @@ mod component {
         }
         let state = load(partition, at)?;
         set_registers(partition, &state)?;
+        if partition.spec.apic != ApicKind::None {
+            for (index, &ap) in partition.vps.iter().enumerate().skip(1) {
+                let started = vm::vp_start(ap).map_err(Failure::from);
+                step(
+                    name,
+                    format_args!("restarting VP {index} (waits for INIT/SIPI)"),
+                    started,
+                )?;
+            }
+        }
         let started = vm::vp_start(vp).map_err(Failure::from);
         step(name, format_args!("restarting VP 0"), started)?;
         log::info!(

@@ -506,6 +506,14 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         markers: VM_HV_RESET_MARKERS,
         ..SystemTest::DEFAULT
     },
+    // A partition reset on 2 VPs: the AP stops with VP 0 and comes back
+    // waiting for INIT/SIPI, its APIC at power-on.
+    SystemTest {
+        name: "vm-smp-reset",
+        deployment: Some("vm-smp-reset"),
+        markers: VM_SMP_RESET_MARKERS,
+        ..SystemTest::DEFAULT
+    },
     // A guest cannot flood the console (issue 9 finding 6): 5 000 writes of
     // the guest OS ID, each of which the kernel logs, let a bounded few
     // lines through (`line_limits`).

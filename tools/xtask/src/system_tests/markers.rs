@@ -285,6 +285,23 @@ pub const VM_HV_RESET_MARKERS: &[&str] = &[
     VERDICT_PASS,
 ];
 
+/// vm-smp-reset: the reset on 2 VPs, and each check of the second run by
+/// name.
+pub const VM_SMP_RESET_MARKERS: &[&str] = &[
+    "boot plan \"vm-smp-reset\": 2 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition smp-reset: ",
+    "] INFO smp-reset: ok 1 - before the reset: VP 1 started, both VPs in x2APIC mode, VP 1 spinning in its guest",
+    "the guest asked for a reset (HV_X64_MSR_RESET)",
+    "partition smp-reset: reset 1: image reloaded, VP 0 restarted",
+    "] INFO smp-reset: ok 1 - after the reset VP 1 waits for INIT/SIPI: it has not run in the reloaded image, and INIT alone does not start it",
+    "] INFO smp-reset: ok 2 - after the reset INIT/SIPI start VP 1 as at power-on (CS 0x0800, CR0 0x60000010), its APIC at power-on (xAPIC mode, SVR 0xFF)",
+    "] INFO smp-reset: # tessera-guest: 2 passed, 0 failed",
+    "partition smp-reset: passed (expected pass): ok",
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
 /// vm-hv-routes: the manager installs the hypercall route, the probe
 /// learns the partition's name, and routed-hypercall passes each check by
 /// name: the probe answers code 0x0008 (with a rep count too), the kernel
