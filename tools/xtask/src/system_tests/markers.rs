@@ -417,10 +417,12 @@ pub const LINUX_EARLY_BOOT_MARKERS: &[&str] = &[
     "] smp: Brought up 1 node, 2 CPUs",
     "] Run /init as init process",
     "tessera-linux: userspace reached",
+    "tessera-linux: ok - the clocksource is hyperv_clocksource_tsc_page",
     "tessera-linux: ok - all 2 VPs are online (0-1)",
     "tessera-linux: ok - dmesg: Hypervisor detected: Microsoft Hyper-V",
     "tessera-linux: ok - dmesg has no 'Call Trace'",
     LINUX_INIT_CHECKED_DMESG,
+    "tessera-linux: ok - dmesg has no 'WARNING'",
     "tessera-linux: powering off",
     "] reboot: Power down",
     "partition linux: ",
@@ -430,9 +432,7 @@ pub const LINUX_EARLY_BOOT_MARKERS: &[&str] = &[
 ];
 
 /// /init found both VPs online and no kernel bug in dmesg. (Its
-/// clocksource and clockevent checks still fail: Linux prefers the
-/// invariant TSC that `hv-tsc-invariant` offers, and the synthetic timers
-/// are issue 14's.)
+/// clockevent check still fails: the synthetic timers are issue 14's.)
 pub const LINUX_INIT_CHECKED_DMESG: &str = "tessera-linux: ok - dmesg has no 'BUG'";
 
 /// What must not appear while Linux boots: a kernel complaint (an MSR a
