@@ -457,23 +457,30 @@ mod component {
         }
 
         set_registers(partition, &state)?;
-        // With a local APIC the other VPs are application processors: the
-        // kernel holds them waiting for INIT/SIPI from VP 0, so they are
-        // started first and miss none of its start-up IPIs. Without one
-        // nothing could start them: they stay stopped.
-        if partition.spec.apic != ApicKind::None {
-            for (index, &vp) in partition.vps.iter().enumerate().skip(1) {
-                let started = vm::vp_start(vp).map_err(Failure::from);
-                step(
-                    name,
-                    format_args!("starting VP {index} (waits for INIT/SIPI)"),
-                    started,
-                )?;
-            }
-        }
+        start_application_processors(partition)?;
         let started = vm::vp_start(partition.vps[0]).map_err(Failure::from);
         step(name, format_args!("starting VP 0"), started)?;
         log::info!("partition {name}: VP 0 started at rip {:#x}", state.rip);
+        Ok(())
+    }
+
+    /// With a local APIC the VPs after VP 0 are application processors: the
+    /// kernel holds them waiting for INIT/SIPI from VP 0 (at a restart with
+    /// their APICs at power-on), so they are started before VP 0 and miss
+    /// none of its start-up IPIs. Without one nothing could start them:
+    /// they stay stopped.
+    fn start_application_processors(partition: &Partition) -> Result<(), ()> {
+        if partition.spec.apic == ApicKind::None {
+            return Ok(());
+        }
+        for (index, &vp) in partition.vps.iter().enumerate().skip(1) {
+            let started = vm::vp_start(vp).map_err(Failure::from);
+            step(
+                partition.name(),
+                format_args!("starting VP {index} (waits for INIT/SIPI)"),
+                started,
+            )?;
+        }
         Ok(())
     }
 
@@ -506,16 +513,7 @@ mod component {
         }
         let state = load(partition, at)?;
         set_registers(partition, &state)?;
-        if partition.spec.apic != ApicKind::None {
-            for (index, &ap) in partition.vps.iter().enumerate().skip(1) {
-                let started = vm::vp_start(ap).map_err(Failure::from);
-                step(
-                    name,
-                    format_args!("restarting VP {index} (waits for INIT/SIPI)"),
-                    started,
-                )?;
-            }
-        }
+        start_application_processors(partition)?;
         let started = vm::vp_start(vp).map_err(Failure::from);
         step(name, format_args!("restarting VP 0"), started)?;
         log::info!(

@@ -85,8 +85,10 @@ fn answer_eoi(vmcb: &mut VpVmcb, gprs: &GuestGprs, unlocked: &mut Unlocked<'_>) 
         super::lapic_inject::inject(vmcb, apic, now);
         super::lapic_inject::guard_cr8(vmcb, Some(apic));
     }
-    // Alone in its partition, no sender arbitrates over it.
+    // Alone in its partition, no sender arbitrates over it. (The TPR the
+    // guest set by `MOV CR8` counts in the PPR it publishes.)
     if !unlocked.solo {
+        super::lapic_inject::tpr_from_vmcb(vmcb, apic);
         publish(unlocked.published_priority, apic);
     }
     true

@@ -288,7 +288,10 @@ impl Kernel {
         }
         vp_record.arm_lazy_eoi(lazy_eoi_page);
         vp_record.guard_cr8();
-        vp_record.publish_priority();
+        // Only senders of its own partition arbitrate over it.
+        if !solo {
+            vp_record.publish_priority();
+        }
         if let Some(kind) = Injected::of(vp_record.vmcb.control.event_inj) {
             vp_record.exit_counts.injected(kind);
         }
