@@ -221,12 +221,7 @@ impl Kernel {
         sender: Option<u32>,
         message: &Message,
     ) -> u32 {
-        let contenders = if message.mode == DeliveryMode::LowestPriority {
-            self.contenders(partition, message.vector)
-        } else {
-            [NO_CONTENDER; MAX_VPS as usize]
-        };
-        let Some(target) = self.partitions.get_mut(partition) else {
+        let Some(target) = self.partitions.get(partition) else {
             return 0;
         };
         let sender = sender.map(|index| index as usize);
@@ -238,9 +233,12 @@ impl Kernel {
             // focus processor first where the VP's APIC can be read; ties
             // rotate so equal VPs share the load.
             let start = target.lowest_priority_next;
+            let contenders = self.contenders(partition, message.vector);
             let chosen = arbitrate(&reached, start, |index| contenders[usize::from(index)]);
             reached = tessera_lapic::VpIndexSet::EMPTY;
-            if let Some(chosen) = chosen {
+            if let Some(chosen) = chosen
+                && let Some(target) = self.partitions.get_mut(partition)
+            {
                 reached.insert(chosen);
                 target.lowest_priority_next = chosen.wrapping_add(1) % MAX_VPS as u8;
             }
@@ -248,6 +246,9 @@ impl Kernel {
         if reached.is_empty() {
             return 0;
         }
+        let Some(target) = self.partitions.get(partition) else {
+            return 0;
+        };
         let vps = target.vps.clone();
         let mut count = 0;
         for vp in vps {
