@@ -86,12 +86,21 @@ pub fn enter_woken(
     thread: ThreadId,
 ) -> ! {
     let kernel = guard.as_mut().expect("checked by the caller");
-    kernel.sched.running[cpu] = Some(thread);
     if kernel.threads[&thread].vp.is_some() {
-        crate::vm::run::enter(guard, thread)
+        enter_vp(guard, cpu, thread)
     }
+    kernel.sched.running[cpu] = Some(thread);
     crate::vm::guest_state::leave_guests(cpu);
     enter_component(guard, cpu, thread)
+}
+
+/// Runs VP thread `thread` on `cpu`, with no wakeup to take: the loop
+/// applies the reply it waited for, if any (`vm::run`). The IPC fast path
+/// calls it for a handler's reply, whose caller it knows is a VP's thread.
+pub fn enter_vp(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize, thread: ThreadId) -> ! {
+    let kernel = guard.as_mut().expect("checked by the caller");
+    kernel.sched.running[cpu] = Some(thread);
+    crate::vm::run::enter(guard, thread)
 }
 
 /// Runs component thread `thread`, whose registers are ready, on `cpu`:
@@ -102,13 +111,20 @@ fn enter_component(
     thread: ThreadId,
 ) -> ! {
     let kernel = guard.as_mut().expect("checked by the caller");
-    let Some(domain) = kernel.domain_of(thread) else {
+    // The thread's record once, for its domain and its registers.
+    let Kernel {
+        threads, domains, ..
+    } = kernel;
+    let record = threads
+        .get_mut(&thread)
+        .expect("every ThreadId the kernel holds has a record");
+    let Some(domain) = domains.get(record.domain) else {
         // A thread outlives its domain's record only when dead.
         kernel.sched.running[cpu] = None;
         run_next(guard, cpu)
     };
     let root = domain.space.root();
-    let context: *mut UserContext = &mut *kernel.thread(thread).context;
+    let context: *mut UserContext = &mut *record.context;
     switch_to_component(guard, cpu, thread, root, context)
 }
 
@@ -206,7 +222,9 @@ pub fn after_syscall(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize,
         // The fast path: nothing more important became runnable here, so the
         // caller goes straight back, with no queueing.
         Keep::Continue if nothing_ready => resume_current(guard, cpu),
-        Keep::SwitchTo(next) if nothing_ready => enter(guard, cpu, next),
+        // (A fast path's `Handler` is a `SwitchTo` with no wakeup to take;
+        // the VP loop takes the shortcut, `after_vp_exit`.)
+        Keep::SwitchTo(next) | Keep::Handler(next) if nothing_ready => enter(guard, cpu, next),
         Keep::Continue => {
             let priority = kernel.ipc.effective_priority(thread).unwrap_or(0);
             if !kernel.sched.has_ready_above(cpu, priority) {
@@ -221,7 +239,7 @@ pub fn after_syscall(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize,
         Keep::Blocked => {}
         // IPC on one CPU: the thread that got the message runs next, on the
         // blocked thread's time, unless something more important waits.
-        Keep::SwitchTo(next) => {
+        Keep::SwitchTo(next) | Keep::Handler(next) => {
             let next_priority = kernel.ipc.effective_priority(next).unwrap_or(0);
             if !kernel.sched.has_ready_above(cpu, next_priority) {
                 enter(guard, cpu, next);
@@ -230,6 +248,21 @@ pub fn after_syscall(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize,
         }
     }
     run_next(guard, cpu)
+}
+
+/// After a VP's exit that left the CPU: a handler its forwarded exit woke
+/// on the fast path (`Keep::Handler`, delivered already) runs at once when
+/// nothing else waits here, without the wakeup lookup; anything else is
+/// [`after_syscall`]'s.
+pub fn after_vp_exit(mut guard: MutexGuard<'static, Option<Kernel>>, cpu: usize, keep: Keep) -> ! {
+    let kernel = guard.as_mut().expect("VPs run once the kernel exists");
+    if let Keep::Handler(next) = keep
+        && kernel.sched.nothing_ready(cpu)
+    {
+        crate::vm::guest_state::leave_guests(cpu);
+        enter_component(guard, cpu, next)
+    }
+    after_syscall(guard, cpu, keep)
 }
 
 /// Returns to the thread this CPU was running, whose registers the system
@@ -250,6 +283,20 @@ pub enum Keep {
     Blocked,
     /// The caller blocked and woke this thread, which belongs to the same CPU.
     SwitchTo(ThreadId),
+    /// [`Keep::SwitchTo`] a component thread that a fast path woke, with
+    /// no wakeup to take (the payload stays one id: a larger `Keep` is
+    /// returned through memory by every system call).
+    Handler(ThreadId),
+}
+
+/// The component thread a fast IPC operation woke on this CPU, with what
+/// the switch needs, looked up by its guards.
+pub struct Switch {
+    pub thread: ThreadId,
+    /// Its domain's address space.
+    pub root: PhysFrame,
+    /// Its registers, in its record.
+    pub context: *mut UserContext,
 }
 
 /// Nothing can run anywhere. With a verdict holder that is a stall (it will

@@ -163,6 +163,18 @@ pub struct Thread {
     pub vp: Option<VpId>,
 }
 
+impl Thread {
+    /// What the fast paths' guards ask of it (`tessera_ipc::switches_directly`).
+    #[inline]
+    pub fn woken(&self) -> tessera_ipc::WokenThread {
+        tessera_ipc::WokenThread {
+            cpu: self.cpu,
+            dead: self.dead,
+            vp: self.vp.is_some(),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Kernel {
     pub caps: CapTable<Object>,

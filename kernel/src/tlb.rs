@@ -37,6 +37,7 @@ pub fn entered_kernel(cpu: usize) {
 
 /// Every return to ring 3 says so last, with the kernel lock still held, and
 /// flushes if a shoot-down happened while this CPU was in the kernel.
+#[inline]
 pub fn leaving_kernel(cpu: usize, root: u64) {
     LOADED_ROOT[cpu].store(root, Ordering::Relaxed);
     if FLUSH_PENDING[cpu].swap(false, Ordering::SeqCst) {

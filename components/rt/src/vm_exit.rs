@@ -65,27 +65,41 @@ pub trait ReplyMessage {
 
 impl ReplyMessage for ExitReply {
     fn into_message(self) -> Result<Message, Error> {
-        let refused = || Error::from(tessera_abi::Status::InvalidArgument);
-        // Most replies set no register: their six words are the message
-        // (this runs on every exit a handler answers).
-        if self.registers.is_empty() {
-            return match self.refused() {
-                None => Ok(Message::new(self.words())),
-                Some(_) => Err(refused()),
-            };
-        }
-        let encoded = self.encode().map_err(|_| refused())?;
-        let count = crate::message_buffer::write(encoded.buffer())?;
-        Ok(Message::new(encoded.words).with_buffer_words(count))
+        message_of(&self)
     }
 
     fn into_reply(self) -> Reply {
-        match self.into_message() {
-            Ok(message) => Reply::new(message),
-            Err(e) => {
-                log::error!("exit reply: {e}; stopping the VP instead");
-                Reply::new(Message::new(ExitReply::new().stop().words()))
-            }
+        reply_of(&self)
+    }
+}
+
+/// [`ReplyMessage::into_message`] by reference: an `ExitReply` is a few
+/// hundred bytes, and moving it out of a handler's answer copied it on
+/// every exit served.
+#[inline]
+fn message_of(reply: &ExitReply) -> Result<Message, Error> {
+    let refused = || Error::from(tessera_abi::Status::InvalidArgument);
+    // Most replies set no register: their six words are the message
+    // (this runs on every exit a handler answers).
+    if reply.registers.is_empty() {
+        return match reply.refused() {
+            None => Ok(Message::new(reply.words())),
+            Some(_) => Err(refused()),
+        };
+    }
+    let encoded = reply.encode().map_err(|_| refused())?;
+    let count = crate::message_buffer::write(encoded.buffer())?;
+    Ok(Message::new(encoded.words).with_buffer_words(count))
+}
+
+/// [`ReplyMessage::into_reply`] by reference.
+#[inline]
+fn reply_of(reply: &ExitReply) -> Reply {
+    match message_of(reply) {
+        Ok(message) => Reply::new(message),
+        Err(e) => {
+            log::error!("exit reply: {e}; stopping the VP instead");
+            Reply::new(Message::new(ExitReply::new().stop().words()))
         }
     }
 }
@@ -129,7 +143,7 @@ pub fn serve_exits(
         for (level, line) in &handled.log {
             log::log!(*level, "{line}");
         }
-        handled.reply.into_reply()
+        reply_of(&handled.reply)
     })
 }
 

@@ -416,7 +416,9 @@ impl ExitReply {
             | bit(self.fault, action::FAULT)
     }
 
-    /// The six reply words.
+    /// The six reply words (inlined into a handler's loop, which sends
+    /// them on every exit it serves).
+    #[inline]
     pub const fn words(&self) -> [u64; tessera_abi::MESSAGE_WORDS] {
         let event = match self.inject {
             Some(event) => event.encode(),

@@ -33,6 +33,38 @@ pub const fn registers_only(cap: Option<Selector>, buffer_words: u64) -> bool {
     cap.is_none() && buffer_words == 0
 }
 
+/// What the kernel knows of the thread a fast operation would wake, for its
+/// own guards ([`switches_directly`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WokenThread {
+    /// The CPU it belongs to.
+    pub cpu: usize,
+    /// Its domain ended (or it faulted): it never runs again.
+    pub dead: bool,
+    /// It is a VP's thread (it runs the VP's loop, not ring 3).
+    pub vp: bool,
+}
+
+/// The kernel's guards on the thread `woken` that a fast operation from a
+/// thread on `cpu` would wake, asked (through `accept`) once every guard of
+/// the IPC machine held: the CPU goes straight to it only if it belongs to
+/// `cpu` (a thread of another CPU is queued there and that CPU
+/// interrupted), is alive, is of the kind the caller switches to (`vp`: a
+/// handler's reply to a VP enters the VP's loop; everything else enters a
+/// component), and nothing else waits for `cpu` (`nothing_ready`: then
+/// nothing more important does either, so the scheduler would pick it
+/// too). Anything else is the general path's: it queues, wakes and
+/// schedules as usual.
+#[must_use]
+pub const fn switches_directly(
+    cpu: usize,
+    nothing_ready: bool,
+    woken: WokenThread,
+    vp: bool,
+) -> bool {
+    nothing_ready && woken.cpu == cpu && !woken.dead && woken.vp == vp
+}
+
 impl Ipc {
     /// [`Ipc::call`] when it would deliver at once to a waiting server
     /// that `accept` takes: returns that server, which now serves `caller`

@@ -21,10 +21,10 @@
 //! refuse, takes the general path, which captures it again the same way.
 use crate::arch::user_context::UserContext;
 use crate::ipc_glue::{words_of, write_received};
+use crate::sched::Switch;
 use crate::state::Kernel;
 use tessera_abi::{CapTransfer, NO_SELECTOR, Syscall};
 use tessera_capability::{Object, ObjectKind, Rights, SlotAddr, ThreadId};
-use x86_64::structures::paging::PhysFrame;
 
 /// What runs next on this CPU after a fast IPC operation.
 pub enum Next {
@@ -32,15 +32,6 @@ pub enum Next {
     Component(Switch),
     /// A VP's thread, woken with its handler's reply.
     Vp(ThreadId),
-}
-
-/// The component thread a fast IPC operation woke.
-pub struct Switch {
-    pub thread: ThreadId,
-    /// Its domain's address space.
-    pub root: PhysFrame,
-    /// Its registers, in its record.
-    pub context: *mut UserContext,
 }
 
 /// Runs `thread`'s system call `number` on the fast path if every guard
@@ -61,10 +52,10 @@ pub fn ipc(kernel: &mut Kernel, cpu: usize, thread: ThreadId, number: u64) -> Op
     if !tessera_ipc::registers_only(send, context.r14) {
         return None;
     }
-    // Whether the reply goes to a VP (its thread's record says).
-    let mut to_vp = false;
+    // The VP the reply goes to, if it goes to one (its thread's record says).
+    let mut to_vp = None;
     if !is_call && let Ok(Some(caller)) = kernel.ipc.caller(thread) {
-        to_vp = kernel.threads.get(&caller)?.vp.is_some();
+        to_vp = kernel.threads.get(&caller)?.vp;
     }
     let receive = (transfer.receive != NO_SELECTOR).then_some(transfer.receive);
     let words = words_of(context);
@@ -82,9 +73,12 @@ pub fn ipc(kernel: &mut Kernel, cpu: usize, thread: ThreadId, number: u64) -> Op
     };
     // The VP's reply is checked (and kept for the VP) before anything
     // changes; one that stops the VP is the general path's.
-    if to_vp && kernel.capture_reply_to_vp(thread).ok()? {
+    if let Some(vp) = to_vp
+        && kernel.capture_reply_from(thread, vp).ok()?
+    {
         return None;
     }
+    let to_vp = to_vp.is_some();
     // A reply carries no badge.
     let badge = if is_call {
         cap.badge.map_or(0, |badge| badge.0)
@@ -102,13 +96,10 @@ pub fn ipc(kernel: &mut Kernel, cpu: usize, thread: ThreadId, number: u64) -> Op
     let mut target = None;
     let mut woken_context: *mut UserContext = core::ptr::null_mut();
     let accept = |woken: ThreadId| {
-        if !sched.nothing_ready(cpu) {
-            return false;
-        }
         let Some(record) = threads.get_mut(&woken) else {
             return false;
         };
-        if record.cpu != cpu || record.dead || record.vp.is_some() != to_vp {
+        if !tessera_ipc::switches_directly(cpu, sched.nothing_ready(cpu), record.woken(), to_vp) {
             return false;
         }
         if !to_vp {

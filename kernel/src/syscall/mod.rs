@@ -35,7 +35,7 @@ extern "C" fn syscall_handler(number: u64) -> ! {
         Some(fastpath::Next::Component(next)) => {
             sched::switch_to_component(guard, cpu, next.thread, next.root, next.context)
         }
-        Some(fastpath::Next::Vp(next)) => sched::enter_woken(guard, cpu, next),
+        Some(fastpath::Next::Vp(next)) => sched::enter_vp(guard, cpu, next),
         None => {}
     }
     let keep = match dispatch(kernel, thread) {

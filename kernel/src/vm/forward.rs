@@ -134,17 +134,14 @@ impl Kernel {
         // written into the server's registers and message buffer here,
         // with its record at hand.
         let accept = |server: tessera_capability::ThreadId| {
-            if !sched.nothing_ready(cpu) {
-                return false;
-            }
             let Some(record) = threads.get_mut(&server) else {
                 return false;
             };
-            if record.cpu != cpu
-                || record.dead
-                || record.vp.is_some()
-                || domains.get(record.domain).is_none()
+            if !tessera_ipc::switches_directly(cpu, sched.nothing_ready(cpu), record.woken(), false)
             {
+                return false;
+            }
+            if domains.get(record.domain).is_none() {
                 return false;
             }
             write_buffer_words(record.message_buffer, message.buffer());
@@ -162,7 +159,7 @@ impl Kernel {
             record.state = VpState::AwaitingReply(pending);
             record.reply_captured = false;
         }
-        Some(Keep::SwitchTo(server))
+        Some(Keep::Handler(server))
     }
 
     /// A handler died (or never answered): the partition's lifecycle
@@ -199,14 +196,13 @@ impl Kernel {
     /// The VP `vp` was woken with its handler's answer: apply it. Returns
     /// what the VP does next (`None`: run the guest).
     pub fn complete_exit(&mut self, cpu: usize, vp: VpId, pending: Pending) -> Option<Keep> {
-        let Some(record) = self.vps.get_mut(vp) else {
+        let Kernel { vps, threads, .. } = self;
+        let Some(record) = vps.get_mut(vp) else {
             return Some(Keep::Blocked);
         };
         record.state = VpState::Runnable;
-        let thread = record.thread;
-        let context = &self.threads[&thread].context;
-        if context.rax != 0 {
-            let status = context.rax;
+        let status = threads[&record.thread].context.rax;
+        if status != 0 {
             log::warn!(
                 "{}: the call for message {:#x} failed with {status:#x}",
                 self.vp_name(vp),
@@ -216,108 +212,105 @@ impl Kernel {
         }
         // The reply is applied where it lies and cleared after: moved out,
         // its register array would be copied on every forwarded exit.
-        let Some(stop) = self
-            .vps
-            .get(vp)
-            .filter(|record| record.reply_captured)
-            .map(|record| record.reply.stop)
-        else {
+        if !record.reply_captured {
             // Every reply to a VP is captured where the kernel accepts it
             // (`capture_reply_to_vp`), so this is a kernel bug.
             log::error!("{}: woken without a captured reply", self.vp_name(vp));
             self.stop_vp(vp);
             return Some(Keep::Blocked);
-        };
-        self.apply_reply(vp, pending);
+        }
+        let stop = record.reply.stop;
+        if apply_reply(record, pending) {
+            log::warn!(
+                "{}: an event is already being delivered; the reply's is dropped",
+                self.vp_name(vp)
+            );
+        }
         if stop {
             self.stop_vp(vp);
             return Some(Keep::Blocked);
         }
         None
     }
+}
 
-    /// Applies VP `vp`'s captured reply to it, and clears it.
-    fn apply_reply(&mut self, vp: VpId, pending: Pending) {
-        let Some(record) = self.vps.get_mut(vp) else {
-            return;
-        };
-        let super::Vp {
-            reply,
-            reply_captured,
-            vmcb,
-            gprs,
-            ..
-        } = &mut **record;
-        if !core::mem::take(reply_captured) {
-            return;
-        }
-        for (name, value) in reply.register_pairs() {
-            // Names and values were checked by `reply::decode`. Registers
-            // no clean bit covers keep the VMCB's cached areas clean; any
-            // other name counts as writing every area.
-            if !set_uncached(vmcb, gprs, name, value) {
-                let mut registers = VpRegisters {
-                    vmcb: vmcb.all_mut(),
-                    gprs,
-                };
-                let _ = registers.set(name, (value, 0));
-            }
-        }
-        if let Some([first, second]) = reply.result {
-            match pending.kind {
-                PendingKind::IoRead { size } => {
-                    let mask = match size {
-                        1 => 0xFF,
-                        2 => 0xFFFF,
-                        _ => u64::MAX,
-                    };
-                    // A 32-bit IN zero-extends into RAX, as a 32-bit move does.
-                    let rax = vmcb.rax_mut();
-                    *rax = if size == 4 {
-                        first & 0xFFFF_FFFF
-                    } else {
-                        (*rax & !mask) | (first & mask)
-                    };
-                }
-                PendingKind::MsrRead => {
-                    *vmcb.rax_mut() = first & 0xFFFF_FFFF;
-                    gprs.rdx = first >> 32;
-                }
-                PendingKind::Mmio(access) => super::mmio::complete_load(vmcb, gprs, access, first),
-                PendingKind::Hypercall => *vmcb.rax_mut() = first,
-                PendingKind::Cpuid => {
-                    *vmcb.rax_mut() = first & 0xFFFF_FFFF;
-                    gprs.rbx = first >> 32;
-                    gprs.rcx = second & 0xFFFF_FFFF;
-                    gprs.rdx = second >> 32;
-                }
-                _ => {}
-            }
-        }
-        if reply.fault {
-            *vmcb.event_inj_mut() = super::exits::general_protection();
-        }
-        if reply.advance_rip
-            && let Some(next) = pending.next_rip
-        {
-            *vmcb.rip_mut() = next;
-        }
-        let mut dropped = false;
-        if let Some(event) = reply.inject {
-            if vmcb.control.event_inj.valid() {
-                dropped = true;
-            } else {
-                *vmcb.event_inj_mut() = event;
-            }
-        }
-        if dropped {
-            log::warn!(
-                "{}: an event is already being delivered; the reply's is dropped",
-                self.vp_name(vp)
-            );
+/// Applies VP `record`'s captured reply to it, and clears it; `true` if
+/// the reply's event is dropped (another is being delivered).
+#[inline]
+fn apply_reply(record: &mut super::Vp, pending: Pending) -> bool {
+    let super::Vp {
+        reply,
+        reply_captured,
+        vmcb,
+        gprs,
+        ..
+    } = record;
+    if !core::mem::take(reply_captured) {
+        return false;
+    }
+    for (name, value) in reply.register_pairs() {
+        // Names and values were checked by `reply::decode`. Registers
+        // no clean bit covers keep the VMCB's cached areas clean; any
+        // other name counts as writing every area.
+        if !set_uncached(vmcb, gprs, name, value) {
+            let mut registers = VpRegisters {
+                vmcb: vmcb.all_mut(),
+                gprs,
+            };
+            let _ = registers.set(name, (value, 0));
         }
     }
+    if let Some([first, second]) = reply.result {
+        match pending.kind {
+            PendingKind::IoRead { size } => {
+                let mask = match size {
+                    1 => 0xFF,
+                    2 => 0xFFFF,
+                    _ => u64::MAX,
+                };
+                // A 32-bit IN zero-extends into RAX, as a 32-bit move does.
+                let rax = vmcb.rax_mut();
+                *rax = if size == 4 {
+                    first & 0xFFFF_FFFF
+                } else {
+                    (*rax & !mask) | (first & mask)
+                };
+            }
+            PendingKind::MsrRead => {
+                *vmcb.rax_mut() = first & 0xFFFF_FFFF;
+                gprs.rdx = first >> 32;
+            }
+            PendingKind::Mmio(access) => super::mmio::complete_load(vmcb, gprs, access, first),
+            PendingKind::Hypercall => *vmcb.rax_mut() = first,
+            PendingKind::Cpuid => {
+                *vmcb.rax_mut() = first & 0xFFFF_FFFF;
+                gprs.rbx = first >> 32;
+                gprs.rcx = second & 0xFFFF_FFFF;
+                gprs.rdx = second >> 32;
+            }
+            _ => {}
+        }
+    }
+    if reply.fault {
+        *vmcb.event_inj_mut() = super::exits::general_protection();
+    }
+    if reply.advance_rip
+        && let Some(next) = pending.next_rip
+    {
+        *vmcb.rip_mut() = next;
+    }
+    let mut dropped = false;
+    if let Some(event) = reply.inject {
+        if vmcb.control.event_inj.valid() {
+            dropped = true;
+        } else {
+            *vmcb.event_inj_mut() = event;
+        }
+    }
+    dropped
+}
 
+impl Kernel {
     /// Before a handler's `Reply` reaches a VP: the whole reply is checked,
     /// so the handler learns of a bad one (and still owes a good one), and
     /// decoded out of the handler's registers and message buffer, which
@@ -338,14 +331,28 @@ impl Kernel {
         let Some(vp) = self.threads.get(&caller).and_then(|thread| thread.vp) else {
             return Ok(false);
         };
-        let Some(record) = self.vps.get(vp) else {
+        self.capture_reply_from(replier, vp)
+    }
+
+    /// [`Kernel::capture_reply_to_vp`] once the caller is known to be VP
+    /// `vp`'s thread (the IPC fast path looked it up already).
+    #[inline]
+    pub fn capture_reply_from(
+        &mut self,
+        replier: tessera_capability::ThreadId,
+        vp: VpId,
+    ) -> Result<bool, u64> {
+        let Kernel { vps, threads, .. } = self;
+        let Some(record) = vps.get_mut(vp) else {
             return Ok(false);
         };
         let VpState::AwaitingReply(pending) = record.state else {
             return Ok(false);
         };
         let stopping = pending.lifecycle || record.stop_requested;
-        let replier = &self.threads[&replier];
+        let Some(replier) = threads.get(&replier) else {
+            return Ok(false);
+        };
         let words = words_of(&replier.context);
         let count = usize::try_from(replier.context.r14).unwrap_or(usize::MAX);
         if count > tessera_abi::MESSAGE_BUFFER_WORDS {
@@ -353,9 +360,6 @@ impl Kernel {
         }
         let buffer = read_buffer(replier.message_buffer, count);
         let is_msr = matches!(pending.kind, PendingKind::MsrRead | PendingKind::MsrWrite);
-        let Some(record) = self.vps.get_mut(vp) else {
-            return Ok(false);
-        };
         // Decoded where it is kept; a refused one leaves nothing captured.
         record.reply_captured = false;
         let reply = &mut record.reply;

@@ -72,7 +72,7 @@ extern "C" fn vp_main(raw: u64) -> ! {
         kernel.count_exit(vp, code, outcome);
         if let Next::Leave(keep) = next {
             kernel.settle_destroyed(vp);
-            sched::after_syscall(guard, cpu, keep)
+            sched::after_vp_exit(guard, cpu, keep)
         }
     }
 }

@@ -121,6 +121,7 @@ pub struct Unlocked<'a> {
 
 /// [`Kernel::next_rip`] without the lock. `None` leaves the exit to the
 /// locked path, which decides what a mismatch means.
+#[inline]
 pub fn next_rip_unlocked(vmcb: &Vmcb, unlocked: &mut Unlocked<'_>) -> Option<u64> {
     let control = &vmcb.control;
     let skipped = Skipped::of(control.exit_code, control.exit_info1)?;

@@ -25,6 +25,21 @@ pub fn registers(message: &mut EncodedExit, mask: u64, gprs: &GuestGprs, rax: u6
     });
 }
 
+/// `HV_X64_VP_EXECUTION_STATE` of the VP in `vmcb` (TLFS 6.0b §13.2), its
+/// bits composed here: the bitfield's `with_*` setters are not inlined
+/// across crates, and this runs on every forwarded exit with a TLFS body.
+#[inline]
+pub fn execution_state(vmcb: &Vmcb) -> HvX64VpExecutionState {
+    let save = &vmcb.save;
+    let bits = u16::from(save.cpl & 3)
+        | u16::from(save.cr0 & 1 != 0) << 2
+        | u16::from(save.cr0 & (1 << 18) != 0) << 3
+        | u16::from(save.efer & (1 << 10) != 0) << 4
+        | u16::from(save.dr7 & 0xFF != 0) << 5
+        | u16::from(vmcb.control.exit_int_info.valid()) << 6;
+    HvX64VpExecutionState::from_bits(bits)
+}
+
 /// The TLFS intercept message header for the VP's state in `vmcb`.
 #[inline]
 pub fn header(
@@ -39,13 +54,7 @@ pub fn header(
         vp_index,
         instruction_length,
         intercept_access_type: access,
-        execution_state: HvX64VpExecutionState::new()
-            .with_cpl(save.cpl & 3)
-            .with_cr0_pe(save.cr0 & 1 != 0)
-            .with_cr0_am(save.cr0 & (1 << 18) != 0)
-            .with_efer_lma(save.efer & (1 << 10) != 0)
-            .with_debug_active(save.dr7 & 0xFF != 0)
-            .with_interruption_pending(vmcb.control.exit_int_info.valid()),
+        execution_state: execution_state(vmcb),
         cs_segment: HvX64SegmentRegister {
             base,
             limit: high as u32,
@@ -179,6 +188,30 @@ mod tests {
         assert!(header.execution_state.cr0_pe());
         assert!(header.execution_state.efer_lma());
         assert_eq!(header.execution_state.cpl(), 0);
+    }
+
+    proptest::proptest! {
+        /// The composed bits are the TLFS bitfield's, field by field,
+        /// reserved bits clear.
+        #[test]
+        fn the_execution_state_is_the_bitfields(
+            cpl: u8, cr0: u64, efer: u64, dr7: u64, pending: bool,
+        ) {
+            let mut vmcb = Vmcb::default();
+            vmcb.save.cpl = cpl;
+            vmcb.save.cr0 = cr0;
+            vmcb.save.efer = efer;
+            vmcb.save.dr7 = dr7;
+            vmcb.control.exit_int_info.set_valid(pending);
+            let expected = HvX64VpExecutionState::new()
+                .with_cpl(cpl & 3)
+                .with_cr0_pe(cr0 & 1 != 0)
+                .with_cr0_am(cr0 & (1 << 18) != 0)
+                .with_efer_lma(efer & (1 << 10) != 0)
+                .with_debug_active(dr7 & 0xFF != 0)
+                .with_interruption_pending(pending);
+            proptest::prop_assert_eq!(execution_state(&vmcb), expected);
+        }
     }
 
     #[test]

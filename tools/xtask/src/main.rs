@@ -4,6 +4,7 @@
 #![deny(unsafe_code)]
 
 mod bench;
+mod bench_linux;
 mod cargo_build;
 mod components;
 mod debian;
@@ -166,7 +167,12 @@ enum Command {
         repeat: u32,
     },
     /// Measure system call and IPC round trips in instructions (QEMU -icount).
-    Bench,
+    Bench {
+        /// `linux`: Debian's Linux booted to user space directly on QEMU and
+        /// under Tessera, the ratio of the two, and Tessera's exit statistics.
+        #[arg(value_enum)]
+        what: Option<BenchSuite>,
+    },
     /// Fuzz a boundary with seeded random operations; prints the seed, replays from it.
     Fuzz {
         /// What to fuzz.
@@ -223,7 +229,10 @@ fn main() -> ExitCode {
             flags,
         ),
         Command::Test { .. } => unreachable!("handled above"),
-        Command::Bench => bench(&workspace),
+        Command::Bench { what: None } => bench(&workspace),
+        Command::Bench {
+            what: Some(BenchSuite::Linux),
+        } => bench_linux(&workspace),
         Command::Fuzz {
             target,
             ops,
@@ -415,6 +424,23 @@ fn run(
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The benchmarks besides the paths' table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum BenchSuite {
+    Linux,
+}
+
+fn bench_linux(workspace: &Workspace) -> Result<ExitCode, String> {
+    host_tools::ensure(Needs {
+        qemu: true,
+        grub: false,
+    })?;
+    let (deployment, artifacts) =
+        prepare(workspace, Profile::Release, Some(bench_linux::DEPLOYMENT))?;
+    bench_linux::run(workspace, &deployment, &artifacts.kernel)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn bench(workspace: &Workspace) -> Result<ExitCode, String> {

@@ -10,7 +10,7 @@ use proptest::prelude::*;
 
 use crate::{
     Badge, CallOutcome, Delivery, DomainId, EndpointId, Ipc, Message, ReplyWaitOutcome, Selector,
-    ThreadId, ThreadState, WaitOutcome, Wakeup, registers_only,
+    ThreadId, ThreadState, WaitOutcome, Wakeup, WokenThread, registers_only, switches_directly,
 };
 
 /// [`Ipc::fast_call`] on a copy of `ipc` (accepting every server) against
@@ -320,4 +320,49 @@ fn the_comparisons_hold_in_the_plain_cases() {
     let w = serving();
     compare_reply_wait(&w.ipc, w.server, msg, w.e, Some(5)).unwrap();
     compare_reply_wait(&w.ipc, w.server, msg, w.e, None).unwrap();
+}
+
+/// The kernel's half of the guards (`switches_directly`): a handler on this
+/// CPU, alive, of the kind expected, with nothing else waiting here is
+/// switched to; each other case falls back to the general path.
+#[test]
+fn the_kernel_switches_only_to_a_live_thread_of_this_cpu_when_nothing_waits() {
+    let handler = WokenThread {
+        cpu: 1,
+        dead: false,
+        vp: false,
+    };
+    assert!(switches_directly(1, true, handler, false));
+    // Another CPU's handler: it is queued there and that CPU woken.
+    assert!(!switches_directly(0, true, handler, false));
+    // Something else waits for this CPU: the scheduler decides.
+    assert!(!switches_directly(1, false, handler, false));
+    // A dead handler never runs again.
+    let dead = WokenThread {
+        dead: true,
+        ..handler
+    };
+    assert!(!switches_directly(1, true, dead, false));
+    // A reply meant for a VP's loop never enters a component, nor the
+    // other way round.
+    assert!(!switches_directly(1, true, handler, true));
+    let vp = WokenThread {
+        vp: true,
+        ..handler
+    };
+    assert!(switches_directly(1, true, vp, true));
+    assert!(!switches_directly(1, true, vp, false));
+}
+
+proptest! {
+    /// Exactly the four conditions decide, whatever the CPUs.
+    #[test]
+    fn switches_directly_is_the_conjunction_of_its_guards(
+        cpu in 0usize..4, woken_cpu in 0usize..4, nothing_ready: bool,
+        dead: bool, is_vp: bool, vp: bool,
+    ) {
+        let woken = WokenThread { cpu: woken_cpu, dead, vp: is_vp };
+        let expected = nothing_ready && cpu == woken_cpu && !dead && is_vp == vp;
+        prop_assert_eq!(switches_directly(cpu, nothing_ready, woken, vp), expected);
+    }
 }

@@ -605,8 +605,11 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         markers: LINUX_EARLY_BOOT_MARKERS,
         absent: LINUX_EARLY_BOOT_ABSENT,
         not_nested: Some(
-            "under nested KVM Linux stalls bringing up its second VP (CI at 5a01eaf, two L1 boots: \
-             calibrate_delay_direct fails on VP 1, then no output); open in issue 13",
+            "under nested KVM, with lazy EOI armed through hv-vapic's assist page (at every entry, \
+             or only at an injection), Linux deadlocks on a lock its own CPU holds (hrtimer_bases, \
+             runqueues, timekeeper_lock: 5 of 5 L1 boots) after an EOI with nothing in service; \
+             with lazy EOI never armed it passes (2 of 2). Instrumented, Tessera neither injects \
+             with IF=0 nor reinjects there. Open in issue 13",
         ),
         ..SystemTest::DEFAULT
     },
