@@ -460,30 +460,39 @@ mod component {
         }
 
         set_registers(partition, &state)?;
-        // With a local APIC the other VPs are application processors: the
-        // kernel holds them waiting for INIT/SIPI from VP 0, so they are
-        // started first and miss none of its start-up IPIs. Without one
-        // nothing could start them: they stay stopped.
-        if partition.spec.apic != ApicKind::None {
-            for (index, &vp) in partition.vps.iter().enumerate().skip(1) {
-                let started = vm::vp_start(vp).map_err(Failure::from);
-                step(
-                    name,
-                    format_args!("starting VP {index} (waits for INIT/SIPI)"),
-                    started,
-                )?;
-            }
-        }
+        start_application_processors(partition)?;
         let started = vm::vp_start(partition.vps[0]).map_err(Failure::from);
         step(name, format_args!("starting VP 0"), started)?;
         log::info!("partition {name}: VP 0 started at rip {:#x}", state.rip);
         Ok(())
     }
 
+    /// With a local APIC the VPs after VP 0 are application processors: the
+    /// kernel holds them waiting for INIT/SIPI from VP 0 (at a restart with
+    /// their APICs at power-on), so they are started before VP 0 and miss
+    /// none of its start-up IPIs. Without one nothing could start them:
+    /// they stay stopped.
+    fn start_application_processors(partition: &Partition) -> Result<(), ()> {
+        if partition.spec.apic == ApicKind::None {
+            return Ok(());
+        }
+        for (index, &vp) in partition.vps.iter().enumerate().skip(1) {
+            let started = vm::vp_start(vp).map_err(Failure::from);
+            step(
+                partition.name(),
+                format_args!("starting VP {index} (waits for INIT/SIPI)"),
+                started,
+            )?;
+        }
+        Ok(())
+    }
+
     /// Reloads a partition whose guest asked for a reset, after the reply that
     /// stopped its VP (stopped when `Reply` returned: the kernel applies a
-    /// stopping reply as it accepts it): the image again, VP 0's registers,
-    /// and VP 0 restarted.
+    /// stopping reply as it accepts it): every other VP stopped too, the
+    /// image again, VP 0's registers, the application processors back to
+    /// waiting for INIT/SIPI with their APICs at power-on (the kernel's
+    /// `VpStart` of an AP), and VP 0 restarted.
     /// (Memory the image does not cover keeps what the guest left there, as
     /// after a warm reset.) `Err` if that failed (logged).
     fn reset(partition: &Partition, round: u32) -> Result<(), ()> {
@@ -492,6 +501,13 @@ mod component {
             log::error!("partition {name}: reset without memory or VPs");
             return Err(());
         };
+        // A reset is the whole machine's: a VP left running would go on in
+        // the reloaded image (`VpStop` returns once the VP has stopped; the
+        // one that asked already has).
+        for (index, &other) in partition.vps.iter().enumerate() {
+            let stopped = vm::vp_stop(other).map_err(Failure::from);
+            step(name, format_args!("stopping VP {index}"), stopped)?;
+        }
         // A reset clears the Hv#1 state too (guest OS ID, hypercall page):
         // the kernel does that when given the same configuration again.
         if let (Some(words), Some(cap)) = (&partition.spec.hv1, partition.slot) {
@@ -500,6 +516,7 @@ mod component {
         }
         let state = load(partition, at)?;
         set_registers(partition, &state)?;
+        start_application_processors(partition)?;
         let started = vm::vp_start(vp).map_err(Failure::from);
         step(name, format_args!("restarting VP 0"), started)?;
         log::info!(

@@ -12,6 +12,7 @@ use tessera_lapic::destination::DestinationMode;
 use tessera_lapic::{DeliveryMode, Message, Target, Trigger};
 use tessera_rt::abi::vm::interrupt as wire;
 use tessera_rt::vm_exit::{Exit, ExitReply, MemoryAccess, PartitionName};
+use tessera_vcpu::log_budget::LineBudget;
 
 use crate::fw_cfg::{self, FwCfg, FwCfgConfig};
 use crate::ioapic::{IOAPIC_BASE, IoApic};
@@ -41,6 +42,12 @@ pub struct Board {
     pub interrupt: Option<u32>,
     /// Messages the kernel refused or nobody took, for the log.
     pub undelivered: u64,
+    /// The lines undeliverable messages may still print: a guest can make
+    /// one per interrupt (an entry in a delivery mode devices cannot use,
+    /// a line toggled without the interrupt capability), so they print
+    /// within a budget, saying how many were suppressed (as the kernel's
+    /// guest lines do).
+    drop_log: LineBudget,
 }
 
 /// What a handler did, for the log.
@@ -61,6 +68,7 @@ impl Board {
             }),
             interrupt,
             undelivered: 0,
+            drop_log: LineBudget::default(),
         }
     }
 
@@ -142,39 +150,42 @@ impl Board {
     fn send(&mut self, messages: &[Message], bus: &mut dyn InterruptBus, log: &mut Log) {
         for message in messages {
             let Some((vector, destination, flags)) = wire_words(message) else {
-                self.undelivered += 1;
-                log.push((
-                    Level::Warn,
-                    format!("{}: {message:?} needs a delivery mode the kernel does not take from devices yet", self.name),
-                ));
+                self.dropped(log, |name| {
+                    format!("{name}: {message:?} needs a delivery mode the kernel does not take from devices yet")
+                });
                 continue;
             };
             let Some(slot) = self.interrupt else {
-                self.undelivered += 1;
-                log.push((
-                    Level::Warn,
-                    format!(
-                        "{}: no interrupt capability; vector {vector:#x} dropped",
-                        self.name
-                    ),
-                ));
+                self.dropped(log, |name| {
+                    format!("{name}: no interrupt capability; vector {vector:#x} dropped")
+                });
                 continue;
             };
             match bus.assert(slot, vector, destination, flags) {
                 Ok(0) => self.undelivered += 1,
                 Ok(_) => {}
-                Err(status) => {
-                    self.undelivered += 1;
-                    log.push((
-                        Level::Warn,
-                        format!(
-                            "{}: vector {vector:#x} refused by the kernel ({status:#x})",
-                            self.name
-                        ),
-                    ));
-                }
+                Err(status) => self.dropped(log, |name| {
+                    format!("{name}: vector {vector:#x} refused by the kernel ({status:#x})")
+                }),
             }
         }
+    }
+
+    /// A message that reached no VP: counted, and logged as `line` says
+    /// (given the partition's name) within the board's budget.
+    fn dropped(&mut self, log: &mut Log, line: impl FnOnce(&PartitionName) -> String) {
+        self.undelivered += 1;
+        let Some(suppressed) = self.drop_log.admit() else {
+            return;
+        };
+        let mut line = line(&self.name);
+        if suppressed > 0 {
+            line.push_str(&format!(
+                " ({suppressed} such lines suppressed; {} undelivered in all)",
+                self.undelivered
+            ));
+        }
+        log.push((Level::Warn, line));
     }
 
     /// `IN` of `size` bytes: the 8259s and ELCR byte by byte, `fw_cfg`'s

@@ -286,3 +286,51 @@ fn ports_reach_the_8259s_elcr_and_fw_cfg_and_unknown_exits_stop() {
         "an unattached badge"
     );
 }
+
+#[test]
+fn undeliverable_interrupts_log_within_a_budget() {
+    // Attached without an interrupt capability: every message is dropped.
+    let mut platform = Platform::new();
+    let exit = Exit::PartitionAttach {
+        name: PartitionName::new("a"),
+    };
+    platform.exit(
+        A,
+        &message(exit),
+        attach_shape(16 << 20, 1),
+        None,
+        &mut Recorder::default(),
+    );
+    let mut bus = Recorder::default();
+    program(&mut platform, A, 4, 0x0000_0034, 0, &mut bus);
+    let com1 = wire::line_badge(A, 4);
+    let mut lines = Vec::new();
+    for _ in 0..1000 {
+        for level in [1, 0] {
+            let mut log = Log::new();
+            platform.line(
+                com1,
+                &[wire::LINE_MESSAGE, level, 0, 0, 0, 0],
+                &mut bus,
+                &mut log,
+            );
+            lines.extend(log);
+        }
+    }
+    assert!(bus.sent.is_empty());
+    assert_eq!(platform.board(A).unwrap().undelivered, 1000);
+    // The first 16, then one at each power of two up to 512: 16 + 5.
+    assert_eq!(lines.len(), 21, "{lines:?}");
+    assert!(
+        lines[0]
+            .1
+            .ends_with("no interrupt capability; vector 0x34 dropped")
+    );
+    assert!(
+        lines[16]
+            .1
+            .ends_with("(15 such lines suppressed; 32 undelivered in all)"),
+        "{}",
+        lines[16].1
+    );
+}

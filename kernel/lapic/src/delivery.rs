@@ -115,8 +115,18 @@ impl LocalApic {
     /// unless the guest set SVR bit 12 where it is offered (SDM §10.8.5).
     #[inline]
     pub fn eoi(&mut self) -> Option<EndOfInterrupt> {
+        let end = self.next_eoi()?;
+        self.isr.remove(end.vector);
+        Some(end)
+    }
+
+    /// What an EOI now would end, without ending it: the kernel's lock-free
+    /// path asks first whether the EOI is broadcast (then the locked path,
+    /// which forwards broadcasts, takes it untouched).
+    #[must_use]
+    #[inline]
+    pub fn next_eoi(&self) -> Option<EndOfInterrupt> {
         let vector = self.isr.highest()?;
-        self.isr.remove(vector);
         let level = self.tmr.contains(vector);
         let suppressed =
             self.config.eoi_broadcast_suppression && self.svr & SVR_SUPPRESS_EOI_BROADCAST != 0;
@@ -124,6 +134,13 @@ impl LocalApic {
             vector,
             broadcast: level && !suppressed,
         })
+    }
+
+    /// Ends `end`, which [`next_eoi`](Self::next_eoi) returned with
+    /// nothing changed since: the EOI without its second ISR scan.
+    #[inline]
+    pub fn end(&mut self, end: EndOfInterrupt) {
+        self.isr.remove(end.vector);
     }
 
     /// A write to the EOI register: [`eoi`](Self::eoi), and the broadcast

@@ -172,6 +172,37 @@ pub struct Contender {
     pub accepts: bool,
 }
 
+/// A published contender's bits: PPR in bits 7:0, `accepts` in bit 8, and
+/// bit 9 set in every published word (0 means nothing published yet).
+const PUBLISHED_ACCEPTS: u16 = 1 << 8;
+const PUBLISHED: u16 = 1 << 9;
+
+impl Contender {
+    /// This contender as one word a VP publishes for senders on other
+    /// CPUs, which may not read its APIC while it runs: its PPR and whether
+    /// it accepts. Whether it holds a given vector is not in it (a running
+    /// VP is never the focus processor).
+    #[must_use]
+    #[inline]
+    pub const fn published(self) -> u16 {
+        self.ppr as u16 | if self.accepts { PUBLISHED_ACCEPTS } else { 0 } | PUBLISHED
+    }
+
+    /// The contender a [`published`](Self::published) word describes;
+    /// `None` for a word nothing was published in (0).
+    #[must_use]
+    pub const fn from_published(word: u16) -> Option<Self> {
+        if word & PUBLISHED == 0 {
+            return None;
+        }
+        Some(Self {
+            ppr: word as u8,
+            has_vector: false,
+            accepts: word & PUBLISHED_ACCEPTS != 0,
+        })
+    }
+}
+
 /// The VP that wins lowest-priority arbitration among `candidates`, or
 /// `None` if none accepts fixed interrupts.
 ///

@@ -306,6 +306,19 @@ impl LocalApic {
         }
     }
 
+    /// What this APIC publishes for arbitration while its VP runs
+    /// ([`Contender::published`]): its PPR and whether it accepts.
+    #[must_use]
+    #[inline]
+    pub fn published_priority(&self) -> u16 {
+        Contender {
+            ppr: self.ppr(),
+            has_vector: false,
+            accepts: self.hardware_enabled() && self.software_enabled(),
+        }
+        .published()
+    }
+
     /// The timer (read-only view).
     #[must_use]
     pub const fn timer(&self) -> &ApicTimer {

@@ -86,6 +86,32 @@ fn level_triggered_sets_tmr_and_broadcasts() {
 }
 
 #[test]
+fn next_eoi_tells_what_eoi_ends_without_ending_it() {
+    let mut apic = x2apic(0);
+    assert_eq!(apic.next_eoi(), None);
+    // 0x50 in service, and 0x70 nested above it.
+    apic.accept(0x50, Trigger::Edge);
+    assert_eq!(apic.acknowledge(), Some(0x50));
+    apic.accept(0x70, Trigger::Level);
+    assert_eq!(apic.acknowledge(), Some(0x70));
+    let level = EndOfInterrupt {
+        vector: 0x70,
+        broadcast: true,
+    };
+    assert_eq!(apic.next_eoi(), Some(level));
+    assert_eq!(apic.next_eoi(), Some(level), "asking changes nothing");
+    apic.end(level);
+    let edge = EndOfInterrupt {
+        vector: 0x50,
+        broadcast: false,
+    };
+    assert_eq!(apic.next_eoi(), Some(edge));
+    assert_eq!(apic.eoi(), Some(edge));
+    assert_eq!(apic.next_eoi(), None);
+    assert!(apic.isr().is_empty());
+}
+
+#[test]
 fn eoi_broadcast_suppression() {
     let mut apic = x2apic(0);
     apic.write_msr(0x80F, 0x11FF, 0).unwrap();

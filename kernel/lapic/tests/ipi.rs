@@ -154,6 +154,59 @@ fn lowest_priority_picks_lowest_ppr_then_rotates() {
 }
 
 #[test]
+fn lowest_priority_among_running_vps_goes_by_their_published_ppr() {
+    use tessera_lapic::{Bits256, Contender, arbitrate};
+    let mut apics: Vec<_> = (0..4).map(x2apic).collect();
+    // VP 0: TPR 0x40. VP 1: TPR 0x20. VP 2: 0x35 in service (PPR 0x30).
+    // VP 3: software-disabled.
+    apics[0].write_msr(0x808, 0x40, 0).unwrap();
+    apics[1].write_msr(0x808, 0x20, 0).unwrap();
+    apics[2].accept(0x35, Trigger::Edge);
+    assert_eq!(apics[2].acknowledge(), Some(0x35));
+    apics[3].write_msr(0x80F, 0xFF, 0).unwrap();
+    let all = Bits256::first(4);
+    let winner = |apics: &[tessera_lapic::LocalApic], start: u8| {
+        let published: Vec<u16> = apics.iter().map(|a| a.published_priority()).collect();
+        arbitrate(&all, start, |vp| {
+            Contender::from_published(published[usize::from(vp)]).unwrap()
+        })
+    };
+    assert_eq!(winner(&apics, 0), Some(1));
+    assert_eq!(
+        winner(&apics, 2),
+        Some(1),
+        "the priority decides, not the rotation"
+    );
+    // The PPR, not the TPR: with 0x65 in service VP 1 ranks 0x60, behind
+    // VP 2's 0x30.
+    apics[1].accept(0x65, Trigger::Edge);
+    assert_eq!(apics[1].acknowledge(), Some(0x65));
+    assert_eq!(winner(&apics, 0), Some(2));
+    // Its EOI brings it back in front.
+    apics[1].eoi();
+    assert_eq!(winner(&apics, 0), Some(1));
+    // A disabled APIC is never chosen, even at the lowest priority.
+    for apic in &mut apics[..3] {
+        apic.write_msr(0x808, 0xF0, 0).unwrap();
+    }
+    apics[2].eoi();
+    assert_eq!(apics[3].ppr(), 0);
+    let chosen = winner(&apics, 3).unwrap();
+    assert_ne!(chosen, 3);
+    // Nothing published yet is no contender; a word round-trips.
+    assert_eq!(Contender::from_published(0), None);
+    let contender = Contender {
+        ppr: 0x5A,
+        has_vector: false,
+        accepts: true,
+    };
+    assert_eq!(
+        Contender::from_published(contender.published()),
+        Some(contender)
+    );
+}
+
+#[test]
 fn nmi_ipi() {
     let mut p = Partition::new((0..2).map(x2apic).collect());
     p.send_ipi(0, 1 << 32 | 4 << 8);

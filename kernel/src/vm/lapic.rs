@@ -177,6 +177,17 @@ impl Vp {
         Next::Resume
     }
 
+    /// Publishes the APIC's priority for lowest-priority arbitration
+    /// (`published_priority`), before an entry.
+    pub fn publish_priority(&self) {
+        if let Some(apic) = &self.apic {
+            self.published_priority.store(
+                apic.published_priority(),
+                core::sync::atomic::Ordering::Relaxed,
+            );
+        }
+    }
+
     /// The APIC's TPR after a `MOV CR8` the guest made without an exit
     /// (`lapic_inject::tpr_from_vmcb`).
     pub fn tpr_from_vmcb(&mut self) {

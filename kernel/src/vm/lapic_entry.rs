@@ -20,7 +20,8 @@ impl Vp {
     /// timer deadline, if any.
     pub fn inject_apic(&mut self) -> Option<u64> {
         let apic = self.apic.as_mut()?;
-        super::lapic_inject::inject(&mut self.vmcb, apic)
+        let now = crate::arch::tsc::read().wrapping_add(self.vmcb.control.tsc_offset);
+        super::lapic_inject::inject(&mut self.vmcb, apic, now)
     }
 
     /// The kernel completed the instruction of the last exit (RIP moved

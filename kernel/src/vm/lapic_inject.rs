@@ -3,8 +3,8 @@
 //! locked path (`lapic_entry`) and the lock-free APIC exits (`lapic_fast`).
 use super::VpVmcb;
 use tessera_lapic::LocalApic;
+use tessera_svm::Intercept;
 use tessera_svm::intercept::RegIndex;
-use tessera_svm::{Event, Intercept};
 
 /// Before VMRUN: the timer polled, the TPR handed to `V_TPR`, and the
 /// highest deliverable vector injected through `EVENTINJ` when the guest
@@ -13,10 +13,12 @@ use tessera_svm::{Event, Intercept};
 /// intercept; at that exit the kernel comes back here). The vector moves
 /// to the ISR only when it is injected. Returns the host TSC of the APIC's
 /// next timer deadline, if any.
+///
+/// `now` is the guest TSC (the caller's read, which it may share with the
+/// register access it just made).
 #[inline]
-pub fn inject(vmcb: &mut VpVmcb, apic: &mut LocalApic) -> Option<u64> {
+pub fn inject(vmcb: &mut VpVmcb, apic: &mut LocalApic, now: u64) -> Option<u64> {
     let offset = vmcb.control.tsc_offset;
-    let now = crate::arch::tsc::read().wrapping_add(offset);
     apic.poll_timer(now);
     let tpr_class = apic.tpr() >> 4;
     if vmcb.control.v_intr.v_tpr() != tpr_class {
@@ -33,8 +35,7 @@ pub fn inject(vmcb: &mut VpVmcb, apic: &mut LocalApic) -> Option<u64> {
     if interrupts_on && !shadow && !vmcb.control.event_inj.valid() {
         // `acknowledge` finds the deliverable vector itself: one scan.
         if let Some(vector) = apic.acknowledge() {
-            let event = Event::ExternalInterrupt { vector };
-            *vmcb.event_inj_mut() = event.encode().expect("an interrupt is a valid event");
+            *vmcb.event_inj_mut() = tessera_svm::EventInjection::external_interrupt(vector);
             if vmcb.control.v_intr.v_irq() {
                 vmcb.v_intr_mut().set_v_irq(false);
                 vmcb.intercepts_mut().set(Intercept::Vintr, false);

@@ -48,6 +48,13 @@ use tessera_lapic::{
 /// changed, so a sender never reads a running VP's APIC.
 pub type ApicAddresses = [ApicAddress; MAX_VPS as usize];
 
+/// A VP index no lowest-priority message may go to.
+const NO_CONTENDER: Contender = Contender {
+    ppr: 0xFF,
+    has_vector: false,
+    accepts: false,
+};
+
 /// No APIC at this index.
 pub const ABSENT: ApicAddress = ApicAddress {
     id: u32::MAX,
@@ -214,23 +221,24 @@ impl Kernel {
         sender: Option<u32>,
         message: &Message,
     ) -> u32 {
-        let Some(target) = self.partitions.get_mut(partition) else {
+        let Some(target) = self.partitions.get(partition) else {
             return 0;
         };
         let sender = sender.map(|index| index as usize);
         let mut reached = resolve(&message.target, sender, &target.apic_addresses);
         if message.mode == DeliveryMode::LowestPriority {
-            // **Choice:** arbitration by round robin among the enabled
-            // candidates (the SDM leaves the rule model-specific,
-            // §10.6.2.4): a running VP's PPR is its CPU's alone to read.
+            // Arbitration by lowest priority (SDM Vol. 3A §10.6.2.4: the
+            // processor "with the lowest priority" among those the
+            // destination names gets it; `tessera_lapic::arbitrate`), the
+            // focus processor first where the VP's APIC can be read; ties
+            // rotate so equal VPs share the load.
             let start = target.lowest_priority_next;
-            let chosen = arbitrate(&reached, start, |_| Contender {
-                ppr: 0,
-                has_vector: false,
-                accepts: true,
-            });
+            let contenders = self.contenders(partition, message.vector);
+            let chosen = arbitrate(&reached, start, |index| contenders[usize::from(index)]);
             reached = tessera_lapic::VpIndexSet::EMPTY;
-            if let Some(chosen) = chosen {
+            if let Some(chosen) = chosen
+                && let Some(target) = self.partitions.get_mut(partition)
+            {
                 reached.insert(chosen);
                 target.lowest_priority_next = chosen.wrapping_add(1) % MAX_VPS as u8;
             }
@@ -238,6 +246,9 @@ impl Kernel {
         if reached.is_empty() {
             return 0;
         }
+        let Some(target) = self.partitions.get(partition) else {
+            return 0;
+        };
         let vps = target.vps.clone();
         let mut count = 0;
         for vp in vps {
@@ -250,6 +261,41 @@ impl Kernel {
             }
         }
         count
+    }
+
+    /// Each VP index's contender for lowest-priority arbitration of
+    /// `vector` in `partition`: a VP on no CPU (halted, waiting for a
+    /// SIPI) by its APIC, which the lock holder may read; any other by
+    /// what it published at its last entry or APIC exit
+    /// (`Vp::published_priority`: a running VP's APIC is its CPU's alone).
+    /// Indices without a VP or an APIC do not accept.
+    fn contenders(&self, partition: PartitionId, vector: u8) -> [Contender; MAX_VPS as usize] {
+        let mut contenders = [NO_CONTENDER; MAX_VPS as usize];
+        let Some(target) = self.partitions.get(partition) else {
+            return contenders;
+        };
+        for &vp in &target.vps {
+            let Some(record) = self.vps.get(vp) else {
+                continue;
+            };
+            let Some(slot) = contenders.get_mut(record.index as usize) else {
+                continue;
+            };
+            let off_cpu = matches!(record.state, VpState::Parked | VpState::WaitForSipi);
+            *slot = match &record.apic {
+                Some(apic) if off_cpu => apic.contender(vector),
+                Some(_) => Contender::from_published(
+                    record
+                        .published_priority
+                        .load(core::sync::atomic::Ordering::Relaxed),
+                )
+                // Never entered yet: its APIC is as at power-on (PPR 0,
+                // software-disabled).
+                .unwrap_or(NO_CONTENDER),
+                None => NO_CONTENDER,
+            };
+        }
+        contenders
     }
 
     /// Posts `message` to VP `vp` (its destination already resolved) and

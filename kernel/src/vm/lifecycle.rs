@@ -267,6 +267,7 @@ impl Kernel {
             exit_rip: None,
             startup: tessera_lapic::StartupState::new(index == 0),
             posted: Default::default(),
+            published_priority: Default::default(),
         };
         record.refresh_apic_cpuid();
         // Room for the slot was reserved above; the box may still fail.

@@ -165,7 +165,8 @@ pub struct Partition {
     /// Its VPs' APIC addresses by VP index, for destination matching
     /// (`lapic_ipi`).
     pub apic_addresses: lapic_ipi::ApicAddresses,
-    /// Where lowest-priority arbitration's round robin starts next.
+    /// Where lowest-priority arbitration starts among VPs of equal
+    /// priority next (ties rotate).
     pub lowest_priority_next: u8,
     /// How many more lines its guest may make the kernel print.
     pub log_budget: tessera_vcpu::log_budget::LineBudget,
@@ -300,6 +301,12 @@ pub struct Vp {
     /// Interrupt messages posted to it and not yet in its APIC
     /// (`lapic_ipi`): written and read under the kernel lock.
     pub posted: tessera_lapic::Posted,
+    /// Its APIC's priority for lowest-priority arbitration while it may
+    /// run (`LocalApic::published_priority`; 0 before the first entry):
+    /// written by its CPU at each entry and by the lock-free APIC exits
+    /// that change the PPR, read by senders under the lock (`lapic_ipi`).
+    /// A `MOV CR8` the guest makes without an exit shows at its next exit.
+    pub published_priority: core::sync::atomic::AtomicU16,
 }
 
 impl Vp {

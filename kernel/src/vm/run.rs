@@ -101,10 +101,11 @@ struct Entry {
     fixed_cpuid: *const super::guest_cpu::FixedCpuid,
     exit_counts: *const ExitCounts,
     apic: *mut Option<tessera_lapic::LocalApic>,
+    published_priority: *const core::sync::atomic::AtomicU16,
     /// Whether the VP is its partition's only one (`Unlocked::solo`).
     solo: bool,
-    /// The partition takes EOI broadcasts (an `EOI` route): its APIC MSR
-    /// exits go to the locked path, which forwards them
+    /// The partition takes EOI broadcasts (an `EOI` route): the EOI of a
+    /// level-triggered vector goes to the locked path, which forwards it
     /// (`device_interrupt::eoi_broadcast`).
     eoi_routed: bool,
     /// The assist page's "No EOI required" bit is set: the lock-free path
@@ -148,6 +149,9 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
             &mut *entry.apic,
         )
     };
+    // SAFETY: as above (the record is boxed); an atomic, shared with
+    // senders on other CPUs.
+    let published_priority = unsafe { &*entry.published_priority };
     // The VP's time counts from here to its next slow exit: the guest's
     // time and the fast exits it took, which are its own work.
     let started = crate::arch::tsc::read();
@@ -162,12 +166,14 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
         generation: *seen,
         nrip_save: entry.nrip_save,
         cache: fetch_cache,
-        apic: if entry.eoi_routed || entry.lazy_eoi_armed {
+        apic: if entry.lazy_eoi_armed {
             None
         } else {
             apic.as_mut()
         },
         solo: entry.solo,
+        eoi_routed: entry.eoi_routed,
+        published_priority,
     };
     tlb::entering_guest(cpu, entry.partition);
     // Entering before reading: an unmapping CPU either sees this CPU in
@@ -300,6 +306,10 @@ impl Kernel {
         let vp_record = self.vps.get_mut(vp).ok_or(Keep::Blocked)?;
         vp_record.arm_lazy_eoi(lazy_eoi_page);
         vp_record.guard_cr8();
+        // Only senders of its own partition arbitrate over it.
+        if !solo {
+            vp_record.publish_priority();
+        }
         if let Some(kind) = Injected::of(vp_record.vmcb.control.event_inj) {
             vp_record.exit_counts.injected(kind);
         }
@@ -327,6 +337,7 @@ impl Kernel {
             exit_counts: &vp_record.exit_counts,
             lazy_eoi_armed: vp_record.lazy_eoi.armed().is_some(),
             apic: &mut vp_record.apic,
+            published_priority: &vp_record.published_priority,
             solo,
             eoi_routed,
         })

@@ -42,6 +42,8 @@ impl Kernel {
             cache: &mut record.fetch_cache,
             apic: None,
             solo: false,
+            eoi_routed: false,
+            published_priority: &record.published_priority,
         };
         let measured = next_rip_unlocked(&record.vmcb, &mut reader);
         match measured {
@@ -108,6 +110,13 @@ pub struct Unlocked<'a> {
     /// Whether the VP is its partition's only one: an IPI to its own APIC
     /// ID then reaches no other VP, so the lock-free path may answer it.
     pub solo: bool,
+    /// The partition routes EOI broadcasts (`EOI`): the EOI of a
+    /// level-triggered vector is the locked path's, which forwards it.
+    pub eoi_routed: bool,
+    /// Where the VP publishes its APIC's priority for lowest-priority
+    /// arbitration (`Vp::published_priority`) when an APIC exit changes
+    /// its PPR.
+    pub published_priority: &'a core::sync::atomic::AtomicU16,
 }
 
 /// [`Kernel::next_rip`] without the lock. `None` leaves the exit to the

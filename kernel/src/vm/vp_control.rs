@@ -81,7 +81,8 @@ impl Kernel {
         {
             return Err(Status::NoLifecycleRoute.code());
         }
-        let waits_for_sipi = partition.apic != super::lapic::ApicChoice::None && record.index != 0;
+        let apic = partition.apic;
+        let waits_for_sipi = apic != super::lapic::ApicChoice::None && record.index != 0;
         if waits_for_sipi {
             // An application processor of a partition with an APIC:
             // powered on, waiting for INIT/SIPI from its guest
@@ -90,12 +91,21 @@ impl Kernel {
             let Some(record) = self.vps.get_mut(vp) else {
                 return Err(Status::InvalidArgument.code());
             };
+            // Started again (its partition was reset): power-on is RESET
+            // for its APIC too (SDM Vol. 3A §10.4.7.1), and nothing the
+            // old run sent it (a SIPI, a vector) reaches the new one. At
+            // the first start its APIC is as created, and a start-up IPI
+            // may already have come.
+            if record.ever_started {
+                record.reset_apic(apic);
+            }
             record.power_on_waiting();
             record.state = VpState::WaitForSipi;
             record.ever_started = true;
             // A start-up IPI may have come before VpStart.
             record.take_posted();
             let runs = record.state == VpState::Runnable;
+            self.refresh_apic_address(vp);
             log::info!("{}: started: waiting for INIT/SIPI", self.vp_name(vp));
             if runs {
                 self.wake(thread);

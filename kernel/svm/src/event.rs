@@ -68,6 +68,15 @@ impl EventInjection {
     /// No event (`V` clear).
     pub const NONE: Self = Self::new();
 
+    /// An external interrupt with `vector` (`TYPE` 0, `V` set): what
+    /// [`Event::ExternalInterrupt`] encodes to, without the checks, which
+    /// every vector passes (the interrupt injection of the APIC's fast path).
+    #[must_use]
+    #[inline]
+    pub const fn external_interrupt(vector: u8) -> Self {
+        Self::from_bits(1 << 31 | vector as u64)
+    }
+
     /// Decodes and checks the word.
     ///
     /// `Ok(None)` when `V` is clear (nothing else is then looked at).
@@ -245,6 +254,10 @@ mod tests {
         // External interrupt 0x30: type 0.
         let intr = Event::ExternalInterrupt { vector: 0x30 };
         assert_eq!(intr.encode().unwrap().into_bits(), 0x8000_0030);
+        for vector in 0..=255 {
+            let encoded = Event::ExternalInterrupt { vector }.encode().unwrap();
+            assert_eq!(EventInjection::external_interrupt(vector), encoded);
+        }
         // NMI: type 2 (vector 2 by convention; the processor ignores it).
         assert_eq!(Event::Nmi.encode().unwrap().into_bits(), 0x8000_0202);
         // INT 0x80: type 4.

@@ -231,3 +231,28 @@ pub fn wrmsr_baseline(iterations: u64) -> u64 {
     }
     rdtsc() - start
 }
+
+/// TSC ticks for `iterations` rounds of an empty loop, after a WRMSR of
+/// `value` to `msr` (the timer's arming, or its disarming for the
+/// baseline): a window an interrupt may fall into, whose extra ticks are
+/// what the interrupt cost the guest.
+pub fn wrmsr_then_spin(msr: u32, value: u64, iterations: u64) -> u64 {
+    let start = rdtsc();
+    // SAFETY: the caller picks an MSR whose write only changes the guest's
+    // own APIC state; the loop changes only the registers named here (an
+    // interrupt handler in between restores what it uses).
+    unsafe {
+        asm!(
+            "wrmsr",
+            "2:",
+            "dec {count}",
+            "jnz 2b",
+            count = inout(reg) iterations.max(1) => _,
+            in("ecx") msr,
+            in("eax") value as u32,
+            in("edx") (value >> 32) as u32,
+            options(nostack),
+        );
+    }
+    rdtsc() - start
+}

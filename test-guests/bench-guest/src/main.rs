@@ -11,6 +11,7 @@
 //! bench: hypercall-memory <n>
 //! bench: eoi-x2apic <n>
 //! bench: self-ipi <n>
+//! bench: timer-interrupt <n>
 //! bench: stimer-direct <n>
 //! ```
 //!

@@ -60,3 +60,34 @@ pub fn free_ram() -> Option<Range<u64>> {
     let end = crate::cpu::gdtr().base & !(PAGE - 1);
     (start < end).then_some(start..end)
 }
+
+/// `at` as a pointer to a word of [`free_ram`], if it is one (8-byte
+/// aligned).
+fn free_word(at: u64) -> Option<*mut u64> {
+    free_ram()
+        .filter(|ram| ram.contains(&at) && at.is_multiple_of(8))
+        .map(|_| at as *mut u64)
+}
+
+/// The word at `at`, if that is free RAM. Free RAM keeps its contents
+/// across the partition manager's warm reset (only the image is
+/// reloaded), so a word there tells a run after a reset from the first.
+#[must_use]
+#[allow(unsafe_code)]
+pub fn read_free_word(at: u64) -> Option<u64> {
+    let at = free_word(at)?;
+    // SAFETY: the address is free RAM (`free_ram`), 8-byte aligned, where
+    // no Rust object lives (or an overlay the host laid over it).
+    let value = unsafe { at.read_volatile() };
+    Some(value)
+}
+
+/// Writes `value` at `at`, if that is free RAM ([`read_free_word`]).
+#[allow(unsafe_code)]
+pub fn write_free_word(at: u64, value: u64) {
+    let Some(at) = free_word(at) else {
+        return;
+    };
+    // SAFETY: as in `read_free_word`.
+    unsafe { at.write_volatile(value) };
+}

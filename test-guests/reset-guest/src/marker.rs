@@ -1,7 +1,6 @@
 //! The word that survives the reset: free RAM keeps its contents across
 //! the partition manager's warm reset (only the image is reloaded), so a
 //! marker there tells the second run from the first.
-#![allow(unsafe_code)]
 
 /// Written before the reset.
 pub const RESET_ASKED: u64 = 0x7E5E_7A5C_0000_0001;
@@ -18,24 +17,13 @@ pub const UNDER_THE_PAGE: u64 = 0x5A5A_0000_7E5E_7000;
 /// The reference counter just before the reset (a word after the marker).
 pub const COUNT_BEFORE_RESET: u64 = MARKER + 8;
 
-fn address(at: u64) -> Option<*mut u64> {
-    tessera_guest_framework::layout::free_ram()
-        .filter(|ram| ram.contains(&at) && at.is_multiple_of(8))
-        .map(|_| at as *mut u64)
-}
-
 /// The word at `at`, if that is free RAM.
 pub fn read_at(at: u64) -> Option<u64> {
-    // SAFETY: the address is free RAM (layout::free_ram), 8-byte aligned,
-    // where no Rust object lives (or an overlay the host laid over it).
-    address(at).map(|at| unsafe { at.read_volatile() })
+    tessera_guest_framework::layout::read_free_word(at)
 }
 
 pub fn write_at(at: u64, value: u64) {
-    if let Some(at) = address(at) {
-        // SAFETY: as in `read_at`.
-        unsafe { at.write_volatile(value) };
-    }
+    tessera_guest_framework::layout::write_free_word(at, value);
 }
 
 pub fn read() -> Option<u64> {

@@ -57,6 +57,8 @@ pub enum Operation {
     /// Read the reference time, the TSC page's (at the argument) then
     /// `TIME_REF_COUNT`, into [`TIMES`].
     ReadTime = 5,
+    /// Set the TPR to the argument's bits 7:0.
+    SetTpr = 6,
 }
 
 /// Per VP: the reference TSC page's time (0 for sequence 0) and
@@ -134,6 +136,7 @@ fn run(operation: u64, argument: u64) {
         }
         3 => hw::wrmsr(0x1B, hw::rdmsr(0x1B) | 1 << 10),
         5 => read_time(vp_index().min(MAX_VPS - 1), argument),
+        6 => apic::write(apic::TPR, argument as u32 & 0xFF, x2apic),
         4 => {
             while SPINNING.load(Ordering::SeqCst) != 0 {
                 core::hint::spin_loop();

@@ -193,6 +193,9 @@ pub fn xapic(suite: &mut Suite, vps: usize) {
             Ok(())
         },
     );
+    if vps >= 3 {
+        lowest_priority_by_ppr(suite, vps);
+    }
     shorthands(suite, vps, 0x65);
     if vps > 1 {
         suite.check("an AP halted in HLT wakes for an IPI at once", || {
@@ -211,6 +214,38 @@ pub fn xapic(suite: &mut Suite, vps: usize) {
             Ok(())
         });
     }
+}
+
+/// Lowest priority goes to the VP of the set with the lowest processor
+/// priority (SDM Vol. 3A §10.6.2.4), not around the set: every AP but VP 2
+/// raises its TPR to 0x20 (below the doorbell's class, so it still takes
+/// commands), and every IPI of the set must then reach VP 2.
+fn lowest_priority_by_ppr(suite: &mut Suite, vps: usize) {
+    suite.check(
+        "lowest priority: the VP with the lowest TPR takes every IPI of the set",
+        || {
+            set_logical(vps, 0xFFFF_FFFF, |vp| 1 << (24 + vp))?;
+            let set = all(vps) & !1;
+            let busy = |vp: usize| vp != 2;
+            let set_tpr = |tpr: u64| -> Outcome {
+                for vp in (1..vps).filter(|&vp| busy(vp)) {
+                    ensure!(
+                        ap::command(vp, Operation::SetTpr, tpr),
+                        "VP {vp} did not set its TPR"
+                    );
+                }
+                Ok(())
+            };
+            set_tpr(0x20)?;
+            let result = (0..2 * set.count_ones()).try_for_each(|_| {
+                delivered(vps, 0x66, 1 << 2, || {
+                    send_from(0, LOWEST | LOGICAL | 0x66, set)
+                })
+            });
+            set_tpr(0)?;
+            result
+        },
+    );
 }
 
 fn set_logical(vps: usize, dfr: u32, ldr: impl Fn(usize) -> u32) -> Outcome {

@@ -118,6 +118,12 @@ pub const GUEST_PATHS: &[BenchPath] = &[
         kvm: None,
     },
     BenchPath {
+        name: "timer-interrupt",
+        label: "APIC timer interrupt, guest's cost",
+        target: None,
+        kvm: None,
+    },
+    BenchPath {
         name: "stimer-direct",
         label: "direct stimer expiry to handler",
         target: None,
@@ -350,6 +356,7 @@ mod tests {
 [devices cpu0] INFO bench: bench: hypercall-memory 700
 [devices cpu0] INFO bench: bench: eoi-x2apic 240
 [devices cpu0] INFO bench: bench: self-ipi 900
+[devices cpu0] INFO bench: bench: timer-interrupt 1500
 [devices cpu0] INFO bench: bench: stimer-direct 1200
 [kernel cpu0 INFO] tessera: verdict pass
 ";
@@ -368,6 +375,7 @@ mod tests {
                 ("hypercall-memory".to_string(), 700),
                 ("eoi-x2apic".to_string(), 240),
                 ("self-ipi".to_string(), 900),
+                ("timer-interrupt".to_string(), 1500),
                 ("stimer-direct".to_string(), 1200),
             ]
         );

@@ -414,6 +414,17 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         markers: VM_APIC_MARKERS,
         ..SystemTest::DEFAULT
     },
+    // The same guest with its time counted in instructions: no host delays
+    // its timer interrupts, so the periodic check always counts its 1000
+    // interrupts against the TSC (on a loaded host `vm-apic` may not).
+    SystemTest {
+        name: "vm-apic-icount",
+        deployment: Some("vm-apic"),
+        markers: VM_APIC_ICOUNT_MARKERS,
+        icount: true,
+        not_nested: Some("-icount is QEMU's TCG's"),
+        ..SystemTest::DEFAULT
+    },
     SystemTest {
         name: "vm-synic",
         deployment: Some("vm-synic"),
@@ -499,6 +510,14 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         name: "vm-hv-reset",
         deployment: Some("vm-hv-reset"),
         markers: VM_HV_RESET_MARKERS,
+        ..SystemTest::DEFAULT
+    },
+    // A partition reset on 2 VPs: the AP stops with VP 0 and comes back
+    // waiting for INIT/SIPI, its APIC at power-on.
+    SystemTest {
+        name: "vm-smp-reset",
+        deployment: Some("vm-smp-reset"),
+        markers: VM_SMP_RESET_MARKERS,
         ..SystemTest::DEFAULT
     },
     // A guest cannot flood the console (issue 9 finding 6): 5 000 writes of

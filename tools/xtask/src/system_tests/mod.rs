@@ -123,6 +123,10 @@ pub struct SystemTest {
     /// Why `cargo xtask test --nested` cannot run this test, if it cannot
     /// (printed as the test's `skipped` line; the TCG run still runs it).
     pub not_nested: Option<&'static str>,
+    /// Run QEMU with `-icount shift=0,sleep=off`: the guests' time is the
+    /// instructions they run, the same on every run and on any host (as
+    /// for `cargo xtask bench`). TCG only.
+    pub icount: bool,
 }
 
 impl SystemTest {
@@ -142,6 +146,7 @@ impl SystemTest {
         exit_stats: None,
         same_numbers: &[],
         not_nested: None,
+        icount: false,
     };
 }
 
@@ -325,7 +330,11 @@ pub fn qemu_config(
         memory_mib: u32::try_from(deployment.need.default_mib()).unwrap_or(u32::MAX),
         serial,
         gdb: false,
-        extra: Vec::new(),
+        extra: if test.icount {
+            vec!["-icount".into(), "shift=0,sleep=off".into()]
+        } else {
+            Vec::new()
+        },
     })
 }
 
