@@ -19,7 +19,8 @@ const STIMER0_COUNT: u32 = 0x4000_00B1;
 const TIME_REF_COUNT: u32 = 0x4000_0020;
 /// Enable, direct mode, the vector.
 const DIRECT: u64 = 1 | 1 << 12 | (VECTOR as u64) << 4;
-const VECTOR: u8 = 0x41;
+/// Not the self-IPI's (0x40) or the APIC timer's (0x41) (`apic.rs`).
+const VECTOR: u8 = 0x42;
 /// 200 µs ahead: past the kernel's timer floor (50 µs).
 const AHEAD: u64 = 2_000;
 
