@@ -64,6 +64,19 @@ for flag in svm npt; do
 done
 report l1 "Linux $(uname -r), $(nproc) CPUs, kvm_amd nested=$nested, CPU flags: $flags"
 
+# L1's KVM records what it does for Tessera's guests (each VMRUN Tessera
+# makes with the event it injects, each exit it reflects with its
+# EXITINTINFO, each interrupt KVM injects itself), so that a stall can say
+# whether an event reached a guest that Tessera did not inject (dump_cpus).
+TRACE=/sys/kernel/tracing
+if mount -t tracefs tracefs $TRACE 2>/dev/null; then
+    echo 4096 >$TRACE/buffer_size_kb
+    for event in kvm_nested_vmenter kvm_nested_vmexit_inject kvm_inj_virq kvm_inj_exception kvm_nested_vmenter_failed; do
+        echo 1 >$TRACE/events/kvm/$event/enable 2>/dev/null
+    done
+    echo 1 >$TRACE/tracing_on
+fi
+
 # watch_log PID LOG: prints a dot whenever LOG grows; if it does not grow for
 # STALL_SECONDS, marks LOG stalled and kills PID.
 watch_log() {
@@ -100,6 +113,13 @@ dump_cpus() {
         echo "info registers -a" >"$MONITOR.in"
         # The monitor echoes the command with terminal escapes: dropped.
         timeout 3 cat "$MONITOR.out" | tr -d '\r' | grep -v "$(printf '\033')"
+        # The last of L1's KVM events, without the ones every host tick
+        # makes (Tessera's timer, vector 0x20, and its exits) and without
+        # VMRUNs that inject nothing.
+        echo "nested: L1's last KVM events (kvm_nested_vmenter, kvm_nested_vmexit_inject, kvm_inj_virq):"
+        grep -v -e 'kvm_inj_virq: IRQ 0x20$' \
+            -e 'reason: interrupt ext_inf1: 0x0000000000000000 ext_inf2: 0x0000000000000000 ext_int: 0x00000000 ' \
+            -e 'event_inj: 0x00000000 ' "$TRACE/trace" 2>&1 | tail -n 5000
     } >>"$1" 2>&1
 }
 

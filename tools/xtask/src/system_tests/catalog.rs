@@ -612,10 +612,11 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         absent: LINUX_EARLY_BOOT_ABSENT,
         not_nested: Some(
             "under nested KVM, with lazy EOI armed through hv-vapic's assist page (at every entry, \
-             or only at an injection), Linux deadlocks on a lock its own CPU holds (hrtimer_bases, \
-             runqueues, timekeeper_lock: 5 of 5 L1 boots) after an EOI with nothing in service; \
-             with lazy EOI never armed it passes (2 of 2). Instrumented, Tessera neither injects \
-             with IF=0 nor reinjects there. Open in issue 13",
+             or only at an injection), Linux stops on a spinlock with interrupts off \
+             (hrtimer_bases, runqueues, timekeeper_lock: 6 of 6 L1 boots), after an EOI with \
+             nothing in service; with lazy EOI never armed it passes (2 of 2). Neither Tessera \
+             (instrumented) nor L1's KVM (its trace, dumped at the stall) delivered a second \
+             interrupt into the handler. Open in issue 13",
         ),
         ..SystemTest::DEFAULT
     },
