@@ -318,6 +318,7 @@ fn deployment_quiet(guard: MutexGuard<'static, Option<Kernel>>) -> ! {
         }
     }
     if kernel.has_verdict_holder {
+        kernel.log_parked_vps();
         drop(guard);
         console::emergency_line(format_args!(
             "deployment stalled: no thread can run and the verdict was never given"

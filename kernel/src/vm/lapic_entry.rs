@@ -104,6 +104,30 @@ impl Kernel {
         }
     }
 
+    /// At a deployment stall: each parked VP's APIC as the stall found
+    /// it (what it has requested and in service, its TPR, its timer), so
+    /// the log says why nothing woke it.
+    pub fn log_parked_vps(&self) {
+        for (id, vp) in self.vps.iter() {
+            if vp.state != VpState::Parked {
+                continue;
+            }
+            let Some(apic) = vp.apic.as_ref() else {
+                continue;
+            };
+            log::error!(
+                "{}: parked, APIC requested {:?} in service {:?} TPR {:#x}, timer deadline {:?}, \
+                 RFLAGS {:#x}",
+                self.vp_name(id),
+                apic.irr().highest(),
+                apic.isr().highest(),
+                apic.tpr(),
+                self.vp_deadline(id),
+                vp.vmcb.save.rflags
+            );
+        }
+    }
+
     /// Whether a VP halted in HLT waits for its APIC timer: its CPU's
     /// timer will wake it, so the deployment is not stalled.
     pub fn vp_waits_for_timer(&self) -> bool {

@@ -264,6 +264,7 @@ impl Kernel {
             fixed_cpuid: super::guest_cpu::fixed_cpuid_of(index),
             apic,
             lazy_eoi: Default::default(),
+            in_synic: false,
             exit_rip: None,
             startup: tessera_lapic::StartupState::new(index == 0),
             posted: Default::default(),

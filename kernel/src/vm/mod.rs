@@ -307,6 +307,10 @@ pub struct Vp {
     /// that change the PPR, read by senders under the lock (`lapic_ipi`).
     /// A `MOV CR8` the guest makes without an exit shows at its next exit.
     pub published_priority: core::sync::atomic::AtomicU16,
+    /// Whether it has a place in its partition's SynIC (`synic.rs`): read
+    /// at each exit and entry, so that a VP without one skips the SynIC's
+    /// steps after one field read instead of their record look-ups.
+    pub in_synic: bool,
 }
 
 impl Vp {

@@ -54,12 +54,16 @@ extern "C" fn vp_main(raw: u64) -> ! {
         let Some(vp) = kernel.threads.get(&thread).and_then(|t| t.vp) else {
             sched::after_syscall(guard, cpu, Keep::Blocked)
         };
-        let Some(code) = kernel.vps.get(vp).map(|v| v.vmcb.control.exit_code) else {
+        let Some((code, in_synic)) = kernel
+            .vps
+            .get(vp)
+            .map(|v| (v.vmcb.control.exit_code, v.in_synic))
+        else {
             sched::after_syscall(guard, cpu, Keep::Blocked)
         };
         // The vectors in service before the exit: those it ends may free
         // SynIC slots (`synic.rs`).
-        let in_service = kernel.synic_isr(vp);
+        let in_service = if in_synic { kernel.synic_isr(vp) } else { None };
         // Before anything reads the APIC, a stop included (`lapic_hv.rs`).
         kernel.reconcile_lazy_eoi(vp);
         if kernel.stop_at_exit(vp) {
@@ -247,14 +251,23 @@ impl Kernel {
             return Err(Keep::Blocked);
         }
         let vp = record.vp.ok_or(Keep::Blocked)?;
-        if let Some(VpState::AwaitingReply(pending)) = self.vps.get(vp).map(|v| v.state)
+        let (state, in_synic) = self
+            .vps
+            .get(vp)
+            .map(|v| (v.state, v.in_synic))
+            .ok_or(Keep::Blocked)?;
+        if let VpState::AwaitingReply(pending) = state
             && let Some(keep) = self.complete_exit(cpu, vp, pending)
         {
             return Err(keep);
         }
         // Its synthetic timers (`synic.rs`): what expired is posted to its
         // APIC, taken just below.
-        let synic_deadline = self.poll_synic_timers(vp);
+        let synic_deadline = if in_synic {
+            self.poll_synic_timers(vp)
+        } else {
+            None
+        };
         // Interrupts other VPs posted (`lapic_ipi`): INIT may put the VP
         // into wait-for-SIPI, which it leaves the CPU for.
         let state = self.vps.get_mut(vp).ok_or(Keep::Blocked)?;
@@ -281,7 +294,7 @@ impl Kernel {
         // perform AutoEOI (`synic_auto_eoi`).
         let eoi_routed = target.apic != super::lapic::ApicChoice::None
             && (target.route(tessera_abi::vm::intercept::EOI, 0).is_some()
-                || super::synic::synic_enabled(target, state.index));
+                || (in_synic && super::synic::synic_enabled(target, state.index)));
         let fast: *const FastPartition = &*target.fast;
         let generation = target.fast.tlb_generation.load(Ordering::SeqCst);
         let (serial, npt_root) = (target.fast.serial, target.space.npt().root());
@@ -302,7 +315,9 @@ impl Kernel {
         if let Some(deadline) = deadline {
             crate::arch::apic::interrupt_by(cpu, deadline);
         }
-        self.synic_auto_eoi(vp);
+        if in_synic {
+            self.synic_auto_eoi(vp);
+        }
         let vp_record = self.vps.get_mut(vp).ok_or(Keep::Blocked)?;
         vp_record.arm_lazy_eoi(lazy_eoi_page);
         vp_record.guard_cr8();

@@ -195,6 +195,9 @@ impl Kernel {
         };
         // An index a reaped VP had gave its frames back then.
         synic.add_vp(ONLY, index, frames);
+        if let Some(record) = self.vps.get_mut(vp) {
+            record.in_synic = true;
+        }
         Ok(())
     }
 
@@ -256,7 +259,8 @@ impl Kernel {
             _ => return,
         };
         for vp in vps {
-            if let Some(record) = self.vps.get(vp) {
+            if let Some(record) = self.vps.get_mut(vp) {
+                record.in_synic = false;
                 let (index, payer) = (record.index, record.payer);
                 self.synic_release_vp(partition, index, payer);
             }
