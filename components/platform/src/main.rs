@@ -60,51 +60,28 @@ mod component {
             "serving the I/O APIC (0xfec00000), the 8259 pair and ELCR, fw_cfg (0x510) and interrupt lines"
         );
         let mut platform = Platform::new();
-        let server = |platform: &Platform| {
-            let server = Server::new(EXITS);
-            match platform.free_slot() {
-                Some(slot) => server.receive_caps_in(slot),
-                None => server,
-            }
-        };
-        let mut next = server(&platform).wait();
-        loop {
-            let request = match next {
-                Ok(request) => request,
-                Err(e) => {
-                    log::error!("waiting on the exits endpoint failed: {e}");
-                    tessera_rt::exit(1);
-                }
-            };
-            let reply = if tessera_rt::abi::vm::interrupt::line_of(request.badge).is_some() {
+        let first = platform.free_slot();
+        Server::new(EXITS).serve_receiving(first, |badge, call, received| {
+            let reply = if tessera_rt::abi::vm::interrupt::line_of(badge).is_some() {
                 let mut log = Log::new();
-                let answer =
-                    platform.line(request.badge, &request.message.words, &mut Kernel, &mut log);
+                let answer = platform.line(badge, &call.words, &mut Kernel, &mut log);
                 print(&log);
-                if let Some(slot) = request.cap {
+                if let Some(slot) = received {
                     let _ = cap::delete(slot);
                 }
                 Reply::new(Message::new([answer.word(), 0, 0, 0, 0, 0]))
             } else {
-                let message = vm_exit::receive(&request.message);
-                let (handled, unused) = platform.exit(
-                    request.badge,
-                    &message,
-                    request.message.words[5],
-                    request.cap,
-                    &mut Kernel,
-                );
+                let message = vm_exit::receive(&call);
+                let (handled, unused) =
+                    platform.exit(badge, &message, call.words[5], received, &mut Kernel);
                 if let Some(slot) = unused {
                     let _ = cap::delete(slot);
                 }
                 print(&handled.log);
                 handled.reply.into_reply()
             };
-            next = match server(&platform).reply_wait(reply) {
-                Err(e) if e == tessera_rt::Status::NoCaller => server(&platform).wait(),
-                other => other,
-            };
-        }
+            (reply, platform.free_slot())
+        })
     }
 }
 

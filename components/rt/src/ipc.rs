@@ -192,7 +192,26 @@ impl Server {
     where
         F: FnMut(u64, Message, Option<u32>) -> Reply,
     {
-        let mut next = self.wait();
+        let receive = self.receiving();
+        self.serve_receiving(receive, |badge, message, cap| {
+            (handler(badge, message, cap), receive)
+        })
+    }
+
+    /// [`serve`](Self::serve) for a server whose slot for received
+    /// capabilities changes with what it keeps: it waits with `receive`
+    /// (`None`: refusing capabilities), and `handler` also says the slot
+    /// the wait after its reply receives into.
+    pub fn serve_receiving<F>(self, receive: Option<u32>, mut handler: F) -> !
+    where
+        F: FnMut(u64, Message, Option<u32>) -> (Reply, Option<u32>),
+    {
+        let server = |slot: Option<u32>| match slot {
+            Some(slot) => self.receive_caps_in(slot),
+            None => Self::new(self.endpoint),
+        };
+        let mut waiting = server(receive);
+        let mut next = waiting.wait();
         loop {
             let request = match next {
                 Ok(request) => request,
@@ -201,14 +220,24 @@ impl Server {
                     exit(1);
                 }
             };
-            let reply = handler(request.badge, request.message, request.cap);
-            next = match self.reply_wait(reply) {
+            let (reply, receive) = handler(request.badge, request.message, request.cap);
+            waiting = server(receive);
+            next = match waiting.reply_wait(reply) {
                 Err(e) if e == Status::NoCaller => {
                     log::warn!("the caller left before the reply");
-                    self.wait()
+                    waiting.wait()
                 }
                 other => other,
             };
+        }
+    }
+
+    /// The slot received capabilities go to, if the server takes any.
+    const fn receiving(&self) -> Option<u32> {
+        if self.receive == NO_SELECTOR {
+            None
+        } else {
+            Some(self.receive)
         }
     }
 

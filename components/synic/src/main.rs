@@ -50,35 +50,18 @@ mod component {
     fn main() {
         log::info!("serving the SynIC registers (MSRs 0x40000080-0x4000009f)");
         let mut synic = SynicServer::new();
-        let server = |synic: &SynicServer| {
-            let server = Server::new(EXITS);
-            match synic.free_slot() {
-                Some(slot) => server.receive_caps_in(slot),
-                None => server,
-            }
-        };
-        let mut next = server(&synic).wait();
-        loop {
-            let request = match next {
-                Ok(request) => request,
-                Err(e) => {
-                    log::error!("waiting on the exits endpoint failed: {e}");
-                    tessera_rt::exit(1);
-                }
-            };
-            let message = vm_exit::receive(&request.message);
-            let (handled, unused) = synic.exit(request.badge, &message, request.cap, &mut Kernel);
+        let first = synic.free_slot();
+        Server::new(EXITS).serve_receiving(first, |badge, call, received| {
+            let message = vm_exit::receive(&call);
+            let (handled, unused) = synic.exit(badge, &message, received, &mut Kernel);
             if let Some(slot) = unused {
                 let _ = cap::delete(slot);
             }
             for (level, line) in &handled.log {
                 log::log!(*level, "{line}");
             }
-            next = match server(&synic).reply_wait(handled.reply.into_reply()) {
-                Err(e) if e == tessera_rt::Status::NoCaller => server(&synic).wait(),
-                other => other,
-            };
-        }
+            (handled.reply.into_reply(), synic.free_slot())
+        })
     }
 }
 

@@ -53,11 +53,12 @@ impl SynicFrames {
             return None;
         }
         let address = physical_to_virtual(frame + 8 * word as u64);
-        // SAFETY: `frame` is a page the kernel took for this VP and gives
-        // back only after `Synic::take_pages` removed it from the model
+        // `frame` is a page the kernel took for this VP and gives back only
+        // after `Synic::take_pages` removed it from the model
         // (`release_vp`), reached through the physical map; `word` is
         // inside the page and 8-byte aligned. The guest writes the page
         // concurrently, which is why every access is atomic.
+        // SAFETY: by the argument just above.
         Some(unsafe { &*address.as_ptr::<AtomicU64>() })
     }
 }
@@ -98,9 +99,10 @@ fn zero_frame(frame: u64) {
     if frame == 0 {
         return;
     }
-    // SAFETY: a page the kernel holds for a VP's SynIC, through the
-    // physical map; the guest may write it meanwhile, which only races
-    // with a page it is being told is cleared.
+    // A page the kernel holds for a VP's SynIC, through the physical
+    // map; the guest may write it meanwhile, which only races with a page
+    // it is being told is cleared.
+    // SAFETY: by the argument just above.
     unsafe {
         core::ptr::write_bytes(physical_to_virtual(frame).as_mut_ptr::<u8>(), 0, 4096);
     }

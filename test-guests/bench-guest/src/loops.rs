@@ -238,9 +238,10 @@ pub fn wrmsr_baseline(iterations: u64) -> u64 {
 /// what the interrupt cost the guest.
 pub fn wrmsr_then_spin(msr: u32, value: u64, iterations: u64) -> u64 {
     let start = rdtsc();
-    // SAFETY: the caller picks an MSR whose write only changes the guest's
-    // own APIC state; the loop changes only the registers named here (an
+    // The caller picks an MSR whose write only changes the guest's own
+    // APIC state; the loop changes only the registers named here (an
     // interrupt handler in between restores what it uses).
+    // SAFETY: by the argument just above.
     unsafe {
         asm!(
             "wrmsr",

@@ -282,20 +282,54 @@ fn boot(
     kernel: &Path,
     log_name: &str,
 ) -> Result<String, String> {
+    let icount = vec!["-icount".into(), "shift=0,sleep=off".into()];
+    boot_with(workspace, deployment, kernel, log_name, icount)
+}
+
+/// Boots `deployment` under TCG with `extra` QEMU arguments and returns
+/// its serial log (`<log_name>.serial.log`), if it passed.
+pub fn boot_with(
+    workspace: &Workspace,
+    deployment: &Deployment,
+    kernel: &Path,
+    log_name: &str,
+    extra: Vec<String>,
+) -> Result<String, String> {
     let serial_log = workspace.logs_dir().join(format!("{log_name}.serial.log"));
     let (smp, memory_mib) = deployment.machine(Overrides::default())?;
+    let boot = Boot::Kernel {
+        kernel: kernel.to_path_buf(),
+        cmdline: deployment.cmdline.clone(),
+        initrd: crate::qemu::command::initrd(&deployment.modules)?,
+    };
+    let (outcome, log) = run_tcg(boot, smp, memory_mib, &serial_log, extra)?;
+    if outcome != Outcome::Verdict(Verdict::Pass) {
+        let tail = serial_log::tail(&log, 20).join("\n");
+        return Err(format!(
+            "the {} deployment failed: {outcome}\n{tail}",
+            deployment.name
+        ));
+    }
+    Ok(log)
+}
+
+/// Runs QEMU's TCG with `-cpu EPYC`, quietly and with the system tests'
+/// progress limit, COM1 to `serial_log`: how it ended, and the log.
+pub fn run_tcg(
+    boot: Boot,
+    smp: u32,
+    memory_mib: u32,
+    serial_log: &Path,
+    extra: Vec<String>,
+) -> Result<(Outcome, String), String> {
     let config = QemuConfig {
         accel: Accel::Tcg { cpu: "EPYC".into() },
-        boot: Boot::Kernel {
-            kernel: kernel.to_path_buf(),
-            cmdline: deployment.cmdline.clone(),
-            initrd: crate::qemu::command::initrd(&deployment.modules)?,
-        },
+        boot,
         smp,
         memory_mib,
-        serial: Serial::File(serial_log.clone()),
+        serial: Serial::File(serial_log.to_path_buf()),
         gdb: false,
-        extra: vec!["-icount".into(), "shift=0,sleep=off".into()],
+        extra,
     };
     let options = Options {
         limit: Some(Limit::DEFAULT),
@@ -303,15 +337,7 @@ fn boot(
         input: &[],
     };
     let finished = process::run(&config, options)?;
-    let log = serial_log::read_clean(&serial_log);
-    if finished.outcome != Outcome::Verdict(Verdict::Pass) {
-        let tail = serial_log::tail(&log, 20).join("\n");
-        return Err(format!(
-            "the {} deployment failed: {}\n{tail}",
-            deployment.name, finished.outcome
-        ));
-    }
-    Ok(log)
+    Ok((finished.outcome, serial_log::read_clean(serial_log)))
 }
 
 #[cfg(test)]

@@ -22,12 +22,8 @@
 //! printed after the times, so the cost can be seen by reason.
 use crate::deployment::Deployment;
 use crate::exit_stats;
-use crate::machine::Overrides;
-use crate::qemu::accel::Accel;
-use crate::qemu::command::{Boot, Initrd, QemuConfig, Serial};
-use crate::qemu::process::{self, Echo, Options};
-use crate::qemu::progress::Limit;
-use crate::qemu::status::{Outcome, Verdict};
+use crate::qemu::command::{Boot, Initrd};
+use crate::qemu::status::Outcome;
 use crate::{serial_log, workspace::Workspace};
 use std::path::Path;
 use tessera_boot_plan::GuestFormat;
@@ -119,7 +115,13 @@ pub fn run(
     })?;
     let mut deployment = deployment.clone();
     deployment.cmdline = format!("{} {}", deployment.cmdline, exit_stats::KERNEL_OPTION);
-    let tessera_log = boot_tessera(workspace, &deployment, tessera_kernel)?;
+    let tessera_log = crate::bench::boot_with(
+        workspace,
+        &deployment,
+        tessera_kernel,
+        "bench-linux-tessera",
+        Vec::new(),
+    )?;
     let tessera = seconds_to_userspace(&tessera_log)
         .ok_or_else(|| format!("Linux under Tessera never printed {MARKER:?}"))?;
     print!("{}", report(direct, tessera));
@@ -148,76 +150,20 @@ fn boot_direct(workspace: &Workspace, guest: &LinuxGuest) -> Result<String, Stri
             })
         }
     };
-    let config = QemuConfig {
-        accel: Accel::Tcg { cpu: "EPYC".into() },
-        boot: Boot::Kernel {
-            kernel: guest.kernel.clone(),
-            cmdline: guest.cmdline.clone(),
-            initrd,
-        },
-        smp: guest.vps,
-        memory_mib: guest.memory_mib,
-        serial: Serial::File(serial_log.clone()),
-        gdb: false,
-        extra: Vec::new(),
+    let boot = Boot::Kernel {
+        kernel: guest.kernel.clone(),
+        cmdline: guest.cmdline.clone(),
+        initrd,
     };
-    let finished = process::run(
-        &config,
-        Options {
-            limit: Some(Limit::DEFAULT),
-            echo: Echo::Quiet,
-            input: &[],
-        },
-    )?;
-    let log = serial_log::read_clean(&serial_log);
-    match finished.outcome {
+    let (outcome, log) =
+        crate::bench::run_tcg(boot, guest.vps, guest.memory_mib, &serial_log, Vec::new())?;
+    match outcome {
         Outcome::NoVerdict => Ok(log),
         other => Err(format!(
             "Linux booted directly did not power off: {other}\n{}",
             serial_log::tail(&log, 20).join("\n")
         )),
     }
-}
-
-/// The `linux` deployment under Tessera, with its verdict.
-fn boot_tessera(
-    workspace: &Workspace,
-    deployment: &Deployment,
-    kernel: &Path,
-) -> Result<String, String> {
-    let serial_log = workspace.logs_dir().join("bench-linux-tessera.serial.log");
-    let (smp, memory_mib) = deployment.machine(Overrides::default())?;
-    let config = QemuConfig {
-        accel: Accel::Tcg { cpu: "EPYC".into() },
-        boot: Boot::Kernel {
-            kernel: kernel.to_path_buf(),
-            cmdline: deployment.cmdline.clone(),
-            initrd: crate::qemu::command::initrd(&deployment.modules)?,
-        },
-        smp,
-        memory_mib,
-        serial: Serial::File(serial_log.clone()),
-        gdb: false,
-        extra: Vec::new(),
-    };
-    let finished = process::run(
-        &config,
-        Options {
-            limit: Some(Limit::DEFAULT),
-            echo: Echo::Quiet,
-            input: &[],
-        },
-    )?;
-    let log = serial_log::read_clean(&serial_log);
-    if finished.outcome != Outcome::Verdict(Verdict::Pass) {
-        return Err(format!(
-            "the {} deployment failed: {}\n{}",
-            deployment.name,
-            finished.outcome,
-            serial_log::tail(&log, 20).join("\n")
-        ));
-    }
-    Ok(log)
 }
 
 #[cfg(test)]
