@@ -412,6 +412,13 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         name: "vm-apic",
         deployment: Some("vm-apic"),
         markers: VM_APIC_MARKERS,
+        not_nested: Some(
+            "under nested KVM its 1000-period check once counted interrupt 55 half a period \
+             before 55 periods had passed (CI at f0b954f): one interrupt more than the timer's \
+             expiries, as the lazy-EOI stall of linux-early-boot suggests too; it passed \
+             nested at e7ec4d4. Open in issue 13; under TCG it runs, and vm-apic-icount counts \
+             exactly",
+        ),
         ..SystemTest::DEFAULT
     },
     // The same guest with its time counted in instructions: no host delays
