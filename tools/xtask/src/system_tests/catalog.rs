@@ -436,6 +436,12 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         name: "vm-synic",
         deployment: Some("vm-synic"),
         markers: VM_SYNIC_MARKERS,
+        not_nested: Some(
+            "under nested KVM its periodic lazy synthetic timer check stalled (no output for \
+             120 s) in 2 of 3 L1 runs (CI at 243f896, and the branch's own run), as vm-apic's \
+             periodic check miscounted there: periodic timers under nested KVM are open in \
+             issues 13 and 14; under TCG it runs",
+        ),
         ..SystemTest::DEFAULT
     },
     SystemTest {

@@ -447,5 +447,8 @@ fn every_system_test_runs_nested() {
         .map(|t| t.name)
         .collect();
     // vm-apic-icount: -icount is TCG's; the nested run still runs vm-apic.
-    assert_eq!(kept_out, ["vm-apic", "vm-apic-icount", "linux-early-boot"]);
+    assert_eq!(
+        kept_out,
+        ["vm-apic", "vm-apic-icount", "vm-synic", "linux-early-boot"]
+    );
 }
