@@ -74,6 +74,7 @@ pub mod clean_runs;
 pub mod cr_write;
 pub mod decided;
 pub mod device_interrupt;
+pub mod entry;
 pub mod entry_state;
 pub mod exit_faults;
 pub mod exit_stats;
