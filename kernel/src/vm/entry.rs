@@ -148,7 +148,9 @@ impl Kernel {
         if let Some(deadline) = deadline {
             crate::arch::apic::interrupt_by(cpu, deadline);
         }
-        if in_synic {
+        // AutoEOI ends an injected vector: with none injected, the SynIC's
+        // records are not looked up.
+        if in_synic && vp_record.vmcb.control.event_inj.valid() {
             self.synic_auto_eoi(vp);
         }
         let vp_record = self.vps.get_mut(vp).ok_or(Keep::Blocked)?;

@@ -53,16 +53,21 @@ extern "C" fn vp_main(raw: u64) -> ! {
         let Some(vp) = kernel.threads.get(&thread).and_then(|t| t.vp) else {
             sched::after_syscall(guard, cpu, Keep::Blocked)
         };
-        let Some((code, in_synic)) = kernel
-            .vps
-            .get(vp)
-            .map(|v| (v.vmcb.control.exit_code, v.in_synic))
-        else {
+        let Some((code, in_synic, serving)) = kernel.vps.get(vp).map(|v| {
+            let serving = v.apic.as_ref().is_some_and(|a| !a.isr().is_empty());
+            (v.vmcb.control.exit_code, v.in_synic, serving)
+        }) else {
             sched::after_syscall(guard, cpu, Keep::Blocked)
         };
         // The vectors in service before the exit: those it ends may free
-        // SynIC slots (`synic.rs`).
-        let in_service = if in_synic { kernel.synic_isr(vp) } else { None };
+        // SynIC slots (`synic.rs`). With none in service it can end none
+        // (an EOI of any kind ends one in service), so the SynIC's
+        // records are not looked up.
+        let in_service = if in_synic && serving {
+            kernel.synic_isr(vp)
+        } else {
+            None
+        };
         // Before anything reads the APIC, a stop included (`lapic_hv.rs`).
         kernel.reconcile_lazy_eoi(vp);
         if kernel.stop_at_exit(vp) {
