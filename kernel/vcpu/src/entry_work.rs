@@ -201,10 +201,12 @@ mod tests {
         }
     }
 
+    type Change = fn(&mut EntryInputs);
+
     /// Each input alone that gives a step work takes the full entry.
     #[test]
     fn each_kind_of_work_takes_the_full_entry() {
-        let cases: [(fn(&mut EntryInputs), Step); 13] = [
+        let cases: [(Change, Step); 13] = [
             (|i| i.synic_timer_armed = true, Step::SynicTimers),
             (|i| i.posted = true, Step::TakePosted),
             (|i| i.stopping = true, Step::Stop),
