@@ -53,24 +53,32 @@ extern "C" fn vp_main(raw: u64) -> ! {
         let Some(vp) = kernel.threads.get(&thread).and_then(|t| t.vp) else {
             sched::after_syscall(guard, cpu, Keep::Blocked)
         };
-        let Some((code, in_synic, serving)) = kernel.vps.get(vp).map(|v| {
-            let serving = v.apic.as_ref().is_some_and(|a| !a.isr().is_empty());
-            (v.vmcb.control.exit_code, v.in_synic, serving)
+        // One look at the record says which of the steps before the
+        // exit's handling have anything to do (each checks again).
+        let Some(before) = kernel.vps.get(vp).map(|v| BeforeExit {
+            code: v.vmcb.control.exit_code,
+            in_synic: v.in_synic,
+            serving: v.apic.as_ref().is_some_and(|a| !a.isr().is_empty()),
+            lazy_eoi_armed: v.lazy_eoi.armed().is_some(),
+            stop_requested: v.stop_requested,
         }) else {
             sched::after_syscall(guard, cpu, Keep::Blocked)
         };
+        let BeforeExit { code, .. } = before;
         // The vectors in service before the exit: those it ends may free
         // SynIC slots (`synic.rs`). With none in service it can end none
         // (an EOI of any kind ends one in service), so the SynIC's
         // records are not looked up.
-        let in_service = if in_synic && serving {
+        let in_service = if before.in_synic && before.serving {
             kernel.synic_isr(vp)
         } else {
             None
         };
         // Before anything reads the APIC, a stop included (`lapic_hv.rs`).
-        kernel.reconcile_lazy_eoi(vp);
-        if kernel.stop_at_exit(vp) {
+        if before.lazy_eoi_armed {
+            kernel.reconcile_lazy_eoi(vp);
+        }
+        if before.stop_requested && kernel.stop_at_exit(vp) {
             kernel.count_exit(vp, code, Outcome::Left);
             sched::after_syscall(guard, cpu, Keep::Blocked)
         }
@@ -87,6 +95,16 @@ extern "C" fn vp_main(raw: u64) -> ! {
             sched::after_vp_exit(guard, cpu, keep)
         }
     }
+}
+
+/// What the VP loop reads of a VP's record after a slow exit.
+struct BeforeExit {
+    code: ExitCode,
+    in_synic: bool,
+    /// Its APIC has a vector in service.
+    serving: bool,
+    lazy_eoi_armed: bool,
+    stop_requested: bool,
 }
 
 /// Runs the guest, answering the exits `fast::answer` can without the
