@@ -155,7 +155,7 @@ impl Kernel {
             .get_mut(domain)
             .and_then(|d| d.space.translate_own(MESSAGE_BUFFER_ADDRESS))
             .ok_or(Status::InvalidArgument.code())?;
-        let thread = self.add_ipc_thread(domain, priority, cpu)?;
+        let thread = self.add_ipc_thread(domain, priority)?;
         let record = Thread {
             domain,
             cspace,

@@ -222,13 +222,12 @@ impl Kernel {
         }
     }
 
-    /// Adds a thread that will run on `cpu` to the IPC machine, with room
-    /// to record its wakeup and to queue it.
+    /// Adds a thread to the IPC machine, with room to record its wakeup and
+    /// to queue it on any CPU.
     pub fn add_ipc_thread(
         &mut self,
         domain: DomainId,
         priority: tessera_ipc::Priority,
-        cpu: usize,
     ) -> Result<ThreadId, u64> {
         let out_of_memory = crate::ipc_glue::cap_status(tessera_capability::CapError::OutOfMemory);
         let threads = self.ipc.thread_count() + 1;
@@ -237,8 +236,14 @@ impl Kernel {
                 .try_reserve_exact(threads - self.woken.len())
                 .map_err(|_| out_of_memory)?;
         }
-        let on_cpu = self.threads.iter().filter(|(_, t)| t.cpu == cpu).count() + 1;
-        self.sched.reserve(cpu, on_cpu).map_err(|_| out_of_memory)?;
+        // Room on every CPU's queue for every thread: a handler moves to
+        // the CPU of the VP whose exit it serves (`vm/forward.rs`), and
+        // queueing must never allocate.
+        for queue in 0..self.sched.cpus() {
+            self.sched
+                .reserve(queue, threads)
+                .map_err(|_| out_of_memory)?;
+        }
         self.ipc
             .add_thread(domain, priority)
             .map_err(crate::ipc_glue::ipc_status)

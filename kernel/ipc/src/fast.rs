@@ -65,6 +65,18 @@ pub const fn switches_directly(
     nothing_ready && woken.cpu == cpu && !woken.dead && woken.vp == vp
 }
 
+/// The guards on the handler `woken` a VP's forwarded exit on `cpu` would
+/// wake: as [`switches_directly`] to a component, except that a handler of
+/// another CPU comes to `cpu` (the kernel then moves it here). It waits on
+/// its endpoint, so it runs nowhere and owes no CPU anything, and serving
+/// the VP where the VP runs spares both CPUs the wake-up interrupts, the
+/// preemption of whatever runs on the handler's CPU and the idle wait of
+/// the VP's, per exit. A VP's thread never moves (its VMCB is its CPU's).
+#[must_use]
+pub const fn handler_comes_here(nothing_ready: bool, woken: WokenThread) -> bool {
+    nothing_ready && !woken.dead && !woken.vp
+}
+
 impl Ipc {
     /// [`Ipc::call`] when it would deliver at once to a waiting server
     /// that `accept` takes: returns that server, which now serves `caller`

@@ -115,7 +115,7 @@ mod tests;
 
 pub use call::{CallOutcome, ReplyWaitOutcome, WaitOutcome};
 pub use error::IpcError;
-pub use fast::{WokenThread, registers_only, switches_directly};
+pub use fast::{WokenThread, handler_comes_here, registers_only, switches_directly};
 pub use machine::Ipc;
 pub use message::{CapTransfer, Delivery, MSG_WORDS, Message};
 pub use notify::NotifyOutcome;

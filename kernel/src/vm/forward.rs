@@ -119,8 +119,9 @@ impl Kernel {
 
     /// The fast path of a forwarded exit (`syscall::fastpath` is the
     /// other half, the handler's `ReplyWait`): when the route's handler
-    /// thread already waits on the endpoint, belongs to this CPU and
-    /// nothing else waits for the CPU, the call is delivered by the IPC
+    /// thread already waits on the endpoint and nothing else waits for the
+    /// CPU (a handler of another CPU moves to this one:
+    /// `tessera_ipc::handler_comes_here`), the call is delivered by the IPC
     /// machine's own guards (`Ipc::fast_call`) and written straight into
     /// the handler's registers and message buffer, as `write_delivery`
     /// would from the wakeup the general path records, and the CPU goes to
@@ -148,13 +149,16 @@ impl Kernel {
             let Some(record) = threads.get_mut(&server) else {
                 return false;
             };
-            if !tessera_ipc::switches_directly(cpu, sched.nothing_ready(cpu), record.woken(), false)
-            {
+            if !tessera_ipc::handler_comes_here(sched.nothing_ready(cpu), record.woken()) {
                 return false;
             }
             if domains.get(record.domain).is_none() {
                 return false;
             }
+            // A handler of another CPU serves the VP here: it waits, so it
+            // runs nowhere, and every CPU's run queue has room for every
+            // thread (`Kernel::add_ipc_thread`).
+            record.cpu = cpu;
             write_buffer_words(record.message_buffer, message.buffer());
             crate::ipc_glue::write_received(
                 &mut record.context,

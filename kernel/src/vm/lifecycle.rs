@@ -218,7 +218,7 @@ impl Kernel {
             charged.give(vmcb_frame);
             charged.give(message_buffer);
         };
-        let thread = match self.add_ipc_thread(domain, priority, cpu) {
+        let thread = match self.add_ipc_thread(domain, priority) {
             Ok(thread) => thread,
             Err(status) => {
                 give_back(self);

@@ -10,7 +10,8 @@ use proptest::prelude::*;
 
 use crate::{
     Badge, CallOutcome, Delivery, DomainId, EndpointId, Ipc, Message, ReplyWaitOutcome, Selector,
-    ThreadId, ThreadState, WaitOutcome, Wakeup, WokenThread, registers_only, switches_directly,
+    ThreadId, ThreadState, WaitOutcome, Wakeup, WokenThread, handler_comes_here, registers_only,
+    switches_directly,
 };
 
 /// [`Ipc::fast_call`] on a copy of `ipc` (accepting every server) against
@@ -364,5 +365,20 @@ proptest! {
         let woken = WokenThread { cpu: woken_cpu, dead, vp: is_vp };
         let expected = nothing_ready && cpu == woken_cpu && !dead && is_vp == vp;
         prop_assert_eq!(switches_directly(cpu, nothing_ready, woken, vp), expected);
+    }
+
+    /// A handler comes to the VP's CPU from any CPU, alive and a
+    /// component's, when nothing waits there; where `switches_directly`
+    /// switches to a component, it comes too.
+    #[test]
+    fn a_handler_comes_from_any_cpu_but_never_a_vp_or_a_dead_one(
+        cpu in 0usize..4, woken_cpu in 0usize..4, nothing_ready: bool,
+        dead: bool, is_vp: bool,
+    ) {
+        let woken = WokenThread { cpu: woken_cpu, dead, vp: is_vp };
+        prop_assert_eq!(handler_comes_here(nothing_ready, woken), nothing_ready && !dead && !is_vp);
+        if switches_directly(cpu, nothing_ready, woken, false) {
+            prop_assert!(handler_comes_here(nothing_ready, woken));
+        }
     }
 }
