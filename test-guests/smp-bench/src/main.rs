@@ -8,9 +8,10 @@
 //! - `bench: ipi-remote-halted N`: VP 1 halted in HLT (its host CPU idle);
 //! - `bench: ipi-remote-running N`: VP 1 spinning in its guest;
 //! - `bench: port-read-remote-handler N`: VP 1 reads COM1's line status
-//!   register, whose handler (`devices`) runs on VP 0's host CPU while VP 0
-//!   spins in its guest: N is VP 1's TSC distance across its `IN`, so it
-//!   counts how soon the busy CPU gives the handler its turn.
+//!   register, whose handler (`devices`) was made for VP 0's host CPU, while
+//!   VP 0 spins in its guest: N is VP 1's TSC distance across its `IN`.
+//!   A waiting handler comes to the calling VP's CPU (`vm/forward.rs`);
+//!   one busy elsewhere must not wait for that CPU's next time slice.
 //!
 //! N is the TSC from just before VP 0's WRMSR of the x2APIC ICR to VP 1's
 //! interrupt recorder (13 instructions into its handler). Under -icount

@@ -139,8 +139,8 @@ pub const GUEST_PATHS: &[BenchPath] = &[
 /// of both, so the figure is every instruction either host CPU executed in
 /// between (the sender's exit, post and kick and its spinning after it;
 /// the target CPU's wake-up or exit, injection and entry). The port read
-/// is VP 1's own TSC across an `IN` from COM1 whose handler runs on VP 0's
-/// host CPU while VP 0 spins: how soon that busy CPU lets the handler run.
+/// is VP 1's own TSC across an `IN` from COM1 whose handler was last on VP
+/// 0's host CPU while VP 0 spins (a waiting handler comes to VP 1's CPU).
 pub const SMP_PATHS: &[BenchPath] = &[
     BenchPath {
         name: "ipi-remote-halted",
@@ -156,7 +156,7 @@ pub const SMP_PATHS: &[BenchPath] = &[
     },
     BenchPath {
         name: "port-read-remote-handler",
-        label: "port read, handler on a busy CPU",
+        label: "port read, handler from the busy CPU",
         target: None,
         kvm: None,
     },
