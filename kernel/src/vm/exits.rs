@@ -310,7 +310,10 @@ impl Kernel {
             };
         }
         let wakeable =
-            record.pending_interrupt.is_some() || record.pending_nmi || record.apic_wakes();
+            record.pending_interrupt.is_some()
+                || record.pending_nmi
+                || record.apic_wakes()
+                || (interrupts_on && record.pic_requested());
         if wakeable {
             return Next::Resume;
         }

@@ -116,6 +116,9 @@ struct Entry {
     /// leaves the APIC to the locked one, which reconciles it first
     /// (`lapic_hv.rs`).
     lazy_eoi_armed: bool,
+    /// The 8259's output is high for this VP (`extint.rs`): its APIC
+    /// exits take the locked path, whose entry looks at LINT0 again.
+    pic_level: bool,
 }
 
 /// Runs the guest, answering the exits `fast::answer` can without the
@@ -170,7 +173,7 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
         generation: *seen,
         nrip_save: entry.nrip_save,
         cache: fetch_cache,
-        apic: if entry.lazy_eoi_armed {
+        apic: if entry.lazy_eoi_armed || entry.pic_level {
             None
         } else {
             apic.as_mut()
@@ -256,10 +259,11 @@ impl Kernel {
             .get(vp)
             .map(|v| (v.state, v.in_synic))
             .ok_or(Keep::Blocked)?;
-        if let VpState::AwaitingReply(pending) = state
-            && let Some(keep) = self.complete_exit(cpu, vp, pending)
-        {
-            return Err(keep);
+        if let VpState::AwaitingReply(pending) = state {
+            if let Some(keep) = self.complete_exit(cpu, vp, pending) {
+                return Err(keep);
+            }
+            self.acknowledged(vp, pending);
         }
         // Its synthetic timers (`synic.rs`): what expired is posted to its
         // APIC, taken just below.
@@ -307,6 +311,11 @@ impl Kernel {
         }
         vp_record.end_shadow_past();
         vp_record.inject_pending();
+        // The 8259 (virtual wire) before the APIC's vectors (`extint.rs`).
+        if let Some(keep) = self.acknowledge_pic(cpu, vp) {
+            return Err(keep);
+        }
+        let vp_record = self.vps.get_mut(vp).ok_or(Keep::Blocked)?;
         let apic_deadline = vp_record.inject_apic();
         let deadline = match (apic_deadline, synic_deadline) {
             (Some(a), Some(s)) => Some(a.min(s)),
@@ -351,6 +360,7 @@ impl Kernel {
             fixed_cpuid: &vp_record.fixed_cpuid,
             exit_counts: &vp_record.exit_counts,
             lazy_eoi_armed: vp_record.lazy_eoi.armed().is_some(),
+            pic_level: vp_record.pic_level,
             apic: &mut vp_record.apic,
             published_priority: &vp_record.published_priority,
             solo,
