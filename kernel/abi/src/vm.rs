@@ -183,10 +183,12 @@ pub const TESSERA_EOI_BROADCAST: u64 = 0x8000_0F05;
 /// To the [`intercept::EOI`] route (since ABI 11): the bootstrap processor
 /// takes the interrupt the 8259 pair's INT output requests (LINT0 in
 /// ExtINT mode, or INTR with its APIC off) — the interrupt acknowledge
-/// cycle. No other words. The handler replies with [`action::INJECT`] of
-/// an external interrupt on the vector the 8259 answers (its IRR→ISR move
-/// happens then); a reply without an event means nothing was requested
-/// after all, and the kernel forgets the level until it is asserted again.
+/// cycle. No other words. The handler replies with [`action::RESULT`],
+/// result word 0 the vector the 8259 answers (0-255; its IRR→ISR move
+/// happens then), which the kernel injects as an external interrupt; a
+/// reply without a result (or a word past 255) means nothing was
+/// requested after all, and the kernel forgets the level until it is
+/// asserted again.
 pub const TESSERA_INTERRUPT_ACKNOWLEDGE: u64 = 0x8000_0F06;
 
 /// Device interrupts: the words of `PartitionAssertInterrupt`, and the

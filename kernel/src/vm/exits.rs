@@ -309,11 +309,10 @@ impl Kernel {
                 _ => Next::Resume,
             };
         }
-        let wakeable =
-            record.pending_interrupt.is_some()
-                || record.pending_nmi
-                || record.apic_wakes()
-                || (interrupts_on && record.pic_requested());
+        let wakeable = record.pending_interrupt.is_some()
+            || record.pending_nmi
+            || record.apic_wakes()
+            || (interrupts_on && record.pic_requested());
         if wakeable {
             return Next::Resume;
         }

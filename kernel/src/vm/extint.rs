@@ -5,7 +5,8 @@
 //! the partition has none (`LocalApic::pic_output`) — and when it can take
 //! the interrupt, the kernel asks the partition's interrupt controller for
 //! the vector with an interrupt acknowledge (`Exit::InterruptAcknowledge`
-//! to the `EOI` route), whose reply injects it.
+//! to the `EOI` route), whose reply's result is the vector the kernel
+//! injects.
 //!
 //! **Why a round trip, not a vector published with the level.** The 8259
 //! fixes the vector in its acknowledge cycle: the IRR→ISR move, rotation,
@@ -132,16 +133,18 @@ impl Kernel {
             tlfs::intercept::HvInterceptAccessType::READ,
         );
         let exit = tessera_exit_protocol::Exit::InterruptAcknowledge;
-        let pending = super::forward::Pending::routed(&exit, super::forward::PendingKind::Other, None);
+        let pending =
+            super::forward::Pending::routed(&exit, super::forward::PendingKind::Acknowledge, None);
         Some(self.send_exit(cpu, vp, route, &exit, &header, pending))
     }
 
     /// VP `vp`'s handler answered `pending`: an interrupt acknowledge
-    /// answered without a vector means the 8259 had nothing after all, so
-    /// the level is forgotten (else every entry would ask again) until the
-    /// controller reports it again.
+    /// answered without a vector (`forward::apply_reply` injects it)
+    /// means the 8259 had nothing after all, so the level is forgotten
+    /// (else every entry would ask again) until the controller reports it
+    /// again.
     pub fn acknowledged(&mut self, vp: VpId, pending: super::forward::Pending) {
-        if pending.message_type != tessera_abi::vm::TESSERA_INTERRUPT_ACKNOWLEDGE {
+        if pending.kind != super::forward::PendingKind::Acknowledge {
             return;
         }
         if let Some(record) = self.vps.get_mut(vp)
