@@ -77,7 +77,10 @@ impl Kernel {
             // On no CPU: its APIC is the lock holder's.
             VpState::Parked => {
                 let interrupts_on = record.vmcb.save.rflags & (1 << 9) != 0;
-                if interrupts_on && record.pic_requested() {
+                // The 8259 first: a LINT0 programmed fixed takes its edge
+                // into the IRR, which `apic_wakes` then sees.
+                let pic = record.pic_requested();
+                if interrupts_on && (pic || record.apic_wakes()) {
                     record.state = VpState::Runnable;
                     let thread = record.thread;
                     self.wake(thread);
