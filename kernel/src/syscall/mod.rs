@@ -194,6 +194,11 @@ fn dispatch(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
         Syscall::TimerSignal => timer_signal(kernel, thread, selector),
         Syscall::PartitionSynicWrite => vm::partition_synic_write(kernel, thread, selector),
         Syscall::PartitionSynicRead => vm::partition_synic_read(kernel, thread, selector),
+        Syscall::WallClock => {
+            let now = crate::arch::wall_clock::now_ns().ok_or(Status::NoWallClock.code())?;
+            kernel.thread(thread).context.rsi = now;
+            succeed(kernel, thread)
+        }
     }
 }
 

@@ -460,6 +460,7 @@ pub const LINUX_EARLY_BOOT_MARKERS: &[&str] = &[
     "tessera-linux: ok - the clocksource is hyperv_clocksource_tsc_page",
     "tessera-linux: ok - every CPU's clockevent is the Hyper-V synthetic timer",
     "tessera-linux: ok - all 2 VPs are online (0-1)",
+    "tessera-linux: ok - the time of day comes from the CMOS clock",
     "tessera-linux: ok - dmesg: Hypervisor detected: Microsoft Hyper-V",
     "tessera-linux: ok - dmesg has no 'Call Trace'",
     LINUX_INIT_CHECKED_DMESG,
@@ -481,6 +482,8 @@ pub const LINUX_INIT_CHECKED_DMESG: &str = "tessera-linux: ok - dmesg has no 'BU
 /// CPUID bit promised but that faults, a bug, a warning, a panic), an ACPI
 /// error about our tables, or the partition stopped by a fault.
 pub const LINUX_EARLY_BOOT_ABSENT: &[&str] = &[
+    // The CMOS clock never settled (mc146818_get_time's one-second wait).
+    "] Unable to read current time from RTC",
     // Linux's own line (`/init`'s report quotes the words).
     "] Call Trace:",
     "unchecked MSR access",
