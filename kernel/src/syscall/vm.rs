@@ -354,8 +354,9 @@ pub(super) fn vp_assert_interrupt(kernel: &mut Kernel, thread: ThreadId, cap: u6
 
 /// `PartitionAssertInterrupt`: the interrupt controller's message, checked
 /// (`Assertion::from_words`), to the APICs it names, or its 8259 output's
-/// level to VP 0 (`extint.rs`); word 0 answers how many took it. WRITE, not CONTROL: the holder can interrupt the
-/// partition and do nothing else to it.
+/// level to VP 0 (`extint.rs`); word 0 answers how many took it. WRITE,
+/// not CONTROL: the holder can interrupt the partition and do nothing else
+/// to it.
 pub(super) fn partition_assert_interrupt(
     kernel: &mut Kernel,
     thread: ThreadId,
