@@ -18,7 +18,8 @@
 //! synthetic timers, `bench: eoi-x2apic <n>`, `bench: self-ipi <n>` and
 //! `bench: stimer-direct <n>` (a direct-mode timer's expiry to its
 //! handler), in instructions each, through its serial port. Last it boots boot/deployments/vm-bench-smp.toml, where the
-//! guest smp-bench prints `bench: ipi-remote-halted <n>` and `bench:
+//! guest smp-bench prints `bench: ipi-remote-halted <n>`, `bench:
+//! port-read-remote-handler <n>` and `bench:
 //! ipi-remote-running <n>` (an IPI to a VP on the other host CPU,
 //! [`SMP_PATHS`] says exactly what is counted). One table shows every path with its count, its target and Linux
 //! KVM's count for the same path (measured with the same `-icount` method
@@ -137,7 +138,9 @@ pub const GUEST_PATHS: &[BenchPath] = &[
 /// virtual CPUs in turn on one thread and the TSC counts the instructions
 /// of both, so the figure is every instruction either host CPU executed in
 /// between (the sender's exit, post and kick and its spinning after it;
-/// the target CPU's wake-up or exit, injection and entry).
+/// the target CPU's wake-up or exit, injection and entry). The port read
+/// is VP 1's own TSC across an `IN` from COM1 whose handler runs on VP 0's
+/// host CPU while VP 0 spins: how soon that busy CPU lets the handler run.
 pub const SMP_PATHS: &[BenchPath] = &[
     BenchPath {
         name: "ipi-remote-halted",
@@ -148,6 +151,12 @@ pub const SMP_PATHS: &[BenchPath] = &[
     BenchPath {
         name: "ipi-remote-running",
         label: "IPI to a running VP, other CPU",
+        target: None,
+        kvm: None,
+    },
+    BenchPath {
+        name: "port-read-remote-handler",
+        label: "port read, handler on a busy CPU",
         target: None,
         kvm: None,
     },
