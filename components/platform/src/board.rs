@@ -42,6 +42,9 @@ pub struct Board {
     pub rtc: Rtc,
     /// The slot of the partition's interrupt capability (from the attach).
     pub interrupt: Option<u32>,
+    /// The 8259 pair's INT output as last reported to the kernel
+    /// (`PartitionAssertInterrupt` in ExtINT mode).
+    pub pic_output: bool,
     /// Messages the kernel refused or nobody took, for the log.
     pub undelivered: u64,
     /// The lines undeliverable messages may still print: a guest can make
@@ -77,6 +80,7 @@ impl Board {
             }),
             rtc: Rtc::new(clock),
             interrupt,
+            pic_output: false,
             undelivered: 0,
             drop_log: LineBudget::default(),
         }
@@ -92,13 +96,17 @@ impl Board {
                 write,
                 value,
             } => {
-                if write {
+                let reply = if write {
                     self.port_write(port, size, value);
                     ExitReply::new().advance_rip()
                 } else {
                     let read = self.port_read(port, size);
                     ExitReply::new().io_read_result(read).advance_rip()
-                }
+                };
+                // Any 8259 access may move its output (a mask, an EOI, a
+                // poll, a new initialisation).
+                self.report_pic_output(bus, log);
+                reply
             }
             Exit::Memory {
                 gpa,
@@ -122,6 +130,14 @@ impl Board {
                     }
                     MemoryAccess::Execute => ExitReply::new().stop(),
                 }
+            }
+            Exit::InterruptAcknowledge => {
+                // The INTA cycle: the 8259 fixes the vector now (IRR→ISR,
+                // AEOI, rotation; the spurious IR7 if the request went
+                // away), and its output falls unless another IRQ waits.
+                let vector = self.pics.acknowledge();
+                self.report_pic_output(bus, log);
+                ExitReply::new().acknowledge_result(vector)
             }
             Exit::EoiBroadcast { vector } => {
                 let mut out = Vec::new();
@@ -150,11 +166,38 @@ impl Board {
         }
         if pin < 16 {
             self.pics.set_irq(pin, level);
+            self.report_pic_output(bus, log);
         }
         let mut out = Vec::new();
         self.ioapic
             .set_line(usize::from(pin), level, &mut |_, m| out.push(m));
         self.send(&out, bus, log);
+    }
+
+    /// Tells the kernel the 8259 pair's INT output (the virtual wire to
+    /// the BSP's LINT0) when it changed since the last report. Without the
+    /// interrupt capability nothing can be told; the next change tries
+    /// again.
+    fn report_pic_output(&mut self, bus: &mut dyn InterruptBus, log: &mut Log) {
+        if self.pics.output() != self.pic_output {
+            self.tell_pic_output(bus, log);
+        }
+    }
+
+    /// Tells the kernel the 8259 pair's INT output whatever was told
+    /// before: at an attach, so a level the kernel kept from the board this
+    /// one replaces cannot outlive it.
+    pub fn tell_pic_output(&mut self, bus: &mut dyn InterruptBus, log: &mut Log) {
+        let level = self.pics.output();
+        let Some(slot) = self.interrupt else {
+            return;
+        };
+        match bus.assert(slot, u8::from(level), 0, wire::EXTINT_FLAGS) {
+            Ok(_) => self.pic_output = level,
+            Err(status) => self.dropped(log, |name| {
+                format!("{name}: the 8259's output ({level}) refused by the kernel ({status:#x})")
+            }),
+        }
     }
 
     fn send(&mut self, messages: &[Message], bus: &mut dyn InterruptBus, log: &mut Log) {

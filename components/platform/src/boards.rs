@@ -107,9 +107,9 @@ impl Platform {
         if let Ok(Exit::PartitionAttach { name }) = message.exit {
             let (memory, vps) = attach_shape_of(raw_word5);
             let vps = u16::try_from(vps).unwrap_or(u16::MAX).max(1);
-            let old = self
-                .boards
-                .insert(badge, Board::new(name, memory, vps, received, self.clock));
+            let mut board = Board::new(name, memory, vps, received, self.clock);
+            board.tell_pic_output(bus, &mut log);
+            let old = self.boards.insert(badge, board);
             log.push((
                 Level::Info,
                 format!(

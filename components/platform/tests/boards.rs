@@ -7,15 +7,22 @@ use platform::boards::LineAnswer;
 use tessera_rt::abi::vm::{attach_shape, interrupt as wire};
 use tessera_rt::vm_exit::{Exit, ExitMessage, MemoryAccess, PartitionName};
 
-/// Records what would go to `PartitionAssertInterrupt`.
+/// Records what would go to `PartitionAssertInterrupt`: I/O APIC
+/// messages in `sent`, the 8259 output's levels (ExtINT mode) in `pic`.
 #[derive(Default)]
 struct Recorder {
     sent: Vec<(u32, u8, u8, u64)>,
+    pic: Vec<(u32, u8)>,
 }
 
 impl InterruptBus for Recorder {
     fn assert(&mut self, slot: u32, vector: u8, destination: u8, flags: u64) -> Result<u64, u64> {
-        self.sent.push((slot, vector, destination, flags));
+        if flags == wire::EXTINT_FLAGS {
+            assert_eq!(destination, 0, "the 8259's output names no APIC");
+            self.pic.push((slot, vector));
+        } else {
+            self.sent.push((slot, vector, destination, flags));
+        }
         Ok(1)
     }
 }

@@ -64,6 +64,15 @@ pub fn run(tap: &mut Tap) {
         vm::partition_assert_interrupt(INTERRUPT_ONLY, 0x42, 0xFF, 0),
         1,
     );
+    // The 8259's output (ExtINT mode): a level, to VP 0 alone.
+    for level in [1, 0] {
+        reached(
+            tap,
+            &alloc::format!("the 8259's output at level {level} (ExtINT) reaches VP 0"),
+            vm::partition_assert_interrupt(INTERRUPT_ONLY, level, 0, wire::EXTINT_FLAGS),
+            1,
+        );
+    }
     let invalid = [
         ("vector 15 (illegal for fixed delivery)", [15, 0, 0]),
         ("vector 0x140 (past 8 bits)", [0x140, 0, 0]),
@@ -71,7 +80,22 @@ pub fn run(tap: &mut Tap) {
         ("a reserved flag bit (bit 8)", [0x40, 0, 1 << 8]),
         ("delivery mode SMI (2)", [0x40, 0, 2 << wire::MODE_SHIFT]),
         ("delivery mode NMI (4)", [0x40, 0, 4 << wire::MODE_SHIFT]),
-        ("delivery mode ExtINT (7)", [0x40, 0, 7 << wire::MODE_SHIFT]),
+        (
+            "delivery mode ExtINT (7) and level 0x40",
+            [0x40, 0, wire::EXTINT_FLAGS],
+        ),
+        (
+            "delivery mode ExtINT (7) and level 2",
+            [2, 0, wire::EXTINT_FLAGS],
+        ),
+        (
+            "delivery mode ExtINT (7) and a destination",
+            [1, 1, wire::EXTINT_FLAGS],
+        ),
+        (
+            "delivery mode ExtINT (7) and the level-trigger flag",
+            [1, 0, wire::EXTINT_FLAGS | wire::LEVEL],
+        ),
     ];
     for (what, words) in invalid {
         tap.expect(

@@ -96,7 +96,7 @@ pub mod audit;
 pub mod vm;
 
 /// The ABI this crate describes.
-pub const ABI_VERSION: u32 = 9;
+pub const ABI_VERSION: u32 = 11;
 
 /// Message words that travel in registers on every IPC operation.
 pub const MESSAGE_WORDS: usize = 6;
@@ -318,10 +318,20 @@ pub enum Syscall {
     /// component that serves its interrupt controller; CONTROL is not
     /// needed, so that component can do nothing else to the partition.
     /// A vector below 16, a reserved flag bit or a delivery mode other
-    /// than fixed or lowest priority is [`Status::InvalidArgument`]; a
+    /// than fixed, lowest priority or ExtINT is [`Status::InvalidArgument`]; a
     /// partition without local APICs is [`Status::NoApic`]. Word 0 of the
     /// answer is how many VPs accepted the message (0: the destination
     /// named none, as a message on the bus that no APIC takes).
+    ///
+    /// Delivery mode ExtINT ([`vm::interrupt::MODE_EXTINT`], since version
+    /// 11) is the 8259 pair's INT output instead: word 0 its level (0 or
+    /// 1), word 1 zero, word 2 the mode and no other flag. The bootstrap
+    /// processor (VP 0) sees it on LINT0, or as INTR with its APIC
+    /// globally disabled or absent (any partition); when it takes the
+    /// interrupt it sends [`vm::TESSERA_INTERRUPT_ACKNOWLEDGE`] to the
+    /// partition's `EOI` route, whose reply injects the vector. Word 0 of
+    /// the answer is 1 (the level reached VP 0), or 0 before VP 0 exists.
+    /// A partition without APICs takes it too (INTR).
     PartitionAssertInterrupt = 36,
     /// Reads what was typed on the console (see [`console_input`]) through
     /// the console capability in `rdi` (READ): up to word 0 bytes (at most

@@ -180,6 +180,16 @@ pub const fn attach_shape_of(word: u64) -> (u64, u64) {
 /// To the [`intercept::EOI`] route: a local APIC ended level-triggered
 /// vector word 2 (bits 7:0) and broadcast the EOI; no other words.
 pub const TESSERA_EOI_BROADCAST: u64 = 0x8000_0F05;
+/// To the [`intercept::EOI`] route (since ABI 11): the bootstrap processor
+/// takes the interrupt the 8259 pair's INT output requests (LINT0 in
+/// ExtINT mode, or INTR with its APIC off) — the interrupt acknowledge
+/// cycle. No other words. The handler replies with [`action::RESULT`],
+/// result word 0 the vector the 8259 answers (0-255; its IRR→ISR move
+/// happens then), which the kernel injects as an external interrupt; a
+/// reply without a result (or a word past 255) means nothing was
+/// requested after all, and the kernel forgets the level until it is
+/// asserted again.
+pub const TESSERA_INTERRUPT_ACKNOWLEDGE: u64 = 0x8000_0F06;
 
 /// Device interrupts: the words of `PartitionAssertInterrupt`, and the
 /// interrupt lines components use to drive an interrupt controller's pins.
@@ -197,6 +207,11 @@ pub mod interrupt {
     pub const MODE_MASK: u64 = 0b111 << MODE_SHIFT;
     pub const MODE_FIXED: u64 = 0;
     pub const MODE_LOWEST_PRIORITY: u64 = 1;
+    /// The 8259's INT output (word 0: its level, 0 or 1; word 1: 0;
+    /// word 2: this mode alone). Since ABI 11.
+    pub const MODE_EXTINT: u64 = 7;
+    /// Word 2 of an ExtINT call: exactly this.
+    pub const EXTINT_FLAGS: u64 = MODE_EXTINT << MODE_SHIFT;
     /// Word 2: every defined bit.
     pub const FLAGS: u64 = LEVEL | LOGICAL | MODE_MASK;
     /// Word 1: the destination (8 bits, the I/O APIC's message format);

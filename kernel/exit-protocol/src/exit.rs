@@ -8,8 +8,9 @@
 //! types) have no TLFS body and say everything here.
 use tessera_abi::MESSAGE_WORDS;
 use tessera_abi::vm::{
-    TESSERA_EOI_BROADCAST, TESSERA_GUEST_CRASH, TESSERA_HANDLER_DIED, TESSERA_PARTITION_ATTACH,
-    TESSERA_RESET_REQUEST, TESSERA_UNSUPPORTED,
+    TESSERA_EOI_BROADCAST, TESSERA_GUEST_CRASH, TESSERA_HANDLER_DIED,
+    TESSERA_INTERRUPT_ACKNOWLEDGE, TESSERA_PARTITION_ATTACH, TESSERA_RESET_REQUEST,
+    TESSERA_UNSUPPORTED,
 };
 use tlfs::message::HvMessageType;
 
@@ -34,8 +35,10 @@ pub mod message_type {
     pub const HYPERCALL: u64 = word(HvMessageType::HYPERCALL_INTERCEPT);
     pub use tessera_abi::vm::{
         TESSERA_EOI_BROADCAST as EOI_BROADCAST, TESSERA_GUEST_CRASH as GUEST_CRASH,
-        TESSERA_HANDLER_DIED as HANDLER_DIED, TESSERA_PARTITION_ATTACH as PARTITION_ATTACH,
-        TESSERA_RESET_REQUEST as RESET_REQUEST, TESSERA_UNSUPPORTED as UNSUPPORTED,
+        TESSERA_HANDLER_DIED as HANDLER_DIED,
+        TESSERA_INTERRUPT_ACKNOWLEDGE as INTERRUPT_ACKNOWLEDGE,
+        TESSERA_PARTITION_ATTACH as PARTITION_ATTACH, TESSERA_RESET_REQUEST as RESET_REQUEST,
+        TESSERA_UNSUPPORTED as UNSUPPORTED,
     };
 }
 use message_type::{
@@ -148,6 +151,10 @@ pub enum Exit {
     /// `vector` and broadcast the EOI (SDM Vol. 3A §10.8.5); the EOI write
     /// has completed.
     EoiBroadcast { vector: u8 },
+    /// To the `EOI` route: the bootstrap processor takes the interrupt
+    /// the 8259 pair's INT output requests (the interrupt acknowledge
+    /// cycle); the reply injects the vector the 8259 answers.
+    InterruptAcknowledge,
 }
 
 /// Why the words of a message are not an [`Exit`].
@@ -214,6 +221,7 @@ impl Exit {
             Self::GuestCrash { .. } => TESSERA_GUEST_CRASH,
             Self::PartitionAttach { .. } => TESSERA_PARTITION_ATTACH,
             Self::EoiBroadcast { .. } => TESSERA_EOI_BROADCAST,
+            Self::InterruptAcknowledge => TESSERA_INTERRUPT_ACKNOWLEDGE,
         }
     }
 
@@ -268,7 +276,7 @@ impl Exit {
             } => [rip, exit_code, rsp, 0],
             Self::HandlerDied { message_type } => [message_type, 0, 0, 0],
             Self::Unsupported { exit_code, rip } => [exit_code, rip, 0, 0],
-            Self::ResetRequest => [0; 4],
+            Self::ResetRequest | Self::InterruptAcknowledge => [0; 4],
             Self::GuestCrash { parameters } => parameters,
             Self::EoiBroadcast { vector } => [vector as u64, 0, 0, 0],
             Self::PartitionAttach { name } => {
@@ -382,6 +390,7 @@ impl Exit {
             TESSERA_EOI_BROADCAST => u8::try_from(w2)
                 .map(|vector| Self::EoiBroadcast { vector })
                 .map_err(|_| "vector"),
+            TESSERA_INTERRUPT_ACKNOWLEDGE => Ok(Self::InterruptAcknowledge),
             other => return Err(ExitError::Unknown(other)),
         };
         parsed.map_err(|field| ExitError::Malformed {
@@ -467,6 +476,15 @@ mod tests {
     }
 
     #[test]
+    fn interrupt_acknowledges_have_no_quick_words() {
+        let words = Exit::InterruptAcknowledge.encode(0);
+        assert_eq!(words, [TESSERA_INTERRUPT_ACKNOWLEDGE, 0, 0, 0, 0, 0]);
+        assert_eq!(decode(words), Ok(Exit::InterruptAcknowledge));
+        assert!(!Exit::InterruptAcknowledge.is_lifecycle());
+        assert!(!Exit::InterruptAcknowledge.may_fault());
+    }
+
+    #[test]
     fn eoi_broadcasts_carry_an_8_bit_vector() {
         let eoi = Exit::EoiBroadcast { vector: 0x41 };
         let words = eoi.encode(2);
@@ -549,7 +567,7 @@ mod tests {
 
     #[test]
     fn unknown_types_are_kept() {
-        for t in [0, 1, 0x8000_0010, 0x8000_0F06, u64::MAX, 1 << 32 | IO_PORT] {
+        for t in [0, 1, 0x8000_0010, 0x8000_0F0F, u64::MAX, 1 << 32 | IO_PORT] {
             assert_eq!(decode([t, 1, 2, 3, 4, 5]), Err(ExitError::Unknown(t)));
         }
     }

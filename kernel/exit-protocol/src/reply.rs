@@ -343,6 +343,15 @@ impl ExitReply {
         self.result([value, 0])
     }
 
+    /// Answers an interrupt acknowledge ([`crate::Exit::InterruptAcknowledge`]):
+    /// the vector the 8259 gives, which the kernel injects as an external
+    /// interrupt (any vector: an 8259 programmed for real mode answers
+    /// 0x08-0x0F).
+    #[must_use]
+    pub const fn acknowledge_result(self, vector: u8) -> Self {
+        self.result([vector as u64, 0])
+    }
+
     /// Completes a routed hypercall: `result_value` goes to RAX
     /// (`HV_HYPERCALL_RESULT_VALUE`), and RIP moves past the VMMCALL. A
     /// fast call's output registers go with [`set_register`](Self::set_register).

@@ -214,6 +214,23 @@ impl LocalApic {
             })
     }
 
+    /// The 8259 pair's INT output, wired to this processor's LINT0 (the
+    /// MP specification's virtual-wire mode, §3.6.2.2), is at `level`:
+    /// whether the processor is to take an interrupt whose vector the 8259
+    /// gives in its acknowledge cycle. With the APIC globally disabled the
+    /// pin is the processor's INTR (SDM Vol. 3A §10.4.3: "the LINT0 and
+    /// LINT1 pins ... become INTR and NMI"), so the level alone decides;
+    /// otherwise LVT LINT0 does: ExtINT and unmasked (a software-disabled
+    /// APIC has it masked, §10.4.7.2). A LINT0 programmed fixed, NMI or
+    /// INIT takes the rising edge as [`set_lint`](Self::set_lint) says.
+    pub fn pic_output(&mut self, level: bool) -> bool {
+        let _ = self.set_lint(0, level);
+        if !self.hardware_enabled() {
+            return level;
+        }
+        self.extint_requested()
+    }
+
     /// The guest TSC at which the timer next needs attention.
     #[must_use]
     #[inline]

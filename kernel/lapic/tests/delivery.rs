@@ -279,3 +279,53 @@ proptest! {
         }
     }
 }
+
+/// The 8259's INT output on LINT0 (virtual wire): taken only while LVT
+/// LINT0 is ExtINT and unmasked, or with the APIC globally disabled
+/// (LINT0 is then INTR); a software disable masks it.
+#[test]
+fn pic_output_through_lint0_or_intr() {
+    let mut apic = xapic(0);
+    // Reset: LINT0 masked.
+    assert!(!apic.pic_output(true), "masked LINT0 takes nothing");
+    assert!(!apic.pic_output(false));
+    set_mmio(&mut apic, 0x350, 0x700);
+    assert!(apic.pic_output(true), "ExtINT, unmasked: the level");
+    assert!(apic.pic_output(true), "level-sensitive: still requested");
+    assert!(!apic.pic_output(false), "the request went away");
+    assert_eq!(apic.pending_vector(), None, "ExtINT never touches the IRR");
+    // Masked with the level high: nothing; unmasked: requested at once.
+    set_mmio(&mut apic, 0x350, 0x1_0700);
+    assert!(!apic.pic_output(true));
+    set_mmio(&mut apic, 0x350, 0x700);
+    assert!(apic.pic_output(true));
+    // NMI mode on LINT0: the 8259's output is no INTR.
+    apic.pic_output(false);
+    set_mmio(&mut apic, 0x350, 0x400);
+    assert!(!apic.pic_output(true));
+    assert!(apic.take_nmi(), "an NMI on the rising edge instead");
+    // Software disable masks LINT0.
+    apic.pic_output(false);
+    set_mmio(&mut apic, 0x350, 0x700);
+    set_mmio(&mut apic, 0xF0, 0xFF);
+    assert!(!apic.pic_output(true));
+    // Globally disabled: LINT0 is INTR, whatever the LVT says.
+    apic.write_apic_base(0).unwrap();
+    assert!(apic.pic_output(true));
+    assert!(!apic.pic_output(false));
+}
+
+proptest! {
+    /// Whatever the guest writes to LVT LINT0 and SVR, a low 8259 output
+    /// never requests, and a high one requests exactly when the entry is
+    /// unmasked ExtINT on an enabled APIC.
+    #[test]
+    fn pic_output_follows_lint0(lint0 in any::<u32>(), svr in any::<u32>(), level: bool) {
+        let mut apic = xapic(0);
+        set_mmio(&mut apic, 0xF0, svr);
+        set_mmio(&mut apic, 0x350, lint0);
+        let entry = mmio(&mut apic, 0x350);
+        let extint = entry & 0x1_0700 == 0x700;
+        prop_assert_eq!(apic.pic_output(level), level && extint);
+    }
+}

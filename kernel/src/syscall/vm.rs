@@ -353,9 +353,10 @@ pub(super) fn vp_assert_interrupt(kernel: &mut Kernel, thread: ThreadId, cap: u6
 }
 
 /// `PartitionAssertInterrupt`: the interrupt controller's message, checked
-/// (`DeviceMessage::from_words`), to the APICs it names; word 0 answers
-/// how many took it. WRITE, not CONTROL: the holder can interrupt the
-/// partition and do nothing else to it.
+/// (`Assertion::from_words`), to the APICs it names, or its 8259 output's
+/// level to VP 0 (`extint.rs`); word 0 answers how many took it. WRITE,
+/// not CONTROL: the holder can interrupt the partition and do nothing else
+/// to it.
 pub(super) fn partition_assert_interrupt(
     kernel: &mut Kernel,
     thread: ThreadId,
@@ -363,9 +364,11 @@ pub(super) fn partition_assert_interrupt(
 ) -> Result<Keep> {
     let partition = partition_of(kernel, thread, cap, Rights::WRITE)?;
     let [vector, destination, flags, ..] = words(kernel, thread);
-    let message =
-        crate::vm::device_interrupt::DeviceMessage::from_words(vector, destination, flags)?;
-    let reached = kernel.deliver_device_interrupt(partition, message)?;
+    use crate::vm::device_interrupt::Assertion;
+    let reached = match Assertion::from_words(vector, destination, flags)? {
+        Assertion::Message(message) => kernel.deliver_device_interrupt(partition, message)?,
+        Assertion::PicOutput(level) => kernel.set_pic_output(partition, level)?,
+    };
     let context = &mut kernel.thread(thread).context;
     context.rsi = u64::from(reached);
     succeed(kernel, thread)

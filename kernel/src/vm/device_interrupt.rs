@@ -27,6 +27,31 @@ pub struct DeviceMessage {
     pub level: bool,
 }
 
+/// What a `PartitionAssertInterrupt` call asks, checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Assertion {
+    /// An I/O APIC's message to the APICs it names.
+    Message(DeviceMessage),
+    /// The 8259 pair's INT output is at this level (`extint.rs`).
+    PicOutput(bool),
+}
+
+impl Assertion {
+    /// The call's words 0-2: delivery mode ExtINT is the 8259's output
+    /// (word 0 the level, 0 or 1; word 1 and every other flag 0), any
+    /// other mode a message ([`DeviceMessage::from_words`]). Anything else
+    /// is `InvalidArgument`.
+    pub fn from_words(vector: u64, destination: u64, flags: u64) -> Result<Self, u64> {
+        if (flags & wire::MODE_MASK) >> wire::MODE_SHIFT != wire::MODE_EXTINT {
+            return DeviceMessage::from_words(vector, destination, flags).map(Self::Message);
+        }
+        if flags != wire::EXTINT_FLAGS || destination != 0 || vector > 1 {
+            return Err(Status::InvalidArgument.code());
+        }
+        Ok(Self::PicOutput(vector == 1))
+    }
+}
+
 impl DeviceMessage {
     /// The message `PartitionAssertInterrupt`'s words 0-2 describe; any
     /// word a component could not have meant is `InvalidArgument` (input

@@ -47,6 +47,9 @@ pub(super) struct Entry {
     /// leaves the APIC to the locked one, which reconciles it first
     /// (`lapic_hv.rs`).
     pub(super) lazy_eoi_armed: bool,
+    /// The 8259's output is high for this VP (`extint.rs`): its APIC
+    /// exits take the locked path, whose entry looks at LINT0 again.
+    pub(super) pic_level: bool,
 }
 
 /// What an entry reads of the VP's partition.
@@ -100,6 +103,7 @@ impl Kernel {
             if let Some(keep) = self.complete_exit(cpu, vp, pending) {
                 return Err(keep);
             }
+            self.acknowledged(vp, pending);
             if let Some(view) = self.settled_view(vp) {
                 let record = self.vps.get_mut(vp).ok_or(Keep::Blocked)?;
                 record.end_shadow_past();
@@ -140,6 +144,11 @@ impl Kernel {
         }
         vp_record.end_shadow_past();
         vp_record.inject_pending();
+        // The 8259 (virtual wire) before the APIC's vectors (`extint.rs`).
+        if let Some(keep) = self.acknowledge_pic(cpu, vp) {
+            return Err(keep);
+        }
+        let vp_record = self.vps.get_mut(vp).ok_or(Keep::Blocked)?;
         let apic_deadline = vp_record.inject_apic();
         let deadline = match (apic_deadline, synic_deadline) {
             (Some(a), Some(s)) => Some(a.min(s)),
@@ -165,6 +174,11 @@ impl Kernel {
     #[inline]
     fn settled_view(&self, vp: VpId) -> Option<PartitionView> {
         let record = self.vps.get(vp)?;
+        // The 8259's output high: the full entry's acknowledge may act
+        // (`extint.rs`).
+        if record.pic_level {
+            return None;
+        }
         let target = self.partitions.get(record.partition)?;
         let apic = record.apic.as_ref();
         let control = &record.vmcb.control;
@@ -227,6 +241,7 @@ impl Kernel {
             fixed_cpuid: &vp_record.fixed_cpuid,
             exit_counts: &vp_record.exit_counts,
             lazy_eoi_armed: vp_record.lazy_eoi.armed().is_some(),
+            pic_level: vp_record.pic_level,
             apic: &mut vp_record.apic,
             published_priority: &vp_record.published_priority,
             solo: view.solo,

@@ -309,8 +309,11 @@ impl Kernel {
                 _ => Next::Resume,
             };
         }
+        // The 8259 first: a LINT0 programmed fixed takes its edge into
+        // the IRR, which `apic_wakes` then sees.
+        let pic = record.pic_requested() && interrupts_on;
         let wakeable =
-            record.pending_interrupt.is_some() || record.pending_nmi || record.apic_wakes();
+            pic || record.pending_interrupt.is_some() || record.pending_nmi || record.apic_wakes();
         if wakeable {
             return Next::Resume;
         }

@@ -297,6 +297,15 @@ fn apply_reply(record: &mut super::Vp, pending: Pending) -> bool {
             }
             PendingKind::Mmio(access) => super::mmio::complete_load(vmcb, gprs, access, first),
             PendingKind::Hypercall => *vmcb.rax_mut() = first,
+            // The 8259's vector, any of the 256 (not an event a reply may
+            // name: external interrupts below 32 are refused there).
+            PendingKind::Acknowledge => {
+                if let Ok(vector) = u8::try_from(first)
+                    && !vmcb.control.event_inj.valid()
+                {
+                    *vmcb.event_inj_mut() = tessera_svm::EventInjection::external_interrupt(vector);
+                }
+            }
             PendingKind::Cpuid => {
                 *vmcb.rax_mut() = first & 0xFFFF_FFFF;
                 gprs.rbx = first >> 32;

@@ -72,7 +72,7 @@ pub fn tpr_from_vmcb(vmcb: &VpVmcb, apic: &mut LocalApic) {
 
 /// `V_IRQ` for `vector`, with `V_IGN_TPR` (the APIC has weighed the
 /// TPR), and the VINTR intercept.
-fn request_window(vmcb: &mut VpVmcb, vector: u8) {
+pub(super) fn request_window(vmcb: &mut VpVmcb, vector: u8) {
     let v_intr = vmcb.v_intr_mut();
     v_intr.set_v_irq(true);
     v_intr.set_v_ign_tpr(true);

@@ -248,6 +248,7 @@ impl Kernel {
             destroyed: false,
             pending_interrupt: None,
             pending_nmi: false,
+            pic_level: false,
             nmi_mask: super::nmi_mask::NmiMask::UNMASKED,
             seen_tlb_generation: 0,
             hv1_msrs: tessera_hv1::VpMsrs::new(index),

@@ -79,6 +79,7 @@ pub mod entry_state;
 pub mod exit_faults;
 pub mod exit_stats;
 pub mod exits;
+pub mod extint;
 pub mod fast;
 pub mod forward;
 pub mod guest_cpu;
@@ -248,6 +249,8 @@ pub struct Vp {
     /// to accept it.
     pub pending_interrupt: Option<u64>,
     pub pending_nmi: bool,
+    /// The level of its partition's 8259 output (VP 0 only: `extint.rs`).
+    pub pic_level: bool,
     /// Whether an injected NMI's handler still runs (`nmi_mask.rs`).
     pub nmi_mask: nmi_mask::NmiMask,
     pub seen_tlb_generation: u64,

@@ -53,5 +53,7 @@ pub enum PendingKind {
     Mmio(tessera_vcpu::mmio::Access),
     /// A hypercall a route took: the result value goes to RAX.
     Hypercall,
+    /// An interrupt acknowledge (`extint.rs`): the result is the vector.
+    Acknowledge,
     Other,
 }

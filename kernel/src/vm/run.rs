@@ -159,7 +159,7 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
         generation: *seen,
         nrip_save: entry.nrip_save,
         cache: fetch_cache,
-        apic: if entry.lazy_eoi_armed {
+        apic: if entry.lazy_eoi_armed || entry.pic_level {
             None
         } else {
             apic.as_mut()

@@ -11,14 +11,14 @@ pub const IOAPIC: u64 = 0xFEC0_0000;
 pub const LAPIC: u64 = 0xFEE0_0000;
 
 const COM1: u16 = 0x3F8;
-const THR: u16 = COM1;
-const IER: u16 = COM1 + 1;
-const IIR: u16 = COM1 + 2;
+pub(crate) const THR: u16 = COM1;
+pub(crate) const IER: u16 = COM1 + 1;
+pub(crate) const IIR: u16 = COM1 + 2;
 const MCR: u16 = COM1 + 4;
 const IER_RX_DATA: u8 = 0x01;
-const IER_THR_EMPTY: u8 = 0x02;
-const IIR_NONE: u8 = 0x01;
-const IIR_THR_EMPTY: u8 = 0x02;
+pub(crate) const IER_THR_EMPTY: u8 = 0x02;
+pub(crate) const IIR_NONE: u8 = 0x01;
+pub(crate) const IIR_THR_EMPTY: u8 = 0x02;
 const IIR_RX_DATA: u8 = 0x04;
 const MCR_LOOP: u8 = 0x10;
 
@@ -62,7 +62,7 @@ impl IoApic<'_> {
 /// Opens interrupt windows until `vector` came `count` times (at most a
 /// thousand: each delivery is posted before the access that raised it
 /// returns, so one window takes it); how many times it came.
-fn wait_for(vector: u8, count: u32) -> u32 {
+pub(crate) fn wait_for(vector: u8, count: u32) -> u32 {
     for _ in 0..1000 {
         if interrupt::count(vector) >= count {
             break;
@@ -73,7 +73,7 @@ fn wait_for(vector: u8, count: u32) -> u32 {
 }
 
 /// Leaves COM1 as the framework's polled output expects it.
-fn quiet() {
+pub(crate) fn quiet() {
     outb(IER, 0);
     outb(MCR, 0);
     while inb(IIR) & IIR_NONE == 0 {}

@@ -18,6 +18,7 @@
 
 mod com1;
 mod legacy;
+mod virtual_wire;
 
 use tessera_guest_framework::paging::DeviceWindow;
 use tessera_guest_framework::{Suite, interrupt};
@@ -41,4 +42,5 @@ fn main(suite: &mut Suite) {
         return;
     };
     com1::run(suite, &ioapic, &apic);
+    virtual_wire::run(suite, &apic);
 }
