@@ -203,6 +203,25 @@ fn dsdt_terms(t: &Tables) -> Vec<Term> {
     decode(&dsdt[36..]).unwrap()
 }
 
+/// The `\_SB` scope's terms of the tables of `config`.
+fn bus_terms(config: Config) -> Vec<Term> {
+    scope_body(dsdt_terms(&build(&config, BASE).unwrap()))
+}
+
+/// The body of the DSDT's first term, the `\_SB` scope.
+fn scope_body(terms: Vec<Term>) -> Vec<Term> {
+    match terms.into_iter().next() {
+        Some(Term::Scope { body, .. }) => body,
+        other => panic!("the DSDT starts with {other:?}, not the \\_SB scope"),
+    }
+}
+
+/// Whether `body` declares a device named `device`.
+fn declares(body: &[Term], device: &str) -> bool {
+    body.iter()
+        .any(|t| matches!(t, Term::Device { name, .. } if name == device))
+}
+
 fn name(name: &str, value: Value) -> Term {
     Term::Name {
         name: name.into(),
@@ -249,29 +268,12 @@ fn the_dsdt_has_com1_the_processors_and_s5() {
 
 #[test]
 fn the_vmbus_device_is_there_only_when_asked_for() {
-    let without = dsdt_terms(&tables(1));
-    let Term::Scope { body, .. } = &without[0] else {
-        panic!()
-    };
-    assert!(
-        !body
-            .iter()
-            .any(|t| matches!(t, Term::Device { name, .. } if name == "VMBS"))
-    );
-
-    let with = build(
-        &Config {
-            vps: 1,
-            vmbus_irq: Some(5),
-            rtc: false,
-        },
-        BASE,
-    )
-    .unwrap();
-    let terms = dsdt_terms(&with);
-    let Term::Scope { body, .. } = &terms[0] else {
-        panic!()
-    };
+    assert!(!declares(&scope_body(dsdt_terms(&tables(1))), "VMBS"));
+    let body = bus_terms(Config {
+        vps: 1,
+        vmbus_irq: Some(5),
+        rtc: false,
+    });
     assert_eq!(
         body.last().unwrap(),
         &Term::Device {
@@ -287,19 +289,12 @@ fn the_vmbus_device_is_there_only_when_asked_for() {
 
 #[test]
 fn the_cmos_clock_is_declared_and_its_century_named_only_when_asked_for() {
-    let with = build(
-        &Config {
-            vps: 1,
-            vmbus_irq: None,
-            rtc: true,
-        },
-        BASE,
-    )
-    .unwrap();
-    let terms = dsdt_terms(&with);
-    let Term::Scope { body, .. } = &terms[0] else {
-        panic!()
+    let config = Config {
+        vps: 1,
+        vmbus_irq: None,
+        rtc: true,
     };
+    let body = bus_terms(config);
     // After COM1: PNP0B00 (EISA 0x000BD041) with IO 0x70, two ports, no IRQ.
     assert_eq!(
         body[1],
@@ -314,30 +309,19 @@ fn the_cmos_clock_is_declared_and_its_century_named_only_when_asked_for() {
             ],
         }
     );
-    let fadt = find(&with, b"FACP");
+    let fadt = find(&build(&config, BASE).unwrap(), b"FACP");
     assert_eq!(fadt[108], 0x32, "CENTURY");
     assert_eq!(u16_at(&fadt, 109), 1 << 2, "no VGA; a CMOS RTC; no 8042");
 
     let without = tables(1);
     let fadt = find(&without, b"FACP");
     assert_eq!(fadt[108], 0, "no CENTURY without a clock");
-    let terms = dsdt_terms(&without);
-    let Term::Scope { body, .. } = &terms[0] else {
-        panic!()
-    };
-    assert!(
-        !body
-            .iter()
-            .any(|t| matches!(t, Term::Device { name, .. } if name == "RTC_"))
-    );
+    assert!(!declares(&scope_body(dsdt_terms(&without)), "RTC_"));
 }
 
 #[test]
 fn processor_device_names_count_in_hex() {
-    let terms = dsdt_terms(&tables(300));
-    let Term::Scope { body, .. } = &terms[0] else {
-        panic!()
-    };
+    let body = scope_body(dsdt_terms(&tables(300)));
     let names: Vec<&str> = body
         .iter()
         .filter_map(|t| match t {
