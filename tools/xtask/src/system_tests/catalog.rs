@@ -445,6 +445,12 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         ..SystemTest::DEFAULT
     },
     SystemTest {
+        name: "vm-synic-ipc",
+        deployment: Some("vm-synic-ipc"),
+        markers: VM_SYNIC_IPC_MARKERS,
+        ..SystemTest::DEFAULT
+    },
+    SystemTest {
         name: "vm-smp-1",
         deployment: Some("vm-smp-1"),
         markers: VM_SMP_1_MARKERS,
