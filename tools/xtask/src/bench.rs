@@ -17,7 +17,9 @@
 //! (HvCallNotifyLongSpinWait), and, with its local APIC and direct-mode
 //! synthetic timers, `bench: eoi-x2apic <n>`, `bench: self-ipi <n>` and
 //! `bench: stimer-direct <n>` (a direct-mode timer's expiry to its
-//! handler), in instructions each, through its serial port. Last it boots boot/deployments/vm-bench-smp.toml, where the
+//! handler), and, with ports and connections to itself, `bench:
+//! post-message <n>` (HvPostMessage to its SINT's handler) and `bench:
+//! signal-event-fast <n>` (a fast HvSignalEvent), in instructions each, through its serial port. Last it boots boot/deployments/vm-bench-smp.toml, where the
 //! guest smp-bench prints `bench: ipi-remote-halted <n>` and `bench:
 //! ipi-remote-running <n>` (an IPI to a VP on the other host CPU,
 //! [`SMP_PATHS`] says exactly what is counted). One table shows every path with its count, its target and Linux
@@ -127,6 +129,18 @@ pub const GUEST_PATHS: &[BenchPath] = &[
         name: "stimer-direct",
         label: "direct stimer expiry to handler",
         target: None,
+        kvm: None,
+    },
+    BenchPath {
+        name: "post-message",
+        label: "HvPostMessage to the receiving VP's handler",
+        target: Some(1500),
+        kvm: None,
+    },
+    BenchPath {
+        name: "signal-event-fast",
+        label: "fast HvSignalEvent, registered connection",
+        target: Some(400),
         kvm: None,
     },
 ];

@@ -231,7 +231,9 @@ pub const VM_MULTIBOOT_MARKERS: &[&str] = &[
 pub const VM_BENCH_MARKERS: &[&str] = &[
     "boot plan \"vm-bench\": 4 components",
     "] INFO init: partition-manager: manager data for 1 partitions",
-    "partition bench: Hv#1 interface (8 features)",
+    "partition bench: Hv#1 interface (10 features)",
+    "bench: post-message ",
+    "bench: signal-event-fast ",
     "bench: cpuid-kernel ",
     "bench: cpuid-forwarded ",
     "bench: port-write-forwarded ",
