@@ -133,13 +133,13 @@ pub const GUEST_PATHS: &[BenchPath] = &[
     },
     BenchPath {
         name: "post-message",
-        label: "HvPostMessage to the receiving VP's handler",
+        label: "HvPostMessage to the handler",
         target: Some(1500),
         kvm: None,
     },
     BenchPath {
         name: "signal-event-fast",
-        label: "fast HvSignalEvent, registered connection",
+        label: "fast HvSignalEvent (connection)",
         target: Some(400),
         kvm: None,
     },
