@@ -77,6 +77,14 @@ pub fn pm_timer(rsdp: Option<u64>) -> Option<(u16, bool)> {
     Some((port, extended))
 }
 
+/// The CMOS clock's century register, from the FADT (ACPI 6.5 §5.2.9
+/// `CENTURY`: 0 means none).
+pub fn rtc_century(rsdp: Option<u64>) -> Option<u8> {
+    let tables = tables(rsdp).ok()?;
+    let fadt = tables.find_table::<acpi::fadt::Fadt>().ok()?;
+    Some(fadt.century).filter(|&index| index != 0 && index < 0x80)
+}
+
 /// MPS INTI flags (ACPI 6.5, table 5.50): polarity in bits 1:0, trigger
 /// mode in bits 3:2; 0 means the bus's default (ISA: active high, edge).
 const POLARITY_ACTIVE_LOW: u16 = 0b11;

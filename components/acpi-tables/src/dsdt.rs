@@ -11,6 +11,10 @@
 //!             IRQNoFlags () {4}
 //!         })
 //!     }
+//!     Device (RTC_) {                       // only with `rtc`: platform's CMOS clock
+//!         Name (_HID, EisaId ("PNP0B00"))
+//!         Name (_CRS, ResourceTemplate () { IO (Decode16, 0x70, 0x70, 0x00, 0x02) })
+//!     }
 //!     Device (C000) {                       // one per VP (§8.4)
 //!         Name (_HID, "ACPI0007")
 //!         Name (_UID, 0)                    // = the MADT's processor UID
@@ -47,6 +51,15 @@ pub const COM1_HID: u32 = match eisa_id("PNP0501") {
     None => panic!("PNP0501 is an EISA ID"),
 };
 
+/// The CMOS real-time clock: its ports and PNP ID (the AT clock). No
+/// IRQ: the `platform` component's clock raises none.
+pub const RTC_PORT: u16 = 0x70;
+pub const RTC_PORTS: u8 = 2;
+pub const RTC_HID: u32 = match eisa_id("PNP0B00") {
+    Some(id) => id,
+    None => panic!("PNP0B00 is an EISA ID"),
+};
+
 /// The processor device `_HID` (§8.4, "Declaring Processors").
 pub const PROCESSOR_HID: &str = "ACPI0007";
 /// The VMBus device's `_HID`, the one Linux's `hv_vmbus` matches.
@@ -59,11 +72,12 @@ const CRS: NameSeg = NameSeg::new("_CRS");
 const S5: NameSeg = NameSeg::new("_S5");
 const COM1: NameSeg = NameSeg::new("COM1");
 const VMBS: NameSeg = NameSeg::new("VMBS");
+const RTC: NameSeg = NameSeg::new("RTC_");
 
 /// The DSDT of a partition with `vps` VPs (at most 4096: the processor
-/// devices are named `C000` to `CFFF`), and the VMBus device when
-/// `vmbus_irq` is given.
-pub fn build(vps: u32, vmbus_irq: Option<u8>) -> Result<Vec<u8>, AmlError> {
+/// devices are named `C000` to `CFFF`), the VMBus device when
+/// `vmbus_irq` is given, and the CMOS clock when `rtc` holds.
+pub fn build(vps: u32, vmbus_irq: Option<u8>, rtc: bool) -> Result<Vec<u8>, AmlError> {
     let mut system_bus = Terms::new();
 
     let mut com1 = Terms::new();
@@ -77,6 +91,17 @@ pub fn build(vps: u32, vmbus_irq: Option<u8>) -> Result<Vec<u8>, AmlError> {
             ])),
         )?;
     system_bus.device(COM1, &com1)?;
+
+    if rtc {
+        let mut clock = Terms::new();
+        clock.name(HID, &Data::Integer(u64::from(RTC_HID)))?.name(
+            CRS,
+            &Data::Buffer(resources::template(&[&resources::io_port(
+                RTC_PORT, 0, RTC_PORTS,
+            )])),
+        )?;
+        system_bus.device(RTC, &clock)?;
+    }
 
     for vp in 0..vps.min(0x1000) {
         let mut processor = Terms::new();

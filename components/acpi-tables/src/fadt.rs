@@ -11,9 +11,12 @@
 //! and so no ACPI power-off) and set up no 8259 or PIT
 //! (`acpi_generic_reduced_hw_init`); `X_DSDT` is where it finds the DSDT
 //! (`DSDT` stays 0, §5.2.9: "if X_DSDT is non-zero, DSDT must be
-//! ignored", so the two never disagree); IAPC_BOOT_ARCH's "no VGA" and
-//! "no CMOS RTC" keep it from probing either, and without the 8042 bit it
-//! probes no keyboard controller.
+//! ignored", so the two never disagree); IAPC_BOOT_ARCH's "no VGA" keeps
+//! it from probing one, and without the 8042 bit it probes no keyboard
+//! controller. A partition with the `platform` component's CMOS clock
+//! has `CENTURY` at its century register; one without says "no CMOS RTC"
+//! (Linux 6.1 still reads the clock at boot then, and waits a second for
+//! an update that never ends: the clock is worth having).
 
 use zerocopy::little_endian::{U16, U32, U64};
 use zerocopy::{Immutable, IntoBytes, KnownLayout, Unaligned};
@@ -121,15 +124,23 @@ pub struct Fadt {
 
 const _: () = assert!(size_of::<Fadt>() == 276);
 
+/// The CMOS clock's century register (the PC convention).
+pub const CENTURY_REGISTER: u8 = 0x32;
+
 /// The hypervisor vendor identity (§5.2.9: the vendor's name, no version).
 pub const HYPERVISOR_VENDOR: [u8; 8] = *b"Tessera\0";
 
 impl Fadt {
-    /// The FADT of a hardware-reduced platform whose DSDT is at `dsdt`.
-    /// Its length and checksum are set when it is sealed
-    /// ([`crate::header::seal`]).
+    /// The FADT of a hardware-reduced platform whose DSDT is at `dsdt`,
+    /// with the CMOS clock when `rtc` holds. Its length and checksum are
+    /// set when it is sealed ([`crate::header::seal`]).
     #[must_use]
-    pub fn new(dsdt: u64) -> Self {
+    pub fn new(dsdt: u64, rtc: bool) -> Self {
+        let boot_arch = if rtc {
+            boot_arch::VGA_NOT_PRESENT
+        } else {
+            boot_arch::VGA_NOT_PRESENT | boot_arch::CMOS_RTC_NOT_PRESENT
+        };
         let none = GenericAddress::default();
         Self {
             header: SdtHeader::new(*b"FACP", REVISION),
@@ -167,8 +178,8 @@ impl Fadt {
             duty_width: 0,
             day_alrm: 0,
             mon_alrm: 0,
-            century: 0,
-            iapc_boot_arch: U16::new(boot_arch::VGA_NOT_PRESENT | boot_arch::CMOS_RTC_NOT_PRESENT),
+            century: if rtc { CENTURY_REGISTER } else { 0 },
+            iapc_boot_arch: U16::new(boot_arch),
             reserved1: 0,
             flags: U32::new(
                 flags::WBINVD

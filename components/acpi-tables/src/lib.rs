@@ -13,7 +13,7 @@
 //! | XSDT (§5.2.8) | the FADT and the MADT | next, each table 16-byte aligned |
 //! | FADT (§5.2.9) | hardware-reduced; `X_DSDT`; sleep control/status and reset registers ([`fadt`]) | |
 //! | MADT (§5.2.12) | a local APIC (or x2APIC) per VP, the I/O APIC at `0xFEC00000` (GSI base 0), overrides for ISA IRQ 0 → GSI 2 and the SCI, LINT1 as NMI ([`madt`]) | |
-//! | DSDT (§5.2.11.1) | COM1 (`PNP0501`, ports `0x3F8`-`0x3FF`, IRQ 4), a processor device per VP, `\_S5`, and the VMBus device if asked for ([`dsdt`]) | |
+//! | DSDT (§5.2.11.1) | COM1 (`PNP0501`, ports `0x3F8`-`0x3FF`, IRQ 4), the CMOS clock if asked for (`PNP0B00`, ports `0x70`-`0x71`), a processor device per VP, `\_S5`, and the VMBus device if asked for ([`dsdt`]) | |
 //!
 //! Every table's checksum makes it sum to zero; the tests check each
 //! layout field by field and decode the DSDT's AML.
@@ -52,6 +52,11 @@ pub struct Config {
     /// for a partition whose manifest enables VMBus; `None` (the default)
     /// leaves it out, so no guest is offered a VMBus it does not have.
     pub vmbus_irq: Option<u8>,
+    /// The CMOS real-time clock on ports `0x70`-`0x71` (the `platform`
+    /// component's, for a partition that routes those ports to it): the
+    /// DSDT declares it (`PNP0B00`) and the FADT names its century
+    /// register; without it the FADT says there is none.
+    pub rtc: bool,
 }
 
 /// Why the tables cannot be built.
@@ -119,7 +124,7 @@ pub fn build(config: &Config, base: u64) -> Result<Tables, Error> {
     if !base.is_multiple_of(TABLE_ALIGN as u64) {
         return Err(Error::BadBase { base });
     }
-    let dsdt = dsdt::build(config.vps, config.vmbus_irq)?;
+    let dsdt = dsdt::build(config.vps, config.vmbus_irq, config.rtc)?;
     let madt = madt::build(config.vps, fadt::SCI_IRQ);
 
     // Offsets: RSDP, XSDT (two entries), FADT, MADT, DSDT.
@@ -135,7 +140,9 @@ pub fn build(config: &Config, base: u64) -> Result<Tables, Error> {
     };
     address(end)?;
 
-    let mut fadt = fadt::Fadt::new(address(dsdt_at)?).as_bytes().to_vec();
+    let mut fadt = fadt::Fadt::new(address(dsdt_at)?, config.rtc)
+        .as_bytes()
+        .to_vec();
     seal(&mut fadt);
     let mut xsdt = SdtHeader::new(*b"XSDT", 1).as_bytes().to_vec();
     xsdt.extend_from_slice(&address(fadt_at)?.to_le_bytes());

@@ -12,6 +12,7 @@ fn tables(vps: u32) -> Tables {
         &Config {
             vps,
             vmbus_irq: None,
+            rtc: false,
         },
         BASE,
     )
@@ -262,6 +263,7 @@ fn the_vmbus_device_is_there_only_when_asked_for() {
         &Config {
             vps: 1,
             vmbus_irq: Some(5),
+            rtc: false,
         },
         BASE,
     )
@@ -280,6 +282,53 @@ fn the_vmbus_device_is_there_only_when_asked_for() {
                 name("_CRS", Value::Buffer(vec![0x22, 0x20, 0, 0x79, 0])),
             ],
         }
+    );
+}
+
+#[test]
+fn the_cmos_clock_is_declared_and_its_century_named_only_when_asked_for() {
+    let with = build(
+        &Config {
+            vps: 1,
+            vmbus_irq: None,
+            rtc: true,
+        },
+        BASE,
+    )
+    .unwrap();
+    let terms = dsdt_terms(&with);
+    let Term::Scope { body, .. } = &terms[0] else {
+        panic!()
+    };
+    // After COM1: PNP0B00 (EISA 0x000BD041) with IO 0x70, two ports, no IRQ.
+    assert_eq!(
+        body[1],
+        Term::Device {
+            name: "RTC_".into(),
+            body: vec![
+                name("_HID", Value::Integer(0x000B_D041)),
+                name(
+                    "_CRS",
+                    Value::Buffer(vec![0x47, 1, 0x70, 0, 0x70, 0, 0, 2, 0x79, 0])
+                ),
+            ],
+        }
+    );
+    let fadt = find(&with, b"FACP");
+    assert_eq!(fadt[108], 0x32, "CENTURY");
+    assert_eq!(u16_at(&fadt, 109), 1 << 2, "no VGA; a CMOS RTC; no 8042");
+
+    let without = tables(1);
+    let fadt = find(&without, b"FACP");
+    assert_eq!(fadt[108], 0, "no CENTURY without a clock");
+    let terms = dsdt_terms(&without);
+    let Term::Scope { body, .. } = &terms[0] else {
+        panic!()
+    };
+    assert!(
+        !body
+            .iter()
+            .any(|t| matches!(t, Term::Device { name, .. } if name == "RTC_"))
     );
 }
 
@@ -311,7 +360,8 @@ fn bad_configurations_are_refused() {
         build(
             &Config {
                 vps: 0,
-                vmbus_irq: None
+                vmbus_irq: None,
+                rtc: false,
             },
             BASE
         ),
@@ -321,7 +371,8 @@ fn bad_configurations_are_refused() {
         build(
             &Config {
                 vps: MAX_VPS + 1,
-                vmbus_irq: None
+                vmbus_irq: None,
+                rtc: false,
             },
             BASE
         ),
@@ -331,7 +382,8 @@ fn bad_configurations_are_refused() {
         build(
             &Config {
                 vps: 1,
-                vmbus_irq: None
+                vmbus_irq: None,
+                rtc: false,
             },
             BASE + 8
         ),
@@ -342,7 +394,8 @@ fn bad_configurations_are_refused() {
         build(
             &Config {
                 vps: 1,
-                vmbus_irq: None
+                vmbus_irq: None,
+                rtc: false,
             },
             top
         ),
@@ -358,8 +411,9 @@ proptest! {
         vps in 1u32..=MAX_VPS,
         base in (0u64..(1 << 40)).prop_map(|b| b & !15),
         vmbus_irq in proptest::option::of(0u8..16),
+        rtc in any::<bool>(),
     ) {
-        let t = build(&Config { vps, vmbus_irq }, base).unwrap();
+        let t = build(&Config { vps, vmbus_irq, rtc }, base).unwrap();
         prop_assert_eq!(sum(&t.bytes[..20]), 0);
         prop_assert_eq!(sum(&t.bytes[..36]), 0);
         let madt = find(&t, b"APIC");

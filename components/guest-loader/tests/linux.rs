@@ -21,6 +21,7 @@ fn boot<'a>(kernel: &'a [u8], cmdline: &'a str, initrd: &'a [u8]) -> LinuxBoot<'
         acpi: Config {
             vps: 2,
             vmbus_irq: None,
+            rtc: false,
         },
     }
 }

@@ -79,6 +79,7 @@ fn run_linux(image: &[u8], ram: u64, cmdline: &str, initrd_len: usize) {
         acpi: tessera_acpi_tables::Config {
             vps: 2,
             vmbus_irq: None,
+            rtc: false,
         },
     };
     if let Ok((plan, layout)) = load_linux(&boot, GuestMemory { size: ram }) {
@@ -172,6 +173,7 @@ fn valid_images_load() {
         acpi: tessera_acpi_tables::Config {
             vps: 1,
             vmbus_irq: None,
+            rtc: false,
         },
     };
     load_linux(&boot, GuestMemory { size: 64 * MIB }).unwrap();

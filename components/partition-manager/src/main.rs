@@ -51,7 +51,8 @@ mod component {
     use partition_manager::outcome::{Judgement, Outcome};
     use partition_manager::registers::{initial_registers, register_name};
     use partition_manager::routes::{
-        RouteLine, attach_slots, interrupt_controller_slot, lifecycle_state, synic_slot,
+        RouteLine, attach_slots, has_cmos_clock, interrupt_controller_slot, lifecycle_state,
+        synic_slot,
     };
     use partition_manager::slots::{MANAGER_DATA_VIEW, Slots, Window};
     use tessera_boot_plan::GuestFormat;
@@ -272,6 +273,7 @@ mod component {
                     acpi: acpi::Config {
                         vps: u32::try_from(spec.vp_cpus.clone().count()).unwrap_or(u32::MAX),
                         vmbus_irq: None,
+                        rtc: has_cmos_clock(&spec.routes.clone().collect::<Vec<_>>()),
                     },
                 };
                 tessera_guest_loader::load_linux(&boot, memory)

@@ -105,6 +105,22 @@ pub fn synic_slot(routes: &[RouteSpec]) -> Option<u32> {
         .filter(|&slot| !is_own_slot(routes, slot))
 }
 
+/// The CMOS real-time clock's index and data ports.
+pub const CMOS_CLOCK_PORTS: (u64, u64) = (0x70, 0x71);
+
+/// Whether the partition has a CMOS clock: both its ports go to one
+/// handler other than the manager (the `platform` component's clock), so
+/// its ACPI tables declare one.
+pub fn has_cmos_clock(routes: &[RouteSpec]) -> bool {
+    let (index, data) = CMOS_CLOCK_PORTS;
+    routes.iter().any(|r| {
+        r.kind == intercept::IO_PORT
+            && !is_own_slot(routes, r.slot)
+            && route::range_of(r.kind, r.parameter)
+                .is_some_and(|(first, last)| first <= index && data <= last)
+    })
+}
+
 /// The register mask of the lifecycle route (what comes after the TLFS
 /// message of a lifecycle exit), 0 if there is none.
 pub fn lifecycle_state(routes: &[RouteSpec]) -> u64 {
@@ -181,6 +197,25 @@ mod tests {
         // The manager itself never receives it through an attach.
         routes[3].slot = 5;
         assert_eq!(interrupt_controller_slot(&routes), None);
+    }
+
+    #[test]
+    fn a_cmos_clock_is_both_its_ports_routed_to_one_handler() {
+        let lifecycle = route(intercept::LIFECYCLE, 0, 5);
+        assert!(has_cmos_clock(&[lifecycle, io(0x70, 0x71, 7)]));
+        assert!(has_cmos_clock(&[lifecycle, io(0x60, 0x7F, 7)]));
+        assert!(!has_cmos_clock(&[lifecycle, io(0x70, 0x70, 7)]));
+        assert!(!has_cmos_clock(&[
+            lifecycle,
+            io(0x70, 0x70, 7),
+            io(0x71, 0x71, 7)
+        ]));
+        assert!(!has_cmos_clock(&[lifecycle, io(0x3F8, 0x3FF, 7)]));
+        assert!(
+            !has_cmos_clock(&[lifecycle, io(0x70, 0x71, 5)]),
+            "the manager's own"
+        );
+        assert!(!has_cmos_clock(&[lifecycle]));
     }
 
     #[test]

@@ -17,6 +17,7 @@ use tessera_vcpu::log_budget::LineBudget;
 use crate::fw_cfg::{self, FwCfg, FwCfgConfig};
 use crate::ioapic::{IOAPIC_BASE, IoApic};
 use crate::pic_pair::PicPair;
+use crate::rtc::{self, Rtc, WallClock};
 
 /// The I/O APIC's MMIO window (one page; the registers are in its first
 /// 0x44 bytes).
@@ -38,6 +39,7 @@ pub struct Board {
     pub ioapic: IoApic,
     pub pics: PicPair,
     pub fw_cfg: FwCfg,
+    pub rtc: Rtc,
     /// The slot of the partition's interrupt capability (from the attach).
     pub interrupt: Option<u32>,
     /// Messages the kernel refused or nobody took, for the log.
@@ -54,8 +56,15 @@ pub struct Board {
 pub type Log = Vec<(Level, String)>;
 
 impl Board {
-    /// A board at power-on for a partition of `memory_bytes` and `vps`.
-    pub fn new(name: PartitionName, memory_bytes: u64, vps: u16, interrupt: Option<u32>) -> Self {
+    /// A board at power-on for a partition of `memory_bytes` and `vps`,
+    /// its clock reading the host's time through `clock`.
+    pub fn new(
+        name: PartitionName,
+        memory_bytes: u64,
+        vps: u16,
+        interrupt: Option<u32>,
+        clock: WallClock,
+    ) -> Self {
         Self {
             name,
             // The I/O APIC's ID follows the VPs' APIC IDs (0..vps), as
@@ -66,6 +75,7 @@ impl Board {
                 ram_bytes: memory_bytes,
                 cpus: vps,
             }),
+            rtc: Rtc::new(clock),
             interrupt,
             undelivered: 0,
             drop_log: LineBudget::default(),
@@ -188,18 +198,20 @@ impl Board {
         log.push((Level::Warn, line));
     }
 
-    /// `IN` of `size` bytes: the 8259s and ELCR byte by byte, `fw_cfg`'s
-    /// selector and data as they are; other ports read all ones.
+    /// `IN` of `size` bytes: the 8259s, ELCR and RTC byte by byte,
+    /// `fw_cfg`'s selector and data as they are; other ports read all ones.
     fn port_read(&mut self, port: u16, size: u8) -> u32 {
         if port == fw_cfg::SELECTOR_PORT || port == fw_cfg::DATA_PORT {
             return self.fw_cfg.read(port, size);
         }
         let mut value = 0u32;
         for i in 0..size {
-            let byte = self
-                .pics
-                .read(port.wrapping_add(u16::from(i)))
-                .unwrap_or(0xFF);
+            let port = port.wrapping_add(u16::from(i));
+            let byte = if is_rtc(port) {
+                self.rtc.read(port)
+            } else {
+                self.pics.read(port).unwrap_or(0xFF)
+            };
             value |= u32::from(byte) << (8 * u32::from(i));
         }
         value
@@ -211,12 +223,18 @@ impl Board {
             return;
         }
         for i in 0..size {
-            self.pics.write(
-                port.wrapping_add(u16::from(i)),
-                (value >> (8 * u32::from(i))) as u8,
-            );
+            let (port, byte) = (port.wrapping_add(u16::from(i)), (value >> (8 * i)) as u8);
+            if is_rtc(port) {
+                self.rtc.write(port, byte);
+            } else {
+                self.pics.write(port, byte);
+            }
         }
     }
+}
+
+fn is_rtc(port: u16) -> bool {
+    port == rtc::INDEX_PORT || port == rtc::DATA_PORT
 }
 
 /// The `PartitionAssertInterrupt` words of an I/O APIC message: fixed and

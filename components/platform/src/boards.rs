@@ -14,15 +14,30 @@ use tessera_rt::abi::vm::{attach_shape_of, interrupt as wire};
 use tessera_rt::vm_exit::{Exit, ExitMessage, ExitReply, Handled};
 
 use crate::board::{Board, InterruptBus, Log};
+use crate::rtc::WallClock;
 
 /// Slots where the partitions' interrupt capabilities are kept: the
 /// component's capability space from here up to the line slots.
 pub const INTERRUPT_SLOTS: core::ops::Range<u32> = 16..wire::LINE_SLOT_BASE;
 
 /// The boards, by partition badge.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Platform {
     boards: BTreeMap<u64, Board>,
+    /// The host's time, which every board's RTC starts from.
+    clock: WallClock,
+}
+
+impl Default for Platform {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// No host clock: RTCs count from the Unix epoch and say their time is
+/// not valid.
+fn no_clock() -> Option<u64> {
+    None
 }
 
 /// The answer to a line call.
@@ -48,8 +63,14 @@ impl LineAnswer {
 
 impl Platform {
     pub const fn new() -> Self {
+        Self::with_clock(no_clock)
+    }
+
+    /// Boards whose RTCs read the host's time through `clock`.
+    pub const fn with_clock(clock: WallClock) -> Self {
         Self {
             boards: BTreeMap::new(),
+            clock,
         }
     }
 
@@ -88,11 +109,11 @@ impl Platform {
             let vps = u16::try_from(vps).unwrap_or(u16::MAX).max(1);
             let old = self
                 .boards
-                .insert(badge, Board::new(name, memory, vps, received));
+                .insert(badge, Board::new(name, memory, vps, received, self.clock));
             log.push((
                 Level::Info,
                 format!(
-                    "badge {badge} is partition {name}: I/O APIC, 8259 pair, fw_cfg ({vps} CPUs, {} KiB){}",
+                    "badge {badge} is partition {name}: I/O APIC, 8259 pair, RTC, fw_cfg ({vps} CPUs, {} KiB){}",
                     memory >> 10,
                     if received.is_some() { "" } else { "; no interrupt capability: nothing can be delivered" }
                 ),

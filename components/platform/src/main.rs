@@ -1,5 +1,5 @@
 //! `platform`: serves the PC platform (`platform`'s library: the I/O
-//! APIC, the 8259 pair with ELCR, `fw_cfg`) to every partition whose
+//! APIC, the 8259 pair with ELCR, the RTC, `fw_cfg`) to every partition whose
 //! routes name its endpoint, and the interrupt lines devices drive, all on
 //! one endpoint: a call's badge says which partition (a route) or which
 //! partition's pin (a line) it is.
@@ -57,9 +57,9 @@ mod component {
 
     fn main() {
         log::info!(
-            "serving the I/O APIC (0xfec00000), the 8259 pair and ELCR, fw_cfg (0x510) and interrupt lines"
+            "serving the I/O APIC (0xfec00000), the 8259 pair and ELCR, the RTC (0x70), fw_cfg (0x510) and interrupt lines"
         );
-        let mut platform = Platform::new();
+        let mut platform = Platform::with_clock(|| tessera_rt::time::wall_clock_ns().ok());
         let first = platform.free_slot();
         Server::new(EXITS).serve_receiving(first, |badge, call, received| {
             let reply = if tessera_rt::abi::vm::interrupt::line_of(badge).is_some() {

@@ -334,3 +334,45 @@ fn undeliverable_interrupts_log_within_a_budget() {
         lines[16].1
     );
 }
+
+fn port(platform: &mut Platform, badge: u64, port: u16, size: u8, write: Option<u32>) -> u64 {
+    let exit = Exit::IoPort {
+        port,
+        size,
+        write: write.is_some(),
+        value: write.unwrap_or(0),
+    };
+    let (handled, _) = platform.exit(badge, &message(exit), 0, None, &mut Recorder::default());
+    handled.reply.words()[2]
+}
+
+/// 2001-09-09 01:46:40 UTC.
+fn billennium() -> Option<u64> {
+    Some(1_000_000_000 * 1_000_000_000)
+}
+
+#[test]
+fn each_partition_has_its_own_cmos_clock_on_ports_0x70_and_0x71() {
+    let mut platform = Platform::with_clock(billennium);
+    attach(&mut platform, A, "a", 16);
+    attach(&mut platform, B, "b", 17);
+    // Minutes (BCD): 46.
+    port(&mut platform, A, 0x70, 1, Some(0x02));
+    assert_eq!(port(&mut platform, A, 0x71, 1, None) & 0xFF, 0x46);
+    // A sets its year to 2030; B's clock is untouched.
+    port(&mut platform, A, 0x70, 1, Some(0x09));
+    port(&mut platform, A, 0x71, 1, Some(0x30));
+    assert_eq!(port(&mut platform, A, 0x71, 1, None) & 0xFF, 0x30);
+    port(&mut platform, B, 0x70, 1, Some(0x09));
+    assert_eq!(port(&mut platform, B, 0x71, 1, None) & 0xFF, 0x01);
+    // A 16-bit write is two byte writes: index then data; the index port
+    // reads all ones.
+    port(&mut platform, A, 0x70, 2, Some(0x5A_40));
+    port(&mut platform, A, 0x70, 1, Some(0x40));
+    assert_eq!(port(&mut platform, A, 0x70, 2, None) & 0xFFFF, 0x5A_FF);
+    // Without a host clock the partitions' clocks say they are not valid.
+    let mut unknown = Platform::new();
+    attach(&mut unknown, A, "a", 16);
+    port(&mut unknown, A, 0x70, 1, Some(0x0D));
+    assert_eq!(port(&mut unknown, A, 0x71, 1, None) & 0xFF, 0);
+}

@@ -409,6 +409,13 @@ pub enum Syscall {
     /// event port word 0 of the partition in `rdi` (WRITE), as
     /// `HvCallSignalEvent` would. The `HV_STATUS` in word 0. Since version 9.
     PartitionSignalEvent = 53,
+    /// The time of day: word 0 is nanoseconds since the Unix epoch (UTC),
+    /// from the host's real-time clock as the kernel read it at boot,
+    /// carried forward by the TSC. `rdi` is ignored: the time of day is no
+    /// one's to withhold, and a component can count time with the TSC
+    /// anyway. A host whose clock could not be read is
+    /// [`Status::NoWallClock`]. Since version 9.
+    WallClock = 62,
 }
 
 /// `TimerSignal` word 0: disarm the notification's deadline.
@@ -419,7 +426,7 @@ pub const TIMERS_PER_COMPONENT: usize = 8;
 impl Syscall {
     /// Every system call, in number order (numbers may have gaps: each
     /// branch of the project owns a range).
-    pub const ALL: [Self; 47] = [
+    pub const ALL: [Self; 48] = [
         Self::Null,
         Self::ConsoleWrite,
         Self::Call,
@@ -467,6 +474,7 @@ impl Syscall {
         Self::PartitionDisconnectPort,
         Self::PartitionPostMessage,
         Self::PartitionSignalEvent,
+        Self::WallClock,
     ];
 
     /// Numbers below this may name a call.
@@ -623,6 +631,9 @@ pub enum Status {
     /// The partition has no SynIC (no AccessSynicRegs in its Hv#1
     /// configuration): `PartitionSynicWrite`, `PartitionSynicRead`.
     NoSynic = 23,
+    /// The host's real-time clock could not be read at boot
+    /// (`WallClock`).
+    NoWallClock = 32,
     /// The capability space named does not exist (a kernel bug).
     InvalidCSpace = 0x101,
     /// The selector is outside the capability space.
@@ -681,7 +692,7 @@ pub enum Status {
 
 impl Status {
     /// Every status the kernel returns.
-    pub const KNOWN: [Self; 36] = [
+    pub const KNOWN: [Self; 37] = [
         Self::Success,
         Self::InvalidSyscall,
         Self::InvalidArgument,
@@ -692,6 +703,7 @@ impl Status {
         Self::AlreadyConfigured,
         Self::NoApic,
         Self::NoSynic,
+        Self::NoWallClock,
         Self::InvalidCSpace,
         Self::InvalidSelector,
         Self::EmptySlot,
@@ -745,6 +757,7 @@ impl fmt::Display for Status {
             Self::AlreadyConfigured => "the partition's Hv#1 configuration is already set",
             Self::NoApic => "the partition has no local APIC",
             Self::NoSynic => "the partition has no SynIC",
+            Self::NoWallClock => "the host's real-time clock could not be read",
             Self::InvalidCSpace => "no such capability space",
             Self::InvalidSelector => "selector outside the capability space",
             Self::EmptySlot => "empty capability slot",

@@ -37,6 +37,7 @@
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
+pub mod cmos;
 pub mod deadlines;
 
 /// The ACPI power-management timer's frequency, in Hz.

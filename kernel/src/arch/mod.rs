@@ -1,5 +1,5 @@
 //! x86-64 specifics: descriptor tables, exceptions, the local APIC, timing,
-//! and the few privileged instructions the rest of the kernel uses.
+//! the time of day, and the few privileged instructions the rest of the kernel uses.
 pub mod apic;
 pub mod clock;
 pub mod exceptions;
@@ -12,6 +12,7 @@ pub mod port;
 pub mod syscall_msrs;
 pub mod tsc;
 pub mod user_context;
+pub mod wall_clock;
 
 /// Stops this CPU for good: interrupts off, then halt (an NMI would wake it,
 /// hence the loop).

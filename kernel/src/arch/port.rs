@@ -1,16 +1,16 @@
-//! Port I/O for the kernel's own devices (PIT, debug exit). Guests never
+//! Port I/O for the kernel's own devices (PIT, RTC, debug exit). Guests never
 //! reach these: their I/O is intercepted.
 use x86_64::instructions::port::Port;
 
 pub fn write_u8(port: u16, value: u8) {
-    // SAFETY: the kernel writes only ports it owns (PIT, isa-debug-exit); an
-    // absent device ignores the write.
+    // SAFETY: the kernel writes only ports it owns (PIT, isa-debug-exit, the
+    // RTC's index); an absent device ignores the write.
     unsafe { Port::new(port).write(value) }
 }
 
 pub fn read_u8(port: u16) -> u8 {
-    // SAFETY: as for `write_u8`; reads of the PIT and speaker ports have no
-    // side effects beyond the device.
+    // SAFETY: as for `write_u8`; reads of the PIT, speaker and RTC ports have
+    // no side effects beyond the device.
     unsafe { Port::new(port).read() }
 }
 

@@ -159,6 +159,18 @@ impl Kernel {
         let cpu = record.cpu;
         let priority = self.ipc.effective_priority(thread).unwrap_or(0);
         self.sched.enqueue(cpu, priority, thread, false);
+        // On another CPU that is busy, a thread as important as the one
+        // running there must not wait for that CPU's next time slice (up
+        // to `TIME_SLICE_US`): a component woken by one VP's exit would
+        // otherwise sit behind the other VP of its CPU, and with it the
+        // VP that called, for 10 ms a call. The interrupt makes that CPU
+        // reschedule (a VP leaves its guest and yields).
+        if !self.sched.idle[cpu]
+            && let Some(running) = self.sched.running(cpu)
+            && self.ipc.effective_priority(running).unwrap_or(0) <= priority
+        {
+            self.sched.kick(cpu);
+        }
     }
 
     /// Runs an IPC operation that may wake threads, then makes each one it

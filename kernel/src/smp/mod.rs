@@ -75,6 +75,7 @@ fn wait_for(condition: impl Fn() -> bool, timeout_us: u64) -> bool {
 /// Starts every CPU after the first; returns how many CPUs are online.
 pub fn start_application_processors(cpus: &[Cpu], rsdp: Option<u64>) -> usize {
     tsc::calibrate(rsdp);
+    crate::arch::wall_clock::read_host(crate::acpi_tables::rtc_century(rsdp));
     log::info!("smp: cpu 0 (apic {}) online", apic::id());
     if cpus.len() > 1 {
         let usable = crate::boot_info().memory_map.iter().any(|region| {

@@ -201,6 +201,11 @@ fn dispatch(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
         Syscall::PartitionDisconnectPort => synic::disconnect_port(kernel, thread, selector),
         Syscall::PartitionPostMessage => synic::post_message(kernel, thread, selector),
         Syscall::PartitionSignalEvent => synic::signal_event(kernel, thread, selector),
+        Syscall::WallClock => {
+            let now = crate::arch::wall_clock::now_ns().ok_or(Status::NoWallClock.code())?;
+            kernel.thread(thread).context.rsi = now;
+            succeed(kernel, thread)
+        }
     }
 }
 

@@ -59,7 +59,13 @@ pub enum Operation {
     ReadTime = 5,
     /// Set the TPR to the argument's bits 7:0.
     SetTpr = 6,
+    /// Read the port in the argument's bits 15:0 (IN AL), timing it with
+    /// the TSC into [`PORT_TICKS`].
+    TimePortRead = 7,
 }
+
+/// Per VP: the TSC distance across its last [`Operation::TimePortRead`].
+pub static PORT_TICKS: [AtomicU64; MAX_VPS] = [const { AtomicU64::new(0) }; MAX_VPS];
 
 /// Per VP: the reference TSC page's time (0 for sequence 0) and
 /// `TIME_REF_COUNT` read just after it, by [`Operation::ReadTime`].
@@ -137,6 +143,12 @@ fn run(operation: u64, argument: u64) {
         3 => hw::wrmsr(0x1B, hw::rdmsr(0x1B) | 1 << 10),
         5 => read_time(vp_index().min(MAX_VPS - 1), argument),
         6 => apic::write(apic::TPR, argument as u32 & 0xFF, x2apic),
+        7 => {
+            let start = tessera_guest_framework::cpu::rdtsc();
+            let _ = tessera_guest_framework::port::inb(argument as u16);
+            let ticks = tessera_guest_framework::cpu::rdtsc().wrapping_sub(start);
+            PORT_TICKS[vp_index().min(MAX_VPS - 1)].store(ticks, Ordering::SeqCst);
+        }
         4 => {
             while SPINNING.load(Ordering::SeqCst) != 0 {
                 core::hint::spin_loop();

@@ -210,6 +210,7 @@ pub(super) fn check_files(
         acpi: tessera_guest_loader::acpi::Config {
             vps,
             vmbus_irq: None,
+            rtc: false,
         },
     };
     let Err(error) = load_linux(&boot, GuestMemory { size: memory }) else {

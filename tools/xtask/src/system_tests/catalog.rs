@@ -432,6 +432,16 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         not_nested: Some("-icount is QEMU's TCG's"),
         ..SystemTest::DEFAULT
     },
+    // smp-bench's figures as checks: under -icount its cross-CPU port
+    // read is counted in instructions, whatever the host's load.
+    SystemTest {
+        name: "vm-bench-smp-icount",
+        deployment: Some("vm-bench-smp"),
+        markers: VM_BENCH_SMP_ICOUNT_MARKERS,
+        icount: true,
+        not_nested: Some("-icount is QEMU's TCG's"),
+        ..SystemTest::DEFAULT
+    },
     SystemTest {
         name: "vm-synic",
         deployment: Some("vm-synic"),
