@@ -57,7 +57,6 @@ pub fn first_difference(page: u64, word: impl Fn(u64) -> u64) -> Option<u64> {
 }
 
 /// The guest's marks on a RAM page: a word no overlay holds.
-#[must_use]
 pub fn pattern(tag: u64) -> impl Fn(u64) -> u64 {
     move |i| 0x5A5A_0000_0000_0000 | tag << 32 | i
 }

@@ -120,7 +120,6 @@ pub const VM_SYNIC_IPC_MARKERS: &[&str] = &[
 /// The SynIC and the synthetic timers (issue 14): every check of the
 /// `hv-synic` guest, by name, with the `synic` component serving the
 /// partition's SynIC registers.
-
 pub const VM_SYNIC_MARKERS: &[&str] = &[
     "boot plan \"vm-synic\": 3 components",
     "] INFO init: partition-manager: manager data for 1 partitions",
