@@ -28,20 +28,13 @@ use tessera_guest_framework::{Suite, cpu, ensure, ensure_eq, interrupt};
 
 tessera_guest_framework::entry!(main);
 
-const IA32_APIC_BASE: u32 = 0x1B;
-const APIC_PAGE: u64 = 0xFEE0_0000;
-/// IA32_APIC_BASE: global enable, x2APIC mode, BSP.
-const BASE_EN_EXTD_BSP: u64 = 1 << 11 | 1 << 10 | 1 << 8;
-/// x2APIC SVR: software enabled, spurious vector 0xFF.
-const X2APIC_SVR: u32 = 0x80F;
 
 fn main(suite: &mut Suite) {
     interrupt::install();
     let ready = suite.check(
         "x2APIC on, software enabled; free RAM for the SynIC pages",
         || {
-            cpu::wrmsr(IA32_APIC_BASE, APIC_PAGE | BASE_EN_EXTD_BSP)?;
-            cpu::wrmsr(X2APIC_SVR, 0x1FF)?;
+            interrupt::x2apic_on()?;
             ensure!(memory::init(), "no free RAM");
             Ok(())
         },

@@ -31,12 +31,6 @@ use tlfs::HvStatus;
 
 tessera_guest_framework::entry!(main);
 
-const IA32_APIC_BASE: u32 = 0x1B;
-const APIC_PAGE: u64 = 0xFEE0_0000;
-/// IA32_APIC_BASE: global enable, x2APIC mode, BSP.
-const BASE_EN_EXTD_BSP: u64 = 1 << 11 | 1 << 10 | 1 << 8;
-/// x2APIC SVR: software enabled, spurious vector 0xFF.
-const X2APIC_SVR: u32 = 0x80F;
 
 /// The manifest's topology (`vm-synic-ipc.toml`).
 pub mod topology {
@@ -70,8 +64,7 @@ fn main(suite: &mut Suite) {
     interrupt::set_eoi(interrupt::Eoi::X2apicMsr);
     let mut synic = None;
     let ready = suite.check("x2APIC on; hypercalls enabled; pages for the SynIC", || {
-        cpu::wrmsr(IA32_APIC_BASE, APIC_PAGE | BASE_EN_EXTD_BSP)?;
-        cpu::wrmsr(X2APIC_SVR, 0x1FF)?;
+        interrupt::x2apic_on()?;
         synic = Some(hv::start()?);
         Ok(())
     });
