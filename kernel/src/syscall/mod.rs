@@ -6,6 +6,7 @@ mod caps;
 mod console_input;
 mod fastpath;
 mod synic;
+mod time;
 mod vm;
 use crate::ipc_glue::{cap_status, ipc_status, message_of, write_delivery};
 use crate::sched::{self, Keep};
@@ -192,7 +193,7 @@ fn dispatch(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
             console_input::console_input_notify(kernel, thread, selector)
         }
         Syscall::KernelAudit => audit::kernel_audit(kernel, thread, selector),
-        Syscall::TimerSignal => timer_signal(kernel, thread, selector),
+        Syscall::TimerSignal => time::timer_signal(kernel, thread, selector),
         Syscall::PartitionSynicWrite => vm::partition_synic_write(kernel, thread, selector),
         Syscall::PartitionSynicRead => vm::partition_synic_read(kernel, thread, selector),
         Syscall::PartitionCreatePort => synic::create_port(kernel, thread, selector),
@@ -201,11 +202,7 @@ fn dispatch(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
         Syscall::PartitionDisconnectPort => synic::disconnect_port(kernel, thread, selector),
         Syscall::PartitionPostMessage => synic::post_message(kernel, thread, selector),
         Syscall::PartitionSignalEvent => synic::signal_event(kernel, thread, selector),
-        Syscall::WallClock => {
-            let now = crate::arch::wall_clock::now_ns().ok_or(Status::NoWallClock.code())?;
-            kernel.thread(thread).context.rsi = now;
-            succeed(kernel, thread)
-        }
+        Syscall::WallClock => time::wall_clock(kernel, thread),
     }
 }
 
@@ -353,7 +350,7 @@ fn wait(kernel: &mut Kernel, thread: ThreadId, selector: u64, reply_first: bool)
 }
 
 /// The notification of the capability in `selector`, if it has `rights`.
-fn notification(
+pub(super) fn notification(
     kernel: &Kernel,
     thread: ThreadId,
     selector: u64,
@@ -372,28 +369,6 @@ fn signal(kernel: &mut Kernel, thread: ThreadId, selector: u64) -> Result<Keep> 
     if let Some(waiter) = kernel.ipc.signal(notification, bits).map_err(ipc_status)? {
         kernel.wake(waiter);
     }
-    succeed(kernel, thread)
-}
-
-/// `TimerSignal`: see `component_timers.rs`.
-fn timer_signal(kernel: &mut Kernel, thread: ThreadId, selector: u64) -> Result<Keep> {
-    let notification = notification(kernel, thread, selector, Rights::SIGNAL)?;
-    let context = &kernel.threads[&thread].context;
-    let (delay_us, bits) = (context.rsi, context.rdx);
-    let key = (notification, kernel.threads[&thread].domain);
-    if delay_us == tessera_abi::TIMER_CANCEL {
-        kernel.cancel_component_timer(key);
-        return succeed(kernel, thread);
-    }
-    if bits == 0 {
-        return Err(Status::InvalidArgument.code());
-    }
-    let ticks = delay_us.saturating_mul(crate::arch::tsc::ticks_per_microsecond());
-    let deadline = crate::arch::tsc::read().saturating_add(ticks);
-    let cpu = crate::percpu::current_index() as usize;
-    kernel
-        .arm_component_timer(key, deadline, bits, cpu)
-        .map_err(|crate::component_timers::Refused::Full| Status::OutOfMemory.code())?;
     succeed(kernel, thread)
 }
 

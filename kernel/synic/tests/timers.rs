@@ -129,6 +129,33 @@ fn busy_slot_counts_missed_periods() {
 }
 
 #[test]
+fn a_buffered_expiration_reaches_a_slot_freed_without_eom() {
+    let mut world = timer_world();
+    world.wrmsr(0, COUNT0, 100).unwrap();
+    world.wrmsr(0, CONFIG0, config(true, true)).unwrap();
+    let start = world.now;
+    world.advance(100);
+    world.advance(100);
+    // The second expiration waits in the buffer, the slot says
+    // MessagePending; the guest clears the slot with a header read before
+    // the flag was set, so the flag goes and no EOM comes.
+    let pages = world.synic.pages_mut(world.partition, 0).unwrap();
+    let first = pages.take_message(s(TIMER_SINT)).unwrap();
+    assert_eq!(payload(&first).expiration_time, start + 100);
+    assert!(first.header.message_flags.message_pending());
+    world.drain_interrupts();
+    // The next poll finds the slot free and delivers what was buffered.
+    world.advance(50);
+    let second = world.take(0, TIMER_SINT).unwrap();
+    assert_eq!(payload(&second).expiration_time, start + 200);
+    assert_eq!(world.drain_interrupts(), vec![(0, TIMER_VECTOR)]);
+    // And the timer goes on.
+    world.advance(100);
+    let third = world.take(0, TIMER_SINT).unwrap();
+    assert_eq!(payload(&third).expiration_time, start + 300);
+}
+
+#[test]
 fn fires_while_simp_disabled_and_arrives_when_enabled() {
     let mut world = timer_world();
     world.wrmsr(0, m::HV_X64_MSR_SIMP, 0x10_000).unwrap();

@@ -28,7 +28,6 @@ use tessera_guest_framework::{Suite, cpu, ensure, ensure_eq, interrupt};
 
 tessera_guest_framework::entry!(main);
 
-
 fn main(suite: &mut Suite) {
     interrupt::install();
     let ready = suite.check(

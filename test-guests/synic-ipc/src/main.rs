@@ -31,7 +31,6 @@ use tlfs::HvStatus;
 
 tessera_guest_framework::entry!(main);
 
-
 /// The manifest's topology (`vm-synic-ipc.toml`).
 pub mod topology {
     /// Ping's connections: to pong's message port, pong's event port

@@ -111,6 +111,20 @@ impl<P: SynicPages> Synic<P> {
                     let _ = out.push(delivery);
                 }
             }
+            // A message its buffer still holds goes to the slot as soon as
+            // the slot is free, EOM or not: a guest that cleared the slot
+            // and, with it, the MessagePending flag the hypervisor set
+            // meanwhile (writing the whole header back instead of the type
+            // alone) owes no EOM, and the timer would otherwise miss every
+            // period from then on without a message.
+            let Some(state) = part.vps.get_mut(vp as usize) else {
+                return out;
+            };
+            if let Some(buffered) = state.timers[timer.index()].buffered()
+                && let Some(delivery) = part.pump(partition, vp as usize, buffered.sint, now)
+            {
+                let _ = out.push(delivery);
+            }
         }
         out
     }

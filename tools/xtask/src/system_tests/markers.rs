@@ -187,7 +187,7 @@ pub const VM_PLATFORM_MARKERS: &[&str] = &[
     "boot plan \"vm-platform\": 3 components",
     "] INFO init: partition-manager: manager data for 1 partitions",
     "partition pc: ",
-    "[platform cpu0] INFO badge 1 is partition pc: I/O APIC, 8259 pair, fw_cfg (1 CPUs, 16384 KiB)",
+    "[platform cpu0] INFO badge 1 is partition pc: I/O APIC, 8259 pair, RTC, fw_cfg (1 CPUs, 16384 KiB)",
     ", local APIC Xapic)",
     "] INFO pc: ok 1 - fw_cfg: signature QEMU, the traditional interface, and the manifest's CPUs and RAM",
     "] INFO pc: ok 2 - 8259 pair: ICW1-4 as Linux sends them, OCW1 masks read back, OCW3 reads IRR and ISR",
