@@ -40,8 +40,11 @@ bodies!(
 );
 
 /// An exit message as the kernel sends it: built in place, word by word
-/// (every move or byte copy of it is paid on each forwarded exit).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// (every move or byte copy of it is paid on each forwarded exit). One
+/// kept and [restarted](Self::restart) for each exit is not even zeroed:
+/// the buffer past its words is never read, so a message equals another
+/// with the same words and buffer words.
+#[derive(Clone, Debug)]
 pub struct EncodedExit {
     pub words: [u64; MESSAGE_WORDS],
     buffer: [u64; EXIT_BUFFER_WORDS],
@@ -58,6 +61,15 @@ impl EncodedExit {
             buffer: [0; EXIT_BUFFER_WORDS],
             buffer_words: 0,
         }
+    }
+
+    /// Makes this message `exit`'s from VP `vp_index`, with an empty
+    /// buffer: [`EncodedExit::new`] without zeroing the buffer.
+    #[inline(always)]
+    pub fn restart(&mut self, exit: &Exit, vp_index: u32) -> &mut Self {
+        self.words = exit.encode(vp_index);
+        self.buffer_words = 0;
+        self
     }
 
     /// Appends the TLFS intercept message, padded to whole words.
@@ -115,6 +127,26 @@ impl EncodedExit {
         self.buffer_words
     }
 }
+
+impl Default for EncodedExit {
+    /// A message to [restart](EncodedExit::restart) (a zero exit word, no
+    /// buffer words).
+    fn default() -> Self {
+        Self {
+            words: [0; MESSAGE_WORDS],
+            buffer: [0; EXIT_BUFFER_WORDS],
+            buffer_words: 0,
+        }
+    }
+}
+
+impl PartialEq for EncodedExit {
+    fn eq(&self, other: &Self) -> bool {
+        self.words == other.words && self.buffer() == other.buffer()
+    }
+}
+
+impl Eq for EncodedExit {}
 
 /// The TLFS intercept message at the start of the message buffer, for the
 /// types that have one (`tlfs::intercept`), if enough words came.

@@ -196,6 +196,37 @@ proptest! {
         }
     }
 
+    /// A kept message restarted for another exit, its buffer left as the
+    /// last one filled it, is what a fresh one would be: same words, same
+    /// buffer, same decoding.
+    #[test]
+    fn a_restarted_message_is_a_new_one(
+        first in exit_strategy(),
+        exit in exit_strategy(),
+        vp in any::<u32>(),
+        bytes in any::<[u8; 128]>(),
+        mask in 0u64..=state::ALL,
+        registers in any::<[u64; 16]>(),
+    ) {
+        let mut kept = EncodedExit::new(&first, vp ^ 1);
+        intercept_for(&first, &bytes).encode(&mut kept);
+        kept.registers(state::ALL, |n| !registers[usize::from(n)]);
+        let intercept = intercept_for(&exit, &bytes);
+        let mut fresh = EncodedExit::new(&exit, vp);
+        intercept.encode(&mut fresh);
+        fresh.registers(mask, |n| registers[usize::from(n)]);
+        kept.restart(&exit, vp);
+        intercept.encode(&mut kept);
+        kept.registers(mask, |n| registers[usize::from(n)]);
+        prop_assert_eq!(&kept.words, &fresh.words);
+        prop_assert_eq!(kept.buffer(), fresh.buffer());
+        prop_assert_eq!(&kept, &fresh);
+        prop_assert_eq!(
+            ExitMessage::decode(&kept.words, kept.buffer()),
+            ExitMessage::decode(&fresh.words, fresh.buffer())
+        );
+    }
+
     /// Any words and any buffer decode, and what decodes is consistent.
     #[test]
     fn any_exit_message_decodes(

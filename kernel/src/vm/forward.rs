@@ -8,7 +8,7 @@ use crate::sched::Keep;
 use crate::state::Kernel;
 use tessera_abi::vm::intercept;
 use tessera_capability::VpId;
-use tessera_exit_protocol::{EncodedExit, Exit, InterceptBody};
+use tessera_exit_protocol::{Exit, InterceptBody};
 
 pub use super::pending::{Pending, PendingKind};
 use tessera_ipc::{CallOutcome, Message};
@@ -47,36 +47,47 @@ impl Kernel {
         body: &impl InterceptBody,
         pending: Pending,
     ) -> Keep {
-        let Some(record) = self.vps.get(vp) else {
+        let Some(record) = self.vps.get_mut(vp) else {
             return Keep::Blocked;
         };
-        let mut message = EncodedExit::new(exit, record.index);
-        message.body(body);
-        let save = &record.vmcb.save;
-        exit_message::registers(&mut message, route.state, &record.gprs, save.rax, save.rsp);
-        self.forward_exit(cpu, vp, route, &message, pending)
+        let super::Vp {
+            exit_message,
+            index,
+            gprs,
+            vmcb,
+            ..
+        } = &mut **record;
+        exit_message.restart(exit, *index).body(body);
+        let save = &vmcb.save;
+        exit_message::registers(exit_message, route.state, gprs, save.rax, save.rsp);
+        self.forward_exit(cpu, vp, route, pending)
     }
 
-    /// Sends `message` from VP `vp` to `route`'s endpoint.
-    pub fn forward_exit(
-        &mut self,
-        cpu: usize,
-        vp: VpId,
-        route: Route,
-        message: &EncodedExit,
-        pending: Pending,
-    ) -> Keep {
+    /// Makes VP `vp`'s exit message `exit`'s, with an empty buffer, for
+    /// [`Kernel::forward_exit`]; `false` if the VP is gone.
+    pub fn start_exit(&mut self, vp: VpId, exit: &Exit) -> bool {
+        let Some(record) = self.vps.get_mut(vp) else {
+            return false;
+        };
+        record.exit_message.restart(exit, record.index);
+        true
+    }
+
+    /// Sends VP `vp`'s exit message (`Vp::exit_message`) to `route`'s
+    /// endpoint.
+    pub fn forward_exit(&mut self, cpu: usize, vp: VpId, route: Route, pending: Pending) -> Keep {
         self.count_forwarded(vp, &route);
         let Some(thread) = self.vps.get(vp).map(|record| record.thread) else {
             return Keep::Blocked;
         };
-        if let Some(keep) = self.fast_forward(cpu, thread, vp, route, message, pending) {
+        if let Some(keep) = self.fast_forward(cpu, thread, vp, route, pending) {
             return keep;
         }
         // The general path sends from the VP thread's message buffer.
         let Some(record) = self.vps.get(vp) else {
             return Keep::Blocked;
         };
+        let message = &record.exit_message;
         write_buffer_words(record.message_buffer, message.buffer());
         let mut ipc_message = Message::new(&message.words).expect("six words fit");
         ipc_message.buffer_words = message.buffer_words() as u16;
@@ -122,9 +133,9 @@ impl Kernel {
         thread: tessera_capability::ThreadId,
         vp: VpId,
         route: Route,
-        message: &EncodedExit,
         pending: Pending,
     ) -> Option<Keep> {
+        let message = &self.vps.get(vp)?.exit_message;
         let count = message
             .buffer_words()
             .min(tessera_abi::MESSAGE_BUFFER_WORDS);
@@ -168,7 +179,6 @@ impl Kernel {
         let Some(record) = self.vps.get(vp) else {
             return Keep::Blocked;
         };
-        let index = record.index;
         let lifecycle = self
             .partitions
             .get(record.partition)
@@ -178,9 +188,10 @@ impl Kernel {
                 let died = Exit::HandlerDied {
                     message_type: pending.message_type,
                 };
-                let message = EncodedExit::new(&died, index);
-                let pending = Pending::lifecycle(&died);
-                self.forward_exit(cpu, vp, route, &message, pending)
+                if !self.start_exit(vp, &died) {
+                    return Keep::Blocked;
+                }
+                self.forward_exit(cpu, vp, route, Pending::lifecycle(&died))
             }
             _ => {
                 log::error!(

@@ -257,6 +257,7 @@ impl Kernel {
             message_buffer,
             reply: tessera_vcpu::reply::Reply::default(),
             reply_captured: false,
+            exit_message: tessera_exit_protocol::EncodedExit::default(),
             tsc_aux: 0,
             skip_failed_at: None,
             fetch_cache: Default::default(),

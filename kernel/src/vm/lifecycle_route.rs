@@ -8,7 +8,7 @@ use crate::sched::Keep;
 use crate::state::Kernel;
 use tessera_abi::vm::intercept;
 use tessera_capability::VpId;
-use tessera_exit_protocol::{EncodedExit, Exit};
+use tessera_exit_protocol::Exit;
 use tessera_svm::ExitCode;
 use tessera_vcpu::exit_message;
 use tlfs::intercept::HvInterceptAccessType as Access;
@@ -127,7 +127,7 @@ impl Kernel {
             return Next::GONE;
         };
         record.stop_requested = true;
-        let message = EncodedExit::new(&exit, record.index);
-        Next::Leave(self.forward_exit(cpu, vp, route, &message, Pending::lifecycle(&exit)))
+        record.exit_message.restart(&exit, record.index);
+        Next::Leave(self.forward_exit(cpu, vp, route, Pending::lifecycle(&exit)))
     }
 }

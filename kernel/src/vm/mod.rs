@@ -74,6 +74,7 @@ pub mod clean_runs;
 pub mod cr_write;
 pub mod decided;
 pub mod device_interrupt;
+pub mod entry;
 pub mod entry_state;
 pub mod exit_faults;
 pub mod exit_stats;
@@ -271,6 +272,9 @@ pub struct Vp {
     /// whether it holds one): moving it here copied its register array.
     pub reply: tessera_vcpu::reply::Reply,
     pub reply_captured: bool,
+    /// Its last exit message, restarted for each forwarded exit
+    /// (`Kernel::start_exit`): built here, it is not zeroed every time.
+    pub exit_message: tessera_exit_protocol::EncodedExit,
     /// The guest's TSC_AUX (RDTSCP reads it; the host's stays 0).
     pub tsc_aux: u32,
     /// The last instruction its lock-free exits measured (without NRIP

@@ -1,20 +1,19 @@
 //! A VP's loop on its CPU: apply the handler's answer if it was waiting for
 //! one, inject what is pending, run the guest, handle the exit, again —
 //! until the VP blocks, stops, parks or is preempted.
-use super::VpVmcb;
+use super::entry::Entry;
 use super::exits::Next;
-use super::fast::{self, FastPartition};
+use super::fast;
 use super::{VpState, guest_state, tables, world_switch};
 use crate::sched::{self, Keep};
 use crate::state::{KERNEL, Kernel};
 use crate::{percpu, tlb};
 use core::sync::atomic::Ordering;
 use spin::MutexGuard;
-use tessera_capability::{PartitionId, ThreadId};
+use tessera_capability::ThreadId;
+use tessera_svm::ExitCode;
 use tessera_svm::controls::TlbControl;
-use tessera_svm::{Event, ExitCode, Intercept};
-use tessera_vcpu::GuestGprs;
-use tessera_vcpu::exit_stats::{ExitCounts, Injected, Outcome};
+use tessera_vcpu::exit_stats::Outcome;
 
 /// Per CPU: whether it has run a VP yet (then its FPU protection is on and
 /// its host MSRs are on record).
@@ -54,19 +53,32 @@ extern "C" fn vp_main(raw: u64) -> ! {
         let Some(vp) = kernel.threads.get(&thread).and_then(|t| t.vp) else {
             sched::after_syscall(guard, cpu, Keep::Blocked)
         };
-        let Some((code, in_synic)) = kernel
-            .vps
-            .get(vp)
-            .map(|v| (v.vmcb.control.exit_code, v.in_synic))
-        else {
+        // One look at the record says which of the steps before the
+        // exit's handling have anything to do (each checks again).
+        let Some(before) = kernel.vps.get(vp).map(|v| BeforeExit {
+            code: v.vmcb.control.exit_code,
+            in_synic: v.in_synic,
+            serving: v.apic.as_ref().is_some_and(|a| !a.isr().is_empty()),
+            lazy_eoi_armed: v.lazy_eoi.armed().is_some(),
+            stop_requested: v.stop_requested,
+        }) else {
             sched::after_syscall(guard, cpu, Keep::Blocked)
         };
+        let BeforeExit { code, .. } = before;
         // The vectors in service before the exit: those it ends may free
-        // SynIC slots (`synic.rs`).
-        let in_service = if in_synic { kernel.synic_isr(vp) } else { None };
+        // SynIC slots (`synic.rs`). With none in service it can end none
+        // (an EOI of any kind ends one in service), so the SynIC's
+        // records are not looked up.
+        let in_service = if before.in_synic && before.serving {
+            kernel.synic_isr(vp)
+        } else {
+            None
+        };
         // Before anything reads the APIC, a stop included (`lapic_hv.rs`).
-        kernel.reconcile_lazy_eoi(vp);
-        if kernel.stop_at_exit(vp) {
+        if before.lazy_eoi_armed {
+            kernel.reconcile_lazy_eoi(vp);
+        }
+        if before.stop_requested && kernel.stop_at_exit(vp) {
             kernel.count_exit(vp, code, Outcome::Left);
             sched::after_syscall(guard, cpu, Keep::Blocked)
         }
@@ -85,37 +97,14 @@ extern "C" fn vp_main(raw: u64) -> ! {
     }
 }
 
-/// What `prepare_entry` hands the lock-free part of the loop: everything
-/// the exits it answers need, decided once per entry rather than per exit.
-struct Entry {
-    vmcb: *mut VpVmcb,
-    vmcb_address: u64,
-    gprs: *mut GuestGprs,
-    seen_tlb_generation: *mut u64,
-    run_ticks: *mut u64,
-    fetch_cache: *mut tessera_vcpu::fetch_cache::FetchCache,
-    fast: *const FastPartition,
-    partition: PartitionId,
-    vp_index: u32,
-    /// The partition's nested table root (fixed for its life).
-    npt_root: u64,
-    /// Whether the CPU saves the next RIP on exits (else the instruction
-    /// is fetched and measured).
-    nrip_save: bool,
-    fixed_cpuid: *const super::guest_cpu::FixedCpuid,
-    exit_counts: *const ExitCounts,
-    apic: *mut Option<tessera_lapic::LocalApic>,
-    published_priority: *const core::sync::atomic::AtomicU16,
-    /// Whether the VP is its partition's only one (`Unlocked::solo`).
-    solo: bool,
-    /// The partition takes EOI broadcasts (an `EOI` route): the EOI of a
-    /// level-triggered vector goes to the locked path, which forwards it
-    /// (`device_interrupt::eoi_broadcast`).
-    eoi_routed: bool,
-    /// The assist page's "No EOI required" bit is set: the lock-free path
-    /// leaves the APIC to the locked one, which reconciles it first
-    /// (`lapic_hv.rs`).
+/// What the VP loop reads of a VP's record after a slow exit.
+struct BeforeExit {
+    code: ExitCode,
+    in_synic: bool,
+    /// Its APIC has a vector in service.
+    serving: bool,
     lazy_eoi_armed: bool,
+    stop_requested: bool,
 }
 
 /// Runs the guest, answering the exits `fast::answer` can without the
@@ -239,162 +228,4 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
     *run_ticks += crate::arch::tsc::read().wrapping_sub(started);
     super::clean_runs::add(cpu, clean_runs);
     exited
-}
-
-impl Kernel {
-    /// Everything before VMRUN, under the lock: the VMCB's physical
-    /// address, the registers' home and the partition index, or why the VP
-    /// does not run now.
-    fn prepare_entry(&mut self, cpu: usize, thread: ThreadId) -> Result<Entry, Keep> {
-        let record = self.threads.get(&thread).ok_or(Keep::Blocked)?;
-        if record.dead {
-            return Err(Keep::Blocked);
-        }
-        let vp = record.vp.ok_or(Keep::Blocked)?;
-        let (state, in_synic) = self
-            .vps
-            .get(vp)
-            .map(|v| (v.state, v.in_synic))
-            .ok_or(Keep::Blocked)?;
-        if let VpState::AwaitingReply(pending) = state
-            && let Some(keep) = self.complete_exit(cpu, vp, pending)
-        {
-            return Err(keep);
-        }
-        // Its synthetic timers (`synic.rs`): what expired is posted to its
-        // APIC, taken just below.
-        let synic_deadline = if in_synic {
-            self.poll_synic_timers(vp)
-        } else {
-            None
-        };
-        // Interrupts other VPs posted (`lapic_ipi`): INIT may put the VP
-        // into wait-for-SIPI, which it leaves the CPU for.
-        let state = self.vps.get_mut(vp).ok_or(Keep::Blocked)?;
-        state.take_posted();
-        let state = self.vps.get(vp).ok_or(Keep::Blocked)?;
-        let partition = state.partition;
-        let target = self.partitions.get(partition);
-        let destroyed = target.is_none_or(|p| p.destroyed);
-        if state.stop_requested || state.destroyed || destroyed {
-            self.stop_vp(vp);
-            return Err(Keep::Blocked);
-        }
-        if state.state != VpState::Runnable {
-            return Err(Keep::Blocked);
-        }
-        let Some(target) = target else {
-            return Err(Keep::Blocked);
-        };
-        let lazy_eoi_page = super::lapic_hv::lazy_eoi_page(target, state);
-        let exceptions = target.exception_intercepts;
-        let solo = target.vps.len() <= 1;
-        // With its SynIC enabled, the VP's APIC EOIs and injections are
-        // the locked path's too: they end SINT vectors (`synic_eois`) and
-        // perform AutoEOI (`synic_auto_eoi`).
-        let eoi_routed = target.apic != super::lapic::ApicChoice::None
-            && (target.route(tessera_abi::vm::intercept::EOI, 0).is_some()
-                || (in_synic && super::synic::synic_enabled(target, state.index)));
-        let fast: *const FastPartition = &*target.fast;
-        let generation = target.fast.tlb_generation.load(Ordering::SeqCst);
-        let (serial, npt_root) = (target.fast.serial, target.space.npt().root());
-        guest_state::switch_to(self, cpu, vp);
-        super::barrier::entering(cpu, serial);
-        let vp_record = self.vps.get_mut(vp).ok_or(Keep::Blocked)?;
-        if vp_record.exception_intercepts != exceptions {
-            super::lifecycle::set_exception_intercepts(vp_record.vmcb.intercepts_mut(), exceptions);
-            vp_record.exception_intercepts = exceptions;
-        }
-        vp_record.end_shadow_past();
-        vp_record.inject_pending();
-        let apic_deadline = vp_record.inject_apic();
-        let deadline = match (apic_deadline, synic_deadline) {
-            (Some(a), Some(s)) => Some(a.min(s)),
-            (a, s) => a.or(s),
-        };
-        if let Some(deadline) = deadline {
-            crate::arch::apic::interrupt_by(cpu, deadline);
-        }
-        if in_synic {
-            self.synic_auto_eoi(vp);
-        }
-        let vp_record = self.vps.get_mut(vp).ok_or(Keep::Blocked)?;
-        vp_record.arm_lazy_eoi(lazy_eoi_page);
-        vp_record.guard_cr8();
-        // Only senders of its own partition arbitrate over it.
-        if !solo {
-            vp_record.publish_priority();
-        }
-        if let Some(kind) = Injected::of(vp_record.vmcb.control.event_inj) {
-            vp_record.exit_counts.injected(kind);
-        }
-        let flush = vp_record.seen_tlb_generation != generation;
-        vp_record.seen_tlb_generation = generation;
-        vp_record.vmcb.set_tlb_control(if flush {
-            TlbControl::guest_flush(crate::svm::features().flush_by_asid)
-        } else {
-            TlbControl::DO_NOTHING
-        });
-        super::entry_state::remember(cpu, &vp_record.vmcb.save);
-        Ok(Entry {
-            vmcb_address: vp_record.vmcb_address(),
-            vmcb: &mut vp_record.vmcb,
-            gprs: &mut vp_record.gprs,
-            seen_tlb_generation: &mut vp_record.seen_tlb_generation,
-            run_ticks: &mut vp_record.run_ticks,
-            fetch_cache: &mut vp_record.fetch_cache,
-            fast,
-            partition,
-            vp_index: vp_record.index,
-            npt_root,
-            nrip_save: crate::svm::features().nrip_save,
-            fixed_cpuid: &vp_record.fixed_cpuid,
-            exit_counts: &vp_record.exit_counts,
-            lazy_eoi_armed: vp_record.lazy_eoi.armed().is_some(),
-            apic: &mut vp_record.apic,
-            published_priority: &vp_record.published_priority,
-            solo,
-            eoi_routed,
-        })
-    }
-}
-
-impl super::Vp {
-    /// Delivers an asserted interrupt when the guest can take one, and
-    /// otherwise asks for an exit when it can (the interrupt window).
-    fn inject_pending(&mut self) {
-        let vmcb = &mut self.vmcb;
-        if vmcb.control.event_inj.valid() {
-            return;
-        }
-        if self.pending_nmi && self.nmi_deliverable() {
-            self.pending_nmi = false;
-            *self.vmcb.event_inj_mut() = Event::Nmi.encode().expect("an NMI is a valid event");
-            self.nmi_injected();
-            return;
-        }
-        let vmcb = &mut self.vmcb;
-        let Some(event) = self.pending_interrupt else {
-            return;
-        };
-        let interrupts_on = vmcb.save.rflags & (1 << 9) != 0;
-        let shadow = vmcb.control.interrupt_state.interrupt_shadow();
-        if interrupts_on && !shadow {
-            if let Ok(injection) = tessera_vcpu::reply::event_injection(event) {
-                *vmcb.event_inj_mut() = injection;
-            }
-            self.pending_interrupt = None;
-            vmcb.v_intr_mut().set_v_irq(false);
-            vmcb.intercepts_mut().set(Intercept::Vintr, false);
-        } else {
-            // A virtual interrupt request makes the CPU exit (VINTR) as
-            // soon as the guest could take it; the kernel then injects
-            // the real one.
-            let v_intr = vmcb.v_intr_mut();
-            v_intr.set_v_irq(true);
-            v_intr.set_v_ign_tpr(true);
-            v_intr.set_v_intr_vector((event & 0xFF) as u8);
-            vmcb.intercepts_mut().set(Intercept::Vintr, true);
-        }
-    }
 }

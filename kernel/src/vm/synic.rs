@@ -137,6 +137,15 @@ pub fn synic_enabled(partition: &super::Partition, index: u32) -> bool {
         .is_some_and(|r| r.scontrol.enable())
 }
 
+/// Whether one of VP `index`'s synthetic timers in `partition` is armed
+/// (what `Kernel::poll_synic_timers` would poll).
+pub fn synic_timer_armed(partition: &super::Partition, index: u32) -> bool {
+    partition
+        .synic
+        .as_ref()
+        .is_some_and(|s| s.next_deadline(ONLY, index).is_some())
+}
+
 impl Kernel {
     /// `PartitionSetHv1` gave `partition` AccessSynicRegs: its SynIC, with
     /// the frames of the VPs it already has. The SynIC delivers through

@@ -13,6 +13,7 @@
 //! | [`msr`] | the MSR fast path: which MSRs the kernel answers, and their reserved bits |
 //! | [`decide`] | what happens to a CPUID, port or INVD/WBINVD exit: one decision both exit paths take, from a view of the routes |
 //! | [`route_ranges`] | the two views of a partition's routes: the locked route table and the ranges the lock-free path reads |
+//! | [`entry_work`] | whether a VP's entry after its handler's reply has locked work left (the settled entry's guard) |
 //! | [`exit_message`] | exit messages: the TLFS intercept messages and asked registers of `tessera-exit-protocol`, built from the VMCB |
 //! | [`intercepts`] | the intercepts every VP has |
 //! | [`reflect`] | #DB and #AC, intercepted and given back to the guest |
@@ -35,6 +36,7 @@ pub mod clean_bits;
 pub mod control_registers;
 pub mod cpuid;
 pub mod decide;
+pub mod entry_work;
 pub mod exit_message;
 pub mod exit_stats;
 pub mod fetch_cache;
