@@ -63,6 +63,7 @@ impl<'a> ManagerPlan<'a> {
                 hv1: p.hv1,
                 apic: p.apic,
                 modules,
+                synic: p.synic,
             })
             .collect()
     }

@@ -13,6 +13,8 @@
 //!   how, and the deployment's result;
 //! - [`outcome`]: how a partition ended, against what its manifest
 //!   expected;
+//! - [`ports`]: the manifest's SynIC ports and connections as the inputs
+//!   of `PartitionCreatePort` and `PartitionConnectPort`;
 //! - [`routes`]: how routes read in logs, and which handlers hear of a
 //!   partition;
 //! - [`slots`]: capability slots and region-window addresses for what the
@@ -27,6 +29,7 @@ pub mod image;
 pub mod ledger;
 pub mod lifecycle;
 pub mod outcome;
+pub mod ports;
 pub mod registers;
 pub mod routes;
 pub mod slots;

@@ -71,6 +71,7 @@ mod component {
     use tessera_rt::{
         CapTransfer, Endpoint, Error, Message, Status, memory, message_buffer, slot, vm,
     };
+    use tlfs::HvStatus;
 
     tessera_rt::entry!(main);
 
@@ -87,6 +88,8 @@ mod component {
         memory_at: Option<u64>,
         /// Its VPs' capabilities, VP `i` at index `i`.
         vps: Vec<u32>,
+        /// Where VP 0 starts (for the log).
+        start_rip: u64,
     }
 
     impl Partition {
@@ -97,6 +100,7 @@ mod component {
                 slot: None,
                 memory_at: None,
                 vps: Vec::new(),
+                start_rip: 0,
             }
         }
 
@@ -462,10 +466,95 @@ mod component {
         }
 
         set_registers(partition, &state)?;
+        partition.start_rip = state.rip;
+        Ok(())
+    }
+
+    /// Starts a partition [`setup`] built (once every partition's ports
+    /// and connections are made, so no guest posts before its connections
+    /// exist).
+    fn start(partition: &Partition) -> Result<(), ()> {
+        let name = partition.name();
         start_application_processors(partition)?;
         let started = vm::vp_start(partition.vps[0]).map_err(Failure::from);
         step(name, format_args!("starting VP 0"), started)?;
-        log::info!("partition {name}: VP 0 started at rip {:#x}", state.rip);
+        log::info!(
+            "partition {name}: VP 0 started at rip {:#x}",
+            partition.start_rip
+        );
+        Ok(())
+    }
+
+    /// `partition`'s SynIC ports (TLFS `HvCallCreatePort`).
+    fn create_ports(partition: &Partition) -> Result<(), ()> {
+        let name = partition.name();
+        let cap = partition.slot.ok_or(())?;
+        for port in partition.spec.synic.ports() {
+            let input = partition_manager::ports::create_port_input(port);
+            let made = vm::ports::create_port(cap, &input).map_err(Failure::from);
+            let status = step(
+                name,
+                format_args!("creating SynIC port {:#x}", port.id),
+                made,
+            )?;
+            if status != HvStatus::SUCCESS {
+                log::error!("partition {name}: SynIC port {:#x}: {status:?}", port.id);
+                return Err(());
+            }
+            log::info!(
+                "partition {name}: SynIC port {:#x} ({}) to VP {} SINT {}",
+                port.id,
+                if port.kind == tessera_boot_plan::synic::EVENT {
+                    "event"
+                } else {
+                    "message"
+                },
+                port.vp,
+                port.sint
+            );
+        }
+        Ok(())
+    }
+
+    /// `partitions[index]`'s SynIC connections (TLFS `HvCallConnectPort`),
+    /// each to a port of a partition of this manager (the manifest checked).
+    fn connect_ports(partitions: &[Partition], index: usize) -> Result<(), ()> {
+        let partition = &partitions[index];
+        let name = partition.name();
+        let cap = partition.slot.ok_or(())?;
+        for connection in partition.spec.synic.connections() {
+            let target = partitions
+                .iter()
+                .find(|p| p.spec.badge == connection.partition)
+                .and_then(|p| Some((p.name(), p.slot?)));
+            let Some((target_name, target_cap)) = target else {
+                log::error!(
+                    "partition {name}: connection {:#x}: partition {} was not made",
+                    connection.id,
+                    connection.partition
+                );
+                return Err(());
+            };
+            let input = partition_manager::ports::connect_input(connection);
+            let made = vm::ports::connect_port(cap, target_cap, &input).map_err(Failure::from);
+            let status = step(
+                name,
+                format_args!("connecting {:#x} to {target_name}", connection.id),
+                made,
+            )?;
+            if status != HvStatus::SUCCESS {
+                log::error!(
+                    "partition {name}: connection {:#x}: {status:?}",
+                    connection.id
+                );
+                return Err(());
+            }
+            log::info!(
+                "partition {name}: SynIC connection {:#x} to port {:#x} of {target_name}",
+                connection.id,
+                connection.port
+            );
+        }
         Ok(())
     }
 
@@ -764,8 +853,20 @@ mod component {
             manager.partitions.len(),
             data.len()
         );
-        for index in 0..manager.partitions.len() {
-            if setup(&mut manager.partitions[index], &mut slots, &mut window).is_err() {
+        let mut ready = alloc::vec![false; manager.partitions.len()];
+        for (index, ready) in ready.iter_mut().enumerate() {
+            *ready = setup(&mut manager.partitions[index], &mut slots, &mut window).is_ok();
+        }
+        // Every port before any connection: a connection may reach a port
+        // of a partition made after its own.
+        for (index, ready) in ready.iter_mut().enumerate() {
+            *ready = *ready && create_ports(&manager.partitions[index]).is_ok();
+        }
+        for (index, ready) in ready.iter_mut().enumerate() {
+            *ready = *ready && connect_ports(&manager.partitions, index).is_ok();
+        }
+        for (index, ready) in ready.into_iter().enumerate() {
+            if !ready || start(&manager.partitions[index]).is_err() {
                 manager.end(index, Outcome::SetupFailed);
             }
         }

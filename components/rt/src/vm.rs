@@ -477,3 +477,109 @@ mod tests {
         assert_eq!(name_words(&long), [u64::from_le_bytes(*b"aaaaaaaa"); 4]);
     }
 }
+
+/// Ports and connections between partitions (ABI 9, system calls 48-53):
+/// the TLFS's `HvCallCreatePort`, `HvCallDeletePort`, `HvCallConnectPort`
+/// and `HvCallDisconnectPort` with partition capabilities (WRITE) in place
+/// of partition IDs, and a component's post and signal to a port. Each
+/// answers the call's `HV_STATUS` (`Ok(HvStatus::SUCCESS)` when it was
+/// done); `Err` is a system-call error (a capability, `NoSynic`).
+pub mod ports {
+    use super::{Error, MESSAGE_WORDS, Syscall, invoke, write_message_buffer};
+    use tlfs::port::{HvInputConnectPort, HvInputCreatePort};
+    use tlfs::{HvMessageType, HvStatus};
+    use zerocopy::IntoBytes;
+
+    fn status_call(
+        number: Syscall,
+        cap: u32,
+        words: [u64; MESSAGE_WORDS],
+    ) -> Result<HvStatus, Error> {
+        let out = invoke(number, cap, words, tessera_abi::CapTransfer::NONE)?;
+        Ok(HvStatus(out.words[0] as u16))
+    }
+
+    fn write_block(bytes: &[u8]) {
+        let mut words = [0u64; 32];
+        for (word, chunk) in words.iter_mut().zip(bytes.chunks(8)) {
+            let mut full = [0u8; 8];
+            full[..chunk.len()].copy_from_slice(chunk);
+            *word = u64::from_le_bytes(full);
+        }
+        write_message_buffer(&words[..bytes.len().div_ceil(8)]);
+    }
+
+    /// `HvCallCreatePort` in `partition` (its partition fields 0).
+    pub fn create_port(partition: u32, input: &HvInputCreatePort) -> Result<HvStatus, Error> {
+        write_block(input.as_bytes());
+        status_call(Syscall::PartitionCreatePort, partition, [0; MESSAGE_WORDS])
+    }
+
+    /// `HvCallDeletePort`: port `id` of `partition`.
+    pub fn delete_port(partition: u32, id: u32) -> Result<HvStatus, Error> {
+        status_call(
+            Syscall::PartitionDeletePort,
+            partition,
+            [u64::from(id), 0, 0, 0, 0, 0],
+        )
+    }
+
+    /// `HvCallConnectPort`: `sender` to a port of `port_partition` (both
+    /// capability slots; the input's partition fields 0).
+    pub fn connect_port(
+        sender: u32,
+        port_partition: u32,
+        input: &HvInputConnectPort,
+    ) -> Result<HvStatus, Error> {
+        write_block(input.as_bytes());
+        status_call(
+            Syscall::PartitionConnectPort,
+            sender,
+            [u64::from(port_partition), 0, 0, 0, 0, 0],
+        )
+    }
+
+    /// `HvCallDisconnectPort`: connection `id` of `sender`.
+    pub fn disconnect_port(sender: u32, id: u32) -> Result<HvStatus, Error> {
+        status_call(
+            Syscall::PartitionDisconnectPort,
+            sender,
+            [u64::from(id), 0, 0, 0, 0, 0],
+        )
+    }
+
+    /// Posts `payload` (at most 240 bytes) as a message of `message_type`
+    /// to port `port` of `partition`.
+    pub fn post_message(
+        partition: u32,
+        port: u32,
+        message_type: HvMessageType,
+        payload: &[u8],
+    ) -> Result<HvStatus, Error> {
+        let mut block = [0u8; 240];
+        let size = payload.len().min(block.len());
+        block[..size].copy_from_slice(&payload[..size]);
+        write_block(&block[..size.max(1)]);
+        status_call(
+            Syscall::PartitionPostMessage,
+            partition,
+            [
+                u64::from(port),
+                u64::from(message_type.0),
+                payload.len() as u64,
+                0,
+                0,
+                0,
+            ],
+        )
+    }
+
+    /// Signals flag `flag` of event port `port` of `partition`.
+    pub fn signal_event(partition: u32, port: u32, flag: u16) -> Result<HvStatus, Error> {
+        status_call(
+            Syscall::PartitionSignalEvent,
+            partition,
+            [u64::from(port), u64::from(flag), 0, 0, 0, 0],
+        )
+    }
+}

@@ -10,6 +10,8 @@
 //! - `device_interrupts`: `PartitionAssertInterrupt` needs WRITE on the
 //!   partition and checks every word; the WRITE-only capability an
 //!   interrupt controller holds does nothing else.
+//! - `synic_ports`: the SynIC port system calls (48-53) with every
+//!   refusal, and a component's posts and signals to a partition's ports.
 //! - `lab`: small real-mode guests vm-probe builds and serves itself, for
 //!   the scenarios of issue 9: `overlays` (finding 1) and `replies`
 //!   (finding 3).
@@ -44,6 +46,7 @@ mod misuse;
 mod overlays;
 mod replies;
 mod states;
+mod synic_ports;
 
 tessera_rt::entry!(main);
 
@@ -70,5 +73,6 @@ fn main() {
         }
     }
     device_interrupts::run(&mut tap);
+    synic_ports::run(&mut tap);
     tap.finish()
 }

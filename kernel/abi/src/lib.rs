@@ -381,6 +381,44 @@ pub enum Syscall {
     /// a SynIC is [`Status::NoSynic`]; an index no VP has,
     /// [`Status::InvalidArgument`]. Since version 8.
     PartitionSynicRead = 47,
+    /// `HvCallCreatePort` (TLFS md `hypercalls/HvCallCreatePort.md`) in the
+    /// partition in `rdi` (WRITE), which will receive through the port:
+    /// the message buffer holds the 56-byte `HV_INPUT_CREATE_PORT`
+    /// (`tlfs::port::HvInputCreatePort`); its partition fields name no
+    /// partition (the capability does) and MUST be 0. Message and event
+    /// ports for one VP; the statuses are `tessera_synic::ports`'s. Answers
+    /// [`Status::Success`] with the `HV_STATUS` in word 0 (0: created),
+    /// or [`Status::NoSynic`]. Since version 9.
+    PartitionCreatePort = 48,
+    /// `HvCallDeletePort`: port word 0 of the partition in `rdi` (WRITE),
+    /// with the messages queued in it; connections to it become useless.
+    /// The `HV_STATUS` in word 0. Since version 9.
+    PartitionDeletePort = 49,
+    /// `HvCallConnectPort`: connects the partition in `rdi` (WRITE), which
+    /// will send, to a port of the partition whose capability (WRITE) is
+    /// in slot word 0 (the same partition or another); the message buffer
+    /// holds the 72-byte `HV_INPUT_CONNECT_PORT`
+    /// (`tlfs::port::HvInputConnectPort`), its partition fields 0. The
+    /// connection's ID is the sender's `HvCallPostMessage` /
+    /// `HvCallSignalEvent` connection ID. The `HV_STATUS` in word 0.
+    /// Since version 9.
+    PartitionConnectPort = 50,
+    /// `HvCallDisconnectPort`: connection word 0 of the partition in `rdi`
+    /// (WRITE); messages it posted stay queued. The `HV_STATUS` in word 0.
+    /// Since version 9.
+    PartitionDisconnectPort = 51,
+    /// A component posts a message to port word 0 of the partition in
+    /// `rdi` (WRITE), as a connection to it would (`HvCallPostMessage`):
+    /// word 1 the message type (non-zero, bit 31 clear: bit 31 is the
+    /// hypervisor's), word 2 the payload size (at most 240), the payload in
+    /// the message buffer. The `HV_STATUS` in word 0 (`INSUFFICIENT_BUFFERS`
+    /// when the port's 16 buffers are in use: nothing is dropped). Since
+    /// version 9.
+    PartitionPostMessage = 52,
+    /// A component signals flag word 1 (relative to the port's base) of
+    /// event port word 0 of the partition in `rdi` (WRITE), as
+    /// `HvCallSignalEvent` would. The `HV_STATUS` in word 0. Since version 9.
+    PartitionSignalEvent = 53,
     /// The time of day: word 0 is nanoseconds since the Unix epoch (UTC),
     /// from the host's real-time clock as the kernel read it at boot,
     /// carried forward by the TSC. `rdi` is ignored: the time of day is no
@@ -398,7 +436,7 @@ pub const TIMERS_PER_COMPONENT: usize = 8;
 impl Syscall {
     /// Every system call, in number order (numbers may have gaps: each
     /// branch of the project owns a range).
-    pub const ALL: [Self; 42] = [
+    pub const ALL: [Self; 48] = [
         Self::Null,
         Self::ConsoleWrite,
         Self::Call,
@@ -440,6 +478,12 @@ impl Syscall {
         Self::TimerSignal,
         Self::PartitionSynicWrite,
         Self::PartitionSynicRead,
+        Self::PartitionCreatePort,
+        Self::PartitionDeletePort,
+        Self::PartitionConnectPort,
+        Self::PartitionDisconnectPort,
+        Self::PartitionPostMessage,
+        Self::PartitionSignalEvent,
         Self::WallClock,
     ];
 

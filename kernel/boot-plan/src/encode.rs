@@ -129,6 +129,8 @@ pub struct PartitionModel {
     pub hv1: Option<[u64; crate::HV1_WORDS]>,
     /// Its VPs' local APIC.
     pub apic: crate::manager::ApicKind,
+    /// Its SynIC ports and connections.
+    pub synic: crate::synic::SynicLinks,
 }
 
 /// See [`crate::Route`].
@@ -254,6 +256,7 @@ pub fn encode(model: &PlanModel) -> Vec<u8> {
                 apic: p.apic as u8,
                 vp_cpus,
                 hv1_words: p.hv1.unwrap_or_default().map(U64::new),
+                synic: p.synic.to_record(),
             }
         })
         .collect();
@@ -413,6 +416,7 @@ impl BootPlan<'_> {
                     vp_cpus: p.vp_cpus.to_vec(),
                     hv1: p.hv1,
                     apic: p.apic,
+                    synic: p.synic,
                 })
                 .collect(),
             routes: self

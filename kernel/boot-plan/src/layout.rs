@@ -1,4 +1,4 @@
-//! The on-disk records of format version 4, byte for byte.
+//! The on-disk records of format version 5, byte for byte.
 //!
 //! Every field is a byte array or a little-endian integer of alignment 1, so
 //! the records can be viewed in place at any address. [`crate::BootPlan`]
@@ -188,6 +188,8 @@ pub struct PartitionRecord {
     pub vp_cpus: [u8; crate::MAX_VPS as usize],
     /// Its Hv#1 configuration (`PartitionSetHv1`'s words); 0 without.
     pub hv1_words: [U64; crate::HV1_WORDS],
+    /// Its SynIC ports and connections (version 5, [`crate::synic`]).
+    pub synic: crate::synic::SynicLinksRecord,
 }
 
 /// A route: exits of one kind of a partition to a component endpoint.
@@ -235,7 +237,7 @@ const _: () = assert!(size_of::<ModuleRecord>() == 16);
 const _: () = assert!(core::mem::offset_of!(ModuleRecord, cmdline_offset) == 4);
 const _: () = assert!(core::mem::offset_of!(ModuleRecord, cmdline_len) == 8);
 const _: () = assert!(core::mem::offset_of!(Header, modules) == 112);
-const _: () = assert!(size_of::<PartitionRecord>() == 192);
+const _: () = assert!(size_of::<PartitionRecord>() == 360);
 const _: () = assert!(size_of::<RouteRecord>() == 32);
 const _: () = assert!(core::mem::offset_of!(Header, partitions) == 96);
 const _: () = assert!(core::mem::offset_of!(Header, strings) == 120);

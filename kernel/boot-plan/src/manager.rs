@@ -20,12 +20,14 @@
 //! share that slot. The manager passes the slot to
 //! `PartitionInstallIntercept`.
 //!
-//! # Format, version 3
+//! # Format, version 4
 //!
 //! Version 2 adds each partition's Hv#1 configuration (`hv1`,
 //! `hv1_words`) to version 1. Version 3 adds the module section (the boot
 //! modules of Multiboot partitions: [`ModuleSpecRecord`]), and each
 //! partition record grows by 8 bytes (`modules_first`, `modules_count`).
+//! Version 4 adds each partition's SynIC ports and connections
+//! ([`crate::synic`], 168 bytes at offset 208).
 //! Data of other versions is refused.
 //!
 //! Little-endian, fixed-size records of byte-aligned fields
@@ -37,7 +39,7 @@
 //! | offset | size | field | meaning |
 //! | ---: | ---: | --- | --- |
 //! | 0 | 4 | `magic` | `b"TSMD"` ([`MAGIC`]) |
-//! | 4 | 2 | `version` | [`FORMAT_VERSION`] (3) |
+//! | 4 | 2 | `version` | [`FORMAT_VERSION`] (4) |
 //! | 6 | 2 | `header_size` | 64 ([`HEADER_SIZE`]) |
 //! | 8 | 4 | `total_size` | length of the data; bytes after it (the region's page padding) are ignored |
 //! | 12 | 4 | `checksum` | FNV-1a (32-bit, [`crate::checksum`]) of bytes `16..total_size` |
@@ -52,7 +54,7 @@
 //! Sections appear in that order, 8-aligned, each at or after the end of
 //! the previous one, within `total_size`.
 //!
-//! Partition record (208 bytes):
+//! Partition record (376 bytes):
 //!
 //! | offset | size | field | meaning |
 //! | ---: | ---: | --- | --- |
@@ -76,6 +78,7 @@
 //! | 200 | 2 | `modules_first` | its boot modules: index of the first in the module section |
 //! | 202 | 2 | `modules_count` | how many, at most [`MAX_GUEST_MODULES`]; 0 for ELF64 |
 //! | 204 | 4 | reserved | 0 |
+//! | 208 | 168 | `synic` | its SynIC ports and connections ([`crate::synic::SynicLinksRecord`]) |
 //!
 //! Route record (32 bytes): `kind` (u64, `tessera_abi::vm::intercept`),
 //! `parameter` (u64, [`crate::route`]), `state` (u64,
@@ -111,7 +114,7 @@ pub const MANAGER_DATA_SLOT: u32 = 63;
 /// First bytes of manager data.
 pub const MAGIC: [u8; 4] = *b"TSMD";
 /// The format version this module reads and writes.
-pub const FORMAT_VERSION: u16 = 3;
+pub const FORMAT_VERSION: u16 = 4;
 /// Size of [`ManagerHeader`].
 pub const HEADER_SIZE: usize = 64;
 
@@ -195,6 +198,8 @@ pub struct PartitionSpecRecord {
     pub modules_count: U16,
     /// Reserved, 0.
     pub reserved2: [u8; 4],
+    /// Its SynIC ports and connections (version 4, [`crate::synic`]).
+    pub synic: crate::synic::SynicLinksRecord,
 }
 
 /// One boot module of a (Multiboot) partition.
@@ -234,7 +239,8 @@ pub struct RouteSpecRecord {
 }
 
 const _: () = assert!(size_of::<ManagerHeader>() == HEADER_SIZE);
-const _: () = assert!(size_of::<PartitionSpecRecord>() == 208);
+const _: () = assert!(size_of::<PartitionSpecRecord>() == 376);
+const _: () = assert!(core::mem::offset_of!(PartitionSpecRecord, synic) == 208);
 const _: () = assert!(size_of::<RouteSpecRecord>() == 32);
 const _: () = assert!(size_of::<ModuleSpecRecord>() == 16);
 const _: () = assert!(core::mem::offset_of!(ManagerHeader, checksum) + 4 == CHECKSUM_START);
@@ -572,6 +578,9 @@ pub struct PartitionSpec<'a> {
     /// Its boot modules, in order (at most [`GuestFormat::max_modules`]):
     /// a Multiboot guest's modules, or a Linux guest's initrd.
     pub modules: Modules<'a>,
+    /// Its SynIC ports and connections, each checked on its own
+    /// ([`crate::synic::SynicLinks::from_record`]).
+    pub synic: crate::synic::SynicLinks,
 }
 
 /// Checked manager data, borrowing the bytes.
@@ -762,6 +771,7 @@ impl<'a> ManagerData<'a> {
             if !hv1_ok {
                 return Err(value("hv1"));
             }
+            crate::synic::SynicLinks::from_record(&p.synic, p.vp_count).map_err(value)?;
             if self
                 .partitions
                 .iter()
@@ -958,6 +968,8 @@ impl<'a> ManagerData<'a> {
                 records: self.modules_of(p).unwrap_or(&[]).iter(),
                 blob: self.blob,
             },
+            // Checked by `check`.
+            synic: crate::synic::SynicLinks::from_record(&p.synic, p.vp_count).unwrap_or_default(),
         }
     }
 
@@ -1026,6 +1038,8 @@ pub struct PartitionInput<'a> {
     /// Its boot modules (Multiboot only), in order, with the bytes from
     /// their boot modules.
     pub modules: &'a [ModuleSpec<'a>],
+    /// Its SynIC ports and connections.
+    pub synic: crate::synic::SynicLinks,
 }
 
 const fn align8(n: usize) -> usize {
@@ -1134,6 +1148,7 @@ fn pieces<E>(
             modules_first: u16_of(first_module),
             modules_count: u16_of(p.modules.len()),
             reserved2: [0; 4],
+            synic: p.synic.to_record(),
         };
         first_route += p.routes.len();
         first_module += p.modules.len();

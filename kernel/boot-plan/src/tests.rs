@@ -1051,6 +1051,7 @@ fn vm_model() -> PlanModel {
     });
     m.partitions = vec![
         PartitionModel {
+            synic: Default::default(),
             name: "demo".into(),
             manager: 3,
             image: 2,
@@ -1069,6 +1070,7 @@ fn vm_model() -> PlanModel {
             apic: crate::manager::ApicKind::Xapic,
         },
         PartitionModel {
+            synic: Default::default(),
             name: "mb".into(),
             manager: 3,
             image: 2,
@@ -1176,7 +1178,7 @@ fn partitions_round_trip() {
     assert_eq!(encode(&plan.to_model()), bytes);
     assert_eq!(
         bytes.len(),
-        HEADER_SIZE + 4 * 40 + 4 * 56 + 3 * 40 + 5 * 16 + 2 * 192 + 7 * 32 + 16 + 29 + 14
+        HEADER_SIZE + 4 * 40 + 4 * 56 + 3 * 40 + 5 * 16 + 2 * 360 + 7 * 32 + 16 + 29 + 14
     );
     assert_eq!(plan.partition_count(), 2);
     assert_eq!(plan.route_count(), 7);
@@ -1267,13 +1269,13 @@ fn partition_records() {
     check(&|m| m.partitions[0].vp_cpus = vec![4], value(0, "vp_cpus"));
     check(&|m| m.partitions[0].badge = 0, value(0, "badge"));
     // Hv#1 words the kernel refuses: without the required privileges, with
-    // PostMessages (not implemented), with a bit the words do not carry.
+    // AccessStatsReg (not implemented), with a bit the words do not carry.
     check(
         &|m| m.partitions[1].hv1 = Some([0; HV1_WORDS]),
         value(1, "hv1"),
     );
     check(
-        &|m| m.partitions[0].hv1.as_mut().unwrap()[0] |= 1 << 36,
+        &|m| m.partitions[0].hv1.as_mut().unwrap()[0] |= 1 << 8,
         value(0, "hv1"),
     );
     check(
@@ -1680,4 +1682,59 @@ fn header_alone() {
             "length {length}"
         );
     }
+}
+
+/// A partition's SynIC ports and connections (version 5) survive the plan,
+/// and one the kernel could never make is refused at parse time.
+#[test]
+fn synic_links_round_trip_and_are_checked() {
+    use crate::synic::{ConnectionDecl, EVENT, MESSAGE, PortDecl, SynicLinks};
+    let mut model = vm_model();
+    let mut links = SynicLinks::default();
+    links
+        .push_port(PortDecl {
+            id: 0x10,
+            kind: EVENT,
+            sint: 3,
+            vp: 0,
+            base_flag: 8,
+            flag_count: 4,
+        })
+        .unwrap();
+    links
+        .push_connection(ConnectionDecl {
+            id: 0x20,
+            port: 0x11,
+            kind: MESSAGE,
+            partition: 6,
+        })
+        .unwrap();
+    model.partitions[0].synic = links;
+    assert_eq!(parse_model(&model), Ok(model.clone()));
+    let plan_bytes = encode(&model);
+    let plan = BootPlan::parse(&plan_bytes).unwrap();
+    assert_eq!(plan.partition(0).unwrap().synic.ports().len(), 1);
+    assert_eq!(
+        plan.partition(0).unwrap().synic.connections()[0].partition,
+        6
+    );
+    // VP 1 of a partition with one VP.
+    let mut bad = links;
+    bad.push_port(PortDecl {
+        id: 0x12,
+        kind: MESSAGE,
+        sint: 2,
+        vp: 1,
+        ..PortDecl::default()
+    })
+    .unwrap();
+    model.partitions[0].synic = bad;
+    assert_eq!(
+        parse_model(&model),
+        Err(PlanError::BadValue {
+            section: Section::Partitions,
+            index: 0,
+            field: "synic port",
+        })
+    );
 }

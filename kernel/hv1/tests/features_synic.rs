@@ -1,11 +1,8 @@
 //! `hv-synic`, `hv-stimer` and `hv-stimer-direct`: served by the kernel
-//! and the `synic` component (issue 14), with QEMU's CPUID bits;
-//! `HvCallPostMessage` and `HvCallSignalEvent` stay modelled, so a
-//! deployment's `hv-synic` leaves their privileges out.
+//! and the `synic` component (issue 14), with QEMU's CPUID bits, the
+//! privileges of `HvCallPostMessage` and `HvCallSignalEvent` included.
 
-use tessera_hv1::cpuid::{
-    CpuidRegister, FeatureError, FeatureScope, Hv1Config, NOT_WIRED_FEATURES, Violation, cpuid,
-};
+use tessera_hv1::cpuid::{FeatureError, FeatureScope, Hv1Config, NOT_WIRED_FEATURES, cpuid};
 use tessera_hv1::hypercall::HypercallPolicy;
 use tessera_hv1::synthetic_msr::{
     MsrContext, MsrFault, MsrPolicy, PartitionMsrs, ReferenceCounter, VpMsrs, read,
@@ -24,7 +21,7 @@ fn modelled(names: &[&'static str]) -> Result<Hv1Config, FeatureError<'static>> 
 }
 
 /// The three names are a deployment's now; its `hv-synic` grants the
-/// registers without the two hypercalls the kernel does not serve yet.
+/// registers and both hypercalls, as QEMU's.
 #[test]
 fn accepted_for_deployments() {
     for name in SYNIC {
@@ -36,7 +33,7 @@ fn accepted_for_deployments() {
     let time = 1 << 1 | 1 << 9;
     assert_eq!(
         regs(&all, 0x4000_0003),
-        [0x60 | time | 1 << 2 | 1 << 3, 0, 0, 1 << 19]
+        [0x60 | time | 1 << 2 | 1 << 3, 1 << 4 | 1 << 5, 0, 1 << 19]
     );
     // The dependencies hold in the kernel's scope too.
     assert_eq!(
@@ -100,22 +97,14 @@ fn dependencies() {
 }
 
 #[test]
-fn the_kernel_refuses_the_hypercalls_until_it_serves_them() {
+fn the_kernel_serves_the_hypercalls() {
     let all = modelled(&["hv-time", "hv-synic", "hv-stimer", "hv-stimer-direct"]).unwrap();
     assert!(all.validate_modelled().is_empty());
-    let refused: Vec<_> = all.validate_implemented().iter().collect();
-    assert_eq!(
-        refused,
-        [Violation::Unimplemented {
-            register: CpuidRegister::Privileges,
-            bits: 1 << 36 | 1 << 37
-        },]
-    );
-    let text = refused[0].to_string();
-    assert!(
-        text.contains("PostMessages") && text.contains("SignalEvents"),
-        "{text}"
-    );
+    assert!(all.validate_implemented().is_empty());
+    // Taking one away (Tessera's names) leaves the other.
+    let posts_only = Hv1Config::from_features(["hv-synic", "hv-signal-events=off"]).unwrap();
+    assert_eq!(regs(&posts_only, 0x4000_0003)[1], 1 << 4);
+    assert!(posts_only.validate_implemented().is_empty());
 }
 
 #[test]

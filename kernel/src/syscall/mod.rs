@@ -5,6 +5,7 @@ mod build;
 mod caps;
 mod console_input;
 mod fastpath;
+mod synic;
 mod time;
 mod vm;
 use crate::ipc_glue::{cap_status, ipc_status, message_of, write_delivery};
@@ -195,6 +196,12 @@ fn dispatch(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
         Syscall::TimerSignal => time::timer_signal(kernel, thread, selector),
         Syscall::PartitionSynicWrite => vm::partition_synic_write(kernel, thread, selector),
         Syscall::PartitionSynicRead => vm::partition_synic_read(kernel, thread, selector),
+        Syscall::PartitionCreatePort => synic::create_port(kernel, thread, selector),
+        Syscall::PartitionDeletePort => synic::delete_port(kernel, thread, selector),
+        Syscall::PartitionConnectPort => synic::connect_port(kernel, thread, selector),
+        Syscall::PartitionDisconnectPort => synic::disconnect_port(kernel, thread, selector),
+        Syscall::PartitionPostMessage => synic::post_message(kernel, thread, selector),
+        Syscall::PartitionSignalEvent => synic::signal_event(kernel, thread, selector),
         Syscall::WallClock => time::wall_clock(kernel, thread),
     }
 }

@@ -14,7 +14,7 @@ use tessera_npt::GuestRights;
 use tessera_vcpu::registers::VpRegisters;
 use tlfs::register::HvRegisterName;
 
-fn words(kernel: &Kernel, thread: ThreadId) -> [u64; 6] {
+pub(super) fn words(kernel: &Kernel, thread: ThreadId) -> [u64; 6] {
     words_of(&kernel.threads[&thread].context)
 }
 
@@ -22,7 +22,7 @@ fn selector(word: u64) -> Result<u32> {
     u32::try_from(word).map_err(|_| cap_status(CapError::InvalidSelector))
 }
 
-fn partition_of(
+pub(super) fn partition_of(
     kernel: &Kernel,
     thread: ThreadId,
     cap: u64,

@@ -4,6 +4,7 @@
 use super::exits::Next;
 use super::forward::{Pending, PendingKind};
 use super::parameter_memory::{GuestXmm, ParameterMemory};
+use super::synic_ipc;
 use crate::sched::Keep;
 use crate::state::Kernel;
 use tessera_abi::Status;
@@ -11,7 +12,7 @@ use tessera_abi::vm::intercept;
 use tessera_capability::{PartitionId, VpId};
 use tessera_exit_protocol::{Exit, MemoryAccess};
 use tessera_hv1::dispatch::{self, Action, Outcome};
-use tessera_hv1::hypercall::{Caller, CpuMode, HypercallRegisters};
+use tessera_hv1::hypercall::{Caller, CpuMode, HypercallRegisters, ParamFailure};
 use tessera_hv1::synthetic_msr::{self, Effect, MsrContext, MsrFault, MsrPolicy, PartitionMsrs};
 use tessera_hv1::{DispatchPolicy, Hv1Config};
 
@@ -319,6 +320,29 @@ impl Kernel {
             &state.dispatch_policy,
             state.msrs.hypercalls_enabled(),
         );
+        // `HvCallPostMessage` and `HvCallSignalEvent` of a partition with
+        // a SynIC: the input block read here, the call completed below,
+        // once the borrows of the VP and the partition end (`synic_ipc`).
+        let mut synic_call = None;
+        let outcome = match outcome {
+            Outcome::Forward(call)
+                if target.synic.is_some() && synic_ipc::is_synic_call(call.code) =>
+            {
+                match synic_ipc::read_call(&call, &memory) {
+                    Ok(input) => {
+                        synic_call = Some((call, input));
+                        Outcome::Forward(call)
+                    }
+                    Err(ParamFailure::Status(status)) => {
+                        Outcome::Complete(dispatch::completed(&call, status))
+                    }
+                    Err(ParamFailure::MemoryIntercept { gpa, access }) => {
+                        Outcome::MemoryIntercept { call, gpa, access }
+                    }
+                }
+            }
+            other => other,
+        };
         let completion = match outcome {
             Outcome::Fault(_) => {
                 *record.vmcb.event_inj_mut() = super::exits::invalid_opcode();
@@ -342,6 +366,10 @@ impl Kernel {
                 };
                 return self.report_to_lifecycle(cpu, vp, exit);
             }
+        };
+        let completion = match synic_call {
+            Some((call, input)) => dispatch::completed(&call, self.synic_call(partition, &input)),
+            None => completion,
         };
         let mut next = Next::Resume;
         match completion.action {

@@ -104,6 +104,7 @@ pub mod pending;
 pub mod run;
 pub mod skip;
 pub mod synic;
+pub mod synic_ipc;
 pub mod tables;
 pub mod teardown;
 pub mod time;

@@ -24,7 +24,7 @@ use tessera_synic::{
 };
 
 /// Each partition's `Synic` holds that one partition.
-const ONLY: PartitionRef = PartitionRef(0);
+pub(super) const ONLY: PartitionRef = PartitionRef(0);
 
 /// A partition's SynIC state.
 pub type PartitionSynic = Synic<SynicFrames>;
@@ -170,6 +170,10 @@ impl Kernel {
         };
         let mut synic = alloc::boxed::Box::new(PartitionSynic::new());
         synic.add_partition(policy, alloc::vec::Vec::new());
+        // Port serials unique to this partition slot's generation: a
+        // connection to a port of a partition gone never reaches a port of
+        // the one that takes its slot (`synic_ipc::port_of`).
+        synic.set_serial_base(u64::from(partition.generation()) << 32);
         target.synic = Some(synic);
         for vp in target.vps.clone() {
             self.synic_add_vp(vp)?;
@@ -281,11 +285,11 @@ impl Kernel {
         }
     }
 
-    fn synic_of(&self, partition: PartitionId) -> Option<&PartitionSynic> {
+    pub(super) fn synic_of(&self, partition: PartitionId) -> Option<&PartitionSynic> {
         self.partitions.get(partition)?.synic.as_deref()
     }
 
-    fn synic_of_mut(&mut self, partition: PartitionId) -> Option<&mut PartitionSynic> {
+    pub(super) fn synic_of_mut(&mut self, partition: PartitionId) -> Option<&mut PartitionSynic> {
         self.partitions.get_mut(partition)?.synic.as_deref_mut()
     }
 
@@ -306,7 +310,7 @@ impl Kernel {
     }
 
     /// `partition`'s reference time now (100 ns units).
-    fn reference_now(&self, partition: PartitionId) -> u64 {
+    pub(super) fn reference_now(&self, partition: PartitionId) -> u64 {
         self.partitions
             .get(partition)
             .and_then(|p| p.hv1.as_ref())

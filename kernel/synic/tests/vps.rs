@@ -79,3 +79,60 @@ fn taking_the_pages_resets_the_vp_and_its_timers() {
     );
     assert!(synic.take_pages(partition, 5).is_none());
 }
+
+/// A VP reset (`add_vp` again, as a partition reset does) or reaped
+/// (`take_pages`) drops the messages queued for it and gives their
+/// buffers back to the port: the port takes 16 more, not none (the old
+/// code kept the buffers of a dropped queue in use for ever).
+#[test]
+fn a_reset_vp_gives_its_queued_buffers_back() {
+    use tessera_synic::Owner;
+    use tessera_synic::ports::{ConnectSpec, PortKind, PortSpec};
+    use tlfs::{HvMessageType, HvStatus};
+    let mut synic: Synic<MemoryPages> = Synic::new();
+    let partition = synic.add_partition(policy(), vec![MemoryPages::new()]);
+    let sint = Sint::ALL[2];
+    let enable = |synic: &mut Synic<MemoryPages>| {
+        synic
+            .write_synic(partition, 0, SynicMsr::Simp, 0x10 << 12 | 1, 0)
+            .unwrap();
+        synic
+            .write_synic(partition, 0, SynicMsr::Scontrol, 1, 0)
+            .unwrap();
+    };
+    enable(&mut synic);
+    let spec = PortSpec {
+        id: 5,
+        kind: PortKind::Message,
+        vp: 0,
+        sint,
+    };
+    synic.create_port(partition, spec, Owner::Manifest).unwrap();
+    let connect = ConnectSpec {
+        id: 6,
+        port: 5,
+        port_type: spec.kind.port_type(),
+    };
+    synic
+        .connect(partition, connect, partition, Owner::Manifest)
+        .unwrap();
+    let post = |synic: &mut Synic<MemoryPages>| {
+        synic.post_message(partition, 6, HvMessageType(1), b"x", 0)
+    };
+    let fill = |synic: &mut Synic<MemoryPages>| {
+        // One in the slot, 16 queued, then refused.
+        for _ in 0..17 {
+            assert!(post(synic).is_ok());
+        }
+        assert_eq!(post(synic), Err(HvStatus::INSUFFICIENT_BUFFERS));
+    };
+    fill(&mut synic);
+    assert!(synic.add_vp(partition, 0, MemoryPages::new()));
+    enable(&mut synic);
+    fill(&mut synic);
+    let pages = synic.take_pages(partition, 0).unwrap();
+    assert!(synic.add_vp(partition, 0, pages));
+    enable(&mut synic);
+    synic.pages_mut(partition, 0).unwrap().take_message(sint);
+    fill(&mut synic);
+}

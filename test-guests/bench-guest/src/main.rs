@@ -13,6 +13,8 @@
 //! bench: self-ipi <n>
 //! bench: timer-interrupt <n>
 //! bench: stimer-direct <n>
+//! bench: post-message <n>
+//! bench: signal-event-fast <n>
 //! ```
 //!
 //! `exit-bare` is an IN from a port nothing handles, which the kernel
@@ -36,6 +38,7 @@
 mod apic;
 mod loops;
 mod stimer;
+mod synic;
 
 use tessera_guest_framework::guest_ports::probe;
 use tessera_guest_framework::{Suite, cpu, ensure, failure, println};
@@ -86,9 +89,8 @@ fn main(suite: &mut Suite) {
     let port = least_ticks(|| loops::absent_port(ABSENT_PORT, ITERATIONS));
     let port_baseline = least_ticks(|| loops::absent_port_baseline(ITERATIONS));
     println!("bench: exit-bare {}", per_iteration(port, port_baseline));
-    if cpu::cpuid(0x4000_0001, 0).eax == HV1_INTERFACE {
-        hypercalls(suite);
-    } else {
+    let hypercalls_on = cpu::cpuid(0x4000_0001, 0).eax == HV1_INTERFACE && hypercalls(suite);
+    if !hypercalls_on {
         suite.note(format_args!(
             "bench-guest: no Hv#1 interface: no hypercall figures"
         ));
@@ -100,6 +102,13 @@ fn main(suite: &mut Suite) {
         } else {
             suite.note(format_args!(
                 "bench-guest: no direct-mode synthetic timers: no timer figure"
+            ));
+        }
+        if hypercalls_on && synic::offered() {
+            synic::run(suite, (&raw const PAGES) as u64 + 4096);
+        } else {
+            suite.note(format_args!(
+                "bench-guest: no SynIC hypercalls: no message or event figures"
             ));
         }
     } else {
@@ -149,8 +158,9 @@ pub(crate) fn per_iteration(ticks: u64, baseline: u64) -> u64 {
 }
 
 /// Enables hypercalls (guest OS ID, hypercall page) and measures the fast
-/// and the memory-based form of `HvCallNotifyLongSpinWait`.
-fn hypercalls(suite: &mut Suite) {
+/// and the memory-based form of `HvCallNotifyLongSpinWait`; whether they
+/// are enabled.
+fn hypercalls(suite: &mut Suite) -> bool {
     // The loader identity-maps RAM, so a static's address is its GPA.
     let pages = (&raw const PAGES) as u64;
     let (hypercall_page, input) = (pages, pages + 4096);
@@ -172,7 +182,7 @@ fn hypercalls(suite: &mut Suite) {
         Ok(())
     });
     if !enabled {
-        return;
+        return false;
     }
     let baseline = least_ticks(|| loops::vmmcall_baseline(ITERATIONS));
     let fast = least_ticks(|| loops::vmmcall(NOTIFY_LONG_SPIN_WAIT | FAST, 0, 0, ITERATIONS));
@@ -182,4 +192,5 @@ fn hypercalls(suite: &mut Suite) {
         "bench: hypercall-memory {}",
         per_iteration(memory, baseline)
     );
+    true
 }

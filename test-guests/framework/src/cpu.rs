@@ -160,6 +160,25 @@ pub fn vmmcall(control: u64) -> Result<u64, Caught> {
     })
 }
 
+/// Executes `vmmcall` with RCX = `control`, RDX = `input` and R8 =
+/// `output` (GPAs of a memory hypercall's blocks, or a fast call's
+/// values); the result (RAX), or `Err` with #UD.
+pub fn hypercall(control: u64, input: u64, output: u64) -> Result<u64, Caught> {
+    guarded(|| {
+        let result: u64;
+        // As `vmmcall`; the blocks at `input` and `output` are guest memory
+        // the caller owns and backs no Rust object (the hypervisor reads
+        // the input and may write the output), and a memory clobber is
+        // implied, so the caller's writes to the input happen before.
+        // SAFETY: only the declared registers change; the memory the call
+        // touches is the caller's, as just argued.
+        unsafe {
+            guarded_asm!("vmmcall"; inout("rcx") control => _, inout("rdx") input => _, inout("r8") output => _, out("rax") result);
+        }
+        result
+    })
+}
+
 /// Executes `int3`: `Err` with #BP unless something intercepts it.
 pub fn int3() -> Result<(), Caught> {
     // SAFETY: the guard resumes after the instruction.

@@ -13,12 +13,14 @@
 //! - [`entry!`] and [`run`]: the entry point of ELF64 guests, and what every
 //!   guest's Rust code starts with; the panic handler.
 //! - [`layout`]: where the image, the free RAM and the loader's structures are.
+//! - [`pages`]: pages of the free RAM, read and written volatile (for
+//!   the pages the hypervisor lays over them or reads).
 //! - [`paging`]: device windows outside RAM, mapped into the guest's own
 //!   page tables, and MMIO accesses of a chosen size.
 //!
 //! Unsafe code is confined to the modules that talk to the hardware
-//! (`port`, `cpu`, `exception`, `interrupt`, `entry`, `layout`, `paging`),
-//! each small.
+//! (`port`, `cpu`, `exception`, `interrupt`, `entry`, `layout`, `pages`,
+//! `paging`), each small.
 #![no_std]
 #![deny(unsafe_code)]
 
@@ -29,6 +31,7 @@ pub mod exit;
 mod failure;
 pub mod interrupt;
 pub mod layout;
+pub mod pages;
 pub mod paging;
 pub mod port;
 pub mod serial;

@@ -7,10 +7,10 @@
 use tessera_guest_framework::interrupt::{self, Eoi};
 use tessera_guest_framework::{Failure, Suite, cpu, ensure, ensure_eq, fail};
 
-use crate::memory;
 use crate::registers::{
     AUTO_EOI, EOM, MASKED, SIMP, SINT0, TIME_REF_COUNT, stimer_config, stimer_count,
 };
+use tessera_guest_framework::pages as memory;
 
 /// The SINT the message-mode timers use, and its vector.
 const TIMER_SINT: u32 = 2;

@@ -215,6 +215,7 @@ pub mod check {
         ROUTE_SLOTS = "route-slots": "A manager without enough free capability slots for its route capabilities.";
         SYNIC_ROUTE = "synic-route": "A partition with `hv-synic` whose SynIC registers (MSRs 0x40000080-0x4000009f) no one MSR route sends to a component other than its manager: the `synic` component validates them.";
         INTERRUPT_LINE = "interrupt-line": "A partition `lines` entry with a pin outside 0..=23, a pin given twice, a holder that is no component or holds two lines of the partition, no `eoi` route (the interrupt controller the line leads to) or no `apic`, a partition badge past the line slots, or a holder whose line slot is taken or whose priority is above the controller's.";
+        SYNIC_PORT = "synic-port": "A partition `ports` or `connections` entry the kernel could not make: a partition without `hv-synic`, more than 4 of either, an ID that is not 24 bits or is used twice, a type other than \"message\" or \"event\", a VP the partition does not have, a SINT past 15, event flags outside 0..2048 (or flags on a message port), or a connection to a partition of another manager or to a port it does not declare.";
         PLAN_REJECTED = "plan-rejected": "A manifest that passed every check but whose boot plan the kernel's decoder refuses (a bug in this crate; please report it).";
     }
 }

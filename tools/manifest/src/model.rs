@@ -85,6 +85,8 @@ pub struct Partition {
     pub modules: Vec<GuestModule>,
     /// Its interrupt lines: capabilities to its interrupt controller.
     pub lines: Vec<Line>,
+    /// Its SynIC ports and connections (`ports`, `connections`).
+    pub synic: tessera_boot_plan::synic::SynicLinks,
 }
 
 /// An interrupt line of a [`Partition`]: `holder` drives pin `pin` of the
@@ -422,6 +424,7 @@ impl Deployment {
                 vp_cpus: p.vp_cpus.clone(),
                 hv1: p.hv1,
                 apic: p.apic,
+                synic: p.synic,
             })
             .collect();
         let first_file = self.images.len() + self.guest_images.len();

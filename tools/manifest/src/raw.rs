@@ -54,6 +54,36 @@ pub(crate) struct RawPartition {
     /// `lines = [{ pin = 4, to = "devices" }]`: interrupt lines.
     #[serde(default)]
     pub lines: Vec<Spanned<RawLine>>,
+    /// `ports = [{ id = 0x10, type = "message", vp = 0, sint = 2 }]`: SynIC
+    /// ports the partition receives through.
+    #[serde(default)]
+    pub ports: Vec<Spanned<RawPort>>,
+    /// `connections = [{ id = 0x20, partition = "b", port = 0x10 }]`:
+    /// SynIC connections the partition sends through.
+    #[serde(default)]
+    pub connections: Vec<Spanned<RawConnection>>,
+}
+
+/// `{ id = 0x11, type = "event", vp = 0, sint = 3, base-flag = 8, flag-count = 4 }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawPort {
+    pub id: Spanned<i64>,
+    #[serde(rename = "type")]
+    pub kind: Spanned<String>,
+    pub vp: Spanned<i64>,
+    pub sint: Spanned<i64>,
+    pub base_flag: Option<Spanned<i64>>,
+    pub flag_count: Option<Spanned<i64>>,
+}
+
+/// `{ id = 0x20, partition = "b", port = 0x10 }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawConnection {
+    pub id: Spanned<i64>,
+    pub partition: Spanned<String>,
+    pub port: Spanned<i64>,
 }
 
 /// `linux = { kernel = "./vmlinuz", initrd = "./initrd.cpio", cmdline = "console=ttyS0" }`.

@@ -17,7 +17,9 @@
 //! (HvCallNotifyLongSpinWait), and, with its local APIC and direct-mode
 //! synthetic timers, `bench: eoi-x2apic <n>`, `bench: self-ipi <n>` and
 //! `bench: stimer-direct <n>` (a direct-mode timer's expiry to its
-//! handler), in instructions each, through its serial port. Last it boots boot/deployments/vm-bench-smp.toml, where the
+//! handler), and, with ports and connections to itself, `bench:
+//! post-message <n>` (HvPostMessage to its SINT's handler) and `bench:
+//! signal-event-fast <n>` (a fast HvSignalEvent), in instructions each, through its serial port. Last it boots boot/deployments/vm-bench-smp.toml, where the
 //! guest smp-bench prints `bench: ipi-remote-halted <n>`, `bench:
 //! port-read-remote-handler <n>` and `bench:
 //! ipi-remote-running <n>` (an IPI to a VP on the other host CPU,
@@ -128,6 +130,18 @@ pub const GUEST_PATHS: &[BenchPath] = &[
         name: "stimer-direct",
         label: "direct stimer expiry to handler",
         target: None,
+        kvm: None,
+    },
+    BenchPath {
+        name: "post-message",
+        label: "HvPostMessage to the handler",
+        target: Some(1500),
+        kvm: None,
+    },
+    BenchPath {
+        name: "signal-event-fast",
+        label: "fast HvSignalEvent (connection)",
+        target: Some(400),
         kvm: None,
     },
 ];
@@ -393,6 +407,8 @@ mod tests {
 [devices cpu0] INFO bench: bench: self-ipi 900
 [devices cpu0] INFO bench: bench: timer-interrupt 1500
 [devices cpu0] INFO bench: bench: stimer-direct 1200
+[devices cpu0] INFO bench: bench: post-message 1400
+[devices cpu0] INFO bench: bench: signal-event-fast 390
 [kernel cpu0 INFO] tessera: verdict pass
 ";
 
@@ -412,6 +428,8 @@ mod tests {
                 ("self-ipi".to_string(), 900),
                 ("timer-interrupt".to_string(), 1500),
                 ("stimer-direct".to_string(), 1200),
+                ("post-message".to_string(), 1400),
+                ("signal-event-fast".to_string(), 390),
             ]
         );
         let rows = measured(GUEST_PATHS, &figures, "bench-guest").unwrap();
@@ -462,7 +480,7 @@ mod tests {
         );
         assert!(
             table.ends_with(
-                "  2 of 7 paths with a target meet it (ratio: Linux KVM's count over ours)\n"
+                "  4 of 9 paths with a target meet it (ratio: Linux KVM's count over ours)\n"
             ),
             "{table}"
         );

@@ -339,6 +339,7 @@ pub fn init_room_warning(
                 hv1: p.hv1,
                 apic: p.apic,
                 modules,
+                synic: p.synic,
             })
             .collect();
         data += pages(encoded_size(&inputs) as u64);

@@ -87,6 +87,7 @@ fn with_inputs<R>(f: impl FnOnce(&[PartitionInput<'_>]) -> R) -> R {
     let b = routes_b();
     let inputs = [
         PartitionInput {
+            synic: Default::default(),
             name: "demo",
             image: &image_a,
             format: GuestFormat::Elf64,
@@ -102,6 +103,7 @@ fn with_inputs<R>(f: impl FnOnce(&[PartitionInput<'_>]) -> R) -> R {
             modules: &[],
         },
         PartitionInput {
+            synic: Default::default(),
             name: "mb",
             image: image_b,
             format: GuestFormat::Multiboot,
@@ -230,6 +232,7 @@ fn expect_input<'a>(
     error: ManagerDataError,
 ) {
     let mut input = PartitionInput {
+        synic: Default::default(),
         name: "demo",
         image: &IMAGE,
         format: GuestFormat::Elf64,
@@ -300,6 +303,7 @@ fn refused_inputs() {
     );
     let eight = [MODULES[0]; MAX_GUEST_MODULES];
     let input = PartitionInput {
+        synic: Default::default(),
         name: "demo",
         image: &IMAGE,
         format: GuestFormat::Multiboot,
@@ -364,10 +368,10 @@ fn refused_inputs() {
         value(DataSection::Modules, "cmdline"),
     );
     // Hv#1 words the kernel would refuse: nothing (AccessHypercallMsrs and
-    // AccessVpIndex are required), PostMessages (not implemented), a bit
+    // AccessVpIndex are required), AccessStatsReg (not implemented), a bit
     // the words do not carry (word 5 bits 63:40).
     let mut synic = hv1("");
-    synic[0] |= 1 << 36;
+    synic[0] |= 1 << 8;
     let mut stray = hv1("hv-relaxed");
     stray[5] |= 1 << 50;
     for words in [[0; HV1_WORDS], synic, stray] {
@@ -438,6 +442,7 @@ fn refused_inputs() {
     let image = [1u8; 8];
     let routes = routes_a();
     let one = PartitionInput {
+        synic: Default::default(),
         name: "a",
         image: &image,
         format: GuestFormat::Elf64,
@@ -757,6 +762,7 @@ proptest! {
             });
         }
         let input = PartitionInput {
+            synic: Default::default(),
             name: "p",
             image: &image,
             format: GuestFormat::Multiboot,

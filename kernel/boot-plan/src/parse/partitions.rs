@@ -35,6 +35,8 @@ impl<'a> BootPlan<'a> {
             if !hv1_ok {
                 return Err(value("hv1"));
             }
+            crate::synic::SynicLinks::from_record(&partition.synic, partition.vp_count)
+                .map_err(value)?;
             let manager = usize::from(partition.manager.get());
             let Some(manager_record) = self.components.get(manager) else {
                 return Err(PlanError::IndexOutOfRange {

@@ -89,6 +89,8 @@ pub struct Partition<'a> {
     pub hv1: Option<[u64; crate::HV1_WORDS]>,
     /// Its VPs' local APIC.
     pub apic: crate::manager::ApicKind,
+    /// Its SynIC ports and connections ([`crate::synic`]).
+    pub synic: crate::synic::SynicLinks,
 }
 
 /// A route: exits of one kind of a partition to an endpoint.
@@ -177,6 +179,9 @@ pub(super) fn partition_view<'a>(
         vp_cpus: &record.vp_cpus[..vps],
         hv1: (record.hv1 != 0).then(|| record.hv1_words.map(|w| w.get())),
         apic: crate::manager::ApicKind::from_u8(record.apic).unwrap_or_default(),
+        // Checked when the plan was parsed.
+        synic: crate::synic::SynicLinks::from_record(&record.synic, record.vp_count)
+            .unwrap_or_default(),
     }
 }
 

@@ -25,6 +25,8 @@ pub const SUPPORTED_FEATURES: &[&str] = &[
     "hv-synic",
     "hv-stimer",
     "hv-stimer-direct",
+    "hv-post-messages",
+    "hv-signal-events",
     "hv-enforce-cpuid",
     "hv-spinlocks=",
     "hv-vendor-id=",
@@ -49,10 +51,7 @@ pub const NOT_WIRED_REASON: &str = "not yet wired into the kernel";
 /// `IMPLEMENTED_*` masks.
 ///
 /// None now: `hv-synic`, `hv-stimer` and `hv-stimer-direct` are served
-/// (issue 14). In the kernel's scope `hv-synic` grants AccessSynicRegs
-/// only: `HvCallPostMessage` and `HvCallSignalEvent` (PostMessages,
-/// SignalEvents, which QEMU's `hv-synic` also sets) stay modelled until the
-/// kernel routes them.
+/// (issue 14), `hv-synic` with PostMessages and SignalEvents, as QEMU's.
 pub const NOT_WIRED_FEATURES: &[(&str, &str)] = &[];
 
 /// Which features [`Hv1Config::from_features_in`] accepts.
@@ -170,7 +169,8 @@ impl Hv1Config {
     /// | --- | --- |
     /// | `hv-vapic` | privilege `AccessIntrCtrlRegs` (bit 4) and leaf `0x40000004` EAX bit 3 `UseApicMsrs`, as in QEMU |
     /// | `hv-ipi` | leaf `0x40000004` EAX bit 10 `UseSyntheticClusterIpi` and bit 11 `UseExProcessorMasks`, as in QEMU |
-    /// | `hv-synic` | privilege `AccessSynicRegs` (bit 2): SCONTROL–EOM, SINT0–15; and, in the modelled scope only, `PostMessages` (bit 36), `SignalEvents` (bit 37): `HvCallPostMessage`, `HvCallSignalEvent`, as in QEMU (`hyperv_fill_cpuids`) |
+    /// | `hv-synic` | privilege `AccessSynicRegs` (bit 2): SCONTROL–EOM, SINT0–15; and `PostMessages` (bit 36), `SignalEvents` (bit 37): `HvCallPostMessage`, `HvCallSignalEvent`, as in QEMU (`hyperv_fill_cpuids`) |
+    /// | `hv-post-messages`, `hv-signal-events` | (Tessera's) `PostMessages`, `SignalEvents` alone: `=off` after `hv-synic` takes one call away |
     /// | `hv-stimer` | privilege `AccessSyntheticTimerRegs` (bit 3): STIMER0–3 CONFIG/COUNT; needs `hv-synic` and `hv-time`, as in QEMU |
     /// | `hv-stimer-direct` | leaf `0x40000003` EDX bit 19 `DirectSyntheticTimers`; needs `hv-stimer`, as in QEMU |
     ///
@@ -313,14 +313,16 @@ impl Hv1Config {
             }
             "hv-synic" => {
                 let on = boolean(name, value)?;
-                // The two hypercalls are modelled, not served (see
-                // `NOT_WIRED_FEATURES`).
-                let calls = on && scope == FeatureScope::Modelled;
+                // As QEMU's: the registers and both hypercalls.
                 self.privileges = p
                     .with_access_synic_regs(on)
-                    .with_post_messages(calls)
-                    .with_signal_events(calls);
+                    .with_post_messages(on)
+                    .with_signal_events(on);
             }
+            // Tessera's own, to take one hypercall away from a SynIC
+            // (`hv-post-messages=off`: HV_STATUS_ACCESS_DENIED).
+            "hv-post-messages" => self.privileges = p.with_post_messages(boolean(name, value)?),
+            "hv-signal-events" => self.privileges = p.with_signal_events(boolean(name, value)?),
             "hv-stimer" => {
                 self.privileges = p.with_access_synthetic_timer_regs(boolean(name, value)?);
             }

@@ -28,9 +28,11 @@ use tlfs::privilege::HvPartitionPrivilegeMask;
 /// | 4 | AccessIntrCtrlRegs | `HV_X64_MSR_EOI`, `HV_X64_MSR_ICR`, `HV_X64_MSR_TPR` (`tessera_lapic::hv`, served by the kernel for a VP with a local APIC) |
 /// | 15 | AccessTscInvariantControls | `HV_X64_MSR_TSC_INVARIANT_CONTROL` ([`time::tsc_invariant`](crate::time::tsc_invariant)) |
 /// | 52 | EnableExtendedHypercalls | `HvExtCallQueryCapabilities` ([`dispatch`](mod@crate::dispatch)) |
+/// | 36 | PostMessages | `HvCallPostMessage` (decoded here; completed by the kernel's SynIC, `kernel/src/vm/synic_ipc.rs`) |
+/// | 37 | SignalEvents | `HvCallSignalEvent` (likewise) |
 ///
 /// Not implemented, so never advertised: AccessStatsReg
-/// (8), AccessGuestIdleReg (10), AccessReenlightenmentControls (13), PostMessages (36), SignalEvents (37),
+/// (8), AccessGuestIdleReg (10), AccessReenlightenmentControls (13),
 /// ConnectPort (39), Debugging (43), AccessVSM (48), AccessVpRegisters (49),
 /// StartVirtualProcessor (53).
 pub const IMPLEMENTED_PRIVILEGES: HvPartitionPrivilegeMask = HvPartitionPrivilegeMask::new()
@@ -45,7 +47,9 @@ pub const IMPLEMENTED_PRIVILEGES: HvPartitionPrivilegeMask = HvPartitionPrivileg
     .with_access_partition_reference_tsc(true)
     .with_access_frequency_regs(true)
     .with_access_tsc_invariant_controls(true)
-    .with_enable_extended_hypercalls(true);
+    .with_enable_extended_hypercalls(true)
+    .with_post_messages(true)
+    .with_signal_events(true);
 
 /// Leaf `0x40000003` ECX: nothing (every bit reports a processor feature
 /// passed through to the partition, which Tessera does not do).
@@ -84,16 +88,12 @@ pub const IMPLEMENTED_RECOMMENDATIONS: HvImplementationRecommendationsEax =
         .with_use_ex_processor_masks(true);
 
 /// Privileges whose MSRs or hypercalls Tessera models in pure code but the
-/// kernel does not serve yet: PostMessages (36)
-/// and SignalEvents (37) (`HvCallPostMessage`, `HvCallSignalEvent`,
-/// `kernel/synic`). They pass
-/// [`Hv1Config::validate_modelled`](super::Hv1Config::validate_modelled),
-/// never [`Hv1Config::validate_implemented`](super::Hv1Config::validate_implemented):
-/// when the kernel wires one in, its bit moves to
-/// [`IMPLEMENTED_PRIVILEGES`].
-pub const MODELLED_PRIVILEGES: HvPartitionPrivilegeMask = HvPartitionPrivilegeMask::new()
-    .with_post_messages(true)
-    .with_signal_events(true);
+/// kernel does not serve yet: none now (PostMessages and SignalEvents
+/// moved to [`IMPLEMENTED_PRIVILEGES`] when the kernel's SynIC took
+/// `HvCallPostMessage` and `HvCallSignalEvent`, issue 14). A bit here
+/// passes [`Hv1Config::validate_modelled`](super::Hv1Config::validate_modelled),
+/// never [`Hv1Config::validate_implemented`](super::Hv1Config::validate_implemented).
+pub const MODELLED_PRIVILEGES: HvPartitionPrivilegeMask = HvPartitionPrivilegeMask::new();
 
 /// Leaf `0x40000003` EDX bits modelled but not served: none now.
 pub const MODELLED_FEATURES_EDX: HvFeatureIdentificationEdx = HvFeatureIdentificationEdx::new();
@@ -239,7 +239,7 @@ mod tests {
     fn masks() {
         assert_eq!(
             IMPLEMENTED_PRIVILEGES.into_bits(),
-            1 << 52 | 1 << 15 | 1 << 11 | 1 << 9 | 0b1111_1111
+            1 << 52 | 1 << 37 | 1 << 36 | 1 << 15 | 1 << 11 | 1 << 9 | 0b1111_1111
         );
         assert_eq!(
             IMPLEMENTED_FEATURES_EDX.into_bits(),

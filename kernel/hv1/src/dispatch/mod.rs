@@ -216,6 +216,14 @@ pub fn unrouted(call: &Hypercall) -> Completion {
         }
         _ => HvStatus::INVALID_HYPERCALL_CODE,
     };
+    completed(call, status)
+}
+
+/// The completion of a forwarded call that its handler answered with
+/// `status` and nothing else (no output, no action): `HvCallPostMessage`
+/// and `HvCallSignalEvent`, which the kernel's SynIC completes.
+#[must_use]
+pub fn completed(call: &Hypercall, status: HvStatus) -> Completion {
     Completion {
         convention: call.convention,
         writeback: call.complete(status, 0),

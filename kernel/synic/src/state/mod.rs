@@ -92,6 +92,15 @@ pub(crate) struct VpState<P> {
 }
 
 impl<P> VpState<P> {
+    /// Frees the buffers of every message queued for this VP.
+    fn drop_queued(&mut self, pools: &mut Vec<Option<PortEntry>>) {
+        for queue in &mut self.queues {
+            while !queue.is_empty() {
+                queue.pop(pools);
+            }
+        }
+    }
+
     /// A VP at creation or reset, over `pages`.
     fn reset(pages: P) -> Self {
         Self {
@@ -245,6 +254,9 @@ impl<P: SynicPages> Synic<P> {
         while part.vps.len() <= index {
             part.vps.push(VpState::reset(P::default()));
         }
+        // The messages queued for the VP's old state go with it, and
+        // their buffers back to their ports' pools.
+        part.vps[index].drop_queued(&mut part.ports);
         part.vps[index] = VpState::reset(pages);
         true
     }
@@ -257,7 +269,9 @@ impl<P: SynicPages> Synic<P> {
     where
         P: Default,
     {
-        let state = self.vp_mut(partition, vp)?;
+        let part = self.partition_mut(partition)?;
+        let state = part.vps.get_mut(vp as usize)?;
+        state.drop_queued(&mut part.ports);
         let pages = core::mem::take(&mut state.pages);
         *state = VpState::reset(P::default());
         Some(pages)

@@ -66,6 +66,15 @@ impl<P> PartitionState<P> {
 }
 
 impl<P: SynicPages> Synic<P> {
+    /// Makes the serial numbers of the ports this [`Synic`] creates from
+    /// now on start at `base`: a kernel that keeps one `Synic` per
+    /// partition gives each a base no earlier partition in the same slot
+    /// used, so a connection to a port of a destroyed partition never
+    /// reaches a port of the one that took its place.
+    pub fn set_serial_base(&mut self, base: u64) {
+        self.next_serial = self.next_serial.max(base);
+    }
+
     /// The ports partition `partition` owns.
     pub fn ports(&self, partition: PartitionRef) -> impl Iterator<Item = PortRecord> + '_ {
         self.partition(partition)
@@ -160,11 +169,38 @@ impl<P: SynicPages> Synic<P> {
             return Err(HvStatus::INVALID_CONNECTION_ID);
         }
         let port = self
-            .partition(port_partition)
-            .and_then(|p| p.ports[p.port_slot(spec.port)?].as_ref())
-            .map(|entry| entry.record)
+            .port(port_partition, spec.port)
             .ok_or(HvStatus::INVALID_PORT_ID)?;
-        if port.spec.kind.port_type() != spec.port_type {
+        self.connect_to(sender, spec, port_partition, port, owner)
+    }
+
+    /// Port `id` of `partition`, if it exists.
+    #[must_use]
+    pub fn port(&self, partition: PartitionRef, id: u32) -> Option<PortRecord> {
+        self.partition(partition)
+            .and_then(|p| p.ports[p.port_slot(id)?].as_ref())
+            .map(|entry| entry.record)
+    }
+
+    /// [`connect`](Self::connect) to `port` as another [`Synic`] holds it
+    /// (a kernel with one `Synic` per partition): `port_partition` is how
+    /// this one names that partition in its connection records.
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](Self::connect).
+    pub fn connect_to(
+        &mut self,
+        sender: PartitionRef,
+        spec: ConnectSpec,
+        port_partition: PartitionRef,
+        port: PortRecord,
+        owner: Owner,
+    ) -> Result<(), HvStatus> {
+        if !valid_id(spec.id) {
+            return Err(HvStatus::INVALID_CONNECTION_ID);
+        }
+        if port.spec.id != spec.port || port.spec.kind.port_type() != spec.port_type {
             return Err(HvStatus::INVALID_PORT_ID);
         }
         let part = self
@@ -225,20 +261,11 @@ impl<P: SynicPages> Synic<P> {
         Ok(())
     }
 
-    /// The live port a connection reaches, if it still exists.
-    pub(super) fn resolve(
-        &self,
-        sender: PartitionRef,
-        connection: u32,
-    ) -> Result<(PartitionRef, PortRecord), HvStatus> {
-        let record = self
-            .partition(sender)
-            .and_then(|p| p.connection(connection))
-            .ok_or(HvStatus::INVALID_CONNECTION_ID)?;
-        let address = record.port;
+    /// The port at `address` if it still exists: the same ID and the
+    /// serial the connection saw.
+    pub(super) fn live_port(&self, address: PortAddress) -> Result<PortRecord, HvStatus> {
         self.ports(address.partition)
             .find(|p| p.spec.id == address.id && p.serial == address.serial)
-            .map(|port| (address.partition, port))
             .ok_or(HvStatus::INVALID_PORT_ID)
     }
 }

@@ -11,7 +11,7 @@
 use tlfs::message::{HV_MESSAGE_MAX_PAYLOAD_BYTE_COUNT, HvMessage};
 use tlfs::{HvMessageType, HvStatus};
 
-use super::{Deliveries, Delivery, Synic};
+use super::{Deliveries, Delivery, PortAddress, Synic};
 use crate::event::set_flag;
 use crate::pages::SynicPages;
 use crate::ports::{PartitionRef, PortKind};
@@ -39,13 +39,48 @@ impl<P: SynicPages> Synic<P> {
         payload: &[u8],
         now: u64,
     ) -> Result<Deliveries, HvStatus> {
-        if message_type.0 == 0
-            || message_type.is_hypervisor()
-            || payload.len() > HV_MESSAGE_MAX_PAYLOAD_BYTE_COUNT
-        {
-            return Err(HvStatus::INVALID_PARAMETER);
-        }
-        let (target, port) = self.resolve(sender, connection)?;
+        check_message(message_type, payload)?;
+        let address = self.connection_target(sender, connection)?;
+        self.post_to_port(address, message_type, payload, now)
+    }
+
+    /// The port `sender`'s connection `connection` was made to: the
+    /// sender's half of both hypercalls, for a kernel that keeps the
+    /// sending and the receiving partition in different [`Synic`]s.
+    ///
+    /// # Errors
+    ///
+    /// `HV_STATUS_INVALID_CONNECTION_ID` if the sender has no such
+    /// connection.
+    pub fn connection_target(
+        &self,
+        sender: PartitionRef,
+        connection: u32,
+    ) -> Result<PortAddress, HvStatus> {
+        self.partition(sender)
+            .and_then(|p| p.connection(connection))
+            .map(|record| record.port)
+            .ok_or(HvStatus::INVALID_CONNECTION_ID)
+    }
+
+    /// The receiving half of `HvCallPostMessage`: queues the message for
+    /// the port at `address` (a port of this [`Synic`], with the serial
+    /// the connection saw) and delivers it if the slot is free.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`post_message`](Self::post_message) but
+    /// `HV_STATUS_INVALID_CONNECTION_ID`.
+    pub fn post_to_port(
+        &mut self,
+        address: PortAddress,
+        message_type: HvMessageType,
+        payload: &[u8],
+        now: u64,
+    ) -> Result<Deliveries, HvStatus> {
+        check_message(message_type, payload)?;
+        let target = address.partition;
+        let port = self.live_port(address)?;
         if port.spec.kind != PortKind::Message {
             return Err(HvStatus::INVALID_PORT_ID);
         }
@@ -73,6 +108,35 @@ impl<P: SynicPages> Synic<P> {
             let _ = out.push(delivery);
         }
         Ok(out)
+    }
+
+    /// The receiving half of `HvCallSignalEvent`: flag `flag` (relative
+    /// to the port's base) of the event port at `address`.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`signal_event`](Self::signal_event) but
+    /// `HV_STATUS_INVALID_CONNECTION_ID`.
+    pub fn signal_port(&mut self, address: PortAddress, flag: u16) -> Result<Deliveries, HvStatus> {
+        let port = self.live_port(address)?;
+        let PortKind::Event {
+            base_flag,
+            flag_count,
+        } = port.spec.kind
+        else {
+            return Err(HvStatus::INVALID_PORT_ID);
+        };
+        self.signal_route(
+            EventRoute {
+                partition: address.partition,
+                port: port.spec.id,
+                vp: port.spec.vp,
+                sint: port.spec.sint,
+                base_flag,
+                flag_count,
+            },
+            flag,
+        )
     }
 
     /// `HvCallSignalEvent` through the published routes only: the kernel's
@@ -109,25 +173,8 @@ impl<P: SynicPages> Synic<P> {
         if let Some(result) = self.signal_event_fast(sender, connection, flag) {
             return result;
         }
-        let (partition, port) = self.resolve(sender, connection)?;
-        let PortKind::Event {
-            base_flag,
-            flag_count,
-        } = port.spec.kind
-        else {
-            return Err(HvStatus::INVALID_PORT_ID);
-        };
-        self.signal_route(
-            EventRoute {
-                partition,
-                port: port.spec.id,
-                vp: port.spec.vp,
-                sint: port.spec.sint,
-                base_flag,
-                flag_count,
-            },
-            flag,
-        )
+        let address = self.connection_target(sender, connection)?;
+        self.signal_port(address, flag)
     }
 
     fn signal_route(&mut self, route: EventRoute, flag: u16) -> Result<Deliveries, HvStatus> {
@@ -220,4 +267,19 @@ impl<P: SynicPages> Synic<P> {
         }
         Ok(out)
     }
+}
+
+/// The checks of a message that need nothing but the message: "any 32-bit
+/// message type whose most significant bit is cleared, with the exception
+/// of zero", and at most 240 bytes of payload (TLFS md
+/// `hypercalls/HvCallPostMessage.md`; the hypercall layer refuses them
+/// first, a component's post meets them here).
+fn check_message(message_type: HvMessageType, payload: &[u8]) -> Result<(), HvStatus> {
+    if message_type.0 == 0
+        || message_type.is_hypervisor()
+        || payload.len() > HV_MESSAGE_MAX_PAYLOAD_BYTE_COUNT
+    {
+        return Err(HvStatus::INVALID_PARAMETER);
+    }
+    Ok(())
 }

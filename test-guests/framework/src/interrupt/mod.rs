@@ -308,3 +308,15 @@ pub fn cr8() -> u64 {
     unsafe { asm!("mov {}, cr8", out(reg) value, options(nomem, nostack, preserves_flags)) };
     value
 }
+
+/// Turns the bootstrap VP's local APIC on in x2APIC mode, software enabled
+/// with spurious vector 0xFF (IA32_APIC_BASE: global enable, x2APIC mode,
+/// BSP; SVR bit 8), for the guests whose interrupts come through it.
+pub fn x2apic_on() -> Result<(), crate::Caught> {
+    const IA32_APIC_BASE: u32 = 0x1B;
+    const APIC_PAGE: u64 = 0xFEE0_0000;
+    const BASE_EN_EXTD_BSP: u64 = 1 << 11 | 1 << 10 | 1 << 8;
+    const X2APIC_SVR: u32 = 0x80F;
+    crate::cpu::wrmsr(IA32_APIC_BASE, APIC_PAGE | BASE_EN_EXTD_BSP)?;
+    crate::cpu::wrmsr(X2APIC_SVR, 0x1FF)
+}

@@ -15,6 +15,7 @@ mod lines;
 mod linux;
 mod modules;
 mod partitions;
+mod ports;
 mod rights;
 mod slots;
 mod suggest;
@@ -189,6 +190,7 @@ pub(crate) fn validate(raw: &RawManifest, report: &mut Report<'_>) -> Option<Dep
         report,
     );
     lines::check_lines(raw, &infos, &mut partitions, &mut route_calls, report);
+    ports::check_ports(raw, &mut partitions, report);
     check_cycles(&infos, &route_calls, report);
     check_verdict(&infos, report);
     check_console_input(&infos, &partitions, report);

@@ -671,6 +671,7 @@ fn check_partition(
         apic,
         modules: modules.unwrap_or_default(),
         lines: Vec::new(),
+        synic: tessera_boot_plan::synic::SynicLinks::default(),
     };
     (Some(partition), manager)
 }

@@ -250,7 +250,8 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             "] INFO ok 75 - PartitionAssertInterrupt to a partition without local APICs fails with NoApic",
             "] INFO ok 76 - the interrupt capability (WRITE only) cannot create a VP: InsufficientRights",
             "] INFO ok 77 - the interrupt capability (WRITE only) cannot remove a mapping: InsufficientRights",
-            "] INFO vm-probe: all 77 checks ok",
+            "] INFO ok 112 - disconnecting again: INVALID_CONNECTION_ID",
+            "] INFO vm-probe: all 112 checks ok",
             "deployment verdict from vm-probe",
             VERDICT_PASS,
         ],
@@ -296,7 +297,8 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             "inject-nmis: every timer tick sends an NMI to the other CPUs",
             "host NMIs handled so far; the kernel goes on",
             "] INFO ok 45 - each of the two VPs found its own RBX after every exit answered with ReplyWait",
-            "] INFO vm-probe: all 77 checks ok",
+            "] INFO ok 112 - disconnecting again: INVALID_CONNECTION_ID",
+            "] INFO vm-probe: all 112 checks ok",
             "deployment verdict from vm-probe",
             VERDICT_PASS,
         ],
@@ -457,6 +459,12 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
              periodic check miscounted there: periodic timers under nested KVM are open in \
              issues 13 and 14; under TCG it runs",
         ),
+        ..SystemTest::DEFAULT
+    },
+    SystemTest {
+        name: "vm-synic-ipc",
+        deployment: Some("vm-synic-ipc"),
+        markers: VM_SYNIC_IPC_MARKERS,
         ..SystemTest::DEFAULT
     },
     SystemTest {

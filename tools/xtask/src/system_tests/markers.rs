@@ -93,6 +93,30 @@ pub const VM_APIC_MARKERS: &[&str] = &[
     VERDICT_PASS,
 ];
 
+/// `vm-synic-ipc`: the manager makes the ports and connections, and the
+/// three partitions' parts all pass.
+pub const VM_SYNIC_IPC_MARKERS: &[&str] = &[
+    "boot plan \"vm-synic-ipc\": 3 components",
+    "] INFO init: partition-manager: manager data for 3 partitions",
+    "partition ping: ",
+    "partition pong: ",
+    "partition denied: ",
+    "] INFO partition ping: SynIC port 0x22 (message) to VP 0 SINT 4",
+    "] INFO partition pong: SynIC port 0x11 (event) to VP 0 SINT 3",
+    "] INFO partition ping: SynIC connection 0x100 to port 0x10 of pong",
+    "] INFO partition denied: SynIC connection 0x300 to port 0x10 of pong",
+    "] INFO ping: # role: ping",
+    "] INFO pong: # role: pong",
+    "] INFO denied: # role: denied (no PostMessages or SignalEvents)",
+    "] INFO denied: ok 2 - without PostMessages and SignalEvents both calls answer HV_STATUS_ACCESS_DENIED on a connection that exists",
+    "] INFO ping: ok 5 - 17 messages to pong are taken (its slot, then its port's 16 buffers); the 18th is INSUFFICIENT_BUFFERS, nothing dropped",
+    "] INFO pong: ok 4 - 17 messages in order, each but the last with MessagePending, the next one delivered by EOM; then the slot is empty",
+    "] INFO pong: ok 5 - the 0 -> 1 rule: flag 8 set again raises no interrupt, flag 9 raises one",
+    "] INFO ping: ok 7 - pong's answer: a message of type 0x42 in SINT 2's slot",
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
 /// The SynIC and the synthetic timers (issue 14): every check of the
 /// `hv-synic` guest, by name, with the `synic` component serving the
 /// partition's SynIC registers.
@@ -104,7 +128,7 @@ pub const VM_SYNIC_MARKERS: &[&str] = &[
     "] INFO partition stimers: SynIC registers served (capability in slot ",
     "] INFO stimers: # tessera-guest: hv-synic starting",
     "] INFO stimers: ok 1 - x2APIC on, software enabled; free RAM for the SynIC pages",
-    "] INFO stimers: ok 2 - CPUID 0x40000003: AccessSynicRegs, AccessSyntheticTimerRegs, DirectSyntheticTimers; no PostMessages or SignalEvents",
+    "] INFO stimers: ok 2 - CPUID 0x40000003: AccessSynicRegs, AccessSyntheticTimerRegs, DirectSyntheticTimers, PostMessages, SignalEvents",
     "] INFO stimers: ok 3 - reset values: SCONTROL, SIEFP, SIMP 0, SVERSION 1, EOM reads 0, SINT0-15 0x10000 (masked), STIMER0-3 0",
     "] INFO stimers: ok 4 - #GP: SVERSION written, EOM non-zero, reserved bits of SCONTROL, SIMP, SIEFP and SINTs, an unmasked SINT vector below 16, Polling not offered",
     "] INFO stimers: ok 5 - SINTs take vector, mask and AutoEOI; a masked vector below 16 is kept; EOM takes 0",
@@ -234,7 +258,9 @@ pub const VM_MULTIBOOT_MARKERS: &[&str] = &[
 pub const VM_BENCH_MARKERS: &[&str] = &[
     "boot plan \"vm-bench\": 4 components",
     "] INFO init: partition-manager: manager data for 1 partitions",
-    "partition bench: Hv#1 interface (8 features)",
+    "partition bench: Hv#1 interface (10 features)",
+    "bench: post-message ",
+    "bench: signal-event-fast ",
     "bench: cpuid-kernel ",
     "bench: cpuid-forwarded ",
     "bench: port-write-forwarded ",

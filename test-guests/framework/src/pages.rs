@@ -1,13 +1,13 @@
 //! Guest-physical pages from the free RAM, through the loader's identity
-//! map, read and written with volatile accesses: the SIM and SIEF pages
-//! are overlays the hypervisor lays over them and writes behind the
-//! guest's back.
+//! map, read and written with volatile accesses: overlay pages (the SynIC's
+//! SIM and SIEF pages, a hypercall's input and output) are what the
+//! hypervisor lays over them, reads, or writes behind the guest's back.
 #![allow(unsafe_code)]
 
 use core::ptr;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use tessera_guest_framework::layout;
+use crate::layout;
 
 pub const PAGE: u64 = 0x1000;
 
@@ -57,7 +57,6 @@ pub fn first_difference(page: u64, word: impl Fn(u64) -> u64) -> Option<u64> {
 }
 
 /// The guest's marks on a RAM page: a word no overlay holds.
-#[must_use]
 pub fn pattern(tag: u64) -> impl Fn(u64) -> u64 {
     move |i| 0x5A5A_0000_0000_0000 | tag << 32 | i
 }

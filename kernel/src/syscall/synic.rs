@@ -1,0 +1,116 @@
+//! The port and connection system calls (48-53, `tessera_abi::Syscall`):
+//! the TLFS's `HvCallCreatePort`, `HvCallDeletePort`, `HvCallConnectPort`
+//! and `HvCallDisconnectPort` (TLFS md `virtualization-host.md`) with a
+//! partition capability (WRITE) in place of each partition ID, and a
+//! component's post and signal to a port. Each answers the TLFS status in
+//! word 0; the work is in `crate::vm::synic_ipc`.
+use super::vm::{partition_of, words};
+use super::{Result, succeed};
+use crate::sched::Keep;
+use crate::state::Kernel;
+use crate::vm::forward;
+use tessera_abi::Status;
+use tessera_capability::{Rights, ThreadId};
+use tessera_synic::ports::Owner;
+use tlfs::message::HV_MESSAGE_MAX_PAYLOAD_BYTE_COUNT;
+use tlfs::port::{HvInputConnectPort, HvInputCreatePort};
+use tlfs::{HvMessageType, HvStatus};
+use zerocopy::{FromBytes, IntoBytes};
+
+/// Success, with `status` in word 0.
+fn answer(kernel: &mut Kernel, thread: ThreadId, status: HvStatus) -> Result<Keep> {
+    kernel.thread(thread).context.rsi = u64::from(status.0);
+    succeed(kernel, thread)
+}
+
+/// A TLFS input block from the caller's message buffer.
+fn input<T: FromBytes + IntoBytes>(kernel: &Kernel, thread: ThreadId) -> T {
+    let mut block = T::new_zeroed();
+    let bytes = block.as_mut_bytes();
+    let frame = kernel.threads[&thread].message_buffer;
+    let words = forward::read_buffer(frame, bytes.len().div_ceil(8));
+    for (chunk, word) in bytes.chunks_mut(8).zip(words) {
+        chunk.copy_from_slice(&word.to_le_bytes()[..chunk.len()]);
+    }
+    block
+}
+
+/// The objects a component makes are tagged with its domain, so it finds
+/// its own after a restart.
+fn owner(kernel: &Kernel, thread: ThreadId) -> Owner {
+    Owner::Component(u64::from(kernel.cspace_of(thread).index()))
+}
+
+/// A port or connection ID word: 32 bits (the kernel checks the 24).
+fn id_word(word: u64) -> Result<u32> {
+    u32::try_from(word).map_err(|_| Status::InvalidArgument.code())
+}
+
+pub(super) fn create_port(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
+    let partition = partition_of(kernel, thread, cap, Rights::WRITE)?;
+    let block: HvInputCreatePort = input(kernel, thread);
+    if block.port_partition != 0 {
+        return answer(kernel, thread, HvStatus::INVALID_PARTITION_ID);
+    }
+    let owner = owner(kernel, thread);
+    let status = kernel.synic_create_port(partition, &block, owner)?;
+    answer(kernel, thread, status)
+}
+
+pub(super) fn delete_port(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
+    let partition = partition_of(kernel, thread, cap, Rights::WRITE)?;
+    let id = id_word(words(kernel, thread)[0])?;
+    let status = kernel.synic_delete_port(partition, id)?;
+    answer(kernel, thread, status)
+}
+
+pub(super) fn connect_port(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
+    let sender = partition_of(kernel, thread, cap, Rights::WRITE)?;
+    let port_partition = partition_of(kernel, thread, words(kernel, thread)[0], Rights::WRITE)?;
+    let block: HvInputConnectPort = input(kernel, thread);
+    if block.connection_partition != 0 || block.port_partition != 0 {
+        return answer(kernel, thread, HvStatus::INVALID_PARTITION_ID);
+    }
+    let owner = owner(kernel, thread);
+    let status = kernel.synic_connect(sender, port_partition, &block, owner)?;
+    answer(kernel, thread, status)
+}
+
+pub(super) fn disconnect_port(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
+    let sender = partition_of(kernel, thread, cap, Rights::WRITE)?;
+    let id = id_word(words(kernel, thread)[0])?;
+    let status = kernel.synic_disconnect(sender, id)?;
+    answer(kernel, thread, status)
+}
+
+pub(super) fn post_message(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
+    let partition = partition_of(kernel, thread, cap, Rights::WRITE)?;
+    let [port, message_type, size, ..] = words(kernel, thread);
+    let port = id_word(port)?;
+    let message_type = HvMessageType(id_word(message_type)?);
+    let size = usize::try_from(size)
+        .ok()
+        .filter(|size| *size <= HV_MESSAGE_MAX_PAYLOAD_BYTE_COUNT);
+    let Some(size) = size else {
+        return answer(kernel, thread, HvStatus::INVALID_PARAMETER);
+    };
+    let mut payload = [0u8; HV_MESSAGE_MAX_PAYLOAD_BYTE_COUNT];
+    let frame = kernel.threads[&thread].message_buffer;
+    let words = forward::read_buffer(frame, size.div_ceil(8));
+    for (chunk, word) in payload.chunks_mut(8).zip(words) {
+        chunk.copy_from_slice(&word.to_le_bytes());
+    }
+    let status = kernel.synic_component_post(partition, port, message_type, &payload[..size])?;
+    answer(kernel, thread, status)
+}
+
+pub(super) fn signal_event(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
+    let partition = partition_of(kernel, thread, cap, Rights::WRITE)?;
+    let [port, flag, ..] = words(kernel, thread);
+    let port = id_word(port)?;
+    let Ok(flag) = u16::try_from(flag) else {
+        return answer(kernel, thread, HvStatus::INVALID_PARAMETER);
+    };
+    let status = kernel.synic_component_signal(partition, port, flag)?;
+    answer(kernel, thread, status)
+}

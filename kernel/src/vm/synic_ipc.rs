@@ -1,0 +1,255 @@
+//! Messages and events between partitions (issue 14 items 2-4; TLFS md
+//! `inter-partition-communication.md`, `hypercalls/HvCallPostMessage.md`,
+//! `hypercalls/HvCallSignalEvent.md`): the kernel's side of ports and
+//! connections.
+//!
+//! Each partition's `tessera_synic::Synic` holds the ports it receives
+//! through and the connections it sends through; a connection names its
+//! port's partition by the slot index of the kernel's partition table,
+//! and the port by ID and serial (serials start at the partition slot's
+//! generation, `create_synic`), so a connection to a partition that is
+//! gone answers `HV_STATUS_INVALID_PORT_ID`, never a port of the
+//! partition that took its slot. A post or a signal is the sender's half
+//! (`Synic::connection_target`), then the receiver's
+//! (`Synic::post_to_port`, `Synic::signal_port`), under the kernel lock
+//! in the step that completes the hypercall: a message is queued exactly
+//! when the guest is told `HV_STATUS_SUCCESS`, and nothing the kernel
+//! accepted depends on a component afterwards.
+//!
+//! Both hypercalls are completed here when the partition has a SynIC and
+//! no route takes their call code: the connections are the kernel's
+//! (made by the partition's manager or another component through
+//! `PartitionConnectPort`), so neither call leaves the kernel. A
+//! component holding a partition's capability posts to and signals its
+//! ports directly (`PartitionPostMessage`, `PartitionSignalEvent`).
+use super::synic::ONLY;
+use crate::state::Kernel;
+use tessera_capability::PartitionId;
+use tessera_hv1::hypercall::{GuestMemory, Hypercall, ParamFailure};
+use tessera_synic::hypercall::{self, PostMessage, SignalEvent};
+use tessera_synic::ports::{ConnectSpec, Owner, PartitionRef, PortSpec};
+use tessera_synic::state::PortAddress;
+use tlfs::port::{HvInputConnectPort, HvInputCreatePort};
+use tlfs::{HvMessageType, HvStatus, HypercallCode};
+
+/// A checked input of one of the two hypercalls.
+#[derive(Clone, Copy, Debug)]
+pub enum SynicCall {
+    Post(PostMessage),
+    Signal(SignalEvent),
+}
+
+/// Whether the kernel's SynIC completes call `code`.
+pub fn is_synic_call(code: HypercallCode) -> bool {
+    matches!(
+        code,
+        HypercallCode::POST_MESSAGE | HypercallCode::SIGNAL_EVENT
+    )
+}
+
+/// Reads and checks the input block of a decoded `HvCallPostMessage` or
+/// `HvCallSignalEvent` (reserved fields, message type, payload size:
+/// `tessera_synic::hypercall`).
+///
+/// # Errors
+///
+/// The status that completes the call, or the memory intercept of an
+/// input block the guest cannot give.
+pub fn read_call(
+    call: &Hypercall,
+    memory: &(impl GuestMemory + ?Sized),
+) -> Result<SynicCall, ParamFailure> {
+    if call.code == HypercallCode::POST_MESSAGE {
+        hypercall::post_message(call, memory).map(SynicCall::Post)
+    } else {
+        hypercall::signal_event(call, memory).map(SynicCall::Signal)
+    }
+}
+
+/// `Ok(())` or the status, as one status.
+fn status(result: Result<(), HvStatus>) -> HvStatus {
+    result.err().unwrap_or(HvStatus::SUCCESS)
+}
+
+impl Kernel {
+    /// Completes a guest's checked `HvCallPostMessage` or
+    /// `HvCallSignalEvent` from `sender`: the status for RAX.
+    pub fn synic_call(&mut self, sender: PartitionId, call: &SynicCall) -> HvStatus {
+        status(match call {
+            SynicCall::Post(post) => {
+                self.connection_port(sender, post.connection)
+                    .and_then(|(target, address)| {
+                        self.post_to_port(target, address, post.message_type, post.payload())
+                    })
+            }
+            SynicCall::Signal(signal) => self
+                .connection_port(sender, signal.connection)
+                .and_then(|(target, address)| self.signal_to(target, address, signal.flag)),
+        })
+    }
+
+    /// The port `sender`'s connection reaches: its partition and its
+    /// address in that partition's `Synic`.
+    fn connection_port(
+        &self,
+        sender: PartitionId,
+        connection: u32,
+    ) -> Result<(PartitionId, PortAddress), HvStatus> {
+        let synic = self
+            .synic_of(sender)
+            .ok_or(HvStatus::INVALID_CONNECTION_ID)?;
+        let address = synic.connection_target(ONLY, connection)?;
+        // "The port belongs to a partition that is not in the active
+        // state": the partition is gone, or going.
+        let target = self
+            .partitions
+            .id_at(address.partition.0)
+            .filter(|id| self.partitions.get(*id).is_some_and(|p| !p.destroyed))
+            .ok_or(HvStatus::INVALID_PORT_ID)?;
+        Ok((
+            target,
+            PortAddress {
+                partition: ONLY,
+                ..address
+            },
+        ))
+    }
+
+    /// The receiving half of a post: queued, delivered if the slot is
+    /// free, its interrupt asserted.
+    fn post_to_port(
+        &mut self,
+        target: PartitionId,
+        address: PortAddress,
+        message_type: HvMessageType,
+        payload: &[u8],
+    ) -> Result<(), HvStatus> {
+        let now = self.reference_now(target);
+        let synic = self.synic_of_mut(target).ok_or(HvStatus::INVALID_PORT_ID)?;
+        let deliveries = synic.post_to_port(address, message_type, payload, now)?;
+        self.deliver_synic(target, &deliveries);
+        Ok(())
+    }
+
+    /// The receiving half of a signal: the flag set, the SINT's interrupt
+    /// asserted on a 0 → 1 change.
+    fn signal_to(
+        &mut self,
+        target: PartitionId,
+        address: PortAddress,
+        flag: u16,
+    ) -> Result<(), HvStatus> {
+        let synic = self.synic_of_mut(target).ok_or(HvStatus::INVALID_PORT_ID)?;
+        let deliveries = synic.signal_port(address, flag)?;
+        self.deliver_synic(target, &deliveries);
+        Ok(())
+    }
+
+    /// Port `id` of `partition`, as a connection or a component addresses
+    /// it.
+    fn port_of(&self, partition: PartitionId, id: u32) -> Result<PortAddress, HvStatus> {
+        let synic = self.synic_of(partition).ok_or(HvStatus::INVALID_PORT_ID)?;
+        let port = synic.port(ONLY, id).ok_or(HvStatus::INVALID_PORT_ID)?;
+        Ok(PortAddress {
+            partition: ONLY,
+            id,
+            serial: port.serial,
+        })
+    }
+
+    /// `PartitionCreatePort`: `HvCallCreatePort` in `partition` (which
+    /// receives through the port), the input checked by
+    /// `PortSpec::from_input`.
+    pub fn synic_create_port(
+        &mut self,
+        partition: PartitionId,
+        input: &HvInputCreatePort,
+        owner: Owner,
+    ) -> Result<HvStatus, u64> {
+        let synic = self.synic_or_refuse(partition)?;
+        Ok(status(
+            PortSpec::from_input(input).and_then(|spec| synic.create_port(ONLY, spec, owner)),
+        ))
+    }
+
+    /// `PartitionDeletePort`: `HvCallDeletePort`, with the messages queued
+    /// in the port ("Deletion of the target port will always free all of
+    /// the port's message buffers"); the connections to it become useless.
+    pub fn synic_delete_port(&mut self, partition: PartitionId, id: u32) -> Result<HvStatus, u64> {
+        let synic = self.synic_or_refuse(partition)?;
+        Ok(status(synic.delete_port(ONLY, id)))
+    }
+
+    /// `PartitionConnectPort`: `HvCallConnectPort` from `sender` to a port
+    /// of `port_partition` (either may be the other).
+    pub fn synic_connect(
+        &mut self,
+        sender: PartitionId,
+        port_partition: PartitionId,
+        input: &HvInputConnectPort,
+        owner: Owner,
+    ) -> Result<HvStatus, u64> {
+        self.synic_or_refuse(sender)?;
+        self.synic_or_refuse(port_partition)?;
+        let found = ConnectSpec::from_input(input).and_then(|spec| {
+            let synic = self
+                .synic_of(port_partition)
+                .ok_or(HvStatus::INVALID_PORT_ID)?;
+            let port = synic
+                .port(ONLY, spec.port)
+                .ok_or(HvStatus::INVALID_PORT_ID)?;
+            Ok((spec, port))
+        });
+        let (spec, port) = match found {
+            Ok(found) => found,
+            Err(refused) => return Ok(refused),
+        };
+        let remote = PartitionRef(port_partition.index());
+        let synic = self.synic_or_refuse(sender)?;
+        Ok(status(synic.connect_to(ONLY, spec, remote, port, owner)))
+    }
+
+    /// `PartitionDisconnectPort`: `HvCallDisconnectPort` ("Breaking a
+    /// connection will not affect undelivered (queued) messages").
+    pub fn synic_disconnect(&mut self, sender: PartitionId, id: u32) -> Result<HvStatus, u64> {
+        let synic = self.synic_or_refuse(sender)?;
+        Ok(status(synic.disconnect(ONLY, id)))
+    }
+
+    /// `PartitionPostMessage`: a component posts to port `id` of
+    /// `partition`, as a connection to it would.
+    pub fn synic_component_post(
+        &mut self,
+        partition: PartitionId,
+        id: u32,
+        message_type: HvMessageType,
+        payload: &[u8],
+    ) -> Result<HvStatus, u64> {
+        self.synic_or_refuse(partition)?;
+        Ok(status(self.port_of(partition, id).and_then(|address| {
+            self.post_to_port(partition, address, message_type, payload)
+        })))
+    }
+
+    /// `PartitionSignalEvent`: a component signals flag `flag` of event
+    /// port `id` of `partition`.
+    pub fn synic_component_signal(
+        &mut self,
+        partition: PartitionId,
+        id: u32,
+        flag: u16,
+    ) -> Result<HvStatus, u64> {
+        self.synic_or_refuse(partition)?;
+        Ok(status(self.port_of(partition, id).and_then(|address| {
+            self.signal_to(partition, address, flag)
+        })))
+    }
+
+    fn synic_or_refuse(
+        &mut self,
+        partition: PartitionId,
+    ) -> Result<&mut super::synic::PartitionSynic, u64> {
+        self.synic_of_mut(partition)
+            .ok_or(tessera_abi::Status::NoSynic.code())
+    }
+}
