@@ -43,6 +43,29 @@ pub fn write_u64(address: u64, value: u64) {
     unsafe { ptr::with_exposed_provenance_mut::<u64>(address as usize).write_volatile(value) }
 }
 
+/// Writes the 32 bits at `address` alone.
+pub fn write_u32(address: u64, value: u32) {
+    // SAFETY: as for `read_u64`; the written memory backs no Rust object.
+    unsafe { ptr::with_exposed_provenance_mut::<u32>(address as usize).write_volatile(value) }
+}
+
+/// A SynIC message header's MessagePending flag (`HV_MESSAGE_FLAGS` bit 0,
+/// the header's byte 5).
+pub const MESSAGE_PENDING: u64 = 1 << 40;
+
+/// Ends the message in the SynIC slot at `slot` as the TLFS recommends
+/// (md `inter-partition-communication.md`, "Recommended message handling"):
+/// the message type back to none, the 32-bit field alone, then whether
+/// MessagePending is set, read after that write, so a flag the hypervisor
+/// set while the message was being read is seen and not overwritten. `true`:
+/// the guest owes an EOM.
+#[must_use]
+pub fn end_message(slot: u64) -> bool {
+    write_u32(slot, 0);
+    core::sync::atomic::fence(Ordering::SeqCst);
+    read_u64(slot) & MESSAGE_PENDING != 0
+}
+
 /// Fills the page with words `word(index)`.
 pub fn fill(page: u64, word: impl Fn(u64) -> u64) {
     for i in 0..PAGE / 8 {

@@ -11,6 +11,7 @@ use crate::registers::{
     AUTO_EOI, EOM, MASKED, SIMP, SINT0, TIME_REF_COUNT, stimer_config, stimer_count,
 };
 use tessera_guest_framework::pages as memory;
+use tessera_guest_framework::pages::MESSAGE_PENDING;
 
 /// The SINT the message-mode timers use, and its vector.
 const TIMER_SINT: u32 = 2;
@@ -21,8 +22,6 @@ const AUTO_VECTOR: u8 = 0x53;
 /// The direct-mode vector.
 const DIRECT_VECTOR: u8 = 0x60;
 const HV_MESSAGE_TIMER_EXPIRED: u64 = 0x8000_0010;
-/// Message header flags byte: MessagePending (bit 0).
-const MESSAGE_PENDING: u64 = 1 << 40;
 /// Config bits.
 const ENABLE: u64 = 1;
 const PERIODIC: u64 = 1 << 1;
@@ -73,8 +72,7 @@ fn consume(sim: u64, sint: u32) -> Result<TimerMessage, Failure> {
         HV_MESSAGE_TIMER_EXPIRED,
         "message type"
     );
-    memory::write_u64(sim + 256 * u64::from(sint), message.header & !0xFFFF_FFFF);
-    if message.header & MESSAGE_PENDING != 0 {
+    if memory::end_message(sim + 256 * u64::from(sint)) {
         cpu::wrmsr(EOM, 0)?;
     }
     Ok(message)
@@ -227,7 +225,7 @@ pub fn run(suite: &mut Suite) {
             ensure_eq!(first.index, 0, "the first message's timer");
             ensure!(first.header & MESSAGE_PENDING != 0, "MessagePending not set");
             // Cleared, not yet EOM: the slot stays empty.
-            memory::write_u64(sim + 256 * u64::from(TIMER_SINT), first.header & !0xFFFF_FFFF);
+            memory::write_u32(sim + 256 * u64::from(TIMER_SINT), 0);
             interrupt::window();
             ensure_eq!(slot(sim, TIMER_SINT).header & 0xFFFF_FFFF, 0, "the slot before EOM");
             cpu::wrmsr(EOM, 0)?;

@@ -19,8 +19,6 @@ pub const SINT0: u32 = 0x4000_0090;
 const POST_MESSAGE: u64 = 0x005C;
 const SIGNAL_EVENT: u64 = 0x005D;
 const FAST: u64 = 1 << 16;
-/// Message header: MessagePending (byte 5, bit 0).
-pub const MESSAGE_PENDING: u64 = 1 << 40;
 
 /// A VP's SynIC pages and its hypercall input page.
 #[derive(Clone, Copy)]
@@ -113,10 +111,7 @@ impl Synic {
     /// Handling): the type back to none, then EOM if MessagePending was
     /// set, which delivers the next one.
     pub fn consume(&self, sint: u32) -> Result<(), Failure> {
-        let at = self.sim + 256 * u64::from(sint);
-        let header = pages::read_u64(at);
-        pages::write_u64(at, header & !0xFFFF_FFFF);
-        if header & MESSAGE_PENDING != 0 {
+        if pages::end_message(self.sim + 256 * u64::from(sint)) {
             cpu::wrmsr(EOM, 0)?;
         }
         Ok(())

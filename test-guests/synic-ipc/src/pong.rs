@@ -5,8 +5,9 @@
 use tessera_guest_framework::{Suite, ensure, ensure_eq, interrupt};
 use tlfs::HvStatus;
 
-use crate::hv::{self, MESSAGE_PENDING, Synic};
+use crate::hv::{self, Synic};
 use crate::topology::*;
+use tessera_guest_framework::pages::MESSAGE_PENDING;
 
 pub fn run(suite: &mut Suite, synic: &Synic) {
     suite.note(format_args!("role: pong"));
