@@ -196,7 +196,7 @@ impl Kernel {
             cr8_intercepted: control.intercepts.is_set(Intercept::CrWrite(RegIndex::R8)),
             lazy_eoi_armed: record.lazy_eoi.armed().is_some(),
             synic_timer_armed: record.in_synic
-                && super::synic::synic_timer_armed(target, record.index),
+                && super::synic_timers::synic_timer_armed(target, record.index),
             exceptions_changed: record.exception_intercepts != target.exception_intercepts,
         };
         entry_work::settled(&inputs).then(|| PartitionView::of(target, record))

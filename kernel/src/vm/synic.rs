@@ -5,108 +5,25 @@
 //! timers off the host timer the APIC timer uses, stores the SynIC
 //! registers the `synic` component validated (`PartitionSynicWrite`), lays
 //! the SIM and SIEF frames over the guest's RAM as overlays, and asserts
-//! what they deliver through the VPs' local APICs.
-use super::exits::Next;
+//! what they deliver through the VPs' local APICs (`synic_interrupts.rs`);
+//! the timers are `synic_timers.rs`, messages and events between
+//! partitions `synic_ipc.rs`.
 use crate::memory::charged::Charged;
-use crate::memory::physical_to_virtual;
 use crate::state::Kernel;
-use core::sync::atomic::{AtomicU64, Ordering};
 use tessera_abi::Status;
 use tessera_capability::{PartitionId, VpId};
 use tessera_gpa_space::OverlayId as SpaceOverlay;
-use tessera_lapic::{DeliveryMode, Message, Target, Trigger, VectorSet};
-use tessera_synic::pages::{PAGE_WORDS, SynicPage, SynicPages};
 use tessera_synic::registers::RegisterPolicy;
 use tessera_synic::timer::StimerPolicy;
-use tessera_synic::{
-    Deliveries, OverlayId, OverlayRequest, PartitionPolicy, PartitionRef, StimerMsr, Synic,
-    SynicMsr,
-};
+use tessera_synic::{OverlayId, OverlayRequest, PartitionPolicy, PartitionRef, Synic, SynicMsr};
 
 /// Each partition's `Synic` holds that one partition.
 pub(super) const ONLY: PartitionRef = PartitionRef(0);
 
 /// A partition's SynIC state.
 pub type PartitionSynic = Synic<SynicFrames>;
-
-/// A VP's SIM and SIEF frames (host physical addresses; 0: none), held
-/// for the VP's life and charged to its payer. The guest reaches them
-/// while SIMP and SIEFP lay them over its GPA space; the kernel writes
-/// them by atomic words (`tessera_synic::pages`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SynicFrames {
-    pub message: u64,
-    pub event_flags: u64,
-}
-
-impl SynicFrames {
-    fn frame(&self, page: SynicPage) -> u64 {
-        match page {
-            SynicPage::Message => self.message,
-            SynicPage::EventFlags => self.event_flags,
-        }
-    }
-
-    fn word(&self, page: SynicPage, word: usize) -> Option<&AtomicU64> {
-        let frame = self.frame(page);
-        if frame == 0 || word >= PAGE_WORDS {
-            return None;
-        }
-        let address = physical_to_virtual(frame + 8 * word as u64);
-        // `frame` is a page the kernel took for this VP and gives back only
-        // after `Synic::take_pages` removed it from the model
-        // (`release_vp`), reached through the physical map; `word` is
-        // inside the page and 8-byte aligned. The guest writes the page
-        // concurrently, which is why every access is atomic.
-        // SAFETY: by the argument just above.
-        Some(unsafe { &*address.as_ptr::<AtomicU64>() })
-    }
-}
-
-impl SynicPages for SynicFrames {
-    fn load(&self, page: SynicPage, word: usize) -> u64 {
-        self.word(page, word)
-            .map_or(0, |w| w.load(Ordering::SeqCst))
-    }
-
-    fn store(&mut self, page: SynicPage, word: usize, value: u64) {
-        if let Some(w) = self.word(page, word) {
-            w.store(value, Ordering::SeqCst);
-        }
-    }
-
-    fn compare_exchange(
-        &mut self,
-        page: SynicPage,
-        word: usize,
-        current: u64,
-        new: u64,
-    ) -> Result<u64, u64> {
-        match self.word(page, word) {
-            Some(w) => w.compare_exchange(current, new, Ordering::SeqCst, Ordering::SeqCst),
-            None => Err(0),
-        }
-    }
-
-    fn fetch_or(&mut self, page: SynicPage, word: usize, bits: u64) -> u64 {
-        self.word(page, word)
-            .map_or(0, |w| w.fetch_or(bits, Ordering::SeqCst))
-    }
-}
-
-/// Clears one of a VP's SynIC frames (0: none).
-fn zero_frame(frame: u64) {
-    if frame == 0 {
-        return;
-    }
-    // A page the kernel holds for a VP's SynIC, through the physical
-    // map; the guest may write it meanwhile, which only races with a page
-    // it is being told is cleared.
-    // SAFETY: by the argument just above.
-    unsafe {
-        core::ptr::write_bytes(physical_to_virtual(frame).as_mut_ptr::<u8>(), 0, 4096);
-    }
-}
+pub use super::synic_frames::SynicFrames;
+use super::synic_frames::zero_frame;
 
 /// Whether overlay `id` is a SynIC page: its frame belongs to the VP's
 /// SynIC, not to the overlay, so removing the overlay keeps it.
@@ -135,15 +52,6 @@ pub fn synic_enabled(partition: &super::Partition, index: u32) -> bool {
         .as_ref()
         .and_then(|s| s.registers(ONLY, index))
         .is_some_and(|r| r.scontrol.enable())
-}
-
-/// Whether one of VP `index`'s synthetic timers in `partition` is armed
-/// (what `Kernel::poll_synic_timers` would poll).
-pub fn synic_timer_armed(partition: &super::Partition, index: u32) -> bool {
-    partition
-        .synic
-        .as_ref()
-        .is_some_and(|s| s.next_deadline(ONLY, index).is_some())
 }
 
 impl Kernel {
@@ -317,43 +225,6 @@ impl Kernel {
             .map_or(0, |hv1| hv1.msrs.reference_time(crate::arch::tsc::read()))
     }
 
-    /// RDMSR/WRMSR of `STIMERn_CONFIG`/`COUNT` (the privilege was checked
-    /// by `tessera_hv1::synthetic_msr`): answered here, since expiry
-    /// changes the configuration (README § "Who handles each exit").
-    /// `None`: not a timer MSR, or no SynIC.
-    pub(super) fn stimer_msr(
-        &mut self,
-        vp: VpId,
-        msr: u32,
-        write: Option<u64>,
-        next_rip: u64,
-    ) -> Option<Next> {
-        let timer = StimerMsr::from_msr(msr)?;
-        let record = self.vps.get(vp)?;
-        let (partition, index) = (record.partition, record.index);
-        let now = self.reference_now(partition);
-        let synic = self.synic_of_mut(partition)?;
-        let result = match write {
-            None => synic.read_timer(ONLY, index, timer).map(|value| {
-                let record = self.vps.get_mut(vp);
-                if let Some(record) = record {
-                    *record.vmcb.rax_mut() = value & 0xFFFF_FFFF;
-                    record.gprs.rdx = value >> 32;
-                }
-                Deliveries::new()
-            }),
-            Some(value) => synic.write_timer(ONLY, index, timer, value, now),
-        };
-        let Ok(deliveries) = result else {
-            return Some(self.fault(vp));
-        };
-        self.deliver_synic(partition, &deliveries);
-        if let Some(record) = self.vps.get_mut(vp) {
-            *record.vmcb.rip_mut() = next_rip;
-        }
-        Some(Next::Resume)
-    }
-
     /// `PartitionSynicWrite`: a SynIC register of VP `index` that the
     /// `synic` component validated, checked again and stored; then the
     /// overlay it asks for and what it delivers.
@@ -449,142 +320,6 @@ impl Kernel {
                     cpu,
                 );
             }
-        }
-    }
-
-    /// Asserts what a SynIC step delivered: a fixed, edge-triggered
-    /// interrupt at each VP's local APIC, posted and the VP woken or
-    /// kicked as for an IPI (`lapic_ipi::post_to`).
-    pub(super) fn deliver_synic(&mut self, partition: PartitionId, deliveries: &Deliveries) {
-        for delivery in deliveries {
-            let Some(target) = self.partitions.get(partition) else {
-                return;
-            };
-            let vp = target
-                .vps
-                .iter()
-                .copied()
-                .find(|&vp| self.vps.get(vp).is_some_and(|r| r.index == delivery.vp));
-            if let Some(vp) = vp {
-                let message = Message {
-                    mode: DeliveryMode::Fixed,
-                    vector: delivery.interrupt.vector,
-                    trigger: Trigger::Edge,
-                    target: Target::SelfOnly,
-                };
-                self.post_to(vp, &message);
-            }
-        }
-    }
-
-    /// VP `vp`'s timers at reference time now: what expired is delivered.
-    /// Returns the host TSC of its next timer deadline.
-    /// Without a SynIC or an armed timer it reads no clock (it runs at
-    /// every locked entry).
-    pub(super) fn poll_synic_timers(&mut self, vp: VpId) -> Option<u64> {
-        let record = self.vps.get(vp)?;
-        let (partition, index) = (record.partition, record.index);
-        self.synic_of(partition)?.next_deadline(ONLY, index)?;
-        let now = self.reference_now(partition);
-        let synic = self.synic_of_mut(partition)?;
-        let deliveries = synic.poll_timers(ONLY, index, now);
-        if !deliveries.is_empty() {
-            self.deliver_synic(partition, &deliveries);
-        }
-        self.synic_deadline(vp)
-    }
-
-    /// The host TSC of VP `vp`'s next synthetic timer deadline.
-    pub(super) fn synic_deadline(&self, vp: VpId) -> Option<u64> {
-        let record = self.vps.get(vp)?;
-        let target = self.partitions.get(record.partition)?;
-        let deadline = target.synic.as_ref()?.next_deadline(ONLY, record.index)?;
-        // Never early: `ReferenceCounter::tsc_after` (host-tested).
-        Some(
-            target
-                .hv1
-                .as_ref()?
-                .msrs
-                .reference_counter()
-                .tsc_after(deadline),
-        )
-    }
-
-    /// The in-service vectors of VP `vp`'s APIC, if its partition has a
-    /// SynIC: taken before an exit is handled, so that
-    /// [`synic_eois`](Self::synic_eois) sees which vectors it ended.
-    pub fn synic_isr(&self, vp: VpId) -> Option<VectorSet> {
-        let record = self.vps.get(vp)?;
-        if !synic_enabled(self.partitions.get(record.partition)?, record.index) {
-            return None;
-        }
-        Some(*record.apic.as_ref()?.isr())
-    }
-
-    /// The vectors in `before` that VP `vp`'s APIC no longer has in
-    /// service were ended (an EOI by any of its paths: x2APIC, the Hv#1
-    /// EOI MSR, the xAPIC page, lazy EOI): the SINTs using them deliver
-    /// what waits (`Synic::eoi`).
-    pub fn synic_eois(&mut self, vp: VpId, before: Option<VectorSet>) {
-        let Some(before) = before else {
-            return;
-        };
-        let Some(record) = self.vps.get(vp) else {
-            return;
-        };
-        let Some(after) = record.apic.as_ref().map(|apic| *apic.isr()) else {
-            return;
-        };
-        if before == after {
-            return;
-        }
-        let (partition, index) = (record.partition, record.index);
-        for vector in before.iter() {
-            if !after.contains(vector) {
-                self.synic_eoi(partition, index, vector);
-            }
-        }
-    }
-
-    fn synic_eoi(&mut self, partition: PartitionId, index: u32, vector: u8) {
-        let now = self.reference_now(partition);
-        let Some(synic) = self.synic_of_mut(partition) else {
-            return;
-        };
-        let deliveries = synic.eoi(ONLY, index, vector, now);
-        self.deliver_synic(partition, &deliveries);
-    }
-
-    /// Right after VP `vp`'s entry injected an interrupt: a vector of an
-    /// unmasked SINT with AutoEOI ends in the APIC at once, since the guest
-    /// will not end it (TLFS md `inter-partition-communication.md` § SINTx
-    /// Registers), and its SINTs deliver what waits.
-    pub(super) fn synic_auto_eoi(&mut self, vp: VpId) {
-        let Some(record) = self.vps.get(vp) else {
-            return;
-        };
-        let injected = record.vmcb.control.event_inj;
-        if !injected.valid() || injected.event_type() != tessera_svm::event::EventType::INTR {
-            return;
-        }
-        let vector = injected.vector();
-        let (partition, index) = (record.partition, record.index);
-        let Some(registers) = self
-            .synic_of(partition)
-            .and_then(|s| s.registers(ONLY, index))
-        else {
-            return;
-        };
-        let set = registers.auto_eoi_vectors();
-        if set[usize::from(vector / 64)] & (1 << (vector % 64)) == 0 {
-            return;
-        }
-        let Some(apic) = self.vps.get_mut(vp).and_then(|r| r.apic.as_mut()) else {
-            return;
-        };
-        if apic.isr().highest() == Some(vector) {
-            let _ = apic.eoi();
-            self.synic_eoi(partition, index, vector);
         }
     }
 }
