@@ -194,8 +194,8 @@ fn dispatch(kernel: &mut Kernel, thread: ThreadId) -> Result<Keep> {
         }
         Syscall::KernelAudit => audit::kernel_audit(kernel, thread, selector),
         Syscall::TimerSignal => time::timer_signal(kernel, thread, selector),
-        Syscall::PartitionSynicWrite => vm::partition_synic_write(kernel, thread, selector),
-        Syscall::PartitionSynicRead => vm::partition_synic_read(kernel, thread, selector),
+        Syscall::PartitionSynicWrite => synic::partition_synic_write(kernel, thread, selector),
+        Syscall::PartitionSynicRead => synic::partition_synic_read(kernel, thread, selector),
         Syscall::PartitionCreatePort => synic::create_port(kernel, thread, selector),
         Syscall::PartitionDeletePort => synic::delete_port(kernel, thread, selector),
         Syscall::PartitionConnectPort => synic::connect_port(kernel, thread, selector),

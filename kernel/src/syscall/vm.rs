@@ -384,37 +384,3 @@ pub(super) fn partition_set_hv1(kernel: &mut Kernel, thread: ThreadId, cap: u64)
     kernel.set_hv1(partition, &words, cpu)?;
     succeed(kernel, thread)
 }
-
-/// `PartitionSynicWrite`: a SynIC register the `synic` component checked,
-/// checked again and stored by the kernel (`vm/synic.rs`). WRITE, as for
-/// the interrupt controller: the holder can do nothing else to the
-/// partition.
-pub(super) fn partition_synic_write(
-    kernel: &mut Kernel,
-    thread: ThreadId,
-    cap: u64,
-) -> Result<Keep> {
-    let partition = partition_of(kernel, thread, cap, Rights::WRITE)?;
-    let [vp, msr, value, ..] = words(kernel, thread);
-    let vp = u32::try_from(vp).map_err(|_| Status::InvalidArgument.code())?;
-    let msr = u32::try_from(msr).map_err(|_| Status::InvalidArgument.code())?;
-    let cpu = kernel.threads[&thread].cpu;
-    kernel.synic_write(partition, vp, msr, value, cpu)?;
-    succeed(kernel, thread)
-}
-
-/// `PartitionSynicRead`: a VP's SynIC registers and the register policy
-/// into the message buffer (`tessera_abi::vm::synic`).
-pub(super) fn partition_synic_read(
-    kernel: &mut Kernel,
-    thread: ThreadId,
-    cap: u64,
-) -> Result<Keep> {
-    let partition = partition_of(kernel, thread, cap, Rights::WRITE)?;
-    let vp = u32::try_from(words(kernel, thread)[0]).map_err(|_| Status::InvalidArgument.code())?;
-    let state = kernel.synic_read(partition, vp)?;
-    let frame = kernel.threads[&thread].message_buffer;
-    forward::write_buffer_words(frame, &state);
-    kernel.thread(thread).context.r14 = state.len() as u64;
-    succeed(kernel, thread)
-}
