@@ -30,8 +30,9 @@ impl AcpiHandler for PhysicalMap {
     ) -> PhysicalMapping<Self, T> {
         let virt = NonNull::new(physical_to_virtual(address as u64).as_mut_ptr::<T>())
             .expect("the physical map is in the upper half, never null");
-        // SAFETY: the physical map covers all memory the firmware's tables
+        // The physical map covers all memory the firmware's tables
         // can be in (RAM and the first 4 GiB) for as long as the kernel runs.
+        // SAFETY: by the argument just above.
         unsafe { PhysicalMapping::new(address, virt, size, size, *self) }
     }
 
@@ -41,8 +42,9 @@ impl AcpiHandler for PhysicalMap {
 /// The firmware's ACPI tables.
 fn tables(rsdp: Option<u64>) -> Result<AcpiTables<PhysicalMap>, acpi::AcpiError> {
     match rsdp {
-        // SAFETY: the address comes from the boot loader's RSDP tag; the
+        // The address comes from the boot loader's RSDP tag; the
         // crate validates signature and checksum before trusting it.
+        // SAFETY: by the argument just above.
         Some(address) => unsafe { AcpiTables::from_rsdp(PhysicalMap, address as usize) },
         // SAFETY: the BIOS areas the crate scans are mapped (low memory).
         None => unsafe { AcpiTables::search_for_rsdp_bios(PhysicalMap) },

@@ -117,8 +117,9 @@ impl Kernel {
             let room = (PAGE - at % PAGE) as usize;
             let chunk = &bytes[done..bytes.len().min(done + room)];
             let target = physical_to_virtual(frame.as_u64()).as_mut_ptr::<u8>();
-            // SAFETY: `frame` is the physical address of `at` in a page mapped
+            // `frame` is the physical address of `at` in a page mapped
             // into the target domain; the chunk stops at the page's end.
+            // SAFETY: by the argument just above.
             unsafe { core::ptr::copy_nonoverlapping(chunk.as_ptr(), target, chunk.len()) };
             done += chunk.len();
         }

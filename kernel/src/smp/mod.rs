@@ -56,8 +56,9 @@ fn install_trampoline(boot_info_usable: bool) {
     let len = end as usize - start as usize;
     assert!(len <= 4096, "the AP trampoline outgrew its page");
     let target = memory::physical_to_virtual(TRAMPOLINE_BASE).as_mut_ptr::<u8>();
-    // SAFETY: low memory is kept out of the frame allocator, so the page is
+    // Low memory is kept out of the frame allocator, so the page is
     // the kernel's; source and target are distinct and `len` bytes long.
+    // SAFETY: by the argument just above.
     unsafe { core::ptr::copy_nonoverlapping(start, target, len) };
 }
 

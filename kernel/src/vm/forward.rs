@@ -20,8 +20,9 @@ use tessera_vcpu::reply;
 pub fn write_buffer_words(frame: x86_64::PhysAddr, words: &[u64]) {
     let count = words.len().min(tessera_abi::MESSAGE_BUFFER_WORDS);
     let target = physical_to_virtual(frame.as_u64()).as_mut_ptr::<u64>();
-    // SAFETY: the frame is the VP thread's own message buffer (one page,
+    // The frame is the VP thread's own message buffer (one page,
     // 512 words), reached through the physical map; `count` fits.
+    // SAFETY: by the argument just above.
     unsafe { core::ptr::copy_nonoverlapping(words.as_ptr(), target, count) };
 }
 
@@ -29,8 +30,9 @@ pub fn write_buffer_words(frame: x86_64::PhysAddr, words: &[u64]) {
 pub fn read_buffer(frame: x86_64::PhysAddr, count: usize) -> &'static [u64] {
     let count = count.min(tessera_abi::MESSAGE_BUFFER_WORDS);
     let source = physical_to_virtual(frame.as_u64()).as_ptr::<u64>();
-    // SAFETY: a thread's message buffer is one page it owns for its whole
+    // A thread's message buffer is one page it owns for its whole
     // life, read under the kernel lock; `count` words fit.
+    // SAFETY: by the argument just above.
     unsafe { core::slice::from_raw_parts(source, count) }
 }
 

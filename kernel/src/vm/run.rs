@@ -142,8 +142,9 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
             &mut *entry.apic,
         )
     };
-    // SAFETY: as above (the record is boxed); an atomic, shared with
+    // As above (the record is boxed); an atomic, shared with
     // senders on other CPUs.
+    // SAFETY: by the argument just above.
     let published_priority = unsafe { &*entry.published_priority };
     // The VP's time counts from here to its next slow exit: the guest's
     // time and the fast exits it took, which are its own work.

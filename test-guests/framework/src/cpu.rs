@@ -115,8 +115,9 @@ pub fn hlt() {
 pub fn rdmsr(msr: u32) -> Result<u64, Caught> {
     guarded(|| {
         let (low, high): (u32, u32);
-        // SAFETY: reading an MSR changes nothing; an MSR that does not
+        // Reading an MSR changes nothing; an MSR that does not
         // exist raises #GP, which the guard turns into an `Err`.
+        // SAFETY: by the argument just above.
         unsafe {
             guarded_asm!("rdmsr"; in("ecx") msr, inout("eax") 0u32 => low, inout("edx") 0u32 => high, options(nostack));
         }
@@ -130,8 +131,9 @@ pub fn rdmsr(msr: u32) -> Result<u64, Caught> {
 /// so from the compiler's view nothing changes.
 pub fn wrmsr(msr: u32, value: u64) -> Result<(), Caught> {
     guarded(|| {
-        // SAFETY: see above; a refused write raises #GP, which the guard
+        // See above; a refused write raises #GP, which the guard
         // turns into an `Err`.
+        // SAFETY: by the argument just above.
         unsafe {
             guarded_asm!("wrmsr"; in("ecx") msr, in("eax") value as u32, in("edx") (value >> 32) as u32, options(nostack));
         }
@@ -170,8 +172,9 @@ pub fn hypercall(control: u64, input: u64, output: u64) -> Result<u64, Caught> {
         // the caller owns and backs no Rust object (the hypervisor reads
         // the input and may write the output), and a memory clobber is
         // implied, so the caller's writes to the input happen before.
-        // SAFETY: only the declared registers change; the memory the call
+        // Only the declared registers change; the memory the call
         // touches is the caller's, as just argued.
+        // SAFETY: by the argument just above.
         unsafe {
             guarded_asm!("vmmcall"; inout("rcx") control => _, inout("rdx") input => _, inout("r8") output => _, out("rax") result);
         }
@@ -206,8 +209,9 @@ pub fn cr3() -> u64 {
 /// Rewrites CR3 with its own value, which empties the TLB (but global
 /// pages, which the guests do not use): after a page table changed.
 pub fn flush_tlb() {
-    // SAFETY: the same page tables stay in use. The asm block is a memory
+    // The same page tables stay in use. The asm block is a memory
     // clobber, so stores to the tables happen before it.
+    // SAFETY: by the argument just above.
     unsafe { asm!("mov {0}, cr3", "mov cr3, {0}", out(reg) _, options(nostack, preserves_flags)) };
 }
 

@@ -224,8 +224,9 @@ pub fn reset() {
 /// ([`last_rip`]). The caller knows the write cannot fault.
 pub fn wrmsr_marking_next(msr: u32, value: u64) -> u64 {
     let next: u64;
-    // SAFETY: an APIC register write the caller chose; the `nop` after it
+    // An APIC register write the caller chose; the `nop` after it
     // is the instruction whose address is returned.
+    // SAFETY: by the argument just above.
     unsafe {
         asm!(
             "lea {next}, [rip + 2f]",
