@@ -77,20 +77,48 @@ pub const fn handler_comes_here(nothing_ready: bool, woken: WokenThread) -> bool
     nothing_ready && !woken.dead && !woken.vp
 }
 
+/// A fast call the IPC machine's guards let through ([`Ipc::fast_call_guard`]):
+/// what [`Ipc::fast_call_commit`] needs, looked up once. It is good only
+/// while the machine is unchanged: the kernel asks its own guards in
+/// between (reading its own records, never the machine's state) and then
+/// commits or drops it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct FastCall {
+    caller: ThreadId,
+    endpoint: EndpointId,
+    /// The waiting server's slot, at the head of the endpoint's receivers.
+    head: u32,
+    /// That server.
+    pub server: ThreadId,
+}
+
+/// A fast reply-and-wait the IPC machine's guards let through
+/// ([`Ipc::fast_reply_wait_guard`]); as [`FastCall`], good only while the
+/// machine is unchanged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct FastReplyWait {
+    server: ThreadId,
+    endpoint: EndpointId,
+    /// The caller the server answers.
+    pub caller: ThreadId,
+}
+
 impl Ipc {
-    /// [`Ipc::call`] when it would deliver at once to a waiting server
-    /// that `accept` takes: returns that server, which now serves `caller`
-    /// (blocked on its reply) and is runnable with no wakeup to take. The
-    /// kernel copies the message (registers only: no capability, no
-    /// message-buffer words) and the badge of the capability used into the
-    /// server's registers itself, as [`Ipc::take_wakeup`]'s `Call` would
-    /// have told it to.
+    /// [`Ipc::fast_call_guard`], the kernel's `accept`, then
+    /// [`Ipc::fast_call_commit`]: [`Ipc::call`] when it would deliver at
+    /// once to a waiting server that `accept` takes. Returns that server,
+    /// which now serves `caller` (blocked on its reply) and is runnable
+    /// with no wakeup to take. The kernel copies the message (registers
+    /// only: no capability, no message-buffer words) and the badge of the
+    /// capability used into the server's registers itself, as
+    /// [`Ipc::take_wakeup`]'s `Call` would have told it to.
     ///
-    /// `None` (nothing changed) unless: `caller` may start an operation;
-    /// `e` is live and `caller` is within its ceiling (the call's own
-    /// checks, so an error is the general path's to report); a server waits
-    /// on `e`; `accept(server)`. Once `accept` says yes the call is made:
-    /// nothing after it can fail.
+    /// `None` (nothing changed) unless the guards hold and
+    /// `accept(server)`. Once `accept` says yes the call is made: nothing
+    /// after it can fail.
+    #[inline(always)]
     pub fn fast_call(
         &mut self,
         caller: ThreadId,
@@ -98,6 +126,19 @@ impl Ipc {
         receive: Option<Selector>,
         accept: impl FnOnce(ThreadId) -> bool,
     ) -> Option<ThreadId> {
+        let call = self.fast_call_guard(caller, e)?;
+        if !accept(call.server) {
+            return None;
+        }
+        Some(self.fast_call_commit(call, receive))
+    }
+
+    /// The IPC machine's guards of a fast call by `caller` on `e`, changing
+    /// nothing: `caller` may start an operation; `e` is live and `caller`
+    /// is within its ceiling (the call's own checks, so an error is the
+    /// general path's to report); a server waits on `e`.
+    #[inline(always)]
+    pub fn fast_call_guard(&self, caller: ThreadId, e: EndpointId) -> Option<FastCall> {
         // `effective_priority`, from the record `invoker` found.
         let record = self.invoker(caller).ok()?;
         let mut priority = record.priority;
@@ -114,37 +155,45 @@ impl Ipc {
         }
         // No server waiting: the caller queues (general path).
         let head = ep.receivers.head()?;
-        let server = self.id_of(head);
-        // The kernel's guards, before anything changes.
-        if !accept(server) {
-            return None;
-        }
-        let ep = self.endpoints.get_mut(e.raw()).expect("checked");
-        ep.receivers.pop_front(&mut self.threads);
-        // `deliver_call`, its wakeup taken at once.
-        let s = self.at(head);
-        s.state = ThreadState::Runnable;
-        s.receive = None;
-        s.caller = Some(caller);
-        let c = self.at(caller.index());
-        c.state = ThreadState::BlockedOnReply(server);
-        c.outgoing = None;
-        c.receive = receive;
-        Some(server)
+        Some(FastCall {
+            caller,
+            endpoint: e,
+            head,
+            server: self.id_of(head),
+        })
     }
 
-    /// [`Ipc::reply_and_wait`] when it would reply to a caller that
-    /// `accept` takes and then block `server` on `e`: returns that caller,
-    /// now runnable with no wakeup to take. The kernel copies the reply
-    /// (registers only) into the caller's registers itself, as
-    /// [`Ipc::take_wakeup`]'s `Reply` would have told it to.
+    /// Makes the call `guard` let through, the machine unchanged since: the
+    /// server leaves the endpoint's receivers and serves the caller, which
+    /// blocks on its reply offering slot `receive`. Returns the server.
+    #[inline(always)]
+    pub fn fast_call_commit(&mut self, call: FastCall, receive: Option<Selector>) -> ThreadId {
+        let ep = self.endpoints.get_mut(call.endpoint.raw()).expect("guarded");
+        ep.receivers.pop_front(&mut self.threads);
+        // `deliver_call`, its wakeup taken at once.
+        let s = self.at(call.head);
+        s.state = ThreadState::Runnable;
+        s.receive = None;
+        s.caller = Some(call.caller);
+        let c = self.at(call.caller.index());
+        c.state = ThreadState::BlockedOnReply(call.server);
+        c.outgoing = None;
+        c.receive = receive;
+        call.server
+    }
+
+    /// [`Ipc::fast_reply_wait_guard`], the kernel's `accept`, then
+    /// [`Ipc::fast_reply_wait_commit`]: [`Ipc::reply_and_wait`] when it
+    /// would reply to a caller that `accept` takes and then block `server`
+    /// on `e`. Returns that caller, now runnable with no wakeup to take.
+    /// The kernel copies the reply (registers only) into the caller's
+    /// registers itself, as [`Ipc::take_wakeup`]'s `Reply` would have told
+    /// it to.
     ///
-    /// `None` (nothing changed) unless: the wait's checks pass (`server`
-    /// may start an operation, `e` is live, `server`'s domain owns it,
-    /// `server` is not below its ceiling); `server` serves a caller; no
-    /// caller is queued on `e` (else the wait would receive and `server`
-    /// run on); `accept(caller)`. Once `accept` says yes the reply is made
-    /// and `server` waits: nothing after it can fail.
+    /// `None` (nothing changed) unless the guards hold and
+    /// `accept(caller)`. Once `accept` says yes the reply is made and
+    /// `server` waits: nothing after it can fail.
+    #[inline(always)]
     pub fn fast_reply_wait(
         &mut self,
         server: ThreadId,
@@ -152,6 +201,20 @@ impl Ipc {
         receive: Option<Selector>,
         accept: impl FnOnce(ThreadId) -> bool,
     ) -> Option<ThreadId> {
+        let reply = self.fast_reply_wait_guard(server, e)?;
+        if !accept(reply.caller) {
+            return None;
+        }
+        Some(self.fast_reply_wait_commit(reply, receive))
+    }
+
+    /// The IPC machine's guards of a fast reply-and-wait by `server` on
+    /// `e`, changing nothing: the wait's checks pass (`server` may start an
+    /// operation, `e` is live, `server`'s domain owns it, `server` is not
+    /// below its ceiling); `server` serves a caller; no caller is queued on
+    /// `e` (else the wait would receive and `server` run on).
+    #[inline(always)]
+    pub fn fast_reply_wait_guard(&self, server: ThreadId, e: EndpointId) -> Option<FastReplyWait> {
         // Its errors are the general path's to report.
         let (record, ep) = self.checked_wait(server, e).ok()?;
         // No caller: a first wait, or its caller died (general path).
@@ -160,21 +223,34 @@ impl Ipc {
         if !ep.senders.is_empty() {
             return None;
         }
-        if !accept(caller) {
-            return None;
-        }
+        Some(FastReplyWait {
+            server,
+            endpoint: e,
+            caller,
+        })
+    }
+
+    /// Makes the reply-and-wait `guard` let through, the machine unchanged
+    /// since: the caller is runnable with its reply, and the server waits
+    /// on the endpoint offering slot `receive`. Returns the caller.
+    #[inline(always)]
+    pub fn fast_reply_wait_commit(
+        &mut self,
+        reply: FastReplyWait,
+        receive: Option<Selector>,
+    ) -> ThreadId {
         // `do_reply`, its wakeup taken at once.
-        let c = self.at(caller.index());
+        let c = self.at(reply.caller.index());
         c.state = ThreadState::Runnable;
         c.receive = None;
         c.outgoing = None;
         // `do_wait` with nobody queued.
-        let ep = self.endpoints.get_mut(e.raw()).expect("checked");
-        ep.receivers.push_back(&mut self.threads, server.index());
-        let s = self.at(server.index());
+        let ep = self.endpoints.get_mut(reply.endpoint.raw()).expect("guarded");
+        ep.receivers.push_back(&mut self.threads, reply.server.index());
+        let s = self.at(reply.server.index());
         s.caller = None;
-        s.state = ThreadState::BlockedOnReceive(e);
+        s.state = ThreadState::BlockedOnReceive(reply.endpoint);
         s.receive = receive;
-        Some(caller)
+        reply.caller
     }
 }

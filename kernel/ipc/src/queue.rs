@@ -27,7 +27,7 @@ impl Queue {
     }
 
     /// Appends `t`: first in, first out. O(1).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push_back(&mut self, threads: &mut Arena<Thread>, t: u32) {
         self.insert_before(threads, t, None);
     }
@@ -52,7 +52,7 @@ impl Queue {
         self.insert_before(threads, t, cur);
     }
 
-    #[inline]
+    #[inline(always)]
     fn insert_before(&mut self, threads: &mut Arena<Thread>, t: u32, before: Option<u32>) {
         let prev = match before {
             Some(b) => thread(threads, b).link.prev,
@@ -75,7 +75,7 @@ impl Queue {
     }
 
     /// Takes the first thread out. O(1).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn pop_front(&mut self, threads: &mut Arena<Thread>) -> Option<u32> {
         let t = self.head?;
         self.remove(threads, t);
@@ -83,7 +83,7 @@ impl Queue {
     }
 
     /// Takes `t`, which MUST be in this queue, out. O(1).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn remove(&mut self, threads: &mut Arena<Thread>, t: u32) {
         let link = core::mem::take(&mut thread(threads, t).link);
         match link.prev {

@@ -52,11 +52,6 @@ pub fn ipc(kernel: &mut Kernel, cpu: usize, thread: ThreadId, number: u64) -> Op
     if !tessera_ipc::registers_only(send, context.r14) {
         return None;
     }
-    // The VP the reply goes to, if it goes to one (its thread's record says).
-    let mut to_vp = None;
-    if !is_call && let Ok(Some(caller)) = kernel.ipc.caller(thread) {
-        to_vp = kernel.threads.get(&caller)?.vp;
-    }
     let receive = (transfer.receive != NO_SELECTOR).then_some(transfer.receive);
     let words = words_of(context);
     let selector = u32::try_from(context.rdi).ok()?;
@@ -71,60 +66,67 @@ pub fn ipc(kernel: &mut Kernel, cpu: usize, thread: ThreadId, number: u64) -> Op
     let Object::Endpoint(endpoint) = cap.object else {
         return None;
     };
-    // The VP's reply is checked (and kept for the VP) before anything
-    // changes; one that stops the VP is the general path's.
+    // The IPC machine's guards, then the kernel's on the thread woken
+    // (`woken`), then the operation, which cannot fail from there: no
+    // closure between the two halves (one stayed a call, with its captures
+    // spilled to the stack and read back).
+    if is_call {
+        let call = kernel.ipc.fast_call_guard(thread, endpoint)?;
+        let badge = cap.badge.map_or(0, |badge| badge.0);
+        let next = woken(kernel, cpu, call.server, false, badge, words)?;
+        kernel.ipc.fast_call_commit(call, receive);
+        return Some(next);
+    }
+    let reply = kernel.ipc.fast_reply_wait_guard(thread, endpoint)?;
+    // The VP the reply goes to, if it goes to one (its thread's record
+    // says): its reply is checked (and kept for the VP) before anything of
+    // the IPC changes; one that stops the VP is the general path's.
+    let to_vp = kernel.threads.get(&reply.caller)?.vp;
     if let Some(vp) = to_vp
         && kernel.capture_reply_from(thread, vp).ok()?
     {
         return None;
     }
-    let to_vp = to_vp.is_some();
     // A reply carries no badge.
-    let badge = if is_call {
-        cap.badge.map_or(0, |badge| badge.0)
-    } else {
-        0
-    };
+    let next = woken(kernel, cpu, reply.caller, to_vp.is_some(), 0, words)?;
+    kernel.ipc.fast_reply_wait_commit(reply, receive);
+    Some(next)
+}
+
+/// The kernel's guards on the thread `woken` a fast operation on `cpu`
+/// would wake: it runs here at once only if it is a thread of this CPU,
+/// alive, and nothing else waits for this CPU (so nothing more important
+/// does either); a component thread with its domain (whose address space
+/// the switch needs), or the VP's thread a reply is for (`to_vp`). When
+/// they hold, the delivery (`badge` and the message `words`: no
+/// capability, no buffer words) is in the thread's registers, and the
+/// caller MUST then commit the operation, which cannot fail.
+#[inline(always)]
+fn woken(
+    kernel: &mut Kernel,
+    cpu: usize,
+    woken: ThreadId,
+    to_vp: bool,
+    badge: u64,
+    words: [u64; tessera_ipc::MSG_WORDS],
+) -> Option<Next> {
     let (threads, sched, domains) = (&mut kernel.threads, &kernel.sched, &kernel.domains);
-    // The thread woken runs here at once: it is a thread of this CPU,
-    // alive, and nothing else waits for this CPU (so nothing more important
-    // does either); a component thread with its domain (whose address space
-    // the switch needs), or the VP's thread the reply is for. Once `accept`
-    // says yes the operation cannot fail, so the delivery (no capability,
-    // no buffer words) is written into the woken thread's registers here,
-    // with its record at hand.
-    let mut target = None;
-    let mut woken_context: *mut UserContext = core::ptr::null_mut();
-    let accept = |woken: ThreadId| {
-        let Some(record) = threads.get_mut(&woken) else {
-            return false;
-        };
-        if !tessera_ipc::switches_directly(cpu, sched.nothing_ready(cpu), record.woken(), to_vp) {
-            return false;
-        }
-        if !to_vp {
-            let Some(domain) = domains.get(record.domain) else {
-                return false;
-            };
-            target = Some(domain.space.root());
-        }
-        write_received(&mut record.context, badge, words, NO_SELECTOR, 0);
-        woken_context = &mut *record.context;
-        true
-    };
-    let woken = if is_call {
-        kernel.ipc.fast_call(thread, endpoint, receive, accept)?
-    } else {
-        kernel
-            .ipc
-            .fast_reply_wait(thread, endpoint, receive, accept)?
-    };
-    if to_vp {
-        return Some(Next::Vp(woken));
+    let record = threads.get_mut(&woken)?;
+    if !tessera_ipc::switches_directly(cpu, sched.nothing_ready(cpu), record.woken(), to_vp) {
+        return None;
     }
-    Some(Next::Component(Switch {
-        thread: woken,
-        root: target?,
-        context: woken_context,
-    }))
+    let root = if to_vp {
+        None
+    } else {
+        Some(domains.get(record.domain)?.space.root())
+    };
+    write_received(&mut record.context, badge, words, NO_SELECTOR, 0);
+    Some(match root {
+        None => Next::Vp(woken),
+        Some(root) => Next::Component(Switch {
+            thread: woken,
+            root,
+            context: &mut *record.context,
+        }),
+    })
 }

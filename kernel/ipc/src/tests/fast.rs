@@ -25,7 +25,11 @@ pub(super) fn compare_call(
     receive: Option<Selector>,
 ) -> Result<(), TestCaseError> {
     let mut fast = ipc.clone();
+    // The guard alone (what the kernel asks before its own guards) names
+    // the server the whole operation wakes.
+    let guarded = ipc.fast_call_guard(caller, e).map(|call| call.server);
     let took = fast.fast_call(caller, e, receive, |_| true);
+    prop_assert_eq!(guarded, took);
     let mut slow = ipc.clone();
     let outcome = slow.call(caller, e, badge, msg, receive);
     match (took, outcome) {
@@ -62,7 +66,11 @@ pub(super) fn compare_reply_wait(
     receive: Option<Selector>,
 ) -> Result<(), TestCaseError> {
     let mut fast = ipc.clone();
+    let guarded = ipc
+        .fast_reply_wait_guard(server, e)
+        .map(|reply| reply.caller);
     let took = fast.fast_reply_wait(server, e, receive, |_| true);
+    prop_assert_eq!(guarded, took);
     let mut slow = ipc.clone();
     let outcome = slow.reply_and_wait(server, msg, e, receive);
     match (took, outcome) {
