@@ -131,7 +131,9 @@ fn enter_component(
 /// Makes `thread` the one `cpu` runs and enters it in ring 3 with address
 /// space `root` and the registers at `context` (its record's). Also the
 /// IPC fast path's switch (`syscall::fastpath`), from one component thread
-/// to another, which looked both up already.
+/// to another, which looked both up already (inlined there: as a call it
+/// took its arguments through the stack).
+#[inline(always)]
 pub fn switch_to_component(
     mut guard: MutexGuard<'static, Option<Kernel>>,
     cpu: usize,

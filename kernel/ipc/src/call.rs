@@ -160,7 +160,7 @@ impl Ipc {
 
     /// [`Self::check_wait`], handing back the server's and the endpoint's
     /// records it looked up (the fast path reads them on).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn checked_wait(
         &self,
         server: ThreadId,

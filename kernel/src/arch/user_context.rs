@@ -95,6 +95,7 @@ impl UserContext {
     /// Runs after the kernel lock is dropped: a running thread's context is
     /// touched by no other CPU (IPC writes only to blocked threads' contexts),
     /// and thread records are never freed.
+    #[inline(always)]
     pub fn enter(context: *mut UserContext) -> ! {
         // SAFETY: see above; `context` comes from the thread record the
         // scheduler just chose for this CPU.
@@ -124,6 +125,7 @@ impl UserContext {
     /// Enters ring 3 with these registers. The selectors and the flags are
     /// forced to what a component may have, so no saved value can make IRETQ
     /// fault in the kernel or hand the thread more privilege.
+    #[inline(always)]
     fn resume(&mut self) -> ! {
         self.sanitize();
         // the context belongs to the thread this CPU now runs, stays
