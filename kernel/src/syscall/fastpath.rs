@@ -19,7 +19,6 @@
 //! straight into the VP's loop (`sched::enter`), which applies it and
 //! re-enters the guest. A reply that stops the VP, or that the checks
 //! refuse, takes the general path, which captures it again the same way.
-use crate::arch::user_context::UserContext;
 use crate::ipc_glue::{words_of, write_received};
 use crate::sched::Switch;
 use crate::state::Kernel;
@@ -73,22 +72,25 @@ pub fn ipc(kernel: &mut Kernel, cpu: usize, thread: ThreadId, number: u64) -> Op
     if is_call {
         let call = kernel.ipc.fast_call_guard(thread, endpoint)?;
         let badge = cap.badge.map_or(0, |badge| badge.0);
-        let next = woken(kernel, cpu, call.server, false, badge, words)?;
+        let next = woken(kernel, cpu, call.server, false, badge, words).ok()?;
         kernel.ipc.fast_call_commit(call, receive);
         return Some(next);
     }
     let reply = kernel.ipc.fast_reply_wait_guard(thread, endpoint)?;
-    // The VP the reply goes to, if it goes to one (its thread's record
-    // says): its reply is checked (and kept for the VP) before anything of
-    // the IPC changes; one that stops the VP is the general path's.
-    let to_vp = kernel.threads.get(&reply.caller)?.vp;
-    if let Some(vp) = to_vp
-        && kernel.capture_reply_from(thread, vp).ok()?
-    {
-        return None;
-    }
     // A reply carries no badge.
-    let next = woken(kernel, cpu, reply.caller, to_vp.is_some(), 0, words)?;
+    let next = match woken(kernel, cpu, reply.caller, false, 0, words) {
+        Ok(next) => next,
+        // A reply to a VP (its thread's record says) is checked, and kept
+        // for the VP, before anything of the IPC changes; one that stops
+        // the VP is the general path's.
+        Err(Refused::Vp(vp)) => {
+            if kernel.capture_reply_from(thread, vp).ok()? {
+                return None;
+            }
+            woken(kernel, cpu, reply.caller, true, 0, words).ok()?
+        }
+        Err(Refused::Guard) => return None,
+    };
     kernel.ipc.fast_reply_wait_commit(reply, receive);
     Some(next)
 }
@@ -100,7 +102,9 @@ pub fn ipc(kernel: &mut Kernel, cpu: usize, thread: ThreadId, number: u64) -> Op
 /// the switch needs), or the VP's thread a reply is for (`to_vp`). When
 /// they hold, the delivery (`badge` and the message `words`: no
 /// capability, no buffer words) is in the thread's registers, and the
-/// caller MUST then commit the operation, which cannot fail.
+/// caller MUST then commit the operation, which cannot fail. A VP's
+/// thread when `to_vp` is false is refused with its VP, unchanged, so a
+/// reply's one lookup serves both kinds.
 #[inline(always)]
 fn woken(
     kernel: &mut Kernel,
@@ -109,19 +113,22 @@ fn woken(
     to_vp: bool,
     badge: u64,
     words: [u64; tessera_ipc::MSG_WORDS],
-) -> Option<Next> {
+) -> Result<Next, Refused> {
     let (threads, sched, domains) = (&mut kernel.threads, &kernel.sched, &kernel.domains);
-    let record = threads.get_mut(&woken)?;
+    let record = threads.get_mut(&woken).ok_or(Refused::Guard)?;
+    if !to_vp && let Some(vp) = record.vp {
+        return Err(Refused::Vp(vp));
+    }
     if !tessera_ipc::switches_directly(cpu, sched.nothing_ready(cpu), record.woken(), to_vp) {
-        return None;
+        return Err(Refused::Guard);
     }
     let root = if to_vp {
         None
     } else {
-        Some(domains.get(record.domain)?.space.root())
+        Some(domains.get(record.domain).ok_or(Refused::Guard)?.space.root())
     };
     write_received(&mut record.context, badge, words, NO_SELECTOR, 0);
-    Some(match root {
+    Ok(match root {
         None => Next::Vp(woken),
         Some(root) => Next::Component(Switch {
             thread: woken,
@@ -129,4 +136,12 @@ fn woken(
             context: &mut *record.context,
         }),
     })
+}
+
+/// Why [`woken`] refused a thread.
+enum Refused {
+    /// A guard failed: the general path's.
+    Guard,
+    /// It is this VP's thread, and a component thread was asked for.
+    Vp(tessera_capability::VpId),
 }
