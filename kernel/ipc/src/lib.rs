@@ -38,7 +38,11 @@
 //! path (after seL4's): the same checks and transitions as `call` and
 //! `reply_and_wait` for the one case that switches straight to the woken
 //! thread, with no wakeup record left to take, or `None` and nothing
-//! changed.
+//! changed. Each is a guard that changes nothing ([`Ipc::fast_call_guard`],
+//! [`Ipc::fast_reply_wait_guard`]), the kernel's own guards, and a commit
+//! that cannot fail ([`Ipc::fast_call_commit`],
+//! [`Ipc::fast_reply_wait_commit`]); the kernel calls the three steps
+//! itself, so nothing stands between them but its own code.
 //!
 //! # Queue order (ABI)
 //!

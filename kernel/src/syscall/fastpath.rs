@@ -10,8 +10,9 @@
 //! records, the run queue); when one fails nothing has changed and the
 //! system call takes the general path, which checks and decides
 //! everything again (and reports any error). The IPC machine's half of the
-//! guards is host-tested (`tessera_ipc::Ipc::fast_call`,
-//! `fast_reply_wait`); the switch is `sched::switch_to_component`.
+//! guards and its transitions are host-tested (`tessera_ipc::Ipc::fast_call`
+//! and `fast_reply_wait`, which are the guard, an `accept` and the commit
+//! this file calls one by one); the switch is `sched::switch_to_component`.
 //!
 //! A handler's `ReplyWait` to a VP that waits on a forwarded exit takes
 //! the same path: its reply is checked and captured for the VP as the
