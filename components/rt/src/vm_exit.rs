@@ -29,9 +29,10 @@
 
 use alloc::vec::Vec;
 
+use tessera_abi::vm::posted::QUEUE_WRITES;
 pub use tessera_exit_protocol::{
     EXIT_BUFFER_WORDS, Escaped, Event, EventKind, Exit, ExitError, ExitMessage, ExitReply,
-    GuestRegisters, Intercept, MemoryAccess, PartitionName, ReplyError,
+    GuestRegisters, Intercept, MemoryAccess, PartitionName, PostedWrite, ReplyError,
 };
 
 use crate::error::Error;
@@ -41,14 +42,85 @@ use crate::ipc::{Message, Reply};
 pub const ATTACH_ACCEPTED: u64 = 0;
 
 /// Decodes `message` as a server received it, reading its words from the
-/// thread's message buffer (inside a component only).
+/// thread's message buffer (inside a component only). Port writes the
+/// kernel posted ahead of it are dropped, with an error logged: a handler
+/// of a route that posts takes them with [`receive_with_posted`].
 pub fn receive(message: &Message) -> ExitMessage {
-    // An exit message is at most the longest TLFS body and sixteen
-    // registers. It is decoded where the kernel wrote it: the decoder
-    // copies out only the fields it keeps, so neither a stack copy of the
-    // buffer nor its zeroing is paid on every exit a handler serves.
+    let (exit, posted) = receive_with_posted(message);
+    if posted.count != 0 {
+        log::error!(
+            "{} posted port writes dropped: this handler does not take them",
+            posted.count
+        );
+    }
+    exit
+}
+
+/// Decodes `message` and the port writes the kernel posted ahead of it
+/// (`tessera_abi::vm::posted`), which the handler must apply first
+/// ([`PostedWrites::replay`]).
+pub fn receive_with_posted(message: &Message) -> (ExitMessage, PostedWrites) {
+    // An exit message is at most a queue of posted writes, the longest
+    // TLFS body and sixteen registers. It is decoded where the kernel
+    // wrote it: the decoder copies out only the fields it keeps, so
+    // neither a stack copy of the buffer nor its zeroing is paid on every
+    // exit a handler serves. Posted writes are copied out (only when some
+    // came): replaying them may make system calls, which may reuse the
+    // buffer.
     let count = usize::from(message.buffer_words).min(EXIT_BUFFER_WORDS);
-    crate::syscall::with_message_buffer(count, |buffer| ExitMessage::decode(&message.words, buffer))
+    crate::syscall::with_message_buffer(count, |buffer| {
+        let exit = ExitMessage::decode(&message.words, buffer);
+        let mut posted = PostedWrites {
+            words: [0; QUEUE_WRITES],
+            count: 0,
+        };
+        if exit.posted != 0 {
+            posted.words[..exit.posted].copy_from_slice(&buffer[..exit.posted]);
+            posted.count = exit.posted;
+        }
+        (exit, posted)
+    })
+}
+
+/// The port writes the kernel posted ahead of an exit message, oldest
+/// first.
+#[derive(Clone, Debug)]
+pub struct PostedWrites {
+    words: [u64; QUEUE_WRITES],
+    count: usize,
+}
+
+impl PostedWrites {
+    /// Hands each write to `handle` as the `OUT` exit it completed, from
+    /// VP `vp_index`, in order; the replies are dropped (the guest has
+    /// gone on) and `handle` logs what it must. A word no kernel sends is
+    /// skipped with a warning.
+    pub fn replay(&self, vp_index: u64, mut handle: impl FnMut(&ExitMessage)) {
+        for &word in &self.words[..self.count] {
+            let Some(write) = PostedWrite::from_word(word) else {
+                log::warn!("a posted write {word:#x} no kernel sends: skipped");
+                continue;
+            };
+            handle(&ExitMessage {
+                message_type: Exit::IoPort {
+                    port: 0,
+                    size: 1,
+                    write: true,
+                    value: 0,
+                }
+                .message_type(),
+                vp_index,
+                posted: 0,
+                exit: Ok(Exit::IoPort {
+                    port: write.port,
+                    size: write.size,
+                    write: true,
+                    value: write.value,
+                }),
+                intercept: Intercept::None,
+            });
+        }
+    }
 }
 
 /// An [`ExitReply`] as an IPC message.
@@ -131,20 +203,33 @@ impl From<ExitReply> for Handled {
 }
 
 /// Serves the exits that reach `endpoint` forever: each call is decoded,
-/// `handle` answers it for the calling partition's badge, its log lines go
-/// to the component's log, and the reply goes back to the VP.
+/// the port writes the kernel posted ahead of it go to `handle` first (as
+/// the `OUT` exits they completed, their replies dropped), `handle`
+/// answers it for the calling partition's badge, its log lines go to the
+/// component's log, and the reply goes back to the VP.
 pub fn serve_exits(
     endpoint: crate::Endpoint,
     mut handle: impl FnMut(u64, &ExitMessage) -> Handled,
 ) -> ! {
     crate::Server::new(endpoint).serve(|badge, call: Message, _| -> Reply {
-        let message = receive(&call);
-        let handled = handle(badge, &message);
-        for (level, line) in &handled.log {
-            log::log!(*level, "{line}");
+        let (message, posted) = receive_with_posted(&call);
+        posted.replay(message.vp_index, |write| {
+            print_log(&handle(badge, write));
+        });
+        // A hand-over of posted writes alone wants no action back.
+        if message.exit == Ok(Exit::PostedWrites) {
+            return reply_of(&ExitReply::new());
         }
+        let handled = handle(badge, &message);
+        print_log(&handled);
         reply_of(&handled.reply)
     })
+}
+
+fn print_log(handled: &Handled) {
+    for (level, line) in &handled.log {
+        log::log!(*level, "{line}");
+    }
 }
 
 #[cfg(test)]
