@@ -71,8 +71,7 @@ mod component {
                 }
                 Reply::new(Message::new([answer.word(), 0, 0, 0, 0, 0]))
             } else {
-                let (message, posted) = vm_exit::receive_with_posted(&call);
-                posted.replay(message.vp_index, |write| {
+                let message = vm_exit::receive_with_posted(&call, |write| {
                     let (handled, _) = platform.exit(badge, write, 0, None, &mut Kernel);
                     print(&handled.log);
                 });
