@@ -272,6 +272,10 @@ pub struct Vp {
     /// The exception intercepts in this VP's VMCB (the partition's may
     /// have grown since; applied before the next entry).
     pub exception_intercepts: u32,
+    /// Whether a route of its partition posts writes (`posted.rs`): only
+    /// then does a forwarded exit look at the queues. Set when the VP is
+    /// made and when such a route is installed.
+    pub routes_post: bool,
     /// The frame of the VP thread's message buffer (exit messages out,
     /// reply registers in).
     pub message_buffer: x86_64::PhysAddr,

@@ -54,6 +54,11 @@ impl PostedRoutes {
         u8::try_from(index).ok()
     }
 
+    /// Whether the partition has a posting route.
+    pub fn any(&self) -> bool {
+        self.count.load(Ordering::Relaxed) != 0
+    }
+
     fn published(&self) -> impl Iterator<Item = &PostedRoute> {
         let count = self.count.load(Ordering::Acquire);
         self.routes[..count.min(MAX_POSTED_ROUTES)]
@@ -114,8 +119,8 @@ impl Kernel {
     /// `pending`) goes to `route`: the partition's other queues handed over
     /// first (`Some`: the VP waits for that, then makes its instruction
     /// again; [`Kernel::flush_posted_before`]), and `route`'s own put ahead
-    /// of the message. Out of line: most partitions post nothing, and the
-    /// forwarded exit pays one call and one load for it.
+    /// of the message. Only for a VP whose partition posts
+    /// (`Vp::routes_post`), and out of line: most partitions post nothing.
     #[inline(never)]
     pub(super) fn posted_before_forward(
         &mut self,
@@ -124,10 +129,6 @@ impl Kernel {
         route: &Route,
         pending: &Pending,
     ) -> Option<Keep> {
-        let partition = self.partitions.get(self.vps.get(vp)?.partition)?;
-        if partition.fast.posted.count.load(Ordering::Relaxed) == 0 {
-            return None;
-        }
         if let Some(keep) = self.flush_posted_before(cpu, vp, route, pending) {
             return Some(keep);
         }
