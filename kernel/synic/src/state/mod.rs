@@ -323,6 +323,12 @@ impl<P: SynicPages> Synic<P> {
         Some(self.partition(partition)?.policy)
     }
 
+    /// The event routes `partition` publishes for its connections.
+    #[must_use]
+    pub fn event_routes(&self, partition: PartitionRef) -> Option<&EventRouteTable<ROUTE_SLOTS>> {
+        Some(&self.partition(partition)?.routes)
+    }
+
     /// A VP's SynIC registers.
     #[must_use]
     pub fn registers(&self, partition: PartitionRef, vp: u32) -> Option<&SynicRegisters> {
