@@ -58,6 +58,7 @@ pub fn set_flag(
 /// The refusals of [`set_flag`], from whether SCONTROL and SIEFP are both
 /// enabled, the SINT's register and the absolute flag number: shared with
 /// the lock-free path (`crate::fast_signal`), which must refuse alike.
+#[inline]
 pub(crate) fn check(events_enabled: bool, sint: HvSynicSint, flag: u16) -> Result<(), HvStatus> {
     if !events_enabled || !is_unmasked(sint) {
         return Err(HvStatus::INVALID_SYNIC_STATE);
@@ -70,6 +71,7 @@ pub(crate) fn check(events_enabled: bool, sint: HvSynicSint, flag: u16) -> Resul
 
 /// Sets checked flag `flag` of `sint`; `interrupt` is what raising the
 /// SINT asserts, returned only on a 0 → 1 change.
+#[inline]
 pub(crate) fn raise_flag(
     pages: &mut impl SynicPages,
     sint: Sint,

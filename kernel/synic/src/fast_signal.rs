@@ -16,14 +16,14 @@
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use tlfs::synic::{HV_SYNIC_SINT_COUNT, HvSynicScontrol, HvSynicSint};
+use tlfs::synic::{HV_SYNIC_SINT_COUNT, HvSynicSint};
 
 use crate::event::{FlagSet, check, raise_flag};
 use crate::pages::SynicPages;
 use crate::ports::PartitionRef;
 use crate::published::{EventRoute, EventRouteTable, Lookup};
 use crate::registers::SynicRegisters;
-use crate::sint::{Sint, signal};
+use crate::sint::{Interrupt, Sint};
 
 /// One VP's SynIC registers as the fast path reads them. One writer,
 /// holding the kernel lock, publishes after every change
@@ -76,6 +76,7 @@ impl PublishedVp {
 
     /// The SIEF page while events can be set (else 0).
     #[must_use]
+    #[inline]
     pub fn event_page(&self) -> u64 {
         self.event_page.load(Ordering::Acquire)
     }
@@ -86,6 +87,7 @@ impl PublishedVp {
     /// SINT has AutoEOI.
     ///
     /// [`set_flag`]: crate::event::set_flag
+    #[inline]
     pub fn set_flag(
         &self,
         pages: &mut impl SynicPages,
@@ -94,11 +96,19 @@ impl PublishedVp {
     ) -> Option<FlagSet> {
         let register = HvSynicSint::from_bits(self.sints[sint.index()].load(Ordering::Relaxed));
         check(self.event_page() != 0, register, flag).ok()?;
-        // A published page means SCONTROL is enabled.
-        let interrupt = signal(HvSynicScontrol::new().with_enable(true), register).interrupt();
-        if interrupt.is_some_and(|interrupt| interrupt.auto_eoi) {
+        // A published page means SCONTROL is enabled, and `check` passed
+        // only a SINT unmasked or polled: `sint::signal` is then an
+        // interrupt exactly when not polled.
+        if register.polling() {
+            return Some(raise_flag(pages, sint, flag, None));
+        }
+        if register.auto_eoi() {
             return None;
         }
+        let interrupt = Some(Interrupt {
+            vector: register.vector(),
+            auto_eoi: false,
+        });
         Some(raise_flag(pages, sint, flag, interrupt))
     }
 }
@@ -111,6 +121,7 @@ impl PublishedVp {
 /// never followed), with `flag` (relative) within the port's count. The
 /// absolute flag number comes with the route.
 #[must_use]
+#[inline]
 pub fn own_route<const N: usize>(
     routes: &EventRouteTable<N>,
     own: PartitionRef,

@@ -154,6 +154,7 @@ pub fn signal_event(
 /// when [`signal_event`] accepts it; `None` where it would refuse (a
 /// reserved bit set), which the caller's locked path then answers.
 #[must_use]
+#[inline]
 pub fn fast_signal_input(rdx: u64) -> Option<SignalEvent> {
     // `ConnectionId` bits 31:24 and the 16-bit `RsvdZ` after `FlagNumber`.
     const RESERVED: u64 = 0xFFFF_0000_FF00_0000;

@@ -58,6 +58,7 @@ impl EventRoute {
         )
     }
 
+    #[inline]
     fn decode((first, second, serial): Words) -> Option<Self> {
         Some(Self {
             partition: PartitionRef(first as u32),
@@ -113,6 +114,7 @@ impl Slot {
 
     /// A consistent (key, words) snapshot, or `None` if the writer kept
     /// interfering.
+    #[inline]
     fn read(&self) -> Option<(u32, Words)> {
         for _ in 0..READ_ATTEMPTS {
             let before = self.sequence.load(Ordering::Acquire);
@@ -183,6 +185,7 @@ impl<const N: usize> EventRouteTable<N> {
 
     /// The route of `connection` (any CPU, no lock).
     #[must_use]
+    #[inline]
     pub fn lookup(&self, connection: u32) -> Lookup {
         for index in Self::probe(connection) {
             let Some((key, words)) = self.slots[index].read() else {
