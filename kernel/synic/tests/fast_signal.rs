@@ -185,6 +185,19 @@ proptest! {
     }
 }
 
+/// Event port `id` of VP 0: flags `0..count` of SINT `sint`.
+fn event_port(id: u32, count: u16, sint: u32) -> PortSpec {
+    PortSpec {
+        id,
+        kind: PortKind::Event {
+            base_flag: 0,
+            flag_count: count,
+        },
+        vp: 0,
+        sint: s(sint),
+    }
+}
+
 /// A route whose port serial is older than the partition's incarnation
 /// (`serial_base`) or names another partition is never followed.
 #[test]
@@ -193,15 +206,7 @@ fn stale_or_foreign_routes_are_not_followed() {
     world.enable(0);
     world.unmask(0, 3, 0x51);
     let p = world.partition;
-    let spec = PortSpec {
-        id: 7,
-        kind: PortKind::Event {
-            base_flag: 0,
-            flag_count: 4,
-        },
-        vp: 0,
-        sint: s(3),
-    };
+    let spec = event_port(7, 4, 3);
     world.synic.create_port(p, spec, Owner::Manifest).unwrap();
     let connect = ConnectSpec {
         id: 7,
@@ -231,15 +236,7 @@ fn stale_or_foreign_routes_are_not_followed() {
 fn routes_named_by_slot_index_are_withdrawn() {
     let mut world = World::new(1);
     let p = world.partition;
-    let spec = PortSpec {
-        id: 9,
-        kind: PortKind::Event {
-            base_flag: 0,
-            flag_count: 1,
-        },
-        vp: 0,
-        sint: s(1),
-    };
+    let spec = event_port(9, 1, 1);
     world.synic.create_port(p, spec, Owner::Manifest).unwrap();
     let port = world.synic.port(p, 9).unwrap();
     let connect = ConnectSpec {
