@@ -35,6 +35,10 @@ pub struct PublishedVp {
     event_page: AtomicU64,
     /// SINT0–SINT15 as stored.
     sints: [AtomicU64; HV_SYNIC_SINT_COUNT],
+    /// [`SynicRegisters::auto_eoi_vectors`]: the kernel's entry asks it
+    /// before it looks the SynIC up for AutoEOI (most injections are not
+    /// of such a vector).
+    auto_eoi: [AtomicU64; 4],
 }
 
 impl Default for PublishedVp {
@@ -51,6 +55,7 @@ impl PublishedVp {
             event_page: AtomicU64::new(0),
             sints: [const { AtomicU64::new(HvSynicSint::RESET_VALUE.into_bits()) };
                 HV_SYNIC_SINT_COUNT],
+            auto_eoi: [const { AtomicU64::new(0) }; 4],
         }
     }
 
@@ -60,6 +65,9 @@ impl PublishedVp {
     pub fn publish(&self, registers: &SynicRegisters, event_page: u64) {
         for (published, sint) in self.sints.iter().zip(registers.sints) {
             published.store(sint.into_bits(), Ordering::Relaxed);
+        }
+        for (published, word) in self.auto_eoi.iter().zip(registers.auto_eoi_vectors()) {
+            published.store(word, Ordering::Relaxed);
         }
         let page = if registers.events_enabled() {
             event_page
@@ -72,6 +80,16 @@ impl PublishedVp {
     /// Nothing published any more (the VP's SynIC or its page is going).
     pub fn withdraw(&self) {
         self.event_page.store(0, Ordering::Release);
+        for word in &self.auto_eoi {
+            word.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether `vector` is an unmasked SINT's with AutoEOI, as published.
+    #[must_use]
+    #[inline]
+    pub fn auto_eoi(&self, vector: u8) -> bool {
+        self.auto_eoi[usize::from(vector / 64)].load(Ordering::Relaxed) & 1 << (vector % 64) != 0
     }
 
     /// The SIEF page while events can be set (else 0).

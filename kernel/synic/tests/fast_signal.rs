@@ -257,3 +257,26 @@ fn routes_named_by_slot_index_are_withdrawn() {
     world.synic.withdraw_routes_to(slot_index, 9);
     assert_eq!(lookup(&world), tessera_synic::published::Lookup::Absent);
 }
+
+proptest! {
+    /// The published AutoEOI set is the registers' (`auto_eoi_vectors`),
+    /// and withdrawing empties it.
+    #[test]
+    fn published_auto_eoi_is_the_registers(
+        sints in prop::collection::vec((16_u8.., any::<bool>(), any::<bool>(), any::<bool>()), 16),
+    ) {
+        let mut registers = SynicRegisters::default();
+        for (register, (vector, masked, auto_eoi, polling)) in registers.sints.iter_mut().zip(sints) {
+            *register = sint_value(vector, masked, auto_eoi, polling);
+        }
+        let published = PublishedVp::new();
+        published.publish(&registers, 0x1000);
+        let set = registers.auto_eoi_vectors();
+        for vector in 0..=255_u8 {
+            let expected = set[usize::from(vector / 64)] & 1 << (vector % 64) != 0;
+            prop_assert_eq!(published.auto_eoi(vector), expected);
+        }
+        published.withdraw();
+        prop_assert!((0..=255_u8).all(|vector| !published.auto_eoi(vector)));
+    }
+}
