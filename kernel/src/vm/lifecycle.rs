@@ -273,6 +273,7 @@ impl Kernel {
             startup: tessera_lapic::StartupState::new(index == 0),
             posted: Default::default(),
             published_priority: Default::default(),
+            synic_published: Default::default(),
         };
         record.refresh_apic_cpuid();
         // Room for the slot was reserved above; the box may still fail.
