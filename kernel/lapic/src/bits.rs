@@ -180,7 +180,12 @@ mod tests {
             seed ^= seed << 17;
             seed
         };
-        for set in [Bits256::EMPTY, Bits256::first(256), Bits256::first(64), Bits256::first(65)] {
+        for set in [
+            Bits256::EMPTY,
+            Bits256::first(256),
+            Bits256::first(64),
+            Bits256::first(65),
+        ] {
             check_members(&set);
         }
         for _ in 0..2000 {
@@ -192,7 +197,12 @@ mod tests {
                 sparse & (sparse >> 7) & next(),
                 next() | next(),
             ]));
-            check_members(&Bits256([0, next() & next() & next(), 0, 1 << (next() % 64)]));
+            check_members(&Bits256([
+                0,
+                next() & next() & next(),
+                0,
+                1 << (next() % 64),
+            ]));
         }
     }
 }

@@ -173,7 +173,7 @@ pub fn answer(
             && counted(counts, ExitReason::Hypercall);
     }
     if code == ExitCode::IOIO {
-        return (super::posted::post(vmcb, partition)
+        return ((partition.posted.any() && super::posted::post(vmcb, partition))
             || answer_decided(code, vmcb, gprs, partition, vp_index, unlocked))
             && counted(counts, ExitReason::IoPort);
     }
@@ -333,7 +333,10 @@ fn answer_hypercall(
     if gprs.rcx == tessera_hv1::dispatch::PLAIN_SIGNAL_EVENT
         && partition.signals_answered.load(Ordering::Acquire)
     {
-        if partition.hypercall_routes.routes_watched(WATCHED_SIGNAL_EVENT) {
+        if partition
+            .hypercall_routes
+            .routes_watched(WATCHED_SIGNAL_EVENT)
+        {
             return false;
         }
         return super::synic_fast::answer_signal(vmcb, gprs, partition, vp_index, unlocked);

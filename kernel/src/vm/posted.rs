@@ -55,6 +55,7 @@ impl PostedRoutes {
     }
 
     /// Whether the partition has a posting route.
+    #[inline(always)]
     pub fn any(&self) -> bool {
         self.count.load(Ordering::Relaxed) != 0
     }
@@ -94,11 +95,11 @@ impl PostedRoutes {
 /// `partition` posts and that route's queue has room: the write is queued
 /// and RIP moves past the instruction (`EXITINFO2`, APM §15.10.2).
 /// `false` leaves the exit, untouched, to the other paths.
-#[inline]
+///
+/// Out of the VP's loop (where only [`PostedRoutes::any`] is asked), so
+/// that partitions that post nothing keep their hot exits' registers.
+#[inline(never)]
 pub fn post(vmcb: &mut VpVmcb, partition: &FastPartition) -> bool {
-    if partition.posted.count.load(Ordering::Relaxed) == 0 {
-        return false;
-    }
     let (info, rax) = (vmcb.control.exit_info1, vmcb.save.rax);
     for route in partition.posted.published() {
         if let Some(word) = route.ports.post_of(info, rax) {
@@ -121,6 +122,7 @@ impl Kernel {
     /// again; [`Kernel::flush_posted_before`]), and `route`'s own put ahead
     /// of the message. Only for a VP whose partition posts
     /// (`Vp::routes_post`), and out of line: most partitions post nothing.
+    #[cold]
     #[inline(never)]
     pub(super) fn posted_before_forward(
         &mut self,
@@ -160,6 +162,8 @@ impl Kernel {
     /// If a route of VP `vp`'s partition holds posted writes, sends them to
     /// its handler in a `TESSERA_POSTED_WRITES` message (the VP waits for
     /// the reply, then goes on where it was); `None` when none wait.
+    #[cold]
+    #[inline(never)]
     pub(super) fn flush_posted(&mut self, cpu: usize, vp: VpId) -> Option<Keep> {
         self.flush_posted_except(cpu, vp, None)
     }

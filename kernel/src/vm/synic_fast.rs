@@ -13,10 +13,10 @@
 //! the locked path's), a route not published. The route's partition is
 //! checked against this partition's slot index and generation, so a route
 //! that outlived a partition never signals the one that took its slot.
+use super::VpVmcb;
 use super::fast::FastPartition;
 use super::skip::{Unlocked, next_rip_past};
 use super::synic_frames::SynicFrames;
-use super::VpVmcb;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use tessera_synic::PartitionRef;

@@ -106,12 +106,7 @@ impl PublishedVp {
     ///
     /// [`set_flag`]: crate::event::set_flag
     #[inline]
-    pub fn set_flag(
-        &self,
-        pages: &mut impl SynicPages,
-        sint: Sint,
-        flag: u16,
-    ) -> Option<FlagSet> {
+    pub fn set_flag(&self, pages: &mut impl SynicPages, sint: Sint, flag: u16) -> Option<FlagSet> {
         let register = HvSynicSint::from_bits(self.sints[sint.index()].load(Ordering::Relaxed));
         check(self.event_page() != 0, register, flag).ok()?;
         // A published page means SCONTROL is enabled, and `check` passed

@@ -250,10 +250,16 @@ fn routes_named_by_slot_index_are_withdrawn() {
         .connect_to(p, connect, slot_index, port, Owner::Manifest)
         .unwrap();
     let lookup = |world: &World| world.synic.event_routes(p).unwrap().lookup(3);
-    assert!(matches!(lookup(&world), tessera_synic::published::Lookup::Found(_)));
+    assert!(matches!(
+        lookup(&world),
+        tessera_synic::published::Lookup::Found(_)
+    ));
     world.synic.delete_port(p, 9).unwrap();
     // Named by slot index: the Synic's own delete cannot tell.
-    assert!(matches!(lookup(&world), tessera_synic::published::Lookup::Found(_)));
+    assert!(matches!(
+        lookup(&world),
+        tessera_synic::published::Lookup::Found(_)
+    ));
     world.synic.withdraw_routes_to(slot_index, 9);
     assert_eq!(lookup(&world), tessera_synic::published::Lookup::Absent);
 }
