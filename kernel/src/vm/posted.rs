@@ -117,11 +117,17 @@ pub fn post(vmcb: &mut VpVmcb, partition: &FastPartition) -> bool {
 
 impl Kernel {
     /// What posted writes need before VP `vp`'s exit message (waiting as
-    /// `pending`) goes to `route`: the partition's other queues handed over
-    /// first (`Some`: the VP waits for that, then makes its instruction
-    /// again; [`Kernel::flush_posted_before`]), and `route`'s own put ahead
-    /// of the message. Only for a VP whose partition posts
+    /// `pending`) goes to `route`. Only for a VP whose partition posts
     /// (`Vp::routes_post`), and out of line: most partitions post nothing.
+    ///
+    /// The writes the partition's other routes posted were made before the
+    /// exit, so they reach their handlers first (`Some`: the VP waits for
+    /// that, then makes its instruction again; a guest's last line on COM1
+    /// before it writes its exit port must not be lost). That needs an
+    /// instruction the handler completes: messages the kernel makes up
+    /// (lifecycle, interrupt acknowledge, an EOI broadcast) go at once, and
+    /// the writes follow at the VP's next halt, host interrupt or access.
+    /// Then `route`'s own queue goes ahead of the message.
     #[cold]
     #[inline(never)]
     pub(super) fn posted_before_forward(
@@ -131,7 +137,10 @@ impl Kernel {
         route: &Route,
         pending: &Pending,
     ) -> Option<Keep> {
-        if let Some(keep) = self.flush_posted_before(cpu, vp, route, pending) {
+        if !pending.lifecycle
+            && pending.next_rip.is_some()
+            && let Some(keep) = self.flush_posted_except(cpu, vp, route.posted)
+        {
             return Some(keep);
         }
         self.hand_over_posted(vp, route);
@@ -166,27 +175,6 @@ impl Kernel {
     #[inline(never)]
     pub(super) fn flush_posted(&mut self, cpu: usize, vp: VpId) -> Option<Keep> {
         self.flush_posted_except(cpu, vp, None)
-    }
-
-    /// Before VP `vp`'s exit goes to `route` (waiting as `pending`): the
-    /// writes the partition's other routes posted were made before it, so
-    /// they reach their handlers first (a guest's last line on COM1 before
-    /// it writes its exit port must not be lost). The exit must be an
-    /// instruction the handler completes, which the VP then makes again;
-    /// messages the kernel makes up (lifecycle, interrupt acknowledge, an
-    /// EOI broadcast) go at once, and the writes follow at the VP's next
-    /// halt, host interrupt or access.
-    fn flush_posted_before(
-        &mut self,
-        cpu: usize,
-        vp: VpId,
-        route: &Route,
-        pending: &Pending,
-    ) -> Option<Keep> {
-        if pending.lifecycle || pending.next_rip.is_none() {
-            return None;
-        }
-        self.flush_posted_except(cpu, vp, route.posted)
     }
 
     fn flush_posted_except(&mut self, cpu: usize, vp: VpId, except: Option<u8>) -> Option<Keep> {
