@@ -71,12 +71,11 @@ mod component {
                 }
                 Reply::new(Message::new([answer.word(), 0, 0, 0, 0, 0]))
             } else {
-                let (message, posted) = vm_exit::receive_with_posted(&call);
-                posted.replay(message.vp_index, |write| {
+                let message = vm_exit::receive_with_posted(&call, |write| {
                     let (handled, _) = platform.exit(badge, write, 0, None, &mut Kernel);
                     print(&handled.log);
                 });
-                let (handled, unused) = if message.exit == Ok(vm_exit::Exit::PostedWrites) {
+                let (handled, unused) = if matches!(message.exit, Ok(vm_exit::Exit::PostedWrites)) {
                     (vm_exit::ExitReply::new().into(), received)
                 } else {
                     platform.exit(badge, &message, call.words[5], received, &mut Kernel)

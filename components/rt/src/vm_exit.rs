@@ -46,81 +46,75 @@ pub const ATTACH_ACCEPTED: u64 = 0;
 /// kernel posted ahead of it are dropped, with an error logged: a handler
 /// of a route that posts takes them with [`receive_with_posted`].
 pub fn receive(message: &Message) -> ExitMessage {
-    let (exit, posted) = receive_with_posted(message);
-    if posted.count != 0 {
+    let exit = decode(message);
+    if exit.posted != 0 {
         log::error!(
             "{} posted port writes dropped: this handler does not take them",
-            posted.count
+            exit.posted
         );
     }
     exit
 }
 
-/// Decodes `message` and the port writes the kernel posted ahead of it
-/// (`tessera_abi::vm::posted`), which the handler must apply first
-/// ([`PostedWrites::replay`]).
-pub fn receive_with_posted(message: &Message) -> (ExitMessage, PostedWrites) {
+/// Decodes `message`, first handing the port writes the kernel posted
+/// ahead of it (`tessera_abi::vm::posted`) to `replay`, in order, as the
+/// `OUT` exits they completed (their replies are dropped: the guest has
+/// gone on; `replay` logs what it must). A word no kernel sends is skipped
+/// with a warning.
+pub fn receive_with_posted(message: &Message, mut replay: impl FnMut(&ExitMessage)) -> ExitMessage {
+    let exit = decode(message);
+    if exit.posted != 0 {
+        replay_posted(&exit, &mut replay);
+    }
+    exit
+}
+
+/// Out of the way of the exits that come alone (most of them), and not
+/// made again for each handler.
+#[cold]
+#[inline(never)]
+fn replay_posted(exit: &ExitMessage, replay: &mut dyn FnMut(&ExitMessage)) {
+    // Copied out (only when some came): replaying them may make system
+    // calls, which may reuse the buffer.
+    let mut words = [0; QUEUE_WRITES];
+    let count = exit.posted.min(QUEUE_WRITES);
+    crate::syscall::with_message_buffer(count, |buffer| {
+        words[..buffer.len()].copy_from_slice(buffer);
+    });
+    for &word in &words[..count] {
+        let Some(write) = PostedWrite::from_word(word) else {
+            log::warn!("a posted write {word:#x} no kernel sends: skipped");
+            continue;
+        };
+        replay(&ExitMessage {
+            message_type: Exit::IoPort {
+                port: 0,
+                size: 1,
+                write: true,
+                value: 0,
+            }
+            .message_type(),
+            vp_index: exit.vp_index,
+            posted: 0,
+            exit: Ok(Exit::IoPort {
+                port: write.port,
+                size: write.size,
+                write: true,
+                value: write.value,
+            }),
+            intercept: Intercept::None,
+        });
+    }
+}
+
+fn decode(message: &Message) -> ExitMessage {
     // An exit message is at most a queue of posted writes, the longest
     // TLFS body and sixteen registers. It is decoded where the kernel
     // wrote it: the decoder copies out only the fields it keeps, so
     // neither a stack copy of the buffer nor its zeroing is paid on every
-    // exit a handler serves. Posted writes are copied out (only when some
-    // came): replaying them may make system calls, which may reuse the
-    // buffer.
+    // exit a handler serves.
     let count = usize::from(message.buffer_words).min(EXIT_BUFFER_WORDS);
-    crate::syscall::with_message_buffer(count, |buffer| {
-        let exit = ExitMessage::decode(&message.words, buffer);
-        let mut posted = PostedWrites {
-            words: [0; QUEUE_WRITES],
-            count: 0,
-        };
-        if exit.posted != 0 {
-            posted.words[..exit.posted].copy_from_slice(&buffer[..exit.posted]);
-            posted.count = exit.posted;
-        }
-        (exit, posted)
-    })
-}
-
-/// The port writes the kernel posted ahead of an exit message, oldest
-/// first.
-#[derive(Clone, Debug)]
-pub struct PostedWrites {
-    words: [u64; QUEUE_WRITES],
-    count: usize,
-}
-
-impl PostedWrites {
-    /// Hands each write to `handle` as the `OUT` exit it completed, from
-    /// VP `vp_index`, in order; the replies are dropped (the guest has
-    /// gone on) and `handle` logs what it must. A word no kernel sends is
-    /// skipped with a warning.
-    pub fn replay(&self, vp_index: u64, mut handle: impl FnMut(&ExitMessage)) {
-        for &word in &self.words[..self.count] {
-            let Some(write) = PostedWrite::from_word(word) else {
-                log::warn!("a posted write {word:#x} no kernel sends: skipped");
-                continue;
-            };
-            handle(&ExitMessage {
-                message_type: Exit::IoPort {
-                    port: 0,
-                    size: 1,
-                    write: true,
-                    value: 0,
-                }
-                .message_type(),
-                vp_index,
-                posted: 0,
-                exit: Ok(Exit::IoPort {
-                    port: write.port,
-                    size: write.size,
-                    write: true,
-                    value: write.value,
-                }),
-                intercept: Intercept::None,
-            });
-        }
-    }
+    crate::syscall::with_message_buffer(count, |buffer| ExitMessage::decode(&message.words, buffer))
 }
 
 /// An [`ExitReply`] as an IPC message.
@@ -212,12 +206,9 @@ pub fn serve_exits(
     mut handle: impl FnMut(u64, &ExitMessage) -> Handled,
 ) -> ! {
     crate::Server::new(endpoint).serve(|badge, call: Message, _| -> Reply {
-        let (message, posted) = receive_with_posted(&call);
-        posted.replay(message.vp_index, |write| {
-            print_log(&handle(badge, write));
-        });
+        let message = receive_with_posted(&call, |write| print_log(&handle(badge, write)));
         // A hand-over of posted writes alone wants no action back.
-        if message.exit == Ok(Exit::PostedWrites) {
+        if matches!(message.exit, Ok(Exit::PostedWrites)) {
             return reply_of(&ExitReply::new());
         }
         let handled = handle(badge, &message);

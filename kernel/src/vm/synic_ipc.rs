@@ -177,7 +177,19 @@ impl Kernel {
     /// the port's message buffers"); the connections to it become useless.
     pub fn synic_delete_port(&mut self, partition: PartitionId, id: u32) -> Result<HvStatus, u64> {
         let synic = self.synic_or_refuse(partition)?;
-        Ok(status(synic.delete_port(ONLY, id)))
+        let deleted = synic.delete_port(ONLY, id);
+        if deleted.is_ok() {
+            // The connections to it name its partition by slot index: their
+            // published routes go too, in every sender (the lock-free
+            // `HvSignalEvent` must not find them: `synic_fast.rs`).
+            let named = tessera_synic::PartitionRef(partition.index());
+            for (_, sender) in self.partitions.iter() {
+                if let Some(synic) = sender.synic.as_ref() {
+                    synic.withdraw_routes_to(named, id);
+                }
+            }
+        }
+        Ok(status(deleted))
     }
 
     /// `PartitionConnectPort`: `HvCallConnectPort` from `sender` to a port
