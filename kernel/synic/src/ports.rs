@@ -48,6 +48,16 @@ pub enum Owner {
     Component(u64),
 }
 
+/// Where what a port receives goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Receiver {
+    /// Into the target VP's SINT: its SIM slot or SIEF flags.
+    Vp,
+    /// To the component that owns the port, which takes it from the kernel
+    /// (`Synic::receive`); the port's VP and SINT mean nothing.
+    Component,
+}
+
 /// What a port receives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PortKind {

@@ -16,6 +16,7 @@
 //! guest writes EOM; and, in Tessera, when SCONTROL or SIMP becomes enabled,
 //! since a message may be waiting for exactly that.
 
+pub mod inbox;
 mod messages;
 mod objects;
 mod timers;
@@ -124,6 +125,13 @@ pub(crate) struct PartitionState<P> {
     pub connections: Vec<ConnectionRecord>,
     /// Its event connections, for the lock-free `HvSignalEvent` path.
     pub routes: EventRouteTable<ROUTE_SLOTS>,
+}
+
+impl<P> PartitionState<P> {
+    /// The inbox of the component-owned port in slot `slot`.
+    fn inbox_mut(&mut self, slot: usize) -> Option<&mut inbox::Inbox> {
+        self.ports.get_mut(slot)?.as_mut()?.inbox.as_mut()
+    }
 }
 
 impl Pools for Vec<Option<PortEntry>> {
