@@ -9,8 +9,8 @@
 use tessera_abi::MESSAGE_WORDS;
 use tessera_abi::vm::{
     TESSERA_EOI_BROADCAST, TESSERA_GUEST_CRASH, TESSERA_HANDLER_DIED,
-    TESSERA_INTERRUPT_ACKNOWLEDGE, TESSERA_PARTITION_ATTACH, TESSERA_RESET_REQUEST,
-    TESSERA_UNSUPPORTED,
+    TESSERA_INTERRUPT_ACKNOWLEDGE, TESSERA_PARTITION_ATTACH, TESSERA_PORT_ARRIVAL,
+    TESSERA_RESET_REQUEST, TESSERA_UNSUPPORTED,
 };
 use tlfs::message::HvMessageType;
 
@@ -155,6 +155,9 @@ pub enum Exit {
     /// the 8259 pair's INT output requests (the interrupt acknowledge
     /// cycle); the reply injects the vector the 8259 answers.
     InterruptAcknowledge,
+    /// To the owner of a component-owned SynIC port: something waits at
+    /// port `port` (24-bit ID) of the partition behind the badge.
+    PortArrival { port: u32 },
 }
 
 /// Why the words of a message are not an [`Exit`].
@@ -222,6 +225,7 @@ impl Exit {
             Self::PartitionAttach { .. } => TESSERA_PARTITION_ATTACH,
             Self::EoiBroadcast { .. } => TESSERA_EOI_BROADCAST,
             Self::InterruptAcknowledge => TESSERA_INTERRUPT_ACKNOWLEDGE,
+            Self::PortArrival { .. } => TESSERA_PORT_ARRIVAL,
         }
     }
 
@@ -279,6 +283,7 @@ impl Exit {
             Self::ResetRequest | Self::InterruptAcknowledge => [0; 4],
             Self::GuestCrash { parameters } => parameters,
             Self::EoiBroadcast { vector } => [vector as u64, 0, 0, 0],
+            Self::PortArrival { port } => [port as u64, 0, 0, 0],
             Self::PartitionAttach { name } => {
                 let [a, b, c, d] = name.words();
                 return [message_type, a, b, c, d, 0];
@@ -391,6 +396,11 @@ impl Exit {
                 .map(|vector| Self::EoiBroadcast { vector })
                 .map_err(|_| "vector"),
             TESSERA_INTERRUPT_ACKNOWLEDGE => Ok(Self::InterruptAcknowledge),
+            TESSERA_PORT_ARRIVAL => u32::try_from(w2)
+                .ok()
+                .filter(|port| port >> 24 == 0)
+                .map(|port| Self::PortArrival { port })
+                .ok_or("port"),
             other => return Err(ExitError::Unknown(other)),
         };
         parsed.map_err(|field| ExitError::Malformed {
@@ -482,6 +492,19 @@ mod tests {
         assert_eq!(decode(words), Ok(Exit::InterruptAcknowledge));
         assert!(!Exit::InterruptAcknowledge.is_lifecycle());
         assert!(!Exit::InterruptAcknowledge.may_fault());
+    }
+
+    #[test]
+    fn port_arrivals_carry_a_24_bit_port() {
+        let arrival = Exit::PortArrival { port: 0xFF_0010 };
+        assert_eq!(decode(arrival.encode(1)), Ok(arrival));
+        assert!(!arrival.is_lifecycle());
+        let mut words = arrival.encode(1);
+        words[2] = 1 << 24;
+        assert!(matches!(
+            decode(words),
+            Err(ExitError::Malformed { field: "port", .. })
+        ));
     }
 
     #[test]
