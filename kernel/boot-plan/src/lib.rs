@@ -56,7 +56,7 @@
 //! | offset | size | field | meaning |
 //! | ---: | ---: | --- | --- |
 //! | 0 | 4 | `magic` | `b"TSBP"` ([`MAGIC`]) |
-//! | 4 | 2 | `version` | [`FORMAT_VERSION`] (5) |
+//! | 4 | 2 | `version` | [`FORMAT_VERSION`] (6) |
 //! | 6 | 2 | `header_size` | 128 ([`HEADER_SIZE`]) |
 //! | 8 | 4 | `total_size` | length of the whole plan; the module must be exactly this long |
 //! | 12 | 4 | `checksum` | FNV-1a (32-bit) of bytes `16..total_size` ([`checksum`]) |
@@ -250,7 +250,7 @@ pub use parse::{
 /// First bytes of every plan.
 pub const MAGIC: [u8; 4] = *b"TSBP";
 /// The format version this crate reads and writes.
-pub const FORMAT_VERSION: u16 = 5;
+pub const FORMAT_VERSION: u16 = 6;
 /// Size of [`layout::Header`] in format version 4.
 pub const HEADER_SIZE: usize = 128;
 /// The checksum covers the plan from this offset (just after the checksum field) to its end.

@@ -39,7 +39,7 @@
 //! | offset | size | field | meaning |
 //! | ---: | ---: | --- | --- |
 //! | 0 | 4 | `magic` | `b"TSMD"` ([`MAGIC`]) |
-//! | 4 | 2 | `version` | [`FORMAT_VERSION`] (4) |
+//! | 4 | 2 | `version` | [`FORMAT_VERSION`] (5) |
 //! | 6 | 2 | `header_size` | 64 ([`HEADER_SIZE`]) |
 //! | 8 | 4 | `total_size` | length of the data; bytes after it (the region's page padding) are ignored |
 //! | 12 | 4 | `checksum` | FNV-1a (32-bit, [`crate::checksum`]) of bytes `16..total_size` |
@@ -114,7 +114,7 @@ pub const MANAGER_DATA_SLOT: u32 = 63;
 /// First bytes of manager data.
 pub const MAGIC: [u8; 4] = *b"TSMD";
 /// The format version this module reads and writes.
-pub const FORMAT_VERSION: u16 = 4;
+pub const FORMAT_VERSION: u16 = 5;
 /// Size of [`ManagerHeader`].
 pub const HEADER_SIZE: usize = 64;
 
