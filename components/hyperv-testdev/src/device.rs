@@ -157,7 +157,10 @@ impl Device {
                 (ExitReply::new(), cap)
             }
             _ => {
-                log.push((Level::Warn, format!("partition {badge}: an exit the device does not serve")));
+                log.push((
+                    Level::Warn,
+                    format!("partition {badge}: an exit the device does not serve"),
+                ));
                 (ExitReply::new().stop(), cap)
             }
         };
@@ -173,7 +176,10 @@ impl Device {
         let op = match decode(value) {
             Ok(op) => op,
             Err(why) => {
-                log.push((Level::Warn, format!("write {value:#010x}: {why:?}: ignored")));
+                log.push((
+                    Level::Warn,
+                    format!("write {value:#010x}: {why:?}: ignored"),
+                ));
                 return;
             }
         };
@@ -192,12 +198,26 @@ impl Device {
                 vp,
                 sint,
                 connection,
-            } => partition.create(kernel, Connection::Message, vp, sint.index() as u32, connection, badge),
+            } => partition.create(
+                kernel,
+                Connection::Message,
+                vp,
+                sint.index() as u32,
+                connection,
+                badge,
+            ),
             TestDevOp::EventConnectionCreate {
                 vp,
                 sint,
                 connection,
-            } => partition.create(kernel, Connection::Event, vp, sint.index() as u32, connection, badge),
+            } => partition.create(
+                kernel,
+                Connection::Event,
+                vp,
+                sint.index() as u32,
+                connection,
+                badge,
+            ),
             TestDevOp::MessageConnectionDestroy { connection } => {
                 partition.destroy(kernel, Connection::Message, connection)
             }
@@ -228,7 +248,10 @@ impl Device {
                     return;
                 }
                 Err(code) => {
-                    log.push((Level::Warn, format!("port {port:#x}: kernel error {code:#x}")));
+                    log.push((
+                        Level::Warn,
+                        format!("port {port:#x}: kernel error {code:#x}"),
+                    ));
                     return;
                 }
             };
@@ -303,7 +326,9 @@ impl Partition {
         let doorbell = match self.doorbell {
             Some(slot) => slot,
             None => {
-                let slot = kernel.doorbell(badge).map_err(|e| format!("doorbell: {e:#x}"))?;
+                let slot = kernel
+                    .doorbell(badge)
+                    .map_err(|e| format!("doorbell: {e:#x}"))?;
                 *self.doorbell.insert(slot)
             }
         };
@@ -324,11 +349,15 @@ impl Partition {
             ),
         };
         status_of(kernel.create_port(self.slot, &create_input(guest, vp, sint, flag)))?;
-        if let Err(why) = status_of(kernel.create_owned_port(self.slot, owned, owned_kind, doorbell)) {
+        if let Err(why) =
+            status_of(kernel.create_owned_port(self.slot, owned, owned_kind, doorbell))
+        {
             let _ = kernel.delete_port(self.slot, guest);
             return Err(why);
         }
-        if let Err(why) = status_of(kernel.connect(self.slot, &connect_input(connection, owned, port_type))) {
+        if let Err(why) =
+            status_of(kernel.connect(self.slot, &connect_input(connection, owned, port_type)))
+        {
             let _ = kernel.delete_port(self.slot, owned);
             let _ = kernel.delete_port(self.slot, guest);
             return Err(why);

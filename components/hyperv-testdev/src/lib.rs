@@ -87,8 +87,7 @@ pub trait PortKernel {
     /// `PartitionSignalEvent`.
     fn signal(&mut self, slot: u32, port: u32, flag: u16) -> Result<HvStatus, u64>;
     /// `PartitionSintRoute`.
-    fn sint_route(&mut self, slot: u32, vp: u32, sint: u32, action: u64)
-    -> Result<HvStatus, u64>;
+    fn sint_route(&mut self, slot: u32, vp: u32, sint: u32, action: u64) -> Result<HvStatus, u64>;
     /// A capability (CALL) to the device's own endpoint with `badge`, in a
     /// free slot: the doorbell of the ports it makes for that partition.
     fn doorbell(&mut self, badge: u64) -> Result<u32, u64>;

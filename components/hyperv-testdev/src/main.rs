@@ -20,7 +20,7 @@
 mod component {
     use hyperv_testdev::{Device, PortKernel};
     use tessera_rt::vm::ports::{self, OwnedKind, Taken};
-    use tessera_rt::vm_exit;
+    use tessera_rt::vm_exit::{self, ReplyMessage};
     use tessera_rt::{Endpoint, Server, cap, rights};
     use tlfs::port::{HvInputConnectPort, HvInputCreatePort};
     use tlfs::{HvMessageType, HvStatus};

@@ -7,12 +7,12 @@ use std::vec;
 
 use tessera_rt::vm::ports::{OwnedKind, Taken};
 use tessera_rt::vm_exit::{Exit, ExitMessage, PartitionName};
+use tessera_synic::pages::SynicPage;
 use tessera_synic::ports::{ConnectSpec, PortKind, PortSpec};
 use tessera_synic::registers::{RegisterPolicy, SynicMsr};
 use tessera_synic::state::PortAddress;
 use tessera_synic::state::inbox::{Arrival, Origin, Received};
 use tessera_synic::timer::StimerPolicy;
-use tessera_synic::pages::SynicPage;
 use tessera_synic::{MemoryPages, Owner, PartitionPolicy, PartitionRef, Sint, Synic, SynicPages};
 use tlfs::port::{HvInputConnectPort, HvInputCreatePort};
 use tlfs::{HvMessageType, HvStatus};
@@ -72,10 +72,17 @@ impl PortKernel for Model {
     fn create_port(&mut self, slot: u32, input: &HvInputCreatePort) -> Result<HvStatus, u64> {
         assert_eq!(slot, SLOT);
         Self::status(
-            PortSpec::from_input(input).and_then(|s| self.synic.create_port(P, s, Owner::TestDevice)),
+            PortSpec::from_input(input)
+                .and_then(|s| self.synic.create_port(P, s, Owner::TestDevice)),
         )
     }
-    fn create_owned_port(&mut self, _: u32, id: u32, kind: OwnedKind, doorbell: u32) -> Result<HvStatus, u64> {
+    fn create_owned_port(
+        &mut self,
+        _: u32,
+        id: u32,
+        kind: OwnedKind,
+        doorbell: u32,
+    ) -> Result<HvStatus, u64> {
         assert!(doorbell >= 40, "a doorbell the device was given");
         let kind = match kind {
             OwnedKind::Message => PortKind::Message,
@@ -84,7 +91,10 @@ impl PortKernel for Model {
                 flag_count: count,
             },
         };
-        Self::status(self.synic.create_component_port(P, id, kind, Owner::Component(1)))
+        Self::status(
+            self.synic
+                .create_component_port(P, id, kind, Owner::Component(1)),
+        )
     }
     fn delete_port(&mut self, _: u32, id: u32) -> Result<HvStatus, u64> {
         Self::status(self.synic.delete_port(P, id))
@@ -109,7 +119,13 @@ impl PortKernel for Model {
             Some(Received::Events(flags)) => Taken::Events(flags),
         }))
     }
-    fn post(&mut self, _: u32, port: u32, kind: HvMessageType, payload: &[u8]) -> Result<HvStatus, u64> {
+    fn post(
+        &mut self,
+        _: u32,
+        port: u32,
+        kind: HvMessageType,
+        payload: &[u8],
+    ) -> Result<HvStatus, u64> {
         Self::status(
             self.address(port)
                 .and_then(|a| self.synic.post_to_port(a, kind, payload, 0))
@@ -157,7 +173,9 @@ impl World {
         let attach = Exit::PartitionAttach {
             name: PartitionName::new("device"),
         };
-        let (_, unused) = world.device.exit(BADGE, &message(attach), Some(SLOT), &mut world.model);
+        let (_, unused) = world
+            .device
+            .exit(BADGE, &message(attach), Some(SLOT), &mut world.model);
         assert_eq!(unused, None);
         world
     }
@@ -169,7 +187,9 @@ impl World {
             write: true,
             value: conn << 24 | op << 16 | vp << 8 | sint,
         };
-        let (handled, _) = self.device.exit(BADGE, &message(exit), None, &mut self.model);
+        let (handled, _) = self
+            .device
+            .exit(BADGE, &message(exit), None, &mut self.model);
         assert_eq!(handled.reply.actions() & !0, handled.reply.actions());
     }
 
@@ -184,13 +204,16 @@ impl World {
                     connection,
                 };
                 let kind = HvMessageType(0x1234_5678);
-                self.model.synic.post_from(origin, address, kind, &payload.to_le_bytes(), 0)?
+                self.model
+                    .synic
+                    .post_from(origin, address, kind, &payload.to_le_bytes(), 0)?
             }
             None => self.model.synic.signal_from(address, 0)?,
         };
         if arrival == (Arrival::Component { ring: true }) {
             let exit = Exit::PortArrival { port: address.id };
-            self.device.exit(BADGE, &message(exit), None, &mut self.model);
+            self.device
+                .exit(BADGE, &message(exit), None, &mut self.model);
         }
         Ok(())
     }
@@ -222,8 +245,17 @@ fn hyperv_connections_messages_come_back_through_the_component() {
     assert_ne!(header & 1 << 40, 0, "MessagePending");
     assert_eq!(payload, 1);
     world.write(0x10, 5, 0, 0);
-    assert_eq!(world.guest(0x10, Some(3)), Err(HvStatus::INVALID_CONNECTION_ID));
-    assert!(world.model.synic.port(P, crate::OWNED_MESSAGE_BASE | 0x10).is_none());
+    assert_eq!(
+        world.guest(0x10, Some(3)),
+        Err(HvStatus::INVALID_CONNECTION_ID)
+    );
+    assert!(
+        world
+            .model
+            .synic
+            .port(P, crate::OWNED_MESSAGE_BASE | 0x10)
+            .is_none()
+    );
 }
 
 #[test]
@@ -233,7 +265,10 @@ fn hyperv_connections_events_set_flag_conn_id() {
     world.guest(0x20, None).unwrap();
     assert_eq!(world.flags(9), 1 << 0x20);
     world.write(0x20, 7, 0, 0);
-    assert_eq!(world.guest(0x20, None), Err(HvStatus::INVALID_CONNECTION_ID));
+    assert_eq!(
+        world.guest(0x20, None),
+        Err(HvStatus::INVALID_CONNECTION_ID)
+    );
 }
 
 #[test]
@@ -249,9 +284,9 @@ fn writes_it_cannot_honour_change_nothing() {
         (0x10, 7, 0, 0),  // destroy of the wrong kind
         (0, 2, 0, 3),     // a route that is not there
         (0, 3, 0, 3),
-        (0, 0, 0, 0),     // op 0
-        (0, 8, 0, 0),     // op 8
-        (0, 1, 9, 1),     // VP 9
+        (0, 0, 0, 0), // op 0
+        (0, 8, 0, 0), // op 8
+        (0, 1, 9, 1), // VP 9
     ] {
         world.write(conn, op, vp, sint);
     }

@@ -52,8 +52,7 @@ mod component {
     use partition_manager::registers::{initial_registers, register_name};
     use partition_manager::routes::{
         RouteLine, attach_slots, has_cmos_clock, interrupt_controller_slot, lifecycle_state,
-        port_handler_slots,
-        synic_slot,
+        port_handler_slots, synic_slot,
     };
     use partition_manager::slots::{MANAGER_DATA_VIEW, Slots, Window};
     use tessera_boot_plan::GuestFormat;

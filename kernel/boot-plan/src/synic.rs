@@ -183,7 +183,9 @@ impl PortDecl {
         };
         let receiver = match self.owner_slot {
             0 => self.sint < 16,
-            slot => OWNER_SLOTS.contains(&slot) && self.sint == 0 && self.vp == 0 && self.base_flag == 0,
+            slot => {
+                OWNER_SLOTS.contains(&slot) && self.sint == 0 && self.vp == 0 && self.base_flag == 0
+            }
         };
         flags && receiver && self.id & ID_RESERVED == 0
     }
@@ -412,10 +414,22 @@ mod tests {
             SynicLinks::from_record(&record, 2)
         };
         assert!(check(&|r| r.port_count = 5).is_err());
-        assert!(check(&|r| r.ports[2].owner_slot = 3).is_err(), "a kernel slot");
-        assert!(check(&|r| r.ports[2].owner_slot = 64).is_err(), "past the space");
-        assert!(check(&|r| r.ports[2].sint = 1).is_err(), "an owned port has no SINT");
-        assert!(check(&|r| r.ports[2].base_flag = U16::new(1)).is_err(), "nor a base");
+        assert!(
+            check(&|r| r.ports[2].owner_slot = 3).is_err(),
+            "a kernel slot"
+        );
+        assert!(
+            check(&|r| r.ports[2].owner_slot = 64).is_err(),
+            "past the space"
+        );
+        assert!(
+            check(&|r| r.ports[2].sint = 1).is_err(),
+            "an owned port has no SINT"
+        );
+        assert!(
+            check(&|r| r.ports[2].base_flag = U16::new(1)).is_err(),
+            "nor a base"
+        );
         assert!(
             check(&|r| r.connection_count = 2).is_err(),
             "an unused record must be 0"
@@ -434,7 +448,10 @@ mod tests {
         assert!(check(&|r| r.connections[0].port = U32::new(0x0100_0000)).is_err());
         assert!(check(&|r| r.connections[0].reserved[6] = 1).is_err());
         assert!(check(&|r| r.reserved[0] = 1).is_err());
-        assert!(check(&|r| r.ports[3].id = U32::new(1)).is_err(), "an unused record");
+        assert!(
+            check(&|r| r.ports[3].id = U32::new(1)).is_err(),
+            "an unused record"
+        );
         assert!(check(&|_| {}).is_ok());
     }
 }

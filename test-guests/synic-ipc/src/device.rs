@@ -55,7 +55,10 @@ fn control(op: u32, vp: u32, sint: u32, conn: u32) {
 }
 
 fn expect(status: HvStatus, expected: HvStatus, what: &str) -> tessera_guest_framework::Outcome {
-    ensure!(status == expected, "{what}: {status:?}, expected {expected:?}");
+    ensure!(
+        status == expected,
+        "{what}: {status:?}, expected {expected:?}"
+    );
     Ok(())
 }
 
@@ -69,15 +72,18 @@ fn settle() {
 
 pub fn run(suite: &mut Suite, synic: &Synic) {
     suite.note(format_args!("role: device"));
-    let ready = suite.check("SIMP, SIEFP, SCONTROL on; SINTs 5, 6, 8, 9 unmasked", || {
-        interrupt::reset();
-        synic.enable(&[
-            (ECHO_MESSAGES, ECHO_MESSAGE_VECTOR),
-            (ECHO_EVENTS, ECHO_EVENT_VECTOR),
-            (MSG_SINT, MSG_VEC),
-            (EVT_SINT, EVT_VEC),
-        ])
-    });
+    let ready = suite.check(
+        "SIMP, SIEFP, SCONTROL on; SINTs 5, 6, 8, 9 unmasked",
+        || {
+            interrupt::reset();
+            synic.enable(&[
+                (ECHO_MESSAGES, ECHO_MESSAGE_VECTOR),
+                (ECHO_EVENTS, ECHO_EVENT_VECTOR),
+                (MSG_SINT, MSG_VEC),
+                (EVT_SINT, EVT_VEC),
+            ])
+        },
+    );
     if !ready {
         return;
     }
@@ -134,49 +140,66 @@ pub fn run(suite: &mut Suite, synic: &Synic) {
     control(EVT_CONN_CREATE, 0, EVT_SINT, EVT_CONN);
     let mut payload = 0u64;
     let post = |payload: u64| synic.post(MSG_CONN, MSG_TYPE, &payload.to_le_bytes());
-    suite.check("send message to self: its type, size and payload in SINT 8, one interrupt", || {
-        payload += 1;
-        expect(post(payload)?, HvStatus::SUCCESS, "post")?;
-        hv::wait_until("SINT 8's interrupt", || interrupt::count(MSG_VEC) >= 1)?;
-        let (header, _, at) = synic.slot(MSG_SINT);
-        ensure_eq!(header & 0xFFFF_FFFF, u64::from(MSG_TYPE), "type");
-        ensure_eq!(header >> 32 & 0xFF, 8, "size");
-        ensure_eq!(header & pages::MESSAGE_PENDING, 0, "MessagePending");
-        ensure_eq!(pages::read_u64(at), payload, "payload");
-        Ok(())
-    });
-    suite.check("send message to busy slot: accepted, MessagePending set, the slot unchanged, no interrupt", || {
-        payload += 1;
-        expect(post(payload)?, HvStatus::SUCCESS, "post")?;
-        settle();
-        let (header, _, at) = synic.slot(MSG_SINT);
-        ensure!(header & pages::MESSAGE_PENDING != 0, "MessagePending");
-        ensure_eq!(pages::read_u64(at), payload - 1, "payload");
-        ensure_eq!(interrupt::count(MSG_VEC), 1, "interrupts");
-        Ok(())
-    });
-    suite.check("receive pending message: after EOM the second message, one more interrupt", || {
-        synic.consume(MSG_SINT)?;
-        hv::wait_until("SINT 8's second interrupt", || interrupt::count(MSG_VEC) >= 2)?;
-        let (header, _, at) = synic.slot(MSG_SINT);
-        ensure_eq!(header & pages::MESSAGE_PENDING, 0, "MessagePending");
-        ensure_eq!(pages::read_u64(at), payload, "payload");
-        synic.consume(MSG_SINT)
-    });
-    suite.check("signal event on self: flag 0x20 of SINT 9, one interrupt", || {
-        expect(synic.signal(EVT_CONN, 0)?, HvStatus::SUCCESS, "signal")?;
-        hv::wait_until("SINT 9's interrupt", || interrupt::count(EVT_VEC) >= 1)?;
-        ensure!(synic.flag(EVT_SINT, EVT_CONN as u16), "flag 0x20");
-        Ok(())
-    });
-    suite.check("signal event already set: accepted, the flag set, no interrupt", || {
-        expect(synic.signal(EVT_CONN, 0)?, HvStatus::SUCCESS, "signal")?;
-        settle();
-        ensure!(synic.flag(EVT_SINT, EVT_CONN as u16), "flag 0x20");
-        ensure_eq!(interrupt::count(EVT_VEC), 1, "interrupts");
-        synic.clear_flag(EVT_SINT, EVT_CONN as u16);
-        Ok(())
-    });
+    suite.check(
+        "send message to self: its type, size and payload in SINT 8, one interrupt",
+        || {
+            payload += 1;
+            expect(post(payload)?, HvStatus::SUCCESS, "post")?;
+            hv::wait_until("SINT 8's interrupt", || interrupt::count(MSG_VEC) >= 1)?;
+            let (header, _, at) = synic.slot(MSG_SINT);
+            ensure_eq!(header & 0xFFFF_FFFF, u64::from(MSG_TYPE), "type");
+            ensure_eq!(header >> 32 & 0xFF, 8, "size");
+            ensure_eq!(header & pages::MESSAGE_PENDING, 0, "MessagePending");
+            ensure_eq!(pages::read_u64(at), payload, "payload");
+            Ok(())
+        },
+    );
+    suite.check(
+        "send message to busy slot: accepted, MessagePending set, the slot unchanged, no interrupt",
+        || {
+            payload += 1;
+            expect(post(payload)?, HvStatus::SUCCESS, "post")?;
+            settle();
+            let (header, _, at) = synic.slot(MSG_SINT);
+            ensure!(header & pages::MESSAGE_PENDING != 0, "MessagePending");
+            ensure_eq!(pages::read_u64(at), payload - 1, "payload");
+            ensure_eq!(interrupt::count(MSG_VEC), 1, "interrupts");
+            Ok(())
+        },
+    );
+    suite.check(
+        "receive pending message: after EOM the second message, one more interrupt",
+        || {
+            synic.consume(MSG_SINT)?;
+            hv::wait_until("SINT 8's second interrupt", || {
+                interrupt::count(MSG_VEC) >= 2
+            })?;
+            let (header, _, at) = synic.slot(MSG_SINT);
+            ensure_eq!(header & pages::MESSAGE_PENDING, 0, "MessagePending");
+            ensure_eq!(pages::read_u64(at), payload, "payload");
+            synic.consume(MSG_SINT)
+        },
+    );
+    suite.check(
+        "signal event on self: flag 0x20 of SINT 9, one interrupt",
+        || {
+            expect(synic.signal(EVT_CONN, 0)?, HvStatus::SUCCESS, "signal")?;
+            hv::wait_until("SINT 9's interrupt", || interrupt::count(EVT_VEC) >= 1)?;
+            ensure!(synic.flag(EVT_SINT, EVT_CONN as u16), "flag 0x20");
+            Ok(())
+        },
+    );
+    suite.check(
+        "signal event already set: accepted, the flag set, no interrupt",
+        || {
+            expect(synic.signal(EVT_CONN, 0)?, HvStatus::SUCCESS, "signal")?;
+            settle();
+            ensure!(synic.flag(EVT_SINT, EVT_CONN as u16), "flag 0x20");
+            ensure_eq!(interrupt::count(EVT_VEC), 1, "interrupts");
+            synic.clear_flag(EVT_SINT, EVT_CONN as u16);
+            Ok(())
+        },
+    );
     suite.check(
         "writes the device cannot honour (a duplicate connection, destroys of nothing, op 0 and 8, SINT 16, VP 7) change nothing",
         || {
@@ -200,7 +223,11 @@ pub fn run(suite: &mut Suite, synic: &Synic) {
         control(MSG_CONN_DESTROY, 0, MSG_SINT, MSG_CONN);
         control(EVT_CONN_DESTROY, 0, EVT_SINT, EVT_CONN);
         expect(post(payload)?, HvStatus::INVALID_CONNECTION_ID, "post")?;
-        expect(synic.signal(EVT_CONN, 0)?, HvStatus::INVALID_CONNECTION_ID, "signal")?;
+        expect(
+            synic.signal(EVT_CONN, 0)?,
+            HvStatus::INVALID_CONNECTION_ID,
+            "signal",
+        )?;
         Ok(())
     });
 }

@@ -130,7 +130,7 @@ pub(crate) struct PartitionState<P> {
 impl<P> PartitionState<P> {
     /// The inbox of the component-owned port in slot `slot`.
     fn inbox_mut(&mut self, slot: usize) -> Option<&mut inbox::Inbox> {
-        self.ports.get_mut(slot)?.as_mut()?.inbox.as_mut()
+        self.ports.get_mut(slot)?.as_mut()?.inbox.as_deref_mut()
     }
 }
 

@@ -17,8 +17,9 @@ pub(crate) struct PortEntry {
     pub record: PortRecord,
     /// Message ports of a VP: the buffers.
     pub pool: Option<MessagePool>,
-    /// Ports a component owns: what waits for it.
-    pub inbox: Option<Inbox>,
+    /// Ports a component owns: what waits for it (boxed: 4 KiB that ports
+    /// of VPs do not carry).
+    pub inbox: Option<alloc::boxed::Box<Inbox>>,
 }
 
 /// A port as the kernel holds it.
@@ -166,7 +167,7 @@ impl<P: SynicPages> Synic<P> {
                 serial,
             },
             pool: (message && receiver == Receiver::Vp).then(MessagePool::default),
-            inbox: (receiver == Receiver::Component).then(Inbox::default),
+            inbox: (receiver == Receiver::Component).then(alloc::boxed::Box::default),
         };
         match part.ports.iter().position(Option::is_none) {
             Some(free) => part.ports[free] = Some(entry),
