@@ -126,19 +126,26 @@ impl Kernel {
         Ok(())
     }
 
-    /// A thread of `domain` that will start at `entry` with `stack`, not yet
-    /// runnable; its message buffer is mapped and charged to the domain.
+    /// A thread of `domain` that will start at `entry` with `stack` on
+    /// `cpu`, not yet runnable; its message buffer is mapped and charged to
+    /// the domain. The kernel may later move it to the CPUs of
+    /// `movable_to` (bit `n`: CPU `n`) that this machine has: an affinity
+    /// names where a thread may run, and a CPU the machine lacks is one it
+    /// never runs on anyway.
     pub fn create_thread(
         &mut self,
         domain: DomainId,
         entry: u64,
         stack: u64,
         priority: Priority,
-        cpu: usize,
+        (cpu, movable_to): (usize, u64),
     ) -> Result<ThreadId, u64> {
         if cpu >= self.sched.cpus() {
             return Err(Status::InvalidArgument.code());
         }
+        let present = u64::MAX
+            .checked_shl(self.sched.cpus() as u32)
+            .map_or(u64::MAX, |above| !above);
         let cspace = self
             .domains
             .get(domain)
@@ -161,6 +168,7 @@ impl Kernel {
             domain,
             cspace,
             cpu,
+            movable_to: movable_to & present,
             context,
             message_buffer,
             started: false,

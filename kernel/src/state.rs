@@ -150,6 +150,10 @@ pub struct Thread {
     pub cspace: CSpaceId,
     /// The CPU the thread runs on (its affinity's first online CPU).
     pub cpu: usize,
+    /// The other CPUs the kernel may move it to (bit `n`: CPU `n`; the
+    /// creator's `ThreadCreate` word 5): a forwarded exit brings a waiting
+    /// handler to its VP's CPU only within these (`vm/forward.rs`).
+    pub movable_to: u64,
     /// Boxed so its address stays put while `syscall_entry` writes to it.
     pub context: Box<UserContext>,
     /// The frame of the thread's message buffer (ABI: MESSAGE_BUFFER_ADDRESS).
@@ -171,6 +175,7 @@ impl Thread {
             cpu: self.cpu,
             dead: self.dead,
             vp: self.vp.is_some(),
+            movable_to: self.movable_to,
         }
     }
 }

@@ -140,10 +140,21 @@ fn build_component(
     let cpu = (0..64)
         .find(|cpu| component.affinity & (1 << cpu) != 0)
         .unwrap_or(0);
-    let created = thread_create(domain, thread, entry, STACK_TOP, component.priority, cpu);
+    // The kernel may move it (a handler to its VP's CPU) only within its
+    // affinity.
+    let placed = (cpu, component.affinity);
+    let created = thread_create(domain, thread, entry, STACK_TOP, component.priority, placed);
     if created.is_err() && cpu != 0 {
         log::warn!("init: {name}: cpu {cpu} is missing, running it on cpu 0");
-        thread_create(domain, thread, entry, STACK_TOP, component.priority, 0)
+        let fallback = (0, component.affinity);
+        thread_create(
+            domain,
+            thread,
+            entry,
+            STACK_TOP,
+            component.priority,
+            fallback,
+        )
     } else {
         created
     }

@@ -105,7 +105,7 @@ fn main() {
     // (the 10^6-operation syscall fuzz, seed 0x2026120600000009, left one).
     let alone = unreachable_domains_go(|[first, _]| {
         build::cap_install(first, first, slot::DOMAIN, rights::CONTROL, 0)?;
-        build::thread_create(first, FIRST_THREAD, 0x1_0000, 0x2_0000, PRIORITY, 0)?;
+        build::thread_create(first, FIRST_THREAD, 0x1_0000, 0x2_0000, PRIORITY, (0, 0))?;
         build::cap_install(first, FIRST_THREAD, slot::THREAD, rights::CONTROL, 0)
     });
     tap.check(
@@ -132,7 +132,7 @@ fn main() {
     let spinner = unreachable_domains_go(|[first, _]| {
         build::domain_map(first, CODE_AT, 1, page::EXECUTE)?;
         build::domain_write(first, CODE_AT, &JMP_SELF)?;
-        build::thread_create(first, FIRST_THREAD, CODE_AT, 0, PRIORITY, OTHER_CPU)?;
+        build::thread_create(first, FIRST_THREAD, CODE_AT, 0, PRIORITY, (OTHER_CPU, 0))?;
         build::thread_start(FIRST_THREAD)?;
         // Let it run a while on the other CPU before it is ended.
         let start = tessera_rt::time::cycles();

@@ -54,14 +54,16 @@ pub fn domain_write(domain: u32, address: u64, bytes: &[u8]) -> Result<(), Error
     Ok(())
 }
 
-/// A thread in `domain` (not started) whose capability goes to `slot`.
+/// A thread in `domain` (not started) whose capability goes to `slot`,
+/// on `cpu`; the kernel may move it to the CPUs of `movable_to` (bit `n`:
+/// CPU `n`; 0 keeps it on `cpu`).
 pub fn thread_create(
     domain: u32,
     slot: u32,
     entry: u64,
     stack: u64,
     priority: u8,
-    cpu: u32,
+    (cpu, movable_to): (u32, u64),
 ) -> Result<(), Error> {
     call(
         Syscall::ThreadCreate,
@@ -72,7 +74,7 @@ pub fn thread_create(
             stack,
             u64::from(priority),
             u64::from(cpu),
-            0,
+            movable_to,
         ],
     )
 }

@@ -96,7 +96,9 @@ pub mod audit;
 pub mod vm;
 
 /// The ABI this crate describes.
-pub const ABI_VERSION: u32 = 12;
+// This branch's calls (54-56, `TESSERA_PORT_ARRIVAL`) are version 12,
+// reserved for it; merged with main's 15, the number stays the higher one.
+pub const ABI_VERSION: u32 = 15;
 
 /// Message words that travel in registers on every IPC operation.
 pub const MESSAGE_WORDS: usize = 6;
@@ -214,7 +216,9 @@ pub enum Syscall {
     /// Creates a thread in the domain in `rdi` (CONTROL), not yet running:
     /// word 0 the empty slot for its capability, word 1 its entry point,
     /// word 2 its stack pointer, word 3 its priority (at most the caller's),
-    /// word 4 its CPU. The kernel maps its message buffer.
+    /// word 4 its CPU, word 5 the other CPUs the kernel may move it to (bit
+    /// `n`: CPU `n`; 0 keeps it on its CPU; CPUs the machine lacks are
+    /// ignored). The kernel maps its message buffer.
     ThreadCreate = 17,
     /// Starts the thread in `rdi` (CONTROL).
     ThreadStart = 18,

@@ -43,6 +43,17 @@ pub struct WokenThread {
     pub dead: bool,
     /// It is a VP's thread (it runs the VP's loop, not ring 3).
     pub vp: bool,
+    /// The CPUs the kernel may move it to (bit `n`: CPU `n`), from its
+    /// component's affinity; its own CPU is always allowed.
+    pub movable_to: u64,
+}
+
+impl WokenThread {
+    /// Whether it may run on `cpu`: its own, or one its affinity names.
+    #[must_use]
+    pub const fn may_run_on(&self, cpu: usize) -> bool {
+        cpu == self.cpu || (cpu < u64::BITS as usize && self.movable_to & 1 << cpu != 0)
+    }
 }
 
 /// The kernel's guards on the thread `woken` that a fast operation from a
@@ -71,10 +82,12 @@ pub const fn switches_directly(
 /// its endpoint, so it runs nowhere and owes no CPU anything, and serving
 /// the VP where the VP runs spares both CPUs the wake-up interrupts, the
 /// preemption of whatever runs on the handler's CPU and the idle wait of
-/// the VP's, per exit. A VP's thread never moves (its VMCB is its CPU's).
+/// the VP's, per exit. A VP's thread never moves (its VMCB is its CPU's),
+/// and a handler moves only to a CPU its affinity allows: a component
+/// kept off a CPU by its manifest never runs there.
 #[must_use]
-pub const fn handler_comes_here(nothing_ready: bool, woken: WokenThread) -> bool {
-    nothing_ready && !woken.dead && !woken.vp
+pub const fn handler_comes_here(cpu: usize, nothing_ready: bool, woken: WokenThread) -> bool {
+    nothing_ready && !woken.dead && !woken.vp && woken.may_run_on(cpu)
 }
 
 impl Ipc {

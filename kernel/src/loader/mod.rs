@@ -108,7 +108,7 @@ pub fn build(boot_info: &BootInfo, cpus: &[Cpu]) -> Option<Kernel> {
         });
     give_modules(&mut kernel, domain, modules);
     let thread = kernel
-        .create_thread(domain, entry, STACK_TOP, init::PRIORITY, 0)
+        .create_thread(domain, entry, STACK_TOP, init::PRIORITY, (0, 0))
         .unwrap_or_else(|status| {
             fail(format_args!(
                 "init: cannot make its thread (status {status:#x})"

@@ -93,7 +93,7 @@ pub(super) fn domain_write(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> R
 
 pub(super) fn thread_create(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
     let domain = controlled_domain(kernel, thread, cap)?;
-    let [slot, entry, stack, priority, cpu, _] = words(kernel, thread);
+    let [slot, entry, stack, priority, cpu, movable_to] = words(kernel, thread);
     // IRETQ to a non-canonical RIP would fault in the kernel: a thread may
     // only start in the component's half of the address space.
     if entry >= tessera_abi::USER_SPACE_END || stack > tessera_abi::USER_SPACE_END {
@@ -106,7 +106,7 @@ pub(super) fn thread_create(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> 
     let cpu = usize::try_from(cpu).map_err(|_| Status::InvalidArgument.code())?;
     let record = crate::state::THREAD_RECORD_BYTES;
     create_into(kernel, thread, slot, record, |kernel| {
-        let new = kernel.create_thread(domain, entry, stack, priority, cpu)?;
+        let new = kernel.create_thread(domain, entry, stack, priority, (cpu, movable_to))?;
         Ok((Object::Thread(new), Rights::CONTROL))
     })
 }

@@ -151,7 +151,7 @@ impl Kernel {
             let Some(record) = threads.get_mut(&server) else {
                 return false;
             };
-            if !tessera_ipc::handler_comes_here(sched.nothing_ready(cpu), record.woken()) {
+            if !tessera_ipc::handler_comes_here(cpu, sched.nothing_ready(cpu), record.woken()) {
                 return false;
             }
             if domains.get(record.domain).is_none() {

@@ -305,6 +305,8 @@ impl Kernel {
                 domain,
                 cspace: payer,
                 cpu,
+                // A VP's thread never moves: its VMCB is its CPU's.
+                movable_to: 0,
                 context,
                 message_buffer,
                 started: true,

@@ -27,7 +27,8 @@
 //! memory = "512 KiB"           # quota: whole 4 KiB pages, at least 64 KiB
 //! priority = 10                # 0..=255, higher is more important
 //! threads = 1                  # optional, 1..=16, default 1
-//! cpus = [1]                   # optional affinity, default: every CPU
+//! cpus = [1]                   # optional affinity, default: every CPU; the kernel
+//!                              # moves a waiting handler to its VP's CPU only within it
 //! console = true               # optional: may log (slot 2)
 //! verdict = false              # optional: may end the deployment with pass/fail (slot 3)
 //! provides = ["echo", { name = "ready", kind = "notification", slot = 9 }]

@@ -23,7 +23,9 @@
 //! guest smp-bench prints `bench: ipi-remote-halted <n>`, `bench:
 //! port-read-remote-handler <n>` and `bench:
 //! ipi-remote-running <n>` (an IPI to a VP on the other host CPU,
-//! [`SMP_PATHS`] says exactly what is counted). One table shows every path with its count, its target and Linux
+//! [`SMP_PATHS`] says exactly what is counted), and
+//! boot/deployments/vm-bench-smp-pinned.toml for the same port read with
+//! the handler kept on the busy CPU ([`PINNED_PATHS`]). One table shows every path with its count, its target and Linux
 //! KVM's count for the same path (measured with the same `-icount` method
 //! on the same QEMU), so a regression or a target met is seen at once.
 use crate::machine::Overrides;
@@ -40,6 +42,8 @@ pub const DEPLOYMENT: &str = "bench";
 pub const VM_DEPLOYMENT: &str = "vm-bench";
 /// The deployment of the cross-CPU IPI figures (2 VPs on 2 host CPUs).
 pub const SMP_DEPLOYMENT: &str = "vm-bench-smp";
+/// The same with `devices` kept on CPU 0 by its affinity.
+pub const PINNED_DEPLOYMENT: &str = "vm-bench-smp-pinned";
 
 /// One measured path: the name its bench prints, how the table names it,
 /// our target (instructions, from issue 11 and the project's rules) and
@@ -288,14 +292,26 @@ pub fn run_guest(
     measured(GUEST_PATHS, &parse_guest(&log), "bench-guest")
 }
 
-/// Boots vm-bench-smp and returns the cross-CPU IPI figures.
+/// The port read of [`SMP_PATHS`] in vm-bench-smp-pinned, where the
+/// handler may not come to VP 1's CPU: what the busy CPU's interrupt for
+/// the woken handler alone gives.
+pub const PINNED_PATHS: &[BenchPath] = &[BenchPath {
+    name: "port-read-remote-handler",
+    label: "port read, handler pinned to the busy CPU",
+    target: None,
+    kvm: None,
+}];
+
+/// Boots `deployment` (vm-bench-smp or vm-bench-smp-pinned) and returns
+/// smp-bench's figures of `paths`.
 pub fn run_smp(
     workspace: &Workspace,
     deployment: &Deployment,
     kernel: &Path,
+    paths: &'static [BenchPath],
 ) -> Result<Vec<(BenchPath, u64)>, String> {
-    let log = boot(workspace, deployment, kernel, "vm-bench-smp")?;
-    measured(SMP_PATHS, &parse_guest(&log), "smp-bench")
+    let log = boot(workspace, deployment, kernel, &deployment.name)?;
+    measured(paths, &parse_guest(&log), "smp-bench")
 }
 
 /// Boots `deployment` under -icount and returns its serial log, if it passed.

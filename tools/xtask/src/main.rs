@@ -458,15 +458,15 @@ fn bench(workspace: &Workspace) -> Result<ExitCode, String> {
         )
     })?;
     rows.extend(guest);
-    let (deployment, artifacts) =
-        prepare(workspace, Profile::Release, Some(bench::SMP_DEPLOYMENT))?;
-    let smp = bench::run_smp(workspace, &deployment, &artifacts.kernel).map_err(|e| {
-        format!(
-            "the cross-CPU IPI figures ({}) are missing: {e}",
-            bench::SMP_DEPLOYMENT
-        )
-    })?;
-    rows.extend(smp);
+    for (name, paths) in [
+        (bench::SMP_DEPLOYMENT, bench::SMP_PATHS),
+        (bench::PINNED_DEPLOYMENT, bench::PINNED_PATHS),
+    ] {
+        let (deployment, artifacts) = prepare(workspace, Profile::Release, Some(name))?;
+        let smp = bench::run_smp(workspace, &deployment, &artifacts.kernel, paths)
+            .map_err(|e| format!("the cross-CPU figures ({name}) are missing: {e}"))?;
+        rows.extend(smp);
+    }
     print!("{}", bench::table(&rows));
     Ok(ExitCode::SUCCESS)
 }

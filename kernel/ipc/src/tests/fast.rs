@@ -332,6 +332,7 @@ fn the_kernel_switches_only_to_a_live_thread_of_this_cpu_when_nothing_waits() {
         cpu: 1,
         dead: false,
         vp: false,
+        movable_to: 0,
     };
     assert!(switches_directly(1, true, handler, false));
     // Another CPU's handler: it is queued there and that CPU woken.
@@ -355,6 +356,33 @@ fn the_kernel_switches_only_to_a_live_thread_of_this_cpu_when_nothing_waits() {
     assert!(!switches_directly(1, true, vp, false));
 }
 
+/// A handler pinned by its manifest (`cpus = [0]`: no other CPU to move
+/// to) stays on its CPU: the VP's CPU interrupts it there instead. With
+/// CPU 1 in its affinity it comes to a VP on CPU 1; never to CPU 2.
+#[test]
+fn a_pinned_handler_never_comes_to_another_cpu() {
+    let pinned = WokenThread {
+        cpu: 0,
+        dead: false,
+        vp: false,
+        movable_to: 0,
+    };
+    assert!(handler_comes_here(0, true, pinned));
+    assert!(!handler_comes_here(1, true, pinned));
+    let both = WokenThread {
+        movable_to: 0b11,
+        ..pinned
+    };
+    assert!(handler_comes_here(1, true, both));
+    assert!(!handler_comes_here(2, true, both));
+    // Past the mask's width: no CPU there is in any affinity.
+    let all = WokenThread {
+        movable_to: u64::MAX,
+        ..pinned
+    };
+    assert!(!handler_comes_here(64, true, all));
+}
+
 proptest! {
     /// Exactly the four conditions decide, whatever the CPUs.
     #[test]
@@ -362,23 +390,27 @@ proptest! {
         cpu in 0usize..4, woken_cpu in 0usize..4, nothing_ready: bool,
         dead: bool, is_vp: bool, vp: bool,
     ) {
-        let woken = WokenThread { cpu: woken_cpu, dead, vp: is_vp };
+        let woken = WokenThread { cpu: woken_cpu, dead, vp: is_vp, movable_to: 0 };
         let expected = nothing_ready && cpu == woken_cpu && !dead && is_vp == vp;
         prop_assert_eq!(switches_directly(cpu, nothing_ready, woken, vp), expected);
     }
 
-    /// A handler comes to the VP's CPU from any CPU, alive and a
-    /// component's, when nothing waits there; where `switches_directly`
-    /// switches to a component, it comes too.
+    /// A handler comes to the VP's CPU from any CPU its affinity allows,
+    /// alive and a component's, when nothing waits there; where
+    /// `switches_directly` switches to a component, it comes too.
     #[test]
-    fn a_handler_comes_from_any_cpu_but_never_a_vp_or_a_dead_one(
-        cpu in 0usize..4, woken_cpu in 0usize..4, nothing_ready: bool,
-        dead: bool, is_vp: bool,
+    fn a_handler_comes_within_its_affinity_but_never_a_vp_or_a_dead_one(
+        cpu in 0usize..66, woken_cpu in 0usize..4, nothing_ready: bool,
+        dead: bool, is_vp: bool, movable_to: u64,
     ) {
-        let woken = WokenThread { cpu: woken_cpu, dead, vp: is_vp };
-        prop_assert_eq!(handler_comes_here(nothing_ready, woken), nothing_ready && !dead && !is_vp);
+        let woken = WokenThread { cpu: woken_cpu, dead, vp: is_vp, movable_to };
+        let allowed = cpu == woken_cpu || (cpu < 64 && movable_to & 1 << cpu != 0);
+        prop_assert_eq!(
+            handler_comes_here(cpu, nothing_ready, woken),
+            nothing_ready && !dead && !is_vp && allowed
+        );
         if switches_directly(cpu, nothing_ready, woken, false) {
-            prop_assert!(handler_comes_here(nothing_ready, woken));
+            prop_assert!(handler_comes_here(cpu, nothing_ready, woken));
         }
     }
 }

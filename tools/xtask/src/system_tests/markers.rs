@@ -205,6 +205,22 @@ pub const VM_BENCH_SMP_ICOUNT_MARKERS: &[&str] = &[
     VERDICT_PASS,
 ];
 
+/// vm-bench-smp-pinned under -icount: the same read with `devices` kept on
+/// VP 0's busy CPU by its affinity, so only that CPU's interrupt for the
+/// woken handler serves it in time.
+pub const VM_BENCH_SMP_PINNED_ICOUNT_MARKERS: &[&str] = &[
+    "boot plan \"vm-bench-smp-pinned\": 2 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition smp-bench: ",
+    "] INFO smp-bench: ok 1 - VP 1 started by INIT/SIPI, both VPs in x2APIC mode",
+    "] INFO smp-bench: ok 2 - a port read whose handler shares a busy CPU is served before that CPU's next time slice",
+    "] INFO smp-bench: bench: port-read-remote-handler ",
+    "] INFO smp-bench: # tessera-guest: 2 passed, 0 failed",
+    VM_ENDED_AS_EXPECTED,
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
 /// The platform component: every check of the `pc-platform` guest, by
 /// name, the line it sent interrupt-driven, and the platform's attach
 /// with the partition's interrupt capability.

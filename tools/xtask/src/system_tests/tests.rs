@@ -454,6 +454,7 @@ fn every_system_test_runs_nested() {
             "vm-apic",
             "vm-apic-icount",
             "vm-bench-smp-icount",
+            "vm-bench-smp-pinned-icount",
             "vm-synic",
             "linux-early-boot"
         ]
