@@ -623,7 +623,7 @@ pub mod ports {
             connection: u32,
         },
         /// Event flags signalled since the last take (bit n: flag n).
-        Events([u64; 32]),
+        Events(alloc::boxed::Box<[u64; 32]>),
     }
 
     /// Takes what waits at component-owned port `id` of `partition`.
@@ -652,8 +652,8 @@ pub mod ports {
                 }
             }
             2 => {
-                let mut flags = [0u64; 32];
-                super::read_message_buffer(&mut flags);
+                let mut flags = alloc::boxed::Box::new([0u64; 32]);
+                super::read_message_buffer(&mut flags[..]);
                 Taken::Events(flags)
             }
             _ => Taken::Nothing,

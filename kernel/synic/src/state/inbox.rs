@@ -60,6 +60,8 @@ pub enum Received {
 }
 
 /// What a post or a signal did at its port.
+// `Deliveries` travel by value, as every other step returns them.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Arrival {
     /// A port of a VP: the interrupts to assert.
