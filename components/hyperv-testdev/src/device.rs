@@ -9,12 +9,10 @@ use log::Level;
 use tessera_rt::abi::vm::sint_route;
 use tessera_rt::vm::ports::{OwnedKind, Taken};
 use tessera_rt::vm_exit::{Exit, ExitMessage, ExitReply, Handled};
+use tessera_synic::Sint;
+use tessera_synic::ports::{ConnectSpec, PortKind, PortSpec};
 use tessera_synic::testdev::{TestDevOp, decode, event_port_id, message_port_id};
-use tlfs::port::{
-    HvConnectionInfo, HvEventPortInfo, HvInputConnectPort, HvInputCreatePort, HvMessagePortInfo,
-    HvPortInfo,
-};
-use tlfs::synic::{HvConnectionId, HvPortId, HvPortType};
+use tlfs::synic::HvPortType;
 use tlfs::{HvMessageType, HvStatus};
 
 use crate::{ECHO_OFFSET, OWNED_EVENT_BASE, OWNED_MESSAGE_BASE, PortKernel, TESTDEV_PORT};
@@ -52,40 +50,6 @@ fn status_of(result: Result<HvStatus, u64>) -> Result<(), String> {
         Ok(HvStatus::SUCCESS) => Ok(()),
         Ok(status) => Err(format!("{status:?}")),
         Err(code) => Err(format!("kernel error {code:#x}")),
-    }
-}
-
-fn create_input(id: u32, vp: u32, sint: u32, event_flag: Option<u16>) -> HvInputCreatePort {
-    let port_info = match event_flag {
-        Some(flag) => HvPortInfo::new_event(HvEventPortInfo {
-            target_sint: sint,
-            target_vp: vp,
-            base_flag_number: flag,
-            flag_count: 1,
-            reserved_z: 0,
-        }),
-        None => HvPortInfo::new_message(HvMessagePortInfo {
-            target_sint: sint,
-            target_vp: vp,
-            reserved_z: 0,
-        }),
-    };
-    HvInputCreatePort {
-        port_id: HvPortId::new().with_id(id),
-        port_info,
-        ..HvInputCreatePort::default()
-    }
-}
-
-fn connect_input(id: u32, port: u32, port_type: HvPortType) -> HvInputConnectPort {
-    HvInputConnectPort {
-        connection_id: HvConnectionId::new().with_id(id),
-        port_id: HvPortId::new().with_id(port),
-        connection_info: HvConnectionInfo {
-            port_type,
-            ..HvConnectionInfo::default()
-        },
-        ..HvInputConnectPort::default()
     }
 }
 
@@ -198,26 +162,12 @@ impl Device {
                 vp,
                 sint,
                 connection,
-            } => partition.create(
-                kernel,
-                Connection::Message,
-                vp,
-                sint.index() as u32,
-                connection,
-                badge,
-            ),
+            } => partition.create(kernel, Connection::Message, vp, sint, connection, badge),
             TestDevOp::EventConnectionCreate {
                 vp,
                 sint,
                 connection,
-            } => partition.create(
-                kernel,
-                Connection::Event,
-                vp,
-                sint.index() as u32,
-                connection,
-                badge,
-            ),
+            } => partition.create(kernel, Connection::Event, vp, sint, connection, badge),
             TestDevOp::MessageConnectionDestroy { connection } => {
                 partition.destroy(kernel, Connection::Message, connection)
             }
@@ -315,7 +265,7 @@ impl Partition {
         kernel: &mut impl PortKernel,
         kind: Connection,
         vp: u32,
-        sint: u32,
+        sint: Sint,
         connection: u32,
         badge: u64,
     ) -> Result<(), String> {
@@ -332,32 +282,44 @@ impl Partition {
                 *self.doorbell.insert(slot)
             }
         };
-        let (guest, owned, flag, owned_kind, port_type) = match kind {
+        let (guest, owned, guest_kind, owned_kind, port_type) = match kind {
             Connection::Message => (
                 message_port_id(connection),
                 OWNED_MESSAGE_BASE | connection,
-                None,
+                PortKind::Message,
                 OwnedKind::Message,
                 HvPortType::MESSAGE,
             ),
             Connection::Event => (
                 event_port_id(connection),
                 OWNED_EVENT_BASE | connection,
-                Some(connection as u16),
+                PortKind::Event {
+                    base_flag: connection as u16,
+                    flag_count: 1,
+                },
                 OwnedKind::Event { count: 1 },
                 HvPortType::EVENT,
             ),
         };
-        status_of(kernel.create_port(self.slot, &create_input(guest, vp, sint, flag)))?;
+        let port = PortSpec {
+            id: guest,
+            kind: guest_kind,
+            vp,
+            sint,
+        };
+        status_of(kernel.create_port(self.slot, &port.to_input()))?;
         if let Err(why) =
             status_of(kernel.create_owned_port(self.slot, owned, owned_kind, doorbell))
         {
             let _ = kernel.delete_port(self.slot, guest);
             return Err(why);
         }
-        if let Err(why) =
-            status_of(kernel.connect(self.slot, &connect_input(connection, owned, port_type)))
-        {
+        let connect = ConnectSpec {
+            id: connection,
+            port: owned,
+            port_type,
+        };
+        if let Err(why) = status_of(kernel.connect(self.slot, &connect.to_input())) {
             let _ = kernel.delete_port(self.slot, owned);
             let _ = kernel.delete_port(self.slot, guest);
             return Err(why);
