@@ -121,6 +121,8 @@ pub const VM_SYNIC_IPC_MARKERS: &[&str] = &[
 /// QEMU's `hyperv-testdev`'s); every check of the guest's device role.
 pub const VM_SYNIC_TESTDEV_MARKERS: &[&str] = &[
     "boot plan \"vm-synic-testdev\": 4 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition device: ",
     "] INFO partition device: SynIC port 0x40 for the handler behind slot ",
     "] INFO partition device: SynIC connection 0x141 to port 0x41 of device",
     "] INFO hyperv-testdev on I/O port 0x3000, and echo ports",
