@@ -143,6 +143,7 @@ pub fn plan_managers<'a>(
                         parameter: r.parameter,
                         slot: u32::from(r.slot),
                         state: r.state,
+                        posted: r.posted,
                     })
                     .collect(),
             );

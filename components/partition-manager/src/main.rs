@@ -416,8 +416,13 @@ mod component {
         let state = load(partition, at)?;
 
         for route in &partition.routes {
-            let installed =
-                vm::install_intercept(cap, route.kind, route.parameter, route.slot, route.state);
+            let installed = vm::install_posting_intercept(
+                cap,
+                route.kind,
+                route.parameter,
+                route.slot,
+                (route.state, route.posted),
+            );
             step(
                 name,
                 format_args!("installing route {}", RouteLine(*route)),

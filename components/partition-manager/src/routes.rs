@@ -19,6 +19,7 @@ impl fmt::Display for RouteLine {
             parameter,
             slot,
             state,
+            posted,
         } = self.0;
         match route::kind_name(kind) {
             Some(name) => f.write_str(name)?,
@@ -44,6 +45,9 @@ impl fmt::Display for RouteLine {
         write!(f, " -> slot {slot}")?;
         if state != 0 {
             write!(f, " (registers {state:#x})")?;
+        }
+        if posted != 0 {
+            write!(f, " (posts writes to ports {posted:#x} of it)")?;
         }
         Ok(())
     }
@@ -167,6 +171,7 @@ mod tests {
             parameter,
             slot,
             state: 0,
+            posted: 0,
         }
     }
 

@@ -71,9 +71,15 @@ mod component {
                 }
                 Reply::new(Message::new([answer.word(), 0, 0, 0, 0, 0]))
             } else {
-                let message = vm_exit::receive(&call);
-                let (handled, unused) =
-                    platform.exit(badge, &message, call.words[5], received, &mut Kernel);
+                let message = vm_exit::receive_with_posted(&call, |write| {
+                    let (handled, _) = platform.exit(badge, write, 0, None, &mut Kernel);
+                    print(&handled.log);
+                });
+                let (handled, unused) = if message.exit == Ok(vm_exit::Exit::PostedWrites) {
+                    (vm_exit::ExitReply::new().into(), received)
+                } else {
+                    platform.exit(badge, &message, call.words[5], received, &mut Kernel)
+                };
                 if let Some(slot) = unused {
                     let _ = cap::delete(slot);
                 }

@@ -85,10 +85,23 @@ pub fn install_intercept(
     endpoint: u32,
     state_mask: u64,
 ) -> Result<(), Error> {
+    install_posting_intercept(partition, kind, parameter, endpoint, (state_mask, 0))
+}
+
+/// [`install_intercept`], with `posted` the ports of an `io` route whose
+/// writes the kernel posts (`tessera_abi::vm::posted`: bit `n` is port
+/// `first + n`; 0 for none).
+pub fn install_posting_intercept(
+    partition: u32,
+    kind: u64,
+    parameter: u64,
+    endpoint: u32,
+    (state_mask, posted): (u64, u64),
+) -> Result<(), Error> {
     call(
         Syscall::PartitionInstallIntercept,
         partition,
-        [kind, parameter, u64::from(endpoint), state_mask, 0, 0],
+        [kind, parameter, u64::from(endpoint), state_mask, posted, 0],
     )
 }
 

@@ -29,9 +29,10 @@
 
 use alloc::vec::Vec;
 
+use tessera_abi::vm::posted::QUEUE_WRITES;
 pub use tessera_exit_protocol::{
     EXIT_BUFFER_WORDS, Escaped, Event, EventKind, Exit, ExitError, ExitMessage, ExitReply,
-    GuestRegisters, Intercept, MemoryAccess, PartitionName, ReplyError,
+    GuestRegisters, Intercept, MemoryAccess, PartitionName, PostedWrite, ReplyError,
 };
 
 use crate::error::Error;
@@ -41,12 +42,76 @@ use crate::ipc::{Message, Reply};
 pub const ATTACH_ACCEPTED: u64 = 0;
 
 /// Decodes `message` as a server received it, reading its words from the
-/// thread's message buffer (inside a component only).
+/// thread's message buffer (inside a component only). Port writes the
+/// kernel posted ahead of it are dropped, with an error logged: a handler
+/// of a route that posts takes them with [`receive_with_posted`].
 pub fn receive(message: &Message) -> ExitMessage {
-    // An exit message is at most the longest TLFS body and sixteen
-    // registers. It is decoded where the kernel wrote it: the decoder
-    // copies out only the fields it keeps, so neither a stack copy of the
-    // buffer nor its zeroing is paid on every exit a handler serves.
+    let exit = decode(message);
+    if exit.posted != 0 {
+        log::error!(
+            "{} posted port writes dropped: this handler does not take them",
+            exit.posted
+        );
+    }
+    exit
+}
+
+/// Decodes `message`, first handing the port writes the kernel posted
+/// ahead of it (`tessera_abi::vm::posted`) to `replay`, in order, as the
+/// `OUT` exits they completed (their replies are dropped: the guest has
+/// gone on; `replay` logs what it must). A word no kernel sends is skipped
+/// with a warning.
+pub fn receive_with_posted(message: &Message, replay: impl FnMut(&ExitMessage)) -> ExitMessage {
+    let exit = decode(message);
+    if exit.posted != 0 {
+        replay_posted(&exit, replay);
+    }
+    exit
+}
+
+/// Out of the way of the exits that come alone (most of them).
+#[cold]
+#[inline(never)]
+fn replay_posted(exit: &ExitMessage, mut replay: impl FnMut(&ExitMessage)) {
+    // Copied out (only when some came): replaying them may make system
+    // calls, which may reuse the buffer.
+    let mut words = [0; QUEUE_WRITES];
+    let count = exit.posted.min(QUEUE_WRITES);
+    crate::syscall::with_message_buffer(count, |buffer| {
+        words[..buffer.len()].copy_from_slice(buffer);
+    });
+    for &word in &words[..count] {
+        let Some(write) = PostedWrite::from_word(word) else {
+            log::warn!("a posted write {word:#x} no kernel sends: skipped");
+            continue;
+        };
+        replay(&ExitMessage {
+            message_type: Exit::IoPort {
+                port: 0,
+                size: 1,
+                write: true,
+                value: 0,
+            }
+            .message_type(),
+            vp_index: exit.vp_index,
+            posted: 0,
+            exit: Ok(Exit::IoPort {
+                port: write.port,
+                size: write.size,
+                write: true,
+                value: write.value,
+            }),
+            intercept: Intercept::None,
+        });
+    }
+}
+
+fn decode(message: &Message) -> ExitMessage {
+    // An exit message is at most a queue of posted writes, the longest
+    // TLFS body and sixteen registers. It is decoded where the kernel
+    // wrote it: the decoder copies out only the fields it keeps, so
+    // neither a stack copy of the buffer nor its zeroing is paid on every
+    // exit a handler serves.
     let count = usize::from(message.buffer_words).min(EXIT_BUFFER_WORDS);
     crate::syscall::with_message_buffer(count, |buffer| ExitMessage::decode(&message.words, buffer))
 }
@@ -131,20 +196,30 @@ impl From<ExitReply> for Handled {
 }
 
 /// Serves the exits that reach `endpoint` forever: each call is decoded,
-/// `handle` answers it for the calling partition's badge, its log lines go
-/// to the component's log, and the reply goes back to the VP.
+/// the port writes the kernel posted ahead of it go to `handle` first (as
+/// the `OUT` exits they completed, their replies dropped), `handle`
+/// answers it for the calling partition's badge, its log lines go to the
+/// component's log, and the reply goes back to the VP.
 pub fn serve_exits(
     endpoint: crate::Endpoint,
     mut handle: impl FnMut(u64, &ExitMessage) -> Handled,
 ) -> ! {
     crate::Server::new(endpoint).serve(|badge, call: Message, _| -> Reply {
-        let message = receive(&call);
-        let handled = handle(badge, &message);
-        for (level, line) in &handled.log {
-            log::log!(*level, "{line}");
+        let message = receive_with_posted(&call, |write| print_log(&handle(badge, write)));
+        // A hand-over of posted writes alone wants no action back.
+        if message.exit == Ok(Exit::PostedWrites) {
+            return reply_of(&ExitReply::new());
         }
+        let handled = handle(badge, &message);
+        print_log(&handled);
         reply_of(&handled.reply)
     })
+}
+
+fn print_log(handled: &Handled) {
+    for (level, line) in &handled.log {
+        log::log!(*level, "{line}");
+    }
 }
 
 #[cfg(test)]

@@ -44,6 +44,7 @@ mod instructions;
 mod lab;
 mod misuse;
 mod overlays;
+mod posted_routes;
 mod replies;
 mod states;
 mod synic_ports;
@@ -74,5 +75,6 @@ fn main() {
     }
     device_interrupts::run(&mut tap);
     synic_ports::run(&mut tap);
+    posted_routes::run(&mut tap);
     tap.finish()
 }

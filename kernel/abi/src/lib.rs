@@ -264,7 +264,9 @@ pub enum Syscall {
     /// parameter word 1 to the endpoint whose capability (CALL) is in slot
     /// word 2, sending the general registers of mask word 3
     /// ([`vm::state`]); the route keeps the capability's badge. A range
-    /// that overlaps a route of the same kind is [`Status::Overlap`].
+    /// that overlaps a route of the same kind is [`Status::Overlap`]. Word
+    /// 4 of an `io` route: the ports whose writes the kernel posts
+    /// ([`vm::posted`]; 0 for none, and for every other kind).
     PartitionInstallIntercept = 26,
     /// Creates VP number word 1 (below [`vm::MAX_VPS`], unused in the
     /// partition) of the partition in `rdi` (CONTROL), to run on host CPU

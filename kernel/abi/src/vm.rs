@@ -49,13 +49,15 @@
 //! | word | meaning |
 //! | --- | --- |
 //! | 0 | the TLFS message type (`HV_MESSAGE_TYPE`, e.g. `X64_IO_PORT_INTERCEPT`) |
-//! | 1 | the VP index |
+//! | 1 | the VP index (bits 31:0); the number of posted writes (bits 39:32) |
 //! | 2-5 | the exit's quick fields (per type: `tessera_exit_protocol::Exit`) |
 //!
-//! and, in the message buffer, the TLFS intercept message for the type
-//! (`tessera_tlfs::intercept`, padded to whole words), followed by the
-//! general registers the route asked for ([`state`]), one word each in
-//! mask-bit order.
+//! and, in the message buffer, first the port writes the kernel posted on
+//! the route since its last message ([posted writes](posted), one word
+//! each, oldest first; none unless the route posts), then the TLFS
+//! intercept message for the type (`tessera_tlfs::intercept`, padded to
+//! whole words), then the general registers the route asked for
+//! ([`state`]), one word each in mask-bit order.
 //!
 //! # The reply (handler → kernel)
 //!
@@ -198,7 +200,7 @@ pub const TESSERA_INTERRUPT_ACKNOWLEDGE: u64 = 0x8000_0F06;
 /// sending VP waits for the reply, which applies nothing. The owner takes
 /// what waits with [`crate::Syscall::PartitionPortReceive`] until it finds
 /// nothing, which arms the doorbell again.
-pub const TESSERA_PORT_ARRIVAL: u64 = 0x8000_0F07;
+pub const TESSERA_PORT_ARRIVAL: u64 = 0x8000_0F08;
 
 /// Word 2 of [`crate::Syscall::PartitionSintRoute`].
 pub mod sint_route {
@@ -208,6 +210,47 @@ pub mod sint_route {
     pub const ADD: u64 = 1;
     /// Raises the SINT through it (`HV_TEST_DEV_SINT_ROUTE_SET_SINT`).
     pub const RAISE: u64 = 2;
+}
+
+/// To a port route that posts writes (since ABI 15): the kernel hands
+/// over the writes it posted ([`posted`]), with no exit of their own, when
+/// the VP halts or leaves its guest for a host interrupt while some wait.
+/// No quick words; the buffer holds the writes alone. The handler applies
+/// them and replies with no action: the VP goes on where it was (a HLT
+/// runs again).
+pub const TESSERA_POSTED_WRITES: u64 = 0x8000_0F07;
+
+/// Posted port writes (since ABI 15): an `io` route may name ports whose
+/// `OUT`s the kernel completes itself, queueing the write for the route's
+/// handler instead of calling it, as a bus posts writes. The handler gets
+/// them, in order, ahead of the next exit the route sends it (or in a
+/// [`TESSERA_POSTED_WRITES`] message), so it sees every access in the
+/// order the guest made them; only a write's side effects that need no
+/// access (an interrupt, output) come later. A device whose reads do not
+/// depend on timing between accesses (a UART's transmit register with an
+/// instant transmitter) loses nothing; the manifest chooses the ports.
+pub mod posted {
+    /// `PartitionInstallIntercept` word 4 of an `io` route: bit `n` posts
+    /// the writes to port `first + n` (`n` below [`MAX_PORTS`] and within
+    /// the range).
+    /// An `OUT` is posted only if every port it touches is posted, it is
+    /// not a string or `REP` instruction, and the route's queue has room;
+    /// any other goes to the handler as before, behind the queued ones. A
+    /// partition has at most four posting routes: a fifth is refused with
+    /// the capability error `OutOfMemory`, as a route past the partition's
+    /// route limit is.
+    pub const MAX_PORTS: u64 = 32;
+    /// Writes the kernel queues per route before it hands them over.
+    pub const QUEUE_WRITES: usize = 32;
+    /// A posted write, one message-buffer word: the port (bits 15:0), the
+    /// size in bytes (bits 23:16: 1, 2 or 4) and the value (bits 63:32).
+    pub const fn encode(port: u16, size: u8, value: u32) -> u64 {
+        port as u64 | (size as u64) << 16 | (value as u64) << 32
+    }
+    /// Exit message word 1: the VP index in bits 31:0, the posted writes
+    /// before the intercept message in bits 39:32.
+    pub const COUNT_SHIFT: u32 = 32;
+    pub const COUNT_MASK: u64 = 0xFF;
 }
 
 /// Device interrupts: the words of `PartitionAssertInterrupt`, and the

@@ -148,6 +148,8 @@ pub struct RouteModel {
     pub parameter: u64,
     /// Register mask.
     pub state: u64,
+    /// Posted ports ([`crate::route::posted_valid`]).
+    pub posted: u32,
 }
 
 /// See [`crate::GuestModule`].
@@ -271,6 +273,8 @@ pub fn encode(model: &PlanModel) -> Vec<u8> {
             kind: U64::new(r.kind),
             parameter: U64::new(r.parameter),
             state: U64::new(r.state),
+            posted: U32::new(r.posted),
+            reserved2: U32::new(0),
         })
         .collect();
     let modules: Vec<ModuleRecord> = model
@@ -428,6 +432,8 @@ impl BootPlan<'_> {
                     kind: r.kind,
                     parameter: r.parameter,
                     state: r.state,
+                    // Validated on parse: a u32 mask.
+                    posted: r.posted as u32,
                 })
                 .collect(),
             modules: self

@@ -212,6 +212,10 @@ pub struct RouteRecord {
     pub parameter: U64,
     /// `tessera_abi::vm::state` register mask.
     pub state: U64,
+    /// The ports whose writes the kernel posts ([`crate::route::posted_valid`]).
+    pub posted: U32,
+    /// Reserved, 0.
+    pub reserved2: U32,
 }
 
 /// A boot module of a Multiboot partition.
@@ -238,7 +242,7 @@ const _: () = assert!(core::mem::offset_of!(ModuleRecord, cmdline_offset) == 4);
 const _: () = assert!(core::mem::offset_of!(ModuleRecord, cmdline_len) == 8);
 const _: () = assert!(core::mem::offset_of!(Header, modules) == 112);
 const _: () = assert!(size_of::<PartitionRecord>() == 360);
-const _: () = assert!(size_of::<RouteRecord>() == 32);
+const _: () = assert!(size_of::<RouteRecord>() == 40);
 const _: () = assert!(core::mem::offset_of!(Header, partitions) == 96);
 const _: () = assert!(core::mem::offset_of!(Header, strings) == 120);
 const _: () = assert!(core::mem::offset_of!(ImageRecord, kind) == 34);

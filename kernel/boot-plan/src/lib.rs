@@ -56,7 +56,7 @@
 //! | offset | size | field | meaning |
 //! | ---: | ---: | --- | --- |
 //! | 0 | 4 | `magic` | `b"TSBP"` ([`MAGIC`]) |
-//! | 4 | 2 | `version` | [`FORMAT_VERSION`] (6) |
+//! | 4 | 2 | `version` | [`FORMAT_VERSION`] (7) |
 //! | 6 | 2 | `header_size` | 128 ([`HEADER_SIZE`]) |
 //! | 8 | 4 | `total_size` | length of the whole plan; the module must be exactly this long |
 //! | 12 | 4 | `checksum` | FNV-1a (32-bit) of bytes `16..total_size` ([`checksum`]) |
@@ -142,7 +142,7 @@
 //! | 64 | 64 | `vp_cpus` | host CPU of VP `i` in byte `i` (below `cpu_count`); bytes from `vp_count` on are 0 |
 //! | 128 | 64 | `hv1_words` | the [`HV1_WORDS`] words of `PartitionSetHv1` (`tessera_abi::vm::hv1`, `Hv1Config::to_words`), little-endian; all 0 when `hv1` is 0 ([`hv1_words_valid`]) |
 //!
-//! Route record ([`layout::RouteRecord`], 32 bytes): which component
+//! Route record ([`layout::RouteRecord`], 40 bytes): which component
 //! endpoint handles which exits of a partition (ABI:
 //! `tessera_abi::vm`, `PartitionInstallIntercept`).
 //!
@@ -155,6 +155,8 @@
 //! | 8 | 8 | `kind` | `tessera_abi::vm::intercept` kind |
 //! | 16 | 8 | `parameter` | the intercept's parameter word ([`route`]) |
 //! | 24 | 8 | `state` | `tessera_abi::vm::state` mask of the registers sent with each exit |
+//! | 32 | 4 | `posted` | the ports whose writes the kernel posts (`tessera_abi::vm::posted`, [`route::posted_valid`]); 0 for none |
+//! | 36 | 4 | reserved | 0 |
 //!
 //! Module record ([`layout::ModuleRecord`], 16 bytes): a boot module of a
 //! Multiboot partition, which its manager passes to the guest the way
@@ -250,7 +252,7 @@ pub use parse::{
 /// First bytes of every plan.
 pub const MAGIC: [u8; 4] = *b"TSBP";
 /// The format version this crate reads and writes.
-pub const FORMAT_VERSION: u16 = 6;
+pub const FORMAT_VERSION: u16 = 7;
 /// Size of [`layout::Header`] in format version 4.
 pub const HEADER_SIZE: usize = 128;
 /// The checksum covers the plan from this offset (just after the checksum field) to its end.

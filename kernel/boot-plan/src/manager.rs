@@ -39,7 +39,7 @@
 //! | offset | size | field | meaning |
 //! | ---: | ---: | --- | --- |
 //! | 0 | 4 | `magic` | `b"TSMD"` ([`MAGIC`]) |
-//! | 4 | 2 | `version` | [`FORMAT_VERSION`] (5) |
+//! | 4 | 2 | `version` | [`FORMAT_VERSION`] (6) |
 //! | 6 | 2 | `header_size` | 64 ([`HEADER_SIZE`]) |
 //! | 8 | 4 | `total_size` | length of the data; bytes after it (the region's page padding) are ignored |
 //! | 12 | 4 | `checksum` | FNV-1a (32-bit, [`crate::checksum`]) of bytes `16..total_size` |
@@ -83,7 +83,8 @@
 //! Route record (32 bytes): `kind` (u64, `tessera_abi::vm::intercept`),
 //! `parameter` (u64, [`crate::route`]), `state` (u64,
 //! `tessera_abi::vm::state` mask), `slot` (u32, in
-//! `FIRST_FREE_SLOT..MANAGER_DATA_SLOT` and in `used_slots`), reserved u32.
+//! `FIRST_FREE_SLOT..MANAGER_DATA_SLOT` and in `used_slots`), `posted` (u32,
+//! the ports whose writes the kernel posts: [`crate::route::posted_valid`]).
 //! Within a partition no two routes of one kind overlap.
 //!
 //! Module record (16 bytes): `offset` (u32, the module's bytes: offset
@@ -114,7 +115,7 @@ pub const MANAGER_DATA_SLOT: u32 = 63;
 /// First bytes of manager data.
 pub const MAGIC: [u8; 4] = *b"TSMD";
 /// The format version this module reads and writes.
-pub const FORMAT_VERSION: u16 = 5;
+pub const FORMAT_VERSION: u16 = 6;
 /// Size of [`ManagerHeader`].
 pub const HEADER_SIZE: usize = 64;
 
@@ -234,8 +235,8 @@ pub struct RouteSpecRecord {
     pub state: U64,
     /// Slot of the route capability.
     pub slot: U32,
-    /// Reserved, 0.
-    pub reserved: U32,
+    /// Posted ports (`tessera_abi::vm::posted`), 0 for none.
+    pub posted: U32,
 }
 
 const _: () = assert!(size_of::<ManagerHeader>() == HEADER_SIZE);
@@ -413,6 +414,9 @@ pub struct RouteSpec {
     pub slot: u32,
     /// `tessera_abi::vm::state` mask of the registers each exit message carries.
     pub state: u64,
+    /// The ports whose writes the kernel posts (`tessera_abi::vm::posted`:
+    /// bit `n` is port `first + n`), for `PartitionInstallIntercept` word 4.
+    pub posted: u64,
 }
 
 /// The host CPUs of a partition's VPs, VP 0 first.
@@ -539,6 +543,7 @@ fn route_spec(record: &RouteSpecRecord) -> RouteSpec {
         parameter: record.parameter.get(),
         slot: record.slot.get(),
         state: record.state.get(),
+        posted: u64::from(record.posted.get()),
     }
 }
 
@@ -824,12 +829,6 @@ impl<'a> ManagerData<'a> {
                     index: route_index,
                     field,
                 };
-                if r.reserved.get() != 0 {
-                    return Err(ManagerDataError::ReservedNotZero {
-                        section: DataSection::Routes,
-                        index: route_index,
-                    });
-                }
                 let kind = r.kind.get();
                 if route::shape(kind).is_none() {
                     return Err(bad("kind"));
@@ -839,6 +838,9 @@ impl<'a> ManagerData<'a> {
                 }
                 if !route::state_valid(r.state.get()) {
                     return Err(bad("state"));
+                }
+                if !route::posted_valid(kind, r.parameter.get(), u64::from(r.posted.get())) {
+                    return Err(bad("posted"));
                 }
                 let slot = r.slot.get();
                 if slot < u32::from(FIRST_FREE_SLOT)
@@ -1161,7 +1163,7 @@ fn pieces<E>(
             parameter: U64::new(r.parameter),
             state: U64::new(r.state),
             slot: U32::new(r.slot),
-            reserved: U32::new(0),
+            posted: U32::new(r.posted as u32),
         };
         write(at, record.as_bytes())?;
         at += ROUTE_SIZE;

@@ -173,6 +173,31 @@ pub const fn parameter_valid(kind: u64, parameter: u64) -> bool {
     }
 }
 
+/// Whether `posted` is a valid posted-ports mask for a route of `kind`
+/// with `parameter` (`tessera_abi::vm::posted`): 0, or for an `io` route
+/// ports of its first [`MAX_POSTED_PORTS`] within the range.
+pub const fn posted_valid(kind: u64, parameter: u64, posted: u64) -> bool {
+    if posted == 0 {
+        return true;
+    }
+    if kind != intercept::IO_PORT {
+        return false;
+    }
+    let Some((first, last)) = range_of(kind, parameter) else {
+        return false;
+    };
+    let ports = last - first + 1;
+    let within = (1u64 << min(ports, MAX_POSTED_PORTS)) - 1;
+    posted & !within == 0
+}
+
+const fn min(a: u64, b: u64) -> u64 {
+    if a < b { a } else { b }
+}
+
+/// The ports a route may post, counted from its first.
+pub const MAX_POSTED_PORTS: u64 = tessera_abi::vm::posted::MAX_PORTS;
+
 /// Whether `state` is a valid register mask.
 pub const fn state_valid(state: u64) -> bool {
     state & !state::ALL == 0

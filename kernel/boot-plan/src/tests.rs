@@ -1094,6 +1094,7 @@ fn vm_model() -> PlanModel {
             kind: intercept::LIFECYCLE,
             parameter: 0,
             state: 0,
+            posted: 0,
         },
         RouteModel {
             partition: 0,
@@ -1102,6 +1103,7 @@ fn vm_model() -> PlanModel {
             kind: intercept::IO_PORT,
             parameter: io(0xf4, 0xf4),
             state: 0,
+            posted: 0,
         },
         RouteModel {
             partition: 0,
@@ -1110,6 +1112,7 @@ fn vm_model() -> PlanModel {
             kind: intercept::IO_PORT,
             parameter: io(0x3f8, 0x3ff),
             state: route::state::RAX,
+            posted: 0,
         },
         // The Hv#1 partition's HvCallNotifyLongSpinWait, to the same handler.
         RouteModel {
@@ -1119,6 +1122,7 @@ fn vm_model() -> PlanModel {
             kind: intercept::HYPERCALL,
             parameter: route::range_parameter(intercept::HYPERCALL, 0x8, 0x8).unwrap(),
             state: route::state::RCX,
+            posted: 0,
         },
         RouteModel {
             partition: 1,
@@ -1127,6 +1131,7 @@ fn vm_model() -> PlanModel {
             kind: intercept::LIFECYCLE,
             parameter: 0,
             state: 0,
+            posted: 0,
         },
         RouteModel {
             partition: 1,
@@ -1135,6 +1140,7 @@ fn vm_model() -> PlanModel {
             kind: intercept::CPUID,
             parameter: route::range_parameter(intercept::CPUID, 0x4c00_0000, 0x4c00_00ff).unwrap(),
             state: 0,
+            posted: 0,
         },
         RouteModel {
             partition: 1,
@@ -1143,6 +1149,7 @@ fn vm_model() -> PlanModel {
             kind: intercept::EXCEPTION,
             parameter: route::vectors_parameter([6, 13]).unwrap(),
             state: route::state::ALL,
+            posted: 0,
         },
     ];
     m
@@ -1178,7 +1185,7 @@ fn partitions_round_trip() {
     assert_eq!(encode(&plan.to_model()), bytes);
     assert_eq!(
         bytes.len(),
-        HEADER_SIZE + 4 * 40 + 4 * 56 + 3 * 40 + 5 * 16 + 2 * 360 + 7 * 32 + 16 + 29 + 14
+        HEADER_SIZE + 4 * 40 + 4 * 56 + 3 * 40 + 5 * 16 + 2 * 360 + 7 * 40 + 16 + 29 + 14
     );
     assert_eq!(plan.partition_count(), 2);
     assert_eq!(plan.route_count(), 7);
@@ -1364,6 +1371,7 @@ fn partition_records() {
             kind: route::intercept::LIFECYCLE,
             parameter: 0,
             state: 0,
+            posted: 0,
         });
     }
     assert_eq!(m.partitions.len(), 9);
@@ -1521,6 +1529,13 @@ fn route_records() {
         value(3, "parameter"),
     );
     check(&|m| m.routes[1].state = 1 << 16, value(1, "state"));
+    // Posted ports: only an `io` route's, only ports of its range.
+    check(&|m| m.routes[0].posted = 1, value(0, "posted"));
+    check(&|m| m.routes[1].posted = 0b10, value(1, "posted"));
+    let mut posting = vm_model();
+    posting.routes[2].posted = 0b1;
+    assert!(parse_model(&posting).is_ok(), "COM1's transmit register");
+    check(&|m| m.routes[2].posted = 1 << 8, value(2, "posted"));
     check(
         &|m| {
             m.routes[2].parameter = route::range_parameter(intercept::IO_PORT, 0xf0, 0xf4).unwrap()
@@ -1595,6 +1610,13 @@ fn route_records() {
             })
         },
         PlanError::CallCycle { component: 0 },
+    );
+    assert_eq!(
+        parse_vm_edited(|b| route0(b).reserved2 = 1.into()),
+        Err(PlanError::ReservedNotZero {
+            section: Section::Routes,
+            index: 0
+        })
     );
     assert_eq!(
         parse_vm_edited(|b| route0(b).reserved[2] = 1),

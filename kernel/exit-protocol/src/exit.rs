@@ -10,7 +10,7 @@ use tessera_abi::MESSAGE_WORDS;
 use tessera_abi::vm::{
     TESSERA_EOI_BROADCAST, TESSERA_GUEST_CRASH, TESSERA_HANDLER_DIED,
     TESSERA_INTERRUPT_ACKNOWLEDGE, TESSERA_PARTITION_ATTACH, TESSERA_PORT_ARRIVAL,
-    TESSERA_RESET_REQUEST, TESSERA_UNSUPPORTED,
+    TESSERA_POSTED_WRITES, TESSERA_RESET_REQUEST, TESSERA_UNSUPPORTED,
 };
 use tlfs::message::HvMessageType;
 
@@ -37,8 +37,8 @@ pub mod message_type {
         TESSERA_EOI_BROADCAST as EOI_BROADCAST, TESSERA_GUEST_CRASH as GUEST_CRASH,
         TESSERA_HANDLER_DIED as HANDLER_DIED,
         TESSERA_INTERRUPT_ACKNOWLEDGE as INTERRUPT_ACKNOWLEDGE,
-        TESSERA_PARTITION_ATTACH as PARTITION_ATTACH, TESSERA_RESET_REQUEST as RESET_REQUEST,
-        TESSERA_UNSUPPORTED as UNSUPPORTED,
+        TESSERA_PARTITION_ATTACH as PARTITION_ATTACH, TESSERA_POSTED_WRITES as POSTED_WRITES,
+        TESSERA_RESET_REQUEST as RESET_REQUEST, TESSERA_UNSUPPORTED as UNSUPPORTED,
     };
 }
 use message_type::{
@@ -155,6 +155,11 @@ pub enum Exit {
     /// the 8259 pair's INT output requests (the interrupt acknowledge
     /// cycle); the reply injects the vector the 8259 answers.
     InterruptAcknowledge,
+    /// To a port route that posts writes: the writes the kernel posted,
+    /// handed over with no exit of their own (the buffer holds them alone,
+    /// `crate::posted`). The reply takes no action: the VP goes on where
+    /// it was.
+    PostedWrites,
     /// To the owner of a component-owned SynIC port: something waits at
     /// port `port` (24-bit ID) of the partition behind the badge.
     PortArrival { port: u32 },
@@ -225,6 +230,7 @@ impl Exit {
             Self::PartitionAttach { .. } => TESSERA_PARTITION_ATTACH,
             Self::EoiBroadcast { .. } => TESSERA_EOI_BROADCAST,
             Self::InterruptAcknowledge => TESSERA_INTERRUPT_ACKNOWLEDGE,
+            Self::PostedWrites => TESSERA_POSTED_WRITES,
             Self::PortArrival { .. } => TESSERA_PORT_ARRIVAL,
         }
     }
@@ -280,7 +286,7 @@ impl Exit {
             } => [rip, exit_code, rsp, 0],
             Self::HandlerDied { message_type } => [message_type, 0, 0, 0],
             Self::Unsupported { exit_code, rip } => [exit_code, rip, 0, 0],
-            Self::ResetRequest | Self::InterruptAcknowledge => [0; 4],
+            Self::ResetRequest | Self::InterruptAcknowledge | Self::PostedWrites => [0; 4],
             Self::GuestCrash { parameters } => parameters,
             Self::EoiBroadcast { vector } => [vector as u64, 0, 0, 0],
             Self::PortArrival { port } => [port as u64, 0, 0, 0],
@@ -396,6 +402,7 @@ impl Exit {
                 .map(|vector| Self::EoiBroadcast { vector })
                 .map_err(|_| "vector"),
             TESSERA_INTERRUPT_ACKNOWLEDGE => Ok(Self::InterruptAcknowledge),
+            TESSERA_POSTED_WRITES => Ok(Self::PostedWrites),
             TESSERA_PORT_ARRIVAL => u32::try_from(w2)
                 .ok()
                 .filter(|port| port >> 24 == 0)
@@ -492,6 +499,11 @@ mod tests {
         assert_eq!(decode(words), Ok(Exit::InterruptAcknowledge));
         assert!(!Exit::InterruptAcknowledge.is_lifecycle());
         assert!(!Exit::InterruptAcknowledge.may_fault());
+        let words = Exit::PostedWrites.encode(1);
+        assert_eq!(words, [super::TESSERA_POSTED_WRITES, 1, 0, 0, 0, 0]);
+        assert_eq!(decode(words), Ok(Exit::PostedWrites));
+        assert!(!Exit::PostedWrites.is_lifecycle());
+        assert!(!Exit::PostedWrites.may_fault());
     }
 
     #[test]

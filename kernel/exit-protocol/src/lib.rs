@@ -10,6 +10,7 @@
 //! | [`message`] | the whole message: [`Exit`], the TLFS intercept message ([`Intercept`]), the asked registers ([`GuestRegisters`]) |
 //! | [`reply`] | the handler's answer ([`ExitReply`]): actions, event, result, register writes |
 //! | [`name`] | the partition name of an attach message, and bytes shown safely |
+//! | [`posted`] | the port writes the kernel posted, ahead of the intercept message |
 //!
 //! Every size is one constant here ([`EXIT_BUFFER_WORDS`],
 //! [`reply::MAX_REPLY_REGISTER_WORDS`]). Decoders are total: a message or
@@ -24,11 +25,13 @@ extern crate std;
 pub mod exit;
 pub mod message;
 pub mod name;
+pub mod posted;
 pub mod reply;
 
 pub use exit::{Exit, ExitError, MemoryAccess};
 pub use message::{EncodedExit, ExitMessage, GuestRegisters, Intercept, InterceptBody};
 pub use name::{Escaped, PartitionName};
+pub use posted::PostedWrite;
 pub use reply::{
     EncodedReply, Event, EventKind, ExitReply, RegisterWrites, ReplyActions, ReplyError,
 };
@@ -67,9 +70,11 @@ pub const MAX_BODY_WORDS: usize = words_of(max(
     ),
 ));
 
-/// The most message-buffer words an exit message carries: the longest
-/// intercept message and every general register.
-pub const EXIT_BUFFER_WORDS: usize = MAX_BODY_WORDS + GENERAL_REGISTERS;
+/// The most message-buffer words an exit message carries: a full queue of
+/// posted writes, the longest intercept message and every general
+/// register.
+pub const EXIT_BUFFER_WORDS: usize =
+    tessera_abi::vm::posted::QUEUE_WRITES + MAX_BODY_WORDS + GENERAL_REGISTERS;
 
 const _: () = assert!(MAX_BODY_WORDS == 16, "the I/O port message, 128 bytes");
 const _: () = assert!(EXIT_BUFFER_WORDS <= tessera_abi::MESSAGE_BUFFER_WORDS);

@@ -1,7 +1,9 @@
 //! A whole exit message: the register words ([`Exit`]), then in the
-//! message buffer the TLFS intercept message for the type ([`Intercept`],
-//! padded to whole words), then the general registers the route asked
-//! for ([`GuestRegisters`], one word each in mask-bit order).
+//! message buffer the writes the kernel posted on the route
+//! ([`crate::posted`], their count in word 1), the TLFS intercept message
+//! for the type ([`Intercept`], padded to whole words), then the general
+//! registers the route asked for ([`GuestRegisters`], one word each in
+//! mask-bit order).
 use tessera_abi::MESSAGE_WORDS;
 use tlfs::intercept::{
     HvX64CpuidInterceptMessage, HvX64InterceptMessageHeader, HvX64IoPortInterceptMessage,
@@ -12,7 +14,7 @@ use zerocopy::{FromBytes, Immutable, IntoBytes};
 
 use crate::exit::message_type::{
     CPUID, EXCEPTION, GPA_INTERCEPT, GUEST_CRASH, HALT, HANDLER_DIED, HYPERCALL, IO_PORT, MSR,
-    PARTITION_ATTACH, RESET_REQUEST, UNMAPPED_GPA, UNRECOVERABLE, UNSUPPORTED,
+    PARTITION_ATTACH, POSTED_WRITES, RESET_REQUEST, UNMAPPED_GPA, UNRECOVERABLE, UNSUPPORTED,
 };
 use crate::exit::{Exit, ExitError};
 use crate::{EXIT_BUFFER_WORDS, GENERAL_REGISTERS};
@@ -115,6 +117,23 @@ impl EncodedExit {
             *slot = word;
             self.buffer_words += 1;
         }
+    }
+
+    /// Puts `writes` (posted write words, oldest first) ahead of what the
+    /// buffer holds, and their count in word 1; `false` (nothing changed)
+    /// if they do not fit or there are more than word 1 can count.
+    pub fn prepend_posted(&mut self, writes: &[u64]) -> bool {
+        use tessera_abi::vm::posted::{COUNT_MASK, COUNT_SHIFT, QUEUE_WRITES};
+        let (n, held) = (writes.len(), self.buffer_words);
+        if n > QUEUE_WRITES || held + n > EXIT_BUFFER_WORDS {
+            return false;
+        }
+        self.buffer.copy_within(..held, n);
+        self.buffer[..n].copy_from_slice(writes);
+        self.buffer_words = held + n;
+        let others = self.words[1] & !(COUNT_MASK << COUNT_SHIFT);
+        self.words[1] = others | (n as u64) << COUNT_SHIFT;
+        true
     }
 
     /// The message-buffer words.
@@ -224,6 +243,9 @@ pub struct ExitMessage {
     pub message_type: u64,
     /// Word 1: the VP index (0 for an attach, whose word 1 is the name).
     pub vp_index: u64,
+    /// How many posted writes lead the buffer ([`crate::posted::writes`]
+    /// reads them).
+    pub posted: usize,
     pub exit: Result<Exit, ExitError>,
     pub intercept: Intercept,
 }
@@ -234,15 +256,19 @@ impl ExitMessage {
     pub fn decode(words: &[u64; MESSAGE_WORDS], buffer: &[u64]) -> Self {
         let message_type = words[0];
         let exit = Exit::decode(words);
-        let vp_index = match exit {
-            Ok(Exit::PartitionAttach { .. }) => 0,
-            _ => words[1],
+        let (vp_index, posted) = match exit {
+            Ok(Exit::PartitionAttach { .. }) => (0, 0),
+            _ => (
+                words[1] & u64::from(u32::MAX),
+                crate::posted::count(words, buffer.len()),
+            ),
         };
         Self {
             message_type,
             vp_index,
+            posted,
             exit,
-            intercept: Intercept::decode(message_type, buffer),
+            intercept: Intercept::decode(message_type, &buffer[posted..]),
         }
     }
 
@@ -257,6 +283,7 @@ impl ExitMessage {
             HANDLER_DIED => Some("TesseraHandlerDied"),
             UNSUPPORTED => Some("TesseraUnsupported"),
             PARTITION_ATTACH => Some("TesseraPartitionAttach"),
+            POSTED_WRITES => Some("TesseraPostedWrites"),
             RESET_REQUEST => Some("TesseraResetRequest"),
             GUEST_CRASH => Some("TesseraGuestCrash"),
             t => u32::try_from(t).ok().and_then(|t| HvMessageType(t).name()),

@@ -5,7 +5,7 @@ use tessera_abi::vm::{action, state};
 use tessera_exit_protocol::exit::{message_type, size_mask};
 use tessera_exit_protocol::{
     EncodedExit, Event, EventKind, Exit, ExitError, ExitMessage, ExitReply, GuestRegisters,
-    Intercept, MemoryAccess, PartitionName, ReplyError,
+    Intercept, MemoryAccess, PartitionName, PostedWrite, ReplyError,
 };
 use tlfs::intercept::{
     HvX64CpuidInterceptMessage, HvX64InterceptMessageHeader, HvX64IoPortInterceptMessage,
@@ -13,6 +13,19 @@ use tlfs::intercept::{
 };
 use tlfs::register::HvRegisterName as Name;
 use zerocopy::FromBytes;
+
+fn posted_write_strategy() -> impl Strategy<Value = PostedWrite> {
+    (
+        any::<u16>(),
+        prop::sample::select(&[1u8, 2, 4][..]),
+        any::<u32>(),
+    )
+        .prop_map(|(port, size, value)| PostedWrite {
+            port,
+            size,
+            value: (u64::from(value) & size_mask(size)) as u32,
+        })
+}
 
 fn exit_strategy() -> impl Strategy<Value = Exit> {
     prop_oneof![
@@ -89,6 +102,8 @@ fn exit_strategy() -> impl Strategy<Value = Exit> {
         (any::<u64>(), any::<u64>())
             .prop_map(|(exit_code, rip)| Exit::Unsupported { exit_code, rip }),
         Just(Exit::ResetRequest),
+        Just(Exit::InterruptAcknowledge),
+        Just(Exit::PostedWrites),
         any::<[u64; 4]>().prop_map(|parameters| Exit::GuestCrash { parameters }),
         any::<[u64; 4]>().prop_map(|words| Exit::PartitionAttach {
             name: PartitionName::from_words(words)
@@ -167,8 +182,8 @@ fn reply_strategy() -> impl Strategy<Value = ExitReply> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
-    /// What a kernel sends — the exit, its TLFS body and the registers the
-    /// route asked for — comes back as it was sent.
+    /// What a kernel sends — the writes it posted, the exit, its TLFS body
+    /// and the registers the route asked for — comes back as it was sent.
     #[test]
     fn exit_messages_round_trip(
         exit in exit_strategy(),
@@ -176,18 +191,29 @@ proptest! {
         bytes in any::<[u8; 128]>(),
         mask in 0u64..=state::ALL,
         registers in any::<[u64; 16]>(),
+        posted in prop::collection::vec(posted_write_strategy(), 0..=32),
     ) {
         let intercept = intercept_for(&exit, &bytes);
         let mut message = EncodedExit::new(&exit, vp);
         intercept.encode(&mut message);
         message.registers(mask, |n| registers[usize::from(n)]);
+        let attach = matches!(exit, Exit::PartitionAttach { .. });
+        if !attach {
+            let words: Vec<u64> = posted.iter().map(PostedWrite::word).collect();
+            prop_assert!(message.prepend_posted(&words));
+        }
         prop_assert!(message.buffer_words() <= tessera_exit_protocol::EXIT_BUFFER_WORDS);
         let received = ExitMessage::decode(&message.words, message.buffer());
         prop_assert_eq!(received.exit, Ok(exit));
         prop_assert_eq!(received.message_type, exit.message_type());
         prop_assert_eq!(received.intercept, intercept);
-        if !matches!(exit, Exit::PartitionAttach { .. }) {
+        if !attach {
             prop_assert_eq!(received.vp_index, u64::from(vp));
+            prop_assert_eq!(received.posted, posted.len());
+            let got: Vec<_> =
+                tessera_exit_protocol::posted::writes(&message.words, message.buffer()).collect();
+            let sent: Vec<_> = posted.iter().copied().map(Some).collect();
+            prop_assert_eq!(got, sent);
         }
         let received = GuestRegisters::from_buffer(message.buffer(), mask).unwrap();
         for (n, &value) in registers.iter().enumerate() {

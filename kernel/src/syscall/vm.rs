@@ -136,11 +136,20 @@ fn route_range(kind: u64, parameter: u64) -> Result<(u64, u64)> {
 
 pub(super) fn install_intercept(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
     let partition = partition_of(kernel, thread, cap, Rights::CONTROL)?;
-    let [kind, parameter, endpoint_slot, state, ..] = words(kernel, thread);
+    let [kind, parameter, endpoint_slot, state, posted, _] = words(kernel, thread);
     let (first, last) = route_range(kind, parameter)?;
     if state & !tessera_abi::vm::state::ALL != 0 {
         return Err(Status::InvalidArgument.code());
     }
+    // Only port writes are posted, and only to ports of the route.
+    let posted_ports = match (posted, kind) {
+        (0, _) => None,
+        (mask, intercept::IO_PORT) => Some(
+            tessera_vcpu::posted_writes::PostedPorts::new(first, last, mask)
+                .ok_or(Status::InvalidArgument.code())?,
+        ),
+        _ => return Err(Status::InvalidArgument.code()),
+    };
     let endpoint_cap = lookup(
         kernel,
         thread,
@@ -181,6 +190,16 @@ pub(super) fn install_intercept(kernel: &mut Kernel, thread: ThreadId, cap: u64)
     if overlaps || exception_taken {
         return Err(Status::Overlap.code());
     }
+    let posted = match posted_ports {
+        Some(ports) => Some(
+            target
+                .fast
+                .posted
+                .add(ports)
+                .ok_or(cap_status(CapError::OutOfMemory))?,
+        ),
+        None => None,
+    };
     if kind == intercept::EXCEPTION {
         // One route per vector, so the lookup by vector finds it.
         for vector in (0..32).filter(|v| parameter & (1 << v) != 0) {
@@ -193,6 +212,7 @@ pub(super) fn install_intercept(kernel: &mut Kernel, thread: ThreadId, cap: u64)
                 badge: endpoint_cap.badge,
                 state,
                 slot,
+                posted: None,
             });
         }
         kernel.add_exception_intercepts(partition, parameter as u32);
@@ -212,6 +232,7 @@ pub(super) fn install_intercept(kernel: &mut Kernel, thread: ThreadId, cap: u64)
             badge: endpoint_cap.badge,
             state,
             slot,
+            posted,
         });
     }
     succeed(kernel, thread)

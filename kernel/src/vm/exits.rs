@@ -82,6 +82,10 @@ impl Kernel {
                 // The interrupt may have been a typed key for a reader.
                 crate::console_input::deliver(self);
                 self.expire_component_timers(cpu);
+                // A busy VP's posted writes wait at most a time slice.
+                if let Some(keep) = self.flush_posted(cpu, vp) {
+                    return Next::Leave(keep);
+                }
                 let preempt = !self.sched.nothing_ready(cpu) || stop_requested;
                 if preempt {
                     Next::Leave(Keep::Yield)
@@ -276,6 +280,11 @@ impl Kernel {
     }
 
     fn exit_hlt(&mut self, cpu: usize, vp: VpId) -> Next {
+        // Posted writes first: a VP that halts may wait on what they do
+        // (the HLT runs again once they are handed over).
+        if let Some(keep) = self.flush_posted(cpu, vp) {
+            return Next::Leave(keep);
+        }
         let next_rip = match self.next_rip(cpu, vp) {
             Ok(next_rip) => next_rip,
             Err(next) => return next,

@@ -53,6 +53,8 @@ pub struct FastPartition {
     pub apic_leaves: bool,
     /// The invariant-TSC control, for CPUID (`time.rs`).
     pub time: super::time::FastTime,
+    /// Its routes that post port writes, and their queues (`posted.rs`).
+    pub posted: super::posted::PostedRoutes,
 }
 
 impl Default for FastPartition {
@@ -68,6 +70,7 @@ impl Default for FastPartition {
             spin_waits_answered: AtomicBool::new(false),
             apic_leaves: false,
             time: super::time::FastTime::default(),
+            posted: super::posted::PostedRoutes::default(),
         }
     }
 }
@@ -148,7 +151,8 @@ pub fn answer(
             && counted(counts, ExitReason::Hypercall);
     }
     if code == ExitCode::IOIO {
-        return answer_decided(code, vmcb, gprs, partition, vp_index, unlocked)
+        return (super::posted::post(vmcb, partition)
+            || answer_decided(code, vmcb, gprs, partition, vp_index, unlocked))
             && counted(counts, ExitReason::IoPort);
     }
     if code == ExitCode::MSR {

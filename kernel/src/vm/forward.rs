@@ -78,6 +78,9 @@ impl Kernel {
     /// Sends VP `vp`'s exit message (`Vp::exit_message`) to `route`'s
     /// endpoint.
     pub fn forward_exit(&mut self, cpu: usize, vp: VpId, route: Route, pending: Pending) -> Keep {
+        if let Some(keep) = self.posted_before_forward(cpu, vp, &route, &pending) {
+            return keep;
+        }
         self.count_forwarded(vp, &route);
         let Some(thread) = self.vps.get(vp).map(|record| record.thread) else {
             return Keep::Blocked;

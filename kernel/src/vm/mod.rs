@@ -101,6 +101,7 @@ pub mod nmi_mask;
 pub mod overlay;
 pub mod parameter_memory;
 pub mod pending;
+pub mod posted;
 pub mod run;
 pub mod skip;
 pub mod synic;
@@ -210,6 +211,9 @@ pub struct Route {
     /// Its place in the partition's route list (routes are only ever
     /// appended), where the exit statistics count what it forwarded.
     pub slot: usize,
+    /// Its place among the partition's routes that post writes
+    /// (`posted.rs`), if it posts.
+    pub posted: Option<u8>,
 }
 
 /// What a VP is doing.

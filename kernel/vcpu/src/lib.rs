@@ -48,6 +48,7 @@ pub mod intercepts;
 pub mod log_budget;
 pub mod mmio;
 pub mod msr;
+pub mod posted_writes;
 pub mod reflect;
 pub mod registers;
 pub mod reply;

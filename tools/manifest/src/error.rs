@@ -206,6 +206,7 @@ pub mod check {
         BAD_ROUTE = "bad-route": "A route without the range its exit kind needs (`ports`, `msrs`, `leaves`, `gpas`, `codes`, `vectors`), or with one it cannot take.";
         BAD_ROUTE_RANGE = "bad-route-range": "A route range that is malformed, backwards or too large (a call code above 0xFFFF), a GPA range that is not whole pages outside the partition's RAM, or exception vectors that cannot be intercepted.";
         BAD_STATE = "bad-state": "A route `state` register that is unknown or listed twice.";
+        BAD_POSTED = "bad-posted": "A route `posted` port that is not one of the route's first 32, is listed twice, or is on a route that is not `io`.";
         ROUTE_TO_NOTIFICATION = "route-to-notification": "A route to a notification: exits are calls, so routes go to IPC endpoints.";
         HYPERCALL_WITHOUT_HV = "hypercall-without-hv": "A `hypercall` route of a partition without an `hv` key: without the Hv#1 interface it makes no hypercalls.";
         ROUTE_OVERLAP = "route-overlap": "Two routes of one partition that would catch the same exit.";

@@ -83,7 +83,7 @@
 //!   `format` (`elf64`/`multiboot`), `cmdline`, `memory`, `vps`, `cpus`,
 //!   `priority`, `expect`, `hv`, `modules` (Multiboot boot modules: `{ file,
 //!   cmdline }`, files relative to the repository root) and `routes` (`{
-//!   exit, to, ports | msrs | leaves | gpas | codes | vectors, state }`, one
+//!   exit, to, ports | msrs | leaves | gpas | codes | vectors, state, posted }`, one
 //!   of them a `lifecycle` route). See the README for every rule.
 
 mod error;

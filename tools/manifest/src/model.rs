@@ -145,6 +145,8 @@ pub struct Route {
     pub endpoint: String,
     /// `tessera_abi::vm::state` register mask.
     pub state: u64,
+    /// The ports whose writes the kernel posts (`tessera_abi::vm::posted`).
+    pub posted: u32,
     /// The manager's slot of the route capability (shared by the routes of
     /// one partition to one endpoint).
     pub slot: u8,
@@ -405,6 +407,7 @@ impl Deployment {
                     kind: route.kind,
                     parameter: route.parameter,
                     state: route.state,
+                    posted: route.posted,
                 });
             }
         }

@@ -117,6 +117,9 @@ pub(crate) struct RawRoute {
     pub codes: Option<Spanned<RawRange>>,
     pub vectors: Option<Spanned<Vec<Spanned<i64>>>>,
     pub state: Option<Spanned<Vec<Spanned<String>>>>,
+    /// `posted = ["0x3f8"]`: ports (or ranges) of an `io` route whose
+    /// writes the kernel posts.
+    pub posted: Option<Spanned<Vec<Spanned<RawRange>>>>,
 }
 
 /// A range as written: `"0x3f8-0x3ff"`, `"0xf4"`, or an integer.

@@ -316,6 +316,7 @@ pub fn init_room_warning(
                         parameter: r.parameter,
                         slot: u32::from(r.slot),
                         state: r.state,
+                        posted: u64::from(r.posted),
                     })
                     .collect()
             })

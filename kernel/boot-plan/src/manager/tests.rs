@@ -15,18 +15,21 @@ fn routes_a() -> Vec<RouteSpec> {
             parameter: 0,
             slot: 62,
             state: 0,
+            posted: 0,
         },
         RouteSpec {
             kind: intercept::IO_PORT,
             parameter: range_parameter(intercept::IO_PORT, 0xf4, 0xf4).unwrap(),
             slot: 62,
             state: 0,
+            posted: 0,
         },
         RouteSpec {
             kind: intercept::IO_PORT,
             parameter: range_parameter(intercept::IO_PORT, 0x3f8, 0x3ff).unwrap(),
             slot: 61,
             state: state::RAX,
+            posted: 0,
         },
         // The Hv#1 partition's HvCallNotifyLongSpinWait.
         RouteSpec {
@@ -34,6 +37,7 @@ fn routes_a() -> Vec<RouteSpec> {
             parameter: range_parameter(intercept::HYPERCALL, 0x8, 0x8).unwrap(),
             slot: 61,
             state: state::RCX | state::RDX,
+            posted: 0,
         },
     ]
 }
@@ -45,12 +49,14 @@ fn routes_b() -> Vec<RouteSpec> {
             parameter: range_parameter(intercept::CPUID, 0x4c00_0000, 0x4c00_00ff).unwrap(),
             slot: 59,
             state: 0,
+            posted: 0,
         },
         RouteSpec {
             kind: intercept::LIFECYCLE,
             parameter: 0,
             slot: 60,
             state: 0,
+            posted: 0,
         },
     ]
 }
@@ -382,6 +388,7 @@ fn refused_inputs() {
         parameter: 0,
         slot: 62,
         state: 0,
+        posted: 0,
     }];
     expect_input(
         &routes,
@@ -744,12 +751,14 @@ proptest! {
         let first = ports.0;
         let last = (first + ports.1).min(0xffff);
         let mut routes = vec![
-            RouteSpec { kind: intercept::LIFECYCLE, parameter: 0, slot: 4, state: 0 },
+            RouteSpec { kind: intercept::LIFECYCLE, parameter: 0, slot: 4, state: 0, posted: 0 },
+            // The route's first port posts its writes.
             RouteSpec {
                 kind: intercept::IO_PORT,
                 parameter: range_parameter(intercept::IO_PORT, first, last).unwrap(),
                 slot: 5,
                 state: state::ALL,
+                posted: 1,
             },
         ];
         if let Some((first, count)) = codes {
@@ -759,6 +768,7 @@ proptest! {
                     .unwrap(),
                 slot: 5,
                 state: state::RCX | state::RDX | 1 << 8,
+                posted: 0,
             });
         }
         let input = PartitionInput {

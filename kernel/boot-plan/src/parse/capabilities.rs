@@ -198,7 +198,7 @@ impl BootPlan<'_> {
                 index,
                 field,
             };
-            if route.reserved != [0; 3] {
+            if route.reserved != [0; 3] || route.reserved2.get() != 0 {
                 return Err(PlanError::ReservedNotZero { section, index });
             }
             let partition_index = route.partition.get();
@@ -230,6 +230,9 @@ impl BootPlan<'_> {
             }
             if !route::state_valid(route.state.get()) {
                 return Err(value("state"));
+            }
+            if !route::posted_valid(kind, parameter, u64::from(route.posted.get())) {
+                return Err(value("posted"));
             }
 
             // Priorities: the VPs call the target, and so does the manager

@@ -111,6 +111,8 @@ pub struct Route {
     pub parameter: u64,
     /// `tessera_abi::vm::state` register mask.
     pub state: u64,
+    /// The ports whose writes the kernel posts (`tessera_abi::vm::posted`).
+    pub posted: u64,
 }
 
 /// A boot module of a Multiboot partition: what its manager passes to the
@@ -207,6 +209,7 @@ pub(super) fn route_view(index: u16, record: &RouteRecord) -> Route {
         kind: record.kind.get(),
         parameter: record.parameter.get(),
         state: record.state.get(),
+        posted: u64::from(record.posted.get()),
     }
 }
 

@@ -16,6 +16,7 @@ mod linux;
 mod modules;
 mod partitions;
 mod ports;
+mod posted;
 mod rights;
 mod slots;
 mod suggest;

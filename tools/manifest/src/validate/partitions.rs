@@ -41,6 +41,7 @@ struct RouteInfo {
     server: usize,
     endpoint: usize,
     state: u64,
+    posted: u32,
 }
 
 /// Checks every partition; returns those that passed (with their route
@@ -650,6 +651,7 @@ fn check_partition(
             server: infos[r.server].name.to_owned(),
             endpoint: infos[r.server].endpoints[r.endpoint].name.to_owned(),
             state: r.state,
+            posted: r.posted,
             slot: 0,
         })
         .collect();
@@ -952,6 +954,7 @@ fn check_route(
         }
     }
 
+    let posted = super::posted::check_posted(entry, r, kind, parameter, report);
     let (server, endpoint) = target?;
     if !ok {
         return None;
@@ -962,6 +965,7 @@ fn check_route(
         server,
         endpoint,
         state,
+        posted: posted?,
     })
 }
 

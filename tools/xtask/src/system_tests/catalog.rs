@@ -251,7 +251,14 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             "] INFO ok 76 - the interrupt capability (WRITE only) cannot create a VP: InsufficientRights",
             "] INFO ok 77 - the interrupt capability (WRITE only) cannot remove a mapping: InsufficientRights",
             "] INFO ok 112 - disconnecting again: INVALID_CONNECTION_ID",
-            "] INFO vm-probe: all 112 checks ok",
+            "] INFO ok 113 - a partition and an endpoint for posting routes are made",
+            "] INFO ok 114 - a posting MSR route fails with InvalidArgument: only port writes are posted",
+            "] INFO ok 115 - posting port 0x602 on a route of 0x600-0x601 fails with InvalidArgument",
+            "] INFO ok 116 - posting the 33rd port of a route fails with InvalidArgument",
+            "] INFO ok 117 - four posting port routes are installed",
+            "] INFO ok 118 - a fifth posting route fails with CapabilityOutOfMemory, as a route past the limit does",
+            "] INFO ok 119 - a fifth port route that posts nothing is installed",
+            "] INFO vm-probe: all 119 checks ok",
             "deployment verdict from vm-probe",
             VERDICT_PASS,
         ],
@@ -298,7 +305,14 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             "host NMIs handled so far; the kernel goes on",
             "] INFO ok 45 - each of the two VPs found its own RBX after every exit answered with ReplyWait",
             "] INFO ok 112 - disconnecting again: INVALID_CONNECTION_ID",
-            "] INFO vm-probe: all 112 checks ok",
+            "] INFO ok 113 - a partition and an endpoint for posting routes are made",
+            "] INFO ok 114 - a posting MSR route fails with InvalidArgument: only port writes are posted",
+            "] INFO ok 115 - posting port 0x602 on a route of 0x600-0x601 fails with InvalidArgument",
+            "] INFO ok 116 - posting the 33rd port of a route fails with InvalidArgument",
+            "] INFO ok 117 - four posting port routes are installed",
+            "] INFO ok 118 - a fifth posting route fails with CapabilityOutOfMemory, as a route past the limit does",
+            "] INFO ok 119 - a fifth port route that posts nothing is installed",
+            "] INFO vm-probe: all 119 checks ok",
             "deployment verdict from vm-probe",
             VERDICT_PASS,
         ],
@@ -506,6 +520,14 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         name: "vm-platform",
         deployment: Some("vm-platform"),
         markers: VM_PLATFORM_MARKERS,
+        ..SystemTest::DEFAULT
+    },
+    // The same guest with COM1's transmit register posted: the kernel
+    // queues THR writes for `devices`, and the guest sees no difference.
+    SystemTest {
+        name: "vm-platform-posted",
+        deployment: Some("vm-platform-posted"),
+        markers: VM_PLATFORM_POSTED_MARKERS,
         ..SystemTest::DEFAULT
     },
     SystemTest {

@@ -223,34 +223,49 @@ pub const VM_BENCH_SMP_PINNED_ICOUNT_MARKERS: &[&str] = &[
     VERDICT_PASS,
 ];
 
-/// The platform component: every check of the `pc-platform` guest, by
-/// name, the line it sent interrupt-driven, and the platform's attach
-/// with the partition's interrupt capability.
-pub const VM_PLATFORM_MARKERS: &[&str] = &[
-    "boot plan \"vm-platform\": 3 components",
-    "] INFO init: partition-manager: manager data for 1 partitions",
-    "partition pc: ",
-    "[platform cpu0] INFO badge 1 is partition pc: I/O APIC, 8259 pair, RTC, fw_cfg (1 CPUs, 16384 KiB)",
-    ", local APIC Xapic)",
-    "] INFO pc: ok 1 - fw_cfg: signature QEMU, the traditional interface, and the manifest's CPUs and RAM",
-    "] INFO pc: ok 2 - 8259 pair: ICW1-4 as Linux sends them, OCW1 masks read back, OCW3 reads IRR and ISR",
-    "] INFO pc: ok 3 - ELCR: the writable bits hold, IRQs 0-2, 8 and 13 stay edge",
-    "] INFO pc: ok 4 - I/O APIC: version 0x20 with 24 entries, every entry masked at reset",
-    "] INFO pc: COM1 output driven by IRQ 4",
-    "] INFO pc: ok 5 - COM1 output driven by its transmit-empty interrupt on pin 4 (edge)",
-    "] INFO pc: ok 6 - COM1 received data (loopback) raises pin 4; reading RBR ends it",
-    "] INFO pc: ok 7 - a masked pin delivers nothing, and the edge it missed stays lost",
-    "] INFO pc: ok 8 - a level-triggered pin: remote IRR set until the EOI, delivered again while asserted",
-    "] INFO pc: ok 9 - 8259 through LINT0 (ExtINT): IRQ 4 arrives as ICW2 base + 4, in service until a non-specific EOI",
-    "] INFO pc: ok 10 - 8259 IMR: a masked IRQ 4 waits in IRR, arrives once unmasked; a specific EOI ends it",
-    "] INFO pc: ok 11 - LVT LINT0 masked: the 8259's request reaches nothing until LINT0 is unmasked",
-    "] INFO pc: ok 12 - 8259 automatic EOI (ICW4 AEOI): nothing stays in service after the acknowledge",
-    "] INFO pc: ok 13 - APIC globally disabled: the 8259 drives INTR directly",
-    "] INFO pc: # tessera-guest: 13 passed, 0 failed",
-    VM_ENDED_AS_EXPECTED,
-    VM_MANAGER,
-    VERDICT_PASS,
-];
+/// The `pc-platform` guest's lines in a deployment whose boot plan line
+/// is `$plan`: every check by name, the line it sent interrupt-driven,
+/// and the platform's attach with the partition's interrupt capability.
+macro_rules! pc_platform_markers {
+    ($plan:literal) => {
+        &[
+            $plan,
+            "] INFO init: partition-manager: manager data for 1 partitions",
+            "partition pc: ",
+            "[platform cpu0] INFO badge 1 is partition pc: I/O APIC, 8259 pair, RTC, fw_cfg (1 CPUs, 16384 KiB)",
+            ", local APIC Xapic)",
+            "] INFO pc: ok 1 - fw_cfg: signature QEMU, the traditional interface, and the manifest's CPUs and RAM",
+            "] INFO pc: ok 2 - 8259 pair: ICW1-4 as Linux sends them, OCW1 masks read back, OCW3 reads IRR and ISR",
+            "] INFO pc: ok 3 - ELCR: the writable bits hold, IRQs 0-2, 8 and 13 stay edge",
+            "] INFO pc: ok 4 - I/O APIC: version 0x20 with 24 entries, every entry masked at reset",
+            "] INFO pc: COM1 output driven by IRQ 4",
+            "] INFO pc: ok 5 - COM1 output driven by its transmit-empty interrupt on pin 4 (edge)",
+            "] INFO pc: ok 6 - COM1 received data (loopback) raises pin 4; reading RBR ends it",
+            "] INFO pc: ok 7 - a masked pin delivers nothing, and the edge it missed stays lost",
+            "] INFO pc: ok 8 - a level-triggered pin: remote IRR set until the EOI, delivered again while asserted",
+            "] INFO pc: ok 9 - a byte sent in loopback reaches the receiver when the VP halts, with no other access",
+            "] INFO pc: ok 10 - a byte sent in loopback reaches the receiver while the VP spins, with no other access",
+            "] INFO pc: ok 11 - 8259 through LINT0 (ExtINT): IRQ 4 arrives as ICW2 base + 4, in service until a non-specific EOI",
+            "] INFO pc: ok 12 - 8259 IMR: a masked IRQ 4 waits in IRR, arrives once unmasked; a specific EOI ends it",
+            "] INFO pc: ok 13 - LVT LINT0 masked: the 8259's request reaches nothing until LINT0 is unmasked",
+            "] INFO pc: ok 14 - 8259 automatic EOI (ICW4 AEOI): nothing stays in service after the acknowledge",
+            "] INFO pc: ok 15 - APIC globally disabled: the 8259 drives INTR directly",
+            "] INFO pc: # tessera-guest: 15 passed, 0 failed",
+            VM_ENDED_AS_EXPECTED,
+            VM_MANAGER,
+            VERDICT_PASS,
+        ]
+    };
+}
+
+/// The platform component: the `pc-platform` guest's checks.
+pub const VM_PLATFORM_MARKERS: &[&str] =
+    pc_platform_markers!("boot plan \"vm-platform\": 3 components");
+
+/// The same guest with COM1's THR writes posted: the same checks pass,
+/// and the route is installed posting.
+pub const VM_PLATFORM_POSTED_MARKERS: &[&str] =
+    pc_platform_markers!("boot plan \"vm-platform-posted\": 3 components");
 
 /// The faults: the log must name both faults (the kernel or the manager
 /// reports each) and each partition, besides the manager's pass, which
