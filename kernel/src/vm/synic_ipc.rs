@@ -154,6 +154,7 @@ impl Kernel {
                 state: 0,
                 // Counted under no route of the partition's.
                 slot: usize::MAX,
+                posted: None,
             },
         })
     }
