@@ -75,7 +75,7 @@ mod component {
                     let (handled, _) = platform.exit(badge, write, 0, None, &mut Kernel);
                     print(&handled.log);
                 });
-                let (handled, unused) = if message.exit == Ok(vm_exit::Exit::PostedWrites) {
+                let (handled, unused) = if matches!(message.exit, Ok(vm_exit::Exit::PostedWrites)) {
                     (vm_exit::ExitReply::new().into(), received)
                 } else {
                     platform.exit(badge, &message, call.words[5], received, &mut Kernel)

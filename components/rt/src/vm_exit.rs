@@ -61,18 +61,19 @@ pub fn receive(message: &Message) -> ExitMessage {
 /// `OUT` exits they completed (their replies are dropped: the guest has
 /// gone on; `replay` logs what it must). A word no kernel sends is skipped
 /// with a warning.
-pub fn receive_with_posted(message: &Message, replay: impl FnMut(&ExitMessage)) -> ExitMessage {
+pub fn receive_with_posted(message: &Message, mut replay: impl FnMut(&ExitMessage)) -> ExitMessage {
     let exit = decode(message);
     if exit.posted != 0 {
-        replay_posted(&exit, replay);
+        replay_posted(&exit, &mut replay);
     }
     exit
 }
 
-/// Out of the way of the exits that come alone (most of them).
+/// Out of the way of the exits that come alone (most of them), and not
+/// made again for each handler.
 #[cold]
 #[inline(never)]
-fn replay_posted(exit: &ExitMessage, mut replay: impl FnMut(&ExitMessage)) {
+fn replay_posted(exit: &ExitMessage, replay: &mut dyn FnMut(&ExitMessage)) {
     // Copied out (only when some came): replaying them may make system
     // calls, which may reuse the buffer.
     let mut words = [0; QUEUE_WRITES];
@@ -207,7 +208,7 @@ pub fn serve_exits(
     crate::Server::new(endpoint).serve(|badge, call: Message, _| -> Reply {
         let message = receive_with_posted(&call, |write| print_log(&handle(badge, write)));
         // A hand-over of posted writes alone wants no action back.
-        if message.exit == Ok(Exit::PostedWrites) {
+        if matches!(message.exit, Ok(Exit::PostedWrites)) {
             return reply_of(&ExitReply::new());
         }
         let handled = handle(badge, &message);

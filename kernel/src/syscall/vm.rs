@@ -200,6 +200,14 @@ pub(super) fn install_intercept(kernel: &mut Kernel, thread: ThreadId, cap: u64)
         ),
         None => None,
     };
+    if posted.is_some() {
+        // Its VPs look at the queues from now on (`Vp::routes_post`).
+        for &vp in &target.vps {
+            if let Some(record) = kernel.vps.get_mut(vp) {
+                record.routes_post = true;
+            }
+        }
+    }
     if kind == intercept::EXCEPTION {
         // One route per vector, so the lookup by vector finds it.
         for vector in (0..32).filter(|v| parameter & (1 << v) != 0) {

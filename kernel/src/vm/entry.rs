@@ -37,6 +37,8 @@ pub(super) struct Entry {
     pub(super) exit_counts: *const ExitCounts,
     pub(super) apic: *mut Option<tessera_lapic::LocalApic>,
     pub(super) published_priority: *const core::sync::atomic::AtomicU16,
+    /// Its SynIC registers as published (`Vp::synic_published`).
+    pub(super) synic: *const tessera_synic::fast_signal::PublishedVp,
     /// Whether the VP is its partition's only one (`Unlocked::solo`).
     pub(super) solo: bool,
     /// The partition takes EOI broadcasts (an `EOI` route): the EOI of a
@@ -244,6 +246,7 @@ impl Kernel {
             pic_level: vp_record.pic_level,
             apic: &mut vp_record.apic,
             published_priority: &vp_record.published_priority,
+            synic: &vp_record.synic_published,
             solo: view.solo,
             eoi_routed: view.eoi_routed,
         })

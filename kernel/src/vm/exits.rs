@@ -78,12 +78,15 @@ impl Kernel {
             ExitCode::INTR | ExitCode::NMI => {
                 self.wake_halted_at_deadline(cpu);
                 crate::arch::host_events::report(false);
-                let stop_requested = self.vps.get(vp).is_some_and(|r| r.stop_requested);
+                let (stop_requested, routes_post) = self
+                    .vps
+                    .get(vp)
+                    .map_or((false, false), |r| (r.stop_requested, r.routes_post));
                 // The interrupt may have been a typed key for a reader.
                 crate::console_input::deliver(self);
                 self.expire_component_timers(cpu);
                 // A busy VP's posted writes wait at most a time slice.
-                if let Some(keep) = self.flush_posted(cpu, vp) {
+                if routes_post && let Some(keep) = self.flush_posted(cpu, vp) {
                     return Next::Leave(keep);
                 }
                 let preempt = !self.sched.nothing_ready(cpu) || stop_requested;
@@ -282,7 +285,9 @@ impl Kernel {
     fn exit_hlt(&mut self, cpu: usize, vp: VpId) -> Next {
         // Posted writes first: a VP that halts may wait on what they do
         // (the HLT runs again once they are handed over).
-        if let Some(keep) = self.flush_posted(cpu, vp) {
+        if self.vps.get(vp).is_some_and(|r| r.routes_post)
+            && let Some(keep) = self.flush_posted(cpu, vp)
+        {
             return Next::Leave(keep);
         }
         let next_rip = match self.next_rip(cpu, vp) {

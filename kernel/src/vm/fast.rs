@@ -18,9 +18,14 @@ use tessera_vcpu::exit_stats::{ExitCounts, ExitReason, Outcome};
 use tessera_vcpu::instruction::Skipped;
 use tessera_vcpu::route_ranges::{LockFreeRoutes, RouteRanges};
 
-/// The hypercall codes whose routing the fast path reads as one bit: the
-/// spin wait it answers.
-static WATCHED_HYPERCALLS: [u32; 1] = [tlfs::HypercallCode::NOTIFY_LONG_SPIN_WAIT.0 as u32];
+/// The hypercall codes whose routing the fast path reads as one bit each:
+/// the spin wait and the event signal it answers.
+static WATCHED_HYPERCALLS: [u32; 2] = [
+    tlfs::HypercallCode::NOTIFY_LONG_SPIN_WAIT.0 as u32,
+    tlfs::HypercallCode::SIGNAL_EVENT.0 as u32,
+];
+/// [`WATCHED_HYPERCALLS`]' index of `HvSignalEvent`.
+const WATCHED_SIGNAL_EVENT: usize = 1;
 
 /// The next partition's serial: unique for the kernel's life (an index is
 /// reused once a partition is reaped; a serial never is).
@@ -55,6 +60,12 @@ pub struct FastPartition {
     pub time: super::time::FastTime,
     /// Its routes that post port writes, and their queues (`posted.rs`).
     pub posted: super::posted::PostedRoutes,
+    /// What the lock-free `HvSignalEvent` reads (`synic_fast.rs`).
+    pub synic: super::synic_fast::FastSynic,
+    /// Whether a plain fast `HvSignalEvent` is answered here (its route
+    /// aside): hypercalls are enabled, the policy accepts the call and the
+    /// partition has a SynIC. Derived by the writers of the three.
+    signals_answered: AtomicBool,
 }
 
 impl Default for FastPartition {
@@ -71,6 +82,8 @@ impl Default for FastPartition {
             apic_leaves: false,
             time: super::time::FastTime::default(),
             posted: super::posted::PostedRoutes::default(),
+            synic: super::synic_fast::FastSynic::default(),
+            signals_answered: AtomicBool::new(false),
         }
     }
 }
@@ -78,21 +91,30 @@ impl Default for FastPartition {
 impl FastPartition {
     /// Records the partition's Hv#1 configuration (once, before any VP runs).
     pub fn set_hv1(&self, config: tessera_hv1::Hv1Config, policy: tessera_hv1::DispatchPolicy) {
-        self.hv1.call_once(|| (config, policy));
-        self.derive_spin_waits();
+        let (_, policy) = self.hv1.call_once(|| (config, policy));
+        self.synic.set_policy(policy);
+        self.derive_answers();
     }
 
     /// Records whether the guest enabled hypercalls (with the kernel lock
     /// held: one writer).
     pub fn set_hypercalls_enabled(&self, enabled: bool) {
         self.hypercalls_enabled.store(enabled, Ordering::Release);
-        self.derive_spin_waits();
+        self.derive_answers();
     }
 
-    fn derive_spin_waits(&self) {
+    /// The partition's SynIC came or went (`synic_fast::FastSynic`'s
+    /// attach and detach, with the kernel lock held).
+    pub fn synic_changed(&self) {
+        self.derive_answers();
+    }
+
+    fn derive_answers(&self) {
         let enabled = self.hypercalls_enabled.load(Ordering::Relaxed);
         let answered = enabled && self.hypercall_policy().is_some_and(|p| p.long_spin_wait);
         self.spin_waits_answered.store(answered, Ordering::Release);
+        let signals = self.synic.answers(enabled);
+        self.signals_answered.store(signals, Ordering::Release);
     }
 
     /// The routes as the lock-free path sees them (`tessera_vcpu::decide`).
@@ -147,11 +169,11 @@ pub fn answer(
             && counted(counts, ExitReason::Cpuid);
     }
     if code == ExitCode::VMMCALL {
-        return answer_hypercall(vmcb, gprs, partition, unlocked)
+        return answer_hypercall(vmcb, gprs, partition, vp_index, unlocked)
             && counted(counts, ExitReason::Hypercall);
     }
     if code == ExitCode::IOIO {
-        return (super::posted::post(vmcb, partition)
+        return ((partition.posted.any() && super::posted::post(vmcb, partition))
             || answer_decided(code, vmcb, gprs, partition, vp_index, unlocked))
             && counted(counts, ExitReason::IoPort);
     }
@@ -279,6 +301,7 @@ fn answer_hypercall(
     vmcb: &mut VpVmcb,
     gprs: &mut GuestGprs,
     partition: &FastPartition,
+    vp_index: u32,
     unlocked: &mut Unlocked<'_>,
 ) -> bool {
     use tessera_hv1::hypercall::{Caller, HypercallRegisters};
@@ -305,6 +328,18 @@ fn answer_hypercall(
             *vmcb.event_inj_mut() = EventInjection::NONE;
             true
         });
+    }
+    // A plain fast event signal: the same two tests, then its own path.
+    if gprs.rcx == tessera_hv1::dispatch::PLAIN_SIGNAL_EVENT
+        && partition.signals_answered.load(Ordering::Acquire)
+    {
+        if partition
+            .hypercall_routes
+            .routes_watched(WATCHED_SIGNAL_EVENT)
+        {
+            return false;
+        }
+        return super::synic_fast::answer_signal(vmcb, gprs, partition, vp_index, unlocked);
     }
     let Some(policy) = partition.hypercall_policy() else {
         return false;

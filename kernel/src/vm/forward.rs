@@ -78,13 +78,14 @@ impl Kernel {
     /// Sends VP `vp`'s exit message (`Vp::exit_message`) to `route`'s
     /// endpoint.
     pub fn forward_exit(&mut self, cpu: usize, vp: VpId, route: Route, pending: Pending) -> Keep {
-        if let Some(keep) = self.posted_before_forward(cpu, vp, &route, &pending) {
+        let Some((thread, routes_post)) = self.vps.get(vp).map(|r| (r.thread, r.routes_post))
+        else {
+            return Keep::Blocked;
+        };
+        if routes_post && let Some(keep) = self.posted_before_forward(cpu, vp, &route, &pending) {
             return keep;
         }
         self.count_forwarded(vp, &route);
-        let Some(thread) = self.vps.get(vp).map(|record| record.thread) else {
-            return Keep::Blocked;
-        };
         if let Some(keep) = self.fast_forward(cpu, thread, vp, route, pending) {
             return keep;
         }

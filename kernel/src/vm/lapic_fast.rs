@@ -106,12 +106,38 @@ fn publish(published: &core::sync::atomic::AtomicU16, apic: &tessera_lapic::Loca
 /// The instruction at RIP completed: RIP past it, no event to inject, and
 /// an interrupt shadow it was in ended (`lapic_entry::end_shadow_past`).
 #[inline(always)]
-fn completed(vmcb: &mut VpVmcb, next_rip: u64) {
+pub(super) fn completed(vmcb: &mut VpVmcb, next_rip: u64) {
     *vmcb.rip_mut() = next_rip;
     *vmcb.event_inj_mut() = EventInjection::NONE;
     if vmcb.control.interrupt_state.interrupt_shadow() {
         vmcb.interrupt_state_mut().set_interrupt_shadow(false);
     }
+}
+
+/// Asserts fixed, edge-triggered `vector` at the VP's own APIC, as a
+/// self-IPI does, and injects what is now deliverable before the guest
+/// runs again (the lock-free `HvSignalEvent`: `synic_fast`). The caller
+/// completed the instruction and checked that `unlocked.apic` is there;
+/// `false` (nothing done) if it is not.
+pub(super) fn raise_own(vmcb: &mut VpVmcb, unlocked: &mut Unlocked<'_>, vector: u8) -> bool {
+    let Some(apic) = unlocked.apic.as_deref_mut() else {
+        return false;
+    };
+    let message = tessera_lapic::Message {
+        mode: DeliveryMode::Fixed,
+        vector,
+        trigger: tessera_lapic::Trigger::Edge,
+        target: tessera_lapic::Target::SelfOnly,
+    };
+    super::lapic::deliver_own(apic, &message);
+    super::lapic_inject::tpr_from_vmcb(vmcb, apic);
+    let now = crate::arch::tsc::read().wrapping_add(vmcb.control.tsc_offset);
+    super::lapic_inject::inject(vmcb, apic, now);
+    super::lapic_inject::guard_cr8(vmcb, Some(apic));
+    if !unlocked.solo {
+        publish(unlocked.published_priority, apic);
+    }
+    true
 }
 
 /// Every APIC MSR exit but an EOI ([`answer_msr`]).

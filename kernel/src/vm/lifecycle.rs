@@ -198,6 +198,7 @@ impl Kernel {
         }
         let vmcb = reset_vmcb(target, tables::permission_maps());
         let exceptions = target.exception_intercepts;
+        let routes_post = target.fast.posted.any();
         let apic = target.apic.new_apic(index);
         let payer = self
             .domains
@@ -256,6 +257,7 @@ impl Kernel {
             ever_started: false,
             run_ticks: 0,
             exception_intercepts: exceptions,
+            routes_post,
             message_buffer,
             reply: tessera_vcpu::reply::Reply::default(),
             reply_captured: false,
@@ -272,6 +274,7 @@ impl Kernel {
             startup: tessera_lapic::StartupState::new(index == 0),
             posted: Default::default(),
             published_priority: Default::default(),
+            synic_published: Default::default(),
         };
         record.refresh_apic_cpuid();
         // Room for the slot was reserved above; the box may still fail.

@@ -105,6 +105,7 @@ pub mod posted;
 pub mod run;
 pub mod skip;
 pub mod synic;
+pub mod synic_fast;
 pub mod synic_frames;
 pub mod synic_interrupts;
 pub mod synic_ipc;
@@ -274,6 +275,10 @@ pub struct Vp {
     /// The exception intercepts in this VP's VMCB (the partition's may
     /// have grown since; applied before the next entry).
     pub exception_intercepts: u32,
+    /// Whether a route of its partition posts writes (`posted.rs`): only
+    /// then does a forwarded exit look at the queues. Set when the VP is
+    /// made and when such a route is installed.
+    pub routes_post: bool,
     /// The frame of the VP thread's message buffer (exit messages out,
     /// reply registers in).
     pub message_buffer: x86_64::PhysAddr,
@@ -328,6 +333,10 @@ pub struct Vp {
     /// at each exit and entry, so that a VP without one skips the SynIC's
     /// steps after one field read instead of their record look-ups.
     pub in_synic: bool,
+    /// Its SynIC registers as the lock-free `HvSignalEvent` reads them
+    /// (`fast_signal.rs`), published under the lock after every change
+    /// (`Kernel::publish_synic_vp`).
+    pub synic_published: tessera_synic::fast_signal::PublishedVp,
 }
 
 impl Vp {

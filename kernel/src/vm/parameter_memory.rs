@@ -42,6 +42,13 @@ impl ParameterMemory<'_> {
         mut each: impl FnMut(*mut u8, usize, usize),
     ) -> Result<(), GpaError> {
         const PAGE: u64 = 4096;
+        // Within one page (every parameter block: they may not cross
+        // one): one translation, where the general case below translates
+        // each piece twice (check all, then copy).
+        if length != 0 && gpa % PAGE + length as u64 <= PAGE {
+            each(self.byte(gpa, write)?, 0, length);
+            return Ok(());
+        }
         let piece = |offset: usize| {
             let at = gpa.wrapping_add(offset as u64);
             let room = (PAGE - at % PAGE) as usize;

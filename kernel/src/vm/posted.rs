@@ -54,6 +54,12 @@ impl PostedRoutes {
         u8::try_from(index).ok()
     }
 
+    /// Whether the partition has a posting route.
+    #[inline(always)]
+    pub fn any(&self) -> bool {
+        self.count.load(Ordering::Relaxed) != 0
+    }
+
     fn published(&self) -> impl Iterator<Item = &PostedRoute> {
         let count = self.count.load(Ordering::Acquire);
         self.routes[..count.min(MAX_POSTED_ROUTES)]
@@ -89,11 +95,11 @@ impl PostedRoutes {
 /// `partition` posts and that route's queue has room: the write is queued
 /// and RIP moves past the instruction (`EXITINFO2`, APM §15.10.2).
 /// `false` leaves the exit, untouched, to the other paths.
-#[inline]
+///
+/// Out of the VP's loop (where only [`PostedRoutes::any`] is asked), so
+/// that partitions that post nothing keep their hot exits' registers.
+#[inline(never)]
 pub fn post(vmcb: &mut VpVmcb, partition: &FastPartition) -> bool {
-    if partition.posted.count.load(Ordering::Relaxed) == 0 {
-        return false;
-    }
     let (info, rax) = (vmcb.control.exit_info1, vmcb.save.rax);
     for route in partition.posted.published() {
         if let Some(word) = route.ports.post_of(info, rax) {
@@ -111,11 +117,18 @@ pub fn post(vmcb: &mut VpVmcb, partition: &FastPartition) -> bool {
 
 impl Kernel {
     /// What posted writes need before VP `vp`'s exit message (waiting as
-    /// `pending`) goes to `route`: the partition's other queues handed over
-    /// first (`Some`: the VP waits for that, then makes its instruction
-    /// again; [`Kernel::flush_posted_before`]), and `route`'s own put ahead
-    /// of the message. Out of line: most partitions post nothing, and the
-    /// forwarded exit pays one call and one load for it.
+    /// `pending`) goes to `route`. Only for a VP whose partition posts
+    /// (`Vp::routes_post`), and out of line: most partitions post nothing.
+    ///
+    /// The writes the partition's other routes posted were made before the
+    /// exit, so they reach their handlers first (`Some`: the VP waits for
+    /// that, then makes its instruction again; a guest's last line on COM1
+    /// before it writes its exit port must not be lost). That needs an
+    /// instruction the handler completes: messages the kernel makes up
+    /// (lifecycle, interrupt acknowledge, an EOI broadcast) go at once, and
+    /// the writes follow at the VP's next halt, host interrupt or access.
+    /// Then `route`'s own queue goes ahead of the message.
+    #[cold]
     #[inline(never)]
     pub(super) fn posted_before_forward(
         &mut self,
@@ -124,11 +137,10 @@ impl Kernel {
         route: &Route,
         pending: &Pending,
     ) -> Option<Keep> {
-        let partition = self.partitions.get(self.vps.get(vp)?.partition)?;
-        if partition.fast.posted.count.load(Ordering::Relaxed) == 0 {
-            return None;
-        }
-        if let Some(keep) = self.flush_posted_before(cpu, vp, route, pending) {
+        if !pending.lifecycle
+            && pending.next_rip.is_some()
+            && let Some(keep) = self.flush_posted_except(cpu, vp, route.posted)
+        {
             return Some(keep);
         }
         self.hand_over_posted(vp, route);
@@ -159,29 +171,10 @@ impl Kernel {
     /// If a route of VP `vp`'s partition holds posted writes, sends them to
     /// its handler in a `TESSERA_POSTED_WRITES` message (the VP waits for
     /// the reply, then goes on where it was); `None` when none wait.
+    #[cold]
+    #[inline(never)]
     pub(super) fn flush_posted(&mut self, cpu: usize, vp: VpId) -> Option<Keep> {
         self.flush_posted_except(cpu, vp, None)
-    }
-
-    /// Before VP `vp`'s exit goes to `route` (waiting as `pending`): the
-    /// writes the partition's other routes posted were made before it, so
-    /// they reach their handlers first (a guest's last line on COM1 before
-    /// it writes its exit port must not be lost). The exit must be an
-    /// instruction the handler completes, which the VP then makes again;
-    /// messages the kernel makes up (lifecycle, interrupt acknowledge, an
-    /// EOI broadcast) go at once, and the writes follow at the VP's next
-    /// halt, host interrupt or access.
-    fn flush_posted_before(
-        &mut self,
-        cpu: usize,
-        vp: VpId,
-        route: &Route,
-        pending: &Pending,
-    ) -> Option<Keep> {
-        if pending.lifecycle || pending.next_rip.is_none() {
-            return None;
-        }
-        self.flush_posted_except(cpu, vp, route.posted)
     }
 
     fn flush_posted_except(&mut self, cpu: usize, vp: VpId, except: Option<u8>) -> Option<Keep> {

@@ -146,6 +146,9 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
     // senders on other CPUs.
     // SAFETY: by the argument just above.
     let published_priority = unsafe { &*entry.published_priority };
+    // As above: in the boxed record, atomics written under the lock.
+    // SAFETY: by the argument above.
+    let synic = unsafe { &*entry.synic };
     // The VP's time counts from here to its next slow exit: the guest's
     // time and the fast exits it took, which are its own work.
     let started = crate::arch::tsc::read();
@@ -168,6 +171,7 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
         solo: entry.solo,
         eoi_routed: entry.eoi_routed,
         published_priority,
+        synic: Some(synic),
     };
     tlb::entering_guest(cpu, entry.partition);
     // Entering before reading: an unmapping CPU either sees this CPU in

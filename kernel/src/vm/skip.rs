@@ -44,6 +44,7 @@ impl Kernel {
             solo: false,
             eoi_routed: false,
             published_priority: &record.published_priority,
+            synic: None,
         };
         let measured = next_rip_unlocked(&record.vmcb, &mut reader);
         match measured {
@@ -117,6 +118,10 @@ pub struct Unlocked<'a> {
     /// arbitration (`Vp::published_priority`) when an APIC exit changes
     /// its PPR.
     pub published_priority: &'a core::sync::atomic::AtomicU16,
+    /// The VP's SynIC registers as published, for the lock-free
+    /// `HvSignalEvent` (`fast_signal.rs`); `None` leaves it to the locked
+    /// path.
+    pub synic: Option<&'a tessera_synic::fast_signal::PublishedVp>,
 }
 
 /// [`Kernel::next_rip`] without the lock. `None` leaves the exit to the

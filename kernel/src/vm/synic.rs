@@ -77,7 +77,14 @@ impl Kernel {
             timers: StimerPolicy::from_config(&hv1.config),
         };
         let mut synic = alloc::boxed::Box::new(PartitionSynic::new());
-        synic.add_partition(policy, alloc::vec::Vec::new());
+        // Its connections' routes, published where the lock-free
+        // `HvSignalEvent` reads them (`synic_fast.rs`).
+        let routes = target
+            .fast
+            .synic
+            .attach(partition.index(), partition.generation());
+        synic.add_partition_with_routes(policy, alloc::vec::Vec::new(), routes);
+        target.fast.synic_changed();
         // Port serials unique to this partition slot's generation: a
         // connection to a port of a partition gone never reaches a port of
         // the one that takes its slot (`synic_ipc::port_of`).
@@ -121,6 +128,7 @@ impl Kernel {
         if let Some(record) = self.vps.get_mut(vp) {
             record.in_synic = true;
         }
+        self.publish_synic_vp(partition, index);
         Ok(())
     }
 
@@ -142,10 +150,12 @@ impl Kernel {
         }
         self.remove_overlay(partition, SpaceOverlay::SynicMessagePage(index), cpu);
         self.remove_overlay(partition, SpaceOverlay::SynicEventFlagsPage(index), cpu);
-        let Some(frames) = self
+        let taken = self
             .synic_of_mut(partition)
-            .and_then(|s| s.take_pages(ONLY, index))
-        else {
+            .and_then(|s| s.take_pages(ONLY, index));
+        // Withdrawn before the frames go back (the pages are gone now).
+        self.publish_synic_vp(partition, index);
+        let Some(frames) = taken else {
             return;
         };
         let mut charged = Charged::to(&mut self.caps, payer);
@@ -172,6 +182,10 @@ impl Kernel {
             zero_frame(frames.event_flags);
             synic.add_vp(ONLY, index, frames);
         }
+        let count = synic.vp_count(ONLY);
+        for index in 0..count {
+            self.publish_synic_vp(partition, index);
+        }
     }
 
     /// `partition`'s SynIC goes (its configuration was refused): the
@@ -190,6 +204,35 @@ impl Kernel {
         }
         if let Some(target) = self.partitions.get_mut(partition) {
             target.synic = None;
+            target.fast.synic.detach();
+            target.fast.synic_changed();
+        }
+    }
+
+    /// Publishes VP `index`'s SynIC registers for the lock-free
+    /// `HvSignalEvent` (`Vp::synic_published`), or withdraws them when the
+    /// VP has no SynIC frames: after every change to them, under the lock.
+    pub(super) fn publish_synic_vp(&self, partition: PartitionId, index: u32) {
+        let Some(target) = self.partitions.get(partition) else {
+            return;
+        };
+        let Some(record) = target
+            .vps
+            .iter()
+            .filter_map(|&vp| self.vps.get(vp))
+            .find(|record| record.index == index)
+        else {
+            return;
+        };
+        let state = target
+            .synic
+            .as_ref()
+            .and_then(|s| Some((s.registers(ONLY, index)?, s.pages(ONLY, index)?)));
+        match state {
+            Some((registers, frames)) if frames.event_flags != 0 => record
+                .synic_published
+                .publish(registers, frames.event_flags),
+            _ => record.synic_published.withdraw(),
         }
     }
 
@@ -250,6 +293,7 @@ impl Kernel {
         let applied = synic
             .write_synic(ONLY, index, msr, value, now)
             .map_err(|_| Status::InvalidArgument.code())?;
+        self.publish_synic_vp(partition, index);
         if let Some(request) = applied.overlay {
             self.apply_synic_overlay(partition, index, request, cpu);
         }

@@ -92,6 +92,11 @@ impl Kernel {
             return;
         }
         let vector = injected.vector();
+        // The published copy of the set below answers most injections
+        // (no AutoEOI SINT has the vector) without the SynIC's look-ups.
+        if !record.synic_published.auto_eoi(vector) {
+            return;
+        }
         let (partition, index) = (record.partition, record.index);
         let Some(registers) = self
             .synic_of(partition)

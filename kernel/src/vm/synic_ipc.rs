@@ -284,10 +284,19 @@ impl Kernel {
     pub fn synic_delete_port(&mut self, partition: PartitionId, id: u32) -> Result<HvStatus, u64> {
         let synic = self.synic_or_refuse(partition)?;
         let deleted = synic.delete_port(ONLY, id);
-        if deleted.is_ok()
-            && let Some(target) = self.partitions.get_mut(partition)
-        {
-            target.port_doorbells.retain(|bell| bell.port != id);
+        if deleted.is_ok() {
+            if let Some(target) = self.partitions.get_mut(partition) {
+                target.port_doorbells.retain(|bell| bell.port != id);
+            }
+            // The connections to it name its partition by slot index: their
+            // published routes go too, in every sender (the lock-free
+            // `HvSignalEvent` must not find them: `synic_fast.rs`).
+            let named = tessera_synic::PartitionRef(partition.index());
+            for (_, sender) in self.partitions.iter() {
+                if let Some(synic) = sender.synic.as_ref() {
+                    synic.withdraw_routes_to(named, id);
+                }
+            }
         }
         Ok(status(deleted))
     }

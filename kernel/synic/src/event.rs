@@ -13,7 +13,7 @@
 //! `hypercalls/HvCallSignalEvent.md` § Return Values.
 
 use tlfs::HvStatus;
-use tlfs::synic::{HV_EVENT_FLAGS_BYTE_COUNT, HV_EVENT_FLAGS_COUNT};
+use tlfs::synic::{HV_EVENT_FLAGS_BYTE_COUNT, HV_EVENT_FLAGS_COUNT, HvSynicSint};
 
 use crate::pages::{SynicPage, SynicPages};
 use crate::registers::SynicRegisters;
@@ -45,26 +45,49 @@ pub fn set_flag(
     sint: Sint,
     flag: u16,
 ) -> Result<FlagSet, HvStatus> {
-    if !registers.events_enabled() || !is_unmasked(registers.sint(sint)) {
+    let register = registers.sint(sint);
+    check(registers.events_enabled(), register, flag)?;
+    Ok(raise_flag(
+        pages,
+        sint,
+        flag,
+        signal(registers.scontrol, register).interrupt(),
+    ))
+}
+
+/// The refusals of [`set_flag`], from whether SCONTROL and SIEFP are both
+/// enabled, the SINT's register and the absolute flag number: shared with
+/// the lock-free path (`crate::fast_signal`), which must refuse alike.
+#[inline]
+pub(crate) fn check(events_enabled: bool, sint: HvSynicSint, flag: u16) -> Result<(), HvStatus> {
+    if !events_enabled || !is_unmasked(sint) {
         return Err(HvStatus::INVALID_SYNIC_STATE);
     }
     if usize::from(flag) >= HV_EVENT_FLAGS_COUNT {
         return Err(HvStatus::INVALID_PARAMETER);
     }
+    Ok(())
+}
+
+/// Sets checked flag `flag` of `sint`; `interrupt` is what raising the
+/// SINT asserts, returned only on a 0 → 1 change.
+#[inline]
+pub(crate) fn raise_flag(
+    pages: &mut impl SynicPages,
+    sint: Sint,
+    flag: u16,
+    interrupt: Option<Interrupt>,
+) -> FlagSet {
     // Flag n is bit n % 8 of byte n / 8 (`HV_SYNIC_EVENT_FLAGS`), which on
     // a little-endian word is bit n % 64 of word n / 64.
     let word = sint.index() * HV_EVENT_FLAGS_BYTE_COUNT / 8 + usize::from(flag / 64);
     let bit = 1_u64 << (flag % 64);
     let before = pages.fetch_or(SynicPage::EventFlags, word, bit);
     let newly_set = before & bit == 0;
-    Ok(FlagSet {
+    FlagSet {
         newly_set,
-        interrupt: if newly_set {
-            signal(registers.scontrol, registers.sint(sint)).interrupt()
-        } else {
-            None
-        },
-    })
+        interrupt: if newly_set { interrupt } else { None },
+    }
 }
 
 #[cfg(test)]

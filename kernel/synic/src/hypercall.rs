@@ -148,3 +148,21 @@ pub fn signal_event(
         flag: input.flag_number,
     })
 }
+
+/// The input of a fast `HvCallSignalEvent` as RDX carries it (the first
+/// eight bytes of the fast input: `ConnectionId`, `FlagNumber`, `RsvdZ`),
+/// when [`signal_event`] accepts it; `None` where it would refuse (a
+/// reserved bit set), which the caller's locked path then answers.
+#[must_use]
+#[inline]
+pub fn fast_signal_input(rdx: u64) -> Option<SignalEvent> {
+    // `ConnectionId` bits 31:24 and the 16-bit `RsvdZ` after `FlagNumber`.
+    const RESERVED: u64 = 0xFFFF_0000_FF00_0000;
+    if rdx & RESERVED != 0 {
+        return None;
+    }
+    Some(SignalEvent {
+        connection: rdx as u32,
+        flag: (rdx >> 32) as u16,
+    })
+}

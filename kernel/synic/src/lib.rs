@@ -39,6 +39,7 @@ extern crate alloc;
 
 pub mod component;
 pub mod event;
+pub mod fast_signal;
 pub mod hypercall;
 pub mod overlay;
 pub mod pages;

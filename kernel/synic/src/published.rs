@@ -36,20 +36,30 @@ pub struct EventRoute {
     pub base_flag: u16,
     /// The port's flag count.
     pub flag_count: u16,
+    /// The port's serial ([`PortRecord::serial`](crate::state::PortRecord)):
+    /// in the kernel its high half is the generation of the partition slot
+    /// that owns the port, so a reader can tell a route to a partition that
+    /// is gone from one to the partition that reused its slot.
+    pub serial: u64,
 }
 
+/// A route as the slot stores it: three words.
+type Words = (u64, u64, u64);
+
 impl EventRoute {
-    fn encode(self) -> (u64, u64) {
+    fn encode(self) -> Words {
         (
             u64::from(self.partition.0) | u64::from(self.vp) << 32,
             u64::from(self.sint.number())
                 | u64::from(self.base_flag) << 8
                 | u64::from(self.flag_count) << 24
                 | u64::from(self.port & 0xFF_FFFF) << 40,
+            self.serial,
         )
     }
 
-    fn decode(first: u64, second: u64) -> Option<Self> {
+    #[inline]
+    fn decode((first, second, serial): Words) -> Option<Self> {
         Some(Self {
             partition: PartitionRef(first as u32),
             port: (second >> 40) as u32,
@@ -57,6 +67,7 @@ impl EventRoute {
             sint: Sint::new((second & 0xFF) as u32)?,
             base_flag: (second >> 8) as u16,
             flag_count: (second >> 24) as u16,
+            serial,
         })
     }
 }
@@ -87,6 +98,7 @@ struct Slot {
     key: AtomicU32,
     first: AtomicU64,
     second: AtomicU64,
+    serial: AtomicU64,
 }
 
 impl Slot {
@@ -96,12 +108,14 @@ impl Slot {
             key: AtomicU32::new(EMPTY),
             first: AtomicU64::new(0),
             second: AtomicU64::new(0),
+            serial: AtomicU64::new(0),
         }
     }
 
     /// A consistent (key, words) snapshot, or `None` if the writer kept
     /// interfering.
-    fn read(&self) -> Option<(u32, u64, u64)> {
+    #[inline]
+    fn read(&self) -> Option<(u32, Words)> {
         for _ in 0..READ_ATTEMPTS {
             let before = self.sequence.load(Ordering::Acquire);
             if before % 2 == 1 {
@@ -111,21 +125,23 @@ impl Slot {
             let key = self.key.load(Ordering::Relaxed);
             let first = self.first.load(Ordering::Relaxed);
             let second = self.second.load(Ordering::Relaxed);
+            let serial = self.serial.load(Ordering::Relaxed);
             fence(Ordering::Acquire);
             if self.sequence.load(Ordering::Relaxed) == before {
-                return Some((key, first, second));
+                return Some((key, (first, second, serial)));
             }
         }
         None
     }
 
     /// Writes the slot (the single writer only).
-    fn write(&self, key: u32, (first, second): (u64, u64)) {
+    fn write(&self, key: u32, (first, second, serial): Words) {
         self.sequence.fetch_add(1, Ordering::Relaxed);
         fence(Ordering::Release);
         self.key.store(key, Ordering::Relaxed);
         self.first.store(first, Ordering::Relaxed);
         self.second.store(second, Ordering::Relaxed);
+        self.serial.store(serial, Ordering::Relaxed);
         self.sequence.fetch_add(1, Ordering::Release);
     }
 
@@ -169,16 +185,17 @@ impl<const N: usize> EventRouteTable<N> {
 
     /// The route of `connection` (any CPU, no lock).
     #[must_use]
+    #[inline]
     pub fn lookup(&self, connection: u32) -> Lookup {
         for index in Self::probe(connection) {
-            let Some((key, first, second)) = self.slots[index].read() else {
+            let Some((key, words)) = self.slots[index].read() else {
                 return Lookup::Contended;
             };
             if key == EMPTY {
                 return Lookup::Absent;
             }
             if key == connection {
-                return match EventRoute::decode(first, second) {
+                return match EventRoute::decode(words) {
                     Some(route) => Lookup::Found(route),
                     None => Lookup::Absent,
                 };
@@ -224,7 +241,7 @@ impl<const N: usize> EventRouteTable<N> {
                 return false;
             }
             if key == connection {
-                self.slots[index].write(TOMBSTONE, (0, 0));
+                self.slots[index].write(TOMBSTONE, (0, 0, 0));
                 return true;
             }
         }
@@ -240,15 +257,21 @@ impl<const N: usize> EventRouteTable<N> {
             if key == EMPTY || key == TOMBSTONE {
                 continue;
             }
-            let route = EventRoute::decode(
+            let route = EventRoute::decode((
                 slot.first.load(Ordering::Relaxed),
                 slot.second.load(Ordering::Relaxed),
-            );
+                slot.serial.load(Ordering::Relaxed),
+            ));
             if route.is_some_and(|route| stale(&route)) {
-                slot.write(TOMBSTONE, (0, 0));
+                slot.write(TOMBSTONE, (0, 0, 0));
                 removed += 1;
             }
         }
         removed
+    }
+
+    /// Withdraws every route (the partition's SynIC went).
+    pub fn clear(&self) -> usize {
+        self.remove_where(|_| true)
     }
 }

@@ -17,6 +17,7 @@ fn route(n: u32) -> EventRoute {
         sint: Sint::new(n % 16).unwrap(),
         base_flag: (n % 2000) as u16,
         flag_count: (n % 48 + 1) as u16,
+        serial: u64::from(n) << 20 | 7,
     }
 }
 
@@ -60,6 +61,7 @@ fn fields_round_trip_at_their_limits() {
         sint: Sint::new(15).unwrap(),
         base_flag: 2047,
         flag_count: 2048,
+        serial: u64::MAX,
     };
     assert!(table.insert(0xFF_FFFF, extreme));
     assert_eq!(table.lookup(0xFF_FFFF), Lookup::Found(extreme));

@@ -297,7 +297,7 @@ pub fn run_guest(
 /// the woken handler alone gives.
 pub const PINNED_PATHS: &[BenchPath] = &[BenchPath {
     name: "port-read-remote-handler",
-    label: "port read, handler pinned to the busy CPU",
+    label: "port read, handler pinned busy CPU",
     target: None,
     kvm: None,
 }];

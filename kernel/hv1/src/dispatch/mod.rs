@@ -263,6 +263,33 @@ pub fn is_plain_spin_wait(control: u64, policy: &DispatchPolicy) -> bool {
 /// code with the fast bit, nothing else (no reps, no variable header).
 pub const PLAIN_SPIN_WAIT: u64 = HypercallCode::NOTIFY_LONG_SPIN_WAIT.0 as u64 | 1 << 16;
 
+/// The input value of a plain fast `HvCallSignalEvent`: the call code
+/// with the fast bit, nothing else; its input (connection ID and flag
+/// number) is RDX.
+pub const PLAIN_SIGNAL_EVENT: u64 = HypercallCode::SIGNAL_EVENT.0 as u64 | 1 << 16;
+
+/// Whether a 64-bit caller at CPL 0 with hypercalls enabled who issues
+/// [`PLAIN_SIGNAL_EVENT`] passes [`decode`] under `policy` (the call is
+/// advertised and the partition has `SignalEvents`), so that [`dispatch`]
+/// forwards it with its input in RDX: the kernel's lock-free path may
+/// then complete it from RDX alone (decided once per policy: it is
+/// [`decode`]'s own answer).
+#[must_use]
+pub fn plain_signal_event_accepted(policy: &DispatchPolicy) -> bool {
+    struct NoXmm;
+    impl XmmRegisters for NoXmm {
+        fn xmm(&self, _: usize) -> u128 {
+            0
+        }
+    }
+    let regs = HypercallRegisters {
+        rcx: PLAIN_SIGNAL_EVENT,
+        ..HypercallRegisters::default()
+    };
+    decode(Caller::KERNEL64, &regs, &NoXmm, &policy.hypercalls)
+        .is_ok_and(|call| call.code == HypercallCode::SIGNAL_EVENT && call.fast)
+}
+
 /// The hot subset of [`dispatch`], for the kernel's lock-free exit path:
 /// a call refused on its input value alone, or a fast
 /// `HvCallNotifyLongSpinWait`, completes here with exactly the result

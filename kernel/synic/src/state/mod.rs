@@ -25,6 +25,7 @@ mod traffic;
 pub use messages::PORT_MESSAGE_BUFFERS;
 pub use objects::{ConnectionRecord, PortAddress, PortRecord};
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use tlfs::message::HvMessage;
@@ -123,8 +124,9 @@ pub(crate) struct PartitionState<P> {
     pub ports: Vec<Option<PortEntry>>,
     /// The connections this partition sends through.
     pub connections: Vec<ConnectionRecord>,
-    /// Its event connections, for the lock-free `HvSignalEvent` path.
-    pub routes: EventRouteTable<ROUTE_SLOTS>,
+    /// Its event connections, for the lock-free `HvSignalEvent` path
+    /// (shared with the reader: [`Synic::add_partition_with_routes`]).
+    pub routes: Arc<EventRouteTable<ROUTE_SLOTS>>,
 }
 
 impl<P> PartitionState<P> {
@@ -234,13 +236,26 @@ impl<P: SynicPages> Synic<P> {
     /// Adds a partition with one VP per element of `pages` (each VP's two
     /// pages, zeroed), registers and timers at their reset values.
     pub fn add_partition(&mut self, policy: PartitionPolicy, pages: Vec<P>) -> PartitionRef {
+        self.add_partition_with_routes(policy, pages, Arc::new(EventRouteTable::new()))
+    }
+
+    /// [`add_partition`](Self::add_partition), publishing its event
+    /// connections in `routes` (emptied first), which the caller's
+    /// lock-free reader holds too (the kernel's `HvSignalEvent` fast path).
+    pub fn add_partition_with_routes(
+        &mut self,
+        policy: PartitionPolicy,
+        pages: Vec<P>,
+        routes: Arc<EventRouteTable<ROUTE_SLOTS>>,
+    ) -> PartitionRef {
+        routes.clear();
         let vps = pages.into_iter().map(VpState::reset).collect();
         self.partitions.push(PartitionState {
             policy,
             vps,
             ports: Vec::new(),
             connections: Vec::new(),
-            routes: EventRouteTable::new(),
+            routes,
         });
         PartitionRef(self.partitions.len() as u32 - 1)
     }
@@ -314,6 +329,12 @@ impl<P: SynicPages> Synic<P> {
     #[must_use]
     pub fn policy(&self, partition: PartitionRef) -> Option<PartitionPolicy> {
         Some(self.partition(partition)?.policy)
+    }
+
+    /// The event routes `partition` publishes for its connections.
+    #[must_use]
+    pub fn event_routes(&self, partition: PartitionRef) -> Option<&EventRouteTable<ROUTE_SLOTS>> {
+        Some(&self.partition(partition)?.routes)
     }
 
     /// A VP's SynIC registers.

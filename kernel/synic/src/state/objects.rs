@@ -198,12 +198,22 @@ impl<P: SynicPages> Synic<P> {
             state.queues[spec.sint.index()].remove_port(&mut part.ports, slot);
         }
         part.ports[slot] = None;
+        self.withdraw_routes_to(partition, id);
+        Ok(())
+    }
+
+    /// Withdraws the published event routes to port `id` of `partition`
+    /// (as the connections name it) from every sender this [`Synic`]
+    /// holds: the port was deleted. A kernel that keeps each partition in
+    /// a [`Synic`] of its own calls it on every one, naming the port's
+    /// partition as their connections do; a route left behind would send
+    /// the fast path's signals to a port that no longer exists.
+    pub fn withdraw_routes_to(&self, partition: PartitionRef, id: u32) {
         for sender in &self.partitions {
             sender
                 .routes
                 .remove_where(|route| route.partition == partition && route.port == id);
         }
-        Ok(())
     }
 
     /// Connects `sender`'s connection `spec.id` to port `spec.port` of
@@ -297,6 +307,7 @@ impl<P: SynicPages> Synic<P> {
                     sint: port.spec.sint,
                     base_flag,
                     flag_count,
+                    serial: port.serial,
                 },
             );
         }

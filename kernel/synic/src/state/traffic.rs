@@ -241,6 +241,7 @@ impl<P: SynicPages> Synic<P> {
                 sint: port.spec.sint,
                 base_flag,
                 flag_count,
+                serial: port.serial,
             },
             flag,
         )
