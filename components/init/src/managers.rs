@@ -217,6 +217,8 @@ pub fn hand_over(
 
     /// `HV_X64_MSR_SCONTROL`, the first SynIC register.
     const SCONTROL: u64 = 0x4000_0080;
+    /// QEMU's `hyperv-testdev` port.
+    const TESTDEV_PORT: u64 = 0x3000;
     // The route capabilities: one per (partition, endpoint), badged.
     let granted = rights::CALL | rights::DERIVE | rights::REVOKE;
     let mut installed: Vec<(u16, u16)> = Vec::new();
@@ -241,7 +243,22 @@ pub fn hand_over(
                     && tessera_boot_plan::route::range_of(r.kind, r.parameter)
                         .is_some_and(|(first, last)| (first..=last).contains(&SCONTROL))
             });
-            let rights = if controller || synic {
+            // And the server of the `hyperv-testdev` port and the owners of
+            // the partition's component-owned SynIC ports, which get the
+            // partition's capability (they make, take from and answer
+            // ports).
+            let testdev = plan.routes_of(partition.index).any(|r| {
+                r.kind == tessera_rt::abi::vm::intercept::IO_PORT
+                    && r.target == route.target
+                    && tessera_boot_plan::route::range_of(r.kind, r.parameter)
+                        .is_some_and(|(first, last)| (first..=last).contains(&TESTDEV_PORT))
+            });
+            let owner = plan.partition(partition.index).is_some_and(|p| {
+                p.synic.ports().iter().any(|port| {
+                    port.is_owned() && u32::from(port.owner_slot) == u32::from(route.slot)
+                })
+            });
+            let rights = if controller || synic || testdev || owner {
                 granted | rights::GRANT
             } else {
                 granted

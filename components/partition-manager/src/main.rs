@@ -52,7 +52,7 @@ mod component {
     use partition_manager::registers::{initial_registers, register_name};
     use partition_manager::routes::{
         RouteLine, attach_slots, has_cmos_clock, interrupt_controller_slot, lifecycle_state,
-        synic_slot,
+        port_handler_slots, synic_slot,
     };
     use partition_manager::slots::{MANAGER_DATA_VIEW, Slots, Window};
     use tessera_boot_plan::GuestFormat;
@@ -435,8 +435,16 @@ mod component {
         // The SynIC component stores registers through the same kind of
         // capability (WRITE on the partition: `PartitionSynicWrite`).
         let synic = synic_slot(&partition.routes);
+        let owners: Vec<u32> = (partition.spec.synic.ports().iter())
+            .filter(|port| port.is_owned())
+            .map(|port| u32::from(port.owner_slot))
+            .collect();
+        let port_handlers = port_handler_slots(&partition.routes, &owners);
         for handler in attach_slots(&partition.routes) {
-            let attached = if controller == Some(handler) || synic == Some(handler) {
+            let attached = if controller == Some(handler)
+                || synic == Some(handler)
+                || port_handlers.contains(&handler)
+            {
                 let vps = partition.spec.vp_cpus.clone().count() as u64;
                 let shape = tessera_rt::abi::vm::attach_shape(partition.spec.memory_bytes, vps);
                 attach_controller(slots, handler, name, cap, shape)
@@ -495,8 +503,20 @@ mod component {
         let name = partition.name();
         let cap = partition.slot.ok_or(())?;
         for port in partition.spec.synic.ports() {
-            let input = partition_manager::ports::create_port_input(port);
-            let made = vm::ports::create_port(cap, &input).map_err(Failure::from);
+            let made = if port.is_owned() {
+                let kind = if port.kind == tessera_boot_plan::synic::EVENT {
+                    vm::ports::OwnedKind::Event {
+                        count: port.flag_count,
+                    }
+                } else {
+                    vm::ports::OwnedKind::Message
+                };
+                vm::ports::create_owned_port(cap, port.id, kind, u32::from(port.owner_slot))
+            } else {
+                let input = partition_manager::ports::create_port_input(port);
+                vm::ports::create_port(cap, &input)
+            };
+            let made = made.map_err(Failure::from);
             let status = step(
                 name,
                 format_args!("creating SynIC port {:#x}", port.id),
@@ -505,6 +525,14 @@ mod component {
             if status != HvStatus::SUCCESS {
                 log::error!("partition {name}: SynIC port {:#x}: {status:?}", port.id);
                 return Err(());
+            }
+            if port.is_owned() {
+                log::info!(
+                    "partition {name}: SynIC port {:#x} for the handler behind slot {}",
+                    port.id,
+                    port.owner_slot
+                );
+                continue;
             }
             log::info!(
                 "partition {name}: SynIC port {:#x} ({}) to VP {} SINT {}",

@@ -69,6 +69,7 @@ mod tests {
             vp: 1,
             base_flag: 8,
             flag_count: 4,
+            owner_slot: 0,
         };
         assert_eq!(
             PortSpec::from_input(&create_port_input(&event)),

@@ -109,6 +109,30 @@ pub fn synic_slot(routes: &[RouteSpec]) -> Option<u32> {
         .filter(|&slot| !is_own_slot(routes, slot))
 }
 
+/// QEMU's `hyperv-testdev` port (`tessera_synic::testdev::TESTDEV_PORT`).
+pub const TESTDEV_PORT: u64 = 0x3000;
+
+/// The handlers that get the partition's capability (WRITE) with the
+/// attach besides its interrupt controller and its SynIC: the server of the
+/// I/O route that takes the `hyperv-testdev` port (it makes ports,
+/// connections and SINT routes), and the owners of its component-owned
+/// ports (`owner_slots`: they take what waits and answer).
+pub fn port_handler_slots(routes: &[RouteSpec], owner_slots: &[u32]) -> Vec<u32> {
+    let testdev = routes.iter().find(|r| {
+        r.kind == intercept::IO_PORT
+            && route::range_of(r.kind, r.parameter)
+                .is_some_and(|(first, last)| (first..=last).contains(&TESTDEV_PORT))
+    });
+    let mut slots: Vec<u32> = testdev.map(|r| r.slot).into_iter().collect();
+    for &slot in owner_slots {
+        if !slots.contains(&slot) {
+            slots.push(slot);
+        }
+    }
+    slots.retain(|&slot| !is_own_slot(routes, slot));
+    slots
+}
+
 /// The CMOS real-time clock's index and data ports.
 pub const CMOS_CLOCK_PORTS: (u64, u64) = (0x70, 0x71);
 
@@ -171,6 +195,20 @@ mod tests {
             msrs(0x4000_0080, 0x4000_009F, 5),
         ];
         assert_eq!(synic_slot(&own), None);
+    }
+
+    #[test]
+    fn the_test_device_and_port_owners_get_the_partition() {
+        let routes = vec![
+            route(intercept::LIFECYCLE, 0, 5),
+            io(0x3F8, 0x3FF, 6),
+            io(0x3000, 0x3003, 8),
+        ];
+        assert_eq!(port_handler_slots(&routes, &[]), [8]);
+        assert_eq!(port_handler_slots(&routes, &[9, 8]), [8, 9]);
+        assert_eq!(port_handler_slots(&routes[..2], &[]), [] as [u32; 0]);
+        // The manager's own endpoint never gets it.
+        assert_eq!(port_handler_slots(&routes[..2], &[5]), [] as [u32; 0]);
     }
 
     #[test]

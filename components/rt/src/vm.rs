@@ -595,4 +595,91 @@ pub mod ports {
             [u64::from(port), u64::from(flag), 0, 0, 0, 0],
         )
     }
+
+    /// A component-owned port's kind, for [`create_owned_port`].
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum OwnedKind {
+        /// Messages.
+        Message,
+        /// Event flags `0..count`.
+        Event { count: u16 },
+    }
+
+    /// Port `id` of `partition` for the component serving the endpoint in
+    /// slot `doorbell` (CALL; its badge comes with each `PortArrival`).
+    pub fn create_owned_port(
+        partition: u32,
+        id: u32,
+        kind: OwnedKind,
+        doorbell: u32,
+    ) -> Result<HvStatus, Error> {
+        let (port_type, count) = match kind {
+            OwnedKind::Message => (1, 0),
+            OwnedKind::Event { count } => (2, u64::from(count)),
+        };
+        status_call(
+            Syscall::PartitionCreateOwnedPort,
+            partition,
+            [u64::from(id), port_type, count, u64::from(doorbell), 0, 0],
+        )
+    }
+
+    /// What one [`receive`] took.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub enum Taken {
+        /// Nothing waited (the doorbell is armed again).
+        Nothing,
+        /// A message: its type, payload and the sender's connection ID.
+        Message {
+            message_type: HvMessageType,
+            payload: alloc::vec::Vec<u8>,
+            connection: u32,
+        },
+        /// Event flags signalled since the last take (bit n: flag n).
+        Events(alloc::boxed::Box<[u64; 32]>),
+    }
+
+    /// Takes what waits at component-owned port `id` of `partition`.
+    pub fn receive(partition: u32, id: u32) -> Result<Result<Taken, HvStatus>, Error> {
+        let out = invoke(
+            Syscall::PartitionPortReceive,
+            partition,
+            [u64::from(id), 0, 0, 0, 0, 0],
+            tessera_abi::CapTransfer::NONE,
+        )?;
+        let [status, what, a, b, c, _] = out.words;
+        let status = HvStatus(status as u16);
+        if status != HvStatus::SUCCESS {
+            return Ok(Err(status));
+        }
+        Ok(Ok(match what {
+            1 => {
+                let size = (b as usize).min(240);
+                let mut words = [0u64; 30];
+                super::read_message_buffer(&mut words[..size.div_ceil(8)]);
+                let bytes = words.as_bytes();
+                Taken::Message {
+                    message_type: HvMessageType(a as u32),
+                    payload: bytes[..size].to_vec(),
+                    connection: c as u32,
+                }
+            }
+            2 => {
+                let mut flags = alloc::boxed::Box::new([0u64; 32]);
+                super::read_message_buffer(&mut flags[..]);
+                Taken::Events(flags)
+            }
+            _ => Taken::Nothing,
+        }))
+    }
+
+    /// A `hyperv-testdev` SINT route of VP `vp` of `partition`: `action`
+    /// one of `tessera_abi::vm::sint_route`.
+    pub fn sint_route(partition: u32, vp: u32, sint: u32, action: u64) -> Result<HvStatus, Error> {
+        status_call(
+            Syscall::PartitionSintRoute,
+            partition,
+            [u64::from(vp), u64::from(sint), action, 0, 0, 0],
+        )
+    }
 }

@@ -96,6 +96,8 @@ pub mod audit;
 pub mod vm;
 
 /// The ABI this crate describes.
+// This branch's calls (54-56, `TESSERA_PORT_ARRIVAL`) are version 12,
+// reserved for it; merged with main's 15, the number stays the higher one.
 pub const ABI_VERSION: u32 = 15;
 
 /// Message words that travel in registers on every IPC operation.
@@ -423,6 +425,39 @@ pub enum Syscall {
     /// event port word 0 of the partition in `rdi` (WRITE), as
     /// `HvCallSignalEvent` would. The `HV_STATUS` in word 0. Since version 9.
     PartitionSignalEvent = 53,
+    /// Creates port word 0 (24 bits) of the partition in `rdi` (WRITE)
+    /// for a component to receive through, instead of a VP's SINT: word 1
+    /// its type (`HV_PORT_TYPE`: 1 message, 2 event), word 2 an event
+    /// port's flag count (1-2048, flags numbered from 0; 0 for a message
+    /// port), slot word 3 the endpoint (CALL) its owner serves: the
+    /// capability's badge is what the owner sees, so it names the
+    /// partition. A guest's `HvCallPostMessage` / `HvCallSignalEvent` on a
+    /// connection to it (from the same partition only) wait in the kernel
+    /// (16 messages, `HV_STATUS_INSUFFICIENT_BUFFERS` after; a pending bit
+    /// per flag), and the owner is told with
+    /// [`vm::TESSERA_PORT_ARRIVAL`]. Deleted with `PartitionDeletePort`.
+    /// The `HV_STATUS` in word 0 (`INVALID_PORT_ID`: taken;
+    /// `INVALID_PARAMETER`: an ID past 24 bits, another type, bad flags).
+    /// Since version 12.
+    PartitionCreateOwnedPort = 54,
+    /// Takes what waits at component-owned port word 0 of the partition in
+    /// `rdi` (WRITE). Word 0: the `HV_STATUS` (`INVALID_PORT_ID`: no such
+    /// port, or a VP's). Word 1: 0 nothing (the doorbell is armed again),
+    /// 1 a message — word 2 its type, word 3 its payload size (the payload
+    /// in the message buffer), word 4 the sender's connection ID — or 2
+    /// event flags — word 2 the count of words in the message buffer, bit
+    /// n the port's flag n, each signalled since the last take. Since
+    /// version 12.
+    PartitionPortReceive = 55,
+    /// A SINT route of `hyperv-testdev` (QEMU's test device) in the
+    /// partition in `rdi` (WRITE): word 0 the VP index, word 1 the SINT,
+    /// word 2 what to do ([`vm::sint_route`]: remove, add, raise). Raising
+    /// asserts the SINT's vector if the SINT is unmasked, not polled and
+    /// the SynIC enabled. The `HV_STATUS` in word 0
+    /// (`INVALID_VP_INDEX`; `INVALID_PARAMETER`: a SINT past 15, an
+    /// unknown action, adding a route that exists, removing or raising
+    /// one that does not). Since version 12.
+    PartitionSintRoute = 56,
     /// The time of day: word 0 is nanoseconds since the Unix epoch (UTC),
     /// from the host's real-time clock as the kernel read it at boot,
     /// carried forward by the TSC. `rdi` is ignored: the time of day is no
@@ -440,7 +475,7 @@ pub const TIMERS_PER_COMPONENT: usize = 8;
 impl Syscall {
     /// Every system call, in number order (numbers may have gaps: each
     /// branch of the project owns a range).
-    pub const ALL: [Self; 48] = [
+    pub const ALL: [Self; 51] = [
         Self::Null,
         Self::ConsoleWrite,
         Self::Call,
@@ -488,6 +523,9 @@ impl Syscall {
         Self::PartitionDisconnectPort,
         Self::PartitionPostMessage,
         Self::PartitionSignalEvent,
+        Self::PartitionCreateOwnedPort,
+        Self::PartitionPortReceive,
+        Self::PartitionSintRoute,
         Self::WallClock,
     ];
 

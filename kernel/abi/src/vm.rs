@@ -192,6 +192,25 @@ pub const TESSERA_EOI_BROADCAST: u64 = 0x8000_0F05;
 /// requested after all, and the kernel forgets the level until it is
 /// asserted again.
 pub const TESSERA_INTERRUPT_ACKNOWLEDGE: u64 = 0x8000_0F06;
+/// To the endpoint a component-owned SynIC port names (since ABI 12,
+/// [`crate::Syscall::PartitionCreateOwnedPort`]): a guest's
+/// `HvCallPostMessage` or `HvCallSignalEvent` on a connection to port word 2
+/// (of the partition behind the badge) left something the owner has not
+/// seen. The hypercall is complete (its status is the guest's); the
+/// sending VP waits for the reply, which applies nothing. The owner takes
+/// what waits with [`crate::Syscall::PartitionPortReceive`] until it finds
+/// nothing, which arms the doorbell again.
+pub const TESSERA_PORT_ARRIVAL: u64 = 0x8000_0F08;
+
+/// Word 2 of [`crate::Syscall::PartitionSintRoute`].
+pub mod sint_route {
+    /// Removes the route (`HV_TEST_DEV_SINT_ROUTE_DESTROY`).
+    pub const REMOVE: u64 = 0;
+    /// Adds it (`HV_TEST_DEV_SINT_ROUTE_CREATE`).
+    pub const ADD: u64 = 1;
+    /// Raises the SINT through it (`HV_TEST_DEV_SINT_ROUTE_SET_SINT`).
+    pub const RAISE: u64 = 2;
+}
 
 /// To a port route that posts writes (since ABI 15): the kernel hands
 /// over the writes it posted ([`posted`]), with no exit of their own, when

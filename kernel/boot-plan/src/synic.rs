@@ -10,9 +10,13 @@
 //! `connection_count` (u8, at most [`MAX_CONNECTIONS`]), 6 reserved bytes,
 //! then [`MAX_PORTS`] port records of 16 bytes — `id` (u32, 24 bits),
 //! `kind` (u8: 1 message, 2 event, the `HV_PORT_TYPE`), `sint` (u8, below
-//! 16), `vp` (u8), reserved u8, `base_flag` (u16), `flag_count` (u16: at
-//! least 1 and `base_flag + flag_count` at most 2048 for an event port,
-//! both 0 for a message port), reserved u32 — then [`MAX_CONNECTIONS`]
+//! 16), `vp` (u8), `owner_slot` (u8, since plan format 6 / manager data
+//! 5: 0 for a port of VP `vp`'s SINT `sint`; otherwise the port is a
+//! component's, and this is the manager's capability slot, 4 to 63, of the
+//! owner's endpoint, the route capability whose badge names the partition;
+//! `sint`, `vp` and `base_flag` are then 0), `base_flag` (u16),
+//! `flag_count` (u16: at least 1 and `base_flag + flag_count` at most 2048
+//! for an event port, both 0 for a message port), reserved u32 — then [`MAX_CONNECTIONS`]
 //! connection records of 24 bytes — `id` (u32, 24 bits), `port` (u32, 24
 //! bits), `kind` (u8, the port's), 7 reserved bytes, `partition` (u64, the
 //! badge of the port's partition, non-zero). Entries past the counts, and
@@ -56,7 +60,13 @@ pub struct PortDecl {
     pub base_flag: u16,
     /// Event ports: how many flags.
     pub flag_count: u16,
+    /// 0: a port of VP `vp`; otherwise a component's port, and the
+    /// manager's slot of the owner's endpoint (see the module).
+    pub owner_slot: u8,
 }
+
+/// The manager's capability slots an owner's endpoint may be in.
+const OWNER_SLOTS: core::ops::Range<u8> = 4..64;
 
 /// A connection: its partition sends through it to a port.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -104,7 +114,7 @@ pub struct PortDeclRecord {
     pub kind: u8,
     pub sint: u8,
     pub vp: u8,
-    pub reserved0: u8,
+    pub owner_slot: u8,
     pub base_flag: U16,
     pub flag_count: U16,
     pub reserved1: U32,
@@ -171,7 +181,19 @@ impl PortDecl {
             }
             _ => false,
         };
-        flags && self.id & ID_RESERVED == 0 && self.sint < 16
+        let receiver = match self.owner_slot {
+            0 => self.sint < 16,
+            slot => {
+                OWNER_SLOTS.contains(&slot) && self.sint == 0 && self.vp == 0 && self.base_flag == 0
+            }
+        };
+        flags && receiver && self.id & ID_RESERVED == 0
+    }
+
+    /// Whether a component receives through it.
+    #[must_use]
+    pub fn is_owned(&self) -> bool {
+        self.owner_slot != 0
     }
 }
 
@@ -249,6 +271,7 @@ impl SynicLinks {
                 kind: port.kind,
                 sint: port.sint,
                 vp: port.vp,
+                owner_slot: port.owner_slot,
                 base_flag: U16::new(port.base_flag),
                 flag_count: U16::new(port.flag_count),
                 ..PortDeclRecord::default()
@@ -299,8 +322,9 @@ impl SynicLinks {
                 vp: port.vp,
                 base_flag: port.base_flag.get(),
                 flag_count: port.flag_count.get(),
+                owner_slot: port.owner_slot,
             };
-            if !decl.valid() || decl.vp >= vp_count || port.reserved0 != 0 || port.reserved1 != 0 {
+            if !decl.valid() || decl.vp >= vp_count || port.reserved1 != 0 {
                 return Err("synic port");
             }
             let _ = links.push_port(decl);
@@ -350,6 +374,16 @@ mod tests {
                 vp: 0,
                 base_flag: 2040,
                 flag_count: 8,
+                owner_slot: 0,
+            })
+            .unwrap();
+        links
+            .push_port(PortDecl {
+                id: 0x12,
+                kind: EVENT,
+                flag_count: 4,
+                owner_slot: 9,
+                ..PortDecl::default()
             })
             .unwrap();
         links
@@ -381,6 +415,22 @@ mod tests {
         };
         assert!(check(&|r| r.port_count = 5).is_err());
         assert!(
+            check(&|r| r.ports[2].owner_slot = 3).is_err(),
+            "a kernel slot"
+        );
+        assert!(
+            check(&|r| r.ports[2].owner_slot = 64).is_err(),
+            "past the space"
+        );
+        assert!(
+            check(&|r| r.ports[2].sint = 1).is_err(),
+            "an owned port has no SINT"
+        );
+        assert!(
+            check(&|r| r.ports[2].base_flag = U16::new(1)).is_err(),
+            "nor a base"
+        );
+        assert!(
             check(&|r| r.connection_count = 2).is_err(),
             "an unused record must be 0"
         );
@@ -398,7 +448,10 @@ mod tests {
         assert!(check(&|r| r.connections[0].port = U32::new(0x0100_0000)).is_err());
         assert!(check(&|r| r.connections[0].reserved[6] = 1).is_err());
         assert!(check(&|r| r.reserved[0] = 1).is_err());
-        assert!(check(&|r| r.ports[2].id = U32::new(1)).is_err());
+        assert!(
+            check(&|r| r.ports[3].id = U32::new(1)).is_err(),
+            "an unused record"
+        );
         assert!(check(&|_| {}).is_ok());
     }
 }

@@ -1721,6 +1721,7 @@ fn synic_links_round_trip_and_are_checked() {
             vp: 0,
             base_flag: 8,
             flag_count: 4,
+            owner_slot: 0,
         })
         .unwrap();
     links

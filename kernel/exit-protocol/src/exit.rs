@@ -9,8 +9,8 @@
 use tessera_abi::MESSAGE_WORDS;
 use tessera_abi::vm::{
     TESSERA_EOI_BROADCAST, TESSERA_GUEST_CRASH, TESSERA_HANDLER_DIED,
-    TESSERA_INTERRUPT_ACKNOWLEDGE, TESSERA_PARTITION_ATTACH, TESSERA_POSTED_WRITES,
-    TESSERA_RESET_REQUEST, TESSERA_UNSUPPORTED,
+    TESSERA_INTERRUPT_ACKNOWLEDGE, TESSERA_PARTITION_ATTACH, TESSERA_PORT_ARRIVAL,
+    TESSERA_POSTED_WRITES, TESSERA_RESET_REQUEST, TESSERA_UNSUPPORTED,
 };
 use tlfs::message::HvMessageType;
 
@@ -160,6 +160,9 @@ pub enum Exit {
     /// `crate::posted`). The reply takes no action: the VP goes on where
     /// it was.
     PostedWrites,
+    /// To the owner of a component-owned SynIC port: something waits at
+    /// port `port` (24-bit ID) of the partition behind the badge.
+    PortArrival { port: u32 },
 }
 
 /// Why the words of a message are not an [`Exit`].
@@ -228,6 +231,7 @@ impl Exit {
             Self::EoiBroadcast { .. } => TESSERA_EOI_BROADCAST,
             Self::InterruptAcknowledge => TESSERA_INTERRUPT_ACKNOWLEDGE,
             Self::PostedWrites => TESSERA_POSTED_WRITES,
+            Self::PortArrival { .. } => TESSERA_PORT_ARRIVAL,
         }
     }
 
@@ -285,6 +289,7 @@ impl Exit {
             Self::ResetRequest | Self::InterruptAcknowledge | Self::PostedWrites => [0; 4],
             Self::GuestCrash { parameters } => parameters,
             Self::EoiBroadcast { vector } => [vector as u64, 0, 0, 0],
+            Self::PortArrival { port } => [port as u64, 0, 0, 0],
             Self::PartitionAttach { name } => {
                 let [a, b, c, d] = name.words();
                 return [message_type, a, b, c, d, 0];
@@ -398,6 +403,11 @@ impl Exit {
                 .map_err(|_| "vector"),
             TESSERA_INTERRUPT_ACKNOWLEDGE => Ok(Self::InterruptAcknowledge),
             TESSERA_POSTED_WRITES => Ok(Self::PostedWrites),
+            TESSERA_PORT_ARRIVAL => u32::try_from(w2)
+                .ok()
+                .filter(|port| port >> 24 == 0)
+                .map(|port| Self::PortArrival { port })
+                .ok_or("port"),
             other => return Err(ExitError::Unknown(other)),
         };
         parsed.map_err(|field| ExitError::Malformed {
@@ -494,6 +504,19 @@ mod tests {
         assert_eq!(decode(words), Ok(Exit::PostedWrites));
         assert!(!Exit::PostedWrites.is_lifecycle());
         assert!(!Exit::PostedWrites.may_fault());
+    }
+
+    #[test]
+    fn port_arrivals_carry_a_24_bit_port() {
+        let arrival = Exit::PortArrival { port: 0xFF_0010 };
+        assert_eq!(decode(arrival.encode(1)), Ok(arrival));
+        assert!(!arrival.is_lifecycle());
+        let mut words = arrival.encode(1);
+        words[2] = 1 << 24;
+        assert!(matches!(
+            decode(words),
+            Err(ExitError::Malformed { field: "port", .. })
+        ));
     }
 
     #[test]

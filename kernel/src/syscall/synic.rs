@@ -1,5 +1,6 @@
 //! The SynIC's system calls: the `synic` component's register store and
-//! read-back (46-47), and the port and connection calls (48-53,
+//! read-back (46-47), the port and connection calls (48-53; 54-55 for a
+//! port a component owns), `hyperv-testdev`'s SINT routes (56,
 //! `tessera_abi::Syscall`):
 //! the TLFS's `HvCallCreatePort`, `HvCallDeletePort`, `HvCallConnectPort`
 //! and `HvCallDisconnectPort` (TLFS md `virtualization-host.md`) with a
@@ -7,13 +8,14 @@
 //! component's post and signal to a port. Each answers the TLFS status in
 //! word 0; the work is in `crate::vm::synic_ipc`.
 use super::vm::{partition_of, words};
-use super::{Result, succeed};
+use super::{Result, lookup, succeed};
 use crate::sched::Keep;
 use crate::state::Kernel;
 use crate::vm::forward;
 use tessera_abi::Status;
-use tessera_capability::{Rights, ThreadId};
-use tessera_synic::ports::Owner;
+use tessera_capability::{Object, ObjectKind, Rights, ThreadId};
+use tessera_synic::ports::{Owner, PortKind};
+use tessera_synic::state::inbox::Received;
 use tlfs::message::HV_MESSAGE_MAX_PAYLOAD_BYTE_COUNT;
 use tlfs::port::{HvInputConnectPort, HvInputCreatePort};
 use tlfs::{HvMessageType, HvStatus};
@@ -103,6 +105,81 @@ pub(super) fn post_message(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> R
         chunk.copy_from_slice(&word.to_le_bytes());
     }
     let status = kernel.synic_component_post(partition, port, message_type, &payload[..size])?;
+    answer(kernel, thread, status)
+}
+
+/// `PartitionCreateOwnedPort`: words 0-2 the port ID, type and flag count,
+/// slot word 3 the owner's endpoint (CALL).
+pub(super) fn create_owned_port(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
+    let partition = partition_of(kernel, thread, cap, Rights::WRITE)?;
+    let [id, port_type, flag_count, endpoint, ..] = words(kernel, thread);
+    let endpoint_cap = lookup(kernel, thread, endpoint, ObjectKind::Endpoint, Rights::CALL)?;
+    let Object::Endpoint(endpoint) = endpoint_cap.object else {
+        unreachable!("looked up as an endpoint")
+    };
+    let id = id_word(id)?;
+    let kind = match (port_type, u16::try_from(flag_count)) {
+        (1, Ok(0)) => Some(PortKind::Message),
+        (2, Ok(flag_count)) => Some(PortKind::Event {
+            base_flag: 0,
+            flag_count,
+        }),
+        _ => None,
+    };
+    let Some(kind) = kind else {
+        return answer(kernel, thread, HvStatus::INVALID_PARAMETER);
+    };
+    let owner = owner(kernel, thread);
+    let status =
+        kernel.synic_create_owned_port(partition, id, kind, endpoint, endpoint_cap.badge, owner)?;
+    answer(kernel, thread, status)
+}
+
+/// `PartitionPortReceive`: what waits at owned port word 0, into words
+/// 1-4 and the message buffer (`tessera_abi::Syscall::PartitionPortReceive`).
+pub(super) fn port_receive(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
+    let partition = partition_of(kernel, thread, cap, Rights::WRITE)?;
+    let id = id_word(words(kernel, thread)[0])?;
+    let received = match kernel.synic_receive(partition, id)? {
+        Ok(received) => received,
+        Err(refused) => return answer(kernel, thread, refused),
+    };
+    let frame = kernel.threads[&thread].message_buffer;
+    let quick = match received {
+        None => [0; 4],
+        Some(Received::Message(message)) => {
+            let mut words = [0u64; HV_MESSAGE_MAX_PAYLOAD_BYTE_COUNT / 8];
+            for (word, chunk) in words.iter_mut().zip(message.payload.chunks(8)) {
+                let mut bytes = [0u8; 8];
+                bytes[..chunk.len()].copy_from_slice(chunk);
+                *word = u64::from_le_bytes(bytes);
+            }
+            forward::write_buffer_words(frame, &words[..message.payload.len().div_ceil(8)]);
+            [
+                1,
+                u64::from(message.message_type.0),
+                message.payload.len() as u64,
+                u64::from(message.origin.connection),
+            ]
+        }
+        Some(Received::Events(flags)) => {
+            forward::write_buffer_words(frame, &flags);
+            [2, flags.len() as u64, 0, 0]
+        }
+    };
+    let context = &mut kernel.thread(thread).context;
+    [context.rdx, context.r10, context.r8, context.r9] = quick;
+    answer(kernel, thread, HvStatus::SUCCESS)
+}
+
+/// `PartitionSintRoute`: word 0 the VP, word 1 the SINT, word 2 the action.
+pub(super) fn sint_route(kernel: &mut Kernel, thread: ThreadId, cap: u64) -> Result<Keep> {
+    let partition = partition_of(kernel, thread, cap, Rights::WRITE)?;
+    let [vp, sint, action, ..] = words(kernel, thread);
+    let (Ok(vp), Ok(sint)) = (u32::try_from(vp), u32::try_from(sint)) else {
+        return answer(kernel, thread, HvStatus::INVALID_PARAMETER);
+    };
+    let status = kernel.synic_sint_route(partition, vp, sint, action)?;
     answer(kernel, thread, status)
 }
 

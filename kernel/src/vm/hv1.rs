@@ -367,8 +367,13 @@ impl Kernel {
                 return self.report_to_lifecycle(cpu, vp, exit);
             }
         };
+        let mut doorbell = None;
         let completion = match synic_call {
-            Some((call, input)) => dispatch::completed(&call, self.synic_call(partition, &input)),
+            Some((call, input)) => {
+                let (status, ring) = self.synic_call(partition, &input);
+                doorbell = ring;
+                dispatch::completed(&call, status)
+            }
             None => completion,
         };
         let mut next = Next::Resume;
@@ -402,6 +407,10 @@ impl Kernel {
         record.gprs.r8 = registers.r8;
         if completion.writeback.advance_rip {
             *record.vmcb.rip_mut() = next_rip;
+        }
+        // A component-owned port's owner is told once the call is complete.
+        if let Some(ring) = doorbell {
+            return Next::Leave(self.ring_doorbell(cpu, vp, ring));
         }
         next
     }

@@ -146,6 +146,7 @@ impl Kernel {
             log_budget: Default::default(),
             exit_stats: Default::default(),
             synic: None,
+            port_doorbells: Default::default(),
         };
         match self.partitions.insert(partition) {
             Ok(id) => {

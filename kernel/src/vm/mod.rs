@@ -184,6 +184,8 @@ pub struct Partition {
     /// Its SynIC and synthetic timers, if its Hv#1 configuration grants
     /// AccessSynicRegs (`synic.rs`).
     pub synic: Option<Box<synic::PartitionSynic>>,
+    /// Where its component-owned SynIC ports ring (`synic_ipc.rs`).
+    pub port_doorbells: synic_ipc::Doorbells,
 }
 
 /// Whose a partition's RAM mapping is.

@@ -26,7 +26,10 @@
 //! VP), or `ConnectionPartition` (the connect-on-create shortcut).
 
 use tlfs::HvStatus;
-use tlfs::port::{HvInputConnectPort, HvInputCreatePort};
+use tlfs::port::{
+    HvConnectionInfo, HvEventPortInfo, HvInputConnectPort, HvInputCreatePort, HvMessagePortInfo,
+    HvPortInfo,
+};
 use tlfs::synic::{HV_EVENT_FLAGS_COUNT, HvConnectionId, HvPortId, HvPortType};
 
 use crate::sint::Sint;
@@ -46,6 +49,16 @@ pub enum Owner {
     TestDevice,
     /// A component, by the badge of its capability.
     Component(u64),
+}
+
+/// Where what a port receives goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Receiver {
+    /// Into the target VP's SINT: its SIM slot or SIEF flags.
+    Vp,
+    /// To the component that owns the port, which takes it from the kernel
+    /// (`Synic::receive`); the port's VP and SINT mean nothing.
+    Component,
 }
 
 /// What a port receives.
@@ -95,6 +108,35 @@ pub const fn valid_id(raw: u32) -> bool {
 }
 
 impl PortSpec {
+    /// The `HvCallCreatePort` input that describes this port (its
+    /// partition fields 0): what [`from_input`](Self::from_input) reads.
+    #[must_use]
+    pub fn to_input(&self) -> HvInputCreatePort {
+        let (target_sint, target_vp) = (self.sint.index() as u32, self.vp);
+        let port_info = match self.kind {
+            PortKind::Message => HvPortInfo::new_message(HvMessagePortInfo {
+                target_sint,
+                target_vp,
+                reserved_z: 0,
+            }),
+            PortKind::Event {
+                base_flag,
+                flag_count,
+            } => HvPortInfo::new_event(HvEventPortInfo {
+                target_sint,
+                target_vp,
+                base_flag_number: base_flag,
+                flag_count,
+                reserved_z: 0,
+            }),
+        };
+        HvInputCreatePort {
+            port_id: HvPortId::new().with_id(self.id),
+            port_info,
+            ..HvInputCreatePort::default()
+        }
+    }
+
     /// Checks a port before it exists, for a partition of `vp_count` VPs.
     ///
     /// # Errors
@@ -185,6 +227,21 @@ pub struct ConnectSpec {
 }
 
 impl ConnectSpec {
+    /// The `HvCallConnectPort` input that asks for this connection (its
+    /// partition fields 0): what [`from_input`](Self::from_input) reads.
+    #[must_use]
+    pub fn to_input(&self) -> HvInputConnectPort {
+        HvInputConnectPort {
+            connection_id: HvConnectionId::new().with_id(self.id),
+            port_id: HvPortId::new().with_id(self.port),
+            connection_info: HvConnectionInfo {
+                port_type: self.port_type,
+                ..HvConnectionInfo::default()
+            },
+            ..HvInputConnectPort::default()
+        }
+    }
+
     /// The connection an `HvCallConnectPort` input describes.
     ///
     /// # Errors
@@ -225,7 +282,6 @@ impl ConnectSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tlfs::port::{HvConnectionInfo, HvEventPortInfo, HvMessagePortInfo, HvPortInfo};
 
     fn event_input(base: u16, count: u16, vp: u32) -> HvInputCreatePort {
         HvInputCreatePort {
@@ -287,6 +343,31 @@ mod tests {
         assert_eq!(bad(&sint), Err(HvStatus::INVALID_PARAMETER));
         sint.port_info.port_type = HvPortType::MONITOR;
         assert_eq!(bad(&sint), Err(HvStatus::INVALID_PARAMETER));
+    }
+
+    #[test]
+    fn inputs_read_back() {
+        let spec = PortSpec {
+            id: 0x42,
+            kind: PortKind::Event {
+                base_flag: 8,
+                flag_count: 4,
+            },
+            vp: 1,
+            sint: Sint::ALL[9],
+        };
+        assert_eq!(PortSpec::from_input(&spec.to_input()), Ok(spec));
+        let message = PortSpec {
+            kind: PortKind::Message,
+            ..spec
+        };
+        assert_eq!(PortSpec::from_input(&message.to_input()), Ok(message));
+        let connect = ConnectSpec {
+            id: 7,
+            port: 0x42,
+            port_type: HvPortType::EVENT,
+        };
+        assert_eq!(ConnectSpec::from_input(&connect.to_input()), Ok(connect));
     }
 
     #[test]

@@ -130,6 +130,16 @@ impl Synic {
     }
 }
 
+/// Unmasks SINT `sint` with `vector` (no AutoEOI).
+pub fn sint_enable(sint: u32, vector: u8) -> Result<(), Failure> {
+    Ok(cpu::wrmsr(SINT0 + sint, u64::from(vector))?)
+}
+
+/// Masks SINT `sint` (kvm-unit-tests' `0xff | masked`).
+pub fn sint_disable(sint: u32) -> Result<(), Failure> {
+    Ok(cpu::wrmsr(SINT0 + sint, 0xFF | 1 << 16)?)
+}
+
 /// Waits in HLT until `ready` holds (an interrupt of the SynIC wakes the
 /// VP after the other partition's hypercall changed the page).
 pub fn wait_until(what: &str, ready: impl Fn() -> bool) -> Result<(), Failure> {

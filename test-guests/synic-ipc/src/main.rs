@@ -15,6 +15,10 @@
 //!   `SUCCESS` to it once on), then 17 messages to pong (one in the slot,
 //!   16 queued: the port's buffers) and `INSUFFICIENT_BUFFERS` for the
 //!   18th; then events.
+//! - **device** (has connection `0x141`, to a port the `hyperv-testdev`
+//!   component owns; deployment `vm-synic-testdev`): its messages and
+//!   events reach the component, which answers; QEMU's `hyperv-testdev`
+//!   protocol as kvm-unit-tests drives it (`device.rs`).
 //! - **pong**: takes the 17 in order, each with MessagePending while
 //!   more wait and the next delivered by EOM; the 0 → 1 rule for event
 //!   flags (a flag set again raises nothing); answers ping with a message.
@@ -22,6 +26,7 @@
 #![no_main]
 #![deny(unsafe_code)]
 
+mod device;
 mod hv;
 mod ping;
 mod pong;
@@ -85,6 +90,15 @@ fn main(suite: &mut Suite) {
                 Ok(())
             },
         );
+        return;
+    }
+    // A flag past the component's port's 8: INVALID_PARAMETER in the
+    // partition that has the connection (device).
+    if matches!(
+        synic.signal(device::TO_COMPONENT_EVENTS, 8),
+        Ok(HvStatus::INVALID_PARAMETER)
+    ) {
+        device::run(suite, &synic);
         return;
     }
     // A flag past the port's count: INVALID_PARAMETER where the connection

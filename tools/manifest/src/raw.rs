@@ -71,10 +71,11 @@ pub(crate) struct RawPort {
     pub id: Spanned<i64>,
     #[serde(rename = "type")]
     pub kind: Spanned<String>,
-    pub vp: Spanned<i64>,
-    pub sint: Spanned<i64>,
+    pub vp: Option<Spanned<i64>>,
+    pub sint: Option<Spanned<i64>>,
     pub base_flag: Option<Spanned<i64>>,
     pub flag_count: Option<Spanned<i64>>,
+    pub owner: Option<Spanned<String>>,
 }
 
 /// `{ id = 0x20, partition = "b", port = 0x10 }`.

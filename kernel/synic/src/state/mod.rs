@@ -16,6 +16,7 @@
 //! guest writes EOM; and, in Tessera, when SCONTROL or SIMP becomes enabled,
 //! since a message may be waiting for exactly that.
 
+pub mod inbox;
 mod messages;
 mod objects;
 mod timers;
@@ -126,6 +127,13 @@ pub(crate) struct PartitionState<P> {
     /// Its event connections, for the lock-free `HvSignalEvent` path
     /// (shared with the reader: [`Synic::add_partition_with_routes`]).
     pub routes: Arc<EventRouteTable<ROUTE_SLOTS>>,
+}
+
+impl<P> PartitionState<P> {
+    /// The inbox of the component-owned port in slot `slot`.
+    fn inbox_mut(&mut self, slot: usize) -> Option<&mut inbox::Inbox> {
+        self.ports.get_mut(slot)?.as_mut()?.inbox.as_deref_mut()
+    }
 }
 
 impl Pools for Vec<Option<PortEntry>> {

@@ -4,18 +4,22 @@
 use tlfs::HvStatus;
 use tlfs::synic::HvPortType;
 
+use super::inbox::Inbox;
 use super::messages::MessagePool;
 use super::{PartitionState, Synic};
 use crate::pages::SynicPages;
-use crate::ports::{ConnectSpec, Owner, PartitionRef, PortKind, PortSpec, valid_id};
+use crate::ports::{ConnectSpec, Owner, PartitionRef, PortKind, PortSpec, Receiver, valid_id};
 use crate::published::EventRoute;
 
 /// A port in the kernel's table.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct PortEntry {
     pub record: PortRecord,
-    /// Message ports: the buffers.
+    /// Message ports of a VP: the buffers.
     pub pool: Option<MessagePool>,
+    /// Ports a component owns: what waits for it (boxed: 4 KiB that ports
+    /// of VPs do not carry).
+    pub inbox: Option<alloc::boxed::Box<Inbox>>,
 }
 
 /// A port as the kernel holds it.
@@ -25,6 +29,8 @@ pub struct PortRecord {
     pub spec: PortSpec,
     /// Who created it.
     pub owner: Owner,
+    /// A VP's SINT, or the component that owns it.
+    pub receiver: Receiver,
     /// Tells this port from an earlier one with the same ID.
     pub serial: u64,
 }
@@ -100,21 +106,68 @@ impl<P: SynicPages> Synic<P> {
         spec: PortSpec,
         owner: Owner,
     ) -> Result<(), HvStatus> {
+        if self.partition(partition).is_none() {
+            return Err(HvStatus::INVALID_PARTITION_ID);
+        }
+        spec.check(self.vp_count(partition))?;
+        self.insert_port(partition, spec, owner, Receiver::Vp)
+    }
+
+    /// Creates a port of `partition` that the component `owner` receives
+    /// through ([`receive`](Self::receive)): `kind`'s flags are relative
+    /// to base 0 (`PortKind::Event`'s `base_flag` must be 0). Only the
+    /// partition itself may connect to it ([`connect`](Self::connect)).
+    ///
+    /// # Errors
+    ///
+    /// `HV_STATUS_INVALID_PORT_ID` if the ID is taken;
+    /// `HV_STATUS_INVALID_PARAMETER` for an ID past 24 bits or an event
+    /// port without flags, with a base, or past 2048 flags.
+    pub fn create_component_port(
+        &mut self,
+        partition: PartitionRef,
+        id: u32,
+        kind: PortKind,
+        owner: Owner,
+    ) -> Result<(), HvStatus> {
+        if matches!(kind, PortKind::Event { base_flag, .. } if base_flag != 0) {
+            return Err(HvStatus::INVALID_PARAMETER);
+        }
+        let spec = PortSpec {
+            id,
+            kind,
+            vp: 0,
+            sint: crate::sint::Sint::ALL[0],
+        };
+        // The VP and SINT are placeholders: any partition passes for them.
+        spec.check(1)?;
+        self.insert_port(partition, spec, owner, Receiver::Component)
+    }
+
+    fn insert_port(
+        &mut self,
+        partition: PartitionRef,
+        spec: PortSpec,
+        owner: Owner,
+        receiver: Receiver,
+    ) -> Result<(), HvStatus> {
         let serial = self.next_serial;
         let part = self
             .partition_mut(partition)
             .ok_or(HvStatus::INVALID_PARTITION_ID)?;
-        spec.check(part.vps.len() as u32)?;
         if part.port_slot(spec.id).is_some() {
             return Err(HvStatus::INVALID_PORT_ID);
         }
+        let message = matches!(spec.kind, PortKind::Message);
         let entry = PortEntry {
             record: PortRecord {
                 spec,
                 owner,
+                receiver,
                 serial,
             },
-            pool: matches!(spec.kind, PortKind::Message).then(MessagePool::default),
+            pool: (message && receiver == Receiver::Vp).then(MessagePool::default),
+            inbox: (receiver == Receiver::Component).then(alloc::boxed::Box::default),
         };
         match part.ports.iter().position(Option::is_none) {
             Some(free) => part.ports[free] = Some(entry),
@@ -135,7 +188,10 @@ impl<P: SynicPages> Synic<P> {
             .partition_mut(partition)
             .ok_or(HvStatus::INVALID_PARTITION_ID)?;
         let slot = part.port_slot(id).ok_or(HvStatus::INVALID_PORT_ID)?;
-        let spec = part.ports[slot].as_ref().map(|p| p.record.spec);
+        let spec = part.ports[slot]
+            .as_ref()
+            .filter(|p| p.record.receiver == Receiver::Vp)
+            .map(|p| p.record.spec);
         if let Some(spec) = spec
             && let Some(state) = part.vps.get_mut(spec.vp as usize)
         {
@@ -181,6 +237,9 @@ impl<P: SynicPages> Synic<P> {
         let port = self
             .port(port_partition, spec.port)
             .ok_or(HvStatus::INVALID_PORT_ID)?;
+        if port.receiver == Receiver::Component && sender != port_partition {
+            return Err(HvStatus::INVALID_PORT_ID);
+        }
         self.connect_to(sender, spec, port_partition, port, owner)
     }
 
@@ -194,7 +253,9 @@ impl<P: SynicPages> Synic<P> {
 
     /// [`connect`](Self::connect) to `port` as another [`Synic`] holds it
     /// (a kernel with one `Synic` per partition): `port_partition` is how
-    /// this one names that partition in its connection records.
+    /// this one names that partition in its connection records. The
+    /// caller refuses a component-owned port of another partition
+    /// (`HV_STATUS_INVALID_PORT_ID`, as [`connect`](Self::connect) does).
     ///
     /// # Errors
     ///
@@ -233,8 +294,10 @@ impl<P: SynicPages> Synic<P> {
             base_flag,
             flag_count,
         } = port.spec.kind
+            && port.receiver == Receiver::Vp
         {
-            // A full table leaves the connection on the slow path.
+            // A component's port is never published: its signals take
+            // the locked path, which rings the component. A full table leaves the connection on the slow path.
             let _ = part.routes.insert(
                 spec.id,
                 EventRoute {

@@ -11,10 +11,11 @@
 use tlfs::message::{HV_MESSAGE_MAX_PAYLOAD_BYTE_COUNT, HvMessage};
 use tlfs::{HvMessageType, HvStatus};
 
+use super::inbox::{Arrival, Arrived, Origin, Received};
 use super::{Deliveries, Delivery, PortAddress, Synic};
 use crate::event::set_flag;
 use crate::pages::SynicPages;
-use crate::ports::{PartitionRef, PortKind};
+use crate::ports::{PartitionRef, PortKind, Receiver};
 use crate::published::{EventRoute, Lookup};
 use crate::sint::{Sint, signal};
 
@@ -41,7 +42,12 @@ impl<P: SynicPages> Synic<P> {
     ) -> Result<Deliveries, HvStatus> {
         check_message(message_type, payload)?;
         let address = self.connection_target(sender, connection)?;
-        self.post_to_port(address, message_type, payload, now)
+        let origin = Origin {
+            partition: sender,
+            connection,
+        };
+        self.post_from(origin, address, message_type, payload, now)
+            .map(Arrival::into_deliveries)
     }
 
     /// The port `sender`'s connection `connection` was made to: the
@@ -65,7 +71,9 @@ impl<P: SynicPages> Synic<P> {
 
     /// The receiving half of `HvCallPostMessage`: queues the message for
     /// the port at `address` (a port of this [`Synic`], with the serial
-    /// the connection saw) and delivers it if the slot is free.
+    /// the connection saw) and delivers it if the slot is free. A
+    /// component posts only to ports of VPs: a component-owned port is
+    /// `HV_STATUS_INVALID_PORT_ID` here.
     ///
     /// # Errors
     ///
@@ -78,6 +86,38 @@ impl<P: SynicPages> Synic<P> {
         payload: &[u8],
         now: u64,
     ) -> Result<Deliveries, HvStatus> {
+        self.post_at(None, address, message_type, payload, now)
+            .map(Arrival::into_deliveries)
+    }
+
+    /// The receiving half of a guest's `HvCallPostMessage` on `origin`'s
+    /// connection: into the port's VP and SINT, or into the inbox of the
+    /// component that owns the port ([`inbox`](super::inbox)).
+    ///
+    /// # Errors
+    ///
+    /// Those of [`post_to_port`](Self::post_to_port);
+    /// `HV_STATUS_INSUFFICIENT_BUFFERS` when a component-owned port holds
+    /// 16 messages.
+    pub fn post_from(
+        &mut self,
+        origin: Origin,
+        address: PortAddress,
+        message_type: HvMessageType,
+        payload: &[u8],
+        now: u64,
+    ) -> Result<Arrival, HvStatus> {
+        self.post_at(Some(origin), address, message_type, payload, now)
+    }
+
+    fn post_at(
+        &mut self,
+        origin: Option<Origin>,
+        address: PortAddress,
+        message_type: HvMessageType,
+        payload: &[u8],
+        now: u64,
+    ) -> Result<Arrival, HvStatus> {
         check_message(message_type, payload)?;
         let target = address.partition;
         let port = self.live_port(address)?;
@@ -90,6 +130,18 @@ impl<P: SynicPages> Synic<P> {
         let slot = part
             .port_slot(port.spec.id)
             .ok_or(HvStatus::INVALID_PORT_ID)?;
+        if port.receiver == Receiver::Component {
+            let (Some(origin), Some(inbox)) = (origin, part.inbox_mut(slot)) else {
+                return Err(HvStatus::INVALID_PORT_ID);
+            };
+            let ring = inbox.post(Arrived {
+                origin,
+                message_type,
+                payload: heapless::Vec::from_slice(payload)
+                    .map_err(|()| HvStatus::INVALID_PARAMETER)?,
+            })?;
+            return Ok(Arrival::Component { ring });
+        }
         let vp = port.spec.vp as usize;
         let state = part.vps.get_mut(vp).ok_or(HvStatus::INVALID_VP_INDEX)?;
         if !state.registers.messages_enabled() {
@@ -107,17 +159,57 @@ impl<P: SynicPages> Synic<P> {
         if let Some(delivery) = part.pump(target, vp, port.spec.sint, now) {
             let _ = out.push(delivery);
         }
-        Ok(out)
+        Ok(Arrival::Guest(out))
+    }
+
+    /// What waits at component-owned port `id` of `partition`: the oldest
+    /// message, else the flags signalled since the last take; `None`
+    /// (which arms the port's doorbell again) when nothing does.
+    ///
+    /// # Errors
+    ///
+    /// `HV_STATUS_INVALID_PORT_ID` if `partition` has no such port or the
+    /// port is a VP's.
+    pub fn receive(
+        &mut self,
+        partition: PartitionRef,
+        id: u32,
+    ) -> Result<Option<Received>, HvStatus> {
+        let part = self
+            .partition_mut(partition)
+            .ok_or(HvStatus::INVALID_PORT_ID)?;
+        let slot = part.port_slot(id).ok_or(HvStatus::INVALID_PORT_ID)?;
+        Ok(part
+            .inbox_mut(slot)
+            .ok_or(HvStatus::INVALID_PORT_ID)?
+            .take())
     }
 
     /// The receiving half of `HvCallSignalEvent`: flag `flag` (relative
-    /// to the port's base) of the event port at `address`.
+    /// to the port's base) of the event port of a VP at `address` (a
+    /// component-owned port is `HV_STATUS_INVALID_PORT_ID` here: a
+    /// component signals only VPs).
     ///
     /// # Errors
     ///
     /// Those of [`signal_event`](Self::signal_event) but
     /// `HV_STATUS_INVALID_CONNECTION_ID`.
     pub fn signal_port(&mut self, address: PortAddress, flag: u16) -> Result<Deliveries, HvStatus> {
+        if self.live_port(address)?.receiver == Receiver::Component {
+            return Err(HvStatus::INVALID_PORT_ID);
+        }
+        self.signal_from(address, flag)
+            .map(Arrival::into_deliveries)
+    }
+
+    /// The receiving half of a guest's `HvCallSignalEvent`: flag `flag` of
+    /// the port at `address`, in its VP's SIEF page or pending for the
+    /// component that owns it (which is rung when the flag goes 0 → 1).
+    ///
+    /// # Errors
+    ///
+    /// Those of [`signal_port`](Self::signal_port).
+    pub fn signal_from(&mut self, address: PortAddress, flag: u16) -> Result<Arrival, HvStatus> {
         let port = self.live_port(address)?;
         let PortKind::Event {
             base_flag,
@@ -126,6 +218,21 @@ impl<P: SynicPages> Synic<P> {
         else {
             return Err(HvStatus::INVALID_PORT_ID);
         };
+        if port.receiver == Receiver::Component {
+            if flag >= flag_count {
+                return Err(HvStatus::INVALID_PARAMETER);
+            }
+            let inbox = self
+                .partition_mut(address.partition)
+                .and_then(|part| {
+                    let slot = part.port_slot(port.spec.id)?;
+                    part.inbox_mut(slot)
+                })
+                .ok_or(HvStatus::INVALID_PORT_ID)?;
+            return Ok(Arrival::Component {
+                ring: inbox.signal(flag),
+            });
+        }
         self.signal_route(
             EventRoute {
                 partition: address.partition,
@@ -138,6 +245,7 @@ impl<P: SynicPages> Synic<P> {
             },
             flag,
         )
+        .map(Arrival::Guest)
     }
 
     /// `HvCallSignalEvent` through the published routes only: the kernel's
@@ -175,7 +283,8 @@ impl<P: SynicPages> Synic<P> {
             return result;
         }
         let address = self.connection_target(sender, connection)?;
-        self.signal_port(address, flag)
+        self.signal_from(address, flag)
+            .map(Arrival::into_deliveries)
     }
 
     fn signal_route(&mut self, route: EventRoute, flag: u16) -> Result<Deliveries, HvStatus> {

@@ -13,7 +13,13 @@
 //!
 //! A port is where its partition receives (a message port into SINT
 //! `sint`'s slot of VP `vp`, an event port into flags `base-flag ..
-//! base-flag + flag-count` of that SINT); a connection is the ID the
+//! base-flag + flag-count` of that SINT), or, with `owner =
+//! "COMPONENT.ENDPOINT"` in place of `vp` and `sint`, where a component
+//! receives what the partition's guest posts or signals (issue 14 item 4:
+//! the endpoint must be the `to` of one of the partition's routes, so the
+//! manager holds its capability, badged for the partition, and the
+//! component gets the partition's capability with the attach; only the
+//! partition itself connects to it); a connection is the ID the
 //! sending partition's `HvCallPostMessage` / `HvCallSignalEvent` name, to
 //! a port of a partition with the same manager (which holds both
 //! partitions' capabilities and makes them: `PartitionCreatePort`,
@@ -39,8 +45,9 @@ fn has_synic(partition: &Partition) -> bool {
         .is_some_and(|words| Hv1Config::from_words(&words).privileges.access_synic_regs())
 }
 
-/// The port `raw` declares on a partition of `vps` VPs, or why not.
-fn port_of(raw: &RawPort, vps: usize) -> Result<PortDecl, (String, &'static str)> {
+/// The port `raw` declares on `partition`, or why not.
+fn port_of(raw: &RawPort, partition: &Partition) -> Result<PortDecl, (String, &'static str)> {
+    let vps = partition.vp_cpus.len();
     let id = *raw.id.get_ref();
     let id = u32::try_from(id)
         .ok()
@@ -56,19 +63,43 @@ fn port_of(raw: &RawPort, vps: usize) -> Result<PortDecl, (String, &'static str)
             ));
         }
     };
-    let vp = *raw.vp.get_ref();
-    let vp = u8::try_from(vp)
-        .ok()
-        .filter(|vp| usize::from(*vp) < vps)
-        .ok_or((
-            format!("VP {vp}: the partition has {vps}"),
-            "name a VP index below the partition's `vps`",
-        ))?;
-    let sint = *raw.sint.get_ref();
-    let sint = u8::try_from(sint)
-        .ok()
-        .filter(|sint| *sint < 16)
-        .ok_or((format!("SINT {sint}"), "SINTs are 0 to 15"))?;
+    let (vp, sint, owner_slot) = match (&raw.owner, &raw.vp, &raw.sint) {
+        (Some(owner), None, None) => (0, 0, owner_slot(owner.get_ref(), partition)?),
+        (Some(_), _, _) => {
+            return Err((
+                "a port with an owner and a VP or SINT".to_owned(),
+                "a component's port goes to the component: remove vp and sint, or the owner",
+            ));
+        }
+        (None, Some(vp), Some(sint)) => {
+            let vp = *vp.get_ref();
+            let vp = u8::try_from(vp)
+                .ok()
+                .filter(|vp| usize::from(*vp) < vps)
+                .ok_or((
+                    format!("VP {vp}: the partition has {vps}"),
+                    "name a VP index below the partition's `vps`",
+                ))?;
+            let sint = *sint.get_ref();
+            let sint = u8::try_from(sint)
+                .ok()
+                .filter(|sint| *sint < 16)
+                .ok_or((format!("SINT {sint}"), "SINTs are 0 to 15"))?;
+            (vp, sint, 0)
+        }
+        (None, _, _) => {
+            return Err((
+                "a port without vp and sint".to_owned(),
+                "write vp and sint (the VP and SINT that receive), or owner = \"COMPONENT.ENDPOINT\"",
+            ));
+        }
+    };
+    if owner_slot != 0 && raw.base_flag.is_some() {
+        return Err((
+            "a component's event port with base-flag".to_owned(),
+            "a component's port numbers its flags from 0: remove base-flag",
+        ));
+    }
     let flag = |value: &Option<toml::Spanned<i64>>| value.as_ref().map(|v| *v.get_ref());
     let (base_flag, flag_count) = match (kind, flag(&raw.base_flag), flag(&raw.flag_count)) {
         (MESSAGE, None, None) => (0, 0),
@@ -102,9 +133,26 @@ fn port_of(raw: &RawPort, vps: usize) -> Result<PortDecl, (String, &'static str)
         vp,
         base_flag,
         flag_count,
+        owner_slot,
     };
     debug_assert!(decl.valid());
     Ok(decl)
+}
+
+/// The manager's slot of the route capability to `owner`
+/// (`COMPONENT.ENDPOINT`), which must be the `to` of one of `partition`'s
+/// routes.
+fn owner_slot(owner: &str, partition: &Partition) -> Result<u8, (String, &'static str)> {
+    let (server, endpoint) = owner.split_once('.').unwrap_or((owner, ""));
+    partition
+        .routes
+        .iter()
+        .find(|route| route.server == server && route.endpoint == endpoint)
+        .map(|route| route.slot)
+        .ok_or((
+            format!("owner `{owner}` is not the `to` of one of the partition's routes"),
+            "name the endpoint of a route of this partition (the component is told through it)",
+        ))
 }
 
 /// The connection `raw` declares, given every partition's ports so far.
@@ -142,6 +190,12 @@ fn connection_of(
             format!("partition `{name}` declares no port {port:#x}"),
             "add the port to that partition's `ports`",
         ))?;
+    if found.is_owned() && target.name != sender.name {
+        return Err((
+            format!("port {port:#x} of `{name}` is a component's"),
+            "only the port's own partition connects to a component's port",
+        ));
+    }
     Ok(ConnectionDecl {
         id,
         port: found.id,
@@ -176,11 +230,10 @@ pub(super) fn check_ports(
             );
             continue;
         }
-        let vps = partitions[at].vp_cpus.len();
         let mut links = SynicLinks::default();
         for (j, port) in p.ports.iter().enumerate() {
             let entry = format!("partition.{name}.ports[{j}]");
-            let problem = match port_of(port.get_ref(), vps) {
+            let problem = match port_of(port.get_ref(), &partitions[at]) {
                 Ok(decl) if links.ports().iter().any(|p| p.id == decl.id) => {
                     Some((format!("port {:#x} is declared twice", decl.id), ID_HELP))
                 }

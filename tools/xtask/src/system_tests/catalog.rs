@@ -493,6 +493,12 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         ..SystemTest::DEFAULT
     },
     SystemTest {
+        name: "vm-synic-testdev",
+        deployment: Some("vm-synic-testdev"),
+        markers: VM_SYNIC_TESTDEV_MARKERS,
+        ..SystemTest::DEFAULT
+    },
+    SystemTest {
         name: "vm-smp-1",
         deployment: Some("vm-smp-1"),
         markers: VM_SMP_1_MARKERS,

@@ -117,6 +117,33 @@ pub const VM_SYNIC_IPC_MARKERS: &[&str] = &[
     VERDICT_PASS,
 ];
 
+/// `vm-synic-testdev`: a component owns SynIC ports (the manifest's and
+/// QEMU's `hyperv-testdev`'s); every check of the guest's device role.
+pub const VM_SYNIC_TESTDEV_MARKERS: &[&str] = &[
+    "boot plan \"vm-synic-testdev\": 4 components",
+    "] INFO init: partition-manager: manager data for 1 partitions",
+    "partition device: ",
+    "] INFO partition device: SynIC port 0x40 for the handler behind slot ",
+    "] INFO partition device: SynIC connection 0x141 to port 0x41 of device",
+    "] INFO hyperv-testdev on I/O port 0x3000, and echo ports",
+    "] INFO partition device: test device ready",
+    "] INFO device: # role: device",
+    "] INFO device: ok 2 - SIMP, SIEFP, SCONTROL on; SINTs 5, 6, 8, 9 unmasked",
+    "] INFO device: ok 3 - a message to the component's port comes back with what it received: connection 0x140, type 0x77, the payload",
+    "] INFO device: ok 4 - flags 3 and 5 signalled on the component's port come back as flags 3 and 5 of SINT 6; a flag past its 8 is INVALID_PARAMETER",
+    "] INFO device: ok 5 - hyperv-testdev SINT route: raising it interrupts once; masked, nothing; destroyed, nothing",
+    "] INFO device: ok 6 - send message to self: its type, size and payload in SINT 8, one interrupt",
+    "] INFO device: ok 7 - send message to busy slot: accepted, MessagePending set, the slot unchanged, no interrupt",
+    "] INFO device: ok 8 - receive pending message: after EOM the second message, one more interrupt",
+    "] INFO device: ok 9 - signal event on self: flag 0x20 of SINT 9, one interrupt",
+    "] INFO device: ok 10 - signal event already set: accepted, the flag set, no interrupt",
+    "] INFO device: ok 11 - writes the device cannot honour (a duplicate connection, destroys of nothing, op 0 and 8, SINT 16, VP 7) change nothing",
+    "] INFO device: ok 12 - destroyed connections answer INVALID_CONNECTION_ID",
+    "] INFO device: # tessera-guest: 12 passed, 0 failed",
+    VM_MANAGER,
+    VERDICT_PASS,
+];
+
 /// The SynIC and the synthetic timers (issue 14): every check of the
 /// `hv-synic` guest, by name, with the `synic` component serving the
 /// partition's SynIC registers.
