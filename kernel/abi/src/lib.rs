@@ -96,8 +96,6 @@ pub mod audit;
 pub mod vm;
 
 /// The ABI this crate describes.
-// This branch's calls (54-56, `TESSERA_PORT_ARRIVAL`) are version 12,
-// reserved for it; merged with main's 15, the number stays the higher one.
 pub const ABI_VERSION: u32 = 15;
 
 /// Message words that travel in registers on every IPC operation.
@@ -438,7 +436,7 @@ pub enum Syscall {
     /// [`vm::TESSERA_PORT_ARRIVAL`]. Deleted with `PartitionDeletePort`.
     /// The `HV_STATUS` in word 0 (`INVALID_PORT_ID`: taken;
     /// `INVALID_PARAMETER`: an ID past 24 bits, another type, bad flags).
-    /// Since version 12.
+    /// Since version 15.
     PartitionCreateOwnedPort = 54,
     /// Takes what waits at component-owned port word 0 of the partition in
     /// `rdi` (WRITE). Word 0: the `HV_STATUS` (`INVALID_PORT_ID`: no such
@@ -447,7 +445,7 @@ pub enum Syscall {
     /// in the message buffer), word 4 the sender's connection ID — or 2
     /// event flags — word 2 the count of words in the message buffer, bit
     /// n the port's flag n, each signalled since the last take. Since
-    /// version 12.
+    /// version 15.
     PartitionPortReceive = 55,
     /// A SINT route of `hyperv-testdev` (QEMU's test device) in the
     /// partition in `rdi` (WRITE): word 0 the VP index, word 1 the SINT,
@@ -456,7 +454,7 @@ pub enum Syscall {
     /// the SynIC enabled. The `HV_STATUS` in word 0
     /// (`INVALID_VP_INDEX`; `INVALID_PARAMETER`: a SINT past 15, an
     /// unknown action, adding a route that exists, removing or raising
-    /// one that does not). Since version 12.
+    /// one that does not). Since version 15.
     PartitionSintRoute = 56,
     /// The time of day: word 0 is nanoseconds since the Unix epoch (UTC),
     /// from the host's real-time clock as the kernel read it at boot,

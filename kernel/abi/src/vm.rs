@@ -192,7 +192,7 @@ pub const TESSERA_EOI_BROADCAST: u64 = 0x8000_0F05;
 /// requested after all, and the kernel forgets the level until it is
 /// asserted again.
 pub const TESSERA_INTERRUPT_ACKNOWLEDGE: u64 = 0x8000_0F06;
-/// To the endpoint a component-owned SynIC port names (since ABI 12,
+/// To the endpoint a component-owned SynIC port names (since ABI 15,
 /// [`crate::Syscall::PartitionCreateOwnedPort`]): a guest's
 /// `HvCallPostMessage` or `HvCallSignalEvent` on a connection to port word 2
 /// (of the partition behind the badge) left something the owner has not

@@ -10,8 +10,8 @@
 //! `connection_count` (u8, at most [`MAX_CONNECTIONS`]), 6 reserved bytes,
 //! then [`MAX_PORTS`] port records of 16 bytes — `id` (u32, 24 bits),
 //! `kind` (u8: 1 message, 2 event, the `HV_PORT_TYPE`), `sint` (u8, below
-//! 16), `vp` (u8), `owner_slot` (u8, since plan format 6 / manager data
-//! 5: 0 for a port of VP `vp`'s SINT `sint`; otherwise the port is a
+//! 16), `vp` (u8), `owner_slot` (u8, since plan format 7 / manager data
+//! 6: 0 for a port of VP `vp`'s SINT `sint`; otherwise the port is a
 //! component's, and this is the manager's capability slot, 4 to 63, of the
 //! owner's endpoint, the route capability whose badge names the partition;
 //! `sint`, `vp` and `base_flag` are then 0), `base_flag` (u16),

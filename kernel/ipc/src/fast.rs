@@ -181,7 +181,10 @@ impl Ipc {
     /// blocks on its reply offering slot `receive`. Returns the server.
     #[inline(always)]
     pub fn fast_call_commit(&mut self, call: FastCall, receive: Option<Selector>) -> ThreadId {
-        let ep = self.endpoints.get_mut(call.endpoint.raw()).expect("guarded");
+        let ep = self
+            .endpoints
+            .get_mut(call.endpoint.raw())
+            .expect("guarded");
         ep.receivers.pop_front(&mut self.threads);
         // `deliver_call`, its wakeup taken at once.
         let s = self.at(call.head);
@@ -258,8 +261,12 @@ impl Ipc {
         c.receive = None;
         c.outgoing = None;
         // `do_wait` with nobody queued.
-        let ep = self.endpoints.get_mut(reply.endpoint.raw()).expect("guarded");
-        ep.receivers.push_back(&mut self.threads, reply.server.index());
+        let ep = self
+            .endpoints
+            .get_mut(reply.endpoint.raw())
+            .expect("guarded");
+        ep.receivers
+            .push_back(&mut self.threads, reply.server.index());
         let s = self.at(reply.server.index());
         s.caller = None;
         s.state = ThreadState::BlockedOnReceive(reply.endpoint);

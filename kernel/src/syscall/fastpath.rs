@@ -126,7 +126,13 @@ fn woken(
     let root = if to_vp {
         None
     } else {
-        Some(domains.get(record.domain).ok_or(Refused::Guard)?.space.root())
+        Some(
+            domains
+                .get(record.domain)
+                .ok_or(Refused::Guard)?
+                .space
+                .root(),
+        )
     };
     write_received(&mut record.context, badge, words, NO_SELECTOR, 0);
     Ok(match root {
