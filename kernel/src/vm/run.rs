@@ -147,7 +147,7 @@ fn run_until_slow_exit(cpu: usize, host_vmcb: u64, entry: &Entry) -> bool {
     // SAFETY: by the argument just above.
     let published_priority = unsafe { &*entry.published_priority };
     // As above: in the boxed record, atomics written under the lock.
-    // SAFETY: by the argument above.
+    // SAFETY: by the argument just above.
     let synic = unsafe { &*entry.synic };
     // The VP's time counts from here to its next slow exit: the guest's
     // time and the fast exits it took, which are its own work.
