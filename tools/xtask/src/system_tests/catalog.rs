@@ -528,6 +528,12 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         name: "vm-platform-posted",
         deployment: Some("vm-platform-posted"),
         markers: VM_PLATFORM_POSTED_MARKERS,
+        not_nested: Some(
+            "under nested KVM (CI at 3c3d04e, 2 of 2 L1 runs) check 9, a loopback byte posted to \
+             THR while the VP then only halts, never arrived: the VP parked with nothing \
+             requested at its APIC and the deployment stalled; under TCG every check passes. \
+             Open in issue 15 (posted port writes)",
+        ),
         ..SystemTest::DEFAULT
     },
     SystemTest {

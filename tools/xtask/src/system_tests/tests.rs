@@ -456,6 +456,7 @@ fn every_system_test_runs_nested() {
             "vm-bench-smp-icount",
             "vm-bench-smp-pinned-icount",
             "vm-synic",
+            "vm-platform-posted",
             "linux-early-boot"
         ]
     );
